@@ -1,0 +1,116 @@
+"""The `hubbub` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from hubbub import __version__
+from hubbub.config import Config, ConfigError, default_config_text, load, validate
+
+log = logging.getLogger("hubbub")
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hubbub", description="A multi-user chat server speaking IRC.")
+    parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the chat server")
+    serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    serve.add_argument("--listen", metavar="HOST:PORT", action="append",
+                       help="IRC and plain-text listener (repeatable; port 0 picks a free port)")
+    web = serve.add_mutually_exclusive_group()
+    web.add_argument("--web", metavar="HOST:PORT", help="HTTP listener address")
+    web.add_argument("--no-web", action="store_true", help="no HTTP listener")
+    serve.add_argument("--db", metavar="PATH", help="database file, or :memory:")
+    serve.add_argument("--name", metavar="SERVER_NAME", help="server name shown to clients")
+    serve.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
+                       dest="overrides", help="override one configuration key (repeatable)")
+    serve.add_argument("--print-config", action="store_true",
+                       help="print the default configuration, every key commented, and exit")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"], help="logging verbosity")
+    serve.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
+                       help="event loop: uvloop when installed (auto), or the standard one")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace) -> Config:
+    config = load(args.config, args.overrides)
+    if args.listen:
+        config.listen.irc = list(args.listen)
+    if args.no_web:
+        config.listen.web = ""
+    elif args.web:
+        config.listen.web = args.web
+    if args.db:
+        config.store.db = args.db
+    if args.name:
+        config.server.name = args.name
+    validate(config)
+    return config
+
+
+def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise SystemExit("hubbub: --loop uvloop, but uvloop is not installed") from None
+        return None
+    return uvloop.new_event_loop
+
+
+async def _serve(config: Config) -> None:
+    from hubbub.app import Runtime
+
+    runtime = Runtime(config)
+    await runtime.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(runtime.stop()))
+    if all(host in LOOPBACK for _, host, _ in runtime.addresses):
+        log.info("only local connections are accepted; use --listen 0.0.0.0:6667 to accept "
+                 "connections from other machines")
+    log.info("hubbub %s ready as %s (%s event loop)", __version__, config.server.name,
+             type(loop).__module__.split(".")[0])
+    await runtime.wait_stopped()
+    log.info("stopped")
+
+
+def serve(args: argparse.Namespace) -> int:
+    if args.print_config:
+        sys.stdout.write(default_config_text())
+        return 0
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    try:
+        config = _config_from_args(args)
+    except ConfigError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
+            runner.run(_serve(config))
+    except OSError as exc:
+        print(f"hubbub: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    parser.print_help()
+    return 2

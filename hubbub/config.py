@@ -1,0 +1,250 @@
+"""Settings: defaults, the TOML file, and `--set SECTION.KEY=VALUE` overrides.
+
+Every setting is declared once, as a dataclass field with its default and a one-line
+description; `--print-config` is generated from those declarations, so the printed
+file is always complete and always matches what the server reads.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+def _doc(text: str, **kw: Any) -> Any:
+    return field(metadata={"doc": text}, **kw)
+
+
+@dataclass
+class ServerSection:
+    name: str = _doc("server name shown to clients as the source of its replies", default="hubbub.local")
+    network: str = _doc("network name advertised in ISUPPORT (NETWORK=)", default="hubbub")
+    password: str = _doc("connection password clients must send with PASS; empty for none", default="")
+    motd: str = _doc("message of the day; empty for none (clients get 422)", default="Welcome to hubbub. Be kind.")
+    motd_file: str = _doc("read the message of the day from this file instead (path)", default="")
+    default_channel: str = _doc("channel that plain-text (netcat/telnet) users are put in", default="#lobby")
+    description: str = _doc("short description shown in WHOIS", default="hubbub chat server")
+
+
+@dataclass
+class ListenSection:
+    irc: list[str] = _doc("IRC (and plain text) listeners, HOST:PORT; port 0 picks a free port", default_factory=lambda: ["127.0.0.1:6667"])
+    tls: list[str] = _doc("IRC over TLS listeners, HOST:PORT", default_factory=list)
+    web: str = _doc("HTTP listener (web client, WebSocket, metrics), HOST:PORT; empty to disable", default="127.0.0.1:8080")
+
+
+@dataclass
+class StoreSection:
+    db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing", default="hubbub.db")
+
+
+@dataclass
+class LimitsSection:
+    flood_control: bool = _doc("throttle each client's commands (token bucket); turn off for benchmarks", default=True)
+    flood_burst: int = _doc("commands a client may send at once before being slowed down", default=10)
+    flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=2.0)
+    recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
+    sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
+    max_clients: int = _doc("connections the server accepts in all; 0 for no limit", default=10000)
+    max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
+    registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
+    ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
+    ping_timeout: float = _doc("seconds to wait for any reply to that PING before dropping the client", default=60.0)
+    nicklen: int = _doc("longest nickname (NICKLEN)", default=30)
+    channellen: int = _doc("longest channel name (CHANNELLEN)", default=64)
+    topiclen: int = _doc("longest topic (TOPICLEN)", default=390)
+    awaylen: int = _doc("longest away message (AWAYLEN)", default=390)
+    max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
+    max_targets: int = _doc("targets of one PRIVMSG or NOTICE (TARGMAX)", default=4)
+    max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
+
+
+@dataclass
+class OperBlock:
+    name: str
+    password_hash: str
+
+
+@dataclass
+class Config:
+    server: ServerSection = field(default_factory=ServerSection)
+    listen: ListenSection = field(default_factory=ListenSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    limits: LimitsSection = field(default_factory=LimitsSection)
+    opers: list[OperBlock] = field(default_factory=list)
+
+    def motd_lines(self) -> list[str]:
+        """The MOTD as lines; read from `motd_file` when set (a missing file means none)."""
+        text = self.server.motd
+        if self.server.motd_file:
+            try:
+                text = Path(self.server.motd_file).read_text(encoding="utf-8")
+            except OSError:
+                text = ""
+        return text.splitlines() if text else []
+
+
+_SECTIONS = ("server", "listen", "store", "limits")
+
+
+def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
+    where = f"{section}.{key}"
+    if want == "bool":
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be true or false")
+    if want == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where} must be a whole number")
+    if want == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where} must be a number")
+    if want == "str":
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where} must be a string")
+    if want == "list[str]":
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{where} must be a list of strings")
+    raise ConfigError(f"{where}: unsupported type {want}")  # pragma: no cover
+
+
+def _apply_section(config: Config, section: str, values: dict[str, Any]) -> None:
+    target = getattr(config, section)
+    known = {f.name: f for f in fields(target)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {section}.{key}")
+        setattr(target, key, _coerce(section, key, value, known[key].type))
+
+
+def apply_mapping(config: Config, data: dict[str, Any]) -> None:
+    """Merge a parsed TOML document into `config`, rejecting unknown keys."""
+    for section, values in data.items():
+        if section == "opers":
+            if not isinstance(values, list):
+                raise ConfigError("[[opers]] must be an array of tables")
+            config.opers = []
+            for block in values:
+                if not isinstance(block, dict) or not {"name", "password_hash"} <= block.keys():
+                    raise ConfigError("each [[opers]] block needs name and password_hash")
+                config.opers.append(OperBlock(str(block["name"]), str(block["password_hash"])))
+        elif section in _SECTIONS:
+            if not isinstance(values, dict):
+                raise ConfigError(f"[{section}] must be a table")
+            _apply_section(config, section, values)
+        else:
+            raise ConfigError(f"unknown section [{section}]")
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """Split `SECTION.KEY=VALUE`; VALUE is read as TOML, or as a bare string if it is not."""
+    name, sep, raw = text.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not section or not key:
+        raise ConfigError(f"--set expects SECTION.KEY=VALUE, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, key, value
+
+
+def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the TOML file at `path`, then each `--set` override in order."""
+    config = Config()
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        apply_mapping(config, data)
+    for text in overrides or []:
+        section, key, value = parse_override(text)
+        if section not in _SECTIONS:
+            raise ConfigError(f"unknown section {section!r} in --set {text}")
+        _apply_section(config, section, {key: value})
+    validate(config)
+    return config
+
+
+def validate(config: Config) -> None:
+    """Reject values that would make the server misbehave rather than fail later."""
+    lim = config.limits
+    for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
+                "awaylen", "max_channels", "max_targets", "max_modes"):
+        if getattr(lim, key) < 1:
+            raise ConfigError(f"limits.{key} must be at least 1")
+    for key in ("max_clients", "max_clients_per_ip"):
+        if getattr(lim, key) < 0:
+            raise ConfigError(f"limits.{key} cannot be negative")
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
+        if getattr(lim, key) <= 0:
+            raise ConfigError(f"limits.{key} must be positive")
+    if not config.server.name or " " in config.server.name:
+        raise ConfigError("server.name must be a non-empty word")
+    for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):
+        parse_hostport(addr)
+
+
+def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """`HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces) into a (host, port) pair."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ConfigError(f"{text!r} is not HOST:PORT")
+        host, port = text, str(default_port)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{text!r}: port must be a number from 0 to 65535")
+    return host, int(port)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def default_config_text() -> str:
+    """A complete TOML file of the defaults, every key commented out with its meaning."""
+    config = Config()
+    lines = [
+        "# hubbub configuration. Every key is shown with its default value, commented out.",
+        "# Uncomment and change what you need; command-line flags override this file,",
+        "# and `--set SECTION.KEY=VALUE` overrides any single key.",
+    ]
+    for section in _SECTIONS:
+        lines += ["", f"[{section}]"]
+        for f in fields(getattr(config, section)):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"# {f.name} = {_toml_value(getattr(getattr(config, section), f.name))}")
+    lines += [
+        "",
+        "# Server operators, one block each. Make the hash with `hubbub hash-password`.",
+        "# [[opers]]",
+        '# name = "alice"',
+        '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."',
+        "",
+    ]
+    return "\n".join(lines)

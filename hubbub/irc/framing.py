@@ -1,0 +1,60 @@
+"""Split a byte stream into IRC lines, within fixed bounds.
+
+Lines end in LF (a CR before it is dropped), so both CRLF and bare-LF clients work.
+The buffer never holds more than one line's limit: a longer line is reported as
+`TOO_LONG` once and skipped up to its end, so a peer can neither grow our memory nor
+lose its connection by sending too much.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+TOO_LONG: Final = None  # marker yielded in place of an over-long line
+
+
+class LineBuffer:
+    """Accumulates received bytes and hands out complete lines."""
+
+    __slots__ = ("_buf", "_max", "_skipping")
+
+    def __init__(self, max_line: int) -> None:
+        self._buf = bytearray()
+        self._max = max_line
+        self._skipping = False
+
+    def feed(self, data: bytes) -> list[bytes | None]:
+        """Add received bytes; return the complete lines (without line endings).
+
+        An over-long line comes out as `TOO_LONG` (None) instead of its bytes.
+        """
+        out: list[bytes | None] = []
+        buf = self._buf
+        buf += data
+        start = 0
+        limit = self._max
+        while True:
+            end = buf.find(b"\n", start)
+            if end < 0:
+                break
+            if self._skipping:
+                self._skipping = False
+            elif end - start > limit:
+                out.append(TOO_LONG)
+            else:
+                stop = end - 1 if end > start and buf[end - 1] == 13 else end
+                out.append(bytes(buf[start:stop]))
+            start = end + 1
+        if start:
+            del buf[:start]
+        if len(buf) > limit and not self._skipping:
+            # No line ending in sight: report once, then drop input until the next LF.
+            out.append(TOO_LONG)
+            self._skipping = True
+        if self._skipping:
+            buf.clear()
+        return out
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)

@@ -1,0 +1,48 @@
+"""What a nickname and a channel name may be.
+
+Nicknames follow the classic RFC 2812 alphabet (letters, digits, ``[]\\`_^{|}-``, not
+starting with a digit or '-'): every client and bot can type and parse them, and with
+CASEMAPPING=ascii there is no question of how they compare. Channel names start with
+'#' (our only CHANTYPES) and exclude what the grammar reserves: space, comma, BEL, NUL,
+CR, LF and ':' (the old channel-mask separator some clients still split on).
+"""
+
+from __future__ import annotations
+
+import string
+
+_NICK_FIRST = frozenset(string.ascii_letters + "[]\\`_^{|}")
+_NICK_REST = _NICK_FIRST | frozenset(string.digits + "-")
+_CHANNEL_FORBIDDEN = frozenset(" ,\x07\x00\r\n:")
+CHANTYPES = "#"
+
+
+def nick_problem(nick: str, max_len: int) -> str | None:
+    """Why `nick` cannot be a nickname, in words for a person; None when it can."""
+    if not nick:
+        return "a nickname cannot be empty"
+    if len(nick) > max_len:
+        return f"a nickname can have at most {max_len} characters"
+    if nick[0] not in _NICK_FIRST:
+        return "a nickname must start with a letter or one of [ ] \\ ` _ ^ { | }"
+    if any(ch not in _NICK_REST for ch in nick):
+        return "a nickname may contain only letters, digits and [ ] \\ ` _ ^ { | } -"
+    return None
+
+
+def is_valid_nick(nick: str, max_len: int) -> bool:
+    return nick_problem(nick, max_len) is None
+
+
+def is_channel_name(name: str) -> bool:
+    """Looks like a channel (for routing a target), valid or not."""
+    return bool(name) and name[0] in CHANTYPES
+
+
+def is_valid_channel(name: str, max_len: int) -> bool:
+    return (
+        len(name) >= 2
+        and len(name) <= max_len
+        and name[0] in CHANTYPES
+        and not any(ch in _CHANNEL_FORBIDDEN for ch in name)
+    )

@@ -1,0 +1,33 @@
+"""Per-client flood control: a token bucket that delays before it disconnects.
+
+Each command costs one token; tokens refill at `rate` per second up to `burst`. A
+client out of tokens is not refused: its lines wait (the transport queues them),
+and only a client whose queue of waiting input passes the recvq limit is dropped.
+The clock is a parameter so the rule is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class TokenBucket:
+    __slots__ = ("rate", "burst", "tokens", "clock", "stamp")
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.clock = clock
+        self.stamp = clock()
+
+    def take(self) -> float:
+        """Spend a token and return 0, or return the seconds until one is available."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate

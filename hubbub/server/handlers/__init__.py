@@ -1,0 +1,11 @@
+"""Command handlers, grouped by topic; importing this package registers them all."""
+
+from hubbub.server.handlers import (  # noqa: F401
+    channels,
+    connection,
+    info,
+    messaging,
+    modes,
+    queries,
+    registration,
+)

@@ -1,0 +1,151 @@
+"""Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST."""
+
+from __future__ import annotations
+
+from hubbub.irc import numerics as n
+from hubbub.irc.message import Message
+from hubbub.irc.validate import is_channel_name, is_valid_channel
+from hubbub.server.channel import Channel
+from hubbub.server.client import Client
+from hubbub.server.commands import command
+from hubbub.server.delivery import Outgoing
+
+PARTLEN = 300
+NAMES_LINE_BUDGET = 510  # a 353 line may not exceed 512 bytes with its CRLF
+
+
+def visible_members(client: Client, channel: Channel) -> list[Client]:
+    """Members `client` may see: all of them from inside, visible (-i) ones from outside."""
+    if client in channel.members:
+        return list(channel.members)
+    return [m for m in channel.members if "i" not in m.modes]
+
+
+def send_names(client: Client, channel: Channel) -> None:
+    multi = "multi-prefix" in client.caps
+    full = "userhost-in-names" in client.caps
+    head = f":{client.net.name} {n.RPL_NAMREPLY} {client.nick} = {channel.name} :"
+    budget = NAMES_LINE_BUDGET - len(head.encode())
+    entries = [
+        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(client, channel)
+    ]
+    line: list[str] = []
+    size = 0
+    for entry in entries:
+        cost = len(entry.encode()) + 1
+        if line and size + cost > budget:
+            client.numeric(n.RPL_NAMREPLY, "=", channel.name, " ".join(line))
+            line, size = [], 0
+        line.append(entry)
+        size += cost
+    if line:
+        client.numeric(n.RPL_NAMREPLY, "=", channel.name, " ".join(line))
+    client.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+
+
+def send_topic(client: Client, channel: Channel) -> None:
+    if not channel.topic:
+        client.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
+        return
+    client.numeric(n.RPL_TOPIC, channel.name, channel.topic)
+    client.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
+
+
+def _part_all(client: Client) -> None:
+    for channel in list(client.channels.values()):
+        client.net.part(client, channel, Message("PART", [channel.name], client.prefix))
+
+
+@command("JOIN", min_params=1)
+def handle_join(client: Client, message: Message) -> None:
+    if message.params[0] == "0":
+        _part_all(client)
+        return
+    net = client.net
+    lim = net.config.limits
+    for name in message.params[0].split(","):
+        if not name:
+            continue
+        if not is_channel_name(name):
+            client.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+            continue
+        if not is_valid_channel(name, lim.channellen):
+            client.numeric(n.ERR_BADCHANMASK, name, "Bad Channel Mask")
+            continue
+        existing = net.find_channel(name)
+        if existing is not None and client in existing.members:
+            continue
+        if len(client.channels) >= lim.max_channels:
+            client.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+            continue
+        channel = net.join(client, name)
+        if channel.topic:
+            send_topic(client, channel)
+        send_names(client, channel)
+
+
+@command("PART", min_params=1)
+def handle_part(client: Client, message: Message) -> None:
+    reason = message.param(1)[:PARTLEN]
+    for name in message.params[0].split(","):
+        if not name:
+            continue
+        channel = client.net.find_channel(name)
+        if channel is None:
+            client.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+            continue
+        if client not in channel.members:
+            client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+            continue
+        params = [channel.name, reason] if reason else [channel.name]
+        client.net.part(client, channel, Message("PART", params, client.prefix))
+
+
+@command("TOPIC", min_params=1)
+def handle_topic(client: Client, message: Message) -> None:
+    net = client.net
+    channel = net.find_channel(message.params[0])
+    if channel is None:
+        client.numeric(n.ERR_NOSUCHCHANNEL, message.params[0], "No such channel")
+        return
+    if len(message.params) < 2:
+        send_topic(client, channel)
+        return
+    if client not in channel.members:
+        client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
+    if "t" in channel.modes and not channel.is_op(client):
+        client.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        return
+    channel.topic = message.params[1][: net.config.limits.topiclen]
+    channel.topic_by = client.prefix
+    channel.topic_time = net.clock()
+    channel.broadcast(Outgoing(Message("TOPIC", [channel.name, channel.topic], client.prefix)))
+
+
+@command("NAMES")
+def handle_names(client: Client, message: Message) -> None:
+    if not message.params or not message.params[0]:
+        client.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    for name in message.params[0].split(","):
+        channel = client.net.find_channel(name)
+        if channel is None:
+            client.numeric(n.RPL_ENDOFNAMES, name, "End of /NAMES list")
+        else:
+            send_names(client, channel)
+
+
+@command("LIST")
+def handle_list(client: Client, message: Message) -> None:
+    net = client.net
+    if message.params and message.params[0]:
+        found = (net.find_channel(name) for name in message.params[0].split(","))
+        channels = [c for c in found if c is not None]
+    else:
+        channels = list(net.channels.values())
+    client.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
+    for channel in channels:
+        count = len(visible_members(client, channel))
+        client.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
+    client.numeric(n.RPL_LISTEND, "End of /LIST")

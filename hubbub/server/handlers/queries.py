@@ -1,0 +1,134 @@
+"""Questions about users: WHO, WHOIS, ISON, USERHOST, and AWAY which they report."""
+
+from __future__ import annotations
+
+from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold, glob_to_regex
+from hubbub.irc.message import Message
+from hubbub.irc.validate import is_channel_name
+from hubbub.server.channel import Channel
+from hubbub.server.client import Client
+from hubbub.server.commands import command
+from hubbub.server.handlers.channels import visible_members
+
+WHO_MAX_RESULTS = 500
+USERHOST_MAX = 5
+
+
+def _who_line(client: Client, user: Client, channel: Channel | None) -> None:
+    flags = "G" if user.away is not None else "H"
+    if "o" in user.modes:
+        flags += "*"
+    if channel is not None:
+        flags += channel.prefix(user, "multi-prefix" in client.caps)
+    client.numeric(
+        n.RPL_WHOREPLY,
+        channel.name if channel is not None else "*",
+        user.username,
+        user.host,
+        client.net.name,
+        user.nick,
+        flags,
+        f"0 {user.realname}",
+    )
+
+
+def _shares_channel(a: Client, b: Client) -> bool:
+    return a is b or not a.channels.keys().isdisjoint(b.channels.keys())
+
+
+@command("WHO")
+def handle_who(client: Client, message: Message) -> None:
+    mask = message.param(0) or "*"
+    net = client.net
+    if is_channel_name(mask):
+        channel = net.find_channel(mask)
+        if channel is not None:
+            for member in visible_members(client, channel):
+                _who_line(client, member, channel)
+    else:
+        exact = net.find_user(mask)
+        if exact is not None:
+            _who_line(client, exact, None)
+        else:
+            pattern = glob_to_regex("*" if mask == "0" else mask)
+            found = 0
+            for user in list(net.users.values()):
+                if not user.registered or found >= WHO_MAX_RESULTS:
+                    continue
+                if "i" in user.modes and not _shares_channel(client, user):
+                    continue
+                fields = (user.nick, user.username, user.host, user.realname, net.name)
+                if any(pattern.fullmatch(casefold(f)) for f in fields):
+                    _who_line(client, user, None)
+                    found += 1
+    client.numeric(n.RPL_ENDOFWHO, mask, "End of WHO list")
+
+
+@command("WHOIS", min_params=1)
+def handle_whois(client: Client, message: Message) -> None:
+    net = client.net
+    nick = (message.params[1] if len(message.params) > 1 else message.params[0]).split(",")[0]
+    if not nick:
+        client.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    user = net.find_user(nick)
+    if user is None:
+        client.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+        client.numeric(n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+        return
+    client.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
+    if user is client:
+        client.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
+    multi = "multi-prefix" in client.caps
+    shown = [
+        channel.prefix(user, multi) + channel.name
+        for channel in user.channels.values()
+        if "i" not in user.modes or client in channel.members
+    ]
+    if shown:
+        client.numeric(n.RPL_WHOISCHANNELS, user.nick, " ".join(shown))
+    client.numeric(n.RPL_WHOISSERVER, user.nick, net.name, net.config.server.description)
+    if "o" in user.modes:
+        client.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
+    if user.away is not None:
+        client.numeric(n.RPL_AWAY, user.nick, user.away)
+    idle = max(0, int(net.clock() - user.last_message))
+    client.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
+    client.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
+
+
+@command("ISON", min_params=1)
+def handle_ison(client: Client, message: Message) -> None:
+    online = []
+    for param in message.params:
+        for nick in param.split():
+            user = client.net.find_user(nick)
+            if user is not None:
+                online.append(user.nick)
+    client.numeric(n.RPL_ISON, " ".join(online))
+
+
+@command("USERHOST", min_params=1)
+def handle_userhost(client: Client, message: Message) -> None:
+    replies = []
+    nicks = [nick for param in message.params for nick in param.split()][:USERHOST_MAX]
+    for nick in nicks:
+        user = client.net.find_user(nick)
+        if user is None:
+            continue
+        oper = "*" if "o" in user.modes else ""
+        away = "-" if user.away is not None else "+"
+        replies.append(f"{user.nick}{oper}={away}{user.username}@{user.host}")
+    client.numeric(n.RPL_USERHOST, " ".join(replies))
+
+
+@command("AWAY")
+def handle_away(client: Client, message: Message) -> None:
+    text = message.param(0)
+    if text:
+        client.away = text[: client.net.config.limits.awaylen]
+        client.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+    else:
+        client.away = None
+        client.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")

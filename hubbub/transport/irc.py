@@ -1,0 +1,211 @@
+"""IRC over TCP (and TLS): an asyncio Protocol per connection, moving bytes only.
+
+Reading: bytes are framed into lines and handed to the session, through the flood
+bucket when flood control is on. Writing: the session's bytes are collected per
+connection and flushed once per event-loop iteration by a shared `Flusher`, so a
+burst of channel traffic costs one system call per recipient, not one per line.
+A client whose unsent output passes its sendq is dropped; nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from typing import TYPE_CHECKING
+
+from hubbub.irc.framing import LineBuffer
+from hubbub.irc.message import Message
+from hubbub.server.flood import TokenBucket
+from hubbub.server.session import MAX_LINE, Session
+
+if TYPE_CHECKING:
+    from hubbub.app import Runtime
+
+log = logging.getLogger("hubbub.irc")
+
+SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
+
+
+class Flusher:
+    """Writes out every connection's collected output once per loop iteration."""
+
+    __slots__ = ("_loop", "_dirty", "_scheduled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._dirty: list[IrcConnection] = []
+        self._scheduled = False
+
+    def mark(self, conn: IrcConnection) -> None:
+        self._dirty.append(conn)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            conn.flush()
+
+
+class IrcConnection(asyncio.Protocol):
+    """One client connection; also the session's `Link`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        self.ip = ""
+        self._lines = LineBuffer(MAX_LINE)
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._dirty = False
+        self._closing = False
+        self._sendq = runtime.config.limits.sendq
+        lim = runtime.config.limits
+        self._bucket = TokenBucket(lim.flood_rate, lim.flood_burst) if lim.flood_control else None
+        self._waiting: deque[bytes | None] = deque()
+        self._waiting_size = 0
+        self._drain_handle: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+        refusal = self.runtime.admit(self)
+        if refusal is not None:
+            transport.write(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())
+            self._closing = True
+            transport.close()
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.session = Session(self.runtime.net, self, self.ip)
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        if session is None or self._closing:
+            return
+        for line in self._lines.feed(data):
+            if self._bucket is None:
+                self._handle(line)
+            else:
+                self._throttled(line)
+            if self._closing:
+                return
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        if self._drain_handle is not None:
+            self._drain_handle.cancel()
+        if self.session is not None:
+            reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
+            self.session.connection_lost(reason)
+            self.runtime.release(self)
+            self.session = None
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _handle(self, line: bytes | None) -> None:
+        assert self.session is not None
+        if line is None:
+            self.session.line_too_long()
+        else:
+            self.session.line_received(line)
+
+    def _throttled(self, line: bytes | None) -> None:
+        assert self._bucket is not None
+        if not self._waiting and self._bucket.take() == 0.0:
+            self._handle(line)
+            return
+        self._waiting.append(line)
+        self._waiting_size += len(line) if line else 1
+        if self._waiting_size > self.runtime.config.limits.recvq:
+            self._drop("Excess Flood")
+        elif self._drain_handle is None:
+            self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        assert self._bucket is not None
+        wait = self._bucket.take()
+        if wait == 0.0:
+            # take() spent a token: give it back to the head of the queue right away
+            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain, True)
+        else:
+            self._drain_handle = asyncio.get_running_loop().call_later(wait, self._drain, False)
+
+    def _drain(self, paid: bool) -> None:
+        self._drain_handle = None
+        assert self._bucket is not None
+        while self._waiting and not self._closing:
+            if not paid and self._bucket.take() > 0.0:
+                self._schedule_drain()
+                return
+            paid = False
+            line = self._waiting.popleft()
+            self._waiting_size -= len(line) if line else 1
+            self._handle(line)
+
+    # -- Link: output ----------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._closing:
+            return
+        self._out.append(data)
+        self._out_size += len(data)
+        if not self._dirty:
+            self._dirty = True
+            self.runtime.flusher.mark(self)
+
+    def flush(self) -> None:
+        self._dirty = False
+        if not self._out or self.transport is None:
+            return
+        transport = self.transport
+        if not self._closing and self._out_size + transport.get_write_buffer_size() > self._sendq:
+            self._out.clear()
+            self._out_size = 0
+            self._drop("SendQ exceeded")
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        transport.write(data)
+
+    def close(self) -> None:
+        """Flush and close gracefully; the session has already said goodbye."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        self._closing = True  # from here on, flush() writes past the sendq: one ERROR line
+        self.flush()
+        self.transport.close()
+        self._abort_later()
+
+    def _drop(self, reason: str) -> None:
+        """Disconnect a misbehaving client; its ERROR is best effort."""
+        if self.session is None or self._closing:
+            return
+        client = self.session.client
+        self._out.clear()
+        self._out_size = 0
+        self.runtime.net.disconnect(client, reason)
+
+    def _abort_later(self) -> None:
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(SENDQ_GRACE, transport.abort)
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes written by the session and not yet taken by the kernel."""
+        return self._out_size + (self.transport.get_write_buffer_size() if self.transport else 0)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from hubbub.app import Runtime
+from tests.helpers import LineClient, start_server
+
+
+@pytest.fixture
+async def make_server() -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
+    """Start servers with config overrides (`"limits.sendq=4096"`); all stopped at the end."""
+    started: list[Runtime] = []
+
+    async def make(*overrides: str) -> Runtime:
+        runtime = await start_server(*overrides)
+        started.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in started:
+        await runtime.stop()
+
+
+@pytest.fixture
+async def server(make_server: Callable[..., Awaitable[Runtime]]) -> Runtime:
+    return await make_server()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[LineClient]]:
+    """A list to put clients in; they are closed at the end of the test."""
+    opened: list[LineClient] = []
+    yield opened
+    for client in opened:
+        await client.close()

@@ -1,0 +1,142 @@
+"""Test helpers: a real server on port 0 and a raw line client that reads like a transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+
+from hubbub.app import Runtime
+from hubbub.config import load
+from hubbub.irc.message import Message, parse
+
+TIMEOUT = 5.0
+
+
+async def start_server(*overrides: str) -> Runtime:
+    """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on."""
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", *overrides])
+    runtime = Runtime(config)
+    await runtime.start()
+    return runtime
+
+
+class LineClient:
+    """Speaks raw lines to the server; every received line is parsed and kept."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.received: list[Message] = []
+        self.raw: list[str] = []
+        self.nick = "*"
+
+    @classmethod
+    async def connect(cls, runtime: Runtime) -> LineClient:
+        host, port = runtime.irc_address()
+        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+        return cls(reader, writer)
+
+    def send(self, line: str | bytes) -> None:
+        data = line if isinstance(line, bytes) else line.encode()
+        if not data.endswith(b"\n"):
+            data += b"\r\n"
+        self.writer.write(data)
+
+    async def read_line(self, timeout: float = TIMEOUT) -> str | None:
+        """The next line as text, or None at end of stream."""
+        data = await asyncio.wait_for(self.reader.readline(), timeout)
+        if not data:
+            return None
+        text = data.decode("utf-8", "replace").rstrip("\r\n")
+        self.raw.append(text)
+        return text
+
+    async def read_message(self, timeout: float = TIMEOUT) -> Message | None:
+        text = await self.read_line(timeout)
+        if text is None:
+            return None
+        message = parse(text)
+        self.received.append(message)
+        return message
+
+    async def expect(
+        self, command: str | Callable[[Message], bool], *params: str, timeout: float = TIMEOUT
+    ) -> Message:
+        """Read until a message matches: a command (and leading params), or a predicate."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no {command} {params} within {timeout}s; got {self.raw[-10:]}")
+            try:
+                message = await self.read_message(remaining)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no {command} {params} within {timeout}s; got {self.raw[-10:]}") from None
+            if message is None:
+                raise AssertionError(f"connection closed while waiting for {command} {params}; got {self.raw[-10:]}")
+            if callable(command):
+                if command(message):
+                    return message
+            elif message.command == command and message.params[: len(params)] == list(params):
+                return message
+
+    async def collect_until(self, command: str, timeout: float = TIMEOUT) -> list[Message]:
+        """All messages up to and including the first `command`."""
+        start = len(self.received)
+        await self.expect(command, timeout=timeout)
+        return self.received[start:]
+
+    async def expect_text(self, pattern: str, timeout: float = TIMEOUT) -> str:
+        """Read raw lines (plain mode) until one matches the regex `pattern`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        regex = re.compile(pattern)
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"no line matching {pattern!r}; got {self.raw[-10:]}")
+            try:
+                line = await self.read_line(remaining)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"no line matching {pattern!r}; got {self.raw[-10:]}") from None
+            if line is None:
+                raise AssertionError(f"closed while waiting for {pattern!r}; got {self.raw[-10:]}")
+            if regex.search(line):
+                return line
+
+    async def register(self, nick: str, user: str = "u", realname: str = "Real Name") -> None:
+        self.send(f"NICK {nick}")
+        self.send(f"USER {user} 0 * :{realname}")
+        await self.expect("001")
+        await self.expect(lambda m: m.command in ("376", "422"))
+        self.nick = nick
+
+    async def join(self, channel: str) -> None:
+        self.send(f"JOIN {channel}")
+        await self.expect("366", self.nick, channel)
+
+    async def closed(self, timeout: float = TIMEOUT) -> list[str]:
+        """Wait for the server to close the connection; return the lines read meanwhile."""
+        start = len(self.raw)
+        while await self.read_line(timeout) is not None:
+            pass
+        return self.raw[start:]
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def connected(runtime: Runtime, nick: str | None = None, *channels: str) -> LineClient:
+    """A client connected (and registered as `nick`, in `channels`, when given)."""
+    client = await LineClient.connect(runtime)
+    if nick:
+        await client.register(nick)
+        for channel in channels:
+            await client.join(channel)
+    return client
