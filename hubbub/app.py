@@ -13,6 +13,7 @@ import logging
 from collections import Counter
 
 from hubbub.config import Config, parse_hostport
+from hubbub.irc.message import Message
 from hubbub.server import keepalive
 from hubbub.server.network import Network
 from hubbub.transport.irc import Flusher, IrcConnection
@@ -82,7 +83,10 @@ class Runtime:
         interval = keepalive.sweep_interval(self.net)
         while True:
             await asyncio.sleep(interval)
-            keepalive.sweep(self.net, self.net.clock())
+            try:
+                keepalive.sweep(self.net, self.net.clock())
+            except Exception:  # a bug of ours must not end every timeout for good
+                log.exception("timeout sweep failed")
 
     async def stop(self, reason: str = "Server shutting down") -> None:
         """Close listeners, tell every client why, give output a moment to drain."""
@@ -94,8 +98,7 @@ class Runtime:
             server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for client in list(self.net.clients):
-            self.net.disconnect(client, reason)
+        self._disconnect_everyone(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
@@ -107,6 +110,21 @@ class Runtime:
         for server in self.servers:
             await server.wait_closed()
         self._done.set()
+
+    def _disconnect_everyone(self, reason: str) -> None:
+        """Send every client its ERROR and close it, without the QUIT of everybody else.
+
+        Disconnecting clients one by one would tell each remaining member of a channel
+        about every earlier leaver: quadratic work (seconds for a few thousand users in
+        one channel) and enough QUITs to overflow the sendq of those still waiting.
+        """
+        clients = list(self.net.clients)
+        for client in clients:
+            client.send(Message("ERROR", [f"Closing Link: {client.host} ({reason})"]))
+        for client in clients:
+            client.quit_reason = reason  # leaving: from now on nothing more is sent to it
+        for client in clients:
+            client.link.close()
 
     async def wait_stopped(self) -> None:
         await self._done.wait()

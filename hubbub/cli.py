@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from hubbub import __version__
+from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
 
 log = logging.getLogger("hubbub")
@@ -39,6 +40,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"], help="logging verbosity")
     serve.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
                        help="event loop: uvloop when installed (auto), or the standard one")
+    add_chat_parser(sub)
     return parser
 
 
@@ -76,8 +78,9 @@ async def _serve(config: Config) -> None:
     runtime = Runtime(config)
     await runtime.start()
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.Task[None]] = []  # the loop keeps only a weak reference to tasks
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(runtime.stop()))
+        loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
     if all(host in LOOPBACK for _, host, _ in runtime.addresses):
         log.info("only local connections are accepted; use --listen 0.0.0.0:6667 to accept "
                  "connections from other machines")
@@ -112,5 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "chat":
+        return run_chat(args)
     parser.print_help()
     return 2

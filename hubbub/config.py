@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hubbub.irc.validate import is_valid_channel
+
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says which key and why."""
@@ -140,7 +142,12 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
             for block in values:
                 if not isinstance(block, dict) or not {"name", "password_hash"} <= block.keys():
                     raise ConfigError("each [[opers]] block needs name and password_hash")
-                config.opers.append(OperBlock(str(block["name"]), str(block["password_hash"])))
+                for key, value in block.items():
+                    if key not in ("name", "password_hash"):
+                        raise ConfigError(f"unknown setting opers.{key}")
+                    if not isinstance(value, str) or not value:
+                        raise ConfigError(f"opers.{key} must be a non-empty string")
+                config.opers.append(OperBlock(block["name"], block["password_hash"]))
         elif section in _SECTIONS:
             if not isinstance(values, dict):
                 raise ConfigError(f"[{section}] must be a table")
@@ -178,6 +185,10 @@ def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
         section, key, value = parse_override(text)
         if section not in _SECTIONS:
             raise ConfigError(f"unknown section {section!r} in --set {text}")
+        wanted = {f.name: f.type for f in fields(getattr(config, section))}.get(key)
+        if wanted == "str" and not isinstance(value, str):
+            # `server.password=1234` means the text 1234, though it also reads as TOML
+            value = text.partition("=")[2].strip()
         _apply_section(config, section, {key: value})
     validate(config)
     return config
@@ -194,24 +205,36 @@ def validate(config: Config) -> None:
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
     for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
-        if getattr(lim, key) <= 0:
+        if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
-    if not config.server.name or " " in config.server.name:
-        raise ConfigError("server.name must be a non-empty word")
+    # Both go out as single IRC parameters (a message source, the NETWORK= token):
+    # whitespace there would break every line that carries them.
+    for key in ("name", "network"):
+        value = getattr(config.server, key)
+        if not value or any(ch.isspace() for ch in value) or value.startswith(":"):
+            raise ConfigError(f"server.{key} must be a non-empty word")
+    if not is_valid_channel(config.server.default_channel, lim.channellen):
+        raise ConfigError(f"server.default_channel {config.server.default_channel!r} is not a valid channel name")
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):
         parse_hostport(addr)
 
 
 def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int]:
     """`HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces) into a (host, port) pair."""
-    host, sep, port = text.rpartition(":")
+    if text.startswith("[") and "]" in text:
+        host, _, rest = text[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise ConfigError(f"{text!r} is not [HOST]:PORT")
+        sep, port = rest[:1], rest[1:]
+    else:
+        host, sep, port = text.rpartition(":")
+        if not sep:
+            host = text
     if not sep:
         if default_port is None:
             raise ConfigError(f"{text!r} is not HOST:PORT")
-        host, port = text, str(default_port)
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not port.isdigit() or int(port) > 65535:
+        port = str(default_port)
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ConfigError(f"{text!r}: port must be a number from 0 to 65535")
     return host, int(port)
 

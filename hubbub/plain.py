@@ -9,6 +9,7 @@ share channels with no special case anywhere else in the server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from hubbub.server.client import Client
 
 REGISTRATION_COMMANDS = frozenset({"CAP", "PASS", "NICK", "USER", "WEBIRC"})
+# Also IRC when they come first with a parameter: a client may check the link (PING),
+# answer one, or give up (QUIT) before registering; none of them is a nickname.
+_IRC_OPENERS = REGISTRATION_COMMANDS | {"PING", "PONG", "QUIT"}
 
 HELP = [
     "Commands:",
@@ -49,12 +53,33 @@ _SILENT = frozenset({
 })
 
 
+# What a terminal would act on instead of showing: ANSI/VT escape sequences (CSI, OSC and
+# the two-byte ones), IRC formatting codes (colours with their numbers, bold, ...), and
+# any other C0/C1 control character. An IRC user must not be able to clear, retitle or
+# reprogram a netcat user's terminal, and colour codes would only show up as junk.
+_TERMINAL_UNSAFE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI ... final byte
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL or ST
+    r"|\x1b[ -~]?"  # other escapes
+    r"|\x03(?:\d{1,2}(?:,\d{1,2})?)?"  # mIRC colour
+    r"|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?"  # hex colour
+    r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]"
+)
+
+_CLOSING_LINK = re.compile(r"^Closing Link: \S+ \((.*)\)$")  # the ERROR a disconnect sends
+
+
+def for_terminal(text: str) -> str:
+    """`text` with nothing a terminal would interpret: formatting and control codes removed."""
+    return _TERMINAL_UNSAFE.sub("", text)
+
+
 def looks_like_irc(first_line: str) -> bool:
-    """Whether a connection's first line is IRC registration rather than a typed nickname."""
+    """Whether a connection's first line is IRC (registration, mostly) rather than a typed nickname."""
     if first_line[:1] in ("@", ":"):
         return True
     words = first_line.split(None, 1)
-    return len(words) == 2 and words[0].upper() in REGISTRATION_COMMANDS
+    return len(words) == 2 and words[0].upper() in _IRC_OPENERS
 
 
 def _nick_of(source: str | None) -> str:
@@ -72,7 +97,7 @@ class PlainSession:
     # -- output ----------------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        self.client.link.write((text + "\r\n").encode("utf-8"))
+        self.client.link.write((for_terminal(text) + "\r\n").encode("utf-8"))
 
     def render(self, message: Message) -> None:
         """Show an IRC message as a person would want to read it (or not at all)."""
@@ -115,7 +140,8 @@ class PlainSession:
     # -- input -----------------------------------------------------------------------
 
     def line_received(self, text: str) -> None:
-        text = text.strip("\r\n")
+        # A CR or NUL inside a typed line would split or end the IRC line it is relayed in.
+        text = text.strip("\r\n").replace("\r", "").replace("\0", "")
         if not self.client.registered:
             self._registering(text.strip())
         elif text.startswith("/") and not text.startswith("//"):
@@ -125,7 +151,7 @@ class PlainSession:
 
     def _registering(self, text: str) -> None:
         client = self.client
-        if text.lower() in ("/exit", "/quit"):
+        if text.split(" ", 1)[0].lower() in ("/exit", "/quit"):
             client.net.disconnect(client, "Quit")
             return
         if self.wanted_nick is not None:
@@ -215,6 +241,8 @@ class PlainSession:
 
     def _cmd_part(self, rest: str) -> None:
         name, _, reason = rest.partition(" ")
+        if name and not name.startswith("#"):
+            name, reason = "", rest  # "/part off to lunch": the current channel, with a reason
         name = name or self.current or ""
         if not name:
             self.say("* You are not in a channel.")
@@ -300,6 +328,22 @@ class PlainSession:
             return text
         return f"* {_nick_of(m.source)} left {channel}{reason}"
 
+    def _render_kick(self, m: Message) -> str:
+        channel, victim = m.param(0), m.param(1)
+        reason = f" ({m.params[2]})" if len(m.params) > 2 and m.params[2] else ""
+        if casefold(victim) != casefold(self.client.nick):
+            return f"* {victim} was kicked from {channel} by {_nick_of(m.source)}{reason}"
+        text = f"* You were kicked from {channel} by {_nick_of(m.source)}{reason}"
+        if self.current and casefold(self.current) == casefold(channel):
+            # the membership is removed after this message goes out, so skip it by name
+            others = [c.name for c in self.client.channels.values() if casefold(c.name) != casefold(channel)]
+            self.current = others[0] if others else None
+            text += f"; now talking in {self.current}" if self.current else "; /join #channel to talk"
+        return text
+
+    def _render_invite(self, m: Message) -> str:
+        return f"* {_nick_of(m.source)} invites you to {m.param(1)}; type /join {m.param(1)} to go there"
+
     def _render_quit(self, m: Message) -> str:
         return f"* {_nick_of(m.source)} left ({m.param(0)})"
 
@@ -315,7 +359,9 @@ class PlainSession:
         return f"* {_nick_of(m.source)} sets mode {' '.join(m.params[1:])} on {m.param(0)}"
 
     def _render_error(self, m: Message) -> str:
-        return f"*** Disconnected: {m.param(0)}"
+        # "Closing Link: 127.0.0.1 (Excess Flood)" is for IRC software; a person wants the why
+        closing = _CLOSING_LINK.match(m.param(0))
+        return f"*** Disconnected: {closing.group(1) if closing else m.param(0)}"
 
     def _render_fail(self, m: Message) -> str:
         return f"* {m.params[-1] if m.params else 'Failed'}"
@@ -327,6 +373,8 @@ _RENDERERS: dict[str, Callable[[PlainSession, Message], str | None]] = {
     "JOIN": PlainSession._render_join,
     "PART": PlainSession._render_part,
     "QUIT": PlainSession._render_quit,
+    "KICK": PlainSession._render_kick,
+    "INVITE": PlainSession._render_invite,
     "NICK": PlainSession._render_nick,
     "TOPIC": PlainSession._render_topic,
     "MODE": PlainSession._render_mode,

@@ -140,3 +140,86 @@ async def connected(runtime: Runtime, nick: str | None = None, *channels: str) -
         for channel in channels:
             await client.join(channel)
     return client
+
+
+# -- transcript helpers for the end-to-end tests (tests/e2e) ---------------------------
+
+_sync_counter = 0
+
+
+async def sync(client: LineClient) -> list[Message]:
+    """What the server sent `client` before answering a PING sent now (PONG excluded).
+
+    The server handles one connection's lines in order and writes its output in order,
+    so once the PONG is back, nothing caused earlier is still on its way. Tests use it
+    to prove that something was *not* sent, without sleeping. Only for connections
+    already speaking IRC (a PING as the very first line would start plain mode).
+    """
+    global _sync_counter
+    _sync_counter += 1
+    token = f"sync-{_sync_counter}"
+    start = len(client.received)
+    client.send(f"PING {token}")
+    await client.expect(lambda m: m.command == "PONG" and m.params[-1:] == [token])
+    return client.received[start:-1]
+
+
+def isupport_tokens(messages: list[Message]) -> dict[str, str | None]:
+    """The ISUPPORT tokens of every 005 among `messages`: NAME -> value (None if bare)."""
+    tokens: dict[str, str | None] = {}
+    for message in messages:
+        if message.command == "005":
+            for token in message.params[1:-1]:
+                name, sep, value = token.partition("=")
+                tokens[name] = value if sep else None
+    return tokens
+
+
+def commands(messages: list[Message]) -> list[str]:
+    """The command (or numeric) of each message, in order: a transcript at a glance."""
+    return [m.command for m in messages]
+
+
+# -- helpers for the limits, plain mode and command-line tests (tests/e2e_limits) -------
+
+
+async def connect_plain(runtime: Runtime, nick: str | None = None) -> LineClient:
+    """A netcat-style client past the welcome NOTICE; with `nick`, logged in and in a channel."""
+    client = await LineClient.connect(runtime)
+    await client.expect_text(r"Type a nickname")
+    if nick:
+        client.send(nick)
+        await client.expect_text(r"^\* You joined #")
+        client.nick = nick
+    return client
+
+
+async def stuck_socket(runtime: Runtime, rcvbuf: int = 4096):  # -> socket.socket
+    """A connected non-blocking socket with a tiny receive buffer that the test never reads.
+
+    The small SO_RCVBUF (set before connecting, so the TCP window is small from the start)
+    makes the server's writes back up quickly, as they would behind a stuck client.
+    """
+    import socket
+
+    host, port = runtime.irc_address()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (host, port))
+    return sock
+
+
+async def expect_answering_pings(
+    client: LineClient, command: str | Callable[[Message], bool], *params: str, timeout: float = TIMEOUT
+) -> Message:
+    """Like `client.expect`, but answer each PING met on the way (waits past a ping interval)."""
+
+    def matches(message: Message) -> bool:
+        if message.command == "PING":
+            client.send(f"PONG :{message.params[-1] if message.params else ''}")
+        if callable(command):
+            return command(message)
+        return message.command == command and message.params[: len(params)] == list(params)
+
+    return await client.expect(matches, timeout=timeout)

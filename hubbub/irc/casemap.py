@@ -16,17 +16,27 @@ def casefold(name: str) -> str:
     return name.translate(_ASCII_LOWER)
 
 
+def _literal(chunk: str) -> str:
+    return "".join("." if ch == "?" else re.escape(ch) for ch in chunk)
+
+
 def glob_to_regex(mask: str) -> re.Pattern[str]:
-    """Compile an IRC wildcard mask (`*`, `?`) into a case-insensitive matcher."""
-    parts = []
-    for ch in casefold(mask):
-        if ch == "*":
-            parts.append(".*")
-        elif ch == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.DOTALL)
+    """Compile an IRC wildcard mask (`*`, `?`) into a matcher of casefolded text.
+
+    Use it with `fullmatch`. Masks come from users (WHO, bans), so the pattern must
+    not backtrack: the naive `.*a.*a.*a.*b` takes minutes on a 200-character realname.
+    Between two stars, taking the leftmost place where the next piece fits is always
+    right, so each such piece is matched once, atomically; only the last one, which
+    must end the text, is searched for from the end.
+    """
+    first, *middle = casefold(mask).split("*")
+    if not middle:
+        return re.compile(_literal(first) + r"\Z", re.DOTALL)
+    *middle, last = middle
+    pattern = _literal(first)
+    pattern += "".join(f"(?>.*?{_literal(piece)})" for piece in middle if piece)
+    pattern += ".*" + _literal(last) + r"\Z"
+    return re.compile(pattern, re.DOTALL)
 
 
 def mask_matches(mask: str, text: str) -> bool:

@@ -37,17 +37,19 @@ class LineBuffer:
             end = buf.find(b"\n", start)
             if end < 0:
                 break
+            stop = end - 1 if end > start and buf[end - 1] == 13 else end
             if self._skipping:
                 self._skipping = False
-            elif end - start > limit:
+            elif stop - start > limit:
                 out.append(TOO_LONG)
             else:
-                stop = end - 1 if end > start and buf[end - 1] == 13 else end
                 out.append(bytes(buf[start:stop]))
             start = end + 1
         if start:
             del buf[:start]
-        if len(buf) > limit and not self._skipping:
+        # The limit counts the line without its ending, so a full-length line may wait
+        # here with its CR while the LF is still on the way.
+        if len(buf) > limit and not self._skipping and not (len(buf) == limit + 1 and buf[-1] == 13):
             # No line ending in sight: report once, then drop input until the next LF.
             out.append(TOO_LONG)
             self._skipping = True

@@ -8,6 +8,7 @@ transport and every test shares it. Parsing a line a client sent can only fail w
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_value"]
@@ -54,7 +55,9 @@ def _parse_tags(raw: str) -> dict[str, str]:
             continue
         key, sep, value = item.partition("=")
         if not key or key == "+":
-            raise ParseError("empty tag key")
+            # message-tags: a bad tag name must not get the message rejected; a tag with
+            # no name at all cannot be relayed either, so it is dropped.
+            continue
         tags[key] = unescape_tag_value(value) if sep else ""
     return tags
 
@@ -63,12 +66,19 @@ def _parse_tags(raw: str) -> dict[str, str]:
 # as ircds do, so that naive parsers that split on " :" read it whole.
 _TEXT_LAST = frozenset({"PRIVMSG", "NOTICE", "TOPIC", "QUIT", "PART", "KICK", "ERROR", "AWAY",
                         "WALLOPS", "CAP", "FAIL", "WARN", "NOTE"})
+# Of those, the ones whose only parameter is already the text (`QUIT :bye`); for the
+# others a lone parameter is a target (`PART #chan`) and stays a middle one.
+_TEXT_ONLY = frozenset({"QUIT", "ERROR", "AWAY", "WALLOPS"})
+# A line carrying any of these would end early on the wire, or be refused as a whole.
+_LINE_BREAKERS = re.compile("[\r\n\0]")
 
 
 def _valid_command(command: str) -> bool:
+    if not command.isascii():  # str.isdigit/isalpha also accept non-ASCII digits, letters
+        return False
     if command.isdigit():
         return len(command) == 3
-    return command.isascii() and command.isalpha()
+    return command.isalpha()
 
 
 @dataclass(slots=True)
@@ -87,7 +97,8 @@ class Message:
         """Serialize without the line ending.
 
         Only the last parameter may contain spaces, be empty or start with ':'; such a
-        middle parameter is a bug of the caller and raises ValueError.
+        middle parameter is a bug of the caller and raises ValueError. So does CR, LF or
+        NUL anywhere: sent, it would split the line and let text pose as a new message.
         """
         parts: list[str] = []
         if self.tags:
@@ -103,7 +114,8 @@ class Message:
         params = self.params
         if params:
             last = len(params) - 1
-            force = last > 0 and (self.command in _TEXT_LAST or self.command.isdigit())
+            command = self.command
+            force = (last > 0 and (command in _TEXT_LAST or command.isdigit())) or command in _TEXT_ONLY
             for i, p in enumerate(params):
                 if i == last:
                     if force or not p or " " in p or p[0] == ":":
@@ -111,7 +123,10 @@ class Message:
                 elif not p or " " in p or p[0] == ":":
                     raise ValueError(f"middle parameter {p!r} cannot be serialized")
                 parts.append(p)
-        return " ".join(parts)
+        line = " ".join(parts)
+        if _LINE_BREAKERS.search(line):
+            raise ValueError(f"CR, LF or NUL cannot be sent in a line: {line!r}")
+        return line
 
     def encode(self) -> bytes:
         """The bytes to put on the wire, CRLF included."""
@@ -155,3 +170,13 @@ def parse(line: str) -> Message:
         param, _, rest = rest.partition(" ")
         params.append(param)
     return Message(command.upper(), params, source, tags)
+
+
+def fit_utf8(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` of UTF-8, never inside a character."""
+    if len(text) * 4 <= max_bytes:
+        return text  # cannot be too long, whatever the characters
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    return raw[:max_bytes].decode("utf-8", "ignore")

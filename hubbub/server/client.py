@@ -10,12 +10,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from hubbub.irc.message import Message
+from hubbub.server.delivery import WANTS_ACCOUNT, WANTS_TAGS, WANTS_TIME
 
 if TYPE_CHECKING:
     from hubbub.plain import PlainSession
     from hubbub.server.channel import Channel
     from hubbub.server.delivery import Outgoing
     from hubbub.server.network import Network
+
+
+# capability -> the tag bit it turns on
+TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag": WANTS_ACCOUNT}
 
 
 class Link(Protocol):
@@ -45,6 +50,7 @@ class Client:
         self.cap_negotiating = False
         self.cap_version = 0
         self.caps: set[str] = set()
+        self.tag_mask = 0  # which tags relayed messages carry for us (see delivery.py)
         self.modes: set[str] = set()
         self.away: str | None = None
         self.channels: dict[str, Channel] = {}
@@ -83,7 +89,19 @@ class Client:
         if self.plain is not None:
             self.plain.render(out.message)
         else:
-            self.link.write(out.irc_bytes())
+            self.link.write(out.irc_bytes(self.tag_mask))
+
+    def set_cap(self, name: str, enabled: bool) -> None:
+        """Enable or disable a capability, keeping the derived tag wishes in step."""
+        if enabled:
+            self.caps.add(name)
+        else:
+            self.caps.discard(name)
+        mask = 0
+        for cap, bit in TAG_CAPS.items():
+            if cap in self.caps:
+                mask |= bit
+        self.tag_mask = mask
 
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""

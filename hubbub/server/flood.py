@@ -11,6 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+# Tokens forgiven to float rounding (and to timers firing a hair early), so that a
+# caller who waits exactly the time take() named does get its token; otherwise it
+# would be told to wait again for some 1e-13 s. A ten-thousandth of a command is
+# no flood, and covers the rounding of clocks as large as time.time().
+_ROUNDING = 1e-4
+
 
 class TokenBucket:
     __slots__ = ("rate", "burst", "tokens", "clock", "stamp")
@@ -27,7 +33,7 @@ class TokenBucket:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - _ROUNDING:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return 0.0
         return (1.0 - self.tokens) / self.rate

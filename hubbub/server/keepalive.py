@@ -22,10 +22,15 @@ def sweep(net: Network, now: float) -> None:
             continue  # a person with netcat cannot answer PING; TCP keepalive covers them
         idle = now - client.last_activity
         if idle >= lim.ping_interval + lim.ping_timeout:
-            net.disconnect(client, f"Ping timeout: {int(idle)} seconds")
+            net.disconnect(client, f"Ping timeout: {_seconds(idle)} seconds")
         elif idle >= lim.ping_interval and not client.ping_sent:
             client.ping_sent = True
             client.server_message("PING", net.name)
+
+
+def _seconds(duration: float) -> str:
+    """Whole seconds as ircds show them; a tenth when short (sub-second test timeouts read 0)."""
+    return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
 
 
 def sweep_interval(net: Network) -> float:

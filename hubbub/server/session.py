@@ -7,6 +7,8 @@ commands to the dispatcher. Transports feed it lines; tests can too, without soc
 
 from __future__ import annotations
 
+import logging
+
 from hubbub.irc import numerics as n
 from hubbub.irc.message import ParseError, parse
 from hubbub.plain import PlainSession, looks_like_irc
@@ -15,10 +17,13 @@ from hubbub.server.client import Client, Link
 from hubbub.server.commands import dispatch
 from hubbub.server.network import Network
 
-# The non-tag part of a line, CRLF included, is at most 512 bytes; tags may add 8191.
+log = logging.getLogger("hubbub.session")
+
+# The non-tag part of a line, CRLF included, is at most 512 bytes; the tag section,
+# its '@' and the space after it included, may add 8191 (IRCv3 message-tags).
 MAX_BODY = 512 - 2
 MAX_TAGS = 8191
-MAX_LINE = MAX_BODY + MAX_TAGS + 1
+MAX_LINE = MAX_BODY + MAX_TAGS  # the longest line, its ending not counted
 
 WELCOME_NOTICE = (
     "*** Welcome to hubbub. Type a nickname and press Enter to chat, "
@@ -36,11 +41,27 @@ class Session:
         net.connect(self.client)
         self.client.server_message("NOTICE", "*", WELCOME_NOTICE)
 
+    @property
+    def speaks_irc(self) -> bool:
+        """Whether the peer's first line was IRC (False until it sent one, and in plain mode)."""
+        return self._decided and self.client.plain is None
+
     def line_too_long(self) -> None:
         self.client.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
 
     def line_received(self, raw: bytes) -> None:
-        """Handle one received line (line ending already removed)."""
+        """Handle one received line (line ending already removed).
+
+        A failure of ours while handling it is logged and costs this client its
+        connection (its state may be half-changed); it never reaches anyone else.
+        """
+        try:
+            self._line_received(raw)
+        except Exception:
+            log.exception("internal error handling a line from %r", self.client)
+            self.net.disconnect(self.client, "Internal error")
+
+    def _line_received(self, raw: bytes) -> None:
         client = self.client
         if client.gone:
             return
@@ -50,7 +71,7 @@ class Session:
         if raw[:1] == b"@":
             space = raw.find(b" ")
             tags_len = space if space >= 0 else len(raw)
-            if tags_len > MAX_TAGS:
+            if tags_len + 1 > MAX_TAGS:  # message-tags: 8191 bytes with the '@' and the space
                 self.line_too_long()
                 return
             body_len -= tags_len + 1
@@ -80,13 +101,19 @@ class Session:
 
     def _invalid_utf8(self, raw: bytes) -> None:
         """UTF8ONLY: reject the line, name its command when it can be read, keep the link."""
+        if self.client.plain is not None:
+            # a person, most likely with a terminal in a legacy encoding (cp1251, cp866)
+            self.client.plain.say(
+                "* That line was not sent: it is not UTF-8 text. "
+                "Set your terminal to UTF-8 and type it again."
+            )
+            return
         text = raw.decode("utf-8", "replace")
         command = "*"
-        if self.client.plain is None:
-            try:
-                command = parse(text).command
-            except ParseError:
-                pass
+        try:
+            command = parse(text).command
+        except ParseError:
+            pass
         self.client.fail(
             command,
             "INVALID_UTF8",

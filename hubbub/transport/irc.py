@@ -5,6 +5,12 @@ bucket when flood control is on. Writing: the session's bytes are collected per
 connection and flushed once per event-loop iteration by a shared `Flusher`, so a
 burst of channel traffic costs one system call per recipient, not one per line.
 A client whose unsent output passes its sendq is dropped; nobody else waits for it.
+
+Ending: when the peer has sent everything (EOF), what it sent is still handled, at the
+flood rate, before the connection closes; lines the kernel acknowledged are not lost.
+Until a connection has ended a line, and unless it speaks IRC, a message that arrives
+without a line ending and is followed by silence is taken as a line: the seed chat
+clients send what was typed exactly that way.
 """
 
 from __future__ import annotations
@@ -26,6 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("hubbub.irc")
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
+UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with no line ending
+
+
+def _characters(data: bytes) -> int:
+    """How many characters UTF-8 `data` holds (continuation bytes do not count)."""
+    return sum(1 for byte in data if byte & 0xC0 != 0x80)
 
 
 class Flusher:
@@ -48,7 +60,12 @@ class Flusher:
         self._scheduled = False
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
-            conn.flush()
+            try:
+                conn.flush()
+            except Exception:  # one broken connection must not keep the others' output back
+                log.exception("flushing output to %s failed", conn.ip)
+                if conn.transport is not None:
+                    conn.transport.abort()
 
 
 class IrcConnection(asyncio.Protocol):
@@ -70,6 +87,9 @@ class IrcConnection(asyncio.Protocol):
         self._waiting: deque[bytes | None] = deque()
         self._waiting_size = 0
         self._drain_handle: asyncio.TimerHandle | None = None
+        self._eof = False  # the peer sent EOF; close once the waiting lines are handled
+        self._saw_line_end = False
+        self._partial_handle: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
@@ -93,21 +113,51 @@ class IrcConnection(asyncio.Protocol):
         session = self.session
         if session is None or self._closing:
             return
-        for line in self._lines.feed(data):
-            if self._bucket is None:
-                self._handle(line)
-            else:
-                self._throttled(line)
-            if self._closing:
-                return
+        if self._partial_handle is not None:
+            self._partial_handle.cancel()
+            self._partial_handle = None
+        self._take(self._lines.feed(data))
+        if self._closing:
+            return
+        if b"\n" in data:
+            self._saw_line_end = True
+        elif (
+            not self._saw_line_end
+            and self._lines.pending
+            and not session.speaks_irc
+            # A character-mode telnet sends one keystroke per packet: a pause while
+            # typing must not end the line. The seed clients send a message at once.
+            and _characters(data) >= 2
+        ):
+            self._partial_handle = asyncio.get_running_loop().call_later(
+                UNTERMINATED_LINE_DELAY, self._end_partial_line
+            )
 
     def eof_received(self) -> bool:
-        return False  # close our side too
+        """The peer has sent everything: handle all of it (at the flood rate), then close."""
+        session = self.session
+        if session is None or self._closing:
+            return False
+        if self._partial_handle is not None:
+            self._partial_handle.cancel()
+            self._partial_handle = None
+        if self._lines.pending and not session.speaks_irc:
+            self._take(self._lines.feed(b"\n"))  # a last message typed with no line ending
+        # TLS cannot stay half open: there the queue ends with the connection, as before
+        tls = self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
+        if self._waiting and not self._closing and not tls:
+            self._eof = True
+            return True  # keep our half open: replies can still go out meanwhile
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        if self._drain_handle is not None:
-            self._drain_handle.cancel()
+        for handle in (self._drain_handle, self._partial_handle):
+            if handle is not None:
+                handle.cancel()
+        self._waiting.clear()
+        self._out.clear()
+        self._out_size = 0
         if self.session is not None:
             reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
             self.session.connection_lost(reason)
@@ -115,6 +165,20 @@ class IrcConnection(asyncio.Protocol):
             self.session = None
 
     # -- input ---------------------------------------------------------------------------
+
+    def _take(self, lines: list[bytes | None]) -> None:
+        for line in lines:
+            if self._bucket is None:
+                self._handle(line)
+            else:
+                self._throttled(line)
+            if self._closing:
+                return
+
+    def _end_partial_line(self) -> None:
+        self._partial_handle = None
+        if self.session is not None and not self._closing and self._lines.pending:
+            self._take(self._lines.feed(b"\n"))
 
     def _handle(self, line: bytes | None) -> None:
         assert self.session is not None
@@ -155,6 +219,8 @@ class IrcConnection(asyncio.Protocol):
             line = self._waiting.popleft()
             self._waiting_size -= len(line) if line else 1
             self._handle(line)
+        if self._eof and not self._waiting:
+            self.close()
 
     # -- Link: output ----------------------------------------------------------------------
 

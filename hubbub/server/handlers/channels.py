@@ -9,9 +9,9 @@ from hubbub.server.channel import Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.delivery import Outgoing
+from hubbub.server.handlers.replies import send_list, shown
 
 PARTLEN = 300
-NAMES_LINE_BUDGET = 510  # a 353 line may not exceed 512 bytes with its CRLF
 
 
 def visible_members(client: Client, channel: Channel) -> list[Client]:
@@ -24,22 +24,10 @@ def visible_members(client: Client, channel: Channel) -> list[Client]:
 def send_names(client: Client, channel: Channel) -> None:
     multi = "multi-prefix" in client.caps
     full = "userhost-in-names" in client.caps
-    head = f":{client.net.name} {n.RPL_NAMREPLY} {client.nick} = {channel.name} :"
-    budget = NAMES_LINE_BUDGET - len(head.encode())
     entries = [
         channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(client, channel)
     ]
-    line: list[str] = []
-    size = 0
-    for entry in entries:
-        cost = len(entry.encode()) + 1
-        if line and size + cost > budget:
-            client.numeric(n.RPL_NAMREPLY, "=", channel.name, " ".join(line))
-            line, size = [], 0
-        line.append(entry)
-        size += cost
-    if line:
-        client.numeric(n.RPL_NAMREPLY, "=", channel.name, " ".join(line))
+    send_list(client, n.RPL_NAMREPLY, ["=", channel.name], entries)
     client.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
@@ -67,10 +55,10 @@ def handle_join(client: Client, message: Message) -> None:
         if not name:
             continue
         if not is_channel_name(name):
-            client.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+            client.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if not is_valid_channel(name, lim.channellen):
-            client.numeric(n.ERR_BADCHANMASK, name, "Bad Channel Mask")
+            client.numeric(n.ERR_BADCHANMASK, shown(name), "Bad Channel Mask")
             continue
         existing = net.find_channel(name)
         if existing is not None and client in existing.members:
@@ -92,7 +80,7 @@ def handle_part(client: Client, message: Message) -> None:
             continue
         channel = client.net.find_channel(name)
         if channel is None:
-            client.numeric(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+            client.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if client not in channel.members:
             client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
@@ -106,7 +94,7 @@ def handle_topic(client: Client, message: Message) -> None:
     net = client.net
     channel = net.find_channel(message.params[0])
     if channel is None:
-        client.numeric(n.ERR_NOSUCHCHANNEL, message.params[0], "No such channel")
+        client.numeric(n.ERR_NOSUCHCHANNEL, shown(message.params[0]), "No such channel")
         return
     if len(message.params) < 2:
         send_topic(client, channel)
@@ -125,13 +113,14 @@ def handle_topic(client: Client, message: Message) -> None:
 
 @command("NAMES")
 def handle_names(client: Client, message: Message) -> None:
-    if not message.params or not message.params[0]:
+    names = [name for name in message.param(0).split(",") if name]
+    if not names:
         client.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
-    for name in message.params[0].split(","):
+    for name in names:
         channel = client.net.find_channel(name)
         if channel is None:
-            client.numeric(n.RPL_ENDOFNAMES, name, "End of /NAMES list")
+            client.numeric(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
         else:
             send_names(client, channel)
 

@@ -8,6 +8,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.handlers.replies import shown
 from hubbub.server.isupport import VERSION, isupport_tokens, myinfo_modes
 
 ISUPPORT_PER_LINE = 13
@@ -63,7 +64,7 @@ def _refuse_other_server(client: Client, message: Message, index: int) -> bool:
     """Commands that take an optional server name answer only for this server."""
     target = message.param(index)
     if target and target.lower() != client.net.name.lower():
-        client.numeric(n.ERR_NOSUCHSERVER, target, "No such server")
+        client.numeric(n.ERR_NOSUCHSERVER, shown(target), "No such server")
         return True
     return False
 

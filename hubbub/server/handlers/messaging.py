@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.delivery import Outgoing
+
+
+MAX_LINE_BODY = 510  # 512 bytes with CRLF, tags not counted
+
+
+def _fitted(client: Client, command: str, target: str, text: str) -> str:
+    """The text, shortened so the relayed line (with our source) stays within 512 bytes."""
+    head = len(client.prefix) + len(command) + len(target.encode()) + 5  # ":", 3 spaces, ":"
+    return fit_utf8(text, MAX_LINE_BODY - head)
 
 
 def _relay(client: Client, message: Message) -> None:
@@ -42,7 +51,8 @@ def _relay(client: Client, message: Message) -> None:
             if "n" in channel.modes and client not in channel.members:
                 error(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel (no external messages)")
                 continue
-            out = Outgoing(Message(message.command, [channel.name, text], client.prefix))
+            fitted = _fitted(client, message.command, channel.name, text)
+            out = Outgoing(Message(message.command, [channel.name, fitted], client.prefix))
             channel.broadcast(out, exclude=None if echo else client)
             if echo and client not in channel.members:
                 client.deliver(out)
@@ -51,9 +61,10 @@ def _relay(client: Client, message: Message) -> None:
             if user is None:
                 error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
                 continue
-            out = Outgoing(Message(message.command, [user.nick, text], client.prefix))
+            fitted = _fitted(client, message.command, user.nick, text)
+            out = Outgoing(Message(message.command, [user.nick, fitted], client.prefix))
             user.deliver(out)
-            if echo:
+            if echo and user is not client:  # to oneself, the delivery is the echo
                 client.deliver(out)
             if user.away is not None and not notice:
                 client.numeric(n.RPL_AWAY, user.nick, user.away)

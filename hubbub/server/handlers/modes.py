@@ -13,6 +13,7 @@ from hubbub.server.channel import FLAG_MODES, STATUS_MODES, Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.delivery import Outgoing
+from hubbub.server.handlers.replies import shown
 from hubbub.server.isupport import USER_MODES
 
 
@@ -44,7 +45,7 @@ def _channel_mode(client: Client, channel: Channel, message: Message) -> None:
             adding = letter == "+"
             continue
         if letter not in FLAG_MODES and letter not in STATUS_MODES:
-            client.numeric(n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
+            client.numeric(n.ERR_UNKNOWNMODE, shown(letter), "is unknown mode char to me")
             continue
         if not channel.is_op(client):
             denied = True
@@ -60,7 +61,7 @@ def _channel_mode(client: Client, channel: Channel, message: Message) -> None:
         nick = args.pop(0)
         target = net.find_user(nick)
         if target is None:
-            client.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+            client.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
             continue
         if target not in channel.members:
             client.numeric(n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel")
@@ -110,12 +111,12 @@ def handle_mode(client: Client, message: Message) -> None:
     if is_channel_name(target):
         channel = net.find_channel(target)
         if channel is None:
-            client.numeric(n.ERR_NOSUCHCHANNEL, target, "No such channel")
+            client.numeric(n.ERR_NOSUCHCHANNEL, shown(target), "No such channel")
         else:
             _channel_mode(client, channel, message)
         return
     user = net.find_user(target)
     if user is None:
-        client.numeric(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        client.numeric(n.ERR_NOSUCHNICK, shown(target), "No such nick/channel")
     else:
         _user_mode(client, user, message)

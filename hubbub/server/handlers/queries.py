@@ -10,6 +10,7 @@ from hubbub.server.channel import Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.channels import visible_members
+from hubbub.server.handlers.replies import send_list, shown
 
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
@@ -62,7 +63,7 @@ def handle_who(client: Client, message: Message) -> None:
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
                     _who_line(client, user, None)
                     found += 1
-    client.numeric(n.RPL_ENDOFWHO, mask, "End of WHO list")
+    client.numeric(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
 
 
 @command("WHOIS", min_params=1)
@@ -74,20 +75,19 @@ def handle_whois(client: Client, message: Message) -> None:
         return
     user = net.find_user(nick)
     if user is None:
-        client.numeric(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
-        client.numeric(n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+        client.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+        client.numeric(n.RPL_ENDOFWHOIS, shown(nick), "End of /WHOIS list")
         return
     client.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
     if user is client:
         client.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
     multi = "multi-prefix" in client.caps
-    shown = [
+    listed = [
         channel.prefix(user, multi) + channel.name
         for channel in user.channels.values()
         if "i" not in user.modes or client in channel.members
     ]
-    if shown:
-        client.numeric(n.RPL_WHOISCHANNELS, user.nick, " ".join(shown))
+    send_list(client, n.RPL_WHOISCHANNELS, [user.nick], listed)
     client.numeric(n.RPL_WHOISSERVER, user.nick, net.name, net.config.server.description)
     if "o" in user.modes:
         client.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")

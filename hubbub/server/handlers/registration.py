@@ -17,6 +17,7 @@ from hubbub.server import caps
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.info import send_welcome
+from hubbub.server.handlers.replies import shown
 
 USERLEN = 10
 CAP_LINE_BUDGET = 400  # bytes of capability names per CAP LS line before continuing
@@ -47,14 +48,17 @@ def _cap_reply(client: Client, sub: str, *params: str) -> None:
 
 def _cap_ls(client: Client, message: Message) -> None:
     version = message.param(1)
-    client.cap_version = max(client.cap_version, int(version) if version.isdigit() else 0)
+    # The version is a number; isdigit() alone would also let "³" through to int().
+    asked = int(version) if version.isascii() and version.isdigit() else 0
+    # A client keeps the highest version it ever sent, but each reply follows the request.
+    client.cap_version = max(client.cap_version, asked)
     if client.cap_version >= 302:
-        client.caps.add("cap-notify")  # implied by 302
-    tokens = caps.ls_tokens(client.cap_version)
+        client.set_cap("cap-notify", True)  # implied by 302
+    tokens = caps.ls_tokens(asked)
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
-        if lines[-1] and size + len(token) + 1 > CAP_LINE_BUDGET and client.cap_version >= 302:
+        if lines[-1] and size + len(token) + 1 > CAP_LINE_BUDGET and asked >= 302:
             lines.append([])
             size = 0
         lines[-1].append(token)
@@ -65,20 +69,22 @@ def _cap_ls(client: Client, message: Message) -> None:
 
 
 def _cap_req(client: Client, message: Message) -> None:
-    wanted = message.param(1).split()
-    ok = bool(wanted)
-    for token in wanted:
-        if token.lstrip("-") not in caps.SUPPORTED:
-            ok = False
-    if not ok:
+    """Accept the whole set or none of it (NAK), as the spec requires."""
+    changes = [
+        (token[1:], False) if token.startswith("-") else (token, True) for token in message.param(1).split()
+    ]
+    acceptable = bool(changes) and all(
+        name in caps.SUPPORTED
+        # cap-notify is part of CAP 302 itself: such a client may not turn it off
+        and (enable or name != "cap-notify" or client.cap_version < 302)
+        for name, enable in changes
+    )
+    if not acceptable:
         _cap_reply(client, "NAK", message.param(1))
         return
-    for token in wanted:
-        if token.startswith("-"):
-            client.caps.discard(token[1:])
-        else:
-            client.caps.add(token)
-    _cap_reply(client, "ACK", " ".join(wanted))
+    for name, enable in changes:
+        client.set_cap(name, enable)
+    _cap_reply(client, "ACK", " ".join(message.param(1).split()))
 
 
 @command("CAP", min_params=1, before_registration=True)
@@ -100,7 +106,7 @@ def handle_cap(client: Client, message: Message) -> None:
             client.cap_negotiating = False
             try_complete_registration(client)
     else:
-        client.numeric(n.ERR_INVALIDCAPCMD, message.params[0], "Invalid CAP command")
+        client.numeric(n.ERR_INVALIDCAPCMD, shown(message.params[0]), "Invalid CAP command")
 
 
 # -- PASS, NICK, USER ----------------------------------------------------------------
@@ -122,7 +128,7 @@ def handle_nick(client: Client, message: Message) -> None:
         return
     net = client.net
     if not is_valid_nick(nick, net.config.limits.nicklen):
-        client.numeric(n.ERR_ERRONEUSNICKNAME, nick, "Erroneous nickname")
+        client.numeric(n.ERR_ERRONEUSNICKNAME, shown(nick), "Erroneous nickname")
         return
     if net.nick_taken(nick, by=client):
         client.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")

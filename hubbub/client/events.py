@@ -1,0 +1,270 @@
+"""What happens on an IRC connection, as small immutable values.
+
+The protocol object turns received lines into these events; the terminal UI, the
+benchmark and the tests consume them. Each says what happened in the terms a chat
+program cares about (someone joined, a message arrived for this conversation), so
+consumers never re-parse IRC lines. Times are timezone-aware: the server's
+`server-time` when it sent one, our clock otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from hubbub.irc.message import Message
+
+MessageKind = Literal["privmsg", "notice", "action"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class of everything a `Client` reports."""
+
+
+# -- the connection's life ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting(Event):
+    host: str
+    port: int
+    attempt: int  # 1 for the first try, then counting reconnection attempts
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(Event):
+    """The TCP (or TLS) connection is up; registration starts."""
+
+    host: str
+    port: int
+    tls: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Registered(Event):
+    """Registration finished (welcome burst and MOTD received): commands may be sent."""
+
+    nick: str
+    server: str
+    network: str | None
+    caps: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected(Event):
+    """The connection ended (or never started); `reconnect_in` seconds until the next attempt, None if none."""
+
+    reason: str
+    reconnect_in: float | None
+    was_connected: bool = True  # False when the attempt failed before a connection was made
+
+
+@dataclass(frozen=True, slots=True)
+class CapsChanged(Event):
+    """Capabilities were acknowledged or withdrawn (CAP ACK, CAP DEL)."""
+
+    enabled: frozenset[str]
+    added: frozenset[str]
+    removed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SaslResult(Event):
+    """The outcome of SASL authentication; registration continues either way."""
+
+    success: bool
+    account: str | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError(Event):
+    """The server's ERROR line: it is about to close the connection, and says why."""
+
+    text: str
+
+
+# -- conversation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(Event):
+    """A PRIVMSG, NOTICE or CTCP ACTION, including our own (echoed or local).
+
+    `conversation` is the buffer it belongs to: the channel, or the other person's
+    nick for a private message (the target for one we sent). `from_server` marks
+    notices from the server itself, which belong to the server buffer.
+    """
+
+    source: str
+    target: str
+    text: str
+    kind: MessageKind
+    conversation: str
+    own: bool
+    private: bool
+    from_server: bool
+    time: datetime
+    msgid: str | None = None
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined(Event):
+    channel: str
+    nick: str
+    own: bool
+    time: datetime
+    account: str | None = None  # extended-join
+    realname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parted(Event):
+    channel: str
+    nick: str
+    own: bool
+    reason: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Kicked(Event):
+    channel: str
+    nick: str
+    by: str
+    own: bool  # we were the one kicked
+    reason: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuit(Event):
+    nick: str
+    reason: str
+    channels: tuple[str, ...]  # the channels we shared with them
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NickChanged(Event):
+    old: str
+    new: str
+    own: bool
+    channels: tuple[str, ...]
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopicChanged(Event):
+    """A topic set now (`initial` False) or reported on join or request (`initial` True)."""
+
+    channel: str
+    topic: str
+    by: str | None
+    time: datetime
+    initial: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    nick: str
+    modes: str  # membership modes, highest rank first ("ov", "v", "")
+    prefix: str  # what to show in front of the nick ("@", "+", "")
+    rank: int  # sort key: 0 for the highest membership mode
+    away: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MembersChanged(Event):
+    """A channel's member list after a change (NAMES complete, join, part, mode...)."""
+
+    channel: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged(Event):
+    target: str
+    by: str
+    modes: str
+    args: tuple[str, ...]
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AwayChanged(Event):
+    """away-notify, or our own RPL_NOWAWAY/RPL_UNAWAY: `message` None means back."""
+
+    nick: str
+    message: str | None
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChanged(Event):
+    nick: str
+    account: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invited(Event):
+    channel: str
+    by: str
+
+
+# -- replies ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Event):
+    """A numeric reply the protocol did not fold into another event (WHOIS, MOTD, errors)."""
+
+    code: str
+    params: tuple[str, ...]  # without our nick
+    time: datetime
+    during_registration: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.params[-1] if self.params else ""
+
+    @property
+    def is_error(self) -> bool:
+        return self.code.isdigit() and 400 <= int(self.code) < 600
+
+
+@dataclass(frozen=True, slots=True)
+class StandardReply(Event):
+    """FAIL, WARN or NOTE (IRCv3 standard replies)."""
+
+    kind: Literal["FAIL", "WARN", "NOTE"]
+    command: str
+    code: str
+    context: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class History(Event):
+    """A chathistory batch: past messages of one conversation, oldest first."""
+
+    target: str
+    messages: tuple[MessageReceived, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledResponse(Event):
+    """Everything the server answered to one labeled command (labeled-response)."""
+
+    label: str
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unhandled(Event):
+    """A line no other event describes; kept so nothing the server says is lost."""
+
+    message: Message

@@ -1,0 +1,809 @@
+"""The IRC client protocol as an object: lines in, events and lines out, no I/O.
+
+`ClientProtocol` is everything a client must know about IRC: the registration
+state machine (CAP LS 302, REQ, SASL PLAIN, CAP END, NICK/USER, a fallback nick),
+answering PING, ISUPPORT, channel membership, batches, server-time, echo-message,
+labeled-response and chathistory. The asyncio layer (`connection.py`) only moves
+lines between a socket and this object, so every rule here is tested by feeding
+lines, and the same core could serve another transport.
+
+Registration moves through `Phase` in one direction per connection:
+IDLE -> CAP_LS -> CAP_REQ -> SASL -> WELCOME -> BURST -> READY, skipping what the
+server does not offer (no CAP at all, no SASL). `connection_made` starts it again
+after a reconnection, and channels we were in are joined again once READY.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from hubbub.client import events as ev
+from hubbub.client.isupport import ISupport
+from hubbub.client.splitting import split_message, text_budget
+from hubbub.irc.message import Message, ParseError, parse
+
+__all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "utc_now"]
+
+# What we ask for when the server offers it. chathistory is still a draft, so servers
+# name it either way; labeled-response and chathistory are only useful with batch.
+DEFAULT_CAPS = frozenset({
+    "account-notify", "away-notify", "batch", "cap-notify", "chathistory",
+    "draft/chathistory", "echo-message", "extended-join", "labeled-response",
+    "message-tags", "multi-prefix", "sasl", "server-time",
+})
+_NEEDS_BATCH = frozenset({"labeled-response", "chathistory", "draft/chathistory"})
+CAP_REQ_BUDGET = 400  # bytes of capability names per CAP REQ line
+SASL_CHUNK = 400  # AUTHENTICATE payloads are sent in 400-byte pieces
+HISTORY_LIMIT = 50
+CTCP_VERSION = "hubbub chat"
+# Numerics that belong to the welcome burst and the MOTD: shown in the server buffer.
+_BURST_CODES = frozenset({"001", "002", "003", "004", "251", "252", "253", "254", "255",
+                          "265", "266", "375", "372", "376", "422"})
+_SASL_FAILURES = frozenset({"902", "904", "905", "906"})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def nick_of(source: str | None) -> str:
+    """The nick in `nick!user@host` (or the whole source when it is a server name)."""
+    if not source:
+        return ""
+    return source.split("!", 1)[0].split("@", 1)[0]
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Phase(enum.Enum):
+    IDLE = "idle"  # no connection
+    CAP_LS = "cap-ls"  # CAP LS 302 sent, reading the offer
+    CAP_REQ = "cap-req"  # waiting for ACK/NAK of our requests
+    SASL = "sasl"  # AUTHENTICATE in progress
+    WELCOME = "welcome"  # CAP END sent (or no CAP), waiting for 001
+    BURST = "burst"  # 001 received, waiting for the end of the MOTD
+    READY = "ready"
+
+
+@dataclass
+class ChannelState:
+    """A channel we are in: its members (folded nick -> (nick, modes)) and topic."""
+
+    name: str
+    members: dict[str, tuple[str, str]] = field(default_factory=dict)
+    topic: str = ""
+    names: dict[str, tuple[str, str]] | None = None  # NAMES replies being collected
+
+
+@dataclass
+class _Batch:
+    kind: str
+    params: list[str]
+    parent: str | None
+    label: str | None
+    messages: list[Message] = field(default_factory=list)
+
+
+class ClientProtocol:
+    """One client's view of one IRC connection (and of the next, after reconnecting)."""
+
+    def __init__(
+        self,
+        nick: str,
+        *,
+        username: str | None = None,
+        realname: str = "hubbub chat",
+        password: str | None = None,
+        sasl_account: str | None = None,
+        sasl_password: str | None = None,
+        wanted_caps: Iterable[str] = DEFAULT_CAPS,
+        channels: Iterable[str] = (),
+        fetch_history: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.wanted_nick = nick
+        self.nick = nick
+        self.username = username or "".join(c for c in nick if c.isascii() and c.isalnum())[:10] or "hubbub"
+        self.realname = realname
+        self.password = password
+        self.sasl_account = sasl_account
+        self.sasl_password = sasl_password
+        self.wanted_caps = frozenset(wanted_caps)
+        self.fetch_history = fetch_history
+        self.clock = clock
+        self.phase = Phase.IDLE
+        self.isupport = ISupport()
+        self.offered: dict[str, str | None] = {}
+        self.caps: set[str] = set()
+        self.server_name: str | None = None
+        self.account: str | None = None
+        self.own_prefix: str | None = None  # nick!user@host as others see us, once known
+        self.away: str | None = None
+        self.channels: dict[str, ChannelState] = {}
+        # Channels we mean to be in (folded -> name): joined again after reconnecting.
+        self.desired: dict[str, str] = {}
+        for name in channels:
+            self.desired[self.isupport.casefold(name)] = name
+        self._out: list[str] = []
+        self._events: list[ev.Event] = []
+        self._pending_reqs = 0
+        self._ls_done = False
+        self._batches: dict[str, _Batch] = {}
+        self._labels = itertools.count(1)
+        self._nick_attempts = 0
+        self._away_nicks: set[str] = set()
+        self._requested_away: str | None = None
+
+    # -- the transport's side ---------------------------------------------------------
+
+    def connection_made(self) -> None:
+        """A new connection: forget the old one's state and start registering."""
+        self.phase = Phase.CAP_LS if self.wanted_caps else Phase.WELCOME
+        self.nick = self.wanted_nick
+        self.isupport.reset()  # the server may have changed; shared with observers, so in place
+        self.offered.clear()
+        self.caps.clear()
+        self.channels.clear()
+        self._batches.clear()
+        self._away_nicks.clear()
+        self._pending_reqs = 0
+        self._ls_done = False
+        self._nick_attempts = 0
+        self.account = None
+        self.away = None
+        self._out.clear()
+        if self.wanted_caps:
+            self._out.append("CAP LS 302")
+        if self.password:
+            self._send("PASS", self.password)
+        self._send("NICK", self.nick)
+        self._send("USER", self.username, "0", "*", self.realname)
+
+    def connection_lost(self) -> None:
+        self.phase = Phase.IDLE
+        self.channels.clear()
+        self._batches.clear()
+
+    def receive_line(self, line: str) -> None:
+        """Handle one received line (without its line ending); junk is ignored."""
+        try:
+            message = parse(line)
+        except ParseError:
+            return
+        self.receive(message)
+
+    def receive(self, message: Message) -> None:
+        ref = message.tags.get("batch")
+        if ref is not None and ref in self._batches and message.command != "BATCH":
+            self._batches[ref].messages.append(message)
+            return
+        label = message.tags.get("label")
+        self._dispatch(message)
+        if label is not None and message.command not in ("BATCH", "ACK"):
+            self._emit(ev.LabeledResponse(label, (message,)))
+
+    def events_received(self) -> list[ev.Event]:
+        """Events produced since the last call, oldest first."""
+        out, self._events = self._events, []
+        return out
+
+    def lines_to_send(self) -> list[str]:
+        """Lines to write since the last call (without line endings)."""
+        out, self._out = self._out, []
+        return out
+
+    # -- what we know -----------------------------------------------------------------
+
+    @property
+    def registered(self) -> bool:
+        return self.phase in (Phase.BURST, Phase.READY)
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is Phase.READY
+
+    @property
+    def history_supported(self) -> bool:
+        return "batch" in self.caps and bool(self.caps & {"chathistory", "draft/chathistory"})
+
+    def is_me(self, nick: str) -> bool:
+        return bool(nick) and self.isupport.same(nick, self.nick)
+
+    def is_channel(self, name: str) -> bool:
+        return self.isupport.is_channel(name)
+
+    def channel(self, name: str) -> ChannelState | None:
+        return self.channels.get(self.isupport.casefold(name))
+
+    def members(self, name: str) -> tuple[ev.Member, ...]:
+        state = self.channel(name)
+        if state is None:
+            return ()
+        isup = self.isupport
+        return tuple(
+            ev.Member(nick, modes, isup.prefix_for(modes), isup.rank(modes), isup.casefold(nick) in self._away_nicks)
+            for nick, modes in state.members.values()
+        )
+
+    # -- commands ---------------------------------------------------------------------
+
+    def send(self, message: Message | str) -> None:
+        """Queue a raw message (or line) as is; ValueError if it would not be one line."""
+        if isinstance(message, str):
+            if any(ch in message for ch in "\r\n\0"):
+                raise ValueError("a raw line cannot contain CR, LF or NUL")
+            self._out.append(message)
+        else:
+            self._out.append(message.to_line())
+
+    def send_labeled(self, message: Message) -> str | None:
+        """Send with a `label` tag when labeled-response is on; the label, or None."""
+        if "labeled-response" not in self.caps:
+            self.send(message)
+            return None
+        label = f"hb{next(self._labels)}"
+        message.tags["label"] = label
+        self.send(message)
+        return label
+
+    def privmsg(self, target: str, text: str) -> None:
+        self._say("privmsg", target, text)
+
+    def notice(self, target: str, text: str) -> None:
+        self._say("notice", target, text)
+
+    def action(self, target: str, text: str) -> None:
+        self._say("action", target, text)
+
+    def join(self, channel: str, key: str | None = None) -> None:
+        self._send("JOIN", channel, *([key] if key else []))
+
+    def part(self, channel: str, reason: str = "") -> None:
+        self.desired.pop(self.isupport.casefold(channel), None)
+        self._send("PART", channel, *([reason] if reason else []))
+
+    def change_nick(self, nick: str) -> None:
+        self._send("NICK", nick)  # wanted_nick follows once the server agrees
+
+    def set_topic(self, channel: str, topic: str | None = None) -> None:
+        self._send("TOPIC", channel, *([] if topic is None else [topic]))
+
+    def whois(self, nick: str) -> None:
+        self._send("WHOIS", nick)
+
+    def set_away(self, text: str | None) -> None:
+        self._requested_away = text or None
+        self._send("AWAY", *([text] if text else []))
+
+    def quit(self, reason: str = "") -> None:
+        self._send("QUIT", *([reason] if reason else []))
+
+    def request_history(self, target: str, limit: int = HISTORY_LIMIT) -> bool:
+        """Ask for the latest messages of a conversation; False when the server cannot."""
+        if not self.history_supported:
+            return False
+        most = self.isupport.chathistory_limit
+        if most:
+            limit = min(limit, most)
+        self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
+        return True
+
+    # -- internals: output ----------------------------------------------------------
+
+    def _send(self, command: str, *params: str) -> None:
+        self._out.append(Message(command, list(params)).to_line())
+
+    def _emit(self, event: ev.Event) -> None:
+        self._events.append(event)
+
+    def _time(self, message: Message) -> datetime:
+        value = message.tags.get("time")
+        parsed = _parse_time(value) if value else None
+        return parsed or self.clock()
+
+    def _say(self, kind: ev.MessageKind, target: str, text: str) -> None:
+        command = "NOTICE" if kind == "notice" else "PRIVMSG"
+        extra = len("\x01ACTION \x01") if kind == "action" else 0
+        budget = text_budget(self.own_prefix, self.nick, command, target, extra)
+        for piece in split_message(text, budget) or ([""] if kind == "action" else []):
+            wire = f"\x01ACTION {piece}\x01" if kind == "action" else piece
+            self._send(command, target, wire)
+            if "echo-message" not in self.caps:
+                private = not self.is_channel(target)
+                self._emit(ev.MessageReceived(
+                    self.nick, target, piece, kind, target, True, private, False, self.clock()))
+
+    # -- internals: dispatch ----------------------------------------------------------
+
+    def _dispatch(self, message: Message) -> None:
+        command = message.command
+        if self.phase is Phase.BURST and not command.isdigit() and command not in _BURST_NEUTRAL:
+            self._become_ready()  # a server that sends no MOTD end: act once it moves on
+        handler = getattr(self, f"_on_{command.lower()}", None)
+        if handler is not None:
+            handler(message)
+        elif command.isdigit():
+            self._reply(message)
+        else:
+            self._emit(ev.Unhandled(message))
+
+    def _reply(self, message: Message) -> None:
+        params = tuple(message.params[1:])
+        during = not self.ready or message.command in _BURST_CODES
+        self._emit(ev.Reply(message.command, params, self._time(message), during))
+
+    # -- registration -----------------------------------------------------------------
+
+    def _on_cap(self, message: Message) -> None:
+        sub = message.param(1).upper()
+        args = message.params[2:]
+        more = len(args) > 1 and args[0] == "*"
+        tokens = args[-1].split() if args else []
+        if sub == "LS":
+            for token in tokens:
+                name, sep, value = token.partition("=")
+                self.offered[name] = value if sep else None
+            if not more and not self._ls_done:
+                self._ls_done = True
+                self._request_caps(self.offered)
+        elif sub == "NEW":
+            new: dict[str, str | None] = {}
+            for token in tokens:
+                name, sep, value = token.partition("=")
+                new[name] = value if sep else None
+            self.offered.update(new)
+            self._request_caps(new)
+        elif sub in ("ACK", "NAK"):
+            if sub == "ACK":
+                added = {t for t in tokens if not t.startswith("-")}
+                removed = {t[1:] for t in tokens if t.startswith("-")}
+                self.caps |= added
+                self.caps -= removed
+                self._emit(ev.CapsChanged(frozenset(self.caps), frozenset(added), frozenset(removed)))
+            self._pending_reqs = max(0, self._pending_reqs - 1)
+            if self._pending_reqs == 0 and self.phase is Phase.CAP_REQ:
+                self._after_caps()
+        elif sub == "DEL":
+            gone = set(tokens)
+            for name in gone:
+                self.offered.pop(name, None)
+            removed = self.caps & gone
+            self.caps -= gone
+            if removed:
+                self._emit(ev.CapsChanged(frozenset(self.caps), frozenset(), frozenset(removed)))
+        else:
+            self._emit(ev.Unhandled(message))
+
+    def _wanted_from(self, offer: dict[str, str | None]) -> list[str]:
+        wanted = [name for name in sorted(offer) if name in self.wanted_caps and name not in self.caps]
+        if "sasl" in wanted:
+            mechanisms = offer["sasl"]
+            usable = self.sasl_password is not None and self.phase is Phase.CAP_LS
+            if not usable or (mechanisms and "PLAIN" not in mechanisms.upper().split(",")):
+                wanted.remove("sasl")
+        if "batch" not in offer and "batch" not in self.caps:
+            wanted = [name for name in wanted if name not in _NEEDS_BATCH]
+        return wanted
+
+    def _request_caps(self, offer: dict[str, str | None]) -> None:
+        wanted = self._wanted_from(offer)
+        line: list[str] = []
+        size = 0
+        for name in wanted:
+            if line and size + len(name) + 1 > CAP_REQ_BUDGET:
+                self._send("CAP", "REQ", " ".join(line))
+                self._pending_reqs += 1
+                line, size = [], 0
+            line.append(name)
+            size += len(name) + 1
+        if line:
+            self._send("CAP", "REQ", " ".join(line))
+            self._pending_reqs += 1
+        if self.phase is Phase.CAP_LS:
+            if self._pending_reqs:
+                self.phase = Phase.CAP_REQ
+            else:
+                self._after_caps()
+
+    def _after_caps(self) -> None:
+        if "sasl" in self.caps and self.sasl_password is not None:
+            self.phase = Phase.SASL
+            self._send("AUTHENTICATE", "PLAIN")
+        else:
+            self._end_cap()
+
+    def _end_cap(self) -> None:
+        self.phase = Phase.WELCOME
+        self._send("CAP", "END")
+
+    def _on_authenticate(self, message: Message) -> None:
+        if self.phase is not Phase.SASL or message.param(0) != "+":
+            return
+        account = self.sasl_account or self.wanted_nick
+        payload = f"{account}\0{account}\0{self.sasl_password or ''}".encode()
+        encoded = base64.b64encode(payload).decode()
+        for i in range(0, len(encoded), SASL_CHUNK):
+            self._send("AUTHENTICATE", encoded[i : i + SASL_CHUNK])
+        if len(encoded) % SASL_CHUNK == 0:
+            self._send("AUTHENTICATE", "+")  # an empty (or exactly 400-byte) last piece
+
+    def _on_900(self, message: Message) -> None:  # RPL_LOGGEDIN
+        self.account = message.param(2) or None
+        self._reply(message)
+
+    def _on_901(self, message: Message) -> None:  # RPL_LOGGEDOUT
+        self.account = None
+        self._reply(message)
+
+    def _on_903(self, message: Message) -> None:  # RPL_SASLSUCCESS
+        self._emit(ev.SaslResult(True, self.account or self.sasl_account or self.wanted_nick, message.param(1)))
+        if self.phase is Phase.SASL:
+            self._end_cap()
+
+    def _sasl_failed(self, message: Message) -> None:
+        self._emit(ev.SaslResult(False, None, message.params[-1] if message.params else "SASL failed"))
+        if self.phase is Phase.SASL:
+            self._end_cap()
+
+    _on_902 = _on_904 = _on_905 = _on_906 = _sasl_failed
+
+    def _on_907(self, message: Message) -> None:  # ERR_SASLALREADY: we are logged in already
+        if self.phase is Phase.SASL:
+            self._end_cap()
+
+    def _on_908(self, message: Message) -> None:  # RPL_SASLMECHS, followed by 904
+        pass
+
+    def _on_421(self, message: Message) -> None:  # ERR_UNKNOWNCOMMAND
+        if message.param(1).upper() == "CAP" and self.phase in (Phase.CAP_LS, Phase.CAP_REQ):
+            self.phase = Phase.WELCOME  # a server without CAP: plain registration goes on
+            return
+        self._reply(message)
+
+    def _on_001(self, message: Message) -> None:
+        self.nick = message.param(0) or self.nick
+        self.server_name = message.source
+        last = message.param(len(message.params) - 1).rsplit(" ", 1)[-1]
+        if "!" in last and "@" in last and self.is_me(nick_of(last)):
+            self.own_prefix = last
+        if self.phase is not Phase.READY:
+            self.phase = Phase.BURST
+        self._reply(message)
+
+    def _on_005(self, message: Message) -> None:
+        before = self.isupport.casemapping
+        self.isupport.update(message.params[1:-1])
+        if self.isupport.casemapping != before:
+            self.desired = {self.isupport.casefold(name): name for name in self.desired.values()}
+
+    def _on_376(self, message: Message) -> None:  # RPL_ENDOFMOTD
+        self._reply(message)
+        self._become_ready()
+
+    _on_422 = _on_376  # ERR_NOMOTD ends the burst just the same
+
+    def _become_ready(self) -> None:
+        if self.phase is Phase.READY:
+            return
+        self.phase = Phase.READY
+        network = self.isupport.network
+        self._emit(ev.Registered(self.nick, self.server_name or "", network, frozenset(self.caps)))
+        names = list(self.desired.values())
+        for i in range(0, len(names), 10):
+            self._send("JOIN", ",".join(names[i : i + 10]))
+
+    def _on_433(self, message: Message) -> None:  # ERR_NICKNAMEINUSE
+        self._reply(message)
+        if not self.registered:
+            self._try_other_nick()
+
+    def _on_432(self, message: Message) -> None:  # ERR_ERRONEUSNICKNAME
+        self._reply(message)
+        if not self.registered:
+            self._try_other_nick()
+
+    def _on_437(self, message: Message) -> None:  # ERR_UNAVAILRESOURCE
+        self._on_433(message)
+
+    def _try_other_nick(self) -> None:
+        self._nick_attempts += 1
+        base = self.wanted_nick
+        limit = int(self.isupport.tokens.get("NICKLEN", "0") or 0) or 9
+        if self._nick_attempts <= 2:
+            nick = (base + "_" * self._nick_attempts)[: max(limit, len(base))]
+        else:
+            suffix = str(self._nick_attempts)
+            nick = (base[: limit - len(suffix)] if limit > len(suffix) else "guest") + suffix
+        if not nick or not (nick[0].isalpha() or nick[0] in "[]\\`_^{|}"):
+            nick = f"guest{self._nick_attempts}"
+        self.nick = nick
+        self._send("NICK", nick)
+
+    def _on_ping(self, message: Message) -> None:
+        self._send("PONG", *message.params[:1] or [""])
+
+    def _on_pong(self, message: Message) -> None:
+        pass
+
+    def _on_error(self, message: Message) -> None:
+        self._emit(ev.ServerError(message.param(0)))
+
+    # -- batches and labels ------------------------------------------------------------
+
+    def _on_batch(self, message: Message) -> None:
+        ref = message.param(0)
+        if ref.startswith("+") and len(ref) > 1:
+            self._batches[ref[1:]] = _Batch(
+                message.param(1), message.params[2:], message.tags.get("batch"), message.tags.get("label"))
+        elif ref.startswith("-"):
+            batch = self._batches.pop(ref[1:], None)
+            if batch is not None:
+                self._close_batch(batch)
+
+    def _close_batch(self, batch: _Batch) -> None:
+        if batch.kind in ("chathistory", "draft/chathistory"):
+            target = batch.params[0] if batch.params else ""
+            found = (self._message_event(m, history=True) for m in batch.messages
+                     if m.command in ("PRIVMSG", "NOTICE"))
+            self._emit(ev.History(target, tuple(e for e in found if e is not None)))
+            return
+        parent = self._batches.get(batch.parent) if batch.parent else None
+        if parent is not None:
+            parent.messages.extend(batch.messages)
+            return
+        if batch.kind == "labeled-response" and batch.label is not None:
+            self._emit(ev.LabeledResponse(batch.label, tuple(batch.messages)))
+        for inner in batch.messages:
+            self._dispatch(inner)
+
+    def _on_ack(self, message: Message) -> None:
+        label = message.tags.get("label")
+        if label is not None:
+            self._emit(ev.LabeledResponse(label, ()))
+
+    # -- conversation -------------------------------------------------------------------
+
+    def _message_event(self, message: Message, history: bool = False) -> ev.MessageReceived | None:
+        if len(message.params) < 2:
+            return None
+        target, text = message.params[0], message.params[1]
+        kind: ev.MessageKind = "notice" if message.command == "NOTICE" else "privmsg"
+        if text.startswith("\x01"):
+            inner = text.strip("\x01")
+            verb, _, arg = inner.partition(" ")
+            if verb.upper() == "ACTION":
+                kind, text = "action", arg
+            elif kind == "notice":
+                text = inner  # a CTCP reply: show it as the notice it is
+            else:
+                if not history:
+                    self._answer_ctcp(nick_of(message.source), verb.upper(), arg)
+                return None
+        source = nick_of(message.source) or (self.server_name or "")
+        own = self.is_me(source)
+        from_server = (message.source is None or message.source == self.server_name
+                       or ("!" not in message.source and "." in message.source)
+                       or (not self.registered and not history))
+        bare = target.lstrip(self.isupport.prefix_chars)  # STATUSMSG: "@#chan"
+        private = not self.is_channel(bare)
+        if private:
+            conversation = target if own else source
+        else:
+            conversation = bare
+        return ev.MessageReceived(
+            source, target, text, kind, conversation, own, private, from_server,
+            self._time(message), message.tags.get("msgid"), dict(message.tags))
+
+    def _on_privmsg(self, message: Message) -> None:
+        event = self._message_event(message)
+        if event is not None:
+            self._emit(event)
+
+    _on_notice = _on_privmsg
+
+    def _answer_ctcp(self, nick: str, verb: str, arg: str) -> None:
+        if not nick or self.is_me(nick):
+            return
+        if verb == "VERSION":
+            reply = f"VERSION {CTCP_VERSION}"
+        elif verb == "PING":
+            reply = f"PING {arg}"
+        elif verb == "TIME":
+            reply = f"TIME {self.clock().isoformat()}"
+        elif verb == "CLIENTINFO":
+            reply = "CLIENTINFO ACTION CLIENTINFO PING TIME VERSION"
+        else:
+            return
+        self._send("NOTICE", nick, f"\x01{reply}\x01")
+
+    def _members_changed(self, state: ChannelState) -> None:
+        self._emit(ev.MembersChanged(state.name, self.members(state.name)))
+
+    def _on_join(self, message: Message) -> None:
+        nick = nick_of(message.source)
+        name = message.param(0)
+        own = self.is_me(nick)
+        account = message.param(1) if len(message.params) > 2 else None
+        realname = message.param(2) if len(message.params) > 2 else None
+        fold = self.isupport.casefold
+        if own:
+            state = self.channels.setdefault(fold(name), ChannelState(name))
+            state.members[fold(nick)] = (nick, "")
+            self.desired[fold(name)] = name
+            if message.source and "!" in message.source:
+                self.own_prefix = message.source
+        else:
+            state = self.channel(name)
+            if state is not None:
+                state.members[fold(nick)] = (nick, "")
+        self._emit(ev.Joined(name, nick, own, self._time(message),
+                             None if account in (None, "*") else account, realname))
+        if state is not None:
+            self._members_changed(state)
+        if own and self.fetch_history:
+            self.request_history(name)
+
+    def _leave(self, name: str, nick: str) -> None:
+        fold = self.isupport.casefold
+        if self.is_me(nick):
+            self.channels.pop(fold(name), None)
+            self.desired.pop(fold(name), None)
+            return
+        state = self.channel(name)
+        if state is not None:
+            state.members.pop(fold(nick), None)
+            self._members_changed(state)
+
+    def _on_part(self, message: Message) -> None:
+        nick = nick_of(message.source)
+        name = message.param(0)
+        self._emit(ev.Parted(name, nick, self.is_me(nick), message.param(1), self._time(message)))
+        self._leave(name, nick)
+
+    def _on_kick(self, message: Message) -> None:
+        name, nick = message.param(0), message.param(1)
+        self._emit(ev.Kicked(name, nick, nick_of(message.source), self.is_me(nick),
+                             message.param(2), self._time(message)))
+        self._leave(name, nick)
+
+    def _shared(self, nick: str) -> list[ChannelState]:
+        key = self.isupport.casefold(nick)
+        return [state for state in self.channels.values() if key in state.members]
+
+    def _on_quit(self, message: Message) -> None:
+        nick = nick_of(message.source)
+        shared = self._shared(nick)
+        self._emit(ev.UserQuit(nick, message.param(0), tuple(s.name for s in shared), self._time(message)))
+        key = self.isupport.casefold(nick)
+        self._away_nicks.discard(key)
+        for state in shared:
+            state.members.pop(key, None)
+            self._members_changed(state)
+
+    def _on_nick(self, message: Message) -> None:
+        old, new = nick_of(message.source), message.param(0)
+        if not new:
+            return
+        own = self.is_me(old)
+        fold = self.isupport.casefold
+        shared = self._shared(old)
+        if own:
+            self.nick = self.wanted_nick = new
+            if self.own_prefix:
+                self.own_prefix = new + self.own_prefix[len(old):]
+        self._emit(ev.NickChanged(old, new, own, tuple(s.name for s in shared), self._time(message)))
+        for state in shared:
+            _, modes = state.members.pop(fold(old))
+            state.members[fold(new)] = (new, modes)
+            self._members_changed(state)
+        if fold(old) in self._away_nicks:
+            self._away_nicks.discard(fold(old))
+            self._away_nicks.add(fold(new))
+
+    def _on_topic(self, message: Message) -> None:
+        name, topic = message.param(0), message.param(1)
+        state = self.channel(name)
+        if state is not None:
+            state.topic = topic
+        self._emit(ev.TopicChanged(name, topic, nick_of(message.source), self._time(message), False))
+
+    def _on_332(self, message: Message) -> None:  # RPL_TOPIC
+        name, topic = message.param(1), message.param(2)
+        state = self.channel(name)
+        if state is not None:
+            state.topic = topic
+        self._emit(ev.TopicChanged(name, topic, None, self._time(message), True))
+
+    def _on_353(self, message: Message) -> None:  # RPL_NAMREPLY
+        name = message.param(2)
+        state = self.channel(name)
+        if state is None:
+            self._reply(message)
+            return
+        if state.names is None:
+            state.names = {}
+        fold = self.isupport.casefold
+        for entry in message.param(3).split():
+            modes, rest = self.isupport.split_prefixes(entry)
+            nick = nick_of(rest)  # userhost-in-names sends nick!user@host
+            if nick:
+                state.names[fold(nick)] = (nick, self.isupport.sort_modes(modes))
+
+    def _on_366(self, message: Message) -> None:  # RPL_ENDOFNAMES
+        state = self.channel(message.param(1))
+        if state is None or state.names is None:
+            if state is None:
+                self._reply(message)
+            return
+        state.members, state.names = state.names, None
+        self._members_changed(state)
+
+    def _on_mode(self, message: Message) -> None:
+        target = message.param(0)
+        modes = message.param(1)
+        args = message.params[2:]
+        state = self.channel(target) if self.is_channel(target) else None
+        if state is not None:
+            changed = False
+            fold = self.isupport.casefold
+            for adding, letter, param in self.isupport.parse_channel_modes(modes, list(args)):
+                if letter in self.isupport.prefix_modes and param and fold(param) in state.members:
+                    nick, current = state.members[fold(param)]
+                    letters = set(current) | {letter} if adding else set(current) - {letter}
+                    state.members[fold(param)] = (nick, self.isupport.sort_modes(letters))
+                    changed = True
+            if changed:
+                self._members_changed(state)
+        self._emit(ev.ModeChanged(target, nick_of(message.source), modes, tuple(args), self._time(message)))
+
+    def _on_away(self, message: Message) -> None:  # away-notify
+        nick = nick_of(message.source)
+        text = message.param(0) or None
+        key = self.isupport.casefold(nick)
+        if text is None:
+            self._away_nicks.discard(key)
+        else:
+            self._away_nicks.add(key)
+        self._emit(ev.AwayChanged(nick, text, self.is_me(nick)))
+        for state in self._shared(nick):
+            self._members_changed(state)
+
+    def _on_305(self, message: Message) -> None:  # RPL_UNAWAY
+        self.away = None
+        self._emit(ev.AwayChanged(self.nick, None, True))
+        self._reply(message)
+
+    def _on_306(self, message: Message) -> None:  # RPL_NOWAWAY
+        self.away = self._requested_away or self.away or "away"
+        self._emit(ev.AwayChanged(self.nick, self.away, True))
+        self._reply(message)
+
+    def _on_account(self, message: Message) -> None:  # account-notify
+        account = message.param(0)
+        self._emit(ev.AccountChanged(nick_of(message.source), None if account in ("", "*") else account))
+
+    def _on_invite(self, message: Message) -> None:
+        self._emit(ev.Invited(message.param(1), nick_of(message.source)))
+
+    def _standard_reply(self, message: Message) -> None:
+        params = message.params
+        self._emit(ev.StandardReply(
+            message.command,  # type: ignore[arg-type]
+            message.param(0), message.param(1), tuple(params[2:-1]), params[-1] if len(params) > 2 else ""))
+
+    _on_fail = _on_warn = _on_note = _standard_reply
+
+
+# Commands that may come between 001 and the end of the MOTD without meaning it is over.
+_BURST_NEUTRAL = frozenset({"NOTICE", "PING", "PONG", "CAP", "MODE", "BATCH", "ERROR", "AUTHENTICATE"})

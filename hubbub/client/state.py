@@ -1,0 +1,497 @@
+"""What the chat window shows, as plain objects fed with client events.
+
+`ChatState` keeps the buffers a person switches between (the server, each channel,
+each private conversation), their lines, members, topics and unread and mention
+markers, and which one is on screen. `apply(event)` folds one event in and returns an
+`Update` that says what changed, so a UI redraws only that and knows when to ring
+the bell. Nothing here draws or does I/O, so all of it is tested by feeding events.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from hubbub.client import events as ev
+from hubbub.client.isupport import ISupport
+from hubbub.client.protocol import nick_of, utc_now
+
+__all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "Update", "describe_reply"]
+
+MAX_LINES = 2000
+
+LineKind = Literal["message", "action", "notice", "join", "part", "quit", "nick", "topic",
+                   "mode", "info", "error"]
+# Kinds that count as unread: conversation, not comings and goings.
+_UNREAD_KINDS = frozenset({"message", "action", "notice"})
+
+
+@dataclass(slots=True)
+class Line:
+    time: datetime
+    kind: LineKind
+    text: str
+    nick: str | None = None
+    own: bool = False
+    mention: bool = False
+    msgid: str | None = None
+    history: bool = False  # fetched with chathistory, not seen live
+
+
+class BufferKind(enum.Enum):
+    SERVER = "server"
+    CHANNEL = "channel"
+    QUERY = "query"
+
+
+@dataclass(eq=False)
+class Buffer:
+    name: str
+    kind: BufferKind
+    lines: deque[Line] = field(default_factory=lambda: deque(maxlen=MAX_LINES))
+    members: tuple[ev.Member, ...] = ()
+    topic: str = ""
+    unread: int = 0
+    mentioned: bool = False
+    joined: bool = False  # channels: we are in it right now
+    msgids: set[str] = field(default_factory=set)
+
+    @property
+    def is_channel(self) -> bool:
+        return self.kind is BufferKind.CHANNEL
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@dataclass
+class Update:
+    """What one change touched, for a UI to redraw."""
+
+    lines: list[tuple[Buffer, Line]] = field(default_factory=list)
+    rewritten: set[Buffer] = field(default_factory=set)  # redraw all lines (history, rename)
+    members: set[Buffer] = field(default_factory=set)
+    topic: set[Buffer] = field(default_factory=set)
+    buffers: bool = False  # the buffer list or its markers changed
+    selected: bool = False  # another buffer is on screen
+    status: bool = False
+    bell: bool = False
+
+    def merge(self, other: Update) -> None:
+        self.lines += other.lines
+        self.rewritten |= other.rewritten
+        self.members |= other.members
+        self.topic |= other.topic
+        self.buffers |= other.buffers
+        self.selected |= other.selected
+        self.status |= other.status
+        self.bell |= other.bell
+
+
+def _nick_pattern(nick: str) -> re.Pattern[str]:
+    edge = r"[\w\[\]\\`^{|}-]"
+    return re.compile(rf"(?<!{edge}){re.escape(nick)}(?!{edge})", re.IGNORECASE)
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: int) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{v}{u}" for v, u in ((days, "d"), (hours, "h"), (minutes, "m")) if v]
+    return " ".join(parts + [f"{secs}s"]) if not parts or secs else " ".join(parts)
+
+
+def _timestamp(value: str) -> str:
+    return _local(datetime.fromtimestamp(int(value), UTC)) if value.isdigit() else value
+
+
+# Replies whose last parameter says it all.
+_TEXT_ONLY = frozenset({"001", "002", "003", "251", "255", "265", "266", "305", "306", "372",
+                        "375", "376", "422", "900", "901", "903"})
+# Replies that only close a list: nothing to show.
+_SILENT = frozenset({"004", "005", "315", "318", "321", "329", "366", "369", "376", "908"})
+_FORMATS: dict[str, Callable[[tuple[str, ...]], str]] = {
+    "301": lambda p: f"{p[0]} is away: {p[-1]}",
+    "311": lambda p: f"{p[0]} is {p[1]}@{p[2]} ({p[-1]})",
+    "312": lambda p: f"{p[0]} is on {p[1]} ({p[-1]})",
+    "313": lambda p: f"{p[0]} is an IRC operator",
+    "317": lambda p: f"{p[0]} has been idle {_duration(int(p[1]) if p[1].isdigit() else 0)}"
+                     + (f", signed on {_timestamp(p[2])}" if len(p) > 3 else ""),
+    "319": lambda p: f"{p[0]} is in {p[-1]}",
+    "322": lambda p: f"{p[0]} ({p[1]} users) {p[-1]}".rstrip(),
+    "323": lambda p: "End of channel list",
+    "324": lambda p: f"Modes of {p[0]}: {' '.join(p[1:])}",
+    "330": lambda p: f"{p[0]} is logged in as {p[1]}",
+    "331": lambda p: f"No topic is set for {p[0]}",
+    "333": lambda p: f"Topic set by {nick_of(p[1])} on {_timestamp(p[2])}",
+    "341": lambda p: f"Invited {p[0]} to {p[1]}",
+    "352": lambda p: f"{p[4]} ({p[1]}@{p[2]}) {p[5]} {p[-1].partition(' ')[2]}",
+    "353": lambda p: f"Users on {p[1]}: {p[-1]}",
+    "378": lambda p: f"{p[0]} {p[-1]}",
+    "671": lambda p: f"{p[0]} is using a secure connection",
+}
+
+
+def describe_reply(reply: ev.Reply) -> str | None:
+    """A numeric reply in words a person reads; None for those not worth a line."""
+    code, params = reply.code, reply.params
+    if code in _SILENT:
+        return None
+    formatter = _FORMATS.get(code)
+    if formatter is not None:
+        try:
+            return formatter(params)
+        except IndexError:
+            pass
+    if code in _TEXT_ONLY or len(params) <= 1:
+        return reply.text
+    if reply.is_error:
+        return f"{' '.join(params[:-1])}: {params[-1]}"
+    return " ".join(params)
+
+
+class ChatState:
+    """All buffers of one connection and which one is shown."""
+
+    def __init__(self, server_label: str, isupport: ISupport | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.isupport = isupport or ISupport()
+        self.clock = clock
+        self.server = Buffer(server_label, BufferKind.SERVER)
+        self.buffers: list[Buffer] = [self.server]
+        self.current = self.server
+        self.nick = ""
+        self.status = "disconnected"  # "connecting", "connected" or "disconnected"
+        self.status_text = ""
+        self.away: str | None = None
+        self._attempt = 0
+        self._mention = _nick_pattern("\0")
+        self._handlers: dict[type[ev.Event], Callable[[ev.Event, Update], None]] = {
+            ev.Connecting: self._connecting, ev.Connected: self._connected,
+            ev.Registered: self._registered, ev.Disconnected: self._disconnected,
+            ev.CapsChanged: self._caps, ev.SaslResult: self._sasl, ev.ServerError: self._server_error,
+            ev.MessageReceived: self._message, ev.Joined: self._joined, ev.Parted: self._parted,
+            ev.Kicked: self._kicked, ev.UserQuit: self._quit, ev.NickChanged: self._nick,
+            ev.TopicChanged: self._topic, ev.MembersChanged: self._members,
+            ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
+            ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
+            ev.Unhandled: self._unhandled,
+        }  # type: ignore[dict-item]
+
+    # -- buffers ------------------------------------------------------------------------
+
+    def find(self, name: str) -> Buffer | None:
+        key = self.isupport.casefold(name)
+        for buffer in self.buffers:
+            if buffer.kind is not BufferKind.SERVER and self.isupport.casefold(buffer.name) == key:
+                return buffer
+        return None
+
+    def open(self, name: str, update: Update | None = None) -> Buffer:
+        """The buffer for a channel or a nick, created at the end of the list if new."""
+        buffer = self.find(name)
+        if buffer is None:
+            kind = BufferKind.CHANNEL if self.isupport.is_channel(name) else BufferKind.QUERY
+            buffer = Buffer(name, kind)
+            self.buffers.append(buffer)
+            if update is not None:
+                update.buffers = True
+        return buffer
+
+    def select(self, buffer: Buffer) -> Update:
+        update = Update(buffers=True, selected=True, members={buffer}, topic={buffer}, status=True)
+        self.current = buffer
+        buffer.unread = 0
+        buffer.mentioned = False
+        return update
+
+    def select_index(self, index: int) -> Update | None:
+        if 0 <= index < len(self.buffers):
+            return self.select(self.buffers[index])
+        return None
+
+    def select_next(self, step: int) -> Update:
+        index = self.buffers.index(self.current)
+        return self.select(self.buffers[(index + step) % len(self.buffers)])
+
+    def close(self, buffer: Buffer) -> Update:
+        """Drop a buffer (never the server's); the one before it is shown instead."""
+        if buffer is self.server or buffer not in self.buffers:
+            return Update()
+        index = self.buffers.index(buffer)
+        self.buffers.remove(buffer)
+        if self.current is buffer:
+            return self.select(self.buffers[max(0, index - 1)])
+        return Update(buffers=True)
+
+    def info(self, text: str, buffer: Buffer | None = None, error: bool = False) -> Update:
+        """A line of our own (help, a typing mistake) in a buffer, the current one by default."""
+        update = Update()
+        self._add(buffer or self.current, Line(self.clock(), "error" if error else "info", text), update)
+        return update
+
+    # -- events ---------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> Update:
+        update = Update()
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event, update)
+        return update
+
+    def _add(self, buffer: Buffer, line: Line, update: Update) -> None:
+        if line.msgid is not None:
+            if line.msgid in buffer.msgids:
+                return
+            buffer.msgids.add(line.msgid)
+        buffer.lines.append(line)
+        update.lines.append((buffer, line))
+        # The server buffer's notices are not conversation: only mentions there count.
+        counts = line.kind in _UNREAD_KINDS and (buffer is not self.server or line.mention)
+        if buffer is not self.current and counts and not line.own:
+            buffer.unread += 1
+            update.buffers = True
+            if line.mention:
+                buffer.mentioned = True
+
+    def _event_line(self, buffer: Buffer, when: datetime, kind: LineKind, text: str, update: Update,
+                     nick: str | None = None) -> None:
+        self._add(buffer, Line(when, kind, text, nick), update)
+
+    def _set_status(self, status: str, text: str, update: Update) -> None:
+        self.status, self.status_text = status, text
+        update.status = True
+
+    def _connecting(self, event: ev.Connecting, update: Update) -> None:
+        self._attempt = event.attempt
+        where = f"{event.host}:{event.port}"
+        verb = "Connecting" if event.attempt == 1 else f"Reconnecting (attempt {event.attempt})"
+        self._set_status("connecting", f"{verb} to {where}…", update)
+        if event.attempt == 1:  # later attempts show in the status bar only
+            self._event_line(self.server, self.clock(), "info", f"{verb} to {where}…", update)
+
+    def _connected(self, event: ev.Connected, update: Update) -> None:
+        self._set_status("connecting", f"Connected to {event.host}:{event.port}, logging in…", update)
+
+    def _registered(self, event: ev.Registered, update: Update) -> None:
+        self.nick = event.nick
+        self._mention = _nick_pattern(event.nick)
+        self.away = None
+        if event.network and self.server.name != event.network:
+            self.server.name = event.network
+            update.buffers = True
+        self._set_status("connected", f"Connected to {event.network or event.server}", update)
+        self._event_line(self.server, self.clock(), "info", f"You are {event.nick}.", update)
+
+    def _disconnected(self, event: ev.Disconnected, update: Update) -> None:
+        seconds = None if event.reconnect_in is None else max(1, round(event.reconnect_in))
+        if event.was_connected:
+            text = f"Disconnected: {event.reason}."
+            if seconds is not None:
+                text += f" Reconnecting in {seconds}s…"
+        else:
+            text = f"{event.reason[:1].upper()}{event.reason[1:]}."
+            if seconds is not None:
+                text += f" Retrying in {seconds}s…"
+        if seconds is not None:
+            status = f"Not connected, retrying in {seconds}s: {event.reason}"
+        else:
+            status = f"Not connected: {event.reason}"
+        self._set_status("disconnected", status, update)
+        if not event.was_connected and self._attempt > 1:
+            return  # the same failure again: the status bar says it
+        now = self.clock()
+        for buffer in self.buffers:
+            if buffer is self.server or buffer.joined:
+                self._event_line(buffer, now, "error", text, update)
+            if buffer.joined:
+                buffer.joined = False
+                buffer.members = ()
+                update.members.add(buffer)
+
+    def _caps(self, event: ev.CapsChanged, update: Update) -> None:
+        if event.added:
+            names = ", ".join(sorted(event.added))
+            self._event_line(self.server, self.clock(), "info", f"Capabilities enabled: {names}", update)
+
+    def _sasl(self, event: ev.SaslResult, update: Update) -> None:
+        if event.success:
+            self._event_line(self.server, self.clock(), "info", f"Logged in as {event.account}.", update)
+        else:
+            self._event_line(self.server, self.clock(), "error", f"Login failed: {event.text}", update)
+
+    def _server_error(self, event: ev.ServerError, update: Update) -> None:
+        self._event_line(self.server, self.clock(), "error", event.text, update)
+
+    def _message(self, event: ev.MessageReceived, update: Update) -> None:
+        if event.from_server:
+            buffer = self.server
+        else:
+            buffer = self.open(event.conversation, update)
+        kind: LineKind = "message" if event.kind == "privmsg" else event.kind
+        mention = not event.own and not event.from_server and (
+            (event.private and event.kind != "notice") or bool(self._mention.search(event.text)))
+        nick = None if event.from_server else event.source  # a server name is not a person
+        line = Line(event.time, kind, event.text, nick, event.own, mention, event.msgid)
+        before = len(update.lines)
+        self._add(buffer, line, update)
+        if len(update.lines) > before and mention:
+            update.bell = True
+
+    def _joined(self, event: ev.Joined, update: Update) -> None:
+        if event.own:
+            is_new = self.find(event.channel) is None
+            buffer = self.open(event.channel, update)
+            buffer.joined = True
+            self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update)
+            if is_new:
+                update.merge(self.select(buffer))
+            return
+        buffer = self.find(event.channel)
+        if buffer is not None:
+            self._event_line(buffer, event.time, "join", f"{event.nick} joined {event.channel}", update,
+                             event.nick)
+
+    def _parted(self, event: ev.Parted, update: Update) -> None:
+        buffer = self.find(event.channel)
+        if buffer is None:
+            return
+        reason = f" ({event.reason})" if event.reason else ""
+        if event.own:
+            buffer.joined = False
+            buffer.members = ()
+            update.members.add(buffer)
+            self._event_line(buffer, event.time, "part", f"You left {event.channel}{reason}", update)
+        else:
+            self._event_line(buffer, event.time, "part", f"{event.nick} left{reason}", update, event.nick)
+
+    def _kicked(self, event: ev.Kicked, update: Update) -> None:
+        buffer = self.find(event.channel)
+        if buffer is None:
+            return
+        reason = f" ({event.reason})" if event.reason else ""
+        if event.own:
+            buffer.joined = False
+            buffer.members = ()
+            update.members.add(buffer)
+            self._event_line(buffer, event.time, "error", f"{event.by} kicked you from {event.channel}{reason}",
+                             update)
+            update.bell = True
+        else:
+            self._event_line(buffer, event.time, "part", f"{event.by} kicked {event.nick}{reason}", update)
+
+    def _quit(self, event: ev.UserQuit, update: Update) -> None:
+        reason = f" ({event.reason})" if event.reason else ""
+        targets = [self.find(name) for name in (*event.channels, event.nick)]
+        for buffer in dict.fromkeys(b for b in targets if b is not None):
+            self._event_line(buffer, event.time, "quit", f"{event.nick} quit{reason}", update, event.nick)
+
+    def _nick(self, event: ev.NickChanged, update: Update) -> None:
+        if event.own:
+            self.nick = event.new
+            self._mention = _nick_pattern(event.new)
+            update.status = True
+            text = f"You are now known as {event.new}"
+        else:
+            text = f"{event.old} is now known as {event.new}"
+        query = self.find(event.old)
+        if query is not None and query.kind is BufferKind.QUERY and self.find(event.new) in (None, query):
+            query.name = event.new
+            update.buffers = True
+            update.topic.add(query)
+        targets = [self.find(name) for name in (*event.channels, event.new)]
+        if event.own:
+            targets += [self.server, self.current]
+        for buffer in dict.fromkeys(b for b in targets if b is not None):
+            self._event_line(buffer, event.time, "nick", text, update)
+
+    def _topic(self, event: ev.TopicChanged, update: Update) -> None:
+        buffer = self.find(event.channel)
+        if buffer is None:
+            return
+        buffer.topic = event.topic
+        update.topic.add(buffer)
+        if event.initial:
+            text = f"Topic: {event.topic}"
+        elif event.topic:
+            text = f"{event.by} changed the topic to: {event.topic}"
+        else:
+            text = f"{event.by} cleared the topic"
+        self._event_line(buffer, event.time, "topic", text, update)
+
+    def _members(self, event: ev.MembersChanged, update: Update) -> None:
+        buffer = self.find(event.channel)
+        if buffer is None:
+            return
+        fold = self.isupport.casefold
+        buffer.members = tuple(sorted(event.members, key=lambda m: (m.rank, fold(m.nick))))
+        update.members.add(buffer)
+
+    def _mode(self, event: ev.ModeChanged, update: Update) -> None:
+        buffer = self.find(event.target) if self.isupport.is_channel(event.target) else self.server
+        if buffer is None:
+            return
+        args = " ".join(event.args)
+        text = f"{event.by} sets mode {event.modes} {args}".rstrip()
+        self._event_line(buffer, event.time, "mode", text, update)
+
+    def _away(self, event: ev.AwayChanged, update: Update) -> None:
+        if event.own:
+            self.away = event.message
+            update.status = True
+
+    def _invited(self, event: ev.Invited, update: Update) -> None:
+        text = f"{event.by} invites you to {event.channel} (type /join {event.channel})"
+        for buffer in dict.fromkeys((self.current, self.server)):
+            self._event_line(buffer, self.clock(), "info", text, update)
+        update.bell = True
+
+    def _reply(self, event: ev.Reply, update: Update) -> None:
+        text = describe_reply(event)
+        if text is None:
+            return
+        target = self.find(event.params[0]) if event.params else None
+        if event.during_registration:
+            buffer = self.server
+        elif target is not None:
+            buffer = target
+        else:
+            buffer = self.current
+        self._event_line(buffer, event.time, "error" if event.is_error else "info", text, update)
+
+    def _standard(self, event: ev.StandardReply, update: Update) -> None:
+        kind: LineKind = "error" if event.kind == "FAIL" else "info"
+        self._event_line(self.current, self.clock(), kind, f"{event.command}: {event.text}", update)
+
+    def _history(self, event: ev.History, update: Update) -> None:
+        if not event.messages:
+            return
+        buffer = self.open(event.target, update)
+        older: list[Line] = []
+        for message in event.messages:
+            if message.msgid is not None and message.msgid in buffer.msgids:
+                continue
+            if message.msgid is not None:
+                buffer.msgids.add(message.msgid)
+            kind: LineKind = "message" if message.kind == "privmsg" else message.kind
+            older.append(Line(message.time, kind, message.text, message.source, message.own,
+                              False, message.msgid, history=True))
+        if not older:
+            return
+        # History comes before what was seen live since joining; keep the newest lines.
+        merged = older + list(buffer.lines)
+        buffer.lines.clear()
+        buffer.lines.extend(merged[-MAX_LINES:])
+        update.rewritten.add(buffer)
+
+    def _unhandled(self, event: ev.Unhandled, update: Update) -> None:
+        self._event_line(self.server, self.clock(), "info", event.message.to_line(), update)

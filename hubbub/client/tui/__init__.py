@@ -1,0 +1,1 @@
+"""The `hubbub chat` terminal client (Textual), built on `hubbub.client`."""

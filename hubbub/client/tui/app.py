@@ -1,0 +1,240 @@
+"""`hubbub chat`: the Textual terminal client.
+
+The app owns a `Client` and a `ChatState`. One worker reads the client's events,
+folds each into the state and redraws what the returned `Update` names; the input
+line is its own widget, so nothing that arrives can overwrite what is being typed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, VerticalScroll
+from textual.widgets import Input
+
+from hubbub.client.connection import Client, ClientConfig, Subscription
+from hubbub.client.protocol import utc_now
+from hubbub.client.state import Buffer, BufferKind, ChatState, Update
+from hubbub.client.tui import commands
+from hubbub.client.tui.widgets import (
+    BufferList,
+    ChatInput,
+    MemberList,
+    MessageView,
+    StatusBar,
+    TopicBar,
+)
+
+QUIT_MESSAGE = "hubbub chat"
+
+
+def _allow_alt_digits() -> None:
+    """Let ESC+digit arrive as alt+1..alt+0, the usual buffer-switching keys.
+
+    Textual maps ESC followed by a digit to the characters WezTerm on macOS sends for
+    Option+digit (¡ ™ £ ...), so in every other terminal Alt+digit types a symbol.
+    Without those ten entries its parser reports the sequence as alt+N.
+    """
+    try:
+        from textual._ansi_sequences import ANSI_SEQUENCES_KEYS
+    except ImportError:  # a Textual without the table: nothing to undo
+        return
+    for digit in "0123456789":
+        ANSI_SEQUENCES_KEYS.pop(f"\x1b{digit}", None)  # type: ignore[attr-defined]
+
+
+class _ToServerBuffer(logging.Handler):
+    """Shows the client library's warnings in the server buffer, not over the screen."""
+
+    def __init__(self, app: ChatApp) -> None:
+        super().__init__(logging.WARNING)
+        self.app = app
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"Internal error: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({record.exc_info[1]!r})"
+        self.app.call_later(self.app.show, text, True, self.app.state.server)
+
+
+class ChatApp(App[int]):
+    """A friendly IRC client: buffers on the left, members on the right, input at the bottom."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "hubbub chat"
+    ENABLE_COMMAND_PALETTE = False  # Ctrl+P is "previous buffer" here
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "next_buffer(1)", "Next buffer", show=False, priority=True),
+        Binding("ctrl+p", "next_buffer(-1)", "Previous buffer", show=False, priority=True),
+        Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
+        Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False, priority=True),
+        Binding("ctrl+q", "quit_chat", "Quit", show=False, priority=True),
+        *(Binding(f"alt+{n}", f"select_buffer({(n - 1) % 10})", show=False, priority=True) for n in range(10)),
+    ]
+
+    def __init__(self, config: ClientConfig, *, clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__()
+        _allow_alt_digits()
+        self.config = config
+        self.client = Client(config, clock=clock)
+        self.state = ChatState(config.host, isupport=self.client.isupport, clock=clock)
+        self.views: dict[Buffer, MessageView] = {}
+        self._ids = itertools.count(1)
+        self._events: Subscription | None = None
+        self._quitting = False
+        self._log_handler = _ToServerBuffer(self)
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopicBar(id="topic")
+        with Horizontal(id="main"):
+            yield BufferList(id="buffers")
+            yield Container(id="messages")
+            with VerticalScroll(id="members-pane"):
+                yield MemberList(id="members")
+        yield StatusBar(id="status")
+        yield ChatInput(self._candidates, id="input", placeholder="Type a message, or /help")
+
+    def on_mount(self) -> None:
+        logger = logging.getLogger("hubbub.client")
+        logger.addHandler(self._log_handler)
+        logger.propagate = False
+        self._ensure_views()
+        self._redraw(self.state.select(self.state.server))
+        self.query_one(ChatInput).focus()
+        self._events = self.client.subscribe()
+        self.client.start()
+        self._pump_events(self._events)
+
+    async def on_unmount(self) -> None:
+        await self.client.close(QUIT_MESSAGE)
+        logger = logging.getLogger("hubbub.client")
+        logger.removeHandler(self._log_handler)
+        logger.propagate = True
+
+    @work(exclusive=True, group="irc-events")
+    async def _pump_events(self, events: Subscription) -> None:
+        async for event in events:
+            self._redraw(self.state.apply(event))
+
+    # -- drawing --------------------------------------------------------------------
+
+    def _ensure_views(self) -> None:
+        """A message view for every buffer, and none for closed ones."""
+        container = self.query_one("#messages", Container)
+        for buffer in self.state.buffers:
+            if buffer not in self.views:
+                view = MessageView(buffer, id=f"view-{next(self._ids)}")
+                view.display = buffer is self.state.current
+                self.views[buffer] = view
+                container.mount(view)
+        for buffer in [b for b in self.views if b not in self.state.buffers]:
+            self.views.pop(buffer).remove()
+
+    def _redraw(self, update: Update) -> None:
+        if update.buffers or update.selected:
+            self._ensure_views()
+        for buffer, line in update.lines:
+            view = self.views.get(buffer)
+            if view is not None:
+                view.add(line)
+        for buffer in update.rewritten:
+            if buffer in self.views:
+                self.views[buffer].rewrite()
+        current = self.state.current
+        if update.selected:
+            for buffer, view in self.views.items():
+                view.display = buffer is current
+            if current in self.views:
+                self.views[current].catch_up()
+        if update.lines or update.buffers or update.selected:
+            self.query_one(BufferList).show(self.state)
+        if update.selected or current in update.members:
+            pane = self.query_one("#members-pane")
+            pane.display = current.kind is BufferKind.CHANNEL
+            self.query_one(MemberList).show(current)
+        if update.selected or current in update.topic:
+            self.query_one(TopicBar).show(self.state)
+        if update.status or update.selected or current in update.members:
+            self.query_one(StatusBar).show(self.state)
+        if update.bell:
+            self.bell()
+
+    # -- what the person does -------------------------------------------------------
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        chat_input = self.query_one(ChatInput)
+        text = event.value
+        chat_input.history.add(text)
+        chat_input.value = ""
+        commands.execute(self, text)
+
+    def on_buffer_list_clicked(self, message: BufferList.Clicked) -> None:
+        self.action_select_buffer(message.index)
+
+    def action_select_buffer(self, index: int) -> None:
+        update = self.state.select_index(index)
+        if update is not None:
+            self._redraw(update)
+
+    def action_next_buffer(self, step: int) -> None:
+        self._redraw(self.state.select_next(step))
+
+    def action_scroll_messages(self, direction: int) -> None:
+        view = self.views.get(self.state.current)
+        if view is not None:
+            if direction < 0:
+                view.scroll_page_up(animate=False)
+            else:
+                view.scroll_page_down(animate=False)
+
+    def action_quit_chat(self) -> None:
+        self.quit("")
+
+    def _candidates(self) -> tuple[list[str], list[str], list[str]]:
+        """Completion candidates: commands, channels, and nicks (recent speakers first)."""
+        buffer = self.state.current
+        channels = [b.name for b in self.state.buffers if b.kind is BufferKind.CHANNEL]
+        recent: dict[str, None] = {}
+        for line in reversed(buffer.lines):
+            if line.nick and line.kind in ("message", "action") and not line.own:
+                recent.setdefault(line.nick, None)
+            if len(recent) >= 20:
+                break
+        members = [m.nick for m in sorted(buffer.members, key=lambda m: m.nick.lower())]
+        if buffer.kind is BufferKind.QUERY:
+            members.append(buffer.name)
+        present = {m.lower() for m in members}
+        nicks = [n for n in recent if n.lower() in present] + members
+        return commands.command_names(), channels, nicks
+
+    # -- CommandContext ---------------------------------------------------------------
+
+    def show(self, text: str, error: bool = False, buffer: Buffer | None = None) -> None:
+        self._redraw(self.state.info(text, buffer, error=error))
+
+    def switch_to(self, buffer: Buffer) -> None:
+        self._redraw(self.state.select(buffer))
+
+    def close_buffer(self, buffer: Buffer) -> None:
+        self._redraw(self.state.close(buffer))
+        self._ensure_views()
+
+    def quit(self, reason: str) -> None:
+        if not self._quitting:
+            self._quitting = True
+            self._leave(reason or QUIT_MESSAGE)
+
+    @work(group="quit")
+    async def _leave(self, reason: str) -> None:
+        await self.client.close(reason)
+        self.exit(0)

@@ -1,0 +1,241 @@
+"""Slash commands: one small function each, declared once in a table with its help.
+
+`execute` turns one submitted input line into actions: a slash command runs its
+function, anything else is a message to the buffer on screen (`//text` sends
+`/text` as a message). Commands act through `CommandContext`, which the app
+implements, so this module knows nothing of widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from hubbub.client.connection import Client, NotConnectedError
+from hubbub.client.state import Buffer, BufferKind, ChatState
+
+
+class CommandContext(Protocol):
+    client: Client
+    state: ChatState
+
+    def show(self, text: str, error: bool = False) -> None:
+        """A line for the person in the current buffer."""
+
+    def switch_to(self, buffer: Buffer) -> None: ...
+
+    def close_buffer(self, buffer: Buffer) -> None: ...
+
+    def quit(self, reason: str) -> None: ...
+
+
+class UsageError(Exception):
+    """The command was typed wrong; the message says how to type it."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    help: str
+    run: Callable[[CommandContext, str], None]
+
+
+COMMANDS: dict[str, Command] = {}
+ALIASES: dict[str, str] = {}
+
+
+def command(name: str, usage: str, help: str, aliases: tuple[str, ...] = ()) -> Callable[
+        [Callable[[CommandContext, str], None]], Callable[[CommandContext, str], None]]:
+    def register(func: Callable[[CommandContext, str], None]) -> Callable[[CommandContext, str], None]:
+        COMMANDS[name] = Command(name, usage, help, func)
+        for alias in aliases:
+            ALIASES[alias] = name
+        return func
+    return register
+
+
+def command_names() -> list[str]:
+    return sorted([*COMMANDS, *ALIASES])
+
+
+def execute(ctx: CommandContext, text: str) -> None:
+    """Run one submitted line."""
+    if not text.strip():
+        return
+    try:
+        if text.startswith("/") and not text.startswith("//"):
+            name, _, args = text[1:].partition(" ")
+            name = ALIASES.get(name.lower(), name.lower())
+            found = COMMANDS.get(name)
+            if found is None:
+                ctx.show(f"Unknown command /{name}. Type /help for the list.", error=True)
+                return
+            try:
+                found.run(ctx, args.strip())
+            except UsageError as exc:
+                ctx.show(f"{exc} Usage: {found.usage}", error=True)
+            return
+        say(ctx, text[1:] if text.startswith("//") else text)
+    except NotConnectedError:
+        ctx.show("Not connected right now; hubbub chat reconnects by itself. Try again in a moment.",
+                 error=True)
+    except ValueError as exc:  # a line IRC cannot carry (a space in a name, a control character)
+        ctx.show(f"That cannot be sent: {exc}", error=True)
+
+
+def say(ctx: CommandContext, text: str, action: bool = False) -> None:
+    buffer = ctx.state.current
+    if not ctx.client.ready:
+        raise NotConnectedError
+    if buffer.kind is BufferKind.SERVER:
+        ctx.show("This is the server buffer: /join a channel or /msg someone to talk.", error=True)
+        return
+    if buffer.kind is BufferKind.CHANNEL and not buffer.joined:
+        ctx.show(f"You are not in {buffer.name}; type /join {buffer.name} first.", error=True)
+        return
+    if action:
+        ctx.client.action(buffer.name, text)
+    else:
+        ctx.client.privmsg(buffer.name, text)
+
+
+def _channel_name(ctx: CommandContext, name: str) -> str:
+    return name if ctx.client.isupport.is_channel(name) else "#" + name
+
+
+def _current_channel(ctx: CommandContext) -> Buffer:
+    buffer = ctx.state.current
+    if buffer.kind is not BufferKind.CHANNEL:
+        raise UsageError("This is not a channel buffer.")
+    return buffer
+
+
+@command("join", "/join #channel [key]", "Join a channel (the # may be left out); it opens in a new buffer.")
+def _join(ctx: CommandContext, args: str) -> None:
+    names, _, key = args.partition(" ")
+    if not names:
+        raise UsageError("Which channel?")
+    for name in names.split(","):
+        if name:
+            ctx.client.join(_channel_name(ctx, name), key.strip() or None)
+            existing = ctx.state.find(_channel_name(ctx, name))
+            if existing is not None:
+                ctx.switch_to(existing)
+
+
+@command("part", "/part [#channel] [reason]", "Leave a channel (this one by default); its buffer stays.",
+         aliases=("leave",))
+def _part(ctx: CommandContext, args: str) -> None:
+    first, _, rest = args.partition(" ")
+    if first and ctx.client.isupport.is_channel(first):
+        ctx.client.part(first, rest.strip())
+    else:
+        ctx.client.part(_current_channel(ctx).name, args)
+
+
+@command("msg", "/msg nick|#channel message", "Send a private message without switching buffers.")
+def _msg(ctx: CommandContext, args: str) -> None:
+    target, _, text = args.partition(" ")
+    if not target or not text.strip():
+        raise UsageError("To whom, and what?")
+    ctx.client.privmsg(target, text)
+
+
+@command("query", "/query nick [message]", "Open a private conversation with someone, optionally saying something.")
+def _query(ctx: CommandContext, args: str) -> None:
+    nick, _, text = args.partition(" ")
+    if not nick:
+        raise UsageError("With whom?")
+    if ctx.client.isupport.is_channel(nick):
+        raise UsageError(f"{nick} is a channel; use /join.")
+    is_new = ctx.state.find(nick) is None
+    buffer = ctx.state.open(nick)
+    ctx.switch_to(buffer)
+    if is_new and ctx.client.ready:
+        ctx.client.request_history(nick)
+    if text.strip():
+        ctx.client.privmsg(nick, text)
+
+
+@command("me", "/me action", "Describe what you are doing: /me waves shows as “* you waves”.")
+def _me(ctx: CommandContext, args: str) -> None:
+    if not args:
+        raise UsageError("Do what?")
+    say(ctx, args, action=True)
+
+
+@command("nick", "/nick newnick", "Change your nickname.")
+def _nick(ctx: CommandContext, args: str) -> None:
+    if not args or " " in args:
+        raise UsageError("Which nickname (one word)?")
+    ctx.client.change_nick(args)
+
+
+@command("topic", "/topic [new topic]", "Show this channel's topic, or set it.")
+def _topic(ctx: CommandContext, args: str) -> None:
+    buffer = _current_channel(ctx)
+    ctx.client.set_topic(buffer.name, args or None)
+
+
+@command("whois", "/whois nick", "Who is someone: their host, channels, idle time.")
+def _whois(ctx: CommandContext, args: str) -> None:
+    nick = args.split(" ")[0] if args else ""
+    if not nick and ctx.state.current.kind is BufferKind.QUERY:
+        nick = ctx.state.current.name
+    if not nick:
+        raise UsageError("Who?")
+    ctx.client.whois(nick)
+
+
+@command("away", "/away [message]", "Mark yourself away with a message, or back without one.")
+def _away(ctx: CommandContext, args: str) -> None:
+    ctx.client.set_away(args or None)
+
+
+@command("close", "/close", "Close this buffer (leaving the channel if you are in it).")
+def _close(ctx: CommandContext, args: str) -> None:
+    buffer = ctx.state.current
+    if buffer.kind is BufferKind.SERVER:
+        raise UsageError("The server buffer stays open; /quit to leave.")
+    if buffer.kind is BufferKind.CHANNEL and buffer.joined and ctx.client.connected:
+        ctx.client.part(buffer.name, args)
+    ctx.close_buffer(buffer)
+
+
+@command("quit", "/quit [message]", "Leave the chat (with a goodbye message).", aliases=("exit",))
+def _quit(ctx: CommandContext, args: str) -> None:
+    ctx.quit(args)
+
+
+@command("quote", "/quote RAW IRC LINE", "Send a line to the server exactly as typed.", aliases=("raw",))
+def _quote(ctx: CommandContext, args: str) -> None:
+    if not args:
+        raise UsageError("Send what?")
+    ctx.client.send(args)
+
+
+KEYS = (
+    ("Alt+1…9, Alt+0", "show buffer 1…10"),
+    ("Ctrl+N / Ctrl+P", "next / previous buffer"),
+    ("PageUp / PageDown", "scroll the messages"),
+    ("Up / Down", "earlier lines you typed"),
+    ("Tab", "complete a nick, #channel or /command"),
+    ("Ctrl+Q", "quit"),
+)
+
+
+@command("help", "/help [command]", "List the commands, or explain one.")
+def _help(ctx: CommandContext, args: str) -> None:
+    if args:
+        name = ALIASES.get(args.lstrip("/").lower(), args.lstrip("/").lower())
+        found = COMMANDS.get(name)
+        if found is None:
+            raise UsageError(f"There is no /{name}.")
+        ctx.show(f"{found.usage}: {found.help}")
+        return
+    ctx.show("Type a message and press Enter to send it here. Commands (/help NAME for more):")
+    for found in sorted(COMMANDS.values(), key=lambda c: c.name):
+        ctx.show(f"  {found.usage:<26} {found.help}")
+    ctx.show("Keys: " + "; ".join(f"{keys} {meaning}" for keys, meaning in KEYS))

@@ -1,0 +1,282 @@
+"""The pieces of the chat window: message view, buffer list, member list, bars, input.
+
+Each widget draws from `ChatState` objects and owns no chat logic. The message view
+wraps lines itself (timestamp and nick in a column, the text wrapped beside them)
+and redraws from the buffer's lines when its width changes, so a resized terminal
+never shows text cut off or wrapped under the nick column.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Input, RichLog, Static
+
+from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line
+from hubbub.client.tui.completion import Completer
+from hubbub.client.tui.history import InputHistory
+
+# Readable on dark and light backgrounds; picked by a stable hash of the nick, so a
+# person keeps their colour across sessions (Python's hash() is salted per process).
+NICK_COLOURS = (
+    "#e06c75", "#98c379", "#e5c07b", "#61afef", "#c678dd", "#56b6c2",
+    "#d19a66", "#be5046", "#7fbbb3", "#a9b665", "#d3869b", "#89b482",
+)
+NICK_COLUMN = 12
+TIME_FORMAT = "%H:%M"
+SUBDUED = Style(color="grey50")
+ERROR = Style(color="red", bold=True)
+MENTION = Style(color="black", bgcolor="#e5c07b", bold=True)
+
+
+def nick_colour(nick: str) -> str:
+    return NICK_COLOURS[zlib.crc32(nick.lower().encode()) % len(NICK_COLOURS)]
+
+
+def _column(text: str, width: int, style: Style | str) -> Text:
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return Text(text.rjust(width), style=style)
+
+
+_MARKS = {"join": "→", "part": "←", "quit": "←", "nick": "•", "topic": "•", "mode": "•", "info": "·",
+          "error": "!"}
+
+
+def render_line(line: Line, width: int, console: Console) -> Text:
+    """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented."""
+    stamp = Text(line.time.astimezone().strftime(TIME_FORMAT) + " ", style=SUBDUED)
+    column = NICK_COLUMN if width >= 50 else 8
+    if line.kind == "message":
+        who = _column(line.nick or "", column, MENTION if line.mention else Style(color=nick_colour(line.nick or ""),
+                                                                                   bold=line.own))
+        body = Text(line.text)
+    elif line.kind == "action":
+        who = _column("*", column, Style(bold=True))
+        body = Text.assemble((line.nick or "", Style(color=nick_colour(line.nick or ""), bold=True)),
+                             " ", (line.text, Style(italic=True)))
+        if line.mention:
+            body.stylize(MENTION)
+    elif line.kind == "notice" and line.nick is None:  # from the server itself
+        who = _column("»", column, SUBDUED)
+        body = Text(line.text)
+    elif line.kind == "notice":
+        who = _column(f"-{line.nick}-", column, Style(color=nick_colour(line.nick), italic=True))
+        body = Text(line.text, style=MENTION if line.mention else "")
+    else:
+        style = ERROR if line.kind == "error" else SUBDUED
+        who = _column(_MARKS.get(line.kind, "·"), column, style)
+        body = Text(line.text, style=style if line.kind == "error" else SUBDUED)
+    gutter = Text(" ")
+    indent = len(stamp) + column + len(gutter)
+    wrapped = body.wrap(console, max(10, width - indent)) if body.plain else [Text("")]
+    out = Text()
+    for i, piece in enumerate(wrapped):
+        if i:
+            out.append("\n" + " " * indent)
+        else:
+            out.append_text(stamp)
+            out.append_text(who)
+            out.append_text(gutter)
+        out.append_text(piece)
+    return out
+
+
+class MessageView(RichLog):
+    """The lines of one buffer; follows new lines unless scrolled back.
+
+    Lines that arrive while the view is hidden (another buffer on screen) wait in
+    `_pending` and are drawn when it is shown; a change of width redraws everything.
+    """
+
+    DEFAULT_CSS = """
+    MessageView { background: $surface; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, buffer: Buffer, **kwargs: object) -> None:
+        super().__init__(wrap=False, min_width=1, markup=False, auto_scroll=False,  # type: ignore[arg-type]
+                         max_lines=MAX_LINES * 4, **kwargs)
+        self.buffer = buffer
+        self.can_focus = False
+        self._rendered_width = 0
+        self._pending: list[Line] = []
+
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
+
+    def _drawable(self) -> bool:
+        width = self._width()
+        return self.display and self._size_known and width > 0 and width == self._rendered_width
+
+    def add(self, line: Line) -> None:
+        if not self._drawable():
+            if len(self._pending) >= MAX_LINES:
+                self._pending.clear()
+                self._rendered_width = -1  # too much missed: redraw from the buffer instead
+            else:
+                self._pending.append(line)
+            return
+        follow = self.is_vertical_scroll_end
+        self.write(render_line(line, self._rendered_width, self.app.console), width=self._rendered_width,
+                   scroll_end=follow)
+
+    def catch_up(self) -> None:
+        """Draw what arrived while hidden (call once shown)."""
+        self.call_after_refresh(self._catch_up)
+
+    def _catch_up(self) -> None:
+        if not self._pending and self._width() == self._rendered_width:
+            return
+        if not self._drawable():
+            self.rewrite()
+            return
+        follow = self.is_vertical_scroll_end
+        pending, self._pending = self._pending, []
+        console = self.app.console
+        for line in pending:
+            self.write(render_line(line, self._rendered_width, console), width=self._rendered_width,
+                       scroll_end=False)
+        if follow:
+            self.scroll_end(animate=False, immediate=True)
+
+    def rewrite(self) -> None:
+        width = self._width()
+        if width <= 0 or not self.display:
+            return
+        follow = self.is_vertical_scroll_end or self._rendered_width == 0
+        self.clear()
+        self._pending.clear()
+        self._rendered_width = width
+        console = self.app.console
+        for line in self.buffer.lines:
+            self.write(render_line(line, width, console), width=width, scroll_end=False)
+        if follow:
+            self.scroll_end(animate=False, immediate=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width:
+            self._size_known = True
+            if self._width() != self._rendered_width:
+                self.call_after_refresh(self.rewrite)
+
+
+class BufferList(Static):
+    """Numbered buffers with unread counts; the mention marker stands out."""
+
+    class Clicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def show(self, state: ChatState) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, buffer in enumerate(state.buffers):
+            current = buffer is state.current
+            number = f"{i + 1:>2} "
+            name = buffer.name if buffer.kind is not BufferKind.CHANNEL or buffer.joined or \
+                buffer is state.server else f"({buffer.name})"
+            style = Style(reverse=True, bold=True) if current else (
+                Style(color="#e5c07b", bold=True) if buffer.mentioned else
+                Style(bold=True) if buffer.unread else SUBDUED if buffer.kind is BufferKind.CHANNEL
+                and not buffer.joined else Style())
+            if i:
+                text.append("\n")
+            text.append(number, style=SUBDUED if not current else style)
+            text.append(name, style=style)
+            if buffer.mentioned:
+                text.append(f" {buffer.unread}!", style=MENTION)
+            elif buffer.unread:
+                text.append(f" {buffer.unread}", style=Style(color="#61afef", bold=True))
+        self.update(text)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self.post_message(self.Clicked(offset.y))
+
+
+class MemberList(Static):
+    """The members of the shown channel, highest rank first; away members greyed."""
+
+    def show(self, buffer: Buffer) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, member in enumerate(buffer.members):
+            if i:
+                text.append("\n")
+            text.append(member.prefix or " ", style=Style(color="#98c379", bold=True))
+            text.append(member.nick, style=SUBDUED if member.away else Style(color=nick_colour(member.nick)))
+        self.update(text)
+
+
+class TopicBar(Static):
+    def show(self, state: ChatState) -> None:
+        buffer = state.current
+        if buffer.kind is BufferKind.CHANNEL:
+            topic = buffer.topic or ("no topic" if buffer.joined else "not joined: type /join " + buffer.name)
+            text = Text.assemble((buffer.name, Style(bold=True)), "  ", (topic, "" if buffer.topic else SUBDUED))
+        elif buffer.kind is BufferKind.QUERY:
+            text = Text.assemble(("Private conversation with ", SUBDUED), (buffer.name, Style(
+                bold=True, color=nick_colour(buffer.name))))
+        else:
+            text = Text.assemble((buffer.name, Style(bold=True)), ("  server messages · /help for commands",
+                                                                    SUBDUED))
+        self.update(text)
+
+
+class StatusBar(Static):
+    def show(self, state: ChatState) -> None:
+        self.set_class(state.status == "disconnected", "-disconnected")
+        self.set_class(state.status == "connecting", "-connecting")
+        if state.status != "connected":
+            self.update(Text(state.status_text or "Not connected", no_wrap=True, overflow="ellipsis"))
+            return
+        buffer = state.current
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(state.nick, style=Style(bold=True))
+        if state.away is not None:
+            text.append(" (away)")
+        text.append(f" · {state.status_text}")
+        if buffer.kind is BufferKind.CHANNEL and buffer.joined:
+            count = len(buffer.members)
+            text.append(f" · {buffer.name} · {count} member{'s' if count != 1 else ''}")
+        elif buffer.kind is BufferKind.QUERY:
+            text.append(f" · talking with {buffer.name}")
+        self.update(text)
+
+
+class ChatInput(Input):
+    """The line being typed: Up/Down walk the history, Tab completes nicks, channels, commands."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "complete", "Complete", show=False, priority=True),
+        Binding("up", "history(-1)", "Previous line", show=False),
+        Binding("down", "history(1)", "Next line", show=False),
+    ]
+
+    def __init__(self, candidates: Callable[[], tuple[list[str], list[str], list[str]]], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.history = InputHistory()
+        self.completer = Completer()
+        self._candidates = candidates
+
+    def action_complete(self) -> None:
+        commands, channels, nicks = self._candidates()
+        result = self.completer.complete(self.value, self.cursor_position, commands, channels, nicks)
+        if result is not None:
+            value, cursor = result
+            self.value = value
+            self.cursor_position = cursor
+
+    def action_history(self, step: int) -> None:
+        text = self.history.previous(self.value) if step < 0 else self.history.next()
+        if text is not None:
+            self.value = text
+            self.cursor_position = len(text)

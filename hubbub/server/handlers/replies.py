@@ -1,0 +1,42 @@
+"""Shaping numeric replies so that each one stays a valid IRC line.
+
+Two things can break a reply that looks fine in a handler:
+
+* Echoing what a client sent. Error numerics name the offending target
+  (`403 alice <channel> :No such channel`) in a middle parameter, which cannot be
+  empty, contain a space or start with ':'. A client can still send such a value as
+  its *last* parameter (`TOPIC :#a b`, `MODE #c +v :`); we show `*` instead, as ergo does.
+* Long lists. NAMES and WHOIS channel lists grow with the chat; one line may not pass
+  512 bytes, so the list is spread over as many numerics as it needs.
+"""
+
+from __future__ import annotations
+
+from hubbub.server.client import Client
+
+LINE_BUDGET = 510  # bytes of a line before its CRLF
+
+
+def shown(param: str) -> str:
+    """`param` if it can be a middle parameter of a reply, else `*`."""
+    if not param or " " in param or param[0] == ":":
+        return "*"
+    return param
+
+
+def send_list(client: Client, code: str, params: list[str], items: list[str]) -> None:
+    """Send `code` with `params` and the space-separated `items` as its last parameter,
+    in as many lines as needed to keep each under 512 bytes (nothing when no items)."""
+    head = f":{client.net.name} {code} {client.nick} {' '.join(params)} :"
+    budget = LINE_BUDGET - len(head.encode())
+    line: list[str] = []
+    size = 0
+    for item in items:
+        cost = len(item.encode()) + (1 if line else 0)
+        if line and size + cost > budget:
+            client.numeric(code, *params, " ".join(line))
+            line, size, cost = [], 0, cost - 1
+        line.append(item)
+        size += cost
+    if line:
+        client.numeric(code, *params, " ".join(line))

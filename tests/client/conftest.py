@@ -1,0 +1,56 @@
+"""Fixtures for the client tests: clients of our library connected to a real server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from hubbub.app import Runtime
+from hubbub.client import Client, ClientConfig, Subscription
+from tests.client.ircv3_peer import IRCv3Peer
+
+# Quick to give up and quick to come back, so tests of failure stay fast.
+FAST = {"reconnect_delay": 0.05, "reconnect_max_delay": 0.2, "connect_timeout": 5.0,
+        "registration_timeout": 5.0}
+
+
+def config_for(runtime: Runtime, nick: str, **overrides: object) -> ClientConfig:
+    host, port = runtime.irc_address()
+    settings: dict[str, object] = {"host": host, "port": port, "nick": nick, **FAST}
+    settings.update(overrides)
+    return ClientConfig(**settings)  # type: ignore[arg-type]
+
+
+MakeClient = Callable[..., Awaitable[tuple[Client, Subscription]]]
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[MakeClient]:
+    """`client, events = await make_client(runtime, "alice", channels=("#a",))`.
+
+    The client is connected and registered (unless `connect=False`); `events` holds
+    everything it reported from before connecting. All are closed at the end.
+    """
+    made: list[Client] = []
+
+    async def make(runtime: Runtime, nick: str, *, connect: bool = True,
+                   **overrides: object) -> tuple[Client, Subscription]:
+        client = Client(config_for(runtime, nick, **overrides))
+        made.append(client)
+        events = client.subscribe()
+        if connect:
+            await client.connect(timeout=10)
+        return client, events
+
+    yield make
+    for client in made:
+        await client.close()
+
+
+@pytest.fixture
+async def ircv3_peer() -> AsyncIterator[IRCv3Peer]:
+    """A scripted IRCv3 server (SASL, chathistory): account alice/wonderland, history in #past."""
+    peer = IRCv3Peer({"alice": "wonderland"}, {"#past": [("bob", "first!"), ("carol", "second")]})
+    yield peer
+    await peer.stop()

@@ -1,0 +1,361 @@
+"""The client library against a real hubbub server, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from hubbub.app import Runtime
+from hubbub.client import Client, ClientConfig, NotConnectedError
+from hubbub.client import events as ev
+from tests.client.conftest import FAST, MakeClient, config_for
+from tests.client.ircv3_peer import IRCv3Peer
+from tests.helpers import connected
+
+MakeServer = Callable[..., Awaitable[Runtime]]
+
+
+async def offered_caps(runtime: Runtime) -> set[str]:
+    """What the server offers in CAP LS, asked with a raw client."""
+    raw = await connected(runtime)
+    try:
+        raw.send("CAP LS 302")
+        reply = await raw.expect("CAP")
+        return {token.split("=")[0] for token in reply.params[-1].split()}
+    finally:
+        await raw.close()
+
+
+async def test_registers_with_only_the_wanted_caps_the_server_offers(server: Runtime,
+                                                                     make_client: MakeClient) -> None:
+    offered = await offered_caps(server)
+    client, events = await make_client(server, "alice")
+    assert client.ready and client.nick == "alice"
+    assert client.caps == offered & client.config.caps
+    assert "echo-message" in client.caps  # hubbub offers it today; the rest is followed above
+    welcome = await events.wait_for(ev.MessageReceived, lambda e: e.from_server)
+    assert welcome.text.startswith("*** Welcome to hubbub")
+    registered = await events.wait_for(ev.Registered)
+    assert registered.network == client.isupport.network == "hubbub"
+    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "@+"
+
+
+async def test_two_clients_talk_in_a_channel(server: Runtime, make_client: MakeClient) -> None:
+    alice, alice_events = await make_client(server, "alice", channels=("#lobby",))
+    await alice_events.wait_for(ev.Joined, lambda e: e.own and e.channel == "#lobby")
+    bob, bob_events = await make_client(server, "bob", channels=("#lobby",))
+    await alice_events.wait_for(ev.Joined, lambda e: e.nick == "bob")
+    members = await alice_events.wait_for(ev.MembersChanged, lambda e: len(e.members) == 2)
+    assert [(m.nick, m.prefix) for m in members.members] == [("alice", "@"), ("bob", "")]
+
+    await bob_events.wait_for(ev.MembersChanged, lambda e: len(e.members) == 2)
+    bob.privmsg("#lobby", "hello alice ✨")
+    heard = await alice_events.wait_for(ev.MessageReceived, lambda e: e.source == "bob")
+    assert (heard.conversation, heard.text, heard.own, heard.private) == ("#lobby", "hello alice ✨", False, False)
+    own = await bob_events.wait_for(ev.MessageReceived, lambda e: e.own)
+    assert own.text == "hello alice ✨"  # echoed by the server (echo-message)
+
+    alice.action("#lobby", "waves")
+    action = await bob_events.wait_for(ev.MessageReceived, lambda e: e.source == "alice")
+    assert (action.kind, action.text) == ("action", "waves")
+
+
+async def test_private_messages_belong_to_the_other_persons_conversation(server: Runtime,
+                                                                          make_client: MakeClient) -> None:
+    alice, alice_events = await make_client(server, "alice")
+    _, bob_events = await make_client(server, "bob")
+    alice.privmsg("bob", "psst")
+    heard = await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "psst")
+    assert (heard.conversation, heard.private) == ("alice", True)
+    sent = await alice_events.wait_for(ev.MessageReceived, lambda e: e.text == "psst")
+    assert (sent.conversation, sent.own) == ("bob", True)
+
+
+async def test_a_long_message_arrives_whole_in_several_lines(server: Runtime, make_client: MakeClient) -> None:
+    alice, _ = await make_client(server, "alice")
+    _, bob_events = await make_client(server, "bob")
+    text = " ".join(f"mot{i}é" for i in range(400))
+    alice.privmsg("bob", text)
+    pieces: list[str] = []
+    while " ".join(pieces) != text:
+        heard = await bob_events.wait_for(ev.MessageReceived, lambda e: e.source == "alice")
+        pieces.append(heard.text)
+    assert len(pieces) > 1
+
+
+async def test_nick_changes_topics_and_quits_are_reported(server: Runtime, make_client: MakeClient) -> None:
+    alice, alice_events = await make_client(server, "alice", channels=("#c",))
+    await alice_events.wait_for(ev.MembersChanged, lambda e: e.channel == "#c")
+    bob, bob_events = await make_client(server, "bob", channels=("#c",))
+    await bob_events.wait_for(ev.Joined, lambda e: e.own)
+
+    alice.set_topic("#c", "Today: cake")
+    topic = await bob_events.wait_for(ev.TopicChanged)
+    assert (topic.topic, topic.by, topic.initial) == ("Today: cake", "alice", False)
+
+    bob.change_nick("robert")
+    renamed = await alice_events.wait_for(ev.NickChanged)
+    assert (renamed.old, renamed.new, renamed.channels) == ("bob", "robert", ("#c",))
+    assert (await bob_events.wait_for(ev.NickChanged)).own and bob.nick == "robert"
+
+    await bob.close("off to lunch")
+    quit_ = await alice_events.wait_for(ev.UserQuit)
+    assert (quit_.nick, quit_.channels) == ("robert", ("#c",))
+    assert "off to lunch" in quit_.reason
+    members = await alice_events.wait_for(ev.MembersChanged, lambda e: len(e.members) == 1)
+    assert members.members[0].nick == "alice"
+
+
+async def test_whois_and_away_replies_come_back_as_replies(server: Runtime, make_client: MakeClient) -> None:
+    alice, events = await make_client(server, "alice")
+    await make_client(server, "bob", realname="Bob Builder")
+    alice.whois("bob")
+    user = await events.wait_for(ev.Reply, lambda e: e.code == "311")
+    assert user.params[0] == "bob" and user.text == "Bob Builder"
+    await events.wait_for(ev.Reply, lambda e: e.code == "318")
+    alice.set_away("lunch")
+    away = await events.wait_for(ev.AwayChanged)
+    assert (away.own, away.message) == (True, "lunch")
+    alice.set_away(None)
+    assert (await events.wait_for(ev.AwayChanged)).message is None
+
+
+async def test_a_taken_nick_falls_back_to_another(server: Runtime, make_client: MakeClient) -> None:
+    await make_client(server, "alice")
+    second, _ = await make_client(server, "alice")
+    assert second.nick == "alice_"
+
+
+async def test_the_server_password_is_sent(make_server: MakeServer, make_client: MakeClient) -> None:
+    runtime = await make_server("server.password='sesame'")
+    client, _ = await make_client(runtime, "alice", password="sesame")
+    assert client.ready
+    with pytest.raises(ConnectionError, match="Bad password"):
+        await make_client(runtime, "mallory", password="guess", reconnect=False)
+
+
+async def test_sasl_credentials_are_not_used_where_the_server_offers_no_sasl(server: Runtime,
+                                                                              make_client: MakeClient) -> None:
+    if "sasl" in await offered_caps(server):
+        pytest.skip("the server offers SASL now: test logging in to an account instead")
+    client, events = await make_client(server, "alice", sasl_password="secret")
+    assert client.ready and "sasl" not in client.caps
+    assert [e for e in events.pending() if isinstance(e, ev.SaslResult)] == []
+
+
+async def test_reconnects_and_rejoins_after_a_server_restart(make_server: MakeServer,
+                                                             make_client: MakeClient) -> None:
+    runtime = await make_server()
+    host, port = runtime.irc_address()
+    alice, events = await make_client(runtime, "alice", channels=("#keep",))
+    await events.wait_for(ev.Joined, lambda e: e.own and e.channel == "#keep")
+    alice.join("#also")
+    await events.wait_for(ev.Joined, lambda e: e.own and e.channel == "#also")
+
+    await runtime.stop()
+    gone = await events.wait_for(ev.Disconnected)
+    assert gone.reconnect_in is not None and "shutting down" in gone.reason
+    with pytest.raises(NotConnectedError):
+        alice.privmsg("#keep", "anyone?")
+
+    restarted = await make_server(f"listen.irc=['{host}:{port}']")
+    await events.wait_for(ev.Registered, timeout=10)
+    rejoined = {(await events.wait_for(ev.Joined, lambda e: e.own)).channel for _ in range(2)}
+    assert rejoined == {"#keep", "#also"}
+
+    _, bob_events = await make_client(restarted, "bob", channels=("#keep",))
+    members = await bob_events.wait_for(ev.MembersChanged, lambda e: e.channel == "#keep" and len(e.members) == 2)
+    assert {m.nick for m in members.members} == {"alice", "bob"}
+    alice.privmsg("#keep", "back again")
+    assert (await bob_events.wait_for(ev.MessageReceived)).text == "back again"
+
+
+async def test_a_refused_first_connection_raises(make_client: MakeClient, server: Runtime) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free_port = sock.getsockname()[1]
+    client = Client(ClientConfig(host="127.0.0.1", port=free_port, nick="alice", **FAST))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError, match="could not connect"):
+        await client.connect(timeout=10)
+    assert not client.running
+
+
+async def test_closing_says_goodbye_and_stops_reconnecting(server: Runtime, make_client: MakeClient) -> None:
+    _, alice_events = await make_client(server, "alice", channels=("#c",))
+    bob, bob_events = await make_client(server, "bob", channels=("#c",))
+    await alice_events.wait_for(ev.Joined, lambda e: e.nick == "bob")
+    await bob.close("good night")
+    assert "good night" in (await alice_events.wait_for(ev.UserQuit)).reason
+    final = await bob_events.wait_for(ev.Disconnected)
+    assert final.reconnect_in is None and not bob.running
+
+
+# -- peers that misbehave: a silent server and a TLS front ----------------------------------
+
+
+@pytest.fixture
+async def scripted_server() -> AsyncIterator[Callable[[bool], Awaitable[int]]]:
+    """A TCP server that welcomes a client (or not) and then never answers again."""
+    servers: list[asyncio.Server] = []
+    writers: list[asyncio.StreamWriter] = []
+
+    async def start(welcome: bool) -> int:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writers.append(writer)
+            while line := await reader.readline():
+                if welcome and line.startswith(b"USER"):
+                    writer.write(b":mute.test 001 alice :Welcome\r\n:mute.test 376 alice :End of MOTD\r\n")
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        servers.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    yield start
+    for writer in writers:
+        writer.close()
+    for server in servers:
+        server.close()
+
+
+async def test_a_server_that_never_welcomes_us_times_out(scripted_server: Callable[[bool], Awaitable[int]]) -> None:
+    port = await scripted_server(False)
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", registration_timeout=0.2,
+                                 reconnect=False))
+    with pytest.raises(ConnectionError, match="registration timed out"):
+        await client.connect(timeout=10)
+
+
+async def test_a_connection_that_goes_silent_is_detected_by_our_ping(
+        scripted_server: Callable[[bool], Awaitable[int]]) -> None:
+    port = await scripted_server(True)
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", ping_interval=0.1,
+                                 ping_timeout=0.1, reconnect=False, caps=frozenset()))
+    events = client.subscribe()
+    await client.connect(timeout=10)
+    assert (await events.wait_for(ev.Disconnected)).reason == "ping timeout"
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    crypto = pytest.importorskip("cryptography")
+    del crypto
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+async def tls_front(server: Runtime, tmp_path: Path) -> AsyncIterator[int]:
+    """A TLS listener relaying to the server's plain port (hubbub has no TLS listener yet)."""
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    host, port = server.irc_address()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(host, port)
+        for coro in (pipe(reader, up_writer), pipe(up_reader, writer)):
+            task = asyncio.create_task(coro)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    front = await asyncio.start_server(relay, "localhost", 0, ssl=context)
+    yield front.sockets[0].getsockname()[1]
+    front.close()
+    for task in list(tasks):
+        task.cancel()
+
+
+async def test_connects_over_tls(server: Runtime, tls_front: int, make_client: MakeClient) -> None:
+    client, events = await make_client(server, "alice", host="localhost", port=tls_front, tls=True,
+                                       tls_verify=False)
+    connected_event = await events.wait_for(ev.Connected)
+    assert connected_event.tls and client.ready
+
+
+async def test_tls_certificates_are_verified_by_default(server: Runtime, tls_front: int) -> None:
+    client = Client(config_for(server, "alice", host="localhost", port=tls_front, tls=True, reconnect=False))
+    with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
+        await client.connect(timeout=10)
+
+
+# -- IRCv3 features hubbub does not offer yet, against a scripted peer ------------------------
+
+
+async def test_sasl_plain_logs_in_before_registration_ends(ircv3_peer: IRCv3Peer) -> None:
+    port = await ircv3_peer.start()
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", sasl_password="wonderland", **FAST))
+    events = client.subscribe()
+    await client.connect(timeout=10)
+    try:
+        result = await events.wait_for(ev.SaslResult)
+        assert (result.success, result.account) == (True, "alice")
+        assert client.protocol.account == "alice"
+        sent = ircv3_peer.received
+        assert sent.index("AUTHENTICATE PLAIN") < sent.index("CAP END")
+    finally:
+        await client.close()
+
+
+async def test_failed_sasl_is_reported_and_the_client_still_connects(ircv3_peer: IRCv3Peer) -> None:
+    port = await ircv3_peer.start()
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", sasl_password="guess", **FAST))
+    events = client.subscribe()
+    await client.connect(timeout=10)
+    try:
+        result = await events.wait_for(ev.SaslResult)
+        assert not result.success and client.ready and client.protocol.account is None
+    finally:
+        await client.close()
+
+
+async def test_history_is_fetched_on_join_with_server_times(ircv3_peer: IRCv3Peer) -> None:
+    port = await ircv3_peer.start()
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", channels=("#past",), **FAST))
+    events = client.subscribe()
+    await client.connect(timeout=10)
+    try:
+        assert {"batch", "server-time", "draft/chathistory"} <= client.caps
+        history = await events.wait_for(ev.History)
+        assert [(m.source, m.text, m.msgid) for m in history.messages] == [
+            ("bob", "first!", "#past-0"), ("carol", "second", "#past-1")]
+        assert history.messages[0].time == datetime.datetime(2024, 5, 1, 9, 0, tzinfo=datetime.UTC)
+        assert "CHATHISTORY LATEST #past * 50" in ircv3_peer.received
+        client.privmsg("#past", "now")
+        echo = await events.wait_for(ev.MessageReceived, lambda e: e.own)
+        assert echo.time == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.UTC)
+    finally:
+        await client.close()

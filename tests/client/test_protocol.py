@@ -1,0 +1,419 @@
+"""The client protocol without sockets: lines in, lines and events out.
+
+These cover what our server cannot exercise yet (SASL, batches, chathistory,
+server-time, labeled-response) by feeding the lines the IRCv3 specifications give.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import pytest
+
+from hubbub.client import events as ev
+from hubbub.client.protocol import ClientProtocol, Phase
+from hubbub.irc.message import Message
+
+FIXED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def make(nick: str = "alice", **kwargs: object) -> ClientProtocol:
+    proto = ClientProtocol(nick, clock=lambda: FIXED, **kwargs)  # type: ignore[arg-type]
+    proto.connection_made()
+    return proto
+
+
+def feed(proto: ClientProtocol, *lines: str) -> list[ev.Event]:
+    for line in lines:
+        proto.receive_line(line)
+    return proto.events_received()
+
+
+def register(proto: ClientProtocol, offer: str = "") -> list[ev.Event]:
+    """Take a fresh protocol through CAP LS (with `offer`) to the end of the MOTD."""
+    events = feed(proto, f":srv CAP * LS :{offer}")
+    out = proto.lines_to_send()
+    for line in out:
+        if line.startswith("CAP REQ"):
+            events += feed(proto, f":srv CAP * ACK :{line.split(':', 1)[1]}")
+    nick = proto.nick
+    events += feed(
+        proto,
+        f":srv 001 {nick} :Welcome {nick}!u@h",
+        f":srv 005 {nick} PREFIX=(ov)@+ CHANTYPES=# CASEMAPPING=ascii NETWORK=testnet :are supported",
+        f":srv 376 {nick} :End of MOTD",
+    )
+    proto.lines_to_send()
+    return events
+
+
+def of(events: list[ev.Event], kind: type) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_registration_opens_with_cap_ls_302_then_nick_and_user() -> None:
+    proto = make(password="pw")
+    assert proto.lines_to_send() == ["CAP LS 302", "PASS pw", "NICK alice", "USER alice 0 * :hubbub chat"]
+    assert proto.phase is Phase.CAP_LS
+
+
+def test_only_wanted_caps_the_server_offers_are_requested() -> None:
+    proto = make()
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :echo-message multi-prefix userhost-in-names cap-notify fancy-thing")
+    assert proto.lines_to_send() == ["CAP REQ :cap-notify echo-message multi-prefix"]
+    events = feed(proto, ":srv CAP * ACK :cap-notify echo-message multi-prefix")
+    assert proto.lines_to_send() == ["CAP END"]
+    assert of(events, ev.CapsChanged)[0].enabled == {"cap-notify", "echo-message", "multi-prefix"}
+
+
+def test_multiline_cap_ls_is_read_whole_before_requesting() -> None:
+    proto = make()
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS * :echo-message")
+    assert proto.lines_to_send() == []
+    feed(proto, ":srv CAP * LS :server-time")
+    assert proto.lines_to_send() == ["CAP REQ :echo-message server-time"]
+
+
+def test_nothing_to_request_ends_negotiation_at_once() -> None:
+    proto = make()
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :something-else")
+    assert proto.lines_to_send() == ["CAP END"]
+
+
+def test_batch_dependent_caps_are_not_requested_without_batch() -> None:
+    proto = make()
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :labeled-response draft/chathistory server-time")
+    assert proto.lines_to_send() == ["CAP REQ :server-time"]
+
+
+def test_registered_comes_at_the_end_of_the_motd_and_channels_are_joined() -> None:
+    proto = make(channels=["#a", "#b"])
+    events = register(proto)
+    registered = of(events, ev.Registered)
+    assert registered == [ev.Registered("alice", "srv", "testnet", frozenset())]
+    assert proto.ready
+    feed(proto, ":srv 376 alice :End of MOTD")  # a second end changes nothing
+
+
+def test_rejoin_after_reconnecting_uses_the_channels_we_were_in() -> None:
+    proto = make(channels=["#a"])
+    events = feed(proto, ":srv CAP * LS :", ":srv 001 alice :hi", ":srv 422 alice :No MOTD")
+    assert "JOIN #a" in proto.lines_to_send()
+    assert of(events, ev.Registered)
+    feed(proto, ":alice!u@h JOIN #a", ":alice!u@h JOIN #b", ":alice!u@h PART #a")
+    proto.connection_lost()
+    proto.connection_made()
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :", ":srv 001 alice :hi", ":srv 376 alice :End")
+    assert "JOIN #b" in proto.lines_to_send()
+
+
+def test_a_taken_nick_during_registration_falls_back_to_another() -> None:
+    proto = make()
+    proto.lines_to_send()
+    feed(proto, ":srv 433 * alice :Nickname is already in use")
+    assert proto.lines_to_send() == ["NICK alice_"]
+    feed(proto, ":srv 433 * alice_ :Nickname is already in use")
+    assert proto.lines_to_send() == ["NICK alice__"]
+    feed(proto, ":srv 001 alice__ :Welcome")
+    assert proto.nick == "alice__"
+
+
+def test_ping_is_answered_with_the_same_token() -> None:
+    proto = make()
+    proto.lines_to_send()
+    assert feed(proto, "PING :abc 123") == []
+    assert proto.lines_to_send() == ["PONG :abc 123"]
+
+
+def test_a_server_without_cap_still_registers() -> None:
+    proto = make()
+    proto.lines_to_send()
+    events = feed(proto, ":srv 421 * CAP :Unknown command", ":srv 001 alice :hi", ":srv 376 alice :end")
+    assert of(events, ev.Registered)
+
+
+# -- SASL ----------------------------------------------------------------------------
+
+
+def test_sasl_plain_authenticates_before_cap_end() -> None:
+    proto = make(sasl_account="alice", sasl_password="s3cret")
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :sasl=PLAIN,EXTERNAL")
+    assert proto.lines_to_send() == ["CAP REQ :sasl"]
+    feed(proto, ":srv CAP alice ACK :sasl")
+    assert proto.lines_to_send() == ["AUTHENTICATE PLAIN"]
+    feed(proto, "AUTHENTICATE +")
+    payload = base64.b64encode(b"alice\0alice\0s3cret").decode()
+    assert proto.lines_to_send() == [f"AUTHENTICATE {payload}"]
+    events = feed(proto, ":srv 900 alice alice!u@h alice :You are now logged in as alice",
+                  ":srv 903 alice :SASL authentication successful")
+    assert proto.lines_to_send() == ["CAP END"]
+    assert of(events, ev.SaslResult) == [ev.SaslResult(True, "alice", "SASL authentication successful")]
+    assert proto.account == "alice"
+
+
+def test_failed_sasl_is_reported_and_registration_goes_on() -> None:
+    proto = make(sasl_password="wrong")
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :sasl", ":srv CAP * ACK :sasl", "AUTHENTICATE +")
+    proto.lines_to_send()
+    events = feed(proto, ":srv 904 alice :SASL authentication failed")
+    assert proto.lines_to_send() == ["CAP END"]
+    assert of(events, ev.SaslResult)[0].success is False
+
+
+def test_a_long_sasl_payload_is_sent_in_400_byte_pieces() -> None:
+    password = "x" * 598  # with "a\0a\0" that is 602 bytes: 804 base64 characters
+    proto = make("a", sasl_password=password)
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :sasl", ":srv CAP * ACK :sasl")
+    assert proto.lines_to_send() == ["CAP REQ :sasl", "AUTHENTICATE PLAIN"]
+    feed(proto, "AUTHENTICATE +")
+    lines = proto.lines_to_send()
+    pieces = [line.split(" ", 1)[1] for line in lines]
+    assert [len(p) for p in pieces] == [400, 400, 4]
+    assert base64.b64decode("".join(pieces)) == b"a\0a\0" + password.encode()
+
+
+def test_a_payload_of_exactly_400_bytes_is_followed_by_a_plus() -> None:
+    password = "y" * (300 - len("b\0b\0"))  # 300 bytes -> 400 base64 characters
+    proto = make("b", sasl_password=password)
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :sasl", ":srv CAP * ACK :sasl")
+    assert proto.lines_to_send() == ["CAP REQ :sasl", "AUTHENTICATE PLAIN"]
+    feed(proto, "AUTHENTICATE +")
+    lines = proto.lines_to_send()
+    assert len(lines[0].split(" ", 1)[1]) == 400
+    assert lines[1] == "AUTHENTICATE +"
+
+
+@pytest.mark.parametrize("offer", ["sasl=EXTERNAL", "sasl"])
+def test_sasl_is_not_requested_when_it_cannot_be_used(offer: str) -> None:
+    # Without a password there is nothing to authenticate with; EXTERNAL alone is not ours.
+    proto = make(sasl_password="pw" if offer == "sasl=EXTERNAL" else None)
+    proto.lines_to_send()
+    feed(proto, f":srv CAP * LS :{offer}")
+    assert proto.lines_to_send() == ["CAP END"]
+
+
+# -- conversation ----------------------------------------------------------------------
+
+
+def test_server_time_is_the_time_of_a_message() -> None:
+    proto = make()
+    register(proto, "server-time")
+    events = feed(proto, "@time=2019-02-03T04:05:06.789Z :bob!u@h PRIVMSG #c :hi")
+    message = of(events, ev.MessageReceived)[0]
+    assert message.time == datetime(2019, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+
+
+def test_without_server_time_our_clock_stamps_messages() -> None:
+    proto = make()
+    register(proto)
+    message = of(feed(proto, ":bob!u@h PRIVMSG #c :hi"), ev.MessageReceived)[0]
+    assert message.time == FIXED
+
+
+def test_private_and_channel_messages_name_their_conversation() -> None:
+    proto = make()
+    register(proto)
+    events = of(feed(proto, ":bob!u@h PRIVMSG alice :psst", ":bob!u@h PRIVMSG #c :all",
+                     ":bob!u@h PRIVMSG @#c :ops only", ":srv NOTICE alice :server says"), ev.MessageReceived)
+    assert [(e.conversation, e.private, e.from_server) for e in events] == [
+        ("bob", True, False), ("#c", False, False), ("#c", False, False), ("srv", True, True)]
+
+
+def test_ctcp_action_is_an_action_and_version_is_answered() -> None:
+    proto = make()
+    register(proto)
+    events = feed(proto, ":bob!u@h PRIVMSG #c :\x01ACTION waves\x01", ":bob!u@h PRIVMSG alice :\x01VERSION\x01")
+    assert [(e.kind, e.text) for e in of(events, ev.MessageReceived)] == [("action", "waves")]
+    assert proto.lines_to_send() == ["NOTICE bob :\x01VERSION hubbub chat\x01"]
+
+
+def test_without_echo_message_our_messages_are_reported_locally() -> None:
+    proto = make()
+    register(proto)
+    proto.privmsg("#c", "hello")
+    assert proto.lines_to_send() == ["PRIVMSG #c :hello"]
+    (own,) = of(proto.events_received(), ev.MessageReceived)
+    assert (own.own, own.conversation, own.text) == (True, "#c", "hello")
+
+
+def test_with_echo_message_the_server_echo_is_the_only_report() -> None:
+    proto = make()
+    register(proto, "echo-message")
+    proto.privmsg("bob", "hello")
+    assert of(proto.events_received(), ev.MessageReceived) == []
+    (echo,) = of(feed(proto, ":alice!u@h PRIVMSG bob :hello"), ev.MessageReceived)
+    assert (echo.own, echo.conversation) == (True, "bob")
+
+
+def test_a_long_message_is_split_into_lines_the_server_relays_whole() -> None:
+    proto = make()
+    register(proto)
+    text = " ".join(f"wörd{i}" for i in range(300))
+    proto.privmsg("#channel", text)
+    lines = proto.lines_to_send()
+    assert len(lines) > 1
+    assert proto.own_prefix == "alice!u@h"  # learnt from the welcome; the server relays with it
+    relayed = [f":alice!u@h {line}\r\n".encode() for line in lines]
+    assert all(len(line) <= 512 for line in relayed)
+    assert " ".join(line.split(" :", 1)[1] for line in lines) == text
+
+
+def test_pasted_lines_become_separate_messages() -> None:
+    proto = make()
+    register(proto)
+    proto.privmsg("#c", "one\ntwo\r\nthree")
+    assert proto.lines_to_send() == ["PRIVMSG #c :one", "PRIVMSG #c :two", "PRIVMSG #c :three"]
+
+
+# -- membership -----------------------------------------------------------------------
+
+
+def test_names_modes_nicks_and_quits_keep_the_member_list() -> None:
+    proto = make()
+    register(proto, "multi-prefix userhost-in-names")
+    events = feed(proto, ":alice!u@h JOIN #c", ":srv 353 alice = #c :@+alice!u@h +bob!b@h carol!c@h",
+                  ":srv 366 alice #c :End of NAMES")
+    members = of(events, ev.MembersChanged)[-1].members
+    assert [(m.nick, m.modes, m.prefix) for m in members] == [("alice", "ov", "@"), ("bob", "v", "+"),
+                                                               ("carol", "", "")]
+    feed(proto, ":alice!u@h MODE #c +o-v carol bob", ":bob!b@h NICK robert")
+    assert [(m.nick, m.modes) for m in proto.members("#c")] == [("alice", "ov"), ("carol", "o"), ("robert", "")]
+    events = feed(proto, ":robert!b@h QUIT :bye")
+    assert of(events, ev.UserQuit) == [ev.UserQuit("robert", "bye", ("#c",), FIXED)]
+    assert [m.nick for m in proto.members("#c")] == ["alice", "carol"]
+
+
+def test_our_part_forgets_the_channel_and_does_not_rejoin_it() -> None:
+    proto = make()
+    register(proto)
+    feed(proto, ":alice!u@h JOIN #c")
+    events = feed(proto, ":alice!u@h PART #c :later")
+    assert of(events, ev.Parted)[0].own
+    assert proto.channel("#c") is None
+    assert proto.desired == {}
+
+
+def test_rfc1459_casemapping_folds_brackets() -> None:
+    proto = make("al[ice]")
+    feed(proto, ":srv CAP * LS :", ":srv 001 al[ice] :hi",
+         ":srv 005 al[ice] CASEMAPPING=rfc1459 :are supported", ":srv 376 al[ice] :end")
+    assert proto.is_me("AL{ICE}")
+
+
+def test_away_notify_marks_members_away() -> None:
+    proto = make()
+    register(proto, "away-notify")
+    feed(proto, ":alice!u@h JOIN #c", ":srv 353 alice = #c :alice bob", ":srv 366 alice #c :end")
+    events = feed(proto, ":bob!u@h AWAY :lunch")
+    assert of(events, ev.AwayChanged) == [ev.AwayChanged("bob", "lunch", False)]
+    assert [m.away for m in proto.members("#c")] == [False, True]
+
+
+def test_extended_join_reports_account_and_realname() -> None:
+    proto = make()
+    register(proto, "extended-join")
+    feed(proto, ":alice!u@h JOIN #c * :Alice")
+    (joined,) = of(feed(proto, ":bob!u@h JOIN #c bobacct :Bob B"), ev.Joined)
+    assert (joined.account, joined.realname) == ("bobacct", "Bob B")
+
+
+def test_cap_new_and_del_follow_the_servers_offer() -> None:
+    proto = make()
+    register(proto, "cap-notify")
+    feed(proto, ":srv CAP alice NEW :away-notify")
+    assert proto.lines_to_send() == ["CAP REQ :away-notify"]
+    feed(proto, ":srv CAP alice ACK :away-notify")
+    events = feed(proto, ":srv CAP alice DEL :away-notify")
+    assert "away-notify" not in proto.caps
+    assert of(events, ev.CapsChanged)[0].removed == {"away-notify"}
+
+
+# -- batches: chathistory and labeled-response -------------------------------------------
+
+
+def test_joining_requests_history_and_a_chathistory_batch_is_history_not_live() -> None:
+    proto = make()
+    register(proto, "batch server-time message-tags draft/chathistory")
+    feed(proto, ":srv 005 alice CHATHISTORY=20 :are supported")
+    feed(proto, ":alice!u@h JOIN #c")
+    assert proto.lines_to_send() == ["CHATHISTORY LATEST #c * 20"]
+    events = feed(
+        proto,
+        ":srv BATCH +h1 chathistory #c",
+        "@batch=h1;time=2024-01-01T10:00:00.000Z;msgid=m1 :bob!u@h PRIVMSG #c :earlier",
+        "@batch=h1;time=2024-01-01T10:01:00.000Z;msgid=m2 :alice!u@h PRIVMSG #c :\x01ACTION waved\x01",
+        ":srv BATCH -h1",
+    )
+    assert of(events, ev.MessageReceived) == []
+    (history,) = of(events, ev.History)
+    assert history.target == "#c"
+    assert [(m.source, m.kind, m.text, m.msgid, m.own) for m in history.messages] == [
+        ("bob", "privmsg", "earlier", "m1", False), ("alice", "action", "waved", "m2", True)]
+    assert history.messages[0].time == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def test_history_is_not_requested_when_the_server_cannot_give_it() -> None:
+    proto = make()
+    register(proto, "server-time")
+    feed(proto, ":alice!u@h JOIN #c")
+    assert proto.lines_to_send() == []
+    assert proto.request_history("#c") is False
+
+
+def test_a_labeled_response_batch_is_reported_and_its_lines_handled() -> None:
+    proto = make()
+    register(proto, "batch labeled-response")
+    label = proto.send_labeled(Message("WHOIS", ["bob"]))
+    assert proto.lines_to_send() == [f"@label={label} WHOIS bob"]
+    events = feed(
+        proto,
+        f"@label={label} :srv BATCH +b1 labeled-response",
+        "@batch=b1 :srv 311 alice bob u h * :Bob",
+        "@batch=b1 :srv 318 alice bob :End of WHOIS",
+        ":srv BATCH -b1",
+    )
+    (response,) = of(events, ev.LabeledResponse)
+    assert response.label == label and [m.command for m in response.messages] == ["311", "318"]
+    assert [r.code for r in of(events, ev.Reply)] == ["311", "318"]
+
+
+def test_a_single_labeled_reply_and_an_ack_are_reported() -> None:
+    proto = make()
+    register(proto, "batch labeled-response")
+    events = feed(proto, "@label=x1 :srv 305 alice :You are no longer away", "@label=x2 :srv ACK")
+    assert [(r.label, len(r.messages)) for r in of(events, ev.LabeledResponse)] == [("x1", 1), ("x2", 0)]
+
+
+def test_batched_netsplit_lines_are_handled_as_they_close() -> None:
+    proto = make()
+    register(proto, "batch")
+    feed(proto, ":alice!u@h JOIN #c", ":srv 353 alice = #c :alice bob", ":srv 366 alice #c :end")
+    events = feed(proto, ":srv BATCH +n netsplit a.net b.net", "@batch=n :bob!u@h QUIT :a.net b.net")
+    assert of(events, ev.UserQuit) == []
+    events = feed(proto, ":srv BATCH -n")
+    assert [q.nick for q in of(events, ev.UserQuit)] == ["bob"]
+
+
+def test_standard_replies_are_reported() -> None:
+    proto = make()
+    register(proto)
+    (fail,) = feed(proto, ":srv FAIL CHATHISTORY INVALID_TARGET #x :No such channel")
+    assert fail == ev.StandardReply("FAIL", "CHATHISTORY", "INVALID_TARGET", ("#x",), "No such channel")
+
+
+def test_a_raw_line_cannot_smuggle_a_second_command() -> None:
+    proto = make()
+    register(proto)
+    with pytest.raises(ValueError):
+        proto.send("PRIVMSG #c :hi\r\nQUIT :gotcha")
+    assert proto.lines_to_send() == []

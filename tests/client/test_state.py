@@ -1,0 +1,166 @@
+"""The chat window's model, fed with events: buffers, markers, members, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hubbub.client import events as ev
+from hubbub.client.state import BufferKind, ChatState, describe_reply
+
+T = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def message(source: str, target: str, text: str, *, own: bool = False, kind: ev.MessageKind = "privmsg",
+            msgid: str | None = None) -> ev.MessageReceived:
+    private = not target.startswith("#")
+    conversation = target if not private else (target if own else source)
+    return ev.MessageReceived(source, target, text, kind, conversation, own, private, False, T, msgid)
+
+
+def connected(nick: str = "alice") -> ChatState:
+    state = ChatState("localhost", clock=lambda: T)
+    state.apply(ev.Registered(nick, "irc.test", "testnet", frozenset()))
+    return state
+
+
+def test_registering_names_the_server_buffer_after_the_network() -> None:
+    state = connected()
+    assert state.server.name == "testnet"
+    assert state.status == "connected" and state.nick == "alice"
+
+
+def test_joining_opens_and_shows_the_channel_buffer() -> None:
+    state = connected()
+    update = state.apply(ev.Joined("#lobby", "alice", True, T))
+    assert state.current.name == "#lobby" and state.current.kind is BufferKind.CHANNEL
+    assert update.selected and state.current.joined
+
+
+def test_messages_elsewhere_count_as_unread_and_mentions_ring_the_bell() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))  # now showing #b
+    quiet = state.apply(message("bob", "#a", "hello all"))
+    loud = state.apply(message("bob", "#a", "Alice: are you there?"))
+    buffer = state.find("#a")
+    assert buffer is not None and buffer.unread == 2 and buffer.mentioned
+    assert not quiet.bell and loud.bell
+    state.select(buffer)
+    assert buffer.unread == 0 and not buffer.mentioned
+
+
+def test_a_nick_inside_a_word_is_not_a_mention() -> None:
+    state = connected("al")
+    state.apply(ev.Joined("#a", "al", True, T))
+    assert not state.apply(message("bob", "#a", "totally normal")).bell
+    assert state.apply(message("bob", "#a", "hey al!")).bell
+
+
+def test_a_private_message_opens_a_query_buffer_and_rings() -> None:
+    state = connected()
+    update = state.apply(message("bob", "alice", "psst"))
+    query = state.find("bob")
+    assert query is not None and query.kind is BufferKind.QUERY
+    assert query.unread == 1 and query.mentioned and update.bell and update.buffers
+    assert state.current is state.server  # it does not steal the screen
+
+
+def test_our_own_messages_are_never_unread() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))
+    state.apply(message("alice", "#a", "from another window", own=True))
+    assert state.find("#a").unread == 0  # type: ignore[union-attr]
+
+
+def test_joins_and_parts_are_shown_but_not_unread() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.select(state.server)
+    state.apply(ev.Joined("#a", "bob", False, T))
+    state.apply(ev.Parted("#a", "bob", False, "bye", T))
+    buffer = state.find("#a")
+    assert buffer is not None and buffer.unread == 0
+    assert [line.kind for line in buffer.lines][-2:] == ["join", "part"]
+
+
+def test_quits_and_nick_changes_show_where_the_person_was() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("bob", "alice", "hi"))
+    state.apply(ev.NickChanged("bob", "robert", False, ("#a",), T))
+    assert state.find("robert") is not None and state.find("bob") is None  # the query follows the nick
+    state.apply(ev.UserQuit("robert", "gone", ("#a",), T))
+    assert state.find("#a").lines[-1].text == "robert quit (gone)"  # type: ignore[union-attr]
+    assert state.find("robert").lines[-1].kind == "quit"  # type: ignore[union-attr]
+
+
+def test_members_are_sorted_by_rank_then_name() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    members = (ev.Member("zed", "o", "@", 0), ev.Member("bob", "", "", 2), ev.Member("Amy", "", "", 2))
+    state.apply(ev.MembersChanged("#a", members))
+    assert [m.nick for m in state.find("#a").members] == ["zed", "Amy", "bob"]  # type: ignore[union-attr]
+
+
+def test_disconnection_is_said_in_every_joined_buffer_and_members_are_cleared() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.MembersChanged("#a", (ev.Member("alice", "", "", 2),)))
+    state.apply(ev.Disconnected("connection reset", 2.0))
+    buffer = state.find("#a")
+    assert buffer is not None and not buffer.joined and buffer.members == ()
+    assert "Reconnecting in 2s" in buffer.lines[-1].text
+    assert state.status == "disconnected"
+
+
+def test_history_goes_before_live_lines_without_duplicates() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("bob", "#a", "live", msgid="m3"))
+    old = tuple(message("bob", "#a", f"old {i}", msgid=f"m{i}") for i in (1, 2, 3))
+    update = state.apply(ev.History("#a", old))
+    buffer = state.find("#a")
+    assert buffer is not None and buffer in update.rewritten
+    texts = [line.text for line in buffer.lines if line.kind == "message"]
+    assert texts == ["old 1", "old 2", "live"]
+    assert buffer.unread == 0
+
+
+def test_replies_go_to_the_buffer_they_name_or_the_one_on_screen() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Reply("482", ("#a", "You're not channel operator"), T))
+    state.select(state.server)
+    state.apply(ev.Reply("401", ("nobody", "No such nick/channel"), T))
+    assert state.find("#a").lines[-1].text == "#a: You're not channel operator"  # type: ignore[union-attr]
+    assert state.server.lines[-1].text == "nobody: No such nick/channel"
+    assert state.server.lines[-1].kind == "error"
+
+
+def test_whois_replies_read_as_sentences() -> None:
+    assert describe_reply(ev.Reply("311", ("bob", "~b", "host", "*", "Bob B"), T)) == "bob is ~b@host (Bob B)"
+    assert describe_reply(ev.Reply("319", ("bob", "@#a #b"), T)) == "bob is in @#a #b"
+    assert describe_reply(ev.Reply("317", ("bob", "3725", "0", "seconds idle"), T)).startswith(
+        "bob has been idle 1h 2m 5s")
+    assert describe_reply(ev.Reply("318", ("bob", "End of /WHOIS list"), T)) is None
+
+
+def test_closing_a_buffer_shows_the_previous_one() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))
+    state.close(state.current)
+    assert state.current.name == "#a" and state.find("#b") is None
+    state.close(state.server)
+    assert state.server in state.buffers
+
+
+def test_buffer_keys_cycle() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.select_next(1)
+    assert state.current is state.server
+    state.select_next(-1)
+    assert state.current.name == "#a"
+    assert state.select_index(7) is None

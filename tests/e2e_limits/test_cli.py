@@ -1,0 +1,267 @@
+"""The `hubbub` command line, run as a real process: flags, config file, signals.
+
+Every server here listens on 127.0.0.1 port 0 with no web listener and an in-memory
+store; the test reads the chosen port from the `listening irc HOST:PORT` log line,
+exactly as the command-line contract promises tools can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tomllib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from hubbub import __version__
+from hubbub.config import Config, load
+from tests.helpers import LineClient
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ("--listen", "127.0.0.1:0", "--no-web", "--db", ":memory:")
+STARTUP = 15.0  # bound on a process coming up (imports included) on a loaded machine
+EXIT = 10.0
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+MODULE = (sys.executable, "-m", "hubbub")
+
+
+def run(*args: str, cwd: Path, cmd: tuple[str, ...] = MODULE) -> subprocess.CompletedProcess[str]:
+    """Run the command line to completion (for the flags that do not start a server)."""
+    return subprocess.run(
+        [*cmd, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=STARTUP, check=False
+    )
+
+
+class Served:
+    """A `hubbub serve` process and the IRC address it logged."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, host: str, port: int, log: list[str]) -> None:
+        self.proc = proc
+        self.host = host
+        self.port = port
+        self.log = log
+        self._reader = asyncio.ensure_future(self._read_log())
+
+    async def _read_log(self) -> None:
+        assert self.proc.stderr is not None
+        while line := await self.proc.stderr.readline():
+            self.log.append(line.decode(errors="replace").rstrip("\n"))
+
+    async def client(self) -> LineClient:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        return LineClient(reader, writer)
+
+    async def wait(self, timeout: float = EXIT) -> int:
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        await asyncio.wait_for(self._reader, timeout)
+        return code
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        self._reader.cancel()
+
+
+@pytest.fixture
+async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    """Start `python -m hubbub serve` with the usual test flags plus `args`."""
+    started: list[Served] = []
+
+    async def start(*args: str) -> Served:
+        proc = await asyncio.create_subprocess_exec(
+            *MODULE, "serve", *BASE, *args,
+            cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        log: list[str] = []
+        assert proc.stderr is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP
+        while True:
+            try:
+                raw = await asyncio.wait_for(proc.stderr.readline(), max(0.01, deadline - loop.time()))
+            except TimeoutError:
+                proc.kill()
+                raise AssertionError(f"no 'listening irc' line within {STARTUP}s: {log}") from None
+            if not raw:
+                await proc.wait()
+                raise AssertionError(f"hubbub exited with {proc.returncode} before listening: {log}")
+            line = raw.decode(errors="replace").rstrip("\n")
+            log.append(line)
+            found = re.search(r"listening irc (\S+):(\d+)$", line)
+            if found:
+                served = Served(proc, found.group(1), int(found.group(2)), log)
+                started.append(served)
+                return served
+
+    yield start
+    for served in started:
+        await served.kill()
+
+
+# -- flags that answer and exit ------------------------------------------------------------
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"hubbub {__version__}"
+
+
+def test_python_m_hubbub_is_the_hubbub_command(tmp_path: Path) -> None:
+    script = shutil.which("hubbub")
+    if script is None:
+        pytest.skip("the hubbub script is not installed")
+    for args in (("--version",), (), ("serve", "--print-config")):
+        module = run(*args, cwd=tmp_path)
+        command = run(*args, cwd=tmp_path, cmd=(script,))
+        assert (module.returncode, module.stdout) == (command.returncode, command.stdout), args
+    assert run(cwd=tmp_path).returncode != 0  # no command: usage, and a failure status
+
+
+def _uncommented(text: str) -> str:
+    """The printed config with every commented-out setting (and the opers example) enabled."""
+    setting = re.compile(r"^# (\[\[opers\]\]|[a-z_]+ = .*)$")
+    return "\n".join(m.group(1) if (m := setting.match(line)) else line for line in text.splitlines())
+
+
+def test_print_config_is_complete_valid_toml_once_uncommented(tmp_path: Path) -> None:
+    result = run("serve", "--print-config", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert tomllib.loads(text) == {"server": {}, "listen": {}, "store": {}, "limits": {}}  # all commented
+    enabled = _uncommented(text)
+    data = tomllib.loads(enabled)
+    defaults = Config()
+    for section in ("server", "listen", "store", "limits"):
+        declared = {f.name for f in fields(getattr(defaults, section))}
+        assert set(data[section]) == declared, section  # every key is there
+    path = tmp_path / "hubbub.toml"
+    path.write_text(enabled, encoding="utf-8")
+    loaded = load(str(path))  # and the server accepts all of it
+    for section in ("server", "listen", "store", "limits"):
+        assert getattr(loaded, section) == getattr(defaults, section), section
+    assert [o.name for o in loaded.opers] == ["alice"]
+    assert not list(tmp_path.glob("*.db")), "printing the config must not create a store"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("limits.nicklen=abc", r"limits\.nicklen must be a whole number"),
+        ("limits.nicklen=0", r"limits\.nicklen must be at least 1"),
+        ("limits.no_such_key=1", r"unknown setting limits\.no_such_key"),
+        ("nosection.key=1", r"unknown section"),
+        ("nicklen", r"SECTION\.KEY=VALUE"),
+    ],
+)
+def test_bad_set_exits_with_a_clear_message(tmp_path: Path, override: str, message: str) -> None:
+    result = run("serve", *BASE, "--set", override, cwd=tmp_path)
+    assert result.returncode != 0
+    assert re.search(r"^hubbub: .*" + message, result.stderr, re.MULTILINE), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_config_file_exits_with_a_clear_message(tmp_path: Path) -> None:
+    result = run("serve", *BASE, "--config", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "hubbub: cannot read" in result.stderr and "Traceback" not in result.stderr
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[limits\nnicklen = 5\n")
+    result = run("serve", *BASE, "--config", str(broken), cwd=tmp_path)
+    assert result.returncode != 0
+    assert "broken.toml" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- a running server -------------------------------------------------------------------
+
+
+async def test_serve_logs_its_address_and_takes_clients(serve) -> None:
+    served = await serve()
+    client = await served.client()
+    first = await client.read_line()
+    assert first is not None and first.startswith(":hubbub.local NOTICE * :*** Welcome to hubbub.")
+    await client.register("alice")
+    await client.join("#lobby")
+    client.send("QUIT")
+    await client.closed()
+    assert any("only local connections" in line for line in served.log)
+
+
+async def test_name_flag_shows_in_the_welcome(serve) -> None:
+    served = await serve("--name", "chat.example.org")
+    client = await served.client()
+    first = await client.read_line()
+    assert first is not None and first.startswith(":chat.example.org NOTICE * :*** Welcome")
+    client.send("NICK alice")
+    client.send("USER a 0 * :Alice")
+    welcome = await client.expect("001")
+    assert welcome.source == "chat.example.org"
+    await client.close()
+
+
+async def test_set_overrides_a_limit(serve) -> None:
+    served = await serve("--set", "limits.nicklen=5")
+    client = await served.client()
+    client.send("NICK abcdef")
+    await client.expect("432")
+    client.send("NICK abcde")
+    client.send("USER a 0 * :A")
+    replies = await client.collect_until("376")
+    assert any(m.command == "005" and "NICKLEN=5" in m.params for m in replies)
+    await client.close()
+
+
+async def test_config_file_is_read_and_flags_override_it(serve, tmp_path: Path) -> None:
+    path = tmp_path / "hubbub.toml"
+    path.write_text(
+        '[server]\nname = "from.file"\nmotd = "motd from the file"\n\n[limits]\nnicklen = 7\n',
+        encoding="utf-8",
+    )
+    served = await serve("--config", str(path), "--name", "from.flag", "--set", "limits.nicklen=5")
+    client = await served.client()
+    client.send("NICK abcdef")  # 6: allowed by the file, not by --set
+    await client.expect("432")
+    client.send("NICK abcde")
+    client.send("USER a 0 * :A")
+    welcome = await client.expect("001")
+    assert welcome.source == "from.flag"  # --name beats the file
+    motd = await client.expect("372")
+    assert motd.params[-1] == "- motd from the file"  # the rest of the file still applies
+    await client.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_signal_tells_clients_and_exits_cleanly(serve, signum: int) -> None:
+    served = await serve()
+    irc = await served.client()
+    await irc.register("alice")
+    await irc.join("#lobby")
+    plain = await served.client()
+    await plain.expect_text("Type a nickname")
+    plain.send("bob")
+    await plain.expect_text(r"^\* You joined #lobby$")
+    await irc.expect("JOIN", "#lobby")
+    served.proc.send_signal(signum)
+    lines = await irc.closed(timeout=EXIT)
+    assert any(line.startswith("ERROR :") and "shutting down" in line for line in lines), lines
+    plain_lines = await plain.closed(timeout=EXIT)
+    assert any(line.startswith("*** Disconnected: ") for line in plain_lines), plain_lines
+    assert await served.wait() == 0, served.log
+    assert not any("Traceback" in line for line in served.log), served.log
