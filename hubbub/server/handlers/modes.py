@@ -1,4 +1,4 @@
-"""MODE: query and change channel modes (+n +t, +o +v) and user modes (+i).
+"""MODE: the command, and channel modes (+n +t, +o +v); user modes live in usermodes.py.
 
 Changes are parsed letter by letter; what was applied is collected and announced in
 one MODE line, the way clients expect to display it.
@@ -14,21 +14,10 @@ from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.delivery import Outgoing
 from hubbub.server.handlers.replies import shown
-from hubbub.server.isupport import USER_MODES
+from hubbub.server.handlers.usermodes import format_changes, user_mode
 
 
-def _format_changes(changes: list[tuple[bool, str]]) -> str:
-    out: list[str] = []
-    sign: bool | None = None
-    for adding, letter in changes:
-        if adding != sign:
-            out.append("+" if adding else "-")
-            sign = adding
-        out.append(letter)
-    return "".join(out)
-
-
-def _channel_mode(client: Client, channel: Channel, message: Message) -> None:
+def channel_mode(client: Client, channel: Channel, message: Message) -> None:
     if len(message.params) < 2:
         client.numeric(n.RPL_CHANNELMODEIS, channel.name, channel.mode_string())
         client.numeric(n.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
@@ -72,36 +61,8 @@ def _channel_mode(client: Client, channel: Channel, message: Message) -> None:
     if denied:
         client.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     if applied:
-        change = Message("MODE", [channel.name, _format_changes(applied), *applied_args], client.prefix)
+        change = Message("MODE", [channel.name, format_changes(applied), *applied_args], client.prefix)
         channel.broadcast(Outgoing(change))
-
-
-def _user_mode(client: Client, target: Client, message: Message) -> None:
-    if target is not client:
-        client.numeric(n.ERR_USERSDONTMATCH, "Can't change mode for other users")
-        return
-    if len(message.params) < 2:
-        client.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
-        return
-    applied: list[tuple[bool, str]] = []
-    adding = True
-    unknown = False
-    for letter in message.params[1]:
-        if letter in "+-":
-            adding = letter == "+"
-        elif letter == "o" and not adding and "o" in client.modes:
-            client.modes.discard("o")
-            applied.append((False, "o"))
-        elif letter in USER_MODES:
-            if adding != (letter in client.modes):
-                client.modes.add(letter) if adding else client.modes.discard(letter)
-                applied.append((adding, letter))
-        else:
-            unknown = True
-    if unknown:
-        client.numeric(n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
-    if applied:
-        client.send(Message("MODE", [client.nick, _format_changes(applied)], client.prefix))
 
 
 @command("MODE", min_params=1)
@@ -113,10 +74,10 @@ def handle_mode(client: Client, message: Message) -> None:
         if channel is None:
             client.numeric(n.ERR_NOSUCHCHANNEL, shown(target), "No such channel")
         else:
-            _channel_mode(client, channel, message)
+            channel_mode(client, channel, message)
         return
     user = net.find_user(target)
     if user is None:
         client.numeric(n.ERR_NOSUCHNICK, shown(target), "No such nick/channel")
     else:
-        _user_mode(client, user, message)
+        user_mode(client, user, message)
