@@ -2,36 +2,60 @@
 
 `Runtime` is what `hubbub serve` runs and what end-to-end tests start on port 0 in
 their own event loop. It owns the connection limits (per IP and in all), the shared
-output flusher, the periodic timeout sweep, and a clean shutdown that tells every
-client why it is being disconnected.
+output flusher, the periodic timeout sweep, the worker threads that slow work (password
+hashing, reading files) runs on, configuration reloads (REHASH, SIGHUP), and a clean
+shutdown that tells every client why it is being disconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import ssl
 from collections import Counter
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
-from hubbub.config import Config, parse_hostport
+from hubbub.config import Config, ConfigError, parse_hostport
 from hubbub.irc.message import Message
 from hubbub.server import keepalive
+from hubbub.server.client import Client
 from hubbub.server.network import Network
+from hubbub.transport import tls
 from hubbub.transport.irc import Flusher, IrcConnection
 
 log = logging.getLogger("hubbub")
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
+# argon2 takes 64 MiB and a few hundred milliseconds per check: a few at a time is all
+# a burst of OPER attempts may cost; more wait their turn.
+BLOCKING_WORKERS = min(4, os.cpu_count() or 1)
+# Settings bound to things made once at startup; a reload keeps their running values.
+FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
 
 
 class Runtime:
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self, config: Config, loader: Callable[[], Config] | None = None, config_name: str = "defaults"
+    ) -> None:
+        """`loader` reads the configuration again for REHASH and SIGHUP (by default the
+        configuration given is kept, and only the MOTD file is read again)."""
         self.config = config
+        self.loader = loader or (lambda: self.config)
+        self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
         self.net = Network(config)
+        self.net.control = self
+        self.net.offload = self._offload
         self.flusher: Flusher
         self.connections: set[IrcConnection] = set()
         self.per_ip: Counter[str] = Counter()
         self.servers: list[asyncio.Server] = []
         self.addresses: list[tuple[str, str, int]] = []  # (kind, host, port)
+        self.tls_context: ssl.SSLContext | None = None
+        self._executor = ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="hubbub-work")
+        self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self._done = asyncio.Event()
@@ -45,6 +69,11 @@ class Runtime:
             return "Server is full"
         if lim.max_clients_per_ip and self.per_ip[conn.ip] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
+        # K-lines on the address alone act now; those naming a username, at registration
+        kline = self.net.klines.find("", conn.ip, conn.ip, self.net.clock())
+        if kline is not None:
+            self.net.notices.send(f"K-line active for a connection from {conn.ip}: {kline.mask}")
+            return f"K-Lined: {kline.reason}"
         self.connections.add(conn)
         self.per_ip[conn.ip] += 1
         return None
@@ -59,30 +88,49 @@ class Runtime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Listen on every configured address; raises TlsError or OSError if one cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
+        if self.config.listen.tls:  # a certificate problem stops us before anything listens
+            self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
         for spec in self.config.listen.irc:
-            host, port = parse_hostport(spec)
-            server = await loop.create_server(
-                lambda: IrcConnection(self), host or None, port, reuse_address=True, backlog=1024
-            )
-            self.servers.append(server)
-            for sock in server.sockets:
-                addr = sock.getsockname()
-                self.addresses.append(("irc", addr[0], addr[1]))
-                shown = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
-                log.info("listening irc %s:%d", shown, addr[1])
+            await self._listen("irc", spec, None)
+        if self.tls_context is not None:
+            for spec in self.config.listen.tls:
+                await self._listen("tls", spec, self.tls_context)
+            self.net.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
+            if self.config.tls.self_signed and self.config.tls.sts:
+                log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
+                            "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
         self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
+        host, port = parse_hostport(spec)
+        secure = context is not None
+        server = await asyncio.get_running_loop().create_server(
+            lambda: IrcConnection(self, secure=secure), host or None, port,
+            ssl=context, reuse_address=True, backlog=1024,
+        )  # fmt: skip
+        self.servers.append(server)
+        for sock in server.sockets:
+            addr = sock.getsockname()
+            self.addresses.append((kind, addr[0], addr[1]))
+            shown = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
+            log.info("listening %s %s:%d", kind, shown, addr[1])
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
         kind, host, port = next(a for a in self.addresses if a[0] == "irc")
         return host, port
 
+    def tls_address(self) -> tuple[str, int]:
+        """The first TLS listener's address."""
+        kind, host, port = next(a for a in self.addresses if a[0] == "tls")
+        return host, port
+
     async def _sweep_forever(self) -> None:
-        interval = keepalive.sweep_interval(self.net)
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(keepalive.sweep_interval(self.net))  # limits may be reloaded
             try:
                 keepalive.sweep(self.net, self.net.clock())
             except Exception:  # a bug of ours must not end every timeout for good
@@ -98,6 +146,7 @@ class Runtime:
             server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self._disconnect_everyone(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
@@ -128,3 +177,118 @@ class Runtime:
 
     async def wait_stopped(self) -> None:
         await self._done.wait()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- ServerControl: what operator commands may ask (see Network.control) -------------
+
+    def die(self, reason: str) -> None:
+        """Shut down as SIGTERM does (after the current command's output is written)."""
+        self._spawn(self.stop(reason))
+
+    def rehash(self, report: Callable[[str | None, list[str]], None] | None = None) -> None:
+        """Read the configuration again in a worker thread, then put it in force here.
+
+        Nobody is disconnected. `report(error, notes)` follows: the error that kept the
+        new configuration out (the old one stays), or notes on settings that could not
+        change while running.
+        """
+        if self._stopping:
+            return
+        future = self._executor.submit(self._read_config)
+
+        def done(finished: Future[tuple[Config, list[str]]]) -> None:
+            error: str | None = None
+            notes: list[str] = []
+            try:
+                config, motd = finished.result()
+                notes = self._apply_config(config, motd)
+            except ConfigError as exc:
+                error = str(exc)
+            except Exception:
+                log.exception("reloading the configuration failed")
+                error = "internal error (see the server log)"
+            if error is not None:
+                log.error("configuration not reloaded: %s", error)
+                self.net.notices.send(f"Configuration not reloaded: {error}")
+            else:
+                for note in notes:
+                    log.warning("%s", note)
+                log.info("configuration reloaded from %s", self.config_name)
+                self.net.notices.send("Configuration reloaded")
+            if report is not None:
+                report(error, notes)
+
+        _when_done(future, done)
+
+    def _read_config(self) -> tuple[Config, list[str]]:
+        """The blocking part of a reload (worker thread): the file, the MOTD, the certificate."""
+        config = self.loader()
+        motd = config.motd_lines()
+        if self.tls_context is not None:
+            tls.check(config.tls, self.config.server.name)  # refuse a broken pair before using it
+        return config, motd
+
+    def _apply_config(self, config: Config, motd: list[str]) -> list[str]:
+        notes = []
+        for section, key in FIXED_SETTINGS:
+            running = getattr(getattr(self.config, section), key)
+            if getattr(getattr(config, section), key) != running:
+                setattr(getattr(config, section), key, running)
+                notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
+        if self.tls_context is not None:
+            tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        self.config = config
+        self.net.config = config
+        self.net.motd = motd
+        self.net.whowas.resize(config.limits.whowas_entries)
+        return notes
+
+    # -- slow work off the loop (Network.offload) ----------------------------------------
+
+    def _offload(self, client: Client, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+        """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
+        later lines are held meanwhile, so they are handled after the reply."""
+        if self._stopping:
+            return
+        link = client.link
+        held = isinstance(link, IrcConnection)
+        if held:
+            link.hold_input()
+        future = self._executor.submit(work)
+
+        def done(finished: Future[Any]) -> None:
+            try:
+                if finished.cancelled():
+                    return
+                try:
+                    result = finished.result()
+                except Exception:
+                    log.exception("slow work for %r failed", client)
+                    return
+                try:
+                    resume(result)
+                except Exception:
+                    log.exception("internal error resuming a command of %r", client)
+                    self.net.disconnect(client, "Internal error")
+            finally:
+                if held:
+                    link.release_input()
+
+        _when_done(future, done)
+
+
+def _when_done(future: Future[Any], callback: Callable[[Future[Any]], None]) -> None:
+    """Call `callback(future)` on this event loop once the worker thread is done."""
+    loop = asyncio.get_running_loop()
+
+    def back_on_loop(finished: Future[Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(callback, finished)
+        except RuntimeError:  # the loop is closed: the server stopped meanwhile
+            pass
+
+    future.add_done_callback(back_on_loop)

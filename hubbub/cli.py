@@ -27,6 +27,8 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", metavar="FILE", help="TOML configuration file")
     serve.add_argument("--listen", metavar="HOST:PORT", action="append",
                        help="IRC and plain-text listener (repeatable; port 0 picks a free port)")
+    serve.add_argument("--tls-listen", metavar="HOST:PORT", action="append",
+                       help="IRC over TLS listener (repeatable; certificate from [tls] in the config)")
     web = serve.add_mutually_exclusive_group()
     web.add_argument("--web", metavar="HOST:PORT", help="HTTP listener address")
     web.add_argument("--no-web", action="store_true", help="no HTTP listener")
@@ -40,6 +42,12 @@ def _build_parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"], help="logging verbosity")
     serve.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
                        help="event loop: uvloop when installed (auto), or the standard one")
+    sub.add_parser(
+        "hash-password",
+        help="read a password on standard input and print its argon2id hash (for [[opers]])",
+        description="Read a password on standard input (asked twice on a terminal) and print "
+        "its argon2id hash, for the password_hash of an [[opers]] block.",
+    )
     add_chat_parser(sub)
     return parser
 
@@ -48,6 +56,8 @@ def _config_from_args(args: argparse.Namespace) -> Config:
     config = load(args.config, args.overrides)
     if args.listen:
         config.listen.irc = list(args.listen)
+    if args.tls_listen:
+        config.listen.tls = list(args.tls_listen)
     if args.no_web:
         config.listen.web = ""
     elif args.web:
@@ -72,15 +82,17 @@ def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None
     return uvloop.new_event_loop
 
 
-async def _serve(config: Config) -> None:
+async def _serve(config: Config, args: argparse.Namespace) -> None:
     from hubbub.app import Runtime
 
-    runtime = Runtime(config)
+    # REHASH and SIGHUP read the file again and apply the same flags on top
+    runtime = Runtime(config, loader=lambda: _config_from_args(args), config_name=args.config or "defaults")
     await runtime.start()
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []  # the loop keeps only a weak reference to tasks
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
+    loop.add_signal_handler(signal.SIGHUP, runtime.rehash)
     if all(host in LOOPBACK for _, host, _ in runtime.addresses):
         log.info("only local connections are accepted; use --listen 0.0.0.0:6667 to accept "
                  "connections from other machines")
@@ -103,10 +115,33 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     try:
         with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
-            runner.run(_serve(config))
+            runner.run(_serve(config, args))
+    except ConfigError as exc:  # TLS: the certificate or key cannot be used
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"hubbub: cannot listen: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def hash_password_command() -> int:
+    """`hubbub hash-password`: the argon2id hash of a password read on standard input."""
+    from hubbub.passwords import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("hubbub: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("hubbub: empty password", file=sys.stderr)
+        return 1
+    print(hash_password(password))
     return 0
 
 
@@ -117,5 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "chat":
         return run_chat(args)
+    if args.command == "hash-password":
+        return hash_password_command()
     parser.print_help()
     return 2

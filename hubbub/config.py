@@ -66,12 +66,38 @@ class LimitsSection:
     max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
     max_targets: int = _doc("targets of one PRIVMSG or NOTICE (TARGMAX)", default=4)
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
+    namelen: int = _doc("longest realname, set with USER or SETNAME (NAMELEN)", default=200)
+    monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)
+    multiline_max_bytes: int = _doc("longest draft/multiline message, in bytes of text (max-bytes)", default=4096)
+    multiline_max_lines: int = _doc("most lines in one draft/multiline message (max-lines)", default=100)
+    whowas_entries: int = _doc("departed nicknames remembered for WHOWAS, in all", default=1000)
+    kicklen: int = _doc("longest KICK reason (KICKLEN)", default=300)
+    keylen: int = _doc("longest channel key set with MODE +k (KEYLEN)", default=32)
+    max_list_entries: int = _doc("entries each channel list (+b, +e, +I) may hold (MAXLIST)", default=100)
+    max_kick_targets: int = _doc("nicks one KICK command may remove (TARGMAX KICK)", default=4)
+
+
+@dataclass
+class TlsSection:
+    cert: str = _doc("certificate chain (PEM) for the listen.tls listeners", default="hubbub.crt")
+    key: str = _doc("private key (PEM) of that certificate", default="hubbub.key")
+    self_signed: bool = _doc("generate a self-signed pair at cert and key when they do not exist yet", default=False)
+    sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist", default=True)
+    sts_duration: int = _doc("seconds clients keep to TLS after seeing the STS policy; 0 withdraws it", default=2592000)
+
+
+@dataclass
+class AdminSection:
+    location: str = _doc("where the server is (ADMIN, first line); empty shows server.description", default="")
+    organization: str = _doc("who runs it (ADMIN, second line); empty shows the network name", default="")
+    email: str = _doc("how to reach the administrator (ADMIN, last line)", default="")
 
 
 @dataclass
 class OperBlock:
     name: str
     password_hash: str
+    hosts: list[str] = field(default_factory=list)  # user@host masks allowed to use it; empty: any
 
 
 @dataclass
@@ -80,6 +106,8 @@ class Config:
     listen: ListenSection = field(default_factory=ListenSection)
     store: StoreSection = field(default_factory=StoreSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
+    tls: TlsSection = field(default_factory=TlsSection)
+    admin: AdminSection = field(default_factory=AdminSection)
     opers: list[OperBlock] = field(default_factory=list)
 
     def motd_lines(self) -> list[str]:
@@ -93,7 +121,7 @@ class Config:
         return text.splitlines() if text else []
 
 
-_SECTIONS = ("server", "listen", "store", "limits")
+_SECTIONS = ("server", "listen", "store", "limits", "tls", "admin")
 
 
 def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
@@ -143,11 +171,15 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
                 if not isinstance(block, dict) or not {"name", "password_hash"} <= block.keys():
                     raise ConfigError("each [[opers]] block needs name and password_hash")
                 for key, value in block.items():
+                    if key == "hosts":
+                        if not isinstance(value, list) or not all(isinstance(v, str) and "@" in v for v in value):
+                            raise ConfigError("opers.hosts must be a list of user@host masks")
+                        continue
                     if key not in ("name", "password_hash"):
                         raise ConfigError(f"unknown setting opers.{key}")
                     if not isinstance(value, str) or not value:
                         raise ConfigError(f"opers.{key} must be a non-empty string")
-                config.opers.append(OperBlock(block["name"], block["password_hash"]))
+                config.opers.append(OperBlock(block["name"], block["password_hash"], list(block.get("hosts", []))))
         elif section in _SECTIONS:
             if not isinstance(values, dict):
                 raise ConfigError(f"[{section}] must be a table")
@@ -198,12 +230,18 @@ def validate(config: Config) -> None:
     """Reject values that would make the server misbehave rather than fail later."""
     lim = config.limits
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
-                "awaylen", "max_channels", "max_targets", "max_modes"):
+                "awaylen", "max_channels", "max_targets", "max_modes",
+                "namelen", "monitor", "multiline_max_bytes", "multiline_max_lines",
+                "kicklen", "keylen", "max_list_entries", "max_kick_targets"):
         if getattr(lim, key) < 1:
             raise ConfigError(f"limits.{key} must be at least 1")
-    for key in ("max_clients", "max_clients_per_ip"):
+    for key in ("max_clients", "max_clients_per_ip", "whowas_entries"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
+    if config.tls.sts_duration < 0:
+        raise ConfigError("tls.sts_duration cannot be negative")
+    if config.listen.tls and not (config.tls.cert and config.tls.key):
+        raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
     for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
@@ -268,6 +306,8 @@ def default_config_text() -> str:
         "# [[opers]]",
         '# name = "alice"',
         '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."',
+        "# optional: user@host masks this block may be used from (OPER answers 491 elsewhere)",
+        '# hosts = ["*@127.0.0.1", "*@10.0.0.0/8"]',
         "",
     ]
     return "\n".join(lines)

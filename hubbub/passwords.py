@@ -1,7 +1,8 @@
 """Password hashing with argon2id.
 
-Hashing is deliberately slow, so the server never calls these on the event loop: it
-hands them to a worker thread (see `Network.run_blocking`).
+Hashing is deliberately slow (a few hundred milliseconds and 64 MiB), so the server
+never calls these on the event loop: handlers hand them to a worker thread with
+`Network.run_blocking`, and `hubbub hash-password` runs them in its own process.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
+
+# The hash of a random password nobody knows: checking a guess against it costs what
+# checking a real one does, so a wrong operator name takes as long as a wrong password.
+DECOY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$lScLAqVltyf5yO548E/5Fw$bqCL8gI/An+/RcONQDjLxcPtJkyYZ8UtJOl6dTFmM2w"
 
 
 def hash_password(password: str) -> str:

@@ -30,7 +30,7 @@ _IRC_OPENERS = REGISTRATION_COMMANDS | {"PING", "PONG", "QUIT"}
 
 HELP = [
     "Commands:",
-    "  /join #channel      join a channel and talk there",
+    "  /join #chan [KEY]   join a channel (with its key, if it has one) and talk there",
     "  /part [#channel]    leave a channel (the current one by default)",
     "  /msg NICK TEXT      send a private message",
     "  /me TEXT            describe an action",
@@ -229,7 +229,7 @@ class PlainSession:
         if not rest:
             self.say("* Usage: /join #channel")
             return
-        name = rest.split()[0]
+        name, *key = rest.split()[:2]  # "/join #club secret": the key of a +k channel
         if not name.startswith("#"):
             name = "#" + name
         channel = self.client.net.find_channel(name)
@@ -237,7 +237,7 @@ class PlainSession:
             self.current = channel.name
             self.say(f"* You are now talking in {channel.name}")
             return
-        self._run("JOIN", name)
+        self._run("JOIN", name, *key)
 
     def _cmd_part(self, rest: str) -> None:
         name, _, reason = rest.partition(" ")

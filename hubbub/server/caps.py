@@ -1,22 +1,78 @@
 """The IRCv3 capabilities we offer, with their CAP LS values.
 
 Only what is implemented is listed here, and listing it is what makes it requestable.
+A capability whose value comes from the configuration also has a function in
+`CONFIGURED` (its entry in `SUPPORTED` is the value under the default configuration);
+one offered only under some configuration (say `sasl` once accounts exist) goes in
+`CONDITIONAL` with the test that decides. `sts` is neither: its value depends on the
+connection (sts.py), it is never requestable, and `ls_tokens` adds it.
 """
 
 from __future__ import annotations
 
-# name -> value advertised to CAP LS 302 clients (None: no value)
+from collections.abc import Callable
+
+from hubbub.config import Config, LimitsSection
+
+
+def _multiline(limits: LimitsSection) -> str:
+    return f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
+
+
+# name -> value advertised to CAP LS 302 clients (None: no value), default configuration
 SUPPORTED: dict[str, str | None] = {
+    "account-notify": None,  # no accounts yet: nobody logs in, so nothing is ever sent
+    "account-tag": None,  # likewise: no message carries an account tag yet
+    "away-notify": None,
+    "batch": None,
     "cap-notify": None,
+    "chghost": None,
+    "draft/extended-monitor": None,  # the name irctest and older clients know
+    "draft/multiline": _multiline(LimitsSection()),
     "echo-message": None,
+    "extended-join": None,
+    "extended-monitor": None,
+    "invite-notify": None,
+    "labeled-response": None,
+    "message-tags": None,
     "multi-prefix": None,
+    "server-time": None,
+    "setname": None,
+    "standard-replies": None,
     "userhost-in-names": None,
 }
 
+# name -> its value under a given configuration
+CONFIGURED: dict[str, Callable[[Config], str | None]] = {
+    "draft/multiline": lambda config: _multiline(config.limits),
+}
 
-def ls_tokens(version: int) -> list[str]:
-    """The CAP LS list; values are only shown to clients that asked for 302."""
+# name -> whether the configuration lets us offer it
+CONDITIONAL: dict[str, Callable[[Config], bool]] = {}
+
+
+def offered(config: Config) -> dict[str, str | None]:
+    """The capabilities on offer under `config`, with their values."""
+    caps: dict[str, str | None] = {}
+    for name, value in SUPPORTED.items():
+        available = CONDITIONAL.get(name)
+        if available is not None and not available(config):
+            continue
+        configured = CONFIGURED.get(name)
+        caps[name] = configured(config) if configured is not None else value
+    return caps
+
+
+def ls_tokens(version: int, config: Config, sts: str | None = None) -> list[str]:
+    """The CAP LS list; values are only shown to clients that asked for 302.
+
+    `sts` is the connection's STS policy (sts.policy): listed for 302 clients only, as
+    its value is the whole point, and never requestable, so it is not in `offered`.
+    """
     tokens = []
-    for name, value in sorted(SUPPORTED.items()):
+    for name, value in sorted(offered(config).items()):
         tokens.append(f"{name}={value}" if value and version >= 302 else name)
+    if sts is not None and version >= 302:
+        tokens.append(f"sts={sts}")
+        tokens.sort()
     return tokens

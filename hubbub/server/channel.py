@@ -1,41 +1,81 @@
-"""A channel: its members with their status, its topic and its modes."""
+"""A channel: its members with their status, its topic, its modes and lists.
+
+Membership status is a documented subset of the usual prefixes, `(ohv)@%+`: founder
+(`~`, +q) and protected (`&`, +a) only mean something where channels are owned by
+accounts, which hubbub does not have yet. What each rank may do is decided in
+`access.py`, in one place.
+"""
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.bans import MaskList
 
 if TYPE_CHECKING:
     from hubbub.server.client import Client
     from hubbub.server.delivery import Outgoing
 
-# Membership status letters, highest rank first, and the prefix each shows as.
-STATUS_MODES = "ov"
-STATUS_PREFIXES = {"o": "@", "v": "+"}
-# Channel modes without a parameter that we enforce; see modes.py for their meaning.
-FLAG_MODES = "nt"
+# Ranks: what a member may do grows with them (see access.py).
+VOICE = 1
+HALFOP = 2
+OP = 3
+# Membership status letters, highest rank first, with the prefix and rank of each.
+STATUS_MODES = "ohv"
+STATUS_PREFIXES = {"o": "@", "h": "%", "v": "+"}
+STATUS_RANKS = {"o": OP, "h": HALFOP, "v": VOICE}
+# The channel lists (type A modes), each a MaskList.
+LIST_MODES = "beI"
 
 
 class Channel:
-    __slots__ = ("name", "key", "members", "topic", "topic_by", "topic_time", "modes", "created")
+    __slots__ = (
+        "created",
+        "invited",
+        "join_key",
+        "key",
+        "limit",
+        "lists",
+        "members",
+        "modes",
+        "name",
+        "topic",
+        "topic_by",
+        "topic_time",
+    )  # fmt: skip
 
     def __init__(self, name: str, created: float) -> None:
         self.name = name
-        self.key = casefold(name)
-        # member -> its status letters, in rank order ("ov", "o", "v" or "")
+        self.key = casefold(name)  # the channel's identity (not its +k key: that is join_key)
+        # member -> its status letters, in rank order ("oh", "o", "v" or "")
         self.members: dict[Client, str] = {}
         self.topic = ""
         self.topic_by = ""
         self.topic_time = 0.0
-        self.modes: set[str] = set()
+        self.modes: set[str] = set()  # the flags (type D modes) that are on
         self.created = created
+        self.join_key: str | None = None  # +k
+        self.limit: int | None = None  # +l
+        self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
+        # Invitations not used yet; weak, so a client that quits without joining is forgotten.
+        self.invited: weakref.WeakSet[Client] = weakref.WeakSet()
 
     def status(self, client: Client) -> str:
         return self.members.get(client, "")
 
     def is_op(self, client: Client) -> bool:
         return "o" in self.members.get(client, "")
+
+    def rank(self, client: Client) -> int:
+        """The member's highest rank (VOICE, HALFOP, OP), 0 for none or a non-member."""
+        status = self.members.get(client)
+        return STATUS_RANKS[status[0]] if status else 0
+
+    def hidden_from(self, client: Client) -> bool:
+        """A secret (+s) channel does not exist for those outside it (LIST, NAMES, WHOIS)."""
+        return "s" in self.modes and client not in self.members
 
     def prefix(self, client: Client, multi: bool = False) -> str:
         """The prefix shown before a member's nick: the highest, or all with multi-prefix."""
@@ -56,8 +96,22 @@ class Channel:
         self.members[client] = "".join(m for m in STATUS_MODES if m in letters)
         return True
 
-    def mode_string(self) -> str:
-        return "+" + "".join(sorted(self.modes))
+    def mode_params(self, show_key: bool) -> list[str]:
+        """The modes as RPL_CHANNELMODEIS gives them: `+<letters>` then the parameters.
+
+        The key comes last so that leaving its value out (for non-members) keeps every
+        other parameter next to its letter.
+        """
+        letters = "".join(sorted(self.modes))
+        params: list[str] = []
+        if self.limit is not None:
+            letters += "l"
+            params.append(str(self.limit))
+        if self.join_key is not None:
+            letters += "k"
+            if show_key:
+                params.append(self.join_key)
+        return ["+" + letters, *params]
 
     def broadcast(self, out: Outgoing, exclude: Client | None = None) -> None:
         for member in self.members:

@@ -3,6 +3,10 @@
 Handlers are small functions registered with `@command(...)`; the dispatcher answers
 unknown commands (421), commands used before registration (451) and missing
 parameters (461), so no handler repeats those checks.
+
+The dispatcher is also where two IRCv3 mechanisms wrap every command at once: lines of
+an open client batch (`draft/multiline`) go to that batch, and a `label` tag makes the
+command's whole reply one labeled response (labels.py), whatever the handler sends.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.server.client import Client
+from hubbub.server.labels import answers_labels, usable_label
 
 Handler = Callable[[Client, Message], None]
 
@@ -42,6 +47,20 @@ def command(name: str, *, min_params: int = 0, before_registration: bool = False
 
 def dispatch(client: Client, message: Message) -> None:
     """Run the handler of `message.command` for `client`, after the table's checks."""
+    tags = message.tags
+    if tags:  # an untagged line, the common case, pays for nothing below
+        if client.batch is not None and "batch" in tags:
+            client.batch.take(client, message)
+            return
+        label = usable_label(tags) if answers_labels(client) else None
+        if label is not None:
+            with client.labeled_reply(label):
+                _run(client, message)
+            return
+    _run(client, message)
+
+
+def _run(client: Client, message: Message) -> None:
     spec = COMMANDS.get(message.command)
     if spec is None:
         client.numeric(n.ERR_UNKNOWNCOMMAND, message.command, "Unknown command")

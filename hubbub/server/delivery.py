@@ -5,6 +5,10 @@ recipient negotiated (server-time, message-tags, account-tag). Each form is
 serialized the first time a recipient needs it, and the same bytes object is then
 written to every other recipient wanting that form: the cache is keyed by form,
 never by recipient.
+
+Every relayed message is one event with one `msgid` and one `time`, whichever form a
+recipient gets: a client that sees the echo of its own message and another that sees
+the delivery read the same id.
 """
 
 from __future__ import annotations
@@ -12,13 +16,24 @@ from __future__ import annotations
 import itertools
 import os
 import time as _time
+from typing import TYPE_CHECKING
 
 from hubbub.irc.message import Message
 
+if TYPE_CHECKING:
+    from hubbub.plain import PlainSession
+
 # Bits of a client's `tag_mask`: which tags it wants on relayed messages.
 WANTS_TIME = 1  # server-time
-WANTS_TAGS = 2  # message-tags: msgid and client-only (+) tags
+WANTS_TAGS = 2  # message-tags: msgid, the bot tag and client-only (+) tags
 WANTS_ACCOUNT = 4  # account-tag
+WANTS_MULTILINE = 8  # draft/multiline (with batch): multiline messages arrive as a batch
+# The bits that change how an ordinary (one-line) message is serialized.
+FORM_BITS = WANTS_TIME | WANTS_TAGS | WANTS_ACCOUNT
+
+# bot-mode: the ratified tag name and the draft one that clients of the
+# work-in-progress specification still look for; both carry no value.
+BOT_TAGS = ("bot", "draft/bot")
 
 _MSGID_PREFIX = os.urandom(4).hex()
 _msgid_counter = itertools.count(1)
@@ -36,10 +51,15 @@ def server_time(timestamp: float) -> str:
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(whole)) + f".{millis:03d}Z"
 
 
+def with_tags(extra: dict[str, str], message: Message) -> Message:
+    """`message` with `extra` tags put first (label, batch: server tags before client-only ones)."""
+    return Message(message.command, message.params, message.source, {**extra, **message.tags})
+
+
 class Outgoing:
     """A message shared by many recipients, with its wire forms computed lazily."""
 
-    __slots__ = ("message", "time", "msgid", "client_tags", "account", "_bare", "_forms")
+    __slots__ = ("message", "time", "msgid", "client_tags", "account", "bot", "_bare", "_forms")
 
     def __init__(
         self,
@@ -49,31 +69,37 @@ class Outgoing:
         msgid: str | None = None,
         client_tags: dict[str, str] | None = None,
         account: str | None = None,
+        bot: bool = False,
     ) -> None:
         self.message = message
         self.time = _time.time() if time is None else time
-        self.msgid = msgid
+        self.msgid = new_msgid() if msgid is None else msgid
         self.client_tags = client_tags
         self.account = account
+        self.bot = bot
         self._bare: bytes | None = None
         self._forms: dict[int, bytes] | None = None
 
     def tags_for(self, mask: int) -> dict[str, str]:
-        """The tags a recipient with `mask` gets on this message."""
+        """The tags a recipient with `mask` gets on this message, server tags first."""
         tags: dict[str, str] = {}
-        if mask & WANTS_TAGS:
-            if self.msgid:
-                tags["msgid"] = self.msgid
-            if self.client_tags:
-                tags.update(self.client_tags)
+        if mask & WANTS_TAGS and self.msgid:
+            tags["msgid"] = self.msgid
         if mask & WANTS_TIME:
             tags["time"] = server_time(self.time)
         if mask & WANTS_ACCOUNT and self.account:
             tags["account"] = self.account
+        if mask & WANTS_TAGS:
+            if self.bot:
+                for name in BOT_TAGS:
+                    tags[name] = ""
+            if self.client_tags:
+                tags.update(self.client_tags)
         return tags
 
     def irc_bytes(self, mask: int = 0) -> bytes:
         """The wire form for recipients whose tag wishes are `mask`."""
+        mask &= FORM_BITS
         if not mask:
             data = self._bare
             if data is None:
@@ -87,3 +113,11 @@ class Outgoing:
             m = self.message
             data = forms[mask] = Message(m.command, m.params, m.source, self.tags_for(mask)).encode()
         return data
+
+    def units_for(self, mask: int) -> list[Message | list[Message]]:
+        """What one recipient gets, as messages (for a labeled response to re-tag)."""
+        m = self.message
+        return [Message(m.command, m.params, m.source, self.tags_for(mask & FORM_BITS))]
+
+    def show_plain(self, plain: PlainSession) -> None:
+        plain.render(self.message)

@@ -5,33 +5,53 @@ from __future__ import annotations
 from hubbub import __version__
 from hubbub.config import Config
 from hubbub.irc.validate import CHANTYPES
-from hubbub.server.channel import FLAG_MODES, STATUS_MODES, STATUS_PREFIXES
+from hubbub.server import bans, chanmodes, elist
 
-USER_MODES = "i"
+USER_MODES = "Biosw"  # the letters of handlers/usermodes.py's USER_MODE_TABLE
+BOT_MODE = "B"  # bot-mode: the user mode bots set, also their WHO flag
 VERSION = f"hubbub-{__version__}"
 
 
 def isupport_tokens(config: Config) -> list[str]:
     lim = config.limits
-    prefixes = "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
-    targmax = f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},JOIN:,PART:,NAMES:1,WHOIS:1"
+    targmax = (
+        f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},JOIN:,PART:,NAMES:1,WHOIS:1,"
+        f"KICK:{lim.max_kick_targets}"
+    )
+    maxlist = ",".join(f"{letter}:{lim.max_list_entries}" for letter in "beI")
     return [
         f"AWAYLEN={lim.awaylen}",
+        f"BOT={BOT_MODE}",
         "CASEMAPPING=ascii",
         f"CHANLIMIT={CHANTYPES}:{lim.max_channels}",
-        f"CHANMODES=,,,{FLAG_MODES}",
+        f"CHANMODES={chanmodes.chanmodes_token()}",
         f"CHANNELLEN={lim.channellen}",
         f"CHANTYPES={CHANTYPES}",
+        f"ELIST={elist.ELIST}",
+        "EXCEPTS=e",
+        f"EXTBAN={bans.EXTBAN_PREFIX},{bans.EXTBAN_TYPES}",
+        "INVEX=I",
+        f"KEYLEN={lim.keylen}",
+        f"KICKLEN={lim.kicklen}",
+        f"MAXLIST={maxlist}",
         f"MODES={lim.max_modes}",
+        f"MONITOR={lim.monitor}",
+        f"NAMELEN={lim.namelen}",
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",
-        f"PREFIX=({STATUS_MODES}){prefixes}",
+        f"PREFIX={chanmodes.prefix_token()}",
         f"TARGMAX={targmax}",
         f"TOPICLEN={lim.topiclen}",
         "UTF8ONLY",
+        "WHOX",
     ]
 
 
 def myinfo_modes() -> tuple[str, str]:
     """User modes and channel modes, as RPL_MYINFO lists them."""
-    return USER_MODES, "".join(sorted(FLAG_MODES + STATUS_MODES))
+    return USER_MODES, chanmodes.myinfo_channel_modes()
+
+
+def myinfo_param_modes() -> str:
+    """The channel modes that take a parameter: RPL_MYINFO's last field."""
+    return chanmodes.myinfo_param_modes()

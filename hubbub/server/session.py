@@ -15,6 +15,7 @@ from hubbub.plain import PlainSession, looks_like_irc
 from hubbub.server import handlers  # noqa: F401  (registers every command)
 from hubbub.server.client import Client, Link
 from hubbub.server.commands import dispatch
+from hubbub.server.labels import answers_labels, usable_label
 from hubbub.server.network import Network
 
 log = logging.getLogger("hubbub.session")
@@ -95,9 +96,29 @@ class Session:
         try:
             message = parse(text)
         except ParseError:
-            client.fail("*", "INVALID_MESSAGE", "Could not parse that line")
+            self._unparsable(text)
             return
         dispatch(client, message)
+
+    def _unparsable(self, text: str) -> None:
+        """FAIL a line that is not IRC; labeled when its tag section carries a label."""
+        self._refuse("*", "INVALID_MESSAGE", "Could not parse that line", self._label_of(text))
+
+    def _label_of(self, text: str) -> str | None:
+        """The label of a line we refuse (labeled-response), read from its tag section alone."""
+        if not text.startswith("@") or not answers_labels(self.client):
+            return None
+        tag_section = text.partition(" ")[0]
+        if "\ufffd" in tag_section:  # undecodable bytes: not the label the client sent
+            return None
+        try:
+            return usable_label(parse(tag_section + " X").tags)
+        except ParseError:
+            return None
+
+    def _refuse(self, command: str, code: str, text: str, label: str | None) -> None:
+        with self.client.labeled_reply(label):
+            self.client.fail(command, code, text)
 
     def _invalid_utf8(self, raw: bytes) -> None:
         """UTF8ONLY: reject the line, name its command when it can be read, keep the link."""
@@ -114,10 +135,11 @@ class Session:
             command = parse(text).command
         except ParseError:
             pass
-        self.client.fail(
+        self._refuse(
             command,
             "INVALID_UTF8",
             "Message rejected, your IRC software MUST use UTF-8 encoding on this network",
+            self._label_of(text),
         )
 
     def connection_lost(self, reason: str) -> None:

@@ -71,8 +71,9 @@ class Flusher:
 class IrcConnection(asyncio.Protocol):
     """One client connection; also the session's `Link`."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, secure: bool = False) -> None:
         self.runtime = runtime
+        self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.ip = ""
@@ -90,6 +91,7 @@ class IrcConnection(asyncio.Protocol):
         self._eof = False  # the peer sent EOF; close once the waiting lines are handled
         self._saw_line_end = False
         self._partial_handle: asyncio.TimerHandle | None = None
+        self._held = 0  # > 0 while slow work for this client runs: its lines wait
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class IrcConnection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         self.session = Session(self.runtime.net, self, self.ip)
+        self.session.client.secure = self.secure
 
     def data_received(self, data: bytes) -> None:
         session = self.session
@@ -145,7 +148,7 @@ class IrcConnection(asyncio.Protocol):
             self._take(self._lines.feed(b"\n"))  # a last message typed with no line ending
         # TLS cannot stay half open: there the queue ends with the connection, as before
         tls = self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
-        if self._waiting and not self._closing and not tls:
+        if (self._waiting or self._held) and not self._closing and not tls:
             self._eof = True
             return True  # keep our half open: replies can still go out meanwhile
         return False
@@ -168,7 +171,9 @@ class IrcConnection(asyncio.Protocol):
 
     def _take(self, lines: list[bytes | None]) -> None:
         for line in lines:
-            if self._bucket is None:
+            if self._held or self._waiting:  # behind held or throttled lines: keep the order
+                self._enqueue(line)
+            elif self._bucket is None:
                 self._handle(line)
             else:
                 self._throttled(line)
@@ -192,15 +197,21 @@ class IrcConnection(asyncio.Protocol):
         if not self._waiting and self._bucket.take() == 0.0:
             self._handle(line)
             return
+        self._enqueue(line)
+
+    def _enqueue(self, line: bytes | None) -> None:
+        """Queue a line that cannot be handled yet (flood control, or input held)."""
         self._waiting.append(line)
         self._waiting_size += len(line) if line else 1
         if self._waiting_size > self.runtime.config.limits.recvq:
             self._drop("Excess Flood")
-        elif self._drain_handle is None:
+        elif self._drain_handle is None and not self._held:
             self._schedule_drain()
 
     def _schedule_drain(self) -> None:
-        assert self._bucket is not None
+        if self._bucket is None:  # only held input was waiting: handle it on the next turn
+            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain, True)
+            return
         wait = self._bucket.take()
         if wait == 0.0:
             # take() spent a token: give it back to the head of the queue right away
@@ -210,16 +221,33 @@ class IrcConnection(asyncio.Protocol):
 
     def _drain(self, paid: bool) -> None:
         self._drain_handle = None
-        assert self._bucket is not None
-        while self._waiting and not self._closing:
-            if not paid and self._bucket.take() > 0.0:
+        while self._waiting and not self._closing and not self._held:
+            if not paid and self._bucket is not None and self._bucket.take() > 0.0:
                 self._schedule_drain()
                 return
             paid = False
             line = self._waiting.popleft()
             self._waiting_size -= len(line) if line else 1
             self._handle(line)
-        if self._eof and not self._waiting:
+        if self._eof and not self._waiting and not self._held:
+            self.close()
+
+    # -- holding input while slow work runs (see Network.run_blocking) ------------------
+
+    def hold_input(self) -> None:
+        """Handle no more of this client's lines until `release_input`; they queue
+        (within the recvq, as flood-delayed lines do), so replies keep their order."""
+        self._held += 1
+
+    def release_input(self) -> None:
+        if self._held == 0:
+            return
+        self._held -= 1
+        if self._held or self._closing or self.transport is None:
+            return
+        if self._waiting and self._drain_handle is None:
+            self._schedule_drain()
+        elif self._eof and not self._waiting:
             self.close()
 
     # -- Link: output ----------------------------------------------------------------------

@@ -1,57 +1,120 @@
 """TLS for the IRC listeners: a server context from files, or a self-signed pair.
 
 A self-signed certificate is generated only on request (`tls.self_signed = true`),
-written next to the configured paths, and reused on later starts so clients that
-pinned its fingerprint keep working.
+written at the configured paths, and reused on later starts so clients that pinned
+its fingerprint keep working. It names the server, `localhost`, 127.0.0.1 and ::1,
+so a client on the same machine can verify it by trusting that one file.
 """
 
 from __future__ import annotations
 
 import datetime
+import ipaddress
+import os
 import ssl
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from hubbub.config import ConfigError, TlsSection
+
+
+class TlsError(ConfigError):
+    """The certificate or key cannot be used; the message says which file and why."""
+
+
+def _names(hostname: str) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = []
+    for dns in dict.fromkeys((hostname, "localhost")):
+        if dns.isascii():
+            names.append(x509.DNSName(dns))
+    names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.IPAddress(ipaddress.ip_address("::1"))]
+    return names
 
 
 def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None:
-    """Write a new EC key and a ten-year self-signed certificate for `hostname`."""
+    """Write a new EC key (readable by its owner only) and a ten-year self-signed
+    certificate for `hostname`."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname if hostname.isascii() else "hubbub")])
     now = datetime.datetime.now(datetime.timezone.utc)
+    public = key.public_key()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(key.public_key())
+        .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=3650))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname), x509.DNSName("localhost")]), False)
+        .add_extension(x509.SubjectAlternativeName(_names(hostname)), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )  # fmt: skip
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
     key_path.parent.mkdir(parents=True, exist_ok=True)
     cert_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    key_path.chmod(0o600)
+    # Created private from the first byte: no moment where another user could read it.
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def server_context(cert: str, key: str, self_signed: bool, hostname: str) -> ssl.SSLContext:
+def _prepare(tls: TlsSection, hostname: str) -> None:
+    """Generate the self-signed pair when asked to and it does not exist yet."""
+    cert_path, key_path = Path(tls.cert), Path(tls.key)
+    if not tls.self_signed:
+        return
+    have_cert, have_key = cert_path.exists(), key_path.exists()
+    if have_cert != have_key:
+        missing = tls.key if have_cert else tls.cert
+        raise TlsError(f"tls.self_signed: {missing} is missing but its pair exists; remove both to regenerate")
+    if not have_cert:
+        try:
+            generate_self_signed(cert_path, key_path, hostname)
+        except OSError as exc:
+            raise TlsError(f"cannot write a self-signed certificate at {tls.cert}: {exc.strerror}") from exc
+
+
+def load_chain(context: ssl.SSLContext, tls: TlsSection) -> None:
+    """Load the certificate and key into `context` (also to replace them live)."""
+    for path in (tls.cert, tls.key):
+        if not Path(path).exists():
+            raise TlsError(f"cannot read {path}: no such file (set tls.cert and tls.key, or tls.self_signed = true)")
+    try:
+        context.load_cert_chain(tls.cert, tls.key)
+    except OSError as exc:
+        raise TlsError(f"cannot read {tls.cert} / {tls.key}: {exc.strerror or exc}") from exc
+    except ssl.SSLError as exc:
+        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({exc.reason or exc})") from exc
+
+
+def server_context(tls: TlsSection, hostname: str) -> ssl.SSLContext:
     """The SSL context for TLS listeners; generates the pair first when asked to."""
-    cert_path, key_path = Path(cert), Path(key)
-    if self_signed and not (cert_path.exists() and key_path.exists()):
-        generate_self_signed(cert_path, key_path, hostname)
+    _prepare(tls, hostname)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert_path, key_path)
+    load_chain(context, tls)
     return context
+
+
+def check(tls: TlsSection, hostname: str) -> None:
+    """Raise TlsError unless the configured pair loads (generating it if asked to)."""
+    server_context(tls, hostname)

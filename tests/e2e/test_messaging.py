@@ -258,15 +258,17 @@ async def test_echo_message_to_an_outside_minus_n_channel(server, clients) -> No
     assert (await alice.expect("PRIVMSG")).params == ["#room", "from outside"]
 
 
-async def test_message_to_self_arrives_once(server, clients) -> None:
+async def test_message_to_self_arrives_once_and_twice_with_echo_message(server, clients) -> None:
+    """With echo-message the delivery and the echo both arrive, as ergo does: a client
+    cannot tell a labeled echo from a delivery otherwise."""
     alice = await connected(server, "alice")
     clients.append(alice)
     alice.send("PRIVMSG alice :note to self")
     assert said(await sync(alice)) == [(mask("alice"), ["alice", "note to self"])]
     alice.send("CAP REQ echo-message")
     await alice.expect("CAP", "alice", "ACK")
-    alice.send("PRIVMSG alice :note to self")  # the delivery is the echo: not twice
-    assert said(await sync(alice)) == [(mask("alice"), ["alice", "note to self"])]
+    alice.send("PRIVMSG alice :note to self")
+    assert said(await sync(alice)) == [(mask("alice"), ["alice", "note to self"])] * 2
 
 
 async def test_a_source_sent_by_the_client_is_ignored(server, clients) -> None:

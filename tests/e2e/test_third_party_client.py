@@ -78,8 +78,8 @@ async def test_library_registers_and_reads_isupport(library_client) -> None:
     assert features.casemapping == "ascii"
     assert list(features.chantypes) == ["#"]
     assert features.nicklen == 30
-    assert dict(features.prefix) == {"@": "o", "+": "v"}
-    assert features.chanmodes == ["", "", "", "nt"]
+    assert dict(features.prefix) == {"@": "o", "%": "h", "+": "v"}
+    assert features.chanmodes == ["beI", "k", "l", "imnst"]
     assert features.targmax["PRIVMSG"] == 4
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from hubbub import __version__
-from hubbub.config import Config, load
+from hubbub.config import _SECTIONS, Config, load
 from tests.helpers import LineClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,17 +145,17 @@ def test_print_config_is_complete_valid_toml_once_uncommented(tmp_path: Path) ->
     result = run("serve", "--print-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert tomllib.loads(text) == {"server": {}, "listen": {}, "store": {}, "limits": {}}  # all commented
+    assert tomllib.loads(text) == {section: {} for section in _SECTIONS}  # all commented
     enabled = _uncommented(text)
     data = tomllib.loads(enabled)
     defaults = Config()
-    for section in ("server", "listen", "store", "limits"):
+    for section in _SECTIONS:
         declared = {f.name for f in fields(getattr(defaults, section))}
         assert set(data[section]) == declared, section  # every key is there
     path = tmp_path / "hubbub.toml"
     path.write_text(enabled, encoding="utf-8")
     loaded = load(str(path))  # and the server accepts all of it
-    for section in ("server", "listen", "store", "limits"):
+    for section in _SECTIONS:
         assert getattr(loaded, section) == getattr(defaults, section), section
     assert [o.name for o in loaded.opers] == ["alice"]
     assert not list(tmp_path.glob("*.db")), "printing the config must not create a store"

@@ -95,7 +95,7 @@ async def test_tag_section_limit_counts_the_at_sign_and_the_space(make_server) -
     alice, bob = await pair(server)
 
     def tagged(size: int, text: str) -> str:
-        section = "@+k=" + "t" * (size - len("@+k=") - 1) + " "
+        section = "@k=" + "t" * (size - len("@k=") - 1) + " "
         assert len(section) == size
         return section + "PRIVMSG #c :" + text + "x" * (510 - len("PRIVMSG #c :") - len(text))
 

@@ -1,23 +1,31 @@
-"""Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST."""
+"""Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST.
+
+JOIN asks access.py whether the channel's modes let the client in; a secret (+s)
+channel is invisible from outside in NAMES, LIST, WHO and TOPIC.
+"""
 
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, is_valid_channel
+from hubbub.server import access, elist
 from hubbub.server.channel import Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.delivery import Outgoing
+from hubbub.server.notify import from_user
 from hubbub.server.handlers.replies import send_list, shown
 
 PARTLEN = 300
 
 
 def visible_members(client: Client, channel: Channel) -> list[Client]:
-    """Members `client` may see: all of them from inside, visible (-i) ones from outside."""
+    """Members `client` may see: all of them from inside, visible (-i) ones from outside,
+    none of a secret channel's."""
     if client in channel.members:
         return list(channel.members)
+    if channel.hidden_from(client):
+        return []
     return [m for m in channel.members if "i" not in m.modes]
 
 
@@ -27,7 +35,8 @@ def send_names(client: Client, channel: Channel) -> None:
     entries = [
         channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(client, channel)
     ]
-    send_list(client, n.RPL_NAMREPLY, ["=", channel.name], entries)
+    symbol = "@" if "s" in channel.modes else "="
+    send_list(client, n.RPL_NAMREPLY, [symbol, channel.name], entries)
     client.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
@@ -51,7 +60,8 @@ def handle_join(client: Client, message: Message) -> None:
         return
     net = client.net
     lim = net.config.limits
-    for name in message.params[0].split(","):
+    keys = message.param(1).split(",")
+    for index, name in enumerate(message.params[0].split(",")):
         if not name:
             continue
         if not is_channel_name(name):
@@ -66,6 +76,12 @@ def handle_join(client: Client, message: Message) -> None:
         if len(client.channels) >= lim.max_channels:
             client.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
+        if existing is not None:
+            refusal = access.join_refusal(existing, client, keys[index] if index < len(keys) else "")
+            if refusal is not None:
+                client.numeric(refusal[0], existing.name, refusal[1])
+                continue
+            existing.invited.discard(client)  # an invitation lets in once
         channel = net.join(client, name)
         if channel.topic:
             send_topic(client, channel)
@@ -96,19 +112,19 @@ def handle_topic(client: Client, message: Message) -> None:
     if channel is None:
         client.numeric(n.ERR_NOSUCHCHANNEL, shown(message.params[0]), "No such channel")
         return
+    if client not in channel.members and (len(message.params) > 1 or channel.hidden_from(client)):
+        client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        return
     if len(message.params) < 2:
         send_topic(client, channel)
         return
-    if client not in channel.members:
-        client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        return
-    if "t" in channel.modes and not channel.is_op(client):
+    if not access.may_set_topic(channel, client):
         client.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     channel.topic = message.params[1][: net.config.limits.topiclen]
     channel.topic_by = client.prefix
     channel.topic_time = net.clock()
-    channel.broadcast(Outgoing(Message("TOPIC", [channel.name, channel.topic], client.prefix)))
+    channel.broadcast(from_user(client, Message("TOPIC", [channel.name, channel.topic], client.prefix)))
 
 
 @command("NAMES")
@@ -119,7 +135,7 @@ def handle_names(client: Client, message: Message) -> None:
         return
     for name in names:
         channel = client.net.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(client):
             client.numeric(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
         else:
             send_names(client, channel)
@@ -127,14 +143,21 @@ def handle_names(client: Client, message: Message) -> None:
 
 @command("LIST")
 def handle_list(client: Client, message: Message) -> None:
+    """All channels, or those named, filtered by ELIST conditions; secret ones only to members."""
     net = client.net
-    if message.params and message.params[0]:
-        found = (net.find_channel(name) for name in message.params[0].split(","))
-        channels = [c for c in found if c is not None]
+    wanted = elist.parse(message.params)
+    if wanted.only_named:
+        found = (net.channels.get(name) for name in dict.fromkeys(wanted.names))
+        candidates = [c for c in found if c is not None]
     else:
-        channels = list(net.channels.values())
+        candidates = list(net.channels.values())
+    now = net.clock()
     client.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
-    for channel in channels:
+    for channel in candidates:
+        if channel.hidden_from(client):
+            continue
         count = len(visible_members(client, channel))
-        client.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
+        topic_time = channel.topic_time if channel.topic else None
+        if wanted.accepts(channel.name, count, channel.created, topic_time, now):
+            client.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
     client.numeric(n.RPL_LISTEND, "End of /LIST")

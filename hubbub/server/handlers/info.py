@@ -9,7 +9,7 @@ from hubbub.irc.message import Message
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.replies import shown
-from hubbub.server.isupport import VERSION, isupport_tokens, myinfo_modes
+from hubbub.server.isupport import VERSION, isupport_tokens, myinfo_modes, myinfo_param_modes
 
 ISUPPORT_PER_LINE = 13
 
@@ -26,6 +26,9 @@ def send_lusers(client: Client) -> None:
     invisible = sum(1 for c in users if "i" in c.modes)
     unknown = len(net.clients) - len(users)
     client.numeric(n.RPL_LUSERCLIENT, f"There are {len(users) - invisible} users and {invisible} invisible on 1 servers")
+    opers = sum(1 for c in users if "o" in c.modes)
+    if opers:
+        client.numeric(n.RPL_LUSEROP, str(opers), "operator(s) online")
     if unknown > 0:
         client.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     client.numeric(n.RPL_LUSERCHANNELS, str(len(net.channels)), "channels formed")
@@ -54,7 +57,7 @@ def send_welcome(client: Client) -> None:
     client.numeric(n.RPL_YOURHOST, f"Your host is {net.name}, running version {VERSION}")
     client.numeric(n.RPL_CREATED, f"This server was created {created}")
     user_modes, channel_modes = myinfo_modes()
-    client.numeric(n.RPL_MYINFO, net.name, VERSION, user_modes, channel_modes, "ov")
+    client.numeric(n.RPL_MYINFO, net.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(client)
     send_lusers(client)
     send_motd(client)

@@ -1,4 +1,4 @@
-"""Questions about users: WHO, WHOIS, ISON, USERHOST, and AWAY which they report."""
+"""Questions about users: WHO (with WHOX), WHOIS, ISON, USERHOST, and AWAY which they report."""
 
 from __future__ import annotations
 
@@ -11,17 +11,66 @@ from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
+from hubbub.server.sts import is_secure
+from hubbub.server.isupport import BOT_MODE
+from hubbub.server.notify import away_changed
 
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
+# WHOX fields in the order replies give them, whatever the order asked: the standard
+# ones and two that ircu-derived clients ask for (d: hop count, o: op level).
+WHOX_FIELDS = "tcuihsnfdlaor"
+HIDDEN_IP = "255.255.255.255"  # WHOX: the IP of someone else is not disclosed
 
 
-def _who_line(client: Client, user: Client, channel: Channel | None) -> None:
+def _who_flags(client: Client, user: Client, channel: Channel | None) -> str:
+    """H (here) or G (gone), * for an operator, B for a bot, then channel status."""
     flags = "G" if user.away is not None else "H"
     if "o" in user.modes:
         flags += "*"
+    if BOT_MODE in user.modes:
+        flags += BOT_MODE
     if channel is not None:
         flags += channel.prefix(user, "multi-prefix" in client.caps)
+    return flags
+
+
+class Whox:
+    """A WHOX request (`%fields[,token]`): which fields each 354 reply carries."""
+
+    __slots__ = ("fields", "token")
+
+    def __init__(self, spec: str) -> None:
+        fields, _, token = spec[1:].partition(",")
+        self.fields = "".join(f for f in WHOX_FIELDS if f in fields)
+        # the token is at most three digits; anything else is not echoed back as given
+        self.token = token if token.isascii() and token.isdigit() and len(token) <= 3 else "0"
+
+    def reply(self, client: Client, user: Client, channel: Channel | None) -> None:
+        net = client.net
+        values = {
+            "t": lambda: self.token,
+            "c": lambda: channel.name if channel is not None else "*",
+            "u": lambda: user.username,
+            "i": lambda: user.ip if user is client or "o" in client.modes else HIDDEN_IP,
+            "h": lambda: user.host,
+            "s": lambda: net.name,
+            "n": lambda: user.nick,
+            "f": lambda: _who_flags(client, user, channel),
+            "d": lambda: "0",
+            "l": lambda: str(max(0, int(net.clock() - user.last_message))),
+            "a": lambda: user.account or "0",
+            "o": lambda: "n/a",
+            "r": lambda: user.realname,
+        }
+        client.numeric(n.RPL_WHOSPCRPL, *(values[f]() for f in self.fields))
+
+
+def _who_line(client: Client, user: Client, channel: Channel | None, whox: Whox | None = None) -> None:
+    if whox is not None:
+        whox.reply(client, user, channel)
+        return
+    flags = _who_flags(client, user, channel)
     client.numeric(
         n.RPL_WHOREPLY,
         channel.name if channel is not None else "*",
@@ -42,15 +91,17 @@ def _shares_channel(a: Client, b: Client) -> bool:
 def handle_who(client: Client, message: Message) -> None:
     mask = message.param(0) or "*"
     net = client.net
+    option = message.param(1)
+    whox = Whox(option) if option.startswith("%") else None
     if is_channel_name(mask):
         channel = net.find_channel(mask)
         if channel is not None:
             for member in visible_members(client, channel):
-                _who_line(client, member, channel)
+                _who_line(client, member, channel, whox)
     else:
         exact = net.find_user(mask)
         if exact is not None:
-            _who_line(client, exact, None)
+            _who_line(client, exact, None, whox)
         else:
             pattern = glob_to_regex("*" if mask == "0" else mask)
             found = 0
@@ -61,7 +112,7 @@ def handle_who(client: Client, message: Message) -> None:
                     continue
                 fields = (user.nick, user.username, user.host, user.realname, net.name)
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
-                    _who_line(client, user, None)
+                    _who_line(client, user, None, whox)
                     found += 1
     client.numeric(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
 
@@ -79,18 +130,24 @@ def handle_whois(client: Client, message: Message) -> None:
         client.numeric(n.RPL_ENDOFWHOIS, shown(nick), "End of /WHOIS list")
         return
     client.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
-    if user is client:
+    if user is client or "o" in client.modes:  # the real address: to oneself and to operators
         client.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
+    if "o" in client.modes:  # and the user modes, to operators
+        client.numeric(n.RPL_WHOISMODES, user.nick, f"is using modes +{''.join(sorted(user.modes))}")
     multi = "multi-prefix" in client.caps
     listed = [
         channel.prefix(user, multi) + channel.name
         for channel in user.channels.values()
-        if "i" not in user.modes or client in channel.members
+        if ("i" not in user.modes or client in channel.members) and not channel.hidden_from(client)
     ]
     send_list(client, n.RPL_WHOISCHANNELS, [user.nick], listed)
     client.numeric(n.RPL_WHOISSERVER, user.nick, net.name, net.config.server.description)
     if "o" in user.modes:
         client.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
+    if BOT_MODE in user.modes:
+        client.numeric(n.RPL_WHOISBOT, user.nick, f"is a bot on {net.config.server.network}")
+    if is_secure(user):
+        client.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
     if user.away is not None:
         client.numeric(n.RPL_AWAY, user.nick, user.away)
     idle = max(0, int(net.clock() - user.last_message))
@@ -126,9 +183,12 @@ def handle_userhost(client: Client, message: Message) -> None:
 @command("AWAY")
 def handle_away(client: Client, message: Message) -> None:
     text = message.param(0)
+    before = client.away
     if text:
         client.away = text[: client.net.config.limits.awaylen]
         client.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
     else:
         client.away = None
         client.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
+    if client.away != before:
+        away_changed(client)  # away-notify

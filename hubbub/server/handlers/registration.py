@@ -13,7 +13,8 @@ import re
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps
+from hubbub.server import caps, monitor, sts
+from hubbub.server.access import refuse_nick_change
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.info import send_welcome
@@ -33,10 +34,13 @@ def try_complete_registration(client: Client) -> None:
         client.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
         net.disconnect(client, "Bad password")
         return
+    if not net.admit_user(client):  # K-lined: disconnected; operators are told either way
+        return
     client.registered = True
     client.signon = client.last_message = net.clock()
     net.peak_users = max(net.peak_users, net.registered_count())
     send_welcome(client)
+    monitor.came_online(client)
 
 
 # -- CAP ---------------------------------------------------------------------------
@@ -54,7 +58,7 @@ def _cap_ls(client: Client, message: Message) -> None:
     client.cap_version = max(client.cap_version, asked)
     if client.cap_version >= 302:
         client.set_cap("cap-notify", True)  # implied by 302
-    tokens = caps.ls_tokens(asked)
+    tokens = caps.ls_tokens(asked, client.net.config, sts.policy(client))
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
@@ -73,8 +77,9 @@ def _cap_req(client: Client, message: Message) -> None:
     changes = [
         (token[1:], False) if token.startswith("-") else (token, True) for token in message.param(1).split()
     ]
+    offered = caps.offered(client.net.config)
     acceptable = bool(changes) and all(
-        name in caps.SUPPORTED
+        name in offered
         # cap-notify is part of CAP 302 itself: such a client may not turn it off
         and (enable or name != "cap-notify" or client.cap_version < 302)
         for name, enable in changes
@@ -135,6 +140,8 @@ def handle_nick(client: Client, message: Message) -> None:
         return
     if nick == client.nick:
         return
+    if refuse_nick_change(client, nick):  # banned or muted in a channel: 435
+        return
     net.set_nick(client, nick)
     try_complete_registration(client)
 
@@ -146,5 +153,5 @@ def handle_user(client: Client, message: Message) -> None:
         return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
     client.username = "~" + username
-    client.realname = message.params[3][:200]
+    client.realname = message.params[3][: client.net.config.limits.namelen]
     try_complete_registration(client)

@@ -1,11 +1,40 @@
-"""User modes: MODE on a nick (+i today), kept apart from channel modes."""
+"""User modes: MODE on a nick, kept apart from channel modes.
+
+Every user mode is one row of `USER_MODE_TABLE`, saying who may set and unset it;
+`user_mode` applies a mode string against that table, and `set_user_mode` is the one
+place a letter is turned on or off, so what a mode implies elsewhere (the watchers of
+server notices for +s) stays in step whoever changes it: the user, OPER, or -o.
+RPL_MYINFO advertises the same letters (isupport.USER_MODES; a test keeps them equal).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.server.client import Client
-from hubbub.server.isupport import USER_MODES
+
+
+@dataclass(frozen=True, slots=True)
+class UserMode:
+    letter: str
+    meaning: str
+    self_set: bool = True  # a user may give it to itself with MODE +x
+    oper_only: bool = False  # only operators hold it; it goes when -o does
+
+
+USER_MODE_TABLE: dict[str, UserMode] = {
+    mode.letter: mode
+    for mode in (
+        UserMode("B", "bot: marks the user as a bot (WHO flag B, WHOIS 335)"),
+        UserMode("i", "invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel"),
+        # RFC 2812: "+o" from the user itself is ignored; only OPER gives it. -o is allowed.
+        UserMode("o", "IRC operator: given by OPER, dropped with -o (WHOIS 313, WHO *)", self_set=False),
+        UserMode("s", "server notices: connects, exits, kills, K-lines, rehash (operators only)", oper_only=True),
+        UserMode("w", "wallops: receives WALLOPS messages"),
+    )
+}
 
 
 def format_changes(changes: list[tuple[bool, str]]) -> str:
@@ -18,6 +47,30 @@ def format_changes(changes: list[tuple[bool, str]]) -> str:
             sign = adding
         out.append(letter)
     return "".join(out)
+
+
+def set_user_mode(client: Client, letter: str, on: bool) -> list[tuple[bool, str]]:
+    """Turn `letter` on or off for `client`, with what it implies; the changes made."""
+    if on == (letter in client.modes):
+        return []
+    changes = [(on, letter)]
+    if on:
+        client.modes.add(letter)
+    else:
+        client.modes.discard(letter)
+    if letter == "s":
+        client.net.notices.watch(client, on)
+    if letter == "o" and not on:
+        for mode in USER_MODE_TABLE.values():
+            if mode.oper_only:
+                changes += set_user_mode(client, mode.letter, False)
+    return changes
+
+
+def announce_user_modes(client: Client, changes: list[tuple[bool, str]]) -> None:
+    """The MODE line telling a user how its own modes changed."""
+    if changes:
+        client.send(Message("MODE", [client.nick, format_changes(changes)], client.prefix))
 
 
 def user_mode(client: Client, target: Client, message: Message) -> None:
@@ -33,16 +86,14 @@ def user_mode(client: Client, target: Client, message: Message) -> None:
     for letter in message.params[1]:
         if letter in "+-":
             adding = letter == "+"
-        elif letter == "o" and not adding and "o" in client.modes:
-            client.modes.discard("o")
-            applied.append((False, "o"))
-        elif letter in USER_MODES:
-            if adding != (letter in client.modes):
-                client.modes.add(letter) if adding else client.modes.discard(letter)
-                applied.append((adding, letter))
-        else:
+            continue
+        mode = USER_MODE_TABLE.get(letter)
+        if mode is None:
             unknown = True
+        elif adding and (not mode.self_set or mode.oper_only and "o" not in client.modes):
+            continue  # not the user's to take: ignored, as RFC 2812 says of +o
+        else:
+            applied += set_user_mode(client, letter, adding)
     if unknown:
         client.numeric(n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
-    if applied:
-        client.send(Message("MODE", [client.nick, format_changes(applied)], client.prefix))
+    announce_user_modes(client, applied)

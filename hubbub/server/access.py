@@ -1,0 +1,122 @@
+"""Who may do what in a channel: one place for every rule, so that JOIN, speaking,
+NICK, TOPIC, MODE, KICK and INVITE can never disagree.
+
+Ranks (channel.py): voice < halfop < op.
+
+* voice (+): speaks in a moderated (+m) channel and through bans and mutes.
+* halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
+  sets every channel mode and list and gives or takes voice; kicks members below
+  halfop.
+* op (@): all of the above; gives or takes op and halfop; kicks anyone.
+* Anyone may drop their own status (`MODE #c -o me`).
+* An INVITE lets its target in once past +i, +b, +k and +l alike.
+"""
+
+from __future__ import annotations
+
+from hubbub.irc.casemap import casefold
+from hubbub.irc import numerics as n
+from hubbub.server.bans import MUTE
+from hubbub.server.chanmodes import ModeSpec
+from hubbub.server.channel import HALFOP, OP, VOICE, Channel
+from hubbub.server.client import Client
+
+_BANS = ("",)
+_MUTES = (MUTE,)
+_ANY_EXCEPTION = ("", MUTE)
+
+
+def _folded_prefix(client: Client) -> str:
+    return casefold(client.prefix)
+
+
+def is_banned(channel: Channel, client: Client) -> bool:
+    """Matched by a +b mask and by no +e mask."""
+    bans = channel.lists["b"]
+    if not bans:
+        return False
+    who = _folded_prefix(client)
+    return bans.matches(who, _BANS) and not channel.lists["e"].matches(who, _BANS)
+
+
+def is_muted(channel: Channel, client: Client) -> bool:
+    """Matched by a +b m: mask and by no +e mask (a plain one or an m: one)."""
+    bans = channel.lists["b"]
+    if not bans:
+        return False
+    who = _folded_prefix(client)
+    return bans.matches(who, _MUTES) and not channel.lists["e"].matches(who, _ANY_EXCEPTION)
+
+
+def join_refusal(channel: Channel, client: Client, key: str) -> tuple[str, str] | None:
+    """Why `client` may not join, as (numeric, text), or None when it may."""
+    if client in channel.invited:
+        return None
+    if is_banned(channel, client):
+        return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
+    if "i" in channel.modes and not channel.lists["I"].matches(_folded_prefix(client), _BANS):
+        return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
+    if channel.join_key is not None and key != channel.join_key:
+        return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
+    if channel.limit is not None and len(channel.members) >= channel.limit:
+        return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    return None
+
+
+def channel_refuses_speech(channel: Channel, client: Client) -> str | None:
+    """Why a PRIVMSG, NOTICE or TAGMSG from `client` may not reach `channel` (the text of
+    ERR_CANNOTSENDTOCHAN), or None when it may."""
+    if "n" in channel.modes and client not in channel.members:
+        return "Cannot send to channel (no external messages)"
+    if channel.rank(client) >= VOICE:
+        return None
+    if "m" in channel.modes:
+        return "Cannot send to channel (+m)"
+    if is_banned(channel, client):
+        return "Cannot send to channel (you are banned)"
+    if is_muted(channel, client):
+        return "Cannot send to channel (you are muted)"
+    return None
+
+
+def nick_change_blocked_by(client: Client) -> Channel | None:
+    """A channel where `client` is banned or muted without voice: there, a new nick
+    would be a way around the ban, so the nick change is refused."""
+    for channel in client.channels.values():
+        if channel.rank(client) < VOICE and (is_banned(channel, client) or is_muted(channel, client)):
+            return channel
+    return None
+
+
+def refuse_nick_change(client: Client, nick: str) -> bool:
+    """Tell `client` (435) and return True when a channel ban forbids its nick change."""
+    if not client.registered:
+        return False
+    channel = nick_change_blocked_by(client)
+    if channel is None:
+        return False
+    client.numeric(n.ERR_BANONCHAN, nick, channel.name, "Cannot change nickname while banned on channel")
+    return True
+
+
+def may_set_topic(channel: Channel, client: Client) -> bool:
+    return client in channel.members and ("t" not in channel.modes or channel.rank(client) >= HALFOP)
+
+
+def may_invite(channel: Channel, client: Client) -> bool:
+    """Any member may invite to an open channel; to a +i one, halfops and above."""
+    return "i" not in channel.modes or channel.rank(client) >= HALFOP
+
+
+def may_kick(channel: Channel, kicker: Client, victim: Client) -> bool:
+    rank = channel.rank(kicker)
+    return rank >= OP or (rank >= HALFOP and channel.rank(victim) < HALFOP)
+
+
+def may_change_mode(channel: Channel, client: Client, spec: ModeSpec) -> bool:
+    return channel.rank(client) >= spec.min_rank
+
+
+def sees_lists(channel: Channel, client: Client) -> bool:
+    """Ban and exception lists are shown to anyone, except for a secret channel's outsiders."""
+    return not channel.hidden_from(client)

@@ -1,0 +1,99 @@
+"""Ban, ban-exception and invite-exception lists: masks, their normal form, matching.
+
+A mask is `nick!user@host` with `*` and `?` wildcards. What an operator types is
+completed to that form before it is stored (`bob` is `bob!*@*`, `~u@host` is
+`*!~u@host`), so that `MODE #c -b bob` removes what `MODE #c +b bob` added, and two
+spellings of one mask are one entry. Masks compare and match with the server's
+casemapping (ascii).
+
+Extended bans (`EXTBAN=,m`): a mask may start with a type letter and ':'. Today there
+is one type, `m:` (mute): in the ban list it lets the user join but not speak; in the
+exception list it exempts from mutes only. Account extbans will come with accounts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hubbub.irc.casemap import casefold, glob_to_regex
+
+EXTBAN_PREFIX = ""  # no prefix character: an extban is just `<type>:<mask>`
+MUTE = "m"
+EXTBAN_TYPES = MUTE
+MASKLEN = 200  # longest mask accepted, extban type included
+_EXTBAN_SHAPE = re.compile(r"[A-Za-z]:")
+
+
+class BadMask(ValueError):
+    """The text cannot be a mask; the message says why, for ERR_INVALIDMODEPARAM."""
+
+
+def normalize(text: str) -> str:
+    """`text` as a full `[type:]nick!user@host` mask, or BadMask if it cannot be one."""
+    if not text or len(text) > MASKLEN:
+        raise BadMask(f"a mask must have 1 to {MASKLEN} characters")
+    if text[0] == ":" or any(ch in ", " or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise BadMask("a mask cannot contain spaces, commas or control characters")
+    kind = ""
+    if _EXTBAN_SHAPE.match(text):
+        kind, text = text[0], text[2:]
+        if kind not in EXTBAN_TYPES:
+            raise BadMask(f"unknown extended ban type {kind}: (EXTBAN types are {EXTBAN_TYPES})")
+        if not text:
+            raise BadMask("an extended ban needs a mask after its type")
+    if "!" in text:
+        nick, _, rest = text.partition("!")
+        user, at, host = rest.partition("@")
+        if not at:
+            host = ""
+    elif "@" in text:
+        nick = ""
+        user, _, host = text.partition("@")
+    else:
+        nick, user, host = text, "", ""
+    mask = f"{nick or '*'}!{user or '*'}@{host or '*'}"
+    return f"{kind}:{mask}" if kind else mask
+
+
+@dataclass(slots=True)
+class Entry:
+    mask: str  # normal form, in the case it was set with
+    kind: str  # "" for a plain mask, or an extban type
+    set_by: str
+    set_at: int
+    folded: str  # the key that makes two spellings one entry
+    pattern: re.Pattern[str]
+
+
+class MaskList:
+    """One channel list (+b, +e or +I), in the order entries were added."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def find(self, mask: str) -> Entry | None:
+        folded = casefold(mask)
+        return next((e for e in self.entries if e.folded == folded), None)
+
+    def add(self, mask: str, set_by: str, set_at: int) -> Entry:
+        """Append a normalized mask the caller checked is not there yet."""
+        kind, bare = (mask[0], mask[2:]) if _EXTBAN_SHAPE.match(mask) else ("", mask)
+        entry = Entry(mask, kind, set_by, set_at, casefold(mask), glob_to_regex(bare))
+        self.entries.append(entry)
+        return entry
+
+    def remove(self, mask: str) -> Entry | None:
+        entry = self.find(mask)
+        if entry is not None:
+            self.entries.remove(entry)
+        return entry
+
+    def matches(self, folded_prefix: str, kinds: tuple[str, ...]) -> bool:
+        """Whether an entry of one of `kinds` ("" is plain) matches a casefolded nick!user@host."""
+        return any(e.kind in kinds and e.pattern.fullmatch(folded_prefix) for e in self.entries)

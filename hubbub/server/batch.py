@@ -1,0 +1,115 @@
+"""Server-initiated batches: reference tags, and a multiline message on its way out.
+
+A `draft/multiline` message is one event with one msgid and time, like any relayed
+message, but two shapes: a `BATCH` for clients that negotiated the capability, and
+its non-blank lines one by one for the others (the msgid on the first line only, as
+the specification requires). Like `Outgoing`, each wire form is serialized once and
+shared by every recipient wanting it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time as _time
+from typing import TYPE_CHECKING
+
+from hubbub.irc.message import Message
+from hubbub.server.delivery import (
+    BOT_TAGS,
+    FORM_BITS,
+    WANTS_ACCOUNT,
+    WANTS_MULTILINE,
+    WANTS_TAGS,
+    WANTS_TIME,
+    new_msgid,
+    server_time,
+)
+
+if TYPE_CHECKING:
+    from hubbub.plain import PlainSession
+
+MULTILINE = "draft/multiline"
+CONCAT_TAG = "draft/multiline-concat"
+
+_batch_counter = itertools.count(1)
+
+
+def new_batch_id() -> str:
+    """A batch reference tag: letters and digits only, unique for the life of the process."""
+    return f"b{next(_batch_counter):x}"
+
+
+class MultilineOutgoing:
+    """A multiline PRIVMSG from `source` to `target`: `lines` are (text, concatenated) pairs."""
+
+    __slots__ = ("source", "target", "lines", "time", "msgid", "client_tags", "account", "bot", "ref", "_forms")
+
+    def __init__(
+        self,
+        source: str,
+        target: str,
+        lines: list[tuple[str, bool]],
+        *,
+        time: float | None = None,
+        client_tags: dict[str, str] | None = None,
+        account: str | None = None,
+        bot: bool = False,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.lines = lines
+        self.time = _time.time() if time is None else time
+        self.msgid = new_msgid()
+        self.client_tags = client_tags
+        self.account = account
+        self.bot = bot
+        self.ref = new_batch_id()
+        self._forms: dict[int, bytes] = {}
+
+    def _tags(self, mask: int, msgid: bool) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        if mask & WANTS_TAGS and msgid:
+            tags["msgid"] = self.msgid
+        if mask & WANTS_TIME:
+            tags["time"] = server_time(self.time)
+        if mask & WANTS_ACCOUNT and self.account:
+            tags["account"] = self.account
+        if mask & WANTS_TAGS:
+            if self.bot:
+                for name in BOT_TAGS:
+                    tags[name] = ""
+            if self.client_tags:
+                tags.update(self.client_tags)
+        return tags
+
+    def units_for(self, mask: int) -> list[Message | list[Message]]:
+        """The messages a recipient with `mask` gets: one batch, or one message per line."""
+        if mask & WANTS_MULTILINE:
+            ref = self.ref
+            batch = [Message("BATCH", ["+" + ref, MULTILINE, self.target], self.source, self._tags(mask, True))]
+            for text, concat in self.lines:
+                tags = {"batch": ref, CONCAT_TAG: ""} if concat else {"batch": ref}
+                batch.append(Message("PRIVMSG", [self.target, text], self.source, tags))
+            batch.append(Message("BATCH", ["-" + ref]))
+            return [batch]
+        units: list[Message | list[Message]] = []
+        for text, _ in self.lines:
+            if text:  # blank lines only make sense inside the batch
+                units.append(Message("PRIVMSG", [self.target, text], self.source, self._tags(mask, not units)))
+        return units
+
+    def irc_bytes(self, mask: int = 0) -> bytes:
+        mask &= FORM_BITS | WANTS_MULTILINE
+        data = self._forms.get(mask)
+        if data is None:
+            parts: list[bytes] = []
+            for unit in self.units_for(mask):
+                for message in unit if isinstance(unit, list) else (unit,):
+                    parts.append(message.encode())
+            data = self._forms[mask] = b"".join(parts)
+        return data
+
+    def show_plain(self, plain: PlainSession) -> None:
+        for unit in self.units_for(0):
+            assert isinstance(unit, Message)
+            plain.render(unit)

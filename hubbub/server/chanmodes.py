@@ -1,0 +1,98 @@
+"""The channel modes we implement, as one table.
+
+Each mode is declared once with its kind (the CHANMODES type, or a membership prefix)
+and the rank needed to change it. The MODE handler parses by kind and checks the rank
+from here; ISUPPORT (CHANMODES, PREFIX) and RPL_MYINFO are derived from the same rows,
+so what is advertised is exactly what MODE accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hubbub.server.channel import HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
+
+LIST = "A"  # a list of masks; without a parameter, a query of the list
+SETTING = "B"  # always has a parameter (+k key; we also accept -k without one)
+PARAM_WHEN_SET = "C"  # a parameter when set, none when unset (+l)
+FLAG = "D"  # never a parameter
+PREFIX = "P"  # a membership status given to a nick
+
+
+@dataclass(frozen=True, slots=True)
+class ModeSpec:
+    letter: str
+    kind: str
+    min_rank: int  # the rank a member needs to change it
+    meaning: str
+
+    def takes_param(self, adding: bool) -> bool:
+        """Whether this change consumes a parameter (a list mode may still go without: a query)."""
+        return self.kind in (LIST, SETTING, PREFIX) or (self.kind == PARAM_WHEN_SET and adding)
+
+
+_TABLE = (
+    ModeSpec("b", LIST, HALFOP, "ban: matching users cannot join; with m: they cannot speak"),
+    ModeSpec("e", LIST, HALFOP, "ban exception: matching users are exempt from +b"),
+    ModeSpec("I", LIST, HALFOP, "invite exception: matching users may join a +i channel"),
+    ModeSpec("k", SETTING, HALFOP, "key: JOIN must give it"),
+    ModeSpec("l", PARAM_WHEN_SET, HALFOP, "limit: no one joins once this many are in"),
+    ModeSpec("i", FLAG, HALFOP, "invite only: JOIN needs an INVITE or a +I match"),
+    ModeSpec("m", FLAG, HALFOP, "moderated: only voiced members and above speak"),
+    ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),
+    ModeSpec("s", FLAG, HALFOP, "secret: hidden from LIST, NAMES, WHO and TOPIC of outsiders"),
+    ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
+    ModeSpec("o", PREFIX, OP, "channel operator (@)"),
+    ModeSpec("h", PREFIX, OP, "half-operator (%)"),
+    ModeSpec("v", PREFIX, HALFOP, "voice (+)"),
+)
+CHANNEL_MODES: dict[str, ModeSpec] = {spec.letter: spec for spec in _TABLE}
+
+
+def _letters(kind: str) -> str:
+    return "".join(sorted((s.letter for s in _TABLE if s.kind == kind), key=lambda c: (c.lower(), c)))
+
+
+def chanmodes_token() -> str:
+    """The CHANMODES=A,B,C,D value."""
+    return ",".join(_letters(kind) for kind in (LIST, SETTING, PARAM_WHEN_SET, FLAG))
+
+
+def prefix_token() -> str:
+    """The PREFIX=(modes)prefixes value, highest rank first."""
+    return f"({STATUS_MODES})" + "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
+
+
+def myinfo_channel_modes() -> str:
+    """Every channel mode letter, for RPL_MYINFO."""
+    return "".join(sorted(CHANNEL_MODES))
+
+
+def myinfo_param_modes() -> str:
+    """The channel modes that take a parameter, RPL_MYINFO's last field."""
+    return "".join(sorted(s.letter for s in _TABLE if s.takes_param(True)))
+
+
+# -- parameter validation ---------------------------------------------------------------
+
+LIMIT_MAX = 1_000_000
+
+
+class BadParam(ValueError):
+    """A mode parameter we refuse; the message says why, for ERR_INVALIDMODEPARAM."""
+
+
+def check_key(text: str, keylen: int) -> str:
+    """A +k key: printable, no spaces or commas (they split JOIN's key list), not too long."""
+    if not text or len(text) > keylen:
+        raise BadParam(f"a key must have 1 to {keylen} characters")
+    if text[0] == ":" or any(ch in ", " or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise BadParam("a key cannot contain spaces, commas or control characters, nor start with ':'")
+    return text
+
+
+def parse_limit(text: str) -> int:
+    """A +l limit: a whole number of members, at least 1."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 7) or not 0 < int(text) <= LIMIT_MAX:
+        raise BadParam(f"a limit must be a whole number from 1 to {LIMIT_MAX}")
+    return int(text)

@@ -1,0 +1,155 @@
+"""Client-initiated batches: `draft/multiline` messages, and the BATCH command that opens
+and closes them.
+
+    BATCH +ref draft/multiline #target        (client-only tags, label: on this line)
+    @batch=ref PRIVMSG #target :first line
+    @batch=ref;draft/multiline-concat PRIVMSG #target :glued to the line before
+    BATCH -ref
+
+Lines of an open batch reach `MultilineBatch.take` from the dispatcher. They are
+checked as they arrive, so a batch past `max-bytes` or `max-lines` fails at once,
+with the FAIL codes of the specification; the rest of a failed batch, up to its
+`BATCH -ref`, is dropped without further replies. A complete batch is delivered as
+one message (messaging.py): a batch to clients that negotiated draft/multiline,
+separate lines to the others.
+
+A label on the opening `BATCH` labels the whole exchange: the echo of the message
+(or the FAIL) is its labeled response, as the specification wants for echo-message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.server.batch import CONCAT_TAG, MULTILINE
+from hubbub.server.client import Client
+from hubbub.server.commands import command
+from hubbub.server.handlers.messaging import relay_multiline, relayable_tags
+from hubbub.server.handlers.replies import shown
+from hubbub.server.labels import answers_labels
+
+
+class MultilineBatch:
+    """A draft/multiline batch being received from a client."""
+
+    __slots__ = ("ref", "target", "tags", "label", "lines", "size", "failed")
+
+    def __init__(self, ref: str, target: str, tags: dict[str, str] | None, label: str | None) -> None:
+        self.ref = ref
+        self.target = target
+        self.tags = tags  # client-only tags of the opening BATCH line: they apply to the message
+        self.label = label  # of the opening BATCH line: answered when the batch ends
+        self.lines: list[tuple[str, bool]] = []  # (text, concatenated to the line before)
+        self.size = 0  # max-bytes counts the text and the line feeds that join lines
+        self.failed = False
+
+    def take(self, client: Client, message: Message) -> None:
+        """One line sent with a `batch` tag while this batch is open."""
+        if self.failed:
+            return
+        if message.tags["batch"] != self.ref:
+            self.fail(client, "MULTILINE_INVALID", "That line belongs to no open batch")
+            return
+        if message.command != "PRIVMSG" or len(message.params) < 2:
+            self.fail(client, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG lines only")
+            return
+        target, text = message.params[0], message.params[1]
+        if casefold(target) != casefold(self.target):
+            self.fail(client, "MULTILINE_INVALID_TARGET", self.target, target, "Invalid multiline target")
+            return
+        concat = CONCAT_TAG in message.tags
+        if concat and not text:
+            self.fail(client, "MULTILINE_INVALID", "A blank line cannot be concatenated")
+            return
+        limits = client.net.config.limits
+        if len(self.lines) >= limits.multiline_max_lines:
+            limit = str(limits.multiline_max_lines)
+            self.fail(client, "MULTILINE_MAX_LINES", limit, "Multiline batch max-lines exceeded")
+            return
+        self.size += len(text.encode()) + (1 if self.lines and not concat else 0)
+        if self.size > limits.multiline_max_bytes:
+            limit = str(limits.multiline_max_bytes)
+            self.fail(client, "MULTILINE_MAX_BYTES", limit, "Multiline batch max-bytes exceeded")
+            return
+        self.lines.append((text, concat))
+
+    def fail(self, client: Client, code: str, *params: str) -> None:
+        """Refuse the batch: FAIL (labeled if the batch was), then ignore the rest of it."""
+        self.failed = True
+        self.lines = []
+        with_label(client, self.label, lambda: client.fail("BATCH", code, *params))
+
+
+def with_label(client: Client, label: str | None, reply: Callable[[], None]) -> None:
+    """Run `reply()` as the labeled response to `label` (the opening BATCH line's)."""
+    with client.labeled_reply(label if answers_labels(client) else None):
+        reply()
+
+
+def _swallow(client: Client, ref: str) -> None:
+    """A batch refused as it opens: its lines are dropped, without replies, until it closes."""
+    batch = MultilineBatch(ref, "", None, None)
+    batch.failed = True
+    client.batch = batch
+
+
+def _refuse(client: Client, ref: str, code: str, *params: str) -> None:
+    client.fail("BATCH", code, *params)
+    _swallow(client, ref)
+
+
+def _open(client: Client, message: Message, ref: str) -> None:
+    if client.batch is not None:  # batches do not nest: the open one is abandoned
+        client.batch = None
+        _refuse(client, ref, "MULTILINE_INVALID", "Another batch is still open")
+        return
+    kind = message.param(1)
+    if kind != MULTILINE:
+        _refuse(client, ref, "INVALID_PARAMS", kind or "*", "Unknown batch type")
+        return
+    if MULTILINE not in client.caps:
+        _refuse(client, ref, "MULTILINE_INVALID", "Negotiate the draft/multiline capability first")
+        return
+    if len(message.params) < 3 or not message.params[2]:
+        _refuse(client, ref, "MULTILINE_INVALID", "A multiline batch needs a target")
+        return
+    tags = None
+    if message.tags:
+        ok, tags = relayable_tags(client, message.tags)  # 417 when too big to relay
+        if not ok:
+            _swallow(client, ref)
+            return
+    label = None
+    if client.labeled is not None:
+        # The reply to this line is the echo sent when the batch ends: no ACK now.
+        label, client.labeled = client.labeled.label, None
+    client.batch = MultilineBatch(ref, message.params[2], tags, label)
+
+
+def _close(client: Client, ref: str) -> None:
+    batch = client.batch
+    if batch is None or batch.ref != ref:
+        client.fail("BATCH", "MULTILINE_INVALID", "No such batch is open")
+        return
+    client.batch = None
+    if batch.failed:
+        return
+    if not any(text for text, _ in batch.lines):
+        batch.fail(client, "MULTILINE_INVALID", "A multiline message needs some text")
+        return
+    with_label(client, batch.label, lambda: relay_multiline(client, batch.target, batch.lines, batch.tags))
+
+
+@command("BATCH", min_params=1)
+def handle_batch(client: Client, message: Message) -> None:
+    reference = message.params[0]
+    sign, ref = reference[:1], reference[1:]
+    if not ref or sign not in ("+", "-"):
+        client.fail("BATCH", "INVALID_PARAMS", shown(reference), "Expected BATCH +reference or BATCH -reference")
+        return
+    if sign == "+":
+        _open(client, message, ref)
+    else:
+        _close(client, ref)

@@ -1,0 +1,35 @@
+"""WHOWAS: who used a nickname that is gone (see hubbub/server/whowas.py)."""
+
+from __future__ import annotations
+
+import time
+
+from hubbub.irc import numerics as n
+from hubbub.irc.message import Message
+from hubbub.server.client import Client
+from hubbub.server.commands import command
+from hubbub.server.handlers.replies import shown
+
+
+def _count(text: str) -> int:
+    """RFC 1459: up to <count> entries; a non-positive or missing count means all."""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+@command("WHOWAS")
+def handle_whowas(client: Client, message: Message) -> None:
+    nick = message.param(0)
+    if not nick:
+        client.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    entries = client.net.whowas.lookup(nick, _count(message.param(1)))
+    if not entries:
+        client.numeric(n.ERR_WASNOSUCHNICK, shown(nick), "There was no such nickname")
+    for entry in entries:
+        client.numeric(n.RPL_WHOWASUSER, entry.nick, entry.username, entry.host, "*", entry.realname)
+        left = time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(entry.when))
+        client.numeric(n.RPL_WHOISSERVER, entry.nick, entry.server, left)
+    client.numeric(n.RPL_ENDOFWHOWAS, shown(nick), "End of WHOWAS")

@@ -1,0 +1,111 @@
+"""The text of HELP: one entry per command (its syntax, then what it does), and topics.
+
+HELP only answers for commands the server really has (those in the command table),
+so an entry written here ahead of its command stays hidden until the command exists.
+A test checks that every command in the table has its entry.
+"""
+
+from __future__ import annotations
+
+# subject -> (syntax, explanation lines)
+HELP: dict[str, tuple[str, list[str]]] = {
+    "ADMIN": ("ADMIN [<server>]", ["Who runs this server and how to reach them."]),
+    "AUTHENTICATE": ("AUTHENTICATE <data>", ["SASL authentication, once the sasl capability is enabled."]),
+    "AWAY": ("AWAY [:<message>]", [
+        "Marks you away with a message; without one, marks you back.",
+        "Those who message you or WHOIS you see the message.",
+    ]),
+    "BATCH": ("BATCH {+|-}<ref> [<type> ...]", ["Opens or closes a client batch (draft/multiline messages)."]),
+    "CAP": ("CAP LS [302] | CAP REQ :<caps> | CAP LIST | CAP END", [
+        "IRCv3 capability negotiation: see what the server offers, ask for some,",
+        "list what you have, and end negotiation to finish registering.",
+    ]),
+    "CHATHISTORY": ("CHATHISTORY <subcommand> <target> ...", [
+        "Fetches earlier messages of a channel or conversation.",
+    ]),
+    "DIE": ("DIE [<server>]", [
+        "Operators only. Shuts the server down: every client is told why and disconnected.",
+    ]),
+    "HELP": ("HELP [<command>]", ["Lists the commands, or explains one. HELPOP is the same."]),
+    "HELPOP": ("HELPOP [<command>]", ["The same as HELP."]),
+    "INFO": ("INFO [<server>]", ["What this server is: its software, version and uptime."]),
+    "INVITE": ("INVITE <nick> <channel>", [
+        "Invites someone to a channel you are in; needed to join an invite-only (+i) one.",
+        "Without parameters, lists the channels you are invited to.",
+    ]),
+    "ISON": ("ISON <nick> [<nick> ...]", ["Which of these nicks are online."]),
+    "JOIN": ("JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0", [
+        "Joins channels, creating those that do not exist (you become their operator).",
+        "JOIN 0 leaves every channel you are in.",
+    ]),
+    "KICK": ("KICK <channel> <nick>{,<nick>} [:<reason>]", ["Channel operators: removes someone from the channel."]),
+    "KILL": ("KILL <nick> [:<reason>]", [
+        "Operators only. Disconnects a user; they and everyone sharing a channel with them",
+        "see 'Killed (<operator> (<reason>))'.",
+    ]),
+    "KLINE": ("KLINE [<duration>] <user@host|host|nick> [:<reason>]", [
+        "Operators only. Bans matching users from the server and disconnects those connected.",
+        "The host may be a wildcard pattern (*.example.org) or a CIDR block (10.0.0.0/8);",
+        "usernames show with their ~ (~bob@*). A nick stands for *@<their host>.",
+        "Duration: minutes (30), or with units: 90s, 12h, 2d, 1w, 1d12h; none or 0: permanent.",
+        "K-lines are kept in memory: a restart forgets them. STATS k lists them.",
+    ]),
+    "LIST": ("LIST [<channel>{,<channel>}] [<filters>]", ["Lists channels with their user counts and topics."]),
+    "LUSERS": ("LUSERS", ["How many users, operators and channels the server has."]),
+    "MODE": ("MODE <channel> [<modes> [<params>]] | MODE <nick> [<modes>]", [
+        "Shows or changes channel modes, or your own user modes.",
+        "User modes: +i invisible, +w receive WALLOPS, +B bot, +o operator (from OPER; -o",
+        "drops it), +s server notices (operators only). See HELP USERMODES.",
+    ]),
+    "MONITOR": ("MONITOR {+|-} <nick>{,<nick>} | MONITOR C|L|S", ["Tells you when the nicks you watch come and go."]),
+    "MOTD": ("MOTD [<server>]", ["Shows the message of the day."]),
+    "NAMES": ("NAMES <channel>{,<channel>}", ["Lists who is in a channel."]),
+    "NICK": ("NICK <nick>", ["Sets or changes your nickname."]),
+    "NOTICE": ("NOTICE <target>{,<target>} :<text>", [
+        "Like PRIVMSG, but never answered automatically (no errors, no away replies).",
+    ]),
+    "OPER": ("OPER <name> <password>", [
+        "Becomes an IRC operator, with a name and password from the server's [[opers]].",
+        "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
+        "REHASH, DIE, STATS k and STATS o.",
+    ]),
+    "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
+    "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),
+    "PING": ("PING <token>", ["The server answers PONG with the same token."]),
+    "PONG": ("PONG <token>", ["The answer to the server's PING."]),
+    "PRIVMSG": ("PRIVMSG <target>{,<target>} :<text>", ["Sends a message to channels or users."]),
+    "QUIT": ("QUIT [:<reason>]", ["Leaves the server; others see 'Quit: <reason>'."]),
+    "REHASH": ("REHASH", [
+        "Operators only. Reloads the configuration file without disconnecting anyone:",
+        "the MOTD, limits, operators and the connection password change at once;",
+        "listeners, the server name and the store need a restart. SIGHUP does the same.",
+    ]),
+    "SETNAME": ("SETNAME :<realname>", ["Changes your real name (the setname capability)."]),
+    "STATS": ("STATS <letter> [<server>]", [
+        "Server statistics: STATS u, how long the server has been up.",
+        "Operators only: STATS k, the K-lines in force; STATS o, the operator blocks.",
+    ]),
+    "TAGMSG": ("TAGMSG <target>", ["Sends only message tags (typing notifications, reactions)."]),
+    "TIME": ("TIME [<server>]", ["The server's time."]),
+    "TOPIC": ("TOPIC <channel> [:<topic>]", ["Shows a channel's topic, or sets it."]),
+    "UNKLINE": ("UNKLINE <user@host>", ["Operators only. Lifts a K-line (as STATS k shows its mask)."]),
+    "USER": ("USER <username> 0 * :<realname>", ["Registration: your username and real name."]),
+    "USERHOST": ("USERHOST <nick> [<nick> ...]", ["user@host of up to five nicks (* marks operators, - away)."]),
+    "VERSION": ("VERSION [<server>]", ["The server's software version and its ISUPPORT tokens."]),
+    "WALLOPS": ("WALLOPS :<text>", ["Operators only. Sends a message to every user with mode +w."]),
+    "WHO": ("WHO <channel|mask>", ["Lists users in a channel or matching a mask (H here, G away, * operator)."]),
+    "WHOIS": ("WHOIS [<server>] <nick>", ["Who someone is: user@host, channels, server, idle time, and more."]),
+    "WHOWAS": ("WHOWAS <nick> [<count>]", [
+        "Who used a nickname that is gone, newest first; up to <count> entries.",
+    ]),
+    # topics that are not commands
+    "USERMODES": ("User modes", [
+        "+i  invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel",
+        "+w  wallops: receive WALLOPS",
+        "+B  bot: marks you as a bot",
+        "+o  operator: given by OPER, dropped with MODE <nick> -o",
+        "+s  server notices (operators only): connects, exits, kills, K-lines, rehash",
+    ]),
+}
+
+TOPICS = ("USERMODES",)

@@ -1,0 +1,173 @@
+"""REHASH and DIE from IRC; SIGHUP, REHASH and DIE of a real `hubbub serve` process.
+
+A reload reads the file again and applies it without dropping anyone; what cannot
+change while running (listeners, the server name) keeps its running value, and the
+operator is told. A broken file changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e_opers.conftest import oper_toml
+from tests.e2e_opers.support import STARTUP, Process, an_oper, hubbub_env
+from tests.helpers import LineClient, commands, connected, sync
+
+
+async def test_rehash_and_die_are_481_for_non_operators(oper_server, clients) -> None:
+    alice = await connected(oper_server, "alice")
+    clients.append(alice)
+    for line in ("REHASH", "DIE"):
+        alice.send(line)
+        assert (await alice.expect(lambda m: m.command.isdigit())).command == "481", line
+    assert not oper_server._stopping
+
+
+async def test_rehash_applies_the_new_file_without_dropping_anyone(make_oper_server, oper_hash, clients) -> None:
+    server = await make_oper_server(toml=oper_toml(oper_hash) + '[server]\nmotd = "old news"\n')
+    ircop = await an_oper(server, "ircop", "#room")
+    bob = await connected(server, "bob", "#room")
+    clients.extend([ircop, bob])
+    path = Path(server.config_name)
+    path.write_text(
+        oper_toml(oper_hash) + oper_toml(oper_hash, "second")
+        + '[server]\nmotd = "fresh news"\npassword = "letmein"\n[limits]\nwhowas_entries = 1\n',
+        encoding="utf-8",
+    )
+    ircop.send("REHASH")
+    assert (await ircop.expect("382")).params == ["ircop", str(path), "Rehashing"]
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    bob.send("MOTD")
+    assert (await bob.expect("372")).params[1] == "- fresh news"
+    bob.send("PRIVMSG #room :still here")
+    await ircop.expect("PRIVMSG", "#room", "still here")
+    carol = await LineClient.connect(server)  # the connection password now applies
+    clients.append(carol)
+    carol.send("NICK carol")
+    carol.send("USER c 0 * :C")
+    await carol.expect("464")
+    dave = await LineClient.connect(server)
+    clients.append(dave)
+    dave.send("PASS letmein")
+    await dave.register("dave")
+    dave.send("OPER second operpass")  # a block added by the reload
+    await dave.expect("381")
+
+
+async def test_rehash_keeps_settings_that_need_a_restart_and_says_so(make_oper_server, oper_hash, clients) -> None:
+    server = await make_oper_server()
+    ircop = await an_oper(server)
+    clients.append(ircop)
+    Path(server.config_name).write_text(oper_toml(oper_hash) + '[server]\nname = "renamed.example"\n', encoding="utf-8")
+    ircop.send("REHASH")
+    await ircop.expect("382")
+    note = await ircop.expect("NOTICE", "ircop")
+    assert note.params[1] == "*** server.name cannot change while the server runs; restart to apply it"
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    ircop.send("PING x")
+    assert (await ircop.expect("PONG")).source == "hubbub.local"
+
+
+async def test_rehash_of_a_broken_file_keeps_the_running_configuration(make_oper_server, oper_hash, clients) -> None:
+    server = await make_oper_server(toml=oper_toml(oper_hash) + '[server]\nmotd = "kept"\n')
+    ircop = await an_oper(server)
+    clients.append(ircop)
+    Path(server.config_name).write_text('[server]\nmotd = "new"\n[limits]\nnicklen = 0\n', encoding="utf-8")
+    ircop.send("REHASH")
+    await ircop.expect("382")
+    fail = await ircop.expect("FAIL")
+    assert fail.params == ["REHASH", "CONFIG_ERROR", "Configuration not reloaded: limits.nicklen must be at least 1"]
+    ircop.send("MOTD")
+    assert (await ircop.expect("372")).params[1] == "- kept"
+
+
+async def test_die_disconnects_everyone_and_stops_the_server(oper_server, clients) -> None:
+    ircop = await an_oper(oper_server)
+    bob = await connected(oper_server, "bob")
+    clients.extend([ircop, bob])
+    ircop.send("DIE")
+    assert (await bob.expect("ERROR")).params == ["Closing Link: 127.0.0.1 (Server shutting down)"]
+    assert (await ircop.expect("ERROR")).params == ["Closing Link: 127.0.0.1 (Server shutting down)"]
+    await asyncio.wait_for(oper_server.wait_stopped(), 10)
+
+
+async def test_die_naming_another_server_is_402_and_stops_nothing(oper_server, clients) -> None:
+    ircop = await an_oper(oper_server)
+    clients.append(ircop)
+    ircop.send("DIE other.example")
+    assert (await ircop.expect("402")).params[:2] == ["ircop", "other.example"]
+    assert commands(await sync(ircop)) == []
+
+
+# -- a real process ------------------------------------------------------------------------
+
+
+async def _start(config: Path, cwd: Path, *args: str) -> tuple[Process, LineClient]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hubbub", "serve", "--config", str(config), "--listen", "127.0.0.1:0",
+        "--no-web", "--db", ":memory:", *args,
+        cwd=cwd, env=hubbub_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    served = Process(proc)
+    found = await served.wait_log(r"listening irc (\S+):(\d+)$")
+    reader, writer = await asyncio.open_connection(found.group(1), int(found.group(2)))
+    return served, LineClient(reader, writer)
+
+
+async def test_sighup_reloads_the_config_file_without_dropping_anyone(tmp_path: Path, oper_hash: str) -> None:
+    config = tmp_path / "hubbub.toml"
+    config.write_text(oper_toml(oper_hash) + '[server]\nmotd = "before"\n', encoding="utf-8")
+    served, alice = await _start(config, tmp_path)
+    try:
+        await alice.register("alice")
+        config.write_text(oper_toml(oper_hash) + '[server]\nmotd = "after"\n', encoding="utf-8")
+        served.proc.send_signal(signal.SIGHUP)
+        await served.wait_log(rf"configuration reloaded from {re.escape(str(config))}")
+        alice.send("MOTD")
+        assert (await alice.expect("372")).params[1] == "- after"
+        assert served.proc.returncode is None
+    finally:
+        await alice.close()
+        served.proc.kill()
+        await served.proc.wait()
+
+
+async def test_sighup_with_a_broken_file_logs_why_and_keeps_running(tmp_path: Path, oper_hash: str) -> None:
+    config = tmp_path / "hubbub.toml"
+    config.write_text('[server]\nmotd = "before"\n', encoding="utf-8")
+    served, alice = await _start(config, tmp_path)
+    try:
+        await alice.register("alice")
+        config.write_text("[server\n", encoding="utf-8")
+        served.proc.send_signal(signal.SIGHUP)
+        await served.wait_log(r"ERROR configuration not reloaded: .*hubbub\.toml")
+        alice.send("MOTD")
+        assert (await alice.expect("372")).params[1] == "- before"
+    finally:
+        await alice.close()
+        served.proc.kill()
+        await served.proc.wait()
+
+
+async def test_die_ends_the_process_cleanly(tmp_path: Path, oper_hash: str) -> None:
+    config = tmp_path / "hubbub.toml"
+    config.write_text(oper_toml(oper_hash), encoding="utf-8")
+    served, ircop = await _start(config, tmp_path)
+    try:
+        await ircop.register("ircop")
+        ircop.send("OPER admin operpass")
+        await ircop.expect("381")
+        ircop.send("DIE")
+        assert (await ircop.expect("ERROR")).params == ["Closing Link: 127.0.0.1 (Server shutting down)"]
+        assert await asyncio.wait_for(served.proc.wait(), STARTUP) == 0
+        await served.wait_log(r"asked the server to shut down \(DIE\)")
+    finally:
+        await ircop.close()
+        if served.proc.returncode is None:
+            served.proc.kill()
+            await served.proc.wait()
