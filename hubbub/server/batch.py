@@ -14,16 +14,7 @@ import time as _time
 from typing import TYPE_CHECKING
 
 from hubbub.irc.message import Message
-from hubbub.server.delivery import (
-    BOT_TAGS,
-    FORM_BITS,
-    WANTS_ACCOUNT,
-    WANTS_MULTILINE,
-    WANTS_TAGS,
-    WANTS_TIME,
-    new_msgid,
-    server_time,
-)
+from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, event_tags, new_msgid
 
 if TYPE_CHECKING:
     from hubbub.plain import PlainSession
@@ -67,20 +58,7 @@ class MultilineOutgoing:
         self._forms: dict[int, bytes] = {}
 
     def _tags(self, mask: int, msgid: bool) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        if mask & WANTS_TAGS and msgid:
-            tags["msgid"] = self.msgid
-        if mask & WANTS_TIME:
-            tags["time"] = server_time(self.time)
-        if mask & WANTS_ACCOUNT and self.account:
-            tags["account"] = self.account
-        if mask & WANTS_TAGS:
-            if self.bot:
-                for name in BOT_TAGS:
-                    tags[name] = ""
-            if self.client_tags:
-                tags.update(self.client_tags)
-        return tags
+        return event_tags(mask, self.msgid if msgid else None, self.time, self.account, self.bot, self.client_tags)
 
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         """The messages a recipient with `mask` gets: one batch, or one message per line."""

@@ -56,6 +56,31 @@ def with_tags(extra: dict[str, str], message: Message) -> Message:
     return Message(message.command, message.params, message.source, {**extra, **message.tags})
 
 
+def event_tags(
+    mask: int,
+    msgid: str | None,
+    time: float,
+    account: str | None,
+    bot: bool,
+    client_tags: dict[str, str] | None,
+) -> dict[str, str]:
+    """The tags of one event for a recipient whose tag wishes are `mask`, server tags first."""
+    tags: dict[str, str] = {}
+    if mask & WANTS_TAGS and msgid:
+        tags["msgid"] = msgid
+    if mask & WANTS_TIME:
+        tags["time"] = server_time(time)
+    if mask & WANTS_ACCOUNT and account:
+        tags["account"] = account
+    if mask & WANTS_TAGS:
+        if bot:
+            for name in BOT_TAGS:
+                tags[name] = ""
+        if client_tags:
+            tags.update(client_tags)
+    return tags
+
+
 class Outgoing:
     """A message shared by many recipients, with its wire forms computed lazily."""
 
@@ -82,20 +107,7 @@ class Outgoing:
 
     def tags_for(self, mask: int) -> dict[str, str]:
         """The tags a recipient with `mask` gets on this message, server tags first."""
-        tags: dict[str, str] = {}
-        if mask & WANTS_TAGS and self.msgid:
-            tags["msgid"] = self.msgid
-        if mask & WANTS_TIME:
-            tags["time"] = server_time(self.time)
-        if mask & WANTS_ACCOUNT and self.account:
-            tags["account"] = self.account
-        if mask & WANTS_TAGS:
-            if self.bot:
-                for name in BOT_TAGS:
-                    tags[name] = ""
-            if self.client_tags:
-                tags.update(self.client_tags)
-        return tags
+        return event_tags(mask, self.msgid, self.time, self.account, self.bot, self.client_tags)
 
     def irc_bytes(self, mask: int = 0) -> bytes:
         """The wire form for recipients whose tag wishes are `mask`."""

@@ -176,3 +176,17 @@ async def test_multiline_errors_of_delivery_are_those_of_privmsg(server, clients
     assert missing.params[1] == "nobody" and missing.tags == {"label": "e1"}
     send_batch(alice, "#closed", "@batch=1 PRIVMSG #closed :hi")
     assert (await alice.expect("404")).params[1] == "#closed"
+
+
+async def test_lines_of_an_open_batch_are_not_flood_delayed(make_server, clients) -> None:
+    """With a rate of one line per 100 s once the burst is spent on registering and opening, a 20-line batch would take
+    half an hour if each line paid a flood token; it arrives within the wait bound."""
+    server = await make_server("limits.flood_control=true", "limits.flood_burst=8", "limits.flood_rate=0.01")
+    alice = await capped(server, "alice", *ML, channels=("#room",))
+    bob = await connected(server, "bob", "#room")
+    clients.extend([alice, bob])
+    lines = [f"@batch=7 PRIVMSG #room :line {i}" for i in range(20)]
+    send_batch(alice, "#room", *lines, ref="7")
+    for i in range(20):
+        msg = await bob.expect("PRIVMSG", "#room")
+        assert msg.params[1] == f"line {i}"

@@ -1,0 +1,162 @@
+"""CPU time and memory of a process, read from /proc, and of the generator itself.
+
+The benchmark charges a server for what it spent while under load: the difference of
+its CPU time (user + system, from `/proc/PID/stat`) between two samples, and its
+resident memory (`/proc/PID/statm`). Nothing here needs the server's cooperation, so
+the same numbers come out for hubbub, InspIRCd, ngIRCd or anything else with a pid.
+On systems without /proc the samples are None and the report says "not measured".
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ProcSample:
+    """One reading of a process: CPU seconds so far, resident bytes, and when."""
+
+    cpu_s: float
+    rss_bytes: int
+    at: float  # time.monotonic()
+
+
+def sample(pid: int | None) -> ProcSample | None:
+    """Read `pid`'s CPU time and RSS now, or None when it cannot be read.
+
+    CPU time is the sum of the on-CPU nanoseconds of the process's threads
+    (`/proc/PID/task/*/schedstat`) where the kernel keeps them, which resolves a short
+    pingpong run; otherwise utime + stime from `/proc/PID/stat`, in clock ticks.
+    """
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            statm = fh.read()
+        cpu = _schedstat_cpu(pid)
+        if cpu is None:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+            # The command name (field 2) is in parentheses and may contain spaces.
+            fields = stat[stat.rfind(b")") + 2 :].split()
+            cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK
+    except OSError:
+        return None
+    rss_pages = int(statm.split()[1])
+    return ProcSample(cpu, rss_pages * _PAGE, time.monotonic())
+
+
+def _schedstat_cpu(pid: int) -> float | None:
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as fh:
+                total += int(fh.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            if task == str(pid):
+                return None  # no schedstat on this kernel
+    return total / 1e9
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] != b"Z"
+
+
+def self_cpu() -> float:
+    """CPU seconds (user + system) this process has used so far, all threads included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_between(start: ProcSample | None, end: ProcSample | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, end.cpu_s - start.cpu_s)
+
+
+def raise_fd_limit(wanted: int | None = None) -> int:
+    """Raise this process's open-file limit toward the hard limit; return the new soft limit.
+
+    Ten thousand connections need ten thousand descriptors; the usual soft limit is 1024.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if wanted is None else min(wanted, hard)
+    if hard == resource.RLIM_INFINITY and wanted is None:
+        target = max(soft, 1 << 20)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def fd_limit() -> int:
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def system_busy() -> float | None:
+    """CPU seconds all cores together have spent busy since boot (/proc/stat), or None."""
+    try:
+        with open("/proc/stat", "rb") as fh:
+            values = [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / _CLK_TCK
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResult:
+    wall_s: float
+    server_cpu_s: float | None
+    server_rss_bytes: int | None
+    generator_cpu_s: float
+    other_cpu_s: float | None  # everything else the machine ran meanwhile
+
+    def other_util(self) -> float | None:
+        if self.other_cpu_s is None or self.wall_s <= 0:
+            return None
+        return self.other_cpu_s / self.wall_s
+
+
+class Window:
+    """CPU accounting over one measured window: the server's, the generator's, and the
+    rest of the machine's. The last one is how a run says it was disturbed: on a busy
+    machine the server gets less than the core it was promised and the figures drop."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.pid = server_pid
+        self.server0 = sample(server_pid)
+        self.generator0 = self_cpu()
+        self.system0 = system_busy()
+        self.t0 = time.monotonic()
+
+    def close(self, extra_generator_cpu: float = 0.0) -> WindowResult:
+        """End the window; `extra_generator_cpu` is what helper processes spent meanwhile."""
+        server1 = sample(self.pid)
+        generator = self_cpu() - self.generator0 + extra_generator_cpu
+        system1 = system_busy()
+        wall = time.monotonic() - self.t0
+        server_cpu = cpu_between(self.server0, server1)
+        other = None
+        if self.system0 is not None and system1 is not None:
+            other = max(0.0, system1 - self.system0 - generator - (server_cpu or 0.0))
+        return WindowResult(wall, server_cpu, server1.rss_bytes if server1 else None, generator, other)

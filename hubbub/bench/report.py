@@ -1,0 +1,297 @@
+"""Showing results: a table for people, a progress bar on long runs, and a Markdown
+summary of several `--json` result files (what `bench/run-figures.sh` puts in the docs).
+
+The JSON written by `--json` is the result dict itself; everything here only reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+
+def _n(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f}"
+    if value < 100:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1048576:,.1f} MiB"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, enabled: bool, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.enabled = enabled
+        self.stream = stream
+        self.width = width
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, fraction: float, text: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and fraction < 1.0:
+            return
+        self._last = now
+        fraction = min(1.0, max(0.0, fraction))
+        filled = int(fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {fraction * 100:3.0f}% {text[:60]:<60}")
+        self.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            self.stream.write("\r" + " " * (self.width + 70) + "\r")
+            self.stream.flush()
+            self._shown = False
+
+
+# -- the human table -------------------------------------------------------------------------------
+
+
+def _rows(rows: Iterable[tuple[str, str]]) -> list[str]:
+    rows = list(rows)
+    width = max((len(k) for k, _ in rows), default=0)
+    return [f"  {k:<{width}}  {v}" for k, v in rows]
+
+
+def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
+    lat = trial["latency"]
+    server = trial.get("server")
+    gen = trial["generator"]
+    rows = [
+        ("offered", f"{_n(trial['offered_msgs_per_s'], 1)} msg/s ({_n(trial['sent'])} messages "
+                    f"in {trial['duration_s']:g} s, to {clients - 1:,} receivers each)"),
+        ("delivered", f"{_n(trial['delivered_lines_per_s'])} lines/s ({_n(trial['delivered'])} of "
+                      f"{_n(trial['expected'])}; lost {_n(trial['lost'])}, disconnected {trial['disconnects']})"),
+        ("latency", f"p50 {_ms(lat['p50_ms'])} ms, p99 {_ms(lat['p99_ms'])} ms, max {_ms(lat['max_ms'])} ms "
+                    f"({_n(lat['samples'])} samples)"),
+    ]
+    if server:
+        rows.append(("server CPU", f"{server['cpu_s']:.2f} s ({_pct(server['cpu_util'])} of a core), "
+                                   f"{_n(server['cpu_s_per_million'], 2)} s per million deliveries, "
+                                   f"RSS {_mib(server['rss_bytes'])}"))
+    else:
+        rows.append(("server CPU", "not measured (give --server-pid, or start it with --server-cmd)"))
+    rows.append(("generator CPU", f"{gen['cpu_s']:.2f} s (main process {_pct(gen['main_process_util'])} "
+                                  f"of a core; send lag p99 {_ms(gen['send_lag_ms_p99'])} ms)"))
+    rows.append(("other processes", f"{_pct(trial.get('other_processes_util'))} of a core"))
+    rows.append(("verdict", "held" if trial["ok"] else f"did not hold: {trial['why']}"))
+    return rows
+
+
+def _trials_table(trials: list[dict[str, Any]]) -> list[str]:
+    head = ("rate", "offered", "deliveries/s", "lost", "p50 ms", "p99 ms", "max ms", "srv CPU", "CPU s/M",
+            "gen CPU", "others", "verdict")
+    rows = [head]
+    for t in trials:
+        if t.get("retried"):
+            t = {**t, "why": "retried (disturbed): " + t["why"]}
+        server = t.get("server") or {}
+        rows.append((
+            f"{t['rate']:g}", _n(t["offered_msgs_per_s"]), _n(t["delivered_lines_per_s"]), _n(t["lost"]),
+            _ms(t["latency"]["p50_ms"]), _ms(t["latency"]["p99_ms"]), _ms(t["latency"]["max_ms"]),
+            _pct(server.get("cpu_util")), _n(server.get("cpu_s_per_million"), 2),
+            _pct(t["generator"]["main_process_util"]), _pct(t.get("other_processes_util")),
+            "held" if t["ok"] else t["why"][:40],
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    out = []
+    for r in rows:
+        cells = [c.rjust(w) if i < len(head) - 1 else c for i, (c, w) in enumerate(zip(r, widths))]
+        out.append("  " + "  ".join(cells).rstrip())
+    return out
+
+
+def human(result: dict[str, Any]) -> str:
+    """The result of one run as a short text report."""
+    scenario = result["scenario"]
+    server = result.get("server") or {}
+    target = result["target"]
+    who = " ".join(x for x in (server.get("name"), server.get("version")) if x) or "server"
+    label = f" [{result['label']}]" if result.get("label") else ""
+    pid = f", pid {target['pid']}" if target.get("pid") else ""
+    lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}"]
+    params = result.get("params", {})
+    if scenario == "fanout":
+        lines.append(f"  {params['clients']:,} clients in one channel, {params['senders']} senders, "
+                     f"{params['size']}-byte messages, setup {result['setup_s']:.1f} s")
+        if "trials" in result:
+            lines.extend(_trials_table(result["trials"]))
+            if result["best"]:
+                best = result["best"]
+                lines.append(f"  max sustained: {best['rate']:g} msg/s = {_n(result['max_deliveries_per_s'])} "
+                             f"deliveries/s (p99 {_ms(best['latency']['p99_ms'])} ms, "
+                             f"{_n((best.get('server') or {}).get('cpu_s_per_million'), 2)} CPU s per million)")
+            else:
+                lines.append("  no rate held")
+            others = result.get("max_other_processes_util")
+            if others is not None and others > 0.25:
+                lines.append(f"  note: other processes used up to {others * 100:.0f}% of a core during these trials "
+                             "(column 'others'): the machine was not quiet")
+        else:
+            lines.extend(_rows(_trial_rows(result["result"], params["clients"])))
+    elif scenario == "connect":
+        r = result["result"]
+        reg = r["registration"]
+        rows = [
+            ("registered", f"{_n(r['registered'])} of {_n(r['clients'])} ({_n(r['failed'])} failed"
+                           + (f": {r['failures']}" if r["failures"] else "") + f") in {r['seconds']:.2f} s"),
+            ("rate", f"{_n(r['registrations_per_s'])} registrations/s ({params['concurrency']} in flight)"),
+            ("registration", f"p50 {_ms(reg['p50_ms'])} ms, p99 {_ms(reg['p99_ms'])} ms, max {_ms(reg['max_ms'])} ms"),
+        ]
+        s = r.get("server")
+        if s:
+            per = s["rss_per_client_bytes"]
+            rows.append(("server RSS", f"{_mib(s['rss_before_bytes'])} -> {_mib(s['rss_after_bytes'])} after "
+                                       f"{params['idle']:g} s idle: "
+                                       f"{'-' if per is None else f'{per / 1024:.1f} KiB'} per client"))
+            rows.append(("server CPU", f"{s['cpu_s']:.2f} s ({_pct(s['cpu_util'])} of a core), "
+                                       f"{_n(s['cpu_ms_per_registration'], 3)} ms per registration"))
+        else:
+            rows.append(("server", "RSS and CPU not measured (give --server-pid, or start it with --server-cmd)"))
+        rows.append(("lost while idle", _n(r["lost_while_idle"])))
+        rows.append(("generator CPU", f"{r['generator']['cpu_s']:.2f} s ({_pct(r['generator']['util'])} of a core)"))
+        rows.append(("other processes", f"{_pct(r.get('other_processes_util'))} of a core"))
+        lines.extend(_rows(rows))
+    elif scenario == "pingpong":
+        r = result["result"]
+        rtt = r["rtt"]
+        rows = [
+            ("round trips", f"{_n(r['round_trips'])} ({_n(r['round_trips_per_s'])}/s), after "
+                            f"{params['warmup']} to warm up"),
+            ("RTT", f"p50 {_ms(rtt['p50_ms'])} ms, p99 {_ms(rtt['p99_ms'])} ms, max {_ms(rtt['max_ms'])} ms, "
+                    f"mean {_ms(rtt['mean_ms'])} ms"),
+        ]
+        s = r.get("server")
+        if s:
+            rows.append(("server CPU", f"{s['cpu_s']:.2f} s ({_pct(s['cpu_util'])} of a core), "
+                                       f"{_n(s['cpu_us_per_round_trip'], 1)} us per round trip"))
+        rows.append(("generator CPU", f"{r['generator']['cpu_s']:.2f} s ({_pct(r['generator']['util'])} of a core)"))
+        rows.append(("other processes", f"{_pct(r.get('other_processes_util'))} of a core"))
+        lines.extend(_rows(rows))
+    for warning in result.get("warnings", []):
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)
+
+
+# -- the Markdown summary of several runs ----------------------------------------------------------
+
+
+def _label(result: dict[str, Any]) -> str:
+    return result.get("label") or (result.get("server") or {}).get("version") or "?"
+
+
+def _notes(result: dict[str, Any]) -> list[str]:
+    """Warnings worth a table cell (the disturbance by other processes has its own column)."""
+    return [w for w in result.get("warnings", []) if "other processes used" not in w]
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    """Markdown tables of the headline figures of many runs, grouped by scenario."""
+    out: list[str] = []
+    finds = [r for r in results if r.get("scenario") == "fanout" and "trials" in r]
+    if finds:
+        rows = []
+        for r in sorted(finds, key=lambda r: (r["params"]["clients"], _label(r))):
+            best = r.get("best") or {}
+            server = best.get("server") or {}
+            failed = [t for t in r["trials"] if not t["ok"] and not t.get("retried")]
+            first_fail = min(failed, key=lambda t: t["rate"]) if failed else None
+            rows.append([_label(r), _n(r["params"]["clients"]), _n(r["params"]["senders"]),
+                         _n(r.get("max_rate"), 1), _n(r.get("max_deliveries_per_s")),
+                         _ms((best.get("latency") or {}).get("p99_ms")),
+                         _n(server.get("cpu_s_per_million"), 2), _pct(server.get("cpu_util")),
+                         _pct((best.get("generator") or {}).get("main_process_util")),
+                         _pct(r.get("max_other_processes_util")),
+                         f"{first_fail['rate']:g}: {first_fail['why']}" if first_fail else "-",
+                         "; ".join([str(len(r["trials"]))] + _notes(r))])
+        out += ["### Fanout, highest rate held (no loss, p99 < 500 ms)", ""]
+        out += _md_table(["server", "N", "K", "max msg/s", "deliveries/s", "p99 ms at max", "CPU s per M",
+                          "server CPU", "generator CPU", "others (max)", "lowest failed rate: why",
+                          "trials; notes"], rows)
+        out.append("")
+    fixed = [r for r in results if r.get("scenario") == "fanout" and "result" in r]
+    if fixed:
+        rows = []
+        for r in sorted(fixed, key=lambda r: (r["params"]["clients"], r["params"]["rate"], _label(r))):
+            t = r["result"]
+            server = t.get("server") or {}
+            rows.append([_label(r), _n(r["params"]["clients"]), _n(t["rate"], 0), _n(t["delivered_lines_per_s"]),
+                         _n(t["lost"]), _ms(t["latency"]["p50_ms"]), _ms(t["latency"]["p99_ms"]),
+                         _ms(t["latency"]["max_ms"]), _n(server.get("cpu_s_per_million"), 2),
+                         _pct(server.get("cpu_util")), _pct(t["generator"]["main_process_util"]),
+                         _pct(t.get("other_processes_util")), "held" if t["ok"] else t["why"]])
+        out += ["### Fanout at a fixed rate", ""]
+        out += _md_table(["server", "N", "msg/s", "deliveries/s", "lost", "p50 ms", "p99 ms", "max ms",
+                          "CPU s per M", "server CPU", "generator CPU", "others", "verdict"], rows)
+        out.append("")
+    conns = [r for r in results if r.get("scenario") == "connect"]
+    if conns:
+        rows = []
+        for r in sorted(conns, key=lambda r: (r["params"]["clients"], _label(r))):
+            t = r["result"]
+            server = t.get("server") or {}
+            per = server.get("rss_per_client_bytes")
+            rows.append([_label(r), _n(t["clients"]), _n(r["params"]["concurrency"]), _n(t["registered"]),
+                         _n(t["failed"]), _n(t["registrations_per_s"]), _ms(t["registration"]["p50_ms"]),
+                         _ms(t["registration"]["p99_ms"]), "-" if per is None else f"{per / 1024:.1f}",
+                         _mib(server.get("rss_after_bytes")), _n(server.get("cpu_ms_per_registration"), 3),
+                         _pct(t.get("other_processes_util"))])
+        out += ["### Connect and idle", ""]
+        out += _md_table(["server", "clients", "in flight", "registered", "failed", "registrations/s",
+                          "p50 ms", "p99 ms", "RSS KiB per client", "RSS after", "CPU ms per registration",
+                          "others"], rows)
+        out.append("")
+    pings = [r for r in results if r.get("scenario") == "pingpong"]
+    if pings:
+        rows = []
+        for r in sorted(pings, key=_label):
+            t = r["result"]
+            server = t.get("server") or {}
+            rows.append([_label(r), _n(t["round_trips"]), _n(t["round_trips_per_s"]), _ms(t["rtt"]["p50_ms"]),
+                         _ms(t["rtt"]["p99_ms"]), _ms(t["rtt"]["max_ms"]),
+                         _n(server.get("cpu_us_per_round_trip"), 1), _pct(t.get("other_processes_util"))])
+        out += ["### Pingpong", ""]
+        out += _md_table(["server", "round trips", "per s", "RTT p50 ms", "RTT p99 ms", "RTT max ms",
+                          "server CPU us per round trip", "others"], rows)
+        out.append("")
+    return "\n".join(out)
+
+
+def load_results(paths: Iterable[str]) -> list[dict[str, Any]]:
+    results = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            results.append(json.load(fh))
+    return results
