@@ -180,3 +180,23 @@ def fit_utf8(text: str, max_bytes: int) -> str:
     if len(raw) <= max_bytes:
         return text
     return raw[:max_bytes].decode("utf-8", "ignore")
+
+
+def shown(param: str) -> str:
+    """`param` if it can be a middle parameter, else `*`.
+
+    Replies echo what a client sent (`403 alice <channel> :No such channel`) in middle
+    parameters, which cannot be empty, contain a space or start with ':'; a client can
+    still send such a value as its last parameter. We show `*` instead, as ergo does.
+    """
+    if not param or " " in param or param[0] == ":":
+        return "*"
+    return param
+
+
+def reply_params(params: tuple[str, ...] | list[str]) -> list[str]:
+    """Reply parameters made serializable: every middle one passed through `shown`."""
+    out = [shown(p) for p in params[:-1]]
+    if params:
+        out.append(params[-1])
+    return out

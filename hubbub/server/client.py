@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, reply_params
 from hubbub.server.delivery import WANTS_ACCOUNT, WANTS_MULTILINE, WANTS_TAGS, WANTS_TIME
 from hubbub.server.labels import LabeledResponse, Shared
 
@@ -35,6 +35,9 @@ class Deliverable(Shared, Protocol):
 
 class OpenBatch(Protocol):
     """A batch a client has opened (handlers/multiline.py): the lines tagged for it go here."""
+
+    ref: str
+    failed: bool  # refused: its remaining lines are swallowed
 
     def take(self, client: Client, message: Message) -> None: ...
 
@@ -178,19 +181,19 @@ class Client:
 
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""
-        self.send(Message(code, [self.nick, *params], self.net.name))
+        self.send(Message(code, reply_params((self.nick, *params)), self.net.name))
 
     def server_message(self, command: str, *params: str) -> None:
         self.send(Message(command, list(params), self.net.name))
 
     def fail(self, command: str, code: str, *context_and_text: str) -> None:
         """A standard reply (`FAIL <command> <code> [context...] :text`)."""
-        self.send(Message("FAIL", [command, code, *context_and_text], self.net.name))
+        self.send(Message("FAIL", reply_params((command, code, *context_and_text)), self.net.name))
 
     def warn(self, command: str, code: str, *context_and_text: str) -> None:
         """A standard reply: the command worked, with something worth knowing (`WARN`)."""
-        self.send(Message("WARN", [command, code, *context_and_text], self.net.name))
+        self.send(Message("WARN", reply_params((command, code, *context_and_text)), self.net.name))
 
     def note(self, command: str, code: str, *context_and_text: str) -> None:
         """A standard reply that only informs (`NOTE`)."""
-        self.send(Message("NOTE", [command, code, *context_and_text], self.net.name))
+        self.send(Message("NOTE", reply_params((command, code, *context_and_text)), self.net.name))

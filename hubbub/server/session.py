@@ -47,6 +47,17 @@ class Session:
         """Whether the peer's first line was IRC (False until it sent one, and in plain mode)."""
         return self._decided and self.client.plain is None
 
+    def flood_exempt(self, raw: bytes) -> bool:
+        """Whether `raw` is a line of the client's open, accepted multiline batch: such
+        lines cost no flood token, the batch being bounded by its max-lines and
+        max-bytes and its opening having paid."""
+        batch = self.client.batch
+        if batch is None or batch.failed or raw[:1] != b"@":
+            return False
+        end = raw.find(b" ")
+        tags = raw[1:end] if end > 0 else raw[1:]
+        return b"batch=" + batch.ref.encode() in tags.split(b";")
+
     def line_too_long(self) -> None:
         self.client.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
 

@@ -192,14 +192,13 @@ class IrcConnection(asyncio.Protocol):
         else:
             self.session.line_received(line)
 
-    def _in_batch(self) -> bool:
-        """Lines inside a client's open multiline batch cost no flood token: the batch
-        is already bounded by its max-lines and max-bytes, and only its opening paid."""
-        return self.session is not None and self.session.client.batch is not None
+    def _free(self, line: bytes | None) -> bool:
+        """Lines the session exempts from flood control (see Session.flood_exempt)."""
+        return line is not None and self.session is not None and self.session.flood_exempt(line)
 
     def _throttled(self, line: bytes | None) -> None:
         assert self._bucket is not None
-        if not self._waiting and (self._in_batch() or self._bucket.take() == 0.0):
+        if not self._waiting and (self._free(line) or self._bucket.take() == 0.0):
             self._handle(line)
             return
         self._enqueue(line)
@@ -227,7 +226,12 @@ class IrcConnection(asyncio.Protocol):
     def _drain(self, paid: bool) -> None:
         self._drain_handle = None
         while self._waiting and not self._closing and not self._held:
-            if not paid and self._bucket is not None and not self._in_batch() and self._bucket.take() > 0.0:
+            if (
+                not paid
+                and self._bucket is not None
+                and not self._free(self._waiting[0])
+                and self._bucket.take() > 0.0
+            ):
                 self._schedule_drain()
                 return
             paid = False

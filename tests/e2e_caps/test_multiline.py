@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.e2e_caps.support import batches, capped, mask
 from tests.helpers import commands, connect_plain, connected, sync
 
@@ -190,3 +192,27 @@ async def test_lines_of_an_open_batch_are_not_flood_delayed(make_server, clients
     for i in range(20):
         msg = await bob.expect("PRIVMSG", "#room")
         assert msg.params[1] == f"line {i}"
+
+
+async def test_a_refused_batch_does_not_lift_flood_control(make_server, clients) -> None:
+    """Opening a batch that is refused must not make the client's other lines free."""
+    server = await make_server("limits.flood_control=true", "limits.flood_burst=8", "limits.flood_rate=0.01")
+    alice = await capped(server, "alice", *ML, channels=("#room",))
+    clients.append(alice)
+    alice.send("BATCH +zz nonsense")
+    await alice.expect("FAIL", "BATCH")
+    for i in range(20):
+        alice.send(f"PING p{i}")
+    pongs = [m for m in await sync_soon(alice) if m.command == "PONG"]
+    assert len(pongs) < 20  # most of them wait for tokens that come once every 100 s
+
+
+async def sync_soon(client) -> list:
+    """What arrives until the server has been quiet for a moment (the PINGs are throttled,
+    so a PING-based sync would itself wait for a token)."""
+    got: list = []
+    while True:
+        try:
+            got.append(await client.read_message(timeout=0.5))
+        except asyncio.TimeoutError:
+            return got

@@ -12,16 +12,12 @@ Two things can break a reply that looks fine in a handler:
 
 from __future__ import annotations
 
+from hubbub.irc.message import shown
 from hubbub.server.client import Client
 
+__all__ = ["LINE_BUDGET", "send_list", "shown"]
+
 LINE_BUDGET = 510  # bytes of a line before its CRLF
-
-
-def shown(param: str) -> str:
-    """`param` if it can be a middle parameter of a reply, else `*`."""
-    if not param or " " in param or param[0] == ":":
-        return "*"
-    return param
 
 
 def send_list(client: Client, code: str, params: list[str], items: list[str]) -> None:
