@@ -68,7 +68,7 @@ class MultilineOutgoing:
             for text, concat in self.lines:
                 tags = {"batch": ref, CONCAT_TAG: ""} if concat else {"batch": ref}
                 batch.append(Message("PRIVMSG", [self.target, text], self.source, tags))
-            batch.append(Message("BATCH", ["-" + ref]))
+            batch.append(Message("BATCH", ["-" + ref], self.source))
             return [batch]
         units: list[Message | list[Message]] = []
         for text, _ in self.lines:

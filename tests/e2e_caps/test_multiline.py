@@ -47,6 +47,7 @@ async def test_a_multiline_message_arrives_as_a_batch_or_as_lines(server, client
     assert all("msgid" not in m.tags and "time" not in m.tags for m in lines)
     assert "draft/multiline-concat" in lines[2].tags and "draft/multiline-concat" not in lines[1].tags
     assert relay[-1].params == ["-" + relay[0].params[0][1:]]
+    assert relay[-1].source == mask("alice")  # the batch opens and closes with its sender
 
     fallback = await sync(carol)
     assert [m.params for m in fallback] == [["#room", "hello"], ["#room", "how is "], ["#room", "everyone?"]]

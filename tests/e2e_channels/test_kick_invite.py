@@ -147,6 +147,18 @@ async def test_any_member_may_invite_to_an_open_channel(server, clients) -> None
     assert (await carol.expect("INVITE")).params == ["carol", "#room"]
 
 
+async def test_a_plain_members_invitation_does_not_lift_bans_keys_or_limits(server, clients) -> None:
+    """Otherwise any member could let a banned user past the ops' +b, +k and +l."""
+    alice, bob = await room(server, clients, "alice", "bob")
+    await op_sets(alice, "MODE #room +bkl carol!*@* key 2", bob)
+    carol = await connected(server, "carol")
+    clients.append(carol)
+    bob.send("INVITE carol #room")
+    await carol.expect("INVITE")
+    carol.send("JOIN #room")
+    await carol.expect("474")
+
+
 async def test_invite_of_an_away_user_tells_the_inviter(server, clients) -> None:
     (alice,) = await room(server, clients, "alice")
     bob = await connected(server, "bob")

@@ -109,10 +109,10 @@ def handle_part(client: Client, message: Message) -> None:
 def handle_topic(client: Client, message: Message) -> None:
     net = client.net
     channel = net.find_channel(message.params[0])
-    if channel is None:
+    if channel is None or channel.hidden_from(client):  # a secret channel does not exist outside
         client.numeric(n.ERR_NOSUCHCHANNEL, shown(message.params[0]), "No such channel")
         return
-    if client not in channel.members and (len(message.params) > 1 or channel.hidden_from(client)):
+    if client not in channel.members and len(message.params) > 1:
         client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if len(message.params) < 2:

@@ -88,7 +88,10 @@ def handle_invite(client: Client, message: Message) -> None:
     if target in channel.members:
         client.numeric(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
         return
-    channel.invited.add(target)
+    if channel.rank(client) >= HALFOP:
+        # Only an invitation from someone who could lift +i, +b, +k and +l lets its
+        # target past them; a plain member's INVITE is a suggestion, not a key.
+        channel.invited.add(target)
     client.numeric(n.RPL_INVITING, target.nick, channel.name)
     if target.away is not None:
         client.numeric(n.RPL_AWAY, target.nick, target.away)

@@ -237,7 +237,7 @@ def handle_mode(client: Client, message: Message) -> None:
     net = client.net
     if is_channel_name(target):
         channel = net.find_channel(target)
-        if channel is None:
+        if channel is None or channel.hidden_from(client):  # a secret channel does not exist outside
             client.numeric(n.ERR_NOSUCHCHANNEL, shown(target), "No such channel")
         else:
             channel_mode(client, channel, message)

@@ -1,0 +1,183 @@
+"""The load generator, run briefly against a real hubbub: are its counts and reports right?
+
+These tests check what the benchmark counts and how it reports it, never how fast
+anything is: speed belongs in the benchmark's own figures, not in assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from hubbub.bench import procstat
+from hubbub.bench.cli import main as bench_main
+from hubbub.bench.load import Sampler, _command
+from hubbub.bench.report import human, summary
+from hubbub.bench.scenarios import (
+    ConnectOptions,
+    FanoutOptions,
+    FindMaxOptions,
+    PingpongOptions,
+    Target,
+    connect_idle,
+    fanout,
+    fanout_find_max,
+    pingpong,
+)
+from hubbub.bench.serverproc import ServerProcess, default_server_cmd, is_loopback
+from hubbub.bench.stats import latency_ms, percentile
+
+BENCH_LIMITS = ("limits.max_clients_per_ip=0", "limits.max_clients=0", "limits.sendq=16777216")
+
+
+@pytest.fixture
+async def target(make_server) -> Target:
+    """An in-process hubbub (its CPU is ours, so no pid: the server figures are not measured)."""
+    runtime = await make_server(*BENCH_LIMITS)
+    host, port = runtime.irc_address()
+    return Target(host, port)
+
+
+@pytest.fixture
+def server_process():
+    """A hubbub in its own process, started the way `hubbub bench` starts it, with a pid to measure."""
+    server = ServerProcess(default_server_cmd("asyncio"))
+    host, port = server.start(timeout=30)
+    yield Target(host, port, server.pid)
+    server.stop()
+
+
+def _wrap(scenario: str, result: dict, target: Target) -> dict:
+    """What the command line adds around a scenario's result, for the report functions."""
+    return {"scenario": scenario, "label": "hubbub-test", "server": {"name": "t", "version": "v"},
+            "target": {"host": target.host, "port": target.port, "pid": target.pid}, **result}
+
+
+async def test_fanout_counts_every_delivery_to_every_other_member(target: Target) -> None:
+    opts = FanoutOptions(clients=6, senders=2, rate=40, duration=0.5, samplers=2, drain_timeout=10)
+    out = await fanout(target, opts)
+    trial = out["result"]
+    assert trial["sent"] == 20
+    assert trial["expected"] == 20 * 5  # each message reaches the N-1 other members
+    assert trial["delivered"] == trial["expected"]
+    assert (trial["lost"], trial["extra_lines"], trial["disconnects"]) == (0, 0, 0)
+    # The two samplers are not senders: each sees all 20 messages, in order.
+    latency = trial["latency"]
+    assert latency["samples"] == 40
+    assert 0 <= latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    assert (trial["sampler_gaps"], trial["sampler_reordered"]) == (0, 0)
+    assert trial["server"] is None  # no pid: not measured, and the report says so
+    text = human(_wrap("fanout", out, target))
+    assert "20 messages" in text and "100 of 100" in text and "not measured" in text
+
+
+async def test_fanout_splits_receivers_over_worker_processes(target: Target) -> None:
+    opts = FanoutOptions(clients=9, senders=2, rate=20, duration=0.3, samplers=1, procs=2, drain_timeout=10)
+    trial = (await fanout(target, opts))["result"]
+    assert trial["sent"] == 6
+    assert trial["delivered"] == trial["expected"] == 6 * 8
+    assert trial["disconnects"] == 0
+    assert trial["generator"]["cpu_s"] >= 0
+
+
+async def test_find_max_doubles_or_halves_and_reports_every_trial(target: Target) -> None:
+    opts = FanoutOptions(clients=4, senders=2, duration=0.3, samplers=1, drain_timeout=5)
+    search = FindMaxOptions(start_rate=20, max_trials=2, max_time=60, retries=0)
+    out = await fanout_find_max(target, opts, search)
+    trials = out["trials"]
+    assert 1 <= len(trials) <= 2 and trials[0]["rate"] == 20
+    if len(trials) == 2:
+        assert trials[1]["rate"] == (40 if trials[0]["ok"] else 10)
+    for trial in trials:
+        assert trial["expected"] == trial["sent"] * 3
+        assert trial["delivered"] + trial["lost"] - trial["extra_lines"] == trial["expected"]
+    held = [t for t in trials if t["ok"]]
+    assert out["max_rate"] == (max(t["rate"] for t in held) if held else None)
+    assert out["best"] == (max(held, key=lambda t: t["rate"]) if held else None)
+    assert "rate" in human(_wrap("fanout", out, target))
+
+
+async def test_pingpong_times_every_round_trip(target: Target) -> None:
+    out = await pingpong(target, PingpongOptions(rounds=100, warmup=10))
+    result = out["result"]
+    assert result["round_trips"] == 100
+    rtt = result["rtt"]
+    assert rtt["samples"] == 100
+    assert 0 < rtt["p50_ms"] <= rtt["p99_ms"] <= rtt["max_ms"]
+
+
+async def test_connect_registers_everyone_and_measures_the_server_process(server_process: Target) -> None:
+    out = await connect_idle(server_process, ConnectOptions(clients=30, concurrency=10, idle=0.2))
+    result = out["result"]
+    assert (result["registered"], result["failed"], result["failures"]) == (30, 0, {})
+    assert result["registration"]["samples"] == 30
+    assert result["lost_while_idle"] == 0
+    server = result["server"]
+    assert server["rss_before_bytes"] > 0 and server["rss_after_bytes"] > 0
+    assert isinstance(server["rss_per_client_bytes"], int)
+    assert server["cpu_s"] >= 0
+    assert "30 of 30" in human(_wrap("connect", out, server_process))
+
+
+def test_command_line_starts_measures_and_stops_a_server() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubbub.bench", "pingpong", "--rounds", "50", "--warmup", "5", "--json",
+         "--label", "hubbub-asyncio", "--time-limit", "60",
+         "--server-cmd", " ".join(default_server_cmd("asyncio"))],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["scenario"] == "pingpong" and result["label"] == "hubbub-asyncio"
+    assert result["server"]["version"].startswith("hubbub")
+    assert result["result"]["round_trips"] == 50
+    assert result["result"]["server"]["cpu_s"] >= 0  # measured: the benchmark knew the pid
+    pid = result["target"]["pid"]
+    assert pid and not procstat.alive(pid)  # and stopped the server afterwards
+    assert "| hubbub-asyncio | 50 |" in summary([result])  # the pingpong table row
+
+
+def test_a_remote_target_is_refused_without_allow_remote(capsys) -> None:
+    assert bench_main(["pingpong", "--connect", "192.0.2.1:6667"]) == 2
+    assert "not a loopback address" in capsys.readouterr().err
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("192.0.2.1")
+
+
+def test_sampler_reads_send_times_and_spots_gaps_and_reordering() -> None:
+    sampler = Sampler(b"tagx")
+
+    def line(sender: int, seq: int, sent_ns: int) -> bytes:
+        return b":n!u@h PRIVMSG #c :tagx %d %d %d xxxx\r\n" % (sender, seq, sent_ns)
+
+    data = line(0, 0, 1_000) + line(0, 1, 2_000) + line(0, 4, 3_000) + line(1, 7, 4_000)
+    sampler.feed(data[:50], 10_000)  # a read may end in the middle of a line
+    sampler.feed(data[50:] + line(0, 2, 5_000), 10_000)
+    assert sampler.messages == 5
+    assert sampler.gaps == 2 and sampler.reordered == 1
+    assert sorted(sampler.latencies_ns) == [5_000, 6_000, 7_000, 8_000, 9_000]
+
+
+def test_command_is_read_after_tags_and_source() -> None:
+    assert _command(b":irc.example 376 nick :End of MOTD") == b"376"
+    assert _command(b"@time=x :irc.example 366 nick #c :End") == b"366"
+    assert _command(b"ERROR :Closing link") == b"ERROR"
+    assert _command(b":s 251 nick :There are 433 users") == b"251"
+
+
+def test_percentiles_and_latency_summary() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50 and percentile(values, 99) == 99 and percentile(values, 100) == 100
+    summary_ = latency_ms([1_000_000, 2_000_000, 3_000_000])
+    assert summary_["samples"] == 3 and summary_["p50_ms"] == 2.0 and summary_["max_ms"] == 3.0
+    assert latency_ms([])["p99_ms"] is None
+
+
+def test_procstat_reads_a_live_process_and_not_a_missing_one() -> None:
+    me = procstat.sample(os.getpid())
+    assert me is not None and me.cpu_s > 0 and me.rss_bytes > 0
+    assert procstat.sample(2**22 + 12345) is None
+    assert procstat.alive(os.getpid())
