@@ -114,6 +114,21 @@ class Channel:
         return ["+" + letters, *params]
 
     def broadcast(self, out: Outgoing, exclude: Client | None = None) -> None:
+        """Deliver `out` to every member but `exclude`.
+
+        This is the hot path of a chat server, so `Client.deliver` is inlined for the
+        common member (an IRC client with no labeled reply open): the wire form for
+        each tag mask is fetched once per broadcast and written as is.
+        """
+        forms: dict[int, bytes] = {}
         for member in self.members:
-            if member is not exclude:
+            if member is exclude or member.quit_reason is not None:
+                continue
+            if member.labeled is not None or member.plain is not None:
                 member.deliver(out)
+                continue
+            mask = member.tag_mask
+            data = forms.get(mask)
+            if data is None:
+                data = forms[mask] = out.irc_bytes(mask)
+            member.link.write(data)

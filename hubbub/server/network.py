@@ -8,6 +8,7 @@ Nothing here does I/O; time comes from an injectable clock.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -55,6 +56,8 @@ class Network:
         self.channels: dict[str, Channel] = {}
         self.motd = config.motd_lines()
         self.peak_users = 0
+        self.user_count = 0  # registered users
+        self.mode_counts: Counter[str] = Counter()  # registered users with each user mode
         self.monitors = MonitorIndex()  # MONITOR: who watches which nick
         self.whowas = WhowasHistory(config.limits.whowas_entries)
         self.klines = Klines()  # in memory until the store keeps them
@@ -84,8 +87,15 @@ class Network:
         seen.discard(client)
         return seen
 
-    def registered_count(self) -> int:
-        return sum(1 for c in self.users.values() if c.registered)
+    def count_registration(self, client: Client) -> None:
+        """`client` just registered: keep the user counts LUSERS reports (kept as
+        counters, since counting on every welcome makes a connection storm quadratic)."""
+        self.user_count += 1
+        self.peak_users = max(self.peak_users, self.user_count)
+
+    def count_user_mode(self, client: Client, letter: str, on: bool) -> None:
+        if client.registered:
+            self.mode_counts[letter] += 1 if on else -1
 
     # -- connections ---------------------------------------------------------------
 
@@ -124,6 +134,10 @@ class Network:
             for other in self.neighbours(client):
                 other.deliver(out)
         monitor.quit(client)
+        if client.registered:
+            self.user_count -= 1
+            for letter in client.modes:
+                self.mode_counts[letter] -= 1
         self._departed(client, reason)
         client.quit_reason = reason
         for channel in list(client.channels.values()):

@@ -262,8 +262,8 @@ class IrcConnection(asyncio.Protocol):
     # -- Link: output ----------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._closing:
-            return
+        if self._closing or self._out_size > self._sendq:
+            return  # past the sendq, flush() drops this client: collecting more is waste
         self._out.append(data)
         self._out_size += len(data)
         if not self._dirty:

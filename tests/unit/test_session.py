@@ -536,3 +536,23 @@ def test_a_handler_failure_drops_only_that_client_and_others_hear_its_quit(
     assert quits and quits[0].source.startswith("bob!")
     alice.send("PING still")
     assert alice.codes() == ["PONG"]
+
+
+def test_lusers_counts_follow_registrations_quits_and_user_modes(net: Network) -> None:
+    alice, bob, carol = (registered(net, nick) for nick in ("alice", "bob", "carol"))
+    bob.send("MODE bob +i")
+    carol.send("QUIT")
+
+    def lusers() -> dict[str, list[str]]:
+        alice.take()
+        alice.send("LUSERS")
+        return {m.command: m.params for m in alice.take()}
+
+    counts = lusers()
+    assert counts["251"][1] == "There are 1 users and 1 invisible on 1 servers"
+    assert counts["255"][1] == "I have 2 clients and 0 servers"
+    assert counts["265"][1:3] == ["2", "3"]  # current, and the peak of three
+    bob.send("QUIT")
+    counts = lusers()
+    assert counts["251"][1] == "There are 1 users and 0 invisible on 1 servers"
+    assert counts["255"][1] == "I have 1 clients and 0 servers"

@@ -22,18 +22,18 @@ def send_isupport(client: Client) -> None:
 
 def send_lusers(client: Client) -> None:
     net = client.net
-    users = [c for c in net.users.values() if c.registered]
-    invisible = sum(1 for c in users if "i" in c.modes)
-    unknown = len(net.clients) - len(users)
-    client.numeric(n.RPL_LUSERCLIENT, f"There are {len(users) - invisible} users and {invisible} invisible on 1 servers")
-    opers = sum(1 for c in users if "o" in c.modes)
+    users = net.user_count
+    invisible = net.mode_counts["i"]
+    unknown = len(net.clients) - users
+    client.numeric(n.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers")
+    opers = net.mode_counts["o"]
     if opers:
         client.numeric(n.RPL_LUSEROP, str(opers), "operator(s) online")
     if unknown > 0:
         client.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     client.numeric(n.RPL_LUSERCHANNELS, str(len(net.channels)), "channels formed")
-    client.numeric(n.RPL_LUSERME, f"I have {len(users)} clients and 0 servers")
-    count, peak = str(len(users)), str(net.peak_users)
+    client.numeric(n.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    count, peak = str(users), str(net.peak_users)
     client.numeric(n.RPL_LOCALUSERS, count, peak, f"Current local users {count}, max {peak}")
     client.numeric(n.RPL_GLOBALUSERS, count, peak, f"Current global users {count}, max {peak}")
 

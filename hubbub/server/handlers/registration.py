@@ -38,7 +38,7 @@ def try_complete_registration(client: Client) -> None:
         return
     client.registered = True
     client.signon = client.last_message = net.clock()
-    net.peak_users = max(net.peak_users, net.registered_count())
+    net.count_registration(client)
     send_welcome(client)
     monitor.came_online(client)
 

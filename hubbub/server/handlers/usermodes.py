@@ -58,6 +58,7 @@ def set_user_mode(client: Client, letter: str, on: bool) -> list[tuple[bool, str
         client.modes.add(letter)
     else:
         client.modes.discard(letter)
+    client.net.count_user_mode(client, letter, on)
     if letter == "s":
         client.net.notices.watch(client, on)
     if letter == "o" and not on:
