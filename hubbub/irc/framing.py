@@ -30,23 +30,22 @@ class LineBuffer:
         """
         out: list[bytes | None] = []
         buf = self._buf
-        buf += data
-        start = 0
+        if buf:
+            data = bytes(buf) + data
+            buf.clear()
         limit = self._max
-        while True:
-            end = buf.find(b"\n", start)
-            if end < 0:
-                break
-            stop = end - 1 if end > start and buf[end - 1] == 13 else end
+        # One split does the scanning in C; each line is copied once, by the split.
+        *lines, rest = data.split(b"\n")
+        for line in lines:
+            if line[-1:] == b"\r":
+                line = line[:-1]
             if self._skipping:
                 self._skipping = False
-            elif stop - start > limit:
+            elif len(line) > limit:
                 out.append(TOO_LONG)
             else:
-                out.append(bytes(buf[start:stop]))
-            start = end + 1
-        if start:
-            del buf[:start]
+                out.append(line)
+        buf += rest
         # The limit counts the line without its ending, so a full-length line may wait
         # here with its CR while the LF is still on the way.
         if len(buf) > limit and not self._skipping and not (len(buf) == limit + 1 and buf[-1] == 13):

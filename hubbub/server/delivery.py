@@ -13,6 +13,7 @@ the delivery read the same id.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import time as _time
@@ -44,6 +45,7 @@ def new_msgid() -> str:
     return f"{_MSGID_PREFIX}{next(_msgid_counter):x}"
 
 
+@functools.lru_cache(maxsize=256)  # the forms of one event, and events of one instant, share it
 def server_time(timestamp: float) -> str:
     """The IRCv3 server-time format: ISO 8601 UTC with milliseconds."""
     whole = int(timestamp)

@@ -19,6 +19,15 @@ from hubbub.server.handlers.replies import send_list, shown
 PARTLEN = 300
 
 
+def visible_count(client: Client, channel: Channel) -> int:
+    """How many members `client` may see (LIST), without building the list."""
+    if client in channel.members:
+        return len(channel.members)
+    if channel.hidden_from(client):
+        return 0
+    return sum(1 for m in channel.members if "i" not in m.modes)
+
+
 def visible_members(client: Client, channel: Channel) -> list[Client]:
     """Members `client` may see: all of them from inside, visible (-i) ones from outside,
     none of a secret channel's."""
@@ -156,7 +165,7 @@ def handle_list(client: Client, message: Message) -> None:
     for channel in candidates:
         if channel.hidden_from(client):
             continue
-        count = len(visible_members(client, channel))
+        count = visible_count(client, channel)
         topic_time = channel.topic_time if channel.topic else None
         if wanted.accepts(channel.name, count, channel.created, topic_time, now):
             client.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)

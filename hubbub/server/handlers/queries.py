@@ -106,7 +106,9 @@ def handle_who(client: Client, message: Message) -> None:
             pattern = glob_to_regex("*" if mask == "0" else mask)
             found = 0
             for user in list(net.users.values()):
-                if not user.registered or found >= WHO_MAX_RESULTS:
+                if found >= WHO_MAX_RESULTS:
+                    break
+                if not user.registered:
                     continue
                 if "i" in user.modes and not _shares_channel(client, user):
                     continue
