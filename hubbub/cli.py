@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 
 from hubbub import __version__
+from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
 
@@ -49,6 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "its argon2id hash, for the password_hash of an [[opers]] block.",
     )
     add_chat_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "chat":
         return run_chat(args)
+    if args.command == "bench":
+        return run_bench(args)
     if args.command == "hash-password":
         return hash_password_command()
     parser.print_help()
