@@ -355,7 +355,9 @@ class PlainSession:
     def _render_topic(self, m: Message) -> str:
         return f"* {_nick_of(m.source)} set the topic of {m.param(0)} to: {m.param(1)}"
 
-    def _render_mode(self, m: Message) -> str:
+    def _render_mode(self, m: Message) -> str | None:
+        if "!" not in (m.source or ""):
+            return None  # the server showing a new channel's modes: IRC detail
         return f"* {_nick_of(m.source)} sets mode {' '.join(m.params[1:])} on {m.param(0)}"
 
     def _render_error(self, m: Message) -> str:

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_value"]
 
 
+# A line is at most 512 bytes with its CRLF, tags not counted (RFC 1459, Modern IRC).
+MAX_LINE_BODY = 510
+
+
 class ParseError(ValueError):
     """The peer sent a line that is not an IRC message (our reply: ignore or FAIL)."""
 

@@ -18,8 +18,6 @@ from hubbub.irc.casemap import casefold
 if TYPE_CHECKING:
     from hubbub.server.client import Client
 
-# Numerics of the monitor specification.
-
 EXTENDED_MONITOR = ("extended-monitor", "draft/extended-monitor")
 
 

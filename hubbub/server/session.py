@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import ParseError, parse
+from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
 from hubbub.plain import PlainSession, looks_like_irc
 from hubbub.server import handlers  # noqa: F401  (registers every command)
 from hubbub.server.client import Client, Link
@@ -22,7 +22,7 @@ log = logging.getLogger("hubbub.session")
 
 # The non-tag part of a line, CRLF included, is at most 512 bytes; the tag section,
 # its '@' and the space after it included, may add 8191 (IRCv3 message-tags).
-MAX_BODY = 512 - 2
+MAX_BODY = MAX_LINE_BODY
 MAX_TAGS = 8191
 MAX_LINE = MAX_BODY + MAX_TAGS  # the longest line, its ending not counted
 

@@ -20,9 +20,10 @@ async def test_first_joiner_creates_the_channel_as_op(server, clients) -> None:
     clients.append(alice)
     alice.send("JOIN #room")
     reply = await alice.collect_until("366")
-    assert commands(reply) == ["JOIN", "353", "366"]
-    join, names, end = reply
+    assert commands(reply) == ["JOIN", "MODE", "353", "366"]
+    join, modes, names, end = reply
     assert join.source == mask("alice") and join.params == ["#room"]
+    assert modes.source == SERVER and modes.params == ["#room", "+nt"]  # the modes it starts with
     assert names.source == SERVER
     assert names.params == ["alice", "=", "#room", "@alice"]
     assert end.params == ["alice", "#room", "End of /NAMES list"]
@@ -57,9 +58,9 @@ async def test_join_several_channels_at_once(server, clients) -> None:
     alice.send("JOIN #a,#b")
     reply = await alice.collect_until("366")
     reply += await alice.collect_until("366")
-    assert commands(reply) == ["JOIN", "353", "366", "JOIN", "353", "366"]
+    assert commands(reply) == ["JOIN", "MODE", "353", "366", "JOIN", "MODE", "353", "366"]
     assert [m.params[0] for m in reply if m.command == "JOIN"] == ["#a", "#b"]
-    assert reply[5].params[1] == "#b"
+    assert reply[7].params[1] == "#b"
 
 
 async def test_join_0_parts_every_channel(server, clients) -> None:
@@ -94,7 +95,7 @@ async def test_join_of_malformed_channel_names_is_476(server, clients) -> None:
         assert reply.params == ["alice", bad, "Bad Channel Mask"]
     alice.send("JOIN #ok,room,#a:b")  # errors do not stop the other names
     reply = await alice.collect_until("476")
-    assert commands(reply) == ["JOIN", "353", "366", "403", "476"]
+    assert commands(reply) == ["JOIN", "MODE", "353", "366", "403", "476"]
     assert reply[0].params == ["#ok"]
 
 
@@ -368,8 +369,8 @@ async def test_empty_channel_is_destroyed(server, clients) -> None:
     assert commands(await alice.collect_until("323")) == ["321", "323"]
     bob.send("JOIN #room")  # a new channel: bob creates it, as op, with no topic
     reply = await bob.collect_until("366")
-    assert commands(reply) == ["JOIN", "353", "366"]
-    assert reply[1].params[-1] == "@bob"
+    assert commands(reply) == ["JOIN", "MODE", "353", "366"]  # created anew: its modes shown
+    assert reply[2].params[-1] == "@bob"
 
 
 # -- NICK as seen from channels -------------------------------------------------------------

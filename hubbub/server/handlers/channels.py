@@ -92,6 +92,10 @@ def handle_join(client: Client, message: Message) -> None:
                 continue
             existing.invited.discard(client)  # an invitation lets in once
         channel = net.join(client, name)
+        if existing is None:
+            # A new channel: show its creator the modes it starts with, as the
+            # charybdis family does (`:server MODE #c +nt`); clients display them.
+            client.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], net.name))
         if channel.topic:
             send_topic(client, channel)
         send_names(client, channel)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message, escape_tag_value, fit_utf8
+from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.access import channel_refuses_speech
 from hubbub.server.batch import MultilineOutgoing
@@ -22,7 +22,6 @@ from hubbub.server.delivery import WANTS_TAGS, Outgoing
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.notify import from_user
 
-MAX_LINE_BODY = 510  # 512 bytes with CRLF, tags not counted
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
 # to 8191, see session.py), but relay client-only tags only within the spec's limit, so
 # that with our own tags added every recipient can still read the line.

@@ -12,7 +12,7 @@ import logging
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import Message, fit_utf8
+from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server.client import Client
 from hubbub.server.commands import command
@@ -24,7 +24,6 @@ from hubbub.server.klines import MAX_REASON, BadMask, HostMask, Kline, describe_
 log = logging.getLogger("hubbub.opers")
 
 KILL_REASON_LEN = 300
-MAX_LINE_BODY = 510
 
 
 def is_oper(client: Client) -> bool:

@@ -12,12 +12,12 @@ Two things can break a reply that looks fine in a handler:
 
 from __future__ import annotations
 
-from hubbub.irc.message import shown
+from hubbub.irc.message import MAX_LINE_BODY, shown
 from hubbub.server.client import Client
 
 __all__ = ["LINE_BUDGET", "send_list", "shown"]
 
-LINE_BUDGET = 510  # bytes of a line before its CRLF
+LINE_BUDGET = MAX_LINE_BODY  # bytes of a line before its CRLF
 
 
 def send_list(client: Client, code: str, params: list[str], items: list[str]) -> None:
