@@ -50,8 +50,8 @@ class StoreSection:
 @dataclass
 class LimitsSection:
     flood_control: bool = _doc("throttle each client's commands (token bucket); turn off for benchmarks", default=True)
-    flood_burst: int = _doc("commands a client may send at once before being slowed down", default=10)
-    flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=2.0)
+    flood_burst: int = _doc("commands a client may send at once before being slowed down (joining a channel costs a client several)", default=20)
+    flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=4.0)
     recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
     max_clients: int = _doc("connections the server accepts in all; 0 for no limit", default=10000)
