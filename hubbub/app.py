@@ -255,9 +255,7 @@ class Runtime:
         if self._stopping:
             return
         link = client.link
-        held = isinstance(link, IrcConnection)
-        if held:
-            link.hold_input()
+        link.hold_input()
         future = self._executor.submit(work)
 
         def done(finished: Future[Any]) -> None:
@@ -275,8 +273,7 @@ class Runtime:
                     log.exception("internal error resuming a command of %r", client)
                     self.net.disconnect(client, "Internal error")
             finally:
-                if held:
-                    link.release_input()
+                link.release_input()
 
         _when_done(future, done)
 

@@ -51,6 +51,12 @@ class Link(Protocol):
     def close(self) -> None:
         """Flush what is queued, then close."""
 
+    def hold_input(self) -> None:
+        """Handle none of the peer's lines until `release_input` (they wait, in order)."""
+
+    def release_input(self) -> None:
+        """Handle the lines that waited, and the next ones as they come."""
+
 
 class Client:
     """A connection, registered or not, and the user it becomes."""

@@ -44,6 +44,12 @@ class FakeLink:
     def close(self) -> None:
         self.closed = True
 
+    def hold_input(self) -> None:
+        """Lines are fed by the test itself: nothing to hold."""
+
+    def release_input(self) -> None:
+        pass
+
 
 class Peer:
     """One connection: framing like the transport does it, then the session."""
