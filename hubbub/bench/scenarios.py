@@ -31,7 +31,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hubbub.bench import procstat
-from hubbub.bench.load import LoadConnection, Sampler, connect, connect_many, join_all, start_counting, totals
+from hubbub.bench.load import (
+    LoadConnection,
+    Sampler,
+    connect,
+    connect_many,
+    join_all,
+    start_counting,
+    totals,
+)
 from hubbub.bench.stats import latency_ms, percentile, rate, seconds_ms
 from hubbub.bench.worker import WorkerProcess
 

@@ -21,7 +21,13 @@ import json
 import sys
 from typing import Any
 
-from hubbub.bench.load import LoadConnection, connect_many, join_all, start_counting, totals
+from hubbub.bench.load import (
+    LoadConnection,
+    connect_many,
+    join_all,
+    start_counting,
+    totals,
+)
 from hubbub.bench.procstat import raise_fd_limit, self_cpu
 
 

@@ -14,8 +14,8 @@ Ranks (channel.py): voice < halfop < op.
 
 from __future__ import annotations
 
-from hubbub.irc.casemap import casefold
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.server.bans import MUTE
 from hubbub.server.chanmodes import ModeSpec
 from hubbub.server.channel import HALFOP, OP, VOICE, Channel

@@ -12,7 +12,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 from hubbub.irc.message import Message, reply_params
-from hubbub.server.delivery import WANTS_ACCOUNT, WANTS_MULTILINE, WANTS_TAGS, WANTS_TIME
+from hubbub.server.delivery import (
+    WANTS_ACCOUNT,
+    WANTS_MULTILINE,
+    WANTS_TAGS,
+    WANTS_TIME,
+)
 from hubbub.server.labels import LabeledResponse, Shared
 
 if TYPE_CHECKING:

@@ -9,10 +9,9 @@ CHGHOST and ACCOUNT notices of the nicks it watches (notify.py).
 
 from __future__ import annotations
 
-from hubbub.irc import numerics as n
-
 from typing import TYPE_CHECKING
 
+from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 
 if TYPE_CHECKING:

@@ -15,11 +15,11 @@ from typing import Any, Protocol, TypeVar
 from hubbub.config import Config
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.server import monitor, notify
 from hubbub.server.channel import Channel
 from hubbub.server.client import Client
-from hubbub.server import monitor, notify
-from hubbub.server.monitor import MonitorIndex
 from hubbub.server.klines import Klines
+from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.whowas import WhowasEntry, WhowasHistory
 

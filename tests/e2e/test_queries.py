@@ -242,6 +242,15 @@ async def test_version_time_motd_of_another_server_is_402(server, clients) -> No
         assert reply.params == ["alice", "irc.elsewhere.example", "No such server"]
 
 
+async def test_server_queries_accept_this_server_by_mask_or_by_a_users_nick(server, clients) -> None:
+    """MOTD, VERSION and TIME take the same server argument as INFO, ADMIN and STATS."""
+    alice = await connected(server, "alice")
+    clients.append(alice)
+    for line, answer in (("MOTD hubbub.*", "375"), ("VERSION alice", "351"), ("TIME *.local", "391")):
+        alice.send(line)
+        assert (await alice.read_message()).command == answer, line
+
+
 async def test_time_is_391(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)

@@ -13,8 +13,8 @@ from hubbub.server import access, elist
 from hubbub.server.channel import Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.notify import from_user
 from hubbub.server.handlers.replies import send_list, shown
+from hubbub.server.notify import from_user
 
 PARTLEN = 300
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 import time
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import mask_matches
 from hubbub.irc.message import Message
 from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.replies import shown
-from hubbub.server.isupport import VERSION, isupport_tokens, myinfo_modes, myinfo_param_modes
+from hubbub.server.isupport import (
+    VERSION,
+    isupport_tokens,
+    myinfo_modes,
+    myinfo_param_modes,
+)
 
 ISUPPORT_PER_LINE = 13
 
@@ -63,18 +69,20 @@ def send_welcome(client: Client) -> None:
     send_motd(client)
 
 
-def _refuse_other_server(client: Client, message: Message, index: int) -> bool:
-    """Commands that take an optional server name answer only for this server."""
-    target = message.param(index)
-    if target and target.lower() != client.net.name.lower():
-        client.numeric(n.ERR_NOSUCHSERVER, shown(target), "No such server")
-        return True
-    return False
+def elsewhere(client: Client, target: str) -> bool:
+    """Commands with an optional server (MOTD, VERSION, TIME, INFO, ADMIN, STATS) answer
+    for this server, named by a mask or by one of its users' nicks; anything else is
+    402. True when the command must stop."""
+    net = client.net
+    if not target or mask_matches(target, net.name) or net.find_user(target) is not None:
+        return False
+    client.numeric(n.ERR_NOSUCHSERVER, shown(target), "No such server")
+    return True
 
 
 @command("MOTD")
 def handle_motd(client: Client, message: Message) -> None:
-    if not _refuse_other_server(client, message, 0):
+    if not elsewhere(client, message.param(0)):
         send_motd(client)
 
 
@@ -85,7 +93,7 @@ def handle_lusers(client: Client, message: Message) -> None:
 
 @command("VERSION")
 def handle_version(client: Client, message: Message) -> None:
-    if _refuse_other_server(client, message, 0):
+    if elsewhere(client, message.param(0)):
         return
     client.numeric(n.RPL_VERSION, VERSION, client.net.name, "hubbub IRC server")
     send_isupport(client)
@@ -93,7 +101,7 @@ def handle_version(client: Client, message: Message) -> None:
 
 @command("TIME")
 def handle_time(client: Client, message: Message) -> None:
-    if _refuse_other_server(client, message, 0):
+    if elsewhere(client, message.param(0)):
         return
     now = client.net.clock()
     text = time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", time.gmtime(now))

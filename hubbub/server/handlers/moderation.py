@@ -15,8 +15,8 @@ from hubbub.server import access
 from hubbub.server.channel import HALFOP, Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.notify import from_user
 from hubbub.server.handlers.replies import LINE_BUDGET, shown
+from hubbub.server.notify import from_user
 
 
 def _kick_pairs(client: Client, message: Message) -> list[tuple[str, str]] | None:

@@ -29,9 +29,9 @@ from hubbub.server.chanmodes import (
 from hubbub.server.channel import Channel
 from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.notify import from_user
 from hubbub.server.handlers.replies import LINE_BUDGET, shown
 from hubbub.server.handlers.usermodes import format_changes, user_mode
+from hubbub.server.notify import from_user
 
 # list letter -> (entry numeric, end numeric, end text)
 LIST_REPLIES = {

@@ -16,10 +16,18 @@ from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.notify import from_user
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import announce_user_modes, set_user_mode
-from hubbub.server.klines import MAX_REASON, BadMask, HostMask, Kline, describe_duration, normalize_mask, parse_duration
+from hubbub.server.klines import (
+    MAX_REASON,
+    BadMask,
+    HostMask,
+    Kline,
+    describe_duration,
+    normalize_mask,
+    parse_duration,
+)
+from hubbub.server.notify import from_user
 
 log = logging.getLogger("hubbub.opers")
 

@@ -11,9 +11,9 @@ from hubbub.server.client import Client
 from hubbub.server.commands import command
 from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
-from hubbub.server.sts import is_secure
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.notify import away_changed
+from hubbub.server.sts import is_secure
 
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5

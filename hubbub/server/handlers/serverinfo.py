@@ -12,25 +12,16 @@ import time
 
 from hubbub import __version__
 from hubbub.irc import numerics as n
-from hubbub.irc.casemap import mask_matches
 from hubbub.irc.message import Message
 from hubbub.server.client import Client
 from hubbub.server.commands import COMMANDS, command
+from hubbub.server.handlers.info import elsewhere
 from hubbub.server.handlers.operators import refused
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.helptext import HELP, TOPICS
 from hubbub.server.klines import describe_duration
 
 OPER_STATS = "ko"
-
-
-def _elsewhere(client: Client, target: str) -> bool:
-    """402 unless `target` (if any) means this server; True when the command must stop."""
-    net = client.net
-    if not target or mask_matches(target, net.name) or net.find_user(target) is not None:
-        return False
-    client.numeric(n.ERR_NOSUCHSERVER, shown(target), "No such server")
-    return True
 
 
 def uptime_text(seconds: float) -> str:
@@ -41,7 +32,7 @@ def uptime_text(seconds: float) -> str:
 
 @command("INFO")
 def handle_info(client: Client, message: Message) -> None:
-    if _elsewhere(client, message.param(0)):
+    if elsewhere(client, message.param(0)):
         return
     net = client.net
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(net.created))
@@ -58,7 +49,7 @@ def handle_info(client: Client, message: Message) -> None:
 
 @command("ADMIN")
 def handle_admin(client: Client, message: Message) -> None:
-    if _elsewhere(client, message.param(0)):
+    if elsewhere(client, message.param(0)):
         return
     config = client.net.config
     admin = config.admin
@@ -74,7 +65,7 @@ def handle_stats(client: Client, message: Message) -> None:
     if not letter:
         client.numeric(n.ERR_NEEDMOREPARAMS, "STATS", "Not enough parameters")
         return
-    if _elsewhere(client, message.param(1)):
+    if elsewhere(client, message.param(1)):
         return
     if letter in OPER_STATS and refused(client):
         return
