@@ -343,33 +343,25 @@ async def test_silent_client_is_dropped_by_ping_timeout_and_plain_users_are_not_
 # -- connection counts -------------------------------------------------------------------
 
 
-async def test_too_many_connections_from_one_ip(make_server, clients) -> None:
-    server = await make_server("limits.max_clients_per_ip=2")
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (("limits.max_clients_per_ip=2",), "Too many connections from your IP address"),
+        (("limits.max_clients=2", "limits.max_clients_per_ip=0"), "Server is full"),
+    ],
+    ids=["per-ip", "server-full"],
+)
+async def test_a_connection_past_the_limit_is_refused_until_a_slot_frees(
+    make_server, clients, overrides, reason
+) -> None:
+    server = await make_server(*overrides)
     first = await connected(server, "first", "#c")
     second = await connected(server, "second", "#c")
     clients += [first, second]
     third = await LineClient.connect(server)
     lines = await third.closed()
-    assert lines == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)"]
+    assert lines == [f"ERROR :Closing Link: 127.0.0.1 ({reason})"]
     first.send("QUIT :making room")
-    await first.closed()
-    await second.expect("QUIT")
-    fourth = await connected(server, "fourth", "#c")
-    clients.append(fourth)
-    fourth.send("PRIVMSG #c :got in")
-    msg = await second.expect("PRIVMSG", "#c")
-    assert msg.params[1] == "got in"
-
-
-async def test_server_full(make_server, clients) -> None:
-    server = await make_server("limits.max_clients=2", "limits.max_clients_per_ip=0")
-    first = await connected(server, "first", "#c")
-    second = await connected(server, "second", "#c")
-    clients += [first, second]
-    third = await LineClient.connect(server)
-    lines = await third.closed()
-    assert lines == ["ERROR :Closing Link: 127.0.0.1 (Server is full)"]
-    first.send("QUIT")
     await first.closed()
     await second.expect("QUIT")
     fourth = await connected(server, "fourth", "#c")
