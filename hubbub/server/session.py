@@ -153,6 +153,9 @@ class Session:
             self._label_of(text),
         )
 
+    def disconnect(self, reason: str) -> None:
+        self.net.disconnect(self.client, reason)
+
     def connection_lost(self, reason: str) -> None:
         """The transport closed; make the client leave if it has not already."""
         self.net.quit(self.client, reason)

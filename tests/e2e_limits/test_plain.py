@@ -10,7 +10,7 @@ import asyncio
 import re
 
 from hubbub.app import Runtime
-from hubbub.transport.irc import UNTERMINATED_LINE_DELAY
+from hubbub.transport.tcp import UNTERMINATED_LINE_DELAY
 from tests.helpers import LineClient, connect_plain, connected, sync
 
 WELCOME = (

@@ -121,7 +121,7 @@ async def test_lines_sent_while_the_work_runs_wait_and_are_then_handled(server, 
     release = threading.Event()
     server.net.run_blocking(client, release.wait, lambda _: client.send(Message("NOTICE", ["alice", "work done"])))
     alice.send("PING during")
-    await asyncio.wait_for(_until(lambda: bool(client.link._waiting)), 5)  # received, held back
+    await asyncio.wait_for(_until(lambda: client.link.gate.waiting > 0), 5)  # received, held back
     release.set()
     first = await alice.expect(lambda m: m.command in ("NOTICE", "PONG"))
     assert first.command == "NOTICE" and first.params == ["alice", "work done"]

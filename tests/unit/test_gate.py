@@ -1,0 +1,136 @@
+"""The line gate without sockets: what may be handled when, and what is written."""
+
+from __future__ import annotations
+
+from hubbub.transport.gate import NOTHING, SENDQ_EXCEEDED, GateSettings, LineGate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def drain(gate: LineGate, exempt=None) -> list[bytes | None]:
+    out = []
+    while (line := gate.next_line(exempt)) is not NOTHING:
+        out.append(line)
+    return out
+
+
+def test_lines_pass_in_order_without_flood_control() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.receive(b"A\r\nB\nC")
+    assert drain(gate) == [b"A", b"B"]
+    gate.receive(b"\r\n")
+    assert drain(gate) == [b"C"]
+    assert gate.wait() is None
+
+
+def test_a_too_long_line_comes_out_as_none_once() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 10)
+    gate.receive(b"x" * 30 + b"\nok\n")
+    assert drain(gate) == [None, b"ok"]
+
+
+def test_the_bucket_lets_a_burst_through_then_one_line_per_token() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=2.0, flood_burst=3), 512, clock)
+    gate.receive(b"1\n2\n3\n4\n5\n")
+    assert drain(gate) == [b"1", b"2", b"3"]
+    assert gate.wait() == 0.5
+    clock.now += 0.5
+    assert drain(gate) == [b"4"]
+    clock.now += 0.25
+    assert drain(gate) == []
+    assert gate.wait() == 0.25
+
+
+def test_exempt_lines_cost_no_token() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
+    gate.receive(b"open\nfree1\nfree2\nnext\n")
+    assert drain(gate, lambda raw: raw.startswith(b"free")) == [b"open", b"free1", b"free2"]
+    assert gate.waiting == 1
+
+
+def test_held_input_waits_in_order_until_released() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.hold()
+    gate.receive(b"A\nB\n")
+    assert drain(gate) == [] and gate.wait() is None and gate.waiting == 2
+    gate.hold()
+    assert not gate.release()  # still held once
+    assert gate.release()
+    assert drain(gate) == [b"A", b"B"]
+
+
+def test_waiting_input_past_the_recvq_is_a_flood() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1, recvq=20), 512, clock)
+    gate.receive(b"first\n" + b"0123456789\n" * 2)
+    drain(gate)
+    assert not gate.flooded  # 20 bytes wait: at the limit
+    gate.receive(b"x\n")
+    assert gate.flooded
+
+
+def test_eof_is_finished_once_every_line_is_handled() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
+    gate.receive(b"a\nb\n")
+    gate.receive_eof(speaks_irc=True)
+    assert drain(gate) == [b"a"] and not gate.finished
+    clock.now += 1
+    assert drain(gate) == [b"b"] and gate.finished
+
+
+def test_a_typed_message_without_a_line_ending() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.receive(b"hello")
+    assert gate.unterminated(b"hello", speaks_irc=False)
+    assert not gate.unterminated(b"hello", speaks_irc=True)
+    assert not gate.unterminated(b"h", speaks_irc=False)  # a keystroke of a character-mode telnet
+    gate.end_partial_line()
+    assert drain(gate) == [b"hello"]
+    gate.receive(b"again")
+    assert gate.unterminated(b"again", speaks_irc=False)  # ending it for the peer changes nothing
+    gate.receive(b"\nmore")
+    assert not gate.unterminated(b"more", speaks_irc=False)  # the peer ends its lines itself
+
+
+def test_eof_ends_a_typed_line_only_for_people() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.receive(b"bye")
+    gate.receive_eof(speaks_irc=False)
+    assert drain(gate) == [b"bye"]
+    irc = LineGate(GateSettings(flood_control=False), 512)
+    irc.receive(b"QUIT")
+    irc.receive_eof(speaks_irc=True)
+    assert drain(irc) == []
+
+
+def test_output_is_joined_once_and_refused_past_the_sendq() -> None:
+    gate = LineGate(GateSettings(sendq=10), 512)
+    assert gate.queue_output(b"12345") and gate.queue_output(b"678")
+    assert gate.take_output(0) == b"12345678"
+    assert gate.take_output(0) == b""
+    gate.queue_output(b"123456")
+    assert gate.take_output(5) is SENDQ_EXCEEDED  # with what the transport still holds
+    gate.queue_output(b"x" * 11)
+    assert not gate.queue_output(b"more")  # already past: collecting more is waste
+    assert gate.take_output(0, closing=True) == b"x" * 11  # a closing client gets its ERROR
+
+
+def test_new_settings_reach_an_existing_gate() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_control=False, sendq=10), 512, clock)
+    gate.configure(GateSettings(flood_rate=1.0, flood_burst=1, sendq=100))
+    gate.receive(b"a\nb\n")
+    assert drain(gate) == [b"a"]
+    gate.queue_output(b"x" * 50)
+    assert gate.take_output(0) == b"x" * 50
+    gate.configure(GateSettings(flood_control=False))
+    assert drain(gate) == [b"b"]
