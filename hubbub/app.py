@@ -13,18 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
 from hubbub.config import Config, ConfigError
 from hubbub.irc.message import Message
+from hubbub.plain.intake import Intake
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
-from hubbub.server.client import Client
-from hubbub.server.network import Network
-from hubbub.server.session import Session
+from hubbub.server.connection import Connection
+from hubbub.server.core import local_core
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
@@ -47,9 +48,9 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
-        self.net = Network(config)
-        self.net.control = self
-        self.net.offload = self._offload
+        self.services = local_core(config, time.time, self._offload, self)
+        self.state = self.services.state
+        self.engine = self.services.engine
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address)
         self.listeners = Listeners()
@@ -59,6 +60,15 @@ class Runtime:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self._done = asyncio.Event()
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.services.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        """Tests replace the clock (K-line expiry, LIST's time filters)."""
+        self.services.set_clock(clock)
 
     # -- ConnectionHost: what the transports ask of us ----------------------------------
 
@@ -71,17 +81,15 @@ class Runtime:
     def release(self, link: Link) -> None:
         self.admission.release(link)
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> Session:
-        session = Session(self.net, link, ip)
-        session.client.secure = secure
-        return session
+    def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
+        return Intake(self.services, link, ip, secure)
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""
-        kline = self.net.klines.find("", ip, ip, self.net.clock())
+        kline = self.state.klines.find("", ip, ip, self.clock())
         if kline is None:
             return None
-        self.net.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
+        self.services.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
         return f"K-Lined: {kline.reason}"
 
     @property
@@ -105,7 +113,7 @@ class Runtime:
         if self.tls_context is not None:
             for spec in self.config.listen.tls:
                 await self._listen("tls", spec, self.tls_context)
-            self.net.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
+            self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
             if self.config.tls.self_signed and self.config.tls.sts:
                 log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
                             "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
@@ -125,9 +133,9 @@ class Runtime:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(keepalive.sweep_interval(self.net))  # limits may be reloaded
+            await asyncio.sleep(keepalive.sweep_interval(self.config.limits))  # limits may be reloaded
             try:
-                keepalive.sweep(self.net, self.net.clock())
+                keepalive.sweep(self.services, self.clock())
             except Exception:  # a bug of ours must not end every timeout for good
                 log.exception("timeout sweep failed")
 
@@ -159,13 +167,13 @@ class Runtime:
         about every earlier leaver: quadratic work (seconds for a few thousand users in
         one channel) and enough QUITs to overflow the sendq of those still waiting.
         """
-        clients = list(self.net.clients)
-        for client in clients:
-            client.send(Message("ERROR", [f"Closing Link: {client.host} ({reason})"]))
-        for client in clients:
-            client.quit_reason = reason  # leaving: from now on nothing more is sent to it
-        for client in clients:
-            client.link.close()
+        conns = self.services.connections()
+        for conn in conns:
+            conn.send(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        for conn in conns:
+            conn.leave(reason)  # from now on nothing more is sent to it
+        for conn in conns:
+            conn.close_link()
 
     async def wait_stopped(self) -> None:
         await self._done.wait()
@@ -175,7 +183,7 @@ class Runtime:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- ServerControl: what operator commands may ask (see Network.control) -------------
+    # -- ServerControl: what operator commands may ask (see context.py) -------------
 
     def die(self, reason: str) -> None:
         """Shut down as SIGTERM does (after the current command's output is written)."""
@@ -203,12 +211,12 @@ class Runtime:
                 error = "internal error (see the server log)"
             if error is not None:
                 log.error("configuration not reloaded: %s", error)
-                self.net.notices.send(f"Configuration not reloaded: {error}")
+                self.services.notices.send(f"Configuration not reloaded: {error}")
             else:
                 for note in notes:
                     log.warning("%s", note)
                 log.info("configuration reloaded from %s", self.config_name)
-                self.net.notices.send("Configuration reloaded")
+                self.services.notices.send("Configuration reloaded")
             if report is not None:
                 report(error, notes)
 
@@ -232,9 +240,9 @@ class Runtime:
         if self.tls_context is not None:
             tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
         self.config = config
-        self.net.config = config
-        self.net.motd = motd
-        self.net.whowas.resize(config.limits.whowas_entries)
+        self.services.config = config
+        self.services.motd = motd
+        self.state.whowas.resize(config.limits.whowas_entries)
         settings = self.gate_settings()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
@@ -242,11 +250,9 @@ class Runtime:
 
     # -- slow work off the loop (Network.offload) ----------------------------------------
 
-    def _offload(self, client: Client, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
         later lines are held meanwhile, so they are handled after the reply."""
         if self._stopping:
             return
-        self.workers.offload(
-            client.link, work, resume, lambda: self.net.disconnect(client, "Internal error")
-        )
+        self.workers.offload(conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"))

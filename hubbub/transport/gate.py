@@ -8,8 +8,9 @@ flooding. Output: bytes written for the client are collected until the transport
 flushes them, and a client whose unsent output passes its sendq is reported as stuck.
 
 The gate decides, the transport acts: it asks `next_line()` for the lines it may
-handle now, `wait()` for when to ask again, and `take_output()` for what to write.
-Time comes from an injected clock, so every rule is tested without sleeping.
+handle now and `wait()` for when to ask again; its `OutputQueue` writes through the
+functions the transport gives it. Time comes from an injected clock, so every rule is
+tested without sleeping and without a socket.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from hubbub.server.flood import TokenBucket
 
 Line = bytes | None  # None: a line that was too long (its bytes are gone)
 NOTHING: Final = b"\x00nothing"  # next_line(): no line may be handled now
-SENDQ_EXCEEDED: Final = b"\x00sendq"  # take_output(): the client is past its sendq
 
 
 def _characters(data: bytes) -> int:
@@ -50,21 +50,16 @@ class GateSettings:
 
 
 class LineGate:
-    __slots__ = (
-        "settings", "_clock", "_framer", "_bucket", "_waiting", "_waiting_size", "_held",
-        "eof", "_saw_line_end", "_out", "_out_size",
-    )  # fmt: skip
+    __slots__ = ("settings", "_clock", "_framer", "_bucket", "queue", "_waiting_size", "held", "eof", "saw_line_end")
 
     def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._framer = LineBuffer(max_line)
-        self._waiting: deque[Line] = deque()
+        self.queue: deque[Line] = deque()  # lines waiting to be handled, in order
         self._waiting_size = 0
-        self._held = 0
+        self.held = 0  # > 0 while slow work for the client runs: its lines wait
         self.eof = False  # the peer has sent everything
-        self._saw_line_end = False
-        self._out: list[bytes] = []
-        self._out_size = 0
+        self.saw_line_end = False  # the peer has ended a line itself
         self._bucket: TokenBucket | None = None
         self.settings = settings
         self.configure(settings)
@@ -80,15 +75,28 @@ class LineGate:
 
     # -- input -------------------------------------------------------------------------
 
-    def receive(self, data: bytes) -> None:
-        """Frame received bytes; complete lines wait for `next_line()`."""
+    def receive(self, data: bytes) -> list[Line]:
+        """Frame received bytes. When nothing can hold them back (no flood control,
+        input not held, nothing waiting: the common case, kept cheap), the complete lines
+        are returned to be handled at once, in order; otherwise they wait for
+        `next_line()` and the list is empty."""
         if b"\n" in data:
-            self._saw_line_end = True
+            self.saw_line_end = True
+        if self._bucket is None and not self.held and not self.queue:
+            return self._framer.feed(data)
         self._frame(data)
+        return []
+
+    def defer(self, lines: list[Line]) -> None:
+        """Lines returned by `receive` that were not handled (input became held while
+        handling an earlier one): they wait, ahead of anything received later."""
+        for line in reversed(lines):
+            self.queue.appendleft(line)
+            self._waiting_size += len(line) if line else 1
 
     def _frame(self, data: bytes) -> None:
         for line in self._framer.feed(data):
-            self._waiting.append(line)
+            self.queue.append(line)
             self._waiting_size += len(line) if line else 1
 
     def unterminated(self, data: bytes, speaks_irc: bool) -> bool:
@@ -96,7 +104,7 @@ class LineGate:
         ending, as the seed chat clients send them: then silence should end the line
         (`end_partial_line`). Never once the peer has ended a line, or speaks IRC; and
         not for a lone keystroke, as a character-mode telnet sends them."""
-        return not self._saw_line_end and not speaks_irc and self._framer.pending > 0 and _characters(data) >= 2
+        return not self.saw_line_end and not speaks_irc and self._framer.pending > 0 and _characters(data) >= 2
 
     def end_partial_line(self) -> None:
         """Take what waits without a line ending as a line (after silence, or at EOF)."""
@@ -115,21 +123,21 @@ class LineGate:
         A line `exempt` accepts costs no flood token (a line of an accepted multiline
         batch, whose opening paid for it).
         """
-        if self._held or not self._waiting:
+        if self.held or not self.queue:
             return NOTHING
-        head = self._waiting[0]
+        head = self.queue[0]
         bucket = self._bucket
         if bucket is not None and not (head is not None and exempt is not None and exempt(head)):
             if bucket.take() > 0.0:
                 return NOTHING
-        self._waiting.popleft()
+        self.queue.popleft()
         self._waiting_size -= len(head) if head else 1
         return head
 
     def wait(self) -> float | None:
         """Seconds until `next_line()` may give a waiting line; None if it waits on
         nothing but held input, or nothing waits."""
-        if self._held or not self._waiting:
+        if self.held or not self.queue:
             return None
         return 0.0 if self._bucket is None else self._bucket.wait()
 
@@ -139,62 +147,93 @@ class LineGate:
         return self._waiting_size > self.settings.recvq
 
     @property
-    def waiting(self) -> int:
-        return len(self._waiting)
-
-    @property
     def finished(self) -> bool:
         """The peer sent EOF and every line it sent has been handled."""
-        return self.eof and not self._waiting and not self._held
+        return self.eof and not self.queue and not self.held
 
     def clear_input(self) -> None:
-        self._waiting.clear()
+        self.queue.clear()
         self._waiting_size = 0
 
     # -- held input (slow work for the client runs: its later lines wait, in order) ----
 
     def hold(self) -> None:
-        self._held += 1
+        self.held += 1
 
     def release(self) -> bool:
         """Undo one `hold()`; True when input flows again."""
-        if self._held:
-            self._held -= 1
-        return not self._held
+        if self.held:
+            self.held -= 1
+        return not self.held
 
-    @property
-    def held(self) -> bool:
-        return self._held > 0
 
-    # -- output ------------------------------------------------------------------------
+class OutputQueue:
+    """A connection's unsent output: collected as the chat writes it, written out once
+    per loop iteration (`flush`, called by the shared flusher), bounded by the sendq.
 
-    def queue_output(self, data: bytes) -> bool:
-        """Collect bytes for the client; False when it is already past its sendq, where
-        collecting more is waste (the next flush drops it)."""
-        if self._out_size > self.settings.sendq:
-            return False
+    Past its sendq, counting what the transport below still holds (`pending()`), the
+    client is reported stuck (`overflow()`) and nothing more is collected for it; a
+    closing connection still gets its last bytes (its ERROR) whatever its sendq. This
+    is every delivery's path: one call to collect, one to flush.
+    """
+
+    __slots__ = (
+        "ip", "sendq", "closing", "_out", "_size", "_dirty", "_mark", "_send", "_pending", "_overflow", "abort",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ip: str,
+        sendq: int,
+        mark: Callable[[OutputQueue], None],
+        send: Callable[[bytes], object],
+        pending: Callable[[], int],
+        overflow: Callable[[], None],
+        abort: Callable[[], None],
+    ) -> None:
+        self.ip = ip
+        self.sendq = sendq
+        self.closing = False
+        self._out: list[bytes] = []
+        self._size = 0
+        self._dirty = False
+        self._mark = mark  # have `flush` called at the end of this loop iteration
+        self._send = send
+        self._pending = pending
+        self._overflow = overflow
+        self.abort = abort
+
+    def write(self, data: bytes) -> None:
+        if self._size > self.sendq:
+            return  # past the sendq: the next flush drops the client, collecting is waste
         self._out.append(data)
-        self._out_size += len(data)
-        return True
+        self._size += len(data)
+        if not self._dirty:
+            self._dirty = True
+            self._mark(self)
 
-    def take_output(self, in_transport: int, closing: bool = False) -> bytes:
-        """What to write now: the collected bytes, or SENDQ_EXCEEDED when they and the
-        `in_transport` bytes still unsent below us pass the sendq. A closing connection
-        gets its last bytes (its ERROR) whatever its sendq."""
+    def flush(self) -> None:
+        self._dirty = False
         out = self._out
         if not out:
-            return b""
-        size = self._out_size
+            return
+        size = self._size
         self._out = []
-        self._out_size = 0
-        if not closing and size + in_transport > self.settings.sendq:
-            return SENDQ_EXCEEDED
-        return out[0] if len(out) == 1 else b"".join(out)
+        self._size = 0
+        if size + self._pending() > self.sendq and not self.closing:
+            self._overflow()
+            return
+        self._send(out[0] if len(out) == 1 else b"".join(out))
 
-    def clear_output(self) -> None:
+    def clear(self) -> None:
         self._out = []
-        self._out_size = 0
+        self._size = 0
+
+    def stop(self) -> None:
+        """Collect nothing more (the connection is closed, or closing after its last flush)."""
+        self.clear()
+        self.sendq = -1
 
     @property
-    def output_size(self) -> int:
-        return self._out_size
+    def size(self) -> int:
+        return self._size

@@ -73,7 +73,8 @@ class Flushable(Protocol):
 class ConnectionHost(Protocol):
     """The runtime, as a transport sees it."""
 
-    flusher: Flush
+    @property
+    def flusher(self) -> Flush: ...
 
     def gate_settings(self) -> GateSettings: ...
 

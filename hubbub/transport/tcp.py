@@ -16,11 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
-from hubbub.transport.gate import NOTHING, SENDQ_EXCEEDED, GateSettings, LineGate
+from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
+
+
+def _discard(data: bytes) -> None:
+    pass
+
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
 UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with no line ending
@@ -36,9 +42,12 @@ class TcpConnection(asyncio.Protocol):
         self.session: SessionPort | None = None
         self.ip = ""
         self.gate = LineGate(host.gate_settings(), MAX_LINE)
-        self._dirty = False
+        self.output: OutputQueue | None = None
+        # Link.write: nothing to write to until the connection is made (or if it is refused);
+        # then the output queue's own `write`, so the chat's writes go straight into it.
+        self.write: Callable[[bytes], None] = _discard
         self._closing = False
-        self._drain_handle: asyncio.TimerHandle | None = None
+        self._drain_handle: asyncio.Handle | None = None
         self._partial_handle: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------
@@ -53,6 +62,11 @@ class TcpConnection(asyncio.Protocol):
             self._closing = True
             transport.close()
             return
+        output = self.output = OutputQueue(
+            self.ip, self.gate.settings.sendq, self.host.flusher.mark, transport.write,  # type: ignore[attr-defined]
+            transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
+        )  # fmt: skip
+        self.write = output.write
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -66,9 +80,21 @@ class TcpConnection(asyncio.Protocol):
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None
-        self.gate.receive(data)
-        self._pump()
-        if not self._closing and self.gate.unterminated(data, session.speaks_irc):
+        gate = self.gate
+        lines = gate.receive(data)
+        for index, line in enumerate(lines):  # the lines the gate lets through at once
+            if line is None:
+                session.line_too_long()
+            else:
+                session.line_received(line)
+            if self._closing:
+                return
+            if gate.held:  # slow work for this client began: the rest waits for it
+                gate.defer(lines[index + 1 :])
+                break
+        if gate.queue:
+            self._pump()
+        if not gate.saw_line_end and not self._closing and gate.unterminated(data, session.speaks_irc):
             self._partial_handle = asyncio.get_running_loop().call_later(
                 UNTERMINATED_LINE_DELAY, self._end_partial_line
             )
@@ -95,7 +121,8 @@ class TcpConnection(asyncio.Protocol):
             if handle is not None:
                 handle.cancel()
         self.gate.clear_input()
-        self.gate.clear_output()
+        if self.output is not None:
+            self.output.stop()
         if self.session is not None:
             reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
             self.session.connection_lost(reason)
@@ -157,33 +184,27 @@ class TcpConnection(asyncio.Protocol):
 
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)
+        if self.output is not None:
+            self.output.sendq = settings.sendq
 
     # -- Link: output ----------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        if self._closing or not self.gate.queue_output(data):
-            return
-        if not self._dirty:
-            self._dirty = True
-            self.host.flusher.mark(self)
-
     def flush(self) -> None:
-        self._dirty = False
-        transport = self.transport
-        if transport is None:
-            return
-        data = self.gate.take_output(transport.get_write_buffer_size(), self._closing)
-        if data is SENDQ_EXCEEDED:
-            self._drop("SendQ exceeded")
-        elif data:
-            transport.write(data)
+        if self.output is not None:
+            self.output.flush()
+
+    def _sendq_exceeded(self) -> None:
+        self._drop("SendQ exceeded")
 
     def close(self) -> None:
         """Flush and close gracefully; the session has already said goodbye."""
         if self.transport is None or self.transport.is_closing():
             return
-        self._closing = True  # from here on, flush() writes past the sendq: one ERROR line
-        self.flush()
+        self._closing = True
+        if self.output is not None:
+            self.output.closing = True  # this flush writes past the sendq: one ERROR line
+            self.output.flush()
+            self.output.stop()
         self.transport.close()
         self._abort_later()
 
@@ -195,7 +216,8 @@ class TcpConnection(asyncio.Protocol):
         """Disconnect a misbehaving client; its ERROR is best effort."""
         if self.session is None or self._closing:
             return
-        self.gate.clear_output()
+        if self.output is not None:
+            self.output.clear()
         self.session.disconnect(reason)
 
     def _abort_later(self) -> None:
@@ -206,4 +228,5 @@ class TcpConnection(asyncio.Protocol):
     @property
     def pending_output(self) -> int:
         """Bytes written by the session and not yet taken by the kernel."""
-        return self.gate.output_size + (self.transport.get_write_buffer_size() if self.transport else 0)
+        queued = self.output.size if self.output is not None else 0
+        return queued + (self.transport.get_write_buffer_size() if self.transport else 0)

@@ -33,7 +33,7 @@ def threaded_server() -> Iterator[Runtime]:
     thread = threading.Thread(target=loop.run_forever, name="hubbub-server", daemon=True)
     thread.start()
     runtime = asyncio.run_coroutine_threadsafe(start_server(), loop).result(10)
-    runtime.net.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
+    runtime.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
     yield runtime
     asyncio.run_coroutine_threadsafe(runtime.stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)

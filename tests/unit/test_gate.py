@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubbub.transport.gate import NOTHING, SENDQ_EXCEEDED, GateSettings, LineGate
+from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
 
 
 class Clock:
@@ -20,19 +20,32 @@ def drain(gate: LineGate, exempt=None) -> list[bytes | None]:
     return out
 
 
-def test_lines_pass_in_order_without_flood_control() -> None:
+def test_lines_pass_at_once_in_order_when_nothing_holds_them() -> None:
     gate = LineGate(GateSettings(flood_control=False), 512)
-    gate.receive(b"A\r\nB\nC")
-    assert drain(gate) == [b"A", b"B"]
-    gate.receive(b"\r\n")
-    assert drain(gate) == [b"C"]
-    assert gate.wait() is None
+    assert gate.receive(b"A\r\nB\nC") == [b"A", b"B"]
+    assert gate.receive(b"\r\n") == [b"C"]
+    assert drain(gate) == [] and gate.wait() is None
 
 
 def test_a_too_long_line_comes_out_as_none_once() -> None:
     gate = LineGate(GateSettings(flood_control=False), 10)
-    gate.receive(b"x" * 30 + b"\nok\n")
-    assert drain(gate) == [None, b"ok"]
+    assert gate.receive(b"x" * 30 + b"\nok\n") == [None, b"ok"]
+
+
+def test_lines_not_handled_when_input_became_held_wait_first() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    lines = gate.receive(b"A\nB\nC\n")
+    gate.hold()  # handling A started slow work
+    gate.defer(lines[1:])
+    assert gate.receive(b"D\n") == []  # behind them
+    gate.release()
+    assert drain(gate) == [b"B", b"C", b"D"]
+
+
+def test_with_flood_control_lines_go_through_the_queue() -> None:
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
+    assert gate.receive(b"A\nB\n") == []
+    assert drain(gate) == [b"A", b"B"]
 
 
 def test_the_bucket_lets_a_burst_through_then_one_line_per_token() -> None:
@@ -53,14 +66,14 @@ def test_exempt_lines_cost_no_token() -> None:
     gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
     gate.receive(b"open\nfree1\nfree2\nnext\n")
     assert drain(gate, lambda raw: raw.startswith(b"free")) == [b"open", b"free1", b"free2"]
-    assert gate.waiting == 1
+    assert len(gate.queue) == 1
 
 
 def test_held_input_waits_in_order_until_released() -> None:
     gate = LineGate(GateSettings(flood_control=False), 512)
     gate.hold()
-    gate.receive(b"A\nB\n")
-    assert drain(gate) == [] and gate.wait() is None and gate.waiting == 2
+    assert gate.receive(b"A\nB\n") == []
+    assert drain(gate) == [] and gate.wait() is None and len(gate.queue) == 2
     gate.hold()
     assert not gate.release()  # still held once
     assert gate.release()
@@ -88,7 +101,7 @@ def test_eof_is_finished_once_every_line_is_handled() -> None:
 
 
 def test_a_typed_message_without_a_line_ending() -> None:
-    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
     gate.receive(b"hello")
     assert gate.unterminated(b"hello", speaks_irc=False)
     assert not gate.unterminated(b"hello", speaks_irc=True)
@@ -102,35 +115,71 @@ def test_a_typed_message_without_a_line_ending() -> None:
 
 
 def test_eof_ends_a_typed_line_only_for_people() -> None:
-    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
     gate.receive(b"bye")
     gate.receive_eof(speaks_irc=False)
     assert drain(gate) == [b"bye"]
-    irc = LineGate(GateSettings(flood_control=False), 512)
+    irc = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
     irc.receive(b"QUIT")
     irc.receive_eof(speaks_irc=True)
     assert drain(irc) == []
 
 
-def test_output_is_joined_once_and_refused_past_the_sendq() -> None:
-    gate = LineGate(GateSettings(sendq=10), 512)
-    assert gate.queue_output(b"12345") and gate.queue_output(b"678")
-    assert gate.take_output(0) == b"12345678"
-    assert gate.take_output(0) == b""
-    gate.queue_output(b"123456")
-    assert gate.take_output(5) is SENDQ_EXCEEDED  # with what the transport still holds
-    gate.queue_output(b"x" * 11)
-    assert not gate.queue_output(b"more")  # already past: collecting more is waste
-    assert gate.take_output(0, closing=True) == b"x" * 11  # a closing client gets its ERROR
+class Sink:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.marked = 0
+        self.overflows = 0
+        self.below = 0  # bytes the transport below still holds
+
+    def queue(self, sendq: int) -> OutputQueue:
+        return OutputQueue("ip", sendq, self.mark, self.sent.append, lambda: self.below, self.overflow, lambda: None)
+
+    def mark(self, queue: OutputQueue) -> None:
+        self.marked += 1
+
+    def overflow(self) -> None:
+        self.overflows += 1
+
+
+def test_output_is_joined_once_per_flush_and_marked_once() -> None:
+    sink = Sink()
+    out = sink.queue(100)
+    out.write(b"12345")
+    out.write(b"678")
+    assert sink.marked == 1
+    out.flush()
+    assert sink.sent == [b"12345678"]
+    out.flush()
+    assert sink.sent == [b"12345678"]
+    out.write(b"9")
+    assert sink.marked == 2
+
+
+def test_output_past_the_sendq_is_an_overflow_and_stops_collecting() -> None:
+    sink = Sink()
+    out = sink.queue(10)
+    out.write(b"123456")
+    sink.below = 5  # with what the transport still holds, past 10
+    out.flush()
+    assert sink.overflows == 1 and sink.sent == []
+    sink.below = 0
+    out.write(b"x" * 11)
+    out.write(b"more")  # already past: collecting more is waste
+    assert out.size == 11
+    out.closing = True
+    out.flush()
+    assert sink.sent == [b"x" * 11]  # a closing client gets its ERROR whatever the sendq
+    out.stop()
+    out.write(b"late")
+    assert out.size == 0
 
 
 def test_new_settings_reach_an_existing_gate() -> None:
     clock = Clock()
-    gate = LineGate(GateSettings(flood_control=False, sendq=10), 512, clock)
-    gate.configure(GateSettings(flood_rate=1.0, flood_burst=1, sendq=100))
+    gate = LineGate(GateSettings(flood_control=False), 512, clock)
+    gate.configure(GateSettings(flood_rate=1.0, flood_burst=1))
     gate.receive(b"a\nb\n")
     assert drain(gate) == [b"a"]
-    gate.queue_output(b"x" * 50)
-    assert gate.take_output(0) == b"x" * 50
     gate.configure(GateSettings(flood_control=False))
     assert drain(gate) == [b"b"]
