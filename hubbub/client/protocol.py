@@ -637,6 +637,7 @@ class ClientProtocol:
         account = message.param(1) if len(message.params) > 2 else None
         realname = message.param(2) if len(message.params) > 2 else None
         fold = self.isupport.casefold
+        state: ChannelState | None
         if own:
             state = self.channels.setdefault(fold(name), ChannelState(name))
             state.members[fold(nick)] = (nick, "")

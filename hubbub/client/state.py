@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
@@ -175,7 +175,7 @@ class ChatState:
         self.away: str | None = None
         self._attempt = 0
         self._mention = _nick_pattern("\0")
-        self._handlers: dict[type[ev.Event], Callable[[ev.Event, Update], None]] = {
+        self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
             ev.CapsChanged: self._caps, ev.SaslResult: self._sasl, ev.ServerError: self._server_error,
@@ -185,7 +185,7 @@ class ChatState:
             ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
             ev.Unhandled: self._unhandled,
-        }  # type: ignore[dict-item]
+        }
 
     # -- buffers ------------------------------------------------------------------------
 
@@ -356,9 +356,9 @@ class ChatState:
             if is_new:
                 update.merge(self.select(buffer))
             return
-        buffer = self.find(event.channel)
-        if buffer is not None:
-            self._event_line(buffer, event.time, "join", f"{event.nick} joined {event.channel}", update,
+        other = self.find(event.channel)
+        if other is not None:
+            self._event_line(other, event.time, "join", f"{event.nick} joined {event.channel}", update,
                              event.nick)
 
     def _parted(self, event: ev.Parted, update: Update) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
@@ -77,8 +77,17 @@ class ChatApp(App[int]):
         Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False, priority=True),
         Binding("ctrl+q", "quit_chat", "Quit", show=False, priority=True),
+        Binding("f2", "toggle_members", "Members", show=False, priority=True),
+        Binding("f3", "toggle_buffers", "Buffers", show=False, priority=True),
         *(Binding(f"alt+{n}", f"select_buffer({(n - 1) % 10})", show=False, priority=True) for n in range(10)),
     ]
+
+    # The side panels narrow on smaller terminals (widths in app.tcss) ...
+    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (80, "-medium"), (100, "-wide")]
+    # ... and below these widths they hide unless asked for (F2, F3), so the text
+    # column keeps room to be read.
+    MEMBERS_MIN_WIDTH = 80
+    BUFFERS_MIN_WIDTH = 50
 
     def __init__(self, config: ClientConfig, *, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__()
@@ -91,6 +100,9 @@ class ChatApp(App[int]):
         self._events: Subscription | None = None
         self._quitting = False
         self._log_handler = _ToServerBuffer(self)
+        # None: decided by the terminal's width; True/False: the person's choice (F2, F3).
+        self.members_wanted: bool | None = None
+        self.buffers_wanted: bool | None = None
 
     # -- layout ---------------------------------------------------------------------
 
@@ -159,8 +171,7 @@ class ChatApp(App[int]):
         if update.lines or update.buffers or update.selected:
             self.query_one(BufferList).show(self.state)
         if update.selected or current in update.members:
-            pane = self.query_one("#members-pane")
-            pane.display = current.kind is BufferKind.CHANNEL
+            self._place_panels()
             self.query_one(MemberList).show(current)
         if update.selected or current in update.topic:
             self.query_one(TopicBar).show(self.state)
@@ -168,6 +179,17 @@ class ChatApp(App[int]):
             self.query_one(StatusBar).show(self.state)
         if update.bell:
             self.bell()
+
+    def _place_panels(self) -> None:
+        """Show or hide the side panels for this buffer and this terminal width."""
+        width = self.size.width
+        members = self.members_wanted if self.members_wanted is not None else width >= self.MEMBERS_MIN_WIDTH
+        buffers = self.buffers_wanted if self.buffers_wanted is not None else width >= self.BUFFERS_MIN_WIDTH
+        self.query_one("#members-pane").display = members and self.state.current.kind is BufferKind.CHANNEL
+        self.query_one(BufferList).display = buffers
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._place_panels()
 
     # -- what the person does -------------------------------------------------------
 
@@ -192,10 +214,17 @@ class ChatApp(App[int]):
     def action_scroll_messages(self, direction: int) -> None:
         view = self.views.get(self.state.current)
         if view is not None:
-            if direction < 0:
-                view.scroll_page_up(animate=False)
-            else:
-                view.scroll_page_down(animate=False)
+            view.page(direction)
+
+    def action_toggle_members(self) -> None:
+        shown = self.query_one("#members-pane").display
+        if self.state.current.kind is BufferKind.CHANNEL:
+            self.members_wanted = not shown
+            self._place_panels()
+
+    def action_toggle_buffers(self) -> None:
+        self.buffers_wanted = not self.query_one(BufferList).display
+        self._place_panels()
 
     def action_quit_chat(self) -> None:
         self.quit("")

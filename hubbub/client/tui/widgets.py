@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.style import Style
@@ -51,17 +51,34 @@ _MARKS = {"join": "→", "part": "←", "quit": "←", "nick": "•", "topic": "
           "error": "!"}
 
 
+# Below this many cells the text column would be too narrow to read: the text then
+# goes under the time and nick, using the whole width.
+MIN_TEXT_WIDTH = 10
+
+
+def _layout(width: int) -> tuple[bool, int]:
+    """(show the time, nick column width) for a message view `width` cells wide."""
+    if width >= 60:
+        return True, NICK_COLUMN
+    return width >= 40, 8
+
+
 def render_line(line: Line, width: int, console: Console) -> Text:
-    """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented."""
-    stamp = Text(line.time.astimezone().strftime(TIME_FORMAT) + " ", style=SUBDUED)
-    column = NICK_COLUMN if width >= 50 else 8
+    """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented.
+
+    Every row is at most `width` cells, so nothing is ever cut off at the right edge:
+    the text is wrapped at exactly the room left beside the time and nick columns, and
+    when that room is too small the text goes on the rows below at the full width.
+    """
+    show_time, column = _layout(width)
+    stamp = Text(line.time.astimezone().strftime(TIME_FORMAT) + " " if show_time else "", style=SUBDUED)
+    nick = line.nick or ""
     if line.kind == "message":
-        who = _column(line.nick or "", column, MENTION if line.mention else Style(color=nick_colour(line.nick or ""),
-                                                                                   bold=line.own))
+        who = _column(nick, column, MENTION if line.mention else Style(color=nick_colour(nick), bold=line.own))
         body = Text(line.text)
     elif line.kind == "action":
         who = _column("*", column, Style(bold=True))
-        body = Text.assemble((line.nick or "", Style(color=nick_colour(line.nick or ""), bold=True)),
+        body = Text.assemble((nick, Style(color=nick_colour(nick), bold=True)),
                              " ", (line.text, Style(italic=True)))
         if line.mention:
             body.stylize(MENTION)
@@ -69,23 +86,26 @@ def render_line(line: Line, width: int, console: Console) -> Text:
         who = _column("»", column, SUBDUED)
         body = Text(line.text)
     elif line.kind == "notice":
-        who = _column(f"-{line.nick}-", column, Style(color=nick_colour(line.nick), italic=True))
+        who = _column(f"-{nick}-", column, Style(color=nick_colour(nick), italic=True))
         body = Text(line.text, style=MENTION if line.mention else "")
     else:
         style = ERROR if line.kind == "error" else SUBDUED
         who = _column(_MARKS.get(line.kind, "·"), column, style)
         body = Text(line.text, style=style if line.kind == "error" else SUBDUED)
-    gutter = Text(" ")
-    indent = len(stamp) + column + len(gutter)
-    wrapped = body.wrap(console, max(10, width - indent)) if body.plain else [Text("")]
-    out = Text()
-    for i, piece in enumerate(wrapped):
-        if i:
-            out.append("\n" + " " * indent)
-        else:
-            out.append_text(stamp)
-            out.append_text(who)
-            out.append_text(gutter)
+    head = Text.assemble(stamp, who, " ")
+    indent = head.cell_len
+    if width - indent >= MIN_TEXT_WIDTH:
+        rows = list(body.wrap(console, width - indent)) if body.plain else [Text("")]
+        out = head
+        for i, piece in enumerate(rows):
+            if i:
+                out.append("\n" + " " * indent)
+            out.append_text(piece)
+        return out
+    head.truncate(max(1, width))
+    out = head
+    for piece in body.wrap(console, max(1, width)) if body.plain else []:
+        out.append("\n")
         out.append_text(piece)
     return out
 
@@ -93,21 +113,29 @@ def render_line(line: Line, width: int, console: Console) -> Text:
 class MessageView(RichLog):
     """The lines of one buffer; follows new lines unless scrolled back.
 
+    Whether the view follows the newest line is a decision of the person, kept in
+    `following`: scrolling back turns it off, scrolling to the bottom turns it on,
+    and nothing else changes it. A resize, a redraw or new lines never do, so after
+    a terminal resize a view that was at the bottom stays at the bottom.
+
     Lines that arrive while the view is hidden (another buffer on screen) wait in
     `_pending` and are drawn when it is shown; a change of width redraws everything.
     """
 
     DEFAULT_CSS = """
-    MessageView { background: $surface; scrollbar-size-vertical: 1; }
+    MessageView { background: $surface; scrollbar-size-vertical: 1; overflow-x: hidden;
+                  scrollbar-gutter: stable; }
     """
 
-    def __init__(self, buffer: Buffer, **kwargs: object) -> None:
-        super().__init__(wrap=False, min_width=1, markup=False, auto_scroll=False,  # type: ignore[arg-type]
+    def __init__(self, buffer: Buffer, **kwargs: Any) -> None:
+        super().__init__(wrap=False, min_width=1, markup=False, auto_scroll=False,
                          max_lines=MAX_LINES * 4, **kwargs)
         self.buffer = buffer
         self.can_focus = False
+        self.following = True
         self._rendered_width = 0
         self._pending: list[Line] = []
+        self._adjusting = 0  # >0 while we move the view ourselves: not the person's choice
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
@@ -115,6 +143,39 @@ class MessageView(RichLog):
     def _drawable(self) -> bool:
         width = self._width()
         return self.display and self._size_known and width > 0 and width == self._rendered_width
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._adjusting:
+            self.following = round(new_value) >= self.max_scroll_y
+
+    def _move_to(self, y: float) -> None:
+        self._adjusting += 1
+        try:
+            self.scroll_to(y=y, animate=False, force=True)
+        finally:
+            self._adjusting -= 1
+
+    def follow(self) -> None:
+        """Show the newest line and keep following."""
+        self.following = True
+        self._move_to(self.max_scroll_y)
+
+    def page(self, direction: int) -> None:
+        """Scroll one page back (-1) or forward (1); at the bottom, follow again.
+
+        The target is clamped here, and the whole view repainted, so the first page
+        drawn is the page asked for, never a mix of the old and the new.
+        """
+        height = max(1, self.scrollable_content_region.height)
+        target = min(max(0, self.scroll_offset.y + direction * height), self.max_scroll_y)
+        self._move_to(target)
+        self.following = target >= self.max_scroll_y
+        self.refresh()
+
+    def _write(self, line: Line) -> None:
+        self.write(render_line(line, self._rendered_width, self.app.console), width=self._rendered_width,
+                   scroll_end=False)
 
     def add(self, line: Line) -> None:
         if not self._drawable():
@@ -124,9 +185,9 @@ class MessageView(RichLog):
             else:
                 self._pending.append(line)
             return
-        follow = self.is_vertical_scroll_end
-        self.write(render_line(line, self._rendered_width, self.app.console), width=self._rendered_width,
-                   scroll_end=follow)
+        self._write(line)
+        if self.following:
+            self.follow()
 
     def catch_up(self) -> None:
         """Draw what arrived while hidden (call once shown)."""
@@ -134,38 +195,45 @@ class MessageView(RichLog):
 
     def _catch_up(self) -> None:
         if not self._pending and self._width() == self._rendered_width:
+            if self.following:
+                self.follow()
             return
         if not self._drawable():
             self.rewrite()
             return
-        follow = self.is_vertical_scroll_end
         pending, self._pending = self._pending, []
-        console = self.app.console
         for line in pending:
-            self.write(render_line(line, self._rendered_width, console), width=self._rendered_width,
-                       scroll_end=False)
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
+            self._write(line)
+        if self.following:
+            self.follow()
 
     def rewrite(self) -> None:
         width = self._width()
         if width <= 0 or not self.display:
             return
-        follow = self.is_vertical_scroll_end or self._rendered_width == 0
-        self.clear()
-        self._pending.clear()
-        self._rendered_width = width
-        console = self.app.console
-        for line in self.buffer.lines:
-            self.write(render_line(line, width, console), width=width, scroll_end=False)
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
+        following, top = self.following, self.scroll_offset.y
+        self._adjusting += 1
+        try:
+            self.clear()
+            self._pending.clear()
+            self._rendered_width = width
+            for line in self.buffer.lines:
+                self._write(line)
+        finally:
+            self._adjusting -= 1
+        if following:
+            self.follow()
+        else:
+            self._move_to(min(top, self.max_scroll_y))
+            self.following = False
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width:
             self._size_known = True
             if self._width() != self._rendered_width:
                 self.call_after_refresh(self.rewrite)
+            elif self.following:
+                self.call_after_refresh(self.follow)
 
 
 class BufferList(Static):
