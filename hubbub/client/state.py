@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from hubbub.client import events as ev
+from hubbub.client import formatting
 from hubbub.client.isupport import ISupport
 from hubbub.client.protocol import nick_of, utc_now
 
@@ -339,7 +340,7 @@ class ChatState:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
         mention = not event.own and not event.from_server and (
-            (event.private and event.kind != "notice") or bool(self._mention.search(event.text)))
+            (event.private and event.kind != "notice") or bool(self._mention.search(formatting.strip(event.text))))
         nick = None if event.from_server else event.source  # a server name is not a person
         line = Line(event.time, kind, event.text, nick, event.own, mention, event.msgid)
         before = len(update.lines)

@@ -7,12 +7,14 @@ on screen (its rendered rows), not its internal lists.
 from __future__ import annotations
 
 import pytest
+from rich.color import Color
+from rich.style import Style
 
 from hubbub.app import Runtime
 from hubbub.client.tui.app import ChatApp
-from hubbub.client.tui.widgets import MessageView
+from hubbub.client.tui.widgets import MessageView, TopicBar
 from tests.client.conftest import MakeClient
-from tests.client.test_tui import chat_app, joined, until
+from tests.client.test_tui import chat_app, joined, static_text, submit, until
 
 
 def view_of(app: ChatApp) -> MessageView:
@@ -119,3 +121,43 @@ async def test_the_first_page_up_shows_the_page_just_above(server: Runtime, make
         await pilot.press("pagedown")
         assert numbers(visible_rows(app)) == bottom
         assert view_of(app).following
+
+
+def styled_segments(app: ChatApp) -> dict[str, Style]:
+    """Each drawn piece of text in the current view, with the style it is drawn in."""
+    view = view_of(app)
+    found: dict[str, Style] = {}
+    for y in range(view.scrollable_content_region.height):
+        for segment in view.render_line(y):
+            if segment.text.strip() and segment.style is not None:
+                found[segment.text.strip()] = segment.style
+    return found
+
+
+async def test_irc_formatting_is_drawn_as_styles_not_codes(server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        # What irssi sends for Ctrl+B bold Ctrl+B, Ctrl+C 4red, Ctrl+C 3,1green-on-black, and the rest.
+        bob.privmsg("#lobby", "\x02bold\x02 \x034red\x03 \x033,1green-on-black\x03 \x1ditalic\x1d "
+                              "\x1funder\x1f \x1estrike\x1e \x11mono\x11 \x16rev\x16 \x0360ext\x03 "
+                              "\x04ff8800hex\x04 ding\x07dong")
+        await until(pilot, lambda: on_screen(app, "dingdong"), "the formatted line")
+        row = next(row for row in visible_rows(app) if "dingdong" in row)
+        assert "bold red green-on-black italic under strike mono rev ext hex dingdong" in row
+        assert not any(ch in row for ch in "\x02\x03\x04\x07\x0f\x11\x16\x1d\x1e\x1f")
+        styles = styled_segments(app)
+        assert styles["bold"].bold
+        assert styles["red"].color is not None and styles["red"].color.triplet == Color.parse("#ff0000").triplet
+        assert styles["green-on-black"].color.triplet == Color.parse("#009300").triplet  # type: ignore[union-attr]
+        assert styles["green-on-black"].bgcolor.triplet == Color.parse("#000000").triplet  # type: ignore[union-attr]
+        assert styles["italic"].italic and styles["under"].underline and styles["strike"].strike
+        assert styles["rev"].reverse
+        assert styles["ext"].color.triplet == Color.parse("#0000ff").triplet  # type: ignore[union-attr]
+        assert styles["hex"].color.triplet == Color.parse("#ff8800").triplet  # type: ignore[union-attr]
+
+        await submit(pilot, "/topic \x02Welcome\x02 \x034all")
+        await until(pilot, lambda: "Welcome all" in static_text(app.query_one(TopicBar)), "the topic, formatted")
+        assert "\x02" not in static_text(app.query_one(TopicBar))

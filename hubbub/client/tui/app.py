@@ -83,7 +83,7 @@ class ChatApp(App[int]):
     ]
 
     # The side panels narrow on smaller terminals (widths in app.tcss) ...
-    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (80, "-medium"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (80, "-medium"), (100, "-wide")]  # noqa: RUF012 (as App declares it)
     # ... and below these widths they hide unless asked for (F2, F3), so the text
     # column keeps room to be read.
     MEMBERS_MIN_WIDTH = 80

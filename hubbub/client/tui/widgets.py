@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
+from hubbub.client import formatting
 from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line
 from hubbub.client.tui.completion import Completer
 from hubbub.client.tui.history import InputHistory
@@ -39,6 +40,25 @@ MENTION = Style(color="black", bgcolor="#e5c07b", bold=True)
 
 def nick_colour(nick: str) -> str:
     return NICK_COLOURS[zlib.crc32(nick.lower().encode()) % len(NICK_COLOURS)]
+
+
+def irc_text(text: str, style: Style | str = "") -> Text:
+    """IRC text with its formatting codes turned into styles (and nothing raw left).
+
+    Monospace needs no style in a terminal; reverse is left to the terminal, which
+    swaps whatever colours are in force.
+    """
+    out = Text(style=style)
+    for span in formatting.parse(text):
+        fmt = span.format
+        if fmt.plain:
+            out.append(span.text)
+            continue
+        out.append(span.text, Style(
+            bold=fmt.bold or None, italic=fmt.italic or None, underline=fmt.underline or None,
+            strike=fmt.strike or None, reverse=fmt.reverse or None,
+            color=formatting.colour_hex(fmt.fg), bgcolor=formatting.colour_hex(fmt.bg)))
+    return out
 
 
 def _column(text: str, width: int, style: Style | str) -> Text:
@@ -75,23 +95,23 @@ def render_line(line: Line, width: int, console: Console) -> Text:
     nick = line.nick or ""
     if line.kind == "message":
         who = _column(nick, column, MENTION if line.mention else Style(color=nick_colour(nick), bold=line.own))
-        body = Text(line.text)
+        body = irc_text(line.text)
     elif line.kind == "action":
         who = _column("*", column, Style(bold=True))
         body = Text.assemble((nick, Style(color=nick_colour(nick), bold=True)),
-                             " ", (line.text, Style(italic=True)))
+                             " ", irc_text(line.text, Style(italic=True)))
         if line.mention:
             body.stylize(MENTION)
     elif line.kind == "notice" and line.nick is None:  # from the server itself
         who = _column("»", column, SUBDUED)
-        body = Text(line.text)
+        body = irc_text(line.text)
     elif line.kind == "notice":
         who = _column(f"-{nick}-", column, Style(color=nick_colour(nick), italic=True))
-        body = Text(line.text, style=MENTION if line.mention else "")
+        body = irc_text(line.text, MENTION if line.mention else "")
     else:
         style = ERROR if line.kind == "error" else SUBDUED
         who = _column(_MARKS.get(line.kind, "·"), column, style)
-        body = Text(line.text, style=style if line.kind == "error" else SUBDUED)
+        body = irc_text(line.text, style)
     head = Text.assemble(stamp, who, " ")
     indent = head.cell_len
     if width - indent >= MIN_TEXT_WIDTH:
@@ -289,7 +309,7 @@ class TopicBar(Static):
         buffer = state.current
         if buffer.kind is BufferKind.CHANNEL:
             topic = buffer.topic or ("no topic" if buffer.joined else "not joined: type /join " + buffer.name)
-            text = Text.assemble((buffer.name, Style(bold=True)), "  ", (topic, "" if buffer.topic else SUBDUED))
+            text = Text.assemble((buffer.name, Style(bold=True)), "  ", irc_text(topic, "" if buffer.topic else SUBDUED))
         elif buffer.kind is BufferKind.QUERY:
             text = Text.assemble(("Private conversation with ", SUBDUED), (buffer.name, Style(
                 bold=True, color=nick_colour(buffer.name))))
