@@ -315,9 +315,15 @@ class ChatState:
             if buffer is self.server or buffer.joined:
                 self._event_line(buffer, now, "error", text, update)
             if buffer.joined:
-                buffer.joined = False
-                buffer.members = ()
-                update.members.add(buffer)
+                self._left(buffer, update)
+
+    def _left(self, buffer: Buffer, update: Update) -> None:
+        """We are no longer in a channel: its members and topic are no longer known."""
+        buffer.joined = False
+        buffer.members = ()
+        buffer.topic = ""
+        update.members.add(buffer)
+        update.topic.add(buffer)
 
     def _caps(self, event: ev.CapsChanged, update: Update) -> None:
         if event.added:
@@ -353,6 +359,10 @@ class ChatState:
             is_new = self.find(event.channel) is None
             buffer = self.open(event.channel, update)
             buffer.joined = True
+            # The server sends the topic after the JOIN, and nothing when there is none:
+            # whatever we knew from before (a kick, a reconnection) is not news.
+            buffer.topic = ""
+            update.topic.add(buffer)
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update)
             if is_new:
                 update.merge(self.select(buffer))
@@ -368,9 +378,7 @@ class ChatState:
             return
         reason = f" ({event.reason})" if event.reason else ""
         if event.own:
-            buffer.joined = False
-            buffer.members = ()
-            update.members.add(buffer)
+            self._left(buffer, update)
             self._event_line(buffer, event.time, "part", f"You left {event.channel}{reason}", update)
         else:
             self._event_line(buffer, event.time, "part", f"{event.nick} left{reason}", update, event.nick)
@@ -381,9 +389,7 @@ class ChatState:
             return
         reason = f" ({event.reason})" if event.reason else ""
         if event.own:
-            buffer.joined = False
-            buffer.members = ()
-            update.members.add(buffer)
+            self._left(buffer, update)
             self._event_line(buffer, event.time, "error", f"{event.by} kicked you from {event.channel}{reason}",
                              update)
             update.bell = True
@@ -457,6 +463,11 @@ class ChatState:
         update.bell = True
 
     def _reply(self, event: ev.Reply, update: Update) -> None:
+        if event.code == "331" and event.params:  # RPL_NOTOPIC
+            channel = self.find(event.params[0])
+            if channel is not None:
+                channel.topic = ""
+                update.topic.add(channel)
         text = describe_reply(event)
         if text is None:
             return
