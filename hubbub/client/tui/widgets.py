@@ -9,6 +9,7 @@ never shows text cut off or wrapped under the nick column.
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -16,7 +17,9 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
@@ -36,6 +39,7 @@ TIME_FORMAT = "%H:%M"
 SUBDUED = Style(color="grey50")
 ERROR = Style(color="red", bold=True)
 MENTION = Style(color="black", bgcolor="#e5c07b", bold=True)
+FOUND = Style(color="black", bgcolor="#56b6c2")
 
 
 def nick_colour(nick: str) -> str:
@@ -83,7 +87,7 @@ def _layout(width: int) -> tuple[bool, int]:
     return width >= 40, 8
 
 
-def render_line(line: Line, width: int, console: Console) -> Text:
+def render_line(line: Line, width: int, console: Console, search: str = "") -> Text:
     """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented.
 
     Every row is at most `width` cells, so nothing is ever cut off at the right edge:
@@ -112,6 +116,8 @@ def render_line(line: Line, width: int, console: Console) -> Text:
         style = ERROR if line.kind == "error" else SUBDUED
         who = _column(_MARKS.get(line.kind, "·"), column, style)
         body = irc_text(line.text, style)
+    if search:
+        body.highlight_words([search], FOUND, case_sensitive=False)
     head = Text.assemble(stamp, who, " ")
     indent = head.cell_len
     if width - indent >= MIN_TEXT_WIDTH:
@@ -156,6 +162,9 @@ class MessageView(RichLog):
         self._rendered_width = 0
         self._pending: list[Line] = []
         self._adjusting = 0  # >0 while we move the view ourselves: not the person's choice
+        self._heights: deque[int] = deque(maxlen=MAX_LINES)  # rows drawn for each buffer line
+        self.search = ""  # highlighted wherever it occurs (Ctrl+F)
+        self.asked_older = False  # PageUp at the top asked the server for older lines
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
@@ -194,8 +203,27 @@ class MessageView(RichLog):
         self.refresh()
 
     def _write(self, line: Line) -> None:
-        self.write(render_line(line, self._rendered_width, self.app.console), width=self._rendered_width,
-                   scroll_end=False)
+        text = render_line(line, self._rendered_width, self.app.console, self.search)
+        self.write(text, width=self._rendered_width, scroll_end=False)
+        self._heights.append(text.plain.count("\n") + 1)  # rows fit the width: one per line break
+
+    def row_of(self, index: int) -> int:
+        """The first row drawn for buffer line `index` (negative if no longer drawn)."""
+        heights = list(self._heights)
+        return len(self.lines) - sum(heights[index:])
+
+    def set_search(self, term: str) -> None:
+        if term != self.search:
+            self.search = term
+            self.rewrite()
+
+    def show_line(self, index: int) -> None:
+        """Scroll so that buffer line `index` is in the middle of the view (search results)."""
+        height = self.scrollable_content_region.height
+        target = min(max(0, self.row_of(index) - height // 2), self.max_scroll_y)
+        self._move_to(target)
+        self.following = target >= self.max_scroll_y
+        self.refresh()
 
     def add(self, line: Line) -> None:
         if not self._drawable():
@@ -232,9 +260,11 @@ class MessageView(RichLog):
         if width <= 0 or not self.display:
             return
         following, top = self.following, self.scroll_offset.y
+        same_width, rows_before = width == self._rendered_width, len(self.lines)
         self._adjusting += 1
         try:
             self.clear()
+            self._heights.clear()
             self._pending.clear()
             self._rendered_width = width
             for line in self.buffer.lines:
@@ -243,9 +273,16 @@ class MessageView(RichLog):
             self._adjusting -= 1
         if following:
             self.follow()
-        else:
-            self._move_to(min(top, self.max_scroll_y))
-            self.following = False
+            return
+        if same_width and len(self.lines) > rows_before:
+            # Older lines came in above (scroll-back): what was on screen stays put, and
+            # when PageUp asked for them, the page just above it is shown.
+            top += len(self.lines) - rows_before
+            if self.asked_older:
+                top -= self.scrollable_content_region.height
+        self.asked_older = False
+        self._move_to(min(max(0, top), self.max_scroll_y))
+        self.following = False
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width:
@@ -368,3 +405,61 @@ class ChatInput(Input):
         if text is not None:
             self.value = text
             self.cursor_position = len(text)
+
+
+class SearchBar(Horizontal):
+    """Ctrl+F: a search through the scroll-back of the buffer on screen.
+
+    Enter or Up goes to the previous (older) match, Down to the next one; every
+    match is highlighted; Escape closes the bar and returns to the newest line.
+    """
+
+    DEFAULT_CSS = """
+    SearchBar { height: 1; display: none; background: $panel; }
+    SearchBar > #search-label { width: auto; padding: 0 1; }
+    SearchBar > Input { border: none; height: 1; width: 1fr; padding: 0; }
+    SearchBar > Input:focus { border: none; }
+    SearchBar > #search-count { width: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    class Step(Message):
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction  # -1: older, 1: newer
+
+    class Closed(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Static("Search:", id="search-label")
+        yield _SearchInput(placeholder="text or nick; Enter/Up older, Down newer, Esc closes", id="search-input")
+        yield Static("", id="search-count")
+
+    @property
+    def term(self) -> str:
+        return self.query_one(_SearchInput).value
+
+    def open(self) -> None:
+        self.display = True
+        self.query_one(_SearchInput).focus()
+
+    def show_count(self, position: int | None, total: int) -> None:
+        text = "no match" if total == 0 else f"{position} of {total}" if position else f"{total} found"
+        self.query_one("#search-count", Static).update(text if self.term else "")
+
+
+class _SearchInput(Input):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "step(-1)", show=False),
+        Binding("down", "step(1)", show=False),
+        Binding("escape", "close", show=False),
+    ]
+
+    def action_step(self, direction: int) -> None:
+        self.post_message(SearchBar.Step(direction))
+
+    def action_close(self) -> None:
+        self.post_message(SearchBar.Closed())
+
+    async def action_submit(self) -> None:
+        self.post_message(SearchBar.Step(-1))
