@@ -384,6 +384,9 @@ class ChatState:
         else:
             status = f"Not connected: {event.reason}"
         self._set_status("disconnected", status, update)
+        self.listing = False  # a /list answer cut short will not be completed
+        for buffer in self.buffers:
+            buffer.history_pending = False
         if not event.was_connected and self._attempt > 1:
             return  # the same failure again: the status bar says it
         now = self.clock()

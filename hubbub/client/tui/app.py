@@ -301,9 +301,10 @@ class ChatApp(App[int]):
         bar = self.query_one(SearchBar)
         bar.display = False
         self._search_at = None
+        for view in self.views.values():
+            view.set_search("")
         view = self.views.get(self.state.current)
         if view is not None:
-            view.set_search("")
             view.follow()
         self.query_one(ChatInput).focus()
 
