@@ -303,9 +303,9 @@ class ChatApp(App[int]):
         self._search_at = None
         for view in self.views.values():
             view.set_search("")
-        view = self.views.get(self.state.current)
-        if view is not None:
-            view.follow()
+        shown = self.views.get(self.state.current)
+        if shown is not None:
+            shown.follow()
         self.query_one(ChatInput).focus()
 
     def action_quit_chat(self) -> None:
