@@ -77,6 +77,20 @@ async def test_a_small_terminal_wraps_every_character_into_view(server: Runtime,
         assert not app.query_one("#members-pane").display
 
 
+async def test_the_member_list_comes_back_when_the_terminal_grows(server: Runtime) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        pane = app.query_one("#members-pane")
+        assert not pane.display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        assert pane.display
+        await pilot.resize_terminal(70, 30)
+        await pilot.pause(0.1)
+        assert not pane.display
+
+
 @pytest.mark.parametrize("width", [30, 40, 50, 70])
 async def test_no_character_is_lost_at_any_width(server: Runtime, make_client: MakeClient, width: int) -> None:
     app = chat_app(server)

@@ -202,16 +202,16 @@ class ChatApp(App[int]):
         if update.channel_list and isinstance(self.screen, ChannelListScreen):
             self.screen.show_channels(self.state.channels_listed)
 
-    def _place_panels(self) -> None:
+    def _place_panels(self, width: int | None = None) -> None:
         """Show or hide the side panels for this buffer and this terminal width."""
-        width = self.size.width
+        width = self.size.width if width is None else width
         members = self.members_wanted if self.members_wanted is not None else width >= self.MEMBERS_MIN_WIDTH
         buffers = self.buffers_wanted if self.buffers_wanted is not None else width >= self.BUFFERS_MIN_WIDTH
         self.query_one("#members-pane").display = members and self.state.current.kind is BufferKind.CHANNEL
         self.query_one(BufferList).display = buffers
 
     def on_resize(self, event: events.Resize) -> None:
-        self._place_panels()
+        self._place_panels(event.size.width)  # self.size catches up a moment later
 
     # -- what the person does -------------------------------------------------------
 
