@@ -46,8 +46,10 @@ def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_chat_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add the `chat` subcommand to the `hubbub` command line."""
-    parser = subparsers.add_parser("chat", help="the terminal chat client",
-                                   description="Chat on an IRC server (hubbub or any other) in the terminal.")
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "chat", help="the terminal chat client",
+        description="Chat on an IRC server (hubbub or any other) in the terminal.",
+    )  # fmt: skip
     add_chat_arguments(parser)
     return parser
 

@@ -346,7 +346,8 @@ class TopicBar(Static):
         buffer = state.current
         if buffer.kind is BufferKind.CHANNEL:
             topic = buffer.topic or ("no topic" if buffer.joined else "not joined: type /join " + buffer.name)
-            text = Text.assemble((buffer.name, Style(bold=True)), "  ", irc_text(topic, "" if buffer.topic else SUBDUED))
+            shown = irc_text(topic, "" if buffer.topic else SUBDUED)
+            text = Text.assemble((buffer.name, Style(bold=True)), "  ", shown)
         elif buffer.kind is BufferKind.QUERY:
             text = Text.assemble(("Private conversation with ", SUBDUED), (buffer.name, Style(
                 bold=True, color=nick_colour(buffer.name))))
