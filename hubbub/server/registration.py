@@ -45,24 +45,32 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
 class Registration:
     """One connection's registration: its phase and what it has given so far."""
 
-    __slots__ = ("phase", "registered", "username", "realname", "password")
+    __slots__ = ("_phase", "registered", "username", "realname", "password")
 
     def __init__(self) -> None:
-        self.phase = Phase.NEW
+        self._phase = Phase.NEW
         self.registered = False  # kept as a field: every command asks
         self.username = ""  # from USER, shaped (~ and the allowed characters)
         self.realname = ""
         self.password: str | None = None  # from PASS
 
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: Phase) -> None:
+        self._phase = phase
+        self.registered = phase in (Phase.REGISTERED, Phase.REAUTHENTICATING)
+
     def step(self, step: Step) -> bool:
         """Take `step`; False (and no change) when it is not a transition from here."""
-        following = TRANSITIONS.get((self.phase, step))
+        following = TRANSITIONS.get((self._phase, step))
         if following is None:
             return False
         self.phase = following
-        self.registered = following in (Phase.REGISTERED, Phase.REAUTHENTICATING)
         return True
 
     def ready(self, has_nick: bool) -> bool:
         """Whether registration may complete now."""
-        return self.phase is Phase.NEW and has_nick and bool(self.username)
+        return self._phase is Phase.NEW and has_nick and bool(self.username)
