@@ -218,12 +218,13 @@ class OutputQueue:
         if not out:
             return
         size = self._size
-        self._out = []
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
         self._size = 0
         if size + self._pending() > self.sendq and not self.closing:
             self._overflow()
             return
-        self._send(out[0] if len(out) == 1 else b"".join(out))
+        self._send(data)
 
     def clear(self) -> None:
         self._out = []
