@@ -161,21 +161,21 @@ def parse(line: str) -> Message:
         if not source:
             raise ParseError("empty source")
         rest = rest.lstrip(" ")
-    command, _, rest = rest.partition(" ")
-    if not command:
-        raise ParseError("no command")
+    # A parameter starting with ':' is the last one, so the first " :" starts it; the
+    # rest splits on spaces (several in a row count as one). Every received line comes
+    # here: two splits in C rather than a loop.
+    head, colon, trailing = rest.partition(" :")
+    words = head.split(" ")
+    if "" in words:
+        words = [word for word in words if word]
+        if not words:
+            raise ParseError("no command")
+    command = words[0]
     if not _valid_command(command):
         raise ParseError("invalid command")
-    params: list[str] = []
-    while rest:
-        rest = rest.lstrip(" ")
-        if not rest:
-            break
-        if rest[0] == ":":
-            params.append(rest[1:])
-            break
-        param, _, rest = rest.partition(" ")
-        params.append(param)
+    params = words[1:]
+    if colon:
+        params.append(trailing)
     return Message(command.upper(), params, source, tags)
 
 

@@ -66,7 +66,11 @@ def dispatch(ctx: Context, message: Message) -> None:
             with conn.labeled_reply(label):
                 _run(ctx, message)
             return
-    _run(ctx, message)
+    spec = COMMANDS.get(message.command)  # _run, inlined for the common case
+    if spec is not None and ctx.conn.registration.registered and len(message.params) >= spec.min_params:
+        spec.handler(ctx, message)
+    else:
+        _run(ctx, message)
 
 
 def _run(ctx: Context, message: Message) -> None:

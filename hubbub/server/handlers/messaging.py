@@ -52,8 +52,8 @@ def relayable_tags(ctx: Context, tags: dict[str, str]) -> tuple[bool, dict[str, 
 
 def fitted(user: User, command: str, target: str, text: str) -> str:
     """The text, shortened so the relayed line (with our source) stays within 512 bytes."""
-    head = len(user.prefix) + len(command) + len(target.encode()) + 5  # ":", 3 spaces, ":"
-    return fit_utf8(text, MAX_LINE_BODY - head)
+    room = MAX_LINE_BODY - len(user.prefix) - len(command) - len(target.encode()) - 5  # ":", 3 spaces, ":"
+    return text if len(text) * 4 <= room else fit_utf8(text, room)
 
 
 def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
@@ -140,16 +140,6 @@ def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags
         ctx.emit(event)
 
 
-@command("PRIVMSG")
-def handle_privmsg(ctx: Context, message: Message) -> None:
-    _relay(ctx, message)
-
-
-@command("NOTICE")
-def handle_notice(ctx: Context, message: Message) -> None:
-    _relay(ctx, message)
-
-
-@command("TAGMSG")
-def handle_tagmsg(ctx: Context, message: Message) -> None:
-    _relay(ctx, message)
+# PRIVMSG, NOTICE and TAGMSG are one handler: the command itself says which
+for _name in ("PRIVMSG", "NOTICE", "TAGMSG"):
+    command(_name)(_relay)
