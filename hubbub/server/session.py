@@ -83,39 +83,36 @@ class Session:
         if ctx is None or ctx.conn.quit_reason is not None:
             return
         try:
-            self._line_received(ctx, raw)
+            conn = ctx.conn
+            conn.last_activity = self.svc.clock()
+            conn.ping_sent = False
+            body_len = len(raw)
+            if raw[:1] == b"@":
+                space = raw.find(b" ")
+                tags_len = space if space >= 0 else len(raw)
+                if tags_len + 1 > MAX_TAGS:  # message-tags: 8191 bytes with the '@' and the space
+                    self.line_too_long()
+                    return
+                body_len -= tags_len + 1
+            if body_len > MAX_BODY:
+                self.line_too_long()
+                return
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._invalid_utf8(raw)
+                return
+            if not text.strip(" "):
+                return
+            try:
+                message = parse(text)
+            except ParseError:
+                self._unparsable(text)
+                return
+            dispatch(ctx, message)
         except Exception:
             log.exception("internal error handling a line from %r", ctx.conn)
             self.disconnect("Internal error")
-
-    def _line_received(self, ctx: Context, raw: bytes) -> None:
-        conn = ctx.conn
-        conn.last_activity = self.svc.clock()
-        conn.ping_sent = False
-        body_len = len(raw)
-        if raw[:1] == b"@":
-            space = raw.find(b" ")
-            tags_len = space if space >= 0 else len(raw)
-            if tags_len + 1 > MAX_TAGS:  # message-tags: 8191 bytes with the '@' and the space
-                self.line_too_long()
-                return
-            body_len -= tags_len + 1
-        if body_len > MAX_BODY:
-            self.line_too_long()
-            return
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self._invalid_utf8(raw)
-            return
-        if not text.strip(" "):
-            return
-        try:
-            message = parse(text)
-        except ParseError:
-            self._unparsable(text)
-            return
-        dispatch(ctx, message)
 
     def _unparsable(self, text: str) -> None:
         """FAIL a line that is not IRC; labeled when its tag section carries a label."""
