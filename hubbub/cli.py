@@ -13,7 +13,7 @@ from hubbub import __version__
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
-from hubbub.store.base import StoreError
+from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")
 

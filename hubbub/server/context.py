@@ -28,7 +28,7 @@ from hubbub.server.state import ChatState
 from hubbub.server.user import User
 
 if TYPE_CHECKING:
-    from hubbub.store.base import Store
+    from hubbub.server.storage import Store
 
 T = TypeVar("T")
 # Runs `work` somewhere it may block, then `resume(result)` back on the event loop.

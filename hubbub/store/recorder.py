@@ -30,14 +30,8 @@ from hubbub.server.events import (
     UserQuit,
 )
 from hubbub.server.state import ChatState
+from hubbub.server.storage import AddMessage, DeleteKline, KlineRecord, PutKline, StoredMessage, Write, dm_key
 from hubbub.server.user import User
-from hubbub.store.base import AddMessage, DeleteKline, KlineRecord, PutKline, StoredMessage, Write
-
-
-def dm_key(first: str, second: str) -> str:
-    """The history key of the private conversation between two accounts (either order)."""
-    a, b = sorted((first, second))
-    return f"dm:{a} {b}"
 
 
 class Recorder:

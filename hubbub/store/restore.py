@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hubbub.server.events import Event, KlineAdded
-from hubbub.store.base import Snapshot
+from hubbub.server.storage import Snapshot
 
 
 def restore_events(snapshot: Snapshot, now: float) -> Iterator[Event]:

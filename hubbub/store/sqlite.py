@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from hubbub.store.base import (
+from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
     ChannelRecord,
