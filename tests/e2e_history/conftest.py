@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hubbub.app import Runtime
+from tests.e2e_limits.test_cli import serve  # noqa: F401  (subprocess servers, for these tests too)
 from tests.helpers import start_server
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-from tests.e2e_limits.test_cli import Served, run, serve  # noqa: F401  (the fixture)
+from tests.e2e_limits.test_cli import Served, run
 from tests.helpers import LineClient
 
 
