@@ -44,7 +44,7 @@ async def test_registers_with_only_the_wanted_caps_the_server_offers(server: Run
     assert welcome.text.startswith("*** Welcome to hubbub")
     registered = await events.wait_for(ev.Registered)
     assert registered.network == client.isupport.network == "hubbub"
-    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "@%+"
+    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "~&@%+"
 
 
 async def test_two_clients_talk_in_a_channel(server: Runtime, make_client: MakeClient) -> None:
