@@ -370,7 +370,7 @@ def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
     if not changes:
         return
     user = outcome.user
-    source = user.prefix if user is not None else a.server
+    source = user.prefix if user is not None else ev.source or a.server
     head = len(f":{source} MODE {channel.name} +".encode())
     batch: list[tuple[bool, str, str | None]] = []
     size = head

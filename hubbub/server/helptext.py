@@ -32,6 +32,11 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "NICKSERV HELP lists its commands; /msg NickServ <command> is the same.",
     ]),
     "NS": ("NS <command> [...]", ["The same as NICKSERV."]),
+    "CHANSERV": ("CHANSERV <command> [...]", [
+        "Talks to ChanServ: register a channel to your account, keep its settings, give operators.",
+        "CHANSERV HELP lists its commands; /msg ChanServ <command> is the same.",
+    ]),
+    "CS": ("CS <command> [...]", ["The same as CHANSERV."]),
     "REGISTER": ("REGISTER <account> {<email>|*} <password>", [
         "Registers your nick as an account (IRCv3 draft/account-registration); <account> is your nick, or *.",
     ]),
