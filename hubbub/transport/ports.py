@@ -7,6 +7,7 @@ each new kind of connection plugs into the same two ports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from hubbub.transport.gate import GateSettings
@@ -38,6 +39,10 @@ class Link(Protocol):
 
 class SessionPort(Protocol):
     """The protocol side of one connection: lines in, replies out through its link."""
+
+    # What received bytes pass before they are framed into lines, or None: a plain
+    # connection takes telnet's commands out there (they come without a line ending).
+    incoming: Callable[[bytes], bytes] | None
 
     @property
     def speaks_irc(self) -> bool:
