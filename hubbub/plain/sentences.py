@@ -19,8 +19,8 @@ Sentence = Callable[[list[str]], str]
 
 
 def _about(params: list[str], index: int = 0) -> str:
-    value = params[index] if index < len(params) - 1 else "*"
-    return value
+    """The middle parameter at `index` (what the numeric is about), or `*` if there is none."""
+    return params[index] if index < len(params) - 1 else "*"
 
 
 def _cannot_send(p: list[str]) -> str:
@@ -62,8 +62,8 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_NOTONCHANNEL: lambda p: f"* You are not in {_about(p)}.",
     n.ERR_USERONCHANNEL: lambda p: f"* {_about(p)} is already in {_about(p, 1)}.",
     n.ERR_NOTREGISTERED: lambda p: "* Choose a nickname first.",
-    n.ERR_NEEDMOREPARAMS: lambda p: f"* Something is missing after {_about(p).lower()}; type /help for how to use "
-                                    "the commands.",
+    n.ERR_NEEDMOREPARAMS: lambda p: f"* Something is missing after /{_about(p).lower()}; type /help for how to "
+                                    "use the commands.",
     n.ERR_ALREADYREGISTERED: lambda p: "* You have already chosen your nickname; /nick changes it.",
     n.ERR_PASSWDMISMATCH: lambda p: "* That is not the server's password.",
     n.ERR_CHANNELISFULL: lambda p: f"* You can't join {_about(p)}: it is full.",

@@ -68,13 +68,7 @@ class PlainInput:
         self.view = view
         view.on_welcome = self._welcomed
         self._later = later
-        limits = ctx.config.limits
-        # Extra messages of long lines: paced like lines when there is a clock to wait with.
-        self._bucket = (
-            TokenBucket(limits.flood_rate, limits.flood_burst, ctx.now)
-            if later is not None and limits.flood_control
-            else None
-        )
+        self._bucket: TokenBucket | None = None  # the allowance for the extra messages of long lines
         self._waiting: deque[tuple[str, str]] = deque()  # (target, text) waiting for flood tokens
         self._timer: Timer | None = None
         self._holding = False  # the person's input is held while parts wait
@@ -177,7 +171,8 @@ class PlainInput:
             if conn.gone:
                 self._waiting.clear()
                 return
-            wait = self._bucket.take() if self._bucket is not None else 0.0
+            allowance = self._allowance()
+            wait = allowance.take() if allowance is not None else 0.0
             if wait > 0.0 and self._later is not None:
                 if not self._holding:
                     self._holding = True
@@ -186,6 +181,18 @@ class PlainInput:
                 return
             target, text = self._waiting.popleft()
             self._run("PRIVMSG", target, text)
+
+    def _allowance(self) -> TokenBucket | None:
+        """The flood allowance of extra messages, under the limits in force (a reload may
+        change them); None without flood control, or without a clock to wait with."""
+        limits = self.ctx.config.limits
+        if self._later is None or not limits.flood_control:
+            self._bucket = None
+        elif self._bucket is None or (self._bucket.rate, self._bucket.burst) != (
+            limits.flood_rate, float(limits.flood_burst)
+        ):
+            self._bucket = TokenBucket(limits.flood_rate, limits.flood_burst, self.ctx.now)
+        return self._bucket
 
     def _resume(self) -> None:
         self._timer = None
