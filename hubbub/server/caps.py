@@ -27,6 +27,8 @@ SUPPORTED: dict[str, str | None] = {
     "batch": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/chathistory": None,
+    "draft/event-playback": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
     "draft/multiline": _multiline(LimitsSection()),
     "echo-message": None,
@@ -48,7 +50,10 @@ CONFIGURED: dict[str, Callable[[Config], str | None]] = {
 }
 
 # name -> whether the configuration lets us offer it
-CONDITIONAL: dict[str, Callable[[Config], bool]] = {}
+CONDITIONAL: dict[str, Callable[[Config], bool]] = {
+    "draft/chathistory": lambda config: config.history.enabled,
+    "draft/event-playback": lambda config: config.history.enabled,
+}
 
 
 def offered(config: Config) -> dict[str, str | None]:

@@ -19,6 +19,8 @@ def isupport_tokens(config: Config) -> list[str]:
         f"KICK:{lim.max_kick_targets}"
     )
     maxlist = ",".join(f"{letter}:{lim.max_list_entries}" for letter in "beI")
+    history = [f"CHATHISTORY={config.history.chathistory_max}"] if config.history.enabled else []
+    refs = ["MSGREFTYPES=timestamp,msgid"] if config.history.enabled else []
     return [
         f"AWAYLEN={lim.awaylen}",
         f"BOT={BOT_MODE}",
@@ -27,6 +29,7 @@ def isupport_tokens(config: Config) -> list[str]:
         f"CHANMODES={chanmodes.chanmodes_token()}",
         f"CHANNELLEN={lim.channellen}",
         f"CHANTYPES={CHANTYPES}",
+        *history,
         f"ELIST={elist.ELIST}",
         "EXCEPTS=e",
         f"EXTBAN={bans.EXTBAN_PREFIX},{bans.EXTBAN_TYPES}",
@@ -36,6 +39,7 @@ def isupport_tokens(config: Config) -> list[str]:
         f"MAXLIST={maxlist}",
         f"MODES={lim.max_modes}",
         f"MONITOR={lim.monitor}",
+        *refs,
         f"NAMELEN={lim.namelen}",
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",

@@ -3,6 +3,7 @@
 from hubbub.server.handlers import (  # noqa: F401
     channels,
     connection,
+    history,
     info,
     messaging,
     moderation,
