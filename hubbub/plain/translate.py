@@ -15,6 +15,7 @@ on, the ones past the allowance wait (and so do the person's next lines meanwhil
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
@@ -27,6 +28,8 @@ from hubbub.plain.view import PlainView
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
+
+log = logging.getLogger("hubbub.plain")
 
 
 class Timer(Protocol):
@@ -196,7 +199,12 @@ class PlainInput:
 
     def _resume(self) -> None:
         self._timer = None
-        self._pace()
+        try:
+            self._pace()
+        except Exception:  # on a timer, outside the intake's guard: the same rule applies
+            log.exception("internal error sending a long line's messages from %r", self.ctx.conn)
+            self.ctx.disconnect("Internal error")
+            return
         if self._timer is None and self._holding and not self.ctx.conn.gone:
             self._holding = False
             self.ctx.conn.link.release_input()

@@ -223,3 +223,22 @@ def test_the_pace_stops_when_the_person_leaves(clock: FakeClock, timers: FakeTim
     bob.intake.connection_lost("Connection closed")
     timers.advance(100.0)  # nothing left to send, nothing raised
     assert net.state.find_user("bob") is None
+
+
+def test_a_failure_while_pacing_drops_only_that_person(
+    clock: FakeClock, timers: FakeTimers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hubbub.plain.translate as translate
+
+    net = server(clock, "limits.flood_control=true", "limits.flood_burst=1", "limits.flood_rate=1")
+    bob = Conn(net, timers)
+    bob.send("bob")
+    bob.send("z " * 2000)
+
+    def broken(ctx: object, message: Message) -> None:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(translate, "dispatch", broken)
+    timers.advance(1.0)  # the next part is due: its sending fails, on the timer
+    assert bob.link.closed and "Internal error" in bob.lines()[-1]
+    assert net.state.find_user("bob") is None

@@ -123,7 +123,9 @@ def registered(net: Network, nick: str) -> Peer:
 # -- connecting and registering -----------------------------------------------------------
 
 
-def test_connecting_peer_gets_one_readable_notice_first(net: Network) -> None:
+def test_connecting_peer_without_a_timer_gets_the_readable_notice_at_once(net: Network) -> None:
+    """With a timer (the runtime's), the notice waits for a moment of silence first:
+    tests/unit/test_plain_intake.py."""
     peer = Peer(net)
     assert peer.take() == [Message("NOTICE", ["*", WELCOME_NOTICE], net.name)]
 
