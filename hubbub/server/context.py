@@ -25,6 +25,7 @@ from hubbub.server.events import UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
+from hubbub.server.throttle import FailureThrottle
 from hubbub.server.user import User
 
 if TYPE_CHECKING:
@@ -84,6 +85,9 @@ class Services:
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
+        accounts = config.accounts
+        # failed logins by IP address and by account, on this node (a connection counts its own)
+        self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)

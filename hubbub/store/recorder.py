@@ -16,6 +16,10 @@ from typing import Any
 from hubbub.config import HistorySection
 from hubbub.server.apply import APPLIERS, Outcome
 from hubbub.server.events import (
+    AccountCertSet,
+    AccountCredentialsSet,
+    AccountDropped,
+    AccountRegistered,
     ChannelModesSet,
     Event,
     Joined,
@@ -30,7 +34,18 @@ from hubbub.server.events import (
     UserQuit,
 )
 from hubbub.server.state import ChatState
-from hubbub.server.storage import AddMessage, DeleteKline, KlineRecord, PutKline, StoredMessage, Write, dm_key
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    DeleteAccount,
+    DeleteKline,
+    KlineRecord,
+    PutAccount,
+    PutKline,
+    StoredMessage,
+    Write,
+    dm_key,
+)
 from hubbub.server.user import User
 
 
@@ -162,6 +177,19 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, (channel.name, letters, *args), source=source)
 
 
+def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
+    account = r.state.accounts.get(ev.key)
+    if account is not None:
+        r.pending.append(PutAccount(AccountRecord(
+            account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
+            tuple(sorted(account.certfps)),
+        )))  # fmt: skip
+
+
+def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
+    r.pending.append(DeleteAccount(ev.key))
+
+
 def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
     r.pending.append(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
 
@@ -181,6 +209,10 @@ _RECORDERS: dict[type[Any], Any] = {
     TopicSet: _topic,
     ChannelModesSet: _modes,
     KlineAdded: _kline_added,
+    AccountRegistered: _account_changed,
+    AccountCredentialsSet: _account_changed,
+    AccountCertSet: _account_changed,
+    AccountDropped: _account_dropped,
     KlineRemoved: _kline_removed,
 }
 

@@ -13,6 +13,7 @@ from hubbub.server.handlers import (  # noqa: F401
     operators,
     queries,
     registration,
+    sasl,
     serverinfo,
     setname,
     whowas,

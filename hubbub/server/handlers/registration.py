@@ -23,6 +23,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import NickSet, Registered
+from hubbub.server.handlers import sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
 from hubbub.server.registration import Step
@@ -68,7 +69,7 @@ def _cap_ls(ctx: Context, message: Message) -> None:
     if conn.cap_version >= 302:
         conn.set_cap("cap-notify", True)  # implied by 302
     policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
-    tokens = caps.ls_tokens(asked, ctx.config, policy)
+    tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
@@ -119,6 +120,7 @@ def handle_cap(ctx: Context, message: Message) -> None:
             return
         _cap_req(ctx, message)
     elif sub == "END":
+        sasl.abort_on_registration(ctx)
         if conn.registration.step(Step.CAP_END):
             try_complete_registration(ctx)
     else:
