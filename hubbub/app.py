@@ -143,7 +143,8 @@ class Runtime:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(keepalive.sweep_interval(self.config.limits))  # limits may be reloaded
+            # the limits may be reloaded: ask each time
+            await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
             try:
                 keepalive.sweep(self.services, self.clock())
             except Exception:  # a bug of ours must not end every timeout for good

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.server.bans import MUTE
+from hubbub.server.bans import ACCOUNT, MUTE, MaskList
 from hubbub.server.chanmodes import ModeSpec
 from hubbub.server.channel import HALFOP, OP, VOICE, Channel
 from hubbub.server.user import User
@@ -24,10 +24,18 @@ from hubbub.server.user import User
 _BANS = ("",)
 _MUTES = (MUTE,)
 _ANY_EXCEPTION = ("", MUTE)
+_ACCOUNTS = (ACCOUNT,)
 
 
 def _folded_prefix(user: User) -> str:
     return casefold(user.prefix)
+
+
+def _listed(entries: MaskList, user: User, who: str, kinds: tuple[str, ...]) -> bool:
+    """Matched by a mask of `kinds` on nick!user@host, or by an `a:` mask on its account."""
+    if entries.matches(who, kinds):
+        return True
+    return user.account is not None and entries.matches(casefold(user.account), _ACCOUNTS)
 
 
 def is_banned(channel: Channel, user: User) -> bool:
@@ -36,7 +44,7 @@ def is_banned(channel: Channel, user: User) -> bool:
     if not bans:
         return False
     who = _folded_prefix(user)
-    return bans.matches(who, _BANS) and not channel.lists["e"].matches(who, _BANS)
+    return _listed(bans, user, who, _BANS) and not _listed(channel.lists["e"], user, who, _BANS)
 
 
 def is_muted(channel: Channel, user: User) -> bool:
@@ -45,7 +53,7 @@ def is_muted(channel: Channel, user: User) -> bool:
     if not bans:
         return False
     who = _folded_prefix(user)
-    return bans.matches(who, _MUTES) and not channel.lists["e"].matches(who, _ANY_EXCEPTION)
+    return bans.matches(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
 
 
 def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | None:
@@ -54,7 +62,7 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return None
     if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
-    if "i" in channel.modes and not channel.lists["I"].matches(_folded_prefix(user), _BANS):
+    if "i" in channel.modes and not _listed(channel.lists["I"], user, _folded_prefix(user), _BANS):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.join_key is not None and key != channel.join_key:
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"

@@ -32,6 +32,7 @@ def isupport_tokens(config: Config) -> list[str]:
         *history,
         f"ELIST={elist.ELIST}",
         "EXCEPTS=e",
+        f"ACCOUNTEXTBAN={bans.ACCOUNT}",
         f"EXTBAN={bans.EXTBAN_PREFIX},{bans.EXTBAN_TYPES}",
         "INVEX=I",
         f"KEYLEN={lim.keylen}",

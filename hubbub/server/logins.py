@@ -27,13 +27,25 @@ def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
 
 
 def refused_for(ctx: Context, account_key: str) -> float | None:
-    """Seconds to wait before trying to log in to `account_key` again, or None."""
+    """Seconds to wait before trying to log in to `account_key` again, or None. A refused
+    attempt counts against the connection: one that keeps trying is disconnected."""
     throttle = ctx.svc.login_throttle
     now = ctx.now()
     waits = [w for w in (throttle.blocked(key, now) for key in _keys(ctx, account_key)) if w is not None]
     if ctx.conn.login_failures >= ctx.config.accounts.login_failures:
         waits.append(ctx.config.accounts.login_window)
-    return max(waits) if waits else None
+    if not waits:
+        return None
+    _count(ctx)
+    return max(waits)
+
+
+def _count(ctx: Context) -> bool:
+    ctx.conn.login_failures += 1
+    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
+        ctx.disconnect("Too many failed login attempts")
+        return True
+    return False
 
 
 def failed(ctx: Context, account_key: str) -> bool:
@@ -42,11 +54,7 @@ def failed(ctx: Context, account_key: str) -> bool:
     now = ctx.now()
     for key in _keys(ctx, account_key):
         throttle.failed(key, now)
-    ctx.conn.login_failures += 1
-    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
-        ctx.disconnect("Too many failed login attempts")
-        return True
-    return False
+    return _count(ctx)
 
 
 def check_password(

@@ -82,7 +82,7 @@ async def test_isupport_advertises_the_channel_modes_as_implemented(make_server,
     assert tokens["PREFIX"] == "(ohv)@%+"
     assert tokens["EXCEPTS"] == "e"
     assert tokens["INVEX"] == "I"
-    assert tokens["EXTBAN"] == ",m"
+    assert tokens["EXTBAN"] == ",am" and tokens["ACCOUNTEXTBAN"] == "a"
     assert tokens["ELIST"] == "CMNTU"
     assert tokens["MAXLIST"] == "b:7,e:7,I:7"
     assert tokens["KICKLEN"] == "99"

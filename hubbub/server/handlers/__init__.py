@@ -10,6 +10,7 @@ from hubbub.server.handlers import (  # noqa: F401
     modes,
     monitor,
     multiline,
+    nickserv,
     operators,
     queries,
     registration,
