@@ -7,7 +7,10 @@ Ranks (channel.py): voice < halfop < op.
 * halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
   sets every channel mode and list and gives or takes voice; kicks members below
   halfop.
-* op (@): all of the above; gives or takes op and halfop; kicks anyone.
+* op (@): all of the above; gives or takes op and halfop; kicks anyone but the
+  protected and the founder.
+* protected (&): all of the above, and cannot be kicked or deopped by ops.
+* founder (~): all of the above; gives or takes +q and +a; kicks anyone.
 * Anyone may drop their own status (`MODE #c -o me`).
 * An INVITE lets its target in once past +i, +b, +k and +l alike.
 """
@@ -18,7 +21,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.server.bans import ACCOUNT, MUTE, MaskList
 from hubbub.server.chanmodes import ModeSpec
-from hubbub.server.channel import HALFOP, OP, VOICE, Channel
+from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, VOICE, Channel
 from hubbub.server.user import User
 
 _BANS = ("",)
@@ -105,9 +108,22 @@ def may_invite(channel: Channel, user: User) -> bool:
     return "i" not in channel.modes or channel.rank(user) >= HALFOP
 
 
+def outranks(channel: Channel, actor: User, target: User) -> bool:
+    """Whether `actor` may act against `target`'s membership (kick, take its status):
+    halfops against those below them, ops against anyone but the protected and the
+    founder, the protected against all but the founder, the founder against anyone."""
+    rank, theirs = channel.rank(actor), channel.rank(target)
+    if rank >= FOUNDER:
+        return True
+    if rank >= PROTECTED:
+        return theirs < FOUNDER
+    if rank >= OP:
+        return theirs < PROTECTED
+    return rank >= HALFOP and theirs < HALFOP
+
+
 def may_kick(channel: Channel, kicker: User, victim: User) -> bool:
-    rank = channel.rank(kicker)
-    return rank >= OP or (rank >= HALFOP and channel.rank(victim) < HALFOP)
+    return outranks(channel, kicker, victim)
 
 
 def may_change_mode(channel: Channel, user: User, spec: ModeSpec) -> bool:

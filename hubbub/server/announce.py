@@ -21,7 +21,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
-from hubbub.server.channel import HALFOP, Channel
+from hubbub.server.channel import HALFOP, STATUS_MODES, Channel
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import WANTS_TAGS, Outgoing
 from hubbub.server.events import (
@@ -355,7 +355,7 @@ def _topic(a: Announcer, ev: TopicSet, outcome: Outcome) -> None:
 def _shown_param(a: Announcer, change: ModeChange) -> str | None:
     if change.param is None:
         return None
-    if change.letter in "ohv":  # a status: the param is a uid, shown as its nick
+    if change.letter in STATUS_MODES:  # a status: the param is a uid, shown as its nick
         target = a.state.users.get(change.param)
         return target.nick if target is not None else change.param
     return change.param

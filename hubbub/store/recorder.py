@@ -15,6 +15,7 @@ from typing import Any
 
 from hubbub.config import HistorySection
 from hubbub.server.apply import APPLIERS, Outcome
+from hubbub.server.channel import STATUS_MODES
 from hubbub.server.events import (
     AccountCertSet,
     AccountCredentialsSet,
@@ -168,7 +169,7 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
             sign = wanted
         letters += change.letter
         if change.param is not None and not (change.letter == "l" and not change.adding):
-            if change.letter in "ohv":
+            if change.letter in STATUS_MODES:
                 target = r.state.users.get(change.param)
                 args.append(target.nick if target is not None else change.param)
             else:

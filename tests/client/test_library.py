@@ -46,7 +46,7 @@ async def test_registers_with_only_the_wanted_caps_the_server_offers(server: Run
     # the greeting for people typing is not shown to a client: it speaks first
     assert not [e for e in seen if isinstance(e, ev.MessageReceived) and "Type a nickname" in e.text]
     assert registered.network == client.isupport.network == "hubbub"
-    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "@%+"
+    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "~&@%+"
 
 
 async def test_two_clients_talk_in_a_channel(server: Runtime, make_client: MakeClient) -> None:
