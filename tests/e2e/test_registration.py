@@ -16,10 +16,13 @@ SERVER = "hubbub.local"
 
 
 async def fresh(server, clients) -> LineClient:
-    """A connection that has not registered, past the server's greeting NOTICE."""
+    """A connection that has not registered and is known to speak IRC: its first line, a
+    PING, is an IRC opener, so the malformed registration lines the tests send next are
+    answered as IRC (as a first line, they would be taken for a person's typing)."""
     client = await LineClient.connect(server)
     clients.append(client)
-    await client.expect("NOTICE", "*")
+    client.send("PING fresh")
+    await client.expect("PONG")
     return client
 
 
