@@ -51,7 +51,7 @@ class Persistence:
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
         self.store = store
         self.recorder = Recorder(state, self.config.history)
-        self.engine.subscribe(self.recorder)
+        self.engine.subscribe_own(self.recorder)
         self.services.store = store
         self.services.awaiting = self.awaiting
         if self.config.history.max_age_days or self.config.history.max_per_target:

@@ -44,6 +44,8 @@ from hubbub.server.events import (
     MarkerSet,
     ModeChange,
     NickSet,
+    NodeLost,
+    NodeUp,
     Parted,
     RealnameSet,
     Redacted,
@@ -112,8 +114,11 @@ def apply(state: ChatState, event: Event) -> Outcome:
 def _connected(state: ChatState, ev: Connected) -> Outcome:
     if ev.uid in state.users:
         return rejected("duplicate")
+    if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
+        return rejected("too many from the address")
     user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time)
     state.users[ev.uid] = user
+    state.per_ip[ev.ip] += 1
     outcome = Outcome()
     outcome.user = user
     return outcome
@@ -174,6 +179,9 @@ def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
     user = state.users.pop(ev.uid, None)
     if user is None:
         return rejected("gone")
+    state.per_ip[user.ip] -= 1
+    if state.per_ip[user.ip] <= 0:
+        del state.per_ip[user.ip]
     outcome = Outcome()
     outcome.user = user
     outcome.target = state.users.get(ev.killer) if ev.killer else None
@@ -680,3 +688,22 @@ def _kline_removed(state: ChatState, ev: KlineRemoved) -> Outcome:
         return rejected("no such K-line")
     return Outcome()
 
+
+
+# -- nodes of a cluster ----------------------------------------------------------------------
+
+
+@applies(NodeUp)
+def _node_up(state: ChatState, ev: NodeUp) -> Outcome:
+    if ev.node in state.nodes:
+        return rejected("known")
+    state.nodes[ev.node] = ev.name
+    return Outcome()
+
+
+@applies(NodeLost)
+def _node_lost(state: ChatState, ev: NodeLost) -> Outcome:
+    """Its users have quit already (see NodeLost); what is left is to forget the node."""
+    if state.nodes.pop(ev.node, None) is None:
+        return rejected("unknown")
+    return Outcome()

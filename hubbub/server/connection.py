@@ -40,7 +40,7 @@ class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "sasl", "certfp",
-        "login_failures", "enforce_at", "__weakref__",
+        "login_failures", "enforce_at", "ordering", "deferred", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -66,6 +66,8 @@ class Connection:
         self.last_activity = now
         self.ping_sent = False
         self.quit_reason: str | None = None  # set once the client is leaving
+        self.ordering = 0  # our events a clustered engine has yet to apply (see hold_input)
+        self.deferred: LabeledResponse | None = None  # a labeled reply waiting for them
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -176,10 +178,40 @@ class Connection:
         self._refresh_fast()
 
     def finish_label(self) -> None:
-        """Send what was collected as one labeled reply."""
+        """Send what was collected as one labeled reply (once the events the command
+        emitted are applied, when an engine orders them elsewhere: see hold_input)."""
         labeled = self.suspend_label()
-        if labeled is not None:  # even when leaving: its ERROR may be in there
-            self.output.send_all(labeled.messages(self.tag_mask, self.server))
+        if labeled is None:
+            return
+        if self.ordering and self.quit_reason is None:
+            self.deferred = labeled
+            return
+        self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
+
+    # -- events being ordered (a clustered engine: engine/replica.py) --------------------
+
+    def hold_input(self) -> None:
+        """An event of ours waits for the network's order: our later lines wait with it,
+        so that replies keep their order."""
+        if self.ordering == 0:
+            self.link.hold_input()
+        self.ordering += 1
+
+    def resume_reply(self) -> None:
+        """One of our events is applied now: what it causes joins its command's label."""
+        if self.deferred is not None:
+            labeled, self.deferred = self.deferred, None
+            self.resume_label(labeled)
+
+    def release_input(self) -> None:
+        self.ordering -= 1
+        if self.ordering:
+            labeled = self.suspend_label()
+            if labeled is not None:
+                self.deferred = labeled
+            return
+        self.finish_label()
+        self.link.release_input()
 
     def close_link(self) -> None:
         """Close the connection after what is due to it, a labeled reply included."""

@@ -11,7 +11,6 @@ nothing else.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -26,7 +25,7 @@ from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.throttle import FailureThrottle
-from hubbub.server.user import User
+from hubbub.server.user import User, new_node_id
 
 if TYPE_CHECKING:
     from hubbub.server.storage import Store
@@ -91,7 +90,9 @@ class Services:
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
-        self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
+        # This process's incarnation: every uid begins with it, so that when a node of a
+        # cluster is lost the others know whose users were its own (user.node_of).
+        self.node_id = new_node_id()
         self._uids = itertools.count(1)
 
     @property
@@ -105,7 +106,7 @@ class Services:
             ctx.now = clock
 
     def new_uid(self) -> str:
-        return f"{self._uid_prefix}{next(self._uids):x}"
+        return f"{self.node_id}{next(self._uids):x}"
 
     def connections(self) -> list[Connection]:
         return [ctx.conn for ctx in self.local.values()]
@@ -121,7 +122,7 @@ class Services:
         conn.leave(reason)
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
-            self.engine.emit(conn.link, UserQuit(user.uid, reason, self.clock(), new_msgid()))
+            self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid()))
         conn.close_link()  # after a labeled reply still being collected, if any
 
     def hang_up(self, conn: Connection, reason: str) -> None:
@@ -148,7 +149,7 @@ class Context:
         # emit(event, then=None): hand `event` to the engine; `then(outcome)` once it is
         # applied. The connection is the event's origin (a clustered engine holds its input
         # until the event is ordered).
-        self.emit: Callable[..., None] = partial(svc.engine.emit, conn.link)
+        self.emit: Callable[..., None] = partial(svc.engine.emit, conn)
         self.now: Callable[[], float] = svc.clock
 
     @property

@@ -33,13 +33,15 @@ def _event(cls: type[T]) -> type[T]:
 
 @_event
 class Connected(NamedTuple):
-    """A connection was accepted: a user exists, not registered yet."""
+    """A connection was accepted: a user exists, not registered yet. Rejected when the
+    network holds `ip_limit` users from that address already (0: not counted here)."""
 
     uid: str
     ip: str
     host: str
     secure: bool
     time: float
+    ip_limit: int = 0
 
 
 @_event
@@ -365,12 +367,35 @@ class KlineRemoved(NamedTuple):
     time: float
 
 
+# -- nodes of a cluster -------------------------------------------------------------------
+
+
+@_event
+class NodeUp(NamedTuple):
+    """A node joined the network: `node` is its incarnation, the prefix of its users' uids."""
+
+    node: str
+    name: str  # its server name
+    time: float
+
+
+@_event
+class NodeLost(NamedTuple):
+    """A node stopped answering: every user of it quits (the engine applies a UserQuit
+    for each, in uid order, before this), then the node is forgotten."""
+
+    node: str
+    reason: str
+    time: float
+    msgid: str
+
+
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
     | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
     | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
-    | Redacted
+    | Redacted | NodeUp | NodeLost
 )
 
 

@@ -43,16 +43,27 @@ class Session:
         self.link = link
         self.ctx: Context | None = None
         uid = svc.new_uid()
-        svc.engine.emit(link, Connected(uid, ip, host_of(ip), secure, svc.clock()), self._attach)
+        # Its lines wait until the user exists (at once here; in a cluster, once the
+        # network has ordered its arrival, the per-address limit counted network-wide).
+        link.hold_input()
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), svc.config.limits.max_clients_per_ip)
+        svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:
         """The user exists in the chat state now: give it its local connection."""
         user = outcome.user
-        assert user is not None
+        if user is None:  # over the per-address limit, or the network out of reach
+            why = "Too many connections from your IP address"
+            if outcome.rejected == "unavailable":
+                why = "The network is out of reach, try again soon"
+            self.link.write(f"ERROR :Closing Link: ({why})\r\n".encode())
+            self.link.close()
+            return
         conn = Connection(user, self.link, IrcOutput(self.link), self.svc.name, self.svc.clock())
         user.conn = conn
         self.ctx = Context(conn, self.svc)
         self.svc.local[user.uid] = self.ctx
+        self.link.release_input()
 
     @property
     def conn(self) -> Connection:

@@ -32,6 +32,8 @@ class ChatState:
         self.user_count = 0  # registered users
         self.peak_users = 0
         self.mode_counts: Counter[str] = Counter()  # registered users with each user mode
+        self.per_ip: Counter[str] = Counter()  # users (registered or not) from each address
+        self.nodes: dict[str, str] = {}  # a cluster's live nodes: incarnation -> server name
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -73,6 +75,7 @@ class ChatState:
             h.update(repr(parts).encode())
             h.update(b"\n")
 
+        put("nodes", sorted(self.nodes.items()))
         put("counts", self.user_count, self.peak_users, sorted((k, v) for k, v in self.mode_counts.items() if v))
         for uid in sorted(self.users):
             u = self.users[uid]

@@ -8,11 +8,23 @@ connection, on the one node where it is connected, is `Connection` (connection.p
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hubbub.server.channel import Channel
     from hubbub.server.connection import Connection
+
+NODE_ID_LENGTH = 6  # hex digits at the start of every uid: the node it connected to
+
+
+def new_node_id() -> str:
+    """A node's incarnation: random, so unique enough between nodes and restarts."""
+    return os.urandom(NODE_ID_LENGTH // 2).hex()
+
+
+def node_of(uid: str) -> str:
+    return uid[:NODE_ID_LENGTH]
 
 
 class User:
