@@ -19,6 +19,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from hubbub.config import Config, ConfigError
+from hubbub.engine.reconcile import reconcile
+from hubbub.engine.redis import RedisLog
+from hubbub.engine.replica import Replica
 from hubbub.irc.message import Message
 from hubbub.plain.intake import Intake
 from hubbub.runtime.listeners import Admission, Listeners
@@ -26,7 +29,8 @@ from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
-from hubbub.server.core import local_core
+from hubbub.server.core import build_core, local_core, new_state
+from hubbub.server.user import new_node_id
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
@@ -37,7 +41,10 @@ log = logging.getLogger("hubbub")
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
 # Settings bound to things made once at startup; a reload keeps their running values.
-FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
+FIXED_SETTINGS = (
+    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("cluster", "url"),
+    ("cluster", "keyspace"), ("cluster", "node_timeout"),
+)  # fmt: skip
 
 
 class Runtime:
@@ -49,7 +56,15 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
-        self.services = local_core(config, time.time, self._offload, self)
+        self.cluster: RedisLog | None = None
+        if config.cluster.url:  # events ordered by a log in Redis that every node shares
+            node = new_node_id()
+            replica = Replica(new_state(config), node)
+            self.services = build_core(config, replica, time.time, self._offload, self, node)
+            self.cluster = RedisLog(config.cluster, replica, config.server.name, time.time, self._new_node,
+                                    lambda: reconcile(self.services))  # fmt: skip
+        else:
+            self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
         self.engine = self.services.engine
         self.persistence = Persistence(config, self.services, self.engine)
@@ -114,6 +129,8 @@ class Runtime:
         await self.persistence.open()  # before anyone connects: the state starts from the store
         self.flusher.barrier = self.persistence.barrier
         try:
+            if self.cluster is not None:  # the network's state replaces what the store gave
+                await self.cluster.start()
             for spec in self.config.listen.irc:
                 await self._listen("irc", spec, None)
             if self.tls_context is not None:
@@ -125,6 +142,8 @@ class Runtime:
                                 "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
         except BaseException:
             self.listeners.close()
+            if self.cluster is not None:
+                await self.cluster.stop()
             await self.persistence.close()
             raise
         self._sweeper = asyncio.create_task(self._sweep_forever())
@@ -161,6 +180,8 @@ class Runtime:
             self._sweeper.cancel()
         self.workers.stop()
         self._disconnect_everyone(reason)
+        if self.cluster is not None:  # our users quit for everyone else
+            await self.cluster.stop(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
@@ -172,6 +193,10 @@ class Runtime:
         await self.flusher.drain()
         await self.persistence.close()
         self._done.set()
+
+    def _new_node(self, node: str) -> None:
+        """A new incarnation in the cluster (the old one was declared lost)."""
+        self.services.node_id = node
 
     def _disconnect_everyone(self, reason: str) -> None:
         """Send every client its ERROR and close it, without the QUIT of everybody else.

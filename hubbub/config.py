@@ -110,6 +110,15 @@ class TlsSection:
 
 
 @dataclass
+class ClusterSection:
+    url: str = _doc("Redis shared by the nodes of one network (redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// for TLS); empty: this process is the whole network", default="")
+    node_timeout: float = _doc("seconds a node may miss its heartbeats before the others quit its users", default=10.0)
+    keyspace: str = _doc("prefix of every Redis key: networks sharing one Redis need different ones", default="hubbub")
+    log_length: int = _doc("entries the shared log keeps; a node further behind starts again from a snapshot", default=100000)
+    snapshot_interval: float = _doc("seconds between the snapshots of the network's state that joining nodes start from", default=30.0)
+
+
+@dataclass
 class AdminSection:
     location: str = _doc("where the server is (ADMIN, first line); empty shows server.description", default="")
     organization: str = _doc("who runs it (ADMIN, second line); empty shows the network name", default="")
@@ -133,6 +142,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     tls: TlsSection = field(default_factory=TlsSection)
     admin: AdminSection = field(default_factory=AdminSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
     opers: list[OperBlock] = field(default_factory=list)
 
     def motd_lines(self) -> list[str]:
@@ -146,7 +156,7 @@ class Config:
         return text.splitlines() if text else []
 
 
-_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "admin")
+_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "admin", "cluster")
 
 
 def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
@@ -290,6 +300,17 @@ def validate(config: Config) -> None:
         raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
     if config.store.readers < 1:
         raise ConfigError("store.readers must be at least 1")
+    cluster = config.cluster
+    if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")
+    if cluster.node_timeout < 1:
+        raise ConfigError("cluster.node_timeout must be at least 1 second")
+    if cluster.log_length < 1000:
+        raise ConfigError("cluster.log_length must be at least 1000")
+    if cluster.snapshot_interval <= 0:
+        raise ConfigError("cluster.snapshot_interval must be positive")
+    if not cluster.keyspace or any(c in cluster.keyspace for c in " {}"):
+        raise ConfigError("cluster.keyspace must be a word without spaces or braces")
     if not is_valid_channel(config.server.default_channel, lim.channellen):
         raise ConfigError(f"server.default_channel {config.server.default_channel!r} is not a valid channel name")
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import uuid
 from collections.abc import Callable
 
 from hubbub.app import Runtime
@@ -16,6 +18,9 @@ TIMEOUT = 5.0
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
     and a store that keeps nothing (unless `store.db` names a file)."""
+    cluster = os.environ.get("HUBBUB_TEST_CLUSTER")  # the same tests on a one-node cluster
+    if cluster:
+        overrides = (f"cluster.url='{cluster}'", f"cluster.keyspace='t{uuid.uuid4().hex}'", *overrides)
     config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'",
                          *overrides])  # fmt: skip
     runtime = Runtime(config)

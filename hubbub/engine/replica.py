@@ -114,7 +114,7 @@ class Replica:
         self.seqs: dict[str, int] = {}  # node -> the highest seq applied from it
         self.seq = 0  # the last seq we gave
         self.outbox: list[tuple[int, Event]] = []  # emitted and not applied yet, in order
-        self.sent = 0  # how many of the outbox's events are published
+        self.sent = 0  # the last seq published (what follows in the outbox is not)
         self.waiting: dict[int, Waiting] = {}  # seq -> who waits for that event to be applied
         self.refusing: str | None = None  # set while the log cannot be reached: why events are refused
         self.wake: Callable[[], None] = lambda: None  # tells the publisher the outbox has something
@@ -149,20 +149,29 @@ class Replica:
 
     # -- the publisher's side ------------------------------------------------------------
 
+    def _first_unsent(self) -> int:
+        outbox, sent = self.outbox, self.sent
+        i = 0
+        while i < len(outbox) and outbox[i][0] <= sent:
+            i += 1
+        return i
+
     def unsent(self, limit: int) -> list[tuple[int, Event]]:
         """The next events to publish, oldest first."""
-        return self.outbox[self.sent : self.sent + limit]
+        first = self._first_unsent()
+        return self.outbox[first : first + limit]
 
-    def published(self, count: int) -> None:
-        """The next `count` events are in the log now (they stay in the outbox until they
+    def published(self, seq: int) -> None:
+        """The events up to `seq` are in the log now (they stay in the outbox until they
         come back: a log that loses them gets them again)."""
-        self.sent += count
+        self.sent = max(self.sent, seq)
 
     def refuse_waiting(self, why: str) -> None:
         """The log is out of reach for too long: what clients wait for and has not gone
         out is refused, each sender told (housekeeping, such as a quit, stays queued)."""
-        kept = self.outbox[: self.sent]
-        for seq, event in self.outbox[self.sent :]:
+        first = self._first_unsent()
+        kept = self.outbox[:first]
+        for seq, event in self.outbox[first:]:
             waiting = self.waiting.pop(seq, None)
             if waiting is None:
                 kept.append((seq, event))
@@ -239,7 +248,6 @@ class Replica:
             done += 1
         if done:
             del outbox[:done]
-            self.sent = max(0, self.sent - done)
 
     # -- starting over -------------------------------------------------------------------
 
@@ -255,7 +263,7 @@ class Replica:
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}
         done = self.seqs.get(self.node, 0)
         self._done_up_to(done)
-        self.sent = 0
+        self.sent = done
         for seq in [seq for seq in self.waiting if seq <= done]:
             origin = self.waiting.pop(seq).origin
             if origin is not None:

@@ -18,7 +18,7 @@ from hubbub.server.account import Account
 from hubbub.server.channel import Channel
 from hubbub.server.klines import Kline, Klines
 from hubbub.server.state import ChatState
-from hubbub.server.user import User
+from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry, WhowasHistory
 
 FORMAT = 1  # bumped when the shape changes: a node refuses a snapshot it cannot read
@@ -77,6 +77,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.nodes.update(data["nodes"])
     state.users.clear()
     state.nicks.clear()
+    state.per_ip.clear()
+    state.node_users.clear()
     for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
          last_message, secure, invited_to) in data["users"]:  # fmt: skip
         user = User(uid, ip, host, secure, connected_at)
@@ -85,6 +87,9 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         user.signon, user.last_message, user.invited_to = signon, last_message, set(invited_to)
         user.refresh_prefix()
         state.users[uid] = user
+        state.per_ip[ip] += 1
+        if registered:
+            state.node_users[node_of(uid)] += 1
         if key is not None:
             state.nicks[key] = user
     state.accounts.clear()

@@ -32,6 +32,8 @@ from hubbub.server.events import (
     ChannelRegistered,
     ChannelRestored,
     Connected,
+    DigestAsked,
+    DigestGiven,
     Event,
     HostSet,
     Invited,
@@ -59,7 +61,7 @@ from hubbub.server.events import (
 )
 from hubbub.server.klines import Kline
 from hubbub.server.state import ChatState
-from hubbub.server.user import User
+from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry
 
 E = TypeVar("E", bound=Event)
@@ -126,7 +128,8 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
 
 def _remember(state: ChatState, user: User, nick: str, when: float) -> None:
     """Keep `nick` for WHOWAS, with who used it."""
-    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, "", when))
+    server = state.nodes.get(node_of(user.uid), "")  # "": this server, when it is the whole network
+    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, server, when))
 
 
 @applies(NickSet)
@@ -166,6 +169,7 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
     user.signon = user.last_message = ev.time
     user.refresh_prefix()
     state.user_count += 1
+    state.node_users[node_of(user.uid)] += 1
     state.peak_users = max(state.peak_users, state.user_count)
     for letter in user.modes:
         state.mode_counts[letter] += 1
@@ -188,6 +192,10 @@ def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
     if user.registered:
         outcome.audience = list(state.neighbours(user))
         state.user_count -= 1
+        node = node_of(user.uid)
+        state.node_users[node] -= 1
+        if state.node_users[node] <= 0:
+            del state.node_users[node]
         for letter in user.modes:
             state.mode_counts[letter] -= 1
         _remember(state, user, user.nick, ev.time)
@@ -706,4 +714,15 @@ def _node_lost(state: ChatState, ev: NodeLost) -> Outcome:
     """Its users have quit already (see NodeLost); what is left is to forget the node."""
     if state.nodes.pop(ev.node, None) is None:
         return rejected("unknown")
+    return Outcome()
+
+
+@applies(DigestAsked)
+def _digest_asked(state: ChatState, ev: DigestAsked) -> Outcome:
+    """Nothing changes: the digest is taken where the question stands in the order."""
+    return Outcome()
+
+
+@applies(DigestGiven)
+def _digest_given(state: ChatState, ev: DigestGiven) -> Outcome:
     return Outcome()

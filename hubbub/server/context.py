@@ -25,7 +25,7 @@ from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.throttle import FailureThrottle
-from hubbub.server.user import User, new_node_id
+from hubbub.server.user import User, new_node_id, node_of
 
 if TYPE_CHECKING:
     from hubbub.server.storage import Store
@@ -73,6 +73,7 @@ class Services:
         clock: Callable[[], float],
         offload: Offload = run_inline,
         control: ServerControl | None = None,
+        node_id: str | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -92,8 +93,9 @@ class Services:
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
         # This process's incarnation: every uid begins with it, so that when a node of a
         # cluster is lost the others know whose users were its own (user.node_of).
-        self.node_id = new_node_id()
+        self.node_id = node_id or new_node_id()
         self._uids = itertools.count(1)
+        self.local_peak = 0  # the most registered users this node had at once (LUSERS)
 
     @property
     def name(self) -> str:
@@ -167,6 +169,10 @@ class Context:
     @property
     def monitors(self) -> MonitorIndex:
         return self.svc.monitors
+
+    def server_of(self, user: User) -> str:
+        """The name of the node `user` is connected to (ours, unless in a cluster)."""
+        return self.state.nodes.get(node_of(user.uid)) or self.svc.config.server.name
 
     def disconnect(self, reason: str) -> None:
         self.svc.disconnect(self.conn, reason)

@@ -390,12 +390,31 @@ class NodeLost(NamedTuple):
     msgid: str
 
 
+@_event
+class DigestAsked(NamedTuple):
+    """An operator asked for every node's digest of its replica (DIGEST). Each node
+    answers with DigestGiven, computed where this event stands in the network's order:
+    equal replicas give equal digests even while the network is busy."""
+
+    uid: str
+    token: str
+    time: float
+
+
+@_event
+class DigestGiven(NamedTuple):
+    uid: str  # who asked
+    token: str
+    server: str  # the node answering
+    digest: str
+
+
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
     | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
     | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
-    | Redacted | NodeUp | NodeLost
+    | Redacted | NodeUp | NodeLost | DigestAsked | DigestGiven
 )
 
 

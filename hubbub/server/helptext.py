@@ -26,6 +26,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "DIE": ("DIE [<server>]", [
         "Operators only. Shuts the server down: every client is told why and disconnected.",
     ]),
+    "DIGEST": ("DIGEST", [
+        "Operators only. Every node of the network answers with a digest of its copy of the",
+        "chat state (NOTICE: DIGEST <server> <digest>); equal digests, equal copies.",
+    ]),
     "HELP": ("HELP [<command>]", ["Lists the commands, or explains one. HELPOP is the same."]),
     "NICKSERV": ("NICKSERV <command> [...]", [
         "Talks to NickServ: register your nick as an account, log in to it (IDENTIFY), and more.",
@@ -90,7 +94,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "OPER": ("OPER <name> <password>", [
         "Becomes an IRC operator, with a name and password from the server's [[opers]].",
         "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
-        "REHASH, DIE, STATS k and STATS o.",
+        "REHASH, DIE, DIGEST, STATS k and STATS o.",
     ]),
     "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
     "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),

@@ -34,6 +34,7 @@ class ChatState:
         self.mode_counts: Counter[str] = Counter()  # registered users with each user mode
         self.per_ip: Counter[str] = Counter()  # users (registered or not) from each address
         self.nodes: dict[str, str] = {}  # a cluster's live nodes: incarnation -> server name
+        self.node_users: Counter[str] = Counter()  # registered users on each node (LUSERS)
 
     # -- lookups -------------------------------------------------------------------------
 

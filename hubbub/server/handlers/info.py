@@ -31,16 +31,22 @@ def send_lusers(ctx: Context) -> None:
     users = state.user_count
     invisible = state.mode_counts["i"]
     unknown = len(state.users) - users
-    conn.numeric(n.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers")
+    servers = max(1, len(state.nodes))
+    shown_users = users - invisible
+    conn.numeric(n.RPL_LUSERCLIENT, f"There are {shown_users} users and {invisible} invisible on {servers} servers")
     opers = state.mode_counts["o"]
     if opers:
         conn.numeric(n.RPL_LUSEROP, str(opers), "operator(s) online")
     if unknown > 0:
         conn.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     conn.numeric(n.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
-    conn.numeric(n.RPL_LUSERME, f"I have {users} clients and 0 servers")
-    count, peak = str(users), str(state.peak_users)
+    svc = ctx.svc
+    local = state.node_users[svc.node_id] if state.nodes else users
+    svc.local_peak = max(svc.local_peak, local)
+    conn.numeric(n.RPL_LUSERME, f"I have {local} clients and {servers - 1} servers")
+    count, peak = str(local), str(svc.local_peak if state.nodes else state.peak_users)
     conn.numeric(n.RPL_LOCALUSERS, count, peak, f"Current local users {count}, max {peak}")
+    count, peak = str(users), str(state.peak_users)
     conn.numeric(n.RPL_GLOBALUSERS, count, peak, f"Current global users {count}, max {peak}")
 
 

@@ -17,7 +17,7 @@ from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import KlineAdded, KlineRemoved, UserQuit, Wallops
+from hubbub.server.events import DigestAsked, KlineAdded, KlineRemoved, UserQuit, Wallops
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import set_user_modes
 from hubbub.server.klines import (
@@ -212,3 +212,14 @@ def handle_die(ctx: Context, message: Message) -> None:
     log.warning("%s asked the server to shut down (DIE)", ctx.user.prefix)
     ctx.notices.send(f"{ctx.user.nick} is shutting the server down")
     control.die("Server shutting down")
+
+
+# -- DIGEST -------------------------------------------------------------------------------
+
+
+@command("DIGEST")
+def handle_digest(ctx: Context, message: Message) -> None:
+    """Every node answers with its replica's digest (server/digest.py): they should agree."""
+    if refused(ctx):
+        return
+    ctx.emit(DigestAsked(ctx.user.uid, new_msgid(), ctx.now()))

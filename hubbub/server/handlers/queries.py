@@ -57,7 +57,7 @@ class Whox:
             "u": lambda: user.username,
             "i": lambda: user.ip if user is me or "o" in me.modes else HIDDEN_IP,
             "h": lambda: user.host,
-            "s": lambda: ctx.name,
+            "s": lambda: ctx.server_of(user),
             "n": lambda: user.nick,
             "f": lambda: _who_flags(ctx, user, channel),
             "d": lambda: "0",
@@ -79,7 +79,7 @@ def _who_line(ctx: Context, user: User, channel: Channel | None, whox: Whox | No
         channel.name if channel is not None else "*",
         user.username,
         user.host,
-        ctx.name,
+        ctx.server_of(user),
         user.nick,
         flags,
         f"0 {user.realname}",
@@ -115,7 +115,7 @@ def handle_who(ctx: Context, message: Message) -> None:
                     continue
                 if "i" in user.modes and not _shares_channel(me, user):
                     continue
-                fields = (user.nick, user.username, user.host, user.realname, ctx.name)
+                fields = (user.nick, user.username, user.host, user.realname, ctx.server_of(user))
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
                     _who_line(ctx, user, None, whox)
                     found += 1
@@ -146,7 +146,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
         if ("i" not in user.modes or me in channel.members) and not channel.hidden_from(me)
     ]
     send_list(conn, n.RPL_WHOISCHANNELS, [user.nick], listed)
-    conn.numeric(n.RPL_WHOISSERVER, user.nick, ctx.name, config.server.description)
+    server = ctx.server_of(user)
+    description = config.server.description if server == ctx.name else "a node of this network"
+    conn.numeric(n.RPL_WHOISSERVER, user.nick, server, description)
     if "o" in user.modes:
         conn.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
     if BOT_MODE in user.modes:
