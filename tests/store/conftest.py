@@ -1,5 +1,5 @@
-"""Stores to test: a real SQLite file in the test's directory (PostgreSQL joins the list
-when it is available)."""
+"""Stores to test: every test runs on a real SQLite file in the test's directory, and
+again on a real PostgreSQL database of its own (skipped where PostgreSQL is missing)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,17 @@ from hubbub.server.storage import Store
 from hubbub.store import open_store
 
 
-@pytest.fixture(params=["sqlite"])
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[[], Awaitable[Store]]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The `store.db` setting of a new, empty database of each backend."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return str(tmp_path / "hubbub.db")
+
+
+@pytest.fixture
+async def make_store(db: str) -> AsyncIterator[Callable[[], Awaitable[Store]]]:
     """`await make_store()`: a store, opened; calling it again reopens the same database."""
     opened: list[Store] = []
 
@@ -21,7 +30,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         for store in opened:
             await store.close()
         opened.clear()
-        store = open_store(str(tmp_path / "hubbub.db"))
+        store = open_store(db)
         await store.open()
         opened.append(store)
         return store
