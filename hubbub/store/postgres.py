@@ -73,6 +73,10 @@ _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 _INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
            "ON CONFLICT (target, msgid) DO NOTHING")  # fmt: skip
 SEARCH_CONFIG = "hubbub_search"  # the text search configuration of the schema (schema.py)
+_UNACCENTED = (  # whether that configuration takes accents off words
+    "SELECT EXISTS (SELECT FROM pg_ts_config_map m JOIN pg_ts_dict d ON d.oid = m.mapdict "
+    f"WHERE m.mapcfg = '{SEARCH_CONFIG}'::regconfig AND d.dictname = 'unaccent')"
+)
 
 # Advisory lock keys ("hubbub" and a number), one per thing done by one node at a time.
 _SCHEMA_LOCK = 0x6875_6262_7562_0001
@@ -225,6 +229,9 @@ class PostgresStore:
         try:
             async with self._pool.acquire() as conn:
                 await self._migrate(conn)
+                if not await conn.fetchval(_UNACCENTED):
+                    log.warning("%s: search is accent-sensitive (the unaccent extension could not be created "
+                                "with the schema)", self.address)  # fmt: skip
                 return await self._snapshot(conn)
         except BaseException as exc:
             await self._pool.close()

@@ -44,6 +44,19 @@ async def test_nodes_starting_together_migrate_once(postgres_server: PostgresSer
             await store.close()
 
 
+async def test_search_ignores_accents_where_unaccent_can_be_had(postgres_url: str,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    store = open_store(postgres_url)
+    await store.open()
+    try:
+        await store.write([AddMessage(line(0, text="Crème brûlée à Zürich"))])
+        found = await store.search(SearchQuery(("#c",), "creme BRULEE zurich", "", None, None, 10))
+        assert [m.text for m in found] == ["Crème brûlée à Zürich"]
+        assert "accent-sensitive" not in caplog.text
+    finally:
+        await store.close()
+
+
 async def test_two_nodes_writing_the_same_stream_keep_one_copy(postgres_url: str) -> None:
     first, second = open_store(postgres_url), open_store(postgres_url)
     await asyncio.gather(first.open(), second.open())
@@ -99,8 +112,11 @@ async def test_writes_go_on_after_the_server_dropped_the_connections(
         await store.close()
 
 
-async def test_without_unaccent_search_works_and_is_accent_sensitive(postgres_server: PostgresServer) -> None:
-    """A role that may not create extensions in its database: search without unaccent."""
+async def test_without_unaccent_search_works_and_is_accent_sensitive(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A role that may not create extensions in its database: search without unaccent,
+    and the log says so."""
     name = postgres_server.create_database()
     postgres_server.sql(f"ALTER DATABASE {name} OWNER TO postgres")
     postgres_server.sql(f"GRANT CREATE ON SCHEMA public TO {ROLE}", name)
@@ -114,6 +130,7 @@ async def test_without_unaccent_search_works_and_is_accent_sensitive(postgres_se
 
         assert await search("cafe") == ["Cafe noir"]
         assert await search("CAFÉ") == ["café crème"]
+        assert "search is accent-sensitive" in caplog.text
     finally:
         await store.close()
         postgres_server.drop_database(name)
