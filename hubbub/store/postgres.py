@@ -159,6 +159,13 @@ def shown_url(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(query)))
 
 
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool as it came: hubbub sets no session setting,
+    listens to nothing and takes advisory locks for a transaction only (an unfinished
+    transaction is still rolled back by the pool). Skipping the reset saves a round trip
+    on every write and query."""
+
+
 def _count(status: str) -> int:
     """The row count of a command status ("DELETE 3")."""
     return int(status.rsplit(" ", 1)[-1])
@@ -222,7 +229,7 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn, min_size=self._readers + 1, max_size=self._readers + 1, timeout=self._timeout,
-                max_inactive_connection_lifetime=0,
+                max_inactive_connection_lifetime=0, reset=_nothing_to_reset,
             )  # fmt: skip
         except _CONNECT_FAILURES as exc:
             raise StoreError(f"cannot connect to {self.address}: {self._reason(exc)}") from None
@@ -312,6 +319,10 @@ class PostgresStore:
             done.set_result(None)
 
     async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
+        messages = [op.message for op in batch if isinstance(op, AddMessage)]
+        if len(messages) == len(batch):  # the usual batch: executemany is atomic alone, one round trip
+            await conn.executemany(_INSERT, [message_row(m) for m in messages])
+            return
         async with conn.transaction():
             rows: list[tuple[Any, ...]] = []
             for op in batch:

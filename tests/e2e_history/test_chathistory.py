@@ -1,4 +1,4 @@
-"""draft/chathistory over real sockets, against a server with a real SQLite file.
+"""draft/chathistory over real sockets, against a server with a real store (SQLite, PostgreSQL).
 
 Each test talks, then asks for the past with every subcommand and both kinds of
 reference, and checks the batch that comes back line by line.

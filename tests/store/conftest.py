@@ -4,21 +4,11 @@ again on a real PostgreSQL database of its own (skipped where PostgreSQL is miss
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
 from hubbub.server.storage import Store
 from hubbub.store import open_store
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The `store.db` setting of a new, empty database of each backend."""
-    if request.param == "postgresql":
-        url: str = request.getfixturevalue("postgres_url")
-        return url
-    return str(tmp_path / "hubbub.db")
 
 
 @pytest.fixture
