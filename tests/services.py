@@ -2,9 +2,10 @@
 
 PostgreSQL: one server per test process (initdb and start take about a second), a fresh
 database per test. The server runs from the distribution's binaries; as root, under the
-`postgres` user (PostgreSQL refuses to run as root). It is made for tests only: no
-fsync, authentication by password over TCP (scram-sha-256) as a real deployment has it,
-and a non-superuser role that owns each test database, as hubbub's own role would.
+`postgres` user (PostgreSQL refuses to run as root). It is made for tests only (no
+fsync) but is otherwise set up as a deployment would be: password authentication over
+TCP (scram-sha-256), TLS offered with a certificate for 127.0.0.1 (`ca` is the file to
+trust it with), and a non-superuser role owning each test database, as hubbub's would.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class PostgresServer:
         self.bin_dir = bin_dir
         self.root = Path(tempfile.mkdtemp(prefix="hubbub-pg-"))
         self.data = self.root / "data"
+        self.ca = self.root / "server.crt"  # self-signed: its own authority
         self.port = free_port()
         self._as: list[str] = []
         self._names = itertools.count(1)
@@ -60,15 +62,20 @@ class PostgresServer:
             raise RuntimeError(f"{' '.join(args[:1])} failed: {result.stdout}{result.stderr}")
 
     def start(self) -> None:
-        pwfile = self.root / "pw"
+        from hubbub.transport.tls import generate_self_signed
+
+        pwfile, key = self.root / "pw", self.root / "server.key"
         pwfile.write_text(SUPERUSER_PASSWORD + "\n")
+        generate_self_signed(self.ca, key, "localhost")
         if self._as:
-            shutil.chown(pwfile, "postgres")
+            for path in (pwfile, self.ca, key):
+                shutil.chown(path, "postgres")
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", f"--pwfile={pwfile}",
                   "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
                   "--no-sync")  # fmt: skip
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")  # fmt: skip
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                   f"-c ssl=on -c ssl_cert_file={self.ca} -c ssl_key_file={key}")  # fmt: skip
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
                   "-t", "30", "-o", options, "start")  # fmt: skip
         self.sql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'")

@@ -225,7 +225,20 @@ class PostgresStore:
 
     # -- opening ----------------------------------------------------------------------
 
+    def _check_files(self) -> None:
+        """The TLS files the URL names, readable (the TLS layer would not say which one is not)."""
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self._dsn).query))
+        for name in ("sslrootcert", "sslcert", "sslkey", "sslcrl"):
+            path = params.get(name)
+            if path and path != "system":
+                try:
+                    with open(os.path.expanduser(path), "rb"):
+                        pass
+                except OSError as exc:
+                    raise StoreError(f"cannot connect to {self.address}: {name} {path}: {exc.strerror}") from None
+
     async def open(self) -> Snapshot:
+        self._check_files()
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn, min_size=self._readers + 1, max_size=self._readers + 1, timeout=self._timeout,

@@ -5,6 +5,7 @@ one clear line that never shows the password."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -163,10 +164,33 @@ async def test_an_unreachable_server_and_a_missing_database_are_one_line(postgre
     assert message.endswith('database "nowhere" does not exist') and ROLE_PASSWORD not in message
 
 
-async def test_tls_required_of_a_server_without_it_is_refused(postgres_server: PostgresServer) -> None:
-    message = await one_line_error(postgres_server.url("postgres") + "?sslmode=require")
-    assert message.startswith("cannot connect to PostgreSQL at 127.0.0.1") and "SSL" in message
-    assert ROLE_PASSWORD not in message
+async def test_tls_with_the_servers_certificate_verified(postgres_server: PostgresServer, postgres_url: str) -> None:
+    store = open_store(f"{postgres_url}?sslmode=verify-full&sslrootcert={postgres_server.ca}")
+    await store.open()
+    try:
+        await store.write([AddMessage(line(0))])
+        assert ids(await store.history(q("latest"))) == ["id0"]
+        encrypted = postgres_server.sql(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
+            f"WHERE datname = '{database(postgres_url)}' AND ssl"
+        )
+        assert encrypted == "3"  # the two readers and the writer
+    finally:
+        await store.close()
+
+
+async def test_a_certificate_not_signed_by_the_trusted_authority_is_refused(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    from hubbub.transport.tls import generate_self_signed
+
+    generate_self_signed(tmp_path / "other.crt", tmp_path / "other.key", "localhost")
+    url = postgres_server.url("postgres") + f"?sslmode=verify-full&sslrootcert={tmp_path / 'other.crt'}"
+    message = await one_line_error(url)
+    assert message.startswith(f"cannot connect to PostgreSQL at 127.0.0.1:{postgres_server.port} (database postgres, "
+                              f"user {ROLE}): its TLS certificate is not trusted"), message  # fmt: skip
+    message = await one_line_error(postgres_server.url("postgres") + f"?sslmode=verify-full&sslrootcert={tmp_path}/no")
+    assert message.endswith(f"sslrootcert {tmp_path}/no: No such file or directory")
 
 
 async def test_a_database_from_a_newer_hubbub_is_refused(postgres_server: PostgresServer, postgres_url: str) -> None:
