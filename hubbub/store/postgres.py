@@ -80,7 +80,7 @@ _UNACCENTED = (  # whether that configuration takes accents off words
 
 # Advisory lock keys ("hubbub" and a number), one per thing done by one node at a time.
 _SCHEMA_LOCK = 0x6875_6262_7562_0001
-_PRUNE_LOCK = 0x6875_6262_7562_0002
+PRUNE_LOCK = 0x6875_6262_7562_0002
 
 CONNECT_TIMEOUT = 10.0  # seconds; `connect_timeout` in the URL changes it, as with libpq
 ATTEMPTS = 3  # for a batch or a query whose connection dropped, or that lost a deadlock
@@ -507,7 +507,7 @@ class PostgresStore:
         async def run(conn: asyncpg.Connection) -> int:
             forgotten = 0
             async with conn.transaction():
-                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _PRUNE_LOCK):
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PRUNE_LOCK):
                     return 0
                 if older_than is not None:
                     forgotten += _count(await conn.execute("DELETE FROM messages WHERE time_ms < $1",

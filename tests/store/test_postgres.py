@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from hubbub.server.storage import (
@@ -19,7 +20,7 @@ from hubbub.server.storage import (
     StoreError,
 )
 from hubbub.store import open_store, shown
-from hubbub.store.postgres import PostgresStore
+from hubbub.store.postgres import PRUNE_LOCK, PostgresStore
 from tests.services import ROLE, ROLE_PASSWORD, PostgresServer, free_port
 from tests.store.test_store import T0, ids, line, q
 
@@ -95,6 +96,22 @@ async def test_two_nodes_rewriting_a_channel_at_once_take_turns(postgres_url: st
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_node_finding_another_pruning_skips_its_pass(postgres_url: str) -> None:
+    store = open_store(postgres_url)
+    await store.open()
+    other = await asyncpg.connect(postgres_url)
+    try:
+        await store.write([AddMessage(line(i)) for i in range(5)])
+        async with other.transaction():  # another node, in the middle of its pass
+            await other.execute("SELECT pg_advisory_xact_lock($1)", PRUNE_LOCK)
+            assert await store.prune(None, 2) == 0
+        assert await store.prune(None, 2) == 3
+        assert ids(await store.history(q("latest"))) == ["id3", "id4"]
+    finally:
+        await other.close()
+        await store.close()
 
 
 async def test_writes_go_on_after_the_server_dropped_the_connections(
