@@ -190,6 +190,17 @@ async def test_user_with_too_few_parameters_is_461(server, clients) -> None:
     await client.expect("001", "dave")
 
 
+async def test_user_with_an_empty_realname_is_461_and_registration_waits(server, clients) -> None:
+    client = await fresh(server, clients)
+    client.send("NICK dave")
+    client.send("USER dave 0 * :")
+    reply = await client.expect("461")
+    assert reply.params == ["dave", "USER", "Not enough parameters"]
+    assert "001" not in commands(await sync(client))
+    client.send("USER dave 0 * :Dave")
+    await client.expect("001", "dave")
+
+
 async def test_user_and_pass_after_registration_are_462(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)

@@ -53,6 +53,10 @@ class Recorder(pydle.Client):
         await super().on_raw_354(message)
         self.events.put_nowait(("whox", message.params[4]))
 
+    async def on_nick_change(self, old: str, new: str) -> None:
+        await super().on_nick_change(old, new)
+        self.events.put_nowait(("nick", old, new))
+
     async def on_user_online(self, nickname: str) -> None:
         self.events.put_nowait(("online", nickname))
 
@@ -137,3 +141,18 @@ async def test_pydle_monitors_a_nick(server, clients, pydle_client: Recorder) ->
     assert await pydle_client.next("online") == ("online", "later")
     later.send("QUIT :bye")
     assert await pydle_client.next("offline") == ("offline", "later")
+
+
+async def test_pydle_follows_nick_changes_sent_as_a_trailing_parameter(server, clients, pydle_client: Recorder) -> None:
+    """`:old NICK :new`: pydle tracks the user under the new nick, and its own change too."""
+    await pydle_client.join("#room")
+    await pydle_client.next("join", "#room", "pyd")
+    raw = await connected(server, "raw", "#room")
+    clients.append(raw)
+    await pydle_client.next("join", "#room", "raw")
+    raw.send("NICK renamed")
+    assert await pydle_client.next("nick") == ("nick", "raw", "renamed")
+    assert "renamed" in pydle_client.channels["#room"]["users"] and "raw" not in pydle_client.users
+    await pydle_client.set_nickname("pyd2")
+    assert await pydle_client.next("nick") == ("nick", "pyd", "pyd2")
+    assert pydle_client.nickname == "pyd2"

@@ -172,6 +172,9 @@ def handle_user(ctx: Context, message: Message) -> None:
     if conn.registered:
         conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
         return
+    if not message.params[0] or not message.params[3]:  # Modern: an empty one is 461 too
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
     conn.registration.username = "~" + username
     conn.registration.realname = message.params[3][: ctx.config.limits.namelen]
