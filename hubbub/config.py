@@ -64,7 +64,7 @@ class LimitsSection:
     topiclen: int = _doc("longest topic (TOPICLEN)", default=390)
     awaylen: int = _doc("longest away message (AWAYLEN)", default=390)
     max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
-    max_targets: int = _doc("targets of one PRIVMSG or NOTICE (TARGMAX)", default=4)
+    max_targets: int = _doc("targets of one PRIVMSG, NOTICE or NAMES (TARGMAX)", default=4)
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
     namelen: int = _doc("longest realname, set with USER or SETNAME (NAMELEN)", default=200)
     monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)

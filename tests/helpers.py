@@ -82,8 +82,10 @@ class LineClient:
             elif message.command == command and message.params[: len(params)] == list(params):
                 return message
 
-    async def collect_until(self, command: str, timeout: float = TIMEOUT) -> list[Message]:
-        """All messages up to and including the first `command`."""
+    async def collect_until(
+        self, command: str | Callable[[Message], bool], timeout: float = TIMEOUT
+    ) -> list[Message]:
+        """All messages up to and including the first `command` (or the first a predicate accepts)."""
         start = len(self.received)
         await self.expect(command, timeout=timeout)
         return self.received[start:]

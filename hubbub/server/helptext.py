@@ -50,6 +50,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Duration: minutes (30), or with units: 90s, 12h, 2d, 1w, 1d12h; none or 0: permanent.",
         "K-lines are kept in memory: a restart forgets them. STATS k lists them.",
     ]),
+    "LINKS": ("LINKS [[<server>] <mask>]", ["The servers of the network: this one (a cluster's nodes are one)."]),
     "LIST": ("LIST [<channel>{,<channel>}] [<filters>]", ["Lists channels with their user counts and topics."]),
     "LUSERS": ("LUSERS", ["How many users, operators and channels the server has."]),
     "MODE": ("MODE <channel> [<modes> [<params>]] | MODE <nick> [<modes>]", [

@@ -9,6 +9,7 @@ applied, in the network's order: the reply to the joiner follows from that.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, is_valid_channel
 from hubbub.server import access, elist
@@ -153,9 +154,18 @@ def handle_topic(ctx: Context, message: Message) -> None:
 
 @command("NAMES")
 def handle_names(ctx: Context, message: Message) -> None:
-    names = [name for name in message.param(0).split(",") if name]
+    """`NAMES #a,#b`: each channel's list in turn (up to TARGMAX NAMES of them)."""
+    wanted: dict[str, str] = {}  # each channel once, in the order first asked
+    for name in message.param(0).split(","):
+        if name:
+            wanted.setdefault(casefold(name), name)
+    names = list(wanted.values())
     if not names:
         ctx.conn.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    limit = ctx.config.limits.max_targets
+    if len(names) > limit:
+        ctx.conn.numeric(n.ERR_TOOMANYTARGETS, message.params[0], f"Too many targets, the limit is {limit}")
         return
     for name in names:
         channel = ctx.state.find_channel(name)
