@@ -10,6 +10,7 @@ Ranks (channel.py): voice < halfop < op.
 * op (@): all of the above; gives or takes op and halfop; kicks anyone.
 * Anyone may drop their own status (`MODE #c -o me`).
 * An INVITE lets its target in once past +i, +b, +k and +l alike.
+* +C (no CTCP but ACTION) and +T (no NOTICE) bind members below halfop.
 """
 
 from __future__ import annotations
@@ -76,6 +77,29 @@ def channel_refuses_speech(channel: Channel, user: User) -> str | None:
         return "Cannot send to channel (you are banned)"
     if is_muted(channel, user):
         return "Cannot send to channel (you are muted)"
+    return None
+
+
+def is_ctcp_but_action(text: str) -> bool:
+    """A CTCP request or reply (`\x01VERSION\x01`) other than ACTION, which is /me."""
+    if not text.startswith("\x01"):
+        return False
+    word = text[1:].split(" ", 1)[0].rstrip("\x01")
+    return word.upper() != "ACTION"
+
+
+def channel_refuses_content(channel: Channel, user: User, command: str, text: str) -> str | None:
+    """Why `text` sent by `user` with `command` may not reach `channel` under +C or +T
+    (the text of ERR_CANNOTSENDTOCHAN), or None when it may."""
+    modes = channel.modes
+    if "C" not in modes and "T" not in modes:
+        return None
+    if channel.rank(user) >= HALFOP:
+        return None
+    if "T" in modes and command == "NOTICE":
+        return "Cannot send to channel (+T)"
+    if "C" in modes and is_ctcp_but_action(text):
+        return "Cannot send to channel (+C)"
     return None
 
 

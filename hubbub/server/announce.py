@@ -21,7 +21,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
-from hubbub.server.channel import HALFOP, Channel
+from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import WANTS_TAGS, Outgoing
 from hubbub.server.events import (
@@ -85,6 +85,16 @@ def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: Use
         if data is None:
             data = forms[mask] = out.irc_bytes(mask)
         fast.write(data)
+
+
+def to_ranked_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: User, status: str) -> None:
+    """STATUSMSG: deliver `out` to the local members of `channel` whose rank is at least
+    that of the prefix `status`, but `exclude` (the sender, who gets its echo)."""
+    rank = PREFIX_RANKS[status]
+    for conn in channel.local:
+        member = conn.user
+        if member is not exclude and channel.rank(member) >= rank:
+            conn.deliver(out)
 
 
 def to_users(users: Iterable[User], out: Outgoing | MultilineOutgoing, cap: str | None = None) -> None:
@@ -377,9 +387,15 @@ def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
 
 
 def _to_target(
-    a: Announcer, user: User, outcome: Outcome, out: Outgoing | MultilineOutgoing, tags_only: bool = False
+    a: Announcer,
+    user: User,
+    outcome: Outcome,
+    out: Outgoing | MultilineOutgoing,
+    tags_only: bool = False,
+    status: str = "",
 ) -> None:
-    """Deliver to the target and, with echo-message, back to the sender.
+    """Deliver to the target (with `status`, the channel's members of that rank and
+    above) and, with echo-message, back to the sender.
 
     A message to oneself arrives twice with echo-message, as a delivery and as the
     echo; only the echo can carry a label (labeled-response).
@@ -387,10 +403,16 @@ def _to_target(
     channel, target = outcome.channel, outcome.target
     if channel is not None:
         if tags_only:
+            rank = PREFIX_RANKS[status] if status else 0
             for member in channel.members:
                 conn = member.conn
-                if conn is not None and member is not user and conn.tag_mask & WANTS_TAGS:
+                if (
+                    conn is not None and member is not user and conn.tag_mask & WANTS_TAGS
+                    and (not rank or channel.rank(member) >= rank)
+                ):
                     conn.deliver(out)
+        elif status:
+            to_ranked_members(channel, out, user, status)
         else:
             to_members(channel, out, exclude=user)
     elif target is not None and target.conn is not None:
@@ -411,13 +433,20 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
     assert user is not None
     channel = outcome.channel
     tagmsg = ev.command == "TAGMSG"
-    shown = channel.name if channel is not None else outcome.target.nick if outcome.target else ev.target
+    status = ev.status
+    if channel is not None:
+        shown = status + channel.name if status else channel.name
+    else:
+        shown = outcome.target.nick if outcome.target else ev.target
     params = [shown] if tagmsg else [shown, ev.text]
     out = Outgoing(Message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
                    BOT_MODE in user.modes)  # fmt: skip
     if not tagmsg:  # the common cases, without a detour
         if channel is not None:
-            to_members(channel, out, user)
+            if status:
+                to_ranked_members(channel, out, user, status)
+            else:
+                to_members(channel, out, user)
         else:
             target = outcome.target
             if target is not None and target is not user and target.conn is not None:
@@ -428,7 +457,7 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
         if own is not None and "echo-message" in own.caps:
             own.deliver(out)
         return
-    _to_target(a, user, outcome, out, tags_only=tagmsg)
+    _to_target(a, user, outcome, out, tags_only=tagmsg, status=status)
 
 
 @announces(SaidMultiline)
@@ -436,12 +465,15 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
     user = outcome.user
     assert user is not None
     channel, target = outcome.channel, outcome.target
-    shown = channel.name if channel is not None else target.nick if target is not None else ev.target
+    if channel is not None:
+        shown = ev.status + channel.name
+    else:
+        shown = target.nick if target is not None else ev.target
     out = MultilineOutgoing(
         user.prefix, shown, ev.lines, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
         account=user.account, bot=BOT_MODE in user.modes,
     )  # fmt: skip
-    _to_target(a, user, outcome, out)
+    _to_target(a, user, outcome, out, status=ev.status)
 
 
 @announces(Wallops)

@@ -25,6 +25,9 @@ OP = 3
 STATUS_MODES = "ohv"
 STATUS_PREFIXES = {"o": "@", "h": "%", "v": "+"}
 STATUS_RANKS = {"o": OP, "h": HALFOP, "v": VOICE}
+# STATUSMSG: a prefix before a channel name (`PRIVMSG @#c`) addresses the members of
+# that rank and above.
+PREFIX_RANKS = {STATUS_PREFIXES[m]: STATUS_RANKS[m] for m in STATUS_MODES}
 # The channel lists (type A modes), each a MaskList.
 LIST_MODES = "beI"
 

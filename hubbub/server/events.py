@@ -191,6 +191,7 @@ class Said(NamedTuple):
     tags: dict[str, str] | None  # client-only tags to relay
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG: to the channel's members of this prefix's rank and above
 
 
 @_event
@@ -204,6 +205,7 @@ class SaidMultiline(NamedTuple):
     tags: dict[str, str] | None
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG, as for Said
 
 
 @_event

@@ -40,6 +40,7 @@ def isupport_tokens(config: Config) -> list[str]:
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",
         f"PREFIX={chanmodes.prefix_token()}",
+        f"STATUSMSG={chanmodes.statusmsg_token()}",
         f"TARGMAX={targmax}",
         f"TOPICLEN={lim.topiclen}",
         "UTF8ONLY",
