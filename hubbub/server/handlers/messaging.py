@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
-from hubbub.irc.validate import is_channel_name
+from hubbub.irc.validate import CHANTYPES, is_channel_name
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
 from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
@@ -64,7 +64,7 @@ def fitted(user: User, command: str, target: str, text: str) -> str:
 
 def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
     """The channel or user a message goes to, or None after telling the sender why not."""
-    if is_channel_name(target):
+    if target and target[0] in CHANTYPES:  # is_channel_name, inlined: every message asks
         channel = ctx.state.find_channel(target)
         if channel is None:
             error(n.ERR_NOSUCHCHANNEL, target, "No such channel")
@@ -150,12 +150,13 @@ def _relay(ctx: Context, message: Message) -> None:
             if target is None:
                 continue
         if isinstance(target, Channel):
-            if not tagmsg:
+            modes = target.modes
+            if ("C" in modes or "T" in modes) and not tagmsg:  # +C, +T: asked only where set
                 refusal = channel_refuses_content(target, user, command, text)
                 if refusal is not None:
                     error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                     continue
-            shown, key, to_channel = status + target.name, target.key, True
+            shown, key, to_channel = status + target.name if status else target.name, target.key, True
         else:
             shown, key, to_channel = target.nick, target.uid, False
         body = "" if tagmsg else fitted(user, command, shown, text)
