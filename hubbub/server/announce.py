@@ -241,9 +241,12 @@ def _user_modes(a: Announcer, ev: UserModesSet, outcome: Outcome) -> None:
 
 @announces(AwaySet)
 def _away(a: Announcer, ev: AwaySet, outcome: Outcome) -> None:
-    """away-notify: `AWAY :text` when going away, a bare `AWAY` when back."""
+    """away-notify: `AWAY :text` when going away, a bare `AWAY` when back. Before
+    registration (draft/pre-away) there is no one to tell."""
     user = outcome.user
     assert user is not None
+    if not user.registered:
+        return
     params = [ev.text] if ev.text is not None else []
     a.with_cap(user, from_user(user, Message("AWAY", params, user.prefix), ev.time, ev.msgid), "away-notify",
                include_self=False)  # fmt: skip

@@ -29,6 +29,7 @@ SUPPORTED: dict[str, str | None] = {
     "chghost": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
     "draft/multiline": _multiline(LimitsSection()),
+    "draft/pre-away": None,
     "echo-message": None,
     "extended-join": None,
     "extended-monitor": None,

@@ -18,6 +18,7 @@ from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.user import User
 
+PRE_AWAY = "draft/pre-away"
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
 # WHOX fields in the order replies give them, whatever the order asked: the standard
@@ -185,9 +186,13 @@ def handle_userhost(ctx: Context, message: Message) -> None:
     ctx.conn.numeric(n.RPL_USERHOST, " ".join(replies))
 
 
-@command("AWAY")
+@command("AWAY", before_registration=True)
 def handle_away(ctx: Context, message: Message) -> None:
+    """AWAY; before registration too with draft/pre-away (`AWAY *`: away, no reason given)."""
     conn, user = ctx.conn, ctx.user
+    if not conn.registered and PRE_AWAY not in conn.caps:
+        conn.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return
     text = message.param(0)
     away = text[: ctx.config.limits.awaylen] if text else None
     if away is not None:
