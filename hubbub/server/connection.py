@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from hubbub.irc.message import Message, reply_params
+from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
 from hubbub.server.delivery import (
     WANTS_ACCOUNT,
     WANTS_MULTILINE,
@@ -127,6 +127,24 @@ class Connection:
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""
         self.send(Message(code, reply_params((self.user.nick, *params)), self.server))
+
+    def numeric_list(self, code: str, params: list[str], items: list[str]) -> None:
+        """`code` with `params` and the space-separated `items` as its last parameter, in
+        as many lines as keep each within 512 bytes (nothing when there are no items):
+        NAMES and WHOIS channel lists grow with the chat."""
+        head = f":{self.server} {code} {self.user.nick} {' '.join(params)} :"
+        budget = MAX_LINE_BODY - len(head.encode())
+        line: list[str] = []
+        size = 0
+        for item in items:
+            cost = len(item.encode()) + (1 if line else 0)
+            if line and size + cost > budget:
+                self.numeric(code, *params, " ".join(line))
+                line, size, cost = [], 0, cost - 1
+            line.append(item)
+            size += cost
+        if line:
+            self.numeric(code, *params, " ".join(line))
 
     def server_message(self, command: str, *params: str) -> None:
         self.send(Message(command, list(params), self.server))

@@ -12,57 +12,25 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, is_valid_channel
-from hubbub.server import access, elist
+from hubbub.server import access, channel_info, elist
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_count
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
-from hubbub.server.handlers.replies import send_list, shown
-from hubbub.server.user import User
+from hubbub.server.handlers.replies import shown
 
 PARTLEN = 300
 
 
-def visible_count(user: User, channel: Channel) -> int:
-    """How many members `user` may see (LIST), without building the list."""
-    if user in channel.members:
-        return len(channel.members)
-    if channel.hidden_from(user):
-        return 0
-    return sum(1 for m in channel.members if "i" not in m.modes)
-
-
-def visible_members(user: User, channel: Channel) -> list[User]:
-    """Members `user` may see: all of them from inside, visible (-i) ones from outside,
-    none of a secret channel's."""
-    if user in channel.members:
-        return list(channel.members)
-    if channel.hidden_from(user):
-        return []
-    return [m for m in channel.members if "i" not in m.modes]
-
-
 def send_names(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    multi = "multi-prefix" in conn.caps
-    full = "userhost-in-names" in conn.caps
-    entries = [
-        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(ctx.user, channel)
-    ]
-    symbol = "@" if "s" in channel.modes else "="
-    send_list(conn, n.RPL_NAMREPLY, [symbol, channel.name], entries)
-    conn.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    channel_info.send_names(ctx.conn, ctx.user, channel)
 
 
 def send_topic(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    if not channel.topic:
-        conn.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
-        return
-    conn.numeric(n.RPL_TOPIC, channel.name, channel.topic)
-    conn.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
+    channel_info.send_topic(ctx.conn, channel)
 
 
 def _part_all(ctx: Context) -> None:

@@ -9,11 +9,11 @@ from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_members
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import AwaySet
-from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.user import User
