@@ -68,7 +68,7 @@ def _parse_tags(raw: str) -> dict[str, str]:
 # Commands whose last parameter is human text: always sent as a `:trailing` parameter,
 # as ircds do, so that naive parsers that split on " :" read it whole.
 _TEXT_LAST = frozenset({"PRIVMSG", "NOTICE", "TOPIC", "QUIT", "PART", "KICK", "ERROR", "AWAY",
-                        "WALLOPS", "CAP", "FAIL", "WARN", "NOTE"})
+                        "WALLOPS", "CAP", "FAIL", "WARN", "NOTE", "RENAME"})
 # Of those, the ones whose only parameter is already the text (`QUIT :bye`); for the
 # others a lone parameter is a target (`PART #chan`) and stays a middle one.
 _TEXT_ONLY = frozenset({"QUIT", "ERROR", "AWAY", "WALLOPS"})

@@ -7,7 +7,8 @@ Ranks (channel.py): voice < halfop < op.
 * halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
   sets every channel mode and list and gives or takes voice; kicks members below
   halfop.
-* op (@): all of the above; gives or takes op and halfop; kicks anyone.
+* op (@): all of the above; gives or takes op and halfop; kicks anyone; renames the
+  channel (RENAME).
 * Anyone may drop their own status (`MODE #c -o me`).
 * An INVITE lets its target in once past +i, +b, +k and +l alike.
 * +C (no CTCP but ACTION) and +T (no NOTICE) bind members below halfop.
@@ -119,6 +120,11 @@ def may_set_topic(channel: Channel, user: User) -> bool:
 def may_invite(channel: Channel, user: User) -> bool:
     """Any member may invite to an open channel; to a +i one, halfops and above."""
     return "i" not in channel.modes or channel.rank(user) >= HALFOP
+
+
+def may_rename(channel: Channel, user: User) -> bool:
+    """RENAME changes what everyone calls the channel: ops only."""
+    return channel.rank(user) >= OP
 
 
 def may_kick(channel: Channel, kicker: User, victim: User) -> bool:

@@ -22,11 +22,13 @@ from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
+from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import WANTS_TAGS, Outgoing
 from hubbub.server.events import (
     AwaySet,
     ChannelModesSet,
+    ChannelRenamed,
     Event,
     HostSet,
     Invited,
@@ -384,6 +386,48 @@ def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
         conn = member.conn
         if conn is not None and member is not user and "invite-notify" in conn.caps and channel.rank(member) >= HALFOP:
             conn.deliver(out)
+
+
+CHANNEL_RENAME = "draft/channel-rename"
+
+
+def renamed_part_reason(new: str, reason: str) -> str:
+    """The PART reason shown in place of a RENAME: the rename's reason, as the
+    specification asks, or else where the channel went."""
+    return reason or f"Channel renamed to {new}"
+
+
+@announces(ChannelRenamed)
+def _renamed(a: Announcer, ev: ChannelRenamed, outcome: Outcome) -> None:
+    """`RENAME old new :reason` to members with draft/channel-rename; to the others, as
+    the specification's fallback, their own PART of the old name and JOIN of the new
+    one with the usual topic and NAMES (not for a change of case only)."""
+    user, channel = outcome.user, outcome.channel
+    assert channel is not None
+    old = outcome.old_name
+    source = user.prefix if user is not None else a.server
+    message = Message("RENAME", [old, channel.name, ev.reason], source)
+    rename = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
+    case_only = casefold(old) == channel.key
+    for member in outcome.audience:
+        conn = member.conn
+        if conn is None or conn.gone:
+            continue
+        if CHANNEL_RENAME in conn.caps:
+            conn.deliver(rename)
+        elif not case_only:
+            _rename_as_part_and_join(conn, member, channel, old, ev)
+
+
+def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, old: str, ev: ChannelRenamed) -> None:
+    # Made up lines: they carry the event's time but no msgid (two lines, one event).
+    part = Message("PART", [old, renamed_part_reason(channel.name, ev.reason)], member.prefix)
+    conn.deliver(from_user(member, part, ev.time, ""))
+    params = [channel.name, member.account or "*", member.realname] if "extended-join" in conn.caps else [channel.name]
+    conn.deliver(from_user(member, Message("JOIN", params, member.prefix), ev.time, ""))
+    if channel.topic:
+        send_topic(conn, channel)
+    send_names(conn, member, channel)
 
 
 # -- messages ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
     AwaySet,
     ChannelModesSet,
+    ChannelRenamed,
     Connected,
     Event,
     HostSet,
@@ -64,6 +65,7 @@ class Outcome:
     user_changes: Sequence[tuple[bool, str]] = ()  # the user mode changes that did
     old_nick = ""
     old_prefix = ""
+    old_name = ""  # a renamed channel's name before
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in
@@ -404,6 +406,37 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     outcome.user = user
     outcome.target = target
     outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelRenamed)
+def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
+    """The channel moves to its new key everywhere one is kept: the state's index, each
+    member's channels, each invitee's invitations."""
+    old_key = casefold(ev.channel)
+    channel = state.channels.get(old_key)
+    if channel is None:
+        return rejected("gone")
+    new_key = casefold(ev.new_name)
+    if new_key != old_key and new_key in state.channels:
+        return rejected("taken")  # someone created it first, in the network's order
+    outcome = Outcome()
+    outcome.user = state.users.get(ev.uid)
+    outcome.channel = channel
+    outcome.old_name = channel.name
+    outcome.audience = list(channel.members)
+    del state.channels[old_key]
+    channel.name = ev.new_name
+    channel.key = new_key
+    state.channels[new_key] = channel
+    for member in channel.members:
+        del member.channels[old_key]
+        member.channels[new_key] = channel
+    for uid in channel.invited:
+        invitee = state.users.get(uid)
+        if invitee is not None:
+            invitee.invited_to.discard(old_key)
+            invitee.invited_to.add(new_key)
     return outcome
 
 

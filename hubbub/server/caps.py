@@ -27,6 +27,7 @@ SUPPORTED: dict[str, str | None] = {
     "batch": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/channel-rename": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
     "draft/multiline": _multiline(LimitsSection()),
     "draft/pre-away": None,

@@ -176,6 +176,19 @@ class Invited(NamedTuple):
     msgid: str
 
 
+@_event
+class ChannelRenamed(NamedTuple):
+    """A channel takes a new name and keeps everything else (draft/channel-rename).
+    Rejected if the new name was taken meanwhile."""
+
+    uid: str
+    channel: str  # the name it had
+    new_name: str
+    reason: str
+    time: float
+    msgid: str
+
+
 # -- messages ------------------------------------------------------------------------------
 
 
@@ -236,7 +249,8 @@ class KlineRemoved(NamedTuple):
 
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
-    | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
+    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | Said | SaidMultiline | Wallops | KlineAdded
+    | KlineRemoved
 )
 
 

@@ -81,6 +81,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "the MOTD, limits, operators and the connection password change at once;",
         "listeners, the server name and the store need a restart. SIGHUP does the same.",
     ]),
+    "RENAME": ("RENAME <channel> <new name> [:<reason>]", [
+        "Channel operators: gives the channel a new name, keeping its members, modes,",
+        "topic and lists. Clients without draft/channel-rename see a PART and a JOIN.",
+    ]),
     "SETNAME": ("SETNAME :<realname>", ["Changes your real name (the setname capability)."]),
     "STATS": ("STATS <letter> [<server>]", [
         "Server statistics: STATS u, how long the server has been up.",

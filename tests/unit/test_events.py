@@ -20,8 +20,10 @@ from hubbub.server.engine import LocalEngine
 from hubbub.server.events import (
     EVENT_TYPES,
     ChannelModesSet,
+    ChannelRenamed,
     Connected,
     Event,
+    Invited,
     Joined,
     ModeChange,
     NickSet,
@@ -48,6 +50,8 @@ def test_records_are_plain_json_and_read_back_equal() -> None:
         NickSet("u1", "alice", 6.0, "m1"),
         ChannelModesSet("u1", "#c", (ModeChange(True, "o", "u2"), ModeChange(False, "k", "*")), 7.0, "m2"),
         Said("u1", "PRIVMSG", "#c", True, "hi", {"+draft/react": "x"}, 8.0, "m3"),
+        Said("u1", "NOTICE", "#c", True, "ops", None, 8.0, "m5", "@"),
+        ChannelRenamed("u1", "#c", "#d", "", 8.5, "m6"),
         UserQuit("u1", "bye", 9.0, "m4"),
     ]
     for event in events:
@@ -104,6 +108,8 @@ def test_two_states_fed_one_event_log_are_equal() -> None:
     alice.send("INVITE carol #a")
     alice.send("KICK #b carol :out")
     bob.send("PRIVMSG #a :hello")
+    bob.send("PRIVMSG @#a :to the ops")
+    alice.send("RENAME #a #renamed :tidier")
     bob.send("SETNAME :Robert B")
     carol.send("QUIT :bye")
     alice.send("MODE alice +i")
@@ -119,6 +125,8 @@ COMMANDS = st.sampled_from([
     "MODE #a +o {other}", "MODE #a -o {other}", "MODE #a +b {other}", "MODE #a -b {other}", "MODE #a +l 3",
     "MODE #a +k k", "MODE #a -k", "NICK {fresh}", "AWAY :x", "AWAY", "PRIVMSG #a :hi", "KICK #a {other}",
     "INVITE {other} #a", "MODE {me} +i", "MODE {me} -i", "SETNAME :{fresh}",
+    "RENAME #a #c", "RENAME #c #a :back", "RENAME #b #B", "PRIVMSG @#a :ops", "NOTICE +#b :voices",
+    "MODE #a +CT", "PRIVMSG #a :\x01VERSION\x01",
 ])  # fmt: skip
 
 
@@ -159,6 +167,26 @@ def test_the_first_joiner_in_the_order_of_events_is_op() -> None:
     assert channel.name == "#New"
     assert channel.status(state.users["u2"]) == "o" and channel.status(state.users["u1"]) == ""
     assert apply(state, Joined("u1", "#NEW", 3.0, "m3")).rejected == "already there"
+
+
+def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhile() -> None:
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u1", "#old", 2.0, "m1"))
+    apply(state, Invited("u1", "u2", "#old", True, 2.0, "m2"))
+    outcome = apply(state, ChannelRenamed("u1", "#OLD", "#New", "", 3.0, "m3"))
+    assert outcome.rejected is None and outcome.old_name == "#old"
+    channel = state.channels["#new"]
+    assert "#old" not in state.channels and channel.name == "#New" and channel.key == "#new"
+    assert state.users["u1"].channels == {"#new": channel}
+    assert state.users["u2"].invited_to == {"#new"}
+    apply(state, Joined("u2", "#other", 4.0, "m4"))
+    assert apply(state, ChannelRenamed("u1", "#new", "#OTHER", "", 5.0, "m5")).rejected == "taken"
+    assert apply(state, ChannelRenamed("u1", "#gone", "#x", "", 5.0, "m6")).rejected == "gone"
+    assert apply(state, ChannelRenamed("u1", "#new", "#NEW", "", 6.0, "m7")).rejected is None  # case only
 
 
 # -- the engine's order -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from hubbub.server.handlers import (  # noqa: F401
     operators,
     queries,
     registration,
+    rename,
     serverinfo,
     setname,
     whowas,
