@@ -5,8 +5,8 @@ Ranks (channel.py): voice < halfop < op.
 
 * voice (+): speaks in a moderated (+m) channel and through bans and mutes.
 * halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
-  sets every channel mode and list and gives or takes voice; kicks members below
-  halfop.
+  sets every channel mode and list, and the channel's metadata, and gives or takes
+  voice; kicks members below halfop.
 * op (@): all of the above; gives or takes op and halfop; kicks anyone; renames the
   channel (RENAME).
 * Anyone may drop their own status (`MODE #c -o me`).
@@ -125,6 +125,11 @@ def may_invite(channel: Channel, user: User) -> bool:
 def may_rename(channel: Channel, user: User) -> bool:
     """RENAME changes what everyone calls the channel: ops only."""
     return channel.rank(user) >= OP
+
+
+def may_set_metadata(channel: Channel, user: User) -> bool:
+    """A channel's metadata is set like its modes: halfops and above."""
+    return channel.rank(user) >= HALFOP
 
 
 def may_kick(channel: Channel, kicker: User, victim: User) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
@@ -35,6 +36,8 @@ from hubbub.server.events import (
     Joined,
     Kicked,
     KlineAdded,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
     Parted,
@@ -155,8 +158,13 @@ class Announcer:
             conn.deliver(out)
 
     def came_online(self, user: User) -> None:
+        targets = [(user.nick, user.metadata)]
         for watcher in list(self.monitors.of(user.nick)):
             watcher.numeric(n.RPL_MONONLINE, user.prefix)
+            if user.metadata and md.aware(watcher):  # its keys, set before registration
+                lines = md.sync_lines(watcher, targets)
+                if lines:
+                    md.send_batch(watcher, user.nick, lines)
 
     def went_offline(self, nick: str) -> None:
         for watcher in list(self.monitors.of(nick)):
@@ -428,6 +436,43 @@ def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, o
     if channel.topic:
         send_topic(conn, channel)
     send_names(conn, member, channel)
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _metadata_changed(a: Announcer, ev: MetadataSet | MetadataCleared, outcome: Outcome) -> None:
+    """METADATA lines to the subscribers who see the target: a channel's members; a
+    user's neighbours, MONITOR watchers and the user itself. Not to the connection that
+    made the change: its reply said so already."""
+    if not outcome.metadata:
+        return
+    setter = outcome.user
+    origin = setter.conn if setter is not None else None
+    channel, target = outcome.channel, outcome.target
+    recipients: set[Connection] = set()
+    if channel is not None:
+        name = channel.name
+        recipients.update(conn for conn in channel.local if md.aware(conn))
+    elif target is not None and target.registered:
+        name = target.nick
+        for other in (target, *a.state.neighbours(target)):
+            if other.conn is not None and md.aware(other.conn):
+                recipients.add(other.conn)
+        recipients.update(watcher for watcher in a.monitors.of(name) if md.aware(watcher))
+    else:
+        return
+    if origin is not None:
+        recipients.discard(origin)
+    for key, value in outcome.metadata:
+        out = Outgoing(md.notification(a.server, name, key, value), ev.time, "")
+        for conn in recipients:
+            if key in conn.metadata_subs:
+                conn.deliver(out)
+
+
+announces(MetadataSet)(_metadata_changed)
+announces(MetadataCleared)(_metadata_changed)
 
 
 # -- messages ------------------------------------------------------------------------------

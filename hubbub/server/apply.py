@@ -30,6 +30,8 @@ from hubbub.server.events import (
     Kicked,
     KlineAdded,
     KlineRemoved,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
     Parted,
@@ -69,6 +71,7 @@ class Outcome:
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in
+    metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
 
 
 def rejected(reason: str) -> Outcome:
@@ -437,6 +440,49 @@ def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
         if invitee is not None:
             invitee.invited_to.discard(old_key)
             invitee.invited_to.add(new_key)
+    return outcome
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _metadata_holder(state: ChatState, target: str, to_channel: bool) -> tuple[dict[str, str] | None, Outcome]:
+    """The metadata of the event's target, with an outcome naming that target."""
+    outcome = Outcome()
+    if to_channel:
+        outcome.channel = state.channels.get(casefold(target))
+        return (outcome.channel.metadata if outcome.channel is not None else None), outcome
+    outcome.target = state.users.get(target)
+    return (outcome.target.metadata if outcome.target is not None else None), outcome
+
+
+@applies(MetadataSet)
+def _metadata_set(state: ChatState, ev: MetadataSet) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    old = holder.get(ev.key)
+    if ev.value is None:
+        if old is not None:
+            del holder[ev.key]
+            outcome.metadata = [(ev.key, None)]
+    elif old != ev.value:
+        if old is None and len(holder) >= ev.max_keys:
+            return rejected("limit")
+        holder[ev.key] = ev.value
+        outcome.metadata = [(ev.key, ev.value)]
+    return outcome
+
+
+@applies(MetadataCleared)
+def _metadata_cleared(state: ChatState, ev: MetadataCleared) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    outcome.metadata = [(key, None) for key in holder]
+    holder.clear()
     return outcome
 
 

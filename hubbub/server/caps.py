@@ -19,6 +19,13 @@ def _multiline(limits: LimitsSection) -> str:
     return f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
 
 
+def _metadata(limits: LimitsSection) -> str:
+    return (
+        f"before-connect,max-subs={limits.metadata_max_subs},max-keys={limits.metadata_max_keys},"
+        f"max-value-bytes={limits.metadata_max_value_bytes}"
+    )
+
+
 # name -> value advertised to CAP LS 302 clients (None: no value), default configuration
 SUPPORTED: dict[str, str | None] = {
     "account-notify": None,  # no accounts yet: nobody logs in, so nothing is ever sent
@@ -29,6 +36,7 @@ SUPPORTED: dict[str, str | None] = {
     "chghost": None,
     "draft/channel-rename": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
+    "draft/metadata-2": _metadata(LimitsSection()),
     "draft/multiline": _multiline(LimitsSection()),
     "draft/pre-away": None,
     "echo-message": None,
@@ -47,6 +55,7 @@ SUPPORTED: dict[str, str | None] = {
 # name -> its value under a given configuration
 CONFIGURED: dict[str, Callable[[Config], str | None]] = {
     "draft/multiline": lambda config: _multiline(config.limits),
+    "draft/metadata-2": lambda config: _metadata(config.limits),
 }
 
 # name -> whether the configuration lets us offer it

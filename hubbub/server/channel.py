@@ -42,6 +42,7 @@ class Channel:
         "lists",
         "local",
         "members",
+        "metadata",
         "modes",
         "name",
         "topic",
@@ -64,6 +65,7 @@ class Channel:
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()
+        self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
         # This node's connections among the members: not chat state, but the index the
         # delivery loop runs over (announce.py keeps it), so that a message costs
         # nothing per member connected elsewhere and one lookup less per local one.

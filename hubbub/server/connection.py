@@ -39,7 +39,8 @@ class OpenBatch(Protocol):
 class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
-        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "__weakref__",
+        "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -58,6 +59,7 @@ class Connection:
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        self.metadata_subs: set[str] = set()  # the metadata keys subscribed to (METADATA SUB)
         self.last_activity = now
         self.ping_sent = False
         self.quit_reason: str | None = None  # set once the client is leaving

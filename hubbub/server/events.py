@@ -189,6 +189,34 @@ class ChannelRenamed(NamedTuple):
     msgid: str
 
 
+# -- metadata ------------------------------------------------------------------------------
+
+
+@_event
+class MetadataSet(NamedTuple):
+    """A metadata key set on a user or a channel, or removed (value None)."""
+
+    uid: str  # who set it
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    key: str
+    value: str | None
+    max_keys: int  # the limit in force: a new key past it is rejected
+    time: float
+    msgid: str
+
+
+@_event
+class MetadataCleared(NamedTuple):
+    """Every metadata key of a user or a channel removed."""
+
+    uid: str
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    time: float
+    msgid: str
+
+
 # -- messages ------------------------------------------------------------------------------
 
 
@@ -249,8 +277,8 @@ class KlineRemoved(NamedTuple):
 
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
-    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | Said | SaidMultiline | Wallops | KlineAdded
-    | KlineRemoved
+    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | MetadataSet | MetadataCleared | Said
+    | SaidMultiline | Wallops | KlineAdded | KlineRemoved
 )
 
 

@@ -53,6 +53,11 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "LINKS": ("LINKS [[<server>] <mask>]", ["The servers of the network: this one (a cluster's nodes are one)."]),
     "LIST": ("LIST [<channel>{,<channel>}] [<filters>]", ["Lists channels with their user counts and topics."]),
     "LUSERS": ("LUSERS", ["How many users, operators and channels the server has."]),
+    "METADATA": ("METADATA <target> GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC [...]", [
+        "Keys and values on users and channels (draft/metadata-2): METADATA * SET",
+        "display-name :Alice; METADATA bob GET display-name; METADATA * SUB display-name",
+        "to hear of changes. Channel halfops and ops set a channel's keys.",
+    ]),
     "MODE": ("MODE <channel> [<modes> [<params>]] | MODE <nick> [<modes>]", [
         "Shows or changes channel modes, or your own user modes.",
         "User modes: +i invisible, +w receive WALLOPS, +B bot, +o operator (from OPER; -o",

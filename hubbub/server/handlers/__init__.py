@@ -5,6 +5,7 @@ from hubbub.server.handlers import (  # noqa: F401
     connection,
     info,
     messaging,
+    metadata,
     moderation,
     modes,
     monitor,

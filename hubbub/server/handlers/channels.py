@@ -12,7 +12,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, is_valid_channel
-from hubbub.server import access, channel_info, elist
+from hubbub.server import access, channel_info, elist, metadata
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
 from hubbub.server.channel_info import visible_count
@@ -50,6 +50,10 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
     if channel.topic:
         send_topic(ctx, channel)
     send_names(ctx, channel)
+    conn = ctx.conn
+    if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
+        lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
+        metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
 
 
 @command("JOIN", min_params=1)

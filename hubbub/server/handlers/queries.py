@@ -8,6 +8,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
+from hubbub.server import metadata
 from hubbub.server.channel import Channel
 from hubbub.server.channel_info import visible_members
 from hubbub.server.commands import command
@@ -156,6 +157,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
         conn.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
     if user.away is not None:
         conn.numeric(n.RPL_AWAY, user.nick, user.away)
+    for key in metadata.WHOIS_KEYS:
+        if key in user.metadata:
+            conn.numeric(n.RPL_WHOISKEYVALUE, user.nick, key, metadata.VISIBILITY, user.metadata[key])
     idle = max(0, int(ctx.now() - user.last_message))
     conn.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
     conn.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")

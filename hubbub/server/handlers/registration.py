@@ -16,7 +16,7 @@ import re
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, sts
+from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
@@ -100,6 +100,8 @@ def _cap_req(ctx: Context, message: Message) -> None:
         return
     for name, enable in changes:
         conn.set_cap(name, enable)
+    if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
+        conn.metadata_subs.clear()
     _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
 
 
