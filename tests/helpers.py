@@ -14,8 +14,10 @@ TIMEOUT = 5.0
 
 
 async def start_server(*overrides: str) -> Runtime:
-    """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on."""
-    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", *overrides])
+    """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
+    and a store that keeps nothing (unless `store.db` names a file)."""
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'",
+                         *overrides])  # fmt: skip
     runtime = Runtime(config)
     await runtime.start()
     return runtime
@@ -164,6 +166,21 @@ async def sync(client: LineClient) -> list[Message]:
     client.send(f"PING {token}")
     await client.expect(lambda m: m.command == "PONG" and m.params[-1:] == [token])
     return client.received[start:-1]
+
+
+async def cap_ls(client: LineClient, version: str = "302") -> tuple[list[Message], dict[str, str]]:
+    """Send `CAP LS <version>` and read the whole reply (CAP 302 may continue it over
+    several lines): the lines, and the capabilities offered with their values."""
+    client.send(f"CAP LS {version}".rstrip())
+    lines = [await client.expect("CAP")]
+    while len(lines[-1].params) > 3 and lines[-1].params[2] == "*":
+        lines.append(await client.expect("CAP"))
+    offered = {}
+    for line in lines:
+        for token in line.params[-1].split():
+            name, _, value = token.partition("=")
+            offered[name] = value
+    return lines, offered
 
 
 def isupport_tokens(messages: list[Message]) -> dict[str, str | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubbub.server.channel import HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
+from hubbub.server.channel import FOUNDER, HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
 
 LIST = "A"  # a list of masks; without a parameter, a query of the list
 SETTING = "B"  # always has a parameter (+k key; we also accept -k without one)
@@ -44,6 +44,8 @@ _TABLE = (
     ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
     ModeSpec("C", FLAG, HALFOP, "no CTCP: of CTCP messages, only ACTION (/me) reaches the channel"),
     ModeSpec("T", FLAG, HALFOP, "no NOTICE: notices to the channel are dropped"),
+    ModeSpec("q", PREFIX, FOUNDER, "founder (~): a registered channel's owner, given by ChanServ"),
+    ModeSpec("a", PREFIX, FOUNDER, "protected (&): cannot be kicked or deopped by operators"),
     ModeSpec("o", PREFIX, OP, "channel operator (@)"),
     ModeSpec("h", PREFIX, OP, "half-operator (%)"),
     ModeSpec("v", PREFIX, HALFOP, "voice (+)"),

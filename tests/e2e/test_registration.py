@@ -10,7 +10,7 @@ import pytest
 
 from hubbub.server import caps
 from hubbub.server.isupport import VERSION
-from tests.helpers import LineClient, commands, connected, isupport_tokens, sync
+from tests.helpers import LineClient, cap_ls, commands, connected, isupport_tokens, sync
 
 SERVER = "hubbub.local"
 
@@ -46,7 +46,7 @@ async def test_welcome_burst_is_001_to_005_then_lusers_then_motd(server, clients
     assert by_code["001"].params == ["alice", "Welcome to the hubbub IRC Network alice!~al@127.0.0.1"]
     assert by_code["002"].params == ["alice", f"Your host is {SERVER}, running version {VERSION}"]
     assert by_code["003"].params[1].startswith("This server was created ")
-    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biosw", "CITbehiklmnostv", "Ibehklov"]
+    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biorsw", "CITabehiklmnoqstv", "Iabehkloqv"]
     assert by_code["251"].params == ["alice", "There are 1 users and 0 invisible on 1 servers"]
     assert by_code["254"].params == ["alice", "0", "channels formed"]
     assert by_code["255"].params == ["alice", "I have 1 clients and 0 servers"]
@@ -69,7 +69,7 @@ async def test_isupport_advertises_what_the_server_enforces(server, clients) -> 
     assert tokens["CASEMAPPING"] == "ascii"
     assert tokens["CHANTYPES"] == "#"
     assert tokens["CHANMODES"] == "beI,k,l,CimnsTt"
-    assert tokens["PREFIX"] == "(ohv)@%+"
+    assert tokens["PREFIX"] == "(qaohv)~&@%+"
     assert tokens["NICKLEN"] == "30"
     assert tokens["CHANNELLEN"] == "64"
     assert tokens["TOPICLEN"] == "390"
@@ -289,15 +289,33 @@ async def test_cap_ls_302_suspends_registration_until_cap_end(server, clients) -
 
 async def test_cap_ls_lists_exactly_the_supported_caps(server, clients) -> None:
     client = await fresh(server, clients)
-    client.send("CAP LS 302")
-    ls = await client.expect("CAP")
-    assert ls.params[:2] == ["*", "LS"]
-    assert len(ls.params) == 3  # one line, no "*" continuation
-    advertised = dict(token.partition("=")[::2] for token in ls.params[2].split())
+    lines, advertised = await cap_ls(client)
+    assert all(line.params[:2] == ["*", "LS"] for line in lines)
     assert sorted(advertised) == sorted(caps.SUPPORTED)
     for name, value in caps.SUPPORTED.items():  # 302 clients see the values
         assert advertised[name] == (value or "")
     assert {"cap-notify", "echo-message", "multi-prefix", "userhost-in-names"} <= set(advertised)
+
+
+async def test_cap_ls_302_continues_over_lines_of_at_most_512_bytes(make_server, clients) -> None:
+    """CAP 302: lines as full as 512 bytes allow, each but the last marked `*`; a 3.1
+    client gets one line of names."""
+    for name in ("hubbub.local", "a-rather-long-server-name.irc.example.org"):
+        server = await make_server(f"server.name={name}")
+        client = await fresh(server, clients)
+        start = len(client.raw)
+        lines, advertised = await cap_ls(client)
+        raw = client.raw[start:]
+        assert all(len(text.encode()) + 2 <= 512 for text in raw)
+        assert [len(line.params) for line in lines] == [4] * (len(lines) - 1) + [3]
+        assert sorted(advertised) == sorted(caps.offered(server.config))
+        if len(lines) > 1:  # the first line could not take the next token
+            first_token = lines[1].params[-1].split()[0]
+            assert len(raw[0].encode()) + 1 + len(first_token.encode()) > 510
+        old = await fresh(server, clients)
+        old_lines, offered = await cap_ls(old, version="")
+        assert len(old_lines) == 1 and sorted(offered) == sorted(advertised)
+        assert all(value == "" for value in offered.values())
 
 
 async def test_cap_req_of_known_caps_is_acked_and_listed(server, clients) -> None:
@@ -341,8 +359,7 @@ async def test_cap_req_minus_removes_a_cap(server, clients) -> None:
 
 async def test_cap_302_client_may_not_disable_cap_notify(server, clients) -> None:
     client = await fresh(server, clients)
-    client.send("CAP LS 302")
-    await client.expect("CAP", "*", "LS")
+    await cap_ls(client)
     client.send("CAP REQ :multi-prefix -cap-notify")
     nak = await client.expect("CAP")
     assert nak.params == ["*", "NAK", "multi-prefix -cap-notify"]
@@ -405,9 +422,8 @@ async def test_unrepeatable_cap_subcommand_is_410_with_star(server, clients, lin
 async def test_cap_after_registration_uses_the_nick(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)
-    alice.send("CAP LS 302")
-    ls = await alice.expect("CAP")
-    assert ls.params[:2] == ["alice", "LS"]
+    lines, _ = await cap_ls(alice)
+    assert all(line.params[:2] == ["alice", "LS"] for line in lines)
     alice.send("CAP REQ multi-prefix")
     ack = await alice.expect("CAP")
     assert ack.params == ["alice", "ACK", "multi-prefix"]

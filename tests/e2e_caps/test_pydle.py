@@ -28,6 +28,16 @@ class Recorder(pydle.Client):
         super().__init__(*args, **kwargs)
         self.events: asyncio.Queue[tuple[str, ...]] = asyncio.Queue()
         self.seen: list[tuple[str, ...]] = []
+        self.ls_continued: list[str] = []
+
+    async def on_raw_cap_ls(self, params: list[str]) -> None:
+        # pydle 1.2 asks for CAP 302 but takes each CAP LS line for the whole list, and
+        # our offer passes one line (CAP 302 continues it with `*`, as ergo's does): the
+        # lines are gathered here first, so the rest of pydle is what gets tested.
+        if len(params) > 1 and params[0] == "*":
+            self.ls_continued.append(params[1])
+            return
+        await super().on_raw_cap_ls([" ".join([*self.ls_continued, *params[:1]])])
 
     async def on_connect(self) -> None:
         await super().on_connect()

@@ -25,7 +25,7 @@ async def test_statusmsg_is_advertised_with_every_prefix(server, clients) -> Non
     client.send("NICK alice")
     client.send("USER a 0 * :A")
     tokens = isupport_tokens(await client.collect_until("376"))
-    assert tokens["STATUSMSG"] == "@%+"
+    assert tokens["STATUSMSG"] == "~&@%+"
     assert set(tokens["STATUSMSG"]) <= set(tokens["PREFIX"].partition(")")[2])
 
 

@@ -20,6 +20,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
+from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.replies import shown
 
 PARTLEN = 300
@@ -54,6 +55,7 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
     if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
         lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
         metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
+    autoreplay(ctx, channel)
 
 
 @command("JOIN", min_params=1)

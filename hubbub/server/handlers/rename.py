@@ -4,7 +4,9 @@ Channel operators rename their channel; the new name must be a valid channel nam
 that no other channel has (a change of case only is always allowed). Members with the
 capability see `RENAME old new :reason`; the others see themselves PART the old name
 and JOIN the new one, with its topic and NAMES (announce.py). The old name is free
-again at once: there is no redirection (`FAIL JOIN CHANNEL_RENAMED`).
+again at once: there is no redirection (`FAIL JOIN CHANNEL_RENAMED`). A channel
+registered with ChanServ is not renamed (its registration is kept under its name), and
+its history stays with the old name, as history is kept per channel name.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ def handle_rename(ctx: Context, message: Message) -> None:
         return
     if not access.may_rename(channel, user):
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You must be a channel operator")
+        return
+    if channel.founder is not None:  # registered: its registration is kept under its name
+        _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "A registered channel cannot be renamed")
         return
     if not is_valid_channel(new_name, ctx.config.limits.channellen):
         conn.numeric(n.ERR_BADCHANMASK, shown(new_name), "Bad Channel Mask")
