@@ -84,7 +84,7 @@ class Runtime:
         self.admission.release(link)
 
     def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
-        return Intake(self.services, link, ip, secure)
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""

@@ -15,7 +15,7 @@ import re
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import MAX_LINE_BODY, Message
+from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
 from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
@@ -31,6 +31,9 @@ from hubbub.server.registration import Step
 from hubbub.server.services import is_service_nick
 
 USERLEN = 10
+# A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
+# (pydle) read only the first line of a multi-line LS.
+CAP_LINE_OVERHEAD = len(":CAP * LS * :\r\n")
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -76,13 +79,11 @@ def _cap_ls(ctx: Context, message: Message) -> None:
         conn.set_cap("cap-notify", True)  # implied by 302
     policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
     tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
-    # CAP 302: as many tokens a line as 512 bytes allow, the `*` continuation included
-    # (some clients read only one line: the fewer lines the better).
-    budget = MAX_LINE_BODY - len(f":{ctx.name} CAP {conn.nick} LS * :".encode())
     lines: list[list[str]] = [[]]
     size = 0
+    budget = 512 - CAP_LINE_OVERHEAD - len(ctx.name) - len(conn.nick.encode())
     for token in tokens:
-        if lines[-1] and size + len(token.encode()) + 1 > budget + 1 and asked >= 302:
+        if lines[-1] and size + len(token.encode()) + 1 > budget and asked >= 302:
             lines.append([])
             size = 0
         lines[-1].append(token)
