@@ -609,18 +609,3 @@ def test_lusers_counts_follow_registrations_quits_and_user_modes(net: Network) -
     counts = lusers()
     assert counts["251"][1] == "There are 1 users and 0 invisible on 1 servers"
     assert counts["255"][1] == "I have 1 clients and 0 servers"
-
-
-# -- RENAME of a registered channel -------------------------------------------------------
-
-
-def test_a_registered_channel_is_not_renamed(net: Network) -> None:
-    """Its registration is kept under its name (the store's channel record): the name stays."""
-    peer = registered(net, "alice")
-    peer.send("JOIN #owned")
-    peer.take()
-    net.state.channels["#owned"].founder = "alice"  # as ChanServ REGISTER leaves it
-    peer.send("RENAME #owned #other")
-    [reply] = peer.take()
-    assert reply.params == ["RENAME", "CANNOT_RENAME", "#owned", "#other", "A registered channel cannot be renamed"]
-    assert "#owned" in net.state.channels
