@@ -43,10 +43,7 @@ class Target(NamedTuple):
     values: dict[str, str]
     channel: Channel | None
     user: User | None
-
-    @property
-    def event_target(self) -> str:
-        return self.channel.name if self.channel is not None else self.user.uid  # type: ignore[union-attr]
+    event_target: str  # as events name it: the channel's name, or the user's uid
 
 
 def _fail(ctx: Context, code: str, *context_and_text: str) -> None:
@@ -61,15 +58,15 @@ def _resolve(ctx: Context, name: str) -> Target | None:
     """The target named, or None after FAIL INVALID_TARGET."""
     user = ctx.user
     if name == "*":
-        return Target(user.nick, user.metadata, None, user)
+        return Target(user.nick, user.metadata, None, user, user.uid)
     if is_channel_name(name):
         channel = ctx.state.find_channel(name)
         if channel is not None and not channel.hidden_from(user):
-            return Target(channel.name, channel.metadata, channel, None)
+            return Target(channel.name, channel.metadata, channel, None, channel.name)
     else:
         other = ctx.state.find_user(name)
         if other is not None:
-            return Target(other.nick, other.metadata, None, other)
+            return Target(other.nick, other.metadata, None, other, other.uid)
     _fail(ctx, "INVALID_TARGET", shown(name), "Invalid metadata target")
     return None
 
