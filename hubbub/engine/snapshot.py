@@ -48,7 +48,8 @@ def dump(state: ChatState) -> dict[str, Any]:
 
 def _user(u: User) -> list[Any]:
     return [u.uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account, sorted(u.modes), u.away,
-            u.registered, u.connected_at, u.signon, u.last_message, u.secure, sorted(u.invited_to)]  # fmt: skip
+            u.registered, u.connected_at, u.signon, u.last_message, u.secure, sorted(u.invited_to),
+            list(u.metadata.items())]  # fmt: skip
 
 
 def _channel(c: Channel) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def _channel(c: Channel) -> dict[str, Any]:
         "topic": [c.topic, c.topic_by, c.topic_time], "modes": sorted(c.modes), "join_key": c.join_key,
         "limit": c.limit, "lists": {k: [[e.mask, e.set_by, e.set_at] for e in v.entries] for k, v in c.lists.items()},
         "invited": sorted(c.invited), "founder": c.founder, "registered_at": c.registered_at,
-        "access": c.access,
+        "access": c.access, "metadata": list(c.metadata.items()),
     }  # fmt: skip
 
 
@@ -80,11 +81,12 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.per_ip.clear()
     state.node_users.clear()
     for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
-         last_message, secure, invited_to) in data["users"]:  # fmt: skip
+         last_message, secure, invited_to, metadata) in data["users"]:  # fmt: skip
         user = User(uid, ip, host, secure, connected_at)
         user.nick, user.key, user.username, user.realname = nick, key, username, realname
         user.account, user.modes, user.away, user.registered = account, set(modes), away, registered
         user.signon, user.last_message, user.invited_to = signon, last_message, set(invited_to)
+        user.metadata = dict(metadata)
         user.refresh_prefix()
         state.users[uid] = user
         state.per_ip[ip] += 1
@@ -114,6 +116,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
                 channel.lists[letter].add(mask, set_by, set_at)
         channel.invited = set(c["invited"])
         channel.founder, channel.registered_at, channel.access = c["founder"], c["registered_at"], dict(c["access"])
+        channel.metadata = dict(c["metadata"])
         state.channels[channel.key] = channel
     state.klines = Klines()
     for mask, reason, set_by, set_at, expires in data["klines"]:

@@ -4,7 +4,8 @@ Nicknames follow the classic RFC 2812 alphabet (letters, digits, ``[]\\`_^{|}-``
 starting with a digit or '-'): every client and bot can type and parse them, and with
 CASEMAPPING=ascii there is no question of how they compare. Channel names start with
 '#' (our only CHANTYPES) and exclude what the grammar reserves: space, comma, BEL, NUL,
-CR, LF and ':' (the old channel-mask separator some clients still split on).
+CR, LF and ':' (the old channel-mask separator some clients still split on). Metadata
+keys are the IRCv3 metadata alphabet, bounded in length.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ _NICK_FIRST = frozenset(string.ascii_letters + "[]\\`_^{|}")
 _NICK_REST = _NICK_FIRST | frozenset(string.digits + "-")
 _CHANNEL_FORBIDDEN = frozenset(" ,\x07\x00\r\n:")
 CHANTYPES = "#"
+# IRCv3 metadata keys: `a-z 0-9 _ . / -`, and (ours) at most this many bytes, so that a
+# key and a value of the advertised size always fit in one line.
+_METADATA_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits + "_./-")
+METADATA_KEY_BYTES = 64
 
 
 def nick_problem(nick: str, max_len: int) -> str | None:
@@ -46,3 +51,7 @@ def is_valid_channel(name: str, max_len: int) -> bool:
         and name[0] in CHANTYPES
         and not any(ch in _CHANNEL_FORBIDDEN for ch in name)
     )
+
+
+def is_valid_metadata_key(key: str) -> bool:
+    return 0 < len(key) <= METADATA_KEY_BYTES and all(ch in _METADATA_KEY_CHARS for ch in key)
