@@ -7,7 +7,7 @@ import pytest
 
 from hubbub.app import Runtime
 from tests.helpers import LineClient, start_server
-from tests.services import PostgresServer, start_postgres
+from tests.services import PostgresServer, RedisServer, start_postgres, start_redis
 
 
 @pytest.fixture
@@ -55,6 +55,17 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.create_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server for this test process (skipped where it is not installed);
+    tests share it, each under a keyspace of its own."""
+    server = start_redis()
+    if isinstance(server, str):
+        pytest.skip(server)
+    yield server
+    server.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -40,7 +40,10 @@ class LineClient:
 
     @classmethod
     async def connect(cls, runtime: Runtime) -> LineClient:
-        host, port = runtime.irc_address()
+        return await cls.connect_to(*runtime.irc_address())
+
+    @classmethod
+    async def connect_to(cls, host: str, port: int) -> LineClient:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         return cls(reader, writer)
 

@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 SUPERUSER_PASSWORD = "super-secret"
@@ -129,5 +130,62 @@ def start_postgres() -> PostgresServer | str:
         server.start()
     except BaseException:
         server.stop()
+        raise
+    return server
+
+
+class RedisServer:
+    """A redis-server of the tests' own: a free port, a temporary directory, nothing saved
+    to disk (so that a restart comes back empty, as a Redis without persistence does)."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="hubbub-redis-"))
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+             "--save", "", "--appendonly", "no", "--logfile", str(self.root / "log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(200):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {(self.root / 'log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer within 10 seconds")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop it (SIGKILL when `kill`): what it held is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+    def close(self) -> None:
+        self.stop(kill=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_redis() -> RedisServer | str:
+    """A running redis-server, or why there cannot be one."""
+    if not shutil.which("redis-server"):
+        return "redis-server is not installed (Debian package redis-server; scripts/test installs it as root)"
+    server = RedisServer()
+    try:
+        server.start()
+    except BaseException:
+        server.close()
         raise
     return server

@@ -46,6 +46,7 @@ log = logging.getLogger("hubbub.cluster")
 
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 BATCH = 1000  # most events one publish carries; most entries one read returns
+READ_BLOCK = 250  # milliseconds a read waits for new entries before asking again
 
 # KEYS: epoch, log, alive. ARGV: epoch, node, maxlen, fenced ("1": refuse a lapsed node),
 # then seq, payload pairs. Returns the last entry's id.
@@ -147,7 +148,7 @@ class RedisLog:
         url = settings.url
         timeout = max(1.0, settings.node_timeout / 4)
         self.r = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        # the reader blocks on XREAD for up to a second: its own connection, a longer timeout
+        # the reader blocks on XREAD: its own connection, a longer timeout
         self.rr = aioredis.from_url(url, socket_timeout=timeout + 2, socket_connect_timeout=timeout)
         self._publish = self.r.register_script(PUBLISH)
         self._found = self.r.register_script(FOUND)
@@ -233,16 +234,20 @@ class RedisLog:
         if self._stopping:
             return
         self._stopping = True
+        # The reader ends by itself within its read's block: a blocked XREAD is not
+        # cancelled (a cancelled read may never return the connection).
         reader, publisher, beater = self._tasks or (None, None, None)
-        for task in (reader, beater):
-            if task is not None:
-                task.cancel()
+        if beater is not None:
+            beater.cancel()
         deadline = time.monotonic() + 1.0
         while publisher is not None and self.replica.unsent(1) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         if publisher is not None:
             publisher.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=READ_BLOCK / 1000 + 1)
+            for task in late:
+                task.cancel()
         if reason and self.synced.is_set():
             event = NodeLost(self.replica.node, reason, self.clock(), new_msgid())
             try:
@@ -294,17 +299,17 @@ class RedisLog:
     # -- reading -------------------------------------------------------------------------
 
     async def _read_forever(self) -> None:
-        while True:
+        while not self._stopping:
             await self.synced.wait()
             generation = self.generation
             try:
-                reply: Any = await self.rr.xread({self.k_log: self.replica.last_id}, count=BATCH, block=1000)
+                reply: Any = await self.rr.xread({self.k_log: self.replica.last_id}, count=BATCH, block=READ_BLOCK)
             except UNREACHABLE as exc:
                 self._unreachable(exc)
                 await asyncio.sleep(self.beat)
                 continue
             self._reachable()
-            if generation != self.generation or not reply:
+            if generation != self.generation or not reply or self._stopping:
                 continue
             entries = [decode(entry_id, fields) for entry_id, fields in reply[0][1]]
             try:

@@ -182,6 +182,7 @@ class Replica:
     def _refuse(self, waiting: Waiting, event: Event, why: str) -> None:
         origin, then = waiting
         if origin is not None:
+            origin.resume_reply()
             origin.fail(command_of(event), "TEMPORARILY_UNAVAILABLE", why)
             origin.release_input()
         elif then is not None:

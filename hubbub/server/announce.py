@@ -31,6 +31,8 @@ from hubbub.server.events import (
     AwaySet,
     ChannelModesSet,
     ChannelRenamed,
+    DigestAsked,
+    DigestGiven,
     Event,
     HostSet,
     Invited,
@@ -44,6 +46,8 @@ from hubbub.server.events import (
     MetadataSet,
     ModeChange,
     NickSet,
+    NodeLost,
+    NodeUp,
     Parted,
     RealnameSet,
     Redacted,
@@ -125,6 +129,7 @@ class Announcer:
         local: Callable[[], Iterable[Connection]],
         close: Callable[[Connection, str], None],
         drop: Callable[[Connection, str], None],
+        emit: Callable[[Event], None],
     ) -> None:
         self.state = state
         self.monitors = monitors
@@ -133,6 +138,7 @@ class Announcer:
         self.local = local  # this node's connections
         self.close = close  # end a local connection whose user has left already (ERROR, close)
         self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
+        self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -662,3 +668,30 @@ def _kline_added(a: Announcer, ev: KlineAdded, outcome: Outcome) -> None:
         if not conn.gone and kline.matches(user.username, user.host, user.ip):
             a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
             a.drop(conn, f"K-Lined: {kline.reason}")
+
+
+# -- nodes and their replicas -----------------------------------------------------------------
+
+
+@announces(NodeUp)
+def _node_up(a: Announcer, ev: NodeUp, outcome: Outcome) -> None:
+    a.notices.send(f"Server {ev.name} joined the network")
+
+
+@announces(NodeLost)
+def _node_lost(a: Announcer, ev: NodeLost, outcome: Outcome) -> None:
+    a.notices.send(f"A server left the network: {ev.reason}")  # its name is in the reason
+
+
+@announces(DigestAsked)
+def _digest_asked(a: Announcer, ev: DigestAsked, outcome: Outcome) -> None:
+    """DIGEST: every node answers with its replica's digest, taken where the question
+    stands in the network's order (equal replicas answer alike, busy or not)."""
+    a.emit(DigestGiven(ev.uid, ev.token, a.server, a.state.digest()))
+
+
+@announces(DigestGiven)
+def _digest_given(a: Announcer, ev: DigestGiven, outcome: Outcome) -> None:
+    asker = a.state.users.get(ev.uid)
+    if asker is not None and asker.conn is not None:
+        asker.conn.server_message("NOTICE", asker.nick, f"DIGEST {ev.server} {ev.digest}")

@@ -9,6 +9,7 @@ command's replies are collected first (labels.py).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
@@ -40,7 +41,7 @@ class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
-        "sasl", "certfp", "login_failures", "enforce_at", "ordering", "deferred", "__weakref__",
+        "sasl", "certfp", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -69,6 +70,8 @@ class Connection:
         self.quit_reason: str | None = None  # set once the client is leaving
         self.ordering = 0  # our events a clustered engine has yet to apply (see hold_input)
         self.deferred: LabeledResponse | None = None  # a labeled reply waiting for them
+        self.held: deque[list[Message]] = deque()  # per such event: the replies sent after it
+        self.applying = False  # one of them is being applied: its replies go out now
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -104,6 +107,9 @@ class Connection:
     def send(self, message: Message) -> None:
         """Send one message meant for this client alone."""
         if self.quit_reason is not None:
+            return
+        if self.ordering and not self.applying:  # after an event of ours still being ordered
+            self.held[-1].append(message)
             return
         if self.labeled is not None:
             self.labeled.items.append(message)
@@ -211,18 +217,28 @@ class Connection:
 
     def hold_input(self) -> None:
         """An event of ours waits for the network's order: our later lines wait with it,
-        so that replies keep their order."""
+        and the replies sent after it wait for it too, so that everything keeps the order
+        it has when events apply at once (one node alone)."""
         if self.ordering == 0:
             self.link.hold_input()
         self.ordering += 1
+        self.held.append([])
 
     def resume_reply(self) -> None:
-        """One of our events is applied now: what it causes joins its command's label."""
+        """One of our events is applied now: what it causes goes out (within its
+        command's label)."""
+        self.applying = True
         if self.deferred is not None:
             labeled, self.deferred = self.deferred, None
             self.resume_label(labeled)
 
     def release_input(self) -> None:
+        """That event is applied: the replies that followed it go out, then the next
+        event's turn, or the client's next lines."""
+        self.applying = True
+        for message in self.held.popleft() if self.held else ():
+            self.send(message)
+        self.applying = False
         self.ordering -= 1
         if self.ordering:
             labeled = self.suspend_label()

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from hubbub.config import Config
 from hubbub.server.announce import Announcer
 from hubbub.server.context import Offload, ServerControl, Services, run_inline
-from hubbub.server.digest import Digests
 from hubbub.server.engine import Engine, LocalEngine
 from hubbub.server.state import ChatState
 
@@ -31,9 +30,8 @@ def build_core(
     svc = Services(config, engine.state, engine, clock, offload, control, node_id)
     engine.subscribe(
         Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
-                  svc.disconnect)  # fmt: skip
+                  svc.disconnect, lambda event: engine.emit(None, event))  # fmt: skip
     )
-    engine.subscribe(Digests(svc))
     return svc
 
 

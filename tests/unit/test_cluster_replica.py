@@ -135,7 +135,7 @@ def test_events_waiting_while_the_log_is_away_are_refused_with_the_sender_told()
     replica.emit(None, housekeeping)
     replica.emit(origin, Said("aaaaaa1", "PRIVMSG", "#c", True, "hi", None, 1.0, "m2"))
     replica.refuse_waiting("out of reach")
-    assert origin.calls == ["hold", "FAIL PRIVMSG TEMPORARILY_UNAVAILABLE", "release"]
+    assert origin.calls == ["hold", "resume", "FAIL PRIVMSG TEMPORARILY_UNAVAILABLE", "release"]
     assert [event for _, event in replica.outbox] == [housekeeping]  # a quit or a rename still goes out later
 
 

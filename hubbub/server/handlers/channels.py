@@ -74,6 +74,7 @@ def handle_join(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
     lim = ctx.config.limits
     keys = message.param(1).split(",")
+    joining = 0  # joins emitted by this command, not applied yet where an engine orders them elsewhere
     for index, name in enumerate(message.params[0].split(",")):
         if not name:
             continue
@@ -86,7 +87,7 @@ def handle_join(ctx: Context, message: Message) -> None:
         existing = ctx.state.find_channel(name)
         if existing is not None and user in existing.members:
             continue
-        if len(user.channels) >= lim.max_channels:
+        if len(user.channels) + joining >= lim.max_channels:
             conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
         if existing is not None:
@@ -94,6 +95,7 @@ def handle_join(ctx: Context, message: Message) -> None:
             if refusal is not None:
                 conn.numeric(refusal[0], existing.name, refusal[1])
                 continue
+        joining += 1
         ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), lambda outcome: _joined(ctx, outcome))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.server import access
+from hubbub.server.apply import Outcome
 from hubbub.server.channel import HALFOP, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -106,10 +107,12 @@ def handle_invite(ctx: Context, message: Message) -> None:
     if target in channel.members:
         conn.numeric(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
         return
-    conn.numeric(n.RPL_INVITING, target.nick, channel.name)
-    if target.away is not None:
-        conn.numeric(n.RPL_AWAY, target.nick, target.away)
+    def invited(outcome: Outcome) -> None:  # once the invitation holds (in a cluster, network-wide)
+        conn.numeric(n.RPL_INVITING, target.nick, channel.name)
+        if target.away is not None:
+            conn.numeric(n.RPL_AWAY, target.nick, target.away)
+
     # Only an invitation from someone who could lift +i, +b, +k and +l lets its
     # target past them; a plain member's INVITE is a suggestion, not a key.
     grants = channel.rank(user) >= HALFOP
-    ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()))
+    ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()), invited)

@@ -203,9 +203,14 @@ def handle_away(ctx: Context, message: Message) -> None:
         return
     text = message.param(0)
     away = text[: ctx.config.limits.awaylen] if text else None
-    if away is not None:
-        conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+
+    def done(outcome: object = None) -> None:
+        if away is not None:
+            conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+        else:
+            conn.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
+
+    if away != user.away:  # told once it is in force (in a cluster: once the network has it)
+        ctx.emit(AwaySet(user.uid, away, ctx.now(), new_msgid()), done)  # away-notify
     else:
-        conn.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
-    if away != user.away:
-        ctx.emit(AwaySet(user.uid, away, ctx.now(), new_msgid()))  # away-notify
+        done()
