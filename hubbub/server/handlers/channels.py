@@ -9,7 +9,7 @@ applied, in the network's order: the reply to the joiner follows from that.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name, is_valid_channel
 from hubbub.server import access, elist
 from hubbub.server.apply import Outcome
@@ -21,7 +21,7 @@ from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.user import User
 
-PARTLEN = 300
+PARTLEN = 300  # bytes
 
 
 def visible_count(user: User, channel: Channel) -> int:
@@ -117,12 +117,12 @@ def handle_join(ctx: Context, message: Message) -> None:
 @command("PART", min_params=1)
 def handle_part(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
-    reason = message.param(1)[:PARTLEN]
+    reason = fit_utf8(message.param(1), PARTLEN)
     for name in message.params[0].split(","):
         if not name:
             continue
         channel = ctx.state.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
             conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if user not in channel.members:
@@ -147,7 +147,7 @@ def handle_topic(ctx: Context, message: Message) -> None:
     if not access.may_set_topic(channel, user):
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    text = message.params[1][: ctx.config.limits.topiclen]
+    text = fit_utf8(message.params[1], ctx.config.limits.topiclen)
     ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()))
 
 

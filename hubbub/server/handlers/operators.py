@@ -33,7 +33,7 @@ from hubbub.server.user import User
 
 log = logging.getLogger("hubbub.opers")
 
-KILL_REASON_LEN = 300
+KILL_REASON_LEN = 300  # bytes
 
 
 def is_oper(user: User) -> bool:
@@ -100,7 +100,7 @@ def handle_kill(ctx: Context, message: Message) -> None:
     if victim is None:
         ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
         return
-    reason = message.param(1)[:KILL_REASON_LEN] or "No reason given"
+    reason = fit_utf8(message.param(1), KILL_REASON_LEN) or "No reason given"
     log.info("%s killed %s (%s)", ctx.user.prefix, victim.prefix, reason)
     ctx.notices.send(f"Received KILL message for {_who(victim)} from {ctx.user.nick}: {reason}")
     quit_reason = f"Killed ({ctx.user.nick} ({reason}))"
@@ -133,7 +133,7 @@ def handle_kline(ctx: Context, message: Message) -> None:
     if seconds is not None:
         params.pop(0)
     target = params[0]
-    reason = (params[1] if len(params) > 1 else "")[:MAX_REASON] or "No reason given"
+    reason = fit_utf8(params[1] if len(params) > 1 else "", MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
         target = f"*@{named.host}"

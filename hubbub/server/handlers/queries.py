@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.channel import Channel
 from hubbub.server.commands import command
@@ -189,7 +189,7 @@ def handle_userhost(ctx: Context, message: Message) -> None:
 def handle_away(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
     text = message.param(0)
-    away = text[: ctx.config.limits.awaylen] if text else None
+    away = fit_utf8(text, ctx.config.limits.awaylen) if text else None
     if away is not None:
         conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
     else:

@@ -14,7 +14,7 @@ import hmac
 import re
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_valid_nick
 from hubbub.server import caps, sts
 from hubbub.server.access import nick_change_blocked_by
@@ -174,5 +174,5 @@ def handle_user(ctx: Context, message: Message) -> None:
         return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
     conn.registration.username = "~" + username
-    conn.registration.realname = message.params[3][: ctx.config.limits.namelen]
+    conn.registration.realname = fit_utf8(message.params[3], ctx.config.limits.namelen)
     try_complete_registration(ctx)
