@@ -35,6 +35,9 @@ class Link(Protocol):
     def configure(self, settings: GateSettings) -> None:
         """Put new limits (sendq, flood, recvq) in force, after a reload."""
 
+    def charge(self, lines: int) -> None:
+        """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
+
 
 class SessionPort(Protocol):
     """The protocol side of one connection: lines in, replies out through its link."""

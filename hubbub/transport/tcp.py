@@ -182,6 +182,9 @@ class TcpConnection(asyncio.Protocol):
         if self.gate.release() and not self._closing and self.transport is not None:
             self._pump()
 
+    def charge(self, lines: int) -> None:
+        self.gate.charge(lines)
+
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)
         if self.output is not None:
