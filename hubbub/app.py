@@ -22,6 +22,7 @@ from hubbub.config import Config, ConfigError
 from hubbub.irc.message import Message
 from hubbub.plain.intake import Intake
 from hubbub.runtime.listeners import Admission, Listeners
+from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
@@ -51,6 +52,7 @@ class Runtime:
         self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
         self.engine = self.services.engine
+        self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address)
         self.listeners = Listeners()
@@ -103,20 +105,28 @@ class Runtime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on every configured address; raises TlsError or OSError if one cannot be used."""
+        """Open the store, then listen on every configured address; raises TlsError,
+        StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
         if self.config.listen.tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
-        for spec in self.config.listen.irc:
-            await self._listen("irc", spec, None)
-        if self.tls_context is not None:
-            for spec in self.config.listen.tls:
-                await self._listen("tls", spec, self.tls_context)
-            self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
-            if self.config.tls.self_signed and self.config.tls.sts:
-                log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
-                            "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+        await self.persistence.open()  # before anyone connects: the state starts from the store
+        self.flusher.barrier = self.persistence.barrier
+        try:
+            for spec in self.config.listen.irc:
+                await self._listen("irc", spec, None)
+            if self.tls_context is not None:
+                for spec in self.config.listen.tls:
+                    await self._listen("tls", spec, self.tls_context)
+                self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
+                if self.config.tls.self_signed and self.config.tls.sts:
+                    log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
+                                "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+        except BaseException:
+            self.listeners.close()
+            await self.persistence.close()
+            raise
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
@@ -158,6 +168,8 @@ class Runtime:
         for link in list(self.connections):
             link.abort()
         await self.listeners.wait_closed()
+        await self.flusher.drain()
+        await self.persistence.close()
         self._done.set()
 
     def _disconnect_everyone(self, reason: str) -> None:

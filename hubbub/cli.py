@@ -13,6 +13,7 @@ from hubbub import __version__
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
+from hubbub.store.base import StoreError
 
 log = logging.getLogger("hubbub")
 
@@ -121,6 +122,9 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # TLS: the certificate or key cannot be used
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"hubbub: cannot listen: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -14,8 +14,10 @@ TIMEOUT = 5.0
 
 
 async def start_server(*overrides: str) -> Runtime:
-    """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on."""
-    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", *overrides])
+    """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
+    and a store that keeps nothing (unless `store.db` names a file)."""
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'",
+                         *overrides])  # fmt: skip
     runtime = Runtime(config)
     await runtime.start()
     return runtime

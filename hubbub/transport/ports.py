@@ -7,7 +7,8 @@ each new kind of connection plugs into the same two ports.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from hubbub.transport.gate import GateSettings
 
@@ -61,16 +62,11 @@ class SessionPort(Protocol):
 
 
 class Flush(Protocol):
-    def mark(self, link: Flushable) -> None:
-        """Flush `link` at the end of this loop iteration."""
+    def mark(self, queue: Any) -> None:
+        """Flush `queue` at the end of this loop iteration."""
 
-
-class Flushable(Protocol):
-    ip: str
-
-    def flush(self) -> None: ...
-
-    def abort(self) -> None: ...
+    def finish(self, queue: Any, then: Callable[[], None]) -> None:
+        """Write out what `queue` holds in its turn, then `then()`."""
 
 
 class ConnectionHost(Protocol):
