@@ -77,8 +77,10 @@ class LimitsSection:
     flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=4.0)
     recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
-    max_clients: int = _doc("connections the server accepts in all; 0 for no limit", default=10000)
+    send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
+    max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
+    tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
     ping_timeout: float = _doc("seconds to wait for any reply to that PING before dropping the client", default=60.0)
@@ -260,14 +262,14 @@ def validate(config: Config) -> None:
                 "kicklen", "keylen", "max_list_entries", "max_kick_targets"):
         if getattr(lim, key) < 1:
             raise ConfigError(f"limits.{key} must be at least 1")
-    for key in ("max_clients", "max_clients_per_ip", "whowas_entries"):
+    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:
         raise ConfigError("tls.sts_duration cannot be negative")
     if config.listen.tls and not (config.tls.cert and config.tls.key):
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
-    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
     # Both go out as single IRC parameters (a message source, the NETWORK= token):

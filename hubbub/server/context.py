@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
+from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.engine import Engine
@@ -87,6 +88,7 @@ class Services:
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
+        self.audit = Audit()  # the server log's lines on connections (rate limited)
         self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
         self._uids = itertools.count(1)
 

@@ -25,6 +25,7 @@ def local_core(
     engine = LocalEngine(state)
     svc = Services(config, state, engine, clock, offload, control)
     engine.subscribe(
-        Announcer(state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up, svc.disconnect)
+        Announcer(state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up, svc.disconnect,
+                  svc.audit)  # fmt: skip
     )
     return svc

@@ -43,10 +43,14 @@ class GateSettings:
     flood_burst: int = 20
     recvq: int = 8192
     sendq: int = 262144
+    # What the transport lets the kernel hold for the client on top of the sendq (its
+    # socket's send buffer; 0: the system's default, which grows to megabytes).
+    send_buffer: int = 65536
 
     @classmethod
     def from_limits(cls, limits: LimitsSection) -> GateSettings:
-        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq)
+        send_buffer = min(limits.send_buffer, limits.sendq)
+        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq, send_buffer)
 
 
 class LineGate:

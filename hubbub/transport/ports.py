@@ -17,6 +17,7 @@ class Link(Protocol):
     """One connection, as the chat domain and the runtime see it."""
 
     ip: str
+    secure: bool  # carried over TLS
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
@@ -76,6 +77,9 @@ class ConnectionHost(Protocol):
     def flusher(self) -> Flush: ...
 
     def gate_settings(self) -> GateSettings: ...
+
+    def handshake_timeout(self) -> float:
+        """Seconds a TLS client has to complete its handshake."""
 
     def admit(self, link: Link) -> str | None:
         """Count a new connection, or say why it is refused (the transport says it)."""

@@ -288,6 +288,33 @@ async def test_non_reader_is_dropped_without_delaying_others(make_server) -> Non
     await still_chatting(server)
 
 
+async def test_a_client_that_does_not_read_is_dropped_near_its_sendq_not_megabytes_later(make_server) -> None:
+    """The kernel's send buffer is bounded too (`limits.send_buffer`, at most the sendq):
+    what a stuck client keeps from us stays near the sendq, not several MB of socket buffer."""
+    sendq = 32768
+    server = await make_server(f"limits.sendq={sendq}", "limits.send_buffer=65536")
+    reader, flooder = await pair(server)
+    stuck = await stuck_socket(server)
+    await asyncio.get_running_loop().sock_sendall(stuck, b"NICK stuck\r\nUSER s 0 * :never reads\r\nJOIN #c\r\n")
+    await reader.expect("JOIN", "#c")
+    relayed = 0  # bytes of messages the channel was sent before the stuck client was dropped
+    padding = "x" * 400
+    for batch in range(200):
+        flooder.send("".join(f"PRIVMSG #c :{batch}.{i} {padding}\r\n" for i in range(20)))
+        got = 0
+        while got < 20:
+            msg = await reader.expect(lambda m: m.command in ("PRIVMSG", "QUIT"), timeout=WAIT)
+            if msg.command == "QUIT":
+                assert msg.source.startswith("stuck!") and msg.params[0] == "SendQ exceeded"
+                # what the kernels hold (Linux doubles SO_SNDBUF) and the sendq, with a margin
+                assert relayed <= sendq + 2 * sendq + 65536, relayed  # send_buffer is at most the sendq
+                stuck.close()
+                return
+            relayed += len(reader.raw[-1].encode()) + 2
+            got += 1
+    raise AssertionError(f"the client that never reads was not dropped after {relayed} bytes")
+
+
 # -- timeouts ----------------------------------------------------------------------------
 
 

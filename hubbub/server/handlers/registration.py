@@ -45,6 +45,7 @@ def try_complete_registration(ctx: Context) -> None:
     kline = ctx.state.klines.find(reg.username, user.host, user.ip, ctx.now())
     if kline is not None:
         ctx.notices.send(f"K-line active for {user.nick} ({reg.username}@{user.host}) [{user.ip}]: {kline.mask}")
+        ctx.svc.audit.kline_hit(kline.mask, f"{user.nick}!{reg.username}@{user.host} [{user.ip}]")
         ctx.disconnect(f"K-Lined: {kline.reason}")
         return
     reg.step(Step.COMPLETE)
