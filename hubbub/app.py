@@ -285,6 +285,7 @@ class Runtime:
         self.services.config = config
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
+        self.services.throttle.configure(config.limits.auth_failures, config.limits.auth_window)
         if config.limits.max_clients != previous_max_clients:
             note = self._max_clients_note(config.limits.max_clients)
             if note is not None:
@@ -296,9 +297,12 @@ class Runtime:
 
     # -- slow work off the loop (Network.offload) ----------------------------------------
 
-    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
-        later lines are held meanwhile, so they are handled after the reply."""
+        later lines are held meanwhile, so they are handled after the reply. False when
+        refused (too much work waits already)."""
         if self._stopping:
-            return
-        self.workers.offload(conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"))
+            return False
+        return self.workers.offload(
+            conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error")
+        )

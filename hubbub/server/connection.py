@@ -39,7 +39,8 @@ class OpenBatch(Protocol):
 class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
-        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "__weakref__",
+        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "auth_failures",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -61,6 +62,7 @@ class Connection:
         self.last_activity = now
         self.ping_sent = False
         self.quit_reason: str | None = None  # set once the client is leaving
+        self.auth_failures = 0  # failed OPER attempts (the connection is closed after a few)
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"

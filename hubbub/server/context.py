@@ -26,22 +26,25 @@ from hubbub.server.events import UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
+from hubbub.server.throttle import Throttle
 from hubbub.server.user import User
 
 if TYPE_CHECKING:
     from hubbub.store.base import Store
 
 T = TypeVar("T")
-# Runs `work` somewhere it may block, then `resume(result)` back on the event loop.
-Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], None]
+# Runs `work` somewhere it may block, then `resume(result)` back on the event loop; False
+# (and nothing run) when too much such work waits already.
+Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], bool]
 # Awaits what `make()` returns (a store query), then `resume(result)`, or `failed(error)`.
 Resume = Callable[[Any], None]
 Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[BaseException], None]], None]
 
 
-def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
     """The offload used without a runtime (unit tests): do the work right away."""
     resume(work())
+    return True
 
 
 def no_awaiting(
@@ -89,6 +92,8 @@ class Services:
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
         self.audit = Audit()  # the server log's lines on connections (rate limited)
+        # failed password attempts, by key: "ip:<address>" (PASS, OPER), later "account:<name>"
+        self.throttle = Throttle(config.limits.auth_failures, config.limits.auth_window)
         self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
         self._uids = itertools.count(1)
 
@@ -168,15 +173,19 @@ class Context:
     def disconnect(self, reason: str) -> None:
         self.svc.disconnect(self.conn, reason)
 
-    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
         """Run slow `work` (password hashing, reading files) off the event loop, then
         `resume(result)` back on it, unless the client has left meanwhile.
 
         Handlers stay synchronous: they hand the slow part over and return. The
         client's later lines are held until `resume` has run, so its replies keep
         their order, and a labeled command's reply is completed by `resume`.
+        False when the work was refused (too much waits already: the server is busy);
+        the handler answers at once then (RPL_TRYAGAIN).
         """
         conn = self.conn
+        if conn.gone:
+            return False
         labeled = conn.suspend_label()
 
         def finish(result: T) -> None:
@@ -188,7 +197,10 @@ class Context:
             finally:
                 conn.finish_label()
 
-        self.svc.offload(conn, work, finish)
+        if self.svc.offload(conn, work, finish):
+            return True
+        conn.resume_label(labeled)
+        return False
 
     def run_query(
         self, make: Callable[[], Awaitable[T]], resume: Callable[[T], None], failed: Callable[[BaseException], None]

@@ -89,6 +89,9 @@ def handle_join(ctx: Context, message: Message) -> None:
         _part_all(ctx)
         return
     conn, user = ctx.conn, ctx.user
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     lim = ctx.config.limits
     keys = message.param(1).split(",")
     for index, name in enumerate(message.params[0].split(",")):
@@ -117,6 +120,9 @@ def handle_join(ctx: Context, message: Message) -> None:
 @command("PART", min_params=1)
 def handle_part(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters")
+        return
     reason = fit_utf8(message.param(1), PARTLEN)
     for name in message.params[0].split(","):
         if not name:

@@ -3,7 +3,10 @@ UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
 
 OPER checks an argon2id hash, which is slow on purpose: the check runs off the event
 loop (`Context.run_blocking`) and the reply comes when it is done; the client's later
-lines wait for it, and nothing happens if the client has left meanwhile.
+lines wait for it, and nothing happens if the client has left meanwhile. Guessing is
+throttled: an address with too many recent failures is refused without a check
+(server/throttle.py), a connection that keeps failing is closed, and every failure is
+logged and told to the operators watching server notices.
 """
 
 from __future__ import annotations
@@ -60,29 +63,49 @@ def _tell(ctx: Context, text: str) -> None:
 # -- OPER -------------------------------------------------------------------------------
 
 
+def _oper_failed(ctx: Context, why: str) -> None:
+    """Count a failed OPER against the address and the connection; say so; close a
+    connection that has failed too often."""
+    user, conn = ctx.user, ctx.conn
+    ctx.svc.throttle.failed(f"ip:{user.ip}", ctx.now())
+    conn.auth_failures += 1
+    ctx.notices.send(f"Failed OPER attempt by {_who(user)}{why}")
+    ctx.svc.audit.oper_failed(user, why.removeprefix(": ") or "wrong name or password")
+    if conn.auth_failures >= ctx.config.limits.auth_failures_per_connection:
+        ctx.disconnect("Too many failed OPER attempts")
+
+
 @command("OPER", min_params=2)
 def handle_oper(ctx: Context, message: Message) -> None:
     name, password = message.params[0], message.params[1]
     user = ctx.user
+    wait = ctx.svc.throttle.blocked(f"ip:{user.ip}", ctx.now())
+    if wait is not None:  # refused unchecked, a right password too: no way to tell a guess worked
+        ctx.conn.numeric(n.ERR_PASSWDMISMATCH, f"Too many failed attempts; try again in {int(wait) + 1} seconds")
+        ctx.svc.audit.oper_failed(user, "refused, too many failed attempts from this address")
+        return
     block = next((b for b in ctx.config.opers if b.name == name), None)
     if block is not None and block.hosts:
         if not any(HostMask(mask).matches(user.username, user.host, user.ip) for mask in block.hosts):
             ctx.conn.numeric(n.ERR_NOOPERHOST, "No O-lines for your host")
-            ctx.notices.send(f"Failed OPER attempt by {_who(user)}: not allowed from this host as {name}")
+            _oper_failed(ctx, f": not allowed from this host as {name}")
             return
     stored = block.password_hash if block is not None else DECOY_HASH
 
     def checked(ok: bool) -> None:
         if block is None or not ok:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-            ctx.notices.send(f"Failed OPER attempt by {_who(user)}")
+            _oper_failed(ctx, "")
             return
+        ctx.svc.throttle.succeeded(f"ip:{user.ip}")
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         set_user_modes(ctx, [(True, "o")])
         log.info("%s is now an operator as %s", user.prefix, block.name)
         ctx.notices.send(f"{_who(user)} is now an operator (as {block.name})", exclude=ctx.conn)
 
-    ctx.run_blocking(lambda: verify_password(stored, password), checked)
+    if not ctx.run_blocking(lambda: verify_password(stored, password), checked):
+        busy = "Server load is temporarily too heavy. Please wait a while and try again."
+        ctx.conn.numeric(n.RPL_TRYAGAIN, "OPER", busy)
 
 
 # -- KILL, WALLOPS ----------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The phases and their transitions are registration.py's table; these handlers take its
 steps. Registration completes when a nick and a user are known and no CAP negotiation
-is open; it is refused (464) when the server has a password the client did not give.
+is open; it is refused (464) when the server has a password the client did not give,
+and, without checking, from an address that failed too often lately (server/throttle.py).
 NICK also lives here because after registration it is the same claim on a name, and
 whether a claim wins is settled by the order of events (a `NickSet` applied after
 someone else's claim of the nick is rejected, and its emitter answers 433).
@@ -38,10 +39,20 @@ def try_complete_registration(ctx: Context) -> None:
     if not reg.ready(user.key is not None):
         return
     wanted = ctx.config.server.password
-    if wanted and not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
-        conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-        ctx.disconnect("Bad password")
-        return
+    if wanted:
+        key = f"ip:{user.ip}"
+        wait = ctx.svc.throttle.blocked(key, ctx.now())
+        if wait is not None:  # refused unchecked: a right guess must not be told apart
+            conn.numeric(n.ERR_PASSWDMISMATCH, f"Too many failed attempts; try again in {int(wait) + 1} seconds")
+            ctx.disconnect("Too many failed password attempts")
+            return
+        if not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
+            if reg.password is not None:  # a guess (no PASS at all is no attempt)
+                ctx.svc.throttle.failed(key, ctx.now())
+            conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+            ctx.disconnect("Bad password")
+            return
+        ctx.svc.throttle.succeeded(key)
     kline = ctx.state.klines.find(reg.username, user.host, user.ip, ctx.now())
     if kline is not None:
         ctx.notices.send(f"K-line active for {user.nick} ({reg.username}@{user.host}) [{user.ip}]: {kline.mask}")
