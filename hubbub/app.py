@@ -171,7 +171,8 @@ class Runtime:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(keepalive.sweep_interval(self.config.limits))  # limits may be reloaded
+            # the limits may be reloaded: ask each time
+            await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
             try:
                 keepalive.sweep(self.services, self.clock())
                 self.services.audit.flush()  # what a flood kept out of the log, counted
@@ -285,7 +286,8 @@ class Runtime:
         self.services.config = config
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
-        self.services.throttle.configure(config.limits.auth_failures, config.limits.auth_window)
+        throttle = self.services.login_throttle  # the failures recorded so far still count
+        throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
         if config.limits.max_clients != previous_max_clients:
             note = self._max_clients_note(config.limits.max_clients)
             if note is not None:

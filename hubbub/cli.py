@@ -10,10 +10,11 @@ import sys
 from collections.abc import Callable
 
 from hubbub import __version__
+from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
-from hubbub.store.base import StoreError
+from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")
 
@@ -52,6 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_chat_parser(sub)
     add_bench_parser(sub)
+    add_account_parser(sub)
     return parser
 
 
@@ -162,5 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench(args)
     if args.command == "hash-password":
         return hash_password_command()
+    if args.command == "account":
+        return run_account(args)
     parser.print_help()
     return 2

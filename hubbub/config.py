@@ -64,7 +64,7 @@ class AccountsSection:
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
-    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused", default=5)
+    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused (OPER and the connection password count too)", default=5)
     login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
     max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
     max_channels: int = _doc("channels one account may register with ChanServ", default=20)
@@ -80,9 +80,6 @@ class LimitsSection:
     send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
     max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
-    auth_failures: int = _doc("failed password attempts (PASS, OPER) one IP address may make within auth_window; further ones are refused until the window has passed", default=5)
-    auth_window: float = _doc("seconds over which auth_failures are counted", default=60.0)
-    auth_failures_per_connection: int = _doc("failed OPER attempts after which a connection is closed", default=3)
     tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
@@ -262,8 +259,7 @@ def validate(config: Config) -> None:
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
                 "awaylen", "max_channels", "max_targets", "max_modes",
                 "namelen", "monitor", "multiline_max_bytes", "multiline_max_lines",
-                "kicklen", "keylen", "max_list_entries", "max_kick_targets", "auth_failures",
-                "auth_failures_per_connection"):
+                "kicklen", "keylen", "max_list_entries", "max_kick_targets"):
         if getattr(lim, key) < 1:
             raise ConfigError(f"limits.{key} must be at least 1")
     for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
@@ -273,7 +269,7 @@ def validate(config: Config) -> None:
         raise ConfigError("tls.sts_duration cannot be negative")
     if config.listen.tls and not (config.tls.cert and config.tls.key):
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
-    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout", "auth_window"):
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
     # Both go out as single IRC parameters (a message source, the NETWORK= token):

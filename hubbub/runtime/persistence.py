@@ -21,7 +21,8 @@ from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
-from hubbub.store.base import Store, StoreError, open_store
+from hubbub.server.storage import Store, StoreError
+from hubbub.store import open_store
 from hubbub.store.recorder import Recorder
 from hubbub.store.restore import restore_events
 

@@ -17,10 +17,20 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.account import Account
 from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
+    AccountCertSet,
+    AccountCredentialsSet,
+    AccountDropped,
+    AccountRegistered,
     AwaySet,
+    ChannelAccessSet,
+    ChannelDropped,
+    ChannelFounderSet,
     ChannelModesSet,
+    ChannelRegistered,
+    ChannelRestored,
     Connected,
     Event,
     HostSet,
@@ -29,6 +39,8 @@ from hubbub.server.events import (
     Kicked,
     KlineAdded,
     KlineRemoved,
+    LoggedIn,
+    LoggedOut,
     ModeChange,
     NickSet,
     Parted,
@@ -250,12 +262,16 @@ def _host(state: ChatState, ev: HostSet) -> Outcome:
 def _leave(state: ChatState, channel: Channel, user: User) -> None:
     channel.members.pop(user, None)
     user.channels.pop(channel.key, None)
-    if not channel.members:
-        del state.channels[channel.key]
-        for uid in channel.invited:
-            invitee = state.users.get(uid)
-            if invitee is not None:
-                invitee.invited_to.discard(channel.key)
+    if not channel.members and channel.founder is None:  # a registered channel stays, empty
+        _forget(state, channel)
+
+
+def _forget(state: ChatState, channel: Channel) -> None:
+    del state.channels[channel.key]
+    for uid in channel.invited:
+        invitee = state.users.get(uid)
+        if invitee is not None:
+            invitee.invited_to.discard(channel.key)
 
 
 @applies(Joined)
@@ -276,13 +292,96 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel.members[user] = "o"  # the first joiner, in the network's order, is op
         outcome.created = True
     else:
-        channel.members[user] = ""
+        channel.members[user] = _registered_status(channel, user)
         if user.uid in channel.invited:  # an invitation lets in once
             channel.invited.discard(user.uid)
             user.invited_to.discard(key)
     user.channels[key] = channel
     outcome.channel = channel
     outcome.audience = list(channel.members)
+    return outcome
+
+
+def _registered_status(channel: Channel, user: User) -> str:
+    """What a registered channel gives a joiner: the founder +q, its access list the
+    letters listed (in rank order); nothing to anyone else, and nothing elsewhere."""
+    if channel.founder is None or user.account is None:
+        return ""
+    account = casefold(user.account)
+    if account == channel.founder:
+        return "q"
+    letters = channel.access.get(account, "")
+    return "".join(m for m in STATUS_MODES if m in letters)
+
+
+@applies(ChannelRegistered)
+def _channel_registered(state: ChatState, ev: ChannelRegistered) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is not None or ev.founder not in state.accounts:
+        return rejected("cannot")
+    channel.founder = ev.founder
+    channel.registered_at = ev.time
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelAccessSet)
+def _channel_access(state: ChatState, ev: ChannelAccessSet) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None:
+        return rejected("not registered")
+    if ev.modes:
+        channel.access[ev.account] = "".join(m for m in STATUS_MODES if m in ev.modes)
+    elif channel.access.pop(ev.account, None) is None:
+        return rejected("not there")
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelFounderSet)
+def _channel_founder(state: ChatState, ev: ChannelFounderSet) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None or ev.founder not in state.accounts:
+        return rejected("cannot")
+    channel.founder = ev.founder
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelDropped)
+def _channel_dropped(state: ChatState, ev: ChannelDropped) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None:
+        return rejected("not registered")
+    channel.founder = None
+    channel.access.clear()
+    outcome = Outcome()
+    outcome.channel = channel
+    if not channel.members:
+        _forget(state, channel)
+    return outcome
+
+
+@applies(ChannelRestored)
+def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
+    key = casefold(ev.name)
+    if key in state.channels:
+        return rejected("exists")
+    channel = Channel(ev.name, ev.registered_at)
+    channel.founder, channel.registered_at = ev.founder, ev.registered_at
+    channel.topic, channel.topic_by, channel.topic_time = ev.topic, ev.topic_by, ev.topic_time
+    channel.modes.update(ev.modes)
+    channel.join_key, channel.limit = ev.join_key, ev.limit
+    for letter, mask, set_by, set_at in ev.lists:
+        if letter in channel.lists:
+            channel.lists[letter].add(mask, set_by, set_at)
+    channel.access.update(dict(ev.access))
+    state.channels[key] = channel
+    outcome = Outcome()
+    outcome.channel = channel
     return outcome
 
 
@@ -450,6 +549,101 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
 @applies(Wallops)
 def _wallops(state: ChatState, ev: Wallops) -> Outcome:
     user, outcome = _user_or_reject(state, ev.uid)
+    return outcome
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+@applies(AccountRegistered)
+def _account_registered(state: ChatState, ev: AccountRegistered) -> Outcome:
+    if ev.key in state.accounts:
+        return rejected("exists")
+    if any(fp in state.certfps for fp in ev.certfps):
+        return rejected("certificate in use")
+    account = Account(ev.key, ev.name, ev.password_hash, ev.scram, ev.email, ev.time, set(ev.certfps))
+    state.accounts[ev.key] = account
+    for fp in ev.certfps:
+        state.certfps[fp] = account
+    return Outcome()
+
+
+@applies(AccountCredentialsSet)
+def _account_credentials(state: ChatState, ev: AccountCredentialsSet) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    account.password_hash, account.scram = ev.password_hash, ev.scram
+    return Outcome()
+
+
+@applies(AccountCertSet)
+def _account_cert(state: ChatState, ev: AccountCertSet) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    holder = state.certfps.get(ev.fingerprint)
+    if ev.adding:
+        if holder is not None:
+            return rejected("already there" if holder is account else "certificate in use")
+        account.certfps.add(ev.fingerprint)
+        state.certfps[ev.fingerprint] = account
+    else:
+        if holder is not account:
+            return rejected("not there")
+        account.certfps.discard(ev.fingerprint)
+        del state.certfps[ev.fingerprint]
+    return Outcome()
+
+
+def _log_out(state: ChatState, user: User) -> None:
+    user.account = None
+    if "r" in user.modes:
+        user.modes.discard("r")
+        if user.registered:
+            state.mode_counts["r"] -= 1
+
+
+@applies(AccountDropped)
+def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
+    account = state.accounts.pop(ev.key, None)
+    if account is None:
+        return rejected("no such account")
+    for fp in account.certfps:
+        state.certfps.pop(fp, None)
+    outcome = Outcome()
+    affected = [user for user in state.users.values() if user.account is not None and casefold(user.account) == ev.key]
+    for user in affected:
+        _log_out(state, user)
+    outcome.audience = affected
+    return outcome
+
+
+@applies(LoggedIn)
+def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
+    user = state.users.get(ev.uid)
+    account = state.accounts.get(ev.key)
+    if user is None or account is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    outcome.old_nick = user.account or ""  # the account it was logged in to before, if any
+    user.account = account.name
+    if "r" not in user.modes:
+        user.modes.add("r")
+        if user.registered:
+            state.mode_counts["r"] += 1
+    return outcome
+
+
+@applies(LoggedOut)
+def _logged_out(state: ChatState, ev: LoggedOut) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None or user.account is None:
+        return rejected("not logged in")
+    outcome = Outcome()
+    outcome.user = user
+    _log_out(state, user)
     return outcome
 
 

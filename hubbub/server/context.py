@@ -26,11 +26,11 @@ from hubbub.server.events import UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
-from hubbub.server.throttle import Throttle
+from hubbub.server.throttle import FailureThrottle
 from hubbub.server.user import User
 
 if TYPE_CHECKING:
-    from hubbub.store.base import Store
+    from hubbub.server.storage import Store
 
 T = TypeVar("T")
 # Runs `work` somewhere it may block, then `resume(result)` back on the event loop; False
@@ -88,12 +88,13 @@ class Services:
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
+        accounts = config.accounts
+        # failed logins by IP address and by account, on this node (a connection counts its own)
+        self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
         self.audit = Audit()  # the server log's lines on connections (rate limited)
-        # failed password attempts, by key: "ip:<address>" (PASS, OPER), later "account:<name>"
-        self.throttle = Throttle(config.limits.auth_failures, config.limits.auth_window)
         self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
         self._uids = itertools.count(1)
 

@@ -159,11 +159,12 @@ class ModeChange(NamedTuple):
 class ChannelModesSet(NamedTuple):
     """Mode changes checked by the MODE handler; applying keeps those still meaningful."""
 
-    uid: str  # who changed them; "" for the server
+    uid: str  # who changed them; "" for the server or a service
     channel: str
     changes: tuple[ModeChange, ...]
     time: float
     msgid: str
+    source: str = ""  # shown as the changer when uid is "" (a service); the server's name otherwise
 
 
 @_event
@@ -174,6 +175,56 @@ class Invited(NamedTuple):
     grants: bool  # lets the target past +i, +b, +k and +l once
     time: float
     msgid: str
+
+
+@_event
+class ChannelRegistered(NamedTuple):
+    """ChanServ: the channel now belongs to the account `founder` (a key)."""
+
+    uid: str
+    channel: str
+    founder: str
+    time: float
+
+
+@_event
+class ChannelAccessSet(NamedTuple):
+    """ChanServ AMODE: the status letters `account` gets on joining; "" to take it off the list."""
+
+    channel: str
+    account: str
+    modes: str
+
+
+@_event
+class ChannelFounderSet(NamedTuple):
+    channel: str
+    founder: str
+
+
+@_event
+class ChannelDropped(NamedTuple):
+    """Unregistered: its founder and access list go; an empty channel goes with them."""
+
+    channel: str
+    time: float
+
+
+@_event
+class ChannelRestored(NamedTuple):
+    """A registered channel as the store kept it, made again at start-up."""
+
+    name: str
+    founder: str
+    registered_at: float
+    topic: str
+    topic_by: str
+    topic_time: float
+    modes: str
+    join_key: str | None
+    limit: int | None
+    lists: tuple[tuple[str, str, str, int], ...]
+    access: tuple[tuple[str, str], ...]
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -214,6 +265,63 @@ class Wallops(NamedTuple):
     msgid: str
 
 
+# -- accounts ------------------------------------------------------------------------------
+
+
+@_event
+class AccountRegistered(NamedTuple):
+    """A new account (rejected if the name is taken meanwhile); `certfps` for one
+    restored from the store or registered with a client certificate."""
+
+    key: str
+    name: str
+    password_hash: str
+    scram: str
+    email: str
+    time: float
+    certfps: tuple[str, ...] = ()
+
+
+@_event
+class AccountCredentialsSet(NamedTuple):
+    key: str
+    password_hash: str
+    scram: str
+
+
+@_event
+class AccountCertSet(NamedTuple):
+    """A TLS client-certificate fingerprint added to, or removed from, an account."""
+
+    key: str
+    fingerprint: str
+    adding: bool
+
+
+@_event
+class AccountDropped(NamedTuple):
+    """The account is gone; whoever was logged in to it is logged out."""
+
+    key: str
+    time: float
+    msgid: str
+
+
+@_event
+class LoggedIn(NamedTuple):
+    uid: str
+    key: str  # the account's key
+    time: float
+    msgid: str
+
+
+@_event
+class LoggedOut(NamedTuple):
+    uid: str
+    time: float
+    msgid: str
+
+
 # -- server bans ---------------------------------------------------------------------------
 
 
@@ -235,6 +343,8 @@ class KlineRemoved(NamedTuple):
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
+    | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
+    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored
 )
 
 

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from hubbub.store.base import (
+from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
     ChannelRecord,
@@ -60,8 +60,9 @@ _PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages 
 
 
 def to_ms(time: float) -> int:
-    """Times are kept in whole milliseconds, the precision of server-time."""
-    return int(time * 1000)
+    """Times are kept in whole milliseconds, the precision of server-time (rounded as
+    server_time rounds them)."""
+    return round(time * 1000)
 
 
 def _row(message: StoredMessage) -> tuple[Any, ...]:

@@ -46,7 +46,7 @@ async def test_welcome_burst_is_001_to_005_then_lusers_then_motd(server, clients
     assert by_code["001"].params == ["alice", "Welcome to the hubbub IRC Network alice!~al@127.0.0.1"]
     assert by_code["002"].params == ["alice", f"Your host is {SERVER}, running version {VERSION}"]
     assert by_code["003"].params[1].startswith("This server was created ")
-    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biosw", "Ibehiklmnostv", "Ibehklov"]
+    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biorsw", "Iabehiklmnoqstv", "Iabehkloqv"]
     assert by_code["251"].params == ["alice", "There are 1 users and 0 invisible on 1 servers"]
     assert by_code["254"].params == ["alice", "0", "channels formed"]
     assert by_code["255"].params == ["alice", "I have 1 clients and 0 servers"]
@@ -69,7 +69,7 @@ async def test_isupport_advertises_what_the_server_enforces(server, clients) -> 
     assert tokens["CASEMAPPING"] == "ascii"
     assert tokens["CHANTYPES"] == "#"
     assert tokens["CHANMODES"] == "beI,k,l,imnst"
-    assert tokens["PREFIX"] == "(ohv)@%+"
+    assert tokens["PREFIX"] == "(qaohv)~&@%+"
     assert tokens["NICKLEN"] == "30"
     assert tokens["CHANNELLEN"] == "64"
     assert tokens["TOPICLEN"] == "390"
@@ -237,7 +237,7 @@ async def test_right_server_password_registers(make_server, clients) -> None:
 
 
 async def test_server_password_guesses_are_throttled_per_address(make_server, clients) -> None:
-    server = await make_server("server.password=secret", "limits.auth_failures=3", "limits.auth_window=60")
+    server = await make_server("server.password=secret", "accounts.login_failures=3", "accounts.login_window=60")
 
     async def attempt(password: str) -> list[str]:
         client = await fresh(server, clients)

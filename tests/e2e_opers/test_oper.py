@@ -131,28 +131,36 @@ def reset(client: LineClient) -> None:
 # -- guessing ----------------------------------------------------------------------------
 
 
-async def test_a_connection_that_keeps_failing_oper_is_closed_and_each_failure_logged(
+async def test_a_connection_that_keeps_failing_oper_is_refused_then_closed_and_each_failure_logged(
     make_oper_server, caplog, clients
 ) -> None:
     caplog.set_level(logging.INFO, logger="hubbub.audit")
-    server = await make_oper_server("limits.auth_failures_per_connection=3", "limits.auth_failures=100")
+    server = await make_oper_server("accounts.login_failures=2")
     guesser = await connected(server, "guesser")
     for attempt in ("one", "two"):
         guesser.send(f"OPER admin {attempt}")
         assert (await guesser.expect("464")).params == ["guesser", "Password incorrect"]
-    guesser.send("OPER nobody three")
+    hashed = server.workers.pending
+    guesser.send("OPER admin operpass")  # right, but refused unchecked: it failed twice already
+    refusal = await guesser.expect("464")
+    assert refusal.params[1].startswith("Too many failed attempts; try again in ")
+    assert server.workers.pending == hashed
+    guesser.send("OPER admin operpass")  # still trying: closed
     await guesser.expect("464")
     lines = await guesser.closed()
     assert lines == ["ERROR :Closing Link: 127.0.0.1 (Too many failed OPER attempts)"], lines
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("failed OPER")]
-    assert logged == ["failed OPER attempt by guesser!~u@127.0.0.1 [127.0.0.1]: wrong name or password"] * 3
-    assert not any("one" in line or "two" in line for line in logged)  # never the password tried
+    who = "guesser!~u@127.0.0.1 [127.0.0.1]"
+    assert logged == [f"failed OPER attempt by {who}: wrong name or password"] * 2 + [
+        f"failed OPER attempt by {who}: refused, too many failed attempts"
+    ] * 2
+    assert not any("one" in line or "two" in line or "operpass" in line for line in logged)  # never a password
 
 
 async def test_an_address_that_failed_too_often_is_refused_unchecked_until_its_window_passes(
     make_oper_server, clients
 ) -> None:
-    server = await make_oper_server("limits.auth_failures=2", "limits.auth_window=60")
+    server = await make_oper_server("accounts.login_failures=2", "accounts.login_window=60")
     guesser = await connected(server, "guesser")
     other = await connected(server, "other")  # the same address, another connection
     clients += [guesser, other]

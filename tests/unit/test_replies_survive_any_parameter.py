@@ -40,7 +40,7 @@ def silent_by_design(line: str) -> bool:
 
 def _net() -> Services:
     return local_core(
-        load(None, ["limits.monitor=1", "limits.max_targets=1", "limits.auth_failures_per_connection=1000"]),
+        load(None, ["limits.monitor=1", "limits.max_targets=1", "accounts.login_failures=1000"]),
         FakeClock(),
     )
 

@@ -4,9 +4,10 @@ UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
 OPER checks an argon2id hash, which is slow on purpose: the check runs off the event
 loop (`Context.run_blocking`) and the reply comes when it is done; the client's later
 lines wait for it, and nothing happens if the client has left meanwhile. Guessing is
-throttled: an address with too many recent failures is refused without a check
-(server/throttle.py), a connection that keeps failing is closed, and every failure is
-logged and told to the operators watching server notices.
+throttled like logging in to an account (logins.py), with the same counters: an address
+or a connection with too many recent failures is refused without a check, a connection
+that keeps trying is closed, and every failure is logged and told to the operators
+watching server notices.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hubbub.server.klines import (
     normalize_mask,
     parse_duration,
 )
+from hubbub.server.logins import throttled_text
 from hubbub.server.user import User
 
 log = logging.getLogger("hubbub.opers")
@@ -63,26 +65,44 @@ def _tell(ctx: Context, text: str) -> None:
 # -- OPER -------------------------------------------------------------------------------
 
 
+def _count(ctx: Context) -> bool:
+    """One more failed or refused attempt on this connection; True when it is closed for
+    it (twice the failures allowed: it kept trying while refused)."""
+    ctx.conn.login_failures += 1
+    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
+        ctx.disconnect("Too many failed OPER attempts")
+        return True
+    return False
+
+
+def _refused(ctx: Context) -> float | None:
+    """Seconds this connection must wait before trying again (its address or itself
+    failed too often lately), or None."""
+    accounts = ctx.config.accounts
+    wait = ctx.svc.login_throttle.blocked(f"ip:{ctx.user.ip}", ctx.now())
+    if ctx.conn.login_failures >= accounts.login_failures:
+        wait = max(wait or 0.0, accounts.login_window)
+    return wait
+
+
 def _oper_failed(ctx: Context, why: str) -> None:
-    """Count a failed OPER against the address and the connection; say so; close a
-    connection that has failed too often."""
-    user, conn = ctx.user, ctx.conn
-    ctx.svc.throttle.failed(f"ip:{user.ip}", ctx.now())
-    conn.auth_failures += 1
+    """Count a failed OPER against the address and the connection, and say so."""
+    user = ctx.user
+    ctx.svc.login_throttle.failed(f"ip:{user.ip}", ctx.now())
     ctx.notices.send(f"Failed OPER attempt by {_who(user)}{why}")
     ctx.svc.audit.oper_failed(user, why.removeprefix(": ") or "wrong name or password")
-    if conn.auth_failures >= ctx.config.limits.auth_failures_per_connection:
-        ctx.disconnect("Too many failed OPER attempts")
+    _count(ctx)
 
 
 @command("OPER", min_params=2)
 def handle_oper(ctx: Context, message: Message) -> None:
     name, password = message.params[0], message.params[1]
     user = ctx.user
-    wait = ctx.svc.throttle.blocked(f"ip:{user.ip}", ctx.now())
+    wait = _refused(ctx)
     if wait is not None:  # refused unchecked, a right password too: no way to tell a guess worked
-        ctx.conn.numeric(n.ERR_PASSWDMISMATCH, f"Too many failed attempts; try again in {int(wait) + 1} seconds")
-        ctx.svc.audit.oper_failed(user, "refused, too many failed attempts from this address")
+        ctx.conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))
+        ctx.svc.audit.oper_failed(user, "refused, too many failed attempts")
+        _count(ctx)
         return
     block = next((b for b in ctx.config.opers if b.name == name), None)
     if block is not None and block.hosts:
@@ -97,7 +117,7 @@ def handle_oper(ctx: Context, message: Message) -> None:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
             _oper_failed(ctx, "")
             return
-        ctx.svc.throttle.succeeded(f"ip:{user.ip}")
+        ctx.conn.login_failures = 0
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         set_user_modes(ctx, [(True, "o")])
         log.info("%s is now an operator as %s", user.prefix, block.name)

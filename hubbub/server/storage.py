@@ -1,4 +1,6 @@
-"""The store's interface: the records it keeps, the writes it takes, the questions it answers.
+"""What the chat core needs from a store: the records it keeps, the writes it takes,
+the questions it answers. The store package implements this interface; the core never
+imports it.
 
 Every method is a coroutine, so that a backend may be a thread-backed library (SQLite)
 or an async driver (PostgreSQL) behind the same calls. Writes come in batches, one
@@ -9,6 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
+
+
+def dm_key(first: str, second: str) -> str:
+    """The history key of the private conversation between two accounts (either order)."""
+    a, b = sorted((first, second))
+    return f"dm:{a} {b}"
 
 
 class StoreError(Exception):
@@ -190,11 +198,3 @@ class Store(Protocol):
         """Raise StoreError if the store cannot answer (readiness)."""
 
     async def close(self) -> None: ...
-
-
-def open_store(db: str, readers: int = 2) -> Store:
-    """The store a `store.db` setting names: a SQLite file, or `:memory:` for one that
-    keeps nothing beyond the process."""
-    from hubbub.store.sqlite import SqliteStore
-
-    return SqliteStore(None if db == ":memory:" else db, readers)
