@@ -84,11 +84,11 @@ class Runtime:
     def admit(self, link: Link) -> str | None:
         return self.admission.admit(link)
 
-    def release(self, link: Link) -> None:
-        self.admission.release(link)
+    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+        self.admission.release(link, failed_handshake)
 
     def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
-        return Intake(self.services, link, ip, secure)
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""

@@ -60,7 +60,9 @@ class Admission:
             return "Too many connections from your IP address"
         return self._refuse(link.ip)
 
-    def release(self, link: Link) -> None:
+    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+        if failed_handshake is not None:
+            self.audit.handshake_failed(link.ip, failed_handshake)
         if link in self.links:
             self.links.discard(link)
             self.per_ip[link.ip] -= 1

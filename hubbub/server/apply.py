@@ -41,10 +41,12 @@ from hubbub.server.events import (
     KlineRemoved,
     LoggedIn,
     LoggedOut,
+    MarkerSet,
     ModeChange,
     NickSet,
     Parted,
     RealnameSet,
+    Redacted,
     Registered,
     Said,
     SaidMultiline,
@@ -543,6 +545,22 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
     if outcome.channel is None and outcome.target is None:
         outcome.rejected = "no such target"
     user.last_message = ev.time
+    return outcome
+
+
+@applies(MarkerSet)
+def _marker_set(state: ChatState, ev: MarkerSet) -> Outcome:
+    """Read markers are kept by the store, not in the state: nothing changes here."""
+    return Outcome()
+
+
+@applies(Redacted)
+def _redacted(state: ChatState, ev: Redacted) -> Outcome:
+    """History is the store's: the state only names who hears of it."""
+    outcome = Outcome()
+    outcome.user = state.users.get(ev.uid)
+    if ev.to_channel:
+        outcome.channel = state.channels.get(ev.target)
     return outcome
 
 

@@ -85,6 +85,9 @@ class Audit:
     def connected(self, ip: str, secure: bool) -> None:
         self.lines.info("connect", "connection from %s%s", ip, " (TLS)" if secure else "")
 
+    def handshake_failed(self, ip: str, why: str) -> None:
+        self.lines.info("handshake", "TLS handshake with %s failed: %s", ip, why)
+
     def refused(self, ip: str, reason: str) -> None:
         self.refusals.info(f"refused: {reason}", "refused a connection from %s: %s", ip, reason)
 

@@ -258,6 +258,31 @@ class SaidMultiline(NamedTuple):
 
 
 @_event
+class MarkerSet(NamedTuple):
+    """draft/read-marker: the account has read `target` (a history key) up to `time`."""
+
+    account: str
+    target: str
+    shown: str  # how the conversation is named to that account (a channel, the other nick)
+    time: float
+
+
+@_event
+class Redacted(NamedTuple):
+    """draft/message-redaction: a stored message deleted, for everyone."""
+
+    uid: str
+    target: str  # the history key
+    shown: str
+    to_channel: bool
+    redacted: str  # the msgid deleted
+    reason: str
+    time: float
+    msgid: str
+    other: str = ""  # a private conversation: the other party's account
+
+
+@_event
 class Wallops(NamedTuple):
     uid: str
     text: str
@@ -344,7 +369,8 @@ Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
     | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
-    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored
+    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
+    | Redacted
 )
 
 

@@ -32,8 +32,10 @@ from hubbub.server.events import (
     Kicked,
     KlineAdded,
     KlineRemoved,
+    MarkerSet,
     NickSet,
     Parted,
+    Redacted,
     Said,
     SaidMultiline,
     TopicSet,
@@ -47,10 +49,12 @@ from hubbub.server.storage import (
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
+    DeleteMessage,
     KlineRecord,
     PutAccount,
     PutChannel,
     PutKline,
+    PutMarker,
     StoredMessage,
     Write,
     dm_key,
@@ -228,6 +232,14 @@ def _channel_dropped(r: Recorder, ev: ChannelDropped, outcome: Outcome) -> None:
     r.pending.append(DeleteChannel(casefold(ev.channel)))
 
 
+def _marker(r: Recorder, ev: MarkerSet, outcome: Outcome) -> None:
+    r.pending.append(PutMarker(ev.account, ev.target, ev.time))
+
+
+def _redacted(r: Recorder, ev: Redacted, outcome: Outcome) -> None:
+    r.pending.append(DeleteMessage(ev.target, ev.redacted))
+
+
 def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
     r.pending.append(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
 
@@ -255,6 +267,8 @@ _RECORDERS: dict[type[Any], Any] = {
     ChannelAccessSet: _registered_channel,
     ChannelFounderSet: _registered_channel,
     ChannelDropped: _channel_dropped,
+    MarkerSet: _marker,
+    Redacted: _redacted,
     KlineRemoved: _kline_removed,
 }
 

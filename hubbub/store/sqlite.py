@@ -93,6 +93,7 @@ class SqliteStore:
         self._written = 0  # batches handed to the writer
         self._committed = 0  # batches it has finished
         self._progress = threading.Condition()
+        self._closed = False
 
     # -- running work off the loop ----------------------------------------------------
 
@@ -390,6 +391,10 @@ class SqliteStore:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
         def shut() -> None:
             if self._conn is not None:
                 self._conn.close()

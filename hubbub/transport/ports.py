@@ -44,6 +44,10 @@ class Link(Protocol):
 class SessionPort(Protocol):
     """The protocol side of one connection: lines in, replies out through its link."""
 
+    # What received bytes pass before they are framed into lines, or None: a plain
+    # connection takes telnet's commands out there (they come without a line ending).
+    incoming: Callable[[bytes], bytes] | None
+
     @property
     def speaks_irc(self) -> bool:
         """Whether the peer has shown it speaks IRC (not a person typing)."""
@@ -84,7 +88,7 @@ class ConnectionHost(Protocol):
     def admit(self, link: Link) -> str | None:
         """Count a new connection, or say why it is refused (the transport says it)."""
 
-    def release(self, link: Link) -> None:
-        """A counted connection is gone."""
+    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+        """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
     def open_session(self, link: Link, ip: str, secure: bool) -> SessionPort: ...

@@ -23,7 +23,6 @@ clients send what was typed exactly that way.
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import ssl
 from collections.abc import Callable
@@ -33,11 +32,19 @@ from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
 
-log = logging.getLogger("hubbub.transport")
-
 
 def _discard(data: bytes) -> None:
     pass
+
+
+def _why(exc: BaseException) -> str:
+    """A failed handshake's reason, in a few words for the log."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "TLS error"
+    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
+        return "timed out"
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or type(exc).__name__
 
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
@@ -91,8 +98,7 @@ class TcpConnection(asyncio.Protocol):
                 lambda: self, sock, ssl=context, ssl_handshake_timeout=self.host.handshake_timeout()
             )
         except (TimeoutError, OSError) as exc:  # ssl.SSLError, the timeout, a reset: all OSError
-            log.debug("TLS handshake with %s failed: %s", self.ip, exc)
-            self._forget()
+            self._forget(_why(exc))
         except asyncio.CancelledError:  # shutdown
             self._forget()
             raise
@@ -128,6 +134,9 @@ class TcpConnection(asyncio.Protocol):
             self._sock = sock
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
+            # the stream, where the telnet filter expects it, rather than taken out of it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
             self._bound_send_buffer()
 
     def _bound_send_buffer(self) -> None:
@@ -139,17 +148,22 @@ class TcpConnection(asyncio.Protocol):
             except OSError:  # closed meanwhile
                 pass
 
-    def _forget(self) -> None:
+    def _forget(self, failed_handshake: str | None = None) -> None:
         """No longer count this connection (it never reached a session, or has ended)."""
         self._closing = True
         if self._admitted:
             self._admitted = False
-            self.host.release(self)
+            self.host.release(self, failed_handshake)
 
     def data_received(self, data: bytes) -> None:
         session = self.session
         if session is None or self._closing:
             return
+        incoming = session.incoming
+        if incoming is not None:
+            data = incoming(data)
+            if not data:
+                return  # nothing but telnet commands (answered already)
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None

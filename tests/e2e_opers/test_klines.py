@@ -176,3 +176,24 @@ async def test_opers_watching_server_notices_hear_of_klines(oper_server, clients
     notice = await watcher.expect("NOTICE", "watcher")
     assert notice.source == SERVER
     assert notice.params[1] == f"*** Notice -- ircop added a K-line on *@{BANNED} for 2d: abuse"
+
+
+async def test_klines_survive_a_restart_and_unkline_is_kept_too(make_oper_server, clients, tmp_path) -> None:
+    db = f"store.db='{tmp_path / 'hubbub.db'}'"
+    server = await make_oper_server(db)
+    ircop = await an_oper(server)
+    ircop.send(f"KLINE *@{BANNED} :kept")
+    ircop.send("KLINE *@127.0.0.3 :lifted later")
+    await ircop.expect("NOTICE", "ircop")
+    ircop.send("UNKLINE *@127.0.0.3")
+    await sync(ircop)
+    await ircop.close()
+    await server.stop()
+    again = await make_oper_server(db)
+    ircop = await an_oper(again)
+    clients.append(ircop)
+    ircop.send("STATS k")
+    listed = [m.params[2] for m in await ircop.collect_until("219") if m.command == "216"]
+    assert listed == [BANNED]
+    banned = await connected_from(again, BANNED)
+    assert (await banned.expect("ERROR")).params == [f"Closing Link: {BANNED} (K-Lined: kept)"]

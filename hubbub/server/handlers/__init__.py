@@ -14,6 +14,7 @@ from hubbub.server.handlers import (  # noqa: F401
     nickserv,
     operators,
     queries,
+    reading,
     registration,
     sasl,
     serverinfo,
