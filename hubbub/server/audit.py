@@ -70,7 +70,9 @@ def _who(user: User) -> str:
 
 
 class Audit:
-    """The events of this node's connections, logged; also an engine subscriber."""
+    """The events of this node's connections, logged: the runtime reports connections and
+    refusals, the announcer registrations and departures, handlers K-line hits and failed
+    OPERs."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.lines = RateLimitedLog(log, RATE, BURST, clock)
