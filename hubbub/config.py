@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hubbub.irc.validate import is_valid_channel
+from hubbub.irc.validate import METADATA_KEY_BYTES, is_valid_channel
 
 
 class ConfigError(ValueError):
@@ -89,12 +89,15 @@ class LimitsSection:
     topiclen: int = _doc("longest topic in bytes (TOPICLEN)", default=390)
     awaylen: int = _doc("longest away message in bytes (AWAYLEN)", default=390)
     max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
-    max_targets: int = _doc("targets of one PRIVMSG or NOTICE (TARGMAX)", default=4)
+    max_targets: int = _doc("targets of one PRIVMSG, NOTICE or NAMES (TARGMAX)", default=4)
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
     namelen: int = _doc("longest realname in bytes, set with USER or SETNAME (NAMELEN)", default=200)
     monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)
     multiline_max_bytes: int = _doc("longest draft/multiline message, in bytes of text (max-bytes)", default=4096)
     multiline_max_lines: int = _doc("most lines in one draft/multiline message (max-lines)", default=100)
+    metadata_max_keys: int = _doc("metadata keys one user or one channel may hold (max-keys)", default=20)
+    metadata_max_subs: int = _doc("metadata keys one client may subscribe to (max-subs)", default=50)
+    metadata_max_value_bytes: int = _doc("longest metadata value, in bytes (max-value-bytes)", default=256)
     whowas_entries: int = _doc("departed nicknames remembered for WHOWAS, in all", default=1000)
     kicklen: int = _doc("longest KICK reason in bytes (KICKLEN)", default=300)
     keylen: int = _doc("longest channel key in bytes, set with MODE +k (KEYLEN)", default=32)
@@ -259,9 +262,15 @@ def validate(config: Config) -> None:
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
                 "awaylen", "max_channels", "max_targets", "max_modes",
                 "namelen", "monitor", "multiline_max_bytes", "multiline_max_lines",
-                "kicklen", "keylen", "max_list_entries", "max_kick_targets"):
+                "kicklen", "keylen", "max_list_entries", "max_kick_targets",
+                "metadata_max_keys", "metadata_max_subs", "metadata_max_value_bytes"):
         if getattr(lim, key) < 1:
             raise ConfigError(f"limits.{key} must be at least 1")
+    # a metadata reply (`:server 761 nick target key * :value`) must fit in one line
+    room = 510 - len(f":{config.server.name} 761  *  * :".encode()) - METADATA_KEY_BYTES
+    room -= lim.nicklen + max(lim.nicklen, lim.channellen)
+    if lim.metadata_max_value_bytes > room:
+        raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
     for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")

@@ -84,8 +84,10 @@ class LineClient:
             elif message.command == command and message.params[: len(params)] == list(params):
                 return message
 
-    async def collect_until(self, command: str, timeout: float = TIMEOUT) -> list[Message]:
-        """All messages up to and including the first `command`."""
+    async def collect_until(
+        self, command: str | Callable[[Message], bool], timeout: float = TIMEOUT
+    ) -> list[Message]:
+        """All messages up to and including the first `command` (or the first a predicate accepts)."""
         start = len(self.received)
         await self.expect(command, timeout=timeout)
         return self.received[start:]
@@ -164,6 +166,21 @@ async def sync(client: LineClient) -> list[Message]:
     client.send(f"PING {token}")
     await client.expect(lambda m: m.command == "PONG" and m.params[-1:] == [token])
     return client.received[start:-1]
+
+
+async def cap_ls(client: LineClient, version: str = "302") -> tuple[list[Message], dict[str, str]]:
+    """Send `CAP LS <version>` and read the whole reply (CAP 302 may continue it over
+    several lines): the lines, and the capabilities offered with their values."""
+    client.send(f"CAP LS {version}".rstrip())
+    lines = [await client.expect("CAP")]
+    while len(lines[-1].params) > 3 and lines[-1].params[2] == "*":
+        lines.append(await client.expect("CAP"))
+    offered = {}
+    for line in lines:
+        for token in line.params[-1].split():
+            name, _, value = token.partition("=")
+            offered[name] = value
+    return lines, offered
 
 
 def isupport_tokens(messages: list[Message]) -> dict[str, str | None]:

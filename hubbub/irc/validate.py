@@ -9,6 +9,7 @@ exclude every other control character (C0, DEL, C1: an ESC would drive the termi
 whoever reads the name) and the invisible marks and overrides that reorder text
 (U+200E/F, U+061C, U+202A-E, U+2066-9), with which `#abc` could be shown as another
 channel's name. CHANNELLEN, like every length limit we advertise, counts UTF-8 bytes.
+Metadata keys are the IRCv3 metadata alphabet, bounded in length.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ _CONTROLS = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
 _BIDI = "\u061c\u200e\u200f" + "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 _CHANNEL_FORBIDDEN = frozenset(" ,:" + _CONTROLS + _BIDI)
 CHANTYPES = "#"
+# IRCv3 metadata keys: `a-z 0-9 _ . / -`, and (ours) at most this many bytes, so that a
+# key and a value of the advertised size always fit in one line.
+_METADATA_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits + "_./-")
+METADATA_KEY_BYTES = 64
 
 
 # message-tags: `[+][vendor/]name`, the vendor a host name, the name ASCII letters,
@@ -64,3 +69,7 @@ def is_valid_channel(name: str, max_len: int) -> bool:
         and name[0] in CHANTYPES
         and _CHANNEL_FORBIDDEN.isdisjoint(name)
     )
+
+
+def is_valid_metadata_key(key: str) -> bool:
+    return 0 < len(key) <= METADATA_KEY_BYTES and all(ch in _METADATA_KEY_CHARS for ch in key)

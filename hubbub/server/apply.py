@@ -30,6 +30,7 @@ from hubbub.server.events import (
     ChannelFounderSet,
     ChannelModesSet,
     ChannelRegistered,
+    ChannelRenamed,
     ChannelRestored,
     Connected,
     Event,
@@ -42,6 +43,8 @@ from hubbub.server.events import (
     LoggedIn,
     LoggedOut,
     MarkerSet,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
     Parted,
@@ -78,9 +81,11 @@ class Outcome:
     user_changes: Sequence[tuple[bool, str]] = ()  # the user mode changes that did
     old_nick = ""
     old_prefix = ""
+    old_name = ""  # a renamed channel's name before
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in
+    metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
 
 
 def rejected(reason: str) -> Outcome:
@@ -505,6 +510,80 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     outcome.user = user
     outcome.target = target
     outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelRenamed)
+def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
+    """The channel moves to its new key everywhere one is kept: the state's index, each
+    member's channels, each invitee's invitations."""
+    old_key = casefold(ev.channel)
+    channel = state.channels.get(old_key)
+    if channel is None:
+        return rejected("gone")
+    new_key = casefold(ev.new_name)
+    if new_key != old_key and new_key in state.channels:
+        return rejected("taken")  # someone created it first, in the network's order
+    outcome = Outcome()
+    outcome.user = state.users.get(ev.uid)
+    outcome.channel = channel
+    outcome.old_name = channel.name
+    outcome.audience = list(channel.members)
+    del state.channels[old_key]
+    channel.name = ev.new_name
+    channel.key = new_key
+    state.channels[new_key] = channel
+    for member in channel.members:
+        del member.channels[old_key]
+        member.channels[new_key] = channel
+    for uid in channel.invited:
+        invitee = state.users.get(uid)
+        if invitee is not None:
+            invitee.invited_to.discard(old_key)
+            invitee.invited_to.add(new_key)
+    return outcome
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _metadata_holder(state: ChatState, target: str, to_channel: bool) -> tuple[dict[str, str] | None, Outcome]:
+    """The metadata of the event's target, with an outcome naming that target."""
+    outcome = Outcome()
+    if to_channel:
+        outcome.channel = state.channels.get(casefold(target))
+        return (outcome.channel.metadata if outcome.channel is not None else None), outcome
+    outcome.target = state.users.get(target)
+    return (outcome.target.metadata if outcome.target is not None else None), outcome
+
+
+@applies(MetadataSet)
+def _metadata_set(state: ChatState, ev: MetadataSet) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    old = holder.get(ev.key)
+    if ev.value is None:
+        if old is not None:
+            del holder[ev.key]
+            outcome.metadata = [(ev.key, None)]
+    elif old != ev.value:
+        if old is None and len(holder) >= ev.max_keys:
+            return rejected("limit")
+        holder[ev.key] = ev.value
+        outcome.metadata = [(ev.key, ev.value)]
+    return outcome
+
+
+@applies(MetadataCleared)
+def _metadata_cleared(state: ChatState, ev: MetadataCleared) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    outcome.metadata = [(key, None) for key in holder]
+    holder.clear()
     return outcome
 
 

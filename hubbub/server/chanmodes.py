@@ -42,6 +42,8 @@ _TABLE = (
     ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),
     ModeSpec("s", FLAG, HALFOP, "secret: hidden from LIST, NAMES, WHO and TOPIC of outsiders"),
     ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
+    ModeSpec("C", FLAG, HALFOP, "no CTCP: of CTCP messages, only ACTION (/me) reaches the channel"),
+    ModeSpec("T", FLAG, HALFOP, "no NOTICE: notices to the channel are dropped"),
     ModeSpec("q", PREFIX, FOUNDER, "founder (~): a registered channel's owner, given by ChanServ"),
     ModeSpec("a", PREFIX, FOUNDER, "protected (&): cannot be kicked or deopped by operators"),
     ModeSpec("o", PREFIX, OP, "channel operator (@)"),
@@ -63,6 +65,11 @@ def chanmodes_token() -> str:
 def prefix_token() -> str:
     """The PREFIX=(modes)prefixes value, highest rank first."""
     return f"({STATUS_MODES})" + "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
+
+
+def statusmsg_token() -> str:
+    """The STATUSMSG value: every membership prefix, highest rank first."""
+    return "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
 
 
 def myinfo_channel_modes() -> str:

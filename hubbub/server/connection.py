@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from hubbub.irc.message import Message, reply_params
+from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
 from hubbub.server.delivery import (
     WANTS_ACCOUNT,
     WANTS_MULTILINE,
@@ -39,8 +39,8 @@ class OpenBatch(Protocol):
 class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
-        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "sasl", "certfp",
-        "login_failures", "enforce_at", "__weakref__",
+        "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
+        "sasl", "certfp", "login_failures", "enforce_at", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -59,6 +59,7 @@ class Connection:
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        self.metadata_subs: set[str] = set()  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         self.certfp: str | None = None  # SHA-256 of the TLS client certificate, if one was presented
         self.login_failures = 0
@@ -132,6 +133,24 @@ class Connection:
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""
         self.send(Message(code, reply_params((self.user.nick, *params)), self.server))
+
+    def numeric_list(self, code: str, params: list[str], items: list[str]) -> None:
+        """`code` with `params` and the space-separated `items` as its last parameter, in
+        as many lines as keep each within 512 bytes (nothing when there are no items):
+        NAMES and WHOIS channel lists grow with the chat."""
+        head = f":{self.server} {code} {self.user.nick} {' '.join(params)} :"
+        budget = MAX_LINE_BODY - len(head.encode())
+        line: list[str] = []
+        size = 0
+        for item in items:
+            cost = len(item.encode()) + (1 if line else 0)
+            if line and size + cost > budget:
+                self.numeric(code, *params, " ".join(line))
+                line, size, cost = [], 0, cost - 1
+            line.append(item)
+            size += cost
+        if line:
+            self.numeric(code, *params, " ".join(line))
 
     def server_message(self, command: str, *params: str) -> None:
         self.send(Message(command, list(params), self.server))

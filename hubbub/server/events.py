@@ -178,6 +178,47 @@ class Invited(NamedTuple):
 
 
 @_event
+class ChannelRenamed(NamedTuple):
+    """A channel takes a new name and keeps everything else (draft/channel-rename).
+    Rejected if the new name was taken meanwhile."""
+
+    uid: str
+    channel: str  # the name it had
+    new_name: str
+    reason: str
+    time: float
+    msgid: str
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+@_event
+class MetadataSet(NamedTuple):
+    """A metadata key set on a user or a channel, or removed (value None)."""
+
+    uid: str  # who set it
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    key: str
+    value: str | None
+    max_keys: int  # the limit in force: a new key past it is rejected
+    time: float
+    msgid: str
+
+
+@_event
+class MetadataCleared(NamedTuple):
+    """Every metadata key of a user or a channel removed."""
+
+    uid: str
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    time: float
+    msgid: str
+
+
+@_event
 class ChannelRegistered(NamedTuple):
     """ChanServ: the channel now belongs to the account `founder` (a key)."""
 
@@ -242,6 +283,7 @@ class Said(NamedTuple):
     tags: dict[str, str] | None  # client-only tags to relay
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG: to the channel's members of this prefix's rank and above
 
 
 @_event
@@ -255,6 +297,7 @@ class SaidMultiline(NamedTuple):
     tags: dict[str, str] | None
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG, as for Said
 
 
 @_event
@@ -367,10 +410,10 @@ class KlineRemoved(NamedTuple):
 
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
-    | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
-    | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
-    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
-    | Redacted
+    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | MetadataSet | MetadataCleared | Said
+    | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
+    | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
+    | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted
 )
 
 

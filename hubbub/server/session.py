@@ -139,9 +139,12 @@ class Session:
         text = raw.decode("utf-8", "replace")
         command = "*"
         try:
-            command = parse(text).command
+            named = parse(text).command
         except ParseError:
             pass
+        else:
+            if named.isascii():  # not a word garbled by replacement characters
+                command = named
         self._refuse(
             command,
             "INVALID_UTF8",

@@ -78,7 +78,7 @@ class ChatState:
             u = self.users[uid]
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure,
-                sorted(u.channels), sorted(u.invited_to))  # fmt: skip
+                sorted(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
         put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
         for key in sorted(self.accounts):
             a = self.accounts[key]
@@ -91,7 +91,7 @@ class ChatState:
             members = sorted((u.uid, s) for u, s in c.members.items())
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
                 c.join_key, c.limit, sorted(c.invited), members, lists, c.founder, c.registered_at,
-                sorted(c.access.items()))  # fmt: skip
+                sorted(c.access.items()), sorted(c.metadata.items()))  # fmt: skip
         for kline in sorted(self.klines.all(), key=lambda k: k.mask):
             put("kline", kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)
         put("whowas", [(e.nick, e.username, e.host, e.realname, e.when) for e in self.whowas.entries()])

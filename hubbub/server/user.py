@@ -19,7 +19,7 @@ class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
         "channels", "registered", "connected_at", "signon", "last_message", "secure", "prefix",
-        "invited_to", "conn",
+        "invited_to", "metadata", "conn",
     )  # fmt: skip
 
     def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float) -> None:
@@ -40,6 +40,7 @@ class User:
         self.last_message = now  # idle time (WHOIS 317)
         self.secure = secure  # connected over TLS
         self.invited_to: set[str] = set()  # channels holding an unused invitation for us
+        self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
         self.prefix = "*!@" + host
         self.conn: Connection | None = None  # the local connection, on its node only
 

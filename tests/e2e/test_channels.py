@@ -402,6 +402,20 @@ async def test_nick_change_is_seen_once_by_neighbours_and_self_not_strangers(ser
     assert (await alice.expect("353")).params[-1] == "@alicia bob carol"
 
 
+async def test_nick_change_is_relayed_with_the_new_nick_as_trailing_parameter(server, clients) -> None:
+    """`:old!u@h NICK :new`, as most servers send it: clients that read only the
+    trailing parameter (ii) follow the change, their own included."""
+    alice = await connected(server, "alice", "#room")
+    bob = await connected(server, "bob", "#room")
+    clients.extend([alice, bob])
+    await sync(alice)
+    alice.send("NICK alicia")
+    await alice.expect("NICK")
+    assert alice.raw[-1] == f":{mask('alice')} NICK :alicia"
+    await bob.expect("NICK")
+    assert bob.raw[-1] == f":{mask('alice')} NICK :alicia"
+
+
 async def test_nick_change_to_a_taken_nick_is_433(server, clients) -> None:
     alice = await connected(server, "alice")
     bob = await connected(server, "bob")

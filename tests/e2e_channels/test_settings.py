@@ -197,6 +197,8 @@ async def test_an_outsider_cannot_tell_a_secret_channel_from_one_that_does_not_e
         "PRIVMSG {} :hello",
         "NOTICE {} :hello",
         "@+typing=active TAGMSG {}",
+        "PRIVMSG @{} :to the ops",
+        "RENAME {} #elsewhere",
         "PART {} :bye",
         "KICK {} bob :out",
         "INVITE bob {}",

@@ -229,3 +229,16 @@ async def test_targets_lists_the_channels_with_history_in_the_range(stored, clie
     assert {m.params[1] for m in listed} == {"#a", "#b"}
     assert listed[0].params[2] >= listed[1].params[2]  # the most recent first
     await alice.expect("BATCH")
+
+
+async def test_a_message_to_some_members_only_is_not_kept(stored, clients) -> None:
+    """STATUSMSG (`@#c`) reached the ops alone: replaying it to every member would leak it."""
+    server = await stored()
+    alice = await capped(server, "alice", *HISTORY, "echo-message", channels=("#c",))
+    bob = await capped(server, "bob", *HISTORY, channels=("#c",))
+    clients.extend([alice, bob])
+    bob.send("PRIVMSG @#c :for the ops")
+    bob.send("NOTICE +#c :for the voiced")
+    await talk(alice, "#c", "for everyone")
+    got = await history(bob, "CHATHISTORY LATEST #c * 10")
+    assert [m.params for m in got] == [["#c", "for everyone"]]

@@ -84,6 +84,7 @@ async def test_no_line_sent_passes_512_bytes_without_tags(make_server) -> None:
             f"MODE {CHANNEL} +bbb {d}!*@{text(130)} *!{text(130)}@* *!*@{text(130)}",
             f"MODE {CHANNEL} +e *!*@{text(400)}",
             fill(f"PRIVMSG {CHANNEL} :"),
+            fill(f"PRIVMSG @{CHANNEL} :"),  # STATUSMSG
             fill(f"NOTICE {b} :", "😀"),
             f"@+example.org/reply={text(300)} TAGMSG {CHANNEL}",
             fill(f"KICK {CHANNEL} {d} :"),
@@ -144,6 +145,8 @@ async def test_no_line_sent_passes_512_bytes_without_tags(make_server) -> None:
         for line in lines:
             client.send(line)
             await sync(client)
+    alice.send(fill(f"RENAME {OTHER} #{text(63, 'ü')} :"))  # draft/channel-rename, a long reason
+    await sync(alice)
     await dave.closed()
     bob.send(fill("QUIT :"))
     await bob.closed()

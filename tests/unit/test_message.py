@@ -148,23 +148,38 @@ def test_message_param_helper_gives_default_past_the_end() -> None:
         ":src",
         ":src ",
         ": CMD",
-        "12",
-        "1234",
-        "PRIV-MSG x",
-        "PRIVMSG1 x",
+        ":src :CMD x",  # a parameter where the command should be
         "PRIV\0MSG x",
+        "PRIV\x01MSG x",
+        "PRIV\tMSG x",
+        "\x7f x",
         "PRIVMSG #a :hi\0there",
         "PRIVMSG #a :hi\rthere",
         "PRIVMSG #a :hi\nthere",
-        "\u0661\u0662\u0663 x",  # Arabic-Indic digits: str.isdigit() is true for them
-        "\u00b9\u00b2\u00b3 x",  # superscript digits, likewise
-        "PRİVMSG x",  # non-ASCII letter
-        "ПРИВЕТ x",
     ],
 )
 def test_line_that_is_not_a_message_raises_parse_error(line: str) -> None:
     with pytest.raises(ParseError):
         parse(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("foo_bar x", "FOO_BAR"),
+        ("12", "12"),
+        ("1234", "1234"),
+        ("PRIV-MSG x", "PRIV-MSG"),
+        ("PRIVMSG1 x", "PRIVMSG1"),
+        ("\u0661\u0662\u0663 x", "\u0661\u0662\u0663"),  # Arabic-Indic digits
+        ("ПРИВЕТ x", "ПРИВЕТ"),
+        # upper-casing these would give PRIVMSG: a non-ASCII word is kept as it is
+        ("prıvmsg x", "prıvmsg"),
+        ("privmſg x", "privmſg"),
+    ],
+)
+def test_any_printable_word_is_a_command_for_the_dispatcher_to_judge(line: str, command: str) -> None:
+    assert parse(line).command == command
 
 
 # -- parser test vectors (ircdocs/parser-tests msg-split, written out here) -------------

@@ -9,61 +9,30 @@ applied, in the network's order: the reply to the joiner follows from that.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name, is_valid_channel
-from hubbub.server import access, elist
+from hubbub.server import access, channel_info, elist, metadata
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_count
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
-from hubbub.server.handlers.replies import send_list, shown
-from hubbub.server.user import User
+from hubbub.server.handlers.replies import shown
 
 PARTLEN = 300  # bytes
 
 
-def visible_count(user: User, channel: Channel) -> int:
-    """How many members `user` may see (LIST), without building the list."""
-    if user in channel.members:
-        return len(channel.members)
-    if channel.hidden_from(user):
-        return 0
-    return sum(1 for m in channel.members if "i" not in m.modes)
-
-
-def visible_members(user: User, channel: Channel) -> list[User]:
-    """Members `user` may see: all of them from inside, visible (-i) ones from outside,
-    none of a secret channel's."""
-    if user in channel.members:
-        return list(channel.members)
-    if channel.hidden_from(user):
-        return []
-    return [m for m in channel.members if "i" not in m.modes]
-
-
 def send_names(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    multi = "multi-prefix" in conn.caps
-    full = "userhost-in-names" in conn.caps
-    entries = [
-        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(ctx.user, channel)
-    ]
-    symbol = "@" if "s" in channel.modes else "="
-    send_list(conn, n.RPL_NAMREPLY, [symbol, channel.name], entries)
-    conn.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    channel_info.send_names(ctx.conn, ctx.user, channel)
 
 
 def send_topic(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    if not channel.topic:
-        conn.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
-        return
-    conn.numeric(n.RPL_TOPIC, channel.name, channel.topic)
-    conn.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
+    channel_info.send_topic(ctx.conn, channel)
 
 
 def _part_all(ctx: Context) -> None:
@@ -85,6 +54,10 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
         if channel.topic:
             send_topic(ctx, channel)
         send_names(ctx, channel)
+        conn = ctx.conn
+        if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
+            lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
+            metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
         autoreplay(ctx, channel)
 
     if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
@@ -169,9 +142,18 @@ def handle_topic(ctx: Context, message: Message) -> None:
 
 @command("NAMES")
 def handle_names(ctx: Context, message: Message) -> None:
-    names = [name for name in message.param(0).split(",") if name]
+    """`NAMES #a,#b`: each channel's list in turn (up to TARGMAX NAMES of them)."""
+    wanted: dict[str, str] = {}  # each channel once, in the order first asked
+    for name in message.param(0).split(","):
+        if name:
+            wanted.setdefault(casefold(name), name)
+    names = list(wanted.values())
     if not names:
         ctx.conn.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    limit = ctx.config.limits.max_targets
+    if len(names) > limit:
+        ctx.conn.numeric(n.ERR_TOOMANYTARGETS, message.params[0], f"Too many targets, the limit is {limit}")
         return
     for name in names:
         channel = ctx.state.find_channel(name)

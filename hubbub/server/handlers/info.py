@@ -7,6 +7,7 @@ import time
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import mask_matches
 from hubbub.irc.message import Message
+from hubbub.server import metadata
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.handlers.replies import shown
@@ -57,7 +58,8 @@ def send_motd(ctx: Context) -> None:
 
 
 def send_welcome(ctx: Context) -> None:
-    """001-005, LUSERS and MOTD: what every client expects right after registering."""
+    """001-005, LUSERS and MOTD: what every client expects right after registering (and
+    a metadata-aware client's own metadata before the MOTD)."""
     conn = ctx.conn
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ctx.state.created))
     conn.numeric(n.RPL_WELCOME, f"Welcome to the {ctx.config.server.network} IRC Network {ctx.user.prefix}")
@@ -67,6 +69,10 @@ def send_welcome(ctx: Context) -> None:
     conn.numeric(n.RPL_MYINFO, ctx.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(ctx)
     send_lusers(ctx)
+    if metadata.aware(conn):  # draft/metadata-2: one's own keys (set with before-connect)
+        user = ctx.user
+        own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
+        metadata.send_batch(conn, user.nick, own)
     send_motd(ctx)
 
 

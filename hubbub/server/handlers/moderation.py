@@ -4,7 +4,8 @@ KICK takes one channel and several nicks (`KICK #c a,b :reason`) or as many chan
 as nicks, paired (`KICK #a,#b x,y`); each removal is its own KICK line, as clients
 expect. INVITE records an invitation that lets its target join once past +i, +b, +k
 and +l; with the `invite-notify` capability, the channel's halfops and ops (those who
-could have invited to a +i channel themselves) are told too.
+could have invited to a +i channel themselves) are told too. INVITE without parameters
+lists the invitations one holds (336, 337).
 """
 
 from __future__ import annotations
@@ -68,9 +69,25 @@ def handle_kick(ctx: Context, message: Message) -> None:
             _kick(ctx, channel, nick, reason)
 
 
-@command("INVITE", min_params=2)
+def _list_invitations(ctx: Context) -> None:
+    """`INVITE` alone: the channels holding an invitation for us that is still usable."""
+    conn, state = ctx.conn, ctx.state
+    for key in sorted(ctx.user.invited_to):
+        channel = state.channels.get(key)
+        if channel is not None:
+            conn.numeric(n.RPL_INVITELIST, channel.name)
+    conn.numeric(n.RPL_ENDOFINVITELIST, "End of /INVITE list")
+
+
+@command("INVITE")
 def handle_invite(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
+    if not message.params:
+        _list_invitations(ctx)
+        return
+    if len(message.params) < 2:
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")
+        return
     nick, name = message.params[0], message.params[1]
     target = ctx.state.find_user(nick)
     if target is None:

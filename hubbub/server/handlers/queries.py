@@ -8,16 +8,18 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
+from hubbub.server import metadata
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_members
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import AwaySet
-from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.user import User
 
+PRE_AWAY = "draft/pre-away"
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
 # WHOX fields in the order replies give them, whatever the order asked: the standard
@@ -157,6 +159,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
         conn.numeric(n.RPL_WHOISACCOUNT, user.nick, user.account, "is logged in as")
     if user.away is not None:
         conn.numeric(n.RPL_AWAY, user.nick, user.away)
+    for key in metadata.WHOIS_KEYS:
+        if key in user.metadata:
+            conn.numeric(n.RPL_WHOISKEYVALUE, user.nick, key, metadata.VISIBILITY, user.metadata[key])
     idle = max(0, int(ctx.now() - user.last_message))
     conn.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
     conn.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
@@ -187,9 +192,13 @@ def handle_userhost(ctx: Context, message: Message) -> None:
     ctx.conn.numeric(n.RPL_USERHOST, " ".join(replies))
 
 
-@command("AWAY")
+@command("AWAY", before_registration=True)
 def handle_away(ctx: Context, message: Message) -> None:
+    """AWAY; before registration too with draft/pre-away (`AWAY *`: away, no reason given)."""
     conn, user = ctx.conn, ctx.user
+    if not conn.registered and PRE_AWAY not in conn.caps:
+        conn.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return
     text = message.param(0)
     away = fit_utf8(text, ctx.config.limits.awaylen) if text else None
     if away is not None:

@@ -18,7 +18,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, sts
+from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
@@ -124,6 +124,8 @@ def _cap_req(ctx: Context, message: Message) -> None:
         return
     for name, enable in changes:
         conn.set_cap(name, enable)
+    if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
+        conn.metadata_subs.clear()
     _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
 
 
@@ -207,6 +209,9 @@ def handle_user(ctx: Context, message: Message) -> None:
     conn = ctx.conn
     if conn.registered:
         conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+        return
+    if not message.params[0] or not message.params[3]:  # Modern: an empty one is 461 too
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
     conn.registration.username = "~" + username
