@@ -35,7 +35,7 @@ def _build_parser() -> argparse.ArgumentParser:
     web = serve.add_mutually_exclusive_group()
     web.add_argument("--web", metavar="HOST:PORT", help="HTTP listener address")
     web.add_argument("--no-web", action="store_true", help="no HTTP listener")
-    serve.add_argument("--db", metavar="PATH", help="database file, or :memory:")
+    serve.add_argument("--db", metavar="PATH", help="database file, :memory:, or postgresql://USER@HOST/DB")
     serve.add_argument("--name", metavar="SERVER_NAME", help="server name shown to clients")
     serve.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                        dest="overrides", help="override one configuration key (repeatable)")

@@ -44,8 +44,8 @@ class ListenSection:
 
 @dataclass
 class StoreSection:
-    db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing", default="hubbub.db")
-    readers: int = _doc("threads answering history and search queries", default=2)
+    db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing; a postgresql://user@host/db URL for a PostgreSQL shared by several nodes (docs/store.md)", default="hubbub.db")
+    readers: int = _doc("threads (SQLite) or connections (PostgreSQL) answering history and search queries", default=2)
 
 
 @dataclass

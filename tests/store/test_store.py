@@ -3,6 +3,8 @@ in the order and with the bounds the history commands promise."""
 
 from __future__ import annotations
 
+import asyncio
+
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
@@ -78,6 +80,14 @@ async def test_one_millisecond_holds_several_messages_in_the_order_stored(make_s
     assert ids(await store.history(q("after", Ref("msgid", "id1")))) == ["id2", "id3"]
     assert ids(await store.history(q("before", Ref("msgid", "id2")))) == ["id0", "id1"]
     assert await store.history(q("after", Ref("time", T0))) == []  # a time bound excludes its millisecond
+
+
+async def test_a_read_sees_the_writes_handed_over_before_it(make_store) -> None:
+    store = await make_store()
+    writing = asyncio.ensure_future(store.write([AddMessage(line(i)) for i in range(50)]))
+    await asyncio.sleep(0)  # the write has started (handed over), and is not committed yet
+    assert len(await store.history(q("latest"))) == 50
+    await writing
 
 
 async def test_events_only_for_event_playback(make_store) -> None:
