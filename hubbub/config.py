@@ -64,7 +64,7 @@ class AccountsSection:
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
-    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused", default=5)
+    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused (OPER and the connection password count too)", default=5)
     login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
     max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
     max_channels: int = _doc("channels one account may register with ChanServ", default=20)
@@ -77,19 +77,21 @@ class LimitsSection:
     flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=4.0)
     recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
-    max_clients: int = _doc("connections the server accepts in all; 0 for no limit", default=10000)
+    send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
+    max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
+    tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
     ping_timeout: float = _doc("seconds to wait for any reply to that PING before dropping the client", default=60.0)
     nicklen: int = _doc("longest nickname (NICKLEN)", default=30)
-    channellen: int = _doc("longest channel name (CHANNELLEN)", default=64)
-    topiclen: int = _doc("longest topic (TOPICLEN)", default=390)
-    awaylen: int = _doc("longest away message (AWAYLEN)", default=390)
+    channellen: int = _doc("longest channel name in bytes (CHANNELLEN)", default=64)
+    topiclen: int = _doc("longest topic in bytes (TOPICLEN)", default=390)
+    awaylen: int = _doc("longest away message in bytes (AWAYLEN)", default=390)
     max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
     max_targets: int = _doc("targets of one PRIVMSG, NOTICE or NAMES (TARGMAX)", default=4)
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
-    namelen: int = _doc("longest realname, set with USER or SETNAME (NAMELEN)", default=200)
+    namelen: int = _doc("longest realname in bytes, set with USER or SETNAME (NAMELEN)", default=200)
     monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)
     multiline_max_bytes: int = _doc("longest draft/multiline message, in bytes of text (max-bytes)", default=4096)
     multiline_max_lines: int = _doc("most lines in one draft/multiline message (max-lines)", default=100)
@@ -97,8 +99,8 @@ class LimitsSection:
     metadata_max_subs: int = _doc("metadata keys one client may subscribe to (max-subs)", default=50)
     metadata_max_value_bytes: int = _doc("longest metadata value, in bytes (max-value-bytes)", default=256)
     whowas_entries: int = _doc("departed nicknames remembered for WHOWAS, in all", default=1000)
-    kicklen: int = _doc("longest KICK reason (KICKLEN)", default=300)
-    keylen: int = _doc("longest channel key set with MODE +k (KEYLEN)", default=32)
+    kicklen: int = _doc("longest KICK reason in bytes (KICKLEN)", default=300)
+    keylen: int = _doc("longest channel key in bytes, set with MODE +k (KEYLEN)", default=32)
     max_list_entries: int = _doc("entries each channel list (+b, +e, +I) may hold (MAXLIST)", default=100)
     max_kick_targets: int = _doc("nicks one KICK command may remove (TARGMAX KICK)", default=4)
 
@@ -279,14 +281,14 @@ def validate(config: Config) -> None:
     room -= lim.nicklen + max(lim.nicklen, lim.channellen)
     if lim.metadata_max_value_bytes > room:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
-    for key in ("max_clients", "max_clients_per_ip", "whowas_entries"):
+    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:
         raise ConfigError("tls.sts_duration cannot be negative")
     if config.listen.tls and not (config.tls.cert and config.tls.key):
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
-    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
     # Both go out as single IRC parameters (a message source, the NETWORK= token):

@@ -382,6 +382,38 @@ class FindMaxOptions:
     retries: int = 1  # re-runs of a failed trial disturbed by other processes
 
 
+class RateSearch:
+    """Where the next trial of a --find-max search goes: double from the start rate until
+    a rate fails (or halve until one holds), then bisect between the best held rate and
+    the lowest failed one until they are within `precision` of each other."""
+
+    def __init__(self, start: float, precision: float) -> None:
+        self.rate = start  # of the next trial
+        self.precision = precision
+        self.held: float | None = None
+        self.failed: float | None = None
+        self.stopped = ""  # why the search gave up, when it did before converging
+
+    def record(self, ok: bool) -> float | None:
+        """The trial at `self.rate` held (or not): the next rate, or None when done."""
+        if ok:
+            self.held = self.rate if self.held is None else max(self.held, self.rate)
+        else:
+            self.failed = self.rate if self.failed is None else min(self.failed, self.rate)
+        if self.failed is None:
+            self.rate = self.rate * 2
+        elif self.held is None:
+            self.rate = self.rate / 2
+            if self.rate < 1.0:
+                self.stopped = "even 1 msg/s did not hold"
+                return None
+        else:
+            if self.failed <= self.held * (1 + self.precision):
+                return None
+            self.rate = round((self.held + self.failed) / 2, 1)
+        return self.rate
+
+
 async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOptions,
                           progress: Progress = no_progress) -> dict[str, Any]:
     """The highest rate held (no loss, no disconnect, p99 under the bound), by doubling and bisection."""
@@ -393,9 +425,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
     trials: list[dict[str, Any]] = []
     warnings: list[str] = []
     best: dict[str, Any] | None = None
-    held: float | None = None
-    failed: float | None = None
-    rate_now = search.start_rate
+    rates = RateSearch(search.start_rate, search.precision)
     reopened = 0
     retries = 0
 
@@ -409,7 +439,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
             if _now() + opts.duration + 2.0 > deadline:
                 warnings.append(f"stopped after {len(trials)} trials: the {search.max_time:g}s budget is spent")
                 break
-            trial = await room.trial(rate_now, progress, span())
+            trial = await room.trial(rates.rate, progress, span())
             trials.append(trial)
             other = trial["other_processes_util"]
             disturbed = other is not None and other > 0.25
@@ -419,26 +449,15 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
                 trial["retried"] = True
                 await room.settle()
                 continue
-            if trial["ok"]:
-                held = rate_now
-                if best is None or trial["rate"] > best["rate"]:
-                    best = trial
-            else:
-                failed = rate_now if failed is None else min(failed, rate_now)
-                if trial["generator_limited"]:
-                    warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
-                    break
-            if failed is None:
-                rate_now = rate_now * 2
-            elif held is None:
-                rate_now = rate_now / 2
-                if rate_now < 1.0:
-                    warnings.append("even 1 msg/s did not hold")
-                    break
-            else:
-                if failed <= held * (1 + search.precision):
-                    break
-                rate_now = round((held + failed) / 2, 1)
+            if trial["ok"] and (best is None or trial["rate"] > best["rate"]):
+                best = trial
+            if not trial["ok"] and trial["generator_limited"]:
+                warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
+                break
+            if rates.record(trial["ok"]) is None:
+                if rates.stopped:
+                    warnings.append(rates.stopped)
+                break
             if room.broken:
                 await room.close()
                 reopened += 1
@@ -454,7 +473,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
         "setup_s": round(setup_s, 3),
         "trials": trials,
         "best": best,
-        "max_rate": held,
+        "max_rate": rates.held,
         "max_deliveries_per_s": best["delivered_lines_per_s"] if best else None,
         "rooms_reopened": reopened,
         "retried_trials": retries,

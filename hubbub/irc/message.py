@@ -15,6 +15,7 @@ __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_v
 
 # A line is at most 512 bytes with its CRLF, tags not counted (RFC 1459, Modern IRC).
 MAX_LINE_BODY = 510
+MAX_LINE_BYTES = MAX_LINE_BODY + 2
 
 
 class ParseError(ValueError):
@@ -148,8 +149,38 @@ class Message:
         return line
 
     def encode(self) -> bytes:
-        """The bytes to put on the wire, CRLF included."""
-        return (self.to_line() + "\r\n").encode("utf-8", "replace")
+        """The bytes to put on the wire, CRLF included.
+
+        Never more than 512 bytes without the tags: a longer line has its last parameter
+        (the text, in every message that can grow) cut at a character boundary. Limits
+        kept elsewhere give better cuts; this is the guarantee behind all of them, at
+        the price of one length check on every line that fits.
+        """
+        data = (self.to_line() + "\r\n").encode("utf-8", "replace")
+        if len(data) > MAX_LINE_BYTES:
+            return self._cut(data)
+        return data
+
+    def _cut(self, data: bytes) -> bytes:
+        """`data` (this message encoded) brought within 512 bytes without its tags."""
+        start = data.index(b" ") + 1 if data[:1] == b"@" else 0
+        for _ in range(2):  # a cut may change the trailing ':' by one byte: at most twice
+            excess = len(data) - start - MAX_LINE_BYTES
+            if excess <= 0:
+                return data
+            if not self.params:
+                break
+            last = self.params[-1].encode("utf-8", "replace")
+            if len(last) < excess:
+                break
+            kept = last[: len(last) - excess].decode("utf-8", "ignore")
+            shorter = Message(self.command, [*self.params[:-1], kept], self.source, self.tags)
+            data = (shorter.to_line() + "\r\n").encode("utf-8", "replace")
+        if len(data) - start <= MAX_LINE_BYTES:
+            return data
+        # Middle parameters alone too long: no message of ours is shaped so. Still a line.
+        body = data[start : start + MAX_LINE_BODY].decode("utf-8", "ignore").encode()
+        return data[:start] + body + b"\r\n"
 
 
 def parse(line: str) -> Message:

@@ -21,6 +21,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
+from hubbub.server.audit import Audit
 from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, STATUS_MODES, Channel
 from hubbub.server.channel_info import send_names, send_topic
@@ -130,6 +131,7 @@ class Announcer:
         close: Callable[[Connection, str], None],
         drop: Callable[[Connection, str], None],
         emit: Callable[[Event], None],
+        audit: Audit | None = None,
     ) -> None:
         self.state = state
         self.monitors = monitors
@@ -139,6 +141,7 @@ class Announcer:
         self.close = close  # end a local connection whose user has left already (ERROR, close)
         self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
         self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
+        self.audit = audit or Audit()  # the server log's lines (they go with the server notices)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -222,6 +225,8 @@ def _registered(a: Announcer, ev: Registered, outcome: Outcome) -> None:
     assert user is not None
     a.came_online(user)
     a.notices.send(f"Client connecting: {_who(user)}")
+    if user.conn is not None:
+        a.audit.registered(user)
 
 
 @announces(UserQuit)
@@ -230,6 +235,7 @@ def _user_quit(a: Announcer, ev: UserQuit, outcome: Outcome) -> None:
     assert user is not None
     conn = user.conn
     if conn is not None:  # ours: forget its local traces; close it if another node quit it
+        a.audit.left(user, ev.reason)
         for channel in outcome.left:
             channel.local.pop(conn, None)
         if not conn.gone:
@@ -667,6 +673,7 @@ def _kline_added(a: Announcer, ev: KlineAdded, outcome: Outcome) -> None:
         user = conn.user
         if not conn.gone and kline.matches(user.username, user.host, user.ip):
             a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
+            a.audit.kline_hit(kline.mask, f"{user.nick}!{user.username}@{user.host} [{user.ip}]")
             a.drop(conn, f"K-Lined: {kline.reason}")
 
 

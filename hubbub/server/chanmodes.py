@@ -93,8 +93,8 @@ class BadParam(ValueError):
 
 def check_key(text: str, keylen: int) -> str:
     """A +k key: printable, no spaces or commas (they split JOIN's key list), not too long."""
-    if not text or len(text) > keylen:
-        raise BadParam(f"a key must have 1 to {keylen} characters")
+    if not text or len(text.encode()) > keylen:
+        raise BadParam(f"a key must have 1 to {keylen} bytes")
     if text[0] == ":" or any(ch in ", " or ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise BadParam("a key cannot contain spaces, commas or control characters, nor start with ':'")
     return text

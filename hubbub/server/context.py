@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
+from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.engine import Engine
@@ -31,16 +32,18 @@ if TYPE_CHECKING:
     from hubbub.server.storage import Store
 
 T = TypeVar("T")
-# Runs `work` somewhere it may block, then `resume(result)` back on the event loop.
-Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], None]
+# Runs `work` somewhere it may block, then `resume(result)` back on the event loop; False
+# (and nothing run) when too much such work waits already.
+Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], bool]
 # Awaits what `make()` returns (a store query), then `resume(result)`, or `failed(error)`.
 Resume = Callable[[Any], None]
 Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[BaseException], None]], None]
 
 
-def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
     """The offload used without a runtime (unit tests): do the work right away."""
     resume(work())
+    return True
 
 
 def no_awaiting(
@@ -94,6 +97,7 @@ class Services:
         # This process's incarnation: every uid begins with it, so that when a node of a
         # cluster is lost the others know whose users were its own (user.node_of).
         self.node_id = node_id or new_node_id()
+        self.audit = Audit()  # the server log's lines on connections (rate limited)
         self._uids = itertools.count(1)
         self.local_peak = 0  # the most registered users this node had at once (LUSERS)
 
@@ -177,15 +181,19 @@ class Context:
     def disconnect(self, reason: str) -> None:
         self.svc.disconnect(self.conn, reason)
 
-    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
         """Run slow `work` (password hashing, reading files) off the event loop, then
         `resume(result)` back on it, unless the client has left meanwhile.
 
         Handlers stay synchronous: they hand the slow part over and return. The
         client's later lines are held until `resume` has run, so its replies keep
         their order, and a labeled command's reply is completed by `resume`.
+        False when the work was refused (too much waits already: the server is busy);
+        the handler answers at once then (RPL_TRYAGAIN).
         """
         conn = self.conn
+        if conn.gone:
+            return False
         labeled = conn.suspend_label()
 
         def finish(result: T) -> None:
@@ -197,7 +205,10 @@ class Context:
             finally:
                 conn.finish_label()
 
-        self.svc.offload(conn, work, finish)
+        if self.svc.offload(conn, work, finish):
+            return True
+        conn.resume_label(labeled)
+        return False
 
     def run_query(
         self, make: Callable[[], Awaitable[T]], resume: Callable[[T], None], failed: Callable[[BaseException], None]

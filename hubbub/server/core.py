@@ -30,7 +30,7 @@ def build_core(
     svc = Services(config, engine.state, engine, clock, offload, control, node_id)
     engine.subscribe(
         Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
-                  svc.disconnect, lambda event: engine.emit(None, event))  # fmt: skip
+                  svc.disconnect, lambda event: engine.emit(None, event), svc.audit)  # fmt: skip
     )
     return svc
 

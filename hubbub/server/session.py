@@ -72,8 +72,8 @@ class Session:
 
     def flood_exempt(self, raw: bytes) -> bool:
         """Whether `raw` is a line of the client's open, accepted multiline batch: such
-        lines cost no flood token, the batch being bounded by its max-lines and
-        max-bytes and its opening having paid."""
+        lines cost no flood token as they come, so that a batch is never cut by the
+        flood delay; the batch is charged when it closes (handlers/multiline.py)."""
         batch = self.conn.batch
         if batch is None or batch.failed or raw[:1] != b"@":
             return False

@@ -44,7 +44,7 @@ async def test_a_killed_node_s_users_quit_for_everyone_and_acknowledged_messages
     alice = await cluster.client(n1, "alice", "#c", caps=["echo-message"])
     bob = await cluster.client(n2, "bob", "#c", caps=["echo-message"])
     carol = await cluster.client(n3, "carol", "#c", caps=["echo-message"])
-    dave = await cluster.client(n3, "dave", "#c")
+    await cluster.client(n3, "dave", "#c")
     for member in (alice, bob):
         await member.expect(lambda m: m.command == "JOIN" and m.source.startswith("dave!"))
     stop = asyncio.Event()

@@ -119,8 +119,8 @@ async def test_two_nodes_racing_for_one_nick_a_hundred_times_one_wins_each_time(
         second.send(f"NICK {wanted}")
         outcomes = {}
         for name, client in (("first", first), ("second", second)):
-            reply = await client.expect(lambda m: m.command == "433" or (m.command == "NICK" and
-                                                                          m.params[-1] == wanted))  # fmt: skip
+            reply = await client.expect(lambda m, w=wanted: m.command == "433" or (m.command == "NICK" and
+                                                                                 m.params[-1] == w))  # fmt: skip
             outcomes[name] = reply.command
             if reply.command == "NICK":
                 client.nick = wanted
@@ -161,7 +161,7 @@ async def test_concurrent_mode_changes_converge_on_every_node(cluster: Cluster) 
         await op.expect(lambda m: m.command == "MODE" and "op2" in m.params)
     changes = ["+m", "-m", "+l 5", "-l", "+k key", "-k *", "+b a!*@*", "-b a!*@*", "+i", "-i", "+t", "-t",
                "+v op0", "-v op0", "+e e!*@*", "+s", "-s", "+n", "-n", "+b b!*@*"]  # fmt: skip
-    for round_ in range(3):
+    for _ in range(3):
         for i, op in enumerate(ops):
             for change in changes[i::3]:
                 op.send(f"MODE #modes {change}")

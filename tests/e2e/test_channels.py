@@ -93,6 +93,13 @@ async def test_join_of_malformed_channel_names_is_476(server, clients) -> None:
         alice.send(f"JOIN {bad}")
         reply = await alice.expect("476")
         assert reply.params == ["alice", bad, "Bad Channel Mask"]
+    # control characters and the marks that reorder text cannot be in a name either
+    for bad in ["#a\x1b[31mred", "#a\tb", "#a\x0bb", "#abc\u202efed", "#a\u2066b", "#" + "é" * 32]:
+        alice.send(f"JOIN {bad}")
+        reply = await alice.expect("476")
+        assert reply.params[1] == bad
+    alice.send("JOIN #" + "é" * 31)  # CHANNELLEN counts bytes: 63 of them fit
+    await alice.expect("366", "alice", "#" + "é" * 31)
     alice.send("JOIN #ok,room,#a:b")  # errors do not stop the other names
     reply = await alice.collect_until("476")
     assert commands(reply) == ["JOIN", "MODE", "353", "366", "403", "476"]

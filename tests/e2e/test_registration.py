@@ -250,6 +250,31 @@ async def test_right_server_password_registers(make_server, clients) -> None:
     assert welcome.params[0] == "alice"
 
 
+async def test_server_password_guesses_are_throttled_per_address(make_server, clients) -> None:
+    server = await make_server("server.password=secret", "accounts.login_failures=3", "accounts.login_window=60")
+
+    async def attempt(password: str) -> list[str]:
+        client = await fresh(server, clients)
+        client.send(f"PASS {password}")
+        client.send("NICK guesser")
+        client.send("USER g 0 * :G")
+        return [line for line in await client.closed() if not line.startswith(":") or " 464 " in line]
+
+    for guess in ("one", "two", "three"):
+        assert await attempt(guess) == [
+            ":hubbub.local 464 guesser :Password incorrect",
+            "ERROR :Closing Link: 127.0.0.1 (Bad password)",
+        ]
+    refused = await attempt("secret")  # right, and refused unchecked all the same
+    assert refused[0].startswith(":hubbub.local 464 guesser :Too many failed attempts; try again in ")
+    assert refused[1] == "ERROR :Closing Link: 127.0.0.1 (Too many failed password attempts)"
+    now = server.clock()
+    server.clock = lambda: now + 61  # the window has passed
+    client = await fresh(server, clients)
+    client.send("PASS secret")
+    await client.register("welcome")
+
+
 @pytest.mark.parametrize("password_line", ["PASS wrong", None])
 async def test_wrong_or_missing_server_password_is_464_then_error(make_server, clients, password_line) -> None:
     server = await make_server("server.password=secret")

@@ -57,6 +57,9 @@ class FakeLink:
     def release_input(self) -> None:
         pass
 
+    def charge(self, lines: int) -> None:
+        """No flood control without a transport."""
+
 
 class Peer:
     """One connection: framing like the transport does it, then the session."""

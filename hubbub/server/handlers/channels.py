@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name, is_valid_channel
 from hubbub.server import access, channel_info, elist, metadata
 from hubbub.server.apply import Outcome
@@ -24,7 +24,7 @@ from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
 from hubbub.server.handlers.replies import shown
 
-PARTLEN = 300
+PARTLEN = 300  # bytes
 
 
 def send_names(ctx: Context, channel: Channel) -> None:
@@ -72,6 +72,9 @@ def handle_join(ctx: Context, message: Message) -> None:
         _part_all(ctx)
         return
     conn, user = ctx.conn, ctx.user
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     lim = ctx.config.limits
     keys = message.param(1).split(",")
     joining = 0  # joins emitted by this command, not applied yet where an engine orders them elsewhere
@@ -102,12 +105,15 @@ def handle_join(ctx: Context, message: Message) -> None:
 @command("PART", min_params=1)
 def handle_part(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
-    reason = message.param(1)[:PARTLEN]
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters")
+        return
+    reason = fit_utf8(message.param(1), PARTLEN)
     for name in message.params[0].split(","):
         if not name:
             continue
         channel = ctx.state.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
             conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if user not in channel.members:
@@ -132,7 +138,7 @@ def handle_topic(ctx: Context, message: Message) -> None:
     if not access.may_set_topic(channel, user):
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    text = message.params[1][: ctx.config.limits.topiclen]
+    text = fit_utf8(message.params[1], ctx.config.limits.topiclen)
     ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()))
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
-from hubbub.irc.validate import CHANTYPES, is_channel_name
+from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
 from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
@@ -37,8 +37,10 @@ Error = Callable[..., None]
 
 
 def client_only_tags(tags: dict[str, str]) -> dict[str, str] | None:
-    """The tags of a client's message that may be relayed (message-tags: `+` ones only)."""
-    relayed = {name: value for name, value in tags.items() if name[0] == "+"}
+    """The tags of a client's message that may be relayed (message-tags: `+` ones only,
+    and only those whose names the grammar allows; the others are dropped, the message
+    still goes out)."""
+    relayed = {name: value for name, value in tags.items() if name[0] == "+" and is_valid_tag_name(name)}
     return relayed or None
 
 
@@ -72,7 +74,10 @@ def find_target(ctx: Context, target: str, error: Error) -> Channel | User | Non
             return None
         refusal = channel_refuses_speech(channel, ctx.user)
         if refusal is not None:
-            error(n.ERR_CANNOTSENDTOCHAN, channel.name, refusal)
+            if channel.hidden_from(ctx.user):  # a secret channel does not exist outside
+                error(n.ERR_NOSUCHCHANNEL, target, "No such channel")
+            else:
+                error(n.ERR_CANNOTSENDTOCHAN, channel.name, refusal)
             return None
         return channel
     user = ctx.state.find_user(target)
@@ -100,7 +105,10 @@ def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, C
     if not isinstance(channel, Channel):
         return None
     if ctx.user not in channel.members:
-        error(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel (you are not on it)")
+        if channel.hidden_from(ctx.user):  # a secret channel does not exist outside
+            error(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        else:
+            error(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel (you are not on it)")
         return None
     return status, channel
 

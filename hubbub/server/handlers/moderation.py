@@ -51,7 +51,7 @@ def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
         return
     # the relayed line must stay within 512 bytes whatever the reason's length
     head = len(f":{user.prefix} KICK {channel.name} {victim.nick} :".encode())
-    text = fit_utf8(reason[: ctx.config.limits.kicklen], LINE_BUDGET - head)
+    text = fit_utf8(reason, min(ctx.config.limits.kicklen, LINE_BUDGET - head))
     ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()))
 
 
@@ -64,7 +64,7 @@ def handle_kick(ctx: Context, message: Message) -> None:
     reason = message.param(2) or ctx.user.nick  # RFC 2812: the kicker's nick by default
     for name, nick in pairs:
         channel = ctx.state.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(ctx.user):  # a secret channel does not exist outside
             ctx.conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         else:
             _kick(ctx, channel, nick, reason)
@@ -95,7 +95,7 @@ def handle_invite(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
         return
     channel = ctx.state.find_channel(name)
-    if channel is None:
+    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         return
     if user not in channel.members:

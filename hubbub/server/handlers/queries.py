@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
 from hubbub.server import metadata
 from hubbub.server.channel import Channel
@@ -202,7 +202,7 @@ def handle_away(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_NOTREGISTERED, "You have not registered")
         return
     text = message.param(0)
-    away = text[: ctx.config.limits.awaylen] if text else None
+    away = fit_utf8(text, ctx.config.limits.awaylen) if text else None
 
     def done(outcome: object = None) -> None:
         if away is not None:
