@@ -314,6 +314,9 @@ def validate(config: Config) -> None:
     cluster = config.cluster
     if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")
+    if cluster.url and config.store.db != ":memory:" and not config.store.db.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("a cluster's nodes must share one store: --db postgresql://USER@HOST/DB "
+                          "(or --db :memory: to keep nothing)")
     if cluster.node_timeout < 1:
         raise ConfigError("cluster.node_timeout must be at least 1 second")
     if cluster.log_length < 1000:

@@ -43,10 +43,12 @@ class Session:
         self.link = link
         self.ctx: Context | None = None
         uid = svc.new_uid()
-        # Its lines wait until the user exists (at once here; in a cluster, once the
-        # network has ordered its arrival, the per-address limit counted network-wide).
+        # Its lines wait until the user exists (at once on one node; in a cluster, once
+        # the network has ordered its arrival, the per-address limit counted network-wide).
         link.hold_input()
-        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), svc.config.limits.max_clients_per_ip)
+        # one node alone counts its connections as it accepts them (runtime/listeners.py)
+        ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:

@@ -77,7 +77,10 @@ def handle_join(ctx: Context, message: Message) -> None:
         return
     lim = ctx.config.limits
     keys = message.param(1).split(",")
-    joining = 0  # joins emitted by this command, not applied yet where an engine orders them elsewhere
+    # the channels it is in, and those this command joins (applied at once on one node,
+    # later in a cluster: counted here either way)
+    already = len(user.channels)
+    joining = 0
     for index, name in enumerate(message.params[0].split(",")):
         if not name:
             continue
@@ -90,7 +93,7 @@ def handle_join(ctx: Context, message: Message) -> None:
         existing = ctx.state.find_channel(name)
         if existing is not None and user in existing.members:
             continue
-        if len(user.channels) + joining >= lim.max_channels:
+        if already + joining >= lim.max_channels:
             conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
         if existing is not None:
