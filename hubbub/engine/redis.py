@@ -48,32 +48,38 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 BATCH = 1000  # most events one publish carries; most entries one read returns
 READ_BLOCK = 250  # milliseconds a read waits for new entries before asking again
 
-# KEYS: epoch, log, alive. ARGV: epoch, node, maxlen, fenced ("1": refuse a lapsed node),
-# then seq, payload pairs. Returns the last entry's id.
+# KEYS: epoch, log, alive. ARGV: epoch, maxlen, fenced ("1": refuse a node whose heartbeat
+# lapsed), then (node, seq, payload) triples. Returns the last entry's id.
 PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('EPOCH the log was reset') end
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
   return redis.error_reply('LOST this node was declared lost')
 end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local prev = '0-0'
 if #last > 0 then prev = last[1][1] end
-for i = 5, #ARGV, 2 do
-  prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
-                    'p', prev, 'n', ARGV[2], 's', ARGV[i], 'e', ARGV[i + 1])
+for i = 4, #ARGV, 3 do
+  prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+                    'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
 end
 return prev
 """
 
-# KEYS: epoch, log, snapshot. ARGV: new epoch, snapshot. Makes a new log unless one
-# exists; returns the epoch in force.
+# KEYS: epoch, log, snapshot. ARGV: the epoch to replace ("": none), the new epoch, its
+# snapshot, maxlen, then (node, seq, payload) triples: the founder's last entries, first
+# in the new log. Does nothing if another epoch is in force; returns the epoch in force.
 FOUND = """
-local epoch = redis.call('GET', KEYS[1])
-if epoch then return epoch end
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return current end
 redis.call('DEL', KEYS[2])
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[3], ARGV[2])
-return ARGV[1]
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+local prev = '0-0'
+for i = 5, #ARGV, 3 do
+  prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
+                    'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
+end
+return ARGV[2]
 """
 
 # KEYS: epoch, snapshot. ARGV: epoch, snapshot.
@@ -199,21 +205,35 @@ class RedisLog:
         """Found the network's log, or load its snapshot; True when we founded it."""
         epoch = text(await self.r.get(self.k_epoch))
         if epoch is None:
-            proposal = new_token()
-            epoch = await self._try_found(proposal)
-            if epoch == proposal:
-                self.epoch = proposal
-                self.replica.last_id = START
+            epoch = await self._found_new_log("")
+            if epoch == self.epoch:
                 return True
         assert epoch is not None
-        await self._load_snapshot(epoch)
+        data = await self._snapshot_of(epoch, fresh=False)
+        self.replica.restore(data)
+        self.epoch = epoch
         return False
 
-    async def _try_found(self, proposal: str) -> str | None:
-        """Make a new log named `proposal`, starting from this replica, unless one exists
-        (another node got there first): the epoch in force."""
-        blob = self._snapshot_blob(proposal, START)
-        return text(await self._found(keys=[self.k_epoch, self.k_log, self.k_snapshot], args=[proposal, blob]))
+    async def _found_new_log(self, replacing: str) -> str | None:
+        """Make a new log, unless another epoch than `replacing` ("": none) is in force: it
+        starts with the entries this replica applied lately (for nodes that had not read
+        them), and a snapshot of this replica for nodes too far behind. Returns the epoch
+        in force; ours if we made it."""
+        replica = self.replica
+        proposal = new_token()
+        tail = list(replica.recent)
+        kept_from = tail[0].prev if tail else replica.last_id
+        blob = self._snapshot_blob(proposal, START,
+                                   {"old_epoch": self.epoch, "old_last": replica.last_id, "kept_from": kept_from})
+        args: list[Any] = [replacing, proposal, blob, self.settings.log_length]
+        for entry in tail:
+            if entry.event is not None:
+                args += [entry.node, entry.seq, encode(entry.event)]
+        epoch = text(await self._found(keys=[self.k_epoch, self.k_log, self.k_snapshot], args=args))
+        if epoch == proposal:
+            replica.new_log()
+            self.epoch = proposal
+        return epoch
 
     async def _register(self, new: bool) -> None:
         """Set our heartbeat: a new incarnation must take a key nobody holds."""
@@ -283,12 +303,22 @@ class RedisLog:
                 replica.published(batch[-1][0])
 
     async def _send(self, batch: list[tuple[int, Event]], fenced: bool) -> None:
-        args: list[Any] = [self.epoch, self.replica.node, self.settings.log_length, "1" if fenced else "0"]
+        node = self.replica.node
+        args: list[Any] = [self.epoch, self.settings.log_length, "1" if fenced else "0"]
         for seq, event in batch:
-            args.append(seq)
-            args.append(encode(event))
+            args += [node, seq, encode(event)]
         self.publishes += 1
-        await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(self.replica.node)], args=args)
+        await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(node)], args=args)
+
+    async def _republish(self, entries: list[Entry]) -> None:
+        """Entries of a lost log, as they were (their node, their seq), into the new one."""
+        entries = [entry for entry in entries if entry.event is not None]
+        for start in range(0, len(entries), BATCH):
+            args: list[Any] = [self.epoch, self.settings.log_length, "0"]
+            for entry in entries[start : start + BATCH]:
+                assert entry.event is not None
+                args += [entry.node, entry.seq, encode(entry.event)]
+            await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(self.replica.node)], args=args)
 
     async def _refused(self, error: str) -> None:
         if error.startswith("LOST"):  # our heartbeat lapsed (Redis was away): take it up again
@@ -369,8 +399,9 @@ class RedisLog:
         await self._snapshot(keys=[self.k_epoch, self.k_snapshot],
                              args=[self.epoch, self._snapshot_blob(self.epoch, replica.last_id)])  # fmt: skip
 
-    def _snapshot_blob(self, epoch: str, position: str) -> str:
+    def _snapshot_blob(self, epoch: str, position: str, extra: dict[str, str] | None = None) -> str:
         data = self.replica.snapshot()
+        data.update(extra or {})
         data["epoch"] = epoch
         data["id"] = position
         data["token"] = new_token()
@@ -414,33 +445,26 @@ class RedisLog:
         self.replica.emit(None, NodeUp(self.replica.node, self.name, self.clock()))
 
     async def _resync(self, why: str) -> None:
-        """Start the replica again: from a snapshot of this log, or, when Redis lost the
-        log, by rebuilding it from this replica (the first node to get there does)."""
+        """Put the replica back on the network's log after a gap or a lost log.
+
+        - Redis lost the log (no epoch, or the log went back in time): the first node to
+          get there founds a new log from its replica, publishing first the entries it
+          applied lately; every other node that was reading the old log keeps its replica,
+          publishes the entries it applied past the founder's, and reads the new log from
+          its start: each entry is applied once on every node, in the old log's order, so
+          nothing one node had applied is missing elsewhere.
+        - A node that cannot go on that way (too far behind, a newer log) starts from the
+          snapshot, and its connections are checked against it (`reconcile`).
+        """
         if self._lock.locked():
             return
         async with self._lock:
             self.synced.clear()
             self.generation += 1
-            log.warning("starting the replica again: %s", why)
+            log.warning("the replica leaves the log: %s", why)
             while not self._stopping:
                 try:
-                    epoch = text(await self.r.get(self.k_epoch))
-                    if epoch is None:
-                        proposal = new_token()
-                        if await self._try_found(proposal) == proposal:
-                            log.warning("Redis had lost the network's log: rebuilt it from this node's replica")
-                            self.epoch = proposal
-                            self.replica.last_id = START
-                            self.replica.sent = self.replica.seqs.get(self.replica.node, 0)
-                            await self._register(new=False)
-                            break
-                        continue
-                    await self._load_snapshot(epoch)
-                    self.reconcile()
-                    if self.replica.node not in self.replica.state.nodes:
-                        self._lost()  # the network went on without us
-                    else:
-                        await self._register(new=False)
+                    await self._back_on_a_log()
                     break
                 except UNREACHABLE as exc:
                     self._unreachable(exc)
@@ -451,25 +475,79 @@ class RedisLog:
             self.synced.set()
             self._wake.set()
 
-    async def _load_snapshot(self, epoch: str) -> None:
-        """Start the replica from the snapshot of log `epoch`: one not loaded before
-        (asking for a new one when there is none); TimeoutError when none comes."""
+    async def _back_on_a_log(self) -> None:
+        replica = self.replica
+        epoch = text(await self.r.get(self.k_epoch))
+        if epoch is None or (epoch == self.epoch and await self._log_went_back()):
+            founded = await self._found_new_log(epoch or "")
+            if founded == self.epoch:
+                log.warning("Redis had lost the network's log: made a new one from this node's replica")
+                await self._register(new=False)
+                return
+            epoch = founded
+        assert epoch is not None
+        if epoch != self.epoch:
+            data = await self._snapshot_of(epoch, fresh=False)
+            if self._covered_by(data):
+                tail = replica.new_log()
+                self.epoch = epoch
+                await self._republish([e for e in tail if position(e.id) > position(data["old_last"])])
+                log.warning("Redis had lost the network's log: this node follows the one made again")
+                await self._register(new=False)
+                return
+        else:
+            data = await self._snapshot_of(epoch, fresh=True)
+        replica.restore(data)
+        self.epoch = epoch
+        self.reconcile()
+        log.warning("the replica started again from a snapshot")
+        if replica.node not in replica.state.nodes:
+            self._lost()  # the network went on without us
+        else:
+            await self._register(new=False)
+
+    def _covered_by(self, data: dict[str, Any]) -> bool:
+        """Whether this replica can go on in the new log `data` begins: it read the same
+        old log, from no earlier than where the founder's republished entries start, and
+        whatever it read past the founder it can publish again itself."""
+        if data.get("old_epoch") != self.epoch or "kept_from" not in data:
+            return False
+        mine = position(self.replica.last_id)
+        if mine < position(data["kept_from"]):
+            return False
+        recent = self.replica.recent
+        kept_from = position(recent[0].prev) if recent else mine
+        return mine <= position(data["old_last"]) or kept_from <= position(data["old_last"])
+
+    async def _log_went_back(self) -> bool:
+        """The log ends before where this replica stands (a Redis restored from an older save)."""
+        last: Any = await self.r.xrevrange(self.k_log, count=1)
+        end = last[0][0].decode() if last else START
+        return position(end) < position(self.replica.last_id)
+
+    async def _snapshot_of(self, epoch: str, fresh: bool) -> dict[str, Any]:
+        """The snapshot of log `epoch`; when `fresh`, one this replica has not started from
+        already (asking for a new one if need be). TimeoutError when none comes."""
         deadline = time.monotonic() + self.settings.node_timeout
         asked = False
         while time.monotonic() < deadline:
             blob = await self.r.get(self.k_snapshot)
             if blob is not None:
-                data = json.loads(blob)
-                if data["epoch"] == epoch and data["token"] != self._loaded:
-                    self.replica.restore(data)
-                    self.epoch = epoch
+                data: dict[str, Any] = json.loads(blob)
+                if data["epoch"] == epoch and not (fresh and data["token"] == self._loaded):
                     self._loaded = data["token"]
-                    return
-            if not asked:
+                    return data
+            if fresh and not asked:
                 await self.r.set(self.k_wanted, "1", px=int(self.settings.node_timeout * 1000))
                 asked = True
             await asyncio.sleep(0.05)
         raise TimeoutError
+
+
+def position(entry_id: str) -> tuple[int, int]:
+    """A log position, comparable ("1700000000000-3" -> (1700000000000, 3))."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def text(value: Any) -> str | None:

@@ -21,6 +21,7 @@ declared lost are ignored, by every replica alike.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
@@ -51,8 +52,9 @@ from hubbub.server.user import node_of
 
 log = logging.getLogger("hubbub.cluster")
 
-START = "0-0"
-LOST_TEXT = "This server lost contact with the network"  # the position before a log's first entry
+START = "0-0"  # the position before a log's first entry
+LOST_TEXT = "This server lost contact with the network"
+RECENT = 20000  # entries kept after applying them, to publish again if Redis loses the log
 
 # The command a client sent, by the event it made: named when its event is refused.
 COMMANDS: dict[type[Any], str] = {
@@ -120,6 +122,10 @@ class Replica:
         self.wake: Callable[[], None] = lambda: None  # tells the publisher the outbox has something
         self.lost: Callable[[], None] = lambda: None  # called when the network declared this node lost
         self.applied = 0  # entries applied since this replica started
+        # The last entries applied, as the log had them: should Redis lose the log, every
+        # node publishes these again into the new one (each is applied once anyway), so
+        # that what one node applied reaches those that had not read it yet.
+        self.recent: deque[Entry] = deque(maxlen=RECENT)
         self._subscribers: list[Subscriber] = []
         self._own_subscribers: list[Subscriber] = []
 
@@ -204,6 +210,7 @@ class Replica:
             if entry.node not in self.state.nodes and type(event) is not NodeUp:
                 continue  # a late entry of a node declared lost
             self.seqs[entry.node] = entry.seq
+            self.recent.append(entry)
             mine = entry.node == self.node
             waiting = None
             if mine:
@@ -260,6 +267,7 @@ class Replica:
         """Start again from another node's snapshot. Events of ours that it holds are
         done (their senders stop waiting); those it lacks go out again."""
         snapshot.load_into(self.state, data["state"])
+        self.recent.clear()
         self.last_id = data["id"]
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}
         done = self.seqs.get(self.node, 0)
@@ -269,6 +277,16 @@ class Replica:
             origin = self.waiting.pop(seq).origin
             if origin is not None:
                 origin.release_input()
+
+    def new_log(self) -> list[Entry]:
+        """The log was lost and a new one begins: this replica reads it from its start,
+        what it emitted and did not see applied goes out again; the entries it applied
+        lately are returned (to publish again for the others) and forgotten here."""
+        tail = list(self.recent)
+        self.recent.clear()
+        self.last_id = START
+        self.sent = self.seqs.get(self.node, 0)
+        return tail
 
     def rejoin(self, node: str) -> None:
         """Take a new incarnation (the old one was declared lost): what the old one had

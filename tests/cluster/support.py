@@ -141,6 +141,15 @@ async def digests(oper: LineClient, nodes: int) -> dict[str, str]:
     return found
 
 
+async def caught_up(client: LineClient) -> None:
+    """Wait until the client's node has applied everything in the log before now: an
+    event of the client's own (AWAY, set then cleared) comes back after all of it."""
+    client.send("AWAY :catching up")
+    await client.expect("306")
+    client.send("AWAY")
+    await client.expect("305")
+
+
 async def oper_up(client: LineClient) -> None:
     client.send(f"OPER admin {OPER_PASSWORD}")
     await client.expect("381")

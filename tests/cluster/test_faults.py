@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.support import NODE_TIMEOUT, Cluster, digests, oper_up
-from tests.helpers import LineClient, sync
+from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up
+from tests.helpers import LineClient
 from tests.services import RedisServer, start_redis
 
 
@@ -70,8 +70,8 @@ async def test_a_killed_node_s_users_quit_for_everyone_and_acknowledged_messages
     await asyncio.sleep(0.3)
     stop.set()
     await asyncio.gather(*talking)
-    await sync(alice)
-    await sync(bob)
+    await caught_up(alice)  # what the others published before is here now
+    await caught_up(bob)
     assert sent_a and sent_b
     # every acknowledged line reached the other survivor, once
     assert heard(bob, "a ") == Counter(sent_a)
@@ -117,12 +117,12 @@ async def test_the_network_recovers_when_redis_restarts_empty_during_traffic(
             assert loop.time() - started < 20, cluster.logs()
         stop.set()
         await asyncio.gather(*talking)
-        await sync(alice)
-        await sync(bob)
+        await caught_up(alice)
+        await caught_up(bob)
         # nobody was dropped, and every acknowledged line arrived, once
         assert not [m for m in alice.received + bob.received if m.command in ("QUIT", "ERROR")]
-        assert heard(bob, "a ") == Counter(sent_a)
-        assert heard(alice, "b ") == Counter(sent_b)
+        assert heard(bob, "a ") == Counter(sent_a), cluster.logs()
+        assert heard(alice, "b ") == Counter(sent_b), cluster.logs()
         await oper_up(alice)
         found = await digests(alice, 2)
         assert len(set(found.values())) == 1, found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.cluster.support import Cluster, digests, oper_up
+from tests.cluster.support import Cluster, caught_up, digests, oper_up
 from tests.helpers import LineClient, sync
 
 
@@ -144,6 +144,7 @@ async def test_two_nodes_creating_one_channel_at_once_make_one_op(cluster: Clust
         second.send(f"JOIN {channel}")
         await first.expect("366", "first", channel)
         await second.expect("366", "second", channel)
+        await caught_up(watcher)  # both joins are in the log: the watcher's node has them now
         watcher.send(f"NAMES {channel}")
         names = (await watcher.expect("353")).params[-1].split()
         assert sorted(name.lstrip("@") for name in names) == ["first", "second"]
