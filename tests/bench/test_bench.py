@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -221,3 +222,22 @@ def test_procstat_reads_a_live_process_and_not_a_missing_one() -> None:
     assert me is not None and me.cpu_s > 0 and me.rss_bytes > 0
     assert procstat.sample(2**22 + 12345) is None
     assert procstat.alive(os.getpid())
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_a_cluster_run_spreads_clients_over_its_nodes_and_counts_redis_calls() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubbub.bench", "fanout", "--cluster", "2", "-n", "12", "-k", "2", "-r", "40",
+         "-d", "1", "--json", "--time-limit", "90"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    nodes = result["target"]["nodes"]
+    assert len(nodes) == 2 and nodes[0] != nodes[1]
+    trial = result["result"]
+    assert trial["lost"] == 0 and trial["delivered"] == trial["expected"]  # across nodes, nothing lost
+    redis = trial["redis"]
+    assert redis["calls"].get("evalsha", 0) > 0 and redis["calls"].get("xread", 0) > 0
+    assert redis["calls_per_message"] > 0
+    assert not any(procstat.alive(pid) for pid in [result["target"]["pid"]])
