@@ -26,7 +26,7 @@ from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, STATUS_MODES, Channel
 from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import Connection
-from hubbub.server.delivery import WANTS_TAGS, Outgoing, server_time
+from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
     AwaySet,
@@ -84,19 +84,19 @@ def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: Use
 
     This is the hot path of a chat server, so `Connection.deliver` is inlined for the
     common member (an IRC connection with no labeled reply open, `Connection.fast`):
-    the wire form for each tag mask is fetched once per message and written as it is.
+    the wire form for each tag mask is fetched once per message, kept in a list indexed
+    by the mask (cheaper than a dict), and written as it is.
     """
-    forms: dict[int, bytes] = {}
+    forms: list[bytes | None] = [None] * ALL_MASKS
     skip = exclude.conn if exclude is not None else None
     for conn in channel.local:
-        if conn is skip:
-            continue
         fast = conn.fast
-        if fast is None:
-            conn.deliver(out)  # labeled, leaving, or another output form
+        if fast is None or conn is skip:
+            if conn is not skip:
+                conn.deliver(out)  # labeled, leaving, or another output form
             continue
         mask = conn.tag_mask
-        data = forms.get(mask)
+        data = forms[mask]
         if data is None:
             data = forms[mask] = out.irc_bytes(mask)
         fast.write(data)

@@ -27,6 +27,7 @@ WANTS_ACCOUNT = 4  # account-tag
 WANTS_MULTILINE = 8  # draft/multiline (with batch): multiline messages arrive as a batch
 # The bits that change how an ordinary (one-line) message is serialized.
 FORM_BITS = WANTS_TIME | WANTS_TAGS | WANTS_ACCOUNT
+ALL_MASKS = 16  # every tag mask is below this
 
 # bot-mode: the ratified tag name and the draft one that clients of the
 # work-in-progress specification still look for; both carry no value.

@@ -46,11 +46,11 @@ class _Generation:
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "_dirty", "_scheduled", "barrier", "_held", "_tasks")
+    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_tasks")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._dirty: list[Queue] = []
+        self.marked: list[Queue] = []
         self._scheduled = False
         # what this iteration must wait for before its output may go (the store's commit)
         self.barrier: Callable[[], Awaitable[None] | None] | None = None
@@ -58,14 +58,16 @@ class Flusher:
         self._tasks: set[asyncio.Future[None]] = set()
 
     def mark(self, queue: Queue) -> None:
-        self._dirty.append(queue)
+        self.marked.append(queue)
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._scheduled = False
-        dirty, self._dirty = self._dirty, []
+        marked = self.marked  # the queues hold this list: emptied, never replaced
+        dirty = marked[:]
+        marked.clear()
         pending = self.barrier() if self.barrier is not None else None
         if pending is None and not self._held:
             for queue in dirty:

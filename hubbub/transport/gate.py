@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from hubbub.config import LimitsSection
 from hubbub.irc.framing import LineBuffer
@@ -178,6 +178,15 @@ class LineGate:
         return not self.held
 
 
+class Marks(Protocol):
+    """Who writes out the marked output queues once per loop iteration (the Flusher)."""
+
+    marked: list[OutputQueue]  # marked in this iteration; never empty while a flush is due
+
+    def mark(self, queue: OutputQueue) -> None:
+        """Add `queue` to `marked`, and make sure a flush is due."""
+
+
 class OutputQueue:
     """A connection's unsent output: collected as the chat writes it, written out once
     per loop iteration (`flush`, called by the shared flusher), bounded by the sendq.
@@ -185,11 +194,12 @@ class OutputQueue:
     Past its sendq, counting what the transport below still holds (`pending()`), the
     client is reported stuck (`overflow()`) and nothing more is collected for it; a
     closing connection still gets its last bytes (its ERROR) whatever its sendq. This
-    is every delivery's path: one call to collect, one to flush.
+    is every delivery's path: one call to collect, one to flush, each kept to a few
+    operations (the size collected doubles as the "marked for the flusher" flag).
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "_out", "_size", "_held", "_dirty", "_mark", "_send", "_pending", "_overflow",
+        "ip", "sendq", "closing", "_out", "_size", "_held", "_flusher", "_marked", "_send", "_pending", "_overflow",
         "abort",
     )  # fmt: skip
 
@@ -197,7 +207,7 @@ class OutputQueue:
         self,
         ip: str,
         sendq: int,
-        mark: Callable[[OutputQueue], None],
+        flusher: Marks,
         send: Callable[[bytes], object],
         pending: Callable[[], int],
         overflow: Callable[[], None],
@@ -207,30 +217,36 @@ class OutputQueue:
         self.sendq = sendq
         self.closing = False
         self._out: list[bytes] = []
-        self._size = 0
+        self._size = 0  # bytes collected since the last flush; 0: not marked for the flusher
         self._held = 0  # bytes taken and waiting for the store's commit (see Flusher)
-        self._dirty = False
-        self._mark = mark  # have `flush` called at the end of this loop iteration
+        # Marking has `flush` called at the end of this loop iteration. The queues marked
+        # in this one are in `flusher.marked`, scheduled as soon as it is not empty: a
+        # queue joins it with one append (every delivery's first write passes here).
+        self._flusher = flusher
+        self._marked = flusher.marked
         self._send = send
         self._pending = pending
         self._overflow = overflow
         self.abort = abort
 
     def write(self, data: bytes) -> None:
-        if self._size > self.sendq:
+        size = self._size
+        if size > self.sendq or not data:
             return  # past the sendq: the next flush drops the client, collecting is waste
+        if not size:  # the first bytes since the last flush: the flusher must come by
+            marked = self._marked
+            if not marked:
+                self._flusher.mark(self)
+            else:
+                marked.append(self)
         self._out.append(data)
-        self._size += len(data)
-        if not self._dirty:
-            self._dirty = True
-            self._mark(self)
+        self._size = size + len(data)
 
     def flush(self) -> None:
-        self._dirty = False
-        out = self._out
-        if not out:
-            return
         size = self._size
+        if not size:
+            return
+        out = self._out
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
@@ -242,11 +258,10 @@ class OutputQueue:
     def take(self) -> bytes:
         """What `flush` would write, kept back by the flusher until the store has
         committed what it shows; b"" when nothing, or when the client is dropped."""
-        self._dirty = False
-        out = self._out
-        if not out:
-            return b""
         size = self._size
+        if not size:
+            return b""
+        out = self._out
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0

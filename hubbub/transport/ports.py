@@ -67,6 +67,8 @@ class SessionPort(Protocol):
 
 
 class Flush(Protocol):
+    marked: list[Any]  # the queues marked in this loop iteration (see gate.Marks)
+
     def mark(self, queue: Any) -> None:
         """Flush `queue` at the end of this loop iteration."""
 

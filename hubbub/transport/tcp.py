@@ -124,7 +124,7 @@ class TcpConnection(asyncio.Protocol):
             self._admitted = True
             self._tune(transport.get_extra_info("socket"))
         output = self.output = OutputQueue(
-            self.ip, self.gate.settings.sendq, self.host.flusher.mark, transport.write,  # type: ignore[attr-defined]
+            self.ip, self.gate.settings.sendq, self.host.flusher, transport.write,  # type: ignore[attr-defined]
             transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
         )  # fmt: skip
         self.write = output.write

@@ -145,17 +145,25 @@ def test_eof_ends_a_typed_line_only_for_people() -> None:
 
 
 class Sink:
+    """The flusher's side of output queues, and the transport below them."""
+
     def __init__(self) -> None:
         self.sent: list[bytes] = []
-        self.marked = 0
+        self.marked: list[OutputQueue] = []
         self.overflows = 0
         self.below = 0  # bytes the transport below still holds
 
     def queue(self, sendq: int) -> OutputQueue:
-        return OutputQueue("ip", sendq, self.mark, self.sent.append, lambda: self.below, self.overflow, lambda: None)
+        return OutputQueue("ip", sendq, self, self.sent.append, lambda: self.below, self.overflow, lambda: None)
 
     def mark(self, queue: OutputQueue) -> None:
-        self.marked += 1
+        self.marked.append(queue)
+
+    def flush(self) -> None:
+        marked = self.marked[:]
+        self.marked.clear()
+        for queue in marked:
+            queue.flush()
 
     def overflow(self) -> None:
         self.overflows += 1
@@ -166,13 +174,18 @@ def test_output_is_joined_once_per_flush_and_marked_once() -> None:
     out = sink.queue(100)
     out.write(b"12345")
     out.write(b"678")
-    assert sink.marked == 1
-    out.flush()
+    assert sink.marked == [out]
+    sink.flush()
     assert sink.sent == [b"12345678"]
     out.flush()
     assert sink.sent == [b"12345678"]
     out.write(b"9")
-    assert sink.marked == 2
+    assert sink.marked == [out]
+    other = sink.queue(100)
+    other.write(b"x")
+    assert sink.marked == [out, other]
+    sink.flush()
+    assert sink.sent == [b"12345678", b"9", b"x"]
 
 
 def test_output_past_the_sendq_is_an_overflow_and_stops_collecting() -> None:
