@@ -88,6 +88,7 @@ def _command_word(word: str) -> str:
     Only a word that cannot be one (control characters, a leading ':') is no message.
     Only ASCII is upper-cased: str.upper() maps some non-ASCII letters onto ASCII ones
     ("\u0131" to "I", "\u017f" to "S"), which would let `prıvmsg` pass for PRIVMSG.
+    (`parse` does the same inline, for the lines that are already upper case.)
     """
     if not word.isprintable() or word[0] == ":":
         raise ParseError("invalid command")
@@ -114,36 +115,42 @@ class Message:
         NUL anywhere: sent, it would split the line and let text pose as a new message.
         """
         # Every relayed message passes here once per wire form: kept to a few string
-        # operations, the common shapes first.
+        # operations, the common shapes first, the line built by one f-string.
         command = self.command
         params = self.params
+        source = self.source
         count = len(params)
         if count:
             last = params[-1]
-            if (
+            colon = (
                 not last
                 or " " in last
                 or last[0] == ":"
                 or command in _TEXT_ONLY
                 or (count > 1 and (command in _TEXT_LAST or command.isdigit()))
-                or (command == _RELAYED_TEXT_ONLY and self.source)
-            ):
-                last = ":" + last
-            if count > 1:
-                middle = params[:-1]
-                for p in middle:
+                or (command == _RELAYED_TEXT_ONLY and source)
+            )
+            if count == 2:
+                middle = params[0]
+                if not middle or " " in middle or middle[0] == ":":
+                    raise ValueError(f"middle parameter {middle!r} cannot be serialized")
+            elif count > 2:
+                for p in params[:-1]:
                     if not p or " " in p or p[0] == ":":
                         raise ValueError(f"middle parameter {p!r} cannot be serialized")
-                line = f"{command} {' '.join(middle)} {last}"
+                middle = " ".join(params[:-1])
+            if count == 1:
+                body = f"{command} :{last}" if colon else f"{command} {last}"
             else:
-                line = f"{command} {last}"
+                body = f"{command} {middle} :{last}" if colon else f"{command} {middle} {last}"
         else:
-            line = command
-        if self.source:
-            line = f":{self.source} {line}"
-        if self.tags:
-            tags = ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in self.tags.items())
-            line = f"@{tags} {line}"
+            body = command
+        line = f":{source} {body}" if source else body
+        tags = self.tags
+        if tags:
+            table = _ESCAPE_TABLE
+            items = ";".join([f"{k}={v.translate(table)}" if v else k for k, v in tags.items()])
+            line = f"@{items} {line}"
         if "\r" in line or "\n" in line or "\0" in line:
             raise ValueError(f"CR, LF or NUL cannot be sent in a line: {line!r}")
         return line
@@ -213,7 +220,9 @@ def parse(line: str) -> Message:
         words = [word for word in words if word]
         if not words:
             raise ParseError("no command")
-    command = _command_word(words[0])
+    command = words[0]
+    if not (command.isupper() and command.isascii() and command.isalpha()):  # PRIVMSG, as nearly all send it
+        command = _command_word(command)
     params = words[1:]
     if colon:
         params.append(trailing)

@@ -14,9 +14,10 @@ where the text is known (access.py says who they bind).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
 from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
@@ -25,7 +26,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Said, SaidMultiline
-from hubbub.server.services import find_service
+from hubbub.server.services import SERVICES
 from hubbub.server.user import User
 
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
@@ -65,10 +66,13 @@ def fitted(user: User, command: str, target: str, text: str) -> str:
     return text if len(text) * 4 <= room else fit_utf8(text, room)
 
 
-def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
-    """The channel or user a message goes to, or None after telling the sender why not."""
+def find_target(ctx: Context, target: str, error: Error, key: str | None = None) -> Channel | User | None:
+    """The channel or user a message goes to, or None after telling the sender why not.
+    `key` is `target` casefolded, when the caller has it already."""
+    if key is None:
+        key = casefold(target)
     if target and target[0] in CHANTYPES:  # is_channel_name, inlined: every message asks
-        channel = ctx.state.find_channel(target)
+        channel = ctx.state.channels.get(key)
         if channel is None:
             error(n.ERR_NOSUCHCHANNEL, target, "No such channel")
             return None
@@ -80,9 +84,10 @@ def find_target(ctx: Context, target: str, error: Error) -> Channel | User | Non
                 error(n.ERR_CANNOTSENDTOCHAN, channel.name, refusal)
             return None
         return channel
-    user = ctx.state.find_user(target)
-    if user is None:
+    user = ctx.state.nicks.get(key)  # ChatState.find_user, with the key at hand
+    if user is None or not user.registered:
         error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return None
     return user
 
 
@@ -118,36 +123,42 @@ def _tell_away(ctx: Context, target: User) -> None:
         ctx.conn.numeric(n.RPL_AWAY, target.nick, target.away)
 
 
+def _silent(code: str, *params: str) -> None:
+    """RFC 1459: no automatic reply, not even an error, may answer a NOTICE."""
+
+
 def _relay(ctx: Context, message: Message) -> None:
+    # Every chat message passes here: the common case (one target, no tags) is kept to
+    # few steps, and the target's name is casefolded once for every lookup.
     command = message.command
-    notice = command == "NOTICE"
-    tagmsg = command == "TAGMSG"
+    params = message.params
     conn, user = ctx.conn, ctx.user
-
-    def error(code: str, *params: str) -> None:
-        # RFC 1459: no automatic reply, not even an error, may answer a NOTICE.
-        if not notice:
-            conn.numeric(code, *params)
-
-    if not message.params or not message.params[0]:
+    error: Error = _silent if command == "NOTICE" else conn.numeric
+    tagmsg = command == "TAGMSG"
+    if not params or not params[0]:
         error(n.ERR_NORECIPIENT, f"No recipient given ({command})")
         return
-    if not tagmsg and (len(message.params) < 2 or not message.params[1]):
-        error(n.ERR_NOTEXTTOSEND, "No text to send")
-        return
-    targets = [t for t in message.params[0].split(",") if t]
-    limit = ctx.config.limits.max_targets
-    if len(targets) > limit:
-        error(n.ERR_TOOMANYTARGETS, message.params[0], f"Too many targets, the limit is {limit}")
-        return
+    text = ""
+    if not tagmsg:
+        if len(params) < 2 or not params[1]:
+            error(n.ERR_NOTEXTTOSEND, "No text to send")
+            return
+        text = params[1]
+    targets: Sequence[str] = params[0:1]
+    if "," in params[0]:
+        targets = [t for t in params[0].split(",") if t]
+        limit = ctx.config.limits.max_targets
+        if len(targets) > limit:
+            error(n.ERR_TOOMANYTARGETS, params[0], f"Too many targets, the limit is {limit}")
+            return
     tags = None
     if message.tags:
         ok, tags = relayable_tags(ctx, message.tags)
         if not ok:
             return
-    text = message.param(1)
     for name in targets:
-        helper = find_service(name)
+        key = casefold(name)
+        helper = SERVICES.get(key)  # find_service, with the key at hand
         if helper is not None:  # NickServ, ChanServ: commands, not messages
             if command == "PRIVMSG":
                 helper.run(ctx, text.split())
@@ -160,9 +171,10 @@ def _relay(ctx: Context, message: Message) -> None:
                 continue
             status, target = found
         else:
-            target = find_target(ctx, name, error)
+            target = find_target(ctx, name, error, key)
             if target is None:
                 continue
+        away = None  # a user to tell the sender is away (301), once the message is out
         if isinstance(target, Channel):
             modes = target.modes
             if ("C" in modes or "T" in modes) and not tagmsg:  # +C, +T: asked only where set
@@ -170,13 +182,18 @@ def _relay(ctx: Context, message: Message) -> None:
                 if refusal is not None:
                     error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                     continue
-            shown, key, to_channel = status + target.name if status else target.name, target.key, True
+            shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
-            shown, key, to_channel = target.nick, target.uid, False
-        body = "" if tagmsg else fitted(user, command, shown, text)
-        event = Said(user.uid, command, key, to_channel, body, tags, ctx.now(), new_msgid(), status)
-        if isinstance(target, User) and target.away is not None and command == "PRIVMSG":
-            ctx.emit(event, lambda outcome, away=target: _tell_away(ctx, away))
+            shown, to, to_channel = target.nick, target.uid, False
+            if target.away is not None and command == "PRIVMSG":
+                away = target
+        body = text
+        # `fitted` only for text that might not fit (a character is at most 4 bytes)
+        if len(text) * 4 + len(shown) * 4 + len(user.prefix) + len(command) + 5 > MAX_LINE_BODY:
+            body = fitted(user, command, shown, text)
+        event = Said(user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status)
+        if away is not None:
+            ctx.emit(event, lambda outcome, away=away: _tell_away(ctx, away))
         else:
             ctx.emit(event)
 
