@@ -133,7 +133,7 @@ class Runtime:
         if self.config.listen.tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
-        self.flusher.barrier = self.persistence.barrier
+        self.flusher.barrier = self.persistence
         try:
             if self.cluster is not None:  # the network's state replaces what the store gave
                 await self.cluster.start()

@@ -60,11 +60,25 @@ class Persistence:
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
                  len(snapshot.channels), len(snapshot.klines))  # fmt: skip
 
-    def barrier(self) -> Awaitable[None] | None:
-        """The flusher's barrier: hand over this iteration's writes; the commit to wait for."""
-        if self.recorder is None or self.store is None or not self.recorder.pending:
-            return None
-        return self._write(self.recorder.cut())
+    # -- the flusher's barrier: this iteration's output waits for its writes' commit ------
+
+    def due(self) -> bool:
+        """Whether this iteration changed what the store keeps."""
+        return self.recorder is not None and self.store is not None and bool(self.recorder.pending)
+
+    def commit(self, then: Callable[[], None]) -> None:
+        """Hand this iteration's writes to the store; `then()` once they are committed
+        (or could not be: logged, and chat goes on)."""
+        assert self.recorder is not None and self.store is not None
+        batch = self.recorder.cut()
+
+        def written(error: BaseException | None) -> None:
+            if error is not None:
+                self.failed_writes += 1
+                log.error("could not store %d writes: %s", len(batch), error)
+            then()
+
+        self.store.write_then(batch, written)
 
     async def _write(self, batch: list[Any]) -> None:
         assert self.store is not None

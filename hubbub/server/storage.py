@@ -9,7 +9,7 @@ transaction each, in the order given; a batch is what one event-loop iteration p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
 
@@ -174,6 +174,10 @@ class Store(Protocol):
 
     async def write(self, batch: Sequence[Write]) -> None:
         """Apply `batch` in one transaction; when this returns it is durable."""
+
+    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
+        """`write`, then `then(None)` on the event loop once durable, or `then(error)`:
+        every loop iteration's writes take this way, with no task to run."""
 
     async def history(self, query: HistoryQuery) -> list[StoredMessage]: ...
 

@@ -180,6 +180,7 @@ class PostgresStore:
         self._reading = asyncio.Semaphore(readers)  # the pool's last connection is the writer's
         self._writing = asyncio.Lock()  # fair: batches commit in the order they were handed over
         self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
+        self._writes: set[asyncio.Task[None]] = set()  # write_then's, kept until done
         self._closed = False
 
     # -- errors -----------------------------------------------------------------------
@@ -321,15 +322,31 @@ class PostgresStore:
     # -- writing ----------------------------------------------------------------------
 
     async def write(self, batch: Sequence[Write]) -> None:
-        ops = list(batch)
+        await self._commit(list(batch), self._handed_over())
+
+    def _handed_over(self) -> asyncio.Future[None]:
+        """A batch is handed over: reads wait for it from now on."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.add(done)
+        return done
+
+    async def _commit(self, ops: list[Write], done: asyncio.Future[None]) -> None:
         try:
             async with self._writing:
                 await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
         finally:
             self._pending.discard(done)
             done.set_result(None)
+
+    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
+        task = asyncio.ensure_future(self._commit(list(batch), self._handed_over()))
+        self._writes.add(task)
+
+        def finished(done: asyncio.Task[None]) -> None:
+            self._writes.discard(done)
+            then(asyncio.CancelledError() if done.cancelled() else done.exception())
+
+        task.add_done_callback(finished)
 
     async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
         messages = [op.message for op in batch if isinstance(op, AddMessage)]

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from hubbub.server.storage import (
@@ -55,12 +56,69 @@ _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 _INSERT = f"INSERT OR IGNORE INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
+def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result)
+
+
+class _Writer:
+    """The one thread that writes (and, for an in-memory database, reads too): what it
+    is handed runs in the order handed over.
+
+    Every loop iteration that changed something hands it a commit, so it is kept lean:
+    a queue that runs in C, no future per commit, and the loop woken once, with the
+    outcome (a ThreadPoolExecutor with run_in_executor chains three futures and a task).
+    """
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Callable[[], None] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="hubbub-store-write", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        get = self._queue.get
+        while (work := get()) is not None:
+            work()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run `work` on the thread; it must not raise."""
+        self._queue.put(work)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on the thread, its result or exception back on the loop."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+
+        def work() -> None:
+            try:
+                result, error = fn(), None
+            except BaseException as exc:  # handed back to the awaiting coroutine
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(_settle, done, result, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        self._queue.put(work)
+        return await done
+
+    def stop(self) -> None:
+        """Run what was handed over, then end the thread."""
+        self._queue.put(None)
+        self._thread.join()
+
+
 class SqliteStore:
     def __init__(self, path: str | None, readers: int = 2) -> None:
         self.path = path
         self.where = path or "the in-memory database"
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="hubbub-store-write")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else self._writer
+        self._writer = _Writer()
+        # Reads run on reader threads with their own connections; in memory, on the writer.
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else None
         self._conn: sqlite3.Connection | None = None  # the writer's (and, in memory, everyone's)
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -72,8 +130,11 @@ class SqliteStore:
 
     # -- running work off the loop ----------------------------------------------------
 
-    async def _on(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
+    async def _on(self, executor: ThreadPoolExecutor | None, fn: Callable[[], T]) -> T:
+        """Run `fn` on `executor`'s threads, or on the writer's (None)."""
         try:
+            if executor is None:
+                return await self._writer.run(fn)
             return await asyncio.get_running_loop().run_in_executor(executor, fn)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.where}: {exc}") from exc
@@ -103,7 +164,7 @@ class SqliteStore:
     # -- opening ----------------------------------------------------------------------
 
     async def open(self) -> Snapshot:
-        return await self._on(self._writer, self._open)
+        return await self._on(None, self._open)
 
     def _open(self) -> Snapshot:
         if self.path is not None:
@@ -206,7 +267,27 @@ class SqliteStore:
 
     async def write(self, batch: Sequence[Write]) -> None:
         self._written += 1
-        await self._on(self._writer, partial(self._write, list(batch)))
+        await self._on(None, partial(self._write, list(batch)))
+
+    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
+        self._written += 1
+        loop = asyncio.get_running_loop()
+        ops = list(batch)
+
+        def work() -> None:
+            error: BaseException | None = None
+            try:
+                self._write(ops)
+            except sqlite3.Error as exc:
+                error = StoreError(f"{self.where}: {exc}")
+            except BaseException as exc:
+                error = exc
+            try:
+                loop.call_soon_threadsafe(then, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        self._writer.submit(work)
 
     def _write(self, batch: list[Write]) -> None:
         try:
@@ -360,7 +441,7 @@ class SqliteStore:
                     ).rowcount
             return forgotten
 
-        return await self._on(self._writer, run)
+        return await self._on(None, run)
 
     async def ping(self) -> None:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
@@ -378,10 +459,10 @@ class SqliteStore:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
 
-        if self._readers is not self._writer:
+        if self._readers is not None:
             self._readers.shutdown(wait=True)
-        await asyncio.get_running_loop().run_in_executor(self._writer, shut)
-        self._writer.shutdown(wait=True)
+        await self._writer.run(shut)
+        self._writer.stop()
 
 
 

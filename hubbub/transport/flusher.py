@@ -2,11 +2,12 @@
 event-loop iteration, so a burst of channel traffic costs one system call per
 recipient, not one per line.
 
-With a store, output also waits for durability: the `barrier`, called at each flush,
-hands the store what this iteration changed and returns the commit to wait for. The
-output collected in this iteration is then held, and written when that commit is done,
-generations strictly in order: nothing reaches a client before what it shows is
-committed. Without pending writes and with nothing held, output goes out at once.
+With a store, output also waits for durability: at each flush the `barrier` says
+whether this iteration changed what the store keeps, and if so hands it over to be
+committed. The output collected in this iteration is then held, and written when that
+commit is done, generations strictly in order: nothing reaches a client before what it
+shows is committed. Without pending writes and with nothing held, output goes out at
+once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 log = logging.getLogger("hubbub.transport")
@@ -34,6 +36,16 @@ class Queue(Protocol):
     def abort(self) -> None: ...
 
 
+class Barrier(Protocol):
+    """What output waits for (the store's commit: runtime/persistence.py)."""
+
+    def due(self) -> bool:
+        """Whether something waits to be committed."""
+
+    def commit(self, then: Callable[[], None]) -> None:
+        """Hand it over; `then()` on the loop once it is committed (or failed)."""
+
+
 class _Generation:
     __slots__ = ("items", "ready", "after")
 
@@ -46,16 +58,16 @@ class _Generation:
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_tasks")
+    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_idle")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.marked: list[Queue] = []
         self._scheduled = False
         # what this iteration must wait for before its output may go (the store's commit)
-        self.barrier: Callable[[], Awaitable[None] | None] | None = None
+        self.barrier: Barrier | None = None
         self._held: deque[_Generation] = deque()
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._idle: asyncio.Future[None] | None = None  # drain() waits for nothing held
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
@@ -68,8 +80,9 @@ class Flusher:
         marked = self.marked  # the queues hold this list: emptied, never replaced
         dirty = marked[:]
         marked.clear()
-        pending = self.barrier() if self.barrier is not None else None
-        if pending is None and not self._held:
+        barrier = self.barrier
+        due = barrier is not None and barrier.due()
+        if not due and not self._held:
             for queue in dirty:
                 try:
                     queue.flush()
@@ -79,21 +92,19 @@ class Flusher:
             return
         generation = _Generation([(queue, queue.take()) for queue in dirty])
         self._held.append(generation)
-        if pending is None:
+        if not due:
             generation.ready = True
             self._release()
             return
-        task = asyncio.ensure_future(pending)
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._committed(generation, done))
+        assert barrier is not None
+        barrier.commit(partial(self._committed, generation))
 
-    def _committed(self, generation: _Generation, done: asyncio.Future[None]) -> None:
-        self._tasks.discard(done)
-        if not done.cancelled() and done.exception() is not None:
-            # Not durable, but chat goes on: the store's failure is logged where it happened
-            log.error("history could not be written: %s", done.exception())
+    def _committed(self, generation: _Generation) -> None:
         generation.ready = True
         self._release()
+        idle = self._idle
+        if idle is not None and not self._held and not idle.done():
+            idle.set_result(None)
 
     def _release(self) -> None:
         """Write out the held generations whose commits are done, oldest first."""
@@ -124,5 +135,7 @@ class Flusher:
     async def drain(self) -> None:
         """Wait until nothing is held (shutdown: the last commits, then their output)."""
         self.flush()
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._held:
+            self._idle = self._loop.create_future()
+            await self._idle
+        self._idle = None

@@ -90,6 +90,27 @@ async def test_a_read_sees_the_writes_handed_over_before_it(make_store) -> None:
     await writing
 
 
+async def test_write_then_calls_back_on_the_loop_once_committed(make_store) -> None:
+    """The flusher's way (each loop iteration's writes): no awaiting, a callback once
+    the batch is durable, in the order handed over; reads see it meanwhile."""
+    store = await make_store()
+    loop = asyncio.get_running_loop()
+    heard: list[tuple[int, object, bool]] = []
+    both = loop.create_future()
+
+    def then(n: int, error: BaseException | None) -> None:
+        heard.append((n, error, asyncio.get_running_loop() is loop))
+        if len(heard) == 2:
+            both.set_result(None)
+
+    store.write_then([AddMessage(line(0))], lambda error: then(1, error))
+    store.write_then([AddMessage(line(1)), AddMessage(line(2))], lambda error: then(2, error))
+    assert heard == []  # never called back before the commit, nor from another thread
+    assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2"]
+    await both
+    assert heard == [(1, None, True), (2, None, True)]
+
+
 async def test_events_only_for_event_playback(make_store) -> None:
     store = await make_store()
     await store.write([AddMessage(line(0, command="JOIN")), AddMessage(line(1)), AddMessage(line(2, command="TAGMSG"))])
