@@ -57,6 +57,7 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
+        self._gate_settings: tuple[object, GateSettings] = (None, GateSettings())  # (for limits, settings)
         self.cluster: RedisLog | None = None
         if config.cluster.url:  # events ordered by a log in Redis that every node shares
             node = new_node_id()
@@ -91,7 +92,11 @@ class Runtime:
     # -- ConnectionHost: what the transports ask of us ----------------------------------
 
     def gate_settings(self) -> GateSettings:
-        return GateSettings.from_limits(self.config.limits)
+        """The limits every gate enforces: one (frozen) object for all, per configuration."""
+        limits = self.config.limits
+        if self._gate_settings[0] is not limits:
+            self._gate_settings = (limits, GateSettings.from_limits(limits))
+        return self._gate_settings[1]
 
     def handshake_timeout(self) -> float:
         return self.config.limits.tls_handshake_timeout

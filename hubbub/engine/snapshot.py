@@ -84,8 +84,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
          last_message, secure, invited_to, metadata) in data["users"]:  # fmt: skip
         user = User(uid, ip, host, secure, connected_at)
         user.nick, user.key, user.username, user.realname = nick, key, username, realname
-        user.account, user.modes, user.away, user.registered = account, set(modes), away, registered
-        user.signon, user.last_message, user.invited_to = signon, last_message, set(invited_to)
+        user.account, user.modes, user.away, user.registered = account, frozenset(modes), away, registered
+        user.signon, user.last_message, user.invited_to = signon, last_message, frozenset(invited_to)
         user.metadata = dict(metadata)
         user.refresh_prefix()
         state.users[uid] = user

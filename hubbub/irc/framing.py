@@ -19,7 +19,7 @@ class LineBuffer:
     __slots__ = ("_buf", "_max", "_skipping")
 
     def __init__(self, max_line: int) -> None:
-        self._buf = bytearray()
+        self._buf = b""  # the start of a line still waiting for its end (bytes: no object per client)
         self._max = max_line
         self._skipping = False
 
@@ -35,8 +35,7 @@ class LineBuffer:
             return [line] if len(line) <= self._max else [TOO_LONG]
         out: list[bytes | None] = []
         if buf:
-            data = bytes(buf) + data
-            buf.clear()
+            data = buf + data
         limit = self._max
         # One split does the scanning in C; each line is copied once, by the split.
         *lines, rest = data.split(b"\n")
@@ -49,15 +48,13 @@ class LineBuffer:
                 out.append(TOO_LONG)
             else:
                 out.append(line)
-        buf += rest
         # The limit counts the line without its ending, so a full-length line may wait
         # here with its CR while the LF is still on the way.
-        if len(buf) > limit and not self._skipping and not (len(buf) == limit + 1 and buf[-1] == 13):
+        if len(rest) > limit and not self._skipping and not (len(rest) == limit + 1 and rest[-1] == 13):
             # No line ending in sight: report once, then drop input until the next LF.
             out.append(TOO_LONG)
             self._skipping = True
-        if self._skipping:
-            buf.clear()
+        self._buf = b"" if self._skipping else rest
         return out
 
     @property

@@ -42,6 +42,8 @@ INTERRUPT_HINT = "*** Ctrl+C does not leave the chat: type /exit to leave."
 
 
 class Intake:
+    __slots__ = ("session", "plain", "_decided", "_later", "_telnet", "incoming", "line_received", "_banner")
+
     def __init__(
         self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None
     ) -> None:
@@ -49,9 +51,12 @@ class Intake:
         self.plain: PlainInput | None = None
         self._decided = False
         self._later = later
-        self._telnet = TelnetFilter()
+        self._telnet: TelnetFilter | None = TelnetFilter()  # dropped once the peer speaks IRC
         # Bytes pass this before they are framed into lines, until the peer speaks IRC.
         self.incoming: Callable[[bytes], bytes] | None = self._telnet_input
+        # What a received line goes to: here, until the first line decides; for an IRC
+        # client, from then on, straight to its session.
+        self.line_received: Callable[[bytes], None] = self._first_lines
         self._banner: Timer | None = None
         if later is None:
             self._greet()  # no clock to wait with (a test driving the session by hand)
@@ -77,17 +82,19 @@ class Intake:
             self._banner = None
 
     def _telnet_input(self, data: bytes) -> bytes:
-        text, answer = self._telnet.feed(data)
-        if answer or self._telnet.interrupts:
+        telnet = self._telnet
+        assert telnet is not None
+        text, answer = telnet.feed(data)
+        if answer or telnet.interrupts:
             link = self.session.link
             if answer:
                 link.write(answer)
-            if self._telnet.interrupts:  # said after the timing mark's answer, or telnet discards it
-                self._telnet.interrupts = 0
+            if telnet.interrupts:  # said after the timing mark's answer, or telnet discards it
+                telnet.interrupts = 0
                 link.write(INTERRUPT_HINT.encode() + b"\r\n")
         return text
 
-    def line_received(self, raw: bytes) -> None:
+    def _first_lines(self, raw: bytes) -> None:
         if not self._decided:
             try:
                 text = raw.decode("utf-8")
@@ -100,7 +107,8 @@ class Intake:
                     self._become_plain()
                 else:  # from now on every line goes straight to the session
                     self.incoming = None
-                    self.line_received = self.session.line_received  # type: ignore[method-assign]
+                    self._telnet = None
+                    self.line_received = self.session.line_received
         if self.plain is None:
             self.session.line_received(raw)
             return

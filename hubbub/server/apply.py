@@ -226,9 +226,9 @@ def _user_modes(state: ChatState, ev: UserModesSet) -> Outcome:
         if adding == (letter in user.modes):
             continue
         if adding:
-            user.modes.add(letter)
+            user.modes = user.modes | {letter}
         else:
-            user.modes.discard(letter)
+            user.modes = user.modes - {letter}
         if user.registered:
             state.mode_counts[letter] += 1 if adding else -1
         applied.append((adding, letter))
@@ -294,7 +294,7 @@ def _forget(state: ChatState, channel: Channel) -> None:
     for uid in channel.invited:
         invitee = state.users.get(uid)
         if invitee is not None:
-            invitee.invited_to.discard(channel.key)
+            invitee.invited_to = invitee.invited_to - {channel.key}
 
 
 @applies(Joined)
@@ -318,7 +318,7 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel.members[user] = _registered_status(channel, user)
         if user.uid in channel.invited:  # an invitation lets in once
             channel.invited.discard(user.uid)
-            user.invited_to.discard(key)
+            user.invited_to = user.invited_to - {key}
     user.channels[key] = channel
     outcome.channel = channel
     outcome.audience = list(channel.members)
@@ -521,7 +521,7 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
         return rejected("gone")
     if ev.grants:
         channel.invited.add(target.uid)
-        target.invited_to.add(channel.key)
+        target.invited_to = target.invited_to | {channel.key}
     outcome = Outcome()
     outcome.user = user
     outcome.target = target
@@ -555,8 +555,7 @@ def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
     for uid in channel.invited:
         invitee = state.users.get(uid)
         if invitee is not None:
-            invitee.invited_to.discard(old_key)
-            invitee.invited_to.add(new_key)
+            invitee.invited_to = (invitee.invited_to - {old_key}) | {new_key}
     return outcome
 
 
@@ -712,7 +711,7 @@ def _account_cert(state: ChatState, ev: AccountCertSet) -> Outcome:
 def _log_out(state: ChatState, user: User) -> None:
     user.account = None
     if "r" in user.modes:
-        user.modes.discard("r")
+        user.modes = user.modes - {"r"}
         if user.registered:
             state.mode_counts["r"] -= 1
 
@@ -743,7 +742,7 @@ def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
     outcome.old_nick = user.account or ""  # the account it was logged in to before, if any
     user.account = account.name
     if "r" not in user.modes:
-        user.modes.add("r")
+        user.modes = user.modes | {"r"}
         if user.registered:
             state.mode_counts["r"] += 1
     return outcome

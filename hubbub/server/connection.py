@@ -24,7 +24,7 @@ from hubbub.server.delivery import (
 from hubbub.server.labels import LabeledResponse
 from hubbub.server.output import Deliverable, Link, Output
 from hubbub.server.registration import Registration
-from hubbub.server.user import User
+from hubbub.server.user import NONE, User
 
 # capability -> the tag bit it turns on
 TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag": WANTS_ACCOUNT}
@@ -53,14 +53,15 @@ class Connection:
         # `raw` while nothing else applies (no labeled reply open, not leaving): the one
         # attribute the delivery loop reads to write a shared message as it is.
         self.fast: Link | None = output.raw
-        self.caps: set[str] = set()
+        # Both are replaced, never changed in place: shared while empty (see User.modes).
+        self.caps = NONE
         self.cap_version = 0
         self.tag_mask = 0  # which tags relayed messages carry for us (see delivery.py)
         self.labeled: LabeledResponse | None = None  # collects a labeled command's replies
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
-        self.metadata_subs: set[str] = set()  # the metadata keys subscribed to (METADATA SUB)
+        self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         self.certfp: str | None = None  # SHA-256 of the TLS client certificate, if one was presented
         self.login_failures = 0
@@ -70,7 +71,8 @@ class Connection:
         self.quit_reason: str | None = None  # set once the client is leaving
         self.ordering = 0  # our events a clustered engine has yet to apply (see hold_input)
         self.deferred: LabeledResponse | None = None  # a labeled reply waiting for them
-        self.held: deque[list[Message]] = deque()  # per such event: the replies sent after it
+        # per such event: the replies sent after it (None when none waits: most of the time)
+        self.held: deque[list[Message]] | None = None
         self.applying = False  # one of them is being applied: its replies go out now
 
     def __repr__(self) -> str:
@@ -109,6 +111,7 @@ class Connection:
         if self.quit_reason is not None:
             return
         if self.ordering and not self.applying:  # after an event of ours still being ordered
+            assert self.held is not None
             self.held[-1].append(message)
             return
         if self.labeled is not None:
@@ -222,6 +225,8 @@ class Connection:
         if self.ordering == 0:
             self.link.hold_input()
         self.ordering += 1
+        if self.held is None:
+            self.held = deque()
         self.held.append([])
 
     def resume_reply(self) -> None:
@@ -236,8 +241,13 @@ class Connection:
         """That event is applied: the replies that followed it go out, then the next
         event's turn, or the client's next lines."""
         self.applying = True
-        for message in self.held.popleft() if self.held else ():
-            self.send(message)
+        held = self.held
+        if held:
+            replies = held.popleft()
+            if not held:
+                self.held = None
+            for message in replies:
+                self.send(message)
         self.applying = False
         self.ordering -= 1
         if self.ordering:
@@ -258,9 +268,9 @@ class Connection:
     def set_cap(self, name: str, enabled: bool) -> None:
         """Enable or disable a capability, keeping the derived tag wishes in step."""
         if enabled:
-            self.caps.add(name)
+            self.caps = self.caps | {name}
         else:
-            self.caps.discard(name)
+            self.caps = self.caps - {name}
         mask = 0
         for cap, bit in TAG_CAPS.items():
             if cap in self.caps:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
@@ -20,8 +19,8 @@ from hubbub.irc.message import Message
 from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
-from hubbub.server.engine import Engine
-from hubbub.server.events import UserQuit
+from hubbub.server.engine import Engine, Then
+from hubbub.server.events import Event, UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
@@ -144,19 +143,20 @@ class Services:
 class Context:
     """One connection's handle on the services: what every handler is given."""
 
-    __slots__ = ("conn", "user", "svc", "state", "emit", "now")
+    __slots__ = ("conn", "user", "svc", "state", "engine", "now")
 
     def __init__(self, conn: Connection, svc: Services) -> None:
         self.conn = conn
         self.user: User = conn.user
         self.svc = svc
         self.state = svc.state
-        # Both are on every message's path: bound once here rather than looked up per call.
-        # emit(event, then=None): hand `event` to the engine; `then(outcome)` once it is
-        # applied. The connection is the event's origin (a clustered engine holds its input
-        # until the event is ordered).
-        self.emit: Callable[..., None] = partial(svc.engine.emit, conn)
-        self.now: Callable[[], float] = svc.clock
+        self.engine = svc.engine
+        self.now: Callable[[], float] = svc.clock  # on every message's path: bound once here
+
+    def emit(self, event: Event, then: Then | None = None) -> None:
+        """Hand `event` to the engine; `then(outcome)` once it is applied. The connection
+        is the event's origin (a clustered engine holds its input until it is ordered)."""
+        self.engine.emit(self.conn, event, then)
 
     @property
     def config(self) -> Config:

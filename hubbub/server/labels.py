@@ -14,6 +14,7 @@ an unlabeled command one attribute test per message sent.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Protocol
 
 from hubbub.irc.message import Message
@@ -30,7 +31,7 @@ class Shared(Protocol):
     def units_for(self, mask: int) -> list[Unit]: ...
 
 
-def answers_labels(caps: set[str]) -> bool:
+def answers_labels(caps: AbstractSet[str]) -> bool:
     """labeled-response is in use: it needs `batch` negotiated as well (its spec says MUST)."""
     return "labeled-response" in caps and "batch" in caps
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -54,12 +54,14 @@ class GateSettings:
 
 
 class LineGate:
-    __slots__ = ("settings", "_clock", "_framer", "_bucket", "queue", "_waiting_size", "held", "eof", "saw_line_end")
+    __slots__ = ("settings", "_clock", "_framer", "_bucket", "waiting", "_waiting_size", "held", "eof", "saw_line_end")
 
     def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._framer = LineBuffer(max_line)
-        self.queue: deque[Line] = deque()  # lines waiting to be handled, in order
+        # Lines waiting to be handled, in order; None when none wait (a deque costs ~750
+        # bytes, and most clients, most of the time, have nothing waiting).
+        self.waiting: deque[Line] | None = None
         self._waiting_size = 0
         self.held = 0  # > 0 while slow work for the client runs: its lines wait
         self.eof = False  # the peer has sent everything
@@ -86,7 +88,7 @@ class LineGate:
         `next_line()` and the list is empty."""
         if b"\n" in data:
             self.saw_line_end = True
-        if self._bucket is None and not self.held and not self.queue:
+        if self._bucket is None and not self.held and self.waiting is None:
             return self._framer.feed(data)
         self._frame(data)
         return []
@@ -94,14 +96,31 @@ class LineGate:
     def defer(self, lines: list[Line]) -> None:
         """Lines returned by `receive` that were not handled (input became held while
         handling an earlier one): they wait, ahead of anything received later."""
+        if not lines:
+            return
+        waiting = self._lines()
         for line in reversed(lines):
-            self.queue.appendleft(line)
+            waiting.appendleft(line)
             self._waiting_size += len(line) if line else 1
 
     def _frame(self, data: bytes) -> None:
-        for line in self._framer.feed(data):
-            self.queue.append(line)
-            self._waiting_size += len(line) if line else 1
+        lines = self._framer.feed(data)
+        if lines:
+            waiting = self._lines()
+            for line in lines:
+                waiting.append(line)
+                self._waiting_size += len(line) if line else 1
+
+    def _lines(self) -> deque[Line]:
+        waiting = self.waiting
+        if waiting is None:
+            waiting = self.waiting = deque()
+        return waiting
+
+    @property
+    def queue(self) -> Sequence[Line]:
+        """The lines waiting to be handled, in order."""
+        return self.waiting if self.waiting is not None else ()
 
     def unterminated(self, data: bytes, speaks_irc: bool) -> bool:
         """Whether the bytes just received look like a message typed without a line
@@ -127,14 +146,17 @@ class LineGate:
         A line `exempt` accepts costs no flood token here (a line of an accepted
         multiline batch: the whole batch is charged when it closes, see `charge`).
         """
-        if self.held or not self.queue:
+        waiting = self.waiting
+        if self.held or not waiting:
             return NOTHING
-        head = self.queue[0]
+        head = waiting[0]
         bucket = self._bucket
         if bucket is not None and not (head is not None and exempt is not None and exempt(head)):
             if bucket.take() > 0.0:
                 return NOTHING
-        self.queue.popleft()
+        waiting.popleft()
+        if not waiting:
+            self.waiting = None
         self._waiting_size -= len(head) if head else 1
         return head
 
@@ -148,7 +170,7 @@ class LineGate:
     def wait(self) -> float | None:
         """Seconds until `next_line()` may give a waiting line; None if it waits on
         nothing but held input, or nothing waits."""
-        if self.held or not self.queue:
+        if self.held or not self.waiting:
             return None
         return 0.0 if self._bucket is None else self._bucket.wait()
 
@@ -160,10 +182,10 @@ class LineGate:
     @property
     def finished(self) -> bool:
         """The peer sent EOF and every line it sent has been handled."""
-        return self.eof and not self.queue and not self.held
+        return self.eof and not self.waiting and not self.held
 
     def clear_input(self) -> None:
-        self.queue.clear()
+        self.waiting = None
         self._waiting_size = 0
 
     # -- held input (slow work for the client runs: its later lines wait, in order) ----
@@ -187,20 +209,37 @@ class Marks(Protocol):
         """Add `queue` to `marked`, and make sure a flush is due."""
 
 
+class Sink(Protocol):
+    """Where a queue's bytes go: the transport below (asyncio's, or a test's)."""
+
+    def write(self, data: bytes) -> object: ...
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes written and not yet taken by the kernel."""
+
+    def abort(self) -> None: ...
+
+
+class Owner(Protocol):
+    """The connection a queue belongs to."""
+
+    def sendq_exceeded(self) -> None:
+        """Its client is past its sendq: drop it."""
+
+
 class OutputQueue:
     """A connection's unsent output: collected as the chat writes it, written out once
     per loop iteration (`flush`, called by the shared flusher), bounded by the sendq.
 
-    Past its sendq, counting what the transport below still holds (`pending()`), the
-    client is reported stuck (`overflow()`) and nothing more is collected for it; a
+    Past its sendq, counting what the transport below still holds, the client is
+    reported stuck (`owner.sendq_exceeded()`) and nothing more is collected for it; a
     closing connection still gets its last bytes (its ERROR) whatever its sendq. This
     is every delivery's path: one call to collect, one to flush, each kept to a few
     operations (the size collected doubles as the "marked for the flusher" flag).
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "_out", "_size", "_held", "_flusher", "_marked", "_send", "_pending", "_overflow",
-        "abort",
+        "ip", "sendq", "closing", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
     )  # fmt: skip
 
     def __init__(
@@ -208,10 +247,8 @@ class OutputQueue:
         ip: str,
         sendq: int,
         flusher: Marks,
-        send: Callable[[bytes], object],
-        pending: Callable[[], int],
-        overflow: Callable[[], None],
-        abort: Callable[[], None],
+        sink: Sink,
+        owner: Owner,
     ) -> None:
         self.ip = ip
         self.sendq = sendq
@@ -224,10 +261,8 @@ class OutputQueue:
         # queue joins it with one append (every delivery's first write passes here).
         self._flusher = flusher
         self._marked = flusher.marked
-        self._send = send
-        self._pending = pending
-        self._overflow = overflow
-        self.abort = abort
+        self._sink = sink  # objects rather than their bound methods: 64 bytes each, per client
+        self._owner = owner
 
     def write(self, data: bytes) -> None:
         size = self._size
@@ -250,10 +285,11 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._held + self._pending() > self.sendq and not self.closing:
-            self._overflow()
+        sink = self._sink
+        if size + self._held + sink.get_write_buffer_size() > self.sendq and not self.closing:
+            self._owner.sendq_exceeded()
             return
-        self._send(data)
+        sink.write(data)
 
     def take(self) -> bytes:
         """What `flush` would write, kept back by the flusher until the store has
@@ -265,8 +301,8 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._held + self._pending() > self.sendq and not self.closing:
-            self._overflow()
+        if size + self._held + self._sink.get_write_buffer_size() > self.sendq and not self.closing:
+            self._owner.sendq_exceeded()
             return b""
         self._held += len(data)
         return data
@@ -275,7 +311,11 @@ class OutputQueue:
         """Write what `take` kept back, now that it may go."""
         self._held -= len(data)
         if data and self.sendq >= 0:  # not stopped (closed) meanwhile
-            self._send(data)
+            self._sink.write(data)
+
+    def abort(self) -> None:
+        """Close the connection now, dropping what is unsent."""
+        self._sink.abort()
 
     def clear(self) -> None:
         self._out = []

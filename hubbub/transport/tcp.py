@@ -54,6 +54,11 @@ UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with
 class TcpConnection(asyncio.Protocol):
     """One client connection over TCP or TLS; also its session's `Link`."""
 
+    __slots__ = (
+        "host", "secure", "transport", "session", "ip", "gate", "output", "write", "_closing", "_admitted",
+        "_handshake", "_drain_handle", "_partial_handle", "_reading_paused",
+    )  # fmt: skip
+
     def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
         self.host = host
         self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
@@ -67,7 +72,6 @@ class TcpConnection(asyncio.Protocol):
         self.write: Callable[[bytes], None] = _discard
         self._closing = False
         self._admitted = False  # counted by the host (released once, whatever ends us)
-        self._sock: socket.socket | None = None
         self._handshake: asyncio.Future[None] | None = None
         self._drain_handle: asyncio.Handle | None = None
         self._partial_handle: asyncio.TimerHandle | None = None
@@ -123,29 +127,29 @@ class TcpConnection(asyncio.Protocol):
                 return
             self._admitted = True
             self._tune(transport.get_extra_info("socket"))
-        output = self.output = OutputQueue(
-            self.ip, self.gate.settings.sendq, self.host.flusher, transport.write,  # type: ignore[attr-defined]
-            transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
-        )  # fmt: skip
+        output = self.output = OutputQueue(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
         self.write = output.write
         self.session = self.host.open_session(self, self.ip, self.secure)
 
     def _tune(self, sock: socket.socket | None) -> None:
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            self._sock = sock
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
             # the stream, where the telnet filter expects it, rather than taken out of it
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-            self._bound_send_buffer()
+            self._bound_send_buffer(sock)
 
-    def _bound_send_buffer(self) -> None:
-        """What the kernel may hold for this client on top of its sendq (0: its default)."""
+    def _bound_send_buffer(self, sock: socket.socket | None = None) -> None:
+        """What the kernel may hold for this client on top of its sendq (0: its default).
+        The socket is asked of the transport when needed, not kept: one object less per
+        client (during a TLS handshake there is none yet, and the size set at accept stays)."""
         size = self.gate.settings.send_buffer
-        if self._sock is not None and size > 0:
+        if sock is None and self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+        if sock is not None and size > 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:
-                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
             except OSError:  # closed meanwhile
                 pass
 
@@ -180,7 +184,7 @@ class TcpConnection(asyncio.Protocol):
             if gate.held:  # slow work for this client began: the rest waits for it
                 gate.defer(lines[index + 1 :])
                 break
-        if gate.queue:
+        if gate.waiting:
             self._pump()
         if not gate.saw_line_end and not self._closing and gate.unterminated(data, session.speaks_irc):
             self._partial_handle = asyncio.get_running_loop().call_later(
@@ -293,7 +297,7 @@ class TcpConnection(asyncio.Protocol):
         if self.output is not None:
             self.output.flush()
 
-    def _sendq_exceeded(self) -> None:
+    def sendq_exceeded(self) -> None:
         self._drop("SendQ exceeded")
 
     def close(self) -> None:

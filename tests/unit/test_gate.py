@@ -154,7 +154,19 @@ class Sink:
         self.below = 0  # bytes the transport below still holds
 
     def queue(self, sendq: int) -> OutputQueue:
-        return OutputQueue("ip", sendq, self, self.sent.append, lambda: self.below, self.overflow, lambda: None)
+        return OutputQueue("ip", sendq, self, self, self)
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.below
+
+    def abort(self) -> None:
+        pass
+
+    def sendq_exceeded(self) -> None:
+        self.overflows += 1
 
     def mark(self, queue: OutputQueue) -> None:
         self.marked.append(queue)
@@ -165,8 +177,6 @@ class Sink:
         for queue in marked:
             queue.flush()
 
-    def overflow(self) -> None:
-        self.overflows += 1
 
 
 def test_output_is_joined_once_per_flush_and_marked_once() -> None:

@@ -15,12 +15,14 @@ where the text is known (access.py says who they bind).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
 from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
+from hubbub.server.apply import Outcome
 from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -118,7 +120,7 @@ def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, C
     return status, channel
 
 
-def _tell_away(ctx: Context, target: User) -> None:
+def _tell_away(ctx: Context, target: User, outcome: Outcome) -> None:
     if target.away is not None:
         ctx.conn.numeric(n.RPL_AWAY, target.nick, target.away)
 
@@ -193,7 +195,7 @@ def _relay(ctx: Context, message: Message) -> None:
             body = fitted(user, command, shown, text)
         event = Said(user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status)
         if away is not None:
-            ctx.emit(event, lambda outcome, away=away: _tell_away(ctx, away))
+            ctx.emit(event, partial(_tell_away, ctx, away))
         else:
             ctx.emit(event)
 
@@ -223,7 +225,7 @@ def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags
     kept = tuple((fitted(ctx.user, "PRIVMSG", shown, text), concat) for text, concat in lines)
     event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid(), status)
     if isinstance(target, User) and target.away is not None:
-        ctx.emit(event, lambda outcome, away=target: _tell_away(ctx, away))
+        ctx.emit(event, partial(_tell_away, ctx, target))
     else:
         ctx.emit(event)
 

@@ -237,7 +237,7 @@ def _sub(ctx: Context, name: str, args: list[str]) -> None:
     if not _is_self(ctx, name) or not _some_keys(ctx, "SUB", args):
         return
     conn = ctx.conn
-    subs = conn.metadata_subs
+    subs = set(conn.metadata_subs)
     limit = ctx.config.limits.metadata_max_subs
     added: set[str] = set()
     for key in args:
@@ -251,6 +251,7 @@ def _sub(ctx: Context, name: str, args: list[str]) -> None:
             subs.add(key)
             added.add(key)
         conn.numeric(n.RPL_METADATASUBOK, key)  # one key a line: read alike as a list or as parameters
+    conn.metadata_subs = frozenset(subs)
     if added and conn.registered and md.aware(conn):  # the current values of the new keys
         lines = md.sync_lines(conn, md.everything_visible(conn, _monitored(ctx)), added)
         md.sync(conn, "*ALL", lines, md.sync_budget(ctx.config.limits.sendq))
@@ -264,7 +265,7 @@ def _unsub(ctx: Context, name: str, args: list[str]) -> None:
         if not is_valid_metadata_key(key):
             conn.warn("METADATA", "INVALID_KEY", shown(key), "Invalid key")
             continue
-        conn.metadata_subs.discard(key)
+        conn.metadata_subs = conn.metadata_subs - {key}
         conn.numeric(n.RPL_METADATAUNSUBOK, key)
 
 

@@ -31,6 +31,7 @@ from hubbub.server.handlers.replies import shown
 from hubbub.server.logins import throttled_text
 from hubbub.server.registration import Step
 from hubbub.server.services import is_service_nick
+from hubbub.server.user import NONE
 
 USERLEN = 10
 # A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
@@ -125,7 +126,7 @@ def _cap_req(ctx: Context, message: Message) -> None:
     for name, enable in changes:
         conn.set_cap(name, enable)
     if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
-        conn.metadata_subs.clear()
+        conn.metadata_subs = NONE
     _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
 
 
