@@ -147,6 +147,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX messages_search ON messages USING GIN (body_search)",
         ),
     ),
+    Migration(
+        2,
+        "search indexed in batches of messages (SQLite)",
+        (),
+        sqlite=(
+            # Indexing each message in its own transaction writes a new full-text segment
+            # per message, which cost more than storing the message. Messages are now
+            # indexed in batches (and before every search): `upto` is the last one indexed.
+            "DROP TRIGGER messages_indexed",
+            "DROP TRIGGER messages_unindexed",
+            "CREATE TABLE fts_indexed (upto INTEGER NOT NULL)",
+            "INSERT INTO fts_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages",
+            """CREATE TRIGGER messages_unindexed AFTER DELETE ON messages
+                WHEN old.body <> '' AND old.id <= (SELECT upto FROM fts_indexed) BEGIN
+                INSERT INTO messages_fts (messages_fts, rowid, body, target)
+                VALUES ('delete', old.id, old.body, old.target);
+            END""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

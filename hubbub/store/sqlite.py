@@ -54,6 +54,12 @@ T = TypeVar("T")
 
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 _INSERT = f"INSERT OR IGNORE INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# Messages are indexed for search this many at a time (and all of them before a search):
+# one full-text segment per batch rather than one per message.
+FTS_BATCH = 128
+_INDEX = (
+    "INSERT INTO messages_fts (rowid, body, target) SELECT id, body, target FROM messages WHERE id > ? AND body <> ''"
+)
 
 
 def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -123,6 +129,8 @@ class SqliteStore:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock_fd: int | None = None
+        self._indexed_upto = 0  # the last message indexed for search (the writer's to change)
+        self._unindexed = 0  # messages stored since (at most)
         self._written = 0  # batches handed to the writer
         self._committed = 0  # batches it has finished
         self._progress = threading.Condition()
@@ -181,6 +189,10 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 5000")
             self._migrate(conn)
+            self._indexed_upto = conn.execute("SELECT upto FROM fts_indexed").fetchone()[0]
+            self._unindexed = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE id > ?", (self._indexed_upto,)
+            ).fetchone()[0]
             return self._snapshot(conn)
         except sqlite3.DatabaseError as exc:
             text = str(exc)
@@ -303,20 +315,50 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows: list[tuple[Any, ...]] = []
+            stored = 0
             for op in batch:
                 if type(op) is AddMessage:
                     rows.append(message_row(op.message))
                     continue
                 if rows:
                     conn.executemany(_INSERT, rows)
+                    stored += len(rows)
                     rows = []
                 self._apply(conn, op)
             if rows:
                 conn.executemany(_INSERT, rows)
+                stored += len(rows)
+            indexed = self._index(conn) if self._unindexed + stored >= FTS_BATCH else None
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._unindexed += stored
+        if indexed is not None:
+            self._indexed_upto, self._unindexed = indexed, 0
+
+    def _index(self, conn: sqlite3.Connection) -> int:
+        """Index for search what was stored since the last time, in the transaction open;
+        the last message indexed then (once committed, `_indexed_upto`)."""
+        last: int = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+        if last > self._indexed_upto:
+            conn.execute(_INDEX, (self._indexed_upto,))
+            conn.execute("UPDATE fts_indexed SET upto = ?", (last,))
+        return last
+
+    def _catch_up(self) -> None:
+        """Index everything stored (on the writer thread, before a search reads)."""
+        conn = self._conn
+        if conn is None or not self._unindexed:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            indexed = self._index(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._indexed_upto, self._unindexed = indexed, 0
 
     def _apply(self, conn: sqlite3.Connection, op: Write) -> None:
         if isinstance(op, DeleteMessage):
@@ -411,6 +453,7 @@ class SqliteStore:
         return await self._read(run)
 
     async def search(self, query: SearchQuery) -> list[StoredMessage]:
+        await self._on(None, self._catch_up)  # what was stored last is found too
         return await self._read(partial(_search, query))
 
     async def marker(self, account: str, target: str) -> float | None:

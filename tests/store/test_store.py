@@ -156,6 +156,26 @@ async def test_search_by_words_sender_time_and_limit(make_store) -> None:
     assert await store.search(SearchQuery(("#elsewhere",), "quick", "", None, None, 10)) == []
 
 
+async def test_search_finds_every_message_stored_and_none_deleted_across_batches(make_store) -> None:
+    """Messages are indexed for search in batches (SQLite): a search still finds the last
+    ones stored, and a message deleted before or after it was indexed is not found."""
+    store = await make_store()
+    count = 300  # more than one indexing batch, and a tail not indexed yet
+    for i in range(count):
+        await store.write([AddMessage(line(i, text=f"word{i % 7} n{i}"))])
+    await store.write([DeleteMessage("#c", "id3"), DeleteMessage("#c", f"id{count - 4}")])
+
+    async def found(text: str) -> list[str]:
+        return ids(await store.search(SearchQuery(("#c",), text, "", None, None, 1000)))
+
+    assert await found(f"n{count - 1}") == [f"id{count - 1}"]  # the last one stored
+    assert await found("n3") == [] and await found(f"n{count - 4}") == []
+    deleted = {3, count - 4}
+    assert sorted(await found("word3")) == sorted(f"id{i}" for i in range(count) if i % 7 == 3 and i not in deleted)
+    await store.write([AddMessage(line(count, text="word3 again"))])
+    assert ids(await store.search(SearchQuery(("#c",), "again", "", None, None, 10))) == [f"id{count}"]
+
+
 async def test_read_markers_only_move_forward(make_store) -> None:
     store = await make_store()
     assert await store.marker("alice", "#c") is None
