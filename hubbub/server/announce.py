@@ -67,6 +67,7 @@ from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.user import User
 from hubbub.server.usermodes import format_changes
+from hubbub.speedups import compiled
 
 E = TypeVar("E", bound=Event)
 MODE_LINE_BUDGET = 510  # bytes of a MODE line before its CRLF
@@ -87,8 +88,11 @@ def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: Use
     the wire form for each tag mask is fetched once per message, kept in a list indexed
     by the mask (cheaper than a dict), and written as it is.
     """
-    forms: list[bytes | None] = [None] * ALL_MASKS
     skip = exclude.conn if exclude is not None else None
+    if compiled is not None:  # the same loop in C (hubbub/_speedups.c)
+        compiled.deliver(channel.local, skip, out)
+        return
+    forms: list[bytes | None] = [None] * ALL_MASKS
     for conn in channel.local:
         fast = conn.fast
         if fast is None or conn is skip:

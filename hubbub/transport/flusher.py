@@ -19,6 +19,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Protocol
 
+from hubbub.speedups import compiled
+
 log = logging.getLogger("hubbub.transport")
 
 
@@ -34,6 +36,12 @@ class Queue(Protocol):
     def send(self, data: bytes) -> None: ...
 
     def abort(self) -> None: ...
+
+
+def _failed(queue: Queue, error: Exception) -> None:
+    """Writing to one connection failed: logged, and that connection closed."""
+    log.error("flushing output to %s failed", queue.ip, exc_info=error)
+    queue.abort()
 
 
 class Barrier(Protocol):
@@ -83,12 +91,14 @@ class Flusher:
         barrier = self.barrier
         due = barrier is not None and barrier.due()
         if not due and not self._held:
+            if compiled is not None:  # the same loop in C (hubbub/_speedups.c)
+                compiled.flush_each(dirty, _failed)
+                return
             for queue in dirty:
                 try:
                     queue.flush()
-                except Exception:  # one broken connection must not keep the others' output back
-                    log.exception("flushing output to %s failed", queue.ip)
-                    queue.abort()
+                except Exception as exc:  # one broken connection must not keep the others' output back
+                    _failed(queue, exc)
             return
         generation = _Generation([(queue, queue.take()) for queue in dirty])
         self._held.append(generation)
@@ -114,9 +124,8 @@ class Flusher:
             for queue, data in generation.items:
                 try:
                     queue.send(data)
-                except Exception:
-                    log.exception("flushing output to %s failed", queue.ip)
-                    queue.abort()
+                except Exception as exc:
+                    _failed(queue, exc)
             if generation.after is not None:
                 generation.after()
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
-from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
+from hubbub.transport.gate import NOTHING, OUTPUT_QUEUE, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
 
 
@@ -127,7 +127,7 @@ class TcpConnection(asyncio.Protocol):
                 return
             self._admitted = True
             self._tune(transport.get_extra_info("socket"))
-        output = self.output = OutputQueue(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
+        output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
         self.write = output.write
         self.session = self.host.open_session(self, self.ip, self.secure)
 

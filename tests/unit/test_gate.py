@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from hubbub.speedups import compiled
 from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
 
 
@@ -144,17 +147,25 @@ def test_eof_ends_a_typed_line_only_for_people() -> None:
     assert drain(irc) == []
 
 
+# Every output queue test runs on OutputQueue (Python, the reference) and on its compiled
+# twin (hubbub/_speedups.c) when it was built.
+QUEUES = [OutputQueue] + ([compiled.OutputQueue] if compiled is not None else [])
+QUEUE_IDS = ["python", "compiled"][: len(QUEUES)]
+
+
 class Sink:
     """The flusher's side of output queues, and the transport below them."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: type[OutputQueue] = OutputQueue) -> None:
+        self.kind = kind
         self.sent: list[bytes] = []
         self.marked: list[OutputQueue] = []
         self.overflows = 0
+        self.aborted = 0
         self.below = 0  # bytes the transport below still holds
 
     def queue(self, sendq: int) -> OutputQueue:
-        return OutputQueue("ip", sendq, self, self, self)
+        return self.kind("ip", sendq, self, self, self)
 
     def write(self, data: bytes) -> None:
         self.sent.append(data)
@@ -163,7 +174,7 @@ class Sink:
         return self.below
 
     def abort(self) -> None:
-        pass
+        self.aborted += 1
 
     def sendq_exceeded(self) -> None:
         self.overflows += 1
@@ -178,15 +189,16 @@ class Sink:
             queue.flush()
 
 
-
-def test_output_is_joined_once_per_flush_and_marked_once() -> None:
-    sink = Sink()
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_output_is_joined_once_per_flush_and_marked_once(kind: type[OutputQueue]) -> None:
+    sink = Sink(kind)
     out = sink.queue(100)
     out.write(b"12345")
     out.write(b"678")
-    assert sink.marked == [out]
+    out.write(b"")  # nothing: not even a mark
+    assert sink.marked == [out] and out.size == 8
     sink.flush()
-    assert sink.sent == [b"12345678"]
+    assert sink.sent == [b"12345678"] and out.size == 0
     out.flush()
     assert sink.sent == [b"12345678"]
     out.write(b"9")
@@ -196,10 +208,15 @@ def test_output_is_joined_once_per_flush_and_marked_once() -> None:
     assert sink.marked == [out, other]
     sink.flush()
     assert sink.sent == [b"12345678", b"9", b"x"]
+    out.write(bytearray(b"ab"))  # any bytes-like object
+    out.write(b"c")
+    sink.flush()
+    assert sink.sent[-1] == b"abc"
 
 
-def test_output_past_the_sendq_is_an_overflow_and_stops_collecting() -> None:
-    sink = Sink()
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_output_past_the_sendq_is_an_overflow_and_stops_collecting(kind: type[OutputQueue]) -> None:
+    sink = Sink(kind)
     out = sink.queue(10)
     out.write(b"123456")
     sink.below = 5  # with what the transport still holds, past 10
@@ -210,10 +227,38 @@ def test_output_past_the_sendq_is_an_overflow_and_stops_collecting() -> None:
     out.write(b"more")  # already past: collecting more is waste
     assert out.size == 11
     out.closing = True
+    assert out.closing
     out.flush()
     assert sink.sent == [b"x" * 11]  # a closing client gets its ERROR whatever the sendq
     out.stop()
+    assert out.sendq == -1
     out.write(b"late")
+    assert out.size == 0
+    out.abort()
+    assert sink.aborted == 1 and out.ip == "ip"
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_output_taken_waits_for_the_commit_and_counts_against_the_sendq(kind: type[OutputQueue]) -> None:
+    """What the flusher holds back for the store's commit (take, then send) still
+    counts against the sendq meanwhile."""
+    sink = Sink(kind)
+    out = sink.queue(10)
+    assert out.take() == b""
+    out.write(b"1234")
+    out.write(b"56")
+    held = out.take()
+    assert held == b"123456" and out.size == 0 and sink.sent == []
+    out.write(b"78901")  # with the 6 held, past 10
+    assert out.take() == b"" and sink.overflows == 1
+    out.send(held)
+    assert sink.sent == [b"123456"]
+    out.write(b"78901")
+    assert out.take() == b"78901"  # nothing held any more
+    out.stop()
+    out.send(b"78901")  # stopped meanwhile: not written
+    assert sink.sent == [b"123456"]
+    out.clear()
     assert out.size == 0
 
 

@@ -1,0 +1,723 @@
+/* hubbub._speedups: the per-delivery path, compiled.
+ *
+ * Every message to a channel is written to each member's output queue and, once per
+ * loop iteration, each queue is written to its transport. At everyday load that is a
+ * few Python calls per recipient per message, which cost more than the system call
+ * they end in. This module does the same work in C:
+ *
+ *   OutputQueue   the same class as hubbub/transport/gate.py's OutputQueue (which stays
+ *                 the reference, and the fallback where this module cannot be built);
+ *   deliver       the loop of hubbub/server/announce.py's to_members.
+ *
+ * Both must behave exactly as their Python versions: tests run against both.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+
+static PyObject *str_mark;      /* "mark" */
+static PyObject *str_write;     /* "write" */
+static PyObject *str_pending;   /* "get_write_buffer_size" */
+static PyObject *str_abort;     /* "abort" */
+static PyObject *str_exceeded;  /* "sendq_exceeded" */
+static PyObject *str_fast;      /* "fast" */
+static PyObject *str_tag_mask;  /* "tag_mask" */
+static PyObject *str_deliver;   /* "deliver" */
+static PyObject *str_irc_bytes; /* "irc_bytes" */
+static PyObject *str_marked;    /* "marked" */
+static PyObject *str_flush;     /* "flush" */
+static PyObject *empty_bytes;
+
+/* -- OutputQueue ------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *ip;
+    Py_ssize_t sendq;
+    int closing;
+    PyObject *first;    /* the first bytes collected since the last flush (or NULL) */
+    PyObject *rest;     /* a list of the others, only when there are others */
+    Py_ssize_t size;    /* their length; 0: nothing collected, not marked for the flusher */
+    Py_ssize_t held;    /* taken, waiting for the store's commit */
+    PyObject *flusher;
+    PyObject *marked;   /* flusher.marked */
+    PyObject *sink;     /* the transport */
+    PyObject *owner;    /* the connection: sendq_exceeded() */
+} OutputQueue;
+
+static int
+queue_traverse(OutputQueue *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));  /* a heap type: its instances hold it */
+    Py_VISIT(self->ip);
+    Py_VISIT(self->first);
+    Py_VISIT(self->rest);
+    Py_VISIT(self->flusher);
+    Py_VISIT(self->marked);
+    Py_VISIT(self->sink);
+    Py_VISIT(self->owner);
+    return 0;
+}
+
+static int
+queue_clear(OutputQueue *self)
+{
+    Py_CLEAR(self->ip);
+    Py_CLEAR(self->first);
+    Py_CLEAR(self->rest);
+    Py_CLEAR(self->flusher);
+    Py_CLEAR(self->marked);
+    Py_CLEAR(self->sink);
+    Py_CLEAR(self->owner);
+    return 0;
+}
+
+static void
+queue_dealloc(OutputQueue *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    queue_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static int
+queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"ip", "sendq", "flusher", "sink", "owner", NULL};
+    PyObject *ip, *flusher, *sink, *owner, *marked;
+    Py_ssize_t sendq;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnOOO", kwlist, &ip, &sendq, &flusher, &sink, &owner))
+        return -1;
+    marked = PyObject_GetAttr(flusher, str_marked);
+    if (marked == NULL)
+        return -1;
+    if (!PyList_Check(marked)) {
+        Py_DECREF(marked);
+        PyErr_SetString(PyExc_TypeError, "flusher.marked must be a list");
+        return -1;
+    }
+    Py_INCREF(ip);
+    Py_INCREF(flusher);
+    Py_INCREF(sink);
+    Py_INCREF(owner);
+    Py_XSETREF(self->ip, ip);
+    Py_XSETREF(self->flusher, flusher);
+    Py_XSETREF(self->marked, marked);
+    Py_XSETREF(self->sink, sink);
+    Py_XSETREF(self->owner, owner);
+    Py_CLEAR(self->first);
+    Py_CLEAR(self->rest);
+    self->sendq = sendq;
+    self->closing = 0;
+    self->size = 0;
+    self->held = 0;
+    return 0;
+}
+
+static Py_ssize_t
+length_of(PyObject *data)
+{
+    if (PyBytes_CheckExact(data))
+        return PyBytes_GET_SIZE(data);
+    return PyObject_Size(data);
+}
+
+/* write(data): collect `data` for the next flush (nothing past the sendq). */
+static PyObject *
+queue_write(OutputQueue *self, PyObject *data)
+{
+    Py_ssize_t size = self->size;
+    if (size > self->sendq)
+        Py_RETURN_NONE;
+    Py_ssize_t length = length_of(data);
+    if (length < 0)
+        return NULL;
+    if (length == 0)
+        Py_RETURN_NONE;
+    if (self->sink == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "OutputQueue not initialized");
+        return NULL;
+    }
+    if (size == 0) {  /* the first bytes since the last flush: the flusher must come by */
+        if (PyList_GET_SIZE(self->marked) == 0) {
+            PyObject *args[2] = {self->flusher, (PyObject *)self};
+            PyObject *r = PyObject_VectorcallMethod(str_mark, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            if (r == NULL)
+                return NULL;
+            Py_DECREF(r);
+        }
+        else if (PyList_Append(self->marked, (PyObject *)self) < 0)
+            return NULL;
+        Py_INCREF(data);
+        Py_XSETREF(self->first, data);
+    }
+    else {  /* more than one write between flushes: a burst, joined at the flush */
+        if (self->rest == NULL && (self->rest = PyList_New(0)) == NULL)
+            return NULL;
+        if (PyList_Append(self->rest, data) < 0)
+            return NULL;
+    }
+    self->size = size + length;
+    Py_RETURN_NONE;
+}
+
+/* `first` and the items of the list `rest`, joined (a new reference): copied at once
+ * when they are all bytes, as they are, else by bytes.join. */
+static PyObject *
+join(PyObject *first, PyObject *rest)
+{
+    Py_ssize_t n = PyList_GET_SIZE(rest);
+    Py_ssize_t total = 0;
+    int plain = PyBytes_CheckExact(first);
+    if (plain)
+        total = PyBytes_GET_SIZE(first);
+    for (Py_ssize_t i = 0; plain && i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(rest, i);
+        plain = PyBytes_CheckExact(item);
+        if (plain)
+            total += PyBytes_GET_SIZE(item);
+    }
+    if (!plain) {
+        PyObject *all = PyList_New(1);
+        if (all == NULL)
+            return NULL;
+        Py_INCREF(first);
+        PyList_SET_ITEM(all, 0, first);
+        if (PyList_SetSlice(all, 1, 1, rest) < 0) {
+            Py_DECREF(all);
+            return NULL;
+        }
+        PyObject *data = PyObject_CallMethod(empty_bytes, "join", "O", all);
+        Py_DECREF(all);
+        return data;
+    }
+    PyObject *data = PyBytes_FromStringAndSize(NULL, total);
+    if (data == NULL)
+        return NULL;
+    char *at = PyBytes_AS_STRING(data);
+    memcpy(at, PyBytes_AS_STRING(first), PyBytes_GET_SIZE(first));
+    at += PyBytes_GET_SIZE(first);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(rest, i);
+        memcpy(at, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
+        at += PyBytes_GET_SIZE(item);
+    }
+    return data;
+}
+
+/* What was collected, as one bytes object (a new reference), the queue emptied. */
+static PyObject *
+collected(OutputQueue *self)
+{
+    PyObject *data;
+    if (self->rest == NULL) {  /* one write since the last flush: everyday load */
+        data = self->first;
+        self->first = NULL;
+        return data;
+    }
+    data = join(self->first, self->rest);
+    if (data == NULL)
+        return NULL;
+    Py_CLEAR(self->first);
+    Py_CLEAR(self->rest);
+    return data;
+}
+
+/* The sink's `write` and `get_write_buffer_size`, as its type's own functions to call
+ * with the sink first (borrowed; 1), when its type cannot change and its instances have
+ * no dict, as uvloop's transports: two method lookups less per delivery. 0 otherwise
+ * (then the methods are looked up on the sink). One type is remembered at a time. */
+static PyTypeObject *sink_type;
+static PyObject *sink_write_fn, *sink_pending_fn;
+
+static int
+sink_methods(PyObject *sink, PyObject **write, PyObject **pending)
+{
+    PyTypeObject *type = Py_TYPE(sink);
+    if (type != sink_type) {
+        if (!PyType_HasFeature(type, Py_TPFLAGS_IMMUTABLETYPE) || type->tp_dictoffset != 0)
+            return 0;
+        PyObject *w = PyObject_GetAttr((PyObject *)type, str_write);
+        PyObject *p = w != NULL ? PyObject_GetAttr((PyObject *)type, str_pending) : NULL;
+        if (w == NULL || p == NULL) {
+            Py_XDECREF(w);
+            PyErr_Clear();
+            return 0;
+        }
+        Py_INCREF(type);
+        Py_XSETREF(sink_type, type);
+        Py_XSETREF(sink_write_fn, w);
+        Py_XSETREF(sink_pending_fn, p);
+    }
+    *write = sink_write_fn;
+    *pending = sink_pending_fn;
+    return 1;
+}
+
+/* Whether `size` more bytes would take the client past its sendq (then it is told:
+ * 1), or not (0); -1 on error. */
+static int
+past_sendq(OutputQueue *self, Py_ssize_t size)
+{
+    PyObject *args[1] = {self->sink};
+    PyObject *write, *pending_fn, *r;
+    if (sink_methods(self->sink, &write, &pending_fn))
+        r = PyObject_Vectorcall(pending_fn, args, 1, NULL);
+    else
+        r = PyObject_VectorcallMethod(str_pending, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL)
+        return -1;
+    Py_ssize_t pending = PyLong_AsSsize_t(r);
+    Py_DECREF(r);
+    if (pending == -1 && PyErr_Occurred())
+        return -1;
+    if (size + self->held + pending > self->sendq && !self->closing) {
+        PyObject *oargs[1] = {self->owner};
+        r = PyObject_VectorcallMethod(str_exceeded, oargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *
+sink_write(OutputQueue *self, PyObject *data)
+{
+    PyObject *args[2] = {self->sink, data};
+    PyObject *write, *pending, *r;
+    if (sink_methods(self->sink, &write, &pending))
+        r = PyObject_Vectorcall(write, args, 2, NULL);
+    else
+        r = PyObject_VectorcallMethod(str_write, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+
+/* flush(): write out what was collected (or report the client past its sendq). */
+static PyObject *
+queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t size = self->size;
+    if (size == 0 || self->first == NULL)
+        Py_RETURN_NONE;
+    PyObject *data = collected(self);
+    if (data == NULL)
+        return NULL;
+    self->size = 0;
+    int past = past_sendq(self, size);
+    if (past != 0) {
+        Py_DECREF(data);
+        if (past < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *r = sink_write(self, data);
+    Py_DECREF(data);
+    return r;
+}
+
+/* take(): what flush would write, kept back until the store has committed it. */
+static PyObject *
+queue_take(OutputQueue *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t size = self->size;
+    if (size == 0 || self->first == NULL)
+        return Py_NewRef(empty_bytes);
+    PyObject *data = collected(self);
+    if (data == NULL)
+        return NULL;
+    self->size = 0;
+    int past = past_sendq(self, size);
+    if (past != 0) {
+        Py_DECREF(data);
+        if (past < 0)
+            return NULL;
+        return Py_NewRef(empty_bytes);
+    }
+    Py_ssize_t length = length_of(data);
+    if (length < 0) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    self->held += length;
+    return data;
+}
+
+/* send(data): write what take() kept back, now that it may go. */
+static PyObject *
+queue_send(OutputQueue *self, PyObject *data)
+{
+    Py_ssize_t length = length_of(data);
+    if (length < 0)
+        return NULL;
+    self->held -= length;
+    if (length > 0 && self->sendq >= 0)
+        return sink_write(self, data);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+queue_abort(OutputQueue *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *args[1] = {self->sink};
+    return PyObject_VectorcallMethod(str_abort, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static PyObject *
+queue_clear_output(OutputQueue *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_CLEAR(self->first);
+    Py_CLEAR(self->rest);
+    self->size = 0;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+queue_stop(OutputQueue *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *r = queue_clear_output(self, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    self->sendq = -1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+queue_get_size(OutputQueue *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->size);
+}
+
+static PyObject *
+queue_get_closing(OutputQueue *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->closing);
+}
+
+static int
+queue_set_closing(OutputQueue *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete closing");
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0)
+        return -1;
+    self->closing = truth;
+    return 0;
+}
+
+static PyMethodDef queue_methods[] = {
+    {"write", (PyCFunction)queue_write, METH_O, "Collect bytes for the next flush."},
+    {"flush", (PyCFunction)queue_flush, METH_NOARGS, "Write out what was collected."},
+    {"take", (PyCFunction)queue_take, METH_NOARGS, "What flush would write, kept back."},
+    {"send", (PyCFunction)queue_send, METH_O, "Write what take kept back."},
+    {"abort", (PyCFunction)queue_abort, METH_NOARGS, "Close the connection now."},
+    {"clear", (PyCFunction)queue_clear_output, METH_NOARGS, "Drop what was collected."},
+    {"stop", (PyCFunction)queue_stop, METH_NOARGS, "Collect nothing more."},
+    {NULL}
+};
+
+static PyMemberDef queue_members[] = {
+    {"ip", T_OBJECT, offsetof(OutputQueue, ip), READONLY, NULL},
+    {"sendq", T_PYSSIZET, offsetof(OutputQueue, sendq), 0, NULL},
+    {NULL}
+};
+
+static PyGetSetDef queue_getset[] = {
+    {"size", (getter)queue_get_size, NULL, "Bytes collected since the last flush.", NULL},
+    {"closing", (getter)queue_get_closing, (setter)queue_set_closing, NULL, NULL},
+    {NULL}
+};
+
+static PyType_Slot queue_slots[] = {
+    {Py_tp_doc, "A connection's unsent output (see hubbub/transport/gate.py)."},
+    {Py_tp_traverse, queue_traverse},
+    {Py_tp_clear, queue_clear},
+    {Py_tp_dealloc, queue_dealloc},
+    {Py_tp_init, queue_init},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_methods, queue_methods},
+    {Py_tp_members, queue_members},
+    {Py_tp_getset, queue_getset},
+    {0, NULL}
+};
+
+static PyType_Spec queue_spec = {
+    .name = "hubbub._speedups.OutputQueue",
+    .basicsize = sizeof(OutputQueue),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = queue_slots,
+};
+
+/* -- deliver ----------------------------------------------------------------------- */
+
+/* An attribute kept in a __slots__ slot of a class (Connection.fast, .tag_mask,
+ * TcpConnection.write): once its class is known, read straight from the slot, as long as
+ * the class is unchanged (its version tag), which is what getattr would find there. */
+typedef struct {
+    PyObject **name;
+    PyTypeObject *type;  /* strong reference */
+    unsigned int version;
+    Py_ssize_t offset;   /* 0: not a slot of that class, look it up */
+} SlotCache;
+
+static PyObject *
+slot_get(SlotCache *cache, PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type != cache->type || type->tp_version_tag != cache->version) {
+        cache->offset = 0;
+        Py_INCREF(type);
+        Py_XSETREF(cache->type, (PyTypeObject *)type);
+        cache->version = type->tp_version_tag;
+        PyObject *descr = PyObject_GetAttr((PyObject *)type, *cache->name);
+        if (descr == NULL)
+            PyErr_Clear();
+        else {
+            if (Py_IS_TYPE(descr, &PyMemberDescr_Type) && type->tp_version_tag == cache->version
+                && cache->version != 0) {
+                PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+                if (member->type == T_OBJECT_EX)
+                    cache->offset = member->offset;
+            }
+            Py_DECREF(descr);
+        }
+    }
+    if (cache->offset > 0) {
+        PyObject *value = *(PyObject **)((char *)obj + cache->offset);
+        if (value != NULL)
+            return Py_NewRef(value);
+    }
+    return PyObject_GetAttr(obj, *cache->name);
+}
+
+static SlotCache fast_slot = {&str_fast, NULL, 0, 0};
+static SlotCache mask_slot = {&str_tag_mask, NULL, 0, 0};
+static SlotCache write_slot = {&str_write, NULL, 0, 0};
+static PyTypeObject *queue_type;  /* OutputQueue (the module holds it) */
+
+/* link.write(data): straight to queue_write when the link's write is an OutputQueue's. */
+static PyObject *
+link_write(PyObject *link, PyObject *data)
+{
+    PyObject *write = slot_get(&write_slot, link);
+    if (write == NULL)
+        return NULL;
+    PyObject *r;
+    if (PyCFunction_Check(write) && PyCFunction_GET_FUNCTION(write) == (PyCFunction)queue_write
+        && Py_TYPE(PyCFunction_GET_SELF(write)) == queue_type)
+        r = queue_write((OutputQueue *)PyCFunction_GET_SELF(write), data);
+    else
+        r = PyObject_CallOneArg(write, data);
+    Py_DECREF(write);
+    return r;
+}
+
+#define FORMS 16  /* every tag mask is below this (server/delivery.py ALL_MASKS) */
+
+/* deliver(local, skip, out): the loop of announce.to_members. For every connection in
+ * the dict `local` but `skip`: when its `fast` link is set, write `out`'s wire form for
+ * its `tag_mask` (each form fetched once); otherwise `conn.deliver(out)`. */
+static PyObject *
+deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "deliver(local, skip, out)");
+        return NULL;
+    }
+    PyObject *local = args[0], *skip = args[1], *out = args[2];
+    if (!PyDict_Check(local)) {
+        PyErr_SetString(PyExc_TypeError, "deliver: local must be a dict");
+        return NULL;
+    }
+    PyObject *forms[FORMS] = {NULL};
+    PyObject *result = NULL;
+    Py_ssize_t pos = 0, expected = PyDict_GET_SIZE(local);
+    PyObject *conn, *value;
+    while (PyDict_Next(local, &pos, &conn, &value)) {
+        if (conn == skip)
+            continue;
+        Py_INCREF(conn);
+        PyObject *fast = slot_get(&fast_slot, conn);
+        if (fast == NULL) {
+            Py_DECREF(conn);
+            goto done;
+        }
+        PyObject *r;
+        if (fast == Py_None) {
+            Py_DECREF(fast);
+            PyObject *dargs[2] = {conn, out};
+            r = PyObject_VectorcallMethod(str_deliver, dargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        else {
+            PyObject *m = slot_get(&mask_slot, conn);
+            if (m == NULL) {
+                Py_DECREF(fast);
+                Py_DECREF(conn);
+                goto done;
+            }
+            long mask = PyLong_AsLong(m);
+            Py_DECREF(m);
+            if ((mask == -1 && PyErr_Occurred()) || mask < 0 || mask >= FORMS) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "deliver: tag_mask out of range");
+                Py_DECREF(fast);
+                Py_DECREF(conn);
+                goto done;
+            }
+            PyObject *data = forms[mask];
+            if (data == NULL) {
+                PyObject *bargs[2] = {out, NULL};
+                bargs[1] = PyLong_FromLong(mask);
+                if (bargs[1] == NULL) {
+                    Py_DECREF(fast);
+                    Py_DECREF(conn);
+                    goto done;
+                }
+                data = PyObject_VectorcallMethod(str_irc_bytes, bargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                Py_DECREF(bargs[1]);
+                if (data == NULL) {
+                    Py_DECREF(fast);
+                    Py_DECREF(conn);
+                    goto done;
+                }
+                forms[mask] = data;
+            }
+            r = link_write(fast, data);
+            Py_DECREF(fast);
+        }
+        Py_DECREF(conn);
+        if (r == NULL)
+            goto done;
+        Py_DECREF(r);
+        if (PyDict_GET_SIZE(local) != expected) {
+            PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
+            goto done;
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    for (int i = 0; i < FORMS; i++)
+        Py_XDECREF(forms[i]);
+    return result;
+}
+
+/* flush_each(queues, failed): queue.flush() for each queue of the list; when one
+ * raises an Exception, failed(queue, exception) is called and the others go on. */
+static PyObject *
+flush_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "flush_each(queues: list, failed)");
+        return NULL;
+    }
+    PyObject *queues = args[0], *failed = args[1];
+    PyTypeObject *compiled = (PyTypeObject *)PyObject_GetAttrString(module, "OutputQueue");
+    if (compiled == NULL)
+        return NULL;
+    Py_DECREF(compiled);  /* the module holds it */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(queues); i++) {
+        PyObject *queue = PyList_GET_ITEM(queues, i);
+        Py_INCREF(queue);
+        PyObject *r;
+        if (Py_TYPE(queue) == compiled)
+            r = queue_flush((OutputQueue *)queue, NULL);
+        else {
+            PyObject *fargs[1] = {queue};
+            r = PyObject_VectorcallMethod(str_flush, fargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        if (r == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
+                Py_DECREF(queue);
+                return NULL;
+            }
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyErr_NormalizeException(&type, &value, &traceback);
+            if (traceback != NULL)
+                PyException_SetTraceback(value, traceback);
+            PyObject *cargs[2] = {queue, value};
+            r = PyObject_Vectorcall(failed, cargs, 2, NULL);
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(traceback);
+            if (r == NULL) {
+                Py_DECREF(queue);
+                return NULL;
+            }
+        }
+        Py_DECREF(r);
+        Py_DECREF(queue);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"flush_each", (PyCFunction)(void (*)(void))flush_each, METH_FASTCALL,
+     "flush_each(queues, failed): the flusher's loop."},
+    {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
+     "deliver(local, skip, out): announce.to_members's loop."},
+    {NULL}
+};
+
+static int
+intern(PyObject **slot, const char *text)
+{
+    *slot = PyUnicode_InternFromString(text);
+    return *slot == NULL ? -1 : 0;
+}
+
+static int
+module_exec(PyObject *module)
+{
+    if (intern(&str_mark, "mark") < 0 || intern(&str_write, "write") < 0
+        || intern(&str_pending, "get_write_buffer_size") < 0 || intern(&str_abort, "abort") < 0
+        || intern(&str_exceeded, "sendq_exceeded") < 0 || intern(&str_fast, "fast") < 0
+        || intern(&str_tag_mask, "tag_mask") < 0 || intern(&str_deliver, "deliver") < 0
+        || intern(&str_irc_bytes, "irc_bytes") < 0 || intern(&str_marked, "marked") < 0
+        || intern(&str_flush, "flush") < 0)
+        return -1;
+    empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
+    if (empty_bytes == NULL)
+        return -1;
+    PyObject *type = PyType_FromModuleAndSpec(module, &queue_spec, NULL);
+    if (type == NULL)
+        return -1;
+    if (PyModule_AddObject(module, "OutputQueue", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    queue_type = (PyTypeObject *)type;
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL}
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "hubbub._speedups",
+    .m_doc = "The per-delivery path, compiled (see hubbub/_speedups.c).",
+    .m_size = 0,
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    return PyModuleDef_Init(&module_def);
+}

@@ -1,0 +1,174 @@
+"""The per-delivery loops, in Python and compiled (hubbub/_speedups.c), do the same:
+each local member gets the wire form its tags ask for, computed once per form; the
+sender is skipped; a member that is not a plain IRC link right now gets `deliver`; the
+flusher's loop goes on past a connection whose write fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hubbub.irc.message import Message
+from hubbub.server import announce
+from hubbub.server.channel import Channel
+from hubbub.server.connection import Connection
+from hubbub.server.delivery import WANTS_TAGS, WANTS_TIME, Outgoing
+from hubbub.server.output import IrcOutput
+from hubbub.server.user import User
+from hubbub.speedups import compiled
+from hubbub.transport import flusher as flushing
+
+IMPLEMENTATIONS = ["python"] + (["compiled"] if compiled is not None else [])
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test on the Python loops, then on the compiled ones."""
+    if request.param == "python":
+        monkeypatch.setattr(announce, "compiled", None)
+        monkeypatch.setattr(flushing, "compiled", None)
+    return str(request.param)
+
+
+class Link:
+    def __init__(self) -> None:
+        self.got: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.got.append(data)
+
+    def hold_input(self) -> None: ...
+
+    def release_input(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def charge(self, lines: int) -> None: ...
+
+
+def member(channel: Channel, uid: str, mask: int = 0) -> tuple[Connection, Link]:
+    user = User(uid, "127.0.0.1", "127.0.0.1", False, 0.0)
+    user.nick = uid
+    link = Link()
+    conn = Connection(user, link, IrcOutput(link), "hubbub.local", 0.0)
+    conn.tag_mask = mask
+    user.conn = conn
+    channel.members[user] = ""
+    channel.local[conn] = None
+    return conn, link
+
+
+class Counted(Outgoing):
+    """An Outgoing that counts how often each wire form is asked for."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self) -> None:
+        super().__init__(Message("PRIVMSG", ["#c", "hi"], "a!u@h"), 1_800_000_000.0, "m1")
+        self.asked: list[int] = []
+
+    def irc_bytes(self, mask: int = 0) -> bytes:
+        self.asked.append(mask)
+        return super().irc_bytes(mask)
+
+
+class Other:
+    """A member connection of another kind (no slots, not a plain IRC link now)."""
+
+    fast = None
+    tag_mask = 0
+
+    def __init__(self) -> None:
+        self.delivered: list[Any] = []
+
+    def deliver(self, out: Any) -> None:
+        self.delivered.append(out)
+
+
+def test_each_member_gets_its_form_once_computed_and_the_sender_none(implementation: str) -> None:
+    channel = Channel("#c", 0.0)
+    sender, sender_link = member(channel, "a")
+    _, plain1 = member(channel, "b")
+    _, timed = member(channel, "c", WANTS_TIME)
+    _, plain2 = member(channel, "d")
+    _, tagged = member(channel, "e", WANTS_TIME | WANTS_TAGS)
+    other = Other()
+    channel.local[other] = None  # type: ignore[index]
+    out = Counted()
+    announce.to_members(channel, out, exclude=sender.user)
+    assert sender_link.got == []
+    assert plain1.got == plain2.got == [b":a!u@h PRIVMSG #c :hi\r\n"]
+    assert timed.got == [b"@time=2027-01-15T08:00:00.000Z :a!u@h PRIVMSG #c :hi\r\n"]
+    assert tagged.got == [b"@msgid=m1;time=2027-01-15T08:00:00.000Z :a!u@h PRIVMSG #c :hi\r\n"]
+    assert sorted(out.asked) == [0, WANTS_TIME, WANTS_TIME | WANTS_TAGS]
+    assert other.delivered == [out]
+
+
+def test_a_member_labeled_or_leaving_is_not_written_to_directly(implementation: str) -> None:
+    channel = Channel("#c", 0.0)
+    labeled, labeled_link = member(channel, "a")
+    leaving, leaving_link = member(channel, "b")
+    leaving.leave("bye")
+    out = Counted()
+    with labeled.labeled_reply("L1"):
+        announce.to_members(channel, out)
+        assert labeled_link.got == []  # collected for its labeled reply
+        assert labeled.labeled is not None and labeled.labeled.items == [out]
+    assert leaving_link.got == []
+
+
+def test_delivery_to_a_changed_connection_class_still_reads_it_right(implementation: str) -> None:
+    """The compiled loop reads `fast` and `tag_mask` straight from their slots once it
+    knows the class: a changed class is read anew."""
+    channel = Channel("#c", 0.0)
+    conn, link = member(channel, "a")
+    announce.to_members(channel, Counted())
+    assert len(link.got) == 1
+    Connection.probe = 1  # type: ignore[attr-defined]  # the class changes (its version tag)
+    try:
+        conn.tag_mask = WANTS_TIME
+        announce.to_members(channel, Counted())
+        assert link.got[-1].startswith(b"@time=")
+    finally:
+        del Connection.probe  # type: ignore[attr-defined]
+
+
+class Failing:
+    ip = "192.0.2.1"
+
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def flush(self) -> None:
+        raise OSError("broken pipe")
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class Flushed:
+    ip = "192.0.2.2"
+
+    def __init__(self) -> None:
+        self.flushed = 0
+
+    def flush(self) -> None:
+        self.flushed += 1
+
+
+class Loop:
+    def call_soon(self, callback: Any) -> None: ...
+
+
+def test_a_failing_connection_does_not_hold_back_the_others(
+    implementation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    flusher = flushing.Flusher(Loop())  # type: ignore[arg-type]
+    before, broken, after = Flushed(), Failing(), Flushed()
+    for queue in (before, broken, after):
+        flusher.mark(queue)  # type: ignore[arg-type]
+    flusher.flush()
+    assert before.flushed == after.flushed == 1
+    assert broken.aborted
+    assert "flushing output to 192.0.2.1 failed" in caplog.text and "broken pipe" in caplog.text
