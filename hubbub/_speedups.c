@@ -28,6 +28,8 @@ static PyObject *str_deliver;   /* "deliver" */
 static PyObject *str_irc_bytes; /* "irc_bytes" */
 static PyObject *str_marked;    /* "marked" */
 static PyObject *str_flush;     /* "flush" */
+static PyObject *str_take;      /* "take" */
+static PyObject *str_send;      /* "send" */
 static PyObject *empty_bytes;
 
 /* -- OutputQueue ------------------------------------------------------------------- */
@@ -613,6 +615,29 @@ done:
     return result;
 }
 
+/* Calls failed(queue, exception) for the exception being raised, when it is an
+ * Exception (0); -1 when it must go on being raised, or failed itself raised. */
+static int
+report(PyObject *failed, PyObject *queue)
+{
+    if (!PyErr_ExceptionMatches(PyExc_Exception))
+        return -1;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (traceback != NULL)
+        PyException_SetTraceback(value, traceback);
+    PyObject *args[2] = {queue, value};
+    PyObject *r = PyObject_Vectorcall(failed, args, 2, NULL);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* flush_each(queues, failed): queue.flush() for each queue of the list; when one
  * raises an Exception, failed(queue, exception) is called and the others go on. */
 static PyObject *
@@ -623,47 +648,96 @@ flush_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *queues = args[0], *failed = args[1];
-    PyTypeObject *compiled = (PyTypeObject *)PyObject_GetAttrString(module, "OutputQueue");
-    if (compiled == NULL)
-        return NULL;
-    Py_DECREF(compiled);  /* the module holds it */
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(queues); i++) {
         PyObject *queue = PyList_GET_ITEM(queues, i);
         Py_INCREF(queue);
         PyObject *r;
-        if (Py_TYPE(queue) == compiled)
+        if (Py_TYPE(queue) == queue_type)
             r = queue_flush((OutputQueue *)queue, NULL);
         else {
             PyObject *fargs[1] = {queue};
             r = PyObject_VectorcallMethod(str_flush, fargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         }
-        if (r == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_Exception)) {
-                Py_DECREF(queue);
-                return NULL;
-            }
-            PyObject *type, *value, *traceback;
-            PyErr_Fetch(&type, &value, &traceback);
-            PyErr_NormalizeException(&type, &value, &traceback);
-            if (traceback != NULL)
-                PyException_SetTraceback(value, traceback);
-            PyObject *cargs[2] = {queue, value};
-            r = PyObject_Vectorcall(failed, cargs, 2, NULL);
-            Py_XDECREF(type);
-            Py_XDECREF(value);
-            Py_XDECREF(traceback);
-            if (r == NULL) {
-                Py_DECREF(queue);
-                return NULL;
-            }
+        if (r == NULL && report(failed, queue) < 0) {
+            Py_DECREF(queue);
+            return NULL;
         }
-        Py_DECREF(r);
+        Py_XDECREF(r);
+        Py_DECREF(queue);
+    }
+    Py_RETURN_NONE;
+}
+
+/* take_each(queues): [queue.take() for queue in queues]. */
+static PyObject *
+take_each(PyObject *module, PyObject *queues)
+{
+    if (!PyList_Check(queues)) {
+        PyErr_SetString(PyExc_TypeError, "take_each(queues: list)");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(queues);
+    PyObject *taken = PyList_New(n);
+    if (taken == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(queues); i++) {
+        PyObject *queue = PyList_GET_ITEM(queues, i);
+        Py_INCREF(queue);
+        PyObject *data;
+        if (Py_TYPE(queue) == queue_type)
+            data = queue_take((OutputQueue *)queue, NULL);
+        else {
+            PyObject *args[1] = {queue};
+            data = PyObject_VectorcallMethod(str_take, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        Py_DECREF(queue);
+        if (data == NULL) {
+            Py_DECREF(taken);
+            return NULL;
+        }
+        PyList_SET_ITEM(taken, i, data);
+    }
+    for (Py_ssize_t i = PyList_GET_SIZE(queues); i < n; i++)  /* the list shrank meanwhile */
+        PyList_SET_ITEM(taken, i, Py_NewRef(empty_bytes));
+    return taken;
+}
+
+/* send_each(queues, data, failed): queue.send(taken) for each pair; when one raises an
+ * Exception, failed(queue, exception) and the others go on. */
+static PyObject *
+send_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "send_each(queues: list, data: list, failed)");
+        return NULL;
+    }
+    PyObject *queues = args[0], *data = args[1], *failed = args[2];
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(queues) && i < PyList_GET_SIZE(data); i++) {
+        PyObject *queue = PyList_GET_ITEM(queues, i), *taken = PyList_GET_ITEM(data, i);
+        Py_INCREF(queue);
+        Py_INCREF(taken);
+        PyObject *r;
+        if (Py_TYPE(queue) == queue_type)
+            r = queue_send((OutputQueue *)queue, taken);
+        else {
+            PyObject *margs[2] = {queue, taken};
+            r = PyObject_VectorcallMethod(str_send, margs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        }
+        Py_DECREF(taken);
+        if (r == NULL && report(failed, queue) < 0) {
+            Py_DECREF(queue);
+            return NULL;
+        }
+        Py_XDECREF(r);
         Py_DECREF(queue);
     }
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
+    {"take_each", (PyCFunction)take_each, METH_O, "take_each(queues): what each queue collected, taken."},
+    {"send_each", (PyCFunction)(void (*)(void))send_each, METH_FASTCALL,
+     "send_each(queues, data, failed): what take_each took, written."},
     {"flush_each", (PyCFunction)(void (*)(void))flush_each, METH_FASTCALL,
      "flush_each(queues, failed): the flusher's loop."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
@@ -686,7 +760,7 @@ module_exec(PyObject *module)
         || intern(&str_exceeded, "sendq_exceeded") < 0 || intern(&str_fast, "fast") < 0
         || intern(&str_tag_mask, "tag_mask") < 0 || intern(&str_deliver, "deliver") < 0
         || intern(&str_irc_bytes, "irc_bytes") < 0 || intern(&str_marked, "marked") < 0
-        || intern(&str_flush, "flush") < 0)
+        || intern(&str_flush, "flush") < 0 || intern(&str_take, "take") < 0 || intern(&str_send, "send") < 0)
         return -1;
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     if (empty_bytes == NULL)

@@ -55,12 +55,25 @@ class Barrier(Protocol):
 
 
 class _Generation:
-    __slots__ = ("items", "ready", "after")
+    __slots__ = ("queues", "data", "ready", "after")
 
-    def __init__(self, items: list[tuple[Queue, bytes]], after: Callable[[], None] | None = None) -> None:
-        self.items = items
+    def __init__(self, queues: list[Queue], data: list[bytes], after: Callable[[], None] | None = None) -> None:
+        self.queues = queues
+        self.data = data  # what each queue had collected, to write once committed
         self.ready = False
         self.after = after  # what to do once written (close the connection)
+
+
+def _take_each(queues: list[Queue]) -> list[bytes]:
+    return [queue.take() for queue in queues]
+
+
+def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, Exception], None]) -> None:
+    for queue, taken in zip(queues, data, strict=True):
+        try:
+            queue.send(taken)
+        except Exception as exc:
+            failed(queue, exc)
 
 
 class Flusher:
@@ -100,7 +113,8 @@ class Flusher:
                 except Exception as exc:  # one broken connection must not keep the others' output back
                     _failed(queue, exc)
             return
-        generation = _Generation([(queue, queue.take()) for queue in dirty])
+        take_each = compiled.take_each if compiled is not None else _take_each
+        generation = _Generation(dirty, take_each(dirty))
         self._held.append(generation)
         if not due:
             generation.ready = True
@@ -121,11 +135,8 @@ class Flusher:
         held = self._held
         while held and held[0].ready:
             generation = held.popleft()
-            for queue, data in generation.items:
-                try:
-                    queue.send(data)
-                except Exception as exc:
-                    _failed(queue, exc)
+            send_each = compiled.send_each if compiled is not None else _send_each
+            send_each(generation.queues, generation.data, _failed)
             if generation.after is not None:
                 generation.after()
 
@@ -136,7 +147,7 @@ class Flusher:
             queue.flush()
             then()
             return
-        generation = _Generation([(queue, queue.take())], then)
+        generation = _Generation([queue], [queue.take()], then)
         generation.ready = True
         self._held.append(generation)
         self._release()

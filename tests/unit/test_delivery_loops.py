@@ -18,6 +18,7 @@ from hubbub.server.output import IrcOutput
 from hubbub.server.user import User
 from hubbub.speedups import compiled
 from hubbub.transport import flusher as flushing
+from hubbub.transport.gate import OutputQueue
 
 IMPLEMENTATIONS = ["python"] + (["compiled"] if compiled is not None else [])
 
@@ -172,3 +173,62 @@ def test_a_failing_connection_does_not_hold_back_the_others(
     assert before.flushed == after.flushed == 1
     assert broken.aborted
     assert "flushing output to 192.0.2.1 failed" in caplog.text and "broken pipe" in caplog.text
+
+
+class Commit:
+    """A store's barrier: every flush has something to commit, committed on demand."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Any] = []
+
+    def due(self) -> bool:
+        return True
+
+    def commit(self, then: Any) -> None:
+        self.waiting.append(then)
+
+
+class Transport:
+    def __init__(self, fail: bool = False) -> None:
+        self.sent: list[bytes] = []
+        self.fail = fail
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        if self.fail:
+            raise OSError("connection reset")
+        self.sent.append(data)
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class Owner:
+    def sendq_exceeded(self) -> None: ...
+
+
+def test_output_waits_for_the_commit_of_its_iteration_in_order(
+    implementation: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    kind = compiled.OutputQueue if implementation == "compiled" and compiled is not None else OutputQueue
+    flusher = flushing.Flusher(Loop())  # type: ignore[arg-type]
+    barrier = Commit()
+    flusher.barrier = barrier
+    good, broken = Transport(), Transport(fail=True)
+    first = kind("192.0.2.1", 1000, flusher, good, Owner())
+    second = kind("192.0.2.2", 1000, flusher, broken, Owner())
+    first.write(b"a1 ")
+    second.write(b"b1")
+    first.write(b"a2")
+    flusher.flush()
+    first.write(b"a3")
+    flusher.flush()
+    assert good.sent == [] and len(barrier.waiting) == 2  # nothing before its commit
+    barrier.waiting[1]()  # the later commit first: still waits for the earlier one
+    assert good.sent == []
+    barrier.waiting[0]()
+    assert good.sent == [b"a1 a2", b"a3"]  # each iteration's output, in order
+    assert broken.aborted and "flushing output to 192.0.2.2 failed" in caplog.text
