@@ -14,6 +14,7 @@ node (a KILL) has its connection closed here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from hubbub.irc import numerics as n
@@ -153,6 +154,11 @@ class Announcer:
         announce = ANNOUNCERS.get(type(event))
         if announce is not None:
             announce(self, event, outcome)
+
+    def route(self, kind: type[Any]) -> Callable[[Event, Outcome], None] | None:
+        """What announces an applied event of `kind` (see engine.Routes)."""
+        announce = ANNOUNCERS.get(kind)
+        return partial(announce, self) if announce is not None else None
 
     # -- audiences -----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from hubbub.server.apply import APPLIERS, Outcome
 from hubbub.server.events import Event
@@ -28,6 +28,15 @@ from hubbub.server.state import ChatState
 
 Subscriber = Callable[[Event, Outcome], None]
 Then = Callable[[Outcome], None]
+Route = Callable[[Event, Outcome], None]
+
+
+class Routes(Protocol):
+    """A subscriber that says, kind by kind, what to call for each event applied (not
+    rejected): the engine keeps the answer, and calls that straight away (one step less
+    on every message's path than a subscriber that looks the kind up itself)."""
+
+    def route(self, kind: type[Any]) -> Route | None: ...
 
 
 class Origin(Protocol):
@@ -67,14 +76,33 @@ class LocalEngine:
     def __init__(self, state: ChatState) -> None:
         self.state = state
         self._subscribers: list[Subscriber] = []
+        # per kind of event: whom to tell, in the subscribers' order, when it is applied,
+        # and when it is rejected (subscribers without routes hear of every event)
+        self._routes: dict[type[Any], tuple[tuple[Route, ...], tuple[Route, ...]]] = {}
         self._queue: deque[tuple[Event, Then | None]] = deque()
         self._busy = False
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
+        self._routes.clear()
 
     def subscribe_own(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)  # every event here is this node's
+        self.subscribe(subscriber)  # every event here is this node's
+
+    def _route(self, kind: type[Any]) -> tuple[tuple[Route, ...], tuple[Route, ...]]:
+        applied: list[Route] = []
+        rejected: list[Route] = []
+        for subscriber in self._subscribers:
+            route = getattr(subscriber, "route", None)
+            if route is None:
+                applied.append(subscriber)
+                rejected.append(subscriber)
+            else:
+                found = route(kind)
+                if found is not None:
+                    applied.append(found)
+        routes = self._routes[kind] = (tuple(applied), tuple(rejected))
+        return routes
 
     def emit(self, origin: Origin | None, event: Event, then: Then | None = None) -> None:
         if self._busy:
@@ -83,9 +111,11 @@ class LocalEngine:
         self._busy = True
         try:
             # applied and delivered here, inline: this is every message's path
-            outcome = APPLIERS[type(event)](self.state, event)
-            for subscriber in self._subscribers:
-                subscriber(event, outcome)
+            kind = type(event)
+            outcome = APPLIERS[kind](self.state, event)
+            routes = self._routes.get(kind) or self._route(kind)
+            for route in routes[0] if outcome.rejected is None else routes[1]:
+                route(event, outcome)
             if then is not None:
                 then(outcome)
             while self._queue:
@@ -97,8 +127,10 @@ class LocalEngine:
             self._busy = False
 
     def _process(self, event: Event, then: Then | None) -> None:
-        outcome = APPLIERS[type(event)](self.state, event)
-        for subscriber in self._subscribers:
-            subscriber(event, outcome)
+        kind = type(event)
+        outcome = APPLIERS[kind](self.state, event)
+        routes = self._routes.get(kind) or self._route(kind)
+        for route in routes[0] if outcome.rejected is None else routes[1]:
+            route(event, outcome)
         if then is not None:
             then(outcome)

@@ -12,6 +12,8 @@ nothing a client has seen can be missing from the history after a crash.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from hubbub.config import HistorySection
@@ -76,6 +78,11 @@ class Recorder:
         record = _RECORDERS.get(type(event))
         if record is not None:
             record(self, event, outcome)
+
+    def route(self, kind: type[Any]) -> Callable[[Event, Outcome], None] | None:
+        """What records an applied event of `kind` (see engine.Routes)."""
+        record = _RECORDERS.get(kind)
+        return partial(record, self) if record is not None else None
 
     def cut(self) -> list[Write]:
         """The writes collected since the last cut, to be committed as one batch."""

@@ -244,6 +244,31 @@ def test_subscribers_see_one_order_and_events_emitted_meanwhile_wait_their_turn(
     assert thens == ["u1", "u2"]
 
 
+def test_routed_subscribers_hear_applied_events_of_their_kinds_in_the_subscribers_order() -> None:
+    """A subscriber may say kind by kind what to call (Announcer, Recorder do): it hears
+    only the events applied; one that does not hears everything, rejected ones too."""
+    engine = LocalEngine(ChatState(0.0))
+    heard: list[str] = []
+
+    class Routed:
+        def route(self, kind: type) -> object:
+            if kind is NickSet:
+                return lambda event, outcome: heard.append(f"routed {event.nick}")
+            return None
+
+    engine.subscribe(lambda event, outcome: heard.append(f"plain {type(event).__name__} {outcome.rejected}"))
+    engine.subscribe(Routed())
+    engine.subscribe(lambda event, outcome: heard.append("last"))
+    engine.emit(None, Connected("u1", "ip", "ip", False, 1.0))
+    engine.emit(None, NickSet("u1", "alice", 1.0, "m1"))
+    engine.emit(None, NickSet("nobody", "bob", 1.0, "m2"))  # rejected: gone
+    assert heard == [
+        "plain Connected None", "last",
+        "plain NickSet None", "routed alice", "last",
+        "plain NickSet gone", "last",
+    ]  # fmt: skip
+
+
 def test_then_gets_the_outcome_with_the_rejection() -> None:
     engine = LocalEngine(ChatState(0.0))
     outcomes: list[Outcome] = []
