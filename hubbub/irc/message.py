@@ -120,7 +120,9 @@ class Message:
         params = self.params
         source = self.source
         count = len(params)
-        if count:
+        if not count:
+            line = f":{source} {command}" if source else command
+        else:
             last = params[-1]
             colon = (
                 not last
@@ -130,22 +132,24 @@ class Message:
                 or (count > 1 and (command in _TEXT_LAST or command.isdigit()))
                 or (command == _RELAYED_TEXT_ONLY and source)
             )
-            if count == 2:
-                middle = params[0]
-                if not middle or " " in middle or middle[0] == ":":
-                    raise ValueError(f"middle parameter {middle!r} cannot be serialized")
-            elif count > 2:
-                for p in params[:-1]:
-                    if not p or " " in p or p[0] == ":":
-                        raise ValueError(f"middle parameter {p!r} cannot be serialized")
-                middle = " ".join(params[:-1])
             if count == 1:
                 body = f"{command} :{last}" if colon else f"{command} {last}"
+                line = f":{source} {body}" if source else body
             else:
-                body = f"{command} {middle} :{last}" if colon else f"{command} {middle} {last}"
-        else:
-            body = command
-        line = f":{source} {body}" if source else body
+                if count == 2:
+                    middle = params[0]
+                    if not middle or " " in middle or middle[0] == ":":
+                        raise ValueError(f"middle parameter {middle!r} cannot be serialized")
+                else:
+                    for p in params[:-1]:
+                        if not p or " " in p or p[0] == ":":
+                            raise ValueError(f"middle parameter {p!r} cannot be serialized")
+                    middle = " ".join(params[:-1])
+                if source and colon:  # a relayed message: `:nick!user@host PRIVMSG #chan :text`
+                    line = f":{source} {command} {middle} :{last}"
+                else:
+                    body = f"{command} {middle} :{last}" if colon else f"{command} {middle} {last}"
+                    line = f":{source} {body}" if source else body
         tags = self.tags
         if tags:
             table = _ESCAPE_TABLE
@@ -199,6 +203,14 @@ def parse(line: str) -> Message:
     """
     if "\0" in line or "\r" in line or "\n" in line:
         raise ParseError("NUL, CR or LF inside a line")
+    first = line[:1]
+    if first != "@" and first != ":" and first != " ":
+        # `COMMAND target :text`, as nearly every chat line is: what the general way below
+        # would make of it, in fewer steps (anything else takes the general way)
+        head, colon, trailing = line.partition(" :")
+        command, space, target = head.partition(" ")
+        if colon and target and " " not in target and command.isupper() and command.isascii() and command.isalpha():
+            return Message(command, [target, trailing], None, {})
     rest = line.lstrip(" ")
     tags: dict[str, str] = {}
     if rest.startswith("@"):

@@ -111,7 +111,7 @@ class Session:
                 self.line_too_long()
                 return
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode()  # UTF-8, strictly
             except UnicodeDecodeError:
                 self._invalid_utf8(raw)
                 return

@@ -131,6 +131,26 @@ def test_trailing_spaces_after_last_middle_parameter_add_nothing() -> None:
     assert parse(":services.esper.net MODE #foo-bar +o foobar  ").params == ["#foo-bar", "+o", "foobar"]
 
 
+_WORDS = st.sampled_from(["PRIVMSG", "privmsg", "NOTICE", "P1", "\u0131", "#c", "a", ":b", "c:d", "", " ", "\t"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_WORDS, max_size=6).map(" ".join), st.sampled_from(["", " :", " :x y", " ::", ":"]))
+def test_the_short_way_for_chat_lines_parses_as_the_general_way(words: str, trailing: str) -> None:
+    """`COMMAND target :text` takes a shorter way through parse: a leading space sends
+    the same line the general way, and both must agree."""
+    line = words + trailing
+    try:
+        short: Message | str = parse(line)
+    except ParseError as exc:
+        short = str(exc)
+    try:
+        general: Message | str = parse(" " + line)
+    except ParseError as exc:
+        general = str(exc)
+    assert short == general
+
+
 def test_message_param_helper_gives_default_past_the_end() -> None:
     msg = parse("CMD a")
     assert msg.param(0) == "a"
