@@ -17,7 +17,6 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
@@ -118,11 +117,11 @@ class BrowserUser:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def open_user(browser: Browser, web_server: WebServer) -> AsyncIterator[Callable[..., Awaitable[BrowserUser]]]:
-    """Open a page on the client (desktop size unless told); no console errors allowed."""
+async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[BrowserUser]]]:
+    """Open the client at a URL in a fresh context; at the end, no console errors allowed."""
     users: list[BrowserUser] = []
 
-    async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
+    async def open_(url: str, viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
         context = await browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme)
         page = await context.new_page()
         user = BrowserUser(page, context)
@@ -134,7 +133,7 @@ async def open_user(browser: Browser, web_server: WebServer) -> AsyncIterator[Ca
             await dialog.dismiss()
 
         page.on("dialog", on_dialog)
-        await page.goto(web_server.url)
+        await page.goto(url)
         users.append(user)
         return user
 
@@ -145,6 +144,16 @@ async def open_user(browser: Browser, web_server: WebServer) -> AsyncIterator[Ca
             problems[id(user)] = (user.unexpected_errors(), user.dialogs)
         await user.context.close()
     assert not problems, f"console errors or dialogs: {list(problems.values())}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_user(open_page, web_server: WebServer) -> Callable[..., Awaitable[BrowserUser]]:
+    """Open the client served by `web_server` (desktop size unless told)."""
+
+    async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
+        return await open_page(web_server.url, viewport, color_scheme)
+
+    return open_
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,6 +1,6 @@
 // The only ways text from the network reaches the page: element creation and
-// textContent. Nothing here (or anywhere in the client) assigns innerHTML, so a nick,
-// topic or message that looks like markup stays text.
+// textContent. Nothing here (or anywhere in the client) parses a string as HTML, so a
+// nick, topic or message that looks like markup stays text.
 
 import { nickColour, richText } from "./format.js";
 

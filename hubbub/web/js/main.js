@@ -201,7 +201,9 @@ function startSession({ nick, password, channels }) {
       pendingSwitch = null;
       ui.switchTo(buffer.key);
     }
-    if (buffer.lastServerTime()) catchUp(buffer);
+    const since = buffer.resumeFrom;
+    buffer.resumeFrom = 0;
+    if (since) catchUp(buffer, since);
     else fetchLatest(buffer);
   }
 
@@ -248,19 +250,30 @@ function startSession({ nick, password, channels }) {
     state.emit("prepend", buffer.key, { count: 0 });
   }
 
-  /** After a reconnection: what was said while we were away, page by page. */
-  async function catchUp(buffer) {
+  /** After a reconnection: what was said since `since` (ms), page by page. */
+  async function catchUp(buffer, since) {
     if (!hasHistory()) return;
+    let from = since;
     for (let page = 0; page < CATCH_UP_PAGES; page++) {
-      const since = buffer.lastServerTime();
-      if (!since) return;
-      const { full, error } = await historyRequest(buffer, "AFTER", `timestamp=${new Date(since).toISOString()}`);
-      if (!full || error) return;
+      const { messages, full, error } = await historyRequest(buffer, "AFTER", `timestamp=${new Date(from).toISOString()}`);
+      const newest = Math.max(...messages.map(messageTime));
+      if (error || !full || !(newest > from)) return;
+      from = newest;
     }
   }
 
+  function messageTime(item) {
+    const tags = item.command === "BATCH" ? item.batch.tags : item.tags;
+    return Date.parse(tags && tags.time) || 0;
+  }
+
   function catchUpQueries() {
-    for (const b of state.buffers.values()) if (b.kind === "query" && b.lastServerTime()) catchUp(b);
+    for (const b of state.buffers.values()) {
+      if (b.kind !== "query" || !b.resumeFrom) continue;
+      const since = b.resumeFrom;
+      b.resumeFrom = 0;
+      catchUp(b, since);
+    }
   }
 
   // -- search (soju.im/search) ----------------------------------------------------------

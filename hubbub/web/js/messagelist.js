@@ -34,7 +34,10 @@ function continues(prev, rec) {
 }
 
 export class MessageList {
-  /** callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick), stuckChanged(stuck, newer) */
+  /**
+   * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
+   * stuckChanged(following), arrivedBelow() (new messages while the reader is scrolled up)
+   */
   constructor(container, callbacks) {
     this.container = container;
     this.callbacks = callbacks;
@@ -43,6 +46,7 @@ export class MessageList {
     this.start = 0; // absolute index of the first rendered message
     this.end = 0; // absolute index after the last rendered message
     this.stuck = true;
+    this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -58,6 +62,7 @@ export class MessageList {
 
   show(buffer) {
     this.buffer = buffer;
+    this.seenEnd = buffer.end;
     this.renderBottom();
   }
 
@@ -71,7 +76,7 @@ export class MessageList {
     this.stuck = true;
     this.scrollToBottom();
     this.updateStatus();
-    this.callbacks.stuckChanged(true, 0);
+    this.callbacks.stuckChanged(true);
     this.fillIfShort();
   }
 
@@ -108,9 +113,10 @@ export class MessageList {
         if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
       }
       this.scrollToBottom();
-    } else {
-      this.callbacks.stuckChanged(false, b.end - this.end);
+    } else if (b.end > this.seenEnd) {
+      this.callbacks.arrivedBelow();
     }
+    this.seenEnd = b.end;
     this.updateStatus();
     if (this.container.scrollTop < EDGE_PX) this.loadOlder();
   }
@@ -138,7 +144,7 @@ export class MessageList {
     else {
       this.stuck = true;
       this.scrollToBottom();
-      this.callbacks.stuckChanged(true, 0);
+      this.callbacks.stuckChanged(true);
     }
   }
 
@@ -147,10 +153,12 @@ export class MessageList {
     if (!b) return;
     const c = this.container;
     const fromBottom = c.scrollHeight - c.scrollTop - c.clientHeight;
-    const stuck = fromBottom < STUCK_PX && this.end === b.end;
+    // Following stays on while the reader is at the bottom, even if messages arrived
+    // since the last frame; it starts again only once the window reaches the newest.
+    const stuck = fromBottom < STUCK_PX && (this.stuck || this.end === b.end);
     if (stuck !== this.stuck) {
       this.stuck = stuck;
-      this.callbacks.stuckChanged(stuck, b.end - this.end);
+      this.callbacks.stuckChanged(stuck);
     }
     if (c.scrollTop < EDGE_PX) this.loadOlder();
     if (fromBottom < EDGE_PX && this.end < b.end) this.loadNewer();
@@ -173,10 +181,8 @@ export class MessageList {
       c.scrollTop = top + (c.scrollHeight - before);
       if (this.entries.length > MAX_ROWS) {
         this.removeBottom(this.entries.length - MAX_ROWS);
-        if (this.stuck) {
-          this.stuck = false;
-          this.callbacks.stuckChanged(false, b.end - this.end);
-        }
+        this.stuck = false;
+        this.callbacks.stuckChanged(false);
       }
       this.updateStatus();
     } else if (!b.historyDone && !b.historyLoading && b.kind !== "server") {

@@ -38,6 +38,7 @@ class Buffer {
     this.historyLoading = false;
     this.historyUnavailable = false; // the server keeps no history (no draft/chathistory)
     this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
+    this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
   }
 
   get end() {
@@ -116,6 +117,8 @@ export class ChatState {
       // back with the NAMES of the rejoin.
       for (const b of this.buffers.values()) {
         b.typing.clear();
+        // Where to fetch missed messages from once back (CHATHISTORY AFTER).
+        if (!b.resumeFrom && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
         if (b.joined) {
           b.joined = false;
           b.members.clear();

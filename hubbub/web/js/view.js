@@ -29,7 +29,8 @@ export class View {
       fold: () => state.fold,
       needHistory: (b) => actions.needHistory(b),
       nickClicked: (nick) => actions.insertNick(nick),
-      stuckChanged: (stuck, newer) => this.showJump(!stuck && newer > 0, newer),
+      stuckChanged: (stuck) => this.showJump(!stuck, false),
+      arrivedBelow: () => this.showJump(true, true),
     });
     this.shownKey = null;
     this.phone = window.matchMedia(PHONE);
@@ -244,10 +245,15 @@ export class View {
     }
   }
 
-  showJump(show, count) {
+  showJump(show, arrived) {
     const jump = $("jump");
-    jump.hidden = !show;
-    if (show) jump.textContent = count > 0 ? `↓ ${count} new` : "↓ Newest";
+    if (!show) {
+      jump.hidden = true;
+      return;
+    }
+    // Once new messages came in below, say so until the reader goes down to them.
+    if (jump.hidden || arrived) jump.textContent = arrived ? "↓ New messages" : "↓ Newest";
+    jump.hidden = false;
   }
 
   // -- panels (slide-overs on phones) -------------------------------------------------

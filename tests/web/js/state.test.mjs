@@ -253,3 +253,11 @@ test("closing the active buffer moves to a neighbour", () => {
   assert.equal(s.active, "#b");
   assert.equal(s.buffer("#a"), null);
 });
+
+test("a dropped connection remembers the newest message seen, to fetch what follows", () => {
+  const { s, feed } = joined();
+  feed("@time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG #a :last seen");
+  s.setConnection({ status: "waiting", retryAt: 0 });
+  s.setConnection({ status: "connecting" });
+  assert.equal(s.buffer("#a").resumeFrom, Date.parse("2024-05-01T12:01:00.000Z"));
+});
