@@ -58,6 +58,24 @@ async def test_reconnect_now_button_and_closed_state(open_user, web_server) -> N
     await expect(alice.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
 
 
+async def test_a_reload_resumes_the_session(open_user, irc_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    await alice.say("/join #second")
+    await expect(alice.page.locator("#buffer-title")).to_have_text("#second")
+    await alice.page.reload()
+    # nick and channels were remembered: no connect screen, both channels rejoined
+    await expect(alice.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+    await expect(alice.page.locator("#buffer-list")).to_contain_text("#second")
+    carol = await irc_user("carol", "#lobby")
+    carol.send("PRIVMSG #lobby :still there?")
+    await alice.switch_to("#lobby")
+    await expect(alice.messages()).to_contain_text("still there?")
+    # the password was not asked to be remembered, so it is not stored
+    stored = await alice.page.evaluate("localStorage.getItem('hubbub.settings')")
+    assert '"nick":"alice"' in stored and "password" not in stored.replace('"usesPassword":false', "")
+
+
 async def test_ten_thousand_messages_keep_the_page_bounded(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#flood")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from fnmatch import fnmatch
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -50,3 +52,13 @@ def test_everything_the_page_loads_is_in_the_package() -> None:
     imports = {m for path in (WEB / "js").glob("*.js") for m in re.findall(r'from "([^"]+)"', path.read_text())}
     for module in imports:
         assert module.startswith("./") and (WEB / "js" / module).is_file(), module
+
+
+def test_the_package_ships_every_web_file() -> None:
+    """pyproject.toml's package-data globs cover every file of the client (no file left behind in a wheel)."""
+    config = tomllib.loads((WEB.parents[1] / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["hubbub"]
+    files = [p.relative_to(WEB.parent).as_posix() for p in WEB.rglob("*") if p.is_file()]
+    assert files
+    missing = [f for f in files if not any(fnmatch(f, g) and f.count("/") == g.count("/") for g in globs)]
+    assert missing == []

@@ -20,6 +20,9 @@ export const WANTED_CAPS = [
 // netsplit...) is transparent: its lines are handled one by one as they come.
 const COLLECTED_BATCHES = new Set(["chathistory", "draft/multiline", "soju.im/search", "search"]);
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 export const RECONNECT_BASE_MS = 1000;
 export const RECONNECT_MAX_MS = 30000;
 const TYPING_INTERVAL_MS = 3000; // the typing spec's minimum gap per target
@@ -122,7 +125,9 @@ export class IrcClient {
     this.setStatus("connecting");
     let ws;
     try {
-      ws = new this.WebSocket(this.options.url, ["text.ircv3.net"]);
+      // Text frames are preferred (UTF-8 all the way); binary is what every server must offer.
+      ws = new this.WebSocket(this.options.url, ["text.ircv3.net", "binary.ircv3.net"]);
+      ws.binaryType = "arraybuffer";
     } catch (err) {
       this.lastError = String(err);
       this.scheduleReconnect();
@@ -132,6 +137,7 @@ export class IrcClient {
     ws.onopen = () => this.onOpen();
     ws.onmessage = (event) => {
       if (typeof event.data === "string") this.onLine(event.data);
+      else this.onLine(decoder.decode(event.data)); // invalid UTF-8 becomes U+FFFD
     };
     ws.onclose = () => this.onClose(ws);
     ws.onerror = () => {}; // a close event always follows; reconnection happens there
@@ -222,7 +228,7 @@ export class IrcClient {
     if (!this.ws || this.ws.readyState !== 1) return false;
     const line = typeof message === "string" ? message : formatLine(message);
     if (/[\r\n]/.test(line)) throw new Error("line break in a line");
-    this.ws.send(line);
+    this.ws.send(this.ws.protocol === "binary.ircv3.net" ? encoder.encode(line) : line);
     return true;
   }
 

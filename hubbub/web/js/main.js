@@ -48,7 +48,8 @@ function websocketUrl() {
 
 // -- the connect screen --------------------------------------------------------------
 
-const NICK_RE = /^[A-Za-z_\-\[\]\\^{}|`][A-Za-z0-9_\-\[\]\\^{}|`]*$/;
+// RFC 2812 nick characters; a digit or "-" cannot start one.
+const NICK_RE = /^[A-Za-z_\[\]\\^{}|`][A-Za-z0-9_\-\[\]\\^{}|`]*$/;
 
 function showConnectScreen() {
   const settings = loadSettings();
@@ -117,8 +118,10 @@ function startSession({ nick, password, channels }) {
     search: runSearch,
     disconnect(reason) {
       updateSettings({ autoconnect: false });
+      // Back to the connect screen once the QUIT is out (or after a moment, whatever happens).
+      client.on("disconnected", () => location.reload());
+      setTimeout(() => location.reload(), 1000);
       client.quit(reason || "Leaving");
-      location.reload();
     },
     rememberNick(newNick) {
       updateSettings({ nick: newNick });

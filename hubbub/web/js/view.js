@@ -307,6 +307,10 @@ export class View {
       const member = event.target.closest("[data-nick]");
       if (member) this.actions.openQuery(member.dataset.nick);
     });
+    // A long topic is cut to one line; a click shows all of it.
+    $("topic").addEventListener("click", (event) => {
+      if (!event.target.closest("a")) $("topic").classList.toggle("expanded");
+    });
     $("toggle-buffers").addEventListener("click", () => this.togglePanel("buffers"));
     $("toggle-members").addEventListener("click", () => this.togglePanel("members"));
     $("scrim").addEventListener("click", () => this.closePanels());

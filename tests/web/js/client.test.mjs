@@ -85,7 +85,7 @@ function register(ws, caps = "message-tags server-time batch echo-message draft/
 
 test("registration: CAP LS 302, NICK, USER; only offered and wanted caps are requested", () => {
   const { client, ws } = makeClient();
-  assert.deepEqual(ws.protocols, ["text.ircv3.net"]);
+  assert.deepEqual(ws.protocols, ["text.ircv3.net", "binary.ircv3.net"]);
   assert.deepEqual(ws.take(), ["CAP LS 302", "NICK alice", "USER alice 0 * alice"]);
   ws.receive(":srv CAP * LS * :message-tags batch unknown-cap", ":srv CAP * LS :server-time sasl=PLAIN");
   assert.deepEqual(ws.take(), ["CAP REQ :message-tags batch server-time"]); // no sasl without a password
@@ -131,6 +131,15 @@ test("a server without CAP still registers; a taken nick gets another", () => {
   assert.match(ws.take()[0], /^NICK alice\d+$/);
   ws.receive(":srv 001 alice500 :Welcome");
   assert.equal(client.nick, "alice500");
+});
+
+test("binary frames are UTF-8 lines too, and are answered in kind", () => {
+  const { ws } = makeClient();
+  ws.protocol = "binary.ircv3.net";
+  ws.take();
+  ws.receive(new TextEncoder().encode("PING :héllo").buffer);
+  const [pong] = ws.take();
+  assert.equal(new TextDecoder().decode(pong), "PONG héllo");
 });
 
 test("PING is answered", () => {
