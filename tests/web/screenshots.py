@@ -2,7 +2,8 @@
 
 Starts a hubbub server and the web front (the same as the browser tests), has a few
 people talk in #lobby, and saves docs/web-desktop.png (1280x800) and
-docs/web-phone.png (360x740). Options: --dark for the dark theme, --out DIR.
+docs/web-phone.png (360x740): the desktop in the light theme and the phone in the dark
+one, unless --theme says otherwise. --out DIR writes elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 ROOT = Path(__file__).resolve().parents[2]
 
 CONVERSATION = [
+    ("frida", "good morning"),
+    ("gus", "morning! coffee first"),
     ("dana", "morning all! the new release notes are up: https://example.org/hubbub/releases"),
     ("erik", "nice. does the web client do \x02multi-line\x02 paste now?"),
     ("dana", "it does, as one \x1ddraft/multiline\x1d message when the server offers it"),
@@ -54,7 +57,7 @@ def say(client: LineClient, channel: str, text: str) -> None:
     client.send("BATCH -m")
 
 
-async def make(out: Path, color_scheme: str) -> None:
+async def make(out: Path, themes: dict[str, str]) -> None:
     runtime = await start_server()
     bridge = Bridge(runtime.irc_address)
     url = await bridge.start()
@@ -68,7 +71,8 @@ async def make(out: Path, color_scheme: str) -> None:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             pages = []
             for viewport, name in ((DESKTOP, "web-desktop.png"), (PHONE, "web-phone.png")):
-                context = await browser.new_context(viewport=viewport, color_scheme=color_scheme, device_scale_factor=1)
+                scheme = themes["desktop" if viewport is DESKTOP else "phone"]
+                context = await browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
                 page = await context.new_page()
                 await page.goto(url)
                 nick = "alice" if viewport is DESKTOP else "bob"
@@ -87,9 +91,12 @@ async def make(out: Path, color_scheme: str) -> None:
             await pages[0][0].fill("#input", "bob: have a look at the phone layout")
             await pages[0][0].press("#input", "Enter")
             people["frida"].send("@+typing=active TAGMSG #lobby")
+            await people["erik"].join("#help")
             people["erik"].send("PRIVMSG #help :anyone around?")
+            people["gus"].send("PRIVMSG alice :lunch later?")
             for page, name in pages:
                 await expect(page.locator("#messages")).to_contain_text("all render")
+                await page.mouse.move(0, viewport["height"] - 1)  # no hover highlight in the picture
                 await page.wait_for_timeout(300)
                 await page.screenshot(path=str(out / name))
                 print(f"saved {out / name}")
@@ -104,9 +111,14 @@ async def make(out: Path, color_scheme: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    parser.add_argument("--dark", action="store_true", help="dark theme")
+    parser.add_argument("--theme", choices=["mixed", "light", "dark"], default="mixed",
+                        help="mixed: light desktop, dark phone (the default)")
     args = parser.parse_args()
-    asyncio.run(make(args.out, "dark" if args.dark else "light"))
+    if args.theme == "mixed":
+        themes = {"desktop": "light", "phone": "dark"}
+    else:
+        themes = {"desktop": args.theme, "phone": args.theme}
+    asyncio.run(make(args.out, themes))
 
 
 if __name__ == "__main__":

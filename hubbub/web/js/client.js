@@ -501,7 +501,10 @@ export class IrcClient {
         this.onSaslResult(msg);
         break;
       case "NICK":
-        if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) this.nick = msg.params[0];
+        if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
+          this.nick = msg.params[0];
+          if (this.registered) this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
+        }
         break;
       case "CHGHOST":
         if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {

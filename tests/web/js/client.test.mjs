@@ -323,3 +323,15 @@ test("quit says QUIT and does not come back", () => {
   assert.equal(FakeSocket.all.length, 1);
   assert.equal(client.status, "closed");
 });
+
+test("after a reconnection the client asks for the nick the user chose last", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  ws.receive(":alice!~alice@127.0.0.1 NICK alicia");
+  ws.close();
+  timers.advance(RECONNECT_MAX_MS);
+  const again = FakeSocket.all.at(-1);
+  again.open();
+  assert.ok(again.take().includes("NICK alicia"));
+  assert.equal(client.nick, "alicia");
+});
