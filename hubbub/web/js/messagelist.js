@@ -140,7 +140,7 @@ export class MessageList {
   jumpToBottom() {
     const b = this.buffer;
     if (!b) return;
-    if (b.end - this.end > 0 && this.end !== b.end) this.renderBottom();
+    if (this.end !== b.end) this.renderBottom();
     else {
       this.stuck = true;
       this.scrollToBottom();
@@ -349,7 +349,8 @@ export class MessageList {
         text.append(this.nick(rec.nick), " removed ", this.nick(rec.target), " from the channel", rec.text ? ` (${stripFormatting(rec.text)})` : "");
         break;
       case "mode":
-        text.append(rec.nick ? this.nick(rec.nick) : "The server", ` sets mode ${rec.text}`);
+        // A server (its name has a dot) is not a person to click on.
+        text.append(rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "The server", ` sets mode ${rec.text}`);
         break;
       default: // info, error, whois
         appendRich(text, rec.text);

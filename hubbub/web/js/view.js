@@ -352,7 +352,7 @@ export class View {
       .filter((c) => !needle || c.name.toLowerCase().includes(needle) || stripFormatting(c.topic).toLowerCase().includes(needle))
       .sort((a, b) => b.users - a.users || (a.name < b.name ? -1 : 1));
     const rows = matches.slice(0, LIST_SHOWN).map((c) => {
-      const topic = el("span", { class: "topic" });
+      const topic = el("span", { class: "chan-topic" });
       appendRich(topic, c.topic);
       return el("li", {},
         el("span", { class: "name", text: c.name }),
@@ -406,8 +406,9 @@ export class View {
     const needle = this.state.fold($("switch-filter").value.trim());
     const buffers = this.state.orderedBuffers()
       .filter((b) => !needle || b.key.includes(needle) || (b.kind === "server" && "server".includes(needle)))
-      // Unread first: the usual reason to switch.
-      .sort((a, b) => b.mentions - a.mentions || (b.unread > 0) - (a.unread > 0));
+      // Unread first (the usual reason to switch), the conversation already shown last.
+      .sort((a, b) => (a.key === this.state.active) - (b.key === this.state.active) ||
+        b.mentions - a.mentions || (b.unread > 0) - (a.unread > 0));
     const items = buffers.map((b, i) =>
       el("li", { role: "option", id: `switch-${i}`, "aria-selected": i === this.switchIndex ? "true" : "false", dataset: { key: b.key } },
         el("span", { class: "name", text: b.kind === "server" ? this.state.network || "Server" : b.name }),
