@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright, expect
 
 from tests.helpers import LineClient, start_server
 from tests.web.bridge import Bridge
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.web.fixtures import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
 
 ROOT = Path(__file__).resolve().parents[2]
 

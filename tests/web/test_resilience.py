@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.helpers import sync
-from tests.web.conftest import PHONE
+from tests.web.fixtures import PHONE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
