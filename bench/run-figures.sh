@@ -15,7 +15,9 @@
 # fanout load (profile/). docs/benchmarks.md was made with NICE=-5.
 #
 # Environment: SERVER_CPU (0), GEN_CPU (1), NICE (0), NOFILE (20000), PYTHON (python3),
-# SERVERS ("hubbub-asyncio hubbub-uvloop inspircd ngircd"), SCENARIOS (all of
+# BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, to compare
+# a change with what it changed; put it in SERVERS), SERVERS ("hubbub-asyncio
+# hubbub-uvloop inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
 # "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000
 # connect-10000 pingpong"), RETRIES (2: re-runs of a find-max trial that failed while
 # other processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to
@@ -29,7 +31,8 @@ GEN_CPU=${GEN_CPU:-1}
 NICE=${NICE:-0}
 NOFILE=${NOFILE:-20000}
 PYTHON=${PYTHON:-python3}
-SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop inspircd ngircd"}
+BASE=${BASE:-}
+SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
 SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"}
@@ -49,6 +52,11 @@ mkdir -p "$SNAP"
 cp -r hubbub "$SNAP/"
 find "$SNAP" -name __pycache__ -prune -exec rm -rf {} +
 SOURCE_HASH=$(cd "$SNAP" && find hubbub -name '*.py' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
+if [ -n "$BASE" ]; then  # the revision to compare with, in a directory of its own
+    mkdir -p "$WORK/base"
+    git archive "$BASE" hubbub | tar -x -C "$WORK/base"
+    BASE=$(git rev-parse --short "$BASE")
+fi
 REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- hubbub 2>/dev/null || echo '+uncommitted')"
 
 # A system instance would compete for the cores (and maybe the ports): stop it first.
@@ -77,6 +85,8 @@ HUBBUB="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --db :memory: --se
 declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
+# `python -m hubbub` imports the hubbub of its working directory: run the base from its own
+CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $HUBBUB --loop uvloop"
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
@@ -95,6 +105,7 @@ SETUP[ngircd]="--concurrency 8"
     echo "memory: $(free -m | awk '/Mem:/ {print $2 " MiB"}')"
     echo "python: $($PYTHON --version 2>&1), uvloop $($PYTHON -c 'import uvloop; print(uvloop.__version__)' 2>/dev/null || echo none)"
     echo "hubbub: $($PYTHON -c 'import hubbub; print(hubbub.__version__)') from $($PYTHON -c 'import hubbub, os; print(os.path.dirname(hubbub.__file__))'), revision $REVISION, source sha256 $SOURCE_HASH"
+    [ -n "$BASE" ] && echo "hubbub-base: revision $BASE"
     echo "inspircd: $(dpkg-query -W -f='${Version}' inspircd 2>/dev/null || echo '?')"
     echo "ngircd: $(dpkg-query -W -f='${Version}' ngircd 2>/dev/null || echo '?')"
     echo "server core: $SERVER_CPU, generator core: $GEN_CPU, nice: $NICE, nofile: $NOFILE"

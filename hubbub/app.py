@@ -1,37 +1,40 @@
-"""Assembling a running server: the network state, its listeners and its timers.
+"""Assembling a running server: the chat core, its listeners and its timers.
 
 `Runtime` is what `hubbub serve` runs and what end-to-end tests start on port 0 in
-their own event loop. It owns the connection limits (per IP and in all), the shared
-output flusher, the periodic timeout sweep, the worker threads that slow work (password
-hashing, reading files) runs on, configuration reloads (REHASH, SIGHUP), and a clean
-shutdown that tells every client why it is being disconnected.
+their own event loop. It puts together the chat core, the listeners and their shared
+connection limits (runtime/listeners.py), the shared output flusher, the periodic
+timeout sweep, the worker threads for slow work (runtime/workers.py), configuration
+reloads (REHASH, SIGHUP), and a clean shutdown that tells every client why it is being
+disconnected. Transports see it only through `ConnectionHost` (transport/ports.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import ssl
-from collections import Counter
+import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
-from hubbub.config import Config, ConfigError, parse_hostport
+from hubbub.config import Config, ConfigError
 from hubbub.irc.message import Message
+from hubbub.plain.intake import Intake
+from hubbub.runtime.listeners import Admission, Listeners
+from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
-from hubbub.server.client import Client
-from hubbub.server.network import Network
+from hubbub.server.connection import Connection
+from hubbub.server.core import local_core
 from hubbub.transport import tls
-from hubbub.transport.irc import Flusher, IrcConnection
+from hubbub.transport.flusher import Flusher
+from hubbub.transport.gate import GateSettings
+from hubbub.transport.ports import Link
+from hubbub.transport.tcp import TcpConnection
 
 log = logging.getLogger("hubbub")
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
-# argon2 takes 64 MiB and a few hundred milliseconds per check: a few at a time is all
-# a burst of OPER attempts may cost; more wait their turn.
-BLOCKING_WORKERS = min(4, os.cpu_count() or 1)
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
 
@@ -45,45 +48,57 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
-        self.net = Network(config)
-        self.net.control = self
-        self.net.offload = self._offload
+        self.services = local_core(config, time.time, self._offload, self)
+        self.state = self.services.state
+        self.engine = self.services.engine
         self.flusher: Flusher
-        self.connections: set[IrcConnection] = set()
-        self.per_ip: Counter[str] = Counter()
-        self.servers: list[asyncio.Server] = []
-        self.addresses: list[tuple[str, str, int]] = []  # (kind, host, port)
+        self.admission = Admission(lambda: self.config.limits, self._refuse_address)
+        self.listeners = Listeners()
         self.tls_context: ssl.SSLContext | None = None
-        self._executor = ThreadPoolExecutor(BLOCKING_WORKERS, thread_name_prefix="hubbub-work")
+        self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self._done = asyncio.Event()
 
-    # -- connection accounting (called by the transport) ------------------------------
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.services.clock
 
-    def admit(self, conn: IrcConnection) -> str | None:
-        """Register a new connection, or say why it is refused."""
-        lim = self.config.limits
-        if lim.max_clients and len(self.connections) >= lim.max_clients:
-            return "Server is full"
-        if lim.max_clients_per_ip and self.per_ip[conn.ip] >= lim.max_clients_per_ip:
-            return "Too many connections from your IP address"
-        # K-lines on the address alone act now; those naming a username, at registration
-        kline = self.net.klines.find("", conn.ip, conn.ip, self.net.clock())
-        if kline is not None:
-            self.net.notices.send(f"K-line active for a connection from {conn.ip}: {kline.mask}")
-            return f"K-Lined: {kline.reason}"
-        self.connections.add(conn)
-        self.per_ip[conn.ip] += 1
-        return None
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        """Tests replace the clock (K-line expiry, LIST's time filters)."""
+        self.services.set_clock(clock)
 
-    def release(self, conn: IrcConnection) -> None:
-        if conn in self.connections:
-            self.connections.discard(conn)
-            self.per_ip[conn.ip] -= 1
-            if self.per_ip[conn.ip] <= 0:
-                del self.per_ip[conn.ip]
+    # -- ConnectionHost: what the transports ask of us ----------------------------------
+
+    def gate_settings(self) -> GateSettings:
+        return GateSettings.from_limits(self.config.limits)
+
+    def admit(self, link: Link) -> str | None:
+        return self.admission.admit(link)
+
+    def release(self, link: Link) -> None:
+        self.admission.release(link)
+
+    def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
+        return Intake(self.services, link, ip, secure)
+
+    def _refuse_address(self, ip: str) -> str | None:
+        """K-lines on the address alone act at once; those naming a username, at registration."""
+        kline = self.state.klines.find("", ip, ip, self.clock())
+        if kline is None:
+            return None
+        self.services.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
+        return f"K-Lined: {kline.reason}"
+
+    @property
+    def addresses(self) -> list[tuple[str, str, int]]:
+        return self.listeners.addresses
+
+    @property
+    def connections(self) -> set[Link]:
+        return self.admission.links
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -98,41 +113,29 @@ class Runtime:
         if self.tls_context is not None:
             for spec in self.config.listen.tls:
                 await self._listen("tls", spec, self.tls_context)
-            self.net.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
+            self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
             if self.config.tls.self_signed and self.config.tls.sts:
                 log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
                             "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
-        host, port = parse_hostport(spec)
         secure = context is not None
-        server = await asyncio.get_running_loop().create_server(
-            lambda: IrcConnection(self, secure=secure), host or None, port,
-            ssl=context, reuse_address=True, backlog=1024,
-        )  # fmt: skip
-        self.servers.append(server)
-        for sock in server.sockets:
-            addr = sock.getsockname()
-            self.addresses.append((kind, addr[0], addr[1]))
-            shown = f"[{addr[0]}]" if ":" in addr[0] else addr[0]
-            log.info("listening %s %s:%d", kind, shown, addr[1])
+        await self.listeners.listen(kind, spec, lambda: TcpConnection(self, secure=secure), context)
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
-        kind, host, port = next(a for a in self.addresses if a[0] == "irc")
-        return host, port
+        return self.listeners.address("irc")
 
     def tls_address(self) -> tuple[str, int]:
         """The first TLS listener's address."""
-        kind, host, port = next(a for a in self.addresses if a[0] == "tls")
-        return host, port
+        return self.listeners.address("tls")
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(keepalive.sweep_interval(self.net))  # limits may be reloaded
+            await asyncio.sleep(keepalive.sweep_interval(self.config.limits))  # limits may be reloaded
             try:
-                keepalive.sweep(self.net, self.net.clock())
+                keepalive.sweep(self.services, self.clock())
             except Exception:  # a bug of ours must not end every timeout for good
                 log.exception("timeout sweep failed")
 
@@ -142,22 +145,19 @@ class Runtime:
             await self._done.wait()
             return
         self._stopping = True
-        for server in self.servers:
-            server.close()
+        self.listeners.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.workers.stop()
         self._disconnect_everyone(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
         while self.connections and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        for conn in list(self.connections):
-            if conn.transport is not None:
-                conn.transport.abort()
-        for server in self.servers:
-            await server.wait_closed()
+        for link in list(self.connections):
+            link.abort()
+        await self.listeners.wait_closed()
         self._done.set()
 
     def _disconnect_everyone(self, reason: str) -> None:
@@ -167,13 +167,13 @@ class Runtime:
         about every earlier leaver: quadratic work (seconds for a few thousand users in
         one channel) and enough QUITs to overflow the sendq of those still waiting.
         """
-        clients = list(self.net.clients)
-        for client in clients:
-            client.send(Message("ERROR", [f"Closing Link: {client.host} ({reason})"]))
-        for client in clients:
-            client.quit_reason = reason  # leaving: from now on nothing more is sent to it
-        for client in clients:
-            client.link.close()
+        conns = self.services.connections()
+        for conn in conns:
+            conn.send(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        for conn in conns:
+            conn.leave(reason)  # from now on nothing more is sent to it
+        for conn in conns:
+            conn.close_link()
 
     async def wait_stopped(self) -> None:
         await self._done.wait()
@@ -183,7 +183,7 @@ class Runtime:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- ServerControl: what operator commands may ask (see Network.control) -------------
+    # -- ServerControl: what operator commands may ask (see context.py) -------------
 
     def die(self, reason: str) -> None:
         """Shut down as SIGTERM does (after the current command's output is written)."""
@@ -198,8 +198,6 @@ class Runtime:
         """
         if self._stopping:
             return
-        future = self._executor.submit(self._read_config)
-
         def done(finished: Future[tuple[Config, list[str]]]) -> None:
             error: str | None = None
             notes: list[str] = []
@@ -213,16 +211,16 @@ class Runtime:
                 error = "internal error (see the server log)"
             if error is not None:
                 log.error("configuration not reloaded: %s", error)
-                self.net.notices.send(f"Configuration not reloaded: {error}")
+                self.services.notices.send(f"Configuration not reloaded: {error}")
             else:
                 for note in notes:
                     log.warning("%s", note)
                 log.info("configuration reloaded from %s", self.config_name)
-                self.net.notices.send("Configuration reloaded")
+                self.services.notices.send("Configuration reloaded")
             if report is not None:
                 report(error, notes)
 
-        _when_done(future, done)
+        self.workers.submit(self._read_config, done)
 
     def _read_config(self) -> tuple[Config, list[str]]:
         """The blocking part of a reload (worker thread): the file, the MOTD, the certificate."""
@@ -242,50 +240,19 @@ class Runtime:
         if self.tls_context is not None:
             tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
         self.config = config
-        self.net.config = config
-        self.net.motd = motd
-        self.net.whowas.resize(config.limits.whowas_entries)
+        self.services.config = config
+        self.services.motd = motd
+        self.state.whowas.resize(config.limits.whowas_entries)
+        settings = self.gate_settings()
+        for link in self.connections:  # sendq and flood limits reach existing clients too
+            link.configure(settings)
         return notes
 
     # -- slow work off the loop (Network.offload) ----------------------------------------
 
-    def _offload(self, client: Client, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
         later lines are held meanwhile, so they are handled after the reply."""
         if self._stopping:
             return
-        link = client.link
-        link.hold_input()
-        future = self._executor.submit(work)
-
-        def done(finished: Future[Any]) -> None:
-            try:
-                if finished.cancelled():
-                    return
-                try:
-                    result = finished.result()
-                except Exception:
-                    log.exception("slow work for %r failed", client)
-                    return
-                try:
-                    resume(result)
-                except Exception:
-                    log.exception("internal error resuming a command of %r", client)
-                    self.net.disconnect(client, "Internal error")
-            finally:
-                link.release_input()
-
-        _when_done(future, done)
-
-
-def _when_done(future: Future[Any], callback: Callable[[Future[Any]], None]) -> None:
-    """Call `callback(future)` on this event loop once the worker thread is done."""
-    loop = asyncio.get_running_loop()
-
-    def back_on_loop(finished: Future[Any]) -> None:
-        try:
-            loop.call_soon_threadsafe(callback, finished)
-        except RuntimeError:  # the loop is closed: the server stopped meanwhile
-            pass
-
-    future.add_done_callback(back_on_loop)
+        self.workers.offload(conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"))

@@ -72,7 +72,7 @@ class LineClient:
                 raise AssertionError(f"no {command} {params} within {timeout}s; got {self.raw[-10:]}")
             try:
                 message = await self.read_message(remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no {command} {params} within {timeout}s; got {self.raw[-10:]}") from None
             if message is None:
                 raise AssertionError(f"connection closed while waiting for {command} {params}; got {self.raw[-10:]}")
@@ -99,7 +99,7 @@ class LineClient:
                 raise AssertionError(f"no line matching {pattern!r}; got {self.raw[-10:]}")
             try:
                 line = await self.read_line(remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no line matching {pattern!r}; got {self.raw[-10:]}") from None
             if line is None:
                 raise AssertionError(f"closed while waiting for {pattern!r}; got {self.raw[-10:]}")

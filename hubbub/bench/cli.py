@@ -101,8 +101,9 @@ def _common_arguments() -> argparse.ArgumentParser:
 
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add `bench` and its scenarios to a command line's subcommands."""
-    bench = subparsers.add_parser("bench", help="load generator: measure hubbub or any IRC server",
-                                  description=DESCRIPTION)
+    bench: argparse.ArgumentParser = subparsers.add_parser(
+        "bench", help="load generator: measure hubbub or any IRC server", description=DESCRIPTION
+    )
     configure_parser(bench)
     return bench
 
@@ -191,9 +192,9 @@ async def _run_scenario(args: argparse.Namespace, target: scenarios.Target, prog
 
 def _needed_fds(args: argparse.Namespace) -> int:
     if args.scenario == "fanout":
-        return args.clients // max(1, args.procs) + args.senders + args.samplers + 64
+        return int(args.clients // max(1, args.procs) + args.senders + args.samplers + 64)
     if args.scenario == "connect":
-        return args.clients + 64
+        return int(args.clients + 64)
     return 64
 
 
@@ -225,7 +226,7 @@ def run_bench(args: argparse.Namespace) -> int:
     progress = Progress(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()
                                                    and not args.json))
     server: ServerProcess | None = None
-    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
     try:
         if args.server_cmd or not args.connect:
@@ -245,7 +246,7 @@ def run_bench(args: argparse.Namespace) -> int:
         progress.done()
         print(f"hubbub bench: {exc}", file=sys.stderr)
         return 1
-    except asyncio.TimeoutError:
+    except TimeoutError:
         progress.done()
         print(f"hubbub bench: the run did not finish within --time-limit {args.time_limit:g}s", file=sys.stderr)
         return 1

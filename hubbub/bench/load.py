@@ -383,7 +383,7 @@ async def connect_many(
                 result.conns[index] = await connect(host, port, nicks[index], timeout)
                 result.last_ok_at = _now()
                 result.durations.append(result.last_ok_at - started)
-            except (OSError, asyncio.TimeoutError, ServerRefused, ConnectionError) as exc:
+            except (TimeoutError, OSError, ServerRefused, ConnectionError) as exc:
                 result.failures[failure_reason(exc)] += 1
             done += 1
             if on_done is not None:

@@ -122,7 +122,7 @@ def _trials_table(trials: list[dict[str, Any]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     out = []
     for r in rows:
-        cells = [c.rjust(w) if i < len(head) - 1 else c for i, (c, w) in enumerate(zip(r, widths))]
+        cells = [c.rjust(w) if i < len(head) - 1 else c for i, (c, w) in enumerate(zip(r, widths, strict=False))]
         out.append("  " + "  ".join(cells).rstrip())
     return out
 

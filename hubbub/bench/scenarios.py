@@ -167,7 +167,7 @@ class Room:
                 open_local(),
                 *(w.call("open", timeout, host=target.host, port=target.port, nicks=share,
                          channel=self.channel, concurrency=opts.concurrency, timeout=timeout)
-                  for w, share in zip(self.workers, [sh for sh in shares[1:] if sh]))
+                  for w, share in zip(self.workers, [sh for sh in shares[1:] if sh], strict=False))
             ), timeout)
             progress(0.9, "synchronising")
             token = f"sync-{self.tag}"
@@ -175,7 +175,7 @@ class Room:
                 start_counting(self.local, token.encode(), timeout),
                 *(w.call("count", timeout, token=token, timeout=timeout) for w in self.workers),
             ), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.close()
             raise BenchError(f"setting up {n} clients took longer than {opts.setup_timeout:g}s") from None
         except BaseException:
@@ -252,10 +252,10 @@ class Room:
                 sent += 1
             # What one sender has due in this tick leaves in one write, as its TCP stack
             # would coalesce it anyway; at high rates this halves the generator's work.
-            for s, lines in enumerate(pending):
-                if lines:
-                    senders[s].send(lines[0] if len(lines) == 1 else b"".join(lines))
-                    lines.clear()
+            for s, batch in enumerate(pending):
+                if batch:
+                    senders[s].send(batch[0] if len(batch) == 1 else b"".join(batch))
+                    batch.clear()
             if now >= next_report:
                 next_report = now + 0.2
                 progress(lo + (hi - lo) * (now - t0) / duration, f"{rate_per_s:g} msg/s: sent {sent}/{total}")
@@ -599,7 +599,7 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     send_next()
     try:
         await asyncio.wait_for(asyncio.shield(finished), opts.max_time)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         warnings.append(f"stopped after {opts.max_time:g}s with {len(rtts)} of {opts.rounds} round trips")
     finally:
         for conn in (a, b):

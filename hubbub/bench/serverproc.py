@@ -178,7 +178,7 @@ def is_loopback(host: str) -> bool:
         return False
     import ipaddress
 
-    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -57,7 +57,7 @@ class WorkerProcess:
             await self.proc.stdin.drain()
             try:
                 raw = await asyncio.wait_for(self.proc.stdout.readline(), wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise WorkerError(f"worker {self.proc.pid} did not answer {op!r} within {wait:g}s") from None
         if not raw:
             raise WorkerError(f"worker {self.proc.pid} exited (status {self.proc.returncode})")
@@ -77,7 +77,7 @@ class WorkerProcess:
                 self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 5.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
 

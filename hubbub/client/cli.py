@@ -13,6 +13,7 @@ import getpass
 import os
 import re
 import sys
+from pathlib import Path
 
 from hubbub.client.connection import ClientConfig
 from hubbub.irc.validate import is_valid_nick
@@ -37,12 +38,18 @@ def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account", help="account name for SASL (default: the nick)")
     parser.add_argument("--join", "-j", default=DEFAULT_CHANNEL, metavar="CHANNELS",
                         help=f"channels to join, comma-separated (default {DEFAULT_CHANNEL}; '' for none)")
+    parser.add_argument("--highlight", action="append", default=[], metavar="WORDS",
+                        help="words that count as a mention besides your nick, comma-separated (repeatable)")
+    parser.add_argument("--log-dir", type=Path, metavar="DIR",
+                        help="write what is said to DIR/NETWORK/BUFFER.log (off by default; /log on in the chat)")
 
 
 def add_chat_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
     """Add the `chat` subcommand to the `hubbub` command line."""
-    parser = subparsers.add_parser("chat", help="the terminal chat client",
-                                   description="Chat on an IRC server (hubbub or any other) in the terminal.")
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "chat", help="the terminal chat client",
+        description="Chat on an IRC server (hubbub or any other) in the terminal.",
+    )  # fmt: skip
     add_chat_arguments(parser)
     return parser
 
@@ -114,7 +121,8 @@ def run_chat(args: argparse.Namespace) -> int:
         return 130
     from hubbub.client.tui.app import ChatApp
 
-    result = ChatApp(config).run()
+    highlights = [word.strip() for value in args.highlight for word in value.split(",") if word.strip()]
+    result = ChatApp(config, highlights=highlights, log_dir=args.log_dir).run()
     return result or 0
 
 

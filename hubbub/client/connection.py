@@ -316,6 +316,16 @@ class Client:
         self._flush()
         return ok
 
+    def request_history_before(self, target: str, *, msgid: str | None = None, time: datetime | None = None,
+                               limit: int = 50) -> bool:
+        ok = self._require().request_history_before(target, msgid=msgid, time=time, limit=limit)
+        self._flush()
+        return ok
+
+    @property
+    def history_supported(self) -> bool:
+        return self.protocol.history_supported
+
     async def request(self, message: Message, timeout: float = 10.0) -> tuple[Message, ...]:
         """Send a command and return everything the server answered to it (labeled-response)."""
         protocol = self._require()

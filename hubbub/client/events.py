@@ -109,6 +109,7 @@ class MessageReceived(Event):
     time: datetime
     msgid: str | None = None
     tags: dict[str, str] = field(default_factory=dict, compare=False)
+    prefix: str = ""  # the whole source (`nick!user@host`), for ignore masks; "" for our own
 
 
 @dataclass(frozen=True, slots=True)

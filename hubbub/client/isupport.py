@@ -124,7 +124,7 @@ class ISupport:
 
     def prefix_for(self, modes: str) -> str:
         """The highest-ranked prefix character for a set of membership modes ('' if none)."""
-        for mode, char in zip(self.prefix_modes, self.prefix_chars):
+        for mode, char in zip(self.prefix_modes, self.prefix_chars, strict=False):
             if mode in modes:
                 return char
         return ""

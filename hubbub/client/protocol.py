@@ -299,6 +299,26 @@ class ClientProtocol:
         self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
         return True
 
+    def request_history_before(self, target: str, *, msgid: str | None = None, time: datetime | None = None,
+                               limit: int = HISTORY_LIMIT) -> bool:
+        """Ask for the messages before one we have (by msgid, else by time); False when the server cannot.
+
+        This is scroll-back: the oldest line a buffer holds is the reference, and the
+        answer is a `History` event whose messages go before it.
+        """
+        if not self.history_supported or (msgid is None and time is None):
+            return False
+        most = self.isupport.chathistory_limit
+        if most:
+            limit = min(limit, most)
+        if msgid is not None:
+            ref = f"msgid={msgid}"
+        else:
+            assert time is not None
+            ref = "timestamp=" + time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self._send("CHATHISTORY", "BEFORE", target, ref, str(limit))
+        return True
+
     # -- internals: output ----------------------------------------------------------
 
     def _send(self, command: str, *params: str) -> None:
@@ -603,7 +623,7 @@ class ClientProtocol:
             conversation = bare
         return ev.MessageReceived(
             source, target, text, kind, conversation, own, private, from_server,
-            self._time(message), message.tags.get("msgid"), dict(message.tags))
+            self._time(message), message.tags.get("msgid"), dict(message.tags), message.source or "")
 
     def _on_privmsg(self, message: Message) -> None:
         event = self._message_event(message)
@@ -637,6 +657,7 @@ class ClientProtocol:
         account = message.param(1) if len(message.params) > 2 else None
         realname = message.param(2) if len(message.params) > 2 else None
         fold = self.isupport.casefold
+        state: ChannelState | None
         if own:
             state = self.channels.setdefault(fold(name), ChannelState(name))
             state.members[fold(nick)] = (nick, "")

@@ -15,13 +15,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from hubbub.client import events as ev
+from hubbub.client import formatting
 from hubbub.client.isupport import ISupport
 from hubbub.client.protocol import nick_of, utc_now
+from hubbub.irc.casemap import mask_matches
 
-__all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "Update", "describe_reply"]
+__all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChannel", "Update", "describe_reply"]
 
 MAX_LINES = 2000
 
@@ -60,10 +62,20 @@ class Buffer:
     mentioned: bool = False
     joined: bool = False  # channels: we are in it right now
     msgids: set[str] = field(default_factory=set)
+    history_pending: bool = False  # a scroll-back request is on its way
+    history_done: bool = False  # the server has nothing older
 
     @property
     def is_channel(self) -> bool:
         return self.kind is BufferKind.CHANNEL
+
+    def search(self, term: str) -> list[int]:
+        """Indexes of the lines whose text (as read, without codes) or nick contains `term`, any case."""
+        folded = term.casefold()
+        if not folded:
+            return []
+        return [i for i, line in enumerate(self.lines)
+                if folded in formatting.strip(line.text).casefold() or folded in (line.nick or "").casefold()]
 
     def __hash__(self) -> int:
         return id(self)
@@ -81,6 +93,7 @@ class Update:
     selected: bool = False  # another buffer is on screen
     status: bool = False
     bell: bool = False
+    channel_list: bool = False  # a /list answer is complete
 
     def merge(self, other: Update) -> None:
         self.lines += other.lines
@@ -91,11 +104,23 @@ class Update:
         self.selected |= other.selected
         self.status |= other.status
         self.bell |= other.bell
+        self.channel_list |= other.channel_list
 
 
-def _nick_pattern(nick: str) -> re.Pattern[str]:
+def _words_pattern(words: list[str]) -> re.Pattern[str]:
+    """Any of `words` standing alone: "bob" in "bob: hi" or "hi bob!", not in "bobby" or "[bob]x"."""
     edge = r"[\w\[\]\\`^{|}-]"
-    return re.compile(rf"(?<!{edge}){re.escape(nick)}(?!{edge})", re.IGNORECASE)
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True) if word)
+    return re.compile(rf"(?<!{edge})(?:{alternatives or '(?!)'})(?!{edge})", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedChannel:
+    """One channel of a /list answer."""
+
+    name: str
+    users: int
+    topic: str
 
 
 def _local(when: datetime) -> str:
@@ -174,8 +199,12 @@ class ChatState:
         self.status_text = ""
         self.away: str | None = None
         self._attempt = 0
-        self._mention = _nick_pattern("\0")
-        self._handlers: dict[type[ev.Event], Callable[[ev.Event, Update], None]] = {
+        self.highlights: list[str] = []  # words that count as a mention, besides our nick
+        self.ignores: list[str] = []  # nicks or nick!user@host masks whose messages are hidden
+        self.channels_listed: list[ListedChannel] = []
+        self.listing = False  # a /list answer is being collected
+        self._mention = _words_pattern([])
+        self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
             ev.CapsChanged: self._caps, ev.SaslResult: self._sasl, ev.ServerError: self._server_error,
@@ -185,7 +214,7 @@ class ChatState:
             ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
             ev.Unhandled: self._unhandled,
-        }  # type: ignore[dict-item]
+        }
 
     # -- buffers ------------------------------------------------------------------------
 
@@ -239,6 +268,54 @@ class ChatState:
         self._add(buffer or self.current, Line(self.clock(), "error" if error else "info", text), update)
         return update
 
+    # -- what the person asks for ---------------------------------------------------------
+
+    def _update_mentions(self) -> None:
+        self._mention = _words_pattern([self.nick, *self.highlights] if self.nick else self.highlights)
+
+    def add_highlight(self, word: str) -> bool:
+        """Count `word` as a mention from now on; False if it already was."""
+        if not word or word.casefold() in (w.casefold() for w in self.highlights):
+            return False
+        self.highlights.append(word)
+        self._update_mentions()
+        return True
+
+    def remove_highlight(self, word: str) -> bool:
+        kept = [w for w in self.highlights if w.casefold() != word.casefold()]
+        removed = len(kept) != len(self.highlights)
+        self.highlights = kept
+        self._update_mentions()
+        return removed
+
+    def ignore(self, mask: str) -> bool:
+        """Hide the messages of a nick (`bob`, `bo*`) or a mask (`*!*@host`); False if already hidden."""
+        if not mask or any(self.isupport.same(mask, m) for m in self.ignores):
+            return False
+        self.ignores.append(mask)
+        return True
+
+    def unignore(self, mask: str) -> bool:
+        kept = [m for m in self.ignores if not self.isupport.same(mask, m)]
+        removed = len(kept) != len(self.ignores)
+        self.ignores = kept
+        return removed
+
+    def is_ignored(self, nick: str, prefix: str = "") -> bool:
+        for mask in self.ignores:
+            if "!" in mask or "@" in mask:
+                full = mask if "!" in mask else "*!" + mask
+                if prefix and mask_matches(full, prefix):
+                    return True
+            elif mask_matches(mask, nick):
+                return True
+        return False
+
+    def start_list(self) -> None:
+        """A /list was sent: collect the answer for a browsable list instead of lines."""
+        self.listing = True
+        self.channels_listed = []
+
     # -- events ---------------------------------------------------------------------------
 
     def apply(self, event: ev.Event) -> Update:
@@ -284,7 +361,7 @@ class ChatState:
 
     def _registered(self, event: ev.Registered, update: Update) -> None:
         self.nick = event.nick
-        self._mention = _nick_pattern(event.nick)
+        self._update_mentions()
         self.away = None
         if event.network and self.server.name != event.network:
             self.server.name = event.network
@@ -307,6 +384,9 @@ class ChatState:
         else:
             status = f"Not connected: {event.reason}"
         self._set_status("disconnected", status, update)
+        self.listing = False  # a /list answer cut short will not be completed
+        for buffer in self.buffers:
+            buffer.history_pending = False
         if not event.was_connected and self._attempt > 1:
             return  # the same failure again: the status bar says it
         now = self.clock()
@@ -314,9 +394,15 @@ class ChatState:
             if buffer is self.server or buffer.joined:
                 self._event_line(buffer, now, "error", text, update)
             if buffer.joined:
-                buffer.joined = False
-                buffer.members = ()
-                update.members.add(buffer)
+                self._left(buffer, update)
+
+    def _left(self, buffer: Buffer, update: Update) -> None:
+        """We are no longer in a channel: its members and topic are no longer known."""
+        buffer.joined = False
+        buffer.members = ()
+        buffer.topic = ""
+        update.members.add(buffer)
+        update.topic.add(buffer)
 
     def _caps(self, event: ev.CapsChanged, update: Update) -> None:
         if event.added:
@@ -333,13 +419,15 @@ class ChatState:
         self._event_line(self.server, self.clock(), "error", event.text, update)
 
     def _message(self, event: ev.MessageReceived, update: Update) -> None:
+        if not event.own and not event.from_server and self.is_ignored(event.source, event.prefix):
+            return
         if event.from_server:
             buffer = self.server
         else:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
         mention = not event.own and not event.from_server and (
-            (event.private and event.kind != "notice") or bool(self._mention.search(event.text)))
+            (event.private and event.kind != "notice") or bool(self._mention.search(formatting.strip(event.text))))
         nick = None if event.from_server else event.source  # a server name is not a person
         line = Line(event.time, kind, event.text, nick, event.own, mention, event.msgid)
         before = len(update.lines)
@@ -352,13 +440,17 @@ class ChatState:
             is_new = self.find(event.channel) is None
             buffer = self.open(event.channel, update)
             buffer.joined = True
+            # The server sends the topic after the JOIN, and nothing when there is none:
+            # whatever we knew from before (a kick, a reconnection) is not news.
+            buffer.topic = ""
+            update.topic.add(buffer)
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update)
             if is_new:
                 update.merge(self.select(buffer))
             return
-        buffer = self.find(event.channel)
-        if buffer is not None:
-            self._event_line(buffer, event.time, "join", f"{event.nick} joined {event.channel}", update,
+        other = self.find(event.channel)
+        if other is not None:
+            self._event_line(other, event.time, "join", f"{event.nick} joined {event.channel}", update,
                              event.nick)
 
     def _parted(self, event: ev.Parted, update: Update) -> None:
@@ -367,9 +459,7 @@ class ChatState:
             return
         reason = f" ({event.reason})" if event.reason else ""
         if event.own:
-            buffer.joined = False
-            buffer.members = ()
-            update.members.add(buffer)
+            self._left(buffer, update)
             self._event_line(buffer, event.time, "part", f"You left {event.channel}{reason}", update)
         else:
             self._event_line(buffer, event.time, "part", f"{event.nick} left{reason}", update, event.nick)
@@ -380,9 +470,7 @@ class ChatState:
             return
         reason = f" ({event.reason})" if event.reason else ""
         if event.own:
-            buffer.joined = False
-            buffer.members = ()
-            update.members.add(buffer)
+            self._left(buffer, update)
             self._event_line(buffer, event.time, "error", f"{event.by} kicked you from {event.channel}{reason}",
                              update)
             update.bell = True
@@ -398,7 +486,7 @@ class ChatState:
     def _nick(self, event: ev.NickChanged, update: Update) -> None:
         if event.own:
             self.nick = event.new
-            self._mention = _nick_pattern(event.new)
+            self._update_mentions()
             update.status = True
             text = f"You are now known as {event.new}"
         else:
@@ -456,6 +544,20 @@ class ChatState:
         update.bell = True
 
     def _reply(self, event: ev.Reply, update: Update) -> None:
+        if self.listing and event.code in ("321", "322", "323"):
+            if event.code == "322" and len(event.params) >= 2:
+                users = int(event.params[1]) if event.params[1].isdigit() else 0
+                topic = formatting.strip(event.params[2]) if len(event.params) > 2 else ""
+                self.channels_listed.append(ListedChannel(event.params[0], users, topic))
+            elif event.code == "323":
+                self.listing = False
+                update.channel_list = True
+            return
+        if event.code == "331" and event.params:  # RPL_NOTOPIC
+            channel = self.find(event.params[0])
+            if channel is not None:
+                channel.topic = ""
+                update.topic.add(channel)
         text = describe_reply(event)
         if text is None:
             return
@@ -473,6 +575,12 @@ class ChatState:
         self._event_line(self.current, self.clock(), kind, f"{event.command}: {event.text}", update)
 
     def _history(self, event: ev.History, update: Update) -> None:
+        found = self.find(event.target)
+        if found is not None:
+            found.history_pending = False
+            if not event.messages:
+                found.history_done = True
+                update.rewritten.add(found)  # nothing came: the view stops waiting
         if not event.messages:
             return
         buffer = self.open(event.target, update)
@@ -480,12 +588,16 @@ class ChatState:
         for message in event.messages:
             if message.msgid is not None and message.msgid in buffer.msgids:
                 continue
+            if not message.own and self.is_ignored(message.source, message.prefix):
+                continue
             if message.msgid is not None:
                 buffer.msgids.add(message.msgid)
             kind: LineKind = "message" if message.kind == "privmsg" else message.kind
             older.append(Line(message.time, kind, message.text, message.source, message.own,
                               False, message.msgid, history=True))
         if not older:
+            buffer.history_done = True  # only what we had: asking again would bring the same
+            update.rewritten.add(buffer)
             return
         # History comes before what was seen live since joining; keep the newest lines.
         merged = older + list(buffer.lines)

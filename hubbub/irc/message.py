@@ -8,7 +8,6 @@ transport and every test shares it. Parsing a line a client sent can only fail w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_value"]
@@ -73,8 +72,6 @@ _TEXT_LAST = frozenset({"PRIVMSG", "NOTICE", "TOPIC", "QUIT", "PART", "KICK", "E
 # Of those, the ones whose only parameter is already the text (`QUIT :bye`); for the
 # others a lone parameter is a target (`PART #chan`) and stays a middle one.
 _TEXT_ONLY = frozenset({"QUIT", "ERROR", "AWAY", "WALLOPS"})
-# A line carrying any of these would end early on the wire, or be refused as a whole.
-_LINE_BREAKERS = re.compile("[\r\n\0]")
 
 
 def _valid_command(command: str) -> bool:
@@ -104,31 +101,37 @@ class Message:
         middle parameter is a bug of the caller and raises ValueError. So does CR, LF or
         NUL anywhere: sent, it would split the line and let text pose as a new message.
         """
-        parts: list[str] = []
-        if self.tags:
-            parts.append(
-                "@"
-                + ";".join(
-                    f"{k}={escape_tag_value(v)}" if v else k for k, v in self.tags.items()
-                )
-            )
-        if self.source:
-            parts.append(":" + self.source)
-        parts.append(self.command)
+        # Every relayed message passes here once per wire form: kept to a few string
+        # operations, the common shapes first.
+        command = self.command
         params = self.params
-        if params:
-            last = len(params) - 1
-            command = self.command
-            force = (last > 0 and (command in _TEXT_LAST or command.isdigit())) or command in _TEXT_ONLY
-            for i, p in enumerate(params):
-                if i == last:
-                    if force or not p or " " in p or p[0] == ":":
-                        p = ":" + p
-                elif not p or " " in p or p[0] == ":":
-                    raise ValueError(f"middle parameter {p!r} cannot be serialized")
-                parts.append(p)
-        line = " ".join(parts)
-        if _LINE_BREAKERS.search(line):
+        count = len(params)
+        if count:
+            last = params[-1]
+            if (
+                not last
+                or " " in last
+                or last[0] == ":"
+                or command in _TEXT_ONLY
+                or (count > 1 and (command in _TEXT_LAST or command.isdigit()))
+            ):
+                last = ":" + last
+            if count > 1:
+                middle = params[:-1]
+                for p in middle:
+                    if not p or " " in p or p[0] == ":":
+                        raise ValueError(f"middle parameter {p!r} cannot be serialized")
+                line = f"{command} {' '.join(middle)} {last}"
+            else:
+                line = f"{command} {last}"
+        else:
+            line = command
+        if self.source:
+            line = f":{self.source} {line}"
+        if self.tags:
+            tags = ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in self.tags.items())
+            line = f"@{tags} {line}"
+        if "\r" in line or "\n" in line or "\0" in line:
             raise ValueError(f"CR, LF or NUL cannot be sent in a line: {line!r}")
         return line
 
@@ -158,21 +161,21 @@ def parse(line: str) -> Message:
         if not source:
             raise ParseError("empty source")
         rest = rest.lstrip(" ")
-    command, _, rest = rest.partition(" ")
-    if not command:
-        raise ParseError("no command")
+    # A parameter starting with ':' is the last one, so the first " :" starts it; the
+    # rest splits on spaces (several in a row count as one). Every received line comes
+    # here: two splits in C rather than a loop.
+    head, colon, trailing = rest.partition(" :")
+    words = head.split(" ")
+    if "" in words:
+        words = [word for word in words if word]
+        if not words:
+            raise ParseError("no command")
+    command = words[0]
     if not _valid_command(command):
         raise ParseError("invalid command")
-    params: list[str] = []
-    while rest:
-        rest = rest.lstrip(" ")
-        if not rest:
-            break
-        if rest[0] == ":":
-            params.append(rest[1:])
-            break
-        param, _, rest = rest.partition(" ")
-        params.append(param)
+    params = words[1:]
+    if colon:
+        params.append(trailing)
     return Message(command.upper(), params, source, tags)
 
 

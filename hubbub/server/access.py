@@ -19,42 +19,42 @@ from hubbub.irc.casemap import casefold
 from hubbub.server.bans import MUTE
 from hubbub.server.chanmodes import ModeSpec
 from hubbub.server.channel import HALFOP, OP, VOICE, Channel
-from hubbub.server.client import Client
+from hubbub.server.user import User
 
 _BANS = ("",)
 _MUTES = (MUTE,)
 _ANY_EXCEPTION = ("", MUTE)
 
 
-def _folded_prefix(client: Client) -> str:
-    return casefold(client.prefix)
+def _folded_prefix(user: User) -> str:
+    return casefold(user.prefix)
 
 
-def is_banned(channel: Channel, client: Client) -> bool:
+def is_banned(channel: Channel, user: User) -> bool:
     """Matched by a +b mask and by no +e mask."""
     bans = channel.lists["b"]
     if not bans:
         return False
-    who = _folded_prefix(client)
+    who = _folded_prefix(user)
     return bans.matches(who, _BANS) and not channel.lists["e"].matches(who, _BANS)
 
 
-def is_muted(channel: Channel, client: Client) -> bool:
+def is_muted(channel: Channel, user: User) -> bool:
     """Matched by a +b m: mask and by no +e mask (a plain one or an m: one)."""
     bans = channel.lists["b"]
     if not bans:
         return False
-    who = _folded_prefix(client)
+    who = _folded_prefix(user)
     return bans.matches(who, _MUTES) and not channel.lists["e"].matches(who, _ANY_EXCEPTION)
 
 
-def join_refusal(channel: Channel, client: Client, key: str) -> tuple[str, str] | None:
-    """Why `client` may not join, as (numeric, text), or None when it may."""
-    if client in channel.invited:
+def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | None:
+    """Why `user` may not join, as (numeric, text), or None when it may."""
+    if user.uid in channel.invited:
         return None
-    if is_banned(channel, client):
+    if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
-    if "i" in channel.modes and not channel.lists["I"].matches(_folded_prefix(client), _BANS):
+    if "i" in channel.modes and not channel.lists["I"].matches(_folded_prefix(user), _BANS):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.join_key is not None and key != channel.join_key:
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
@@ -63,60 +63,49 @@ def join_refusal(channel: Channel, client: Client, key: str) -> tuple[str, str] 
     return None
 
 
-def channel_refuses_speech(channel: Channel, client: Client) -> str | None:
-    """Why a PRIVMSG, NOTICE or TAGMSG from `client` may not reach `channel` (the text of
+def channel_refuses_speech(channel: Channel, user: User) -> str | None:
+    """Why a PRIVMSG, NOTICE or TAGMSG from `user` may not reach `channel` (the text of
     ERR_CANNOTSENDTOCHAN), or None when it may."""
-    if "n" in channel.modes and client not in channel.members:
+    if "n" in channel.modes and user not in channel.members:
         return "Cannot send to channel (no external messages)"
-    if channel.rank(client) >= VOICE:
+    if channel.rank(user) >= VOICE:
         return None
     if "m" in channel.modes:
         return "Cannot send to channel (+m)"
-    if is_banned(channel, client):
+    if is_banned(channel, user):
         return "Cannot send to channel (you are banned)"
-    if is_muted(channel, client):
+    if is_muted(channel, user):
         return "Cannot send to channel (you are muted)"
     return None
 
 
-def nick_change_blocked_by(client: Client) -> Channel | None:
-    """A channel where `client` is banned or muted without voice: there, a new nick
+def nick_change_blocked_by(user: User) -> Channel | None:
+    """A channel where `user` is banned or muted without voice: there, a new nick
     would be a way around the ban, so the nick change is refused."""
-    for channel in client.channels.values():
-        if channel.rank(client) < VOICE and (is_banned(channel, client) or is_muted(channel, client)):
+    for channel in user.channels.values():
+        if channel.rank(user) < VOICE and (is_banned(channel, user) or is_muted(channel, user)):
             return channel
     return None
 
 
-def refuse_nick_change(client: Client, nick: str) -> bool:
-    """Tell `client` (435) and return True when a channel ban forbids its nick change."""
-    if not client.registered:
-        return False
-    channel = nick_change_blocked_by(client)
-    if channel is None:
-        return False
-    client.numeric(n.ERR_BANONCHAN, nick, channel.name, "Cannot change nickname while banned on channel")
-    return True
+def may_set_topic(channel: Channel, user: User) -> bool:
+    return user in channel.members and ("t" not in channel.modes or channel.rank(user) >= HALFOP)
 
 
-def may_set_topic(channel: Channel, client: Client) -> bool:
-    return client in channel.members and ("t" not in channel.modes or channel.rank(client) >= HALFOP)
-
-
-def may_invite(channel: Channel, client: Client) -> bool:
+def may_invite(channel: Channel, user: User) -> bool:
     """Any member may invite to an open channel; to a +i one, halfops and above."""
-    return "i" not in channel.modes or channel.rank(client) >= HALFOP
+    return "i" not in channel.modes or channel.rank(user) >= HALFOP
 
 
-def may_kick(channel: Channel, kicker: Client, victim: Client) -> bool:
+def may_kick(channel: Channel, kicker: User, victim: User) -> bool:
     rank = channel.rank(kicker)
     return rank >= OP or (rank >= HALFOP and channel.rank(victim) < HALFOP)
 
 
-def may_change_mode(channel: Channel, client: Client, spec: ModeSpec) -> bool:
-    return channel.rank(client) >= spec.min_rank
+def may_change_mode(channel: Channel, user: User, spec: ModeSpec) -> bool:
+    return channel.rank(user) >= spec.min_rank
 
 
-def sees_lists(channel: Channel, client: Client) -> bool:
+def sees_lists(channel: Channel, user: User) -> bool:
     """Ban and exception lists are shown to anyone, except for a secret channel's outsiders."""
-    return not channel.hidden_from(client)
+    return not channel.hidden_from(user)

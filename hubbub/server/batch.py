@@ -9,25 +9,11 @@ shared by every recipient wanting it.
 
 from __future__ import annotations
 
-import itertools
-import time as _time
-from typing import TYPE_CHECKING
-
 from hubbub.irc.message import Message
-from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, event_tags, new_msgid
-
-if TYPE_CHECKING:
-    from hubbub.plain import PlainSession
+from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, event_tags, new_batch_id
 
 MULTILINE = "draft/multiline"
 CONCAT_TAG = "draft/multiline-concat"
-
-_batch_counter = itertools.count(1)
-
-
-def new_batch_id() -> str:
-    """A batch reference tag: letters and digits only, unique for the life of the process."""
-    return f"b{next(_batch_counter):x}"
 
 
 class MultilineOutgoing:
@@ -39,9 +25,10 @@ class MultilineOutgoing:
         self,
         source: str,
         target: str,
-        lines: list[tuple[str, bool]],
+        lines: tuple[tuple[str, bool], ...],
         *,
-        time: float | None = None,
+        time: float,
+        msgid: str,
         client_tags: dict[str, str] | None = None,
         account: str | None = None,
         bot: bool = False,
@@ -49,8 +36,8 @@ class MultilineOutgoing:
         self.source = source
         self.target = target
         self.lines = lines
-        self.time = _time.time() if time is None else time
-        self.msgid = new_msgid()
+        self.time = time
+        self.msgid = msgid
         self.client_tags = client_tags
         self.account = account
         self.bot = bot
@@ -86,8 +73,3 @@ class MultilineOutgoing:
                     parts.append(message.encode())
             data = self._forms[mask] = b"".join(parts)
         return data
-
-    def show_plain(self, plain: PlainSession) -> None:
-        for unit in self.units_for(0):
-            assert isinstance(unit, Message)
-            plain.render(unit)

@@ -3,20 +3,19 @@
 Membership status is a documented subset of the usual prefixes, `(ohv)@%+`: founder
 (`~`, +q) and protected (`&`, +a) only mean something where channels are owned by
 accounts, which hubbub does not have yet. What each rank may do is decided in
-`access.py`, in one place.
+`access.py`, in one place. A channel is chat state: only apply.py changes it.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 from hubbub.irc.casemap import casefold
 from hubbub.server.bans import MaskList
 
 if TYPE_CHECKING:
-    from hubbub.server.client import Client
-    from hubbub.server.delivery import Outgoing
+    from hubbub.server.connection import Connection
+    from hubbub.server.user import User
 
 # Ranks: what a member may do grows with them (see access.py).
 VOICE = 1
@@ -38,6 +37,7 @@ class Channel:
         "key",
         "limit",
         "lists",
+        "local",
         "members",
         "modes",
         "name",
@@ -50,7 +50,7 @@ class Channel:
         self.name = name
         self.key = casefold(name)  # the channel's identity (not its +k key: that is join_key)
         # member -> its status letters, in rank order ("oh", "o", "v" or "")
-        self.members: dict[Client, str] = {}
+        self.members: dict[User, str] = {}
         self.topic = ""
         self.topic_by = ""
         self.topic_time = 0.0
@@ -59,41 +59,45 @@ class Channel:
         self.join_key: str | None = None  # +k
         self.limit: int | None = None  # +l
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
-        # Invitations not used yet; weak, so a client that quits without joining is forgotten.
-        self.invited: weakref.WeakSet[Client] = weakref.WeakSet()
+        # uids of users holding an unused invitation that lets them in (see access.py)
+        self.invited: set[str] = set()
+        # This node's connections among the members: not chat state, but the index the
+        # delivery loop runs over (announce.py keeps it), so that a message costs
+        # nothing per member connected elsewhere and one lookup less per local one.
+        self.local: dict[Connection, None] = {}
 
-    def status(self, client: Client) -> str:
-        return self.members.get(client, "")
+    def status(self, user: User) -> str:
+        return self.members.get(user, "")
 
-    def is_op(self, client: Client) -> bool:
-        return "o" in self.members.get(client, "")
+    def is_op(self, user: User) -> bool:
+        return "o" in self.members.get(user, "")
 
-    def rank(self, client: Client) -> int:
+    def rank(self, user: User) -> int:
         """The member's highest rank (VOICE, HALFOP, OP), 0 for none or a non-member."""
-        status = self.members.get(client)
+        status = self.members.get(user)
         return STATUS_RANKS[status[0]] if status else 0
 
-    def hidden_from(self, client: Client) -> bool:
+    def hidden_from(self, user: User) -> bool:
         """A secret (+s) channel does not exist for those outside it (LIST, NAMES, WHOIS)."""
-        return "s" in self.modes and client not in self.members
+        return "s" in self.modes and user not in self.members
 
-    def prefix(self, client: Client, multi: bool = False) -> str:
+    def prefix(self, user: User, multi: bool = False) -> str:
         """The prefix shown before a member's nick: the highest, or all with multi-prefix."""
-        status = self.members.get(client, "")
+        status = self.members.get(user, "")
         if not status:
             return ""
         if multi:
             return "".join(STATUS_PREFIXES[m] for m in status)
         return STATUS_PREFIXES[status[0]]
 
-    def set_status(self, client: Client, letter: str, on: bool) -> bool:
+    def set_status(self, user: User, letter: str, on: bool) -> bool:
         """Give or take a status letter; True when something changed."""
-        current = self.members[client]
+        current = self.members[user]
         if on == (letter in current):
             return False
         letters = set(current)
         letters.add(letter) if on else letters.discard(letter)
-        self.members[client] = "".join(m for m in STATUS_MODES if m in letters)
+        self.members[user] = "".join(m for m in STATUS_MODES if m in letters)
         return True
 
     def mode_params(self, show_key: bool) -> list[str]:
@@ -112,23 +116,3 @@ class Channel:
             if show_key:
                 params.append(self.join_key)
         return ["+" + letters, *params]
-
-    def broadcast(self, out: Outgoing, exclude: Client | None = None) -> None:
-        """Deliver `out` to every member but `exclude`.
-
-        This is the hot path of a chat server, so `Client.deliver` is inlined for the
-        common member (an IRC client with no labeled reply open): the wire form for
-        each tag mask is fetched once per broadcast and written as is.
-        """
-        forms: dict[int, bytes] = {}
-        for member in self.members:
-            if member is exclude or member.quit_reason is not None:
-                continue
-            if member.labeled is not None or member.plain is not None:
-                member.deliver(out)
-                continue
-            mask = member.tag_mask
-            data = forms.get(mask)
-            if data is None:
-                data = forms[mask] = out.irc_bytes(mask)
-            member.link.write(data)

@@ -17,12 +17,8 @@ import functools
 import itertools
 import os
 import time as _time
-from typing import TYPE_CHECKING
 
 from hubbub.irc.message import Message
-
-if TYPE_CHECKING:
-    from hubbub.plain import PlainSession
 
 # Bits of a client's `tag_mask`: which tags it wants on relayed messages.
 WANTS_TIME = 1  # server-time
@@ -38,11 +34,17 @@ BOT_TAGS = ("bot", "draft/bot")
 
 _MSGID_PREFIX = os.urandom(4).hex()
 _msgid_counter = itertools.count(1)
+_batch_counter = itertools.count(1)
 
 
 def new_msgid() -> str:
     """A network-unique message id: a per-process random prefix and a counter."""
     return f"{_MSGID_PREFIX}{next(_msgid_counter):x}"
+
+
+def new_batch_id() -> str:
+    """A batch reference tag: letters and digits only, unique for the life of the process."""
+    return f"b{next(_batch_counter):x}"
 
 
 @functools.lru_cache(maxsize=256)  # the forms of one event, and events of one instant, share it
@@ -91,16 +93,15 @@ class Outgoing:
     def __init__(
         self,
         message: Message,
-        *,
-        time: float | None = None,
-        msgid: str | None = None,
+        time: float,
+        msgid: str,
         client_tags: dict[str, str] | None = None,
         account: str | None = None,
         bot: bool = False,
     ) -> None:
         self.message = message
-        self.time = _time.time() if time is None else time
-        self.msgid = new_msgid() if msgid is None else msgid
+        self.time = time
+        self.msgid = msgid
         self.client_tags = client_tags
         self.account = account
         self.bot = bot
@@ -132,6 +133,3 @@ class Outgoing:
         """What one recipient gets, as messages (for a labeled response to re-tag)."""
         m = self.message
         return [Message(m.command, m.params, m.source, self.tags_for(mask & FORM_BITS))]
-
-    def show_plain(self, plain: PlainSession) -> None:
-        plain.render(self.message)

@@ -28,6 +28,11 @@ class TokenBucket:
         self.clock = clock
         self.stamp = clock()
 
+    def wait(self) -> float:
+        """Seconds until a token is available (0 when one is), spending nothing."""
+        tokens = min(self.burst, self.tokens + (self.clock() - self.stamp) * self.rate)
+        return 0.0 if tokens >= 1.0 - _ROUNDING else (1.0 - tokens) / self.rate
+
     def take(self) -> float:
         """Spend a token and return 0, or return the seconds until one is available."""
         now = self.clock()

@@ -1,31 +1,32 @@
 """Timeouts: registration deadline, keepalive PING, and ping timeout.
 
-One sweep over all clients every few seconds replaces a timer per connection, which
-would have to be re-armed on every line received.
+One sweep over this node's connections every few seconds replaces a timer per
+connection, which would have to be re-armed on every line received.
 """
 
 from __future__ import annotations
 
-from hubbub.server.network import Network
+from hubbub.config import LimitsSection
+from hubbub.server.context import Services
 
 
-def sweep(net: Network, now: float) -> None:
-    lim = net.config.limits
-    for client in list(net.clients):
-        if client.gone:
+def sweep(svc: Services, now: float) -> None:
+    lim = svc.config.limits
+    for conn in svc.connections():
+        if conn.gone:
             continue
-        if not client.registered:
-            if now - client.connected_at >= lim.registration_timeout:
-                net.disconnect(client, "Registration timed out")
+        if not conn.registered:
+            if now - conn.user.connected_at >= lim.registration_timeout:
+                svc.disconnect(conn, "Registration timed out")
             continue
-        if client.plain is not None:
+        if not conn.output.answers_pings:
             continue  # a person with netcat cannot answer PING; TCP keepalive covers them
-        idle = now - client.last_activity
+        idle = now - conn.last_activity
         if idle >= lim.ping_interval + lim.ping_timeout:
-            net.disconnect(client, f"Ping timeout: {_seconds(idle)} seconds")
-        elif idle >= lim.ping_interval and not client.ping_sent:
-            client.ping_sent = True
-            client.server_message("PING", net.name)
+            svc.disconnect(conn, f"Ping timeout: {_seconds(idle)} seconds")
+        elif idle >= lim.ping_interval and not conn.ping_sent:
+            conn.ping_sent = True
+            conn.server_message("PING", svc.name)
 
 
 def _seconds(duration: float) -> str:
@@ -33,8 +34,7 @@ def _seconds(duration: float) -> str:
     return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
 
 
-def sweep_interval(net: Network) -> float:
+def sweep_interval(lim: LimitsSection) -> float:
     """Often enough that no timeout is overshot by more than a quarter of itself."""
-    lim = net.config.limits
     shortest = min(lim.registration_timeout, lim.ping_interval, lim.ping_timeout)
     return max(0.05, min(5.0, shortest / 4))

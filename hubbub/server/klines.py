@@ -7,7 +7,7 @@ as the server shows it, `~` included (hubbub does no ident lookups). Matching fo
 the server's casemapping (ascii). Masks that would ban nearly everyone (`*@*`,
 `*@*.*`, a CIDR block shorter than /8, or /16 for IPv6) are refused.
 
-K-lines live in memory for now: they last until they expire or the server restarts.
+K-lines are chat state: set and lifted by events (apply.py), kept by the store.
 """
 
 from __future__ import annotations
@@ -134,6 +134,16 @@ class Klines:
     def add(self, kline: Kline) -> None:
         self._by_mask[casefold(kline.mask)] = kline
 
+    def get(self, mask: str, now: float) -> Kline | None:
+        """The K-line in force on `mask` (as given, or as normalized)."""
+        found = self._by_mask.get(casefold(mask))
+        if found is None:
+            try:
+                found = self._by_mask.get(casefold(normalize_mask(mask)))
+            except BadMask:
+                return None
+        return None if found is None or found.expired(now) else found
+
     def remove(self, mask: str, now: float) -> Kline | None:
         """Lift the K-line on `mask` (as given, or as normalized); None if none is in force."""
         found = self._by_mask.pop(casefold(mask), None)
@@ -145,9 +155,12 @@ class Klines:
         return None if found is None or found.expired(now) else found
 
     def active(self, now: float) -> list[Kline]:
-        """The K-lines in force, oldest first; expired ones are forgotten on the way."""
-        for key in [k for k, kline in self._by_mask.items() if kline.expired(now)]:
-            del self._by_mask[key]
+        """The K-lines in force, oldest first. Expired ones stay held (forgetting them here
+        would change the state outside apply.py) until UNKLINE or a restart drops them."""
+        return [kline for kline in self._by_mask.values() if not kline.expired(now)]
+
+    def all(self) -> list[Kline]:
+        """Every K-line held, expired or not (what a replica's digest covers)."""
         return list(self._by_mask.values())
 
     def find(self, username: str, host: str, ip: str, now: float) -> Kline | None:

@@ -8,20 +8,16 @@ labeled logical message: an `ACK` when there was nothing, the one message with t
 `label` tag, or a `labeled-response` batch around several. A reply that already is a
 batch (a multiline echo) carries the label on its opening `BATCH` line.
 
-Handlers know nothing of this: it happens in the dispatcher and `Client`, and costs
+Handlers know nothing of this: it happens in the dispatcher and `Connection`, and costs
 an unlabeled command one attribute test per message sent.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from hubbub.irc.message import Message
-from hubbub.server.batch import new_batch_id
-from hubbub.server.delivery import with_tags
-
-if TYPE_CHECKING:
-    from hubbub.server.client import Client
+from hubbub.server.delivery import new_batch_id, with_tags
 
 MAX_LABEL_BYTES = 64  # labeled-response: "The value MUST NOT exceed 64 bytes"
 
@@ -34,9 +30,8 @@ class Shared(Protocol):
     def units_for(self, mask: int) -> list[Unit]: ...
 
 
-def answers_labels(client: Client) -> bool:
+def answers_labels(caps: set[str]) -> bool:
     """labeled-response is in use: it needs `batch` negotiated as well (its spec says MUST)."""
-    caps = client.caps
     return "labeled-response" in caps and "batch" in caps
 
 
@@ -66,11 +61,10 @@ class LabeledResponse:
                 units.extend(item.units_for(mask))
         return units
 
-    def messages(self, client: Client) -> list[Message]:
-        """The labeled reply, line by line."""
-        units = self.units(client.tag_mask)
+    def messages(self, mask: int, server: str) -> list[Message]:
+        """The labeled reply, line by line, for a client whose tag wishes are `mask`."""
+        units = self.units(mask)
         label = {"label": self.label}
-        server = client.net.name
         if not units:
             return [Message("ACK", [], server, label)]
         if len(units) == 1:

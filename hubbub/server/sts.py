@@ -9,21 +9,12 @@ is NAKed, as it is not among the requestable capabilities of caps.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from hubbub.server.client import Client
+from hubbub.config import TlsSection
 
 
-def is_secure(client: Client) -> bool:
-    """Whether the client is connected over TLS (the transport marks it)."""
-    return client.secure
-
-
-def policy(client: Client) -> str | None:
-    """The `sts` value to advertise to `client`, or None when there is no policy."""
-    net = client.net
-    if net.tls_port is None or not net.config.tls.sts:
+def policy(secure: bool, tls_port: int | None, tls: TlsSection) -> str | None:
+    """The `sts` value to advertise to a connection, or None when there is no policy."""
+    if tls_port is None or not tls.sts:
         return None
-    duration = f"duration={net.config.tls.sts_duration}"
-    return duration if is_secure(client) else f"port={net.tls_port},{duration}"
+    duration = f"duration={tls.sts_duration}"
+    return duration if secure else f"port={tls_port},{duration}"

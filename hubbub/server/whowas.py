@@ -47,6 +47,10 @@ class WhowasHistory:
         newest_first = list(reversed(entries))
         return newest_first[:count] if count > 0 else newest_first
 
+    def entries(self) -> list[WhowasEntry]:
+        """Every entry, oldest first."""
+        return list(self._order)
+
     def resize(self, limit: int) -> None:
         """Apply a new budget (after a rehash), forgetting the oldest entries if it shrank."""
         self.limit = limit

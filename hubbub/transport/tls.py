@@ -40,7 +40,7 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
     certificate for `hostname`."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname if hostname.isascii() else "hubbub")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     public = key.public_key()
     cert = (
         x509.CertificateBuilder()

@@ -12,12 +12,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from hubbub.irc.message import parse
 
 NAME = "ircv3.test"
 CAPS = "sasl=PLAIN batch server-time message-tags draft/chathistory echo-message"
-HISTORY_TIME = "2024-05-01T09:{:02d}:00.000Z"
+HISTORY_START = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+
+
+def history_time(index: int) -> str:
+    """The server-time of the history message `index`: one a minute from 09:00."""
+    return (HISTORY_START + timedelta(minutes=index)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class IRCv3Peer:
@@ -91,13 +98,7 @@ class IRCv3Peer:
                 send(f":{NAME} 353 {nick} = {params[0]} :@{nick}")
                 send(f":{NAME} 366 {nick} {params[0]} :End of NAMES")
             elif command == "CHATHISTORY":
-                target, limit = params[1], int(params[3])
-                ref = f"h{next(self._ids)}"
-                send(f":{NAME} BATCH +{ref} chathistory {target}")
-                for i, (who, text) in enumerate(self.history.get(target, [])[-limit:]):
-                    tags = f"batch={ref};time={HISTORY_TIME.format(i)};msgid={target}-{i}"
-                    send(f"@{tags} :{who}!u@peer PRIVMSG {target} :{text}")
-                send(f":{NAME} BATCH -{ref}")
+                self._chathistory(params, send)
             elif command == "PRIVMSG" and "echo-message" in caps:
                 send(f":{nick}!u@peer PRIVMSG {params[0]} :{params[1]}", "2024-05-01T10:00:00.000Z")
             elif command == "PING":
@@ -106,3 +107,18 @@ class IRCv3Peer:
                 send("ERROR :Closing link (Quit)")
                 break
         writer.close()
+
+    def _chathistory(self, params: list[str], send: Callable[[str], None]) -> None:
+        """LATEST target * limit, and BEFORE target msgid=ID|timestamp=TIME limit."""
+        subcommand, target, ref, limit = params[0].upper(), params[1], params[2], int(params[3])
+        found = list(enumerate(self.history.get(target, [])))
+        if subcommand == "BEFORE" and ref.startswith("msgid="):
+            found = found[:int(ref.rsplit("-", 1)[1])]
+        elif subcommand == "BEFORE" and ref.startswith("timestamp="):
+            found = [(i, entry) for i, entry in found if history_time(i) < ref.split("=", 1)[1]]
+        batch = f"h{next(self._ids)}"
+        send(f":{NAME} BATCH +{batch} chathistory {target}")
+        for i, (who, text) in found[-limit:]:
+            tags = f"batch={batch};time={history_time(i)};msgid={target}-{i}"
+            send(f"@{tags} :{who}!u@peer PRIVMSG {target} :{text}")
+        send(f":{NAME} BATCH -{batch}")

@@ -362,12 +362,32 @@ def test_joining_requests_history_and_a_chathistory_batch_is_history_not_live() 
     assert history.messages[0].time == datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
 
 
+def test_scroll_back_asks_for_history_before_the_oldest_message_by_msgid_or_time() -> None:
+    proto = make()
+    register(proto, "batch server-time message-tags draft/chathistory")
+    feed(proto, ":srv 005 alice CHATHISTORY=20 :are supported")
+    assert proto.request_history_before("#c", msgid="m1", limit=50)
+    when = datetime(2024, 1, 1, 10, 0, 5, 250000, tzinfo=UTC)
+    assert proto.request_history_before("#c", time=when)
+    assert proto.lines_to_send() == ["CHATHISTORY BEFORE #c msgid=m1 20",
+                                     "CHATHISTORY BEFORE #c timestamp=2024-01-01T10:00:05.250Z 20"]
+    assert not proto.request_history_before("#c")  # nothing to count back from
+
+
+def test_a_message_keeps_its_whole_source_for_ignore_masks() -> None:
+    proto = make()
+    register(proto)
+    (message,) = of(feed(proto, ":bob!~b@example.org PRIVMSG alice :hi"), ev.MessageReceived)
+    assert message.prefix == "bob!~b@example.org"
+
+
 def test_history_is_not_requested_when_the_server_cannot_give_it() -> None:
     proto = make()
     register(proto, "server-time")
     feed(proto, ":alice!u@h JOIN #c")
     assert proto.lines_to_send() == []
     assert proto.request_history("#c") is False
+    assert proto.request_history_before("#c", msgid="m1") is False
 
 
 def test_a_labeled_response_batch_is_reported_and_its_lines_handled() -> None:

@@ -33,7 +33,7 @@ def threaded_server() -> Iterator[Runtime]:
     thread = threading.Thread(target=loop.run_forever, name="hubbub-server", daemon=True)
     thread.start()
     runtime = asyncio.run_coroutine_threadsafe(start_server(), loop).result(10)
-    runtime.net.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
+    runtime.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
     yield runtime
     asyncio.run_coroutine_threadsafe(runtime.stop(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
@@ -82,3 +82,28 @@ def test_main_layout(threaded_server: Runtime, snap_compare: Callable[..., bool]
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(100, 24), run_before=conversation)
+
+
+def test_small_terminal_layout(threaded_server: Runtime, snap_compare: Callable[..., bool]) -> None:
+    """60x20: no member list, a narrow buffer list, colours drawn, every character of a long line."""
+    app = ChatApp(config_for(threaded_server, "alice", channels=("#lobby",)), clock=lambda: NOON)
+
+    def lobby() -> Buffer:
+        buffer = app.state.find("#lobby")
+        assert buffer is not None
+        return buffer
+
+    async def conversation(pilot: Pilot) -> None:
+        await _until(pilot, lambda: app.state.find("#lobby") is not None and lobby().joined)
+        bob = Client(config_for(threaded_server, "bob", channels=("#lobby",), reconnect=False), clock=lambda: NOON)
+        bob_events = bob.subscribe()
+        await bob.connect(timeout=10)
+        await bob_events.wait_for(ev.Joined, lambda e: e.own)
+        bob.privmsg("#lobby", "\x02bold\x02 \x034red\x03 \x033,1green-on-black\x03 and "
+                              "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        await _until(pilot, lambda: lobby().lines[-1].text.endswith("XYZ"))
+        box = app.query_one(ChatInput)
+        box.cursor_blink = False
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(60, 20), run_before=conversation)

@@ -164,3 +164,79 @@ def test_buffer_keys_cycle() -> None:
     state.select_next(-1)
     assert state.current.name == "#a"
     assert state.select_index(7) is None
+
+
+def test_ignored_nicks_and_masks_are_not_shown() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    assert state.ignore("bob") and not state.ignore("BOB")
+    assert state.ignore("*!*@spam.example")
+    hidden = state.apply(message("bob", "#a", "buy now"))
+    masked = state.apply(ev.MessageReceived("eve", "#a", "spam", "privmsg", "#a", False, False, False, T,
+                                            prefix="eve!e@spam.example"))
+    private = state.apply(message("bob", "alice", "psst"))
+    shown = state.apply(message("carol", "#a", "hello"))
+    assert not hidden.lines and not masked.lines and not private.lines and shown.lines
+    assert state.find("bob") is None  # no conversation opened for an ignored nick
+    assert state.unignore("Bob") and not state.unignore("bob")
+    assert state.apply(message("bob", "#a", "back")).lines
+    assert state.ignores == ["*!*@spam.example"]
+
+
+def test_highlight_words_count_as_mentions() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))
+    assert state.add_highlight("deploy") and not state.add_highlight("Deploy")
+    update = state.apply(message("bob", "#a", "the Deploy is done"))
+    assert update.bell and update.lines[0][1].mention
+    assert not state.apply(message("bob", "#a", "redeployment")).bell  # a word, not a piece of one
+    assert state.apply(message("bob", "#a", "alice?")).bell  # the nick still counts
+    assert state.remove_highlight("DEPLOY") and not state.remove_highlight("deploy")
+    assert not state.apply(message("bob", "#a", "deploy again")).bell
+
+
+def test_mentions_are_found_in_formatted_text() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    assert state.apply(message("bob", "#a", "\x02alice\x02: look")).bell
+
+
+def test_a_list_answer_is_collected_not_printed() -> None:
+    state = connected()
+    state.start_list()
+    updates = [state.apply(ev.Reply(code, params, T)) for code, params in (
+        ("321", ("Channel", "Users Name")), ("322", ("#a", "3", "\x02first\x02 channel")),
+        ("322", ("#b", "12", "")), ("323", ("End of /LIST",)))]
+    assert not any(u.lines for u in updates)
+    assert updates[-1].channel_list and not state.listing
+    assert [(c.name, c.users, c.topic) for c in state.channels_listed] == [("#a", 3, "first channel"), ("#b", 12, "")]
+    later = state.apply(ev.Reply("322", ("#c", "1", "x"), T))  # not asked for: shown as a line
+    assert later.lines
+
+
+def test_scroll_back_history_goes_before_and_an_empty_answer_ends_it() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("bob", "#a", "now", msgid="m3"))
+    buffer = state.find("#a")
+    assert buffer is not None
+    buffer.history_pending = True
+    older = (message("bob", "#a", "one", msgid="m1"), message("carol", "#a", "two", msgid="m2"))
+    update = state.apply(ev.History("#a", older))
+    assert buffer in update.rewritten and not buffer.history_pending and not buffer.history_done
+    assert [line.text for line in buffer.lines] == ["one", "two", "You joined #a", "now"]
+    buffer.history_pending = True
+    state.apply(ev.History("#a", ()))
+    assert buffer.history_done and not buffer.history_pending
+
+
+def test_search_finds_lines_by_text_or_nick_in_any_case() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    for who, text in (("bob", "The \x02Quick\x02 fox"), ("carol", "slow"), ("quickly", "hi")):
+        state.apply(message(who, "#a", text))
+    buffer = state.find("#a")
+    assert buffer is not None
+    assert [buffer.lines[i].text for i in buffer.search("quick")] == ["The \x02Quick\x02 fox", "hi"]
+    assert buffer.search("") == []

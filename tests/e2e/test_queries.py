@@ -248,7 +248,7 @@ async def test_server_queries_accept_this_server_by_mask_or_by_a_users_nick(serv
     clients.append(alice)
     for line, answer in (("MOTD hubbub.*", "375"), ("VERSION alice", "351"), ("TIME *.local", "391")):
         alice.send(line)
-        reply = await alice.expect(lambda m: m.command in (answer, "402"))
+        reply = await alice.expect(lambda m, answer=answer: m.command in (answer, "402"))
         assert reply.command == answer, line
 
 

@@ -42,7 +42,7 @@ class Recorder:
             remaining = deadline - loop.time()
             try:
                 event = await asyncio.wait_for(self.queue.get(), max(remaining, 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 recent = [(e.type, e.target, e.arguments) for e in self.seen[-10:]]
                 raise AssertionError(f"no {kind} event; recent: {recent}") from None
             self.seen.append(event)

@@ -120,7 +120,7 @@ async def test_monitor_lists_go_with_their_owner(server, clients) -> None:
     await alice.expect("731")
     alice.send("QUIT")
     await alice.closed()
-    assert server.net.monitors.watchers == {}
+    assert server.services.monitors.watchers == {}
 
 
 # -- extended-monitor ------------------------------------------------------------------

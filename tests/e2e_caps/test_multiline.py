@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.e2e_caps.support import batches, capped, mask
 from tests.helpers import commands, connect_plain, connected, sync
 
@@ -215,5 +213,5 @@ async def sync_soon(client) -> list:
     while True:
         try:
             got.append(await client.read_message(timeout=0.5))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return got

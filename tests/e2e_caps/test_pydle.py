@@ -66,7 +66,7 @@ class Recorder(pydle.Client):
         while True:
             try:
                 event = await asyncio.wait_for(self.events.get(), max(deadline - loop.time(), 0.001))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise AssertionError(f"no {expected}; saw {self.seen[-10:]}") from None
             self.seen.append(event)
             if event[: len(expected)] == expected:

@@ -3,10 +3,10 @@ account-tag (no accounts yet), setname and chghost."""
 
 from __future__ import annotations
 
-from hubbub.server import notify
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import HostSet
 from tests.e2e_caps.support import capped, mask
 from tests.helpers import commands, connected, sync
-
 
 # -- extended-join -------------------------------------------------------------------
 
@@ -147,8 +147,13 @@ async def test_user_realnames_are_cut_to_namelen(make_server, clients) -> None:
 
 
 # -- chghost -------------------------------------------------------------------------
-# No command changes a host yet (no cloaks, vhosts or accounts): the tests call the one
-# function that will, in the running server, and watch the wire.
+# No command changes a host yet (no cloaks, vhosts or accounts): the tests emit the one
+# event that will, in the running server, and watch the wire.
+
+
+def change_host(server, nick: str, username: str, host: str) -> None:
+    user = server.state.find_user(nick)
+    server.engine.emit(None, HostSet(user.uid, username, host, server.clock(), new_msgid()))
 
 
 async def test_chghost_is_sent_to_cap_holders_sharing_a_channel_and_to_the_user(server, clients) -> None:
@@ -158,7 +163,7 @@ async def test_chghost_is_sent_to_cap_holders_sharing_a_channel_and_to_the_user(
     stranger = await capped(server, "stranger", "chghost")
     clients.extend([alice, bob, carol, stranger])
     await sync(bob)
-    notify.change_host(server.net.find_user("bob"), "~b", "new.host")
+    change_host(server, "bob", "~b", "new.host")
     for client in (alice, bob):
         change = await client.expect("CHGHOST")
         assert change.source == mask("bob") and change.params == ["~b", "new.host"]
@@ -172,5 +177,5 @@ async def test_chghost_to_the_same_user_and_host_says_nothing(server, clients) -
     alice = await capped(server, "alice", "chghost")
     clients.append(alice)
     await sync(alice)
-    notify.change_host(server.net.find_user("alice"), "~u", "127.0.0.1")
+    change_host(server, "alice", "~u", "127.0.0.1")
     assert "CHGHOST" not in commands(await sync(alice))

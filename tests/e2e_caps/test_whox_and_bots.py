@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.e2e_caps.support import capped, mask
 from tests.helpers import commands, connected, sync
 
-
 # -- WHOX ------------------------------------------------------------------------------
 
 

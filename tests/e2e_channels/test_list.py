@@ -41,7 +41,7 @@ async def test_list_filters_by_mask_and_by_not_mask(server, clients) -> None:
 
 async def test_list_filters_by_creation_and_topic_time_in_minutes(server, clients) -> None:
     now = [1_000_000.0]
-    server.net.clock = lambda: now[0]  # the network's injectable clock
+    server.clock = lambda: now[0]  # the runtime's injectable clock
     alice = await connected(server, "alice", "#old")
     clients.append(alice)
     alice.send("TOPIC #old :set long ago")

@@ -10,7 +10,7 @@ import asyncio
 import re
 
 from hubbub.app import Runtime
-from hubbub.transport.irc import UNTERMINATED_LINE_DELAY
+from hubbub.transport.tcp import UNTERMINATED_LINE_DELAY
 from tests.helpers import LineClient, connect_plain, connected, sync
 
 WELCOME = (
@@ -345,38 +345,33 @@ class _Recorder:
     def close(self) -> None:
         pass
 
+    def hold_input(self) -> None:
+        pass
+
+    def release_input(self) -> None:
+        pass
+
 
 def test_kick_and_invite_read_as_text() -> None:
     from hubbub.config import load
     from hubbub.irc.message import parse
-    from hubbub.server.network import Network
-    from hubbub.server.session import Session
+    from hubbub.plain.intake import Intake
+    from hubbub.plain.render import PlainOutput
+    from hubbub.server.core import local_core
 
-    net = Network(load(None, []))
+    svc = local_core(load(None, []))
     link = _Recorder()
-    session = Session(net, link, "127.0.0.1")
+    intake = Intake(svc, link, "127.0.0.1")
     for line in (b"bob", b"/join #side", b"/join #lobby"):
-        session.line_received(line)
-    plain = session.client.plain
-    assert plain is not None and plain.current == "#lobby"
-    plain.render(parse(":alice!a@h KICK #lobby carol :too loud"))
-    plain.render(parse(":alice!a@h KICK #lobby bob :you too"))
-    plain.render(parse(":alice!a@h INVITE bob #secret"))
+        intake.line_received(line)
+    output = intake.session.conn.output
+    assert isinstance(output, PlainOutput) and output.view.current == "#lobby"
+    output.render(parse(":alice!a@h KICK #lobby carol :too loud"))
+    output.render(parse(":alice!a@h KICK #lobby bob :you too"))
+    output.render(parse(":alice!a@h INVITE bob #secret"))
     assert link.lines[-3:] == [
         "* carol was kicked from #lobby by alice (too loud)",
         "* You were kicked from #lobby by alice (you too); now talking in #side",
         "* alice invites you to #secret; type /join #secret to go there",
     ]
-    assert plain.current == "#side"
-
-
-async def test_ping_or_quit_as_the_first_line_is_irc_not_a_nickname(server) -> None:
-    pinger = await LineClient.connect(server)
-    pinger.send("PING :are-you-there")
-    pong = await pinger.expect("PONG")
-    assert pong.params[-1] == "are-you-there"
-    await pinger.register("pinger")  # and it goes on as an IRC client
-    quitter = await LineClient.connect(server)
-    quitter.send("QUIT :never mind")
-    lines = await quitter.closed()
-    assert lines[-1].startswith("ERROR :Closing Link: ")
+    assert output.view.current == "#side"

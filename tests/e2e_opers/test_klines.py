@@ -28,7 +28,7 @@ async def test_kline_commands_are_481_for_non_operators(oper_server, clients) ->
     for line in (f"KLINE *@{BANNED} :x", f"KLINE 10 *@{BANNED} :x", f"UNKLINE *@{BANNED}", "STATS k"):
         alice.send(line)
         assert (await alice.expect(lambda m: m.command.isdigit())).command == "481", line
-    assert oper_server.net.klines.active(0) == []
+    assert oper_server.state.klines.active(0) == []
 
 
 async def test_kline_disconnects_matching_users_already_connected(oper_server, clients) -> None:
@@ -94,8 +94,8 @@ async def test_kline_on_a_cidr_block_matches_addresses_inside_it(oper_server, cl
 
 async def test_timed_kline_is_listed_then_expires(make_oper_server, clients) -> None:
     server = await make_oper_server("limits.registration_timeout=100000", "limits.ping_interval=100000")
-    clock = Clock(server.net.clock())
-    server.net.clock = clock
+    clock = Clock(server.clock())
+    server.clock = clock
     ircop = await an_oper(server)
     clients.append(ircop)
     ircop.send(f"KLINE 1h {BANNED} :later")
@@ -127,7 +127,7 @@ async def test_kline_refuses_masks_that_are_malformed_too_broad_or_match_the_set
         ircop.send(f"KLINE {mask} :x")
         fail = await ircop.expect("FAIL")
         assert fail.params[:2] == ["KLINE", "INVALID_MASK"] and fail.params[-1] == why, mask
-    assert oper_server.net.klines.active(0) == []
+    assert oper_server.state.klines.active(0) == []
 
 
 async def test_unkline_of_a_mask_without_kline_fails(oper_server, clients) -> None:

@@ -82,9 +82,8 @@ async def test_oper_of_a_client_gone_before_the_check_ends_changes_nothing(oper_
     await leaver.close()
     await watcher.expect(lambda m: m.command == "NOTICE" and "Client exiting: leaver" in m.params[-1])
     await sync(watcher)
-    net = oper_server.net
-    assert [c.nick for c in net.notices.watchers] == ["watcher"]
-    assert all("o" not in c.modes for c in net.clients if c.nick == "leaver")
+    assert [c.nick for c in oper_server.services.notices.watchers] == ["watcher"]
+    assert oper_server.state.find_user("leaver") is None
     bob = await connected(oper_server, "bob")  # the server carries on
     clients.append(bob)
 

@@ -1,4 +1,4 @@
-"""The hand-off of slow work (`Network.run_blocking`): off the event loop, back on it,
+"""The hand-off of slow work (`Context.run_blocking`): off the event loop, back on it,
 and never back to a client that has left.
 
 The first tests drive the sans-I/O core with an offload the test completes by hand,
@@ -12,10 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from hubbub.config import Config
-from hubbub.irc.message import Message
-from hubbub.server.network import Network
-from hubbub.server.session import Session
+from hubbub.config import OperBlock, load
+from hubbub.irc.message import Message, parse
+from hubbub.plain.intake import Intake
+from hubbub.server.context import Context, Services
+from hubbub.server.core import local_core
+from tests.e2e_opers.conftest import OPER_NAME, OPER_PASSWORD
 from tests.helpers import connected
 
 
@@ -30,6 +32,15 @@ class Link:
     def close(self) -> None:
         self.closed = True
 
+    def hold_input(self) -> None:
+        pass
+
+    def release_input(self) -> None:
+        pass
+
+    def lines(self) -> list[str]:
+        return [parse(line).params[-1] for line in self.data.decode().splitlines() if line]
+
 
 class DeferredOffload:
     """Keeps each piece of work until the test finishes it."""
@@ -37,7 +48,7 @@ class DeferredOffload:
     def __init__(self) -> None:
         self.pending: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
 
-    def __call__(self, client: Any, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def __call__(self, conn: Any, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
         self.pending.append((work, resume))
 
     def finish_all(self) -> None:
@@ -46,67 +57,86 @@ class DeferredOffload:
             resume(work())
 
 
-def registered(net: Network, nick: str) -> tuple[Session, Link]:
+def registered(svc: Services, nick: str) -> tuple[Context, Link]:
     link = Link()
-    session = Session(net, link, "127.0.0.1")
-    session.line_received(f"NICK {nick}".encode())
-    session.line_received(b"USER u 0 * :U")
-    assert session.client.registered
+    intake = Intake(svc, link, "127.0.0.1")
+    intake.line_received(f"NICK {nick}".encode())
+    intake.line_received(b"USER u 0 * :U")
+    ctx = intake.session.ctx
+    assert ctx is not None and ctx.conn.registered
     link.data.clear()
-    return session, link
+    return ctx, link
+
+
+def deferred_core(*overrides: str) -> tuple[Services, DeferredOffload]:
+    offload = DeferredOffload()
+    return local_core(load(None, list(overrides)), offload=offload), offload
 
 
 def test_resume_runs_on_completion_with_the_result() -> None:
-    net = Network(Config())
-    net.offload = offload = DeferredOffload()
-    session, link = registered(net, "alice")
+    svc, offload = deferred_core()
+    ctx, link = registered(svc, "alice")
     results: list[int] = []
-    net.run_blocking(session.client, lambda: 6 * 7, results.append)
+    ctx.run_blocking(lambda: 6 * 7, results.append)
     assert results == []  # nothing until the work is done
     offload.finish_all()
     assert results == [42]
 
 
 def test_resume_is_skipped_when_the_client_left_meanwhile() -> None:
-    net = Network(Config())
-    net.offload = offload = DeferredOffload()
-    session, link = registered(net, "alice")
+    svc, offload = deferred_core()
+    ctx, link = registered(svc, "alice")
     resumed: list[object] = []
-    net.run_blocking(session.client, lambda: "done", resumed.append)
-    session.line_received(b"QUIT :bye")
+    ctx.run_blocking(lambda: "done", resumed.append)
+    ctx.disconnect("Quit: bye")
     offload.finish_all()
     assert resumed == []
-    assert session.client not in net.clients
+    assert ctx.user.uid not in svc.state.users
 
 
-def test_oper_answered_after_its_client_left_grants_nothing() -> None:
-    net = Network(Config())
-    net.offload = offload = DeferredOffload()
-    session, link = registered(net, "alice")
-    session.line_received(b"OPER admin whatever")
-    session.line_received(b"QUIT")
-    written = len(link.data)
+def test_oper_answered_after_its_client_left_grants_nothing(oper_hash: str) -> None:
+    """The password is right and the check succeeds, but its client has gone: no
+    operator appears, and no other operator hears that one did."""
+    svc, offload = deferred_core()
+    svc.config.opers = [OperBlock(OPER_NAME, oper_hash)]
+    watcher, watcher_link = registered(svc, "watcher")
+    _line(watcher, f"OPER {OPER_NAME} {OPER_PASSWORD}")
     offload.finish_all()
-    assert len(link.data) == written
-    assert "o" not in session.client.modes
+    _line(watcher, "MODE watcher +s")
+    assert "o" in watcher.user.modes and watcher.conn in svc.notices.watchers
+    leaver, leaver_link = registered(svc, "leaver")
+    _line(leaver, f"OPER {OPER_NAME} {OPER_PASSWORD}")
+    _line(leaver, "QUIT")
+    watcher_link.data.clear()
+    written = len(leaver_link.data)
+    offload.finish_all()
+    assert len(leaver_link.data) == written
+    assert not any("is now an operator" in line for line in watcher_link.lines())
+    assert svc.state.find_user("leaver") is None
+    assert [c.nick for c in svc.notices.watchers] == ["watcher"]
+
+
+def _line(ctx: Context, line: str) -> None:
+    from hubbub.server.commands import dispatch
+
+    dispatch(ctx, parse(line))
 
 
 def test_without_a_runtime_the_work_runs_inline() -> None:
-    net = Network(Config())
-    session, link = registered(net, "alice")
+    svc = local_core(load(None, []))
+    ctx, link = registered(svc, "alice")
     results: list[str] = []
-    net.run_blocking(session.client, lambda: "now", results.append)
+    ctx.run_blocking(lambda: "now", results.append)
     assert results == ["now"]
 
 
 async def test_the_runtime_runs_the_work_on_a_worker_thread(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)
-    client = server.net.find_user("alice")
-    assert client is not None
+    ctx = _context(server, "alice")
     done: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-    server.net.run_blocking(
-        client, threading.get_ident, lambda worker: done.set_result((worker, threading.get_ident()))
+    ctx.run_blocking(
+        threading.get_ident, lambda worker: done.set_result((worker, threading.get_ident()))
     )
     worker, resumed_on = await asyncio.wait_for(done, 5)
     assert worker != threading.get_ident()  # off the loop
@@ -116,12 +146,12 @@ async def test_the_runtime_runs_the_work_on_a_worker_thread(server, clients) -> 
 async def test_lines_sent_while_the_work_runs_wait_and_are_then_handled(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)
-    client = server.net.find_user("alice")
-    assert client is not None
+    ctx = _context(server, "alice")
     release = threading.Event()
-    server.net.run_blocking(client, release.wait, lambda _: client.send(Message("NOTICE", ["alice", "work done"])))
+    ctx.run_blocking(release.wait, lambda _: ctx.conn.send(Message("NOTICE", ["alice", "work done"])))
     alice.send("PING during")
-    await asyncio.wait_for(_until(lambda: bool(client.link._waiting)), 5)  # received, held back
+    link: Any = ctx.conn.link
+    await asyncio.wait_for(_until(lambda: len(link.gate.queue) > 0), 5)  # received, held back
     release.set()
     first = await alice.expect(lambda m: m.command in ("NOTICE", "PONG"))
     assert first.command == "NOTICE" and first.params == ["alice", "work done"]
@@ -132,3 +162,9 @@ async def _until(condition: Callable[[], bool]) -> None:
     """Return once `condition()` holds (checked on each turn of the loop)."""
     while not condition():
         await asyncio.sleep(0.005)
+
+
+def _context(server: Any, nick: str) -> Context:
+    user = server.state.find_user(nick)
+    assert user is not None
+    return server.services.local[user.uid]

@@ -69,4 +69,4 @@ async def test_no_server_notices_without_plus_s(oper_server, clients) -> None:
     await bob.closed()
     await bob.close()
     assert commands(await sync(ircop)) == []
-    assert oper_server.net.notices.watchers == set()
+    assert oper_server.services.notices.watchers == set()

@@ -44,7 +44,8 @@ def test_zero_configuration_loads_the_documented_defaults() -> None:
 def test_toml_file_overrides_defaults_and_leaves_the_rest(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
-        '[server]\nname = "irc.example"\nmotd = "hi"\n\n[limits]\nsendq = 4096\nflood_control = false\nflood_rate = 3\n',
+        '[server]\nname = "irc.example"\nmotd = "hi"\n\n'
+        "[limits]\nsendq = 4096\nflood_control = false\nflood_rate = 3\n",
     )
     config = load(path, [])
     assert config.server.name == "irc.example"

@@ -13,7 +13,8 @@ import pytest
 
 from hubbub.config import load
 from hubbub.server.commands import COMMANDS
-from hubbub.server.network import Network
+from hubbub.server.context import Services
+from hubbub.server.core import local_core
 from tests.unit.test_session import FakeClock, Peer, registered
 
 JUNK = [":a b", "::x", ":", ":zz,a b"]
@@ -22,11 +23,11 @@ FILLERS = [["#c", "bob", "+b", "x"], ["+zz", "draft/multiline"], ["+"]]
 SKIP = {"QUIT", "DIE"}  # they end the connection (or the server) by design
 
 
-def _net() -> Network:
-    return Network(load(None, ["limits.monitor=1", "limits.max_targets=1"]), FakeClock())
+def _net() -> Services:
+    return local_core(load(None, ["limits.monitor=1", "limits.max_targets=1"]), FakeClock())
 
 
-def _ready(net: Network) -> Peer:
+def _ready(net: Services) -> Peer:
     bob = registered(net, "bob")
     bob.send("JOIN #c")
     alice = registered(net, "alice")

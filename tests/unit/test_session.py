@@ -12,11 +12,15 @@ import pytest
 from hubbub.config import Config, load
 from hubbub.irc.framing import LineBuffer
 from hubbub.irc.message import Message, parse
-from hubbub.plain import looks_like_irc
-from hubbub.server.client import Client
+from hubbub.plain.detect import looks_like_irc
+from hubbub.plain.intake import WELCOME_NOTICE, Intake
+from hubbub.plain.render import PlainOutput
+from hubbub.server.connection import Connection
+from hubbub.server.context import Context
+from hubbub.server.context import Services as Network
+from hubbub.server.core import local_core
 from hubbub.server.keepalive import sweep
-from hubbub.server.network import Network
-from hubbub.server.session import MAX_BODY, MAX_LINE, MAX_TAGS, WELCOME_NOTICE, Session
+from hubbub.server.session import MAX_BODY, MAX_LINE, MAX_TAGS
 
 
 class FakeClock:
@@ -44,6 +48,9 @@ class FakeLink:
     def close(self) -> None:
         self.closed = True
 
+    def abort(self) -> None:
+        self.closed = True
+
     def hold_input(self) -> None:
         """Lines are fed by the test itself: nothing to hold."""
 
@@ -56,13 +63,13 @@ class Peer:
 
     def __init__(self, net: Network, ip: str = "127.0.0.1") -> None:
         self.link = FakeLink()
-        self.session = Session(net, self.link, ip)
+        self.session = Intake(net, self.link, ip)
         self._frames = LineBuffer(MAX_LINE)
         self._read = 0
 
     @property
-    def client(self) -> Client:
-        return self.session.client
+    def client(self) -> Connection:
+        return self.session.session.conn
 
     def send(self, line: str | bytes) -> None:
         data = line.encode() if isinstance(line, str) else line
@@ -103,7 +110,7 @@ def config() -> Config:
 
 @pytest.fixture
 def net(config: Config, clock: FakeClock) -> Network:
-    return Network(config, clock)
+    return local_core(config, clock)
 
 
 def registered(net: Network, nick: str) -> Peer:
@@ -307,7 +314,7 @@ def test_invalid_utf8_before_registration_does_not_decide_the_mode(net: Network)
     peer.send(b"\xff\xff")
     assert peer.codes() == ["FAIL"]
     peer.register("alice")
-    assert peer.client.registered and peer.client.plain is None
+    assert peer.client.registered and not isinstance(peer.client.output, PlainOutput)
 
 
 # -- IRC or plain text ------------------------------------------------------------------
@@ -343,7 +350,7 @@ def test_first_line_that_is_a_nickname_starts_plain_mode(net: Network) -> None:
     peer.take()
     peer.send("alice")
     text = b"\n".join(peer.raw_lines()).decode()
-    assert peer.client.registered and peer.client.plain is not None
+    assert peer.client.registered and isinstance(peer.client.output, PlainOutput)
     assert "Welcome, alice" in text
     assert "You joined #lobby" in text
     assert " 001 " not in text and "PRIVMSG" not in text
@@ -355,7 +362,7 @@ def test_first_line_decides_once_for_the_whole_connection(net: Network) -> None:
     peer.send("NICK alice")
     peer.send("bob")  # not a nickname in plain mode: an unknown command in IRC mode
     assert peer.codes() == ["421"]
-    assert peer.client.plain is None
+    assert not isinstance(peer.client.output, PlainOutput)
 
 
 def test_plain_user_and_irc_user_share_a_channel(net: Network) -> None:
@@ -369,7 +376,7 @@ def test_plain_user_and_irc_user_share_a_channel(net: Network) -> None:
     joined = irc.take()
     assert [(m.command, m.source.split("!")[0]) for m in joined] == [("JOIN", "bob")]
     plain.send("hello there")
-    assert irc.take() == [Message("PRIVMSG", ["#lobby", "hello there"], plain.client.prefix)]
+    assert irc.take() == [Message("PRIVMSG", ["#lobby", "hello there"], plain.client.user.prefix)]
     irc.send("PRIVMSG #lobby :hi bob")
     assert plain.raw_lines() == [b"alice: hi bob"]
 
@@ -421,8 +428,8 @@ def test_unregistered_connection_is_dropped_at_the_registration_timeout(
     [error] = peer.take()
     assert error.command == "ERROR" and "Registration timed out" in error.params[0]
     assert peer.link.closed
-    assert peer.client not in net.clients
-    assert net.find_user("slowpoke") is None and not net.nick_taken("slowpoke")
+    assert peer.client.user.uid not in net.state.users
+    assert net.state.find_user("slowpoke") is None and not net.state.nick_taken("slowpoke")
 
 
 def test_registered_client_gets_no_ping_while_active(net: Network, clock: FakeClock) -> None:
@@ -507,7 +514,7 @@ def test_closed_connection_leaves_and_frees_its_nick(net: Network) -> None:
     peer.take()
     peer.session.connection_lost("Connection closed")
     assert [m.command for m in watcher.take()] == ["QUIT"]
-    assert not net.nick_taken("alice")
+    assert not net.state.nick_taken("alice")
     peer.send("PING late")  # a line racing the close is dropped, not answered
     assert peer.raw_lines() == []
 
@@ -518,7 +525,7 @@ def broken_command():
     from hubbub.server.commands import COMMANDS, command
 
     @command("BREAKME")
-    def _broken(client: Client, message: Message) -> None:
+    def _broken(ctx: Context, message: Message) -> None:
         raise RuntimeError("a bug of ours")
 
     yield "BREAKME"

@@ -9,26 +9,29 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.widgets import Input
 
+from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
 from hubbub.client.protocol import utc_now
 from hubbub.client.state import Buffer, BufferKind, ChatState, Update
 from hubbub.client.tui import commands
+from hubbub.client.tui.channel_list import ChannelListScreen
 from hubbub.client.tui.widgets import (
     BufferList,
     ChatInput,
     MemberList,
     MessageView,
+    SearchBar,
     StatusBar,
     TopicBar,
 )
@@ -77,10 +80,21 @@ class ChatApp(App[int]):
         Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False, priority=True),
         Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False, priority=True),
         Binding("ctrl+q", "quit_chat", "Quit", show=False, priority=True),
+        Binding("f2", "toggle_members", "Members", show=False, priority=True),
+        Binding("f3", "toggle_buffers", "Buffers", show=False, priority=True),
+        Binding("ctrl+f", "search", "Search", show=False, priority=True),
         *(Binding(f"alt+{n}", f"select_buffer({(n - 1) % 10})", show=False, priority=True) for n in range(10)),
     ]
 
-    def __init__(self, config: ClientConfig, *, clock: Callable[[], datetime] = utc_now) -> None:
+    # The side panels narrow on smaller terminals (widths in app.tcss) ...
+    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (80, "-medium"), (100, "-wide")]  # noqa: RUF012 (as App declares it)
+    # ... and below these widths they hide unless asked for (F2, F3), so the text
+    # column keeps room to be read.
+    MEMBERS_MIN_WIDTH = 80
+    BUFFERS_MIN_WIDTH = 50
+
+    def __init__(self, config: ClientConfig, *, clock: Callable[[], datetime] = utc_now,
+                 highlights: Iterable[str] = (), log_dir: Path | None = None) -> None:
         super().__init__()
         _allow_alt_digits()
         self.config = config
@@ -91,6 +105,14 @@ class ChatApp(App[int]):
         self._events: Subscription | None = None
         self._quitting = False
         self._log_handler = _ToServerBuffer(self)
+        # None: decided by the terminal's width; True/False: the person's choice (F2, F3).
+        self.members_wanted: bool | None = None
+        self.buffers_wanted: bool | None = None
+        for word in highlights:
+            self.state.add_highlight(word)
+        self.log_dir = log_dir
+        self.chatlog: ChatLog | None = ChatLog(log_dir) if log_dir is not None else None
+        self._search_at: int | None = None  # the buffer line of the current search match
 
     # -- layout ---------------------------------------------------------------------
 
@@ -101,6 +123,7 @@ class ChatApp(App[int]):
             yield Container(id="messages")
             with VerticalScroll(id="members-pane"):
                 yield MemberList(id="members")
+        yield SearchBar(id="search")
         yield StatusBar(id="status")
         yield ChatInput(self._candidates, id="input", placeholder="Type a message, or /help")
 
@@ -120,6 +143,8 @@ class ChatApp(App[int]):
         logger = logging.getLogger("hubbub.client")
         logger.removeHandler(self._log_handler)
         logger.propagate = True
+        if self.chatlog is not None:
+            self.chatlog.close()
 
     @work(exclusive=True, group="irc-events")
     async def _pump_events(self, events: Subscription) -> None:
@@ -141,15 +166,22 @@ class ChatApp(App[int]):
             self.views.pop(buffer).remove()
 
     def _redraw(self, update: Update) -> None:
+        current_before = self.state.current
         if update.buffers or update.selected:
             self._ensure_views()
         for buffer, line in update.lines:
             view = self.views.get(buffer)
             if view is not None:
                 view.add(line)
+            if self.chatlog is not None:
+                self.chatlog.network = self.state.server.name
+                self.chatlog.write(buffer.name, line)
         for buffer in update.rewritten:
-            if buffer in self.views:
-                self.views[buffer].rewrite()
+            view = self.views.get(buffer)
+            if view is not None:
+                if view.asked_older and buffer.history_done and buffer is current_before:
+                    self.notify("No older messages on the server.", timeout=3)
+                view.rewrite()
         current = self.state.current
         if update.selected:
             for buffer, view in self.views.items():
@@ -159,8 +191,7 @@ class ChatApp(App[int]):
         if update.lines or update.buffers or update.selected:
             self.query_one(BufferList).show(self.state)
         if update.selected or current in update.members:
-            pane = self.query_one("#members-pane")
-            pane.display = current.kind is BufferKind.CHANNEL
+            self._place_panels()
             self.query_one(MemberList).show(current)
         if update.selected or current in update.topic:
             self.query_one(TopicBar).show(self.state)
@@ -168,10 +199,25 @@ class ChatApp(App[int]):
             self.query_one(StatusBar).show(self.state)
         if update.bell:
             self.bell()
+        if update.channel_list and isinstance(self.screen, ChannelListScreen):
+            self.screen.show_channels(self.state.channels_listed)
+
+    def _place_panels(self, width: int | None = None) -> None:
+        """Show or hide the side panels for this buffer and this terminal width."""
+        width = self.size.width if width is None else width
+        members = self.members_wanted if self.members_wanted is not None else width >= self.MEMBERS_MIN_WIDTH
+        buffers = self.buffers_wanted if self.buffers_wanted is not None else width >= self.BUFFERS_MIN_WIDTH
+        self.query_one("#members-pane").display = members and self.state.current.kind is BufferKind.CHANNEL
+        self.query_one(BufferList).display = buffers
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._place_panels(event.size.width)  # self.size catches up a moment later
 
     # -- what the person does -------------------------------------------------------
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not isinstance(event.input, ChatInput):
+            return
         chat_input = self.query_one(ChatInput)
         text = event.value
         chat_input.history.add(text)
@@ -192,10 +238,75 @@ class ChatApp(App[int]):
     def action_scroll_messages(self, direction: int) -> None:
         view = self.views.get(self.state.current)
         if view is not None:
-            if direction < 0:
-                view.scroll_page_up(animate=False)
+            at_top = view.scroll_offset.y == 0
+            view.page(direction)
+            if direction < 0 and at_top:
+                self._fetch_older(self.state.current, view)
+
+    def _fetch_older(self, buffer: Buffer, view: MessageView) -> None:
+        """PageUp at the top of a buffer: ask the server for the messages before the oldest we have."""
+        if (buffer.kind is BufferKind.SERVER or buffer.history_pending or buffer.history_done
+                or not self.client.ready or not self.client.history_supported):
+            return
+        if not buffer.lines:
+            asked = self.client.request_history(buffer.name)
+        else:
+            oldest = next((line for line in buffer.lines if line.msgid), None)
+            if oldest is not None:
+                asked = self.client.request_history_before(buffer.name, msgid=oldest.msgid)
             else:
-                view.scroll_page_down(animate=False)
+                asked = self.client.request_history_before(buffer.name, time=buffer.lines[0].time)
+        if asked:
+            buffer.history_pending = True
+            view.asked_older = True
+
+    def action_toggle_members(self) -> None:
+        shown = self.query_one("#members-pane").display
+        if self.state.current.kind is BufferKind.CHANNEL:
+            self.members_wanted = not shown
+            self._place_panels()
+
+    def action_toggle_buffers(self) -> None:
+        self.buffers_wanted = not self.query_one(BufferList).display
+        self._place_panels()
+
+    def action_search(self) -> None:
+        self._search_at = None
+        self.query_one(SearchBar).open()
+
+    def on_search_bar_step(self, message: SearchBar.Step) -> None:
+        buffer, bar = self.state.current, self.query_one(SearchBar)
+        view = self.views.get(buffer)
+        if view is None:
+            return
+        if view.search != bar.term:
+            self._search_at = None
+            view.set_search(bar.term)
+        matches = buffer.search(bar.term)
+        if not matches:
+            bar.show_count(None, 0)
+            return
+        at = self._search_at
+        if message.direction < 0:
+            earlier = [i for i in matches if at is None or i < at]
+            at = earlier[-1] if earlier else matches[0]
+        else:
+            later = [i for i in matches if at is not None and i > at]
+            at = later[0] if later else matches[-1]
+        self._search_at = at
+        view.show_line(at)
+        bar.show_count(len(matches) - matches.index(at), len(matches))  # counted from the newest
+
+    def on_search_bar_closed(self, message: SearchBar.Closed) -> None:
+        bar = self.query_one(SearchBar)
+        bar.display = False
+        self._search_at = None
+        for view in self.views.values():
+            view.set_search("")
+        shown = self.views.get(self.state.current)
+        if shown is not None:
+            shown.follow()
+        self.query_one(ChatInput).focus()
 
     def action_quit_chat(self) -> None:
         self.quit("")
@@ -228,6 +339,23 @@ class ChatApp(App[int]):
     def close_buffer(self, buffer: Buffer) -> None:
         self._redraw(self.state.close(buffer))
         self._ensure_views()
+
+    def open_channel_list(self, query: str = "") -> None:
+        def chosen(name: str | None) -> None:
+            if name:
+                commands.execute(self, f"/join {name}")
+        self.push_screen(ChannelListScreen(query), chosen)
+
+    def set_logging(self, on: bool) -> Path | None:
+        """Start or stop writing logs; the directory they go to (None when stopped)."""
+        if not on:
+            if self.chatlog is not None:
+                self.chatlog.close()
+            self.chatlog = None
+            return None
+        if self.chatlog is None:
+            self.chatlog = ChatLog(self.log_dir or default_log_dir(), self.state.server.name)
+        return self.chatlog.directory
 
     def quit(self, reason: str) -> None:
         if not self._quitting:

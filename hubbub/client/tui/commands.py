@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
+from hubbub.client.chatlog import ChatLog
 from hubbub.client.connection import Client, NotConnectedError
 from hubbub.client.state import Buffer, BufferKind, ChatState
 
@@ -28,6 +30,15 @@ class CommandContext(Protocol):
     def close_buffer(self, buffer: Buffer) -> None: ...
 
     def quit(self, reason: str) -> None: ...
+
+    def open_channel_list(self, query: str = "") -> None:
+        """Show the browsable list of channels (filled when the server's answer is complete)."""
+
+    def set_logging(self, on: bool) -> Path | None:
+        """Start or stop logging to files; the directory in use, or None."""
+
+    @property
+    def chatlog(self) -> ChatLog | None: ...
 
 
 class UsageError(Exception):
@@ -216,10 +227,79 @@ def _quote(ctx: CommandContext, args: str) -> None:
     ctx.client.send(args)
 
 
+@command("list", "/list [filter]", "Browse the server's channels: type to filter, Enter to join.")
+def _list(ctx: CommandContext, args: str) -> None:
+    if not ctx.client.ready:
+        raise NotConnectedError
+    ctx.state.start_list()
+    ctx.client.send("LIST")
+    ctx.open_channel_list(args)
+
+
+@command("ignore", "/ignore [nick|nick!user@host]",
+         "Hide someone's messages (wildcards * and ? work); /ignore alone lists who is ignored.")
+def _ignore(ctx: CommandContext, args: str) -> None:
+    mask = args.split(" ")[0] if args else ""
+    if not mask:
+        listed = ", ".join(ctx.state.ignores) or "nobody"
+        ctx.show(f"Ignoring: {listed}. /unignore to stop.")
+    elif ctx.state.ignore(mask):
+        ctx.show(f"Ignoring {mask}: their messages are hidden. /unignore {mask} to see them again.")
+    else:
+        ctx.show(f"{mask} is already ignored.")
+
+
+@command("unignore", "/unignore nick|mask", "See someone's messages again.")
+def _unignore(ctx: CommandContext, args: str) -> None:
+    if not args:
+        raise UsageError("Whom?")
+    mask = args.split(" ")[0]
+    if ctx.state.unignore(mask):
+        ctx.show(f"No longer ignoring {mask}.")
+    else:
+        ctx.show(f"{mask} was not ignored.", error=True)
+
+
+@command("highlight", "/highlight [add|remove] [word]",
+         "Words that count as a mention (highlighted, bell); /highlight alone lists them.")
+def _highlight(ctx: CommandContext, args: str) -> None:
+    verb, _, word = args.partition(" ")
+    if verb.lower() not in ("add", "remove", "del", ""):
+        verb, word = "add", args  # /highlight word
+    word = word.strip()
+    if not verb:
+        ctx.show(f"Highlighted words: {', '.join(ctx.state.highlights) or 'none'} (and your nick).")
+    elif not word:
+        raise UsageError("Which word?")
+    elif verb.lower() == "add":
+        added = ctx.state.add_highlight(word)
+        ctx.show(f"“{word}” now counts as a mention." if added else f"“{word}” already does.")
+    elif ctx.state.remove_highlight(word):
+        ctx.show(f"“{word}” no longer counts as a mention.")
+    else:
+        ctx.show(f"“{word}” was not highlighted.", error=True)
+
+
+@command("log", "/log [on|off]", "Write what is said to files (one per buffer); /log alone says where.")
+def _log(ctx: CommandContext, args: str) -> None:
+    choice = args.strip().lower()
+    if choice not in ("", "on", "off"):
+        raise UsageError("On or off?")
+    if choice:
+        ctx.set_logging(choice == "on")
+    if ctx.chatlog is None:
+        ctx.show("Logging is off. /log on writes each buffer to a file.")
+    else:
+        ctx.show(f"Logging to {ctx.chatlog.path_for(ctx.state.current.name).parent}/ (one file per buffer). "
+                 "/log off stops.")
+
+
 KEYS = (
     ("Alt+1…9, Alt+0", "show buffer 1…10"),
     ("Ctrl+N / Ctrl+P", "next / previous buffer"),
-    ("PageUp / PageDown", "scroll the messages"),
+    ("PageUp / PageDown", "scroll the messages (PageUp at the top fetches older ones where the server keeps them)"),
+    ("Ctrl+F", "search this buffer"),
+    ("F2 / F3", "show or hide the member list / the buffer list"),
     ("Up / Down", "earlier lines you typed"),
     ("Tab", "complete a nick, #channel or /command"),
     ("Ctrl+Q", "quit"),

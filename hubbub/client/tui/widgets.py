@@ -9,17 +9,21 @@ never shows text cut off or wrapped under the nick column.
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
+from hubbub.client import formatting
 from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line
 from hubbub.client.tui.completion import Completer
 from hubbub.client.tui.history import InputHistory
@@ -35,10 +39,30 @@ TIME_FORMAT = "%H:%M"
 SUBDUED = Style(color="grey50")
 ERROR = Style(color="red", bold=True)
 MENTION = Style(color="black", bgcolor="#e5c07b", bold=True)
+FOUND = Style(color="black", bgcolor="#56b6c2")
 
 
 def nick_colour(nick: str) -> str:
     return NICK_COLOURS[zlib.crc32(nick.lower().encode()) % len(NICK_COLOURS)]
+
+
+def irc_text(text: str, style: Style | str = "") -> Text:
+    """IRC text with its formatting codes turned into styles (and nothing raw left).
+
+    Monospace needs no style in a terminal; reverse is left to the terminal, which
+    swaps whatever colours are in force.
+    """
+    out = Text(style=style)
+    for span in formatting.parse(text):
+        fmt = span.format
+        if fmt.plain:
+            out.append(span.text)
+            continue
+        out.append(span.text, Style(
+            bold=fmt.bold or None, italic=fmt.italic or None, underline=fmt.underline or None,
+            strike=fmt.strike or None, reverse=fmt.reverse or None,
+            color=formatting.colour_hex(fmt.fg), bgcolor=formatting.colour_hex(fmt.bg)))
+    return out
 
 
 def _column(text: str, width: int, style: Style | str) -> Text:
@@ -51,41 +75,63 @@ _MARKS = {"join": "→", "part": "←", "quit": "←", "nick": "•", "topic": "
           "error": "!"}
 
 
-def render_line(line: Line, width: int, console: Console) -> Text:
-    """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented."""
-    stamp = Text(line.time.astimezone().strftime(TIME_FORMAT) + " ", style=SUBDUED)
-    column = NICK_COLUMN if width >= 50 else 8
+# Below this many cells the text column would be too narrow to read: the text then
+# goes under the time and nick, using the whole width.
+MIN_TEXT_WIDTH = 10
+
+
+def _layout(width: int) -> tuple[bool, int]:
+    """(show the time, nick column width) for a message view `width` cells wide."""
+    if width >= 60:
+        return True, NICK_COLUMN
+    return width >= 40, 8
+
+
+def render_line(line: Line, width: int, console: Console, search: str = "") -> Text:
+    """One buffer line as wrapped text: `HH:MM  nick │ text`, continuation lines indented.
+
+    Every row is at most `width` cells, so nothing is ever cut off at the right edge:
+    the text is wrapped at exactly the room left beside the time and nick columns, and
+    when that room is too small the text goes on the rows below at the full width.
+    """
+    show_time, column = _layout(width)
+    stamp = Text(line.time.astimezone().strftime(TIME_FORMAT) + " " if show_time else "", style=SUBDUED)
+    nick = line.nick or ""
     if line.kind == "message":
-        who = _column(line.nick or "", column, MENTION if line.mention else Style(color=nick_colour(line.nick or ""),
-                                                                                   bold=line.own))
-        body = Text(line.text)
+        who = _column(nick, column, MENTION if line.mention else Style(color=nick_colour(nick), bold=line.own))
+        body = irc_text(line.text)
     elif line.kind == "action":
         who = _column("*", column, Style(bold=True))
-        body = Text.assemble((line.nick or "", Style(color=nick_colour(line.nick or ""), bold=True)),
-                             " ", (line.text, Style(italic=True)))
+        body = Text.assemble((nick, Style(color=nick_colour(nick), bold=True)),
+                             " ", irc_text(line.text, Style(italic=True)))
         if line.mention:
             body.stylize(MENTION)
     elif line.kind == "notice" and line.nick is None:  # from the server itself
         who = _column("»", column, SUBDUED)
-        body = Text(line.text)
+        body = irc_text(line.text)
     elif line.kind == "notice":
-        who = _column(f"-{line.nick}-", column, Style(color=nick_colour(line.nick), italic=True))
-        body = Text(line.text, style=MENTION if line.mention else "")
+        who = _column(f"-{nick}-", column, Style(color=nick_colour(nick), italic=True))
+        body = irc_text(line.text, MENTION if line.mention else "")
     else:
         style = ERROR if line.kind == "error" else SUBDUED
         who = _column(_MARKS.get(line.kind, "·"), column, style)
-        body = Text(line.text, style=style if line.kind == "error" else SUBDUED)
-    gutter = Text(" ")
-    indent = len(stamp) + column + len(gutter)
-    wrapped = body.wrap(console, max(10, width - indent)) if body.plain else [Text("")]
-    out = Text()
-    for i, piece in enumerate(wrapped):
-        if i:
-            out.append("\n" + " " * indent)
-        else:
-            out.append_text(stamp)
-            out.append_text(who)
-            out.append_text(gutter)
+        body = irc_text(line.text, style)
+    if search:
+        body.highlight_words([search], FOUND, case_sensitive=False)
+    head = Text.assemble(stamp, who, " ")
+    indent = head.cell_len
+    if width - indent >= MIN_TEXT_WIDTH:
+        rows = list(body.wrap(console, width - indent)) if body.plain else [Text("")]
+        out = head
+        for i, piece in enumerate(rows):
+            if i:
+                out.append("\n" + " " * indent)
+            out.append_text(piece)
+        return out
+    head.truncate(max(1, width))
+    out = head
+    for piece in body.wrap(console, max(1, width)) if body.plain else []:
+        out.append("\n")
         out.append_text(piece)
     return out
 
@@ -93,21 +139,32 @@ def render_line(line: Line, width: int, console: Console) -> Text:
 class MessageView(RichLog):
     """The lines of one buffer; follows new lines unless scrolled back.
 
+    Whether the view follows the newest line is a decision of the person, kept in
+    `following`: scrolling back turns it off, scrolling to the bottom turns it on,
+    and nothing else changes it. A resize, a redraw or new lines never do, so after
+    a terminal resize a view that was at the bottom stays at the bottom.
+
     Lines that arrive while the view is hidden (another buffer on screen) wait in
     `_pending` and are drawn when it is shown; a change of width redraws everything.
     """
 
     DEFAULT_CSS = """
-    MessageView { background: $surface; scrollbar-size-vertical: 1; }
+    MessageView { background: $surface; scrollbar-size-vertical: 1; overflow-x: hidden;
+                  scrollbar-gutter: stable; }
     """
 
-    def __init__(self, buffer: Buffer, **kwargs: object) -> None:
-        super().__init__(wrap=False, min_width=1, markup=False, auto_scroll=False,  # type: ignore[arg-type]
+    def __init__(self, buffer: Buffer, **kwargs: Any) -> None:
+        super().__init__(wrap=False, min_width=1, markup=False, auto_scroll=False,
                          max_lines=MAX_LINES * 4, **kwargs)
         self.buffer = buffer
         self.can_focus = False
+        self.following = True
         self._rendered_width = 0
         self._pending: list[Line] = []
+        self._adjusting = 0  # >0 while we move the view ourselves: not the person's choice
+        self._heights: deque[int] = deque(maxlen=MAX_LINES)  # rows drawn for each buffer line
+        self.search = ""  # highlighted wherever it occurs (Ctrl+F)
+        self.asked_older = False  # PageUp at the top asked the server for older lines
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
@@ -115,6 +172,58 @@ class MessageView(RichLog):
     def _drawable(self) -> bool:
         width = self._width()
         return self.display and self._size_known and width > 0 and width == self._rendered_width
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._adjusting:
+            self.following = round(new_value) >= self.max_scroll_y
+
+    def _move_to(self, y: float) -> None:
+        self._adjusting += 1
+        try:
+            self.scroll_to(y=y, animate=False, force=True)
+        finally:
+            self._adjusting -= 1
+
+    def follow(self) -> None:
+        """Show the newest line and keep following."""
+        self.following = True
+        self._move_to(self.max_scroll_y)
+
+    def page(self, direction: int) -> None:
+        """Scroll one page back (-1) or forward (1); at the bottom, follow again.
+
+        The target is clamped here, and the whole view repainted, so the first page
+        drawn is the page asked for, never a mix of the old and the new.
+        """
+        height = max(1, self.scrollable_content_region.height)
+        target = min(max(0, self.scroll_offset.y + direction * height), self.max_scroll_y)
+        self._move_to(target)
+        self.following = target >= self.max_scroll_y
+        self.refresh()
+
+    def _write(self, line: Line) -> None:
+        text = render_line(line, self._rendered_width, self.app.console, self.search)
+        self.write(text, width=self._rendered_width, scroll_end=False)
+        self._heights.append(text.plain.count("\n") + 1)  # rows fit the width: one per line break
+
+    def row_of(self, index: int) -> int:
+        """The first row drawn for buffer line `index` (negative if no longer drawn)."""
+        heights = list(self._heights)
+        return len(self.lines) - sum(heights[index:])
+
+    def set_search(self, term: str) -> None:
+        if term != self.search:
+            self.search = term
+            self.rewrite()
+
+    def show_line(self, index: int) -> None:
+        """Scroll so that buffer line `index` is in the middle of the view (search results)."""
+        height = self.scrollable_content_region.height
+        target = min(max(0, self.row_of(index) - height // 2), self.max_scroll_y)
+        self._move_to(target)
+        self.following = target >= self.max_scroll_y
+        self.refresh()
 
     def add(self, line: Line) -> None:
         if not self._drawable():
@@ -124,9 +233,9 @@ class MessageView(RichLog):
             else:
                 self._pending.append(line)
             return
-        follow = self.is_vertical_scroll_end
-        self.write(render_line(line, self._rendered_width, self.app.console), width=self._rendered_width,
-                   scroll_end=follow)
+        self._write(line)
+        if self.following:
+            self.follow()
 
     def catch_up(self) -> None:
         """Draw what arrived while hidden (call once shown)."""
@@ -134,38 +243,54 @@ class MessageView(RichLog):
 
     def _catch_up(self) -> None:
         if not self._pending and self._width() == self._rendered_width:
+            if self.following:
+                self.follow()
             return
         if not self._drawable():
             self.rewrite()
             return
-        follow = self.is_vertical_scroll_end
         pending, self._pending = self._pending, []
-        console = self.app.console
         for line in pending:
-            self.write(render_line(line, self._rendered_width, console), width=self._rendered_width,
-                       scroll_end=False)
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
+            self._write(line)
+        if self.following:
+            self.follow()
 
     def rewrite(self) -> None:
         width = self._width()
         if width <= 0 or not self.display:
             return
-        follow = self.is_vertical_scroll_end or self._rendered_width == 0
-        self.clear()
-        self._pending.clear()
-        self._rendered_width = width
-        console = self.app.console
-        for line in self.buffer.lines:
-            self.write(render_line(line, width, console), width=width, scroll_end=False)
-        if follow:
-            self.scroll_end(animate=False, immediate=True)
+        following, top = self.following, self.scroll_offset.y
+        same_width, rows_before = width == self._rendered_width, len(self.lines)
+        self._adjusting += 1
+        try:
+            self.clear()
+            self._heights.clear()
+            self._pending.clear()
+            self._rendered_width = width
+            for line in self.buffer.lines:
+                self._write(line)
+        finally:
+            self._adjusting -= 1
+        if following:
+            self.follow()
+            return
+        if same_width and len(self.lines) > rows_before:
+            # Older lines came in above (scroll-back): what was on screen stays put, and
+            # when PageUp asked for them, the page just above it is shown.
+            top += len(self.lines) - rows_before
+            if self.asked_older:
+                top -= self.scrollable_content_region.height
+        self.asked_older = False
+        self._move_to(min(max(0, top), self.max_scroll_y))
+        self.following = False
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width:
             self._size_known = True
             if self._width() != self._rendered_width:
                 self.call_after_refresh(self.rewrite)
+            elif self.following:
+                self.call_after_refresh(self.follow)
 
 
 class BufferList(Static):
@@ -221,7 +346,8 @@ class TopicBar(Static):
         buffer = state.current
         if buffer.kind is BufferKind.CHANNEL:
             topic = buffer.topic or ("no topic" if buffer.joined else "not joined: type /join " + buffer.name)
-            text = Text.assemble((buffer.name, Style(bold=True)), "  ", (topic, "" if buffer.topic else SUBDUED))
+            shown = irc_text(topic, "" if buffer.topic else SUBDUED)
+            text = Text.assemble((buffer.name, Style(bold=True)), "  ", shown)
         elif buffer.kind is BufferKind.QUERY:
             text = Text.assemble(("Private conversation with ", SUBDUED), (buffer.name, Style(
                 bold=True, color=nick_colour(buffer.name))))
@@ -280,3 +406,61 @@ class ChatInput(Input):
         if text is not None:
             self.value = text
             self.cursor_position = len(text)
+
+
+class SearchBar(Horizontal):
+    """Ctrl+F: a search through the scroll-back of the buffer on screen.
+
+    Enter or Up goes to the previous (older) match, Down to the next one; every
+    match is highlighted; Escape closes the bar and returns to the newest line.
+    """
+
+    DEFAULT_CSS = """
+    SearchBar { height: 1; display: none; background: $panel; }
+    SearchBar > #search-label { width: auto; padding: 0 1; }
+    SearchBar > Input { border: none; height: 1; width: 1fr; padding: 0; }
+    SearchBar > Input:focus { border: none; }
+    SearchBar > #search-count { width: auto; padding: 0 1; color: $text-muted; }
+    """
+
+    class Step(Message):
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction  # -1: older, 1: newer
+
+    class Closed(Message):
+        pass
+
+    def compose(self) -> ComposeResult:
+        yield Static("Search:", id="search-label")
+        yield _SearchInput(placeholder="text or nick; Enter/Up older, Down newer, Esc closes", id="search-input")
+        yield Static("", id="search-count")
+
+    @property
+    def term(self) -> str:
+        return self.query_one(_SearchInput).value
+
+    def open(self) -> None:
+        self.display = True
+        self.query_one(_SearchInput).focus()
+
+    def show_count(self, position: int | None, total: int) -> None:
+        text = "no match" if total == 0 else f"{position} of {total}" if position else f"{total} found"
+        self.query_one("#search-count", Static).update(text if self.term else "")
+
+
+class _SearchInput(Input):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "step(-1)", show=False),
+        Binding("down", "step(1)", show=False),
+        Binding("escape", "close", show=False),
+    ]
+
+    def action_step(self, direction: int) -> None:
+        self.post_message(SearchBar.Step(direction))
+
+    def action_close(self) -> None:
+        self.post_message(SearchBar.Closed())
+
+    async def action_submit(self) -> None:
+        self.post_message(SearchBar.Step(-1))

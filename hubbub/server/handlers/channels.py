@@ -1,7 +1,9 @@
 """Channel membership and information: JOIN, PART, TOPIC, NAMES, LIST.
 
-JOIN asks access.py whether the channel's modes let the client in; a secret (+s)
-channel is invisible from outside in NAMES, LIST, WHO and TOPIC.
+JOIN asks access.py whether the channel's modes let the user in; a secret (+s)
+channel is invisible from outside in NAMES, LIST, WHO and TOPIC. Whether a JOIN
+creates its channel (and makes the joiner its op) is settled when the event is
+applied, in the network's order: the reply to the joiner follows from that.
 """
 
 from __future__ import annotations
@@ -10,167 +12,176 @@ from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, is_valid_channel
 from hubbub.server import access, elist
+from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
-from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.replies import send_list, shown
-from hubbub.server.notify import from_user
+from hubbub.server.user import User
 
 PARTLEN = 300
 
 
-def visible_count(client: Client, channel: Channel) -> int:
-    """How many members `client` may see (LIST), without building the list."""
-    if client in channel.members:
+def visible_count(user: User, channel: Channel) -> int:
+    """How many members `user` may see (LIST), without building the list."""
+    if user in channel.members:
         return len(channel.members)
-    if channel.hidden_from(client):
+    if channel.hidden_from(user):
         return 0
     return sum(1 for m in channel.members if "i" not in m.modes)
 
 
-def visible_members(client: Client, channel: Channel) -> list[Client]:
-    """Members `client` may see: all of them from inside, visible (-i) ones from outside,
+def visible_members(user: User, channel: Channel) -> list[User]:
+    """Members `user` may see: all of them from inside, visible (-i) ones from outside,
     none of a secret channel's."""
-    if client in channel.members:
+    if user in channel.members:
         return list(channel.members)
-    if channel.hidden_from(client):
+    if channel.hidden_from(user):
         return []
     return [m for m in channel.members if "i" not in m.modes]
 
 
-def send_names(client: Client, channel: Channel) -> None:
-    multi = "multi-prefix" in client.caps
-    full = "userhost-in-names" in client.caps
+def send_names(ctx: Context, channel: Channel) -> None:
+    conn = ctx.conn
+    multi = "multi-prefix" in conn.caps
+    full = "userhost-in-names" in conn.caps
     entries = [
-        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(client, channel)
+        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(ctx.user, channel)
     ]
     symbol = "@" if "s" in channel.modes else "="
-    send_list(client, n.RPL_NAMREPLY, [symbol, channel.name], entries)
-    client.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    send_list(conn, n.RPL_NAMREPLY, [symbol, channel.name], entries)
+    conn.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
-def send_topic(client: Client, channel: Channel) -> None:
+def send_topic(ctx: Context, channel: Channel) -> None:
+    conn = ctx.conn
     if not channel.topic:
-        client.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
+        conn.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
         return
-    client.numeric(n.RPL_TOPIC, channel.name, channel.topic)
-    client.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
+    conn.numeric(n.RPL_TOPIC, channel.name, channel.topic)
+    conn.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
 
 
-def _part_all(client: Client) -> None:
-    for channel in list(client.channels.values()):
-        client.net.part(client, channel, Message("PART", [channel.name], client.prefix))
+def _part_all(ctx: Context) -> None:
+    for channel in list(ctx.user.channels.values()):
+        ctx.emit(Parted(ctx.user.uid, channel.name, None, ctx.now(), new_msgid()))
+
+
+def _joined(ctx: Context, outcome: Outcome) -> None:
+    """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
+    channel = outcome.channel
+    if outcome.rejected is not None or channel is None:
+        return
+    if outcome.created:
+        # A new channel: show its creator the modes it starts with, as the charybdis
+        # family does (`:server MODE #c +nt`); clients display them.
+        ctx.conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
+    if channel.topic:
+        send_topic(ctx, channel)
+    send_names(ctx, channel)
 
 
 @command("JOIN", min_params=1)
-def handle_join(client: Client, message: Message) -> None:
+def handle_join(ctx: Context, message: Message) -> None:
     if message.params[0] == "0":
-        _part_all(client)
+        _part_all(ctx)
         return
-    net = client.net
-    lim = net.config.limits
+    conn, user = ctx.conn, ctx.user
+    lim = ctx.config.limits
     keys = message.param(1).split(",")
     for index, name in enumerate(message.params[0].split(",")):
         if not name:
             continue
         if not is_channel_name(name):
-            client.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
+            conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if not is_valid_channel(name, lim.channellen):
-            client.numeric(n.ERR_BADCHANMASK, shown(name), "Bad Channel Mask")
+            conn.numeric(n.ERR_BADCHANMASK, shown(name), "Bad Channel Mask")
             continue
-        existing = net.find_channel(name)
-        if existing is not None and client in existing.members:
+        existing = ctx.state.find_channel(name)
+        if existing is not None and user in existing.members:
             continue
-        if len(client.channels) >= lim.max_channels:
-            client.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+        if len(user.channels) >= lim.max_channels:
+            conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
         if existing is not None:
-            refusal = access.join_refusal(existing, client, keys[index] if index < len(keys) else "")
+            refusal = access.join_refusal(existing, user, keys[index] if index < len(keys) else "")
             if refusal is not None:
-                client.numeric(refusal[0], existing.name, refusal[1])
+                conn.numeric(refusal[0], existing.name, refusal[1])
                 continue
-            existing.invited.discard(client)  # an invitation lets in once
-        channel = net.join(client, name)
-        if existing is None:
-            # A new channel: show its creator the modes it starts with, as the
-            # charybdis family does (`:server MODE #c +nt`); clients display them.
-            client.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], net.name))
-        if channel.topic:
-            send_topic(client, channel)
-        send_names(client, channel)
+        ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), lambda outcome: _joined(ctx, outcome))
 
 
 @command("PART", min_params=1)
-def handle_part(client: Client, message: Message) -> None:
+def handle_part(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
     reason = message.param(1)[:PARTLEN]
     for name in message.params[0].split(","):
         if not name:
             continue
-        channel = client.net.find_channel(name)
+        channel = ctx.state.find_channel(name)
         if channel is None:
-            client.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
+            conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
-        if client not in channel.members:
-            client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        if user not in channel.members:
+            conn.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
             continue
-        params = [channel.name, reason] if reason else [channel.name]
-        client.net.part(client, channel, Message("PART", params, client.prefix))
+        ctx.emit(Parted(user.uid, channel.name, reason or None, ctx.now(), new_msgid()))
 
 
 @command("TOPIC", min_params=1)
-def handle_topic(client: Client, message: Message) -> None:
-    net = client.net
-    channel = net.find_channel(message.params[0])
-    if channel is None or channel.hidden_from(client):  # a secret channel does not exist outside
-        client.numeric(n.ERR_NOSUCHCHANNEL, shown(message.params[0]), "No such channel")
+def handle_topic(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
+    channel = ctx.state.find_channel(message.params[0])
+    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
+        conn.numeric(n.ERR_NOSUCHCHANNEL, shown(message.params[0]), "No such channel")
         return
-    if client not in channel.members and len(message.params) > 1:
-        client.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+    if user not in channel.members and len(message.params) > 1:
+        conn.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         return
     if len(message.params) < 2:
-        send_topic(client, channel)
+        send_topic(ctx, channel)
         return
-    if not access.may_set_topic(channel, client):
-        client.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    if not access.may_set_topic(channel, user):
+        conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    channel.topic = message.params[1][: net.config.limits.topiclen]
-    channel.topic_by = client.prefix
-    channel.topic_time = net.clock()
-    channel.broadcast(from_user(client, Message("TOPIC", [channel.name, channel.topic], client.prefix)))
+    text = message.params[1][: ctx.config.limits.topiclen]
+    ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()))
 
 
 @command("NAMES")
-def handle_names(client: Client, message: Message) -> None:
+def handle_names(ctx: Context, message: Message) -> None:
     names = [name for name in message.param(0).split(",") if name]
     if not names:
-        client.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        ctx.conn.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in names:
-        channel = client.net.find_channel(name)
-        if channel is None or channel.hidden_from(client):
-            client.numeric(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
+        channel = ctx.state.find_channel(name)
+        if channel is None or channel.hidden_from(ctx.user):
+            ctx.conn.numeric(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
         else:
-            send_names(client, channel)
+            send_names(ctx, channel)
 
 
 @command("LIST")
-def handle_list(client: Client, message: Message) -> None:
+def handle_list(ctx: Context, message: Message) -> None:
     """All channels, or those named, filtered by ELIST conditions; secret ones only to members."""
-    net = client.net
+    conn, user, state = ctx.conn, ctx.user, ctx.state
     wanted = elist.parse(message.params)
     if wanted.only_named:
-        found = (net.channels.get(name) for name in dict.fromkeys(wanted.names))
+        found = (state.channels.get(name) for name in dict.fromkeys(wanted.names))
         candidates = [c for c in found if c is not None]
     else:
-        candidates = list(net.channels.values())
-    now = net.clock()
-    client.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
+        candidates = list(state.channels.values())
+    now = ctx.now()
+    conn.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
     for channel in candidates:
-        if channel.hidden_from(client):
+        if channel.hidden_from(user):
             continue
-        count = visible_count(client, channel)
+        count = visible_count(user, channel)
         topic_time = channel.topic_time if channel.topic else None
         if wanted.accepts(channel.name, count, channel.created, topic_time, now):
-            client.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
-    client.numeric(n.RPL_LISTEND, "End of /LIST")
+            conn.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
+    conn.numeric(n.RPL_LISTEND, "End of /LIST")

@@ -2,9 +2,10 @@
 
 A mode string is read letter by letter with the table of chanmodes.py: each letter's
 kind says whether it takes a parameter, its rank who may change it. Unknown letters
-get 472, missing privileges one 482, bad parameters 696, a full list 478; what was
-applied is announced to the channel in one MODE line (more only if it would not fit
-in 512 bytes). At most MODES parameters are used per command; the rest is ignored.
+get 472, missing privileges one 482, bad parameters 696, a full list 478; the changes
+that pass are emitted as one event, and applying it keeps those that still change
+something, which the channel is then told in one MODE line (more only if it would not
+fit in 512 bytes). At most MODES parameters are used per command; the rest is ignored.
 A list mode without a parameter (`MODE #c b`, `MODE #c +e`) is a query of that list,
 which needs no privileges.
 """
@@ -12,6 +13,7 @@ which needs no privileges.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
 from hubbub.server import access, bans
@@ -27,11 +29,12 @@ from hubbub.server.chanmodes import (
     parse_limit,
 )
 from hubbub.server.channel import Channel
-from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.handlers.replies import LINE_BUDGET, shown
-from hubbub.server.handlers.usermodes import format_changes, user_mode
-from hubbub.server.notify import from_user
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import ChannelModesSet, ModeChange
+from hubbub.server.handlers.replies import shown
+from hubbub.server.handlers.usermodes import user_mode
 
 # list letter -> (entry numeric, end numeric, end text)
 LIST_REPLIES = {
@@ -40,57 +43,36 @@ LIST_REPLIES = {
     "I": (n.RPL_INVEXLIST, n.RPL_ENDOFINVEXLIST, "End of channel invite exception list"),
 }
 
-Change = tuple[bool, str, str | None]  # (adding, letter, parameter)
 
-
-def send_channel_modes(client: Client, channel: Channel) -> None:
+def send_channel_modes(ctx: Context, channel: Channel) -> None:
     """324 and 329; the key's value only to members."""
-    client.numeric(n.RPL_CHANNELMODEIS, channel.name, *channel.mode_params(show_key=client in channel.members))
-    client.numeric(n.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
+    conn = ctx.conn
+    conn.numeric(n.RPL_CHANNELMODEIS, channel.name, *channel.mode_params(show_key=ctx.user in channel.members))
+    conn.numeric(n.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
 
 
-def send_mode_list(client: Client, channel: Channel, letter: str) -> None:
+def send_mode_list(ctx: Context, channel: Channel, letter: str) -> None:
     entry_code, end_code, end_text = LIST_REPLIES[letter]
-    if access.sees_lists(channel, client):
+    if access.sees_lists(channel, ctx.user):
         for entry in channel.lists[letter].entries:
-            client.numeric(entry_code, channel.name, entry.mask, entry.set_by, str(entry.set_at))
-    client.numeric(end_code, channel.name, end_text)
-
-
-def announce(client: Client, channel: Channel, changes: list[Change]) -> None:
-    """Tell the channel what changed: one MODE line, split only where 512 bytes demand it."""
-    head = len(f":{client.prefix} MODE {channel.name} +".encode())
-    batch: list[Change] = []
-    size = head
-    for change in changes:
-        cost = 2 + (len(change[2].encode()) + 2 if change[2] is not None else 0)  # sign, letter, " :arg"
-        if batch and size + cost > LINE_BUDGET:
-            _announce_batch(client, channel, batch)
-            batch, size = [], head
-        batch.append(change)
-        size += cost
-    if batch:
-        _announce_batch(client, channel, batch)
-
-
-def _announce_batch(client: Client, channel: Channel, batch: list[Change]) -> None:
-    letters = format_changes([(adding, letter) for adding, letter, _ in batch])
-    args = [arg for _, _, arg in batch if arg is not None]
-    channel.broadcast(from_user(client, Message("MODE", [channel.name, letters, *args], client.prefix)))
+            ctx.conn.numeric(entry_code, channel.name, entry.mask, entry.set_by, str(entry.set_at))
+    ctx.conn.numeric(end_code, channel.name, end_text)
 
 
 class _ModeRequest:
-    """One MODE command on a channel, applied letter by letter."""
+    """One MODE command on a channel, checked letter by letter."""
 
-    def __init__(self, client: Client, channel: Channel, args: list[str]) -> None:
-        self.client = client
+    def __init__(self, ctx: Context, channel: Channel, args: list[str]) -> None:
+        self.ctx = ctx
         self.channel = channel
         self.args = args
         self.used = 0  # parameters consumed, at most MODES
-        self.limits = client.net.config.limits
-        self.applied: list[Change] = []
+        self.limits = ctx.config.limits
+        self.changes: list[ModeChange] = []
         self.denied = False
         self.listed: set[str] = set()
+        self.list_adds: dict[str, set[str]] = {}  # masks this request adds, per list
+        self.list_removes: dict[str, set[str]] = {}  # entries it removes, per list
 
     def run(self, modestring: str) -> None:
         adding = True
@@ -100,13 +82,14 @@ class _ModeRequest:
                 continue
             spec = CHANNEL_MODES.get(letter)
             if spec is None:
-                self.client.numeric(n.ERR_UNKNOWNMODE, shown(letter), "is unknown mode char to me")
+                self.ctx.conn.numeric(n.ERR_UNKNOWNMODE, shown(letter), "is unknown mode char to me")
                 continue
             self.one(spec, adding)
         if self.denied:
-            self.client.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, "You're not channel operator")
-        if self.applied:
-            announce(self.client, self.channel, self.applied)
+            self.ctx.conn.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, "You're not channel operator")
+        if self.changes:
+            ctx = self.ctx
+            ctx.emit(ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid()))
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None
@@ -124,11 +107,11 @@ class _ModeRequest:
         if spec.kind == PREFIX:
             self._status(spec, adding, arg or "")
             return
-        if not access.may_change_mode(self.channel, self.client, spec):
+        if not access.may_change_mode(self.channel, self.ctx.user, spec):
             self.denied = True
             return
         if spec.kind == FLAG:
-            self._flag(spec.letter, adding)
+            self.changes.append(ModeChange(adding, spec.letter))
         elif spec.kind == LIST:
             self._list(spec.letter, adding, arg or "")
         elif spec.letter == "k":
@@ -141,16 +124,10 @@ class _ModeRequest:
     def _query(self, letter: str) -> None:
         if letter not in self.listed:
             self.listed.add(letter)
-            send_mode_list(self.client, self.channel, letter)
-
-    def _flag(self, letter: str, adding: bool) -> None:
-        modes = self.channel.modes
-        if adding != (letter in modes):
-            modes.add(letter) if adding else modes.discard(letter)
-            self.applied.append((adding, letter, None))
+            send_mode_list(self.ctx, self.channel, letter)
 
     def _invalid(self, letter: str, shown_param: str, reason: str) -> None:
-        self.client.numeric(n.ERR_INVALIDMODEPARAM, self.channel.name, letter, shown_param, reason)
+        self.ctx.conn.numeric(n.ERR_INVALIDMODEPARAM, self.channel.name, letter, shown_param, reason)
 
     def _list(self, letter: str, adding: bool, text: str) -> None:
         try:
@@ -162,88 +139,84 @@ class _ModeRequest:
             self._invalid(letter, shown(text), "a mute has no meaning on the invite exception list")
             return
         entries = self.channel.lists[letter]
+        adds = self.list_adds.setdefault(letter, set())
+        removes = self.list_removes.setdefault(letter, set())
+        folded = casefold(mask)
         if not adding:
-            removed = entries.remove(mask)
-            if removed is not None:
-                self.applied.append((False, letter, removed.mask))
-            return
-        if entries.find(mask) is not None:
-            return
-        if len(entries) >= self.limits.max_list_entries:
-            self.client.numeric(n.ERR_BANLISTFULL, self.channel.name, letter, "Channel list is full")
-            return
-        entries.add(mask, self.client.prefix, int(self.client.net.clock()))
-        self.applied.append((True, letter, mask))
+            if folded in adds:
+                adds.discard(folded)
+            elif entries.find(mask) is not None:
+                removes.add(folded)
+        else:
+            if (entries.find(mask) is not None and folded not in removes) or folded in adds:
+                return
+            if len(entries) - len(removes) + len(adds) >= self.limits.max_list_entries:
+                self.ctx.conn.numeric(n.ERR_BANLISTFULL, self.channel.name, letter, "Channel list is full")
+                return
+            if folded in removes:
+                removes.discard(folded)
+            else:
+                adds.add(folded)
+        self.changes.append(ModeChange(adding, letter, mask))
 
     def _key(self, adding: bool, text: str | None) -> None:
-        channel = self.channel
         if not adding:
-            if channel.join_key is not None:
-                channel.join_key = None
-                self.applied.append((False, "k", "*"))
+            self.changes.append(ModeChange(False, "k", "*"))
             return
         try:
             key = check_key(text or "", self.limits.keylen)
         except BadParam as exc:
             self._invalid("k", "*", str(exc))  # a key is never echoed back
             return
-        if key != channel.join_key:
-            channel.join_key = key
-            self.applied.append((True, "k", key))
+        self.changes.append(ModeChange(True, "k", key))
 
     def _limit(self, adding: bool, text: str | None) -> None:
-        channel = self.channel
         if not adding:
-            if channel.limit is not None:
-                channel.limit = None
-                self.applied.append((False, "l", None))
+            self.changes.append(ModeChange(False, "l"))
             return
         try:
             limit = parse_limit(text or "")
         except BadParam as exc:
             self._invalid("l", shown(text or ""), str(exc))
             return
-        if limit != channel.limit:
-            channel.limit = limit
-            self.applied.append((True, "l", str(limit)))
+        self.changes.append(ModeChange(True, "l", str(limit)))
 
     def _status(self, spec: ModeSpec, adding: bool, nick: str) -> None:
-        client, channel = self.client, self.channel
-        target = client.net.find_user(nick)
-        dropping_own = not adding and target is client
-        if not dropping_own and not access.may_change_mode(channel, client, spec):
+        ctx, channel = self.ctx, self.channel
+        user = ctx.user
+        target = ctx.state.find_user(nick)
+        dropping_own = not adding and target is user
+        if not dropping_own and not access.may_change_mode(channel, user, spec):
             self.denied = True
             return
         if target is None:
-            client.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+            ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
             return
         if target not in channel.members:
-            client.numeric(n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel")
+            ctx.conn.numeric(n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel")
             return
-        if channel.set_status(target, spec.letter, adding):
-            self.applied.append((adding, spec.letter, target.nick))
+        self.changes.append(ModeChange(adding, spec.letter, target.uid))
 
 
-def channel_mode(client: Client, channel: Channel, message: Message) -> None:
+def channel_mode(ctx: Context, channel: Channel, message: Message) -> None:
     if len(message.params) < 2:
-        send_channel_modes(client, channel)
+        send_channel_modes(ctx, channel)
         return
-    _ModeRequest(client, channel, message.params[2:]).run(message.params[1])
+    _ModeRequest(ctx, channel, message.params[2:]).run(message.params[1])
 
 
 @command("MODE", min_params=1)
-def handle_mode(client: Client, message: Message) -> None:
+def handle_mode(ctx: Context, message: Message) -> None:
     target = message.params[0]
-    net = client.net
     if is_channel_name(target):
-        channel = net.find_channel(target)
-        if channel is None or channel.hidden_from(client):  # a secret channel does not exist outside
-            client.numeric(n.ERR_NOSUCHCHANNEL, shown(target), "No such channel")
+        channel = ctx.state.find_channel(target)
+        if channel is None or channel.hidden_from(ctx.user):  # a secret channel does not exist outside
+            ctx.conn.numeric(n.ERR_NOSUCHCHANNEL, shown(target), "No such channel")
         else:
-            channel_mode(client, channel, message)
+            channel_mode(ctx, channel, message)
         return
-    user = net.find_user(target)
+    user = ctx.state.find_user(target)
     if user is None:
-        client.numeric(n.ERR_NOSUCHNICK, shown(target), "No such nick/channel")
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(target), "No such nick/channel")
     else:
-        user_mode(client, user, message)
+        user_mode(ctx, user, message)

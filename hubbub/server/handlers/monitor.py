@@ -9,7 +9,7 @@
 The list holds at most `limits.monitor` nicks (MONITOR= in ISUPPORT); past it, 734
 names the nicks that were not added. Targets must be nicknames: masks are not
 accepted (the specification's protection against nick-change stalking), they are
-skipped. The notifications themselves are sent from monitor.py.
+skipped. The notifications themselves follow the events (announce.py).
 """
 
 from __future__ import annotations
@@ -18,75 +18,77 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.connection import Connection
+from hubbub.server.context import Context
 from hubbub.server.handlers.replies import LINE_BUDGET, shown
 
 
-def send_targets(client: Client, code: str, targets: list[str]) -> None:
+def send_targets(conn: Connection, code: str, targets: list[str]) -> None:
     """`code` with the comma-separated `targets`, in as many lines as 512 bytes need."""
-    budget = LINE_BUDGET - len(f":{client.net.name} {code} {client.nick} :".encode())
+    budget = LINE_BUDGET - len(f":{conn.server} {code} {conn.nick} :".encode())
     line: list[str] = []
     size = 0
     for target in targets:
         cost = len(target.encode()) + (1 if line else 0)
         if line and size + cost > budget:
-            client.numeric(code, ",".join(line))
+            conn.numeric(code, ",".join(line))
             line, size, cost = [], 0, cost - 1
         line.append(target)
         size += cost
     if line:
-        client.numeric(code, ",".join(line))
+        conn.numeric(code, ",".join(line))
 
 
-def send_states(client: Client, nicks: list[str]) -> None:
+def send_states(ctx: Context, nicks: list[str]) -> None:
     """730 for those of `nicks` online (with their masks), 731 for the others."""
     online: list[str] = []
     offline: list[str] = []
     for nick in nicks:
-        user = client.net.find_user(nick)
+        user = ctx.state.find_user(nick)
         if user is not None:
             online.append(user.prefix)
         else:
             offline.append(nick)
-    send_targets(client, n.RPL_MONONLINE, online)
-    send_targets(client, n.RPL_MONOFFLINE, offline)
+    send_targets(ctx.conn, n.RPL_MONONLINE, online)
+    send_targets(ctx.conn, n.RPL_MONOFFLINE, offline)
 
 
-def _add(client: Client, targets: list[str]) -> None:
-    net = client.net
-    limits = net.config.limits
+def _add(ctx: Context, targets: list[str]) -> None:
+    conn = ctx.conn
+    limits = ctx.config.limits
     added: list[str] = []
     for i, nick in enumerate(targets):
         if not is_valid_nick(nick, limits.nicklen):
             continue
-        if casefold(nick) not in client.monitoring and len(client.monitoring) >= limits.monitor:
-            client.numeric(n.ERR_MONLISTFULL, str(limits.monitor), ",".join(targets[i:]), "Monitor list is full.")
+        if casefold(nick) not in conn.monitoring and len(conn.monitoring) >= limits.monitor:
+            conn.numeric(n.ERR_MONLISTFULL, str(limits.monitor), ",".join(targets[i:]), "Monitor list is full.")
             break
-        net.monitors.watch(client, nick)
+        ctx.monitors.watch(conn, nick)
         added.append(nick)
-    send_states(client, added)
+    send_states(ctx, added)
 
 
 @command("MONITOR", min_params=1)
-def handle_monitor(client: Client, message: Message) -> None:
+def handle_monitor(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
     sub = message.params[0].upper()
-    monitors = client.net.monitors
+    monitors = ctx.monitors
     if sub in ("+", "-"):
         targets = [t for t in message.param(1).split(",") if t]
         if not targets:
-            client.numeric(n.ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
+            conn.numeric(n.ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
         elif sub == "+":
-            _add(client, targets)
+            _add(ctx, targets)
         else:
             for nick in targets:
-                monitors.unwatch(client, nick)
+                monitors.unwatch(conn, nick)
     elif sub == "C":
-        monitors.clear(client)
+        monitors.clear(conn)
     elif sub == "L":
-        send_targets(client, n.RPL_MONLIST, list(client.monitoring.values()))
-        client.numeric(n.RPL_ENDOFMONLIST, "End of MONITOR list")
+        send_targets(conn, n.RPL_MONLIST, list(conn.monitoring.values()))
+        conn.numeric(n.RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub == "S":
-        send_states(client, list(client.monitoring.values()))
+        send_states(ctx, list(conn.monitoring.values()))
     else:
-        client.fail("MONITOR", "INVALID_PARAMS", shown(message.params[0]), "Unknown MONITOR subcommand")
+        conn.fail("MONITOR", "INVALID_PARAMS", shown(message.params[0]), "Unknown MONITOR subcommand")

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.batch import CONCAT_TAG, MULTILINE
-from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.context import Context
 from hubbub.server.handlers.messaging import relay_multiline, relayable_tags
 from hubbub.server.handlers.replies import shown
 from hubbub.server.labels import answers_labels
@@ -45,111 +45,113 @@ class MultilineBatch:
         self.size = 0  # max-bytes counts the text and the line feeds that join lines
         self.failed = False
 
-    def take(self, client: Client, message: Message) -> None:
+    def take(self, ctx: Context, message: Message) -> None:
         """One line sent with a `batch` tag while this batch is open."""
         if self.failed:
             return
         if message.tags["batch"] != self.ref:
-            self.fail(client, "MULTILINE_INVALID", "That line belongs to no open batch")
+            self.fail(ctx, "MULTILINE_INVALID", "That line belongs to no open batch")
             return
         if message.command != "PRIVMSG" or len(message.params) < 2:
-            self.fail(client, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG lines only")
+            self.fail(ctx, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG lines only")
             return
         target, text = message.params[0], message.params[1]
         if casefold(target) != casefold(self.target):
-            self.fail(client, "MULTILINE_INVALID_TARGET", self.target, target, "Invalid multiline target")
+            self.fail(ctx, "MULTILINE_INVALID_TARGET", self.target, target, "Invalid multiline target")
             return
         concat = CONCAT_TAG in message.tags
         if concat and not text:
-            self.fail(client, "MULTILINE_INVALID", "A blank line cannot be concatenated")
+            self.fail(ctx, "MULTILINE_INVALID", "A blank line cannot be concatenated")
             return
-        limits = client.net.config.limits
+        limits = ctx.config.limits
         if len(self.lines) >= limits.multiline_max_lines:
             limit = str(limits.multiline_max_lines)
-            self.fail(client, "MULTILINE_MAX_LINES", limit, "Multiline batch max-lines exceeded")
+            self.fail(ctx, "MULTILINE_MAX_LINES", limit, "Multiline batch max-lines exceeded")
             return
         self.size += len(text.encode()) + (1 if self.lines and not concat else 0)
         if self.size > limits.multiline_max_bytes:
             limit = str(limits.multiline_max_bytes)
-            self.fail(client, "MULTILINE_MAX_BYTES", limit, "Multiline batch max-bytes exceeded")
+            self.fail(ctx, "MULTILINE_MAX_BYTES", limit, "Multiline batch max-bytes exceeded")
             return
         self.lines.append((text, concat))
 
-    def fail(self, client: Client, code: str, *params: str) -> None:
+    def fail(self, ctx: Context, code: str, *params: str) -> None:
         """Refuse the batch: FAIL (labeled if the batch was), then ignore the rest of it."""
         self.failed = True
         self.lines = []
-        with_label(client, self.label, lambda: client.fail("BATCH", code, *params))
+        with_label(ctx, self.label, lambda: ctx.conn.fail("BATCH", code, *params))
 
 
-def with_label(client: Client, label: str | None, reply: Callable[[], None]) -> None:
+def with_label(ctx: Context, label: str | None, reply: Callable[[], None]) -> None:
     """Run `reply()` as the labeled response to `label` (the opening BATCH line's)."""
-    with client.labeled_reply(label if answers_labels(client) else None):
+    with ctx.conn.labeled_reply(label if answers_labels(ctx.conn.caps) else None):
         reply()
 
 
-def _swallow(client: Client, ref: str) -> None:
+def _swallow(ctx: Context, ref: str) -> None:
     """A batch refused as it opens: its lines are dropped, without replies, until it closes."""
     batch = MultilineBatch(ref, "", None, None)
     batch.failed = True
-    client.batch = batch
+    ctx.conn.batch = batch
 
 
-def _refuse(client: Client, ref: str, code: str, *params: str) -> None:
-    client.fail("BATCH", code, *params)
-    _swallow(client, ref)
+def _refuse(ctx: Context, ref: str, code: str, *params: str) -> None:
+    ctx.conn.fail("BATCH", code, *params)
+    _swallow(ctx, ref)
 
 
-def _open(client: Client, message: Message, ref: str) -> None:
-    if client.batch is not None:  # batches do not nest: the open one is abandoned
-        client.batch = None
-        _refuse(client, ref, "MULTILINE_INVALID", "Another batch is still open")
+def _open(ctx: Context, message: Message, ref: str) -> None:
+    conn = ctx.conn
+    if conn.batch is not None:  # batches do not nest: the open one is abandoned
+        conn.batch = None
+        _refuse(ctx, ref, "MULTILINE_INVALID", "Another batch is still open")
         return
     kind = message.param(1)
     if kind != MULTILINE:
-        _refuse(client, ref, "INVALID_PARAMS", kind or "*", "Unknown batch type")
+        _refuse(ctx, ref, "INVALID_PARAMS", kind or "*", "Unknown batch type")
         return
-    if MULTILINE not in client.caps:
-        _refuse(client, ref, "MULTILINE_INVALID", "Negotiate the draft/multiline capability first")
+    if MULTILINE not in conn.caps:
+        _refuse(ctx, ref, "MULTILINE_INVALID", "Negotiate the draft/multiline capability first")
         return
     if len(message.params) < 3 or not message.params[2]:
-        _refuse(client, ref, "MULTILINE_INVALID", "A multiline batch needs a target")
+        _refuse(ctx, ref, "MULTILINE_INVALID", "A multiline batch needs a target")
         return
     tags = None
     if message.tags:
-        ok, tags = relayable_tags(client, message.tags)  # 417 when too big to relay
+        ok, tags = relayable_tags(ctx, message.tags)  # 417 when too big to relay
         if not ok:
-            _swallow(client, ref)
+            _swallow(ctx, ref)
             return
     label = None
-    if client.labeled is not None:
+    labeled = conn.suspend_label()
+    if labeled is not None:
         # The reply to this line is the echo sent when the batch ends: no ACK now.
-        label, client.labeled = client.labeled.label, None
-    client.batch = MultilineBatch(ref, message.params[2], tags, label)
+        label = labeled.label
+    conn.batch = MultilineBatch(ref, message.params[2], tags, label)
 
 
-def _close(client: Client, ref: str) -> None:
-    batch = client.batch
-    if batch is None or batch.ref != ref:
-        client.fail("BATCH", "MULTILINE_INVALID", "No such batch is open")
+def _close(ctx: Context, ref: str) -> None:
+    batch = ctx.conn.batch
+    if not isinstance(batch, MultilineBatch) or batch.ref != ref:
+        ctx.conn.fail("BATCH", "MULTILINE_INVALID", "No such batch is open")
         return
-    client.batch = None
+    ctx.conn.batch = None
     if batch.failed:
         return
     if not any(text for text, _ in batch.lines):
-        batch.fail(client, "MULTILINE_INVALID", "A multiline message needs some text")
+        batch.fail(ctx, "MULTILINE_INVALID", "A multiline message needs some text")
         return
-    with_label(client, batch.label, lambda: relay_multiline(client, batch.target, batch.lines, batch.tags))
+    with_label(ctx, batch.label, lambda: relay_multiline(ctx, batch.target, batch.lines, batch.tags))
 
 
 @command("BATCH", min_params=1)
-def handle_batch(client: Client, message: Message) -> None:
+def handle_batch(ctx: Context, message: Message) -> None:
     reference = message.params[0]
     sign, ref = reference[:1], reference[1:]
     if not ref or sign not in ("+", "-"):
-        client.fail("BATCH", "INVALID_PARAMS", shown(reference), "Expected BATCH +reference or BATCH -reference")
+        ctx.conn.fail("BATCH", "INVALID_PARAMS", shown(reference), "Expected BATCH +reference or BATCH -reference")
         return
     if sign == "+":
-        _open(client, message, ref)
+        _open(ctx, message, ref)
     else:
-        _close(client, ref)
+        _close(ctx, ref)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.channel import Channel
-from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import AwaySet
 from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.isupport import BOT_MODE
-from hubbub.server.notify import away_changed
-from hubbub.server.sts import is_secure
+from hubbub.server.user import User
 
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
@@ -23,7 +26,7 @@ WHOX_FIELDS = "tcuihsnfdlaor"
 HIDDEN_IP = "255.255.255.255"  # WHOX: the IP of someone else is not disclosed
 
 
-def _who_flags(client: Client, user: Client, channel: Channel | None) -> str:
+def _who_flags(ctx: Context, user: User, channel: Channel | None) -> str:
     """H (here) or G (gone), * for an operator, B for a bot, then channel status."""
     flags = "G" if user.away is not None else "H"
     if "o" in user.modes:
@@ -31,7 +34,7 @@ def _who_flags(client: Client, user: Client, channel: Channel | None) -> str:
     if BOT_MODE in user.modes:
         flags += BOT_MODE
     if channel is not None:
-        flags += channel.prefix(user, "multi-prefix" in client.caps)
+        flags += channel.prefix(user, "multi-prefix" in ctx.conn.caps)
     return flags
 
 
@@ -46,151 +49,150 @@ class Whox:
         # the token is at most three digits; anything else is not echoed back as given
         self.token = token if token.isascii() and token.isdigit() and len(token) <= 3 else "0"
 
-    def reply(self, client: Client, user: Client, channel: Channel | None) -> None:
-        net = client.net
-        values = {
+    def reply(self, ctx: Context, user: User, channel: Channel | None) -> None:
+        me = ctx.user
+        values: dict[str, Callable[[], str]] = {
             "t": lambda: self.token,
             "c": lambda: channel.name if channel is not None else "*",
             "u": lambda: user.username,
-            "i": lambda: user.ip if user is client or "o" in client.modes else HIDDEN_IP,
+            "i": lambda: user.ip if user is me or "o" in me.modes else HIDDEN_IP,
             "h": lambda: user.host,
-            "s": lambda: net.name,
+            "s": lambda: ctx.name,
             "n": lambda: user.nick,
-            "f": lambda: _who_flags(client, user, channel),
+            "f": lambda: _who_flags(ctx, user, channel),
             "d": lambda: "0",
-            "l": lambda: str(max(0, int(net.clock() - user.last_message))),
+            "l": lambda: str(max(0, int(ctx.now() - user.last_message))),
             "a": lambda: user.account or "0",
             "o": lambda: "n/a",
             "r": lambda: user.realname,
         }
-        client.numeric(n.RPL_WHOSPCRPL, *(values[f]() for f in self.fields))
+        ctx.conn.numeric(n.RPL_WHOSPCRPL, *(values[f]() for f in self.fields))
 
 
-def _who_line(client: Client, user: Client, channel: Channel | None, whox: Whox | None = None) -> None:
+def _who_line(ctx: Context, user: User, channel: Channel | None, whox: Whox | None = None) -> None:
     if whox is not None:
-        whox.reply(client, user, channel)
+        whox.reply(ctx, user, channel)
         return
-    flags = _who_flags(client, user, channel)
-    client.numeric(
+    flags = _who_flags(ctx, user, channel)
+    ctx.conn.numeric(
         n.RPL_WHOREPLY,
         channel.name if channel is not None else "*",
         user.username,
         user.host,
-        client.net.name,
+        ctx.name,
         user.nick,
         flags,
         f"0 {user.realname}",
     )
 
 
-def _shares_channel(a: Client, b: Client) -> bool:
+def _shares_channel(a: User, b: User) -> bool:
     return a is b or not a.channels.keys().isdisjoint(b.channels.keys())
 
 
 @command("WHO")
-def handle_who(client: Client, message: Message) -> None:
+def handle_who(ctx: Context, message: Message) -> None:
     mask = message.param(0) or "*"
-    net = client.net
+    state, me = ctx.state, ctx.user
     option = message.param(1)
     whox = Whox(option) if option.startswith("%") else None
     if is_channel_name(mask):
-        channel = net.find_channel(mask)
+        channel = state.find_channel(mask)
         if channel is not None:
-            for member in visible_members(client, channel):
-                _who_line(client, member, channel, whox)
+            for member in visible_members(me, channel):
+                _who_line(ctx, member, channel, whox)
     else:
-        exact = net.find_user(mask)
+        exact = state.find_user(mask)
         if exact is not None:
-            _who_line(client, exact, None, whox)
+            _who_line(ctx, exact, None, whox)
         else:
             pattern = glob_to_regex("*" if mask == "0" else mask)
             found = 0
-            for user in list(net.users.values()):
+            for user in list(state.nicks.values()):
                 if found >= WHO_MAX_RESULTS:
                     break
                 if not user.registered:
                     continue
-                if "i" in user.modes and not _shares_channel(client, user):
+                if "i" in user.modes and not _shares_channel(me, user):
                     continue
-                fields = (user.nick, user.username, user.host, user.realname, net.name)
+                fields = (user.nick, user.username, user.host, user.realname, ctx.name)
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
-                    _who_line(client, user, None, whox)
+                    _who_line(ctx, user, None, whox)
                     found += 1
-    client.numeric(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
+    ctx.conn.numeric(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
 
 
 @command("WHOIS", min_params=1)
-def handle_whois(client: Client, message: Message) -> None:
-    net = client.net
+def handle_whois(ctx: Context, message: Message) -> None:
+    conn, me, config = ctx.conn, ctx.user, ctx.config
     nick = (message.params[1] if len(message.params) > 1 else message.params[0]).split(",")[0]
     if not nick:
-        client.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        conn.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
-    user = net.find_user(nick)
+    user = ctx.state.find_user(nick)
     if user is None:
-        client.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
-        client.numeric(n.RPL_ENDOFWHOIS, shown(nick), "End of /WHOIS list")
+        conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+        conn.numeric(n.RPL_ENDOFWHOIS, shown(nick), "End of /WHOIS list")
         return
-    client.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
-    if user is client or "o" in client.modes:  # the real address: to oneself and to operators
-        client.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
-    if "o" in client.modes:  # and the user modes, to operators
-        client.numeric(n.RPL_WHOISMODES, user.nick, f"is using modes +{''.join(sorted(user.modes))}")
-    multi = "multi-prefix" in client.caps
+    conn.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
+    if user is me or "o" in me.modes:  # the real address: to oneself and to operators
+        conn.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
+    if "o" in me.modes:  # and the user modes, to operators
+        conn.numeric(n.RPL_WHOISMODES, user.nick, f"is using modes +{''.join(sorted(user.modes))}")
+    multi = "multi-prefix" in conn.caps
     listed = [
         channel.prefix(user, multi) + channel.name
         for channel in user.channels.values()
-        if ("i" not in user.modes or client in channel.members) and not channel.hidden_from(client)
+        if ("i" not in user.modes or me in channel.members) and not channel.hidden_from(me)
     ]
-    send_list(client, n.RPL_WHOISCHANNELS, [user.nick], listed)
-    client.numeric(n.RPL_WHOISSERVER, user.nick, net.name, net.config.server.description)
+    send_list(conn, n.RPL_WHOISCHANNELS, [user.nick], listed)
+    conn.numeric(n.RPL_WHOISSERVER, user.nick, ctx.name, config.server.description)
     if "o" in user.modes:
-        client.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
+        conn.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
     if BOT_MODE in user.modes:
-        client.numeric(n.RPL_WHOISBOT, user.nick, f"is a bot on {net.config.server.network}")
-    if is_secure(user):
-        client.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
+        conn.numeric(n.RPL_WHOISBOT, user.nick, f"is a bot on {config.server.network}")
+    if user.secure:
+        conn.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
     if user.away is not None:
-        client.numeric(n.RPL_AWAY, user.nick, user.away)
-    idle = max(0, int(net.clock() - user.last_message))
-    client.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
-    client.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
+        conn.numeric(n.RPL_AWAY, user.nick, user.away)
+    idle = max(0, int(ctx.now() - user.last_message))
+    conn.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
+    conn.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
 
 
 @command("ISON", min_params=1)
-def handle_ison(client: Client, message: Message) -> None:
+def handle_ison(ctx: Context, message: Message) -> None:
     online = []
     for param in message.params:
         for nick in param.split():
-            user = client.net.find_user(nick)
+            user = ctx.state.find_user(nick)
             if user is not None:
                 online.append(user.nick)
-    client.numeric(n.RPL_ISON, " ".join(online))
+    ctx.conn.numeric(n.RPL_ISON, " ".join(online))
 
 
 @command("USERHOST", min_params=1)
-def handle_userhost(client: Client, message: Message) -> None:
+def handle_userhost(ctx: Context, message: Message) -> None:
     replies = []
     nicks = [nick for param in message.params for nick in param.split()][:USERHOST_MAX]
     for nick in nicks:
-        user = client.net.find_user(nick)
+        user = ctx.state.find_user(nick)
         if user is None:
             continue
         oper = "*" if "o" in user.modes else ""
         away = "-" if user.away is not None else "+"
         replies.append(f"{user.nick}{oper}={away}{user.username}@{user.host}")
-    client.numeric(n.RPL_USERHOST, " ".join(replies))
+    ctx.conn.numeric(n.RPL_USERHOST, " ".join(replies))
 
 
 @command("AWAY")
-def handle_away(client: Client, message: Message) -> None:
+def handle_away(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
     text = message.param(0)
-    before = client.away
-    if text:
-        client.away = text[: client.net.config.limits.awaylen]
-        client.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+    away = text[: ctx.config.limits.awaylen] if text else None
+    if away is not None:
+        conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
     else:
-        client.away = None
-        client.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
-    if client.away != before:
-        away_changed(client)  # away-notify
+        conn.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
+    if away != user.away:
+        ctx.emit(AwaySet(user.uid, away, ctx.now(), new_msgid()))  # away-notify

@@ -1,8 +1,11 @@
 """Connection registration: CAP negotiation, PASS, NICK and USER.
 
-Registration completes when a nick and a user are known and no CAP negotiation is
-open; it is refused (464) when the server has a password the client did not give.
-NICK also lives here because after registration it is the same claim on a name.
+The phases and their transitions are registration.py's table; these handlers take its
+steps. Registration completes when a nick and a user are known and no CAP negotiation
+is open; it is refused (464) when the server has a password the client did not give.
+NICK also lives here because after registration it is the same claim on a name, and
+whether a claim wins is settled by the order of events (a `NickSet` applied after
+someone else's claim of the nick is rejected, and its emitter answers 433).
 """
 
 from __future__ import annotations
@@ -13,52 +16,59 @@ import re
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, monitor, sts
-from hubbub.server.access import refuse_nick_change
-from hubbub.server.client import Client
+from hubbub.server import caps, sts
+from hubbub.server.access import nick_change_blocked_by
+from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
+from hubbub.server.registration import Step
 
 USERLEN = 10
 CAP_LINE_BUDGET = 400  # bytes of capability names per CAP LS line before continuing
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
 
 
-def try_complete_registration(client: Client) -> None:
-    if client.registered or client.cap_negotiating or client.nick_key is None or not client.username:
+def try_complete_registration(ctx: Context) -> None:
+    conn, user = ctx.conn, ctx.user
+    reg = conn.registration
+    if not reg.ready(user.key is not None):
         return
-    net = client.net
-    wanted = net.config.server.password
-    if wanted and not hmac.compare_digest((client.password or "").encode(), wanted.encode()):
-        client.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-        net.disconnect(client, "Bad password")
+    wanted = ctx.config.server.password
+    if wanted and not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
+        conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+        ctx.disconnect("Bad password")
         return
-    if not net.admit_user(client):  # K-lined: disconnected; operators are told either way
+    kline = ctx.state.klines.find(reg.username, user.host, user.ip, ctx.now())
+    if kline is not None:
+        ctx.notices.send(f"K-line active for {user.nick} ({reg.username}@{user.host}) [{user.ip}]: {kline.mask}")
+        ctx.disconnect(f"K-Lined: {kline.reason}")
         return
-    client.registered = True
-    client.signon = client.last_message = net.clock()
-    net.count_registration(client)
-    send_welcome(client)
-    monitor.came_online(client)
+    reg.step(Step.COMPLETE)
+    ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now()), lambda outcome: send_welcome(ctx))
 
 
 # -- CAP ---------------------------------------------------------------------------
 
 
-def _cap_reply(client: Client, sub: str, *params: str) -> None:
-    client.server_message("CAP", client.nick, sub, *params)
+def _cap_reply(ctx: Context, sub: str, *params: str) -> None:
+    ctx.conn.server_message("CAP", ctx.conn.nick, sub, *params)
 
 
-def _cap_ls(client: Client, message: Message) -> None:
+def _cap_ls(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
     version = message.param(1)
     # The version is a number; isdigit() alone would also let "³" through to int().
     asked = int(version) if version.isascii() and version.isdigit() else 0
     # A client keeps the highest version it ever sent, but each reply follows the request.
-    client.cap_version = max(client.cap_version, asked)
-    if client.cap_version >= 302:
-        client.set_cap("cap-notify", True)  # implied by 302
-    tokens = caps.ls_tokens(asked, client.net.config, sts.policy(client))
+    conn.cap_version = max(conn.cap_version, asked)
+    if conn.cap_version >= 302:
+        conn.set_cap("cap-notify", True)  # implied by 302
+    policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
+    tokens = caps.ls_tokens(asked, ctx.config, policy)
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
@@ -69,89 +79,100 @@ def _cap_ls(client: Client, message: Message) -> None:
         size += len(token) + 1
     for i, chunk in enumerate(lines):
         more = ["*"] if i < len(lines) - 1 else []
-        _cap_reply(client, "LS", *more, " ".join(chunk))
+        _cap_reply(ctx, "LS", *more, " ".join(chunk))
 
 
-def _cap_req(client: Client, message: Message) -> None:
+def _cap_req(ctx: Context, message: Message) -> None:
     """Accept the whole set or none of it (NAK), as the spec requires."""
+    conn = ctx.conn
     changes = [
         (token[1:], False) if token.startswith("-") else (token, True) for token in message.param(1).split()
     ]
-    offered = caps.offered(client.net.config)
+    offered = caps.offered(ctx.config)
     acceptable = bool(changes) and all(
         name in offered
         # cap-notify is part of CAP 302 itself: such a client may not turn it off
-        and (enable or name != "cap-notify" or client.cap_version < 302)
+        and (enable or name != "cap-notify" or conn.cap_version < 302)
         for name, enable in changes
     )
     if not acceptable:
-        _cap_reply(client, "NAK", message.param(1))
+        _cap_reply(ctx, "NAK", message.param(1))
         return
     for name, enable in changes:
-        client.set_cap(name, enable)
-    _cap_reply(client, "ACK", " ".join(message.param(1).split()))
+        conn.set_cap(name, enable)
+    _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
 
 
 @command("CAP", min_params=1, before_registration=True)
-def handle_cap(client: Client, message: Message) -> None:
+def handle_cap(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
     sub = message.params[0].upper()
-    if sub in ("LS", "REQ") and not client.registered:
-        client.cap_negotiating = True
+    if sub in ("LS", "REQ"):
+        conn.registration.step(Step.CAP_START)  # holds registration; nothing once registered
     if sub == "LS":
-        _cap_ls(client, message)
+        _cap_ls(ctx, message)
     elif sub == "LIST":
-        _cap_reply(client, "LIST", " ".join(sorted(client.caps)))
+        _cap_reply(ctx, "LIST", " ".join(sorted(conn.caps)))
     elif sub == "REQ":
         if len(message.params) < 2:
-            client.numeric(n.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
+            conn.numeric(n.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
             return
-        _cap_req(client, message)
+        _cap_req(ctx, message)
     elif sub == "END":
-        if not client.registered:
-            client.cap_negotiating = False
-            try_complete_registration(client)
+        if conn.registration.step(Step.CAP_END):
+            try_complete_registration(ctx)
     else:
-        client.numeric(n.ERR_INVALIDCAPCMD, shown(message.params[0]), "Invalid CAP command")
+        conn.numeric(n.ERR_INVALIDCAPCMD, shown(message.params[0]), "Invalid CAP command")
 
 
 # -- PASS, NICK, USER ----------------------------------------------------------------
 
 
 @command("PASS", min_params=1, before_registration=True)
-def handle_pass(client: Client, message: Message) -> None:
-    if client.registered:
-        client.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+def handle_pass(ctx: Context, message: Message) -> None:
+    if ctx.conn.registered:
+        ctx.conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
         return
-    client.password = message.params[0]
+    ctx.conn.registration.password = message.params[0]
 
 
 @command("NICK", before_registration=True)
-def handle_nick(client: Client, message: Message) -> None:
+def handle_nick(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
     nick = message.param(0)
     if not nick:
-        client.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        conn.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
-    net = client.net
-    if not is_valid_nick(nick, net.config.limits.nicklen):
-        client.numeric(n.ERR_ERRONEUSNICKNAME, shown(nick), "Erroneous nickname")
+    if not is_valid_nick(nick, ctx.config.limits.nicklen):
+        conn.numeric(n.ERR_ERRONEUSNICKNAME, shown(nick), "Erroneous nickname")
         return
-    if net.nick_taken(nick, by=client):
-        client.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+    if ctx.state.nick_taken(nick, by=user):
+        conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
         return
-    if nick == client.nick:
+    if nick == user.nick:
         return
-    if refuse_nick_change(client, nick):  # banned or muted in a channel: 435
-        return
-    net.set_nick(client, nick)
-    try_complete_registration(client)
+    if user.registered:
+        blocked = nick_change_blocked_by(user)
+        if blocked is not None:
+            conn.numeric(n.ERR_BANONCHAN, nick, blocked.name, "Cannot change nickname while banned on channel")
+            return
+
+    def done(outcome: Outcome) -> None:
+        if outcome.rejected == "taken":  # claimed by someone else first
+            conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+        elif outcome.rejected is None:
+            try_complete_registration(ctx)
+
+    ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), done)
 
 
 @command("USER", min_params=4, before_registration=True)
-def handle_user(client: Client, message: Message) -> None:
-    if client.registered:
-        client.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
+def handle_user(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
+    if conn.registered:
+        conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
         return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
-    client.username = "~" + username
-    client.realname = message.params[3][: client.net.config.limits.namelen]
-    try_complete_registration(client)
+    conn.registration.username = "~" + username
+    conn.registration.realname = message.params[3][: ctx.config.limits.namelen]
+    try_complete_registration(ctx)

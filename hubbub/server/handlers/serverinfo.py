@@ -13,8 +13,8 @@ import time
 from hubbub import __version__
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
-from hubbub.server.client import Client
 from hubbub.server.commands import COMMANDS, command
+from hubbub.server.context import Context
 from hubbub.server.handlers.info import elsewhere
 from hubbub.server.handlers.operators import refused
 from hubbub.server.handlers.replies import send_list, shown
@@ -31,89 +31,90 @@ def uptime_text(seconds: float) -> str:
 
 
 @command("INFO")
-def handle_info(client: Client, message: Message) -> None:
-    if elsewhere(client, message.param(0)):
+def handle_info(ctx: Context, message: Message) -> None:
+    if elsewhere(ctx, message.param(0)):
         return
-    net = client.net
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(net.created))
+    created = ctx.state.created
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(created))
+    server = ctx.config.server
     for line in (
         f"hubbub {__version__}: a multi-user chat server speaking IRC",
         f"running on Python {platform.python_version()}",
-        f"{net.name} of the {net.config.server.network} network: {net.config.server.description}",
-        f"up since {started} ({uptime_text(net.clock() - net.created)})",
+        f"{ctx.name} of the {server.network} network: {server.description}",
+        f"up since {started} ({uptime_text(ctx.now() - created)})",
         "HELP lists the commands this server understands.",
     ):
-        client.numeric(n.RPL_INFO, line)
-    client.numeric(n.RPL_ENDOFINFO, "End of INFO list")
+        ctx.conn.numeric(n.RPL_INFO, line)
+    ctx.conn.numeric(n.RPL_ENDOFINFO, "End of INFO list")
 
 
 @command("ADMIN")
-def handle_admin(client: Client, message: Message) -> None:
-    if elsewhere(client, message.param(0)):
+def handle_admin(ctx: Context, message: Message) -> None:
+    if elsewhere(ctx, message.param(0)):
         return
-    config = client.net.config
+    config = ctx.config
     admin = config.admin
-    client.numeric(n.RPL_ADMINME, client.net.name, "Administrative info")
-    client.numeric(n.RPL_ADMINLOC1, admin.location or config.server.description)
-    client.numeric(n.RPL_ADMINLOC2, admin.organization or f"The {config.server.network} network")
-    client.numeric(n.RPL_ADMINEMAIL, admin.email or "No contact address configured")
+    ctx.conn.numeric(n.RPL_ADMINME, ctx.name, "Administrative info")
+    ctx.conn.numeric(n.RPL_ADMINLOC1, admin.location or config.server.description)
+    ctx.conn.numeric(n.RPL_ADMINLOC2, admin.organization or f"The {config.server.network} network")
+    ctx.conn.numeric(n.RPL_ADMINEMAIL, admin.email or "No contact address configured")
 
 
 @command("STATS", min_params=1)
-def handle_stats(client: Client, message: Message) -> None:
+def handle_stats(ctx: Context, message: Message) -> None:
     letter = message.params[0][:1]
     if not letter:
-        client.numeric(n.ERR_NEEDMOREPARAMS, "STATS", "Not enough parameters")
+        ctx.conn.numeric(n.ERR_NEEDMOREPARAMS, "STATS", "Not enough parameters")
         return
-    if elsewhere(client, message.param(1)):
+    if elsewhere(ctx, message.param(1)):
         return
-    if letter in OPER_STATS and refused(client):
+    if letter in OPER_STATS and refused(ctx):
         return
-    net = client.net
-    now = net.clock()
+    conn = ctx.conn
+    now = ctx.now()
     if letter == "u":
-        client.numeric(n.RPL_STATSUPTIME, f"Server Up {uptime_text(now - net.created)}")
+        conn.numeric(n.RPL_STATSUPTIME, f"Server Up {uptime_text(now - ctx.state.created)}")
     elif letter == "k":
-        for kline in net.klines.active(now):
+        for kline in ctx.state.klines.active(now):
             user, _, host = kline.mask.rpartition("@")
             left = "permanent" if kline.expires is None else f"expires in {describe_duration(kline.expires - now)}"
-            client.numeric(n.RPL_STATSKLINE, "K", host, "*", user, f"{kline.reason} ({left}, set by {kline.set_by})")
+            ctx.conn.numeric(n.RPL_STATSKLINE, "K", host, "*", user, f"{kline.reason} ({left}, set by {kline.set_by})")
     elif letter == "o":
-        for block in net.config.opers:
-            client.numeric(n.RPL_STATSOLINE, "O", ",".join(block.hosts) or "*@*", "*", block.name)
-    client.numeric(n.RPL_ENDOFSTATS, letter, "End of /STATS report")
+        for block in ctx.config.opers:
+            ctx.conn.numeric(n.RPL_STATSOLINE, "O", ",".join(block.hosts) or "*@*", "*", block.name)
+    ctx.conn.numeric(n.RPL_ENDOFSTATS, letter, "End of /STATS report")
 
 
-def _help_index(client: Client) -> None:
+def _help_index(ctx: Context) -> None:
     names = sorted(COMMANDS)
-    client.numeric(n.RPL_HELPSTART, "*", "** hubbub help **")
-    client.numeric(n.RPL_HELPTXT, "*", "")
-    client.numeric(n.RPL_HELPTXT, "*", "Type HELP <command> for one of these commands:")
-    send_list(client, n.RPL_HELPTXT, ["*"], names)
-    client.numeric(n.RPL_HELPTXT, "*", "")
-    client.numeric(n.RPL_HELPTXT, "*", "Topics: " + " ".join(TOPICS))
-    client.numeric(n.RPL_ENDOFHELP, "*", "End of /HELP")
+    ctx.conn.numeric(n.RPL_HELPSTART, "*", "** hubbub help **")
+    ctx.conn.numeric(n.RPL_HELPTXT, "*", "")
+    ctx.conn.numeric(n.RPL_HELPTXT, "*", "Type HELP <command> for one of these commands:")
+    send_list(ctx.conn, n.RPL_HELPTXT, ["*"], names)
+    ctx.conn.numeric(n.RPL_HELPTXT, "*", "")
+    ctx.conn.numeric(n.RPL_HELPTXT, "*", "Topics: " + " ".join(TOPICS))
+    ctx.conn.numeric(n.RPL_ENDOFHELP, "*", "End of /HELP")
 
 
 @command("HELP")
-def handle_help(client: Client, message: Message) -> None:
+def handle_help(ctx: Context, message: Message) -> None:
     subject = message.param(0).strip()
     if not subject:
-        _help_index(client)
+        _help_index(ctx)
         return
     key = subject.upper()
     entry = HELP.get(key) if key in COMMANDS or key in TOPICS else None
     if entry is None:
-        client.numeric(n.ERR_HELPNOTFOUND, shown(subject), "No help available on this topic")
+        ctx.conn.numeric(n.ERR_HELPNOTFOUND, shown(subject), "No help available on this topic")
         return
     syntax, lines = entry
-    client.numeric(n.RPL_HELPSTART, key, syntax)
-    client.numeric(n.RPL_HELPTXT, key, "")
+    ctx.conn.numeric(n.RPL_HELPSTART, key, syntax)
+    ctx.conn.numeric(n.RPL_HELPTXT, key, "")
     for line in lines:
-        client.numeric(n.RPL_HELPTXT, key, line)
-    client.numeric(n.RPL_ENDOFHELP, key, "End of /HELP")
+        ctx.conn.numeric(n.RPL_HELPTXT, key, line)
+    ctx.conn.numeric(n.RPL_ENDOFHELP, key, "End of /HELP")
 
 
 @command("HELPOP")
-def handle_helpop(client: Client, message: Message) -> None:
-    handle_help(client, message)
+def handle_helpop(ctx: Context, message: Message) -> None:
+    handle_help(ctx, message)

@@ -9,21 +9,22 @@ that is empty or longer than NAMELEN (ISUPPORT) is refused with FAIL INVALID_REA
 from __future__ import annotations
 
 from hubbub.irc.message import Message
-from hubbub.server.client import Client
 from hubbub.server.commands import command
-from hubbub.server.notify import realname_changed
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import RealnameSet
 
 
 @command("SETNAME")
-def handle_setname(client: Client, message: Message) -> None:
+def handle_setname(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
     realname = message.param(0)
-    namelen = client.net.config.limits.namelen
+    namelen = ctx.config.limits.namelen
     if not realname or len(realname) > namelen:
-        client.fail("SETNAME", "INVALID_REALNAME", f"Realname is not valid (1 to {namelen} characters)")
+        conn.fail("SETNAME", "INVALID_REALNAME", f"Realname is not valid (1 to {namelen} characters)")
         return
-    if realname == client.realname:
-        if "setname" in client.caps:
-            client.send(Message("SETNAME", [realname], client.prefix))
+    if realname == user.realname:
+        if "setname" in conn.caps:
+            conn.send(Message("SETNAME", [realname], user.prefix))
         return
-    client.realname = realname
-    realname_changed(client)
+    ctx.emit(RealnameSet(user.uid, realname, ctx.now(), new_msgid()))

@@ -6,8 +6,8 @@ import time
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
-from hubbub.server.client import Client
 from hubbub.server.commands import command
+from hubbub.server.context import Context
 from hubbub.server.handlers.replies import shown
 
 
@@ -20,16 +20,17 @@ def _count(text: str) -> int:
 
 
 @command("WHOWAS")
-def handle_whowas(client: Client, message: Message) -> None:
+def handle_whowas(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
     nick = message.param(0)
     if not nick:
-        client.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        conn.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
-    entries = client.net.whowas.lookup(nick, _count(message.param(1)))
+    entries = ctx.state.whowas.lookup(nick, _count(message.param(1)))
     if not entries:
-        client.numeric(n.ERR_WASNOSUCHNICK, shown(nick), "There was no such nickname")
+        conn.numeric(n.ERR_WASNOSUCHNICK, shown(nick), "There was no such nickname")
     for entry in entries:
-        client.numeric(n.RPL_WHOWASUSER, entry.nick, entry.username, entry.host, "*", entry.realname)
+        conn.numeric(n.RPL_WHOWASUSER, entry.nick, entry.username, entry.host, "*", entry.realname)
         left = time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(entry.when))
-        client.numeric(n.RPL_WHOISSERVER, entry.nick, entry.server, left)
-    client.numeric(n.RPL_ENDOFWHOWAS, shown(nick), "End of WHOWAS")
+        conn.numeric(n.RPL_WHOISSERVER, entry.nick, entry.server or ctx.name, left)
+    conn.numeric(n.RPL_ENDOFWHOWAS, shown(nick), "End of WHOWAS")

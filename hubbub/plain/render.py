@@ -1,0 +1,209 @@
+"""The plain text mode's output form: what the chat sends, as a person reads it.
+
+`PlainOutput` is the output form (server/output.py) of a plain connection: the same
+messages an IRC client gets arrive here, and are rendered as human text (`alice: hi`,
+`* bob joined #lobby`, numerics as sentences) or left out when they only matter to IRC
+software. Everything shown passes `for_terminal` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.plain.view import PlainView
+from hubbub.server.output import Deliverable, Link
+from hubbub.server.user import User
+
+# Numerics that only matter to IRC software: not shown to a person.
+_SILENT = frozenset({
+    n.RPL_YOURHOST, n.RPL_CREATED, n.RPL_MYINFO, n.RPL_ISUPPORT, n.RPL_LUSERCLIENT,
+    n.RPL_LUSEROP, n.RPL_LUSERUNKNOWN, n.RPL_LUSERCHANNELS, n.RPL_LUSERME,
+    n.RPL_LOCALUSERS, n.RPL_GLOBALUSERS, n.RPL_MOTDSTART, n.RPL_ENDOFMOTD, n.ERR_NOMOTD,
+    n.RPL_ENDOFNAMES, n.RPL_ENDOFWHO, n.RPL_LISTSTART, n.RPL_CREATIONTIME,
+    n.RPL_TOPICWHOTIME, n.RPL_ENDOFWHOIS,
+})
+
+_CLOSING_LINK = re.compile(r"^Closing Link: \S+ \((.*)\)$")  # the ERROR a disconnect sends
+
+
+def _nick_of(source: str | None) -> str:
+    return (source or "").split("!", 1)[0]
+
+
+class PlainOutput:
+    """Renders IRC messages for one person (the `Output` of a plain connection)."""
+
+    raw: Link | None = None  # nothing is written as it is: everything is rendered
+    answers_pings = False  # a person with netcat cannot answer PING
+
+    def __init__(self, view: PlainView, user: User) -> None:
+        self.view = view
+        self.user = user
+
+    def say(self, text: str) -> None:
+        self.view.say(text)
+
+    # -- Output ------------------------------------------------------------------------
+
+    def send(self, message: Message) -> None:
+        self.render(message)
+
+    def deliver(self, out: Deliverable, mask: int) -> None:
+        for unit in out.units_for(0):  # a multiline message: its lines one by one
+            for message in unit if isinstance(unit, list) else (unit,):
+                self.render(message)
+
+    def send_all(self, messages: list[Message]) -> None:
+        for message in messages:
+            self.render(message)
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render(self, message: Message) -> None:
+        """Show an IRC message as a person would want to read it (or not at all)."""
+        renderer = _RENDERERS.get(message.command)
+        if message.command == n.ERR_NICKNAMEINUSE and not self.user.registered and len(message.params) > 1:
+            self.say(f"*** The nickname {message.params[1]} is taken. Type another one:")
+            return
+        if renderer is not None:
+            text = renderer(self, message)
+        elif message.command.isdigit():
+            text = self._numeric(message)
+        else:
+            text = None
+        if text is not None:
+            self.say(text)
+        if message.command in (n.RPL_ENDOFMOTD, n.ERR_NOMOTD) and not self.view.welcomed:
+            self.view.welcomed = True
+            self.view.on_welcome()
+
+    def _numeric(self, message: Message) -> str | None:
+        code = message.command
+        if code in _SILENT:
+            return None
+        p = message.params
+        special: dict[str, Callable[[], str]] = {
+            n.RPL_WELCOME: lambda: f"*** Welcome, {p[0]}! Type /help for commands, /exit to leave.",
+            n.RPL_MOTD: lambda: "*** " + p[-1].removeprefix("- "),
+            n.RPL_NAMREPLY: lambda: f"* In {p[2]}: {', '.join(p[3].split())}",
+            n.RPL_TOPIC: lambda: f"* Topic of {p[1]}: {p[2]}",
+            n.RPL_NOTOPIC: lambda: f"* {p[1]} has no topic",
+            n.RPL_WHOREPLY: lambda: f"* {p[5]} ({p[2]}@{p[3]}){' [away]' if p[6].startswith('G') else ''}: "
+            + p[7].partition(" ")[2],
+            n.RPL_LIST: lambda: f"* {p[1]} ({p[2]} here){': ' + p[3] if p[3] else ''}",
+            n.RPL_LISTEND: lambda: "* End of the channel list",
+            n.RPL_AWAY: lambda: f"* {p[1]} is away: {p[2]}",
+        }
+        make = special.get(code)
+        if make is not None and len(p) >= 2:
+            try:
+                return make()
+            except IndexError:
+                pass
+        middle = [x for x in p[1:-1] if x not in ("*", "=")]
+        return "* " + (" ".join(middle) + ": " if middle else "") + (p[-1] if len(p) > 1 else "")
+
+    # -- rendering of commands -------------------------------------------------------
+
+    def _is_me(self, source: str | None) -> bool:
+        return casefold(_nick_of(source)) == casefold(self.user.nick)
+
+    def _render_privmsg(self, m: Message) -> str | None:
+        if len(m.params) < 2:
+            return None
+        target, text = m.params[0], m.params[1]
+        who = _nick_of(m.source)
+        where = "" if casefold(target) == casefold(self.view.current or "") else f"[{target}] "
+        if not target.startswith("#"):
+            where = "[private] "
+        if text.startswith("\x01"):
+            body = text.strip("\x01")
+            if not body.upper().startswith("ACTION "):
+                return None  # other CTCP requests mean nothing to a person
+            return f"{where}* {who} {body[7:]}"
+        if m.command == "NOTICE":
+            if "!" not in (m.source or "!"):
+                return f"*** {text}"
+            return f"{where}-{who}- {text}"
+        return f"{where}{who}: {text}"
+
+    def _render_join(self, m: Message) -> str:
+        channel = m.param(0)
+        if self._is_me(m.source):
+            self.view.current = channel
+            return f"* You joined {channel}"
+        return f"* {_nick_of(m.source)} joined {channel}"
+
+    def _render_part(self, m: Message) -> str:
+        channel = m.param(0)
+        reason = f" ({m.params[1]})" if len(m.params) > 1 and m.params[1] else ""
+        if self._is_me(m.source):
+            text = f"* You left {channel}{reason}"
+            if self.view.current and casefold(self.view.current) == casefold(channel):
+                others = [c.name for c in self.user.channels.values() if casefold(c.name) != casefold(channel)]
+                self.view.current = others[0] if others else None
+                text += f"; now talking in {self.view.current}" if self.view.current else "; /join #channel to talk"
+            return text
+        return f"* {_nick_of(m.source)} left {channel}{reason}"
+
+    def _render_kick(self, m: Message) -> str:
+        channel, victim = m.param(0), m.param(1)
+        reason = f" ({m.params[2]})" if len(m.params) > 2 and m.params[2] else ""
+        if casefold(victim) != casefold(self.user.nick):
+            return f"* {victim} was kicked from {channel} by {_nick_of(m.source)}{reason}"
+        text = f"* You were kicked from {channel} by {_nick_of(m.source)}{reason}"
+        if self.view.current and casefold(self.view.current) == casefold(channel):
+            # the membership is removed after this message goes out, so skip it by name
+            others = [c.name for c in self.user.channels.values() if casefold(c.name) != casefold(channel)]
+            self.view.current = others[0] if others else None
+            text += f"; now talking in {self.view.current}" if self.view.current else "; /join #channel to talk"
+        return text
+
+    def _render_invite(self, m: Message) -> str:
+        return f"* {_nick_of(m.source)} invites you to {m.param(1)}; type /join {m.param(1)} to go there"
+
+    def _render_quit(self, m: Message) -> str:
+        return f"* {_nick_of(m.source)} left ({m.param(0)})"
+
+    def _render_nick(self, m: Message) -> str:
+        if self._is_me(m.source) or casefold(m.param(0)) == casefold(self.user.nick):
+            return f"* You are now known as {m.param(0)}"
+        return f"* {_nick_of(m.source)} is now known as {m.param(0)}"
+
+    def _render_topic(self, m: Message) -> str:
+        return f"* {_nick_of(m.source)} set the topic of {m.param(0)} to: {m.param(1)}"
+
+    def _render_mode(self, m: Message) -> str | None:
+        if "!" not in (m.source or ""):
+            return None  # the server showing a new channel's modes: IRC detail
+        return f"* {_nick_of(m.source)} sets mode {' '.join(m.params[1:])} on {m.param(0)}"
+
+    def _render_error(self, m: Message) -> str:
+        # "Closing Link: 127.0.0.1 (Excess Flood)" is for IRC software; a person wants the why
+        closing = _CLOSING_LINK.match(m.param(0))
+        return f"*** Disconnected: {closing.group(1) if closing else m.param(0)}"
+
+    def _render_fail(self, m: Message) -> str:
+        return f"* {m.params[-1] if m.params else 'Failed'}"
+
+
+_RENDERERS: dict[str, Callable[[PlainOutput, Message], str | None]] = {
+    "PRIVMSG": PlainOutput._render_privmsg,
+    "NOTICE": PlainOutput._render_privmsg,
+    "JOIN": PlainOutput._render_join,
+    "PART": PlainOutput._render_part,
+    "QUIT": PlainOutput._render_quit,
+    "KICK": PlainOutput._render_kick,
+    "INVITE": PlainOutput._render_invite,
+    "NICK": PlainOutput._render_nick,
+    "TOPIC": PlainOutput._render_topic,
+    "MODE": PlainOutput._render_mode,
+    "ERROR": PlainOutput._render_error,
+    "FAIL": PlainOutput._render_fail,
+    "PING": lambda self, m: None,
+    "PONG": lambda self, m: None,
+}

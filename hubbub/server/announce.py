@@ -1,0 +1,469 @@
+"""Delivery by audience: each applied event told to those on this node who must hear of it.
+
+An event names its audience (a channel's members, a user, a user's neighbours, those
+of them with a capability, MONITOR watchers, operators watching server notices); the
+`Announcer`, a subscriber of the engine, resolves that audience against this node's
+own connections (`User.conn`) and encodes each wire form once (`Outgoing`). On every
+node of a network the same event reaches the same audience, each node serving its own.
+
+This is also where this node acts on events about its own connections that came from
+elsewhere: a K-line disconnects the local users it matches, and a user quit by another
+node (a KILL) has its connection closed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.server.apply import Outcome
+from hubbub.server.batch import MultilineOutgoing
+from hubbub.server.channel import HALFOP, Channel
+from hubbub.server.connection import Connection
+from hubbub.server.delivery import WANTS_TAGS, Outgoing
+from hubbub.server.events import (
+    AwaySet,
+    ChannelModesSet,
+    Event,
+    HostSet,
+    Invited,
+    Joined,
+    Kicked,
+    KlineAdded,
+    ModeChange,
+    NickSet,
+    Parted,
+    RealnameSet,
+    Registered,
+    Said,
+    SaidMultiline,
+    TopicSet,
+    UserModesSet,
+    UserQuit,
+    Wallops,
+)
+from hubbub.server.isupport import BOT_MODE
+from hubbub.server.klines import Kline
+from hubbub.server.monitor import EXTENDED_MONITOR, MonitorIndex
+from hubbub.server.snotice import ServerNotices
+from hubbub.server.state import ChatState
+from hubbub.server.user import User
+from hubbub.server.usermodes import format_changes
+
+E = TypeVar("E", bound=Event)
+MODE_LINE_BUDGET = 510  # bytes of a MODE line before its CRLF
+
+
+def from_user(
+    user: User, message: Message, time: float, msgid: str, client_tags: dict[str, str] | None = None
+) -> Outgoing:
+    """A message a user causes, with the tags that describe its sender (account, bot)."""
+    return Outgoing(message, time, msgid, client_tags, user.account, BOT_MODE in user.modes)
+
+
+def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: User | None = None) -> None:
+    """Deliver `out` to every local member of `channel` but `exclude`.
+
+    This is the hot path of a chat server, so `Connection.deliver` is inlined for the
+    common member (an IRC connection with no labeled reply open, `Connection.fast`):
+    the wire form for each tag mask is fetched once per message and written as it is.
+    """
+    forms: dict[int, bytes] = {}
+    skip = exclude.conn if exclude is not None else None
+    for conn in channel.local:
+        if conn is skip:
+            continue
+        fast = conn.fast
+        if fast is None:
+            conn.deliver(out)  # labeled, leaving, or another output form
+            continue
+        mask = conn.tag_mask
+        data = forms.get(mask)
+        if data is None:
+            data = forms[mask] = out.irc_bytes(mask)
+        fast.write(data)
+
+
+def to_users(users: Iterable[User], out: Outgoing | MultilineOutgoing, cap: str | None = None) -> None:
+    """Deliver `out` to those of `users` connected here (with `cap`, when given)."""
+    for user in users:
+        conn = user.conn
+        if conn is not None and (cap is None or cap in conn.caps):
+            conn.deliver(out)
+
+
+class Announcer:
+    def __init__(
+        self,
+        state: ChatState,
+        monitors: MonitorIndex,
+        notices: ServerNotices,
+        server: str,
+        local: Callable[[], Iterable[Connection]],
+        close: Callable[[Connection, str], None],
+        drop: Callable[[Connection, str], None],
+    ) -> None:
+        self.state = state
+        self.monitors = monitors
+        self.notices = notices
+        self.server = server
+        self.local = local  # this node's connections
+        self.close = close  # end a local connection whose user has left already (ERROR, close)
+        self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
+
+    def __call__(self, event: Event, outcome: Outcome) -> None:
+        if outcome.rejected is not None:
+            return
+        announce = ANNOUNCERS.get(type(event))
+        if announce is not None:
+            announce(self, event, outcome)
+
+    # -- audiences -----------------------------------------------------------------------
+
+    def with_cap(self, user: User, out: Outgoing, cap: str, *, include_self: bool) -> None:
+        """Those who share a channel with `user` and negotiated `cap`, its extended-monitor
+        watchers that did, and `user` itself when the specification says so."""
+        recipients: set[Connection] = set()
+        for other in self.state.neighbours(user):
+            conn = other.conn
+            if conn is not None and cap in conn.caps:
+                recipients.add(conn)
+        for watcher in self.monitors.of(user.nick):
+            if cap in watcher.caps and not watcher.caps.isdisjoint(EXTENDED_MONITOR):
+                recipients.add(watcher)
+        own = user.conn
+        if own is not None:
+            recipients.discard(own)
+            if include_self and cap in own.caps:
+                own.deliver(out)
+        for conn in recipients:
+            conn.deliver(out)
+
+    def came_online(self, user: User) -> None:
+        for watcher in list(self.monitors.of(user.nick)):
+            watcher.numeric(n.RPL_MONONLINE, user.prefix)
+
+    def went_offline(self, nick: str) -> None:
+        for watcher in list(self.monitors.of(nick)):
+            watcher.numeric(n.RPL_MONOFFLINE, nick)
+
+
+Announce = Callable[[Announcer, E, Outcome], None]
+ANNOUNCERS: dict[type[Any], Callable[[Announcer, Any, Outcome], None]] = {}
+
+
+def announces(event_type: type[E]) -> Callable[[Announce[E]], Announce[E]]:
+    def register(fn: Announce[E]) -> Announce[E]:
+        ANNOUNCERS[event_type] = fn
+        return fn
+
+    return register
+
+
+def _who(user: User) -> str:
+    return f"{user.nick} ({user.username}@{user.host}) [{user.ip}]"
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+@announces(NickSet)
+def _nick_set(a: Announcer, ev: NickSet, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    if not user.registered or outcome.old_nick == user.nick:
+        return
+    out = from_user(user, Message("NICK", [user.nick], outcome.old_prefix), ev.time, ev.msgid)
+    if user.conn is not None:
+        user.conn.deliver(out)
+    to_users(outcome.audience, out)
+    if casefold(outcome.old_nick) != user.key:  # a change of case only is no news
+        a.went_offline(outcome.old_nick)
+        a.came_online(user)
+
+
+@announces(Registered)
+def _registered(a: Announcer, ev: Registered, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    a.came_online(user)
+    a.notices.send(f"Client connecting: {_who(user)}")
+
+
+@announces(UserQuit)
+def _user_quit(a: Announcer, ev: UserQuit, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    conn = user.conn
+    if conn is not None:  # ours: forget its local traces; close it if another node quit it
+        for channel in outcome.left:
+            channel.local.pop(conn, None)
+        if not conn.gone:
+            if outcome.target is not None:
+                conn.send(Message("KILL", [user.nick, ev.kill_text], outcome.target.prefix))
+            a.close(conn, ev.reason)
+        a.monitors.clear(conn)
+        a.notices.watch(conn, False)
+        user.conn = None
+    if not user.registered:
+        return
+    to_users(outcome.audience, from_user(user, Message("QUIT", [ev.reason], user.prefix), ev.time, ev.msgid))
+    a.went_offline(user.nick)
+    a.notices.send(f"Client exiting: {_who(user)} ({ev.reason})")
+
+
+@announces(UserModesSet)
+def _user_modes(a: Announcer, ev: UserModesSet, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    conn = user.conn
+    changes = list(outcome.user_changes)
+    if conn is None or not changes:
+        return
+    for adding, letter in changes:
+        if letter == "s":
+            a.notices.watch(conn, adding)
+    conn.send(Message("MODE", [user.nick, format_changes(changes)], user.prefix))
+
+
+@announces(AwaySet)
+def _away(a: Announcer, ev: AwaySet, outcome: Outcome) -> None:
+    """away-notify: `AWAY :text` when going away, a bare `AWAY` when back."""
+    user = outcome.user
+    assert user is not None
+    params = [ev.text] if ev.text is not None else []
+    a.with_cap(user, from_user(user, Message("AWAY", params, user.prefix), ev.time, ev.msgid), "away-notify",
+               include_self=False)  # fmt: skip
+
+
+@announces(RealnameSet)
+def _realname(a: Announcer, ev: RealnameSet, outcome: Outcome) -> None:
+    """setname: the change, confirmed to the user and told to those who share a channel."""
+    user = outcome.user
+    assert user is not None
+    out = from_user(user, Message("SETNAME", [user.realname], user.prefix), ev.time, ev.msgid)
+    a.with_cap(user, out, "setname", include_self=True)
+
+
+@announces(HostSet)
+def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
+    """chghost, the user included. Clients without it get no reconnect simulation (the
+    spec's optional QUIT/JOIN): they see the new mask on the user's next message."""
+    user = outcome.user
+    assert user is not None
+    out = from_user(user, Message("CHGHOST", [ev.username, ev.host], outcome.old_prefix), ev.time, ev.msgid)
+    a.with_cap(user, out, "chghost", include_self=True)
+
+
+# -- channels ------------------------------------------------------------------------------
+
+
+@announces(Joined)
+def _joined(a: Announcer, ev: Joined, outcome: Outcome) -> None:
+    """JOIN; `#chan account :realname` to extended-join members, and an away joiner's
+    AWAY to away-notify members (away-notify: "when a user joins")."""
+    user, channel = outcome.user, outcome.channel
+    assert user is not None and channel is not None
+    if user.conn is not None:
+        channel.local[user.conn] = None
+    plain = from_user(user, Message("JOIN", [channel.name], user.prefix), ev.time, ev.msgid)
+    extended = from_user(
+        user, Message("JOIN", [channel.name, user.account or "*", user.realname], user.prefix), ev.time, ev.msgid
+    )
+    away = None
+    if user.away is not None:
+        away = from_user(user, Message("AWAY", [user.away], user.prefix), ev.time, ev.msgid)
+    for member in outcome.audience:
+        conn = member.conn
+        if conn is None:
+            continue
+        conn.deliver(extended if "extended-join" in conn.caps else plain)
+        if away is not None and member is not user and "away-notify" in conn.caps:
+            conn.deliver(away)
+
+
+@announces(Parted)
+def _parted(a: Announcer, ev: Parted, outcome: Outcome) -> None:
+    user, channel = outcome.user, outcome.channel
+    assert user is not None and channel is not None
+    params = [channel.name, ev.reason] if ev.reason else [channel.name]
+    to_users(outcome.audience, from_user(user, Message("PART", params, user.prefix), ev.time, ev.msgid))
+    if user.conn is not None:
+        channel.local.pop(user.conn, None)
+
+
+@announces(Kicked)
+def _kicked(a: Announcer, ev: Kicked, outcome: Outcome) -> None:
+    kicker, victim, channel = outcome.user, outcome.target, outcome.channel
+    assert victim is not None and channel is not None
+    source = kicker.prefix if kicker is not None else a.server
+    message = Message("KICK", [channel.name, victim.nick, ev.reason], source)
+    out = from_user(kicker, message, ev.time, ev.msgid) if kicker is not None else Outgoing(message, ev.time, ev.msgid)
+    to_users(outcome.audience, out)
+    if victim.conn is not None:
+        channel.local.pop(victim.conn, None)
+
+
+@announces(TopicSet)
+def _topic(a: Announcer, ev: TopicSet, outcome: Outcome) -> None:
+    user, channel = outcome.user, outcome.channel
+    assert user is not None and channel is not None
+    message = Message("TOPIC", [channel.name, channel.topic], user.prefix)
+    to_members(channel, from_user(user, message, ev.time, ev.msgid))
+
+
+def _shown_param(a: Announcer, change: ModeChange) -> str | None:
+    if change.param is None:
+        return None
+    if change.letter in "ohv":  # a status: the param is a uid, shown as its nick
+        target = a.state.users.get(change.param)
+        return target.nick if target is not None else change.param
+    return change.param
+
+
+@announces(ChannelModesSet)
+def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
+    """One MODE line for what changed, split only where 512 bytes demand it."""
+    channel = outcome.channel
+    assert channel is not None
+    changes = outcome.changes
+    if not changes:
+        return
+    user = outcome.user
+    source = user.prefix if user is not None else a.server
+    head = len(f":{source} MODE {channel.name} +".encode())
+    batch: list[tuple[bool, str, str | None]] = []
+    size = head
+    lines: list[list[tuple[bool, str, str | None]]] = []
+    for change in changes:
+        shown = _shown_param(a, change)
+        if change.letter == "l" and not change.adding:
+            shown = None
+        cost = 2 + (len(shown.encode()) + 2 if shown is not None else 0)  # sign, letter, " :arg"
+        if batch and size + cost > MODE_LINE_BUDGET:
+            lines.append(batch)
+            batch, size = [], head
+        batch.append((change.adding, change.letter, shown))
+        size += cost
+    if batch:
+        lines.append(batch)
+    for line in lines:
+        letters = format_changes([(adding, letter) for adding, letter, _ in line])
+        args = [arg for _, _, arg in line if arg is not None]
+        message = Message("MODE", [channel.name, letters, *args], source)
+        out = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
+        to_members(channel, out)
+
+
+@announces(Invited)
+def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
+    """INVITE to its target; with `invite-notify`, the channel's halfops and ops (those
+    who could have invited to a +i channel themselves) are told too."""
+    user, target, channel = outcome.user, outcome.target, outcome.channel
+    assert user is not None and target is not None and channel is not None
+    out = from_user(user, Message("INVITE", [target.nick, channel.name], user.prefix), ev.time, ev.msgid)
+    if target.conn is not None:
+        target.conn.deliver(out)
+    for member in channel.members:
+        conn = member.conn
+        if conn is not None and member is not user and "invite-notify" in conn.caps and channel.rank(member) >= HALFOP:
+            conn.deliver(out)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def _to_target(
+    a: Announcer, user: User, outcome: Outcome, out: Outgoing | MultilineOutgoing, tags_only: bool = False
+) -> None:
+    """Deliver to the target and, with echo-message, back to the sender.
+
+    A message to oneself arrives twice with echo-message, as a delivery and as the
+    echo; only the echo can carry a label (labeled-response).
+    """
+    channel, target = outcome.channel, outcome.target
+    if channel is not None:
+        if tags_only:
+            for member in channel.members:
+                conn = member.conn
+                if conn is not None and member is not user and conn.tag_mask & WANTS_TAGS:
+                    conn.deliver(out)
+        else:
+            to_members(channel, out, exclude=user)
+    elif target is not None and target.conn is not None:
+        conn = target.conn
+        if not tags_only or conn.tag_mask & WANTS_TAGS:
+            if target is user:
+                conn.deliver_unlabeled(out)
+            else:
+                conn.deliver(out)
+    own = user.conn
+    if own is not None and "echo-message" in own.caps and (not tags_only or own.tag_mask & WANTS_TAGS):
+        own.deliver(out)
+
+
+@announces(Said)
+def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    channel = outcome.channel
+    tagmsg = ev.command == "TAGMSG"
+    shown = channel.name if channel is not None else outcome.target.nick if outcome.target else ev.target
+    params = [shown] if tagmsg else [shown, ev.text]
+    out = Outgoing(Message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
+                   BOT_MODE in user.modes)  # fmt: skip
+    if not tagmsg:  # the common cases, without a detour
+        if channel is not None:
+            to_members(channel, out, user)
+        else:
+            target = outcome.target
+            if target is not None and target is not user and target.conn is not None:
+                target.conn.deliver(out)
+            elif target is user and user.conn is not None:
+                user.conn.deliver_unlabeled(out)
+        own = user.conn
+        if own is not None and "echo-message" in own.caps:
+            own.deliver(out)
+        return
+    _to_target(a, user, outcome, out, tags_only=tagmsg)
+
+
+@announces(SaidMultiline)
+def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    channel, target = outcome.channel, outcome.target
+    shown = channel.name if channel is not None else target.nick if target is not None else ev.target
+    out = MultilineOutgoing(
+        user.prefix, shown, ev.lines, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
+        account=user.account, bot=BOT_MODE in user.modes,
+    )  # fmt: skip
+    _to_target(a, user, outcome, out)
+
+
+@announces(Wallops)
+def _wallops(a: Announcer, ev: Wallops, outcome: Outcome) -> None:
+    """Every +w user, and the sender as an echo (Modern IRC allows both)."""
+    user = outcome.user
+    assert user is not None
+    out = from_user(user, Message("WALLOPS", [ev.text], user.prefix), ev.time, ev.msgid)
+    for conn in list(a.local()):
+        if conn.registered and not conn.gone and ("w" in conn.user.modes or conn.user is user):
+            conn.deliver(out)
+
+
+# -- server bans ---------------------------------------------------------------------------
+
+
+@announces(KlineAdded)
+def _kline_added(a: Announcer, ev: KlineAdded, outcome: Outcome) -> None:
+    """Disconnect whoever is connected here already and matches the new K-line."""
+    kline = Kline(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)
+    for conn in list(a.local()):
+        user = conn.user
+        if not conn.gone and kline.matches(user.username, user.host, user.ip):
+            a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
+            a.drop(conn, f"K-Lined: {kline.reason}")

@@ -1,0 +1,470 @@
+"""The one place the chat state changes: each event applied, deterministically.
+
+An applier gets the state and one event and changes the state as the event says,
+using nothing else: no clock (the event's time), no randomness, no configuration
+(what the state keeps of it, such as the WHOWAS budget), no connection. It re-checks
+what only the order of events can settle (a nick taken meanwhile, a member gone), so
+that every replica applying the same events in the same order agrees, and reports
+what happened in an `Outcome`: who was there to hear of it (taken before the change),
+what actually changed, or why nothing did.
+
+Appliers are small functions registered per event type, like command handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from hubbub.irc.casemap import casefold
+from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
+from hubbub.server.events import (
+    AwaySet,
+    ChannelModesSet,
+    Connected,
+    Event,
+    HostSet,
+    Invited,
+    Joined,
+    Kicked,
+    KlineAdded,
+    KlineRemoved,
+    ModeChange,
+    NickSet,
+    Parted,
+    RealnameSet,
+    Registered,
+    Said,
+    SaidMultiline,
+    TopicSet,
+    UserModesSet,
+    UserQuit,
+    Wallops,
+)
+from hubbub.server.klines import Kline
+from hubbub.server.state import ChatState
+from hubbub.server.user import User
+from hubbub.server.whowas import WhowasEntry
+
+E = TypeVar("E", bound=Event)
+
+
+class Outcome:
+    """What applying one event did, for its subscribers (delivery above all).
+
+    The defaults are class attributes, so that making one costs only the fields an
+    applier sets: one is made per event, on the message path.
+    """
+
+    rejected: str | None = None  # why nothing changed (the emitter tells its client)
+    user: User | None = None  # the user the event is about
+    channel: Channel | None = None
+    audience: Sequence[User] = ()  # who was there to hear of it, taken before the change
+    changes: Sequence[ModeChange] = ()  # the channel mode changes that really changed something
+    user_changes: Sequence[tuple[bool, str]] = ()  # the user mode changes that did
+    old_nick = ""
+    old_prefix = ""
+    created = False  # the event created its channel
+    target: User | None = None  # the other user (kicked, invited, messaged)
+    left: Sequence[Channel] = ()  # the channels a quitting user was in
+
+
+def rejected(reason: str) -> Outcome:
+    outcome = Outcome()
+    outcome.rejected = reason
+    return outcome
+
+
+Applier = Callable[[ChatState, E], Outcome]
+APPLIERS: dict[type[Any], Callable[[ChatState, Any], Outcome]] = {}
+
+
+def applies(event_type: type[E]) -> Callable[[Applier[E]], Applier[E]]:
+    def register(fn: Applier[E]) -> Applier[E]:
+        APPLIERS[event_type] = fn
+        return fn
+
+    return register
+
+
+def apply(state: ChatState, event: Event) -> Outcome:
+    return APPLIERS[type(event)](state, event)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+@applies(Connected)
+def _connected(state: ChatState, ev: Connected) -> Outcome:
+    if ev.uid in state.users:
+        return rejected("duplicate")
+    user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time)
+    state.users[ev.uid] = user
+    outcome = Outcome()
+    outcome.user = user
+    return outcome
+
+
+def _remember(state: ChatState, user: User, nick: str, when: float) -> None:
+    """Keep `nick` for WHOWAS, with who used it."""
+    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, "", when))
+
+
+@applies(NickSet)
+def _nick_set(state: ChatState, ev: NickSet) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    key = casefold(ev.nick)
+    holder = state.nicks.get(key)
+    if holder is not None and holder is not user:
+        return rejected("taken")  # someone claimed it first, in the network's order
+    outcome = Outcome()
+    outcome.user = user
+    outcome.old_nick = user.nick
+    outcome.old_prefix = user.prefix
+    if user.registered and user.nick != ev.nick:
+        outcome.audience = list(state.neighbours(user))
+        if user.key != key:
+            _remember(state, user, user.nick, ev.time)
+    if user.key is not None:
+        del state.nicks[user.key]
+    user.key = key
+    user.nick = ev.nick
+    state.nicks[key] = user
+    user.refresh_prefix()
+    return outcome
+
+
+@applies(Registered)
+def _registered(state: ChatState, ev: Registered) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None or user.registered or user.key is None:
+        return rejected("not ready")
+    user.username = ev.username
+    user.realname = ev.realname
+    user.registered = True
+    user.signon = user.last_message = ev.time
+    user.refresh_prefix()
+    state.user_count += 1
+    state.peak_users = max(state.peak_users, state.user_count)
+    for letter in user.modes:
+        state.mode_counts[letter] += 1
+    outcome = Outcome()
+    outcome.user = user
+    return outcome
+
+
+@applies(UserQuit)
+def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
+    user = state.users.pop(ev.uid, None)
+    if user is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    outcome.target = state.users.get(ev.killer) if ev.killer else None
+    if user.registered:
+        outcome.audience = list(state.neighbours(user))
+        state.user_count -= 1
+        for letter in user.modes:
+            state.mode_counts[letter] -= 1
+        _remember(state, user, user.nick, ev.time)
+    outcome.left = list(user.channels.values())
+    for channel in outcome.left:
+        _leave(state, channel, user)
+    for key in user.invited_to:
+        inviting = state.channels.get(key)
+        if inviting is not None:
+            inviting.invited.discard(user.uid)
+    if user.key is not None and state.nicks.get(user.key) is user:
+        del state.nicks[user.key]
+    return outcome
+
+
+@applies(UserModesSet)
+def _user_modes(state: ChatState, ev: UserModesSet) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    applied: list[tuple[bool, str]] = []
+    for adding, letter in ev.changes:
+        if adding == (letter in user.modes):
+            continue
+        if adding:
+            user.modes.add(letter)
+        else:
+            user.modes.discard(letter)
+        if user.registered:
+            state.mode_counts[letter] += 1 if adding else -1
+        applied.append((adding, letter))
+    outcome = Outcome()
+    outcome.user = user
+    outcome.user_changes = applied
+    return outcome
+
+
+def _user_or_reject(state: ChatState, uid: str) -> tuple[User | None, Outcome]:
+    user = state.users.get(uid)
+    if user is None:
+        return None, rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    return user, outcome
+
+
+@applies(AwaySet)
+def _away(state: ChatState, ev: AwaySet) -> Outcome:
+    user, outcome = _user_or_reject(state, ev.uid)
+    if user is not None:
+        if user.away == ev.text:
+            outcome.rejected = "unchanged"
+        user.away = ev.text
+    return outcome
+
+
+@applies(RealnameSet)
+def _realname(state: ChatState, ev: RealnameSet) -> Outcome:
+    user, outcome = _user_or_reject(state, ev.uid)
+    if user is not None:
+        if user.realname == ev.realname:
+            outcome.rejected = "unchanged"
+        user.realname = ev.realname
+    return outcome
+
+
+@applies(HostSet)
+def _host(state: ChatState, ev: HostSet) -> Outcome:
+    user, outcome = _user_or_reject(state, ev.uid)
+    if user is not None:
+        outcome.old_prefix = user.prefix
+        if (user.username, user.host) == (ev.username, ev.host):
+            outcome.rejected = "unchanged"
+        user.username, user.host = ev.username, ev.host
+        user.refresh_prefix()
+    return outcome
+
+
+# -- channels ------------------------------------------------------------------------------
+
+
+def _leave(state: ChatState, channel: Channel, user: User) -> None:
+    channel.members.pop(user, None)
+    user.channels.pop(channel.key, None)
+    if not channel.members:
+        del state.channels[channel.key]
+        for uid in channel.invited:
+            invitee = state.users.get(uid)
+            if invitee is not None:
+                invitee.invited_to.discard(channel.key)
+
+
+@applies(Joined)
+def _joined(state: ChatState, ev: Joined) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None or not user.registered:
+        return rejected("gone")
+    key = casefold(ev.channel)
+    channel = state.channels.get(key)
+    if channel is not None and user in channel.members:
+        return rejected("already there")
+    outcome = Outcome()
+    outcome.user = user
+    if channel is None:
+        channel = Channel(ev.channel, ev.time)
+        channel.modes.update(("n", "t"))
+        state.channels[key] = channel
+        channel.members[user] = "o"  # the first joiner, in the network's order, is op
+        outcome.created = True
+    else:
+        channel.members[user] = ""
+        if user.uid in channel.invited:  # an invitation lets in once
+            channel.invited.discard(user.uid)
+            user.invited_to.discard(key)
+    user.channels[key] = channel
+    outcome.channel = channel
+    outcome.audience = list(channel.members)
+    return outcome
+
+
+def _member_leaves(state: ChatState, uid: str, name: str) -> tuple[User | None, Channel | None, Outcome]:
+    user = state.users.get(uid)
+    channel = state.channels.get(casefold(name))
+    if user is None or channel is None or user not in channel.members:
+        return None, None, rejected("not there")
+    outcome = Outcome()
+    outcome.user = user
+    outcome.channel = channel
+    outcome.audience = list(channel.members)
+    return user, channel, outcome
+
+
+@applies(Parted)
+def _parted(state: ChatState, ev: Parted) -> Outcome:
+    user, channel, outcome = _member_leaves(state, ev.uid, ev.channel)
+    if user is not None and channel is not None:
+        _leave(state, channel, user)
+    return outcome
+
+
+@applies(Kicked)
+def _kicked(state: ChatState, ev: Kicked) -> Outcome:
+    victim, channel, outcome = _member_leaves(state, ev.target, ev.channel)
+    if victim is not None and channel is not None:
+        outcome.target = victim
+        outcome.user = state.users.get(ev.uid)
+        _leave(state, channel, victim)
+    return outcome
+
+
+@applies(TopicSet)
+def _topic(state: ChatState, ev: TopicSet) -> Outcome:
+    user = state.users.get(ev.uid)
+    channel = state.channels.get(casefold(ev.channel))
+    if user is None or channel is None:
+        return rejected("gone")
+    channel.topic = ev.text
+    channel.topic_by = user.prefix
+    channel.topic_time = ev.time
+    outcome = Outcome()
+    outcome.user = user
+    outcome.channel = channel
+    return outcome
+
+
+def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by: str, when: float) -> bool:
+    """Apply one change; True when it changed something."""
+    letter, adding, param = change.letter, change.adding, change.param
+    if letter in STATUS_MODES:
+        target = state.users.get(param or "")
+        if target is None or target not in channel.members:
+            return False
+        return channel.set_status(target, letter, adding)
+    if letter in LIST_MODES:
+        entries = channel.lists[letter]
+        if adding:
+            if param is None or entries.find(param) is not None:
+                return False
+            entries.add(param, set_by, int(when))
+            return True
+        return param is not None and entries.remove(param) is not None
+    if letter == "k":
+        new_key = param if adding else None
+        if channel.join_key == new_key:
+            return False
+        channel.join_key = new_key
+        return True
+    if letter == "l":
+        new_limit = int(param) if adding and param is not None else None
+        if channel.limit == new_limit:
+            return False
+        channel.limit = new_limit
+        return True
+    if adding == (letter in channel.modes):
+        return False
+    if adding:
+        channel.modes.add(letter)
+    else:
+        channel.modes.discard(letter)
+    return True
+
+
+@applies(ChannelModesSet)
+def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None:
+        return rejected("gone")
+    user = state.users.get(ev.uid) if ev.uid else None
+    set_by = user.prefix if user is not None else ""
+    outcome = Outcome()
+    outcome.user = user
+    outcome.channel = channel
+    applied: list[ModeChange] = []
+    for change in ev.changes:
+        if change.letter in LIST_MODES and change.param is not None and not change.adding:
+            found = channel.lists[change.letter].find(change.param)
+            if found is not None:  # announce the mask as it was set, not as typed
+                change = ModeChange(False, change.letter, found.mask)
+        if _channel_mode(state, channel, change, set_by, ev.time):
+            applied.append(change)
+    outcome.changes = applied
+    return outcome
+
+
+@applies(Invited)
+def _invited(state: ChatState, ev: Invited) -> Outcome:
+    user = state.users.get(ev.uid)
+    target = state.users.get(ev.target)
+    channel = state.channels.get(casefold(ev.channel))
+    if user is None or target is None or channel is None:
+        return rejected("gone")
+    if ev.grants:
+        channel.invited.add(target.uid)
+        target.invited_to.add(channel.key)
+    outcome = Outcome()
+    outcome.user = user
+    outcome.target = target
+    outcome.channel = channel
+    return outcome
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+@applies(Said)
+def _said(state: ChatState, ev: Said) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    if ev.to_channel:
+        outcome.channel = state.channels.get(ev.target)
+        if outcome.channel is None:
+            outcome.rejected = "no such channel"
+    else:
+        outcome.target = state.users.get(ev.target)
+        if outcome.target is None:
+            outcome.rejected = "no such user"
+    if ev.command != "TAGMSG":
+        user.last_message = ev.time  # idle time: typing notifications do not count
+    return outcome
+
+
+@applies(SaidMultiline)
+def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    if ev.to_channel:
+        outcome.channel = state.channels.get(ev.target)
+    else:
+        outcome.target = state.users.get(ev.target)
+    if outcome.channel is None and outcome.target is None:
+        outcome.rejected = "no such target"
+    user.last_message = ev.time
+    return outcome
+
+
+@applies(Wallops)
+def _wallops(state: ChatState, ev: Wallops) -> Outcome:
+    user, outcome = _user_or_reject(state, ev.uid)
+    return outcome
+
+
+# -- server bans ---------------------------------------------------------------------------
+
+
+@applies(KlineAdded)
+def _kline_added(state: ChatState, ev: KlineAdded) -> Outcome:
+    state.klines.add(Kline(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires))
+    return Outcome()
+
+
+@applies(KlineRemoved)
+def _kline_removed(state: ChatState, ev: KlineRemoved) -> Outcome:
+    if state.klines.remove(ev.mask, ev.time) is None:
+        return rejected("no such K-line")
+    return Outcome()
+

@@ -1,0 +1,198 @@
+"""One local connection: what this node knows of a client that the network need not.
+
+The user (user.py) is chat state, the same on every node. The connection is this
+node's alone: the capabilities the client negotiated, its registration, the labeled
+reply and the batch it has open, its keepalive timers, and its output form. Replies
+go out through the output form (output.py), never straight to a socket; a labeled
+command's replies are collected first (labels.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from hubbub.irc.message import Message, reply_params
+from hubbub.server.delivery import (
+    WANTS_ACCOUNT,
+    WANTS_MULTILINE,
+    WANTS_TAGS,
+    WANTS_TIME,
+)
+from hubbub.server.labels import LabeledResponse
+from hubbub.server.output import Deliverable, Link, Output
+from hubbub.server.registration import Registration
+from hubbub.server.user import User
+
+# capability -> the tag bit it turns on
+TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag": WANTS_ACCOUNT}
+
+
+class OpenBatch(Protocol):
+    """A batch a client has opened (handlers/multiline.py): the lines tagged for it go here."""
+
+    ref: str
+    failed: bool  # refused: its remaining lines are swallowed
+
+
+class Connection:
+    __slots__ = (
+        "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
+        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "__weakref__",
+    )  # fmt: skip
+
+    def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
+        self.user = user
+        self.link = link
+        self.server = server  # our name: the source of numerics
+        self.output = output
+        self.raw = output.raw  # where relayed IRC bytes may be written as they are (output.py)
+        # `raw` while nothing else applies (no labeled reply open, not leaving): the one
+        # attribute the delivery loop reads to write a shared message as it is.
+        self.fast: Link | None = output.raw
+        self.caps: set[str] = set()
+        self.cap_version = 0
+        self.tag_mask = 0  # which tags relayed messages carry for us (see delivery.py)
+        self.labeled: LabeledResponse | None = None  # collects a labeled command's replies
+        self.batch: OpenBatch | None = None  # a draft/multiline batch being received
+        self.registration = Registration()
+        self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        self.last_activity = now
+        self.ping_sent = False
+        self.quit_reason: str | None = None  # set once the client is leaving
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.user.nick} {self.user.ip}>"
+
+    @property
+    def nick(self) -> str:
+        return self.user.nick
+
+    @property
+    def registered(self) -> bool:
+        return self.registration.registered
+
+    @property
+    def gone(self) -> bool:
+        return self.quit_reason is not None
+
+    def set_output(self, output: Output) -> None:
+        """Change the output form (the plain text mode decides on the first line)."""
+        self.output = output
+        self.raw = output.raw
+        self._refresh_fast()
+
+    def _refresh_fast(self) -> None:
+        self.fast = self.raw if self.labeled is None and self.quit_reason is None else None
+
+    def leave(self, reason: str) -> None:
+        """Mark the connection as leaving: from now on nothing more is sent to it."""
+        self.quit_reason = reason
+        self.fast = None
+
+    # -- output --------------------------------------------------------------------------
+
+    def send(self, message: Message) -> None:
+        """Send one message meant for this client alone."""
+        if self.quit_reason is not None:
+            return
+        if self.labeled is not None:
+            self.labeled.items.append(message)
+        else:
+            self.output.send(message)
+
+    def deliver(self, out: Deliverable) -> None:
+        """Send a message shared with other recipients, in the form this client wants."""
+        fast = self.fast
+        if fast is not None:
+            fast.write(out.irc_bytes(self.tag_mask))
+            return
+        if self.quit_reason is not None:
+            return
+        if self.labeled is not None:
+            self.labeled.items.append(out)
+        else:
+            self.output.deliver(out, self.tag_mask)
+
+    def deliver_unlabeled(self, out: Deliverable) -> None:
+        """Deliver, never as part of a labeled reply: a message a client sent to itself
+        arrives as a delivery (unlabeled) besides its echo (labeled-response)."""
+        labeled = self.suspend_label()
+        try:
+            self.deliver(out)
+        finally:
+            self.resume_label(labeled)
+
+    def numeric(self, code: str, *params: str) -> None:
+        """A numeric reply: the server is the source and our nick the first parameter."""
+        self.send(Message(code, reply_params((self.user.nick, *params)), self.server))
+
+    def server_message(self, command: str, *params: str) -> None:
+        self.send(Message(command, list(params), self.server))
+
+    def fail(self, command: str, code: str, *context_and_text: str) -> None:
+        """A standard reply (`FAIL <command> <code> [context...] :text`)."""
+        self.send(Message("FAIL", reply_params((command, code, *context_and_text)), self.server))
+
+    def warn(self, command: str, code: str, *context_and_text: str) -> None:
+        """A standard reply: the command worked, with something worth knowing (`WARN`)."""
+        self.send(Message("WARN", reply_params((command, code, *context_and_text)), self.server))
+
+    def note(self, command: str, code: str, *context_and_text: str) -> None:
+        """A standard reply that only informs (`NOTE`)."""
+        self.send(Message("NOTE", reply_params((command, code, *context_and_text)), self.server))
+
+    # -- labeled-response ----------------------------------------------------------------
+
+    @contextmanager
+    def labeled_reply(self, label: str | None) -> Iterator[None]:
+        """What is sent to us within the block goes out as one reply labeled `label`
+        (labels.py); no label, or one already being answered, changes nothing."""
+        if label is None or self.labeled is not None:
+            yield
+            return
+        self.labeled = LabeledResponse(label)
+        self.fast = None
+        try:
+            yield
+        finally:
+            self.finish_label()
+
+    def suspend_label(self) -> LabeledResponse | None:
+        """Set the open labeled reply aside while its command waits (slow work, an event
+        being ordered); what arrives meanwhile goes out unlabeled."""
+        labeled, self.labeled = self.labeled, None
+        self._refresh_fast()
+        return labeled
+
+    def resume_label(self, labeled: LabeledResponse | None) -> None:
+        self.labeled = labeled
+        self._refresh_fast()
+
+    def finish_label(self) -> None:
+        """Send what was collected as one labeled reply."""
+        labeled = self.suspend_label()
+        if labeled is not None:  # even when leaving: its ERROR may be in there
+            self.output.send_all(labeled.messages(self.tag_mask, self.server))
+
+    def close_link(self) -> None:
+        """Close the connection after what is due to it, a labeled reply included."""
+        self.finish_label()
+        self.link.close()
+
+    # -- capabilities --------------------------------------------------------------------
+
+    def set_cap(self, name: str, enabled: bool) -> None:
+        """Enable or disable a capability, keeping the derived tag wishes in step."""
+        if enabled:
+            self.caps.add(name)
+        else:
+            self.caps.discard(name)
+        mask = 0
+        for cap, bit in TAG_CAPS.items():
+            if cap in self.caps:
+                mask |= bit
+        if "draft/multiline" in self.caps and "batch" in self.caps:
+            mask |= WANTS_MULTILINE
+        self.tag_mask = mask

@@ -1,0 +1,173 @@
+"""What command handlers get: their connection, and the services they may use.
+
+`Services` is built once by the runtime: the chat state (read-only to handlers), the
+engine that events are emitted to, the configuration, the clock, this node's indexes
+(MONITOR watchers, server-notice watchers, local connections) and the hooks into the
+runtime (slow work off the loop, REHASH and DIE). `Context` is one connection's view
+of them, made once per connection and passed to every handler it runs; handlers reach
+nothing else.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from hubbub.config import Config
+from hubbub.irc.message import Message
+from hubbub.server.connection import Connection
+from hubbub.server.delivery import new_msgid
+from hubbub.server.engine import Engine
+from hubbub.server.events import UserQuit
+from hubbub.server.monitor import MonitorIndex
+from hubbub.server.snotice import ServerNotices
+from hubbub.server.state import ChatState
+from hubbub.server.user import User
+
+T = TypeVar("T")
+# Runs `work` somewhere it may block, then `resume(result)` back on the event loop.
+Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], None]
+
+
+def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+    """The offload used without a runtime (unit tests): do the work right away."""
+    resume(work())
+
+
+class ServerControl(Protocol):
+    """What operator commands may ask of the running server, without importing it."""
+
+    config_name: str  # the configuration file, as RPL_REHASHING names it
+
+    def rehash(self, report: Callable[[str | None, list[str]], None]) -> None:
+        """Reload the configuration off the loop and put it in force, then
+        `report(error, notes)`: the error that kept it out, or notes on what stayed."""
+
+    def die(self, reason: str) -> None:
+        """Shut the server down as SIGTERM does."""
+
+
+class Services:
+    def __init__(
+        self,
+        config: Config,
+        state: ChatState,
+        engine: Engine,
+        clock: Callable[[], float],
+        offload: Offload = run_inline,
+        control: ServerControl | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.engine = engine
+        self.clock = clock
+        self.offload = offload
+        self.control = control
+        self.motd = config.motd_lines()
+        self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
+        self.notices = ServerNotices()  # local operators watching server notices (+s)
+        self.local: dict[str, Context] = {}  # uid -> this node's connections
+        self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
+        self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
+        self._uids = itertools.count(1)
+
+    @property
+    def name(self) -> str:
+        return self.config.server.name
+
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Replace the clock (tests do), for the connections made already too."""
+        self.clock = clock
+        for ctx in self.local.values():
+            ctx.now = clock
+
+    def new_uid(self) -> str:
+        return f"{self._uid_prefix}{next(self._uids):x}"
+
+    def connections(self) -> list[Connection]:
+        return [ctx.conn for ctx in self.local.values()]
+
+    def disconnect(self, conn: Connection, reason: str, tell: bool = True) -> None:
+        """Tell the client why with ERROR (unless its link is gone already), take it
+        out of the chat, close its link."""
+        if conn.gone:
+            return
+        user = conn.user
+        if tell:
+            conn.send(Message("ERROR", [f"Closing Link: {user.host} ({reason})"]))
+        conn.leave(reason)
+        self.local.pop(user.uid, None)
+        if user.uid in self.state.users:
+            self.engine.emit(conn.link, UserQuit(user.uid, reason, self.clock(), new_msgid()))
+        conn.close_link()  # after a labeled reply still being collected, if any
+
+    def hang_up(self, conn: Connection, reason: str) -> None:
+        """End a connection whose user has left the chat already (quit elsewhere)."""
+        if conn.gone:
+            return
+        conn.send(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        conn.leave(reason)
+        self.local.pop(conn.user.uid, None)
+        conn.close_link()
+
+
+class Context:
+    """One connection's handle on the services: what every handler is given."""
+
+    __slots__ = ("conn", "user", "svc", "state", "emit", "now")
+
+    def __init__(self, conn: Connection, svc: Services) -> None:
+        self.conn = conn
+        self.user: User = conn.user
+        self.svc = svc
+        self.state = svc.state
+        # Both are on every message's path: bound once here rather than looked up per call.
+        # emit(event, then=None): hand `event` to the engine; `then(outcome)` once it is
+        # applied. The connection is the event's origin (a clustered engine holds its input
+        # until the event is ordered).
+        self.emit: Callable[..., None] = partial(svc.engine.emit, conn.link)
+        self.now: Callable[[], float] = svc.clock
+
+    @property
+    def config(self) -> Config:
+        return self.svc.config
+
+    @property
+    def name(self) -> str:
+        return self.svc.config.server.name
+
+    @property
+    def notices(self) -> ServerNotices:
+        return self.svc.notices
+
+    @property
+    def monitors(self) -> MonitorIndex:
+        return self.svc.monitors
+
+    def disconnect(self, reason: str) -> None:
+        self.svc.disconnect(self.conn, reason)
+
+    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+        """Run slow `work` (password hashing, reading files) off the event loop, then
+        `resume(result)` back on it, unless the client has left meanwhile.
+
+        Handlers stay synchronous: they hand the slow part over and return. The
+        client's later lines are held until `resume` has run, so its replies keep
+        their order, and a labeled command's reply is completed by `resume`.
+        """
+        conn = self.conn
+        labeled = conn.suspend_label()
+
+        def finish(result: T) -> None:
+            if conn.gone:
+                return
+            conn.resume_label(labeled)
+            try:
+                resume(result)
+            finally:
+                conn.finish_label()
+
+        self.svc.offload(conn, work, finish)

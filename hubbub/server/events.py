@@ -1,0 +1,275 @@
+"""What can happen in the chat, as small frozen values.
+
+Every change to the chat state is one of these events. A handler checks what it must
+against the current state and emits events; the engine (engine.py) orders them,
+applies them (apply.py) and hands them to its subscribers: local delivery, and later
+the store, metrics and other nodes. An event carries everything applying it needs,
+its time and msgid included, so applying is deterministic: two copies of the state
+fed the same events in the same order end up equal.
+
+Users are named by uid, never by nick (a nick can change between an event's creation
+and its application elsewhere). Channels are named by the name the event was made
+with; applying casefolds it. Fields are plain values, so an event can be stored or
+sent to another node as it is (`to_record` / `from_record`); its kind is its type's
+name. Events are named tuples: immutable, and cheap to make on the message path (a
+frozen dataclass costs several times more per message).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, TypeVar
+
+T = TypeVar("T")
+EVENT_TYPES: dict[str, type[Any]] = {}
+
+
+def _event(cls: type[T]) -> type[T]:
+    EVENT_TYPES[cls.__name__] = cls
+    return cls
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+@_event
+class Connected(NamedTuple):
+    """A connection was accepted: a user exists, not registered yet."""
+
+    uid: str
+    ip: str
+    host: str
+    secure: bool
+    time: float
+
+
+@_event
+class NickSet(NamedTuple):
+    """A nick is claimed (before registration) or changed. Rejected if taken meanwhile."""
+
+    uid: str
+    nick: str
+    time: float
+    msgid: str
+
+
+@_event
+class Registered(NamedTuple):
+    """Registration completed: the user is visible to everyone from now on."""
+
+    uid: str
+    username: str
+    realname: str
+    time: float
+
+
+@_event
+class UserQuit(NamedTuple):
+    """The user left (QUIT, a dropped connection, a KILL...): gone from everything."""
+
+    uid: str
+    reason: str
+    time: float
+    msgid: str
+    killer: str = ""  # uid of the operator who KILLed, if any
+    kill_text: str = ""  # the reason the KILL gave, shown to its victim
+
+
+@_event
+class UserModesSet(NamedTuple):
+    uid: str
+    changes: tuple[tuple[bool, str], ...]  # (adding, letter), already checked
+    time: float
+
+
+@_event
+class AwaySet(NamedTuple):
+    uid: str
+    text: str | None  # None: back
+    time: float
+    msgid: str
+
+
+@_event
+class RealnameSet(NamedTuple):
+    uid: str
+    realname: str
+    time: float
+    msgid: str
+
+
+@_event
+class HostSet(NamedTuple):
+    uid: str
+    username: str
+    host: str
+    time: float
+    msgid: str
+
+
+# -- channels ------------------------------------------------------------------------------
+
+
+@_event
+class Joined(NamedTuple):
+    """Join, creating the channel (with the joiner as op) when it does not exist."""
+
+    uid: str
+    channel: str
+    time: float
+    msgid: str
+
+
+@_event
+class Parted(NamedTuple):
+    uid: str
+    channel: str
+    reason: str | None
+    time: float
+    msgid: str
+
+
+@_event
+class Kicked(NamedTuple):
+    uid: str  # the kicker
+    target: str  # uid of the member removed
+    channel: str
+    reason: str
+    time: float
+    msgid: str
+
+
+@_event
+class TopicSet(NamedTuple):
+    uid: str
+    channel: str
+    text: str
+    time: float
+    msgid: str
+
+
+class ModeChange(NamedTuple):
+    """One channel mode change; for a status letter `param` is the target's uid."""
+
+    adding: bool
+    letter: str
+    param: str | None = None
+
+
+@_event
+class ChannelModesSet(NamedTuple):
+    """Mode changes checked by the MODE handler; applying keeps those still meaningful."""
+
+    uid: str  # who changed them; "" for the server
+    channel: str
+    changes: tuple[ModeChange, ...]
+    time: float
+    msgid: str
+
+
+@_event
+class Invited(NamedTuple):
+    uid: str
+    target: str  # uid
+    channel: str
+    grants: bool  # lets the target past +i, +b, +k and +l once
+    time: float
+    msgid: str
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+@_event
+class Said(NamedTuple):
+    """A PRIVMSG, NOTICE or TAGMSG to a channel or a user (by uid)."""
+
+    uid: str
+    command: str
+    target: str  # a channel's key (its casefolded name), or a user's uid
+    to_channel: bool
+    text: str  # "" for TAGMSG
+    tags: dict[str, str] | None  # client-only tags to relay
+    time: float
+    msgid: str
+
+
+@_event
+class SaidMultiline(NamedTuple):
+    """A draft/multiline PRIVMSG: several lines, one message."""
+
+    uid: str
+    target: str  # a channel's key, or a user's uid
+    to_channel: bool
+    lines: tuple[tuple[str, bool], ...]  # (text, concatenated to the line before)
+    tags: dict[str, str] | None
+    time: float
+    msgid: str
+
+
+@_event
+class Wallops(NamedTuple):
+    uid: str
+    text: str
+    time: float
+    msgid: str
+
+
+# -- server bans ---------------------------------------------------------------------------
+
+
+@_event
+class KlineAdded(NamedTuple):
+    mask: str
+    reason: str
+    set_by: str
+    time: float
+    expires: float | None
+
+
+@_event
+class KlineRemoved(NamedTuple):
+    mask: str
+    time: float
+
+
+Event = (
+    Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
+    | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
+)
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+def kind_of(event: Event) -> str:
+    return type(event).__name__
+
+
+def to_record(event: Event) -> dict[str, Any]:
+    """The event as plain data: `{"kind": ..., field: value...}` (JSON-ready)."""
+    record = event._asdict()
+    if isinstance(event, ChannelModesSet):
+        record["changes"] = [list(change) for change in event.changes]
+    record["kind"] = kind_of(event)
+    return record
+
+
+def from_record(record: dict[str, Any]) -> Event:
+    """The event a record describes; raises ValueError for what is not one."""
+    cls = EVENT_TYPES.get(str(record.get("kind")))
+    if cls is None:
+        raise ValueError(f"unknown event kind {record.get('kind')!r}")
+    values = {}
+    for name in cls._fields:
+        if name not in record:
+            if name in cls._field_defaults:
+                continue
+            raise ValueError(f"{cls.__name__} without {name}")
+        value = record[name]
+        if name == "changes" and cls is ChannelModesSet:
+            value = tuple(ModeChange(*change) for change in value)
+        elif isinstance(value, list):
+            value = tuple(tuple(item) if isinstance(item, list) else item for item in value)
+        values[name] = value
+    event: Event = cls(**values)
+    return event

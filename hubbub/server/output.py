@@ -1,0 +1,78 @@
+"""How a connection hears the chat: one output form per kind of connection.
+
+The chat domain hands every connection the same things, messages meant for it alone
+(`send`) and messages shared with others (`deliver`, an `Outgoing` whose wire forms
+are encoded once for everyone), and never asks what kind of connection it is. The form
+decides: `IrcOutput` writes IRC lines to the link; plain text (hubbub/plain) renders
+them for a person; a new kind of client adds a form, not a branch in the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hubbub.irc.message import Message
+from hubbub.server.labels import Shared
+
+
+class Link(Protocol):
+    """Where a connection's bytes go (the transport provides it, or a test does)."""
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
+
+    def close(self) -> None:
+        """Flush what is queued, then close."""
+
+    def hold_input(self) -> None:
+        """Handle none of the peer's lines until `release_input` (they wait, in order)."""
+
+    def release_input(self) -> None:
+        """Handle the lines that waited, and the next ones as they come."""
+
+
+class Deliverable(Shared, Protocol):
+    """A message relayed to several clients (`Outgoing`, `MultilineOutgoing`)."""
+
+    def irc_bytes(self, mask: int = 0) -> bytes: ...
+
+    def units_for(self, mask: int) -> list[Message | list[Message]]: ...
+
+
+class Output(Protocol):
+    """One kind of connection's way of showing what the chat sends it."""
+
+    # The link relayed IRC bytes may be written to as they are (the delivery fast
+    # path), or None when this form transforms what it is given.
+    raw: Link | None
+    # Whether the peer is a program that answers PING (keepalive applies).
+    answers_pings: bool
+
+    def send(self, message: Message) -> None: ...
+
+    def deliver(self, out: Deliverable, mask: int) -> None: ...
+
+    def send_all(self, messages: list[Message]) -> None:
+        """Several messages at once (a labeled reply), in order."""
+
+
+class IrcOutput:
+    """IRC lines, as they are: the native form."""
+
+    __slots__ = ("raw",)
+    answers_pings = True
+
+    def __init__(self, link: Link) -> None:
+        self.raw: Link | None = link
+
+    def send(self, message: Message) -> None:
+        assert self.raw is not None
+        self.raw.write(message.encode())
+
+    def deliver(self, out: Deliverable, mask: int) -> None:
+        assert self.raw is not None
+        self.raw.write(out.irc_bytes(mask))
+
+    def send_all(self, messages: list[Message]) -> None:
+        assert self.raw is not None
+        self.raw.write(b"".join(message.encode() for message in messages))

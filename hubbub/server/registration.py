@@ -1,0 +1,76 @@
+"""Connection registration as a small state machine, its transitions written as data.
+
+A connection starts `NEW`. CAP LS or CAP REQ open a negotiation, which holds
+registration until CAP END; SASL, once accounts exist, runs inside a negotiation
+(`AUTHENTICATING`) and, after registration, as a re-authentication. Registration
+completes (`REGISTERED`) when the machine is back at `NEW` (no negotiation open) and
+both a nick and a user are known; the registration handlers ask `ready()` after
+every step. Anything not in the table is not a transition: the phase stays as it is.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Phase(Enum):
+    NEW = "new"  # registering, nothing holding it
+    NEGOTIATING = "negotiating"  # CAP negotiation open: registration waits for CAP END
+    AUTHENTICATING = "authenticating"  # a SASL exchange inside the negotiation
+    REGISTERED = "registered"
+    REAUTHENTICATING = "reauthenticating"  # a SASL exchange after registration
+
+
+class Step(Enum):
+    CAP_START = "CAP LS or CAP REQ"
+    CAP_END = "CAP END"
+    SASL_START = "AUTHENTICATE <mechanism>"
+    SASL_DONE = "SASL finished (success, failure or abort)"
+    COMPLETE = "nick and user known, nothing holding"
+
+
+TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
+    (Phase.NEW, Step.CAP_START): Phase.NEGOTIATING,
+    (Phase.NEW, Step.COMPLETE): Phase.REGISTERED,
+    (Phase.NEGOTIATING, Step.CAP_END): Phase.NEW,
+    (Phase.NEGOTIATING, Step.SASL_START): Phase.AUTHENTICATING,
+    (Phase.AUTHENTICATING, Step.SASL_DONE): Phase.NEGOTIATING,
+    # CAP END during an exchange ends the exchange (aborted) and the negotiation
+    (Phase.AUTHENTICATING, Step.CAP_END): Phase.NEW,
+    (Phase.REGISTERED, Step.SASL_START): Phase.REAUTHENTICATING,
+    (Phase.REAUTHENTICATING, Step.SASL_DONE): Phase.REGISTERED,
+}
+
+
+class Registration:
+    """One connection's registration: its phase and what it has given so far."""
+
+    __slots__ = ("_phase", "registered", "username", "realname", "password")
+
+    def __init__(self) -> None:
+        self._phase = Phase.NEW
+        self.registered = False  # kept as a field: every command asks
+        self.username = ""  # from USER, shaped (~ and the allowed characters)
+        self.realname = ""
+        self.password: str | None = None  # from PASS
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @phase.setter
+    def phase(self, phase: Phase) -> None:
+        self._phase = phase
+        self.registered = phase in (Phase.REGISTERED, Phase.REAUTHENTICATING)
+
+    def step(self, step: Step) -> bool:
+        """Take `step`; False (and no change) when it is not a transition from here."""
+        following = TRANSITIONS.get((self._phase, step))
+        if following is None:
+            return False
+        self.phase = following
+        return True
+
+    def ready(self, has_nick: bool) -> bool:
+        """Whether registration may complete now."""
+        return self._phase is Phase.NEW and has_nick and bool(self.username)

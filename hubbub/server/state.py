@@ -1,0 +1,91 @@
+"""The chat state: users, their nicks, channels, K-lines, WHOWAS and the counters LUSERS
+reports. One node's replica of the network.
+
+Nothing here changes by itself: apply.py is the one place that changes it, one event
+at a time, so that two copies fed the same events in the same order are equal (their
+`digest()` says so). Everything else reads it through the lookups below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from hubbub.irc.casemap import casefold
+from hubbub.server.channel import Channel
+from hubbub.server.klines import Klines
+from hubbub.server.user import User
+from hubbub.server.whowas import WhowasHistory
+
+
+class ChatState:
+    def __init__(self, created: float, whowas_entries: int = 1000) -> None:
+        self.created = created
+        self.users: dict[str, User] = {}  # uid -> user, registered or still registering
+        self.nicks: dict[str, User] = {}  # casefolded nick -> the user holding it
+        self.channels: dict[str, Channel] = {}  # casefolded name -> channel
+        self.klines = Klines()
+        self.whowas = WhowasHistory(whowas_entries)
+        self.user_count = 0  # registered users
+        self.peak_users = 0
+        self.mode_counts: Counter[str] = Counter()  # registered users with each user mode
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def find_user(self, nick: str) -> User | None:
+        """The registered user known by `nick`."""
+        user = self.nicks.get(casefold(nick))
+        return user if user is not None and user.registered else None
+
+    def nick_holder(self, nick: str) -> User | None:
+        """Whoever holds `nick`, registered or not."""
+        return self.nicks.get(casefold(nick))
+
+    def nick_taken(self, nick: str, by: User | None = None) -> bool:
+        holder = self.nicks.get(casefold(nick))
+        return holder is not None and holder is not by
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(casefold(name))
+
+    def neighbours(self, user: User) -> set[User]:
+        """Everyone who shares at least one channel with `user`, `user` excluded."""
+        seen: set[User] = set()
+        for channel in user.channels.values():
+            seen.update(channel.members)
+        seen.discard(user)
+        return seen
+
+    def registered_users(self) -> list[User]:
+        return [user for user in self.users.values() if user.registered]
+
+    # -- comparing replicas --------------------------------------------------------------
+
+    def digest(self) -> str:
+        """A hash of everything that is chat state, in a canonical order: two replicas that
+        applied the same events compare equal (what the cluster's checks compare)."""
+        h = hashlib.sha256()
+
+        def put(*parts: object) -> None:
+            h.update(repr(parts).encode())
+            h.update(b"\n")
+
+        put("counts", self.user_count, self.peak_users, sorted((k, v) for k, v in self.mode_counts.items() if v))
+        for uid in sorted(self.users):
+            u = self.users[uid]
+            put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
+                sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure,
+                sorted(u.channels), sorted(u.invited_to))  # fmt: skip
+        put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
+        for key in sorted(self.channels):
+            c = self.channels[key]
+            lists = [
+                (letter, [(e.mask, e.set_by, e.set_at) for e in c.lists[letter].entries]) for letter in sorted(c.lists)
+            ]
+            members = sorted((u.uid, s) for u, s in c.members.items())
+            put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
+                c.join_key, c.limit, sorted(c.invited), members, lists)  # fmt: skip
+        for kline in sorted(self.klines.all(), key=lambda k: k.mask):
+            put("kline", kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)
+        put("whowas", [(e.nick, e.username, e.host, e.realname, e.when) for e in self.whowas.entries()])
+        return h.hexdigest()

@@ -1,0 +1,51 @@
+"""A user of the chat: what every node and the store know of someone connected.
+
+A user is part of the replicated chat state: it changes only when an event is applied
+(apply.py), so that every copy of the state fed the same events agrees on it. Its
+connection, on the one node where it is connected, is `Connection` (connection.py);
+`conn` points there and is the only field that is not state (None on other nodes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hubbub.server.channel import Channel
+    from hubbub.server.connection import Connection
+
+
+class User:
+    __slots__ = (
+        "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
+        "channels", "registered", "connected_at", "signon", "last_message", "secure", "prefix",
+        "invited_to", "conn",
+    )  # fmt: skip
+
+    def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float) -> None:
+        self.uid = uid
+        self.nick = "*"
+        self.key: str | None = None  # casefolded nick, once one is claimed
+        self.username = ""
+        self.host = host
+        self.ip = ip
+        self.realname = ""
+        self.account: str | None = None
+        self.modes: set[str] = set()
+        self.away: str | None = None
+        self.channels: dict[str, Channel] = {}  # casefolded name -> channel
+        self.registered = False
+        self.connected_at = now
+        self.signon = now
+        self.last_message = now  # idle time (WHOIS 317)
+        self.secure = secure  # connected over TLS
+        self.invited_to: set[str] = set()  # channels holding an unused invitation for us
+        self.prefix = "*!@" + host
+        self.conn: Connection | None = None  # the local connection, on its node only
+
+    def __repr__(self) -> str:
+        return f"<User {self.uid} {self.nick}>"
+
+    def refresh_prefix(self) -> None:
+        """Recompute `nick!user@host`: kept as a field, since every relayed message needs it."""
+        self.prefix = f"{self.nick}!{self.username}@{self.host}"

@@ -1,0 +1,42 @@
+"""User modes: the table of letters, each saying who may set and unset it.
+
+RPL_MYINFO advertises the same letters (isupport.USER_MODES; a test keeps them equal).
+The MODE handler (handlers/usermodes.py) applies a mode string against this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class UserMode:
+    letter: str
+    meaning: str
+    self_set: bool = True  # a user may give it to itself with MODE +x
+    oper_only: bool = False  # only operators hold it; it goes when -o does
+
+
+USER_MODE_TABLE: dict[str, UserMode] = {
+    mode.letter: mode
+    for mode in (
+        UserMode("B", "bot: marks the user as a bot (WHO flag B, WHOIS 335)"),
+        UserMode("i", "invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel"),
+        # RFC 2812: "+o" from the user itself is ignored; only OPER gives it. -o is allowed.
+        UserMode("o", "IRC operator: given by OPER, dropped with -o (WHOIS 313, WHO *)", self_set=False),
+        UserMode("s", "server notices: connects, exits, kills, K-lines, rehash (operators only)", oper_only=True),
+        UserMode("w", "wallops: receives WALLOPS messages"),
+    )
+}
+
+
+def format_changes(changes: list[tuple[bool, str]]) -> str:
+    """`[(True, "o"), (True, "v"), (False, "t")]` as `+ov-t`."""
+    out: list[str] = []
+    sign: bool | None = None
+    for adding, letter in changes:
+        if adding != sign:
+            out.append("+" if adding else "-")
+            sign = adding
+        out.append(letter)
+    return "".join(out)

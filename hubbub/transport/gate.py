@@ -1,0 +1,240 @@
+"""The line gate: every rule a connection's bytes pass through, without I/O.
+
+Each connection, whatever carries it (TCP, TLS, later WebSocket), has one gate. Input:
+received bytes are framed into lines (bounded, see irc/framing.py), wait in order
+while the client's input is held (slow work for it is running) or while the flood
+bucket is empty, and a client whose waiting input passes the recvq is reported as
+flooding. Output: bytes written for the client are collected until the transport
+flushes them, and a client whose unsent output passes its sendq is reported as stuck.
+
+The gate decides, the transport acts: it asks `next_line()` for the lines it may
+handle now and `wait()` for when to ask again; its `OutputQueue` writes through the
+functions the transport gives it. Time comes from an injected clock, so every rule is
+tested without sleeping and without a socket.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from hubbub.config import LimitsSection
+from hubbub.irc.framing import LineBuffer
+from hubbub.server.flood import TokenBucket
+
+Line = bytes | None  # None: a line that was too long (its bytes are gone)
+NOTHING: Final = b"\x00nothing"  # next_line(): no line may be handled now
+
+
+def _characters(data: bytes) -> int:
+    """How many characters UTF-8 `data` holds (continuation bytes do not count)."""
+    return sum(1 for byte in data if byte & 0xC0 != 0x80)
+
+
+@dataclass(frozen=True, slots=True)
+class GateSettings:
+    """The limits a gate enforces; a reload hands every gate new ones."""
+
+    flood_control: bool = True
+    flood_rate: float = 4.0
+    flood_burst: int = 20
+    recvq: int = 8192
+    sendq: int = 262144
+
+    @classmethod
+    def from_limits(cls, limits: LimitsSection) -> GateSettings:
+        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq)
+
+
+class LineGate:
+    __slots__ = ("settings", "_clock", "_framer", "_bucket", "queue", "_waiting_size", "held", "eof", "saw_line_end")
+
+    def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._framer = LineBuffer(max_line)
+        self.queue: deque[Line] = deque()  # lines waiting to be handled, in order
+        self._waiting_size = 0
+        self.held = 0  # > 0 while slow work for the client runs: its lines wait
+        self.eof = False  # the peer has sent everything
+        self.saw_line_end = False  # the peer has ended a line itself
+        self._bucket: TokenBucket | None = None
+        self.settings = settings
+        self.configure(settings)
+
+    def configure(self, settings: GateSettings) -> None:
+        """Put new limits in force (a reload): a changed flood rule starts a new bucket."""
+        old = self.settings
+        self.settings = settings
+        if not settings.flood_control:
+            self._bucket = None
+        elif self._bucket is None or (old.flood_rate, old.flood_burst) != (settings.flood_rate, settings.flood_burst):
+            self._bucket = TokenBucket(settings.flood_rate, settings.flood_burst, self._clock)
+
+    # -- input -------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> list[Line]:
+        """Frame received bytes. When nothing can hold them back (no flood control,
+        input not held, nothing waiting: the common case, kept cheap), the complete lines
+        are returned to be handled at once, in order; otherwise they wait for
+        `next_line()` and the list is empty."""
+        if b"\n" in data:
+            self.saw_line_end = True
+        if self._bucket is None and not self.held and not self.queue:
+            return self._framer.feed(data)
+        self._frame(data)
+        return []
+
+    def defer(self, lines: list[Line]) -> None:
+        """Lines returned by `receive` that were not handled (input became held while
+        handling an earlier one): they wait, ahead of anything received later."""
+        for line in reversed(lines):
+            self.queue.appendleft(line)
+            self._waiting_size += len(line) if line else 1
+
+    def _frame(self, data: bytes) -> None:
+        for line in self._framer.feed(data):
+            self.queue.append(line)
+            self._waiting_size += len(line) if line else 1
+
+    def unterminated(self, data: bytes, speaks_irc: bool) -> bool:
+        """Whether the bytes just received look like a message typed without a line
+        ending, as the seed chat clients send them: then silence should end the line
+        (`end_partial_line`). Never once the peer has ended a line, or speaks IRC; and
+        not for a lone keystroke, as a character-mode telnet sends them."""
+        return not self.saw_line_end and not speaks_irc and self._framer.pending > 0 and _characters(data) >= 2
+
+    def end_partial_line(self) -> None:
+        """Take what waits without a line ending as a line (after silence, or at EOF)."""
+        if self._framer.pending:
+            self._frame(b"\n")  # the peer still has not ended a line itself
+
+    def receive_eof(self, speaks_irc: bool) -> None:
+        """The peer has sent everything; a last typed message without a line ending counts."""
+        if not speaks_irc:
+            self.end_partial_line()
+        self.eof = True
+
+    def next_line(self, exempt: Callable[[bytes], bool] | None = None) -> Line | bytes:
+        """The next line to handle now, or NOTHING (held, empty, or out of flood tokens).
+
+        A line `exempt` accepts costs no flood token (a line of an accepted multiline
+        batch, whose opening paid for it).
+        """
+        if self.held or not self.queue:
+            return NOTHING
+        head = self.queue[0]
+        bucket = self._bucket
+        if bucket is not None and not (head is not None and exempt is not None and exempt(head)):
+            if bucket.take() > 0.0:
+                return NOTHING
+        self.queue.popleft()
+        self._waiting_size -= len(head) if head else 1
+        return head
+
+    def wait(self) -> float | None:
+        """Seconds until `next_line()` may give a waiting line; None if it waits on
+        nothing but held input, or nothing waits."""
+        if self.held or not self.queue:
+            return None
+        return 0.0 if self._bucket is None else self._bucket.wait()
+
+    @property
+    def flooded(self) -> bool:
+        """More input waits than the recvq allows ("Excess Flood")."""
+        return self._waiting_size > self.settings.recvq
+
+    @property
+    def finished(self) -> bool:
+        """The peer sent EOF and every line it sent has been handled."""
+        return self.eof and not self.queue and not self.held
+
+    def clear_input(self) -> None:
+        self.queue.clear()
+        self._waiting_size = 0
+
+    # -- held input (slow work for the client runs: its later lines wait, in order) ----
+
+    def hold(self) -> None:
+        self.held += 1
+
+    def release(self) -> bool:
+        """Undo one `hold()`; True when input flows again."""
+        if self.held:
+            self.held -= 1
+        return not self.held
+
+
+class OutputQueue:
+    """A connection's unsent output: collected as the chat writes it, written out once
+    per loop iteration (`flush`, called by the shared flusher), bounded by the sendq.
+
+    Past its sendq, counting what the transport below still holds (`pending()`), the
+    client is reported stuck (`overflow()`) and nothing more is collected for it; a
+    closing connection still gets its last bytes (its ERROR) whatever its sendq. This
+    is every delivery's path: one call to collect, one to flush.
+    """
+
+    __slots__ = (
+        "ip", "sendq", "closing", "_out", "_size", "_dirty", "_mark", "_send", "_pending", "_overflow", "abort",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        ip: str,
+        sendq: int,
+        mark: Callable[[OutputQueue], None],
+        send: Callable[[bytes], object],
+        pending: Callable[[], int],
+        overflow: Callable[[], None],
+        abort: Callable[[], None],
+    ) -> None:
+        self.ip = ip
+        self.sendq = sendq
+        self.closing = False
+        self._out: list[bytes] = []
+        self._size = 0
+        self._dirty = False
+        self._mark = mark  # have `flush` called at the end of this loop iteration
+        self._send = send
+        self._pending = pending
+        self._overflow = overflow
+        self.abort = abort
+
+    def write(self, data: bytes) -> None:
+        if self._size > self.sendq:
+            return  # past the sendq: the next flush drops the client, collecting is waste
+        self._out.append(data)
+        self._size += len(data)
+        if not self._dirty:
+            self._dirty = True
+            self._mark(self)
+
+    def flush(self) -> None:
+        self._dirty = False
+        out = self._out
+        if not out:
+            return
+        size = self._size
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._size = 0
+        if size + self._pending() > self.sendq and not self.closing:
+            self._overflow()
+            return
+        self._send(data)
+
+    def clear(self) -> None:
+        self._out = []
+        self._size = 0
+
+    def stop(self) -> None:
+        """Collect nothing more (the connection is closed, or closing after its last flush)."""
+        self.clear()
+        self.sendq = -1
+
+    @property
+    def size(self) -> int:
+        return self._size

@@ -1,0 +1,232 @@
+"""IRC over TCP (and TLS): an asyncio Protocol per connection, moving bytes only.
+
+Every rule about those bytes (framing, flood control, recvq, held input, sendq) is the
+connection's `LineGate`; this module only feeds it what arrives, handles the lines it
+lets through, arms the timers it asks for, and writes what it hands out when the
+shared `Flusher` says so. A client past its sendq is dropped; nobody else waits for it.
+
+Ending: when the peer has sent everything (EOF), what it sent is still handled, at the
+flood rate, before the connection closes; lines the kernel acknowledged are not lost.
+Until a connection has ended a line, and unless it speaks IRC, a message that arrives
+without a line ending and is followed by silence is taken as a line: the seed chat
+clients send what was typed exactly that way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+from hubbub.irc.message import Message
+from hubbub.server.session import MAX_LINE
+from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
+from hubbub.transport.ports import ConnectionHost, SessionPort
+
+
+def _discard(data: bytes) -> None:
+    pass
+
+
+SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
+UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with no line ending
+
+
+class TcpConnection(asyncio.Protocol):
+    """One client connection over TCP or TLS; also its session's `Link`."""
+
+    def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
+        self.host = host
+        self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
+        self.transport: asyncio.Transport | None = None
+        self.session: SessionPort | None = None
+        self.ip = ""
+        self.gate = LineGate(host.gate_settings(), MAX_LINE)
+        self.output: OutputQueue | None = None
+        # Link.write: nothing to write to until the connection is made (or if it is refused);
+        # then the output queue's own `write`, so the chat's writes go straight into it.
+        self.write: Callable[[bytes], None] = _discard
+        self._closing = False
+        self._drain_handle: asyncio.Handle | None = None
+        self._partial_handle: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+        refusal = self.host.admit(self)
+        if refusal is not None:
+            transport.write(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())  # type: ignore[attr-defined]
+            self._closing = True
+            transport.close()
+            return
+        output = self.output = OutputQueue(
+            self.ip, self.gate.settings.sendq, self.host.flusher.mark, transport.write,  # type: ignore[attr-defined]
+            transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
+        )  # fmt: skip
+        self.write = output.write
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.session = self.host.open_session(self, self.ip, self.secure)
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        if session is None or self._closing:
+            return
+        if self._partial_handle is not None:
+            self._partial_handle.cancel()
+            self._partial_handle = None
+        gate = self.gate
+        lines = gate.receive(data)
+        for index, line in enumerate(lines):  # the lines the gate lets through at once
+            if line is None:
+                session.line_too_long()
+            else:
+                session.line_received(line)
+            if self._closing:
+                return
+            if gate.held:  # slow work for this client began: the rest waits for it
+                gate.defer(lines[index + 1 :])
+                break
+        if gate.queue:
+            self._pump()
+        if not gate.saw_line_end and not self._closing and gate.unterminated(data, session.speaks_irc):
+            self._partial_handle = asyncio.get_running_loop().call_later(
+                UNTERMINATED_LINE_DELAY, self._end_partial_line
+            )
+
+    def eof_received(self) -> bool:
+        """The peer has sent everything: handle all of it (at the flood rate), then close."""
+        session = self.session
+        if session is None or self._closing:
+            return False
+        if self._partial_handle is not None:
+            self._partial_handle.cancel()
+            self._partial_handle = None
+        self.gate.receive_eof(session.speaks_irc)
+        self._pump()
+        # TLS cannot stay half open: there the queue ends with the connection, as before
+        tls = self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
+        if not self._closing and not self.gate.finished and not tls:
+            return True  # keep our half open: replies can still go out meanwhile
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        for handle in (self._drain_handle, self._partial_handle):
+            if handle is not None:
+                handle.cancel()
+        self.gate.clear_input()
+        if self.output is not None:
+            self.output.stop()
+        if self.session is not None:
+            reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
+            self.session.connection_lost(reason)
+            self.host.release(self)
+            self.session = None
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Handle every line the gate lets through now; arm a timer for the rest."""
+        gate = self.gate
+        session = self.session
+        while not self._closing and session is not None:
+            line = gate.next_line(session.flood_exempt)
+            if line is NOTHING:
+                break
+            if line is None:
+                session.line_too_long()
+            else:
+                session.line_received(line)
+            session = self.session
+        if self._closing or session is None:
+            return
+        if gate.flooded:
+            self._drop("Excess Flood")
+            return
+        wait = gate.wait()
+        if wait is not None:
+            if self._drain_handle is None:
+                loop = asyncio.get_running_loop()
+                if wait <= 0.0:
+                    self._drain_handle = loop.call_soon(self._drain)
+                else:
+                    self._drain_handle = loop.call_later(wait, self._drain)
+        elif gate.finished:
+            self.close()
+
+    def _drain(self) -> None:
+        self._drain_handle = None
+        if not self._closing:
+            self._pump()
+
+    def _end_partial_line(self) -> None:
+        self._partial_handle = None
+        if self.session is not None and not self._closing:
+            self.gate.end_partial_line()
+            self._pump()
+
+    # -- holding input while slow work runs (see the worker pool) ------------------------
+
+    def hold_input(self) -> None:
+        """Handle no more of this client's lines until `release_input`; they queue
+        (within the recvq, as flood-delayed lines do), so replies keep their order."""
+        self.gate.hold()
+
+    def release_input(self) -> None:
+        if self.gate.release() and not self._closing and self.transport is not None:
+            self._pump()
+
+    def configure(self, settings: GateSettings) -> None:
+        self.gate.configure(settings)
+        if self.output is not None:
+            self.output.sendq = settings.sendq
+
+    # -- Link: output ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if self.output is not None:
+            self.output.flush()
+
+    def _sendq_exceeded(self) -> None:
+        self._drop("SendQ exceeded")
+
+    def close(self) -> None:
+        """Flush and close gracefully; the session has already said goodbye."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        self._closing = True
+        if self.output is not None:
+            self.output.closing = True  # this flush writes past the sendq: one ERROR line
+            self.output.flush()
+            self.output.stop()
+        self.transport.close()
+        self._abort_later()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _drop(self, reason: str) -> None:
+        """Disconnect a misbehaving client; its ERROR is best effort."""
+        if self.session is None or self._closing:
+            return
+        if self.output is not None:
+            self.output.clear()
+        self.session.disconnect(reason)
+
+    def _abort_later(self) -> None:
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size():
+            asyncio.get_running_loop().call_later(SENDQ_GRACE, transport.abort)
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes written by the session and not yet taken by the kernel."""
+        queued = self.output.size if self.output is not None else 0
+        return queued + (self.transport.get_write_buffer_size() if self.transport else 0)

@@ -1,0 +1,177 @@
+"""The message view as a person sees it: following the newest line, wrapping, paging.
+
+Each test drives the real app against a real server and reads what the view draws
+on screen (its rendered rows), not its internal lists.
+"""
+
+from __future__ import annotations
+
+import pytest
+from rich.color import Color
+from rich.style import Style
+
+from hubbub.app import Runtime
+from hubbub.client.tui.app import ChatApp
+from hubbub.client.tui.widgets import MessageView, TopicBar
+from tests.client.conftest import MakeClient
+from tests.client.test_tui import chat_app, joined, static_text, submit, until
+
+
+def view_of(app: ChatApp) -> MessageView:
+    return app.views[app.state.current]
+
+
+def visible_rows(app: ChatApp) -> list[str]:
+    """The rows of the current message view as drawn on screen, top to bottom."""
+    view = view_of(app)
+    return [view.render_line(y).text.rstrip() for y in range(view.scrollable_content_region.height)]
+
+
+def on_screen(app: ChatApp, text: str) -> bool:
+    return any(text in row for row in visible_rows(app))
+
+
+@pytest.mark.parametrize("size", [(100, 30), (60, 20), (200, 50), (80, 24)])
+async def test_the_view_keeps_following_new_lines_after_a_resize(
+        server: Runtime, make_client: MakeClient, size: tuple[int, int]) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        for i in range(60):
+            bob.privmsg("#lobby", f"line {i}")
+        await until(pilot, lambda: on_screen(app, "line 59"), "the newest line at the bottom")
+        await pilot.resize_terminal(*size)
+        await pilot.pause(0.1)
+        await until(pilot, lambda: on_screen(app, "line 59"), "still at the bottom after the resize")
+        bob.privmsg("#lobby", "resized!")
+        await until(pilot, lambda: on_screen(app, "resized!"), "the new line on screen")
+        assert view_of(app).is_vertical_scroll_end
+
+
+LONG = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ and some words after it"
+
+
+async def test_a_small_terminal_wraps_every_character_into_view(server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        bob.privmsg("#lobby", LONG)
+        await until(pilot, lambda: on_screen(app, "after it"), "the end of the long line")
+        view = view_of(app)
+        assert view.scrollable_content_region.width >= 30  # the panels made room for the text
+        assert view.virtual_size.width <= view.scrollable_content_region.width  # nothing past the edge
+        assert not view.show_horizontal_scrollbar
+        squeezed = "".join("".join(row.split()) for row in visible_rows(app))
+        assert "".join(LONG.split()) in squeezed  # every character drawn, in order
+        assert not app.query_one("#members-pane").display  # no room for the nick list here...
+        await pilot.press("f2")
+        assert app.query_one("#members-pane").display  # ...unless asked for
+        await pilot.pause(0.1)
+        await until(pilot, lambda: "".join(LONG.split()) in "".join("".join(r.split()) for r in visible_rows(app)),
+                    "the text rewrapped beside the nick list")
+        await pilot.press("f2")
+        assert not app.query_one("#members-pane").display
+
+
+async def test_the_member_list_comes_back_when_the_terminal_grows(server: Runtime) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        pane = app.query_one("#members-pane")
+        assert not pane.display
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.1)
+        assert pane.display
+        await pilot.resize_terminal(70, 30)
+        await pilot.pause(0.1)
+        assert not pane.display
+
+
+@pytest.mark.parametrize("width", [30, 40, 50, 70])
+async def test_no_character_is_lost_at_any_width(server: Runtime, make_client: MakeClient, width: int) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(width, 20)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        bob.privmsg("#lobby", LONG)
+        await until(pilot, lambda: any(line.text == LONG for line in app.state.current.lines), "the line")
+        await until(pilot, lambda: "".join(LONG.split()) in "".join("".join(r.split()) for r in visible_rows(app)),
+                    "every character of the long line on screen")
+
+
+def numbers(rows: list[str]) -> list[int]:
+    found = []
+    for row in rows:
+        words = row.split()
+        if len(words) >= 2 and words[-2] == "line" and words[-1].isdigit():
+            found.append(int(words[-1]))
+    return found
+
+
+@pytest.mark.parametrize("size", [(120, 40), (100, 30), (60, 20)])
+async def test_the_first_page_up_shows_the_page_just_above(server: Runtime, make_client: MakeClient,
+                                                          size: tuple[int, int]) -> None:
+    app = chat_app(server, channels=())
+    async with app.run_test(size=size) as pilot:
+        bob, _ = await make_client(server, "bob")
+        await until(pilot, lambda: app.client.ready, "alice connected")
+        for i in range(1, 41):
+            bob.privmsg("alice", f"line {i}")
+        await until(pilot, lambda: app.state.find("bob") is not None, "bob's conversation")
+        await pilot.press("alt+2")
+        await until(pilot, lambda: numbers(visible_rows(app))[-1:] == [40], "the newest line at the bottom")
+        bottom = numbers(visible_rows(app))
+        height = view_of(app).scrollable_content_region.height
+        await pilot.press("pageup")
+        page = numbers(visible_rows(app))
+        first = max(1, bottom[0] - height)
+        assert page == list(range(first, first + len(page)))  # in order, nothing from the old page
+        assert not view_of(app).following
+        await pilot.press("pagedown")
+        assert numbers(visible_rows(app)) == bottom
+        assert view_of(app).following
+
+
+def styled_segments(app: ChatApp) -> dict[str, Style]:
+    """Each drawn piece of text in the current view, with the style it is drawn in."""
+    view = view_of(app)
+    found: dict[str, Style] = {}
+    for y in range(view.scrollable_content_region.height):
+        for segment in view.render_line(y):
+            if segment.text.strip() and segment.style is not None:
+                found[segment.text.strip()] = segment.style
+    return found
+
+
+async def test_irc_formatting_is_drawn_as_styles_not_codes(server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        # What irssi sends for Ctrl+B bold Ctrl+B, Ctrl+C 4red, Ctrl+C 3,1green-on-black, and the rest.
+        bob.privmsg("#lobby", "\x02bold\x02 \x034red\x03 \x033,1green-on-black\x03 \x1ditalic\x1d "
+                              "\x1funder\x1f \x1estrike\x1e \x11mono\x11 \x16rev\x16 \x0360ext\x03 "
+                              "\x04ff8800hex\x04 ding\x07dong")
+        await until(pilot, lambda: on_screen(app, "dingdong"), "the formatted line")
+        row = next(row for row in visible_rows(app) if "dingdong" in row)
+        assert "bold red green-on-black italic under strike mono rev ext hex dingdong" in row
+        assert not any(ch in row for ch in "\x02\x03\x04\x07\x0f\x11\x16\x1d\x1e\x1f")
+        styles = styled_segments(app)
+        assert styles["bold"].bold
+        assert styles["red"].color is not None and styles["red"].color.triplet == Color.parse("#ff0000").triplet
+        assert styles["green-on-black"].color.triplet == Color.parse("#009300").triplet  # type: ignore[union-attr]
+        assert styles["green-on-black"].bgcolor.triplet == Color.parse("#000000").triplet  # type: ignore[union-attr]
+        assert styles["italic"].italic and styles["under"].underline and styles["strike"].strike
+        assert styles["rev"].reverse
+        assert styles["ext"].color.triplet == Color.parse("#0000ff").triplet  # type: ignore[union-attr]
+        assert styles["hex"].color.triplet == Color.parse("#ff8800").triplet  # type: ignore[union-attr]
+
+        await submit(pilot, "/topic \x02Welcome\x02 \x034all")
+        await until(pilot, lambda: "Welcome all" in static_text(app.query_one(TopicBar)), "the topic, formatted")
+        assert "\x02" not in static_text(app.query_one(TopicBar))

@@ -1,0 +1,220 @@
+"""The event core without sockets: events applied in one place, deterministically;
+the engine's order; the registration table.
+
+The determinism test is the promise the cluster builds on: a log of events recorded on
+one node, sent as plain records, applied to a fresh state elsewhere, gives a replica
+equal to the original (same digest).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hubbub.config import load
+from hubbub.server.apply import APPLIERS, Outcome, apply
+from hubbub.server.engine import LocalEngine
+from hubbub.server.events import (
+    EVENT_TYPES,
+    ChannelModesSet,
+    Connected,
+    Event,
+    Joined,
+    ModeChange,
+    NickSet,
+    Registered,
+    Said,
+    UserQuit,
+    from_record,
+    to_record,
+)
+from hubbub.server.registration import TRANSITIONS, Phase, Registration, Step
+from hubbub.server.state import ChatState
+from tests.unit.test_session import FakeClock, Peer, registered
+
+# -- every event can be applied, recorded and read back -----------------------------------
+
+
+def test_every_event_type_has_an_applier() -> None:
+    assert set(EVENT_TYPES.values()) == set(APPLIERS)
+
+
+def test_records_are_plain_json_and_read_back_equal() -> None:
+    events: list[Event] = [
+        Connected("u1", "10.0.0.1", "10.0.0.1", False, 5.0),
+        NickSet("u1", "alice", 6.0, "m1"),
+        ChannelModesSet("u1", "#c", (ModeChange(True, "o", "u2"), ModeChange(False, "k", "*")), 7.0, "m2"),
+        Said("u1", "PRIVMSG", "#c", True, "hi", {"+draft/react": "x"}, 8.0, "m3"),
+        UserQuit("u1", "bye", 9.0, "m4"),
+    ]
+    for event in events:
+        assert from_record(json.loads(json.dumps(to_record(event)))) == event
+
+
+def test_a_record_of_no_known_kind_is_refused() -> None:
+    with pytest.raises(ValueError):
+        from_record({"kind": "Nonsense"})
+    with pytest.raises(ValueError):
+        from_record({"kind": "NickSet", "uid": "u1"})
+
+
+# -- deterministic application -----------------------------------------------------------
+
+
+class Recorder:
+    """A subscriber keeping the ordered stream as JSON records, as a store or a link would."""
+
+    def __init__(self) -> None:
+        self.records: list[str] = []
+
+    def __call__(self, event: Event, outcome: Outcome) -> None:
+        self.records.append(json.dumps(to_record(event)))
+
+
+def replay(records: list[str], created: float) -> ChatState:
+    state = ChatState(created)
+    for record in records:
+        apply(state, from_record(json.loads(record)))
+    return state
+
+
+def recorded_core(clock: FakeClock):  # -> (Services, Recorder)
+    from hubbub.server.core import local_core
+
+    svc = local_core(load(None, ["limits.flood_control=false"]), clock)
+    recorder = Recorder()
+    svc.engine.subscribe(recorder)
+    return svc, recorder
+
+
+def test_two_states_fed_one_event_log_are_equal() -> None:
+    clock = FakeClock()
+    svc, recorder = recorded_core(clock)
+    alice, bob, carol = (registered(svc, nick) for nick in ("alice", "bob", "carol"))
+    for line in ("JOIN #a,#b", "TOPIC #a :the topic", "MODE #a +ntk-t key", "MODE #a +b *!*@bad", "AWAY :lunch"):
+        clock.advance(1)
+        alice.send(line)
+    bob.send("JOIN #a key")
+    alice.send("MODE #a +ov bob bob")
+    bob.send("NICK robert")
+    carol.send("JOIN #b")
+    alice.send("INVITE carol #a")
+    alice.send("KICK #b carol :out")
+    bob.send("PRIVMSG #a :hello")
+    bob.send("SETNAME :Robert B")
+    carol.send("QUIT :bye")
+    alice.send("MODE alice +i")
+    assert svc.state.find_user("robert") is not None
+    copy = replay(recorder.records, svc.state.created)
+    assert copy.digest() == svc.state.digest()
+    shorter = replay(recorder.records[:-1], svc.state.created)
+    assert shorter.digest() != svc.state.digest()  # the digest does see a difference
+
+
+COMMANDS = st.sampled_from([
+    "JOIN #a", "JOIN #b", "PART #a", "PART #b :later", "TOPIC #a :t", "MODE #a +m", "MODE #a -m",
+    "MODE #a +o {other}", "MODE #a -o {other}", "MODE #a +b {other}", "MODE #a -b {other}", "MODE #a +l 3",
+    "MODE #a +k k", "MODE #a -k", "NICK {fresh}", "AWAY :x", "AWAY", "PRIVMSG #a :hi", "KICK #a {other}",
+    "INVITE {other} #a", "MODE {me} +i", "MODE {me} -i", "SETNAME :{fresh}",
+])  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), COMMANDS, st.integers(0, 9)), max_size=60))
+def test_any_sequence_of_commands_replays_to_an_equal_state(script: list[tuple[int, str, int]]) -> None:
+    clock = FakeClock()
+    svc, recorder = recorded_core(clock)
+    peers: list[Peer] = [registered(svc, nick) for nick in ("p0", "p1", "p2")]
+    for who, command, n in script:
+        clock.advance(0.5)
+        me = peers[who].client.nick
+        other = peers[(who + 1) % 3].client.nick
+        peers[who].send(command.format(me=me, other=other, fresh=f"n{who}x{n}"))
+    assert replay(recorder.records, svc.state.created).digest() == svc.state.digest()
+
+
+def test_a_nick_claimed_meanwhile_is_rejected_in_the_order_of_events() -> None:
+    state = ChatState(0.0)
+    for uid in ("u1", "u2"):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+    assert apply(state, NickSet("u1", "Same", 2.0, "m1")).rejected is None
+    outcome = apply(state, NickSet("u2", "same", 2.0, "m2"))  # both believed it was free
+    assert outcome.rejected == "taken"
+    assert state.nick_holder("SAME") is state.users["u1"]
+
+
+def test_the_first_joiner_in_the_order_of_events_is_op() -> None:
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    first = apply(state, Joined("u2", "#New", 2.0, "m1"))
+    second = apply(state, Joined("u1", "#new", 2.0, "m2"))
+    assert first.created and not second.created
+    channel = state.channels["#new"]
+    assert channel.name == "#New" and channel.status(state.users["u2"]) == "o" and channel.status(state.users["u1"]) == ""
+    assert apply(state, Joined("u1", "#NEW", 3.0, "m3")).rejected == "already there"
+
+
+# -- the engine's order -------------------------------------------------------------------
+
+
+def test_subscribers_see_one_order_and_events_emitted_meanwhile_wait_their_turn() -> None:
+    state = ChatState(0.0)
+    engine = LocalEngine(state)
+    seen: list[tuple[str, str]] = []
+    thens: list[str] = []
+
+    def first(event: Event, outcome: Outcome) -> None:
+        seen.append(("first", type(event).__name__))
+        if isinstance(event, Connected) and event.uid == "u1":
+            engine.emit(None, Connected("u2", "ip", "ip", False, 1.0), lambda o: thens.append("u2"))
+
+    def second(event: Event, outcome: Outcome) -> None:
+        seen.append(("second", type(event).__name__ + ":" + (outcome.user.uid if outcome.user else "")))
+
+    engine.subscribe(first)
+    engine.subscribe(second)
+    engine.emit(None, Connected("u1", "ip", "ip", False, 1.0), lambda o: thens.append("u1"))
+    assert seen == [
+        ("first", "Connected"), ("second", "Connected:u1"), ("first", "Connected"), ("second", "Connected:u2"),
+    ]  # fmt: skip
+    assert thens == ["u1", "u2"]
+
+
+def test_then_gets_the_outcome_with_the_rejection() -> None:
+    engine = LocalEngine(ChatState(0.0))
+    outcomes: list[Outcome] = []
+    engine.emit(None, NickSet("nobody", "x", 1.0, "m"), outcomes.append)
+    assert outcomes[0].rejected == "gone"
+
+
+# -- registration as a table --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("step", list(Step))
+def test_registration_moves_only_along_its_table(phase: Phase, step: Step) -> None:
+    registration = Registration()
+    registration.phase = phase
+    moved = registration.step(step)
+    expected = TRANSITIONS.get((phase, step))
+    assert moved == (expected is not None)
+    assert registration.phase is (expected if expected is not None else phase)
+    assert registration.registered == (registration.phase in (Phase.REGISTERED, Phase.REAUTHENTICATING))
+
+
+def test_registration_is_ready_only_with_nick_and_user_and_nothing_open() -> None:
+    registration = Registration()
+    assert not registration.ready(has_nick=True)
+    registration.username = "~u"
+    assert registration.ready(has_nick=True) and not registration.ready(has_nick=False)
+    registration.step(Step.CAP_START)
+    assert not registration.ready(has_nick=True)
+    registration.step(Step.SASL_START)
+    registration.step(Step.CAP_END)  # CAP END ends an exchange still open
+    assert registration.phase is Phase.NEW and registration.ready(has_nick=True)

@@ -1,0 +1,185 @@
+"""The line gate without sockets: what may be handled when, and what is written."""
+
+from __future__ import annotations
+
+from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def drain(gate: LineGate, exempt=None) -> list[bytes | None]:
+    out = []
+    while (line := gate.next_line(exempt)) is not NOTHING:
+        out.append(line)
+    return out
+
+
+def test_lines_pass_at_once_in_order_when_nothing_holds_them() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    assert gate.receive(b"A\r\nB\nC") == [b"A", b"B"]
+    assert gate.receive(b"\r\n") == [b"C"]
+    assert drain(gate) == [] and gate.wait() is None
+
+
+def test_a_too_long_line_comes_out_as_none_once() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 10)
+    assert gate.receive(b"x" * 30 + b"\nok\n") == [None, b"ok"]
+
+
+def test_lines_not_handled_when_input_became_held_wait_first() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    lines = gate.receive(b"A\nB\nC\n")
+    gate.hold()  # handling A started slow work
+    gate.defer(lines[1:])
+    assert gate.receive(b"D\n") == []  # behind them
+    gate.release()
+    assert drain(gate) == [b"B", b"C", b"D"]
+
+
+def test_with_flood_control_lines_go_through_the_queue() -> None:
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
+    assert gate.receive(b"A\nB\n") == []
+    assert drain(gate) == [b"A", b"B"]
+
+
+def test_the_bucket_lets_a_burst_through_then_one_line_per_token() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=2.0, flood_burst=3), 512, clock)
+    gate.receive(b"1\n2\n3\n4\n5\n")
+    assert drain(gate) == [b"1", b"2", b"3"]
+    assert gate.wait() == 0.5
+    clock.now += 0.5
+    assert drain(gate) == [b"4"]
+    clock.now += 0.25
+    assert drain(gate) == []
+    assert gate.wait() == 0.25
+
+
+def test_exempt_lines_cost_no_token() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
+    gate.receive(b"open\nfree1\nfree2\nnext\n")
+    assert drain(gate, lambda raw: raw.startswith(b"free")) == [b"open", b"free1", b"free2"]
+    assert len(gate.queue) == 1
+
+
+def test_held_input_waits_in_order_until_released() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.hold()
+    assert gate.receive(b"A\nB\n") == []
+    assert drain(gate) == [] and gate.wait() is None and len(gate.queue) == 2
+    gate.hold()
+    assert not gate.release()  # still held once
+    assert gate.release()
+    assert drain(gate) == [b"A", b"B"]
+
+
+def test_waiting_input_past_the_recvq_is_a_flood() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1, recvq=20), 512, clock)
+    gate.receive(b"first\n" + b"0123456789\n" * 2)
+    drain(gate)
+    assert not gate.flooded  # 20 bytes wait: at the limit
+    gate.receive(b"x\n")
+    assert gate.flooded
+
+
+def test_eof_is_finished_once_every_line_is_handled() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
+    gate.receive(b"a\nb\n")
+    gate.receive_eof(speaks_irc=True)
+    assert drain(gate) == [b"a"] and not gate.finished
+    clock.now += 1
+    assert drain(gate) == [b"b"] and gate.finished
+
+
+def test_a_typed_message_without_a_line_ending() -> None:
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
+    gate.receive(b"hello")
+    assert gate.unterminated(b"hello", speaks_irc=False)
+    assert not gate.unterminated(b"hello", speaks_irc=True)
+    assert not gate.unterminated(b"h", speaks_irc=False)  # a keystroke of a character-mode telnet
+    gate.end_partial_line()
+    assert drain(gate) == [b"hello"]
+    gate.receive(b"again")
+    assert gate.unterminated(b"again", speaks_irc=False)  # ending it for the peer changes nothing
+    gate.receive(b"\nmore")
+    assert not gate.unterminated(b"more", speaks_irc=False)  # the peer ends its lines itself
+
+
+def test_eof_ends_a_typed_line_only_for_people() -> None:
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
+    gate.receive(b"bye")
+    gate.receive_eof(speaks_irc=False)
+    assert drain(gate) == [b"bye"]
+    irc = LineGate(GateSettings(flood_rate=1.0, flood_burst=5), 512, Clock())
+    irc.receive(b"QUIT")
+    irc.receive_eof(speaks_irc=True)
+    assert drain(irc) == []
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.marked = 0
+        self.overflows = 0
+        self.below = 0  # bytes the transport below still holds
+
+    def queue(self, sendq: int) -> OutputQueue:
+        return OutputQueue("ip", sendq, self.mark, self.sent.append, lambda: self.below, self.overflow, lambda: None)
+
+    def mark(self, queue: OutputQueue) -> None:
+        self.marked += 1
+
+    def overflow(self) -> None:
+        self.overflows += 1
+
+
+def test_output_is_joined_once_per_flush_and_marked_once() -> None:
+    sink = Sink()
+    out = sink.queue(100)
+    out.write(b"12345")
+    out.write(b"678")
+    assert sink.marked == 1
+    out.flush()
+    assert sink.sent == [b"12345678"]
+    out.flush()
+    assert sink.sent == [b"12345678"]
+    out.write(b"9")
+    assert sink.marked == 2
+
+
+def test_output_past_the_sendq_is_an_overflow_and_stops_collecting() -> None:
+    sink = Sink()
+    out = sink.queue(10)
+    out.write(b"123456")
+    sink.below = 5  # with what the transport still holds, past 10
+    out.flush()
+    assert sink.overflows == 1 and sink.sent == []
+    sink.below = 0
+    out.write(b"x" * 11)
+    out.write(b"more")  # already past: collecting more is waste
+    assert out.size == 11
+    out.closing = True
+    out.flush()
+    assert sink.sent == [b"x" * 11]  # a closing client gets its ERROR whatever the sendq
+    out.stop()
+    out.write(b"late")
+    assert out.size == 0
+
+
+def test_new_settings_reach_an_existing_gate() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_control=False), 512, clock)
+    gate.configure(GateSettings(flood_rate=1.0, flood_burst=1))
+    gate.receive(b"a\nb\n")
+    assert drain(gate) == [b"a"]
+    gate.configure(GateSettings(flood_control=False))
+    assert drain(gate) == [b"b"]
