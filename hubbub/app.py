@@ -2,10 +2,12 @@
 
 `Runtime` is what `hubbub serve` runs and what end-to-end tests start on port 0 in
 their own event loop. It puts together the chat core, the listeners and their shared
-connection limits (runtime/listeners.py), the shared output flusher, the periodic
-timeout sweep, the worker threads for slow work (runtime/workers.py), configuration
-reloads (REHASH, SIGHUP), and a clean shutdown that tells every client why it is being
-disconnected. Transports see it only through `ConnectionHost` (transport/ports.py).
+connection limits (runtime/listeners.py), the web listener (transport/web.py: the web
+client, IRC over WebSocket, /healthz and /metrics), the metrics (metrics.py), the
+shared output flusher, the periodic timeout sweep, the worker threads for slow work
+(runtime/workers.py), configuration reloads (REHASH, SIGHUP), and a clean shutdown that
+tells every client why it is being disconnected. Transports see it only through
+`ConnectionHost` and `WebHost` (transport/ports.py).
 """
 
 from __future__ import annotations
@@ -18,19 +20,24 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
-from hubbub.config import Config, ConfigError
+from aiohttp import web
+
+from hubbub.config import Config, ConfigError, WebSection
 from hubbub.irc.message import Message
+from hubbub.metrics import TRANSPORTS, Metrics
 from hubbub.plain.intake import Intake
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import local_core
+from hubbub.server.session import Session
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
-from hubbub.transport.ports import Link
+from hubbub.transport.ports import Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection
+from hubbub.transport.web import build_app
 
 log = logging.getLogger("hubbub")
 
@@ -54,7 +61,13 @@ class Runtime:
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address)
         self.listeners = Listeners()
+        self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
+        self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
+        self.engine.subscribe(self.metrics.on_event)
+        # Readiness checks beyond the listeners, by name (the store adds "store": can it be reached?)
+        self.health_checks: dict[str, Callable[[], bool]] = {}
         self.tls_context: ssl.SSLContext | None = None
+        self._web: web.AppRunner | None = None
         self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
@@ -75,14 +88,41 @@ class Runtime:
     def gate_settings(self) -> GateSettings:
         return GateSettings.from_limits(self.config.limits)
 
+    def counters(self, kind: str) -> TransportCounters:
+        return self.transport_counters.setdefault(kind, TransportCounters())
+
     def admit(self, link: Link) -> str | None:
         return self.admission.admit(link)
 
     def release(self, link: Link) -> None:
         self.admission.release(link)
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
+    def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
+        if irc_only:
+            return Session(self.services, link, ip, secure)
         return Intake(self.services, link, ip, secure)
+
+    # -- WebHost: what the web listener asks of us -------------------------------------
+
+    @property
+    def web_settings(self) -> WebSection:
+        return self.config.web
+
+    def metrics_page(self) -> tuple[bytes, str]:
+        return self.metrics.render()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when every listener accepts connections and every check passes."""
+        listeners = self.listeners.serving()
+        checks = {}
+        for name, check in self.health_checks.items():
+            try:
+                checks[name] = bool(check())
+            except Exception:
+                log.exception("health check %s failed", name)
+                checks[name] = False
+        ready = not self._stopping and bool(listeners) and all(listeners.values()) and all(checks.values())
+        return ready, {"listeners": listeners, "checks": checks}
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""
@@ -106,22 +146,38 @@ class Runtime:
         """Listen on every configured address; raises TlsError or OSError if one cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
-        if self.config.listen.tls:  # a certificate problem stops us before anything listens
+        web_tls = bool(self.config.listen.web) and self.config.web.tls
+        if self.config.listen.tls or web_tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
         for spec in self.config.listen.irc:
             await self._listen("irc", spec, None)
-        if self.tls_context is not None:
+        if self.tls_context is not None and self.config.listen.tls:
             for spec in self.config.listen.tls:
                 await self._listen("tls", spec, self.tls_context)
             self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
             if self.config.tls.self_signed and self.config.tls.sts:
                 log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
                             "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+        if self.config.listen.web:
+            await self._listen_web(self.config.listen.web)
+        self.metrics.start(loop)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
         secure = context is not None
         await self.listeners.listen(kind, spec, lambda: TcpConnection(self, secure=secure), context)
+
+    async def _listen_web(self, spec: str) -> None:
+        """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics."""
+        settings = self.config.web
+        runner = self._web = web.AppRunner(
+            build_app(self), handle_signals=False, access_log=None,
+            keepalive_timeout=settings.handshake_timeout, shutdown_timeout=SHUTDOWN_FLUSH_SECONDS,
+        )  # fmt: skip
+        await runner.setup()
+        assert runner.server is not None
+        context = self.tls_context if settings.tls else None
+        await self.listeners.listen("web", spec, runner.server, context, settings.handshake_timeout)
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
@@ -130,6 +186,12 @@ class Runtime:
     def tls_address(self) -> tuple[str, int]:
         """The first TLS listener's address."""
         return self.listeners.address("tls")
+
+    def web_url(self, path: str = "/") -> str:
+        """The web listener's URL (http://HOST:PORT/, https with web.tls)."""
+        host, port = self.listeners.address("web")
+        shown = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.config.web.tls else 'http'}://{shown}:{port}{path}"
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -146,6 +208,7 @@ class Runtime:
             return
         self._stopping = True
         self.listeners.close()
+        self.metrics.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.workers.stop()
@@ -157,6 +220,8 @@ class Runtime:
             await asyncio.sleep(0.02)
         for link in list(self.connections):
             link.abort()
+        if self._web is not None:  # WebSockets are closed by now; idle HTTP connections go here
+            await self._web.cleanup()
         await self.listeners.wait_closed()
         self._done.set()
 

@@ -2,8 +2,9 @@
 
 The session makes the connection's user known to the chat (a `Connected` event),
 decodes and checks each line (length, UTF-8, grammar) and hands commands to the
-dispatcher. Transports feed it lines through the plain-mode intake (hubbub/plain);
-tests can feed it directly, without sockets.
+dispatcher. Transports feed it lines through the plain-mode intake (hubbub/plain), or
+directly when the peer can only be an IRC client (a WebSocket); tests can feed it
+directly, without sockets.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def host_of(ip: str) -> str:
 
 class Session:
     __slots__ = ("svc", "link", "ctx")
+    speaks_irc = True  # as a transport's session (a WebSocket's): the peer is an IRC client
 
     def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False) -> None:
         self.svc = svc

@@ -1,7 +1,8 @@
 """The line gate: every rule a connection's bytes pass through, without I/O.
 
-Each connection, whatever carries it (TCP, TLS, later WebSocket), has one gate. Input:
-received bytes are framed into lines (bounded, see irc/framing.py), wait in order
+Each connection, whatever carries it (TCP, TLS, WebSocket), has one gate. Input:
+received bytes are framed into lines (bounded, see irc/framing.py; a WebSocket frames
+its lines itself and hands them over one by one), wait in order
 while the client's input is held (slow work for it is running) or while the flood
 bucket is empty, and a client whose waiting input passes the recvq is reported as
 flooding. Output: bytes written for the client are collected until the transport
@@ -86,6 +87,16 @@ class LineGate:
             return self._framer.feed(data)
         self._frame(data)
         return []
+
+    def receive_line(self, line: Line) -> bool:
+        """A line framed by the transport itself (a WebSocket message is one line; None
+        for one longer than the line limit). True when nothing holds it back and it is
+        to be handled at once; otherwise it waits, in order, for `next_line()`."""
+        if self._bucket is None and not self.held and not self.queue:
+            return True
+        self.queue.append(line)
+        self._waiting_size += len(line) if line else 1
+        return False
 
     def defer(self, lines: list[Line]) -> None:
         """Lines returned by `receive` that were not handled (input became held while
@@ -174,11 +185,14 @@ class OutputQueue:
     Past its sendq, counting what the transport below still holds (`pending()`), the
     client is reported stuck (`overflow()`) and nothing more is collected for it; a
     closing connection still gets its last bytes (its ERROR) whatever its sendq. This
-    is every delivery's path: one call to collect, one to flush.
+    is every delivery's path: one call to collect, one to flush. `sent` counts the
+    bytes handed to the transport (the metrics read it): one addition per flush, the
+    cheapest place there is for it.
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "_out", "_size", "_dirty", "_mark", "_send", "_pending", "_overflow", "abort",
+        "ip", "sendq", "closing", "sent", "_out", "_size", "_dirty", "_mark", "_send", "_pending", "_overflow",
+        "abort",
     )  # fmt: skip
 
     def __init__(
@@ -194,6 +208,7 @@ class OutputQueue:
         self.ip = ip
         self.sendq = sendq
         self.closing = False
+        self.sent = 0
         self._out: list[bytes] = []
         self._size = 0
         self._dirty = False
@@ -224,6 +239,7 @@ class OutputQueue:
         if size + self._pending() > self.sendq and not self.closing:
             self._overflow()
             return
+        self.sent += size
         self._send(data)
 
     def clear(self) -> None:

@@ -1,21 +1,44 @@
 """What a transport needs from the rest of the server, and what it offers it.
 
-A transport (TCP and TLS here, WebSocket next) moves bytes; everything else is on the
-other side of these small interfaces, so that no transport imports the runtime and
-each new kind of connection plugs into the same two ports.
+A transport (TCP, TLS, WebSocket) moves bytes; everything else is on the other side
+of these small interfaces, so that no transport imports the runtime and each new kind
+of connection plugs into the same ports.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from hubbub.config import WebSection
 from hubbub.transport.gate import GateSettings
+
+
+class TransportCounters:
+    """What one kind of transport counts as it moves bytes, for the metrics.
+
+    Kept as plain integers bumped where the transport already knows (a read, a drop, a
+    delayed line), never per delivery: the bytes each connection sent are counted by its
+    output queue (`OutputQueue.sent`) and added here when it ends (`retire`).
+    """
+
+    __slots__ = ("bytes_received", "bytes_sent", "sendq_drops", "flood_delays")
+
+    def __init__(self) -> None:
+        self.bytes_received = 0
+        self.bytes_sent = 0  # by connections that have ended; live ones hold their own count
+        self.sendq_drops = 0
+        self.flood_delays = 0  # times a client's next line had to wait for flood control
 
 
 class Link(Protocol):
     """One connection, as the chat domain and the runtime see it."""
 
     ip: str
+    kind: str  # the transport: "tcp", "tls" or "websocket" (metrics, connection counts)
+
+    @property
+    def bytes_sent(self) -> int:
+        """IRC bytes handed to the transport so far."""
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
@@ -78,10 +101,30 @@ class ConnectionHost(Protocol):
 
     def gate_settings(self) -> GateSettings: ...
 
+    def counters(self, kind: str) -> TransportCounters:
+        """The shared counters of one kind of transport."""
+
     def admit(self, link: Link) -> str | None:
         """Count a new connection, or say why it is refused (the transport says it)."""
 
     def release(self, link: Link) -> None:
         """A counted connection is gone."""
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> SessionPort: ...
+    def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
+        """The protocol side of a new connection. `irc_only`: the peer is an IRC client
+        by construction (a WebSocket), so no plain-text greeting and no plain mode."""
+
+
+class WebHost(ConnectionHost, Protocol):
+    """The runtime, as the web listener sees it: a transport host that also answers
+    the HTTP endpoints about the server itself."""
+
+    @property
+    def web_settings(self) -> WebSection:
+        """The [web] settings in force (a reload may change the allowed origins)."""
+
+    def metrics_page(self) -> tuple[bytes, str]:
+        """The Prometheus exposition and its content type."""
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the server is ready (listeners up, the store reachable), with details."""

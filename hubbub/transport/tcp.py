@@ -38,6 +38,8 @@ class TcpConnection(asyncio.Protocol):
     def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
         self.host = host
         self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
+        self.kind = "tls" if secure else "tcp"
+        self.counters = host.counters(self.kind)
         self.transport: asyncio.Transport | None = None
         self.session: SessionPort | None = None
         self.ip = ""
@@ -80,6 +82,7 @@ class TcpConnection(asyncio.Protocol):
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None
+        self.counters.bytes_received += len(data)
         gate = self.gate
         lines = gate.receive(data)
         for index, line in enumerate(lines):  # the lines the gate lets through at once
@@ -123,6 +126,8 @@ class TcpConnection(asyncio.Protocol):
         self.gate.clear_input()
         if self.output is not None:
             self.output.stop()
+            self.counters.bytes_sent += self.output.sent
+            self.output.sent = 0
         if self.session is not None:
             reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
             self.session.connection_lost(reason)
@@ -156,6 +161,7 @@ class TcpConnection(asyncio.Protocol):
                 if wait <= 0.0:
                     self._drain_handle = loop.call_soon(self._drain)
                 else:
+                    self.counters.flood_delays += 1
                     self._drain_handle = loop.call_later(wait, self._drain)
         elif gate.finished:
             self.close()
@@ -194,6 +200,7 @@ class TcpConnection(asyncio.Protocol):
             self.output.flush()
 
     def _sendq_exceeded(self) -> None:
+        self.counters.sendq_drops += 1
         self._drop("SendQ exceeded")
 
     def close(self) -> None:
@@ -224,6 +231,10 @@ class TcpConnection(asyncio.Protocol):
         transport = self.transport
         if transport is not None and transport.get_write_buffer_size():
             asyncio.get_running_loop().call_later(SENDQ_GRACE, transport.abort)
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.output.sent if self.output is not None else 0
 
     @property
     def pending_output(self) -> int:

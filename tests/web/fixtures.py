@@ -4,11 +4,9 @@ Every test and fixture here runs in the session's event loop (the browser is sta
 once per session and Playwright's connection belongs to one loop); test modules say
 so with `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 
-`web_server` is the only way tests reach the server side: a base URL serving the web
-client and IRC over WebSocket at /webirc, the hubbub `runtime` behind it (for raw IRC
-users), and `restart()`. Today it is tests/web/bridge.py in front of a hubbub started
-with `start_server()`; when hubbub serves the web client itself, only this fixture
-changes.
+`web_server` is the only way tests reach the server side: a hubbub with its web
+listener on a free port, the base URL where it serves the web client (and IRC over
+WebSocket at /webirc), the `runtime` itself (for raw IRC users), and `restart()`.
 """
 
 from __future__ import annotations
@@ -23,8 +21,8 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hubbub.app import Runtime
-from tests.helpers import LineClient, start_server
-from tests.web.bridge import Bridge
+from tests.helpers import LineClient
+from tests.web.wsclient import start_web_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,28 +52,27 @@ class WebServer:
     _restart: Callable[[], Awaitable[Runtime]]
 
     async def restart(self) -> None:
-        """Stop the hubbub server and start a new one on the same IRC port (and URL)."""
+        """Stop the hubbub server and start a new one on the same ports (the same URL)."""
         self.runtime = await self._restart()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_server() -> AsyncIterator[WebServer]:
-    runtime = await start_server()
+    runtime = await start_web_server()
     holder = {"runtime": runtime}
-    bridge = Bridge(lambda: holder["runtime"].irc_address())
-    url = await bridge.start()
 
     async def restart() -> Runtime:
-        host, port = holder["runtime"].irc_address()
+        irc_host, irc_port = holder["runtime"].irc_address()
+        web_host, web_port = holder["runtime"].listeners.address("web")
         await holder["runtime"].stop()
-        holder["runtime"] = await start_server(f"listen.irc=['{host}:{port}']")
+        holder["runtime"] = await start_web_server(f"listen.irc=['{irc_host}:{irc_port}']",
+                                                   f"listen.web='{web_host}:{web_port}'")  # fmt: skip
         return holder["runtime"]
 
-    server = WebServer(url, runtime, restart)
+    server = WebServer(runtime.web_url(), runtime, restart)
     try:
         yield server
     finally:
-        await bridge.stop()
         await holder["runtime"].stop()
 
 

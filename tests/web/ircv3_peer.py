@@ -152,7 +152,8 @@ class _Session:
             return
         self.welcomed = True
         await self.send(f":{NAME} 001 {self.nick} :Welcome {self.nick}!u@peer")
-        await self.send(f":{NAME} 005 {self.nick} CHATHISTORY={HISTORY_LIMIT} CASEMAPPING=ascii NETWORK=peernet CHANTYPES=# :are supported")
+        await self.send(f":{NAME} 005 {self.nick} CHATHISTORY={HISTORY_LIMIT} CASEMAPPING=ascii NETWORK=peernet "
+                        "CHANTYPES=# :are supported")
         await self.send(f":{NAME} 376 {self.nick} :End of MOTD")
 
     async def batch(self, kind: str, lines: list[Line], *params: str) -> None:

@@ -1,6 +1,6 @@
 """Make the README's screenshots of the web client: `python -m tests.web.screenshots`.
 
-Starts a hubbub server and the web front (the same as the browser tests), has a few
+Starts a hubbub server with its web listener (as the browser tests do), has a few
 people talk in #lobby, and saves docs/web-desktop.png (1280x800) and
 docs/web-phone.png (360x740): the desktop in the light theme and the phone in the dark
 one, unless --theme says otherwise. --out DIR writes elsewhere.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
-from tests.helpers import LineClient, start_server
-from tests.web.bridge import Bridge
+from tests.helpers import LineClient
 from tests.web.fixtures import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE
+from tests.web.wsclient import start_web_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,9 +58,8 @@ def say(client: LineClient, channel: str, text: str) -> None:
 
 
 async def make(out: Path, themes: dict[str, str]) -> None:
-    runtime = await start_server()
-    bridge = Bridge(runtime.irc_address)
-    url = await bridge.start()
+    runtime = await start_web_server()
+    url = runtime.web_url()
     people: dict[str, LineClient] = {}
     try:
         for nick in ("dana", "erik", "frida", "gus"):
@@ -104,7 +103,6 @@ async def make(out: Path, themes: dict[str, str]) -> None:
     finally:
         for client in people.values():
             await client.close()
-        await bridge.stop()
         await runtime.stop()
 
 

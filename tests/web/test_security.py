@@ -27,7 +27,8 @@ EVIL_CHANNEL = "#<svg/onload=alert(5)>"
 async def assert_nothing_ran(page) -> None:
     assert await page.evaluate("window.__xss") is None
     # no element the payloads would have made, anywhere in the page
-    for selector in ("#app img", "#app script", "#app svg[onload]", "#app iframe", "dialog img", "a[href^='javascript']"):
+    made = ("#app img", "#app script", "#app svg[onload]", "#app iframe", "dialog img", "a[href^='javascript']")
+    for selector in made:
         assert await page.locator(selector).count() == 0, selector
 
 
@@ -88,6 +89,7 @@ async def test_an_inline_script_would_be_refused(open_user) -> None:
     alice = await open_user()
     alice.allowed_errors.append("Content Security Policy")  # the refusal is reported, as it should be
     await alice.page.evaluate(
-        "() => { const s = document.createElement('script'); s.textContent = 'window.__xss = 9'; document.body.append(s); }"
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__xss = 9'; "
+        "document.body.append(s); }"
     )
     assert await alice.page.evaluate("window.__xss") is None

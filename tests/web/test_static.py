@@ -35,7 +35,9 @@ def test_the_page_has_no_inline_script_or_style() -> None:
 
 def test_no_code_turns_strings_into_html_or_code() -> None:
     """The client writes text with textContent only; these sinks must not appear at all."""
-    sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*[\"']on")
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*[\"']on"
+    )
     found = [f"{path.name}:{n}" for path in sorted((WEB / "js").glob("*.js"))
              for n, line in enumerate(path.read_text().splitlines(), 1) if sinks.search(line)]
     assert found == []

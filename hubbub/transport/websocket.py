@@ -1,0 +1,290 @@
+"""IRC over WebSocket (IRCv3 WebSocket): one IRC line per WebSocket message, each way.
+
+A WebSocket connection is a `Link` like a TCP one: its own `LineGate` (flood control,
+recvq, held input) and `OutputQueue` (sendq, one flush per loop iteration), admitted by
+the same `Admission`, with an IRC session of its own from its first line (a WebSocket
+peer is an IRC client: no plain-text greeting, no plain mode). Only the framing
+differs:
+
+- in: aiohttp has parsed the frames; each message, text or binary, is one line, handed
+  to the gate whole. A trailing CRLF is tolerated; a line longer than IRC allows gets
+  417 as on TCP; a message longer than `web.max_frame` is refused by aiohttp, which
+  closes the connection (1009). Text messages are not decoded by the WebSocket layer:
+  a line that is not UTF-8 gets `FAIL INVALID_UTF8` from the session, as on TCP, and
+  the connection stays usable (RFC 6455 would have the connection failed instead).
+- out: what the chat writes is split into its lines again when the flusher writes it,
+  and each line leaves as one unmasked frame: binary frames for `binary.ircv3.net`, text
+  frames for `text.ircv3.net` or no subprotocol. The frames are written straight to the
+  socket with the rest of the flush, without awaiting anything (the flusher is
+  synchronous and must not wait on one client); compression is never negotiated, so
+  nothing of aiohttp's writer state is bypassed. Text frames are always valid UTF-8:
+  invalid bytes, should any reach here, are replaced with U+FFFD.
+
+Ending: a close from the client is an end of input, as EOF on TCP: the lines it sent
+before are still handled (at the flood rate). A close from the server (QUIT, ERROR,
+shutdown) flushes the last output, the ERROR line included, then sends the close frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from hubbub.irc.message import Message
+from hubbub.server.session import MAX_LINE
+from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
+from hubbub.transport.ports import ConnectionHost, SessionPort
+
+TEXT = 0x1
+BINARY = 0x2
+SUBPROTOCOLS = ("binary.ircv3.net", "text.ircv3.net")  # the specification's two; the client's order decides
+SENDQ_GRACE = 1.0  # seconds a closing client gets to take its last frames before the abort
+
+# Frame headers for payloads under 126 bytes, by opcode: FIN set, no mask, the length.
+_SHORT = {opcode: [bytes((0x80 | opcode, n)) for n in range(126)] for opcode in (TEXT, BINARY)}
+_MEDIUM = struct.Struct("!BBH")
+_LONG = struct.Struct("!BBQ")
+
+
+def _header(opcode: int, size: int) -> bytes:
+    if size < 126:
+        return _SHORT[opcode][size]
+    if size < 65536:
+        return _MEDIUM.pack(0x80 | opcode, 126, size)
+    return _LONG.pack(0x80 | opcode, 127, size)
+
+
+def valid_utf8(data: bytes) -> bytes:
+    """`data` with every invalid UTF-8 sequence replaced by U+FFFD (EF BF BD)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace").encode("utf-8")
+    return data
+
+
+def frames(data: bytes, opcode: int) -> bytes:
+    """Server frames for IRC output: one frame per CRLF-ended line of `data`, without its
+    CRLF (a last line without one is framed too); text frames hold valid UTF-8 only."""
+    if opcode == TEXT and not data.isascii():
+        data = valid_utf8(data)
+    end = len(data) - 2
+    if data.find(b"\n") == end + 1 and end >= 0:  # one line: by far the common case
+        return _header(opcode, end) + data[:end]
+    lines = data.split(b"\r\n")
+    if not lines[-1]:
+        lines.pop()
+    out: list[bytes] = []
+    for line in lines:
+        out.append(_header(opcode, len(line)))
+        out.append(line)
+    return b"".join(out)
+
+
+def _discard(data: bytes) -> None:
+    pass
+
+
+class WebSocketConnection:
+    """One IRC client over a WebSocket (after the handshake); also its session's `Link`."""
+
+    kind = "websocket"
+
+    def __init__(self, host: ConnectionHost, ws: web.WebSocketResponse, transport: asyncio.Transport,
+                 ip: str, secure: bool) -> None:  # fmt: skip
+        self.host = host
+        self.ws = ws
+        self.transport = transport
+        self.ip = ip
+        self.secure = secure  # wss://, or https at a trusted proxy (WHOIS 671)
+        self.counters = host.counters(self.kind)
+        self.opcode = BINARY if ws.ws_protocol == "binary.ircv3.net" else TEXT
+        self.gate = LineGate(host.gate_settings(), MAX_LINE)
+        self.output: OutputQueue | None = None
+        self.session: SessionPort | None = None
+        self.write: Callable[[bytes], None] = _discard  # Link.write: the output queue's, once admitted
+        self._closing = False
+        self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drain_handle: asyncio.Handle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- the connection's life -------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Admit the connection, open its session, and handle its messages until it ends."""
+        refusal = self.host.admit(self)
+        if refusal is not None:
+            self._closing = True
+            self._send(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())
+            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Refused", drain=False)
+            return
+        output = self.output = OutputQueue(
+            self.ip, self.gate.settings.sendq, self.host.flusher.mark, self._send,
+            self.transport.get_write_buffer_size, self._sendq_exceeded, self.abort,
+        )  # fmt: skip
+        self.write = output.write
+        self.session = self.host.open_session(self, self.ip, self.secure, irc_only=True)
+        reason, closed_by_client = await self._read()
+        if closed_by_client and self.session is not None and not self._closing:
+            # As EOF on TCP: the lines sent before the close are still handled, at the flood rate.
+            self.gate.receive_eof(True)
+            self._pump()
+        elif not self._closing:
+            self._end(reason)
+        await self._ended
+        for task in list(self._tasks):
+            await task
+
+    async def _read(self) -> tuple[str, bool]:
+        """Hand every message to the gate until the WebSocket ends: why, and whether it
+        was the client's close (rather than our own, or a broken connection)."""
+        ws = self.ws
+        while True:
+            message = await ws.receive()
+            kind = message.type
+            if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+                if not self._closing:
+                    self._received(message.data)
+            elif kind is WSMsgType.CLOSE:
+                return "Connection closed", True
+            elif kind is WSMsgType.ERROR:
+                code = ws.close_code
+                return (f"WebSocket error {code}" if code else "WebSocket error"), False
+            else:  # CLOSING (our own close) or CLOSED (the socket is gone)
+                return "Connection closed", False
+
+    def _received(self, data: bytes) -> None:
+        self.counters.bytes_received += len(data)
+        if data[-1:] == b"\n":  # the specification says no line ending; some clients send one
+            data = data[:-2] if data[-2:-1] == b"\r" else data[:-1]
+        line = data if len(data) <= MAX_LINE else None
+        session = self.session
+        if session is None:
+            return
+        if self.gate.receive_line(line):
+            if line is None:
+                session.line_too_long()
+            else:
+                session.line_received(line)
+        else:
+            self._pump()
+
+    def _end(self, reason: str) -> None:
+        """The connection is over: the session forgets the client, the admission its count."""
+        if self._drain_handle is not None:
+            self._drain_handle.cancel()
+            self._drain_handle = None
+        self.gate.clear_input()
+        if self.output is not None:
+            self.output.stop()
+            self.counters.bytes_sent += self.output.sent
+            self.output.sent = 0
+        session, self.session = self.session, None
+        if session is not None:
+            session.connection_lost(reason)
+            self.host.release(self)
+        if not self._ended.done():
+            self._ended.set_result(None)
+
+    # -- input -----------------------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Handle every line the gate lets through now; arm a timer for the rest."""
+        gate = self.gate
+        session = self.session
+        while not self._closing and session is not None:
+            line = gate.next_line(session.flood_exempt)
+            if line is NOTHING:
+                break
+            if line is None:
+                session.line_too_long()
+            else:
+                session.line_received(line)
+            session = self.session
+        if self._closing or session is None:
+            return
+        if gate.flooded:
+            self._drop("Excess Flood")
+            return
+        wait = gate.wait()
+        if wait is not None:
+            if self._drain_handle is None:
+                loop = asyncio.get_running_loop()
+                if wait <= 0.0:
+                    self._drain_handle = loop.call_soon(self._drain)
+                else:
+                    self.counters.flood_delays += 1
+                    self._drain_handle = loop.call_later(wait, self._drain)
+        elif gate.finished:
+            self._end("Connection closed")
+
+    def _drain(self) -> None:
+        self._drain_handle = None
+        if not self._closing:
+            self._pump()
+
+    def hold_input(self) -> None:
+        self.gate.hold()
+
+    def release_input(self) -> None:
+        if self.gate.release() and not self._closing:
+            self._pump()
+
+    def configure(self, settings: GateSettings) -> None:
+        self.gate.configure(settings)
+        if self.output is not None:
+            self.output.sendq = settings.sendq
+
+    # -- output ----------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        """The output queue's sink: every line of a flush as its own frame, in one write."""
+        if not self.transport.is_closing():
+            self.transport.write(frames(data, self.opcode))
+
+    def flush(self) -> None:
+        if self.output is not None:
+            self.output.flush()
+
+    def _sendq_exceeded(self) -> None:
+        self.counters.sendq_drops += 1
+        self._drop("SendQ exceeded")
+
+    def _drop(self, reason: str) -> None:
+        """Disconnect a misbehaving client; its ERROR is best effort."""
+        if self.session is None or self._closing:
+            return
+        if self.output is not None:
+            self.output.clear()
+        self.session.disconnect(reason)
+
+    def close(self) -> None:
+        """Flush (the session's ERROR line included, whatever the sendq), then close."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.output is not None:
+            self.output.closing = True
+            self.output.flush()
+            self.output.stop()
+        task = asyncio.ensure_future(self._close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _close(self) -> None:
+        if not self.ws.closed:
+            await self.ws.close(code=WSCloseCode.OK, drain=False)  # the close frame, then the socket
+        if self.transport.get_write_buffer_size():  # a client that does not read: not forever
+            asyncio.get_running_loop().call_later(SENDQ_GRACE, self.transport.abort)
+        self._end("Connection closed")
+
+    def abort(self) -> None:
+        self.transport.abort()
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.output.sent if self.output is not None else 0
