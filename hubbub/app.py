@@ -16,7 +16,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
@@ -27,6 +27,7 @@ from hubbub.irc.message import Message
 from hubbub.metrics import TRANSPORTS, Metrics
 from hubbub.plain.intake import Intake
 from hubbub.runtime.listeners import Admission, Listeners
+from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
@@ -42,6 +43,7 @@ from hubbub.transport.web import build_app
 log = logging.getLogger("hubbub")
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
+HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
 
@@ -58,14 +60,16 @@ class Runtime:
         self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
         self.engine = self.services.engine
+        self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address)
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
         self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
         self.engine.subscribe(self.metrics.on_event)
-        # Readiness checks beyond the listeners, by name (the store adds "store": can it be reached?)
-        self.health_checks: dict[str, Callable[[], bool]] = {}
+        # Readiness checks beyond the listeners, by name ("store": does it answer?)
+        self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {"store": self.persistence.reachable}
+        self.persistence.written = self.metrics.history_written
         self.tls_context: ssl.SSLContext | None = None
         self._web: web.AppRunner | None = None
         self.workers = WorkerPool()
@@ -111,15 +115,15 @@ class Runtime:
     def metrics_page(self) -> tuple[bytes, str]:
         return self.metrics.render()
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        """Ready when every listener accepts connections and every check passes."""
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when every listener accepts connections and every check passes in time."""
         listeners = self.listeners.serving()
         checks = {}
         for name, check in self.health_checks.items():
             try:
-                checks[name] = bool(check())
-            except Exception:
-                log.exception("health check %s failed", name)
+                checks[name] = bool(await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS))
+            except Exception as exc:
+                log.warning("health check %s failed: %s", name, exc or type(exc).__name__)
                 checks[name] = False
         ready = not self._stopping and bool(listeners) and all(listeners.values()) and all(checks.values())
         return ready, {"listeners": listeners, "checks": checks}
@@ -143,23 +147,33 @@ class Runtime:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Listen on every configured address; raises TlsError or OSError if one cannot be used."""
+        """Open the store, then listen on every configured address; raises TlsError,
+        StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
         web_tls = bool(self.config.listen.web) and self.config.web.tls
         if self.config.listen.tls or web_tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
-        for spec in self.config.listen.irc:
-            await self._listen("irc", spec, None)
-        if self.tls_context is not None and self.config.listen.tls:
-            for spec in self.config.listen.tls:
-                await self._listen("tls", spec, self.tls_context)
-            self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
-            if self.config.tls.self_signed and self.config.tls.sts:
-                log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
-                            "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
-        if self.config.listen.web:
-            await self._listen_web(self.config.listen.web)
+        await self.persistence.open()  # before anyone connects: the state starts from the store
+        self.flusher.barrier = self.persistence.barrier
+        try:
+            for spec in self.config.listen.irc:
+                await self._listen("irc", spec, None)
+            if self.tls_context is not None and self.config.listen.tls:
+                for spec in self.config.listen.tls:
+                    await self._listen("tls", spec, self.tls_context)
+                self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
+                if self.config.tls.self_signed and self.config.tls.sts:
+                    log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
+                                "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+            if self.config.listen.web:
+                await self._listen_web(self.config.listen.web)
+        except BaseException:
+            self.listeners.close()
+            if self._web is not None:
+                await self._web.cleanup()
+            await self.persistence.close()
+            raise
         self.metrics.start(loop)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
@@ -195,7 +209,8 @@ class Runtime:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(keepalive.sweep_interval(self.config.limits))  # limits may be reloaded
+            # the limits may be reloaded: ask each time
+            await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
             try:
                 keepalive.sweep(self.services, self.clock())
             except Exception:  # a bug of ours must not end every timeout for good
@@ -223,6 +238,8 @@ class Runtime:
         if self._web is not None:  # WebSockets are closed by now; idle HTTP connections go here
             await self._web.cleanup()
         await self.listeners.wait_closed()
+        await self.flusher.drain()
+        await self.persistence.close()
         self._done.set()
 
     def _disconnect_everyone(self, reason: str) -> None:

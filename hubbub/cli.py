@@ -10,9 +10,11 @@ import sys
 from collections.abc import Callable
 
 from hubbub import __version__
+from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
+from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")
 
@@ -51,6 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     add_chat_parser(sub)
     add_bench_parser(sub)
+    add_account_parser(sub)
     return parser
 
 
@@ -121,6 +124,9 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # TLS: the certificate or key cannot be used
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"hubbub: cannot listen: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -158,5 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench(args)
     if args.command == "hash-password":
         return hash_password_command()
+    if args.command == "account":
+        return run_account(args)
     parser.print_help()
     return 2

@@ -47,6 +47,29 @@ class ListenSection:
 @dataclass
 class StoreSection:
     db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing", default="hubbub.db")
+    readers: int = _doc("threads answering history and search queries", default=2)
+
+
+@dataclass
+class HistorySection:
+    enabled: bool = _doc("keep channel messages and private messages between accounts (draft/chathistory, search)", default=True)
+    autoreplay_lines: int = _doc("lines of history sent on JOIN to clients without draft/chathistory; 0 for none", default=10)
+    chathistory_max: int = _doc("most messages one CHATHISTORY or SEARCH answers with (CHATHISTORY=)", default=100)
+    events: bool = _doc("also keep joins, parts, quits, kicks, topics and nick changes (draft/event-playback)", default=True)
+    max_age_days: float = _doc("forget messages older than this many days; 0 keeps them", default=0.0)
+    max_per_target: int = _doc("keep at most this many messages per channel or conversation; 0 for no limit", default=0)
+
+
+@dataclass
+class AccountsSection:
+    registration: bool = _doc("let users register accounts (NickServ REGISTER, draft/account-registration)", default=True)
+    enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
+    enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
+    guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
+    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused", default=5)
+    login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
+    max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
+    max_channels: int = _doc("channels one account may register with ChanServ", default=20)
 
 
 @dataclass
@@ -117,6 +140,8 @@ class Config:
     server: ServerSection = field(default_factory=ServerSection)
     listen: ListenSection = field(default_factory=ListenSection)
     store: StoreSection = field(default_factory=StoreSection)
+    history: HistorySection = field(default_factory=HistorySection)
+    accounts: AccountsSection = field(default_factory=AccountsSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     tls: TlsSection = field(default_factory=TlsSection)
     web: WebSection = field(default_factory=WebSection)
@@ -134,7 +159,7 @@ class Config:
         return text.splitlines() if text else []
 
 
-_SECTIONS = ("server", "listen", "store", "limits", "tls", "web", "admin")
+_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "web", "admin")
 
 
 def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
@@ -266,6 +291,20 @@ def validate(config: Config) -> None:
         value = getattr(config.server, key)
         if not value or any(ch.isspace() for ch in value) or value.startswith(":"):
             raise ConfigError(f"server.{key} must be a non-empty word")
+    if config.accounts.enforce not in ("rename", "refuse", "none"):
+        raise ConfigError("accounts.enforce must be 'rename', 'refuse' or 'none'")
+    if not config.accounts.enforce_after >= 0:
+        raise ConfigError("accounts.enforce_after cannot be negative")
+    for key in ("login_failures", "max_certs", "max_channels"):
+        if getattr(config.accounts, key) < 1:
+            raise ConfigError(f"accounts.{key} must be at least 1")
+    if not config.accounts.login_window > 0:
+        raise ConfigError("accounts.login_window must be positive")
+    hist = config.history
+    if hist.chathistory_max < 1 or hist.autoreplay_lines < 0 or hist.max_per_target < 0 or not hist.max_age_days >= 0:
+        raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
+    if config.store.readers < 1:
+        raise ConfigError("store.readers must be at least 1")
     if not is_valid_channel(config.server.default_channel, lim.channellen):
         raise ConfigError(f"server.default_channel {config.server.default_channel!r} is not a valid channel name")
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):

@@ -11,8 +11,8 @@ Nothing here is called from a command handler. The figures come from three place
 - the state (users, channels, operators): read when scraped;
 
 plus a timer that measures how late the event loop runs its callbacks (lag), and the
-hook the store calls after each write of history (`history_written`): those metrics
-appear once history is kept.
+hook the store calls after each batch it commits (`history_written`): those metrics
+appear once some history has been written.
 
 The registry is the server's own, never prometheus_client's global one, so that
 several servers in one process (the tests) each report their own figures.
@@ -98,11 +98,13 @@ class Metrics:
     # -- the store's hook ------------------------------------------------------------------
 
     def history_written(self, messages: int, seconds: float) -> None:
-        """The store wrote `messages` messages of history in one batch, in `seconds`.
+        """The store committed a batch holding `messages` messages of history, in `seconds`.
 
-        The history metrics exist from the first call on: a server that keeps no history
-        does not report them at all.
+        The history metrics exist from the first such batch on: a server that has kept
+        no history yet does not report them at all.
         """
+        if messages == 0:
+            return
         if self._history is None:
             self._history = (
                 Counter("hubbub_history_writes", "Messages written to the history store",

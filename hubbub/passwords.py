@@ -1,14 +1,21 @@
-"""Password hashing with argon2id.
+"""Passwords: argon2id hashes, and the SCRAM-SHA-256 keys derived from the same password.
 
 Hashing is deliberately slow (a few hundred milliseconds and 64 MiB), so the server
 never calls these on the event loop: handlers hand them to a worker thread with
-`Network.run_blocking`, and `hubbub hash-password` runs them in its own process.
+`Context.run_blocking`, and `hubbub hash-password` runs them in its own process. An
+account keeps both forms so that SASL PLAIN and IDENTIFY check the argon2id hash and
+SASL SCRAM-SHA-256 its keys; the password itself is never kept.
 """
 
 from __future__ import annotations
 
+import base64
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from scramp import ScramMechanism
+
+SCRAM = ScramMechanism("SCRAM-SHA-256")
 
 _hasher = PasswordHasher()
 
@@ -28,3 +35,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def scram_credentials(password: str) -> str:
+    """SCRAM-SHA-256 keys for `password`: `salt:stored_key:server_key:iterations`, base64."""
+    salt, stored_key, server_key, iterations = SCRAM.make_auth_info(password)
+    parts = (base64.b64encode(salt), base64.b64encode(stored_key), base64.b64encode(server_key))
+    return ":".join(part.decode() for part in parts) + f":{iterations}"
+
+
+def scram_keys(credentials: str) -> tuple[bytes, bytes, bytes, int]:
+    """The parts scramp's server wants back from `scram_credentials`' text."""
+    salt, stored_key, server_key, iterations = credentials.split(":")
+    return (base64.b64decode(salt), base64.b64decode(stored_key), base64.b64decode(server_key), int(iterations))
+
+
+def credentials(password: str) -> tuple[str, str]:
+    """Both forms an account keeps of a password: (argon2id hash, SCRAM keys)."""
+    return hash_password(password), scram_credentials(password)

@@ -15,8 +15,10 @@ TIMEOUT = 5.0
 
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
-    and no web listener unless one asks for it (`listen.web='127.0.0.1:0'`)."""
-    config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false", *overrides])
+    and a store that keeps nothing (unless `store.db` names a file), and no web listener
+    unless one asks for it (`listen.web='127.0.0.1:0'`)."""
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
+                         "store.db=':memory:'", *overrides])  # fmt: skip
     runtime = Runtime(config)
     await runtime.start()
     return runtime

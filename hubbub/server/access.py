@@ -7,7 +7,10 @@ Ranks (channel.py): voice < halfop < op.
 * halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
   sets every channel mode and list and gives or takes voice; kicks members below
   halfop.
-* op (@): all of the above; gives or takes op and halfop; kicks anyone.
+* op (@): all of the above; gives or takes op and halfop; kicks anyone but the
+  protected and the founder.
+* protected (&): all of the above, and cannot be kicked or deopped by ops.
+* founder (~): all of the above; gives or takes +q and +a; kicks anyone.
 * Anyone may drop their own status (`MODE #c -o me`).
 * An INVITE lets its target in once past +i, +b, +k and +l alike.
 """
@@ -16,18 +19,26 @@ from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.server.bans import MUTE
+from hubbub.server.bans import ACCOUNT, MUTE, MaskList
 from hubbub.server.chanmodes import ModeSpec
-from hubbub.server.channel import HALFOP, OP, VOICE, Channel
+from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, VOICE, Channel
 from hubbub.server.user import User
 
 _BANS = ("",)
 _MUTES = (MUTE,)
 _ANY_EXCEPTION = ("", MUTE)
+_ACCOUNTS = (ACCOUNT,)
 
 
 def _folded_prefix(user: User) -> str:
     return casefold(user.prefix)
+
+
+def _listed(entries: MaskList, user: User, who: str, kinds: tuple[str, ...]) -> bool:
+    """Matched by a mask of `kinds` on nick!user@host, or by an `a:` mask on its account."""
+    if entries.matches(who, kinds):
+        return True
+    return user.account is not None and entries.matches(casefold(user.account), _ACCOUNTS)
 
 
 def is_banned(channel: Channel, user: User) -> bool:
@@ -36,7 +47,7 @@ def is_banned(channel: Channel, user: User) -> bool:
     if not bans:
         return False
     who = _folded_prefix(user)
-    return bans.matches(who, _BANS) and not channel.lists["e"].matches(who, _BANS)
+    return _listed(bans, user, who, _BANS) and not _listed(channel.lists["e"], user, who, _BANS)
 
 
 def is_muted(channel: Channel, user: User) -> bool:
@@ -45,7 +56,7 @@ def is_muted(channel: Channel, user: User) -> bool:
     if not bans:
         return False
     who = _folded_prefix(user)
-    return bans.matches(who, _MUTES) and not channel.lists["e"].matches(who, _ANY_EXCEPTION)
+    return bans.matches(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
 
 
 def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | None:
@@ -54,7 +65,7 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return None
     if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
-    if "i" in channel.modes and not channel.lists["I"].matches(_folded_prefix(user), _BANS):
+    if "i" in channel.modes and not _listed(channel.lists["I"], user, _folded_prefix(user), _BANS):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.join_key is not None and key != channel.join_key:
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
@@ -97,9 +108,22 @@ def may_invite(channel: Channel, user: User) -> bool:
     return "i" not in channel.modes or channel.rank(user) >= HALFOP
 
 
+def outranks(channel: Channel, actor: User, target: User) -> bool:
+    """Whether `actor` may act against `target`'s membership (kick, take its status):
+    halfops against those below them, ops against anyone but the protected and the
+    founder, the protected against all but the founder, the founder against anyone."""
+    rank, theirs = channel.rank(actor), channel.rank(target)
+    if rank >= FOUNDER:
+        return True
+    if rank >= PROTECTED:
+        return theirs < FOUNDER
+    if rank >= OP:
+        return theirs < PROTECTED
+    return rank >= HALFOP and theirs < HALFOP
+
+
 def may_kick(channel: Channel, kicker: User, victim: User) -> bool:
-    rank = channel.rank(kicker)
-    return rank >= OP or (rank >= HALFOP and channel.rank(victim) < HALFOP)
+    return outranks(channel, kicker, victim)
 
 
 def may_change_mode(channel: Channel, user: User, spec: ModeSpec) -> bool:

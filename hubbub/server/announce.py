@@ -21,10 +21,11 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
-from hubbub.server.channel import HALFOP, Channel
+from hubbub.server.channel import HALFOP, STATUS_MODES, Channel
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import WANTS_TAGS, Outgoing
 from hubbub.server.events import (
+    AccountDropped,
     AwaySet,
     ChannelModesSet,
     Event,
@@ -33,6 +34,8 @@ from hubbub.server.events import (
     Joined,
     Kicked,
     KlineAdded,
+    LoggedIn,
+    LoggedOut,
     ModeChange,
     NickSet,
     Parted,
@@ -258,6 +261,40 @@ def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
     a.with_cap(user, out, "chghost", include_self=True)
 
 
+# -- accounts ------------------------------------------------------------------------------
+
+
+def _account_notice(a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool) -> None:
+    """account-notify (the user included), and its own +r or -r."""
+    out = from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid)
+    a.with_cap(user, out, "account-notify", include_self=True)
+    conn = user.conn
+    if conn is not None and (gained_r or lost_r):
+        conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], user.prefix))
+
+
+@announces(LoggedIn)
+def _logged_in(a: Announcer, ev: LoggedIn, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    _account_notice(a, user, ev.time, ev.msgid, gained_r=not outcome.old_nick, lost_r=False)
+
+
+@announces(LoggedOut)
+def _logged_out(a: Announcer, ev: LoggedOut, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True)
+
+
+@announces(AccountDropped)
+def _account_dropped(a: Announcer, ev: AccountDropped, outcome: Outcome) -> None:
+    for user in outcome.audience:
+        _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True)
+        if user.conn is not None:
+            user.conn.numeric(n.RPL_LOGGEDOUT, user.prefix, "You are now logged out (the account was dropped)")
+
+
 # -- channels ------------------------------------------------------------------------------
 
 
@@ -318,7 +355,7 @@ def _topic(a: Announcer, ev: TopicSet, outcome: Outcome) -> None:
 def _shown_param(a: Announcer, change: ModeChange) -> str | None:
     if change.param is None:
         return None
-    if change.letter in "ohv":  # a status: the param is a uid, shown as its nick
+    if change.letter in STATUS_MODES:  # a status: the param is a uid, shown as its nick
         target = a.state.users.get(change.param)
         return target.nick if target is not None else change.param
     return change.param

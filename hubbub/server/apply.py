@@ -17,8 +17,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.account import Account
 from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
+    AccountCertSet,
+    AccountCredentialsSet,
+    AccountDropped,
+    AccountRegistered,
     AwaySet,
     ChannelModesSet,
     Connected,
@@ -29,6 +34,8 @@ from hubbub.server.events import (
     Kicked,
     KlineAdded,
     KlineRemoved,
+    LoggedIn,
+    LoggedOut,
     ModeChange,
     NickSet,
     Parted,
@@ -450,6 +457,101 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
 @applies(Wallops)
 def _wallops(state: ChatState, ev: Wallops) -> Outcome:
     user, outcome = _user_or_reject(state, ev.uid)
+    return outcome
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+@applies(AccountRegistered)
+def _account_registered(state: ChatState, ev: AccountRegistered) -> Outcome:
+    if ev.key in state.accounts:
+        return rejected("exists")
+    if any(fp in state.certfps for fp in ev.certfps):
+        return rejected("certificate in use")
+    account = Account(ev.key, ev.name, ev.password_hash, ev.scram, ev.email, ev.time, set(ev.certfps))
+    state.accounts[ev.key] = account
+    for fp in ev.certfps:
+        state.certfps[fp] = account
+    return Outcome()
+
+
+@applies(AccountCredentialsSet)
+def _account_credentials(state: ChatState, ev: AccountCredentialsSet) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    account.password_hash, account.scram = ev.password_hash, ev.scram
+    return Outcome()
+
+
+@applies(AccountCertSet)
+def _account_cert(state: ChatState, ev: AccountCertSet) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    holder = state.certfps.get(ev.fingerprint)
+    if ev.adding:
+        if holder is not None:
+            return rejected("already there" if holder is account else "certificate in use")
+        account.certfps.add(ev.fingerprint)
+        state.certfps[ev.fingerprint] = account
+    else:
+        if holder is not account:
+            return rejected("not there")
+        account.certfps.discard(ev.fingerprint)
+        del state.certfps[ev.fingerprint]
+    return Outcome()
+
+
+def _log_out(state: ChatState, user: User) -> None:
+    user.account = None
+    if "r" in user.modes:
+        user.modes.discard("r")
+        if user.registered:
+            state.mode_counts["r"] -= 1
+
+
+@applies(AccountDropped)
+def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
+    account = state.accounts.pop(ev.key, None)
+    if account is None:
+        return rejected("no such account")
+    for fp in account.certfps:
+        state.certfps.pop(fp, None)
+    outcome = Outcome()
+    affected = [user for user in state.users.values() if user.account is not None and casefold(user.account) == ev.key]
+    for user in affected:
+        _log_out(state, user)
+    outcome.audience = affected
+    return outcome
+
+
+@applies(LoggedIn)
+def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
+    user = state.users.get(ev.uid)
+    account = state.accounts.get(ev.key)
+    if user is None or account is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
+    outcome.old_nick = user.account or ""  # the account it was logged in to before, if any
+    user.account = account.name
+    if "r" not in user.modes:
+        user.modes.add("r")
+        if user.registered:
+            state.mode_counts["r"] += 1
+    return outcome
+
+
+@applies(LoggedOut)
+def _logged_out(state: ChatState, ev: LoggedOut) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None or user.account is None:
+        return rejected("not logged in")
+    outcome = Outcome()
+    outcome.user = user
+    _log_out(state, user)
     return outcome
 
 

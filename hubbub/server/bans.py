@@ -6,9 +6,10 @@ completed to that form before it is stored (`bob` is `bob!*@*`, `~u@host` is
 spellings of one mask are one entry. Masks compare and match with the server's
 casemapping (ascii).
 
-Extended bans (`EXTBAN=,m`): a mask may start with a type letter and ':'. Today there
-is one type, `m:` (mute): in the ban list it lets the user join but not speak; in the
-exception list it exempts from mutes only. Account extbans will come with accounts.
+Extended bans (`EXTBAN=,am`): a mask may start with a type letter and ':'. `m:` (mute):
+in the ban list it lets the user join but not speak; in the exception list it exempts
+from mutes only. `a:` (account): matches users logged in to an account whose name
+matches the mask that follows (`a:spammer`, `a:bot*`), in any list.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from hubbub.irc.casemap import casefold, glob_to_regex
 
 EXTBAN_PREFIX = ""  # no prefix character: an extban is just `<type>:<mask>`
 MUTE = "m"
-EXTBAN_TYPES = MUTE
+ACCOUNT = "a"
+EXTBAN_TYPES = ACCOUNT + MUTE
 MASKLEN = 200  # longest mask accepted, extban type included
 _EXTBAN_SHAPE = re.compile(r"[A-Za-z]:")
 
@@ -42,6 +44,10 @@ def normalize(text: str) -> str:
             raise BadMask(f"unknown extended ban type {kind}: (EXTBAN types are {EXTBAN_TYPES})")
         if not text:
             raise BadMask("an extended ban needs a mask after its type")
+        if kind == ACCOUNT:  # an account name (or a mask of one), not nick!user@host
+            if "!" in text or "@" in text:
+                raise BadMask("an account extban takes an account name: a:name")
+            return f"{kind}:{text}"
     if "!" in text:
         nick, _, rest = text.partition("!")
         user, at, host = rest.partition("@")

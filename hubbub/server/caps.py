@@ -21,12 +21,15 @@ def _multiline(limits: LimitsSection) -> str:
 
 # name -> value advertised to CAP LS 302 clients (None: no value), default configuration
 SUPPORTED: dict[str, str | None] = {
-    "account-notify": None,  # no accounts yet: nobody logs in, so nothing is ever sent
-    "account-tag": None,  # likewise: no message carries an account tag yet
+    "account-notify": None,
+    "account-tag": None,
     "away-notify": None,
     "batch": None,
+    "draft/account-registration": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/chathistory": None,
+    "draft/event-playback": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
     "draft/multiline": _multiline(LimitsSection()),
     "echo-message": None,
@@ -36,6 +39,7 @@ SUPPORTED: dict[str, str | None] = {
     "labeled-response": None,
     "message-tags": None,
     "multi-prefix": None,
+    "sasl": "PLAIN,SCRAM-SHA-256",  # EXTERNAL too for connections with a client certificate
     "server-time": None,
     "setname": None,
     "standard-replies": None,
@@ -48,7 +52,11 @@ CONFIGURED: dict[str, Callable[[Config], str | None]] = {
 }
 
 # name -> whether the configuration lets us offer it
-CONDITIONAL: dict[str, Callable[[Config], bool]] = {}
+CONDITIONAL: dict[str, Callable[[Config], bool]] = {
+    "draft/account-registration": lambda config: config.accounts.registration,
+    "draft/chathistory": lambda config: config.history.enabled,
+    "draft/event-playback": lambda config: config.history.enabled,
+}
 
 
 def offered(config: Config) -> dict[str, str | None]:
@@ -63,14 +71,20 @@ def offered(config: Config) -> dict[str, str | None]:
     return caps
 
 
-def ls_tokens(version: int, config: Config, sts: str | None = None) -> list[str]:
+def ls_tokens(
+    version: int, config: Config, sts: str | None = None, values: dict[str, str] | None = None
+) -> list[str]:
     """The CAP LS list; values are only shown to clients that asked for 302.
 
     `sts` is the connection's STS policy (sts.policy): listed for 302 clients only, as
     its value is the whole point, and never requestable, so it is not in `offered`.
     """
     tokens = []
-    for name, value in sorted(offered(config).items()):
+    caps = offered(config)
+    for name, own in (values or {}).items():  # values that depend on the connection
+        if name in caps:
+            caps[name] = own
+    for name, value in sorted(caps.items()):
         tokens.append(f"{name}={value}" if value and version >= 302 else name)
     if sts is not None and version >= 302:
         tokens.append(f"sts={sts}")

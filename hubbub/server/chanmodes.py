@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubbub.server.channel import HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
+from hubbub.server.channel import FOUNDER, HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
 
 LIST = "A"  # a list of masks; without a parameter, a query of the list
 SETTING = "B"  # always has a parameter (+k key; we also accept -k without one)
@@ -42,6 +42,8 @@ _TABLE = (
     ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),
     ModeSpec("s", FLAG, HALFOP, "secret: hidden from LIST, NAMES, WHO and TOPIC of outsiders"),
     ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
+    ModeSpec("q", PREFIX, FOUNDER, "founder (~): a registered channel's owner, given by ChanServ"),
+    ModeSpec("a", PREFIX, FOUNDER, "protected (&): cannot be kicked or deopped by operators"),
     ModeSpec("o", PREFIX, OP, "channel operator (@)"),
     ModeSpec("h", PREFIX, OP, "half-operator (%)"),
     ModeSpec("v", PREFIX, HALFOP, "voice (+)"),

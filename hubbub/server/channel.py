@@ -1,9 +1,9 @@
 """A channel: its members with their status, its topic, its modes and lists.
 
-Membership status is a documented subset of the usual prefixes, `(ohv)@%+`: founder
-(`~`, +q) and protected (`&`, +a) only mean something where channels are owned by
-accounts, which hubbub does not have yet. What each rank may do is decided in
-`access.py`, in one place. A channel is chat state: only apply.py changes it.
+Membership status is the usual five prefixes, `(qaohv)~&@%+`: founder (`~`, +q) and
+protected (`&`, +a) belong to registered channels (ChanServ), whose founder and access
+list are kept here too. What each rank may do is decided in `access.py`, in one
+place. A channel is chat state: only apply.py changes it.
 """
 
 from __future__ import annotations
@@ -21,17 +21,21 @@ if TYPE_CHECKING:
 VOICE = 1
 HALFOP = 2
 OP = 3
+PROTECTED = 4
+FOUNDER = 5
 # Membership status letters, highest rank first, with the prefix and rank of each.
-STATUS_MODES = "ohv"
-STATUS_PREFIXES = {"o": "@", "h": "%", "v": "+"}
-STATUS_RANKS = {"o": OP, "h": HALFOP, "v": VOICE}
+STATUS_MODES = "qaohv"
+STATUS_PREFIXES = {"q": "~", "a": "&", "o": "@", "h": "%", "v": "+"}
+STATUS_RANKS = {"q": FOUNDER, "a": PROTECTED, "o": OP, "h": HALFOP, "v": VOICE}
 # The channel lists (type A modes), each a MaskList.
 LIST_MODES = "beI"
 
 
 class Channel:
     __slots__ = (
+        "access",
         "created",
+        "founder",
         "invited",
         "join_key",
         "key",
@@ -41,6 +45,7 @@ class Channel:
         "members",
         "modes",
         "name",
+        "registered_at",
         "topic",
         "topic_by",
         "topic_time",
@@ -61,6 +66,11 @@ class Channel:
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()
+        # registered with ChanServ: its founder's account key, and the status letters
+        # accounts on its access list get when they join (AMODE)
+        self.founder: str | None = None
+        self.registered_at = 0.0
+        self.access: dict[str, str] = {}
         # This node's connections among the members: not chat state, but the index the
         # delivery loop runs over (announce.py keeps it), so that a message costs
         # nothing per member connected elsewhere and one lookup less per local one.
@@ -73,7 +83,7 @@ class Channel:
         return "o" in self.members.get(user, "")
 
     def rank(self, user: User) -> int:
-        """The member's highest rank (VOICE, HALFOP, OP), 0 for none or a non-member."""
+        """The member's highest rank (VOICE to FOUNDER), 0 for none or a non-member."""
         status = self.members.get(user)
         return STATUS_RANKS[status[0]] if status else 0
 

@@ -39,7 +39,8 @@ class OpenBatch(Protocol):
 class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
-        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "__weakref__",
+        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "sasl", "certfp",
+        "login_failures", "enforce_at", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -58,6 +59,10 @@ class Connection:
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
+        self.certfp: str | None = None  # SHA-256 of the TLS client certificate, if one was presented
+        self.login_failures = 0
+        self.enforce_at: float | None = None  # when a registered nick used without logging in is taken back
         self.last_activity = now
         self.ping_sent = False
         self.quit_reason: str | None = None  # set once the client is leaving

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
@@ -25,16 +25,31 @@ from hubbub.server.events import UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
+from hubbub.server.throttle import FailureThrottle
 from hubbub.server.user import User
+
+if TYPE_CHECKING:
+    from hubbub.server.storage import Store
 
 T = TypeVar("T")
 # Runs `work` somewhere it may block, then `resume(result)` back on the event loop.
 Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], None]
+# Awaits what `make()` returns (a store query), then `resume(result)`, or `failed(error)`.
+Resume = Callable[[Any], None]
+Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[BaseException], None]], None]
 
 
 def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> None:
     """The offload used without a runtime (unit tests): do the work right away."""
     resume(work())
+
+
+def no_awaiting(
+    conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],
+    failed: Callable[[BaseException], None],
+) -> None:  # fmt: skip
+    """Without a runtime there is no store to wait for."""
+    failed(RuntimeError("no event loop to wait on"))
 
 
 class ServerControl(Protocol):
@@ -65,9 +80,14 @@ class Services:
         self.engine = engine
         self.clock = clock
         self.offload = offload
+        self.awaiting: Await = no_awaiting  # set by the runtime
+        self.store: Store | None = None  # set by the runtime once the store is open
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
+        accounts = config.accounts
+        # failed logins by IP address and by account, on this node (a connection counts its own)
+        self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
@@ -171,3 +191,23 @@ class Context:
                 conn.finish_label()
 
         self.svc.offload(conn, work, finish)
+
+    def run_query(
+        self, make: Callable[[], Awaitable[T]], resume: Callable[[T], None], failed: Callable[[BaseException], None]
+    ) -> None:
+        """Ask the store (`make()` returns the coroutine), then `resume(result)` on the
+        loop, or `failed(error)`; the client's later lines wait meanwhile, as with
+        `run_blocking`, so its replies keep their order and its label."""
+        conn = self.conn
+        labeled = conn.suspend_label()
+
+        def finish(callback: Callable[[Any], None], value: Any) -> None:
+            if conn.gone:
+                return
+            conn.resume_label(labeled)
+            try:
+                callback(value)
+            finally:
+                conn.finish_label()
+
+        self.svc.awaiting(conn, make, lambda result: finish(resume, result), lambda error: finish(failed, error))

@@ -50,8 +50,9 @@ def new_batch_id() -> str:
 @functools.lru_cache(maxsize=256)  # the forms of one event, and events of one instant, share it
 def server_time(timestamp: float) -> str:
     """The IRCv3 server-time format: ISO 8601 UTC with milliseconds."""
-    whole = int(timestamp)
-    millis = int((timestamp - whole) * 1000)
+    # Rounded to the millisecond the way the store keeps times, so that a message read
+    # back from history shows the time it was relayed with.
+    whole, millis = divmod(round(timestamp * 1000), 1000)
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(whole)) + f".{millis:03d}Z"
 
 

@@ -214,6 +214,63 @@ class Wallops(NamedTuple):
     msgid: str
 
 
+# -- accounts ------------------------------------------------------------------------------
+
+
+@_event
+class AccountRegistered(NamedTuple):
+    """A new account (rejected if the name is taken meanwhile); `certfps` for one
+    restored from the store or registered with a client certificate."""
+
+    key: str
+    name: str
+    password_hash: str
+    scram: str
+    email: str
+    time: float
+    certfps: tuple[str, ...] = ()
+
+
+@_event
+class AccountCredentialsSet(NamedTuple):
+    key: str
+    password_hash: str
+    scram: str
+
+
+@_event
+class AccountCertSet(NamedTuple):
+    """A TLS client-certificate fingerprint added to, or removed from, an account."""
+
+    key: str
+    fingerprint: str
+    adding: bool
+
+
+@_event
+class AccountDropped(NamedTuple):
+    """The account is gone; whoever was logged in to it is logged out."""
+
+    key: str
+    time: float
+    msgid: str
+
+
+@_event
+class LoggedIn(NamedTuple):
+    uid: str
+    key: str  # the account's key
+    time: float
+    msgid: str
+
+
+@_event
+class LoggedOut(NamedTuple):
+    uid: str
+    time: float
+    msgid: str
+
+
 # -- server bans ---------------------------------------------------------------------------
 
 
@@ -235,6 +292,7 @@ class KlineRemoved(NamedTuple):
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
+    | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
 )
 
 

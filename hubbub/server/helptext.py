@@ -27,6 +27,15 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Operators only. Shuts the server down: every client is told why and disconnected.",
     ]),
     "HELP": ("HELP [<command>]", ["Lists the commands, or explains one. HELPOP is the same."]),
+    "NICKSERV": ("NICKSERV <command> [...]", [
+        "Talks to NickServ: register your nick as an account, log in to it (IDENTIFY), and more.",
+        "NICKSERV HELP lists its commands; /msg NickServ <command> is the same.",
+    ]),
+    "NS": ("NS <command> [...]", ["The same as NICKSERV."]),
+    "REGISTER": ("REGISTER <account> {<email>|*} <password>", [
+        "Registers your nick as an account (IRCv3 draft/account-registration); <account> is your nick, or *.",
+    ]),
+    "VERIFY": ("VERIFY <account> <code>", ["Completes a registration that waits for a code (none here do)."]),
     "HELPOP": ("HELPOP [<command>]", ["The same as HELP."]),
     "INFO": ("INFO [<server>]", ["What this server is: its software, version and uptime."]),
     "INVITE": ("INVITE <nick> <channel>", [

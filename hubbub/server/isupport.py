@@ -7,7 +7,7 @@ from hubbub.config import Config
 from hubbub.irc.validate import CHANTYPES
 from hubbub.server import bans, chanmodes, elist
 
-USER_MODES = "Biosw"  # the letters of handlers/usermodes.py's USER_MODE_TABLE
+USER_MODES = "Biorsw"  # the letters of handlers/usermodes.py's USER_MODE_TABLE
 BOT_MODE = "B"  # bot-mode: the user mode bots set, also their WHO flag
 VERSION = f"hubbub-{__version__}"
 
@@ -19,6 +19,8 @@ def isupport_tokens(config: Config) -> list[str]:
         f"KICK:{lim.max_kick_targets}"
     )
     maxlist = ",".join(f"{letter}:{lim.max_list_entries}" for letter in "beI")
+    history = [f"CHATHISTORY={config.history.chathistory_max}"] if config.history.enabled else []
+    refs = ["MSGREFTYPES=timestamp,msgid"] if config.history.enabled else []
     return [
         f"AWAYLEN={lim.awaylen}",
         f"BOT={BOT_MODE}",
@@ -27,8 +29,10 @@ def isupport_tokens(config: Config) -> list[str]:
         f"CHANMODES={chanmodes.chanmodes_token()}",
         f"CHANNELLEN={lim.channellen}",
         f"CHANTYPES={CHANTYPES}",
+        *history,
         f"ELIST={elist.ELIST}",
         "EXCEPTS=e",
+        f"ACCOUNTEXTBAN={bans.ACCOUNT}",
         f"EXTBAN={bans.EXTBAN_PREFIX},{bans.EXTBAN_TYPES}",
         "INVEX=I",
         f"KEYLEN={lim.keylen}",
@@ -36,6 +40,7 @@ def isupport_tokens(config: Config) -> list[str]:
         f"MAXLIST={maxlist}",
         f"MODES={lim.max_modes}",
         f"MONITOR={lim.monitor}",
+        *refs,
         f"NAMELEN={lim.namelen}",
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",

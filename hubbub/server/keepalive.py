@@ -6,8 +6,9 @@ connection, which would have to be re-armed on every line received.
 
 from __future__ import annotations
 
-from hubbub.config import LimitsSection
+from hubbub.config import AccountsSection, LimitsSection
 from hubbub.server.context import Services
+from hubbub.server.handlers import nickserv
 
 
 def sweep(svc: Services, now: float) -> None:
@@ -19,6 +20,10 @@ def sweep(svc: Services, now: float) -> None:
             if now - conn.user.connected_at >= lim.registration_timeout:
                 svc.disconnect(conn, "Registration timed out")
             continue
+        if conn.enforce_at is not None and now >= conn.enforce_at:
+            ctx = svc.local.get(conn.user.uid)
+            if ctx is not None:
+                nickserv.take_back(ctx)
         if not conn.output.answers_pings:
             continue  # a person with netcat cannot answer PING; TCP keepalive covers them
         idle = now - conn.last_activity
@@ -34,7 +39,9 @@ def _seconds(duration: float) -> str:
     return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
 
 
-def sweep_interval(lim: LimitsSection) -> float:
+def sweep_interval(lim: LimitsSection, accounts: AccountsSection) -> float:
     """Often enough that no timeout is overshot by more than a quarter of itself."""
     shortest = min(lim.registration_timeout, lim.ping_interval, lim.ping_timeout)
+    if accounts.enforce == "rename" and accounts.enforce_after > 0:
+        shortest = min(shortest, accounts.enforce_after)
     return max(0.05, min(5.0, shortest / 4))

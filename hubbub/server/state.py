@@ -12,6 +12,7 @@ import hashlib
 from collections import Counter
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.account import Account
 from hubbub.server.channel import Channel
 from hubbub.server.klines import Klines
 from hubbub.server.user import User
@@ -25,6 +26,8 @@ class ChatState:
         self.nicks: dict[str, User] = {}  # casefolded nick -> the user holding it
         self.channels: dict[str, Channel] = {}  # casefolded name -> channel
         self.klines = Klines()
+        self.accounts: dict[str, Account] = {}  # casefolded name -> account
+        self.certfps: dict[str, Account] = {}  # TLS client-certificate fingerprint -> its account
         self.whowas = WhowasHistory(whowas_entries)
         self.user_count = 0  # registered users
         self.peak_users = 0
@@ -77,6 +80,9 @@ class ChatState:
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure,
                 sorted(u.channels), sorted(u.invited_to))  # fmt: skip
         put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
+        for key in sorted(self.accounts):
+            a = self.accounts[key]
+            put("account", key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps))
         for key in sorted(self.channels):
             c = self.channels[key]
             lists = [

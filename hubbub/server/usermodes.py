@@ -14,6 +14,7 @@ class UserMode:
     letter: str
     meaning: str
     self_set: bool = True  # a user may give it to itself with MODE +x
+    self_unset: bool = True  # a user may take it off itself with MODE -x
     oper_only: bool = False  # only operators hold it; it goes when -o does
 
 
@@ -24,6 +25,8 @@ USER_MODE_TABLE: dict[str, UserMode] = {
         UserMode("i", "invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel"),
         # RFC 2812: "+o" from the user itself is ignored; only OPER gives it. -o is allowed.
         UserMode("o", "IRC operator: given by OPER, dropped with -o (WHOIS 313, WHO *)", self_set=False),
+        UserMode("r", "logged in to an account: given and taken by logging in and out", self_set=False,
+                 self_unset=False),
         UserMode("s", "server notices: connects, exits, kills, K-lines, rehash (operators only)", oper_only=True),
         UserMode("w", "wallops: receives WALLOPS messages"),
     )

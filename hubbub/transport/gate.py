@@ -191,7 +191,8 @@ class OutputQueue:
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "sent", "_out", "_size", "_dirty", "_mark", "_send", "_pending", "_overflow",
+        "ip", "sendq", "closing", "sent", "_out", "_size", "_held", "_dirty", "_mark", "_send", "_pending",
+        "_overflow",
         "abort",
     )  # fmt: skip
 
@@ -211,6 +212,7 @@ class OutputQueue:
         self.sent = 0
         self._out: list[bytes] = []
         self._size = 0
+        self._held = 0  # bytes taken and waiting for the store's commit (see Flusher)
         self._dirty = False
         self._mark = mark  # have `flush` called at the end of this loop iteration
         self._send = send
@@ -236,11 +238,35 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._pending() > self.sendq and not self.closing:
+        if size + self._held + self._pending() > self.sendq and not self.closing:
             self._overflow()
             return
         self.sent += size
         self._send(data)
+
+    def take(self) -> bytes:
+        """What `flush` would write, kept back by the flusher until the store has
+        committed what it shows; b"" when nothing, or when the client is dropped."""
+        self._dirty = False
+        out = self._out
+        if not out:
+            return b""
+        size = self._size
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._size = 0
+        if size + self._held + self._pending() > self.sendq and not self.closing:
+            self._overflow()
+            return b""
+        self._held += len(data)
+        return data
+
+    def send(self, data: bytes) -> None:
+        """Write what `take` kept back, now that it may go."""
+        self._held -= len(data)
+        if data and self.sendq >= 0:  # not stopped (closed) meanwhile
+            self.sent += len(data)
+            self._send(data)
 
     def clear(self) -> None:
         self._out = []

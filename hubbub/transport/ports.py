@@ -7,6 +7,7 @@ of connection plugs into the same ports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from hubbub.config import WebSection
@@ -18,7 +19,7 @@ class TransportCounters:
 
     Kept as plain integers bumped where the transport already knows (a read, a drop, a
     delayed line), never per delivery: the bytes each connection sent are counted by its
-    output queue (`OutputQueue.sent`) and added here when it ends (`retire`).
+    output queue (`OutputQueue.sent`) and added here when it ends.
     """
 
     __slots__ = ("bytes_received", "bytes_sent", "sendq_drops", "flood_delays")
@@ -81,16 +82,11 @@ class SessionPort(Protocol):
 
 
 class Flush(Protocol):
-    def mark(self, link: Flushable) -> None:
-        """Flush `link` at the end of this loop iteration."""
+    def mark(self, queue: Any) -> None:
+        """Flush `queue` at the end of this loop iteration."""
 
-
-class Flushable(Protocol):
-    ip: str
-
-    def flush(self) -> None: ...
-
-    def abort(self) -> None: ...
+    def finish(self, queue: Any, then: Callable[[], None]) -> None:
+        """Write out what `queue` holds in its turn, then `then()`."""
 
 
 class ConnectionHost(Protocol):
@@ -126,5 +122,5 @@ class WebHost(ConnectionHost, Protocol):
     def metrics_page(self) -> tuple[bytes, str]:
         """The Prometheus exposition and its content type."""
 
-    def health(self) -> tuple[bool, dict[str, Any]]:
+    async def health(self) -> tuple[bool, dict[str, Any]]:
         """Whether the server is ready (listeners up, the store reachable), with details."""

@@ -205,15 +205,22 @@ class TcpConnection(asyncio.Protocol):
 
     def close(self) -> None:
         """Flush and close gracefully; the session has already said goodbye."""
-        if self.transport is None or self.transport.is_closing():
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._closing:
             return
         self._closing = True
-        if self.output is not None:
-            self.output.closing = True  # this flush writes past the sendq: one ERROR line
-            self.output.flush()
-            self.output.stop()
-        self.transport.close()
-        self._abort_later()
+        output = self.output
+        if output is None:
+            transport.close()
+            return
+        output.closing = True  # its last flush writes past the sendq: one ERROR line
+
+        def closed() -> None:
+            output.stop()
+            transport.close()
+            self._abort_later()
+
+        self.host.flusher.finish(output, closed)
 
     def abort(self) -> None:
         if self.transport is not None:

@@ -145,7 +145,7 @@ async def _file(request: web.Request) -> web.StreamResponse:
 
 
 async def _healthz(request: web.Request) -> web.StreamResponse:
-    ready, details = request.app[_HOST].health()
+    ready, details = await request.app[_HOST].health()
     body = json.dumps({"status": "ok" if ready else "unavailable", **details}, sort_keys=True) + "\n"
     return web.Response(status=200 if ready else 503, text=body, content_type="application/json",
                         headers={"Cache-Control": "no-store"})  # fmt: skip

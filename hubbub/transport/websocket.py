@@ -263,14 +263,24 @@ class WebSocketConnection:
         self.session.disconnect(reason)
 
     def close(self) -> None:
-        """Flush (the session's ERROR line included, whatever the sendq), then close."""
+        """Flush (the session's ERROR line included, whatever the sendq, in its turn
+        behind output held for the store), then close."""
         if self._closing:
             return
         self._closing = True
-        if self.output is not None:
-            self.output.closing = True
-            self.output.flush()
-            self.output.stop()
+        output = self.output
+        if output is None:
+            self._close_soon()
+            return
+        output.closing = True
+
+        def flushed() -> None:
+            output.stop()
+            self._close_soon()
+
+        self.host.flusher.finish(output, flushed)
+
+    def _close_soon(self) -> None:
         task = asyncio.ensure_future(self._close())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -37,13 +37,14 @@ async def test_registers_with_only_the_wanted_caps_the_server_offers(server: Run
     offered = await offered_caps(server)
     client, events = await make_client(server, "alice")
     assert client.ready and client.nick == "alice"
-    assert client.caps == offered & client.config.caps
+    # sasl is asked for only with a password to log in with
+    assert client.caps == (offered & client.config.caps) - {"sasl"}
     assert "echo-message" in client.caps  # hubbub offers it today; the rest is followed above
     welcome = await events.wait_for(ev.MessageReceived, lambda e: e.from_server)
     assert welcome.text.startswith("*** Welcome to hubbub")
     registered = await events.wait_for(ev.Registered)
     assert registered.network == client.isupport.network == "hubbub"
-    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "@%+"
+    assert client.isupport.casemapping == "ascii" and client.isupport.prefix_chars == "~&@%+"
 
 
 async def test_two_clients_talk_in_a_channel(server: Runtime, make_client: MakeClient) -> None:
@@ -140,13 +141,18 @@ async def test_the_server_password_is_sent(make_server: MakeServer, make_client:
         await make_client(runtime, "mallory", password="guess", reconnect=False)
 
 
-async def test_sasl_credentials_are_not_used_where_the_server_offers_no_sasl(server: Runtime,
-                                                                              make_client: MakeClient) -> None:
-    if "sasl" in await offered_caps(server):
-        pytest.skip("the server offers SASL now: test logging in to an account instead")
-    client, events = await make_client(server, "alice", sasl_password="secret")
-    assert client.ready and "sasl" not in client.caps
-    assert [e for e in events.pending() if isinstance(e, ev.SaslResult)] == []
+async def test_logs_in_to_an_account_with_sasl_and_is_told_when_it_fails(server: Runtime,
+                                                                          make_client: MakeClient) -> None:
+    from hubbub.passwords import credentials
+    from hubbub.server.events import AccountRegistered
+
+    password_hash, scram = credentials("correct horse")
+    server.engine.emit(None, AccountRegistered("alice", "alice", password_hash, scram, "", 0.0))
+    client, events = await make_client(server, "alice", sasl_password="correct horse")
+    result = await events.wait_for(ev.SaslResult)
+    assert result.success and result.account == "alice" and client.ready and "sasl" in client.caps
+    _, wrong = await make_client(server, "alice2", sasl_account="alice", sasl_password="battery staple")
+    assert not (await wrong.wait_for(ev.SaslResult)).success
 
 
 async def test_reconnects_and_rejoins_after_a_server_restart(make_server: MakeServer,

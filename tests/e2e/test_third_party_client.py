@@ -78,7 +78,7 @@ async def test_library_registers_and_reads_isupport(library_client) -> None:
     assert features.casemapping == "ascii"
     assert list(features.chantypes) == ["#"]
     assert features.nicklen == 30
-    assert dict(features.prefix) == {"@": "o", "%": "h", "+": "v"}
+    assert dict(features.prefix) == {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
     assert features.chanmodes == ["beI", "k", "l", "imnst"]
     assert features.targmax["PRIVMSG"] == 4
 

@@ -79,17 +79,17 @@ async def test_isupport_advertises_the_channel_modes_as_implemented(make_server,
     burst = await alice.collect_until("376")
     tokens = isupport_tokens(burst)
     assert tokens["CHANMODES"] == "beI,k,l,imnst"
-    assert tokens["PREFIX"] == "(ohv)@%+"
+    assert tokens["PREFIX"] == "(qaohv)~&@%+"
     assert tokens["EXCEPTS"] == "e"
     assert tokens["INVEX"] == "I"
-    assert tokens["EXTBAN"] == ",m"
+    assert tokens["EXTBAN"] == ",am" and tokens["ACCOUNTEXTBAN"] == "a"
     assert tokens["ELIST"] == "CMNTU"
     assert tokens["MAXLIST"] == "b:7,e:7,I:7"
     assert tokens["KICKLEN"] == "99"
     assert tokens["KEYLEN"] == "12"
     assert "KICK:3" in tokens["TARGMAX"].split(",")
     myinfo = next(m for m in burst if m.command == "004")
-    assert myinfo.params[4] == "Ibehiklmnostv"
+    assert myinfo.params[4] == "Iabehiklmnoqstv"
     # every advertised letter is one MODE accepts (no 472), each in its documented kind
     await room(server, clients, "bob")
     bob = clients[-1]

@@ -67,7 +67,7 @@ def test_mode_parameters_are_validated() -> None:
 
 def test_tables_derive_the_advertised_modes() -> None:
     assert chanmodes_token() == "beI,k,l,imnst"
-    assert myinfo_param_modes() == "Ibehklov"
+    assert myinfo_param_modes() == "Iabehkloqv"
 
 
 def test_list_filter_parsing_and_times() -> None:

@@ -136,6 +136,7 @@ async def test_sts_cannot_be_requested(tls_server, clients) -> None:
 
 async def test_a_missing_certificate_is_a_clear_error(tmp_path: Path) -> None:
     config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.tls=['127.0.0.1:0']", "listen.web=''",
+                         "store.db=':memory:'",
                          f"tls.cert={tmp_path / 'none.pem'}", f"tls.key={tmp_path / 'none.key'}"])
     runtime = Runtime(config)
     with pytest.raises(TlsError, match=r"none\.pem: no such file"):

@@ -156,7 +156,8 @@ def test_the_first_joiner_in_the_order_of_events_is_op() -> None:
     second = apply(state, Joined("u1", "#new", 2.0, "m2"))
     assert first.created and not second.created
     channel = state.channels["#new"]
-    assert channel.name == "#New" and channel.status(state.users["u2"]) == "o" and channel.status(state.users["u1"]) == ""
+    assert channel.name == "#New"
+    assert channel.status(state.users["u2"]) == "o" and channel.status(state.users["u1"]) == ""
     assert apply(state, Joined("u1", "#NEW", 3.0, "m3")).rejected == "already there"
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,25 +110,38 @@ async def test_only_get_and_head(server, http) -> None:
 # -- /healthz -----------------------------------------------------------------------------------------
 
 
-async def test_healthz_is_ok_with_every_listener_up(server, http) -> None:
+async def test_healthz_is_ok_with_every_listener_up_and_the_store_answering(server, http) -> None:
     async with http.get(server.web_url("/healthz")) as response:
         assert response.status == 200
         body = await response.json()
     assert body["status"] == "ok"
+    assert body["checks"] == {"store": True}
     host, port = server.irc_address()
     assert body["listeners"][f"irc {host}:{port}"] is True
     assert all(body["listeners"].values()) and len(body["listeners"]) == 2
 
 
-async def test_healthz_says_unavailable_when_a_check_fails(server, http) -> None:
-    server.health_checks["store"] = lambda: False  # what the store's check will say when it cannot be reached
+async def test_healthz_says_unavailable_when_the_store_does_not_answer(server, http) -> None:
+    store = server.persistence.store
+    server.persistence.store = None  # as good as gone
     async with http.get(server.web_url("/healthz")) as response:
         assert response.status == 503
         body = await response.json()
     assert body["status"] == "unavailable" and body["checks"] == {"store": False}
-    server.health_checks["store"] = lambda: True
+    server.persistence.store = store
     async with http.get(server.web_url("/healthz")) as response:
         assert response.status == 200
+
+
+async def test_a_check_that_hangs_counts_as_failed(server, http) -> None:
+    async def never() -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    server.health_checks["slow"] = never
+    async with http.get(server.web_url("/healthz")) as response:
+        assert response.status == 503
+        assert (await response.json())["checks"] == {"store": True, "slow": False}
 
 
 async def test_healthz_says_unavailable_when_a_listener_is_down(server, http) -> None:
@@ -218,12 +232,16 @@ async def test_sendq_drops_and_flood_delays_are_counted() -> None:
         await runtime.stop()
 
 
-async def test_history_metrics_appear_once_the_store_reports_a_write(server) -> None:
+async def test_history_metrics_appear_once_history_is_written(server) -> None:
     assert not any(name.startswith("hubbub_history") for name, _ in await scrape(server))
-    server.metrics.history_written(25, 0.004)
+    alice = await connected(server, "alice", "#kept")
+    for i in range(3):
+        alice.send(f"PRIVMSG #kept :keep this {i}")
+    await sync(alice)  # each line's output left after its batch was committed
     samples = await scrape(server)
-    assert value(samples, "hubbub_history_writes_total") == 25
-    assert value(samples, "hubbub_history_write_seconds_count") == 1
+    assert value(samples, "hubbub_history_writes_total") == 1 + 3  # the join (history.events) and the messages
+    assert 1 <= value(samples, "hubbub_history_write_seconds_count") <= 3
+    await alice.close()
 
 
 async def test_metrics_can_be_turned_off() -> None:

@@ -18,6 +18,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
+from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.user import User
 
@@ -81,6 +82,7 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
     if channel.topic:
         send_topic(ctx, channel)
     send_names(ctx, channel)
+    autoreplay(ctx, channel)
 
 
 @command("JOIN", min_params=1)

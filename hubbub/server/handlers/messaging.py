@@ -19,6 +19,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Said, SaidMultiline
+from hubbub.server.services import find_service
 from hubbub.server.user import User
 
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
@@ -108,6 +109,11 @@ def _relay(ctx: Context, message: Message) -> None:
             return
     text = message.param(1)
     for name in targets:
+        helper = find_service(name)
+        if helper is not None:  # NickServ, ChanServ: commands, not messages
+            if command == "PRIVMSG":
+                helper.run(ctx, text.split())
+            continue
         target = find_target(ctx, name, error)
         if target is None:
             continue

@@ -195,6 +195,9 @@ class _ModeRequest:
         if target not in channel.members:
             ctx.conn.numeric(n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel")
             return
+        if not adding and not dropping_own and not access.outranks(channel, user, target):
+            self.denied = True  # the protected and the founder keep their status against ops
+            return
         self.changes.append(ModeChange(adding, spec.letter, target.uid))
 
 

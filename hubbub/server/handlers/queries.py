@@ -153,6 +153,8 @@ def handle_whois(ctx: Context, message: Message) -> None:
         conn.numeric(n.RPL_WHOISBOT, user.nick, f"is a bot on {config.server.network}")
     if user.secure:
         conn.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
+    if user.account is not None:
+        conn.numeric(n.RPL_WHOISACCOUNT, user.nick, user.account, "is logged in as")
     if user.away is not None:
         conn.numeric(n.RPL_AWAY, user.nick, user.away)
     idle = max(0, int(ctx.now() - user.last_message))

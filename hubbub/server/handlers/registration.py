@@ -14,6 +14,7 @@ import hmac
 import re
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
 from hubbub.server import caps, sts
@@ -23,9 +24,11 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import NickSet, Registered
+from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
 from hubbub.server.registration import Step
+from hubbub.server.services import is_service_nick
 
 USERLEN = 10
 CAP_LINE_BUDGET = 400  # bytes of capability names per CAP LS line before continuing
@@ -48,7 +51,12 @@ def try_complete_registration(ctx: Context) -> None:
         ctx.disconnect(f"K-Lined: {kline.reason}")
         return
     reg.step(Step.COMPLETE)
-    ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now()), lambda outcome: send_welcome(ctx))
+
+    def welcome(outcome: Outcome) -> None:
+        send_welcome(ctx)
+        nickserv.check_nick(ctx)
+
+    ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now()), welcome)
 
 
 # -- CAP ---------------------------------------------------------------------------
@@ -68,7 +76,7 @@ def _cap_ls(ctx: Context, message: Message) -> None:
     if conn.cap_version >= 302:
         conn.set_cap("cap-notify", True)  # implied by 302
     policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
-    tokens = caps.ls_tokens(asked, ctx.config, policy)
+    tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
     lines: list[list[str]] = [[]]
     size = 0
     for token in tokens:
@@ -119,6 +127,7 @@ def handle_cap(ctx: Context, message: Message) -> None:
             return
         _cap_req(ctx, message)
     elif sub == "END":
+        sasl.abort_on_registration(ctx)
         if conn.registration.step(Step.CAP_END):
             try_complete_registration(ctx)
     else:
@@ -146,10 +155,18 @@ def handle_nick(ctx: Context, message: Message) -> None:
     if not is_valid_nick(nick, ctx.config.limits.nicklen):
         conn.numeric(n.ERR_ERRONEUSNICKNAME, shown(nick), "Erroneous nickname")
         return
+    if is_service_nick(nick):
+        conn.numeric(n.ERR_ERRONEUSNICKNAME, nick, "Reserved for a service")
+        return
     if ctx.state.nick_taken(nick, by=user):
         conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
         return
     if nick == user.nick:
+        return
+    owner = ctx.state.accounts.get(casefold(nick))
+    mine = casefold(user.account) if user.account else None
+    if ctx.config.accounts.enforce == "refuse" and owner is not None and owner.key != mine:
+        conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is reserved by a different account")
         return
     if user.registered:
         blocked = nick_change_blocked_by(user)
@@ -161,7 +178,10 @@ def handle_nick(ctx: Context, message: Message) -> None:
         if outcome.rejected == "taken":  # claimed by someone else first
             conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
         elif outcome.rejected is None:
-            try_complete_registration(ctx)
+            if conn.registered:
+                nickserv.check_nick(ctx)
+            else:
+                try_complete_registration(ctx)
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), done)
 

@@ -61,6 +61,8 @@ def user_mode(ctx: Context, target: User, message: Message) -> None:
             unknown = True
         elif adding and (not mode.self_set or mode.oper_only and not is_oper):
             continue  # not the user's to take: ignored, as RFC 2812 says of +o
+        elif not adding and not mode.self_unset:
+            continue  # follows something else (logging in and out), not MODE
         else:
             wanted.append((adding, letter))
             if letter == "o":  # dropped: the operator's modes are out of reach from here on

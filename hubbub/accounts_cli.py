@@ -1,0 +1,94 @@
+"""`hubbub account add|passwd|del|list`: account administration on the store, offline.
+
+These open the store file the server uses (the `store.db` of `--config`, or `--db`),
+so they run while the server is stopped; a running server holds the file, and is
+administered through NickServ instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+import time
+
+from hubbub.config import ConfigError, load
+from hubbub.irc.casemap import casefold
+from hubbub.irc.validate import nick_problem
+from hubbub.passwords import credentials
+from hubbub.server.storage import AccountRecord, DeleteAccount, PutAccount, StoreError
+from hubbub.store import open_store
+
+
+def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("account", help="add, change, delete or list accounts (the server stopped)")
+    parser.add_argument("--config", metavar="FILE", help="TOML configuration file (for store.db)")
+    parser.add_argument("--db", metavar="PATH", help="database file (default: store.db of the configuration)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="create an account; the password is read on standard input")
+    add.add_argument("name")
+    add.add_argument("--email", default="")
+    passwd = actions.add_parser("passwd", help="set an account's password (read on standard input)")
+    passwd.add_argument("name")
+    delete = actions.add_parser("del", help="delete an account")
+    delete.add_argument("name")
+    actions.add_parser("list", help="list the accounts")
+
+
+def _password() -> str:
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ValueError("the two passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise ValueError("empty password")
+    return password
+
+
+async def _run(db: str, args: argparse.Namespace) -> str:
+    store = open_store(db)
+    snapshot = await store.open()
+    try:
+        accounts = {a.key: a for a in snapshot.accounts}
+        if args.action == "list":
+            rows = []
+            for a in sorted(accounts.values(), key=lambda a: a.key):
+                when = time.strftime("%Y-%m-%d", time.gmtime(a.registered_at))
+                certs = f", {len(a.certfps)} certificate(s)" if a.certfps else ""
+                rows.append(f"{a.name}\tregistered {when}{certs}{', ' + a.email if a.email else ''}")
+            return "\n".join(rows) if rows else "no accounts"
+        key = casefold(args.name)
+        found = accounts.get(key)
+        if args.action == "add":
+            problem = nick_problem(args.name, 30)
+            if problem:
+                raise ValueError(f"{args.name!r} cannot be an account name: {problem}")
+            if found is not None:
+                raise ValueError(f"the account {found.name} exists already")
+            password_hash, scram = credentials(_password())
+            record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
+            await store.write([PutAccount(record)])
+            return f"account {args.name} created"
+        if found is None:
+            raise ValueError(f"there is no account {args.name}")
+        if args.action == "passwd":
+            password_hash, scram = credentials(_password())
+            await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
+            return f"password of {found.name} changed"
+        await store.write([DeleteAccount(key)])
+        return f"account {found.name} deleted"
+    finally:
+        await store.close()
+
+
+def run_account(args: argparse.Namespace) -> int:
+    try:
+        db = args.db or load(args.config, []).store.db
+        print(asyncio.run(_run(db, args)))
+    except (ConfigError, StoreError, ValueError) as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,151 @@
+"""The store, put to work for a running server.
+
+At start-up: open the store (migrating its schema), and give the chat state what it
+must begin with (K-lines, accounts, registered channels) before anyone connects. Then:
+record the engine's ordered stream (store/recorder.py), commit each loop iteration's
+writes before that iteration's output leaves (the flusher's barrier), answer queries
+for handlers without blocking the loop, forget what retention says to forget, and at
+shutdown commit the last writes and close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hubbub.config import Config
+from hubbub.server.apply import apply
+from hubbub.server.connection import Connection
+from hubbub.server.context import Services
+from hubbub.server.engine import Engine
+from hubbub.server.storage import AddMessage, Store, StoreError
+from hubbub.store import open_store
+from hubbub.store.recorder import Recorder
+from hubbub.store.restore import restore_events
+
+log = logging.getLogger("hubbub.store")
+
+PRUNE_EVERY = 600.0  # seconds between retention passes
+
+
+class Persistence:
+    def __init__(self, config: Config, services: Services, engine: Engine) -> None:
+        self.config = config
+        self.services = services
+        self.engine = engine
+        self.store: Store | None = None
+        self.recorder: Recorder | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pruner: asyncio.Task[None] | None = None
+        self.failed_writes = 0
+        # told after each committed batch: messages of history in it, seconds it took (metrics)
+        self.written: Callable[[int, float], None] | None = None
+
+    async def open(self) -> None:
+        """Open the store and restore the state; raises StoreError with a one-line reason."""
+        store = open_store(self.config.store.db, self.config.store.readers)
+        snapshot = await store.open()
+        state = self.services.state
+        for event in restore_events(snapshot, self.services.clock()):
+            apply(state, event)  # straight into the state: nothing to tell, nothing to write back
+        self.store = store
+        self.recorder = Recorder(state, self.config.history)
+        self.engine.subscribe(self.recorder)
+        self.services.store = store
+        self.services.awaiting = self.awaiting
+        if self.config.history.max_age_days or self.config.history.max_per_target:
+            self._pruner = asyncio.create_task(self._prune_forever())
+        where = self.config.store.db
+        log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
+                 len(snapshot.channels), len(snapshot.klines))  # fmt: skip
+
+    def barrier(self) -> Awaitable[None] | None:
+        """The flusher's barrier: hand over this iteration's writes; the commit to wait for."""
+        if self.recorder is None or self.store is None or not self.recorder.pending:
+            return None
+        return self._write(self.recorder.cut())
+
+    async def _write(self, batch: list[Any]) -> None:
+        assert self.store is not None
+        started = time.perf_counter()
+        try:
+            await self.store.write(batch)
+        except StoreError as exc:
+            self.failed_writes += 1
+            log.error("could not store %d writes: %s", len(batch), exc)
+            return
+        if self.written is not None:
+            self.written(sum(1 for write in batch if type(write) is AddMessage), time.perf_counter() - started)
+
+    async def reachable(self) -> bool:
+        """Readiness: the store is open and answers a query."""
+        if self.store is None:
+            return False
+        try:
+            await self.store.ping()
+        except StoreError:
+            return False
+        return True
+
+    def awaiting(
+        self, conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:  # fmt: skip
+        """Run a store query for a connection: its later lines wait until the answer."""
+        link = conn.link
+        link.hold_input()
+
+        async def run() -> tuple[Callable[[Any], None], Any]:
+            try:
+                return resume, await make()
+            except Exception as exc:
+                log.warning("a store query failed: %s", exc)
+                return failed, exc
+
+        task = asyncio.ensure_future(run())
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[tuple[Callable[[Any], None], Any]]) -> None:
+            self._tasks.discard(finished)
+            try:
+                if finished.cancelled():
+                    return
+                callback, value = finished.result()
+                try:
+                    callback(value)
+                except Exception:
+                    log.exception("internal error answering %r", conn)
+                    self.services.disconnect(conn, "Internal error")
+            finally:
+                link.release_input()
+
+        task.add_done_callback(done)
+
+    async def _prune_forever(self) -> None:
+        history = self.config.history
+        while True:
+            await asyncio.sleep(PRUNE_EVERY)
+            if self.store is None:
+                return
+            cutoff = time.time() - history.max_age_days * 86400 if history.max_age_days else None
+            try:
+                forgotten = await self.store.prune(cutoff, history.max_per_target)
+            except StoreError as exc:
+                log.error("retention failed: %s", exc)
+                continue
+            if forgotten:
+                log.info("retention: forgot %d messages", forgotten)
+
+    async def close(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self.store is not None:
+            if self.recorder is not None and self.recorder.pending:
+                await self._write(self.recorder.cut())
+            await self.store.close()
+            self.store = None

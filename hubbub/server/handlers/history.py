@@ -1,0 +1,200 @@
+"""History: CHATHISTORY (IRCv3 draft/chathistory), and the lines replayed on JOIN.
+
+Who may read what: a channel's history to its members, and to anyone who could join
+it right now without an invitation, key or exception (a public channel); never a
+secret channel's to outsiders. A private conversation's to the two accounts in it,
+so a client must be logged in to read its own. A target that does not qualify gets
+INVALID_TARGET, exactly as one that does not exist, so nothing is learnt from it.
+
+The store answers off the event loop (`Context.run_query`): the client's later lines
+wait for the answer, so its replies keep their order and labels.
+"""
+
+from __future__ import annotations
+
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.irc.validate import is_channel_name
+from hubbub.server import access
+from hubbub.server.channel import Channel
+from hubbub.server.commands import command
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_batch_id, server_time
+from hubbub.server.handlers.replies import shown
+from hubbub.server.replay import Replay, parse_timestamp
+from hubbub.server.storage import HistoryQuery, Ref, StoredMessage, dm_key
+
+CHATHISTORY = "draft/chathistory"
+EVENT_PLAYBACK = "draft/event-playback"
+MODES = {"LATEST": 1, "BEFORE": 1, "AFTER": 1, "AROUND": 1, "BETWEEN": 2}  # references each takes
+
+
+def may_read(ctx: Context, channel: Channel) -> bool:
+    """A member, or someone who could walk in: the channel is public and lets them."""
+    user = ctx.user
+    if user in channel.members:
+        return True
+    if channel.hidden_from(user) or "i" in channel.modes or channel.join_key is not None:
+        return False
+    return not access.is_banned(channel, user)
+
+
+def history_key(ctx: Context, name: str) -> tuple[str, str] | None:
+    """The conversation `name` (a channel, or a nick) means for this client, and how to
+    show it: (key, shown), or None when the client may not read it."""
+    if is_channel_name(name):
+        channel = ctx.state.find_channel(name)
+        if channel is None or not may_read(ctx, channel):
+            return None
+        return channel.key, channel.name
+    mine = ctx.user.account
+    if mine is None:
+        return None
+    other = ctx.state.find_user(name)
+    if other is not None:
+        theirs = other.account
+        shown_as = other.nick
+    else:  # offline: the nick names the account it is registered as
+        theirs = casefold(name) if casefold(name) in ctx.state.accounts else None
+        shown_as = name
+    if theirs is None:
+        return None
+    return dm_key(mine, theirs), shown_as
+
+
+def _reference(text: str, allow_star: bool) -> Ref | None | str:
+    """`timestamp=...`, `msgid=...` (or `*`): a Ref, None for `*`, or "bad"."""
+    if allow_star and text == "*":
+        return None
+    kind, eq, value = text.partition("=")
+    if not eq or not value:
+        return "bad"
+    if kind == "msgid":
+        return Ref("msgid", value)
+    if kind == "timestamp":
+        moment = parse_timestamp(value)
+        return "bad" if moment is None else Ref("time", moment)
+    return "bad"
+
+
+def _limit(ctx: Context, text: str) -> int | None:
+    """The count asked for, within CHATHISTORY=; None when it is not a number."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    most = ctx.config.history.chathistory_max
+    asked = int(text)
+    return most if asked == 0 or asked > most else asked
+
+
+def send_history(ctx: Context, shown_as: str, messages: list[StoredMessage]) -> None:
+    """The lines, in a `chathistory` batch when the client has `batch` (an empty batch
+    when there are none); as they are otherwise."""
+    batched = "batch" in ctx.conn.caps
+    ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,)))
+
+
+@command("CHATHISTORY", min_params=1)
+def handle_chathistory(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
+    store = ctx.svc.store
+    sub = message.params[0].upper()
+    if store is None or not ctx.config.history.enabled:
+        conn.fail("CHATHISTORY", "MESSAGE_ERROR", shown(message.params[0]), "History is not kept on this server")
+        return
+    if sub == "TARGETS":
+        _targets(ctx, message)
+        return
+    if sub not in MODES:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", shown(message.params[0]), "Unknown command")
+        return
+    wanted = 2 + MODES[sub] + 1  # subcommand, target, references, limit
+    if len(message.params) < wanted:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Insufficient parameters")
+        return
+    if len(message.params) > wanted:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Too many parameters")
+        return
+    name = message.params[1]
+    refs: list[Ref | None] = []
+    for text in message.params[2:-1]:
+        ref = _reference(text, allow_star=sub == "LATEST")
+        if isinstance(ref, str):
+            conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, shown(text), "Invalid timestamp or msgid")
+            return
+        refs.append(ref)
+    limit = _limit(ctx, message.params[-1])
+    if limit is None:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, shown(message.params[-1]), "Invalid limit")
+        return
+    target = history_key(ctx, name)
+    if target is None:
+        conn.fail("CHATHISTORY", "INVALID_TARGET", sub, shown(name), "Messages could not be retrieved")
+        return
+    key, shown_as = target
+    query = HistoryQuery(key, sub.lower(), refs[0], refs[1] if len(refs) > 1 else None, limit,
+                         EVENT_PLAYBACK in conn.caps)  # fmt: skip
+
+    def failed(error: BaseException) -> None:
+        conn.fail("CHATHISTORY", "MESSAGE_ERROR", sub, shown(name), "Messages could not be retrieved")
+
+    ctx.run_query(lambda: store.history(query), lambda found: send_history(ctx, shown_as, found), failed)
+
+
+def _targets(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
+    store = ctx.svc.store
+    assert store is not None
+    if len(message.params) != 4:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Insufficient parameters")
+        return
+    bounds = [_reference(text, allow_star=False) for text in message.params[1:3]]
+    limit = _limit(ctx, message.params[3])
+    times = [ref.value for ref in bounds if isinstance(ref, Ref) and ref.kind == "time"]
+    if len(times) != 2 or limit is None:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Invalid timestamps or limit")
+        return
+    low, high = sorted(float(t) for t in times)
+    keys = {channel.key: channel.name for channel in ctx.user.channels.values()}
+    account = ctx.user.account
+
+    def shown_for(key: str) -> str:
+        if key in keys:
+            return keys[key]
+        a, _, b = key[3:].partition(" ")
+        other = b if a == account else a
+        holder = ctx.state.find_user(other)
+        return holder.nick if holder is not None and holder.account == other else other
+
+    def answer(found: list[tuple[str, float]]) -> None:
+        lines = [Message("CHATHISTORY", ["TARGETS", shown_for(key), server_time(at)], ctx.name) for key, at in found]
+        if "batch" in conn.caps:
+            ref = new_batch_id()
+            conn.send(Message("BATCH", ["+" + ref, "draft/chathistory-targets"], ctx.name))
+            for line in lines:
+                conn.send(Message(line.command, line.params, line.source, {"batch": ref}))
+            conn.send(Message("BATCH", ["-" + ref], ctx.name))
+        else:
+            for line in lines:
+                conn.send(line)
+
+    def failed(error: BaseException) -> None:
+        conn.fail("CHATHISTORY", "MESSAGE_ERROR", "TARGETS", "Messages could not be retrieved")
+
+    ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit), answer, failed)
+
+
+def autoreplay(ctx: Context, channel: Channel) -> None:
+    """After a JOIN, the last lines of the channel for a client that cannot ask for them
+    (no draft/chathistory), with their time (in a batch when it has `batch`)."""
+    store = ctx.svc.store
+    lines = ctx.config.history.autoreplay_lines
+    if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
+        return
+    query = HistoryQuery(channel.key, "latest", None, None, lines, False)
+    name = channel.name
+
+    def replay(found: list[StoredMessage]) -> None:
+        if found:
+            send_history(ctx, name, found)
+
+    ctx.run_query(lambda: store.history(query), replay, lambda error: None)  # the JOIN stands anyway

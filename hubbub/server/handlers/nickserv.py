@@ -1,0 +1,456 @@
+"""NickServ, and REGISTER/VERIFY (IRCv3 draft/account-registration): owning a nick.
+
+An account is named after the nick it was registered from; that nick is then the
+account's (see nick enforcement in accounts.enforce). NickServ's syntax and replies
+follow ergo's (`REGISTER <password> [email]`, `IDENTIFY [account] <password>`...), so
+bots and bouncers written for it work unchanged. Passwords are hashed off the loop;
+failed logins are throttled (logins.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+
+from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.irc.validate import is_valid_nick
+from hubbub.passwords import credentials
+from hubbub.server import logins
+from hubbub.server.account import Account
+from hubbub.server.commands import command
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import (
+    AccountCertSet,
+    AccountCredentialsSet,
+    AccountDropped,
+    AccountRegistered,
+    LoggedOut,
+    NickSet,
+    UserQuit,
+)
+from hubbub.server.services import service
+
+MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
+
+nickserv = service("NickServ", ("NICKSERV", "NS"), "register your nick as an account, and log in to it")
+
+
+def _say(ctx: Context, text: str) -> None:
+    nickserv.reply(ctx, text)
+
+
+def is_guest_nick(ctx: Context, nick: str) -> bool:
+    prefix = ctx.config.accounts.guest_prefix
+    return nick.lower().startswith(prefix.lower()) and nick[len(prefix) :].isdigit()
+
+
+def password_problem(ctx: Context, name: str, password: str) -> str | None:
+    """Why `password` will not do for the account `name`, in words; None when it will."""
+    if not password:
+        return "A password is needed"
+    if len(password.encode()) > MAX_PASSWORD:
+        return f"That password is too long (at most {MAX_PASSWORD} bytes)"
+    if casefold(password) == casefold(name):
+        return "The password cannot be the account name"
+    return None
+
+
+def create_account(
+    ctx: Context, name: str, password: str, email: str, certfp: str | None,
+    done: Callable[[Account | None, str | None], None],
+) -> None:  # fmt: skip
+    """Hash (off the loop) and register the account `name`, then log in to it;
+    `done(account, None)` or `done(None, why)`."""
+    key = casefold(name)
+
+    def hashed(result: tuple[str, str]) -> None:
+        password_hash, scram = result
+        certs = (certfp,) if certfp else ()
+        event = AccountRegistered(key, name, password_hash, scram, email, ctx.now(), certs)
+
+        def registered(outcome: object) -> None:
+            account = ctx.state.accounts.get(key)
+            if getattr(outcome, "rejected", None) is not None or account is None:
+                done(None, "Account already exists")
+                return
+            logins.log_in(ctx, account, lambda: done(account, None))
+
+        ctx.emit(event, registered)
+
+    if password == "*":  # a certificate-only account
+        ctx.run_blocking(lambda: ("", ""), hashed)
+    else:
+        ctx.run_blocking(lambda: credentials(password), hashed)
+
+
+def registration_refused(ctx: Context, name: str) -> str | None:
+    """Why the current user may not register the account `name` now; None when it may."""
+    if not ctx.config.accounts.registration:
+        return "Account registration is disabled on this server"
+    if ctx.user.account is not None:
+        return "You're already logged into an account"
+    if casefold(name) in ctx.state.accounts:
+        return "Account already exists"
+    if is_guest_nick(ctx, name):
+        return "Guest nicknames cannot be registered"
+    if casefold(name) != ctx.user.key:
+        return "You must hold that nickname in order to register it"
+    return None
+
+
+# -- NickServ -------------------------------------------------------------------------------
+
+
+@nickserv.command("REGISTER", 1, "REGISTER <password> [email]",
+                  "Registers your current nick as an account, with a password (or * with a TLS client "
+                  "certificate), and logs you in to it.")  # fmt: skip
+def ns_register(ctx: Context, args: list[str]) -> None:
+    password, email = args[0], args[1] if len(args) > 1 else ""
+    name = ctx.user.nick
+    refused = registration_refused(ctx, name)
+    if refused is None and password != "*":
+        refused = password_problem(ctx, name, password)
+    if refused is None and password == "*" and ctx.conn.certfp is None:
+        refused = "You must be connected with TLS and a client certificate to do this"
+    if refused is not None:
+        _say(ctx, refused)
+        return
+
+    def done(account: Account | None, why: str | None) -> None:
+        if account is None:
+            _say(ctx, why or "Could not register")
+            return
+        _say(ctx, "Account created")
+        _say(ctx, f"You're now logged in as {account.name}")
+
+    create_account(ctx, name, password, email, ctx.conn.certfp if password == "*" else None, done)
+
+
+@nickserv.command("IDENTIFY", 1, "IDENTIFY [account] <password>",
+                  "Logs you in to an account: the one named after your nick, or the one you name. "
+                  "With a TLS client certificate, IDENTIFY <account> alone.")  # fmt: skip
+def ns_identify(ctx: Context, args: list[str]) -> None:
+    if ctx.user.account is not None:
+        _say(ctx, "You're already logged into an account")
+        return
+    if len(args) == 1 and ctx.conn.certfp is not None and ctx.state.certfps.get(ctx.conn.certfp) is not None:
+        account = ctx.state.certfps[ctx.conn.certfp]
+        if casefold(args[0]) == account.key:
+            logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
+            return
+    name, password = (args[0], args[1]) if len(args) > 1 else (ctx.user.nick, args[0])
+    wait = logins.refused_for(ctx, casefold(name))
+    if wait is not None:
+        _say(ctx, logins.throttled_text(wait))
+        return
+
+    def checked(account: Account | None) -> None:
+        if account is None:
+            if not ctx.conn.gone:
+                _say(ctx, "Authentication failed: Invalid account credentials")
+            return
+        logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
+
+    logins.check_password(ctx, name, password, checked)
+
+
+@nickserv.command("LOGOUT", 0, "LOGOUT", "Logs you out of your account.")
+def ns_logout(ctx: Context, args: list[str]) -> None:
+    if ctx.user.account is None:
+        _say(ctx, "You're not logged into an account")
+        return
+
+    def done(outcome: object) -> None:
+        ctx.conn.numeric(n.RPL_LOGGEDOUT, ctx.user.prefix, "You are now logged out")
+        _say(ctx, "You're now logged out")
+        check_nick(ctx)
+
+    ctx.emit(LoggedOut(ctx.user.uid, ctx.now(), new_msgid()), done)
+
+
+@nickserv.command("INFO", 0, "INFO [account]", "Shows what is known of an account.")
+def ns_info(ctx: Context, args: list[str]) -> None:
+    name = args[0] if args else (ctx.user.account or ctx.user.nick)
+    account = ctx.state.accounts.get(casefold(name))
+    if account is None:
+        _say(ctx, "Account does not exist")
+        return
+    _say(ctx, f"Account: {account.name}")
+    when = time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime(account.registered_at))
+    _say(ctx, f"Registered at: {when}")
+    own = ctx.user.account is not None and casefold(ctx.user.account) == account.key
+    if own or "o" in ctx.user.modes:
+        if account.email:
+            _say(ctx, f"Email address: {account.email}")
+        _say(ctx, f"Certificate fingerprints: {len(account.certfps)}")
+    online = [u.nick for u in ctx.state.users.values() if u.account is not None and casefold(u.account) == account.key]
+    if online:
+        _say(ctx, "Logged in now as: " + ", ".join(sorted(online)))
+
+
+@nickserv.command("GHOST", 1, "GHOST <nick>",
+                  "Disconnects a connection that holds your nick or is logged in to your account.")  # fmt: skip
+def ns_ghost(ctx: Context, args: list[str]) -> None:
+    mine = ctx.user.account
+    target = ctx.state.find_user(args[0])
+    if target is None:
+        _say(ctx, "No such nick")
+        return
+    if target is ctx.user:
+        _say(ctx, "You can't GHOST yourself (try /QUIT instead)")
+        return
+    owns = mine is not None and (
+        (target.account is not None and casefold(target.account) == casefold(mine)) or target.key == casefold(mine)
+    )
+    if not owns:
+        _say(ctx, "You don't own that nick")
+        return
+    reason = f"GHOSTed by {ctx.user.nick}"
+    ctx.emit(UserQuit(target.uid, reason, ctx.now(), new_msgid(), ctx.user.uid, reason),
+             lambda outcome: _say(ctx, f"{args[0]} has been ghosted"))  # fmt: skip
+
+
+def _drop_code(account: Account) -> str:
+    return hashlib.sha256(f"{account.key} {account.registered_at!r}".encode()).hexdigest()[:8]
+
+
+@nickserv.command("DROP", 0, "DROP [<account> <code>]",
+                  "Deletes your account: DROP alone tells you the code that confirms it.")  # fmt: skip
+def ns_drop(ctx: Context, args: list[str]) -> None:
+    mine = ctx.user.account
+    if mine is None:
+        _say(ctx, "You're not logged into an account")
+        return
+    account = ctx.state.accounts.get(casefold(mine))
+    if account is None:
+        _say(ctx, "You're not logged into an account")
+        return
+    if len(args) < 2 or casefold(args[0]) != account.key or args[1] != _drop_code(account):
+        _say(ctx, f"Warning: dropping {account.name} deletes it for good; its nick is then free for anyone.")
+        _say(ctx, f"To confirm, run this command: /msg NickServ DROP {account.name} {_drop_code(account)}")
+        return
+    ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()),
+             lambda outcome: _say(ctx, f"Successfully unregistered account {account.name}"))  # fmt: skip
+
+
+nickserv.commands["UNREGISTER"] = nickserv.commands["DROP"]
+
+
+def _change_password(ctx: Context, account: Account, password: str) -> None:
+    problem = password_problem(ctx, account.name, password)
+    if problem is not None:
+        _say(ctx, problem)
+        return
+
+    def hashed(result: tuple[str, str]) -> None:
+        ctx.emit(AccountCredentialsSet(account.key, *result), lambda outcome: _say(ctx, "Password changed"))
+
+    ctx.run_blocking(lambda: credentials(password), hashed)
+
+
+@nickserv.command("SET", 2, "SET PASSWORD <new password>", "Changes your account's password.")
+def ns_set(ctx: Context, args: list[str]) -> None:
+    account = _own_account(ctx)
+    if account is None:
+        return
+    if args[0].upper() not in ("PASSWORD", "PASS"):
+        _say(ctx, "Unknown setting. Settings: PASSWORD")
+        return
+    _change_password(ctx, account, args[1])
+
+
+@nickserv.command("PASSWD", 3, "PASSWD <current> <new> <new again>", "Changes your account's password.")
+def ns_passwd(ctx: Context, args: list[str]) -> None:
+    account = _own_account(ctx)
+    if account is None:
+        return
+    current, new, again = args[:3]
+    if new != again:
+        _say(ctx, "Passwords do not match")
+        return
+
+    def checked(found: Account | None) -> None:
+        if found is None:
+            if not ctx.conn.gone:
+                _say(ctx, "Password incorrect")
+            return
+        _change_password(ctx, found, new)
+
+    logins.check_password(ctx, account.name, current, checked)
+
+
+def _own_account(ctx: Context) -> Account | None:
+    account = ctx.state.accounts.get(casefold(ctx.user.account)) if ctx.user.account else None
+    if account is None:
+        _say(ctx, "You're not logged into an account")
+    return account
+
+
+def normalize_certfp(text: str) -> str | None:
+    """A SHA-256 fingerprint as 64 lower-case hex digits (colons allowed), or None."""
+    fp = text.replace(":", "").lower()
+    return fp if len(fp) == 64 and all(c in "0123456789abcdef" for c in fp) else None
+
+
+@nickserv.command("CERT", 1, "CERT LIST | CERT ADD [fingerprint] | CERT DEL <fingerprint>",
+                  "Manages the TLS client certificates that log you in (SASL EXTERNAL): ADD without a "
+                  "fingerprint adds the one you are connected with.")  # fmt: skip
+def ns_cert(ctx: Context, args: list[str]) -> None:
+    account = _own_account(ctx)
+    if account is None:
+        return
+    sub = args[0].upper()
+    if sub == "LIST":
+        _say(ctx, f"There are {len(account.certfps)} certificate fingerprint(s) authorized for account {account.name}.")
+        for i, held in enumerate(sorted(account.certfps), 1):
+            _say(ctx, f"{i}: {held}")
+        return
+    if sub not in ("ADD", "DEL"):
+        _say(ctx, "Invalid parameters. Usage: CERT LIST | CERT ADD [fingerprint] | CERT DEL <fingerprint>")
+        return
+    given: str | None = args[1] if len(args) > 1 else (ctx.conn.certfp if sub == "ADD" else None)
+    fingerprint = normalize_certfp(given) if given else None
+    if fingerprint is None:
+        _say(ctx, "Invalid certificate fingerprint" if given else "You are not connected with a client certificate")
+        return
+    fp = fingerprint
+    adding = sub == "ADD"
+    if adding and fp not in account.certfps and len(account.certfps) >= ctx.config.accounts.max_certs:
+        _say(ctx, "You already have too many certificate fingerprints")
+        return
+    if not adding and fp in account.certfps and len(account.certfps) == 1 and not account.password_hash:
+        _say(ctx, "You can't remove all your certificate fingerprints unless you add a password")
+        return
+
+    def done(outcome: object) -> None:
+        why = getattr(outcome, "rejected", None)
+        if why is None:
+            _say(ctx, "Certificate fingerprint successfully " + ("added" if adding else "removed"))
+        elif why == "already there":
+            _say(ctx, "That certificate fingerprint was already authorized")
+        elif why == "certificate in use":
+            _say(ctx, "That certificate fingerprint is already associated with another account")
+        else:
+            _say(ctx, "Certificate fingerprint not found")
+
+    ctx.emit(AccountCertSet(account.key, fp, adding), done)
+
+
+@nickserv.command("HELP", 0, "HELP [command]", "Lists the commands, or explains one.")
+def ns_help(ctx: Context, args: list[str]) -> None:
+    nickserv.help(ctx, args)
+
+
+# -- reaching NickServ -----------------------------------------------------------------------
+
+
+@command("NICKSERV")
+def handle_nickserv(ctx: Context, message: Message) -> None:
+    nickserv.run(ctx, [p for param in message.params for p in param.split()])
+
+
+@command("NS")
+def handle_ns(ctx: Context, message: Message) -> None:
+    handle_nickserv(ctx, message)
+
+
+# -- REGISTER and VERIFY (draft/account-registration) ------------------------------------------
+
+
+@command("REGISTER", min_params=3, before_registration=True)
+def handle_register(ctx: Context, message: Message) -> None:
+    conn = ctx.conn
+    name, email, password = message.params[0], message.params[1], message.params[2]
+    if not conn.registered:
+        conn.fail("REGISTER", "COMPLETE_CONNECTION_REQUIRED", "Register your connection first, then the account")
+        return
+    if name == "*":
+        name = ctx.user.nick
+    if ctx.user.account is not None:
+        conn.fail("REGISTER", "ALREADY_AUTHENTICATED", name, "You are already logged in to an account")
+        return
+    if not is_valid_nick(name, ctx.config.limits.nicklen):
+        conn.fail("REGISTER", "BAD_ACCOUNT_NAME", name, "That is not a valid account name")
+        return
+    if casefold(name) != ctx.user.key:
+        why = "You may only register your nickname as your account name"
+        conn.fail("REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", name, why)
+        return
+    refused = registration_refused(ctx, name)
+    if refused == "Account already exists":
+        conn.fail("REGISTER", "ACCOUNT_EXISTS", name, refused)
+        return
+    if refused is not None:
+        conn.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, refused)
+        return
+    problem = password_problem(ctx, name, password)
+    if problem is not None:
+        conn.fail("REGISTER", "UNACCEPTABLE_PASSWORD", name, problem)
+        return
+
+    def done(account: Account | None, why: str | None) -> None:
+        if account is None:
+            conn.fail("REGISTER", "ACCOUNT_EXISTS", name, why or "Account already exists")
+            return
+        conn.server_message("REGISTER", "SUCCESS", account.name, "Account successfully registered")
+
+    create_account(ctx, name, password, "" if email == "*" else email, None, done)
+
+
+@command("VERIFY", min_params=2, before_registration=True)
+def handle_verify(ctx: Context, message: Message) -> None:
+    """No registration here waits for a code (no e-mail is needed), so none is valid."""
+    ctx.conn.fail("VERIFY", "INVALID_CODE", message.params[0], "Invalid verification code")
+
+
+# -- nick ownership --------------------------------------------------------------------------
+
+
+def owns_nick(ctx: Context) -> bool:
+    """Whether the user's nick is free to use: not an account's, or its own account's."""
+    user = ctx.user
+    return user.key is None or user.key not in ctx.state.accounts or (
+        user.account is not None and casefold(user.account) == user.key
+    )
+
+
+def check_nick(ctx: Context) -> None:
+    """After a nick change or a logout: a registered nick used without its account is
+    taken back after `accounts.enforce_after` (with enforce = rename); say so now."""
+    conn = ctx.conn
+    if ctx.config.accounts.enforce != "rename" or not conn.registered or owns_nick(ctx):
+        conn.enforce_at = None
+        return
+    after = ctx.config.accounts.enforce_after
+    conn.enforce_at = ctx.now() + after
+    _say(ctx, f"This nickname is registered. Log in to it within {after:g} seconds (with /msg NickServ IDENTIFY "
+              "<password>, or SASL), or you will be renamed.")  # fmt: skip
+
+
+def take_back(ctx: Context) -> None:
+    """The time to log in has passed: rename the user to a guest nick, and say why."""
+    ctx.conn.enforce_at = None
+    if owns_nick(ctx):
+        return
+    prefix = ctx.config.accounts.guest_prefix
+    for _ in range(20):
+        guest = f"{prefix}{secrets.randbelow(90000) + 10000}"
+        if not ctx.state.nick_taken(guest):
+            break
+    else:
+        ctx.disconnect("Using a registered nickname without logging in")
+        return
+    taken = ctx.user.nick
+
+    def renamed(outcome: object) -> None:
+        if getattr(outcome, "rejected", None) is None:
+            _say(ctx, f"You are now {guest}: the nickname {taken} is registered, and you did not log in to it.")
+        else:  # someone took the guest nick meanwhile: try again at the next sweep
+            ctx.conn.enforce_at = ctx.now()
+
+    ctx.emit(NickSet(ctx.user.uid, guest, ctx.now(), new_msgid()), renamed)

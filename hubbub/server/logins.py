@@ -1,0 +1,100 @@
+"""Logging in, whatever the way (SASL, NickServ IDENTIFY, REGISTER): one set of rules.
+
+Throttled failures: per connection, per account and per IP address, at most
+`accounts.login_failures` within `accounts.login_window` seconds; past that an attempt
+is refused before its password is even checked (the check is what costs), and a
+connection that keeps trying twice that often is disconnected. Checking a password
+runs off the event loop; an account name that does not exist is checked against a
+decoy hash, so it takes as long as a wrong password.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
+from hubbub.passwords import DECOY_HASH, verify_password
+from hubbub.server.account import Account
+from hubbub.server.apply import Outcome
+from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import LoggedIn
+
+
+def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
+    return f"ip:{ctx.user.ip}", f"account:{account_key}"
+
+
+def refused_for(ctx: Context, account_key: str) -> float | None:
+    """Seconds to wait before trying to log in to `account_key` again, or None. A refused
+    attempt counts against the connection: one that keeps trying is disconnected."""
+    throttle = ctx.svc.login_throttle
+    now = ctx.now()
+    waits = [w for w in (throttle.blocked(key, now) for key in _keys(ctx, account_key)) if w is not None]
+    if ctx.conn.login_failures >= ctx.config.accounts.login_failures:
+        waits.append(ctx.config.accounts.login_window)
+    if not waits:
+        return None
+    _count(ctx)
+    return max(waits)
+
+
+def _count(ctx: Context) -> bool:
+    ctx.conn.login_failures += 1
+    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
+        ctx.disconnect("Too many failed login attempts")
+        return True
+    return False
+
+
+def failed(ctx: Context, account_key: str) -> bool:
+    """Count a failed attempt; True when the connection has gone (it kept trying)."""
+    throttle = ctx.svc.login_throttle
+    now = ctx.now()
+    for key in _keys(ctx, account_key):
+        throttle.failed(key, now)
+    return _count(ctx)
+
+
+def check_password(
+    ctx: Context, name: str, password: str, done: Callable[[Account | None], None]
+) -> None:
+    """Check `password` for the account `name` off the loop; `done(account)` with the
+    account on success, None on failure (after counting it)."""
+    key = casefold(name)
+    account = ctx.state.accounts.get(key)
+    stored = account.password_hash if account is not None and account.password_hash else DECOY_HASH
+
+    def checked(ok: bool) -> None:
+        current = ctx.state.accounts.get(key)
+        if ok and account is not None and current is account:
+            ctx.svc.login_throttle.succeeded(f"account:{key}")
+            done(account)
+            return
+        if not failed(ctx, key):
+            done(None)
+
+    ctx.run_blocking(lambda: verify_password(stored, password), checked)
+
+
+def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:
+    """Log the connection in to `account` (emitted, then 900); `then()` after that."""
+    user = ctx.user
+
+    def logged(outcome: Outcome) -> None:
+        if outcome.rejected is not None:
+            return
+        ctx.conn.login_failures = 0
+        if ctx.conn.enforce_at is not None and user.key == account.key:
+            ctx.conn.enforce_at = None  # the nick is its own now
+        nick_mask = user.prefix if user.registered else f"{user.nick}!*@*"
+        ctx.conn.numeric(n.RPL_LOGGEDIN, nick_mask, account.name, f"You are now logged in as {account.name}")
+        if then is not None:
+            then()
+
+    ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
+
+
+def throttled_text(wait: float) -> str:
+    return f"Too many failed attempts; try again in {max(1, round(wait))} seconds"

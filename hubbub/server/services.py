@@ -1,0 +1,95 @@
+"""Built-in services (NickServ, ChanServ): pseudo-users that answer commands.
+
+A service is reached as `PRIVMSG NickServ :REGISTER pw`, or with its own commands
+(`NICKSERV REGISTER pw`, `NS REGISTER pw`), as on ergo, so bots and bouncers written
+for it work unchanged. It answers with NOTICEs from `NickServ!NickServ@services`. Each
+service is a table of small registered functions, like the command table; a service's
+nick is reserved, so nobody can pose as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message
+from hubbub.server.context import Context
+
+ServiceHandler = Callable[[Context, list[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCommand:
+    name: str
+    handler: ServiceHandler
+    min_args: int
+    syntax: str
+    help: str
+
+
+class Service:
+    def __init__(self, name: str, aliases: tuple[str, ...], about: str) -> None:
+        self.name = name
+        self.aliases = aliases  # the IRC commands that reach it (NICKSERV, NS)
+        self.about = about
+        self.commands: dict[str, ServiceCommand] = {}
+
+    @property
+    def source(self) -> str:
+        return f"{self.name}!{self.name}@services"
+
+    def command(
+        self, name: str, min_args: int = 0, syntax: str = "", help: str = ""
+    ) -> Callable[[ServiceHandler], ServiceHandler]:
+        def register(handler: ServiceHandler) -> ServiceHandler:
+            self.commands[name] = ServiceCommand(name, handler, min_args, syntax or name, help)
+            return handler
+
+        return register
+
+    def reply(self, ctx: Context, text: str) -> None:
+        ctx.conn.send(Message("NOTICE", [ctx.conn.nick, text], self.source))
+
+    def run(self, ctx: Context, words: list[str]) -> None:
+        """Run one command line typed to the service."""
+        if not words:
+            self.reply(ctx, f"Unknown command. To see available commands, run: /msg {self.name} HELP")
+            return
+        spec = self.commands.get(words[0].upper())
+        if spec is None:
+            self.reply(ctx, f"Unknown command. To see available commands, run: /msg {self.name} HELP")
+            return
+        args = words[1:]
+        if len(args) < spec.min_args:
+            self.reply(ctx, f"Invalid parameters. Usage: {spec.syntax}")
+            return
+        spec.handler(ctx, args)
+
+    def help(self, ctx: Context, args: list[str]) -> None:
+        if args and args[0].upper() in self.commands:
+            spec = self.commands[args[0].upper()]
+            self.reply(ctx, f"Syntax: {spec.syntax}")
+            self.reply(ctx, spec.help)
+            return
+        self.reply(ctx, f"{self.name}: {self.about}. Commands:")
+        for spec in sorted(self.commands.values(), key=lambda s: s.name):
+            self.reply(ctx, f"  {spec.syntax}")
+        self.reply(ctx, f"Type /msg {self.name} HELP <command> for more on one of them.")
+
+
+SERVICES: dict[str, Service] = {}
+
+
+def service(name: str, aliases: tuple[str, ...], about: str) -> Service:
+    found = Service(name, aliases, about)
+    SERVICES[casefold(name)] = found
+    return found
+
+
+def find_service(nick: str) -> Service | None:
+    return SERVICES.get(casefold(nick))
+
+
+def is_service_nick(nick: str) -> bool:
+    return casefold(nick) in SERVICES

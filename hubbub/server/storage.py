@@ -1,0 +1,200 @@
+"""What the chat core needs from a store: the records it keeps, the writes it takes,
+the questions it answers. The store package implements this interface; the core never
+imports it.
+
+Every method is a coroutine, so that a backend may be a thread-backed library (SQLite)
+or an async driver (PostgreSQL) behind the same calls. Writes come in batches, one
+transaction each, in the order given; a batch is what one event-loop iteration produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
+
+
+def dm_key(first: str, second: str) -> str:
+    """The history key of the private conversation between two accounts (either order)."""
+    a, b = sorted((first, second))
+    return f"dm:{a} {b}"
+
+
+class StoreError(Exception):
+    """The store cannot be used (cannot be opened, is corrupt, is locked); the message
+    says which file or server and why, in one line for the operator."""
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+class StoredMessage(NamedTuple):
+    """One line of history, as it was relayed.
+
+    `target` is the conversation's key: a channel's casefolded name, or for a private
+    conversation between two accounts `dm:` and both account keys, sorted. `params` are
+    the relayed line's parameters (`[#chan, text]`, `[reason]` for a QUIT...).
+    """
+
+    target: str
+    msgid: str
+    time: float
+    command: str
+    source: str  # nick!user@host
+    account: str | None
+    params: tuple[str, ...]
+    tags: dict[str, str] | None  # client-only tags
+    text: str  # what search looks in ("" for joins, parts...)
+
+
+class AccountRecord(NamedTuple):
+    key: str  # casefolded name
+    name: str
+    password_hash: str  # argon2id; "" for certificate-only accounts
+    scram: str  # SCRAM-SHA-256 credentials, "salt:stored_key:server_key:iterations" in base64; "" if none
+    email: str
+    registered_at: float
+    certfps: tuple[str, ...]
+
+
+class ChannelRecord(NamedTuple):
+    """A registered channel: who owns it, and the settings that survive restarts."""
+
+    key: str
+    name: str
+    founder: str  # account key
+    registered_at: float
+    topic: str
+    topic_by: str
+    topic_time: float
+    modes: str  # flag letters
+    join_key: str | None
+    limit: int | None
+    lists: tuple[tuple[str, str, str, int], ...]  # (letter, mask, set by, set at)
+    access: tuple[tuple[str, str], ...]  # (account key, status letters it is given on join)
+
+
+class KlineRecord(NamedTuple):
+    mask: str
+    reason: str
+    set_by: str
+    set_at: float
+    expires: float | None
+
+
+class Snapshot(NamedTuple):
+    """What the chat state starts with."""
+
+    accounts: list[AccountRecord]
+    channels: list[ChannelRecord]
+    klines: list[KlineRecord]
+
+
+# -- writes -------------------------------------------------------------------------------
+
+
+class AddMessage(NamedTuple):
+    message: StoredMessage
+
+
+class DeleteMessage(NamedTuple):
+    target: str
+    msgid: str
+
+
+class PutAccount(NamedTuple):
+    account: AccountRecord
+
+
+class DeleteAccount(NamedTuple):
+    key: str
+
+
+class PutChannel(NamedTuple):
+    channel: ChannelRecord
+
+
+class DeleteChannel(NamedTuple):
+    key: str
+
+
+class PutKline(NamedTuple):
+    kline: KlineRecord
+
+
+class DeleteKline(NamedTuple):
+    mask: str
+
+
+class PutMarker(NamedTuple):
+    account: str
+    target: str
+    time: float
+
+
+Write = (
+    AddMessage | DeleteMessage | PutAccount | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline
+    | PutMarker
+)
+
+
+# -- questions ----------------------------------------------------------------------------
+
+
+class Ref(NamedTuple):
+    """A point in a conversation: a message by its msgid, or a time (`kind` "msgid"/"time")."""
+
+    kind: str
+    value: str | float
+
+
+class HistoryQuery(NamedTuple):
+    """CHATHISTORY: `mode` is before/after/latest/around/between. Bounds are exclusive;
+    results come oldest first."""
+
+    target: str
+    mode: str
+    first: Ref | None
+    second: Ref | None
+    limit: int
+    events: bool  # joins, parts... too (draft/event-playback)
+
+
+class SearchQuery(NamedTuple):
+    targets: tuple[str, ...]  # the conversations searched (those the asker may read)
+    text: str
+    sender: str  # a nick, or ""
+    after: float | None
+    before: float | None
+    limit: int
+
+
+class Store(Protocol):
+    async def open(self) -> Snapshot:
+        """Create or migrate the schema, then read what the chat state starts with."""
+
+    async def write(self, batch: Sequence[Write]) -> None:
+        """Apply `batch` in one transaction; when this returns it is durable."""
+
+    async def history(self, query: HistoryQuery) -> list[StoredMessage]: ...
+
+    async def find(self, target: str, msgid: str) -> StoredMessage | None: ...
+
+    async def targets(
+        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int
+    ) -> list[tuple[str, float]]:
+        """Of the conversations `keys` and the private ones of `dm_account`, those with
+        messages in (after, before): each with the time of its latest one there, most
+        recent first."""
+
+    async def search(self, query: SearchQuery) -> list[StoredMessage]: ...
+
+    async def marker(self, account: str, target: str) -> float | None: ...
+
+    async def prune(self, older_than: float | None, per_target: int) -> int:
+        """Retention: forget messages older than `older_than`, and beyond the newest
+        `per_target` of each conversation; how many were forgotten."""
+
+    async def ping(self) -> None:
+        """Raise StoreError if the store cannot answer (readiness)."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,51 @@
+"""Failures counted per key (a connection, an account, an IP address) within a window.
+
+After `limit` failures within `window` seconds, further attempts for that key are
+refused until the oldest of them leaves the window: a guesser gets a handful of tries
+a minute, a person who mistyped waits a little. The clock is the caller's (an argument),
+so the rule is tested without sleeping; the number of keys is bounded, the oldest
+forgotten first, so that a flood of distinct keys cannot grow memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class FailureThrottle:
+    __slots__ = ("limit", "window", "max_keys", "_failures")
+
+    def __init__(self, limit: int, window: float, max_keys: int = 100_000) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float] | None:
+        times = self._failures.get(key)
+        if times is None:
+            return None
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            del self._failures[key]
+            return None
+        return times
+
+    def blocked(self, key: str, now: float) -> float | None:
+        """Seconds until `key` may try again, or None when it may now."""
+        times = self._recent(key, now)
+        if times is None or len(times) < self.limit:
+            return None
+        return max(0.0, times[-self.limit] + self.window - now)
+
+    def failed(self, key: str, now: float) -> None:
+        times = self._recent(key, now)
+        if times is None:
+            if len(self._failures) >= self.max_keys:
+                del self._failures[next(iter(self._failures))]  # the longest-known key goes first
+            times = self._failures[key] = deque()
+        times.append(now)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

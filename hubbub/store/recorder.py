@@ -1,0 +1,220 @@
+"""The store's write-behind: a subscriber of the engine that turns applied events into writes.
+
+What it keeps: every PRIVMSG, NOTICE and TAGMSG to a channel, private messages between
+two logged-in accounts, and (with `history.events`) the joins, parts, kicks, quits,
+topic, mode and nick changes of each channel, as the lines clients saw; K-lines;
+accounts and registered channels (see accounts.py for their events). Writes collect
+here during an event-loop iteration; `cut()` hands them over as one batch, and the
+flusher writes that iteration's output to sockets only once the batch is committed:
+nothing a client has seen can be missing from the history after a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.config import HistorySection
+from hubbub.server.apply import APPLIERS, Outcome
+from hubbub.server.channel import STATUS_MODES
+from hubbub.server.events import (
+    AccountCertSet,
+    AccountCredentialsSet,
+    AccountDropped,
+    AccountRegistered,
+    ChannelModesSet,
+    Event,
+    Joined,
+    Kicked,
+    KlineAdded,
+    KlineRemoved,
+    NickSet,
+    Parted,
+    Said,
+    SaidMultiline,
+    TopicSet,
+    UserQuit,
+)
+from hubbub.server.state import ChatState
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    DeleteAccount,
+    DeleteKline,
+    KlineRecord,
+    PutAccount,
+    PutKline,
+    StoredMessage,
+    Write,
+    dm_key,
+)
+from hubbub.server.user import User
+
+
+class Recorder:
+    def __init__(self, state: ChatState, history: HistorySection) -> None:
+        self.state = state
+        self.history = history
+        self.pending: list[Write] = []
+        self.recorders: dict[type[Any], Any] = {}
+
+    def __call__(self, event: Event, outcome: Outcome) -> None:
+        if outcome.rejected is not None:
+            return
+        record = _RECORDERS.get(type(event))
+        if record is not None:
+            record(self, event, outcome)
+
+    def cut(self) -> list[Write]:
+        """The writes collected since the last cut, to be committed as one batch."""
+        batch, self.pending = self.pending, []
+        return batch
+
+    def _line(
+        self, target: str, msgid: str, time: float, command: str, user: User | None, params: tuple[str, ...],
+        tags: dict[str, str] | None = None, text: str = "", source: str | None = None,
+    ) -> None:  # fmt: skip
+        self.pending.append(AddMessage(StoredMessage(
+            target, msgid, time, command, source or (user.prefix if user else ""), user.account if user else None,
+            params, tags, text,
+        )))  # fmt: skip
+
+
+def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
+    if not r.history.enabled:
+        return
+    user = outcome.user
+    assert user is not None
+    channel, target = outcome.channel, outcome.target
+    if channel is not None:
+        key, shown = channel.key, channel.name
+    elif target is not None and user.account and target.account:
+        key, shown = dm_key(user.account, target.account), target.nick
+    else:
+        return  # between people without accounts, nothing is kept
+    params = (shown,) if ev.command == "TAGMSG" else (shown, ev.text)
+    r._line(key, ev.msgid, ev.time, ev.command, user, params, ev.tags, ev.text)
+
+
+def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
+    """Kept as one message, its lines joined as they read (concatenated ones without a
+    line break); replayed line by line."""
+    if not r.history.enabled:
+        return
+    user = outcome.user
+    assert user is not None
+    channel, target = outcome.channel, outcome.target
+    if channel is not None:
+        key, shown = channel.key, channel.name
+    elif target is not None and user.account and target.account:
+        key, shown = dm_key(user.account, target.account), target.nick
+    else:
+        return
+    text = ""
+    for i, (line, concat) in enumerate(ev.lines):
+        text += line if concat or i == 0 else "\n" + line
+    r._line(key, ev.msgid, ev.time, "PRIVMSG", user, (shown, text), ev.tags, text)
+
+
+def _events_on(r: Recorder) -> bool:
+    return r.history.enabled and r.history.events
+
+
+def _joined(r: Recorder, ev: Joined, outcome: Outcome) -> None:
+    if _events_on(r) and outcome.channel is not None:
+        user = outcome.user
+        assert user is not None
+        r._line(outcome.channel.key, ev.msgid, ev.time, "JOIN", user, (outcome.channel.name,))
+
+
+def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
+    if _events_on(r) and outcome.channel is not None:
+        params = (outcome.channel.name, ev.reason) if ev.reason else (outcome.channel.name,)
+        r._line(outcome.channel.key, ev.msgid, ev.time, "PART", outcome.user, params)
+
+
+def _kicked(r: Recorder, ev: Kicked, outcome: Outcome) -> None:
+    if _events_on(r) and outcome.channel is not None and outcome.target is not None:
+        params = (outcome.channel.name, outcome.target.nick, ev.reason)
+        r._line(outcome.channel.key, ev.msgid, ev.time, "KICK", outcome.user, params)
+
+
+def _quit(r: Recorder, ev: UserQuit, outcome: Outcome) -> None:
+    user = outcome.user
+    if _events_on(r) and user is not None and user.registered:
+        for channel in outcome.left:
+            r._line(channel.key, ev.msgid, ev.time, "QUIT", user, (ev.reason,))
+
+
+def _nick(r: Recorder, ev: NickSet, outcome: Outcome) -> None:
+    user = outcome.user
+    if _events_on(r) and user is not None and user.registered and outcome.old_nick != user.nick:
+        for channel in user.channels.values():
+            r._line(channel.key, ev.msgid, ev.time, "NICK", user, (user.nick,), source=outcome.old_prefix)
+
+
+def _topic(r: Recorder, ev: TopicSet, outcome: Outcome) -> None:
+    if _events_on(r) and outcome.channel is not None:
+        r._line(outcome.channel.key, ev.msgid, ev.time, "TOPIC", outcome.user, (outcome.channel.name, ev.text))
+
+
+def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
+    channel = outcome.channel
+    if not _events_on(r) or channel is None or not outcome.changes:
+        return
+    letters, args, sign = "", [], ""
+    for change in outcome.changes:
+        wanted = "+" if change.adding else "-"
+        if wanted != sign:
+            letters += wanted
+            sign = wanted
+        letters += change.letter
+        if change.param is not None and not (change.letter == "l" and not change.adding):
+            if change.letter in STATUS_MODES:
+                target = r.state.users.get(change.param)
+                args.append(target.nick if target is not None else change.param)
+            else:
+                args.append(change.param)
+    source = outcome.user.prefix if outcome.user is not None else ""
+    r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, (channel.name, letters, *args), source=source)
+
+
+def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
+    account = r.state.accounts.get(ev.key)
+    if account is not None:
+        r.pending.append(PutAccount(AccountRecord(
+            account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
+            tuple(sorted(account.certfps)),
+        )))  # fmt: skip
+
+
+def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
+    r.pending.append(DeleteAccount(ev.key))
+
+
+def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
+    r.pending.append(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
+
+
+def _kline_removed(r: Recorder, ev: KlineRemoved, outcome: Outcome) -> None:
+    r.pending.append(DeleteKline(ev.mask))
+
+
+_RECORDERS: dict[type[Any], Any] = {
+    Said: _said,
+    SaidMultiline: _said_multiline,
+    Joined: _joined,
+    Parted: _parted,
+    Kicked: _kicked,
+    UserQuit: _quit,
+    NickSet: _nick,
+    TopicSet: _topic,
+    ChannelModesSet: _modes,
+    KlineAdded: _kline_added,
+    AccountRegistered: _account_changed,
+    AccountCredentialsSet: _account_changed,
+    AccountCertSet: _account_changed,
+    AccountDropped: _account_dropped,
+    KlineRemoved: _kline_removed,
+}
+
+assert set(_RECORDERS) <= set(APPLIERS)

@@ -1,0 +1,132 @@
+"""The schema, as numbered migrations applied in order at start-up.
+
+A migration is never edited once released: a change to the schema is a new migration.
+The SQL is kept to what SQLite and PostgreSQL both understand, except where a backend
+needs its own (full-text search): those steps are given per backend.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Migration(NamedTuple):
+    version: int
+    what: str
+    common: tuple[str, ...]
+    sqlite: tuple[str, ...] = ()
+    postgresql: tuple[str, ...] = ()
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "history, accounts, registered channels, K-lines, read markers",
+        (
+            """CREATE TABLE accounts (
+                key TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                scram TEXT NOT NULL,
+                email TEXT NOT NULL,
+                registered_at DOUBLE PRECISION NOT NULL
+            )""",
+            """CREATE TABLE account_certs (
+                fingerprint TEXT PRIMARY KEY,
+                account TEXT NOT NULL
+            )""",
+            "CREATE INDEX account_certs_by_account ON account_certs (account)",
+            """CREATE TABLE channels (
+                key TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                founder TEXT NOT NULL,
+                registered_at DOUBLE PRECISION NOT NULL,
+                topic TEXT NOT NULL,
+                topic_by TEXT NOT NULL,
+                topic_time DOUBLE PRECISION NOT NULL,
+                modes TEXT NOT NULL,
+                join_key TEXT,
+                member_limit INTEGER
+            )""",
+            """CREATE TABLE channel_lists (
+                channel TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                letter TEXT NOT NULL,
+                mask TEXT NOT NULL,
+                set_by TEXT NOT NULL,
+                set_at BIGINT NOT NULL,
+                PRIMARY KEY (channel, position)
+            )""",
+            """CREATE TABLE channel_access (
+                channel TEXT NOT NULL,
+                account TEXT NOT NULL,
+                modes TEXT NOT NULL,
+                PRIMARY KEY (channel, account)
+            )""",
+            """CREATE TABLE klines (
+                mask TEXT PRIMARY KEY,
+                reason TEXT NOT NULL,
+                set_by TEXT NOT NULL,
+                set_at DOUBLE PRECISION NOT NULL,
+                expires DOUBLE PRECISION
+            )""",
+            """CREATE TABLE read_markers (
+                account TEXT NOT NULL,
+                target TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                PRIMARY KEY (account, target)
+            )""",
+        ),
+        sqlite=(
+            # The rowid orders messages of one instant: the order they were stored in.
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY,
+                target TEXT NOT NULL,
+                msgid TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                command TEXT NOT NULL,
+                source TEXT NOT NULL,
+                account TEXT,
+                params TEXT NOT NULL,
+                tags TEXT,
+                body TEXT NOT NULL,
+                UNIQUE (target, msgid)
+            )""",
+            "CREATE INDEX messages_by_target_time ON messages (target, time_ms, id)",
+            "CREATE INDEX messages_by_time ON messages (time_ms)",
+            # Search: the text, and the conversation as a column to narrow the match with.
+            """CREATE VIRTUAL TABLE messages_fts USING fts5(
+                body, target, content='messages', content_rowid='id',
+                tokenize='unicode61 remove_diacritics 2'
+            )""",
+            """CREATE TRIGGER messages_indexed AFTER INSERT ON messages WHEN new.body <> '' BEGIN
+                INSERT INTO messages_fts (rowid, body, target) VALUES (new.id, new.body, new.target);
+            END""",
+            """CREATE TRIGGER messages_unindexed AFTER DELETE ON messages WHEN old.body <> '' BEGIN
+                INSERT INTO messages_fts (messages_fts, rowid, body, target)
+                VALUES ('delete', old.id, old.body, old.target);
+            END""",
+        ),
+        postgresql=(
+            """CREATE TABLE messages (
+                id BIGSERIAL PRIMARY KEY,
+                target TEXT NOT NULL,
+                msgid TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                command TEXT NOT NULL,
+                source TEXT NOT NULL,
+                account TEXT,
+                params TEXT NOT NULL,
+                tags TEXT,
+                body TEXT NOT NULL,
+                body_search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+                UNIQUE (target, msgid)
+            )""",
+            "CREATE INDEX messages_by_target_time ON messages (target, time_ms, id)",
+            "CREATE INDEX messages_by_time ON messages (time_ms)",
+            "CREATE INDEX messages_search ON messages USING GIN (body_search)",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1].version

@@ -1,0 +1,47 @@
+"""`hubbub account`: accounts made offline are the accounts the server logs people in to."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+from tests.e2e_accounts.support import sasl_plain
+from tests.e2e_limits.test_cli import MODULE, _env
+from tests.helpers import start_server
+
+
+def account(db: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*MODULE, "account", "--db", str(db), *args], input=password, env=_env(), capture_output=True,
+        text=True, timeout=30, check=False, cwd=db.parent,
+    )  # fmt: skip
+
+
+async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
+    db = tmp_path / "hubbub.db"
+    assert account(db, "add", "alice", password="s3cret\n").stdout.strip() == "account alice created"
+    assert account(db, "add", "alice", password="again\n").returncode == 1
+    assert account(db, "add", "9lives", password="x\n").returncode == 1
+    assert account(db, "list").stdout.startswith("alice\tregistered ")
+    runtime = await start_server(f"store.db='{db}'")
+    try:
+        client, result = await sasl_plain(runtime, "alice", "alice", "s3cret")
+        assert result == "903"
+        await client.close()
+        busy = await asyncio.to_thread(account, db, "list")
+        assert busy.returncode == 1 and "in use by another hubbub server" in busy.stderr
+    finally:
+        await runtime.stop()
+    assert account(db, "passwd", "alice", password="n3w\n").returncode == 0
+    runtime = await start_server(f"store.db='{db}'")
+    try:
+        _, old = await sasl_plain(runtime, "alice", "alice", "s3cret")
+        _, new = await sasl_plain(runtime, "alice2", "alice", "n3w")
+        assert (old, new) == ("904", "903")
+    finally:
+        await runtime.stop()
+    assert account(db, "del", "alice").stdout.strip() == "account alice deleted"
+    assert account(db, "list").stdout.strip() == "no accounts"
+    missing = account(db, "del", "alice")
+    assert missing.returncode == 1 and "there is no account alice" in missing.stderr
