@@ -429,6 +429,18 @@ export class IrcClient {
     return max > 0 ? Math.min(max, wanted) : wanted;
   }
 
+  /**
+   * How to name a message in a CHATHISTORY request: by its msgid when the server says it
+   * takes them (ISUPPORT MSGREFTYPES), since that is exact; otherwise by its time, which
+   * cannot tell apart the messages of one millisecond (a burst), so that BEFORE a time
+   * skips the others of its millisecond.
+   */
+  historyRef(msgid, ms) {
+    const types = (this.isupport.get("MSGREFTYPES") || "").split(",");
+    if (msgid && types.includes("msgid")) return `msgid=${msgid}`;
+    return `timestamp=${new Date(ms).toISOString()}`;
+  }
+
   markRead(target, ms) {
     if (!this.has("draft/read-marker")) return;
     this.send({ command: "MARKREAD", params: [target, `timestamp=${new Date(ms).toISOString()}`] });

@@ -248,7 +248,7 @@ function startSession({ nick, password, channels }) {
     }
     const oldest = buffer.oldest();
     if (!oldest) return fetchLatest(buffer);
-    const { full, error } = await historyRequest(buffer, "BEFORE", `timestamp=${new Date(oldest.time).toISOString()}`);
+    const { full, error } = await historyRequest(buffer, "BEFORE", client.historyRef(oldest.msgid, oldest.time));
     if (!full || error) buffer.historyDone = true;
     state.emit("prepend", buffer.key, { count: 0 });
   }

@@ -202,6 +202,18 @@ test("CHATHISTORY requests resolve when the batch for their target ends", async 
   assert.equal((await failing).error, "INVALID_TARGET");
 });
 
+test("history references a message by msgid only where the server takes msgids", () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  const ms = Date.UTC(2024, 4, 1, 12, 0, 0, 7);
+  assert.equal(client.historyRef("m1", ms), "timestamp=2024-05-01T12:00:00.007Z"); // no MSGREFTYPES
+  ws.receive(":srv 005 alice MSGREFTYPES=timestamp,msgid :are supported");
+  assert.equal(client.historyRef("m1", ms), "msgid=m1"); // exact, where a time is not
+  assert.equal(client.historyRef(null, ms), "timestamp=2024-05-01T12:00:00.007Z");
+  ws.receive(":srv 005 alice MSGREFTYPES=timestamp :are supported");
+  assert.equal(client.historyRef("m1", ms), "timestamp=2024-05-01T12:00:00.007Z");
+});
+
 test("history is not asked of a server that does not offer it", async () => {
   const { client, ws } = makeClient();
   register(ws, "batch server-time");
