@@ -18,10 +18,11 @@
 # BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, to compare
 # a change with what it changed; put it in SERVERS), SERVERS ("hubbub-asyncio
 # hubbub-uvloop inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
-# "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000
-# connect-10000 pingpong"), RETRIES (2: re-runs of a find-max trial that failed while
-# other processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to
-# skip the profile.
+# "fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200
+# fanout-ws-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"; the -ws-
+# ones have the clients speak IRC over WebSocket, hubbub only), RETRIES (2: re-runs of
+# a find-max trial that failed while other processes were busy), QUICK=1 for a smoke
+# run with tiny budgets, PROFILE=0 to skip the profile.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ BASE=${BASE:-}
 SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
-SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"}
+SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200 fanout-ws-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"}
 RETRIES=${RETRIES:-2}
 INSPIRCD_PORT=${INSPIRCD_PORT:-16667}
 NGIRCD_PORT=${NGIRCD_PORT:-16668}
@@ -145,6 +146,17 @@ bench() {
     sed 's/^/   /' "$OUT/$name-$result.txt" >&2 || true
 }
 
+# bench_ws NAME RESULT SCENARIO [OPTIONS...]: the same with the clients speaking IRC over
+# WebSocket to hubbub's web listener (/webirc), hubbub only.
+bench_ws() {
+    local name=$1 saved
+    case "$name" in hubbub-*) ;; *) return 0 ;; esac
+    saved=${CMD[$name]}
+    CMD[$name]=${saved/--no-web/--web 127.0.0.1:0}
+    bench "$@" --transport websocket
+    CMD[$name]=$saved
+}
+
 # shellcheck disable=SC2086
 {
     for name in $SERVERS; do
@@ -154,7 +166,13 @@ bench() {
         bench "$name" fanout-n1000-max fanout --find-max -n 1000 -k 10 $FIND_1000 ${SETUP[$name]:-}
     done
     for name in $SERVERS; do
+        bench_ws "$name" fanout-ws-n1000-max fanout --find-max -n 1000 -k 10 $FIND_1000
+    done
+    for name in $SERVERS; do
         bench "$name" fanout-n100-r200 fanout -n 100 -k 10 -r 200 $FIXED_D ${SETUP[$name]:-}
+    done
+    for name in $SERVERS; do
+        bench_ws "$name" fanout-ws-n100-r200 fanout -n 100 -k 10 -r 200 $FIXED_D
     done
     for name in $SERVERS; do
         bench "$name" fanout-n1000-r50 fanout -n 1000 -k 10 -r 50 $FIXED_D ${SETUP[$name]:-}

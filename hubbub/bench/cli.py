@@ -5,6 +5,10 @@
     hubbub bench pingpong [--rounds N]
     hubbub bench summary RESULT.json...
 
+`--transport websocket` has the clients speak IRC over WebSocket (IRCv3) to the web
+listener's `/webirc` instead of IRC over TCP: `--connect` then names the web listener,
+and a hubbub started by the benchmark gets one on a free port.
+
 Every scenario takes a target: `--connect HOST:PORT` (a running server; `--server-pid`
 to measure it), `--server-cmd "..."` (started, found, measured and stopped by the
 benchmark), or nothing, which starts a hubbub with its limits off. Only loopback
@@ -33,6 +37,7 @@ from hubbub.bench import procstat, scenarios
 from hubbub.bench.report import Progress, human, load_results, summary
 from hubbub.bench.serverproc import (
     DEFAULT_PORT_PATTERN,
+    WEB_PORT_PATTERN,
     ServerProcess,
     ServerStartError,
     default_server_cmd,
@@ -79,8 +84,13 @@ def _common_arguments() -> argparse.ArgumentParser:
                         "at the end (its pid is measured)")
     target.add_argument("--server-pid", type=int, metavar="PID",
                         help="sample this process's CPU time and RSS from /proc")
-    target.add_argument("--port-pattern", default=DEFAULT_PORT_PATTERN, metavar="REGEX",
-                        help="regex with (host) and (port) groups to find the port in the server's output")
+    target.add_argument("--port-pattern", metavar="REGEX",
+                        help="regex with (host) and (port) groups to find the port in the server's output "
+                             "(default: hubbub's 'listening irc' line, or 'listening web' with --transport websocket)")
+    target.add_argument("--transport", choices=["tcp", "websocket"], default="tcp",
+                        help="how the clients connect: IRC over TCP, or IRC over WebSocket (IRCv3) to --ws-path")
+    target.add_argument("--ws-path", default="/webirc", metavar="PATH",
+                        help="the WebSocket's path on the web listener (default /webirc)")
     target.add_argument("--startup-timeout", type=_positive(float), default=20.0, metavar="SECONDS")
     target.add_argument("--server-log", metavar="FILE", help="copy the started server's output here")
     target.add_argument("--allow-remote", action="store_true",
@@ -230,16 +240,18 @@ def run_bench(args: argparse.Namespace) -> int:
     load_before = os.getloadavg()
     try:
         if args.server_cmd or not args.connect:
-            server = ServerProcess(args.server_cmd or default_server_cmd(),
+            websocket = args.transport == "websocket"
+            pattern = args.port_pattern or (WEB_PORT_PATTERN if websocket else DEFAULT_PORT_PATTERN)
+            server = ServerProcess(args.server_cmd or default_server_cmd(web=websocket),
                                    connect=parse_address(args.connect) if args.connect else None,
-                                   port_pattern=args.port_pattern, log_path=args.server_log)
+                                   port_pattern=pattern, log_path=args.server_log)
             host, port = server.start(args.startup_timeout)
         else:
             host, port = parse_address(args.connect)
         if not is_loopback(host) and not args.allow_remote:
             raise ServerStartError(f"{host} is not a loopback address (see --allow-remote)")
         pid = args.server_pid or (server.pid if server else None)
-        target = scenarios.Target(host, port, pid)
+        target = scenarios.Target(host, port, pid, args.ws_path if args.transport == "websocket" else None)
         with asyncio.Runner(loop_factory=loop_factory(args.generator_loop)) as runner:
             result = runner.run(asyncio.wait_for(_run_scenario(args, target, progress), args.time_limit))
     except (scenarios.BenchError, ServerStartError, WorkerError, OSError, ConnectionError) as exc:
@@ -262,7 +274,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "scenario": args.scenario,
         "label": args.label,
         "started_at": started_at,
-        "target": {"host": target.host, "port": target.port, "pid": target.pid},
+        "target": {"host": target.host, "port": target.port, "pid": target.pid, "transport": args.transport},
         "server_cmd": server.command if server else None,
         "machine": {
             "cpus": os.cpu_count(),

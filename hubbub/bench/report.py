@@ -135,7 +135,8 @@ def human(result: dict[str, Any]) -> str:
     who = " ".join(x for x in (server.get("name"), server.get("version")) if x) or "server"
     label = f" [{result['label']}]" if result.get("label") else ""
     pid = f", pid {target['pid']}" if target.get("pid") else ""
-    lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}"]
+    over = " over WebSocket" if target.get("transport") == "websocket" else ""
+    lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}{over}"]
     params = result.get("params", {})
     if scenario == "fanout":
         lines.append(f"  {params['clients']:,} clients in one channel, {params['senders']} senders, "
@@ -203,7 +204,9 @@ def human(result: dict[str, Any]) -> str:
 
 
 def _label(result: dict[str, Any]) -> str:
-    return result.get("label") or (result.get("server") or {}).get("version") or "?"
+    label = result.get("label") or (result.get("server") or {}).get("version") or "?"
+    websocket = (result.get("target") or {}).get("transport") == "websocket"
+    return f"{label} (WebSocket)" if websocket else label
 
 
 def _notes(result: dict[str, Any]) -> list[str]:

@@ -62,6 +62,7 @@ class Target:
     host: str
     port: int
     pid: int | None = None  # the server's pid, for CPU and memory; None when unknown
+    path: str | None = None  # IRC over WebSocket to this path (host:port is then the web listener)
 
 
 def new_tag() -> str:
@@ -86,7 +87,7 @@ def nicks_for(tag: str, count: int) -> list[str]:
 
 async def probe_server(target: Target, timeout: float = 10.0) -> dict[str, Any]:
     """Register once and read the server's name and version from its 004 reply."""
-    conn = await connect(target.host, target.port, "p" + new_tag(), timeout, capture=True)
+    conn = await connect(target.host, target.port, "p" + new_tag(), timeout, capture=True, path=target.path)
     info: dict[str, Any] = {"name": None, "version": None}
     for line in conn.captured or []:
         words = line.decode("utf-8", "replace").split(" ")
@@ -155,7 +156,7 @@ class Room:
 
             async def open_local() -> None:
                 got = await connect_many(target.host, target.port, local_names, opts.concurrency,
-                                         timeout, on_done=connected)
+                                         timeout, on_done=connected, path=target.path)
                 self.local = got.ok
                 if got.failures:
                     raise BenchError(f"{sum(got.failures.values())} of {len(local_names)} clients could not "
@@ -165,7 +166,7 @@ class Room:
 
             await asyncio.wait_for(asyncio.gather(
                 open_local(),
-                *(w.call("open", timeout, host=target.host, port=target.port, nicks=share,
+                *(w.call("open", timeout, host=target.host, port=target.port, path=target.path, nicks=share,
                          channel=self.channel, concurrency=opts.concurrency, timeout=timeout)
                   for w, share in zip(self.workers, [sh for sh in shares[1:] if sh], strict=False))
             ), timeout)
@@ -486,7 +487,8 @@ async def connect_idle(target: Target, opts: ConnectOptions, progress: Progress 
         if count % 50 == 0 or count == total:
             progress(0.8 * count / total, f"registered {count}/{total}")
 
-    got = await connect_many(target.host, target.port, names, opts.concurrency, opts.timeout, on_done=done)
+    got = await connect_many(target.host, target.port, names, opts.concurrency, opts.timeout, on_done=done,
+                             path=target.path)
     measured = window.close()
     registered = got.ok
     reg_window = (got.last_ok_at - t0) if registered else 0.0
@@ -546,8 +548,8 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     """Two clients bounce one PRIVMSG back and forth; RTT percentiles."""
     tag = new_tag()
     nick_a, nick_b = tag + "a", tag + "b"
-    a = await connect(target.host, target.port, nick_a, 10.0)
-    b = await connect(target.host, target.port, nick_b, 10.0)
+    a = await connect(target.host, target.port, nick_a, 10.0, path=target.path)
+    b = await connect(target.host, target.port, nick_b, 10.0, path=target.path)
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[None] = loop.create_future()
     marker = b" :" + tag.encode() + b" "

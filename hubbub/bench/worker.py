@@ -4,7 +4,7 @@ One Python process can count a few hundred thousand lines a second; when that is
 not enough the receivers are split over several processes. The coordinator talks to
 each worker over its stdin and stdout, one JSON object a line:
 
-    {"op": "open", "host", "port", "nicks", "channel", "concurrency", "timeout"}
+    {"op": "open", "host", "port", "path", "nicks", "channel", "concurrency", "timeout"}
     {"op": "count", "token", "timeout"}   join the counting barrier (see load.start_counting)
     {"op": "stats"}                       -> {"lines", "last_rx", "lost", "cpu"}
     {"op": "close"}
@@ -102,7 +102,7 @@ async def _serve() -> None:
             if op == "open":
                 got = await connect_many(
                     request["host"], request["port"], request["nicks"],
-                    request["concurrency"], request["timeout"],
+                    request["concurrency"], request["timeout"], path=request.get("path"),
                 )
                 conns = got.ok
                 if got.failures:
