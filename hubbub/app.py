@@ -45,7 +45,10 @@ log = logging.getLogger("hubbub")
 SHUTDOWN_FLUSH_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
-FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
+FIXED_SETTINGS = (
+    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"),
+    ("web", "tls"), ("web", "handshake_timeout"),
+)  # fmt: skip
 
 
 class Runtime:
