@@ -107,7 +107,7 @@ class Runtime:
     def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
         if irc_only:
             return Session(self.services, link, ip, secure)
-        return Intake(self.services, link, ip, secure)
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
 
     # -- WebHost: what the web listener asks of us -------------------------------------
 

@@ -187,13 +187,15 @@ def commands(messages: list[Message]) -> list[str]:
 
 
 async def connect_plain(runtime: Runtime, nick: str | None = None) -> LineClient:
-    """A netcat-style client past the welcome NOTICE; with `nick`, logged in and in a channel."""
+    """A netcat-style client: with `nick`, logged in and in a channel (typed at once, as a
+    quick person would, before the welcome NOTICE is due); without, past that NOTICE."""
     client = await LineClient.connect(runtime)
-    await client.expect_text(r"Type a nickname")
     if nick:
         client.send(nick)
         await client.expect_text(r"^\* You joined #")
         client.nick = nick
+    else:
+        await client.expect_text(r"Type a nickname")
     return client
 
 

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import TextIO
 
-from hubbub.client import formatting
 from hubbub.client.state import Line
+from hubbub.irc import formatting
 
 __all__ = ["ChatLog", "default_log_dir", "format_line", "log_file_name"]
 

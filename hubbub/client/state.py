@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from hubbub.client import events as ev
-from hubbub.client import formatting
 from hubbub.client.isupport import ISupport
 from hubbub.client.protocol import nick_of, utc_now
+from hubbub.irc import formatting
 from hubbub.irc.casemap import mask_matches
 
 __all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChannel", "Update", "describe_reply"]

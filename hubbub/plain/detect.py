@@ -1,16 +1,84 @@
-"""Telling a person typing from an IRC client, on the first line a connection sends."""
+"""Telling a person typing from an IRC client, on the first line a connection sends.
+
+An IRC client opens with one of a few commands, always well formed and, in practice,
+always in capitals: `CAP LS 302`, `NICK alice`, `USER alice 0 * :Alice`, `PASS secret`
+(or a `PING`, `PONG` or `QUIT` before any of them). A person types a nickname, and
+sometimes something that merely starts like one of those commands: `USER is what I
+am, hi`, `nick erin2`. Only a line that is one of the openers, in capitals, with the
+parameters it takes, means IRC; anything else is a person's attempt at a nickname,
+answered in words. Commands in lower case are read as typed by a person: someone
+speaking IRC by hand over netcat types them in capitals, as every client sends them.
+A line with tags or a source is IRC when the command after them is an opener.
+"""
 
 from __future__ import annotations
 
-REGISTRATION_COMMANDS = frozenset({"CAP", "PASS", "NICK", "USER", "WEBIRC"})
-# Also IRC when they come first with a parameter: a client may check the link (PING),
-# answer one, or give up (QUIT) before registering; none of them is a nickname.
-_IRC_OPENERS = REGISTRATION_COMMANDS | {"PING", "PONG", "QUIT"}
+from collections.abc import Callable
+
+from hubbub.irc.message import Message, ParseError, parse
+from hubbub.irc.validate import nick_problem
+
+# Nicknames longer than ours exist elsewhere; an IRC client using one is still an IRC
+# client (it will get 432), so the shape test ignores our NICKLEN.
+_ANY_LENGTH = 1 << 16
+_CAP_SUBCOMMANDS: dict[str, tuple[int, int]] = {  # subcommand: (least, most) parameters after it
+    "LS": (0, 1), "LIST": (0, 0), "REQ": (1, 1), "END": (0, 0),
+}
+
+
+def _cap(params: list[str]) -> bool:
+    if not params:
+        return False
+    bounds = _CAP_SUBCOMMANDS.get(params[0].upper())
+    if bounds is None:
+        return False
+    rest = params[1:]
+    if not bounds[0] <= len(rest) <= bounds[1]:
+        return False
+    return params[0].upper() != "LS" or not rest or rest[0].isdigit()  # CAP LS 302
+
+
+def _nick(params: list[str]) -> bool:
+    return len(params) == 1 and nick_problem(params[0], _ANY_LENGTH) is None
+
+
+def _user(params: list[str]) -> bool:
+    return len(params) == 4 and all(params[:3])
+
+
+def _one(params: list[str]) -> bool:
+    return len(params) == 1 and bool(params[0])
+
+
+def _webirc(params: list[str]) -> bool:
+    return len(params) in (4, 5)
+
+
+_OPENERS: dict[str, Callable[[list[str]], bool]] = {
+    "CAP": _cap,
+    "NICK": _nick,
+    "USER": _user,
+    "PASS": _one,
+    "WEBIRC": _webirc,
+    "PING": _one,
+    "PONG": _one,
+    "QUIT": lambda params: len(params) <= 1,
+}
 
 
 def looks_like_irc(first_line: str) -> bool:
-    """Whether a connection's first line is IRC (registration, mostly) rather than a typed nickname."""
-    if first_line[:1] in ("@", ":"):
-        return True
-    words = first_line.split(None, 1)
-    return len(words) == 2 and words[0].upper() in _IRC_OPENERS
+    """Whether a connection's first line is IRC (an opener, well formed) rather than typed by a person."""
+    try:
+        message: Message = parse(first_line)
+    except ParseError:
+        return False
+    # parse() upper-cases the command; the line's own spelling of it decides
+    spelled = first_line.lstrip(" ")
+    if message.tags:
+        spelled = spelled.partition(" ")[2].lstrip(" ")
+    if message.source is not None:
+        spelled = spelled.partition(" ")[2].lstrip(" ")
+    if not spelled.startswith(message.command):
+        return False
+    shape = _OPENERS.get(message.command)
+    return shape is not None and shape(message.params)

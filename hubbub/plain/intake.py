@@ -1,19 +1,29 @@
 """The first line decides: a connection's session, IRC or plain text.
 
-Every connection on the IRC port starts here. It is greeted with one NOTICE a person
-can read; its first line tells whether an IRC client or a person is on the other end
-(detect.py). An IRC client's lines go to the chat core's session as they are; a
-person's go through the translator, and what the chat sends them is rendered as text.
-This is the `SessionPort` that transports talk to.
+Every connection on the IRC port starts here. Its first line tells whether an IRC
+client or a person is on the other end (detect.py). An IRC client's lines go to the
+chat core's session as they are; a person's go through the translator, and what the
+chat sends them is rendered as text. This is the `SessionPort` that transports talk to.
+
+A person needs to be told what to do; an IRC client must not be (its status window
+would show the words). IRC clients speak first, at once; a person connecting with
+netcat or telnet reads before typing. So the welcome NOTICE waits `BANNER_DELAY` for a
+first line and is sent only if none that speaks IRC came.
+
+Until the peer is known to speak IRC, its bytes pass a telnet filter before they are
+framed into lines (telnet.py): telnet's commands are answered (Ctrl+C's timing mark
+above all) and never taken for text. IAC bytes cannot be IRC, whose lines are UTF-8.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from hubbub.plain.detect import looks_like_irc
 from hubbub.plain.render import PlainOutput
-from hubbub.plain.translate import PlainInput
+from hubbub.plain.telnet import TelnetFilter
+from hubbub.plain.translate import Later, PlainInput, Timer
 from hubbub.plain.view import PlainView
 from hubbub.server.context import Services
 from hubbub.server.output import Link
@@ -25,19 +35,57 @@ WELCOME_NOTICE = (
     "*** Welcome to hubbub. Type a nickname and press Enter to chat, "
     "or connect with an IRC client."
 )
+# An IRC client sends its first line as soon as it is connected, within a round trip's
+# fraction; a person does not notice half a second before the greeting.
+BANNER_DELAY = 0.5
+INTERRUPT_HINT = "*** Ctrl+C does not leave the chat: type /exit to leave."
 
 
 class Intake:
-    def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False) -> None:
+    def __init__(
+        self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None
+    ) -> None:
         self.session = Session(svc, link, ip, secure)
         self.plain: PlainInput | None = None
         self._decided = False
-        self.session.conn.server_message("NOTICE", "*", WELCOME_NOTICE)
+        self._later = later
+        self._telnet = TelnetFilter()
+        # Bytes pass this before they are framed into lines, until the peer speaks IRC.
+        self.incoming: Callable[[bytes], bytes] | None = self._telnet_input
+        self._banner: Timer | None = None
+        if later is None:
+            self._greet()  # no clock to wait with (a test driving the session by hand)
+        else:
+            self._banner = later(BANNER_DELAY, self._banner_due)
 
     @property
     def speaks_irc(self) -> bool:
         """Whether the peer's first line was IRC (False until it sent one, and in plain mode)."""
         return self._decided and self.plain is None
+
+    def _greet(self) -> None:
+        self.session.conn.server_message("NOTICE", "*", WELCOME_NOTICE)
+
+    def _banner_due(self) -> None:
+        self._banner = None
+        if not self._decided and self.session.ctx is not None and not self.session.conn.gone:
+            self._greet()
+
+    def _cancel_banner(self) -> None:
+        if self._banner is not None:
+            self._banner.cancel()
+            self._banner = None
+
+    def _telnet_input(self, data: bytes) -> bytes:
+        text, answer = self._telnet.feed(data)
+        if answer or self._telnet.interrupts:
+            link = self.session.link
+            if answer:
+                link.write(answer)
+            if self._telnet.interrupts:  # said after the timing mark's answer, or telnet discards it
+                self._telnet.interrupts = 0
+                link.write(INTERRUPT_HINT.encode() + b"\r\n")
+        return text
 
     def line_received(self, raw: bytes) -> None:
         if not self._decided:
@@ -47,9 +95,11 @@ class Intake:
                 text = ""  # undecidable: the session refuses it as IRC would
             if text.strip(" "):
                 self._decided = True
+                self._cancel_banner()
                 if not looks_like_irc(text):
                     self._become_plain()
                 else:  # from now on every line goes straight to the session
+                    self.incoming = None
                     self.line_received = self.session.line_received  # type: ignore[method-assign]
         if self.plain is None:
             self.session.line_received(raw)
@@ -66,16 +116,23 @@ class Intake:
         view = PlainView(session.link)
         conn.set_output(PlainOutput(view, conn.user))
         assert session.ctx is not None
-        self.plain = PlainInput(session.ctx, view)
+        self.plain = PlainInput(session.ctx, view, self._later)
 
     def line_too_long(self) -> None:
-        self.session.line_too_long()
+        if self.plain is not None:
+            self.plain.line_too_long()
+        else:
+            self.session.line_too_long()
 
     def flood_exempt(self, raw: bytes) -> bool:
         return self.plain is None and self.session.flood_exempt(raw)
 
     def disconnect(self, reason: str) -> None:
+        self._cancel_banner()
         self.session.disconnect(reason)
 
     def connection_lost(self, reason: str) -> None:
+        self._cancel_banner()
+        if self.plain is not None:
+            self.plain.stop()
         self.session.connection_lost(reason)

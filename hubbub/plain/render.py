@@ -2,8 +2,9 @@
 
 `PlainOutput` is the output form (server/output.py) of a plain connection: the same
 messages an IRC client gets arrive here, and are rendered as human text (`alice: hi`,
-`* bob joined #lobby`, numerics as sentences) or left out when they only matter to IRC
-software. Everything shown passes `for_terminal` first.
+`* bob joined #lobby`, numerics as sentences: sentences.py) or left out when they only
+matter to IRC software. Everything shown passes `for_terminal` first (view.py), which
+shows IRC formatting as terminal attributes and nothing a terminal would act on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.plain.sentences import sentence
 from hubbub.plain.view import PlainView
 from hubbub.server.output import Deliverable, Link
 from hubbub.server.user import User
@@ -104,8 +106,7 @@ class PlainOutput:
                 return make()
             except IndexError:
                 pass
-        middle = [x for x in p[1:-1] if x not in ("*", "=")]
-        return "* " + (" ".join(middle) + ": " if middle else "") + (p[-1] if len(p) > 1 else "")
+        return sentence(code, p)
 
     # -- rendering of commands -------------------------------------------------------
 

@@ -6,18 +6,44 @@ an ordinary user everywhere in the chat. Registration too: the first line is a
 nickname, checked here first so that a person gets a sentence rather than a numeric,
 then NICK and USER are dispatched like any client's; once the welcome has been shown,
 the person is put in the default channel.
+
+What is typed is cleaned of control characters first (text.py), and a line too long
+for one IRC message is said as several, cut between words (split.py), as an IRC client
+would send it. Those extra messages cost flood tokens as lines do: with flood control
+on, the ones past the allowance wait (and so do the person's next lines meanwhile).
 """
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
-from hubbub.irc import numerics as n
-from hubbub.irc.message import MAX_LINE_BODY, Message
+from hubbub.irc.message import Message
 from hubbub.irc.validate import nick_problem
+from hubbub.plain.split import split_text, text_room
+from hubbub.plain.text import typed
 from hubbub.plain.view import PlainView
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
+from hubbub.server.flood import TokenBucket
+
+log = logging.getLogger("hubbub.plain")
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+# later(seconds, callback): run `callback` on the event loop after `seconds` (the
+# runtime gives the loop's call_later; tests give a fake clock's).
+Later = Callable[[float, Callable[[], None]], Timer]
+
+# The longest line a person may type (bytes, line ending not counted): some ten messages.
+# Longer ones are refused whole with a sentence, rather than said in part.
+MAX_TYPED_LINE = 4096
+ACTION_WRAPPER = len("\x01ACTION \x01")  # a /me's text travels inside these 9 bytes
 
 HELP = [
     "Commands:",
@@ -29,29 +55,39 @@ HELP = [
     "  /who [#channel]     who is in a channel",
     "  /list               the channels on this server",
     "  /topic [TEXT]       show or set the current channel's topic",
+    "  /colors on|off      show colours and bold text, or not",
     "  /exit or /quit      leave",
     "Anything else you type is said in the current channel (start with // to say a line",
-    "beginning with /).",
+    "beginning with /). Long lines are sent as several messages.",
 ]
+TOO_LONG = f"* That line was not sent: it is longer than {MAX_TYPED_LINE} bytes. Send it in several lines."
 
 
 class PlainInput:
     """Translates one person's typing into commands."""
 
-    def __init__(self, ctx: Context, view: PlainView) -> None:
+    def __init__(self, ctx: Context, view: PlainView, later: Later | None = None) -> None:
         self.ctx = ctx
         self.view = view
         view.on_welcome = self._welcomed
+        self._later = later
+        self._bucket: TokenBucket | None = None  # the allowance for the extra messages of long lines
+        self._waiting: deque[tuple[str, str]] = deque()  # (target, text) waiting for flood tokens
+        self._timer: Timer | None = None
+        self._holding = False  # the person's input is held while parts wait
 
     def say(self, text: str) -> None:
         self.view.say(text)
+
+    def line_too_long(self) -> None:
+        self.say(TOO_LONG)
 
     def line_received(self, raw: bytes) -> None:
         conn = self.ctx.conn
         if conn.gone:
             return
-        if len(raw) > MAX_LINE_BODY:
-            conn.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+        if len(raw) > MAX_TYPED_LINE:
+            self.line_too_long()
             return
         try:
             text = raw.decode("utf-8")
@@ -59,10 +95,11 @@ class PlainInput:
             # a person, most likely with a terminal in a legacy encoding (cp1251, cp866)
             self.say("* That line was not sent: it is not UTF-8 text. Set your terminal to UTF-8 and type it again.")
             return
+        # Tabs, bells, escape sequences, and the CR or NUL that would split or end the IRC
+        # line it is relayed in: nothing of that reaches anyone.
+        text = typed(text)
         if not text.strip(" "):
             return
-        # A CR or NUL inside a typed line would split or end the IRC line it is relayed in.
-        text = text.strip("\r\n").replace("\r", "").replace("\0", "")
         if not conn.registered:
             self._registering(text.strip())
         elif text.startswith("/") and not text.startswith("//"):
@@ -79,7 +116,10 @@ class PlainInput:
             self._run("PASS", text)
             self._register(self.view.wanted_nick)
             return
-        if text.startswith("/"):
+        words = text.split()
+        if len(words) == 2 and words[0].lower() in ("nick", "/nick"):
+            text = words[1]  # "nick erin2", "/nick erin2": the nickname is what they mean
+        elif text.startswith("/"):
             self.say("*** Type a nickname first (or /exit to leave).")
             return
         problem = nick_problem(text, ctx.config.limits.nicklen)
@@ -113,7 +153,68 @@ class PlainInput:
         if self.view.current is None:
             self.say("* You are not in a channel; /join #channel first.")
             return
-        self._run("PRIVMSG", self.view.current, text)
+        self._privmsg(self.view.current, text)
+
+    def _privmsg(self, target: str, text: str, action: bool = False) -> None:
+        """Say `text` to `target` in as many messages as it takes, the first one now."""
+        room = text_room(self.ctx.user.prefix, "PRIVMSG", target, ACTION_WRAPPER if action else 0)
+        parts = split_text(text, room)
+        if action:
+            parts = [f"\x01ACTION {part}\x01" for part in parts]
+        if not self._waiting:  # the line has paid for its first message (the gate's flood token)
+            self._run("PRIVMSG", target, parts.pop(0))
+        self._waiting.extend((target, part) for part in parts)
+        self._pace()
+
+    def _pace(self) -> None:
+        """Send the waiting parts of long lines that the flood allowance lets through now;
+        hold the person's input while any wait, so nothing overtakes them."""
+        conn = self.ctx.conn
+        while self._waiting and self._timer is None:
+            if conn.gone:
+                self._waiting.clear()
+                return
+            allowance = self._allowance()
+            wait = allowance.take() if allowance is not None else 0.0
+            if wait > 0.0 and self._later is not None:
+                if not self._holding:
+                    self._holding = True
+                    conn.link.hold_input()
+                self._timer = self._later(wait, self._resume)
+                return
+            target, text = self._waiting.popleft()
+            self._run("PRIVMSG", target, text)
+
+    def _allowance(self) -> TokenBucket | None:
+        """The flood allowance of extra messages, under the limits in force (a reload may
+        change them); None without flood control, or without a clock to wait with."""
+        limits = self.ctx.config.limits
+        if self._later is None or not limits.flood_control:
+            self._bucket = None
+        elif self._bucket is None or (self._bucket.rate, self._bucket.burst) != (
+            limits.flood_rate, float(limits.flood_burst)
+        ):
+            self._bucket = TokenBucket(limits.flood_rate, limits.flood_burst, self.ctx.now)
+        return self._bucket
+
+    def _resume(self) -> None:
+        self._timer = None
+        try:
+            self._pace()
+        except Exception:  # on a timer, outside the intake's guard: the same rule applies
+            log.exception("internal error sending a long line's messages from %r", self.ctx.conn)
+            self.ctx.disconnect("Internal error")
+            return
+        if self._timer is None and self._holding and not self.ctx.conn.gone:
+            self._holding = False
+            self.ctx.conn.link.release_input()
+
+    def stop(self) -> None:
+        """The connection is gone: nothing more is sent."""
+        self._waiting.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _slash_command(self, line: str) -> None:
         name, _, rest = line.partition(" ")
@@ -129,7 +230,7 @@ class PlainInput:
         if not target or not text.strip():
             self.say("* Usage: /msg NICK TEXT")
             return
-        self._run("PRIVMSG", target, text)
+        self._privmsg(target, text)
         if self.ctx.state.find_user(target) is not None or self.ctx.state.find_channel(target):
             self.say(f"[to {target}] {text}")
 
@@ -139,7 +240,7 @@ class PlainInput:
         elif self.view.current is None:
             self.say("* You are not in a channel; /join #channel first.")
         else:
-            self._run("PRIVMSG", self.view.current, f"\x01ACTION {rest}\x01")
+            self._privmsg(self.view.current, rest, action=True)
 
     def _cmd_join(self, rest: str) -> None:
         if not rest:
@@ -201,6 +302,18 @@ class PlainInput:
     def _cmd_list(self, rest: str) -> None:
         self._run("LIST")
 
+    def _cmd_colours(self, rest: str) -> None:
+        choice = rest.lower()
+        if choice in ("on", "off"):
+            self.view.colours = choice == "on"
+        elif choice:
+            self.say("* Usage: /colors on, or /colors off")
+            return
+        if self.view.colours:
+            self.say("* Colours are on: bold, colours and other formatting show as sent. /colors off turns them off.")
+        else:
+            self.say("* Colours are off: messages show as plain text. /colors on turns them on.")
+
 
 _SLASH: dict[str, Callable[[PlainInput, str], None]] = {
     "msg": PlainInput._cmd_msg,
@@ -215,6 +328,8 @@ _SLASH: dict[str, Callable[[PlainInput, str], None]] = {
     "list": PlainInput._cmd_list,
     "topic": PlainInput._cmd_topic,
     "help": PlainInput._cmd_help,
+    "colors": PlainInput._cmd_colours,
+    "colours": PlainInput._cmd_colours,
     "exit": PlainInput._cmd_quit,
     "quit": PlainInput._cmd_quit,
 }

@@ -23,7 +23,7 @@ from hubbub.server.apply import Outcome
 from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.channel import HALFOP, STATUS_MODES, Channel
 from hubbub.server.connection import Connection
-from hubbub.server.delivery import WANTS_TAGS, Outgoing
+from hubbub.server.delivery import WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
     AwaySet,
@@ -36,10 +36,12 @@ from hubbub.server.events import (
     KlineAdded,
     LoggedIn,
     LoggedOut,
+    MarkerSet,
     ModeChange,
     NickSet,
     Parted,
     RealnameSet,
+    Redacted,
     Registered,
     Said,
     SaidMultiline,
@@ -370,7 +372,7 @@ def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
     if not changes:
         return
     user = outcome.user
-    source = user.prefix if user is not None else a.server
+    source = user.prefix if user is not None else ev.source or a.server
     head = len(f":{source} MODE {channel.name} +".encode())
     batch: list[tuple[bool, str, str | None]] = []
     size = head
@@ -479,6 +481,38 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
         account=user.account, bot=BOT_MODE in user.modes,
     )  # fmt: skip
     _to_target(a, user, outcome, out)
+
+
+@announces(MarkerSet)
+def _marker_set(a: Announcer, ev: MarkerSet, outcome: Outcome) -> None:
+    """draft/read-marker: every connection of the account with the cap hears of it."""
+    line = Message("MARKREAD", [ev.shown, "timestamp=" + server_time(ev.time)], a.server)
+    for conn in a.local():
+        account = conn.user.account
+        if account is not None and casefold(account) == ev.account and "draft/read-marker" in conn.caps:
+            conn.send(line)
+
+
+@announces(Redacted)
+def _redacted(a: Announcer, ev: Redacted, outcome: Outcome) -> None:
+    """REDACT to those with the cap who saw (or could see) the message: the channel's
+    members, or both sides of a private conversation (every connection of each)."""
+    user = outcome.user
+    source = user.prefix if user is not None else a.server
+    params = [ev.shown, ev.redacted, ev.reason] if ev.reason else [ev.shown, ev.redacted]
+    out = Outgoing(Message("REDACT", params, source), ev.time, ev.msgid,
+                   account=user.account if user is not None else None)  # fmt: skip
+    cap = "draft/message-redaction"
+    if outcome.channel is not None:
+        hearers = [m.conn for m in outcome.channel.members if m.conn is not None]
+        if user is not None and user.conn is not None and user.conn not in hearers:
+            hearers.append(user.conn)
+    else:
+        parties = {ev.other, casefold(user.account) if user is not None and user.account else ""}
+        hearers = [c for c in a.local() if c.user.account is not None and casefold(c.user.account) in parties]
+    for conn in hearers:
+        if cap in conn.caps:
+            conn.deliver(out)
 
 
 @announces(Wallops)

@@ -25,7 +25,12 @@ from hubbub.server.events import (
     AccountDropped,
     AccountRegistered,
     AwaySet,
+    ChannelAccessSet,
+    ChannelDropped,
+    ChannelFounderSet,
     ChannelModesSet,
+    ChannelRegistered,
+    ChannelRestored,
     Connected,
     Event,
     HostSet,
@@ -36,10 +41,12 @@ from hubbub.server.events import (
     KlineRemoved,
     LoggedIn,
     LoggedOut,
+    MarkerSet,
     ModeChange,
     NickSet,
     Parted,
     RealnameSet,
+    Redacted,
     Registered,
     Said,
     SaidMultiline,
@@ -257,12 +264,16 @@ def _host(state: ChatState, ev: HostSet) -> Outcome:
 def _leave(state: ChatState, channel: Channel, user: User) -> None:
     channel.members.pop(user, None)
     user.channels.pop(channel.key, None)
-    if not channel.members:
-        del state.channels[channel.key]
-        for uid in channel.invited:
-            invitee = state.users.get(uid)
-            if invitee is not None:
-                invitee.invited_to.discard(channel.key)
+    if not channel.members and channel.founder is None:  # a registered channel stays, empty
+        _forget(state, channel)
+
+
+def _forget(state: ChatState, channel: Channel) -> None:
+    del state.channels[channel.key]
+    for uid in channel.invited:
+        invitee = state.users.get(uid)
+        if invitee is not None:
+            invitee.invited_to.discard(channel.key)
 
 
 @applies(Joined)
@@ -283,13 +294,96 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel.members[user] = "o"  # the first joiner, in the network's order, is op
         outcome.created = True
     else:
-        channel.members[user] = ""
+        channel.members[user] = _registered_status(channel, user)
         if user.uid in channel.invited:  # an invitation lets in once
             channel.invited.discard(user.uid)
             user.invited_to.discard(key)
     user.channels[key] = channel
     outcome.channel = channel
     outcome.audience = list(channel.members)
+    return outcome
+
+
+def _registered_status(channel: Channel, user: User) -> str:
+    """What a registered channel gives a joiner: the founder +q, its access list the
+    letters listed (in rank order); nothing to anyone else, and nothing elsewhere."""
+    if channel.founder is None or user.account is None:
+        return ""
+    account = casefold(user.account)
+    if account == channel.founder:
+        return "q"
+    letters = channel.access.get(account, "")
+    return "".join(m for m in STATUS_MODES if m in letters)
+
+
+@applies(ChannelRegistered)
+def _channel_registered(state: ChatState, ev: ChannelRegistered) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is not None or ev.founder not in state.accounts:
+        return rejected("cannot")
+    channel.founder = ev.founder
+    channel.registered_at = ev.time
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelAccessSet)
+def _channel_access(state: ChatState, ev: ChannelAccessSet) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None:
+        return rejected("not registered")
+    if ev.modes:
+        channel.access[ev.account] = "".join(m for m in STATUS_MODES if m in ev.modes)
+    elif channel.access.pop(ev.account, None) is None:
+        return rejected("not there")
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelFounderSet)
+def _channel_founder(state: ChatState, ev: ChannelFounderSet) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None or ev.founder not in state.accounts:
+        return rejected("cannot")
+    channel.founder = ev.founder
+    outcome = Outcome()
+    outcome.channel = channel
+    return outcome
+
+
+@applies(ChannelDropped)
+def _channel_dropped(state: ChatState, ev: ChannelDropped) -> Outcome:
+    channel = state.channels.get(casefold(ev.channel))
+    if channel is None or channel.founder is None:
+        return rejected("not registered")
+    channel.founder = None
+    channel.access.clear()
+    outcome = Outcome()
+    outcome.channel = channel
+    if not channel.members:
+        _forget(state, channel)
+    return outcome
+
+
+@applies(ChannelRestored)
+def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
+    key = casefold(ev.name)
+    if key in state.channels:
+        return rejected("exists")
+    channel = Channel(ev.name, ev.registered_at)
+    channel.founder, channel.registered_at = ev.founder, ev.registered_at
+    channel.topic, channel.topic_by, channel.topic_time = ev.topic, ev.topic_by, ev.topic_time
+    channel.modes.update(ev.modes)
+    channel.join_key, channel.limit = ev.join_key, ev.limit
+    for letter, mask, set_by, set_at in ev.lists:
+        if letter in channel.lists:
+            channel.lists[letter].add(mask, set_by, set_at)
+    channel.access.update(dict(ev.access))
+    state.channels[key] = channel
+    outcome = Outcome()
+    outcome.channel = channel
     return outcome
 
 
@@ -451,6 +545,22 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
     if outcome.channel is None and outcome.target is None:
         outcome.rejected = "no such target"
     user.last_message = ev.time
+    return outcome
+
+
+@applies(MarkerSet)
+def _marker_set(state: ChatState, ev: MarkerSet) -> Outcome:
+    """Read markers are kept by the store, not in the state: nothing changes here."""
+    return Outcome()
+
+
+@applies(Redacted)
+def _redacted(state: ChatState, ev: Redacted) -> Outcome:
+    """History is the store's: the state only names who hears of it."""
+    outcome = Outcome()
+    outcome.user = state.users.get(ev.uid)
+    if ev.to_channel:
+        outcome.channel = state.channels.get(ev.target)
     return outcome
 
 

@@ -30,6 +30,8 @@ SUPPORTED: dict[str, str | None] = {
     "chghost": None,
     "draft/chathistory": None,
     "draft/event-playback": None,
+    "draft/message-redaction": None,
+    "draft/read-marker": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
     "draft/multiline": _multiline(LimitsSection()),
     "echo-message": None,
@@ -42,6 +44,7 @@ SUPPORTED: dict[str, str | None] = {
     "sasl": "PLAIN,SCRAM-SHA-256",  # EXTERNAL too for connections with a client certificate
     "server-time": None,
     "setname": None,
+    "soju.im/search": None,
     "standard-replies": None,
     "userhost-in-names": None,
 }
@@ -56,6 +59,9 @@ CONDITIONAL: dict[str, Callable[[Config], bool]] = {
     "draft/account-registration": lambda config: config.accounts.registration,
     "draft/chathistory": lambda config: config.history.enabled,
     "draft/event-playback": lambda config: config.history.enabled,
+    "draft/message-redaction": lambda config: config.history.enabled,
+    "draft/read-marker": lambda config: config.history.enabled,
+    "soju.im/search": lambda config: config.history.enabled,
 }
 
 

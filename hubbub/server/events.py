@@ -159,11 +159,12 @@ class ModeChange(NamedTuple):
 class ChannelModesSet(NamedTuple):
     """Mode changes checked by the MODE handler; applying keeps those still meaningful."""
 
-    uid: str  # who changed them; "" for the server
+    uid: str  # who changed them; "" for the server or a service
     channel: str
     changes: tuple[ModeChange, ...]
     time: float
     msgid: str
+    source: str = ""  # shown as the changer when uid is "" (a service); the server's name otherwise
 
 
 @_event
@@ -174,6 +175,56 @@ class Invited(NamedTuple):
     grants: bool  # lets the target past +i, +b, +k and +l once
     time: float
     msgid: str
+
+
+@_event
+class ChannelRegistered(NamedTuple):
+    """ChanServ: the channel now belongs to the account `founder` (a key)."""
+
+    uid: str
+    channel: str
+    founder: str
+    time: float
+
+
+@_event
+class ChannelAccessSet(NamedTuple):
+    """ChanServ AMODE: the status letters `account` gets on joining; "" to take it off the list."""
+
+    channel: str
+    account: str
+    modes: str
+
+
+@_event
+class ChannelFounderSet(NamedTuple):
+    channel: str
+    founder: str
+
+
+@_event
+class ChannelDropped(NamedTuple):
+    """Unregistered: its founder and access list go; an empty channel goes with them."""
+
+    channel: str
+    time: float
+
+
+@_event
+class ChannelRestored(NamedTuple):
+    """A registered channel as the store kept it, made again at start-up."""
+
+    name: str
+    founder: str
+    registered_at: float
+    topic: str
+    topic_by: str
+    topic_time: float
+    modes: str
+    join_key: str | None
+    limit: int | None
+    lists: tuple[tuple[str, str, str, int], ...]
+    access: tuple[tuple[str, str], ...]
 
 
 # -- messages ------------------------------------------------------------------------------
@@ -204,6 +255,31 @@ class SaidMultiline(NamedTuple):
     tags: dict[str, str] | None
     time: float
     msgid: str
+
+
+@_event
+class MarkerSet(NamedTuple):
+    """draft/read-marker: the account has read `target` (a history key) up to `time`."""
+
+    account: str
+    target: str
+    shown: str  # how the conversation is named to that account (a channel, the other nick)
+    time: float
+
+
+@_event
+class Redacted(NamedTuple):
+    """draft/message-redaction: a stored message deleted, for everyone."""
+
+    uid: str
+    target: str  # the history key
+    shown: str
+    to_channel: bool
+    redacted: str  # the msgid deleted
+    reason: str
+    time: float
+    msgid: str
+    other: str = ""  # a private conversation: the other party's account
 
 
 @_event
@@ -293,6 +369,8 @@ Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
     | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
+    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
+    | Redacted
 )
 
 

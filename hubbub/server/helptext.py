@@ -32,6 +32,20 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "NICKSERV HELP lists its commands; /msg NickServ <command> is the same.",
     ]),
     "NS": ("NS <command> [...]", ["The same as NICKSERV."]),
+    "MARKREAD": ("MARKREAD <target> [timestamp=<time>]", [
+        "Reads or moves your account's read marker for a channel or conversation (draft/read-marker).",
+    ]),
+    "REDACT": ("REDACT <target> <msgid> [:<reason>]", [
+        "Deletes a message from the history: your own, or any in a channel you operate (draft/message-redaction).",
+    ]),
+    "SEARCH": ("SEARCH in=<target>[;text=...][;from=<nick>][;after=<time>][;before=<time>][;limit=<n>]", [
+        "Searches a channel's or a conversation's history (soju.im/search).",
+    ]),
+    "CHANSERV": ("CHANSERV <command> [...]", [
+        "Talks to ChanServ: register a channel to your account, keep its settings, give operators.",
+        "CHANSERV HELP lists its commands; /msg ChanServ <command> is the same.",
+    ]),
+    "CS": ("CS <command> [...]", ["The same as CHANSERV."]),
     "REGISTER": ("REGISTER <account> {<email>|*} <password>", [
         "Registers your nick as an account (IRCv3 draft/account-registration); <account> is your nick, or *.",
     ]),

@@ -10,6 +10,7 @@ directly, without sockets.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
@@ -38,7 +39,10 @@ def host_of(ip: str) -> str:
 
 class Session:
     __slots__ = ("svc", "link", "ctx")
-    speaks_irc = True  # as a transport's session (a WebSocket's): the peer is an IRC client
+    # As a transport's session (a WebSocket's): the peer is an IRC client, its bytes go
+    # to no telnet filter (see SessionPort).
+    speaks_irc = True
+    incoming: Callable[[bytes], bytes] | None = None
 
     def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False) -> None:
         self.svc = svc

@@ -90,7 +90,8 @@ class ChatState:
             ]
             members = sorted((u.uid, s) for u, s in c.members.items())
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
-                c.join_key, c.limit, sorted(c.invited), members, lists)  # fmt: skip
+                c.join_key, c.limit, sorted(c.invited), members, lists, c.founder, c.registered_at,
+                sorted(c.access.items()))  # fmt: skip
         for kline in sorted(self.klines.all(), key=lambda k: k.mask):
             put("kline", kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)
         put("whowas", [(e.nick, e.username, e.host, e.realname, e.when) for e in self.whowas.entries()])

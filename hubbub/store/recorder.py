@@ -14,21 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 from hubbub.config import HistorySection
+from hubbub.irc.casemap import casefold
 from hubbub.server.apply import APPLIERS, Outcome
-from hubbub.server.channel import STATUS_MODES
+from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
     AccountCertSet,
     AccountCredentialsSet,
     AccountDropped,
     AccountRegistered,
+    ChannelAccessSet,
+    ChannelDropped,
+    ChannelFounderSet,
     ChannelModesSet,
+    ChannelRegistered,
     Event,
     Joined,
     Kicked,
     KlineAdded,
     KlineRemoved,
+    MarkerSet,
     NickSet,
     Parted,
+    Redacted,
     Said,
     SaidMultiline,
     TopicSet,
@@ -38,11 +45,16 @@ from hubbub.server.state import ChatState
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
+    ChannelRecord,
     DeleteAccount,
+    DeleteChannel,
     DeleteKline,
+    DeleteMessage,
     KlineRecord,
     PutAccount,
+    PutChannel,
     PutKline,
+    PutMarker,
     StoredMessage,
     Write,
     dm_key,
@@ -155,10 +167,13 @@ def _nick(r: Recorder, ev: NickSet, outcome: Outcome) -> None:
 def _topic(r: Recorder, ev: TopicSet, outcome: Outcome) -> None:
     if _events_on(r) and outcome.channel is not None:
         r._line(outcome.channel.key, ev.msgid, ev.time, "TOPIC", outcome.user, (outcome.channel.name, ev.text))
+    _registered_channel(r, ev, outcome)
 
 
 def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     channel = outcome.channel
+    if channel is not None and outcome.changes:
+        _registered_channel(r, ev, outcome)
     if not _events_on(r) or channel is None or not outcome.changes:
         return
     letters, args, sign = "", [], ""
@@ -174,7 +189,7 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
                 args.append(target.nick if target is not None else change.param)
             else:
                 args.append(change.param)
-    source = outcome.user.prefix if outcome.user is not None else ""
+    source = outcome.user.prefix if outcome.user is not None else ev.source
     r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, (channel.name, letters, *args), source=source)
 
 
@@ -189,6 +204,40 @@ def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet 
 
 def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
     r.pending.append(DeleteAccount(ev.key))
+
+
+def channel_record(channel: Channel) -> ChannelRecord:
+    """What the store keeps of a registered channel."""
+    assert channel.founder is not None
+    lists = tuple(
+        (letter, entry.mask, entry.set_by, entry.set_at)
+        for letter in LIST_MODES
+        for entry in channel.lists[letter].entries
+    )
+    return ChannelRecord(
+        channel.key, channel.name, channel.founder, channel.registered_at, channel.topic, channel.topic_by,
+        channel.topic_time, "".join(sorted(channel.modes)), channel.join_key, channel.limit, lists,
+        tuple(sorted(channel.access.items())),
+    )  # fmt: skip
+
+
+def _registered_channel(r: Recorder, ev: Any, outcome: Outcome) -> None:
+    """A registered channel changed (its registration, access, topic, modes): keep it."""
+    channel = outcome.channel
+    if channel is not None and channel.founder is not None:
+        r.pending.append(PutChannel(channel_record(channel)))
+
+
+def _channel_dropped(r: Recorder, ev: ChannelDropped, outcome: Outcome) -> None:
+    r.pending.append(DeleteChannel(casefold(ev.channel)))
+
+
+def _marker(r: Recorder, ev: MarkerSet, outcome: Outcome) -> None:
+    r.pending.append(PutMarker(ev.account, ev.target, ev.time))
+
+
+def _redacted(r: Recorder, ev: Redacted, outcome: Outcome) -> None:
+    r.pending.append(DeleteMessage(ev.target, ev.redacted))
 
 
 def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
@@ -214,6 +263,12 @@ _RECORDERS: dict[type[Any], Any] = {
     AccountCredentialsSet: _account_changed,
     AccountCertSet: _account_changed,
     AccountDropped: _account_dropped,
+    ChannelRegistered: _registered_channel,
+    ChannelAccessSet: _registered_channel,
+    ChannelFounderSet: _registered_channel,
+    ChannelDropped: _channel_dropped,
+    MarkerSet: _marker,
+    Redacted: _redacted,
     KlineRemoved: _kline_removed,
 }
 

@@ -63,6 +63,10 @@ class Link(Protocol):
 class SessionPort(Protocol):
     """The protocol side of one connection: lines in, replies out through its link."""
 
+    # What received bytes pass before they are framed into lines, or None: a plain
+    # connection takes telnet's commands out there (they come without a line ending).
+    incoming: Callable[[bytes], bytes] | None
+
     @property
     def speaks_irc(self) -> bool:
         """Whether the peer has shown it speaks IRC (not a person typing)."""

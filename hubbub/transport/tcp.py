@@ -73,12 +73,20 @@ class TcpConnection(asyncio.Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
+            # the stream, where the telnet filter expects it, rather than taken out of it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         self.session = self.host.open_session(self, self.ip, self.secure)
 
     def data_received(self, data: bytes) -> None:
         session = self.session
         if session is None or self._closing:
             return
+        incoming = session.incoming
+        if incoming is not None:
+            data = incoming(data)
+            if not data:
+                return  # nothing but telnet commands (answered already)
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None

@@ -16,7 +16,6 @@ async def capped(
 ) -> LineClient:
     """A client that negotiated `caps` (CAP LS 302, REQ, END), registered as `nick`, in `channels`."""
     client = await LineClient.connect(runtime)
-    await client.expect("NOTICE", "*")
     client.send("CAP LS 302")
     while True:
         ls = await client.expect("CAP")

@@ -138,7 +138,6 @@ async def test_labels_need_the_capability_and_a_short_value(server, clients) -> 
 async def test_labels_work_during_registration(server, clients) -> None:
     client = await LineClient.connect(server)
     clients.append(client)
-    await client.expect("NOTICE", "*")
     client.send("CAP REQ :batch labeled-response")
     await client.expect("CAP", "*", "ACK")
     client.send("@label=r1 CAP LIST")

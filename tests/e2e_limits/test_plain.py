@@ -111,7 +111,7 @@ async def test_server_password_is_asked_for(make_server) -> None:
     await mallory.expect_text("needs a password")
     mallory.send("guess")
     lines = await mallory.closed()
-    assert lines == ["* Password incorrect", "*** Disconnected: Bad password"]
+    assert lines == ["* That is not the server's password.", "*** Disconnected: Bad password"]
     assert "mallory" not in " ".join(m.source or "" for m in await sync(alice))
 
 
@@ -151,11 +151,31 @@ async def test_joins_parts_quits_and_nick_changes_read_as_text(server) -> None:
     await bob.expect_text(r"^\* alice left \(Quit: bye\)$")
 
 
-async def test_irc_formatting_and_terminal_escapes_are_not_passed_to_a_terminal(server) -> None:
+async def test_irc_formatting_shows_as_terminal_attributes_and_escapes_never_pass(server) -> None:
     alice, bob = await lobby(server)
     alice.send("PRIVMSG #lobby :\x1b[2J\x1b]0;pwned\x07\x02bold\x02 \x0304,01red\x03 \x1fplain\x0f\x07")
     line = await bob.expect_text(r"^alice: ")
-    assert line == "alice: bold red plain"
+    # bold; red (196) on black (16); underline: each from a clean state, and reset after
+    assert line == "alice: \x1b[0;1mbold\x1b[0m \x1b[0;38;5;196;48;5;16mred\x1b[0m \x1b[0;4mplain\x1b[0m"
+    # 52 and 88: mIRC's extended palette (ff0000, 000000); a hex colour keeps the background
+    alice.send("PRIVMSG #lobby :\x1ditalic \x1estrike \x16reverse \x0352,88 extended \x04ff8800 hex")
+    line = await bob.expect_text(r"^alice: ")
+    assert line == (
+        "alice: \x1b[0;3mitalic \x1b[0;3;9mstrike \x1b[0;3;7;9mreverse "
+        "\x1b[0;3;7;9;38;5;196;48;5;16m extended \x1b[0;3;7;9;38;5;208;48;5;16m hex\x1b[0m"
+    )
+    alice.send("PRIVMSG #lobby :\x02never closed")  # the line still ends with a reset
+    assert await bob.expect_text(r"^alice: ") == "alice: \x1b[0;1mnever closed\x1b[0m"
+    bob.send("/colors off")
+    await bob.expect_text(r"^\* Colours are off: messages show as plain text\. /colors on turns them on\.$")
+    alice.send("PRIVMSG #lobby :\x1b[2J\x02bold\x02 \x0304,01red\x03 \x1fplain\x0f\x07")
+    assert await bob.expect_text(r"^alice: ") == "alice: bold red plain"
+    bob.send("/colors")
+    await bob.expect_text(r"^\* Colours are off")
+    bob.send("/colours on")
+    await bob.expect_text(r"^\* Colours are on")
+    alice.send("TOPIC #lobby :\x02news\x02")  # formatting outside messages too
+    assert await bob.expect_text(r"set the topic") == "* alice set the topic of #lobby to: \x1b[0;1mnews\x1b[0m"
 
 
 async def test_me_is_a_ctcp_action_both_ways(server) -> None:
@@ -179,7 +199,7 @@ async def test_private_messages_both_ways(server) -> None:
     alice.send("PRIVMSG bob :got it")
     await bob.expect_text(r"^\[private\] alice: got it$")
     bob.send("/msg nobody hello?")
-    await bob.expect_text(r"nobody.*No such nick")
+    await bob.expect_text(r"^\* Nobody is using the nickname nobody right now\.$")
     bob.send("/msg alice")
     await bob.expect_text(r"^\* Usage: /msg NICK TEXT$")
 
@@ -220,7 +240,7 @@ async def test_nick_command(server) -> None:
     nick = await alice.expect("NICK")
     assert nick.source.startswith("bob!") and nick.params == ["bobby"]
     bob.send("/nick alice")
-    await bob.expect_text(r"alice.*already in use")
+    await bob.expect_text(r"^\* The nickname alice is taken; choose another one\.$")
     bob.send("/nick 9x")
     await bob.expect_text(r"^\* '9x' can't be used: a nickname must start with a letter")
     bob.send("still bobby")
@@ -239,7 +259,7 @@ async def test_who_list_topic_help_and_unknown_commands(server) -> None:
     bob.send("/topic")
     await bob.expect_text(r"^\* #lobby has no topic$")
     bob.send("/topic bob's topic")
-    await bob.expect_text(r"not channel operator")
+    await bob.expect_text(r"^\* Only operators of #lobby can do that\.$")
     alice.send("TOPIC #lobby :tea at five")
     await bob.expect_text(r"^\* alice set the topic of #lobby to: tea at five$")
     bob.send("/topic")

@@ -123,7 +123,9 @@ def registered(net: Network, nick: str) -> Peer:
 # -- connecting and registering -----------------------------------------------------------
 
 
-def test_connecting_peer_gets_one_readable_notice_first(net: Network) -> None:
+def test_connecting_peer_without_a_timer_gets_the_readable_notice_at_once(net: Network) -> None:
+    """With a timer (the runtime's), the notice waits for a moment of silence first:
+    tests/unit/test_plain_intake.py."""
     peer = Peer(net)
     assert peer.take() == [Message("NOTICE", ["*", WELCOME_NOTICE], net.name)]
 
@@ -324,22 +326,52 @@ def test_invalid_utf8_before_registration_does_not_decide_the_mode(net: Network)
     "line",
     [
         "CAP LS 302",
-        "cap ls",
+        "CAP LS",
+        "CAP REQ :multi-prefix sasl",
+        "CAP END",
         "NICK alice",
-        "nick alice",
+        "NICK :alice",
+        "NICK averyveryverylongnickname",  # longer than our NICKLEN: still a client (432 follows)
         "USER alice 0 * :Alice",
+        "USER alice 0 * Alice",
         "PASS secret",
+        "PASS :secret with spaces",
+        "PING irc.example.org",
+        "QUIT",
+        "QUIT :gave up",
         "WEBIRC pass gw host 1.2.3.4",
         "@label=1 CAP LS",
         ":alice NICK alice",
     ],
 )
-def test_registration_commands_mean_irc(line: str) -> None:
+def test_well_formed_registration_commands_mean_irc(line: str) -> None:
     assert looks_like_irc(line)
 
 
 @pytest.mark.parametrize(
-    "line", ["alice", "hello world", "NICK", "PRIVMSG #lobby :hi", "JOIN #lobby", "/nick alice"]
+    "line",
+    [
+        "alice",
+        "hello world",
+        "NICK",
+        "PRIVMSG #lobby :hi",
+        "JOIN #lobby",
+        "/nick alice",
+        # what a person types that merely starts like a registration command
+        "USER is what I am, hi",
+        "nick erin2",
+        "Nick erin2",
+        "cap ls",
+        "NICK erin 2",
+        "NICK 9lives",
+        "CAP is what I wear",
+        "CAP LS please",
+        "PASS the salt",
+        "PING me when you are here",
+        "QUIT this and that",
+        ":) hi",
+        "@bob hello",
+    ],
 )
 def test_anything_else_first_means_a_person_typing(line: str) -> None:
     assert not looks_like_irc(line)

@@ -23,10 +23,10 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, RichLog, Static
 
-from hubbub.client import formatting
 from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line
 from hubbub.client.tui.completion import Completer
 from hubbub.client.tui.history import InputHistory
+from hubbub.irc import formatting
 
 # Readable on dark and light backgrounds; picked by a stable hash of the nick, so a
 # person keeps their colour across sessions (Python's hash() is salted per process).

@@ -2,6 +2,7 @@
 
 from hubbub.server.handlers import (  # noqa: F401
     channels,
+    chanserv,
     connection,
     history,
     info,
@@ -13,6 +14,7 @@ from hubbub.server.handlers import (  # noqa: F401
     nickserv,
     operators,
     queries,
+    reading,
     registration,
     sasl,
     serverinfo,

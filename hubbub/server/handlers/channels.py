@@ -19,6 +19,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay
+from hubbub.server.handlers.reading import READ_MARKER, send_marker
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.user import User
 
@@ -79,10 +80,17 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
         # A new channel: show its creator the modes it starts with, as the charybdis
         # family does (`:server MODE #c +nt`); clients display them.
         ctx.conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
-    if channel.topic:
-        send_topic(ctx, channel)
-    send_names(ctx, channel)
-    autoreplay(ctx, channel)
+
+    def rest() -> None:
+        if channel.topic:
+            send_topic(ctx, channel)
+        send_names(ctx, channel)
+        autoreplay(ctx, channel)
+
+    if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
+        send_marker(ctx, channel.key, channel.name, rest)
+    else:
+        rest()
 
 
 @command("JOIN", min_params=1)

@@ -31,7 +31,9 @@ from hubbub.server.registration import Step
 from hubbub.server.services import is_service_nick
 
 USERLEN = 10
-CAP_LINE_BUDGET = 400  # bytes of capability names per CAP LS line before continuing
+# A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
+# (pydle) read only the first line of a multi-line LS.
+CAP_LINE_OVERHEAD = len(":CAP * LS * :\r\n")
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -79,12 +81,13 @@ def _cap_ls(ctx: Context, message: Message) -> None:
     tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
     lines: list[list[str]] = [[]]
     size = 0
+    budget = 512 - CAP_LINE_OVERHEAD - len(ctx.name) - len(conn.nick.encode())
     for token in tokens:
-        if lines[-1] and size + len(token) + 1 > CAP_LINE_BUDGET and asked >= 302:
+        if lines[-1] and size + len(token.encode()) + 1 > budget and asked >= 302:
             lines.append([])
             size = 0
         lines[-1].append(token)
-        size += len(token) + 1
+        size += len(token.encode()) + 1
     for i, chunk in enumerate(lines):
         more = ["*"] if i < len(lines) - 1 else []
         _cap_reply(ctx, "LS", *more, " ".join(chunk))

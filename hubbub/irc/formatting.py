@@ -5,9 +5,10 @@ toggles for bold (0x02), italics (0x1D), underline (0x1F), strikethrough (0x1E),
 monospace (0x11) and reverse (0x16); 0x0F resets everything; 0x03 sets colours by
 number (`\\x034,1` red on black: 0-15 the classic sixteen, 16-98 mIRC's extended
 palette, 99 the default) and 0x04 by hex (`\\x04FF8800`). `parse` turns a text into
-`Span`s, each a run of plain text with one `Format`; a UI maps formats to its own
-styles, and `strip` gives the plain text (for search, logs, mention checks). Other
-control characters cannot be shown and are dropped, so nothing raw reaches the screen.
+`Span`s, each a run of plain text with one `Format`; each display maps formats to its
+own styles (the terminal client to Textual's, the plain text mode to ANSI escapes),
+and `strip` gives the plain text (for search, logs, mention checks). Other control
+characters cannot be shown and are dropped, so nothing raw reaches the screen.
 """
 
 from __future__ import annotations

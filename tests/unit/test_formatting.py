@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubbub.client.formatting import PALETTE, Format, Span, colour_hex, parse, strip
+from hubbub.irc.formatting import PALETTE, Format, Span, colour_hex, parse, strip
 
 
 def test_plain_text_is_one_plain_span() -> None:

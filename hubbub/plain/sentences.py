@@ -1,0 +1,100 @@
+"""Numeric replies as sentences a person reads, for every numeric a plain user can get.
+
+An IRC client shows `474 bob #club :Cannot join channel (+b)` in its own words; a
+person with netcat has only ours. Each numeric that a plain user's commands (typing,
+/join, /part, /msg, /me, /nick, /who, /list, /topic), registration or other users'
+actions can bring is written out here, naming the channel or nickname it is about and,
+where there is one, what to do next. A numeric missing from the table still reads as
+its text, with what it is about in brackets, never as raw parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hubbub.irc import numerics as n
+
+# Each gets the numeric's parameters without the first one (the recipient's own nick).
+Sentence = Callable[[list[str]], str]
+
+
+def _about(params: list[str], index: int = 0) -> str:
+    """The middle parameter at `index` (what the numeric is about), or `*` if there is none."""
+    return params[index] if index < len(params) - 1 else "*"
+
+
+def _cannot_send(p: list[str]) -> str:
+    channel, reason = _about(p), p[-1]
+    if "no external messages" in reason:
+        return f"* Your message was not sent: only members of {channel} can talk there (/join {channel} first)."
+    if "(+m)" in reason:
+        return f"* Your message was not sent: {channel} is moderated, only people given a voice can talk there."
+    if "banned" in reason:
+        return f"* Your message was not sent: you are banned from {channel}."
+    if "muted" in reason:
+        return f"* Your message was not sent: you are muted in {channel}."
+    return f"* Your message was not sent to {channel}: {reason}."
+
+
+def _named(p: list[str], what: str) -> str:
+    name = _about(p)
+    return f"* {what.format(name)}" if name != "*" else f"* {what.format('that')}"
+
+
+SENTENCES: dict[str, Sentence] = {
+    n.ERR_NOSUCHNICK: lambda p: f"* Nobody is using the nickname {_about(p)} right now.",
+    n.ERR_NOSUCHSERVER: lambda p: f"* There is no server called {_about(p)}.",
+    n.ERR_NOSUCHCHANNEL: lambda p: f"* There is no channel called {_about(p)}.",
+    n.ERR_CANNOTSENDTOCHAN: _cannot_send,
+    n.ERR_TOOMANYCHANNELS: lambda p: f"* You can't join {_about(p)}: you are in as many channels as one may be."
+    " /part one first.",
+    n.ERR_TOOMANYTARGETS: lambda p: "* Your message was not sent: it names more recipients than one message may.",
+    n.ERR_NORECIPIENT: lambda p: "* Your message was not sent: it names no recipient.",
+    n.ERR_NOTEXTTOSEND: lambda p: "* Your message was not sent: it is empty.",
+    n.ERR_INPUTTOOLONG: lambda p: "* That line was not sent: it is too long.",
+    n.ERR_UNKNOWNCOMMAND: lambda p: f"* The server does not know the command {_about(p)}.",
+    n.ERR_NONICKNAMEGIVEN: lambda p: "* Type the nickname you want after /nick.",
+    n.ERR_ERRONEUSNICKNAME: lambda p: _named(p, "The nickname {} can't be used: it has characters a nickname can't "
+                                               "have, or too many."),
+    n.ERR_NICKNAMEINUSE: lambda p: f"* The nickname {_about(p)} is taken; choose another one.",
+    n.ERR_BANONCHAN: lambda p: f"* You can't change your nickname while you are banned or muted in {_about(p, 1)}.",
+    n.ERR_USERNOTINCHANNEL: lambda p: f"* {_about(p)} is not in {_about(p, 1)}.",
+    n.ERR_NOTONCHANNEL: lambda p: f"* You are not in {_about(p)}.",
+    n.ERR_USERONCHANNEL: lambda p: f"* {_about(p)} is already in {_about(p, 1)}.",
+    n.ERR_NOTREGISTERED: lambda p: "* Choose a nickname first.",
+    n.ERR_NEEDMOREPARAMS: lambda p: f"* Something is missing after /{_about(p).lower()}; type /help for how to "
+                                    "use the commands.",
+    n.ERR_ALREADYREGISTERED: lambda p: "* You have already chosen your nickname; /nick changes it.",
+    n.ERR_PASSWDMISMATCH: lambda p: "* That is not the server's password.",
+    n.ERR_CHANNELISFULL: lambda p: f"* You can't join {_about(p)}: it is full.",
+    n.ERR_UNKNOWNMODE: lambda p: f"* {_about(p)} is not a mode this server knows.",
+    n.ERR_INVITEONLYCHAN: lambda p: f"* You can't join {_about(p)}: it is invite-only, and nobody in it has "
+                                    "invited you.",
+    n.ERR_BANNEDFROMCHAN: lambda p: f"* You can't join {_about(p)}: you are banned from it.",
+    n.ERR_BADCHANNELKEY: lambda p: f"* You can't join {_about(p)} without its key: type /join {_about(p)} KEY.",
+    n.ERR_BADCHANMASK: lambda p: _named(p, "{} can't be the name of a channel."),
+    "477": lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
+    n.ERR_BANLISTFULL: lambda p: f"* The list of {_about(p)} is full.",
+    n.ERR_NOPRIVILEGES: lambda p: "* Only server operators can do that.",
+    n.ERR_CHANOPRIVSNEEDED: lambda p: f"* Only operators of {_about(p)} can do that.",
+    n.ERR_USERSDONTMATCH: lambda p: "* You can only change your own modes.",
+    n.ERR_UMODEUNKNOWNFLAG: lambda p: "* That is not a mode this server knows.",
+    n.ERR_INVALIDMODEPARAM: lambda p: f"* {p[-1]} ({_about(p)}).",
+    n.RPL_NOWAWAY: lambda p: "* You are marked as away.",
+    n.RPL_UNAWAY: lambda p: "* You are no longer marked as away.",
+    n.RPL_INVITING: lambda p: f"* You invited {_about(p)} to {_about(p, 1)}.",
+}
+
+
+def sentence(code: str, params: list[str]) -> str:
+    """The numeric `code` with `params` (the recipient's nick first) as a sentence."""
+    rest = params[1:]
+    make = SENTENCES.get(code)
+    if make is not None and rest:
+        try:
+            return make(rest)
+        except IndexError:
+            pass
+    text = rest[-1] if rest else ""
+    about = [p for p in rest[:-1] if p not in ("*", "=")]
+    return f"* {text}" + (f" ({', '.join(about)})" if about else "")

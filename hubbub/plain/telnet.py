@@ -1,0 +1,90 @@
+"""Telnet's commands in a plain connection's bytes: taken out, and answered.
+
+A telnet client talks to us as to any telnet server, mixing commands into the text
+(RFC 854), each introduced by IAC (byte 255, which UTF-8 text never contains). Most
+matter only when the server asks for them, and we ask for nothing: the client stays in
+its default mode, one line at a time with its own echo, which suits a chat. Two matter
+anyway. Ctrl+C makes telnet send IAC IP (interrupt) followed by IAC DO TIMING-MARK
+(RFC 860), then discard everything we send until the timing mark is answered; left
+unanswered, the chat goes silent for good. And an option a client offers (WILL) or asks
+for (DO) must be refused (DONT, WONT) so that it stops waiting (RFC 1143's rule:
+refusing is always allowed, and acknowledging a refusal is never needed).
+
+`TelnetFilter` is the bytes-in, bytes-out core: it keeps what is text, collects the
+answers to send back, and counts interrupts, across reads that cut a command anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+IAC: Final = 255
+DONT: Final = 254
+DO: Final = 253
+WONT: Final = 252
+WILL: Final = 251
+SB: Final = 250  # subnegotiation begins ... IAC SE
+AYT: Final = 246  # are you there?
+IP: Final = 244  # interrupt process (Ctrl+C)
+BRK: Final = 243  # break
+ABORT: Final = 238  # abort process
+SUSP: Final = 237  # suspend process
+SE: Final = 240
+TIMING_MARK: Final = 6
+
+_INTERRUPTS = frozenset({IP, BRK, ABORT, SUSP})
+AYT_ANSWER: Final = b"\r\n[hubbub: yes, you are connected]\r\n"
+
+_TEXT, _COMMAND, _OPTION, _SUB, _SUB_IAC = range(5)  # where in the byte stream we are
+
+
+class TelnetFilter:
+    __slots__ = ("_state", "_verb", "interrupts")
+
+    def __init__(self) -> None:
+        self._state = _TEXT
+        self._verb = 0  # DO, DONT, WILL or WONT, waiting for its option byte
+        self.interrupts = 0  # IP, BRK, ABORT and SUSP seen (Ctrl+C and the like)
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes]:
+        """`data` without telnet commands, and the bytes that answer them."""
+        if self._state == _TEXT and IAC not in data:
+            return data, b""  # no command anywhere: the common case, one scan in C
+        text = bytearray()
+        answer = bytearray()
+        for byte in data:
+            state = self._state
+            if state == _TEXT:
+                if byte == IAC:
+                    self._state = _COMMAND
+                else:
+                    text.append(byte)
+            elif state == _COMMAND:
+                self._state = _TEXT
+                if byte == IAC:
+                    text.append(IAC)  # IAC IAC: the byte 255 itself (never UTF-8 text, refused as such later)
+                elif byte in (DO, DONT, WILL, WONT):
+                    self._verb = byte
+                    self._state = _OPTION
+                elif byte == SB:
+                    self._state = _SUB
+                elif byte == AYT:
+                    if AYT_ANSWER not in answer:  # once per read: a flood of them gets one
+                        answer += AYT_ANSWER
+                elif byte in _INTERRUPTS:
+                    self.interrupts += 1
+                # NOP, DM, GA, AO, EC, EL and the rest: nothing to do in line-at-a-time mode
+            elif state == _OPTION:
+                self._state = _TEXT
+                if self._verb == DO:
+                    # a timing mark is answered "done" once what came before it is handled: it is
+                    answer += bytes((IAC, WILL if byte == TIMING_MARK else WONT, byte))
+                elif self._verb == WILL:
+                    answer += bytes((IAC, DONT, byte))
+                # DONT and WONT: every option is off here already, nothing to acknowledge
+            elif state == _SUB:
+                if byte == IAC:
+                    self._state = _SUB_IAC
+            else:  # _SUB_IAC
+                self._state = _TEXT if byte == SE else _SUB
+        return bytes(text), bytes(answer)

@@ -1,0 +1,112 @@
+"""ChanServ over real sockets: registered channels, their founder and access list, and
+what survives a restart."""
+
+from __future__ import annotations
+
+from tests.e2e_accounts.support import registered_account
+from tests.helpers import LineClient, connected, sync
+
+CS = "ChanServ!ChanServ@services"
+
+
+async def cs(client: LineClient, line: str) -> str:
+    client.send(f"PRIVMSG ChanServ :{line}")
+    return (await client.expect(lambda m: m.command == "NOTICE" and m.source == CS)).params[-1]
+
+
+async def test_register_makes_the_founder_and_info_says_so(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    stranger = await connected(server, "stranger", "#d")
+    clients.extend([alice, stranger])
+    assert await cs(stranger, "REGISTER #d") == "You're not logged into an account"
+    assert await cs(alice, "REGISTER #c") == "Channel #c successfully registered"
+    mode = await alice.expect("MODE")
+    assert mode.source == CS and mode.params == ["#c", "+q", "alice"]
+    assert await cs(alice, "REGISTER #c") == "Channel is already registered"
+    assert await cs(stranger, "INFO #c") == "Channel #c is registered"
+    assert (await stranger.expect("NOTICE")).params[-1] == "Founder: alice"
+
+
+async def test_founder_and_access_list_get_their_status_on_join(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    bob = await registered_account(server, "bob", "correct-horse")
+    carol = await connected(server, "carol")
+    clients.extend([alice, bob, carol])
+    await cs(alice, "REGISTER #c")
+    assert await cs(bob, "AMODE #c +o alice") == "Only the channel founder can do this"
+    assert await cs(alice, "AMODE #c +o bob") == "Successfully set persistent mode +o on bob"
+    assert await cs(alice, "AMODE #c +o bob") == "No changes were made"
+    bob.send("JOIN #c")
+    names = await bob.expect("353")
+    assert names.params[-1].split() == ["~alice", "@bob"]
+    carol.send("JOIN #c")
+    assert (await carol.expect("353")).params[-1].split() == ["~alice", "@bob", "carol"]
+    assert await cs(alice, "VOICE #c carol") == "Successfully granted voice"
+    assert (await carol.expect("MODE")).params == ["#c", "+v", "carol"]
+    assert await cs(carol, "OP #c") == "You're not logged into an account"
+    bob.send("PRIVMSG ChanServ :OP #c")  # bob is owed +o by the access list
+    assert (await bob.expect(lambda m: m.source == CS and m.command == "NOTICE")).params[-1] == (
+        "Successfully granted operator privileges"
+    )
+    assert await cs(alice, "DEOP #c bob") == "Successfully removed operator privileges"
+
+
+async def test_ops_cannot_kick_or_deop_the_founder(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    bob = await connected(server, "bob", "#c")
+    clients.extend([alice, bob])
+    await cs(alice, "REGISTER #c")
+    await alice.expect("MODE")
+    alice.send("MODE #c +o bob")
+    await bob.expect("MODE")
+    bob.send("KICK #c alice :mutiny")
+    assert (await bob.expect("482")).params[1] == "#c"
+    bob.send("MODE #c -q alice")
+    assert (await bob.expect("482")).params[1] == "#c"
+    alice.send("KICK #c bob :no")
+    assert (await bob.expect("KICK")).params[1] == "bob"
+
+
+async def test_a_registered_channel_and_its_settings_survive_a_restart(stored, clients) -> None:
+    server = await stored()
+    alice = await registered_account(server, "alice", "correct-horse", "#keep")
+    await registered_account(server, "bob", "correct-horse")
+    await cs(alice, "REGISTER #keep")
+    await cs(alice, "AMODE #keep +v bob")
+    for line in ("TOPIC #keep :kept topic", "MODE #keep +mk secret", "MODE #keep +l 42", "MODE #keep +b *!*@spam"):
+        alice.send(line)
+    await sync(alice)
+    await server.stop()
+    again = await stored()
+    alice = await LineClient.connect(again)
+    clients.append(alice)
+    await alice.register("alice")
+    alice.send("PRIVMSG NickServ :IDENTIFY correct-horse")
+    await alice.expect("900")
+    alice.send("LIST #keep")
+    listed = await alice.expect("322")
+    assert listed.params[1:] == ["#keep", "0", "kept topic"]  # there, empty, with its topic
+    alice.send("JOIN #keep secret")
+    assert (await alice.expect("353")).params[-1] == "~alice"
+    alice.send("MODE #keep")
+    modes = await alice.expect("324")
+    assert set(modes.params[2][1:]) == {"m", "n", "t", "l", "k"} and modes.params[3:] == ["42", "secret"]
+    alice.send("MODE #keep b")
+    assert (await alice.expect("367")).params[2] == "*!*@spam"
+    bob = await LineClient.connect(again)
+    clients.append(bob)
+    await bob.register("bob")
+    bob.send("PRIVMSG NickServ :IDENTIFY correct-horse")
+    await bob.expect("900")
+    bob.send("JOIN #keep secret")
+    assert (await bob.expect("353")).params[-1].split() == ["~alice", "+bob"]
+
+
+async def test_drop_takes_a_confirmation_code(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    clients.append(alice)
+    await cs(alice, "REGISTER #c")
+    assert (await cs(alice, "DROP #c")).startswith("Warning: unregistering this channel")
+    code = (await alice.expect("NOTICE")).params[-1].split()[-1]
+    assert await cs(alice, f"DROP #c {code}") == "Channel #c is now unregistered"
+    assert await cs(alice, "INFO #c") == "Channel #c is not registered"
