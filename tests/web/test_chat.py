@@ -8,6 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.helpers import sync
+from tests.web.wsclient import start_web_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -228,9 +229,32 @@ async def test_keyboard_switching(open_user) -> None:
     await expect(page.get_by_role("button", name="Close #c")).to_have_count(1)
 
 
-async def test_server_without_search_shows_no_search_box(open_user) -> None:
-    alice = await open_user()
+async def test_server_without_search_shows_no_search_box(open_page) -> None:
+    runtime = await start_web_server("history.enabled=false")  # no history: no soju.im/search either
+    try:
+        await _no_search_box(await open_page(runtime.web_url()))
+    finally:
+        await runtime.stop()
+
+
+async def _no_search_box(alice) -> None:
     await alice.connect("alice", "#lobby")
     await expect(alice.page.locator("#search-form")).to_be_hidden()
     await alice.say("/search anything")
     await expect(alice.messages().locator(".row.error")).to_contain_text("does not offer search")
+
+
+async def test_a_guest_sends_no_read_markers(open_user, irc_user) -> None:
+    """hubbub offers draft/read-marker, kept per account: a guest's client does not send
+    markers (which would only earn it a FAIL shown in its buffer)."""
+    alice = await open_user()
+    await alice.page.clock.install()  # the client's timers run on a clock the test moves
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    carol.send("PRIVMSG #lobby :read me")
+    await expect(alice.messages()).to_contain_text("read me")
+    await alice.page.clock.run_for(5_000)  # past the delay after which a marker would go
+    # Shown once echoed (echo-message): any answer to what was sent before is in by then.
+    await alice.say("after the timer")
+    await expect(alice.messages().locator(".row.message").last).to_contain_text("after the timer")
+    await expect(alice.messages().locator(".row.error")).to_have_count(0)

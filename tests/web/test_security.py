@@ -93,3 +93,21 @@ async def test_an_inline_script_would_be_refused(open_user) -> None:
         "document.body.append(s); }"
     )
     assert await alice.page.evaluate("window.__xss") is None
+
+
+async def test_markup_cannot_be_a_nick_and_odd_nicks_show_as_text(open_user, irc_user) -> None:
+    """A nick cannot hold markup (the server refuses `<`, `>`, spaces, quotes...), and the
+    characters it may hold that mean something to HTML or to a regex are shown as they are."""
+    mallory = await irc_user("mallory", "#lobby")
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    mallory.send("NICK <img/src=x>")
+    assert (await mallory.expect("432")).params[1] == "<img/src=x>"
+    odd = "[m]a{l}`o^r|y\\"
+    mallory.send(f"NICK {odd}")
+    await mallory.expect("NICK")
+    await expect(alice.messages()).to_contain_text(f"mallory is now {odd}")
+    await expect(alice.page.locator("#member-list")).to_contain_text(odd)
+    mallory.send(f"PRIVMSG #lobby :{SVG}")
+    await expect(alice.messages().locator(".row.message").last).to_contain_text(SVG)
+    await assert_nothing_ran(alice.page)

@@ -441,8 +441,9 @@ export class IrcClient {
     return `timestamp=${new Date(ms).toISOString()}`;
   }
 
+  /** Read markers are kept per account: without one logged in there is nothing to keep. */
   markRead(target, ms) {
-    if (!this.has("draft/read-marker")) return;
+    if (!this.has("draft/read-marker") || !this.account) return;
     this.send({ command: "MARKREAD", params: [target, `timestamp=${new Date(ms).toISOString()}`] });
   }
 
@@ -503,6 +504,9 @@ export class IrcClient {
         break;
       case "900":
         this.account = msg.params[2] || null;
+        break;
+      case "901":
+        this.account = null;
         break;
       case "903":
       case "904":

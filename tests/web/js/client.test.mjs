@@ -214,6 +214,19 @@ test("history references a message by msgid only where the server takes msgids",
   assert.equal(client.historyRef("m1", ms), "timestamp=2024-05-01T12:00:00.007Z");
 });
 
+test("read markers are sent only once logged in to an account", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time draft/read-marker");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), []); // a guest: the server keeps markers per account
+  ws.receive(":srv 900 alice alice!~alice@h alice :You are now logged in as alice");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), ["MARKREAD #a timestamp=2024-05-01T00:00:00.000Z"]);
+  ws.receive(":srv 901 alice alice!~alice@h :You are now logged out");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), []);
+});
+
 test("history is not asked of a server that does not offer it", async () => {
   const { client, ws } = makeClient();
   register(ws, "batch server-time");
