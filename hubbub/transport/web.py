@@ -27,7 +27,7 @@ from aiohttp import hdrs, web
 
 from hubbub.transport import peer, static
 from hubbub.transport.ports import WebHost
-from hubbub.transport.websocket import SUBPROTOCOLS, WebSocketConnection
+from hubbub.transport.websocket import CLOSE_TIMEOUT, SUBPROTOCOLS, WebSocketConnection
 
 log = logging.getLogger("hubbub.web")
 
@@ -106,7 +106,7 @@ async def _webirc(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="This origin may not open a WebSocket here (see web.allowed_origins).\n")
     ws: web.WebSocketResponse = web.WebSocketResponse(
         protocols=SUBPROTOCOLS, max_msg_size=settings.max_frame, compress=False, autoping=True,
-        decode_text=False,
+        decode_text=False, timeout=CLOSE_TIMEOUT,
     )  # fmt: skip
     await ws.prepare(request)
     transport = request.transport

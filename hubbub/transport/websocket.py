@@ -43,6 +43,7 @@ TEXT = 0x1
 BINARY = 0x2
 SUBPROTOCOLS = ("binary.ircv3.net", "text.ircv3.net")  # the specification's two; the client's order decides
 SENDQ_GRACE = 1.0  # seconds a closing client gets to take its last frames before the abort
+CLOSE_TIMEOUT = 1.0  # seconds to wait for the client's answer to our close frame
 
 # Frame headers for payloads under 126 bytes, by opcode: FIN set, no mask, the length.
 _SHORT = {opcode: [bytes((0x80 | opcode, n)) for n in range(126)] for opcode in (TEXT, BINARY)}
