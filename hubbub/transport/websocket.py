@@ -129,16 +129,19 @@ class WebSocketConnection:
         )  # fmt: skip
         self.write = output.write
         self.session = self.host.open_session(self, self.ip, self.secure, irc_only=True)
-        reason, closed_by_client = await self._read()
-        if closed_by_client and self.session is not None and not self._closing:
-            # As EOF on TCP: the lines sent before the close are still handled, at the flood rate.
-            self.gate.receive_eof(True)
-            self._pump()
-        elif not self._closing:
-            self._end(reason)
-        await self._ended
-        for task in list(self._tasks):
-            await task
+        try:
+            reason, closed_by_client = await self._read()
+            if closed_by_client and self.session is not None and not self._closing:
+                # As EOF on TCP: the lines sent before the close are still handled, at the flood rate.
+                self.gate.receive_eof(True)
+                self._pump()
+            elif not self._closing:
+                self._end(reason)
+            await self._ended
+            for task in list(self._tasks):
+                await task
+        finally:  # whatever happened (the task cancelled at shutdown), the client is forgotten
+            self._end("Connection closed")
 
     async def _read(self) -> tuple[str, bool]:
         """Hand every message to the gate until the WebSocket ends: why, and whether it
