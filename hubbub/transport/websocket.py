@@ -12,13 +12,14 @@ differs:
   closes the connection (1009). Text messages are not decoded by the WebSocket layer:
   a line that is not UTF-8 gets `FAIL INVALID_UTF8` from the session, as on TCP, and
   the connection stays usable (RFC 6455 would have the connection failed instead).
-- out: what the chat writes is split into its lines again when the flusher writes it,
-  and each line leaves as one unmasked frame: binary frames for `binary.ircv3.net`, text
-  frames for `text.ircv3.net` or no subprotocol. The frames are written straight to the
-  socket with the rest of the flush, without awaiting anything (the flusher is
-  synchronous and must not wait on one client); compression is never negotiated, so
-  nothing of aiohttp's writer state is bypassed. Text frames are always valid UTF-8:
-  invalid bytes, should any reach here, are replaced with U+FFFD.
+- out: what the chat writes is framed as it is queued (`FramedQueue`), each line one
+  unmasked frame: binary frames for `binary.ircv3.net`, text frames for
+  `text.ircv3.net` or no subprotocol. A message relayed to many is framed once for all
+  of them. The flusher writes a connection's frames straight to its socket, in one
+  write, without awaiting anything (it is synchronous and must not wait on one client);
+  compression is never negotiated, so nothing of aiohttp's writer state is bypassed.
+  Text frames are always valid UTF-8: invalid bytes, should any reach here, are
+  replaced with U+FFFD.
 
 Ending: a close from the client is an end of input, as EOF on TCP: the lines it sent
 before are still handled (at the flood rate). A close from the server (QUIT, ERROR,
@@ -90,6 +91,76 @@ def _discard(data: bytes) -> None:
     pass
 
 
+# The last bytes framed, and their frames, by opcode. A message relayed to many
+# recipients is one bytes object written to each of them in turn (encoded once, see
+# announce.py): it is framed for the first and found here, by identity, for the others.
+_LAST: dict[int, list[bytes]] = {TEXT: [b"", b""], BINARY: [b"", b""]}
+
+
+class FramedQueue(OutputQueue):
+    """A WebSocket's output queue: what the chat writes is framed as it is queued (one
+    frame per line), so a flush writes frames as they are, in one write, like TCP.
+
+    Framing at write time rather than at flush time is what lets a shared message be
+    framed once for all its recipients; the sendq and `sent` count the frames' bytes.
+    Nothing is written once the socket is closing (the client closed first: frames after
+    its close would break the protocol, and a gone socket may refuse the write).
+    """
+
+    __slots__ = ("_opcode", "_closing_now")
+
+    def __init__(
+        self, opcode: int, transport: asyncio.Transport, ip: str, sendq: int, mark: Callable[[OutputQueue], None],
+        overflow: Callable[[], None],
+    ) -> None:  # fmt: skip
+        super().__init__(ip, sendq, mark, transport.write, transport.get_write_buffer_size, overflow,
+                         transport.abort)  # fmt: skip
+        self._opcode = opcode
+        self._closing_now = transport.is_closing
+
+    def write(self, data: bytes) -> None:
+        if self._size > self.sendq:
+            return  # past the sendq: the next flush drops the client, collecting is waste
+        last = _LAST[self._opcode]
+        if data is last[0]:
+            data = last[1]
+        else:
+            framed = frames(data, self._opcode)
+            last[0] = data
+            last[1] = data = framed
+        self._out.append(data)
+        self._size += len(data)
+        if not self._dirty:
+            self._dirty = True
+            self._mark(self)
+
+    def flush(self) -> None:
+        # OutputQueue.flush, with the check above; repeated rather than called, as this
+        # runs once per recipient per loop iteration.
+        self._dirty = False
+        out = self._out
+        if not out:
+            return
+        size = self._size
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self._size = 0
+        if self._closing_now():
+            return
+        if size + self._held + self._pending() > self.sendq and not self.closing:
+            self._overflow()
+            return
+        self.sent += size
+        self._send(data)
+
+    def send(self, data: bytes) -> None:
+        # OutputQueue.send (after the store's commit), with the same check.
+        self._held -= len(data)
+        if data and self.sendq >= 0 and not self._closing_now():
+            self.sent += len(data)
+            self._send(data)
+
+
 class WebSocketConnection:
     """One IRC client over a WebSocket (after the handshake); also its session's `Link`."""
 
@@ -105,7 +176,7 @@ class WebSocketConnection:
         self.counters = host.counters(self.kind)
         self.opcode = BINARY if ws.ws_protocol == "binary.ircv3.net" else TEXT
         self.gate = LineGate(host.gate_settings(), MAX_LINE)
-        self.output: OutputQueue | None = None
+        self.output: FramedQueue | None = None
         self.session: SessionPort | None = None
         self.write: Callable[[bytes], None] = _discard  # Link.write: the output queue's, once admitted
         self._closing = False
@@ -115,20 +186,28 @@ class WebSocketConnection:
 
     # -- the connection's life -------------------------------------------------------------
 
-    async def serve(self) -> None:
-        """Admit the connection, open its session, and handle its messages until it ends."""
+    def open(self) -> str | None:
+        """Admit the connection and open its session; or say why it is refused."""
         refusal = self.host.admit(self)
         if refusal is not None:
-            self._closing = True
-            self._send(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())
-            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Refused", drain=False)
-            return
-        output = self.output = OutputQueue(
-            self.ip, self.gate.settings.sendq, self.host.flusher.mark, self._send,
-            self.transport.get_write_buffer_size, self._sendq_exceeded, self.abort,
+            return refusal
+        output = self.output = FramedQueue(
+            self.opcode, self.transport, self.ip, self.gate.settings.sendq, self.host.flusher.mark,
+            self._sendq_exceeded,
         )  # fmt: skip
         self.write = output.write
         self.session = self.host.open_session(self, self.ip, self.secure, irc_only=True)
+        return None
+
+    async def serve(self) -> None:
+        """Admit the connection, open its session, and handle its messages until it ends."""
+        refusal = self.open()
+        if refusal is not None:
+            self._closing = True
+            error = Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode()
+            self.transport.write(frames(error, self.opcode))
+            await self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"Refused", drain=False)
+            return
         try:
             reason, closed_by_client = await self._read()
             if closed_by_client and self.session is not None and not self._closing:
@@ -244,11 +323,6 @@ class WebSocketConnection:
             self.output.sendq = settings.sendq
 
     # -- output ----------------------------------------------------------------------------
-
-    def _send(self, data: bytes) -> None:
-        """The output queue's sink: every line of a flush as its own frame, in one write."""
-        if not self.transport.is_closing():
-            self.transport.write(frames(data, self.opcode))
 
     def flush(self) -> None:
         if self.output is not None:

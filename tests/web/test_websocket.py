@@ -18,7 +18,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from hubbub.app import Runtime
-from hubbub.transport.websocket import BINARY, TEXT, frames
+from hubbub.transport.websocket import BINARY, TEXT, FramedQueue, frames
 from tests.helpers import LineClient, connected, sync
 from tests.web.wsclient import WsClient, client_frame, raw_websocket, start_web_server
 
@@ -146,6 +146,50 @@ async def test_text_frames_are_always_valid_utf8() -> None:
     assert text == b"\x81\x15:a PRIVMSG #c :caf\xef\xbf\xbd\x81\x11:a PRIVMSG #c :ok"
     text[2:23].decode("utf-8")
     assert frames(data, BINARY) == b"\x82\x13:a PRIVMSG #c :caf\xe9\x82\x11:a PRIVMSG #c :ok"
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def abort(self) -> None:
+        pass
+
+
+def test_a_message_for_many_is_framed_once_and_nothing_goes_to_a_closing_socket(monkeypatch) -> None:
+    framed: list[bytes] = []
+
+    def counted(data: bytes, opcode: int) -> bytes:
+        framed.append(data)
+        return frames(data, opcode)
+
+    monkeypatch.setattr("hubbub.transport.websocket.frames", counted)
+    sockets = [FakeSocket() for _ in range(3)]
+    queues = [FramedQueue(TEXT, s, "127.0.0.1", 1 << 16, lambda q: None, lambda: None)  # type: ignore[arg-type]
+              for s in sockets]  # fmt: skip
+    shared = b":a PRIVMSG #c :hi all\r\n"
+    for queue in queues:  # as delivery writes a message: to every member in turn
+        queue.write(shared)
+    for queue in queues:
+        queue.write(b":srv 001 a :own\r\n")  # each its own bytes, as a reply is
+    sockets[2].closing = True
+    for queue in queues:
+        queue.flush()
+    assert framed.count(shared) == 1  # once for the three of them
+    assert sockets[0].written == [b"\x81\x15:a PRIVMSG #c :hi all\x81\x0f:srv 001 a :own"]
+    assert sockets[1].written == sockets[0].written
+    assert sockets[2].written == []  # the client closed first: no frame after its close
+    assert queues[0]._out == [] and queues[0].sent == len(sockets[0].written[0])
 
 
 def test_frame_lengths_use_the_two_and_eight_byte_forms_when_needed() -> None:
