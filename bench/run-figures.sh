@@ -81,7 +81,7 @@ cd "$SNAP"
 
 PIN_SERVER="taskset -c $SERVER_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
 PIN_GEN="taskset -c $GEN_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
-HUBBUB="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --db :memory: --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216"
+HUBBUB="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --db :memory: --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216 --set limits.send_buffer=0"
 
 declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"

@@ -23,20 +23,26 @@ from typing import Any
 from aiohttp import web
 
 from hubbub.config import Config, ConfigError, WebSection
+from hubbub.engine.reconcile import reconcile
+from hubbub.engine.redis import RedisLog
+from hubbub.engine.replica import Replica
 from hubbub.irc.message import Message
 from hubbub.metrics import TRANSPORTS, Metrics
 from hubbub.plain.intake import Intake
+from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
-from hubbub.server.core import local_core
+from hubbub.server.core import build_core, local_core, new_state
 from hubbub.server.session import Session
+from hubbub.server.user import new_node_id
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
-from hubbub.transport.ports import Link, SessionPort, TransportCounters
+from hubbub.transport.httpconn import HttpConnection
+from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection
 from hubbub.transport.web import build_app
 
@@ -46,8 +52,8 @@ SHUTDOWN_FLUSH_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (
-    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"),
-    ("web", "tls"), ("web", "handshake_timeout"),
+    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("cluster", "url"),
+    ("cluster", "keyspace"), ("cluster", "node_timeout"), ("web", "tls"), ("web", "handshake_timeout"),
 )  # fmt: skip
 
 
@@ -60,12 +66,20 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
-        self.services = local_core(config, time.time, self._offload, self)
+        self.cluster: RedisLog | None = None
+        if config.cluster.url:  # events ordered by a log in Redis that every node shares
+            node = new_node_id()
+            replica = Replica(new_state(config), node)
+            self.services = build_core(config, replica, time.time, self._offload, self, node)
+            self.cluster = RedisLog(config.cluster, replica, config.server.name, time.time, self._new_node,
+                                    lambda: reconcile(self.services))  # fmt: skip
+        else:
+            self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
         self.engine = self.services.engine
         self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
-        self.admission = Admission(lambda: self.config.limits, self._refuse_address)
+        self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit)
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
         self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
@@ -98,11 +112,17 @@ class Runtime:
     def counters(self, kind: str) -> TransportCounters:
         return self.transport_counters.setdefault(kind, TransportCounters())
 
-    def admit(self, link: Link) -> str | None:
-        return self.admission.admit(link)
+    def handshake_timeout(self) -> float:
+        return self.config.limits.tls_handshake_timeout
 
-    def release(self, link: Link) -> None:
-        self.admission.release(link)
+    def admit(self, link: Counted, per_ip: bool = True) -> str | None:
+        return self.admission.admit(link, per_ip)
+
+    def hand_over(self, old: Counted, new: Counted) -> str | None:
+        return self.admission.hand_over(old, new)
+
+    def release(self, link: Counted, failed_handshake: str | None = None) -> None:
+        self.admission.release(link, failed_handshake)
 
     def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
         if irc_only:
@@ -137,6 +157,7 @@ class Runtime:
         if kline is None:
             return None
         self.services.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
+        self.services.audit.kline_hit(kline.mask, f"a connection from {ip}")
         return f"K-Lined: {kline.reason}"
 
     @property
@@ -144,7 +165,8 @@ class Runtime:
         return self.listeners.addresses
 
     @property
-    def connections(self) -> set[Link]:
+    def connections(self) -> set[Counted]:
+        """Every connection counted: IRC clients, and HTTP ones to the web listener."""
         return self.admission.links
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -154,12 +176,15 @@ class Runtime:
         StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
+        self._fit_descriptors()
         web_tls = bool(self.config.listen.web) and self.config.web.tls
         if self.config.listen.tls or web_tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
         self.flusher.barrier = self.persistence.barrier
         try:
+            if self.cluster is not None:  # the network's state replaces what the store gave
+                await self.cluster.start()
             for spec in self.config.listen.irc:
                 await self._listen("irc", spec, None)
             if self.tls_context is not None and self.config.listen.tls:
@@ -175,14 +200,38 @@ class Runtime:
             self.listeners.close()
             if self._web is not None:
                 await self._web.cleanup()
+            if self.cluster is not None:
+                await self.cluster.stop()
             await self.persistence.close()
             raise
         self.metrics.start(loop)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
-        secure = context is not None
-        await self.listeners.listen(kind, spec, lambda: TcpConnection(self, secure=secure), context)
+        if context is None:
+            await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
+        else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
+            await self.listeners.listen_accepting(
+                kind, spec, lambda sock, ip: TcpConnection.accept_tls(self, context, sock, ip)
+            )
+
+    def _fit_descriptors(self) -> None:
+        """As many descriptors as we may have, and no more connections than they allow."""
+        limit = descriptors.raise_limit()
+        self.admission.ceiling = descriptors.client_ceiling(limit)
+        log.info("descriptor limit %d: room for %d connections", limit, self.admission.ceiling)
+        note = self._max_clients_note(self.config.limits.max_clients)
+        if note is not None:
+            log.warning("%s", note)
+
+    def _max_clients_note(self, configured: int) -> str | None:
+        """Why `limits.max_clients` cannot be honoured, if it cannot (0, no limit, always can)."""
+        ceiling = self.admission.ceiling
+        if not configured or configured <= ceiling:
+            return None
+        return (f"limits.max_clients = {configured}, but the descriptor limit leaves room for {ceiling} "
+                f"connections: accepting at most {ceiling} (raise it with ulimit -n, or LimitNOFILE= "
+                "in a systemd unit)")  # fmt: skip
 
     async def _listen_web(self, spec: str) -> None:
         """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics."""
@@ -192,9 +241,13 @@ class Runtime:
             keepalive_timeout=settings.handshake_timeout, shutdown_timeout=SHUTDOWN_FLUSH_SECONDS,
         )  # fmt: skip
         await runner.setup()
-        assert runner.server is not None
+        handlers = runner.server
+        assert handlers is not None
         context = self.tls_context if settings.tls else None
-        await self.listeners.listen("web", spec, runner.server, context, settings.handshake_timeout)
+        # accepted by us, so that every connection counts from accept (transport/httpconn.py)
+        await self.listeners.listen_accepting(
+            "web", spec, lambda sock, ip: HttpConnection.accept(self, handlers, context, sock, ip)
+        )
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
@@ -216,6 +269,7 @@ class Runtime:
             await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
             try:
                 keepalive.sweep(self.services, self.clock())
+                self.services.audit.flush()  # what a flood kept out of the log, counted
             except Exception:  # a bug of ours must not end every timeout for good
                 log.exception("timeout sweep failed")
 
@@ -231,19 +285,31 @@ class Runtime:
             self._sweeper.cancel()
         self.workers.stop()
         self._disconnect_everyone(reason)
+        if self.cluster is not None:  # our users quit for everyone else
+            await self.cluster.stop(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
-        while self.connections and loop.time() < deadline:
+        while self._clients() and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        for link in list(self.connections):
+        for link in self._clients():
             link.abort()
-        if self._web is not None:  # WebSockets are closed by now; idle HTTP connections go here
+        if self._web is not None:  # WebSockets are closed by now; HTTP connections end here
             await self._web.cleanup()
+        for link in list(self.connections):  # an HTTP one still in its TLS handshake
+            link.abort()
         await self.listeners.wait_closed()
         await self.flusher.drain()
         await self.persistence.close()
         self._done.set()
+
+    def _clients(self) -> list[Counted]:
+        """The connections that are IRC clients (not HTTP ones still waiting for a request)."""
+        return [link for link in self.connections if link.kind != "http"]
+
+    def _new_node(self, node: str) -> None:
+        """A new incarnation in the cluster (the old one was declared lost)."""
+        self.services.node_id = node
 
     def _disconnect_everyone(self, reason: str) -> None:
         """Send every client its ERROR and close it, without the QUIT of everybody else.
@@ -324,10 +390,17 @@ class Runtime:
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
         if self.tls_context is not None:
             tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
+        throttle = self.services.login_throttle  # the failures recorded so far still count
+        throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
+        if config.limits.max_clients != previous_max_clients:
+            note = self._max_clients_note(config.limits.max_clients)
+            if note is not None:
+                notes.append(note)
         settings = self.gate_settings()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
@@ -335,9 +408,12 @@ class Runtime:
 
     # -- slow work off the loop (Network.offload) ----------------------------------------
 
-    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
-        later lines are held meanwhile, so they are handled after the reply."""
+        later lines are held meanwhile, so they are handled after the reply. False when
+        refused (too much work waits already)."""
         if self._stopping:
-            return
-        self.workers.offload(conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"))
+            return False
+        return self.workers.offload(
+            conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error")
+        )

@@ -33,9 +33,10 @@ from hubbub.runtime.listeners import Admission
 from hubbub.server.apply import Outcome
 from hubbub.server.events import EVENT_TYPES, Event, Said, SaidMultiline
 from hubbub.server.state import ChatState
-from hubbub.transport.ports import Link, TransportCounters
+from hubbub.transport.ports import Counted, TransportCounters
 
-TRANSPORTS = ("tcp", "tls", "websocket")
+TRANSPORTS = ("tcp", "tls", "websocket")  # what carries IRC
+CONNECTION_KINDS = (*TRANSPORTS, "http")  # and the web listener's connections not (yet) WebSockets
 LAG_INTERVAL = 0.5  # seconds between two measurements of the event loop's lag
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 HISTORY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -169,29 +170,34 @@ class _Figures(Collector):
     def _transport_figures(self) -> Iterator[Metric]:
         m = self.m
         admission = m.admission
-        kinds = sorted(set(TRANSPORTS) | set(m.counters) | set(admission.accepted))
+        kinds = sorted(set(CONNECTION_KINDS) | set(admission.accepted))
+        irc_kinds = sorted(set(TRANSPORTS) | set(m.counters))
         sent_live = _live_bytes_sent(admission.links)
-        families: list[tuple[str, str, Callable[[str], float], type]] = [
-            ("hubbub_connections", "Connections open now, by transport",
+        Families = list[tuple[str, str, Callable[[str], float], type]]
+        connections: Families = [
+            ("hubbub_connections", "Connections open now, by transport (http: to the web listener, not WebSockets)",
              lambda kind: admission.open[kind], GaugeMetricFamily),
-            ("hubbub_connections_accepted", "Connections accepted, by transport",
+            ("hubbub_connections_accepted", "Connections accepted, by transport (a WebSocket also once as http)",
              lambda kind: admission.accepted[kind], CounterMetricFamily),
             ("hubbub_connections_refused", "Connections refused by a limit or an address K-line, by transport",
              lambda kind: admission.refused[kind], CounterMetricFamily),
+        ]  # fmt: skip
+        irc: Families = [  # what only IRC connections have
             ("hubbub_received_bytes", "Bytes received from clients (IRC lines; WebSocket framing not counted)",
              lambda kind: _counter(m.counters, kind).bytes_received, CounterMetricFamily),
-            ("hubbub_sent_bytes", "Bytes sent to clients (IRC lines; WebSocket framing not counted)",
+            ("hubbub_sent_bytes", "Bytes sent to clients (IRC lines, and their WebSocket frame headers)",
              lambda kind: _counter(m.counters, kind).bytes_sent + sent_live.get(kind, 0), CounterMetricFamily),
             ("hubbub_sendq_drops", "Clients dropped for falling behind their sendq",
              lambda kind: _counter(m.counters, kind).sendq_drops, CounterMetricFamily),
             ("hubbub_flood_delays", "Times a client's next line had to wait for flood control",
              lambda kind: _counter(m.counters, kind).flood_delays, CounterMetricFamily),
         ]  # fmt: skip
-        for name, doc, value, family in families:
-            metric = family(name, doc, labels=["transport"])
-            for kind in kinds:
-                metric.add_metric([kind], value(kind))
-            yield metric
+        for families, labels in ((connections, kinds), (irc, irc_kinds)):
+            for name, doc, value, family in families:
+                metric = family(name, doc, labels=["transport"])
+                for kind in labels:
+                    metric.add_metric([kind], value(kind))
+                yield metric
 
     def _event_figures(self) -> Iterator[Metric]:
         m = self.m
@@ -222,7 +228,7 @@ def _counter(counters: Mapping[str, TransportCounters], kind: str) -> TransportC
     return counters.get(kind) or TransportCounters()
 
 
-def _live_bytes_sent(links: Iterable[Link]) -> dict[str, int]:
+def _live_bytes_sent(links: Iterable[Counted]) -> dict[str, int]:
     """What the open connections have sent so far (each counts its own, see OutputQueue)."""
     sent: dict[str, int] = {}
     for link in links:

@@ -493,9 +493,10 @@ async def connect_many(
     timeout: float,
     on_done: Callable[[int, int], None] | None = None,
     path: str | None = None,
+    nodes: Sequence[tuple[str, int]] = (),
 ) -> Registrations:
     """Connect and register every nick, at most `concurrency` at a time (over WebSocket
-    to `path` when given)."""
+    to `path` when given; nick i on node i mod len(nodes) when `nodes` names a cluster's)."""
     result = Registrations([None] * len(nicks), Counter(), [], 0.0)
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
@@ -505,7 +506,8 @@ async def connect_many(
         async with gate:
             started = _now()
             try:
-                result.conns[index] = await connect(host, port, nicks[index], timeout, path=path)
+                to_host, to_port = nodes[index % len(nodes)] if nodes else (host, port)
+                result.conns[index] = await connect(to_host, int(to_port), nicks[index], timeout, path=path)
                 result.last_ok_at = _now()
                 result.durations.append(result.last_ok_at - started)
             except (TimeoutError, OSError, ServerRefused, ConnectionError) as exc:

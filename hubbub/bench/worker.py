@@ -103,6 +103,7 @@ async def _serve() -> None:
                 got = await connect_many(
                     request["host"], request["port"], request["nicks"],
                     request["concurrency"], request["timeout"], path=request.get("path"),
+                    nodes=request.get("nodes") or (),
                 )
                 conns = got.ok
                 if got.failures:

@@ -47,6 +47,12 @@ def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: li
     return any(address in network for network in trusted)
 
 
+def is_trusted(peer: str, trusted: list[Network]) -> bool:
+    """Whether the TCP peer `peer` is one of the trusted proxies."""
+    own = _address(peer)
+    return own is not None and _trusted(own, trusted)
+
+
 def client_address(
     peer: str, secure: bool, forwarded_for: str | None, forwarded_proto: str | None, trusted: list[Network]
 ) -> tuple[str, bool]:

@@ -31,15 +31,26 @@ class TransportCounters:
         self.flood_delays = 0  # times a client's next line had to wait for flood control
 
 
-class Link(Protocol):
-    """One connection, as the chat domain and the runtime see it."""
+class Counted(Protocol):
+    """One connection, as the connection limits count it: from its accept to its end."""
 
     ip: str
-    kind: str  # the transport: "tcp", "tls" or "websocket" (metrics, connection counts)
+    kind: str  # the transport: "tcp", "tls", "websocket", or "http" (metrics, connection counts)
+    secure: bool  # carried over TLS
 
     @property
     def bytes_sent(self) -> int:
         """IRC bytes handed to the transport so far."""
+
+    def abort(self) -> None:
+        """Close now, dropping whatever is unsent (shutdown, after a grace period)."""
+
+    def configure(self, settings: GateSettings) -> None:
+        """Put new limits (sendq, flood, recvq) in force, after a reload."""
+
+
+class Link(Counted, Protocol):
+    """One connection, as the chat domain and the runtime see it."""
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
@@ -47,17 +58,14 @@ class Link(Protocol):
     def close(self) -> None:
         """Flush what is queued, then close."""
 
-    def abort(self) -> None:
-        """Close now, dropping whatever is unsent (shutdown, after a grace period)."""
-
     def hold_input(self) -> None:
         """Handle none of the peer's lines until `release_input` (they wait, in order)."""
 
     def release_input(self) -> None:
         """Handle the lines that waited, and the next ones as they come."""
 
-    def configure(self, settings: GateSettings) -> None:
-        """Put new limits (sendq, flood, recvq) in force, after a reload."""
+    def charge(self, lines: int) -> None:
+        """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
 
 class SessionPort(Protocol):
@@ -104,11 +112,21 @@ class ConnectionHost(Protocol):
     def counters(self, kind: str) -> TransportCounters:
         """The shared counters of one kind of transport."""
 
-    def admit(self, link: Link) -> str | None:
-        """Count a new connection, or say why it is refused (the transport says it)."""
+    def handshake_timeout(self) -> float:
+        """Seconds a TLS client has to complete its handshake."""
 
-    def release(self, link: Link) -> None:
-        """A counted connection is gone."""
+    def admit(self, link: Counted, per_ip: bool = True) -> str | None:
+        """Count a new connection, or say why it is refused (the transport says it).
+        `per_ip` False: not against its address's own limit (a trusted proxy's, which
+        speaks for many clients)."""
+
+    def hand_over(self, old: Counted, new: Counted) -> str | None:
+        """A counted connection goes on as another (an HTTP request becomes a WebSocket):
+        the count passes to `new`, checked again for its own address; or why `new` is
+        refused (then neither counts)."""
+
+    def release(self, link: Counted, failed_handshake: str | None = None) -> None:
+        """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
     def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
         """The protocol side of a new connection. `irc_only`: the peer is an IRC client

@@ -22,6 +22,16 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hubbub.config import ConfigError, TlsSection
 
 
+def handshake_failure(exc: BaseException) -> str:
+    """A failed handshake's reason, in a few words for the log."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "TLS error"
+    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
+        return "timed out"
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or type(exc).__name__
+
+
 class TlsError(ConfigError):
     """The certificate or key cannot be used; the message says which file and why."""
 

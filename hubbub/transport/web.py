@@ -14,7 +14,9 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
 Every response carries the headers the web client is written for (a strict Content
 Security Policy and its companions, below). A connection has `web.handshake_timeout`
 to send its request (aiohttp's keep-alive timer covers a connection that never does);
-over HTTPS the TLS handshake has the same bound (see the runtime's listener).
+over HTTPS the TLS handshake has the same bound. Each connection counts against the
+connection limits from its accept (httpconn.py); a WebSocket takes over the count of
+the HTTP connection it upgrades.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 
 from hubbub.transport import peer, static
+from hubbub.transport.httpconn import HttpConnection
 from hubbub.transport.ports import WebHost
 from hubbub.transport.websocket import CLOSE_TIMEOUT, SUBPROTOCOLS, WebSocketConnection
 
@@ -99,6 +102,10 @@ async def _webirc(request: web.Request) -> web.StreamResponse:
         request.remote or "", request.secure, request.headers.get("X-Forwarded-For"),
         request.headers.get("X-Forwarded-Proto"), trusted,
     )  # fmt: skip
+    transport = request.transport
+    counted = transport.get_protocol() if transport is not None else None
+    if not isinstance(counted, HttpConnection):  # not accepted by our listener (or gone): not counted
+        raise web.HTTPServiceUnavailable(text="This connection cannot become a WebSocket.\n")
     origin = request.headers.get(hdrs.ORIGIN)
     scheme = "https" if secure else "http"
     if not peer.origin_allowed(origin, request.host, scheme, settings.allowed_origins):
@@ -112,7 +119,7 @@ async def _webirc(request: web.Request) -> web.StreamResponse:
     transport = request.transport
     if transport is None:  # gone during the handshake
         return ws
-    conn = WebSocketConnection(host, ws, transport, ip, secure)
+    conn = WebSocketConnection(host, ws, transport, ip, secure, counted.hand_over)
     sockets = request.app[_SOCKETS]
     sockets.add(conn)
     try:

@@ -1,10 +1,14 @@
 """IRC over WebSocket (IRCv3 WebSocket): one IRC line per WebSocket message, each way.
 
 A WebSocket connection is a `Link` like a TCP one: its own `LineGate` (flood control,
-recvq, held input) and `OutputQueue` (sendq, one flush per loop iteration), admitted by
-the same `Admission`, with an IRC session of its own from its first line (a WebSocket
-peer is an IRC client: no plain-text greeting, no plain mode). Only the framing
-differs:
+recvq, held input) and `OutputQueue` (sendq, one flush per loop iteration), counted by
+the same `Admission` (from accept: the HTTP connection it grew from hands its count
+over, see httpconn.py), with an IRC session of its own from its first line (a
+WebSocket peer is an IRC client: no plain-text greeting, no plain mode). As on TCP,
+input held for the client (slow work, or the network ordering its event) that grows
+past the recvq stops the reading of frames until it is released, rather than counting
+as a flood; and the kernel's send buffer is bounded (`limits.send_buffer`). Only the
+framing differs:
 
 - in: aiohttp has parsed the frames; each message, text or binary, is one line, handed
   to the gate whole. A trailing CRLF is tolerated; a line longer than IRC allows gets
@@ -29,6 +33,7 @@ shutdown) flushes the last output, the ERROR line included, then sends the close
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +43,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
-from hubbub.transport.ports import ConnectionHost, SessionPort
+from hubbub.transport.ports import ConnectionHost, Counted, SessionPort
 
 TEXT = 0x1
 BINARY = 0x2
@@ -167,8 +172,11 @@ class WebSocketConnection:
     kind = "websocket"
 
     def __init__(self, host: ConnectionHost, ws: web.WebSocketResponse, transport: asyncio.Transport,
-                 ip: str, secure: bool) -> None:  # fmt: skip
+                 ip: str, secure: bool, admit: Callable[[Counted], str | None]) -> None:  # fmt: skip
+        """`admit`: counts this connection, or says why it is refused (the count of the
+        HTTP connection it comes from passes to it)."""
         self.host = host
+        self._admit = admit
         self.ws = ws
         self.transport = transport
         self.ip = ip
@@ -182,15 +190,17 @@ class WebSocketConnection:
         self._closing = False
         self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._drain_handle: asyncio.Handle | None = None
+        self._resumed: asyncio.Future[None] | None = None  # reading stopped (held input past the recvq) until set
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- the connection's life -------------------------------------------------------------
 
     def open(self) -> str | None:
         """Admit the connection and open its session; or say why it is refused."""
-        refusal = self.host.admit(self)
+        refusal = self._admit(self)
         if refusal is not None:
             return refusal
+        self._bound_send_buffer()
         output = self.output = FramedQueue(
             self.opcode, self.transport, self.ip, self.gate.settings.sendq, self.host.flusher.mark,
             self._sendq_exceeded,
@@ -227,6 +237,8 @@ class WebSocketConnection:
         was the client's close (rather than our own, or a broken connection)."""
         ws = self.ws
         while True:
+            if self._resumed is not None:  # frames wait, in aiohttp's bounded queue and the kernel's
+                await self._resumed
             message = await ws.receive()
             kind = message.type
             if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
@@ -266,6 +278,7 @@ class WebSocketConnection:
             self.output.stop()
             self.counters.bytes_sent += self.output.sent
             self.output.sent = 0
+        self._resume_reading()
         session, self.session = self.session, None
         if session is not None:
             session.connection_lost(reason)
@@ -291,8 +304,13 @@ class WebSocketConnection:
         if self._closing or session is None:
             return
         if gate.flooded:
-            self._drop("Excess Flood")
-            return
+            if not gate.held:
+                self._drop("Excess Flood")
+                return
+            # The wait is ours (slow work, or the network's order in a cluster), not the
+            # client's flooding: stop reading until it is over rather than drop it.
+            if self._resumed is None:
+                self._resumed = asyncio.get_running_loop().create_future()
         wait = gate.wait()
         if wait is not None:
             if self._drain_handle is None:
@@ -316,11 +334,32 @@ class WebSocketConnection:
     def release_input(self) -> None:
         if self.gate.release() and not self._closing:
             self._pump()
+            if not self.gate.held:
+                self._resume_reading()
+
+    def _resume_reading(self) -> None:
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None and not resumed.done():
+            resumed.set_result(None)
+
+    def charge(self, lines: int) -> None:
+        self.gate.charge(lines)
 
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)
-        if self.output is not None:
+        if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
+        self._bound_send_buffer()
+
+    def _bound_send_buffer(self) -> None:
+        """What the kernel may hold for this client on top of its sendq (0: its default)."""
+        size = self.gate.settings.send_buffer
+        sock = self.transport.get_extra_info("socket")
+        if size > 0 and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            except OSError:  # closed meanwhile
+                pass
 
     # -- output ----------------------------------------------------------------------------
 

@@ -32,7 +32,8 @@ def threaded_server() -> Iterator[Runtime]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="hubbub-server", daemon=True)
     thread.start()
-    runtime = asyncio.run_coroutine_threadsafe(start_server(), loop).result(10)
+    # no history: what a client fetches on joining would depend on timing, and the picture must not
+    runtime = asyncio.run_coroutine_threadsafe(start_server("history.enabled=false"), loop).result(10)
     runtime.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
     yield runtime
     asyncio.run_coroutine_threadsafe(runtime.stop(), loop).result(10)

@@ -8,6 +8,8 @@ operator can ban an address without banning itself.
 
 from __future__ import annotations
 
+import logging
+
 from tests.e2e_opers.support import SERVER, an_oper, connected_from
 from tests.helpers import LineClient, commands, connected, sync
 
@@ -57,6 +59,32 @@ async def test_klined_address_is_refused_at_connection_until_unklined(oper_serve
     assert (await ircop.expect("NOTICE", "ircop")).params[1] == f"*** Removed K-line on *@{BANNED}"
     welcome = await connected_from(oper_server, BANNED, "back")
     clients.append(welcome)
+
+
+async def test_kline_hits_kills_and_their_disconnections_are_logged(oper_server, clients, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub")
+    ircop = await an_oper(oper_server)
+    target = await connected_from(oper_server, BANNED, "target")
+    victim = await connected(oper_server, "victim")
+    clients.extend([ircop, target, victim])
+    ircop.send("KILL victim :flooding")
+    await victim.closed()
+    ircop.send(f"KLINE *@{BANNED} :spam bots")
+    await target.closed()
+    refused = await connected_from(oper_server, BANNED)
+    await refused.closed()
+    await sync(ircop)
+    lines = [r.getMessage() for r in caplog.records]
+    who = f"target!~u@{BANNED} [{BANNED}]"
+    for expected in (
+        "ircop!~u@127.0.0.1 killed victim!~u@127.0.0.1 (flooding)",
+        "disconnected victim!~u@127.0.0.1 [127.0.0.1] (Killed (ircop (flooding)))",
+        f"K-line *@{BANNED} matches {who}",
+        f"disconnected {who} (K-Lined: spam bots)",
+        f"K-line *@{BANNED} matches a connection from {BANNED}",
+        f"refused a connection from {BANNED}: K-Lined: spam bots",
+    ):
+        assert expected in lines, (expected, lines)
 
 
 async def test_kline_on_a_username_applies_at_registration_with_casemapping(oper_server, clients) -> None:
@@ -148,3 +176,24 @@ async def test_opers_watching_server_notices_hear_of_klines(oper_server, clients
     notice = await watcher.expect("NOTICE", "watcher")
     assert notice.source == SERVER
     assert notice.params[1] == f"*** Notice -- ircop added a K-line on *@{BANNED} for 2d: abuse"
+
+
+async def test_klines_survive_a_restart_and_unkline_is_kept_too(make_oper_server, clients, tmp_path) -> None:
+    db = f"store.db='{tmp_path / 'hubbub.db'}'"
+    server = await make_oper_server(db)
+    ircop = await an_oper(server)
+    ircop.send(f"KLINE *@{BANNED} :kept")
+    ircop.send("KLINE *@127.0.0.3 :lifted later")
+    await ircop.expect("NOTICE", "ircop")
+    ircop.send("UNKLINE *@127.0.0.3")
+    await sync(ircop)
+    await ircop.close()
+    await server.stop()
+    again = await make_oper_server(db)
+    ircop = await an_oper(again)
+    clients.append(ircop)
+    ircop.send("STATS k")
+    listed = [m.params[2] for m in await ircop.collect_until("219") if m.command == "216"]
+    assert listed == [BANNED]
+    banned = await connected_from(again, BANNED)
+    assert (await banned.expect("ERROR")).params == [f"Closing Link: {BANNED} (K-Lined: kept)"]

@@ -271,11 +271,9 @@ async def test_websockets_count_against_the_same_per_ip_limit_as_tcp(make_web_se
     first = await WsClient.connect(runtime)
     ws_clients.append(first)
     await first.register("webuser")
-    refused = await WsClient.connect(runtime)
-    ws_clients.append(refused)
-    lines = await refused.closed()
-    assert lines == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)"]
-    assert refused.ws.close_code == 1008
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:  # counted from its accept: refused then
+        await WsClient.connect(runtime)
+    assert refused.value.status == 503
     other = await LineClient.connect(runtime)  # and TCP is refused as well, counting the WebSocket
     assert "Too many connections" in (await other.closed())[0]
     await first.close()  # a place is free again, for either
@@ -284,6 +282,61 @@ async def test_websockets_count_against_the_same_per_ip_limit_as_tcp(make_web_se
     await again.register("webuser2")
     await tcp.close()
     await other.close()
+
+
+async def _idle_connection(address: tuple[str, int]) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, address)
+    return sock
+
+
+async def _read_all(sock: socket.socket) -> bytes:
+    loop = asyncio.get_running_loop()
+    data = b""
+    while chunk := await asyncio.wait_for(loop.sock_recv(sock, 4096), WAIT):
+        data += chunk
+    return data
+
+
+async def test_web_connections_count_from_accept_until_their_request_times_out(make_web_server) -> None:
+    """An HTTP connection that has sent nothing yet already counts against the limits
+    (idle sockets cannot take descriptors uncounted); a refused one is told why."""
+    runtime = await make_web_server("limits.max_clients_per_ip=2", "web.handshake_timeout=1")
+    address = runtime.listeners.address("web")
+    idle = [await _idle_connection(address) for _ in range(2)]
+    third = await _idle_connection(address)  # accepted after the two others, in order
+    answer = await _read_all(third)
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert answer.endswith(b"\r\n\r\nToo many connections from your IP address\n")
+    third.close()
+    tcp = await LineClient.connect(runtime)
+    assert await tcp.closed() == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)"]
+    for sock in idle:  # closed by the server once their time for a request is over, and no longer counted
+        assert await _read_all(sock) == b""
+        sock.close()
+    client = await WsClient.connect(runtime)
+    await client.register("afterwards")
+    await client.close()
+    await tcp.close()
+
+
+async def test_a_trusted_proxy_is_not_limited_as_one_address_its_clients_are(make_web_server, ws_clients) -> None:
+    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8']", "limits.max_clients_per_ip=1")
+    waiting = await _idle_connection(runtime.listeners.address("web"))  # the proxy's, its request to come
+    for n, address in enumerate(("198.51.100.1", "198.51.100.2")):  # two clients through one proxy
+        client = await WsClient.connect(runtime, headers={"X-Forwarded-For": address})
+        ws_clients.append(client)
+        await client.register(f"client{n}")
+    again = await WsClient.connect(runtime, headers={"X-Forwarded-For": "198.51.100.1"})
+    ws_clients.append(again)
+    lines = await again.closed()  # refused once its address is known, at the upgrade
+    assert lines == ["ERROR :Closing Link: 198.51.100.1 (Too many connections from your IP address)"]
+    assert again.ws.close_code == 1008
+    tcp = await LineClient.connect(runtime)  # the proxy's HTTP connections do not count against its address
+    await tcp.register("local")
+    await tcp.close()
+    waiting.close()
 
 
 async def test_the_global_limit_counts_websockets(make_web_server, ws_clients) -> None:
@@ -347,6 +400,28 @@ async def test_the_http_request_must_come_within_the_handshake_timeout(make_web_
     writer.write(b"GET /webirc HTTP/1.1\r\nHost: x\r\n")  # and never the rest
     assert await asyncio.wait_for(reader.read(), WAIT) == b""  # closed by the server, no answer
     writer.close()
+
+
+async def test_lines_sent_while_the_server_works_for_the_client_wait_past_the_recvq(make_web_server,
+                                                                                     ws_clients) -> None:  # fmt: skip
+    """As on TCP: input held for the client (a password being hashed; in a cluster, the
+    network ordering its event) is the server's wait, not a flood: past the recvq the
+    server stops reading frames instead of dropping the client, and handles all of them."""
+    runtime = await make_web_server("limits.flood_control=false", "limits.recvq=1024")
+    watcher = await connected(runtime, "watcher", "#c")
+    client = await WsClient.connect(runtime)
+    ws_clients.append(client)
+    await client.register("alice")
+    await client.join("#c")
+    total = 200  # about 5 KB: five times the recvq
+    await client.send("NICKSERV REGISTER correct-horse-battery")
+    for i in range(total):
+        await client.send(f"PRIVMSG #c :waiting {i}")
+    await watcher.expect("PRIVMSG", "#c", f"waiting {total - 1}", timeout=2 * WAIT)
+    said = [m.params[1] for m in watcher.received if m.command == "PRIVMSG" and m.params[0] == "#c"]
+    assert said == [f"waiting {i}" for i in range(total)]
+    assert not [m for m in await client.sync() if m.command == "ERROR"]
+    await watcher.close()
 
 
 # -- talking, leaving, stopping -------------------------------------------------------------------
@@ -419,6 +494,27 @@ async def test_wss_with_the_tls_certificate(make_web_server, ws_clients, tmp_pat
     await client.register("secure")
     await client.send("WHOIS secure")
     assert (await client.expect(lambda m: m.command in ("671", "318"))).command == "671"
+
+
+async def test_an_https_handshake_counts_against_the_limits_and_is_bounded_in_time(make_web_server, tmp_path,
+                                                                                   caplog) -> None:  # fmt: skip
+    caplog.set_level("INFO", logger="hubbub.audit")
+    runtime = await make_web_server("web.tls=true", "tls.self_signed=true", f"tls.cert={tmp_path / 'c.pem'}",
+                                    f"tls.key={tmp_path / 'k.pem'}", "limits.max_clients_per_ip=1",
+                                    "web.handshake_timeout=1")  # fmt: skip
+    silent = await _idle_connection(runtime.listeners.address("web"))  # never sends its ClientHello
+    tcp = await LineClient.connect(runtime)
+    assert await tcp.closed() == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)"]
+    try:
+        assert await _read_all(silent) == b""  # dropped by the server, having sent nothing
+    except ConnectionResetError:
+        pass
+    silent.close()
+    assert "TLS handshake with 127.0.0.1 failed: timed out" in caplog.text
+    client = await WsClient.connect(runtime)  # no longer counted
+    await client.register("secure")
+    await client.close()
+    await tcp.close()
 
 
 async def test_a_websocket_user_gets_keepalive_pings_like_anyone(make_web_server, ws_clients) -> None:

@@ -1,0 +1,194 @@
+"""The store interface against a real database: what is written is what is read back,
+in the order and with the bounds the history commands promise."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    ChannelRecord,
+    DeleteAccount,
+    DeleteChannel,
+    DeleteKline,
+    DeleteMessage,
+    HistoryQuery,
+    KlineRecord,
+    PutAccount,
+    PutChannel,
+    PutKline,
+    PutMarker,
+    Ref,
+    SearchQuery,
+    StoredMessage,
+)
+
+T0 = 1_800_000_000.0
+
+
+def line(i: int, target: str = "#c", command: str = "PRIVMSG", text: str | None = None, at: float | None = None,
+         nick: str = "alice") -> StoredMessage:  # fmt: skip
+    body = f"message {i}" if text is None else text
+    params = (target, body) if command in ("PRIVMSG", "NOTICE") else (target,)
+    return StoredMessage(target, f"id{i}", T0 + i if at is None else at, command, f"{nick}!u@h", None, params,
+                         {"+x": "y"} if i == 1 else None, body if command in ("PRIVMSG", "NOTICE") else "")
+
+
+async def filled(make_store, count: int = 10, **kw):  # -> Store
+    store = await make_store()
+    await store.write([AddMessage(line(i, **kw)) for i in range(count)])
+    return store
+
+
+def ids(found: list[StoredMessage]) -> list[str]:
+    return [m.msgid for m in found]
+
+
+def q(mode: str, first: Ref | None = None, second: Ref | None = None, limit: int = 100, events: bool = False):
+    return HistoryQuery("#c", mode, first, second, limit, events)
+
+
+async def test_messages_come_back_as_written(make_store) -> None:
+    store = await filled(make_store, 3)
+    got = await store.history(q("latest"))
+    assert got == [line(0), line(1), line(2)]
+    assert await store.find("#c", "id1") == line(1)
+    assert await store.find("#other", "id1") is None
+
+
+async def test_each_query_mode_with_exclusive_bounds(make_store) -> None:
+    store = await filled(make_store)
+    msgid = lambda i: Ref("msgid", f"id{i}")  # noqa: E731
+    at = lambda i: Ref("time", T0 + i)  # noqa: E731
+    assert ids(await store.history(q("latest", limit=3))) == ["id7", "id8", "id9"]
+    assert ids(await store.history(q("latest", msgid(6)))) == ["id7", "id8", "id9"]
+    assert ids(await store.history(q("before", msgid(5), limit=2))) == ["id3", "id4"]
+    assert ids(await store.history(q("before", at(5), limit=2))) == ["id3", "id4"]
+    assert ids(await store.history(q("after", msgid(5), limit=2))) == ["id6", "id7"]
+    assert ids(await store.history(q("after", at(5), limit=2))) == ["id6", "id7"]
+    assert ids(await store.history(q("around", msgid(5), limit=3))) == ["id4", "id5", "id6"]
+    assert ids(await store.history(q("between", msgid(2), msgid(6)))) == ["id3", "id4", "id5"]
+    assert ids(await store.history(q("between", msgid(6), msgid(2), limit=2))) == ["id4", "id5"]
+    assert await store.history(q("before", msgid(99))) == []
+
+
+async def test_one_millisecond_holds_several_messages_in_the_order_stored(make_store) -> None:
+    store = await make_store()
+    await store.write([AddMessage(line(i, at=T0)) for i in range(4)])
+    assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2", "id3"]
+    assert ids(await store.history(q("after", Ref("msgid", "id1")))) == ["id2", "id3"]
+    assert ids(await store.history(q("before", Ref("msgid", "id2")))) == ["id0", "id1"]
+    assert await store.history(q("after", Ref("time", T0))) == []  # a time bound excludes its millisecond
+
+
+async def test_a_read_sees_the_writes_handed_over_before_it(make_store) -> None:
+    store = await make_store()
+    writing = asyncio.ensure_future(store.write([AddMessage(line(i)) for i in range(50)]))
+    await asyncio.sleep(0)  # the write has started (handed over), and is not committed yet
+    assert len(await store.history(q("latest"))) == 50
+    await writing
+
+
+async def test_events_only_for_event_playback(make_store) -> None:
+    store = await make_store()
+    await store.write([AddMessage(line(0, command="JOIN")), AddMessage(line(1)), AddMessage(line(2, command="TAGMSG"))])
+    assert ids(await store.history(q("latest"))) == ["id1"]
+    assert ids(await store.history(q("latest", events=True))) == ["id0", "id1", "id2"]
+
+
+async def test_a_message_stored_twice_is_kept_once_and_deleting_removes_it(make_store) -> None:
+    store = await filled(make_store, 2)
+    await store.write([AddMessage(line(1))])  # the same msgid in the same conversation
+    assert ids(await store.history(q("latest"))) == ["id0", "id1"]
+    await store.write([DeleteMessage("#c", "id0")])
+    assert ids(await store.history(q("latest"))) == ["id1"]
+
+
+async def test_targets_lists_conversations_with_their_latest_time(make_store) -> None:
+    store = await make_store()
+    await store.write([
+        AddMessage(line(1, target="#a")), AddMessage(line(5, target="#b")), AddMessage(line(3, target="dm:alice bob")),
+        AddMessage(line(4, target="dm:carol dave")),
+    ])  # fmt: skip
+    found = await store.targets(["#a", "#b", "#z"], "alice", T0, T0 + 100, 10)
+    assert found == [("#b", T0 + 5), ("dm:alice bob", T0 + 3), ("#a", T0 + 1)]
+    assert await store.targets(["#a", "#b"], None, T0 + 2, T0 + 100, 1) == [("#b", T0 + 5)]
+
+
+async def test_search_by_words_sender_time_and_limit(make_store) -> None:
+    store = await make_store()
+    texts = ["the quick brown fox", "lazy dog", "quick thinking", "Quick, said bob", "café crème"]
+    await store.write([AddMessage(line(i, text=t, nick="bob" if "bob" in t else "alice")) for i, t in enumerate(texts)])
+
+    async def search(text: str = "", sender: str = "", after: float | None = None, limit: int = 10) -> list[str]:
+        found = await store.search(SearchQuery(("#c",), text, sender, after, None, limit))
+        return [m.text for m in found]
+
+    assert await search("quick") == ["the quick brown fox", "quick thinking", "Quick, said bob"]
+    assert await search("quick", sender="bob") == ["Quick, said bob"]
+    assert await search("quick", after=T0 + 2) == ["quick thinking", "Quick, said bob"]
+    assert await search("quick", limit=1) == ["Quick, said bob"]  # the most recent ones
+    assert await search("cafe") == ["café crème"]  # diacritics do not matter
+    assert await search('"quick" OR dog') == []  # words, not query syntax
+    assert await search(sender="bob") == ["Quick, said bob"]
+    assert await store.search(SearchQuery(("#elsewhere",), "quick", "", None, None, 10)) == []
+
+
+async def test_read_markers_only_move_forward(make_store) -> None:
+    store = await make_store()
+    assert await store.marker("alice", "#c") is None
+    await store.write([PutMarker("alice", "#c", T0 + 5)])
+    await store.write([PutMarker("alice", "#c", T0 + 2)])
+    assert await store.marker("alice", "#c") == T0 + 5
+    assert await store.marker("bob", "#c") is None
+
+
+async def test_accounts_channels_and_klines_come_back_at_open(make_store) -> None:
+    store = await make_store()
+    account = AccountRecord("alice", "Alice", "$argon2id$x", "s:k:k:4096", "a@example.org", T0, ("ab" * 32,))
+    channel = ChannelRecord("#c", "#C", "alice", T0, "topic", "alice!u@h", T0 + 1, "mnt", "key", 10,
+                            (("b", "*!*@spam", "alice", 5),), (("bob", "o"),))  # fmt: skip
+    kline = KlineRecord("*@bad", "spam", "oper", T0, None)
+    await store.write([PutAccount(account), PutChannel(channel), PutKline(kline),
+                       PutKline(KlineRecord("*@gone", "x", "oper", T0, T0 + 10))])  # fmt: skip
+    await store.write([DeleteKline("*@gone")])
+    snapshot = await reopened(make_store)
+    assert snapshot.accounts == [account]
+    assert snapshot.channels == [channel]
+    assert snapshot.klines == [kline]
+    store = await make_store()
+    await store.write([DeleteAccount("alice"), DeleteChannel("#c")])
+    snapshot = await reopened(make_store)
+    assert snapshot.accounts == [] and snapshot.channels == []
+
+
+async def reopened(make_store):  # -> Snapshot
+    """Close and open the store again; what it starts with."""
+    from hubbub.store import open_store
+
+    store = await make_store()
+    path = store.path
+    await store.close()
+    again = open_store(path)
+    try:
+        return await again.open()
+    finally:
+        await again.close()
+
+
+async def test_retention_by_age_and_by_count(make_store) -> None:
+    store = await filled(make_store, 10)
+    await store.write([AddMessage(line(i, target="#d")) for i in range(10, 13)])
+    assert await store.prune(T0 + 3, 0) == 3  # id0..id2 are older
+    assert ids(await store.history(q("latest")))[:1] == ["id3"]
+    assert await store.prune(None, 2) == 5 + 1  # #c keeps its newest two, #d too
+    assert ids(await store.history(q("latest"))) == ["id8", "id9"]
+
+
+async def test_opening_again_migrates_nothing_twice(make_store) -> None:
+    store = await filled(make_store, 2)
+    store = await make_store()
+    store = await make_store()
+    assert ids(await store.history(q("latest"))) == ["id0", "id1"]
+    await store.ping()
