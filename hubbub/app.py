@@ -24,7 +24,7 @@ from aiohttp import web
 
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
-from hubbub.engine.redis import RedisLog
+from hubbub.engine.redis import UNREACHABLE, RedisLog
 from hubbub.engine.replica import Replica
 from hubbub.irc.message import Message
 from hubbub.metrics import TRANSPORTS, Metrics
@@ -86,6 +86,8 @@ class Runtime:
         self.engine.subscribe(self.metrics.on_event)
         # Readiness checks beyond the listeners, by name ("store": does it answer?)
         self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {"store": self.persistence.reachable}
+        if self.cluster is not None:
+            self.health_checks["cluster"] = self._cluster_ready
         self.persistence.written = self.metrics.history_written
         self.tls_context: ssl.SSLContext | None = None
         self._web: web.AppRunner | None = None
@@ -150,6 +152,16 @@ class Runtime:
                 checks[name] = False
         ready = not self._stopping and bool(listeners) and all(listeners.values()) and all(checks.values())
         return ready, {"listeners": listeners, "checks": checks}
+
+    async def _cluster_ready(self) -> bool:
+        """Readiness in a cluster: Redis answers now, and this node follows the shared log
+        (not starting again from a snapshot, nor refusing what clients send)."""
+        assert self.cluster is not None
+        try:
+            await self.cluster.r.ping()
+        except UNREACHABLE:
+            return False
+        return self.cluster.synced.is_set() and self.cluster.replica.refusing is None
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""

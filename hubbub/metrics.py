@@ -11,8 +11,8 @@ Nothing here is called from a command handler. The figures come from three place
 - the state (users, channels, operators): read when scraped;
 
 plus a timer that measures how late the event loop runs its callbacks (lag), and the
-hook the store calls after each batch it commits (`history_written`): those metrics
-appear once some history has been written.
+hook the store calls after each batch of history it commits (`history_written`). Every
+metric is there from the start, at zero (a missing series would break rates and alerts).
 
 The registry is the server's own, never prometheus_client's global one, so that
 several servers in one process (the tests) each report their own figures.
@@ -68,7 +68,13 @@ class Metrics:
             "hubbub_event_loop_lag_seconds", "How late the event loop ran a timer due now (sampled twice a second)",
             buckets=LAG_BUCKETS, registry=self.registry,
         )  # fmt: skip
-        self._history: tuple[Counter, Histogram] | None = None
+        self.history_writes = Counter(
+            "hubbub_history_writes", "Messages written to the history store", registry=self.registry
+        )
+        self.history_latency = Histogram(
+            "hubbub_history_write_seconds", "Time one batched write of history took",
+            buckets=HISTORY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
         self._lag_timer: asyncio.TimerHandle | None = None
 
     # -- the event stream (a subscriber of the engine) ------------------------------------
@@ -104,23 +110,12 @@ class Metrics:
     # -- the store's hook ------------------------------------------------------------------
 
     def history_written(self, messages: int, seconds: float) -> None:
-        """The store committed a batch holding `messages` messages of history, in `seconds`.
-
-        The history metrics exist from the first such batch on: a server that has kept
-        no history yet does not report them at all.
-        """
+        """The store committed a batch holding `messages` messages of history, in
+        `seconds` (batches of other writes only, accounts and the like, are not counted)."""
         if messages == 0:
             return
-        if self._history is None:
-            self._history = (
-                Counter("hubbub_history_writes", "Messages written to the history store",
-                        registry=self.registry),
-                Histogram("hubbub_history_write_seconds", "Time one batched write of history took",
-                          buckets=HISTORY_BUCKETS, registry=self.registry),
-            )  # fmt: skip
-        written, latency = self._history
-        written.inc(messages)
-        latency.observe(seconds)
+        self.history_writes.inc(messages)
+        self.history_latency.observe(seconds)
 
     # -- event loop lag ----------------------------------------------------------------------
 

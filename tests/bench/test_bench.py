@@ -236,6 +236,11 @@ def test_a_remote_target_is_refused_without_allow_remote(capsys) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("192.0.2.1")
 
 
+def test_a_cluster_over_websocket_is_refused_before_anything_starts(capsys) -> None:
+    assert bench_main(["pingpong", "--cluster", "2", "--transport", "websocket"]) == 2
+    assert "--cluster runs over TCP only" in capsys.readouterr().err
+
+
 def test_sampler_reads_send_times_and_spots_gaps_and_reordering() -> None:
     sampler = Sampler(b"tagx")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hubbub.app import Runtime
 from tests.helpers import connected, sync
+from tests.services import start_redis
 from tests.web.wsclient import WsClient, start_web_server
 
 WEB = Path(__file__).resolve().parents[2] / "hubbub" / "web"
@@ -153,6 +155,27 @@ async def test_healthz_says_unavailable_when_a_listener_is_down(server, http) ->
     assert body["listeners"][f"irc {host}:{port}"] is False
 
 
+async def test_healthz_in_a_cluster_says_whether_redis_answers(http) -> None:
+    redis = start_redis()
+    if isinstance(redis, str):
+        pytest.skip(redis)
+    try:
+        runtime = await start_web_server(f"cluster.url='{redis.url}'", f"cluster.keyspace='t{uuid.uuid4().hex}'")
+        try:
+            async with http.get(runtime.web_url("/healthz")) as response:
+                assert response.status == 200
+                assert (await response.json())["checks"] == {"store": True, "cluster": True}
+            redis.stop(kill=True)
+            async with http.get(runtime.web_url("/healthz")) as response:
+                assert response.status == 503
+                assert (await response.json())["checks"] == {"store": True, "cluster": False}
+            redis.start()
+        finally:
+            await runtime.stop()
+    finally:
+        redis.close()
+
+
 # -- /metrics ---------------------------------------------------------------------------------------
 
 
@@ -197,6 +220,8 @@ async def test_metrics_count_users_channels_connections_messages_and_bytes(serve
     assert value(after, "hubbub_connections", transport="tcp") == 2
     assert value(after, "hubbub_connections", transport="websocket") == 1
     assert value(after, "hubbub_connections_accepted_total", transport="websocket") == 1
+    assert value(after, "hubbub_connections", transport="http") >= 1  # this scrape's, at least
+    assert value(after, "hubbub_connections_accepted_total", transport="http") >= 2  # the WebSocket's, the scrapes'
     assert value(after, "hubbub_events_total", kind="Registered") == 3
     assert value(after, "hubbub_events_total", kind="Joined") == 4
     assert value(after, "hubbub_messages_total", target="channel") == 5
@@ -232,8 +257,10 @@ async def test_sendq_drops_and_flood_delays_are_counted() -> None:
         await runtime.stop()
 
 
-async def test_history_metrics_appear_once_history_is_written(server) -> None:
-    assert not any(name.startswith("hubbub_history") for name, _ in await scrape(server))
+async def test_history_writes_and_their_latency_are_counted(server) -> None:
+    before = await scrape(server)
+    assert value(before, "hubbub_history_writes_total") == 0  # there from the start
+    assert value(before, "hubbub_history_write_seconds_count") == 0
     alice = await connected(server, "alice", "#kept")
     for i in range(3):
         alice.send(f"PRIVMSG #kept :keep this {i}")
