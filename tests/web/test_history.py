@@ -1,8 +1,8 @@
 """History (draft/chathistory), search (soju.im/search) and SASL in the browser.
 
-hubbub has neither a store nor accounts yet, so these run against a scripted IRCv3
-peer (tests/web/ircv3_peer.py) that speaks them over WebSocket. The last tests run the
-same scenarios against hubbub itself, and skip until hubbub offers the capabilities.
+Most run against a scripted IRCv3 peer (tests/web/ircv3_peer.py) that speaks them over
+WebSocket, so that what the client sends can be checked line by line; the last tests
+run the same scenarios against hubbub itself and its store.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
+from tests.e2e_accounts.support import registered_account
 from tests.helpers import LineClient
 from tests.web.ircv3_peer import IRCv3Peer
 
@@ -115,7 +116,7 @@ async def test_a_wrong_password_is_reported(open_page, peer) -> None:
     await expect(alice.messages().locator(".row.error")).to_contain_text("Login failed")
 
 
-# -- against hubbub, once it keeps history ---------------------------------------------------
+# -- against hubbub and its store ---------------------------------------------------
 
 
 async def offered_caps(runtime) -> set[str]:
@@ -158,3 +159,14 @@ async def test_search_on_hubbub(open_user, irc_user, web_server) -> None:
     await alice.page.fill("#search-input", "xylophone")
     await alice.page.press("#search-input", "Enter")
     await expect(alice.page.locator("#search-results")).to_contain_text("the word is xylophone")
+
+
+async def test_sasl_login_on_hubbub(open_user, irc_user, web_server) -> None:
+    owner = await registered_account(web_server.runtime, "alice", "sekrit-words")
+    owner.send("QUIT")
+    await owner.closed()
+    alice = await open_user()
+    await alice.connect("alice", "#kept", password="sekrit-words")
+    bob = await irc_user("bob", "#kept")
+    bob.send("WHOIS alice")
+    assert (await bob.expect("330")).params[1:3] == ["alice", "alice"]  # logged in as alice
