@@ -123,7 +123,7 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
         return rejected("duplicate")
     if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
         return rejected("too many from the address")
-    user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time)
+    user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time, ev.certfp)
     state.users[ev.uid] = user
     state.per_ip[ev.ip] += 1
     outcome = Outcome()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from tests.helpers import LineClient
 
 LISTENING = re.compile(r"listening irc (\S+):(\d+)")
+TLS_LISTENING = re.compile(r"listening tls (\S+):(\d+)")
 NODE_TIMEOUT = 2.0  # seconds: short, so that the tests of lost nodes are quick
 
 
@@ -29,6 +30,7 @@ class Node:
         self.overrides = overrides
         self.process: asyncio.subprocess.Process | None = None
         self.address: tuple[str, int] | None = None
+        self.tls_address: tuple[str, int] | None = None  # with a `listen.tls` override
         self.log: list[str] = []
         self._reader: asyncio.Task[None] | None = None
 
@@ -44,7 +46,8 @@ class Node:
             stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         assert self.process.stderr is not None
-        while self.address is None:
+        tls = any(item.startswith("listen.tls") for item in self.overrides)
+        while self.address is None or (tls and self.tls_address is None):
             line = await asyncio.wait_for(self.process.stderr.readline(), 20)
             if not line:
                 raise AssertionError(f"node {self.name} exited: {''.join(self.log)}")
@@ -53,6 +56,9 @@ class Node:
             found = LISTENING.search(text)
             if found:
                 self.address = (found.group(1), int(found.group(2)))
+            found = TLS_LISTENING.search(text)
+            if found:
+                self.tls_address = (found.group(1), int(found.group(2)))
         self._reader = asyncio.create_task(self._drain())
         return self
 
