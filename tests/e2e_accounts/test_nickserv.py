@@ -83,6 +83,9 @@ async def test_sasl_plain_during_registration_and_its_failures(server, clients) 
     ok, result = await sasl_plain(server, "alice2", "alice", "correct-horse")
     clients.append(ok)
     assert result == "903"
+    # +r is told once the client has a nick: after the welcome, not as `MODE *` before it
+    assert not [m for m in ok.received if m.command == "MODE"]
+    assert (await ok.expect("MODE")).params == ["alice2", "+r"]
     bad, result = await sasl_plain(server, "mallory", "alice", "guess")
     clients.append(bad)
     assert result == "904"
