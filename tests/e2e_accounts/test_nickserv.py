@@ -45,6 +45,17 @@ async def test_register_refusals_are_ergo_texts(server, clients) -> None:
     assert await ns(bob, "REGISTER secret pw") == "Guest nicknames cannot be registered"
 
 
+async def test_help_lists_each_command_once_with_its_other_names(server, clients) -> None:
+    bob = await connected(server, "bob")
+    clients.append(bob)
+    for service in ("NickServ", "ChanServ"):
+        bob.send(f"PRIVMSG {service} :HELP")
+        lines = [m.params[-1] for m in await sync(bob) if m.command == "NOTICE"]
+        listed = [line.split()[0] for line in lines if line.startswith("  ")]
+        assert len(listed) == len(set(listed)), lines
+        assert any(line.startswith("  DROP ") and line.endswith("(also UNREGISTER)") for line in lines)
+
+
 async def test_identify_from_a_second_connection_with_its_own_nick(server, clients) -> None:
     alice = await registered_account(server, "alice")
     phone = await connected(server, "alice_phone")
