@@ -250,6 +250,37 @@ async def test_refuse_mode_answers_433_to_a_registered_nick(make_server, clients
     assert refused.params[1:] == ["alice", "Nickname is reserved by a different account"]
 
 
+async def test_refuse_mode_lets_a_sasl_client_that_sent_nick_first_keep_its_nick(make_server, clients) -> None:
+    """Clients send CAP LS, NICK and USER at once, and log in with SASL after: the nick is
+    judged when registration completes, once the login had its chance."""
+    server = await make_server("accounts.enforce=refuse")
+    alice = await registered_account(server, "alice")
+    alice.send("QUIT")
+    await alice.closed()
+    for password, works in (("correct-horse", True), ("wrong", False)):
+        client = await LineClient.connect(server)
+        clients.append(client)
+        client.send("CAP LS 302")
+        client.send("NICK alice")
+        client.send("USER u 0 * :U")
+        client.send("CAP REQ :sasl")
+        client.send("AUTHENTICATE PLAIN")
+        await client.expect("AUTHENTICATE", "+")
+        client.send(f"AUTHENTICATE {b64(chr(0).join(('alice', 'alice', password)))}")
+        await client.expect("903" if works else "904")
+        client.send("CAP END")
+        if works:
+            assert (await client.expect("001")).params[0] == "alice"
+            client.send("QUIT")
+            await client.closed()
+            continue
+        refused = await client.expect("433")
+        assert refused.params[1:] == ["alice", "Nickname is reserved by a different account"]
+        assert "001" not in commands(await sync(client))
+        client.send("NICK alice_")
+        assert (await client.expect("001")).params[0] == "alice_"
+
+
 async def test_ghost_drop_password_and_certs(server, clients) -> None:
     alice = await registered_account(server, "alice")
     stale = await connected(server, "stale")
