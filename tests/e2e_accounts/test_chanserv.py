@@ -67,6 +67,20 @@ async def test_ops_cannot_kick_or_deop_the_founder(server, clients) -> None:
     assert (await bob.expect("KICK")).params[1] == "bob"
 
 
+async def test_the_access_list_cannot_take_the_founders_status_through_chanserv(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    bob = await registered_account(server, "bob", "correct-horse", "#c")
+    clients.extend([alice, bob])
+    await cs(alice, "REGISTER #c")
+    assert await cs(alice, "AMODE #c +o bob") == "Successfully set persistent mode +o on bob"
+    assert await cs(bob, "OP #c") == "Successfully granted operator privileges"
+    await alice.expect("MODE", "#c", "+o", "bob")
+    assert await cs(bob, "DEOP #c alice") == "Only the channel founder can do this"
+    assert await cs(bob, "VOICE #c alice") == "Only the channel founder can do this"
+    assert "MODE" not in commands(await sync(alice))
+    assert await cs(alice, "DEOP #c bob") == "Successfully removed operator privileges"
+
+
 async def test_a_registered_channel_and_its_settings_survive_a_restart(stored, clients) -> None:
     server = await stored()
     alice = await registered_account(server, "alice", "correct-horse", "#keep")
