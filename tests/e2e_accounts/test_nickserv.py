@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scramp import ScramClient
 
+from hubbub.runtime.workers import WorkerPool
 from tests.e2e_accounts.support import NS, b64, ns, registered_account, sasl_plain
 from tests.e2e_caps.support import capped
 from tests.helpers import LineClient, commands, connected, sync
@@ -328,3 +329,17 @@ async def test_accounts_survive_a_restart(stored, clients) -> None:
     client, result = await sasl_plain(again, "alice", "alice", "correct-horse")
     clients.append(client)
     assert result == "903"
+
+
+async def test_irc_register_while_the_hashing_queue_is_full_says_try_later(server, clients) -> None:
+    alice = await capped(server, "alice", "draft/account-registration")
+    clients.append(alice)
+    server.workers.stop()
+    server.workers = WorkerPool(1, max_pending=0)  # every password hashing is refused: the server is busy
+    alice.send("REGISTER * * secretpw")
+    fail = await alice.expect("FAIL")
+    assert fail.params[:3] == ["REGISTER", "TEMPORARILY_UNAVAILABLE", "alice"]
+    alice.send("PRIVMSG NickServ :INFO alice")
+    assert (await alice.expect(lambda m: m.command == "NOTICE" and m.source == NS)).params[-1] == (
+        "Account does not exist"
+    )
