@@ -22,9 +22,10 @@ OPER_PASSWORD = "secret"
 
 
 class Node:
-    def __init__(self, url: str, keyspace: str, name: str, config: str, *overrides: str) -> None:
+    def __init__(self, url: str, keyspace: str, name: str, config: str, *overrides: str, db: str = ":memory:") -> None:
         self.url = url
         self.config = config
+        self.db = db
         self.keyspace = keyspace
         self.name = name
         self.overrides = overrides
@@ -38,7 +39,7 @@ class Node:
         sets = ["limits.flood_control=false", "limits.max_clients_per_ip=0", f"cluster.keyspace='{self.keyspace}'",
                 f"cluster.node_timeout={NODE_TIMEOUT}", *self.overrides]  # fmt: skip
         args = ["-m", "hubbub", "serve", "--config", self.config, "--cluster", self.url, "--listen", "127.0.0.1:0",
-                "--no-web", "--db", ":memory:", "--name", self.name]  # fmt: skip
+                "--no-web", "--db", self.db, "--name", self.name]  # fmt: skip
         for item in sets:
             args += ["--set", item]
         self.process = await asyncio.create_subprocess_exec(
@@ -104,9 +105,10 @@ class Node:
 class Cluster:
     """Nodes sharing one keyspace of one Redis: one network."""
 
-    def __init__(self, url: str, config: str) -> None:
+    def __init__(self, url: str, config: str, db: str = ":memory:") -> None:
         self.url = url
         self.config = config  # a TOML file with an operator block (admin / OPER_PASSWORD)
+        self.db = db  # the store every node shares
         self.keyspace = f"t{uuid.uuid4().hex[:12]}"
         self.nodes: list[Node] = []
         self.clients: list[LineClient] = []
@@ -118,7 +120,8 @@ class Cluster:
         return started
 
     async def add(self, *overrides: str, name: str | None = None) -> Node:
-        node = Node(self.url, self.keyspace, name or f"node{len(self.nodes) + 1}.test", self.config, *overrides)
+        node = Node(self.url, self.keyspace, name or f"node{len(self.nodes) + 1}.test", self.config, *overrides,
+                    db=self.db)
         self.nodes.append(node)
         return await node.start()
 

@@ -398,7 +398,8 @@ def handle_register(ctx: Context, message: Message) -> None:
 
     def done(account: Account | None, why: str | None) -> None:
         if account is None:
-            conn.fail("REGISTER", "ACCOUNT_EXISTS", name, why or "Account already exists")
+            code = "TEMPORARILY_UNAVAILABLE" if why == BUSY else "ACCOUNT_EXISTS"
+            conn.fail("REGISTER", code, name, why or "Account already exists")
             return
         conn.server_message("REGISTER", "SUCCESS", account.name, "Account successfully registered")
 
