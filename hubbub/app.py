@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -21,6 +22,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from aiohttp import web
+from OpenSSL import SSL
 
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
@@ -47,6 +49,8 @@ from hubbub.transport.tcp import TcpConnection
 from hubbub.transport.web import build_app
 
 log = logging.getLogger("hubbub")
+
+Contexts = tuple[SSL.Context | None, ssl.SSLContext | None]  # for IRC over TLS, for HTTPS
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
@@ -89,7 +93,8 @@ class Runtime:
         if self.cluster is not None:
             self.health_checks["cluster"] = self._cluster_ready
         self.persistence.written = self.metrics.history_written
-        self.tls_context: ssl.SSLContext | None = None
+        self.tls_context: SSL.Context | None = None  # for new TLS connections (a reload replaces it)
+        self.https_context: ssl.SSLContext | None = None  # for new HTTPS ones (web.tls; a reload too)
         self._web: web.AppRunner | None = None
         self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
@@ -126,10 +131,12 @@ class Runtime:
     def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         self.admission.release(link, failed_handshake)
 
-    def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
+    def open_session(
+        self, link: Link, ip: str, secure: bool, certfp: str | None = None, irc_only: bool = False
+    ) -> SessionPort:
         if irc_only:
-            return Session(self.services, link, ip, secure)
-        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
+            return Session(self.services, link, ip, secure, certfp)
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later, certfp)
 
     # -- WebHost: what the web listener asks of us -------------------------------------
 
@@ -189,9 +196,11 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
         self._fit_descriptors()
-        web_tls = bool(self.config.listen.web) and self.config.web.tls
-        if self.config.listen.tls or web_tls:  # a certificate problem stops us before anything listens
+        # a certificate problem stops us before anything listens
+        if self.config.listen.tls:
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
+        if self.config.listen.web and self.config.web.tls:
+            self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
         self.flusher.barrier = self.persistence.barrier
         try:
@@ -199,7 +208,7 @@ class Runtime:
                 await self.cluster.start()
             for spec in self.config.listen.irc:
                 await self._listen("irc", spec, None)
-            if self.tls_context is not None and self.config.listen.tls:
+            if self.tls_context is not None:
                 for spec in self.config.listen.tls:
                     await self._listen("tls", spec, self.tls_context)
                 self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
@@ -219,13 +228,16 @@ class Runtime:
         self.metrics.start(loop)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
+    async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
         if context is None:
             await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
-            await self.listeners.listen_accepting(
-                kind, spec, lambda sock, ip: TcpConnection.accept_tls(self, context, sock, ip)
-            )
+            await self.listeners.listen_accepting(kind, spec, self._accept_tls)
+
+    def _accept_tls(self, sock: socket.socket, ip: str) -> None:
+        """A TLS connection gets the context of the moment (a reload replaces it)."""
+        assert self.tls_context is not None
+        TcpConnection.accept_tls(self, self.tls_context, sock, ip)
 
     def _fit_descriptors(self) -> None:
         """As many descriptors as we may have, and no more connections than they allow."""
@@ -255,10 +267,10 @@ class Runtime:
         await runner.setup()
         handlers = runner.server
         assert handlers is not None
-        context = self.tls_context if settings.tls else None
-        # accepted by us, so that every connection counts from accept (transport/httpconn.py)
+        # accepted by us, so that every connection counts from accept (transport/httpconn.py);
+        # an HTTPS one gets the context of the moment (a reload replaces it)
         await self.listeners.listen_accepting(
-            "web", spec, lambda sock, ip: HttpConnection.accept(self, handlers, context, sock, ip)
+            "web", spec, lambda sock, ip: HttpConnection.accept(self, handlers, self.https_context, sock, ip)
         )
 
     def irc_address(self) -> tuple[str, int]:
@@ -361,12 +373,12 @@ class Runtime:
         """
         if self._stopping:
             return
-        def done(finished: Future[tuple[Config, list[str]]]) -> None:
+        def done(finished: Future[tuple[Config, list[str], Contexts]]) -> None:
             error: str | None = None
             notes: list[str] = []
             try:
-                config, motd = finished.result()
-                notes = self._apply_config(config, motd)
+                config, motd, contexts = finished.result()
+                notes = self._apply_config(config, motd, contexts)
             except ConfigError as exc:
                 error = str(exc)
             except Exception:
@@ -385,23 +397,30 @@ class Runtime:
 
         self.workers.submit(self._read_config, done)
 
-    def _read_config(self) -> tuple[Config, list[str]]:
-        """The blocking part of a reload (worker thread): the file, the MOTD, the certificate."""
+    def _read_config(self) -> tuple[Config, list[str], Contexts]:
+        """The blocking part of a reload (worker thread): the file, the MOTD, and the TLS
+        contexts of the new certificate (a broken pair is refused here, before any use)."""
         config = self.loader()
         motd = config.motd_lines()
+        context = https = None
         if self.tls_context is not None:
-            tls.check(config.tls, self.config.server.name)  # refuse a broken pair before using it
-        return config, motd
+            context = tls.server_context(config.tls, self.config.server.name)
+        if self.https_context is not None:
+            https = tls.https_context(config.tls, self.config.server.name)
+        return config, motd, (context, https)
 
-    def _apply_config(self, config: Config, motd: list[str]) -> list[str]:
+    def _apply_config(self, config: Config, motd: list[str], contexts: Contexts) -> list[str]:
         notes = []
         for section, key in FIXED_SETTINGS:
             running = getattr(getattr(self.config, section), key)
             if getattr(getattr(config, section), key) != running:
                 setattr(getattr(config, section), key, running)
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
-        if self.tls_context is not None:
-            tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        context, https = contexts
+        if context is not None:  # new connections get the new certificate (and tls.client_certs)
+            self.tls_context = context
+        if https is not None:
+            self.https_context = https
         previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config

@@ -128,9 +128,12 @@ class ConnectionHost(Protocol):
     def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
-    def open_session(self, link: Link, ip: str, secure: bool, irc_only: bool = False) -> SessionPort:
-        """The protocol side of a new connection. `irc_only`: the peer is an IRC client
-        by construction (a WebSocket), so no plain-text greeting and no plain mode."""
+    def open_session(
+        self, link: Link, ip: str, secure: bool, certfp: str | None = None, irc_only: bool = False
+    ) -> SessionPort:
+        """The protocol side of a new connection (`certfp`: its TLS client certificate's
+        fingerprint). `irc_only`: the peer is an IRC client by construction (a WebSocket),
+        so no plain-text greeting and no plain mode."""
 
 
 class WebHost(ConnectionHost, Protocol):

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
 from hubbub.app import Runtime
+from hubbub.config import Config, load
+from hubbub.transport.tls import generate_self_signed
 from hubbub.transport.websocket import BINARY, TEXT, FramedQueue, frames
 from tests.helpers import LineClient, connected, sync
 from tests.web.wsclient import WsClient, client_frame, raw_websocket, start_web_server
@@ -515,6 +519,31 @@ async def test_an_https_handshake_counts_against_the_limits_and_is_bounded_in_ti
     await client.register("secure")
     await client.close()
     await tcp.close()
+
+
+async def test_rehash_puts_a_new_certificate_in_use_for_https(tmp_path) -> None:
+    old_cert, new_cert = tmp_path / "old.pem", tmp_path / "new.pem"
+    generate_self_signed(old_cert, tmp_path / "old.key", "hubbub.local")
+    generate_self_signed(new_cert, tmp_path / "new.key", "hubbub.local")
+
+    def config(cert: Path) -> Config:
+        return load(None, ["listen.irc=['127.0.0.1:0']", "listen.web='127.0.0.1:0'", "store.db=':memory:'",
+                           "web.tls=true", f"tls.cert='{cert}'", f"tls.key='{cert.with_suffix('.key')}'"])  # fmt: skip
+
+    runtime = Runtime(config(old_cert), loader=lambda: config(new_cert))
+    await runtime.start()
+    try:
+        reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        runtime.rehash(lambda error, notes: reloaded.set_result(error))
+        assert await asyncio.wait_for(reloaded, WAIT) is None
+        async with aiohttp.ClientSession() as http:
+            trusting_new = ssl.create_default_context(cafile=str(new_cert))
+            async with http.get(runtime.web_url("/healthz"), ssl=trusting_new) as response:
+                assert response.status == 200
+            with pytest.raises(aiohttp.ClientConnectorCertificateError):
+                await http.get(runtime.web_url("/healthz"), ssl=ssl.create_default_context(cafile=str(old_cert)))
+    finally:
+        await runtime.stop()
 
 
 async def test_a_websocket_user_gets_keepalive_pings_like_anyone(make_web_server, ws_clients) -> None:
