@@ -127,6 +127,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX messages_search ON messages USING GIN (body_search)",
         ),
     ),
+    Migration(
+        2,
+        "search indexing in steps of many messages instead of a trigger per message",
+        (),
+        sqlite=(
+            # FTS5 writes a new index segment at the end of every statement that changes
+            # it, and merges segments as they pile up: through a trigger, that was a
+            # segment per message. The store now indexes the messages stored since the last
+            # step (ids above `upto`) in one statement (sqlite.py, `_index`).
+            "DROP TRIGGER messages_indexed",
+            "DROP TRIGGER messages_unindexed",
+            "CREATE TABLE search_indexed (upto INTEGER NOT NULL)",
+            "INSERT INTO search_indexed (upto) SELECT COALESCE(MAX(id), 0) FROM messages",
+            # only what is in the index can be taken out of it
+            """CREATE TRIGGER messages_unindexed AFTER DELETE ON messages
+                WHEN old.body <> '' AND old.id <= (SELECT upto FROM search_indexed) BEGIN
+                INSERT INTO messages_fts (messages_fts, rowid, body, target)
+                VALUES ('delete', old.id, old.body, old.target);
+            END""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

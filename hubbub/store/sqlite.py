@@ -6,6 +6,13 @@ pool of reader threads, each with its own connection; the write-ahead log lets t
 read committed data while the writer writes. A read waits for the writes handed over
 before it, so that a client asking for history sees its own last message.
 
+Batches handed over while the writer is busy are committed together, in one
+transaction: under load the writer's fixed costs (the transaction, the log's frames,
+the thread hand-overs) are shared by more messages, so it keeps up by itself. Search
+indexing is a separate, later step over at least INDEX_EVERY new messages (FTS5 costs
+far less per message in big steps than in small ones); a search first indexes whatever
+is left, so it never misses a message committed before it.
+
 `synchronous = NORMAL` in WAL mode: a committed transaction is in the log file when the
 commit returns, so it survives the process being killed (SIGKILL); only a power loss
 before the next checkpoint could lose the last ones, which is the usual trade for a
@@ -18,9 +25,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import json.encoder
+import logging
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -50,10 +60,15 @@ from hubbub.server.storage import (
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
+log = logging.getLogger("hubbub.store")
 
 _COLUMNS = "target, msgid, time_ms, command, source, account, params, tags, body"
 _SELECT = f"SELECT id, {_COLUMNS} FROM messages"
-_INSERT = f"INSERT OR IGNORE INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT OR IGNORE INTO messages (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INDEX = (
+    "INSERT INTO messages_fts (rowid, body, target) SELECT id, body, target FROM messages WHERE id > ? AND body <> ''"
+)
+INDEX_EVERY = 2000  # new messages that make the writer index them for search (see _index)
 _FIRST = -1  # position ids before and after every stored message of one millisecond
 _LAST = 1 << 62
 _PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages only
@@ -65,11 +80,15 @@ def to_ms(time: float) -> int:
     return round(time * 1000)
 
 
-def _row(message: StoredMessage) -> tuple[Any, ...]:
+_quoted = json.encoder.encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False) writes it
+
+
+def _row(id: int, message: StoredMessage) -> tuple[Any, ...]:
     m = message
     tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else None
-    return (m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account,
-            json.dumps(m.params, ensure_ascii=False), tags, m.text)  # fmt: skip
+    # the JSON array json.dumps would write, built without an encoder object per row
+    params = "[" + ", ".join(map(_quoted, m.params)) + "]"
+    return (id, m.target, m.msgid, round(m.time * 1000), m.command, m.source, m.account, params, tags, m.text)
 
 
 def _message(row: tuple[Any, ...]) -> StoredMessage:
@@ -94,6 +113,13 @@ class SqliteStore:
         self._committed = 0  # batches it has finished
         self._progress = threading.Condition()
         self._closed = False
+        # batches waiting for the writer, each with the future its caller awaits
+        self._queue: deque[tuple[list[Write], asyncio.Future[None]]] = deque()
+        self._queue_lock = threading.Lock()
+        self._draining = False  # a _drain is submitted to the writer or running
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_id = 1  # of the next message (given by us: see _index)
+        self._indexed = 0  # messages with ids up to this one are in the search index
 
     # -- running work off the loop ----------------------------------------------------
 
@@ -107,6 +133,8 @@ class SqliteStore:
         waited_for = self._written
 
         def run() -> T:
+            if self.path is None:  # on the writer itself: what is queued goes first
+                self._commit_queued()
             with self._progress:  # see the writes handed over before this read
                 self._progress.wait_for(lambda: self._committed >= waited_for)
             return fn(self._reader())
@@ -128,6 +156,7 @@ class SqliteStore:
     # -- opening ----------------------------------------------------------------------
 
     async def open(self) -> Snapshot:
+        self._loop = asyncio.get_running_loop()
         return await self._on(self._writer, self._open)
 
     def _open(self) -> Snapshot:
@@ -145,6 +174,9 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 5000")
             self._migrate(conn)
+            self._indexed = conn.execute("SELECT upto FROM search_indexed").fetchone()[0]
+            newest = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
+            self._next_id = max(newest, self._indexed) + 1
             return self._snapshot(conn)
         except sqlite3.DatabaseError as exc:
             text = str(exc)
@@ -229,38 +261,113 @@ class SqliteStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def write(self, batch: Sequence[Write]) -> None:
+    def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
         self._written += 1
-        await self._on(self._writer, partial(self._write, list(batch)))
+        done = asyncio.get_running_loop().create_future()
+        with self._queue_lock:
+            self._queue.append((list(batch), done))
+            start, self._draining = not self._draining, True
+        if start:
+            self._writer.submit(self._drain)
+        return done
 
-    def _write(self, batch: list[Write]) -> None:
+    def _drain(self) -> None:
+        """The writer's job: commit what is queued; again later if more came meanwhile
+        (behind any other job submitted meanwhile)."""
         try:
-            self._transaction(batch)
+            self._commit_queued()
         finally:
-            with self._progress:  # readers waiting for this batch may go on
-                self._committed += 1
-                self._progress.notify_all()
+            with self._queue_lock:
+                again = self._draining = bool(self._queue)
+            if again:
+                self._writer.submit(self._drain)
 
-    def _transaction(self, batch: list[Write]) -> None:
+    def _commit_queued(self) -> None:
+        """Commit every queued batch, together; tell each caller how it went; then index
+        for search if enough new messages have piled up."""
+        with self._queue_lock:
+            if not self._queue:
+                return
+            group = list(self._queue)
+            self._queue.clear()
+        failures: list[BaseException | None] = [None] * len(group)
+        try:
+            self._transaction([batch for batch, _ in group])
+        except Exception:
+            # one bad batch must not sink the others: each on its own, to know which
+            for i, (batch, _) in enumerate(group):
+                try:
+                    self._transaction([batch])
+                except sqlite3.Error as exc:
+                    failures[i] = StoreError(f"{self.where}: {exc}")
+                except Exception as exc:
+                    failures[i] = exc
+        finally:
+            with self._progress:  # readers waiting for these batches may go on
+                self._committed += len(group)
+                self._progress.notify_all()
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(_settle, [done for _, done in group], failures)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+        if self._next_id - 1 - self._indexed >= INDEX_EVERY:
+            try:
+                self._index()
+            except sqlite3.Error as exc:  # tried again at the next step, or by the next search
+                log.error("%s: could not index messages for search: %s", self.where, exc)
+
+    def _transaction(self, batches: list[list[Write]]) -> None:
         conn = self._conn
         assert conn is not None
+        next_id = self._next_id
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows: list[tuple[Any, ...]] = []
-            for op in batch:
-                if type(op) is AddMessage:
-                    rows.append(_row(op.message))
-                    continue
-                if rows:
-                    conn.executemany(_INSERT, rows)
-                    rows = []
-                self._apply(conn, op)
+            for batch in batches:
+                for op in batch:
+                    if type(op) is AddMessage:
+                        rows.append(_row(next_id, op.message))
+                        next_id += 1
+                        continue
+                    if rows:
+                        conn.executemany(_INSERT, rows)
+                        rows = []
+                    self._apply(conn, op)
             if rows:
                 conn.executemany(_INSERT, rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._next_id = next_id
+
+    def _index(self) -> None:
+        """Add the messages stored since the last time to the search index, in one
+        transaction with the mark of how far it goes.
+
+        Ids are given by the writer and never reused (not even the last one's after it is
+        deleted), so that "every id up to the mark" stays true of the index; the trigger
+        that removes deleted messages from the index only acts below the mark."""
+        conn = self._conn
+        assert conn is not None
+        upto = self._next_id - 1
+        if upto <= self._indexed:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_INDEX, (self._indexed,))
+            conn.execute("UPDATE search_indexed SET upto = ?", (upto,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._indexed = upto
+
+    def _index_all(self) -> None:
+        """Commit what is queued and index everything (before a search, at the end)."""
+        self._commit_queued()
+        self._index()
 
     def _apply(self, conn: sqlite3.Connection, op: Write) -> None:
         if isinstance(op, DeleteMessage):
@@ -355,6 +462,8 @@ class SqliteStore:
         return await self._read(run)
 
     async def search(self, query: SearchQuery) -> list[StoredMessage]:
+        if query.text.strip():  # the words of every message handed over so far must be found
+            await self._on(self._writer, self._index_all)
         return await self._read(partial(_search, query))
 
     async def marker(self, account: str, target: str) -> float | None:
@@ -397,6 +506,10 @@ class SqliteStore:
 
         def shut() -> None:
             if self._conn is not None:
+                try:
+                    self._index_all()
+                except sqlite3.Error:
+                    pass  # what is not indexed now will be at the next start's first search
                 self._conn.close()
             for conn in self._reader_conns:
                 conn.close()
@@ -407,6 +520,16 @@ class SqliteStore:
             self._readers.shutdown(wait=True)
         await asyncio.get_running_loop().run_in_executor(self._writer, shut)
         self._writer.shutdown(wait=True)
+
+
+def _settle(waiting: list[asyncio.Future[None]], failures: list[BaseException | None]) -> None:
+    for done, failure in zip(waiting, failures, strict=True):
+        if done.done():
+            continue
+        if failure is None:
+            done.set_result(None)
+        else:
+            done.set_exception(failure)
 
 
 def _like(text: str) -> str:

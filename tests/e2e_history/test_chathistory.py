@@ -73,8 +73,9 @@ async def test_each_subcommand_with_msgid_and_timestamp_bounds_is_exclusive(stor
     stamp = echoes[5].tags["time"]
     before = texts(await history(alice, f"CHATHISTORY BEFORE #c timestamp={stamp} 100"))
     after = texts(await history(alice, f"CHATHISTORY AFTER #c timestamp={stamp} 100"))
-    assert "m5" not in before and "m5" not in after or echoes[4].tags["time"] == stamp
-    assert before[0] == "m0" and after[-1] == "m9"
+    # exclusive: what was relayed in an earlier (a later) millisecond, however many share one
+    assert before == [f"m{i}" for i, echo in enumerate(echoes) if echo.tags["time"] < stamp]
+    assert after == [f"m{i}" for i, echo in enumerate(echoes) if echo.tags["time"] > stamp]
     assert texts(await history(alice, "CHATHISTORY LATEST #c * 0")) == [f"m{i}" for i in range(10)]  # 0: the maximum
 
 

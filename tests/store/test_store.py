@@ -182,3 +182,92 @@ async def test_opening_again_migrates_nothing_twice(make_store) -> None:
     store = await make_store()
     assert ids(await store.history(q("latest"))) == ["id0", "id1"]
     await store.ping()
+
+
+# -- the write path: batches committed together, search indexed in steps --------------------------
+
+
+def _fts_sound(path: str) -> None:
+    """FTS5's own check of the search index against the messages (raises if they differ)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        conn.close()
+
+
+async def test_search_indexes_in_steps_and_finds_what_no_step_covered_yet(make_store, monkeypatch) -> None:
+    from hubbub.store import sqlite
+
+    monkeypatch.setattr(sqlite, "INDEX_EVERY", 3)
+    store = await make_store()
+    for i in range(7):  # steps after the 3rd and 6th; the 7th waits for the search
+        await store.write([AddMessage(line(i, text=f"word{i} common"))])
+    found = await store.search(SearchQuery(("#c",), "common", "", None, None, 100))
+    assert ids(found) == [f"id{i}" for i in range(7)]
+    assert ids(await store.search(SearchQuery(("#c",), "word6", "", None, None, 100))) == ["id6"]
+    _fts_sound(store.path)
+
+
+async def test_deleting_messages_before_and_after_indexing_keeps_the_index_sound(make_store) -> None:
+    store = await filled(make_store, 3)
+    await store.write([DeleteMessage("#c", "id1")])  # not indexed yet
+    assert ids(await store.search(SearchQuery(("#c",), "message", "", None, None, 10))) == ["id0", "id2"]
+    await store.write([DeleteMessage("#c", "id2")])  # indexed, and the newest: its id must not come back
+    await store.write([AddMessage(line(3, text="fresh words"))])
+    assert ids(await store.search(SearchQuery(("#c",), "fresh", "", None, None, 10))) == ["id3"]
+    assert ids(await store.search(SearchQuery(("#c",), "message", "", None, None, 10))) == ["id0"]
+    _fts_sound(store.path)
+
+
+async def test_messages_left_unindexed_by_a_crash_are_found_after_a_restart(make_store) -> None:
+    store = await filled(make_store, 3)
+    store._index_all = lambda: None  # type: ignore[method-assign]  # as if killed before any step
+    store = await make_store()
+    assert ids(await store.search(SearchQuery(("#c",), "message", "", None, None, 10))) == ["id0", "id1", "id2"]
+    _fts_sound(store.path)
+
+
+async def test_batches_handed_over_together_are_all_stored_and_a_bad_one_fails_alone(make_store) -> None:
+    import asyncio
+
+    import pytest
+
+    store = await make_store()
+    good = [store.write([AddMessage(line(i))]) for i in range(20)]
+    bad = store.write([AddMessage(line(20)), "not a write"])  # type: ignore[list-item]
+    more = [store.write([AddMessage(line(i))]) for i in range(21, 30)]
+    await asyncio.gather(*good, *more)
+    with pytest.raises(TypeError):
+        await bad
+    assert ids(await store.history(q("latest"))) == [f"id{i}" for i in range(30) if i != 20]
+
+
+async def test_a_database_of_the_first_schema_is_migrated_and_stays_searchable(tmp_path) -> None:
+    import sqlite3
+
+    from hubbub.store import open_store
+    from hubbub.store.schema import MIGRATIONS
+
+    path = str(tmp_path / "old.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    first = MIGRATIONS[0]
+    for statement in (*first.common, *first.sqlite):
+        conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    for i in range(3):  # indexed by the first schema's trigger
+        conn.execute("INSERT INTO messages (target, msgid, time_ms, command, source, account, params, tags, body) "
+                     "VALUES ('#c', ?, ?, 'PRIVMSG', 'alice!u@h', NULL, '[]', NULL, ?)", (f"id{i}", i, f"old {i}"))
+    conn.close()
+    store = open_store(path)
+    await store.open()
+    try:
+        await store.write([DeleteMessage("#c", "id2"), AddMessage(line(3, text="old and new"))])
+        found = await store.search(SearchQuery(("#c",), "old", "", None, None, 10))
+        assert ids(found) == ["id0", "id1", "id3"]
+    finally:
+        await store.close()
+    _fts_sound(path)
