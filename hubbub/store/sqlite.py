@@ -558,22 +558,31 @@ def _page(
 ) -> list[StoredMessage]:  # fmt: skip
     """Messages strictly between `above` and `below` (either may be open), oldest first:
     the `limit` oldest of them, or the `limit` newest."""
+    sql, args = _page_sql(target, events, limit, above, below, newest)
+    rows = conn.execute(sql, args).fetchall()
+    if newest:
+        rows.reverse()
+    return [_message(row) for row in rows]
+
+
+def _page_sql(
+    target: str, events: bool, limit: int, above: tuple[int, int] | None, below: tuple[int, int] | None, newest: bool
+) -> tuple[str, list[Any]]:
     where = ["target = ?"]
     args: list[Any] = [target]
     if not events:
         where.append(_PLAIN)
+    # Row values, not `time_ms < ? OR (time_ms = ? AND id < ?)`: SQLite turns them into a
+    # range of the (target, time_ms, id) index, where the OR made it walk the conversation
+    # from its end to the bound (40 ms in the middle of a million messages, 0.1 ms now).
     if above is not None:
-        where.append("(time_ms > ? OR (time_ms = ? AND id > ?))")
-        args += [above[0], above[0], above[1]]
+        where.append("(time_ms, id) > (?, ?)")
+        args += [above[0], above[1]]
     if below is not None:
-        where.append("(time_ms < ? OR (time_ms = ? AND id < ?))")
-        args += [below[0], below[0], below[1]]
+        where.append("(time_ms, id) < (?, ?)")
+        args += [below[0], below[1]]
     order = "DESC" if newest else "ASC"
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?"
-    rows = conn.execute(sql, (*args, limit)).fetchall()
-    if newest:
-        rows.reverse()
-    return [_message(row) for row in rows]
+    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?", [*args, limit]
 
 
 def _history(query: HistoryQuery, conn: sqlite3.Connection) -> list[StoredMessage]:
