@@ -66,10 +66,13 @@ class Persistence:
             return None
         batch = self.recorder.cut()
         done = self.store.write(batch)
-        if isinstance(done, asyncio.Future):
-            # the usual case, once per loop iteration: no task, no coroutine; the flusher
-            # waiting for it logs a failure
-            done.add_done_callback(self._count_failure)
+        if isinstance(done, asyncio.Future):  # the usual case, once per loop iteration: no task
+            if done.done():  # committed already: the output may go at once
+                if done.cancelled() or done.exception() is not None:
+                    self.failed_writes += 1
+                    log.error("could not store %d writes: %s", len(batch), done.exception())
+                return None
+            done.add_done_callback(self._count_failure)  # the flusher waiting for it logs a failure
             return done
         return self._write(batch, done)
 

@@ -3,6 +3,8 @@ in the order and with the bounds the history commands promise."""
 
 from __future__ import annotations
 
+import asyncio
+
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
@@ -289,3 +291,33 @@ async def test_a_page_of_history_is_a_range_of_the_conversation_index(make_store
             assert "messages_by_target_time (target=? AND time_ms" in plan, plan
     finally:
         conn.close()
+
+
+async def test_a_batch_is_committed_at_once_when_the_writer_is_idle_and_queued_in_order_when_busy(make_store) -> None:
+    store = await make_store()
+    first = store.write([AddMessage(line(0))])
+    assert first.done()  # committed on the spot: the output waiting for it can go at once
+    store._using.acquire()  # the writer busy (indexing, say)
+    try:
+        later = [store.write([AddMessage(line(i))]) for i in (1, 2, 3)]
+        assert not any(done.done() for done in later)  # their output waits
+    finally:
+        store._using.release()
+    await asyncio.gather(*later)
+    assert store.write([AddMessage(line(4))]).done()  # idle again
+    assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2", "id3", "id4"]
+
+
+async def test_the_log_is_checkpointed_beside_the_writes(make_store, monkeypatch) -> None:
+    import os
+
+    from hubbub.store import sqlite
+
+    monkeypatch.setattr(sqlite, "CHECKPOINT_EVERY", 8)
+    store = await make_store()
+    for i in range(300):
+        await store.write([AddMessage(line(i))])
+        if i % 8 == 7:  # a job of the writer's, behind the checkpoint handed to it just now
+            await store.prune(None, 0)
+    # without checkpoints: 300 commits of a few pages each, several megabytes of log
+    assert os.path.getsize(store.path + "-wal") < 600_000
