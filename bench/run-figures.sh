@@ -5,7 +5,10 @@
 #
 # Servers: hubbub (standard asyncio loop, and uvloop), InspIRCd and ngIRCd from Debian
 # (/usr/sbin/inspircd, /usr/sbin/ngircd), each with its flood and per-IP limits off
-# (configs in bench/configs/). Every server runs on core $SERVER_CPU and the load
+# (configs in bench/configs/). The hubbubs compared with them keep no history, as they
+# keep none; "hubbub-history" is hubbub with uvloop keeping history in a SQLite file
+# (a fresh one for each scenario), which runs only the scenarios in HISTORY_SCENARIOS,
+# the history ones among them. Every server runs on core $SERVER_CPU and the load
 # generator on core $GEN_CPU (taskset), both at nice $NICE, with $NOFILE descriptors.
 # Each scenario starts a fresh server and stops it afterwards; every run is bounded
 # by --time-limit. The servers take turns scenario by scenario, so that whatever
@@ -15,13 +18,17 @@
 # fanout load (profile/). docs/benchmarks.md was made with NICE=-5.
 #
 # Environment: SERVER_CPU (0), GEN_CPU (1), NICE (0), NOFILE (20000), PYTHON (python3),
-# BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, to compare
-# a change with what it changed; put it in SERVERS), SERVERS ("hubbub-asyncio
-# hubbub-uvloop inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
+# BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, and
+# "hubbub-base-history", the same keeping history, to compare a change with what it
+# changed; put them in SERVERS), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
+# inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
 # "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000
-# connect-10000 pingpong"), RETRIES (2: re-runs of a find-max trial that failed while
-# other processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to
-# skip the profile.
+# connect-10000 pingpong history-store-max history-latency"), HISTORY_SCENARIOS (those
+# the hubbubs keeping history run: "fanout-n100-max fanout-n100-r200 pingpong
+# history-store-max history-latency"), HISTORY_MESSAGES (1000000: the big channel of
+# history-latency), RETRIES (2: re-runs of a find-max trial that failed while other
+# processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to skip the
+# profile.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,10 +39,12 @@ NICE=${NICE:-0}
 NOFILE=${NOFILE:-20000}
 PYTHON=${PYTHON:-python3}
 BASE=${BASE:-}
-SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop ${BASE:+hubbub-base }inspircd ngircd"}
+SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop hubbub-history ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
-SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"}
+SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong history-store-max history-latency"}
+HISTORY_SCENARIOS=${HISTORY_SCENARIOS:-"fanout-n100-max fanout-n100-r200 pingpong history-store-max history-latency"}
+HISTORY_MESSAGES=${HISTORY_MESSAGES:-1000000}
 RETRIES=${RETRIES:-2}
 INSPIRCD_PORT=${INSPIRCD_PORT:-16667}
 NGIRCD_PORT=${NGIRCD_PORT:-16668}
@@ -80,13 +89,23 @@ cd "$SNAP"
 
 PIN_SERVER="taskset -c $SERVER_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
 PIN_GEN="taskset -c $GEN_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
-HUBBUB="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --db :memory: --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216"
+SERVE="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216"
+HUBBUB="$SERVE --db :memory: --set history.enabled=false"  # keeps nothing, like the C servers
+HISTORY_DB="$WORK/history.db"
+HISTORY="$SERVE --db $HISTORY_DB --set history.enabled=true"
 
 declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
-# `python -m hubbub` imports the hubbub of its working directory: run the base from its own
-CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $HUBBUB --loop uvloop"
+CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
+# `python -m hubbub` imports the hubbub of its working directory: run the base from its own.
+# A revision from before the store has no history setting (and keeps nothing).
+BASE_HUBBUB=$HUBBUB
+if [ -n "$BASE" ] && ! grep -q "class HistorySection" "$WORK/base/hubbub/config.py"; then
+    BASE_HUBBUB="$SERVE --db :memory:"
+fi
+CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $BASE_HUBBUB --loop uvloop"
+CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $HISTORY --loop uvloop"
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
@@ -119,12 +138,16 @@ if [ "$QUICK" = 1 ]; then
     FIXED_D="-d 2"
     CONNECT_BIG=2000
     ROUNDS=1000
+    FIND_STORE="-d 1 --start-rate 1250 --max-time 10 --max-trials 3 --retries 0"
+    HISTORY_SIZE="--messages 20000 --other-messages 1000 --queries 20"
 else
     FIND_100="-d 4 --start-rate 100 --max-time 70 --retries $RETRIES"
     FIND_1000="-d 4 --start-rate 25 --max-time 90 --retries $RETRIES"
     FIXED_D="-d 10"
     CONNECT_BIG=10000
     ROUNDS=5000
+    FIND_STORE="-d 4 --start-rate 1250 --max-time 90 --retries $RETRIES"
+    HISTORY_SIZE="--messages $HISTORY_MESSAGES --queries 200"
 fi
 
 # bench NAME RESULT SCENARIO [OPTIONS...]: one scenario against a fresh server.
@@ -135,6 +158,11 @@ bench() {
         *" ${result/-$CONNECT_BIG/-10000} "*) ;;
         *) return 0 ;;
     esac
+    case "$name:$result" in  # history: only hubbub keeps it, and then only these scenarios
+        hubbub-*history:*) case " $HISTORY_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
+        *:history-*) return 0 ;;
+    esac
+    rm -f "$HISTORY_DB" "$HISTORY_DB"-wal "$HISTORY_DB"-shm "$HISTORY_DB".lock  # every scenario starts empty
     echo "== $name: $result ($*)" >&2
     # shellcheck disable=SC2086  # CONNECT holds two words on purpose
     if ! $PIN_GEN "$PYTHON" -m hubbub.bench "$@" --label "$name" --server-cmd "${CMD[$name]}" \
@@ -164,6 +192,12 @@ bench() {
         bench "$name" connect-$CONNECT_BIG connect -c "$CONNECT_BIG" --concurrency 1000 --idle 5
     done
     for name in $SERVERS; do bench "$name" pingpong pingpong --rounds "$ROUNDS"; done
+    # messages stored per second: every message is stored, the database counted afterwards
+    for name in $SERVERS; do
+        bench "$name" history-store-max store --find-max -n 10 -k 5 $FIND_STORE --db "$HISTORY_DB"
+    done
+    # LATEST, BEFORE and SEARCH round trips on a big history, filled first through the store
+    for name in $SERVERS; do bench "$name" history-latency history $HISTORY_SIZE --db "$HISTORY_DB"; done
 }
 
 # Where hubbub's time goes: py-spy samples the server during a fixed-rate fanout at N=1000.
