@@ -89,7 +89,7 @@ cd "$SNAP"
 
 PIN_SERVER="taskset -c $SERVER_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
 PIN_GEN="taskset -c $GEN_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
-SERVE="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216"
+SERVE="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216 --set limits.send_buffer=0"
 HUBBUB="$SERVE --db :memory: --set history.enabled=false"  # keeps nothing, like the C servers
 HISTORY_DB="$WORK/history.db"
 HISTORY="$SERVE --db $HISTORY_DB --set history.enabled=true"

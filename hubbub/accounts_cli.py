@@ -2,7 +2,8 @@
 
 These open the store file the server uses (the `store.db` of `--config`, or `--db`),
 so they run while the server is stopped; a running server holds the file, and is
-administered through NickServ instead.
+administered through NickServ instead. A PostgreSQL database is not held: its servers
+read accounts at start-up only, so stop them first.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from hubbub.store import open_store
 def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("account", help="add, change, delete or list accounts (the server stopped)")
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file (for store.db)")
-    parser.add_argument("--db", metavar="PATH", help="database file (default: store.db of the configuration)")
+    parser.add_argument("--db", metavar="PATH",
+                        help="database file or postgresql:// URL (default: store.db of the configuration)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="create an account; the password is read on standard input")
     add.add_argument("name")

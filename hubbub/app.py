@@ -19,14 +19,19 @@ from concurrent.futures import Future
 from typing import Any
 
 from hubbub.config import Config, ConfigError
+from hubbub.engine.reconcile import reconcile
+from hubbub.engine.redis import RedisLog
+from hubbub.engine.replica import Replica
 from hubbub.irc.message import Message
 from hubbub.plain.intake import Intake
+from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
-from hubbub.server.core import local_core
+from hubbub.server.core import build_core, local_core, new_state
+from hubbub.server.user import new_node_id
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
@@ -37,7 +42,10 @@ log = logging.getLogger("hubbub")
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
 # Settings bound to things made once at startup; a reload keeps their running values.
-FIXED_SETTINGS = (("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"))
+FIXED_SETTINGS = (
+    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("cluster", "url"),
+    ("cluster", "keyspace"), ("cluster", "node_timeout"),
+)  # fmt: skip
 
 
 class Runtime:
@@ -49,12 +57,20 @@ class Runtime:
         self.config = config
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
-        self.services = local_core(config, time.time, self._offload, self)
+        self.cluster: RedisLog | None = None
+        if config.cluster.url:  # events ordered by a log in Redis that every node shares
+            node = new_node_id()
+            replica = Replica(new_state(config), node)
+            self.services = build_core(config, replica, time.time, self._offload, self, node)
+            self.cluster = RedisLog(config.cluster, replica, config.server.name, time.time, self._new_node,
+                                    lambda: reconcile(self.services))  # fmt: skip
+        else:
+            self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
         self.engine = self.services.engine
         self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
-        self.admission = Admission(lambda: self.config.limits, self._refuse_address)
+        self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit)
         self.listeners = Listeners()
         self.tls_context: ssl.SSLContext | None = None
         self.workers = WorkerPool()
@@ -77,11 +93,14 @@ class Runtime:
     def gate_settings(self) -> GateSettings:
         return GateSettings.from_limits(self.config.limits)
 
+    def handshake_timeout(self) -> float:
+        return self.config.limits.tls_handshake_timeout
+
     def admit(self, link: Link) -> str | None:
         return self.admission.admit(link)
 
-    def release(self, link: Link) -> None:
-        self.admission.release(link)
+    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+        self.admission.release(link, failed_handshake)
 
     def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
         return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
@@ -92,6 +111,7 @@ class Runtime:
         if kline is None:
             return None
         self.services.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
+        self.services.audit.kline_hit(kline.mask, f"a connection from {ip}")
         return f"K-Lined: {kline.reason}"
 
     @property
@@ -109,11 +129,14 @@ class Runtime:
         StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
+        self._fit_descriptors()
         if self.config.listen.tls:  # a certificate problem stops us before anything listens
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
         self.flusher.barrier = self.persistence.barrier
         try:
+            if self.cluster is not None:  # the network's state replaces what the store gave
+                await self.cluster.start()
             for spec in self.config.listen.irc:
                 await self._listen("irc", spec, None)
             if self.tls_context is not None:
@@ -125,13 +148,37 @@ class Runtime:
                                 "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
         except BaseException:
             self.listeners.close()
+            if self.cluster is not None:
+                await self.cluster.stop()
             await self.persistence.close()
             raise
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
-        secure = context is not None
-        await self.listeners.listen(kind, spec, lambda: TcpConnection(self, secure=secure), context)
+        if context is None:
+            await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
+        else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
+            await self.listeners.listen_accepting(
+                kind, spec, lambda sock, ip: TcpConnection.accept_tls(self, context, sock, ip)
+            )
+
+    def _fit_descriptors(self) -> None:
+        """As many descriptors as we may have, and no more connections than they allow."""
+        limit = descriptors.raise_limit()
+        self.admission.ceiling = descriptors.client_ceiling(limit)
+        log.info("descriptor limit %d: room for %d connections", limit, self.admission.ceiling)
+        note = self._max_clients_note(self.config.limits.max_clients)
+        if note is not None:
+            log.warning("%s", note)
+
+    def _max_clients_note(self, configured: int) -> str | None:
+        """Why `limits.max_clients` cannot be honoured, if it cannot (0, no limit, always can)."""
+        ceiling = self.admission.ceiling
+        if not configured or configured <= ceiling:
+            return None
+        return (f"limits.max_clients = {configured}, but the descriptor limit leaves room for {ceiling} "
+                f"connections: accepting at most {ceiling} (raise it with ulimit -n, or LimitNOFILE= "
+                "in a systemd unit)")  # fmt: skip
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
@@ -147,6 +194,7 @@ class Runtime:
             await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
             try:
                 keepalive.sweep(self.services, self.clock())
+                self.services.audit.flush()  # what a flood kept out of the log, counted
             except Exception:  # a bug of ours must not end every timeout for good
                 log.exception("timeout sweep failed")
 
@@ -161,6 +209,8 @@ class Runtime:
             self._sweeper.cancel()
         self.workers.stop()
         self._disconnect_everyone(reason)
+        if self.cluster is not None:  # our users quit for everyone else
+            await self.cluster.stop(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
@@ -172,6 +222,10 @@ class Runtime:
         await self.flusher.drain()
         await self.persistence.close()
         self._done.set()
+
+    def _new_node(self, node: str) -> None:
+        """A new incarnation in the cluster (the old one was declared lost)."""
+        self.services.node_id = node
 
     def _disconnect_everyone(self, reason: str) -> None:
         """Send every client its ERROR and close it, without the QUIT of everybody else.
@@ -252,10 +306,17 @@ class Runtime:
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
         if self.tls_context is not None:
             tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
+        throttle = self.services.login_throttle  # the failures recorded so far still count
+        throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
+        if config.limits.max_clients != previous_max_clients:
+            note = self._max_clients_note(config.limits.max_clients)
+            if note is not None:
+                notes.append(note)
         settings = self.gate_settings()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
@@ -263,9 +324,12 @@ class Runtime:
 
     # -- slow work off the loop (Network.offload) ----------------------------------------
 
-    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
-        later lines are held meanwhile, so they are handled after the reply."""
+        later lines are held meanwhile, so they are handled after the reply. False when
+        refused (too much work waits already)."""
         if self._stopping:
-            return
-        self.workers.offload(conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"))
+            return False
+        return self.workers.offload(
+            conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error")
+        )

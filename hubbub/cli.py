@@ -14,6 +14,7 @@ from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, validate
+from hubbub.engine.redis import ClusterError
 from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")
@@ -35,7 +36,9 @@ def _build_parser() -> argparse.ArgumentParser:
     web = serve.add_mutually_exclusive_group()
     web.add_argument("--web", metavar="HOST:PORT", help="HTTP listener address")
     web.add_argument("--no-web", action="store_true", help="no HTTP listener")
-    serve.add_argument("--db", metavar="PATH", help="database file, or :memory:")
+    serve.add_argument("--db", metavar="PATH", help="database file, :memory:, or postgresql://USER@HOST/DB")
+    serve.add_argument("--cluster", metavar="redis://HOST:PORT/DB",
+                       help="share one network with other nodes through Redis")
     serve.add_argument("--name", metavar="SERVER_NAME", help="server name shown to clients")
     serve.add_argument("--set", metavar="SECTION.KEY=VALUE", action="append", default=[],
                        dest="overrides", help="override one configuration key (repeatable)")
@@ -69,6 +72,8 @@ def _config_from_args(args: argparse.Namespace) -> Config:
         config.listen.web = args.web
     if args.db:
         config.store.db = args.db
+    if args.cluster:
+        config.cluster.url = args.cluster
     if args.name:
         config.server.name = args.name
     validate(config)
@@ -124,7 +129,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # TLS: the certificate or key cannot be used
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2
-    except StoreError as exc:
+    except (StoreError, ClusterError) as exc:
         print(f"hubbub: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hubbub.irc.validate import is_valid_channel
+from hubbub.irc.validate import METADATA_KEY_BYTES, is_valid_channel
 
 
 class ConfigError(ValueError):
@@ -44,8 +44,8 @@ class ListenSection:
 
 @dataclass
 class StoreSection:
-    db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing", default="hubbub.db")
-    readers: int = _doc("threads answering history and search queries", default=2)
+    db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing; a postgresql://user@host/db URL for a PostgreSQL shared by several nodes (docs/store.md)", default="hubbub.db")
+    readers: int = _doc("threads (SQLite) or connections (PostgreSQL) answering history and search queries", default=2)
 
 
 @dataclass
@@ -64,7 +64,7 @@ class AccountsSection:
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
-    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused", default=5)
+    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused (OPER and the connection password count too)", default=5)
     login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
     max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
     max_channels: int = _doc("channels one account may register with ChanServ", default=20)
@@ -77,25 +77,30 @@ class LimitsSection:
     flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=4.0)
     recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
-    max_clients: int = _doc("connections the server accepts in all; 0 for no limit", default=10000)
+    send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
+    max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
+    tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
     ping_timeout: float = _doc("seconds to wait for any reply to that PING before dropping the client", default=60.0)
     nicklen: int = _doc("longest nickname (NICKLEN)", default=30)
-    channellen: int = _doc("longest channel name (CHANNELLEN)", default=64)
-    topiclen: int = _doc("longest topic (TOPICLEN)", default=390)
-    awaylen: int = _doc("longest away message (AWAYLEN)", default=390)
+    channellen: int = _doc("longest channel name in bytes (CHANNELLEN)", default=64)
+    topiclen: int = _doc("longest topic in bytes (TOPICLEN)", default=390)
+    awaylen: int = _doc("longest away message in bytes (AWAYLEN)", default=390)
     max_channels: int = _doc("channels one client may be in (CHANLIMIT)", default=50)
-    max_targets: int = _doc("targets of one PRIVMSG or NOTICE (TARGMAX)", default=4)
+    max_targets: int = _doc("targets of one PRIVMSG, NOTICE or NAMES (TARGMAX)", default=4)
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
-    namelen: int = _doc("longest realname, set with USER or SETNAME (NAMELEN)", default=200)
+    namelen: int = _doc("longest realname in bytes, set with USER or SETNAME (NAMELEN)", default=200)
     monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)
     multiline_max_bytes: int = _doc("longest draft/multiline message, in bytes of text (max-bytes)", default=4096)
     multiline_max_lines: int = _doc("most lines in one draft/multiline message (max-lines)", default=100)
+    metadata_max_keys: int = _doc("metadata keys one user or one channel may hold (max-keys)", default=20)
+    metadata_max_subs: int = _doc("metadata keys one client may subscribe to (max-subs)", default=50)
+    metadata_max_value_bytes: int = _doc("longest metadata value, in bytes (max-value-bytes)", default=256)
     whowas_entries: int = _doc("departed nicknames remembered for WHOWAS, in all", default=1000)
-    kicklen: int = _doc("longest KICK reason (KICKLEN)", default=300)
-    keylen: int = _doc("longest channel key set with MODE +k (KEYLEN)", default=32)
+    kicklen: int = _doc("longest KICK reason in bytes (KICKLEN)", default=300)
+    keylen: int = _doc("longest channel key in bytes, set with MODE +k (KEYLEN)", default=32)
     max_list_entries: int = _doc("entries each channel list (+b, +e, +I) may hold (MAXLIST)", default=100)
     max_kick_targets: int = _doc("nicks one KICK command may remove (TARGMAX KICK)", default=4)
 
@@ -107,6 +112,15 @@ class TlsSection:
     self_signed: bool = _doc("generate a self-signed pair at cert and key when they do not exist yet", default=False)
     sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist", default=True)
     sts_duration: int = _doc("seconds clients keep to TLS after seeing the STS policy; 0 withdraws it", default=2592000)
+
+
+@dataclass
+class ClusterSection:
+    url: str = _doc("Redis shared by the nodes of one network (redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// for TLS); empty: this process is the whole network", default="")
+    node_timeout: float = _doc("seconds a node may miss its heartbeats before the others quit its users", default=10.0)
+    keyspace: str = _doc("prefix of every Redis key: networks sharing one Redis need different ones", default="hubbub")
+    log_length: int = _doc("entries the shared log keeps; a node further behind starts again from a snapshot", default=100000)
+    snapshot_interval: float = _doc("seconds between the snapshots of the network's state that joining nodes start from", default=30.0)
 
 
 @dataclass
@@ -133,6 +147,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     tls: TlsSection = field(default_factory=TlsSection)
     admin: AdminSection = field(default_factory=AdminSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
     opers: list[OperBlock] = field(default_factory=list)
 
     def motd_lines(self) -> list[str]:
@@ -146,7 +161,7 @@ class Config:
         return text.splitlines() if text else []
 
 
-_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "admin")
+_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "admin", "cluster")
 
 
 def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
@@ -257,17 +272,23 @@ def validate(config: Config) -> None:
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
                 "awaylen", "max_channels", "max_targets", "max_modes",
                 "namelen", "monitor", "multiline_max_bytes", "multiline_max_lines",
-                "kicklen", "keylen", "max_list_entries", "max_kick_targets"):
+                "kicklen", "keylen", "max_list_entries", "max_kick_targets",
+                "metadata_max_keys", "metadata_max_subs", "metadata_max_value_bytes"):
         if getattr(lim, key) < 1:
             raise ConfigError(f"limits.{key} must be at least 1")
-    for key in ("max_clients", "max_clients_per_ip", "whowas_entries"):
+    # a metadata reply (`:server 761 nick target key * :value`) must fit in one line
+    room = 510 - len(f":{config.server.name} 761  *  * :".encode()) - METADATA_KEY_BYTES
+    room -= lim.nicklen + max(lim.nicklen, lim.channellen)
+    if lim.metadata_max_value_bytes > room:
+        raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
+    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:
         raise ConfigError("tls.sts_duration cannot be negative")
     if config.listen.tls and not (config.tls.cert and config.tls.key):
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
-    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout"):
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
     # Both go out as single IRC parameters (a message source, the NETWORK= token):
@@ -290,6 +311,20 @@ def validate(config: Config) -> None:
         raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
     if config.store.readers < 1:
         raise ConfigError("store.readers must be at least 1")
+    cluster = config.cluster
+    if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")
+    if cluster.url and config.store.db != ":memory:" and not config.store.db.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("a cluster's nodes must share one store: --db postgresql://USER@HOST/DB "
+                          "(or --db :memory: to keep nothing)")
+    if cluster.node_timeout < 1:
+        raise ConfigError("cluster.node_timeout must be at least 1 second")
+    if cluster.log_length < 1000:
+        raise ConfigError("cluster.log_length must be at least 1000")
+    if cluster.snapshot_interval <= 0:
+        raise ConfigError("cluster.snapshot_interval must be positive")
+    if not cluster.keyspace or any(c in cluster.keyspace for c in " {}"):
+        raise ConfigError("cluster.keyspace must be a word without spaces or braces")
     if not is_valid_channel(config.server.default_channel, lim.channellen):
         raise ConfigError(f"server.default_channel {config.server.default_channel!r} is not a valid channel name")
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import uuid
 from collections.abc import Callable
 
 from hubbub.app import Runtime
@@ -16,6 +18,9 @@ TIMEOUT = 5.0
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
     and a store that keeps nothing (unless `store.db` names a file)."""
+    cluster = os.environ.get("HUBBUB_TEST_CLUSTER")  # the same tests on a one-node cluster
+    if cluster:
+        overrides = (f"cluster.url='{cluster}'", f"cluster.keyspace='t{uuid.uuid4().hex}'", *overrides)
     config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'",
                          *overrides])  # fmt: skip
     runtime = Runtime(config)
@@ -35,7 +40,10 @@ class LineClient:
 
     @classmethod
     async def connect(cls, runtime: Runtime) -> LineClient:
-        host, port = runtime.irc_address()
+        return await cls.connect_to(*runtime.irc_address())
+
+    @classmethod
+    async def connect_to(cls, host: str, port: int) -> LineClient:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         return cls(reader, writer)
 
@@ -84,8 +92,10 @@ class LineClient:
             elif message.command == command and message.params[: len(params)] == list(params):
                 return message
 
-    async def collect_until(self, command: str, timeout: float = TIMEOUT) -> list[Message]:
-        """All messages up to and including the first `command`."""
+    async def collect_until(
+        self, command: str | Callable[[Message], bool], timeout: float = TIMEOUT
+    ) -> list[Message]:
+        """All messages up to and including the first `command` (or the first a predicate accepts)."""
         start = len(self.received)
         await self.expect(command, timeout=timeout)
         return self.received[start:]
@@ -164,6 +174,21 @@ async def sync(client: LineClient) -> list[Message]:
     client.send(f"PING {token}")
     await client.expect(lambda m: m.command == "PONG" and m.params[-1:] == [token])
     return client.received[start:-1]
+
+
+async def cap_ls(client: LineClient, version: str = "302") -> tuple[list[Message], dict[str, str]]:
+    """Send `CAP LS <version>` and read the whole reply (CAP 302 may continue it over
+    several lines): the lines, and the capabilities offered with their values."""
+    client.send(f"CAP LS {version}".rstrip())
+    lines = [await client.expect("CAP")]
+    while len(lines[-1].params) > 3 and lines[-1].params[2] == "*":
+        lines.append(await client.expect("CAP"))
+    offered = {}
+    for line in lines:
+        for token in line.params[-1].split():
+            name, _, value = token.partition("=")
+            offered[name] = value
+    return lines, offered
 
 
 def isupport_tokens(messages: list[Message]) -> dict[str, str | None]:

@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import signal
 import sys
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from typing import Any
 
 from hubbub import __version__
 from hubbub.bench import history_cli, procstat, scenarios
+from hubbub.bench.cluster import LocalCluster
 from hubbub.bench.report import Progress, human, load_results, summary
 from hubbub.bench.serverproc import (
     DEFAULT_PORT_PATTERN,
@@ -87,6 +89,9 @@ def _common_arguments() -> argparse.ArgumentParser:
     target.add_argument("--server-log", metavar="FILE", help="copy the started server's output here")
     target.add_argument("--allow-remote", action="store_true",
                         help="accept a target that is not a loopback address")
+    target.add_argument("--cluster", type=_positive(int), metavar="NODES",
+                        help="start a redis-server and this many hubbub nodes sharing it (--server-cmd: "
+                        "the node command, without --cluster); clients are spread over the nodes")
     out = common.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result as JSON")
     out.add_argument("--output", "-o", metavar="FILE", help="also write the JSON result to FILE")
@@ -232,10 +237,16 @@ def run_bench(args: argparse.Namespace) -> int:
     progress = Progress(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty()
                                                    and not args.json))
     server: ServerProcess | None = None
+    cluster: LocalCluster | None = None
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
     try:
-        if args.server_cmd or not args.connect:
+        if args.cluster:
+            cluster = LocalCluster(args.cluster, shlex.split(args.server_cmd) if args.server_cmd else None,
+                                   args.server_log)
+            cluster.start(args.startup_timeout)
+            host, port = cluster.addresses[0]
+        elif args.server_cmd or not args.connect:
             server = ServerProcess(args.server_cmd or default_server_cmd(),
                                    connect=parse_address(args.connect) if args.connect else None,
                                    port_pattern=args.port_pattern, log_path=args.server_log)
@@ -246,6 +257,9 @@ def run_bench(args: argparse.Namespace) -> int:
             raise ServerStartError(f"{host} is not a loopback address (see --allow-remote)")
         pid = args.server_pid or (server.pid if server else None)
         target = scenarios.Target(host, port, pid)
+        if cluster is not None:
+            pids = cluster.pids
+            target = scenarios.Target(host, port, pids[0], list(cluster.addresses), pids[1:], cluster.redis.calls)
         with asyncio.Runner(loop_factory=loop_factory(args.generator_loop)) as runner:
             result = runner.run(asyncio.wait_for(_run_scenario(args, target, progress), args.time_limit))
     except (scenarios.BenchError, ServerStartError, WorkerError, OSError, ConnectionError) as exc:
@@ -260,6 +274,8 @@ def run_bench(args: argparse.Namespace) -> int:
         progress.done()
         if server is not None:
             server.stop()
+        if cluster is not None:
+            cluster.stop()
         if hasattr(signal, "alarm"):
             signal.alarm(0)
     header: dict[str, Any] = {
@@ -268,8 +284,8 @@ def run_bench(args: argparse.Namespace) -> int:
         "scenario": args.scenario,
         "label": args.label,
         "started_at": started_at,
-        "target": {"host": target.host, "port": target.port, "pid": target.pid},
-        "server_cmd": server.command if server else None,
+        "target": {"host": target.host, "port": target.port, "pid": target.pid, "nodes": target.nodes or None},
+        "server_cmd": server.command if server else cluster.command if cluster else None,
         "machine": {
             "cpus": os.cpu_count(),
             "generator_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,

@@ -369,8 +369,10 @@ async def connect_many(
     concurrency: int,
     timeout: float,
     on_done: Callable[[int, int], None] | None = None,
+    nodes: Sequence[tuple[str, int]] = (),
 ) -> Registrations:
-    """Connect and register every nick, at most `concurrency` at a time."""
+    """Connect and register every nick, at most `concurrency` at a time (nick i on
+    node i mod len(nodes) when `nodes` names a cluster's)."""
     result = Registrations([None] * len(nicks), Counter(), [], 0.0)
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
@@ -380,7 +382,8 @@ async def connect_many(
         async with gate:
             started = _now()
             try:
-                result.conns[index] = await connect(host, port, nicks[index], timeout)
+                to_host, to_port = nodes[index % len(nodes)] if nodes else (host, port)
+                result.conns[index] = await connect(to_host, int(to_port), nicks[index], timeout)
                 result.last_ok_at = _now()
                 result.durations.append(result.last_ok_at - started)
             except (TimeoutError, OSError, ServerRefused, ConnectionError) as exc:

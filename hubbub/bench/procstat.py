@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -142,9 +143,13 @@ class Window:
     rest of the machine's. The last one is how a run says it was disturbed: on a busy
     machine the server gets less than the core it was promised and the figures drop."""
 
-    def __init__(self, server_pid: int | None) -> None:
+    def __init__(self, server_pid: int | None, more: Sequence[int] = ()) -> None:
+        """`more`: other processes that serve too (a cluster's other nodes, its Redis),
+        their CPU added to the server's."""
         self.pid = server_pid
+        self.more = list(more)
         self.server0 = sample(server_pid)
+        self.more0 = [sample(pid) for pid in self.more]
         self.generator0 = self_cpu()
         self.system0 = system_busy()
         self.t0 = time.monotonic()
@@ -156,6 +161,10 @@ class Window:
         system1 = system_busy()
         wall = time.monotonic() - self.t0
         server_cpu = cpu_between(self.server0, server1)
+        for before, pid in zip(self.more0, self.more, strict=True):
+            spent = cpu_between(before, sample(pid))
+            if server_cpu is not None and spent is not None:
+                server_cpu += spent
         other = None
         if self.system0 is not None and system1 is not None:
             other = max(0.0, system1 - self.system0 - generator - (server_cpu or 0.0))

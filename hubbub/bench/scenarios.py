@@ -27,7 +27,7 @@ import random
 import string
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hubbub.bench import procstat
@@ -62,6 +62,18 @@ class Target:
     host: str
     port: int
     pid: int | None = None  # the server's pid, for CPU and memory; None when unknown
+    # a cluster (--cluster): every node's address, clients spread over them in turn, and
+    # the other processes (nodes, Redis) whose CPU counts as the server's
+    nodes: list[tuple[str, int]] = field(default_factory=list)
+    more_pids: list[int] = field(default_factory=list)
+    redis_calls: Callable[[], dict[str, int]] | None = None  # a cluster's Redis: commands run so far
+
+    def address(self, index: int) -> tuple[str, int]:
+        """Where client `index` connects."""
+        return self.nodes[index % len(self.nodes)] if self.nodes else (self.host, self.port)
+
+    def window(self) -> procstat.Window:
+        return procstat.Window(self.pid, self.more_pids)
 
 
 def new_tag() -> str:
@@ -155,7 +167,7 @@ class Room:
 
             async def open_local() -> None:
                 got = await connect_many(target.host, target.port, local_names, opts.concurrency,
-                                         timeout, on_done=connected)
+                                         timeout, on_done=connected, nodes=target.nodes)
                 self.local = got.ok
                 if got.failures:
                     raise BenchError(f"{sum(got.failures.values())} of {len(local_names)} clients could not "
@@ -166,7 +178,8 @@ class Room:
             await asyncio.wait_for(asyncio.gather(
                 open_local(),
                 *(w.call("open", timeout, host=target.host, port=target.port, nicks=share,
-                         channel=self.channel, concurrency=opts.concurrency, timeout=timeout)
+                         channel=self.channel, concurrency=opts.concurrency, timeout=timeout,
+                         nodes=target.nodes)
                   for w, share in zip(self.workers, [sh for sh in shares[1:] if sh], strict=False))
             ), timeout)
             progress(0.9, "synchronising")
@@ -235,7 +248,8 @@ class Room:
         lags: list[float] = []
         senders, seq = self.senders, self.seq
         lo, hi = progress_span
-        window = procstat.Window(self.target.pid)
+        window = self.target.window()
+        calls0 = self.target.redis_calls() if self.target.redis_calls else None
         t0 = window.t0
         next_report = t0
         sent = 0
@@ -279,6 +293,12 @@ class Room:
                 break  # nothing more is coming
             await asyncio.sleep(0.02)
         measured = window.close(wcpu - wcpu0)
+        redis = None
+        if calls0 is not None and self.target.redis_calls is not None:
+            calls1 = self.target.redis_calls()
+            spent = {name: calls1[name] - calls0.get(name, 0) for name in calls1 if calls1[name] > calls0.get(name, 0)}
+            spent.pop("info", None)  # our own asking
+            redis = {"calls": spent, "calls_per_message": round(sum(spent.values()) / sent, 3) if sent else None}
         active = max(last_rx, t_sent) - t0
         wall = measured.wall_s
         latencies: list[int] = []
@@ -331,6 +351,7 @@ class Room:
             "sampler_gaps": sum(s.gaps for s in self.samplers),
             "sampler_reordered": sum(s.reordered for s in self.samplers),
             "server": server,
+            "redis": redis,
             "generator": {
                 "cpu_s": round(measured.generator_cpu_s, 3),
                 "main_process_util": round(main_util, 3),
@@ -382,6 +403,38 @@ class FindMaxOptions:
     retries: int = 1  # re-runs of a failed trial disturbed by other processes
 
 
+class RateSearch:
+    """Where the next trial of a --find-max search goes: double from the start rate until
+    a rate fails (or halve until one holds), then bisect between the best held rate and
+    the lowest failed one until they are within `precision` of each other."""
+
+    def __init__(self, start: float, precision: float) -> None:
+        self.rate = start  # of the next trial
+        self.precision = precision
+        self.held: float | None = None
+        self.failed: float | None = None
+        self.stopped = ""  # why the search gave up, when it did before converging
+
+    def record(self, ok: bool) -> float | None:
+        """The trial at `self.rate` held (or not): the next rate, or None when done."""
+        if ok:
+            self.held = self.rate if self.held is None else max(self.held, self.rate)
+        else:
+            self.failed = self.rate if self.failed is None else min(self.failed, self.rate)
+        if self.failed is None:
+            self.rate = self.rate * 2
+        elif self.held is None:
+            self.rate = self.rate / 2
+            if self.rate < 1.0:
+                self.stopped = "even 1 msg/s did not hold"
+                return None
+        else:
+            if self.failed <= self.held * (1 + self.precision):
+                return None
+            self.rate = round((self.held + self.failed) / 2, 1)
+        return self.rate
+
+
 async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOptions,
                           progress: Progress = no_progress) -> dict[str, Any]:
     """The highest rate held (no loss, no disconnect, p99 under the bound), by doubling and bisection."""
@@ -393,9 +446,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
     trials: list[dict[str, Any]] = []
     warnings: list[str] = []
     best: dict[str, Any] | None = None
-    held: float | None = None
-    failed: float | None = None
-    rate_now = search.start_rate
+    rates = RateSearch(search.start_rate, search.precision)
     reopened = 0
     retries = 0
 
@@ -409,7 +460,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
             if _now() + opts.duration + 2.0 > deadline:
                 warnings.append(f"stopped after {len(trials)} trials: the {search.max_time:g}s budget is spent")
                 break
-            trial = await room.trial(rate_now, progress, span())
+            trial = await room.trial(rates.rate, progress, span())
             trials.append(trial)
             other = trial["other_processes_util"]
             disturbed = other is not None and other > 0.25
@@ -419,26 +470,15 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
                 trial["retried"] = True
                 await room.settle()
                 continue
-            if trial["ok"]:
-                held = rate_now
-                if best is None or trial["rate"] > best["rate"]:
-                    best = trial
-            else:
-                failed = rate_now if failed is None else min(failed, rate_now)
-                if trial["generator_limited"]:
-                    warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
-                    break
-            if failed is None:
-                rate_now = rate_now * 2
-            elif held is None:
-                rate_now = rate_now / 2
-                if rate_now < 1.0:
-                    warnings.append("even 1 msg/s did not hold")
-                    break
-            else:
-                if failed <= held * (1 + search.precision):
-                    break
-                rate_now = round((held + failed) / 2, 1)
+            if trial["ok"] and (best is None or trial["rate"] > best["rate"]):
+                best = trial
+            if not trial["ok"] and trial["generator_limited"]:
+                warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
+                break
+            if rates.record(trial["ok"]) is None:
+                if rates.stopped:
+                    warnings.append(rates.stopped)
+                break
             if room.broken:
                 await room.close()
                 reopened += 1
@@ -454,7 +494,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
         "setup_s": round(setup_s, 3),
         "trials": trials,
         "best": best,
-        "max_rate": held,
+        "max_rate": rates.held,
         "max_deliveries_per_s": best["delivered_lines_per_s"] if best else None,
         "rooms_reopened": reopened,
         "retried_trials": retries,
@@ -479,14 +519,15 @@ async def connect_idle(target: Target, opts: ConnectOptions, progress: Progress 
     """C clients register and stay idle; registrations/s, failures, server RSS per client."""
     names = nicks_for(new_tag(), opts.clients)
     before = procstat.sample(target.pid)
-    window = procstat.Window(target.pid)
+    window = target.window()
     t0 = window.t0
 
     def done(count: int, total: int) -> None:
         if count % 50 == 0 or count == total:
             progress(0.8 * count / total, f"registered {count}/{total}")
 
-    got = await connect_many(target.host, target.port, names, opts.concurrency, opts.timeout, on_done=done)
+    got = await connect_many(target.host, target.port, names, opts.concurrency, opts.timeout, on_done=done,
+                             nodes=target.nodes)
     measured = window.close()
     registered = got.ok
     reg_window = (got.last_ok_at - t0) if registered else 0.0
@@ -546,8 +587,8 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     """Two clients bounce one PRIVMSG back and forth; RTT percentiles."""
     tag = new_tag()
     nick_a, nick_b = tag + "a", tag + "b"
-    a = await connect(target.host, target.port, nick_a, 10.0)
-    b = await connect(target.host, target.port, nick_b, 10.0)
+    a = await connect(*target.address(0), nick_a, 10.0)
+    b = await connect(*target.address(1), nick_b, 10.0)  # on another node, in a cluster
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[None] = loop.create_future()
     marker = b" :" + tag.encode() + b" "
@@ -578,7 +619,7 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
         count += 1
         state["count"] = count
         if count == opts.warmup:
-            state["window"] = procstat.Window(target.pid)
+            state["window"] = target.window()
         if count % 500 == 0:
             progress(count / goal, f"{count}/{goal} round trips")
         if count >= goal:
@@ -595,7 +636,7 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     a.on_lost = b.on_lost = lost
     warnings = []
     if opts.warmup == 0:
-        state["window"] = procstat.Window(target.pid)
+        state["window"] = target.window()
     send_next()
     try:
         await asyncio.wait_for(asyncio.shield(finished), opts.max_time)

@@ -33,6 +33,7 @@ HUBBUB_BENCH_SETTINGS = (
     "limits.max_clients_per_ip=0",
     "limits.max_clients=0",
     "limits.sendq=16777216",
+    "limits.send_buffer=0",  # the kernel sizes socket buffers itself, as for the other servers measured
 )
 
 

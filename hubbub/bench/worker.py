@@ -102,7 +102,7 @@ async def _serve() -> None:
             if op == "open":
                 got = await connect_many(
                     request["host"], request["port"], request["nicks"],
-                    request["concurrency"], request["timeout"],
+                    request["concurrency"], request["timeout"], nodes=request.get("nodes") or (),
                 )
                 conns = got.ok
                 if got.failures:

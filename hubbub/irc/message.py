@@ -15,6 +15,7 @@ __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_v
 
 # A line is at most 512 bytes with its CRLF, tags not counted (RFC 1459, Modern IRC).
 MAX_LINE_BODY = 510
+MAX_LINE_BYTES = MAX_LINE_BODY + 2
 
 
 class ParseError(ValueError):
@@ -68,18 +69,29 @@ def _parse_tags(raw: str) -> dict[str, str]:
 # Commands whose last parameter is human text: always sent as a `:trailing` parameter,
 # as ircds do, so that naive parsers that split on " :" read it whole.
 _TEXT_LAST = frozenset({"PRIVMSG", "NOTICE", "TOPIC", "QUIT", "PART", "KICK", "ERROR", "AWAY",
-                        "WALLOPS", "CAP", "FAIL", "WARN", "NOTE"})
+                        "WALLOPS", "CAP", "FAIL", "WARN", "NOTE", "RENAME"})
 # Of those, the ones whose only parameter is already the text (`QUIT :bye`); for the
 # others a lone parameter is a target (`PART #chan`) and stays a middle one.
 _TEXT_ONLY = frozenset({"QUIT", "ERROR", "AWAY", "WALLOPS"})
+# Sent with a source (relayed by a server), the new nick is a trailing parameter too
+# (`:old!u@h NICK :new`), as most ircds send it: some clients (ii) read only the
+# trailing one and could not follow a nick change otherwise. A client's own
+# `NICK new` keeps the plain form.
+_RELAYED_TEXT_ONLY = "NICK"
 
 
-def _valid_command(command: str) -> bool:
-    if not command.isascii():  # str.isdigit/isalpha also accept non-ASCII digits, letters
-        return False
-    if command.isdigit():
-        return len(command) == 3
-    return command.isalpha()
+def _command_word(word: str) -> str:
+    """The command a line's first word names, as the dispatcher looks it up.
+
+    Any word of printable characters is a command word: one we do not know (`FOO_BAR`,
+    `PRIV-MSG`) is the dispatcher's to answer with 421, as the Modern document has it.
+    Only a word that cannot be one (control characters, a leading ':') is no message.
+    Only ASCII is upper-cased: str.upper() maps some non-ASCII letters onto ASCII ones
+    ("\u0131" to "I", "\u017f" to "S"), which would let `prıvmsg` pass for PRIVMSG.
+    """
+    if not word.isprintable() or word[0] == ":":
+        raise ParseError("invalid command")
+    return word.upper() if word.isascii() else word
 
 
 @dataclass(slots=True)
@@ -114,6 +126,7 @@ class Message:
                 or last[0] == ":"
                 or command in _TEXT_ONLY
                 or (count > 1 and (command in _TEXT_LAST or command.isdigit()))
+                or (command == _RELAYED_TEXT_ONLY and self.source)
             ):
                 last = ":" + last
             if count > 1:
@@ -136,16 +149,46 @@ class Message:
         return line
 
     def encode(self) -> bytes:
-        """The bytes to put on the wire, CRLF included."""
-        return (self.to_line() + "\r\n").encode("utf-8", "replace")
+        """The bytes to put on the wire, CRLF included.
+
+        Never more than 512 bytes without the tags: a longer line has its last parameter
+        (the text, in every message that can grow) cut at a character boundary. Limits
+        kept elsewhere give better cuts; this is the guarantee behind all of them, at
+        the price of one length check on every line that fits.
+        """
+        data = (self.to_line() + "\r\n").encode("utf-8", "replace")
+        if len(data) > MAX_LINE_BYTES:
+            return self._cut(data)
+        return data
+
+    def _cut(self, data: bytes) -> bytes:
+        """`data` (this message encoded) brought within 512 bytes without its tags."""
+        start = data.index(b" ") + 1 if data[:1] == b"@" else 0
+        for _ in range(2):  # a cut may change the trailing ':' by one byte: at most twice
+            excess = len(data) - start - MAX_LINE_BYTES
+            if excess <= 0:
+                return data
+            if not self.params:
+                break
+            last = self.params[-1].encode("utf-8", "replace")
+            if len(last) < excess:
+                break
+            kept = last[: len(last) - excess].decode("utf-8", "ignore")
+            shorter = Message(self.command, [*self.params[:-1], kept], self.source, self.tags)
+            data = (shorter.to_line() + "\r\n").encode("utf-8", "replace")
+        if len(data) - start <= MAX_LINE_BYTES:
+            return data
+        # Middle parameters alone too long: no message of ours is shaped so. Still a line.
+        body = data[start : start + MAX_LINE_BODY].decode("utf-8", "ignore").encode()
+        return data[:start] + body + b"\r\n"
 
 
 def parse(line: str) -> Message:
     """Parse one line (without its line ending) into a Message.
 
     Follows the Modern IRC grammar: optional `@tags`, optional `:source`, a command
-    (letters or a three-digit numeric, case-insensitive), then parameters separated by
-    one or more spaces, the last of which may be a `:trailing` one.
+    (case-insensitive; see `_command_word` for what counts as one), then parameters
+    separated by one or more spaces, the last of which may be a `:trailing` one.
     """
     if "\0" in line or "\r" in line or "\n" in line:
         raise ParseError("NUL, CR or LF inside a line")
@@ -170,13 +213,11 @@ def parse(line: str) -> Message:
         words = [word for word in words if word]
         if not words:
             raise ParseError("no command")
-    command = words[0]
-    if not _valid_command(command):
-        raise ParseError("invalid command")
+    command = _command_word(words[0])
     params = words[1:]
     if colon:
         params.append(trailing)
-    return Message(command.upper(), params, source, tags)
+    return Message(command, params, source, tags)
 
 
 def fit_utf8(text: str, max_bytes: int) -> str:

@@ -4,17 +4,39 @@ Nicknames follow the classic RFC 2812 alphabet (letters, digits, ``[]\\`_^{|}-``
 starting with a digit or '-'): every client and bot can type and parse them, and with
 CASEMAPPING=ascii there is no question of how they compare. Channel names start with
 '#' (our only CHANTYPES) and exclude what the grammar reserves: space, comma, BEL, NUL,
-CR, LF and ':' (the old channel-mask separator some clients still split on).
+CR, LF and ':' (the old channel-mask separator some clients still split on). They also
+exclude every other control character (C0, DEL, C1: an ESC would drive the terminal of
+whoever reads the name) and the invisible marks and overrides that reorder text
+(U+200E/F, U+061C, U+202A-E, U+2066-9), with which `#abc` could be shown as another
+channel's name. CHANNELLEN, like every length limit we advertise, counts UTF-8 bytes.
+Metadata keys are the IRCv3 metadata alphabet, bounded in length.
 """
 
 from __future__ import annotations
 
+import re
 import string
 
 _NICK_FIRST = frozenset(string.ascii_letters + "[]\\`_^{|}")
 _NICK_REST = _NICK_FIRST | frozenset(string.digits + "-")
-_CHANNEL_FORBIDDEN = frozenset(" ,\x07\x00\r\n:")
+_CONTROLS = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
+_BIDI = "\u061c\u200e\u200f" + "".join(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+_CHANNEL_FORBIDDEN = frozenset(" ,:" + _CONTROLS + _BIDI)
 CHANTYPES = "#"
+# IRCv3 metadata keys: `a-z 0-9 _ . / -`, and (ours) at most this many bytes, so that a
+# key and a value of the advertised size always fit in one line.
+_METADATA_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits + "_./-")
+METADATA_KEY_BYTES = 64
+
+
+# message-tags: `[+][vendor/]name`, the vendor a host name, the name ASCII letters,
+# digits and hyphens.
+_TAG_NAME = re.compile(r"\+?(?:[A-Za-z0-9.-]+/)?[A-Za-z0-9-]+")
+
+
+def is_valid_tag_name(name: str) -> bool:
+    """Whether `name` is a tag name the message-tags grammar allows (we relay no other)."""
+    return _TAG_NAME.fullmatch(name) is not None
 
 
 def nick_problem(nick: str, max_len: int) -> str | None:
@@ -40,9 +62,14 @@ def is_channel_name(name: str) -> bool:
 
 
 def is_valid_channel(name: str, max_len: int) -> bool:
+    """A channel name we accept: `max_len` counts bytes (CHANNELLEN)."""
     return (
         len(name) >= 2
-        and len(name) <= max_len
+        and len(name.encode()) <= max_len
         and name[0] in CHANTYPES
-        and not any(ch in _CHANNEL_FORBIDDEN for ch in name)
+        and _CHANNEL_FORBIDDEN.isdisjoint(name)
     )
+
+
+def is_valid_metadata_key(key: str) -> bool:
+    return 0 < len(key) <= METADATA_KEY_BYTES and all(ch in _METADATA_KEY_CHARS for ch in key)

@@ -119,7 +119,7 @@ class PlainOutput:
         target, text = m.params[0], m.params[1]
         who = _nick_of(m.source)
         where = "" if casefold(target) == casefold(self.view.current or "") else f"[{target}] "
-        if not target.startswith("#"):
+        if not target.lstrip("@%+").startswith("#"):  # `@#chan`: to the channel's ops (STATUSMSG)
             where = "[private] "
         if text.startswith("\x01"):
             body = text.strip("\x01")

@@ -22,7 +22,7 @@ from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
 from hubbub.server.storage import Store, StoreError
-from hubbub.store import open_store
+from hubbub.store import open_store, shown
 from hubbub.store.recorder import Recorder
 from hubbub.store.restore import restore_events
 
@@ -51,12 +51,12 @@ class Persistence:
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
         self.store = store
         self.recorder = Recorder(state, self.config.history)
-        self.engine.subscribe(self.recorder)
+        self.engine.subscribe_own(self.recorder)
         self.services.store = store
         self.services.awaiting = self.awaiting
         if self.config.history.max_age_days or self.config.history.max_per_target:
             self._pruner = asyncio.create_task(self._prune_forever())
-        where = self.config.store.db
+        where = shown(self.config.store.db)
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
                  len(snapshot.channels), len(snapshot.klines))  # fmt: skip
 

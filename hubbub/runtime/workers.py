@@ -4,6 +4,9 @@ A handler hands the slow part over and returns; the result comes back on the loo
 The client's later lines are held meanwhile (its link's `hold_input`), so its replies
 keep their order. The pool is small on purpose: argon2 takes 64 MiB and a few hundred
 milliseconds per check, and a burst of attempts must wait its turn, not take memory.
+The queue of work clients ask for is bounded too (`max_pending`): past it, `offload`
+refuses at once and the client is told to try again later, so that a flood of attempts
+from many connections costs neither memory nor minutes of queued hashing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 log = logging.getLogger("hubbub.workers")
 
 BLOCKING_WORKERS = min(4, os.cpu_count() or 1)
+PENDING_PER_WORKER = 4  # jobs from clients that may wait for a worker, per worker
 
 
 class Holdable(Protocol):
@@ -27,12 +31,15 @@ class Holdable(Protocol):
 
 
 class WorkerPool:
-    def __init__(self, workers: int = BLOCKING_WORKERS) -> None:
+    def __init__(self, workers: int = BLOCKING_WORKERS, max_pending: int | None = None) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="hubbub-work")
         self._stopped = False
+        self.max_pending = workers * (1 + PENDING_PER_WORKER) if max_pending is None else max_pending
+        self.pending = 0  # clients' jobs submitted and not yet done (running or waiting)
 
     def submit(self, work: Callable[[], Any], done: Callable[[Future[Any]], None]) -> None:
-        """Run `work` on a worker thread, then `done(future)` on this event loop."""
+        """Run `work` on a worker thread, then `done(future)` on this event loop (the
+        server's own work: never refused)."""
         if self._stopped:
             return
         future = self._executor.submit(work)
@@ -44,14 +51,17 @@ class WorkerPool:
         work: Callable[[], Any],
         resume: Callable[[Any], None],
         on_error: Callable[[], None],
-    ) -> None:
+    ) -> bool:
         """Run `work` on a worker thread and `resume(result)` back on the loop, holding
-        `link`'s input meanwhile. `on_error()` runs if `resume` raises (a bug of ours)."""
-        if self._stopped:
-            return
+        `link`'s input meanwhile. `on_error()` runs if `resume` raises (a bug of ours).
+        False, and nothing done, when `max_pending` jobs are waiting already (or stopped)."""
+        if self._stopped or self.pending >= self.max_pending:
+            return False
+        self.pending += 1
         link.hold_input()
 
         def done(finished: Future[Any]) -> None:
+            self.pending -= 1
             try:
                 if finished.cancelled():
                     return
@@ -69,6 +79,7 @@ class WorkerPool:
                 link.release_input()
 
         self.submit(work, done)
+        return True
 
     def stop(self) -> None:
         self._stopped = True

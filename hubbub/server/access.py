@@ -5,14 +5,15 @@ Ranks (channel.py): voice < halfop < op.
 
 * voice (+): speaks in a moderated (+m) channel and through bans and mutes.
 * halfop (%): all of the above; sets the topic under +t; invites to a +i channel;
-  sets every channel mode and list and gives or takes voice; kicks members below
-  halfop.
+  sets every channel mode and list, and the channel's metadata, and gives or takes
+  voice; kicks members below halfop.
 * op (@): all of the above; gives or takes op and halfop; kicks anyone but the
-  protected and the founder.
+  protected and the founder; renames the channel (RENAME).
 * protected (&): all of the above, and cannot be kicked or deopped by ops.
 * founder (~): all of the above; gives or takes +q and +a; kicks anyone.
 * Anyone may drop their own status (`MODE #c -o me`).
 * An INVITE lets its target in once past +i, +b, +k and +l alike.
+* +C (no CTCP but ACTION) and +T (no NOTICE) bind members below halfop.
 """
 
 from __future__ import annotations
@@ -90,6 +91,29 @@ def channel_refuses_speech(channel: Channel, user: User) -> str | None:
     return None
 
 
+def is_ctcp_but_action(text: str) -> bool:
+    """A CTCP request or reply (`\x01VERSION\x01`) other than ACTION, which is /me."""
+    if not text.startswith("\x01"):
+        return False
+    word = text[1:].split(" ", 1)[0].rstrip("\x01")
+    return word.upper() != "ACTION"
+
+
+def channel_refuses_content(channel: Channel, user: User, command: str, text: str) -> str | None:
+    """Why `text` sent by `user` with `command` may not reach `channel` under +C or +T
+    (the text of ERR_CANNOTSENDTOCHAN), or None when it may."""
+    modes = channel.modes
+    if "C" not in modes and "T" not in modes:
+        return None
+    if channel.rank(user) >= HALFOP:
+        return None
+    if "T" in modes and command == "NOTICE":
+        return "Cannot send to channel (+T)"
+    if "C" in modes and is_ctcp_but_action(text):
+        return "Cannot send to channel (+C)"
+    return None
+
+
 def nick_change_blocked_by(user: User) -> Channel | None:
     """A channel where `user` is banned or muted without voice: there, a new nick
     would be a way around the ban, so the nick change is refused."""
@@ -120,6 +144,16 @@ def outranks(channel: Channel, actor: User, target: User) -> bool:
     if rank >= OP:
         return theirs < PROTECTED
     return rank >= HALFOP and theirs < HALFOP
+
+
+def may_rename(channel: Channel, user: User) -> bool:
+    """RENAME changes what everyone calls the channel: ops only."""
+    return channel.rank(user) >= OP
+
+
+def may_set_metadata(channel: Channel, user: User) -> bool:
+    """A channel's metadata is set like its modes: halfops and above."""
+    return channel.rank(user) >= HALFOP
 
 
 def may_kick(channel: Channel, kicker: User, victim: User) -> bool:

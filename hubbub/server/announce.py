@@ -19,15 +19,21 @@ from typing import Any, TypeVar
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
+from hubbub.server.audit import Audit
 from hubbub.server.batch import MultilineOutgoing
-from hubbub.server.channel import HALFOP, STATUS_MODES, Channel
+from hubbub.server.channel import HALFOP, PREFIX_RANKS, STATUS_MODES, Channel
+from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
     AwaySet,
     ChannelModesSet,
+    ChannelRenamed,
+    DigestAsked,
+    DigestGiven,
     Event,
     HostSet,
     Invited,
@@ -37,8 +43,12 @@ from hubbub.server.events import (
     LoggedIn,
     LoggedOut,
     MarkerSet,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
+    NodeLost,
+    NodeUp,
     Parted,
     RealnameSet,
     Redacted,
@@ -92,6 +102,16 @@ def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: Use
         fast.write(data)
 
 
+def to_ranked_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: User, status: str) -> None:
+    """STATUSMSG: deliver `out` to the local members of `channel` whose rank is at least
+    that of the prefix `status`, but `exclude` (the sender, who gets its echo)."""
+    rank = PREFIX_RANKS[status]
+    for conn in channel.local:
+        member = conn.user
+        if member is not exclude and channel.rank(member) >= rank:
+            conn.deliver(out)
+
+
 def to_users(users: Iterable[User], out: Outgoing | MultilineOutgoing, cap: str | None = None) -> None:
     """Deliver `out` to those of `users` connected here (with `cap`, when given)."""
     for user in users:
@@ -110,6 +130,8 @@ class Announcer:
         local: Callable[[], Iterable[Connection]],
         close: Callable[[Connection, str], None],
         drop: Callable[[Connection, str], None],
+        emit: Callable[[Event], None],
+        audit: Audit | None = None,
     ) -> None:
         self.state = state
         self.monitors = monitors
@@ -118,6 +140,8 @@ class Announcer:
         self.local = local  # this node's connections
         self.close = close  # end a local connection whose user has left already (ERROR, close)
         self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
+        self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
+        self.audit = audit or Audit()  # the server log's lines (they go with the server notices)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -148,8 +172,13 @@ class Announcer:
             conn.deliver(out)
 
     def came_online(self, user: User) -> None:
+        targets = [(user.nick, user.metadata)]
         for watcher in list(self.monitors.of(user.nick)):
             watcher.numeric(n.RPL_MONONLINE, user.prefix)
+            if user.metadata and md.aware(watcher):  # its keys, set before registration
+                lines = md.sync_lines(watcher, targets)
+                if lines:
+                    md.send_batch(watcher, user.nick, lines)
 
     def went_offline(self, nick: str) -> None:
         for watcher in list(self.monitors.of(nick)):
@@ -196,6 +225,8 @@ def _registered(a: Announcer, ev: Registered, outcome: Outcome) -> None:
     assert user is not None
     a.came_online(user)
     a.notices.send(f"Client connecting: {_who(user)}")
+    if user.conn is not None:
+        a.audit.registered(user)
 
 
 @announces(UserQuit)
@@ -204,6 +235,7 @@ def _user_quit(a: Announcer, ev: UserQuit, outcome: Outcome) -> None:
     assert user is not None
     conn = user.conn
     if conn is not None:  # ours: forget its local traces; close it if another node quit it
+        a.audit.left(user, ev.reason)
         for channel in outcome.left:
             channel.local.pop(conn, None)
         if not conn.gone:
@@ -236,9 +268,12 @@ def _user_modes(a: Announcer, ev: UserModesSet, outcome: Outcome) -> None:
 
 @announces(AwaySet)
 def _away(a: Announcer, ev: AwaySet, outcome: Outcome) -> None:
-    """away-notify: `AWAY :text` when going away, a bare `AWAY` when back."""
+    """away-notify: `AWAY :text` when going away, a bare `AWAY` when back. Before
+    registration (draft/pre-away) there is no one to tell."""
     user = outcome.user
     assert user is not None
+    if not user.registered:
+        return
     params = [ev.text] if ev.text is not None else []
     a.with_cap(user, from_user(user, Message("AWAY", params, user.prefix), ev.time, ev.msgid), "away-notify",
                include_self=False)  # fmt: skip
@@ -412,13 +447,98 @@ def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
             conn.deliver(out)
 
 
+CHANNEL_RENAME = "draft/channel-rename"
+
+
+def renamed_part_reason(new: str, reason: str) -> str:
+    """The PART reason shown in place of a RENAME: the rename's reason, as the
+    specification asks, or else where the channel went."""
+    return reason or f"Channel renamed to {new}"
+
+
+@announces(ChannelRenamed)
+def _renamed(a: Announcer, ev: ChannelRenamed, outcome: Outcome) -> None:
+    """`RENAME old new :reason` to members with draft/channel-rename; to the others, as
+    the specification's fallback, their own PART of the old name and JOIN of the new
+    one with the usual topic and NAMES (not for a change of case only)."""
+    user, channel = outcome.user, outcome.channel
+    assert channel is not None
+    old = outcome.old_name
+    source = user.prefix if user is not None else a.server
+    message = Message("RENAME", [old, channel.name, ev.reason], source)
+    rename = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
+    case_only = casefold(old) == channel.key
+    for member in outcome.audience:
+        conn = member.conn
+        if conn is None or conn.gone:
+            continue
+        if CHANNEL_RENAME in conn.caps:
+            conn.deliver(rename)
+        elif not case_only:
+            _rename_as_part_and_join(conn, member, channel, old, ev)
+
+
+def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, old: str, ev: ChannelRenamed) -> None:
+    # Made up lines: they carry the event's time but no msgid (two lines, one event).
+    part = Message("PART", [old, renamed_part_reason(channel.name, ev.reason)], member.prefix)
+    conn.deliver(from_user(member, part, ev.time, ""))
+    params = [channel.name, member.account or "*", member.realname] if "extended-join" in conn.caps else [channel.name]
+    conn.deliver(from_user(member, Message("JOIN", params, member.prefix), ev.time, ""))
+    if channel.topic:
+        send_topic(conn, channel)
+    send_names(conn, member, channel)
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _metadata_changed(a: Announcer, ev: MetadataSet | MetadataCleared, outcome: Outcome) -> None:
+    """METADATA lines to the subscribers who see the target: a channel's members; a
+    user's neighbours, MONITOR watchers and the user itself. Not to the connection that
+    made the change: its reply said so already."""
+    if not outcome.metadata:
+        return
+    setter = outcome.user
+    origin = setter.conn if setter is not None else None
+    channel, target = outcome.channel, outcome.target
+    recipients: set[Connection] = set()
+    if channel is not None:
+        name = channel.name
+        recipients.update(conn for conn in channel.local if md.aware(conn))
+    elif target is not None and target.registered:
+        name = target.nick
+        for other in (target, *a.state.neighbours(target)):
+            if other.conn is not None and md.aware(other.conn):
+                recipients.add(other.conn)
+        recipients.update(watcher for watcher in a.monitors.of(name) if md.aware(watcher))
+    else:
+        return
+    if origin is not None:
+        recipients.discard(origin)
+    for key, value in outcome.metadata:
+        out = Outgoing(md.notification(a.server, name, key, value), ev.time, "")
+        for conn in recipients:
+            if key in conn.metadata_subs:
+                conn.deliver(out)
+
+
+announces(MetadataSet)(_metadata_changed)
+announces(MetadataCleared)(_metadata_changed)
+
+
 # -- messages ------------------------------------------------------------------------------
 
 
 def _to_target(
-    a: Announcer, user: User, outcome: Outcome, out: Outgoing | MultilineOutgoing, tags_only: bool = False
+    a: Announcer,
+    user: User,
+    outcome: Outcome,
+    out: Outgoing | MultilineOutgoing,
+    tags_only: bool = False,
+    status: str = "",
 ) -> None:
-    """Deliver to the target and, with echo-message, back to the sender.
+    """Deliver to the target (with `status`, the channel's members of that rank and
+    above) and, with echo-message, back to the sender.
 
     A message to oneself arrives twice with echo-message, as a delivery and as the
     echo; only the echo can carry a label (labeled-response).
@@ -426,10 +546,16 @@ def _to_target(
     channel, target = outcome.channel, outcome.target
     if channel is not None:
         if tags_only:
+            rank = PREFIX_RANKS[status] if status else 0
             for member in channel.members:
                 conn = member.conn
-                if conn is not None and member is not user and conn.tag_mask & WANTS_TAGS:
+                if (
+                    conn is not None and member is not user and conn.tag_mask & WANTS_TAGS
+                    and (not rank or channel.rank(member) >= rank)
+                ):
                     conn.deliver(out)
+        elif status:
+            to_ranked_members(channel, out, user, status)
         else:
             to_members(channel, out, exclude=user)
     elif target is not None and target.conn is not None:
@@ -450,13 +576,20 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
     assert user is not None
     channel = outcome.channel
     tagmsg = ev.command == "TAGMSG"
-    shown = channel.name if channel is not None else outcome.target.nick if outcome.target else ev.target
+    status = ev.status
+    if channel is not None:
+        shown = status + channel.name if status else channel.name
+    else:
+        shown = outcome.target.nick if outcome.target else ev.target
     params = [shown] if tagmsg else [shown, ev.text]
     out = Outgoing(Message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
                    BOT_MODE in user.modes)  # fmt: skip
     if not tagmsg:  # the common cases, without a detour
         if channel is not None:
-            to_members(channel, out, user)
+            if status:
+                to_ranked_members(channel, out, user, status)
+            else:
+                to_members(channel, out, user)
         else:
             target = outcome.target
             if target is not None and target is not user and target.conn is not None:
@@ -467,7 +600,7 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
         if own is not None and "echo-message" in own.caps:
             own.deliver(out)
         return
-    _to_target(a, user, outcome, out, tags_only=tagmsg)
+    _to_target(a, user, outcome, out, tags_only=tagmsg, status=status)
 
 
 @announces(SaidMultiline)
@@ -475,12 +608,15 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
     user = outcome.user
     assert user is not None
     channel, target = outcome.channel, outcome.target
-    shown = channel.name if channel is not None else target.nick if target is not None else ev.target
+    if channel is not None:
+        shown = ev.status + channel.name
+    else:
+        shown = target.nick if target is not None else ev.target
     out = MultilineOutgoing(
         user.prefix, shown, ev.lines, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
         account=user.account, bot=BOT_MODE in user.modes,
     )  # fmt: skip
-    _to_target(a, user, outcome, out)
+    _to_target(a, user, outcome, out, status=ev.status)
 
 
 @announces(MarkerSet)
@@ -537,4 +673,32 @@ def _kline_added(a: Announcer, ev: KlineAdded, outcome: Outcome) -> None:
         user = conn.user
         if not conn.gone and kline.matches(user.username, user.host, user.ip):
             a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
+            a.audit.kline_hit(kline.mask, f"{user.nick}!{user.username}@{user.host} [{user.ip}]")
             a.drop(conn, f"K-Lined: {kline.reason}")
+
+
+# -- nodes and their replicas -----------------------------------------------------------------
+
+
+@announces(NodeUp)
+def _node_up(a: Announcer, ev: NodeUp, outcome: Outcome) -> None:
+    a.notices.send(f"Server {ev.name} joined the network")
+
+
+@announces(NodeLost)
+def _node_lost(a: Announcer, ev: NodeLost, outcome: Outcome) -> None:
+    a.notices.send(f"A server left the network: {ev.reason}")  # its name is in the reason
+
+
+@announces(DigestAsked)
+def _digest_asked(a: Announcer, ev: DigestAsked, outcome: Outcome) -> None:
+    """DIGEST: every node answers with its replica's digest, taken where the question
+    stands in the network's order (equal replicas answer alike, busy or not)."""
+    a.emit(DigestGiven(ev.uid, ev.token, a.server, a.state.digest()))
+
+
+@announces(DigestGiven)
+def _digest_given(a: Announcer, ev: DigestGiven, outcome: Outcome) -> None:
+    asker = a.state.users.get(ev.uid)
+    if asker is not None and asker.conn is not None:
+        asker.conn.server_message("NOTICE", asker.nick, f"DIGEST {ev.server} {ev.digest}")

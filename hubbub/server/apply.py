@@ -30,8 +30,11 @@ from hubbub.server.events import (
     ChannelFounderSet,
     ChannelModesSet,
     ChannelRegistered,
+    ChannelRenamed,
     ChannelRestored,
     Connected,
+    DigestAsked,
+    DigestGiven,
     Event,
     HostSet,
     Invited,
@@ -42,8 +45,12 @@ from hubbub.server.events import (
     LoggedIn,
     LoggedOut,
     MarkerSet,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
+    NodeLost,
+    NodeUp,
     Parted,
     RealnameSet,
     Redacted,
@@ -57,7 +64,7 @@ from hubbub.server.events import (
 )
 from hubbub.server.klines import Kline
 from hubbub.server.state import ChatState
-from hubbub.server.user import User
+from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry
 
 E = TypeVar("E", bound=Event)
@@ -78,9 +85,11 @@ class Outcome:
     user_changes: Sequence[tuple[bool, str]] = ()  # the user mode changes that did
     old_nick = ""
     old_prefix = ""
+    old_name = ""  # a renamed channel's name before
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in
+    metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
 
 
 def rejected(reason: str) -> Outcome:
@@ -112,8 +121,11 @@ def apply(state: ChatState, event: Event) -> Outcome:
 def _connected(state: ChatState, ev: Connected) -> Outcome:
     if ev.uid in state.users:
         return rejected("duplicate")
+    if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
+        return rejected("too many from the address")
     user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time)
     state.users[ev.uid] = user
+    state.per_ip[ev.ip] += 1
     outcome = Outcome()
     outcome.user = user
     return outcome
@@ -121,7 +133,8 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
 
 def _remember(state: ChatState, user: User, nick: str, when: float) -> None:
     """Keep `nick` for WHOWAS, with who used it."""
-    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, "", when))
+    server = state.nodes.get(node_of(user.uid), "")  # "": this server, when it is the whole network
+    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, server, when))
 
 
 @applies(NickSet)
@@ -161,6 +174,7 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
     user.signon = user.last_message = ev.time
     user.refresh_prefix()
     state.user_count += 1
+    state.node_users[node_of(user.uid)] += 1
     state.peak_users = max(state.peak_users, state.user_count)
     for letter in user.modes:
         state.mode_counts[letter] += 1
@@ -174,12 +188,19 @@ def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
     user = state.users.pop(ev.uid, None)
     if user is None:
         return rejected("gone")
+    state.per_ip[user.ip] -= 1
+    if state.per_ip[user.ip] <= 0:
+        del state.per_ip[user.ip]
     outcome = Outcome()
     outcome.user = user
     outcome.target = state.users.get(ev.killer) if ev.killer else None
     if user.registered:
         outcome.audience = list(state.neighbours(user))
         state.user_count -= 1
+        node = node_of(user.uid)
+        state.node_users[node] -= 1
+        if state.node_users[node] <= 0:
+            del state.node_users[node]
         for letter in user.modes:
             state.mode_counts[letter] -= 1
         _remember(state, user, user.nick, ev.time)
@@ -508,6 +529,80 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     return outcome
 
 
+@applies(ChannelRenamed)
+def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
+    """The channel moves to its new key everywhere one is kept: the state's index, each
+    member's channels, each invitee's invitations."""
+    old_key = casefold(ev.channel)
+    channel = state.channels.get(old_key)
+    if channel is None:
+        return rejected("gone")
+    new_key = casefold(ev.new_name)
+    if new_key != old_key and new_key in state.channels:
+        return rejected("taken")  # someone created it first, in the network's order
+    outcome = Outcome()
+    outcome.user = state.users.get(ev.uid)
+    outcome.channel = channel
+    outcome.old_name = channel.name
+    outcome.audience = list(channel.members)
+    del state.channels[old_key]
+    channel.name = ev.new_name
+    channel.key = new_key
+    state.channels[new_key] = channel
+    for member in channel.members:
+        del member.channels[old_key]
+        member.channels[new_key] = channel
+    for uid in channel.invited:
+        invitee = state.users.get(uid)
+        if invitee is not None:
+            invitee.invited_to.discard(old_key)
+            invitee.invited_to.add(new_key)
+    return outcome
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+def _metadata_holder(state: ChatState, target: str, to_channel: bool) -> tuple[dict[str, str] | None, Outcome]:
+    """The metadata of the event's target, with an outcome naming that target."""
+    outcome = Outcome()
+    if to_channel:
+        outcome.channel = state.channels.get(casefold(target))
+        return (outcome.channel.metadata if outcome.channel is not None else None), outcome
+    outcome.target = state.users.get(target)
+    return (outcome.target.metadata if outcome.target is not None else None), outcome
+
+
+@applies(MetadataSet)
+def _metadata_set(state: ChatState, ev: MetadataSet) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    old = holder.get(ev.key)
+    if ev.value is None:
+        if old is not None:
+            del holder[ev.key]
+            outcome.metadata = [(ev.key, None)]
+    elif old != ev.value:
+        if old is None and len(holder) >= ev.max_keys:
+            return rejected("limit")
+        holder[ev.key] = ev.value
+        outcome.metadata = [(ev.key, ev.value)]
+    return outcome
+
+
+@applies(MetadataCleared)
+def _metadata_cleared(state: ChatState, ev: MetadataCleared) -> Outcome:
+    holder, outcome = _metadata_holder(state, ev.target, ev.to_channel)
+    if holder is None:
+        return rejected("gone")
+    outcome.user = state.users.get(ev.uid)
+    outcome.metadata = [(key, None) for key in holder]
+    holder.clear()
+    return outcome
+
+
 # -- messages ------------------------------------------------------------------------------
 
 
@@ -680,3 +775,33 @@ def _kline_removed(state: ChatState, ev: KlineRemoved) -> Outcome:
         return rejected("no such K-line")
     return Outcome()
 
+
+
+# -- nodes of a cluster ----------------------------------------------------------------------
+
+
+@applies(NodeUp)
+def _node_up(state: ChatState, ev: NodeUp) -> Outcome:
+    if ev.node in state.nodes:
+        return rejected("known")
+    state.nodes[ev.node] = ev.name
+    return Outcome()
+
+
+@applies(NodeLost)
+def _node_lost(state: ChatState, ev: NodeLost) -> Outcome:
+    """Its users have quit already (see NodeLost); what is left is to forget the node."""
+    if state.nodes.pop(ev.node, None) is None:
+        return rejected("unknown")
+    return Outcome()
+
+
+@applies(DigestAsked)
+def _digest_asked(state: ChatState, ev: DigestAsked) -> Outcome:
+    """Nothing changes: the digest is taken where the question stands in the order."""
+    return Outcome()
+
+
+@applies(DigestGiven)
+def _digest_given(state: ChatState, ev: DigestGiven) -> Outcome:
+    return Outcome()

@@ -23,7 +23,7 @@ EXTBAN_PREFIX = ""  # no prefix character: an extban is just `<type>:<mask>`
 MUTE = "m"
 ACCOUNT = "a"
 EXTBAN_TYPES = ACCOUNT + MUTE
-MASKLEN = 200  # longest mask accepted, extban type included
+MASKLEN = 200  # longest mask accepted, in bytes, extban type included
 _EXTBAN_SHAPE = re.compile(r"[A-Za-z]:")
 
 
@@ -33,8 +33,8 @@ class BadMask(ValueError):
 
 def normalize(text: str) -> str:
     """`text` as a full `[type:]nick!user@host` mask, or BadMask if it cannot be one."""
-    if not text or len(text) > MASKLEN:
-        raise BadMask(f"a mask must have 1 to {MASKLEN} characters")
+    if not text or len(text.encode()) > MASKLEN:
+        raise BadMask(f"a mask must have 1 to {MASKLEN} bytes")
     if text[0] == ":" or any(ch in ", " or ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise BadMask("a mask cannot contain spaces, commas or control characters")
     kind = ""

@@ -1,4 +1,5 @@
-"""Server-initiated batches: reference tags, and a multiline message on its way out.
+"""Server-initiated batches: reference tags, a multiline message on its way out, and a
+batch of replies to one client (`ReplyBatch`).
 
 A `draft/multiline` message is one event with one msgid and time, like any relayed
 message, but two shapes: a `BATCH` for clients that negotiated the capability, and
@@ -10,7 +11,7 @@ shared by every recipient wanting it.
 from __future__ import annotations
 
 from hubbub.irc.message import Message
-from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, event_tags, new_batch_id
+from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, event_tags, new_batch_id, with_tags
 
 MULTILINE = "draft/multiline"
 CONCAT_TAG = "draft/multiline-concat"
@@ -73,3 +74,32 @@ class MultilineOutgoing:
                     parts.append(message.encode())
             data = self._forms[mask] = b"".join(parts)
         return data
+
+
+class ReplyBatch:
+    """Replies to one client that belong together (a `metadata` batch, say): one unit,
+    so that a labeled reply puts its label on the opening `BATCH` line; the replies
+    alone, one by one, for a client that did not negotiate `batch`."""
+
+    __slots__ = ("batched", "messages")
+
+    def __init__(self, server: str, kind: str, params: list[str], replies: list[Message], batched: bool) -> None:
+        self.batched = batched
+        if batched:
+            ref = new_batch_id()
+            inside = {"batch": ref}
+            self.messages = [
+                Message("BATCH", ["+" + ref, kind, *params], server),
+                *(with_tags(inside, reply) for reply in replies),
+                Message("BATCH", ["-" + ref], server),
+            ]
+        else:
+            self.messages = replies
+
+    def units_for(self, mask: int) -> list[Message | list[Message]]:
+        if self.batched:
+            return [self.messages]
+        return list(self.messages)
+
+    def irc_bytes(self, mask: int = 0) -> bytes:
+        return b"".join(message.encode() for message in self.messages)

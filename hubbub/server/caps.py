@@ -19,6 +19,13 @@ def _multiline(limits: LimitsSection) -> str:
     return f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
 
 
+def _metadata(limits: LimitsSection) -> str:
+    return (
+        f"before-connect,max-subs={limits.metadata_max_subs},max-keys={limits.metadata_max_keys},"
+        f"max-value-bytes={limits.metadata_max_value_bytes}"
+    )
+
+
 # name -> value advertised to CAP LS 302 clients (None: no value), default configuration
 SUPPORTED: dict[str, str | None] = {
     "account-notify": None,
@@ -28,12 +35,15 @@ SUPPORTED: dict[str, str | None] = {
     "draft/account-registration": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/channel-rename": None,
     "draft/chathistory": None,
     "draft/event-playback": None,
     "draft/message-redaction": None,
     "draft/read-marker": None,
     "draft/extended-monitor": None,  # the name irctest and older clients know
+    "draft/metadata-2": _metadata(LimitsSection()),
     "draft/multiline": _multiline(LimitsSection()),
+    "draft/pre-away": None,
     "echo-message": None,
     "extended-join": None,
     "extended-monitor": None,
@@ -52,6 +62,7 @@ SUPPORTED: dict[str, str | None] = {
 # name -> its value under a given configuration
 CONFIGURED: dict[str, Callable[[Config], str | None]] = {
     "draft/multiline": lambda config: _multiline(config.limits),
+    "draft/metadata-2": lambda config: _metadata(config.limits),
 }
 
 # name -> whether the configuration lets us offer it

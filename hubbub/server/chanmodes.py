@@ -42,6 +42,8 @@ _TABLE = (
     ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),
     ModeSpec("s", FLAG, HALFOP, "secret: hidden from LIST, NAMES, WHO and TOPIC of outsiders"),
     ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
+    ModeSpec("C", FLAG, HALFOP, "no CTCP: of CTCP messages, only ACTION (/me) reaches the channel"),
+    ModeSpec("T", FLAG, HALFOP, "no NOTICE: notices to the channel are dropped"),
     ModeSpec("q", PREFIX, FOUNDER, "founder (~): a registered channel's owner, given by ChanServ"),
     ModeSpec("a", PREFIX, FOUNDER, "protected (&): cannot be kicked or deopped by operators"),
     ModeSpec("o", PREFIX, OP, "channel operator (@)"),
@@ -65,6 +67,11 @@ def prefix_token() -> str:
     return f"({STATUS_MODES})" + "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
 
 
+def statusmsg_token() -> str:
+    """The STATUSMSG value: every membership prefix, highest rank first."""
+    return "".join(STATUS_PREFIXES[m] for m in STATUS_MODES)
+
+
 def myinfo_channel_modes() -> str:
     """Every channel mode letter, for RPL_MYINFO."""
     return "".join(sorted(CHANNEL_MODES))
@@ -86,8 +93,8 @@ class BadParam(ValueError):
 
 def check_key(text: str, keylen: int) -> str:
     """A +k key: printable, no spaces or commas (they split JOIN's key list), not too long."""
-    if not text or len(text) > keylen:
-        raise BadParam(f"a key must have 1 to {keylen} characters")
+    if not text or len(text.encode()) > keylen:
+        raise BadParam(f"a key must have 1 to {keylen} bytes")
     if text[0] == ":" or any(ch in ", " or ord(ch) < 32 or ord(ch) == 127 for ch in text):
         raise BadParam("a key cannot contain spaces, commas or control characters, nor start with ':'")
     return text

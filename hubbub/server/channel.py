@@ -27,6 +27,9 @@ FOUNDER = 5
 STATUS_MODES = "qaohv"
 STATUS_PREFIXES = {"q": "~", "a": "&", "o": "@", "h": "%", "v": "+"}
 STATUS_RANKS = {"q": FOUNDER, "a": PROTECTED, "o": OP, "h": HALFOP, "v": VOICE}
+# STATUSMSG: a prefix before a channel name (`PRIVMSG @#c`) addresses the members of
+# that rank and above.
+PREFIX_RANKS = {STATUS_PREFIXES[m]: STATUS_RANKS[m] for m in STATUS_MODES}
 # The channel lists (type A modes), each a MaskList.
 LIST_MODES = "beI"
 
@@ -43,6 +46,7 @@ class Channel:
         "lists",
         "local",
         "members",
+        "metadata",
         "modes",
         "name",
         "registered_at",
@@ -66,6 +70,7 @@ class Channel:
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()
+        self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
         # registered with ChanServ: its founder's account key, and the status letters
         # accounts on its access list get when they join (AMODE)
         self.founder: str | None = None

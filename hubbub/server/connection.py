@@ -9,11 +9,12 @@ command's replies are collected first (labels.py).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from hubbub.irc.message import Message, reply_params
+from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
 from hubbub.server.delivery import (
     WANTS_ACCOUNT,
     WANTS_MULTILINE,
@@ -39,8 +40,8 @@ class OpenBatch(Protocol):
 class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
-        "batch", "registration", "monitoring", "last_activity", "ping_sent", "quit_reason", "sasl", "certfp",
-        "login_failures", "enforce_at", "__weakref__",
+        "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
+        "sasl", "certfp", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -59,6 +60,7 @@ class Connection:
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        self.metadata_subs: set[str] = set()  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         self.certfp: str | None = None  # SHA-256 of the TLS client certificate, if one was presented
         self.login_failures = 0
@@ -66,6 +68,10 @@ class Connection:
         self.last_activity = now
         self.ping_sent = False
         self.quit_reason: str | None = None  # set once the client is leaving
+        self.ordering = 0  # our events a clustered engine has yet to apply (see hold_input)
+        self.deferred: LabeledResponse | None = None  # a labeled reply waiting for them
+        self.held: deque[list[Message]] = deque()  # per such event: the replies sent after it
+        self.applying = False  # one of them is being applied: its replies go out now
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -102,6 +108,9 @@ class Connection:
         """Send one message meant for this client alone."""
         if self.quit_reason is not None:
             return
+        if self.ordering and not self.applying:  # after an event of ours still being ordered
+            self.held[-1].append(message)
+            return
         if self.labeled is not None:
             self.labeled.items.append(message)
         else:
@@ -132,6 +141,24 @@ class Connection:
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""
         self.send(Message(code, reply_params((self.user.nick, *params)), self.server))
+
+    def numeric_list(self, code: str, params: list[str], items: list[str]) -> None:
+        """`code` with `params` and the space-separated `items` as its last parameter, in
+        as many lines as keep each within 512 bytes (nothing when there are no items):
+        NAMES and WHOIS channel lists grow with the chat."""
+        head = f":{self.server} {code} {self.user.nick} {' '.join(params)} :"
+        budget = MAX_LINE_BODY - len(head.encode())
+        line: list[str] = []
+        size = 0
+        for item in items:
+            cost = len(item.encode()) + (1 if line else 0)
+            if line and size + cost > budget:
+                self.numeric(code, *params, " ".join(line))
+                line, size, cost = [], 0, cost - 1
+            line.append(item)
+            size += cost
+        if line:
+            self.numeric(code, *params, " ".join(line))
 
     def server_message(self, command: str, *params: str) -> None:
         self.send(Message(command, list(params), self.server))
@@ -176,10 +203,50 @@ class Connection:
         self._refresh_fast()
 
     def finish_label(self) -> None:
-        """Send what was collected as one labeled reply."""
+        """Send what was collected as one labeled reply (once the events the command
+        emitted are applied, when an engine orders them elsewhere: see hold_input)."""
         labeled = self.suspend_label()
-        if labeled is not None:  # even when leaving: its ERROR may be in there
-            self.output.send_all(labeled.messages(self.tag_mask, self.server))
+        if labeled is None:
+            return
+        if self.ordering and self.quit_reason is None:
+            self.deferred = labeled
+            return
+        self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
+
+    # -- events being ordered (a clustered engine: engine/replica.py) --------------------
+
+    def hold_input(self) -> None:
+        """An event of ours waits for the network's order: our later lines wait with it,
+        and the replies sent after it wait for it too, so that everything keeps the order
+        it has when events apply at once (one node alone)."""
+        if self.ordering == 0:
+            self.link.hold_input()
+        self.ordering += 1
+        self.held.append([])
+
+    def resume_reply(self) -> None:
+        """One of our events is applied now: what it causes goes out (within its
+        command's label)."""
+        self.applying = True
+        if self.deferred is not None:
+            labeled, self.deferred = self.deferred, None
+            self.resume_label(labeled)
+
+    def release_input(self) -> None:
+        """That event is applied: the replies that followed it go out, then the next
+        event's turn, or the client's next lines."""
+        self.applying = True
+        for message in self.held.popleft() if self.held else ():
+            self.send(message)
+        self.applying = False
+        self.ordering -= 1
+        if self.ordering:
+            labeled = self.suspend_label()
+            if labeled is not None:
+                self.deferred = labeled
+            return
+        self.finish_label()
+        self.link.release_input()
 
     def close_link(self) -> None:
         """Close the connection after what is due to it, a labeled reply included."""

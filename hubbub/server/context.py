@@ -11,13 +11,13 @@ nothing else.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
+from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.engine import Engine
@@ -26,22 +26,24 @@ from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.throttle import FailureThrottle
-from hubbub.server.user import User
+from hubbub.server.user import User, new_node_id, node_of
 
 if TYPE_CHECKING:
     from hubbub.server.storage import Store
 
 T = TypeVar("T")
-# Runs `work` somewhere it may block, then `resume(result)` back on the event loop.
-Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], None]
+# Runs `work` somewhere it may block, then `resume(result)` back on the event loop; False
+# (and nothing run) when too much such work waits already.
+Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], bool]
 # Awaits what `make()` returns (a store query), then `resume(result)`, or `failed(error)`.
 Resume = Callable[[Any], None]
 Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[BaseException], None]], None]
 
 
-def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
     """The offload used without a runtime (unit tests): do the work right away."""
     resume(work())
+    return True
 
 
 def no_awaiting(
@@ -74,6 +76,7 @@ class Services:
         clock: Callable[[], float],
         offload: Offload = run_inline,
         control: ServerControl | None = None,
+        node_id: str | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -91,8 +94,12 @@ class Services:
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
-        self._uid_prefix = os.urandom(3).hex()  # unique enough between nodes and restarts
+        # This process's incarnation: every uid begins with it, so that when a node of a
+        # cluster is lost the others know whose users were its own (user.node_of).
+        self.node_id = node_id or new_node_id()
+        self.audit = Audit()  # the server log's lines on connections (rate limited)
         self._uids = itertools.count(1)
+        self.local_peak = 0  # the most registered users this node had at once (LUSERS)
 
     @property
     def name(self) -> str:
@@ -105,7 +112,7 @@ class Services:
             ctx.now = clock
 
     def new_uid(self) -> str:
-        return f"{self._uid_prefix}{next(self._uids):x}"
+        return f"{self.node_id}{next(self._uids):x}"
 
     def connections(self) -> list[Connection]:
         return [ctx.conn for ctx in self.local.values()]
@@ -121,7 +128,7 @@ class Services:
         conn.leave(reason)
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
-            self.engine.emit(conn.link, UserQuit(user.uid, reason, self.clock(), new_msgid()))
+            self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid()))
         conn.close_link()  # after a labeled reply still being collected, if any
 
     def hang_up(self, conn: Connection, reason: str) -> None:
@@ -148,7 +155,7 @@ class Context:
         # emit(event, then=None): hand `event` to the engine; `then(outcome)` once it is
         # applied. The connection is the event's origin (a clustered engine holds its input
         # until the event is ordered).
-        self.emit: Callable[..., None] = partial(svc.engine.emit, conn.link)
+        self.emit: Callable[..., None] = partial(svc.engine.emit, conn)
         self.now: Callable[[], float] = svc.clock
 
     @property
@@ -167,18 +174,26 @@ class Context:
     def monitors(self) -> MonitorIndex:
         return self.svc.monitors
 
+    def server_of(self, user: User) -> str:
+        """The name of the node `user` is connected to (ours, unless in a cluster)."""
+        return self.state.nodes.get(node_of(user.uid)) or self.svc.config.server.name
+
     def disconnect(self, reason: str) -> None:
         self.svc.disconnect(self.conn, reason)
 
-    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> None:
+    def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
         """Run slow `work` (password hashing, reading files) off the event loop, then
         `resume(result)` back on it, unless the client has left meanwhile.
 
         Handlers stay synchronous: they hand the slow part over and return. The
         client's later lines are held until `resume` has run, so its replies keep
         their order, and a labeled command's reply is completed by `resume`.
+        False when the work was refused (too much waits already: the server is busy);
+        the handler answers at once then (RPL_TRYAGAIN).
         """
         conn = self.conn
+        if conn.gone:
+            return False
         labeled = conn.suspend_label()
 
         def finish(result: T) -> None:
@@ -190,7 +205,10 @@ class Context:
             finally:
                 conn.finish_label()
 
-        self.svc.offload(conn, work, finish)
+        if self.svc.offload(conn, work, finish):
+            return True
+        conn.resume_label(labeled)
+        return False
 
     def run_query(
         self, make: Callable[[], Awaitable[T]], resume: Callable[[T], None], failed: Callable[[BaseException], None]

@@ -10,8 +10,29 @@ from collections.abc import Callable
 from hubbub.config import Config
 from hubbub.server.announce import Announcer
 from hubbub.server.context import Offload, ServerControl, Services, run_inline
-from hubbub.server.engine import LocalEngine
+from hubbub.server.engine import Engine, LocalEngine
 from hubbub.server.state import ChatState
+
+
+def new_state(config: Config, clock: Callable[[], float] = time.time) -> ChatState:
+    return ChatState(clock(), config.limits.whowas_entries)
+
+
+def build_core(
+    config: Config,
+    engine: Engine,
+    clock: Callable[[], float] = time.time,
+    offload: Offload = run_inline,
+    control: ServerControl | None = None,
+    node_id: str | None = None,
+) -> Services:
+    """The services around `engine` (and its state), with local delivery subscribed."""
+    svc = Services(config, engine.state, engine, clock, offload, control, node_id)
+    engine.subscribe(
+        Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
+                  svc.disconnect, lambda event: engine.emit(None, event), svc.audit)  # fmt: skip
+    )
+    return svc
 
 
 def local_core(
@@ -21,10 +42,4 @@ def local_core(
     control: ServerControl | None = None,
 ) -> Services:
     """A single-node core: events ordered in this process (`LocalEngine`)."""
-    state = ChatState(clock(), config.limits.whowas_entries)
-    engine = LocalEngine(state)
-    svc = Services(config, state, engine, clock, offload, control)
-    engine.subscribe(
-        Announcer(state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up, svc.disconnect)
-    )
-    return svc
+    return build_core(config, LocalEngine(new_state(config, clock)), clock, offload, control)

@@ -31,18 +31,27 @@ Then = Callable[[Outcome], None]
 
 
 class Origin(Protocol):
-    """The connection an event came from (a clustered engine holds its input until
-    the event is ordered, so that its replies keep their order)."""
+    """The connection an event came from: a clustered engine holds its input until the
+    event is ordered, so that its replies keep their order, tells it when one is
+    applied (its labeled reply goes on), and tells it when one could not go out."""
 
     def hold_input(self) -> None: ...
 
+    def resume_reply(self) -> None: ...
+
     def release_input(self) -> None: ...
+
+    def fail(self, command: str, code: str, *context_and_text: str) -> None: ...
 
 
 class Engine(Protocol):
     state: ChatState
 
     def subscribe(self, subscriber: Subscriber) -> None: ...
+
+    def subscribe_own(self, subscriber: Subscriber) -> None:
+        """Hear only the events this node emitted: in a cluster every node applies
+        every event, but what is written once to a shared store is written by its node."""
 
     def emit(self, origin: Origin | None, event: Event, then: Then | None = None) -> None: ...
 
@@ -63,6 +72,9 @@ class LocalEngine:
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
+
+    def subscribe_own(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)  # every event here is this node's
 
     def emit(self, origin: Origin | None, event: Event, then: Then | None = None) -> None:
         if self._busy:

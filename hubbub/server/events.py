@@ -33,13 +33,15 @@ def _event(cls: type[T]) -> type[T]:
 
 @_event
 class Connected(NamedTuple):
-    """A connection was accepted: a user exists, not registered yet."""
+    """A connection was accepted: a user exists, not registered yet. Rejected when the
+    network holds `ip_limit` users from that address already (0: not counted here)."""
 
     uid: str
     ip: str
     host: str
     secure: bool
     time: float
+    ip_limit: int = 0
 
 
 @_event
@@ -178,6 +180,47 @@ class Invited(NamedTuple):
 
 
 @_event
+class ChannelRenamed(NamedTuple):
+    """A channel takes a new name and keeps everything else (draft/channel-rename).
+    Rejected if the new name was taken meanwhile."""
+
+    uid: str
+    channel: str  # the name it had
+    new_name: str
+    reason: str
+    time: float
+    msgid: str
+
+
+# -- metadata ------------------------------------------------------------------------------
+
+
+@_event
+class MetadataSet(NamedTuple):
+    """A metadata key set on a user or a channel, or removed (value None)."""
+
+    uid: str  # who set it
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    key: str
+    value: str | None
+    max_keys: int  # the limit in force: a new key past it is rejected
+    time: float
+    msgid: str
+
+
+@_event
+class MetadataCleared(NamedTuple):
+    """Every metadata key of a user or a channel removed."""
+
+    uid: str
+    target: str  # a user's uid, or a channel's name
+    to_channel: bool
+    time: float
+    msgid: str
+
+
+@_event
 class ChannelRegistered(NamedTuple):
     """ChanServ: the channel now belongs to the account `founder` (a key)."""
 
@@ -242,6 +285,7 @@ class Said(NamedTuple):
     tags: dict[str, str] | None  # client-only tags to relay
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG: to the channel's members of this prefix's rank and above
 
 
 @_event
@@ -255,6 +299,7 @@ class SaidMultiline(NamedTuple):
     tags: dict[str, str] | None
     time: float
     msgid: str
+    status: str = ""  # STATUSMSG, as for Said
 
 
 @_event
@@ -365,12 +410,55 @@ class KlineRemoved(NamedTuple):
     time: float
 
 
+# -- nodes of a cluster -------------------------------------------------------------------
+
+
+@_event
+class NodeUp(NamedTuple):
+    """A node joined the network: `node` is its incarnation, the prefix of its users' uids."""
+
+    node: str
+    name: str  # its server name
+    time: float
+
+
+@_event
+class NodeLost(NamedTuple):
+    """A node stopped answering: every user of it quits (the engine applies a UserQuit
+    for each, in uid order, before this), then the node is forgotten."""
+
+    node: str
+    reason: str
+    time: float
+    msgid: str
+
+
+@_event
+class DigestAsked(NamedTuple):
+    """An operator asked for every node's digest of its replica (DIGEST). Each node
+    answers with DigestGiven, computed where this event stands in the network's order:
+    equal replicas give equal digests even while the network is busy."""
+
+    uid: str
+    token: str
+    time: float
+
+
+@_event
+class DigestGiven(NamedTuple):
+    uid: str  # who asked
+    token: str
+    server: str  # the node answering
+    digest: str
+
+
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
-    | Kicked | TopicSet | ChannelModesSet | Invited | Said | SaidMultiline | Wallops | KlineAdded | KlineRemoved
-    | AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountDropped | LoggedIn | LoggedOut
-    | ChannelRegistered | ChannelAccessSet | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet
-    | Redacted
+    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | MetadataSet | MetadataCleared | Said
+    | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
+    | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
+    | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted
+    | NodeUp | NodeLost | DigestAsked | DigestGiven
 )
 
 

@@ -33,6 +33,13 @@ class TokenBucket:
         tokens = min(self.burst, self.tokens + (self.clock() - self.stamp) * self.rate)
         return 0.0 if tokens >= 1.0 - _ROUNDING else (1.0 - tokens) / self.rate
 
+    def spend(self, count: int) -> None:
+        """Spend `count` tokens at once, going into debt if need be: what comes after
+        waits until the debt is repaid (a multiline batch, charged when it closes)."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate) - count
+        self.stamp = now
+
     def take(self) -> float:
         """Spend a token and return 0, or return the seconds until one is available."""
         now = self.clock()

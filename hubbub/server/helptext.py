@@ -26,6 +26,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "DIE": ("DIE [<server>]", [
         "Operators only. Shuts the server down: every client is told why and disconnected.",
     ]),
+    "DIGEST": ("DIGEST", [
+        "Operators only. Every node of the network answers with a digest of its copy of the",
+        "chat state (NOTICE: DIGEST <server> <digest>); equal digests, equal copies.",
+    ]),
     "HELP": ("HELP [<command>]", ["Lists the commands, or explains one. HELPOP is the same."]),
     "NICKSERV": ("NICKSERV <command> [...]", [
         "Talks to NickServ: register your nick as an account, log in to it (IDENTIFY), and more.",
@@ -73,8 +77,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Duration: minutes (30), or with units: 90s, 12h, 2d, 1w, 1d12h; none or 0: permanent.",
         "K-lines are kept in memory: a restart forgets them. STATS k lists them.",
     ]),
+    "LINKS": ("LINKS [[<server>] <mask>]", ["The servers of the network: this one (a cluster's nodes are one)."]),
     "LIST": ("LIST [<channel>{,<channel>}] [<filters>]", ["Lists channels with their user counts and topics."]),
     "LUSERS": ("LUSERS", ["How many users, operators and channels the server has."]),
+    "METADATA": ("METADATA <target> GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC [...]", [
+        "Keys and values on users and channels (draft/metadata-2): METADATA * SET",
+        "display-name :Alice; METADATA bob GET display-name; METADATA * SUB display-name",
+        "to hear of changes. Channel halfops and ops set a channel's keys.",
+    ]),
     "MODE": ("MODE <channel> [<modes> [<params>]] | MODE <nick> [<modes>]", [
         "Shows or changes channel modes, or your own user modes.",
         "User modes: +i invisible, +w receive WALLOPS, +B bot, +o operator (from OPER; -o",
@@ -90,7 +100,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "OPER": ("OPER <name> <password>", [
         "Becomes an IRC operator, with a name and password from the server's [[opers]].",
         "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
-        "REHASH, DIE, STATS k and STATS o.",
+        "REHASH, DIE, DIGEST, STATS k and STATS o.",
     ]),
     "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
     "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),
@@ -102,6 +112,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Operators only. Reloads the configuration file without disconnecting anyone:",
         "the MOTD, limits, operators and the connection password change at once;",
         "listeners, the server name and the store need a restart. SIGHUP does the same.",
+    ]),
+    "RENAME": ("RENAME <channel> <new name> [:<reason>]", [
+        "Channel operators: gives the channel a new name, keeping its members, modes,",
+        "topic and lists. Clients without draft/channel-rename see a PART and a JOIN.",
     ]),
     "SETNAME": ("SETNAME :<realname>", ["Changes your real name (the setname capability)."]),
     "STATS": ("STATS <letter> [<server>]", [

@@ -15,7 +15,7 @@ VERSION = f"hubbub-{__version__}"
 def isupport_tokens(config: Config) -> list[str]:
     lim = config.limits
     targmax = (
-        f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},JOIN:,PART:,NAMES:1,WHOIS:1,"
+        f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},JOIN:,PART:,NAMES:{lim.max_targets},WHOIS:1,"
         f"KICK:{lim.max_kick_targets}"
     )
     maxlist = ",".join(f"{letter}:{lim.max_list_entries}" for letter in "beI")
@@ -45,6 +45,7 @@ def isupport_tokens(config: Config) -> list[str]:
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",
         f"PREFIX={chanmodes.prefix_token()}",
+        f"STATUSMSG={chanmodes.statusmsg_token()}",
         f"TARGMAX={targmax}",
         f"TOPICLEN={lim.topiclen}",
         "UTF8ONLY",

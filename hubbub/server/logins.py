@@ -75,7 +75,8 @@ def check_password(
         if not failed(ctx, key):
             done(None)
 
-    ctx.run_blocking(lambda: verify_password(stored, password), checked)
+    if not ctx.run_blocking(lambda: verify_password(stored, password), checked):
+        done(None)  # too many checks wait already: refused unchecked, and not counted as a failure
 
 
 def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:

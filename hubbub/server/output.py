@@ -30,6 +30,9 @@ class Link(Protocol):
     def release_input(self) -> None:
         """Handle the lines that waited, and the next ones as they come."""
 
+    def charge(self, lines: int) -> None:
+        """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
+
 
 class Deliverable(Shared, Protocol):
     """A message relayed to several clients (`Outgoing`, `MultilineOutgoing`)."""

@@ -43,16 +43,29 @@ class Session:
         self.link = link
         self.ctx: Context | None = None
         uid = svc.new_uid()
-        svc.engine.emit(link, Connected(uid, ip, host_of(ip), secure, svc.clock()), self._attach)
+        # Its lines wait until the user exists (at once on one node; in a cluster, once
+        # the network has ordered its arrival, the per-address limit counted network-wide).
+        link.hold_input()
+        # one node alone counts its connections as it accepts them (runtime/listeners.py)
+        ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit)
+        svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:
         """The user exists in the chat state now: give it its local connection."""
         user = outcome.user
-        assert user is not None
+        if user is None:  # over the per-address limit, or the network out of reach
+            why = "Too many connections from your IP address"
+            if outcome.rejected == "unavailable":
+                why = "The network is out of reach, try again soon"
+            self.link.write(f"ERROR :Closing Link: ({why})\r\n".encode())
+            self.link.close()
+            return
         conn = Connection(user, self.link, IrcOutput(self.link), self.svc.name, self.svc.clock())
         user.conn = conn
         self.ctx = Context(conn, self.svc)
         self.svc.local[user.uid] = self.ctx
+        self.link.release_input()
 
     @property
     def conn(self) -> Connection:
@@ -61,8 +74,8 @@ class Session:
 
     def flood_exempt(self, raw: bytes) -> bool:
         """Whether `raw` is a line of the client's open, accepted multiline batch: such
-        lines cost no flood token, the batch being bounded by its max-lines and
-        max-bytes and its opening having paid."""
+        lines cost no flood token as they come, so that a batch is never cut by the
+        flood delay; the batch is charged when it closes (handlers/multiline.py)."""
         batch = self.conn.batch
         if batch is None or batch.failed or raw[:1] != b"@":
             return False
@@ -139,9 +152,12 @@ class Session:
         text = raw.decode("utf-8", "replace")
         command = "*"
         try:
-            command = parse(text).command
+            named = parse(text).command
         except ParseError:
             pass
+        else:
+            if named.isascii():  # not a word garbled by replacement characters
+                command = named
         self._refuse(
             command,
             "INVALID_UTF8",

@@ -32,6 +32,9 @@ class ChatState:
         self.user_count = 0  # registered users
         self.peak_users = 0
         self.mode_counts: Counter[str] = Counter()  # registered users with each user mode
+        self.per_ip: Counter[str] = Counter()  # users (registered or not) from each address
+        self.nodes: dict[str, str] = {}  # a cluster's live nodes: incarnation -> server name
+        self.node_users: Counter[str] = Counter()  # registered users on each node (LUSERS)
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -73,12 +76,13 @@ class ChatState:
             h.update(repr(parts).encode())
             h.update(b"\n")
 
+        put("nodes", sorted(self.nodes.items()))
         put("counts", self.user_count, self.peak_users, sorted((k, v) for k, v in self.mode_counts.items() if v))
         for uid in sorted(self.users):
             u = self.users[uid]
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure,
-                sorted(u.channels), sorted(u.invited_to))  # fmt: skip
+                sorted(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
         put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
         for key in sorted(self.accounts):
             a = self.accounts[key]
@@ -91,7 +95,7 @@ class ChatState:
             members = sorted((u.uid, s) for u, s in c.members.items())
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
                 c.join_key, c.limit, sorted(c.invited), members, lists, c.founder, c.registered_at,
-                sorted(c.access.items()))  # fmt: skip
+                sorted(c.access.items()), sorted(c.metadata.items()))  # fmt: skip
         for kline in sorted(self.klines.all(), key=lambda k: k.mask):
             put("kline", kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)
         put("whowas", [(e.nick, e.username, e.host, e.realname, e.when) for e in self.whowas.entries()])

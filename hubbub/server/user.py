@@ -8,18 +8,30 @@ connection, on the one node where it is connected, is `Connection` (connection.p
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hubbub.server.channel import Channel
     from hubbub.server.connection import Connection
 
+NODE_ID_LENGTH = 6  # hex digits at the start of every uid: the node it connected to
+
+
+def new_node_id() -> str:
+    """A node's incarnation: random, so unique enough between nodes and restarts."""
+    return os.urandom(NODE_ID_LENGTH // 2).hex()
+
+
+def node_of(uid: str) -> str:
+    return uid[:NODE_ID_LENGTH]
+
 
 class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
         "channels", "registered", "connected_at", "signon", "last_message", "secure", "prefix",
-        "invited_to", "conn",
+        "invited_to", "metadata", "conn",
     )  # fmt: skip
 
     def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float) -> None:
@@ -40,6 +52,7 @@ class User:
         self.last_message = now  # idle time (WHOIS 317)
         self.secure = secure  # connected over TLS
         self.invited_to: set[str] = set()  # channels holding an unused invitation for us
+        self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
         self.prefix = "*!@" + host
         self.conn: Connection | None = None  # the local connection, on its node only
 

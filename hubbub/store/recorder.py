@@ -1,8 +1,9 @@
 """The store's write-behind: a subscriber of the engine that turns applied events into writes.
 
-What it keeps: every PRIVMSG, NOTICE and TAGMSG to a channel, private messages between
-two logged-in accounts, and (with `history.events`) the joins, parts, kicks, quits,
-topic, mode and nick changes of each channel, as the lines clients saw; K-lines;
+What it keeps: every PRIVMSG, NOTICE and TAGMSG to a channel (not those to some of its
+members only, STATUSMSG), private messages between two logged-in accounts, and (with
+`history.events`) the joins, parts, kicks, quits, topic, mode and nick changes of each
+channel, as the lines clients saw; K-lines;
 accounts and registered channels (see accounts.py for their events). Writes collect
 here during an event-loop iteration; `cut()` hands them over as one batch, and the
 flusher writes that iteration's output to sockets only once the batch is committed:
@@ -92,7 +93,7 @@ class Recorder:
 
 
 def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
-    if not r.history.enabled:
+    if not r.history.enabled or ev.status:  # STATUSMSG (`@#c`): for some members only, never kept
         return
     user = outcome.user
     assert user is not None
@@ -110,7 +111,7 @@ def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
 def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
     """Kept as one message, its lines joined as they read (concatenated ones without a
     line break); replayed line by line."""
-    if not r.history.enabled:
+    if not r.history.enabled or ev.status:
         return
     user = outcome.user
     assert user is not None

@@ -108,9 +108,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             END""",
         ),
         postgresql=(
+            # Search: words as the 'simple' configuration splits and lowercases them (no
+            # stemming, no stop words: any language), without their accents where the
+            # unaccent extension can be had (it ships with PostgreSQL and is trusted: a
+            # database owner may create it); without it, search is accent-sensitive.
+            """DO $$ BEGIN
+                CREATE EXTENSION IF NOT EXISTS unaccent;
+            EXCEPTION WHEN OTHERS THEN
+                RAISE NOTICE 'hubbub: no unaccent extension (%), search will be accent-sensitive', SQLERRM;
+            END $$""",
+            "CREATE TEXT SEARCH CONFIGURATION hubbub_search (COPY = pg_catalog.simple)",
+            """DO $$ DECLARE unaccent regdictionary; BEGIN
+                SELECT oid INTO unaccent FROM pg_ts_dict WHERE dictname = 'unaccent' LIMIT 1;
+                IF unaccent IS NOT NULL THEN
+                    EXECUTE format('ALTER TEXT SEARCH CONFIGURATION hubbub_search '
+                                   'ALTER MAPPING FOR word, hword, hword_part WITH %s, simple', unaccent);
+                END IF;
+            END $$""",
+            # The id orders messages of one instant: the order they were first stored in.
+            # Conversation keys compare byte by byte (COLLATE "C"), whatever the database's
+            # locale: the prefix ranges of private conversations ('dm:') rely on it.
             """CREATE TABLE messages (
-                id BIGSERIAL PRIMARY KEY,
-                target TEXT NOT NULL,
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                target TEXT COLLATE "C" NOT NULL,
                 msgid TEXT NOT NULL,
                 time_ms BIGINT NOT NULL,
                 command TEXT NOT NULL,
@@ -119,7 +139,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 params TEXT NOT NULL,
                 tags TEXT,
                 body TEXT NOT NULL,
-                body_search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+                body_search TSVECTOR GENERATED ALWAYS AS (to_tsvector('hubbub_search', body)) STORED,
                 UNIQUE (target, msgid)
             )""",
             "CREATE INDEX messages_by_target_time ON messages (target, time_ms, id)",

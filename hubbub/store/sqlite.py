@@ -57,20 +57,20 @@ from hubbub.server.storage import (
     PutChannel,
     PutKline,
     PutMarker,
-    Ref,
     SearchQuery,
     Snapshot,
     StoredMessage,
     StoreError,
     Write,
 )
+from hubbub.store import history
+from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, stored_message, to_ms
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
 log = logging.getLogger("hubbub.store")
 
-_COLUMNS = "target, msgid, time_ms, command, source, account, params, tags, body"
-_SELECT = f"SELECT id, {_COLUMNS} FROM messages"
+_SELECT = f"SELECT id, {COLUMNS} FROM messages"
 # account and tags come as "" for none and are kept as NULL: binding None costs the
 # sqlite3 module a search for an adapter, two per row
 _ROW = "(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?)"
@@ -80,45 +80,28 @@ _INDEX = (
 )
 INDEX_EVERY = 2000  # new messages that make the writer index them for search (see _index)
 CHECKPOINT_EVERY = 256  # commits between checkpoints, besides one after each indexing step
-_FIRST = -1  # position ids before and after every stored message of one millisecond
-_LAST = 1 << 62
-_PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages only
-
-
-def to_ms(time: float) -> int:
-    """Times are kept in whole milliseconds, the precision of server-time (rounded as
-    server_time rounds them)."""
-    return round(time * 1000)
-
 
 _quoted = json.encoder.encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False) writes it
 
 
 def _row(id: int, message: StoredMessage) -> tuple[Any, ...]:
+    """`id` and rows.message_row's values, made faster: the account and tags as "" for none."""
     m = message
     tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else ""
     # the JSON array json.dumps would write, built without an encoder object per row
     params = "[" + ", ".join(map(_quoted, m.params)) + "]"
-    return (id, m.target, m.msgid, round(m.time * 1000), m.command, m.source, m.account or "", params, tags, m.text)
+    return (id, m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account or "", params, tags, m.text)
 
 
 @functools.cache
 def _insert_sql(rows: int) -> str:
-    return f"INSERT OR IGNORE INTO messages (id, {_COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
+    return f"INSERT OR IGNORE INTO messages (id, {COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         part = rows[start : start + _ROWS_PER_INSERT]
         conn.execute(_insert_sql(len(part)), [value for row in part for value in row])
-
-
-def _message(row: tuple[Any, ...]) -> StoredMessage:
-    _, target, msgid, time_ms, command, source, account, params, tags, body = row
-    return StoredMessage(
-        target, msgid, time_ms / 1000, command, source, account, tuple(json.loads(params)),
-        json.loads(tags) if tags else None, body,
-    )  # fmt: skip
 
 
 class SqliteStore:
@@ -523,7 +506,7 @@ class SqliteStore:
     async def find(self, target: str, msgid: str) -> StoredMessage | None:
         def run(conn: sqlite3.Connection) -> StoredMessage | None:
             row = conn.execute(f"{_SELECT} WHERE target = ? AND msgid = ?", (target, msgid)).fetchone()
-            return _message(row) if row else None
+            return stored_message(row) if row else None
 
         return await self._read(run)
 
@@ -543,7 +526,7 @@ class SqliteStore:
                 found += conn.execute(
                     "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
                     "AND (target LIKE ? OR target LIKE ?) AND time_ms > ? AND time_ms < ? GROUP BY target",
-                    (f"dm:{_like(dm_account)} %", f"dm:% {_like(dm_account)}", lo, hi),
+                    (f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi),
                 ).fetchall()
             found.sort(key=lambda item: item[1], reverse=True)
             return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
@@ -622,100 +605,39 @@ def _settle(waiting: list[asyncio.Future[None]], failures: list[BaseException | 
             done.set_exception(failure)
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # -- the questions, in SQL (run on a reader thread) -----------------------------------------
 
 
-def _position(conn: sqlite3.Connection, target: str, ref: Ref, after: bool) -> tuple[int, int] | None:
-    """Where `ref` is in the conversation, as (time_ms, id); None for an unknown msgid.
-
-    A time stands before every message of its millisecond when counting forward from
-    it, after every one when counting back: bounds are exclusive either way."""
-    if ref.kind == "msgid":
-        row = conn.execute("SELECT time_ms, id FROM messages WHERE target = ? AND msgid = ?", (target, ref.value))
-        found = row.fetchone()
-        return (found[0], found[1]) if found else None
-    assert isinstance(ref.value, float)
-    return (to_ms(ref.value), _LAST if after else _FIRST)
-
-
-def _page(
-    conn: sqlite3.Connection, target: str, events: bool, limit: int, above: tuple[int, int] | None,
-    below: tuple[int, int] | None, newest: bool,
-) -> list[StoredMessage]:  # fmt: skip
-    """Messages strictly between `above` and `below` (either may be open), oldest first:
-    the `limit` oldest of them, or the `limit` newest."""
-    sql, args = _page_sql(target, events, limit, above, below, newest)
-    rows = conn.execute(sql, args).fetchall()
-    if newest:
+def _answer(conn: sqlite3.Connection, query: HistoryQuery, question: history.Question) -> Any:
+    if isinstance(question, history.Locate):
+        row = conn.execute(f"{_SELECT} WHERE target = ? AND msgid = ?", (query.target, question.msgid)).fetchone()
+        return history.Located((row[3], row[0]), stored_message(row)) if row else None
+    rows = conn.execute(*_page_sql(query, question)).fetchall()
+    if question.newest:
         rows.reverse()
-    return [_message(row) for row in rows]
+    return [stored_message(row) for row in rows]
 
 
-def _page_sql(
-    target: str, events: bool, limit: int, above: tuple[int, int] | None, below: tuple[int, int] | None, newest: bool
-) -> tuple[str, list[Any]]:
+def _page_sql(query: HistoryQuery, page: history.Page) -> tuple[str, list[Any]]:
     where = ["target = ?"]
-    args: list[Any] = [target]
-    if not events:
-        where.append(_PLAIN)
+    args: list[Any] = [query.target]
+    if not query.events:
+        where.append(PLAIN)
     # Row values, not `time_ms < ? OR (time_ms = ? AND id < ?)`: SQLite turns them into a
     # range of the (target, time_ms, id) index, where the OR made it walk the conversation
     # from its end to the bound (40 ms in the middle of a million messages, 0.1 ms now).
-    if above is not None:
+    if page.above is not None:
         where.append("(time_ms, id) > (?, ?)")
-        args += [above[0], above[1]]
-    if below is not None:
+        args += page.above
+    if page.below is not None:
         where.append("(time_ms, id) < (?, ?)")
-        args += [below[0], below[1]]
-    order = "DESC" if newest else "ASC"
-    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?", [*args, limit]
+        args += page.below
+    order = "DESC" if page.newest else "ASC"
+    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?", [*args, page.limit]
 
 
 def _history(query: HistoryQuery, conn: sqlite3.Connection) -> list[StoredMessage]:
-    target, mode, limit, events = query.target, query.mode, query.limit, query.events
-    if mode == "latest":
-        since = _position(conn, target, query.first, True) if query.first is not None else None
-        if query.first is not None and since is None:
-            return []
-        return _page(conn, target, events, limit, since, None, newest=True)
-    assert query.first is not None
-    if mode == "before":
-        point = _position(conn, target, query.first, False)
-        return [] if point is None else _page(conn, target, events, limit, None, point, newest=True)
-    if mode == "after":
-        point = _position(conn, target, query.first, True)
-        return [] if point is None else _page(conn, target, events, limit, point, None, newest=False)
-    if mode == "around":
-        point = _position(conn, target, query.first, False)
-        if point is None:
-            return []
-        earlier = _page(conn, target, events, limit // 2, None, point, newest=True)
-        middle: list[StoredMessage] = []
-        if query.first.kind == "msgid":
-            row = conn.execute(f"{_SELECT} WHERE id = ?", (point[1],)).fetchone()
-            middle = [_message(row)] if row and (events or row[4] in ("PRIVMSG", "NOTICE")) else []
-        later_point = point if query.first.kind == "msgid" else (point[0], _LAST - 1)
-        rest = limit - len(earlier) - len(middle)
-        later = _page(conn, target, events, rest, later_point, None, newest=False) if rest > 0 else []
-        return earlier + middle + later
-    if mode == "between":
-        assert query.second is not None
-        start = _position(conn, target, query.first, True)
-        end = _position(conn, target, query.second, False)
-        if start is None or end is None:
-            return []
-        if start <= end:
-            return _page(conn, target, events, limit, start, end, newest=False)
-        # counted backwards in time from the first bound: its side of the range is exclusive too
-        start = _position(conn, target, query.first, False)
-        end = _position(conn, target, query.second, True)
-        assert start is not None and end is not None
-        return _page(conn, target, events, limit, end, start, newest=True)
-    raise ValueError(f"unknown history mode {mode!r}")
+    return history.run(history.plan(query), partial(_answer, conn, query))
 
 
 def _fts_phrase(text: str) -> str:
@@ -734,15 +656,15 @@ def _search(query: SearchQuery, conn: sqlite3.Connection) -> list[StoredMessage]
     args += list(query.targets)
     if query.sender:
         where.append("m.source LIKE ? ESCAPE '\\'")
-        args.append(_like(query.sender) + "!%")
+        args.append(like_escaped(query.sender) + "!%")
     if query.after is not None:
         where.append("m.time_ms >= ?")
         args.append(to_ms(query.after))
     if query.before is not None:
         where.append("m.time_ms <= ?")
         args.append(to_ms(query.before))
-    where.append(_PLAIN.replace("command", "m.command"))
-    cols = ", ".join(f"m.{c.strip()}" for c in ("id", *_COLUMNS.split(",")))
+    where.append(PLAIN.replace("command", "m.command"))
+    cols = ", ".join(f"m.{c.strip()}" for c in ("id", *COLUMNS.split(",")))
     if query.text.strip():
         match = "body : (" + _fts_phrase(query.text) + ")"
         if len(query.targets) == 1:  # narrow the match to the one conversation asked
@@ -756,4 +678,4 @@ def _search(query: SearchQuery, conn: sqlite3.Connection) -> list[StoredMessage]
         sql = f"SELECT {cols} FROM messages m WHERE {' AND '.join(where)} ORDER BY m.time_ms DESC, m.id DESC LIMIT ?"
         rows = conn.execute(sql, (*args, query.limit)).fetchall()
     rows.sort(key=lambda row: (row[3], row[0]))
-    return [_message(row) for row in rows]
+    return [stored_message(row) for row in rows]

@@ -43,10 +43,14 @@ class GateSettings:
     flood_burst: int = 20
     recvq: int = 8192
     sendq: int = 262144
+    # What the transport lets the kernel hold for the client on top of the sendq (its
+    # socket's send buffer; 0: the system's default, which grows to megabytes).
+    send_buffer: int = 65536
 
     @classmethod
     def from_limits(cls, limits: LimitsSection) -> GateSettings:
-        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq)
+        send_buffer = min(limits.send_buffer, limits.sendq)
+        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq, send_buffer)
 
 
 class LineGate:
@@ -120,8 +124,8 @@ class LineGate:
     def next_line(self, exempt: Callable[[bytes], bool] | None = None) -> Line | bytes:
         """The next line to handle now, or NOTHING (held, empty, or out of flood tokens).
 
-        A line `exempt` accepts costs no flood token (a line of an accepted multiline
-        batch, whose opening paid for it).
+        A line `exempt` accepts costs no flood token here (a line of an accepted
+        multiline batch: the whole batch is charged when it closes, see `charge`).
         """
         if self.held or not self.queue:
             return NOTHING
@@ -133,6 +137,13 @@ class LineGate:
         self.queue.popleft()
         self._waiting_size -= len(head) if head else 1
         return head
+
+    def charge(self, lines: int) -> None:
+        """Count `lines` more lines against the flood budget, as if each had been sent
+        on its own: the lines of a multiline batch pass at once (`next_line`'s exempt
+        lines), and the batch is charged when it closes by the lines it delivers."""
+        if self._bucket is not None and lines > 0:
+            self._bucket.spend(lines)
 
     def wait(self) -> float | None:
         """Seconds until `next_line()` may give a waiting line; None if it waits on

@@ -17,6 +17,7 @@ class Link(Protocol):
     """One connection, as the chat domain and the runtime see it."""
 
     ip: str
+    secure: bool  # carried over TLS
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
@@ -35,6 +36,9 @@ class Link(Protocol):
 
     def configure(self, settings: GateSettings) -> None:
         """Put new limits (sendq, flood, recvq) in force, after a reload."""
+
+    def charge(self, lines: int) -> None:
+        """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
 
 class SessionPort(Protocol):
@@ -78,10 +82,13 @@ class ConnectionHost(Protocol):
 
     def gate_settings(self) -> GateSettings: ...
 
+    def handshake_timeout(self) -> float:
+        """Seconds a TLS client has to complete its handshake."""
+
     def admit(self, link: Link) -> str | None:
         """Count a new connection, or say why it is refused (the transport says it)."""
 
-    def release(self, link: Link) -> None:
-        """A counted connection is gone."""
+    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+        """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
     def open_session(self, link: Link, ip: str, secure: bool) -> SessionPort: ...

@@ -5,6 +5,14 @@ connection's `LineGate`; this module only feeds it what arrives, handles the lin
 lets through, arms the timers it asks for, and writes what it hands out when the
 shared `Flusher` says so. A client past its sendq is dropped; nobody else waits for it.
 
+A connection counts against the connection limits from the moment it is accepted: a
+TLS one too, during its handshake, which the loop does once we have admitted the socket
+(`accept_tls`) and which must end within `limits.tls_handshake_timeout`. A refused plain
+connection is told why in one ERROR line; a refused TLS one cannot read plain text and
+is just closed. The kernel's
+send buffer is bounded (`limits.send_buffer`), so that what a client that does not read
+can keep from us stays near its sendq.
+
 Ending: when the peer has sent everything (EOF), what it sent is still handled, at the
 flood rate, before the connection closes; lines the kernel acknowledged are not lost.
 Until a connection has ended a line, and unless it speaks IRC, a message that arrives
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Callable
 
 from hubbub.irc.message import Message
@@ -26,6 +35,16 @@ from hubbub.transport.ports import ConnectionHost, SessionPort
 
 def _discard(data: bytes) -> None:
     pass
+
+
+def _why(exc: BaseException) -> str:
+    """A failed handshake's reason, in a few words for the log."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "TLS error"
+    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
+        return "timed out"
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or type(exc).__name__
 
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
@@ -47,34 +66,95 @@ class TcpConnection(asyncio.Protocol):
         # then the output queue's own `write`, so the chat's writes go straight into it.
         self.write: Callable[[bytes], None] = _discard
         self._closing = False
+        self._admitted = False  # counted by the host (released once, whatever ends us)
+        self._sock: socket.socket | None = None
+        self._handshake: asyncio.Future[None] | None = None
         self._drain_handle: asyncio.Handle | None = None
         self._partial_handle: asyncio.TimerHandle | None = None
+        self._reading_paused = False  # input held and over the recvq: the socket waits (see _pump)
+
+    # -- a TLS listener's connection: counted when accepted, then its handshake ------------
+
+    @classmethod
+    def accept_tls(cls, host: ConnectionHost, context: ssl.SSLContext, sock: socket.socket, ip: str) -> None:
+        """A connection a TLS listener accepted (runtime/listeners.py): it counts against
+        the limits from now on, through its handshake, which must end within
+        `limits.tls_handshake_timeout`; a refused one is closed at once (a TLS client
+        could not read an ERROR in plain text)."""
+        conn = cls(host, secure=True)
+        conn.ip = ip
+        refusal = host.admit(conn)
+        if refusal is not None:
+            sock.close()
+            return
+        conn._admitted = True
+        conn._tune(sock)
+        conn._handshake = asyncio.ensure_future(conn._secure(sock, context))
+
+    async def _secure(self, sock: socket.socket, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            # the loop owns the socket from here, and calls connection_made once TLS is up
+            await loop.connect_accepted_socket(
+                lambda: self, sock, ssl=context, ssl_handshake_timeout=self.host.handshake_timeout()
+            )
+        except (TimeoutError, OSError) as exc:  # ssl.SSLError, the timeout, a reset: all OSError
+            self._forget(_why(exc))
+        except asyncio.CancelledError:  # shutdown
+            self._forget()
+            raise
+        finally:
+            self._handshake = None
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """A plain connection just accepted: count it (or refuse it, saying why), then
+        start its session; a TLS one, counted when accepted, is here once TLS is up."""
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
-        peer = transport.get_extra_info("peername")
-        self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
-        refusal = self.host.admit(self)
-        if refusal is not None:
-            transport.write(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())  # type: ignore[attr-defined]
-            self._closing = True
-            transport.close()
-            return
+        if not self._admitted:
+            peer = transport.get_extra_info("peername")
+            self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+            refusal = self.host.admit(self)
+            if refusal is not None:
+                transport.write(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())  # type: ignore[attr-defined]
+                self._closing = True
+                transport.close()
+                return
+            self._admitted = True
+            self._tune(transport.get_extra_info("socket"))
         output = self.output = OutputQueue(
             self.ip, self.gate.settings.sendq, self.host.flusher.mark, transport.write,  # type: ignore[attr-defined]
             transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
         )  # fmt: skip
         self.write = output.write
-        sock = transport.get_extra_info("socket")
+        self.session = self.host.open_session(self, self.ip, self.secure)
+
+    def _tune(self, sock: socket.socket | None) -> None:
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._sock = sock
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
             # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
             # the stream, where the telnet filter expects it, rather than taken out of it
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-        self.session = self.host.open_session(self, self.ip, self.secure)
+            self._bound_send_buffer()
+
+    def _bound_send_buffer(self) -> None:
+        """What the kernel may hold for this client on top of its sendq (0: its default)."""
+        size = self.gate.settings.send_buffer
+        if self._sock is not None and size > 0:
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            except OSError:  # closed meanwhile
+                pass
+
+    def _forget(self, failed_handshake: str | None = None) -> None:
+        """No longer count this connection (it never reached a session, or has ended)."""
+        self._closing = True
+        if self._admitted:
+            self._admitted = False
+            self.host.release(self, failed_handshake)
 
     def data_received(self, data: bytes) -> None:
         session = self.session
@@ -118,8 +198,7 @@ class TcpConnection(asyncio.Protocol):
         self.gate.receive_eof(session.speaks_irc)
         self._pump()
         # TLS cannot stay half open: there the queue ends with the connection, as before
-        tls = self.transport is not None and self.transport.get_extra_info("sslcontext") is not None
-        if not self._closing and not self.gate.finished and not tls:
+        if not self._closing and not self.gate.finished and not self.secure:
             return True  # keep our half open: replies can still go out meanwhile
         return False
 
@@ -134,8 +213,8 @@ class TcpConnection(asyncio.Protocol):
         if self.session is not None:
             reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
             self.session.connection_lost(reason)
-            self.host.release(self)
             self.session = None
+        self._forget()
 
     # -- input ---------------------------------------------------------------------------
 
@@ -155,8 +234,14 @@ class TcpConnection(asyncio.Protocol):
         if self._closing or session is None:
             return
         if gate.flooded:
-            self._drop("Excess Flood")
-            return
+            if not gate.held:
+                self._drop("Excess Flood")
+                return
+            # The wait is ours (slow work, or the network's order in a cluster), not the
+            # client's flooding: stop reading until it is over rather than drop it.
+            if not self._reading_paused and self.transport is not None:
+                self._reading_paused = True
+                self.transport.pause_reading()
         wait = gate.wait()
         if wait is not None:
             if self._drain_handle is None:
@@ -189,11 +274,18 @@ class TcpConnection(asyncio.Protocol):
     def release_input(self) -> None:
         if self.gate.release() and not self._closing and self.transport is not None:
             self._pump()
+            if self._reading_paused and not self.gate.held and not self._closing:
+                self._reading_paused = False
+                self.transport.resume_reading()
+
+    def charge(self, lines: int) -> None:
+        self.gate.charge(lines)
 
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)
-        if self.output is not None:
+        if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
+        self._bound_send_buffer()
 
     # -- Link: output ----------------------------------------------------------------------
 
@@ -224,7 +316,9 @@ class TcpConnection(asyncio.Protocol):
         self.host.flusher.finish(output, closed)
 
     def abort(self) -> None:
-        if self.transport is not None:
+        if self._handshake is not None:
+            self._handshake.cancel()
+        elif self.transport is not None:
             self.transport.abort()
 
     def _drop(self, reason: str) -> None:

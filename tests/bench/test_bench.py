@@ -6,8 +6,10 @@ anything is: speed belongs in the benchmark's own figures, not in assertions.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -22,6 +24,7 @@ from hubbub.bench.scenarios import (
     FanoutOptions,
     FindMaxOptions,
     PingpongOptions,
+    RateSearch,
     Target,
     connect_idle,
     fanout,
@@ -99,6 +102,44 @@ async def test_find_max_doubles_or_halves_and_reports_every_trial(target: Target
     assert out["max_rate"] == (max(t["rate"] for t in held) if held else None)
     assert out["best"] == (max(held, key=lambda t: t["rate"]) if held else None)
     assert "rate" in human(_wrap("fanout", out, target))
+
+
+def test_find_max_doubles_until_a_rate_fails_then_bisects_to_the_precision() -> None:
+    capacity = 1234.0  # a server that holds any rate up to this one
+    search = RateSearch(50.0, precision=0.1)
+    tried = []
+    while True:
+        tried.append(search.rate)
+        if search.record(search.rate <= capacity) is None:
+            break
+    assert tried[:6] == [50, 100, 200, 400, 800, 1600]  # doubling until 1600 fails
+    assert tried[6] == 1200  # then halfway between 800 and 1600, and so on
+    assert search.held is not None and search.failed is not None
+    assert search.held <= capacity < search.failed <= search.held * 1.1
+    assert len(tried) <= 12 and search.stopped == ""
+
+
+def test_find_max_halves_from_a_start_rate_that_fails_and_gives_up_below_one() -> None:
+    search = RateSearch(50.0, precision=0.1)
+    assert search.record(False) == 25.0
+    assert search.record(True) == 37.5  # now between the held 25 and the failed 50
+    never = RateSearch(4.0, precision=0.1)
+    assert [never.record(False) for _ in range(3)] == [2.0, 1.0, None]
+    assert never.stopped == "even 1 msg/s did not hold" and never.held is None
+
+
+async def test_the_find_max_flag_runs_the_search(target: Target) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hubbub.bench", "fanout", "--find-max", "--connect", f"{target.host}:{target.port}",
+        "-n", "4", "-k", "2", "-d", "0.3", "--samplers", "1", "--start-rate", "20", "--max-trials", "1",
+        "--drain-timeout", "5", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()
+    result = json.loads(out)
+    assert result["search"]["start_rate"] == 20 and result["search"]["max_trials"] == 1
+    assert [trial["rate"] for trial in result["trials"]] == [20]
 
 
 async def test_pingpong_times_every_round_trip(target: Target) -> None:
@@ -181,3 +222,22 @@ def test_procstat_reads_a_live_process_and_not_a_missing_one() -> None:
     assert me is not None and me.cpu_s > 0 and me.rss_bytes > 0
     assert procstat.sample(2**22 + 12345) is None
     assert procstat.alive(os.getpid())
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_a_cluster_run_spreads_clients_over_its_nodes_and_counts_redis_calls() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubbub.bench", "fanout", "--cluster", "2", "-n", "12", "-k", "2", "-r", "40",
+         "-d", "1", "--json", "--time-limit", "90"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    nodes = result["target"]["nodes"]
+    assert len(nodes) == 2 and nodes[0] != nodes[1]
+    trial = result["result"]
+    assert trial["lost"] == 0 and trial["delivered"] == trial["expected"]  # across nodes, nothing lost
+    redis = trial["redis"]
+    assert redis["calls"].get("evalsha", 0) > 0 and redis["calls"].get("xread", 0) > 0
+    assert redis["calls_per_message"] > 0
+    assert not any(procstat.alive(pid) for pid in [result["target"]["pid"]])

@@ -1,10 +1,10 @@
 """A small scripted IRC server for the IRCv3 features hubbub does not offer yet.
 
-SASL PLAIN, batch, server-time and chathistory are implemented in the client per the
-IRCv3 specifications; until hubbub's server speaks them, this peer does, over a real
-socket, with one account and a fixed history. It replaces these tests' server only;
-everything else is tested against hubbub itself. When hubbub gains these caps, move
-the tests that use it over to the real server.
+SASL PLAIN and chathistory are implemented in the client per the IRCv3 specifications;
+until hubbub's server speaks them, this peer does, over a real socket, with one account
+and a fixed history (and the batch and server-time they come with). It replaces these
+tests' server only; everything else is tested against hubbub itself. When hubbub gains
+these caps, move the tests that use it over to the real server.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ def history_time(index: int) -> str:
 
 
 class IRCv3Peer:
-    def __init__(self, accounts: dict[str, str], history: dict[str, list[tuple[str, str]]]) -> None:
+    def __init__(
+        self, accounts: dict[str, str], history: dict[str, list[tuple[str, str]]], caps: str = CAPS
+    ) -> None:
+        self.caps = caps  # what CAP LS offers
         self.accounts = accounts
         self.history = history  # channel -> [(nick, text)], oldest first
         self.received: list[str] = []
@@ -70,7 +73,7 @@ class IRCv3Peer:
             command, params = message.command, message.params
             if command == "CAP" and params[0] == "LS":
                 negotiating = True
-                send(f":{NAME} CAP * LS :{CAPS}")
+                send(f":{NAME} CAP * LS :{self.caps}")
             elif command == "CAP" and params[0] == "REQ":
                 caps |= set(params[1].split())
                 send(f":{NAME} CAP {nick} ACK :{params[1]}")

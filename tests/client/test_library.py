@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import socket
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from hubbub.client import Client, ClientConfig, NotConnectedError
 from hubbub.client import events as ev
 from tests.client.conftest import FAST, MakeClient, config_for
 from tests.client.ircv3_peer import IRCv3Peer
-from tests.helpers import connected
+from tests.helpers import cap_ls, connected
 
 MakeServer = Callable[..., Awaitable[Runtime]]
 
@@ -25,9 +24,8 @@ async def offered_caps(runtime: Runtime) -> set[str]:
     """What the server offers in CAP LS, asked with a raw client."""
     raw = await connected(runtime)
     try:
-        raw.send("CAP LS 302")
-        reply = await raw.expect("CAP")
-        return {token.split("=")[0] for token in reply.params[-1].split()}
+        _, offered = await cap_ls(raw)  # over several lines: the offer passes 512 bytes
+        return set(offered)
     finally:
         await raw.close()
 
@@ -157,6 +155,23 @@ async def test_logs_in_to_an_account_with_sasl_and_is_told_when_it_fails(server:
     assert not (await wrong.wait_for(ev.SaslResult)).success
 
 
+async def test_sasl_credentials_are_not_used_where_the_server_offers_no_sasl() -> None:
+    """A peer that offers everything but SASL (whatever hubbub itself offers by now)."""
+    peer = IRCv3Peer({"alice": "wonderland"}, {}, caps="batch server-time message-tags echo-message")
+    port = await peer.start()
+    client = Client(ClientConfig(host="127.0.0.1", port=port, nick="alice", sasl_password="wonderland", **FAST))
+    events = client.subscribe()
+    try:
+        await client.connect(timeout=10)
+        assert client.ready and "sasl" not in client.caps
+        assert [e for e in events.pending() if isinstance(e, ev.SaslResult)] == []
+        assert not [line for line in peer.received if line.startswith(("AUTHENTICATE", "CAP REQ :sasl"))]
+        assert not any("sasl" in line for line in peer.received if line.startswith("CAP REQ"))
+    finally:
+        await client.close()
+        await peer.stop()
+
+
 async def test_reconnects_and_rejoins_after_a_server_restart(make_server: MakeServer,
                                                              make_client: MakeClient) -> None:
     runtime = await make_server()
@@ -182,6 +197,21 @@ async def test_reconnects_and_rejoins_after_a_server_restart(make_server: MakeSe
     assert {m.nick for m in members.members} == {"alice", "bob"}
     alice.privmsg("#keep", "back again")
     assert (await bob_events.wait_for(ev.MessageReceived)).text == "back again"
+
+
+async def test_reconnection_waits_double_after_each_failure_up_to_the_maximum(make_server: MakeServer,
+                                                                                make_client: MakeClient) -> None:
+    runtime = await make_server()
+    alice, events = await make_client(runtime, "alice", reconnect_delay=0.05, reconnect_max_delay=0.3)
+    await runtime.stop()  # from now on every attempt is refused
+    waits = []
+    for _ in range(5):
+        gone = await events.wait_for(ev.Disconnected, timeout=10)
+        assert gone.reconnect_in is not None
+        waits.append(gone.reconnect_in)
+    for wait, base in zip(waits, [0.05, 0.1, 0.2, 0.3, 0.3], strict=True):  # doubling, capped; ±20% jitter
+        assert base * 0.8 <= wait <= base * 1.2, waits
+    await alice.close()
 
 
 async def test_a_refused_first_connection_raises(make_client: MakeClient, server: Runtime) -> None:
@@ -249,78 +279,30 @@ async def test_a_connection_that_goes_silent_is_detected_by_our_ping(
     assert (await events.wait_for(ev.Disconnected)).reason == "ping timeout"
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    crypto = pytest.importorskip("cryptography")
-    del crypto
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
 @pytest.fixture
-async def tls_front(server: Runtime, tmp_path: Path) -> AsyncIterator[int]:
-    """A TLS listener relaying to the server's plain port (hubbub has no TLS listener yet)."""
-    cert, key = _self_signed(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    host, port = server.irc_address()
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
-
-    async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(host, port)
-        for coro in (pipe(reader, up_writer), pipe(up_reader, writer)):
-            task = asyncio.create_task(coro)
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-    front = await asyncio.start_server(relay, "localhost", 0, ssl=context)
-    yield front.sockets[0].getsockname()[1]
-    front.close()
-    for task in list(tasks):
-        task.cancel()
+async def tls_server(make_server: MakeServer, tmp_path: Path) -> Runtime:
+    """hubbub with a TLS listener and a self-signed certificate (which names localhost)."""
+    return await make_server(
+        "listen.tls=['127.0.0.1:0']", "tls.self_signed=true",
+        f"tls.cert={tmp_path / 'cert.pem'}", f"tls.key={tmp_path / 'key.pem'}",
+    )  # fmt: skip
 
 
-async def test_connects_over_tls(server: Runtime, tls_front: int, make_client: MakeClient) -> None:
-    client, events = await make_client(server, "alice", host="localhost", port=tls_front, tls=True,
-                                       tls_verify=False)
+async def test_connects_over_tls(tls_server: Runtime, make_client: MakeClient) -> None:
+    client, events = await make_client(tls_server, "alice", host="localhost", port=tls_server.tls_address()[1],
+                                       tls=True, tls_verify=False)
     connected_event = await events.wait_for(ev.Connected)
     assert connected_event.tls and client.ready
 
 
-async def test_tls_certificates_are_verified_by_default(server: Runtime, tls_front: int) -> None:
-    client = Client(config_for(server, "alice", host="localhost", port=tls_front, tls=True, reconnect=False))
+async def test_tls_certificates_are_verified_by_default(tls_server: Runtime) -> None:
+    port = tls_server.tls_address()[1]
+    client = Client(config_for(tls_server, "alice", host="localhost", port=port, tls=True, reconnect=False))
     with pytest.raises(ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
         await client.connect(timeout=10)
 
 
-# -- IRCv3 features hubbub does not offer yet, against a scripted peer ------------------------
+# -- IRCv3 features hubbub does not offer yet (SASL, chathistory), against a scripted peer ----
 
 
 async def test_sasl_plain_logs_in_before_registration_ends(ircv3_peer: IRCv3Peer) -> None:

@@ -1,7 +1,8 @@
 """The client protocol without sockets: lines in, lines and events out.
 
-These cover what our server cannot exercise yet (SASL, batches, chathistory,
-server-time, labeled-response) by feeding the lines the IRCv3 specifications give.
+Line by line, with the lines the IRCv3 specifications give: what hubbub's server does
+not offer yet (SASL, chathistory), and the cases of batches, server-time and
+labeled-response that a real server seldom produces on demand.
 """
 
 from __future__ import annotations
@@ -93,11 +94,19 @@ def test_batch_dependent_caps_are_not_requested_without_batch() -> None:
 
 def test_registered_comes_at_the_end_of_the_motd_and_channels_are_joined() -> None:
     proto = make(channels=["#a", "#b"])
-    events = register(proto)
-    registered = of(events, ev.Registered)
-    assert registered == [ev.Registered("alice", "srv", "testnet", frozenset())]
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :")
+    assert proto.lines_to_send() == ["CAP END"]
+    events = feed(proto, ":srv 001 alice :Welcome alice!u@h", ":srv 005 alice NETWORK=testnet :are supported")
+    assert of(events, ev.Registered) == [] and not proto.ready
+    assert proto.lines_to_send() == []  # no JOIN before the end of the MOTD
+    events = feed(proto, ":srv 376 alice :End of MOTD")
+    assert of(events, ev.Registered) == [ev.Registered("alice", "srv", "testnet", frozenset())]
     assert proto.ready
-    feed(proto, ":srv 376 alice :End of MOTD")  # a second end changes nothing
+    assert proto.lines_to_send() == ["JOIN #a,#b"]
+    again = feed(proto, ":srv 376 alice :End of MOTD")  # a second end (MOTD asked again) changes nothing
+    assert of(again, ev.Registered) == []
+    assert proto.lines_to_send() == []
 
 
 def test_rejoin_after_reconnecting_uses_the_channels_we_were_in() -> None:

@@ -93,6 +93,13 @@ async def test_join_of_malformed_channel_names_is_476(server, clients) -> None:
         alice.send(f"JOIN {bad}")
         reply = await alice.expect("476")
         assert reply.params == ["alice", bad, "Bad Channel Mask"]
+    # control characters and the marks that reorder text cannot be in a name either
+    for bad in ["#a\x1b[31mred", "#a\tb", "#a\x0bb", "#abc\u202efed", "#a\u2066b", "#" + "é" * 32]:
+        alice.send(f"JOIN {bad}")
+        reply = await alice.expect("476")
+        assert reply.params[1] == bad
+    alice.send("JOIN #" + "é" * 31)  # CHANNELLEN counts bytes: 63 of them fit
+    await alice.expect("366", "alice", "#" + "é" * 31)
     alice.send("JOIN #ok,room,#a:b")  # errors do not stop the other names
     reply = await alice.collect_until("476")
     assert commands(reply) == ["JOIN", "MODE", "353", "366", "403", "476"]
@@ -393,6 +400,20 @@ async def test_nick_change_is_seen_once_by_neighbours_and_self_not_strangers(ser
     assert "NICK" not in commands(await sync(dave))
     alice.send("NAMES #b")
     assert (await alice.expect("353")).params[-1] == "@alicia bob carol"
+
+
+async def test_nick_change_is_relayed_with_the_new_nick_as_trailing_parameter(server, clients) -> None:
+    """`:old!u@h NICK :new`, as most servers send it: clients that read only the
+    trailing parameter (ii) follow the change, their own included."""
+    alice = await connected(server, "alice", "#room")
+    bob = await connected(server, "bob", "#room")
+    clients.extend([alice, bob])
+    await sync(alice)
+    alice.send("NICK alicia")
+    await alice.expect("NICK")
+    assert alice.raw[-1] == f":{mask('alice')} NICK :alicia"
+    await bob.expect("NICK")
+    assert bob.raw[-1] == f":{mask('alice')} NICK :alicia"
 
 
 async def test_nick_change_to_a_taken_nick_is_433(server, clients) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from hubbub.server import caps
 from hubbub.server.isupport import VERSION
-from tests.helpers import LineClient, commands, connected, isupport_tokens, sync
+from tests.helpers import LineClient, cap_ls, commands, connected, isupport_tokens, sync
 
 SERVER = "hubbub.local"
 
@@ -49,7 +49,7 @@ async def test_welcome_burst_is_001_to_005_then_lusers_then_motd(server, clients
     assert by_code["001"].params == ["alice", "Welcome to the hubbub IRC Network alice!~al@127.0.0.1"]
     assert by_code["002"].params == ["alice", f"Your host is {SERVER}, running version {VERSION}"]
     assert by_code["003"].params[1].startswith("This server was created ")
-    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biorsw", "Iabehiklmnoqstv", "Iabehkloqv"]
+    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biorsw", "CITabehiklmnoqstv", "Iabehkloqv"]
     assert by_code["251"].params == ["alice", "There are 1 users and 0 invisible on 1 servers"]
     assert by_code["254"].params == ["alice", "0", "channels formed"]
     assert by_code["255"].params == ["alice", "I have 1 clients and 0 servers"]
@@ -71,7 +71,7 @@ async def test_isupport_advertises_what_the_server_enforces(server, clients) -> 
     tokens = isupport_tokens(burst)
     assert tokens["CASEMAPPING"] == "ascii"
     assert tokens["CHANTYPES"] == "#"
-    assert tokens["CHANMODES"] == "beI,k,l,imnst"
+    assert tokens["CHANMODES"] == "beI,k,l,CimnsTt"
     assert tokens["PREFIX"] == "(qaohv)~&@%+"
     assert tokens["NICKLEN"] == "30"
     assert tokens["CHANNELLEN"] == "64"
@@ -193,6 +193,17 @@ async def test_user_with_too_few_parameters_is_461(server, clients) -> None:
     await client.expect("001", "dave")
 
 
+async def test_user_with_an_empty_realname_is_461_and_registration_waits(server, clients) -> None:
+    client = await fresh(server, clients)
+    client.send("NICK dave")
+    client.send("USER dave 0 * :")
+    reply = await client.expect("461")
+    assert reply.params == ["dave", "USER", "Not enough parameters"]
+    assert "001" not in commands(await sync(client))
+    client.send("USER dave 0 * :Dave")
+    await client.expect("001", "dave")
+
+
 async def test_user_and_pass_after_registration_are_462(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)
@@ -237,6 +248,31 @@ async def test_right_server_password_registers(make_server, clients) -> None:
     client.send("USER al 0 * :Alice")
     welcome = await client.expect("001")
     assert welcome.params[0] == "alice"
+
+
+async def test_server_password_guesses_are_throttled_per_address(make_server, clients) -> None:
+    server = await make_server("server.password=secret", "accounts.login_failures=3", "accounts.login_window=60")
+
+    async def attempt(password: str) -> list[str]:
+        client = await fresh(server, clients)
+        client.send(f"PASS {password}")
+        client.send("NICK guesser")
+        client.send("USER g 0 * :G")
+        return [line for line in await client.closed() if not line.startswith(":") or " 464 " in line]
+
+    for guess in ("one", "two", "three"):
+        assert await attempt(guess) == [
+            ":hubbub.local 464 guesser :Password incorrect",
+            "ERROR :Closing Link: 127.0.0.1 (Bad password)",
+        ]
+    refused = await attempt("secret")  # right, and refused unchecked all the same
+    assert refused[0].startswith(":hubbub.local 464 guesser :Too many failed attempts; try again in ")
+    assert refused[1] == "ERROR :Closing Link: 127.0.0.1 (Too many failed password attempts)"
+    now = server.clock()
+    server.clock = lambda: now + 61  # the window has passed
+    client = await fresh(server, clients)
+    client.send("PASS secret")
+    await client.register("welcome")
 
 
 @pytest.mark.parametrize("password_line", ["PASS wrong", None])
@@ -297,6 +333,27 @@ async def test_cap_ls_lists_exactly_the_supported_caps(server, clients) -> None:
     assert {"cap-notify", "echo-message", "multi-prefix", "userhost-in-names"} <= set(advertised)
 
 
+async def test_cap_ls_302_continues_over_lines_of_at_most_512_bytes(make_server, clients) -> None:
+    """CAP 302: lines as full as 512 bytes allow, each but the last marked `*`; a 3.1
+    client gets one line of names."""
+    for name in ("hubbub.local", "a-rather-long-server-name.irc.example.org"):
+        server = await make_server(f"server.name={name}")
+        client = await fresh(server, clients)
+        start = len(client.raw)
+        lines, advertised = await cap_ls(client)
+        raw = client.raw[start:]
+        assert all(len(text.encode()) + 2 <= 512 for text in raw)
+        assert [len(line.params) for line in lines] == [4] * (len(lines) - 1) + [3]
+        assert sorted(advertised) == sorted(caps.offered(server.config))
+        if len(lines) > 1:  # the first line could not take the next token
+            first_token = lines[1].params[-1].split()[0]
+            assert len(raw[0].encode()) + 1 + len(first_token.encode()) > 510
+        old = await fresh(server, clients)
+        old_lines, offered = await cap_ls(old, version="")
+        assert len(old_lines) == 1 and sorted(offered) == sorted(advertised)
+        assert all(value == "" for value in offered.values())
+
+
 async def test_cap_req_of_known_caps_is_acked_and_listed(server, clients) -> None:
     client = await fresh(server, clients)
     client.send("CAP LS")
@@ -338,8 +395,7 @@ async def test_cap_req_minus_removes_a_cap(server, clients) -> None:
 
 async def test_cap_302_client_may_not_disable_cap_notify(server, clients) -> None:
     client = await fresh(server, clients)
-    client.send("CAP LS 302")
-    await client.expect("CAP", "*", "LS")
+    await cap_ls(client)
     client.send("CAP REQ :multi-prefix -cap-notify")
     nak = await client.expect("CAP")
     assert nak.params == ["*", "NAK", "multi-prefix -cap-notify"]

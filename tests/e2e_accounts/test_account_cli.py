@@ -11,10 +11,11 @@ from tests.e2e_limits.test_cli import MODULE, _env
 from tests.helpers import start_server
 
 
-def account(db: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+def account(db: Path | str, *args: str, password: str | None = None, cwd: Path | None = None,
+            ) -> subprocess.CompletedProcess[str]:  # fmt: skip
     return subprocess.run(
         [*MODULE, "account", "--db", str(db), *args], input=password, env=_env(), capture_output=True,
-        text=True, timeout=30, check=False, cwd=db.parent,
+        text=True, timeout=30, check=False, cwd=cwd or Path(db).parent,
     )  # fmt: skip
 
 
@@ -45,3 +46,15 @@ async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
     assert account(db, "list").stdout.strip() == "no accounts"
     missing = account(db, "del", "alice")
     assert missing.returncode == 1 and "there is no account alice" in missing.stderr
+
+
+async def test_accounts_made_offline_in_postgresql_log_in(postgres_url: str, tmp_path: Path) -> None:
+    made = account(postgres_url, "add", "alice", password="s3cret\n", cwd=tmp_path)
+    assert made.stdout.strip() == "account alice created", made.stderr
+    runtime = await start_server(f"store.db='{postgres_url}'")
+    try:
+        client, result = await sasl_plain(runtime, "alice", "alice", "s3cret")
+        assert result == "903"
+        await client.close()
+    finally:
+        await runtime.stop()

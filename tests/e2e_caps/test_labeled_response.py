@@ -53,8 +53,10 @@ async def test_errors_are_labeled_too(server, clients) -> None:
     assert missing.command == "401" and missing.tags == {"label": "u2"}
     (needmore,) = await reply_to(alice, "@label=u3 JOIN")
     assert needmore.command == "461" and needmore.tags == {"label": "u3"}
-    (fail,) = await reply_to(alice, "@label=u4 NOT_A_COMMAND")  # not even IRC grammar
-    assert (fail.command, fail.params[:2], fail.tags) == ("FAIL", ["*", "INVALID_MESSAGE"], {"label": "u4"})
+    (unknown,) = await reply_to(alice, "@label=u4 NOT_A_COMMAND")  # a command word, just not one we know
+    assert (unknown.command, unknown.params[1], unknown.tags) == ("421", "NOT_A_COMMAND", {"label": "u4"})
+    (fail,) = await reply_to(alice, "@label=u6 :src :NOT")  # not even IRC grammar
+    assert (fail.command, fail.params[:2], fail.tags) == ("FAIL", ["*", "INVALID_MESSAGE"], {"label": "u6"})
     (fail,) = await reply_to(alice, b"@label=u5 PRIVMSG alice :caf\xe9")  # not UTF-8
     assert (fail.command, fail.params[:2], fail.tags) == ("FAIL", ["PRIVMSG", "INVALID_UTF8"], {"label": "u5"})
 

@@ -30,6 +30,24 @@ async def test_client_only_tags_reach_message_tags_clients_and_nobody_else(serve
     assert TIME.match(dave_msg.tags["time"])
 
 
+async def test_client_only_tags_with_names_outside_the_grammar_are_dropped_and_the_message_goes_out(
+    server, clients
+) -> None:
+    alice = await capped(server, "alice", "message-tags", channels=("#room",))
+    bob = await capped(server, "bob", "message-tags", channels=("#room",))
+    clients.extend([alice, bob])
+    alice.send(r"@+k\ey=1;+é=2;+a_b=3;+ex!ample/x=4;+=5;+/x=6;+vendor.example/ok-1=7;+good=8 PRIVMSG #room :hi")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ["#room", "hi"]
+    assert set(got.tags) == {"msgid", "+vendor.example/ok-1", "+good"}, got.tags
+    alice.send(r"@+k\ey=1 TAGMSG #room")
+    alice.send("@+typing=active TAGMSG #room")
+    bare = await bob.expect("TAGMSG")
+    assert set(bare.tags) == {"msgid"}  # the message still goes out, without the tag
+    tagmsg = await bob.expect("TAGMSG")
+    assert set(tagmsg.tags) == {"msgid", "+typing"}
+
+
 async def test_msgid_is_one_per_message_and_the_same_for_everyone(server, clients) -> None:
     alice = await capped(server, "alice", "message-tags", "echo-message", channels=("#room",))
     bob = await capped(server, "bob", "message-tags", channels=("#room",))

@@ -193,25 +193,41 @@ async def test_lines_of_an_open_batch_are_not_flood_delayed(make_server, clients
         assert msg.params[1] == f"line {i}"
 
 
+async def test_a_batch_is_charged_its_lines_when_it_closes(make_server, clients) -> None:
+    """Lines of a batch pass at once, but the batch costs a token per line it delivers:
+    the sender's next line waits (here for ~1,600 s), so batches are no way around the
+    flood rate. Without the charge, `after` would follow the batch at once (4 tokens left)."""
+    server = await make_server("limits.flood_control=true", "limits.flood_burst=12", "limits.flood_rate=0.01")
+    alice = await capped(server, "alice", *ML, channels=("#room",))  # 6 lines: 6 tokens
+    bob = await connected(server, "bob", "#room")
+    carol = await connected(server, "carol", "#room")
+    clients.extend([alice, bob, carol])
+    await sync(bob)
+    lines = [f"@batch=7 PRIVMSG #room :line {i}" for i in range(20)]
+    alice.send("".join(f"{line}\r\n" for line in ["BATCH +7 draft/multiline #room", *lines, "BATCH -7",
+                                                     "PRIVMSG #room :after"]))  # one write: handled together
+    for i in range(20):
+        assert (await bob.expect("PRIVMSG", "#room")).params[1] == f"line {i}"
+    carol.send("PRIVMSG #room :carol, sent once the batch had arrived")
+    assert (await bob.expect("PRIVMSG", "#room")).params[1].startswith("carol")
+    assert not [m for m in await sync(bob) if m.command == "PRIVMSG"]
+    assert len(alice_gate(server).queue) == 1  # `after`, waiting for the debt to be repaid
+
+
+def alice_gate(server):
+    """The line gate of alice's connection, whose queue holds the lines waiting for tokens."""
+    (conn,) = [conn for conn in server.services.connections() if conn.nick == "alice"]
+    return conn.link.gate
+
+
 async def test_a_refused_batch_does_not_lift_flood_control(make_server, clients) -> None:
     """Opening a batch that is refused must not make the client's other lines free."""
     server = await make_server("limits.flood_control=true", "limits.flood_burst=8", "limits.flood_rate=0.01")
-    alice = await capped(server, "alice", *ML, channels=("#room",))
+    alice = await capped(server, "alice", *ML, channels=("#room",))  # 6 lines: 6 tokens
     clients.append(alice)
-    alice.send("BATCH +zz nonsense")
+    alice.send("BATCH +zz nonsense")  # the 7th
     await alice.expect("FAIL", "BATCH")
-    for i in range(20):
-        alice.send(f"PING p{i}")
-    pongs = [m for m in await sync_soon(alice) if m.command == "PONG"]
-    assert len(pongs) < 20  # most of them wait for tokens that come once every 100 s
-
-
-async def sync_soon(client) -> list:
-    """What arrives until the server has been quiet for a moment (the PINGs are throttled,
-    so a PING-based sync would itself wait for a token)."""
-    got: list = []
-    while True:
-        try:
-            got.append(await client.read_message(timeout=0.5))
-        except TimeoutError:
-            return got
+    alice.send("".join(f"PING p{i}\r\n" for i in range(20)))  # one write: all queued together
+    pong = await alice.expect("PONG")
+    assert pong.params[-1] == "p0"  # the 8th token; the next comes in 100 s
+    assert len(alice_gate(server).queue) == 19

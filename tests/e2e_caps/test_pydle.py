@@ -28,6 +28,16 @@ class Recorder(pydle.Client):
         super().__init__(*args, **kwargs)
         self.events: asyncio.Queue[tuple[str, ...]] = asyncio.Queue()
         self.seen: list[tuple[str, ...]] = []
+        self.ls_continued: list[str] = []
+
+    async def on_raw_cap_ls(self, params: list[str]) -> None:
+        # pydle 1.2 asks for CAP 302 but takes each CAP LS line for the whole list, and
+        # our offer passes one line (CAP 302 continues it with `*`, as ergo's does): the
+        # lines are gathered here first, so the rest of pydle is what gets tested.
+        if len(params) > 1 and params[0] == "*":
+            self.ls_continued.append(params[1])
+            return
+        await super().on_raw_cap_ls([" ".join([*self.ls_continued, *params[:1]])])
 
     async def on_connect(self) -> None:
         await super().on_connect()
@@ -52,6 +62,10 @@ class Recorder(pydle.Client):
     async def on_raw_354(self, message: Any) -> None:
         await super().on_raw_354(message)
         self.events.put_nowait(("whox", message.params[4]))
+
+    async def on_nick_change(self, old: str, new: str) -> None:
+        await super().on_nick_change(old, new)
+        self.events.put_nowait(("nick", old, new))
 
     async def on_user_online(self, nickname: str) -> None:
         self.events.put_nowait(("online", nickname))
@@ -137,3 +151,18 @@ async def test_pydle_monitors_a_nick(server, clients, pydle_client: Recorder) ->
     assert await pydle_client.next("online") == ("online", "later")
     later.send("QUIT :bye")
     assert await pydle_client.next("offline") == ("offline", "later")
+
+
+async def test_pydle_follows_nick_changes_sent_as_a_trailing_parameter(server, clients, pydle_client: Recorder) -> None:
+    """`:old NICK :new`: pydle tracks the user under the new nick, and its own change too."""
+    await pydle_client.join("#room")
+    await pydle_client.next("join", "#room", "pyd")
+    raw = await connected(server, "raw", "#room")
+    clients.append(raw)
+    await pydle_client.next("join", "#room", "raw")
+    raw.send("NICK renamed")
+    assert await pydle_client.next("nick") == ("nick", "raw", "renamed")
+    assert "renamed" in pydle_client.channels["#room"]["users"] and "raw" not in pydle_client.users
+    await pydle_client.set_nickname("pyd2")
+    assert await pydle_client.next("nick") == ("nick", "pyd", "pyd2")
+    assert pydle_client.nickname == "pyd2"

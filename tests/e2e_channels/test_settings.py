@@ -186,6 +186,38 @@ async def test_secret_channel_is_hidden_from_outsiders(server, clients) -> None:
     assert (await bob.expect("353")).params == ["bob", "@", "#hidden", "@alice bob"]
 
 
+async def test_an_outsider_cannot_tell_a_secret_channel_from_one_that_does_not_exist(server, clients) -> None:
+    alice, bob = await room(server, clients, "alice", "bob", channel="#hidden")
+    await op_sets(alice, "MODE #hidden +s", bob)
+    carol = await connected(server, "carol")
+    clients.append(carol)
+    carol.send("CAP REQ message-tags")
+    await carol.expect("CAP")
+    commands_to_try = (
+        "PRIVMSG {} :hello",
+        "NOTICE {} :hello",
+        "@+typing=active TAGMSG {}",
+        "PRIVMSG @{} :to the ops",
+        "RENAME {} #elsewhere",
+        "PART {} :bye",
+        "KICK {} bob :out",
+        "INVITE bob {}",
+        "TOPIC {}",
+        "TOPIC {} :new topic",
+        "MODE {}",
+        "MODE {} +o carol",
+    )
+    for line in commands_to_try:
+        answers = []
+        for name in ("#HIDDEN", "#nowhere"):
+            carol.send(line.format(name))
+            answers.append([(m.command, m.params) for m in await sync(carol)])
+        hidden, missing = answers
+        assert [(c, [p.replace("#HIDDEN", "#nowhere") for p in ps]) for c, ps in hidden] == missing, line
+    assert not [m for m in await sync(alice) if m.command != "PONG"]  # nothing reached the channel
+    assert not [m for m in await sync(bob) if m.command in ("PRIVMSG", "NOTICE", "TAGMSG", "KICK", "INVITE")]
+
+
 # -- how modes are shown and announced -------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
-"""Servers with a real SQLite file in the test's own directory."""
+"""Servers with a real store: each test runs on a SQLite file in its own directory, then
+on a PostgreSQL database of its own."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +13,13 @@ from tests.helpers import start_server
 
 
 @pytest.fixture
-async def stored(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
-    """`await stored(*overrides)`: a server keeping its store in tmp_path/hubbub.db. Calling
-    it again (after stopping the first) reopens the same file: a restart."""
+async def stored(db: str) -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
+    """`await stored(*overrides)`: a server keeping its store in `db`. Calling it again
+    (after stopping the first) reopens the same database: a restart."""
     started: list[Runtime] = []
 
     async def make(*overrides: str) -> Runtime:
-        runtime = await start_server(f"store.db='{tmp_path / 'hubbub.db'}'", *overrides)
+        runtime = await start_server(f"store.db='{db}'", *overrides)
         started.append(runtime)
         return runtime
 

@@ -1,4 +1,4 @@
-"""draft/chathistory over real sockets, against a server with a real SQLite file.
+"""draft/chathistory over real sockets, against a server with a real store (SQLite, PostgreSQL).
 
 Each test talks, then asks for the past with every subcommand and both kinds of
 reference, and checks the batch that comes back line by line.
@@ -73,9 +73,9 @@ async def test_each_subcommand_with_msgid_and_timestamp_bounds_is_exclusive(stor
     stamp = echoes[5].tags["time"]
     before = texts(await history(alice, f"CHATHISTORY BEFORE #c timestamp={stamp} 100"))
     after = texts(await history(alice, f"CHATHISTORY AFTER #c timestamp={stamp} 100"))
-    # exclusive: what was relayed in an earlier (a later) millisecond, however many share one
-    assert before == [f"m{i}" for i, echo in enumerate(echoes) if echo.tags["time"] < stamp]
-    assert after == [f"m{i}" for i, echo in enumerate(echoes) if echo.tags["time"] > stamp]
+    times = [e.tags["time"] for e in echoes]  # several may share a millisecond: a time bound excludes it whole
+    assert before == [f"m{i}" for i in range(10) if times[i] < stamp]
+    assert after == [f"m{i}" for i in range(10) if times[i] > stamp]
     assert texts(await history(alice, "CHATHISTORY LATEST #c * 0")) == [f"m{i}" for i in range(10)]  # 0: the maximum
 
 
@@ -230,3 +230,16 @@ async def test_targets_lists_the_channels_with_history_in_the_range(stored, clie
     assert {m.params[1] for m in listed} == {"#a", "#b"}
     assert listed[0].params[2] >= listed[1].params[2]  # the most recent first
     await alice.expect("BATCH")
+
+
+async def test_a_message_to_some_members_only_is_not_kept(stored, clients) -> None:
+    """STATUSMSG (`@#c`) reached the ops alone: replaying it to every member would leak it."""
+    server = await stored()
+    alice = await capped(server, "alice", *HISTORY, "echo-message", channels=("#c",))
+    bob = await capped(server, "bob", *HISTORY, channels=("#c",))
+    clients.extend([alice, bob])
+    bob.send("PRIVMSG @#c :for the ops")
+    bob.send("NOTICE +#c :for the voiced")
+    await talk(alice, "#c", "for everyone")
+    got = await history(bob, "CHATHISTORY LATEST #c * 10")
+    assert [m.params for m in got] == [["#c", "for everyone"]]

@@ -23,8 +23,7 @@ async def _capped(served: Served, nick: str, caps: str) -> LineClient:
     return client
 
 
-async def test_every_message_a_client_received_is_in_the_history_after_sigkill(serve, tmp_path: Path) -> None:
-    db = str(tmp_path / "hubbub.db")
+async def test_every_message_a_client_received_is_in_the_history_after_sigkill(serve, db: str) -> None:
     served = await serve("--db", db, "--set", "history.chathistory_max=100000", "--set", "limits.flood_control=false")
     watcher = await _capped(served, "watcher", "message-tags")
     watcher.send("JOIN #c")

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tomllib
@@ -56,12 +58,26 @@ class Served:
         self.host = host
         self.port = port
         self.log = log
+        self._logged = asyncio.Condition()
         self._reader = asyncio.ensure_future(self._read_log())
 
     async def _read_log(self) -> None:
         assert self.proc.stderr is not None
         while line := await self.proc.stderr.readline():
             self.log.append(line.decode(errors="replace").rstrip("\n"))
+            async with self._logged:
+                self._logged.notify_all()
+
+    async def logged(self, pattern: str, count: int = 1, timeout: float = STARTUP) -> list[re.Match[str]]:
+        """The first `count` log lines matching `pattern`, once they have been logged."""
+        regex = re.compile(pattern)
+
+        def found() -> list[re.Match[str]]:
+            return [m for line in self.log if (m := regex.search(line))]
+
+        async with self._logged:
+            await asyncio.wait_for(self._logged.wait_for(lambda: len(found()) >= count), timeout)
+        return found()[:count]
 
     async def client(self) -> LineClient:
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -84,10 +100,19 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Served]
     """Start `python -m hubbub serve` with the usual test flags plus `args`."""
     started: list[Served] = []
 
-    async def start(*args: str) -> Served:
+    async def start(*args: str, nofile: int | None = None) -> Served:
+        """`nofile`: the descriptor limit (soft and hard) the process starts with."""
+
+        def limit() -> None:
+            if nofile is not None:
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         proc = await asyncio.create_subprocess_exec(
             *MODULE, "serve", *BASE, *args,
             cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            preexec_fn=limit,
         )  # fmt: skip
         log: list[str] = []
         assert proc.stderr is not None
@@ -265,3 +290,62 @@ async def test_signal_tells_clients_and_exits_cleanly(serve, signum: int) -> Non
     assert any(line.startswith("*** Disconnected: ") for line in plain_lines), plain_lines
     assert await served.wait() == 0, served.log
     assert not any("Traceback" in line for line in served.log), served.log
+
+
+# -- descriptors and TLS handshakes, on each event loop -------------------------------------
+
+
+async def test_max_clients_is_kept_within_the_descriptor_limit_and_the_log_says_so(serve) -> None:
+    served = await serve("--loop", "asyncio", "--set", "limits.max_clients_per_ip=0", nofile=64)  # max_clients: 10000
+    (note,) = await served.logged(r"accepting at most (\d+)")
+    room = int(note.group(1))
+    assert 0 < room < 64
+    clients = [await served.client() for _ in range(room)]
+    for client in clients:
+        assert "Welcome to hubbub" in (await client.read_line() or "")
+    extra = await served.client()
+    assert await extra.closed() == ["ERROR :Closing Link: 127.0.0.1 (Server is full)"]  # in words
+    await served.logged(r"refused a connection from 127\.0\.0\.1: Server is full")
+    await clients.pop().close()
+    await served.logged(r"disconnected \[127\.0\.0\.1\] before registering")
+    again = await served.client()  # the freed slot can be used: no descriptor leaked
+    assert "Welcome to hubbub" in (await again.read_line() or "")
+    for client in [*clients, again]:
+        await client.close()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+async def test_tls_handshakes_count_against_the_limits_and_are_bounded_in_time(serve, tmp_path, loop) -> None:
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    served = await serve(
+        "--loop", loop, "--tls-listen", "127.0.0.1:0", "--set", "tls.self_signed=true",
+        "--set", f"tls.cert={cert}", "--set", f"tls.key={key}",
+        "--set", "limits.max_clients_per_ip=2", "--set", "limits.tls_handshake_timeout=1",
+    )  # fmt: skip
+    (tls,) = await served.logged(r"listening tls (\S+):(\d+)$")
+    address = (tls.group(1), int(tls.group(2)))
+    silent = []
+    for _ in range(2):  # connections that never send their ClientHello
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, address)
+        silent.append(sock)
+    await served.logged(r"connection from 127\.0\.0\.1 \(TLS\)", count=2)
+    plain = await served.client()
+    assert await plain.closed() == ["ERROR :Closing Link: 127.0.0.1 (Too many connections from your IP address)"]
+    for sock in silent:  # dropped by the server after its second, having sent nothing
+        try:
+            data = await asyncio.wait_for(asyncio.get_running_loop().sock_recv(sock, 1024), EXIT)
+        except ConnectionResetError:
+            data = b""
+        assert data == b""
+        sock.close()
+    await served.logged(r"TLS handshake with 127\.0\.0\.1 failed: timed out", count=2)  # and no longer counted
+    context = ssl.create_default_context(cafile=str(cert))
+    reader, writer = await asyncio.open_connection(*address, ssl=context)
+    secure = LineClient(reader, writer)
+    await secure.register("secure")
+    secure.send("QUIT")
+    await secure.closed()

@@ -353,45 +353,21 @@ async def test_text_in_a_legacy_encoding_is_refused_in_plain_words(server) -> No
     assert msg.params[1] == "Привет"  # the first, undecodable line never reached the channel
 
 
-class _Recorder:
-    """A link that keeps what the server writes (KICK and INVITE have no handler yet)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, data: bytes) -> None:
-        self.lines += data.decode().splitlines()
-
-    def close(self) -> None:
-        pass
-
-    def hold_input(self) -> None:
-        pass
-
-    def release_input(self) -> None:
-        pass
-
-
-def test_kick_and_invite_read_as_text() -> None:
-    from hubbub.config import load
-    from hubbub.irc.message import parse
-    from hubbub.plain.intake import Intake
-    from hubbub.plain.render import PlainOutput
-    from hubbub.server.core import local_core
-
-    svc = local_core(load(None, []))
-    link = _Recorder()
-    intake = Intake(svc, link, "127.0.0.1")
-    for line in (b"bob", b"/join #side", b"/join #lobby"):
-        intake.line_received(line)
-    output = intake.session.conn.output
-    assert isinstance(output, PlainOutput) and output.view.current == "#lobby"
-    output.render(parse(":alice!a@h KICK #lobby carol :too loud"))
-    output.render(parse(":alice!a@h KICK #lobby bob :you too"))
-    output.render(parse(":alice!a@h INVITE bob #secret"))
-    assert link.lines[-3:] == [
-        "* carol was kicked from #lobby by alice (too loud)",
-        "* You were kicked from #lobby by alice (you too); now talking in #side",
-        "* alice invites you to #secret; type /join #secret to go there",
-    ]
-    assert output.view.current == "#side"
+async def test_kick_and_invite_read_as_text(server) -> None:
+    alice, bob = await lobby(server)  # alice is #lobby's op; bob types
+    bob.send("/join #side")
+    await bob.expect_text(r"^\* In #side: ")
+    bob.send("/join #lobby")  # back: #lobby is bob's current channel again
+    await bob.expect_text(r"^\* You are now talking in #lobby$")
+    carol = await connected(server, "carol", "#lobby")
+    alice.send("KICK #lobby carol :too loud")
+    await bob.expect_text(r"^\* carol was kicked from #lobby by alice \(too loud\)$")
+    alice.send("KICK #lobby bob :you too")
+    await bob.expect_text(r"^\* You were kicked from #lobby by alice \(you too\); now talking in #side$")
+    alice.send("JOIN #secret")
+    alice.send("INVITE bob #secret")
+    await bob.expect_text(r"^\* alice invites you to #secret; type /join #secret to go there$")
+    bob.send("/join #secret")  # the invitation let bob in
+    await alice.expect(lambda m: m.command == "JOIN" and m.params == ["#secret"] and m.source.startswith("bob!"))
+    for client in (alice, bob, carol):
+        await client.close()

@@ -8,6 +8,8 @@ operator can ban an address without banning itself.
 
 from __future__ import annotations
 
+import logging
+
 from tests.e2e_opers.support import SERVER, an_oper, connected_from
 from tests.helpers import LineClient, commands, connected, sync
 
@@ -57,6 +59,32 @@ async def test_klined_address_is_refused_at_connection_until_unklined(oper_serve
     assert (await ircop.expect("NOTICE", "ircop")).params[1] == f"*** Removed K-line on *@{BANNED}"
     welcome = await connected_from(oper_server, BANNED, "back")
     clients.append(welcome)
+
+
+async def test_kline_hits_kills_and_their_disconnections_are_logged(oper_server, clients, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub")
+    ircop = await an_oper(oper_server)
+    target = await connected_from(oper_server, BANNED, "target")
+    victim = await connected(oper_server, "victim")
+    clients.extend([ircop, target, victim])
+    ircop.send("KILL victim :flooding")
+    await victim.closed()
+    ircop.send(f"KLINE *@{BANNED} :spam bots")
+    await target.closed()
+    refused = await connected_from(oper_server, BANNED)
+    await refused.closed()
+    await sync(ircop)
+    lines = [r.getMessage() for r in caplog.records]
+    who = f"target!~u@{BANNED} [{BANNED}]"
+    for expected in (
+        "ircop!~u@127.0.0.1 killed victim!~u@127.0.0.1 (flooding)",
+        "disconnected victim!~u@127.0.0.1 [127.0.0.1] (Killed (ircop (flooding)))",
+        f"K-line *@{BANNED} matches {who}",
+        f"disconnected {who} (K-Lined: spam bots)",
+        f"K-line *@{BANNED} matches a connection from {BANNED}",
+        f"refused a connection from {BANNED}: K-Lined: spam bots",
+    ):
+        assert expected in lines, (expected, lines)
 
 
 async def test_kline_on_a_username_applies_at_registration_with_casemapping(oper_server, clients) -> None:

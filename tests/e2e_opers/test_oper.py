@@ -6,6 +6,14 @@ hand-off keeps replies in order and survives the client leaving before it is don
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
+import struct
+import threading
+from typing import Any
+
+from hubbub.runtime.workers import WorkerPool
 from hubbub.server.handlers.usermodes import USER_MODE_TABLE
 from hubbub.server.isupport import USER_MODES
 from tests.e2e_opers.conftest import oper_toml
@@ -73,19 +81,120 @@ async def test_replies_to_oper_come_before_those_to_later_lines(oper_server, cli
 
 
 async def test_oper_of_a_client_gone_before_the_check_ends_changes_nothing(oper_server, clients) -> None:
+    """The client is really gone (reset, not half-closed: a half-closed client's lines are
+    still answered) while its right password is being checked: when the check ends, no
+    operator appears and nobody is told one did."""
     watcher = await an_oper(oper_server, "watcher")
     clients.append(watcher)
     watcher.send("MODE watcher +s")
     await watcher.expect("MODE", "watcher", "+s")
+    workers = oper_server.workers = Watched(1)  # one worker, kept busy until the client is gone
+    release = threading.Event()
+    workers.submit(release.wait, lambda done: None)
     leaver = await connected(oper_server, "leaver")
     leaver.send("OPER admin operpass")
-    await leaver.close()
+    await asyncio.wait_for(workers.offloaded, 10)  # the check is queued...
+    reset(leaver)  # ...and its client goes
     await watcher.expect(lambda m: m.command == "NOTICE" and "Client exiting: leaver" in m.params[-1])
-    await sync(watcher)
-    assert [c.nick for c in oper_server.services.notices.watchers] == ["watcher"]
+    checked = asyncio.get_running_loop().create_future()
+    workers.submit(lambda: None, lambda done: checked.set_result(None))  # runs after the OPER's check
+    release.set()
+    await asyncio.wait_for(checked, 10)
+    assert workers.pending == 0  # the check ended, and its answer was thrown away
+    assert not [m for m in await sync(watcher) if m.command == "NOTICE"]  # no "leaver is now an operator"
     assert oper_server.state.find_user("leaver") is None
-    bob = await connected(oper_server, "bob")  # the server carries on
-    clients.append(bob)
+    assert oper_server.state.mode_counts["o"] == 1
+    assert [c.nick for c in oper_server.services.notices.watchers] == ["watcher"]
+
+
+class Watched(WorkerPool):
+    """A worker pool that tells when a client's work has been handed to it."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.offloaded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def offload(self, *args: Any) -> bool:
+        taken = super().offload(*args)
+        if taken and not self.offloaded.done():
+            self.offloaded.set_result(None)
+        return taken
+
+
+def reset(client: LineClient) -> None:
+    """Drop the connection at once (RST), as a crashed client or a lost network does."""
+    sock = client.writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.writer.transport.abort()
+
+
+# -- guessing ----------------------------------------------------------------------------
+
+
+async def test_a_connection_that_keeps_failing_oper_is_refused_then_closed_and_each_failure_logged(
+    make_oper_server, caplog, clients
+) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub.audit")
+    server = await make_oper_server("accounts.login_failures=2")
+    guesser = await connected(server, "guesser")
+    for attempt in ("one", "two"):
+        guesser.send(f"OPER admin {attempt}")
+        assert (await guesser.expect("464")).params == ["guesser", "Password incorrect"]
+    hashed = server.workers.pending
+    guesser.send("OPER admin operpass")  # right, but refused unchecked: it failed twice already
+    refusal = await guesser.expect("464")
+    assert refusal.params[1].startswith("Too many failed attempts; try again in ")
+    assert server.workers.pending == hashed
+    guesser.send("OPER admin operpass")  # still trying: closed
+    await guesser.expect("464")
+    lines = await guesser.closed()
+    assert lines == ["ERROR :Closing Link: 127.0.0.1 (Too many failed OPER attempts)"], lines
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("failed OPER")]
+    who = "guesser!~u@127.0.0.1 [127.0.0.1]"
+    assert logged == [f"failed OPER attempt by {who}: wrong name or password"] * 2 + [
+        f"failed OPER attempt by {who}: refused, too many failed attempts"
+    ] * 2
+    assert not any("one" in line or "two" in line or "operpass" in line for line in logged)  # never a password
+
+
+async def test_an_address_that_failed_too_often_is_refused_unchecked_until_its_window_passes(
+    make_oper_server, clients
+) -> None:
+    server = await make_oper_server("accounts.login_failures=2", "accounts.login_window=60")
+    guesser = await connected(server, "guesser")
+    other = await connected(server, "other")  # the same address, another connection
+    clients += [guesser, other]
+    for attempt in ("one", "two"):
+        guesser.send(f"OPER admin {attempt}")
+        await guesser.expect("464")
+    hashed = server.workers.pending
+    other.send("OPER admin operpass")  # the right password, refused all the same
+    refusal = await other.expect("464")
+    assert refusal.params[1].startswith("Too many failed attempts; try again in ")
+    assert server.workers.pending == hashed  # nothing was checked
+    assert "381" not in commands(await sync(other))
+    now = server.clock()
+    server.clock = lambda: now + 61  # the window has passed
+    await oper_up(other)
+
+
+async def test_a_flood_of_opers_is_refused_past_the_work_queue_not_queued(oper_server, clients) -> None:
+    workers = oper_server.workers = WorkerPool(1, max_pending=2)
+    release = threading.Event()
+    workers.submit(release.wait, lambda done: None)  # the one worker is busy
+    guessers = [await connected(oper_server, f"guesser{i}") for i in range(5)]
+    clients += guessers
+    for guesser in guessers:
+        guesser.send("OPER admin wrong")
+    answers = []
+    for guesser in guessers[2:]:  # past the queue's two places: answered at once, not queued
+        reply = await guesser.expect(lambda m: m.command.isdigit())
+        answers.append((reply.command, reply.params[1]))
+    assert answers == [("263", "OPER")] * 3
+    assert workers.pending == 2
+    release.set()
+    for guesser in guessers[:2]:  # the two queued ones are checked in turn
+        assert (await guesser.expect(lambda m: m.command.isdigit())).command == "464"
 
 
 async def test_labeled_oper_gets_its_reply_labeled_though_it_comes_later(oper_server, clients) -> None:

@@ -59,6 +59,43 @@ async def test_rehash_applies_the_new_file_without_dropping_anyone(make_oper_ser
     await dave.expect("381")
 
 
+async def test_rehash_puts_new_flood_limits_in_force_for_clients_already_connected(
+    make_oper_server, oper_hash, clients
+) -> None:
+    lenient = "[limits]\nflood_burst = 100\nflood_rate = 100.0\n"
+    server = await make_oper_server("limits.flood_control=true", toml=oper_toml(oper_hash) + lenient)
+    ircop = await an_oper(server)
+    bob = await connected(server, "bob")
+    clients.extend([ircop, bob])
+    Path(server.config_name).write_text(
+        oper_toml(oper_hash) + "[limits]\nflood_burst = 1\nflood_rate = 0.01\n", encoding="utf-8"
+    )
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    bob.send("".join(f"PING p{i}\r\n" for i in range(5)))  # one write: all queued together
+    assert (await bob.expect("PONG")).params[-1] == "p0"  # the one token of the new burst
+    (conn,) = [conn for conn in server.services.connections() if conn.nick == "bob"]
+    assert len(conn.link.gate.queue) == 4  # the rest waits: a token every 100 s
+
+
+async def test_rehash_puts_a_smaller_sendq_in_force_for_clients_already_connected(
+    make_oper_server, oper_hash, clients
+) -> None:
+    motd = "motd = \"\"\"\n" + "".join(f"line {i} " + "x" * 100 + "\n" for i in range(100)) + "\"\"\"\n"
+    server = await make_oper_server(toml=oper_toml(oper_hash) + f"[server]\n{motd}[limits]\nsendq = 1048576\n")
+    ircop = await an_oper(server)
+    bob = await connected(server, "bob")  # was sent the 12 KiB MOTD when it registered
+    clients.extend([ircop, bob])
+    Path(server.config_name).write_text(
+        oper_toml(oper_hash) + f"[server]\n{motd}[limits]\nsendq = 4096\n", encoding="utf-8"
+    )
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    bob.send("MOTD")  # 12 KiB at once: past the new sendq
+    lines = await bob.closed()
+    assert lines == ["ERROR :Closing Link: 127.0.0.1 (SendQ exceeded)"], lines[-3:]
+
+
 async def test_rehash_keeps_settings_that_need_a_restart_and_says_so(make_oper_server, oper_hash, clients) -> None:
     server = await make_oper_server()
     ircop = await an_oper(server)

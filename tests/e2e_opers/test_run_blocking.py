@@ -48,8 +48,9 @@ class DeferredOffload:
     def __init__(self) -> None:
         self.pending: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
 
-    def __call__(self, conn: Any, work: Callable[[], Any], resume: Callable[[Any], None]) -> None:
+    def __call__(self, conn: Any, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:
         self.pending.append((work, resume))
+        return True
 
     def finish_all(self) -> None:
         pending, self.pending = self.pending, []

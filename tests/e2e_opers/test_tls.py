@@ -11,12 +11,14 @@ import asyncio
 import ssl
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from hubbub.app import Runtime
 from hubbub.config import load
+from hubbub.transport import tls
 from hubbub.transport.tls import TlsError, generate_self_signed
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import Process, an_oper, hubbub_env
@@ -69,13 +71,40 @@ async def test_tls_listener_speaks_irc_with_the_generated_certificate(tls_server
 
 async def test_the_self_signed_pair_is_reused_on_the_next_start(make_server, tmp_path, clients) -> None:
     first = await make_server(*tls_overrides(tmp_path))
-    cert = tmp_path / "tls" / "cert.pem"
-    pem = cert.read_bytes()
+    cert, key = tmp_path / "tls" / "cert.pem", tmp_path / "tls" / "key.pem"
+    pem, key_pem = cert.read_bytes(), key.read_bytes()
     second = await make_server(*tls_overrides(tmp_path))
-    assert cert.read_bytes() == pem
-    alice = await tls_client(second, cert, "alice")  # the first file still verifies it
-    clients.append(alice)
-    assert first is not second
+    assert (cert.read_bytes(), key.read_bytes()) == (pem, key_pem)  # neither file was made again
+    for server, nick in ((first, "alice"), (second, "bob")):  # both serve the one pair the file verifies
+        client = await tls_client(server, cert, nick)
+        clients.append(client)
+
+
+def test_the_server_context_refuses_every_version_older_than_tls_1_2(tmp_path) -> None:
+    config = load(None, tls_overrides(tmp_path))
+    context = tls.server_context(config.tls, config.server.name)
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+async def test_a_tls_1_2_client_is_served_and_an_older_one_is_not(tls_server, tmp_path, clients) -> None:
+    cert = tmp_path / "tls" / "cert.pem"
+    host, port = tls_server.tls_address()
+    for newest, works in ((ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_1, False)):
+        context = ssl.create_default_context(cafile=str(cert))
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client would settle for anything
+        with warnings.catch_warnings():  # old versions are deprecated: that is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+            context.maximum_version = newest
+        if not works:
+            with pytest.raises((ssl.SSLError, ConnectionError)):
+                await asyncio.open_connection(host, port, ssl=context)
+            continue
+        reader, writer = await asyncio.open_connection(host, port, ssl=context)
+        assert writer.get_extra_info("ssl_object").version() == "TLSv1.2"
+        client = LineClient(reader, writer)
+        clients.append(client)
+        await client.register("alice")
 
 
 async def test_whois_shows_671_for_tls_users_only(tls_server, tmp_path, clients) -> None:

@@ -1,10 +1,9 @@
-"""Stores to test: a real SQLite file in the test's directory (PostgreSQL joins the list
-when it is available)."""
+"""Stores to test: every test runs on a real SQLite file in the test's directory, and
+again on a real PostgreSQL database of its own (skipped where PostgreSQL is missing)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from hubbub.server.storage import Store
 from hubbub.store import open_store
 
 
-@pytest.fixture(params=["sqlite"])
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Callable[[], Awaitable[Store]]]:
+@pytest.fixture
+async def make_store(db: str) -> AsyncIterator[Callable[[], Awaitable[Store]]]:
     """`await make_store()`: a store, opened; calling it again reopens the same database."""
     opened: list[Store] = []
 
@@ -21,7 +20,7 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         for store in opened:
             await store.close()
         opened.clear()
-        store = open_store(str(tmp_path / "hubbub.db"))
+        store = open_store(db)
         await store.open()
         opened.append(store)
         return store

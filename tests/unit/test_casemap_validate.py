@@ -13,6 +13,7 @@ from hubbub.irc.validate import (
     is_channel_name,
     is_valid_channel,
     is_valid_nick,
+    is_valid_tag_name,
     nick_problem,
 )
 
@@ -180,10 +181,25 @@ def test_valid_channel_names_are_accepted(name: str) -> None:
         "#a\n",
         "#a:b",
         "#" + "x" * 64,
+        "#a\x1b[31m",  # ESC: would drive the reader's terminal
+        "#a\tb",
+        "#a\x0bb",
+        "#a\x7f",
+        "#a\x9b",  # C1 control (CSI)
+        "#abc\u202ecba",  # right-to-left override
+        "#a\u2066b",  # left-to-right isolate
+        "#a\u200fb",  # right-to-left mark
+        "#a\u061cb",  # Arabic letter mark
     ],
 )
 def test_invalid_channel_names_are_refused(name: str) -> None:
     assert not is_valid_channel(name, 64)
+
+
+def test_channellen_counts_bytes() -> None:
+    assert is_valid_channel("#" + "é" * 31, 64)  # 63 bytes
+    assert not is_valid_channel("#" + "é" * 32, 64)  # 33 characters, 65 bytes
+    assert not is_valid_channel("#" + "😀" * 16, 64)
 
 
 def test_channel_name_routing_needs_only_the_prefix() -> None:
@@ -192,3 +208,18 @@ def test_channel_name_routing_needs_only_the_prefix() -> None:
     assert is_channel_name("#a b")
     assert not is_channel_name("nick")
     assert not is_channel_name("")
+
+
+# -- tag names (message-tags) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["msgid", "+typing", "+draft/reply", "+example.com/icon", "a-b", "draft/multiline-concat"]
+)
+def test_tag_names_of_the_grammar_are_valid(name: str) -> None:
+    assert is_valid_tag_name(name)
+
+
+@pytest.mark.parametrize("name", ["", "+", "+k\\ey", "+é", "+a_b", "+a b", "+/x", "+x/", "++x", "+a=b", "+a;b"])
+def test_tag_names_outside_the_grammar_are_invalid(name: str) -> None:
+    assert not is_valid_tag_name(name)

@@ -20,9 +20,13 @@ from hubbub.server.engine import LocalEngine
 from hubbub.server.events import (
     EVENT_TYPES,
     ChannelModesSet,
+    ChannelRenamed,
     Connected,
     Event,
+    Invited,
     Joined,
+    MetadataCleared,
+    MetadataSet,
     ModeChange,
     NickSet,
     Registered,
@@ -48,6 +52,11 @@ def test_records_are_plain_json_and_read_back_equal() -> None:
         NickSet("u1", "alice", 6.0, "m1"),
         ChannelModesSet("u1", "#c", (ModeChange(True, "o", "u2"), ModeChange(False, "k", "*")), 7.0, "m2"),
         Said("u1", "PRIVMSG", "#c", True, "hi", {"+draft/react": "x"}, 8.0, "m3"),
+        Said("u1", "NOTICE", "#c", True, "ops", None, 8.0, "m5", "@"),
+        ChannelRenamed("u1", "#c", "#d", "", 8.5, "m6"),
+        MetadataSet("u1", "#d", True, "url", "https://x", 20, 8.6, "m7"),
+        MetadataSet("u1", "u1", False, "status", None, 20, 8.7, "m8"),
+        MetadataCleared("u1", "u1", False, 8.8, "m9"),
         UserQuit("u1", "bye", 9.0, "m4"),
     ]
     for event in events:
@@ -104,6 +113,12 @@ def test_two_states_fed_one_event_log_are_equal() -> None:
     alice.send("INVITE carol #a")
     alice.send("KICK #b carol :out")
     bob.send("PRIVMSG #a :hello")
+    bob.send("PRIVMSG @#a :to the ops")
+    alice.send("METADATA * SET display-name :Alice")
+    alice.send("METADATA #a SET url :https://a.example")
+    bob.send("METADATA * SET status :here")
+    bob.send("METADATA * CLEAR")
+    alice.send("RENAME #a #renamed :tidier")
     bob.send("SETNAME :Robert B")
     carol.send("QUIT :bye")
     alice.send("MODE alice +i")
@@ -119,6 +134,10 @@ COMMANDS = st.sampled_from([
     "MODE #a +o {other}", "MODE #a -o {other}", "MODE #a +b {other}", "MODE #a -b {other}", "MODE #a +l 3",
     "MODE #a +k k", "MODE #a -k", "NICK {fresh}", "AWAY :x", "AWAY", "PRIVMSG #a :hi", "KICK #a {other}",
     "INVITE {other} #a", "MODE {me} +i", "MODE {me} -i", "SETNAME :{fresh}",
+    "RENAME #a #c", "RENAME #c #a :back", "RENAME #b #B", "PRIVMSG @#a :ops", "NOTICE +#b :voices",
+    "MODE #a +CT", "PRIVMSG #a :\x01VERSION\x01",
+    "METADATA * SET display-name :{fresh}", "METADATA * SET status", "METADATA #a SET url :u{fresh}",
+    "METADATA #a CLEAR", "METADATA * CLEAR", "METADATA * SUB display-name url",
 ])  # fmt: skip
 
 
@@ -159,6 +178,44 @@ def test_the_first_joiner_in_the_order_of_events_is_op() -> None:
     assert channel.name == "#New"
     assert channel.status(state.users["u2"]) == "o" and channel.status(state.users["u1"]) == ""
     assert apply(state, Joined("u1", "#NEW", 3.0, "m3")).rejected == "already there"
+
+
+def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhile() -> None:
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u1", "#old", 2.0, "m1"))
+    apply(state, Invited("u1", "u2", "#old", True, 2.0, "m2"))
+    outcome = apply(state, ChannelRenamed("u1", "#OLD", "#New", "", 3.0, "m3"))
+    assert outcome.rejected is None and outcome.old_name == "#old"
+    channel = state.channels["#new"]
+    assert "#old" not in state.channels and channel.name == "#New" and channel.key == "#new"
+    assert state.users["u1"].channels == {"#new": channel}
+    assert state.users["u2"].invited_to == {"#new"}
+    apply(state, Joined("u2", "#other", 4.0, "m4"))
+    assert apply(state, ChannelRenamed("u1", "#new", "#OTHER", "", 5.0, "m5")).rejected == "taken"
+    assert apply(state, ChannelRenamed("u1", "#gone", "#x", "", 5.0, "m6")).rejected == "gone"
+    assert apply(state, ChannelRenamed("u1", "#new", "#NEW", "", 6.0, "m7")).rejected is None  # case only
+
+
+def test_metadata_keys_past_the_events_limit_are_rejected_and_changes_are_reported() -> None:
+    state = ChatState(0.0)
+    apply(state, Connected("u1", "ip", "ip", False, 1.0))  # before registration (before-connect) too
+    first = apply(state, MetadataSet("u1", "u1", False, "a", "1", 2, 2.0, "m1"))
+    assert first.metadata == [("a", "1")] and first.target is state.users["u1"]
+    apply(state, MetadataSet("u1", "u1", False, "b", "2", 2, 2.0, "m2"))
+    assert apply(state, MetadataSet("u1", "u1", False, "c", "3", 2, 2.0, "m3")).rejected == "limit"
+    assert apply(state, MetadataSet("u1", "u1", False, "a", "changed", 2, 2.0, "m4")).metadata == [("a", "changed")]
+    assert apply(state, MetadataSet("u1", "u1", False, "a", "changed", 2, 2.0, "m5")).metadata == ()  # unchanged
+    assert apply(state, MetadataSet("u1", "u1", False, "zz", None, 2, 2.0, "m6")).metadata == ()  # not there
+    cleared = apply(state, MetadataCleared("u1", "u1", False, 3.0, "m7"))
+    assert cleared.metadata == [("a", None), ("b", None)] and state.users["u1"].metadata == {}
+    assert apply(state, MetadataSet("u1", "#none", True, "url", "x", 2, 4.0, "m8")).rejected == "gone"
+    before = state.digest()
+    apply(state, MetadataSet("u1", "u1", False, "a", "1", 2, 5.0, "m9"))
+    assert state.digest() != before  # metadata is state: replicas compare it
 
 
 # -- the engine's order -------------------------------------------------------------------

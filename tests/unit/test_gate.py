@@ -69,6 +69,25 @@ def test_exempt_lines_cost_no_token() -> None:
     assert len(gate.queue) == 1
 
 
+def test_a_charge_puts_the_bucket_in_debt_and_later_lines_wait_it_out() -> None:
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=2.0, flood_burst=3), 512, clock)
+    gate.receive(b"open\n")
+    assert drain(gate) == [b"open"]
+    gate.charge(10)  # a batch of ten lines closed: 2 tokens left, 10 spent
+    gate.receive(b"next\n")
+    assert drain(gate) == []
+    assert gate.wait() == 4.5  # 8 tokens of debt and one for the line, at 2 per second
+    clock.now += 4.5
+    assert drain(gate) == [b"next"]
+
+
+def test_a_charge_without_flood_control_changes_nothing() -> None:
+    gate = LineGate(GateSettings(flood_control=False), 512)
+    gate.charge(100)
+    assert gate.receive(b"A\n") == [b"A"]
+
+
 def test_held_input_waits_in_order_until_released() -> None:
     gate = LineGate(GateSettings(flood_control=False), 512)
     gate.hold()

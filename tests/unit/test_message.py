@@ -148,23 +148,38 @@ def test_message_param_helper_gives_default_past_the_end() -> None:
         ":src",
         ":src ",
         ": CMD",
-        "12",
-        "1234",
-        "PRIV-MSG x",
-        "PRIVMSG1 x",
+        ":src :CMD x",  # a parameter where the command should be
         "PRIV\0MSG x",
+        "PRIV\x01MSG x",
+        "PRIV\tMSG x",
+        "\x7f x",
         "PRIVMSG #a :hi\0there",
         "PRIVMSG #a :hi\rthere",
         "PRIVMSG #a :hi\nthere",
-        "\u0661\u0662\u0663 x",  # Arabic-Indic digits: str.isdigit() is true for them
-        "\u00b9\u00b2\u00b3 x",  # superscript digits, likewise
-        "PRİVMSG x",  # non-ASCII letter
-        "ПРИВЕТ x",
     ],
 )
 def test_line_that_is_not_a_message_raises_parse_error(line: str) -> None:
     with pytest.raises(ParseError):
         parse(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("foo_bar x", "FOO_BAR"),
+        ("12", "12"),
+        ("1234", "1234"),
+        ("PRIV-MSG x", "PRIV-MSG"),
+        ("PRIVMSG1 x", "PRIVMSG1"),
+        ("\u0661\u0662\u0663 x", "\u0661\u0662\u0663"),  # Arabic-Indic digits
+        ("ПРИВЕТ x", "ПРИВЕТ"),
+        # upper-casing these would give PRIVMSG: a non-ASCII word is kept as it is
+        ("prıvmsg x", "prıvmsg"),
+        ("privmſg x", "privmſg"),
+    ],
+)
+def test_any_printable_word_is_a_command_for_the_dispatcher_to_judge(line: str, command: str) -> None:
+    assert parse(line).command == command
 
 
 # -- parser test vectors (ircdocs/parser-tests msg-split, written out here) -------------
@@ -345,6 +360,43 @@ def test_encode_appends_crlf_and_uses_utf8() -> None:
 
 def test_encode_replaces_lone_surrogates_instead_of_failing() -> None:
     assert Message("PRIVMSG", ["#c", "a\udcffb"]).encode() == b"PRIVMSG #c :a?b\r\n"
+
+
+def _body(data: bytes) -> bytes:
+    """A line without its tag section."""
+    return data.split(b" ", 1)[1] if data.startswith(b"@") else data
+
+
+@pytest.mark.parametrize("char", ["a", "é", "€", "😀"])
+@pytest.mark.parametrize("tags", [{}, {"time": "2024-01-01T00:00:00.000Z", "+x": "y" * 3000}])
+def test_encode_cuts_the_last_parameter_at_a_character_boundary_to_512_bytes(char: str, tags: dict) -> None:
+    source = "n" * 30 + "!~" + "u" * 9 + "@" + "h" * 39
+    for length in range(400, 700):
+        text = char * length
+        data = Message("PRIVMSG", ["#" + "c" * 63, text], source, tags).encode()
+        body = _body(data)
+        assert len(body) <= 512 and body.endswith(b"\r\n")
+        kept = parse(data[:-2].decode()).params[1]  # decodes: no character was split
+        assert text.startswith(kept)
+        if len(body) < 512 - 3:  # cut only when it had to, and no more than it had to
+            assert kept == text
+
+
+def test_encode_keeps_a_line_of_exactly_512_bytes_whole() -> None:
+    head = "PRIVMSG #c :"
+    text = "x" * (510 - len(head))
+    assert Message("PRIVMSG", ["#c", text]).encode() == (head + text + "\r\n").encode()
+
+
+def test_encode_cut_to_an_empty_text_still_gives_a_valid_line() -> None:
+    data = Message("KICK", ["#" + "c" * 250, "v" * 250, "because"], "s").encode()
+    assert len(data) <= 512
+    assert parse(data[:-2].decode()).params[:2] == ["#" + "c" * 250, "v" * 250]
+
+
+def test_encode_of_a_message_whose_middle_parameters_alone_are_too_long_is_still_one_line() -> None:
+    data = Message("MODE", ["#c", "+bbb", "a" * 200, "b" * 200, "c" * 200], "s").encode()
+    assert len(data) <= 512 and data.endswith(b"\r\n") and data.count(b"\n") == 1
 
 
 # -- properties ------------------------------------------------------------------------

@@ -57,6 +57,9 @@ class FakeLink:
     def release_input(self) -> None:
         pass
 
+    def charge(self, lines: int) -> None:
+        """No flood control without a transport."""
+
 
 class Peer:
     """One connection: framing like the transport does it, then the session."""
@@ -193,9 +196,17 @@ def test_unknown_command_gets_421_naming_it(net: Network) -> None:
     assert reply.command == "421" and reply.params[1] == "FROBNICATE"
 
 
+def test_a_command_word_of_any_printable_characters_gets_421(net: Network) -> None:
+    peer = registered(net, "alice")
+    for line, shown in (("FOO_BAR x", "FOO_BAR"), ("priv-msg #a :hi", "PRIV-MSG"), ("123", "123")):
+        peer.send(line)
+        [reply] = peer.take()
+        assert (reply.command, reply.params[1]) == ("421", shown)
+
+
 def test_unparseable_line_gets_fail_and_the_connection_stays_usable(net: Network) -> None:
     peer = registered(net, "alice")
-    peer.send("PRIV-MSG #a :hi")
+    peer.send("PRIV\x01MSG #a :hi")
     [reply] = peer.take()
     assert (reply.command, reply.params[:2]) == ("FAIL", ["*", "INVALID_MESSAGE"])
     peer.send("PING check")

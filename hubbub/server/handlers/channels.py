@@ -9,61 +9,30 @@ applied, in the network's order: the reply to the joiner follows from that.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message
+from hubbub.irc.casemap import casefold
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name, is_valid_channel
-from hubbub.server import access, elist
+from hubbub.server import access, channel_info, elist, metadata
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_count
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
-from hubbub.server.handlers.replies import send_list, shown
-from hubbub.server.user import User
+from hubbub.server.handlers.replies import shown
 
-PARTLEN = 300
-
-
-def visible_count(user: User, channel: Channel) -> int:
-    """How many members `user` may see (LIST), without building the list."""
-    if user in channel.members:
-        return len(channel.members)
-    if channel.hidden_from(user):
-        return 0
-    return sum(1 for m in channel.members if "i" not in m.modes)
-
-
-def visible_members(user: User, channel: Channel) -> list[User]:
-    """Members `user` may see: all of them from inside, visible (-i) ones from outside,
-    none of a secret channel's."""
-    if user in channel.members:
-        return list(channel.members)
-    if channel.hidden_from(user):
-        return []
-    return [m for m in channel.members if "i" not in m.modes]
+PARTLEN = 300  # bytes
 
 
 def send_names(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    multi = "multi-prefix" in conn.caps
-    full = "userhost-in-names" in conn.caps
-    entries = [
-        channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(ctx.user, channel)
-    ]
-    symbol = "@" if "s" in channel.modes else "="
-    send_list(conn, n.RPL_NAMREPLY, [symbol, channel.name], entries)
-    conn.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    channel_info.send_names(ctx.conn, ctx.user, channel)
 
 
 def send_topic(ctx: Context, channel: Channel) -> None:
-    conn = ctx.conn
-    if not channel.topic:
-        conn.numeric(n.RPL_NOTOPIC, channel.name, "No topic is set")
-        return
-    conn.numeric(n.RPL_TOPIC, channel.name, channel.topic)
-    conn.numeric(n.RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(int(channel.topic_time)))
+    channel_info.send_topic(ctx.conn, channel)
 
 
 def _part_all(ctx: Context) -> None:
@@ -85,6 +54,10 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
         if channel.topic:
             send_topic(ctx, channel)
         send_names(ctx, channel)
+        conn = ctx.conn
+        if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
+            lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
+            metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
         autoreplay(ctx, channel)
 
     if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
@@ -99,8 +72,15 @@ def handle_join(ctx: Context, message: Message) -> None:
         _part_all(ctx)
         return
     conn, user = ctx.conn, ctx.user
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
     lim = ctx.config.limits
     keys = message.param(1).split(",")
+    # the channels it is in, and those this command joins (applied at once on one node,
+    # later in a cluster: counted here either way)
+    already = len(user.channels)
+    joining = 0
     for index, name in enumerate(message.params[0].split(",")):
         if not name:
             continue
@@ -113,7 +93,7 @@ def handle_join(ctx: Context, message: Message) -> None:
         existing = ctx.state.find_channel(name)
         if existing is not None and user in existing.members:
             continue
-        if len(user.channels) >= lim.max_channels:
+        if already + joining >= lim.max_channels:
             conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
             continue
         if existing is not None:
@@ -121,18 +101,22 @@ def handle_join(ctx: Context, message: Message) -> None:
             if refusal is not None:
                 conn.numeric(refusal[0], existing.name, refusal[1])
                 continue
+        joining += 1
         ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), lambda outcome: _joined(ctx, outcome))
 
 
 @command("PART", min_params=1)
 def handle_part(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
-    reason = message.param(1)[:PARTLEN]
+    if not message.params[0].strip(","):  # no channel named at all
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters")
+        return
+    reason = fit_utf8(message.param(1), PARTLEN)
     for name in message.params[0].split(","):
         if not name:
             continue
         channel = ctx.state.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
             conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
             continue
         if user not in channel.members:
@@ -157,15 +141,24 @@ def handle_topic(ctx: Context, message: Message) -> None:
     if not access.may_set_topic(channel, user):
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
-    text = message.params[1][: ctx.config.limits.topiclen]
+    text = fit_utf8(message.params[1], ctx.config.limits.topiclen)
     ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()))
 
 
 @command("NAMES")
 def handle_names(ctx: Context, message: Message) -> None:
-    names = [name for name in message.param(0).split(",") if name]
+    """`NAMES #a,#b`: each channel's list in turn (up to TARGMAX NAMES of them)."""
+    wanted: dict[str, str] = {}  # each channel once, in the order first asked
+    for name in message.param(0).split(","):
+        if name:
+            wanted.setdefault(casefold(name), name)
+    names = list(wanted.values())
     if not names:
         ctx.conn.numeric(n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    limit = ctx.config.limits.max_targets
+    if len(names) > limit:
+        ctx.conn.numeric(n.ERR_TOOMANYTARGETS, message.params[0], f"Too many targets, the limit is {limit}")
         return
     for name in names:
         channel = ctx.state.find_channel(name)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 
-QUITLEN = 300
+QUITLEN = 300  # bytes
 
 
 @command("PING", before_registration=True)
@@ -26,5 +26,5 @@ def handle_pong(ctx: Context, message: Message) -> None:
 
 @command("QUIT", before_registration=True)
 def handle_quit(ctx: Context, message: Message) -> None:
-    text = message.param(0)[:QUITLEN]
+    text = fit_utf8(message.param(0), QUITLEN)
     ctx.disconnect(f"Quit: {text}" if text else "Quit")

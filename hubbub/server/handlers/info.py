@@ -7,6 +7,7 @@ import time
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import mask_matches
 from hubbub.irc.message import Message
+from hubbub.server import metadata
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.handlers.replies import shown
@@ -31,16 +32,22 @@ def send_lusers(ctx: Context) -> None:
     users = state.user_count
     invisible = state.mode_counts["i"]
     unknown = len(state.users) - users
-    conn.numeric(n.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers")
+    servers = max(1, len(state.nodes))
+    shown_users = users - invisible
+    conn.numeric(n.RPL_LUSERCLIENT, f"There are {shown_users} users and {invisible} invisible on {servers} servers")
     opers = state.mode_counts["o"]
     if opers:
         conn.numeric(n.RPL_LUSEROP, str(opers), "operator(s) online")
     if unknown > 0:
         conn.numeric(n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
     conn.numeric(n.RPL_LUSERCHANNELS, str(len(state.channels)), "channels formed")
-    conn.numeric(n.RPL_LUSERME, f"I have {users} clients and 0 servers")
-    count, peak = str(users), str(state.peak_users)
+    svc = ctx.svc
+    local = state.node_users[svc.node_id] if state.nodes else users
+    svc.local_peak = max(svc.local_peak, local)
+    conn.numeric(n.RPL_LUSERME, f"I have {local} clients and {servers - 1} servers")
+    count, peak = str(local), str(svc.local_peak if state.nodes else state.peak_users)
     conn.numeric(n.RPL_LOCALUSERS, count, peak, f"Current local users {count}, max {peak}")
+    count, peak = str(users), str(state.peak_users)
     conn.numeric(n.RPL_GLOBALUSERS, count, peak, f"Current global users {count}, max {peak}")
 
 
@@ -57,7 +64,8 @@ def send_motd(ctx: Context) -> None:
 
 
 def send_welcome(ctx: Context) -> None:
-    """001-005, LUSERS and MOTD: what every client expects right after registering."""
+    """001-005, LUSERS and MOTD: what every client expects right after registering (and
+    a metadata-aware client's own metadata before the MOTD)."""
     conn = ctx.conn
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ctx.state.created))
     conn.numeric(n.RPL_WELCOME, f"Welcome to the {ctx.config.server.network} IRC Network {ctx.user.prefix}")
@@ -67,6 +75,10 @@ def send_welcome(ctx: Context) -> None:
     conn.numeric(n.RPL_MYINFO, ctx.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(ctx)
     send_lusers(ctx)
+    if metadata.aware(conn):  # draft/metadata-2: one's own keys (set with before-connect)
+        user = ctx.user
+        own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
+        metadata.send_batch(conn, user.nick, own)
     send_motd(ctx)
 
 

@@ -4,6 +4,12 @@ Every message is one event (`Said`): one msgid and time, its wire forms shared b
 all recipients (announce.py). Client-only tags (`+name`) ride along to message-tags clients;
 other tags a client sends are never relayed. TAGMSG, a message made only of tags,
 reaches message-tags clients only.
+
+STATUSMSG: a channel name after membership prefixes (`PRIVMSG @#c`, `+#c`) addresses
+the members with that rank or a higher one (the lowest prefix given counts). The
+sender must be a member and allowed to speak there; the target is relayed with its
+prefix. Channel modes +C (no CTCP but ACTION) and +T (no NOTICE) are checked here,
+where the text is known (access.py says who they bind).
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
-from hubbub.irc.validate import is_channel_name
-from hubbub.server.access import channel_refuses_speech
-from hubbub.server.channel import Channel
+from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
+from hubbub.server.access import channel_refuses_content, channel_refuses_speech
+from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -31,8 +37,10 @@ Error = Callable[..., None]
 
 
 def client_only_tags(tags: dict[str, str]) -> dict[str, str] | None:
-    """The tags of a client's message that may be relayed (message-tags: `+` ones only)."""
-    relayed = {name: value for name, value in tags.items() if name[0] == "+"}
+    """The tags of a client's message that may be relayed (message-tags: `+` ones only,
+    and only those whose names the grammar allows; the others are dropped, the message
+    still goes out)."""
+    relayed = {name: value for name, value in tags.items() if name[0] == "+" and is_valid_tag_name(name)}
     return relayed or None
 
 
@@ -59,20 +67,50 @@ def fitted(user: User, command: str, target: str, text: str) -> str:
 
 def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
     """The channel or user a message goes to, or None after telling the sender why not."""
-    if is_channel_name(target):
+    if target and target[0] in CHANTYPES:  # is_channel_name, inlined: every message asks
         channel = ctx.state.find_channel(target)
         if channel is None:
             error(n.ERR_NOSUCHCHANNEL, target, "No such channel")
             return None
         refusal = channel_refuses_speech(channel, ctx.user)
         if refusal is not None:
-            error(n.ERR_CANNOTSENDTOCHAN, channel.name, refusal)
+            if channel.hidden_from(ctx.user):  # a secret channel does not exist outside
+                error(n.ERR_NOSUCHCHANNEL, target, "No such channel")
+            else:
+                error(n.ERR_CANNOTSENDTOCHAN, channel.name, refusal)
             return None
         return channel
     user = ctx.state.find_user(target)
     if user is None:
         error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
     return user
+
+
+def split_status(target: str) -> tuple[str, str]:
+    """`@#c` as (`@`, `#c`); of several prefixes (`@+#c`) the lowest rank counts."""
+    end = 0
+    while end < len(target) and target[end] in PREFIX_RANKS:
+        end += 1
+    lowest = min(target[:end], key=PREFIX_RANKS.__getitem__) if end else ""
+    return lowest, target[end:]
+
+
+def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, Channel] | None:
+    """The prefix and channel of a STATUSMSG target, or None after telling the sender why not."""
+    status, name = split_status(target)
+    if not is_channel_name(name):
+        error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return None
+    channel = find_target(ctx, name, error)
+    if not isinstance(channel, Channel):
+        return None
+    if ctx.user not in channel.members:
+        if channel.hidden_from(ctx.user):  # a secret channel does not exist outside
+            error(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        else:
+            error(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot send to channel (you are not on it)")
+        return None
+    return status, channel
 
 
 def _tell_away(ctx: Context, target: User) -> None:
@@ -114,15 +152,29 @@ def _relay(ctx: Context, message: Message) -> None:
             if command == "PRIVMSG":
                 helper.run(ctx, text.split())
             continue
-        target = find_target(ctx, name, error)
-        if target is None:
-            continue
+        status = ""
+        target: Channel | User | None
+        if name[0] in PREFIX_RANKS:
+            found = find_status_channel(ctx, name, error)
+            if found is None:
+                continue
+            status, target = found
+        else:
+            target = find_target(ctx, name, error)
+            if target is None:
+                continue
         if isinstance(target, Channel):
-            shown, key, to_channel = target.name, target.key, True
+            modes = target.modes
+            if ("C" in modes or "T" in modes) and not tagmsg:  # +C, +T: asked only where set
+                refusal = channel_refuses_content(target, user, command, text)
+                if refusal is not None:
+                    error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
+                    continue
+            shown, key, to_channel = status + target.name if status else target.name, target.key, True
         else:
             shown, key, to_channel = target.nick, target.uid, False
         body = "" if tagmsg else fitted(user, command, shown, text)
-        event = Said(user.uid, command, key, to_channel, body, tags, ctx.now(), new_msgid())
+        event = Said(user.uid, command, key, to_channel, body, tags, ctx.now(), new_msgid(), status)
         if isinstance(target, User) and target.away is not None and command == "PRIVMSG":
             ctx.emit(event, lambda outcome, away=target: _tell_away(ctx, away))
         else:
@@ -131,15 +183,28 @@ def _relay(ctx: Context, message: Message) -> None:
 
 def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None) -> None:
     """Deliver a draft/multiline PRIVMSG (see handlers/multiline.py), checked like one line."""
-    target = find_target(ctx, name, ctx.conn.numeric)
-    if target is None:
-        return
+    status = ""
+    target: Channel | User | None
+    if name[:1] in PREFIX_RANKS:
+        found = find_status_channel(ctx, name, ctx.conn.numeric)
+        if found is None:
+            return
+        status, target = found
+    else:
+        target = find_target(ctx, name, ctx.conn.numeric)
+        if target is None:
+            return
     if isinstance(target, Channel):
-        shown, key, to_channel = target.name, target.key, True
+        for text, _ in lines:
+            refusal = channel_refuses_content(target, ctx.user, "PRIVMSG", text)
+            if refusal is not None:
+                ctx.conn.numeric(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
+                return
+        shown, key, to_channel = status + target.name, target.key, True
     else:
         shown, key, to_channel = target.nick, target.uid, False
     kept = tuple((fitted(ctx.user, "PRIVMSG", shown, text), concat) for text, concat in lines)
-    event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid())
+    event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid(), status)
     if isinstance(target, User) and target.away is not None:
         ctx.emit(event, lambda outcome, away=target: _tell_away(ctx, away))
     else:

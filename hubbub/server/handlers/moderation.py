@@ -4,7 +4,8 @@ KICK takes one channel and several nicks (`KICK #c a,b :reason`) or as many chan
 as nicks, paired (`KICK #a,#b x,y`); each removal is its own KICK line, as clients
 expect. INVITE records an invitation that lets its target join once past +i, +b, +k
 and +l; with the `invite-notify` capability, the channel's halfops and ops (those who
-could have invited to a +i channel themselves) are told too.
+could have invited to a +i channel themselves) are told too. INVITE without parameters
+lists the invitations one holds (336, 337).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.server import access
+from hubbub.server.apply import Outcome
 from hubbub.server.channel import HALFOP, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -49,7 +51,7 @@ def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
         return
     # the relayed line must stay within 512 bytes whatever the reason's length
     head = len(f":{user.prefix} KICK {channel.name} {victim.nick} :".encode())
-    text = fit_utf8(reason[: ctx.config.limits.kicklen], LINE_BUDGET - head)
+    text = fit_utf8(reason, min(ctx.config.limits.kicklen, LINE_BUDGET - head))
     ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()))
 
 
@@ -62,22 +64,38 @@ def handle_kick(ctx: Context, message: Message) -> None:
     reason = message.param(2) or ctx.user.nick  # RFC 2812: the kicker's nick by default
     for name, nick in pairs:
         channel = ctx.state.find_channel(name)
-        if channel is None:
+        if channel is None or channel.hidden_from(ctx.user):  # a secret channel does not exist outside
             ctx.conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         else:
             _kick(ctx, channel, nick, reason)
 
 
-@command("INVITE", min_params=2)
+def _list_invitations(ctx: Context) -> None:
+    """`INVITE` alone: the channels holding an invitation for us that is still usable."""
+    conn, state = ctx.conn, ctx.state
+    for key in sorted(ctx.user.invited_to):
+        channel = state.channels.get(key)
+        if channel is not None:
+            conn.numeric(n.RPL_INVITELIST, channel.name)
+    conn.numeric(n.RPL_ENDOFINVITELIST, "End of /INVITE list")
+
+
+@command("INVITE")
 def handle_invite(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
+    if not message.params:
+        _list_invitations(ctx)
+        return
+    if len(message.params) < 2:
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")
+        return
     nick, name = message.params[0], message.params[1]
     target = ctx.state.find_user(nick)
     if target is None:
         conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
         return
     channel = ctx.state.find_channel(name)
-    if channel is None:
+    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         return
     if user not in channel.members:
@@ -89,10 +107,12 @@ def handle_invite(ctx: Context, message: Message) -> None:
     if target in channel.members:
         conn.numeric(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
         return
-    conn.numeric(n.RPL_INVITING, target.nick, channel.name)
-    if target.away is not None:
-        conn.numeric(n.RPL_AWAY, target.nick, target.away)
+    def invited(outcome: Outcome) -> None:  # once the invitation holds (in a cluster, network-wide)
+        conn.numeric(n.RPL_INVITING, target.nick, channel.name)
+        if target.away is not None:
+            conn.numeric(n.RPL_AWAY, target.nick, target.away)
+
     # Only an invitation from someone who could lift +i, +b, +k and +l lets its
     # target past them; a plain member's INVITE is a suggestion, not a key.
     grants = channel.rank(user) >= HALFOP
-    ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()))
+    ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()), invited)

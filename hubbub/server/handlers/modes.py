@@ -202,7 +202,7 @@ class _ModeRequest:
 
 
 def channel_mode(ctx: Context, channel: Channel, message: Message) -> None:
-    if len(message.params) < 2:
+    if len(message.params) < 2 or not message.params[1]:  # `MODE #c :` asks too
         send_channel_modes(ctx, channel)
         return
     _ModeRequest(ctx, channel, message.params[2:]).run(message.params[1])

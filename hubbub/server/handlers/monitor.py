@@ -18,6 +18,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
+from hubbub.server import metadata
 from hubbub.server.commands import command
 from hubbub.server.connection import Connection
 from hubbub.server.context import Context
@@ -67,6 +68,11 @@ def _add(ctx: Context, targets: list[str]) -> None:
         ctx.monitors.watch(conn, nick)
         added.append(nick)
     send_states(ctx, added)
+    if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the keys of those online
+        for nick in added:
+            user = ctx.state.find_user(nick)
+            if user is not None and (lines := metadata.sync_lines(conn, [(user.nick, user.metadata)])):
+                metadata.send_batch(conn, user.nick, lines)
 
 
 @command("MONITOR", min_params=1)

@@ -142,6 +142,10 @@ def _close(ctx: Context, ref: str) -> None:
         batch.fail(ctx, "MULTILINE_INVALID", "A multiline message needs some text")
         return
     with_label(ctx, batch.label, lambda: relay_multiline(ctx, batch.target, batch.lines, batch.tags))
+    # Its lines passed flood control for free; clients without draft/multiline get each
+    # non-blank one as a PRIVMSG of its own, so the sender pays for them now, as if it
+    # had sent them one by one: its next lines wait until it is back within its rate.
+    ctx.conn.link.charge(sum(1 for text, _ in batch.lines if text))
 
 
 @command("BATCH", min_params=1)

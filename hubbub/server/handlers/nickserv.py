@@ -40,6 +40,9 @@ MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
 nickserv = service("NickServ", ("NICKSERV", "NS"), "register your nick as an account, and log in to it")
 
 
+BUSY = "The server is busy; try again in a moment"  # too many password hashings wait already
+
+
 def _say(ctx: Context, text: str) -> None:
     nickserv.reply(ctx, text)
 
@@ -82,10 +85,9 @@ def create_account(
 
         ctx.emit(event, registered)
 
-    if password == "*":  # a certificate-only account
-        ctx.run_blocking(lambda: ("", ""), hashed)
-    else:
-        ctx.run_blocking(lambda: credentials(password), hashed)
+    work: Callable[[], tuple[str, str]] = (lambda: ("", "")) if password == "*" else (lambda: credentials(password))
+    if not ctx.run_blocking(work, hashed):  # "*": a certificate-only account
+        done(None, BUSY)
 
 
 def registration_refused(ctx: Context, name: str) -> str | None:
@@ -250,7 +252,8 @@ def _change_password(ctx: Context, account: Account, password: str) -> None:
     def hashed(result: tuple[str, str]) -> None:
         ctx.emit(AccountCredentialsSet(account.key, *result), lambda outcome: _say(ctx, "Password changed"))
 
-    ctx.run_blocking(lambda: credentials(password), hashed)
+    if not ctx.run_blocking(lambda: credentials(password), hashed):
+        _say(ctx, BUSY)
 
 
 @nickserv.command("SET", 2, "SET PASSWORD <new password>", "Changes your account's password.")

@@ -3,7 +3,11 @@ UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
 
 OPER checks an argon2id hash, which is slow on purpose: the check runs off the event
 loop (`Context.run_blocking`) and the reply comes when it is done; the client's later
-lines wait for it, and nothing happens if the client has left meanwhile.
+lines wait for it, and nothing happens if the client has left meanwhile. Guessing is
+throttled like logging in to an account (logins.py), with the same counters: an address
+or a connection with too many recent failures is refused without a check, a connection
+that keeps trying is closed, and every failure is logged and told to the operators
+watching server notices.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import KlineAdded, KlineRemoved, UserQuit, Wallops
+from hubbub.server.events import DigestAsked, KlineAdded, KlineRemoved, UserQuit, Wallops
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import set_user_modes
 from hubbub.server.klines import (
@@ -29,11 +33,12 @@ from hubbub.server.klines import (
     normalize_mask,
     parse_duration,
 )
+from hubbub.server.logins import throttled_text
 from hubbub.server.user import User
 
 log = logging.getLogger("hubbub.opers")
 
-KILL_REASON_LEN = 300
+KILL_REASON_LEN = 300  # bytes
 
 
 def is_oper(user: User) -> bool:
@@ -60,29 +65,67 @@ def _tell(ctx: Context, text: str) -> None:
 # -- OPER -------------------------------------------------------------------------------
 
 
+def _count(ctx: Context) -> bool:
+    """One more failed or refused attempt on this connection; True when it is closed for
+    it (twice the failures allowed: it kept trying while refused)."""
+    ctx.conn.login_failures += 1
+    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
+        ctx.disconnect("Too many failed OPER attempts")
+        return True
+    return False
+
+
+def _refused(ctx: Context) -> float | None:
+    """Seconds this connection must wait before trying again (its address or itself
+    failed too often lately), or None."""
+    accounts = ctx.config.accounts
+    wait = ctx.svc.login_throttle.blocked(f"ip:{ctx.user.ip}", ctx.now())
+    if ctx.conn.login_failures >= accounts.login_failures:
+        wait = max(wait or 0.0, accounts.login_window)
+    return wait
+
+
+def _oper_failed(ctx: Context, why: str) -> None:
+    """Count a failed OPER against the address and the connection, and say so."""
+    user = ctx.user
+    ctx.svc.login_throttle.failed(f"ip:{user.ip}", ctx.now())
+    ctx.notices.send(f"Failed OPER attempt by {_who(user)}{why}")
+    ctx.svc.audit.oper_failed(user, why.removeprefix(": ") or "wrong name or password")
+    _count(ctx)
+
+
 @command("OPER", min_params=2)
 def handle_oper(ctx: Context, message: Message) -> None:
     name, password = message.params[0], message.params[1]
     user = ctx.user
+    wait = _refused(ctx)
+    if wait is not None:  # refused unchecked, a right password too: no way to tell a guess worked
+        ctx.conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))
+        ctx.svc.audit.oper_failed(user, "refused, too many failed attempts")
+        _count(ctx)
+        return
     block = next((b for b in ctx.config.opers if b.name == name), None)
     if block is not None and block.hosts:
         if not any(HostMask(mask).matches(user.username, user.host, user.ip) for mask in block.hosts):
             ctx.conn.numeric(n.ERR_NOOPERHOST, "No O-lines for your host")
-            ctx.notices.send(f"Failed OPER attempt by {_who(user)}: not allowed from this host as {name}")
+            _oper_failed(ctx, f": not allowed from this host as {name}")
             return
     stored = block.password_hash if block is not None else DECOY_HASH
 
     def checked(ok: bool) -> None:
         if block is None or not ok:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-            ctx.notices.send(f"Failed OPER attempt by {_who(user)}")
+            _oper_failed(ctx, "")
             return
+        ctx.conn.login_failures = 0
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         set_user_modes(ctx, [(True, "o")])
         log.info("%s is now an operator as %s", user.prefix, block.name)
         ctx.notices.send(f"{_who(user)} is now an operator (as {block.name})", exclude=ctx.conn)
 
-    ctx.run_blocking(lambda: verify_password(stored, password), checked)
+    if not ctx.run_blocking(lambda: verify_password(stored, password), checked):
+        busy = "Server load is temporarily too heavy. Please wait a while and try again."
+        ctx.conn.numeric(n.RPL_TRYAGAIN, "OPER", busy)
 
 
 # -- KILL, WALLOPS ----------------------------------------------------------------------
@@ -100,7 +143,7 @@ def handle_kill(ctx: Context, message: Message) -> None:
     if victim is None:
         ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
         return
-    reason = message.param(1)[:KILL_REASON_LEN] or "No reason given"
+    reason = fit_utf8(message.param(1), KILL_REASON_LEN) or "No reason given"
     log.info("%s killed %s (%s)", ctx.user.prefix, victim.prefix, reason)
     ctx.notices.send(f"Received KILL message for {_who(victim)} from {ctx.user.nick}: {reason}")
     quit_reason = f"Killed ({ctx.user.nick} ({reason}))"
@@ -133,7 +176,7 @@ def handle_kline(ctx: Context, message: Message) -> None:
     if seconds is not None:
         params.pop(0)
     target = params[0]
-    reason = (params[1] if len(params) > 1 else "")[:MAX_REASON] or "No reason given"
+    reason = fit_utf8(params[1] if len(params) > 1 else "", MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
         target = f"*@{named.host}"
@@ -212,3 +255,14 @@ def handle_die(ctx: Context, message: Message) -> None:
     log.warning("%s asked the server to shut down (DIE)", ctx.user.prefix)
     ctx.notices.send(f"{ctx.user.nick} is shutting the server down")
     control.die("Server shutting down")
+
+
+# -- DIGEST -------------------------------------------------------------------------------
+
+
+@command("DIGEST")
+def handle_digest(ctx: Context, message: Message) -> None:
+    """Every node answers with its replica's digest (server/digest.py): they should agree."""
+    if refused(ctx):
+        return
+    ctx.emit(DigestAsked(ctx.user.uid, new_msgid(), ctx.now()))

@@ -6,18 +6,20 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
+from hubbub.server import metadata
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_members
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import AwaySet
-from hubbub.server.handlers.channels import visible_members
 from hubbub.server.handlers.replies import send_list, shown
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.user import User
 
+PRE_AWAY = "draft/pre-away"
 WHO_MAX_RESULTS = 500
 USERHOST_MAX = 5
 # WHOX fields in the order replies give them, whatever the order asked: the standard
@@ -57,7 +59,7 @@ class Whox:
             "u": lambda: user.username,
             "i": lambda: user.ip if user is me or "o" in me.modes else HIDDEN_IP,
             "h": lambda: user.host,
-            "s": lambda: ctx.name,
+            "s": lambda: ctx.server_of(user),
             "n": lambda: user.nick,
             "f": lambda: _who_flags(ctx, user, channel),
             "d": lambda: "0",
@@ -79,7 +81,7 @@ def _who_line(ctx: Context, user: User, channel: Channel | None, whox: Whox | No
         channel.name if channel is not None else "*",
         user.username,
         user.host,
-        ctx.name,
+        ctx.server_of(user),
         user.nick,
         flags,
         f"0 {user.realname}",
@@ -115,7 +117,7 @@ def handle_who(ctx: Context, message: Message) -> None:
                     continue
                 if "i" in user.modes and not _shares_channel(me, user):
                     continue
-                fields = (user.nick, user.username, user.host, user.realname, ctx.name)
+                fields = (user.nick, user.username, user.host, user.realname, ctx.server_of(user))
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
                     _who_line(ctx, user, None, whox)
                     found += 1
@@ -146,7 +148,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
         if ("i" not in user.modes or me in channel.members) and not channel.hidden_from(me)
     ]
     send_list(conn, n.RPL_WHOISCHANNELS, [user.nick], listed)
-    conn.numeric(n.RPL_WHOISSERVER, user.nick, ctx.name, config.server.description)
+    server = ctx.server_of(user)
+    description = config.server.description if server == ctx.name else "a node of this network"
+    conn.numeric(n.RPL_WHOISSERVER, user.nick, server, description)
     if "o" in user.modes:
         conn.numeric(n.RPL_WHOISOPERATOR, user.nick, "is an IRC operator")
     if BOT_MODE in user.modes:
@@ -157,6 +161,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
         conn.numeric(n.RPL_WHOISACCOUNT, user.nick, user.account, "is logged in as")
     if user.away is not None:
         conn.numeric(n.RPL_AWAY, user.nick, user.away)
+    for key in metadata.WHOIS_KEYS:
+        if key in user.metadata:
+            conn.numeric(n.RPL_WHOISKEYVALUE, user.nick, key, metadata.VISIBILITY, user.metadata[key])
     idle = max(0, int(ctx.now() - user.last_message))
     conn.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
     conn.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
@@ -187,14 +194,23 @@ def handle_userhost(ctx: Context, message: Message) -> None:
     ctx.conn.numeric(n.RPL_USERHOST, " ".join(replies))
 
 
-@command("AWAY")
+@command("AWAY", before_registration=True)
 def handle_away(ctx: Context, message: Message) -> None:
+    """AWAY; before registration too with draft/pre-away (`AWAY *`: away, no reason given)."""
     conn, user = ctx.conn, ctx.user
+    if not conn.registered and PRE_AWAY not in conn.caps:
+        conn.numeric(n.ERR_NOTREGISTERED, "You have not registered")
+        return
     text = message.param(0)
-    away = text[: ctx.config.limits.awaylen] if text else None
-    if away is not None:
-        conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+    away = fit_utf8(text, ctx.config.limits.awaylen) if text else None
+
+    def done(outcome: object = None) -> None:
+        if away is not None:
+            conn.numeric(n.RPL_NOWAWAY, "You have been marked as being away")
+        else:
+            conn.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
+
+    if away != user.away:  # told once it is in force (in a cluster: once the network has it)
+        ctx.emit(AwaySet(user.uid, away, ctx.now(), new_msgid()), done)  # away-notify
     else:
-        conn.numeric(n.RPL_UNAWAY, "You are no longer marked as being away")
-    if away != user.away:
-        ctx.emit(AwaySet(user.uid, away, ctx.now(), new_msgid()))  # away-notify
+        done()

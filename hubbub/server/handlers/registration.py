@@ -2,7 +2,8 @@
 
 The phases and their transitions are registration.py's table; these handlers take its
 steps. Registration completes when a nick and a user are known and no CAP negotiation
-is open; it is refused (464) when the server has a password the client did not give.
+is open; it is refused (464) when the server has a password the client did not give,
+and, without checking, from an address that failed too often lately (server/throttle.py).
 NICK also lives here because after registration it is the same claim on a name, and
 whether a claim wins is settled by the order of events (a `NickSet` applied after
 someone else's claim of the nick is rejected, and its emitter answers 433).
@@ -15,9 +16,9 @@ import re
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, sts
+from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
@@ -27,6 +28,7 @@ from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
+from hubbub.server.logins import throttled_text
 from hubbub.server.registration import Step
 from hubbub.server.services import is_service_nick
 
@@ -43,13 +45,24 @@ def try_complete_registration(ctx: Context) -> None:
     if not reg.ready(user.key is not None):
         return
     wanted = ctx.config.server.password
-    if wanted and not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
-        conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-        ctx.disconnect("Bad password")
-        return
+    if wanted:
+        # Guesses count against the address with every other password guess (logins.py).
+        key = f"ip:{user.ip}"
+        wait = ctx.svc.login_throttle.blocked(key, ctx.now())
+        if wait is not None:  # refused unchecked: a right guess must not be told apart
+            conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))
+            ctx.disconnect("Too many failed password attempts")
+            return
+        if not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
+            if reg.password is not None:  # a guess (no PASS at all is no attempt)
+                ctx.svc.login_throttle.failed(key, ctx.now())
+            conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
+            ctx.disconnect("Bad password")
+            return
     kline = ctx.state.klines.find(reg.username, user.host, user.ip, ctx.now())
     if kline is not None:
         ctx.notices.send(f"K-line active for {user.nick} ({reg.username}@{user.host}) [{user.ip}]: {kline.mask}")
+        ctx.svc.audit.kline_hit(kline.mask, f"{user.nick}!{reg.username}@{user.host} [{user.ip}]")
         ctx.disconnect(f"K-Lined: {kline.reason}")
         return
     reg.step(Step.COMPLETE)
@@ -111,6 +124,8 @@ def _cap_req(ctx: Context, message: Message) -> None:
         return
     for name, enable in changes:
         conn.set_cap(name, enable)
+    if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
+        conn.metadata_subs.clear()
     _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
 
 
@@ -195,7 +210,10 @@ def handle_user(ctx: Context, message: Message) -> None:
     if conn.registered:
         conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
         return
+    if not message.params[0] or not message.params[3]:  # Modern: an empty one is 461 too
+        conn.numeric(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+        return
     username = _USERNAME_JUNK.sub("", message.params[0])[: USERLEN - 1] or "user"
     conn.registration.username = "~" + username
-    conn.registration.realname = message.params[3][: ctx.config.limits.namelen]
+    conn.registration.realname = fit_utf8(message.params[3], ctx.config.limits.namelen)
     try_complete_registration(ctx)

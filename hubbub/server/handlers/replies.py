@@ -23,16 +23,4 @@ LINE_BUDGET = MAX_LINE_BODY  # bytes of a line before its CRLF
 def send_list(conn: Connection, code: str, params: list[str], items: list[str]) -> None:
     """Send `code` with `params` and the space-separated `items` as its last parameter,
     in as many lines as needed to keep each under 512 bytes (nothing when no items)."""
-    head = f":{conn.server} {code} {conn.nick} {' '.join(params)} :"
-    budget = LINE_BUDGET - len(head.encode())
-    line: list[str] = []
-    size = 0
-    for item in items:
-        cost = len(item.encode()) + (1 if line else 0)
-        if line and size + cost > budget:
-            conn.numeric(code, *params, " ".join(line))
-            line, size, cost = [], 0, cost - 1
-        line.append(item)
-        size += cost
-    if line:
-        conn.numeric(code, *params, " ".join(line))
+    conn.numeric_list(code, params, items)

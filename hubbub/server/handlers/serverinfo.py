@@ -1,8 +1,10 @@
-"""What the server says about itself: INFO, ADMIN, STATS and HELP (HELPOP).
+"""What the server says about itself: INFO, ADMIN, STATS, LINKS and HELP (HELPOP).
 
 INFO, ADMIN and STATS accept an optional server target, as the specs have it: our
 name, a wildcard matching it, or the nick of a user (all of them are here); anything
-else is 402. STATS letters that reveal configuration (k, o) are for operators.
+else is 402. STATS letters that reveal configuration (k, o) are for operators. LINKS
+lists this server alone: the nodes of a cluster share one name and are one server to
+their clients.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 
 from hubbub import __version__
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import mask_matches
 from hubbub.irc.message import Message
 from hubbub.server.commands import COMMANDS, command
 from hubbub.server.context import Context
@@ -83,6 +86,18 @@ def handle_stats(ctx: Context, message: Message) -> None:
         for block in ctx.config.opers:
             ctx.conn.numeric(n.RPL_STATSOLINE, "O", ",".join(block.hosts) or "*@*", "*", block.name)
     ctx.conn.numeric(n.RPL_ENDOFSTATS, letter, "End of /STATS report")
+
+
+@command("LINKS")
+def handle_links(ctx: Context, message: Message) -> None:
+    """`LINKS [[<server>] <mask>]`: the servers whose name matches the mask (all: us)."""
+    params = message.params
+    if len(params) > 1 and elsewhere(ctx, params[0]):
+        return
+    mask = params[-1] if params and params[-1] else "*"
+    if mask_matches(mask, ctx.name):
+        ctx.conn.numeric(n.RPL_LINKS, ctx.name, ctx.name, f"0 {ctx.config.server.description}")
+    ctx.conn.numeric(n.RPL_ENDOFLINKS, shown(mask), "End of /LINKS list")
 
 
 def _help_index(ctx: Context) -> None:

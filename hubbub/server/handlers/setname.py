@@ -20,8 +20,8 @@ def handle_setname(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
     realname = message.param(0)
     namelen = ctx.config.limits.namelen
-    if not realname or len(realname) > namelen:
-        conn.fail("SETNAME", "INVALID_REALNAME", f"Realname is not valid (1 to {namelen} characters)")
+    if not realname or len(realname.encode()) > namelen:
+        conn.fail("SETNAME", "INVALID_REALNAME", f"Realname is not valid (1 to {namelen} bytes)")
         return
     if realname == user.realname:
         if "setname" in conn.caps:

@@ -1,0 +1,560 @@
+"""A clustered node's I/O: the shared log, heartbeats and snapshots in Redis.
+
+Keys, all under `cluster.keyspace` (K below):
+
+- `K:log`, a Redis Stream: the network's events in the network's order. Each entry
+  carries its publisher's incarnation (`n`), that node's number for it (`s`), the
+  position of the entry before it (`p`) and the event (`e`, JSON). Nodes append
+  through one Lua script per loop iteration (every event emitted meanwhile), which
+  refuses a node whose epoch is stale or whose heartbeat lapsed.
+- `K:epoch`: a random token naming this log. A Redis that comes back empty has none:
+  the first node to notice makes a new one and rebuilds the log from its own replica.
+- `K:snapshot`: a recent replica (snapshot.py) with the log position it was taken at,
+  for nodes that join or that must start again; written every
+  `cluster.snapshot_interval` seconds by the oldest node, or at once when a node asks
+  (`K:snapshot:wanted`).
+- `K:alive:<node>`: a node's heartbeat, expiring after half of `cluster.node_timeout`.
+  A node whose key is gone is declared lost (NodeLost) by whoever notices first; its
+  own publishes are refused from then on, so nothing it says afterwards counts.
+
+Redis holds nothing that only exists there: the chat state is in every node's replica,
+accounts, registered channels and history in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from hubbub.config import ClusterSection
+from hubbub.engine.replica import START, Entry, Gap, Replica
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import Event, NodeLost, NodeUp, from_record, to_record
+from hubbub.server.user import new_node_id
+
+log = logging.getLogger("hubbub.cluster")
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+BATCH = 1000  # most events one publish carries; most entries one read returns
+READ_BLOCK = 250  # milliseconds a read waits for new entries before asking again
+
+# KEYS: epoch, log, alive. ARGV: epoch, maxlen, fenced ("1": refuse a node whose heartbeat
+# lapsed), then (node, seq, payload) triples. Returns the last entry's id.
+PUBLISH = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('EPOCH the log was reset') end
+if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
+  return redis.error_reply('LOST this node was declared lost')
+end
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local prev = '0-0'
+if #last > 0 then prev = last[1][1] end
+for i = 4, #ARGV, 3 do
+  prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+                    'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
+end
+return prev
+"""
+
+# KEYS: epoch, log, snapshot. ARGV: the epoch to replace ("": none), the new epoch, its
+# snapshot, maxlen, then (node, seq, payload) triples: the founder's last entries, first
+# in the new log. Does nothing if another epoch is in force; returns the epoch in force.
+FOUND = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return current end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3])
+local prev = '0-0'
+for i = 5, #ARGV, 3 do
+  prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
+                    'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
+end
+return ARGV[2]
+"""
+
+# KEYS: epoch, snapshot. ARGV: epoch, snapshot.
+SNAPSHOT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+class ClusterError(Exception):
+    """Redis cannot be used to join the network (the message says why, in one line)."""
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return scheme + sep + rest
+
+
+def encode(event: Event) -> str:
+    return json.dumps(to_record(event), separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(entry_id: bytes, fields: dict[bytes, bytes]) -> Entry:
+    try:
+        event: Event | None = from_record(json.loads(fields[b"e"]))
+    except (ValueError, TypeError, KeyError) as exc:
+        log.error("skipping log entry %s: %s", entry_id.decode(), exc)
+        event = None
+    return Entry(entry_id.decode(), fields[b"p"].decode(), fields[b"n"].decode(), int(fields[b"s"]), event)
+
+
+class RedisLog:
+    def __init__(
+        self,
+        settings: ClusterSection,
+        replica: Replica,
+        name: str,
+        clock: Callable[[], float],
+        new_node: Callable[[str], None],
+        reconcile: Callable[[], None],
+    ) -> None:
+        """`new_node(id)` makes the services use a new incarnation for new uids;
+        `reconcile()` checks local connections against a replica just restored."""
+        self.settings = settings
+        self.replica = replica
+        self.name = name
+        self.clock = clock
+        self.new_node = new_node
+        self.reconcile = reconcile
+        k = settings.keyspace
+        self.k_epoch, self.k_log, self.k_snapshot = f"{k}:epoch", f"{k}:log", f"{k}:snapshot"
+        self.k_wanted = f"{k}:snapshot:wanted"
+        self.epoch = ""
+        self.ttl = settings.node_timeout / 2  # how long a heartbeat lasts
+        self.beat = settings.node_timeout / 10  # how often nodes beat, and look at the others
+        self.down_since: float | None = None  # when Redis stopped answering
+        self.synced = asyncio.Event()  # cleared while the replica starts again
+        self.generation = 0  # bumped when the replica starts again: reads begun before are dropped
+        self.publishes = 0  # publish round trips, for the benchmark's Redis cost
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._reported: set[str] = set()  # nodes we declared lost, not yet gone from the state
+        self._grace_until = 0.0  # no node is declared lost before: they may be re-registering
+        self._last_snapshot = 0.0
+        self._loaded: str | None = None  # the token of the snapshot this replica last started from
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        url = settings.url
+        timeout = max(1.0, settings.node_timeout / 4)
+        self.r = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        # the reader blocks on XREAD: its own connection, a longer timeout
+        self.rr = aioredis.from_url(url, socket_timeout=timeout + 2, socket_connect_timeout=timeout)
+        self._publish = self.r.register_script(PUBLISH)
+        self._found = self.r.register_script(FOUND)
+        self._snapshot = self.r.register_script(SNAPSHOT)
+        replica.wake = self._wake.set
+        replica.lost = self._lost
+
+    def alive_key(self, node: str) -> str:
+        return f"{self.settings.keyspace}:alive:{node}"
+
+    # -- joining and leaving -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the network: found it, or start from its snapshot; announce this node and
+        wait until the log has ordered that. Raises ClusterError."""
+        where = safe_url(self.settings.url)
+        try:
+            await self.r.ping()
+        except UNREACHABLE as exc:
+            raise ClusterError(f"cannot reach Redis at {where}: {exc}") from None
+        except ResponseError as exc:
+            raise ClusterError(f"Redis at {where} refused us: {exc}") from None
+        try:
+            founded = await self._join()
+            await self._register(new=True)
+        except UNREACHABLE as exc:
+            raise ClusterError(f"lost Redis at {where} while joining: {exc}") from None
+        self.synced.set()
+        self._tasks = [asyncio.create_task(job()) for job in (self._read_forever, self._publish_forever,
+                                                              self._beat_forever)]  # fmt: skip
+        joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def arrived(outcome: object) -> None:
+            if not joined.done():
+                joined.set_result(None)
+
+        self.replica.emit(None, NodeUp(self.replica.node, self.name, self.clock()), arrived)
+        try:
+            await asyncio.wait_for(joined, self.settings.node_timeout)
+        except TimeoutError:
+            await self.stop()
+            raise ClusterError(f"joined {where}, but our arrival did not come back through the log") from None
+        others = sorted(name for node, name in self.replica.state.nodes.items() if node != self.replica.node)
+        log.info("cluster %s: %s as node %s; %s", where, "founded the network" if founded else "joined the network",
+                 self.replica.node, f"other nodes: {', '.join(others)}" if others else "no other node")  # fmt: skip
+
+    async def _join(self) -> bool:
+        """Found the network's log, or load its snapshot; True when we founded it."""
+        epoch = text(await self.r.get(self.k_epoch))
+        if epoch is None:
+            epoch = await self._found_new_log("")
+            if epoch == self.epoch:
+                return True
+        assert epoch is not None
+        data = await self._snapshot_of(epoch, fresh=False)
+        self.replica.restore(data)
+        self.epoch = epoch
+        return False
+
+    async def _found_new_log(self, replacing: str) -> str | None:
+        """Make a new log, unless another epoch than `replacing` ("": none) is in force: it
+        starts with the entries this replica applied lately (for nodes that had not read
+        them), and a snapshot of this replica for nodes too far behind. Returns the epoch
+        in force; ours if we made it."""
+        replica = self.replica
+        proposal = new_token()
+        tail = list(replica.recent)
+        kept_from = tail[0].prev if tail else replica.last_id
+        blob = self._snapshot_blob(proposal, START,
+                                   {"old_epoch": self.epoch, "old_last": replica.last_id, "kept_from": kept_from})
+        args: list[Any] = [replacing, proposal, blob, self.settings.log_length]
+        for entry in tail:
+            if entry.event is not None:
+                args += [entry.node, entry.seq, encode(entry.event)]
+        epoch = text(await self._found(keys=[self.k_epoch, self.k_log, self.k_snapshot], args=args))
+        if epoch == proposal:
+            replica.new_log()
+            self.epoch = proposal
+        return epoch
+
+    async def _register(self, new: bool) -> None:
+        """Set our heartbeat: a new incarnation must take a key nobody holds."""
+        while True:
+            done = await self.r.set(self.alive_key(self.replica.node), self.name, px=int(self.ttl * 1000), nx=new)
+            if done or not new:
+                break
+            self._take_node(new_node_id())  # that incarnation is someone else's
+        self._grace_until = time.monotonic() + self.ttl + self.beat
+
+    def _take_node(self, node: str) -> None:
+        self.replica.rejoin(node)
+        self.new_node(node)
+
+    async def stop(self, reason: str = "") -> None:
+        """Leave: what waits to be published goes out (for a second at most), then our
+        users quit for everyone (one NodeLost) and our heartbeat goes."""
+        if self._stopping:
+            return
+        self._stopping = True
+        # The reader ends by itself within its read's block: a blocked XREAD is not
+        # cancelled (a cancelled read may never return the connection).
+        reader, publisher, beater = self._tasks or (None, None, None)
+        if beater is not None:
+            beater.cancel()
+        deadline = time.monotonic() + 1.0
+        while publisher is not None and self.replica.unsent(1) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if publisher is not None:
+            publisher.cancel()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=READ_BLOCK / 1000 + 1)
+            for task in late:
+                task.cancel()
+        if reason and self.synced.is_set():
+            event = NodeLost(self.replica.node, reason, self.clock(), new_msgid())
+            try:
+                await self._send([(self.replica.seq + 1, event)], fenced=False)
+                await self.r.delete(self.alive_key(self.replica.node))
+            except (*UNREACHABLE, ResponseError) as exc:
+                log.warning("could not tell the network we are leaving: %s", exc)
+        await self.r.aclose()
+        await self.rr.aclose()
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def _publish_forever(self) -> None:
+        replica = self.replica
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while True:
+                await self.synced.wait()
+                batch = replica.unsent(BATCH)
+                if not batch:
+                    break
+                try:
+                    await self._send(batch, fenced=True)
+                except UNREACHABLE as exc:
+                    self._unreachable(exc)
+                    await asyncio.sleep(self.beat)
+                    continue
+                except ResponseError as exc:
+                    await self._refused(str(exc))
+                    continue
+                self._reachable()
+                replica.published(batch[-1][0])
+
+    async def _send(self, batch: list[tuple[int, Event]], fenced: bool) -> None:
+        node = self.replica.node
+        args: list[Any] = [self.epoch, self.settings.log_length, "1" if fenced else "0"]
+        for seq, event in batch:
+            args += [node, seq, encode(event)]
+        self.publishes += 1
+        await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(node)], args=args)
+
+    async def _republish(self, entries: list[Entry]) -> None:
+        """Entries of a lost log, as they were (their node, their seq), into the new one."""
+        entries = [entry for entry in entries if entry.event is not None]
+        for start in range(0, len(entries), BATCH):
+            args: list[Any] = [self.epoch, self.settings.log_length, "0"]
+            for entry in entries[start : start + BATCH]:
+                assert entry.event is not None
+                args += [entry.node, entry.seq, encode(entry.event)]
+            await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(self.replica.node)], args=args)
+
+    async def _refused(self, error: str) -> None:
+        if error.startswith("LOST"):  # our heartbeat lapsed (Redis was away): take it up again
+            await self._register(new=False)
+        else:
+            await self._resync("the log was reset")
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def _read_forever(self) -> None:
+        while not self._stopping:
+            await self.synced.wait()
+            generation = self.generation
+            try:
+                reply: Any = await self.rr.xread({self.k_log: self.replica.last_id}, count=BATCH, block=READ_BLOCK)
+            except UNREACHABLE as exc:
+                self._unreachable(exc)
+                await asyncio.sleep(self.beat)
+                continue
+            self._reachable()
+            if generation != self.generation or not reply or self._stopping:
+                continue
+            entries = [decode(entry_id, fields) for entry_id, fields in reply[0][1]]
+            try:
+                self.replica.receive(entries)
+            except Gap as gap:
+                await self._resync(str(gap))
+
+    # -- heartbeats, lost nodes, snapshots -----------------------------------------------
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.beat)
+            try:
+                await self._beat()
+            except UNREACHABLE as exc:
+                self._unreachable(exc)
+            except Exception:
+                log.exception("cluster heartbeat failed")
+
+    async def _beat(self) -> None:
+        if not self.synced.is_set():
+            return
+        replica = self.replica
+        kept = await self.r.set(self.alive_key(replica.node), self.name, px=int(self.ttl * 1000), xx=True)
+        self._reachable()
+        if not kept:  # lapsed: Redis lost its data, or was out of reach too long
+            if text(await self.r.get(self.k_epoch)) != self.epoch:
+                await self._resync("the log was reset")
+            else:
+                # Beat again. If another node declared us lost meanwhile, that NodeLost is
+                # in the log: reading it, we quit our users and join again (`_lost`).
+                await self._register(new=False)
+            return
+        others = [node for node in replica.state.nodes if node != replica.node]
+        self._reported &= set(others)
+        if others and time.monotonic() >= self._grace_until:
+            alive = await self.r.mget([self.alive_key(node) for node in others])
+            for node, beat in zip(others, alive, strict=True):
+                if beat is None and node not in self._reported:
+                    self._reported.add(node)
+                    name = replica.state.nodes[node]
+                    log.warning("node %s (%s) missed its heartbeats: its users quit", name, node)
+                    replica.emit(None, NodeLost(node, f"{name} lost contact with the network", self.clock(),
+                                                new_msgid()))  # fmt: skip
+        await self._maybe_snapshot()
+
+    async def _maybe_snapshot(self) -> None:
+        replica = self.replica
+        wanted = await self.r.get(self.k_wanted)
+        oldest = min(replica.state.nodes, default=None) == replica.node
+        due = oldest and time.monotonic() - self._last_snapshot >= self.settings.snapshot_interval
+        if not (wanted or due):
+            return
+        if wanted:
+            await self.r.delete(self.k_wanted)
+        self._last_snapshot = time.monotonic()
+        await self._snapshot(keys=[self.k_epoch, self.k_snapshot],
+                             args=[self.epoch, self._snapshot_blob(self.epoch, replica.last_id)])  # fmt: skip
+
+    def _snapshot_blob(self, epoch: str, position: str, extra: dict[str, str] | None = None) -> str:
+        data = self.replica.snapshot()
+        data.update(extra or {})
+        data["epoch"] = epoch
+        data["id"] = position
+        data["token"] = new_token()
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+    # -- when things go wrong ------------------------------------------------------------
+
+    def _unreachable(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            log.warning("Redis is out of reach (%s): events wait", exc)
+        elif self.replica.refusing is None and now - self.down_since >= self.settings.node_timeout:
+            log.error("Redis out of reach for %.0f seconds: refusing what clients send", now - self.down_since)
+            self.replica.refusing = "Not sent: the network is out of reach, try again soon"
+            self.replica.refuse_waiting(self.replica.refusing)
+
+    def _reachable(self) -> None:
+        if self.down_since is not None:
+            log.info("Redis answers again after %.1f seconds", time.monotonic() - self.down_since)
+            self.down_since = None
+            # the others were cut off too: give them a heartbeat's time to take theirs up again
+            self._grace_until = time.monotonic() + self.ttl + self.beat
+            self.replica.refusing = None
+            self._wake.set()
+
+    def _lost(self) -> None:
+        """The log says this node was lost (its users have quit for everyone, and here):
+        go on as a new incarnation."""
+        if self._stopping:
+            return
+        log.warning("the network declared this node lost; its users were disconnected; joining again")
+        self._take_node(new_node_id())
+        asyncio.ensure_future(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        try:
+            await self._register(new=True)
+        except UNREACHABLE as exc:
+            self._unreachable(exc)
+        self.replica.emit(None, NodeUp(self.replica.node, self.name, self.clock()))
+
+    async def _resync(self, why: str) -> None:
+        """Put the replica back on the network's log after a gap or a lost log.
+
+        - Redis lost the log (no epoch, or the log went back in time): the first node to
+          get there founds a new log from its replica, publishing first the entries it
+          applied lately; every other node that was reading the old log keeps its replica,
+          publishes the entries it applied past the founder's, and reads the new log from
+          its start: each entry is applied once on every node, in the old log's order, so
+          nothing one node had applied is missing elsewhere.
+        - A node that cannot go on that way (too far behind, a newer log) starts from the
+          snapshot, and its connections are checked against it (`reconcile`).
+        """
+        if self._lock.locked():
+            return
+        async with self._lock:
+            self.synced.clear()
+            self.generation += 1
+            log.warning("the replica leaves the log: %s", why)
+            while not self._stopping:
+                try:
+                    await self._back_on_a_log()
+                    break
+                except UNREACHABLE as exc:
+                    self._unreachable(exc)
+                    await asyncio.sleep(self.beat)
+                except TimeoutError:
+                    log.warning("no snapshot to start from yet; asking again")
+            self._reachable()
+            self.synced.set()
+            self._wake.set()
+
+    async def _back_on_a_log(self) -> None:
+        replica = self.replica
+        epoch = text(await self.r.get(self.k_epoch))
+        if epoch is None or (epoch == self.epoch and await self._log_went_back()):
+            founded = await self._found_new_log(epoch or "")
+            if founded == self.epoch:
+                log.warning("Redis had lost the network's log: made a new one from this node's replica")
+                await self._register(new=False)
+                return
+            epoch = founded
+        assert epoch is not None
+        if epoch != self.epoch:
+            data = await self._snapshot_of(epoch, fresh=False)
+            if self._covered_by(data):
+                tail = replica.new_log()
+                self.epoch = epoch
+                await self._republish([e for e in tail if position(e.id) > position(data["old_last"])])
+                log.warning("Redis had lost the network's log: this node follows the one made again")
+                await self._register(new=False)
+                return
+        else:
+            data = await self._snapshot_of(epoch, fresh=True)
+        replica.restore(data)
+        self.epoch = epoch
+        self.reconcile()
+        log.warning("the replica started again from a snapshot")
+        if replica.node not in replica.state.nodes:
+            self._lost()  # the network went on without us
+        else:
+            await self._register(new=False)
+
+    def _covered_by(self, data: dict[str, Any]) -> bool:
+        """Whether this replica can go on in the new log `data` begins: it read the same
+        old log, from no earlier than where the founder's republished entries start, and
+        whatever it read past the founder it can publish again itself."""
+        if data.get("old_epoch") != self.epoch or "kept_from" not in data:
+            return False
+        mine = position(self.replica.last_id)
+        if mine < position(data["kept_from"]):
+            return False
+        recent = self.replica.recent
+        kept_from = position(recent[0].prev) if recent else mine
+        return mine <= position(data["old_last"]) or kept_from <= position(data["old_last"])
+
+    async def _log_went_back(self) -> bool:
+        """The log ends before where this replica stands (a Redis restored from an older save)."""
+        last: Any = await self.r.xrevrange(self.k_log, count=1)
+        end = last[0][0].decode() if last else START
+        return position(end) < position(self.replica.last_id)
+
+    async def _snapshot_of(self, epoch: str, fresh: bool) -> dict[str, Any]:
+        """The snapshot of log `epoch`; when `fresh`, one this replica has not started from
+        already (asking for a new one if need be). TimeoutError when none comes."""
+        deadline = time.monotonic() + self.settings.node_timeout
+        asked = False
+        while time.monotonic() < deadline:
+            blob = await self.r.get(self.k_snapshot)
+            if blob is not None:
+                data: dict[str, Any] = json.loads(blob)
+                if data["epoch"] == epoch and not (fresh and data["token"] == self._loaded):
+                    self._loaded = data["token"]
+                    return data
+            if fresh and not asked:
+                await self.r.set(self.k_wanted, "1", px=int(self.settings.node_timeout * 1000))
+                asked = True
+            await asyncio.sleep(0.05)
+        raise TimeoutError
+
+
+def position(entry_id: str) -> tuple[int, int]:
+    """A log position, comparable ("1700000000000-3" -> (1700000000000, 3))."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def text(value: Any) -> str | None:
+    """A Redis reply as text (replies come as bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def new_token() -> str:
+    return os.urandom(8).hex()
+

@@ -1,0 +1,127 @@
+"""A node's replica of the chat state as plain data, and back.
+
+A node that joins a running cluster, or one that fell too far behind to catch up
+from the shared log, starts from a snapshot that another node wrote to Redis, then
+applies the log from the position the snapshot was taken at. So that the replica it
+builds is equal to the others' (their `digest()` says so), everything that is chat
+state is kept, in the order it is held in (NAMES lists members in joining order; a
+list mode's entries keep theirs). What can be derived (the nick index, prefixes,
+each user's channels) is derived again; what is this node's alone (connections,
+the delivery index `Channel.local`) is not chat state and is not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.server.account import Account
+from hubbub.server.channel import Channel
+from hubbub.server.klines import Kline, Klines
+from hubbub.server.state import ChatState
+from hubbub.server.user import User, node_of
+from hubbub.server.whowas import WhowasEntry, WhowasHistory
+
+FORMAT = 1  # bumped when the shape changes: a node refuses a snapshot it cannot read
+
+
+def dump(state: ChatState) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "created": state.created,
+        "user_count": state.user_count,
+        "peak_users": state.peak_users,
+        "mode_counts": {k: v for k, v in state.mode_counts.items() if v},
+        "nodes": dict(state.nodes),
+        "users": [_user(u) for u in state.users.values()],
+        "accounts": [
+            [a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps)]
+            for a in state.accounts.values()
+        ],
+        "channels": [_channel(c) for c in state.channels.values()],
+        "klines": [[k.mask, k.reason, k.set_by, k.set_at, k.expires] for k in state.klines.all()],
+        "whowas": {
+            "limit": state.whowas.limit,
+            "entries": [[e.nick, e.username, e.host, e.realname, e.server, e.when] for e in state.whowas.entries()],
+        },
+    }
+
+
+def _user(u: User) -> list[Any]:
+    return [u.uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account, sorted(u.modes), u.away,
+            u.registered, u.connected_at, u.signon, u.last_message, u.secure, sorted(u.invited_to),
+            list(u.metadata.items())]  # fmt: skip
+
+
+def _channel(c: Channel) -> dict[str, Any]:
+    return {
+        "name": c.name, "created": c.created, "members": [[u.uid, s] for u, s in c.members.items()],
+        "topic": [c.topic, c.topic_by, c.topic_time], "modes": sorted(c.modes), "join_key": c.join_key,
+        "limit": c.limit, "lists": {k: [[e.mask, e.set_by, e.set_at] for e in v.entries] for k, v in c.lists.items()},
+        "invited": sorted(c.invited), "founder": c.founder, "registered_at": c.registered_at,
+        "access": c.access, "metadata": list(c.metadata.items()),
+    }  # fmt: skip
+
+
+def load_into(state: ChatState, data: dict[str, Any]) -> None:
+    """Make `state` hold what `data` describes, in place: everything that holds the
+    state object (services, subscribers) sees the new contents. Raises ValueError for
+    a snapshot of another format."""
+    if data.get("format") != FORMAT:
+        raise ValueError(f"snapshot format {data.get('format')!r}, this node reads {FORMAT}")
+    state.created = data["created"]
+    state.user_count = data["user_count"]
+    state.peak_users = data["peak_users"]
+    # cleared and refilled rather than replaced: nothing keeps a stale reference
+    state.mode_counts.clear()
+    state.mode_counts.update(data["mode_counts"])
+    state.nodes.clear()
+    state.nodes.update(data["nodes"])
+    state.users.clear()
+    state.nicks.clear()
+    state.per_ip.clear()
+    state.node_users.clear()
+    for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
+         last_message, secure, invited_to, metadata) in data["users"]:  # fmt: skip
+        user = User(uid, ip, host, secure, connected_at)
+        user.nick, user.key, user.username, user.realname = nick, key, username, realname
+        user.account, user.modes, user.away, user.registered = account, set(modes), away, registered
+        user.signon, user.last_message, user.invited_to = signon, last_message, set(invited_to)
+        user.metadata = dict(metadata)
+        user.refresh_prefix()
+        state.users[uid] = user
+        state.per_ip[ip] += 1
+        if registered:
+            state.node_users[node_of(uid)] += 1
+        if key is not None:
+            state.nicks[key] = user
+    state.accounts.clear()
+    state.certfps.clear()
+    for key, name, password_hash, scram, email, registered_at, certfps in data["accounts"]:
+        account = Account(key, name, password_hash, scram, email, registered_at, set(certfps))
+        state.accounts[key] = account
+        for fp in certfps:
+            state.certfps[fp] = account
+    state.channels.clear()
+    for c in data["channels"]:
+        channel = Channel(c["name"], c["created"])
+        for uid, status in c["members"]:
+            member = state.users[uid]
+            channel.members[member] = status
+            member.channels[channel.key] = channel
+        channel.topic, channel.topic_by, channel.topic_time = c["topic"]
+        channel.modes = set(c["modes"])
+        channel.join_key, channel.limit = c["join_key"], c["limit"]
+        for letter, entries in c["lists"].items():
+            for mask, set_by, set_at in entries:
+                channel.lists[letter].add(mask, set_by, set_at)
+        channel.invited = set(c["invited"])
+        channel.founder, channel.registered_at, channel.access = c["founder"], c["registered_at"], dict(c["access"])
+        channel.metadata = dict(c["metadata"])
+        state.channels[channel.key] = channel
+    state.klines = Klines()
+    for mask, reason, set_by, set_at, expires in data["klines"]:
+        state.klines.add(Kline(mask, reason, set_by, set_at, expires))
+    whowas = data["whowas"]
+    state.whowas = WhowasHistory(whowas["limit"])
+    for nick, username, host, realname, server, when in whowas["entries"]:
+        state.whowas.record(WhowasEntry(nick, username, host, realname, server, when))

@@ -1,0 +1,570 @@
+"""The PostgreSQL store: one database shared by every node of a network (asyncpg).
+
+Where SQLite serves one process, PostgreSQL is what several hubbub nodes share: each one
+records the whole ordered event stream, so the same message, account or channel arrives
+from every node. Writes are therefore idempotent: a message is inserted once per
+(conversation, msgid) and the copies are ignored (`ON CONFLICT DO NOTHING`); accounts,
+channels, K-lines and read markers are upserts (a marker only moves forward). What is
+rewritten as a whole (an account's certificates, a channel's lists and access) is
+rewritten after the upsert of its account's or channel's row: that row stays locked
+until the commit, so two nodes rewriting the same channel take turns, and the second
+(READ COMMITTED: a fresh view for each statement) deletes what the first wrote before
+writing its own. A batch that lost a deadlock or its connection is tried again: being
+idempotent, it may be.
+
+Connections come from one pool: `readers` for queries, one for the writer. Batches are
+committed one at a time, in the order they were handed over; a query first waits for
+the batches handed over before it, so a client asking for history sees its own last
+message. A commit returns once PostgreSQL has it on disk (`synchronous_commit` as the
+server is configured; on by default).
+
+At start-up the schema is migrated in one transaction under an advisory lock: nodes
+starting together migrate once, the others wait and find it done.
+
+Credentials and TLS come from the URL, as libpq reads them
+(`postgresql://user:password@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem`),
+or from the usual PG* environment variables and ~/.pgpass. The password never appears
+in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import socket
+import ssl
+import urllib.parse
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, NamedTuple, TypeVar
+
+import asyncpg
+
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    ChannelRecord,
+    DeleteAccount,
+    DeleteChannel,
+    DeleteKline,
+    DeleteMessage,
+    HistoryQuery,
+    KlineRecord,
+    PutAccount,
+    PutChannel,
+    PutKline,
+    PutMarker,
+    SearchQuery,
+    Snapshot,
+    StoredMessage,
+    StoreError,
+    Write,
+)
+from hubbub.store import history
+from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.schema import LATEST, MIGRATIONS
+
+log = logging.getLogger("hubbub.store")
+T = TypeVar("T")
+
+_SELECT = f"SELECT id, {COLUMNS} FROM messages"
+_INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+           "ON CONFLICT (target, msgid) DO NOTHING")  # fmt: skip
+SEARCH_CONFIG = "hubbub_search"  # the text search configuration of the schema (schema.py)
+_UNACCENTED = (  # whether that configuration takes accents off words
+    "SELECT EXISTS (SELECT FROM pg_ts_config_map m JOIN pg_ts_dict d ON d.oid = m.mapdict "
+    f"WHERE m.mapcfg = '{SEARCH_CONFIG}'::regconfig AND d.dictname = 'unaccent')"
+)
+
+# Advisory lock keys ("hubbub" and a number), one per thing done by one node at a time.
+_SCHEMA_LOCK = 0x6875_6262_7562_0001
+PRUNE_LOCK = 0x6875_6262_7562_0002
+
+CONNECT_TIMEOUT = 10.0  # seconds; `connect_timeout` in the URL changes it, as with libpq
+ATTEMPTS = 3  # for a batch or a query whose connection dropped, or that lost a deadlock
+
+# Worth trying again: the transaction lost a deadlock or a serialization conflict, or the
+# connection went away (the server restarted, a proxy dropped it). Everything else is not.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    asyncpg.TransactionRollbackError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+)
+_FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+_CONNECT_FAILURES: tuple[type[BaseException], ...] = (*_FAILURES, ValueError)  # ValueError: a URL asyncpg cannot read
+
+
+class Address(NamedTuple):
+    """Where a URL points, for messages: everything but the password."""
+
+    host: str
+    port: str
+    database: str
+    user: str
+
+    def __str__(self) -> str:
+        where = f"{self.host}:{self.port}" if self.port else self.host
+        return f"PostgreSQL at {where} (database {self.database}, user {self.user})"
+
+
+def parse_url(url: str) -> tuple[str, Address, float, str | None]:
+    """(the URL for asyncpg, where it points, the connect timeout, the password or None).
+
+    `connect_timeout` is libpq's parameter, which asyncpg does not read: it is taken out
+    here. What the URL leaves out comes from the PG* environment variables, then from
+    libpq's defaults, as asyncpg does it."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    params = dict(query)
+    timeout = CONNECT_TIMEOUT
+    if "connect_timeout" in params:
+        try:
+            timeout = float(params["connect_timeout"])
+        except ValueError:
+            raise StoreError(f"connect_timeout in the PostgreSQL URL is not a number of seconds: "
+                             f"{params['connect_timeout']!r}") from None  # fmt: skip
+        query = [(k, v) for k, v in query if k != "connect_timeout"]
+    dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    hostspec = parts.netloc.rpartition("@")[2]
+    try:
+        port = str(parts.port or "")
+        host = urllib.parse.unquote(parts.hostname or "")
+    except ValueError:  # several hosts, or a port that is not one: asyncpg will say
+        host, port = hostspec, ""
+    host = params.get("host") or host or os.environ.get("PGHOST", "localhost")
+    user = params.get("user") or urllib.parse.unquote(parts.username or "") or os.environ.get("PGUSER", "")
+    user = user or getpass.getuser()
+    database = (params.get("dbname") or params.get("database") or urllib.parse.unquote(parts.path.lstrip("/"))
+                or os.environ.get("PGDATABASE", "") or user)  # fmt: skip
+    password = params.get("password") or (urllib.parse.unquote(parts.password) if parts.password else None)
+    if not port and "," not in host:
+        port = params.get("port") or os.environ.get("PGPORT", "5432")
+    return dsn, Address(host, port, database, user), timeout, password
+
+
+def shown_url(url: str) -> str:
+    """`url` without its password (for the log)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        auth, _, hostspec = netloc.rpartition("@")
+        netloc = f"{auth.partition(':')[0]}@{hostspec}"
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+             if k not in ("password", "sslpassword")]  # fmt: skip
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=urllib.parse.urlencode(query)))
+
+
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool as it came: hubbub sets no session setting,
+    listens to nothing and takes advisory locks for a transaction only (an unfinished
+    transaction is still rolled back by the pool). Skipping the reset saves a round trip
+    on every write and query."""
+
+
+def _count(status: str) -> int:
+    """The row count of a command status ("DELETE 3")."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresStore:
+    def __init__(self, url: str, readers: int = 2) -> None:
+        self.path = url  # what opens the same database again
+        self._dsn, self.address, self._timeout, self._password = parse_url(url)
+        self._readers = readers
+        self._pool: asyncpg.Pool | None = None
+        self._reading = asyncio.Semaphore(readers)  # the pool's last connection is the writer's
+        self._writing = asyncio.Lock()  # fair: batches commit in the order they were handed over
+        self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
+        self._closed = False
+
+    # -- errors -----------------------------------------------------------------------
+
+    def _reason(self, exc: BaseException) -> str:
+        """What went wrong, in one line, without the password."""
+        if isinstance(exc, ConnectionRefusedError):
+            text = "connection refused (is PostgreSQL running and listening there?)"
+        elif isinstance(exc, socket.gaierror):
+            text = f"unknown host ({exc.strerror})"
+        elif isinstance(exc, TimeoutError):
+            text = f"no answer within {self._timeout:g} s"
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            text = f"its TLS certificate is not trusted ({exc.verify_message})"
+        elif isinstance(exc, asyncpg.PostgresError):
+            text = exc.args[0] if exc.args else type(exc).__name__
+        elif isinstance(exc, OSError) and exc.strerror:
+            text = exc.strerror
+        else:
+            text = str(exc) or type(exc).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        return " ".join(text.split())
+
+    def _error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"{self.address}: {self._reason(exc)}")
+
+    async def _attempts(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
+        """`fn` on a pooled connection, again on a fresh one if the first was lost."""
+        assert self._pool is not None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self._pool.acquire() as conn:
+                    return await fn(conn)
+            except _TRANSIENT as exc:
+                if attempt == ATTEMPTS:
+                    raise self._error(exc) from exc
+                log.warning("%s: %s; trying again", what, self._reason(exc))
+                await asyncio.sleep(0.05 * attempt)  # a restarting server, a deadlock's other side
+            except _FAILURES as exc:
+                raise self._error(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- opening ----------------------------------------------------------------------
+
+    def _check_files(self) -> None:
+        """The TLS files the URL names, readable (the TLS layer would not say which one is not)."""
+        params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self._dsn).query))
+        for name in ("sslrootcert", "sslcert", "sslkey", "sslcrl"):
+            path = params.get(name)
+            if path and path != "system":
+                try:
+                    with open(os.path.expanduser(path), "rb"):
+                        pass
+                except OSError as exc:
+                    raise StoreError(f"cannot connect to {self.address}: {name} {path}: {exc.strerror}") from None
+
+    async def open(self) -> Snapshot:
+        self._check_files()
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=self._readers + 1, max_size=self._readers + 1, timeout=self._timeout,
+                max_inactive_connection_lifetime=0, reset=_nothing_to_reset,
+            )  # fmt: skip
+        except _CONNECT_FAILURES as exc:
+            raise StoreError(f"cannot connect to {self.address}: {self._reason(exc)}") from None
+        try:
+            async with self._pool.acquire() as conn:
+                await self._migrate(conn)
+                if not await conn.fetchval(_UNACCENTED):
+                    log.warning("%s: search is accent-sensitive (the unaccent extension could not be created "
+                                "with the schema)", self.address)  # fmt: skip
+                return await self._snapshot(conn)
+        except BaseException as exc:
+            await self._pool.close()
+            self._pool = None
+            if isinstance(exc, _FAILURES):
+                raise self._error(exc) from None
+            raise
+
+    async def _migrate(self, conn: asyncpg.Connection) -> None:
+        """Bring the schema to LATEST, once, whoever else is starting now."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
+            if current > LATEST:
+                raise StoreError(f"{self.address} was made by a newer hubbub (schema {current}; "
+                                 f"this one knows {LATEST})")  # fmt: skip
+            for migration in MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                for statement in (*migration.common, *migration.postgresql):
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", migration.version)
+                log.info("%s: schema migrated to %d (%s)", self.address, migration.version, migration.what)
+
+    async def _snapshot(self, conn: asyncpg.Connection) -> Snapshot:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):  # one consistent view
+            certs: dict[str, list[str]] = {}
+            for fingerprint, account in await conn.fetch(
+                'SELECT fingerprint, account FROM account_certs ORDER BY fingerprint COLLATE "C"'
+            ):
+                certs.setdefault(account, []).append(fingerprint)
+            accounts = [
+                AccountRecord(key, name, password_hash, scram, email, registered_at, tuple(certs.get(key, ())))
+                for key, name, password_hash, scram, email, registered_at in await conn.fetch(
+                    "SELECT key, name, password_hash, scram, email, registered_at FROM accounts "
+                    'ORDER BY key COLLATE "C"'
+                )
+            ]
+            lists: dict[str, list[tuple[str, str, str, int]]] = {}
+            for channel, letter, mask, set_by, set_at in await conn.fetch(
+                'SELECT channel, letter, mask, set_by, set_at FROM channel_lists ORDER BY channel COLLATE "C", position'
+            ):
+                lists.setdefault(channel, []).append((letter, mask, set_by, set_at))
+            access: dict[str, list[tuple[str, str]]] = {}
+            for channel, account, modes in await conn.fetch(
+                'SELECT channel, account, modes FROM channel_access ORDER BY channel COLLATE "C", account COLLATE "C"'
+            ):
+                access.setdefault(channel, []).append((account, modes))
+            channels = [
+                ChannelRecord(key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit,
+                              tuple(lists.get(key, ())), tuple(access.get(key, ())))  # fmt: skip
+                for key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit
+                in await conn.fetch(
+                    "SELECT key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, "
+                    'member_limit FROM channels ORDER BY key COLLATE "C"'
+                )
+            ]
+            klines = [
+                KlineRecord(*row)
+                for row in await conn.fetch(
+                    'SELECT mask, reason, set_by, set_at, expires FROM klines ORDER BY set_at, mask COLLATE "C"'
+                )
+            ]
+        return Snapshot(accounts, channels, klines)
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def write(self, batch: Sequence[Write]) -> None:
+        ops = list(batch)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.add(done)
+        try:
+            async with self._writing:
+                await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
+        finally:
+            self._pending.discard(done)
+            done.set_result(None)
+
+    async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
+        messages = [op.message for op in batch if isinstance(op, AddMessage)]
+        if len(messages) == len(batch):  # the usual batch: executemany is atomic alone, one round trip
+            await conn.executemany(_INSERT, [message_row(m) for m in messages])
+            return
+        async with conn.transaction():
+            rows: list[tuple[Any, ...]] = []
+            for op in batch:
+                if type(op) is AddMessage:
+                    rows.append(message_row(op.message))
+                    continue
+                if rows:
+                    await conn.executemany(_INSERT, rows)
+                    rows = []
+                await self._apply(conn, op)
+            if rows:
+                await conn.executemany(_INSERT, rows)
+
+    async def _apply(self, conn: asyncpg.Connection, op: Write) -> None:
+        """One write; an account's or channel's own row always first (it is the lock)."""
+        if isinstance(op, DeleteMessage):
+            await conn.execute("DELETE FROM messages WHERE target = $1 AND msgid = $2", op.target, op.msgid)
+        elif isinstance(op, PutAccount):
+            a = op.account
+            await conn.execute(
+                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
+                "password_hash = excluded.password_hash, scram = excluded.scram, email = excluded.email, "
+                "registered_at = excluded.registered_at",
+                a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at,
+            )  # fmt: skip
+            await conn.execute("DELETE FROM account_certs WHERE account = $1", a.key)
+            if a.certfps:
+                await conn.executemany(
+                    "INSERT INTO account_certs (fingerprint, account) VALUES ($1, $2) "
+                    "ON CONFLICT (fingerprint) DO UPDATE SET account = excluded.account",
+                    [(fp, a.key) for fp in a.certfps],
+                )
+        elif isinstance(op, DeleteAccount):
+            await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
+            await conn.execute("DELETE FROM account_certs WHERE account = $1", op.key)
+            await conn.execute("DELETE FROM read_markers WHERE account = $1", op.key)
+        elif isinstance(op, PutChannel):
+            c = op.channel
+            await conn.execute(
+                "INSERT INTO channels (key, name, founder, registered_at, topic, topic_by, topic_time, modes, "
+                "join_key, member_limit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                "ON CONFLICT (key) DO UPDATE SET name = excluded.name, founder = excluded.founder, "
+                "registered_at = excluded.registered_at, topic = excluded.topic, topic_by = excluded.topic_by, "
+                "topic_time = excluded.topic_time, modes = excluded.modes, join_key = excluded.join_key, "
+                "member_limit = excluded.member_limit",
+                c.key, c.name, c.founder, c.registered_at, c.topic, c.topic_by, c.topic_time, c.modes, c.join_key,
+                c.limit,
+            )  # fmt: skip
+            await conn.execute("DELETE FROM channel_lists WHERE channel = $1", c.key)
+            if c.lists:
+                await conn.executemany(
+                    "INSERT INTO channel_lists (channel, position, letter, mask, set_by, set_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    [(c.key, i, *entry) for i, entry in enumerate(c.lists)],
+                )
+            await conn.execute("DELETE FROM channel_access WHERE channel = $1", c.key)
+            if c.access:
+                await conn.executemany(
+                    "INSERT INTO channel_access (channel, account, modes) VALUES ($1, $2, $3)",
+                    [(c.key, account, modes) for account, modes in c.access],
+                )
+        elif isinstance(op, DeleteChannel):
+            for table, column in (("channels", "key"), ("channel_lists", "channel"), ("channel_access", "channel")):
+                await conn.execute(f"DELETE FROM {table} WHERE {column} = $1", op.key)
+        elif isinstance(op, PutKline):
+            k = op.kline
+            await conn.execute(
+                "INSERT INTO klines (mask, reason, set_by, set_at, expires) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT (mask) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, "
+                "set_at = excluded.set_at, expires = excluded.expires",
+                k.mask, k.reason, k.set_by, k.set_at, k.expires,
+            )  # fmt: skip
+        elif isinstance(op, DeleteKline):
+            await conn.execute("DELETE FROM klines WHERE mask = $1", op.mask)
+        elif isinstance(op, PutMarker):
+            await conn.execute(
+                "INSERT INTO read_markers (account, target, time_ms) VALUES ($1, $2, $3) "
+                "ON CONFLICT (account, target) DO UPDATE "
+                "SET time_ms = GREATEST(read_markers.time_ms, excluded.time_ms)",
+                op.account, op.target, to_ms(op.time),
+            )  # fmt: skip
+        else:  # pragma: no cover
+            raise TypeError(f"unknown write {op!r}")
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        if self._pending:  # see the writes handed over before this read
+            await asyncio.wait(list(self._pending))
+        async with self._reading:
+            return await self._attempts(fn, "a query")
+
+    async def history(self, query: HistoryQuery) -> list[StoredMessage]:
+        async def run(conn: asyncpg.Connection) -> list[StoredMessage]:
+            return await history.run_async(history.plan(query), partial(_answer, conn, query))
+
+        return await self._read(run)
+
+    async def find(self, target: str, msgid: str) -> StoredMessage | None:
+        async def run(conn: asyncpg.Connection) -> StoredMessage | None:
+            row = await conn.fetchrow(f"{_SELECT} WHERE target = $1 AND msgid = $2", target, msgid)
+            return stored_message(row) if row else None
+
+        return await self._read(run)
+
+    async def targets(
+        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int
+    ) -> list[tuple[str, float]]:
+        lo, hi = to_ms(after), to_ms(before)
+
+        async def run(conn: asyncpg.Connection) -> list[tuple[str, float]]:
+            # the latest message of each conversation asked: one step down its index each
+            found: list[tuple[str, int]] = [tuple(row) for row in await conn.fetch(
+                "SELECT k.target, latest.time_ms FROM unnest($1::text[]) WITH ORDINALITY AS k(target, n) "
+                "CROSS JOIN LATERAL (SELECT time_ms FROM messages m WHERE m.target = k.target "
+                "AND m.time_ms > $2 AND m.time_ms < $3 ORDER BY m.time_ms DESC LIMIT 1) latest ORDER BY k.n",
+                list(keys), lo, hi,
+            )]  # fmt: skip
+            if dm_account is not None:
+                found += [tuple(row) for row in await conn.fetch(
+                    "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
+                    "AND (target LIKE $1 OR target LIKE $2) AND time_ms > $3 AND time_ms < $4 GROUP BY target",
+                    f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi,
+                )]  # fmt: skip
+            found.sort(key=lambda item: item[1], reverse=True)
+            return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
+
+        return await self._read(run)
+
+    async def search(self, query: SearchQuery) -> list[StoredMessage]:
+        if not query.targets:
+            return []
+        where = ["target = ANY($1::text[])", PLAIN]
+        args: list[Any] = [list(query.targets)]
+        if query.sender:  # nicks are case-insensitive
+            args.append(like_escaped(query.sender) + "!%")
+            where.append(f"source ILIKE ${len(args)}")
+        if query.after is not None:
+            args.append(to_ms(query.after))
+            where.append(f"time_ms >= ${len(args)}")
+        if query.before is not None:
+            args.append(to_ms(query.before))
+            where.append(f"time_ms <= ${len(args)}")
+        if query.text.strip():  # words, never query syntax
+            args.append(query.text)
+            where.append(f"body_search @@ plainto_tsquery('{SEARCH_CONFIG}', ${len(args)})")
+        args.append(query.limit)
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms DESC, id DESC LIMIT ${len(args)}"
+
+        async def run(conn: asyncpg.Connection) -> list[StoredMessage]:
+            rows = await conn.fetch(sql, *args)
+            return [stored_message(row) for row in reversed(rows)]  # the most recent, oldest first
+
+        return await self._read(run)
+
+    async def marker(self, account: str, target: str) -> float | None:
+        async def run(conn: asyncpg.Connection) -> float | None:
+            time_ms = await conn.fetchval(
+                "SELECT time_ms FROM read_markers WHERE account = $1 AND target = $2", account, target
+            )
+            return None if time_ms is None else time_ms / 1000
+
+        return await self._read(run)
+
+    async def prune(self, older_than: float | None, per_target: int) -> int:
+        """One node prunes at a time; the others, finding it busy, skip this pass."""
+
+        async def run(conn: asyncpg.Connection) -> int:
+            forgotten = 0
+            async with conn.transaction():
+                if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", PRUNE_LOCK):
+                    return 0
+                if older_than is not None:
+                    forgotten += _count(await conn.execute("DELETE FROM messages WHERE time_ms < $1",
+                                                           to_ms(older_than)))  # fmt: skip
+                if per_target:
+                    for (target,) in await conn.fetch(
+                        "SELECT target FROM messages GROUP BY target HAVING COUNT(*) > $1", per_target
+                    ):
+                        forgotten += _count(await conn.execute(
+                            "DELETE FROM messages WHERE target = $1 AND (time_ms, id) <= (SELECT time_ms, id "
+                            "FROM messages WHERE target = $1 ORDER BY time_ms DESC, id DESC OFFSET $2 LIMIT 1)",
+                            target, per_target,
+                        ))  # fmt: skip
+            return forgotten
+
+        return await self._read(run)
+
+    async def ping(self) -> None:
+        async def run(conn: asyncpg.Connection) -> None:
+            await conn.fetchval("SELECT 1")
+
+        await self._read(run)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending:
+            await asyncio.wait(list(self._pending))
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 10)
+            except TimeoutError:
+                self._pool.terminate()
+            self._pool = None
+
+
+async def _answer(conn: asyncpg.Connection, query: HistoryQuery, question: history.Question) -> Any:
+    """One of history.plan's questions, answered with one statement."""
+    if isinstance(question, history.Locate):
+        row = await conn.fetchrow(f"{_SELECT} WHERE target = $1 AND msgid = $2", query.target, question.msgid)
+        return history.Located((row["time_ms"], row["id"]), stored_message(row)) if row else None
+    where = ["target = $1"]
+    args: list[Any] = [query.target]
+    if not query.events:
+        where.append(PLAIN)
+    # row comparisons: one range over the (target, time_ms, id) index
+    if question.above is not None:
+        args += question.above
+        where.append(f"(time_ms, id) > (${len(args) - 1}, ${len(args)})")
+    if question.below is not None:
+        args += question.below
+        where.append(f"(time_ms, id) < (${len(args) - 1}, ${len(args)})")
+    order = "DESC" if question.newest else "ASC"
+    args.append(question.limit)
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ${len(args)}"
+    rows = await conn.fetch(sql, *args)
+    if question.newest:
+        rows.reverse()
+    return [stored_message(row) for row in rows]

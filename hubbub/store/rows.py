@@ -1,0 +1,41 @@
+"""How a line of history is kept in a row: the same columns, units and encodings in every
+backend, so that what one backend stores another would read back the same."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from hubbub.server.storage import StoredMessage
+
+COLUMNS = "target, msgid, time_ms, command, source, account, params, tags, body"
+PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages only
+
+
+def to_ms(time: float) -> int:
+    """Times are kept in whole milliseconds, the precision of server-time (rounded as
+    server_time rounds them)."""
+    return round(time * 1000)
+
+
+def message_row(message: StoredMessage) -> tuple[Any, ...]:
+    """The values of COLUMNS for `message`."""
+    m = message
+    tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else None
+    return (m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account,
+            json.dumps(m.params, ensure_ascii=False), tags, m.text)  # fmt: skip
+
+
+def stored_message(row: Sequence[Any]) -> StoredMessage:
+    """A message from a row of `id` and COLUMNS."""
+    _, target, msgid, time_ms, command, source, account, params, tags, body = row
+    return StoredMessage(
+        target, msgid, time_ms / 1000, command, source, account, tuple(json.loads(params)),
+        json.loads(tags) if tags else None, body,
+    )  # fmt: skip
+
+
+def like_escaped(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (backslash is the escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

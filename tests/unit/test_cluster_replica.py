@@ -1,0 +1,186 @@
+"""The clustered engine's logic without Redis: a replica fed log entries, and snapshots.
+
+What the cluster's promises rest on: entries are applied in the log's order, once each,
+only where they continue the log; a lost node's users quit in one order everywhere; a
+node's own events come back to their senders; a snapshot gives a replica equal to the
+one it was taken from, which then stays equal as the log goes on.
+"""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hubbub.engine import snapshot
+from hubbub.engine.replica import START, Entry, Gap, Replica
+from hubbub.server.apply import Outcome, apply
+from hubbub.server.events import Connected, Event, Joined, NickSet, NodeLost, NodeUp, Registered, Said, from_record
+from hubbub.server.state import ChatState
+from tests.unit.test_events import COMMANDS, recorded_core
+from tests.unit.test_session import FakeClock, Peer, registered
+
+
+class Origin:
+    """A connection waiting for its events, as the replica sees it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.held = 0
+
+    def hold_input(self) -> None:
+        self.held += 1
+        self.calls.append("hold")
+
+    def resume_reply(self) -> None:
+        self.calls.append("resume")
+
+    def release_input(self) -> None:
+        self.held -= 1
+        self.calls.append("release")
+
+    def fail(self, command: str, code: str, *context_and_text: str) -> None:
+        self.calls.append(f"FAIL {command} {code}")
+
+
+class Log:
+    """A log as Redis keeps it: positions 1-0, 2-0... each naming the one before."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+
+    def add(self, node: str, seq: int, event: Event | None) -> Entry:
+        prev = self.entries[-1].id if self.entries else START
+        entry = Entry(f"{len(self.entries) + 1}-0", prev, node, seq, event)
+        self.entries.append(entry)
+        return entry
+
+    def publish(self, replica: Replica) -> None:
+        """What the publisher does: the replica's unsent events go into the log."""
+        batch = replica.unsent(100)
+        for seq, event in batch:
+            self.add(replica.node, seq, event)
+        if batch:
+            replica.published(batch[-1][0])
+
+
+def user(node: str, n: int, nick: str, time: float = 1.0) -> list[Event]:
+    uid = f"{node}{n:x}"
+    return [Connected(uid, "10.0.0.1", "10.0.0.1", False, time), NickSet(uid, nick, time, f"m{uid}"),
+            Registered(uid, "u", "r", time)]  # fmt: skip
+
+
+def test_a_nodes_own_events_wait_for_the_log_then_reach_their_sender() -> None:
+    log = Log()
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    replica.emit(None, NodeUp("aaaaaa", "a.example", 0.0))
+    origin = Origin()
+    outcomes: list[Outcome] = []
+    replica.emit(origin, Connected("aaaaaa1", "10.0.0.1", "10.0.0.1", False, 1.0), outcomes.append)
+    assert "aaaaaa1" not in replica.state.users and origin.held == 1  # nothing happens before the log orders it
+    log.publish(replica)
+    replica.receive(log.entries)
+    assert outcomes and outcomes[0].user is replica.state.users["aaaaaa1"]
+    assert origin.calls == ["hold", "resume", "release"] and origin.held == 0
+    assert replica.outbox == []
+
+
+def test_entries_apply_once_in_the_logs_order_and_a_gap_is_refused() -> None:
+    log = Log()
+    for n, event in enumerate([NodeUp("bbbbbb", "b", 0.0), *user("bbbbbb", 1, "alice")], start=1):
+        log.add("bbbbbb", n, event)
+    log.add("bbbbbb", 3, NickSet("bbbbbb1", "again", 2.0, "dup"))  # a publish retried: seq 3 once more
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    replica.receive(log.entries[:2])
+    replica.receive(log.entries[2:])
+    assert replica.state.find_user("alice") is not None and replica.state.find_user("again") is None
+    log.add("bbbbbb", 5, Joined("bbbbbb1", "#c", 3.0, "m5"))
+    later = Entry("9-0", "8-0", "bbbbbb", 6, Joined("bbbbbb1", "#d", 3.0, "m6"))
+    try:
+        replica.receive([log.entries[-1], later])
+    except Gap:
+        pass
+    else:
+        raise AssertionError("an entry that does not follow the last one applied must raise Gap")
+    assert "#c" in replica.state.channels and "#d" not in replica.state.channels  # nothing past the gap
+
+
+def test_a_lost_node_s_users_quit_in_uid_order_and_its_late_entries_are_ignored() -> None:
+    log = Log()
+    log.add("aaaaaa", 1, NodeUp("aaaaaa", "a", 0.0))
+    log.add("bbbbbb", 1, NodeUp("bbbbbb", "b", 0.0))
+    seq = {"aaaaaa": 1, "bbbbbb": 1}
+    for node, n, nick in (("bbbbbb", 2, "zed"), ("aaaaaa", 1, "amy"), ("bbbbbb", 1, "bob")):
+        for event in user(node, n, nick):
+            seq[node] += 1
+            log.add(node, seq[node], event)
+    log.add("aaaaaa", 99, NodeLost("bbbbbb", "b lost contact with the network", 5.0, "lost1"))
+    log.add("bbbbbb", 50, Said("bbbbbb1", "PRIVMSG", "aaaaaa1", False, "too late", None, 6.0, "late"))
+    heard: list[Event] = []
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    replica.subscribe(lambda event, outcome: heard.append(event))
+    replica.receive(log.entries)
+    quits = [event for event in heard if type(event).__name__ == "UserQuit"]
+    assert [q.uid for q in quits] == ["bbbbbb1", "bbbbbb2"]  # type: ignore[union-attr]
+    assert {u.nick for u in replica.state.users.values()} == {"amy"}
+    assert replica.state.nodes == {"aaaaaa": "a"}
+    assert not any(type(event) is Said for event in heard)
+
+
+def test_events_waiting_while_the_log_is_away_are_refused_with_the_sender_told() -> None:
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    origin = Origin()
+    housekeeping = NickSet("aaaaaa1", "x", 1.0, "m")
+    replica.emit(None, housekeeping)
+    replica.emit(origin, Said("aaaaaa1", "PRIVMSG", "#c", True, "hi", None, 1.0, "m2"))
+    replica.refuse_waiting("out of reach")
+    assert origin.calls == ["hold", "resume", "FAIL PRIVMSG TEMPORARILY_UNAVAILABLE", "release"]
+    assert [event for _, event in replica.outbox] == [housekeeping]  # a quit or a rename still goes out later
+
+
+def test_a_snapshot_s_replica_holds_what_it_lacks_and_publishes_it_again() -> None:
+    log = Log()
+    a = Replica(ChatState(0.0), "aaaaaa")
+    log.add("aaaaaa", 1, NodeUp("aaaaaa", "a", 0.0))
+    a.receive(log.entries)
+    a.seq = 1
+    origin = Origin()
+    for event in user("aaaaaa", 1, "amy"):
+        a.emit(origin, event)
+    log.publish(a)  # three events in the log; a has applied none of them yet
+    other = Replica(ChatState(0.0), "bbbbbb")
+    other.receive(log.entries[:3])  # the snapshot's node saw the first two
+    data = json.loads(json.dumps(other.snapshot()))
+    a.restore(data)
+    assert origin.held == 1  # Connected and NickSet are done; Registered still waits
+    assert [seq for seq, _ in a.unsent(10)] == [4]  # and goes out again
+
+
+def snapshot_then_continue(script: list[tuple[int, str, int]], cut: int) -> tuple[str, str]:
+    clock = FakeClock()
+    svc, recorder = recorded_core(clock)
+    peers: list[Peer] = [registered(svc, nick) for nick in ("p0", "p1", "p2")]
+    for i, (who, command, n) in enumerate(script):
+        clock.advance(0.5)
+        me, other = peers[who].client.nick, peers[(who + 1) % 3].client.nick
+        peers[who].send(command.format(me=me, other=other, fresh=f"n{who}x{n}"))
+        if i == cut:
+            taken = len(recorder.records)
+            blob = json.dumps(snapshot.dump(svc.state))
+    if cut >= len(script):
+        taken, blob = len(recorder.records), json.dumps(snapshot.dump(svc.state))
+    restored = ChatState(123.0)
+    snapshot.load_into(restored, json.loads(blob))
+    for record in recorder.records[taken:]:
+        apply(restored, from_record(json.loads(record)))
+    return restored.digest(), svc.state.digest()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), COMMANDS, st.integers(0, 9)), max_size=50), st.integers(0, 50))
+def test_a_replica_started_from_a_snapshot_stays_equal_as_the_log_goes_on(
+    script: list[tuple[int, str, int]], cut: int
+) -> None:
+    restored, original = snapshot_then_continue(script, cut)
+    assert restored == original

@@ -1,0 +1,51 @@
+"""The failure throttle (logins, OPER, the connection password), with the time given by the test."""
+
+from __future__ import annotations
+
+from hubbub.server.throttle import FailureThrottle
+
+
+def test_a_key_is_blocked_after_its_failures_until_the_window_has_passed() -> None:
+    throttle = FailureThrottle(limit=3, window=60.0)
+    for t in (100.0, 110.0):
+        throttle.failed("ip:a", t)
+        assert throttle.blocked("ip:a", t) is None
+    throttle.failed("ip:a", 120.0)
+    assert throttle.blocked("ip:a", 120.0) == 40.0  # the first failure counts until 160
+    assert throttle.blocked("ip:a", 159.0) == 1.0
+    assert throttle.blocked("ip:a", 160.0) is None  # only two failures left in the window
+    throttle.failed("ip:a", 161.0)
+    assert throttle.blocked("ip:a", 161.0) == 9.0  # 110, 120, 161: free at 170
+
+
+def test_keys_are_counted_apart() -> None:
+    throttle = FailureThrottle(limit=1, window=10.0)
+    throttle.failed("ip:a", 0.0)
+    assert throttle.blocked("ip:a", 0.0) == 10.0
+    assert throttle.blocked("ip:b", 0.0) is None
+    assert throttle.blocked("account:a", 0.0) is None
+
+
+def test_success_forgives_the_failures() -> None:
+    throttle = FailureThrottle(limit=2, window=10.0)
+    throttle.failed("k", 0.0)
+    throttle.succeeded("k")
+    throttle.failed("k", 1.0)
+    assert throttle.blocked("k", 1.0) is None
+
+
+def test_a_flood_of_keys_makes_the_oldest_forgotten_not_memory_grow() -> None:
+    throttle = FailureThrottle(limit=1, window=1000.0, max_keys=100)
+    for i in range(1000):
+        throttle.failed(f"ip:{i}", 0.0)
+    assert throttle.blocked("ip:999", 0.0) == 1000.0
+    assert throttle.blocked("ip:0", 0.0) is None  # forgotten to make room
+
+
+def test_a_reload_changes_the_limits_and_keeps_the_failures() -> None:
+    throttle = FailureThrottle(limit=5, window=10.0)
+    for t in range(3):
+        throttle.failed("k", float(t))
+    assert throttle.blocked("k", 3.0) is None
+    throttle.limit, throttle.window = 2, 30.0  # what a REHASH does
+    assert throttle.blocked("k", 3.0) == 28.0  # the last two failures, at 1 and 2, until 31 and 32
