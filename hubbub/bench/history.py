@@ -2,9 +2,10 @@
 answers questions about a large history.
 
 - store: the fanout scenario (usually its --find-max search) against a hubbub keeping
-  history in a SQLite file; every message sent is stored, so the highest rate held is
-  the messages stored per second. Afterwards the file itself is read, once the server
-  has stopped, to check that it holds exactly as many more messages as were sent.
+  history (a SQLite file, or a PostgreSQL database); every message sent is stored, so
+  the highest rate held is the messages stored per second. Afterwards the database
+  itself is read, once the server has stopped, to check that it holds exactly as many
+  more messages as were sent.
 - history: a database is filled with a chat-like corpus (corpus.py) through the store's
   own write path, in big batches; then a hubbub started on it is asked, one question at
   a time by one client, `CHATHISTORY LATEST <channel> * 100`, `CHATHISTORY BEFORE` at
@@ -12,7 +13,10 @@ answers questions about a large history.
   every round trip (from sending the line to the end of the answer's batch) is timed.
 
 Filling the database is the only part of the benchmark that runs hubbub's own code (the
-store), so that what the server reads is exactly what it would have written.
+store), so that what the server reads is exactly what it would have written. A
+PostgreSQL database is then vacuumed and analysed, as autovacuum would long since have
+done on a server that has been running: without statistics, the planner's first
+guesses about a table of a million rows are not what a user would meet.
 """
 
 from __future__ import annotations
@@ -39,23 +43,63 @@ from hubbub.bench.scenarios import (
     no_progress,
 )
 from hubbub.bench.stats import latency_ms
+from hubbub.irc.casemap import casefold
+from hubbub.store import POSTGRESQL_SCHEMES, shown
 
 Progress = Callable[[float, str], None]
 
 # -- store: messages stored per second ---------------------------------------------------------
 
 
-def count_messages(db: str) -> int:
-    """PRIVMSGs in a hubbub database (0 when the file does not exist), read-only."""
+def is_postgres(db: str) -> bool:
+    return db.startswith(POSTGRESQL_SCHEMES)
+
+
+async def _fetchrow(db: str, sql: str, *args: Any) -> tuple[Any, ...] | None:
+    """One row of a read-only question to a hubbub database, read behind the server's back
+    (`?` placeholders); None when it has no messages table yet (a new database)."""
+    if is_postgres(db):
+        import asyncpg
+
+        numbered = sql.split("?")
+        sql = numbered[0] + "".join(f"${i}{part}" for i, part in enumerate(numbered[1:], 1))
+        try:
+            conn = await asyncpg.connect(db)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise BenchError(f"cannot connect to the PostgreSQL database: {exc}") from None
+        try:
+            row = await conn.fetchrow(sql, *args)
+        except asyncpg.UndefinedTableError:
+            return None
+        except asyncpg.PostgresError as exc:
+            raise BenchError(f"the PostgreSQL database is not a hubbub database ({exc})") from None
+        finally:
+            await conn.close()
+        return None if row is None else tuple(row)
     if not os.path.exists(db):
-        return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        return None
+    lite = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM messages WHERE command = 'PRIVMSG'").fetchone()[0])
+        found = lite.execute(sql, args).fetchone()
+        return None if found is None else tuple(found)
     except sqlite3.OperationalError as exc:
         raise BenchError(f"{db} is not a hubbub database ({exc})") from None
     finally:
-        conn.close()
+        lite.close()
+
+
+async def count_messages(db: str) -> int:
+    """PRIVMSGs in a hubbub database (0 when it has none yet)."""
+    row = await _fetchrow(db, "SELECT COUNT(*) FROM messages WHERE command = 'PRIVMSG'")
+    return int(row[0]) if row else 0
+
+
+async def db_bytes(db: str) -> int:
+    """The size of the database on disk (with a SQLite file's log)."""
+    if is_postgres(db):
+        row = await _fetchrow(db, "SELECT pg_database_size(current_database())")
+        return int(row[0]) if row else 0
+    return sum(os.path.getsize(path) for path in (db, db + "-wal") if os.path.exists(path))
 
 
 async def store_run(target: Target, opts: FanoutOptions, search: FindMaxOptions | None,
@@ -78,12 +122,12 @@ async def store_run(target: Target, opts: FanoutOptions, search: FindMaxOptions 
     return result
 
 
-def checked(result: dict[str, Any], db: str, before: int) -> dict[str, Any]:
+async def checked(result: dict[str, Any], db: str, before: int) -> dict[str, Any]:
     """Add what the database holds now (the server stopped) to a `store_run` result."""
-    after = count_messages(db)
+    after = await count_messages(db)
     stored = after - before
     sent = result["sent_total"]
-    result["stored"] = {"db": db, "before": before, "after": after, "stored": stored, "sent": sent,
+    result["stored"] = {"db": shown(db), "before": before, "after": after, "stored": stored, "sent": sent,
                         "all_stored": stored == sent}  # fmt: skip
     if stored != sent:
         result.setdefault("warnings", []).append(
@@ -119,7 +163,11 @@ async def prefill(db: str, opts: HistoryOptions, progress: Progress = no_progres
     from hubbub.server.storage import AddMessage, StoredMessage
     from hubbub.store import open_store
 
-    if os.path.exists(db):
+    if is_postgres(db):
+        if await count_messages(db):
+            raise BenchError("the PostgreSQL database holds messages already: give an empty one, or pass --reuse "
+                             "to query it as it is")  # fmt: skip
+    elif os.path.exists(db):
         raise BenchError(f"{db} exists: remove it, or pass --reuse to query it as it is")
     corpus = Corpus.make(seed=opts.seed)
     rng = random.Random(opts.seed)
@@ -145,9 +193,21 @@ async def prefill(db: str, opts: HistoryOptions, progress: Progress = no_progres
             progress(0.5 * written / total, f"filling: {written:,}/{total:,} messages")
     finally:
         await store.close()  # indexes the rest for search
+    if is_postgres(db):
+        await _vacuum(db)
     seconds = time.monotonic() - started
     return {"messages": written, "seconds": round(seconds, 1), "store_write_s": round(writing, 1),
             "stored_per_s": round(written / writing) if writing else None, "batch": opts.batch}  # fmt: skip
+
+
+async def _vacuum(db: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(db)
+    try:
+        await conn.execute("VACUUM ANALYZE messages")
+    finally:
+        await conn.close()
 
 
 class QueryClient:
@@ -247,20 +307,13 @@ async def _timed(client: QueryClient, lines: list[str], warmup: list[str], progr
     return summary
 
 
-def db_facts(db: str, channel: str) -> tuple[int, float, float]:
+async def db_facts(db: str, channel: str) -> tuple[int, float, float]:
     """(messages, first time, last time) of a channel in a hubbub database, read-only."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        count, first, last = conn.execute(
-            "SELECT COUNT(*), MIN(time_ms), MAX(time_ms) FROM messages WHERE target = ? AND command = 'PRIVMSG'",
-            (channel.lower(),),
-        ).fetchone()
-    except sqlite3.OperationalError as exc:
-        raise BenchError(f"{db} is not a hubbub database ({exc})") from None
-    finally:
-        conn.close()
-    if not count:
-        raise BenchError(f"{db} holds no messages in {channel}")
+    row = await _fetchrow(db, "SELECT COUNT(*), MIN(time_ms), MAX(time_ms) FROM messages "
+                              "WHERE target = ? AND command = 'PRIVMSG'", casefold(channel))  # fmt: skip
+    if not row or not row[0]:
+        raise BenchError(f"{shown(db)} holds no messages in {channel}")
+    count, first, last = row
     return int(count), first / 1000, last / 1000
 
 

@@ -1,13 +1,14 @@
 """`hubbub bench store` and `hubbub bench history`: their command line and their reports.
 
-    hubbub bench store [--find-max] [-n 10] [-k 5] [--db FILE] ...
-    hubbub bench history [--messages 1000000] [--queries 200] [--db FILE [--reuse]] ...
+    hubbub bench store [--find-max] [-n 10] [-k 5] [--db FILE|URL] ...
+    hubbub bench history [--messages 1000000] [--queries 200] [--db FILE|URL [--reuse]] ...
 
-Both need the database the server writes: without a target they start a hubbub of
-their own on it (a temporary file unless `--db` names one); with `--server-cmd` the
-command must use the file `--db` names. `store` counts the file's messages before and
-after (the server stopped) and compares the difference with what was sent; `history`
-fills the file first (`--reuse` queries an existing one as it is).
+Both need the database the server writes: a SQLite file, or a `postgresql://` URL.
+Without a target they start a hubbub of their own on it (a temporary file unless `--db`
+names one); with `--server-cmd` the command must use the database `--db` names. `store`
+counts the messages before and after (the server stopped) and compares the difference
+with what was sent; `history` fills the database first (`--reuse` queries an existing
+one as it is).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from hubbub.bench.serverproc import (
     parse_address,
 )
 from hubbub.bench.worker import WorkerError
+from hubbub.store import shown
 
 SCENARIOS = ("store", "history")
 
@@ -48,8 +50,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                                    "message is stored); afterwards the file is read to check that it holds every "
                                    "message sent. With --find-max: the highest rate held is the messages stored "
                                    "per second.")  # fmt: skip
-    s.add_argument("--db", metavar="FILE", help="the server's database (default: a temporary file; required with "
-                   "--server-cmd or --connect)")
+    s.add_argument("--db", metavar="FILE|URL", help="the server's database, a SQLite file or a postgresql:// URL "
+                   "(default: a temporary file; required with --server-cmd or --connect)")
     s.add_argument("-n", "--clients", type=_positive(int), default=10, help="clients in the channel (N)")
     s.add_argument("-k", "--senders", type=_positive(int), default=5, help="clients that send (K)")
     s.add_argument("-r", "--rate", type=_positive(float), default=1000.0, help="messages/s from all senders (R)")
@@ -72,8 +74,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                                    "of --messages, a few smaller ones), starts a hubbub on it, and times "
                                    "CHATHISTORY LATEST, CHATHISTORY BEFORE at random points, and SEARCH for words "
                                    "of various frequencies, one question at a time.")  # fmt: skip
-    h.add_argument("--db", metavar="FILE", help="the database to fill (it must not exist) or, with --reuse, to "
-                   "query as it is (default: a temporary file)")
+    h.add_argument("--db", metavar="FILE|URL", help="the database to fill: a SQLite file that must not exist, or "
+                   "a postgresql:// URL of a database without messages; with --reuse, the database to query as it "
+                   "is (default: a temporary file)")
     h.add_argument("--reuse", action="store_true", help="query --db as it is, without filling it")
     h.add_argument("--keep", action="store_true", help="keep the temporary database (its path is printed)")
     h.add_argument("--messages", type=_positive(int), default=1_000_000, help="messages in the big channel")
@@ -107,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
         signal.alarm(int(args.time_limit) + 60)  # backstop: the run is bounded even if something hangs
     progress = Progress(args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty() and not args.json))
     temp = None if args.db else tempfile.mkdtemp(prefix="hubbub-bench-")
-    db = os.path.abspath(args.db or os.path.join(temp or "", "history.db"))
+    db = args.db or os.path.join(temp or "", "history.db")
+    if not history.is_postgres(db):
+        db = os.path.abspath(db)
     keep = temp is not None and args.scenario == "history" and args.keep
     started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     load_before = os.getloadavg()
@@ -136,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     if keep:
         print(f"hubbub bench: the database is kept in {db}", file=sys.stderr)
     started = server is not None and server.proc is not None
-    result = {**_header(args, target, server.command if started else None, started_at, load_before), **result}
+    command = server.command.replace(db, shown(db)) if started and server is not None else None
+    result = {**_header(args, target, command, started_at, load_before), **result}
     text = json.dumps(result, indent=2)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
@@ -148,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
 def _refused(args: argparse.Namespace) -> str | None:
     """Why these arguments cannot be run, if they cannot."""
     if (args.server_cmd or args.connect) and not args.db:
-        return "give --db FILE, the database the server uses"
+        return "give --db FILE or --db URL, the database the server uses"
+    if args.cluster:
+        return "--cluster is for fanout, connect and pingpong; give --server-cmd a node's command instead"
     if args.connect:
         try:
             host, _ = parse_address(args.connect)
@@ -175,11 +183,12 @@ def _execute(args: argparse.Namespace, db: str, server: ServerProcess | None,
             result["params"] = _params(opts)
             if not args.reuse:
                 result["prefill"] = runner.run(asyncio.wait_for(history.prefill(db, opts, progress), args.time_limit))
-            count, first, last = history.db_facts(db, opts.channel)
-            result["database"] = {"path": db, "bytes": _db_bytes(db), "channel": opts.channel,
-                                  "channel_messages": count, "all_messages": history.count_messages(db)}  # fmt: skip
+            count, first, last = runner.run(history.db_facts(db, opts.channel))
+            result["database"] = {"path": shown(db), "backend": _backend(db), "bytes": runner.run(history.db_bytes(db)),
+                                  "channel": opts.channel, "channel_messages": count,
+                                  "all_messages": runner.run(history.count_messages(db))}  # fmt: skip
         else:
-            before = history.count_messages(db)
+            before = runner.run(history.count_messages(db))
         host, port = server.start(args.startup_timeout) if server is not None else parse_address(args.connect)
         if not is_loopback(host) and not args.allow_remote:
             raise ServerStartError(f"{host} is not a loopback address (see --allow-remote)")
@@ -201,7 +210,8 @@ def _execute(args: argparse.Namespace, db: str, server: ServerProcess | None,
             result = runner.run(asyncio.wait_for(history.store_run(target, fan, search, progress), args.time_limit))
             if server is not None:
                 server.stop()  # once it has exited, everything it was handed is committed
-            result = history.checked(result, db, before)
+            result = runner.run(history.checked(result, db, before))
+            result["stored"]["backend"] = _backend(db)
         result["server"] = info
         result["generator_loop"] = type(runner.get_loop()).__module__.split(".")[0]
     return result, target
@@ -235,8 +245,8 @@ def _params(opts: history.HistoryOptions) -> dict[str, Any]:
     return params
 
 
-def _db_bytes(db: str) -> int:
-    return sum(os.path.getsize(path) for path in (db, db + "-wal") if os.path.exists(path))
+def _backend(db: str) -> str:
+    return "postgresql" if history.is_postgres(db) else "sqlite"
 
 
 def _history_warnings(result: dict[str, Any]) -> list[str]:

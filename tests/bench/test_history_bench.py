@@ -4,12 +4,15 @@ benchmark's own figures.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from hubbub.bench import procstat
 from hubbub.bench.corpus import Corpus, Plan, schedule
@@ -30,9 +33,10 @@ def test_store_counts_every_message_sent_in_the_database_after_the_server_stoppe
     result = _bench("store", "-n", "4", "-k", "2", "-r", "40", "-d", "0.5", "--db", db, "--label", "hubbub-history")
     trial = result["result"]
     assert trial["sent"] == 20 and trial["delivered"] == trial["expected"] == 20 * 3
-    assert result["stored"] == {"db": db, "before": 0, "after": 20, "stored": 20, "sent": 20, "all_stored": True}
+    assert result["stored"] == {"db": db, "before": 0, "after": 20, "stored": 20, "sent": 20, "all_stored": True,
+                                "backend": "sqlite"}
     assert result["stored_per_s"] == trial["offered_msgs_per_s"]
-    assert count_messages(db) == 20  # the file outlives the run when --db names it
+    assert asyncio.run(count_messages(db)) == 20  # the file outlives the run when --db names it
     assert not procstat.alive(result["target"]["pid"])
     assert "20 messages of 20 sent (all stored" in report(result)
     table = summary([result])
@@ -46,7 +50,7 @@ def test_store_reports_messages_missing_from_the_database(tmp_path: Path) -> Non
     conn.executemany("INSERT INTO messages VALUES (?)", [("PRIVMSG",)] * 7 + [("JOIN",)])
     conn.commit()
     conn.close()
-    result = checked({"sent_total": 10}, str(db), before=0)
+    result = asyncio.run(checked({"sent_total": 10}, str(db), before=0))
     assert result["stored"]["stored"] == 7 and not result["stored"]["all_stored"]
     assert "10 messages were sent but the database holds 7" in result["warnings"][0]
 
@@ -73,6 +77,28 @@ def test_history_fills_a_database_and_times_every_question(tmp_path: Path) -> No
     assert "prefill" not in again and again["database"]["channel_messages"] == 3000
 
 
+def test_store_and_history_on_postgresql(postgres_url: str) -> None:
+    result = _bench("store", "-n", "3", "-k", "1", "-r", "20", "-d", "0.5", "--db", postgres_url)
+    assert result["stored"]["stored"] == result["stored"]["sent"] == 10 and result["stored"]["all_stored"]
+    assert result["stored"]["backend"] == "postgresql"
+    assert "hubbub-secret" not in json.dumps(result)  # the URL's password is never shown
+    with pytest.raises(AssertionError, match="holds messages already"):  # not an empty database
+        _bench("history", "--db", postgres_url, "--messages", "10")
+    assert asyncio.run(count_messages(postgres_url)) == 10
+
+
+def test_history_fills_and_queries_a_postgresql_database(postgres_url: str) -> None:
+    result = _bench("history", "--messages", "2000", "--others", "1", "--other-messages", "100", "--queries", "2",
+                    "--warmup", "0", "--batch", "500", "--db", postgres_url)  # fmt: skip
+    assert result["prefill"]["messages"] == 2100
+    assert result["database"]["backend"] == "postgresql" and result["database"]["channel_messages"] == 2000
+    q = result["result"]
+    assert q["latest"]["lines_min"] == 100 and q["before"]["samples"] == 2
+    kinds = {s["kind"]: s for s in q["search"]}
+    assert kinds["rank 1"]["lines_min"] == 100 and kinds["absent"]["lines_max"] == 0
+    assert "hubbub-secret" not in json.dumps(result)
+
+
 def test_history_refuses_to_overwrite_a_database(tmp_path: Path) -> None:
     db = tmp_path / "mine.db"
     db.write_bytes(b"precious")
@@ -80,6 +106,9 @@ def test_history_refuses_to_overwrite_a_database(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 1 and "exists" in proc.stderr
     assert db.read_bytes() == b"precious"
+    proc = subprocess.run([sys.executable, "-m", "hubbub.bench", "history", "--cluster", "2"],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2 and "--cluster is for fanout" in proc.stderr
 
 
 def test_the_corpus_is_the_same_every_time_and_zipf_shaped() -> None:
