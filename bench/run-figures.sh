@@ -99,13 +99,22 @@ CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
 CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
 # `python -m hubbub` imports the hubbub of its working directory: run the base from its own.
-# A revision from before the store has no history setting (and keeps nothing).
+# An older revision is given only the settings it knows: one from before the store has no
+# history setting (and keeps nothing), one from before limits.send_buffer left socket
+# buffers to the kernel anyway.
+BASE_SERVE=$SERVE
 BASE_HUBBUB=$HUBBUB
-if [ -n "$BASE" ] && ! grep -q "class HistorySection" "$WORK/base/hubbub/config.py"; then
-    BASE_HUBBUB="$SERVE --db :memory:"
+if [ -n "$BASE" ]; then
+    if ! grep -q "send_buffer" "$WORK/base/hubbub/config.py"; then
+        BASE_SERVE=${SERVE/ --set limits.send_buffer=0/}
+    fi
+    BASE_HUBBUB="$BASE_SERVE --db :memory: --set history.enabled=false"
+    if ! grep -q "class HistorySection" "$WORK/base/hubbub/config.py"; then
+        BASE_HUBBUB="$BASE_SERVE --db :memory:"
+    fi
 fi
 CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $BASE_HUBBUB --loop uvloop"
-CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $HISTORY --loop uvloop"
+CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $BASE_SERVE --db $HISTORY_DB --set history.enabled=true --loop uvloop"
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
