@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
+
+from OpenSSL import SSL
 
 from hubbub.config import Config, ConfigError
 from hubbub.engine.reconcile import reconcile
@@ -72,7 +74,7 @@ class Runtime:
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit)
         self.listeners = Listeners()
-        self.tls_context: ssl.SSLContext | None = None
+        self.tls_context: SSL.Context | None = None  # for new TLS connections (a reload replaces it)
         self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
@@ -102,8 +104,8 @@ class Runtime:
     def release(self, link: Link, failed_handshake: str | None = None) -> None:
         self.admission.release(link, failed_handshake)
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
-        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
+    def open_session(self, link: Link, ip: str, secure: bool, certfp: str | None = None) -> Intake:
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later, certfp)
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""
@@ -154,13 +156,16 @@ class Runtime:
             raise
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
+    async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
         if context is None:
             await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
-            await self.listeners.listen_accepting(
-                kind, spec, lambda sock, ip: TcpConnection.accept_tls(self, context, sock, ip)
-            )
+            await self.listeners.listen_accepting(kind, spec, self._accept_tls)
+
+    def _accept_tls(self, sock: socket.socket, ip: str) -> None:
+        """A TLS connection gets the context of the moment (a reload replaces it)."""
+        assert self.tls_context is not None
+        TcpConnection.accept_tls(self, self.tls_context, sock, ip)
 
     def _fit_descriptors(self) -> None:
         """As many descriptors as we may have, and no more connections than they allow."""
@@ -265,12 +270,12 @@ class Runtime:
         """
         if self._stopping:
             return
-        def done(finished: Future[tuple[Config, list[str]]]) -> None:
+        def done(finished: Future[tuple[Config, list[str], SSL.Context | None]]) -> None:
             error: str | None = None
             notes: list[str] = []
             try:
-                config, motd = finished.result()
-                notes = self._apply_config(config, motd)
+                config, motd, context = finished.result()
+                notes = self._apply_config(config, motd, context)
             except ConfigError as exc:
                 error = str(exc)
             except Exception:
@@ -289,23 +294,25 @@ class Runtime:
 
         self.workers.submit(self._read_config, done)
 
-    def _read_config(self) -> tuple[Config, list[str]]:
-        """The blocking part of a reload (worker thread): the file, the MOTD, the certificate."""
+    def _read_config(self) -> tuple[Config, list[str], SSL.Context | None]:
+        """The blocking part of a reload (worker thread): the file, the MOTD, and the TLS
+        context of the new certificate (a broken pair is refused here, before any use)."""
         config = self.loader()
         motd = config.motd_lines()
+        context = None
         if self.tls_context is not None:
-            tls.check(config.tls, self.config.server.name)  # refuse a broken pair before using it
-        return config, motd
+            context = tls.server_context(config.tls, self.config.server.name)
+        return config, motd, context
 
-    def _apply_config(self, config: Config, motd: list[str]) -> list[str]:
+    def _apply_config(self, config: Config, motd: list[str], context: SSL.Context | None) -> list[str]:
         notes = []
         for section, key in FIXED_SETTINGS:
             running = getattr(getattr(self.config, section), key)
             if getattr(getattr(config, section), key) != running:
                 setattr(getattr(config, section), key, running)
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
-        if self.tls_context is not None:
-            tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        if context is not None:  # new connections get the new certificate (and tls.client_certs)
+            self.tls_context = context
         previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config

@@ -53,7 +53,7 @@ class HistorySection:
     enabled: bool = _doc("keep channel messages and private messages between accounts (draft/chathistory, search)", default=True)
     autoreplay_lines: int = _doc("lines of history sent on JOIN to clients without draft/chathistory; 0 for none", default=10)
     chathistory_max: int = _doc("most messages one CHATHISTORY or SEARCH answers with (CHATHISTORY=)", default=100)
-    events: bool = _doc("also keep joins, parts, quits, kicks, topics and nick changes (draft/event-playback)", default=True)
+    events: bool = _doc("also keep joins, parts, quits, kicks, and topic, mode and nick changes (draft/event-playback)", default=True)
     max_age_days: float = _doc("forget messages older than this many days; 0 keeps them", default=0.0)
     max_per_target: int = _doc("keep at most this many messages per channel or conversation; 0 for no limit", default=0)
 
@@ -112,6 +112,7 @@ class TlsSection:
     self_signed: bool = _doc("generate a self-signed pair at cert and key when they do not exist yet", default=False)
     sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist", default=True)
     sts_duration: int = _doc("seconds clients keep to TLS after seeing the STS policy; 0 withdraws it", default=2592000)
+    client_certs: bool = _doc("ask TLS clients for a certificate, accepting any (self-signed too), for CertFP: SASL EXTERNAL and NickServ CERT; clients without one connect as usual", default=True)
 
 
 @dataclass

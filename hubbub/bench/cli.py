@@ -259,7 +259,8 @@ def run_bench(args: argparse.Namespace) -> int:
         target = scenarios.Target(host, port, pid)
         if cluster is not None:
             pids = cluster.pids
-            target = scenarios.Target(host, port, pids[0], list(cluster.addresses), pids[1:], cluster.redis.calls)
+            target = scenarios.Target(host, port, pids[0], list(cluster.addresses), pids[1:], cluster.redis.calls,
+                                      cluster.redis.pid)
         with asyncio.Runner(loop_factory=loop_factory(args.generator_loop)) as runner:
             result = runner.run(asyncio.wait_for(_run_scenario(args, target, progress), args.time_limit))
     except (scenarios.BenchError, ServerStartError, WorkerError, OSError, ConnectionError) as exc:

@@ -97,6 +97,10 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
                                    f"RSS {_mib(server['rss_bytes'])}"))
     else:
         rows.append(("server CPU", "not measured (give --server-pid, or start it with --server-cmd)"))
+    redis = trial.get("redis")
+    if redis:
+        rows.append(("redis", f"{_n(redis['calls_per_message'], 2)} commands per message, "
+                              f"{_n(redis.get('cpu_us_per_message'), 1)} µs of Redis CPU per message"))
     rows.append(("generator CPU", f"{gen['cpu_s']:.2f} s (main process {_pct(gen['main_process_util'])} "
                                   f"of a core; send lag p99 {_ms(gen['send_lag_ms_p99'])} ms)"))
     rows.append(("other processes", f"{_pct(trial.get('other_processes_util'))} of a core"))

@@ -67,6 +67,7 @@ class Target:
     nodes: list[tuple[str, int]] = field(default_factory=list)
     more_pids: list[int] = field(default_factory=list)
     redis_calls: Callable[[], dict[str, int]] | None = None  # a cluster's Redis: commands run so far
+    redis_pid: int | None = None  # a cluster's Redis, whose own CPU tells how far one Redis goes
 
     def address(self, index: int) -> tuple[str, int]:
         """Where client `index` connects."""
@@ -250,6 +251,7 @@ class Room:
         lo, hi = progress_span
         window = self.target.window()
         calls0 = self.target.redis_calls() if self.target.redis_calls else None
+        redis_cpu0 = procstat.sample(self.target.redis_pid) if self.target.redis_pid else None
         t0 = window.t0
         next_report = t0
         sent = 0
@@ -298,7 +300,15 @@ class Room:
             calls1 = self.target.redis_calls()
             spent = {name: calls1[name] - calls0.get(name, 0) for name in calls1 if calls1[name] > calls0.get(name, 0)}
             spent.pop("info", None)  # our own asking
-            redis = {"calls": spent, "calls_per_message": round(sum(spent.values()) / sent, 3) if sent else None}
+            redis_cpu = procstat.cpu_between(redis_cpu0, procstat.sample(self.target.redis_pid))
+            # Commands run inside the publishing script count too: this is Redis's work, not
+            # its round trips (one EVALSHA per batch a node publishes, one XREAD per read).
+            redis = {
+                "calls": spent,
+                "calls_per_message": round(sum(spent.values()) / sent, 3) if sent else None,
+                "cpu_s": None if redis_cpu is None else round(redis_cpu, 3),
+                "cpu_us_per_message": None if redis_cpu is None or not sent else round(redis_cpu / sent * 1e6, 1),
+            }
         active = max(last_rx, t_sent) - t0
         wall = measured.wall_s
         latencies: list[int] = []

@@ -43,9 +43,10 @@ INTERRUPT_HINT = "*** Ctrl+C does not leave the chat: type /exit to leave."
 
 class Intake:
     def __init__(
-        self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None
+        self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None,
+        certfp: str | None = None,
     ) -> None:
-        self.session = Session(svc, link, ip, secure)
+        self.session = Session(svc, link, ip, secure, certfp)
         self.plain: PlainInput | None = None
         self._decided = False
         self._later = later

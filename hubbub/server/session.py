@@ -38,7 +38,7 @@ def host_of(ip: str) -> str:
 class Session:
     __slots__ = ("svc", "link", "ctx")
 
-    def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False) -> None:
+    def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False, certfp: str | None = None) -> None:
         self.svc = svc
         self.link = link
         self.ctx: Context | None = None
@@ -48,7 +48,7 @@ class Session:
         link.hold_input()
         # one node alone counts its connections as it accepts them (runtime/listeners.py)
         ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
-        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit)
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:

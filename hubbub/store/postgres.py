@@ -65,7 +65,7 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, message_row, stored_message, to_ms
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 log = logging.getLogger("hubbub.store")
@@ -342,7 +342,7 @@ class PostgresStore:
                     _settle(done, failure)
                     self._pending.discard(done)
                 group = []
-        except BaseException as exc:  # cancelled: nobody will commit these
+        except BaseException:  # cancelled: nobody will commit these
             for _, done in (*group, *self._queue):
                 _settle(done, StoreError(f"{self.address}: the store closed before this write was committed"))
                 self._pending.discard(done)
@@ -412,6 +412,17 @@ class PostgresStore:
             await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
             await conn.execute("DELETE FROM account_certs WHERE account = $1", op.key)
             await conn.execute("DELETE FROM read_markers WHERE account = $1", op.key)
+            # what the name held goes with it: the next to register it inherits nothing
+            for table in ("channel_lists", "channel_access"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE channel IN (SELECT key FROM channels WHERE founder = $1)", op.key
+                )
+            await conn.execute("DELETE FROM channels WHERE founder = $1", op.key)
+            await conn.execute("DELETE FROM channel_access WHERE account = $1", op.key)
+            await conn.execute(
+                "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND (target LIKE $1 OR target LIKE $2)",
+                *dm_patterns(op.key),
+            )
         elif isinstance(op, PutChannel):
             c = op.channel
             await conn.execute(
@@ -498,7 +509,7 @@ class PostgresStore:
                 found += [tuple(row) for row in await conn.fetch(
                     "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
                     "AND (target LIKE $1 OR target LIKE $2) AND time_ms > $3 AND time_ms < $4 GROUP BY target",
-                    f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi,
+                    *dm_patterns(dm_account), lo, hi,
                 )]  # fmt: skip
             found.sort(key=lambda item: item[1], reverse=True)
             return [(key, time_ms / 1000) for key, time_ms in found[:limit]]

@@ -64,7 +64,7 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, stored_message, to_ms
+from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, stored_message, to_ms
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
@@ -460,6 +460,16 @@ class SqliteStore:
             conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))
             conn.execute("DELETE FROM account_certs WHERE account = ?", (op.key,))
             conn.execute("DELETE FROM read_markers WHERE account = ?", (op.key,))
+            # what the name held goes with it: the next to register it inherits nothing
+            for table in ("channel_lists", "channel_access"):
+                conn.execute(f"DELETE FROM {table} WHERE channel IN (SELECT key FROM channels WHERE founder = ?)",
+                             (op.key,))  # fmt: skip
+            conn.execute("DELETE FROM channels WHERE founder = ?", (op.key,))
+            conn.execute("DELETE FROM channel_access WHERE account = ?", (op.key,))
+            conn.execute(
+                "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
+                "AND (target LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\')", dm_patterns(op.key),
+            )
         elif isinstance(op, PutChannel):
             c = op.channel
             conn.execute(
@@ -525,8 +535,9 @@ class SqliteStore:
             if dm_account is not None:
                 found += conn.execute(
                     "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
-                    "AND (target LIKE ? OR target LIKE ?) AND time_ms > ? AND time_ms < ? GROUP BY target",
-                    (f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi),
+                    "AND (target LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\') AND time_ms > ? AND time_ms < ? "
+                    "GROUP BY target",
+                    (*dm_patterns(dm_account), lo, hi),
                 ).fetchall()
             found.sort(key=lambda item: item[1], reverse=True)
             return [(key, time_ms / 1000) for key, time_ms in found[:limit]]

@@ -91,4 +91,5 @@ class ConnectionHost(Protocol):
     def release(self, link: Link, failed_handshake: str | None = None) -> None:
         """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> SessionPort: ...
+    def open_session(self, link: Link, ip: str, secure: bool, certfp: str | None = None) -> SessionPort:
+        """The session of a new connection (`certfp`: its TLS client certificate's fingerprint)."""

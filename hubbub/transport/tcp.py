@@ -6,10 +6,11 @@ lets through, arms the timers it asks for, and writes what it hands out when the
 shared `Flusher` says so. A client past its sendq is dropped; nobody else waits for it.
 
 A connection counts against the connection limits from the moment it is accepted: a
-TLS one too, during its handshake, which the loop does once we have admitted the socket
-(`accept_tls`) and which must end within `limits.tls_handshake_timeout`. A refused plain
-connection is told why in one ERROR line; a refused TLS one cannot read plain text and
-is just closed. The kernel's
+TLS one too, during its handshake, which runs once we have admitted the socket
+(`accept_tls`; the TLS itself is tlsstream.py's, between the socket and this protocol)
+and which must end within `limits.tls_handshake_timeout`. A refused plain connection is
+told why in one ERROR line; a refused TLS one cannot read plain text and is just
+closed. The kernel's
 send buffer is bounded (`limits.send_buffer`), so that what a client that does not read
 can keep from us stays near its sendq.
 
@@ -24,27 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 from collections.abc import Callable
+
+from OpenSSL import SSL
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import NOTHING, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
+from hubbub.transport.tlsstream import TlsStream
 
 
 def _discard(data: bytes) -> None:
     pass
-
-
-def _why(exc: BaseException) -> str:
-    """A failed handshake's reason, in a few words for the log."""
-    if isinstance(exc, ssl.SSLError):
-        return exc.reason or "TLS error"
-    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
-        return "timed out"
-    strerror = exc.strerror if isinstance(exc, OSError) else None
-    return strerror or type(exc).__name__
 
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
@@ -68,7 +61,8 @@ class TcpConnection(asyncio.Protocol):
         self._closing = False
         self._admitted = False  # counted by the host (released once, whatever ends us)
         self._sock: socket.socket | None = None
-        self._handshake: asyncio.Future[None] | None = None
+        self._tls: TlsStream | None = None  # a TLS connection's stream, from accept to end
+        self._handing_over: asyncio.Future[None] | None = None  # the socket, to the loop
         self._drain_handle: asyncio.Handle | None = None
         self._partial_handle: asyncio.TimerHandle | None = None
         self._reading_paused = False  # input held and over the recvq: the socket waits (see _pump)
@@ -76,7 +70,7 @@ class TcpConnection(asyncio.Protocol):
     # -- a TLS listener's connection: counted when accepted, then its handshake ------------
 
     @classmethod
-    def accept_tls(cls, host: ConnectionHost, context: ssl.SSLContext, sock: socket.socket, ip: str) -> None:
+    def accept_tls(cls, host: ConnectionHost, context: SSL.Context, sock: socket.socket, ip: str) -> None:
         """A connection a TLS listener accepted (runtime/listeners.py): it counts against
         the limits from now on, through its handshake, which must end within
         `limits.tls_handshake_timeout`; a refused one is closed at once (a TLS client
@@ -89,22 +83,24 @@ class TcpConnection(asyncio.Protocol):
             return
         conn._admitted = True
         conn._tune(sock)
-        conn._handshake = asyncio.ensure_future(conn._secure(sock, context))
+        conn._tls = TlsStream(context, conn, host.handshake_timeout())
+        conn._handing_over = asyncio.ensure_future(conn._hand_over(sock, conn._tls))
 
-    async def _secure(self, sock: socket.socket, context: ssl.SSLContext) -> None:
-        loop = asyncio.get_running_loop()
+    async def _hand_over(self, sock: socket.socket, stream: TlsStream) -> None:
         try:
-            # the loop owns the socket from here, and calls connection_made once TLS is up
-            await loop.connect_accepted_socket(
-                lambda: self, sock, ssl=context, ssl_handshake_timeout=self.host.handshake_timeout()
-            )
-        except (TimeoutError, OSError) as exc:  # ssl.SSLError, the timeout, a reset: all OSError
-            self._forget(_why(exc))
+            # the loop owns the socket from here; the stream calls connection_made once TLS is up
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: stream, sock)
+        except OSError as exc:
+            self._forget(exc.strerror or type(exc).__name__)
         except asyncio.CancelledError:  # shutdown
             self._forget()
             raise
         finally:
-            self._handshake = None
+            self._handing_over = None
+
+    def handshake_failed(self, why: str | None) -> None:
+        """The TLS handshake did not end well (`why` None: we ended it, at shutdown)."""
+        self._forget(why)
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
@@ -128,7 +124,8 @@ class TcpConnection(asyncio.Protocol):
             transport.get_write_buffer_size, self._sendq_exceeded, transport.abort,  # type: ignore[attr-defined]
         )  # fmt: skip
         self.write = output.write
-        self.session = self.host.open_session(self, self.ip, self.secure)
+        certfp = self._tls.certfp if self._tls is not None else None
+        self.session = self.host.open_session(self, self.ip, self.secure, certfp)
 
     def _tune(self, sock: socket.socket | None) -> None:
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -316,10 +313,12 @@ class TcpConnection(asyncio.Protocol):
         self.host.flusher.finish(output, closed)
 
     def abort(self) -> None:
-        if self._handshake is not None:
-            self._handshake.cancel()
+        if self._handing_over is not None:
+            self._handing_over.cancel()
         elif self.transport is not None:
             self.transport.abort()
+        elif self._tls is not None:  # in its handshake
+            self._tls.abort()
 
     def _drop(self, reason: str) -> None:
         """Disconnect a misbehaving client; its ERROR is best effort."""

@@ -240,4 +240,5 @@ def test_a_cluster_run_spreads_clients_over_its_nodes_and_counts_redis_calls() -
     redis = trial["redis"]
     assert redis["calls"].get("evalsha", 0) > 0 and redis["calls"].get("xread", 0) > 0
     assert redis["calls_per_message"] > 0
+    assert redis["cpu_s"] > 0 and redis["cpu_us_per_message"] > 0
     assert not any(procstat.alive(pid) for pid in [result["target"]["pid"]])

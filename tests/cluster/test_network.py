@@ -7,7 +7,9 @@ of its own, and talks to them over real sockets.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from tests.client_certs import make_client_cert, tls_connect_to
 from tests.cluster.support import Cluster, caught_up, digests, oper_up
 from tests.helpers import LineClient, sync
 
@@ -192,3 +194,24 @@ async def test_replicas_stay_equal_under_a_busy_network(cluster: Cluster) -> Non
             clients[0].send("DIGEST")  # asked in the middle of the traffic
     found = await digests(clients[0], 3)
     assert len(set(found.values())) == 1, found
+
+
+async def test_a_client_certificate_is_known_to_every_node(cluster: Cluster, tmp_path: Path) -> None:
+    """The fingerprint travels with the user's arrival: an operator on another node sees
+    it in WHOIS (276), and the replicas stay equal."""
+    server_cert = tmp_path / "server.crt"
+    n1, n2 = await cluster.start(2, "listen.tls=['127.0.0.1:0']", "tls.self_signed=true", "tls.sts=false",
+                                 f"tls.cert={server_cert}", f"tls.key={tmp_path / 'server.key'}")  # fmt: skip
+    cert = make_client_cert(tmp_path, "alice")
+    assert n1.tls_address is not None
+    alice = await tls_connect_to(n1.tls_address, server_cert, cert)
+    cluster.clients.append(alice)
+    await alice.register("alice")
+    oper = await cluster.client(n2, "oper")
+    await oper_up(oper)
+    oper.send("WHOIS alice")
+    whois = await oper.collect_until("318")
+    assert ["oper", "alice", f"has client certificate fingerprint {cert.fingerprint}"] in [
+        m.params for m in whois if m.command == "276"
+    ]
+    assert len(set((await digests(oper, 2)).values())) == 1

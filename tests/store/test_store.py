@@ -116,6 +116,40 @@ async def test_targets_lists_conversations_with_their_latest_time(make_store) ->
     assert await store.targets(["#a", "#b"], None, T0 + 2, T0 + 100, 1) == [("#b", T0 + 5)]
 
 
+async def test_targets_finds_the_conversations_of_an_account_with_like_wildcards_in_its_name(make_store) -> None:
+    """`_` (common in nicks) and `%` are LIKE wildcards: taken literally, and matching nothing else."""
+    store = await make_store()
+    await store.write([AddMessage(line(1, target="dm:al_ice bob")), AddMessage(line(2, target="dm:alxice bob")),
+                       AddMessage(line(3, target="dm:carol 100%"))])  # fmt: skip
+    assert await store.targets([], "al_ice", T0, T0 + 100, 10) == [("dm:al_ice bob", T0 + 1)]
+    assert await store.targets([], "100%", T0, T0 + 100, 10) == [("dm:carol 100%", T0 + 3)]
+
+
+async def test_a_deleted_account_takes_its_channels_access_and_private_conversations(make_store) -> None:
+    """Whoever registers the name next must inherit nothing: not its channels, not its
+    place on access lists, not the private messages it exchanged."""
+    store = await make_store()
+    records = [
+        AccountRecord(name, name, "$argon2id$x", "", "", T0, ()) for name in ("al_ice", "bob")
+    ]  # fmt: skip
+    owned = ChannelRecord("#mine", "#mine", "al_ice", T0, "", "", 0.0, "nt", None, None,
+                          (("b", "*!*@spam", "al_ice", 5),), (("bob", "o"),))  # fmt: skip
+    other = ChannelRecord("#bobs", "#bobs", "bob", T0, "", "", 0.0, "nt", None, None, (),
+                          (("al_ice", "o"), ("bob", "v")))  # fmt: skip
+    await store.write([*map(PutAccount, records), PutChannel(owned), PutChannel(other),
+                       AddMessage(line(1, target="dm:al_ice bob")), AddMessage(line(2, target="dm:alxice bob")),
+                       AddMessage(line(3, target="#bobs")), PutMarker("bob", "dm:al_ice bob", T0 + 1)])  # fmt: skip
+    await store.write([DeleteAccount("al_ice")])
+    snapshot = await reopened(make_store)
+    assert [a.key for a in snapshot.accounts] == ["bob"]
+    assert snapshot.channels == [other._replace(access=(("bob", "v"),))]
+    store = await make_store()
+    dm = HistoryQuery("dm:al_ice bob", "latest", None, None, 10, True)
+    assert await store.history(dm) == []
+    assert ids(await store.history(dm._replace(target="dm:alxice bob"))) == ["id2"]
+    assert ids(await store.history(dm._replace(target="#bobs"))) == ["id3"]
+
+
 async def test_search_by_words_sender_time_and_limit(make_store) -> None:
     store = await make_store()
     texts = ["the quick brown fox", "lazy dog", "quick thinking", "Quick, said bob", "café crème"]
