@@ -22,11 +22,14 @@
 # "hubbub-base-history", the same keeping history, to compare a change with what it
 # changed; put them in SERVERS), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
 # inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
-# "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000
-# connect-10000 pingpong history-store-max history-latency"), HISTORY_SCENARIOS (those
+# "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 fanout-n300-r200
+# connect-1000 connect-10000 pingpong history-store-max history-latency"), HISTORY_SCENARIOS (those
 # the hubbubs keeping history run: "fanout-n100-max fanout-n100-r200 pingpong
 # history-store-max history-latency"), HISTORY_MESSAGES (1000000: the big channel of
-# history-latency), RETRIES (2: re-runs of a find-max trial that failed while other
+# history-latency), CLUSTER_SCENARIOS (those the clusters "hubbub-cluster1",
+# "hubbub-cluster2" and "hubbub-cluster3" run, when put in SERVERS: N nodes and their
+# redis-server, all on the server's core: "fanout-n100-max fanout-n300-r200 pingpong";
+# fanout-n300-r200 runs only for them and hubbub-uvloop), RETRIES (2: re-runs of a find-max trial that failed while other
 # processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to skip the
 # profile.
 set -euo pipefail
@@ -42,9 +45,12 @@ BASE=${BASE:-}
 SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop hubbub-history ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
-SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong history-store-max history-latency"}
+SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max history-latency"}
 HISTORY_SCENARIOS=${HISTORY_SCENARIOS:-"fanout-n100-max fanout-n100-r200 pingpong history-store-max history-latency"}
 HISTORY_MESSAGES=${HISTORY_MESSAGES:-1000000}
+# a cluster of N nodes and its Redis, all on the server's core: what clustering costs
+# (SERVERS="hubbub-uvloop hubbub-cluster1 hubbub-cluster2 hubbub-cluster3")
+CLUSTER_SCENARIOS=${CLUSTER_SCENARIOS:-"fanout-n100-max fanout-n300-r200 pingpong"}
 RETRIES=${RETRIES:-2}
 INSPIRCD_PORT=${INSPIRCD_PORT:-16667}
 NGIRCD_PORT=${NGIRCD_PORT:-16668}
@@ -98,6 +104,11 @@ declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
 CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
+declare -A CLUSTER
+for nodes in 1 2 3; do
+    CMD[hubbub-cluster$nodes]="$PIN_SERVER $HUBBUB --loop uvloop"  # each node's command; bench adds --cluster
+    CLUSTER[hubbub-cluster$nodes]="--cluster $nodes"
+done
 # `python -m hubbub` imports the hubbub of its working directory: run the base from its own.
 # An older revision is given only the settings it knows: one from before the store has no
 # history setting (and keeps nothing), one from before limits.send_buffer left socket
@@ -169,13 +180,16 @@ bench() {
     esac
     case "$name:$result" in  # history: only hubbub keeps it, and then only these scenarios
         hubbub-*history:*) case " $HISTORY_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
+        hubbub-cluster*:*) case " $CLUSTER_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
         *:history-*) return 0 ;;
+        hubbub-uvloop:fanout-n300-r200) ;;
+        *:fanout-n300-r200) return 0 ;;  # the cluster's comparison: hubbub alone and clustered
     esac
     rm -f "$HISTORY_DB" "$HISTORY_DB"-wal "$HISTORY_DB"-shm "$HISTORY_DB".lock  # every scenario starts empty
     echo "== $name: $result ($*)" >&2
     # shellcheck disable=SC2086  # CONNECT holds two words on purpose
     if ! $PIN_GEN "$PYTHON" -m hubbub.bench "$@" --label "$name" --server-cmd "${CMD[$name]}" \
-        ${CONNECT[$name]:-} --time-limit 400 --server-log "$OUT/$name-$result.log" \
+        ${CONNECT[$name]:-} ${CLUSTER[$name]:-} --time-limit 400 --server-log "$OUT/$name-$result.log" \
         --output "$OUT/$name-$result.json" >"$OUT/$name-$result.txt"; then
         echo "   $name $result failed; see $OUT/$name-$result.log" >&2
     fi
@@ -196,6 +210,7 @@ bench() {
     for name in $SERVERS; do
         bench "$name" fanout-n1000-r50 fanout -n 1000 -k 10 -r 50 $FIXED_D ${SETUP[$name]:-}
     done
+    for name in $SERVERS; do bench "$name" fanout-n300-r200 fanout -n 300 -k 10 -r 200 $FIXED_D; done
     for name in $SERVERS; do bench "$name" connect-1000 connect -c 1000 --concurrency 100 --idle 3; done
     for name in $SERVERS; do
         bench "$name" connect-$CONNECT_BIG connect -c "$CONNECT_BIG" --concurrency 1000 --idle 5
