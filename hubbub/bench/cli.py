@@ -3,6 +3,8 @@
     hubbub bench fanout  [--find-max] [-n CLIENTS] [-k SENDERS] [-r RATE] [-d SECONDS] ...
     hubbub bench connect [-c CLIENTS] [--concurrency W] [--idle SECONDS]
     hubbub bench pingpong [--rounds N]
+    hubbub bench store   [--find-max] [--db FILE]       (history_cli.py)
+    hubbub bench history [--messages M] [--queries Q]   (history_cli.py)
     hubbub bench summary RESULT.json...
 
 `--transport websocket` has the clients speak IRC over WebSocket (IRCv3) to the web
@@ -34,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hubbub import __version__
-from hubbub.bench import procstat, scenarios
+from hubbub.bench import history_cli, procstat, scenarios
 from hubbub.bench.cluster import LocalCluster
 from hubbub.bench.report import Progress, human, load_results, summary
 from hubbub.bench.serverproc import (
@@ -171,6 +173,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=_positive(int), default=32, help="bytes of message text")
     p.add_argument("--max-time", type=_positive(float), default=60.0, metavar="SECONDS")
 
+    history_cli.add_parsers(sub, common)
+
     s = sub.add_parser("summary", help="Markdown tables from --json result files")
     s.add_argument("files", nargs="+", metavar="RESULT.json")
 
@@ -221,6 +225,8 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.scenario == "summary":
         print(summary(load_results(args.files)))
         return 0
+    if args.scenario in history_cli.SCENARIOS:
+        return history_cli.run(args)
     fd_limit = procstat.raise_fd_limit()
     if _needed_fds(args) > fd_limit:
         print(f"hubbub bench: this run needs about {_needed_fds(args)} file descriptors and the limit is "

@@ -293,6 +293,9 @@ def summary(results: list[dict[str, Any]]) -> str:
         out += _md_table(["server", "round trips", "per s", "RTT p50 ms", "RTT p99 ms", "RTT max ms",
                           "server CPU us per round trip", "others"], rows)
         out.append("")
+    from hubbub.bench.history_cli import summary_tables  # its own module, which imports this one
+
+    out += summary_tables(results, _label)
     return "\n".join(out)
 
 

@@ -66,13 +66,23 @@ class Persistence:
         """The flusher's barrier: hand over this iteration's writes; the commit to wait for."""
         if self.recorder is None or self.store is None or not self.recorder.pending:
             return None
-        return self._write(self.recorder.cut())
+        batch = self.recorder.cut()
+        done = self.store.write(batch)
+        if isinstance(done, asyncio.Future):  # the usual case, once per loop iteration: no task
+            if done.done():  # committed already: the output may go at once
+                if done.cancelled() or done.exception() is not None:
+                    self.failed_writes += 1
+                    log.error("could not store %d writes: %s", len(batch), done.exception())
+                return None
+            done.add_done_callback(self._count_failure)  # the flusher waiting for it logs a failure
+            return done
+        return self._write(batch, done)
 
-    async def _write(self, batch: list[Any]) -> None:
+    async def _write(self, batch: list[Any], done: Awaitable[None] | None = None) -> None:
         assert self.store is not None
         started = time.perf_counter()
         try:
-            await self.store.write(batch)
+            await (done if done is not None else self.store.write(batch))
         except StoreError as exc:
             self.failed_writes += 1
             log.error("could not store %d writes: %s", len(batch), exc)
@@ -89,6 +99,10 @@ class Persistence:
         except StoreError:
             return False
         return True
+
+    def _count_failure(self, done: asyncio.Future[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            self.failed_writes += 1
 
     def awaiting(
         self, conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],

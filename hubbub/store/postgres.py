@@ -13,10 +13,12 @@ writing its own. A batch that lost a deadlock or its connection is tried again: 
 idempotent, it may be.
 
 Connections come from one pool: `readers` for queries, one for the writer. Batches are
-committed one at a time, in the order they were handed over; a query first waits for
-the batches handed over before it, so a client asking for history sees its own last
-message. A commit returns once PostgreSQL has it on disk (`synchronous_commit` as the
-server is configured; on by default).
+committed in the order they were handed over, and those handed over while a commit is
+under way are committed together after it, in one transaction: a commit returns once
+PostgreSQL has it on disk (`synchronous_commit` as the server is configured; on by
+default), so a transaction per batch (one per event-loop iteration) would cap the
+messages stored per second at the commits per second. A query first waits for the
+batches handed over before it, so a client asking for history sees its own last message.
 
 At start-up the schema is migrated in one transaction under an advisory lock: nodes
 starting together migrate once, the others wait and find it done.
@@ -178,7 +180,8 @@ class PostgresStore:
         self._readers = readers
         self._pool: asyncpg.Pool | None = None
         self._reading = asyncio.Semaphore(readers)  # the pool's last connection is the writer's
-        self._writing = asyncio.Lock()  # fair: batches commit in the order they were handed over
+        self._queue: list[tuple[list[Write], asyncio.Future[None]]] = []  # waiting for the writer
+        self._writer: asyncio.Task[None] | None = None  # committing what is queued, in order
         self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
         self._closed = False
 
@@ -320,16 +323,52 @@ class PostgresStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def write(self, batch: Sequence[Write]) -> None:
-        ops = list(batch)
+    def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((list(batch), done))
         self._pending.add(done)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return done
+
+    async def _drain(self) -> None:
+        """Commit what is queued, and what is queued meanwhile, until nothing is."""
+        group: list[tuple[list[Write], asyncio.Future[None]]] = []
         try:
-            async with self._writing:
-                await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
+            while self._queue:
+                group, self._queue = self._queue, []
+                failures = await self._commit([batch for batch, _ in group])
+                for (_, done), failure in zip(group, failures, strict=True):
+                    _settle(done, failure)
+                    self._pending.discard(done)
+                group = []
+        except BaseException:  # cancelled: nobody will commit these
+            for _, done in (*group, *self._queue):
+                _settle(done, StoreError(f"{self.address}: the store closed before this write was committed"))
+                self._pending.discard(done)
+            self._queue = []
+            raise
         finally:
-            self._pending.discard(done)
-            done.set_result(None)
+            self._writer = None
+
+    async def _commit(self, batches: list[list[Write]]) -> list[BaseException | None]:
+        """Commit `batches` in one transaction; what went wrong with each. One bad batch must
+        not sink the others: after a failure each is tried on its own, to know which."""
+        ops = [op for batch in batches for op in batch]
+        try:
+            await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
+            return [None] * len(batches)
+        except Exception as exc:
+            if len(batches) == 1:
+                return [exc]
+        failures: list[BaseException | None] = []
+        for batch in batches:
+            try:
+                await self._attempts(partial(self._transaction, batch=batch), f"storing {len(batch)} writes")
+                failures.append(None)
+            except Exception as exc:
+                failures.append(exc)
+        return failures
 
     async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
         messages = [op.message for op in batch if isinstance(op, AddMessage)]
@@ -554,6 +593,15 @@ class PostgresStore:
             except TimeoutError:
                 self._pool.terminate()
             self._pool = None
+
+
+def _settle(done: asyncio.Future[None], failure: BaseException | None) -> None:
+    if done.done():
+        return
+    if failure is None:
+        done.set_result(None)
+    else:
+        done.set_exception(failure)
 
 
 async def _answer(conn: asyncpg.Connection, query: HistoryQuery, question: history.Question) -> Any:

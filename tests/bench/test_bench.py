@@ -239,6 +239,8 @@ def test_a_remote_target_is_refused_without_allow_remote(capsys) -> None:
 def test_a_cluster_over_websocket_is_refused_before_anything_starts(capsys) -> None:
     assert bench_main(["pingpong", "--cluster", "2", "--transport", "websocket"]) == 2
     assert "--cluster runs over TCP only" in capsys.readouterr().err
+    assert bench_main(["store", "--transport", "websocket"]) == 2
+    assert "--transport is for fanout, connect and pingpong" in capsys.readouterr().err
 
 
 def test_sampler_reads_send_times_and_spots_gaps_and_reordering() -> None:

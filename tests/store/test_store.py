@@ -226,3 +226,21 @@ async def test_opening_again_migrates_nothing_twice(make_store) -> None:
     store = await make_store()
     assert ids(await store.history(q("latest"))) == ["id0", "id1"]
     await store.ping()
+
+
+# -- batches handed over together -------------------------------------------------------------
+
+
+async def test_batches_handed_over_together_are_all_stored_and_a_bad_one_fails_alone(make_store) -> None:
+    import asyncio
+
+    import pytest
+
+    store = await make_store()
+    good = [store.write([AddMessage(line(i))]) for i in range(20)]
+    bad = store.write([AddMessage(line(20)), "not a write"])  # type: ignore[list-item]
+    more = [store.write([AddMessage(line(i))]) for i in range(21, 30)]
+    await asyncio.gather(*good, *more)
+    with pytest.raises(TypeError):
+        await bad
+    assert ids(await store.history(q("latest"))) == [f"id{i}" for i in range(30) if i != 20]
