@@ -68,12 +68,12 @@ class ServerProcess:
         self,
         cmd: str | list[str],
         connect: tuple[str, int] | None = None,
-        port_pattern: str = DEFAULT_PORT_PATTERN,
+        port_pattern: str | None = None,  # default: the IRC listener's line
         log_path: str | None = None,
     ) -> None:
         self.args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
         self.connect = connect
-        self.port_pattern = re.compile(port_pattern)
+        self.port_pattern = re.compile(port_pattern or DEFAULT_PORT_PATTERN)
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.output: collections.deque[str] = collections.deque(maxlen=40)

@@ -67,14 +67,18 @@ class Persistence:
         if self.recorder is None or self.store is None or not self.recorder.pending:
             return None
         batch = self.recorder.cut()
+        started = time.perf_counter()
         done = self.store.write(batch)
         if isinstance(done, asyncio.Future):  # the usual case, once per loop iteration: no task
             if done.done():  # committed already: the output may go at once
                 if done.cancelled() or done.exception() is not None:
                     self.failed_writes += 1
                     log.error("could not store %d writes: %s", len(batch), done.exception())
+                else:
+                    self._report(batch, started)
                 return None
-            done.add_done_callback(self._count_failure)  # the flusher waiting for it logs a failure
+            # the flusher waiting for it logs a failure
+            done.add_done_callback(lambda finished: self._finished(finished, batch, started))
             return done
         return self._write(batch, done)
 
@@ -87,6 +91,10 @@ class Persistence:
             self.failed_writes += 1
             log.error("could not store %d writes: %s", len(batch), exc)
             return
+        self._report(batch, started)
+
+    def _report(self, batch: list[Any], started: float) -> None:
+        """A batch is committed: the history it held, and how long that took (metrics)."""
         if self.written is not None:
             self.written(sum(1 for write in batch if type(write) is AddMessage), time.perf_counter() - started)
 
@@ -100,9 +108,13 @@ class Persistence:
             return False
         return True
 
-    def _count_failure(self, done: asyncio.Future[None]) -> None:
-        if not done.cancelled() and done.exception() is not None:
+    def _finished(self, done: asyncio.Future[None], batch: list[Any], started: float) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
             self.failed_writes += 1
+        else:
+            self._report(batch, started)
 
     def awaiting(
         self, conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],
