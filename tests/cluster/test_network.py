@@ -106,6 +106,7 @@ async def test_an_op_on_one_node_kicks_and_bans_a_user_on_another(cluster: Clust
     await carol.expect("474", "carol", "#c")
     alice.send("MODE #c -b carol!*@*")
     await alice.expect("MODE", "#c", "-b")
+    await caught_up(carol)  # carol's node has the ban lifted too
     carol.send("JOIN #c")
     await carol.expect("366", "carol", "#c")
 
@@ -159,6 +160,7 @@ async def test_concurrent_mode_changes_converge_on_every_node(cluster: Cluster) 
     for i, node in enumerate(nodes):
         op = await cluster.client(node, f"op{i}", "#modes")
         ops.append(op)
+    await caught_up(ops[0])  # op0's node has seen everyone join
     ops[0].send("MODE #modes +oo op1 op2")
     for op in ops[1:]:
         await op.expect(lambda m: m.command == "MODE" and "op2" in m.params)
@@ -168,7 +170,9 @@ async def test_concurrent_mode_changes_converge_on_every_node(cluster: Cluster) 
         for i, op in enumerate(ops):
             for change in changes[i::3]:
                 op.send(f"MODE #modes {change}")
-    await asyncio.gather(*(sync(op) for op in ops))
+    # every node's changes are in the log once its own AWAY comes back after them...
+    await asyncio.gather(*(caught_up(op) for op in ops))
+    await asyncio.gather(*(caught_up(op) for op in ops))  # ...and every node has applied them all
     modes = []
     for op in ops:
         op.send("MODE #modes")
