@@ -32,12 +32,12 @@ import platform
 import shlex
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from hubbub import __version__
 from hubbub.bench import history_cli, procstat, scenarios
 from hubbub.bench.cluster import LocalCluster
+from hubbub.bench.loops import loop_factory, positive, threading_main
 from hubbub.bench.report import Progress, human, load_results, summary
 from hubbub.bench.serverproc import (
     DEFAULT_PORT_PATTERN,
@@ -56,27 +56,8 @@ DESCRIPTION = (
 )
 
 
-def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop for the generator: uvloop when installed (auto), or the standard one."""
-    if choice == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        if choice == "uvloop":
-            raise SystemExit("hubbub bench: --generator-loop uvloop, but uvloop is not installed") from None
-        return None
-    return uvloop.new_event_loop
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    return parse
 
 
 def _common_arguments() -> argparse.ArgumentParser:
@@ -95,11 +76,11 @@ def _common_arguments() -> argparse.ArgumentParser:
                         help="how the clients connect: IRC over TCP, or IRC over WebSocket (IRCv3) to --ws-path")
     target.add_argument("--ws-path", default="/webirc", metavar="PATH",
                         help="the WebSocket's path on the web listener (default /webirc)")
-    target.add_argument("--startup-timeout", type=_positive(float), default=20.0, metavar="SECONDS")
+    target.add_argument("--startup-timeout", type=positive(float), default=20.0, metavar="SECONDS")
     target.add_argument("--server-log", metavar="FILE", help="copy the started server's output here")
     target.add_argument("--allow-remote", action="store_true",
                         help="accept a target that is not a loopback address")
-    target.add_argument("--cluster", type=_positive(int), metavar="NODES",
+    target.add_argument("--cluster", type=positive(int), metavar="NODES",
                         help="start a redis-server and this many hubbub nodes sharing it (--server-cmd: "
                         "the node command, without --cluster); clients are spread over the nodes")
     out = common.add_argument_group("output")
@@ -109,7 +90,7 @@ def _common_arguments() -> argparse.ArgumentParser:
     out.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                      help="progress bar on stderr (auto: when stderr is a terminal)")
     run = common.add_argument_group("run")
-    run.add_argument("--time-limit", type=_positive(float), default=900.0, metavar="SECONDS",
+    run.add_argument("--time-limit", type=positive(float), default=900.0, metavar="SECONDS",
                      help="stop the whole run after this long (default 900)")
     run.add_argument("--generator-loop", choices=["auto", "asyncio", "uvloop"], default="auto",
                      help="event loop of the load generator")
@@ -134,27 +115,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                        description="N clients in one channel; K of them send at a total rate R (open loop) "
                                    "for D seconds. Reports deliveries/s, losses, latency, and the server's "
                                    "CPU seconds per million deliveries.")
-    f.add_argument("-n", "--clients", type=_positive(int), default=100, help="clients in the channel (N)")
-    f.add_argument("-k", "--senders", type=_positive(int), default=10, help="clients that send (K)")
-    f.add_argument("-r", "--rate", type=_positive(float), default=100.0, help="messages/s from all senders (R)")
-    f.add_argument("-d", "--duration", type=_positive(float), default=10.0, help="seconds of sending (per trial)")
-    f.add_argument("--size", type=_positive(int), default=64, help="bytes of message text")
+    f.add_argument("-n", "--clients", type=positive(int), default=100, help="clients in the channel (N)")
+    f.add_argument("-k", "--senders", type=positive(int), default=10, help="clients that send (K)")
+    f.add_argument("-r", "--rate", type=positive(float), default=100.0, help="messages/s from all senders (R)")
+    f.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
+    f.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
     f.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
-    f.add_argument("--procs", type=_positive(int), default=1, help="processes holding the receivers")
-    f.add_argument("--concurrency", type=_positive(int), default=50, help="registrations in flight during setup")
-    f.add_argument("--setup-timeout", type=_positive(float), default=120.0, metavar="SECONDS")
-    f.add_argument("--drain-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+    f.add_argument("--procs", type=positive(int), default=1, help="processes holding the receivers")
+    f.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
+    f.add_argument("--setup-timeout", type=positive(float), default=120.0, metavar="SECONDS")
+    f.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS",
                    help="how long to wait for the last deliveries after sending stops")
-    f.add_argument("--max-p99-ms", type=_positive(float), default=500.0,
+    f.add_argument("--max-p99-ms", type=positive(float), default=500.0,
                    help="p99 latency above which a trial does not hold")
     m = f.add_argument_group("find-max")
     m.add_argument("--find-max", action="store_true",
                    help="search the highest rate held with no loss and p99 under --max-p99-ms")
-    m.add_argument("--start-rate", type=_positive(float), default=50.0)
-    m.add_argument("--precision", type=_positive(float), default=0.1,
+    m.add_argument("--start-rate", type=positive(float), default=50.0)
+    m.add_argument("--precision", type=positive(float), default=0.1,
                    help="stop when the lowest failing rate is within this fraction of the best held one")
-    m.add_argument("--max-trials", type=_positive(int), default=12)
-    m.add_argument("--max-time", type=_positive(float), default=300.0, metavar="SECONDS",
+    m.add_argument("--max-trials", type=positive(int), default=12)
+    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS",
                    help="time budget of the search's trials (setup not included)")
     m.add_argument("--retries", type=int, default=1,
                    help="re-run a failed trial this many times when other processes disturbed it")
@@ -162,16 +143,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     c = sub.add_parser("connect", parents=[common], help="C clients register and idle",
                        description="C connections register and stay idle: registrations/s, failures, and "
                                    "the server's RSS per client.")
-    c.add_argument("-c", "--clients", type=_positive(int), default=1000)
-    c.add_argument("--concurrency", type=_positive(int), default=100, help="registrations in flight at once")
+    c.add_argument("-c", "--clients", type=positive(int), default=1000)
+    c.add_argument("--concurrency", type=positive(int), default=100, help="registrations in flight at once")
     c.add_argument("--idle", type=float, default=3.0, metavar="SECONDS", help="idle time before measuring memory")
-    c.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="per registration")
+    c.add_argument("--timeout", type=positive(float), default=30.0, metavar="SECONDS", help="per registration")
 
     p = sub.add_parser("pingpong", parents=[common], help="two clients bounce a PRIVMSG: round-trip times")
-    p.add_argument("--rounds", type=_positive(int), default=5000)
+    p.add_argument("--rounds", type=positive(int), default=5000)
     p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--size", type=_positive(int), default=32, help="bytes of message text")
-    p.add_argument("--max-time", type=_positive(float), default=60.0, metavar="SECONDS")
+    p.add_argument("--size", type=positive(int), default=32, help="bytes of message text")
+    p.add_argument("--max-time", type=positive(float), default=60.0, metavar="SECONDS")
 
     history_cli.add_parsers(sub, common)
 
@@ -321,10 +302,6 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def build_parser() -> argparse.ArgumentParser:

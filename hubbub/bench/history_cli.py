@@ -28,7 +28,8 @@ from typing import Any
 
 from hubbub import __version__
 from hubbub.bench import history, scenarios
-from hubbub.bench.report import Progress, _md_table, _ms, _n, _pct, human
+from hubbub.bench.loops import loop_factory, positive, threading_main
+from hubbub.bench.report import Progress, _ms, _n, _pct, human
 from hubbub.bench.serverproc import (
     HUBBUB_BENCH_SETTINGS,
     ServerProcess,
@@ -43,7 +44,6 @@ SCENARIOS = ("store", "history")
 
 
 def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
-    from hubbub.bench.cli import _positive
 
     s = sub.add_parser("store", parents=[common], help="messages stored per second, each one counted in the database",
                        description="The fanout scenario against a hubbub keeping history in a SQLite file (every "
@@ -52,21 +52,21 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                                    "per second.")  # fmt: skip
     s.add_argument("--db", metavar="FILE|URL", help="the server's database, a SQLite file or a postgresql:// URL "
                    "(default: a temporary file; required with --server-cmd or --connect)")
-    s.add_argument("-n", "--clients", type=_positive(int), default=10, help="clients in the channel (N)")
-    s.add_argument("-k", "--senders", type=_positive(int), default=5, help="clients that send (K)")
-    s.add_argument("-r", "--rate", type=_positive(float), default=1000.0, help="messages/s from all senders (R)")
-    s.add_argument("-d", "--duration", type=_positive(float), default=10.0, help="seconds of sending (per trial)")
-    s.add_argument("--size", type=_positive(int), default=64, help="bytes of message text")
+    s.add_argument("-n", "--clients", type=positive(int), default=10, help="clients in the channel (N)")
+    s.add_argument("-k", "--senders", type=positive(int), default=5, help="clients that send (K)")
+    s.add_argument("-r", "--rate", type=positive(float), default=1000.0, help="messages/s from all senders (R)")
+    s.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
+    s.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
     s.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
-    s.add_argument("--concurrency", type=_positive(int), default=50, help="registrations in flight during setup")
-    s.add_argument("--drain-timeout", type=_positive(float), default=10.0, metavar="SECONDS")
-    s.add_argument("--max-p99-ms", type=_positive(float), default=500.0)
+    s.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
+    s.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS")
+    s.add_argument("--max-p99-ms", type=positive(float), default=500.0)
     m = s.add_argument_group("find-max (as for fanout)")
     m.add_argument("--find-max", action="store_true")
-    m.add_argument("--start-rate", type=_positive(float), default=1250.0)
-    m.add_argument("--precision", type=_positive(float), default=0.1)
-    m.add_argument("--max-trials", type=_positive(int), default=12)
-    m.add_argument("--max-time", type=_positive(float), default=300.0, metavar="SECONDS")
+    m.add_argument("--start-rate", type=positive(float), default=1250.0)
+    m.add_argument("--precision", type=positive(float), default=0.1)
+    m.add_argument("--max-trials", type=positive(int), default=12)
+    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS")
     m.add_argument("--retries", type=int, default=1)
 
     h = sub.add_parser("history", parents=[common], help="CHATHISTORY and SEARCH round trips on a big history",
@@ -79,13 +79,13 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                    "is (default: a temporary file)")
     h.add_argument("--reuse", action="store_true", help="query --db as it is, without filling it")
     h.add_argument("--keep", action="store_true", help="keep the temporary database (its path is printed)")
-    h.add_argument("--messages", type=_positive(int), default=1_000_000, help="messages in the big channel")
+    h.add_argument("--messages", type=positive(int), default=1_000_000, help="messages in the big channel")
     h.add_argument("--others", type=int, default=3, help="smaller channels")
     h.add_argument("--other-messages", type=int, default=10_000, help="messages in each smaller channel")
-    h.add_argument("--queries", type=_positive(int), default=200, help="measured questions of each kind")
+    h.add_argument("--queries", type=positive(int), default=200, help="measured questions of each kind")
     h.add_argument("--warmup", type=int, default=10, help="questions of each kind asked first, not measured")
-    h.add_argument("--limit", type=_positive(int), default=100, help="messages asked for per question")
-    h.add_argument("--batch", type=_positive(int), default=10_000, help="messages per store write while filling")
+    h.add_argument("--limit", type=positive(int), default=100, help="messages asked for per question")
+    h.add_argument("--batch", type=positive(int), default=10_000, help="messages per store write while filling")
     h.add_argument("--seed", type=int, default=1)
 
 
@@ -100,7 +100,6 @@ def _server_cmd(db: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run `store` or `history` as `args` say; print the report; 0 when the run completed."""
-    from hubbub.bench.cli import threading_main
 
     refused = _refused(args)
     if refused:
@@ -173,7 +172,6 @@ def _refused(args: argparse.Namespace) -> str | None:
 def _execute(args: argparse.Namespace, db: str, server: ServerProcess | None,
              progress: Progress) -> tuple[dict[str, Any], scenarios.Target]:  # fmt: skip
     """Fill or count the database, start the server (unless it runs already), measure."""
-    from hubbub.bench.cli import loop_factory
 
     with asyncio.Runner(loop_factory=loop_factory(args.generator_loop)) as runner:
         result: dict[str, Any] = {}
@@ -300,41 +298,3 @@ def report(result: dict[str, Any]) -> str:
     for warning in result.get("warnings", []):
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)
-
-
-def summary_tables(results: list[dict[str, Any]], label: Any) -> list[str]:
-    """Markdown tables of `store` and `history` results (for `hubbub bench summary`)."""
-    out: list[str] = []
-    stores = [r for r in results if r.get("scenario") == "store"]
-    if stores:
-        rows = []
-        for r in sorted(stores, key=label):
-            best = r.get("best") or r.get("result") or {}
-            stored = r.get("stored") or {}
-            rows.append([label(r), _n(r["params"]["clients"]), _n(r["params"]["senders"]), _n(r.get("stored_per_s")),
-                         _ms((best.get("latency") or {}).get("p99_ms")),
-                         _n(r.get("server_cpu_us_per_stored_message"), 1), _n(stored.get("sent")),
-                         _n(stored.get("stored")), "yes" if stored.get("all_stored") else "NO",
-                         _pct(r.get("max_other_processes_util", (best.get("other_processes_util"))))])  # fmt: skip
-        out += ["### Messages stored per second (history on, one core)", ""]
-        out += _md_table(["server", "N", "K", "stored msg/s (max held)", "p99 ms at max", "server CPU us per message",
-                          "sent", "stored", "all stored", "others (max)"], rows)  # fmt: skip
-        out.append("")
-    queries = [r for r in results if r.get("scenario") == "history"]
-    if queries:
-        rows = []
-        for r in sorted(queries, key=label):
-            q = r["result"]
-            worst = max(q["search"], key=lambda s: s["p99_ms"] or 0.0)
-            fill = r.get("prefill") or {}
-            rows.append([label(r), _n(r["database"]["channel_messages"]), _ms(q["latest"]["p50_ms"]),
-                         _ms(q["latest"]["p99_ms"]), _ms(q["before"]["p50_ms"]), _ms(q["before"]["p99_ms"]),
-                         _ms(q["search_all"]["p50_ms"]), _ms(q["search_all"]["p99_ms"]),
-                         f"{_ms(worst['p99_ms'])} ({worst['kind']})", _n(fill.get("stored_per_s")),
-                         _pct(q.get("other_processes_util"))])  # fmt: skip
-        out += ["### History queries (one client, one question at a time)", ""]
-        out += _md_table(["server", "messages in the channel", "LATEST p50 ms", "LATEST p99 ms", "BEFORE p50 ms",
-                          "BEFORE p99 ms", "SEARCH p50 ms", "SEARCH p99 ms", "slowest word p99 ms",
-                          "fill: stored msg/s", "others"], rows)  # fmt: skip
-        out.append("")
-    return out

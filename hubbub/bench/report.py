@@ -293,10 +293,46 @@ def summary(results: list[dict[str, Any]]) -> str:
         out += _md_table(["server", "round trips", "per s", "RTT p50 ms", "RTT p99 ms", "RTT max ms",
                           "server CPU us per round trip", "others"], rows)
         out.append("")
-    from hubbub.bench.history_cli import summary_tables  # its own module, which imports this one
-
     out += summary_tables(results, _label)
     return "\n".join(out)
+
+
+def summary_tables(results: list[dict[str, Any]], label: Any) -> list[str]:
+    """Markdown tables of `store` and `history` results (for `hubbub bench summary`)."""
+    out: list[str] = []
+    stores = [r for r in results if r.get("scenario") == "store"]
+    if stores:
+        rows = []
+        for r in sorted(stores, key=label):
+            best = r.get("best") or r.get("result") or {}
+            stored = r.get("stored") or {}
+            rows.append([label(r), _n(r["params"]["clients"]), _n(r["params"]["senders"]), _n(r.get("stored_per_s")),
+                         _ms((best.get("latency") or {}).get("p99_ms")),
+                         _n(r.get("server_cpu_us_per_stored_message"), 1), _n(stored.get("sent")),
+                         _n(stored.get("stored")), "yes" if stored.get("all_stored") else "NO",
+                         _pct(r.get("max_other_processes_util", (best.get("other_processes_util"))))])  # fmt: skip
+        out += ["### Messages stored per second (history on, one core)", ""]
+        out += _md_table(["server", "N", "K", "stored msg/s (max held)", "p99 ms at max", "server CPU us per message",
+                          "sent", "stored", "all stored", "others (max)"], rows)  # fmt: skip
+        out.append("")
+    queries = [r for r in results if r.get("scenario") == "history"]
+    if queries:
+        rows = []
+        for r in sorted(queries, key=label):
+            q = r["result"]
+            worst = max(q["search"], key=lambda s: s["p99_ms"] or 0.0)
+            fill = r.get("prefill") or {}
+            rows.append([label(r), _n(r["database"]["channel_messages"]), _ms(q["latest"]["p50_ms"]),
+                         _ms(q["latest"]["p99_ms"]), _ms(q["before"]["p50_ms"]), _ms(q["before"]["p99_ms"]),
+                         _ms(q["search_all"]["p50_ms"]), _ms(q["search_all"]["p99_ms"]),
+                         f"{_ms(worst['p99_ms'])} ({worst['kind']})", _n(fill.get("stored_per_s")),
+                         _pct(q.get("other_processes_util"))])  # fmt: skip
+        out += ["### History queries (one client, one question at a time)", ""]
+        out += _md_table(["server", "messages in the channel", "LATEST p50 ms", "LATEST p99 ms", "BEFORE p50 ms",
+                          "BEFORE p99 ms", "SEARCH p50 ms", "SEARCH p99 ms", "slowest word p99 ms",
+                          "fill: stored msg/s", "others"], rows)  # fmt: skip
+        out.append("")
+    return out
 
 
 def load_results(paths: Iterable[str]) -> list[dict[str, Any]]:

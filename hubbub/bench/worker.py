@@ -28,6 +28,7 @@ from hubbub.bench.load import (
     start_counting,
     totals,
 )
+from hubbub.bench.loops import loop_factory
 from hubbub.bench.procstat import raise_fd_limit, self_cpu
 
 
@@ -135,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args(argv)
     raise_fd_limit()
-    from hubbub.bench.cli import loop_factory
 
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
         runner.run(_serve())
