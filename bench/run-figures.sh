@@ -5,7 +5,10 @@
 #
 # Servers: hubbub (standard asyncio loop, and uvloop), InspIRCd and ngIRCd from Debian
 # (/usr/sbin/inspircd, /usr/sbin/ngircd), each with its flood and per-IP limits off
-# (configs in bench/configs/). Every server runs on core $SERVER_CPU and the load
+# (configs in bench/configs/). The hubbubs compared with them keep no history, as they
+# keep none; "hubbub-history" is hubbub with uvloop keeping history in a SQLite file
+# (a fresh one for each scenario), which runs only the scenarios in HISTORY_SCENARIOS,
+# the history ones among them. Every server runs on core $SERVER_CPU and the load
 # generator on core $GEN_CPU (taskset), both at nice $NICE, with $NOFILE descriptors.
 # Each scenario starts a fresh server and stops it afterwards; every run is bounded
 # by --time-limit. The servers take turns scenario by scenario, so that whatever
@@ -15,13 +18,22 @@
 # fanout load (profile/). docs/benchmarks.md was made with NICE=-5.
 #
 # Environment: SERVER_CPU (0), GEN_CPU (1), NICE (0), NOFILE (20000), PYTHON (python3),
-# BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, to compare
-# a change with what it changed; put it in SERVERS), SERVERS ("hubbub-asyncio
-# hubbub-uvloop inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
-# "fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000
-# connect-10000 pingpong"), RETRIES (2: re-runs of a find-max trial that failed while
-# other processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to
-# skip the profile.
+# BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, and
+# "hubbub-base-history", the same keeping history, to compare a change with what it
+# changed; put them in SERVERS), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
+# inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
+# "fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200
+# fanout-ws-n100-r200 fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000
+# pingpong history-store-max history-latency"; the -ws- ones have the clients speak IRC
+# over WebSocket, hubbub-asyncio and hubbub-uvloop only), HISTORY_SCENARIOS (those
+# the hubbubs keeping history run: "fanout-n100-max fanout-n100-r200 pingpong
+# history-store-max history-latency"), HISTORY_MESSAGES (1000000: the big channel of
+# history-latency), CLUSTER_SCENARIOS (those the clusters "hubbub-cluster1",
+# "hubbub-cluster2" and "hubbub-cluster3" run, when put in SERVERS: N nodes and their
+# redis-server, all on the server's core: "fanout-n100-max fanout-n300-r200 pingpong";
+# fanout-n300-r200 runs only for them and hubbub-uvloop), RETRIES (2: re-runs of a find-max trial that failed while other
+# processes were busy), QUICK=1 for a smoke run with tiny budgets, PROFILE=0 to skip the
+# profile.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,10 +44,15 @@ NICE=${NICE:-0}
 NOFILE=${NOFILE:-20000}
 PYTHON=${PYTHON:-python3}
 BASE=${BASE:-}
-SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop ${BASE:+hubbub-base }inspircd ngircd"}
+SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop hubbub-history ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
-SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-n100-r200 fanout-n1000-r50 connect-1000 connect-10000 pingpong"}
+SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200 fanout-ws-n100-r200 fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max history-latency"}
+HISTORY_SCENARIOS=${HISTORY_SCENARIOS:-"fanout-n100-max fanout-n100-r200 pingpong history-store-max history-latency"}
+HISTORY_MESSAGES=${HISTORY_MESSAGES:-1000000}
+# a cluster of N nodes and its Redis, all on the server's core: what clustering costs
+# (SERVERS="hubbub-uvloop hubbub-cluster1 hubbub-cluster2 hubbub-cluster3")
+CLUSTER_SCENARIOS=${CLUSTER_SCENARIOS:-"fanout-n100-max fanout-n300-r200 pingpong"}
 RETRIES=${RETRIES:-2}
 INSPIRCD_PORT=${INSPIRCD_PORT:-16667}
 NGIRCD_PORT=${NGIRCD_PORT:-16668}
@@ -80,13 +97,37 @@ cd "$SNAP"
 
 PIN_SERVER="taskset -c $SERVER_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
 PIN_GEN="taskset -c $GEN_CPU nice -n $NICE prlimit --nofile=$NOFILE:$NOFILE"
-HUBBUB="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --db :memory: --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216 --set limits.send_buffer=0"
+SERVE="$PYTHON -m hubbub serve --listen 127.0.0.1:0 --no-web --set limits.flood_control=false --set limits.max_clients_per_ip=0 --set limits.max_clients=0 --set limits.sendq=16777216 --set limits.send_buffer=0"
+HUBBUB="$SERVE --db :memory: --set history.enabled=false"  # keeps nothing, like the C servers
+HISTORY_DB="$WORK/history.db"
+HISTORY="$SERVE --db $HISTORY_DB --set history.enabled=true"
 
 declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
-# `python -m hubbub` imports the hubbub of its working directory: run the base from its own
-CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $HUBBUB --loop uvloop"
+CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
+declare -A CLUSTER
+for nodes in 1 2 3; do
+    CMD[hubbub-cluster$nodes]="$PIN_SERVER $HUBBUB --loop uvloop"  # each node's command; bench adds --cluster
+    CLUSTER[hubbub-cluster$nodes]="--cluster $nodes"
+done
+# `python -m hubbub` imports the hubbub of its working directory: run the base from its own.
+# An older revision is given only the settings it knows: one from before the store has no
+# history setting (and keeps nothing), one from before limits.send_buffer left socket
+# buffers to the kernel anyway.
+BASE_SERVE=$SERVE
+BASE_HUBBUB=$HUBBUB
+if [ -n "$BASE" ]; then
+    if ! grep -q "send_buffer" "$WORK/base/hubbub/config.py"; then
+        BASE_SERVE=${SERVE/ --set limits.send_buffer=0/}
+    fi
+    BASE_HUBBUB="$BASE_SERVE --db :memory: --set history.enabled=false"
+    if ! grep -q "class HistorySection" "$WORK/base/hubbub/config.py"; then
+        BASE_HUBBUB="$BASE_SERVE --db :memory:"
+    fi
+fi
+CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $BASE_HUBBUB --loop uvloop"
+CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $BASE_SERVE --db $HISTORY_DB --set history.enabled=true --loop uvloop"
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
@@ -119,12 +160,16 @@ if [ "$QUICK" = 1 ]; then
     FIXED_D="-d 2"
     CONNECT_BIG=2000
     ROUNDS=1000
+    FIND_STORE="-d 1 --start-rate 1250 --max-time 10 --max-trials 3 --retries 0"
+    HISTORY_SIZE="--messages 20000 --other-messages 1000 --queries 20"
 else
     FIND_100="-d 4 --start-rate 100 --max-time 70 --retries $RETRIES"
     FIND_1000="-d 4 --start-rate 25 --max-time 90 --retries $RETRIES"
     FIXED_D="-d 10"
     CONNECT_BIG=10000
     ROUNDS=5000
+    FIND_STORE="-d 4 --start-rate 1250 --max-time 90 --retries $RETRIES"
+    HISTORY_SIZE="--messages $HISTORY_MESSAGES --queries 200"
 fi
 
 # bench NAME RESULT SCENARIO [OPTIONS...]: one scenario against a fresh server.
@@ -135,14 +180,33 @@ bench() {
         *" ${result/-$CONNECT_BIG/-10000} "*) ;;
         *) return 0 ;;
     esac
+    case "$name:$result" in  # history: only hubbub keeps it, and then only these scenarios
+        hubbub-*history:*) case " $HISTORY_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
+        hubbub-cluster*:*) case " $CLUSTER_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
+        *:history-*) return 0 ;;
+        hubbub-uvloop:fanout-n300-r200) ;;
+        *:fanout-n300-r200) return 0 ;;  # the cluster's comparison: hubbub alone and clustered
+    esac
+    rm -f "$HISTORY_DB" "$HISTORY_DB"-wal "$HISTORY_DB"-shm "$HISTORY_DB".lock  # every scenario starts empty
     echo "== $name: $result ($*)" >&2
     # shellcheck disable=SC2086  # CONNECT holds two words on purpose
     if ! $PIN_GEN "$PYTHON" -m hubbub.bench "$@" --label "$name" --server-cmd "${CMD[$name]}" \
-        ${CONNECT[$name]:-} --time-limit 400 --server-log "$OUT/$name-$result.log" \
+        ${CONNECT[$name]:-} ${CLUSTER[$name]:-} --time-limit 400 --server-log "$OUT/$name-$result.log" \
         --output "$OUT/$name-$result.json" >"$OUT/$name-$result.txt"; then
         echo "   $name $result failed; see $OUT/$name-$result.log" >&2
     fi
     sed 's/^/   /' "$OUT/$name-$result.txt" >&2 || true
+}
+
+# bench_ws NAME RESULT SCENARIO [OPTIONS...]: the same with the clients speaking IRC over
+# WebSocket to hubbub's web listener (/webirc), hubbub alone only (no history, no cluster).
+bench_ws() {
+    local name=$1 saved
+    case "$name" in hubbub-asyncio | hubbub-uvloop) ;; *) return 0 ;; esac
+    saved=${CMD[$name]}
+    CMD[$name]=${saved/--no-web/--web 127.0.0.1:0}
+    bench "$@" --transport websocket
+    CMD[$name]=$saved
 }
 
 # shellcheck disable=SC2086
@@ -154,16 +218,29 @@ bench() {
         bench "$name" fanout-n1000-max fanout --find-max -n 1000 -k 10 $FIND_1000 ${SETUP[$name]:-}
     done
     for name in $SERVERS; do
+        bench_ws "$name" fanout-ws-n1000-max fanout --find-max -n 1000 -k 10 $FIND_1000
+    done
+    for name in $SERVERS; do
         bench "$name" fanout-n100-r200 fanout -n 100 -k 10 -r 200 $FIXED_D ${SETUP[$name]:-}
+    done
+    for name in $SERVERS; do
+        bench_ws "$name" fanout-ws-n100-r200 fanout -n 100 -k 10 -r 200 $FIXED_D
     done
     for name in $SERVERS; do
         bench "$name" fanout-n1000-r50 fanout -n 1000 -k 10 -r 50 $FIXED_D ${SETUP[$name]:-}
     done
+    for name in $SERVERS; do bench "$name" fanout-n300-r200 fanout -n 300 -k 10 -r 200 $FIXED_D; done
     for name in $SERVERS; do bench "$name" connect-1000 connect -c 1000 --concurrency 100 --idle 3; done
     for name in $SERVERS; do
         bench "$name" connect-$CONNECT_BIG connect -c "$CONNECT_BIG" --concurrency 1000 --idle 5
     done
     for name in $SERVERS; do bench "$name" pingpong pingpong --rounds "$ROUNDS"; done
+    # messages stored per second: every message is stored, the database counted afterwards
+    for name in $SERVERS; do
+        bench "$name" history-store-max store --find-max -n 10 -k 5 $FIND_STORE --db "$HISTORY_DB"
+    done
+    # LATEST, BEFORE and SEARCH round trips on a big history, filled first through the store
+    for name in $SERVERS; do bench "$name" history-latency history $HISTORY_SIZE --db "$HISTORY_DB"; done
 }
 
 # Where hubbub's time goes: py-spy samples the server during a fixed-rate fanout at N=1000.

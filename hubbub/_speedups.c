@@ -43,6 +43,7 @@ typedef struct {
     PyObject *rest;     /* a list of the others, only when there are others */
     Py_ssize_t size;    /* their length; 0: nothing collected, not marked for the flusher */
     Py_ssize_t held;    /* taken, waiting for the store's commit */
+    Py_ssize_t sent;    /* bytes handed to the transport (the metrics read it) */
     PyObject *flusher;
     PyObject *marked;   /* flusher.marked */
     PyObject *sink;     /* the transport */
@@ -117,6 +118,7 @@ queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
     self->closing = 0;
     self->size = 0;
     self->held = 0;
+    self->sent = 0;
     return 0;
 }
 
@@ -321,6 +323,7 @@ queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
             return NULL;
         Py_RETURN_NONE;
     }
+    self->sent += size;
     PyObject *r = sink_write(self, data);
     Py_DECREF(data);
     return r;
@@ -361,8 +364,10 @@ queue_send(OutputQueue *self, PyObject *data)
     if (length < 0)
         return NULL;
     self->held -= length;
-    if (length > 0 && self->sendq >= 0)
+    if (length > 0 && self->sendq >= 0) {
+        self->sent += length;
         return sink_write(self, data);
+    }
     Py_RETURN_NONE;
 }
 
@@ -433,6 +438,7 @@ static PyMethodDef queue_methods[] = {
 static PyMemberDef queue_members[] = {
     {"ip", T_OBJECT, offsetof(OutputQueue, ip), READONLY, NULL},
     {"sendq", T_PYSSIZET, offsetof(OutputQueue, sendq), 0, NULL},
+    {"sent", T_PYSSIZET, offsetof(OutputQueue, sent), 0, NULL},
     {NULL}
 };
 

@@ -4,6 +4,7 @@ from typing import Any
 class OutputQueue:
     ip: str
     sendq: int
+    sent: int
     closing: bool
     def __init__(self, ip: str, sendq: int, flusher: Any, sink: Any, owner: Any) -> None: ...
     def write(self, data: bytes) -> None: ...

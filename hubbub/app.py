@@ -2,27 +2,34 @@
 
 `Runtime` is what `hubbub serve` runs and what end-to-end tests start on port 0 in
 their own event loop. It puts together the chat core, the listeners and their shared
-connection limits (runtime/listeners.py), the shared output flusher, the periodic
-timeout sweep, the worker threads for slow work (runtime/workers.py), configuration
-reloads (REHASH, SIGHUP), and a clean shutdown that tells every client why it is being
-disconnected. Transports see it only through `ConnectionHost` (transport/ports.py).
+connection limits (runtime/listeners.py), the web listener (transport/web.py: the web
+client, IRC over WebSocket, /healthz and /metrics), the metrics (metrics.py), the
+shared output flusher, the periodic timeout sweep, the worker threads for slow work
+(runtime/workers.py), configuration reloads (REHASH, SIGHUP), and a clean shutdown that
+tells every client why it is being disconnected. Transports see it only through
+`ConnectionHost` and `WebHost` (transport/ports.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any
 
-from hubbub.config import Config, ConfigError
+from aiohttp import web
+from OpenSSL import SSL
+
+from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
-from hubbub.engine.redis import RedisLog
+from hubbub.engine.redis import UNREACHABLE, RedisLog
 from hubbub.engine.replica import Replica
 from hubbub.irc.message import Message
+from hubbub.metrics import TRANSPORTS, Metrics
 from hubbub.plain.intake import Intake
 from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
@@ -31,20 +38,26 @@ from hubbub.runtime.workers import WorkerPool
 from hubbub.server import keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import build_core, local_core, new_state
+from hubbub.server.session import Session
 from hubbub.server.user import new_node_id
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
-from hubbub.transport.ports import Link
+from hubbub.transport.httpconn import HttpConnection
+from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection
+from hubbub.transport.web import build_app
 
 log = logging.getLogger("hubbub")
 
+Contexts = tuple[SSL.Context | None, ssl.SSLContext | None]  # for IRC over TLS, for HTTPS
+
 SHUTDOWN_FLUSH_SECONDS = 2.0
+HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (
     ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("cluster", "url"),
-    ("cluster", "keyspace"), ("cluster", "node_timeout"),
+    ("cluster", "keyspace"), ("cluster", "node_timeout"), ("web", "tls"), ("web", "handshake_timeout"),
 )  # fmt: skip
 
 
@@ -73,7 +86,17 @@ class Runtime:
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit)
         self.listeners = Listeners()
-        self.tls_context: ssl.SSLContext | None = None
+        self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
+        self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
+        self.engine.subscribe(self.metrics.on_event)
+        # Readiness checks beyond the listeners, by name ("store": does it answer?)
+        self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {"store": self.persistence.reachable}
+        if self.cluster is not None:
+            self.health_checks["cluster"] = self._cluster_ready
+        self.persistence.written = self.metrics.history_written
+        self.tls_context: SSL.Context | None = None  # for new TLS connections (a reload replaces it)
+        self.https_context: ssl.SSLContext | None = None  # for new HTTPS ones (web.tls; a reload too)
+        self._web: web.AppRunner | None = None
         self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
@@ -98,17 +121,59 @@ class Runtime:
             self._gate_settings = (limits, GateSettings.from_limits(limits))
         return self._gate_settings[1]
 
+    def counters(self, kind: str) -> TransportCounters:
+        return self.transport_counters.setdefault(kind, TransportCounters())
+
     def handshake_timeout(self) -> float:
         return self.config.limits.tls_handshake_timeout
 
-    def admit(self, link: Link) -> str | None:
-        return self.admission.admit(link)
+    def admit(self, link: Counted, per_ip: bool = True) -> str | None:
+        return self.admission.admit(link, per_ip)
 
-    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+    def hand_over(self, old: Counted, new: Counted) -> str | None:
+        return self.admission.hand_over(old, new)
+
+    def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         self.admission.release(link, failed_handshake)
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> Intake:
-        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later)
+    def open_session(
+        self, link: Link, ip: str, secure: bool, certfp: str | None = None, irc_only: bool = False
+    ) -> SessionPort:
+        if irc_only:
+            return Session(self.services, link, ip, secure, certfp)
+        return Intake(self.services, link, ip, secure, asyncio.get_running_loop().call_later, certfp)
+
+    # -- WebHost: what the web listener asks of us -------------------------------------
+
+    @property
+    def web_settings(self) -> WebSection:
+        return self.config.web
+
+    def metrics_page(self) -> tuple[bytes, str]:
+        return self.metrics.render()
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Ready when every listener accepts connections and every check passes in time."""
+        listeners = self.listeners.serving()
+        checks = {}
+        for name, check in self.health_checks.items():
+            try:
+                checks[name] = bool(await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS))
+            except Exception as exc:
+                log.warning("health check %s failed: %s", name, exc or type(exc).__name__)
+                checks[name] = False
+        ready = not self._stopping and bool(listeners) and all(listeners.values()) and all(checks.values())
+        return ready, {"listeners": listeners, "checks": checks}
+
+    async def _cluster_ready(self) -> bool:
+        """Readiness in a cluster: Redis answers now, and this node follows the shared log
+        (not starting again from a snapshot, nor refusing what clients send)."""
+        assert self.cluster is not None
+        try:
+            await self.cluster.r.ping()
+        except UNREACHABLE:
+            return False
+        return self.cluster.synced.is_set() and self.cluster.replica.refusing is None
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""
@@ -124,7 +189,8 @@ class Runtime:
         return self.listeners.addresses
 
     @property
-    def connections(self) -> set[Link]:
+    def connections(self) -> set[Counted]:
+        """Every connection counted: IRC clients, and HTTP ones to the web listener."""
         return self.admission.links
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -135,10 +201,13 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
         self._fit_descriptors()
-        if self.config.listen.tls:  # a certificate problem stops us before anything listens
+        # a certificate problem stops us before anything listens
+        if self.config.listen.tls:
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
+        if self.config.listen.web and self.config.web.tls:
+            self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
-        self.flusher.barrier = self.persistence
+        self.flusher.barrier = self.persistence.barrier
         try:
             if self.cluster is not None:  # the network's state replaces what the store gave
                 await self.cluster.start()
@@ -151,21 +220,29 @@ class Runtime:
                 if self.config.tls.self_signed and self.config.tls.sts:
                     log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
                                 "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+            if self.config.listen.web:
+                await self._listen_web(self.config.listen.web)
         except BaseException:
             self.listeners.close()
+            if self._web is not None:
+                await self._web.cleanup()
             if self.cluster is not None:
                 await self.cluster.stop()
             await self.persistence.close()
             raise
+        self.metrics.start(loop)
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
-    async def _listen(self, kind: str, spec: str, context: ssl.SSLContext | None) -> None:
+    async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
         if context is None:
             await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
-            await self.listeners.listen_accepting(
-                kind, spec, lambda sock, ip: TcpConnection.accept_tls(self, context, sock, ip)
-            )
+            await self.listeners.listen_accepting(kind, spec, self._accept_tls)
+
+    def _accept_tls(self, sock: socket.socket, ip: str) -> None:
+        """A TLS connection gets the context of the moment (a reload replaces it)."""
+        assert self.tls_context is not None
+        TcpConnection.accept_tls(self, self.tls_context, sock, ip)
 
     def _fit_descriptors(self) -> None:
         """As many descriptors as we may have, and no more connections than they allow."""
@@ -185,6 +262,22 @@ class Runtime:
                 f"connections: accepting at most {ceiling} (raise it with ulimit -n, or LimitNOFILE= "
                 "in a systemd unit)")  # fmt: skip
 
+    async def _listen_web(self, spec: str) -> None:
+        """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics."""
+        settings = self.config.web
+        runner = self._web = web.AppRunner(
+            build_app(self), handle_signals=False, access_log=None,
+            keepalive_timeout=settings.handshake_timeout, shutdown_timeout=SHUTDOWN_FLUSH_SECONDS,
+        )  # fmt: skip
+        await runner.setup()
+        handlers = runner.server
+        assert handlers is not None
+        # accepted by us, so that every connection counts from accept (transport/httpconn.py);
+        # an HTTPS one gets the context of the moment (a reload replaces it)
+        await self.listeners.listen_accepting(
+            "web", spec, lambda sock, ip: HttpConnection.accept(self, handlers, self.https_context, sock, ip)
+        )
+
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""
         return self.listeners.address("irc")
@@ -192,6 +285,12 @@ class Runtime:
     def tls_address(self) -> tuple[str, int]:
         """The first TLS listener's address."""
         return self.listeners.address("tls")
+
+    def web_url(self, path: str = "/") -> str:
+        """The web listener's URL (http://HOST:PORT/, https with web.tls)."""
+        host, port = self.listeners.address("web")
+        shown = f"[{host}]" if ":" in host else host
+        return f"{'https' if self.config.web.tls else 'http'}://{shown}:{port}{path}"
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -210,6 +309,7 @@ class Runtime:
             return
         self._stopping = True
         self.listeners.close()
+        self.metrics.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.workers.stop()
@@ -219,14 +319,22 @@ class Runtime:
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
-        while self.connections and loop.time() < deadline:
+        while self._clients() and loop.time() < deadline:
             await asyncio.sleep(0.02)
-        for link in list(self.connections):
+        for link in self._clients():
+            link.abort()
+        if self._web is not None:  # WebSockets are closed by now; HTTP connections end here
+            await self._web.cleanup()
+        for link in list(self.connections):  # an HTTP one still in its TLS handshake
             link.abort()
         await self.listeners.wait_closed()
         await self.flusher.drain()
         await self.persistence.close()
         self._done.set()
+
+    def _clients(self) -> list[Counted]:
+        """The connections that are IRC clients (not HTTP ones still waiting for a request)."""
+        return [link for link in self.connections if link.kind != "http"]
 
     def _new_node(self, node: str) -> None:
         """A new incarnation in the cluster (the old one was declared lost)."""
@@ -270,12 +378,12 @@ class Runtime:
         """
         if self._stopping:
             return
-        def done(finished: Future[tuple[Config, list[str]]]) -> None:
+        def done(finished: Future[tuple[Config, list[str], Contexts]]) -> None:
             error: str | None = None
             notes: list[str] = []
             try:
-                config, motd = finished.result()
-                notes = self._apply_config(config, motd)
+                config, motd, contexts = finished.result()
+                notes = self._apply_config(config, motd, contexts)
             except ConfigError as exc:
                 error = str(exc)
             except Exception:
@@ -294,23 +402,30 @@ class Runtime:
 
         self.workers.submit(self._read_config, done)
 
-    def _read_config(self) -> tuple[Config, list[str]]:
-        """The blocking part of a reload (worker thread): the file, the MOTD, the certificate."""
+    def _read_config(self) -> tuple[Config, list[str], Contexts]:
+        """The blocking part of a reload (worker thread): the file, the MOTD, and the TLS
+        contexts of the new certificate (a broken pair is refused here, before any use)."""
         config = self.loader()
         motd = config.motd_lines()
+        context = https = None
         if self.tls_context is not None:
-            tls.check(config.tls, self.config.server.name)  # refuse a broken pair before using it
-        return config, motd
+            context = tls.server_context(config.tls, self.config.server.name)
+        if self.https_context is not None:
+            https = tls.https_context(config.tls, self.config.server.name)
+        return config, motd, (context, https)
 
-    def _apply_config(self, config: Config, motd: list[str]) -> list[str]:
+    def _apply_config(self, config: Config, motd: list[str], contexts: Contexts) -> list[str]:
         notes = []
         for section, key in FIXED_SETTINGS:
             running = getattr(getattr(self.config, section), key)
             if getattr(getattr(config, section), key) != running:
                 setattr(getattr(config, section), key, running)
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
-        if self.tls_context is not None:
-            tls.load_chain(self.tls_context, config.tls)  # new connections get the new certificate
+        context, https = contexts
+        if context is not None:  # new connections get the new certificate (and tls.client_certs)
+            self.tls_context = context
+        if https is not None:
+            self.https_context = https
         previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config

@@ -104,8 +104,8 @@ async def _serve(config: Config, args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
     loop.add_signal_handler(signal.SIGHUP, runtime.rehash)
     if all(host in LOOPBACK for _, host, _ in runtime.addresses):
-        log.info("only local connections are accepted; use --listen 0.0.0.0:6667 to accept "
-                 "connections from other machines")
+        log.info("only local connections are accepted; use --listen 0.0.0.0:6667 (and --web 0.0.0.0:8080) "
+                 "to accept connections from other machines")
     log.info("hubbub %s ready as %s (%s event loop)", __version__, config.server.name,
              type(loop).__module__.split(".")[0])
     await runtime.wait_stopped()

@@ -7,7 +7,9 @@ file is always complete and always matches what the server reads.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -53,7 +55,7 @@ class HistorySection:
     enabled: bool = _doc("keep channel messages and private messages between accounts (draft/chathistory, search)", default=True)
     autoreplay_lines: int = _doc("lines of history sent on JOIN to clients without draft/chathistory; 0 for none", default=10)
     chathistory_max: int = _doc("most messages one CHATHISTORY or SEARCH answers with (CHATHISTORY=)", default=100)
-    events: bool = _doc("also keep joins, parts, quits, kicks, topics and nick changes (draft/event-playback)", default=True)
+    events: bool = _doc("also keep joins, parts, quits, kicks, and topic, mode and nick changes (draft/event-playback)", default=True)
     max_age_days: float = _doc("forget messages older than this many days; 0 keeps them", default=0.0)
     max_per_target: int = _doc("keep at most this many messages per channel or conversation; 0 for no limit", default=0)
 
@@ -107,11 +109,22 @@ class LimitsSection:
 
 @dataclass
 class TlsSection:
-    cert: str = _doc("certificate chain (PEM) for the listen.tls listeners", default="hubbub.crt")
+    cert: str = _doc("certificate chain (PEM) for the listen.tls listeners (and for HTTPS when web.tls is on)", default="hubbub.crt")
     key: str = _doc("private key (PEM) of that certificate", default="hubbub.key")
     self_signed: bool = _doc("generate a self-signed pair at cert and key when they do not exist yet", default=False)
     sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist", default=True)
     sts_duration: int = _doc("seconds clients keep to TLS after seeing the STS policy; 0 withdraws it", default=2592000)
+    client_certs: bool = _doc("ask TLS clients for a certificate, accepting any (self-signed too), for CertFP: SASL EXTERNAL and NickServ CERT; clients without one connect as usual", default=True)
+
+
+@dataclass
+class WebSection:
+    allowed_origins: list[str] = _doc("origins whose pages may open WebSockets here (\"https://chat.example.org\"; \"*\" for any); empty: the web listener's own origin only", default_factory=list)
+    max_frame: int = _doc("largest WebSocket message accepted, in bytes; a bigger one closes the connection (1009); a line longer than IRC allows but within this gets 417", default=16384)
+    handshake_timeout: float = _doc("seconds an HTTP connection has to send its request (a WebSocket, its upgrade); also how long an idle HTTP connection is kept", default=10.0)
+    tls: bool = _doc("serve HTTPS and wss:// on listen.web, with the [tls] certificate and key", default=False)
+    trusted_proxies: list[str] = _doc("reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For and X-Forwarded-Proto are believed", default_factory=list)
+    metrics: bool = _doc("serve Prometheus metrics at /metrics", default=True)
 
 
 @dataclass
@@ -146,6 +159,7 @@ class Config:
     accounts: AccountsSection = field(default_factory=AccountsSection)
     limits: LimitsSection = field(default_factory=LimitsSection)
     tls: TlsSection = field(default_factory=TlsSection)
+    web: WebSection = field(default_factory=WebSection)
     admin: AdminSection = field(default_factory=AdminSection)
     cluster: ClusterSection = field(default_factory=ClusterSection)
     opers: list[OperBlock] = field(default_factory=list)
@@ -161,7 +175,7 @@ class Config:
         return text.splitlines() if text else []
 
 
-_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "admin", "cluster")
+_SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "web", "admin", "cluster")
 
 
 def _coerce(section: str, key: str, value: Any, want: Any) -> Any:
@@ -288,6 +302,8 @@ def validate(config: Config) -> None:
         raise ConfigError("tls.sts_duration cannot be negative")
     if config.listen.tls and not (config.tls.cert and config.tls.key):
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
+    if config.web.tls and config.listen.web and not (config.tls.cert and config.tls.key):
+        raise ConfigError("web.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
     for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
@@ -329,6 +345,25 @@ def validate(config: Config) -> None:
         raise ConfigError(f"server.default_channel {config.server.default_channel!r} is not a valid channel name")
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):
         parse_hostport(addr)
+    _validate_web(config.web)
+
+
+def _validate_web(web: WebSection) -> None:
+    if web.max_frame < 512:
+        raise ConfigError("web.max_frame must be at least 512")
+    if not web.handshake_timeout > 0:
+        raise ConfigError("web.handshake_timeout must be positive")
+    for origin in web.allowed_origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ConfigError(f"web.allowed_origins: {origin!r} is not an origin (scheme://host[:port], or *)")
+    for proxy in web.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"web.trusted_proxies: {proxy!r} is not an address or CIDR block") from None
+
+
+_ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[^/:\s\[\]]+)(:\d{1,5})?")
 
 
 def parse_hostport(text: str, default_port: int | None = None) -> tuple[str, int]:

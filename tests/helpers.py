@@ -17,12 +17,13 @@ TIMEOUT = 5.0
 
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
-    and a store that keeps nothing (unless `store.db` names a file)."""
+    and a store that keeps nothing (unless `store.db` names a file), and no web listener
+    unless one asks for it (`listen.web='127.0.0.1:0'`)."""
     cluster = os.environ.get("HUBBUB_TEST_CLUSTER")  # the same tests on a one-node cluster
     if cluster:
         overrides = (f"cluster.url='{cluster}'", f"cluster.keyspace='t{uuid.uuid4().hex}'", *overrides)
-    config = load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'",
-                         *overrides])  # fmt: skip
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
+                         "store.db=':memory:'", *overrides])  # fmt: skip
     runtime = Runtime(config)
     await runtime.start()
     return runtime

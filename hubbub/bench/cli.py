@@ -3,7 +3,13 @@
     hubbub bench fanout  [--find-max] [-n CLIENTS] [-k SENDERS] [-r RATE] [-d SECONDS] ...
     hubbub bench connect [-c CLIENTS] [--concurrency W] [--idle SECONDS]
     hubbub bench pingpong [--rounds N]
+    hubbub bench store   [--find-max] [--db FILE]       (history_cli.py)
+    hubbub bench history [--messages M] [--queries Q]   (history_cli.py)
     hubbub bench summary RESULT.json...
+
+`--transport websocket` has the clients speak IRC over WebSocket (IRCv3) to the web
+listener's `/webirc` instead of IRC over TCP: `--connect` then names the web listener,
+and a hubbub started by the benchmark gets one on a free port.
 
 Every scenario takes a target: `--connect HOST:PORT` (a running server; `--server-pid`
 to measure it), `--server-cmd "..."` (started, found, measured and stopped by the
@@ -26,15 +32,16 @@ import platform
 import shlex
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from hubbub import __version__
-from hubbub.bench import procstat, scenarios
+from hubbub.bench import history_cli, procstat, scenarios
 from hubbub.bench.cluster import LocalCluster
+from hubbub.bench.loops import loop_factory, positive, threading_main
 from hubbub.bench.report import Progress, human, load_results, summary
 from hubbub.bench.serverproc import (
     DEFAULT_PORT_PATTERN,
+    WEB_PORT_PATTERN,
     ServerProcess,
     ServerStartError,
     default_server_cmd,
@@ -49,27 +56,8 @@ DESCRIPTION = (
 )
 
 
-def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop for the generator: uvloop when installed (auto), or the standard one."""
-    if choice == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        if choice == "uvloop":
-            raise SystemExit("hubbub bench: --generator-loop uvloop, but uvloop is not installed") from None
-        return None
-    return uvloop.new_event_loop
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    return parse
 
 
 def _common_arguments() -> argparse.ArgumentParser:
@@ -81,13 +69,18 @@ def _common_arguments() -> argparse.ArgumentParser:
                         "at the end (its pid is measured)")
     target.add_argument("--server-pid", type=int, metavar="PID",
                         help="sample this process's CPU time and RSS from /proc")
-    target.add_argument("--port-pattern", default=DEFAULT_PORT_PATTERN, metavar="REGEX",
-                        help="regex with (host) and (port) groups to find the port in the server's output")
-    target.add_argument("--startup-timeout", type=_positive(float), default=20.0, metavar="SECONDS")
+    target.add_argument("--port-pattern", metavar="REGEX",
+                        help="regex with (host) and (port) groups to find the port in the server's output "
+                             "(default: hubbub's 'listening irc' line, or 'listening web' with --transport websocket)")
+    target.add_argument("--transport", choices=["tcp", "websocket"], default="tcp",
+                        help="how the clients connect: IRC over TCP, or IRC over WebSocket (IRCv3) to --ws-path")
+    target.add_argument("--ws-path", default="/webirc", metavar="PATH",
+                        help="the WebSocket's path on the web listener (default /webirc)")
+    target.add_argument("--startup-timeout", type=positive(float), default=20.0, metavar="SECONDS")
     target.add_argument("--server-log", metavar="FILE", help="copy the started server's output here")
     target.add_argument("--allow-remote", action="store_true",
                         help="accept a target that is not a loopback address")
-    target.add_argument("--cluster", type=_positive(int), metavar="NODES",
+    target.add_argument("--cluster", type=positive(int), metavar="NODES",
                         help="start a redis-server and this many hubbub nodes sharing it (--server-cmd: "
                         "the node command, without --cluster); clients are spread over the nodes")
     out = common.add_argument_group("output")
@@ -97,7 +90,7 @@ def _common_arguments() -> argparse.ArgumentParser:
     out.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                      help="progress bar on stderr (auto: when stderr is a terminal)")
     run = common.add_argument_group("run")
-    run.add_argument("--time-limit", type=_positive(float), default=900.0, metavar="SECONDS",
+    run.add_argument("--time-limit", type=positive(float), default=900.0, metavar="SECONDS",
                      help="stop the whole run after this long (default 900)")
     run.add_argument("--generator-loop", choices=["auto", "asyncio", "uvloop"], default="auto",
                      help="event loop of the load generator")
@@ -122,27 +115,27 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                        description="N clients in one channel; K of them send at a total rate R (open loop) "
                                    "for D seconds. Reports deliveries/s, losses, latency, and the server's "
                                    "CPU seconds per million deliveries.")
-    f.add_argument("-n", "--clients", type=_positive(int), default=100, help="clients in the channel (N)")
-    f.add_argument("-k", "--senders", type=_positive(int), default=10, help="clients that send (K)")
-    f.add_argument("-r", "--rate", type=_positive(float), default=100.0, help="messages/s from all senders (R)")
-    f.add_argument("-d", "--duration", type=_positive(float), default=10.0, help="seconds of sending (per trial)")
-    f.add_argument("--size", type=_positive(int), default=64, help="bytes of message text")
+    f.add_argument("-n", "--clients", type=positive(int), default=100, help="clients in the channel (N)")
+    f.add_argument("-k", "--senders", type=positive(int), default=10, help="clients that send (K)")
+    f.add_argument("-r", "--rate", type=positive(float), default=100.0, help="messages/s from all senders (R)")
+    f.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
+    f.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
     f.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
-    f.add_argument("--procs", type=_positive(int), default=1, help="processes holding the receivers")
-    f.add_argument("--concurrency", type=_positive(int), default=50, help="registrations in flight during setup")
-    f.add_argument("--setup-timeout", type=_positive(float), default=120.0, metavar="SECONDS")
-    f.add_argument("--drain-timeout", type=_positive(float), default=10.0, metavar="SECONDS",
+    f.add_argument("--procs", type=positive(int), default=1, help="processes holding the receivers")
+    f.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
+    f.add_argument("--setup-timeout", type=positive(float), default=120.0, metavar="SECONDS")
+    f.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS",
                    help="how long to wait for the last deliveries after sending stops")
-    f.add_argument("--max-p99-ms", type=_positive(float), default=500.0,
+    f.add_argument("--max-p99-ms", type=positive(float), default=500.0,
                    help="p99 latency above which a trial does not hold")
     m = f.add_argument_group("find-max")
     m.add_argument("--find-max", action="store_true",
                    help="search the highest rate held with no loss and p99 under --max-p99-ms")
-    m.add_argument("--start-rate", type=_positive(float), default=50.0)
-    m.add_argument("--precision", type=_positive(float), default=0.1,
+    m.add_argument("--start-rate", type=positive(float), default=50.0)
+    m.add_argument("--precision", type=positive(float), default=0.1,
                    help="stop when the lowest failing rate is within this fraction of the best held one")
-    m.add_argument("--max-trials", type=_positive(int), default=12)
-    m.add_argument("--max-time", type=_positive(float), default=300.0, metavar="SECONDS",
+    m.add_argument("--max-trials", type=positive(int), default=12)
+    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS",
                    help="time budget of the search's trials (setup not included)")
     m.add_argument("--retries", type=int, default=1,
                    help="re-run a failed trial this many times when other processes disturbed it")
@@ -150,16 +143,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     c = sub.add_parser("connect", parents=[common], help="C clients register and idle",
                        description="C connections register and stay idle: registrations/s, failures, and "
                                    "the server's RSS per client.")
-    c.add_argument("-c", "--clients", type=_positive(int), default=1000)
-    c.add_argument("--concurrency", type=_positive(int), default=100, help="registrations in flight at once")
+    c.add_argument("-c", "--clients", type=positive(int), default=1000)
+    c.add_argument("--concurrency", type=positive(int), default=100, help="registrations in flight at once")
     c.add_argument("--idle", type=float, default=3.0, metavar="SECONDS", help="idle time before measuring memory")
-    c.add_argument("--timeout", type=_positive(float), default=30.0, metavar="SECONDS", help="per registration")
+    c.add_argument("--timeout", type=positive(float), default=30.0, metavar="SECONDS", help="per registration")
 
     p = sub.add_parser("pingpong", parents=[common], help="two clients bounce a PRIVMSG: round-trip times")
-    p.add_argument("--rounds", type=_positive(int), default=5000)
+    p.add_argument("--rounds", type=positive(int), default=5000)
     p.add_argument("--warmup", type=int, default=200)
-    p.add_argument("--size", type=_positive(int), default=32, help="bytes of message text")
-    p.add_argument("--max-time", type=_positive(float), default=60.0, metavar="SECONDS")
+    p.add_argument("--size", type=positive(int), default=32, help="bytes of message text")
+    p.add_argument("--max-time", type=positive(float), default=60.0, metavar="SECONDS")
+
+    history_cli.add_parsers(sub, common)
 
     s = sub.add_parser("summary", help="Markdown tables from --json result files")
     s.add_argument("files", nargs="+", metavar="RESULT.json")
@@ -211,10 +206,16 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.scenario == "summary":
         print(summary(load_results(args.files)))
         return 0
+    if args.scenario in history_cli.SCENARIOS:
+        return history_cli.run(args)
     fd_limit = procstat.raise_fd_limit()
     if _needed_fds(args) > fd_limit:
         print(f"hubbub bench: this run needs about {_needed_fds(args)} file descriptors and the limit is "
               f"{fd_limit}; raise it (ulimit -n) or use --procs", file=sys.stderr)
+        return 2
+    if args.cluster and args.transport != "tcp":
+        print("hubbub bench: --cluster runs over TCP only (its nodes listen for IRC, not on the web)",
+              file=sys.stderr)
         return 2
     if args.connect:
         try:
@@ -241,19 +242,22 @@ def run_bench(args: argparse.Namespace) -> int:
             cluster.start(args.startup_timeout)
             host, port = cluster.addresses[0]
         elif args.server_cmd or not args.connect:
-            server = ServerProcess(args.server_cmd or default_server_cmd(),
+            websocket = args.transport == "websocket"
+            pattern = args.port_pattern or (WEB_PORT_PATTERN if websocket else DEFAULT_PORT_PATTERN)
+            server = ServerProcess(args.server_cmd or default_server_cmd(web=websocket),
                                    connect=parse_address(args.connect) if args.connect else None,
-                                   port_pattern=args.port_pattern, log_path=args.server_log)
+                                   port_pattern=pattern, log_path=args.server_log)
             host, port = server.start(args.startup_timeout)
         else:
             host, port = parse_address(args.connect)
         if not is_loopback(host) and not args.allow_remote:
             raise ServerStartError(f"{host} is not a loopback address (see --allow-remote)")
         pid = args.server_pid or (server.pid if server else None)
-        target = scenarios.Target(host, port, pid)
+        target = scenarios.Target(host, port, pid, args.ws_path if args.transport == "websocket" else None)
         if cluster is not None:
             pids = cluster.pids
-            target = scenarios.Target(host, port, pids[0], list(cluster.addresses), pids[1:], cluster.redis.calls)
+            target = scenarios.Target(host, port, pids[0], None, list(cluster.addresses), pids[1:],
+                                      cluster.redis.calls, cluster.redis.pid)
         with asyncio.Runner(loop_factory=loop_factory(args.generator_loop)) as runner:
             result = runner.run(asyncio.wait_for(_run_scenario(args, target, progress), args.time_limit))
     except (scenarios.BenchError, ServerStartError, WorkerError, OSError, ConnectionError) as exc:
@@ -278,7 +282,8 @@ def run_bench(args: argparse.Namespace) -> int:
         "scenario": args.scenario,
         "label": args.label,
         "started_at": started_at,
-        "target": {"host": target.host, "port": target.port, "pid": target.pid, "nodes": target.nodes or None},
+        "target": {"host": target.host, "port": target.port, "pid": target.pid, "transport": args.transport,
+                   "nodes": target.nodes or None},
         "server_cmd": server.command if server else cluster.command if cluster else None,
         "machine": {
             "cpus": os.cpu_count(),
@@ -297,10 +302,6 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ counts (INFO commandstats) give the Redis operations each message costs.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -111,6 +112,18 @@ class LocalCluster:
             server = ServerProcess(cmd, log_path=log)
             self.servers.append(server)
             self.addresses.append(server.start(timeout))
+        self._pin_redis()
+
+    def _pin_redis(self) -> None:
+        """Redis runs on the CPUs the nodes were given (a pinned server command), not on
+        the load generator's, which it would otherwise inherit."""
+        node = self.servers[0].pid if self.servers else None
+        if node is None or self.redis.pid is None:
+            return
+        try:
+            os.sched_setaffinity(self.redis.pid, os.sched_getaffinity(node))
+        except OSError:
+            pass  # gone, or not ours to pin: measured where it runs
 
     @property
     def pids(self) -> list[int]:

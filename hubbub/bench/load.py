@@ -17,11 +17,20 @@ the hot path:
 
 Times are `time.monotonic_ns()`: the same clock in every process of one machine, so a
 message sent by one generator process can be timed by another.
+
+IRC over WebSocket (`--transport websocket`) uses the same connections with a thin
+framing layer (`WebSocketLoadConnection`): the HTTP upgrade written by hand, each
+received frame turned back into a CRLF-ended line for the counting above, each line
+sent as one masked frame. Not a WebSocket library, for the same reason as above: a
+library builds a message object per frame and wakes a task for it, which would make
+the generator, not the server, the thing measured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import socket
 import time
 from collections import Counter
@@ -309,16 +318,130 @@ class LoadConnection(asyncio.Protocol):
             self.transport.close()
 
 
+class WebSocketLoadConnection(LoadConnection):
+    """A load connection speaking IRC over WebSocket (IRCv3: one line per frame).
+
+    Frames from the server are unmasked; each data frame is one line, handed on with a
+    CRLF so that everything above counts and parses as for TCP. Frames to the server
+    must be masked: the mask is zero, which leaves the bytes as they are (the mask only
+    protects browsers' proxies from scripted payloads; a server cannot tell).
+    """
+
+    def __init__(self, nick: str, capture: bool = False, host: str = "", path: str = "/webirc") -> None:
+        super().__init__(nick, capture)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self._request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n").encode()  # fmt: skip
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._head = b""
+        self._frames = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        transport.write(self._request)  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError(f"connection lost ({self.lost_reason})"))
+
+    def data_received(self, data: bytes) -> None:
+        if not self.opened.done():
+            head = self._head + data
+            end = head.find(b"\r\n\r\n")
+            if end < 0:
+                self._head = head[-MAX_TAIL:]
+                return
+            self._head = b""
+            status = head[: head.find(b"\r\n")]
+            if not status.startswith(b"HTTP/1.1 101"):
+                self.opened.set_exception(ServerRefused(status.decode("utf-8", "replace")))
+                self.abort()
+                return
+            self.opened.set_result(None)
+            data = head[end + 4 :]
+        lines = self._unframe(data)
+        if lines:
+            super().data_received(lines)
+
+    def _unframe(self, data: bytes) -> bytes:
+        """The complete data frames of what has arrived, as CRLF-ended lines."""
+        buf = self._frames + data if self._frames else data
+        lines: list[bytes] = []
+        pos, size_all = 0, len(buf)
+        while pos + 2 <= size_all:
+            opcode = buf[pos] & 0x0F
+            size = buf[pos + 1] & 0x7F
+            start = pos + 2
+            if size == 126:
+                if start + 2 > size_all:
+                    break
+                size, start = int.from_bytes(buf[start : start + 2], "big"), start + 2
+            elif size == 127:
+                if start + 8 > size_all:
+                    break
+                size, start = int.from_bytes(buf[start : start + 8], "big"), start + 8
+            end = start + size
+            if end > size_all:
+                break
+            if opcode <= 0x2:  # text, binary (or a continuation, which hubbub never sends)
+                lines.append(buf[start:end])
+            elif opcode == 0x9:  # a ping: its pong
+                self._write_frame(0xA, buf[start:end])
+            pos = end
+        self._frames = buf[pos:]
+        if not lines:
+            return b""
+        lines.append(b"")
+        return b"\r\n".join(lines)
+
+    def _write_frame(self, opcode: int, payload: bytes) -> None:
+        if self.transport is not None and not self.lost:
+            self.transport.write(_client_frame(opcode, payload))
+
+    def send(self, data: bytes) -> None:
+        """`data`: CRLF-ended IRC lines, each sent as its own frame."""
+        if self.transport is None or self.lost:
+            return
+        lines = data.split(b"\r\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        self.transport.write(b"".join(_client_frame(0x1, line) for line in lines))
+
+
+def _client_frame(opcode: int, payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | opcode, 0x80 | size))
+    elif size < 65536:
+        header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 0x80 | 127)) + size.to_bytes(8, "big")
+    return header + b"\0\0\0\0" + payload  # a zero mask: the payload as it is
+
+
 # -- helpers shared by the scenarios and the worker processes ---------------------------------
 
 
-async def connect(host: str, port: int, nick: str, timeout: float, capture: bool = False) -> LoadConnection:
-    """Open a connection and register it as `nick` (done at the end of the MOTD)."""
+async def connect(
+    host: str, port: int, nick: str, timeout: float, capture: bool = False, path: str | None = None
+) -> LoadConnection:
+    """Open a connection and register it as `nick` (done at the end of the MOTD); with
+    `path`, over a WebSocket to that path of the web listener at host:port."""
     loop = asyncio.get_running_loop()
-    _, conn = await asyncio.wait_for(
-        loop.create_connection(lambda: LoadConnection(nick, capture), host, port), timeout
-    )
+    if path is None:
+        def factory() -> LoadConnection:
+            return LoadConnection(nick, capture)
+    else:
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+        def factory() -> LoadConnection:
+            return WebSocketLoadConnection(nick, capture, shown, path)
+    _, conn = await asyncio.wait_for(loop.create_connection(factory, host, port), timeout)
     try:
+        if isinstance(conn, WebSocketLoadConnection):
+            await asyncio.wait_for(asyncio.shield(conn.opened), timeout)
         waiter = conn.expect(WELCOME_DONE, REGISTRATION_FAILURES)
         name = nick.encode()
         conn.send(b"NICK " + name + b"\r\nUSER " + name + b" 0 * :hubbub bench\r\n")
@@ -369,10 +492,11 @@ async def connect_many(
     concurrency: int,
     timeout: float,
     on_done: Callable[[int, int], None] | None = None,
+    path: str | None = None,
     nodes: Sequence[tuple[str, int]] = (),
 ) -> Registrations:
-    """Connect and register every nick, at most `concurrency` at a time (nick i on
-    node i mod len(nodes) when `nodes` names a cluster's)."""
+    """Connect and register every nick, at most `concurrency` at a time (over WebSocket
+    to `path` when given; nick i on node i mod len(nodes) when `nodes` names a cluster's)."""
     result = Registrations([None] * len(nicks), Counter(), [], 0.0)
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
@@ -383,7 +507,7 @@ async def connect_many(
             started = _now()
             try:
                 to_host, to_port = nodes[index % len(nodes)] if nodes else (host, port)
-                result.conns[index] = await connect(to_host, int(to_port), nicks[index], timeout)
+                result.conns[index] = await connect(to_host, int(to_port), nicks[index], timeout, path=path)
                 result.last_ok_at = _now()
                 result.durations.append(result.last_ok_at - started)
             except (TimeoutError, OSError, ServerRefused, ConnectionError) as exc:

@@ -97,6 +97,10 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
                                    f"RSS {_mib(server['rss_bytes'])}"))
     else:
         rows.append(("server CPU", "not measured (give --server-pid, or start it with --server-cmd)"))
+    redis = trial.get("redis")
+    if redis:
+        rows.append(("redis", f"{_n(redis['calls_per_message'], 2)} commands per message, "
+                              f"{_n(redis.get('cpu_us_per_message'), 1)} µs of Redis CPU per message"))
     rows.append(("generator CPU", f"{gen['cpu_s']:.2f} s (main process {_pct(gen['main_process_util'])} "
                                   f"of a core; send lag p99 {_ms(gen['send_lag_ms_p99'])} ms)"))
     rows.append(("other processes", f"{_pct(trial.get('other_processes_util'))} of a core"))
@@ -135,7 +139,8 @@ def human(result: dict[str, Any]) -> str:
     who = " ".join(x for x in (server.get("name"), server.get("version")) if x) or "server"
     label = f" [{result['label']}]" if result.get("label") else ""
     pid = f", pid {target['pid']}" if target.get("pid") else ""
-    lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}"]
+    over = " over WebSocket" if target.get("transport") == "websocket" else ""
+    lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}{over}"]
     params = result.get("params", {})
     if scenario == "fanout":
         lines.append(f"  {params['clients']:,} clients in one channel, {params['senders']} senders, "
@@ -203,7 +208,9 @@ def human(result: dict[str, Any]) -> str:
 
 
 def _label(result: dict[str, Any]) -> str:
-    return result.get("label") or (result.get("server") or {}).get("version") or "?"
+    label = result.get("label") or (result.get("server") or {}).get("version") or "?"
+    websocket = (result.get("target") or {}).get("transport") == "websocket"
+    return f"{label} (WebSocket)" if websocket else label
 
 
 def _notes(result: dict[str, Any]) -> list[str]:
@@ -286,7 +293,46 @@ def summary(results: list[dict[str, Any]]) -> str:
         out += _md_table(["server", "round trips", "per s", "RTT p50 ms", "RTT p99 ms", "RTT max ms",
                           "server CPU us per round trip", "others"], rows)
         out.append("")
+    out += summary_tables(results, _label)
     return "\n".join(out)
+
+
+def summary_tables(results: list[dict[str, Any]], label: Any) -> list[str]:
+    """Markdown tables of `store` and `history` results (for `hubbub bench summary`)."""
+    out: list[str] = []
+    stores = [r for r in results if r.get("scenario") == "store"]
+    if stores:
+        rows = []
+        for r in sorted(stores, key=label):
+            best = r.get("best") or r.get("result") or {}
+            stored = r.get("stored") or {}
+            rows.append([label(r), _n(r["params"]["clients"]), _n(r["params"]["senders"]), _n(r.get("stored_per_s")),
+                         _ms((best.get("latency") or {}).get("p99_ms")),
+                         _n(r.get("server_cpu_us_per_stored_message"), 1), _n(stored.get("sent")),
+                         _n(stored.get("stored")), "yes" if stored.get("all_stored") else "NO",
+                         _pct(r.get("max_other_processes_util", (best.get("other_processes_util"))))])  # fmt: skip
+        out += ["### Messages stored per second (history on, one core)", ""]
+        out += _md_table(["server", "N", "K", "stored msg/s (max held)", "p99 ms at max", "server CPU us per message",
+                          "sent", "stored", "all stored", "others (max)"], rows)  # fmt: skip
+        out.append("")
+    queries = [r for r in results if r.get("scenario") == "history"]
+    if queries:
+        rows = []
+        for r in sorted(queries, key=label):
+            q = r["result"]
+            worst = max(q["search"], key=lambda s: s["p99_ms"] or 0.0)
+            fill = r.get("prefill") or {}
+            rows.append([label(r), _n(r["database"]["channel_messages"]), _ms(q["latest"]["p50_ms"]),
+                         _ms(q["latest"]["p99_ms"]), _ms(q["before"]["p50_ms"]), _ms(q["before"]["p99_ms"]),
+                         _ms(q["search_all"]["p50_ms"]), _ms(q["search_all"]["p99_ms"]),
+                         f"{_ms(worst['p99_ms'])} ({worst['kind']})", _n(fill.get("stored_per_s")),
+                         _pct(q.get("other_processes_util"))])  # fmt: skip
+        out += ["### History queries (one client, one question at a time)", ""]
+        out += _md_table(["server", "messages in the channel", "LATEST p50 ms", "LATEST p99 ms", "BEFORE p50 ms",
+                          "BEFORE p99 ms", "SEARCH p50 ms", "SEARCH p99 ms", "slowest word p99 ms",
+                          "fill: stored msg/s", "others"], rows)  # fmt: skip
+        out.append("")
+    return out
 
 
 def load_results(paths: Iterable[str]) -> list[dict[str, Any]]:

@@ -62,11 +62,13 @@ class Target:
     host: str
     port: int
     pid: int | None = None  # the server's pid, for CPU and memory; None when unknown
+    path: str | None = None  # IRC over WebSocket to this path (host:port is then the web listener)
     # a cluster (--cluster): every node's address, clients spread over them in turn, and
     # the other processes (nodes, Redis) whose CPU counts as the server's
     nodes: list[tuple[str, int]] = field(default_factory=list)
     more_pids: list[int] = field(default_factory=list)
     redis_calls: Callable[[], dict[str, int]] | None = None  # a cluster's Redis: commands run so far
+    redis_pid: int | None = None  # a cluster's Redis, whose own CPU tells how far one Redis goes
 
     def address(self, index: int) -> tuple[str, int]:
         """Where client `index` connects."""
@@ -98,7 +100,7 @@ def nicks_for(tag: str, count: int) -> list[str]:
 
 async def probe_server(target: Target, timeout: float = 10.0) -> dict[str, Any]:
     """Register once and read the server's name and version from its 004 reply."""
-    conn = await connect(target.host, target.port, "p" + new_tag(), timeout, capture=True)
+    conn = await connect(target.host, target.port, "p" + new_tag(), timeout, capture=True, path=target.path)
     info: dict[str, Any] = {"name": None, "version": None}
     for line in conn.captured or []:
         words = line.decode("utf-8", "replace").split(" ")
@@ -167,7 +169,7 @@ class Room:
 
             async def open_local() -> None:
                 got = await connect_many(target.host, target.port, local_names, opts.concurrency,
-                                         timeout, on_done=connected, nodes=target.nodes)
+                                         timeout, on_done=connected, path=target.path, nodes=target.nodes)
                 self.local = got.ok
                 if got.failures:
                     raise BenchError(f"{sum(got.failures.values())} of {len(local_names)} clients could not "
@@ -177,7 +179,7 @@ class Room:
 
             await asyncio.wait_for(asyncio.gather(
                 open_local(),
-                *(w.call("open", timeout, host=target.host, port=target.port, nicks=share,
+                *(w.call("open", timeout, host=target.host, port=target.port, path=target.path, nicks=share,
                          channel=self.channel, concurrency=opts.concurrency, timeout=timeout,
                          nodes=target.nodes)
                   for w, share in zip(self.workers, [sh for sh in shares[1:] if sh], strict=False))
@@ -250,6 +252,7 @@ class Room:
         lo, hi = progress_span
         window = self.target.window()
         calls0 = self.target.redis_calls() if self.target.redis_calls else None
+        redis_cpu0 = procstat.sample(self.target.redis_pid) if self.target.redis_pid else None
         t0 = window.t0
         next_report = t0
         sent = 0
@@ -298,7 +301,15 @@ class Room:
             calls1 = self.target.redis_calls()
             spent = {name: calls1[name] - calls0.get(name, 0) for name in calls1 if calls1[name] > calls0.get(name, 0)}
             spent.pop("info", None)  # our own asking
-            redis = {"calls": spent, "calls_per_message": round(sum(spent.values()) / sent, 3) if sent else None}
+            redis_cpu = procstat.cpu_between(redis_cpu0, procstat.sample(self.target.redis_pid))
+            # Commands run inside the publishing script count too: this is Redis's work, not
+            # its round trips (one EVALSHA per batch a node publishes, one XREAD per read).
+            redis = {
+                "calls": spent,
+                "calls_per_message": round(sum(spent.values()) / sent, 3) if sent else None,
+                "cpu_s": None if redis_cpu is None else round(redis_cpu, 3),
+                "cpu_us_per_message": None if redis_cpu is None or not sent else round(redis_cpu / sent * 1e6, 1),
+            }
         active = max(last_rx, t_sent) - t0
         wall = measured.wall_s
         latencies: list[int] = []
@@ -527,7 +538,7 @@ async def connect_idle(target: Target, opts: ConnectOptions, progress: Progress 
             progress(0.8 * count / total, f"registered {count}/{total}")
 
     got = await connect_many(target.host, target.port, names, opts.concurrency, opts.timeout, on_done=done,
-                             nodes=target.nodes)
+                             path=target.path, nodes=target.nodes)
     measured = window.close()
     registered = got.ok
     reg_window = (got.last_ok_at - t0) if registered else 0.0
@@ -587,8 +598,8 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     """Two clients bounce one PRIVMSG back and forth; RTT percentiles."""
     tag = new_tag()
     nick_a, nick_b = tag + "a", tag + "b"
-    a = await connect(*target.address(0), nick_a, 10.0)
-    b = await connect(*target.address(1), nick_b, 10.0)  # on another node, in a cluster
+    a = await connect(*target.address(0), nick_a, 10.0, path=target.path)
+    b = await connect(*target.address(1), nick_b, 10.0, path=target.path)  # on another node, in a cluster
     loop = asyncio.get_running_loop()
     finished: asyncio.Future[None] = loop.create_future()
     marker = b" :" + tag.encode() + b" "

@@ -25,6 +25,7 @@ import threading
 import time
 
 DEFAULT_PORT_PATTERN = r"listening irc \[?([0-9a-fA-F.:]+?)\]?:(\d+)"
+WEB_PORT_PATTERN = r"listening web \[?([0-9a-fA-F.:]+?)\]?:(\d+)"  # --transport websocket
 
 # What `hubbub bench` runs when neither --connect nor --server-cmd is given: a hubbub
 # with every per-client limit that would throttle a load generator turned off.
@@ -37,9 +38,11 @@ HUBBUB_BENCH_SETTINGS = (
 )
 
 
-def default_server_cmd(loop: str = "auto") -> list[str]:
-    cmd = [sys.executable, "-m", "hubbub", "serve", "--listen", "127.0.0.1:0", "--no-web",
-           "--db", ":memory:", "--loop", loop]
+def default_server_cmd(loop: str = "auto", web: bool = False) -> list[str]:
+    """The command that starts hubbub for a benchmark; with `web`, its web listener on a
+    free port too (what `--transport websocket` connects to)."""
+    cmd = [sys.executable, "-m", "hubbub", "serve", "--listen", "127.0.0.1:0",
+           *(("--web", "127.0.0.1:0") if web else ("--no-web",)), "--db", ":memory:", "--loop", loop]
     for setting in HUBBUB_BENCH_SETTINGS:
         cmd += ["--set", setting]
     return cmd
@@ -65,12 +68,12 @@ class ServerProcess:
         self,
         cmd: str | list[str],
         connect: tuple[str, int] | None = None,
-        port_pattern: str = DEFAULT_PORT_PATTERN,
+        port_pattern: str | None = None,  # default: the IRC listener's line
         log_path: str | None = None,
     ) -> None:
         self.args = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
         self.connect = connect
-        self.port_pattern = re.compile(port_pattern)
+        self.port_pattern = re.compile(port_pattern or DEFAULT_PORT_PATTERN)
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
         self.output: collections.deque[str] = collections.deque(maxlen=40)

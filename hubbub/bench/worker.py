@@ -4,7 +4,7 @@ One Python process can count a few hundred thousand lines a second; when that is
 not enough the receivers are split over several processes. The coordinator talks to
 each worker over its stdin and stdout, one JSON object a line:
 
-    {"op": "open", "host", "port", "nicks", "channel", "concurrency", "timeout"}
+    {"op": "open", "host", "port", "path", "nicks", "channel", "concurrency", "timeout"}
     {"op": "count", "token", "timeout"}   join the counting barrier (see load.start_counting)
     {"op": "stats"}                       -> {"lines", "last_rx", "lost", "cpu"}
     {"op": "close"}
@@ -28,6 +28,7 @@ from hubbub.bench.load import (
     start_counting,
     totals,
 )
+from hubbub.bench.loops import loop_factory
 from hubbub.bench.procstat import raise_fd_limit, self_cpu
 
 
@@ -102,7 +103,8 @@ async def _serve() -> None:
             if op == "open":
                 got = await connect_many(
                     request["host"], request["port"], request["nicks"],
-                    request["concurrency"], request["timeout"], nodes=request.get("nodes") or (),
+                    request["concurrency"], request["timeout"], path=request.get("path"),
+                    nodes=request.get("nodes") or (),
                 )
                 conns = got.ok
                 if got.failures:
@@ -134,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"])
     args = parser.parse_args(argv)
     raise_fd_limit()
-    from hubbub.bench.cli import loop_factory
 
     with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
         runner.run(_serve())

@@ -154,9 +154,14 @@ class RedisLog:
         url = settings.url
         timeout = max(1.0, settings.node_timeout / 4)
         self.r = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        # the reader blocks on XREAD: its own connection, a longer timeout
-        self.rr = aioredis.from_url(url, socket_timeout=timeout + 2, socket_connect_timeout=timeout)
-        self._publish = self.r.register_script(PUBLISH)
+        # The two hot paths get a connection each, without a pool: taking a connection from
+        # redis-py's pool and giving it back costs about twice the call itself. The reader
+        # blocks on XREAD (a longer timeout); the publisher sends one batch at a time.
+        self.rr = aioredis.from_url(url, socket_timeout=timeout + 2, socket_connect_timeout=timeout,
+                                    single_connection_client=True)  # fmt: skip
+        self.rp = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                    single_connection_client=True)  # fmt: skip
+        self._publish = self.rp.register_script(PUBLISH)
         self._found = self.r.register_script(FOUND)
         self._snapshot = self.r.register_script(SNAPSHOT)
         replica.wake = self._wake.set
@@ -277,6 +282,7 @@ class RedisLog:
                 log.warning("could not tell the network we are leaving: %s", exc)
         await self.r.aclose()
         await self.rr.aclose()
+        await self.rp.aclose()
 
     # -- publishing ----------------------------------------------------------------------
 

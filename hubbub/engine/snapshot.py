@@ -21,7 +21,7 @@ from hubbub.server.state import ChatState
 from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry, WhowasHistory
 
-FORMAT = 1  # bumped when the shape changes: a node refuses a snapshot it cannot read
+FORMAT = 2  # bumped when the shape changes: a node refuses a snapshot it cannot read
 
 
 def dump(state: ChatState) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def dump(state: ChatState) -> dict[str, Any]:
 
 def _user(u: User) -> list[Any]:
     return [u.uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account, sorted(u.modes), u.away,
-            u.registered, u.connected_at, u.signon, u.last_message, u.secure, sorted(u.invited_to),
+            u.registered, u.connected_at, u.signon, u.last_message, u.secure, u.certfp, sorted(u.invited_to),
             list(u.metadata.items())]  # fmt: skip
 
 
@@ -81,8 +81,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.per_ip.clear()
     state.node_users.clear()
     for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
-         last_message, secure, invited_to, metadata) in data["users"]:  # fmt: skip
-        user = User(uid, ip, host, secure, connected_at)
+         last_message, secure, certfp, invited_to, metadata) in data["users"]:  # fmt: skip
+        user = User(uid, ip, host, secure, connected_at, certfp)
         user.nick, user.key, user.username, user.realname = nick, key, username, realname
         user.account, user.modes, user.away, user.registered = account, frozenset(modes), away, registered
         user.signon, user.last_message, user.invited_to = signon, last_message, frozenset(invited_to)

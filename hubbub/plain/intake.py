@@ -45,9 +45,10 @@ class Intake:
     __slots__ = ("session", "plain", "_decided", "_later", "_telnet", "incoming", "line_received", "_banner")
 
     def __init__(
-        self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None
+        self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None,
+        certfp: str | None = None,
     ) -> None:
-        self.session = Session(svc, link, ip, secure)
+        self.session = Session(svc, link, ip, secure, certfp)
         self.plain: PlainInput | None = None
         self._decided = False
         self._later = later

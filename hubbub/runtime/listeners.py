@@ -1,11 +1,12 @@
 """Listening sockets and the connection limits every listener shares.
 
 `Admission` counts connections in all and per IP address, whatever listener they came
-through, from the moment they are accepted (a TLS one too, during its handshake), and
-refuses past the limits; the chat core may add a refusal of its own (an address
-K-line). The limit in all is also kept within the descriptors the process may have
-(descriptors.py). Each connection and each refusal is logged, at a bounded rate.
-`Listeners` opens the sockets and remembers the addresses they got, logging each as
+through (TCP, TLS, or the web listener's HTTP and WebSocket), from the moment they are
+accepted (a TLS one too, during its handshake), and refuses past the limits; the chat
+core may add a refusal of its own (an address K-line). The limit in all is also kept
+within the descriptors the process may have (descriptors.py). Each connection and each
+refusal is logged, at a bounded rate. `Listeners` opens the sockets and remembers the
+addresses they got, logging each as
 `listening <kind> <host>:<port>` so tools can find a port chosen with 0.
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
 from hubbub.server.audit import Audit
-from hubbub.transport.ports import Link
+from hubbub.transport.ports import Counted
 
 log = logging.getLogger("hubbub")
 
@@ -34,40 +35,75 @@ class Admission:
         self._refuse = refuse  # the core's own reason to turn an address away, if any
         self.audit = audit or Audit()
         self.ceiling = client_ceiling(UNKNOWN)  # connections the descriptor limit leaves room for
-        self.links: set[Link] = set()
+        self.links: set[Counted] = set()
         self.per_ip: Counter[str] = Counter()
+        self._shared: set[Counted] = set()  # counted in all only (a trusted proxy's)
+        # by transport ("tcp", "tls", "websocket", "http"), for the metrics
+        self.open: Counter[str] = Counter()
+        self.accepted: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
 
     def max_clients(self) -> int:
         """The limit in all, as the descriptors let us honour it."""
         return effective_max_clients(self._limits().max_clients, self.ceiling)
 
-    def admit(self, link: Link) -> str | None:
-        """Count a new connection, or say why it is refused."""
-        refusal = self._refusal(link)
+    def admit(self, link: Counted, per_ip: bool = True) -> str | None:
+        """Count a new connection, or say why it is refused. `per_ip` False: it counts
+        in all but not against its address (a trusted proxy speaks for many clients).
+
+        An HTTP connection is not logged as a connection (page loads and scrapes would
+        fill the log); the WebSocket it may become is (`hand_over`).
+        """
+        refusal = self._refusal(link, per_ip)
         if refusal is not None:
+            self.refused[link.kind] += 1
             self.audit.refused(link.ip, refusal)
             return refusal
-        self.links.add(link)
-        self.per_ip[link.ip] += 1
-        self.audit.connected(link.ip, link.secure)
+        self._count(link, per_ip)
+        if link.kind != "http":
+            self.audit.connected(link.ip, link.secure)
         return None
 
-    def _refusal(self, link: Link) -> str | None:
+    def hand_over(self, old: Counted, new: Counted) -> str | None:
+        """`old`, counted, goes on as `new` (an HTTP connection that became a WebSocket,
+        whose address may be another: the client's behind a trusted proxy). Checked again
+        as a new connection without `old`'s count; refused, neither counts."""
+        self._uncount(old)
+        return self.admit(new)
+
+    def _refusal(self, link: Counted, per_ip: bool) -> str | None:
         lim = self._limits()
         if len(self.links) >= self.max_clients():
             return "Server is full"
-        if lim.max_clients_per_ip and self.per_ip[link.ip] >= lim.max_clients_per_ip:
+        if per_ip and lim.max_clients_per_ip and self.per_ip[link.ip] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
         return self._refuse(link.ip)
 
-    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+    def _count(self, link: Counted, per_ip: bool) -> None:
+        self.links.add(link)
+        if per_ip:
+            self.per_ip[link.ip] += 1
+        else:
+            self._shared.add(link)
+        self.open[link.kind] += 1
+        self.accepted[link.kind] += 1
+
+    def _uncount(self, link: Counted) -> None:
+        if link not in self.links:
+            return
+        self.links.discard(link)
+        self.open[link.kind] -= 1
+        if link in self._shared:
+            self._shared.discard(link)
+            return
+        self.per_ip[link.ip] -= 1
+        if self.per_ip[link.ip] <= 0:
+            del self.per_ip[link.ip]
+
+    def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         if failed_handshake is not None:
             self.audit.handshake_failed(link.ip, failed_handshake)
-        if link in self.links:
-            self.links.discard(link)
-            self.per_ip[link.ip] -= 1
-            if self.per_ip[link.ip] <= 0:
-                del self.per_ip[link.ip]
+        self._uncount(link)
 
 
 BACKLOG = 1024
@@ -111,9 +147,16 @@ class Accepting:
         self._retry = None
         self.loop.add_reader(self.sock.fileno(), self._ready)
 
+    def is_serving(self) -> bool:
+        """Open and accepting (for readiness; a pause after running out of descriptors is not)."""
+        return self.sock.fileno() >= 0 and self._retry is None
+
     def close(self) -> None:
+        if self.sock.fileno() < 0:
+            return
         if self._retry is not None:
             self._retry.cancel()
+            self._retry = None
         else:
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
@@ -124,8 +167,9 @@ class Listeners:
         self.servers: list[asyncio.Server] = []
         self.accepting: list[Accepting] = []
         self.addresses: list[tuple[str, str, int]] = []  # (kind, host, port)
+        self._labelled: list[tuple[str, asyncio.Server | Accepting]] = []
 
-    async def listen(self, kind: str, spec: str, factory: Callable[[], asyncio.Protocol]) -> None:
+    async def listen(self, kind: str, spec: str, factory: Callable[[], asyncio.BaseProtocol]) -> None:
         """Listen for TCP connections, each handed to a new protocol from `factory`."""
         host, port = parse_hostport(spec)
         server = await asyncio.get_running_loop().create_server(
@@ -135,6 +179,7 @@ class Listeners:
         for sock in server.sockets:
             addr = sock.getsockname()
             self.add_address(kind, addr[0], addr[1])
+            self._labelled.append((f"{kind} {addr[0]}:{addr[1]}", server))
 
     async def listen_accepting(self, kind: str, spec: str, accepted: Callable[[socket.socket, str], None]) -> None:
         """Listen for TCP connections, each handed to `accepted(socket, address)` as it is
@@ -159,9 +204,11 @@ class Listeners:
                 sock.close()
             raise
         for sock in opened:
-            self.accepting.append(Accepting(sock, accepted))
+            accepting = Accepting(sock, accepted)
+            self.accepting.append(accepting)
             addr = sock.getsockname()
             self.add_address(kind, addr[0], addr[1])
+            self._labelled.append((f"{kind} {addr[0]}:{addr[1]}", accepting))
 
     def add_address(self, kind: str, host: str, port: int) -> None:
         self.addresses.append((kind, host, port))
@@ -172,6 +219,10 @@ class Listeners:
         """The first listener of `kind`'s address."""
         _, host, port = next(a for a in self.addresses if a[0] == kind)
         return host, port
+
+    def serving(self) -> dict[str, bool]:
+        """Each listening address, as `kind host:port`, and whether it accepts connections."""
+        return {label: server.is_serving() for label, server in self._labelled}
 
     def close(self) -> None:
         for server in self.servers:

@@ -21,7 +21,7 @@ from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
-from hubbub.server.storage import Store, StoreError
+from hubbub.server.storage import AddMessage, Store, StoreError
 from hubbub.store import open_store, shown
 from hubbub.store.recorder import Recorder
 from hubbub.store.restore import restore_events
@@ -41,6 +41,8 @@ class Persistence:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pruner: asyncio.Task[None] | None = None
         self.failed_writes = 0
+        # told after each committed batch: messages of history in it, seconds it took (metrics)
+        self.written: Callable[[int, float], None] | None = None
 
     async def open(self) -> None:
         """Open the store and restore the state; raises StoreError with a one-line reason."""
@@ -60,33 +62,59 @@ class Persistence:
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
                  len(snapshot.channels), len(snapshot.klines))  # fmt: skip
 
-    # -- the flusher's barrier: this iteration's output waits for its writes' commit ------
-
-    def due(self) -> bool:
-        """Whether this iteration changed what the store keeps."""
-        return self.recorder is not None and self.store is not None and bool(self.recorder.pending)
-
-    def commit(self, then: Callable[[], None]) -> None:
-        """Hand this iteration's writes to the store; `then()` once they are committed
-        (or could not be: logged, and chat goes on)."""
-        assert self.recorder is not None and self.store is not None
+    def barrier(self) -> Awaitable[None] | None:
+        """The flusher's barrier: hand over this iteration's writes; the commit to wait for."""
+        if self.recorder is None or self.store is None or not self.recorder.pending:
+            return None
         batch = self.recorder.cut()
+        started = time.perf_counter()
+        done = self.store.write(batch)
+        if isinstance(done, asyncio.Future):  # the usual case, once per loop iteration: no task
+            if done.done():  # committed already: the output may go at once
+                if done.cancelled() or done.exception() is not None:
+                    self.failed_writes += 1
+                    log.error("could not store %d writes: %s", len(batch), done.exception())
+                else:
+                    self._report(batch, started)
+                return None
+            # the flusher waiting for it logs a failure
+            done.add_done_callback(lambda finished: self._finished(finished, batch, started))
+            return done
+        return self._write(batch, done)
 
-        def written(error: BaseException | None) -> None:
-            if error is not None:
-                self.failed_writes += 1
-                log.error("could not store %d writes: %s", len(batch), error)
-            then()
-
-        self.store.write_then(batch, written)
-
-    async def _write(self, batch: list[Any]) -> None:
+    async def _write(self, batch: list[Any], done: Awaitable[None] | None = None) -> None:
         assert self.store is not None
+        started = time.perf_counter()
         try:
-            await self.store.write(batch)
+            await (done if done is not None else self.store.write(batch))
         except StoreError as exc:
             self.failed_writes += 1
             log.error("could not store %d writes: %s", len(batch), exc)
+            return
+        self._report(batch, started)
+
+    def _report(self, batch: list[Any], started: float) -> None:
+        """A batch is committed: the history it held, and how long that took (metrics)."""
+        if self.written is not None:
+            self.written(sum(1 for write in batch if type(write) is AddMessage), time.perf_counter() - started)
+
+    async def reachable(self) -> bool:
+        """Readiness: the store is open and answers a query."""
+        if self.store is None:
+            return False
+        try:
+            await self.store.ping()
+        except StoreError:
+            return False
+        return True
+
+    def _finished(self, done: asyncio.Future[None], batch: list[Any], started: float) -> None:
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            self.failed_writes += 1
+        else:
+            self._report(batch, started)
 
     def awaiting(
         self, conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],

@@ -123,7 +123,7 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
         return rejected("duplicate")
     if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
         return rejected("too many from the address")
-    user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time)
+    user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time, ev.certfp)
     state.users[ev.uid] = user
     state.per_ip[ev.ip] += 1
     outcome = Outcome()
@@ -728,6 +728,16 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
     for user in affected:
         _log_out(state, user)
     outcome.audience = affected
+    # What the name held goes with it (the store forgets it too): whoever registers the
+    # name next inherits neither its channels nor its place on access lists.
+    for channel in list(state.channels.values()):
+        if channel.founder == ev.key:
+            channel.founder = None
+            channel.access.clear()
+            if not channel.members:
+                _forget(state, channel)
+        else:
+            channel.access.pop(ev.key, None)
     return outcome
 
 

@@ -41,7 +41,7 @@ class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
-        "sasl", "certfp", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "__weakref__",
+        "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -63,7 +63,6 @@ class Connection:
         self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
         self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
-        self.certfp: str | None = None  # SHA-256 of the TLS client certificate, if one was presented
         self.login_failures = 0
         self.enforce_at: float | None = None  # when a registered nick used without logging in is taken back
         self.last_activity = now

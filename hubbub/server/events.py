@@ -34,7 +34,8 @@ def _event(cls: type[T]) -> type[T]:
 @_event
 class Connected(NamedTuple):
     """A connection was accepted: a user exists, not registered yet. Rejected when the
-    network holds `ip_limit` users from that address already (0: not counted here)."""
+    network holds `ip_limit` users from that address already (0: not counted here).
+    `certfp`: the fingerprint of the TLS client certificate it presented, if any."""
 
     uid: str
     ip: str
@@ -42,6 +43,7 @@ class Connected(NamedTuple):
     secure: bool
     time: float
     ip_limit: int = 0
+    certfp: str | None = None
 
 
 @_event

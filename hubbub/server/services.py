@@ -73,8 +73,13 @@ class Service:
             self.reply(ctx, spec.help)
             return
         self.reply(ctx, f"{self.name}: {self.about}. Commands:")
-        for spec in sorted(self.commands.values(), key=lambda s: s.name):
-            self.reply(ctx, f"  {spec.syntax}")
+        aliases: dict[str, list[str]] = {}
+        for name, spec in self.commands.items():
+            if name != spec.name:  # another name for a command (UNREGISTER for DROP): said on its line
+                aliases.setdefault(spec.name, []).append(name)
+        for spec in sorted({s.name: s for s in self.commands.values()}.values(), key=lambda s: s.name):
+            also = aliases.get(spec.name)
+            self.reply(ctx, f"  {spec.syntax}" + (f" (also {', '.join(sorted(also))})" if also else ""))
         self.reply(ctx, f"Type /msg {self.name} HELP <command> for more on one of them.")
 
 

@@ -2,13 +2,15 @@
 
 The session makes the connection's user known to the chat (a `Connected` event),
 decodes and checks each line (length, UTF-8, grammar) and hands commands to the
-dispatcher. Transports feed it lines through the plain-mode intake (hubbub/plain);
-tests can feed it directly, without sockets.
+dispatcher. Transports feed it lines through the plain-mode intake (hubbub/plain), or
+directly when the peer can only be an IRC client (a WebSocket); tests can feed it
+directly, without sockets.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
@@ -37,8 +39,12 @@ def host_of(ip: str) -> str:
 
 class Session:
     __slots__ = ("svc", "link", "ctx")
+    # As a transport's session (a WebSocket's): the peer is an IRC client, its bytes go
+    # to no telnet filter (see SessionPort).
+    speaks_irc = True
+    incoming: Callable[[bytes], bytes] | None = None
 
-    def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False) -> None:
+    def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False, certfp: str | None = None) -> None:
         self.svc = svc
         self.link = link
         self.ctx: Context | None = None
@@ -48,7 +54,7 @@ class Session:
         link.hold_input()
         # one node alone counts its connections as it accepts them (runtime/listeners.py)
         ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
-        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit)
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:

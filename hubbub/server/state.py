@@ -81,7 +81,7 @@ class ChatState:
         for uid in sorted(self.users):
             u = self.users[uid]
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
-                sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure,
+                sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure, u.certfp,
                 sorted(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
         put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
         for key in sorted(self.accounts):

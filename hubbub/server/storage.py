@@ -9,7 +9,7 @@ transaction each, in the order given; a batch is what one event-loop iteration p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import NamedTuple, Protocol
 
 
@@ -172,12 +172,10 @@ class Store(Protocol):
     async def open(self) -> Snapshot:
         """Create or migrate the schema, then read what the chat state starts with."""
 
-    async def write(self, batch: Sequence[Write]) -> None:
-        """Apply `batch` in one transaction; when this returns it is durable."""
-
-    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
-        """`write`, then `then(None)` on the event loop once durable, or `then(error)`:
-        every loop iteration's writes take this way, with no task to run."""
+    def write(self, batch: Sequence[Write]) -> Awaitable[None]:
+        """Apply `batch` in one transaction; when what this returns is done, it is
+        durable. (A plain awaitable rather than a coroutine, so that a backend may hand
+        back its own future: the server waits for one per event-loop iteration.)"""
 
     async def history(self, query: HistoryQuery) -> list[StoredMessage]: ...
 

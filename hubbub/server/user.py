@@ -33,11 +33,11 @@ def node_of(uid: str) -> str:
 class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
-        "channels", "registered", "connected_at", "signon", "last_message", "secure", "prefix",
+        "channels", "registered", "connected_at", "signon", "last_message", "secure", "certfp", "prefix",
         "invited_to", "metadata", "conn",
     )  # fmt: skip
 
-    def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float) -> None:
+    def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float, certfp: str | None = None) -> None:
         self.uid = uid
         self.nick = "*"
         self.key: str | None = None  # casefolded nick, once one is claimed
@@ -55,6 +55,7 @@ class User:
         self.signon = now
         self.last_message = now  # idle time (WHOIS 317)
         self.secure = secure  # connected over TLS
+        self.certfp = certfp  # SHA-256 of the TLS client certificate it presented (CertFP), if any
         self.invited_to = NONE  # channels holding an unused invitation for us
         self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
         self.prefix = "*!@" + host

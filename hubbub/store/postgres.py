@@ -13,10 +13,12 @@ writing its own. A batch that lost a deadlock or its connection is tried again: 
 idempotent, it may be.
 
 Connections come from one pool: `readers` for queries, one for the writer. Batches are
-committed one at a time, in the order they were handed over; a query first waits for
-the batches handed over before it, so a client asking for history sees its own last
-message. A commit returns once PostgreSQL has it on disk (`synchronous_commit` as the
-server is configured; on by default).
+committed in the order they were handed over, and those handed over while a commit is
+under way are committed together after it, in one transaction: a commit returns once
+PostgreSQL has it on disk (`synchronous_commit` as the server is configured; on by
+default), so a transaction per batch (one per event-loop iteration) would cap the
+messages stored per second at the commits per second. A query first waits for the
+batches handed over before it, so a client asking for history sees its own last message.
 
 At start-up the schema is migrated in one transaction under an advisory lock: nodes
 starting together migrate once, the others wait and find it done.
@@ -63,7 +65,7 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, message_row, stored_message, to_ms
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 log = logging.getLogger("hubbub.store")
@@ -178,9 +180,9 @@ class PostgresStore:
         self._readers = readers
         self._pool: asyncpg.Pool | None = None
         self._reading = asyncio.Semaphore(readers)  # the pool's last connection is the writer's
-        self._writing = asyncio.Lock()  # fair: batches commit in the order they were handed over
+        self._queue: list[tuple[list[Write], asyncio.Future[None]]] = []  # waiting for the writer
+        self._writer: asyncio.Task[None] | None = None  # committing what is queued, in order
         self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
-        self._writes: set[asyncio.Task[None]] = set()  # write_then's, kept until done
         self._closed = False
 
     # -- errors -----------------------------------------------------------------------
@@ -321,32 +323,52 @@ class PostgresStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def write(self, batch: Sequence[Write]) -> None:
-        await self._commit(list(batch), self._handed_over())
-
-    def _handed_over(self) -> asyncio.Future[None]:
-        """A batch is handed over: reads wait for it from now on."""
+    def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((list(batch), done))
         self._pending.add(done)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
         return done
 
-    async def _commit(self, ops: list[Write], done: asyncio.Future[None]) -> None:
+    async def _drain(self) -> None:
+        """Commit what is queued, and what is queued meanwhile, until nothing is."""
+        group: list[tuple[list[Write], asyncio.Future[None]]] = []
         try:
-            async with self._writing:
-                await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
+            while self._queue:
+                group, self._queue = self._queue, []
+                failures = await self._commit([batch for batch, _ in group])
+                for (_, done), failure in zip(group, failures, strict=True):
+                    _settle(done, failure)
+                    self._pending.discard(done)
+                group = []
+        except BaseException:  # cancelled: nobody will commit these
+            for _, done in (*group, *self._queue):
+                _settle(done, StoreError(f"{self.address}: the store closed before this write was committed"))
+                self._pending.discard(done)
+            self._queue = []
+            raise
         finally:
-            self._pending.discard(done)
-            done.set_result(None)
+            self._writer = None
 
-    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
-        task = asyncio.ensure_future(self._commit(list(batch), self._handed_over()))
-        self._writes.add(task)
-
-        def finished(done: asyncio.Task[None]) -> None:
-            self._writes.discard(done)
-            then(asyncio.CancelledError() if done.cancelled() else done.exception())
-
-        task.add_done_callback(finished)
+    async def _commit(self, batches: list[list[Write]]) -> list[BaseException | None]:
+        """Commit `batches` in one transaction; what went wrong with each. One bad batch must
+        not sink the others: after a failure each is tried on its own, to know which."""
+        ops = [op for batch in batches for op in batch]
+        try:
+            await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
+            return [None] * len(batches)
+        except Exception as exc:
+            if len(batches) == 1:
+                return [exc]
+        failures: list[BaseException | None] = []
+        for batch in batches:
+            try:
+                await self._attempts(partial(self._transaction, batch=batch), f"storing {len(batch)} writes")
+                failures.append(None)
+            except Exception as exc:
+                failures.append(exc)
+        return failures
 
     async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
         messages = [op.message for op in batch if isinstance(op, AddMessage)]
@@ -390,6 +412,17 @@ class PostgresStore:
             await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
             await conn.execute("DELETE FROM account_certs WHERE account = $1", op.key)
             await conn.execute("DELETE FROM read_markers WHERE account = $1", op.key)
+            # what the name held goes with it: the next to register it inherits nothing
+            for table in ("channel_lists", "channel_access"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE channel IN (SELECT key FROM channels WHERE founder = $1)", op.key
+                )
+            await conn.execute("DELETE FROM channels WHERE founder = $1", op.key)
+            await conn.execute("DELETE FROM channel_access WHERE account = $1", op.key)
+            await conn.execute(
+                "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND (target LIKE $1 OR target LIKE $2)",
+                *dm_patterns(op.key),
+            )
         elif isinstance(op, PutChannel):
             c = op.channel
             await conn.execute(
@@ -476,7 +509,7 @@ class PostgresStore:
                 found += [tuple(row) for row in await conn.fetch(
                     "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
                     "AND (target LIKE $1 OR target LIKE $2) AND time_ms > $3 AND time_ms < $4 GROUP BY target",
-                    f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi,
+                    *dm_patterns(dm_account), lo, hi,
                 )]  # fmt: skip
             found.sort(key=lambda item: item[1], reverse=True)
             return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
@@ -560,6 +593,15 @@ class PostgresStore:
             except TimeoutError:
                 self._pool.terminate()
             self._pool = None
+
+
+def _settle(done: asyncio.Future[None], failure: BaseException | None) -> None:
+    if done.done():
+        return
+    if failure is None:
+        done.set_result(None)
+    else:
+        done.set_exception(failure)
 
 
 async def _answer(conn: asyncpg.Connection, query: HistoryQuery, question: history.Question) -> Any:

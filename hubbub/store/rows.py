@@ -39,3 +39,10 @@ def stored_message(row: Sequence[Any]) -> StoredMessage:
 def like_escaped(text: str) -> str:
     """`text` matched literally inside a LIKE pattern (backslash is the escape)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def dm_patterns(account: str) -> tuple[str, str]:
+    """LIKE patterns (backslash escapes) of the private conversations' keys of `account`
+    (storage.dm_key: `dm:` and the two account keys, sorted): as the first, as the second."""
+    escaped = like_escaped(account)
+    return f"dm:{escaped} %", f"dm:% {escaped}"

@@ -1,29 +1,46 @@
-"""The SQLite store: one file, write-ahead log, off the event loop.
+"""The SQLite store: one file, write-ahead log, nothing slow on the event loop.
 
-Writes go to one writer thread with its own connection, a batch per transaction, in
-the order they were handed over. Reads (history, search, read markers) run on a small
-pool of reader threads, each with its own connection; the write-ahead log lets them
-read committed data while the writer writes. A read waits for the writes handed over
-before it, so that a client asking for history sees its own last message.
+Writes are batches (one per event-loop iteration), one transaction each, committed in
+the order they were handed over, through one connection. When that connection is free
+the batch is committed at once, on the event loop: a commit without fsync is a few
+appends to the log file, tens of microseconds, far less than handing it to a thread
+and waking the loop again afterwards (on one core, that hand-over cost as much as the
+writing). Everything that may take long runs on the writer thread instead: indexing for
+search, checkpoints (the fsyncs), retention, and the batches that arrive while any of
+it runs, which are then committed together, in one transaction.
+
+Search indexing is a separate step over at least INDEX_EVERY new messages (FTS5 costs
+far less per message in big steps than in small ones); a search first indexes whatever
+is left, so it never misses a message committed before it. Checkpoints (copying the
+log into the database file) are taken by a connection of their own, beside the writes.
+
+Reads (history, search, read markers) run on a small pool of reader threads, each with
+its own connection; the write-ahead log lets them read committed data while the writer
+writes. A read waits for the writes handed over before it, so that a client asking for
+history sees its own last message.
 
 `synchronous = NORMAL` in WAL mode: a committed transaction is in the log file when the
 commit returns, so it survives the process being killed (SIGKILL); only a power loss
 before the next checkpoint could lose the last ones, which is the usual trade for a
-chat server. Without a path (`:memory:`) the database lives in the writer thread's
-memory and dies with the process; reads then run on the writer thread too.
+chat server. Without a path (`:memory:`) the database lives in memory and dies with the
+process; reads then run on the writer thread too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
+import json
+import json.encoder
+import logging
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from hubbub.server.storage import (
@@ -47,102 +64,77 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, stored_message, to_ms
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
+log = logging.getLogger("hubbub.store")
 
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
-_INSERT = f"INSERT OR IGNORE INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# Messages are indexed for search this many at a time (and all of them before a search):
-# one full-text segment per batch rather than one per message.
-FTS_BATCH = 128
+# account and tags come as "" for none and are kept as NULL: binding None costs the
+# sqlite3 module a search for an adapter, two per row
+_ROW = "(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?)"
+_ROWS_PER_INSERT = 50  # 500 parameters; one statement runs in one go, where executemany steps row by row
 _INDEX = (
     "INSERT INTO messages_fts (rowid, body, target) SELECT id, body, target FROM messages WHERE id > ? AND body <> ''"
 )
+INDEX_EVERY = 2000  # new messages that make the writer index them for search (see _index)
+CHECKPOINT_EVERY = 256  # commits between checkpoints, besides one after each indexing step
+
+_quoted = json.encoder.encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False) writes it
 
 
-def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if done.cancelled():
-        return
-    if error is not None:
-        done.set_exception(error)
-    else:
-        done.set_result(result)
+def _row(id: int, message: StoredMessage) -> tuple[Any, ...]:
+    """`id` and rows.message_row's values, made faster: the account and tags as "" for none."""
+    m = message
+    tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else ""
+    # the JSON array json.dumps would write, built without an encoder object per row
+    params = "[" + ", ".join(map(_quoted, m.params)) + "]"
+    return (id, m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account or "", params, tags, m.text)
 
 
-class _Writer:
-    """The one thread that writes (and, for an in-memory database, reads too): what it
-    is handed runs in the order handed over.
+@functools.cache
+def _insert_sql(rows: int) -> str:
+    return f"INSERT OR IGNORE INTO messages (id, {COLUMNS}) VALUES " + ", ".join([_ROW] * rows)
 
-    Every loop iteration that changed something hands it a commit, so it is kept lean:
-    a queue that runs in C, no future per commit, and the loop woken once, with the
-    outcome (a ThreadPoolExecutor with run_in_executor chains three futures and a task).
-    """
 
-    def __init__(self) -> None:
-        self._queue: SimpleQueue[Callable[[], None] | None] = SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name="hubbub-store-write", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        get = self._queue.get
-        while (work := get()) is not None:
-            work()
-
-    def submit(self, work: Callable[[], None]) -> None:
-        """Run `work` on the thread; it must not raise."""
-        self._queue.put(work)
-
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the thread, its result or exception back on the loop."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[T] = loop.create_future()
-
-        def work() -> None:
-            try:
-                result, error = fn(), None
-            except BaseException as exc:  # handed back to the awaiting coroutine
-                result, error = None, exc
-            try:
-                loop.call_soon_threadsafe(_settle, done, result, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        self._queue.put(work)
-        return await done
-
-    def stop(self) -> None:
-        """Run what was handed over, then end the thread."""
-        self._queue.put(None)
-        self._thread.join()
+def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        part = rows[start : start + _ROWS_PER_INSERT]
+        conn.execute(_insert_sql(len(part)), [value for row in part for value in row])
 
 
 class SqliteStore:
     def __init__(self, path: str | None, readers: int = 2) -> None:
         self.path = path
         self.where = path or "the in-memory database"
-        self._writer = _Writer()
-        # Reads run on reader threads with their own connections; in memory, on the writer.
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else None
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="hubbub-store-write")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else self._writer
         self._conn: sqlite3.Connection | None = None  # the writer's (and, in memory, everyone's)
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock_fd: int | None = None
-        self._indexed_upto = 0  # the last message indexed for search (the writer's to change)
-        self._unindexed = 0  # messages stored since (at most)
         self._written = 0  # batches handed to the writer
         self._committed = 0  # batches it has finished
         self._progress = threading.Condition()
         self._closed = False
+        # batches waiting for the writer, each with the future its caller awaits
+        self._queue: deque[tuple[list[Write], asyncio.Future[None]]] = deque()
+        self._queue_lock = threading.Lock()
+        self._draining = False  # a _drain is submitted to the writer or running
+        self._using = threading.Lock()  # whoever holds it may use self._conn
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_id = 1  # of the next message (given by us: see _index)
+        self._indexed = 0  # messages with ids up to this one are in the search index
+        self._indexing = False  # an indexing step is submitted to the writer or running
+        self._commits = 0  # since the last checkpoint
+        self._checkpointing = False
+        self._checkpointer: sqlite3.Connection | None = None
 
     # -- running work off the loop ----------------------------------------------------
 
-    async def _on(self, executor: ThreadPoolExecutor | None, fn: Callable[[], T]) -> T:
-        """Run `fn` on `executor`'s threads, or on the writer's (None)."""
+    async def _on(self, executor: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
         try:
-            if executor is None:
-                return await self._writer.run(fn)
             return await asyncio.get_running_loop().run_in_executor(executor, fn)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.where}: {exc}") from exc
@@ -151,6 +143,10 @@ class SqliteStore:
         waited_for = self._written
 
         def run() -> T:
+            if self.path is None:  # on the writer, with the writer's connection
+                with self._using:
+                    self._commit_queued()  # what is queued goes first
+                    return fn(self._reader())
             with self._progress:  # see the writes handed over before this read
                 self._progress.wait_for(lambda: self._committed >= waited_for)
             return fn(self._reader())
@@ -172,7 +168,17 @@ class SqliteStore:
     # -- opening ----------------------------------------------------------------------
 
     async def open(self) -> Snapshot:
-        return await self._on(None, self._open)
+        self._loop = asyncio.get_running_loop()
+        return await self._on(self._writer, self._locked(self._open))
+
+    def _locked(self, fn: Callable[[], T]) -> Callable[[], T]:
+        """`fn`, run holding the connection."""
+
+        def run() -> T:
+            with self._using:
+                return fn()
+
+        return run
 
     def _open(self) -> Snapshot:
         if self.path is not None:
@@ -188,11 +194,11 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # taken beside the writes instead (_checkpoint)
             self._migrate(conn)
-            self._indexed_upto = conn.execute("SELECT upto FROM fts_indexed").fetchone()[0]
-            self._unindexed = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE id > ?", (self._indexed_upto,)
-            ).fetchone()[0]
+            self._indexed = conn.execute("SELECT upto FROM search_indexed").fetchone()[0]
+            newest = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
+            self._next_id = max(newest, self._indexed) + 1
             return self._snapshot(conn)
         except sqlite3.DatabaseError as exc:
             text = str(exc)
@@ -277,88 +283,163 @@ class SqliteStore:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def write(self, batch: Sequence[Write]) -> None:
+    def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
         self._written += 1
-        await self._on(None, partial(self._write, list(batch)))
+        done = asyncio.get_running_loop().create_future()
+        if not self._draining and self._using.acquire(blocking=False):
+            try:  # nothing queued, nothing running: commit it now
+                failures = self._commit([list(batch)])
+            finally:
+                self._using.release()
+            _settle([done], failures)
+            self._after_commit()
+            return done
+        with self._queue_lock:
+            self._queue.append((list(batch), done))
+            start, self._draining = not self._draining, True
+        if start:
+            self._writer.submit(self._drain)
+        return done
 
-    def write_then(self, batch: Sequence[Write], then: Callable[[BaseException | None], None]) -> None:
-        self._written += 1
-        loop = asyncio.get_running_loop()
-        ops = list(batch)
+    def _drain(self) -> None:
+        """The writer's job: commit what is queued; again later if more came meanwhile
+        (behind any other job submitted meanwhile)."""
+        try:
+            with self._using:
+                self._commit_queued()
+        finally:
+            with self._queue_lock:
+                again = self._draining = bool(self._queue)
+            if again:
+                self._writer.submit(self._drain)
+        self._after_commit()
 
-        def work() -> None:
-            error: BaseException | None = None
+    def _commit_queued(self) -> None:
+        """Commit every queued batch, together, and tell each caller how it went (holding
+        the connection)."""
+        with self._queue_lock:
+            if not self._queue:
+                return
+            group = list(self._queue)
+            self._queue.clear()
+        failures = self._commit([batch for batch, _ in group])
+        if self._loop is not None:
             try:
-                self._write(ops)
-            except sqlite3.Error as exc:
-                error = StoreError(f"{self.where}: {exc}")
-            except BaseException as exc:
-                error = exc
-            try:
-                loop.call_soon_threadsafe(then, error)
+                self._loop.call_soon_threadsafe(_settle, [done for _, done in group], failures)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
 
-        self._writer.submit(work)
-
-    def _write(self, batch: list[Write]) -> None:
+    def _commit(self, batches: list[list[Write]]) -> list[BaseException | None]:
+        """Commit `batches` in one transaction (holding the connection); what went wrong
+        with each. One bad batch must not sink the others: after a failure each is tried
+        on its own, to know which."""
+        failures: list[BaseException | None] = [None] * len(batches)
         try:
-            self._transaction(batch)
+            self._transaction(batches)
+        except Exception:
+            for i, batch in enumerate(batches):
+                try:
+                    self._transaction([batch])
+                except sqlite3.Error as exc:
+                    failures[i] = StoreError(f"{self.where}: {exc}")
+                except Exception as exc:
+                    failures[i] = exc
         finally:
-            with self._progress:  # readers waiting for this batch may go on
-                self._committed += 1
+            with self._progress:  # readers waiting for these batches may go on
+                self._committed += len(batches)
                 self._progress.notify_all()
+        self._commits += 1
+        return failures
 
-    def _transaction(self, batch: list[Write]) -> None:
+    def _after_commit(self) -> None:
+        """Hand the writer an indexing step or a checkpoint when one is due."""
+        if self._closed:
+            return
+        if self._next_id - 1 - self._indexed >= INDEX_EVERY and not self._indexing:
+            self._indexing = True
+            self._writer.submit(self._index_step)
+        elif self._commits >= CHECKPOINT_EVERY and not self._checkpointing and self.path is not None:
+            self._checkpointing = True
+            self._writer.submit(self._checkpoint)
+
+    def _index_step(self) -> None:
+        try:
+            with self._using:
+                self._index()
+        except sqlite3.Error as exc:  # tried again at the next step, or by the next search
+            log.error("%s: could not index messages for search: %s", self.where, exc)
+        finally:
+            self._indexing = False
+        if self.path is not None and not self._checkpointing:
+            self._checkpointing = True
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the log into the database file, beside the writes: a connection of its own,
+        and PASSIVE, which never waits for (nor stops) a writer or a reader."""
+        try:
+            self._commits = 0
+            if self._checkpointer is None:
+                assert self.path is not None
+                self._checkpointer = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("%s: checkpoint failed: %s", self.where, exc)
+        finally:
+            self._checkpointing = False
+
+    def _transaction(self, batches: list[list[Write]]) -> None:
         conn = self._conn
         assert conn is not None
+        next_id = self._next_id
         conn.execute("BEGIN IMMEDIATE")
         try:
             rows: list[tuple[Any, ...]] = []
-            stored = 0
-            for op in batch:
-                if type(op) is AddMessage:
-                    rows.append(message_row(op.message))
-                    continue
-                if rows:
-                    conn.executemany(_INSERT, rows)
-                    stored += len(rows)
-                    rows = []
-                self._apply(conn, op)
+            for batch in batches:
+                for op in batch:
+                    if type(op) is AddMessage:
+                        rows.append(_row(next_id, op.message))
+                        next_id += 1
+                        continue
+                    if rows:
+                        _insert(conn, rows)
+                        rows = []
+                    self._apply(conn, op)
             if rows:
-                conn.executemany(_INSERT, rows)
-                stored += len(rows)
-            indexed = self._index(conn) if self._unindexed + stored >= FTS_BATCH else None
+                _insert(conn, rows)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._unindexed += stored
-        if indexed is not None:
-            self._indexed_upto, self._unindexed = indexed, 0
+        self._next_id = next_id
 
-    def _index(self, conn: sqlite3.Connection) -> int:
-        """Index for search what was stored since the last time, in the transaction open;
-        the last message indexed then (once committed, `_indexed_upto`)."""
-        last: int = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
-        if last > self._indexed_upto:
-            conn.execute(_INDEX, (self._indexed_upto,))
-            conn.execute("UPDATE fts_indexed SET upto = ?", (last,))
-        return last
+    def _index(self) -> None:
+        """Add the messages stored since the last time to the search index, in one
+        transaction with the mark of how far it goes.
 
-    def _catch_up(self) -> None:
-        """Index everything stored (on the writer thread, before a search reads)."""
+        Ids are given by the writer and never reused (not even the last one's after it is
+        deleted), so that "every id up to the mark" stays true of the index; the trigger
+        that removes deleted messages from the index only acts below the mark."""
         conn = self._conn
-        if conn is None or not self._unindexed:
+        assert conn is not None
+        upto = self._next_id - 1
+        if upto <= self._indexed:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            indexed = self._index(conn)
+            conn.execute(_INDEX, (self._indexed,))
+            conn.execute("UPDATE search_indexed SET upto = ?", (upto,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._indexed_upto, self._unindexed = indexed, 0
+        self._indexed = upto
+
+    def _index_all(self) -> None:
+        """Commit what is queued and index everything (before a search, at the end)."""
+        with self._using:
+            self._commit_queued()
+            self._index()
 
     def _apply(self, conn: sqlite3.Connection, op: Write) -> None:
         if isinstance(op, DeleteMessage):
@@ -379,6 +460,16 @@ class SqliteStore:
             conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))
             conn.execute("DELETE FROM account_certs WHERE account = ?", (op.key,))
             conn.execute("DELETE FROM read_markers WHERE account = ?", (op.key,))
+            # what the name held goes with it: the next to register it inherits nothing
+            for table in ("channel_lists", "channel_access"):
+                conn.execute(f"DELETE FROM {table} WHERE channel IN (SELECT key FROM channels WHERE founder = ?)",
+                             (op.key,))  # fmt: skip
+            conn.execute("DELETE FROM channels WHERE founder = ?", (op.key,))
+            conn.execute("DELETE FROM channel_access WHERE account = ?", (op.key,))
+            conn.execute(
+                "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
+                "AND (target LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\')", dm_patterns(op.key),
+            )
         elif isinstance(op, PutChannel):
             c = op.channel
             conn.execute(
@@ -444,8 +535,9 @@ class SqliteStore:
             if dm_account is not None:
                 found += conn.execute(
                     "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
-                    "AND (target LIKE ? OR target LIKE ?) AND time_ms > ? AND time_ms < ? GROUP BY target",
-                    (f"dm:{like_escaped(dm_account)} %", f"dm:% {like_escaped(dm_account)}", lo, hi),
+                    "AND (target LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\') AND time_ms > ? AND time_ms < ? "
+                    "GROUP BY target",
+                    (*dm_patterns(dm_account), lo, hi),
                 ).fetchall()
             found.sort(key=lambda item: item[1], reverse=True)
             return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
@@ -453,7 +545,8 @@ class SqliteStore:
         return await self._read(run)
 
     async def search(self, query: SearchQuery) -> list[StoredMessage]:
-        await self._on(None, self._catch_up)  # what was stored last is found too
+        if query.text.strip():  # the words of every message handed over so far must be found
+            await self._on(self._writer, self._index_all)
         return await self._read(partial(_search, query))
 
     async def marker(self, account: str, target: str) -> float | None:
@@ -484,7 +577,7 @@ class SqliteStore:
                     ).rowcount
             return forgotten
 
-        return await self._on(None, run)
+        return await self._on(self._writer, self._locked(run))
 
     async def ping(self) -> None:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
@@ -496,17 +589,31 @@ class SqliteStore:
 
         def shut() -> None:
             if self._conn is not None:
-                self._conn.close()
-            for conn in self._reader_conns:
+                try:
+                    self._index_all()
+                except sqlite3.Error:
+                    pass  # what is not indexed now will be at the next start's first search
+                with self._using:
+                    self._conn.close()
+            for conn in (*self._reader_conns, *([self._checkpointer] if self._checkpointer else [])):
                 conn.close()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
 
-        if self._readers is not None:
+        if self._readers is not self._writer:
             self._readers.shutdown(wait=True)
-        await self._writer.run(shut)
-        self._writer.stop()
+        await asyncio.get_running_loop().run_in_executor(self._writer, shut)
+        self._writer.shutdown(wait=True)
 
+
+def _settle(waiting: list[asyncio.Future[None]], failures: list[BaseException | None]) -> None:
+    for done, failure in zip(waiting, failures, strict=True):
+        if done.done():
+            continue
+        if failure is None:
+            done.set_result(None)
+        else:
+            done.set_exception(failure)
 
 
 # -- the questions, in SQL (run on a reader thread) -----------------------------------------
@@ -516,22 +623,28 @@ def _answer(conn: sqlite3.Connection, query: HistoryQuery, question: history.Que
     if isinstance(question, history.Locate):
         row = conn.execute(f"{_SELECT} WHERE target = ? AND msgid = ?", (query.target, question.msgid)).fetchone()
         return history.Located((row[3], row[0]), stored_message(row)) if row else None
+    rows = conn.execute(*_page_sql(query, question)).fetchall()
+    if question.newest:
+        rows.reverse()
+    return [stored_message(row) for row in rows]
+
+
+def _page_sql(query: HistoryQuery, page: history.Page) -> tuple[str, list[Any]]:
     where = ["target = ?"]
     args: list[Any] = [query.target]
     if not query.events:
         where.append(PLAIN)
-    if question.above is not None:
-        where.append("(time_ms > ? OR (time_ms = ? AND id > ?))")
-        args += [question.above[0], question.above[0], question.above[1]]
-    if question.below is not None:
-        where.append("(time_ms < ? OR (time_ms = ? AND id < ?))")
-        args += [question.below[0], question.below[0], question.below[1]]
-    order = "DESC" if question.newest else "ASC"
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?"
-    rows = conn.execute(sql, (*args, question.limit)).fetchall()
-    if question.newest:
-        rows.reverse()
-    return [stored_message(row) for row in rows]
+    # Row values, not `time_ms < ? OR (time_ms = ? AND id < ?)`: SQLite turns them into a
+    # range of the (target, time_ms, id) index, where the OR made it walk the conversation
+    # from its end to the bound (40 ms in the middle of a million messages, 0.1 ms now).
+    if page.above is not None:
+        where.append("(time_ms, id) > (?, ?)")
+        args += page.above
+    if page.below is not None:
+        where.append("(time_ms, id) < (?, ?)")
+        args += page.below
+    order = "DESC" if page.newest else "ASC"
+    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?", [*args, page.limit]
 
 
 def _history(query: HistoryQuery, conn: sqlite3.Connection) -> list[StoredMessage]:

@@ -2,12 +2,12 @@
 event-loop iteration, so a burst of channel traffic costs one system call per
 recipient, not one per line.
 
-With a store, output also waits for durability: at each flush the `barrier` says
-whether this iteration changed what the store keeps, and if so hands it over to be
-committed. The output collected in this iteration is then held, and written when that
-commit is done, generations strictly in order: nothing reaches a client before what it
-shows is committed. Without pending writes and with nothing held, output goes out at
-once.
+With a store, output also waits for durability: the `barrier`, called at each flush,
+hands the store what this iteration changed and returns the commit to wait for. The
+output collected in this iteration is then held, and written when that commit is done,
+generations strictly in order: nothing reaches a client before what it shows is
+committed. Without pending writes (or with them committed at once) and with nothing
+held, output goes out at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Protocol
 
@@ -44,16 +44,6 @@ def _failed(queue: Queue, error: Exception) -> None:
     queue.abort()
 
 
-class Barrier(Protocol):
-    """What output waits for (the store's commit: runtime/persistence.py)."""
-
-    def due(self) -> bool:
-        """Whether something waits to be committed."""
-
-    def commit(self, then: Callable[[], None]) -> None:
-        """Hand it over; `then()` on the loop once it is committed (or failed)."""
-
-
 class _Generation:
     __slots__ = ("queues", "data", "ready", "after")
 
@@ -79,16 +69,16 @@ def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, 
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_idle")
+    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.marked: list[Queue] = []
         self._scheduled = False
         # what this iteration must wait for before its output may go (the store's commit)
-        self.barrier: Barrier | None = None
+        self.barrier: Callable[[], Awaitable[None] | None] | None = None
         self._held: deque[_Generation] = deque()
-        self._idle: asyncio.Future[None] | None = None  # drain() waits for nothing held
+        self._waiting: set[asyncio.Future[None]] = set()  # the commits held output waits for
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
@@ -101,9 +91,8 @@ class Flusher:
         marked = self.marked  # the queues hold this list: emptied, never replaced
         dirty = marked[:]
         marked.clear()
-        barrier = self.barrier
-        due = barrier is not None and barrier.due()
-        if not due and not self._held:
+        pending = self.barrier() if self.barrier is not None else None
+        if pending is None and not self._held:
             if compiled is not None:  # the same loop in C (hubbub/_speedups.c)
                 compiled.flush_each(dirty, _failed)
                 return
@@ -116,19 +105,21 @@ class Flusher:
         take_each = compiled.take_each if compiled is not None else _take_each
         generation = _Generation(dirty, take_each(dirty))
         self._held.append(generation)
-        if not due:
+        if pending is None:
             generation.ready = True
             self._release()
             return
-        assert barrier is not None
-        barrier.commit(partial(self._committed, generation))
+        commit = asyncio.ensure_future(pending)  # the store's own future as it is; else a task
+        self._waiting.add(commit)
+        commit.add_done_callback(partial(self._committed, generation))
 
-    def _committed(self, generation: _Generation) -> None:
+    def _committed(self, generation: _Generation, done: asyncio.Future[None]) -> None:
+        self._waiting.discard(done)
+        if not done.cancelled() and done.exception() is not None:
+            # Not durable, but chat goes on: the store's failure is logged where it happened
+            log.error("history could not be written: %s", done.exception())
         generation.ready = True
         self._release()
-        idle = self._idle
-        if idle is not None and not self._held and not idle.done():
-            idle.set_result(None)
 
     def _release(self) -> None:
         """Write out the held generations whose commits are done, oldest first."""
@@ -155,7 +146,5 @@ class Flusher:
     async def drain(self) -> None:
         """Wait until nothing is held (shutdown: the last commits, then their output)."""
         self.flush()
-        while self._held:
-            self._idle = self._loop.create_future()
-            await self._idle
-        self._idle = None
+        while self._waiting:
+            await asyncio.gather(*self._waiting, return_exceptions=True)

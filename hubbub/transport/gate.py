@@ -1,7 +1,8 @@
 """The line gate: every rule a connection's bytes pass through, without I/O.
 
-Each connection, whatever carries it (TCP, TLS, later WebSocket), has one gate. Input:
-received bytes are framed into lines (bounded, see irc/framing.py), wait in order
+Each connection, whatever carries it (TCP, TLS, WebSocket), has one gate. Input:
+received bytes are framed into lines (bounded, see irc/framing.py; a WebSocket frames
+its lines itself and hands them over one by one), wait in order
 while the client's input is held (slow work for it is running) or while the flood
 bucket is empty, and a client whose waiting input passes the recvq is reported as
 flooding. Output: bytes written for the client are collected until the transport
@@ -93,6 +94,16 @@ class LineGate:
             return self._framer.feed(data)
         self._frame(data)
         return []
+
+    def receive_line(self, line: Line) -> bool:
+        """A line framed by the transport itself (a WebSocket message is one line; None
+        for one longer than the line limit). True when nothing holds it back and it is
+        to be handled at once; otherwise it waits, in order, for `next_line()`."""
+        if self._bucket is None and not self.held and self.waiting is None:
+            return True
+        self._lines().append(line)
+        self._waiting_size += len(line) if line else 1
+        return False
 
     def defer(self, lines: list[Line]) -> None:
         """Lines returned by `receive` that were not handled (input became held while
@@ -236,11 +247,13 @@ class OutputQueue:
     reported stuck (`owner.sendq_exceeded()`) and nothing more is collected for it; a
     closing connection still gets its last bytes (its ERROR) whatever its sendq. This
     is every delivery's path: one call to collect, one to flush, each kept to a few
-    operations (the size collected doubles as the "marked for the flusher" flag).
+    operations (the size collected doubles as the "marked for the flusher" flag). `sent`
+    counts the bytes handed to the transport (the metrics read it): one addition per
+    flush, the cheapest place there is for it.
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
+        "ip", "sendq", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
     )  # fmt: skip
 
     def __init__(
@@ -254,6 +267,7 @@ class OutputQueue:
         self.ip = ip
         self.sendq = sendq
         self.closing = False
+        self.sent = 0
         self._out: list[bytes] = []
         self._size = 0  # bytes collected since the last flush; 0: not marked for the flusher
         self._held = 0  # bytes taken and waiting for the store's commit (see Flusher)
@@ -290,6 +304,7 @@ class OutputQueue:
         if size + self._held + sink.get_write_buffer_size() > self.sendq and not self.closing:
             self._owner.sendq_exceeded()
             return
+        self.sent += size
         sink.write(data)
 
     def take(self) -> bytes:
@@ -312,6 +327,7 @@ class OutputQueue:
         """Write what `take` kept back, now that it may go."""
         self._held -= len(data)
         if data and self.sendq >= 0:  # not stopped (closed) meanwhile
+            self.sent += len(data)
             self._sink.write(data)
 
     def abort(self) -> None:

@@ -1,8 +1,8 @@
 """What a transport needs from the rest of the server, and what it offers it.
 
-A transport (TCP and TLS here, WebSocket next) moves bytes; everything else is on the
-other side of these small interfaces, so that no transport imports the runtime and
-each new kind of connection plugs into the same two ports.
+A transport (TCP, TLS, WebSocket) moves bytes; everything else is on the other side
+of these small interfaces, so that no transport imports the runtime and each new kind
+of connection plugs into the same ports.
 """
 
 from __future__ import annotations
@@ -10,14 +10,47 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from hubbub.config import WebSection
 from hubbub.transport.gate import GateSettings
 
 
-class Link(Protocol):
-    """One connection, as the chat domain and the runtime see it."""
+class TransportCounters:
+    """What one kind of transport counts as it moves bytes, for the metrics.
+
+    Kept as plain integers bumped where the transport already knows (a read, a drop, a
+    delayed line), never per delivery: the bytes each connection sent are counted by its
+    output queue (`OutputQueue.sent`) and added here when it ends.
+    """
+
+    __slots__ = ("bytes_received", "bytes_sent", "sendq_drops", "flood_delays")
+
+    def __init__(self) -> None:
+        self.bytes_received = 0
+        self.bytes_sent = 0  # by connections that have ended; live ones hold their own count
+        self.sendq_drops = 0
+        self.flood_delays = 0  # times a client's next line had to wait for flood control
+
+
+class Counted(Protocol):
+    """One connection, as the connection limits count it: from its accept to its end."""
 
     ip: str
+    kind: str  # the transport: "tcp", "tls", "websocket", or "http" (metrics, connection counts)
     secure: bool  # carried over TLS
+
+    @property
+    def bytes_sent(self) -> int:
+        """IRC bytes handed to the transport so far."""
+
+    def abort(self) -> None:
+        """Close now, dropping whatever is unsent (shutdown, after a grace period)."""
+
+    def configure(self, settings: GateSettings) -> None:
+        """Put new limits (sendq, flood, recvq) in force, after a reload."""
+
+
+class Link(Counted, Protocol):
+    """One connection, as the chat domain and the runtime see it."""
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
@@ -25,17 +58,11 @@ class Link(Protocol):
     def close(self) -> None:
         """Flush what is queued, then close."""
 
-    def abort(self) -> None:
-        """Close now, dropping whatever is unsent (shutdown, after a grace period)."""
-
     def hold_input(self) -> None:
         """Handle none of the peer's lines until `release_input` (they wait, in order)."""
 
     def release_input(self) -> None:
         """Handle the lines that waited, and the next ones as they come."""
-
-    def configure(self, settings: GateSettings) -> None:
-        """Put new limits (sendq, flood, recvq) in force, after a reload."""
 
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
@@ -84,13 +111,43 @@ class ConnectionHost(Protocol):
 
     def gate_settings(self) -> GateSettings: ...
 
+    def counters(self, kind: str) -> TransportCounters:
+        """The shared counters of one kind of transport."""
+
     def handshake_timeout(self) -> float:
         """Seconds a TLS client has to complete its handshake."""
 
-    def admit(self, link: Link) -> str | None:
-        """Count a new connection, or say why it is refused (the transport says it)."""
+    def admit(self, link: Counted, per_ip: bool = True) -> str | None:
+        """Count a new connection, or say why it is refused (the transport says it).
+        `per_ip` False: not against its address's own limit (a trusted proxy's, which
+        speaks for many clients)."""
 
-    def release(self, link: Link, failed_handshake: str | None = None) -> None:
+    def hand_over(self, old: Counted, new: Counted) -> str | None:
+        """A counted connection goes on as another (an HTTP request becomes a WebSocket):
+        the count passes to `new`, checked again for its own address; or why `new` is
+        refused (then neither counts)."""
+
+    def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         """A counted connection is gone (before its session, if its TLS handshake failed: why)."""
 
-    def open_session(self, link: Link, ip: str, secure: bool) -> SessionPort: ...
+    def open_session(
+        self, link: Link, ip: str, secure: bool, certfp: str | None = None, irc_only: bool = False
+    ) -> SessionPort:
+        """The protocol side of a new connection (`certfp`: its TLS client certificate's
+        fingerprint). `irc_only`: the peer is an IRC client by construction (a WebSocket),
+        so no plain-text greeting and no plain mode."""
+
+
+class WebHost(ConnectionHost, Protocol):
+    """The runtime, as the web listener sees it: a transport host that also answers
+    the HTTP endpoints about the server itself."""
+
+    @property
+    def web_settings(self) -> WebSection:
+        """The [web] settings in force (a reload may change the allowed origins)."""
+
+    def metrics_page(self) -> tuple[bytes, str]:
+        """The Prometheus exposition and its content type."""
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the server is ready (listeners up, the store reachable), with details."""

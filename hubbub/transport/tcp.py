@@ -6,10 +6,11 @@ lets through, arms the timers it asks for, and writes what it hands out when the
 shared `Flusher` says so. A client past its sendq is dropped; nobody else waits for it.
 
 A connection counts against the connection limits from the moment it is accepted: a
-TLS one too, during its handshake, which the loop does once we have admitted the socket
-(`accept_tls`) and which must end within `limits.tls_handshake_timeout`. A refused plain
-connection is told why in one ERROR line; a refused TLS one cannot read plain text and
-is just closed. The kernel's
+TLS one too, during its handshake, which runs once we have admitted the socket
+(`accept_tls`; the TLS itself is tlsstream.py's, between the socket and this protocol)
+and which must end within `limits.tls_handshake_timeout`. A refused plain connection is
+told why in one ERROR line; a refused TLS one cannot read plain text and is just
+closed. The kernel's
 send buffer is bounded (`limits.send_buffer`), so that what a client that does not read
 can keep from us stays near its sendq.
 
@@ -24,27 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 from collections.abc import Callable
+
+from OpenSSL import SSL
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import NOTHING, OUTPUT_QUEUE, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
+from hubbub.transport.tlsstream import TlsStream
 
 
 def _discard(data: bytes) -> None:
     pass
-
-
-def _why(exc: BaseException) -> str:
-    """A failed handshake's reason, in a few words for the log."""
-    if isinstance(exc, ssl.SSLError):
-        return exc.reason or "TLS error"
-    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
-        return "timed out"
-    strerror = exc.strerror if isinstance(exc, OSError) else None
-    return strerror or type(exc).__name__
 
 
 SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before the abort
@@ -55,13 +48,15 @@ class TcpConnection(asyncio.Protocol):
     """One client connection over TCP or TLS; also its session's `Link`."""
 
     __slots__ = (
-        "host", "secure", "transport", "session", "ip", "gate", "output", "write", "_closing", "_admitted",
-        "_handshake", "_drain_handle", "_partial_handle", "_reading_paused",
+        "host", "secure", "kind", "counters", "transport", "session", "ip", "gate", "output", "write", "_closing",
+        "_admitted", "_sock", "_tls", "_handing_over", "_drain_handle", "_partial_handle", "_reading_paused",
     )  # fmt: skip
 
     def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
         self.host = host
         self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
+        self.kind = "tls" if secure else "tcp"
+        self.counters = host.counters(self.kind)
         self.transport: asyncio.Transport | None = None
         self.session: SessionPort | None = None
         self.ip = ""
@@ -72,7 +67,9 @@ class TcpConnection(asyncio.Protocol):
         self.write: Callable[[bytes], None] = _discard
         self._closing = False
         self._admitted = False  # counted by the host (released once, whatever ends us)
-        self._handshake: asyncio.Future[None] | None = None
+        self._sock: socket.socket | None = None  # a TLS connection's (a plain one asks its transport)
+        self._tls: TlsStream | None = None  # a TLS connection's stream, from accept to end
+        self._handing_over: asyncio.Future[None] | None = None  # the socket, to the loop
         self._drain_handle: asyncio.Handle | None = None
         self._partial_handle: asyncio.TimerHandle | None = None
         self._reading_paused = False  # input held and over the recvq: the socket waits (see _pump)
@@ -80,7 +77,7 @@ class TcpConnection(asyncio.Protocol):
     # -- a TLS listener's connection: counted when accepted, then its handshake ------------
 
     @classmethod
-    def accept_tls(cls, host: ConnectionHost, context: ssl.SSLContext, sock: socket.socket, ip: str) -> None:
+    def accept_tls(cls, host: ConnectionHost, context: SSL.Context, sock: socket.socket, ip: str) -> None:
         """A connection a TLS listener accepted (runtime/listeners.py): it counts against
         the limits from now on, through its handshake, which must end within
         `limits.tls_handshake_timeout`; a refused one is closed at once (a TLS client
@@ -92,23 +89,26 @@ class TcpConnection(asyncio.Protocol):
             sock.close()
             return
         conn._admitted = True
+        conn._sock = sock
         conn._tune(sock)
-        conn._handshake = asyncio.ensure_future(conn._secure(sock, context))
+        conn._tls = TlsStream(context, conn, host.handshake_timeout())
+        conn._handing_over = asyncio.ensure_future(conn._hand_over(sock, conn._tls))
 
-    async def _secure(self, sock: socket.socket, context: ssl.SSLContext) -> None:
-        loop = asyncio.get_running_loop()
+    async def _hand_over(self, sock: socket.socket, stream: TlsStream) -> None:
         try:
-            # the loop owns the socket from here, and calls connection_made once TLS is up
-            await loop.connect_accepted_socket(
-                lambda: self, sock, ssl=context, ssl_handshake_timeout=self.host.handshake_timeout()
-            )
-        except (TimeoutError, OSError) as exc:  # ssl.SSLError, the timeout, a reset: all OSError
-            self._forget(_why(exc))
+            # the loop owns the socket from here; the stream calls connection_made once TLS is up
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: stream, sock)
+        except OSError as exc:
+            self._forget(exc.strerror or type(exc).__name__)
         except asyncio.CancelledError:  # shutdown
             self._forget()
             raise
         finally:
-            self._handshake = None
+            self._handing_over = None
+
+    def handshake_failed(self, why: str | None) -> None:
+        """The TLS handshake did not end well (`why` None: we ended it, at shutdown)."""
+        self._forget(why)
 
     # -- asyncio.Protocol ----------------------------------------------------------------
 
@@ -127,9 +127,11 @@ class TcpConnection(asyncio.Protocol):
                 return
             self._admitted = True
             self._tune(transport.get_extra_info("socket"))
+        # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
         output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
         self.write = output.write
-        self.session = self.host.open_session(self, self.ip, self.secure)
+        certfp = self._tls.certfp if self._tls is not None else None
+        self.session = self.host.open_session(self, self.ip, self.secure, certfp)
 
     def _tune(self, sock: socket.socket | None) -> None:
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -142,10 +144,12 @@ class TcpConnection(asyncio.Protocol):
 
     def _bound_send_buffer(self, sock: socket.socket | None = None) -> None:
         """What the kernel may hold for this client on top of its sendq (0: its default).
-        The socket is asked of the transport when needed, not kept: one object less per
-        client (during a TLS handshake there is none yet, and the size set at accept stays)."""
+        A plain connection's socket is asked of its transport when needed rather than
+        kept: one object less per client."""
         size = self.gate.settings.send_buffer
-        if sock is None and self.transport is not None:
+        if sock is None:
+            sock = self._sock
+        if sock is None and self.transport is not None and self._tls is None:
             sock = self.transport.get_extra_info("socket")
         if sock is not None and size > 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
             try:
@@ -172,6 +176,7 @@ class TcpConnection(asyncio.Protocol):
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None
+        self.counters.bytes_received += len(data)
         gate = self.gate
         lines = gate.receive(data)
         for index, line in enumerate(lines):  # the lines the gate lets through at once
@@ -214,6 +219,8 @@ class TcpConnection(asyncio.Protocol):
         self.gate.clear_input()
         if self.output is not None:
             self.output.stop()
+            self.counters.bytes_sent += self.output.sent
+            self.output.sent = 0
         if self.session is not None:
             reason = "Connection closed" if exc is None else f"Connection error: {exc.__class__.__name__}"
             self.session.connection_lost(reason)
@@ -253,6 +260,7 @@ class TcpConnection(asyncio.Protocol):
                 if wait <= 0.0:
                     self._drain_handle = loop.call_soon(self._drain)
                 else:
+                    self.counters.flood_delays += 1
                     self._drain_handle = loop.call_later(wait, self._drain)
         elif gate.finished:
             self.close()
@@ -298,6 +306,7 @@ class TcpConnection(asyncio.Protocol):
             self.output.flush()
 
     def sendq_exceeded(self) -> None:
+        self.counters.sendq_drops += 1
         self._drop("SendQ exceeded")
 
     def close(self) -> None:
@@ -320,10 +329,12 @@ class TcpConnection(asyncio.Protocol):
         self.host.flusher.finish(output, closed)
 
     def abort(self) -> None:
-        if self._handshake is not None:
-            self._handshake.cancel()
+        if self._handing_over is not None:
+            self._handing_over.cancel()
         elif self.transport is not None:
             self.transport.abort()
+        elif self._tls is not None:  # in its handshake
+            self._tls.abort()
 
     def _drop(self, reason: str) -> None:
         """Disconnect a misbehaving client; its ERROR is best effort."""
@@ -337,6 +348,10 @@ class TcpConnection(asyncio.Protocol):
         transport = self.transport
         if transport is not None and transport.get_write_buffer_size():
             asyncio.get_running_loop().call_later(SENDQ_GRACE, transport.abort)
+
+    @property
+    def bytes_sent(self) -> int:
+        return self.output.sent if self.output is not None else 0
 
     @property
     def pending_output(self) -> int:

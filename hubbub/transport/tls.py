@@ -4,6 +4,13 @@ A self-signed certificate is generated only on request (`tls.self_signed = true`
 written at the configured paths, and reused on later starts so clients that pinned
 its fingerprint keep working. It names the server, `localhost`, 127.0.0.1 and ::1,
 so a client on the same machine can verify it by trusting that one file.
+
+The context is OpenSSL's own (pyOpenSSL), not Python's `ssl`: a client certificate is
+asked for and accepted whoever signed it, which `ssl` cannot do (its server side
+verifies a presented certificate against trusted authorities and fails the handshake
+otherwise). On IRC a client certificate is an identity, not a credential checked
+against a CA: the server keeps its fingerprint (CertFP), and accounts name the
+fingerprints that log them in. A client without a certificate connects as before.
 """
 
 from __future__ import annotations
@@ -18,8 +25,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from OpenSSL import SSL
 
 from hubbub.config import ConfigError, TlsSection
+
+
+def handshake_failure(exc: BaseException) -> str:
+    """A failed handshake's reason, in a few words for the log."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "TLS error"
+    if isinstance(exc, TimeoutError) or "taking longer" in str(exc):  # the loops' handshake timeout
+        return "timed out"
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    return strerror or type(exc).__name__
 
 
 class TlsError(ConfigError):
@@ -93,28 +111,82 @@ def _prepare(tls: TlsSection, hostname: str) -> None:
             raise TlsError(f"cannot write a self-signed certificate at {tls.cert}: {exc.strerror}") from exc
 
 
-def load_chain(context: ssl.SSLContext, tls: TlsSection) -> None:
-    """Load the certificate and key into `context` (also to replace them live)."""
+# What Python's `ssl` offers a server by default (create_default_context), with TLS 1.2
+# and up: forward secrecy and AEAD first, nothing anonymous, no SHA-1 MACs.
+CIPHERS = b"ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+OPTIONS = (
+    SSL.OP_NO_COMPRESSION | SSL.OP_CIPHER_SERVER_PREFERENCE | SSL.OP_SINGLE_DH_USE | SSL.OP_SINGLE_ECDH_USE
+    | SSL.OP_NO_RENEGOTIATION  # a certificate, once shown, is the connection's for good
+)  # fmt: skip
+
+
+def _any_certificate(conn: SSL.Connection, cert: object, error: int, depth: int, ok: int) -> bool:
+    """Every client certificate is accepted, self-signed or expired: only its
+    fingerprint is used, and only an account that lists it gives it any meaning. The
+    handshake still proves that the client holds the certificate's private key (its
+    CertificateVerify is checked whatever this says), so the fingerprint cannot be
+    borrowed by whoever merely saw the certificate."""
+    return True
+
+
+def certificate_fingerprint(cert: x509.Certificate) -> str:
+    """CertFP as IRC servers show it: SHA-256 of the DER certificate, lowercase hex."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _load_chain(context: SSL.Context, tls: TlsSection) -> None:
+    for path in (tls.cert, tls.key):
+        if not Path(path).exists():
+            raise TlsError(f"cannot read {path}: no such file (set tls.cert and tls.key, or tls.self_signed = true)")
+    try:
+        context.use_certificate_chain_file(tls.cert)
+        context.use_privatekey_file(tls.key)
+        context.check_privatekey()
+    except OSError as exc:
+        raise TlsError(f"cannot read {tls.cert} / {tls.key}: {exc.strerror or exc}") from exc
+    except SSL.Error as exc:
+        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({_reason(exc)})") from exc
+
+
+def _reason(exc: SSL.Error) -> str:
+    """OpenSSL's reason for an error, in its own words ("key values mismatch")."""
+    errors = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    reasons = [e[-1] for e in errors if isinstance(e, tuple) and e and e[-1]]
+    return reasons[-1] if reasons else (str(exc) or type(exc).__name__)
+
+
+def server_context(tls: TlsSection, hostname: str) -> SSL.Context:
+    """The context for new TLS connections; generates the pair first when asked to.
+    A reload makes a new one (a context that has served a connection cannot change)."""
+    _prepare(tls, hostname)
+    context = SSL.Context(SSL.TLS_SERVER_METHOD)
+    context.set_min_proto_version(SSL.TLS1_2_VERSION)
+    context.set_options(OPTIONS)
+    context.set_cipher_list(CIPHERS)
+    context.set_mode(SSL.MODE_RELEASE_BUFFERS)  # an idle connection holds no record buffers
+    context.set_session_id(b"hubbub")  # resumption works when client certificates are asked for
+    if tls.client_certs:
+        # asked for, never required; CLIENT_ONCE: not asked again on the same connection
+        context.set_verify(SSL.VERIFY_PEER | SSL.VERIFY_CLIENT_ONCE, _any_certificate)
+    _load_chain(context, tls)
+    return context
+
+
+def https_context(tls: TlsSection, hostname: str) -> ssl.SSLContext:
+    """The context for the web listener's HTTPS (web.tls), with the same certificate.
+
+    Python's own `ssl`, which aiohttp and the event loop speak: browsers present no client
+    certificate for IRC, so none is asked for (CertFP is IRC over TLS's). TLS 1.2 and up.
+    """
+    _prepare(tls, hostname)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
     for path in (tls.cert, tls.key):
         if not Path(path).exists():
             raise TlsError(f"cannot read {path}: no such file (set tls.cert and tls.key, or tls.self_signed = true)")
     try:
         context.load_cert_chain(tls.cert, tls.key)
-    except OSError as exc:
-        raise TlsError(f"cannot read {tls.cert} / {tls.key}: {exc.strerror or exc}") from exc
-    except ssl.SSLError as exc:
-        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({exc.reason or exc})") from exc
-
-
-def server_context(tls: TlsSection, hostname: str) -> ssl.SSLContext:
-    """The SSL context for TLS listeners; generates the pair first when asked to."""
-    _prepare(tls, hostname)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    load_chain(context, tls)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
+        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({reason or exc})") from exc
     return context
-
-
-def check(tls: TlsSection, hostname: str) -> None:
-    """Raise TlsError unless the configured pair loads (generating it if asked to)."""
-    server_context(tls, hostname)

@@ -17,7 +17,7 @@ import pytest
 
 from hubbub.bench import procstat
 from hubbub.bench.cli import main as bench_main
-from hubbub.bench.load import Sampler, _command
+from hubbub.bench.load import Sampler, WebSocketLoadConnection, _client_frame, _command
 from hubbub.bench.report import human, summary
 from hubbub.bench.scenarios import (
     ConnectOptions,
@@ -43,6 +43,14 @@ async def target(make_server) -> Target:
     runtime = await make_server(*BENCH_LIMITS)
     host, port = runtime.irc_address()
     return Target(host, port)
+
+
+@pytest.fixture
+async def ws_target(make_server) -> Target:
+    """The same, its clients speaking IRC over WebSocket to the web listener."""
+    runtime = await make_server(*BENCH_LIMITS, "listen.web='127.0.0.1:0'")
+    host, port = runtime.listeners.address("web")
+    return Target(host, port, path="/webirc")
 
 
 @pytest.fixture
@@ -76,6 +84,46 @@ async def test_fanout_counts_every_delivery_to_every_other_member(target: Target
     assert trial["server"] is None  # no pid: not measured, and the report says so
     text = human(_wrap("fanout", out, target))
     assert "20 messages" in text and "100 of 100" in text and "not measured" in text
+
+
+async def test_fanout_over_websocket_counts_every_delivery_too(ws_target: Target) -> None:
+    opts = FanoutOptions(clients=6, senders=2, rate=40, duration=0.5, samplers=2, drain_timeout=10, procs=2)
+    trial = (await fanout(ws_target, opts))["result"]
+    assert trial["sent"] == 20
+    assert trial["delivered"] == trial["expected"] == 20 * 5
+    assert (trial["lost"], trial["extra_lines"], trial["disconnects"]) == (0, 0, 0)
+    assert trial["latency"]["samples"] == 40
+    assert (trial["sampler_gaps"], trial["sampler_reordered"]) == (0, 0)
+
+
+async def test_pingpong_and_connect_over_websocket(ws_target: Target) -> None:
+    assert (await pingpong(ws_target, PingpongOptions(rounds=50, warmup=5)))["result"]["round_trips"] == 50
+    result = (await connect_idle(ws_target, ConnectOptions(clients=20, concurrency=5, idle=0.1)))["result"]
+    assert (result["registered"], result["failed"]) == (20, 0)
+
+
+async def test_websocket_frames_come_back_as_lines_split_anywhere() -> None:
+    """The generator's framing: frames cut at any byte by the network still give whole
+    lines, in order; a ping frame is answered; lines go out as masked frames."""
+    conn = WebSocketLoadConnection("n")
+    conn.opened.set_result(None)
+    got: list[bytes] = []
+    conn.on_line = got.append
+    sent: list[bytes] = []
+
+    class Sink:
+        def write(self, data: bytes) -> None:
+            sent.append(data)
+
+    conn.transport = Sink()  # type: ignore[assignment]
+    long = b"x" * 300
+    stream = b"\x81\x05hello" + b"\x89\x02hi" + b"\x81\x7e\x01\x2c" + long + b"\x82\x03bye"
+    for i in range(len(stream)):  # one byte at a time: the worst a network can do
+        conn.data_received(stream[i : i + 1])
+    assert got == [b"hello", long, b"bye"]
+    assert sent == [_client_frame(0xA, b"hi")]
+    conn.send(b"NICK a\r\nUSER a 0 * :A\r\n")
+    assert sent[-1] == b"\x81\x86\0\0\0\0NICK a" + b"\x81\x8d\0\0\0\0USER a 0 * :A"
 
 
 async def test_fanout_splits_receivers_over_worker_processes(target: Target) -> None:
@@ -188,6 +236,13 @@ def test_a_remote_target_is_refused_without_allow_remote(capsys) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("192.0.2.1")
 
 
+def test_a_cluster_over_websocket_is_refused_before_anything_starts(capsys) -> None:
+    assert bench_main(["pingpong", "--cluster", "2", "--transport", "websocket"]) == 2
+    assert "--cluster runs over TCP only" in capsys.readouterr().err
+    assert bench_main(["store", "--transport", "websocket"]) == 2
+    assert "--transport is for fanout, connect and pingpong" in capsys.readouterr().err
+
+
 def test_sampler_reads_send_times_and_spots_gaps_and_reordering() -> None:
     sampler = Sampler(b"tagx")
 
@@ -240,4 +295,5 @@ def test_a_cluster_run_spreads_clients_over_its_nodes_and_counts_redis_calls() -
     redis = trial["redis"]
     assert redis["calls"].get("evalsha", 0) > 0 and redis["calls"].get("xread", 0) > 0
     assert redis["calls_per_message"] > 0
+    assert redis["cpu_s"] > 0 and redis["cpu_us_per_message"] > 0
     assert not any(procstat.alive(pid) for pid in [result["target"]["pid"]])

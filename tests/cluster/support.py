@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from tests.helpers import LineClient
 
 LISTENING = re.compile(r"listening irc (\S+):(\d+)")
+TLS_LISTENING = re.compile(r"listening tls (\S+):(\d+)")
 NODE_TIMEOUT = 2.0  # seconds: short, so that the tests of lost nodes are quick
 
 
@@ -21,14 +22,16 @@ OPER_PASSWORD = "secret"
 
 
 class Node:
-    def __init__(self, url: str, keyspace: str, name: str, config: str, *overrides: str) -> None:
+    def __init__(self, url: str, keyspace: str, name: str, config: str, *overrides: str, db: str = ":memory:") -> None:
         self.url = url
         self.config = config
+        self.db = db
         self.keyspace = keyspace
         self.name = name
         self.overrides = overrides
         self.process: asyncio.subprocess.Process | None = None
         self.address: tuple[str, int] | None = None
+        self.tls_address: tuple[str, int] | None = None  # with a `listen.tls` override
         self.log: list[str] = []
         self._reader: asyncio.Task[None] | None = None
 
@@ -36,7 +39,7 @@ class Node:
         sets = ["limits.flood_control=false", "limits.max_clients_per_ip=0", f"cluster.keyspace='{self.keyspace}'",
                 f"cluster.node_timeout={NODE_TIMEOUT}", *self.overrides]  # fmt: skip
         args = ["-m", "hubbub", "serve", "--config", self.config, "--cluster", self.url, "--listen", "127.0.0.1:0",
-                "--no-web", "--db", ":memory:", "--name", self.name]  # fmt: skip
+                "--no-web", "--db", self.db, "--name", self.name]  # fmt: skip
         for item in sets:
             args += ["--set", item]
         self.process = await asyncio.create_subprocess_exec(
@@ -44,7 +47,8 @@ class Node:
             stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         assert self.process.stderr is not None
-        while self.address is None:
+        tls = any(item.startswith("listen.tls") for item in self.overrides)
+        while self.address is None or (tls and self.tls_address is None):
             line = await asyncio.wait_for(self.process.stderr.readline(), 20)
             if not line:
                 raise AssertionError(f"node {self.name} exited: {''.join(self.log)}")
@@ -53,6 +57,9 @@ class Node:
             found = LISTENING.search(text)
             if found:
                 self.address = (found.group(1), int(found.group(2)))
+            found = TLS_LISTENING.search(text)
+            if found:
+                self.tls_address = (found.group(1), int(found.group(2)))
         self._reader = asyncio.create_task(self._drain())
         return self
 
@@ -98,9 +105,10 @@ class Node:
 class Cluster:
     """Nodes sharing one keyspace of one Redis: one network."""
 
-    def __init__(self, url: str, config: str) -> None:
+    def __init__(self, url: str, config: str, db: str = ":memory:") -> None:
         self.url = url
         self.config = config  # a TOML file with an operator block (admin / OPER_PASSWORD)
+        self.db = db  # the store every node shares
         self.keyspace = f"t{uuid.uuid4().hex[:12]}"
         self.nodes: list[Node] = []
         self.clients: list[LineClient] = []
@@ -112,7 +120,8 @@ class Cluster:
         return started
 
     async def add(self, *overrides: str, name: str | None = None) -> Node:
-        node = Node(self.url, self.keyspace, name or f"node{len(self.nodes) + 1}.test", self.config, *overrides)
+        node = Node(self.url, self.keyspace, name or f"node{len(self.nodes) + 1}.test", self.config, *overrides,
+                    db=self.db)
         self.nodes.append(node)
         return await node.start()
 

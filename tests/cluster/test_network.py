@@ -7,7 +7,9 @@ of its own, and talks to them over real sockets.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+from tests.client_certs import make_client_cert, tls_connect_to
 from tests.cluster.support import Cluster, caught_up, digests, oper_up
 from tests.helpers import LineClient, sync
 
@@ -104,6 +106,7 @@ async def test_an_op_on_one_node_kicks_and_bans_a_user_on_another(cluster: Clust
     await carol.expect("474", "carol", "#c")
     alice.send("MODE #c -b carol!*@*")
     await alice.expect("MODE", "#c", "-b")
+    await caught_up(carol)  # carol's node has the ban lifted too
     carol.send("JOIN #c")
     await carol.expect("366", "carol", "#c")
 
@@ -157,6 +160,7 @@ async def test_concurrent_mode_changes_converge_on_every_node(cluster: Cluster) 
     for i, node in enumerate(nodes):
         op = await cluster.client(node, f"op{i}", "#modes")
         ops.append(op)
+    await caught_up(ops[0])  # op0's node has seen everyone join
     ops[0].send("MODE #modes +oo op1 op2")
     for op in ops[1:]:
         await op.expect(lambda m: m.command == "MODE" and "op2" in m.params)
@@ -166,7 +170,9 @@ async def test_concurrent_mode_changes_converge_on_every_node(cluster: Cluster) 
         for i, op in enumerate(ops):
             for change in changes[i::3]:
                 op.send(f"MODE #modes {change}")
-    await asyncio.gather(*(sync(op) for op in ops))
+    # every node's changes are in the log once its own AWAY comes back after them...
+    await asyncio.gather(*(caught_up(op) for op in ops))
+    await asyncio.gather(*(caught_up(op) for op in ops))  # ...and every node has applied them all
     modes = []
     for op in ops:
         op.send("MODE #modes")
@@ -192,3 +198,24 @@ async def test_replicas_stay_equal_under_a_busy_network(cluster: Cluster) -> Non
             clients[0].send("DIGEST")  # asked in the middle of the traffic
     found = await digests(clients[0], 3)
     assert len(set(found.values())) == 1, found
+
+
+async def test_a_client_certificate_is_known_to_every_node(cluster: Cluster, tmp_path: Path) -> None:
+    """The fingerprint travels with the user's arrival: an operator on another node sees
+    it in WHOIS (276), and the replicas stay equal."""
+    server_cert = tmp_path / "server.crt"
+    n1, n2 = await cluster.start(2, "listen.tls=['127.0.0.1:0']", "tls.self_signed=true", "tls.sts=false",
+                                 f"tls.cert={server_cert}", f"tls.key={tmp_path / 'server.key'}")  # fmt: skip
+    cert = make_client_cert(tmp_path, "alice")
+    assert n1.tls_address is not None
+    alice = await tls_connect_to(n1.tls_address, server_cert, cert)
+    cluster.clients.append(alice)
+    await alice.register("alice")
+    oper = await cluster.client(n2, "oper")
+    await oper_up(oper)
+    oper.send("WHOIS alice")
+    whois = await oper.collect_until("318")
+    assert ["oper", "alice", f"has client certificate fingerprint {cert.fingerprint}"] in [
+        m.params for m in whois if m.command == "276"
+    ]
+    assert len(set((await digests(oper, 2)).values())) == 1

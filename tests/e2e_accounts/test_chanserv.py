@@ -4,7 +4,7 @@ what survives a restart."""
 from __future__ import annotations
 
 from tests.e2e_accounts.support import registered_account
-from tests.helpers import LineClient, connected, sync
+from tests.helpers import LineClient, commands, connected, sync
 
 CS = "ChanServ!ChanServ@services"
 
@@ -67,6 +67,20 @@ async def test_ops_cannot_kick_or_deop_the_founder(server, clients) -> None:
     assert (await bob.expect("KICK")).params[1] == "bob"
 
 
+async def test_the_access_list_cannot_take_the_founders_status_through_chanserv(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    bob = await registered_account(server, "bob", "correct-horse", "#c")
+    clients.extend([alice, bob])
+    await cs(alice, "REGISTER #c")
+    assert await cs(alice, "AMODE #c +o bob") == "Successfully set persistent mode +o on bob"
+    assert await cs(bob, "OP #c") == "Successfully granted operator privileges"
+    await alice.expect("MODE", "#c", "+o", "bob")
+    assert await cs(bob, "DEOP #c alice") == "Only the channel founder can do this"
+    assert await cs(bob, "VOICE #c alice") == "Only the channel founder can do this"
+    assert "MODE" not in commands(await sync(alice))
+    assert await cs(alice, "DEOP #c bob") == "Successfully removed operator privileges"
+
+
 async def test_a_registered_channel_and_its_settings_survive_a_restart(stored, clients) -> None:
     server = await stored()
     alice = await registered_account(server, "alice", "correct-horse", "#keep")
@@ -110,3 +124,45 @@ async def test_drop_takes_a_confirmation_code(server, clients) -> None:
     code = (await alice.expect("NOTICE")).params[-1].split()[-1]
     assert await cs(alice, f"DROP #c {code}") == "Channel #c is now unregistered"
     assert await cs(alice, "INFO #c") == "Channel #c is not registered"
+
+
+async def test_a_dropped_account_leaves_nothing_to_the_next_holder_of_its_name(stored, clients) -> None:
+    """Its channels are unregistered, its access entries and private conversations gone:
+    whoever registers the name afterwards is a stranger to them, now and after a restart."""
+    server = await stored()
+    zoe = await registered_account(server, "zoe", "correct-horse", "#zoo", "#bobs")
+    bob = await registered_account(server, "bob", "correct-horse", "#bobs")
+    clients.extend([zoe, bob])
+    await cs(zoe, "REGISTER #zoo")
+    bob.send("PRIVMSG ChanServ :REGISTER #bobs")  # zoe created #bobs: bob is no op there
+    zoe.send("MODE #bobs +o bob")
+    await bob.expect("MODE", "#bobs", "+o", "bob")
+    assert await cs(bob, "REGISTER #bobs") == "Channel #bobs successfully registered"
+    assert await cs(bob, "AMODE #bobs +o zoe") == "Successfully set persistent mode +o on zoe"
+    zoe.send("PRIVMSG bob :a secret between us")
+    await bob.expect("PRIVMSG", "bob")
+    zoe.send("PRIVMSG NickServ :DROP")
+    code = (await zoe.expect(lambda m: m.command == "NOTICE" and "To confirm" in m.params[-1])).params[-1].split()[-1]
+    zoe.send(f"PRIVMSG NickServ :DROP zoe {code}")
+    await zoe.expect("901")
+    zoe.send("QUIT")
+    await zoe.closed()
+    heir = await registered_account(server, "zoe", "another-horse")
+    clients.append(heir)
+    for running in (server, None):
+        if running is None:  # and again after a restart, from the store
+            await server.stop()
+            server = await stored()
+            heir = await LineClient.connect(server)
+            clients.append(heir)
+            await heir.register("zoe")
+            heir.send("PRIVMSG NickServ :IDENTIFY another-horse")
+            await heir.expect("900")
+        assert await cs(heir, "INFO #zoo") in ("Channel #zoo is not registered", "Channel does not exist")
+        heir.send("CAP REQ :batch draft/chathistory")
+        await heir.expect("CAP")
+        heir.send("CHATHISTORY LATEST bob * 10")
+        assert commands(await sync(heir)) == ["BATCH", "BATCH"]  # an empty batch: nothing inherited
+        heir.send("PRIVMSG ChanServ :AMODE #bobs")
+        listed = [m.params[-1] for m in await sync(heir) if m.command == "NOTICE"]
+        assert not any("zoe" in text for text in listed), listed

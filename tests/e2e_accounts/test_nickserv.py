@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scramp import ScramClient
 
+from hubbub.runtime.workers import WorkerPool
 from tests.e2e_accounts.support import NS, b64, ns, registered_account, sasl_plain
 from tests.e2e_caps.support import capped
 from tests.helpers import LineClient, commands, connected, sync
@@ -45,6 +46,17 @@ async def test_register_refusals_are_ergo_texts(server, clients) -> None:
     assert await ns(bob, "REGISTER secret pw") == "Guest nicknames cannot be registered"
 
 
+async def test_help_lists_each_command_once_with_its_other_names(server, clients) -> None:
+    bob = await connected(server, "bob")
+    clients.append(bob)
+    for service in ("NickServ", "ChanServ"):
+        bob.send(f"PRIVMSG {service} :HELP")
+        lines = [m.params[-1] for m in await sync(bob) if m.command == "NOTICE"]
+        listed = [line.split()[0] for line in lines if line.startswith("  ")]
+        assert len(listed) == len(set(listed)), lines
+        assert any(line.startswith("  DROP ") and line.endswith("(also UNREGISTER)") for line in lines)
+
+
 async def test_identify_from_a_second_connection_with_its_own_nick(server, clients) -> None:
     alice = await registered_account(server, "alice")
     phone = await connected(server, "alice_phone")
@@ -83,6 +95,9 @@ async def test_sasl_plain_during_registration_and_its_failures(server, clients) 
     ok, result = await sasl_plain(server, "alice2", "alice", "correct-horse")
     clients.append(ok)
     assert result == "903"
+    # +r is told once the client has a nick: after the welcome, not as `MODE *` before it
+    assert not [m for m in ok.received if m.command == "MODE"]
+    assert (await ok.expect("MODE")).params == ["alice2", "+r"]
     bad, result = await sasl_plain(server, "mallory", "alice", "guess")
     clients.append(bad)
     assert result == "904"
@@ -236,6 +251,37 @@ async def test_refuse_mode_answers_433_to_a_registered_nick(make_server, clients
     assert refused.params[1:] == ["alice", "Nickname is reserved by a different account"]
 
 
+async def test_refuse_mode_lets_a_sasl_client_that_sent_nick_first_keep_its_nick(make_server, clients) -> None:
+    """Clients send CAP LS, NICK and USER at once, and log in with SASL after: the nick is
+    judged when registration completes, once the login had its chance."""
+    server = await make_server("accounts.enforce=refuse")
+    alice = await registered_account(server, "alice")
+    alice.send("QUIT")
+    await alice.closed()
+    for password, works in (("correct-horse", True), ("wrong", False)):
+        client = await LineClient.connect(server)
+        clients.append(client)
+        client.send("CAP LS 302")
+        client.send("NICK alice")
+        client.send("USER u 0 * :U")
+        client.send("CAP REQ :sasl")
+        client.send("AUTHENTICATE PLAIN")
+        await client.expect("AUTHENTICATE", "+")
+        client.send(f"AUTHENTICATE {b64(chr(0).join(('alice', 'alice', password)))}")
+        await client.expect("903" if works else "904")
+        client.send("CAP END")
+        if works:
+            assert (await client.expect("001")).params[0] == "alice"
+            client.send("QUIT")
+            await client.closed()
+            continue
+        refused = await client.expect("433")
+        assert refused.params[1:] == ["alice", "Nickname is reserved by a different account"]
+        assert "001" not in commands(await sync(client))
+        client.send("NICK alice_")
+        assert (await client.expect("001")).params[0] == "alice_"
+
+
 async def test_ghost_drop_password_and_certs(server, clients) -> None:
     alice = await registered_account(server, "alice")
     stale = await connected(server, "stale")
@@ -283,3 +329,17 @@ async def test_accounts_survive_a_restart(stored, clients) -> None:
     client, result = await sasl_plain(again, "alice", "alice", "correct-horse")
     clients.append(client)
     assert result == "903"
+
+
+async def test_irc_register_while_the_hashing_queue_is_full_says_try_later(server, clients) -> None:
+    alice = await capped(server, "alice", "draft/account-registration")
+    clients.append(alice)
+    server.workers.stop()
+    server.workers = WorkerPool(1, max_pending=0)  # every password hashing is refused: the server is busy
+    alice.send("REGISTER * * secretpw")
+    fail = await alice.expect("FAIL")
+    assert fail.params[:3] == ["REGISTER", "TEMPORARILY_UNAVAILABLE", "alice"]
+    alice.send("PRIVMSG NickServ :INFO alice")
+    assert (await alice.expect(lambda m: m.command == "NOTICE" and m.source == NS)).params[-1] == (
+        "Account does not exist"
+    )

@@ -6,6 +6,8 @@ reference, and checks the batch that comes back line by line.
 
 from __future__ import annotations
 
+import time
+
 from hubbub.irc.message import Message
 from tests.e2e_caps.support import batches, capped
 from tests.helpers import LineClient, commands, connected, isupport_tokens, sync
@@ -184,6 +186,25 @@ async def test_autoreplay_on_join_for_clients_without_chathistory(stored, client
     modern = await capped(server, "dave", *HISTORY, channels=("#c",))  # asks for itself: no replay
     clients.append(modern)
     assert "PRIVMSG" not in commands(await sync(modern))
+
+
+async def test_the_replay_on_join_holds_only_what_was_said_before_the_join(stored, clients) -> None:
+    """The replay is read from the store after the JOIN: what was said meanwhile has
+    reached the joiner live, and must not come again (here, a line stamped later)."""
+    server = await stored("history.autoreplay_lines=5")
+    now = time.time()
+    server.clock = lambda: now
+    alice = await connected(server, "alice", "#c")
+    clients.append(alice)
+    alice.send("PRIVMSG #c :before the join")
+    await sync(alice)
+    server.clock = lambda: now + 60
+    alice.send("PRIVMSG #c :after the join")
+    await sync(alice)
+    server.clock = lambda: now + 30  # bob joins between the two
+    bob = await connected(server, "bob", "#c")
+    clients.append(bob)
+    assert [m.params[1] for m in await sync(bob) if m.command == "PRIVMSG"] == ["before the join"]
 
 
 async def test_a_labeled_request_gets_its_batch_inside_the_labeled_response(stored, clients) -> None:

@@ -292,6 +292,46 @@ async def test_signal_tells_clients_and_exits_cleanly(serve, signum: int) -> Non
     assert not any("Traceback" in line for line in served.log), served.log
 
 
+async def test_web_flag_serves_the_client_and_websockets_and_stops_them_cleanly(tmp_path: Path) -> None:
+    import aiohttp
+
+    proc = await asyncio.create_subprocess_exec(
+        *MODULE, "serve", "--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", "--db", ":memory:",
+        cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    log: list[str] = []
+    web = None
+    try:
+        while web is None:
+            raw = await asyncio.wait_for(proc.stderr.readline(), STARTUP)
+            assert raw, f"hubbub exited before listening: {log}"
+            log.append(raw.decode(errors="replace").rstrip("\n"))
+            found = re.search(r"listening web (\S+):(\d+)$", log[-1])
+            if found:
+                web = f"http://{found.group(1)}:{found.group(2)}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(web + "/") as page:
+                assert page.status == 200 and "<title>" in await page.text()
+            async with http.get(web + "/healthz") as health:
+                assert health.status == 200
+            async with http.ws_connect(web + "/webirc", protocols=["text.ircv3.net"]) as ws:
+                await ws.send_str("NICK alice")
+                await ws.send_str("USER a 0 * :Alice")
+                while "001" not in (await ws.receive_str(timeout=EXIT)).split(" ")[:2]:
+                    pass
+                proc.send_signal(signal.SIGTERM)
+                last = ""
+                async for message in ws:
+                    last = message.data
+                assert last == "ERROR :Closing Link: 127.0.0.1 (Server shutting down)"
+        assert await asyncio.wait_for(proc.wait(), EXIT) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
 # -- descriptors and TLS handshakes, on each event loop -------------------------------------
 
 

@@ -139,3 +139,23 @@ async def test_a_flood_of_refusals_is_logged_at_a_bounded_rate_and_counted(make_
     logged = [line for line in lines if line.startswith("refused")]
     assert 1 <= len(logged) <= 10  # one per second of the test, at most
     assert lines[-1] == f"{30 - len(logged)} more 'refused: Server is full' lines not logged (rate limited)"
+
+
+async def test_a_tls_client_s_lines_wait_past_the_recvq_while_the_server_works_for_it(
+    make_server, tmp_path, clients
+) -> None:
+    """Over TLS as over TCP, input held for the client (a password being hashed) stops the
+    reading of the socket past the recvq rather than dropping the client. The burst spans
+    several TLS records, cut anywhere by TCP: every line comes out, in order."""
+    server = await make_server(*tls_overrides(tmp_path, "limits.recvq=1024"))
+    alice = await tls_client(server, tmp_path, "alice")
+    bob = await connected(server, "bob", "#c")
+    clients.extend([alice, bob])
+    await alice.join("#c")
+    total = 2000  # about 50 KB: three full TLS records and more, fifty times the recvq
+    alice.send("NICKSERV REGISTER correct-horse-battery")
+    alice.send("".join(f"PRIVMSG #c :waiting {i}\r\n" for i in range(total)))
+    last = f"waiting {total - 1}"
+    await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == last, timeout=SLOW_WAIT * 3)
+    assert [m.params[1] for m in bob.received if m.command == "PRIVMSG"] == [f"waiting {i}" for i in range(total)]
+    assert not [m for m in await sync(alice) if m.command == "ERROR"]

@@ -60,7 +60,8 @@ async def make_oper_server(
 
     async def make(*overrides: str, toml: str | None = None) -> Runtime:
         served = ConfiguredServer(tmp_path / f"hubbub{len(started)}.toml", [
-            "listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=':memory:'", *overrides,
+            "listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false", "store.db=':memory:'",
+            *overrides,
         ])  # fmt: skip
         served.write(oper_toml(oper_hash) if toml is None else toml)
         started.append(served)

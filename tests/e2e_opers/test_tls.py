@@ -18,8 +18,8 @@ import pytest
 
 from hubbub.app import Runtime
 from hubbub.config import load
-from hubbub.transport import tls
 from hubbub.transport.tls import TlsError, generate_self_signed
+from tests.client_certs import make_client_cert, tls_connect
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import Process, an_oper, hubbub_env
 from tests.helpers import LineClient, connected, sync
@@ -80,16 +80,11 @@ async def test_the_self_signed_pair_is_reused_on_the_next_start(make_server, tmp
         clients.append(client)
 
 
-def test_the_server_context_refuses_every_version_older_than_tls_1_2(tmp_path) -> None:
-    config = load(None, tls_overrides(tmp_path))
-    context = tls.server_context(config.tls, config.server.name)
-    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
-
-
 async def test_a_tls_1_2_client_is_served_and_an_older_one_is_not(tls_server, tmp_path, clients) -> None:
     cert = tmp_path / "tls" / "cert.pem"
     host, port = tls_server.tls_address()
-    for newest, works in ((ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_1, False)):
+    versions = ((ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_1, False), (ssl.TLSVersion.TLSv1, False))
+    for newest, works in versions:
         context = ssl.create_default_context(cafile=str(cert))
         context.set_ciphers("DEFAULT:@SECLEVEL=0")  # the client would settle for anything
         with warnings.catch_warnings():  # old versions are deprecated: that is the point
@@ -116,6 +111,27 @@ async def test_whois_shows_671_for_tls_users_only(tls_server, tmp_path, clients)
     assert ["bob", "alice", "is using a secure connection"] in [m.params for m in whois if m.command == "671"]
     alice.send("WHOIS bob")
     assert "671" not in [m.command for m in await alice.collect_until("318")]
+
+
+async def test_whois_shows_the_certificate_fingerprint_to_its_user_and_to_operators_only(
+    make_oper_server, tmp_path, clients
+) -> None:
+    server = await make_oper_server(*tls_overrides(tmp_path))
+    cert = make_client_cert(tmp_path, "alice")
+    alice = await tls_connect(server, tmp_path / "tls" / "cert.pem", cert)
+    await alice.register("alice")
+    nocert = await tls_client(server, tmp_path / "tls" / "cert.pem", "nocert")
+    bob = await connected(server, "bob")
+    ircop = await an_oper(server)
+    clients.extend([alice, nocert, bob, ircop])
+    shown = ["alice", f"has client certificate fingerprint {cert.fingerprint}"]
+    for asking in (alice, ircop):
+        asking.send("WHOIS alice")
+        assert [asking.nick, *shown] in [m.params for m in await asking.collect_until("318") if m.command == "276"]
+    bob.send("WHOIS alice")
+    assert "276" not in [m.command for m in await bob.collect_until("318")]
+    ircop.send("WHOIS nocert")  # over TLS, without a certificate: nothing to show
+    assert "276" not in [m.command for m in await ircop.collect_until("318")]
 
 
 async def test_plain_text_mode_works_over_tls_too(tls_server, tmp_path, clients) -> None:
@@ -164,7 +180,8 @@ async def test_sts_cannot_be_requested(tls_server, clients) -> None:
 
 
 async def test_a_missing_certificate_is_a_clear_error(tmp_path: Path) -> None:
-    config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.tls=['127.0.0.1:0']", "store.db=':memory:'",
+    config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.tls=['127.0.0.1:0']", "listen.web=''",
+                         "store.db=':memory:'",
                          f"tls.cert={tmp_path / 'none.pem'}", f"tls.key={tmp_path / 'none.key'}"])
     runtime = Runtime(config)
     with pytest.raises(TlsError, match=r"none\.pem: no such file"):

@@ -42,7 +42,7 @@ async def test_nodes_starting_together_migrate_once(postgres_server: PostgresSer
         snapshots = await asyncio.gather(*(store.open() for store in stores))
         assert all(snapshot.accounts == [] for snapshot in snapshots)
         versions = postgres_server.sql("SELECT version FROM schema_version ORDER BY version", database(postgres_url))
-        assert versions == "\n".join(str(migration.version) for migration in MIGRATIONS)  # each once
+        assert versions.split() == [str(m.version) for m in MIGRATIONS]  # each once
     finally:
         for store in stores:
             await store.close()
@@ -81,6 +81,28 @@ async def test_two_nodes_writing_the_same_stream_keep_one_copy(postgres_url: str
     finally:
         await first.close()
         await second.close()
+
+
+async def test_batches_handed_over_during_a_commit_are_committed_together(postgres_url: str, monkeypatch) -> None:
+    store = open_store(postgres_url)
+    await store.open()
+    transactions: list[int] = []
+    commit = PostgresStore._transaction
+
+    async def counted(self: PostgresStore, conn: asyncpg.Connection, batch: list) -> None:
+        transactions.append(len(batch))
+        await commit(self, conn, batch)
+
+    monkeypatch.setattr(PostgresStore, "_transaction", counted)
+    try:
+        first = store.write([AddMessage(line(0))])  # the writer starts on it at the next turn of the loop
+        await asyncio.sleep(0)
+        rest = [store.write([AddMessage(line(i))]) for i in range(1, 40)]  # while it commits
+        await asyncio.gather(first, *rest)
+        assert transactions == [1, 39]
+        assert ids(await store.history(q("latest"))) == [f"id{i}" for i in range(40)]
+    finally:
+        await store.close()
 
 
 async def test_two_nodes_rewriting_a_channel_at_once_take_turns(postgres_url: str) -> None:

@@ -90,27 +90,6 @@ async def test_a_read_sees_the_writes_handed_over_before_it(make_store) -> None:
     await writing
 
 
-async def test_write_then_calls_back_on_the_loop_once_committed(make_store) -> None:
-    """The flusher's way (each loop iteration's writes): no awaiting, a callback once
-    the batch is durable, in the order handed over; reads see it meanwhile."""
-    store = await make_store()
-    loop = asyncio.get_running_loop()
-    heard: list[tuple[int, object, bool]] = []
-    both = loop.create_future()
-
-    def then(n: int, error: BaseException | None) -> None:
-        heard.append((n, error, asyncio.get_running_loop() is loop))
-        if len(heard) == 2:
-            both.set_result(None)
-
-    store.write_then([AddMessage(line(0))], lambda error: then(1, error))
-    store.write_then([AddMessage(line(1)), AddMessage(line(2))], lambda error: then(2, error))
-    assert heard == []  # never called back before the commit, nor from another thread
-    assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2"]
-    await both
-    assert heard == [(1, None, True), (2, None, True)]
-
-
 async def test_events_only_for_event_playback(make_store) -> None:
     store = await make_store()
     await store.write([AddMessage(line(0, command="JOIN")), AddMessage(line(1)), AddMessage(line(2, command="TAGMSG"))])
@@ -137,6 +116,40 @@ async def test_targets_lists_conversations_with_their_latest_time(make_store) ->
     assert await store.targets(["#a", "#b"], None, T0 + 2, T0 + 100, 1) == [("#b", T0 + 5)]
 
 
+async def test_targets_finds_the_conversations_of_an_account_with_like_wildcards_in_its_name(make_store) -> None:
+    """`_` (common in nicks) and `%` are LIKE wildcards: taken literally, and matching nothing else."""
+    store = await make_store()
+    await store.write([AddMessage(line(1, target="dm:al_ice bob")), AddMessage(line(2, target="dm:alxice bob")),
+                       AddMessage(line(3, target="dm:carol 100%"))])  # fmt: skip
+    assert await store.targets([], "al_ice", T0, T0 + 100, 10) == [("dm:al_ice bob", T0 + 1)]
+    assert await store.targets([], "100%", T0, T0 + 100, 10) == [("dm:carol 100%", T0 + 3)]
+
+
+async def test_a_deleted_account_takes_its_channels_access_and_private_conversations(make_store) -> None:
+    """Whoever registers the name next must inherit nothing: not its channels, not its
+    place on access lists, not the private messages it exchanged."""
+    store = await make_store()
+    records = [
+        AccountRecord(name, name, "$argon2id$x", "", "", T0, ()) for name in ("al_ice", "bob")
+    ]  # fmt: skip
+    owned = ChannelRecord("#mine", "#mine", "al_ice", T0, "", "", 0.0, "nt", None, None,
+                          (("b", "*!*@spam", "al_ice", 5),), (("bob", "o"),))  # fmt: skip
+    other = ChannelRecord("#bobs", "#bobs", "bob", T0, "", "", 0.0, "nt", None, None, (),
+                          (("al_ice", "o"), ("bob", "v")))  # fmt: skip
+    await store.write([*map(PutAccount, records), PutChannel(owned), PutChannel(other),
+                       AddMessage(line(1, target="dm:al_ice bob")), AddMessage(line(2, target="dm:alxice bob")),
+                       AddMessage(line(3, target="#bobs")), PutMarker("bob", "dm:al_ice bob", T0 + 1)])  # fmt: skip
+    await store.write([DeleteAccount("al_ice")])
+    snapshot = await reopened(make_store)
+    assert [a.key for a in snapshot.accounts] == ["bob"]
+    assert snapshot.channels == [other._replace(access=(("bob", "v"),))]
+    store = await make_store()
+    dm = HistoryQuery("dm:al_ice bob", "latest", None, None, 10, True)
+    assert await store.history(dm) == []
+    assert ids(await store.history(dm._replace(target="dm:alxice bob"))) == ["id2"]
+    assert ids(await store.history(dm._replace(target="#bobs"))) == ["id3"]
+
+
 async def test_search_by_words_sender_time_and_limit(make_store) -> None:
     store = await make_store()
     texts = ["the quick brown fox", "lazy dog", "quick thinking", "Quick, said bob", "café crème"]
@@ -154,26 +167,6 @@ async def test_search_by_words_sender_time_and_limit(make_store) -> None:
     assert await search('"quick" OR dog') == []  # words, not query syntax
     assert await search(sender="bob") == ["Quick, said bob"]
     assert await store.search(SearchQuery(("#elsewhere",), "quick", "", None, None, 10)) == []
-
-
-async def test_search_finds_every_message_stored_and_none_deleted_across_batches(make_store) -> None:
-    """Messages are indexed for search in batches (SQLite): a search still finds the last
-    ones stored, and a message deleted before or after it was indexed is not found."""
-    store = await make_store()
-    count = 300  # more than one indexing batch, and a tail not indexed yet
-    for i in range(count):
-        await store.write([AddMessage(line(i, text=f"word{i % 7} n{i}"))])
-    await store.write([DeleteMessage("#c", "id3"), DeleteMessage("#c", f"id{count - 4}")])
-
-    async def found(text: str) -> list[str]:
-        return ids(await store.search(SearchQuery(("#c",), text, "", None, None, 1000)))
-
-    assert await found(f"n{count - 1}") == [f"id{count - 1}"]  # the last one stored
-    assert await found("n3") == [] and await found(f"n{count - 4}") == []
-    deleted = {3, count - 4}
-    assert sorted(await found("word3")) == sorted(f"id{i}" for i in range(count) if i % 7 == 3 and i not in deleted)
-    await store.write([AddMessage(line(count, text="word3 again"))])
-    assert ids(await store.search(SearchQuery(("#c",), "again", "", None, None, 10))) == [f"id{count}"]
 
 
 async def test_read_markers_only_move_forward(make_store) -> None:
@@ -233,3 +226,21 @@ async def test_opening_again_migrates_nothing_twice(make_store) -> None:
     store = await make_store()
     assert ids(await store.history(q("latest"))) == ["id0", "id1"]
     await store.ping()
+
+
+# -- batches handed over together -------------------------------------------------------------
+
+
+async def test_batches_handed_over_together_are_all_stored_and_a_bad_one_fails_alone(make_store) -> None:
+    import asyncio
+
+    import pytest
+
+    store = await make_store()
+    good = [store.write([AddMessage(line(i))]) for i in range(20)]
+    bad = store.write([AddMessage(line(20)), "not a write"])  # type: ignore[list-item]
+    more = [store.write([AddMessage(line(i))]) for i in range(21, 30)]
+    await asyncio.gather(*good, *more)
+    with pytest.raises(TypeError):
+        await bad
+    assert ids(await store.history(q("latest"))) == [f"id{i}" for i in range(30) if i != 20]

@@ -184,3 +184,16 @@ def test_a_replica_started_from_a_snapshot_stays_equal_as_the_log_goes_on(
 ) -> None:
     restored, original = snapshot_then_continue(script, cut)
     assert restored == original
+
+
+def test_a_snapshot_keeps_a_user_s_client_certificate() -> None:
+    """A node started from a snapshot shows the same WHOIS 276 as the others."""
+    state = ChatState(0.0)
+    fingerprint = "ab" * 32
+    for event in (Connected("aaaaaa1", "10.0.0.1", "10.0.0.1", True, 1.0, 0, fingerprint),
+                  NickSet("aaaaaa1", "amy", 1.0, "m1"), Registered("aaaaaa1", "u", "r", 1.0)):  # fmt: skip
+        apply(state, event)
+    restored = ChatState(5.0)
+    snapshot.load_into(restored, json.loads(json.dumps(snapshot.dump(state))))
+    assert restored.users["aaaaaa1"].certfp == fingerprint
+    assert restored.digest() == state.digest()

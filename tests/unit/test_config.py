@@ -226,6 +226,12 @@ def test_set_of_unknown_or_mistyped_key_is_rejected(text: str, match: str) -> No
         "listen.irc=['nope']",
         "listen.irc=['127.0.0.1:99999']",
         "listen.web=localhost",
+        "web.max_frame=100",
+        "web.handshake_timeout=0",
+        "web.allowed_origins=['chat.example.org']",
+        "web.allowed_origins=['https://chat.example.org/path']",
+        "web.trusted_proxies=['proxy.example']",
+        "web.trusted_proxies=['10.0.0.0/33']",
     ],
 )
 def test_values_that_would_break_the_server_are_rejected(override: str) -> None:
@@ -240,6 +246,16 @@ def test_zero_means_no_limit_for_connection_counts() -> None:
 
 def test_empty_web_address_disables_the_web_listener() -> None:
     assert load(None, ["listen.web=''"]).listen.web == ""
+
+
+def test_web_settings_and_their_defaults() -> None:
+    web = load(None, []).web
+    assert (web.allowed_origins, web.max_frame, web.handshake_timeout, web.tls, web.trusted_proxies, web.metrics) == (
+        [], 16384, 10.0, False, [], True)  # fmt: skip
+    web = load(None, ["web.allowed_origins=['https://chat.example.org', 'http://[::1]:8080', '*']",
+                      "web.trusted_proxies=['127.0.0.1', '10.0.0.0/8', '::1']", "web.tls=true"]).web
+    assert web.allowed_origins == ["https://chat.example.org", "http://[::1]:8080", "*"]
+    assert web.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"] and web.tls
 
 
 def test_motd_file_replaces_motd_and_a_missing_one_means_none(tmp_path: Path) -> None:

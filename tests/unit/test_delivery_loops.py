@@ -5,6 +5,7 @@ flusher's loop goes on past a connection whose write fails."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -175,19 +176,6 @@ def test_a_failing_connection_does_not_hold_back_the_others(
     assert "flushing output to 192.0.2.1 failed" in caplog.text and "broken pipe" in caplog.text
 
 
-class Commit:
-    """A store's barrier: every flush has something to commit, committed on demand."""
-
-    def __init__(self) -> None:
-        self.waiting: list[Any] = []
-
-    def due(self) -> bool:
-        return True
-
-    def commit(self, then: Any) -> None:
-        self.waiting.append(then)
-
-
 class Transport:
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[bytes] = []
@@ -210,12 +198,21 @@ class Owner:
     def sendq_exceeded(self) -> None: ...
 
 
-def test_output_waits_for_the_commit_of_its_iteration_in_order(
+async def test_output_waits_for_the_commit_of_its_iteration_in_order(
     implementation: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    loop = asyncio.get_running_loop()
     kind = compiled.OutputQueue if implementation == "compiled" and compiled is not None else OutputQueue
-    flusher = flushing.Flusher(Loop())  # type: ignore[arg-type]
-    barrier = Commit()
+    flusher = flushing.Flusher(loop)
+    commits: list[asyncio.Future[None]] = []
+
+    def barrier() -> asyncio.Future[None] | None:
+        """The store: the first two flushes have something to commit, committed later."""
+        if len(commits) == 2:
+            return None
+        commits.append(loop.create_future())
+        return commits[-1]
+
     flusher.barrier = barrier
     good, broken = Transport(), Transport(fail=True)
     first = kind("192.0.2.1", 1000, flusher, good, Owner())
@@ -226,9 +223,13 @@ def test_output_waits_for_the_commit_of_its_iteration_in_order(
     flusher.flush()
     first.write(b"a3")
     flusher.flush()
-    assert good.sent == [] and len(barrier.waiting) == 2  # nothing before its commit
-    barrier.waiting[1]()  # the later commit first: still waits for the earlier one
+    await asyncio.sleep(0)
+    assert good.sent == [] and len(commits) == 2  # nothing before its commit
+    commits[1].set_result(None)  # the later commit first: still waits for the earlier one
+    await asyncio.sleep(0)
     assert good.sent == []
-    barrier.waiting[0]()
+    commits[0].set_result(None)
+    await asyncio.sleep(0)
     assert good.sent == [b"a1 a2", b"a3"]  # each iteration's output, in order
+    assert first.sent == len(b"a1 a2a3")
     assert broken.aborted and "flushing output to 192.0.2.2 failed" in caplog.text

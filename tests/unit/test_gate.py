@@ -198,7 +198,7 @@ def test_output_is_joined_once_per_flush_and_marked_once(kind: type[OutputQueue]
     out.write(b"")  # nothing: not even a mark
     assert sink.marked == [out] and out.size == 8
     sink.flush()
-    assert sink.sent == [b"12345678"] and out.size == 0
+    assert sink.sent == [b"12345678"] and out.size == 0 and out.sent == 8
     out.flush()
     assert sink.sent == [b"12345678"]
     out.write(b"9")

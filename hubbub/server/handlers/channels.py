@@ -8,6 +8,8 @@ applied, in the network's order: the reply to the joiner follows from that.
 
 from __future__ import annotations
 
+from functools import partial
+
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, fit_utf8
@@ -40,7 +42,7 @@ def _part_all(ctx: Context) -> None:
         ctx.emit(Parted(ctx.user.uid, channel.name, None, ctx.now(), new_msgid()))
 
 
-def _joined(ctx: Context, outcome: Outcome) -> None:
+def _joined(ctx: Context, outcome: Outcome, when: float) -> None:
     """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
     channel = outcome.channel
     if outcome.rejected is not None or channel is None:
@@ -58,7 +60,7 @@ def _joined(ctx: Context, outcome: Outcome) -> None:
         if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
             lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
             metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
-        autoreplay(ctx, channel)
+        autoreplay(ctx, channel, when)
 
     if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
         send_marker(ctx, channel.key, channel.name, rest)
@@ -102,7 +104,8 @@ def handle_join(ctx: Context, message: Message) -> None:
                 conn.numeric(refusal[0], existing.name, refusal[1])
                 continue
         joining += 1
-        ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), lambda outcome: _joined(ctx, outcome))
+        now = ctx.now()
+        ctx.emit(Joined(user.uid, name, now, new_msgid()), partial(_joined, ctx, when=now))
 
 
 @command("PART", min_params=1)

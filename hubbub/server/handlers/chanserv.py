@@ -17,7 +17,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
 from hubbub.server.apply import Outcome
-from hubbub.server.channel import FOUNDER, OP, STATUS_MODES, Channel
+from hubbub.server.channel import FOUNDER, OP, PROTECTED, STATUS_MODES, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -132,6 +132,10 @@ def _status_command(ctx: Context, args: list[str], letters: str, adding: bool, d
     if target not in channel.members:
         _say(ctx, "They aren't on that channel" if target is not ctx.user else "You're not on that channel")
         return
+    # the founder (by status, or by account) and the protected are the founder's to change, as with MODE
+    guarded = target is not ctx.user and (
+        channel.rank(target) >= PROTECTED or casefold(target.account or "") == channel.founder
+    )
     if target is ctx.user and adding and letters == "o":
         # asking for oneself: what one is owed (founder, or the access list)
         owed = "q" if channel.founder == account else channel.access.get(account, "")
@@ -139,7 +143,7 @@ def _status_command(ctx: Context, args: list[str], letters: str, adding: bool, d
             _say(ctx, "You don't have any stored privileges on that channel")
             return
         letters = owed
-    elif not _may_manage(ctx, channel, account, founder_only=target is not ctx.user and letters in ("qa",)):
+    elif not _may_manage(ctx, channel, account, founder_only=guarded):
         return
     if not adding:
         letters = "".join(m for m in STATUS_MODES if m in channel.members[target]) if letters == "*" else letters

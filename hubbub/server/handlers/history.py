@@ -183,14 +183,16 @@ def _targets(ctx: Context, message: Message) -> None:
     ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit), answer, failed)
 
 
-def autoreplay(ctx: Context, channel: Channel) -> None:
+def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:
     """After a JOIN, the last lines of the channel for a client that cannot ask for them
-    (no draft/chathistory), with their time (in a batch when it has `batch`)."""
+    (no draft/chathistory), with their time (in a batch when it has `batch`). Only those
+    said before the join (at `joined`): the store is read later, off the loop, and what
+    was said meanwhile has reached the client already, live."""
     store = ctx.svc.store
     lines = ctx.config.history.autoreplay_lines
     if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
         return
-    query = HistoryQuery(channel.key, "latest", None, None, lines, False)
+    query = HistoryQuery(channel.key, "before", Ref("time", joined), None, lines, False)
     name = channel.name
 
     def replay(found: list[StoredMessage]) -> None:

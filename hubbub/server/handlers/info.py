@@ -80,6 +80,8 @@ def send_welcome(ctx: Context) -> None:
         own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
         metadata.send_batch(conn, user.nick, own)
     send_motd(ctx)
+    if ctx.user.modes:  # set before the welcome (+r of a SASL login): the client learns them now
+        conn.send(Message("MODE", [ctx.user.nick, "+" + "".join(sorted(ctx.user.modes))], ctx.user.prefix))
 
 
 def elsewhere(ctx: Context, target: str) -> bool:

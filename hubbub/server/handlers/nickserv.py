@@ -117,7 +117,7 @@ def ns_register(ctx: Context, args: list[str]) -> None:
     refused = registration_refused(ctx, name)
     if refused is None and password != "*":
         refused = password_problem(ctx, name, password)
-    if refused is None and password == "*" and ctx.conn.certfp is None:
+    if refused is None and password == "*" and ctx.user.certfp is None:
         refused = "You must be connected with TLS and a client certificate to do this"
     if refused is not None:
         _say(ctx, refused)
@@ -130,7 +130,7 @@ def ns_register(ctx: Context, args: list[str]) -> None:
         _say(ctx, "Account created")
         _say(ctx, f"You're now logged in as {account.name}")
 
-    create_account(ctx, name, password, email, ctx.conn.certfp if password == "*" else None, done)
+    create_account(ctx, name, password, email, ctx.user.certfp if password == "*" else None, done)
 
 
 @nickserv.command("IDENTIFY", 1, "IDENTIFY [account] <password>",
@@ -140,8 +140,8 @@ def ns_identify(ctx: Context, args: list[str]) -> None:
     if ctx.user.account is not None:
         _say(ctx, "You're already logged into an account")
         return
-    if len(args) == 1 and ctx.conn.certfp is not None and ctx.state.certfps.get(ctx.conn.certfp) is not None:
-        account = ctx.state.certfps[ctx.conn.certfp]
+    if len(args) == 1 and ctx.user.certfp is not None and ctx.state.certfps.get(ctx.user.certfp) is not None:
+        account = ctx.state.certfps[ctx.user.certfp]
         if casefold(args[0]) == account.key:
             logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
             return
@@ -316,7 +316,7 @@ def ns_cert(ctx: Context, args: list[str]) -> None:
     if sub not in ("ADD", "DEL"):
         _say(ctx, "Invalid parameters. Usage: CERT LIST | CERT ADD [fingerprint] | CERT DEL <fingerprint>")
         return
-    given: str | None = args[1] if len(args) > 1 else (ctx.conn.certfp if sub == "ADD" else None)
+    given: str | None = args[1] if len(args) > 1 else (ctx.user.certfp if sub == "ADD" else None)
     fingerprint = normalize_certfp(given) if given else None
     if fingerprint is None:
         _say(ctx, "Invalid certificate fingerprint" if given else "You are not connected with a client certificate")
@@ -398,7 +398,8 @@ def handle_register(ctx: Context, message: Message) -> None:
 
     def done(account: Account | None, why: str | None) -> None:
         if account is None:
-            conn.fail("REGISTER", "ACCOUNT_EXISTS", name, why or "Account already exists")
+            code = "TEMPORARILY_UNAVAILABLE" if why == BUSY else "ACCOUNT_EXISTS"
+            conn.fail("REGISTER", code, name, why or "Account already exists")
             return
         conn.server_message("REGISTER", "SUCCESS", account.name, "Account successfully registered")
 

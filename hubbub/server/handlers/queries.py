@@ -157,6 +157,8 @@ def handle_whois(ctx: Context, message: Message) -> None:
         conn.numeric(n.RPL_WHOISBOT, user.nick, f"is a bot on {config.server.network}")
     if user.secure:
         conn.numeric(n.RPL_WHOISSECURE, user.nick, "is using a secure connection")
+    if user.certfp is not None and (user is me or "o" in me.modes):  # as the real address
+        conn.numeric(n.RPL_WHOISCERTFP, user.nick, f"has client certificate fingerprint {user.certfp}")
     if user.account is not None:
         conn.numeric(n.RPL_WHOISACCOUNT, user.nick, user.account, "is logged in as")
     if user.away is not None:

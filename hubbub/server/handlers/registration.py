@@ -29,7 +29,7 @@ from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
 from hubbub.server.logins import throttled_text
-from hubbub.server.registration import Step
+from hubbub.server.registration import Phase, Step
 from hubbub.server.services import is_service_nick
 from hubbub.server.user import NONE
 
@@ -38,6 +38,7 @@ USERLEN = 10
 # (pydle) read only the first line of a multi-line LS.
 CAP_LINE_OVERHEAD = len(":CAP * LS * :\r\n")
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
+RESERVED = "Nickname is reserved by a different account"
 
 
 def try_complete_registration(ctx: Context) -> None:
@@ -65,6 +66,9 @@ def try_complete_registration(ctx: Context) -> None:
         ctx.notices.send(f"K-line active for {user.nick} ({reg.username}@{user.host}) [{user.ip}]: {kline.mask}")
         ctx.svc.audit.kline_hit(kline.mask, f"{user.nick}!{reg.username}@{user.host} [{user.ip}]")
         ctx.disconnect(f"K-Lined: {kline.reason}")
+        return
+    if _reserved_for_another(ctx, user.nick):  # its SASL login, if any, is over: it needs another nick
+        conn.numeric(n.ERR_NICKNAMEINUSE, user.nick, RESERVED)
         return
     reg.step(Step.COMPLETE)
 
@@ -182,10 +186,11 @@ def handle_nick(ctx: Context, message: Message) -> None:
         return
     if nick == user.nick:
         return
-    owner = ctx.state.accounts.get(casefold(nick))
-    mine = casefold(user.account) if user.account else None
-    if ctx.config.accounts.enforce == "refuse" and owner is not None and owner.key != mine:
-        conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is reserved by a different account")
+    # A client negotiating capabilities sends NICK before it logs in with SASL: whether
+    # a registered nick is its own is decided when registration completes.
+    negotiating = conn.registration.phase in (Phase.NEGOTIATING, Phase.AUTHENTICATING)
+    if _reserved_for_another(ctx, nick) and not negotiating:
+        conn.numeric(n.ERR_NICKNAMEINUSE, nick, RESERVED)
         return
     if user.registered:
         blocked = nick_change_blocked_by(user)
@@ -203,6 +208,13 @@ def handle_nick(ctx: Context, message: Message) -> None:
                 try_complete_registration(ctx)
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), done)
+
+
+def _reserved_for_another(ctx: Context, nick: str) -> bool:
+    """With accounts.enforce = refuse: `nick` is an account's, and not the user's own."""
+    owner = ctx.state.accounts.get(casefold(nick))
+    mine = casefold(ctx.user.account) if ctx.user.account else None
+    return ctx.config.accounts.enforce == "refuse" and owner is not None and owner.key != mine
 
 
 @command("USER", min_params=4, before_registration=True)

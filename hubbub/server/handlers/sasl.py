@@ -41,7 +41,7 @@ _DECOY_SCRAM: tuple[bytes, bytes, bytes, int] = tuple(
 def mechanisms(ctx: Context) -> list[str]:
     """The mechanisms this connection may use, the `sasl` capability's value."""
     mechs = ["PLAIN", "SCRAM-SHA-256"]
-    if ctx.conn.certfp is not None:
+    if ctx.user.certfp is not None:
         mechs.insert(0, "EXTERNAL")
     return mechs
 
@@ -186,7 +186,7 @@ def _plain(ctx: Context, data: bytes) -> None:
 
 
 def _external(ctx: Context, data: bytes) -> None:
-    certfp = ctx.conn.certfp
+    certfp = ctx.user.certfp
     account = ctx.state.certfps.get(certfp) if certfp is not None else None
     try:
         authzid = data.decode("utf-8")

@@ -1,0 +1,231 @@
+"""Prometheus metrics: what the server is doing, for `/metrics` on the web listener.
+
+Nothing here is called from a command handler. The figures come from three places:
+
+- the event stream: `Metrics.on_event` is a subscriber of the engine, like delivery; it
+  counts applied and rejected events by kind, messages by command and target, and
+  their local deliveries. Plain integers, one or two additions per event (a Prometheus
+  client counter takes a lock on every increment, too dear on the message path);
+- the transports' own counters (`TransportCounters`, `OutputQueue.sent`) and the
+  connection admission (`Admission`): read when scraped;
+- the state (users, channels, operators): read when scraped;
+
+plus a timer that measures how late the event loop runs its callbacks (lag), and the
+hook the store calls after each batch of history it commits (`history_written`). Every
+metric is there from the start, at zero (a missing series would break rates and alerts).
+
+The registry is the server's own, never prometheus_client's global one, so that
+several servers in one process (the tests) each report their own figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from hubbub import __version__
+from hubbub.runtime.listeners import Admission
+from hubbub.server.apply import Outcome
+from hubbub.server.events import EVENT_TYPES, Event, Said, SaidMultiline
+from hubbub.server.state import ChatState
+from hubbub.transport.ports import Counted, TransportCounters
+
+TRANSPORTS = ("tcp", "tls", "websocket")  # what carries IRC
+CONNECTION_KINDS = (*TRANSPORTS, "http")  # and the web listener's connections not (yet) WebSockets
+LAG_INTERVAL = 0.5  # seconds between two measurements of the event loop's lag
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+HISTORY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class Metrics:
+    def __init__(
+        self,
+        state: ChatState,
+        admission: Admission,
+        counters: Mapping[str, TransportCounters],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self.admission = admission
+        self.counters = counters
+        self.started = clock()
+        kinds = EVENT_TYPES.values()
+        self.applied: dict[type, int] = dict.fromkeys(kinds, 0)  # Said: the three below instead
+        self.rejected: dict[type, int] = dict.fromkeys(kinds, 0)
+        self.channel_messages = 0  # Said, to a channel
+        self.private_messages = 0  # Said, to a user
+        self.channel_multiline = 0  # SaidMultiline, to a channel
+        self.private_multiline = 0
+        self.channel_copies = 0  # members on this node of the channels messages went to
+        self.registry = CollectorRegistry()
+        self.registry.register(_Figures(self))
+        self.loop_lag = Histogram(
+            "hubbub_event_loop_lag_seconds", "How late the event loop ran a timer due now (sampled twice a second)",
+            buckets=LAG_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.history_writes = Counter(
+            "hubbub_history_writes", "Messages written to the history store", registry=self.registry
+        )
+        self.history_latency = Histogram(
+            "hubbub_history_write_seconds", "Time one batched write of history took",
+            buckets=HISTORY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self._lag_timer: asyncio.TimerHandle | None = None
+
+    # -- the event stream (a subscriber of the engine) ------------------------------------
+
+    def on_event(self, event: Event, outcome: Outcome) -> None:
+        """Count one event. A message (`Said`) comes first and costs an addition or two:
+        this runs for every message. It reads only what the applier set on the outcome
+        (an attribute left to the class's default is a slower lookup)."""
+        if isinstance(event, Said):
+            if event.to_channel:
+                channel = outcome.channel  # None when rejected
+                if channel is not None:
+                    self.channel_messages += 1
+                    self.channel_copies += len(channel.local)  # the sender's own copy taken off when shown
+                    return
+            elif outcome.target is not None:
+                self.private_messages += 1
+                return
+            self.rejected[Said] += 1
+            return
+        if outcome.rejected is not None:
+            self.rejected[type(event)] += 1
+            return
+        self.applied[type(event)] += 1
+        if type(event) is SaidMultiline:
+            channel = outcome.channel
+            if channel is None:
+                self.private_multiline += 1
+            else:
+                self.channel_multiline += 1
+                self.channel_copies += len(channel.local)
+
+    # -- the store's hook ------------------------------------------------------------------
+
+    def history_written(self, messages: int, seconds: float) -> None:
+        """The store committed a batch holding `messages` messages of history, in
+        `seconds` (batches of other writes only, accounts and the like, are not counted)."""
+        if messages == 0:
+            return
+        self.history_writes.inc(messages)
+        self.history_latency.observe(seconds)
+
+    # -- event loop lag ----------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Measure the loop's lag from now on, until `stop`."""
+        self._schedule(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        due = loop.time() + LAG_INTERVAL
+        self._lag_timer = loop.call_at(due, self._measure, loop, due)
+
+    def _measure(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self.loop_lag.observe(max(0.0, loop.time() - due))
+        self._schedule(loop)
+
+    def stop(self) -> None:
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
+            self._lag_timer = None
+
+    # -- exposition ----------------------------------------------------------------------------
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class _Figures(Collector):
+    """Everything kept as plain numbers, turned into metric families when scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self.m
+        state = m.state
+        info = GaugeMetricFamily("hubbub_info", "This server's version", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        yield GaugeMetricFamily("hubbub_start_time_seconds", "When the server started (Unix time)", value=m.started)
+        yield GaugeMetricFamily("hubbub_users", "Registered users on the network", value=state.user_count)
+        yield GaugeMetricFamily("hubbub_channels", "Channels on the network", value=len(state.channels))
+        yield GaugeMetricFamily("hubbub_operators", "Users with operator status (+o)",
+                                value=state.mode_counts.get("o", 0))
+        yield from self._transport_figures()
+        yield from self._event_figures()
+
+    def _transport_figures(self) -> Iterator[Metric]:
+        m = self.m
+        admission = m.admission
+        kinds = sorted(set(CONNECTION_KINDS) | set(admission.accepted))
+        irc_kinds = sorted(set(TRANSPORTS) | set(m.counters))
+        sent_live = _live_bytes_sent(admission.links)
+        Families = list[tuple[str, str, Callable[[str], float], type]]
+        connections: Families = [
+            ("hubbub_connections", "Connections open now, by transport (http: to the web listener, not WebSockets)",
+             lambda kind: admission.open[kind], GaugeMetricFamily),
+            ("hubbub_connections_accepted", "Connections accepted, by transport (a WebSocket also once as http)",
+             lambda kind: admission.accepted[kind], CounterMetricFamily),
+            ("hubbub_connections_refused", "Connections refused by a limit or an address K-line, by transport",
+             lambda kind: admission.refused[kind], CounterMetricFamily),
+        ]  # fmt: skip
+        irc: Families = [  # what only IRC connections have
+            ("hubbub_received_bytes", "Bytes received from clients (IRC lines; WebSocket framing not counted)",
+             lambda kind: _counter(m.counters, kind).bytes_received, CounterMetricFamily),
+            ("hubbub_sent_bytes", "Bytes sent to clients (IRC lines, and their WebSocket frame headers)",
+             lambda kind: _counter(m.counters, kind).bytes_sent + sent_live.get(kind, 0), CounterMetricFamily),
+            ("hubbub_sendq_drops", "Clients dropped for falling behind their sendq",
+             lambda kind: _counter(m.counters, kind).sendq_drops, CounterMetricFamily),
+            ("hubbub_flood_delays", "Times a client's next line had to wait for flood control",
+             lambda kind: _counter(m.counters, kind).flood_delays, CounterMetricFamily),
+        ]  # fmt: skip
+        for families, labels in ((connections, kinds), (irc, irc_kinds)):
+            for name, doc, value, family in families:
+                metric = family(name, doc, labels=["transport"])
+                for kind in labels:
+                    metric.add_metric([kind], value(kind))
+                yield metric
+
+    def _event_figures(self) -> Iterator[Metric]:
+        m = self.m
+        events = CounterMetricFamily("hubbub_events", "State events applied, by kind", labels=["kind"])
+        rejected = CounterMetricFamily("hubbub_events_rejected",
+                                       "Events the state refused when applied (a nick taken meanwhile...)",
+                                       labels=["kind"])  # fmt: skip
+        for kind in sorted(m.applied, key=lambda k: k.__name__):
+            applied = m.channel_messages + m.private_messages if kind is Said else m.applied[kind]
+            events.add_metric([kind.__name__], applied)
+            rejected.add_metric([kind.__name__], m.rejected[kind])
+        yield events
+        yield rejected
+        messages = CounterMetricFamily("hubbub_messages", "Messages (PRIVMSG, NOTICE, TAGMSG) sent by users, "
+                                       "by target", labels=["target"])  # fmt: skip
+        to_channels = m.channel_messages + m.channel_multiline
+        to_users = m.private_messages + m.private_multiline
+        messages.add_metric(["channel"], to_channels)
+        messages.add_metric(["user"], to_users)
+        yield messages
+        # Each channel message reached this node's members but its sender; each private one, its target.
+        yield CounterMetricFamily("hubbub_message_deliveries",
+                                  "Copies of users' messages delivered to other clients of this server",
+                                  value=m.channel_copies - to_channels + to_users)  # fmt: skip
+
+
+def _counter(counters: Mapping[str, TransportCounters], kind: str) -> TransportCounters:
+    return counters.get(kind) or TransportCounters()
+
+
+def _live_bytes_sent(links: Iterable[Counted]) -> dict[str, int]:
+    """What the open connections have sent so far (each counts its own, see OutputQueue)."""
+    sent: dict[str, int] = {}
+    for link in links:
+        sent[link.kind] = sent.get(link.kind, 0) + link.bytes_sent
+    return sent

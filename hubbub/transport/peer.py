@@ -1,0 +1,105 @@
+"""Who an HTTP client is, and whether its page may open a WebSocket here.
+
+Both are decided from request headers alone, without I/O, so every rule is unit-tested.
+
+The address: the TCP peer's, unless that peer is a configured trusted proxy; then the
+client is the nearest address in `X-Forwarded-For` that is not itself a trusted proxy
+(reading from the right, as each proxy appends what it saw), and `X-Forwarded-Proto`
+says whether the client used HTTPS. Headers from anyone else are ignored: a client
+could write any address there, and per-IP limits and K-lines key on it.
+
+The Origin check: a browser sends the page's origin with every WebSocket handshake,
+and a page from anywhere may try to open one (cross-site WebSocket hijacking), so a
+WebSocket is accepted from the web listener's own origin, from the configured ones,
+or from any with `*`. A client that sends no Origin is not a browser page (a bot, a
+terminal client): there is no third-party page to protect anyone from, so it is let in.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def networks(specs: Iterable[str]) -> list[Network]:
+    return [ipaddress.ip_network(spec, strict=False) for spec in specs]
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("["):  # [v6] or [v6]:port
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # v4:port
+        text = text.partition(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: list[Network]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in trusted)
+
+
+def is_trusted(peer: str, trusted: list[Network]) -> bool:
+    """Whether the TCP peer `peer` is one of the trusted proxies."""
+    own = _address(peer)
+    return own is not None and _trusted(own, trusted)
+
+
+def client_address(
+    peer: str, secure: bool, forwarded_for: str | None, forwarded_proto: str | None, trusted: list[Network]
+) -> tuple[str, bool]:
+    """The client's address and whether it reached us over TLS, as far as we can believe."""
+    own = _address(peer)
+    if own is None or not trusted or not _trusted(own, trusted):
+        return peer, secure
+    client = own
+    for hop in reversed((forwarded_for or "").split(",")):
+        address = _address(hop)
+        if address is None:
+            break  # not an address (a proxy's "unknown"): the last one we could read stands
+        client = address
+        if not _trusted(address, trusted):
+            break
+    if forwarded_proto:
+        secure = forwarded_proto.split(",")[0].strip().lower() in ("https", "wss")
+    if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+        client = client.ipv4_mapped
+    return str(client), secure
+
+
+def _origin_key(origin: str) -> tuple[str, int] | None:
+    """(host, port) of an origin or of a `scheme://Host` pair; None if it is not one."""
+    try:
+        parts = urlsplit(origin)
+        scheme = parts.scheme.lower()
+        host = parts.hostname
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not host or port is None:
+        return None
+    return host.lower().rstrip("."), port
+
+
+def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: Iterable[str]) -> bool:
+    """Whether a WebSocket handshake with this Origin may go on.
+
+    `host` is the request's Host header and `scheme` how the client reached us ("http"
+    or "https"): together they are the listener's own origin, always allowed.
+    """
+    if origin is None:
+        return True
+    key = _origin_key(origin)
+    if key is None:  # "null" (a sandboxed or file: page), or garbage
+        return "*" in allowed
+    if host and key == _origin_key(f"{scheme}://{host}"):
+        return True
+    return any(item == "*" or _origin_key(item) == key for item in allowed)

@@ -1,0 +1,168 @@
+"""The web listener: the web client's files, IRC over WebSocket, /healthz and /metrics.
+
+One aiohttp application on the server's own event loop, served on `listen.web`:
+
+- `GET /webirc`, and `GET /` with `Upgrade: websocket` (as ergo and InspIRCd accept
+  it, so generic WebSocket IRC clients that connect to the bare host work): IRC over
+  WebSocket (websocket.py), after the Origin check (peer.py); the subprotocol is the
+  first of the client's list among `binary.ircv3.net` and `text.ircv3.net`, or none;
+- `GET /` and the other files of the web client (static.py), compressed when the
+  browser accepts gzip, revalidated by ETag;
+- `GET /healthz`: 200 and a small JSON document when the server is ready, 503 when not;
+- `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off).
+
+Every response carries the headers the web client is written for (a strict Content
+Security Policy and its companions, below). A connection has `web.handshake_timeout`
+to send its request (aiohttp's keep-alive timer covers a connection that never does);
+over HTTPS the TLS handshake has the same bound. Each connection counts against the
+connection limits from its accept (httpconn.py); a WebSocket takes over the count of
+the HTTP connection it upgrades.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+
+from hubbub.transport import peer, static
+from hubbub.transport.httpconn import HttpConnection
+from hubbub.transport.ports import WebHost
+from hubbub.transport.websocket import CLOSE_TIMEOUT, SUBPROTOCOLS, WebSocketConnection
+
+log = logging.getLogger("hubbub.web")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+_HOST = web.AppKey("host", WebHost)
+_FILES = web.AppKey("files", dict[str, static.StaticFile])
+_SOCKETS = web.AppKey("sockets", set[WebSocketConnection])
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # 404, 405...: the same headers on errors
+        exc.headers.update(SECURITY_HEADERS)
+        raise
+    if not response.prepared:  # a WebSocket has already answered with its 101
+        response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def build_app(host: WebHost) -> web.Application:
+    """The application; `close_websockets` is among its shutdown hooks."""
+    app = web.Application(middlewares=[_headers], client_max_size=4096)  # no request needs a body
+    app[_HOST] = host
+    app[_FILES] = static.load()
+    app[_SOCKETS] = set()
+    app.router.add_get("/webirc", _webirc)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/{path:.*}", _file)
+    app.on_shutdown.append(close_websockets)
+    return app
+
+
+async def close_websockets(app: web.Application) -> None:
+    """Whatever WebSocket is still open when the server stops: closed now. (The runtime
+    has already sent each client its ERROR; without this, aiohttp's shutdown would wait
+    for every one of them to time out.)"""
+    sockets = app[_SOCKETS]
+    for conn in list(sockets):
+        conn.close()
+    for conn in list(sockets):
+        conn.abort()
+
+
+# -- IRC over WebSocket ------------------------------------------------------------------------
+
+
+async def _webirc(request: web.Request) -> web.StreamResponse:
+    host = request.app[_HOST]
+    settings = host.web_settings
+    trusted = peer.networks(settings.trusted_proxies)
+    ip, secure = peer.client_address(
+        request.remote or "", request.secure, request.headers.get("X-Forwarded-For"),
+        request.headers.get("X-Forwarded-Proto"), trusted,
+    )  # fmt: skip
+    transport = request.transport
+    counted = transport.get_protocol() if transport is not None else None
+    if not isinstance(counted, HttpConnection):  # not accepted by our listener (or gone): not counted
+        raise web.HTTPServiceUnavailable(text="This connection cannot become a WebSocket.\n")
+    origin = request.headers.get(hdrs.ORIGIN)
+    scheme = "https" if secure else "http"
+    if not peer.origin_allowed(origin, request.host, scheme, settings.allowed_origins):
+        log.info("WebSocket from %s refused: origin %s is not allowed", ip, origin)
+        raise web.HTTPForbidden(text="This origin may not open a WebSocket here (see web.allowed_origins).\n")
+    ws: web.WebSocketResponse = web.WebSocketResponse(
+        protocols=SUBPROTOCOLS, max_msg_size=settings.max_frame, compress=False, autoping=True,
+        decode_text=False, timeout=CLOSE_TIMEOUT,
+    )  # fmt: skip
+    await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # gone during the handshake
+        return ws
+    conn = WebSocketConnection(host, ws, transport, ip, secure, counted.hand_over)
+    sockets = request.app[_SOCKETS]
+    sockets.add(conn)
+    try:
+        await conn.serve()
+    finally:
+        sockets.discard(conn)
+    return ws
+
+
+# -- files and the server's own endpoints ------------------------------------------------------
+
+
+async def _file(request: web.Request) -> web.StreamResponse:
+    if request.path == "/" and request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+        return await _webirc(request)
+    found = static.lookup(request.app[_FILES], request.path)
+    if found is None:
+        raise web.HTTPNotFound()
+    headers = {"ETag": found.etag, "Cache-Control": static.CACHE_CONTROL}
+    if found.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
+    if static.not_modified(request.headers.get(hdrs.IF_NONE_MATCH), found.etag):
+        return web.Response(status=304, headers=headers)
+    body = found.body
+    if found.gzipped is not None and static.accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING)):
+        body = found.gzipped
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = found.content_type
+    return web.Response(body=body, headers=headers)
+
+
+async def _healthz(request: web.Request) -> web.StreamResponse:
+    ready, details = await request.app[_HOST].health()
+    body = json.dumps({"status": "ok" if ready else "unavailable", **details}, sort_keys=True) + "\n"
+    return web.Response(status=200 if ready else 503, text=body, content_type="application/json",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+async def _metrics(request: web.Request) -> web.StreamResponse:
+    host = request.app[_HOST]
+    if not host.web_settings.metrics:
+        raise web.HTTPNotFound()
+    body, content_type = host.metrics_page()
+    response = web.Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+    response.enable_compression()  # an exposition compresses about tenfold; aiohttp honours Accept-Encoding
+    return response

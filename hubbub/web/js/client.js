@@ -1,0 +1,722 @@
+// The connection: IRC over a WebSocket (IRCv3 WebSocket, one line per text frame),
+// registration with CAP LS 302 and SASL PLAIN, keepalive, reconnection with backoff,
+// batches, and the requests whose answers come back as batches (CHATHISTORY, SEARCH).
+// It knows nothing of the page: it emits parsed messages and batches, and state.js
+// decides what they mean. The WebSocket class, timers, clock and randomness are
+// injectable so the whole protocol runs under node with a fake socket.
+
+import { casemapper, formatLine, parseCapValue, parseCaps, parseIsupport, parseLine, parsePrefix, splitByBytes, utf8Length, escapeTagValue } from "./irc.js";
+
+/** Capabilities the client understands; only those the server offers are requested. */
+export const WANTED_CAPS = [
+  "message-tags", "server-time", "echo-message", "batch", "labeled-response",
+  "away-notify", "extended-join", "multi-prefix", "userhost-in-names", "setname",
+  "chghost", "account-notify", "account-tag", "invite-notify", "cap-notify",
+  "draft/chathistory", "draft/event-playback", "draft/multiline", "draft/read-marker",
+  "soju.im/search", "sasl",
+];
+
+// Batches whose lines only make sense together; every other batch type (labeled-response,
+// netsplit...) is transparent: its lines are handled one by one as they come.
+const COLLECTED_BATCHES = new Set(["chathistory", "draft/multiline", "soju.im/search", "search"]);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const RECONNECT_BASE_MS = 1000;
+export const RECONNECT_MAX_MS = 30000;
+const TYPING_INTERVAL_MS = 3000; // the typing spec's minimum gap per target
+const PING_AFTER_IDLE_MS = 60000;
+const PING_TIMEOUT_MS = 30000;
+const REQUEST_TIMEOUT_MS = 20000;
+// Worst case lengths for the parts of our own source mask we may not know yet
+// (multiline spec's advice), plus its safety margin.
+const UNKNOWN_USER = 20;
+const UNKNOWN_HOST = 63;
+const LINE_SAFETY = 10;
+
+/** Exponential backoff with jitter: attempt 0 -> ~1 s, doubling to 30 s at most. */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** attempt);
+  // Half fixed, half random: a restarted server is not hit by every client at once.
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function base64Utf8(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+export class IrcClient {
+  /**
+   * options: url, nick, password (account password for SASL, optional), username,
+   * realname, and for tests: WebSocket, setTimeout, clearTimeout, now, random.
+   */
+  constructor(options) {
+    this.options = options;
+    this.WebSocket = options.WebSocket || globalThis.WebSocket;
+    this.setTimeout = options.setTimeout || ((fn, ms) => globalThis.setTimeout(fn, ms));
+    this.clearTimeout = options.clearTimeout || ((id) => globalThis.clearTimeout(id));
+    this.now = options.now || (() => Date.now());
+    this.random = options.random || Math.random;
+    this.listeners = new Map();
+    this.wantedNick = options.nick;
+    this.nick = options.nick;
+    this.status = "idle"; // idle, connecting, registering, registered, waiting, closed
+    this.attempt = 0;
+    this.ws = null;
+    this.userClosed = false;
+    this.timers = { reconnect: null, keepalive: null };
+    this.resetSession();
+  }
+
+  resetSession() {
+    this.offered = new Map(); // capability -> value, as offered
+    this.enabled = new Set(); // capabilities acknowledged
+    this.isupport = new Map();
+    this.fold = casemapper("rfc1459");
+    this.prefix = parsePrefix("(ov)@+");
+    this.chantypes = "#&";
+    this.capsPending = 0; // REQs not yet answered during registration
+    this.capLsBuffer = new Map();
+    this.capEnded = false;
+    this.saslState = null;
+    this.account = null;
+    this.nickAttempts = 0;
+    this.registered = false;
+    this.user = null;
+    this.host = null;
+    this.batches = new Map();
+    this.lastReceived = this.now();
+    this.pingSentAt = 0;
+    this.historyRequests = [];
+    this.searchRequests = [];
+    this.typingTargets = new Map();
+    this.batchCounter = 0;
+    this.lastError = null;
+  }
+
+  // -- events -------------------------------------------------------------------------
+
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  emit(type, detail) {
+    for (const fn of this.listeners.get(type) || []) fn(detail);
+  }
+
+  setStatus(status, extra = {}) {
+    this.status = status;
+    this.emit("status", { status, ...extra });
+  }
+
+  // -- lifecycle ----------------------------------------------------------------------
+
+  connect() {
+    this.userClosed = false;
+    this.clearTimer("reconnect");
+    if (this.ws) return;
+    this.resetSession();
+    this.setStatus("connecting");
+    let ws;
+    try {
+      // Text frames are preferred (UTF-8 all the way); binary is what every server must offer.
+      ws = new this.WebSocket(this.options.url, ["text.ircv3.net", "binary.ircv3.net"]);
+      ws.binaryType = "arraybuffer";
+    } catch (err) {
+      this.lastError = String(err);
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => this.onOpen();
+    ws.onmessage = (event) => {
+      if (typeof event.data === "string") this.onLine(event.data);
+      else this.onLine(decoder.decode(event.data)); // invalid UTF-8 becomes U+FFFD
+    };
+    ws.onclose = () => this.onClose(ws);
+    ws.onerror = () => {}; // a close event always follows; reconnection happens there
+  }
+
+  /** Leave for good (the user quit): QUIT, close, no reconnection. */
+  quit(reason = "") {
+    this.userClosed = true;
+    this.clearTimer("reconnect");
+    if (this.ws && this.ws.readyState === 1) this.send({ command: "QUIT", params: reason ? [reason] : [] });
+    if (this.ws) this.ws.close(1000);
+    this.setStatus("closed");
+  }
+
+  /** Try again now instead of waiting for the backoff timer (the network came back). */
+  reconnectNow() {
+    if (this.userClosed || this.ws) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  onOpen() {
+    this.setStatus("registering");
+    this.lastReceived = this.now();
+    this.startKeepalive();
+    this.send({ command: "CAP", params: ["LS", "302"] });
+    this.send({ command: "NICK", params: [this.wantedNick] });
+    const username = this.options.username || this.wantedNick.replace(/[^A-Za-z0-9]/g, "").slice(0, 10) || "web";
+    this.send({ command: "USER", params: [username, "0", "*", this.options.realname || this.wantedNick] });
+  }
+
+  onClose(ws) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    this.clearTimer("keepalive");
+    for (const req of [...this.historyRequests, ...this.searchRequests]) req.finish({ messages: [], error: "disconnected" });
+    this.historyRequests = [];
+    this.searchRequests = [];
+    for (const t of this.typingTargets.values()) if (t.timer) this.clearTimeout(t.timer);
+    this.typingTargets.clear();
+    this.registered = false;
+    this.emit("disconnected", { error: this.lastError });
+    if (this.userClosed) this.setStatus("closed");
+    else this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    const delay = backoffDelay(this.attempt, this.random);
+    this.attempt += 1;
+    this.setStatus("waiting", { retryAt: this.now() + delay, error: this.lastError });
+    this.timers.reconnect = this.setTimeout(() => {
+      this.timers.reconnect = null;
+      this.connect();
+    }, delay);
+  }
+
+  clearTimer(name) {
+    if (this.timers[name] !== null) {
+      this.clearTimeout(this.timers[name]);
+      this.timers[name] = null;
+    }
+  }
+
+  // A silent server may be a dead connection that TCP has not noticed (a laptop that
+  // slept): ask for a PONG, and give up on the socket if none comes.
+  startKeepalive() {
+    const tick = () => {
+      const now = this.now();
+      if (this.pingSentAt && now - this.pingSentAt > PING_TIMEOUT_MS) {
+        this.lastError = "Ping timeout";
+        if (this.ws) this.ws.close(4000);
+        return;
+      }
+      if (!this.pingSentAt && now - this.lastReceived > PING_AFTER_IDLE_MS) {
+        this.pingSentAt = now;
+        this.send({ command: "PING", params: ["hubbub-web"] });
+      }
+      this.timers.keepalive = this.setTimeout(tick, 5000);
+    };
+    this.clearTimer("keepalive");
+    this.timers.keepalive = this.setTimeout(tick, 5000);
+  }
+
+  // -- sending ------------------------------------------------------------------------
+
+  /** Send one message ({tags, command, params}) or a raw line typed by the user. */
+  send(message) {
+    if (!this.ws || this.ws.readyState !== 1) return false;
+    const line = typeof message === "string" ? message : formatLine(message);
+    if (/[\r\n]/.test(line)) throw new Error("line break in a line");
+    this.ws.send(this.ws.protocol === "binary.ircv3.net" ? encoder.encode(line) : line);
+    return true;
+  }
+
+  has(cap) {
+    return this.enabled.has(cap);
+  }
+
+  /** The longest text one PRIVMSG/NOTICE to `target` may carry and still reach others whole. */
+  textBudget(command, target) {
+    const user = this.user ? this.user.length : UNKNOWN_USER;
+    const host = this.host ? this.host.length : UNKNOWN_HOST;
+    // ":nick!user@host CMD target :text\r\n"
+    const overhead = 1 + utf8Length(this.nick) + 1 + user + 1 + host + 1 + command.length + 1 + utf8Length(target) + 2 + 2;
+    return Math.max(64, 512 - overhead - LINE_SAFETY);
+  }
+
+  /**
+   * Say `text` to `target`. Several lines go as one draft/multiline batch when the
+   * server offers it (within its limits), otherwise as separate messages; long lines
+   * are cut between words. `action` makes it a /me.
+   */
+  say(target, text, { command = "PRIVMSG", action = false } = {}) {
+    if (!this.registered) return false;
+    const lines = text.replace(/\r\n?/g, "\n").split("\n");
+    while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
+    while (lines.length && lines[0].trim() === "") lines.shift();
+    if (!lines.length) return false;
+    const typing = this.typingTargets.get(this.fold(target));
+    if (typing) {
+      // A message ends "typing" for its receivers; nothing pending may contradict it.
+      if (typing.timer) this.clearTimeout(typing.timer);
+      typing.timer = null;
+      typing.sent = null;
+    }
+    if (action) {
+      const budget = this.textBudget(command, target) - 9; // "\x01ACTION " and "\x01"
+      for (const line of lines) {
+        for (const piece of splitByBytes(line, budget)) this.sendText(command, target, `\x01ACTION ${piece}\x01`);
+      }
+      return true;
+    }
+    // A long single line goes as one multiline message too: others see it whole.
+    const long = lines.length === 1 && utf8Length(lines[0]) > this.textBudget(command, target);
+    if ((lines.length > 1 || long) && command === "PRIVMSG" && this.has("draft/multiline") && this.has("batch")) {
+      this.sendMultiline(target, lines);
+      return true;
+    }
+    const budget = this.textBudget(command, target);
+    for (const line of lines) {
+      if (line === "") continue; // blank lines cannot be sent alone
+      for (const piece of splitByBytes(line, budget)) this.sendText(command, target, piece);
+    }
+    return true;
+  }
+
+  sendText(command, target, text) {
+    this.send({ command, params: [target, text] });
+    if (!this.has("echo-message")) this.emitLocalEcho({ tags: {}, command, params: [target, text] });
+  }
+
+  // Without echo-message the server never tells us what we said: make the same
+  // message it would have echoed, so the rest of the client has one path.
+  emitLocalEcho(message) {
+    const prefix = `${this.nick}!${this.user || ""}@${this.host || ""}`;
+    const tags = { ...message.tags, time: new Date(this.now()).toISOString() };
+    this.emit("message", { ...message, tags, prefix, source: { nick: this.nick, user: this.user || "", host: this.host || "" }, local: true });
+  }
+
+  multilineLimits() {
+    const value = parseCapValue(this.offered.get("draft/multiline"));
+    return {
+      maxBytes: parseInt(value["max-bytes"], 10) || 4096,
+      maxLines: parseInt(value["max-lines"], 10) || 100,
+    };
+  }
+
+  /** Pack lines into as few draft/multiline batches as the server's limits allow. */
+  sendMultiline(target, lines) {
+    const { maxBytes, maxLines } = this.multilineLimits();
+    const budget = this.textBudget("PRIVMSG", target);
+    const batches = [];
+    let current = [];
+    let bytes = 0;
+    for (const line of lines) {
+      const pieces = line === "" ? [""] : splitByBytes(line, budget);
+      pieces.forEach((piece, i) => {
+        const concat = i > 0;
+        const size = utf8Length(piece) + (current.length && !concat ? 1 : 0);
+        if (current.length && (current.length + 1 > maxLines || bytes + size > maxBytes)) {
+          batches.push(current);
+          current = [];
+          bytes = 0;
+        }
+        // A new batch cannot start with a concatenation; the piece starts a line there.
+        const first = current.length === 0;
+        current.push({ text: piece, concat: concat && !first });
+        bytes += utf8Length(piece) + (first || concat ? 0 : 1);
+      });
+    }
+    if (current.length) batches.push(current);
+    for (const batch of batches) {
+      // Blank lines at a batch edge (after a cut) would make an invalid batch.
+      while (batch.length && batch[batch.length - 1].text === "") batch.pop();
+      while (batch.length && batch[0].text === "") batch.shift();
+      if (!batch.length) continue;
+      if (batch.length === 1) {
+        this.sendText("PRIVMSG", target, batch[0].text);
+        continue;
+      }
+      const ref = `ml${++this.batchCounter}`;
+      this.send({ command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
+      const sent = [];
+      for (const item of batch) {
+        const tags = { batch: ref };
+        if (item.concat) tags["draft/multiline-concat"] = "";
+        const message = { tags, command: "PRIVMSG", params: [target, item.text] };
+        this.send(message);
+        sent.push(message);
+      }
+      this.send({ command: "BATCH", params: [`-${ref}`] });
+      if (!this.has("echo-message")) {
+        this.emit("batch", { type: "draft/multiline", params: [target], tags: { time: new Date(this.now()).toISOString() }, source: { nick: this.nick }, messages: sent, local: true });
+      }
+    }
+  }
+
+  /**
+   * Tell `target` we are typing ("active"), stopped ("paused") or cleared the input
+   * ("done"). At most one notification per 3 s per target, as the typing spec asks;
+   * a status wanted inside that window is sent when it ends (the last one wins).
+   */
+  typing(target, status) {
+    if (!this.registered || !this.has("message-tags")) return;
+    const key = this.fold(target);
+    let t = this.typingTargets.get(key);
+    if (!t) {
+      t = { last: -Infinity, sent: null, timer: null };
+      this.typingTargets.set(key, t);
+    }
+    if (status === t.sent && !t.timer) {
+      if (status !== "active") return; // paused/done once is enough
+      if (this.now() - t.last < TYPING_INTERVAL_MS) return; // still "active" for its receivers
+    }
+    if (status !== "active" && t.sent === null && !t.timer) return; // nothing to stop
+    const sendNow = () => {
+      t.timer = null;
+      t.last = this.now();
+      t.sent = status;
+      this.send({ tags: { "+typing": status }, command: "TAGMSG", params: [target] });
+    };
+    if (t.timer) this.clearTimeout(t.timer);
+    t.timer = null;
+    const wait = t.last + TYPING_INTERVAL_MS - this.now();
+    if (wait <= 0) sendNow();
+    else t.timer = this.setTimeout(sendNow, wait);
+  }
+
+  /**
+   * CHATHISTORY <subcommand> <target> <args...>; resolves with {messages, error} when
+   * the batch for that target ends (or a FAIL, a timeout, a disconnection).
+   * The batch itself is also emitted as a "batch" event: callers only learn it is done.
+   */
+  chathistory(subcommand, target, ...args) {
+    if (!this.has("draft/chathistory") || !this.has("batch")) return Promise.resolve({ messages: [], error: "unsupported" });
+    return this.request(this.historyRequests, { command: "CHATHISTORY", params: [subcommand, target, ...args.map(String)] }, this.fold(target));
+  }
+
+  /** SEARCH with soju.im/search attributes ({text, in, from, limit...}). */
+  search(attributes) {
+    if (!this.has("soju.im/search")) return Promise.resolve({ messages: [], error: "unsupported" });
+    const attrs = Object.entries(attributes)
+      .filter(([, v]) => v !== undefined && v !== null && v !== "")
+      .map(([k, v]) => `${k}=${escapeTagValue(v)}`)
+      .join(";");
+    return this.request(this.searchRequests, { command: "SEARCH", params: [attrs] }, null);
+  }
+
+  request(queue, message, key) {
+    return new Promise((resolve) => {
+      const req = {
+        key,
+        finish: (result) => {
+          this.clearTimeout(req.timer);
+          const i = queue.indexOf(req);
+          if (i >= 0) queue.splice(i, 1);
+          resolve(result);
+        },
+      };
+      req.timer = this.setTimeout(() => req.finish({ messages: [], error: "timeout" }), REQUEST_TIMEOUT_MS);
+      queue.push(req);
+      if (!this.send(message)) req.finish({ messages: [], error: "disconnected" });
+    });
+  }
+
+  /** The largest CHATHISTORY page the server allows (ISUPPORT CHATHISTORY), capped at `wanted`. */
+  historyLimit(wanted = 100) {
+    const max = parseInt(this.isupport.get("CHATHISTORY"), 10);
+    return max > 0 ? Math.min(max, wanted) : wanted;
+  }
+
+  /**
+   * How to name a message in a CHATHISTORY request: by its msgid when the server says it
+   * takes them (ISUPPORT MSGREFTYPES), since that is exact; otherwise by its time, which
+   * cannot tell apart the messages of one millisecond (a burst), so that BEFORE a time
+   * skips the others of its millisecond.
+   */
+  historyRef(msgid, ms) {
+    const types = (this.isupport.get("MSGREFTYPES") || "").split(",");
+    if (msgid && types.includes("msgid")) return `msgid=${msgid}`;
+    return `timestamp=${new Date(ms).toISOString()}`;
+  }
+
+  /** Read markers are kept per account: without one logged in there is nothing to keep. */
+  markRead(target, ms) {
+    if (!this.has("draft/read-marker") || !this.account) return;
+    this.send({ command: "MARKREAD", params: [target, `timestamp=${new Date(ms).toISOString()}`] });
+  }
+
+  // -- receiving ----------------------------------------------------------------------
+
+  onLine(line) {
+    this.lastReceived = this.now();
+    this.pingSentAt = 0;
+    if (!line) return;
+    let msg;
+    try {
+      msg = parseLine(line);
+    } catch {
+      return;
+    }
+    const batchRef = msg.tags.batch;
+    if (batchRef && msg.command !== "BATCH") {
+      const batch = this.batches.get(batchRef);
+      if (batch && batch.collect) {
+        batch.messages.push(msg);
+        return;
+      }
+    }
+    switch (msg.command) {
+      case "PING":
+        this.send({ command: "PONG", params: msg.params });
+        return;
+      case "PONG":
+        return;
+      case "CAP":
+        this.onCap(msg);
+        break;
+      case "AUTHENTICATE":
+        this.onAuthenticate(msg);
+        return;
+      case "BATCH":
+        this.onBatch(msg);
+        return;
+      case "ERROR":
+        this.lastError = msg.params[0] || "Connection closed";
+        break;
+      case "FAIL":
+        this.onFail(msg);
+        break;
+      case "001":
+        this.onWelcome(msg);
+        break;
+      case "005":
+        this.onIsupport(msg);
+        break;
+      case "432":
+      case "433":
+      case "436":
+        if (!this.registered) {
+          this.retryNick();
+          return;
+        }
+        break;
+      case "900":
+        this.account = msg.params[2] || null;
+        break;
+      case "901":
+        this.account = null;
+        break;
+      case "903":
+      case "904":
+      case "905":
+      case "906":
+      case "907":
+      case "902":
+        this.onSaslResult(msg);
+        break;
+      case "NICK":
+        if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
+          this.nick = msg.params[0];
+          if (this.registered) this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
+        }
+        break;
+      case "CHGHOST":
+        if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
+          this.user = msg.params[0];
+          this.host = msg.params[1];
+        }
+        break;
+      case "JOIN":
+      case "PRIVMSG":
+        // Our own echo shows the mask others see: the exact budget for later lines.
+        if (msg.source && msg.source.host && this.fold(msg.source.nick) === this.fold(this.nick)) {
+          this.user = msg.source.user;
+          this.host = msg.source.host;
+        }
+        break;
+      default:
+    }
+    this.emit("message", msg);
+  }
+
+  onCap(msg) {
+    const sub = (msg.params[1] || "").toUpperCase();
+    const more = msg.params[2] === "*" && msg.params.length > 3;
+    const list = msg.params[msg.params.length - 1] || "";
+    if (sub === "LS") {
+      for (const [k, v] of parseCaps(list)) this.capLsBuffer.set(k, v);
+      if (more) return;
+      this.offered = this.capLsBuffer;
+      this.capLsBuffer = new Map();
+      if (!this.registered) this.requestCaps([...this.offered.keys()]);
+    } else if (sub === "NEW") {
+      for (const [k, v] of parseCaps(list)) this.offered.set(k, v);
+      this.requestCaps([...parseCaps(list).keys()]);
+    } else if (sub === "DEL") {
+      for (const k of parseCaps(list).keys()) {
+        this.offered.delete(k);
+        this.enabled.delete(k);
+      }
+      this.emit("caps", this.enabled);
+    } else if (sub === "ACK") {
+      for (const name of list.split(" ")) {
+        if (!name) continue;
+        if (name[0] === "-") this.enabled.delete(name.slice(1));
+        else this.enabled.add(name);
+      }
+      this.capsPending = Math.max(0, this.capsPending - 1);
+      this.emit("caps", this.enabled);
+      this.afterCapReply();
+    } else if (sub === "NAK") {
+      this.capsPending = Math.max(0, this.capsPending - 1);
+      this.afterCapReply();
+    }
+  }
+
+  requestCaps(names) {
+    const wanted = names.filter((name) => {
+      if (!WANTED_CAPS.includes(name) || this.enabled.has(name)) return false;
+      if (name === "sasl") return !this.registered && this.saslUsable();
+      return true;
+    });
+    if (!wanted.length) {
+      this.afterCapReply();
+      return;
+    }
+    // Several REQs if needed: one CAP line stays well under 512 bytes.
+    let chunk = [];
+    const flush = () => {
+      if (!chunk.length) return;
+      this.capsPending += 1;
+      this.send({ command: "CAP", params: ["REQ", chunk.join(" ")] });
+      chunk = [];
+    };
+    for (const name of wanted) {
+      if (chunk.join(" ").length + name.length > 400) flush();
+      chunk.push(name);
+    }
+    flush();
+  }
+
+  saslUsable() {
+    if (!this.options.password || !this.offered.has("sasl")) return false;
+    const mechs = this.offered.get("sasl");
+    return mechs === "" || mechs.split(",").includes("PLAIN");
+  }
+
+  afterCapReply() {
+    if (this.registered || this.capEnded || this.capsPending > 0) return;
+    if (this.enabled.has("sasl") && this.options.password && this.saslState === null) {
+      this.saslState = "started";
+      this.send({ command: "AUTHENTICATE", params: ["PLAIN"] });
+      return;
+    }
+    this.endCap();
+  }
+
+  endCap() {
+    if (this.capEnded) return;
+    this.capEnded = true;
+    this.send({ command: "CAP", params: ["END"] });
+  }
+
+  onAuthenticate(msg) {
+    if (this.saslState !== "started" || msg.params[0] !== "+") return;
+    this.saslState = "sent";
+    const account = this.options.account || this.wantedNick;
+    const payload = base64Utf8(`${account}\0${account}\0${this.options.password}`);
+    // SASL chunks are 400 bytes; a payload of an exact multiple ends with "+".
+    for (let i = 0; i < payload.length; i += 400) this.send({ command: "AUTHENTICATE", params: [payload.slice(i, i + 400)] });
+    if (payload.length % 400 === 0) this.send({ command: "AUTHENTICATE", params: ["+"] });
+  }
+
+  onSaslResult(msg) {
+    if (msg.command === "903") this.saslState = "done";
+    else {
+      this.saslState = "failed";
+      this.emit("sasl-failed", { text: msg.params[msg.params.length - 1] });
+    }
+    this.endCap();
+  }
+
+  retryNick() {
+    this.nickAttempts += 1;
+    const base = this.wantedNick.slice(0, 12);
+    const next = this.nickAttempts === 1 ? `${base}_` : `${base}${Math.floor(this.random() * 1000)}`;
+    this.nick = next;
+    this.send({ command: "NICK", params: [next] });
+  }
+
+  onWelcome(msg) {
+    this.registered = true;
+    this.attempt = 0;
+    this.nick = msg.params[0];
+    // Many servers (hubbub too) end 001 with our full mask.
+    const words = (msg.params[1] || "").split(" ");
+    const mask = words[words.length - 1];
+    const bang = mask.indexOf("!");
+    const at = mask.indexOf("@");
+    if (bang > 0 && at > bang && mask.slice(0, bang) === this.nick) {
+      this.user = mask.slice(bang + 1, at);
+      this.host = mask.slice(at + 1);
+    }
+    this.setStatus("registered");
+    this.emit("registered", { nick: this.nick });
+  }
+
+  onIsupport(msg) {
+    for (const [name, value] of parseIsupport(msg.params)) {
+      if (value === null) this.isupport.delete(name);
+      else this.isupport.set(name, value);
+      if (name === "CASEMAPPING") this.fold = casemapper(value || "rfc1459");
+      if (name === "PREFIX") this.prefix = parsePrefix(value);
+      if (name === "CHANTYPES") this.chantypes = value || "#";
+    }
+    this.emit("isupport", this.isupport);
+  }
+
+  onBatch(msg) {
+    const ref = msg.params[0] || "";
+    if (ref[0] === "+") {
+      const type = msg.params[1] || "";
+      this.batches.set(ref.slice(1), {
+        ref: ref.slice(1), type, params: msg.params.slice(2), tags: msg.tags, source: msg.source,
+        messages: [], parent: msg.tags.batch || null, collect: COLLECTED_BATCHES.has(type),
+      });
+      return;
+    }
+    const batch = this.batches.get(ref.slice(1));
+    if (!batch) return;
+    this.batches.delete(batch.ref);
+    if (!batch.collect) return;
+    const parent = batch.parent && this.batches.get(batch.parent);
+    if (parent && parent.collect) {
+      // A batch inside a collected batch (a multiline message inside history): it
+      // travels as one item of its parent.
+      parent.messages.push({ command: "BATCH", batch });
+      return;
+    }
+    this.emit("batch", batch);
+    if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);
+    else if (batch.type === "soju.im/search" || batch.type === "search") this.finishRequest(this.searchRequests, null, batch);
+  }
+
+  finishRequest(queue, key, batch) {
+    const req = queue.find((r) => r.key === key);
+    if (req) req.finish({ messages: batch.messages, error: null });
+  }
+
+  onFail(msg) {
+    const [command, code] = msg.params;
+    if (command === "CHATHISTORY") {
+      // FAIL CHATHISTORY <code> <subcommand> <target>? : the target, when given, says which request failed.
+      const target = msg.params.length > 4 ? this.fold(msg.params[3]) : null;
+      const req = this.historyRequests.find((r) => target === null || r.key === target);
+      if (req) req.finish({ messages: [], error: code });
+    } else if (command === "SEARCH" && this.searchRequests.length) {
+      this.searchRequests[0].finish({ messages: [], error: code });
+    }
+  }
+}

@@ -1,0 +1,304 @@
+// What the input box understands: slash commands, and nick/channel/command completion
+// for Tab. Each command is a small function over a context ({client, state, ui}), so
+// the table is the documentation (/help prints it) and tests can run a command
+// against a fake context.
+
+export const COMMANDS = {
+  join: {
+    usage: "/join #channel[,#other] [key]",
+    help: "Join channels (and switch to the first)",
+    run(ctx, args) {
+      const [names, key] = words(args);
+      if (!names) return usage(ctx, "join");
+      const channels = names.split(",").filter(Boolean).map((n) => (ctx.state.isChannel(n) ? n : `#${n}`));
+      const existing = ctx.state.buffer(channels[0]);
+      if (existing && existing.joined && channels.length === 1) {
+        ctx.ui.switchTo(existing.key);
+        return;
+      }
+      ctx.ui.expectJoin(channels[0]);
+      ctx.client.send({ command: "JOIN", params: key ? [channels.join(","), key] : [channels.join(",")] });
+    },
+  },
+  part: {
+    usage: "/part [#channel] [reason]",
+    help: "Leave a channel (the current one by default)",
+    run(ctx, args) {
+      let [channel, reason] = splitFirst(args);
+      if (!channel || !ctx.state.isChannel(channel)) {
+        reason = args.trim();
+        channel = currentChannel(ctx);
+        if (!channel) return ctx.state.info("/part needs a channel here", { kind: "error" });
+      }
+      ctx.client.send({ command: "PART", params: reason ? [channel, reason] : [channel] });
+    },
+  },
+  close: {
+    usage: "/close",
+    help: "Close this conversation (leaving the channel if you are in it)",
+    run(ctx) {
+      ctx.ui.closeBuffer(ctx.state.active);
+    },
+  },
+  msg: {
+    usage: "/msg nick|#channel message",
+    help: "Send a message to someone (opens the conversation) or a channel",
+    run(ctx, args) {
+      const [target, text] = splitFirst(args);
+      if (!target || !text) return usage(ctx, "msg");
+      if (!ctx.state.isChannel(target)) {
+        ctx.state.ensureBuffer(target);
+        ctx.ui.switchTo(ctx.state.keyOf(target));
+      }
+      ctx.client.say(target, text);
+    },
+  },
+  query: {
+    usage: "/query nick [message]",
+    help: "Open a private conversation",
+    run(ctx, args) {
+      const [target, text] = splitFirst(args);
+      if (!target || ctx.state.isChannel(target)) return usage(ctx, "query");
+      ctx.state.ensureBuffer(target);
+      ctx.ui.switchTo(ctx.state.keyOf(target));
+      if (text) ctx.client.say(target, text);
+    },
+  },
+  me: {
+    usage: "/me action",
+    help: "Describe what you do (“* alice waves”)",
+    run(ctx, args) {
+      const target = currentTarget(ctx);
+      if (!target) return ctx.state.info("/me works in a channel or conversation", { kind: "error" });
+      if (!args.trim()) return usage(ctx, "me");
+      ctx.client.say(target, args.trim(), { action: true });
+    },
+  },
+  notice: {
+    usage: "/notice target message",
+    help: "Send a notice",
+    run(ctx, args) {
+      const [target, text] = splitFirst(args);
+      if (!target || !text) return usage(ctx, "notice");
+      ctx.client.say(target, text, { command: "NOTICE" });
+    },
+  },
+  nick: {
+    usage: "/nick newnick",
+    help: "Change your nickname",
+    run(ctx, args) {
+      const [nick] = words(args);
+      if (!nick) return usage(ctx, "nick");
+      ctx.ui.rememberNick(nick);
+      ctx.client.send({ command: "NICK", params: [nick] });
+    },
+  },
+  topic: {
+    usage: "/topic [new topic]",
+    help: "Show or set the channel topic",
+    run(ctx, args) {
+      const channel = currentChannel(ctx);
+      if (!channel) return ctx.state.info("/topic works in a channel", { kind: "error" });
+      if (!args.trim()) {
+        const b = ctx.state.buffer(channel);
+        ctx.state.info(b.topic ? `Topic: ${b.topic}` : "No topic is set");
+        return;
+      }
+      ctx.client.send({ command: "TOPIC", params: [channel, args.trim()] });
+    },
+  },
+  away: {
+    usage: "/away [message]",
+    help: "Mark yourself away (no message: back)",
+    run(ctx, args) {
+      ctx.client.send({ command: "AWAY", params: args.trim() ? [args.trim()] : [] });
+    },
+  },
+  back: {
+    usage: "/back",
+    help: "No longer away",
+    run(ctx) {
+      ctx.client.send({ command: "AWAY", params: [] });
+    },
+  },
+  whois: {
+    usage: "/whois nick",
+    help: "Who is this?",
+    run(ctx, args) {
+      const [nick] = words(args);
+      const target = nick || (ctx.state.activeBuffer.kind === "query" ? ctx.state.activeBuffer.name : "");
+      if (!target) return usage(ctx, "whois");
+      ctx.client.send({ command: "WHOIS", params: [target] });
+    },
+  },
+  list: {
+    usage: "/list [filter]",
+    help: "Browse the channels",
+    run(ctx, args) {
+      ctx.ui.openChannelList(args.trim());
+    },
+  },
+  invite: {
+    usage: "/invite nick [#channel]",
+    help: "Invite someone to a channel",
+    run(ctx, args) {
+      const [nick, channel] = words(args);
+      const target = channel || currentChannel(ctx);
+      if (!nick || !target) return usage(ctx, "invite");
+      ctx.client.send({ command: "INVITE", params: [nick, target] });
+    },
+  },
+  kick: {
+    usage: "/kick nick [reason]",
+    help: "Remove someone from this channel",
+    run(ctx, args) {
+      const [nick, reason] = splitFirst(args);
+      const channel = currentChannel(ctx);
+      if (!nick || !channel) return usage(ctx, "kick");
+      ctx.client.send({ command: "KICK", params: reason ? [channel, nick, reason] : [channel, nick] });
+    },
+  },
+  mode: {
+    usage: "/mode [target] modes [args]",
+    help: "Set modes (on this channel by default)",
+    run(ctx, args) {
+      const parts = words(args);
+      if (!parts.length) return usage(ctx, "mode");
+      if (/^[+-]/.test(parts[0])) {
+        const channel = currentChannel(ctx);
+        if (!channel) return usage(ctx, "mode");
+        parts.unshift(channel);
+      }
+      ctx.client.send({ command: "MODE", params: parts });
+    },
+  },
+  search: {
+    usage: "/search text",
+    help: "Search this conversation's history (when the server offers search)",
+    run(ctx, args) {
+      if (!args.trim()) return usage(ctx, "search");
+      ctx.ui.search(args.trim());
+    },
+  },
+  quote: {
+    usage: "/quote RAW LINE",
+    help: "Send a raw IRC line",
+    run(ctx, args) {
+      if (!args.trim()) return usage(ctx, "quote");
+      ctx.client.send(args.trim());
+    },
+  },
+  clear: {
+    usage: "/clear",
+    help: "Clear this buffer's messages on screen",
+    run(ctx) {
+      ctx.ui.clearBuffer();
+    },
+  },
+  quit: {
+    usage: "/quit [reason]",
+    help: "Disconnect and go back to the connect screen",
+    run(ctx, args) {
+      ctx.ui.disconnect(args.trim());
+    },
+  },
+  help: {
+    usage: "/help",
+    help: "Commands and keys",
+    run(ctx) {
+      ctx.ui.openHelp();
+    },
+  },
+};
+
+// Other names people type out of habit.
+export const ALIASES = { j: "join", leave: "part", q: "query", m: "msg", raw: "quote", exit: "quit", w: "whois", wc: "close" };
+
+function words(text) {
+  return text.trim().split(/\s+/).filter(Boolean);
+}
+
+/** "target rest of text" -> [target, "rest of text"] (the rest keeps its inner spaces). */
+function splitFirst(text) {
+  const trimmed = text.replace(/^\s+/, "");
+  const sp = trimmed.search(/\s/);
+  if (sp < 0) return [trimmed, ""];
+  return [trimmed.slice(0, sp), trimmed.slice(sp + 1)];
+}
+
+function usage(ctx, name) {
+  ctx.state.info(`Usage: ${COMMANDS[name].usage}`, { kind: "error" });
+}
+
+function currentChannel(ctx) {
+  const b = ctx.state.activeBuffer;
+  return b.kind === "channel" ? b.name : null;
+}
+
+function currentTarget(ctx) {
+  const b = ctx.state.activeBuffer;
+  return b.kind === "server" ? null : b.name;
+}
+
+/**
+ * What a line typed in the input means: {command, args} for "/name args", or
+ * {text} for a message ("//text" sends "/text", for saying something that starts with /).
+ */
+export function parseInput(line) {
+  if (!line.startsWith("/") || line.startsWith("//")) return { text: line.startsWith("//") ? line.slice(1) : line };
+  const m = /^\/(\S+)\s?([\s\S]*)$/.exec(line);
+  if (!m) return { text: line };
+  return { command: m[1].toLowerCase(), args: m[2] };
+}
+
+/** Run one line from the input box. Returns false if nothing could be done with it. */
+export function runInput(ctx, line) {
+  const parsed = parseInput(line);
+  if (parsed.text !== undefined) {
+    const target = currentTarget(ctx);
+    if (!target) {
+      ctx.state.info("This is the server buffer: join a channel with /join #channel, or type /help", { kind: "error" });
+      return false;
+    }
+    return ctx.client.say(target, parsed.text);
+  }
+  const name = ALIASES[parsed.command] || parsed.command;
+  const command = COMMANDS[name];
+  if (!command) {
+    ctx.state.info(`Unknown command /${parsed.command}. Type /help for the list.`, { kind: "error" });
+    return false;
+  }
+  command.run(ctx, parsed.args);
+  return true;
+}
+
+/**
+ * Completion candidates for the word before the caret: commands at the start of the
+ * line, channels for "#...", otherwise nicks of the current buffer (the people who
+ * spoke last first, since they are the likely addressees).
+ */
+export function completions(word, atLineStart, { fold, nicks, channels, chantypes = "#" }) {
+  if (!word) return [];
+  if (atLineStart && word.startsWith("/")) {
+    const needle = word.slice(1).toLowerCase();
+    return Object.keys(COMMANDS).filter((c) => c.startsWith(needle)).map((c) => `/${c} `);
+  }
+  const needle = fold(word);
+  if (chantypes.includes(word[0])) return channels.filter((c) => fold(c).startsWith(needle));
+  const seen = new Set();
+  const out = [];
+  for (const nick of nicks) {
+    const key = fold(nick);
+    if (seen.has(key) || !key.startsWith(needle)) continue;
+    seen.add(key);
+    out.push(atLineStart ? `${nick}: ` : nick);
+  }
+  return out;
+}
+
+/** The word ending at `caret` in `text`: {start, word}. */
+export function wordBefore(text, caret) {
+  let start = caret;
+  while (start > 0 && !/\s/.test(text[start - 1])) start--;
+  return { start, word: text.slice(start, caret) };
+}

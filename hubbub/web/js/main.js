@@ -1,0 +1,529 @@
+// Wiring: the connect screen, one session (IrcClient + ChatState + View), the input
+// box (commands, completion, history, typing notifications) and the keyboard. The
+// protocol lives in client.js, the meaning of messages in state.js, the drawing in
+// view.js; this file only connects them.
+
+import { IrcClient } from "./client.js";
+import { ChatState, SERVER_KEY } from "./state.js";
+import { View } from "./view.js";
+import { COMMANDS, completions, runInput, wordBefore } from "./commands.js";
+import { parseCtcp } from "./irc.js";
+import { el } from "./dom.js";
+
+const $ = (id) => document.getElementById(id);
+const SETTINGS_KEY = "hubbub.settings";
+const HISTORY_PAGE = 100; // messages per CHATHISTORY request
+const CATCH_UP_PAGES = 10; // AFTER requests at most after a reconnection, per buffer
+const INPUT_HISTORY = 100;
+const TYPING_PAUSE_MS = 5000;
+const MARKREAD_DELAY_MS = 1500;
+
+// -- settings (localStorage; a browser that refuses storage still works) ---------------
+
+function loadSettings() {
+  try {
+    return JSON.parse(localStorage.getItem(SETTINGS_KEY)) || {};
+  } catch {
+    return {};
+  }
+}
+
+function saveSettings(settings) {
+  try {
+    localStorage.setItem(SETTINGS_KEY, JSON.stringify(settings));
+  } catch {
+    /* private mode or storage full: nothing to remember, nothing lost */
+  }
+}
+
+function updateSettings(changes) {
+  saveSettings({ ...loadSettings(), ...changes });
+}
+
+/** ws(s)://<this host>/webirc: the page and the IRC endpoint always share an origin. */
+function websocketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/webirc`;
+}
+
+// -- the connect screen --------------------------------------------------------------
+
+// RFC 2812 nick characters; a digit or "-" cannot start one.
+const NICK_RE = /^[A-Za-z_\[\]\\^{}|`][A-Za-z0-9_\-\[\]\\^{}|`]*$/;
+
+function showConnectScreen() {
+  const settings = loadSettings();
+  $("connect-nick").value = settings.nick || "";
+  $("connect-password").value = settings.remember ? settings.password || "" : "";
+  $("connect-remember").checked = !!settings.remember;
+  $("connect-channels").value = (settings.channels && settings.channels.length ? settings.channels : ["#lobby"]).join(" ");
+  $("connect").hidden = false;
+  $("app").hidden = true;
+  $("connect-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const nick = $("connect-nick").value.trim();
+    if (!NICK_RE.test(nick)) {
+      $("connect-error").textContent = nick ? "That nickname has a character IRC does not allow." : "Please choose a nickname.";
+      $("connect-nick").setAttribute("aria-invalid", "true");
+      $("connect-nick").focus();
+      return;
+    }
+    const password = $("connect-password").value;
+    const remember = $("connect-remember").checked;
+    const channels = $("connect-channels").value.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
+    updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, autoconnect: true });
+    startSession({ nick, password, channels });
+  });
+  (settings.nick ? $("connect-submit") : $("connect-nick")).focus();
+}
+
+// -- a session ---------------------------------------------------------------------------
+
+function startSession({ nick, password, channels }) {
+  $("connect").hidden = true;
+  $("app").hidden = false;
+  const state = new ChatState();
+  const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
+  let pendingSwitch = channels.length ? state.fold(channels[0]) : null;
+  let firstRegistration = true;
+  const session = { state, client };
+
+  const ui = {
+    switchTo(key) {
+      state.setActive(key);
+      scheduleMarkRead();
+    },
+    expectJoin(name) {
+      pendingSwitch = state.fold(name);
+    },
+    closeBuffer(key) {
+      const b = state.buffers.get(key);
+      if (!b || b.kind === "server") return;
+      if (b.kind === "channel" && b.joined) client.send({ command: "PART", params: [b.name] });
+      state.closeBuffer(key);
+      rememberChannels();
+    },
+    openChannelList(filter) {
+      requestList();
+      view.openChannelList(filter);
+    },
+    openHelp,
+    clearBuffer() {
+      const b = state.activeBuffer;
+      b.base += b.messages.length;
+      b.messages = [];
+      b.historyDone = true; // cleared on purpose: scrolling up should not bring it back
+      state.emit("reset", b.key);
+    },
+    search: runSearch,
+    disconnect(reason) {
+      updateSettings({ autoconnect: false });
+      // Back to the connect screen once the QUIT is out (or after a moment, whatever happens).
+      client.on("disconnected", () => location.reload());
+      setTimeout(() => location.reload(), 1000);
+      client.quit(reason || "Leaving");
+    },
+    rememberNick(newNick) {
+      updateSettings({ nick: newNick });
+    },
+  };
+  const ctx = { client, state, ui };
+
+  const view = new View(state, {
+    switchTo: ui.switchTo,
+    closeBuffer: ui.closeBuffer,
+    needHistory: (buffer) => fetchOlder(buffer),
+    openQuery(nickname) {
+      state.ensureBuffer(nickname);
+      ui.switchTo(state.keyOf(nickname));
+      focusInput();
+    },
+    insertNick,
+    join(channel) {
+      runInput(ctx, `/join ${channel}`);
+    },
+    requestList,
+    search: runSearch,
+    reconnectNow: () => client.reconnectNow(),
+    focusInput,
+  });
+  session.view = view;
+
+  function requestList() {
+    if (client.registered) client.send({ command: "LIST" });
+  }
+
+  // -- connection events --------------------------------------------------------------
+
+  client.on("status", (status) => state.setConnection(status));
+  client.on("isupport", () => state.configure({ fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport }));
+  client.on("caps", () => view.setSearchAvailable(client.has("soju.im/search")));
+  client.on("sasl-failed", ({ text }) => state.info(`Login failed: ${text}`, { buffer: state.server, kind: "error" }));
+  client.on("registered", () => {
+    state.configure({ nick: client.nick, fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport });
+    view.setSearchAvailable(client.has("soju.im/search"));
+    if (password && !client.has("sasl")) {
+      state.info("This server does not offer accounts (SASL): connected without logging in.", { buffer: state.server });
+    }
+    // Rejoin what we were in; on the first connection, what the connect screen asked for.
+    const names = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin).map((b) => b.name);
+    if (firstRegistration) names.push(...channels);
+    joinAll(names);
+    if (!firstRegistration) catchUpQueries();
+    firstRegistration = false;
+  });
+  client.on("message", (msg) => {
+    replyToCtcp(msg);
+    state.handle(msg);
+  });
+  client.on("batch", (batch) => state.handleBatch(batch));
+
+  state.subscribe((change) => {
+    if (change.type === "joined") onJoined(state.buffers.get(change.key));
+    else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
+  });
+
+  function joinAll(names) {
+    const unique = [...new Map(names.map((n) => [state.fold(n), n])).values()];
+    // JOIN lines stay short: a few channels each.
+    for (let i = 0; i < unique.length; i += 10) client.send({ command: "JOIN", params: [unique.slice(i, i + 10).join(",")] });
+  }
+
+  function replyToCtcp(msg) {
+    if (msg.command !== "PRIVMSG" || !msg.source || msg.params[0] !== client.nick) return;
+    const ctcp = parseCtcp(msg.params[1] || "");
+    if (!ctcp) return;
+    const reply = ctcp.command === "VERSION" ? "hubbub web client" : ctcp.command === "PING" ? ctcp.text : null;
+    if (reply !== null) client.send({ command: "NOTICE", params: [msg.source.nick, `\x01${ctcp.command} ${reply}\x01`] });
+  }
+
+  function onJoined(buffer) {
+    if (!buffer) return;
+    rememberChannels();
+    if (pendingSwitch === buffer.key) {
+      pendingSwitch = null;
+      ui.switchTo(buffer.key);
+    }
+    const since = buffer.resumeFrom;
+    buffer.resumeFrom = 0;
+    if (since) catchUp(buffer, since);
+    else fetchLatest(buffer);
+  }
+
+  function rememberChannels() {
+    const names = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin).map((b) => b.name);
+    updateSettings({ channels: names });
+  }
+
+  // -- history (draft/chathistory) ------------------------------------------------------
+
+  const hasHistory = () => client.has("draft/chathistory") && client.has("batch");
+
+  async function historyRequest(buffer, subcommand, ...args) {
+    buffer.historyLoading = true;
+    state.emit("prepend", buffer.key, { count: 0 });
+    const limit = client.historyLimit(HISTORY_PAGE);
+    const result = await client.chathistory(subcommand, buffer.name, ...args, limit);
+    buffer.historyLoading = false;
+    state.emit("prepend", buffer.key, { count: 0 });
+    return { ...result, full: result.messages.length >= limit };
+  }
+
+  async function fetchLatest(buffer) {
+    if (!hasHistory()) {
+      buffer.historyDone = true;
+      buffer.historyUnavailable = true;
+      return;
+    }
+    const { full, error } = await historyRequest(buffer, "LATEST", "*");
+    if (!full || error) buffer.historyDone = true;
+  }
+
+  async function fetchOlder(buffer) {
+    if (!hasHistory()) {
+      buffer.historyDone = true;
+      buffer.historyUnavailable = true;
+      state.emit("prepend", buffer.key, { count: 0 });
+      return;
+    }
+    const oldest = buffer.oldest();
+    if (!oldest) return fetchLatest(buffer);
+    const { full, error } = await historyRequest(buffer, "BEFORE", client.historyRef(oldest.msgid, oldest.time));
+    if (!full || error) buffer.historyDone = true;
+    state.emit("prepend", buffer.key, { count: 0 });
+  }
+
+  /** After a reconnection: what was said since `since` (ms), page by page. */
+  async function catchUp(buffer, since) {
+    if (!hasHistory()) return;
+    let from = since;
+    for (let page = 0; page < CATCH_UP_PAGES; page++) {
+      const { messages, full, error } = await historyRequest(buffer, "AFTER", `timestamp=${new Date(from).toISOString()}`);
+      const newest = Math.max(...messages.map(messageTime));
+      if (error || !full || !(newest > from)) return;
+      from = newest;
+    }
+  }
+
+  function messageTime(item) {
+    const tags = item.command === "BATCH" ? item.batch.tags : item.tags;
+    return Date.parse(tags && tags.time) || 0;
+  }
+
+  function catchUpQueries() {
+    for (const b of state.buffers.values()) {
+      if (b.kind !== "query" || !b.resumeFrom) continue;
+      const since = b.resumeFrom;
+      b.resumeFrom = 0;
+      catchUp(b, since);
+    }
+  }
+
+  // -- search (soju.im/search) ----------------------------------------------------------
+
+  async function runSearch(text) {
+    if (!client.has("soju.im/search")) {
+      state.info("This server does not offer search.", { kind: "error" });
+      return;
+    }
+    const b = state.activeBuffer;
+    const attrs = { text, limit: 100 };
+    if (b.kind !== "server") attrs.in = b.name;
+    const { messages, error } = await client.search(attrs);
+    view.showSearchResults(text, error ? [] : state.searchResults({ messages }), error);
+  }
+
+  // -- read markers (draft/read-marker) -----------------------------------------------------
+
+  let markTimer = null;
+  function scheduleMarkRead() {
+    if (!client.has("draft/read-marker") || markTimer) return;
+    markTimer = setTimeout(() => {
+      markTimer = null;
+      const b = state.activeBuffer;
+      const last = b.lastServerTime();
+      if (b.kind !== "server" && last > b.readMarker && state.focused) {
+        b.readMarker = last;
+        client.markRead(b.name, last);
+      }
+    }, MARKREAD_DELAY_MS);
+  }
+
+  // -- the input box ------------------------------------------------------------------------
+
+  const input = $("input");
+  const sent = [];
+  let sentIndex = -1; // -1: the line being written; 0..: going back through what was sent
+  let draft = "";
+  let completion = null; // {start, matches, index, end}
+  let typingPause = null;
+
+  function focusInput() {
+    // On phones, do not pop the keyboard up after every tap.
+    if (!window.matchMedia("(pointer: coarse)").matches) input.focus();
+  }
+
+  function insertNick(nickname) {
+    const text = input.value;
+    input.value = text ? `${text}${text.endsWith(" ") ? "" : " "}${nickname} ` : `${nickname}: `;
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+    autosize();
+  }
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight + 2, 192)}px`;
+  }
+
+  function typingTarget() {
+    const b = state.activeBuffer;
+    return b.kind === "server" ? null : b.name;
+  }
+
+  function onTyping() {
+    const target = typingTarget();
+    if (!target) return;
+    clearTimeout(typingPause);
+    const text = input.value;
+    if (!text || text.startsWith("/")) {
+      client.typing(target, "done");
+      return;
+    }
+    client.typing(target, "active");
+    typingPause = setTimeout(() => client.typing(target, "paused"), TYPING_PAUSE_MS);
+  }
+
+  function submit() {
+    const text = input.value;
+    if (!text.trim()) return;
+    clearTimeout(typingPause);
+    if (sent[0] !== text) sent.unshift(text);
+    if (sent.length > INPUT_HISTORY) sent.pop();
+    sentIndex = -1;
+    input.value = "";
+    autosize();
+    if (!client.registered && !text.startsWith("/")) {
+      state.info("Not connected: the message was not sent.", { kind: "error" });
+      input.value = text;
+      return;
+    }
+    runInput(ctx, text);
+    view.messages.jumpToBottom();
+  }
+
+  function complete(backwards) {
+    if (!completion) {
+      const caret = input.selectionStart;
+      const { start, word } = wordBefore(input.value, caret);
+      const b = state.activeBuffer;
+      // Recent speakers first, then everyone else in the channel.
+      const recent = [];
+      for (let i = b.messages.length - 1; i >= 0 && recent.length < 50 && i > b.messages.length - 500; i--) {
+        const r = b.messages[i];
+        if (r.nick && !r.self && (r.kind === "message" || r.kind === "action")) recent.push(r.nick);
+      }
+      const nicks = [...recent, ...state.members(b.name).map((m) => m.nick), ...(b.kind === "query" ? [b.name] : [])]
+        .filter((n) => !state.isSelf(n));
+      const channels = state.orderedBuffers().filter((x) => x.kind === "channel").map((x) => x.name);
+      const matches = completions(word, start === 0, { fold: state.fold, nicks, channels, chantypes: state.chantypes });
+      if (!matches.length) return false;
+      completion = { start, end: caret, matches, index: -1, original: word };
+    }
+    const c = completion;
+    c.index = (c.index + (backwards ? -1 : 1) + c.matches.length) % c.matches.length;
+    const replacement = c.matches[c.index];
+    const text = input.value;
+    input.value = text.slice(0, c.start) + replacement + text.slice(c.end);
+    c.end = c.start + replacement.length;
+    input.setSelectionRange(c.end, c.end);
+    return true;
+  }
+
+  function caretOnFirstLine() {
+    return !input.value.slice(0, input.selectionStart).includes("\n");
+  }
+
+  function caretOnLastLine() {
+    return !input.value.slice(input.selectionEnd).includes("\n");
+  }
+
+  function recall(step) {
+    if (!sent.length) return false;
+    const next = Math.max(-1, Math.min(sent.length - 1, sentIndex + step));
+    if (next === sentIndex) return false;
+    if (sentIndex === -1) draft = input.value;
+    sentIndex = next;
+    input.value = sentIndex === -1 ? draft : sent[sentIndex];
+    input.setSelectionRange(input.value.length, input.value.length);
+    autosize();
+    return true;
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") completion = null;
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === "Tab" && !event.ctrlKey && !event.altKey) {
+      // Tab completes when there is a word to complete; otherwise it moves focus as usual.
+      if (complete(event.shiftKey)) event.preventDefault();
+    } else if (event.key === "ArrowUp" && !event.altKey && caretOnFirstLine()) {
+      if (recall(1)) event.preventDefault();
+    } else if (event.key === "ArrowDown" && !event.altKey && caretOnLastLine()) {
+      if (recall(-1)) event.preventDefault();
+    } else if (event.key === "PageUp" || event.key === "PageDown") {
+      event.preventDefault();
+      const m = $("messages");
+      m.scrollBy({ top: (event.key === "PageUp" ? -0.85 : 0.85) * m.clientHeight });
+    }
+  });
+  input.addEventListener("input", () => {
+    autosize();
+    onTyping();
+  });
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit();
+    input.focus();
+  });
+
+  $("join-button").addEventListener("click", () => {
+    input.value = "/join #";
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+    view.closePanels();
+  });
+  $("browse-button").addEventListener("click", () => ui.openChannelList(""));
+  $("help-button").addEventListener("click", openHelp);
+
+  function openHelp() {
+    const list = $("help-commands");
+    list.replaceChildren(...Object.values(COMMANDS).flatMap((c) => [el("dt", {}, el("code", { text: c.usage })), el("dd", { text: c.help })]));
+    $("help-dialog").showModal();
+  }
+
+  // -- the keyboard, page-wide ----------------------------------------------------------
+
+  function moveBuffer(step) {
+    const order = state.orderedBuffers();
+    const i = order.findIndex((b) => b.key === state.active);
+    const next = order[(i + step + order.length) % order.length];
+    ui.switchTo(next.key);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented) return;
+    const dialogOpen = document.querySelector("dialog[open]");
+    if (event.altKey && !event.ctrlKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+      event.preventDefault();
+      moveBuffer(event.key === "ArrowUp" ? -1 : 1);
+    } else if (event.altKey && !event.ctrlKey && /^Digit[1-9]$/.test(event.code)) {
+      const b = state.orderedBuffers()[Number(event.code.slice(5)) - 1];
+      if (b) {
+        event.preventDefault();
+        ui.switchTo(b.key);
+      }
+    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k" && !dialogOpen) {
+      event.preventDefault();
+      view.openSwitcher();
+    } else if (event.key === "Escape" && !dialogOpen) {
+      view.closePanels();
+      input.focus();
+    } else if (!dialogOpen && event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      // Typing anywhere (not in a field) goes to the message box.
+      const t = event.target;
+      if (t === document.body || t.id === "messages") input.focus();
+    }
+  });
+
+  // -- focus, visibility, network ------------------------------------------------------------
+
+  const updateFocus = () => state.setFocused(document.visibilityState === "visible" && document.hasFocus());
+  window.addEventListener("focus", updateFocus);
+  window.addEventListener("blur", updateFocus);
+  document.addEventListener("visibilitychange", () => {
+    updateFocus();
+    if (!document.hidden) view.schedule();
+  });
+  window.addEventListener("online", () => client.reconnectNow());
+  updateFocus();
+
+  state.setActive(SERVER_KEY);
+  client.connect();
+  focusInput();
+  // For the curious and for tests: the session from the console.
+  window.hubbub = session;
+}
+
+function main() {
+  const settings = loadSettings();
+  if (settings.autoconnect && settings.nick && (!settings.usesPassword || settings.remember)) {
+    // A reload resumes the session (the password only if it was remembered).
+    startSession({ nick: settings.nick, password: settings.remember ? settings.password || "" : "", channels: settings.channels || [] });
+  } else {
+    showConnectScreen();
+  }
+}
+
+main();

@@ -1,0 +1,361 @@
+// The message view of one buffer, windowed: only a slice of the buffer's messages
+// (at most MAX_ROWS) is in the DOM at a time, so a buffer of 10,000 or 50,000 messages
+// scrolls and appends as fast as one of 100. Scrolling near an edge renders the next
+// chunk from memory; at the top of memory it asks for older history from the server.
+// Runs of joins, parts, quits and nick changes are folded into one subdued row.
+
+import { stripFormatting } from "./format.js";
+import { PRESENCE } from "./state.js";
+import { appendRich, dayLabel, dayOf, el, nickClass, timeElement } from "./dom.js";
+
+const PAGE = 150; // rows rendered when a buffer is shown
+const CHUNK = 100; // rows added when scrolling near an edge
+export const MAX_ROWS = 400; // rows kept in the DOM
+const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk is rendered
+const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
+
+function presenceText(rec) {
+  const reason = rec.text ? ` (${stripFormatting(rec.text)})` : "";
+  switch (rec.kind) {
+    case "join": return `${rec.nick} joined`;
+    case "part": return `${rec.nick} left${reason}`;
+    case "quit": return `${rec.nick} quit${reason}`;
+    case "nick": return `${rec.nick} is now ${rec.newNick}`;
+    default: return rec.nick;
+  }
+}
+
+// A message from the same person, of the same kind, soon after the previous one and on
+// the same day: the phone layout shows its nick and time once for the run.
+const RUN_GAP_MS = 5 * 60 * 1000;
+function continues(prev, rec) {
+  return !!prev && (rec.kind === "message" || rec.kind === "notice") && prev.kind === rec.kind &&
+    prev.nick === rec.nick && rec.time - prev.time < RUN_GAP_MS && dayOf(prev.time) === dayOf(rec.time);
+}
+
+export class MessageList {
+  /**
+   * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
+   * stuckChanged(following), arrivedBelow() (new messages while the reader is scrolled up)
+   */
+  constructor(container, callbacks) {
+    this.container = container;
+    this.callbacks = callbacks;
+    this.buffer = null;
+    this.entries = []; // one per rendered message: {rec, el, group, divider}
+    this.start = 0; // absolute index of the first rendered message
+    this.end = 0; // absolute index after the last rendered message
+    this.stuck = true;
+    this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
+    this.status = el("div", { class: "history-status", role: "status" });
+    container.append(this.status);
+    container.addEventListener("scroll", () => this.onScroll(), { passive: true });
+    container.addEventListener("click", (event) => {
+      const nick = event.target.closest("[data-nick]");
+      if (nick) callbacks.nickClicked(nick.dataset.nick);
+    });
+    // The phone keyboard opening, or a panel sliding, must not leave the newest line hidden.
+    new ResizeObserver(() => {
+      if (this.stuck) this.scrollToBottom();
+    }).observe(container);
+  }
+
+  show(buffer) {
+    this.buffer = buffer;
+    this.seenEnd = buffer.end;
+    this.renderBottom();
+  }
+
+  /** Render the newest PAGE messages and follow new ones. */
+  renderBottom() {
+    this.clear();
+    const b = this.buffer;
+    if (!b) return;
+    this.start = this.end = b.end;
+    this.prependRows(Math.max(b.base, b.end - PAGE));
+    this.stuck = true;
+    this.scrollToBottom();
+    this.updateStatus();
+    this.callbacks.stuckChanged(true);
+    this.fillIfShort();
+  }
+
+  clear() {
+    for (const e of this.entries) {
+      if (e.divider) e.divider.remove();
+      (e.group || e.el).remove();
+    }
+    this.entries = [];
+    this.start = this.end = 0;
+  }
+
+  /** Bring the window in line with the buffer after messages were added or dropped. */
+  update() {
+    const b = this.buffer;
+    if (!b) return;
+    if (this.start < b.base) {
+      // The buffer dropped its oldest messages (memory cap).
+      const gone = Math.min(this.entries.length, b.base - this.start);
+      this.removeTop(gone);
+      this.start = Math.max(this.start, b.base);
+      if (this.end < this.start) {
+        this.renderBottom();
+        return;
+      }
+    }
+    if (this.stuck) {
+      if (b.end - this.end > MAX_ROWS) {
+        this.renderBottom();
+        return;
+      }
+      if (b.end > this.end) {
+        this.appendRows(b.end);
+        if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
+      }
+      this.scrollToBottom();
+    } else if (b.end > this.seenEnd) {
+      this.callbacks.arrivedBelow();
+    }
+    this.seenEnd = b.end;
+    this.updateStatus();
+    if (this.container.scrollTop < EDGE_PX) this.loadOlder();
+  }
+
+  updateStatus() {
+    const b = this.buffer;
+    let text = "";
+    if (b && this.start === b.base) {
+      if (b.historyLoading) text = "Loading earlier messages…";
+      // Without server history, the top is only where this page came in: nothing to say.
+      else if (b.historyDone && !b.historyUnavailable && b.messages.length && b.kind !== "server") text = "Beginning of the conversation";
+    }
+    if (this.status.textContent !== text) this.status.textContent = text;
+  }
+
+  scrollToBottom() {
+    this.container.scrollTop = this.container.scrollHeight;
+  }
+
+  /** Follow new messages again (the "jump to newest" button, or sending a message). */
+  jumpToBottom() {
+    const b = this.buffer;
+    if (!b) return;
+    if (this.end !== b.end) this.renderBottom();
+    else {
+      this.stuck = true;
+      this.scrollToBottom();
+      this.callbacks.stuckChanged(true);
+    }
+  }
+
+  onScroll() {
+    const b = this.buffer;
+    if (!b) return;
+    const c = this.container;
+    const fromBottom = c.scrollHeight - c.scrollTop - c.clientHeight;
+    // Following stays on while the reader is at the bottom, even if messages arrived
+    // since the last frame; it starts again only once the window reaches the newest.
+    const stuck = fromBottom < STUCK_PX && (this.stuck || this.end === b.end);
+    if (stuck !== this.stuck) {
+      this.stuck = stuck;
+      this.callbacks.stuckChanged(stuck);
+    }
+    if (c.scrollTop < EDGE_PX) this.loadOlder();
+    if (fromBottom < EDGE_PX && this.end < b.end) this.loadNewer();
+  }
+
+  // A buffer shorter than the screen shows no scrollbar to pull: fetch until it has one.
+  fillIfShort() {
+    const c = this.container;
+    if (c.scrollHeight <= c.clientHeight + EDGE_PX) this.loadOlder();
+  }
+
+  loadOlder() {
+    const b = this.buffer;
+    if (this.start > b.base) {
+      const c = this.container;
+      const before = c.scrollHeight;
+      const top = c.scrollTop;
+      this.prependRows(Math.max(b.base, this.start - CHUNK));
+      // Keep what the reader looks at in place while rows appear above it.
+      c.scrollTop = top + (c.scrollHeight - before);
+      if (this.entries.length > MAX_ROWS) {
+        this.removeBottom(this.entries.length - MAX_ROWS);
+        this.stuck = false;
+        this.callbacks.stuckChanged(false);
+      }
+      this.updateStatus();
+    } else if (!b.historyDone && !b.historyLoading && b.kind !== "server") {
+      this.callbacks.needHistory(b);
+    }
+  }
+
+  loadNewer() {
+    const b = this.buffer;
+    this.appendRows(Math.min(b.end, this.end + CHUNK));
+    if (this.entries.length > MAX_ROWS) {
+      const c = this.container;
+      const before = c.scrollHeight;
+      const top = c.scrollTop;
+      this.removeTop(this.entries.length - MAX_ROWS);
+      c.scrollTop = top - (before - c.scrollHeight);
+    }
+    this.updateStatus();
+  }
+
+  // -- rows ---------------------------------------------------------------------------
+
+  appendRows(to) {
+    const b = this.buffer;
+    for (let i = this.end; i < to; i++) {
+      const rec = b.at(i);
+      const prev = i > b.base ? b.at(i - 1) : null;
+      const entry = { rec, el: null, group: null, divider: null };
+      if (!prev || dayOf(prev.time) !== dayOf(rec.time)) {
+        entry.divider = this.divider(rec.time);
+        this.container.append(entry.divider);
+      }
+      if (PRESENCE.has(rec.kind)) {
+        const last = this.entries[this.entries.length - 1];
+        let group = last && last.group && !entry.divider ? last.group : null;
+        if (!group) {
+          group = this.presenceGroup(rec);
+          this.container.append(group);
+        }
+        entry.el = this.chip(rec);
+        group.lastChild.append(entry.el);
+        entry.group = group;
+      } else {
+        entry.el = this.row(rec);
+        if (continues(prev, rec)) entry.el.classList.add("cont");
+        this.container.append(entry.el);
+      }
+      this.entries.push(entry);
+    }
+    this.end = Math.max(this.end, to);
+  }
+
+  prependRows(from) {
+    const b = this.buffer;
+    for (let i = this.start - 1; i >= from; i--) {
+      const rec = b.at(i);
+      const prev = i > b.base ? b.at(i - 1) : null;
+      const top = this.entries[0];
+      if (top) {
+        this.fixDivider(top, rec);
+        if (!top.group) top.el.classList.toggle("cont", continues(rec, top.rec));
+      }
+      const entry = { rec, el: null, group: null, divider: null };
+      const before = top ? top.divider || top.group || top.el : null;
+      let node;
+      if (PRESENCE.has(rec.kind)) {
+        entry.el = this.chip(rec);
+        if (top && top.group && !top.divider) {
+          entry.group = top.group;
+          entry.group.lastChild.prepend(entry.el);
+          entry.group.firstChild.replaceWith(timeElement(rec.time));
+          node = entry.group;
+        } else {
+          entry.group = this.presenceGroup(rec);
+          entry.group.lastChild.append(entry.el);
+          this.container.insertBefore(entry.group, before);
+          node = entry.group;
+        }
+      } else {
+        entry.el = this.row(rec);
+        if (continues(prev, rec)) entry.el.classList.add("cont");
+        this.container.insertBefore(entry.el, before);
+        node = entry.el;
+      }
+      if (!prev || dayOf(prev.time) !== dayOf(rec.time)) {
+        entry.divider = this.divider(rec.time);
+        this.container.insertBefore(entry.divider, node);
+      }
+      this.entries.unshift(entry);
+    }
+    this.start = Math.min(this.start, from);
+  }
+
+  // The first rendered row drew a date line when nothing was known before it; now
+  // that `prevRec` is, the line stays only if the day changed.
+  fixDivider(entry, prevRec) {
+    const should = dayOf(prevRec.time) !== dayOf(entry.rec.time);
+    if (entry.divider && !should) {
+      entry.divider.remove();
+      entry.divider = null;
+    } else if (!entry.divider && should) {
+      entry.divider = this.divider(entry.rec.time);
+      this.container.insertBefore(entry.divider, entry.group || entry.el);
+    }
+  }
+
+  removeEntry(entry) {
+    if (entry.divider) entry.divider.remove();
+    if (entry.group) {
+      entry.el.remove();
+      const chips = entry.group.lastChild;
+      if (!chips.firstChild) entry.group.remove();
+      else entry.group.firstChild.replaceWith(timeElement(Number(chips.firstChild.dataset.time)));
+    } else entry.el.remove();
+  }
+
+  removeTop(n) {
+    for (const entry of this.entries.splice(0, n)) this.removeEntry(entry);
+    this.start += n;
+  }
+
+  removeBottom(n) {
+    for (const entry of this.entries.splice(this.entries.length - n, n).reverse()) this.removeEntry(entry);
+    this.end -= n;
+  }
+
+  divider(ms) {
+    return el("div", { class: "day", role: "separator", text: dayLabel(ms) });
+  }
+
+  presenceGroup(rec) {
+    return el("div", { class: "row presence" }, timeElement(rec.time), el("span", { class: "chips" }));
+  }
+
+  chip(rec) {
+    return el("span", { class: `chip ${rec.kind}`, dataset: { time: String(rec.time) }, text: presenceText(rec) });
+  }
+
+  nick(name, extra = "") {
+    return el("span", { class: `nick ${nickClass(this.callbacks.fold(), name)}${extra}`, dataset: { nick: name }, text: name });
+  }
+
+  row(rec) {
+    const classes = ["row", rec.kind];
+    if (rec.mention) classes.push("mention");
+    if (rec.self) classes.push("self");
+    const row = el("div", { class: classes.join(" ") }, timeElement(rec.time));
+    const text = el("span", { class: "text" });
+    switch (rec.kind) {
+      case "message":
+      case "notice":
+        row.append(this.nick(rec.nick));
+        appendRich(text, rec.text);
+        break;
+      case "action":
+        text.append(this.nick(rec.nick), " ");
+        appendRich(text, rec.text);
+        break;
+      case "topic":
+        text.append(this.nick(rec.nick), rec.text ? " changed the topic to: " : " cleared the topic");
+        appendRich(text, rec.text);
+        break;
+      case "kick":
+        text.append(this.nick(rec.nick), " removed ", this.nick(rec.target), " from the channel", rec.text ? ` (${stripFormatting(rec.text)})` : "");
+        break;
+      case "mode":
+        // A server (its name has a dot) is not a person to click on.
+        text.append(rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "The server", ` sets mode ${rec.text}`);
+        break;
+      default: // info, error, whois
+        appendRich(text, rec.text);
+    }
+    row.append(text);
+    return row;
+  }
+}

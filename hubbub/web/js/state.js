@@ -1,0 +1,877 @@
+// What the user sees, as data: buffers (the server, channels, private conversations),
+// their messages, members, topics, unread and mention counts, who is typing, the
+// channel list. Parsed IRC messages go in (handle, handleBatch); change notices come
+// out to subscribers. No DOM, no sockets, no timers: the clock is injected, so every
+// rule here is a unit test away.
+
+import { casemapper, isChannel, parseCtcp, parsePrefix, parseTime } from "./irc.js";
+import { mentions } from "./format.js";
+
+export const SERVER_KEY = "\u0000server";
+export const DEFAULT_MAX_MESSAGES = 50000;
+const TYPING_ACTIVE_MS = 6000; // the typing spec: active lasts 6 s, paused 30 s
+const TYPING_PAUSED_MS = 30000;
+// Message kinds that are people talking (they count as unread); the rest are events.
+const TALK = new Set(["message", "action", "notice"]);
+export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
+
+class Buffer {
+  constructor(key, name, kind) {
+    this.key = key;
+    this.name = name;
+    this.kind = kind; // "server", "channel", "query"
+    this.messages = [];
+    this.base = 0; // absolute index of messages[0]: prepending lowers it, trimming raises it
+    this.msgids = new Set();
+    this.unread = 0;
+    this.mentions = 0;
+    this.topic = "";
+    this.topicBy = "";
+    this.topicAt = 0;
+    this.members = new Map(); // folded nick -> {nick, prefix, away, user, host}
+    this.sortedMembers = null; // cache, dropped on every member change
+    this.namesPending = null; // members being collected from 353 until 366
+    this.joined = false;
+    this.rejoin = false; // joined when the connection dropped (and not parted or kicked since)
+    this.typing = new Map(); // folded nick -> {nick, until}
+    this.historyDone = false; // no older history on the server
+    this.historyLoading = false;
+    this.historyUnavailable = false; // the server keeps no history (no draft/chathistory)
+    this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
+    this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
+  }
+
+  get end() {
+    return this.base + this.messages.length;
+  }
+
+  at(index) {
+    return this.messages[index - this.base];
+  }
+
+  /** Time of the newest message that came with a server time (for CHATHISTORY AFTER). */
+  lastServerTime() {
+    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i].serverTime) return this.messages[i].time;
+    return 0;
+  }
+
+  oldest() {
+    return this.messages.find((r) => r.serverTime) || null;
+  }
+}
+
+export class ChatState {
+  constructor({ now = () => Date.now(), maxMessages = DEFAULT_MAX_MESSAGES } = {}) {
+    this.now = now;
+    this.maxMessages = maxMessages;
+    this.listeners = new Set();
+    this.seq = 0;
+    this.nick = "";
+    this.fold = casemapper("rfc1459");
+    this.chantypes = "#&";
+    this.prefix = parsePrefix("(ov)@+");
+    this.chanmodes = ["b", "k", "l", "imnst"];
+    this.network = "";
+    this.away = false;
+    this.connection = { status: "idle" };
+    this.buffers = new Map();
+    this.active = SERVER_KEY;
+    this.focused = true;
+    this.channelList = { items: [], loading: false };
+    this.whois = new Map(); // folded nick -> lines being collected
+    this.buffers.set(SERVER_KEY, new Buffer(SERVER_KEY, "server", "server"));
+  }
+
+  // -- subscriptions ------------------------------------------------------------------
+
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(type, key = null, extra = {}) {
+    for (const fn of this.listeners) fn({ type, key, ...extra });
+  }
+
+  // -- configuration from the connection -----------------------------------------------
+
+  configure({ nick, fold, chantypes, prefix, isupport }) {
+    if (nick !== undefined) this.nick = nick;
+    if (fold) this.fold = fold;
+    if (chantypes) this.chantypes = chantypes;
+    if (prefix) this.prefix = prefix;
+    if (isupport) {
+      if (isupport.has("CHANMODES")) this.chanmodes = isupport.get("CHANMODES").split(",");
+      if (isupport.has("NETWORK")) {
+        this.network = isupport.get("NETWORK");
+        this.server.name = this.network;
+        this.emit("buffers");
+      }
+    }
+  }
+
+  setConnection(connection) {
+    this.connection = connection;
+    if (connection.status !== "registered") {
+      // Nobody is known to be typing or present once we are gone; membership comes
+      // back with the NAMES of the rejoin.
+      for (const b of this.buffers.values()) {
+        b.typing.clear();
+        // Where to fetch missed messages from once back (CHATHISTORY AFTER).
+        if (!b.resumeFrom && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
+        if (b.joined) {
+          b.joined = false;
+          b.members.clear();
+          this.membersChanged(b);
+        }
+      }
+      this.emit("buffers");
+    }
+    this.emit("status");
+  }
+
+  get server() {
+    return this.buffers.get(SERVER_KEY);
+  }
+
+  // -- buffers ------------------------------------------------------------------------
+
+  keyOf(name) {
+    return name === SERVER_KEY ? SERVER_KEY : this.fold(name);
+  }
+
+  isChannel(name) {
+    return isChannel(name, this.chantypes);
+  }
+
+  buffer(name) {
+    return this.buffers.get(this.keyOf(name)) || null;
+  }
+
+  ensureBuffer(name) {
+    const key = this.keyOf(name);
+    let b = this.buffers.get(key);
+    if (!b) {
+      b = new Buffer(key, name, this.isChannel(name) ? "channel" : "query");
+      this.buffers.set(key, b);
+      this.emit("buffers");
+    }
+    return b;
+  }
+
+  closeBuffer(name) {
+    const key = this.keyOf(name);
+    if (key === SERVER_KEY || !this.buffers.has(key)) return;
+    const order = this.orderedBuffers().map((b) => b.key);
+    this.buffers.delete(key);
+    if (this.active === key) {
+      const i = order.indexOf(key);
+      this.active = order[i + 1] || order[i - 1] || SERVER_KEY;
+      if (!this.buffers.has(this.active)) this.active = SERVER_KEY;
+      this.markRead(this.activeBuffer);
+      this.emit("active", this.active);
+    }
+    this.emit("buffers");
+  }
+
+  /** Server first, then channels, then private conversations, each alphabetical. */
+  orderedBuffers() {
+    const rank = { server: 0, channel: 1, query: 2 };
+    return [...this.buffers.values()].sort((a, b) => rank[a.kind] - rank[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  get activeBuffer() {
+    return this.buffers.get(this.active) || this.server;
+  }
+
+  setActive(name) {
+    const key = this.keyOf(name);
+    if (!this.buffers.has(key)) return;
+    this.active = key;
+    this.markRead(this.buffers.get(key));
+    this.emit("active", key);
+    this.emit("buffers");
+  }
+
+  setFocused(focused) {
+    this.focused = focused;
+    if (focused) {
+      this.markRead(this.activeBuffer);
+      this.emit("buffers");
+    }
+  }
+
+  markRead(buffer) {
+    buffer.unread = 0;
+    buffer.mentions = 0;
+  }
+
+  isSelf(nick) {
+    return !!nick && this.fold(nick) === this.fold(this.nick);
+  }
+
+  // -- messages -----------------------------------------------------------------------
+
+  /** A record: what one line of the message view shows. */
+  record(kind, fields, msg = null) {
+    const serverTime = !!(msg && msg.tags && msg.tags.time);
+    const time = msg ? parseTime(msg.tags && msg.tags.time, this.now()) : this.now();
+    return {
+      seq: ++this.seq,
+      kind,
+      time,
+      serverTime,
+      msgid: (msg && msg.tags && msg.tags.msgid) || null,
+      nick: "",
+      text: "",
+      self: false,
+      mention: false,
+      ...fields,
+    };
+  }
+
+  /** Append live records to a buffer, counting unread and mentions. */
+  append(buffer, record, { countUnread = true, mentionAlways = false } = {}) {
+    if (record.msgid) {
+      if (buffer.msgids.has(record.msgid)) return false;
+      buffer.msgids.add(record.msgid);
+    }
+    const last = buffer.messages[buffer.messages.length - 1];
+    if (last && record.time < last.time && record.serverTime && last.serverTime) {
+      // Arrived after something newer (history fetched after live lines): keep time order.
+      this.insertSorted(buffer, [record]);
+    } else {
+      buffer.messages.push(record);
+      this.trim(buffer);
+      this.emit("append", buffer.key, { count: 1 });
+    }
+    if (countUnread && TALK.has(record.kind) && !record.self) this.countUnread(buffer, record, mentionAlways);
+    return true;
+  }
+
+  countUnread(buffer, record, mentionAlways) {
+    if (buffer.key === this.active && this.focused) return;
+    if (buffer.readMarker && record.time <= buffer.readMarker) return;
+    buffer.unread += 1;
+    if (record.mention || mentionAlways) buffer.mentions += 1;
+    this.emit("buffers");
+  }
+
+  trim(buffer) {
+    const excess = buffer.messages.length - this.maxMessages;
+    if (excess <= 0) return;
+    for (const r of buffer.messages.splice(0, excess)) if (r.msgid) buffer.msgids.delete(r.msgid);
+    buffer.base += excess;
+    buffer.historyDone = false; // what was dropped can be fetched again
+  }
+
+  insertSorted(buffer, records) {
+    const merged = buffer.messages.concat(records);
+    merged.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    buffer.messages = merged;
+    this.trim(buffer);
+    this.emit("reset", buffer.key);
+  }
+
+  /**
+   * History records (already free of duplicates) into a buffer: before everything
+   * (scroll-back), after everything (missed while away), or merged by time.
+   */
+  insertHistory(buffer, records) {
+    const fresh = [];
+    for (const r of records) {
+      if (r.msgid) {
+        if (buffer.msgids.has(r.msgid)) continue;
+        buffer.msgids.add(r.msgid);
+      }
+      fresh.push(r);
+    }
+    if (!fresh.length) return 0;
+    fresh.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const first = buffer.messages[0];
+    const last = buffer.messages[buffer.messages.length - 1];
+    if (!first || fresh[fresh.length - 1].time <= first.time) {
+      buffer.messages = fresh.concat(buffer.messages);
+      buffer.base -= fresh.length;
+      this.emit("prepend", buffer.key, { count: fresh.length });
+    } else if (fresh[0].time >= last.time) {
+      buffer.messages.push(...fresh);
+      this.trim(buffer);
+      this.emit("append", buffer.key, { count: fresh.length });
+      // Missed while disconnected: unread like any new message.
+      for (const r of fresh) if (TALK.has(r.kind) && !r.self) this.countUnread(buffer, r, buffer.kind === "query");
+    } else {
+      this.insertSorted(buffer, fresh);
+    }
+    return fresh.length;
+  }
+
+  /** A local line (command feedback, errors) in a buffer (the active one by default). */
+  info(text, { buffer = null, kind = "info" } = {}) {
+    const b = buffer || this.activeBuffer;
+    this.append(b, this.record(kind, { text }), { countUnread: false });
+  }
+
+  // -- input from the connection ------------------------------------------------------
+
+  handle(msg) {
+    const handler = HANDLERS[msg.command];
+    if (handler) handler(this, msg);
+    else if (/^\d{3}$/.test(msg.command)) this.numeric(msg);
+  }
+
+  handleBatch(batch) {
+    if (batch.type === "draft/multiline") {
+      const rec = this.talkRecord(multilineAsMessage(batch));
+      if (!rec) return;
+      const buffer = this.talkBuffer(multilineAsMessage(batch), rec);
+      if (!buffer) return;
+      this.typingStopped(buffer, rec.nick);
+      this.append(buffer, rec, { mentionAlways: buffer.kind === "query" });
+    } else if (batch.type === "chathistory") {
+      const target = batch.params[0];
+      if (!target) return;
+      // History of a conversation with someone is named after them even in lines we sent.
+      const buffer = this.ensureBuffer(target);
+      const records = [];
+      for (const item of batch.messages) {
+        const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
+        const rec = this.historyRecord(msg);
+        if (rec) records.push(rec);
+      }
+      this.insertHistory(buffer, records);
+    }
+  }
+
+  /** Records for search results: not stored in any buffer; the view lists them. */
+  searchResults(batch) {
+    const out = [];
+    for (const item of batch.messages) {
+      const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
+      const rec = this.talkRecord(msg);
+      if (!rec) continue;
+      const target = msg.params[0];
+      rec.target = this.isChannel(target) ? target : this.isSelf(target) ? (msg.source && msg.source.nick) || target : target;
+      out.push(rec);
+    }
+    return out;
+  }
+
+  /** PRIVMSG/NOTICE (and /me) as a record, or null for CTCP that is not shown. */
+  talkRecord(msg) {
+    if (!msg.source || msg.params.length < 2) return null;
+    const text = msg.params[msg.params.length - 1];
+    const nick = msg.source.nick;
+    const self = this.isSelf(nick);
+    const ctcp = parseCtcp(text);
+    let kind = msg.command === "NOTICE" ? "notice" : "message";
+    let body = text;
+    if (ctcp) {
+      if (ctcp.command !== "ACTION" || msg.command !== "PRIVMSG") return null;
+      kind = "action";
+      body = ctcp.text;
+    }
+    const mention = !self && mentions(body, this.nick, this.fold);
+    return this.record(kind, { nick, text: body, self, mention }, msg);
+  }
+
+  /** Which buffer a PRIVMSG/NOTICE belongs in (created when needed), or null. */
+  talkBuffer(msg, rec) {
+    let target = msg.params[0];
+    // STATUSMSG (@#chan): a message to the ops of a channel is shown in the channel.
+    while (target.length > 1 && this.prefix.symbols.includes(target[0]) && this.isChannel(target.slice(1))) target = target.slice(1);
+    if (this.isChannel(target)) return this.ensureBuffer(target);
+    if (rec.self) return this.ensureBuffer(target);
+    // A server's name has a dot, a nick never does.
+    const fromServer = !msg.source.user && !msg.source.host && msg.source.nick.includes(".");
+    if (target === "*" || fromServer) return this.server;
+    if (rec.kind === "notice") return this.buffer(rec.nick) || this.activeBuffer;
+    return this.ensureBuffer(rec.nick);
+  }
+
+  /** Any message from history as a record; membership is not touched (it is the past). */
+  historyRecord(msg) {
+    const nick = msg.source ? msg.source.nick : "";
+    const self = this.isSelf(nick);
+    switch (msg.command) {
+      case "PRIVMSG":
+      case "NOTICE":
+        return this.talkRecord(msg);
+      case "JOIN":
+        return this.record("join", { nick, self }, msg);
+      case "PART":
+        return this.record("part", { nick, self, text: msg.params[1] || "" }, msg);
+      case "QUIT":
+        return this.record("quit", { nick, self, text: msg.params[0] || "" }, msg);
+      case "NICK":
+        return this.record("nick", { nick, self, newNick: msg.params[0] }, msg);
+      case "KICK":
+        return this.record("kick", { nick, self, target: msg.params[1], text: msg.params[2] || "" }, msg);
+      case "TOPIC":
+        return this.record("topic", { nick, self, text: msg.params[1] || "" }, msg);
+      case "MODE":
+        return this.record("mode", { nick, self, text: msg.params.slice(1).join(" ") }, msg);
+      default:
+        return null;
+    }
+  }
+
+  typingStopped(buffer, nick) {
+    if (buffer.typing.delete(this.fold(nick))) this.emit("typing", buffer.key);
+  }
+
+  /** Nicks typing in a buffer now (their notifications not yet expired). */
+  typingNicks(name) {
+    const b = this.buffer(name);
+    if (!b) return [];
+    const now = this.now();
+    const out = [];
+    for (const [key, t] of b.typing) {
+      if (t.until > now) out.push(t.nick);
+      else b.typing.delete(key);
+    }
+    return out;
+  }
+
+  // -- members ------------------------------------------------------------------------
+
+  memberRank(member) {
+    const i = member.prefix ? this.prefix.symbols.indexOf(member.prefix[0]) : -1;
+    return i < 0 ? this.prefix.symbols.length : i;
+  }
+
+  /** Members by rank (ops first), then by name. Cached until the membership changes. */
+  members(name) {
+    const b = this.buffer(name);
+    if (!b) return [];
+    if (!b.sortedMembers) {
+      b.sortedMembers = [...b.members.values()].sort((x, y) => {
+        const r = this.memberRank(x) - this.memberRank(y);
+        if (r) return r;
+        const fx = this.fold(x.nick);
+        const fy = this.fold(y.nick);
+        return fx < fy ? -1 : fx > fy ? 1 : 0;
+      });
+    }
+    return b.sortedMembers;
+  }
+
+  membersChanged(buffer) {
+    buffer.sortedMembers = null;
+    this.emit("members", buffer.key);
+  }
+
+  addMember(buffer, nick, fields = {}) {
+    const key = this.fold(nick);
+    const existing = buffer.members.get(key);
+    buffer.members.set(key, { nick, prefix: "", away: false, user: "", host: "", ...existing, ...fields });
+    this.membersChanged(buffer);
+  }
+
+  /** Channels (and the private conversation) where `nick` is known: where their QUIT and NICK show. */
+  buffersOf(nick) {
+    const key = this.fold(nick);
+    return [...this.buffers.values()].filter((b) => b.members.has(key) || (b.kind === "query" && b.key === key));
+  }
+
+  /** A NAMES entry: "@+nick!user@host" with multi-prefix and userhost-in-names. */
+  parseNamesEntry(entry) {
+    let i = 0;
+    while (i < entry.length && this.prefix.symbols.includes(entry[i])) i++;
+    const prefix = entry.slice(0, i);
+    const rest = entry.slice(i);
+    const bang = rest.indexOf("!");
+    const at = rest.indexOf("@");
+    return {
+      nick: bang >= 0 ? rest.slice(0, bang) : at >= 0 ? rest.slice(0, at) : rest,
+      prefix: [...prefix].sort((a, b) => this.prefix.symbols.indexOf(a) - this.prefix.symbols.indexOf(b)).join(""),
+      user: bang >= 0 ? rest.slice(bang + 1, at >= 0 ? at : undefined) : "",
+      host: at >= 0 ? rest.slice(at + 1) : "",
+    };
+  }
+
+  /** Channel MODE with prefix modes (+o nick) updates members; returns nothing. */
+  applyChannelModes(buffer, modeString, args) {
+    const [listModes = "", alwaysArg = "", setArg = ""] = this.chanmodes;
+    let adding = true;
+    let argIndex = 0;
+    let changed = false;
+    for (const c of modeString) {
+      if (c === "+" || c === "-") {
+        adding = c === "+";
+        continue;
+      }
+      const prefixIndex = this.prefix.modes.indexOf(c);
+      if (prefixIndex >= 0) {
+        const nick = args[argIndex++];
+        const member = nick && buffer.members.get(this.fold(nick));
+        if (member) {
+          const symbol = this.prefix.symbols[prefixIndex];
+          const set = new Set(member.prefix);
+          if (adding) set.add(symbol);
+          else set.delete(symbol);
+          member.prefix = [...this.prefix.symbols].filter((s) => set.has(s)).join("");
+          changed = true;
+        }
+      } else if (listModes.includes(c) || alwaysArg.includes(c) || (adding && setArg.includes(c))) {
+        argIndex++;
+      }
+    }
+    if (changed) this.membersChanged(buffer);
+  }
+
+  // -- numerics -----------------------------------------------------------------------
+
+  numeric(msg) {
+    const code = Number(msg.command);
+    const params = msg.params.slice(1); // drop our own nick
+    const text = params.length > 1 ? `${params.slice(0, -1).join(" ")}: ${params[params.length - 1]}` : params[0] || "";
+    const handler = NUMERICS[msg.command];
+    if (handler) {
+      handler(this, msg, params);
+      return;
+    }
+    if (code >= 400 && code < 600) {
+      // An error about a channel or nick goes where the user will look for it.
+      const about = params.length > 1 ? this.buffer(params[0]) : null;
+      this.info(text, { buffer: about || this.activeBuffer, kind: "error" });
+    } else if (code !== 4 && code !== 5) {
+      this.info(params.length > 1 && /^[\d\s]+$/.test(params.slice(0, -1).join("")) ? params[params.length - 1] : text, { buffer: this.server });
+    }
+  }
+
+  whoisLine(nick, text) {
+    const key = this.fold(nick);
+    if (!this.whois.has(key)) this.whois.set(key, []);
+    this.whois.get(key).push(text);
+  }
+}
+
+// A received draft/multiline batch as the one PRIVMSG it stands for.
+function multilineAsMessage(batch) {
+  let text = "";
+  batch.messages.forEach((m, i) => {
+    const line = m.params[m.params.length - 1] || "";
+    if (i === 0) text = line;
+    else if (m.tags && m.tags["draft/multiline-concat"] !== undefined) text += line;
+    else text += `\n${line}`;
+  });
+  const first = batch.messages[0] || { command: "PRIVMSG", params: [batch.params[0]] };
+  return {
+    tags: { ...batch.tags },
+    prefix: batch.source ? batch.source.nick : "",
+    source: batch.source || first.source,
+    command: first.command || "PRIVMSG",
+    params: [batch.params[0], text],
+  };
+}
+
+// -- command handlers: one small function per command ---------------------------------
+
+const HANDLERS = {
+  PRIVMSG: talk,
+  NOTICE: talk,
+
+  TAGMSG(s, msg) {
+    const status = msg.tags["+typing"];
+    if (!status || !msg.source || s.isSelf(msg.source.nick)) return;
+    const target = msg.params[0];
+    const buffer = s.isChannel(target) ? s.buffer(target) : s.isSelf(target) ? s.buffer(msg.source.nick) : null;
+    if (!buffer) return;
+    const key = s.fold(msg.source.nick);
+    if (status === "done") buffer.typing.delete(key);
+    else buffer.typing.set(key, { nick: msg.source.nick, until: s.now() + (status === "paused" ? TYPING_PAUSED_MS : TYPING_ACTIVE_MS) });
+    s.emit("typing", buffer.key);
+  },
+
+  JOIN(s, msg) {
+    const channel = msg.params[0];
+    const nick = msg.source.nick;
+    const buffer = s.ensureBuffer(channel);
+    const self = s.isSelf(nick);
+    if (self) {
+      buffer.joined = true;
+      buffer.rejoin = true;
+      buffer.members.clear();
+      s.membersChanged(buffer);
+      s.emit("joined", buffer.key);
+    }
+    // extended-join: JOIN #chan account :realname
+    s.addMember(buffer, nick, { user: msg.source.user, host: msg.source.host, realname: msg.params[2] || "" });
+    s.append(buffer, s.record("join", { nick, self }, msg));
+  },
+
+  PART(s, msg) {
+    const buffer = s.buffer(msg.params[0]);
+    if (!buffer) return;
+    const nick = msg.source.nick;
+    const self = s.isSelf(nick);
+    s.append(buffer, s.record("part", { nick, self, text: msg.params[1] || "" }, msg));
+    if (self) {
+      buffer.joined = false;
+      buffer.rejoin = false;
+      buffer.members.clear();
+      buffer.typing.clear();
+      s.emit("buffers");
+    } else {
+      buffer.members.delete(s.fold(nick));
+      s.typingStopped(buffer, nick);
+    }
+    s.membersChanged(buffer);
+  },
+
+  KICK(s, msg) {
+    const buffer = s.buffer(msg.params[0]);
+    if (!buffer) return;
+    const target = msg.params[1];
+    s.append(buffer, s.record("kick", { nick: msg.source.nick, target, text: msg.params[2] || "", mention: s.isSelf(target) }, msg));
+    if (s.isSelf(target)) {
+      buffer.joined = false;
+      buffer.rejoin = false;
+      buffer.members.clear();
+      s.emit("buffers");
+    } else buffer.members.delete(s.fold(target));
+    s.membersChanged(buffer);
+  },
+
+  QUIT(s, msg) {
+    const nick = msg.source.nick;
+    for (const buffer of s.buffersOf(nick)) {
+      s.append(buffer, s.record("quit", { nick, text: msg.params[0] || "" }, msg));
+      if (buffer.members.delete(s.fold(nick))) s.membersChanged(buffer);
+      s.typingStopped(buffer, nick);
+    }
+  },
+
+  NICK(s, msg) {
+    const oldNick = msg.source.nick;
+    const newNick = msg.params[0];
+    const self = s.isSelf(oldNick);
+    const oldKey = s.fold(oldNick);
+    const touched = s.buffersOf(oldNick);
+    if (self) {
+      s.nick = newNick;
+      s.emit("self");
+      if (!touched.includes(s.server)) touched.push(s.server);
+    }
+    for (const buffer of touched) {
+      s.append(buffer, s.record("nick", { nick: oldNick, newNick, self }, msg), { countUnread: false });
+      const member = buffer.members.get(oldKey);
+      if (member) {
+        buffer.members.delete(oldKey);
+        buffer.members.set(s.fold(newNick), { ...member, nick: newNick });
+        s.membersChanged(buffer);
+      }
+    }
+    // The private conversation follows the person (unless one with the new name exists).
+    const query = s.buffers.get(oldKey);
+    const newKey = s.fold(newNick);
+    if (query && query.kind === "query" && oldKey !== newKey && !s.buffers.has(newKey)) {
+      s.buffers.delete(oldKey);
+      query.key = newKey;
+      query.name = newNick;
+      s.buffers.set(newKey, query);
+      if (s.active === oldKey) s.active = newKey;
+      s.emit("buffers");
+      s.emit("active", s.active);
+    } else if (query && query.kind === "query" && oldKey === newKey) {
+      query.name = newNick;
+      s.emit("buffers");
+    }
+  },
+
+  TOPIC(s, msg) {
+    const buffer = s.buffer(msg.params[0]);
+    if (!buffer) return;
+    buffer.topic = msg.params[1] || "";
+    buffer.topicBy = msg.source.nick;
+    buffer.topicAt = parseTime(msg.tags.time, s.now());
+    s.append(buffer, s.record("topic", { nick: msg.source.nick, self: s.isSelf(msg.source.nick), text: buffer.topic }, msg));
+    s.emit("topic", buffer.key);
+  },
+
+  MODE(s, msg) {
+    const target = msg.params[0];
+    if (!s.isChannel(target)) return; // user modes: nothing to show
+    const buffer = s.buffer(target);
+    if (!buffer) return;
+    s.applyChannelModes(buffer, msg.params[1] || "", msg.params.slice(2));
+    s.append(buffer, s.record("mode", { nick: msg.source ? msg.source.nick : "", text: msg.params.slice(1).join(" ") }, msg));
+  },
+
+  AWAY(s, msg) {
+    const key = s.fold(msg.source.nick);
+    for (const buffer of s.buffers.values()) {
+      const member = buffer.members.get(key);
+      if (member) {
+        member.away = msg.params.length > 0 && msg.params[0] !== "";
+        s.membersChanged(buffer);
+      }
+    }
+  },
+
+  CHGHOST(s, msg) {
+    const key = s.fold(msg.source.nick);
+    for (const buffer of s.buffers.values()) {
+      const member = buffer.members.get(key);
+      if (member) Object.assign(member, { user: msg.params[0], host: msg.params[1] });
+    }
+  },
+
+  INVITE(s, msg) {
+    s.info(`${msg.source.nick} invites ${s.isSelf(msg.params[0]) ? "you" : msg.params[0]} to ${msg.params[1]}`);
+  },
+
+  ERROR(s, msg) {
+    s.info(msg.params[0] || "Connection closed", { buffer: s.server, kind: "error" });
+  },
+
+  FAIL(s, msg) {
+    // CHATHISTORY and SEARCH failures are answered where they were asked.
+    if (msg.params[0] === "CHATHISTORY" || msg.params[0] === "SEARCH") return;
+    s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`, { kind: "error" });
+  },
+
+  WARN(s, msg) {
+    s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`);
+  },
+
+  NOTE(s, msg) {
+    s.info(msg.params[msg.params.length - 1], { buffer: s.server });
+  },
+
+  MARKREAD(s, msg) {
+    const buffer = s.buffer(msg.params[0]);
+    const value = msg.params[1] || "";
+    if (!buffer || !value.startsWith("timestamp=")) return;
+    const ms = parseTime(value.slice("timestamp=".length), 0);
+    if (ms <= buffer.readMarker) return;
+    buffer.readMarker = ms;
+    // Read on another device: whatever is older than the marker is no longer unread.
+    const last = buffer.messages[buffer.messages.length - 1];
+    if (last && last.time <= ms) {
+      s.markRead(buffer);
+      s.emit("buffers");
+    }
+  },
+};
+
+function talk(s, msg) {
+  if (!msg.source) {
+    s.info(msg.params[msg.params.length - 1] || "", { buffer: s.server });
+    return;
+  }
+  const rec = s.talkRecord(msg);
+  if (!rec) return;
+  const buffer = s.talkBuffer(msg, rec);
+  if (!buffer) return;
+  s.typingStopped(buffer, rec.nick);
+  // A private message is always worth a mention badge; a server notice never is.
+  const countUnread = buffer !== s.server || rec.kind !== "notice";
+  s.append(buffer, rec, { countUnread, mentionAlways: buffer.kind === "query" && !rec.self });
+}
+
+// -- numerics that need more than "show the text" -----------------------------------------
+
+function whois(format) {
+  return (s, msg, p) => s.whoisLine(p[0], format(p));
+}
+
+const NUMERICS = {
+  "001": (s, msg, p) => {
+    s.nick = msg.params[0];
+    s.emit("self");
+    s.info(p[p.length - 1], { buffer: s.server });
+  },
+  "301": (s, msg, p) => {
+    if (s.whois.has(s.fold(p[0]))) s.whoisLine(p[0], `${p[0]} is away: ${p[1]}`);
+    else s.info(`${p[0]} is away: ${p[1]}`, { buffer: s.buffer(p[0]) || s.activeBuffer });
+  },
+  "305": (s, msg, p) => {
+    s.away = false;
+    s.emit("self");
+    s.info(p[p.length - 1]);
+  },
+  "306": (s, msg, p) => {
+    s.away = true;
+    s.emit("self");
+    s.info(p[p.length - 1]);
+  },
+  "311": whois((p) => `${p[0]} is ${p[1]}@${p[2]} (${p[4] || ""})`),
+  "312": whois((p) => `${p[0]} is connected to ${p[1]} (${p[2] || ""})`),
+  "313": whois((p) => `${p[0]} ${p[1]}`),
+  "317": whois((p) => `${p[0]} has been idle ${p[1]} s`),
+  "319": whois((p) => `${p[0]} is on ${p[1]}`),
+  "330": whois((p) => `${p[0]} is logged in as ${p[1]}`),
+  "335": whois((p) => `${p[0]} is a bot`),
+  "338": whois((p) => `${p[0]} ${p.slice(1).join(" ")}`),
+  "378": whois((p) => `${p[0]} ${p[p.length - 1]}`),
+  "671": whois((p) => `${p[0]} uses a secure connection`),
+  "318": (s, msg, p) => {
+    const key = s.fold(p[0]);
+    const lines = s.whois.get(key) || [];
+    s.whois.delete(key);
+    for (const line of lines) s.info(line, { kind: "whois" });
+  },
+  "321": (s) => {
+    s.channelList = { items: [], loading: true };
+    s.emit("list");
+  },
+  "322": (s, msg, p) => {
+    s.channelList.items.push({ name: p[0], users: Number(p[1]) || 0, topic: p[2] || "" });
+  },
+  "323": (s) => {
+    s.channelList.loading = false;
+    s.emit("list");
+  },
+  "324": (s, msg, p) => {
+    const buffer = s.buffer(p[0]);
+    if (buffer) s.info(`Channel modes: ${p.slice(1).join(" ")}`, { buffer });
+  },
+  "329": () => {},
+  "331": (s, msg, p) => {
+    const buffer = s.buffer(p[0]);
+    if (!buffer) return;
+    buffer.topic = "";
+    s.emit("topic", buffer.key);
+  },
+  "332": (s, msg, p) => {
+    const buffer = s.buffer(p[0]);
+    if (!buffer) return;
+    buffer.topic = p[1] || "";
+    s.emit("topic", buffer.key);
+  },
+  "333": (s, msg, p) => {
+    const buffer = s.buffer(p[0]);
+    if (!buffer) return;
+    buffer.topicBy = (p[1] || "").split("!")[0];
+    buffer.topicAt = Number(p[2]) * 1000 || 0;
+    s.emit("topic", buffer.key);
+  },
+  "353": (s, msg, p) => {
+    // 353 <me> <symbol> <channel> :names
+    const buffer = s.buffer(p[1]);
+    if (!buffer) return;
+    if (!buffer.namesPending) buffer.namesPending = new Map();
+    for (const entry of (p[2] || "").split(" ")) {
+      if (!entry) continue;
+      const member = s.parseNamesEntry(entry);
+      buffer.namesPending.set(s.fold(member.nick), { away: false, ...member });
+    }
+  },
+  "366": (s, msg, p) => {
+    const buffer = s.buffer(p[0]);
+    if (!buffer || !buffer.namesPending) return;
+    buffer.members = buffer.namesPending;
+    buffer.namesPending = null;
+    s.membersChanged(buffer);
+  },
+  "433": (s, msg, p) => s.info(`The nickname ${p[0]} is already in use`, { kind: "error" }),
+  // Quiet numerics: what they say is already shown another way.
+  "002": () => {},
+  "003": () => {},
+  "004": () => {},
+  "005": () => {},
+  "315": () => {},
+  "900": (s, msg, p) => s.info(p[p.length - 1], { buffer: s.server }),
+};

@@ -1,0 +1,467 @@
+// The page around the message list: the buffer list, topic bar, member list, typing
+// line, connection banner, and the dialogs (channel list, quick switch, search, help).
+// It renders ChatState and reports what the user clicked; it never talks to the
+// server. Changes are gathered and drawn once per animation frame, so a burst of a
+// thousand messages costs one layout, not a thousand.
+
+import { SERVER_KEY } from "./state.js";
+import { MessageList } from "./messagelist.js";
+import { appendRich, el, nickClass, timeElement } from "./dom.js";
+import { stripFormatting } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const PHONE = "(max-width: 720px)";
+const LIST_SHOWN = 300; // channel list rows drawn at once; the filter narrows the rest
+
+export class View {
+  /**
+   * actions: switchTo(key), closeBuffer(key), needHistory(buffer), openQuery(nick),
+   * insertNick(nick), join(channel), search(text), reconnectNow(), focusInput()
+   */
+  constructor(state, actions) {
+    this.state = state;
+    this.actions = actions;
+    this.dirty = new Set();
+    this.frame = null;
+    this.bufferItems = new Map(); // key -> <li>
+    this.app = $("app");
+    this.messages = new MessageList($("messages"), {
+      fold: () => state.fold,
+      needHistory: (b) => actions.needHistory(b),
+      nickClicked: (nick) => actions.insertNick(nick),
+      stuckChanged: (stuck) => this.showJump(!stuck, false),
+      arrivedBelow: () => this.showJump(true, true),
+    });
+    this.shownKey = null;
+    this.phone = window.matchMedia(PHONE);
+    this.phone.addEventListener("change", () => this.updatePanels());
+    state.subscribe((change) => this.invalidate(change));
+    this.bindStatic();
+    this.typingTimer = null;
+    this.updatePanels();
+  }
+
+  // -- scheduling ---------------------------------------------------------------------
+
+  invalidate(change) {
+    const { type, key } = change;
+    if (type === "append" || type === "prepend" || type === "reset") {
+      if (key === this.state.active) this.dirty.add(type === "reset" ? "reset" : "messages");
+      if (type === "prepend" || type === "reset") this.dirty.add("status");
+    } else if (type === "members" || type === "topic" || type === "typing") {
+      if (key === this.state.active) this.dirty.add(type);
+    } else this.dirty.add(type);
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame !== null) return;
+    // Hidden tabs get no animation frames: draw on a timer there (the title still counts).
+    if (document.hidden) this.frame = setTimeout(() => this.flush(), 250);
+    else this.frame = requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    this.frame = null;
+    const d = this.dirty;
+    this.dirty = new Set();
+    const s = this.state;
+    if (this.shownKey !== s.active || !s.buffers.has(this.shownKey) || d.has("active")) {
+      this.showActive(); // draws everything about the buffer
+    } else {
+      if (d.has("reset")) this.messages.renderBottom();
+      else if (d.has("messages")) this.messages.update();
+      if (d.has("status")) this.messages.updateStatus();
+      if (d.has("buffers") || d.has("self")) this.renderBufferList();
+      if (d.has("members")) this.renderMembers();
+      if (d.has("topic") || d.has("status")) this.renderTopic();
+      if (d.has("typing")) this.renderTyping();
+      if (d.has("status") || d.has("self")) this.renderConnection();
+    }
+    if (d.has("list")) this.renderChannelList();
+    this.renderTitle();
+  }
+
+  /** Everything for a newly active buffer. */
+  showActive() {
+    const s = this.state;
+    const buffer = s.activeBuffer;
+    this.shownKey = buffer.key;
+    this.messages.show(buffer);
+    this.renderBufferList();
+    this.renderTopic();
+    this.renderMembers();
+    this.renderTyping();
+    this.renderConnection();
+    this.renderTitle();
+    this.app.classList.toggle("no-members", buffer.kind !== "channel");
+    $("input").setAttribute("aria-label", buffer.kind === "server" ? "Command (type /help)" : `Message ${buffer.name}`);
+    $("input").placeholder = buffer.kind === "server" ? "Type /join #channel, or /help" : `Message ${buffer.name}`;
+    this.closePanels();
+  }
+
+  // -- buffer list --------------------------------------------------------------------
+
+  renderBufferList() {
+    const s = this.state;
+    const list = $("buffer-list");
+    const seen = new Set();
+    let previous = null;
+    for (const b of s.orderedBuffers()) {
+      seen.add(b.key);
+      let li = this.bufferItems.get(b.key);
+      if (!li) {
+        li = this.bufferItem(b);
+        this.bufferItems.set(b.key, li);
+      }
+      this.updateBufferItem(li, b);
+      // Move only what is out of place: focus stays on the button the user is on.
+      const expected = previous ? previous.nextSibling : list.firstChild;
+      if (expected !== li) list.insertBefore(li, expected);
+      previous = li;
+    }
+    for (const [key, li] of this.bufferItems) {
+      if (!seen.has(key)) {
+        li.remove();
+        this.bufferItems.delete(key);
+      }
+    }
+    $("nick-label").textContent = s.nick ? `${s.nick}${s.away ? " (away)" : ""}` : "";
+  }
+
+  bufferItem(b) {
+    const button = el("button", { class: "buffer", type: "button", dataset: { key: b.key } },
+      el("span", { class: "name" }), el("span", { class: "badge", "aria-hidden": "true" }));
+    const li = el("li", {}, button);
+    if (b.kind !== "server") {
+      li.append(el("button", { class: "close", type: "button", dataset: { close: b.key }, title: "Close", text: "×" }));
+    }
+    return li;
+  }
+
+  updateBufferItem(li, b) {
+    const s = this.state;
+    const button = li.firstChild;
+    const name = b.kind === "server" ? s.network || "Server" : b.name;
+    button.querySelector(".name").textContent = name;
+    const badge = button.querySelector(".badge");
+    badge.textContent = b.unread ? String(b.unread > 999 ? "999+" : b.unread) : "";
+    badge.classList.toggle("mention", b.mentions > 0);
+    li.classList.toggle("unread", b.unread > 0);
+    li.classList.toggle("mentioned", b.mentions > 0);
+    li.classList.toggle("parted", b.kind === "channel" && !b.joined);
+    li.classList.toggle("active", b.key === s.active);
+    if (b.key === s.active) button.setAttribute("aria-current", "page");
+    else button.removeAttribute("aria-current");
+    const unread = b.unread ? `, ${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
+    button.setAttribute("aria-label", `${name}${unread}`);
+    const close = li.querySelector(".close");
+    if (close) close.setAttribute("aria-label", `Close ${name}`);
+  }
+
+  renderTitle() {
+    let unread = 0;
+    for (const b of this.state.buffers.values()) unread += b.mentions || (b.kind === "query" ? b.unread : 0);
+    const active = this.state.activeBuffer;
+    const name = active.kind === "server" ? this.state.network || "hubbub" : active.name;
+    const title = `${unread ? `(${unread}) ` : ""}${name} · hubbub`;
+    if (document.title !== title) document.title = title;
+  }
+
+  // -- topic, members, typing, connection ---------------------------------------------
+
+  renderTopic() {
+    const b = this.state.activeBuffer;
+    $("buffer-title").textContent = b.kind === "server" ? this.state.network || "Server" : b.name;
+    const topic = $("topic");
+    topic.replaceChildren();
+    if (b.kind === "channel") {
+      appendRich(topic, b.topic);
+      topic.title = b.topic ? `${stripFormatting(b.topic)}${b.topicBy ? ` (set by ${b.topicBy})` : ""}` : "";
+    } else if (b.kind === "query") {
+      topic.textContent = "Private conversation";
+      topic.title = "";
+    } else {
+      topic.textContent = this.state.connection.status === "registered" ? "Server messages" : "";
+      topic.title = "";
+    }
+  }
+
+  renderMembers() {
+    const b = this.state.activeBuffer;
+    const list = $("member-list");
+    if (b.kind !== "channel") {
+      list.replaceChildren();
+      $("member-count").textContent = "";
+      return;
+    }
+    const members = this.state.members(b.name);
+    $("member-count").textContent = `${members.length} ${members.length === 1 ? "member" : "members"}`;
+    const fold = this.state.fold;
+    const items = members.map((m) =>
+      el("li", { class: m.away ? "away" : null },
+        el("button", { type: "button", class: "member", dataset: { nick: m.nick }, title: m.away ? `${m.nick} (away)` : m.nick },
+          el("span", { class: "prefix", text: m.prefix ? m.prefix[0] : "" }),
+          el("span", { class: `nick ${nickClass(fold, m.nick)}`, text: m.nick }))));
+    list.replaceChildren(...items);
+  }
+
+  renderTyping() {
+    const b = this.state.activeBuffer;
+    const nicks = this.state.typingNicks(b.name);
+    const line = $("typing");
+    let text = "";
+    if (nicks.length === 1) text = `${nicks[0]} is typing…`;
+    else if (nicks.length === 2) text = `${nicks[0]} and ${nicks[1]} are typing…`;
+    else if (nicks.length > 2) text = `${nicks.length} people are typing…`;
+    if (line.textContent !== text) line.textContent = text;
+    // Typing notices expire by time, not by message: look again while any is shown.
+    clearTimeout(this.typingTimer);
+    if (nicks.length) this.typingTimer = setTimeout(() => this.renderTyping(), 1000);
+  }
+
+  renderConnection() {
+    const c = this.state.connection;
+    const banner = $("banner");
+    const text = $("banner-text");
+    const dot = $("connection-dot");
+    dot.dataset.status = c.status;
+    dot.title = c.status === "registered" ? "Connected" : "Not connected";
+    clearTimeout(this.bannerTimer);
+    if (c.status === "registered" || c.status === "idle") {
+      banner.hidden = true;
+      return;
+    }
+    banner.hidden = false;
+    $("reconnect-now").hidden = c.status !== "waiting";
+    if (c.status === "waiting") {
+      const seconds = Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000));
+      text.textContent = `Disconnected${c.error ? ` (${c.error})` : ""}. Reconnecting in ${seconds} s…`;
+      this.bannerTimer = setTimeout(() => this.renderConnection(), 1000);
+    } else if (c.status === "closed") {
+      text.textContent = "Disconnected.";
+    } else {
+      text.textContent = "Connecting…";
+    }
+  }
+
+  showJump(show, arrived) {
+    const jump = $("jump");
+    if (!show) {
+      jump.hidden = true;
+      return;
+    }
+    // Once new messages came in below, say so until the reader goes down to them.
+    if (jump.hidden || arrived) jump.textContent = arrived ? "↓ New messages" : "↓ Newest";
+    jump.hidden = false;
+  }
+
+  // -- panels (slide-overs on phones) -------------------------------------------------
+
+  togglePanel(name) {
+    const cls = `show-${name}`;
+    if (!this.phone.matches && name === "members") {
+      this.app.classList.toggle("hide-members");
+      return;
+    }
+    const open = !this.app.classList.contains(cls);
+    this.closePanels();
+    if (open) {
+      this.app.classList.add(cls);
+      this.updatePanels();
+      const first = $(name === "buffers" ? "sidebar" : "members").querySelector("button");
+      if (first) first.focus();
+    }
+  }
+
+  closePanels() {
+    if (!this.app.classList.contains("show-buffers") && !this.app.classList.contains("show-members")) return;
+    this.app.classList.remove("show-buffers", "show-members");
+    this.updatePanels();
+  }
+
+  // On phones a closed panel is off screen: `inert` keeps Tab and screen readers out of it.
+  updatePanels() {
+    const phone = this.phone.matches;
+    $("sidebar").inert = phone && !this.app.classList.contains("show-buffers");
+    $("members").inert = phone && !this.app.classList.contains("show-members");
+    $("scrim").hidden = !(phone && (this.app.classList.contains("show-buffers") || this.app.classList.contains("show-members")));
+  }
+
+  // -- static wiring ------------------------------------------------------------------
+
+  bindStatic() {
+    $("buffer-list").addEventListener("click", (event) => {
+      const close = event.target.closest("[data-close]");
+      if (close) {
+        this.actions.closeBuffer(close.dataset.close);
+        return;
+      }
+      const button = event.target.closest("[data-key]");
+      if (button) {
+        this.actions.switchTo(button.dataset.key);
+        this.actions.focusInput();
+      }
+    });
+    $("member-list").addEventListener("click", (event) => {
+      const member = event.target.closest("[data-nick]");
+      if (member) this.actions.openQuery(member.dataset.nick);
+    });
+    // A long topic is cut to one line; a click shows all of it.
+    $("topic").addEventListener("click", (event) => {
+      if (!event.target.closest("a")) $("topic").classList.toggle("expanded");
+    });
+    $("toggle-buffers").addEventListener("click", () => this.togglePanel("buffers"));
+    $("toggle-members").addEventListener("click", () => this.togglePanel("members"));
+    $("scrim").addEventListener("click", () => this.closePanels());
+    $("jump").addEventListener("click", () => {
+      this.messages.jumpToBottom();
+      this.actions.focusInput();
+    });
+    $("reconnect-now").addEventListener("click", () => this.actions.reconnectNow());
+    this.bindChannelList();
+    this.bindSwitcher();
+    this.bindSearch();
+  }
+
+  // -- channel list (LIST) ------------------------------------------------------------
+
+  bindChannelList() {
+    const dialog = $("list-dialog");
+    $("list-filter").addEventListener("input", () => this.renderChannelList());
+    $("list-results").addEventListener("click", (event) => {
+      const join = event.target.closest("[data-join]");
+      if (!join) return;
+      dialog.close();
+      this.actions.join(join.dataset.join);
+    });
+    $("list-refresh").addEventListener("click", () => this.actions.requestList());
+  }
+
+  openChannelList(filter = "") {
+    $("list-filter").value = filter;
+    this.renderChannelList();
+    $("list-dialog").showModal();
+    $("list-filter").focus();
+  }
+
+  renderChannelList() {
+    const { items, loading } = this.state.channelList;
+    const needle = $("list-filter").value.trim().toLowerCase();
+    const matches = items
+      .filter((c) => !needle || c.name.toLowerCase().includes(needle) || stripFormatting(c.topic).toLowerCase().includes(needle))
+      .sort((a, b) => b.users - a.users || (a.name < b.name ? -1 : 1));
+    const rows = matches.slice(0, LIST_SHOWN).map((c) => {
+      const topic = el("span", { class: "chan-topic" });
+      appendRich(topic, c.topic);
+      return el("li", {},
+        el("span", { class: "name", text: c.name }),
+        el("span", { class: "users", text: `${c.users}`, title: `${c.users} users` }),
+        topic,
+        el("button", { type: "button", dataset: { join: c.name }, "aria-label": `Join ${c.name}`, text: "Join" }));
+    });
+    $("list-results").replaceChildren(...rows);
+    $("list-summary").textContent = loading
+      ? "Loading…"
+      : matches.length > LIST_SHOWN
+        ? `Showing ${LIST_SHOWN} of ${matches.length} channels; type to narrow.`
+        : `${matches.length} ${matches.length === 1 ? "channel" : "channels"}`;
+  }
+
+  // -- quick switch (Ctrl+K) ------------------------------------------------------------
+
+  bindSwitcher() {
+    const input = $("switch-filter");
+    input.addEventListener("input", () => {
+      this.switchIndex = 0;
+      this.renderSwitcher();
+    });
+    input.addEventListener("keydown", (event) => {
+      const count = $("switch-results").children.length;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        this.switchIndex = (this.switchIndex + (event.key === "ArrowDown" ? 1 : -1) + count) % Math.max(count, 1);
+        this.renderSwitcher();
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        const chosen = $("switch-results").children[this.switchIndex];
+        if (chosen) this.pickSwitch(chosen.dataset.key);
+      }
+    });
+    $("switch-results").addEventListener("click", (event) => {
+      const item = event.target.closest("[data-key]");
+      if (item) this.pickSwitch(item.dataset.key);
+    });
+  }
+
+  openSwitcher() {
+    this.switchIndex = 0;
+    $("switch-filter").value = "";
+    this.renderSwitcher();
+    $("switch-dialog").showModal();
+    $("switch-filter").focus();
+  }
+
+  renderSwitcher() {
+    const needle = this.state.fold($("switch-filter").value.trim());
+    const buffers = this.state.orderedBuffers()
+      .filter((b) => !needle || b.key.includes(needle) || (b.kind === "server" && "server".includes(needle)))
+      // Unread first (the usual reason to switch), the conversation already shown last.
+      .sort((a, b) => (a.key === this.state.active) - (b.key === this.state.active) ||
+        b.mentions - a.mentions || (b.unread > 0) - (a.unread > 0));
+    const items = buffers.map((b, i) =>
+      el("li", { role: "option", id: `switch-${i}`, "aria-selected": i === this.switchIndex ? "true" : "false", dataset: { key: b.key } },
+        el("span", { class: "name", text: b.kind === "server" ? this.state.network || "Server" : b.name }),
+        b.unread ? el("span", { class: `badge${b.mentions ? " mention" : ""}`, text: String(b.unread) }) : null));
+    $("switch-results").replaceChildren(...items);
+    $("switch-filter").setAttribute("aria-activedescendant", items.length ? `switch-${this.switchIndex}` : "");
+  }
+
+  pickSwitch(key) {
+    $("switch-dialog").close();
+    this.actions.switchTo(key);
+    this.actions.focusInput();
+  }
+
+  // -- search (soju.im/search) ----------------------------------------------------------
+
+  setSearchAvailable(available) {
+    $("search-form").hidden = !available;
+  }
+
+  bindSearch() {
+    $("search-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = $("search-input").value.trim();
+      if (text) this.actions.search(text);
+    });
+    $("search-results").addEventListener("click", (event) => {
+      const item = event.target.closest("[data-target]");
+      if (!item) return;
+      $("search-dialog").close();
+      this.actions.switchTo(this.state.keyOf(item.dataset.target));
+    });
+  }
+
+  showSearchResults(query, records, error) {
+    const dialog = $("search-dialog");
+    $("search-summary").textContent = error
+      ? `Search failed (${error}).`
+      : `${records.length} ${records.length === 1 ? "result" : "results"} for “${query}”`;
+    const fold = this.state.fold;
+    const items = records.map((r) => {
+      const text = el("span", { class: "text" });
+      appendRich(text, r.text);
+      return el("li", {},
+        el("button", { type: "button", class: "result", dataset: { target: r.target } },
+          el("span", { class: "where", text: r.target }),
+          timeElement(r.time),
+          el("span", { class: `nick ${nickClass(fold, r.nick)}`, text: r.nick }),
+          text));
+    });
+    $("search-results").replaceChildren(...items);
+    if (!dialog.open) dialog.showModal();
+  }
+}
+
+export { SERVER_KEY };

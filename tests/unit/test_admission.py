@@ -1,0 +1,75 @@
+"""Connection counts (runtime/listeners.py `Admission`), without sockets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hubbub.config import LimitsSection
+from hubbub.runtime.listeners import Admission
+from hubbub.transport.gate import GateSettings
+
+
+@dataclass(eq=False)
+class Conn:
+    ip: str
+    kind: str = "tcp"
+    secure: bool = False
+    bytes_sent: int = 0
+
+    def abort(self) -> None:
+        pass
+
+    def configure(self, settings: GateSettings) -> None:
+        pass
+
+
+def admission(per_ip: int = 2, total: int = 100) -> Admission:
+    limits = LimitsSection(max_clients=total, max_clients_per_ip=per_ip)
+    return Admission(lambda: limits, lambda ip: None)
+
+
+def test_a_trusted_proxys_connection_counts_in_all_but_not_against_its_address() -> None:
+    counts = admission(per_ip=1, total=3)
+    proxied = [Conn("10.0.0.1", "http") for _ in range(2)]
+    assert [counts.admit(conn, per_ip=False) for conn in proxied] == [None, None]
+    assert counts.admit(Conn("10.0.0.1")) is None  # the proxy's address has its own place still
+    assert counts.admit(Conn("192.0.2.1")) == "Server is full"  # but all of them count in all
+    counts.release(proxied[0])
+    assert counts.per_ip["10.0.0.1"] == 1 and len(counts.links) == 2
+
+
+def test_a_handed_over_count_moves_to_the_new_address_or_is_refused_there() -> None:
+    counts = admission(per_ip=1)
+    http = Conn("10.0.0.1", "http")
+    assert counts.admit(http, per_ip=False) is None
+    first = Conn("198.51.100.7", "websocket")
+    assert counts.hand_over(http, first) is None
+    assert counts.open["http"] == 0 and counts.open["websocket"] == 1 and counts.per_ip["198.51.100.7"] == 1
+    second_http = Conn("10.0.0.1", "http")
+    assert counts.admit(second_http, per_ip=False) is None
+    refused = Conn("198.51.100.7", "websocket")
+    assert counts.hand_over(second_http, refused) == "Too many connections from your IP address"
+    assert counts.links == {first} and counts.refused["websocket"] == 1  # neither counts any more
+    counts.release(second_http)  # its connection ending later changes nothing
+    counts.release(first)
+    assert not counts.links and not counts.per_ip and counts.open["websocket"] == 0
+
+
+def test_a_direct_clients_upgrade_keeps_its_place() -> None:
+    counts = admission(per_ip=2)
+    http = Conn("192.0.2.5", "http")
+    other = Conn("192.0.2.5")
+    assert counts.admit(http) is None and counts.admit(other) is None  # the address is full now
+    ws = Conn("192.0.2.5", "websocket")
+    assert counts.hand_over(http, ws) is None  # its own count, passed on
+    assert counts.per_ip["192.0.2.5"] == 2 and counts.links == {other, ws}
+
+
+def test_http_connections_are_counted_but_only_websockets_logged(caplog) -> None:
+    caplog.set_level("INFO", logger="hubbub.audit")
+    counts = admission()
+    http = Conn("192.0.2.9", "http")
+    counts.admit(http)
+    assert "connection from" not in caplog.text
+    counts.hand_over(http, Conn("192.0.2.9", "websocket"))
+    assert "connection from 192.0.2.9" in caplog.text

@@ -1,0 +1,179 @@
+"""Fixtures of the browser tests: Debian's Chromium driven by Playwright, a real hubbub.
+
+Every test and fixture here runs in the session's event loop (the browser is started
+once per session and Playwright's connection belongs to one loop); test modules say
+so with `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
+
+`web_server` is the only way tests reach the server side: a hubbub with its web
+listener on a free port, the base URL where it serves the web client (and IRC over
+WebSocket at /webirc), the `runtime` itself (for raw IRC users), and `restart()`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from hubbub.app import Runtime
+from tests.helpers import LineClient
+from tests.web.wsclient import start_web_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+expect.set_options(timeout=10_000)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian's chromium package)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@dataclass
+class WebServer:
+    url: str
+    runtime: Runtime
+    _restart: Callable[[], Awaitable[Runtime]]
+
+    async def restart(self) -> None:
+        """Stop the hubbub server and start a new one on the same ports (the same URL)."""
+        self.runtime = await self._restart()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def web_server() -> AsyncIterator[WebServer]:
+    runtime = await start_web_server()
+    holder = {"runtime": runtime}
+
+    async def restart() -> Runtime:
+        irc_host, irc_port = holder["runtime"].irc_address()
+        web_host, web_port = holder["runtime"].listeners.address("web")
+        await holder["runtime"].stop()
+        holder["runtime"] = await start_web_server(f"listen.irc=['{irc_host}:{irc_port}']",
+                                                   f"listen.web='{web_host}:{web_port}'")  # fmt: skip
+        return holder["runtime"]
+
+    server = WebServer(runtime.web_url(), runtime, restart)
+    try:
+        yield server
+    finally:
+        await holder["runtime"].stop()
+
+
+@dataclass
+class BrowserUser:
+    """One person in one browser context (its own storage), with the console watched."""
+
+    page: Page
+    context: BrowserContext
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    # Console errors a test expects (the browser's own report of a refused WebSocket
+    # while the server is down, say): regexes.
+    allowed_errors: list[str] = field(default_factory=list)
+
+    def unexpected_errors(self) -> list[str]:
+        return [e for e in self.errors if not any(re.search(p, e) for p in self.allowed_errors)]
+
+    async def connect(self, nick: str, channels: str = "#lobby", password: str = "") -> None:
+        page = self.page
+        await page.fill("#connect-nick", nick)
+        await page.fill("#connect-channels", channels)
+        if password:
+            await page.fill("#connect-password", password)
+        await page.click("#connect-submit")
+        first = channels.split()[0] if channels else None
+        if first:
+            await expect(page.locator("#buffer-title")).to_have_text(first)
+            await expect(page.locator("#member-list")).to_contain_text(nick)
+        else:
+            await expect(page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+
+    async def say(self, text: str) -> None:
+        await self.page.fill("#input", text)
+        await self.page.press("#input", "Enter")
+
+    def messages(self):
+        return self.page.locator("#messages")
+
+    async def switch_to(self, name: str) -> None:
+        await self.page.locator("#buffer-list .buffer", has_text=re.compile(rf"^{re.escape(name)}")).first.click()
+        await expect(self.page.locator("#buffer-title")).to_have_text(name)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[BrowserUser]]]:
+    """Open the client at a URL in a fresh context; at the end, no console errors allowed."""
+    users: list[BrowserUser] = []
+
+    async def open_(url: str, viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
+        context = await browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme)
+        page = await context.new_page()
+        user = BrowserUser(page, context)
+        page.on("console", lambda m: m.type == "error" and user.errors.append(m.text))
+        page.on("pageerror", lambda e: user.errors.append(f"pageerror: {e}"))
+
+        async def on_dialog(dialog) -> None:  # an XSS payload's alert() would land here
+            user.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        await page.goto(url)
+        users.append(user)
+        return user
+
+    yield open_
+    problems = {}
+    for user in users:
+        if user.unexpected_errors() or user.dialogs:
+            problems[id(user)] = (user.unexpected_errors(), user.dialogs)
+        await user.context.close()
+    assert not problems, f"console errors or dialogs: {list(problems.values())}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def open_user(open_page, web_server: WebServer) -> Callable[..., Awaitable[BrowserUser]]:
+    """Open the client served by `web_server` (desktop size unless told)."""
+
+    async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
+        return await open_page(web_server.url, viewport, color_scheme)
+
+    return open_
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def irc_user(web_server: WebServer) -> AsyncIterator[Callable[..., Awaitable[LineClient]]]:
+    """Raw-socket IRC users (tests.helpers.LineClient), registered and in `channels`."""
+    opened: list[LineClient] = []
+
+    async def connect(nick: str, *channels: str, realname: str = "Real Name") -> LineClient:
+        client = await LineClient.connect(web_server.runtime)
+        opened.append(client)
+        client.send(f"NICK {nick}")
+        client.send(f"USER u 0 * :{realname}")
+        await client.expect("001")
+        await client.expect(lambda m: m.command in ("376", "422"))
+        client.nick = nick
+        for channel in channels:
+            await client.join(channel)
+        return client
+
+    yield connect
+    for client in opened:
+        await client.close()

@@ -1,0 +1,362 @@
+// IrcClient over a fake WebSocket with a fake clock: registration, SASL, batches,
+// requests, multiline, typing and reconnection, as transcripts.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { IrcClient, backoffDelay, RECONNECT_MAX_MS } from "../../../hubbub/web/js/client.js";
+
+class FakeSocket {
+  static all = [];
+  constructor(url, protocols) {
+    this.url = url;
+    this.protocols = protocols;
+    this.sent = [];
+    this.readyState = 0;
+    FakeSocket.all.push(this);
+  }
+  send(line) {
+    this.sent.push(line);
+  }
+  close() {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  receive(...lines) {
+    for (const data of lines) this.onmessage?.({ data });
+  }
+  take() {
+    const out = this.sent;
+    this.sent = [];
+    return out;
+  }
+}
+
+function fakeTimers() {
+  const t = { now: 1_700_000_000_000, queue: [], nextId: 1 };
+  t.setTimeout = (fn, ms) => {
+    const id = t.nextId++;
+    t.queue.push({ id, at: t.now + ms, fn });
+    return id;
+  };
+  t.clearTimeout = (id) => {
+    t.queue = t.queue.filter((x) => x.id !== id);
+  };
+  t.advance = (ms) => {
+    const until = t.now + ms;
+    for (;;) {
+      t.queue.sort((a, b) => a.at - b.at);
+      const next = t.queue[0];
+      if (!next || next.at > until) break;
+      t.queue.shift();
+      t.now = next.at;
+      next.fn();
+    }
+    t.now = until;
+  };
+  return t;
+}
+
+function makeClient(options = {}) {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const client = new IrcClient({
+    url: "ws://example/webirc", nick: "alice", WebSocket: FakeSocket,
+    setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => timers.now, random: () => 0.5,
+    ...options,
+  });
+  const events = [];
+  for (const type of ["message", "batch", "status", "registered", "sasl-failed"]) client.on(type, (d) => events.push([type, d]));
+  client.connect();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  return { client, ws, timers, events };
+}
+
+function register(ws, caps = "message-tags server-time batch echo-message draft/chathistory draft/multiline=max-bytes=60,max-lines=3 soju.im/search") {
+  ws.receive(":srv NOTICE * :*** Welcome", `:srv CAP * LS :${caps}`);
+  const req = ws.take().find((l) => l.startsWith("CAP REQ"));
+  ws.receive(`:srv CAP * ACK :${req.slice("CAP REQ :".length)}`);
+  ws.receive(":srv 001 alice :Welcome alice!~alice@127.0.0.1", ":srv 005 alice CHATHISTORY=50 CASEMAPPING=ascii :are supported", ":srv 376 alice :End");
+  ws.take();
+}
+
+test("registration: CAP LS 302, NICK, USER; only offered and wanted caps are requested", () => {
+  const { client, ws } = makeClient();
+  assert.deepEqual(ws.protocols, ["text.ircv3.net", "binary.ircv3.net"]);
+  assert.deepEqual(ws.take(), ["CAP LS 302", "NICK alice", "USER alice 0 * alice"]);
+  ws.receive(":srv CAP * LS * :message-tags batch unknown-cap", ":srv CAP * LS :server-time sasl=PLAIN");
+  assert.deepEqual(ws.take(), ["CAP REQ :message-tags batch server-time"]); // no sasl without a password
+  ws.receive(":srv CAP alice ACK :message-tags batch server-time");
+  assert.deepEqual(ws.take(), ["CAP END"]);
+  ws.receive(":srv 001 alice :Welcome alice!~alice@10.0.0.1");
+  assert.equal(client.registered, true);
+  assert.equal(client.host, "10.0.0.1");
+  assert.ok(client.has("batch"));
+});
+
+test("SASL PLAIN when a password is given and the server offers it", () => {
+  const { ws, events } = makeClient({ password: "sekrit" });
+  ws.take();
+  ws.receive(":srv CAP * LS :sasl=PLAIN,EXTERNAL batch");
+  assert.deepEqual(ws.take(), ["CAP REQ :sasl batch"]);
+  ws.receive(":srv CAP * ACK :sasl batch");
+  assert.deepEqual(ws.take(), ["AUTHENTICATE PLAIN"]);
+  ws.receive("AUTHENTICATE +");
+  const payload = Buffer.from("alice\0alice\0sekrit").toString("base64");
+  assert.deepEqual(ws.take(), [`AUTHENTICATE ${payload}`]);
+  ws.receive(":srv 900 alice alice!u@h alice :You are now logged in", ":srv 903 alice :SASL successful");
+  assert.deepEqual(ws.take(), ["CAP END"]);
+  assert.equal(events.filter(([t]) => t === "sasl-failed").length, 0);
+});
+
+test("a failed login is reported and registration goes on", () => {
+  const { ws, events } = makeClient({ password: "wrong" });
+  ws.take();
+  ws.receive(":srv CAP * LS :sasl", ":srv CAP * ACK :sasl", "AUTHENTICATE +");
+  ws.take();
+  ws.receive(":srv 904 alice :SASL authentication failed");
+  assert.deepEqual(ws.take(), ["CAP END"]);
+  assert.equal(events.filter(([t]) => t === "sasl-failed").length, 1);
+});
+
+test("a server without CAP still registers; a taken nick gets another", () => {
+  const { client, ws } = makeClient();
+  ws.take();
+  ws.receive(":srv 421 * CAP :Unknown command", ":srv 433 * alice :Nickname is already in use");
+  assert.deepEqual(ws.take(), ["NICK alice_"]);
+  ws.receive(":srv 433 * alice_ :Nickname is already in use");
+  assert.match(ws.take()[0], /^NICK alice\d+$/);
+  ws.receive(":srv 001 alice500 :Welcome");
+  assert.equal(client.nick, "alice500");
+});
+
+test("binary frames are UTF-8 lines too, and are answered in kind", () => {
+  const { ws } = makeClient();
+  ws.protocol = "binary.ircv3.net";
+  ws.take();
+  ws.receive(new TextEncoder().encode("PING :héllo").buffer);
+  const [pong] = ws.take();
+  assert.equal(new TextDecoder().decode(pong), "PONG héllo");
+});
+
+test("PING is answered", () => {
+  const { ws } = makeClient();
+  ws.take();
+  ws.receive("PING :token 1");
+  assert.deepEqual(ws.take(), ["PONG :token 1"]);
+});
+
+test("a quiet connection is pinged, and dropped if the PONG never comes", () => {
+  const { ws, timers, events } = makeClient();
+  register(ws);
+  timers.advance(55_000);
+  assert.deepEqual(ws.take(), []);
+  timers.advance(11_000); // checked every 5 s: past 60 s of silence, a PING
+  assert.deepEqual(ws.take(), ["PING hubbub-web"]);
+  timers.advance(36_000); // and 30 s later, no PONG: give up on this socket
+  assert.equal(ws.readyState, 3);
+  const waiting = events.find(([t, d]) => t === "status" && d.status === "waiting");
+  assert.equal(waiting[1].error, "Ping timeout");
+  assert.equal(FakeSocket.all.length, 2); // and it has already tried again
+});
+
+test("collected batches arrive whole; labeled-response batches are transparent", () => {
+  const { ws, events } = makeClient();
+  register(ws);
+  events.length = 0;
+  ws.receive(
+    "@label=1 :srv BATCH +L labeled-response",
+    "@batch=L :srv BATCH +h chathistory #a",
+    "@batch=h;msgid=1 :bob!b@h PRIVMSG #a :old",
+    "@batch=h :bob!b@h BATCH +m draft/multiline #a",
+    "@batch=m :bob!b@h PRIVMSG #a :x",
+    ":srv BATCH -m",
+    ":srv BATCH -h",
+    "@batch=L :srv NOTICE alice :inside a label",
+    ":srv BATCH -L",
+  );
+  const batches = events.filter(([t]) => t === "batch").map(([, b]) => b);
+  assert.equal(batches.length, 1);
+  assert.equal(batches[0].type, "chathistory");
+  assert.equal(batches[0].messages.length, 2);
+  assert.equal(batches[0].messages[1].batch.type, "draft/multiline");
+  const notices = events.filter(([t, m]) => t === "message" && m.command === "NOTICE");
+  assert.equal(notices.length, 1);
+});
+
+test("CHATHISTORY requests resolve when the batch for their target ends", async () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  assert.equal(client.historyLimit(100), 50);
+  const pending = client.chathistory("BEFORE", "#A", "timestamp=2024-05-01T12:00:00.000Z", 50);
+  assert.deepEqual(ws.take(), ["CHATHISTORY BEFORE #A timestamp=2024-05-01T12:00:00.000Z 50"]);
+  ws.receive(":srv BATCH +x chathistory #a", "@batch=x :bob!b@h PRIVMSG #a :one", ":srv BATCH -x");
+  const result = await pending;
+  assert.equal(result.messages.length, 1);
+  assert.equal(result.error, null);
+  const failing = client.chathistory("LATEST", "#b", "*", 50);
+  ws.receive(":srv FAIL CHATHISTORY INVALID_TARGET LATEST #b :No such channel");
+  assert.equal((await failing).error, "INVALID_TARGET");
+});
+
+test("history references a message by msgid only where the server takes msgids", () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  const ms = Date.UTC(2024, 4, 1, 12, 0, 0, 7);
+  assert.equal(client.historyRef("m1", ms), "timestamp=2024-05-01T12:00:00.007Z"); // no MSGREFTYPES
+  ws.receive(":srv 005 alice MSGREFTYPES=timestamp,msgid :are supported");
+  assert.equal(client.historyRef("m1", ms), "msgid=m1"); // exact, where a time is not
+  assert.equal(client.historyRef(null, ms), "timestamp=2024-05-01T12:00:00.007Z");
+  ws.receive(":srv 005 alice MSGREFTYPES=timestamp :are supported");
+  assert.equal(client.historyRef("m1", ms), "timestamp=2024-05-01T12:00:00.007Z");
+});
+
+test("read markers are sent only once logged in to an account", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time draft/read-marker");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), []); // a guest: the server keeps markers per account
+  ws.receive(":srv 900 alice alice!~alice@h alice :You are now logged in as alice");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), ["MARKREAD #a timestamp=2024-05-01T00:00:00.000Z"]);
+  ws.receive(":srv 901 alice alice!~alice@h :You are now logged out");
+  client.markRead("#a", Date.UTC(2024, 4, 1));
+  assert.deepEqual(ws.take(), []);
+});
+
+test("history is not asked of a server that does not offer it", async () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time");
+  assert.equal((await client.chathistory("LATEST", "#a", "*", 50)).error, "unsupported");
+  assert.deepEqual(ws.take(), []);
+});
+
+test("SEARCH attributes are escaped and the search batch answers", async () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  const pending = client.search({ text: "two words; more", in: "#a", limit: 10 });
+  assert.deepEqual(ws.take(), ["SEARCH text=two\\swords\\:\\smore;in=#a;limit=10"]);
+  ws.receive(":srv BATCH +s soju.im/search", "@batch=s :bob!b@h PRIVMSG #a :two words; more", ":srv BATCH -s");
+  assert.equal((await pending).messages.length, 1);
+});
+
+test("several lines go as draft/multiline batches within max-lines and max-bytes", () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  client.say("#a", "one\ntwo\nthree\nfour");
+  const sent = ws.take();
+  assert.deepEqual(sent, [
+    "BATCH +ml1 draft/multiline #a", "@batch=ml1 PRIVMSG #a one", "@batch=ml1 PRIVMSG #a two", "@batch=ml1 PRIVMSG #a three", "BATCH -ml1",
+    "PRIVMSG #a four", // a batch of one line is just a message
+  ]);
+  client.say("#a", `${"x".repeat(40)}\n${"y".repeat(40)}`); // 81 bytes > max-bytes=60
+  assert.deepEqual(ws.take(), [`PRIVMSG #a ${"x".repeat(40)}`, `PRIVMSG #a ${"y".repeat(40)}`]);
+});
+
+test("a long line is cut between words, with multiline-concat when offered", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch draft/multiline=max-bytes=4096,max-lines=100 echo-message");
+  const words = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");
+  client.say("#a", words);
+  const sent = ws.take();
+  assert.equal(sent[0], "BATCH +ml1 draft/multiline #a");
+  assert.ok(sent.slice(2, -1).every((l) => l.startsWith("@batch=ml1;draft/multiline-concat PRIVMSG")));
+  const text = sent.slice(1, -1).map((l) => l.slice(l.indexOf(" :") + 2)).join("");
+  assert.equal(text, words);
+  assert.ok(sent.every((l) => Buffer.byteLength(l) <= 510));
+});
+
+test("without multiline, lines go one by one, blank ones skipped, and are echoed locally", () => {
+  const { client, ws, events } = makeClient();
+  register(ws, "batch server-time");
+  events.length = 0;
+  client.say("#a", "\nfirst\n\nsecond\n");
+  assert.deepEqual(ws.take(), ["PRIVMSG #a first", "PRIVMSG #a second"]);
+  const echoes = events.filter(([t, m]) => t === "message" && m.local);
+  assert.equal(echoes.length, 2); // no echo-message: the client shows what it sent itself
+  client.say("#a", "waves", { action: true });
+  assert.deepEqual(ws.take(), ["PRIVMSG #a :\x01ACTION waves\x01"]);
+});
+
+test("typing notifications: at most one per 3 s per target, the last wish wins", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  client.typing("#a", "active");
+  client.typing("#a", "active");
+  assert.deepEqual(ws.take(), ["@+typing=active TAGMSG #a"]);
+  timers.advance(1000);
+  client.typing("#a", "done");
+  assert.deepEqual(ws.take(), []);
+  timers.advance(2000);
+  assert.deepEqual(ws.take(), ["@+typing=done TAGMSG #a"]);
+  client.typing("#a", "done");
+  assert.deepEqual(ws.take(), []);
+  timers.advance(5000);
+  client.typing("#b", "paused"); // nothing was said to #b: nothing to pause
+  assert.deepEqual(ws.take(), []);
+});
+
+test("sending a message cancels a pending typing notification", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  client.typing("#a", "active");
+  timers.advance(500);
+  client.typing("#a", "paused");
+  client.say("#a", "hi");
+  timers.advance(5000);
+  assert.deepEqual(ws.take(), ["@+typing=active TAGMSG #a", "PRIVMSG #a hi"]);
+});
+
+test("reconnects with growing, jittered delays; the count resets once registered", () => {
+  const { client, ws, timers, events } = makeClient();
+  register(ws);
+  ws.close();
+  assert.equal(client.status, "waiting");
+  const delays = [];
+  for (let i = 0; i < 7; i++) {
+    const st = events.filter(([t]) => t === "status").at(-1)[1];
+    delays.push(st.retryAt - timers.now);
+    timers.advance(st.retryAt - timers.now);
+    const socket = FakeSocket.all.at(-1);
+    socket.close(); // refused again
+  }
+  assert.deepEqual(delays, [750, 1500, 3000, 6000, 12000, 22500, 22500]);
+  timers.advance(RECONNECT_MAX_MS);
+  const socket = FakeSocket.all.at(-1);
+  socket.open();
+  register(socket);
+  assert.equal(client.attempt, 0);
+});
+
+test("backoff stays between half and all of its ceiling", () => {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const ceiling = Math.min(30000, 1000 * 2 ** attempt);
+    assert.equal(backoffDelay(attempt, () => 0), ceiling / 2);
+    assert.equal(backoffDelay(attempt, () => 0.999999), Math.round(ceiling / 2 + (0.999999 * ceiling) / 2));
+  }
+});
+
+test("quit says QUIT and does not come back", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  client.quit("bye");
+  assert.deepEqual(ws.take(), ["QUIT bye"]);
+  timers.advance(60_000);
+  assert.equal(FakeSocket.all.length, 1);
+  assert.equal(client.status, "closed");
+});
+
+test("after a reconnection the client asks for the nick the user chose last", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  ws.receive(":alice!~alice@127.0.0.1 NICK alicia");
+  ws.close();
+  timers.advance(RECONNECT_MAX_MS);
+  const again = FakeSocket.all.at(-1);
+  again.open();
+  assert.ok(again.take().includes("NICK alicia"));
+  assert.equal(client.nick, "alicia");
+});

@@ -1,0 +1,263 @@
+// ChatState: what parsed IRC messages mean for buffers, members, counts and history.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { casemapper, parseLine, parsePrefix } from "../../../hubbub/web/js/irc.js";
+import { ChatState, SERVER_KEY } from "../../../hubbub/web/js/state.js";
+
+function setup({ nick = "me", now = 1_000_000, maxMessages } = {}) {
+  const clock = { now };
+  const s = new ChatState({ now: () => clock.now, maxMessages });
+  s.configure({ nick, fold: casemapper("ascii"), prefix: parsePrefix("(ohv)@%+"), chantypes: "#" });
+  const feed = (...lines) => lines.forEach((l) => s.handle(parseLine(l)));
+  return { s, feed, clock };
+}
+
+function joined(channel = "#a", names = "@me bob +carol") {
+  const t = setup();
+  t.feed(`:me!u@h JOIN ${channel}`, `:srv 353 me = ${channel} :${names}`, `:srv 366 me ${channel} :End`);
+  return t;
+}
+
+const texts = (b) => b.messages.map((r) => r.text || r.kind);
+
+test("joining makes a channel buffer with its members, ranked by prefix", () => {
+  const { s } = joined();
+  const b = s.buffer("#a");
+  assert.equal(b.kind, "channel");
+  assert.ok(b.joined);
+  assert.deepEqual(s.members("#a").map((m) => `${m.prefix}${m.nick}`), ["@me", "+carol", "bob"]);
+});
+
+test("NAMES with multi-prefix and userhost-in-names", () => {
+  const { s, feed } = setup();
+  feed(":me!u@h JOIN #a", ":srv 353 me = #a :+@dave!d@host me!u@h", ":srv 366 me #a :End");
+  const dave = s.buffer("#a").members.get("dave");
+  assert.equal(dave.prefix, "@+");
+  assert.equal(dave.host, "host");
+});
+
+test("others joining, parting, quitting and being kicked change the members and the log", () => {
+  const { s, feed } = joined();
+  feed(":dave!d@h JOIN #a", ":bob!b@h PART #a :bye", ":carol!c@h QUIT :gone", ":me!u@h KICK #a dave :out");
+  const b = s.buffer("#a");
+  assert.deepEqual([...b.members.keys()], ["me"]);
+  assert.deepEqual(b.messages.map((r) => r.kind), ["join", "join", "part", "quit", "kick"]);
+});
+
+test("a message in another buffer counts as unread; a mention also as a mention", () => {
+  const { s, feed } = joined();
+  s.setActive(SERVER_KEY);
+  feed(":bob!b@h PRIVMSG #a :hello", ":bob!b@h PRIVMSG #a :hey me, look");
+  const b = s.buffer("#a");
+  assert.equal(b.unread, 2);
+  assert.equal(b.mentions, 1);
+  assert.ok(b.messages.at(-1).mention);
+  s.setActive("#a");
+  assert.equal(b.unread, 0);
+  assert.equal(b.mentions, 0);
+});
+
+test("messages in the buffer being read do not count, unless the window is not focused", () => {
+  const { s, feed } = joined();
+  s.setActive("#a");
+  feed(":bob!b@h PRIVMSG #a :seen");
+  assert.equal(s.buffer("#a").unread, 0);
+  s.setFocused(false);
+  feed(":bob!b@h PRIVMSG #a :not seen");
+  assert.equal(s.buffer("#a").unread, 1);
+});
+
+test("a private message opens a conversation named after the sender, and counts as a mention", () => {
+  const { s, feed } = setup();
+  feed(":Bob!b@h PRIVMSG me :psst");
+  const b = s.buffer("bob");
+  assert.equal(b.kind, "query");
+  assert.equal(b.name, "Bob");
+  assert.equal(b.mentions, 1);
+  feed(":me!u@h PRIVMSG Bob :yes?"); // our echo goes to the same conversation
+  assert.deepEqual(texts(b), ["psst", "yes?"]);
+  assert.ok(b.messages[1].self);
+});
+
+test("/me, CTCP that is not shown, notices from the server", () => {
+  const { s, feed } = joined();
+  feed(":bob!b@h PRIVMSG #a :\x01ACTION waves\x01", ":bob!b@h PRIVMSG me :\x01VERSION\x01", ":irc.example NOTICE * :*** Looking up");
+  const b = s.buffer("#a");
+  assert.equal(b.messages.at(-1).kind, "action");
+  assert.equal(b.messages.at(-1).text, "waves");
+  assert.equal(s.buffer("bob"), null);
+  assert.equal(s.server.messages.at(-1).text, "*** Looking up");
+});
+
+test("nick changes follow people through channels and conversations", () => {
+  const { s, feed } = joined();
+  feed(":bob!b@h PRIVMSG me :hi", ":bob!b@h NICK robert");
+  assert.ok(s.buffer("#a").members.has("robert"));
+  assert.ok(!s.buffer("#a").members.has("bob"));
+  assert.equal(s.buffer("robert").name, "robert");
+  assert.equal(s.buffer("bob"), null);
+  feed(":me!u@h NICK myself");
+  assert.equal(s.nick, "myself");
+});
+
+test("prefix modes change member ranks; other modes take their arguments", () => {
+  const { s, feed } = joined();
+  feed(":me!u@h MODE #a +kv-o secret bob carol");
+  const m = s.buffer("#a").members;
+  assert.equal(m.get("bob").prefix, "+");
+  assert.equal(m.get("carol").prefix, "+");
+  feed(":me!u@h MODE #a +h carol");
+  assert.equal(m.get("carol").prefix, "%+");
+});
+
+test("the topic comes from 332/333 and from TOPIC", () => {
+  const { s, feed } = joined();
+  feed(":srv 332 me #a :Welcome", ":srv 333 me #a bob!b@h 1700000000");
+  const b = s.buffer("#a");
+  assert.equal(b.topic, "Welcome");
+  assert.equal(b.topicBy, "bob");
+  feed(":carol!c@h TOPIC #a :<b>new</b>");
+  assert.equal(b.topic, "<b>new</b>");
+  assert.equal(b.messages.at(-1).kind, "topic");
+});
+
+test("typing notices show until done, a message, or they expire", () => {
+  const { s, feed, clock } = joined();
+  feed("@+typing=active :bob!b@h TAGMSG #a", "@+typing=paused :carol!c@h TAGMSG #a");
+  assert.deepEqual(s.typingNicks("#a").sort(), ["bob", "carol"]);
+  feed(":bob!b@h PRIVMSG #a :done typing");
+  assert.deepEqual(s.typingNicks("#a"), ["carol"]);
+  feed("@+typing=active :bob!b@h TAGMSG #a");
+  clock.now += 7000; // active lasts 6 s, paused 30 s
+  assert.deepEqual(s.typingNicks("#a"), ["carol"]);
+  feed("@+typing=done :carol!c@h TAGMSG #a");
+  assert.deepEqual(s.typingNicks("#a"), []);
+  feed("@+typing=active :me!u@h TAGMSG #a"); // our own, echoed: not shown
+  assert.deepEqual(s.typingNicks("#a"), []);
+});
+
+test("a multiline batch is one message, with concatenated lines joined without a break", () => {
+  const { s } = joined();
+  s.handleBatch({
+    type: "draft/multiline", params: ["#a"], tags: { msgid: "m1", time: "2024-05-01T12:00:00.000Z" },
+    source: { nick: "bob", user: "b", host: "h" },
+    messages: [parseLine("PRIVMSG #a :one"), parseLine("PRIVMSG #a :two "), parseLine("@draft/multiline-concat PRIVMSG #a :halves")],
+  });
+  const last = s.buffer("#a").messages.at(-1);
+  assert.equal(last.text, "one\ntwo halves");
+  assert.equal(last.msgid, "m1");
+});
+
+function history(target, items) {
+  return {
+    type: "chathistory", params: [target], tags: {}, source: null,
+    messages: items.map(([id, minute, text, nick = "bob"]) =>
+      parseLine(`@msgid=${id};time=2024-05-01T12:${String(minute).padStart(2, "0")}:00.000Z :${nick}!b@h PRIVMSG ${target} :${text}`)),
+  };
+}
+
+test("history goes before what is shown, then after, and duplicates are dropped", () => {
+  const { s, feed } = setup();
+  feed("@msgid=5;time=2024-05-01T12:05:00.000Z :bob!b@h PRIVMSG #a :five");
+  const b = s.buffer("#a");
+  const events = [];
+  s.subscribe((c) => c.key === b.key && events.push(c.type));
+  s.handleBatch(history("#a", [[3, 3, "three"], [4, 4, "four"], [5, 5, "five"]]));
+  assert.deepEqual(texts(b), ["three", "four", "five"]);
+  assert.equal(b.base, -2);
+  assert.ok(events.includes("prepend"));
+  s.handleBatch(history("#a", [[6, 6, "six"], [5, 5, "five"]]));
+  assert.deepEqual(texts(b).slice(-4), ["three", "four", "five", "six"]);
+});
+
+test("history that falls between known messages is merged in time order", () => {
+  const { s, feed } = setup();
+  feed("@msgid=1;time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG me :one", "@msgid=9;time=2024-05-01T12:09:00.000Z :bob!b@h PRIVMSG me :nine");
+  s.handleBatch(history("bob", [[5, 5, "five"]]));
+  assert.deepEqual(texts(s.buffer("bob")), ["one", "five", "nine"]);
+});
+
+test("history does not change membership, even with event playback", () => {
+  const { s } = joined();
+  const batch = history("#a", [[1, 1, "hi"]]);
+  batch.messages.push(parseLine("@msgid=2;time=2024-05-01T12:02:00.000Z :zed!z@h JOIN #a"));
+  s.handleBatch(batch);
+  assert.ok(!s.buffer("#a").members.has("zed"));
+  assert.equal(s.buffer("#a").messages.filter((r) => r.nick === "zed")[0].kind, "join");
+});
+
+test("history missed while away counts as unread", () => {
+  const { s, feed } = joined();
+  s.setActive("#a");
+  feed("@msgid=1;time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG #a :before");
+  s.setActive(SERVER_KEY);
+  s.handleBatch(history("#a", [[2, 2, "missed"], [3, 3, "missed too"]]));
+  assert.equal(s.buffer("#a").unread, 2);
+});
+
+test("a buffer keeps at most maxMessages; the window base moves with it", () => {
+  const { s, feed } = setup({ maxMessages: 5 });
+  for (let i = 0; i < 8; i++) feed(`:bob!b@h PRIVMSG me :m${i}`);
+  const b = s.buffer("bob");
+  assert.equal(b.messages.length, 5);
+  assert.equal(b.base, 3);
+  assert.equal(b.end, 8);
+  assert.equal(b.at(3).text, "m3");
+});
+
+test("WHOIS lines are gathered and shown together, as text", () => {
+  const { s, feed } = joined();
+  s.setActive("#a");
+  feed(":srv 311 me bob b host * :<img src=x onerror=alert(1)>", ":srv 319 me bob :@#a", ":srv 318 me bob :End");
+  const lines = s.buffer("#a").messages.filter((r) => r.kind === "whois").map((r) => r.text);
+  assert.deepEqual(lines, ["bob is b@host (<img src=x onerror=alert(1)>)", "bob is on @#a"]);
+});
+
+test("the channel list is collected from 321..323", () => {
+  const { s, feed } = setup();
+  feed(":srv 321 me Channel :Users Name", ":srv 322 me #a 3 :topic a", ":srv 322 me #b 1 :", ":srv 323 me :End");
+  assert.deepEqual(s.channelList, { loading: false, items: [{ name: "#a", users: 3, topic: "topic a" }, { name: "#b", users: 1, topic: "" }] });
+});
+
+test("errors go to the buffer they are about", () => {
+  const { s, feed } = joined();
+  s.setActive(SERVER_KEY);
+  feed(":srv 482 me #a :You're not channel operator");
+  assert.equal(s.buffer("#a").messages.at(-1).kind, "error");
+  assert.match(s.buffer("#a").messages.at(-1).text, /not channel operator/);
+});
+
+test("a read marker from another device clears unread counts", () => {
+  const { s, feed } = joined();
+  s.setActive(SERVER_KEY);
+  feed("@time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG #a :hello");
+  assert.equal(s.buffer("#a").unread, 1);
+  feed(":srv MARKREAD #a timestamp=2024-05-01T12:02:00.000Z");
+  assert.equal(s.buffer("#a").unread, 0);
+});
+
+test("losing the connection forgets members; the channel is rejoined later", () => {
+  const { s } = joined();
+  s.setConnection({ status: "waiting", retryAt: 0 });
+  const b = s.buffer("#a");
+  assert.equal(b.joined, false);
+  assert.equal(b.rejoin, true);
+  assert.equal(b.members.size, 0);
+});
+
+test("closing the active buffer moves to a neighbour", () => {
+  const { s, feed } = joined();
+  feed(":me!u@h JOIN #b");
+  s.setActive("#a");
+  s.closeBuffer("#a");
+  assert.equal(s.active, "#b");
+  assert.equal(s.buffer("#a"), null);
+});
+
+test("a dropped connection remembers the newest message seen, to fetch what follows", () => {
+  const { s, feed } = joined();
+  feed("@time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG #a :last seen");
+  s.setConnection({ status: "waiting", retryAt: 0 });
+  s.setConnection({ status: "connecting" });
+  assert.equal(s.buffer("#a").resumeFrom, Date.parse("2024-05-01T12:01:00.000Z"));
+});
