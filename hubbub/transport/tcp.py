@@ -31,8 +31,9 @@ from OpenSSL import SSL
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
-from hubbub.transport.gate import NOTHING, OUTPUT_QUEUE, GateSettings, LineGate, OutputQueue
+from hubbub.transport.gate import OUTPUT_QUEUE, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
+from hubbub.transport.pumping import GatedInput
 from hubbub.transport.tlsstream import TlsStream
 
 
@@ -44,12 +45,12 @@ SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before t
 UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with no line ending
 
 
-class TcpConnection(asyncio.Protocol):
+class TcpConnection(GatedInput, asyncio.Protocol):
     """One client connection over TCP or TLS; also its session's `Link`."""
 
     __slots__ = (
         "host", "secure", "kind", "counters", "transport", "session", "ip", "gate", "output", "write", "_closing",
-        "_admitted", "_sock", "_tls", "_handing_over", "_drain_handle", "_partial_handle", "_reading_paused",
+        "_admitted", "_sock", "_tls", "_handing_over", "_partial_handle", "_reading_paused",
     )  # fmt: skip
 
     def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
@@ -229,46 +230,13 @@ class TcpConnection(asyncio.Protocol):
 
     # -- input ---------------------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Handle every line the gate lets through now; arm a timer for the rest."""
-        gate = self.gate
-        session = self.session
-        while not self._closing and session is not None:
-            line = gate.next_line(session.flood_exempt)
-            if line is NOTHING:
-                break
-            if line is None:
-                session.line_too_long()
-            else:
-                session.line_received(line)
-            session = self.session
-        if self._closing or session is None:
-            return
-        if gate.flooded:
-            if not gate.held:
-                self._drop("Excess Flood")
-                return
-            # The wait is ours (slow work, or the network's order in a cluster), not the
-            # client's flooding: stop reading until it is over rather than drop it.
-            if not self._reading_paused and self.transport is not None:
-                self._reading_paused = True
-                self.transport.pause_reading()
-        wait = gate.wait()
-        if wait is not None:
-            if self._drain_handle is None:
-                loop = asyncio.get_running_loop()
-                if wait <= 0.0:
-                    self._drain_handle = loop.call_soon(self._drain)
-                else:
-                    self.counters.flood_delays += 1
-                    self._drain_handle = loop.call_later(wait, self._drain)
-        elif gate.finished:
-            self.close()
+    def _pause_input(self) -> None:
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
 
-    def _drain(self) -> None:
-        self._drain_handle = None
-        if not self._closing:
-            self._pump()
+    def _input_ended(self) -> None:
+        self.close()
 
     def _end_partial_line(self) -> None:
         self._partial_handle = None

@@ -42,8 +42,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
-from hubbub.transport.gate import NOTHING, GateSettings, LineGate, Marks, OutputQueue, Owner
+from hubbub.transport.gate import GateSettings, LineGate, Marks, OutputQueue, Owner
 from hubbub.transport.ports import ConnectionHost, Counted, SessionPort
+from hubbub.transport.pumping import GatedInput
 
 TEXT = 0x1
 BINARY = 0x2
@@ -168,7 +169,7 @@ class FramedQueue(OutputQueue):
             self._sink.write(data)
 
 
-class WebSocketConnection:
+class WebSocketConnection(GatedInput):
     """One IRC client over a WebSocket (after the handshake); also its session's `Link`."""
 
     kind = "websocket"
@@ -289,45 +290,12 @@ class WebSocketConnection:
 
     # -- input -----------------------------------------------------------------------------
 
-    def _pump(self) -> None:
-        """Handle every line the gate lets through now; arm a timer for the rest."""
-        gate = self.gate
-        session = self.session
-        while not self._closing and session is not None:
-            line = gate.next_line(session.flood_exempt)
-            if line is NOTHING:
-                break
-            if line is None:
-                session.line_too_long()
-            else:
-                session.line_received(line)
-            session = self.session
-        if self._closing or session is None:
-            return
-        if gate.flooded:
-            if not gate.held:
-                self._drop("Excess Flood")
-                return
-            # The wait is ours (slow work, or the network's order in a cluster), not the
-            # client's flooding: stop reading until it is over rather than drop it.
-            if self._resumed is None:
-                self._resumed = asyncio.get_running_loop().create_future()
-        wait = gate.wait()
-        if wait is not None:
-            if self._drain_handle is None:
-                loop = asyncio.get_running_loop()
-                if wait <= 0.0:
-                    self._drain_handle = loop.call_soon(self._drain)
-                else:
-                    self.counters.flood_delays += 1
-                    self._drain_handle = loop.call_later(wait, self._drain)
-        elif gate.finished:
-            self._end("Connection closed")
+    def _pause_input(self) -> None:
+        if self._resumed is None:
+            self._resumed = asyncio.get_running_loop().create_future()
 
-    def _drain(self) -> None:
-        self._drain_handle = None
-        if not self._closing:
-            self._pump()
+    def _input_ended(self) -> None:
+        self._end("Connection closed")
 
     def hold_input(self) -> None:
         self.gate.hold()
