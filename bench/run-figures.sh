@@ -23,8 +23,9 @@
 # changed; put them in SERVERS), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
 # inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
 # "fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200
-# fanout-ws-n100-r200 fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000
-# pingpong history-store-max history-latency"; the -ws- ones have the clients speak IRC
+# fanout-ws-n100-r200 fanout-n100-r200-s400 fanout-n100-r200-stalled fanout-n1000-r50
+# fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max
+# history-latency"; the -stalled one has 10 members stop reading; the -ws- ones have the clients speak IRC
 # over WebSocket, hubbub-asyncio and hubbub-uvloop only), HISTORY_SCENARIOS (those
 # the hubbubs keeping history run: "fanout-n100-max fanout-n100-r200 pingpong
 # history-store-max history-latency"), HISTORY_MESSAGES (1000000: the big channel of
@@ -47,7 +48,7 @@ BASE=${BASE:-}
 SERVERS=${SERVERS:-"hubbub-asyncio hubbub-uvloop hubbub-history ${BASE:+hubbub-base }inspircd ngircd"}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-1}
-SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200 fanout-ws-n100-r200 fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max history-latency"}
+SCENARIOS=${SCENARIOS:-"fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200 fanout-ws-n100-r200 fanout-n100-r200-s400 fanout-n100-r200-stalled fanout-n1000-r50 fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max history-latency"}
 HISTORY_SCENARIOS=${HISTORY_SCENARIOS:-"fanout-n100-max fanout-n100-r200 pingpong history-store-max history-latency"}
 HISTORY_MESSAGES=${HISTORY_MESSAGES:-1000000}
 # a cluster of N nodes and its Redis, all on the server's core: what clustering costs
@@ -225,6 +226,15 @@ bench_ws() {
     done
     for name in $SERVERS; do
         bench_ws "$name" fanout-ws-n100-r200 fanout -n 100 -k 10 -r 200 $FIXED_D
+    done
+    # a stalled reader: 10 members that stop reading, 400-byte messages so that their
+    # kernel buffers fill within seconds; the others' latency beside the same load without
+    for name in $SERVERS; do
+        bench "$name" fanout-n100-r200-s400 fanout -n 100 -k 10 -r 200 --size 400 $FIXED_D ${SETUP[$name]:-}
+    done
+    for name in $SERVERS; do
+        bench "$name" fanout-n100-r200-stalled fanout -n 100 -k 10 -r 200 --size 400 --stalled 10 $FIXED_D \
+            ${SETUP[$name]:-}
     done
     for name in $SERVERS; do
         bench "$name" fanout-n1000-r50 fanout -n 1000 -k 10 -r 50 $FIXED_D ${SETUP[$name]:-}

@@ -121,6 +121,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     f.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
     f.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
     f.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
+    f.add_argument("--stalled", type=int, default=0, metavar="M",
+                   help="members that stop reading once set up (not counted): what a stalled reader costs "
+                        "the others")
     f.add_argument("--procs", type=positive(int), default=1, help="processes holding the receivers")
     f.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
     f.add_argument("--setup-timeout", type=positive(float), default=120.0, metavar="SECONDS")
@@ -165,7 +168,7 @@ async def _run_scenario(args: argparse.Namespace, target: scenarios.Target, prog
     if args.scenario == "fanout":
         opts = scenarios.FanoutOptions(
             clients=args.clients, senders=args.senders, rate=args.rate, duration=args.duration, size=args.size,
-            samplers=args.samplers, procs=args.procs, concurrency=args.concurrency,
+            samplers=args.samplers, stalled=args.stalled, procs=args.procs, concurrency=args.concurrency,
             setup_timeout=args.setup_timeout, drain_timeout=args.drain_timeout, max_p99_ms=args.max_p99_ms,
             loop=args.generator_loop,
         )
@@ -192,7 +195,7 @@ async def _run_scenario(args: argparse.Namespace, target: scenarios.Target, prog
 
 def _needed_fds(args: argparse.Namespace) -> int:
     if args.scenario == "fanout":
-        return int(args.clients // max(1, args.procs) + args.senders + args.samplers + 64)
+        return int(args.clients // max(1, args.procs) + args.senders + args.samplers + args.stalled + 64)
     if args.scenario == "connect":
         return int(args.clients + 64)
     return 64

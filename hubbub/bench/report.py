@@ -85,7 +85,8 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
     gen = trial["generator"]
     rows = [
         ("offered", f"{_n(trial['offered_msgs_per_s'], 1)} msg/s ({_n(trial['sent'])} messages "
-                    f"in {trial['duration_s']:g} s, to {clients - 1:,} receivers each)"),
+                    f"in {trial['duration_s']:g} s, to {clients - 1 - trial.get('stalled', 0):,} counted "
+                    "receivers each)"),
         ("delivered", f"{_n(trial['delivered_lines_per_s'])} lines/s ({_n(trial['delivered'])} of "
                       f"{_n(trial['expected'])}; lost {_n(trial['lost'])}, disconnected {trial['disconnects']})"),
         ("latency", f"p50 {_ms(lat['p50_ms'])} ms, p99 {_ms(lat['p99_ms'])} ms, max {_ms(lat['max_ms'])} ms "
@@ -97,6 +98,9 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
                                    f"RSS {_mib(server['rss_bytes'])}"))
     else:
         rows.append(("server CPU", "not measured (give --server-pid, or start it with --server-cmd)"))
+    if trial.get("stalled"):
+        rows.append(("stalled", f"{trial['stalled']} members read nothing; the server dropped "
+                                f"{trial['stalled_dropped']} of them"))
     redis = trial.get("redis")
     if redis:
         rows.append(("redis", f"{_n(redis['calls_per_message'], 2)} commands per message, "
@@ -143,8 +147,10 @@ def human(result: dict[str, Any]) -> str:
     lines = [f"hubbub bench {scenario}{label}: {who} at {target['host']}:{target['port']}{pid}{over}"]
     params = result.get("params", {})
     if scenario == "fanout":
+        stalled = params.get("stalled") or 0
         lines.append(f"  {params['clients']:,} clients in one channel, {params['senders']} senders, "
-                     f"{params['size']}-byte messages, setup {result['setup_s']:.1f} s")
+                     + (f"{stalled} stalled (reading nothing), " if stalled else "")
+                     + f"{params['size']}-byte messages, setup {result['setup_s']:.1f} s")
         if "trials" in result:
             lines.extend(_trials_table(result["trials"]))
             if result["best"]:
@@ -251,10 +257,14 @@ def summary(results: list[dict[str, Any]]) -> str:
     fixed = [r for r in results if r.get("scenario") == "fanout" and "result" in r]
     if fixed:
         rows = []
-        for r in sorted(fixed, key=lambda r: (r["params"]["clients"], r["params"]["rate"], _label(r))):
+        for r in sorted(fixed, key=lambda r: (r["params"]["clients"], r["params"]["rate"], r["params"].get("size", 64),
+                                              r["params"].get("stalled") or 0, _label(r))):
             t = r["result"]
             server = t.get("server") or {}
-            rows.append([_label(r), _n(r["params"]["clients"]), _n(t["rate"], 0), _n(t["delivered_lines_per_s"]),
+            stalled, size = r["params"].get("stalled") or 0, r["params"].get("size", 64)
+            notes = ([f"{size} B"] if size != 64 else []) + ([f"{stalled} stalled"] if stalled else [])
+            n = _n(r["params"]["clients"]) + (f" ({', '.join(notes)})" if notes else "")
+            rows.append([_label(r), n, _n(t["rate"], 0), _n(t["delivered_lines_per_s"]),
                          _n(t["lost"]), _ms(t["latency"]["p50_ms"]), _ms(t["latency"]["p99_ms"]),
                          _ms(t["latency"]["max_ms"]), _n(server.get("cpu_s_per_million"), 2),
                          _pct(server.get("cpu_util")), _pct(t["generator"]["main_process_util"]),

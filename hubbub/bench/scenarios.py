@@ -123,6 +123,7 @@ class FanoutOptions:
     duration: float = 10.0  # D, seconds of sending per trial
     size: int = 64  # bytes of message text
     samplers: int = 5  # receivers that read send times for latency
+    stalled: int = 0  # members that stop reading once the room is set up (not counted)
     procs: int = 1  # processes holding receivers
     concurrency: int = 50  # registrations and joins in flight at once
     setup_timeout: float = 120.0
@@ -142,6 +143,7 @@ class Room:
         self.local: list[LoadConnection] = []
         self.senders: list[LoadConnection] = []
         self.samplers: list[Sampler] = []
+        self.stalled: list[LoadConnection] = []  # members that stopped reading
         self.workers: list[WorkerProcess] = []
         self.seq: list[int] = []
         self.setup_seconds = 0.0
@@ -152,12 +154,15 @@ class Room:
         if n < 2:
             raise BenchError("fanout needs at least 2 clients")
         k = max(1, min(opts.senders, n))
-        s = max(0, min(opts.samplers, n - k))
+        m = max(0, opts.stalled)
+        if m and k + m >= n:
+            raise BenchError("fanout needs a receiver that reads besides the senders and the stalled members")
+        s = max(0, min(opts.samplers, n - k - m))
         names = nicks_for(self.tag, n)
-        rest = names[k + s :]
+        rest = names[k + s + m :]
         procs = max(1, opts.procs)
         shares = [rest[i::procs] for i in range(procs)]
-        local_names = names[: k + s] + shares[0]
+        local_names = names[: k + s + m] + shares[0]
         started = _now()
         try:
             self.workers = list(await asyncio.gather(
@@ -200,6 +205,13 @@ class Room:
         for conn in self.local[k : k + s]:
             conn.sampler = Sampler(self.tag.encode())
             self.samplers.append(conn.sampler)
+        # A stalled member stays in the channel but reads nothing more: the server's
+        # buffers for it fill, and whether the others notice is what this measures.
+        self.stalled = self.local[k + s : k + s + m]
+        del self.local[k + s : k + s + m]
+        for conn in self.stalled:
+            if conn.transport is not None:
+                conn.transport.pause_reading()
         self.seq = [0] * k
         self.setup_seconds = _now() - started
 
@@ -229,7 +241,7 @@ class Room:
         return False
 
     async def close(self) -> None:
-        for conn in self.local:
+        for conn in self.local + self.stalled:
             conn.abort()
         await asyncio.gather(*(w.close() for w in self.workers), return_exceptions=True)
         self.workers = []
@@ -281,7 +293,7 @@ class Room:
             delay = t0 + sent / rate_per_s - _now()
             await asyncio.sleep(delay if delay > 0 else 0)
         t_sent = _now()
-        expected = total * (n - 1)
+        expected = total * (n - 1 - len(self.stalled))  # the stalled read nothing
         deadline = t_sent + opts.drain_timeout
         seen, seen_at = -1, t_sent
         while True:
@@ -361,6 +373,9 @@ class Room:
             "latency": latency,
             "sampler_gaps": sum(s.gaps for s in self.samplers),
             "sampler_reordered": sum(s.reordered for s in self.samplers),
+            "stalled": len(self.stalled),
+            # the server may rightly drop a stalled member whose send queue overflowed
+            "stalled_dropped": sum(conn.lost for conn in self.stalled),
             "server": server,
             "redis": redis,
             "generator": {

@@ -20,6 +20,7 @@ from hubbub.bench.cli import main as bench_main
 from hubbub.bench.load import Sampler, WebSocketLoadConnection, _client_frame, _command
 from hubbub.bench.report import human, summary
 from hubbub.bench.scenarios import (
+    BenchError,
     ConnectOptions,
     FanoutOptions,
     FindMaxOptions,
@@ -84,6 +85,23 @@ async def test_fanout_counts_every_delivery_to_every_other_member(target: Target
     assert trial["server"] is None  # no pid: not measured, and the report says so
     text = human(_wrap("fanout", out, target))
     assert "20 messages" in text and "100 of 100" in text and "not measured" in text
+
+
+async def test_fanout_with_stalled_members_counts_only_those_that_read(target: Target) -> None:
+    """Stalled members join, then read nothing: they are left out of what is expected,
+    the others still get everything, and the report says how many there were."""
+    opts = FanoutOptions(clients=8, senders=2, rate=40, duration=0.5, samplers=1, stalled=2, drain_timeout=10)
+    out = await fanout(target, opts)
+    trial = out["result"]
+    assert trial["sent"] == 20
+    assert trial["expected"] == 20 * 5  # 7 others, 2 of them stalled
+    assert trial["delivered"] == trial["expected"]
+    assert (trial["lost"], trial["extra_lines"], trial["disconnects"]) == (0, 0, 0)
+    assert (trial["stalled"], trial["stalled_dropped"]) == (2, 0)
+    text = human(_wrap("fanout", out, target))
+    assert "2 stalled" in text and "2 members read nothing" in text
+    with pytest.raises(BenchError):
+        await fanout(target, FanoutOptions(clients=4, senders=2, stalled=2))
 
 
 async def test_fanout_over_websocket_counts_every_delivery_too(ws_target: Target) -> None:
