@@ -63,21 +63,18 @@ class RedisProcess:
         raise ServerStartError(f"redis-server did not answer within {timeout:g}s")
 
     def command(self, *words: str) -> str:
-        """One command in the inline protocol; the whole reply as text."""
+        """One command in the inline protocol; the whole reply as text. The reply is read
+        to its end as RESP frames it (a simple line, or a bulk string of a stated length),
+        never until a timeout: the generator calls this around its trials, and a read that
+        waited would hold up the sending it brackets."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
             sock.sendall(" ".join(words).encode() + b"\r\n")
             data = b""
-            sock.settimeout(0.5)
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except TimeoutError:
-                    break
+            while not _complete(data):
+                chunk = sock.recv(65536)
                 if not chunk:
                     break
                 data += chunk
-                if data.startswith(b"+") and data.endswith(b"\r\n"):
-                    break
             return data.decode(errors="replace")
 
     def calls(self) -> dict[str, int]:
@@ -93,6 +90,17 @@ class RedisProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _complete(reply: bytes) -> bool:
+    """Whether `reply` holds a whole RESP reply: a line (+, -, :), or a bulk string ($)."""
+    head, sep, rest = reply.partition(b"\r\n")
+    if not sep:
+        return False
+    if head.startswith(b"$"):
+        size = int(head[1:])
+        return size < 0 or len(rest) >= size + 2
+    return True
 
 
 class LocalCluster:

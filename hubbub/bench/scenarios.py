@@ -262,9 +262,11 @@ class Room:
         lags: list[float] = []
         senders, seq = self.senders, self.seq
         lo, hi = progress_span
-        window = self.target.window()
+        # Redis is asked before the clock starts: however long asking takes, it does not
+        # eat into the sending schedule (a late start sends a burst, and bursts queue).
         calls0 = self.target.redis_calls() if self.target.redis_calls else None
         redis_cpu0 = procstat.sample(self.target.redis_pid) if self.target.redis_pid else None
+        window = self.target.window()
         t0 = window.t0
         next_report = t0
         sent = 0

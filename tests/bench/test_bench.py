@@ -17,6 +17,7 @@ import pytest
 
 from hubbub.bench import procstat
 from hubbub.bench.cli import main as bench_main
+from hubbub.bench.cluster import RedisProcess, _complete
 from hubbub.bench.load import Sampler, WebSocketLoadConnection, _client_frame, _command
 from hubbub.bench.report import human, summary
 from hubbub.bench.scenarios import (
@@ -315,3 +316,26 @@ def test_a_cluster_run_spreads_clients_over_its_nodes_and_counts_redis_calls() -
     assert redis["calls_per_message"] > 0
     assert redis["cpu_s"] > 0 and redis["cpu_us_per_message"] > 0
     assert not any(procstat.alive(pid) for pid in [result["target"]["pid"]])
+
+
+def test_a_redis_reply_is_whole_when_resp_says_so() -> None:
+    """The generator reads Redis's replies to their end as RESP frames them (never until
+    a timeout: a read that waited would hold up the sending around it)."""
+    assert _complete(b"+PONG\r\n") and _complete(b"-ERR no\r\n") and _complete(b":12\r\n")
+    assert not _complete(b"+PON") and not _complete(b"")
+    assert not _complete(b"$10\r\n12345") and not _complete(b"$10\r\n1234567890")
+    assert _complete(b"$10\r\n1234567890\r\n") and _complete(b"$-1\r\n")
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_the_bench_redis_answers_info_in_full() -> None:
+    redis = RedisProcess()
+    redis.start()
+    try:
+        reply = redis.command("INFO", "commandstats")
+        head, _, body = reply.partition("\r\n")
+        assert head.startswith("$") and len(body.encode()) == int(head[1:]) + 2
+        assert "cmdstat_info" in redis.command("INFO", "commandstats")
+        assert redis.calls()["info"] >= 2
+    finally:
+        redis.stop()
