@@ -48,6 +48,7 @@ class ListenSection:
 class StoreSection:
     db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing; a postgresql://user@host/db URL for a PostgreSQL shared by several nodes (docs/store.md)", default="hubbub.db")
     readers: int = _doc("threads (SQLite) or connections (PostgreSQL) answering history and search queries", default=2)
+    commit_on_loop: bool = _doc("SQLite: when the writer thread is idle, commit a loop iteration's writes on the event loop itself (no fsync: tens of microseconds, less than the hand-over to the thread); false keeps every write on the writer thread", default=False)
 
 
 @dataclass

@@ -46,7 +46,7 @@ class Persistence:
 
     async def open(self) -> None:
         """Open the store and restore the state; raises StoreError with a one-line reason."""
-        store = open_store(self.config.store.db, self.config.store.readers)
+        store = open_store(self.config.store.db, self.config.store.readers, self.config.store.commit_on_loop)
         snapshot = await store.open()
         state = self.services.state
         for event in restore_events(snapshot, self.services.clock()):

@@ -15,16 +15,17 @@ from hubbub.server.storage import Store, StoreError
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(db: str, readers: int = 2) -> Store:
+def open_store(db: str, readers: int = 2, commit_on_loop: bool = False) -> Store:
     """The store a `store.db` setting names: a `postgresql://` URL, a SQLite file, or
-    `:memory:` for one that keeps nothing beyond the process."""
+    `:memory:` for one that keeps nothing beyond the process. `commit_on_loop` is
+    SQLite's `store.commit_on_loop` (PostgreSQL always commits off the loop)."""
     if db.startswith(POSTGRESQL_SCHEMES):
         from hubbub.store.postgres import PostgresStore
 
         return PostgresStore(db, readers)
     from hubbub.store.sqlite import SqliteStore
 
-    return SqliteStore(None if db == ":memory:" else db, readers)
+    return SqliteStore(None if db == ":memory:" else db, readers, commit_on_loop)
 
 
 def shown(db: str) -> str:

@@ -1,13 +1,14 @@
 """The SQLite store: one file, write-ahead log, nothing slow on the event loop.
 
 Writes are batches (one per event-loop iteration), one transaction each, committed in
-the order they were handed over, through one connection. When that connection is free
-the batch is committed at once, on the event loop: a commit without fsync is a few
-appends to the log file, tens of microseconds, far less than handing it to a thread
-and waking the loop again afterwards (on one core, that hand-over cost as much as the
-writing). Everything that may take long runs on the writer thread instead: indexing for
-search, checkpoints (the fsyncs), retention, and the batches that arrive while any of
-it runs, which are then committed together, in one transaction.
+the order they were handed over, through one connection, on the writer thread; the
+batches that arrive while it works are then committed together, in one transaction.
+With `store.commit_on_loop`, a batch that finds that connection free is committed at
+once on the event loop instead: a commit without fsync is a few appends to the log
+file, tens of microseconds, less than handing it to a thread and waking the loop again
+afterwards (on one core, that hand-over cost as much as the writing). Everything that
+may take long runs on the writer thread either way: indexing for search, checkpoints
+(the fsyncs), retention, and the batches that arrive while any of it runs.
 
 Search indexing is a separate step over at least INDEX_EVERY new messages (FTS5 costs
 far less per message in big steps than in small ones); a search first indexes whatever
@@ -105,8 +106,9 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 class SqliteStore:
-    def __init__(self, path: str | None, readers: int = 2) -> None:
+    def __init__(self, path: str | None, readers: int = 2, commit_on_loop: bool = False) -> None:
         self.path = path
+        self.commit_on_loop = commit_on_loop  # see the module's docstring
         self.where = path or "the in-memory database"
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="hubbub-store-write")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else self._writer
@@ -286,7 +288,7 @@ class SqliteStore:
     def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
         self._written += 1
         done = asyncio.get_running_loop().create_future()
-        if not self._draining and self._using.acquire(blocking=False):
+        if self.commit_on_loop and not self._draining and self._using.acquire(blocking=False):
             try:  # nothing queued, nothing running: commit it now
                 failures = self._commit([list(batch)])
             finally:

@@ -8,6 +8,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.e2e_limits.test_cli import Served, run
 from tests.helpers import LineClient
 
@@ -23,8 +25,12 @@ async def _capped(served: Served, nick: str, caps: str) -> LineClient:
     return client
 
 
-async def test_every_message_a_client_received_is_in_the_history_after_sigkill(serve, db: str) -> None:
-    served = await serve("--db", db, "--set", "history.chathistory_max=100000", "--set", "limits.flood_control=false")
+@pytest.mark.parametrize("on_loop", ["false", "true"])
+async def test_every_message_a_client_received_is_in_the_history_after_sigkill(serve, db: str, on_loop: str) -> None:
+    """Either way a store commits (on its writer thread, or on the loop when it is idle:
+    store.commit_on_loop)."""
+    served = await serve("--db", db, "--set", "history.chathistory_max=100000", "--set", "limits.flood_control=false",
+                         "--set", f"store.commit_on_loop={on_loop}")  # fmt: skip
     watcher = await _capped(served, "watcher", "message-tags")
     watcher.send("JOIN #c")
     await watcher.expect("366")

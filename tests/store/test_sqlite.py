@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,28 @@ async def test_a_page_of_history_is_a_range_of_the_conversation_index(make_store
         conn.close()
 
 
-async def test_a_batch_is_committed_at_once_when_the_writer_is_idle_and_queued_in_order_when_busy(make_store) -> None:
+async def test_by_default_every_batch_is_committed_on_the_writer_thread(make_store) -> None:
     store = await make_store()
+    assert not store.commit_on_loop
+    threads: list[str] = []
+    commit = store._commit
+
+    def watched(batches):  # type: ignore[no-untyped-def]
+        threads.append(threading.current_thread().name)
+        return commit(batches)
+
+    store._commit = watched
+    writes = [store.write([AddMessage(line(i))]) for i in range(3)]
+    assert not any(done.done() for done in writes)  # handed over: the loop goes on meanwhile
+    await asyncio.gather(*writes)
+    assert threads and all(name.startswith("hubbub-store-write") for name in threads)
+    assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2"]
+
+
+async def test_a_batch_is_committed_at_once_when_the_writer_is_idle_and_queued_in_order_when_busy(make_store) -> None:
+    """store.commit_on_loop"""
+    store = await make_store()
+    store.commit_on_loop = True
     first = store.write([AddMessage(line(0))])
     assert first.done()  # committed on the spot: the output waiting for it can go at once
     store._using.acquire()  # the writer busy (indexing, say)
