@@ -8,7 +8,8 @@
 # (configs in bench/configs/). The hubbubs compared with them keep no history, as they
 # keep none; "hubbub-history" is hubbub with uvloop keeping history in a SQLite file
 # (a fresh one for each scenario), which runs only the scenarios in HISTORY_SCENARIOS,
-# the history ones among them. Every server runs on core $SERVER_CPU and the load
+# the history ones among them ("hubbub-onloop-history", put in SERVERS, is the same
+# with store.commit_on_loop). Every server runs on core $SERVER_CPU and the load
 # generator on core $GEN_CPU (taskset), both at nice $NICE, with $NOFILE descriptors.
 # Each scenario starts a fresh server and stops it afterwards; every run is bounded
 # by --time-limit. The servers take turns scenario by scenario, so that whatever
@@ -107,6 +108,7 @@ declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
 CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
+CMD[hubbub-onloop-history]="$PIN_SERVER $HISTORY --set store.commit_on_loop=true --loop uvloop"
 declare -A CLUSTER
 for nodes in 1 2 3; do
     CMD[hubbub-cluster$nodes]="$PIN_SERVER $HUBBUB --loop uvloop"  # each node's command; bench adds --cluster
