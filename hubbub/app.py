@@ -45,7 +45,7 @@ from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.httpconn import HttpConnection
 from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
-from hubbub.transport.tcp import TcpConnection
+from hubbub.transport.tcp import TcpConnection, tune
 from hubbub.transport.web import build_app
 
 log = logging.getLogger("hubbub")
@@ -71,6 +71,7 @@ class Runtime:
         self.loader = loader or (lambda: self.config)
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
         self._gate_settings: tuple[object, GateSettings] = (None, GateSettings())  # (for limits, settings)
+        self._plain_sockets: list[socket.socket] = []  # listening for plain IRC (see _tune_listening)
         self.cluster: RedisLog | None = None
         if config.cluster.url:  # events ordered by a log in Redis that every node shares
             node = new_node_id()
@@ -235,9 +236,19 @@ class Runtime:
 
     async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
         if context is None:
-            await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
+            sockets = await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
+            self._plain_sockets.extend(sockets)
+            self._tune_listening()
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
             await self.listeners.listen_accepting(kind, spec, self._accept_tls)
+
+    def _tune_listening(self) -> None:
+        """Plain connections take their socket options from their listening socket
+        (tcp.tune); a reload's send buffer reaches the connections accepted after it (a
+        reload to 0 leaves the last bound in place: a socket cannot be told "default")."""
+        for sock in self._plain_sockets:
+            if sock.fileno() >= 0:
+                tune(sock, self.gate_settings().send_buffer)
 
     def _accept_tls(self, sock: socket.socket, ip: str) -> None:
         """A TLS connection gets the context of the moment (a reload replaces it)."""
@@ -438,6 +449,7 @@ class Runtime:
             if note is not None:
                 notes.append(note)
         settings = self.gate_settings()
+        self._tune_listening()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
         return notes

@@ -86,7 +86,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         user.nick, user.key, user.username, user.realname = nick, key, username, realname
         user.account, user.modes, user.away, user.registered = account, frozenset(modes), away, registered
         user.signon, user.last_message, user.invited_to = signon, last_message, frozenset(invited_to)
-        user.metadata = dict(metadata)
+        if metadata:
+            user.metadata = dict(metadata)
         user.refresh_prefix()
         state.users[uid] = user
         state.per_ip[ip] += 1

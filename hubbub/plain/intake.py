@@ -109,7 +109,9 @@ class Intake:
                 else:  # from now on every line goes straight to the session
                     self.incoming = None
                     self._telnet = None
+                    self._later = None
                     self.line_received = self.session.line_received
+                    self.session.link.speaks_irc(self.session)  # the link may forget us
         if self.plain is None:
             self.session.line_received(raw)
             return

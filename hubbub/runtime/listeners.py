@@ -169,8 +169,11 @@ class Listeners:
         self.addresses: list[tuple[str, str, int]] = []  # (kind, host, port)
         self._labelled: list[tuple[str, asyncio.Server | Accepting]] = []
 
-    async def listen(self, kind: str, spec: str, factory: Callable[[], asyncio.BaseProtocol]) -> None:
-        """Listen for TCP connections, each handed to a new protocol from `factory`."""
+    async def listen(
+        self, kind: str, spec: str, factory: Callable[[], asyncio.BaseProtocol]
+    ) -> list[socket.socket]:
+        """Listen for TCP connections, each handed to a new protocol from `factory`; the
+        sockets listening (to set the options their connections inherit)."""
         host, port = parse_hostport(spec)
         server = await asyncio.get_running_loop().create_server(
             factory, host or None, port, reuse_address=True, backlog=BACKLOG
@@ -180,6 +183,7 @@ class Listeners:
             addr = sock.getsockname()
             self.add_address(kind, addr[0], addr[1])
             self._labelled.append((f"{kind} {addr[0]}:{addr[1]}", server))
+        return list(server.sockets)
 
     async def listen_accepting(self, kind: str, spec: str, accepted: Callable[[socket.socket, str], None]) -> None:
         """Listen for TCP connections, each handed to `accepted(socket, address)` as it is

@@ -156,6 +156,8 @@ def _nick_set(state: ChatState, ev: NickSet) -> Outcome:
             _remember(state, user, user.nick, ev.time)
     if user.key is not None:
         del state.nicks[user.key]
+    if key == ev.nick:  # folded already (most nicks): one string kept, not two equal ones
+        key = ev.nick
     user.key = key
     user.nick = ev.nick
     state.nicks[key] = user
@@ -568,8 +570,12 @@ def _metadata_holder(state: ChatState, target: str, to_channel: bool) -> tuple[d
     if to_channel:
         outcome.channel = state.channels.get(casefold(target))
         return (outcome.channel.metadata if outcome.channel is not None else None), outcome
-    outcome.target = state.users.get(target)
-    return (outcome.target.metadata if outcome.target is not None else None), outcome
+    user = outcome.target = state.users.get(target)
+    if user is None:
+        return None, outcome
+    if not isinstance(user.metadata, dict):  # the shared empty one: a dict of its own now
+        user.metadata = {}
+    return user.metadata, outcome
 
 
 @applies(MetadataSet)

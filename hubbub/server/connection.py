@@ -24,7 +24,7 @@ from hubbub.server.delivery import (
 from hubbub.server.labels import LabeledResponse
 from hubbub.server.output import Deliverable, Link, Output
 from hubbub.server.registration import Registration
-from hubbub.server.user import NONE, User
+from hubbub.server.user import EMPTY, NONE, User
 
 # capability -> the tag bit it turns on
 TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag": WANTS_ACCOUNT}
@@ -60,7 +60,8 @@ class Connection:
         self.labeled: LabeledResponse | None = None  # collects a labeled command's replies
         self.batch: OpenBatch | None = None  # a draft/multiline batch being received
         self.registration = Registration()
-        self.monitoring: dict[str, str] = {}  # MONITOR list: casefolded nick -> nick as given
+        # MONITOR list: casefolded nick -> nick as given (a dict of its own once used)
+        self.monitoring = EMPTY
         self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         self.login_failures = 0

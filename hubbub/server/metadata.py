@@ -20,7 +20,7 @@ Three kinds of lines carry metadata:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, reply_params
@@ -36,7 +36,7 @@ VISIBILITY = "*"  # every key is public
 WHOIS_KEYS = ("display-name", "pronouns", "status", "website")
 SYNC_RETRY_SECONDS = 60  # what 774 asks a client to wait before SYNC again
 
-Targets = Iterable[tuple[str, dict[str, str]]]  # (name shown, its metadata)
+Targets = Iterable[tuple[str, Mapping[str, str]]]  # (name shown, its metadata)
 
 
 def aware(conn: Connection) -> bool:
@@ -61,12 +61,12 @@ def send_batch(conn: Connection, target: str, replies: list[Message], kind: str 
     conn.deliver(ReplyBatch(conn.server, kind, [target] if target else [], replies, "batch" in conn.caps))
 
 
-def channel_targets(channel: Channel) -> list[tuple[str, dict[str, str]]]:
+def channel_targets(channel: Channel) -> list[tuple[str, Mapping[str, str]]]:
     """A channel's metadata and that of each member: what syncing a channel covers."""
     return [(channel.name, channel.metadata), *((member.nick, member.metadata) for member in channel.members)]
 
 
-def everything_visible(conn: Connection, monitored: Iterable[User]) -> list[tuple[str, dict[str, str]]]:
+def everything_visible(conn: Connection, monitored: Iterable[User]) -> list[tuple[str, Mapping[str, str]]]:
     """What `*ALL` covers: oneself, one's channels and their members, the users one monitors."""
     user = conn.user
     seen: set[str] = {user.uid}

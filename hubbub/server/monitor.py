@@ -29,15 +29,19 @@ class MonitorIndex:
     def watch(self, conn: Connection, nick: str) -> bool:
         """Add `nick` to `conn`'s list; False if it was already there."""
         key = casefold(nick)
-        if key in conn.monitoring:
+        monitoring = conn.monitoring
+        if key in monitoring:
             return False
-        conn.monitoring[key] = nick
+        if not isinstance(monitoring, dict):  # the shared empty list: one of its own now
+            monitoring = conn.monitoring = {}
+        monitoring[key] = nick
         self.watchers.setdefault(key, set()).add(conn)
         return True
 
     def unwatch(self, conn: Connection, nick: str) -> None:
         key = casefold(nick)
-        if conn.monitoring.pop(key, None) is None:
+        monitoring = conn.monitoring
+        if not isinstance(monitoring, dict) or monitoring.pop(key, None) is None:
             return
         watching = self.watchers.get(key)
         if watching is not None:

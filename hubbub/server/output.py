@@ -9,10 +9,13 @@ them for a person; a new kind of client adds a form, not a branch in the domain.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from hubbub.irc.message import Message
 from hubbub.server.labels import Shared
+
+if TYPE_CHECKING:
+    from hubbub.server.session import Session
 
 
 class Link(Protocol):
@@ -32,6 +35,11 @@ class Link(Protocol):
 
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
+
+    def speaks_irc(self, session: Session) -> None:
+        """The peer turned out to be an IRC client: hand its lines to `session` directly
+        from now on. What decided it (the plain mode's intake) is no longer needed, and
+        a transport that lets it go saves its bytes for every idle client."""
 
 
 class Deliverable(Shared, Protocol):

@@ -9,6 +9,8 @@ connection, on the one node where it is connected, is `Connection` (connection.p
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 # The one empty frozenset that users and connections share until they have a mode, an
 # invitation, a capability (an empty set costs 216 bytes; frozenset() makes a new one).
 NONE: frozenset[str] = frozenset()
+# The one empty mapping they share until they have metadata, a MONITOR list: read-only,
+# so that nothing adds to it by mistake (an empty dict costs 64 bytes each).
+EMPTY: Mapping[str, str] = MappingProxyType({})
 NODE_ID_LENGTH = 6  # hex digits at the start of every uid: the node it connected to
 
 
@@ -57,7 +62,7 @@ class User:
         self.secure = secure  # connected over TLS
         self.certfp = certfp  # SHA-256 of the TLS client certificate it presented (CertFP), if any
         self.invited_to = NONE  # channels holding an unused invitation for us
-        self.metadata: dict[str, str] = {}  # IRCv3 metadata: key -> value
+        self.metadata = EMPTY  # IRCv3 metadata: key -> value (a dict of its own once set)
         self.prefix = "*!@" + host
         self.conn: Connection | None = None  # the local connection, on its node only
 

@@ -67,6 +67,9 @@ class Link(Counted, Protocol):
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
+    def speaks_irc(self, session: SessionPort) -> None:
+        """From now on, hand the peer's lines to `session` (see server/output.py's Link)."""
+
 
 class SessionPort(Protocol):
     """The protocol side of one connection: lines in, replies out through its link."""

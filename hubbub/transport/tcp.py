@@ -45,6 +45,25 @@ SENDQ_GRACE = 1.0  # seconds a dropped client gets to receive its ERROR before t
 UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with no line ending
 
 
+def tune(sock: socket.socket, send_buffer: int) -> None:
+    """The options every client socket gets. Set on a listening socket, they are those
+    of each socket it accepts (Linux and the BSDs copy them at accept), so that a plain
+    connection needs no socket object of its own: uvloop keeps the one it is asked for,
+    72 bytes for every client. `send_buffer`: see GateSettings (0: the system's)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
+    # the stream, where the telnet filter expects it, rather than taken out of it
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    if send_buffer > 0:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+        except OSError:  # closed meanwhile
+            pass
+
+
 class TcpConnection(GatedInput, asyncio.Protocol):
     """One client connection over TCP or TLS; also its session's `Link`."""
 
@@ -127,29 +146,22 @@ class TcpConnection(GatedInput, asyncio.Protocol):
                 transport.close()
                 return
             self._admitted = True
-            self._tune(transport.get_extra_info("socket"))
+            # tuned already: the options of the listening socket (`tune`) are the ones an
+            # accepted socket starts with, so its socket object is never asked for here
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
         output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
         self.write = output.write
         certfp = self._tls.certfp if self._tls is not None else None
         self.session = self.host.open_session(self, self.ip, self.secure, certfp)
 
-    def _tune(self, sock: socket.socket | None) -> None:
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
-            # the stream, where the telnet filter expects it, rather than taken out of it
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-            self._bound_send_buffer(sock)
+    def _tune(self, sock: socket.socket) -> None:
+        tune(sock, self.gate.settings.send_buffer)
 
-    def _bound_send_buffer(self, sock: socket.socket | None = None) -> None:
-        """What the kernel may hold for this client on top of its sendq (0: its default).
-        A plain connection's socket is asked of its transport when needed rather than
-        kept: one object less per client."""
+    def _bound_send_buffer(self) -> None:
+        """What the kernel may hold for this client on top of its sendq (0: its default),
+        after a reload. A plain connection's socket is asked of its transport only then."""
         size = self.gate.settings.send_buffer
-        if sock is None:
-            sock = self._sock
+        sock = self._sock
         if sock is None and self.transport is not None and self._tls is None:
             sock = self.transport.get_extra_info("socket")
         if sock is not None and size > 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -260,6 +272,12 @@ class TcpConnection(GatedInput, asyncio.Protocol):
 
     def charge(self, lines: int) -> None:
         self.gate.charge(lines)
+
+    def speaks_irc(self, session: SessionPort) -> None:
+        """An IRC client: its session takes its lines itself; the intake that found out
+        is let go (about 220 bytes per client: it, and its two bound methods)."""
+        if self.session is not None:
+            self.session = session
 
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)

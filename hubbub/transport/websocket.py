@@ -314,6 +314,9 @@ class WebSocketConnection(GatedInput):
     def charge(self, lines: int) -> None:
         self.gate.charge(lines)
 
+    def speaks_irc(self, session: SessionPort) -> None:
+        """Never asked: a WebSocket's session is an IRC one from the start."""
+
     def configure(self, settings: GateSettings) -> None:
         self.gate.configure(settings)
         if self.output is not None and not self._closing:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 
 import pytest
 
 from hubbub.app import Runtime
+from hubbub.config import load
 from hubbub.irc.message import Message
 from hubbub.transport.gate import GateSettings
+from hubbub.transport.tcp import TcpConnection
 from tests.helpers import (
     LineClient,
     connect_plain,
@@ -307,6 +310,41 @@ async def test_a_client_that_does_not_read_is_dropped_near_its_sendq_not_megabyt
             relayed += len(reader.raw[-1].encode()) + 2
             got += 1
     raise AssertionError(f"the client that never reads was not dropped after {relayed} bytes")
+
+
+async def test_accepted_connections_have_their_socket_options_and_a_reloaded_send_buffer() -> None:
+    """Plain connections take keepalive, urgent data inline, no Nagle and the send buffer
+    from their listening socket; after a reload, new connections get the new buffer."""
+    settings = ["listen.irc=['127.0.0.1:0']", "listen.web=''", "store.db=':memory:'", "limits.sendq=262144"]
+    runtime = Runtime(load(None, [*settings, "limits.send_buffer=32768"]),
+                      loader=lambda: load(None, [*settings, "limits.send_buffer=65536"]))  # fmt: skip
+    await runtime.start()
+
+    async def options_of_a_new_connection() -> tuple[int, int, int, int]:
+        client = await connected(runtime, f"sock{random.randrange(10**6)}")
+        link = next(link for link in runtime.connections if isinstance(link, TcpConnection) and link.session
+                    and link.session.speaks_irc and link.ip and link.transport is not None
+                    and link not in seen)  # fmt: skip
+        seen.append(link)
+        assert link.transport is not None
+        sock = link.transport.get_extra_info("socket")
+        client.writer.close()
+        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))  # fmt: skip
+
+    seen: list[TcpConnection] = []
+    try:
+        keepalive, oobinline, nodelay, sndbuf = await options_of_a_new_connection()
+        assert keepalive and oobinline and nodelay
+        assert 32768 <= sndbuf <= 65536  # Linux doubles what it is given
+        reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        runtime.rehash(lambda error, notes: reloaded.set_result(error))
+        assert await asyncio.wait_for(reloaded, WAIT) is None
+        assert (await options_of_a_new_connection())[3] > 65536
+    finally:
+        await runtime.stop()
 
 
 # -- timeouts ----------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class Link:
     def release_input(self) -> None:
         pass
 
+    def speaks_irc(self, session: object) -> None:
+        self.irc_session = session
+
     def lines(self) -> list[str]:
         return [parse(line).params[-1] for line in self.data.decode().splitlines() if line]
 

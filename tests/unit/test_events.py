@@ -200,6 +200,29 @@ def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhi
     assert apply(state, ChannelRenamed("u1", "#new", "#NEW", "", 6.0, "m7")).rejected is None  # case only
 
 
+def test_users_share_one_empty_metadata_until_theirs_is_set() -> None:
+    state = ChatState(0.0)
+    apply(state, Connected("u1", "ip", "ip", False, 1.0))
+    apply(state, Connected("u2", "ip", "ip", False, 1.0))
+    one, two = state.users["u1"], state.users["u2"]
+    assert one.metadata is two.metadata == {}
+    apply(state, MetadataSet("u1", "u1", False, "a", "1", 2, 2.0, "m1"))
+    assert one.metadata == {"a": "1"} and two.metadata == {}
+    apply(state, MetadataSet("u2", "u2", False, "zz", None, 2, 2.0, "m2"))  # nothing to delete
+    assert two.metadata == {} and one.metadata == {"a": "1"}
+
+
+def test_a_nick_that_is_its_own_key_is_kept_once() -> None:
+    state = ChatState(0.0)
+    apply(state, Connected("u1", "ip", "ip", False, 1.0))
+    apply(state, Connected("u2", "ip", "ip", False, 1.0))
+    apply(state, NickSet("u1", "".join(["ali", "ce"]), 2.0, "m1"))  # not an interned literal
+    apply(state, NickSet("u2", "Bob", 2.0, "m2"))
+    alice, bob = state.users["u1"], state.users["u2"]
+    assert alice.key is alice.nick and state.nicks["alice"] is alice
+    assert bob.key == "bob" and bob.nick == "Bob" and state.nicks["bob"] is bob
+
+
 def test_metadata_keys_past_the_events_limit_are_rejected_and_changes_are_reported() -> None:
     state = ChatState(0.0)
     apply(state, Connected("u1", "ip", "ip", False, 1.0))  # before registration (before-connect) too

@@ -172,6 +172,24 @@ def test_irc_clients_bytes_skip_the_telnet_filter(clock: FakeClock, timers: Fake
     assert conn.intake.incoming is None
 
 
+def test_an_irc_client_is_handed_to_its_session_and_the_intake_let_go(clock: FakeClock, timers: FakeTimers) -> None:
+    net = server(clock)
+    conn = Conn(net, timers)
+    assert not hasattr(conn.link, "irc_session")
+    conn.send("NICK alice")
+    session = conn.link.irc_session  # what the transport talks to from now on
+    assert session is conn.intake.session
+    session.line_received(b"USER a 0 * :Alice")
+    assert " 001 alice " in conn.new_bytes().decode()
+    assert net.state.find_user("alice") is not None
+
+
+def test_a_person_keeps_the_intake(clock: FakeClock, timers: FakeTimers) -> None:
+    conn = Conn(server(clock), timers)
+    conn.send("bob")
+    assert not hasattr(conn.link, "irc_session")
+
+
 # -- long lines --------------------------------------------------------------------------------
 
 

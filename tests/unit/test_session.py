@@ -60,6 +60,9 @@ class FakeLink:
     def charge(self, lines: int) -> None:
         """No flood control without a transport."""
 
+    def speaks_irc(self, session: object) -> None:
+        self.irc_session = session
+
 
 class Peer:
     """One connection: framing like the transport does it, then the session."""

@@ -19,7 +19,7 @@ channel's halfops and ops the channel's, operators anyone's. Before registration
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from hubbub.irc import numerics as n
@@ -40,7 +40,7 @@ from hubbub.server.user import User
 
 class Target(NamedTuple):
     name: str  # as replies show it
-    values: dict[str, str]
+    values: Mapping[str, str]
     channel: Channel | None
     user: User | None
     event_target: str  # as events name it: the channel's name, or the user's uid
