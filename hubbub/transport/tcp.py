@@ -128,8 +128,14 @@ class TcpConnection(GatedInput, asyncio.Protocol):
                 return
             self._admitted = True
             self._tune(transport.get_extra_info("socket"))
+        # A plain connection's queue writes to its socket itself while the transport holds
+        # nothing (gate.py); a TLS one's bytes must pass the stream.
+        fd = -1
+        if self._tls is None:
+            sock = transport.get_extra_info("socket")
+            fd = sock.fileno() if sock is not None else -1
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
-        output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self)  # type: ignore[arg-type]
+        output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self, fd)  # type: ignore[arg-type]
         self.write = output.write
         certfp = self._tls.certfp if self._tls is not None else None
         self.session = self.host.open_session(self, self.ip, self.secure, certfp)
@@ -299,6 +305,8 @@ class TcpConnection(GatedInput, asyncio.Protocol):
     def abort(self) -> None:
         if self._handing_over is not None:
             self._handing_over.cancel()
+        elif self.output is not None:
+            self.output.abort()  # the transport's, with the queue's socket forgotten first
         elif self.transport is not None:
             self.transport.abort()
         elif self._tls is not None:  # in its handshake
