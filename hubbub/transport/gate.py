@@ -89,7 +89,10 @@ class LineGate:
         input not held, nothing waiting: the common case, kept cheap), the complete lines
         are returned to be handled at once, in order; otherwise they wait for
         `next_line()` and the list is empty."""
-        if b"\n" in data:
+        # Looked for until found once (it never goes back), and with find, not `in`:
+        # bytes.__contains__ first tries b"\n" as an integer, and the TypeError it makes
+        # and drops cost more than the search.
+        if not self.saw_line_end and data.find(b"\n") >= 0:
             self.saw_line_end = True
         if self._bucket is None and not self.held and self.waiting is None:
             return self._framer.feed(data)
