@@ -27,7 +27,7 @@ from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import Said, SaidMultiline
+from hubbub.server.events import SaidMultiline, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User
 
@@ -193,7 +193,7 @@ def _relay(ctx: Context, message: Message) -> None:
         # `fitted` only for text that might not fit (a character is at most 4 bytes)
         if len(text) * 4 + len(shown) * 4 + len(user.prefix) + len(command) + 5 > MAX_LINE_BODY:
             body = fitted(user, command, shown, text)
-        event = Said(user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status)
+        event = new_said((user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status))
         # ctx.emit, inlined: the connection is the event's origin
         if away is not None:
             ctx.engine.emit(conn, event, partial(_tell_away, ctx, away))
