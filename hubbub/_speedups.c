@@ -15,7 +15,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static PyObject *str_mark;      /* "mark" */
 static PyObject *str_write;     /* "write" */
@@ -48,6 +50,8 @@ typedef struct {
     PyObject *marked;   /* flusher.marked */
     PyObject *sink;     /* the transport */
     PyObject *owner;    /* the connection: sendq_exceeded() */
+    int fd;             /* the socket below the sink, written to while the sink holds nothing; -1: none */
+    int direct;         /* the sink was found empty, and nothing was handed to it since */
 } OutputQueue;
 
 static int
@@ -90,10 +94,11 @@ queue_dealloc(OutputQueue *self)
 static int
 queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"ip", "sendq", "flusher", "sink", "owner", NULL};
+    static char *kwlist[] = {"ip", "sendq", "flusher", "sink", "owner", "fd", NULL};
     PyObject *ip, *flusher, *sink, *owner, *marked;
     Py_ssize_t sendq;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnOOO", kwlist, &ip, &sendq, &flusher, &sink, &owner))
+    int fd = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnOOO|i", kwlist, &ip, &sendq, &flusher, &sink, &owner, &fd))
         return -1;
     marked = PyObject_GetAttr(flusher, str_marked);
     if (marked == NULL)
@@ -119,6 +124,8 @@ queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
     self->size = 0;
     self->held = 0;
     self->sent = 0;
+    self->fd = fd;
+    self->direct = 0;
     return 0;
 }
 
@@ -263,22 +270,29 @@ sink_methods(PyObject *sink, PyObject **write, PyObject **pending)
 }
 
 /* Whether `size` more bytes would take the client past its sendq (then it is told:
- * 1), or not (0); -1 on error. */
+ * 1), or not (0); -1 on error. What the sink holds counts: nothing while we write to the
+ * socket ourselves; else it is asked, and when it holds nothing the socket is ours again. */
 static int
 past_sendq(OutputQueue *self, Py_ssize_t size)
 {
-    PyObject *args[1] = {self->sink};
-    PyObject *write, *pending_fn, *r;
-    if (sink_methods(self->sink, &write, &pending_fn))
-        r = PyObject_Vectorcall(pending_fn, args, 1, NULL);
-    else
-        r = PyObject_VectorcallMethod(str_pending, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-    if (r == NULL)
-        return -1;
-    Py_ssize_t pending = PyLong_AsSsize_t(r);
-    Py_DECREF(r);
-    if (pending == -1 && PyErr_Occurred())
-        return -1;
+    PyObject *r;
+    Py_ssize_t pending = 0;
+    if (!self->direct) {
+        PyObject *args[1] = {self->sink};
+        PyObject *write, *pending_fn;
+        if (sink_methods(self->sink, &write, &pending_fn))
+            r = PyObject_Vectorcall(pending_fn, args, 1, NULL);
+        else
+            r = PyObject_VectorcallMethod(str_pending, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        if (r == NULL)
+            return -1;
+        pending = PyLong_AsSsize_t(r);
+        Py_DECREF(r);
+        if (pending == -1 && PyErr_Occurred())
+            return -1;
+        if (pending == 0 && self->fd >= 0)
+            self->direct = 1;
+    }
     if (size + self->held + pending > self->sendq && !self->closing) {
         PyObject *oargs[1] = {self->owner};
         r = PyObject_VectorcallMethod(str_exceeded, oargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
@@ -305,6 +319,50 @@ sink_write(OutputQueue *self, PyObject *data)
     Py_RETURN_NONE;
 }
 
+/* `data` to the socket while the sink holds nothing for it; what the kernel does not take
+ * at once (a full socket, an error) to the sink, which buffers it or ends the connection
+ * as it would have, and the sink is written to from then on (gate.py's OutputQueue._put). */
+static PyObject *
+queue_put(OutputQueue *self, PyObject *data)
+{
+    if (!self->direct)
+        return sink_write(self, data);
+    Py_buffer view;
+    const char *buf;
+    Py_ssize_t length;
+    int viewed = !PyBytes_CheckExact(data);
+    if (viewed) {
+        if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+            return NULL;
+        buf = view.buf;
+        length = view.len;
+    }
+    else {
+        buf = PyBytes_AS_STRING(data);
+        length = PyBytes_GET_SIZE(data);
+    }
+    ssize_t written;
+    do
+        written = write(self->fd, buf, (size_t)length);
+    while (written < 0 && errno == EINTR);
+    if (written < 0)
+        written = 0;
+    PyObject *rest = NULL;
+    if (written < length) {
+        self->direct = 0;
+        rest = written == 0 && !viewed ? Py_NewRef(data) : PyBytes_FromStringAndSize(buf + written, length - written);
+    }
+    if (viewed)
+        PyBuffer_Release(&view);
+    if (written == length)
+        Py_RETURN_NONE;
+    if (rest == NULL)
+        return NULL;
+    PyObject *r = sink_write(self, rest);
+    Py_DECREF(rest);
+    return r;
+}
+
 /* flush(): write out what was collected (or report the client past its sendq). */
 static PyObject *
 queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
@@ -324,7 +382,7 @@ queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
         Py_RETURN_NONE;
     }
     self->sent += size;
-    PyObject *r = sink_write(self, data);
+    PyObject *r = queue_put(self, data);
     Py_DECREF(data);
     return r;
 }
@@ -366,7 +424,7 @@ queue_send(OutputQueue *self, PyObject *data)
     self->held -= length;
     if (length > 0 && self->sendq >= 0) {
         self->sent += length;
-        return sink_write(self, data);
+        return queue_put(self, data);
     }
     Py_RETURN_NONE;
 }
@@ -374,6 +432,8 @@ queue_send(OutputQueue *self, PyObject *data)
 static PyObject *
 queue_abort(OutputQueue *self, PyObject *Py_UNUSED(ignored))
 {
+    self->fd = -1;
+    self->direct = 0;
     PyObject *args[1] = {self->sink};
     return PyObject_VectorcallMethod(str_abort, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
 }
@@ -395,6 +455,8 @@ queue_stop(OutputQueue *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     Py_DECREF(r);
     self->sendq = -1;
+    self->fd = -1;
+    self->direct = 0;
     Py_RETURN_NONE;
 }
 

@@ -36,8 +36,9 @@ BOT_TAGS = ("bot", "draft/bot")
 
 _MSGID_PREFIX = os.urandom(4).hex()
 # new_msgid(): a network-unique message id, a per-process random prefix and a counter.
-# Every message takes one, so they come ready-made from an iterator that runs in C.
-new_msgid: Callable[[], str] = map((_MSGID_PREFIX + "{:x}").format, itertools.count(1)).__next__
+# Every message takes one, so they come ready-made from an iterator that runs in C
+# (formatted with `%`, which parses its format faster than str.format: the same ids).
+new_msgid: Callable[[], str] = map((_MSGID_PREFIX + "%x").__mod__, itertools.count(1)).__next__
 _batch_counter = itertools.count(1)
 
 

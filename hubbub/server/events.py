@@ -17,7 +17,9 @@ frozen dataclass costs several times more per message).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple, TypeVar, cast
 
 T = TypeVar("T")
 EVENT_TYPES: dict[str, type[Any]] = {}
@@ -288,6 +290,11 @@ class Said(NamedTuple):
     time: float
     msgid: str
     status: str = ""  # STATUSMSG: to the channel's members of this prefix's rank and above
+
+
+# Said(*fields), made as NamedTuple's own __new__ makes it (tuple.__new__ with the fields)
+# without calling that Python function: every message makes one. All nine fields, in order.
+new_said = cast("Callable[[tuple[Any, ...]], Said]", partial(tuple.__new__, Said))
 
 
 @_event

@@ -13,6 +13,7 @@ held, output goes out at once.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -69,7 +70,7 @@ def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, 
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting")
+    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting", "_call", "_context")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -79,12 +80,17 @@ class Flusher:
         self.barrier: Callable[[], Awaitable[None] | None] | None = None
         self._held: deque[_Generation] = deque()
         self._waiting: set[asyncio.Future[None]] = set()  # the commits held output waits for
+        # Every message schedules a flush: its bound method made once, and one context of
+        # its own rather than a copy of the current one per call (it reads no context
+        # variable, and one flush is done before the next is scheduled)
+        self._call = self.flush
+        self._context = contextvars.Context()
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self.flush)
+            self._loop.call_soon(self._call, context=self._context)
 
     def flush(self) -> None:
         self._scheduled = False

@@ -16,6 +16,7 @@ tested without sleeping and without a socket.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -88,7 +89,10 @@ class LineGate:
         input not held, nothing waiting: the common case, kept cheap), the complete lines
         are returned to be handled at once, in order; otherwise they wait for
         `next_line()` and the list is empty."""
-        if b"\n" in data:
+        # Looked for until found once (it never goes back), and with find, not `in`:
+        # bytes.__contains__ first tries b"\n" as an integer, and the TypeError it makes
+        # and drops cost more than the search.
+        if not self.saw_line_end and data.find(b"\n") >= 0:
             self.saw_line_end = True
         if self._bucket is None and not self.held and self.waiting is None:
             return self._framer.feed(data)
@@ -250,10 +254,21 @@ class OutputQueue:
     operations (the size collected doubles as the "marked for the flusher" flag). `sent`
     counts the bytes handed to the transport (the metrics read it): one addition per
     flush, the cheapest place there is for it.
+
+    Given the socket's descriptor (`fd`), the queue writes to the socket itself while the
+    transport holds nothing for it, which is nearly always: the transport's `write`
+    (uvloop's: buffer, try, clear, callbacks) cost more than the rest of a delivery, and
+    with nothing handed to it, what it holds needs no asking either. What the kernel does
+    not take at once (a full socket, an error) goes to the transport, which buffers it or
+    ends the connection as it would have; from then on the transport is written to, until
+    a flush finds it empty again, so bytes never overtake each other. The descriptor is
+    forgotten when the queue stops or aborts: the transport closes it only after telling
+    the connection, so while it is known it is this client's socket.
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
+        "ip", "sendq", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner", "_fd",
+        "_direct",
     )  # fmt: skip
 
     def __init__(
@@ -263,6 +278,7 @@ class OutputQueue:
         flusher: Marks,
         sink: Sink,
         owner: Owner,
+        fd: int = -1,
     ) -> None:
         self.ip = ip
         self.sendq = sendq
@@ -278,6 +294,8 @@ class OutputQueue:
         self._marked = flusher.marked
         self._sink = sink  # objects rather than their bound methods: 64 bytes each, per client
         self._owner = owner
+        self._fd = fd  # the socket below the sink, written to while the sink holds nothing; -1: none
+        self._direct = False  # the sink was found empty, and nothing was handed to it since
 
     def write(self, data: bytes) -> None:
         size = self._size
@@ -300,12 +318,11 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        sink = self._sink
-        if size + self._held + sink.get_write_buffer_size() > self.sendq and not self.closing:
+        if size + self._held + self._pending() > self.sendq and not self.closing:
             self._owner.sendq_exceeded()
             return
         self.sent += size
-        sink.write(data)
+        self._put(data)
 
     def take(self) -> bytes:
         """What `flush` would write, kept back by the flusher until the store has
@@ -317,7 +334,7 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._held + self._sink.get_write_buffer_size() > self.sendq and not self.closing:
+        if size + self._held + self._pending() > self.sendq and not self.closing:
             self._owner.sendq_exceeded()
             return b""
         self._held += len(data)
@@ -328,10 +345,34 @@ class OutputQueue:
         self._held -= len(data)
         if data and self.sendq >= 0:  # not stopped (closed) meanwhile
             self.sent += len(data)
-            self._sink.write(data)
+            self._put(data)
+
+    def _pending(self) -> int:
+        """Bytes the sink still holds: none while we write to the socket ourselves; else
+        asked, and when it holds none the socket is ours to write to again."""
+        if self._direct:
+            return 0
+        pending = self._sink.get_write_buffer_size()
+        if not pending and self._fd >= 0:
+            self._direct = True
+        return pending
+
+    def _put(self, data: bytes) -> None:
+        if self._direct:
+            try:
+                written = os.write(self._fd, data)
+            except OSError:  # full (EAGAIN), or failing: the transport meets it as it would have
+                written = 0
+            if written == len(data):
+                return
+            self._direct = False
+            data = data[written:]
+        self._sink.write(data)
 
     def abort(self) -> None:
         """Close the connection now, dropping what is unsent."""
+        self._fd = -1
+        self._direct = False
         self._sink.abort()
 
     def clear(self) -> None:
@@ -342,6 +383,8 @@ class OutputQueue:
         """Collect nothing more (the connection is closed, or closing after its last flush)."""
         self.clear()
         self.sendq = -1
+        self._fd = -1
+        self._direct = False
 
     @property
     def size(self) -> int:

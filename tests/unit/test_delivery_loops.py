@@ -160,7 +160,7 @@ class Flushed:
 
 
 class Loop:
-    def call_soon(self, callback: Any) -> None: ...
+    def call_soon(self, callback: Any, *, context: Any = None) -> None: ...
 
 
 def test_a_failing_connection_does_not_hold_back_the_others(

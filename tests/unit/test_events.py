@@ -33,6 +33,7 @@ from hubbub.server.events import (
     Said,
     UserQuit,
     from_record,
+    new_said,
     to_record,
 )
 from hubbub.server.registration import TRANSITIONS, Phase, Registration, Step
@@ -324,3 +325,10 @@ def test_registration_is_ready_only_with_nick_and_user_and_nothing_open() -> Non
     registration.step(Step.SASL_START)
     registration.step(Step.CAP_END)  # CAP END ends an exchange still open
     assert registration.phase is Phase.NEW and registration.ready(has_nick=True)
+
+
+def test_new_said_makes_the_same_event_as_said() -> None:
+    fields = ("u1", "PRIVMSG", "#c", True, "hi", {"+x": "1"}, 1.5, "id1", "@")
+    made = new_said(fields)
+    assert type(made) is Said and made == Said(*fields) and made._asdict() == Said(*fields)._asdict()
+    assert from_record(to_record(made)) == made

@@ -1,6 +1,9 @@
-"""The line gate without sockets: what may be handled when, and what is written."""
+"""The line gate: what may be handled when, and what is written (a socket pair only
+where an output queue writes to its socket itself)."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 
@@ -260,6 +263,84 @@ def test_output_taken_waits_for_the_commit_and_counts_against_the_sendq(kind: ty
     assert sink.sent == [b"123456"]
     out.clear()
     assert out.size == 0
+
+
+def _received(sock: socket.socket) -> bytes:
+    got = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except BlockingIOError:
+            return got
+        got += chunk
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_output_goes_to_the_socket_itself_while_the_transport_holds_nothing(kind: type[OutputQueue]) -> None:
+    """With the socket's descriptor, what the kernel takes goes there and the rest to
+    the transport, which is written to until it is found empty again: in order, the same
+    bytes as through the transport alone."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    peer.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    try:
+        sink = Sink(kind)
+        out = kind("ip", 1 << 24, sink, sink, sink, ours.fileno())
+        general = Sink(kind)
+        reference = general.queue(1 << 24)
+        lines = [b"PRIVMSG #c :hello\r\n", bytearray(b"x" * 10), b"y" * 300_000, b"after\r\n", b"last"]
+        for data in lines[:2]:
+            out.write(data)
+        sink.flush()
+        assert _received(peer) == b"PRIVMSG #c :hello\r\n" + b"x" * 10 and sink.sent == []  # written by us
+        out.write(lines[2])  # more than the kernel takes: the rest to the transport
+        sink.flush()
+        assert len(sink.sent) == 1 and 0 < len(sink.sent[0]) < 300_000
+        sink.below = len(sink.sent[0])  # still held by the transport
+        out.write(lines[3])
+        sink.flush()
+        assert sink.sent[1:] == [b"after\r\n"]  # behind what the transport holds
+        sink.below = 0
+        socket_bytes = _received(peer)
+        out.write(lines[4])
+        held = out.take()  # the store's path: taken, then sent
+        out.send(held)
+        assert _received(peer) == b"last" and len(sink.sent) == 2
+        for data in lines:
+            reference.write(data)
+            general.flush()
+        direct = b"PRIVMSG #c :hello\r\n" + b"x" * 10 + socket_bytes
+        assert direct + b"".join(sink.sent) + b"last" == b"".join(general.sent)
+        assert out.sent == sum(len(data) for data in lines) == reference.sent
+        out.abort()  # the descriptor is forgotten: the transport closes it
+        out.write(b"late")
+        sink.flush()
+        assert sink.sent[-1] == b"late" and _received(peer) == b""
+        other = kind("ip", 100, sink, sink, sink, ours.fileno())
+        other.stop()
+        other.sendq = 100
+        other.write(b"stopped")
+        sink.flush()
+        assert sink.sent[-1] == b"stopped" and _received(peer) == b""
+    finally:
+        ours.close()
+        peer.close()
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_a_socket_that_fails_leaves_the_bytes_to_the_transport(kind: type[OutputQueue]) -> None:
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    peer.close()  # writing fails (EPIPE): the transport meets the error itself
+    try:
+        sink = Sink(kind)
+        out = kind("ip", 100, sink, sink, sink, ours.fileno())
+        out.write(b"hello")
+        sink.flush()
+        assert sink.sent == [b"hello"] and out.sent == 5
+    finally:
+        ours.close()
 
 
 def test_new_settings_reach_an_existing_gate() -> None:

@@ -27,7 +27,7 @@ from hubbub.server.channel import PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import Said, SaidMultiline
+from hubbub.server.events import SaidMultiline, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User
 
@@ -159,7 +159,7 @@ def _relay(ctx: Context, message: Message) -> None:
         if not ok:
             return
     for name in targets:
-        key = casefold(name)
+        key = name.lower() if name.isascii() else casefold(name)  # casefold, inlined
         helper = SERVICES.get(key)  # find_service, with the key at hand
         if helper is not None:  # NickServ, ChanServ: commands, not messages
             if command == "PRIVMSG":
@@ -193,11 +193,12 @@ def _relay(ctx: Context, message: Message) -> None:
         # `fitted` only for text that might not fit (a character is at most 4 bytes)
         if len(text) * 4 + len(shown) * 4 + len(user.prefix) + len(command) + 5 > MAX_LINE_BODY:
             body = fitted(user, command, shown, text)
-        event = Said(user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status)
+        event = new_said((user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status))
+        # ctx.emit, inlined: the connection is the event's origin
         if away is not None:
-            ctx.emit(event, partial(_tell_away, ctx, away))
+            ctx.engine.emit(conn, event, partial(_tell_away, ctx, away))
         else:
-            ctx.emit(event)
+            ctx.engine.emit(conn, event)
 
 
 def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None) -> None:
