@@ -159,7 +159,7 @@ def _relay(ctx: Context, message: Message) -> None:
         if not ok:
             return
     for name in targets:
-        key = name.lower() if name.isascii() else casefold(name)  # casefold, inlined
+        key = casefold(name)
         helper = SERVICES.get(key)  # find_service, with the key at hand
         if helper is not None:  # NickServ, ChanServ: commands, not messages
             if command == "PRIVMSG":
@@ -194,11 +194,10 @@ def _relay(ctx: Context, message: Message) -> None:
         if len(text) * 4 + len(shown) * 4 + len(user.prefix) + len(command) + 5 > MAX_LINE_BODY:
             body = fitted(user, command, shown, text)
         event = new_said((user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status))
-        # ctx.emit, inlined: the connection is the event's origin
         if away is not None:
-            ctx.engine.emit(conn, event, partial(_tell_away, ctx, away))
+            ctx.emit(event, partial(_tell_away, ctx, away))
         else:
-            ctx.engine.emit(conn, event)
+            ctx.emit(event)
 
 
 def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None) -> None:
