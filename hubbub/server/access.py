@@ -22,7 +22,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.server.bans import ACCOUNT, MUTE, MaskList
 from hubbub.server.chanmodes import ModeSpec
-from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, STATUS_RANKS, VOICE, Channel
+from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, VOICE, Channel
 from hubbub.server.user import User
 
 _BANS = ("",)
@@ -78,18 +78,12 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
 def channel_refuses_speech(channel: Channel, user: User) -> str | None:
     """Why a PRIVMSG, NOTICE or TAGMSG from `user` may not reach `channel` (the text of
     ERR_CANNOTSENDTOCHAN), or None when it may."""
-    # Every channel message asks: the membership is looked up once (channel.rank,
-    # inlined), and without +b entries nobody is banned or muted, so neither is asked.
-    members = channel.members
-    status = members.get(user)
-    if status is None and "n" in channel.modes and user not in members:
+    if "n" in channel.modes and user not in channel.members:
         return "Cannot send to channel (no external messages)"
-    if status and STATUS_RANKS[status[0]] >= VOICE:
+    if channel.rank(user) >= VOICE:
         return None
     if "m" in channel.modes:
         return "Cannot send to channel (+m)"
-    if not channel.lists["b"]:
-        return None
     if is_banned(channel, user):
         return "Cannot send to channel (you are banned)"
     if is_muted(channel, user):
