@@ -17,6 +17,7 @@
 #include <structmember.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static PyObject *str_mark;      /* "mark" */
@@ -52,7 +53,10 @@ typedef struct {
     PyObject *owner;    /* the connection: sendq_exceeded() */
     int fd;             /* the socket below the sink, written to while the sink holds nothing; -1: none */
     int direct;         /* the sink was found empty, and nothing was handed to it since */
+    vectorcallfunc vectorcall;  /* queue(data) is queue.write(data) (queue_call) */
 } OutputQueue;
+
+static PyObject *queue_call(PyObject *, PyObject *const *, size_t, PyObject *);
 
 static int
 queue_traverse(OutputQueue *self, visitproc visit, void *arg)
@@ -124,6 +128,7 @@ queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
     self->size = 0;
     self->held = 0;
     self->sent = 0;
+    self->vectorcall = queue_call;
     self->fd = fd;
     self->direct = 0;
     return 0;
@@ -174,6 +179,18 @@ queue_write(OutputQueue *self, PyObject *data)
     }
     self->size = size + length;
     Py_RETURN_NONE;
+}
+
+/* queue(data): what queue.write(data) does. A connection keeps its queue as its `write`
+ * (transport/tcp.py) rather than the bound method, which was 72 bytes more a client. */
+static PyObject *
+queue_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_SetString(PyExc_TypeError, "OutputQueue(data) takes one argument");
+        return NULL;
+    }
+    return queue_write((OutputQueue *)callable, args[0]);
 }
 
 /* `first` and the items of the list `rest`, joined (a new reference): copied at once
@@ -342,8 +359,8 @@ queue_put(OutputQueue *self, PyObject *data)
         length = PyBytes_GET_SIZE(data);
     }
     ssize_t written;
-    do
-        written = write(self->fd, buf, (size_t)length);
+    do  /* send(), not write(): the socket's own call, without the file layer's steps */
+        written = send(self->fd, buf, (size_t)length, MSG_NOSIGNAL);
     while (written < 0 && errno == EINTR);
     if (written < 0)
         written = 0;
@@ -501,6 +518,7 @@ static PyMemberDef queue_members[] = {
     {"ip", T_OBJECT, offsetof(OutputQueue, ip), READONLY, NULL},
     {"sendq", T_PYSSIZET, offsetof(OutputQueue, sendq), 0, NULL},
     {"sent", T_PYSSIZET, offsetof(OutputQueue, sent), 0, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(OutputQueue, vectorcall), READONLY, NULL},
     {NULL}
 };
 
@@ -520,13 +538,14 @@ static PyType_Slot queue_slots[] = {
     {Py_tp_methods, queue_methods},
     {Py_tp_members, queue_members},
     {Py_tp_getset, queue_getset},
+    {Py_tp_call, PyVectorcall_Call},
     {0, NULL}
 };
 
 static PyType_Spec queue_spec = {
     .name = "hubbub._speedups.OutputQueue",
     .basicsize = sizeof(OutputQueue),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .slots = queue_slots,
 };
 
@@ -585,7 +604,9 @@ link_write(PyObject *link, PyObject *data)
     if (write == NULL)
         return NULL;
     PyObject *r;
-    if (PyCFunction_Check(write) && PyCFunction_GET_FUNCTION(write) == (PyCFunction)queue_write
+    if (Py_TYPE(write) == queue_type)  /* a plain connection's: its queue itself */
+        r = queue_write((OutputQueue *)write, data);
+    else if (PyCFunction_Check(write) && PyCFunction_GET_FUNCTION(write) == (PyCFunction)queue_write
         && Py_TYPE(PyCFunction_GET_SELF(write)) == queue_type)
         r = queue_write((OutputQueue *)PyCFunction_GET_SELF(write), data);
     else

@@ -83,7 +83,8 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         self.gate = LineGate(host.gate_settings(), MAX_LINE)
         self.output: OutputQueue | None = None
         # Link.write: nothing to write to until the connection is made (or if it is refused);
-        # then the output queue's own `write`, so the chat's writes go straight into it.
+        # then the output queue itself (calling it is its `write`, and it costs no bound
+        # method per client), so the chat's writes go straight into it.
         self.write: Callable[[bytes], None] = _discard
         self._closing = False
         self._admitted = False  # counted by the host (released once, whatever ends us)
@@ -158,7 +159,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
             fd = sock.fileno() if sock is not None else -1
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
         output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self, fd)  # type: ignore[arg-type]
-        self.write = output.write
+        self.write = output
         certfp = self._tls.certfp if self._tls is not None else None
         self.session = self.host.open_session(self, self.ip, self.secure, certfp)
 

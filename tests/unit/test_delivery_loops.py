@@ -233,3 +233,41 @@ async def test_output_waits_for_the_commit_of_its_iteration_in_order(
     assert good.sent == [b"a1 a2", b"a3"]  # each iteration's output, in order
     assert first.sent == len(b"a1 a2a3")
     assert broken.aborted and "flushing output to 192.0.2.2 failed" in caplog.text
+
+
+class QueueLink(Link):
+    """A plain TCP connection's link: its `write` is its output queue itself."""
+
+    def __init__(self, queue: OutputQueue) -> None:
+        super().__init__()
+        self.write = queue  # type: ignore[method-assign]
+
+
+def test_members_whose_write_is_their_queue_get_it_queued(implementation: str) -> None:
+    kind = compiled.OutputQueue if implementation == "compiled" and compiled is not None else OutputQueue
+    sender_link = Link()
+    channel = Channel("#c", 0.0)
+    sender = User("s", "127.0.0.1", "127.0.0.1", False, 0.0)
+    sender.nick = "s"
+    sender.conn = Connection(sender, sender_link, IrcOutput(sender_link), "hubbub.local", 0.0)
+    channel.members[sender] = ""
+    channel.local[sender.conn] = None
+    transports, queues = [], []
+    flusher = flushing.Flusher(asyncio.new_event_loop())
+    for i in range(3):
+        transport = Transport()
+        queue = kind("192.0.2.1", 1000, flusher, transport, Owner())
+        user = User(f"u{i}", "127.0.0.1", "127.0.0.1", False, 0.0)
+        user.nick = f"u{i}"
+        link = QueueLink(queue)
+        user.conn = Connection(user, link, IrcOutput(link), "hubbub.local", 0.0)
+        channel.members[user] = ""
+        channel.local[user.conn] = None
+        transports.append(transport)
+        queues.append(queue)
+    out = Outgoing(Message("PRIVMSG", ["#c", "hi"], source="s!u@h"), 0.0, "id1", {}, None, False)
+    announce.to_members(channel, out, exclude=sender)
+    assert [q.size for q in queues] == [len(b":s!u@h PRIVMSG #c :hi\r\n")] * 3
+    flusher.flush()
+    assert [t.sent for t in transports] == [[b":s!u@h PRIVMSG #c :hi\r\n"]] * 3
+    assert sender_link.got == []

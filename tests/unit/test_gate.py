@@ -218,6 +218,23 @@ def test_output_is_joined_once_per_flush_and_marked_once(kind: type[OutputQueue]
 
 
 @pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_calling_a_queue_is_writing_to_it(kind: type[OutputQueue]) -> None:
+    """A connection keeps its queue itself as its `write` (no bound method per client)."""
+    sink = Sink(kind)
+    out = sink.queue(100)
+    out(b"12")
+    out.write(b"3")
+    out(bytearray(b"4"))
+    assert sink.marked == [out] and out.size == 4
+    sink.flush()
+    assert sink.sent == [b"1234"]
+    with pytest.raises(TypeError):
+        out()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        out(b"1", b"2")  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
 def test_output_past_the_sendq_is_an_overflow_and_stops_collecting(kind: type[OutputQueue]) -> None:
     sink = Sink(kind)
     out = sink.queue(10)
