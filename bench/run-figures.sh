@@ -166,7 +166,7 @@ if [ "$QUICK" = 1 ]; then
     FIND_STORE="-d 1 --start-rate 1250 --max-time 10 --max-trials 3 --retries 0"
     HISTORY_SIZE="--messages 20000 --other-messages 1000 --queries 20"
 else
-    FIND_100="-d 4 --start-rate 100 --max-time 70 --retries $RETRIES"
+    FIND_100="-d 4 --start-rate 800 --max-time 120 --retries $RETRIES"  # the ladder of 100, from 800: time to bisect
     FIND_1000="-d 4 --start-rate 25 --max-time 90 --retries $RETRIES"
     FIXED_D="-d 10"
     CONNECT_BIG=10000

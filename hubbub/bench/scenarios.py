@@ -347,6 +347,9 @@ class Room:
         # The generator was the limit if it could not keep its own schedule, or failed
         # the trial while busy itself.
         generator_limited = offered < 0.9 * rate_per_s or (bool(why) and (main_util > 0.9 or lag_p99 > 0.1))
+        # Saturated, it certainly was; a send lag alone may be the server's doing (a
+        # server that falls behind answers in bursts, which keep the generator busy).
+        generator_saturated = offered < 0.9 * rate_per_s or main_util > 0.9
         if offered < 0.9 * rate_per_s:
             why.append(f"the generator offered only {offered:.0f} msg/s")
         server = None
@@ -390,6 +393,7 @@ class Room:
             "ok": not why,
             "why": "; ".join(why),
             "generator_limited": generator_limited,
+            "generator_saturated": generator_saturated,
         }
 
     @property
@@ -463,6 +467,15 @@ class RateSearch:
         return self.rate
 
 
+def ends_search(trial: dict[str, Any]) -> bool:
+    """Whether a failed trial ends a --find-max search: when the generator could not
+    offer the rate or was saturated itself, no rate above the best held one can be
+    judged. A failure with the generator only lagging behind its schedule goes on with
+    the bisection: a server that falls behind (history waiting for its commits) makes the
+    generator lag too, and stopping there used to report half the server's real maximum."""
+    return not trial["ok"] and bool(trial.get("generator_saturated", trial["generator_limited"]))
+
+
 async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOptions,
                           progress: Progress = no_progress) -> dict[str, Any]:
     """The highest rate held (no loss, no disconnect, p99 under the bound), by doubling and bisection."""
@@ -501,8 +514,10 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
             if trial["ok"] and (best is None or trial["rate"] > best["rate"]):
                 best = trial
             if not trial["ok"] and trial["generator_limited"]:
-                warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
-                break
+                if ends_search(trial):
+                    warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
+                    break
+                warnings.append(_generator_warning(trial) + "; it was not saturated: searching on below that rate")
             if rates.record(trial["ok"]) is None:
                 if rates.stopped:
                     warnings.append(rates.stopped)

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -29,6 +30,7 @@ from hubbub.bench.scenarios import (
     RateSearch,
     Target,
     connect_idle,
+    ends_search,
     fanout,
     fanout_find_max,
     pingpong,
@@ -193,6 +195,21 @@ def test_find_max_halves_from_a_start_rate_that_fails_and_gives_up_below_one() -
     never = RateSearch(4.0, precision=0.1)
     assert [never.record(False) for _ in range(3)] == [2.0, 1.0, None]
     assert never.stopped == "even 1 msg/s did not hold" and never.held is None
+
+
+@pytest.mark.parametrize(
+    ("trial", "ends"),
+    [
+        ({"ok": True, "generator_limited": False, "generator_saturated": False}, False),
+        ({"ok": False, "generator_limited": False, "generator_saturated": False}, False),  # the server's limit
+        ({"ok": False, "generator_limited": True, "generator_saturated": True}, True),  # the generator's
+        # it only lagged (a server falling behind answers in bursts): bisect on
+        ({"ok": False, "generator_limited": True, "generator_saturated": False}, False),
+        ({"ok": False, "generator_limited": True}, True),  # a result from before the distinction
+    ],
+)
+def test_only_a_saturated_generator_ends_the_search(trial: dict[str, Any], ends: bool) -> None:
+    assert ends_search(trial) is ends
 
 
 async def test_the_find_max_flag_runs_the_search(target: Target) -> None:
