@@ -47,9 +47,9 @@ class Registration:
 
     __slots__ = ("_phase", "registered", "username", "realname", "password")
 
-    def __init__(self) -> None:
-        self._phase = Phase.NEW
-        self.registered = False  # kept as a field: every command asks
+    def __init__(self, phase: Phase = Phase.NEW) -> None:
+        self._phase = phase
+        self.registered = phase in (Phase.REGISTERED, Phase.REAUTHENTICATING)  # a field: every command asks
         self.username = ""  # from USER, shaped (~ and the allowed characters)
         self.realname = ""
         self.password: str | None = None  # from PASS
@@ -74,3 +74,29 @@ class Registration:
     def ready(self, has_nick: bool) -> bool:
         """Whether registration may complete now."""
         return self._phase is Phase.NEW and has_nick and bool(self.username)
+
+
+class _Registered(Registration):
+    """The one registration every registered connection shares (72 bytes less a client):
+    once registered nothing in it changes but for a re-authentication, which takes a
+    registration of its own (`own`) and gives it back when it ends (`settled`)."""
+
+    __slots__ = ()
+
+    def step(self, step: Step) -> bool:
+        if TRANSITIONS.get((self._phase, step)) is None:
+            return False
+        raise RuntimeError("the shared registration never changes: take one of its own first")
+
+
+REGISTERED = _Registered(Phase.REGISTERED)
+
+
+def own(registration: Registration) -> Registration:
+    """A registration this connection may change: itself, or a copy of the shared one."""
+    return Registration(Phase.REGISTERED) if registration is REGISTERED else registration
+
+
+def settled(registration: Registration) -> Registration:
+    """The shared registration once this one is plainly registered (nothing under way)."""
+    return REGISTERED if registration.phase is Phase.REGISTERED else registration

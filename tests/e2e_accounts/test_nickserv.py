@@ -5,6 +5,7 @@ from __future__ import annotations
 from scramp import ScramClient
 
 from hubbub.runtime.workers import WorkerPool
+from hubbub.server.registration import REGISTERED, Phase
 from tests.e2e_accounts.support import NS, b64, ns, registered_account, sasl_plain
 from tests.e2e_caps.support import capped
 from tests.helpers import LineClient, commands, connected, sync
@@ -188,12 +189,20 @@ async def test_sasl_after_registration_switches_account(server, clients) -> None
     await registered_account(server, "bob")
     client = await capped(server, "carol", "sasl")
     clients.append(client)
+    user = server.state.find_user("carol")
+    assert user is not None and user.conn is not None
+    # registered, a connection shares the one registration nothing changes (a client less
+    # to pay for); a re-authentication takes one of its own and gives it back
+    assert user.conn.registration is REGISTERED
     for account in ("alice", "bob"):
         client.send("AUTHENTICATE PLAIN")
         await client.expect("AUTHENTICATE", "+")
+        assert user.conn.registration is not REGISTERED
+        assert user.conn.registration.phase is Phase.REAUTHENTICATING and user.conn.registered
         client.send("AUTHENTICATE " + b64(f"{account}\0{account}\0correct-horse"))
         assert (await client.expect("900")).params[2] == account
         await client.expect("903")
+        assert user.conn.registration is REGISTERED and REGISTERED.phase is Phase.REGISTERED
 
 
 async def test_irc_register_command(server, clients) -> None:

@@ -29,7 +29,7 @@ from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
 from hubbub.server.logins import throttled_text
-from hubbub.server.registration import Phase, Step
+from hubbub.server.registration import Phase, Step, settled
 from hubbub.server.services import is_service_nick
 from hubbub.server.user import NONE
 
@@ -73,6 +73,7 @@ def try_complete_registration(ctx: Context) -> None:
     reg.step(Step.COMPLETE)
 
     def welcome(outcome: Outcome) -> None:
+        conn.registration = settled(conn.registration)  # what it gave is the user's now
         send_welcome(ctx)
         nickserv.check_nick(ctx)
 

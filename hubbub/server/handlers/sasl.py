@@ -27,7 +27,7 @@ from hubbub.server import logins
 from hubbub.server.account import Account
 from hubbub.server.commands import command
 from hubbub.server.context import Context
-from hubbub.server.registration import Step
+from hubbub.server.registration import Step, own, settled
 
 CHUNK = 400  # bytes of base64 per AUTHENTICATE line
 MAX_RESPONSE = 8192  # bytes of base64 in one response, all pieces together
@@ -59,8 +59,10 @@ class Exchange:
 
 
 def _end(ctx: Context) -> None:
-    ctx.conn.sasl = None
-    ctx.conn.registration.step(Step.SASL_DONE)
+    conn = ctx.conn
+    conn.sasl = None
+    conn.registration.step(Step.SASL_DONE)
+    conn.registration = settled(conn.registration)
 
 
 def _fail(ctx: Context, text: str = "SASL authentication failed") -> None:
@@ -136,6 +138,7 @@ def _start(ctx: Context, mechanism: str) -> None:
         conn.numeric(n.RPL_SASLMECHS, ",".join(offered), "are available SASL mechanisms")
         conn.numeric(n.ERR_SASLFAIL, "SASL authentication failed: unknown mechanism")
         return
+    conn.registration = own(conn.registration)  # a re-authentication changes it
     if not conn.registration.step(Step.SASL_START):
         # only inside the CAP negotiation, before CAP END, or once registered
         conn.numeric(n.ERR_SASLFAIL, "SASL authentication failed: authenticate before CAP END")
