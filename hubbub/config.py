@@ -49,7 +49,6 @@ class StoreSection:
     db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing; a postgresql://user@host/db URL for a PostgreSQL shared by several nodes (docs/store.md)", default="hubbub.db")
     readers: int = _doc("threads (SQLite) or connections (PostgreSQL) answering history and search queries", default=2)
     commit_on_loop: bool = _doc("SQLite: when the writer thread is idle, commit a loop iteration's writes on the event loop itself (no fsync: tens of microseconds, less than the hand-over to the thread); false keeps every write on the writer thread", default=False)
-    switch_interval_ms: float = _doc("while the store is open: how long the busy event loop may keep Python's GIL from a store thread waiting for it (Python's own default is 5 ms; each commit, and the output that waits for it, may wait that long per statement under load)", default=1.0)
 
 
 @dataclass
@@ -329,8 +328,6 @@ def validate(config: Config) -> None:
         raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
     if config.store.readers < 1:
         raise ConfigError("store.readers must be at least 1")
-    if not 0.01 <= config.store.switch_interval_ms <= 1000:
-        raise ConfigError("store.switch_interval_ms must be between 0.01 and 1000")
     cluster = config.cluster
     if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")

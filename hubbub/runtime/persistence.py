@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,7 +41,6 @@ class Persistence:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pruner: asyncio.Task[None] | None = None
         self.failed_writes = 0
-        self._switch_interval: float | None = None  # Python's, to put back on close
         # told after each committed batch: messages of history in it, seconds it took (metrics)
         self.written: Callable[[int, float], None] | None = None
 
@@ -50,12 +48,6 @@ class Persistence:
         """Open the store and restore the state; raises StoreError with a one-line reason."""
         store = open_store(self.config.store.db, self.config.store.readers, self.config.store.commit_on_loop)
         snapshot = await store.open()
-        # The writer thread needs the GIL between SQLite's steps, and gets it from a busy
-        # loop only when the loop's switch interval runs out: Python's 5 ms held each
-        # commit, and the output waiting for it, that long per statement, and made a
-        # saturated server fall behind (docs/benchmarks.md, "What history costs the chat").
-        self._switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(self.config.store.switch_interval_ms / 1000)
         state = self.services.state
         for event in restore_events(snapshot, self.services.clock()):
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
@@ -183,6 +175,3 @@ class Persistence:
                 await self._write(self.recorder.cut())
             await self.store.close()
             self.store = None
-        if self._switch_interval is not None:
-            sys.setswitchinterval(self._switch_interval)
-            self._switch_interval = None

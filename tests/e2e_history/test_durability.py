@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
-from hubbub.config import ConfigError, load
 from tests.e2e_limits.test_cli import Served, run
-from tests.helpers import LineClient, start_server
+from tests.helpers import LineClient
 
 
 async def _capped(served: Served, nick: str, caps: str) -> LineClient:
@@ -125,20 +123,3 @@ def test_a_database_from_a_newer_hubbub_is_refused(tmp_path: Path) -> None:
     conn.close()
     result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 1 and "newer hubbub" in result.stderr and "Traceback" not in result.stderr
-
-
-async def test_the_store_threads_get_the_gil_within_the_configured_interval(tmp_path: Path) -> None:
-    """A busy loop gives the GIL to a waiting thread (the store's writer) only when its
-    switch interval runs out: the store shortens it while open, and puts Python's back."""
-    before = sys.getswitchinterval()
-    runtime = await start_server(f"store.db='{tmp_path / 'hubbub.db'}'", "store.switch_interval_ms=0.5")
-    try:
-        assert sys.getswitchinterval() == pytest.approx(0.0005)
-    finally:
-        await runtime.stop()
-    assert sys.getswitchinterval() == before
-
-
-def test_a_switch_interval_out_of_range_is_refused() -> None:
-    with pytest.raises(ConfigError, match="store.switch_interval_ms"):
-        load(None, ["store.switch_interval_ms=0"])
