@@ -347,9 +347,10 @@ class Room:
         # The generator was the limit if it could not keep its own schedule, or failed
         # the trial while busy itself.
         generator_limited = offered < 0.9 * rate_per_s or (bool(why) and (main_util > 0.9 or lag_p99 > 0.1))
-        # Saturated, it certainly was; a send lag alone may be the server's doing (a
-        # server that falls behind answers in bursts, which keep the generator busy).
-        generator_saturated = offered < 0.9 * rate_per_s or main_util > 0.9
+        # It certainly was when it could not even offer the rate; busy or lagging, it may
+        # be the server's doing (a server that falls behind answers in bursts, which keep
+        # the generator busy reading them).
+        generator_fell_short = offered < 0.9 * rate_per_s
         if offered < 0.9 * rate_per_s:
             why.append(f"the generator offered only {offered:.0f} msg/s")
         server = None
@@ -393,7 +394,7 @@ class Room:
             "ok": not why,
             "why": "; ".join(why),
             "generator_limited": generator_limited,
-            "generator_saturated": generator_saturated,
+            "generator_fell_short": generator_fell_short,
         }
 
     @property
@@ -469,11 +470,11 @@ class RateSearch:
 
 def ends_search(trial: dict[str, Any]) -> bool:
     """Whether a failed trial ends a --find-max search: when the generator could not
-    offer the rate or was saturated itself, no rate above the best held one can be
-    judged. A failure with the generator only lagging behind its schedule goes on with
-    the bisection: a server that falls behind (history waiting for its commits) makes the
-    generator lag too, and stopping there used to report half the server's real maximum."""
-    return not trial["ok"] and bool(trial.get("generator_saturated", trial["generator_limited"]))
+    even offer the rate. A failure with the generator busy or lagging goes on with the
+    bisection: a server that falls behind (history waiting for its commits) answers in
+    bursts that keep the generator busy too, and stopping there reported as little as
+    half the server's real maximum."""
+    return not trial["ok"] and bool(trial.get("generator_fell_short", trial["generator_limited"]))
 
 
 async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOptions,
@@ -517,7 +518,7 @@ async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOp
                 if ends_search(trial):
                     warnings.append(_generator_warning(trial) + "; the maximum found is a lower bound")
                     break
-                warnings.append(_generator_warning(trial) + "; it was not saturated: searching on below that rate")
+                warnings.append(_generator_warning(trial) + "; it offered the rate: searching on below it")
             if rates.record(trial["ok"]) is None:
                 if rates.stopped:
                     warnings.append(rates.stopped)
