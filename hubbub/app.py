@@ -235,8 +235,10 @@ class Runtime:
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
-        if context is None:
-            sockets = await self.listeners.listen(kind, spec, lambda: TcpConnection(self))
+        if context is None:  # accepted by us, onto a transport of our own (sockets.py)
+            sockets = await self.listeners.listen_accepting(
+                kind, spec, lambda sock, ip: TcpConnection.accept_plain(self, sock, ip)
+            )
             self._plain_sockets.extend(sockets)
             self._tune_listening()
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
@@ -338,7 +340,6 @@ class Runtime:
             await self._web.cleanup()
         for link in list(self.connections):  # an HTTP one still in its TLS handshake
             link.abort()
-        await self.listeners.wait_closed()
         await self.flusher.drain()
         await self.persistence.close()
         self._done.set()

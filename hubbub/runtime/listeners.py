@@ -163,31 +163,20 @@ class Accepting:
 
 
 class Listeners:
+    """Every listening socket is ours (`Accepting`): each connection is counted, and put
+    on its transport, by the listener's own handler."""
+
     def __init__(self) -> None:
-        self.servers: list[asyncio.Server] = []
         self.accepting: list[Accepting] = []
         self.addresses: list[tuple[str, str, int]] = []  # (kind, host, port)
-        self._labelled: list[tuple[str, asyncio.Server | Accepting]] = []
+        self._labelled: list[tuple[str, Accepting]] = []
 
-    async def listen(
-        self, kind: str, spec: str, factory: Callable[[], asyncio.BaseProtocol]
+    async def listen_accepting(
+        self, kind: str, spec: str, accepted: Callable[[socket.socket, str], None]
     ) -> list[socket.socket]:
-        """Listen for TCP connections, each handed to a new protocol from `factory`; the
-        sockets listening (to set the options their connections inherit)."""
-        host, port = parse_hostport(spec)
-        server = await asyncio.get_running_loop().create_server(
-            factory, host or None, port, reuse_address=True, backlog=BACKLOG
-        )
-        self.servers.append(server)
-        for sock in server.sockets:
-            addr = sock.getsockname()
-            self.add_address(kind, addr[0], addr[1])
-            self._labelled.append((f"{kind} {addr[0]}:{addr[1]}", server))
-        return list(server.sockets)
-
-    async def listen_accepting(self, kind: str, spec: str, accepted: Callable[[socket.socket, str], None]) -> None:
         """Listen for TCP connections, each handed to `accepted(socket, address)` as it is
-        accepted (see `Accepting`); bound like `listen` (every interface for an empty host)."""
+        accepted (see `Accepting`), on every interface for an empty host. The sockets
+        listening (to set the options their connections inherit)."""
         host, port = parse_hostport(spec)
         infos = await asyncio.get_running_loop().getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -213,6 +202,7 @@ class Listeners:
             addr = sock.getsockname()
             self.add_address(kind, addr[0], addr[1])
             self._labelled.append((f"{kind} {addr[0]}:{addr[1]}", accepting))
+        return opened
 
     def add_address(self, kind: str, host: str, port: int) -> None:
         self.addresses.append((kind, host, port))
@@ -229,12 +219,6 @@ class Listeners:
         return {label: server.is_serving() for label, server in self._labelled}
 
     def close(self) -> None:
-        for server in self.servers:
-            server.close()
         for accepting in self.accepting:
             accepting.close()
         self.accepting = []
-
-    async def wait_closed(self) -> None:
-        for server in self.servers:
-            await server.wait_closed()

@@ -6,9 +6,11 @@ lets through, arms the timers it asks for, and writes what it hands out when the
 shared `Flusher` says so. A client past its sendq is dropped; nobody else waits for it.
 
 A connection counts against the connection limits from the moment it is accepted: a
-TLS one too, during its handshake, which runs once we have admitted the socket
-(`accept_tls`; the TLS itself is tlsstream.py's, between the socket and this protocol)
-and which must end within `limits.tls_handshake_timeout`. A refused plain connection is
+plain one on our own small transport (`accept_plain`, sockets.py: a third of the memory
+of the loop's), a TLS one too, during its handshake, which runs once we have admitted
+the socket (`accept_tls`; the TLS itself is tlsstream.py's, between the socket and this
+protocol, over the loop's transport) and which must end within
+`limits.tls_handshake_timeout`. A refused plain connection is
 told why in one ERROR line; a refused TLS one cannot read plain text and is just
 closed. The kernel's
 send buffer is bounded (`limits.send_buffer`), so that what a client that does not read
@@ -34,6 +36,7 @@ from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import OUTPUT_QUEUE, GateSettings, LineGate, OutputQueue
 from hubbub.transport.ports import ConnectionHost, SessionPort
 from hubbub.transport.pumping import GatedInput
+from hubbub.transport.sockets import SocketTransport
 from hubbub.transport.tlsstream import TlsStream
 
 
@@ -98,6 +101,14 @@ class TcpConnection(GatedInput, asyncio.Protocol):
     # -- a TLS listener's connection: counted when accepted, then its handshake ------------
 
     @classmethod
+    def accept_plain(cls, host: ConnectionHost, sock: socket.socket, ip: str) -> None:
+        """A connection a plain listener accepted (runtime/listeners.py), on a transport
+        of our own (sockets.py); admitted, or refused with its ERROR, as it is made."""
+        conn = cls(host)
+        conn.ip = ip
+        SocketTransport(asyncio.get_running_loop(), sock, conn)
+
+    @classmethod
     def accept_tls(cls, host: ConnectionHost, context: SSL.Context, sock: socket.socket, ip: str) -> None:
         """A connection a TLS listener accepted (runtime/listeners.py): it counts against
         the limits from now on, through its handshake, which must end within
@@ -138,8 +149,9 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         start its session; a TLS one, counted when accepted, is here once TLS is up."""
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         if not self._admitted:
-            peer = transport.get_extra_info("peername")
-            self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
+            if not self.ip:  # accepted by the loop rather than by us (tests drive it so)
+                peer = transport.get_extra_info("peername")
+                self.ip = peer[0] if isinstance(peer, tuple) else "127.0.0.1"
             refusal = self.host.admit(self)
             if refusal is not None:
                 transport.write(Message("ERROR", [f"Closing Link: {self.ip} ({refusal})"]).encode())  # type: ignore[attr-defined]
@@ -150,13 +162,14 @@ class TcpConnection(GatedInput, asyncio.Protocol):
             # tuned already: the options of the listening socket (`tune`) are the ones an
             # accepted socket starts with
         # A plain connection's queue writes to its socket itself while the transport holds
-        # nothing (gate.py); a TLS one's bytes must pass the stream. (uvloop keeps the
-        # socket object it is asked for here, 72 bytes a client; writing to the socket
-        # directly halves the instructions of a delivery.)
+        # nothing (gate.py); a TLS one's bytes must pass the stream. (Writing to the
+        # socket directly halves the instructions of a delivery.)
         fd = -1
         if self._tls is None:
-            sock = transport.get_extra_info("socket")
-            fd = sock.fileno() if sock is not None else -1
+            fd = transport.get_extra_info("fd", -1)
+            if fd < 0:  # a loop's transport (uvloop keeps the socket object: 72 bytes)
+                sock = transport.get_extra_info("socket")
+                fd = sock.fileno() if sock is not None else -1
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
         output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self, fd)  # type: ignore[arg-type]
         self.write = output
@@ -170,14 +183,25 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         """What the kernel may hold for this client on top of its sendq (0: its default),
         after a reload. A plain connection's socket is asked of its transport only then."""
         size = self.gate.settings.send_buffer
-        sock = self._sock
+        if size <= 0:
+            return
+        sock, view = self._sock, False
         if sock is None and self.transport is not None and self._tls is None:
-            sock = self.transport.get_extra_info("socket")
-        if sock is not None and size > 0 and sock.family in (socket.AF_INET, socket.AF_INET6):
-            try:
+            fd = self.transport.get_extra_info("fd", -1)
+            if fd >= 0:  # our transport keeps the descriptor alone: a view of it, let go after
+                sock, view = socket.socket(fileno=fd), True
+            else:
+                sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return
+        try:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-            except OSError:  # closed meanwhile
-                pass
+        except OSError:  # closed meanwhile
+            pass
+        finally:
+            if view:
+                sock.detach()
 
     def _forget(self, failed_handshake: str | None = None) -> None:
         """No longer count this connection (it never reached a session, or has ended)."""

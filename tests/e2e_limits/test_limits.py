@@ -327,12 +327,15 @@ async def test_accepted_connections_have_their_socket_options_and_a_reloaded_sen
                     and link not in seen)  # fmt: skip
         seen.append(link)
         assert link.transport is not None
-        sock = link.transport.get_extra_info("socket")
-        client.writer.close()
-        return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
-                sock.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE),
-                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
-                sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))  # fmt: skip
+        sock = socket.socket(fileno=link.transport.get_extra_info("fd"))  # a view of the descriptor
+        try:
+            return (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE),
+                    sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY),
+                    sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))  # fmt: skip
+        finally:
+            sock.detach()
+            client.writer.close()
 
     seen: list[TcpConnection] = []
     try:

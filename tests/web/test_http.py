@@ -147,7 +147,7 @@ async def test_a_check_that_hangs_counts_as_failed(server, http) -> None:
 
 
 async def test_healthz_says_unavailable_when_a_listener_is_down(server, http) -> None:
-    server.listeners.servers[0].close()  # the IRC listener
+    server.listeners.accepting[0].close()  # the IRC listener (the first opened)
     async with http.get(server.web_url("/healthz")) as response:
         assert response.status == 503
         body = await response.json()
