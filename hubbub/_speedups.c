@@ -20,6 +20,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef MSG_NOSIGNAL  /* where it is missing, SIGPIPE is ignored by Python anyway */
+#define MSG_NOSIGNAL 0
+#endif
+
 static PyObject *str_mark;      /* "mark" */
 static PyObject *str_write;     /* "write" */
 static PyObject *str_pending;   /* "get_write_buffer_size" */

@@ -52,8 +52,11 @@ class SocketTransport:
         try:
             protocol.connection_made(self)
         except BaseException:
-            self._done = True
-            os.close(self._fd)
+            if not self._done:  # else the close is on its way already (_lost)
+                self._done = True
+                if self._buffer is not None:
+                    self._loop.remove_writer(self._fd)
+                os.close(self._fd)
             raise
         if not self._closing:  # the protocol may have refused the connection
             self.resume_reading()
@@ -135,14 +138,21 @@ class SocketTransport:
         except OSError as exc:
             self._lose(exc)
             return
-        if data:
-            self._protocol.data_received(data)
-            return
-        self.pause_reading()  # the peer has sent everything
-        if self._done:
-            return
-        if not self._protocol.eof_received():
-            self.close()
+        try:
+            if data:
+                self._protocol.data_received(data)
+                return
+            self.pause_reading()  # the peer has sent everything
+            if not self._done and not self._protocol.eof_received():
+                self.close()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # a bug of the protocol's: the connection ends, as the loop's own do
+            self._loop.call_exception_handler(
+                {"message": "a protocol failed on what its connection received", "exception": exc,
+                 "transport": self, "protocol": self._protocol}
+            )  # fmt: skip
+            self._lose(exc if isinstance(exc, Exception) else None)
 
     def _write_ready(self) -> None:
         buffer = self._buffer

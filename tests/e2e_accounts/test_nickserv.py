@@ -205,6 +205,24 @@ async def test_sasl_after_registration_switches_account(server, clients) -> None
         assert user.conn.registration is REGISTERED and REGISTERED.phase is Phase.REGISTERED
 
 
+async def test_cap_end_during_a_reauthentication_leaves_it_going(server, clients) -> None:
+    """CAP END registers; once registered it has nothing to abort (it used to leave the
+    connection re-authenticating for good, refusing every later AUTHENTICATE)."""
+    await registered_account(server, "alice")
+    client = await capped(server, "carol", "sasl")
+    clients.append(client)
+    client.send("AUTHENTICATE PLAIN")
+    await client.expect("AUTHENTICATE", "+")
+    client.send("CAP END")
+    client.send("AUTHENTICATE " + b64("alice\0alice\0correct-horse"))
+    assert (await client.expect("900")).params[2] == "alice"
+    await client.expect("903")
+    client.send("AUTHENTICATE PLAIN")  # and another one after it
+    await client.expect("AUTHENTICATE", "+")
+    client.send("AUTHENTICATE *")
+    await client.expect("906")
+
+
 async def test_irc_register_command(server, clients) -> None:
     alice = await capped(server, "alice", "draft/account-registration")
     clients.append(alice)

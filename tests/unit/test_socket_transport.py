@@ -206,3 +206,61 @@ def test_a_protocol_that_fails_to_start_leaves_no_descriptor_open(loop: asyncio.
         peer.close()
 
     loop.run_until_complete(run())
+
+
+@pytest.mark.parametrize("fails_on", ["data", "eof"])
+def test_a_protocol_failing_on_what_arrives_ends_its_connection(
+    loop: asyncio.AbstractEventLoop, fails_on: str
+) -> None:
+    """As the loop's own transports do: reported, and the connection ends with the error
+    (not left open, reading on, with half of what arrived handled)."""
+
+    class Failing(Recorder):
+        def data_received(self, data: bytes) -> None:
+            if fails_on == "data":
+                raise ValueError("bug")
+            super().data_received(data)
+
+        def eof_received(self) -> bool:
+            raise ValueError("bug")
+
+    async def run() -> None:
+        reported: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _, context: reported.append(context))
+        accepted, peer = pair()
+        protocol = Failing()
+        transport = SocketTransport(asyncio.get_running_loop(), accepted, protocol)
+        fd = transport.get_extra_info("fd")
+        peer.send(b"boom")
+        if fails_on == "eof":
+            peer.shutdown(socket.SHUT_WR)
+        await protocol.until(lambda: protocol.lost)
+        assert len(protocol.lost) == 1 and isinstance(protocol.lost[0], ValueError)
+        assert [type(c["exception"]) for c in reported] == [ValueError] and not is_open(fd)
+        peer.settimeout(WAIT)
+        assert peer.recv(10) == b""  # closed on our side
+        peer.close()
+
+    loop.run_until_complete(run())
+
+
+def test_a_protocol_that_closes_then_fails_to_start_is_closed_once(loop: asyncio.AbstractEventLoop) -> None:
+    class ClosesThenFails(Recorder):
+        def connection_made(self, transport: Any) -> None:
+            transport.close()
+            raise RuntimeError("bug")
+
+    async def run() -> None:
+        accepted, peer = pair()
+        protocol = ClosesThenFails()
+        with pytest.raises(RuntimeError):
+            SocketTransport(asyncio.get_running_loop(), accepted, protocol)
+        other, other_peer = pair()  # likely to be given the same descriptor number
+        await protocol.until(lambda: protocol.lost)
+        assert protocol.lost == [None]
+        other_peer.send(b"still open")
+        assert other.recv(100) == b"still open"  # not closed by the first one's ending
+        for sock in (other, other_peer, peer):
+            sock.close()
+
+    loop.run_until_complete(run())

@@ -88,8 +88,9 @@ def _succeed(ctx: Context, account: Account) -> None:
 
 def abort_on_registration(ctx: Context) -> None:
     """CAP END with an exchange open: it is aborted (the spec's SHOULD), the client
-    registers without an account."""
-    if ctx.conn.sasl is not None:
+    registers without an account. Once registered, CAP END registers nothing: a
+    re-authentication under way goes on."""
+    if ctx.conn.sasl is not None and not ctx.conn.registered:
         ctx.conn.sasl = None
         ctx.conn.numeric(n.ERR_SASLABORTED, "SASL authentication aborted")
 
