@@ -46,20 +46,23 @@ class SocketTransport:
         self._fd = sock.detach()
         self._protocol = protocol
         self._buffer: bytearray | None = None  # what the kernel has not taken yet
-        self._reading = False
         self._closing = False
         self._done = False  # connection_lost is called (or on its way)
+        # reading from the start: nothing can arrive before connection_made returns, and
+        # what it does (pause reading, refuse and close) then holds
+        self._reading = True
+        loop.add_reader(self._fd, self._read_ready)
         try:
             protocol.connection_made(self)
         except BaseException:
             if not self._done:  # else the close is on its way already (_lost)
                 self._done = True
+                if self._reading:
+                    loop.remove_reader(self._fd)
                 if self._buffer is not None:
-                    self._loop.remove_writer(self._fd)
+                    loop.remove_writer(self._fd)
                 os.close(self._fd)
             raise
-        if not self._closing:  # the protocol may have refused the connection
-            self.resume_reading()
 
     # -- what the protocol asks ------------------------------------------------------------
 

@@ -264,3 +264,25 @@ def test_a_protocol_that_closes_then_fails_to_start_is_closed_once(loop: asyncio
             sock.close()
 
     loop.run_until_complete(run())
+
+
+def test_reading_paused_as_the_connection_is_made_stays_paused(loop: asyncio.AbstractEventLoop) -> None:
+    class Pausing(Recorder):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            transport.pause_reading()
+
+    async def run() -> None:
+        accepted, peer = pair()
+        protocol = Pausing()
+        transport = SocketTransport(asyncio.get_running_loop(), accepted, protocol)
+        peer.send(b"waits")
+        await asyncio.sleep(0.1)
+        assert protocol.data == b"" and not transport.is_reading()
+        transport.resume_reading()
+        await protocol.until(lambda: protocol.data == b"waits")
+        transport.abort()
+        await protocol.until(lambda: protocol.lost)
+        peer.close()
+
+    loop.run_until_complete(run())
