@@ -351,7 +351,7 @@ class Room:
         # be the server's doing (a server that falls behind answers in bursts, which keep
         # the generator busy reading them).
         generator_fell_short = offered < 0.9 * rate_per_s
-        if offered < 0.9 * rate_per_s:
+        if generator_fell_short:
             why.append(f"the generator offered only {offered:.0f} msg/s")
         server = None
         if measured.server_cpu_s is not None:
@@ -474,7 +474,7 @@ def ends_search(trial: dict[str, Any]) -> bool:
     bisection: a server that falls behind (history waiting for its commits) answers in
     bursts that keep the generator busy too, and stopping there reported as little as
     half the server's real maximum."""
-    return not trial["ok"] and bool(trial.get("generator_fell_short", trial["generator_limited"]))
+    return not trial["ok"] and bool(trial["generator_fell_short"])
 
 
 async def fanout_find_max(target: Target, opts: FanoutOptions, search: FindMaxOptions,

@@ -164,12 +164,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         # A plain connection's queue writes to its socket itself while the transport holds
         # nothing (gate.py); a TLS one's bytes must pass the stream. (Writing to the
         # socket directly halves the instructions of a delivery.)
-        fd = -1
-        if self._tls is None:
-            fd = transport.get_extra_info("fd", -1)
-            if fd < 0:  # a loop's transport (uvloop keeps the socket object: 72 bytes)
-                sock = transport.get_extra_info("socket")
-                fd = sock.fileno() if sock is not None else -1
+        fd = transport.get_extra_info("fd", -1) if self._tls is None else -1
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
         output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self, fd)  # type: ignore[arg-type]
         self.write = output
@@ -181,17 +176,16 @@ class TcpConnection(GatedInput, asyncio.Protocol):
 
     def _bound_send_buffer(self) -> None:
         """What the kernel may hold for this client on top of its sendq (0: its default),
-        after a reload. A plain connection's socket is asked of its transport only then."""
+        after a reload. A plain connection's descriptor is wrapped in a socket only then."""
         size = self.gate.settings.send_buffer
         if size <= 0:
             return
         sock, view = self._sock, False
         if sock is None and self.transport is not None and self._tls is None:
             fd = self.transport.get_extra_info("fd", -1)
-            if fd >= 0:  # our transport keeps the descriptor alone: a view of it, let go after
-                sock, view = socket.socket(fileno=fd), True
-            else:
-                sock = self.transport.get_extra_info("socket")
+            if fd < 0:
+                return
+            sock, view = socket.socket(fileno=fd), True  # our transport keeps the descriptor alone
         if sock is None:
             return
         try:

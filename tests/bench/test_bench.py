@@ -205,7 +205,6 @@ def test_find_max_halves_from_a_start_rate_that_fails_and_gives_up_below_one() -
         ({"ok": False, "generator_limited": True, "generator_fell_short": True}, True),  # could not offer it
         # it offered the rate, busy or lagging (a server falling behind answers in bursts): bisect on
         ({"ok": False, "generator_limited": True, "generator_fell_short": False}, False),
-        ({"ok": False, "generator_limited": True}, True),  # a result from before the distinction
     ],
 )
 def test_only_a_generator_that_fell_short_ends_the_search(trial: dict[str, Any], ends: bool) -> None:

@@ -314,18 +314,14 @@ async def test_a_client_that_does_not_read_is_dropped_near_its_sendq_not_megabyt
 
 async def test_accepted_connections_have_their_socket_options_and_a_reloaded_send_buffer() -> None:
     """Plain connections take keepalive, urgent data inline, no Nagle and the send buffer
-    from their listening socket; after a reload, new connections get the new buffer."""
+    from their listening socket; after a reload, new connections get the new buffer, and
+    so does a connection made before it."""
     settings = ["listen.irc=['127.0.0.1:0']", "listen.web=''", "store.db=':memory:'", "limits.sendq=262144"]
     runtime = Runtime(load(None, [*settings, "limits.send_buffer=32768"]),
                       loader=lambda: load(None, [*settings, "limits.send_buffer=65536"]))  # fmt: skip
     await runtime.start()
 
-    async def options_of_a_new_connection() -> tuple[int, int, int, int]:
-        client = await connected(runtime, f"sock{random.randrange(10**6)}")
-        link = next(link for link in runtime.connections if isinstance(link, TcpConnection) and link.session
-                    and link.session.speaks_irc and link.ip and link.transport is not None
-                    and link not in seen)  # fmt: skip
-        seen.append(link)
+    def options(link: TcpConnection) -> tuple[int, int, int, int]:
         assert link.transport is not None
         sock = socket.socket(fileno=link.transport.get_extra_info("fd"))  # a view of the descriptor
         try:
@@ -335,17 +331,29 @@ async def test_accepted_connections_have_their_socket_options_and_a_reloaded_sen
                     sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF))  # fmt: skip
         finally:
             sock.detach()
-            client.writer.close()
+
+    async def new_connection() -> tuple[LineClient, TcpConnection]:
+        client = await connected(runtime, f"sock{random.randrange(10**6)}")
+        link = next(link for link in runtime.connections if isinstance(link, TcpConnection) and link.session
+                    and link.session.speaks_irc and link.ip and link.transport is not None
+                    and link not in seen)  # fmt: skip
+        seen.append(link)
+        return client, link
 
     seen: list[TcpConnection] = []
     try:
-        keepalive, oobinline, nodelay, sndbuf = await options_of_a_new_connection()
+        before, early = await new_connection()
+        keepalive, oobinline, nodelay, sndbuf = options(early)
         assert keepalive and oobinline and nodelay
         assert 32768 <= sndbuf <= 65536  # Linux doubles what it is given
         reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         runtime.rehash(lambda error, notes: reloaded.set_result(error))
         assert await asyncio.wait_for(reloaded, WAIT) is None
-        assert (await options_of_a_new_connection())[3] > 65536
+        after, late = await new_connection()
+        assert options(late)[3] > 65536
+        assert options(early)[3] > 65536  # the reload reached it too
+        for client in (before, after):
+            client.writer.close()
     finally:
         await runtime.stop()
 
