@@ -173,6 +173,21 @@ async def test_find_max_doubles_or_halves_and_reports_every_trial(target: Target
     assert "rate" in human(_wrap("fanout", out, target))
 
 
+async def test_the_trial_after_a_failed_one_runs_on_new_connections(target: Target) -> None:
+    # A failure can leave lines queued in the server for the old connections; delivered
+    # into the next trial, they would fail it too (InspIRCd did, all the way down).
+    failing = FanoutOptions(clients=4, senders=2, duration=0.3, samplers=1, drain_timeout=5, max_p99_ms=0.0)
+    search = FindMaxOptions(start_rate=20, max_trials=3, max_time=60, retries=0)
+    out = await fanout_find_max(target, failing, search)
+    assert [t["ok"] for t in out["trials"]] == [False, False, False]
+    assert [t["rate"] for t in out["trials"]] == [20, 10, 5]
+    assert out["rooms_reopened"] == 3
+    holding = FanoutOptions(clients=4, senders=2, duration=0.3, samplers=1, drain_timeout=5)
+    held = await fanout_find_max(target, holding, FindMaxOptions(start_rate=5, max_trials=2, max_time=60, retries=0))
+    assert [t["ok"] for t in held["trials"]] == [True, True]
+    assert held["rooms_reopened"] == 0  # a held trial leaves nothing behind: the same connections go on
+
+
 def test_find_max_doubles_until_a_rate_fails_then_bisects_to_the_precision() -> None:
     capacity = 1234.0  # a server that holds any rate up to this one
     search = RateSearch(50.0, precision=0.1)
