@@ -18,6 +18,9 @@ messages: what starting, registering and stopping cost cancels out. Scenarios:
   pingpong         a PRIVMSG round trip on a real server over real sockets
   heap             bytes of Python heap per registered idle client (tracemalloc, no
                    valgrind)
+  opcodes          Python bytecodes per message of `roundtrip` and `channel`, by
+                   function (sys.settrace, no valgrind): where the interpreter's share
+                   of the instructions goes
 
 `--tree` measures the hubbub in DIR (a checkout, or `git archive REV | tar -x -C DIR`;
 build its compiled module there first: `python setup.py build_ext --inplace`).
@@ -35,9 +38,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from types import CodeType, FrameType
 
-SCENARIOS = ("roundtrip", "channel", "server", "server-history", "pingpong", "heap")
+SCENARIOS = ("roundtrip", "channel", "server", "server-history", "pingpong", "heap", "opcodes")
 # Two numbers of round trips (roundtrip, pingpong) or messages (the others) per scenario.
 SIZES = {"roundtrip": (500, 1500), "channel": (400, 1200), "server": (100, 500), "server-history": (100, 500),
          "pingpong": (100, 500)}  # fmt: skip
@@ -82,9 +88,12 @@ class FakeTransport:
     def resume_reading(self) -> None: ...
 
 
-async def _in_process(members: int, rounds: int, channel: bool) -> None:
+async def _in_process(
+    members: int, rounds: int, channel: bool, traced: Callable[[Callable[[], None]], None] | None = None
+) -> None:
     """`rounds` times: the first client says something to the second (or the channel),
-    which answers; each message flushed as a loop iteration would."""
+    which answers; each message flushed as a loop iteration would. With `traced`, the
+    messages are sent by the function given to it (which runs it, tracing)."""
     from hubbub.app import Runtime
     from hubbub.config import load
     from hubbub.transport.tcp import TcpConnection
@@ -102,12 +111,53 @@ async def _in_process(members: int, rounds: int, channel: bool) -> None:
     a, b = clients[0], clients[1]
     to_b = f"PRIVMSG {'#c' if channel else 'u1'} :{TEXT}\r\n".encode()
     to_a = f"PRIVMSG {'#c' if channel else 'u0'} :{TEXT}\r\n".encode()
-    for _ in range(rounds):
-        a.data_received(to_b)
-        runtime.flusher.flush()
-        b.data_received(to_a)
-        runtime.flusher.flush()
+
+    def talk() -> None:
+        for _ in range(rounds):
+            a.data_received(to_b)
+            runtime.flusher.flush()
+            b.data_received(to_a)
+            runtime.flusher.flush()
+
+    if traced is None:
+        talk()
+    else:
+        traced(talk)
     await runtime.stop()
+
+
+def opcodes(members: int, messages: int) -> tuple[float, list[tuple[float, str]]]:
+    """Python bytecodes executed per message of the in-process scenario (a round trip's
+    two messages to one member, or messages to a channel of `members`), in all and by
+    function (`file:line:name`, most first). Deterministic: the same code, the same
+    counts, on any machine, which CPU time and the machine's noise are not."""
+    counts: Counter[CodeType] = Counter()
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            counts[frame.f_code] += 1
+        return tracer
+
+    def traced(talk: Callable[[], None]) -> None:
+        talk()  # once untraced, to warm the caches (routes, forms, times) the way a running server has them
+        sys.settrace(tracer)
+        try:
+            talk()
+        finally:
+            sys.settrace(None)
+
+    asyncio.run(_in_process(members, messages // 2, members > 2, traced))
+    mine = {code: count for code, count in counts.items() if code.co_filename != __file__}
+    ranked = sorted(((count / messages, _where(code)) for code, count in mine.items()), reverse=True)
+    return sum(mine.values()) / messages, ranked
+
+
+def _where(code: CodeType) -> str:
+    path = Path(code.co_filename)
+    parts = path.parts
+    shown = "/".join(parts[parts.index("hubbub") :]) if "hubbub" in parts else path.name
+    return f"{shown}:{code.co_firstlineno}:{code.co_name}"
 
 
 def _heap(clients: int = 2000) -> float:
@@ -248,6 +298,10 @@ def _counted(tree: Path, scenario: str, count: int) -> int:
 
 
 def measure(tree: Path, scenario: str) -> str:
+    if scenario == "opcodes":
+        run = subprocess.run([sys.executable, __file__, "--inner", "opcodes", "0"], cwd=tree, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONPATH": str(tree)}, check=True)  # fmt: skip
+        return run.stdout.rstrip()
     if scenario == "heap":
         run = subprocess.run([sys.executable, __file__, "--inner", "heap", "0"], cwd=tree, capture_output=True,
                              text=True, env={**os.environ, "PYTHONPATH": str(tree)}, check=True)  # fmt: skip
@@ -268,6 +322,12 @@ def main() -> None:
         scenario, count = args.inner[0], int(args.inner[1])
         if scenario == "heap":
             print(_heap())
+        elif scenario == "opcodes":
+            for name, members in (("round trip", 2), ("channel of 100", 100)):
+                total, ranked = opcodes(members, 400)
+                print(f"opcodes: {total:,.0f} Python bytecodes per message ({name})")
+                for per, where in ranked[:15]:
+                    print(f"  {per:7.1f}  {where}")
         elif scenario == "channel":
             asyncio.run(_in_process(100, count // 2, True))  # `count` messages
         else:

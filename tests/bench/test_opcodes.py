@@ -1,0 +1,48 @@
+"""bench/instructions.py's `opcodes` scenario: Python bytecodes per message, by function.
+
+The everyday-load work reads where the interpreter's time goes from these counts, so
+they must count the server's own code on the message path, per message, and nothing of
+the driver's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "instructions.py"
+
+
+@pytest.fixture(scope="module")
+def instructions() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_instructions", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_round_trip_counts_the_message_path_per_message(instructions: ModuleType) -> None:
+    total, ranked = instructions.opcodes(2, 40)
+    names = [where for _, where in ranked]
+    # the path of a PRIVMSG: parsed, dispatched, relayed, serialized
+    for needed in ("hubbub/irc/message.py", "hubbub/server/handlers/messaging.py", "hubbub/server/engine.py"):
+        assert any(where.startswith(needed) for where in names), needed
+    assert not any("instructions.py" in where for where in names)  # the driver is left out
+    assert sum(per for per, _ in ranked) == pytest.approx(total)
+    assert ranked == sorted(ranked, reverse=True)
+    # per message, not per run: twice the messages, about the same count
+    again, _ = instructions.opcodes(2, 80)
+    assert again == pytest.approx(total, rel=0.05)
+
+
+def test_a_channel_message_costs_more_python_than_a_private_one(instructions: ModuleType) -> None:
+    private, _ = instructions.opcodes(2, 40)
+    channel, ranked = instructions.opcodes(100, 40)
+    assert channel > private  # membership and mode checks; the 99 writes themselves are in C
+    assert any(":channel_refuses_speech" in where for _, where in ranked)
