@@ -441,6 +441,7 @@ class Runtime:
         previous_max_clients = self.config.limits.max_clients
         self.config = config
         self.services.config = config
+        self.persistence.reconfigure(config)  # what history records, and retention
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
         throttle = self.services.login_throttle  # the failures recorded so far still count

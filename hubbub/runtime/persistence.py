@@ -29,6 +29,7 @@ from hubbub.store.restore import restore_events
 log = logging.getLogger("hubbub.store")
 
 PRUNE_EVERY = 600.0  # seconds between retention passes
+PRUNE_FIRST = 60.0  # seconds from start-up to the first (a server restarted often still prunes)
 
 
 class Persistence:
@@ -56,8 +57,7 @@ class Persistence:
         self.engine.subscribe_own(self.recorder)
         self.services.store = store
         self.services.awaiting = self.awaiting
-        if self.config.history.max_age_days or self.config.history.max_per_target:
-            self._pruner = asyncio.create_task(self._prune_forever())
+        self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
         where = shown(self.config.store.db)
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
                  len(snapshot.channels), len(snapshot.klines))  # fmt: skip
@@ -150,20 +150,34 @@ class Persistence:
 
         task.add_done_callback(done)
 
+    def reconfigure(self, config: Config) -> None:
+        """A reload's settings: what is recorded (`[history]`) and retention, at once.
+        The store itself (`store.db`) stays: it needs a restart."""
+        self.config = config
+        if self.recorder is not None:
+            self.recorder.history = config.history
+
     async def _prune_forever(self) -> None:
-        history = self.config.history
+        await asyncio.sleep(min(PRUNE_FIRST, PRUNE_EVERY))
         while True:
-            await asyncio.sleep(PRUNE_EVERY)
             if self.store is None:
                 return
-            cutoff = time.time() - history.max_age_days * 86400 if history.max_age_days else None
-            try:
-                forgotten = await self.store.prune(cutoff, history.max_per_target)
-            except StoreError as exc:
-                log.error("retention failed: %s", exc)
-                continue
-            if forgotten:
-                log.info("retention: forgot %d messages", forgotten)
+            history = self.config.history  # read each pass: a reload may change it
+            if history.max_age_days or history.max_per_target:
+                await self._prune_once(history.max_age_days, history.max_per_target)
+            await asyncio.sleep(PRUNE_EVERY)
+
+    async def _prune_once(self, max_age_days: float, max_per_target: int) -> None:
+        """One retention pass; a failure is logged, and the next pass tries again."""
+        assert self.store is not None
+        cutoff = time.time() - max_age_days * 86400 if max_age_days else None
+        try:
+            forgotten = await self.store.prune(cutoff, max_per_target)
+        except StoreError as exc:
+            log.error("retention failed: %s", exc)
+            return
+        if forgotten:
+            log.info("retention: forgot %d messages", forgotten)
 
     async def close(self) -> None:
         if self._pruner is not None:

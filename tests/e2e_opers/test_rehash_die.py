@@ -208,3 +208,56 @@ async def test_die_ends_the_process_cleanly(tmp_path: Path, oper_hash: str) -> N
         if served.proc.returncode is None:
             served.proc.kill()
             await served.proc.wait()
+
+
+async def test_rehash_turns_history_recording_on_and_off_at_once(make_oper_server, oper_hash, clients) -> None:
+    # What is recorded follows [history] after a reload, as the capabilities offered do:
+    # the store's recorder used to keep the settings it started with.
+    from tests.e2e_caps.support import capped
+    from tests.e2e_history.test_chathistory import HISTORY, history, talk
+
+    server = await make_oper_server(toml=oper_toml(oper_hash) + "[history]\nenabled = false\n")
+    ircop = await an_oper(server, "ircop", "#room")
+    clients.append(ircop)
+    ircop.send("PRIVMSG #room :before, not kept")
+    path = Path(server.config_name)
+    path.write_text(oper_toml(oper_hash) + "[history]\nenabled = true\n", encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    alice = await capped(server, "alice", *HISTORY, "echo-message", channels=("#room",))
+    clients.append(alice)
+    await talk(alice, "#room", "after, kept")
+    assert [m.params[-1] for m in await history(alice, "CHATHISTORY LATEST #room * 10")] == ["after, kept"]
+    path.write_text(oper_toml(oper_hash) + "[history]\nenabled = false\n", encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    await talk(alice, "#room", "off again, not kept")
+    path.write_text(oper_toml(oper_hash) + "[history]\nenabled = true\n", encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    assert [m.params[-1] for m in await history(alice, "CHATHISTORY LATEST #room * 10")] == ["after, kept"]
+
+
+async def test_retention_set_by_a_rehash_prunes_soon_after(make_oper_server, oper_hash, clients, monkeypatch) -> None:
+    # Retention passes run from start-up whatever the settings were then (a reload may set
+    # them), the first one soon: a server restarted more often than the interval pruned never.
+    from hubbub.runtime import persistence
+    from tests.e2e_caps.support import capped
+    from tests.e2e_history.test_chathistory import HISTORY, history, talk
+
+    monkeypatch.setattr(persistence, "PRUNE_FIRST", 0.05)
+    monkeypatch.setattr(persistence, "PRUNE_EVERY", 0.05)
+    server = await make_oper_server()
+    ircop = await an_oper(server, "ircop")
+    alice = await capped(server, "alice", *HISTORY, "echo-message", channels=("#room",))
+    clients.extend([ircop, alice])
+    await talk(alice, "#room", *(f"line {i}" for i in range(5)))
+    Path(server.config_name).write_text(oper_toml(oper_hash) + "[history]\nmax_per_target = 2\n", encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    for _ in range(200):  # a pass every 50 ms: wait for one that has run
+        kept = [m.params[-1] for m in await history(alice, "CHATHISTORY LATEST #room * 10")]
+        if len(kept) < 5:
+            break
+        await asyncio.sleep(0.05)
+    assert kept == ["line 3", "line 4"]
