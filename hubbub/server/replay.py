@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 
 from hubbub.irc.message import Message
-from hubbub.server.delivery import FORM_BITS, event_tags, new_batch_id
+from hubbub.server.delivery import FORM_BITS, WANTS_TAGS, event_tags, new_batch_id
 from hubbub.server.storage import StoredMessage
 
 _FORMATS = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
@@ -57,7 +57,9 @@ class Replay:
         self.batch_params = batch_params
 
     def units_for(self, mask: int) -> list[Message | list[Message]]:
-        lines = [line for stored in self.messages for line in stored_lines(stored, mask & FORM_BITS, self.server)]
+        # message-tags: a TAGMSG never reaches a client without the capability, kept or live
+        shown = self.messages if mask & WANTS_TAGS else [m for m in self.messages if m.command != "TAGMSG"]
+        lines = [line for stored in shown for line in stored_lines(stored, mask & FORM_BITS, self.server)]
         if self.batch_type is None:
             return list(lines)
         ref = new_batch_id()
