@@ -220,6 +220,16 @@ def cs_set(ctx: Context, args: list[str]) -> None:
         return
     ctx.emit(ChannelFounderSet(channel.name, heir.key),
              lambda outcome: _say(ctx, f"The founder of {channel.name} is now {heir.name}"))  # fmt: skip
+    if channel.key not in ctx.state.channels:
+        return
+    # The founder's status (+q) changes hands in the channel now, not at the next join:
+    # whoever is there logged in to the old account loses it, the heir's connections get it.
+    for member in list(channel.members):
+        owner = casefold(member.account or "")
+        if owner == heir.key and owner != account and channel.rank(member) < FOUNDER:
+            _set_status(ctx, channel, member, "q", True)
+        elif owner == account and owner != heir.key and channel.rank(member) >= FOUNDER:
+            _set_status(ctx, channel, member, "q", False)
 
 
 def _drop_code(channel: Channel) -> str:
