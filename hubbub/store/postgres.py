@@ -564,11 +564,11 @@ class PostgresStore:
                                                            to_ms(older_than)))  # fmt: skip
                 if per_target:
                     for (target,) in await conn.fetch(
-                        "SELECT target FROM messages GROUP BY target HAVING COUNT(*) > $1", per_target
+                        f"SELECT target FROM messages WHERE {PLAIN} GROUP BY target HAVING COUNT(*) > $1", per_target
                     ):
                         forgotten += _count(await conn.execute(
-                            "DELETE FROM messages WHERE target = $1 AND (time_ms, id) <= (SELECT time_ms, id "
-                            "FROM messages WHERE target = $1 ORDER BY time_ms DESC, id DESC OFFSET $2 LIMIT 1)",
+                            "DELETE FROM messages WHERE target = $1 AND (time_ms, id) <= (SELECT time_ms, id FROM "
+                            f"messages WHERE target = $1 AND {PLAIN} ORDER BY time_ms DESC, id DESC OFFSET $2 LIMIT 1)",
                             target, per_target,
                         ))  # fmt: skip
             return forgotten

@@ -569,13 +569,13 @@ class SqliteStore:
                 forgotten += conn.execute("DELETE FROM messages WHERE time_ms < ?", (to_ms(older_than),)).rowcount
             if per_target:
                 crowded = conn.execute(
-                    "SELECT target FROM messages GROUP BY target HAVING COUNT(*) > ?", (per_target,)
+                    f"SELECT target FROM messages WHERE {PLAIN} GROUP BY target HAVING COUNT(*) > ?", (per_target,)
                 ).fetchall()
                 for (target,) in crowded:
                     forgotten += conn.execute(
-                        "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE target = ? "
-                        "ORDER BY time_ms DESC, id DESC LIMIT -1 OFFSET ?)",
-                        (target, per_target),
+                        "DELETE FROM messages WHERE target = ? AND (time_ms, id) <= (SELECT time_ms, id FROM "
+                        f"messages WHERE target = ? AND {PLAIN} ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?)",
+                        (target, target, per_target),
                     ).rowcount
             return forgotten
 

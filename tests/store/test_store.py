@@ -220,6 +220,21 @@ async def test_retention_by_age_and_by_count(make_store) -> None:
     assert ids(await store.history(q("latest"))) == ["id8", "id9"]
 
 
+async def test_retention_by_count_counts_messages_not_the_events_among_them(make_store) -> None:
+    # Joins, parts and reactions do not push messages out: with event-playback on, a busy
+    # channel's comings and goings would otherwise leave it no messages at all.
+    store = await make_store()
+    kept = [AddMessage(line(i)) for i in range(3)]
+    events = [AddMessage(line(i, command="JOIN" if i % 2 else "QUIT")) for i in range(3, 11)]
+    latest = [AddMessage(line(11, command="TAGMSG")), AddMessage(line(12)), AddMessage(line(13, command="JOIN"))]
+    await store.write([*kept, *events, *latest])
+    assert await store.prune(None, 3) == 1  # id0: older than the third newest message
+    assert ids(await store.history(q("latest"))) == ["id1", "id2", "id12"]
+    # what happened among the messages kept stays, the reaction too
+    assert ids(await store.history(q("latest", events=True))) == [f"id{i}" for i in range(1, 14)]
+    assert await store.prune(None, 3) == 0
+
+
 async def test_opening_again_migrates_nothing_twice(make_store) -> None:
     store = await filled(make_store, 2)
     store = await make_store()
