@@ -198,6 +198,14 @@ class SqliteStore:
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # taken beside the writes instead (_checkpoint)
             self._migrate(conn)
+            if self.path is not None:
+                # Another program writing (or holding a write lock) would make every commit
+                # of ours wait and fail, history lost, while clients chat: refuse to start.
+                # A database already in WAL mode lets everything above through regardless.
+                conn.execute("PRAGMA busy_timeout = 2000")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA busy_timeout = 5000")
             self._indexed = conn.execute("SELECT upto FROM search_indexed").fetchone()[0]
             newest = conn.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
             self._next_id = max(newest, self._indexed) + 1

@@ -16,6 +16,7 @@ import pytest
 
 from hubbub.app import Runtime
 from hubbub.runtime import persistence
+from hubbub.store import open_store
 from tests.e2e_history.test_chathistory import history
 from tests.e2e_limits.test_cli import MODULE, STARTUP, Served, _env, run
 from tests.helpers import LineClient, start_server, sync
@@ -176,6 +177,31 @@ def test_an_empty_file_another_program_holds_exclusively_is_one_line_too(tmp_pat
     lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
     assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_hubbub_database_another_program_writes_to_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    # A database already in WAL mode (every hubbub database) lets a reader in while another
+    # program holds the write lock: the server started, and then every commit waited and
+    # failed, the history of everyone chatting lost. It must refuse to start instead.
+    db = tmp_path / "hubbub.db"
+
+    async def make() -> None:  # a hubbub database, as a server leaves it
+        store = open_store(str(db), 1, False)
+        await store.open()
+        await store.close()
+
+    asyncio.run(make())
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        assert holder.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        holder.execute("BEGIN EXCLUSIVE")
+        result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
+    finally:
+        holder.close()
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
+    assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and "listening irc" not in result.stderr
 
 
 # -- 3. retention reaches the pruner (in process: the first pass is a minute after start-up) ----------
