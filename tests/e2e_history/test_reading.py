@@ -15,6 +15,24 @@ async def logged_in(server, nick: str, account: str, *caps: str, channels: tuple
     return client
 
 
+async def test_a_read_marker_is_never_set_in_the_future_or_before_1970(stored, clients) -> None:
+    # A marker from the future stood against every real one after it (markers only move
+    # forward); one in year 1 or 9999.9999 came back as `1-01-01...` or `10000-...`, which
+    # the client could not even send back.
+    server = await stored()
+    await registered_account(server, "alice", "correct-horse", "#c")
+    laptop = await logged_in(server, "laptop", "alice", *HISTORY, "draft/read-marker", "echo-message", channels=("#c",))
+    clients.append(laptop)
+    laptop.send("MARKREAD #c timestamp=0001-01-01T00:00:00.000Z")
+    assert (await laptop.expect("MARKREAD")).params == ["#c", "timestamp=1970-01-01T00:00:00.000Z"]
+    laptop.send("MARKREAD #c timestamp=9999-12-31T23:59:59.9999Z")
+    capped_at = (await laptop.expect("MARKREAD")).params[1]
+    assert "2000" < capped_at.removeprefix("timestamp=") < "3000"  # now, as the server's clock says
+    said = (await talk(laptop, "#c", "later"))[0]
+    laptop.send(f"MARKREAD #c timestamp={said.tags['time']}")  # a real marker still moves it on
+    assert (await laptop.expect("MARKREAD")).params == ["#c", f"timestamp={said.tags['time']}"]
+
+
 async def test_private_messages_between_accounts_are_kept_for_both_and_all_their_connections(stored, clients) -> None:
     server = await stored()
     alice = await registered_account(server, "alice")

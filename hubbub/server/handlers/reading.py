@@ -72,6 +72,10 @@ def handle_markread(ctx: Context, message: Message) -> None:
     if when is None:
         conn.fail("MARKREAD", "INVALID_PARAMS", shown(value), "Invalid timestamp")
         return
+    # Nothing was said after now, or before 1970: a marker in the future would stand
+    # against every real one (markers only move forward), and years outside 1000-9999
+    # cannot be written back in the timestamp format at all.
+    when = min(max(when, 0.0), ctx.now())
     store = ctx.svc.store
     account = ctx.user.account
     if store is None or account is None:
