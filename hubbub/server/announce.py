@@ -655,7 +655,7 @@ def _redacted(a: Announcer, ev: Redacted, outcome: Outcome) -> None:
         if user is not None and user.conn is not None and user.conn not in hearers:
             hearers.append(user.conn)
     else:
-        parties = {ev.other, casefold(user.account) if user is not None and user.account else ""}
+        parties = {casefold(ev.other), casefold(user.account) if user is not None and user.account else ""}
         hearers = [c for c in a.local() if c.user.account is not None and casefold(c.user.account) in parties]
     for conn in hearers:
         if cap in conn.caps:

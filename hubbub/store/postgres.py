@@ -74,6 +74,7 @@ T = TypeVar("T")
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 _INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
            "ON CONFLICT (target, msgid) DO NOTHING")  # fmt: skip
+_FOLDED = "translate(target, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"  # casemap.casefold
 SEARCH_CONFIG = "hubbub_search"  # the text search configuration of the schema (schema.py)
 _UNACCENTED = (  # whether that configuration takes accents off words
     "SELECT EXISTS (SELECT FROM pg_ts_config_map m JOIN pg_ts_dict d ON d.oid = m.mapdict "
@@ -420,7 +421,11 @@ class PostgresStore:
             await conn.execute("DELETE FROM channels WHERE founder = $1", op.key)
             await conn.execute("DELETE FROM channel_access WHERE account = $1", op.key)
             await conn.execute(
-                "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND (target LIKE $1 OR target LIKE $2)",
+                # the keys hold the accounts' names as registered (`dm:Alice bob`); `op.key` is
+                # folded, and LIKE here minds case (SQLite's does not): fold A-Z as the
+                # ascii casemapping does, and no further
+                f"DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND ({_FOLDED} LIKE $1 "
+                f"OR {_FOLDED} LIKE $2)",
                 *dm_patterns(op.key),
             )
         elif isinstance(op, PutChannel):

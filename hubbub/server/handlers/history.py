@@ -54,8 +54,9 @@ def history_key(ctx: Context, name: str) -> tuple[str, str] | None:
     if other is not None:
         theirs = other.account
         shown_as = other.nick
-    else:  # offline: the nick names the account it is registered as
-        theirs = casefold(name) if casefold(name) in ctx.state.accounts else None
+    else:  # offline: the nick names the account it is registered as (keyed by its name as registered)
+        record = ctx.state.accounts.get(casefold(name))
+        theirs = record.name if record is not None else None
         shown_as = name
     if theirs is None:
         return None

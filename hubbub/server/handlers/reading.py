@@ -131,7 +131,7 @@ def handle_redact(ctx: Context, message: Message) -> None:
         if channel is None:
             a, _, b = key[3:].partition(" ")
             mine = casefold(ctx.user.account or "")
-            other = b if a == mine else a
+            other = b if casefold(a) == mine else a  # the key holds names as registered
         ctx.emit(Redacted(ctx.user.uid, key, shown_as, channel is not None, msgid, reason, ctx.now(), new_msgid(),
                           other))  # fmt: skip
 
