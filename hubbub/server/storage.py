@@ -101,6 +101,12 @@ class DeleteMessage(NamedTuple):
     msgid: str
 
 
+class ForgetConversation(NamedTuple):
+    """Everything kept under a conversation's key: its messages and the read markers on it."""
+
+    target: str
+
+
 class PutAccount(NamedTuple):
     account: AccountRecord
 
@@ -132,8 +138,8 @@ class PutMarker(NamedTuple):
 
 
 Write = (
-    AddMessage | DeleteMessage | PutAccount | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline
-    | PutMarker
+    AddMessage | DeleteMessage | ForgetConversation | PutAccount | DeleteAccount | PutChannel | DeleteChannel
+    | PutKline | DeleteKline | PutMarker
 )
 
 

@@ -52,6 +52,7 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    ForgetConversation,
     HistoryQuery,
     KlineRecord,
     PutAccount,
@@ -393,6 +394,9 @@ class PostgresStore:
         """One write; an account's or channel's own row always first (it is the lock)."""
         if isinstance(op, DeleteMessage):
             await conn.execute("DELETE FROM messages WHERE target = $1 AND msgid = $2", op.target, op.msgid)
+        elif isinstance(op, ForgetConversation):
+            await conn.execute("DELETE FROM messages WHERE target = $1", op.target)
+            await conn.execute("DELETE FROM read_markers WHERE target = $1", op.target)
         elif isinstance(op, PutAccount):
             a = op.account
             await conn.execute(

@@ -30,6 +30,7 @@ from hubbub.server.events import (
     ChannelFounderSet,
     ChannelModesSet,
     ChannelRegistered,
+    ChannelRenamed,
     Event,
     Joined,
     Kicked,
@@ -53,6 +54,7 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    ForgetConversation,
     KlineRecord,
     PutAccount,
     PutChannel,
@@ -146,16 +148,37 @@ def _joined(r: Recorder, ev: Joined, outcome: Outcome) -> None:
         r._line(outcome.channel.key, ev.msgid, ev.time, "JOIN", user, (outcome.channel.name,))
 
 
+# Modes that keep a channel's history from those outside it (history.may_read; +p too).
+CLOSED = frozenset("sip")
+
+
+def _forget_if_closed(r: Recorder, channel: Channel, key: str) -> None:
+    """A closed channel whose name is free again (it emptied, or was renamed or dropped)
+    takes its history with it: whoever creates the name next is its op, and would read
+    what only the old members could. A registered channel never empties away; an open
+    one's history stays for the next channel of its name (docs/history.md)."""
+    if key not in r.state.channels and (CLOSED.intersection(channel.modes) or channel.join_key is not None):
+        r.pending.append(ForgetConversation(key))
+
+
 def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
-    if _events_on(r) and outcome.channel is not None:
-        params = (outcome.channel.name, ev.reason) if ev.reason else (outcome.channel.name,)
-        r._line(outcome.channel.key, ev.msgid, ev.time, "PART", outcome.user, params)
+    channel = outcome.channel
+    if channel is None:
+        return
+    if _events_on(r):
+        params = (channel.name, ev.reason) if ev.reason else (channel.name,)
+        r._line(channel.key, ev.msgid, ev.time, "PART", outcome.user, params)
+    _forget_if_closed(r, channel, channel.key)
 
 
 def _kicked(r: Recorder, ev: Kicked, outcome: Outcome) -> None:
-    if _events_on(r) and outcome.channel is not None and outcome.target is not None:
-        params = (outcome.channel.name, outcome.target.nick, ev.reason)
-        r._line(outcome.channel.key, ev.msgid, ev.time, "KICK", outcome.user, params)
+    channel = outcome.channel
+    if channel is None:
+        return
+    if _events_on(r) and outcome.target is not None:
+        params = (channel.name, outcome.target.nick, ev.reason)
+        r._line(channel.key, ev.msgid, ev.time, "KICK", outcome.user, params)
+    _forget_if_closed(r, channel, channel.key)
 
 
 def _quit(r: Recorder, ev: UserQuit, outcome: Outcome) -> None:
@@ -163,6 +186,15 @@ def _quit(r: Recorder, ev: UserQuit, outcome: Outcome) -> None:
     if _events_on(r) and user is not None and user.registered:
         for channel in outcome.left:
             r._line(channel.key, ev.msgid, ev.time, "QUIT", user, (ev.reason,))
+    for channel in outcome.left:
+        _forget_if_closed(r, channel, channel.key)
+
+
+def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
+    channel = outcome.channel
+    old_key = casefold(outcome.old_name)
+    if channel is not None and old_key != channel.key:  # not a change of case only
+        _forget_if_closed(r, channel, old_key)
 
 
 def _nick(r: Recorder, ev: NickSet, outcome: Outcome) -> None:
@@ -238,6 +270,8 @@ def _registered_channel(r: Recorder, ev: Any, outcome: Outcome) -> None:
 
 def _channel_dropped(r: Recorder, ev: ChannelDropped, outcome: Outcome) -> None:
     r.pending.append(DeleteChannel(casefold(ev.channel)))
+    if outcome.channel is not None:
+        _forget_if_closed(r, outcome.channel, casefold(ev.channel))
 
 
 def _marker(r: Recorder, ev: MarkerSet, outcome: Outcome) -> None:
@@ -275,6 +309,7 @@ _RECORDERS: dict[type[Any], Any] = {
     ChannelAccessSet: _registered_channel,
     ChannelFounderSet: _registered_channel,
     ChannelDropped: _channel_dropped,
+    ChannelRenamed: _renamed,
     MarkerSet: _marker,
     Redacted: _redacted,
     KlineRemoved: _kline_removed,

@@ -52,6 +52,7 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    ForgetConversation,
     HistoryQuery,
     KlineRecord,
     PutAccount,
@@ -454,6 +455,9 @@ class SqliteStore:
     def _apply(self, conn: sqlite3.Connection, op: Write) -> None:
         if isinstance(op, DeleteMessage):
             conn.execute("DELETE FROM messages WHERE target = ? AND msgid = ?", (op.target, op.msgid))
+        elif isinstance(op, ForgetConversation):
+            conn.execute("DELETE FROM messages WHERE target = ?", (op.target,))
+            conn.execute("DELETE FROM read_markers WHERE target = ?", (op.target,))
         elif isinstance(op, PutAccount):
             a = op.account
             conn.execute(

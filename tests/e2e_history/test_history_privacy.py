@@ -377,3 +377,30 @@ async def test_a_conversation_with_an_offline_account_with_capitals_is_found_by_
     await bob.closed()
     clients.remove(bob)
     assert texts(await history(carol, "CHATHISTORY LATEST Bob * 10")) == ["hello Bob"]
+
+
+async def test_a_closed_channel_takes_its_history_along_when_its_name_is_freed(stored, clients) -> None:
+    # Whoever creates a free name is the new channel's op and member: the history of a
+    # secret, invite-only or keyed channel that emptied, or was renamed away, must not be
+    # there for them. An open channel's stays for the next one of its name.
+    server = await stored()
+    alice = await capped(server, "alice", *HISTORY, "echo-message", channels=("#secret", "#keyed", "#moving", "#open"))
+    mallory = await capped(server, "mallory", *HISTORY)
+    clients.extend([alice, mallory])
+    for channel, mode in (("#secret", "+s"), ("#keyed", "+k door"), ("#moving", "+i")):
+        alice.send(f"MODE {channel} {mode}")
+        await alice.expect("MODE", channel)
+    for channel in ("#secret", "#keyed", "#moving", "#open"):
+        await talk(alice, channel, f"the launch codes of {channel}")
+    alice.send("RENAME #moving #moved :elsewhere")
+    await alice.expect(lambda m: m.command in ("RENAME", "JOIN") and "#moved" in m.params)
+    for channel in ("#secret", "#keyed", "#open"):
+        alice.send(f"PART {channel}")
+        await alice.expect("PART", channel)
+    for channel in ("#secret", "#keyed", "#moving"):
+        await mallory.join(channel)
+        got = await history(mallory, f"CHATHISTORY LATEST {channel} * 10")
+        assert [m for m in got if m.command == "PRIVMSG"] == [], channel
+    await mallory.join("#open")
+    assert texts(await history(mallory, "CHATHISTORY LATEST #open * 10")) == ["the launch codes of #open"]
+    assert texts(await history(alice, "CHATHISTORY LATEST #moved * 10")) == []  # stayed with the old name, gone

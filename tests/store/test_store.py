@@ -13,6 +13,7 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    ForgetConversation,
     HistoryQuery,
     KlineRecord,
     PutAccount,
@@ -233,6 +234,17 @@ async def test_retention_by_count_counts_messages_not_the_events_among_them(make
     # what happened among the messages kept stays, the reaction too
     assert ids(await store.history(q("latest", events=True))) == [f"id{i}" for i in range(1, 14)]
     assert await store.prune(None, 3) == 0
+
+
+async def test_forgetting_a_conversation_takes_its_messages_and_markers_and_nothing_else(make_store) -> None:
+    store = await make_store()
+    await store.write([AddMessage(line(i, target="#a" if i % 2 else "#c")) for i in range(6)])
+    await store.write([PutMarker("alice", "#a", T0 + 3), PutMarker("alice", "#c", T0 + 4)])
+    await store.write([ForgetConversation("#a")])
+    assert await store.history(HistoryQuery("#a", "latest", None, None, 100, True)) == []
+    assert ids(await store.history(q("latest"))) == ["id0", "id2", "id4"]
+    assert await store.marker("alice", "#a") is None
+    assert await store.marker("alice", "#c") == T0 + 4
 
 
 async def test_opening_again_migrates_nothing_twice(make_store) -> None:
