@@ -341,6 +341,8 @@ class Runtime:
         for link in list(self.connections):  # an HTTP one still in its TLS handshake
             link.abort()
         await self.flusher.drain()
+        if self.cluster is None:  # in a cluster, the channels go on on the other nodes
+            self.persistence.ending()
         await self.persistence.close()
         self._done.set()
 

@@ -23,7 +23,7 @@ from hubbub.server.context import Services
 from hubbub.server.engine import Engine
 from hubbub.server.storage import AddMessage, Store, StoreError
 from hubbub.store import open_store, shown
-from hubbub.store.recorder import Recorder
+from hubbub.store.recorder import Recorder, forget_closed_channels
 from hubbub.store.restore import restore_events
 
 log = logging.getLogger("hubbub.store")
@@ -149,6 +149,11 @@ class Persistence:
                 link.release_input()
 
         task.add_done_callback(done)
+
+    def ending(self) -> None:
+        """A lone server is stopping: its unregistered channels end now (see recorder)."""
+        if self.recorder is not None:
+            forget_closed_channels(self.recorder)
 
     def reconfigure(self, config: Config) -> None:
         """A reload's settings: what is recorded (`[history]`) and retention, at once.

@@ -161,6 +161,14 @@ def _forget_if_closed(r: Recorder, channel: Channel, key: str) -> None:
         r.pending.append(ForgetConversation(key))
 
 
+def forget_closed_channels(r: Recorder) -> None:
+    """At the end of a lone server: every unregistered channel ends with it, and the
+    closed ones take their history along (as when they empty)."""
+    for channel in r.state.channels.values():
+        if channel.founder is None and (CLOSED.intersection(channel.modes) or channel.join_key is not None):
+            r.pending.append(ForgetConversation(channel.key))
+
+
 def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
     channel = outcome.channel
     if channel is None:

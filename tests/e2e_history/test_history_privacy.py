@@ -404,3 +404,34 @@ async def test_a_closed_channel_takes_its_history_along_when_its_name_is_freed(s
     await mallory.join("#open")
     assert texts(await history(mallory, "CHATHISTORY LATEST #open * 10")) == ["the launch codes of #open"]
     assert texts(await history(alice, "CHATHISTORY LATEST #moved * 10")) == []  # stayed with the old name, gone
+
+
+async def test_a_closed_unregistered_channel_ends_with_the_server_and_its_history_with_it(stored, clients) -> None:
+    # Unregistered channels do not outlive a restart; a closed one's history must not be
+    # there for whoever creates the name first afterwards. Open and registered ones keep theirs.
+    server = await stored()
+    alice = await registered_account(server, "alice", "correct-horse", "#secret", "#open", "#kept")
+    alice.send("PRIVMSG ChanServ :REGISTER #kept")
+    await alice.expect(lambda m: m.command == "NOTICE" and "#kept" in m.params[-1])
+    for channel in ("#secret", "#kept"):
+        alice.send(f"MODE {channel} +s")
+    for channel in ("#secret", "#open", "#kept"):
+        alice.send(f"PRIVMSG {channel} :words of {channel}")
+    await sync(alice)
+    await server.stop()
+    again = await stored()
+    mallory = await capped(again, "mallory", *HISTORY)
+    clients.append(mallory)
+    for channel in ("#secret", "#open"):
+        await mallory.join(channel)
+    assert texts(await history(mallory, "CHATHISTORY LATEST #secret * 10")) == []
+    assert texts(await history(mallory, "CHATHISTORY LATEST #open * 10")) == ["words of #open"]
+    founder = await LineClient.connect(again)
+    clients.append(founder)
+    await founder.register("alice")
+    founder.send("CAP REQ :" + " ".join(HISTORY))
+    await founder.expect("CAP")
+    founder.send("PRIVMSG NickServ :IDENTIFY correct-horse")
+    await founder.expect("900")
+    await founder.join("#kept")
+    assert texts(await history(founder, "CHATHISTORY LATEST #kept * 10")) == ["words of #kept"]
