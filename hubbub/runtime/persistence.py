@@ -21,7 +21,7 @@ from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
-from hubbub.server.storage import AddMessage, Store, StoreError
+from hubbub.server.storage import AddMessage, ForgetConversation, Store, StoreError
 from hubbub.store import open_store, shown
 from hubbub.store.recorder import Recorder, forget_closed_channels
 from hubbub.store.restore import restore_events
@@ -52,6 +52,12 @@ class Persistence:
         state = self.services.state
         for event in restore_events(snapshot, self.services.clock()):
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
+        # Closed channels that did not end cleanly (a crash, a kill): they ended all the same
+        # (an unregistered channel does not outlive its server), and take their history along.
+        ended = [key for key in snapshot.closed if key not in state.channels]
+        if ended:
+            await store.write([ForgetConversation(key) for key in ended])
+            log.info("forgot the history of %d closed channels that ended with the last run", len(ended))
         self.store = store
         self.recorder = Recorder(state, self.config.history)
         self.engine.subscribe_own(self.recorder)

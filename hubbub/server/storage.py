@@ -87,6 +87,7 @@ class Snapshot(NamedTuple):
     accounts: list[AccountRecord]
     channels: list[ChannelRecord]
     klines: list[KlineRecord]
+    closed: tuple[str, ...] = ()  # channels marked closed when the last run ended (ClosedChannel)
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -105,6 +106,14 @@ class ForgetConversation(NamedTuple):
     """Everything kept under a conversation's key: its messages and the read markers on it."""
 
     target: str
+
+
+class ClosedChannel(NamedTuple):
+    """Whether a channel's history ends with it (secret, private, invite-only, keyed):
+    kept so that a start after a crash can forget what a clean stop would have."""
+
+    key: str
+    closed: bool
 
 
 class PutAccount(NamedTuple):
@@ -138,8 +147,8 @@ class PutMarker(NamedTuple):
 
 
 Write = (
-    AddMessage | DeleteMessage | ForgetConversation | PutAccount | DeleteAccount | PutChannel | DeleteChannel
-    | PutKline | DeleteKline | PutMarker
+    AddMessage | DeleteMessage | ForgetConversation | ClosedChannel | PutAccount | DeleteAccount | PutChannel
+    | DeleteChannel | PutKline | DeleteKline | PutMarker
 )
 
 

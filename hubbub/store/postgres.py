@@ -48,6 +48,7 @@ from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
     ChannelRecord,
+    ClosedChannel,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -321,7 +322,10 @@ class PostgresStore:
                     'SELECT mask, reason, set_by, set_at, expires FROM klines ORDER BY set_at, mask COLLATE "C"'
                 )
             ]
-        return Snapshot(accounts, channels, klines)
+            closed = tuple(
+                row[0] for row in await conn.fetch('SELECT key FROM closed_channels ORDER BY key COLLATE "C"')
+            )
+        return Snapshot(accounts, channels, klines, closed)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -397,6 +401,12 @@ class PostgresStore:
         elif isinstance(op, ForgetConversation):
             await conn.execute("DELETE FROM messages WHERE target = $1", op.target)
             await conn.execute("DELETE FROM read_markers WHERE target = $1", op.target)
+            await conn.execute("DELETE FROM closed_channels WHERE key = $1", op.target)
+        elif isinstance(op, ClosedChannel):
+            if op.closed:
+                await conn.execute("INSERT INTO closed_channels (key) VALUES ($1) ON CONFLICT DO NOTHING", op.key)
+            else:
+                await conn.execute("DELETE FROM closed_channels WHERE key = $1", op.key)
         elif isinstance(op, PutAccount):
             a = op.account
             await conn.execute(

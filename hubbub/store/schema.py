@@ -177,6 +177,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             END""",
         ),
     ),
+    Migration(
+        3,
+        "the closed channels whose history ends with them, for a start after a crash to forget",
+        ("CREATE TABLE closed_channels (key TEXT PRIMARY KEY)",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -48,6 +48,7 @@ from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
     ChannelRecord,
+    ClosedChannel,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -290,7 +291,8 @@ class SqliteStore:
             KlineRecord(*row)
             for row in conn.execute("SELECT mask, reason, set_by, set_at, expires FROM klines ORDER BY set_at, mask")
         ]
-        return Snapshot(accounts, channels, klines)
+        closed = tuple(key for (key,) in conn.execute("SELECT key FROM closed_channels ORDER BY key"))
+        return Snapshot(accounts, channels, klines, closed)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -458,6 +460,12 @@ class SqliteStore:
         elif isinstance(op, ForgetConversation):
             conn.execute("DELETE FROM messages WHERE target = ?", (op.target,))
             conn.execute("DELETE FROM read_markers WHERE target = ?", (op.target,))
+            conn.execute("DELETE FROM closed_channels WHERE key = ?", (op.target,))
+        elif isinstance(op, ClosedChannel):
+            if op.closed:
+                conn.execute("INSERT OR IGNORE INTO closed_channels (key) VALUES (?)", (op.key,))
+            else:
+                conn.execute("DELETE FROM closed_channels WHERE key = ?", (op.key,))
         elif isinstance(op, PutAccount):
             a = op.account
             conn.execute(
