@@ -54,7 +54,10 @@ class Persistence:
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
         # Closed channels that did not end cleanly (a crash, a kill): they ended all the same
         # (an unregistered channel does not outlive its server), and take their history along.
-        ended = [key for key in snapshot.closed if key not in state.channels]
+        # Not in a cluster: there the channels live on in the other nodes, whose state this
+        # node has not received yet.
+        lone = not self.config.cluster.url
+        ended = [key for key in snapshot.closed if key not in state.channels] if lone else []
         if ended:
             await store.write([ForgetConversation(key) for key in ended])
             log.info("forgot the history of %d closed channels that ended with the last run", len(ended))

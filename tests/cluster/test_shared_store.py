@@ -58,3 +58,29 @@ async def test_accounts_and_history_are_the_network_s(redis_server: RedisServer,
         assert texts == ["kept for later"]
     finally:
         await cluster.close()
+
+
+async def test_a_node_joining_later_leaves_a_live_closed_channel_s_history_alone(
+    redis_server: RedisServer, cluster_config: str, postgres_url: str
+) -> None:
+    """A lone server forgets, at start, the history of closed channels that ended with its
+    last run; a node of a cluster must not: the channel lives on in the other nodes."""
+    cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)
+    history_caps = ["draft/chathistory", "batch", "server-time", "message-tags"]
+    try:
+        (n1,) = await cluster.start(1)
+        alice = await cluster.client(n1, "alice", "#hush", caps=history_caps)
+        alice.send("MODE #hush +s")
+        alice.send("PRIVMSG #hush :between us")
+        await caught_up(alice)
+        (n2,) = await cluster.start(1)
+        bob = await cluster.client(n2, "bob", caps=history_caps)
+        alice.send("INVITE bob #hush")
+        await bob.expect("INVITE")
+        await bob.join("#hush")
+        bob.send("CHATHISTORY LATEST #hush * 10")
+        await bob.expect("BATCH")
+        texts = [m.params[-1] for m in await bob.collect_until("BATCH") if m.command == "PRIVMSG"]
+        assert texts == ["between us"]
+    finally:
+        await cluster.close()
