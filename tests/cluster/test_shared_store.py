@@ -75,6 +75,7 @@ async def test_a_node_joining_later_leaves_a_live_closed_channel_s_history_alone
         await caught_up(alice)
         (n2,) = await cluster.start(1)
         bob = await cluster.client(n2, "bob", caps=history_caps)
+        await caught_up(alice)  # alice's node knows bob now
         alice.send("INVITE bob #hush")
         await bob.expect("INVITE")
         await bob.join("#hush")
