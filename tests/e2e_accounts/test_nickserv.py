@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from scramp import ScramClient
 
 from hubbub.runtime.workers import WorkerPool
@@ -264,6 +266,21 @@ async def test_a_registered_nick_taken_without_logging_in_is_renamed(make_server
     owner.send("PRIVMSG NickServ :IDENTIFY correct-horse")
     await owner.expect("900")
     assert "NICK" not in commands(await sync(owner))  # logged in in time: keeps it
+
+
+async def test_enforce_none_leaves_a_registered_nick_to_whoever_takes_it(make_server, clients) -> None:
+    # Nick ownership off: no warning, no rename, however long the intruder stays.
+    server = await make_server("accounts.enforce=none", "accounts.enforce_after=0.1")
+    alice = await registered_account(server, "alice")
+    alice.send("QUIT")
+    await alice.closed()
+    intruder = await connected(server, "alice")
+    clients.append(intruder)
+    await asyncio.sleep(0.4)  # four times the grace it would have had: absence is all there is to wait for
+    got = await sync(intruder)
+    assert "NICK" not in commands(got) and not [m for m in got if m.source == NS], got
+    intruder.send("WHOIS alice")
+    assert (await intruder.expect("311")).params[1] == "alice"
 
 
 async def test_refuse_mode_answers_433_to_a_registered_nick(make_server, clients) -> None:
