@@ -172,7 +172,7 @@ class Persistence:
             self.recorder.history = config.history
 
     async def _prune_forever(self) -> None:
-        await asyncio.sleep(min(PRUNE_FIRST, PRUNE_EVERY))
+        await asyncio.sleep(PRUNE_FIRST)
         while True:
             if self.store is None:
                 return

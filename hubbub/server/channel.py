@@ -92,6 +92,12 @@ class Channel:
         status = self.members.get(user)
         return STATUS_RANKS[status[0]] if status else 0
 
+    @property
+    def closed(self) -> bool:
+        """Secret, invite-only or keyed: its history is for its members alone
+        (handlers/history.py `may_read`), and ends with it (store/recorder.py)."""
+        return "s" in self.modes or "i" in self.modes or self.join_key is not None
+
     def hidden_from(self, user: User) -> bool:
         """A secret (+s) channel does not exist for those outside it (LIST, NAMES, WHOIS)."""
         return "s" in self.modes and user not in self.members

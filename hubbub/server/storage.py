@@ -109,7 +109,7 @@ class ForgetConversation(NamedTuple):
 
 
 class ClosedChannel(NamedTuple):
-    """Whether a channel's history ends with it (secret, private, invite-only, keyed):
+    """Whether a channel's history ends with it (secret, invite-only, keyed):
     kept so that a start after a crash can forget what a clean stop would have."""
 
     key: str

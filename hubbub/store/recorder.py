@@ -149,20 +149,12 @@ def _joined(r: Recorder, ev: Joined, outcome: Outcome) -> None:
         r._line(outcome.channel.key, ev.msgid, ev.time, "JOIN", user, (outcome.channel.name,))
 
 
-# Modes that keep a channel's history from those outside it (history.may_read; +p too).
-CLOSED = frozenset("sip")
-
-
-def is_closed(channel: Channel) -> bool:
-    return bool(CLOSED.intersection(channel.modes)) or channel.join_key is not None
-
-
 def _forget_if_closed(r: Recorder, channel: Channel, key: str) -> None:
     """A closed channel whose name is free again (it emptied, or was renamed or dropped)
     takes its history with it: whoever creates the name next is its op, and would read
     what only the old members could. A registered channel never empties away; an open
     one's history stays for the next channel of its name (docs/history.md)."""
-    if key not in r.state.channels and is_closed(channel):
+    if key not in r.state.channels and channel.closed:
         r.pending.append(ForgetConversation(key))
 
 
@@ -170,7 +162,7 @@ def forget_closed_channels(r: Recorder) -> None:
     """At the end of a lone server: every unregistered channel ends with it, and the
     closed ones take their history along (as when they empty)."""
     for channel in r.state.channels.values():
-        if channel.founder is None and is_closed(channel):
+        if channel.founder is None and channel.closed:
             r.pending.append(ForgetConversation(channel.key))
 
 
@@ -208,7 +200,7 @@ def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
     old_key = casefold(outcome.old_name)
     if channel is not None and old_key != channel.key:  # not a change of case only
         _forget_if_closed(r, channel, old_key)
-        if is_closed(channel):
+        if channel.closed:
             r.pending.append(ClosedChannel(channel.key, True))
 
 
@@ -229,8 +221,8 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     channel = outcome.channel
     if channel is not None and outcome.changes:
         _registered_channel(r, ev, outcome)
-        if any(change.letter in "sipk" for change in outcome.changes):  # rare: written each time
-            r.pending.append(ClosedChannel(channel.key, is_closed(channel)))
+        if any(change.letter in "sik" for change in outcome.changes):  # rare: written each time
+            r.pending.append(ClosedChannel(channel.key, channel.closed))
     if not _events_on(r) or channel is None or not outcome.changes:
         return
     letters, args, sign = "", [], ""

@@ -168,38 +168,39 @@ async def test_a_killed_server_forgets_its_closed_channels_history_at_the_next_s
 # -- 2. a database another program holds -----------------------------------------------------------
 
 
+def refusal_while_held(db: Path, cwd: Path, holder: sqlite3.Connection | None = None) -> str:
+    """`hubbub serve --db DB` while another program holds SQLite's write lock on it (on
+    `holder`, or a connection of its own): the one line it must exit with."""
+    held = holder if holder is not None else sqlite3.connect(db, isolation_level=None)
+    try:
+        held.execute("BEGIN EXCLUSIVE")
+        # `run` has a timeout (STARTUP): a server that waited forever, or started, fails here
+        result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=cwd)
+    finally:
+        if holder is None:  # the caller's stays held, for it to look at
+            held.close()
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
+    assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr and "listening irc" not in result.stderr
+    return lines[0]
+
+
 def test_a_database_another_program_holds_exclusively_stops_the_server_with_one_line(tmp_path: Path) -> None:
     db = tmp_path / "other.db"
     holder = sqlite3.connect(db, isolation_level=None)
     try:
         holder.execute("CREATE TABLE theirs (x INTEGER)")
-        holder.execute("BEGIN EXCLUSIVE")
-        # `run` has a timeout (STARTUP): a server that waited forever, or started, fails here
-        result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
+        line = refusal_while_held(db, tmp_path, holder)
         # still held: the server gave up on it, it did not get it
         assert holder.execute("SELECT COUNT(*) FROM theirs").fetchone() == (0,)
     finally:
         holder.close()
-    assert result.returncode == 1, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
-    assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
-    assert str(db) in lines[0]
-    assert "Traceback" not in result.stderr
-    assert "listening irc" not in result.stderr
+    assert str(db) in line
 
 
 def test_an_empty_file_another_program_holds_exclusively_is_one_line_too(tmp_path: Path) -> None:
-    db = tmp_path / "hubbub.db"
-    holder = sqlite3.connect(db, isolation_level=None)  # a 0-byte file, its lock held
-    try:
-        holder.execute("BEGIN EXCLUSIVE")
-        result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
-    finally:
-        holder.close()
-    assert result.returncode == 1, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
-    assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    refusal_while_held(tmp_path / "hubbub.db", tmp_path)  # a 0-byte file, its lock held
 
 
 def test_a_hubbub_database_another_program_writes_to_stops_the_server_with_one_line(tmp_path: Path) -> None:
@@ -214,17 +215,10 @@ def test_a_hubbub_database_another_program_writes_to_stops_the_server_with_one_l
         await store.close()
 
     asyncio.run(make())
-    holder = sqlite3.connect(db, isolation_level=None)
-    try:
-        assert holder.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        holder.execute("BEGIN EXCLUSIVE")
-        result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
-    finally:
-        holder.close()
-    assert result.returncode == 1, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
-    assert len(lines) == 1 and "locked by another program" in lines[0], result.stderr
-    assert "Traceback" not in result.stderr and "listening irc" not in result.stderr
+    with sqlite3.connect(db) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    check.close()
+    refusal_while_held(db, tmp_path)
 
 
 # -- 3. retention reaches the pruner (in process: the first pass is a minute after start-up) ----------

@@ -34,7 +34,7 @@ def may_read(ctx: Context, channel: Channel) -> bool:
     user = ctx.user
     if user in channel.members:
         return True
-    if channel.hidden_from(user) or "i" in channel.modes or channel.join_key is not None:
+    if channel.closed:
         return False
     return not access.is_banned(channel, user)
 
