@@ -148,8 +148,13 @@ async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[B
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def open_user(open_page, web_server: WebServer) -> Callable[..., Awaitable[BrowserUser]]:
-    """Open the client served by `web_server` (desktop size unless told)."""
+async def open_user(web_server: WebServer, open_page) -> Callable[..., Awaitable[BrowserUser]]:
+    """Open the client served by `web_server` (desktop size unless told).
+
+    `web_server` comes first so that it is torn down last: the pages are closed (and
+    their console checked) while the server still answers. The other way round, a
+    request a page makes as the test ends (a reload's favicon, say) was refused.
+    """
 
     async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
         return await open_page(web_server.url, viewport, color_scheme)

@@ -114,8 +114,13 @@ async def test_slash_commands(open_user, irc_user) -> None:
     await expect(alice.messages().locator(".row.error").last).to_contain_text("Unknown command /frobnicate")
     await alice.say("//slash at the start")
     await expect(alice.messages()).to_contain_text("/slash at the start")
-    await alice.say("/quit gone fishing")
+    # /quit reloads the page back to the connect screen; wait for that load, or it may
+    # happen after the server has stopped (a console error: connection refused).
+    async with page.expect_event("load"):
+        await alice.say("/quit gone fishing")
     await carol.expect("QUIT", "Quit: gone fishing")
+    await expect(page.locator("#connect")).to_be_visible()
+    await expect(page.locator("#app")).to_be_hidden()
     await expect(page.locator("#connect-nick")).to_have_value("alice2")
 
 

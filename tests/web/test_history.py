@@ -42,7 +42,7 @@ async def scroll_to_top(user, times: int = 1) -> None:
         await user.page.wait_for_timeout(80)
 
 
-async def test_history_is_loaded_on_join_and_on_scroll_up(open_page, peer) -> None:
+async def test_history_is_loaded_on_join_and_on_scroll_up(peer, open_page) -> None:
     alice = await open_page(peer.url)
     await alice.connect("alice", "#history")
     messages = alice.messages()
@@ -65,7 +65,7 @@ async def test_history_is_loaded_on_join_and_on_scroll_up(open_page, peer) -> No
     await expect(messages.locator(".row", has_text="history message 100")).to_have_count(1)
 
 
-async def test_missed_messages_are_fetched_after_a_reconnection(open_page, peer) -> None:
+async def test_missed_messages_are_fetched_after_a_reconnection(peer, open_page) -> None:
     alice = await open_page(peer.url)
     await alice.connect("alice", "#history")
     await expect(alice.messages()).to_contain_text("history message 299")
@@ -83,7 +83,7 @@ async def test_missed_messages_are_fetched_after_a_reconnection(open_page, peer)
     assert texts.count("before the restart") == 1
 
 
-async def test_search_box_finds_messages(open_page, peer) -> None:
+async def test_search_box_finds_messages(peer, open_page) -> None:
     alice = await open_page(peer.url)
     await alice.connect("alice", "#history")
     form = alice.page.locator("#search-form")
@@ -100,7 +100,7 @@ async def test_search_box_finds_messages(open_page, peer) -> None:
     await expect(alice.page.locator("#buffer-title")).to_have_text("#history")
 
 
-async def test_sasl_login_with_the_account_password(open_page, peer) -> None:
+async def test_sasl_login_with_the_account_password(peer, open_page) -> None:
     alice = await open_page(peer.url)
     await alice.connect("alice", "#history", password="sekrit")
     payload = base64.b64encode(b"alice\0alice\0sekrit").decode()
@@ -109,7 +109,7 @@ async def test_sasl_login_with_the_account_password(open_page, peer) -> None:
     await expect(alice.messages()).to_contain_text("You are now logged in as alice")
 
 
-async def test_a_wrong_password_is_reported(open_page, peer) -> None:
+async def test_a_wrong_password_is_reported(peer, open_page) -> None:
     alice = await open_page(peer.url)
     await alice.connect("alice", "#history", password="wrong")
     await alice.switch_to("peernet")
