@@ -5,11 +5,12 @@ server on a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 import sqlite3
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -219,6 +220,59 @@ def test_a_hubbub_database_another_program_writes_to_stops_the_server_with_one_l
         assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     check.close()
     refusal_while_held(db, tmp_path)
+
+
+# -- 2b. a database or folder nobody may write, not even root ---------------------------------------
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """`path` made immutable (chattr +i): unwritable even for root, as the tests' user is.
+    Skipped where the file system or the container does not allow it."""
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"chattr +i not possible here: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def _one_line_refusal(db: Path, cwd: Path) -> str:
+    result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=cwd)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("hubbub:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "listening irc" not in result.stderr
+    return lines[0]
+
+
+def _a_hubbub_database(db: Path) -> None:
+    async def make() -> None:
+        store = open_store(str(db), 1, False)
+        await store.open()
+        await store.close()
+
+    asyncio.run(make())
+
+
+def test_a_database_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    db = tmp_path / "hubbub.db"
+    _a_hubbub_database(db)
+    with immutable(db):
+        line = _one_line_refusal(db, tmp_path)
+    assert str(db) in line and "cannot be read and written" in line
+
+
+def test_a_folder_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    # SQLite needs the folder too (its -wal and -shm files beside the database)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "hubbub.db"
+    _a_hubbub_database(db)
+    with immutable(folder):
+        line = _one_line_refusal(db, tmp_path)
+    assert "cannot write the folder" in line and str(folder) in line
 
 
 # -- 3. retention reaches the pruner (in process: the first pass is a minute after start-up) ----------
