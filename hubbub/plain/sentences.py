@@ -29,6 +29,8 @@ def _cannot_send(p: list[str]) -> str:
         return f"* Your message was not sent: only members of {channel} can talk there (/join {channel} first)."
     if "(+m)" in reason:
         return f"* Your message was not sent: {channel} is moderated, only people given a voice can talk there."
+    if "(+M)" in reason:
+        return f"* Your message was not sent: in {channel} only people logged in to an account can talk."
     if "banned" in reason:
         return f"* Your message was not sent: you are banned from {channel}."
     if "muted" in reason:
@@ -73,7 +75,7 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_BANNEDFROMCHAN: lambda p: f"* You can't join {_about(p)}: you are banned from it.",
     n.ERR_BADCHANNELKEY: lambda p: f"* You can't join {_about(p)} without its key: type /join {_about(p)} KEY.",
     n.ERR_BADCHANMASK: lambda p: _named(p, "{} can't be the name of a channel."),
-    "477": lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
+    n.ERR_NEEDREGGEDNICK: lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
     n.ERR_BANLISTFULL: lambda p: f"* The list of {_about(p)} is full.",
     n.ERR_NOPRIVILEGES: lambda p: "* Only server operators can do that.",
     n.ERR_CHANOPRIVSNEEDED: lambda p: f"* Only operators of {_about(p)} can do that.",

@@ -68,6 +68,8 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
     if "i" in channel.modes and not _listed(channel.lists["I"], user, _folded_prefix(user), _BANS):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
+    if "R" in channel.modes and user.account is None:
+        return n.ERR_NEEDREGGEDNICK, "Cannot join channel (+R): log in to your account first"
     if channel.join_key is not None and key != channel.join_key:
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if channel.limit is not None and len(channel.members) >= channel.limit:
@@ -84,6 +86,8 @@ def channel_refuses_speech(channel: Channel, user: User) -> str | None:
         return None
     if "m" in channel.modes:
         return "Cannot send to channel (+m)"
+    if "M" in channel.modes and user.account is None:
+        return "Cannot send to channel (+M): log in to your account to speak"
     if is_banned(channel, user):
         return "Cannot send to channel (you are banned)"
     if is_muted(channel, user):

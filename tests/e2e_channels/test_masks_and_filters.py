@@ -66,7 +66,7 @@ def test_mode_parameters_are_validated() -> None:
 
 
 def test_tables_derive_the_advertised_modes() -> None:
-    assert chanmodes_token() == "beI,k,l,CimnsTt"
+    assert chanmodes_token() == "beI,k,l,CiMmnRsTt"
     assert myinfo_param_modes() == "Iabehkloqv"
 
 

@@ -1,0 +1,146 @@
+"""Channel modes +R (only those logged in to an account join) and +M (only those logged
+in speak, below voice): the anti-spam modes of ergo and InspIRCd, over real sockets."""
+
+from __future__ import annotations
+
+from tests.e2e_accounts.support import registered_account
+from tests.e2e_caps.support import capped
+from tests.e2e_history.test_chathistory import history
+from tests.helpers import LineClient, connect_plain, connected, sync
+
+
+async def _mode(op: LineClient, change: str) -> None:
+    op.send(f"MODE #c {change}")
+    await op.expect("MODE")
+
+
+async def test_plus_r_keeps_out_whoever_is_not_logged_in(server, clients) -> None:
+    op = await connected(server, "op", "#c")
+    guest = await connected(server, "guest")
+    member = await registered_account(server, "member")
+    clients.extend([op, guest, member])
+    await _mode(op, "+R")
+    guest.send("JOIN #c")
+    refused = await guest.expect("477")
+    assert refused.params[1] == "#c" and "+R" in refused.params[2]
+    guest.send("PRIVMSG #c :let me in")  # still usable, still outside (+n)
+    assert (await guest.expect("404")).params[1] == "#c"
+    member.send("JOIN #c")
+    assert (await member.expect("366")).params[1] == "#c"
+    # an INVITE lets one in, as it does past +i, +k and +l
+    op.send("INVITE guest #c")
+    await op.expect("341")
+    guest.send("JOIN #c")
+    assert (await guest.expect("366")).params[1] == "#c"
+    await _mode(op, "-R")
+    late = await connected(server, "late")
+    clients.append(late)
+    late.send("JOIN #c")
+    assert (await late.expect("366")).params[1] == "#c"
+
+
+async def test_logging_in_opens_a_plus_r_channel(server, clients) -> None:
+    op = await connected(server, "op", "#c")
+    alice = await connected(server, "alice")
+    clients.extend([op, alice])
+    await _mode(op, "+R")
+    alice.send("JOIN #c")
+    await alice.expect("477")
+    alice.send("PRIVMSG NickServ :REGISTER correct-horse")
+    await alice.expect("900")
+    alice.send("JOIN #c")
+    assert (await alice.expect("366")).params[1] == "#c"
+
+
+async def test_plus_m_lets_only_accounts_and_voices_speak(server, clients) -> None:
+    op = await connected(server, "op", "#c")
+    guest = await connected(server, "guest", "#c")
+    member = await registered_account(server, "member", "correct-horse", "#c")
+    clients.extend([op, guest, member])
+    await _mode(op, "+M")
+    guest.send("PRIVMSG #c :buy cheap watches")
+    refused = await guest.expect("404")
+    assert refused.params[1] == "#c" and "+M" in refused.params[2]
+    guest.send("NOTICE #c :buy cheap watches")  # a NOTICE is dropped without an answer
+    guest.send("TAGMSG #c")
+    member.send("PRIVMSG #c :a word from an account")
+    said = await op.expect("PRIVMSG")
+    assert said.source.startswith("member!") and said.params == ["#c", "a word from an account"]
+    assert not [m for m in await sync(op) if m.command in ("PRIVMSG", "NOTICE", "TAGMSG")]
+    await _mode(op, "+v guest")
+    guest.send("PRIVMSG #c :voiced now")
+    assert (await op.expect("PRIVMSG")).params == ["#c", "voiced now"]
+    await _mode(op, "-v guest")
+    await _mode(op, "-M")
+    guest.send("PRIVMSG #c :free again")
+    assert (await op.expect("PRIVMSG")).params == ["#c", "free again"]
+
+
+async def test_modes_are_advertised_and_shown(server, clients) -> None:
+    op = await connected(server, "op", "#c")
+    clients.append(op)
+    await _mode(op, "+RM")
+    op.send("MODE #c")
+    shown = await op.expect("324")
+    assert {"R", "M"} <= set(shown.params[2][1:])
+    await _mode(op, "-R")
+    member = await connected(server, "member", "#c")
+    clients.append(member)
+    member.send("MODE #c -M")  # a member below halfop may not change them
+    assert (await member.expect("482")).params[1] == "#c"
+    reader = await connected(server, "reader")
+    clients.append(reader)
+    tokens = {}
+    for line in reader.raw:
+        if " 005 " in line:
+            tokens.update(dict(t.partition("=")[::2] for t in line.split(" :")[0].split()[3:]))
+    assert {"R", "M"} <= set(tokens["CHANMODES"].split(",")[3])
+
+
+async def test_plus_r_history_is_not_for_outsiders_who_could_not_join(stored, clients) -> None:
+    server = await stored("history.enabled=true")
+    op = await registered_account(server, "op", "correct-horse", "#c")
+    clients.append(op)
+    op.send("PRIVMSG #c :for accounts only")
+    await _mode(op, "+R")
+    guest = await capped(server, "guest", "draft/chathistory", "batch", "server-time", "message-tags")
+    reader = await capped(server, "reader", "draft/chathistory", "batch", "server-time", "message-tags")
+    clients.extend([guest, reader])
+    reader.send("PRIVMSG NickServ :REGISTER correct-horse")
+    await reader.expect("900")
+    assert [m.params[-1] for m in await history(reader, "CHATHISTORY LATEST #c * 10") if m.command == "PRIVMSG"] == [
+        "for accounts only"
+    ]
+    guest.send("CHATHISTORY LATEST #c * 10")
+    refused = await guest.expect("FAIL")
+    assert refused.params[:3] == ["CHATHISTORY", "INVALID_TARGET", "LATEST"]
+    assert not [m for m in await sync(guest) if m.command == "PRIVMSG"]
+
+
+async def test_a_registered_channel_keeps_r_and_m_across_a_restart(stored, clients) -> None:
+    server = await stored()
+    alice = await registered_account(server, "alice", "correct-horse", "#keep")
+    alice.send("PRIVMSG ChanServ :REGISTER #keep")
+    await alice.expect(lambda m: m.command == "NOTICE" and m.source.startswith("ChanServ"))
+    alice.send("MODE #keep +RM")
+    await alice.expect("MODE")
+    await server.stop()
+    again = await stored()
+    guest = await connected(again, "guest")
+    clients.append(guest)
+    guest.send("JOIN #keep")
+    assert (await guest.expect("477")).params[1] == "#keep"
+
+
+async def test_a_plain_mode_person_reads_why_in_words(server, clients) -> None:
+    op = await connected(server, "op", "#lobby", "#members")
+    clients.append(op)
+    op.send("MODE #members +R")
+    op.send("MODE #lobby +M")
+    await sync(op)
+    person = await connect_plain(server, "bob")
+    clients.append(person)
+    person.send("/join #members")
+    await person.expect_text(r"^\* You can't join #members: it is only for people logged in to an account\.$")
+    person.send("hello?")
+    await person.expect_text(r"^\* Your message was not sent: in #lobby only people logged in to an account can")
