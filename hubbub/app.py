@@ -46,7 +46,7 @@ from hubbub.transport.gate import GateSettings
 from hubbub.transport.httpconn import HttpConnection
 from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection, tune
-from hubbub.transport.web import build_app
+from hubbub.transport.web import GuardedHandler, build_app
 
 log = logging.getLogger("hubbub")
 
@@ -278,17 +278,22 @@ class Runtime:
     async def _listen_web(self, spec: str) -> None:
         """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics."""
         settings = self.config.web
+        options: dict[str, Any] = {"access_log": None, "keepalive_timeout": settings.handshake_timeout}
         runner = self._web = web.AppRunner(
-            build_app(self), handle_signals=False, access_log=None,
-            keepalive_timeout=settings.handshake_timeout, shutdown_timeout=SHUTDOWN_FLUSH_SECONDS,
-        )  # fmt: skip
+            build_app(self), handle_signals=False, shutdown_timeout=SHUTDOWN_FLUSH_SECONDS, **options
+        )
         await runner.setup()
-        handlers = runner.server
-        assert handlers is not None
+        server = runner.server
+        assert server is not None
+        loop = asyncio.get_running_loop()
+
+        def handler() -> asyncio.Protocol:  # aiohttp's own, whose error answers get our headers
+            return GuardedHandler(server, loop=loop, **options)
+
         # accepted by us, so that every connection counts from accept (transport/httpconn.py);
         # an HTTPS one gets the context of the moment (a reload replaces it)
         await self.listeners.listen_accepting(
-            "web", spec, lambda sock, ip: HttpConnection.accept(self, handlers, self.https_context, sock, ip)
+            "web", spec, lambda sock, ip: HttpConnection.accept(self, handler, self.https_context, sock, ip)
         )
 
     def irc_address(self) -> tuple[str, int]:

@@ -75,8 +75,10 @@ def client_address(
     return str(client), secure
 
 
-def _origin_key(origin: str) -> tuple[str, int] | None:
-    """(host, port) of an origin or of a `scheme://Host` pair; None if it is not one."""
+def _origin_key(origin: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or of a `scheme://Host` pair; None if it is not
+    one. The scheme counts: a page served over http is not the https site of that name,
+    whatever port it names."""
     try:
         parts = urlsplit(origin)
         scheme = parts.scheme.lower()
@@ -86,7 +88,7 @@ def _origin_key(origin: str) -> tuple[str, int] | None:
         return None
     if scheme not in DEFAULT_PORTS or not host or port is None:
         return None
-    return host.lower().rstrip("."), port
+    return scheme, host.lower().rstrip("."), port
 
 
 def origin_allowed(origin: str | None, host: str | None, scheme: str, allowed: Iterable[str]) -> bool:

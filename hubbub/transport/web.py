@@ -12,7 +12,8 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
 - `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off).
 
 Every response carries the headers the web client is written for (a strict Content
-Security Policy and its companions, below). A connection has `web.handshake_timeout`
+Security Policy and its companions, below), the 400 aiohttp itself gives a request it
+cannot parse included (`GuardedHandler`). A connection has `web.handshake_timeout`
 to send its request (aiohttp's keep-alive timer covers a connection that never does);
 over HTTPS the TLS handshake has the same bound. Each connection counts against the
 connection limits from its accept (httpconn.py); a WebSocket takes over the count of
@@ -26,6 +27,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from hubbub.transport import peer, static
 from hubbub.transport.httpconn import HttpConnection
@@ -66,6 +70,33 @@ async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse
     return response
 
 
+class _RefusedRequests(logging.Filter):
+    """aiohttp logs every request its parser refuses (a garbled request line, a header
+    or URL too long) with a traceback at ERROR: on a public port that is a log anyone can
+    fill. `GuardedHandler` logs them in one line instead; this drops aiohttp's record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], HttpProcessingError))
+
+
+_REFUSED_REQUESTS = _RefusedRequests()
+
+
+class GuardedHandler(RequestHandler):
+    """aiohttp's protocol for one connection, whose own error answers (400 for a request
+    its parser refuses, before any middleware runs) carry the security headers too."""
+
+    __slots__ = ()
+
+    def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:  # fmt: skip
+        if isinstance(exc, HttpProcessingError):
+            log.info("HTTP request from %s refused (%d): %s", request.remote, status, exc.message)
+        response = super().handle_error(request, status, exc, message)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
 def build_app(host: WebHost) -> web.Application:
     """The application; `close_websockets` is among its shutdown hooks."""
     app = web.Application(middlewares=[_headers], client_max_size=4096)  # no request needs a body
@@ -77,6 +108,9 @@ def build_app(host: WebHost) -> web.Application:
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/{path:.*}", _file)
     app.on_shutdown.append(close_websockets)
+    server_log = logging.getLogger("aiohttp.server")
+    if _REFUSED_REQUESTS not in server_log.filters:
+        server_log.addFilter(_REFUSED_REQUESTS)
     return app
 
 

@@ -1,4 +1,4 @@
-"""IRC over WebSocket and of the web listener's HTTP side, over real sockets.
+"""IRC over WebSocket and the web listener's HTTP side, over real sockets.
 
 Raw sockets play what a library hides (fragments, control frames, a protocol error, a
 request sent a byte at a time); aiohttp's client the rest. Tests that show a bug are
@@ -8,6 +8,7 @@ marked xfail (strict) with the bug in their reason.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -212,14 +213,6 @@ async def test_an_upgrade_on_the_root_path_is_origin_checked_too(server) -> None
     assert refused.value.status == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the Origin check compares host and port only, not the scheme: with "
-        "web.allowed_origins=['https://chat.example.org'] a page at http://chat.example.org:443 "
-        "is let in (peer.py _origin_key drops the scheme; docs: an origin is scheme, host and port)"
-    ),
-)
 async def test_an_allowed_origin_must_match_its_scheme_too() -> None:
     runtime = await start_web_server("web.allowed_origins=['https://chat.example.org']")
     try:
@@ -333,15 +326,6 @@ async def test_a_request_trickled_a_byte_at_a_time_is_cut_off_at_the_handshake_t
         await runtime.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a request aiohttp's parser refuses (a header or URL over 8190 bytes, a garbled "
-        "request line) is answered 400 without the security headers that docs/web.md promises "
-        "on every response, errors included (the _headers middleware never sees it); aiohttp "
-        "also logs a full traceback at ERROR level for each such request"
-    ),
-)
 @pytest.mark.parametrize(
     "request_bytes",
     [b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\nConnection: close\r\n\r\n",
@@ -349,11 +333,17 @@ async def test_a_request_trickled_a_byte_at_a_time_is_cut_off_at_the_handshake_t
      b"HELLO\r\n\r\n"],
     ids=["big-header", "long-url", "garbage"],
 )  # fmt: skip
-async def test_a_malformed_request_gets_400_with_the_security_headers(server, request_bytes: bytes) -> None:
-    status_line, headers = _head(await _exchange(server, request_bytes))
+async def test_a_malformed_request_gets_400_with_the_security_headers(
+    server, request_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        status_line, headers = _head(await _exchange(server, request_bytes))
     assert status_line.split()[1] == "400"
     for name in SECURITY_HEADERS:
         assert name.lower() in headers, name
+    # logged in one line, not with a traceback at ERROR (anyone could fill the log so)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], caplog.text
+    assert [r for r in caplog.records if r.name == "hubbub.web" and "refused (400)" in r.getMessage()]
 
 
 async def test_a_message_in_fragments_larger_than_max_frame_closes_the_connection() -> None:
