@@ -29,6 +29,7 @@ const TYPING_INTERVAL_MS = 3000; // the typing spec's minimum gap per target
 const PING_AFTER_IDLE_MS = 60000;
 const PING_TIMEOUT_MS = 30000;
 const REQUEST_TIMEOUT_MS = 20000;
+const MAX_NICK_ATTEMPTS = 10; // alternatives to a taken nick tried before giving up
 // Worst case lengths for the parts of our own source mask we may not know yet
 // (multiline spec's advice), plus its safety margin.
 const UNKNOWN_USER = 20;
@@ -85,6 +86,7 @@ export class IrcClient {
     this.saslState = null;
     this.account = null;
     this.nickAttempts = 0;
+    this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
     this.registered = false;
     this.user = null;
     this.host = null;
@@ -498,7 +500,7 @@ export class IrcClient {
       case "433":
       case "436":
         if (!this.registered) {
-          this.retryNick();
+          this.retryNick(msg);
           return;
         }
         break;
@@ -519,7 +521,10 @@ export class IrcClient {
       case "NICK":
         if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
           this.nick = msg.params[0];
-          if (this.registered) this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
+          if (this.registered) {
+            this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
+            this.emit("own-nick", { nick: msg.params[0] });
+          }
         }
         break;
       case "CHGHOST":
@@ -641,12 +646,39 @@ export class IrcClient {
     this.endCap();
   }
 
-  retryNick() {
+  /**
+   * The nick asked for at registration was refused. Taken (433, 436): try another like
+   * it. Erroneous (432): the user's own choice cannot be mended here, so give up and
+   * say why ("nick-refused"); one of our alternatives was too long for the server
+   * (the user's nick was not), so try shorter ones, no longer than the user's.
+   */
+  retryNick(msg) {
+    const wanted = this.wantedNick;
+    if (msg.command === "432" && this.nickAttempts === 0) {
+      this.refuseNick(`The server refused the nickname ${wanted}: ${msg.params[msg.params.length - 1]}`);
+      return;
+    }
+    if (msg.command === "432") this.nickTooLong = true;
     this.nickAttempts += 1;
-    const base = this.wantedNick.slice(0, 12);
-    const next = this.nickAttempts === 1 ? `${base}_` : `${base}${Math.floor(this.random() * 1000)}`;
+    if (this.nickAttempts > MAX_NICK_ATTEMPTS) {
+      this.refuseNick(`No nickname like ${wanted} is free on this server`);
+      return;
+    }
+    let next;
+    if (this.nickAttempts === 1) next = `${wanted.slice(0, 12)}_`;
+    else {
+      const digits = String(Math.floor(this.random() * 1000));
+      const room = this.nickTooLong ? Math.max(1, wanted.length - digits.length) : 12;
+      next = `${wanted.slice(0, room)}${digits}`;
+    }
     this.nick = next;
     this.send({ command: "NICK", params: [next] });
+  }
+
+  refuseNick(text) {
+    this.lastError = text;
+    this.emit("nick-refused", { nick: this.wantedNick, text });
+    this.quit();
   }
 
   onWelcome(msg) {

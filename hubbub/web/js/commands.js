@@ -17,6 +17,7 @@ export const COMMANDS = {
         return;
       }
       ctx.ui.expectJoin(channels[0]);
+      if (key) ctx.ui.keysGiven(channels, key.split(","));
       ctx.client.send({ command: "JOIN", params: key ? [channels.join(","), key] : [channels.join(",")] });
     },
   },
@@ -89,7 +90,7 @@ export const COMMANDS = {
     run(ctx, args) {
       const [nick] = words(args);
       if (!nick) return usage(ctx, "nick");
-      ctx.ui.rememberNick(nick);
+      ctx.ui.nickAsked(nick); // remembered for the next visit once the server agrees
       ctx.client.send({ command: "NICK", params: [nick] });
     },
   },

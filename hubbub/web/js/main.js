@@ -59,6 +59,11 @@ function showConnectScreen() {
   $("connect-channels").value = (settings.channels && settings.channels.length ? settings.channels : ["#lobby"]).join(" ");
   $("connect").hidden = false;
   $("app").hidden = true;
+  if (settings.notice) {
+    // why the last session ended (a refused nickname): said once
+    $("connect-error").textContent = settings.notice;
+    updateSettings({ notice: undefined });
+  }
   $("connect-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const nick = $("connect-nick").value.trim();
@@ -86,6 +91,10 @@ function startSession({ nick, password, channels }) {
   const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
   let pendingSwitch = channels.length ? state.fold(channels[0]) : null;
   let firstRegistration = true;
+  let askedNick = null; // what /nick asked for: remembered once the server agrees
+  // Channel keys given to /join (and those remembered from the last visit), by folded
+  // name: a keyed channel is rejoined with its key after a reconnection or a reload.
+  const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
   const session = { state, client };
 
   const ui = {
@@ -95,6 +104,11 @@ function startSession({ nick, password, channels }) {
     },
     expectJoin(name) {
       pendingSwitch = state.fold(name);
+    },
+    keysGiven(names, keys) {
+      names.forEach((name, i) => {
+        if (keys[i]) givenKeys.set(state.fold(name), keys[i]);
+      });
     },
     closeBuffer(key) {
       const b = state.buffers.get(key);
@@ -123,8 +137,8 @@ function startSession({ nick, password, channels }) {
       setTimeout(() => location.reload(), 1000);
       client.quit(reason || "Leaving");
     },
-    rememberNick(newNick) {
-      updateSettings({ nick: newNick });
+    nickAsked(newNick) {
+      askedNick = newNick;
     },
   };
   const ctx = { client, state, ui };
@@ -159,6 +173,17 @@ function startSession({ nick, password, channels }) {
   client.on("isupport", () => state.configure({ fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport }));
   client.on("caps", () => view.setSearchAvailable(client.has("soju.im/search")));
   client.on("sasl-failed", ({ text }) => state.info(`Login failed: ${text}`, { buffer: state.server, kind: "error" }));
+  client.on("own-nick", ({ nick }) => {
+    if (askedNick !== null && client.fold(nick) === client.fold(askedNick)) {
+      askedNick = null;
+      updateSettings({ nick });
+    }
+  });
+  // A nickname the server will not take at all: back to the connect screen, saying why.
+  client.on("nick-refused", ({ text }) => {
+    updateSettings({ autoconnect: false, notice: text });
+    location.reload();
+  });
   client.on("registered", () => {
     state.configure({ nick: client.nick, fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport });
     view.setSearchAvailable(client.has("soju.im/search"));
@@ -180,13 +205,23 @@ function startSession({ nick, password, channels }) {
 
   state.subscribe((change) => {
     if (change.type === "joined") onJoined(state.buffers.get(change.key));
+    else if (change.type === "left" || change.type === "key") rememberChannels();
     else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
   });
 
   function joinAll(names) {
     const unique = [...new Map(names.map((n) => [state.fold(n), n])).values()];
-    // JOIN lines stay short: a few channels each.
-    for (let i = 0; i < unique.length; i += 10) client.send({ command: "JOIN", params: [unique.slice(i, i + 10).join(",")] });
+    const keyOf = (name) => {
+      const buffer = state.buffer(name);
+      return (buffer && buffer.joinKey) || givenKeys.get(state.fold(name)) || "";
+    };
+    // The keyed channels first, their keys in the same order; JOIN lines stay short.
+    const ordered = [...unique.filter((n) => keyOf(n)), ...unique.filter((n) => !keyOf(n))];
+    for (let i = 0; i < ordered.length; i += 10) {
+      const some = ordered.slice(i, i + 10);
+      const keys = some.map(keyOf).filter(Boolean);
+      client.send({ command: "JOIN", params: keys.length ? [some.join(","), keys.join(",")] : [some.join(",")] });
+    }
   }
 
   function replyToCtcp(msg) {
@@ -199,6 +234,7 @@ function startSession({ nick, password, channels }) {
 
   function onJoined(buffer) {
     if (!buffer) return;
+    if (givenKeys.has(buffer.key)) buffer.joinKey = givenKeys.get(buffer.key);
     rememberChannels();
     if (pendingSwitch === buffer.key) {
       pendingSwitch = null;
@@ -211,8 +247,9 @@ function startSession({ nick, password, channels }) {
   }
 
   function rememberChannels() {
-    const names = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin).map((b) => b.name);
-    updateSettings({ channels: names });
+    const kept = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin);
+    const keys = Object.fromEntries(kept.filter((b) => b.joinKey).map((b) => [b.name, b.joinKey]));
+    updateSettings({ channels: kept.map((b) => b.name), channelKeys: keys });
   }
 
   // -- history (draft/chathistory) ------------------------------------------------------

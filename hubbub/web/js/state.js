@@ -33,6 +33,7 @@ class Buffer {
     this.namesPending = null; // members being collected from 353 until 366
     this.joined = false;
     this.rejoin = false; // joined when the connection dropped (and not parted or kicked since)
+    this.joinKey = null; // the channel key (+k) to rejoin with, as joined with or last seen set
     this.typing = new Map(); // folded nick -> {nick, until}
     this.historyDone = false; // no older history on the server
     this.historyLoading = false;
@@ -514,7 +515,13 @@ export class ChatState {
           changed = true;
         }
       } else if (listModes.includes(c) || alwaysArg.includes(c) || (adding && setArg.includes(c))) {
-        argIndex++;
+        const arg = args[argIndex++];
+        if (c === "k" && alwaysArg.includes(c)) {
+          // a key changed in our sight: the one to rejoin with (a member sees it, others get "*")
+          if (!adding) buffer.joinKey = null;
+          else if (arg && arg !== "*") buffer.joinKey = arg;
+          this.emit("key", buffer.key);
+        }
       }
     }
     if (changed) this.membersChanged(buffer);
@@ -613,6 +620,7 @@ const HANDLERS = {
       buffer.members.clear();
       buffer.typing.clear();
       s.emit("buffers");
+      s.emit("left", buffer.key);
     } else {
       buffer.members.delete(s.fold(nick));
       s.typingStopped(buffer, nick);
@@ -630,6 +638,7 @@ const HANDLERS = {
       buffer.rejoin = false;
       buffer.members.clear();
       s.emit("buffers");
+      s.emit("left", buffer.key);
     } else buffer.members.delete(s.fold(target));
     s.membersChanged(buffer);
   },

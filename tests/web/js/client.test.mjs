@@ -133,6 +133,50 @@ test("a server without CAP still registers; a taken nick gets another", () => {
   assert.equal(client.nick, "alice500");
 });
 
+test("a nick the server will not take at all ends the session, saying why", () => {
+  const { client, ws, events } = makeClient();
+  const refused = [];
+  client.on("nick-refused", (d) => refused.push(d));
+  ws.take();
+  ws.receive(":srv 432 * alice :Erroneous nickname");
+  assert.deepEqual(refused, [{ nick: "alice", text: "The server refused the nickname alice: Erroneous nickname" }]);
+  assert.equal(client.userClosed, true);
+  assert.ok(!ws.take().some((line) => line.startsWith("NICK")));
+  assert.ok(!events.some(([type]) => type === "registered"));
+});
+
+test("alternatives to a taken nick too long for the server get no longer than the nick", () => {
+  const { client, ws } = makeClient({ nick: "abcdefghi" });
+  ws.take();
+  ws.receive(":srv 433 * abcdefghi :Nickname is already in use");
+  assert.deepEqual(ws.take(), ["NICK abcdefghi_"]);
+  ws.receive(":srv 432 * abcdefghi_ :Erroneous nickname");
+  const [next] = ws.take();
+  assert.equal(next, "NICK abcdef500");
+  ws.receive(":srv 001 abcdef500 :Welcome");
+  assert.equal(client.nick, "abcdef500");
+});
+
+test("a nick taken again and again is given up on, not tried forever", () => {
+  const { client, ws } = makeClient();
+  const refused = [];
+  client.on("nick-refused", (d) => refused.push(d));
+  ws.take();
+  for (let i = 0; i < 20 && !client.userClosed; i++) ws.receive(`:srv 433 * ${client.nick} :Nickname is already in use`);
+  assert.equal(refused.length, 1);
+  assert.match(refused[0].text, /No nickname like alice is free/);
+});
+
+test("our own nick change is announced once registered", () => {
+  const { client, ws } = makeClient();
+  const changes = [];
+  client.on("own-nick", (d) => changes.push(d.nick));
+  ws.receive(":srv 001 alice :Welcome");
+  ws.receive(":bob!u@h NICK robert", ":alice!u@h NICK alicia");
+  assert.deepEqual(changes, ["alicia"]);
+  assert.equal(client.nick, "alicia");
+});
+
 test("binary frames are UTF-8 lines too, and are answered in kind", () => {
   const { ws } = makeClient();
   ws.protocol = "binary.ircv3.net";

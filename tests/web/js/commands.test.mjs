@@ -41,6 +41,13 @@ test("/join adds the # and asks to switch when the JOIN arrives", () => {
   assert.deepEqual(calls, [["expectJoin", "#lobby"]]);
 });
 
+test("/join with keys hands them over, to rejoin with later", () => {
+  const { ctx, sent, calls } = context();
+  runInput(ctx, "/join #vault,#safe sesame,open");
+  assert.deepEqual(sent, [{ command: "JOIN", params: ["#vault,#safe", "sesame,open"] }]);
+  assert.deepEqual(calls, [["expectJoin", "#vault"], ["keysGiven", ["#vault", "#safe"], ["sesame", "open"]]]);
+});
+
 test("/part, /topic and /kick default to the current channel", () => {
   const { ctx, sent } = context();
   runInput(ctx, "/part see you");
@@ -77,7 +84,7 @@ test("/nick, /away, /whois, /quote, /quit", () => {
     { command: "WHOIS", params: ["bob"] },
     "PRIVMSG #a :raw",
   ]);
-  assert.deepEqual(calls, [["rememberNick", "newme"], ["disconnect", "bye"]]);
+  assert.deepEqual(calls, [["nickAsked", "newme"], ["disconnect", "bye"]]);
 });
 
 test("an unknown command or missing argument is explained, not sent", () => {

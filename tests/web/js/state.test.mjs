@@ -261,3 +261,20 @@ test("a dropped connection remembers the newest message seen, to fetch what foll
   s.setConnection({ status: "connecting" });
   assert.equal(s.buffer("#a").resumeFrom, Date.parse("2024-05-01T12:01:00.000Z"));
 });
+
+test("a key set or removed in our sight is the one to rejoin with; leaving is announced", () => {
+  const { s, feed } = joined();
+  const changes = [];
+  s.subscribe((c) => changes.push(c.type));
+  feed(":bob!u@h MODE #a +k sesame");
+  assert.equal(s.buffer("#a").joinKey, "sesame");
+  feed(":bob!u@h MODE #a +o-k carol sesame");
+  assert.equal(s.buffer("#a").joinKey, null);
+  feed(":bob!u@h MODE #a +lk 10 other");
+  assert.equal(s.buffer("#a").joinKey, "other");
+  assert.ok(changes.includes("key"));
+  feed(":me!u@h PART #a");
+  assert.ok(changes.includes("left"));
+  feed(":me!u@h JOIN #a", ":bob!u@h KICK #a me :out");
+  assert.equal(changes.filter((t) => t === "left").length, 2);
+});
