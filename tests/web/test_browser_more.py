@@ -1,8 +1,7 @@
 """The web client in a real browser: nicks, keys, kicks and bans, long and
 international messages, links in topics, commands with wrong arguments, layout.
 
-Each test is what a person using the client would do; a test that shows a bug is
-marked xfail (strict) with the bug in its reason.
+Each test is what a person using the client would do.
 """
 
 from __future__ import annotations
@@ -361,15 +360,6 @@ async def test_a_long_multiline_paste_reaches_a_client_without_multiline_in_orde
     assert [s for s in said if s.startswith("line ")] == [line for line in lines if line.startswith("line ")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: with flood control on (the default), pasting 250 lines disconnects the web user "
-        "with 'Excess Flood': the client sends every draft/multiline batch at once, the first "
-        "batch is charged 100 lines, so the next batches wait in the gate past limits.recvq "
-        "(client.js sendMultiline paces nothing; gate.py LineGate.charge / flooded)"
-    ),
-)
 async def test_pasting_a_long_text_with_flood_control_on_does_not_disconnect(open_page) -> None:
     runtime = await start_web_server("limits.flood_control=true", "limits.flood_rate=50")
     try:

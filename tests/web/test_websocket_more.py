@@ -1,8 +1,7 @@
 """IRC over WebSocket and the web listener's HTTP side, over real sockets.
 
 Raw sockets play what a library hides (fragments, control frames, a protocol error, a
-request sent a byte at a time); aiohttp's client the rest. Tests that show a bug are
-marked xfail (strict) with the bug in their reason.
+request sent a byte at a time); aiohttp's client the rest.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ const PING_AFTER_IDLE_MS = 60000;
 const PING_TIMEOUT_MS = 30000;
 const REQUEST_TIMEOUT_MS = 20000;
 const MAX_NICK_ATTEMPTS = 10; // alternatives to a taken nick tried before giving up
+// A multiline batch waits whole in the server's input queue while its flood budget
+// refills: kept well under the usual input limit (8 KiB) on the wire, tags and all.
+const MAX_BATCH_WIRE_BYTES = 6144;
 // Worst case lengths for the parts of our own source mask we may not know yet
 // (multiline spec's advice), plus its safety margin.
 const UNKNOWN_USER = 20;
@@ -87,6 +90,9 @@ export class IrcClient {
     this.account = null;
     this.nickAttempts = 0;
     this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
+    this.paced = []; // what say() has yet to send: one unit at a time (see pump)
+    this.pacing = null; // the PING token whose PONG lets the next unit go
+    this.paceCounter = 0;
     this.registered = false;
     this.user = null;
     this.host = null;
@@ -265,25 +271,44 @@ export class IrcClient {
       typing.timer = null;
       typing.sent = null;
     }
+    const units = [];
+    const long = lines.length === 1 && utf8Length(lines[0]) > this.textBudget(command, target);
     if (action) {
       const budget = this.textBudget(command, target) - 9; // "\x01ACTION " and "\x01"
       for (const line of lines) {
-        for (const piece of splitByBytes(line, budget)) this.sendText(command, target, `\x01ACTION ${piece}\x01`);
+        for (const piece of splitByBytes(line, budget)) units.push({ unit: () => this.sendText(command, target, `\x01ACTION ${piece}\x01`) });
       }
-      return true;
+    } else if ((lines.length > 1 || long) && command === "PRIVMSG" && this.has("draft/multiline") && this.has("batch")) {
+      // A long single line goes as one multiline message too: others see it whole.
+      units.push(...this.multilineUnits(target, lines));
+    } else {
+      const budget = this.textBudget(command, target);
+      for (const line of lines) {
+        if (line === "") continue; // blank lines cannot be sent alone
+        for (const piece of splitByBytes(line, budget)) units.push({ unit: () => this.sendText(command, target, piece) });
+      }
     }
-    // A long single line goes as one multiline message too: others see it whole.
-    const long = lines.length === 1 && utf8Length(lines[0]) > this.textBudget(command, target);
-    if ((lines.length > 1 || long) && command === "PRIVMSG" && this.has("draft/multiline") && this.has("batch")) {
-      this.sendMultiline(target, lines);
-      return true;
-    }
-    const budget = this.textBudget(command, target);
-    for (const line of lines) {
-      if (line === "") continue; // blank lines cannot be sent alone
-      for (const piece of splitByBytes(line, budget)) this.sendText(command, target, piece);
-    }
+    this.paced.push(...units);
+    this.pump();
     return true;
+  }
+
+  /**
+   * What the user says goes out one unit (a line, or a multiline batch) at a time when
+   * there is more than one: after a unit with more behind it, or after a batch, a PING,
+   * and the next unit only once its PONG is back. The server's flood control then
+   * holds at most one unit of ours waiting, and a long paste arrives, slowly, instead
+   * of overflowing its input queue ("Excess Flood"). A line typed alone goes at once.
+   */
+  pump() {
+    while (this.pacing === null && this.paced.length) {
+      const { unit, big } = this.paced.shift();
+      unit();
+      if (big || this.paced.length) {
+        this.pacing = `hubbub-pace-${++this.paceCounter}`;
+        this.send({ command: "PING", params: [this.pacing] });
+      }
+    }
   }
 
   sendText(command, target, text) {
@@ -307,23 +332,29 @@ export class IrcClient {
     };
   }
 
-  /** Pack lines into as few draft/multiline batches as the server's limits allow. */
-  sendMultiline(target, lines) {
+  /** Lines packed into as few draft/multiline batches as the server's limits allow: the
+   * units that send them (a batch of one line is a plain message). */
+  multilineUnits(target, lines) {
     const { maxBytes, maxLines } = this.multilineLimits();
     const budget = this.textBudget("PRIVMSG", target);
     const batches = [];
     let current = [];
     let bytes = 0;
+    let wire = 0; // the batch's lines as sent: "@batch=mlN[;draft/multiline-concat] PRIVMSG target :text\r\n"
+    const overhead = 48 + utf8Length(target);
     for (const line of lines) {
       const pieces = line === "" ? [""] : splitByBytes(line, budget);
       pieces.forEach((piece, i) => {
         const concat = i > 0;
         const size = utf8Length(piece) + (current.length && !concat ? 1 : 0);
-        if (current.length && (current.length + 1 > maxLines || bytes + size > maxBytes)) {
+        const full = current.length + 1 > maxLines || bytes + size > maxBytes || wire + overhead + size > MAX_BATCH_WIRE_BYTES;
+        if (current.length && full) {
           batches.push(current);
           current = [];
           bytes = 0;
+          wire = 0;
         }
+        wire += overhead + utf8Length(piece);
         // A new batch cannot start with a concatenation; the piece starts a line there.
         const first = current.length === 0;
         current.push({ text: piece, concat: concat && !first });
@@ -331,29 +362,32 @@ export class IrcClient {
       });
     }
     if (current.length) batches.push(current);
+    const units = [];
     for (const batch of batches) {
       // Blank lines at a batch edge (after a cut) would make an invalid batch.
       while (batch.length && batch[batch.length - 1].text === "") batch.pop();
       while (batch.length && batch[0].text === "") batch.shift();
       if (!batch.length) continue;
-      if (batch.length === 1) {
-        this.sendText("PRIVMSG", target, batch[0].text);
-        continue;
-      }
-      const ref = `ml${++this.batchCounter}`;
-      this.send({ command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
-      const sent = [];
-      for (const item of batch) {
-        const tags = { batch: ref };
-        if (item.concat) tags["draft/multiline-concat"] = "";
-        const message = { tags, command: "PRIVMSG", params: [target, item.text] };
-        this.send(message);
-        sent.push(message);
-      }
-      this.send({ command: "BATCH", params: [`-${ref}`] });
-      if (!this.has("echo-message")) {
-        this.emit("batch", { type: "draft/multiline", params: [target], tags: { time: new Date(this.now()).toISOString() }, source: { nick: this.nick }, messages: sent, local: true });
-      }
+      if (batch.length === 1) units.push({ unit: () => this.sendText("PRIVMSG", target, batch[0].text) });
+      else units.push({ unit: () => this.sendBatch(target, batch), big: true });
+    }
+    return units;
+  }
+
+  sendBatch(target, batch) {
+    const ref = `ml${++this.batchCounter}`;
+    this.send({ command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
+    const sent = [];
+    for (const item of batch) {
+      const tags = { batch: ref };
+      if (item.concat) tags["draft/multiline-concat"] = "";
+      const message = { tags, command: "PRIVMSG", params: [target, item.text] };
+      this.send(message);
+      sent.push(message);
+    }
+    this.send({ command: "BATCH", params: [`-${ref}`] });
+    if (!this.has("echo-message")) {
+      this.emit("batch", { type: "draft/multiline", params: [target], tags: { time: new Date(this.now()).toISOString() }, source: { nick: this.nick }, messages: sent, local: true });
     }
   }
 
@@ -474,6 +508,10 @@ export class IrcClient {
         this.send({ command: "PONG", params: msg.params });
         return;
       case "PONG":
+        if (this.pacing !== null && msg.params[msg.params.length - 1] === this.pacing) {
+          this.pacing = null;
+          this.pump();
+        }
         return;
       case "CAP":
         this.onCap(msg);

@@ -75,6 +75,20 @@ function makeClient(options = {}) {
   return { client, ws, timers, events };
 }
 
+/** What the client sends, answering the PINGs it paces a long message with as a server
+ * would (its next part goes only once the PONG is back). */
+function takePaced(ws) {
+  const out = [];
+  for (let got = ws.take(); got.length; got = ws.take()) {
+    for (const line of got) {
+      const pace = /^PING (hubbub-pace-\d+)$/.exec(line);
+      if (pace) ws.receive(`:srv PONG srv ${pace[1]}`);
+      else out.push(line);
+    }
+  }
+  return out;
+}
+
 function register(ws, caps = "message-tags server-time batch echo-message draft/chathistory draft/multiline=max-bytes=60,max-lines=3 soju.im/search") {
   ws.receive(":srv NOTICE * :*** Welcome", `:srv CAP * LS :${caps}`);
   const req = ws.take().find((l) => l.startsWith("CAP REQ"));
@@ -291,13 +305,13 @@ test("several lines go as draft/multiline batches within max-lines and max-bytes
   const { client, ws } = makeClient();
   register(ws);
   client.say("#a", "one\ntwo\nthree\nfour");
-  const sent = ws.take();
+  const sent = takePaced(ws);
   assert.deepEqual(sent, [
     "BATCH +ml1 draft/multiline #a", "@batch=ml1 PRIVMSG #a one", "@batch=ml1 PRIVMSG #a two", "@batch=ml1 PRIVMSG #a three", "BATCH -ml1",
     "PRIVMSG #a four", // a batch of one line is just a message
   ]);
   client.say("#a", `${"x".repeat(40)}\n${"y".repeat(40)}`); // 81 bytes > max-bytes=60
-  assert.deepEqual(ws.take(), [`PRIVMSG #a ${"x".repeat(40)}`, `PRIVMSG #a ${"y".repeat(40)}`]);
+  assert.deepEqual(takePaced(ws), [`PRIVMSG #a ${"x".repeat(40)}`, `PRIVMSG #a ${"y".repeat(40)}`]);
 });
 
 test("a long line is cut between words, with multiline-concat when offered", () => {
@@ -305,7 +319,7 @@ test("a long line is cut between words, with multiline-concat when offered", () 
   register(ws, "batch draft/multiline=max-bytes=4096,max-lines=100 echo-message");
   const words = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");
   client.say("#a", words);
-  const sent = ws.take();
+  const sent = takePaced(ws);
   assert.equal(sent[0], "BATCH +ml1 draft/multiline #a");
   assert.ok(sent.slice(2, -1).every((l) => l.startsWith("@batch=ml1;draft/multiline-concat PRIVMSG")));
   const text = sent.slice(1, -1).map((l) => l.slice(l.indexOf(" :") + 2)).join("");
@@ -318,11 +332,41 @@ test("without multiline, lines go one by one, blank ones skipped, and are echoed
   register(ws, "batch server-time");
   events.length = 0;
   client.say("#a", "\nfirst\n\nsecond\n");
-  assert.deepEqual(ws.take(), ["PRIVMSG #a first", "PRIVMSG #a second"]);
+  assert.deepEqual(takePaced(ws), ["PRIVMSG #a first", "PRIVMSG #a second"]);
   const echoes = events.filter(([t, m]) => t === "message" && m.local);
   assert.equal(echoes.length, 2); // no echo-message: the client shows what it sent itself
   client.say("#a", "waves", { action: true });
   assert.deepEqual(ws.take(), ["PRIVMSG #a :\x01ACTION waves\x01"]);
+});
+
+test("a long message goes one part at a time, each once the server has read the last", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time");
+  client.say("#a", "hello");
+  assert.deepEqual(ws.take(), ["PRIVMSG #a hello"]); // alone: at once, nothing else
+  client.say("#a", "one\ntwo\nthree");
+  assert.deepEqual(ws.take(), ["PRIVMSG #a one", "PING hubbub-pace-1"]);
+  client.say("#a", "typed meanwhile");
+  assert.deepEqual(ws.take(), []); // waits its turn, behind the paste
+  ws.receive(":srv PONG srv :keepalive-or-other"); // not ours: nothing moves
+  assert.deepEqual(ws.take(), []);
+  ws.receive(":srv PONG srv hubbub-pace-1");
+  assert.deepEqual(ws.take(), ["PRIVMSG #a two", "PING hubbub-pace-2"]);
+  ws.receive(":srv PONG srv hubbub-pace-2");
+  assert.deepEqual(takePaced(ws), ["PRIVMSG #a three", "PRIVMSG #a :typed meanwhile"]);
+});
+
+test("a batch is followed by a PING before anything else goes", () => {
+  const { client, ws } = makeClient();
+  register(ws);
+  client.say("#a", "one\ntwo");
+  const sent = ws.take();
+  assert.equal(sent[sent.length - 1], "PING hubbub-pace-1");
+  client.say("#a", "next");
+  assert.deepEqual(ws.take(), []);
+  assert.deepEqual(takePaced(ws), []);
+  ws.receive(":srv PONG srv hubbub-pace-1");
+  assert.deepEqual(ws.take(), ["PRIVMSG #a next"]);
 });
 
 test("typing notifications: at most one per 3 s per target, the last wish wins", () => {
