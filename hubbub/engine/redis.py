@@ -145,6 +145,8 @@ class RedisLog:
         self.publishes = 0  # publish round trips, for the benchmark's Redis cost
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._registering = asyncio.Lock()  # one heartbeat SET at a time (see _register)
+        self._claimed = ""  # the incarnation whose heartbeat key we took (NX); refreshed since
         self._reported: set[str] = set()  # nodes we declared lost, not yet gone from the state
         self._grace_until = 0.0  # no node is declared lost before: they may be re-registering
         self._last_snapshot = 0.0
@@ -184,7 +186,7 @@ class RedisLog:
             raise ClusterError(f"Redis at {where} refused us: {exc}") from None
         try:
             founded = await self._join()
-            await self._register(new=True)
+            await self._register()
         except UNREACHABLE as exc:
             raise ClusterError(f"lost Redis at {where} while joining: {exc}") from None
         self.synced.set()
@@ -240,18 +242,40 @@ class RedisLog:
             self.epoch = proposal
         return epoch
 
-    async def _register(self, new: bool) -> None:
-        """Set our heartbeat: a new incarnation must take a key nobody holds."""
-        while True:
-            done = await self.r.set(self.alive_key(self.replica.node), self.name, px=int(self.ttl * 1000), nx=new)
-            if done or not new:
-                break
-            self._take_node(new_node_id())  # that incarnation is someone else's
+    async def _register(self) -> None:
+        """Set our heartbeat.
+
+        An incarnation's key is taken once, with NX (a key someone holds already is
+        another node's: we draw another incarnation), and only refreshed afterwards. After
+        a loss, the rejoin, the heartbeat and a publish refused for want of the key all
+        want the new incarnation's key: whichever comes first takes it, the others find
+        it ours and refresh it. Were each to claim it, the second would find it taken,
+        abandon an incarnation that is ours, and refuse what its clients sent (the
+        arrival of a client connecting meanwhile: "The network is out of reach")."""
+        async with self._registering:
+            while True:
+                node = self.replica.node
+                claiming = node != self._claimed
+                done = await self.r.set(self.alive_key(node), self.name, px=int(self.ttl * 1000), nx=claiming)
+                if node != self.replica.node:
+                    continue  # we took another incarnation meanwhile: that one needs its key
+                if done or not claiming:
+                    break
+                self._take_node(new_node_id(), announce=self._claimed != "")  # that incarnation is someone else's
+            self._claimed = node
         self._grace_until = time.monotonic() + self.ttl + self.beat
 
-    def _take_node(self, node: str) -> None:
+    def _take_node(self, node: str, announce: bool) -> None:
+        """Go on as incarnation `node`; `announce`: tell the network at once (NodeUp).
+
+        The NodeUp is emitted here, before any event of a client of the new
+        incarnation, so that it is that incarnation's first entry in the log: replicas
+        ignore the entries of a node they do not know, and a client's arrival ordered
+        before its node's would be lost, its client waiting for ever."""
         self.replica.rejoin(node)
         self.new_node(node)
+        if announce:
+            self.replica.emit(None, NodeUp(node, self.name, self.clock()))
 
     async def stop(self, reason: str = "") -> None:
         """Leave: what waits to be published goes out (for a second at most), then our
@@ -328,7 +352,7 @@ class RedisLog:
 
     async def _refused(self, error: str) -> None:
         if error.startswith("LOST"):  # our heartbeat lapsed (Redis was away): take it up again
-            await self._register(new=False)
+            await self._register()
         else:
             await self._resync("the log was reset")
 
@@ -377,7 +401,7 @@ class RedisLog:
             else:
                 # Beat again. If another node declared us lost meanwhile, that NodeLost is
                 # in the log: reading it, we quit our users and join again (`_lost`).
-                await self._register(new=False)
+                await self._register()
             return
         others = [node for node in replica.state.nodes if node != replica.node]
         self._reported &= set(others)
@@ -440,15 +464,17 @@ class RedisLog:
         if self._stopping:
             return
         log.warning("the network declared this node lost; its users were disconnected; joining again")
-        self._take_node(new_node_id())
+        self._take_node(new_node_id(), announce=True)
         asyncio.ensure_future(self._rejoin())
 
     async def _rejoin(self) -> None:
+        """Take the new incarnation's key without waiting for the next heartbeat (the
+        NodeUp waiting to be published needs it; a publish refused for want of it
+        takes it too)."""
         try:
-            await self._register(new=True)
+            await self._register()
         except UNREACHABLE as exc:
             self._unreachable(exc)
-        self.replica.emit(None, NodeUp(self.replica.node, self.name, self.clock()))
 
     async def _resync(self, why: str) -> None:
         """Put the replica back on the network's log after a gap or a lost log.
@@ -488,7 +514,7 @@ class RedisLog:
             founded = await self._found_new_log(epoch or "")
             if founded == self.epoch:
                 log.warning("Redis had lost the network's log: made a new one from this node's replica")
-                await self._register(new=False)
+                await self._register()
                 return
             epoch = founded
         assert epoch is not None
@@ -499,18 +525,24 @@ class RedisLog:
                 self.epoch = epoch
                 await self._republish([e for e in tail if position(e.id) > position(data["old_last"])])
                 log.warning("Redis had lost the network's log: this node follows the one made again")
-                await self._register(new=False)
+                await self._register()
                 return
+            skipped = True  # a log we did not read: what it holds past our replica, we never applied
         else:
             data = await self._snapshot_of(epoch, fresh=True)
-        replica.restore(data)
+            skipped = position(data["id"]) > position(replica.last_id)
+        replica.restore(data, skipped)
         self.epoch = epoch
         self.reconcile()
-        log.warning("the replica started again from a snapshot")
+        if skipped:
+            log.warning("the replica started again from a snapshot past entries it never applied: "
+                        "its clients, who missed them, were disconnected")  # fmt: skip
+        else:
+            log.warning("the replica started again from a snapshot")
         if replica.node not in replica.state.nodes:
             self._lost()  # the network went on without us
         else:
-            await self._register(new=False)
+            await self._register()
 
     def _covered_by(self, data: dict[str, Any]) -> bool:
         """Whether this replica can go on in the new log `data` begins: it read the same

@@ -54,6 +54,7 @@ log = logging.getLogger("hubbub.cluster")
 
 START = "0-0"  # the position before a log's first entry
 LOST_TEXT = "This server lost contact with the network"
+BEHIND_TEXT = "This server fell behind the network"
 RECENT = 20000  # entries kept after applying them, to publish again if Redis loses the log
 
 # The command a client sent, by the event it made: named when its event is refused.
@@ -122,6 +123,9 @@ class Replica:
         self.wake: Callable[[], None] = lambda: None  # tells the publisher the outbox has something
         self.lost: Callable[[], None] = lambda: None  # called when the network declared this node lost
         self.applied = 0  # entries applied since this replica started
+        # The last restore jumped over entries this replica never applied: its local
+        # clients were never shown them, so reconcile.py disconnects them all.
+        self.skipped = False
         # The last entries applied, as the log had them: should Redis lose the log, every
         # node publishes these again into the new one (each is applied once anyway), so
         # that what one node applied reaches those that had not read it yet.
@@ -263,20 +267,35 @@ class Replica:
         """Where this replica stands, for another node to start from."""
         return {"id": self.last_id, "seqs": dict(self.seqs), "state": snapshot.dump(self.state)}
 
-    def restore(self, data: dict[str, Any]) -> None:
+    def restore(self, data: dict[str, Any], skipped: bool = False) -> None:
         """Start again from another node's snapshot. Events of ours that it holds are
-        done (their senders stop waiting); those it lacks go out again."""
+        done; those it lacks go out again.
+
+        `skipped`: the snapshot stands past entries this replica never applied (it fell
+        behind a trimmed log, or the snapshot is of a new log it did not read). Its local
+        clients missed those entries and are to be disconnected (reconcile.py), so nobody
+        waits for their events any more: each origin gets the replies that were waiting
+        and its input back (its ERROR must not wait behind an event), and its events
+        still to apply go out as they are. An event the snapshot holds was applied
+        without this node seeing its outcome: a `then` of no connection (a connection's
+        arrival, say) is told it is unavailable rather than left waiting for ever."""
         snapshot.load_into(self.state, data["state"])
         self.recent.clear()
         self.last_id = data["id"]
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}
+        self.skipped = skipped
         done = self.seqs.get(self.node, 0)
         self._done_up_to(done)
         self.sent = done
-        for seq in [seq for seq in self.waiting if seq <= done]:
-            origin = self.waiting.pop(seq).origin
+        for seq in sorted(self.waiting):
+            if seq > done and (not skipped or self.waiting[seq].origin is None):
+                continue  # applied when it comes back through the log, its `then` with it
+            origin, then = self.waiting.pop(seq)
             if origin is not None:
+                origin.resume_reply()
                 origin.release_input()
+            elif then is not None:
+                then(rejected("unavailable"))
 
     def new_log(self) -> list[Entry]:
         """The log was lost and a new one begins: this replica reads it from its start,

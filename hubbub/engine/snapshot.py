@@ -6,8 +6,18 @@ applies the log from the position the snapshot was taken at. So that the replica
 builds is equal to the others' (their `digest()` says so), everything that is chat
 state is kept, in the order it is held in (NAMES lists members in joining order; a
 list mode's entries keep theirs). What can be derived (the nick index, prefixes,
-each user's channels) is derived again; what is this node's alone (connections,
-the delivery index `Channel.local`) is not chat state and is not here.
+each user's channels) is derived again, in the order the other replicas hold it: WHO
+walks the nick index (in the order nicks were claimed) and WHOIS lists a user's
+channels in the order they were joined, so a node started from a snapshot must answer
+them in the same order. What is this node's alone (connections, the delivery index
+`Channel.local`) is not chat state and is not here.
+
+Those two orders travel beside the rest (`nicks`, `user_channels`) rather than inside
+the user records, and the format number stays: a node of the previous version reads
+such a snapshot as before (it unpacks user records of a fixed length and ignores keys
+it does not know), and a snapshot it wrote, without them, is read here with the orders
+derived as that version did. A mixed network during a rolling upgrade therefore keeps
+working; only the old nodes' answers keep their old order.
 """
 
 from __future__ import annotations
@@ -33,6 +43,9 @@ def dump(state: ChatState) -> dict[str, Any]:
         "mode_counts": {k: v for k, v in state.mode_counts.items() if v},
         "nodes": dict(state.nodes),
         "users": [_user(u) for u in state.users.values()],
+        "nicks": [u.uid for u in state.nicks.values()],
+        # only where the order says something: a user in one channel or none derives it
+        "user_channels": {u.uid: list(u.channels) for u in state.users.values() if len(u.channels) > 1},
         "accounts": [
             [a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps)]
             for a in state.accounts.values()
@@ -80,6 +93,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.nicks.clear()
     state.per_ip.clear()
     state.node_users.clear()
+    nick_order: list[str] | None = data.get("nicks")  # None: written by a node of the previous version
     for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
          last_message, secure, certfp, invited_to, metadata) in data["users"]:  # fmt: skip
         user = User(uid, ip, host, secure, connected_at, certfp)
@@ -93,8 +107,12 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         state.per_ip[ip] += 1
         if registered:
             state.node_users[node_of(uid)] += 1
-        if key is not None:
+        if key is not None and nick_order is None:
             state.nicks[key] = user
+    for uid in nick_order or ():
+        user = state.users[uid]
+        assert user.key is not None
+        state.nicks[user.key] = user
     state.accounts.clear()
     state.certfps.clear()
     for key, name, password_hash, scram, email, registered_at, certfps in data["accounts"]:
@@ -119,6 +137,10 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         channel.founder, channel.registered_at, channel.access = c["founder"], c["registered_at"], dict(c["access"])
         channel.metadata = dict(c["metadata"])
         state.channels[channel.key] = channel
+    for uid, keys in data.get("user_channels", {}).items():
+        user = state.users[uid]
+        joined = user.channels
+        user.channels = {key: joined[key] for key in keys}
     state.klines = Klines()
     for mask, reason, set_by, set_at, expires in data["klines"]:
         state.klines.add(Kline(mask, reason, set_by, set_at, expires))

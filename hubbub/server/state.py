@@ -68,8 +68,12 @@ class ChatState:
     # -- comparing replicas --------------------------------------------------------------
 
     def digest(self) -> str:
-        """A hash of everything that is chat state, in a canonical order: two replicas that
-        applied the same events compare equal (what the cluster's checks compare)."""
+        """A hash of everything that is chat state: two replicas that applied the same
+        events compare equal (what the cluster's checks compare). Most of it is hashed in a
+        canonical order; the orders that replies show are hashed as held, since replicas
+        that applied the same events hold them alike and a replica that does not would
+        answer differently: the nick index (WHO walks it), each user's channels (WHOIS)
+        and each channel's members (NAMES)."""
         h = hashlib.sha256()
 
         def put(*parts: object) -> None:
@@ -82,8 +86,8 @@ class ChatState:
             u = self.users[uid]
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure, u.certfp,
-                sorted(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
-        put("nicks", sorted((k, u.uid) for k, u in self.nicks.items()))
+                list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
+        put("nicks", [(k, u.uid) for k, u in self.nicks.items()])
         for key in sorted(self.accounts):
             a = self.accounts[key]
             put("account", key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps))
@@ -92,7 +96,7 @@ class ChatState:
             lists = [
                 (letter, [(e.mask, e.set_by, e.set_at) for e in c.lists[letter].entries]) for letter in sorted(c.lists)
             ]
-            members = sorted((u.uid, s) for u, s in c.members.items())
+            members = [(u.uid, s) for u, s in c.members.items()]
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
                 c.join_key, c.limit, sorted(c.invited), members, lists, c.founder, c.registered_at,
                 sorted(c.access.items()), sorted(c.metadata.items()))  # fmt: skip

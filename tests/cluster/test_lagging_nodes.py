@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import signal
 
-import pytest
-
 from tests.cluster.support import NODE_TIMEOUT, Cluster, Node, caught_up, digests, oper_up
 from tests.helpers import LineClient
 
@@ -36,12 +34,6 @@ async def flood_while_paused(node: Node, sender: LineClient) -> None:
         node.process.send_signal(signal.SIGCONT)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a node that fell more than log_length entries behind restores a snapshot "
-    "(engine/redis.py RedisLog._back_on_a_log -> Replica.restore) and reconcile.py keeps every "
-    "local client whose nick, registration and channels match, without an ERROR: the "
-    "messages between its old log position and the snapshot's are never delivered to them "
-    "(bob heard from 1 to about 900 of the 1500: m0, then nothing or m600..m1499), silently"))
 async def test_a_member_on_a_node_that_fell_behind_gets_every_message_or_an_error(cluster: Cluster) -> None:
     n1, n2 = await cluster.start(2, *LAGGING)
     alice = await cluster.client(n1, "alice", "#c", caps=["echo-message"])
@@ -104,15 +96,6 @@ async def test_a_paused_node_declared_lost_drops_its_clients_and_rejoins_equal(c
     assert set(found) == {"node1.test", "node2.test"} and len(set(found.values())) == 1, found
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a client connecting to a node just after that node was declared lost and began to "
-    "join again gets 'ERROR :Closing Link: (The network is out of reach, try again soon)' "
-    "although Redis is reachable (a second try a moment later works). Likely cause (an alive key of "
-    "a third, abandoned incarnation of the node shows up in Redis): RedisLog._lost "
-    "takes a new incarnation and schedules _rejoin; the heartbeat (_beat -> _register(new=False)) "
-    "can SET the new incarnation's alive key first, so _rejoin's _register(new=True) finds it "
-    "taken, takes yet another incarnation (_take_node -> Replica.rejoin) and refuses the "
-    "Connected event waiting in the outbox"))
 async def test_a_client_connecting_as_a_lost_node_rejoins_is_let_in(cluster: Cluster) -> None:
     n1, n2 = await cluster.start(2)
     alice = await cluster.client(n1, "alice", "#c")

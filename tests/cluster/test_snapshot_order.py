@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 import redis.asyncio as aioredis
 
 from tests.cluster.support import Cluster, Node, caught_up, digests, oper_up
@@ -60,11 +59,6 @@ async def joined_from_snapshot(cluster: Cluster, check) -> Node:  # type: ignore
     return await cluster.add(FAST_SNAPSHOTS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: engine/snapshot.py load_into rebuilds each user's channels (User.channels) in the "
-    "order of state.channels, not in the order the user joined them; WHOIS 319 on a node "
-    "started from a snapshot lists '#first @#second' where the other nodes list "
-    "'@#second #first' (the digest sorts User.channels, so DIGEST agrees)"))
 async def test_whois_lists_a_user_s_channels_in_the_same_order_on_a_node_started_from_a_snapshot(
     cluster: Cluster,
 ) -> None:
@@ -77,19 +71,13 @@ async def test_whois_lists_a_user_s_channels_in_the_same_order_on_a_node_started
     await caught_up(carol)
     await oper_up(alice)
     found = await digests(alice, 3)
-    assert len(set(found.values())) == 1, found  # the replicas hash alike...
+    assert len(set(found.values())) == 1, found  # the replicas hash alike (the digest sees this order)...
     seen = {name: await whois_channels(client, "bob") for name, client in
             (("node1", alice), ("node2", bob), ("node3", carol))}  # fmt: skip
     assert seen["node1"] == seen["node2"] == ["@#second", "#first"]
-    assert seen["node3"] == seen["node1"], seen  # ...but do not answer alike
+    assert seen["node3"] == seen["node1"], seen  # ...and answer alike
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: engine/snapshot.py load_into rebuilds the nick index (state.nicks) in the order of "
-    "state.users, not in the order nicks were claimed; WHO with a mask (handlers/queries.py, "
-    "which walks state.nicks) answers 'alicia bob carol' on a node started from a snapshot where "
-    "the others answer 'bob alicia carol' (as WHO stops at WHO_MAX_RESULTS = 500, past that the "
-    "users listed would differ too; not tested)"))
 async def test_who_lists_users_in_the_same_order_on_a_node_started_from_a_snapshot(cluster: Cluster) -> None:
     n1, n2 = await cluster.start(2, FAST_SNAPSHOTS)
     alice = await cluster.client(n1, "alice")
