@@ -12,7 +12,9 @@ first line and is sent only if none that speaks IRC came.
 
 Until the peer is known to speak IRC, its bytes pass a telnet filter before they are
 framed into lines (telnet.py): telnet's commands are answered (Ctrl+C's timing mark
-above all) and never taken for text. IAC bytes cannot be IRC, whose lines are UTF-8.
+above all) and never taken for text. IAC bytes cannot be IRC, whose lines are UTF-8;
+nor can a first line that is not UTF-8: it is a person's, typed in a terminal set to a
+legacy encoding, and gets a sentence and another try rather than IRC's FAIL.
 """
 
 from __future__ import annotations
@@ -97,10 +99,9 @@ class Intake:
 
     def _first_lines(self, raw: bytes) -> None:
         if not self._decided:
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                text = ""  # undecidable: the session refuses it as IRC would
+            # IRC is UTF-8: an undecodable first line is most likely a nickname typed in a
+            # terminal's legacy encoding (cp1251, cp866), judged with its odd bytes replaced
+            text = raw.decode("utf-8", "replace")
             if text.strip(" "):
                 self._decided = True
                 self._cancel_banner()

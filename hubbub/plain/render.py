@@ -15,8 +15,11 @@ from collections.abc import Callable
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.irc.validate import is_channel_name
 from hubbub.plain.sentences import sentence
 from hubbub.plain.view import PlainView
+from hubbub.server.batch import CONCAT_TAG
+from hubbub.server.delivery import WANTS_MULTILINE
 from hubbub.server.output import Deliverable, Link
 from hubbub.server.user import User
 
@@ -25,7 +28,7 @@ _SILENT = frozenset({
     n.RPL_YOURHOST, n.RPL_CREATED, n.RPL_MYINFO, n.RPL_ISUPPORT, n.RPL_LUSERCLIENT,
     n.RPL_LUSEROP, n.RPL_LUSERUNKNOWN, n.RPL_LUSERCHANNELS, n.RPL_LUSERME,
     n.RPL_LOCALUSERS, n.RPL_GLOBALUSERS, n.RPL_MOTDSTART, n.RPL_ENDOFMOTD, n.ERR_NOMOTD,
-    n.RPL_ENDOFNAMES, n.RPL_ENDOFWHO, n.RPL_LISTSTART, n.RPL_CREATIONTIME,
+    n.RPL_ENDOFNAMES, n.RPL_LISTSTART, n.RPL_CREATIONTIME,
     n.RPL_TOPICWHOTIME, n.RPL_ENDOFWHOIS,
 })
 
@@ -34,6 +37,22 @@ _CLOSING_LINK = re.compile(r"^Closing Link: \S+ \((.*)\)$")  # the ERROR a disco
 
 def _nick_of(source: str | None) -> str:
     return (source or "").split("!", 1)[0]
+
+
+def _joined_lines(batch: list[Message]) -> list[Message]:
+    """A multiline batch's messages as a person reads them: a `draft/multiline-concat`
+    line glued to the one before (its sender wrapped a long line or a URL there), the
+    BATCH lines and the blank lines left out."""
+    lines: list[Message] = []
+    for message in batch:
+        if message.command == "BATCH":
+            continue
+        if CONCAT_TAG in message.tags and lines and len(message.params) > 1:
+            last = lines[-1]
+            lines[-1] = Message(last.command, [last.params[0], last.params[1] + message.params[1]], last.source)
+        else:
+            lines.append(message)
+    return [line for line in lines if len(line.params) > 1 and line.params[1]]
 
 
 class PlainOutput:
@@ -45,6 +64,7 @@ class PlainOutput:
     def __init__(self, view: PlainView, user: User) -> None:
         self.view = view
         self.user = user
+        self._who_lines = 0  # WHO replies since the last end of one: none means nobody matched
 
     def say(self, text: str) -> None:
         self.view.say(text)
@@ -55,8 +75,9 @@ class PlainOutput:
         self.render(message)
 
     def deliver(self, out: Deliverable, mask: int) -> None:
-        for unit in out.units_for(0):  # a multiline message: its lines one by one
-            for message in unit if isinstance(unit, list) else (unit,):
+        # a multiline message comes as its batch, which alone tells which lines are one
+        for unit in out.units_for(WANTS_MULTILINE):
+            for message in _joined_lines(unit) if isinstance(unit, list) else (unit,):
                 self.render(message)
 
     def send_all(self, messages: list[Message]) -> None:
@@ -88,6 +109,10 @@ class PlainOutput:
         if code in _SILENT:
             return None
         p = message.params
+        if code == n.RPL_WHOREPLY:
+            self._who_lines += 1
+        elif code == n.RPL_ENDOFWHO:
+            return self._end_of_who(p)
         special: dict[str, Callable[[], str]] = {
             n.RPL_WELCOME: lambda: f"*** Welcome, {p[0]}! Type /help for commands, /exit to leave.",
             n.RPL_MOTD: lambda: "*** " + p[-1].removeprefix("- "),
@@ -107,6 +132,17 @@ class PlainOutput:
             except IndexError:
                 pass
         return sentence(code, p)
+
+    def _end_of_who(self, params: list[str]) -> str | None:
+        """Nothing after the WHO lines that were shown; a sentence when there were none,
+        or the person's /who would go unanswered."""
+        found, self._who_lines = self._who_lines, 0
+        if found or len(params) < 2:
+            return None
+        mask = params[1]
+        if is_channel_name(mask):
+            return f"* Nobody you can see is in {mask}; there may be no such channel."
+        return f"* Nobody you can see matches {mask}."
 
     # -- rendering of commands -------------------------------------------------------
 
@@ -176,6 +212,8 @@ class PlainOutput:
         return f"* {_nick_of(m.source)} is now known as {m.param(0)}"
 
     def _render_topic(self, m: Message) -> str:
+        if not m.param(1):  # `TOPIC #chan :` removes the topic
+            return f"* {_nick_of(m.source)} cleared the topic of {m.param(0)}"
         return f"* {_nick_of(m.source)} set the topic of {m.param(0)} to: {m.param(1)}"
 
     def _render_mode(self, m: Message) -> str | None:

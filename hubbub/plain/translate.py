@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from hubbub.irc.message import Message
-from hubbub.irc.validate import nick_problem
+from hubbub.irc.validate import is_channel_name, nick_problem
 from hubbub.plain.split import split_text, text_room
 from hubbub.plain.text import typed
 from hubbub.plain.view import PlainView
@@ -55,11 +55,17 @@ HELP = [
     "  /who [#channel]     who is in a channel",
     "  /list               the channels on this server",
     "  /topic [TEXT]       show or set the current channel's topic",
+    "  /topic #chan [TEXT] the same, for another channel",
     "  /colors on|off      show colours and bold text, or not",
     "  /exit or /quit      leave",
     "Anything else you type is said in the current channel (start with // to say a line",
     "beginning with /). Long lines are sent as several messages.",
 ]
+NOT_UTF8 = "* That line was not sent: it is not UTF-8 text. Set your terminal to UTF-8 and type it again."
+NICK_NOT_UTF8 = (
+    "*** That nickname is not UTF-8 text, and a nickname takes only Latin letters, digits and "
+    "[ ] \\ ` _ ^ { | } -. Type another nickname:"
+)
 TOO_LONG = f"* That line was not sent: it is longer than {MAX_TYPED_LINE} bytes. Send it in several lines."
 
 
@@ -93,7 +99,7 @@ class PlainInput:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             # a person, most likely with a terminal in a legacy encoding (cp1251, cp866)
-            self.say("* That line was not sent: it is not UTF-8 text. Set your terminal to UTF-8 and type it again.")
+            self.say(NOT_UTF8 if conn.registered else NICK_NOT_UTF8)
             return
         # Tabs, bells, escape sequences, and the CR or NUL that would split or end the IRC
         # line it is relayed in: nothing of that reaches anyone.
@@ -247,6 +253,10 @@ class PlainInput:
             self.say("* Usage: /join #channel")
             return
         name, *key = rest.split()[:2]  # "/join #club secret": the key of a +k channel
+        if "," in name:  # IRC would take it for a list of channels, and answer about the parts
+            self.say(f"* {name!r} can't be the name of a channel: a name can't have a comma in it. "
+                     "Join one channel at a time: /join #channel")
+            return
         if not name.startswith("#"):
             name = "#" + name
         channel = self.ctx.state.find_channel(name)
@@ -285,12 +295,21 @@ class PlainInput:
         self._run("WHO", target)
 
     def _cmd_topic(self, rest: str) -> None:
-        if self.view.current is None:
-            self.say("* You are not in a channel.")
-        elif rest:
-            self._run("TOPIC", self.view.current, rest)
+        """`/topic` shows the current channel's topic and `/topic TEXT` sets it; a channel
+        named first is the one meant instead (`/topic #chan`, `/topic #chan TEXT`), as irssi
+        reads it: a topic beginning with a channel's name is not worth setting by mistake."""
+        first, _, text = rest.partition(" ")
+        if is_channel_name(first):
+            channel: str | None = first
+            text = text.strip()
         else:
-            self._run("TOPIC", self.view.current)
+            channel, text = self.view.current, rest
+        if channel is None:
+            self.say("* You are not in a channel.")
+        elif text:
+            self._run("TOPIC", channel, text)
+        else:
+            self._run("TOPIC", channel)
 
     def _cmd_quit(self, rest: str) -> None:
         self._run("QUIT", rest) if rest else self._run("QUIT")

@@ -41,6 +41,7 @@ def terminal_safe(line: str) -> bool:
     ("/nick a,b", r"^\* 'a,b' can't be used"),
     ("/colors maybe", r"^\* Usage: /colors on, or /colors off$"),
     ("/JOIN", r"^\* Usage: /join #channel$"),  # commands in capitals too
+    ("/join ,", r"^\* ',' can't be the name of a channel: .*Join one channel at a time: /join #channel$"),
     ("/away back soon", r"^\* Unknown command /away\. Type /help for the list\.$"),
     ("/", r"^\* Unknown command /\. Type /help for the list\.$"),
 ])
@@ -70,9 +71,6 @@ async def test_commands_that_need_a_channel_say_so_when_in_none(server: Runtime)
     assert (await alice.expect("PRIVMSG", "alice")).params[1] == "but private still works"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '/topic #side' does not show #side's topic: it SETS the current "
-                   "channel's topic to the text '#side' (hubbub/plain/translate.py:_cmd_topic always targets "
-                   "view.current and takes every argument as the new topic)")
 async def test_topic_of_another_channel_is_shown_not_set(server: Runtime) -> None:
     alice = await connected(server, "alice", "#side")
     alice.send("TOPIC #side :side news")
@@ -87,18 +85,24 @@ async def test_topic_of_another_channel_is_shown_not_set(server: Runtime) -> Non
     assert not [line for line in lines if "set the topic of #mine" in line], lines
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: '/who #nowhere' (or any /who that matches nobody) answers nothing "
-                   "at all: RPL_ENDOFWHO is silenced (hubbub/plain/render.py:_SILENT) and no sentence replaces it")
+async def test_topic_of_another_channel_is_set_when_named_first(server: Runtime) -> None:
+    bob = await connect_plain(server, "bob")
+    bob.send("/join #other")  # bob's own: bob may set its topic
+    await bob.expect_text(r"^\* You joined #other$")
+    bob.send("/join #mine")
+    await bob.expect_text(r"^\* You joined #mine$")
+    bob.send("/topic #other fresh news")
+    await bob.expect_text(r"^\* bob set the topic of #other to: fresh news$")
+    bob.send("/topic plain words")  # no channel named: the current one's
+    await bob.expect_text(r"^\* bob set the topic of #mine to: plain words$")
+
+
 async def test_who_of_an_empty_or_unknown_channel_gets_an_answer(server: Runtime) -> None:
     alice, bob = await lobby(server)
     lines = await answered(bob, "/who #nowhere")
     assert [line for line in lines if "#nowhere" in line], lines
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the first line typed in a legacy encoding (a cp1251 nickname) is "
-                   "answered with a raw IRC line ':hubbub.local FAIL * INVALID_UTF8 :Message rejected, your IRC "
-                   "software MUST use UTF-8...' (hubbub/plain/intake.py:Intake._first_lines hands an undecodable "
-                   "first line to the IRC session instead of treating the peer as a person)")
 async def test_a_nickname_typed_in_a_legacy_encoding_gets_a_sentence(server: Runtime, clients) -> None:  # type: ignore[no-untyped-def]
     person = await LineClient.connect(server)
     clients.append(person)
@@ -157,10 +161,6 @@ async def test_tagmsg_and_ctcp_never_show_and_multiline_lines_do(server: Runtime
     assert bob.raw[start:-1] == ["alice: first line", "alice: second line"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a multiline message's draft/multiline-concat line is shown to a "
-                   "plain user as a line of its own ('alice:  continued'), so a long line or URL its sender "
-                   "wrapped arrives cut in two (hubbub/plain/render.py:PlainOutput.deliver renders each line "
-                   "separately and ignores the concat tag)")
 async def test_multiline_concat_lines_are_joined_for_a_person(server: Runtime) -> None:
     alice = await LineClient.connect(server)
     alice.send("CAP REQ :message-tags batch draft/multiline")
@@ -179,8 +179,6 @@ async def test_multiline_concat_lines_are_joined_for_a_person(server: Runtime) -
     assert "alice: see https://example.org/a/very/long/path" in bob.raw
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a topic being removed reads '* alice set the topic of #lobby to: ' "
-                   "(an empty sentence) instead of saying it was cleared (hubbub/plain/render.py:_render_topic)")
 async def test_a_cleared_topic_reads_as_cleared(server: Runtime) -> None:
     alice, bob = await lobby(server)
     alice.send("TOPIC #lobby :tea at five")

@@ -324,13 +324,17 @@ def test_binary_garbage_never_escapes_as_an_exception(net: Network) -> None:
     assert peer.codes() == ["PONG"]
 
 
-def test_invalid_utf8_before_registration_does_not_decide_the_mode(net: Network) -> None:
+def test_a_first_line_that_is_not_utf8_is_a_person_typing_in_another_encoding(net: Network) -> None:
+    # An IRC client opens in ASCII (CAP, NICK...); bytes that are not UTF-8 first are a
+    # person whose terminal speaks cp1251, say, typing a nickname: answered in words.
     peer = Peer(net)
     peer.take()
-    peer.send(b"\xff\xff")
-    assert peer.codes() == ["FAIL"]
-    peer.register("alice")
-    assert peer.client.registered and not isinstance(peer.client.output, PlainOutput)
+    peer.send("Борис".encode("cp1251"))
+    text = b"\n".join(peer.raw_lines()).decode()
+    assert "not UTF-8" in text and "Type another nickname" in text
+    assert "FAIL" not in text and not peer.client.registered
+    peer.send("boris")
+    assert peer.client.registered and isinstance(peer.client.output, PlainOutput)
 
 
 # -- IRC or plain text ------------------------------------------------------------------
