@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import enum
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +66,10 @@ def _parse_time(value: str) -> datetime | None:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+
+# Lines of a long message sent before waiting for the server to have read them (see
+# ClientProtocol._pump): at most 4 x 512 bytes wait in its input queue at a time.
+PACED_LINES = 4
 
 class Phase(enum.Enum):
     IDLE = "idle"  # no connection
@@ -135,6 +140,8 @@ class ClientProtocol:
         self.desired: dict[str, str] = {}
         for name in channels:
             self.desired[self.isupport.casefold(name)] = name
+        # Keys (+k) of those channels (folded -> key): given to join(), or seen set since.
+        self.keys: dict[str, str] = {}
         self._out: list[str] = []
         self._events: list[ev.Event] = []
         self._pending_reqs = 0
@@ -142,6 +149,11 @@ class ClientProtocol:
         self._batches: dict[str, _Batch] = {}
         self._labels = itertools.count(1)
         self._nick_attempts = 0
+        self._nick_short = False  # an alternative nick of ours was refused as erroneous
+        # What _say has yet to send, one line at a time once there are several (see _pump)
+        self._paced: deque[tuple[str, str, str, ev.Event | None]] = deque()
+        self._pacing: str | None = None  # the PING token whose PONG lets the next line go
+        self._pace_tokens = itertools.count(1)
         self._away_nicks: set[str] = set()
         self._requested_away: str | None = None
 
@@ -160,6 +172,9 @@ class ClientProtocol:
         self._pending_reqs = 0
         self._ls_done = False
         self._nick_attempts = 0
+        self._nick_short = False
+        self._paced.clear()
+        self._pacing = None
         self.account = None
         self.away = None
         self._out.clear()
@@ -267,6 +282,10 @@ class ClientProtocol:
         self._say("action", target, text)
 
     def join(self, channel: str, key: str | None = None) -> None:
+        if key:
+            for name, given in zip(channel.split(","), key.split(","), strict=False):
+                if given:
+                    self.keys[self.isupport.casefold(name)] = given
         self._send("JOIN", channel, *([key] if key else []))
 
     def part(self, channel: str, reason: str = "") -> None:
@@ -338,11 +357,30 @@ class ClientProtocol:
         budget = text_budget(self.own_prefix, self.nick, command, target, extra)
         for piece in split_message(text, budget) or ([""] if kind == "action" else []):
             wire = f"\x01ACTION {piece}\x01" if kind == "action" else piece
-            self._send(command, target, wire)
+            echo: ev.Event | None = None
             if "echo-message" not in self.caps:
                 private = not self.is_channel(target)
-                self._emit(ev.MessageReceived(
-                    self.nick, target, piece, kind, target, True, private, False, self.clock()))
+                echo = ev.MessageReceived(self.nick, target, piece, kind, target, True, private, False, self.clock())
+            self._paced.append((command, target, wire, echo))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send what was said, a few lines at a time while more wait: after them a PING,
+        and the next few once its PONG is back. The server's flood control then holds at
+        most a few lines of ours waiting (a couple of KiB, well within its input limit),
+        and a long paste arrives at the pace it allows instead of ending in "Excess
+        Flood". What is said alone goes at once, and what is said meanwhile keeps its
+        place behind."""
+        sent = 0
+        while self._pacing is None and self._paced:
+            command, target, wire, echo = self._paced.popleft()
+            self._send(command, target, wire)
+            if echo is not None:
+                self._emit(echo)
+            sent += 1
+            if self._paced and sent == PACED_LINES:
+                self._pacing = f"hubbub-pace-{next(self._pace_tokens)}"
+                self._send("PING", self._pacing)
 
     # -- internals: dispatch ----------------------------------------------------------
 
@@ -519,9 +557,13 @@ class ClientProtocol:
         self.phase = Phase.READY
         network = self.isupport.network
         self._emit(ev.Registered(self.nick, self.server_name or "", network, frozenset(self.caps)))
-        names = list(self.desired.values())
+        # the keyed channels first, their keys in the same order
+        fold = self.isupport.casefold
+        names = sorted(self.desired.values(), key=lambda name: fold(name) not in self.keys)
         for i in range(0, len(names), 10):
-            self._send("JOIN", ",".join(names[i : i + 10]))
+            some = names[i : i + 10]
+            keys = [self.keys[fold(name)] for name in some if fold(name) in self.keys]
+            self._send("JOIN", ",".join(some), *([",".join(keys)] if keys else []))
 
     def _on_433(self, message: Message) -> None:  # ERR_NICKNAMEINUSE
         self._reply(message)
@@ -531,20 +573,29 @@ class ClientProtocol:
     def _on_432(self, message: Message) -> None:  # ERR_ERRONEUSNICKNAME
         self._reply(message)
         if not self.registered:
+            if self._nick_attempts:  # one of our alternatives: too long, most likely
+                self._nick_short = True
             self._try_other_nick()
 
     def _on_437(self, message: Message) -> None:  # ERR_UNAVAILRESOURCE
         self._on_433(message)
 
     def _try_other_nick(self) -> None:
+        """The nick asked for is taken (or refused): `nick_`, `nick__`, then a shorter one
+        with digits. Before registration the server has not said its NICKLEN: an
+        alternative is cut only once one was refused as erroneous (to the length of the
+        wanted nick, which was not), the digit ones to 9, the least any server allows."""
         self._nick_attempts += 1
         base = self.wanted_nick
-        limit = int(self.isupport.tokens.get("NICKLEN", "0") or 0) or 9
-        if self._nick_attempts <= 2:
-            nick = (base + "_" * self._nick_attempts)[: max(limit, len(base))]
+        known = int(self.isupport.tokens.get("NICKLEN", "0") or 0)
+        limit = known or (len(base) if self._nick_short else 0)
+        underscores = "_" * self._nick_attempts
+        if self._nick_attempts <= 2 and (not limit or len(base) + len(underscores) <= limit):
+            nick = base + underscores
         else:
             suffix = str(self._nick_attempts)
-            nick = (base[: limit - len(suffix)] if limit > len(suffix) else "guest") + suffix
+            room = (limit or 9) - len(suffix)
+            nick = (base[:room] if room > 0 else "guest") + suffix
         if not nick or not (nick[0].isalpha() or nick[0] in "[]\\`_^{|}"):
             nick = f"guest{self._nick_attempts}"
         self.nick = nick
@@ -554,7 +605,9 @@ class ClientProtocol:
         self._send("PONG", *message.params[:1] or [""])
 
     def _on_pong(self, message: Message) -> None:
-        pass
+        if self._pacing is not None and message.params and message.params[-1] == self._pacing:
+            self._pacing = None
+            self._pump()
 
     def _on_error(self, message: Message) -> None:
         self._emit(ev.ServerError(message.param(0)))
@@ -680,6 +733,7 @@ class ClientProtocol:
         if self.is_me(nick):
             self.channels.pop(fold(name), None)
             self.desired.pop(fold(name), None)
+            self.keys.pop(fold(name), None)
             return
         state = self.channel(name)
         if state is not None:
@@ -779,7 +833,12 @@ class ClientProtocol:
             changed = False
             fold = self.isupport.casefold
             for adding, letter, param in self.isupport.parse_channel_modes(modes, list(args)):
-                if letter in self.isupport.prefix_modes and param and fold(param) in state.members:
+                if letter == "k":  # the key to rejoin with ("*" to those not allowed to see it)
+                    if not adding:
+                        self.keys.pop(fold(target), None)
+                    elif param and param != "*":
+                        self.keys[fold(target)] = param
+                elif letter in self.isupport.prefix_modes and param and fold(param) in state.members:
                     nick, current = state.members[fold(param)]
                     letters = set(current) | {letter} if adding else set(current) - {letter}
                     state.members[fold(param)] = (nick, self.isupport.sort_modes(letters))

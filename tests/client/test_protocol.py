@@ -49,6 +49,18 @@ def register(proto: ClientProtocol, offer: str = "") -> list[ev.Event]:
     return events
 
 
+def paced(proto: ClientProtocol) -> list[str]:
+    """What the protocol sends, its pacing PINGs answered as a server would."""
+    out: list[str] = []
+    while lines := proto.lines_to_send():
+        for line in lines:
+            if line.startswith("PING hubbub-pace-"):
+                proto.receive_line(f":srv PONG srv :{line.split()[1]}")
+            else:
+                out.append(line)
+    return out
+
+
 def of(events: list[ev.Event], kind: type) -> list:
     return [e for e in events if isinstance(e, kind)]
 
@@ -269,7 +281,7 @@ def test_a_long_message_is_split_into_lines_the_server_relays_whole() -> None:
     register(proto)
     text = " ".join(f"wörd{i}" for i in range(300))
     proto.privmsg("#channel", text)
-    lines = proto.lines_to_send()
+    lines = paced(proto)
     assert len(lines) > 1
     assert proto.own_prefix == "alice!u@h"  # learnt from the welcome; the server relays with it
     relayed = [f":alice!u@h {line}\r\n".encode() for line in lines]
@@ -281,7 +293,36 @@ def test_pasted_lines_become_separate_messages() -> None:
     proto = make()
     register(proto)
     proto.privmsg("#c", "one\ntwo\r\nthree")
-    assert proto.lines_to_send() == ["PRIVMSG #c :one", "PRIVMSG #c :two", "PRIVMSG #c :three"]
+    assert paced(proto) == ["PRIVMSG #c :one", "PRIVMSG #c :two", "PRIVMSG #c :three"]
+
+
+def test_several_lines_go_one_at_a_time_each_once_the_server_has_read_the_last() -> None:
+    proto = make()
+    register(proto)
+    proto.privmsg("#c", "alone")
+    assert proto.lines_to_send() == ["PRIVMSG #c :alone"]  # at once, no PING
+    proto.privmsg("#c", "\n".join(f"l{i}" for i in range(1, 10)))
+    assert proto.lines_to_send() == ["PRIVMSG #c :l1", "PRIVMSG #c :l2", "PRIVMSG #c :l3", "PRIVMSG #c :l4",
+                                     "PING hubbub-pace-1"]  # fmt: skip
+    proto.privmsg("#c", "said meanwhile")
+    feed(proto, ":srv PONG srv :something-else")
+    assert proto.lines_to_send() == []  # waits its turn behind the paste
+    feed(proto, ":srv PONG srv :hubbub-pace-1")
+    assert proto.lines_to_send() == ["PRIVMSG #c :l5", "PRIVMSG #c :l6", "PRIVMSG #c :l7", "PRIVMSG #c :l8",
+                                     "PING hubbub-pace-2"]  # fmt: skip
+    feed(proto, ":srv PONG srv hubbub-pace-2")
+    assert proto.lines_to_send() == ["PRIVMSG #c :l9", "PRIVMSG #c :said meanwhile"]
+
+
+def test_a_reconnection_forgets_what_was_waiting_to_be_paced() -> None:
+    proto = make()
+    register(proto)
+    proto.privmsg("#c", "\n".join(f"l{i}" for i in range(1, 10)))
+    proto.lines_to_send()
+    proto.connection_made()
+    register(proto)
+    feed(proto, ":srv PONG srv :hubbub-pace-1")  # a PONG of the old connection: nothing to send
+    assert proto.lines_to_send() == []
 
 
 # -- membership -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ from hubbub.client.tui.widgets import (
     SearchBar,
     StatusBar,
     TopicBar,
+    lines_of,
 )
 
 QUIT_MESSAGE = "hubbub chat"
@@ -222,7 +223,7 @@ class ChatApp(App[int]):
         text = event.value
         chat_input.history.add(text)
         chat_input.value = ""
-        commands.execute(self, text)
+        commands.execute(self, lines_of(text))
 
     def on_buffer_list_clicked(self, message: BufferList.Clicked) -> None:
         self.action_select_buffer(message.index)

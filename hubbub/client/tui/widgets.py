@@ -378,6 +378,14 @@ class StatusBar(Static):
         self.update(text)
 
 
+LINE_BREAK = "\u23ce"  # ⏎: a line break of a paste, in the one-line input
+
+
+def lines_of(submitted: str) -> str:
+    """What the input submitted, its pasted line breaks (⏎) made line breaks again."""
+    return submitted.replace(LINE_BREAK, "\n")
+
+
 class ChatInput(Input):
     """The line being typed: Up/Down walk the history, Tab completes nicks, channels, commands."""
 
@@ -392,6 +400,22 @@ class ChatInput(Input):
         self.history = InputHistory()
         self.completer = Completer()
         self._candidates = candidates
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Textual's Input keeps the first line of a paste and drops the rest; a chat
+        sends them all. The one-line input shows each line break as ⏎ (`LINE_BREAK`),
+        and what is submitted has them back as line breaks (`lines_of`)."""
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if "\n" not in text:
+            return  # one line: Textual's own handling
+        event.prevent_default()
+        event.stop()
+        shown = text.replace("\n", LINE_BREAK)
+        selection = self.selection
+        if selection.is_empty:
+            self.insert_text_at_cursor(shown)
+        else:
+            self.replace(shown, *selection)
 
     def action_complete(self) -> None:
         commands, channels, nicks = self._candidates()
