@@ -120,7 +120,9 @@ class ClientProtocol:
         self.wanted_nick = nick
         self.nick = nick
         self.username = username or "".join(c for c in nick if c.isascii() and c.isalnum())[:10] or "hubbub"
-        self.realname = realname
+        # one line on the wire: a line break (or NUL) in it would make USER unsendable and
+        # registration hang, so each becomes a space
+        self.realname = " ".join(realname.replace("\0", " ").splitlines()).strip() or "hubbub chat"
         self.password = password
         self.sasl_account = sasl_account
         self.sasl_password = sasl_password

@@ -145,6 +145,13 @@ def test_a_taken_nick_during_registration_falls_back_to_another() -> None:
     assert proto.nick == "alice__"
 
 
+def test_a_realname_with_line_breaks_still_registers_on_one_line() -> None:
+    proto = make(realname="Alice\r\nof Wonderland\0")
+    feed(proto, ":srv CAP * LS :")
+    user = [line for line in proto.lines_to_send() if line.startswith("USER")]
+    assert user == ["USER alice 0 * :Alice of Wonderland"]
+
+
 def test_ping_is_answered_with_the_same_token() -> None:
     proto = make()
     proto.lines_to_send()
