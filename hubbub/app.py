@@ -35,9 +35,10 @@ from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
-from hubbub.server import keepalive
+from hubbub.server import caps, keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import build_core, local_core, new_state
+from hubbub.server.handlers.registration import announce_cap_changes
 from hubbub.server.session import Session
 from hubbub.server.user import new_node_id
 from hubbub.transport import tls
@@ -446,8 +447,10 @@ class Runtime:
         if https is not None:
             self.https_context = https
         previous_max_clients = self.config.limits.max_clients
+        offered_before = caps.offered(self.config)
         self.config = config
         self.services.config = config
+        announce_cap_changes(self.services, offered_before, caps.offered(config))
         self.persistence.reconfigure(config)  # what history records, and retention
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)

@@ -197,11 +197,13 @@ class Store(Protocol):
     async def find(self, target: str, msgid: str) -> StoredMessage | None: ...
 
     async def targets(
-        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int
+        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int,
+        from_after: bool = False,
     ) -> list[tuple[str, float]]:
         """Of the conversations `keys` and the private ones of `dm_account`, those with
         messages in (after, before): each with the time of its latest one there, most
-        recent first."""
+        recent first. `limit` of them counted from `before` down (the most recent), or
+        with `from_after` from `after` up (chathistory: counted from the first bound)."""
 
     async def search(self, query: SearchQuery) -> list[StoredMessage]: ...
 

@@ -512,7 +512,8 @@ class PostgresStore:
         return await self._read(run)
 
     async def targets(
-        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int
+        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int,
+        from_after: bool = False,
     ) -> list[tuple[str, float]]:
         lo, hi = to_ms(after), to_ms(before)
 
@@ -530,8 +531,9 @@ class PostgresStore:
                     "AND (target LIKE $1 OR target LIKE $2) AND time_ms > $3 AND time_ms < $4 GROUP BY target",
                     *dm_patterns(dm_account), lo, hi,
                 )]  # fmt: skip
-            found.sort(key=lambda item: item[1], reverse=True)
-            return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
+            found.sort(key=lambda item: item[1], reverse=not from_after)
+            chosen = sorted(found[:limit], key=lambda item: item[1], reverse=True)  # shown newest first
+            return [(key, time_ms / 1000) for key, time_ms in chosen]
 
         return await self._read(run)
 

@@ -543,7 +543,8 @@ class SqliteStore:
         return await self._read(run)
 
     async def targets(
-        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int
+        self, keys: Sequence[str], dm_account: str | None, after: float, before: float, limit: int,
+        from_after: bool = False,
     ) -> list[tuple[str, float]]:
         def run(conn: sqlite3.Connection) -> list[tuple[str, float]]:
             found: list[tuple[str, int]] = []
@@ -561,8 +562,9 @@ class SqliteStore:
                     "GROUP BY target",
                     (*dm_patterns(dm_account), lo, hi),
                 ).fetchall()
-            found.sort(key=lambda item: item[1], reverse=True)
-            return [(key, time_ms / 1000) for key, time_ms in found[:limit]]
+            found.sort(key=lambda item: item[1], reverse=not from_after)
+            chosen = sorted(found[:limit], key=lambda item: item[1], reverse=True)  # shown newest first
+            return [(key, time_ms / 1000) for key, time_ms in chosen]
 
         return await self._read(run)
 

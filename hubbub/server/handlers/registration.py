@@ -22,7 +22,7 @@ from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
-from hubbub.server.context import Context
+from hubbub.server.context import Context, Services
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
@@ -110,6 +110,31 @@ def _cap_ls(ctx: Context, message: Message) -> None:
     for i, chunk in enumerate(lines):
         more = ["*"] if i < len(lines) - 1 else []
         _cap_reply(ctx, "LS", *more, " ".join(chunk))
+
+
+def announce_cap_changes(svc: Services, before: dict[str, str | None], after: dict[str, str | None]) -> None:
+    """A REHASH changed what is offered (`caps.offered` before and after): every client
+    that hears of such changes (CAP 302, or cap-notify asked for) is told, `CAP DEL` for
+    what went and `CAP NEW` for what came or changed its value; a capability that went is
+    turned off for every client at once, as the spec wants its behaviour cancelled."""
+    removed = sorted(name for name in before if name not in after)
+    added = sorted(name for name, value in after.items() if name not in before or before[name] != value)
+    if not removed and not added:
+        return
+    for ctx in list(svc.local.values()):
+        conn = ctx.conn
+        for name in removed:
+            if name in conn.caps:
+                conn.set_cap(name, False)
+        if not metadata.aware(conn):
+            conn.metadata_subs = NONE
+        if "cap-notify" not in conn.caps:
+            continue
+        if removed:
+            _cap_reply(ctx, "DEL", " ".join(removed))
+        if added:
+            shown = [f"{name}={after[name]}" if after[name] and conn.cap_version >= 302 else name for name in added]
+            _cap_reply(ctx, "NEW", " ".join(shown))
 
 
 def _cap_req(ctx: Context, message: Message) -> None:
