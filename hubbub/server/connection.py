@@ -64,7 +64,9 @@ class Connection:
         self.monitoring = EMPTY
         self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
-        self.login_failures = 0
+        # times of this connection's failed or refused logins (and OPERs), the oldest first;
+        # those older than accounts.login_window are forgotten (logins.py)
+        self.login_failures: deque[float] = deque()
         self.enforce_at: float | None = None  # when a registered nick used without logging in is taken back
         self.last_activity = now
         self.ping_sent = False

@@ -26,26 +26,43 @@ def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
     return f"ip:{ctx.user.ip}", f"account:{account_key}"
 
 
+def connection_wait(ctx: Context) -> float | None:
+    """Seconds until this connection may try again, by its own failed and refused
+    attempts within `accounts.login_window` (older ones no longer count), or None."""
+    accounts = ctx.config.accounts
+    times = ctx.conn.login_failures
+    cutoff = ctx.now() - accounts.login_window
+    while times and times[0] <= cutoff:
+        times.popleft()
+    if len(times) < accounts.login_failures:
+        return None
+    return max(0.0, times[-accounts.login_failures] - cutoff)
+
+
+def count_attempt(ctx: Context, reason: str = "Too many failed login attempts") -> bool:
+    """One more failed or refused attempt on this connection; True when it is closed for
+    it (twice the failures allowed within the window: it kept trying while refused)."""
+    ctx.conn.login_failures.append(ctx.now())
+    connection_wait(ctx)  # forget those out of the window
+    if len(ctx.conn.login_failures) >= 2 * ctx.config.accounts.login_failures:
+        ctx.disconnect(reason)
+        return True
+    return False
+
+
 def refused_for(ctx: Context, account_key: str) -> float | None:
     """Seconds to wait before trying to log in to `account_key` again, or None. A refused
     attempt counts against the connection: one that keeps trying is disconnected."""
     throttle = ctx.svc.login_throttle
     now = ctx.now()
     waits = [w for w in (throttle.blocked(key, now) for key in _keys(ctx, account_key)) if w is not None]
-    if ctx.conn.login_failures >= ctx.config.accounts.login_failures:
-        waits.append(ctx.config.accounts.login_window)
+    own = connection_wait(ctx)
+    if own is not None:
+        waits.append(own)
     if not waits:
         return None
-    _count(ctx)
+    count_attempt(ctx)
     return max(waits)
-
-
-def _count(ctx: Context) -> bool:
-    ctx.conn.login_failures += 1
-    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
-        ctx.disconnect("Too many failed login attempts")
-        return True
-    return False
 
 
 def failed(ctx: Context, account_key: str) -> bool:
@@ -54,7 +71,7 @@ def failed(ctx: Context, account_key: str) -> bool:
     now = ctx.now()
     for key in _keys(ctx, account_key):
         throttle.failed(key, now)
-    return _count(ctx)
+    return count_attempt(ctx)
 
 
 def check_password(
@@ -86,7 +103,7 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
     def logged(outcome: Outcome) -> None:
         if outcome.rejected is not None:
             return
-        ctx.conn.login_failures = 0
+        ctx.conn.login_failures.clear()
         if ctx.conn.enforce_at is not None and user.key == account.key:
             ctx.conn.enforce_at = None  # the nick is its own now
         nick_mask = user.prefix if user.registered else f"{user.nick}!*@*"

@@ -280,13 +280,6 @@ async def test_a_failed_reauthentication_keeps_the_account(server, clients) -> N
     assert "MODE" not in commands(await sync(client))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: SASL re-authentication from the nick's own account to another "
-    "leaves the registered nick held without its account, never warned nor renamed: "
-    "logins.log_in only clears enforce_at, nothing calls nickserv.check_nick after a "
-    "LoggedIn that changes the account (LOGOUT does)",
-)
 async def test_reauthenticating_away_from_the_nicks_account_starts_enforcement(make_server, clients) -> None:
     """Holding the nick alice, logged in to alice, then SASL to bob: alice's nick is no
     longer used by its account, as after LOGOUT: the warning, then the rename."""
@@ -395,13 +388,6 @@ async def test_set_password_from_a_second_connection_applies_to_the_account(serv
 # -- nick enforcement -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a NICK that only changes the case of a registered nick restarts "
-    "the enforce_after grace (registration.handle_nick emits NickSet and calls "
-    "nickserv.check_nick, which resets conn.enforce_at to now + enforce_after): a "
-    "squatter keeps the nick for ever by toggling its case",
-)
 async def test_changing_the_case_of_a_registered_nick_does_not_restart_the_grace(make_server, clients) -> None:
     """NICK ALICE / NICK alice is the same nick; it must not give a new grace each time,
     or a squatter keeps the nick for ever by toggling its case."""
@@ -694,14 +680,6 @@ async def test_the_throttle_lifts_for_a_fresh_connection_when_the_window_has_pas
     assert (await fresh.expect("900")).params[2] == "alice"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a connection's failed logins never leave the window: "
-    "logins.refused_for refuses while conn.login_failures >= login_failures, a plain counter "
-    "reset only by a successful login (not a FailureThrottle key), so the connection stays "
-    "refused (and is dropped at 2x) however long it waits, though docs say until the oldest "
-    "failure is out of the window",
-)
 async def test_the_throttle_lifts_for_the_connection_that_failed_when_the_window_has_passed(
     make_server, clients
 ) -> None:

@@ -18,6 +18,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.passwords import DECOY_HASH, verify_password
+from hubbub.server import logins
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -66,22 +67,16 @@ def _tell(ctx: Context, text: str) -> None:
 
 
 def _count(ctx: Context) -> bool:
-    """One more failed or refused attempt on this connection; True when it is closed for
-    it (twice the failures allowed: it kept trying while refused)."""
-    ctx.conn.login_failures += 1
-    if ctx.conn.login_failures >= 2 * ctx.config.accounts.login_failures:
-        ctx.disconnect("Too many failed OPER attempts")
-        return True
-    return False
+    return logins.count_attempt(ctx, "Too many failed OPER attempts")
 
 
 def _refused(ctx: Context) -> float | None:
     """Seconds this connection must wait before trying again (its address or itself
     failed too often lately), or None."""
-    accounts = ctx.config.accounts
     wait = ctx.svc.login_throttle.blocked(f"ip:{ctx.user.ip}", ctx.now())
-    if ctx.conn.login_failures >= accounts.login_failures:
-        wait = max(wait or 0.0, accounts.login_window)
+    own = logins.connection_wait(ctx)
+    if own is not None:
+        wait = max(wait or 0.0, own)
     return wait
 
 
@@ -117,7 +112,7 @@ def handle_oper(ctx: Context, message: Message) -> None:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
             _oper_failed(ctx, "")
             return
-        ctx.conn.login_failures = 0
+        ctx.conn.login_failures.clear()
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         set_user_modes(ctx, [(True, "o")])
         log.info("%s is now an operator as %s", user.prefix, block.name)

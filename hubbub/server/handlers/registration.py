@@ -224,12 +224,15 @@ def handle_nick(ctx: Context, message: Message) -> None:
             conn.numeric(n.ERR_BANONCHAN, nick, blocked.name, "Cannot change nickname while banned on channel")
             return
 
+    same_nick = casefold(nick) == user.key  # a change of case only: the same nick, the same grace
+
     def done(outcome: Outcome) -> None:
         if outcome.rejected == "taken":  # claimed by someone else first
             conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
         elif outcome.rejected is None:
             if conn.registered:
-                nickserv.check_nick(ctx)
+                if not same_nick:
+                    nickserv.check_nick(ctx)
             else:
                 try_complete_registration(ctx)
 

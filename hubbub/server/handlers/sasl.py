@@ -27,6 +27,7 @@ from hubbub.server import logins
 from hubbub.server.account import Account
 from hubbub.server.commands import command
 from hubbub.server.context import Context
+from hubbub.server.handlers import nickserv
 from hubbub.server.registration import Step, own, settled
 
 CHUNK = 400  # bytes of base64 per AUTHENTICATE line
@@ -82,6 +83,9 @@ def _succeed(ctx: Context, account: Account) -> None:
     def done() -> None:
         _end(ctx)
         ctx.conn.numeric(n.RPL_SASLSUCCESS, "SASL authentication successful")
+        if ctx.conn.registered and ctx.conn.enforce_at is None:
+            # re-authenticated to another account: the nick may now be one it does not own
+            nickserv.check_nick(ctx)
 
     logins.log_in(ctx, account, done)
 
