@@ -4,6 +4,12 @@ These open the store file the server uses (the `store.db` of `--config`, or `--d
 so they run while the server is stopped; a running server holds the file, and is
 administered through NickServ instead. A PostgreSQL database is not held: its servers
 read accounts at start-up only, so stop them first.
+
+Only `add` creates a SQLite file that does not exist yet (the first account of a new
+server); `list`, `passwd` and `del` refuse one, since a mistyped `--db` would otherwise
+leave an empty store behind and answer "no accounts" about the wrong file. An account
+cannot be named after a service (NickServ, ChanServ): nobody may use that nick, as
+NickServ REGISTER would find.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 import time
 
@@ -18,17 +25,25 @@ from hubbub.config import ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
 from hubbub.passwords import credentials
+from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
+from hubbub.server.services import is_service_nick
 from hubbub.server.storage import AccountRecord, DeleteAccount, PutAccount, StoreError
-from hubbub.store import open_store
+from hubbub.store import POSTGRESQL_SCHEMES, open_store
 
 
 def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("account", help="add, change, delete or list accounts (the server stopped)")
+    parser = subparsers.add_parser(
+        "account", help="add, change, delete or list accounts (the server stopped)",
+        description="Account administration on the server's store, while the server is stopped. "
+        "`add` creates the store file if there is none yet (a new server's first account); "
+        "`list`, `passwd` and `del` need it to exist.",
+    )  # fmt: skip
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file (for store.db)")
     parser.add_argument("--db", metavar="PATH",
                         help="database file or postgresql:// URL (default: store.db of the configuration)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="create an account; the password is read on standard input")
+    add = actions.add_parser("add", help="create an account; the password is read on standard input "
+                             "(creates the store file if there is none yet; the others need it to exist)")  # fmt: skip
     add.add_argument("name")
     add.add_argument("--email", default="")
     passwd = actions.add_parser("passwd", help="set an account's password (read on standard input)")
@@ -50,7 +65,25 @@ def _password() -> str:
     return password
 
 
+def _missing_file(db: str) -> bool:
+    """A SQLite store that does not exist yet (a URL or `:memory:` never is missing)."""
+    return not db.startswith(POSTGRESQL_SCHEMES) and db != ":memory:" and not os.path.exists(db)
+
+
+def _check_new_name(name: str) -> None:
+    """What NickServ REGISTER would refuse, refused before the store is opened (or made)."""
+    problem = nick_problem(name, 30)
+    if problem:
+        raise ValueError(f"{name!r} cannot be an account name: {problem}")
+    if is_service_nick(name):
+        raise ValueError(f"{name!r} cannot be an account name: it is reserved for a service")
+
+
 async def _run(db: str, args: argparse.Namespace) -> str:
+    if args.action == "add":
+        _check_new_name(args.name)
+    elif _missing_file(db):
+        raise ValueError(f"there is no store at {db}: check --db or store.db (`hubbub account add` creates one)")
     store = open_store(db)
     snapshot = await store.open()
     try:
@@ -65,9 +98,6 @@ async def _run(db: str, args: argparse.Namespace) -> str:
         key = casefold(args.name)
         found = accounts.get(key)
         if args.action == "add":
-            problem = nick_problem(args.name, 30)
-            if problem:
-                raise ValueError(f"{args.name!r} cannot be an account name: {problem}")
             if found is not None:
                 raise ValueError(f"the account {found.name} exists already")
             password_hash, scram = credentials(_password())

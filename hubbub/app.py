@@ -57,8 +57,9 @@ SHUTDOWN_FLUSH_SECONDS = 2.0
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (
-    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("cluster", "url"),
-    ("cluster", "keyspace"), ("cluster", "node_timeout"), ("web", "tls"), ("web", "handshake_timeout"),
+    ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("store", "readers"),
+    ("store", "commit_on_loop"), ("cluster", "url"), ("cluster", "keyspace"), ("cluster", "node_timeout"),
+    ("web", "tls"), ("web", "handshake_timeout"),
 )  # fmt: skip
 
 

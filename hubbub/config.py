@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hubbub.irc.validate import METADATA_KEY_BYTES, is_valid_channel
+from hubbub.irc.validate import METADATA_KEY_BYTES, cidr_block, is_valid_channel
+from hubbub.passwords import is_password_hash
+
+log = logging.getLogger("hubbub")
 
 
 class ConfigError(ValueError):
@@ -166,13 +170,24 @@ class Config:
     opers: list[OperBlock] = field(default_factory=list)
 
     def motd_lines(self) -> list[str]:
-        """The MOTD as lines; read from `motd_file` when set (a missing file means none)."""
+        """The MOTD as lines; read from `motd_file` when set. A file that cannot be read
+        means no MOTD (clients get 422) rather than no server, but never silently: the
+        log says which file and why, at start-up and at each REHASH (both read it here).
+        A file that is not UTF-8 is shown with its undecodable bytes replaced."""
         text = self.server.motd
-        if self.server.motd_file:
+        path = self.server.motd_file
+        if path:
             try:
-                text = Path(self.server.motd_file).read_text(encoding="utf-8")
-            except OSError:
-                text = ""
+                raw = Path(path).read_bytes()
+            except OSError as exc:
+                log.warning("cannot read server.motd_file %s: %s; no MOTD is shown", path, exc.strerror or exc)
+                return []
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                log.warning("server.motd_file %s is not UTF-8 (byte %d); undecodable bytes are shown as \ufffd",
+                            path, exc.start)  # fmt: skip
+                text = raw.decode("utf-8", errors="replace")
         return text.splitlines() if text else []
 
 
@@ -234,6 +249,7 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
                         raise ConfigError(f"unknown setting opers.{key}")
                     if not isinstance(value, str) or not value:
                         raise ConfigError(f"opers.{key} must be a non-empty string")
+                _check_oper_block(block)
                 config.opers.append(OperBlock(block["name"], block["password_hash"], list(block.get("hosts", []))))
         elif section in _SECTIONS:
             if not isinstance(values, dict):
@@ -241,6 +257,25 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
             _apply_section(config, section, values)
         else:
             raise ConfigError(f"unknown section [{section}]")
+
+
+def _check_oper_block(block: dict[str, Any]) -> None:
+    """Refuse, at start-up or REHASH, an operator block that could never be used: OPER
+    would answer 464 or 491 forever and nothing would say why. The hash must be one
+    `verify_password` can check (a password pasted in its place is not), and each
+    `hosts` block must be CIDR as the matching reads it (`10.0.0.0/99` matches nothing)."""
+    name = block["name"]
+    if not is_password_hash(block["password_hash"]):
+        raise ConfigError(
+            f"[[opers]] {name}: password_hash is not an argon2 hash ($argon2id$...); "
+            "make one with `hubbub hash-password`"
+        )
+    for mask in block.get("hosts", []):
+        host = mask.rpartition("@")[2]
+        if not host:
+            raise ConfigError(f"[[opers]] {name}: hosts entry {mask!r} has no host after the @")
+        if "/" in host and cidr_block(host) is None:
+            raise ConfigError(f"[[opers]] {name}: hosts entry {mask!r}: {host} is not a CIDR block")
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -265,6 +300,8 @@ def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
                 data = tomllib.load(fh)
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib decodes before it parses
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
         apply_mapping(config, data)

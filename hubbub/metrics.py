@@ -31,8 +31,10 @@ from prometheus_client.registry import Collector
 from hubbub import __version__
 from hubbub.runtime.listeners import Admission
 from hubbub.server.apply import Outcome
+from hubbub.server.connection import Connection
 from hubbub.server.events import EVENT_TYPES, Event, Said, SaidMultiline
 from hubbub.server.state import ChatState
+from hubbub.server.user import User
 from hubbub.transport.ports import Counted, TransportCounters
 
 TRANSPORTS = ("tcp", "tls", "websocket")  # what carries IRC
@@ -61,7 +63,7 @@ class Metrics:
         self.private_messages = 0  # Said, to a user
         self.channel_multiline = 0  # SaidMultiline, to a channel
         self.private_multiline = 0
-        self.channel_copies = 0  # members on this node of the channels messages went to
+        self.deliveries = 0  # copies of those messages delivered to other connections here
         self.registry = CollectorRegistry()
         self.registry.register(_Figures(self))
         self.loop_lag = Histogram(
@@ -80,19 +82,28 @@ class Metrics:
     # -- the event stream (a subscriber of the engine) ------------------------------------
 
     def on_event(self, event: Event, outcome: Outcome) -> None:
-        """Count one event. A message (`Said`) comes first and costs an addition or two:
-        this runs for every message. It reads only what the applier set on the outcome
-        (an attribute left to the class's default is a slower lookup)."""
+        """Count one event. A message (`Said`) comes first and costs a few additions:
+        this runs for every message. It reads what the applier set on the outcome, and
+        the count of recipients delivery left there when it chose them one by one
+        (`Outcome.delivered`: STATUSMSG, TAGMSG; delivery is subscribed before us)."""
         if isinstance(event, Said):
             if event.to_channel:
                 channel = outcome.channel  # None when rejected
                 if channel is not None:
                     self.channel_messages += 1
-                    self.channel_copies += len(channel.local)  # the sender's own copy taken off when shown
+                    copies = outcome.delivered
+                    if copies < 0:  # _channel_copies inlined: every message passes here
+                        local = channel.local
+                        copies = len(local) - (outcome.user.conn in local)  # type: ignore[union-attr,operator]
+                    self.deliveries += copies
                     return
-            elif outcome.target is not None:
-                self.private_messages += 1
-                return
+            else:
+                target = outcome.target
+                if target is not None:
+                    self.private_messages += 1
+                    copies = outcome.delivered  # _private_copies inlined
+                    self.deliveries += (target.conn is not None) if copies < 0 else copies
+                    return
             self.rejected[Said] += 1
             return
         if outcome.rejected is not None:
@@ -101,11 +112,13 @@ class Metrics:
         self.applied[type(event)] += 1
         if type(event) is SaidMultiline:
             channel = outcome.channel
-            if channel is None:
-                self.private_multiline += 1
-            else:
+            if channel is not None:
                 self.channel_multiline += 1
-                self.channel_copies += len(channel.local)
+                self.deliveries += _channel_copies(channel.local, outcome)
+            else:
+                self.private_multiline += 1
+                if outcome.target is not None:
+                    self.deliveries += _private_copies(outcome.target, outcome)
 
     # -- the store's hook ------------------------------------------------------------------
 
@@ -213,10 +226,27 @@ class _Figures(Collector):
         messages.add_metric(["channel"], to_channels)
         messages.add_metric(["user"], to_users)
         yield messages
-        # Each channel message reached this node's members but its sender; each private one, its target.
         yield CounterMetricFamily("hubbub_message_deliveries",
                                   "Copies of users' messages delivered to other clients of this server",
-                                  value=m.channel_copies - to_channels + to_users)  # fmt: skip
+                                  value=m.deliveries)  # fmt: skip
+
+
+def _channel_copies(local: Mapping[Connection, None], outcome: Outcome) -> int:
+    """The connections here a channel message reached, echoes aside: those delivery
+    counted as it chose them, or else every local member but the sender (who may be
+    elsewhere, or no member at all: a -n channel). O(1): no loop over the members."""
+    copies = outcome.delivered
+    if copies < 0:
+        sender = outcome.user
+        copies = len(local) - (sender is not None and sender.conn in local)
+    return copies
+
+
+def _private_copies(target: User, outcome: Outcome) -> int:
+    """1 when the target is connected here (a user elsewhere is another node's
+    delivery), 0 when it is not or delivery left it out (a TAGMSG it cannot read)."""
+    copies = outcome.delivered
+    return (target.conn is not None) if copies < 0 else copies
 
 
 def _counter(counters: Mapping[str, TransportCounters], kind: str) -> TransportCounters:

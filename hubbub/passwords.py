@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from scramp import ScramMechanism
 
@@ -35,6 +35,18 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def is_password_hash(text: str) -> bool:
+    """True when `text` is an argon2 hash in the encoding `verify_password` reads
+    (`$argon2id$v=19$m=...,t=...,p=...$salt$hash`). A configuration's operator block
+    is checked with it at start-up: a password pasted in place of its hash would
+    otherwise make the block silently unusable (every OPER a 464)."""
+    try:
+        extract_parameters(text)
+    except InvalidHashError:
+        return False
+    return True
 
 
 def scram_credentials(password: str) -> str:

@@ -9,11 +9,13 @@ exclude every other control character (C0, DEL, C1: an ESC would drive the termi
 whoever reads the name) and the invisible marks and overrides that reorder text
 (U+200E/F, U+061C, U+202A-E, U+2066-9), with which `#abc` could be shown as another
 channel's name. CHANNELLEN, like every length limit we advertise, counts UTF-8 bytes.
-Metadata keys are the IRCv3 metadata alphabet, bounded in length.
+Metadata keys are the IRCv3 metadata alphabet, bounded in length. An address block in
+a user@host mask is CIDR, read one way for everyone who reads masks (`cidr_block`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 
@@ -73,3 +75,14 @@ def is_valid_channel(name: str, max_len: int) -> bool:
 
 def is_valid_metadata_key(key: str) -> bool:
     return 0 < len(key) <= METADATA_KEY_BYTES and all(ch in _METADATA_KEY_CHARS for ch in key)
+
+
+def cidr_block(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The network `10.0.0.0/8` or `2001:db8::/32` names (host bits may be set), or None
+    when `text` names none (`10.0.0.0/99`). K-lines and operator `hosts` match addresses
+    against it, and the configuration checks operator `hosts` with it: one reading, so
+    a mask accepted at start-up is a mask that can match."""
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None

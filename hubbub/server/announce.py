@@ -107,14 +107,18 @@ def to_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: Use
         fast.write(data)
 
 
-def to_ranked_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: User, status: str) -> None:
+def to_ranked_members(channel: Channel, out: Outgoing | MultilineOutgoing, exclude: User, status: str) -> int:
     """STATUSMSG: deliver `out` to the local members of `channel` whose rank is at least
-    that of the prefix `status`, but `exclude` (the sender, who gets its echo)."""
+    that of the prefix `status`, but `exclude` (the sender, who gets its echo). Returns
+    how many it reached: only this loop knows, and the metrics count deliveries."""
     rank = PREFIX_RANKS[status]
+    reached = 0
     for conn in channel.local:
         member = conn.user
         if member is not exclude and channel.rank(member) >= rank:
             conn.deliver(out)
+            reached += 1
+    return reached
 
 
 def to_users(users: Iterable[User], out: Outgoing | MultilineOutgoing, cap: str | None = None) -> None:
@@ -552,12 +556,15 @@ def _to_target(
     above) and, with echo-message, back to the sender.
 
     A message to oneself arrives twice with echo-message, as a delivery and as the
-    echo; only the echo can carry a label (labeled-response).
+    echo; only the echo can carry a label (labeled-response). When the recipients are
+    chosen one by one, their number is left on the outcome for the metrics
+    (`Outcome.delivered`), counted by the loop that chooses them.
     """
     channel, target = outcome.channel, outcome.target
     if channel is not None:
         if tags_only:
             rank = PREFIX_RANKS[status] if status else 0
+            reached = 0
             for member in channel.members:
                 conn = member.conn
                 if (
@@ -565,8 +572,10 @@ def _to_target(
                     and (not rank or channel.rank(member) >= rank)
                 ):
                     conn.deliver(out)
+                    reached += 1
+            outcome.delivered = reached
         elif status:
-            to_ranked_members(channel, out, user, status)
+            outcome.delivered = to_ranked_members(channel, out, user, status)
         else:
             to_members(channel, out, exclude=user)
     elif target is not None and target.conn is not None:
@@ -576,6 +585,8 @@ def _to_target(
                 conn.deliver_unlabeled(out)
             else:
                 conn.deliver(out)
+        else:
+            outcome.delivered = 0  # a TAGMSG its target could not read
     own = user.conn
     if own is not None and "echo-message" in own.caps and (not tags_only or own.tag_mask & WANTS_TAGS):
         own.deliver(out)
@@ -598,7 +609,7 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
     if not tagmsg:  # the common cases, without a detour
         if channel is not None:
             if status:
-                to_ranked_members(channel, out, user, status)
+                outcome.delivered = to_ranked_members(channel, out, user, status)
             else:
                 to_members(channel, out, user)
         else:

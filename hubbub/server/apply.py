@@ -90,6 +90,9 @@ class Outcome:
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in
     metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
+    # Local connections a channel message was delivered to, when delivery (announce.py)
+    # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
+    delivered = -1
 
 
 def rejected(reason: str) -> Outcome:

@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass, field
 
 from hubbub.irc.casemap import casefold, glob_to_regex
+from hubbub.irc.validate import cidr_block
 
 MAX_MASK = 128
 MAX_REASON = 300
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(?:\d{1,9}[smhdw])+|\d{1,9}")
 _DURATION_PART = re.compile(r"(\d+)([smhdw])")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class BadMask(ValueError):
@@ -64,7 +64,7 @@ def normalize_mask(text: str) -> str:
     if not host:
         raise BadMask("a K-line mask needs a host part")
     if "/" in host:
-        network = _cidr(host)
+        network = cidr_block(host)
         if network is None:
             raise BadMask(f"{host} is not a CIDR block")
         if network.prefixlen < (8 if network.version == 4 else 16):
@@ -73,13 +73,6 @@ def normalize_mask(text: str) -> str:
     elif not host.strip("*?.") and not user.strip("*?~"):
         raise BadMask(f"{user}@{host} would ban everyone")
     return f"{user}@{host}"
-
-
-def _cidr(host: str) -> Network | None:
-    try:
-        return ipaddress.ip_network(host, strict=False)
-    except ValueError:
-        return None
 
 
 class HostMask:
@@ -91,7 +84,7 @@ class HostMask:
         self.text = text
         user, _, host = text.rpartition("@")
         self._user = glob_to_regex(user or "*")
-        self._network = _cidr(host) if "/" in host else None
+        self._network = cidr_block(host) if "/" in host else None
         self._host = None if self._network is not None else glob_to_regex(host)
 
     def matches(self, username: str, host: str, ip: str) -> bool:

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from hubbub import __version__
-from hubbub.config import _SECTIONS, Config, load
+from hubbub.config import _SECTIONS, Config, ConfigError, load
+from hubbub.passwords import DECOY_HASH
 from tests.helpers import LineClient
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,7 +180,10 @@ def test_print_config_is_complete_valid_toml_once_uncommented(tmp_path: Path) ->
         assert set(data[section]) == declared, section  # every key is there
     path = tmp_path / "hubbub.toml"
     path.write_text(enabled, encoding="utf-8")
-    loaded = load(str(path))  # and the server accepts all of it
+    with pytest.raises(ConfigError, match="hubbub hash-password"):  # the example hash is a placeholder
+        load(str(path))
+    path.write_text(enabled.replace("$argon2id$v=19$m=65536,t=3,p=4$...", DECOY_HASH), encoding="utf-8")
+    loaded = load(str(path))  # and, with a real hash, the server accepts all of it
     for section in _SECTIONS:
         assert getattr(loaded, section) == getattr(defaults, section), section
     assert [o.name for o in loaded.opers] == ["alice"]

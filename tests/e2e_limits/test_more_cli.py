@@ -76,12 +76,6 @@ def one_clear_line(result: subprocess.CompletedProcess[str], pattern: str) -> No
 # -- config files with mistakes -----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a config file that is not UTF-8 (a Latin-1 MOTD) crashes "
-    "`hubbub serve --config` with a UnicodeDecodeError traceback; hubbub/config.py load() "
-    "catches OSError and TOMLDecodeError around tomllib.load, not UnicodeDecodeError",
-)
 def test_a_config_file_that_is_not_utf8_is_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes(b'[server]\nmotd = "caf\xe9"\n')
@@ -112,12 +106,6 @@ def test_config_file_mistakes_stop_the_server_with_one_clear_line(tmp_path: Path
     one_clear_line(result, message)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an [[opers]] password_hash that is not an argon2 hash (a password "
-    "pasted as is) is accepted: the server starts and that OPER block can never be used, with no "
-    "word in the log; hubbub/config.py apply_mapping only checks it is a non-empty string",
-)
 async def test_an_oper_block_with_a_password_instead_of_a_hash_is_refused_at_start(tmp_path: Path, servers) -> None:
     path = tmp_path / "hubbub.toml"
     path.write_text('[[opers]]\nname = "root"\npassword_hash = "hunter2"\n', encoding="utf-8")
@@ -127,12 +115,6 @@ async def test_an_oper_block_with_a_password_instead_of_a_hash_is_refused_at_sta
     assert any("password_hash" in line for line in served.log), served.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an [[opers]] hosts mask that is no mask (`*@10.0.0.0/99`, an "
-    "impossible CIDR) is accepted silently: config.py only checks each entry contains '@', so the "
-    "block is unusable (491) with no word at start",
-)
 async def test_an_oper_block_with_an_impossible_host_mask_is_refused_at_start(tmp_path: Path, servers) -> None:
     path = tmp_path / "hubbub.toml"
     path.write_text(
@@ -145,11 +127,6 @@ async def test_an_oper_block_with_an_impossible_host_mask_is_refused_at_start(tm
     assert any("hosts" in line for line in served.log), served.log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a server.motd_file that cannot be read (a typo in the path) starts "
-    "the server with no MOTD (422) and not a word in the log; Config.motd_lines swallows OSError",
-)
 async def test_a_motd_file_that_cannot_be_read_is_at_least_logged(tmp_path: Path, servers) -> None:
     missing = tmp_path / "motd-typo.txt"
     served = await start(tmp_path, "--set", f"server.motd_file='{missing}'")
@@ -333,12 +310,6 @@ async def test_account_add_while_a_server_holds_the_file_is_refused_clearly(tmp_
     one_clear_line(result, r"in use")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `hubbub account --db <mistyped path> list` (or del/passwd) creates an "
-    "empty store there (and its .lock) and answers 'no accounts' instead of saying there is no "
-    "store; hubbub/accounts_cli.py opens the store with open_store(db) whatever the action",
-)
 def test_account_list_on_a_missing_store_does_not_create_one(tmp_path: Path) -> None:
     typo = tmp_path / "hubub.db"
     result = account(tmp_path, "--db", str(typo), "list")
@@ -346,12 +317,6 @@ def test_account_list_on_a_missing_store_does_not_create_one(tmp_path: Path) -> 
     assert result.returncode != 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `hubbub account add NickServ` (or ChanServ) creates an account named "
-    "after a service, whose reserved nick nobody may take (registration.py is_service_nick); a "
-    "user logged in to it shows as account NickServ; accounts_cli.py checks only nick_problem",
-)
 def test_account_named_after_a_service_is_refused(tmp_path: Path) -> None:
     db = str(tmp_path / "hubbub.db")
     result = account(tmp_path, "--db", db, "add", "NickServ", stdin="pw\n")

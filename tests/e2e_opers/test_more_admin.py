@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hubbub.app import Runtime
@@ -133,12 +132,6 @@ async def test_combined_duration_units_are_summed(oper_server, clients) -> None:
     assert (await ircop.expect("NOTICE", "ircop")).params[1] == f"*** Added K-line on *@{BANNED} for 1d12h: long"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: STATS k/o from a non-operator answers 481 and never sends the 219 "
-    "that docs/operators.md promises always ends STATS (clients waiting for 219 hang); "
-    "hubbub/server/handlers/serverinfo.py handle_stats returns right after refused(ctx)",
-)
 async def test_stats_k_and_o_are_481_for_non_operators_and_still_end_with_219(oper_server, clients) -> None:
     alice = await connected(oper_server, "alice")
     clients.append(alice)
@@ -272,13 +265,6 @@ async def test_rehash_of_autoreplay_lines_applies_to_the_next_join(make_oper_ser
     assert replayed == ["line 3", "line 4"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: REHASH of store.readers (or store.commit_on_loop) is silently "
-    "ignored: neither applied (Persistence.reconfigure only takes [history]) nor reported as "
-    "needing a restart (hubbub/app.py FIXED_SETTINGS lacks them); the operator is told "
-    "'Configuration reloaded' only",
-)
 async def test_rehash_that_changes_store_settings_says_they_need_a_restart(
     make_oper_server, oper_hash, clients
 ) -> None:
@@ -358,12 +344,6 @@ async def test_kills_and_klines_show_in_users_connections_refusals_and_events(ma
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: hubbub_message_deliveries_total counts every local member for a "
-    "STATUSMSG (PRIVMSG @#chan), though only the ops receive it (3 counted, 1 delivered); "
-    "hubbub/metrics.py Metrics.on_event adds len(channel.local) for any channel Said",
-)
 async def test_deliveries_count_only_the_members_a_statusmsg_reaches(make_oper_server, clients) -> None:
     server = await web_oper_server(make_oper_server)
     op = await connected(server, "op", "#room")  # the first in: channel operator
@@ -378,12 +358,6 @@ async def test_deliveries_count_only_the_members_a_statusmsg_reaches(make_oper_s
     assert after - before == 1  # op alone received it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a message from a non-member to a -n channel reaches every member, "
-    "but hubbub_message_deliveries_total counts one fewer (1 instead of 2): metrics.py subtracts "
-    "one sender copy per channel message (channel_copies - to_channels) as if the sender were a member",
-)
 async def test_deliveries_count_a_message_from_outside_a_channel_without_n(make_oper_server, clients) -> None:
     server = await web_oper_server(make_oper_server)
     op = await connected(server, "op", "#open")

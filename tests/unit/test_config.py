@@ -18,6 +18,7 @@ from hubbub.config import (
     parse_hostport,
     parse_override,
 )
+from hubbub.passwords import DECOY_HASH
 
 
 def _write(tmp_path: Path, text: str) -> str:
@@ -103,12 +104,35 @@ def test_single_string_for_a_list_setting_becomes_a_list(tmp_path: Path) -> None
 
 
 def test_oper_blocks_are_read_in_order(tmp_path: Path) -> None:
+    other = DECOY_HASH.replace("t=3", "t=2")
     path = _write(
         tmp_path,
-        '[[opers]]\nname = "alice"\npassword_hash = "$argon2id$a"\n\n'
-        '[[opers]]\nname = "bob"\npassword_hash = "$argon2id$b"\n',
+        f'[[opers]]\nname = "alice"\npassword_hash = "{DECOY_HASH}"\n\n'
+        f'[[opers]]\nname = "bob"\npassword_hash = "{other}"\n',
     )
-    assert load(path, []).opers == [OperBlock("alice", "$argon2id$a"), OperBlock("bob", "$argon2id$b")]
+    assert load(path, []).opers == [OperBlock("alice", DECOY_HASH), OperBlock("bob", other)]
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ('password_hash = "hunter2"\n', r"alice: password_hash is not an argon2 hash.*hubbub hash-password"),
+        ('password_hash = "$argon2id$a"\n', r"password_hash is not an argon2 hash"),
+        (f'password_hash = "{DECOY_HASH}"\nhosts = ["*@10.0.0.0/99"]\n', r"alice: hosts entry .*not a CIDR block"),
+        (f'password_hash = "{DECOY_HASH}"\nhosts = ["*@"]\n', r"alice: hosts entry .*no host"),
+    ],
+)
+def test_oper_block_that_could_never_be_used_is_rejected(tmp_path: Path, block: str, message: str) -> None:
+    """A password pasted as its hash, or a host mask matching nothing, would make the
+    block silently unusable: refuse it where the operator reads errors."""
+    with pytest.raises(ConfigError, match=message):
+        load(_write(tmp_path, '[[opers]]\nname = "alice"\n' + block), [])
+
+
+def test_oper_hosts_with_valid_cidr_blocks_and_wildcards_are_kept(tmp_path: Path) -> None:
+    hosts = ["*@127.0.0.1", "*@10.0.0.0/8", "~bot@2001:db8::/32", "*@*"]
+    text = f'[[opers]]\nname = "alice"\npassword_hash = "{DECOY_HASH}"\nhosts = {hosts!r}\n'.replace("'", '"')
+    assert load(_write(tmp_path, text), []).opers[0].hosts == hosts
 
 
 @pytest.mark.parametrize(
@@ -294,7 +318,11 @@ def test_printed_default_config_uncommented_is_valid_toml_with_every_key(tmp_pat
         }
         assert data[section] == expected
     assert set(data["opers"][0]) == {f.name for f in fields(OperBlock)}
-    config = load(_write(tmp_path, _uncommented(default_config_text())), [])
+    # the example's hash is a placeholder: as it is, it names the command that makes one
+    with pytest.raises(ConfigError, match="hubbub hash-password"):
+        load(_write(tmp_path, _uncommented(default_config_text())), [])
+    text = _uncommented(default_config_text()).replace("$argon2id$v=19$m=65536,t=3,p=4$...", DECOY_HASH)
+    config = load(_write(tmp_path, text), [])
     assert asdict(config.limits) == asdict(defaults.limits)
     assert len(config.opers) == 1
 

@@ -71,11 +71,11 @@ def handle_stats(ctx: Context, message: Message) -> None:
         return
     if elsewhere(ctx, message.param(1)):
         return
-    if letter in OPER_STATS and refused(ctx):
-        return
     conn = ctx.conn
     now = ctx.now()
-    if letter == "u":
+    if letter in OPER_STATS and refused(ctx):
+        pass  # 481, and still the 219 below: a client waits for it to end any STATS
+    elif letter == "u":
         conn.numeric(n.RPL_STATSUPTIME, f"Server Up {uptime_text(now - ctx.state.created)}")
     elif letter == "k":
         for kline in ctx.state.klines.active(now):
