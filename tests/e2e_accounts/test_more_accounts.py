@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 
-import pytest
 from scramp import ScramClient
 
 from hubbub.app import Runtime
@@ -509,12 +508,6 @@ async def test_chanserv_op_of_a_channel_you_are_not_in(server, clients) -> None:
     assert await cs(alice, "OP #c") == "You're not on that channel"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: NickServ DROP unregisters the account's channels but the "
-    "ex-founder keeps +q (~) there, unlike ChanServ DROP and SET FOUNDER which take it at "
-    "once: apply._account_dropped clears channel.founder and access only, no ModeChange",
-)
 async def test_dropping_the_founders_account_takes_its_founder_status(server, clients) -> None:
     """NickServ DROP unregisters the channels the account founded; like ChanServ DROP, the
     founder status (+q, `~`) that came with the registration must go too, or a user with

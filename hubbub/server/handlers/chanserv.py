@@ -260,6 +260,17 @@ def cs_drop(ctx: Context, args: list[str]) -> None:
 chanserv.commands["UNREGISTER"] = chanserv.commands["DROP"]
 
 
+def founders_gone(ctx: Context, channels: list[Channel]) -> None:
+    """The account that founded `channels` was dropped (NickServ DROP): nobody owns them
+    now, so whoever holds their founder status (+q) loses it, as with DROP."""
+    for channel in channels:
+        if ctx.state.channels.get(channel.key) is not channel:
+            continue
+        for member in list(channel.members):
+            if channel.rank(member) >= FOUNDER:
+                _set_status(ctx, channel, member, "q", False)
+
+
 @chanserv.command("HELP", 0, "HELP [command]", "Lists the commands, or explains one.")
 def cs_help(ctx: Context, args: list[str]) -> None:
     chanserv.help(ctx, args)

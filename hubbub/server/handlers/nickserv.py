@@ -21,6 +21,7 @@ from hubbub.irc.validate import is_valid_nick
 from hubbub.passwords import credentials
 from hubbub.server import logins
 from hubbub.server.account import Account
+from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -33,6 +34,7 @@ from hubbub.server.events import (
     NickSet,
     UserQuit,
 )
+from hubbub.server.handlers import chanserv
 from hubbub.server.services import service
 
 MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
@@ -236,8 +238,15 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
         _say(ctx, f"Warning: dropping {account.name} deletes it for good; its nick is then free for anyone.")
         _say(ctx, f"To confirm, run this command: /msg NickServ DROP {account.name} {_drop_code(account)}")
         return
-    ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()),
-             lambda outcome: _say(ctx, f"Successfully unregistered account {account.name}"))  # fmt: skip
+    founded = [channel for channel in ctx.state.channels.values() if channel.founder == account.key]
+
+    def dropped(outcome: Outcome) -> None:
+        if outcome.rejected is not None:
+            return
+        _say(ctx, f"Successfully unregistered account {account.name}")
+        chanserv.founders_gone(ctx, founded)
+
+    ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()), dropped)
 
 
 nickserv.commands["UNREGISTER"] = nickserv.commands["DROP"]
