@@ -88,7 +88,8 @@ async def test_who_lists_users_in_the_same_order_on_a_node_started_from_a_snapsh
     await caught_up(bob)
     n3 = await joined_from_snapshot(cluster, lambda s: has_nick(s, "alicia"))
     carol = await cluster.client(n3, "carol")
-    await caught_up(carol)
+    for client in (carol, alice, bob):  # every node has applied carol's arrival
+        await caught_up(client)
     seen = {name: await who_nicks(client, "*") for name, client in
             (("node1", alice), ("node2", bob), ("node3", carol))}  # fmt: skip
     assert seen["node1"] == seen["node2"]
