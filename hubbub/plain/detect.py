@@ -16,11 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hubbub.irc.message import Message, ParseError, parse
-from hubbub.irc.validate import nick_problem
 
-# Nicknames longer than ours exist elsewhere; an IRC client using one is still an IRC
-# client (it will get 432), so the shape test ignores our NICKLEN.
-_ANY_LENGTH = 1 << 16
 _CAP_SUBCOMMANDS: dict[str, tuple[int, int]] = {  # subcommand: (least, most) parameters after it
     "LS": (0, 1), "LIST": (0, 0), "REQ": (1, 1), "END": (0, 0),
 }
@@ -39,7 +35,10 @@ def _cap(params: list[str]) -> bool:
 
 
 def _nick(params: list[str]) -> bool:
-    return len(params) == 1 and nick_problem(params[0], _ANY_LENGTH) is None
+    # One word after NICK in capitals is a client registering, even with a nick it may
+    # not have (`NICK 1bot`: 432 follows, and the client picks another); a person types
+    # a name, not the command.
+    return len(params) == 1 and bool(params[0])
 
 
 def _user(params: list[str]) -> bool:

@@ -97,16 +97,20 @@ def handle_who(ctx: Context, message: Message) -> None:
     mask = message.param(0) or "*"
     state, me = ctx.state, ctx.user
     option = message.param(1)
-    whox = Whox(option) if option.startswith("%") else None
+    flags, percent, wanted = option.partition("%")  # "o", "%tcuhn", "o%tcuhn"
+    whox = Whox(percent + wanted) if percent else None
+    opers_only = "o" in flags  # RFC 2812: only operators matching the mask
     if is_channel_name(mask):
         channel = state.find_channel(mask)
         if channel is not None:
             for member in visible_members(me, channel):
-                _who_line(ctx, member, channel, whox)
+                if not opers_only or "o" in member.modes:
+                    _who_line(ctx, member, channel, whox)
     else:
         exact = state.find_user(mask)
         if exact is not None:
-            _who_line(ctx, exact, None, whox)
+            if not opers_only or "o" in exact.modes:
+                _who_line(ctx, exact, None, whox)
         else:
             pattern = glob_to_regex("*" if mask == "0" else mask)
             found = 0
@@ -115,7 +119,7 @@ def handle_who(ctx: Context, message: Message) -> None:
                     break
                 if not user.registered:
                     continue
-                if "i" in user.modes and not _shares_channel(me, user):
+                if ("i" in user.modes and not _shares_channel(me, user)) or (opers_only and "o" not in user.modes):
                     continue
                 fields = (user.nick, user.username, user.host, user.realname, ctx.server_of(user))
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
