@@ -26,7 +26,9 @@ def sweep(svc: Services, now: float) -> None:
                 nickserv.take_back(ctx)
         if not conn.output.answers_pings:
             continue  # a person with netcat cannot answer PING; TCP keepalive covers them
-        idle = now - conn.last_activity
+        # lines of its that our flood control delays are not its silence (its PONG may be
+        # among them): it is idle only from the last line it sent, handled or not
+        idle = 0.0 if conn.link.input_waiting() else now - conn.last_activity
         if idle >= lim.ping_interval + lim.ping_timeout:
             svc.disconnect(conn, f"Ping timeout: {_seconds(idle)} seconds")
         elif idle >= lim.ping_interval and not conn.ping_sent:

@@ -36,6 +36,10 @@ class Link(Protocol):
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
+    def input_waiting(self) -> bool:
+        """Whether lines the peer sent wait to be handled (flood control delays them):
+        then the peer is not silent, whatever its last handled line says."""
+
     def speaks_irc(self, session: Session) -> None:
         """The peer turned out to be an IRC client: hand its lines to `session` directly
         from now on. What decided it (the plain mode's intake) is no longer needed, and

@@ -67,6 +67,9 @@ class Link(Counted, Protocol):
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
+    def input_waiting(self) -> bool:
+        """Whether lines the peer sent wait to be handled (the keepalive asks)."""
+
     def speaks_irc(self, session: SessionPort) -> None:
         """From now on, hand the peer's lines to `session` (see server/output.py's Link)."""
 

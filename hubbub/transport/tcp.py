@@ -300,6 +300,9 @@ class TcpConnection(GatedInput, asyncio.Protocol):
     def charge(self, lines: int) -> None:
         self.gate.charge(lines)
 
+    def input_waiting(self) -> bool:
+        return bool(self.gate.waiting)
+
     def speaks_irc(self, session: SessionPort) -> None:
         """An IRC client: its session takes its lines itself; the intake that found out
         is let go (about 220 bytes per client: it, and its two bound methods)."""

@@ -314,6 +314,9 @@ class WebSocketConnection(GatedInput):
     def charge(self, lines: int) -> None:
         self.gate.charge(lines)
 
+    def input_waiting(self) -> bool:
+        return bool(self.gate.waiting)
+
     def speaks_irc(self, session: SessionPort) -> None:
         """Never asked: a WebSocket's session is an IRC one from the start."""
 

@@ -48,6 +48,9 @@ class Link:
 
     def charge(self, lines: int) -> None: ...
 
+    def input_waiting(self) -> bool:
+        return False
+
 
 def member(channel: Channel, uid: str, mask: int = 0) -> tuple[Connection, Link]:
     user = User(uid, "127.0.0.1", "127.0.0.1", False, 0.0)

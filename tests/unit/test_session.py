@@ -60,6 +60,9 @@ class FakeLink:
     def charge(self, lines: int) -> None:
         """No flood control without a transport."""
 
+    def input_waiting(self) -> bool:
+        return False
+
     def speaks_irc(self, session: object) -> None:
         self.irc_session = session
 
