@@ -61,7 +61,7 @@ async def test_whox_bad_token_and_missing_token_read_as_zero(server, clients) ->
 async def test_who_without_percent_is_the_classic_reply(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)
-    alice.send("WHO alice o")
+    alice.send("WHO alice x")  # a second parameter without '%': no WHOX (and no 'o' filter)
     assert (await alice.expect("352")).params[5] == "alice"
 
 
