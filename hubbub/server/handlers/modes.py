@@ -143,21 +143,33 @@ class _ModeRequest:
         removes = self.list_removes.setdefault(letter, set())
         folded = casefold(mask)
         if not adding:
-            if folded in adds:
+            if folded in adds:  # added by this same command: the two cancel out, nothing to say
                 adds.discard(folded)
-            elif entries.find(mask) is not None:
-                removes.add(folded)
+                self._cancel(letter, True, folded)
+                return
+            if entries.find(mask) is None:
+                return
+            removes.add(folded)
         else:
             if (entries.find(mask) is not None and folded not in removes) or folded in adds:
                 return
             if len(entries) - len(removes) + len(adds) >= self.limits.max_list_entries:
                 self.ctx.conn.numeric(n.ERR_BANLISTFULL, self.channel.name, letter, "Channel list is full")
                 return
-            if folded in removes:
+            if folded in removes:  # removed by this same command, and back: no change
                 removes.discard(folded)
-            else:
-                adds.add(folded)
+                self._cancel(letter, False, folded)
+                return
+            adds.add(folded)
         self.changes.append(ModeChange(adding, letter, mask))
+
+    def _cancel(self, letter: str, adding: bool, folded: str) -> None:
+        """Forget this command's earlier change of `folded` on list `letter`, undone by a
+        later one: neither is applied nor announced."""
+        for i, change in enumerate(self.changes):
+            if change.adding is adding and change.letter == letter and casefold(change.param or "") == folded:
+                del self.changes[i]
+                return
 
     def _key(self, adding: bool, text: str | None) -> None:
         if not adding:
