@@ -24,6 +24,7 @@ from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
 from hubbub.server.batch import MultilineOutgoing
+from hubbub.server.chanmodes import mode_params, split_mode_changes
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, STATUS_MODES, Channel
 from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import Connection
@@ -71,7 +72,6 @@ from hubbub.server.usermodes import format_changes
 from hubbub.speedups import compiled
 
 E = TypeVar("E", bound=Event)
-MODE_LINE_BUDGET = 510  # bytes of a MODE line before its CRLF
 
 
 def from_user(
@@ -424,25 +424,12 @@ def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
     user = outcome.user
     source = user.prefix if user is not None else ev.source or a.server
     head = len(f":{source} MODE {channel.name} +".encode())
-    batch: list[tuple[bool, str, str | None]] = []
-    size = head
-    lines: list[list[tuple[bool, str, str | None]]] = []
-    for change in changes:
-        shown = _shown_param(a, change)
-        if change.letter == "l" and not change.adding:
-            shown = None
-        cost = 2 + (len(shown.encode()) + 2 if shown is not None else 0)  # sign, letter, " :arg"
-        if batch and size + cost > MODE_LINE_BUDGET:
-            lines.append(batch)
-            batch, size = [], head
-        batch.append((change.adding, change.letter, shown))
-        size += cost
-    if batch:
-        lines.append(batch)
-    for line in lines:
-        letters = format_changes([(adding, letter) for adding, letter, _ in line])
-        args = [arg for _, _, arg in line if arg is not None]
-        message = Message("MODE", [channel.name, letters, *args], source)
+    shown = [
+        (change.adding, change.letter, None if change.letter == "l" and not change.adding else _shown_param(a, change))
+        for change in changes
+    ]
+    for line in split_mode_changes(head, shown):
+        message = Message("MODE", mode_params(channel.name, line), source)
         out = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
         to_members(channel, out)
 

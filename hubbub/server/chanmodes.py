@@ -8,9 +8,11 @@ so what is advertised is exactly what MODE accepts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hubbub.server.channel import FOUNDER, HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
+from hubbub.server.usermodes import format_changes
 
 LIST = "A"  # a list of masks; without a parameter, a query of the list
 SETTING = "B"  # always has a parameter (+k key; we also accept -k without one)
@@ -107,3 +109,51 @@ def parse_limit(text: str) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 7) or not 0 < int(text) <= LIMIT_MAX:
         raise BadParam(f"a limit must be a whole number from 1 to {LIMIT_MAX}")
     return int(text)
+
+
+MODE_LINE_BUDGET = 510  # bytes of a MODE line before its CRLF
+
+Shown = tuple[bool, str, str | None]  # (adding, letter, the argument as shown, or None)
+
+
+def split_mode_changes(head: int, changes: Sequence[Shown]) -> list[list[Shown]]:
+    """A channel's mode changes as the MODE lines that carry them, one line unless 512
+    bytes demand more; `head` is the bytes of `:source MODE #channel +`. Live (the
+    announcement) and replayed (history) alike, so both show the same lines."""
+    lines: list[list[Shown]] = []
+    batch: list[Shown] = []
+    size = head
+    for change in changes:
+        shown = change[2]
+        cost = 2 + (len(shown.encode()) + 2 if shown is not None else 0)  # sign, letter, " :arg"
+        if batch and size + cost > MODE_LINE_BUDGET:
+            lines.append(batch)
+            batch, size = [], head
+        batch.append(change)
+        size += cost
+    if batch:
+        lines.append(batch)
+    return lines
+
+
+def mode_params(channel: str, line: Sequence[Shown]) -> list[str]:
+    """The parameters of one MODE line: the channel, `+bb-o`, the arguments."""
+    letters = format_changes([(adding, letter) for adding, letter, _ in line])
+    return [channel, letters, *(arg for _, _, arg in line if arg is not None)]
+
+
+def parse_mode_changes(letters: str, args: Sequence[str]) -> list[Shown]:
+    """The changes of a MODE line we wrote (`+bb-o`, its arguments in order): which
+    letter took which argument, by the table above (our own lines only: every letter
+    is ours, and a list mode always has its mask)."""
+    changes: list[Shown] = []
+    adding = True
+    remaining = list(args)
+    for letter in letters:
+        if letter in "+-":
+            adding = letter == "+"
+            continue
+        spec = CHANNEL_MODES.get(letter)
+        takes = spec is not None and spec.takes_param(adding) and remaining
+        changes.append((adding, letter, remaining.pop(0) if takes else None))
+    return changes

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 
 from hubbub.irc.message import Message
+from hubbub.server.chanmodes import mode_params, parse_mode_changes, split_mode_changes
 from hubbub.server.delivery import FORM_BITS, WANTS_TAGS, event_tags, new_batch_id
 from hubbub.server.storage import StoredMessage
 
@@ -40,6 +41,13 @@ def stored_lines(stored: StoredMessage, mask: int, server: str) -> list[Message]
                 out.append(Message(stored.command, [target, line], source, tags))
         return out
     tags = event_tags(mask, stored.msgid, stored.time, stored.account, False, stored.tags)
+    if stored.command == "MODE" and len(stored.params) >= 2:
+        # kept as one change; sent as the line or lines members saw (each with the msgid)
+        channel, letters, *args = stored.params
+        head = len(f":{source} MODE {channel} +".encode())
+        lines = split_mode_changes(head, parse_mode_changes(letters, args))
+        if len(lines) > 1:
+            return [Message("MODE", mode_params(channel, line), source, tags) for line in lines]
     return [Message(stored.command, list(stored.params), source, tags)]
 
 
