@@ -24,8 +24,8 @@ from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
 from hubbub.server.batch import MultilineOutgoing
-from hubbub.server.chanmodes import mode_params, split_mode_changes
-from hubbub.server.channel import HALFOP, PREFIX_RANKS, STATUS_MODES, Channel
+from hubbub.server.chanmodes import mode_params, shown_changes, split_mode_changes
+from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
@@ -47,7 +47,6 @@ from hubbub.server.events import (
     MarkerSet,
     MetadataCleared,
     MetadataSet,
-    ModeChange,
     NickSet,
     NodeLost,
     NodeUp,
@@ -404,15 +403,6 @@ def _topic(a: Announcer, ev: TopicSet, outcome: Outcome) -> None:
     to_members(channel, from_user(user, message, ev.time, ev.msgid))
 
 
-def _shown_param(a: Announcer, change: ModeChange) -> str | None:
-    if change.param is None:
-        return None
-    if change.letter in STATUS_MODES:  # a status: the param is a uid, shown as its nick
-        target = a.state.users.get(change.param)
-        return target.nick if target is not None else change.param
-    return change.param
-
-
 @announces(ChannelModesSet)
 def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
     """One MODE line for what changed, split only where 512 bytes demand it."""
@@ -424,11 +414,7 @@ def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
     user = outcome.user
     source = user.prefix if user is not None else ev.source or a.server
     head = len(f":{source} MODE {channel.name} +".encode())
-    shown = [
-        (change.adding, change.letter, None if change.letter == "l" and not change.adding else _shown_param(a, change))
-        for change in changes
-    ]
-    for line in split_mode_changes(head, shown):
+    for line in split_mode_changes(head, shown_changes(a.state.users, changes)):
         message = Message("MODE", mode_params(channel.name, line), source)
         out = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
         to_members(channel, out)

@@ -8,11 +8,16 @@ so what is advertised is exactly what MODE accepts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hubbub.server.channel import FOUNDER, HALFOP, OP, STATUS_MODES, STATUS_PREFIXES
 from hubbub.server.usermodes import format_changes
+
+if TYPE_CHECKING:
+    from hubbub.server.events import ModeChange
+    from hubbub.server.user import User
 
 LIST = "A"  # a list of masks; without a parameter, a query of the list
 SETTING = "B"  # always has a parameter (+k key; we also accept -k without one)
@@ -114,6 +119,21 @@ def parse_limit(text: str) -> int:
 MODE_LINE_BUDGET = 510  # bytes of a MODE line before its CRLF
 
 Shown = tuple[bool, str, str | None]  # (adding, letter, the argument as shown, or None)
+
+
+def shown_changes(users: Mapping[str, User], changes: Sequence[ModeChange]) -> list[Shown]:
+    """Mode changes as a MODE line shows them: a status's uid as the nick it names, and
+    no argument for `-l`. The announcement and the history's record show them alike."""
+    shown: list[Shown] = []
+    for change in changes:
+        param = change.param
+        if change.letter == "l" and not change.adding:
+            param = None
+        elif param is not None and change.letter in STATUS_MODES:
+            target = users.get(param)
+            param = target.nick if target is not None else param
+        shown.append((change.adding, change.letter, param))
+    return shown
 
 
 def split_mode_changes(head: int, changes: Sequence[Shown]) -> list[list[Shown]]:

@@ -10,6 +10,7 @@ decoy hash, so it takes as long as a wrong password.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 
 from hubbub.irc import numerics as n
@@ -26,25 +27,31 @@ def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
     return f"ip:{ctx.user.ip}", f"account:{account_key}"
 
 
-def connection_wait(ctx: Context) -> float | None:
-    """Seconds until this connection may try again, by its own failed and refused
-    attempts within `accounts.login_window` (older ones no longer count), or None."""
-    accounts = ctx.config.accounts
+def _recent_failures(ctx: Context) -> deque[float]:
+    """This connection's failed and refused attempts within `accounts.login_window`, the
+    older ones forgotten."""
     times = ctx.conn.login_failures
-    cutoff = ctx.now() - accounts.login_window
+    cutoff = ctx.now() - ctx.config.accounts.login_window
     while times and times[0] <= cutoff:
         times.popleft()
+    return times
+
+
+def connection_wait(ctx: Context) -> float | None:
+    """Seconds until this connection may try again, by its own recent attempts, or None."""
+    accounts = ctx.config.accounts
+    times = _recent_failures(ctx)
     if len(times) < accounts.login_failures:
         return None
-    return max(0.0, times[-accounts.login_failures] - cutoff)
+    return max(0.0, times[-accounts.login_failures] + accounts.login_window - ctx.now())
 
 
 def count_attempt(ctx: Context, reason: str = "Too many failed login attempts") -> bool:
     """One more failed or refused attempt on this connection; True when it is closed for
     it (twice the failures allowed within the window: it kept trying while refused)."""
-    ctx.conn.login_failures.append(ctx.now())
-    connection_wait(ctx)  # forget those out of the window
-    if len(ctx.conn.login_failures) >= 2 * ctx.config.accounts.login_failures:
+    times = _recent_failures(ctx)
+    times.append(ctx.now())
+    if len(times) >= 2 * ctx.config.accounts.login_failures:
         ctx.disconnect(reason)
         return True
     return False

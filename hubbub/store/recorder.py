@@ -19,7 +19,8 @@ from typing import Any
 from hubbub.config import HistorySection
 from hubbub.irc.casemap import casefold
 from hubbub.server.apply import APPLIERS, Outcome
-from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
+from hubbub.server.chanmodes import mode_params, shown_changes
+from hubbub.server.channel import LIST_MODES, Channel
 from hubbub.server.events import (
     AccountCertSet,
     AccountCredentialsSet,
@@ -225,21 +226,9 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
             r.pending.append(ClosedChannel(channel.key, channel.closed))
     if not _events_on(r) or channel is None or not outcome.changes:
         return
-    letters, args, sign = "", [], ""
-    for change in outcome.changes:
-        wanted = "+" if change.adding else "-"
-        if wanted != sign:
-            letters += wanted
-            sign = wanted
-        letters += change.letter
-        if change.param is not None and not (change.letter == "l" and not change.adding):
-            if change.letter in STATUS_MODES:
-                target = r.state.users.get(change.param)
-                args.append(target.nick if target is not None else change.param)
-            else:
-                args.append(change.param)
+    params = mode_params(channel.name, shown_changes(r.state.users, outcome.changes))  # as announced
     source = outcome.user.prefix if outcome.user is not None else ev.source
-    r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, (channel.name, letters, *args), source=source)
+    r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, tuple(params), source=source)
 
 
 def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:

@@ -123,11 +123,11 @@ def announce_cap_changes(svc: Services, before: dict[str, str | None], after: di
         return
     for ctx in list(svc.local.values()):
         conn = ctx.conn
-        for name in removed:
-            if name in conn.caps:
+        if any(name in conn.caps for name in removed):
+            for name in removed:
                 conn.set_cap(name, False)
-        if not metadata.aware(conn):
-            conn.metadata_subs = NONE
+            if not metadata.aware(conn):  # draft/metadata-2 gone: its subscriptions go too
+                conn.metadata_subs = NONE
         if "cap-notify" not in conn.caps:
             continue
         if removed:
