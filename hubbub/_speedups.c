@@ -45,6 +45,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *ip;
     Py_ssize_t sendq;
+    Py_ssize_t room;    /* what one pass may collect beyond the sendq: the kernel takes it at once */
     int closing;
     PyObject *first;    /* the first bytes collected since the last flush (or NULL) */
     PyObject *rest;     /* a list of the others, only when there are others */
@@ -102,11 +103,11 @@ queue_dealloc(OutputQueue *self)
 static int
 queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"ip", "sendq", "flusher", "sink", "owner", "fd", NULL};
+    static char *kwlist[] = {"ip", "sendq", "flusher", "sink", "owner", "fd", "room", NULL};
     PyObject *ip, *flusher, *sink, *owner, *marked;
-    Py_ssize_t sendq;
+    Py_ssize_t sendq, room = 0;
     int fd = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnOOO|i", kwlist, &ip, &sendq, &flusher, &sink, &owner, &fd))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OnOOO|in", kwlist, &ip, &sendq, &flusher, &sink, &owner, &fd, &room))
         return -1;
     marked = PyObject_GetAttr(flusher, str_marked);
     if (marked == NULL)
@@ -128,6 +129,7 @@ queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
     Py_CLEAR(self->first);
     Py_CLEAR(self->rest);
     self->sendq = sendq;
+    self->room = room;
     self->closing = 0;
     self->size = 0;
     self->held = 0;
@@ -146,12 +148,12 @@ length_of(PyObject *data)
     return PyObject_Size(data);
 }
 
-/* write(data): collect `data` for the next flush (nothing past the sendq). */
+/* write(data): collect `data` for the next flush (nothing past what one pass may send). */
 static PyObject *
 queue_write(OutputQueue *self, PyObject *data)
 {
     Py_ssize_t size = self->size;
-    if (size > self->sendq)
+    if (size > self->sendq + self->room)
         Py_RETURN_NONE;
     Py_ssize_t length = length_of(data);
     if (length < 0)
@@ -290,39 +292,59 @@ sink_methods(PyObject *sink, PyObject **write, PyObject **pending)
     return 1;
 }
 
-/* Whether `size` more bytes would take the client past its sendq (then it is told:
- * 1), or not (0); -1 on error. What the sink holds counts: nothing while we write to the
- * socket ourselves; else it is asked, and when it holds nothing the socket is ours again. */
-static int
-past_sendq(OutputQueue *self, Py_ssize_t size)
+/* What the sink holds (>= 0), or -1 on error: nothing while we write to the socket
+ * ourselves; else it is asked, and when it holds nothing the socket is ours again. */
+static Py_ssize_t
+pending_of(OutputQueue *self)
 {
+    if (self->direct)
+        return 0;
     PyObject *r;
-    Py_ssize_t pending = 0;
-    if (!self->direct) {
-        PyObject *args[1] = {self->sink};
-        PyObject *write, *pending_fn;
-        if (sink_methods(self->sink, &write, &pending_fn))
-            r = PyObject_Vectorcall(pending_fn, args, 1, NULL);
-        else
-            r = PyObject_VectorcallMethod(str_pending, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        if (r == NULL)
-            return -1;
-        pending = PyLong_AsSsize_t(r);
-        Py_DECREF(r);
-        if (pending == -1 && PyErr_Occurred())
-            return -1;
-        if (pending == 0 && self->fd >= 0)
-            self->direct = 1;
+    PyObject *args[1] = {self->sink};
+    PyObject *write, *pending_fn;
+    if (sink_methods(self->sink, &write, &pending_fn))
+        r = PyObject_Vectorcall(pending_fn, args, 1, NULL);
+    else
+        r = PyObject_VectorcallMethod(str_pending, args, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL)
+        return -1;
+    Py_ssize_t pending = PyLong_AsSsize_t(r);
+    Py_DECREF(r);
+    if (pending < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "negative write buffer size");
+        return -1;
     }
-    if (size + self->held + pending > self->sendq && !self->closing) {
-        PyObject *oargs[1] = {self->owner};
-        r = PyObject_VectorcallMethod(str_exceeded, oargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        if (r == NULL)
-            return -1;
-        Py_DECREF(r);
-        return 1;
-    }
+    if (pending == 0 && self->fd >= 0)
+        self->direct = 1;
+    return pending;
+}
+
+/* Tell the connection it is past its sendq: 0, or -1 on error. */
+static int
+exceeded(OutputQueue *self)
+{
+    PyObject *oargs[1] = {self->owner};
+    PyObject *r = PyObject_VectorcallMethod(str_exceeded, oargs, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
     return 0;
+}
+
+/* After a write the kernel did not wholly take: whether what is left (and what is
+ * still held) passes the sendq, and then the connection is told (gate.py's checks). */
+static PyObject *
+check_left(OutputQueue *self)
+{
+    if (self->direct || self->closing)
+        Py_RETURN_NONE;
+    Py_ssize_t pending = pending_of(self);
+    if (pending < 0)
+        return NULL;
+    if (pending + self->held > self->sendq && exceeded(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -384,7 +406,8 @@ queue_put(OutputQueue *self, PyObject *data)
     return r;
 }
 
-/* flush(): write out what was collected (or report the client past its sendq). */
+/* flush(): write out what was collected (or report the client past its sendq): as
+ * gate.py's OutputQueue.flush, which says why. */
 static PyObject *
 queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
 {
@@ -395,17 +418,29 @@ queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
     if (data == NULL)
         return NULL;
     self->size = 0;
-    int past = past_sendq(self, size);
-    if (past != 0) {
+    Py_ssize_t waiting = pending_of(self);
+    if (waiting < 0) {
         Py_DECREF(data);
-        if (past < 0)
-            return NULL;
-        Py_RETURN_NONE;
+        return NULL;
+    }
+    waiting += self->held;
+    int check = 0;
+    if (size + waiting > self->sendq && !self->closing) {
+        if (waiting || size > self->sendq + self->room) {
+            Py_DECREF(data);
+            if (exceeded(self) < 0)
+                return NULL;
+            Py_RETURN_NONE;
+        }
+        check = 1;
     }
     self->sent += size;
     PyObject *r = queue_put(self, data);
     Py_DECREF(data);
-    return r;
+    if (r == NULL || !check)
+        return r;
+    Py_DECREF(r);
+    return check_left(self);
 }
 
 /* take(): what flush would write, kept back until the store has committed it. */
@@ -419,10 +454,15 @@ queue_take(OutputQueue *self, PyObject *Py_UNUSED(ignored))
     if (data == NULL)
         return NULL;
     self->size = 0;
-    int past = past_sendq(self, size);
-    if (past != 0) {
+    Py_ssize_t pending = pending_of(self);
+    if (pending < 0) {
         Py_DECREF(data);
-        if (past < 0)
+        return NULL;
+    }
+    Py_ssize_t limit = pending ? self->sendq : self->sendq + self->room;
+    if (size + self->held + pending > limit && !self->closing) {
+        Py_DECREF(data);
+        if (exceeded(self) < 0)
             return NULL;
         return Py_NewRef(empty_bytes);
     }
@@ -445,7 +485,11 @@ queue_send(OutputQueue *self, PyObject *data)
     self->held -= length;
     if (length > 0 && self->sendq >= 0) {
         self->sent += length;
-        return queue_put(self, data);
+        PyObject *r = queue_put(self, data);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+        return check_left(self);
     }
     Py_RETURN_NONE;
 }
@@ -476,6 +520,7 @@ queue_stop(OutputQueue *self, PyObject *Py_UNUSED(ignored))
         return NULL;
     Py_DECREF(r);
     self->sendq = -1;
+    self->room = 0;
     self->fd = -1;
     self->direct = 0;
     Py_RETURN_NONE;
@@ -521,6 +566,7 @@ static PyMethodDef queue_methods[] = {
 static PyMemberDef queue_members[] = {
     {"ip", T_OBJECT, offsetof(OutputQueue, ip), READONLY, NULL},
     {"sendq", T_PYSSIZET, offsetof(OutputQueue, sendq), 0, NULL},
+    {"room", T_PYSSIZET, offsetof(OutputQueue, room), 0, NULL},
     {"sent", T_PYSSIZET, offsetof(OutputQueue, sent), 0, NULL},
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(OutputQueue, vectorcall), READONLY, NULL},
     {NULL}

@@ -50,6 +50,13 @@ class GateSettings:
     # socket's send buffer; 0: the system's default, which grows to megabytes).
     send_buffer: int = 65536
 
+    @property
+    def room(self) -> int:
+        """What one loop pass may write to a client beyond its sendq: what the kernel
+        takes at once, its socket's send buffer (the system's default grows to megabytes;
+        then as much again as the sendq)."""
+        return self.send_buffer if self.send_buffer > 0 else self.sendq
+
     @classmethod
     def from_limits(cls, limits: LimitsSection) -> GateSettings:
         send_buffer = min(limits.send_buffer, limits.sendq)
@@ -248,8 +255,13 @@ class OutputQueue:
     per loop iteration (`flush`, called by the shared flusher), bounded by the sendq.
 
     Past its sendq, counting what the transport below still holds, the client is
-    reported stuck (`owner.sendq_exceeded()`) and nothing more is collected for it; a
-    closing connection still gets its last bytes (its ERROR) whatever its sendq. This
+    reported stuck (`owner.sendq_exceeded()`); a closing connection still gets its last
+    bytes (its ERROR) whatever its sendq. What the kernel takes at once is not unsent:
+    one pass may collect up to `sendq + room` bytes (`room`: what the kernel may hold, the
+    socket's send buffer), and the sendq is checked against what is left after the
+    write, so a client that reads gets one reply larger than its sendq (a LIST of
+    thousands of channels) whole. Past `sendq + room` in one pass, nothing more is
+    collected and the client is dropped at the flush (its output would be cut short). This
     is every delivery's path: one call to collect, one to flush, each kept to a few
     operations (the size collected doubles as the "marked for the flusher" flag). `sent`
     counts the bytes handed to the transport (the metrics read it): one addition per
@@ -267,8 +279,8 @@ class OutputQueue:
     """
 
     __slots__ = (
-        "ip", "sendq", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner", "_fd",
-        "_direct",
+        "ip", "sendq", "room", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
+        "_fd", "_direct",
     )  # fmt: skip
 
     def __init__(
@@ -279,9 +291,11 @@ class OutputQueue:
         sink: Sink,
         owner: Owner,
         fd: int = -1,
+        room: int = 0,
     ) -> None:
         self.ip = ip
         self.sendq = sendq
+        self.room = room  # what one pass may collect beyond the sendq: the kernel takes it at once
         self.closing = False
         self.sent = 0
         self._out: list[bytes] = []
@@ -299,8 +313,8 @@ class OutputQueue:
 
     def write(self, data: bytes) -> None:
         size = self._size
-        if size > self.sendq or not data:
-            return  # past the sendq: the next flush drops the client, collecting is waste
+        if size > self.sendq + self.room or not data:
+            return  # more than the client can be sent: the next flush drops it, collecting is waste
         if not size:  # the first bytes since the last flush: the flusher must come by
             marked = self._marked
             if not marked:
@@ -322,8 +336,17 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._held + self._pending() > self.sendq and not self.closing:
-            self._owner.sendq_exceeded()
+        waiting = self._held + self._pending()
+        if size + waiting > self.sendq and not self.closing:
+            # Past the sendq unless the kernel takes it now: it can, only when nothing
+            # waits before it, and at most `room`; what it leaves is checked after.
+            if waiting or size > self.sendq + self.room:
+                self._owner.sendq_exceeded()
+                return
+            self.sent += size
+            self._put(data)
+            if not self._direct and self._sink.get_write_buffer_size() > self.sendq:
+                self._owner.sendq_exceeded()
             return
         self.sent += size
         self._put(data)
@@ -338,7 +361,10 @@ class OutputQueue:
         data = out[0] if len(out) == 1 else b"".join(out)
         out.clear()
         self._size = 0
-        if size + self._held + self._pending() > self.sendq and not self.closing:
+        pending = self._pending()
+        # as `flush`, the kernel taking at most `room` of what is held when it is sent
+        limit = self.sendq if pending else self.sendq + self.room
+        if size + self._held + pending > limit and not self.closing:
             self._owner.sendq_exceeded()
             return b""
         self._held += len(data)
@@ -350,6 +376,8 @@ class OutputQueue:
         if data and self.sendq >= 0:  # not stopped (closed) meanwhile
             self.sent += len(data)
             self._put(data)
+            if not self._direct and self._sink.get_write_buffer_size() + self._held > self.sendq and not self.closing:
+                self._owner.sendq_exceeded()  # what the kernel left is past the sendq
 
     def _pending(self) -> int:
         """Bytes the sink still holds: none while we write to the socket ourselves; else
@@ -387,6 +415,7 @@ class OutputQueue:
         """Collect nothing more (the connection is closed, or closing after its last flush)."""
         self.clear()
         self.sendq = -1
+        self.room = 0
         self._fd = -1
         self._direct = False
 

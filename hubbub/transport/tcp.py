@@ -166,7 +166,10 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         # socket directly halves the instructions of a delivery.)
         fd = transport.get_extra_info("fd", -1) if self._tls is None else -1
         # the transport itself, and ourselves (sendq_exceeded), rather than bound methods
-        output = self.output = OUTPUT_QUEUE(self.ip, self.gate.settings.sendq, self.host.flusher, transport, self, fd)  # type: ignore[arg-type]
+        settings = self.gate.settings
+        output = self.output = OUTPUT_QUEUE(
+            self.ip, settings.sendq, self.host.flusher, transport, self, fd, settings.room  # type: ignore[arg-type]
+        )
         self.write = output
         certfp = self._tls.certfp if self._tls is not None else None
         self.session = self.host.open_session(self, self.ip, self.secure, certfp)
@@ -313,6 +316,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         self.gate.configure(settings)
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
+            self.output.room = settings.room
         self._bound_send_buffer()
 
     # -- Link: output ----------------------------------------------------------------------

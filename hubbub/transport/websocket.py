@@ -116,16 +116,17 @@ class FramedQueue(OutputQueue):
     __slots__ = ("_opcode", "_closing_now")
 
     def __init__(
-        self, opcode: int, transport: asyncio.Transport, ip: str, sendq: int, flusher: Marks, owner: Owner
-    ) -> None:
-        super().__init__(ip, sendq, flusher, transport, owner)
+        self, opcode: int, transport: asyncio.Transport, ip: str, sendq: int, flusher: Marks, owner: Owner,
+        room: int = 0,
+    ) -> None:  # fmt: skip
+        super().__init__(ip, sendq, flusher, transport, owner, room=room)
         self._opcode = opcode
         self._closing_now = transport.is_closing
 
     def write(self, data: bytes) -> None:
         size = self._size
-        if size > self.sendq or not data:
-            return  # past the sendq: the next flush drops the client, collecting is waste
+        if size > self.sendq + self.room or not data:
+            return  # more than the client can be sent: the next flush drops it, collecting is waste
         last = _LAST[self._opcode]
         if data is last[0]:
             data = last[1]
@@ -155,8 +156,17 @@ class FramedQueue(OutputQueue):
         if self._closing_now():
             return
         sink = self._sink
-        if size + self._held + sink.get_write_buffer_size() > self.sendq and not self.closing:
-            self._owner.sendq_exceeded()
+        waiting = self._held + sink.get_write_buffer_size()
+        if size + waiting > self.sendq and not self.closing:
+            # as OutputQueue.flush: the kernel takes at most `room` of it, and only
+            # when nothing waits before it; what it leaves is checked after
+            if waiting or size > self.sendq + self.room:
+                self._owner.sendq_exceeded()
+                return
+            self.sent += size
+            sink.write(data)
+            if sink.get_write_buffer_size() > self.sendq:
+                self._owner.sendq_exceeded()
             return
         self.sent += size
         sink.write(data)
@@ -166,7 +176,10 @@ class FramedQueue(OutputQueue):
         self._held -= len(data)
         if data and self.sendq >= 0 and not self._closing_now():
             self.sent += len(data)
-            self._sink.write(data)
+            sink = self._sink
+            sink.write(data)
+            if sink.get_write_buffer_size() + self._held > self.sendq and not self.closing:
+                self._owner.sendq_exceeded()  # what the kernel left is past the sendq
 
 
 class WebSocketConnection(GatedInput):
@@ -204,8 +217,9 @@ class WebSocketConnection(GatedInput):
         if refusal is not None:
             return refusal
         self._bound_send_buffer()
+        settings = self.gate.settings
         output = self.output = FramedQueue(
-            self.opcode, self.transport, self.ip, self.gate.settings.sendq, self.host.flusher, self
+            self.opcode, self.transport, self.ip, settings.sendq, self.host.flusher, self, settings.room
         )  # fmt: skip
         self.write = output.write
         self.session = self.host.open_session(self, self.ip, self.secure, irc_only=True)
@@ -324,6 +338,7 @@ class WebSocketConnection(GatedInput):
         self.gate.configure(settings)
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
+            self.output.room = settings.room
         self._bound_send_buffer()
 
     def _bound_send_buffer(self) -> None:

@@ -517,17 +517,6 @@ async def test_a_tls_client_past_the_limit_is_closed_and_the_first_stays(
     assert len(server.connections) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "KNOWN, documented (README, limits.sendq): a client that reads promptly is dropped with "
-        "'SendQ exceeded' when one command's reply "
-        "(here LIST) is larger than limits.sendq, although the kernel would take it at once: OutputQueue "
-        "(transport/gate.py write/flush) counts everything collected during one loop iteration as unsent "
-        "and drops before writing any of it; the documented rule is 'unsent output of a client that does "
-        "not read'. Not even the 321 arrives, only the ERROR"
-    ),
-)
 async def test_a_reading_client_gets_a_reply_larger_than_its_sendq(make_server, clients) -> None:
     server = await make_server("limits.sendq=16384", "limits.max_channels=200")
     owner = await connected(server, "owner")

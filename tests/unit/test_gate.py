@@ -368,3 +368,91 @@ def test_new_settings_reach_an_existing_gate() -> None:
     assert drain(gate) == [b"a"]
     gate.configure(GateSettings(flood_control=False))
     assert drain(gate) == [b"b"]
+
+
+class Holding(Sink):
+    """A transport that keeps whatever it is given (its peer never reads)."""
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.below += len(data)
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_what_the_kernel_takes_at_once_is_not_unsent(kind: type[OutputQueue]) -> None:
+    """One pass may write up to sendq + room to a client whose socket is empty: the
+    sendq is checked against what the kernel leaves, not against the whole reply."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    peer.setblocking(False)
+    try:
+        sink = Holding(kind)
+        out = kind("ip", 100, sink, sink, sink, ours.fileno(), 100)
+        assert out.room == 100
+        out.write(b"a" * 150)  # more than the sendq, within sendq + room
+        sink.flush()
+        assert sink.overflows == 0 and _received(peer) == b"a" * 150 and out.sent == 150
+        out.write(b"b" * 150)
+        out.write(b"c" * 100)  # 250: more than one pass may send
+        out.write(b"d")  # not even collected
+        assert out.size == 250
+        sink.flush()
+        assert sink.overflows == 1 and _received(peer) == b""  # cut short: nothing of it goes
+        # the store's path (take, then send) is allowed the same
+        out.write(b"e" * 180)
+        held = out.take()
+        assert held == b"e" * 180 and sink.overflows == 1
+        out.send(held)
+        assert _received(peer) == b"e" * 180 and sink.overflows == 1
+    finally:
+        ours.close()
+        peer.close()
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_what_the_kernel_leaves_past_the_sendq_is_an_overflow(kind: type[OutputQueue]) -> None:
+    """A peer that does not read: the kernel takes its buffer's worth, the rest stays
+    with the transport; past the sendq, the client is dropped, by flush and by send."""
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    try:
+        sink = Holding(kind)
+        out = kind("ip", 1000, sink, sink, sink, ours.fileno(), 1 << 20)
+        out.write(b"x" * 300_000)
+        sink.flush()
+        assert sink.overflows == 1 and sink.below > 1000
+        other_sink = Holding(kind)
+        other = kind("ip", 1000, other_sink, other_sink, other_sink, ours.fileno(), 1 << 20)
+        other.write(b"y" * 300_000)
+        held = other.take()
+        assert other_sink.overflows == 0
+        other.send(held)
+        assert other_sink.overflows == 1
+    finally:
+        ours.close()
+        peer.close()
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_the_room_is_only_for_an_empty_socket(kind: type[OutputQueue]) -> None:
+    """While the transport still holds bytes the kernel takes nothing more at once: the
+    new output counts whole, as before there was a room."""
+    sink = Sink(kind)
+    out = kind("ip", 100, sink, sink, sink, -1, 100)
+    sink.below = 10
+    out.write(b"a" * 95)
+    sink.flush()
+    assert sink.overflows == 1 and sink.sent == []
+    out.write(b"b" * 95)
+    assert out.take() == b"" and sink.overflows == 2
+    sink.below = 0  # a transport with nothing left (no descriptor: it writes itself)
+    out.write(b"c" * 150)
+    sink.flush()
+    assert sink.overflows == 2 and sink.sent == [b"c" * 150]
+    out.sendq, out.room = 50, 0  # a reload
+    out.write(b"d" * 60)
+    sink.flush()
+    assert sink.overflows == 3
+    out.stop()
+    assert out.room == 0

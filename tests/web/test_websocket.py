@@ -400,6 +400,25 @@ async def test_a_websocket_that_stops_reading_is_dropped_past_its_sendq(make_web
     await watcher.close()
 
 
+async def test_a_websocket_that_reads_gets_a_reply_larger_than_its_sendq(make_web_server, ws_clients) -> None:
+    """The sendq counts what the kernel leaves unsent: one LIST of ~25 KB to a client
+    whose sendq is 16 KiB arrives whole, as on TCP."""
+    runtime = await make_web_server("limits.sendq=16384", "limits.max_channels=200")
+    owner = await connected(runtime, "owner")
+    for i in range(150):
+        owner.send(f"JOIN #chan{i:03d}")
+        owner.send(f"TOPIC #chan{i:03d} :{'t' * 120}")
+    await sync(owner)
+    client = await WsClient.connect(runtime)
+    ws_clients.append(client)
+    await client.register("reader")
+    await client.send("LIST")
+    await client.expect(lambda m: m.command in ("323", "ERROR"))
+    assert not [m for m in client.received if m.command == "ERROR"]
+    assert len([m for m in client.received if m.command == "322"]) == 150
+    await owner.close()
+
+
 async def test_the_http_request_must_come_within_the_handshake_timeout(make_web_server) -> None:
     runtime = await make_web_server("web.handshake_timeout=0.3")
     host, port = runtime.listeners.address("web")
