@@ -256,9 +256,13 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
             return
         tls = self._tls
         try:
-            # One call writes it all: a memory BIO takes whatever it is given, and partial
-            # writes are not enabled, so there is nothing for `sendall` to loop over.
-            tls.send(data)
+            # A memory BIO takes whatever it is given, but OpenSSL writes one record (16
+            # KiB) a call: pyOpenSSL's contexts enable partial writes. The rest, in turn.
+            written = tls.send(data)
+            if written < len(data):
+                view = memoryview(data)
+                while written < len(view):
+                    written += tls.send(view[written:])
         except SSL.Error:
             self.abort()
             return
