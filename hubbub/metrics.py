@@ -24,7 +24,14 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -36,6 +43,10 @@ from hubbub.server.events import EVENT_TYPES, Event, Said, SaidMultiline
 from hubbub.server.state import ChatState
 from hubbub.server.user import User
 from hubbub.transport.ports import Counted, TransportCounters
+
+# The page holds the documented metrics and nothing else: no `_created` series beside
+# the counters and histograms the client library makes (our own families have none).
+disable_created_metrics()
 
 TRANSPORTS = ("tcp", "tls", "websocket")  # what carries IRC
 CONNECTION_KINDS = (*TRANSPORTS, "http")  # and the web listener's connections not (yet) WebSockets

@@ -88,7 +88,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "MODE": ("MODE <channel> [<modes> [<params>]] | MODE <nick> [<modes>]", [
         "Shows or changes channel modes, or your own user modes.",
         "User modes: +i invisible, +w receive WALLOPS, +B bot, +o operator (from OPER; -o",
-        "drops it), +s server notices (operators only). See HELP USERMODES.",
+        "drops it), +s server notices (operators only), +r logged in to an account (set by",
+        "the server). See HELP USERMODES.",
     ]),
     "MONITOR": ("MONITOR {+|-} <nick>{,<nick>} | MONITOR C|L|S", ["Tells you when the nicks you watch come and go."]),
     "MOTD": ("MOTD [<server>]", ["Shows the message of the day."]),
@@ -142,6 +143,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "+B  bot: marks you as a bot",
         "+o  operator: given by OPER, dropped with MODE <nick> -o",
         "+s  server notices (operators only): connects, exits, kills, K-lines, rehash",
+        "+r  registered: logged in to an account (set by the server, never by hand)",
     ]),
 }
 
