@@ -46,7 +46,7 @@ from hubbub.transport.ports import Counted, TransportCounters
 
 # The page holds the documented metrics and nothing else: no `_created` series beside
 # the counters and histograms the client library makes (our own families have none).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 TRANSPORTS = ("tcp", "tls", "websocket")  # what carries IRC
 CONNECTION_KINDS = (*TRANSPORTS, "http")  # and the web listener's connections not (yet) WebSockets
