@@ -211,6 +211,8 @@ class Runtime:
             self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
         self.flusher.barrier = self.persistence.barrier
+        if self.persistence.recorder is not None:
+            self.persistence.recorder.wake = self.flusher.wake
         try:
             if self.cluster is not None:  # the network's state replaces what the store gave
                 await self.cluster.start()

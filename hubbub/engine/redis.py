@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -211,14 +212,24 @@ class RedisLog:
     async def _join(self) -> bool:
         """Found the network's log, or load its snapshot; True when we founded it."""
         epoch = text(await self.r.get(self.k_epoch))
-        if epoch is None:
-            epoch = await self._found_new_log("")
+        if epoch is None or not await self._anyone_alive():
+            # No network, or one whose nodes have all stopped: its state went with them
+            # (their users quit), and what outlives them is in the store, which our replica
+            # starts from (accounts changed offline with `hubbub account` among it).
+            epoch = await self._found_new_log(epoch or "")
             if epoch == self.epoch:
                 return True
         assert epoch is not None
         data = await self._snapshot_of(epoch, fresh=False)
         self.replica.restore(data)
         self.epoch = epoch
+        return False
+
+    async def _anyone_alive(self) -> bool:
+        """Whether any node's heartbeat is in Redis."""
+        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", self.settings.keyspace) + ":alive:*"
+        async for _ in self.r.scan_iter(match=pattern, count=1000):
+            return True
         return False
 
     async def _found_new_log(self, replacing: str) -> str | None:
@@ -301,9 +312,15 @@ class RedisLog:
             event = NodeLost(self.replica.node, reason, self.clock(), new_msgid())
             try:
                 await self._send([(self.replica.seq + 1, event)], fenced=False)
-                await self.r.delete(self.alive_key(self.replica.node))
             except (*UNREACHABLE, ResponseError) as exc:
+                # the others will find our heartbeat gone, and the one that says so records the quits
                 log.warning("could not tell the network we are leaving: %s", exc)
+            else:
+                self.replica.leave(event)
+                try:
+                    await self.r.delete(self.alive_key(self.replica.node))
+                except (*UNREACHABLE, ResponseError) as exc:
+                    log.warning("could not tell the network we are leaving: %s", exc)
         await self.r.aclose()
         await self.rr.aclose()
         await self.rp.aclose()

@@ -69,12 +69,20 @@ from hubbub.server.storage import (
 from hubbub.server.user import User
 
 
+def _nothing() -> None:
+    pass
+
+
 class Recorder:
     def __init__(self, state: ChatState, history: HistorySection) -> None:
         self.state = state
         self.history = history
         self.pending: list[Write] = []
         self.recorders: dict[type[Any], Any] = {}
+        # Told when a write is pending and none was: the flusher's pass (its barrier, the
+        # commit) must come even when nothing is to be sent to anyone here (a message to
+        # members on other nodes only, a K-line, a sender alone in its channel).
+        self.wake: Callable[[], None] = _nothing
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -88,6 +96,11 @@ class Recorder:
         record = _RECORDERS.get(kind)
         return partial(record, self) if record is not None else None
 
+    def add(self, write: Write) -> None:
+        if not self.pending:
+            self.wake()
+        self.pending.append(write)
+
     def cut(self) -> list[Write]:
         """The writes collected since the last cut, to be committed as one batch."""
         batch, self.pending = self.pending, []
@@ -97,7 +110,10 @@ class Recorder:
         self, target: str, msgid: str, time: float, command: str, user: User | None, params: tuple[str, ...],
         tags: dict[str, str] | None = None, text: str = "", source: str | None = None,
     ) -> None:  # fmt: skip
-        self.pending.append(AddMessage(StoredMessage(
+        pending = self.pending
+        if not pending:
+            self.wake()
+        pending.append(AddMessage(StoredMessage(
             target, msgid, time, command, source or (user.prefix if user else ""), user.account if user else None,
             params, tags, text,
         )))  # fmt: skip
@@ -156,7 +172,7 @@ def _forget_if_closed(r: Recorder, channel: Channel, key: str) -> None:
     what only the old members could. A registered channel never empties away; an open
     one's history stays for the next channel of its name (docs/history.md)."""
     if key not in r.state.channels and channel.closed:
-        r.pending.append(ForgetConversation(key))
+        r.add(ForgetConversation(key))
 
 
 def forget_closed_channels(r: Recorder) -> None:
@@ -164,7 +180,7 @@ def forget_closed_channels(r: Recorder) -> None:
     closed ones take their history along (as when they empty)."""
     for channel in r.state.channels.values():
         if channel.founder is None and channel.closed:
-            r.pending.append(ForgetConversation(channel.key))
+            r.add(ForgetConversation(channel.key))
 
 
 def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
@@ -202,7 +218,7 @@ def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
     if channel is not None and old_key != channel.key:  # not a change of case only
         _forget_if_closed(r, channel, old_key)
         if channel.closed:
-            r.pending.append(ClosedChannel(channel.key, True))
+            r.add(ClosedChannel(channel.key, True))
 
 
 def _nick(r: Recorder, ev: NickSet, outcome: Outcome) -> None:
@@ -223,7 +239,7 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     if channel is not None and outcome.changes:
         _registered_channel(r, ev, outcome)
         if any(change.letter in "sik" for change in outcome.changes):  # rare: written each time
-            r.pending.append(ClosedChannel(channel.key, channel.closed))
+            r.add(ClosedChannel(channel.key, channel.closed))
     if not _events_on(r) or channel is None or not outcome.changes:
         return
     params = mode_params(channel.name, shown_changes(r.state.users, outcome.changes))  # as announced
@@ -234,14 +250,14 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
 def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
     account = r.state.accounts.get(ev.key)
     if account is not None:
-        r.pending.append(PutAccount(AccountRecord(
+        r.add(PutAccount(AccountRecord(
             account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
             tuple(sorted(account.certfps)),
         )))  # fmt: skip
 
 
 def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
-    r.pending.append(DeleteAccount(ev.key))
+    r.add(DeleteAccount(ev.key))
 
 
 def channel_record(channel: Channel) -> ChannelRecord:
@@ -263,29 +279,29 @@ def _registered_channel(r: Recorder, ev: Any, outcome: Outcome) -> None:
     """A registered channel changed (its registration, access, topic, modes): keep it."""
     channel = outcome.channel
     if channel is not None and channel.founder is not None:
-        r.pending.append(PutChannel(channel_record(channel)))
+        r.add(PutChannel(channel_record(channel)))
 
 
 def _channel_dropped(r: Recorder, ev: ChannelDropped, outcome: Outcome) -> None:
-    r.pending.append(DeleteChannel(casefold(ev.channel)))
+    r.add(DeleteChannel(casefold(ev.channel)))
     if outcome.channel is not None:
         _forget_if_closed(r, outcome.channel, casefold(ev.channel))
 
 
 def _marker(r: Recorder, ev: MarkerSet, outcome: Outcome) -> None:
-    r.pending.append(PutMarker(ev.account, ev.target, ev.time))
+    r.add(PutMarker(ev.account, ev.target, ev.time))
 
 
 def _redacted(r: Recorder, ev: Redacted, outcome: Outcome) -> None:
-    r.pending.append(DeleteMessage(ev.target, ev.redacted))
+    r.add(DeleteMessage(ev.target, ev.redacted))
 
 
 def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
-    r.pending.append(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
+    r.add(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
 
 
 def _kline_removed(r: Recorder, ev: KlineRemoved, outcome: Outcome) -> None:
-    r.pending.append(DeleteKline(ev.mask))
+    r.add(DeleteKline(ev.mask))
 
 
 _RECORDERS: dict[type[Any], Any] = {

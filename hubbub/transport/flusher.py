@@ -92,6 +92,13 @@ class Flusher:
             self._scheduled = True
             self._loop.call_soon(self._call, context=self._context)
 
+    def wake(self) -> None:
+        """Have a pass come at the end of this iteration, with or without output: the
+        store has writes to commit (the barrier)."""
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._call, context=self._context)
+
     def flush(self) -> None:
         self._scheduled = False
         marked = self.marked  # the queues hold this list: emptied, never replaced

@@ -123,3 +123,44 @@ def test_a_database_from_a_newer_hubbub_is_refused(tmp_path: Path) -> None:
     conn.close()
     result = run("serve", "--listen", "127.0.0.1:0", "--no-web", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 1 and "newer hubbub" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_a_message_nobody_here_was_sent_is_committed_all_the_same(serve, db: str) -> None:
+    """A sender alone in its channel, without echo-message: the message makes no output
+    at all, and is committed all the same, at once, not at the next output of this
+    server, which may never come (in a cluster: a message to members on other nodes)."""
+    import sqlite3
+
+    import asyncpg
+
+    served = await serve("--db", db)
+    alone = await _capped(served, "alone", "message-tags")
+    alone.send("JOIN #quiet")
+    await alone.expect("366")
+    alone.send("PRIVMSG #quiet :nobody here to hear this")  # nothing is sent back, and nothing is read after
+
+    query = "SELECT count(*) FROM messages WHERE body LIKE '%nobody here%'"
+
+    def in_file() -> bool:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return bool(conn.execute(query).fetchone()[0] == 1)
+        finally:
+            conn.close()
+
+    async def stored() -> bool:
+        if not db.startswith("postgresql"):
+            return await asyncio.to_thread(in_file)
+        conn = await asyncpg.connect(db)
+        try:
+            return bool(await conn.fetchval(query) == 1)
+        finally:
+            await conn.close()
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while not await stored():
+        assert loop.time() < deadline, "the message was never committed"
+        await asyncio.sleep(0.05)
+    os.kill(served.proc.pid, signal.SIGKILL)
+    await served.proc.wait()

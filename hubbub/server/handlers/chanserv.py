@@ -250,19 +250,16 @@ def cs_drop(ctx: Context, args: list[str]) -> None:
         _say(ctx, f"To confirm, run this command: /CS DROP {channel.name} {_drop_code(channel)}")
         return
     name = channel.name
-    founder = ctx.state.find_user(ctx.user.nick)
     ctx.emit(ChannelDropped(name, ctx.now()), lambda outcome: _say(ctx, f"Channel {name} is now unregistered"))
-    if founder is not None and channel.key in ctx.state.channels and founder in channel.members:
-        if channel.rank(founder) >= FOUNDER:  # the founder's status goes with the registration
-            _set_status(ctx, channel, founder, "q", False)
+    founders_gone(ctx, [channel])  # the founder status goes with the registration, from every connection
 
 
 chanserv.commands["UNREGISTER"] = chanserv.commands["DROP"]
 
 
 def founders_gone(ctx: Context, channels: list[Channel]) -> None:
-    """The account that founded `channels` was dropped (NickServ DROP): nobody owns them
-    now, so whoever holds their founder status (+q) loses it, as with DROP."""
+    """`channels` are no longer owned (ChanServ DROP, or NickServ DROP of their founder's
+    account): whoever holds their founder status (+q), on any connection, loses it."""
     for channel in channels:
         if ctx.state.channels.get(channel.key) is not channel:
             continue
