@@ -60,9 +60,17 @@ def is_muted(channel: Channel, user: User) -> bool:
     return bans.matches(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
 
 
+OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes
+
+
 def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | None:
-    """Why `user` may not join, as (numeric, text), or None when it may."""
+    """Why `user` may not join, as (numeric, text), or None when it may. A registered
+    channel's founder, and those its access list makes halfop or more, always may (as in
+    ergo): +i, a key, a limit or a ban set by anyone must not lock its owners out."""
     if user.uid in channel.invited:
+        return None
+    status = channel.registered_status(user)
+    if status and status[0] in OWNERS_LETTERS:
         return None
     if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"

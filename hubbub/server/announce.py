@@ -315,12 +315,15 @@ def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
 
 
 def _account_notice(a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool) -> None:
-    """account-notify (the user included), and its own +r or -r once it has a nick to
-    carry it (a login during registration is told by the MODE after the welcome)."""
+    """account-notify (the user included), and its own +r or -r, once it has a nick to
+    carry them: a login during registration is told by 900 and the MODE after the
+    welcome, and nobody else sees a connection that is not registered yet."""
+    if not user.registered:
+        return
     out = from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid)
     a.with_cap(user, out, "account-notify", include_self=True)
     conn = user.conn
-    if conn is not None and user.registered and (gained_r or lost_r):  # before 001, the welcome says it
+    if conn is not None and (gained_r or lost_r):
         conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], user.prefix))
 
 

@@ -320,7 +320,7 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel.members[user] = "o"  # the first joiner, in the network's order, is op
         outcome.created = True
     else:
-        channel.members[user] = _registered_status(channel, user)
+        channel.members[user] = channel.registered_status(user)
         if user.uid in channel.invited:  # an invitation lets in once
             channel.invited.discard(user.uid)
             user.invited_to = user.invited_to - {key}
@@ -328,18 +328,6 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
     outcome.channel = channel
     outcome.audience = list(channel.members)
     return outcome
-
-
-def _registered_status(channel: Channel, user: User) -> str:
-    """What a registered channel gives a joiner: the founder +q, its access list the
-    letters listed (in rank order); nothing to anyone else, and nothing elsewhere."""
-    if channel.founder is None or user.account is None:
-        return ""
-    account = casefold(user.account)
-    if account == channel.founder:
-        return "q"
-    letters = channel.access.get(account, "")
-    return "".join(m for m in STATUS_MODES if m in letters)
 
 
 @applies(ChannelRegistered)

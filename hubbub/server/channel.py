@@ -92,6 +92,17 @@ class Channel:
         status = self.members.get(user)
         return STATUS_RANKS[status[0]] if status else 0
 
+    def registered_status(self, user: User) -> str:
+        """What a registered channel gives a joiner: the founder +q, its access list the
+        letters listed (in rank order); nothing to anyone else, and nothing elsewhere."""
+        if self.founder is None or user.account is None:
+            return ""
+        account = casefold(user.account)
+        if account == self.founder:
+            return "q"
+        letters = self.access.get(account, "")
+        return "".join(m for m in STATUS_MODES if m in letters)
+
     @property
     def closed(self) -> bool:
         """Secret, invite-only or keyed: its history is for its members alone
