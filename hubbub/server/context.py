@@ -19,6 +19,7 @@ from hubbub.irc.message import Message
 from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
+from hubbub.server.departures import Departures
 from hubbub.server.engine import Engine, Then
 from hubbub.server.events import Event, UserQuit
 from hubbub.server.monitor import MonitorIndex
@@ -87,6 +88,7 @@ class Services:
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
+        self.departures = Departures()  # when local users last left channels (autoreplay)
         accounts = config.accounts
         # failed logins by IP address and by account, on this node (a connection counts its own)
         self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)

@@ -26,8 +26,10 @@ def build_core(
     control: ServerControl | None = None,
     node_id: str | None = None,
 ) -> Services:
-    """The services around `engine` (and its state), with local delivery subscribed."""
+    """The services around `engine` (and its state), with local delivery subscribed (and
+    the departures autoreplay reads)."""
     svc = Services(config, engine.state, engine, clock, offload, control, node_id)
+    engine.subscribe(svc.departures)  # before delivery, which lets a quitting user's connection go
     engine.subscribe(
         Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
                   svc.disconnect, lambda event: engine.emit(None, event), svc.audit)  # fmt: skip

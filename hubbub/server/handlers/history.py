@@ -189,12 +189,20 @@ def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:
     """After a JOIN, the last lines of the channel for a client that cannot ask for them
     (no draft/chathistory), with their time (in a batch when it has `batch`). Only those
     said before the join (at `joined`): the store is read later, off the loop, and what
-    was said meanwhile has reached the client already, live."""
+    was said meanwhile has reached the client already, live. A user back in a channel it
+    left gets only what was said since (server/departures.py): the rest it saw live."""
     store = ctx.svc.store
     lines = ctx.config.history.autoreplay_lines
     if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
         return
-    query = HistoryQuery(channel.key, "before", Ref("time", joined), None, lines, False)
+    left = ctx.svc.departures.left(ctx.user, channel)
+    if left is None:
+        query = HistoryQuery(channel.key, "before", Ref("time", joined), None, lines, False)
+    else:
+        # from the millisecond it left on (the store keeps milliseconds): a line of that
+        # millisecond said before it left comes again, rather than one said after missing
+        since = Ref("time", left - 0.001)
+        query = HistoryQuery(channel.key, "between", Ref("time", joined), since, lines, False)
     name = channel.name
 
     def replay(found: list[StoredMessage]) -> None:

@@ -1,0 +1,78 @@
+"""When this node's users last left each channel: what a rejoin's autoreplay may skip.
+
+A client without draft/chathistory gets a channel's last lines on JOIN
+(handlers/history.py `autoreplay`). Replayed to someone who was just there, they are
+lines already on their screen, shown again after the live ones (WeeChat, with their old
+times) or as new (irssi, with the time of the replay). So a rejoin replays only what was
+said since its user left: remembered per account (a reconnection, the same person on
+another connection) and, for a user without one, per user (a PART and JOIN on one
+connection). Kept in memory for this node's users, the oldest forgotten first past a
+bound: after a restart, or for someone new, the replay is the channel's last lines.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from hubbub.irc.casemap import casefold
+from hubbub.server.apply import Outcome
+from hubbub.server.channel import Channel
+from hubbub.server.events import Event, Kicked, Parted, UserQuit
+from hubbub.server.user import User
+
+REMEMBERED = 20000  # (who, channel) pairs kept
+
+
+def _who(user: User) -> str:
+    return "a:" + casefold(user.account) if user.account is not None else "u:" + user.uid
+
+
+class Departures:
+    """A subscriber of the engine: the time of each PART, KICK and QUIT of a local user."""
+
+    def __init__(self, limit: int = REMEMBERED) -> None:
+        self.limit = limit
+        self._left: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def left(self, user: User, channel: Channel) -> float | None:
+        """When `user` (its account, if it has one) last left `channel` on this node."""
+        return self._left.get((_who(user), channel.key))
+
+    def _note(self, user: User | None, channels: Any, time: float) -> None:
+        if user is None or user.conn is None:  # another node's user: its node remembers
+            return
+        who = _who(user)
+        left = self._left
+        for channel in channels:
+            key = (who, channel.key)
+            left.pop(key, None)
+            left[key] = time
+        while len(left) > self.limit:
+            left.popitem(last=False)
+
+    def _parted(self, event: Parted, outcome: Outcome) -> None:
+        if outcome.channel is not None:
+            self._note(outcome.user, (outcome.channel,), event.time)
+
+    def _kicked(self, event: Kicked, outcome: Outcome) -> None:
+        if outcome.channel is not None:
+            self._note(outcome.target, (outcome.channel,), event.time)
+
+    def _quit(self, event: UserQuit, outcome: Outcome) -> None:
+        self._note(outcome.user, outcome.left, event.time)
+
+    def route(self, kind: type[Any]) -> Callable[[Any, Outcome], None] | None:
+        """Only the three events that end a membership (see engine.Routes)."""
+        routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
+            Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
+        }  # fmt: skip
+        return routes.get(kind)
+
+    def __call__(self, event: Event, outcome: Outcome) -> None:
+        """For an engine without routes (a cluster's replica): every event comes here."""
+        if outcome.rejected is None:
+            record = self.route(type(event))
+            if record is not None:
+                record(event, outcome)
