@@ -48,9 +48,9 @@ def nick_problem(nick: str, max_len: int) -> str | None:
     if len(nick) > max_len:
         return f"a nickname can have at most {max_len} characters"
     if nick[0] not in _NICK_FIRST:
-        return "a nickname must start with a letter or one of [ ] \\ ` _ ^ { | }"
+        return "a nickname must start with a Latin letter (a to z) or one of [ ] \\ ` _ ^ { | }"
     if any(ch not in _NICK_REST for ch in nick):
-        return "a nickname may contain only letters, digits and [ ] \\ ` _ ^ { | } -"
+        return "a nickname may contain only Latin letters (a to z), digits and [ ] \\ ` _ ^ { | } -"
     return None
 
 

@@ -21,6 +21,7 @@ from hubbub.plain.view import PlainView
 from hubbub.server.batch import CONCAT_TAG
 from hubbub.server.delivery import WANTS_MULTILINE
 from hubbub.server.output import Deliverable, Link
+from hubbub.server.replay import Replay
 from hubbub.server.user import User
 
 # Numerics that only matter to IRC software: not shown to a person.
@@ -33,6 +34,14 @@ _SILENT = frozenset({
 })
 
 _CLOSING_LINK = re.compile(r"^Closing Link: \S+ \((.*)\)$")  # the ERROR a disconnect sends
+CHANNEL_PREFIXES = ("#", "&")
+# The reasons a server gives for a disconnection, in words for a person
+_DISCONNECTED = {
+    "Excess Flood": "you sent too much too quickly (a long paste?). Connect again, and paste a few "
+                    "lines at a time.",
+    "SendQ exceeded": "your connection did not take what was sent to you fast enough.",
+    "Registration timed out": "no nickname was chosen in time. Connect again and type one.",
+}
 
 
 def _nick_of(source: str | None) -> str:
@@ -75,10 +84,18 @@ class PlainOutput:
         self.render(message)
 
     def deliver(self, out: Deliverable, mask: int) -> None:
+        # Lines from the history (the replay on joining) are said to be earlier ones: a
+        # person would otherwise answer an hour-old question as if it had just been asked
+        earlier = isinstance(out, Replay) and bool(out.messages)
+        if earlier:
+            where = f" in {out.batch_params[0]}" if isinstance(out, Replay) and out.batch_params else ""
+            self.view.say(f"* Earlier{where}:")
         # a multiline message comes as its batch, which alone tells which lines are one
         for unit in out.units_for(WANTS_MULTILINE):
             for message in _joined_lines(unit) if isinstance(unit, list) else (unit,):
                 self.render(message)
+        if earlier:
+            self.view.say("* (end of the earlier messages; what follows is said now)")
 
     def send_all(self, messages: list[Message]) -> None:
         for message in messages:
@@ -219,12 +236,18 @@ class PlainOutput:
     def _render_mode(self, m: Message) -> str | None:
         if "!" not in (m.source or ""):
             return None  # the server showing a new channel's modes: IRC detail
+        if not m.param(0).startswith(CHANNEL_PREFIXES):  # one's own user modes
+            changes = m.param(1)
+            if not changes.strip("+-r"):
+                return None  # +r/-r: the login or logout was said in words already
+            return f"* Your modes changed: {changes}"
         return f"* {_nick_of(m.source)} sets mode {' '.join(m.params[1:])} on {m.param(0)}"
 
     def _render_error(self, m: Message) -> str:
         # "Closing Link: 127.0.0.1 (Excess Flood)" is for IRC software; a person wants the why
         closing = _CLOSING_LINK.match(m.param(0))
-        return f"*** Disconnected: {closing.group(1) if closing else m.param(0)}"
+        reason = closing.group(1) if closing else m.param(0)
+        return f"*** Disconnected: {_DISCONNECTED.get(reason, reason)}"
 
     def _render_fail(self, m: Message) -> str:
         return f"* {m.params[-1] if m.params else 'Failed'}"

@@ -82,6 +82,8 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_USERSDONTMATCH: lambda p: "* You can only change your own modes.",
     n.ERR_UMODEUNKNOWNFLAG: lambda p: "* That is not a mode this server knows.",
     n.ERR_INVALIDMODEPARAM: lambda p: f"* {p[-1]} ({_about(p)}).",
+    n.RPL_LOGGEDIN: lambda p: f"* You are now logged in as {p[-2]}." if len(p) >= 3 else "* You are now logged in.",
+    n.RPL_LOGGEDOUT: lambda p: "* You are now logged out.",
     n.RPL_NOWAWAY: lambda p: "* You are marked as away.",
     n.RPL_UNAWAY: lambda p: "* You are no longer marked as away.",
     n.RPL_INVITING: lambda p: f"* You invited {_about(p)} to {_about(p, 1)}.",

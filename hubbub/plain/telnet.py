@@ -12,6 +12,8 @@ refusing is always allowed, and acknowledging a refusal is never needed).
 
 `TelnetFilter` is the bytes-in, bytes-out core: it keeps what is text, collects the
 answers to send back, and counts interrupts, across reads that cut a command anywhere.
+It also makes telnet's carriage return, CR NUL (what a telnet in character mode sends
+for Enter), the end of a line, as CR LF is: lines end at LF further on.
 """
 
 from __future__ import annotations
@@ -39,15 +41,26 @@ _TEXT, _COMMAND, _OPTION, _SUB, _SUB_IAC = range(5)  # where in the byte stream 
 
 
 class TelnetFilter:
-    __slots__ = ("_state", "_verb", "interrupts")
+    __slots__ = ("_state", "_verb", "interrupts", "_cr")
 
     def __init__(self) -> None:
         self._state = _TEXT
         self._verb = 0  # DO, DONT, WILL or WONT, waiting for its option byte
         self.interrupts = 0  # IP, BRK, ABORT and SUSP seen (Ctrl+C and the like)
+        self._cr = False  # the text so far ended with CR: a NUL beginning the next read ends a line
 
     def feed(self, data: bytes) -> tuple[bytes, bytes]:
-        """`data` without telnet commands, and the bytes that answer them."""
+        """`data` without telnet commands (CR NUL made CR LF), and the bytes that answer them."""
+        text, answer = self._commands(data)
+        if text:
+            if self._cr and text[0] == 0:
+                text = b"\n" + text[1:]
+            if b"\r\x00" in text:
+                text = text.replace(b"\r\x00", b"\r\n")
+            self._cr = text[-1] == 13
+        return text, answer
+
+    def _commands(self, data: bytes) -> tuple[bytes, bytes]:
         if self._state == _TEXT and IAC not in data:
             return data, b""  # no command anywhere: the common case, one scan in C
         text = bytearray()

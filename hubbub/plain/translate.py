@@ -25,6 +25,7 @@ from hubbub.irc.validate import is_channel_name, nick_problem
 from hubbub.plain.split import split_text, text_room
 from hubbub.plain.text import typed
 from hubbub.plain.view import PlainView
+from hubbub.server import access
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
@@ -92,6 +93,7 @@ class PlainInput:
         conn = self.ctx.conn
         if conn.gone:
             return
+        conn.last_activity = self.ctx.now()  # present: a person choosing a name is not timed out
         if len(raw) > MAX_TYPED_LINE:
             self.line_too_long()
             return
@@ -237,7 +239,14 @@ class PlainInput:
             self.say("* Usage: /msg NICK TEXT")
             return
         self._privmsg(target, text)
-        if self.ctx.state.find_user(target) is not None or self.ctx.state.find_channel(target):
+        state, user = self.ctx.state, self.ctx.user
+        channel = state.find_channel(target)
+        if channel is not None:  # shown as sent only when it was: a refusal is said instead
+            sent = access.channel_refuses_speech(channel, user) is None
+            sent = sent and access.channel_refuses_content(channel, user, "PRIVMSG", text) is None
+        else:
+            sent = state.find_user(target) is not None
+        if sent:
             self.say(f"[to {target}] {text}")
 
     def _cmd_me(self, rest: str) -> None:

@@ -17,7 +17,10 @@ def sweep(svc: Services, now: float) -> None:
         if conn.gone:
             continue
         if not conn.registered:
-            if now - conn.user.connected_at >= lim.registration_timeout:
+            # A person typing names (plain mode) is there while it types: its time runs
+            # from its last try; a program's from its connection
+            since = conn.user.connected_at if conn.output.answers_pings else conn.last_activity
+            if now - since >= lim.registration_timeout:
                 svc.disconnect(conn, "Registration timed out")
             continue
         if conn.enforce_at is not None and now >= conn.enforce_at:

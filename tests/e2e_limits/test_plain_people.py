@@ -26,7 +26,9 @@ async def test_a_first_line_that_merely_starts_like_user_gets_an_answer(server, 
     person = await LineClient.connect(server)
     clients.append(person)
     person.send("USER is what I am, hi")
-    await person.expect_text(r"^\*\*\* 'USER is what I am, hi' can't be used: a nickname may contain only letters")
+    await person.expect_text(
+        r"^\*\*\* 'USER is what I am, hi' can't be used: a nickname may contain only Latin letters"
+    )
     person.send("frank")
     await person.expect_text(r"^\* You joined #lobby$")
 

@@ -117,6 +117,17 @@ def test_options_are_refused_and_refusals_not_acknowledged() -> None:
     )
 
 
+def test_telnet_carriage_return_cr_nul_ends_a_line_even_cut_between_reads() -> None:
+    """RFC 854's CR NUL, what a telnet in character mode sends for Enter: a line's end."""
+    stream = b"hi\r\x00there\r\x00" + bytes([IAC, NOP]) + b"ok\r\n"
+    for cut in range(len(stream) + 1):
+        telnet = TelnetFilter()
+        first, _ = telnet.feed(stream[:cut])
+        second, _ = telnet.feed(stream[cut:])
+        assert first + second == b"hi\r\nthere\r\nok\r\n", cut
+    assert TelnetFilter().feed(b"a\x00b")[0] == b"a\x00b"  # a NUL not after CR is left to the line's checks
+
+
 def test_text_keeps_flowing_around_commands_cut_anywhere() -> None:
     stream = b"hel" + bytes([IAC, NOP]) + b"lo " + bytes([IAC, SB, NAWS, 0, 80, 0, 24, IAC, SE]) + b"you\r\n"
     stream += bytes([IAC, IAC]) + b"!"  # IAC IAC: the byte 255 as data
