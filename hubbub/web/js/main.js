@@ -332,18 +332,30 @@ function startSession({ nick, password, channels }) {
 
   // -- read markers (draft/read-marker) -----------------------------------------------------
 
+  // Each conversation read since the timer was set, with the newest time seen there: one
+  // looked at and left before the timer fires is marked too (up to what was on screen).
+  const toMark = new Map(); // buffer -> ms
   let markTimer = null;
   function scheduleMarkRead() {
-    if (!client.has("draft/read-marker") || markTimer) return;
-    markTimer = setTimeout(() => {
-      markTimer = null;
-      const b = state.activeBuffer;
-      const last = b.lastServerTime();
-      if (b.kind !== "server" && last > b.readMarker && state.focused) {
+    if (!client.has("draft/read-marker")) return;
+    noteRead(state.activeBuffer);
+    if (!markTimer) markTimer = setTimeout(markReadNow, MARKREAD_DELAY_MS);
+  }
+
+  function noteRead(b) {
+    if (b.kind !== "server" && state.focused) toMark.set(b, Math.max(toMark.get(b) || 0, b.lastServerTime()));
+  }
+
+  function markReadNow() {
+    markTimer = null;
+    noteRead(state.activeBuffer); // what came into view meanwhile (history) is read too
+    for (const [b, last] of toMark) {
+      if (state.buffers.get(b.key) === b && last > b.readMarker) {
         b.readMarker = last;
         client.markRead(b.name, last);
       }
-    }, MARKREAD_DELAY_MS);
+    }
+    toMark.clear();
   }
 
   // -- the input box ------------------------------------------------------------------------
@@ -414,14 +426,18 @@ function startSession({ nick, password, channels }) {
       const caret = input.selectionStart;
       const { start, word } = wordBefore(input.value, caret);
       const b = state.activeBuffer;
+      // Who is here now, by folded nick: someone who left or changed nick since they
+      // spoke is not offered under the old name.
+      const present = new Map(state.members(b.name).map((m) => [state.fold(m.nick), m.nick]));
+      if (b.kind === "query") present.set(b.key, b.name);
       // Recent speakers first, then everyone else in the channel.
       const recent = [];
       for (let i = b.messages.length - 1; i >= 0 && recent.length < 50 && i > b.messages.length - 500; i--) {
         const r = b.messages[i];
-        if (r.nick && !r.self && (r.kind === "message" || r.kind === "action")) recent.push(r.nick);
+        const nick = r.nick && present.get(state.fold(r.nick));
+        if (nick && !r.self && (r.kind === "message" || r.kind === "action")) recent.push(nick);
       }
-      const nicks = [...recent, ...state.members(b.name).map((m) => m.nick), ...(b.kind === "query" ? [b.name] : [])]
-        .filter((n) => !state.isSelf(n));
+      const nicks = [...recent, ...present.values()].filter((n) => !state.isSelf(n));
       const channels = state.orderedBuffers().filter((x) => x.kind === "channel").map((x) => x.name);
       const matches = completions(word, start === 0, { fold: state.fold, nicks, channels, chantypes: state.chantypes });
       if (!matches.length) return false;

@@ -330,7 +330,8 @@ export class MessageList {
     if (rec.mention) classes.push("mention");
     if (rec.self) classes.push("self");
     const row = el("div", { class: classes.join(" ") }, timeElement(rec.time));
-    const text = el("span", { class: "text" });
+    // Hebrew or Arabic reads right to left: the text's own first letters say which way.
+    const text = el("span", { class: "text", dir: "auto" });
     switch (rec.kind) {
       case "message":
       case "notice":

@@ -258,6 +258,29 @@ export class ChatState {
     this.emit("buffers");
   }
 
+  /**
+   * The counts again once the read marker moved: the lines counted are the newest ones
+   * talked, so of those only the ones after the marker stay unread. True if they changed.
+   */
+  recountUnread(buffer) {
+    let counted = 0;
+    let unread = 0;
+    let mentions = 0;
+    for (let i = buffer.messages.length - 1; i >= 0 && counted < buffer.unread; i--) {
+      const r = buffer.messages[i];
+      if (!TALK.has(r.kind) || r.self) continue;
+      counted += 1;
+      if (r.time <= buffer.readMarker) break;
+      unread += 1;
+      if (r.mention || buffer.kind === "query") mentions += 1;
+    }
+    mentions = Math.min(mentions, buffer.mentions);
+    if (unread === buffer.unread && mentions === buffer.mentions) return false;
+    buffer.unread = unread;
+    buffer.mentions = mentions;
+    return true;
+  }
+
   trim(buffer) {
     const excess = buffer.messages.length - this.maxMessages;
     if (excess <= 0) return;
@@ -303,6 +326,11 @@ export class ChatState {
       for (const r of fresh) if (TALK.has(r.kind) && !r.self) this.countUnread(buffer, r, buffer.kind === "query");
     } else {
       this.insertSorted(buffer, fresh);
+      // Missed while away, but the rejoin (or a live line) came first: still unread. A
+      // line older than all this page had is earlier history, not news.
+      for (const r of fresh) {
+        if (r.time > first.time && TALK.has(r.kind) && !r.self) this.countUnread(buffer, r, buffer.kind === "query");
+      }
     }
     return fresh.length;
   }
@@ -601,6 +629,12 @@ const HANDLERS = {
       buffer.rejoin = true;
       buffer.members.clear();
       s.membersChanged(buffer);
+      // The topic is the channel's as it is now: a 332 follows if it has one (a channel
+      // back after a restart, or rejoined later, may have none any more).
+      buffer.topic = "";
+      buffer.topicBy = "";
+      buffer.topicAt = 0;
+      s.emit("topic", buffer.key);
       s.emit("joined", buffer.key);
     }
     // extended-join: JOIN #chan account :realname
@@ -757,11 +791,7 @@ const HANDLERS = {
     if (ms <= buffer.readMarker) return;
     buffer.readMarker = ms;
     // Read on another device: whatever is older than the marker is no longer unread.
-    const last = buffer.messages[buffer.messages.length - 1];
-    if (last && last.time <= ms) {
-      s.markRead(buffer);
-      s.emit("buffers");
-    }
+    if (s.recountUnread(buffer)) s.emit("buffers");
   },
 };
 
