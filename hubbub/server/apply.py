@@ -88,7 +88,7 @@ class Outcome:
     old_name = ""  # a renamed channel's name before
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
-    left: Sequence[Channel] = ()  # the channels a quitting user was in
+    left: Sequence[Channel] = ()  # the channels a quitting user was in; those a dropped account's end took
     metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
     # Local connections a channel message was delivered to, when delivery (announce.py)
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
@@ -727,14 +727,17 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
     outcome.audience = affected
     # What the name held goes with it (the store forgets it too): whoever registers the
     # name next inherits neither its channels nor its place on access lists.
+    ended: list[Channel] = []
     for channel in list(state.channels.values()):
         if channel.founder == ev.key:
             channel.founder = None
             channel.access.clear()
             if not channel.members:
                 _forget(state, channel)
+                ended.append(channel)
         else:
             channel.access.pop(ev.key, None)
+    outcome.left = ended
     return outcome
 
 

@@ -104,10 +104,17 @@ class Channel:
         return "".join(m for m in STATUS_MODES if m in letters)
 
     @property
-    def closed(self) -> bool:
+    def members_only(self) -> bool:
         """Secret, invite-only or keyed: its history is for its members alone
-        (handlers/history.py `may_read`), and ends with it (store/recorder.py)."""
+        (handlers/history.py `may_read`)."""
         return "s" in self.modes or "i" in self.modes or self.join_key is not None
+
+    @property
+    def closed(self) -> bool:
+        """Its history ends with it (store/recorder.py): members only, or registered-only
+        (+R), whose history those without an account may not read; whoever creates the
+        name next, with an account or not, is its op and must not find it."""
+        return self.members_only or "R" in self.modes
 
     def hidden_from(self, user: User) -> bool:
         """A secret (+s) channel does not exist for those outside it (LIST, NAMES, WHOIS)."""

@@ -61,9 +61,11 @@ def send_batch(conn: Connection, target: str, replies: list[Message], kind: str 
     conn.deliver(ReplyBatch(conn.server, kind, [target] if target else [], replies, "batch" in conn.caps))
 
 
-def channel_targets(channel: Channel) -> list[tuple[str, Mapping[str, str]]]:
-    """A channel's metadata and that of each member: what syncing a channel covers."""
-    return [(channel.name, channel.metadata), *((member.nick, member.metadata) for member in channel.members)]
+def channel_targets(channel: Channel, members: Iterable[User] | None = None) -> list[tuple[str, Mapping[str, str]]]:
+    """A channel's metadata and that of each member (or of `members`, those the asker
+    may see): what syncing a channel covers."""
+    shown = channel.members if members is None else members
+    return [(channel.name, channel.metadata), *((member.nick, member.metadata) for member in shown)]
 
 
 def everything_visible(conn: Connection, monitored: Iterable[User]) -> list[tuple[str, Mapping[str, str]]]:

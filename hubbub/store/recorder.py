@@ -258,6 +258,9 @@ def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet 
 
 def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
     r.add(DeleteAccount(ev.key))
+    for channel in outcome.left:  # its empty registered channels ended with it
+        r.add(DeleteChannel(channel.key))
+        _forget_if_closed(r, channel, channel.key)
 
 
 def channel_record(channel: Channel) -> ChannelRecord:

@@ -34,7 +34,7 @@ def may_read(ctx: Context, channel: Channel) -> bool:
     user = ctx.user
     if user in channel.members:
         return True
-    if channel.closed or ("R" in channel.modes and user.account is None):
+    if channel.members_only or ("R" in channel.modes and user.account is None):
         return False
     return not access.is_banned(channel, user)
 

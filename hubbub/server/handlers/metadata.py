@@ -30,6 +30,7 @@ from hubbub.server import access
 from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
+from hubbub.server.channel_info import visible_members
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -140,7 +141,10 @@ def _sync(ctx: Context, name: str, args: list[str]) -> None:
     target = _resolve(ctx, name)
     if target is None:
         return
-    targets = md.channel_targets(target.channel) if target.channel is not None else [(target.name, target.values)]
+    if target.channel is not None:  # from outside, the members NAMES and WHO show (not the invisible)
+        targets = md.channel_targets(target.channel, visible_members(ctx.user, target.channel))
+    else:
+        targets = [(target.name, target.values)]
     md.sync(conn, target.name, md.sync_lines(conn, targets), budget)
 
 

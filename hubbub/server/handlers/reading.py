@@ -101,7 +101,12 @@ def may_redact(ctx: Context, stored: StoredMessage, channel_rank: int) -> bool:
     if "o" in user.modes or channel_rank >= OP:
         return True
     if stored.account is not None:
-        return user.account is not None and casefold(user.account) == casefold(stored.account)
+        if user.account is None or casefold(user.account) != casefold(stored.account):
+            return False
+        # the same name, and the same account: one registered after the message was sent
+        # holds a name dropped since, and inherits nothing of its holder's
+        account = ctx.state.accounts.get(casefold(user.account))
+        return account is not None and account.registered_at <= stored.time
     return stored.source == user.prefix
 
 
