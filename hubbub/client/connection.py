@@ -295,6 +295,10 @@ class Client:
         self._require().part(channel, reason)
         self._flush()
 
+    def forget(self, channel: str) -> None:
+        """Do not rejoin a channel after reconnecting; nothing is sent, so this works while disconnected."""
+        self.protocol.forget(channel)
+
     def change_nick(self, nick: str) -> None:
         self._require().change_nick(nick)
         self._flush()

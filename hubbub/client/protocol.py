@@ -294,6 +294,11 @@ class ClientProtocol:
         self.desired.pop(self.isupport.casefold(channel), None)
         self._send("PART", channel, *([reason] if reason else []))
 
+    def forget(self, channel: str) -> None:
+        """Do not join a channel again after reconnecting (one closed while disconnected); nothing is sent."""
+        self.desired.pop(self.isupport.casefold(channel), None)
+        self.keys.pop(self.isupport.casefold(channel), None)
+
     def change_nick(self, nick: str) -> None:
         self._send("NICK", nick)  # wanted_nick follows once the server agrees
 

@@ -426,14 +426,21 @@ class ChatState:
         else:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
-        mention = not event.own and not event.from_server and (
-            (event.private and event.kind != "notice") or bool(self._mention.search(formatting.strip(event.text))))
         nick = None if event.from_server else event.source  # a server name is not a person
-        line = Line(event.time, kind, event.text, nick, event.own, mention, event.msgid)
+        line = Line(event.time, kind, event.text, nick, event.own, self._mentions(event), event.msgid)
+        self._arrived(buffer, line, update)
+
+    def _arrived(self, buffer: Buffer, line: Line, update: Update) -> None:
+        """A new line: unread where it is not on screen, and the bell when it is for us."""
         before = len(update.lines)
         self._add(buffer, line, update)
-        if len(update.lines) > before and mention:
+        if len(update.lines) > before and line.mention:
             update.bell = True
+
+    def _mentions(self, event: ev.MessageReceived) -> bool:
+        """Whether a message is for us: a private one (not a notice), or one naming us or a highlight word."""
+        return not event.own and not event.from_server and (
+            (event.private and event.kind != "notice") or bool(self._mention.search(formatting.strip(event.text))))
 
     def _joined(self, event: ev.Joined, update: Update) -> None:
         if event.own:
@@ -496,6 +503,7 @@ class ChatState:
             query.name = event.new
             update.buffers = True
             update.topic.add(query)
+            update.status = True  # it says whom we are talking with
         targets = [self.find(name) for name in (*event.channels, event.new)]
         if event.own:
             targets += [self.server, self.current]
@@ -564,13 +572,21 @@ class ChatState:
         target = self.find(event.params[0]) if event.params else None
         if event.during_registration:
             buffer = self.server
-        elif target is not None:
+        elif target is not None and target.is_channel:
             buffer = target
-        else:
+        else:  # about a nick (/whois, /nick): where it was typed, not a hidden conversation of that name
             buffer = self.current
         self._event_line(buffer, event.time, "error" if event.is_error else "info", text, update)
 
     def _standard(self, event: ev.StandardReply, update: Update) -> None:
+        if event.kind == "FAIL" and event.command == "CHATHISTORY" and event.context:
+            found = self.find(event.context[-1])
+            if found is not None:
+                # The client asks on its own (joining, /query, PageUp), and a server keeps
+                # nothing of some conversations for us (private ones without accounts):
+                # that is an answer with nothing in it, not an error to show.
+                self._history(ev.History(found.name, ()), update)
+                return
         kind: LineKind = "error" if event.kind == "FAIL" else "info"
         self._event_line(self.current, self.clock(), kind, f"{event.command}: {event.text}", update)
 
@@ -584,26 +600,36 @@ class ChatState:
         if not event.messages:
             return
         buffer = self.open(event.target, update)
+        # Scroll-back is older than all the buffer holds. A line we lack from after its start
+        # was said while we were away (disconnected, or out of the channel): it comes after
+        # what we saw, as if it arrived now.
+        start = buffer.lines[0].time if buffer.lines else None
         older: list[Line] = []
+        missed: list[Line] = []
         for message in event.messages:
             if message.msgid is not None and message.msgid in buffer.msgids:
                 continue
             if not message.own and self.is_ignored(message.source, message.prefix):
                 continue
+            kind: LineKind = "message" if message.kind == "privmsg" else message.kind
+            line = Line(message.time, kind, message.text, message.source, message.own,
+                        self._mentions(message), message.msgid, history=True)
+            if start is not None and line.time > start:
+                missed.append(line)
+                continue
             if message.msgid is not None:
                 buffer.msgids.add(message.msgid)
-            kind: LineKind = "message" if message.kind == "privmsg" else message.kind
-            older.append(Line(message.time, kind, message.text, message.source, message.own,
-                              False, message.msgid, history=True))
-        if not older:
+            older.append(line)
+        for line in missed:
+            self._arrived(buffer, line, update)
+        if older:
+            merged = older + list(buffer.lines)  # keep the newest lines
+            buffer.lines.clear()
+            buffer.lines.extend(merged[-MAX_LINES:])
+            update.rewritten.add(buffer)
+        elif not missed:
             buffer.history_done = True  # only what we had: asking again would bring the same
             update.rewritten.add(buffer)
-            return
-        # History comes before what was seen live since joining; keep the newest lines.
-        merged = older + list(buffer.lines)
-        buffer.lines.clear()
-        buffer.lines.extend(merged[-MAX_LINES:])
-        update.rewritten.add(buffer)
 
     def _unhandled(self, event: ev.Unhandled, update: Update) -> None:
         self._event_line(self.server, self.clock(), "info", event.message.to_line(), update)

@@ -2,7 +2,7 @@
 
 Each test drives `ChatApp` with Textual's pilot (keys, typed lines, resizes) and reads
 what the window shows: the message views as drawn, the buffer list, the bars, the
-member list. Bugs a person would notice are kept as strict xfails with their reason.
+member list.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from rich.style import Style
 from rich.text import Text
 
@@ -244,11 +243,6 @@ async def test_refusals_are_shown_as_sentences_in_the_buffer_on_screen(server: R
         assert app.state.current.name == "#inv"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: /whois bob typed in #lobby while a private conversation with bob is open shows "
-    "nothing on screen: the 311/319/312/317 replies are routed to the hidden 'bob' query "
-    "buffer because ChatState._reply (hubbub/client/state.py) sends any reply whose first "
-    "parameter names a buffer to that buffer, and info lines do not count as unread"))
 async def test_whois_answers_where_it_was_asked_even_with_a_conversation_open(
         server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server)
@@ -263,10 +257,6 @@ async def test_whois_answers_where_it_was_asked_even_with_a_conversation_open(
         assert any(t.startswith("bob is ~bob@") for t in texts(app.state.current)), texts(app.state.current)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: /nick bob typed in #lobby when bob is taken shows no error on screen if a "
-    "conversation with bob is open: ERR_NICKNAMEINUSE (433 alice bob) goes to the hidden "
-    "'bob' query buffer (ChatState._reply in hubbub/client/state.py routes by params[0])"))
 async def test_a_taken_nick_error_is_shown_where_nick_was_typed(server: Runtime,
                                                                 make_client: MakeClient) -> None:
     app = chat_app(server)
@@ -281,12 +271,6 @@ async def test_a_taken_nick_error_is_shown_where_nick_was_typed(server: Runtime,
         assert any("already in use" in t for t in texts(app.state.current)), texts(app.state.current)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: every /query with someone when either side is not logged in to an account shows a "
-    "red 'CHATHISTORY: Messages could not be retrieved' line: commands._query calls "
-    "request_history(nick) and ChatState._standard shows the server's FAIL CHATHISTORY "
-    "INVALID_TARGET (hubbub answers so for private history without accounts) as an error "
-    "in the buffer on screen"))
 async def test_opening_a_conversation_shows_no_spurious_history_error(server: Runtime,
                                                                       make_client: MakeClient) -> None:
     app = chat_app(server)
@@ -343,11 +327,6 @@ async def test_others_nick_changes_show_in_the_buffers_shared_with_them_only(
         assert "bob" not in static_text(app.query_one(MemberList))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: after the person in the conversation on screen changes nick, the buffer and the "
-    "topic bar say the new nick but the status bar keeps 'talking with <old nick>': "
-    "ChatState._nick (hubbub/client/state.py) sets update.topic but not update.status for "
-    "someone else's nick change, so ChatApp._redraw never redraws the StatusBar"))
 async def test_the_status_bar_follows_a_renamed_conversation(server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server)
     async with app.run_test(size=SIZE) as pilot:
@@ -565,12 +544,6 @@ async def test_history_on_join_is_shown_once_and_not_again_after_a_server_restar
         assert sum("early" in row for row in shown_text(app).splitlines()) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: what was said in a channel while the connection was down, fetched with "
-    "CHATHISTORY on the automatic rejoin, is put at the very top of the scroll-back (before "
-    "everything seen hours ago) instead of after the 'Disconnected' line, and does not count "
-    "as unread: ChatState._history (hubbub/client/state.py) always does "
-    "`older + list(buffer.lines)` without merging by time"))
 async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server, reconnect_delay=30.0, reconnect_max_delay=30.0)
@@ -594,11 +567,6 @@ async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         assert said.index("before the drop") < dropped < said.index("said while you were away"), said
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a line of the history fetched on joining that mentions you is not highlighted "
-    "(docs/client.md: 'Lines that mention you are highlighted'), while the same line live "
-    "is: ChatState._history (hubbub/client/state.py) builds every history Line with "
-    "mention=False"))
 async def test_history_lines_that_mention_you_are_highlighted(make_server: MakeServer, make_client: MakeClient,
                                                               tmp_path: Path) -> None:
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
@@ -669,11 +637,6 @@ async def test_reconnecting_rejoins_joined_channels_not_parted_ones_and_keeps_th
         await until(pilot, lambda: on_screen(app, "welcome back"), "bob's line")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a channel closed with /close while disconnected comes back on reconnection and "
-    "takes over the screen: commands._close only PARTs when connected and never drops the "
-    "channel from ClientProtocol.desired, so the rejoin reopens it and ChatState._joined "
-    "selects the new buffer"))
 async def test_a_channel_closed_while_disconnected_stays_closed(make_server: MakeServer) -> None:
     runtime = await make_server()
     host, port = runtime.irc_address()

@@ -212,6 +212,8 @@ def _close(ctx: CommandContext, args: str) -> None:
         raise UsageError("The server buffer stays open; /quit to leave.")
     if buffer.kind is BufferKind.CHANNEL and buffer.joined and ctx.client.connected:
         ctx.client.part(buffer.name, args)
+    elif buffer.kind is BufferKind.CHANNEL:
+        ctx.client.forget(buffer.name)  # closed while disconnected: not rejoined on reconnecting either
     ctx.close_buffer(buffer)
 
 
