@@ -58,6 +58,7 @@ typedef struct {
     PyObject *owner;    /* the connection: sendq_exceeded() */
     int fd;             /* the socket below the sink, written to while the sink holds nothing; -1: none */
     int direct;         /* the sink was found empty, and nothing was handed to it since */
+    int check;          /* taken output may pass the sendq unless the kernel takes it: check at send */
     vectorcallfunc vectorcall;  /* queue(data) is queue.write(data) (queue_call) */
 } OutputQueue;
 
@@ -137,6 +138,7 @@ queue_init(OutputQueue *self, PyObject *args, PyObject *kwds)
     self->vectorcall = queue_call;
     self->fd = fd;
     self->direct = 0;
+    self->check = 0;
     return 0;
 }
 
@@ -153,7 +155,7 @@ static PyObject *
 queue_write(OutputQueue *self, PyObject *data)
 {
     Py_ssize_t size = self->size;
-    if (size > self->sendq + self->room)
+    if (size - self->room > self->sendq)  /* size > sendq + room, without overflowing a huge sendq */
         Py_RETURN_NONE;
     Py_ssize_t length = length_of(data);
     if (length < 0)
@@ -332,8 +334,9 @@ exceeded(OutputQueue *self)
     return 0;
 }
 
-/* After a write the kernel did not wholly take: whether what is left (and what is
- * still held) passes the sendq, and then the connection is told (gate.py's checks). */
+/* After a write that may have used the room (past the sendq unless the kernel took it):
+ * whether what the kernel left (and what is still held) passes the sendq, and then the
+ * connection is told (gate.py's checks). */
 static PyObject *
 check_left(OutputQueue *self)
 {
@@ -426,7 +429,7 @@ queue_flush(OutputQueue *self, PyObject *Py_UNUSED(ignored))
     waiting += self->held;
     int check = 0;
     if (size + waiting > self->sendq && !self->closing) {
-        if (waiting || size > self->sendq + self->room) {
+        if (waiting || size - self->room > self->sendq) {
             Py_DECREF(data);
             if (exceeded(self) < 0)
                 return NULL;
@@ -459,12 +462,16 @@ queue_take(OutputQueue *self, PyObject *Py_UNUSED(ignored))
         Py_DECREF(data);
         return NULL;
     }
-    Py_ssize_t limit = pending ? self->sendq : self->sendq + self->room;
-    if (size + self->held + pending > limit && !self->closing) {
-        Py_DECREF(data);
-        if (exceeded(self) < 0)
-            return NULL;
-        return Py_NewRef(empty_bytes);
+    /* as gate.py's OutputQueue.take */
+    Py_ssize_t waiting = size + self->held + pending;
+    if (waiting > self->sendq && !self->closing) {
+        if (pending || waiting - self->room > self->sendq) {
+            Py_DECREF(data);
+            if (exceeded(self) < 0)
+                return NULL;
+            return Py_NewRef(empty_bytes);
+        }
+        self->check = 1;
     }
     Py_ssize_t length = length_of(data);
     if (length < 0) {
@@ -486,9 +493,10 @@ queue_send(OutputQueue *self, PyObject *data)
     if (length > 0 && self->sendq >= 0) {
         self->sent += length;
         PyObject *r = queue_put(self, data);
-        if (r == NULL)
-            return NULL;
+        if (r == NULL || !self->check)
+            return r;
         Py_DECREF(r);
+        self->check = self->held > 0;
         return check_left(self);
     }
     Py_RETURN_NONE;

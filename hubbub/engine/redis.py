@@ -219,6 +219,12 @@ class RedisLog:
             epoch = await self._found_new_log(epoch or "")
             if epoch == self.epoch:
                 return True
+        else:
+            # someone is alive: maybe a node that started with us and founded a new log
+            # since we read the epoch (it registers only after founding): read it again
+            epoch = text(await self.r.get(self.k_epoch))
+            if epoch is None:  # gone meanwhile (Redis lost its data): start over
+                return await self._join()
         assert epoch is not None
         data = await self._snapshot_of(epoch, fresh=False)
         self.replica.restore(data)
@@ -316,7 +322,7 @@ class RedisLog:
                 # the others will find our heartbeat gone, and the one that says so records the quits
                 log.warning("could not tell the network we are leaving: %s", exc)
             else:
-                self.replica.leave(event)
+                await self._read_our_departure()
                 try:
                     await self.r.delete(self.alive_key(self.replica.node))
                 except (*UNREACHABLE, ResponseError) as exc:
@@ -324,6 +330,22 @@ class RedisLog:
         await self.r.aclose()
         await self.rr.aclose()
         await self.rp.aclose()
+
+    async def _read_our_departure(self) -> None:
+        """Apply the log up to our own NodeLost, the reader being stopped: our users' quits
+        are then applied here as our own events, so the store records them (no other node
+        does: the entry is ours), on a replica that has every entry before them (whether a
+        closed channel ended with them, say, is decided on what the network knows)."""
+        replica = self.replica
+        deadline = time.monotonic() + 1.0
+        try:
+            while replica.node in replica.state.nodes and time.monotonic() < deadline:
+                reply: Any = await self.r.xread({self.k_log: replica.last_id}, count=BATCH)
+                if not reply:
+                    break
+                replica.receive([decode(entry_id, fields) for entry_id, fields in reply[0][1]])
+        except (*UNREACHABLE, ResponseError, Gap) as exc:
+            log.warning("could not read the log up to our departure (our users' quits are not in the history): %s", exc)
 
     # -- publishing ----------------------------------------------------------------------
 

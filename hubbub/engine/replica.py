@@ -261,17 +261,6 @@ class Replica:
         if done:
             del outbox[:done]
 
-    def leave(self, lost: NodeLost) -> None:
-        """This node left the network (its own NodeLost is in the log, and it reads no
-        more): its users' quits are recorded here, by its own subscribers only (the
-        store). No other node records them: every replica takes that entry as the leaving
-        node's, and a node's entries are recorded by that node. Applied to this replica,
-        which is being let go: a channel only its users were in ends, its history with it."""
-        for quit in node_quits(self.state, lost):
-            outcome = APPLIERS[UserQuit](self.state, quit)
-            for subscriber in self._own_subscribers:
-                subscriber(quit, outcome)
-
     # -- starting over -------------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:

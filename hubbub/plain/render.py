@@ -86,12 +86,13 @@ class PlainOutput:
     def deliver(self, out: Deliverable, mask: int) -> None:
         # Lines from the history (the replay on joining) are said to be earlier ones: a
         # person would otherwise answer an hour-old question as if it had just been asked
-        earlier = isinstance(out, Replay) and bool(out.messages)
+        units = out.units_for(WANTS_MULTILINE)
+        earlier = isinstance(out, Replay) and bool(units)
         if earlier:
-            where = f" in {out.batch_params[0]}" if isinstance(out, Replay) and out.batch_params else ""
-            self.view.say(f"* Earlier{where}:")
+            assert isinstance(out, Replay)
+            self.view.say(f"* Earlier in {out.batch_params[0]}:" if out.batch_params else "* Earlier:")
         # a multiline message comes as its batch, which alone tells which lines are one
-        for unit in out.units_for(WANTS_MULTILINE):
+        for unit in units:
             for message in _joined_lines(unit) if isinstance(unit, list) else (unit,):
                 self.render(message)
         if earlier:

@@ -35,6 +35,9 @@ class Departures:
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
         self._left: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
+            Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
+        }  # fmt: skip
 
     def left(self, user: User, channel: Channel) -> float | None:
         """When `user` (its account, if it has one) last left `channel` on this node."""
@@ -61,18 +64,21 @@ class Departures:
             self._note(outcome.target, (outcome.channel,), event.time)
 
     def _quit(self, event: UserQuit, outcome: Outcome) -> None:
-        self._note(outcome.user, outcome.left, event.time)
+        # Only a QUIT its user sent says when it stopped reading: a dropped connection
+        # (ping timeout, reset, sendq) stopped receiving some time before its quit, and
+        # a return gets the channel's last lines, as someone new. And only an account's:
+        # nobody comes back as a user without one (its uid is never seen again).
+        user = outcome.user
+        if user is not None and user.account is not None and event.reason.startswith("Quit"):
+            self._note(user, outcome.left, event.time)
 
     def route(self, kind: type[Any]) -> Callable[[Any, Outcome], None] | None:
         """Only the three events that end a membership (see engine.Routes)."""
-        routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
-            Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
-        }  # fmt: skip
-        return routes.get(kind)
+        return self._routes.get(kind)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         """For an engine without routes (a cluster's replica): every event comes here."""
         if outcome.rejected is None:
-            record = self.route(type(event))
+            record = self._routes.get(type(event))
             if record is not None:
                 record(event, outcome)

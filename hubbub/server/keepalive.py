@@ -18,8 +18,11 @@ def sweep(svc: Services, now: float) -> None:
             continue
         if not conn.registered:
             # A person typing names (plain mode) is there while it types: its time runs
-            # from its last try; a program's from its connection
-            since = conn.user.connected_at if conn.output.answers_pings else conn.last_activity
+            # from its last try (up to ten times the timeout in all); a program's from its
+            # connection
+            since = conn.user.connected_at
+            if not conn.output.answers_pings:
+                since = min(conn.last_activity, since + 9 * lim.registration_timeout)
             if now - since >= lim.registration_timeout:
                 svc.disconnect(conn, "Registration timed out")
             continue

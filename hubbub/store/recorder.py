@@ -238,7 +238,7 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     channel = outcome.channel
     if channel is not None and outcome.changes:
         _registered_channel(r, ev, outcome)
-        if any(change.letter in "sik" for change in outcome.changes):  # rare: written each time
+        if any(change.letter in "sikR" for change in outcome.changes):  # rare: written each time (Channel.closed)
             r.add(ClosedChannel(channel.key, channel.closed))
     if not _events_on(r) or channel is None or not outcome.changes:
         return

@@ -70,7 +70,7 @@ def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, 
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting", "_call", "_context")
+    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting", "_call", "_context", "_releasing")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -85,6 +85,7 @@ class Flusher:
         # variable, and one flush is done before the next is scheduled)
         self._call = self.flush
         self._context = contextvars.Context()
+        self._releasing = False
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
@@ -135,14 +136,25 @@ class Flusher:
         self._release()
 
     def _release(self) -> None:
-        """Write out the held generations whose commits are done, oldest first."""
-        held = self._held
-        while held and held[0].ready:
-            generation = held.popleft()
-            send_each = compiled.send_each if compiled is not None else _send_each
-            send_each(generation.queues, generation.data, _failed)
-            if generation.after is not None:
-                generation.after()
+        """Write out the held generations whose commits are done, oldest first.
+
+        Not again while it runs: writing a generation can drop a client (past its sendq),
+        whose closing comes back here (`finish`); were the next generation written then,
+        the rest of this one's recipients would get it first. The loop below writes what
+        that appended, in order."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            held = self._held
+            while held and held[0].ready:
+                generation = held.popleft()
+                send_each = compiled.send_each if compiled is not None else _send_each
+                send_each(generation.queues, generation.data, _failed)
+                if generation.after is not None:
+                    generation.after()
+        finally:
+            self._releasing = False
 
     def finish(self, queue: Queue, then: Callable[[], None]) -> None:
         """Write out what `queue` holds, after anything held before it, then `then()`

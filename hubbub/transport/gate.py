@@ -280,7 +280,7 @@ class OutputQueue:
 
     __slots__ = (
         "ip", "sendq", "room", "closing", "sent", "_out", "_size", "_held", "_flusher", "_marked", "_sink", "_owner",
-        "_fd", "_direct",
+        "_fd", "_direct", "_check",
     )  # fmt: skip
 
     def __init__(
@@ -310,6 +310,9 @@ class OutputQueue:
         self._owner = owner
         self._fd = fd  # the socket below the sink, written to while the sink holds nothing; -1: none
         self._direct = False  # the sink was found empty, and nothing was handed to it since
+        # Output taken for the store that may pass the sendq unless the kernel takes it:
+        # what the kernel leaves of it is checked when it is sent (`send`), and only then
+        self._check = False
 
     def write(self, data: bytes) -> None:
         size = self._size
@@ -362,11 +365,15 @@ class OutputQueue:
         out.clear()
         self._size = 0
         pending = self._pending()
-        # as `flush`, the kernel taking at most `room` of what is held when it is sent
-        limit = self.sendq if pending else self.sendq + self.room
-        if size + self._held + pending > limit and not self.closing:
-            self._owner.sendq_exceeded()
-            return b""
+        # As `flush`, the kernel taking at most `room` of it when it is sent, if the socket
+        # is empty now (what is held goes out before it, and counts); past the sendq only
+        # by that room, what the kernel leaves is checked then.
+        waiting = size + self._held + pending
+        if waiting > self.sendq and not self.closing:
+            if pending or waiting > self.sendq + self.room:
+                self._owner.sendq_exceeded()
+                return b""
+            self._check = True
         self._held += len(data)
         return data
 
@@ -376,8 +383,10 @@ class OutputQueue:
         if data and self.sendq >= 0:  # not stopped (closed) meanwhile
             self.sent += len(data)
             self._put(data)
-            if not self._direct and self._sink.get_write_buffer_size() + self._held > self.sendq and not self.closing:
-                self._owner.sendq_exceeded()  # what the kernel left is past the sendq
+            if self._check:
+                self._check = self._held > 0
+                if not (self.closing or self._direct) and self._sink.get_write_buffer_size() + self._held > self.sendq:
+                    self._owner.sendq_exceeded()  # what the kernel left is past the sendq
 
     def _pending(self) -> int:
         """Bytes the sink still holds: none while we write to the socket ourselves; else

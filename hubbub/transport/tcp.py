@@ -51,6 +51,9 @@ UNTERMINATED_LINE_DELAY = 0.5  # seconds of silence that end a message sent with
 KEEPALIVE_IDLE = 120
 KEEPALIVE_INTERVAL = 15
 KEEPALIVE_PROBES = 4
+# what was sent may go unacknowledged this long before the peer counts as gone (Linux sends
+# no keepalive probe while data is in flight, and retransmits for some fifteen minutes)
+UNACKNOWLEDGED_MS = 180_000
 
 
 def tune(sock: socket.socket, send_buffer: int) -> None:
@@ -69,6 +72,8 @@ def tune(sock: socket.socket, send_buffer: int) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+    if hasattr(socket, "TCP_USER_TIMEOUT"):  # probes wait while data is in flight: a busy channel's
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, UNACKNOWLEDGED_MS)
     # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
     # the stream, where the telnet filter expects it, rather than taken out of it
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)

@@ -178,8 +178,10 @@ class FramedQueue(OutputQueue):
             self.sent += len(data)
             sink = self._sink
             sink.write(data)
-            if sink.get_write_buffer_size() + self._held > self.sendq and not self.closing:
-                self._owner.sendq_exceeded()  # what the kernel left is past the sendq
+            if self._check:  # as OutputQueue.send
+                self._check = self._held > 0
+                if not self.closing and sink.get_write_buffer_size() + self._held > self.sendq:
+                    self._owner.sendq_exceeded()  # what the kernel left is past the sendq
 
 
 class WebSocketConnection(GatedInput):

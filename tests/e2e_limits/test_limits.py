@@ -348,11 +348,11 @@ async def test_accepted_connections_have_their_socket_options_and_a_reloaded_sen
         assert early.transport is not None
         view = socket.socket(fileno=early.transport.get_extra_info("fd"))
         try:  # a peer gone without a word (netcat cannot answer PING) is found in minutes
-            probing = [view.getsockopt(socket.IPPROTO_TCP, option)
-                       for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT)]  # fmt: skip
+            probing = [view.getsockopt(socket.IPPROTO_TCP, option) for option in (
+                socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT, socket.TCP_USER_TIMEOUT)]  # fmt: skip
         finally:
             view.detach()
-        assert probing == [120, 15, 4]
+        assert probing == [120, 15, 4, 180_000]
         assert 32768 <= sndbuf <= 65536  # Linux doubles what it is given
         reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         runtime.rehash(lambda error, notes: reloaded.set_result(error))

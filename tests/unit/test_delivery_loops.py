@@ -238,6 +238,67 @@ async def test_output_waits_for_the_commit_of_its_iteration_in_order(
     assert broken.aborted and "flushing output to 192.0.2.2 failed" in caplog.text
 
 
+class Holding:
+    """A transport whose peer reads nothing: what it is given, it keeps."""
+
+    def __init__(self, name: str, log: list[tuple[str, bytes]]) -> None:
+        self.name, self.log, self.kept = name, log, 0
+
+    def write(self, data: bytes) -> None:
+        self.log.append((self.name, bytes(data)))
+        self.kept += len(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self.kept
+
+    def abort(self) -> None: ...
+
+
+class Closing:
+    """A connection dropped past its sendq closes as TcpConnection does: its ERROR,
+    after whatever is held before it (`Flusher.finish`)."""
+
+    def __init__(self, flusher: flushing.Flusher) -> None:
+        self.flusher = flusher
+        self.queue: Any = None
+
+    def sendq_exceeded(self) -> None:
+        queue = self.queue
+        queue.clear()
+        queue.write(b"ERROR\r\n")
+        queue.closing = True
+        self.flusher.finish(queue, queue.stop)
+
+
+async def test_a_client_dropped_while_held_output_goes_out_does_not_reorder_the_others(implementation: str) -> None:
+    """Writing one held generation can drop a client (past its sendq once the kernel took
+    what it would); its closing must not write the next generation before the rest of
+    this one."""
+    loop = asyncio.get_running_loop()
+    kind = compiled.OutputQueue if implementation == "compiled" and compiled is not None else OutputQueue
+    flusher = flushing.Flusher(loop)
+    reading = Transport()
+    queues = []
+    for sink in (Holding("slow", []), reading):
+        owner = Closing(flusher)
+        queue = kind("192.0.2.1", 1000, flusher, sink, owner, -1, 5000)
+        owner.queue = queue
+        queues.append(queue)
+    slow, reader = queues
+    commit = loop.create_future()
+    flusher.barrier = lambda: commit
+    slow.write(b"x" * 3000)  # past the sendq, within its room: checked when sent, and dropped
+    reader.write(b"G1")
+    flusher.flush()
+    flusher.barrier = lambda: None
+    reader.write(b"G2")  # nothing to commit, but behind G1
+    flusher.flush()
+    commit.set_result(None)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert reading.sent == [b"G1", b"G2"]
+
+
 class QueueLink(Link):
     """A plain TCP connection's link: its `write` is its output queue itself."""
 

@@ -456,3 +456,17 @@ def test_the_room_is_only_for_an_empty_socket(kind: type[OutputQueue]) -> None:
     assert sink.overflows == 3
     out.stop()
     assert out.room == 0
+
+
+@pytest.mark.parametrize("kind", QUEUES, ids=QUEUE_IDS)
+def test_a_huge_sendq_is_no_limit_not_an_overflow(kind: type[OutputQueue]) -> None:
+    """A sendq as large as a Py_ssize_t (someone's "unlimited"): sendq + room must not
+    overflow in the compiled queue (it then collected nothing, and sent nothing)."""
+    sink = Sink(kind)
+    out = kind("ip", 2**63 - 1, sink, sink, sink, -1, 65536)
+    out.write(b"hello")
+    held = out.take()
+    out.send(held)
+    out.write(b"world")
+    sink.flush()
+    assert sink.sent == [b"hello", b"world"] and sink.overflows == 0
