@@ -87,3 +87,24 @@ async def test_an_account_reconnecting_gets_only_what_was_said_since_it_left(sto
     stranger = await connected(server, "carol")  # never here: the last lines, as always
     clients.append(stranger)
     assert await rejoin(stranger) == ["seen live", "missed"]
+
+
+async def test_an_account_whose_connection_dropped_gets_the_last_lines_again(stored, clients) -> None:
+    """A dropped connection (no QUIT) stopped receiving some time before the server saw
+    it go: what was sent to the dead socket meanwhile is not known to have arrived, so
+    the return replays the channel's last lines, as for someone new."""
+    server = await stored("history.autoreplay_lines=10")
+    ticking(server)
+    alice = await connected(server, "alice", "#c")
+    clients.append(alice)
+    bob = await registered_account(server, "bob", "bob-horse-battery", "#c")
+    await talk(alice, "maybe seen")
+    await bob.expect("PRIVMSG", "#c", "maybe seen")
+    bob.writer.transport.abort()  # the connection is gone without a word
+    await alice.expect("QUIT")
+    await talk(alice, "missed")
+    again = await connected(server, "bobby")
+    clients.append(again)
+    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
+    await again.expect("900")
+    assert await rejoin(again) == ["maybe seen", "missed"]

@@ -149,18 +149,20 @@ async def test_a_killed_server_forgets_its_closed_channels_history_at_the_next_s
     work = tmp_path / "work"
     work.mkdir()
     served = await launch(work, "--db", "h.db")
-    alice = await client_of(served, "alice", "#secret", "#open", "#wasclosed")
+    alice = await client_of(served, "alice", "#secret", "#open", "#wasclosed", "#reg")
     alice.send("MODE #secret +s")
     alice.send("MODE #wasclosed +i")
     alice.send("MODE #wasclosed -i")
-    for channel in ("#secret", "#open", "#wasclosed"):
+    alice.send("MODE #reg +R")  # registered-only: its history is not for anyone either
+    for channel in ("#secret", "#open", "#wasclosed", "#reg"):
         alice.send(f"PRIVMSG {channel} :said in {channel}")
     await sync(alice)  # stored before the PONG: the barrier
     await served.kill()
     again = await launch(work, "--db", "h.db")
-    assert any("forgot the history of 1 closed channels" in line for line in again.log), again.log
-    mallory = await client_of(again, "mallory", "#secret", "#open", "#wasclosed", caps=HISTORY_CAPS)
+    assert any("forgot the history of 2 closed channels" in line for line in again.log), again.log
+    mallory = await client_of(again, "mallory", "#secret", "#open", "#wasclosed", "#reg", caps=HISTORY_CAPS)
     assert said(await history(mallory, "CHATHISTORY LATEST #secret * 10")) == []
+    assert said(await history(mallory, "CHATHISTORY LATEST #reg * 10")) == []
     assert said(await history(mallory, "CHATHISTORY LATEST #open * 10")) == ["said in #open"]
     assert said(await history(mallory, "CHATHISTORY LATEST #wasclosed * 10")) == ["said in #wasclosed"]
     await mallory.close()
