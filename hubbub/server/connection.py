@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
 from hubbub.server.delivery import (
@@ -35,6 +35,9 @@ class OpenBatch(Protocol):
 
     ref: str
     failed: bool  # refused: its remaining lines are swallowed
+
+    def fail(self, ctx: Any, code: str, *params: str) -> None:
+        """Refuse the batch (FAIL BATCH), then swallow the rest of it."""
 
 
 class Connection:

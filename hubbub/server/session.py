@@ -154,16 +154,23 @@ class Session:
             self.conn.fail(command, code, text)
 
     def _invalid_utf8(self, raw: bytes) -> None:
-        """UTF8ONLY: reject the line, name its command when it can be read, keep the link."""
+        """UTF8ONLY: reject the line, name its command when it can be read, keep the link.
+        A line of an open multiline batch refuses the whole batch instead (draft/multiline:
+        FAIL BATCH): delivered without it, the message would not be the one written."""
         text = raw.decode("utf-8", "replace")
         command = "*"
         try:
-            named = parse(text).command
+            message = parse(text)
         except ParseError:
             pass
         else:
-            if named.isascii():  # not a word garbled by replacement characters
-                command = named
+            batch = self.conn.batch
+            if batch is not None and self.ctx is not None and message.tags.get("batch") == batch.ref:
+                if not batch.failed:
+                    batch.fail(self.ctx, "MULTILINE_INVALID", "A line of the batch is not UTF-8 text")
+                return
+            if message.command.isascii():  # not a word garbled by replacement characters
+                command = message.command
         self._refuse(
             command,
             "INVALID_UTF8",
