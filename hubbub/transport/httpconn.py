@@ -25,9 +25,11 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable
+from email.utils import formatdate
 
 from hubbub.transport import peer
 from hubbub.transport.gate import GateSettings
+from hubbub.transport.headers import SECURITY_HEADERS
 from hubbub.transport.ports import Counted, WebHost
 from hubbub.transport.tls import handshake_failure
 
@@ -35,8 +37,10 @@ from hubbub.transport.tls import handshake_failure
 def refusal_response(reason: str) -> bytes:
     """The whole HTTP answer to a connection refused at accept."""
     body = f"{reason}\n".encode()
+    security = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
     head = (
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Date: {formatdate(usegmt=True)}\r\n{security}"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body

@@ -40,6 +40,11 @@ class StaticFile:
     content_type: str
     etag: str
 
+    @property
+    def gzip_etag(self) -> str:
+        """The compressed variant's strong ETag: not the plain one's (RFC 9110 8.8.3.3)."""
+        return self.etag[:-1] + '-gz"'
+
 
 def _walk(root: Traversable, prefix: str = "") -> dict[str, Traversable]:
     found: dict[str, Traversable] = {}
@@ -85,12 +90,27 @@ def not_modified(if_none_match: str | None, etag: str) -> bool:
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an Accept-Encoding header allows gzip (and does not give it q=0)."""
+    """Whether an Accept-Encoding header allows gzip: named (or x-gzip) with a q above 0,
+    or, when it is not named, `*` with a q above 0 (RFC 9110 12.5.3: the named coding's
+    own weight wins over the wildcard's)."""
     if not accept_encoding:
         return False
+    named: float | None = None
+    wildcard: float | None = None
     for item in accept_encoding.split(","):
         coding, _, params = item.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "x-gzip", "*"):
-            q = params.strip().lower()
-            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
-    return False
+        coding = coding.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding in ("gzip", "x-gzip"):
+            named = q if named is None else max(named, q)
+        elif coding == "*":
+            wildcard = q
+    weight = named if named is not None else wildcard
+    return weight is not None and weight > 0

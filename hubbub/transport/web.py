@@ -30,26 +30,15 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import ContentCoding
 
 from hubbub.transport import peer, static
+from hubbub.transport.headers import SECURITY_HEADERS
 from hubbub.transport.httpconn import HttpConnection
 from hubbub.transport.ports import WebHost
 from hubbub.transport.websocket import CLOSE_TIMEOUT, SUBPROTOCOLS, WebSocketConnection
 
 log = logging.getLogger("hubbub.web")
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; "
-    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 _HOST = web.AppKey("host", WebHost)
 _FILES = web.AppKey("files", dict[str, static.StaticFile])
@@ -128,12 +117,19 @@ async def close_websockets(app: web.Application) -> None:
 # -- IRC over WebSocket ------------------------------------------------------------------------
 
 
+def _forwarded_for(request: web.Request) -> str | None:
+    """Every X-Forwarded-For line as one list (RFC 9110 5.3): a proxy that adds a line of
+    its own, rather than extending the client's, puts the address it saw last."""
+    lines = request.headers.getall("X-Forwarded-For", [])
+    return ", ".join(lines) if lines else None
+
+
 async def _webirc(request: web.Request) -> web.StreamResponse:
     host = request.app[_HOST]
     settings = host.web_settings
     trusted = peer.networks(settings.trusted_proxies)
     ip, secure = peer.client_address(
-        request.remote or "", request.secure, request.headers.get("X-Forwarded-For"),
+        request.remote or "", request.secure, _forwarded_for(request),
         request.headers.get("X-Forwarded-Proto"), trusted,
     )  # fmt: skip
     transport = request.transport
@@ -146,7 +142,8 @@ async def _webirc(request: web.Request) -> web.StreamResponse:
         log.info("WebSocket from %s refused: origin %s is not allowed", ip, origin)
         raise web.HTTPForbidden(text="This origin may not open a WebSocket here (see web.allowed_origins).\n")
     ws: web.WebSocketResponse = web.WebSocketResponse(
-        protocols=SUBPROTOCOLS, max_msg_size=settings.max_frame, compress=False, autoping=True,
+        # aiohttp refuses a message of max_msg_size bytes already: web.max_frame is accepted
+        protocols=SUBPROTOCOLS, max_msg_size=settings.max_frame + 1, compress=False, autoping=True,
         decode_text=False, timeout=CLOSE_TIMEOUT,
     )  # fmt: skip
     await ws.prepare(request)
@@ -172,13 +169,15 @@ async def _file(request: web.Request) -> web.StreamResponse:
     found = static.lookup(request.app[_FILES], request.path)
     if found is None:
         raise web.HTTPNotFound()
-    headers = {"ETag": found.etag, "Cache-Control": static.CACHE_CONTROL}
+    zipped = found.gzipped is not None and static.accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING))
+    etag = found.gzip_etag if zipped else found.etag
+    headers = {"ETag": etag, "Cache-Control": static.CACHE_CONTROL}
     if found.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
-    if static.not_modified(request.headers.get(hdrs.IF_NONE_MATCH), found.etag):
+    if static.not_modified(request.headers.get(hdrs.IF_NONE_MATCH), etag):
         return web.Response(status=304, headers=headers)
     body = found.body
-    if found.gzipped is not None and static.accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING)):
+    if zipped and found.gzipped is not None:
         body = found.gzipped
         headers["Content-Encoding"] = "gzip"
     headers["Content-Type"] = found.content_type
@@ -198,5 +197,6 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     body, content_type = host.metrics_page()
     response = web.Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
-    response.enable_compression()  # an exposition compresses about tenfold; aiohttp honours Accept-Encoding
+    if static.accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING)):  # q=0 refuses it, as RFC 9110 says
+        response.enable_compression(ContentCoding.gzip)  # an exposition compresses about tenfold
     return response
