@@ -80,8 +80,10 @@ def _check_new_name(name: str) -> None:
 
 
 async def _run(db: str, args: argparse.Namespace) -> str:
+    password = ""
     if args.action == "add":
         _check_new_name(args.name)
+        password = _password()  # before the store is opened (made): a refused add leaves no file
     elif _missing_file(db):
         raise ValueError(f"there is no store at {db}: check --db or store.db (`hubbub account add` creates one)")
     store = open_store(db)
@@ -100,7 +102,7 @@ async def _run(db: str, args: argparse.Namespace) -> str:
         if args.action == "add":
             if found is not None:
                 raise ValueError(f"the account {found.name} exists already")
-            password_hash, scram = credentials(_password())
+            password_hash, scram = credentials(password)
             record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
             await store.write([PutAccount(record)])
             return f"account {args.name} created"

@@ -118,6 +118,8 @@ def serve(args: argparse.Namespace) -> int:
         return 0
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s",
                         stream=sys.stderr)
+    if logging.getLogger().level > logging.INFO:  # scripts find ports chosen with 0 in these lines
+        logging.getLogger("hubbub.listening").setLevel(logging.INFO)
     try:
         config = _config_from_args(args)
     except ConfigError as exc:

@@ -25,6 +25,9 @@ from hubbub.server.audit import Audit
 from hubbub.transport.ports import Counted
 
 log = logging.getLogger("hubbub")
+# The listening lines are how scripts find a port chosen with 0: logged whatever the
+# level asked for (cli.py keeps this logger at INFO)
+listening_log = logging.getLogger("hubbub.listening")
 
 
 class Admission:
@@ -207,7 +210,7 @@ class Listeners:
     def add_address(self, kind: str, host: str, port: int) -> None:
         self.addresses.append((kind, host, port))
         shown = f"[{host}]" if ":" in host else host
-        log.info("listening %s %s:%d", kind, shown, port)
+        listening_log.info("listening %s %s:%d", kind, shown, port)
 
     def address(self, kind: str) -> tuple[str, int]:
         """The first listener of `kind`'s address."""

@@ -275,6 +275,7 @@ def test_account_add_list_passwd_del_round_trip_on_a_file(tmp_path: Path) -> Non
 
 def test_account_edge_cases_are_one_clear_line(tmp_path: Path) -> None:
     db = str(tmp_path / "hubbub.db")
+    assert account(tmp_path, "--db", db, "add", "alice", stdin="pw\n").returncode == 0  # a store to work on
     for args, stdin, message in (
         (("add", "bob"), "\n", "empty password"),
         (("add", "bob"), "", "empty password"),
