@@ -726,3 +726,15 @@ async def test_a_wrong_sasl_password_is_said_and_the_chat_goes_on(make_server: M
         await submit(pilot, "hello anyway")
         heard = await bob_events.wait_for(ev.MessageReceived, lambda e: e.source == "alice")
         assert heard.text == "hello anyway"
+
+
+async def test_names_lists_the_channel_members_with_their_status(server: Runtime, make_client: MakeClient) -> None:
+    bob, bob_events = await make_client(server, "bob", channels=("#lobby",))
+    await bob_events.wait_for(ev.Joined, lambda e: e.own and e.channel == "#lobby")
+    app = chat_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby", 2), "alice and bob in #lobby")
+        await submit(pilot, "/names")
+        await until(pilot, has_line(app, "#lobby", "In #lobby (2): @bob alice"), "the list, ops first")
+        await submit(pilot, "/names extra words are ignored")
+        assert texts(buffer(app, "#lobby")).count("In #lobby (2): @bob alice") == 2

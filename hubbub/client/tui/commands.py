@@ -190,6 +190,16 @@ def _topic(ctx: CommandContext, args: str) -> None:
     ctx.client.set_topic(buffer.name, args or None)
 
 
+@command("names", "/names", "List who is in this channel (as the member list shows them).")
+def _names(ctx: CommandContext, args: str) -> None:
+    buffer = _current_channel(ctx)
+    if not buffer.members:
+        ctx.show(f"Nobody is listed in {buffer.name}" + ("." if buffer.joined else ": you are not in it."))
+        return
+    shown = " ".join(member.prefix + member.nick for member in buffer.members)
+    ctx.show(f"In {buffer.name} ({len(buffer.members)}): {shown}")
+
+
 @command("whois", "/whois nick", "Who is someone: their host, channels, idle time.")
 def _whois(ctx: CommandContext, args: str) -> None:
     nick = args.split(" ")[0] if args else ""
