@@ -13,7 +13,7 @@ bound: after a restart, or for someone new, the replay is the channel's last lin
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hubbub.irc.casemap import casefold
@@ -43,7 +43,7 @@ class Departures:
         """When `user` (its account, if it has one) last left `channel` on this node."""
         return self._left.get((_who(user), channel.key))
 
-    def _note(self, user: User | None, channels: Any, time: float) -> None:
+    def _note(self, user: User | None, channels: Iterable[Channel], time: float) -> None:
         if user is None or user.conn is None:  # another node's user: its node remembers
             return
         who = _who(user)

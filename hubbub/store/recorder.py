@@ -110,7 +110,7 @@ class Recorder:
         self, target: str, msgid: str, time: float, command: str, user: User | None, params: tuple[str, ...],
         tags: dict[str, str] | None = None, text: str = "", source: str | None = None,
     ) -> None:  # fmt: skip
-        pending = self.pending
+        pending = self.pending  # `add`, inlined: every stored message passes here
         if not pending:
             self.wake()
         pending.append(AddMessage(StoredMessage(

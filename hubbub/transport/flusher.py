@@ -89,13 +89,11 @@ class Flusher:
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._call, context=self._context)
+        self.wake()
 
     def wake(self) -> None:
-        """Have a pass come at the end of this iteration, with or without output: the
-        store has writes to commit (the barrier)."""
+        """Have a pass come at the end of this iteration: for output marked, or, without
+        any, for the store's writes to commit (the barrier)."""
         if not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._call, context=self._context)

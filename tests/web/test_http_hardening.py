@@ -16,7 +16,7 @@ import gzip
 import os
 import socket
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -24,26 +24,12 @@ import pytest
 from hubbub.app import Runtime
 from hubbub.transport.web import SECURITY_HEADERS
 from tests.helpers import LineClient
-from tests.web.wsclient import WsClient, start_web_server
+from tests.web.wsclient import RawFrames, WsClient
 
 WAIT = 5.0
 CLOSE = 0x8
 PING = 0x9
 PONG = 0xA
-
-
-@pytest.fixture
-async def make_web_server() -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
-    started: list[Runtime] = []
-
-    async def make(*overrides: str) -> Runtime:
-        runtime = await start_web_server(*overrides)
-        started.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in started:
-        await runtime.stop()
 
 
 @pytest.fixture
@@ -107,10 +93,10 @@ async def handshake(runtime: Runtime, *extra: str, path: str = "/webirc") -> tup
     return sock, reply
 
 
-async def upgraded(runtime: Runtime, *extra: str) -> tuple[socket.socket, Frames]:
+async def upgraded(runtime: Runtime, *extra: str) -> tuple[socket.socket, RawFrames]:
     sock, reply = await handshake(runtime, "Sec-WebSocket-Protocol: text.ircv3.net", *extra)
     assert reply.startswith(b"HTTP/1.1 101 "), reply
-    frames = Frames(sock, reply.partition(b"\r\n\r\n")[2])
+    frames = RawFrames(sock, reply.partition(b"\r\n\r\n")[2])
     return sock, frames
 
 
@@ -128,63 +114,11 @@ def frame(payload: bytes, opcode: int = 0x1, fin: bool = True, rsv1: bool = Fals
     return header + (b"\0\0\0\0" if masked else b"") + payload
 
 
-class Frames:
-    """Server frames read from a raw socket: (opcode, payload), None at EOF."""
-
-    def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
-        self.sock = sock
-        self.buffer = buffered
-
-    async def _fill(self, n: int) -> bool:
-        loop = asyncio.get_running_loop()
-        while len(self.buffer) < n:
-            try:
-                chunk = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), WAIT)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                return False
-            self.buffer += chunk
-        return True
-
-    async def next(self) -> tuple[int, bytes] | None:
-        if not await self._fill(2):
-            return None
-        size, start = self.buffer[1] & 0x7F, 2
-        if size == 126:
-            if not await self._fill(4):
-                return None
-            size, start = int.from_bytes(self.buffer[2:4], "big"), 4
-        elif size == 127:
-            if not await self._fill(10):
-                return None
-            size, start = int.from_bytes(self.buffer[2:10], "big"), 10
-        if not await self._fill(start + size):
-            return None
-        opcode, payload = self.buffer[0] & 0x0F, self.buffer[start : start + size]
-        self.buffer = self.buffer[start + size :]
-        return opcode, payload
-
-    async def until(self, predicate: Callable[[int, bytes], bool]) -> tuple[int, bytes]:
-        while True:
-            got = await self.next()
-            assert got is not None, "closed while waiting"
-            if predicate(*got):
-                return got
-
-    async def rest(self) -> list[tuple[int, bytes]]:
-        """Every frame until the server ends the connection."""
-        out = []
-        while (got := await self.next()) is not None:
-            out.append(got)
-        return out
-
-
 async def send(sock: socket.socket, data: bytes) -> None:
     await asyncio.get_running_loop().sock_sendall(sock, data)
 
 
-async def registered(runtime: Runtime, nick: str, *extra: str) -> tuple[socket.socket, Frames]:
+async def registered(runtime: Runtime, nick: str, *extra: str) -> tuple[socket.socket, RawFrames]:
     sock, frames = await upgraded(runtime, *extra)
     await send(sock, frame(f"NICK {nick}".encode()) + frame(f"USER {nick} 0 * :{nick}".encode()))
     await frames.until(lambda op, data: f" 001 {nick} ".encode() in data)
@@ -400,7 +334,7 @@ async def test_a_compressed_frame_nobody_negotiated_is_a_protocol_error_not_infl
     sock, reply = await handshake(server, "Sec-WebSocket-Protocol: text.ircv3.net",
                                   "Sec-WebSocket-Extensions: permessage-deflate")  # fmt: skip
     assert reply.startswith(b"HTTP/1.1 101 "), reply
-    frames = Frames(sock, reply.partition(b"\r\n\r\n")[2])
+    frames = RawFrames(sock, reply.partition(b"\r\n\r\n")[2])
     await send(sock, frame(b"NICK bomb") + frame(b"USER b 0 * :B"))
     await frames.until(lambda op, data: b" 001 bomb " in data)
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)

@@ -31,20 +31,6 @@ WAIT = 5.0
 
 
 @pytest.fixture
-async def make_web_server() -> AsyncIterator[Callable[..., Awaitable[Runtime]]]:
-    started: list[Runtime] = []
-
-    async def make(*overrides: str) -> Runtime:
-        runtime = await start_web_server(*overrides)
-        started.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in started:
-        await runtime.stop()
-
-
-@pytest.fixture
 async def web_server(make_web_server: Callable[..., Awaitable[Runtime]]) -> Runtime:
     return await make_web_server()
 

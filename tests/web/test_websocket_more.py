@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hubbub.app import Runtime
 from tests.helpers import connected
-from tests.web.wsclient import WsClient, raw_websocket, start_web_server
+from tests.web.wsclient import RawFrames, WsClient, raw_websocket, start_web_server
 
 WAIT = 5.0
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")
@@ -39,53 +39,6 @@ def frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
     else:
         header = bytes((first, 0x80 | 126)) + size.to_bytes(2, "big")
     return header + b"\0\0\0\0" + payload
-
-
-class RawFrames:
-    """Reads server frames from a raw socket: (opcode, payload) pairs, None at EOF."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buffer = b""
-
-    async def _fill(self, n: int) -> bool:
-        loop = asyncio.get_running_loop()
-        while len(self.buffer) < n:
-            try:
-                chunk = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), WAIT)
-            except ConnectionResetError:
-                chunk = b""
-            if not chunk:
-                return False
-            self.buffer += chunk
-        return True
-
-    async def next(self) -> tuple[int, bytes] | None:
-        if not await self._fill(2):
-            return None
-        size = self.buffer[1] & 0x7F
-        start = 2
-        if size == 126:
-            if not await self._fill(4):
-                return None
-            size, start = int.from_bytes(self.buffer[2:4], "big"), 4
-        elif size == 127:
-            if not await self._fill(10):
-                return None
-            size, start = int.from_bytes(self.buffer[2:10], "big"), 10
-        if not await self._fill(start + size):
-            return None
-        opcode = self.buffer[0] & 0x0F
-        payload = self.buffer[start : start + size]
-        self.buffer = self.buffer[start + size :]
-        return opcode, payload
-
-    async def until(self, predicate) -> tuple[int, bytes]:
-        while True:
-            got = await self.next()
-            assert got is not None, "closed while waiting"
-            if predicate(*got):
-                return got
 
 
 async def send(sock: socket.socket, data: bytes) -> None:

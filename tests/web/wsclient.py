@@ -166,3 +166,56 @@ def client_frame(line: bytes, opcode: int = 0x1) -> bytes:
     else:
         header = bytes((0x80 | opcode, 0x80 | 126)) + size.to_bytes(2, "big")
     return header + b"\0\0\0\0" + line
+
+
+class RawFrames:
+    """Server frames read from a raw socket: (opcode, payload), None at EOF; `buffered`:
+    bytes of them read already (after the handshake's reply)."""
+
+    def __init__(self, sock: socket.socket, buffered: bytes = b"") -> None:
+        self.sock = sock
+        self.buffer = buffered
+
+    async def _fill(self, n: int) -> bool:
+        loop = asyncio.get_running_loop()
+        while len(self.buffer) < n:
+            try:
+                chunk = await asyncio.wait_for(loop.sock_recv(self.sock, 65536), TIMEOUT)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                return False
+            self.buffer += chunk
+        return True
+
+    async def next(self) -> tuple[int, bytes] | None:
+        if not await self._fill(2):
+            return None
+        size, start = self.buffer[1] & 0x7F, 2
+        if size == 126:
+            if not await self._fill(4):
+                return None
+            size, start = int.from_bytes(self.buffer[2:4], "big"), 4
+        elif size == 127:
+            if not await self._fill(10):
+                return None
+            size, start = int.from_bytes(self.buffer[2:10], "big"), 10
+        if not await self._fill(start + size):
+            return None
+        opcode, payload = self.buffer[0] & 0x0F, self.buffer[start : start + size]
+        self.buffer = self.buffer[start + size :]
+        return opcode, payload
+
+    async def until(self, predicate: Callable[[int, bytes], bool]) -> tuple[int, bytes]:
+        while True:
+            got = await self.next()
+            assert got is not None, "closed while waiting"
+            if predicate(*got):
+                return got
+
+    async def rest(self) -> list[tuple[int, bytes]]:
+        """Every frame until the server ends the connection."""
+        out = []
+        while (got := await self.next()) is not None:
+            out.append(got)
+        return out
