@@ -541,6 +541,12 @@ queue_get_size(OutputQueue *self, void *Py_UNUSED(closure))
 }
 
 static PyObject *
+queue_get_unsent(OutputQueue *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->size + self->held);
+}
+
+static PyObject *
 queue_get_closing(OutputQueue *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->closing);
@@ -582,6 +588,7 @@ static PyMemberDef queue_members[] = {
 
 static PyGetSetDef queue_getset[] = {
     {"size", (getter)queue_get_size, NULL, "Bytes collected since the last flush.", NULL},
+    {"unsent", (getter)queue_get_unsent, NULL, "Bytes collected or held for the store, not yet written.", NULL},
     {"closing", (getter)queue_get_closing, (setter)queue_set_closing, NULL, NULL},
     {NULL}
 };

@@ -10,8 +10,9 @@ command's replies are collected first (labels.py).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Protocol
 
 from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
@@ -20,6 +21,7 @@ from hubbub.server.delivery import (
     WANTS_MULTILINE,
     WANTS_TAGS,
     WANTS_TIME,
+    with_tags,
 )
 from hubbub.server.labels import LabeledResponse
 from hubbub.server.output import Deliverable, Link, Output
@@ -28,6 +30,18 @@ from hubbub.server.user import EMPTY, NONE, User
 
 # capability -> the tag bit it turns on
 TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag": WANTS_ACCOUNT}
+
+# A paced reply with a label is collected as any labeled reply until it has more rows
+# than this: one row is sent with the label on it; from the second, the reply goes out
+# as a labeled-response batch opened then (as finish_label would make it, but open).
+_LABELED_ROWS = 1
+
+
+def _in_batch(rows: Iterator[Message], ref: str, server: str) -> Iterator[Message]:
+    inside = {"batch": ref}
+    for message in rows:
+        yield with_tags(inside, message)
+    yield Message("BATCH", ["-" + ref], server)
 
 
 class OpenBatch(Protocol):
@@ -148,7 +162,11 @@ class Connection:
 
     def numeric(self, code: str, *params: str) -> None:
         """A numeric reply: the server is the source and our nick the first parameter."""
-        self.send(Message(code, reply_params((self.user.nick, *params)), self.server))
+        self.send(self.numeric_row(code, *params))
+
+    def numeric_row(self, code: str, *params: str) -> Message:
+        """The numeric reply `numeric` sends, to be sent later (a paced reply's row)."""
+        return Message(code, reply_params((self.user.nick, *params)), self.server)
 
     def numeric_list(self, code: str, params: list[str], items: list[str]) -> None:
         """`code` with `params` and the space-separated `items` as its last parameter, in
@@ -182,6 +200,52 @@ class Connection:
     def note(self, command: str, code: str, *context_and_text: str) -> None:
         """A standard reply that only informs (`NOTE`)."""
         self.send(Message("NOTE", reply_params((command, code, *context_and_text)), self.server))
+
+    # -- replies longer than the sendq ---------------------------------------------------
+
+    def paced(self, rows: Iterable[Message], patience: float) -> None:
+        """Send a reply that may be longer than the client's sendq (a LIST of a big
+        network, a WHO of a big channel) as the client reads it, as ircds that advertise
+        SAFELIST do: rows are written while what is unsent for the client stays under
+        half its sendq, and the rest once it has read most of that. Its later lines wait
+        meanwhile, so replies keep their order; what others send it goes out between rows.
+        `rows` is read lazily, the end numeric included: the reply's last word. Labeled,
+        a reply of more than one row goes out as a `labeled-response` batch, opened at
+        its second row and closed after its last."""
+        rows = iter(rows)
+        labeled = self.labeled
+        if labeled is not None:
+            for message in rows:
+                self.send(message)
+                if len(labeled.items) > _LABELED_ROWS:
+                    rows = self._open_label(labeled, rows)
+                    break
+            else:
+                return
+        self._pace(rows, patience, False)
+
+    def _pace(self, rows: Iterator[Message], patience: float, holding: bool) -> None:
+        link = self.link
+        for message in rows:
+            if self.quit_reason is not None:
+                break
+            self.send(message)
+            if not link.has_room():
+                if not holding:
+                    link.hold_input()
+                link.when_drained(partial(self._pace, rows, patience, True), patience)
+                return
+        if holding:
+            link.release_input()
+
+    def _open_label(self, labeled: LabeledResponse, rows: Iterator[Message]) -> Iterator[Message]:
+        """Send what the labeled reply holds as the start of its batch; the rows to come,
+        in it, and its end. The label is done with: nothing else joins it."""
+        self.suspend_label()
+        ref, opening = labeled.opened(self.tag_mask, self.server)
+        for message in opening:
+            self.send(message)
+        return _in_batch(rows, ref, self.server)
 
     # -- labeled-response ----------------------------------------------------------------
 

@@ -73,9 +73,20 @@ class LabeledResponse:
             if isinstance(unit, Message):
                 return [with_tags(label, unit)]
             return [with_tags(label, unit[0]), *unit[1:]]
+        ref, out = self._opened(units, server)
+        out.append(Message("BATCH", ["-" + ref], server))
+        return out
+
+    def opened(self, mask: int, server: str) -> tuple[str, list[Message]]:
+        """The reply so far as an open `labeled-response` batch, for a reply that goes on
+        after it (a paced one, connection.py): its reference, and its lines until then.
+        The caller tags what follows with the reference and closes the batch."""
+        return self._opened(self.units(mask), server)
+
+    def _opened(self, units: list[Unit], server: str) -> tuple[str, list[Message]]:
         ref = new_batch_id()
         inside = {"batch": ref}
-        out = [Message("BATCH", ["+" + ref, "labeled-response"], server, label)]
+        out = [Message("BATCH", ["+" + ref, "labeled-response"], server, {"label": self.label})]
         for unit in units:
             if isinstance(unit, Message):
                 out.append(with_tags(inside, unit))
@@ -83,5 +94,4 @@ class LabeledResponse:
                 out.append(with_tags(inside, unit[0]))
                 out.extend(unit[1:-1])
                 out.append(with_tags(inside, unit[-1]))
-        out.append(Message("BATCH", ["-" + ref], server))
-        return out
+        return ref, out

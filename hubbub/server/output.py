@@ -9,6 +9,7 @@ them for a person; a new kind of client adds a form, not a branch in the domain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from hubbub.irc.message import Message
@@ -39,6 +40,15 @@ class Link(Protocol):
     def input_waiting(self) -> bool:
         """Whether lines the peer sent wait to be handled (flood control delays them):
         then the peer is not silent, whatever its last handled line says."""
+
+    def has_room(self) -> bool:
+        """Whether more of a long reply may be written now: what is unsent for the peer
+        (collected, and held by the transport) is under half its sendq."""
+
+    def when_drained(self, callback: Callable[[], None], patience: float) -> None:
+        """Call `callback` once the peer has read most of what is unsent for it (a
+        quarter of its sendq is left); never, if the connection ends first. A peer that
+        reads nothing of it for `patience` seconds is dropped (SendQ exceeded)."""
 
     def speaks_irc(self, session: Session) -> None:
         """The peer turned out to be an IRC client: hand its lines to `session` directly

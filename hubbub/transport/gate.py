@@ -432,6 +432,11 @@ class OutputQueue:
     def size(self) -> int:
         return self._size
 
+    @property
+    def unsent(self) -> int:
+        """Bytes collected, or taken and held for the store's commit, not yet written."""
+        return self._size + self._held
+
 
 def _output_queues() -> type[OutputQueue]:
     """The class transports make their output queues with: OutputQueue above, or its

@@ -70,6 +70,12 @@ class Link(Counted, Protocol):
     def input_waiting(self) -> bool:
         """Whether lines the peer sent wait to be handled (the keepalive asks)."""
 
+    def has_room(self) -> bool:
+        """Whether more of a long reply may be written now (see server/output.py's Link)."""
+
+    def when_drained(self, callback: Callable[[], None], patience: float) -> None:
+        """Call back once the peer has read most of its unsent output (server/output.py)."""
+
     def speaks_irc(self, session: SessionPort) -> None:
         """From now on, hand the peer's lines to `session` (see server/output.py's Link)."""
 

@@ -11,8 +11,10 @@ work, or the network's order in a cluster) is read no further until it is releas
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
-from hubbub.transport.gate import NOTHING, LineGate
+from hubbub.transport.gate import NOTHING, LineGate, OutputQueue
 from hubbub.transport.ports import SessionPort, TransportCounters
 
 
@@ -26,6 +28,8 @@ class GatedInput:
     gate: LineGate
     session: SessionPort | None
     counters: TransportCounters
+    output: OutputQueue | None
+    transport: Any  # asyncio's transport, uvloop's or our own (sockets.py)
     _closing: bool
     _drain_handle: asyncio.Handle | None  # set to None by the transport as it starts
 
@@ -76,3 +80,66 @@ class GatedInput:
         self._drain_handle = None
         if not self._closing:
             self._pump()
+
+    # -- a reply longer than the sendq, paced as the client reads (Connection.paced) ----
+
+    def _unsent(self) -> int:
+        """Bytes for the client not yet taken by the kernel: collected, held for the
+        store's commit, or held by the transport."""
+        output, transport = self.output, self.transport
+        if output is None or transport is None:
+            return 0
+        return output.unsent + int(transport.get_write_buffer_size())
+
+    def has_room(self) -> bool:
+        output = self.output
+        return output is None or self._closing or self._unsent() < output.sendq // 2
+
+    def when_drained(self, callback: Callable[[], None], patience: float) -> None:
+        _DrainWatch(self, callback, patience)
+
+    def sendq_exceeded(self) -> None:
+        raise NotImplementedError
+
+
+class _DrainWatch:
+    """Looks at a connection's unsent output until the client has read most of it, then
+    calls back. A few looks a second at most (the first right after this pass's flush):
+    only connections in the middle of a long reply have one, and the kernel gives no
+    word when a socket written to directly (gate.py) drains. The client taking nothing
+    for `patience` seconds is dropped as one past its sendq: it stopped reading."""
+
+    __slots__ = ("_conn", "_callback", "_patience", "_loop", "_last", "_since", "_delay")
+
+    def __init__(self, conn: GatedInput, callback: Callable[[], None], patience: float) -> None:
+        self._conn = conn
+        self._callback = callback
+        self._patience = patience
+        self._loop = asyncio.get_running_loop()
+        self._last = conn._unsent()
+        self._since = self._loop.time()  # when the client last took something
+        self._delay = 0.0
+        self._loop.call_soon(self._look)
+
+    def _look(self) -> None:
+        conn = self._conn
+        if conn._closing or conn.session is None or conn.output is None:
+            return
+        unsent = conn._unsent()
+        if unsent <= conn.output.sendq // 4:
+            self._callback()
+            return
+        now = self._loop.time()
+        if unsent < self._last:
+            self._since = now
+            self._delay = 0.0
+        elif now - self._since >= self._patience:
+            conn.sendq_exceeded()
+            return
+        self._last = unsent
+        self._delay = min(max(self._delay * 2, _FIRST_LOOK), _LONGEST_LOOK)
+        self._loop.call_later(self._delay, self._look)
+
+
+_FIRST_LOOK = 0.002  # seconds to the second look, doubling while the client reads nothing
+_LONGEST_LOOK = 0.1

@@ -6,7 +6,8 @@ the sendq itself when send_buffer is 0), and a client that reads gets such a rep
 A client that does not read is still dropped (`SendQ exceeded`) once what the kernel
 leaves passes its sendq, and nobody else waits for it; a reply bigger than sendq + room
 in one pass drops the client cleanly (one ERROR, no cut line). REHASH of both limits
-reaches the connections already there.
+reaches the connections already there. (LIST and WHO are paced as the client reads
+them, so they pass any sendq: test_paced_replies.py; the drops here are history batches.)
 
 Every test checks its own premise (the reply really is bigger than the sendq, and within
 what one pass may send) so that it cannot pass by being too small.
@@ -233,6 +234,22 @@ async def make_channels(server: Runtime, clients: list[LineClient], count: int, 
             await sync(owner)
     await sync(owner)
     return topics
+
+
+HISTORY_CAPS = ("draft/chathistory", "batch", "server-time", "message-tags")
+
+
+async def fill_history(server: Runtime, clients: list[LineClient], count: int, length: int) -> list[str]:
+    """`count` messages of `length` characters said in #hist; their texts, in order."""
+    talker = await connected(server, "talker", "#hist")
+    clients.append(talker)
+    said = [f"{i:03d} " + "h" * (length - 4) for i in range(count)]
+    for i, text in enumerate(said):
+        talker.send(f"PRIVMSG #hist :{text}")
+        if i % 20 == 19:
+            await sync(talker)
+    await sync(talker)
+    return said
 
 
 def member_nick(i: int) -> str:
@@ -499,26 +516,25 @@ async def test_a_client_that_does_not_read_is_dropped_and_the_others_chat_on(
 async def test_a_reply_past_sendq_and_room_in_one_pass_drops_the_client_cleanly(
     make_server, clients, peers, tmp_path, kind
 ) -> None:
+    """A reply that is not paced (a history batch: at most `CHATHISTORY=` messages)."""
     sendq = 4096
     server = await make_server(*overrides(kind, tmp_path, f"limits.sendq={sendq}", f"limits.send_buffer={sendq}",
-                                          "limits.max_channels=200"))  # fmt: skip
-    topics = await make_channels(server, clients, 100, 390)  # a LIST of ~45 KB
+                                          f"store.db='{tmp_path / 'hubbub.db'}'"))  # fmt: skip
+    said = await fill_history(server, clients, 100, 300)  # a batch of ~45 KB
     watcher = await connected(server, "watcher", "#watch")
     clients.append(watcher)
     reader = await open_peer(kind, server, tmp_path, peers, "reader")
+    await reader.request(*HISTORY_CAPS)
     await reader.send("JOIN #watch")
     await reader.expect("366", "reader", "#watch")
     await reader.sync()
-    _, lines = await reader.reply("LIST")
+    _, lines = await reader.reply("CHATHISTORY LATEST #hist * 100")
     assert lines[-1:] == [DROPPED], lines[-3:]
     assert [line for line in lines if line.startswith("ERROR")] == [DROPPED]
-    # whatever came before the ERROR is whole lines of the LIST, in order, none cut short
-    for line in lines[:-1]:
-        assert LIST_LINE.fullmatch(line), line
-        if " 322 " in line:
-            channel, topic = line.split(" ", 5)[3], line.split(" :", 1)[1]
-            assert topics[channel] == topic, line
-    assert sum(" 322 " in line for line in lines) < len(topics)  # it was not sent whole
+    # whatever came before the ERROR is whole lines of the batch, in order, none cut short
+    texts = [parse(line).params[-1] for line in lines[:-1] if " PRIVMSG " in line]
+    assert texts == said[: len(texts)]
+    assert len(texts) < len(said)  # it was not sent whole
     quit_ = await watcher.expect("QUIT")
     assert quit_.source.startswith("reader!") and quit_.params == ["SendQ exceeded"]
     await still_serves(server)
@@ -570,15 +586,15 @@ async def rehash(server: Runtime, ircop: LineClient, text: str) -> None:
 @pytest.mark.parametrize(
     ("kind", "before", "after", "whole_before", "whole_after", "count"),
     [
-        ("tcp", (4096, 4096), (16384, 16384), False, True, 130),  # a LIST of ~25 KB
-        ("tls", (4096, 4096), (8192, 8192), False, True, 65),  # ~12 KB: within one TLS record
-        ("ws", (4096, 4096), (16384, 16384), False, True, 130),
-        ("tcp", (16384, 16384), (4096, 4096), True, False, 130),
-        ("tls", (8192, 8192), (4096, 4096), True, False, 65),
-        ("ws", (16384, 16384), (4096, 4096), True, False, 130),
-        ("tcp", (16384, 4096), (16384, 16384), False, True, 130),  # the room alone
-        ("tcp", (16384, 16384), (16384, 4096), True, False, 130),
-        ("ws", (16384, 4096), (16384, 0), False, True, 130),  # 0: the system's buffer; room: the sendq
+        ("tcp", (4096, 4096), (16384, 16384), False, True, 100),  # a history batch of ~25 KB
+        ("tls", (4096, 4096), (8192, 8192), False, True, 48),  # ~12 KB: within one TLS record
+        ("ws", (4096, 4096), (16384, 16384), False, True, 100),
+        ("tcp", (16384, 16384), (4096, 4096), True, False, 100),
+        ("tls", (8192, 8192), (4096, 4096), True, False, 48),
+        ("ws", (16384, 16384), (4096, 4096), True, False, 100),
+        ("tcp", (16384, 4096), (16384, 16384), False, True, 100),  # the room alone
+        ("tcp", (16384, 16384), (16384, 4096), True, False, 100),
+        ("ws", (16384, 4096), (16384, 0), False, True, 100),  # 0: the system's buffer; room: the sendq
     ],
     ids=["tcp-raised", "tls-raised", "ws-raised", "tcp-lowered", "tls-lowered", "ws-lowered",
          "tcp-room-raised", "tcp-room-lowered", "ws-room-system"],
@@ -586,17 +602,19 @@ async def rehash(server: Runtime, ircop: LineClient, text: str) -> None:
 async def test_rehash_of_sendq_and_send_buffer_applies_to_existing_connections(
     configured, oper_hash, clients, peers, tmp_path, kind, before, after, whole_before, whole_after, count
 ) -> None:
-    server = await configured(limits_toml(oper_hash, *before), *overrides(kind, tmp_path))
+    store = f"store.db='{tmp_path / 'hubbub.db'}'"
+    server = await configured(limits_toml(oper_hash, *before), *overrides(kind, tmp_path, store))
     ircop = await connected(server, "ircop")
     clients.append(ircop)
     await oper_up(ircop, password=OPER_PASSWORD)
-    topics = await make_channels(server, clients, count, 150)
+    said = await fill_history(server, clients, count, 120)
     reader = await open_peer(kind, server, tmp_path, peers, "reader")  # connected before the REHASH
 
     async def lists(peer: Peer, whole: bool) -> None:
-        replies, lines = await peer.reply("LIST")
+        await peer.request(*HISTORY_CAPS)
+        replies, lines = await peer.reply("CHATHISTORY LATEST #hist * 100")
         if whole:
-            assert [m.command for m in replies] == ["321", *["322"] * len(topics), "323"], lines[-3:]
+            assert [m.command for m in replies] == ["BATCH", *["PRIVMSG"] * len(said), "BATCH"], lines[-3:]
             await peer.sync()
         else:
             lines += await peer.closed()

@@ -63,6 +63,13 @@ class FakeLink:
     def input_waiting(self) -> bool:
         return False
 
+    def has_room(self) -> bool:
+        """No sendq without a transport: a long reply goes out at once."""
+        return True
+
+    def when_drained(self, callback, patience: float) -> None:
+        callback()
+
     def speaks_irc(self, session: object) -> None:
         self.irc_session = session
 

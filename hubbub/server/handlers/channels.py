@@ -8,6 +8,7 @@ applied, in the network's order: the reply to the joiner follows from that.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 
 from hubbub.irc import numerics as n
@@ -24,7 +25,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
-from hubbub.server.handlers.replies import shown
+from hubbub.server.handlers.replies import send_paced, shown
 
 PARTLEN = 300  # bytes
 
@@ -173,21 +174,28 @@ def handle_names(ctx: Context, message: Message) -> None:
 
 @command("LIST")
 def handle_list(ctx: Context, message: Message) -> None:
-    """All channels, or those named, filtered by ELIST conditions; secret ones only to members."""
-    conn, user, state = ctx.conn, ctx.user, ctx.state
+    """All channels, or those named, filtered by ELIST conditions; secret ones only to
+    members. Paced as the client reads it (SAFELIST): a big network's list passes the sendq."""
+    state = ctx.state
     wanted = elist.parse(message.params)
     if wanted.only_named:
         found = (state.channels.get(name) for name in dict.fromkeys(wanted.names))
         candidates = [c for c in found if c is not None]
     else:
         candidates = list(state.channels.values())
+    send_paced(ctx, _list_rows(ctx, wanted, candidates))
+
+
+def _list_rows(ctx: Context, wanted: elist.ListFilter, candidates: list[Channel]) -> Iterator[Message]:
+    conn, user, channels = ctx.conn, ctx.user, ctx.state.channels
     now = ctx.now()
-    conn.numeric(n.RPL_LISTSTART, "Channel", "Users  Name")
+    yield conn.numeric_row(n.RPL_LISTSTART, "Channel", "Users  Name")
     for channel in candidates:
-        if channel.hidden_from(user):
+        # read as the client reads: a channel gone meanwhile is left out
+        if channels.get(channel.key) is not channel or channel.hidden_from(user):
             continue
         count = visible_count(user, channel)
         topic_time = channel.topic_time if channel.topic else None
         if wanted.accepts(channel.name, count, channel.created, topic_time, now):
-            conn.numeric(n.RPL_LIST, channel.name, str(count), channel.topic)
-    conn.numeric(n.RPL_LISTEND, "End of /LIST")
+            yield conn.numeric_row(n.RPL_LIST, channel.name, str(count), channel.topic)
+    yield conn.numeric_row(n.RPL_LISTEND, "End of /LIST")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
@@ -15,7 +15,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import AwaySet
-from hubbub.server.handlers.replies import send_list, shown
+from hubbub.server.handlers.replies import send_list, send_paced, shown
 from hubbub.server.isupport import BOT_MODE
 from hubbub.server.user import User
 
@@ -51,7 +51,7 @@ class Whox:
         # the token is at most three digits; anything else is not echoed back as given
         self.token = token if token.isascii() and token.isdigit() and len(token) <= 3 else "0"
 
-    def reply(self, ctx: Context, user: User, channel: Channel | None) -> None:
+    def row(self, ctx: Context, user: User, channel: Channel | None) -> Message:
         me = ctx.user
         values: dict[str, Callable[[], str]] = {
             "t": lambda: self.token,
@@ -68,15 +68,14 @@ class Whox:
             "o": lambda: "n/a",
             "r": lambda: user.realname,
         }
-        ctx.conn.numeric(n.RPL_WHOSPCRPL, *(values[f]() for f in self.fields))
+        return ctx.conn.numeric_row(n.RPL_WHOSPCRPL, *(values[f]() for f in self.fields))
 
 
-def _who_line(ctx: Context, user: User, channel: Channel | None, whox: Whox | None = None) -> None:
+def _who_row(ctx: Context, user: User, channel: Channel | None, whox: Whox | None = None) -> Message:
     if whox is not None:
-        whox.reply(ctx, user, channel)
-        return
+        return whox.row(ctx, user, channel)
     flags = _who_flags(ctx, user, channel)
-    ctx.conn.numeric(
+    return ctx.conn.numeric_row(
         n.RPL_WHOREPLY,
         channel.name if channel is not None else "*",
         user.username,
@@ -94,9 +93,13 @@ def _shares_channel(a: User, b: User) -> bool:
 
 @command("WHO")
 def handle_who(ctx: Context, message: Message) -> None:
-    mask = message.param(0) or "*"
+    """The members of a channel or the users matching a mask; paced as the client reads,
+    since a big channel's WHO (which clients send on joining) passes the sendq."""
+    send_paced(ctx, _who_rows(ctx, message.param(0) or "*", message.param(1)))
+
+
+def _who_rows(ctx: Context, mask: str, option: str) -> Iterator[Message]:
     state, me = ctx.state, ctx.user
-    option = message.param(1)
     flags, percent, wanted = option.partition("%")  # "o", "%tcuhn", "o%tcuhn"
     whox = Whox(percent + wanted) if percent else None
     opers_only = "o" in flags  # RFC 2812: only operators matching the mask
@@ -104,28 +107,29 @@ def handle_who(ctx: Context, message: Message) -> None:
         channel = state.find_channel(mask)
         if channel is not None:
             for member in visible_members(me, channel):
-                if not opers_only or "o" in member.modes:
-                    _who_line(ctx, member, channel, whox)
+                # read as the client reads: whoever left meanwhile is left out
+                if member.channels.get(channel.key) is channel and (not opers_only or "o" in member.modes):
+                    yield _who_row(ctx, member, channel, whox)
     else:
         exact = state.find_user(mask)
         if exact is not None:
             if not opers_only or "o" in exact.modes:
-                _who_line(ctx, exact, None, whox)
+                yield _who_row(ctx, exact, None, whox)
         else:
             pattern = glob_to_regex("*" if mask == "0" else mask)
             found = 0
             for user in list(state.nicks.values()):
                 if found >= WHO_MAX_RESULTS:
                     break
-                if not user.registered:
+                if not user.registered or state.find_user(user.nick) is not user:
                     continue
                 if ("i" in user.modes and not _shares_channel(me, user)) or (opers_only and "o" not in user.modes):
                     continue
                 fields = (user.nick, user.username, user.host, user.realname, ctx.server_of(user))
                 if any(pattern.fullmatch(casefold(f)) for f in fields):
-                    _who_line(ctx, user, None, whox)
+                    yield _who_row(ctx, user, None, whox)
                     found += 1
-    ctx.conn.numeric(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
+    yield ctx.conn.numeric_row(n.RPL_ENDOFWHO, shown(mask), "End of WHO list")
 
 
 @command("WHOIS", min_params=1)

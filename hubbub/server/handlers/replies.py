@@ -8,14 +8,19 @@ Two things can break a reply that looks fine in a handler:
   its *last* parameter (`TOPIC :#a b`, `MODE #c +v :`); we show `*` instead, as ergo does.
 * Long lists. NAMES and WHOIS channel lists grow with the chat; one line may not pass
   512 bytes, so the list is spread over as many numerics as it needs.
+* Long replies. A LIST of a big network or a WHO of a big channel passes the client's
+  sendq: it is paced, written as the client reads it (`send_paced`).
 """
 
 from __future__ import annotations
 
-from hubbub.irc.message import MAX_LINE_BODY, shown
-from hubbub.server.connection import Connection
+from collections.abc import Iterable
 
-__all__ = ["LINE_BUDGET", "send_list", "shown"]
+from hubbub.irc.message import MAX_LINE_BODY, Message, shown
+from hubbub.server.connection import Connection
+from hubbub.server.context import Context
+
+__all__ = ["LINE_BUDGET", "send_list", "send_paced", "shown"]
 
 LINE_BUDGET = MAX_LINE_BODY  # bytes of a line before its CRLF
 
@@ -24,3 +29,10 @@ def send_list(conn: Connection, code: str, params: list[str], items: list[str]) 
     """Send `code` with `params` and the space-separated `items` as its last parameter,
     in as many lines as needed to keep each under 512 bytes (nothing when no items)."""
     conn.numeric_list(code, params, items)
+
+
+def send_paced(ctx: Context, rows: Iterable[Message]) -> None:
+    """Send a reply of any length as the client reads it (Connection.paced); a client
+    that reads none of it for `limits.ping_timeout` seconds is dropped (it may still be
+    sending: its lines wait, so the keepalive would take it for a live one)."""
+    ctx.conn.paced(rows, ctx.config.limits.ping_timeout)
