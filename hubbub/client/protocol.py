@@ -10,7 +10,8 @@ lines, and the same core could serve another transport.
 Registration moves through `Phase` in one direction per connection:
 IDLE -> CAP_LS -> CAP_REQ -> SASL -> WELCOME -> BURST -> READY, skipping what the
 server does not offer (no CAP at all, no SASL). `connection_made` starts it again
-after a reconnection, and channels we were in are joined again once READY.
+after a reconnection, and once READY we are marked away again if we were, and the
+channels we were in are joined again.
 """
 
 from __future__ import annotations
@@ -564,6 +565,10 @@ class ClientProtocol:
         self.phase = Phase.READY
         network = self.isupport.network
         self._emit(ev.Registered(self.nick, self.server_name or "", network, frozenset(self.caps)))
+        # A new connection knows nothing of our being away: say it again (the server's 306
+        # shows it), before the channels are joined, so their members see it from the start.
+        if self._requested_away is not None and self.away is None:
+            self._send("AWAY", self._requested_away)
         # the keyed channels first, their keys in the same order
         fold = self.isupport.casefold
         names = sorted(self.desired.values(), key=lambda name: fold(name) not in self.keys)

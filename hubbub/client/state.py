@@ -204,6 +204,10 @@ class ChatState:
         self.channels_listed: list[ListedChannel] = []
         self.listing = False  # a /list answer is being collected
         self._mention = _words_pattern([])
+        # The away message last shown for each person (folded nick), in answer to what we
+        # said to them: the server repeats its 301 after every message, shown once per away.
+        self._away_shown: dict[str, str] = {}
+        self._whois: set[str] = set()  # folded nicks whose WHOIS answer is arriving
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -363,6 +367,8 @@ class ChatState:
         self.nick = event.nick
         self._update_mentions()
         self.away = None
+        self._away_shown.clear()  # who is away is not known on this new connection
+        self._whois.clear()
         if event.network and self.server.name != event.network:
             self.server.name = event.network
             update.buffers = True
@@ -485,12 +491,16 @@ class ChatState:
             self._event_line(buffer, event.time, "part", f"{event.by} kicked {event.nick}{reason}", update)
 
     def _quit(self, event: ev.UserQuit, update: Update) -> None:
+        self._away_shown.pop(self.isupport.casefold(event.nick), None)
         reason = f" ({event.reason})" if event.reason else ""
         targets = [self.find(name) for name in (*event.channels, event.nick)]
         for buffer in dict.fromkeys(b for b in targets if b is not None):
             self._event_line(buffer, event.time, "quit", f"{event.nick} quit{reason}", update, event.nick)
 
     def _nick(self, event: ev.NickChanged, update: Update) -> None:
+        shown = self._away_shown.pop(self.isupport.casefold(event.old), None)
+        if shown is not None:
+            self._away_shown[self.isupport.casefold(event.new)] = shown
         if event.own:
             self.nick = event.new
             self._update_mentions()
@@ -544,6 +554,30 @@ class ChatState:
         if event.own:
             self.away = event.message
             update.status = True
+        elif event.message is None:  # back (away-notify): the next time away is news again
+            self._away_shown.pop(self.isupport.casefold(event.nick), None)
+
+    def _repeated_away(self, event: ev.Reply) -> bool:
+        """Whether a reply is the away message of someone we wrote to, shown already.
+
+        A server answers every message to someone away with their away message (301),
+        as it does a /whois; like irssi and HexChat, a conversation shows it once, and
+        again only once it changes or they were back in between. A /whois shows it always.
+        """
+        fold = self.isupport.casefold
+        if event.code == "311" and event.params:  # a WHOIS answer starts
+            self._whois.add(fold(event.params[0]))
+        elif event.code == "318" and event.params:  # ... and ends
+            self._whois.difference_update(fold(nick) for nick in event.params[0].split(","))
+        if event.code != "301" or len(event.params) < 2:
+            return False
+        nick, text = fold(event.params[0]), event.params[-1]
+        if nick in self._whois:
+            return False
+        if self._away_shown.get(nick) == text:
+            return True
+        self._away_shown[nick] = text
+        return False
 
     def _invited(self, event: ev.Invited, update: Update) -> None:
         text = f"{event.by} invites you to {event.channel} (type /join {event.channel})"
@@ -566,6 +600,8 @@ class ChatState:
             if channel is not None:
                 channel.topic = ""
                 update.topic.add(channel)
+        if self._repeated_away(event):
+            return
         text = describe_reply(event)
         if text is None:
             return

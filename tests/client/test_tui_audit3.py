@@ -91,8 +91,6 @@ async def test_away_shows_in_the_status_bar_of_every_buffer_until_back(server: R
         await until(pilot, lambda: on_screen(app, "no longer marked as being away"), "the server's answer")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /back (the HexChat command) is 'Unknown command'; "
-                                       "only a bare /away comes back")
 async def test_back_comes_back_from_away(server: Runtime) -> None:
     app = chat_app(server)
     async with app.run_test(size=SIZE) as pilot:
@@ -104,8 +102,6 @@ async def test_back_comes_back_from_away(server: Runtime) -> None:
         await until(pilot, lambda: "(away)" not in status(app), "back", timeout=3)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the away state is dropped on reconnecting: not sent again "
-                                       "to the server and no longer shown in the status bar")
 async def test_away_is_kept_across_a_reconnection(make_server: MakeServer, make_client: MakeClient) -> None:
     runtime = await make_server()
     host, port = runtime.irc_address()
@@ -125,8 +121,6 @@ async def test_away_is_kept_across_a_reconnection(make_server: MakeServer, make_
         assert (server_knows, "(away)" in status(app)) == (True, True), status(app)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the server's 301 away reply is shown again after every "
-                                       "message to someone away, not once per conversation")
 async def test_an_away_reply_is_shown_once_not_after_every_message(server: Runtime,
                                                                     make_client: MakeClient) -> None:
     app = chat_app(server)
@@ -189,8 +183,6 @@ async def test_msg_to_a_channel_one_is_not_in(server: Runtime, make_client: Make
         assert not buffer(app, "#open").joined
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: /join #a,#b ka,kb sends every key list with every channel "
-                                       "(JOIN #b ka,kb), so #b gets #a's key and is refused")
 async def test_join_several_keyed_channels_at_once(server: Runtime, make_client: MakeClient) -> None:
     bob, bob_events = await make_client(server, "bob", channels=("#a", "#b"))
     await bob_events.wait_for(ev.Joined, lambda e: e.own and e.channel == "#b")
@@ -217,10 +209,7 @@ IRC_HABITS = [
 
 
 @pytest.mark.parametrize(("typed", "bob_sees"), [
-    pytest.param(typed, sees, id=typed.split()[0][1:],
-                 marks=pytest.mark.xfail(strict=True, reason=f"BUG: {typed.split()[0]} is 'Unknown command' "
-                                                             "(irssi/WeeChat/HexChat all have it)"))
-    for typed, sees in IRC_HABITS])
+    pytest.param(typed, sees, id=typed.split()[0][1:]) for typed, sees in IRC_HABITS])
 async def test_everyday_operator_and_notice_commands(server: Runtime, make_client: MakeClient, typed: str,
                                                      bob_sees: Callable[[ev.Event], bool]) -> None:
     app = chat_app(server, channels=("#k",))
@@ -515,8 +504,6 @@ async def test_textual_and_rich_markup_from_others_is_shown_as_typed(server: Run
         assert app.return_code is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a ⏎ (U+23CE) typed or pasted inside one line is taken for a "
-                                       "paste's line break: the line goes out as two messages without it")
 async def test_a_return_symbol_in_a_typed_line_is_sent_as_it_is(server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server)
     async with app.run_test(size=SIZE) as pilot:

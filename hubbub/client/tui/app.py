@@ -18,7 +18,6 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
-from textual.widgets import Input
 
 from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
@@ -34,7 +33,6 @@ from hubbub.client.tui.widgets import (
     SearchBar,
     StatusBar,
     TopicBar,
-    lines_of,
 )
 
 QUIT_MESSAGE = "hubbub chat"
@@ -216,14 +214,10 @@ class ChatApp(App[int]):
 
     # -- what the person does -------------------------------------------------------
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if not isinstance(event.input, ChatInput):
-            return
-        chat_input = self.query_one(ChatInput)
-        text = event.value
-        chat_input.history.add(text)
-        chat_input.value = ""
-        commands.execute(self, lines_of(text))
+    def on_chat_input_sent(self, event: ChatInput.Sent) -> None:
+        event.input.history.add(event.text)
+        event.input.text = ""
+        commands.execute(self, event.text)
 
     def on_buffer_list_clicked(self, message: BufferList.Clicked) -> None:
         self.action_select_buffer(message.index)

@@ -16,6 +16,7 @@ from typing import Protocol
 from hubbub.client.chatlog import ChatLog
 from hubbub.client.connection import Client, NotConnectedError
 from hubbub.client.state import Buffer, BufferKind, ChatState
+from hubbub.irc.message import Message
 
 
 class CommandContext(Protocol):
@@ -123,17 +124,20 @@ def _current_channel(ctx: CommandContext) -> Buffer:
     return buffer
 
 
-@command("join", "/join #channel [key]", "Join a channel (the # may be left out); it opens in a new buffer.")
+@command("join", "/join #channel [key]", "Join a channel (the # may be left out); it opens in a new buffer. "
+         "Several at once: /join #a,#b keyofa,keyofb.")
 def _join(ctx: CommandContext, args: str) -> None:
-    names, _, key = args.partition(" ")
-    if not names:
+    names, _, keys = args.partition(" ")
+    channels = [_channel_name(ctx, name) for name in names.split(",") if name]
+    if not channels:
         raise UsageError("Which channel?")
-    for name in names.split(","):
-        if name:
-            ctx.client.join(_channel_name(ctx, name), key.strip() or None)
-            existing = ctx.state.find(_channel_name(ctx, name))
-            if existing is not None:
-                ctx.switch_to(existing)
+    given = keys.strip().split(",") if keys.strip() else []
+    for i, channel in enumerate(channels):  # the keys in the order of the channels, as IRC pairs them
+        key = given[i] if i < len(given) else ""
+        ctx.client.join(channel, key or None)
+        existing = ctx.state.find(channel)
+        if existing is not None:
+            ctx.switch_to(existing)
 
 
 @command("part", "/part [#channel] [reason]", "Leave a channel (this one by default); its buffer stays.",
@@ -170,6 +174,14 @@ def _query(ctx: CommandContext, args: str) -> None:
         ctx.client.privmsg(nick, text)
 
 
+@command("notice", "/notice nick|#channel message", "Send a notice (a message not to be answered automatically).")
+def _notice(ctx: CommandContext, args: str) -> None:
+    target, _, text = args.partition(" ")
+    if not target or not text.strip():
+        raise UsageError("To whom, and what?")
+    ctx.client.notice(target, text)
+
+
 @command("me", "/me action", "Describe what you are doing: /me waves shows as “* you waves”.")
 def _me(ctx: CommandContext, args: str) -> None:
     if not args:
@@ -188,6 +200,47 @@ def _nick(ctx: CommandContext, args: str) -> None:
 def _topic(ctx: CommandContext, args: str) -> None:
     buffer = _current_channel(ctx)
     ctx.client.set_topic(buffer.name, args or None)
+
+
+def _channel_and_rest(ctx: CommandContext, args: str) -> tuple[str, str]:
+    """A #channel named first, or this channel; and the rest of the arguments."""
+    first, _, rest = args.partition(" ")
+    if first and ctx.client.isupport.is_channel(first):
+        return first, rest.strip()
+    return _current_channel(ctx).name, args
+
+
+@command("kick", "/kick [#channel] nick [reason]", "Put someone out of a channel (this one by default).")
+def _kick(ctx: CommandContext, args: str) -> None:
+    channel, rest = _channel_and_rest(ctx, args)
+    nick, _, reason = rest.partition(" ")
+    if not nick:
+        raise UsageError("Whom?")
+    reason = reason.strip()
+    ctx.client.send(Message("KICK", [channel, nick, *([reason] if reason else [])]))
+
+
+@command("invite", "/invite nick [#channel]", "Invite someone to a channel (this one by default).")
+def _invite(ctx: CommandContext, args: str) -> None:
+    words = args.split()
+    if not words or len(words) > 2:
+        raise UsageError("Whom, and to which channel?")
+    channel = _channel_name(ctx, words[1]) if len(words) == 2 else _current_channel(ctx).name
+    ctx.client.send(Message("INVITE", [words[0], channel]))
+
+
+@command("mode", "/mode [#channel|yournick] [+-modes [arguments]]",
+         "Show or change a channel's modes (this one by default: /mode +m, /mode +o bob), or your own.")
+def _mode(ctx: CommandContext, args: str) -> None:
+    words = args.split()
+    first = words[0] if words else ""
+    if first and (ctx.client.isupport.is_channel(first) or ctx.client.isupport.same(first, ctx.client.nick)):
+        target, changes = first, words[1:]
+    elif first and first[0] not in "+-" and ctx.state.current.kind is not BufferKind.CHANNEL:
+        target, changes = first, words[1:]  # someone else's nick: the server says no
+    else:
+        target, changes = _current_channel(ctx).name, words  # /mode +m, /mode b (the ban list)
+    ctx.client.send(Message("MODE", [target, *changes]))
 
 
 @command("names", "/names", "List who is in this channel (as the member list shows them).")
@@ -213,6 +266,11 @@ def _whois(ctx: CommandContext, args: str) -> None:
 @command("away", "/away [message]", "Mark yourself away with a message, or back without one.")
 def _away(ctx: CommandContext, args: str) -> None:
     ctx.client.set_away(args or None)
+
+
+@command("back", "/back", "Come back from being away (the same as /away alone).")
+def _back(ctx: CommandContext, args: str) -> None:
+    ctx.client.set_away(None)
 
 
 @command("close", "/close", "Close this buffer (leaving the channel if you are in it).")

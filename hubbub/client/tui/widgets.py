@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.console import Console
@@ -378,16 +379,18 @@ class StatusBar(Static):
         self.update(text)
 
 
-LINE_BREAK = "\u23ce"  # ⏎: a line break of a paste, in the one-line input
-
-
-def lines_of(submitted: str) -> str:
-    """What the input submitted, its pasted line breaks (⏎) made line breaks again."""
-    return submitted.replace(LINE_BREAK, "\n")
+LINE_BREAK = "\u23ce"  # ⏎: how a line break of a paste shows in the one-line input
 
 
 class ChatInput(Input):
-    """The line being typed: Up/Down walk the history, Tab completes nicks, channels, commands."""
+    """The line being typed: Up/Down walk the history, Tab completes nicks, channels, commands.
+
+    A paste of several lines stays whole: each of its line breaks shows as ⏎
+    (`LINE_BREAK`), and Enter sends every line. Which ⏎ are line breaks is kept
+    beside the value (`_breaks`, their positions, moved along by every edit), not
+    in it: a ⏎ typed, or inside a pasted line, is text like any other and sent as is.
+    `text` is what Enter sends: the value with the pasted line breaks as line breaks.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "complete", "Complete", show=False, priority=True),
@@ -395,27 +398,93 @@ class ChatInput(Input):
         Binding("down", "history(1)", "Next line", show=False),
     ]
 
+    @dataclass
+    class Sent(Message):
+        """Enter: `text` is what to send, a paste's line breaks as line breaks."""
+
+        input: ChatInput
+        text: str
+
+        @property
+        def control(self) -> ChatInput:
+            return self.input
+
     def __init__(self, candidates: Callable[[], tuple[list[str], list[str], list[str]]], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.history = InputHistory()
         self.completer = Completer()
         self._candidates = candidates
+        self._breaks: list[int] = []  # positions in `_marked` of the ⏎ that are pasted line breaks
+        self._marked = ""  # the value `_breaks` belong to
+        self._pasted: list[int] = []  # during a paste: where its line breaks go in the text inserted
+
+    @property
+    def text(self) -> str:
+        """The value as it is to be sent: the pasted line breaks as line breaks, any other ⏎ as it is."""
+        self._follow(self.value)
+        chars = list(self.value)
+        for at in self._breaks:
+            chars[at] = "\n"
+        return "".join(chars)
+
+    @text.setter
+    def text(self, text: str) -> None:
+        """Show `text` (its line breaks as ⏎) with the cursor at its end."""
+        value = text.replace("\n", LINE_BREAK)
+        self._breaks = [i for i, ch in enumerate(text) if ch == "\n"]
+        self._marked = value
+        self.value = value
+        self.cursor_position = len(value)
+
+    def _follow(self, value: str) -> None:
+        """Move the line breaks to a value set as a whole (completion, a program): what is
+        the same at its start and its end keeps them; those in what changed are gone."""
+        old = self._marked
+        if value == old:
+            return
+        head = 0
+        most = min(len(old), len(value))
+        while head < most and old[head] == value[head]:
+            head += 1
+        tail = 0
+        while tail < most - head and old[-1 - tail] == value[-1 - tail]:
+            tail += 1
+        self._moved(head, len(old) - tail, len(value) - len(old), [])
+        self._marked = value
+
+    def _moved(self, start: int, end: int, growth: int, added: list[int]) -> None:
+        """old[start:end] was replaced, the value growing by `growth`; `added`: new breaks."""
+        self._breaks = ([at for at in self._breaks if at < start] + added
+                        + [at + growth for at in self._breaks if at >= end])
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        """Every edit by a key comes here (Textual's Input funnels them all through it)."""
+        self._follow(self.value)
+        old = self.value
+        start, end = sorted((max(0, start), min(len(old), end)))
+        super().replace(text, start, end)
+        if self.value == old[:start] + text + old[end:]:  # the edit was made (not refused by a restriction)
+            self._moved(start, end, len(text) - (end - start), [start + i for i in self._pasted])
+            self._marked = self.value
 
     def on_paste(self, event: events.Paste) -> None:
         """Textual's Input keeps the first line of a paste and drops the rest; a chat
-        sends them all. The one-line input shows each line break as ⏎ (`LINE_BREAK`),
-        and what is submitted has them back as line breaks (`lines_of`)."""
+        sends them all, each line break shown as ⏎."""
         text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         if "\n" not in text:
             return  # one line: Textual's own handling
         event.prevent_default()
         event.stop()
-        shown = text.replace("\n", LINE_BREAK)
         selection = self.selection
-        if selection.is_empty:
-            self.insert_text_at_cursor(shown)
-        else:
-            self.replace(shown, *selection)
+        start, end = (self.cursor_position,) * 2 if selection.is_empty else sorted(selection)
+        self._pasted = [i for i, ch in enumerate(text) if ch == "\n"]
+        try:
+            self.replace(text.replace("\n", LINE_BREAK), start, end)
+        finally:
+            self._pasted = []
+
+    async def action_submit(self) -> None:
+        self.post_message(self.Sent(self, self.text))
 
     def action_complete(self) -> None:
         commands, channels, nicks = self._candidates()
@@ -426,10 +495,9 @@ class ChatInput(Input):
             self.cursor_position = cursor
 
     def action_history(self, step: int) -> None:
-        text = self.history.previous(self.value) if step < 0 else self.history.next()
+        text = self.history.previous(self.text) if step < 0 else self.history.next()
         if text is not None:
-            self.value = text
-            self.cursor_position = len(text)
+            self.text = text
 
 
 class SearchBar(Horizontal):
