@@ -138,6 +138,15 @@ class Connection:
         else:
             self.output.send(message)
 
+    def send_last(self, message: Message) -> None:
+        """The last message before the connection closes (its ERROR): out now, not
+        behind the replies still waiting for the network's order, which will never go."""
+        applying, self.applying = self.applying, True
+        try:
+            self.send(message)
+        finally:
+            self.applying = applying
+
     def deliver(self, out: Deliverable) -> None:
         """Send a message shared with other recipients, in the form this client wants."""
         fast = self.fast

@@ -125,7 +125,7 @@ class Services:
             return
         user = conn.user
         if tell:
-            conn.send(Message("ERROR", [f"Closing Link: {user.host} ({reason})"]))
+            conn.send_last(Message("ERROR", [f"Closing Link: {user.host} ({reason})"]))
         conn.leave(reason)
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
@@ -136,7 +136,7 @@ class Services:
         """End a connection whose user has left the chat already (quit elsewhere)."""
         if conn.gone:
             return
-        conn.send(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        conn.send_last(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
         conn.leave(reason)
         self.local.pop(conn.user.uid, None)
         conn.close_link()

@@ -492,11 +492,6 @@ async def test_a_node_paused_past_its_timeout_drops_its_clients_and_history_hold
     assert sorted(on_1) == sorted(delivered), "history is not what the network delivered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a client (draft/chathistory) that typed a line while its node was paused past node_timeout "
-    "is closed without the ERROR cluster.md promises",
-)
 async def test_a_client_that_typed_while_its_node_was_paused_past_its_timeout_is_told_why_it_is_closed(
     network: Cluster,
 ) -> None:
