@@ -9,8 +9,11 @@ the person is put in the default channel.
 
 What is typed is cleaned of control characters first (text.py), and a line too long
 for one IRC message is said as several, cut between words (split.py), as an IRC client
-would send it. Those extra messages cost flood tokens as lines do: with flood control
-on, the ones past the allowance wait (and so do the person's next lines meanwhile).
+would send it. Those extra messages cost flood tokens as lines do, from the
+connection's one flood budget (the transport's, which paid for the line itself): each
+is charged to it as it goes (`link.charge`, as a multiline batch's lines are). With flood
+control on, the ones past the allowance wait, and so do the person's next lines
+meanwhile; none is dropped.
 """
 
 from __future__ import annotations
@@ -78,7 +81,11 @@ class PlainInput:
         self.view = view
         view.on_welcome = self._welcomed
         self._later = later
-        self._bucket: TokenBucket | None = None  # the allowance for the extra messages of long lines
+        # The connection's flood budget as the transport keeps it, followed from here to
+        # know when the next extra message may go: every line the transport let through
+        # took a token of it, and every extra message is charged to it (`_spend_line`,
+        # `_pace`). It grants nothing of its own.
+        self._bucket: TokenBucket | None = None
         self._waiting: deque[tuple[str, str]] = deque()  # (target, text) waiting for flood tokens
         self._timer: Timer | None = None
         self._holding = False  # the person's input is held while parts wait
@@ -87,15 +94,17 @@ class PlainInput:
         self.view.say(text)
 
     def line_too_long(self) -> None:
+        self._spend_line()
         self.say(TOO_LONG)
 
     def line_received(self, raw: bytes) -> None:
         conn = self.ctx.conn
         if conn.gone:
             return
+        self._spend_line()
         conn.last_activity = self.ctx.now()  # present: a person choosing a name is not timed out
         if len(raw) > MAX_TYPED_LINE:
-            self.line_too_long()
+            self.say(TOO_LONG)
             return
         try:
             text = raw.decode("utf-8")
@@ -191,11 +200,21 @@ class PlainInput:
                 self._timer = self._later(wait, self._resume)
                 return
             target, text = self._waiting.popleft()
+            conn.link.charge(1)  # the connection's one flood budget pays for it, as for a line
             self._run("PRIVMSG", target, text)
 
+    def _spend_line(self) -> None:
+        """A line came through the transport: it took a token of the flood budget there
+        (never more than it had: the transport lets a line through only with one)."""
+        bucket = self._allowance()
+        if bucket is not None:
+            bucket.spend(1)
+            bucket.tokens = max(bucket.tokens, 0.0)
+
     def _allowance(self) -> TokenBucket | None:
-        """The flood allowance of extra messages, under the limits in force (a reload may
-        change them); None without flood control, or without a clock to wait with."""
+        """The connection's flood budget as followed here (see `_bucket`), under the limits
+        in force (a reload that changes them starts the transport's afresh, and this one);
+        None without flood control, or without a clock to wait with."""
         limits = self.ctx.config.limits
         if self._later is None or not limits.flood_control:
             self._bucket = None

@@ -1,6 +1,11 @@
 """Stored history on its way back to a client: as the lines it was, with its original
 msgid and time, in a batch when the client negotiated `batch`.
 
+A `draft/multiline` message is kept as one message (store/recorder.py) and comes back
+as it went out live (batch.py's `MultilineOutgoing`): a `draft/multiline` batch, nested
+in the replay's, to a client with the capability, its lines with the
+`draft/multiline-concat` tags they had; its lines one by one to the others.
+
 A `Replay` is delivered like a relayed message (labels.py's `Shared`): with a labeled
 command it becomes part of the labeled response, nested in its batch.
 """
@@ -9,9 +14,10 @@ from __future__ import annotations
 
 import datetime
 
-from hubbub.irc.message import Message
+from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
+from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, parse_mode_changes, split_mode_changes
-from hubbub.server.delivery import FORM_BITS, WANTS_TAGS, event_tags, new_batch_id
+from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, WANTS_TAGS, event_tags, new_batch_id, with_tags
 from hubbub.server.storage import StoredMessage
 
 _FORMATS = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
@@ -28,27 +34,81 @@ def parse_timestamp(text: str) -> float | None:
     return None
 
 
-def stored_lines(stored: StoredMessage, mask: int, server: str) -> list[Message]:
-    """The line (or lines: a multiline message's, the msgid on the first) a stored message was."""
+def multiline_params(target: str, lines: tuple[tuple[str, bool], ...]) -> tuple[str, str, str]:
+    """How a multiline message is kept: PRIVMSG's parameters `(target, text, marks)`.
+
+    `text` is its lines joined as they read, a line break before each but those
+    concatenated to the line before (draft/multiline-concat); `marks` says where those
+    begin in `text` (offsets in characters, separated by commas; "" for none). A third
+    parameter is what tells a multiline message from a line: messages kept before it
+    was written have only the text (see `multiline_lines`)."""
+    text = ""
+    marks: list[str] = []
+    for i, (line, concat) in enumerate(lines):
+        if i and concat:
+            marks.append(str(len(text)))
+            text += line
+        else:
+            text += "\n" + line if i else line
+    return target, text, ",".join(marks)
+
+
+def multiline_lines(text: str, marks: str, room: int) -> tuple[tuple[str, bool], ...]:
+    """The (text, concatenated) lines of a multiline message kept as `text` and `marks`
+    (`multiline_params`), none past `room` bytes: a longer one (kept before the marks
+    were: its pieces were joined with no trace) is cut into pieces concatenated again,
+    at character boundaries."""
+    try:
+        cuts = sorted({int(mark) for mark in marks.split(",") if mark})
+    except ValueError:
+        cuts = []
+    lines: list[tuple[str, bool]] = []
+    start = 0
+    for line in text.split("\n"):
+        end = start + len(line)
+        at, concat = start, False
+        for cut in cuts:
+            if start <= cut < end:
+                lines.append((text[at:cut], concat))
+                at, concat = cut, True
+        lines.append((text[at:end], concat))
+        start = end + 1
+    room = max(room, 4)  # one character, whatever the source and target
+    fitting: list[tuple[str, bool]] = []
+    for line, concat in lines:
+        while len(line) * 4 > room and len(line.encode()) > room:
+            piece = fit_utf8(line, room)
+            fitting.append((piece, concat))
+            line, concat = line[len(piece) :], True
+        fitting.append((line, concat))
+    return tuple(fitting)
+
+
+def stored_units(stored: StoredMessage, mask: int, server: str) -> list[Message | list[Message]]:
+    """What a stored message is to a client whose tag wishes are `mask`: the line, or
+    lines (a multiline message's, the msgid on the first; a MODE change's, split as
+    members saw it), or a multiline message's batch (with WANTS_MULTILINE)."""
     source = stored.source or server
-    if stored.command in ("PRIVMSG", "NOTICE") and len(stored.params) == 2 and "\n" in stored.params[1]:
-        target, text = stored.params
-        out: list[Message] = []
-        for line in text.split("\n"):
-            if line:
-                tags = event_tags(mask, stored.msgid if not out else None, stored.time, stored.account, False,
-                                  stored.tags)  # fmt: skip
-                out.append(Message(stored.command, [target, line], source, tags))
-        return out
-    tags = event_tags(mask, stored.msgid, stored.time, stored.account, False, stored.tags)
-    if stored.command == "MODE" and len(stored.params) >= 2:
+    params = stored.params
+    if stored.command == "PRIVMSG" and len(params) in (2, 3):
+        target, text = params[0], params[1]
+        room = MAX_LINE_BODY - len(f":{source} PRIVMSG {target} :".encode())
+        # a multiline message (kept with its marks, or before they were: with a line break,
+        # or too long for one line) goes as it went live
+        if len(params) == 3 or "\n" in text or (len(text) * 4 > room and len(text.encode()) > room):
+            pieces = multiline_lines(text, params[2] if len(params) == 3 else "", room)
+            out = MultilineOutgoing(source, target, pieces, time=stored.time, msgid=stored.msgid,
+                                    client_tags=stored.tags, account=stored.account)  # fmt: skip
+            return out.units_for(mask & (FORM_BITS | WANTS_MULTILINE))
+    tags = event_tags(mask & FORM_BITS, stored.msgid, stored.time, stored.account, False, stored.tags)
+    if stored.command == "MODE" and len(params) >= 2:
         # kept as one change; sent as the line or lines members saw (each with the msgid)
-        channel, letters, *args = stored.params
+        channel, letters, *args = params
         head = len(f":{source} MODE {channel} +".encode())
         lines = split_mode_changes(head, parse_mode_changes(letters, args))
         if len(lines) > 1:
             return [Message("MODE", mode_params(channel, line), source, tags) for line in lines]
-    return [Message(stored.command, list(stored.params), source, tags)]
+    return [Message(stored.command, list(params), source, tags)]
 
 
 class Replay:
@@ -67,13 +127,19 @@ class Replay:
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         # message-tags: a TAGMSG never reaches a client without the capability, kept or live
         shown = self.messages if mask & WANTS_TAGS else [m for m in self.messages if m.command != "TAGMSG"]
-        lines = [line for stored in shown for line in stored_lines(stored, mask & FORM_BITS, self.server)]
+        units = [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
         if self.batch_type is None:
-            return list(lines)
+            return units
         ref = new_batch_id()
+        inside = {"batch": ref}
         batch = [Message("BATCH", ["+" + ref, self.batch_type, *self.batch_params], self.server)]
-        for line in lines:
-            batch.append(Message(line.command, line.params, line.source, {"batch": ref, **line.tags}))
+        for unit in units:
+            if isinstance(unit, Message):
+                batch.append(with_tags(inside, unit))
+            else:  # a nested multiline batch: its opening and closing lines belong to ours
+                batch.append(with_tags(inside, unit[0]))
+                batch.extend(unit[1:-1])
+                batch.append(with_tags(inside, unit[-1]))
         batch.append(Message("BATCH", ["-" + ref], self.server))
         return [batch]
 

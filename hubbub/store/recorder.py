@@ -46,6 +46,7 @@ from hubbub.server.events import (
     TopicSet,
     UserQuit,
 )
+from hubbub.server.replay import multiline_params
 from hubbub.server.state import ChatState
 from hubbub.server.storage import (
     AccountRecord,
@@ -137,7 +138,8 @@ def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
 
 def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
     """Kept as one message, its lines joined as they read (concatenated ones without a
-    line break); replayed line by line."""
+    line break), with where the concatenated ones begin (replay.py's `multiline_params`):
+    replayed as it was delivered live."""
     if not r.history.enabled or ev.status:
         return
     user = outcome.user
@@ -149,10 +151,8 @@ def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
         key, shown = dm_key(user.account, target.account), target.nick
     else:
         return
-    text = ""
-    for i, (line, concat) in enumerate(ev.lines):
-        text += line if concat or i == 0 else "\n" + line
-    r._line(key, ev.msgid, ev.time, "PRIVMSG", user, (shown, text), ev.tags, text)
+    params = multiline_params(shown, ev.lines)
+    r._line(key, ev.msgid, ev.time, "PRIVMSG", user, params, ev.tags, params[1])
 
 
 def _events_on(r: Recorder) -> bool:

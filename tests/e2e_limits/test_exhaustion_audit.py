@@ -14,8 +14,6 @@ import asyncio
 import socket
 from pathlib import Path
 
-import pytest
-
 from hubbub.irc.message import Message
 from tests.helpers import LineClient, connect_plain, connected, sync
 
@@ -174,11 +172,6 @@ async def test_chanserv_refuses_a_registration_past_max_channels(make_server, cl
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CS SET FOUNDER hands a channel to an account already at "
-    "accounts.max_channels (and frees the giver to register another: no bound per account)",
-)
 async def test_chanserv_set_founder_cannot_take_an_account_past_max_channels(make_server, clients) -> None:
     server = await make_server("accounts.max_channels=1")
     alice = await connected(server, "alice", "#a")
@@ -441,11 +434,6 @@ async def test_a_long_line_sent_byte_by_byte_or_100kb_without_newline_is_one_417
     assert [m.params[-1] for m in got] == ["after"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the extra messages of a plain user's long lines draw on a second "
-    "token bucket of their own, so a plain user sends twice the flood burst (and rate)",
-)
 async def test_a_plain_users_long_lines_pass_no_more_messages_at_once_than_the_flood_burst(
     make_server, clients
 ) -> None:

@@ -270,9 +270,6 @@ async def test_typed_commands_name_their_channels_and_say_what_they_do(open_user
     await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("a word in #one$")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: /topic takes no channel: '/topic #other' sets the current channel's topic to '#other' "
-    "(and '/topic #other text' to '#other text') instead of showing or setting #other's"))  # fmt: skip
 async def test_topic_with_a_channel_named_acts_on_that_channel(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby #other")  # she made both: operator of both
@@ -390,9 +387,6 @@ async def test_on_a_375_by_667_phone_every_control_is_reachable(open_user, irc_u
     await expect(page.locator("#scrim")).to_be_hidden()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (known gap): on a phone the ☰ button shows no unread or mention badge, so news in "
-    "another conversation is invisible until the list is opened"))  # fmt: skip
 async def test_the_phone_menu_button_says_when_other_conversations_have_news(open_user, irc_user) -> None:
     alice = await open_user(viewport=PHONE)
     await alice.connect("alice", "#lobby #other")
@@ -456,9 +450,6 @@ async def test_killed_by_an_operator_the_page_says_so_reconnects_rejoins_and_dou
     await expect(error_rows(alice)).to_have_text([re.compile(r"Closing Link: .*Killed .*enough of that")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a long paste cut by a disconnection loses its unsent part silently: "
-    "IrcClient.resetSession empties the paced queue on reconnecting, with no word in the page"))  # fmt: skip
 async def test_a_paste_cut_by_a_disconnection_is_finished_or_said_to_be_unsent(oper_servers, open_page) -> None:
     # Flood control on: the server takes the paste at its pace, so it is still going out
     # when the connection is cut.
@@ -554,10 +545,6 @@ async def test_a_private_conversation_closed_and_reopened_scrolls_back_through_i
     assert texts == [f"private {i:03d}" for i in range(160)], texts[:3] + texts[-3:]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a long line (sent as draft/multiline-concat pieces, as this client sends any long line) is "
-    "kept whole but replayed as one line cut at 512 bytes: server/replay.py stored_lines splits only "
-    "on line breaks, and Message.encode (irc/message.py) cuts the rest"))  # fmt: skip
 async def test_a_long_line_comes_back_whole_from_history(open_user) -> None:
     bob = await open_user()
     await bob.connect("bob", "#lobby")
@@ -594,10 +581,6 @@ async def test_a_password_not_to_be_remembered_is_kept_nowhere_in_the_browser(we
     await expect(alice.page.locator("#connect-password")).to_have_value("")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the connect form has no method: where the scripts do not run (JavaScript off, or a script "
-    "refused, say with a 503 at the per-address limit) Connect submits it as a GET, and the password "
-    "lands in the address bar and the browser's history (index.html, #connect-form)"))  # fmt: skip
 async def test_where_the_scripts_do_not_run_connect_never_puts_the_password_in_the_address(
     web_server, browser
 ) -> None:  # fmt: skip
@@ -615,10 +598,6 @@ async def test_where_the_scripts_do_not_run_connect_never_puts_the_password_in_t
         await context.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a failed SASL login is written only to the server buffer, with no badge there and no word "
-    "in the channel the page opens: the user chats on as a guest, unaware (state.info never counts "
-    "unread)"))  # fmt: skip
 async def test_a_wrong_password_is_said_where_the_user_is(web_server, open_user) -> None:
     owner = await registered_account(web_server.runtime, "alice", "right-words")
     owner.send("QUIT")
@@ -665,9 +644,6 @@ async def test_the_input_is_labelled_the_messages_are_a_log_and_every_button_has
         await expect(page.locator("#connect").get_by_label(label, exact=True)).to_have_count(1)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the connection dot (role=img) is always named 'Connection status': connected or not is "
-    "told by its colour only (view.renderConnection sets only its title)"))  # fmt: skip
 async def test_the_connection_dot_names_the_state_it_shows(open_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")

@@ -65,6 +65,11 @@ def _set_status(ctx: Context, channel: Channel, target: User, letters: str, addi
         ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), chanserv.source))
 
 
+def _owned(ctx: Context, account: str) -> int:
+    """How many channels `account` (a key) is the founder of."""
+    return sum(1 for c in ctx.state.channels.values() if c.founder == account)
+
+
 @chanserv.command("REGISTER", 1, "REGISTER <#channel>",
                   "Registers a channel you are an operator of to your account: you are its founder.")  # fmt: skip
 def cs_register(ctx: Context, args: list[str]) -> None:
@@ -78,8 +83,7 @@ def cs_register(ctx: Context, args: list[str]) -> None:
     if channel.rank(ctx.user) < OP:
         _say(ctx, "You must be an oper on the channel to register it")
         return
-    owned = sum(1 for c in ctx.state.channels.values() if c.founder == account)
-    if owned >= ctx.config.accounts.max_channels:
+    if _owned(ctx, account) >= ctx.config.accounts.max_channels:
         _say(ctx, "You have already registered the maximum number of channels; try dropping some with /CS DROP")
         return
 
@@ -217,6 +221,10 @@ def cs_set(ctx: Context, args: list[str]) -> None:
     heir = ctx.state.accounts.get(casefold(args[2]))
     if heir is None:
         _say(ctx, "Account does not exist")
+        return
+    # the bound REGISTER keeps, kept for the heir too (giving a channel to oneself is no new one)
+    if heir.key != channel.founder and _owned(ctx, heir.key) >= ctx.config.accounts.max_channels:
+        _say(ctx, f"Could not transfer channel: {heir.name} has already registered the maximum number of channels")
         return
     ctx.emit(ChannelFounderSet(channel.name, heir.key),
              lambda outcome: _say(ctx, f"The founder of {channel.name} is now {heir.name}"))  # fmt: skip

@@ -92,6 +92,7 @@ export class IrcClient {
     this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
     this.paced = []; // what say() has yet to send: one unit at a time (see pump)
     this.pacing = null; // the PING token whose PONG lets the next unit go
+    this.unconfirmed = null; // the unit sent last, not yet known to have arrived (its echo or PONG)
     this.paceCounter = 0;
     this.registered = false;
     this.user = null;
@@ -187,9 +188,31 @@ export class IrcClient {
     for (const t of this.typingTargets.values()) if (t.timer) this.clearTimeout(t.timer);
     this.typingTargets.clear();
     this.registered = false;
+    // What say() had not got through: said, not dropped silently (nor sent again later,
+    // maybe long after, in another conversation's flow).
+    const unsent = this.unconfirmed ? [this.unconfirmed, ...this.paced] : this.paced;
+    this.paced = [];
+    this.pacing = null;
+    this.unconfirmed = null;
     this.emit("disconnected", { error: this.lastError });
+    if (unsent.length && !this.userClosed) this.emit("unsent", this.unsentGroups(unsent));
     if (this.userClosed) this.setStatus("closed");
     else this.scheduleReconnect();
+  }
+
+  /** Units of say() not sent, as [{target, command, action, text, lines}]: one per run of
+   * units to one target, the text as the user wrote it (lines cut in pieces joined back). */
+  unsentGroups(units) {
+    const groups = [];
+    let group = null;
+    for (const u of units) {
+      if (!group || this.fold(group.target) !== this.fold(u.target) || group.command !== u.command || group.action !== u.action) {
+        group = { target: u.target, command: u.command, action: u.action, text: u.text };
+        groups.push(group);
+      } else group.text += (u.continues ? "" : "\n") + u.text;
+    }
+    for (const g of groups) g.lines = g.text.split("\n").length;
+    return groups;
   }
 
   scheduleReconnect() {
@@ -271,12 +294,15 @@ export class IrcClient {
       typing.timer = null;
       typing.sent = null;
     }
+    // A unit: what sends it, and what it says (`text`, a piece of a line that `continues`
+    // the one before, `wire` as sent) should it have to be reported unsent.
     const units = [];
+    const single = (text, wire, continues) => ({ unit: () => this.sendText(command, target, wire), text, wire, continues });
     const long = lines.length === 1 && utf8Length(lines[0]) > this.textBudget(command, target);
     if (action) {
       const budget = this.textBudget(command, target) - 9; // "\x01ACTION " and "\x01"
       for (const line of lines) {
-        for (const piece of splitByBytes(line, budget)) units.push({ unit: () => this.sendText(command, target, `\x01ACTION ${piece}\x01`) });
+        splitByBytes(line, budget).forEach((piece, i) => units.push(single(piece, `\x01ACTION ${piece}\x01`, i > 0)));
       }
     } else if ((lines.length > 1 || long) && command === "PRIVMSG" && this.has("draft/multiline") && this.has("batch")) {
       // A long single line goes as one multiline message too: others see it whole.
@@ -285,9 +311,10 @@ export class IrcClient {
       const budget = this.textBudget(command, target);
       for (const line of lines) {
         if (line === "") continue; // blank lines cannot be sent alone
-        for (const piece of splitByBytes(line, budget)) units.push({ unit: () => this.sendText(command, target, piece) });
+        splitByBytes(line, budget).forEach((piece, i) => units.push(single(piece, piece, i > 0)));
       }
     }
+    for (const u of units) Object.assign(u, { target, command, action });
     this.paced.push(...units);
     this.pump();
     return true;
@@ -302,13 +329,25 @@ export class IrcClient {
    */
   pump() {
     while (this.pacing === null && this.paced.length) {
-      const { unit, big } = this.paced.shift();
-      unit();
-      if (big || this.paced.length) {
+      const entry = this.paced.shift();
+      entry.unit();
+      // Until its echo or the PONG comes back, a unit followed by a PING may be lost with
+      // the connection; a line sent alone is taken as sent.
+      this.unconfirmed = null;
+      if (entry.big || this.paced.length) {
+        this.unconfirmed = entry;
         this.pacing = `hubbub-pace-${++this.paceCounter}`;
         this.send({ command: "PING", params: [this.pacing] });
       }
     }
+  }
+
+  /** Our own echo (echo-message) of what was sent last: it has arrived. */
+  confirmEcho(msg, batch = false) {
+    const u = this.unconfirmed;
+    if (!u || !msg.source || this.fold(msg.source.nick) !== this.fold(this.nick) || !!u.batch !== batch) return;
+    if (this.fold(msg.params[0] || "") !== this.fold(u.target)) return;
+    if (batch || (msg.command === u.command && msg.params[1] === u.wire)) this.unconfirmed = null;
   }
 
   sendText(command, target, text) {
@@ -357,7 +396,7 @@ export class IrcClient {
         wire += overhead + utf8Length(piece);
         // A new batch cannot start with a concatenation; the piece starts a line there.
         const first = current.length === 0;
-        current.push({ text: piece, concat: concat && !first });
+        current.push({ text: piece, concat: concat && !first, continues: concat });
         bytes += utf8Length(piece) + (first || concat ? 0 : 1);
       });
     }
@@ -368,8 +407,10 @@ export class IrcClient {
       while (batch.length && batch[batch.length - 1].text === "") batch.pop();
       while (batch.length && batch[0].text === "") batch.shift();
       if (!batch.length) continue;
-      if (batch.length === 1) units.push({ unit: () => this.sendText("PRIVMSG", target, batch[0].text) });
-      else units.push({ unit: () => this.sendBatch(target, batch), big: true });
+      const text = batch.map((item, i) => (i && !item.concat ? "\n" : "") + item.text).join("");
+      const said = { text, continues: batch[0].continues };
+      if (batch.length === 1) units.push({ unit: () => this.sendText("PRIVMSG", target, batch[0].text), wire: batch[0].text, ...said });
+      else units.push({ unit: () => this.sendBatch(target, batch), big: true, batch: true, ...said });
     }
     return units;
   }
@@ -510,6 +551,7 @@ export class IrcClient {
       case "PONG":
         if (this.pacing !== null && msg.params[msg.params.length - 1] === this.pacing) {
           this.pacing = null;
+          this.unconfirmed = null;
           this.pump();
         }
         return;
@@ -578,6 +620,10 @@ export class IrcClient {
           this.user = msg.source.user;
           this.host = msg.source.host;
         }
+        if (msg.command === "PRIVMSG") this.confirmEcho(msg);
+        break;
+      case "NOTICE":
+        this.confirmEcho(msg);
         break;
       default:
     }
@@ -768,6 +814,7 @@ export class IrcClient {
       parent.messages.push({ command: "BATCH", batch });
       return;
     }
+    if (batch.type === "draft/multiline") this.confirmEcho({ source: batch.source, params: batch.params }, true);
     this.emit("batch", batch);
     if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);
     else if (batch.type === "soju.im/search" || batch.type === "search") this.finishRequest(this.searchRequests, null, batch);

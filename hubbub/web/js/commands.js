@@ -95,17 +95,27 @@ export const COMMANDS = {
     },
   },
   topic: {
-    usage: "/topic [new topic]",
-    help: "Show or set the channel topic",
+    usage: "/topic [#channel] [new topic]",
+    help: "Show or set the topic of this channel (or of the one named)",
     run(ctx, args) {
-      const channel = currentChannel(ctx);
-      if (!channel) return ctx.state.info("/topic works in a channel", { kind: "error" });
-      if (!args.trim()) {
+      // As in irssi, WeeChat, HexChat: a channel named first is the one meant.
+      let [channel, text] = splitFirst(args);
+      const named = !!channel && ctx.state.isChannel(channel);
+      if (!named) {
+        text = args;
+        channel = currentChannel(ctx);
+        if (!channel) return ctx.state.info("/topic works in a channel, or names one: /topic #channel", { kind: "error" });
+      }
+      text = text.trim();
+      if (!text) {
         const b = ctx.state.buffer(channel);
-        ctx.state.info(b.topic ? `Topic: ${b.topic}` : "No topic is set");
+        if (b && b.joined) {
+          const of = named && b.key !== ctx.state.active ? ` of ${b.name}` : "";
+          ctx.state.info(b.topic ? `Topic${of}: ${b.topic}` : `No topic is set${of ? ` on ${b.name}` : ""}`);
+        } else ctx.client.send({ command: "TOPIC", params: [channel] }); // not in it: ask the server
         return;
       }
-      ctx.client.send({ command: "TOPIC", params: [channel, args.trim()] });
+      ctx.client.send({ command: "TOPIC", params: [channel, text] });
     },
   },
   away: {

@@ -79,6 +79,10 @@ function showConnectScreen() {
     updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, autoconnect: true });
     startSession({ nick, password, channels });
   });
+  // Shown only now that Connect is handled here: without the scripts the form would be
+  // sent to the server instead.
+  $("connect-loading").hidden = true;
+  $("connect-fields").hidden = false;
   (settings.nick ? $("connect-submit") : $("connect-nick")).focus();
 }
 
@@ -172,7 +176,7 @@ function startSession({ nick, password, channels }) {
   client.on("status", (status) => state.setConnection(status));
   client.on("isupport", () => state.configure({ fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport }));
   client.on("caps", () => view.setSearchAvailable(client.has("soju.im/search")));
-  client.on("sasl-failed", ({ text }) => state.info(`Login failed: ${text}`, { buffer: state.server, kind: "error" }));
+  client.on("sasl-failed", ({ text }) => alertUser(`Login failed: ${text}. You are connected without your account.`));
   client.on("own-nick", ({ nick }) => {
     if (askedNick !== null && client.fold(nick) === client.fold(askedNick)) {
       askedNick = null;
@@ -199,9 +203,34 @@ function startSession({ nick, password, channels }) {
   });
   client.on("message", (msg) => {
     replyToCtcp(msg);
+    if (isNickServNotice(msg) && state.active === SERVER_KEY && pendingSwitch !== null) {
+      // Its warning that the nick will be taken back comes before the first channel
+      // opens: said there too, where the user will be.
+      carried.push(`${msg.source.nick}: ${msg.params[msg.params.length - 1]}`);
+    }
     state.handle(msg);
   });
   client.on("batch", (batch) => state.handleBatch(batch));
+  client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
+
+  /** The connection dropped with part of what the user said not sent: say which part, in
+   * its conversation and where the user is, and give plain text back to the message box. */
+  function reportUnsent({ target, command, action, text, lines }, alone) {
+    const buffer = state.buffer(target) || state.server;
+    const first = text.split("\n")[0];
+    const preview = first.length > 48 ? `${first.slice(0, 48)}…` : first;
+    const giveBack = alone && command === "PRIVMSG" && !action && buffer.key === state.active && !input.value.trim();
+    const one = lines === 1;
+    const back = one ? " It is back in the message box: press Enter to send it." : " They are back in the message box: press Enter to send them.";
+    const said = `Connection lost: ${one ? "1 line" : `${lines} lines`} of yours to ${target} ${one ? "was" : "were"} ` +
+      `not sent, from “${preview}”.${giveBack ? back : ""}`;
+    state.info(said, { buffer, kind: "error" });
+    if (buffer.key !== state.active) state.info(said, { kind: "error" });
+    if (giveBack) {
+      input.value = text;
+      autosize();
+    }
+  }
 
   state.subscribe((change) => {
     if (change.type === "joined") onJoined(state.buffers.get(change.key));
@@ -232,6 +261,20 @@ function startSession({ nick, password, channels }) {
     if (reply !== null) client.send({ command: "NOTICE", params: [msg.source.nick, `\x01${ctcp.command} ${reply}\x01`] });
   }
 
+  // What the user must not miss (a failed login): said in the server buffer and where the
+  // user is. While the page still shows the server buffer, about to open the first
+  // channel, it is said again in that channel once there (after its join line).
+  const carried = [];
+  function alertUser(text) {
+    state.info(text, { buffer: state.server, kind: "error" });
+    if (state.active !== SERVER_KEY) state.info(text, { kind: "error" });
+    else if (pendingSwitch !== null) carried.push(text);
+  }
+
+  function isNickServNotice(msg) {
+    return msg.command === "NOTICE" && !!msg.source && /^nickserv$/i.test(msg.source.nick) && state.isSelf(msg.params[0]);
+  }
+
   function onJoined(buffer) {
     if (!buffer) return;
     if (givenKeys.has(buffer.key)) buffer.joinKey = givenKeys.get(buffer.key);
@@ -239,6 +282,8 @@ function startSession({ nick, password, channels }) {
     if (pendingSwitch === buffer.key) {
       pendingSwitch = null;
       ui.switchTo(buffer.key);
+      const alerts = carried.splice(0);
+      if (alerts.length) queueMicrotask(() => alerts.forEach((text) => state.info(text, { buffer, kind: "error" })));
     }
     const since = buffer.resumeFrom;
     buffer.resumeFrom = 0;

@@ -868,14 +868,18 @@ const NUMERICS = {
     if (buffer) s.info(`Channel modes: ${p.slice(1).join(" ")}`, { buffer });
   },
   "329": () => {},
+  // On joining, the topic of the channel; otherwise the answer to /topic #channel for
+  // one we are not in, said where it was asked.
   "331": (s, msg, p) => {
     const buffer = s.buffer(p[0]);
+    if (!buffer || !buffer.joined) s.info(`No topic is set on ${p[0]}`);
     if (!buffer) return;
     buffer.topic = "";
     s.emit("topic", buffer.key);
   },
   "332": (s, msg, p) => {
     const buffer = s.buffer(p[0]);
+    if (!buffer || !buffer.joined) s.info(`Topic of ${p[0]}: ${p[1] || ""}`);
     if (!buffer) return;
     buffer.topic = p[1] || "";
     s.emit("topic", buffer.key);
@@ -913,4 +917,10 @@ const NUMERICS = {
   "005": () => {},
   "315": () => {},
   "900": (s, msg, p) => s.info(p[p.length - 1], { buffer: s.server }),
+  // A failed SASL login: the client says it ("Login failed"), where the user is.
+  "902": () => {},
+  "904": () => {},
+  "905": () => {},
+  "906": () => {},
+  "907": () => {},
 };

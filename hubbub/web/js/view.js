@@ -12,6 +12,11 @@ import { stripFormatting } from "./format.js";
 const $ = (id) => document.getElementById(id);
 const PHONE = "(max-width: 720px)";
 const LIST_SHOWN = 300; // channel list rows drawn at once; the filter narrows the rest
+// What the connection dot says, by client status (its colour tells the same).
+const CONNECTION_WORDS = {
+  idle: "not connected", connecting: "connecting", registering: "connecting",
+  registered: "connected", waiting: "disconnected", closed: "disconnected",
+};
 
 export class View {
   /**
@@ -127,6 +132,24 @@ export class View {
       }
     }
     $("nick-label").textContent = s.nick ? `${s.nick}${s.away ? " (away)" : ""}` : "";
+    this.renderMenuBadge();
+  }
+
+  /** The ☰ button (phones, where the list is hidden) counts what is new in the other
+   * conversations, blue when someone mentions you, and its name says so. */
+  renderMenuBadge() {
+    let unread = 0;
+    let mentions = 0;
+    for (const b of this.state.buffers.values()) {
+      if (b.key === this.state.active) continue;
+      unread += b.unread;
+      mentions += b.mentions;
+    }
+    const badge = $("toggle-buffers-badge");
+    badge.textContent = unread ? (unread > 99 ? "99+" : String(unread)) : "";
+    badge.classList.toggle("mention", mentions > 0);
+    const news = unread ? `, ${unread} unread${mentions ? `, ${mentions} mentioning you` : ""}` : "";
+    $("toggle-buffers").setAttribute("aria-label", `Show conversations${news}`);
   }
 
   bufferItem(b) {
@@ -226,7 +249,10 @@ export class View {
     const text = $("banner-text");
     const dot = $("connection-dot");
     dot.dataset.status = c.status;
-    dot.title = c.status === "registered" ? "Connected" : "Not connected";
+    // Its name says what its colour shows, for those who cannot see the colour.
+    const said = CONNECTION_WORDS[c.status] || "not connected";
+    dot.title = `${said[0].toUpperCase()}${said.slice(1)}`;
+    dot.setAttribute("aria-label", `Connection: ${said}`);
     clearTimeout(this.bannerTimer);
     if (c.status === "registered" || c.status === "idle") {
       banner.hidden = true;
