@@ -57,6 +57,7 @@ from hubbub.server.events import (
     Registered,
     Said,
     SaidMultiline,
+    Synced,
     TopicSet,
     UserModesSet,
     UserQuit,
@@ -808,6 +809,11 @@ def _node_lost(state: ChatState, ev: NodeLost) -> Outcome:
 @applies(DigestAsked)
 def _digest_asked(state: ChatState, ev: DigestAsked) -> Outcome:
     """Nothing changes: the digest is taken where the question stands in the order."""
+    return Outcome()
+
+
+@applies(Synced)
+def _synced(state: ChatState, ev: Synced) -> Outcome:
     return Outcome()
 
 

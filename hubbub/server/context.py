@@ -21,7 +21,7 @@ from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.departures import Departures
 from hubbub.server.engine import Engine, Then
-from hubbub.server.events import Event, UserQuit
+from hubbub.server.events import Event, Synced, UserQuit
 from hubbub.server.monitor import MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
@@ -159,6 +159,20 @@ class Context:
         """Hand `event` to the engine; `then(outcome)` once it is applied. The connection
         is the event's origin (a clustered engine holds its input until it is ordered)."""
         self.engine.emit(self.conn, event, then)
+
+    def caught_up(self, then: Callable[[], None]) -> None:
+        """`then()` once this node has applied every event the network ordered before this
+        call. In a cluster a node's replica may stand a little behind the log (it is busy,
+        or was paused); a read that must see what another node has acknowledged (the
+        account a login names) waits for this: one round trip to the log. At once on a
+        single node. Not called for a connection that has gone meanwhile."""
+        conn = self.conn
+
+        def back(outcome: object) -> None:
+            if not conn.gone:
+                then()
+
+        self.engine.emit(conn, Synced(self.user.uid, self.now()), back)
 
     @property
     def config(self) -> Config:

@@ -454,6 +454,16 @@ class DigestAsked(NamedTuple):
 
 
 @_event
+class Synced(NamedTuple):
+    """Nothing happens: a node appends this to wait for it. Once it is back, the node has
+    applied every event the network ordered before it, so a read that must not be stale
+    (a login to an account another node registered a moment ago) can be made."""
+
+    uid: str
+    time: float
+
+
+@_event
 class DigestGiven(NamedTuple):
     uid: str  # who asked
     token: str
@@ -467,7 +477,7 @@ Event = (
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
     | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
     | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted
-    | NodeUp | NodeLost | DigestAsked | DigestGiven
+    | NodeUp | NodeLost | DigestAsked | DigestGiven | Synced
 )
 
 

@@ -85,8 +85,13 @@ def check_password(
     ctx: Context, name: str, password: str, done: Callable[[Account | None], None]
 ) -> None:
     """Check `password` for the account `name` off the loop; `done(account)` with the
-    account on success, None on failure (after counting it)."""
-    key = casefold(name)
+    account on success, None on failure (after counting it). The account is read once
+    this node has caught up with the network's order (`Context.caught_up`): an account
+    registered, or a password changed, on another node a moment ago counts here too."""
+    ctx.caught_up(lambda: _check_password(ctx, casefold(name), password, done))
+
+
+def _check_password(ctx: Context, key: str, password: str, done: Callable[[Account | None], None]) -> None:
     account = ctx.state.accounts.get(key)
     stored = account.password_hash if account is not None and account.password_hash else DECOY_HASH
 

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
+from scramp import ScramClient
 
 from hubbub.irc.message import Message
 from tests.cluster.support import NODE_TIMEOUT, Cluster, Node, caught_up
@@ -515,11 +516,6 @@ async def test_a_client_that_typed_while_its_node_was_paused_past_its_timeout_is
 # -- accounts used on another node at once ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="BUG (a race, seen once in CI under load): SASL on the other node may be read before the "
-    "registration reaches it through the log, and is refused (the stale read of the lagging-node test)",
-)
 async def test_an_account_registered_on_one_node_logs_in_on_another_at_once(network: Cluster) -> None:
     n1, n2 = await network.start(2)
     for k in range(2):  # twice: a race would show
@@ -529,11 +525,6 @@ async def test_an_account_registered_on_one_node_logs_in_on_another_at_once(netw
         assert await sasl_end(ready) == "903", f"acct{k}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a node behind the log answers SASL from its stale replica: an account another node "
-    "acknowledged is refused (904) with the right password",
-)
 async def test_an_account_registered_while_another_node_lags_logs_in_there_once_it_resumes(
     networks: Networks,
 ) -> None:
@@ -548,6 +539,36 @@ async def test_an_account_registered_while_another_node_lags_logs_in_there_once_
     finally:
         resume(n2)
     assert await sasl_end(ready) == "903"
+
+
+async def test_scram_for_an_account_registered_while_another_node_lags_succeeds_there_once_it_resumes(
+    networks: Networks,
+) -> None:
+    network = networks()
+    n1, n2 = await network.start(2, "cluster.node_timeout=8")
+    client = await network.client(n2)
+    client.send("CAP LS 302")
+    client.send("CAP REQ :sasl")
+    await client.expect("CAP", "*", "ACK")
+    client.send("AUTHENTICATE SCRAM-SHA-256")
+    await client.expect("AUTHENTICATE", "+")
+    exchange = ScramClient(["SCRAM-SHA-256"], "alice", PASSWORD)
+    pause(n2)
+    try:
+        await registered(network, n1, "alice")
+        # read by node 2 when it runs again: the keys it answers with must be alice's
+        client.send("AUTHENTICATE " + base64.b64encode(exchange.get_client_first().encode()).decode())
+        await asyncio.sleep(1.0)  # the lag
+    finally:
+        resume(n2)
+    challenge = await client.expect("AUTHENTICATE")
+    exchange.set_server_first(base64.b64decode(challenge.params[0]).decode())
+    client.send("AUTHENTICATE " + base64.b64encode(exchange.get_client_final().encode()).decode())
+    proof = await client.expect(lambda m: m.command == "AUTHENTICATE" or m.command in ("904", "905"))
+    assert proof.command == "AUTHENTICATE"
+    exchange.set_server_final(base64.b64decode(proof.params[0]).decode())  # the node holds alice's keys
+    client.send("AUTHENTICATE +")
+    assert await sasl_end(client) == "903"
 
 
 async def test_an_account_dropped_on_one_node_cannot_log_in_on_another_at_once_and_its_name_is_free_there(

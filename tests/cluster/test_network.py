@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.client_certs import make_client_cert, tls_connect_to
 from tests.cluster.support import Cluster, caught_up, digests, oper_up
-from tests.helpers import LineClient, sync
+from tests.helpers import LineClient
 
 
 async def test_a_conversation_across_three_nodes(cluster: Cluster) -> None:
@@ -53,7 +53,9 @@ async def test_queries_answer_for_the_whole_network(cluster: Cluster) -> None:
     bob = await cluster.client(n2, "bob", "#c")
     carol = await cluster.client(n3, "carol", "#c", "#d")
     await alice.expect(lambda m: m.command == "JOIN" and m.source.startswith("carol!"))
-    await sync(bob)
+    carol.send("PRIVMSG #c :after my joins")  # once bob has it, his node has applied them (one order)
+    await bob.expect("PRIVMSG", "#c", "after my joins")
+    await alice.expect("PRIVMSG", "#c", "after my joins")
 
     carol.send("NAMES #c")
     names = await carol.expect("353")

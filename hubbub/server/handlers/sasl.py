@@ -194,6 +194,10 @@ def _plain(ctx: Context, data: bytes) -> None:
 
 
 def _external(ctx: Context, data: bytes) -> None:
+    ctx.caught_up(lambda: _external_now(ctx, data))  # a certificate another node just added counts
+
+
+def _external_now(ctx: Context, data: bytes) -> None:
     certfp = ctx.user.certfp
     account = ctx.state.certfps.get(certfp) if certfp is not None else None
     try:
@@ -245,6 +249,11 @@ class _ScramServer:
 
 
 def _scram_first(ctx: Context, exchange: Exchange, text: str) -> None:
+    # the keys are read once: an account another node registered a moment ago counts
+    ctx.caught_up(lambda: _scram_first_now(ctx, exchange, text))
+
+
+def _scram_first_now(ctx: Context, exchange: Exchange, text: str) -> None:
     scram = _ScramServer(ctx)
     try:
         scram.server.set_client_first(text)
