@@ -42,6 +42,7 @@ def dump(state: ChatState) -> dict[str, Any]:
         "peak_users": state.peak_users,
         "mode_counts": {k: v for k, v in state.mode_counts.items() if v},
         "nodes": dict(state.nodes),
+        "clock_us": state.clock_us,
         "users": [_user(u) for u in state.users.values()],
         "nicks": [u.uid for u in state.nicks.values()],
         # only where the order says something: a user in one channel or none derives it
@@ -89,6 +90,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.mode_counts.update(data["mode_counts"])
     state.nodes.clear()
     state.nodes.update(data["nodes"])
+    state.clock_us = float(data.get("clock_us", 0.0))  # absent: written by a node of a version before it
     state.users.clear()
     state.nicks.clear()
     state.per_ip.clear()

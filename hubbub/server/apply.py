@@ -14,12 +14,13 @@ Appliers are small functions registered per event type, like command handlers.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hubbub.irc.casemap import casefold
 from hubbub.server.account import Account
 from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
+    EVENT_TYPES,
     AccountCertSet,
     AccountCredentialsSet,
     AccountDropped,
@@ -115,7 +116,40 @@ def applies(event_type: type[E]) -> Callable[[Applier[E]], Applier[E]]:
 
 
 def apply(state: ChatState, event: Event) -> Outcome:
-    return APPLIERS[type(event)](state, event)
+    """Apply one event as the engines do (they inline this: it is every message's path)."""
+    return APPLIERS[type(event)](state, in_time_order(state, event))
+
+
+# The events shown with a time and a msgid: the ones clients see stamped, and history keeps.
+TIMED: frozenset[type[Any]] = frozenset(
+    kind for kind in EVENT_TYPES.values() if "time" in kind._fields and "msgid" in kind._fields
+)
+
+
+def in_time_order(state: ChatState, event: E) -> E:
+    """`event`, or a copy of it stamped a microsecond after the last timed event applied
+    when its own time is not past that one. Both engines pass every event here before
+    applying it.
+
+    Why: history lists a conversation by time, and clients saw it live in the order its
+    events were applied (the log's order, in a cluster); but each event was stamped by
+    the clock of the node that took it in. Clocks of different nodes differ, one node's
+    can step back, and two events can share a microsecond. Moving the (rare) event
+    stamped too early makes the two orders one, and every time unique, so that stores
+    written by different nodes sort alike. Deterministic: every replica applies the same
+    events in the same order from the same `clock_us` (snapshots carry it). Floats, not
+    `round()`: this is on every message's path; a time accepted is at least a whole
+    microsecond past the last, so the stored microseconds (`round(time * 1e6)`) grow."""
+    if type(event) not in TIMED:
+        return event
+    timed: Any = event
+    at = timed.time * 1e6
+    if at >= state.clock_us + 1:
+        state.clock_us = at
+        return event
+    time = (round(state.clock_us) + 1) / 1e6
+    state.clock_us = time * 1e6  # as if accepted: applying the moved event again changes nothing
+    return cast(E, timed._replace(time=time))
 
 
 # -- users ---------------------------------------------------------------------------------

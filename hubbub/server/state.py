@@ -35,6 +35,9 @@ class ChatState:
         self.per_ip: Counter[str] = Counter()  # users (registered or not) from each address
         self.nodes: dict[str, str] = {}  # a cluster's live nodes: incarnation -> server name
         self.node_users: Counter[str] = Counter()  # registered users on each node (LUSERS)
+        # The time of the last event shown with a time and a msgid, in microseconds: no
+        # later one is stamped at or before it (apply.in_time_order).
+        self.clock_us = 0.0
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -88,6 +91,7 @@ class ChatState:
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure, u.certfp,
                 list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
         put("nicks", [(k, u.uid) for k, u in self.nicks.items()])
+        put("clock", self.clock_us)
         for key in sorted(self.accounts):
             a = self.accounts[key]
             put("account", key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps))

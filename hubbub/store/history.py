@@ -7,8 +7,9 @@ ties and limits mean, lives here alone, as a generator that yields the questions
 is sent the answers: SQLite drives it on a reader thread, PostgreSQL from a coroutine,
 and both give the same answers to the same history.
 
-A position is (time in ms, id): the id orders the messages of one millisecond in the
-order they were stored.
+A position is (time in ms, time in µs, id): the time in microseconds orders the messages
+of one millisecond in the order they were relayed (unique: apply.in_time_order); the id,
+messages stored before it was kept (time_us 0), in the order they were stored.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any, NamedTuple, TypeVar
 from hubbub.server.storage import HistoryQuery, Ref, StoredMessage
 from hubbub.store.rows import to_ms
 
-Point = tuple[int, int]
-FIRST = -1  # position ids before and after every stored message of one millisecond
+Point = tuple[int, int, int]
+FIRST = -1  # positions' (time_us, id) before and after every stored message of one millisecond
 LAST = 1 << 62
 
 
@@ -78,7 +79,8 @@ def _position(ref: Ref, after: bool) -> Generator[Question, Any, Located | None]
         found: Located | None = yield Locate(str(ref.value))
         return found
     assert isinstance(ref.value, float)
-    return Located((to_ms(ref.value), LAST if after else FIRST), _NOTHING)
+    edge = LAST if after else FIRST
+    return Located((to_ms(ref.value), edge, edge), _NOTHING)
 
 
 _NOTHING = StoredMessage("", "", 0.0, "", "", None, (), None, "")
@@ -139,7 +141,7 @@ def _around(query: HistoryQuery, first: Ref) -> Plan:
     middle: list[StoredMessage] = []
     if first.kind == "msgid" and (query.events or found.message.command in ("PRIVMSG", "NOTICE")):
         middle = [found.message]
-    later_point = found.point if first.kind == "msgid" else (found.point[0], LAST - 1)
+    later_point = found.point if first.kind == "msgid" else (found.point[0], LAST - 1, LAST - 1)
     rest = limit - len(earlier) - len(middle)
     later: list[StoredMessage] = (yield Page(rest, later_point, None, newest=False)) if rest > 0 else []
     return earlier + middle + later

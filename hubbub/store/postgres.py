@@ -74,7 +74,7 @@ log = logging.getLogger("hubbub.store")
 T = TypeVar("T")
 
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
-_INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+_INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
            "ON CONFLICT (target, msgid) DO NOTHING")  # fmt: skip
 _FOLDED = "translate(target, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"  # casemap.casefold
 SEARCH_CONFIG = "hubbub_search"  # the text search configuration of the schema (schema.py)
@@ -555,7 +555,7 @@ class PostgresStore:
             args.append(query.text)
             where.append(f"body_search @@ plainto_tsquery('{SEARCH_CONFIG}', ${len(args)})")
         args.append(query.limit)
-        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms DESC, id DESC LIMIT ${len(args)}"
+        sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms DESC, time_us DESC, id DESC LIMIT ${len(args)}"
 
         async def run(conn: asyncpg.Connection) -> list[StoredMessage]:
             rows = await conn.fetch(sql, *args)
@@ -588,8 +588,9 @@ class PostgresStore:
                         f"SELECT target FROM messages WHERE {PLAIN} GROUP BY target HAVING COUNT(*) > $1", per_target
                     ):
                         forgotten += _count(await conn.execute(
-                            "DELETE FROM messages WHERE target = $1 AND (time_ms, id) <= (SELECT time_ms, id FROM "
-                            f"messages WHERE target = $1 AND {PLAIN} ORDER BY time_ms DESC, id DESC OFFSET $2 LIMIT 1)",
+                            "DELETE FROM messages WHERE target = $1 AND (time_ms, time_us, id) <= "
+                            f"(SELECT time_ms, time_us, id FROM messages WHERE target = $1 AND {PLAIN} "
+                            "ORDER BY time_ms DESC, time_us DESC, id DESC OFFSET $2 LIMIT 1)",
                             target, per_target,
                         ))  # fmt: skip
             return forgotten
@@ -629,21 +630,22 @@ async def _answer(conn: asyncpg.Connection, query: HistoryQuery, question: histo
     """One of history.plan's questions, answered with one statement."""
     if isinstance(question, history.Locate):
         row = await conn.fetchrow(f"{_SELECT} WHERE target = $1 AND msgid = $2", query.target, question.msgid)
-        return history.Located((row["time_ms"], row["id"]), stored_message(row)) if row else None
+        return history.Located((row["time_ms"], row["time_us"], row["id"]), stored_message(row)) if row else None
     where = ["target = $1"]
     args: list[Any] = [query.target]
     if not query.events:
         where.append(PLAIN)
-    # row comparisons: one range over the (target, time_ms, id) index
+    # row comparisons: one range over the (target, time_ms, time_us, id) index
     if question.above is not None:
         args += question.above
-        where.append(f"(time_ms, id) > (${len(args) - 1}, ${len(args)})")
+        where.append(f"(time_ms, time_us, id) > (${len(args) - 2}, ${len(args) - 1}, ${len(args)})")
     if question.below is not None:
         args += question.below
-        where.append(f"(time_ms, id) < (${len(args) - 1}, ${len(args)})")
+        where.append(f"(time_ms, time_us, id) < (${len(args) - 2}, ${len(args) - 1}, ${len(args)})")
     order = "DESC" if question.newest else "ASC"
     args.append(question.limit)
-    sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ${len(args)}"
+    ordered = f"ORDER BY time_ms {order}, time_us {order}, id {order}"
+    sql = f"{_SELECT} WHERE {' AND '.join(where)} {ordered} LIMIT ${len(args)}"
     rows = await conn.fetch(sql, *args)
     if question.newest:
         rows.reverse()

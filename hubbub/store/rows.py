@@ -9,7 +9,7 @@ from typing import Any
 
 from hubbub.server.storage import StoredMessage
 
-COLUMNS = "target, msgid, time_ms, command, source, account, params, tags, body"
+COLUMNS = "target, msgid, time_ms, time_us, command, source, account, params, tags, body"
 PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages only
 
 
@@ -19,17 +19,23 @@ def to_ms(time: float) -> int:
     return round(time * 1000)
 
 
+def to_us(time: float) -> int:
+    """A message's time in microseconds: unique in its conversation, and in the order the
+    messages were relayed (apply.in_time_order); it orders the messages of one millisecond."""
+    return round(time * 1_000_000)
+
+
 def message_row(message: StoredMessage) -> tuple[Any, ...]:
     """The values of COLUMNS for `message`."""
     m = message
     tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else None
-    return (m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account,
+    return (m.target, m.msgid, to_ms(m.time), to_us(m.time), m.command, m.source, m.account,
             json.dumps(m.params, ensure_ascii=False), tags, m.text)  # fmt: skip
 
 
 def stored_message(row: Sequence[Any]) -> StoredMessage:
     """A message from a row of `id` and COLUMNS."""
-    _, target, msgid, time_ms, command, source, account, params, tags, body = row
+    _, target, msgid, time_ms, _, command, source, account, params, tags, body = row
     return StoredMessage(
         target, msgid, time_ms / 1000, command, source, account, tuple(json.loads(params)),
         json.loads(tags) if tags else None, body,

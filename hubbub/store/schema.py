@@ -182,6 +182,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         "the closed channels whose history ends with them, for a start after a crash to forget",
         ("CREATE TABLE closed_channels (key TEXT PRIMARY KEY)",),
     ),
+    Migration(
+        4,
+        "the time in microseconds: the order of the messages of one millisecond, the same whichever node stored them",
+        (
+            # Each node of a cluster stores its own clients' messages, so the order ids are
+            # taken in is not the order the network relayed them in. Applying stamps every
+            # message a unique time, in microseconds, in that order (apply.in_time_order):
+            # history sorts by (time_ms, time_us, id). Messages stored before have 0, and
+            # keep their order by id.
+            "ALTER TABLE messages ADD COLUMN time_us BIGINT NOT NULL DEFAULT 0",
+            "DROP INDEX messages_by_target_time",
+            "CREATE INDEX messages_by_target_time ON messages (target, time_ms, time_us, id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -76,8 +76,8 @@ log = logging.getLogger("hubbub.store")
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 # account and tags come as "" for none and are kept as NULL: binding None costs the
 # sqlite3 module a search for an adapter, two per row
-_ROW = "(?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?)"
-_ROWS_PER_INSERT = 50  # 500 parameters; one statement runs in one go, where executemany steps row by row
+_ROW = "(?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?)"
+_ROWS_PER_INSERT = 50  # 550 parameters; one statement runs in one go, where executemany steps row by row
 _INDEX = (
     "INSERT INTO messages_fts (rowid, body, target) SELECT id, body, target FROM messages WHERE id > ? AND body <> ''"
 )
@@ -93,7 +93,9 @@ def _row(id: int, message: StoredMessage) -> tuple[Any, ...]:
     tags = json.dumps(m.tags, ensure_ascii=False) if m.tags else ""
     # the JSON array json.dumps would write, built without an encoder object per row
     params = "[" + ", ".join(map(_quoted, m.params)) + "]"
-    return (id, m.target, m.msgid, to_ms(m.time), m.command, m.source, m.account or "", params, tags, m.text)
+    time = m.time
+    return (id, m.target, m.msgid, round(time * 1000), round(time * 1_000_000), m.command, m.source, m.account or "",
+            params, tags, m.text)  # fmt: skip
 
 
 @functools.cache
@@ -595,8 +597,9 @@ class SqliteStore:
                 ).fetchall()
                 for (target,) in crowded:
                     forgotten += conn.execute(
-                        "DELETE FROM messages WHERE target = ? AND (time_ms, id) <= (SELECT time_ms, id FROM "
-                        f"messages WHERE target = ? AND {PLAIN} ORDER BY time_ms DESC, id DESC LIMIT 1 OFFSET ?)",
+                        "DELETE FROM messages WHERE target = ? AND (time_ms, time_us, id) <= "
+                        f"(SELECT time_ms, time_us, id FROM messages WHERE target = ? AND {PLAIN} "
+                        "ORDER BY time_ms DESC, time_us DESC, id DESC LIMIT 1 OFFSET ?)",
                         (target, target, per_target),
                     ).rowcount
             return forgotten
@@ -646,7 +649,7 @@ def _settle(waiting: list[asyncio.Future[None]], failures: list[BaseException | 
 def _answer(conn: sqlite3.Connection, query: HistoryQuery, question: history.Question) -> Any:
     if isinstance(question, history.Locate):
         row = conn.execute(f"{_SELECT} WHERE target = ? AND msgid = ?", (query.target, question.msgid)).fetchone()
-        return history.Located((row[3], row[0]), stored_message(row)) if row else None
+        return history.Located((row[3], row[4], row[0]), stored_message(row)) if row else None
     rows = conn.execute(*_page_sql(query, question)).fetchall()
     if question.newest:
         rows.reverse()
@@ -659,16 +662,17 @@ def _page_sql(query: HistoryQuery, page: history.Page) -> tuple[str, list[Any]]:
     if not query.events:
         where.append(PLAIN)
     # Row values, not `time_ms < ? OR (time_ms = ? AND id < ?)`: SQLite turns them into a
-    # range of the (target, time_ms, id) index, where the OR made it walk the conversation
+    # range of the (target, time_ms, time_us, id) index, where the OR made it walk the conversation
     # from its end to the bound (40 ms in the middle of a million messages, 0.1 ms now).
     if page.above is not None:
-        where.append("(time_ms, id) > (?, ?)")
+        where.append("(time_ms, time_us, id) > (?, ?, ?)")
         args += page.above
     if page.below is not None:
-        where.append("(time_ms, id) < (?, ?)")
+        where.append("(time_ms, time_us, id) < (?, ?, ?)")
         args += page.below
     order = "DESC" if page.newest else "ASC"
-    return f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY time_ms {order}, id {order} LIMIT ?", [*args, page.limit]
+    ordered = f"ORDER BY time_ms {order}, time_us {order}, id {order}"
+    return f"{_SELECT} WHERE {' AND '.join(where)} {ordered} LIMIT ?", [*args, page.limit]
 
 
 def _history(query: HistoryQuery, conn: sqlite3.Connection) -> list[StoredMessage]:
@@ -710,7 +714,8 @@ def _search(query: SearchQuery, conn: sqlite3.Connection) -> list[StoredMessage]
         )
         rows = conn.execute(sql, (match, *args, query.limit)).fetchall()
     else:
-        sql = f"SELECT {cols} FROM messages m WHERE {' AND '.join(where)} ORDER BY m.time_ms DESC, m.id DESC LIMIT ?"
+        ordered = "ORDER BY m.time_ms DESC, m.time_us DESC, m.id DESC"
+        sql = f"SELECT {cols} FROM messages m WHERE {' AND '.join(where)} {ordered} LIMIT ?"
         rows = conn.execute(sql, (*args, query.limit)).fetchall()
-    rows.sort(key=lambda row: (row[3], row[0]))
+    rows.sort(key=lambda row: (row[3], row[4], row[0]))
     return [stored_message(row) for row in rows]

@@ -314,11 +314,6 @@ async def test_messages_sent_at_once_from_three_nodes_are_seen_in_one_order_and_
     assert sorted(found[0]) == sorted(live[0])  # the same messages, msgids included, once each
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CHATHISTORY orders a channel by the time each node stamped (then the store's insert id), "
-    "not by the log's order that every client saw live",
-)
 async def test_history_gives_messages_sent_at_once_from_three_nodes_in_the_order_they_were_relayed(
     network: Cluster,
 ) -> None:

@@ -97,10 +97,11 @@ async def test_a_page_of_history_is_a_range_of_the_conversation_index(make_store
     store = await filled(make_store, 3)
     conn = sqlite3.connect(store.path)
     try:
-        for page in (Page(10, (5, 1), None, False), Page(10, None, (5, 1), True), Page(10, (1, 1), (5, 1), False)):
+        for page in (Page(10, (5, 0, 1), None, False), Page(10, None, (5, 0, 1), True),
+                     Page(10, (1, 0, 1), (5, 0, 1), False)):
             sql, args = _page_sql(q("before"), page)
             plan = " ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
-            assert "messages_by_target_time (target=? AND time_ms" in plan, plan
+            assert "messages_by_target_time (target=? AND (time_ms,time_us)" in plan, plan
     finally:
         conn.close()
 

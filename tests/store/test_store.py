@@ -247,6 +247,22 @@ async def test_forgetting_a_conversation_takes_its_messages_and_markers_and_noth
     assert await store.marker("alice", "#c") == T0 + 4
 
 
+async def test_messages_of_one_millisecond_come_back_in_the_order_of_their_microseconds(make_store) -> None:
+    """Each node of a cluster stores its own clients' messages: one relayed later may be
+    stored first. Their times (unique, in the order relayed: apply.in_time_order) order them."""
+    store = await make_store()
+    relayed = [line(i, at=T0 + 0.0002 + i * 1e-6) for i in range(6)]  # one millisecond
+    await store.write([AddMessage(m) for m in relayed[3:]])  # the node storing the later ones first
+    await store.write([AddMessage(m) for m in relayed[:3]])
+    assert ids(await store.history(q("latest"))) == ids(relayed)
+    assert ids(await store.history(q("after", Ref("msgid", "id2")))) == ["id3", "id4", "id5"]
+    assert ids(await store.history(q("before", Ref("msgid", "id3"), limit=2))) == ["id1", "id2"]
+    assert ids(await store.history(q("around", Ref("msgid", "id3"), limit=3))) == ["id2", "id3", "id4"]
+    assert ids(await store.search(SearchQuery(("#c",), "", "", None, None, 4))) == ["id2", "id3", "id4", "id5"]
+    found = await store.find("#c", "id4")
+    assert found is not None and found.time == T0  # read back in milliseconds, as server-time shows it
+
+
 async def test_opening_again_migrates_nothing_twice(make_store) -> None:
     store = await filled(make_store, 2)
     store = await make_store()
