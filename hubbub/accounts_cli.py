@@ -20,14 +20,16 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Iterable
 
 from hubbub.config import ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
 from hubbub.passwords import credentials
 from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
+from hubbub.server.bans import ACCOUNT
 from hubbub.server.services import is_service_nick
-from hubbub.server.storage import AccountRecord, DeleteAccount, PutAccount, StoreError
+from hubbub.server.storage import AccountRecord, ChannelRecord, DeleteAccount, PutAccount, PutChannel, StoreError
 from hubbub.store import POSTGRESQL_SCHEMES, open_store
 
 
@@ -79,6 +81,22 @@ def _check_new_name(name: str) -> None:
         raise ValueError(f"{name!r} cannot be an account name: it is reserved for a service")
 
 
+def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
+    """The registered channels whose lists name the account `key` (`a:<name>`), kept
+    without those entries, as NickServ DROP leaves them (apply.py): whoever registers the
+    name next inherits no ban, exception or invite exception. Its own channels go with
+    it (DeleteAccount), and are not written again."""
+    named = casefold(f"{ACCOUNT}:{key}")
+    kept: list[PutChannel] = []
+    for channel in channels:
+        if channel.founder == key:
+            continue
+        lists = tuple(entry for entry in channel.lists if casefold(entry[1]) != named)
+        if len(lists) != len(channel.lists):
+            kept.append(PutChannel(channel._replace(lists=lists)))
+    return kept
+
+
 async def _run(db: str, args: argparse.Namespace) -> str:
     password = ""
     if args.action == "add":
@@ -112,7 +130,7 @@ async def _run(db: str, args: argparse.Namespace) -> str:
             password_hash, scram = credentials(_password())
             await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
             return f"password of {found.name} changed"
-        await store.write([DeleteAccount(key)])
+        await store.write([DeleteAccount(key), *_unlisted(snapshot.channels, key)])
         return f"account {found.name} deleted"
     finally:
         await store.close()

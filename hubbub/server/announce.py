@@ -13,7 +13,7 @@ node (a KILL) has its connection closed here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -47,6 +47,7 @@ from hubbub.server.events import (
     MarkerSet,
     MetadataCleared,
     MetadataSet,
+    ModeChange,
     NickSet,
     NodeLost,
     NodeUp,
@@ -343,10 +344,15 @@ def _logged_out(a: Announcer, ev: LoggedOut, outcome: Outcome) -> None:
 
 @announces(AccountDropped)
 def _account_dropped(a: Announcer, ev: AccountDropped, outcome: Outcome) -> None:
+    """Its users logged out; and in each channel whose lists named it, the entries taken
+    out shown to the members as the server's MODE (`-b a:name`), as a server shows a
+    ban that expires: clients that keep the lists (ban list windows) stay right."""
     for user in outcome.audience:
         _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True)
         if user.conn is not None:
             user.conn.numeric(n.RPL_LOGGEDOUT, user.prefix, "You are now logged out (the account was dropped)")
+    for channel, changes in outcome.unlisted:
+        _mode_lines(a, channel, changes, None, a.server, ev.time, ev.msgid)
 
 
 # -- channels ------------------------------------------------------------------------------
@@ -408,18 +414,24 @@ def _topic(a: Announcer, ev: TopicSet, outcome: Outcome) -> None:
 
 @announces(ChannelModesSet)
 def _channel_modes(a: Announcer, ev: ChannelModesSet, outcome: Outcome) -> None:
-    """One MODE line for what changed, split only where 512 bytes demand it."""
     channel = outcome.channel
     assert channel is not None
-    changes = outcome.changes
-    if not changes:
-        return
     user = outcome.user
     source = user.prefix if user is not None else ev.source or a.server
+    _mode_lines(a, channel, outcome.changes, user, source, ev.time, ev.msgid)
+
+
+def _mode_lines(
+    a: Announcer, channel: Channel, changes: Sequence[ModeChange], user: User | None, source: str, time: float,
+    msgid: str,
+) -> None:  # fmt: skip
+    """One MODE line for what changed, split only where 512 bytes demand it."""
+    if not changes:
+        return
     head = len(f":{source} MODE {channel.name} +".encode())
     for line in split_mode_changes(head, shown_changes(a.state.users, changes)):
         message = Message("MODE", mode_params(channel.name, line), source)
-        out = from_user(user, message, ev.time, ev.msgid) if user is not None else Outgoing(message, ev.time, ev.msgid)
+        out = from_user(user, message, time, msgid) if user is not None else Outgoing(message, time, msgid)
         to_members(channel, out)
 
 

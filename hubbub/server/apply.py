@@ -91,6 +91,8 @@ class Outcome:
     created = False  # the event created its channel
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in; those a dropped account's end took
+    # A dropped account's list entries (`-b a:name`...) taken out, channel by channel
+    unlisted: Sequence[tuple[Channel, Sequence[ModeChange]]] = ()
     metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
     # Local connections a channel message was delivered to, when delivery (announce.py)
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
@@ -421,6 +423,8 @@ def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
     key = casefold(ev.name)
     if key in state.channels:
         return rejected("exists")
+    # Created when it was registered: the earliest time the store keeps of it (as ergo
+    # does), never the restart's time, so 329 and LIST's `C` filter keep its age.
     channel = Channel(ev.name, ev.registered_at)
     channel.founder, channel.registered_at = ev.founder, ev.registered_at
     channel.topic, channel.topic_by, channel.topic_time = ev.topic, ev.topic_by, ev.topic_time
@@ -761,8 +765,11 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
         _log_out(state, user)
     outcome.audience = affected
     # What the name held goes with it (the store forgets it too): whoever registers the
-    # name next inherits neither its channels nor its place on access lists.
+    # name next inherits neither its channels nor its place on access lists, nor the
+    # bans, exceptions and invite exceptions that name it (`a:<name>`; a wildcard such as
+    # `a:zo*` names nobody in particular and stays).
     ended: list[Channel] = []
+    unlisted: list[tuple[Channel, list[ModeChange]]] = []
     for channel in list(state.channels.values()):
         if channel.founder == ev.key:
             channel.founder = None
@@ -770,9 +777,18 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
             if not channel.members:
                 _forget(state, channel)
                 ended.append(channel)
+                continue
         else:
             channel.access.pop(ev.key, None)
+        removed = [
+            ModeChange(False, letter, entry.mask)
+            for letter in LIST_MODES
+            if (entry := channel.lists[letter].remove_account(ev.key)) is not None
+        ]
+        if removed:
+            unlisted.append((channel, removed))
     outcome.left = ended
+    outcome.unlisted = unlisted
     return outcome
 
 

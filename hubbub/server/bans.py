@@ -9,7 +9,9 @@ casemapping (ascii).
 Extended bans (`EXTBAN=,am`): a mask may start with a type letter and ':'. `m:` (mute):
 in the ban list it lets the user join but not speak; in the exception list it exempts
 from mutes only. `a:` (account): matches users logged in to an account whose name
-matches the mask that follows (`a:spammer`, `a:bot*`), in any list.
+matches the mask that follows (`a:spammer`, `a:bot*`), in any list. An entry naming an
+account lasts no longer than the account: dropping the account removes it
+(apply.py), so whoever registers the name next inherits nothing.
 """
 
 from __future__ import annotations
@@ -99,6 +101,13 @@ class MaskList:
         if entry is not None:
             self.entries.remove(entry)
         return entry
+
+    def remove_account(self, key: str) -> Entry | None:
+        """Take out the `a:` entry naming the account `key` (casefolded), if there is one:
+        the entry of a dropped account, which must not pass to whoever registers its name
+        next. A wildcard (`a:zo*`) names no account in particular and stays. Entries are
+        one per folded form, so there is at most one."""
+        return self.remove(f"{ACCOUNT}:{key}")
 
     def matches(self, folded_prefix: str, kinds: tuple[str, ...]) -> bool:
         """Whether an entry of one of `kinds` ("" is plain) matches a casefolded nick!user@host."""

@@ -261,6 +261,12 @@ def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
     for channel in outcome.left:  # its empty registered channels ended with it
         r.add(DeleteChannel(channel.key))
         _forget_if_closed(r, channel, channel.key)
+    for channel, changes in outcome.unlisted:  # the list entries naming it, taken out
+        if channel.founder is not None:  # registered: kept without them (after DeleteAccount, in one batch)
+            r.add(PutChannel(channel_record(channel)))
+        if _events_on(r):  # the server's MODE, as members saw it (source "": the server)
+            params = mode_params(channel.name, shown_changes(r.state.users, changes))
+            r._line(channel.key, ev.msgid, ev.time, "MODE", None, tuple(params))
 
 
 def channel_record(channel: Channel) -> ChannelRecord:
