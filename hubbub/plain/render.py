@@ -44,6 +44,16 @@ _DISCONNECTED = {
 }
 
 
+# The lists of a channel's masks (`/ban`, `/mode #chan +e`): each entry's numeric, and the
+# end's, with what to say at the end when the list had entries and when it had none.
+_LIST_ENTRIES = frozenset({n.RPL_BANLIST, n.RPL_EXCEPTLIST, n.RPL_INVEXLIST})
+_LIST_ENDS = {
+    n.RPL_ENDOFBANLIST: ("* End of the bans of {}", "* Nobody is banned from {}."),
+    n.RPL_ENDOFEXCEPTLIST: ("* End of the ban exceptions of {}", "* {} has no exceptions to its bans."),
+    n.RPL_ENDOFINVEXLIST: ("* End of the invite exceptions of {}", "* {} has no invite exceptions."),
+}
+
+
 def _nick_of(source: str | None) -> str:
     return (source or "").split("!", 1)[0]
 
@@ -74,6 +84,7 @@ class PlainOutput:
         self.view = view
         self.user = user
         self._who_lines = 0  # WHO replies since the last end of one: none means nobody matched
+        self._list_lines = 0  # ban (or exception) list entries since the last end of a list
 
     def say(self, text: str) -> None:
         self.view.say(text)
@@ -131,6 +142,10 @@ class PlainOutput:
             self._who_lines += 1
         elif code == n.RPL_ENDOFWHO:
             return self._end_of_who(p)
+        elif code in _LIST_ENTRIES:
+            self._list_lines += 1
+        elif code in _LIST_ENDS:
+            return self._end_of_list(code, p)
         special: dict[str, Callable[[], str]] = {
             n.RPL_WELCOME: lambda: f"*** Welcome, {p[0]}! Type /help for commands, /exit to leave.",
             n.RPL_MOTD: lambda: "*** " + p[-1].removeprefix("- "),
@@ -161,6 +176,14 @@ class PlainOutput:
         if is_channel_name(mask):
             return f"* Nobody you can see is in {mask}; there may be no such channel."
         return f"* Nobody you can see matches {mask}."
+
+    def _end_of_list(self, code: str, params: list[str]) -> str:
+        """The end of a ban (or exception) list: said as such after its entries, and as
+        an empty list when there were none, or `/ban` alone would seem unanswered."""
+        found, self._list_lines = self._list_lines, 0
+        after_entries, empty = _LIST_ENDS[code]
+        channel = params[1] if len(params) > 2 else "the channel"
+        return (after_entries if found else empty).format(channel)
 
     # -- rendering of commands -------------------------------------------------------
 

@@ -2,9 +2,10 @@
 
 An IRC client shows `474 bob #club :Cannot join channel (+b)` in its own words; a
 person with netcat has only ours. Each numeric that a plain user's commands (typing,
-/join, /part, /msg, /me, /nick, /who, /list, /topic), registration or other users'
-actions can bring is written out here, naming the channel or nickname it is about and,
-where there is one, what to do next. A numeric missing from the table still reads as
+/join, /part, /msg, /me, /nick, /who, /list, /topic, and running a channel: /kick,
+/op, /voice, /ban, /invite, /mode), registration or other users' actions can bring is
+written out here, naming the channel or nickname it is about and, where there is one,
+what to do next. A numeric missing from the table still reads as
 its text, with what it is about in brackets, never as raw parameters.
 """
 
@@ -36,6 +37,51 @@ def _cannot_send(p: list[str]) -> str:
     if "muted" in reason:
         return f"* Your message was not sent: you are muted in {channel}."
     return f"* Your message was not sent to {channel}: {reason}."
+
+
+def _not_allowed(p: list[str]) -> str:
+    channel = _about(p)
+    if "to kick them" in p[-1]:  # an operator, but not above the one to be kicked
+        return f"* You can't kick them from {channel}: their rank there is as high as yours, or higher."
+    return f"* Only operators of {channel} can do that."
+
+
+# A channel's modes in words, for `/mode`: what each letter means to the people in it.
+MODE_WORDS = {
+    "i": "invite-only",
+    "k": "a key is needed to join",
+    "l": "a limit on how many are in",
+    "m": "moderated: only people with a voice talk",
+    "n": "no messages from outside",
+    "s": "secret",
+    "t": "only operators set the topic",
+    "C": "no CTCP",
+    "T": "no notices",
+    "R": "only people logged in to an account join",
+    "M": "only people logged in to an account (or with a voice) talk",
+}
+
+
+def _channel_modes(p: list[str]) -> str:
+    """RPL_CHANNELMODEIS (`#chan +ntlk 5 sesame`): the letters as set, then what they mean;
+    the key is given only to members, and said only when it was."""
+    channel, letters, values = p[0], p[1].lstrip("+"), list(p[2:])
+    if not letters:
+        return f"* {channel} has no modes set."
+    words = []
+    for letter in letters:
+        meaning = MODE_WORDS.get(letter, f"+{letter}")
+        if letter == "l" and values:
+            meaning = f"at most {values.pop(0)} people"
+        elif letter == "k" and values:
+            meaning = f"the key is {values.pop(0)}"
+        words.append(meaning)
+    return f"* Modes of {channel}: +{letters} ({', '.join(words)})"
+
+
+def _set_by(p: list[str]) -> str:
+    """Who set a list entry (367, 348, 346: `#chan mask nick!user@host time`), by nickname."""
+    return f" (set by {p[2].split('!', 1)[0]})" if len(p) > 3 and p[2] else ""
 
 
 def _named(p: list[str], what: str) -> str:
@@ -78,7 +124,7 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_NEEDREGGEDNICK: lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
     n.ERR_BANLISTFULL: lambda p: f"* The list of {_about(p)} is full.",
     n.ERR_NOPRIVILEGES: lambda p: "* Only server operators can do that.",
-    n.ERR_CHANOPRIVSNEEDED: lambda p: f"* Only operators of {_about(p)} can do that.",
+    n.ERR_CHANOPRIVSNEEDED: _not_allowed,
     n.ERR_USERSDONTMATCH: lambda p: "* You can only change your own modes.",
     n.ERR_UMODEUNKNOWNFLAG: lambda p: "* That is not a mode this server knows.",
     n.ERR_INVALIDMODEPARAM: lambda p: f"* {p[-1]} ({_about(p)}).",
@@ -86,7 +132,12 @@ SENTENCES: dict[str, Sentence] = {
     n.RPL_LOGGEDOUT: lambda p: "* You are now logged out.",
     n.RPL_NOWAWAY: lambda p: "* You are marked as away.",
     n.RPL_UNAWAY: lambda p: "* You are no longer marked as away.",
-    n.RPL_INVITING: lambda p: f"* You invited {_about(p)} to {_about(p, 1)}.",
+    n.RPL_INVITING: lambda p: f"* You invited {p[0]} to {p[1]}.",  # no text: the channel is last
+    n.RPL_CHANNELMODEIS: _channel_modes,
+    n.RPL_UMODEIS: lambda p: f"* Your modes: {p[0]}" if p[0].strip("+") else "* You have no modes set.",
+    n.RPL_BANLIST: lambda p: f"* Banned from {p[0]}: {p[1]}{_set_by(p)}",
+    n.RPL_EXCEPTLIST: lambda p: f"* Exempt from the bans of {p[0]}: {p[1]}{_set_by(p)}",
+    n.RPL_INVEXLIST: lambda p: f"* Let into {p[0]} without an invitation: {p[1]}{_set_by(p)}",
 }
 
 

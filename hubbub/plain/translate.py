@@ -62,6 +62,15 @@ HELP = [
     "  /topic #chan [TEXT] the same, for another channel",
     "  /colors on|off      show colours and bold text, or not",
     "  /exit or /quit      leave",
+    "Where you are an operator (the current channel, or name one first: /op #chan NICK):",
+    "  /kick NICK [REASON] put someone out of the channel",
+    "  /op NICK            make someone an operator (/deop NICK: undo)",
+    "  /voice NICK         let someone talk in a moderated channel (/devoice NICK: undo)",
+    "  /ban [NICK|MASK]    ban a nickname, or a mask like *!*@host; alone, list the bans",
+    "  /unban NICK|MASK    lift a ban",
+    "  /invite NICK        invite someone (into an invite-only channel, say)",
+    "  /mode [CHANGES]     show the channel's modes, or change them: +i invite-only,",
+    "                      +m moderated, +k KEY, +l NUMBER, +t only operators set the topic",
     "Anything else you type is said in the current channel (start with // to say a line",
     "beginning with /). Long lines are sent as several messages.",
 ]
@@ -70,6 +79,7 @@ NICK_NOT_UTF8 = (
     "*** That nickname is not UTF-8 text, and a nickname takes only Latin letters, digits and "
     "[ ] \\ ` _ ^ { | } -. Type another nickname:"
 )
+NOT_IN_A_CHANNEL = "* You are not in a channel."
 TOO_LONG = f"* That line was not sent: it is longer than {MAX_TYPED_LINE} bytes. Send it in several lines."
 
 
@@ -300,7 +310,7 @@ class PlainInput:
             name, reason = "", rest  # "/part off to lunch": the current channel, with a reason
         name = name or self.view.current or ""
         if not name:
-            self.say("* You are not in a channel.")
+            self.say(NOT_IN_A_CHANNEL)
             return
         self._run("PART", name, reason) if reason else self._run("PART", name)
 
@@ -326,18 +336,110 @@ class PlainInput:
         """`/topic` shows the current channel's topic and `/topic TEXT` sets it; a channel
         named first is the one meant instead (`/topic #chan`, `/topic #chan TEXT`), as irssi
         reads it: a topic beginning with a channel's name is not worth setting by mistake."""
-        first, _, text = rest.partition(" ")
-        if is_channel_name(first):
-            channel: str | None = first
-            text = text.strip()
-        else:
-            channel, text = self.view.current, rest
+        channel, text = self._channel_first(rest)
         if channel is None:
-            self.say("* You are not in a channel.")
+            self.say(NOT_IN_A_CHANNEL)
         elif text:
             self._run("TOPIC", channel, text)
         else:
             self._run("TOPIC", channel)
+
+    def _channel_first(self, rest: str) -> tuple[str | None, str]:
+        """The channel a command is about, and what was typed after it: the channel named
+        first (`/kick #chan bob`), or else the current one (`/kick bob`). One rule for
+        every command that acts on a channel, so a person learns it once."""
+        first, _, after = rest.partition(" ")
+        if is_channel_name(first):
+            return first, after.strip()
+        return self.view.current, rest
+
+    # -- running a channel: /kick, /op and the like, /ban, /invite, /mode -------------------
+    # Each is the IRC command it names, sent as an IRC client sends it; whether the person
+    # may (an operator of the channel, the nickname there) is the server's to say, and
+    # its refusals come back as sentences (sentences.py), as for every other command.
+
+    def _cmd_kick(self, rest: str) -> None:
+        """`/kick NICK [REASON]` in the current channel, `/kick #chan NICK [REASON]` in
+        another. Without a reason the server gives the kicker's nickname, as IRC does."""
+        channel, rest = self._channel_first(rest)
+        nick, _, reason = rest.partition(" ")
+        reason = reason.strip()
+        if not nick:
+            self.say("* Usage: /kick [#channel] NICK [REASON]")
+        elif channel is None:
+            self.say(NOT_IN_A_CHANNEL)
+        elif reason:
+            self._run("KICK", channel, nick, reason)
+        else:
+            self._run("KICK", channel, nick)
+
+    def _mode_on_each(self, command: str, change: str, rest: str, what: str = "NICK", listing: bool = False) -> None:
+        """`/op bob carol`, `/ban bob`, ...: one MODE making the `change` (`+o`, `-b`) for each
+        nickname or mask typed, in the current channel or the one named first. More than a
+        MODE command carries are refused with a sentence, not dropped unsaid by the server.
+        With `listing`, none at all asks for the list (`/ban`: `MODE #chan +b`)."""
+        channel, rest = self._channel_first(rest)
+        names = rest.split()
+        most = self.ctx.config.limits.max_modes
+        if not names and not listing:
+            self.say(f"* Usage: /{command} [#channel] {what}")
+        elif channel is None:
+            self.say(NOT_IN_A_CHANNEL)
+        elif len(names) > most:
+            self.say(f"* /{command} takes at most {most} at a time: type it again for the others.")
+        else:
+            sign, letter = change[0], change[1]
+            self._run("MODE", channel, sign + letter * max(len(names), 1), *names)
+
+    def _cmd_op(self, rest: str) -> None:
+        self._mode_on_each("op", "+o", rest)
+
+    def _cmd_deop(self, rest: str) -> None:
+        self._mode_on_each("deop", "-o", rest)
+
+    def _cmd_voice(self, rest: str) -> None:
+        self._mode_on_each("voice", "+v", rest)
+
+    def _cmd_devoice(self, rest: str) -> None:
+        self._mode_on_each("devoice", "-v", rest)
+
+    def _cmd_ban(self, rest: str) -> None:
+        """`/ban bob` bans the nickname (the server reads it as `bob!*@*`), `/ban *!*@host`
+        a mask; `/ban` alone shows the channel's bans."""
+        self._mode_on_each("ban", "+b", rest, "NICK|MASK", listing=True)
+
+    def _cmd_unban(self, rest: str) -> None:
+        self._mode_on_each("unban", "-b", rest, "NICK|MASK")
+
+    def _cmd_invite(self, rest: str) -> None:
+        """`/invite NICK` to the current channel; `/invite NICK #chan` (IRC's order, and
+        irssi's) or `/invite #chan NICK` (the order of the other commands here) to another."""
+        words = rest.split()
+        if len(words) == 2 and is_channel_name(words[0]):
+            words.reverse()
+        if not words or len(words) > 2 or (len(words) == 2 and not is_channel_name(words[1])):
+            self.say("* Usage: /invite NICK [#channel]")
+            return
+        channel = words[1] if len(words) == 2 else self.view.current
+        if channel is None:
+            self.say(NOT_IN_A_CHANNEL)
+        else:
+            self._run("INVITE", words[0], channel)
+
+    def _cmd_mode(self, rest: str) -> None:
+        """`/mode` shows the current channel's modes and `/mode +i` (or `-m`, `+k KEY`,
+        `+o NICK`) changes them, as irssi reads it in a channel window; `/mode #chan ...`
+        is about another channel, and `/mode NICK ...` about one's own user modes (the
+        server says no for anyone else's)."""
+        words = rest.split()
+        if words and not is_channel_name(words[0]) and not words[0].startswith(("+", "-")):
+            self._run("MODE", *words)
+            return
+        channel, rest = self._channel_first(rest)
+        if channel is None:
+            self.say(NOT_IN_A_CHANNEL)
+        else:
+            self._run("MODE", channel, *rest.split())
 
     def _cmd_quit(self, rest: str) -> None:
         self._run("QUIT", rest) if rest else self._run("QUIT")
@@ -377,6 +479,15 @@ _SLASH: dict[str, Callable[[PlainInput, str], None]] = {
     "help": PlainInput._cmd_help,
     "colors": PlainInput._cmd_colours,
     "colours": PlainInput._cmd_colours,
+    "kick": PlainInput._cmd_kick,
+    "op": PlainInput._cmd_op,
+    "deop": PlainInput._cmd_deop,
+    "voice": PlainInput._cmd_voice,
+    "devoice": PlainInput._cmd_devoice,
+    "ban": PlainInput._cmd_ban,
+    "unban": PlainInput._cmd_unban,
+    "invite": PlainInput._cmd_invite,
+    "mode": PlainInput._cmd_mode,
     "exit": PlainInput._cmd_quit,
     "quit": PlainInput._cmd_quit,
 }

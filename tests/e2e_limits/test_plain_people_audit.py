@@ -123,6 +123,15 @@ SAMPLES = {  # what a person would type after each command /help lists
     "/list": "",
     "/topic": "",
     "/colors": "on",
+    "/kick": "alice bye",
+    "/op": "alice",
+    "/deop": "alice",
+    "/voice": "alice",
+    "/devoice": "alice",
+    "/ban": "",
+    "/unban": "nobody",
+    "/invite": "alice",
+    "/mode": "",
     "/help": "",
 }
 
