@@ -42,6 +42,7 @@ from hubbub.server.events import (
     RealnameSet,
     Said,
     SaidMultiline,
+    Synced,
     TopicSet,
     UserModesSet,
     UserQuit,
@@ -113,6 +114,7 @@ class Replica:
         self.state = state
         self.node = node  # our incarnation: the prefix of our users' uids
         self.own = False  # the entry being applied is ours (the store records only those)
+        self.ceiling_us = 0  # the latest time (µs) the entry being applied may show
         self.last_id = START  # the position of the last entry applied
         self.seqs: dict[str, int] = {}  # node -> the highest seq applied from it
         self.seq = 0  # the last seq we gave
@@ -193,7 +195,10 @@ class Replica:
         origin, then = waiting
         if origin is not None:
             origin.resume_reply()
-            origin.fail(command_of(event), "TEMPORARILY_UNAVAILABLE", why)
+            if type(event) is Synced and then is not None:
+                then(rejected("unavailable"))  # a read waiting to catch up answers in its own words
+            else:
+                origin.fail(command_of(event), "TEMPORARILY_UNAVAILABLE", why)
             origin.release_input()
         elif then is not None:
             then(rejected("unavailable"))
@@ -220,6 +225,9 @@ class Replica:
             if mine:
                 waiting = self.waiting.pop(entry.seq, None)
                 self._done_up_to(entry.seq)
+            # the end of the entry's millisecond by Redis's clock (ids are `ms-seq`): no
+            # event of it is stamped later (apply.in_time_order)
+            self.ceiling_us = int(entry.id.partition("-")[0]) * 1000 + 999
             self._apply(event, mine, waiting)
 
     def _apply(self, event: Event, mine: bool, waiting: Waiting | None) -> None:
@@ -245,7 +253,7 @@ class Replica:
             self.lost()
 
     def _deliver(self, event: Event, mine: bool) -> Outcome:
-        event = in_time_order(self.state, event)
+        event = in_time_order(self.state, event, self.ceiling_us)
         outcome = APPLIERS[type(event)](self.state, event)
         for subscriber in self._subscribers:
             subscriber(event, outcome)

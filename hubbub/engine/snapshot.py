@@ -90,7 +90,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.mode_counts.update(data["mode_counts"])
     state.nodes.clear()
     state.nodes.update(data["nodes"])
-    state.clock_us = float(data.get("clock_us", 0.0))  # absent: written by a node of a version before it
+    state.clock_us = int(data.get("clock_us", 0))  # absent: written by a node of a version before it
     state.users.clear()
     state.nicks.clear()
     state.per_ip.clear()

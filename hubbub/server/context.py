@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
+from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import new_msgid
@@ -160,17 +161,22 @@ class Context:
         is the event's origin (a clustered engine holds its input until it is ordered)."""
         self.engine.emit(self.conn, event, then)
 
-    def caught_up(self, then: Callable[[], None]) -> None:
+    def caught_up(self, then: Callable[[], None], unavailable: Callable[[], None]) -> None:
         """`then()` once this node has applied every event the network ordered before this
         call. In a cluster a node's replica may stand a little behind the log (it is busy,
         or was paused); a read that must see what another node has acknowledged (the
         account a login names) waits for this: one round trip to the log. At once on a
-        single node. Not called for a connection that has gone meanwhile."""
+        single node. `unavailable()` instead when the log stays out of reach (the client
+        is to be told so). Neither for a connection that has gone meanwhile."""
         conn = self.conn
 
-        def back(outcome: object) -> None:
-            if not conn.gone:
+        def back(outcome: Outcome) -> None:
+            if conn.gone:
+                return
+            if outcome.rejected is None:
                 then()
+            else:
+                unavailable()
 
         self.engine.emit(conn, Synced(self.user.uid, self.now()), back)
 

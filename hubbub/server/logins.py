@@ -82,13 +82,15 @@ def failed(ctx: Context, account_key: str) -> bool:
 
 
 def check_password(
-    ctx: Context, name: str, password: str, done: Callable[[Account | None], None]
-) -> None:
+    ctx: Context, name: str, password: str, done: Callable[[Account | None], None],
+    unavailable: Callable[[], None],
+) -> None:  # fmt: skip
     """Check `password` for the account `name` off the loop; `done(account)` with the
     account on success, None on failure (after counting it). The account is read once
     this node has caught up with the network's order (`Context.caught_up`): an account
-    registered, or a password changed, on another node a moment ago counts here too."""
-    ctx.caught_up(lambda: _check_password(ctx, casefold(name), password, done))
+    registered, or a password changed, on another node a moment ago counts here too;
+    `unavailable()` when the network's log stays out of reach (nothing is counted)."""
+    ctx.caught_up(lambda: _check_password(ctx, casefold(name), password, done), unavailable)
 
 
 def _check_password(ctx: Context, key: str, password: str, done: Callable[[Account | None], None]) -> None:
@@ -124,6 +126,9 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
             then()
 
     ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
+
+
+UNAVAILABLE = "The network is out of reach, try again soon"
 
 
 def throttled_text(wait: float) -> str:

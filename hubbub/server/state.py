@@ -37,7 +37,7 @@ class ChatState:
         self.node_users: Counter[str] = Counter()  # registered users on each node (LUSERS)
         # The time of the last event shown with a time and a msgid, in microseconds: no
         # later one is stamped at or before it (apply.in_time_order).
-        self.clock_us = 0.0
+        self.clock_us = 0
 
     # -- lookups -------------------------------------------------------------------------
 

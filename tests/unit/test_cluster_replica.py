@@ -16,7 +16,18 @@ from hypothesis import strategies as st
 from hubbub.engine import snapshot
 from hubbub.engine.replica import START, Entry, Gap, Replica
 from hubbub.server.apply import Outcome, apply
-from hubbub.server.events import Connected, Event, Joined, NickSet, NodeLost, NodeUp, Registered, Said, from_record
+from hubbub.server.events import (
+    Connected,
+    Event,
+    Joined,
+    NickSet,
+    NodeLost,
+    NodeUp,
+    Registered,
+    Said,
+    Synced,
+    from_record,
+)
 from hubbub.server.state import ChatState
 from tests.unit.test_events import COMMANDS, recorded_core
 from tests.unit.test_session import FakeClock, Peer, registered
@@ -137,6 +148,21 @@ def test_events_waiting_while_the_log_is_away_are_refused_with_the_sender_told()
     replica.refuse_waiting("out of reach")
     assert origin.calls == ["hold", "resume", "FAIL PRIVMSG TEMPORARILY_UNAVAILABLE", "release"]
     assert [event for _, event in replica.outbox] == [housekeeping]  # a quit or a rename still goes out later
+
+
+def test_a_read_waiting_to_catch_up_is_told_the_log_is_away_in_its_own_words() -> None:
+    """A login waits for a Synced event: refused, its `then` hears it (the login answers
+    904 or a NickServ notice) instead of a FAIL * that would leave the exchange open."""
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    origin = Origin()
+    told: list[str | None] = []
+    replica.emit(origin, Synced("aaaaaa1", 1.0), lambda outcome: told.append(outcome.rejected))
+    replica.refuse_waiting("out of reach")
+    assert told == ["unavailable"]
+    assert origin.calls == ["hold", "resume", "release"]
+    replica.refusing = "out of reach"  # and while the log is known to be away, at once
+    replica.emit(origin, Synced("aaaaaa1", 2.0), lambda outcome: told.append(outcome.rejected))
+    assert told == ["unavailable", "unavailable"]
 
 
 def test_a_snapshot_s_replica_holds_what_it_lacks_and_publishes_it_again() -> None:

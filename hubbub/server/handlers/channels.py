@@ -43,7 +43,7 @@ def _part_all(ctx: Context) -> None:
         ctx.emit(Parted(ctx.user.uid, channel.name, None, ctx.now(), new_msgid()))
 
 
-def _joined(ctx: Context, outcome: Outcome, when: float) -> None:
+def _joined(ctx: Context, outcome: Outcome) -> None:
     """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
     channel = outcome.channel
     if outcome.rejected is not None or channel is None:
@@ -61,7 +61,7 @@ def _joined(ctx: Context, outcome: Outcome, when: float) -> None:
         if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
             lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
             metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
-        autoreplay(ctx, channel, when)
+        autoreplay(ctx, channel, outcome.time)  # as applied: what came before it was not seen live
 
     if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
         send_marker(ctx, channel.key, channel.name, rest)
@@ -105,8 +105,7 @@ def handle_join(ctx: Context, message: Message) -> None:
                 conn.numeric(refusal[0], existing.name, refusal[1])
                 continue
         joining += 1
-        now = ctx.now()
-        ctx.emit(Joined(user.uid, name, now, new_msgid()), partial(_joined, ctx, when=now))
+        ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), partial(_joined, ctx))
 
 
 @command("PART", min_params=1)

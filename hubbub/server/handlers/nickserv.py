@@ -142,6 +142,14 @@ def ns_identify(ctx: Context, args: list[str]) -> None:
     if ctx.user.account is not None:
         _say(ctx, "You're already logged into an account")
         return
+    # a certificate another node just added counts (the password check waits for the log itself)
+    ctx.caught_up(lambda: _identify(ctx, args), lambda: _say(ctx, logins.UNAVAILABLE))
+
+
+def _identify(ctx: Context, args: list[str]) -> None:
+    if ctx.user.account is not None:  # logged in meanwhile (another IDENTIFY, SASL)
+        _say(ctx, "You're already logged into an account")
+        return
     if len(args) == 1 and ctx.user.certfp is not None and ctx.state.certfps.get(ctx.user.certfp) is not None:
         account = ctx.state.certfps[ctx.user.certfp]
         if casefold(args[0]) == account.key:
@@ -160,7 +168,7 @@ def ns_identify(ctx: Context, args: list[str]) -> None:
             return
         logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
 
-    logins.check_password(ctx, name, password, checked)
+    logins.check_password(ctx, name, password, checked, lambda: _say(ctx, logins.UNAVAILABLE))
 
 
 @nickserv.command("LOGOUT", 0, "LOGOUT", "Logs you out of your account.")
@@ -294,7 +302,7 @@ def ns_passwd(ctx: Context, args: list[str]) -> None:
             return
         _change_password(ctx, found, new)
 
-    logins.check_password(ctx, account.name, current, checked)
+    logins.check_password(ctx, account.name, current, checked, lambda: _say(ctx, logins.UNAVAILABLE))
 
 
 def _own_account(ctx: Context) -> Account | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 from typing import Any
 
 from scramp import ScramException
@@ -190,11 +191,16 @@ def _plain(ctx: Context, data: bytes) -> None:
             return
         _succeed(ctx, account)
 
-    logins.check_password(ctx, authcid, password, checked)
+    logins.check_password(ctx, authcid, password, checked, partial(_unavailable, ctx))
+
+
+def _unavailable(ctx: Context) -> None:
+    _fail(ctx, f"SASL authentication failed: {logins.UNAVAILABLE}")
 
 
 def _external(ctx: Context, data: bytes) -> None:
-    ctx.caught_up(lambda: _external_now(ctx, data))  # a certificate another node just added counts
+    # a certificate another node just added counts
+    ctx.caught_up(lambda: _external_now(ctx, data), partial(_unavailable, ctx))
 
 
 def _external_now(ctx: Context, data: bytes) -> None:
@@ -250,7 +256,7 @@ class _ScramServer:
 
 def _scram_first(ctx: Context, exchange: Exchange, text: str) -> None:
     # the keys are read once: an account another node registered a moment ago counts
-    ctx.caught_up(lambda: _scram_first_now(ctx, exchange, text))
+    ctx.caught_up(lambda: _scram_first_now(ctx, exchange, text), partial(_unavailable, ctx))
 
 
 def _scram_first_now(ctx: Context, exchange: Exchange, text: str) -> None:
