@@ -153,6 +153,23 @@ async def test_no_recipient_is_411_and_no_text_is_412(server, clients) -> None:
     assert said(await sync(bob)) == []
 
 
+async def test_a_target_named_twice_gets_one_copy_and_counts_once(make_server, clients) -> None:
+    server = await make_server("limits.max_targets=2")
+    alice = await connected(server, "alice")
+    bob = await connected(server, "bob")
+    carol = await connected(server, "carol")
+    clients.extend([alice, bob, carol])
+    alice.send("JOIN #c")
+    await alice.expect("366")
+    carol.send("JOIN #c")
+    await carol.expect("366")
+    alice.send("PRIVMSG bob,BOB,#c,bob,#C :once each")  # two targets, named five times
+    assert (await bob.expect("PRIVMSG")).params == ["bob", "once each"]
+    assert (await carol.expect("PRIVMSG")).params == ["#c", "once each"]
+    assert said(await sync(bob)) == [] and said(await sync(carol)) == []
+    assert "407" not in [m.command for m in await sync(alice)]  # the limit counts targets, not names
+
+
 async def test_too_many_targets_is_407_and_nothing_is_sent(make_server, clients) -> None:
     server = await make_server("limits.max_targets=2")
     alice = await connected(server, "alice")

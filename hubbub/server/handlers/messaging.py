@@ -148,7 +148,12 @@ def _relay(ctx: Context, message: Message) -> None:
         text = params[1]
     targets: Sequence[str] = params[0:1]
     if "," in params[0]:
-        targets = [t for t in params[0].split(",") if t]
+        # each target once (`bob,BOB,bob`: one copy, as the charybdis family does), in the order named
+        once: dict[str, str] = {}
+        for name in params[0].split(","):
+            if name:
+                once.setdefault(casefold(name), name)
+        targets = list(once.values())
         limit = ctx.config.limits.max_targets
         if len(targets) > limit:
             error(n.ERR_TOOMANYTARGETS, params[0], f"Too many targets, the limit is {limit}")
