@@ -144,7 +144,7 @@ async def _webirc(request: web.Request) -> web.StreamResponse:
     ws: web.WebSocketResponse = web.WebSocketResponse(
         # aiohttp refuses a message of max_msg_size bytes already: web.max_frame is accepted
         protocols=SUBPROTOCOLS, max_msg_size=settings.max_frame + 1, compress=False, autoping=True,
-        decode_text=False, timeout=CLOSE_TIMEOUT,
+        decode_text=False, timeout=CLOSE_TIMEOUT, autoclose=False,  # the client's close is answered by _read
     )  # fmt: skip
     await ws.prepare(request)
     transport = request.transport

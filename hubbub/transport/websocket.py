@@ -263,6 +263,11 @@ class WebSocketConnection(GatedInput):
                 if not self._closing:
                     self._received(message.data)
             elif kind is WSMsgType.CLOSE:
+                # Answered here, not by aiohttp (autoclose off): it takes 1006 for a status a
+                # Close frame may carry, where RFC 6455 7.4.1 reserves it for "no Close frame
+                # came" and a client sending it fails the connection (1002, as for 1005 and 1015).
+                code = WSCloseCode.PROTOCOL_ERROR if message.data == WSCloseCode.ABNORMAL_CLOSURE else WSCloseCode.OK
+                await ws.close(code=code, drain=False)
                 return "Connection closed", True
             elif kind is WSMsgType.ERROR:
                 code = ws.close_code

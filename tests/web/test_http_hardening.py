@@ -386,12 +386,7 @@ async def test_framing_errors_fail_the_connection_with_the_right_code(server, ba
 @pytest.mark.parametrize(
     ("payload", "code"),
     [((999).to_bytes(2, "big"), 1002), ((1004).to_bytes(2, "big"), 1002), ((1005).to_bytes(2, "big"), 1002),
-     pytest.param((1006).to_bytes(2, "big"), 1002, marks=pytest.mark.xfail(strict=True, reason=(
-         "BUG: a client Close frame carrying status 1006 is taken as a normal close (answered 1000); "
-         "RFC 6455 7.4.1 says 1006 MUST NOT be set in a Close frame, and 7.4.2/Autobahn 7.9.5 expect the "
-         "connection failed with 1002 (1005 and 1015 are). aiohttp's reader accepts every WSCloseCode "
-         "member below 3000, ABNORMAL_CLOSURE (1006) included (aiohttp/_websocket/reader_py.py "
-         "ALLOWED_CLOSE_CODES), and web._webirc relies on it"))),
+     ((1006).to_bytes(2, "big"), 1002),
      ((1015).to_bytes(2, "big"), 1002), ((2000).to_bytes(2, "big"), 1002),
      ((1000).to_bytes(2, "big") + b"\xff\xfe", 1007), ((3000).to_bytes(2, "big") + b"app", None),
      ((4999).to_bytes(2, "big") + "bye ✓".encode(), None), (b"", None)],
