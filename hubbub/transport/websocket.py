@@ -266,8 +266,8 @@ class WebSocketConnection(GatedInput):
                 # Answered here, not by aiohttp (autoclose off): it takes 1006 for a status a
                 # Close frame may carry, where RFC 6455 7.4.1 reserves it for "no Close frame
                 # came" and a client sending it fails the connection (1002, as for 1005 and 1015).
-                code = WSCloseCode.PROTOCOL_ERROR if message.data == WSCloseCode.ABNORMAL_CLOSURE else WSCloseCode.OK
-                await ws.close(code=code, drain=False)
+                bad = message.data == WSCloseCode.ABNORMAL_CLOSURE
+                await ws.close(code=WSCloseCode.PROTOCOL_ERROR if bad else WSCloseCode.OK, drain=False)
                 return "Connection closed", True
             elif kind is WSMsgType.ERROR:
                 code = ws.close_code
