@@ -19,7 +19,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from OpenSSL import SSL
@@ -35,7 +35,7 @@ from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.workers import WorkerPool
-from hubbub.server import caps, keepalive
+from hubbub.server import caps, gateways, keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import build_core, local_core, new_state
 from hubbub.server.handlers.registration import announce_cap_changes
@@ -87,7 +87,9 @@ class Runtime:
         self.engine = self.services.engine
         self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
-        self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit)
+        self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit,
+                                   lambda ip: gateways.is_gateway(self.config.webirc, ip))  # fmt: skip
+        self.services.readdress = self._readdress
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
         self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
@@ -138,6 +140,10 @@ class Runtime:
 
     def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         self.admission.release(link, failed_handshake)
+
+    def _readdress(self, link: object, ip: str) -> str | None:
+        """A WebIRC gateway's connection speaks for `ip` now: the limits count it there."""
+        return self.admission.readdress(cast(Counted, link), ip)
 
     def open_session(
         self, link: Link, ip: str, secure: bool, certfp: str | None = None, irc_only: bool = False
@@ -459,6 +465,8 @@ class Runtime:
         self.state.whowas.resize(config.limits.whowas_entries)
         throttle = self.services.login_throttle  # the failures recorded so far still count
         throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
+        throttle = self.services.register_throttle
+        throttle.limit, throttle.window = config.accounts.register_limit, config.accounts.register_window
         if config.limits.max_clients != previous_max_clients:
             note = self._max_clients_note(config.limits.max_clients)
             if note is not None:

@@ -73,6 +73,8 @@ class AccountsSection:
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
     login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused (OPER and the connection password count too)", default=5)
     login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
+    register_limit: int = _doc("accounts that may be registered from one IP address within register_window (NickServ REGISTER and draft/account-registration; IRC operators are exempt); 0 for no limit", default=5)
+    register_window: float = _doc("seconds over which registrations from one IP address are counted", default=3600.0)
     max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
     max_channels: int = _doc("channels one account may register with ChanServ", default=20)
 
@@ -156,6 +158,16 @@ class OperBlock:
 
 
 @dataclass
+class WebircBlock:
+    """A WebIRC gateway (KiwiIRC's webircgateway, The Lounge...) allowed to name the
+    addresses of the users it connects (the WEBIRC command, handlers/webirc.py)."""
+
+    password_hash: str  # argon2id, as for operators (`hubbub hash-password`)
+    hosts: list[str]  # the addresses or CIDR blocks the gateway connects from
+    name: str = ""  # how WHOIS and the log call it; empty: the name the gateway gives itself
+
+
+@dataclass
 class Config:
     server: ServerSection = field(default_factory=ServerSection)
     listen: ListenSection = field(default_factory=ListenSection)
@@ -168,6 +180,7 @@ class Config:
     admin: AdminSection = field(default_factory=AdminSection)
     cluster: ClusterSection = field(default_factory=ClusterSection)
     opers: list[OperBlock] = field(default_factory=list)
+    webirc: list[WebircBlock] = field(default_factory=list)
 
     def motd_lines(self) -> list[str]:
         """The MOTD as lines; read from `motd_file` when set. A file that cannot be read
@@ -251,6 +264,10 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
                         raise ConfigError(f"opers.{key} must be a non-empty string")
                 _check_oper_block(block)
                 config.opers.append(OperBlock(block["name"], block["password_hash"], list(block.get("hosts", []))))
+        elif section == "webirc":
+            if not isinstance(values, list):
+                raise ConfigError("[[webirc]] must be an array of tables")
+            config.webirc = [_webirc_block(block) for block in values]
         elif section in _SECTIONS:
             if not isinstance(values, dict):
                 raise ConfigError(f"[{section}] must be a table")
@@ -276,6 +293,35 @@ def _check_oper_block(block: dict[str, Any]) -> None:
             raise ConfigError(f"[[opers]] {name}: hosts entry {mask!r} has no host after the @")
         if "/" in host and cidr_block(host) is None:
             raise ConfigError(f"[[opers]] {name}: hosts entry {mask!r}: {host} is not a CIDR block")
+
+
+def _webirc_block(block: Any) -> WebircBlock:
+    """One `[[webirc]]` table, refused at start-up or REHASH when it could never work: a
+    gateway whose every WEBIRC fails shows its users nothing but a closed connection."""
+    if not isinstance(block, dict):
+        raise ConfigError("[[webirc]] must be an array of tables")
+    name = block.get("name", "")
+    where = f"[[webirc]] {name}".rstrip()
+    for key in block:
+        if key == "password":
+            raise ConfigError(f"{where}: give password_hash, made with `hubbub hash-password`, not the password")
+        if key not in ("name", "password_hash", "hosts"):
+            raise ConfigError(f"unknown setting webirc.{key}")
+    if not isinstance(name, str) or any(ch.isspace() for ch in name) or len(name) > 64:
+        raise ConfigError(f"{where}: name must be a word of at most 64 characters")
+    password_hash = block.get("password_hash")
+    if not isinstance(password_hash, str) or not is_password_hash(password_hash):
+        raise ConfigError(f"{where}: password_hash must be an argon2 hash ($argon2id$...); "
+                          "make one with `hubbub hash-password`")  # fmt: skip
+    hosts = block.get("hosts")
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError(f"{where}: hosts must list the addresses or CIDR blocks the gateway connects from")
+    for host in hosts:
+        if cidr_block(host) is None:
+            raise ConfigError(f"{where}: hosts entry {host!r} is not an address or CIDR block")
+    return WebircBlock(password_hash, list(hosts), name)
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -360,6 +406,10 @@ def validate(config: Config) -> None:
             raise ConfigError(f"accounts.{key} must be at least 1")
     if not config.accounts.login_window > 0:
         raise ConfigError("accounts.login_window must be positive")
+    if config.accounts.register_limit < 0:
+        raise ConfigError("accounts.register_limit cannot be negative")
+    if not config.accounts.register_window > 0:
+        raise ConfigError("accounts.register_window must be positive")
     hist = config.history
     if hist.chathistory_max < 1 or hist.autoreplay_lines < 0 or hist.max_per_target < 0 or not hist.max_age_days >= 0:
         raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
@@ -455,6 +505,13 @@ def default_config_text() -> str:
         '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."',
         "# optional: user@host masks this block may be used from (OPER answers 491 elsewhere)",
         '# hosts = ["*@127.0.0.1", "*@10.0.0.0/8"]',
+        "",
+        "# WebIRC gateways (KiwiIRC, The Lounge...), one block each: what connects from hosts",
+        "# and sends WEBIRC with this password gives its users' own addresses (docs/web.md).",
+        "# [[webirc]]",
+        '# name = "kiwiirc"',
+        '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."',
+        '# hosts = ["127.0.0.1", "10.0.0.0/24"]',
         "",
     ]
     return "\n".join(lines)

@@ -108,6 +108,7 @@ ERR_NOOPERHOST = "491"
 ERR_HELPNOTFOUND = "524"
 RPL_WHOISSECURE = "671"
 RPL_WHOISCERTFP = "276"  # to the user itself and to operators only
+RPL_WHOISSPECIAL = "320"  # free text; here the WebIRC gateway, to the user itself and to operators
 RPL_HELPSTART = "704"
 RPL_HELPTXT = "705"
 RPL_ENDOFHELP = "706"

@@ -11,6 +11,8 @@ whoever reads the name) and the invisible marks and overrides that reorder text
 channel's name. CHANNELLEN, like every length limit we advertise, counts UTF-8 bytes.
 Metadata keys are the IRCv3 metadata alphabet, bounded in length. An address block in
 a user@host mask is CIDR, read one way for everyone who reads masks (`cidr_block`).
+A host name someone else vouches for (a WebIRC gateway) is shown only if it reads as a
+DNS name (`is_plausible_hostname`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ CHANTYPES = "#"
 # key and a value of the advertised size always fit in one line.
 _METADATA_KEY_CHARS = frozenset(string.ascii_lowercase + string.digits + "_./-")
 METADATA_KEY_BYTES = 64
+# A host name as DNS writes one: labels of letters, digits and inner hyphens, joined by
+# dots. HOSTLEN, as most servers bound it: a longer host would crowd every `nick!user@host`.
+HOSTLEN = 63
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 
 
 # message-tags: `[+][vendor/]name`, the vendor a host name, the name ASCII letters,
@@ -86,3 +92,15 @@ def cidr_block(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | Non
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
+
+
+def is_plausible_hostname(text: str) -> bool:
+    """Whether `text` can be shown as a user's host: a DNS name of at most HOSTLEN
+    characters. Its last label may not be all digits, so that it never reads as an IPv4
+    address (`10.0.0.1` shown for a user who is not there), and nothing in it can be
+    read as another part of a `nick!user@host` mask or break a line (no `@`, `!`, `*`,
+    `:` or spaces)."""
+    if not 0 < len(text) <= HOSTLEN or not text.isascii():
+        return False
+    labels = text.split(".")
+    return all(_HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()

@@ -50,7 +50,9 @@ def _one(params: list[str]) -> bool:
 
 
 def _webirc(params: list[str]) -> bool:
-    return len(params) in (4, 5)
+    # a gateway's first line: four parameters, and its options, as one last parameter
+    # (`:secure local-port=6697`) or, from some, as several
+    return len(params) >= 4 and all(params[:4])
 
 
 _OPENERS: dict[str, Callable[[list[str]], bool]] = {

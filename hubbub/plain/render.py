@@ -241,6 +241,9 @@ class PlainOutput:
             text += f"; now talking in {self.view.current}" if self.view.current else "; /join #channel to talk"
         return text
 
+    def _render_wallops(self, m: Message) -> str:
+        return f"* Wallops from {_nick_of(m.source)}: {m.param(0)}"  # to +w users: they asked for it
+
     def _render_invite(self, m: Message) -> str:
         return f"* {_nick_of(m.source)} invites you to {m.param(1)}; type /join {m.param(1)} to go there"
 
@@ -289,6 +292,7 @@ _RENDERERS: dict[str, Callable[[PlainOutput, Message], str | None]] = {
     "TOPIC": PlainOutput._render_topic,
     "MODE": PlainOutput._render_mode,
     "ERROR": PlainOutput._render_error,
+    "WALLOPS": PlainOutput._render_wallops,
     "FAIL": PlainOutput._render_fail,
     "PING": lambda self, m: None,
     "PONG": lambda self, m: None,

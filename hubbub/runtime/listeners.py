@@ -3,7 +3,9 @@
 `Admission` counts connections in all and per IP address, whatever listener they came
 through (TCP, TLS, or the web listener's HTTP and WebSocket), from the moment they are
 accepted (a TLS one too, during its handshake), and refuses past the limits; the chat
-core may add a refusal of its own (an address K-line). The limit in all is also kept
+core may add a refusal of its own (an address K-line). A WebIRC gateway's connections
+count in all only, until WEBIRC names the address each speaks for (`readdress`): from
+then on they count against that address. The limit in all is also kept
 within the descriptors the process may have (descriptors.py). Each connection and each
 refusal is logged, at a bounded rate. `Listeners` opens the sockets and remembers the
 addresses they got, logging each as
@@ -32,15 +34,18 @@ listening_log = logging.getLogger("hubbub.listening")
 
 class Admission:
     def __init__(
-        self, limits: Callable[[], LimitsSection], refuse: Callable[[str], str | None], audit: Audit | None = None
-    ) -> None:
+        self, limits: Callable[[], LimitsSection], refuse: Callable[[str], str | None], audit: Audit | None = None,
+        gateway: Callable[[str], bool] = lambda ip: False,
+    ) -> None:  # fmt: skip
         self._limits = limits
         self._refuse = refuse  # the core's own reason to turn an address away, if any
+        self._gateway = gateway  # whether an address is a WebIRC gateway's (speaks for many)
         self.audit = audit or Audit()
         self.ceiling = client_ceiling(UNKNOWN)  # connections the descriptor limit leaves room for
         self.links: set[Counted] = set()
         self.per_ip: Counter[str] = Counter()
-        self._shared: set[Counted] = set()  # counted in all only (a trusted proxy's)
+        self._shared: set[Counted] = set()  # counted in all only (a trusted proxy's, a gateway's)
+        self._readdressed: dict[Counted, str] = {}  # counted against another address than theirs (WEBIRC)
         # by transport ("tcp", "tls", "websocket", "http"), for the metrics
         self.open: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
@@ -55,8 +60,10 @@ class Admission:
         in all but not against its address (a trusted proxy speaks for many clients).
 
         An HTTP connection is not logged as a connection (page loads and scrapes would
-        fill the log); the WebSocket it may become is (`hand_over`).
+        fill the log); the WebSocket it may become is (`hand_over`). A WebIRC gateway's
+        connection counts as a trusted proxy's until it names its user's address.
         """
+        per_ip = per_ip and not self._gateway(link.ip)
         refusal = self._refusal(link, per_ip)
         if refusal is not None:
             self.refused[link.kind] += 1
@@ -73,6 +80,26 @@ class Admission:
         as a new connection without `old`'s count; refused, neither counts."""
         self._uncount(old)
         return self.admit(new)
+
+    def readdress(self, link: Counted, ip: str) -> str | None:
+        """`link`, counted, speaks for someone at `ip` from now on (a WebIRC gateway's
+        connection named its user's address): it counts against `ip` instead of its own
+        address, within `limits.max_clients_per_ip` there; or why not (then its count
+        stays as it was, and the caller closes it). Address K-lines are the chat core's
+        to check: it knows the host too."""
+        if link not in self.links:
+            return None  # gone meanwhile: nothing to move
+        if link not in self._shared and self._readdressed.get(link, link.ip) == ip:
+            return None  # counted there already
+        lim = self._limits()
+        if lim.max_clients_per_ip and self.per_ip[ip] >= lim.max_clients_per_ip:
+            self.refused[link.kind] += 1
+            return "Too many connections from your IP address"
+        self._uncount_address(link)
+        self._shared.discard(link)
+        self._readdressed[link] = ip
+        self.per_ip[ip] += 1
+        return None
 
     def _refusal(self, link: Counted, per_ip: bool) -> str | None:
         lim = self._limits()
@@ -96,12 +123,18 @@ class Admission:
             return
         self.links.discard(link)
         self.open[link.kind] -= 1
+        self._uncount_address(link)
+        self._shared.discard(link)
+        self._readdressed.pop(link, None)
+
+    def _uncount_address(self, link: Counted) -> None:
+        """Take `link` out of its address's count (none for one counted in all only)."""
         if link in self._shared:
-            self._shared.discard(link)
             return
-        self.per_ip[link.ip] -= 1
-        if self.per_ip[link.ip] <= 0:
-            del self.per_ip[link.ip]
+        ip = self._readdressed.get(link, link.ip)
+        self.per_ip[ip] -= 1
+        if self.per_ip[ip] <= 0:
+            del self.per_ip[ip]
 
     def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         if failed_handshake is not None:

@@ -22,7 +22,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
-from hubbub.server.audit import Audit
+from hubbub.server.audit import Audit, via
 from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, shown_changes, split_mode_changes
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
@@ -212,7 +212,7 @@ def announces(event_type: type[E]) -> Callable[[Announce[E]], Announce[E]]:
 
 
 def _who(user: User) -> str:
-    return f"{user.nick} ({user.username}@{user.host}) [{user.ip}]"
+    return f"{user.nick} ({user.username}@{user.host}) [{user.ip}]{via(user)}"
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -682,7 +682,10 @@ def _kline_added(a: Announcer, ev: KlineAdded, outcome: Outcome) -> None:
     for conn in list(a.local()):
         user = conn.user
         if not conn.gone and kline.matches(user.username, user.host, user.ip):
-            a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
+            if user.registered:
+                a.notices.send(f"K-line active for {user.nick} ({user.username}@{user.host}) [{user.ip}]: {kline.mask}")
+            else:  # no user name yet, perhaps no nick: the documented form for a connection
+                a.notices.send(f"K-line active for a connection from {user.ip}: {kline.mask}")
             a.audit.kline_hit(kline.mask, f"{user.nick}!{user.username}@{user.host} [{user.ip}]")
             a.drop(conn, f"K-Lined: {kline.reason}")
 

@@ -25,6 +25,7 @@ from hubbub.server.events import (
     AccountCredentialsSet,
     AccountDropped,
     AccountRegistered,
+    AddressSet,
     AwaySet,
     ChannelAccessSet,
     ChannelDropped,
@@ -87,7 +88,7 @@ class Outcome:
     user_changes: Sequence[tuple[bool, str]] = ()  # the user mode changes that did
     old_nick = ""
     old_prefix = ""
-    old_name = ""  # a renamed channel's name before
+    old_name = ""  # a renamed channel's name before; a K-line's mask it replaced, written otherwise
     created = False  # the event created its channel
     time = 0.0  # a join's time as applied (in_time_order may have moved it): its autoreplay's bound
     target: User | None = None  # the other user (kicked, invited, messaged)
@@ -239,17 +240,45 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
     return outcome
 
 
+def _uncount_address(state: ChatState, ip: str) -> None:
+    state.per_ip[ip] -= 1
+    if state.per_ip[ip] <= 0:
+        del state.per_ip[ip]
+
+
+@applies(AddressSet)
+def _address_set(state: ChatState, ev: AddressSet) -> Outcome:
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    if user.registered:  # others have seen its address: it stays
+        return rejected("registered")
+    if ev.ip != user.ip:
+        if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
+            return rejected("too many from the address")
+        _uncount_address(state, user.ip)
+        state.per_ip[ev.ip] += 1
+    user.ip = ev.ip
+    user.host = ev.host
+    user.secure = ev.secure
+    user.certfp = None
+    user.gateway = (ev.gateway, ev.gateway_ip)
+    user.refresh_prefix()
+    outcome = Outcome()
+    outcome.user = user
+    return outcome
+
+
 @applies(UserQuit)
 def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
+    killer = state.users.get(ev.killer) if ev.killer else None  # before it leaves: one may KILL oneself
     user = state.users.pop(ev.uid, None)
     if user is None:
         return rejected("gone")
-    state.per_ip[user.ip] -= 1
-    if state.per_ip[user.ip] <= 0:
-        del state.per_ip[user.ip]
+    _uncount_address(state, user.ip)
     outcome = Outcome()
     outcome.user = user
-    outcome.target = state.users.get(ev.killer) if ev.killer else None
+    outcome.target = killer
     if user.registered:
         outcome.audience = list(state.neighbours(user))
         state.user_count -= 1
@@ -840,8 +869,11 @@ def _logged_out(state: ChatState, ev: LoggedOut) -> Outcome:
 
 @applies(KlineAdded)
 def _kline_added(state: ChatState, ev: KlineAdded) -> Outcome:
-    state.klines.add(Kline(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires))
-    return Outcome()
+    replaced = state.klines.add(Kline(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires))
+    outcome = Outcome()
+    if replaced is not None and replaced.mask != ev.mask:
+        outcome.old_name = replaced.mask  # the store keeps masks as written: that row goes
+    return outcome
 
 
 @applies(KlineRemoved)

@@ -1,9 +1,10 @@
 """The server log's account of who came and went, as operators expect it.
 
-One line per event at `info`: a connection accepted or refused (and why), a user
-registered, a user gone (and why: quit, ping timeout, SendQ exceeded, K-lined,
-killed...), a K-line matching someone, a failed OPER. Never what anyone said: of a
-QUIT, only that it was one, not its message.
+One line per event at `info`: a connection accepted or refused (and why), the address
+a WebIRC gateway named for its user (and which gateway it was), a user registered, a
+user gone (and why: quit, ping timeout, SendQ exceeded, K-lined, killed...), a K-line
+matching someone, a failed OPER. Never what anyone said: of a QUIT, only that it was
+one, not its message.
 
 Connections, registrations and departures come at the rate a client chooses, so each
 kind of line passes a token bucket: a burst is logged whole, a flood is not. What is
@@ -66,7 +67,15 @@ class RateLimitedLog:
 
 
 def _who(user: User) -> str:
-    return f"{user.nick}!{user.username}@{user.host} [{user.ip}]"
+    return f"{user.nick}!{user.username}@{user.host} [{user.ip}]{via(user)}"
+
+
+def via(user: User) -> str:
+    """` via WebIRC gateway kiwiirc [10.0.0.5]` for a user a gateway connected, else ``."""
+    if user.gateway is None:
+        return ""
+    name, address = user.gateway
+    return f" via WebIRC gateway {name} [{address}]"
 
 
 class Audit:
@@ -93,6 +102,13 @@ class Audit:
     def refused(self, ip: str, reason: str) -> None:
         self.refusals.info(f"refused: {reason}", "refused a connection from %s: %s", ip, reason)
 
+    def through_gateway(self, user: User) -> None:
+        """A WebIRC gateway named the address of the user it connects."""
+        self.lines.info("connect", "connection from %s%s%s", user.ip, " (TLS)" if user.secure else "", via(user))
+
+    def gateway_refused(self, ip: str, reason: str) -> None:
+        self.refusals.info(f"webirc: {reason}", "refused WEBIRC from %s: %s", ip, reason)
+
     # -- what handlers report ---------------------------------------------------------------
 
     def kline_hit(self, mask: str, who: str) -> None:
@@ -112,4 +128,4 @@ class Audit:
         if user.registered:
             self.lines.info("disconnect", "disconnected %s (%s)", _who(user), reason)
         else:
-            self.lines.info("disconnect", "disconnected [%s] before registering (%s)", user.ip, reason)
+            self.lines.info("disconnect", "disconnected [%s]%s before registering (%s)", user.ip, via(user), reason)

@@ -23,7 +23,9 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.departures import Departures
 from hubbub.server.engine import Engine, Then
 from hubbub.server.events import Event, Synced, UserQuit
+from hubbub.server.gateways import GatewayPasswords
 from hubbub.server.monitor import MonitorIndex
+from hubbub.server.output import Link
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.throttle import FailureThrottle
@@ -39,12 +41,20 @@ Offload = Callable[[Connection, Callable[[], Any], Callable[[Any], None]], bool]
 # Awaits what `make()` returns (a store query), then `resume(result)`, or `failed(error)`.
 Resume = Callable[[Any], None]
 Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[BaseException], None]], None]
+# Counts a connection against another address from now on (a WebIRC gateway named its
+# user's), or says why that address may not have one more.
+Readdress = Callable[[Link, str], str | None]
 
 
 def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
     """The offload used without a runtime (unit tests): do the work right away."""
     resume(work())
     return True
+
+
+def same_count(link: Link, ip: str) -> str | None:
+    """Without a runtime nothing counts connections: any address may have one more."""
+    return None
 
 
 def no_awaiting(
@@ -85,6 +95,7 @@ class Services:
         self.clock = clock
         self.offload = offload
         self.awaiting: Await = no_awaiting  # set by the runtime
+        self.readdress: Readdress = same_count  # set by the runtime (its connection limits)
         self.store: Store | None = None  # set by the runtime once the store is open
         self.control = control
         self.motd = config.motd_lines()
@@ -93,6 +104,9 @@ class Services:
         accounts = config.accounts
         # failed logins by IP address and by account, on this node (a connection counts its own)
         self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
+        # accounts registered by IP address, on this node (NickServ REGISTER, draft/account-registration)
+        self.register_throttle = FailureThrottle(accounts.register_limit, accounts.register_window)
+        self.gateway_passwords = GatewayPasswords()  # WebIRC passwords checked already
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)

@@ -112,6 +112,25 @@ class HostSet(NamedTuple):
     msgid: str
 
 
+@_event
+class AddressSet(NamedTuple):
+    """A WebIRC gateway named the address of the user it connects (before registration):
+    the user takes `ip`, `host` and `secure`, and counts against `ip` instead of the
+    gateway's address. Rejected when the network holds `ip_limit` users from `ip` already
+    (0: not counted here), and once the user is registered. `gateway`: the gateway's name
+    and its own address, which operators see in WHOIS. The gateway's TLS client
+    certificate, if any, is the gateway's, not the user's: the user has none from now on."""
+
+    uid: str
+    ip: str
+    host: str
+    secure: bool
+    gateway: str
+    gateway_ip: str
+    time: float
+    ip_limit: int = 0
+
+
 # -- channels ------------------------------------------------------------------------------
 
 
@@ -472,7 +491,8 @@ class DigestGiven(NamedTuple):
 
 
 Event = (
-    Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | Joined | Parted
+    Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | AddressSet
+    | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
     | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet

@@ -131,6 +131,9 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "USERHOST": ("USERHOST <nick> [<nick> ...]", ["user@host of up to five nicks (* marks operators, - away)."]),
     "VERSION": ("VERSION [<server>]", ["The server's software version and its ISUPPORT tokens."]),
     "WALLOPS": ("WALLOPS :<text>", ["Operators only. Sends a message to every user with mode +w."]),
+    "WEBIRC": ("WEBIRC <password> <gateway> <hostname> <ip> [:<options>]", [
+        "Web gateways only, as their first command: names the address of the user they connect.",
+    ]),
     "WHO": ("WHO <channel|mask>", ["Lists users in a channel or matching a mask (H here, G away, * operator)."]),
     "WHOIS": ("WHOIS [<server>] <nick>", ["Who someone is: user@host, channels, server, idle time, and more."]),
     "WHOWAS": ("WHOWAS <nick> [<count>]", [

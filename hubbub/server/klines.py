@@ -22,8 +22,8 @@ from hubbub.irc.validate import cidr_block
 MAX_MASK = 128
 MAX_REASON = 300
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(?:\d{1,9}[smhdw])+|\d{1,9}")
-_DURATION_PART = re.compile(r"(\d+)([smhdw])")
+_DURATION = re.compile(r"(?:\d{1,9}[smhdw])+|\d{1,9}", re.IGNORECASE)  # `1H` is an hour, not a host
+_DURATION_PART = re.compile(r"(\d+)([smhdw])", re.IGNORECASE)
 
 
 class BadMask(ValueError):
@@ -37,7 +37,7 @@ def parse_duration(text: str) -> float | None:
         return None
     if text.isdigit():
         return int(text) * 60.0
-    return float(sum(int(amount) * _UNITS[unit] for amount, unit in _DURATION_PART.findall(text)))
+    return float(sum(int(amount) * _UNITS[unit.lower()] for amount, unit in _DURATION_PART.findall(text)))
 
 
 def describe_duration(seconds: float) -> str:
@@ -70,8 +70,13 @@ def normalize_mask(text: str) -> str:
         if network.prefixlen < (8 if network.version == 4 else 16):
             raise BadMask(f"{host} would ban too much")
         host = str(network)
-    elif not host.strip("*?.") and not user.strip("*?~"):
+    elif not host.strip("*?.:") and not user.strip("*?~"):  # `*@*.*`, `*@*:*` (every IPv6 user)
         raise BadMask(f"{user}@{host} would ban everyone")
+    else:
+        try:  # an address as the client's is written (`0:0::1` is `::1`), so the two compare
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            pass
     return f"{user}@{host}"
 
 
@@ -124,8 +129,12 @@ class Klines:
     def __init__(self) -> None:
         self._by_mask: dict[str, Kline] = {}
 
-    def add(self, kline: Kline) -> None:
-        self._by_mask[casefold(kline.mask)] = kline
+    def add(self, kline: Kline) -> Kline | None:
+        """Set `kline`; the one it replaces (the same mask, perhaps in another case), if any."""
+        key = casefold(kline.mask)
+        replaced = self._by_mask.get(key)
+        self._by_mask[key] = kline
+        return replaced
 
     def get(self, mask: str, now: float) -> Kline | None:
         """The K-line in force on `mask` (as given, or as normalized)."""

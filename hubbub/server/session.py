@@ -20,8 +20,10 @@ from hubbub.server.commands import dispatch
 from hubbub.server.connection import Connection
 from hubbub.server.context import Context, Services
 from hubbub.server.events import Connected
+from hubbub.server.gateways import is_gateway
 from hubbub.server.labels import answers_labels, usable_label
 from hubbub.server.output import IrcOutput, Link
+from hubbub.server.user import host_of
 
 log = logging.getLogger("hubbub.session")
 
@@ -30,11 +32,6 @@ log = logging.getLogger("hubbub.session")
 MAX_BODY = MAX_LINE_BODY
 MAX_TAGS = 8191
 MAX_LINE = MAX_BODY + MAX_TAGS  # the longest line, its ending not counted
-
-
-def host_of(ip: str) -> str:
-    """The host shown for an address: no ':' in hostnames, so IPv6 uses '-'."""
-    return ip if ":" not in ip else ip.replace(":", "-")
 
 
 class Session:
@@ -52,8 +49,11 @@ class Session:
         # Its lines wait until the user exists (at once on one node; in a cluster, once
         # the network has ordered its arrival, the per-address limit counted network-wide).
         link.hold_input()
-        # one node alone counts its connections as it accepts them (runtime/listeners.py)
+        # one node alone counts its connections as it accepts them (runtime/listeners.py);
+        # a WebIRC gateway's count against the addresses they name (AddressSet), not its own
         ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
+        if ip_limit and is_gateway(svc.config.webirc, ip):
+            ip_limit = 0
         event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp)
         svc.engine.emit(None, event, self._attach)
 

@@ -89,7 +89,7 @@ class ChatState:
             u = self.users[uid]
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure, u.certfp,
-                list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()))  # fmt: skip
+                list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()), u.gateway)  # fmt: skip
         put("nicks", [(k, u.uid) for k, u in self.nicks.items()])
         put("clock", self.clock_us)
         for key in sorted(self.accounts):

@@ -5,6 +5,9 @@ refused until the oldest of them leaves the window: a guesser gets a handful of 
 a minute, a person who mistyped waits a little. The clock is the caller's (an argument),
 so the rule is tested without sleeping; the number of keys is bounded, the oldest
 forgotten first, so that a flood of distinct keys cannot grow memory.
+
+The same count limits account registrations per IP address (handlers/nickserv.py):
+there a "failure" is a registration, counted as it starts and withdrawn if it fails.
 """
 
 from __future__ import annotations
@@ -49,3 +52,13 @@ class FailureThrottle:
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
+
+    def withdraw(self, key: str, at: float) -> None:
+        """Forget the one count recorded for `key` at `at`: a count made in advance (an
+        account registration under way) for something that then did not happen."""
+        times = self._failures.get(key)
+        if times is None or at not in times:
+            return
+        times.remove(at)
+        if not times:
+            del self._failures[key]

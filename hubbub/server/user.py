@@ -35,11 +35,16 @@ def node_of(uid: str) -> str:
     return uid[:NODE_ID_LENGTH]
 
 
+def host_of(ip: str) -> str:
+    """The host shown for an address: no ':' in hostnames, so IPv6 uses '-'."""
+    return ip if ":" not in ip else ip.replace(":", "-")
+
+
 class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
         "channels", "registered", "connected_at", "signon", "last_message", "secure", "certfp", "prefix",
-        "invited_to", "metadata", "conn",
+        "invited_to", "metadata", "gateway", "conn",
     )  # fmt: skip
 
     def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float, certfp: str | None = None) -> None:
@@ -59,10 +64,11 @@ class User:
         self.connected_at = now
         self.signon = now
         self.last_message = now  # idle time (WHOIS 317)
-        self.secure = secure  # connected over TLS
+        self.secure = secure  # connected over TLS (through a WebIRC gateway: both legs were)
         self.certfp = certfp  # SHA-256 of the TLS client certificate it presented (CertFP), if any
         self.invited_to = NONE  # channels holding an unused invitation for us
         self.metadata = EMPTY  # IRCv3 metadata: key -> value (a dict of its own once set)
+        self.gateway: tuple[str, str] | None = None  # the WebIRC gateway it came through: (name, address)
         self.prefix = "*!@" + host
         self.conn: Connection | None = None  # the local connection, on its node only
 

@@ -306,6 +306,8 @@ def _redacted(r: Recorder, ev: Redacted, outcome: Outcome) -> None:
 
 
 def _kline_added(r: Recorder, ev: KlineAdded, outcome: Outcome) -> None:
+    if outcome.old_name:  # the same K-line set again in another case: one row, not two
+        r.add(DeleteKline(outcome.old_name))
     r.add(PutKline(KlineRecord(ev.mask, ev.reason, ev.set_by, ev.time, ev.expires)))
 
 

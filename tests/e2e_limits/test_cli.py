@@ -162,8 +162,8 @@ def test_python_m_hubbub_is_the_hubbub_command(tmp_path: Path) -> None:
 
 
 def _uncommented(text: str) -> str:
-    """The printed config with every commented-out setting (and the opers example) enabled."""
-    setting = re.compile(r"^# (\[\[opers\]\]|[a-z_]+ = .*)$")
+    """The printed config with every commented-out setting (and the opers and WebIRC examples) enabled."""
+    setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_]+ = .*)$")
     return "\n".join(m.group(1) if (m := setting.match(line)) else line for line in text.splitlines())
 
 
@@ -187,6 +187,7 @@ def test_print_config_is_complete_valid_toml_once_uncommented(tmp_path: Path) ->
     for section in _SECTIONS:
         assert getattr(loaded, section) == getattr(defaults, section), section
     assert [o.name for o in loaded.opers] == ["alice"]
+    assert [w.name for w in loaded.webirc] == ["kiwiirc"]
     assert not list(tmp_path.glob("*.db")), "printing the config must not create a store"
 
 

@@ -168,7 +168,7 @@ async def test_loop_asyncio_serves_and_says_which_loop(start) -> None:
 
 
 def _uncommented(text: str) -> str:
-    setting = re.compile(r"^# (\[\[opers\]\]|[a-z_]+ = .*)$")
+    setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_]+ = .*)$")
     return "\n".join(m.group(1) if (m := setting.match(line)) else line for line in text.splitlines())
 
 

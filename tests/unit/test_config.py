@@ -13,6 +13,7 @@ from hubbub.config import (
     Config,
     ConfigError,
     OperBlock,
+    WebircBlock,
     default_config_text,
     load,
     parse_hostport,
@@ -294,10 +295,10 @@ def test_motd_file_replaces_motd_and_a_missing_one_means_none(tmp_path: Path) ->
 
 
 def _uncommented(text: str) -> str:
-    """The printed config with its `# key = value` lines (and the oper example) enabled."""
+    """The printed config with its `# key = value` lines (and the oper and WebIRC examples) enabled."""
     out = []
     for line in text.splitlines():
-        m = re.fullmatch(r"# (\w+ = .*|\[\[opers\]\])", line)
+        m = re.fullmatch(r"# (\w+ = .*|\[\[opers\]\]|\[\[webirc\]\])", line)
         out.append(m.group(1) if m else line)
     return "\n".join(out)
 
@@ -318,6 +319,7 @@ def test_printed_default_config_uncommented_is_valid_toml_with_every_key(tmp_pat
         }
         assert data[section] == expected
     assert set(data["opers"][0]) == {f.name for f in fields(OperBlock)}
+    assert set(data["webirc"][0]) == {f.name for f in fields(WebircBlock)}
     # the example's hash is a placeholder: as it is, it names the command that makes one
     with pytest.raises(ConfigError, match="hubbub hash-password"):
         load(_write(tmp_path, _uncommented(default_config_text())), [])
@@ -325,6 +327,7 @@ def test_printed_default_config_uncommented_is_valid_toml_with_every_key(tmp_pat
     config = load(_write(tmp_path, text), [])
     assert asdict(config.limits) == asdict(defaults.limits)
     assert len(config.opers) == 1
+    assert config.webirc == [WebircBlock(DECOY_HASH, ["127.0.0.1", "10.0.0.0/24"], "kiwiirc")]
 
 
 # -- parse_hostport ----------------------------------------------------------------------

@@ -21,5 +21,6 @@ from hubbub.server.handlers import (  # noqa: F401
     sasl,
     serverinfo,
     setname,
+    webirc,
     whowas,
 )

@@ -4,7 +4,8 @@ An account is named after the nick it was registered from; that nick is then the
 account's (see nick enforcement in accounts.enforce). NickServ's syntax and replies
 follow ergo's (`REGISTER <password> [email]`, `IDENTIFY [account] <password>`...), so
 bots and bouncers written for it work unchanged. Passwords are hashed off the loop;
-failed logins are throttled (logins.py).
+failed logins are throttled (logins.py), and so are registrations from one IP address
+(`accounts.register_limit` within `accounts.register_window`, refused before hashing).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from hubbub.server.events import (
     UserQuit,
 )
 from hubbub.server.handlers import chanserv
+from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
+from hubbub.server.throttle import FailureThrottle
 
 MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
 
@@ -72,6 +75,7 @@ def create_account(
     """Hash (off the loop) and register the account `name`, then log in to it;
     `done(account, None)` or `done(None, why)`."""
     key = casefold(name)
+    uncount = _count_registration(ctx)
 
     def hashed(result: tuple[str, str]) -> None:
         password_hash, scram = result
@@ -81,6 +85,7 @@ def create_account(
         def registered(outcome: object) -> None:
             account = ctx.state.accounts.get(key)
             if getattr(outcome, "rejected", None) is not None or account is None:
+                uncount()
                 done(None, "Account already exists")
                 return
             logins.log_in(ctx, account, lambda: done(account, None))
@@ -89,7 +94,38 @@ def create_account(
 
     work: Callable[[], tuple[str, str]] = (lambda: ("", "")) if password == "*" else (lambda: credentials(password))
     if not ctx.run_blocking(work, hashed):  # "*": a certificate-only account
+        uncount()
         done(None, BUSY)
+
+
+def _registration_throttle(ctx: Context) -> FailureThrottle | None:
+    """This node's count of registrations per address (`Services.register_throttle`, its
+    settings kept current by REHASH), or None when the user is not limited
+    (`accounts.register_limit` 0, or an IRC operator)."""
+    if ctx.config.accounts.register_limit <= 0 or is_oper(ctx.user):
+        return None
+    return ctx.svc.register_throttle
+
+
+def registration_wait(ctx: Context) -> float | None:
+    """Seconds until the user's address may register another account, or None when it may now."""
+    throttle = _registration_throttle(ctx)
+    return None if throttle is None else throttle.blocked(f"ip:{ctx.user.ip}", ctx.now())
+
+
+def _count_registration(ctx: Context) -> Callable[[], None]:
+    """Count a registration from the user's address as it starts, so that several under
+    way at once cannot pass the limit together; returns what uncounts it (it failed)."""
+    throttle = _registration_throttle(ctx)
+    if throttle is None:
+        return lambda: None
+    key, at = f"ip:{ctx.user.ip}", ctx.now()
+    throttle.failed(key, at)
+    return lambda: throttle.withdraw(key, at)
+
+
+def registration_throttled_text(wait: float) -> str:
+    return f"Too many accounts registered from your address; try again in {max(1, round(wait))} seconds"
 
 
 def registration_refused(ctx: Context, name: str) -> str | None:
@@ -104,6 +140,9 @@ def registration_refused(ctx: Context, name: str) -> str | None:
         return "Guest nicknames cannot be registered"
     if casefold(name) != ctx.user.key:
         return "You must hold that nickname in order to register it"
+    wait = registration_wait(ctx)  # before any password is hashed: hashing is what costs
+    if wait is not None:
+        return registration_throttled_text(wait)
     return None
 
 

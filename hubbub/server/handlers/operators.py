@@ -91,7 +91,9 @@ def _oper_failed(ctx: Context, why: str) -> None:
 
 @command("OPER", min_params=2)
 def handle_oper(ctx: Context, message: Message) -> None:
-    name, password = message.params[0], message.params[1]
+    # `/oper alice correct horse` reaches us as three parameters (irssi, WeeChat, HexChat):
+    # the password is the rest of the line, spaces included
+    name, password = message.params[0], " ".join(message.params[1:])
     user = ctx.user
     wait = _refused(ctx)
     if wait is not None:  # refused unchecked, a right password too: no way to tell a guess worked

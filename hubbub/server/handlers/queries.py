@@ -147,6 +147,9 @@ def handle_whois(ctx: Context, message: Message) -> None:
     conn.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
     if user is me or "o" in me.modes:  # the real address: to oneself and to operators
         conn.numeric(n.RPL_WHOISHOST, user.nick, f"is connecting from *@{user.ip} {user.ip}")
+        if user.gateway is not None:  # and the WebIRC gateway it came through
+            name, address = user.gateway
+            conn.numeric(n.RPL_WHOISSPECIAL, user.nick, f"is connected via the WebIRC gateway {name} ({address})")
     if "o" in me.modes:  # and the user modes, to operators
         conn.numeric(n.RPL_WHOISMODES, user.nick, f"is using modes +{''.join(sorted(user.modes))}")
     multi = "multi-prefix" in conn.caps

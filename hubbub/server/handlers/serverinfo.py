@@ -81,6 +81,7 @@ def handle_stats(ctx: Context, message: Message) -> None:
         for kline in ctx.state.klines.active(now):
             user, _, host = kline.mask.rpartition("@")
             left = "permanent" if kline.expires is None else f"expires in {describe_duration(kline.expires - now)}"
+            host = "0" + host if host.startswith(":") else host  # `::1` cannot be a middle parameter: `0::1`
             ctx.conn.numeric(n.RPL_STATSKLINE, "K", host, "*", user, f"{kline.reason} ({left}, set by {kline.set_by})")
     elif letter == "o":
         for block in ctx.config.opers:
