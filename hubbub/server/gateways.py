@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from hubbub.config import WebircBlock
@@ -139,6 +140,14 @@ class GatewayPasswords:
 
     def __init__(self) -> None:
         self._verified: dict[str, bytes] = {}  # password hash -> SHA-256 of the password it matched
+        # Checks under way: (the blocks' hashes, SHA-256 of the password) -> who waits for the
+        # result. A gateway reconnecting its users after a restart sends the same password on
+        # all of them at once: one check for all, not one each (the worker pool is small).
+        self.checking: dict[tuple[tuple[str, ...], bytes], list[Callable[[WebircBlock | None], None]]] = {}
+
+    @staticmethod
+    def key(blocks: list[WebircBlock], password: str) -> tuple[tuple[str, ...], bytes]:
+        return tuple(b.password_hash for b in blocks), hashlib.sha256(password.encode()).digest()
 
     def known(self, blocks: list[WebircBlock], password: str) -> WebircBlock | None:
         """The first of `blocks` whose password is `password`, if checked already."""

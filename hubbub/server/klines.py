@@ -114,13 +114,27 @@ class Kline:
     pattern: HostMask = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.pattern = HostMask(self.mask)
+        self.pattern = HostMask(normal(self.mask))
 
     def matches(self, username: str, host: str, ip: str) -> bool:
         return self.pattern.matches(username, host, ip)
 
     def expired(self, now: float) -> bool:
         return self.expires is not None and now >= self.expires
+
+
+def normal(mask: str) -> str:
+    """`mask` as normalize_mask writes it, or as it is when it cannot be (one stored by a
+    version that wrote masks otherwise): how K-lines are keyed and matched, so that one
+    written `*@0:0::1` before addresses were normalized is the one UNKLINE ::1 lifts."""
+    try:
+        return normalize_mask(mask)
+    except BadMask:
+        return mask
+
+
+def _key(mask: str) -> str:
+    return casefold(normal(mask))
 
 
 class Klines:
@@ -131,29 +145,19 @@ class Klines:
 
     def add(self, kline: Kline) -> Kline | None:
         """Set `kline`; the one it replaces (the same mask, perhaps in another case), if any."""
-        key = casefold(kline.mask)
+        key = _key(kline.mask)
         replaced = self._by_mask.get(key)
         self._by_mask[key] = kline
         return replaced
 
     def get(self, mask: str, now: float) -> Kline | None:
         """The K-line in force on `mask` (as given, or as normalized)."""
-        found = self._by_mask.get(casefold(mask))
-        if found is None:
-            try:
-                found = self._by_mask.get(casefold(normalize_mask(mask)))
-            except BadMask:
-                return None
+        found = self._by_mask.get(_key(mask))
         return None if found is None or found.expired(now) else found
 
     def remove(self, mask: str, now: float) -> Kline | None:
         """Lift the K-line on `mask` (as given, or as normalized); None if none is in force."""
-        found = self._by_mask.pop(casefold(mask), None)
-        if found is None:
-            try:
-                found = self._by_mask.pop(casefold(normalize_mask(mask)), None)
-            except BadMask:
-                return None
+        found = self._by_mask.pop(_key(mask), None)
         return None if found is None or found.expired(now) else found
 
     def active(self, now: float) -> list[Kline]:

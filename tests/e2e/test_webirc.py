@@ -179,6 +179,40 @@ async def test_the_log_says_which_gateway_a_connection_came_through(make_gateway
     ], lines
 
 
+async def test_a_gateway_reconnecting_many_users_at_once_has_its_password_checked_once(
+    make_gateway_server, clients
+) -> None:
+    """After a restart a gateway sends WEBIRC on all its users' connections at once, with a
+    password hashed at full cost: one check serves them all (the worker pool takes ten)."""
+    from hubbub.passwords import hash_password
+
+    full_cost = (f'[[webirc]]\nname = "kiwi"\npassword_hash = "{hash_password(GATEWAY_PASSWORD)}"\n'
+                 'hosts = ["127.0.0.1"]\n')  # fmt: skip
+    server = await make_gateway_server(toml=OPERS + full_cost)
+    users = []
+    for _ in range(30):
+        client = await LineClient.connect(server)
+        clients.append(client)
+        users.append(client)
+    for i, client in enumerate(users):
+        client.send(f"WEBIRC {GATEWAY_PASSWORD} KiwiIRC 203.0.113.{i + 1} 203.0.113.{i + 1}")
+        client.send(f"NICK user{i}")
+        client.send(f"USER u 0 * :user {i}")
+    for client in users:
+        reply = await client.expect(lambda m: m.command in ("001", "263", "ERROR"), timeout=30)
+        assert reply.command == "001", reply
+
+
+async def test_wrong_gateway_passwords_are_throttled_as_failed_logins(make_gateway_server, clients) -> None:
+    server = await make_gateway_server("accounts.login_failures=2")
+    for guess in ("guess1", "guess2"):
+        wrong = await through_gateway(server, clients, "", "203.0.113.8", password=guess)
+        assert await wrong.closed() == ["ERROR :Closing Link: 127.0.0.1 (Invalid WebIRC password)"]
+    refused = await through_gateway(server, clients, "", "203.0.113.8", password="guess3")
+    [line] = await refused.closed()
+    assert "Too many failed attempts" in line, line  # refused unchecked
+
+
 # -- refusals: the spec's ERROR, and the connection closed ------------------------------------------
 
 

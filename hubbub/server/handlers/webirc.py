@@ -23,6 +23,8 @@ What the spec leaves to servers, and what we do:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hubbub.config import WebircBlock
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
@@ -32,6 +34,7 @@ from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.events import AddressSet
+from hubbub.server.logins import throttled_text
 from hubbub.server.registration import Phase
 
 NOT_ALLOWED = "WEBIRC is not allowed from your address"
@@ -59,24 +62,75 @@ def handle_webirc(ctx: Context, message: Message) -> None:
         _refuse(ctx, TOO_LATE)
         return
     password = message.params[0]
-    known = ctx.svc.gateway_passwords.known(blocks, password)
+    passwords = ctx.svc.gateway_passwords
+    known = passwords.known(blocks, password)
     if known is not None:
         _take_address(ctx, known, message)
         return
+    # Wrong passwords from a gateway's address are counted as failed logins are: past
+    # accounts.login_failures within login_window, refused unchecked (a remembered right
+    # password, above, is never refused: the real gateway goes on).
+    throttle, key, now = ctx.svc.login_throttle, f"ip:{ctx.user.ip}", ctx.now()
+    wait = throttle.blocked(key, now)
+    if wait is not None:
+        _refuse(ctx, throttled_text(wait), tell_operators=False)
+        return
+
+    busy = False
 
     def checked(block: WebircBlock | None) -> None:
+        if busy:  # not checked at all: not a failure either
+            ctx.conn.numeric(n.RPL_TRYAGAIN, "WEBIRC", BUSY)
+            ctx.disconnect(BUSY)  # a gateway cannot go on under its own address: it tries again
+            return
+        if block is not None and block not in ctx.config.webirc:
+            block = None  # REHASH removed or changed it meanwhile
         if block is None:
+            throttle.failed(key, ctx.now())
             _refuse(ctx, BAD_PASSWORD)
             return
-        ctx.svc.gateway_passwords.remember(block, password, ctx.config.webirc)
+        passwords.remember(block, password, ctx.config.webirc)
         _take_address(ctx, block, message)
+
+    checking = passwords.key(blocks, password)
+    waiters = passwords.checking.get(checking)
+    first = waiters is None
+    if waiters is None:
+        waiters = passwords.checking[checking] = []
+    waiters.append(_held(ctx, checked))
+    if not first:
+        return  # the same password is being checked for another connection: its result is ours
 
     def check() -> WebircBlock | None:
         return next((block for block in blocks if verify_password(block.password_hash, password)), None)
 
-    if not ctx.run_blocking(check, checked):
-        ctx.conn.numeric(n.RPL_TRYAGAIN, "WEBIRC", BUSY)
-        ctx.disconnect(BUSY)  # a gateway cannot go on under its own address: it tries again
+    def done(block: WebircBlock | None) -> None:
+        for resume in passwords.checking.pop(checking, []):
+            resume(block)
+
+    if not ctx.svc.offload(ctx.conn, check, done):
+        busy = True
+        done(None)  # this connection alone waits yet
+
+
+def _held(ctx: Context, resume: Callable[[WebircBlock | None], None]) -> Callable[[WebircBlock | None], None]:
+    """`resume`, run once the shared check is done, with this connection's later lines held
+    meanwhile (and its label kept), as Context.run_blocking does for its own work."""
+    conn = ctx.conn
+    labeled = conn.suspend_label()
+    conn.link.hold_input()
+
+    def finish(block: WebircBlock | None) -> None:
+        if conn.gone:
+            return
+        conn.resume_label(labeled)
+        try:
+            resume(block)
+        finally:
+            conn.finish_label()
+            conn.link.release_input()
+
+    return finish
 
 
 def _registration_begun(ctx: Context) -> bool:
