@@ -52,6 +52,9 @@ class Persistence:
         state = self.services.state
         for event in restore_events(snapshot, self.services.clock()):
             apply(state, event)  # straight into the state: nothing to tell, nothing to write back
+        # what comes now is stamped after what was kept, even on a clock just behind it (a
+        # restart during a clock's step back): history lists it after (apply.in_time_order)
+        state.clock_us = max(state.clock_us, (snapshot.latest_ms + 1) * 1000)
         # Closed channels that did not end cleanly (a crash, a kill): they ended all the same
         # (an unregistered channel does not outlive its server), and take their history along.
         # Not in a cluster: there the channels live on in the other nodes, whose state this

@@ -88,6 +88,7 @@ class Snapshot(NamedTuple):
     channels: list[ChannelRecord]
     klines: list[KlineRecord]
     closed: tuple[str, ...] = ()  # channels marked closed when the last run ended (ClosedChannel)
+    latest_ms: int = 0  # the time of the latest message kept (ms): no new one is stamped before it
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -156,7 +157,9 @@ Write = (
 
 
 class Ref(NamedTuple):
-    """A point in a conversation: a message by its msgid, or a time (`kind` "msgid"/"time")."""
+    """A point in a conversation: a message by its msgid, or a time (`kind` "msgid"/"time";
+    a time stands for its whole millisecond, as clients give it). "instant": an applied
+    event's own time, exact to the microsecond the store keeps (autoreplay's bounds)."""
 
     kind: str
     value: str | float

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any, NamedTuple, TypeVar
 
 from hubbub.server.storage import HistoryQuery, Ref, StoredMessage
-from hubbub.store.rows import to_ms
+from hubbub.store.rows import to_ms, to_us
 
 Point = tuple[int, int, int]
 FIRST = -1  # positions' (time_us, id) before and after every stored message of one millisecond
@@ -80,6 +80,8 @@ def _position(ref: Ref, after: bool) -> Generator[Question, Any, Located | None]
         return found
     assert isinstance(ref.value, float)
     edge = LAST if after else FIRST
+    if ref.kind == "instant":  # an applied event's own time (autoreplay), exact to the microsecond
+        return Located((to_ms(ref.value), to_us(ref.value), edge), _NOTHING)
     return Located((to_ms(ref.value), edge, edge), _NOTHING)
 
 

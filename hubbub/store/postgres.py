@@ -325,7 +325,8 @@ class PostgresStore:
             closed = tuple(
                 row[0] for row in await conn.fetch('SELECT key FROM closed_channels ORDER BY key COLLATE "C"')
             )
-        return Snapshot(accounts, channels, klines, closed)
+            latest_ms = await conn.fetchval("SELECT MAX(time_ms) FROM messages") or 0  # messages_by_time
+        return Snapshot(accounts, channels, klines, closed, latest_ms)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -519,21 +520,22 @@ class PostgresStore:
 
         async def run(conn: asyncpg.Connection) -> list[tuple[str, float]]:
             # the latest message of each conversation asked: one step down its index each
-            found: list[tuple[str, int]] = [tuple(row) for row in await conn.fetch(
-                "SELECT k.target, latest.time_ms FROM unnest($1::text[]) WITH ORDINALITY AS k(target, n) "
-                "CROSS JOIN LATERAL (SELECT time_ms FROM messages m WHERE m.target = k.target "
-                "AND m.time_ms > $2 AND m.time_ms < $3 ORDER BY m.time_ms DESC LIMIT 1) latest ORDER BY k.n",
+            found: list[tuple[str, int, int]] = [tuple(row) for row in await conn.fetch(
+                "SELECT k.target, latest.time_ms, latest.time_us FROM unnest($1::text[]) WITH ORDINALITY AS "
+                "k(target, n) CROSS JOIN LATERAL (SELECT time_ms, time_us FROM messages m WHERE m.target = k.target "
+                "AND m.time_ms > $2 AND m.time_ms < $3 ORDER BY m.time_ms DESC, m.time_us DESC LIMIT 1) latest "
+                "ORDER BY k.n",
                 list(keys), lo, hi,
             )]  # fmt: skip
             if dm_account is not None:
                 found += [tuple(row) for row in await conn.fetch(
-                    "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
+                    "SELECT target, MAX(time_ms), MAX(time_us) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
                     "AND (target LIKE $1 OR target LIKE $2) AND time_ms > $3 AND time_ms < $4 GROUP BY target",
                     *dm_patterns(dm_account), lo, hi,
                 )]  # fmt: skip
-            found.sort(key=lambda item: item[1], reverse=not from_after)
-            chosen = sorted(found[:limit], key=lambda item: item[1], reverse=True)  # shown newest first
-            return [(key, time_ms / 1000) for key, time_ms in chosen]
+            found.sort(key=lambda item: item[1:], reverse=not from_after)
+            chosen = sorted(found[:limit], key=lambda item: item[1:], reverse=True)  # shown newest first
+            return [(key, time_ms / 1000) for key, time_ms, _ in chosen]
 
         return await self._read(run)
 

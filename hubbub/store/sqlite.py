@@ -294,7 +294,8 @@ class SqliteStore:
             for row in conn.execute("SELECT mask, reason, set_by, set_at, expires FROM klines ORDER BY set_at, mask")
         ]
         closed = tuple(key for (key,) in conn.execute("SELECT key FROM closed_channels ORDER BY key"))
-        return Snapshot(accounts, channels, klines, closed)
+        latest_ms = conn.execute("SELECT MAX(time_ms) FROM messages").fetchone()[0] or 0  # messages_by_time
+        return Snapshot(accounts, channels, klines, closed, latest_ms)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -549,24 +550,25 @@ class SqliteStore:
         from_after: bool = False,
     ) -> list[tuple[str, float]]:
         def run(conn: sqlite3.Connection) -> list[tuple[str, float]]:
-            found: list[tuple[str, int]] = []
+            found: list[tuple[str, int, int]] = []  # (key, its latest ms, and µs: they order one ms)
             lo, hi = to_ms(after), to_ms(before)
             for key in keys:
                 row = conn.execute(
-                    "SELECT MAX(time_ms) FROM messages WHERE target = ? AND time_ms > ? AND time_ms < ?", (key, lo, hi)
+                    "SELECT MAX(time_ms), MAX(time_us) FROM messages WHERE target = ? AND time_ms > ? AND time_ms < ?",
+                    (key, lo, hi),
                 ).fetchone()
                 if row[0] is not None:
-                    found.append((key, row[0]))
+                    found.append((key, row[0], row[1]))
             if dm_account is not None:
                 found += conn.execute(
-                    "SELECT target, MAX(time_ms) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
+                    "SELECT target, MAX(time_ms), MAX(time_us) FROM messages WHERE target >= 'dm:' AND target < 'dm;' "
                     "AND (target LIKE ? ESCAPE '\\' OR target LIKE ? ESCAPE '\\') AND time_ms > ? AND time_ms < ? "
                     "GROUP BY target",
                     (*dm_patterns(dm_account), lo, hi),
                 ).fetchall()
-            found.sort(key=lambda item: item[1], reverse=not from_after)
-            chosen = sorted(found[:limit], key=lambda item: item[1], reverse=True)  # shown newest first
-            return [(key, time_ms / 1000) for key, time_ms in chosen]
+            found.sort(key=lambda item: item[1:], reverse=not from_after)
+            chosen = sorted(found[:limit], key=lambda item: item[1:], reverse=True)  # shown newest first
+            return [(key, time_ms / 1000) for key, time_ms, _ in chosen]
 
         return await self._read(run)
 

@@ -196,13 +196,13 @@ def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:
     if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
         return
     left = ctx.svc.departures.left(ctx.user, channel)
+    # Bounded by the join's and the departure's own times as applied, exact to the
+    # microsecond (every event has its own: apply.in_time_order): what was said before the
+    # join, or between leaving and coming back, and nothing the client saw live.
     if left is None:
-        query = HistoryQuery(channel.key, "before", Ref("time", joined), None, lines, False)
+        query = HistoryQuery(channel.key, "before", Ref("instant", joined), None, lines, False)
     else:
-        # from the millisecond it left on (the store keeps milliseconds): a line of that
-        # millisecond said before it left comes again, rather than one said after missing
-        since = Ref("time", left - 0.001)
-        query = HistoryQuery(channel.key, "between", Ref("time", joined), since, lines, False)
+        query = HistoryQuery(channel.key, "between", Ref("instant", joined), Ref("instant", left), lines, False)
     name = channel.name
 
     def replay(found: list[StoredMessage]) -> None:
