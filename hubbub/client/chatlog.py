@@ -50,6 +50,8 @@ def format_line(line: Line) -> str:
         return f"{when} * {line.nick} {text}"
     if line.kind == "notice":
         return f"{when} -{line.nick}- {text}" if line.nick else f"{when} -!- {text}"
+    if line.kind == "wallops":
+        return f"{when} -!- Wallops from {line.nick}: {text}"
     return f"{when} -!- {text}"
 
 

@@ -113,6 +113,22 @@ class MessageReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Wallops(Event):
+    """A WALLOPS: an operator's (or a server's) message to every user with mode +w.
+
+    It is addressed to nobody in particular, so it belongs with the server's own lines,
+    not in a conversation. `own` marks the echo a server sends the operator who said it.
+    """
+
+    source: str  # the sender's nick, or the server's name
+    text: str
+    own: bool
+    time: datetime
+    msgid: str | None = None
+    prefix: str = ""  # the whole source (`nick!user@host`), for ignore masks
+
+
+@dataclass(frozen=True, slots=True)
 class Joined(Event):
     channel: str
     nick: str

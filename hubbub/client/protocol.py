@@ -697,6 +697,11 @@ class ClientProtocol:
 
     _on_notice = _on_privmsg
 
+    def _on_wallops(self, message: Message) -> None:
+        source = nick_of(message.source) or (self.server_name or "")
+        self._emit(ev.Wallops(source, message.param(0), self.is_me(source), self._time(message),
+                              message.tags.get("msgid"), message.source or ""))
+
     def _answer_ctcp(self, nick: str, verb: str, arg: str) -> None:
         if not nick or self.is_me(nick):
             return

@@ -27,10 +27,10 @@ __all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChann
 
 MAX_LINES = 2000
 
-LineKind = Literal["message", "action", "notice", "join", "part", "quit", "nick", "topic",
+LineKind = Literal["message", "action", "notice", "wallops", "join", "part", "quit", "nick", "topic",
                    "mode", "info", "error"]
 # Kinds that count as unread: conversation, not comings and goings.
-_UNREAD_KINDS = frozenset({"message", "action", "notice"})
+_UNREAD_KINDS = frozenset({"message", "action", "notice", "wallops"})
 
 
 @dataclass(slots=True)
@@ -217,7 +217,7 @@ class ChatState:
             ev.TopicChanged: self._topic, ev.MembersChanged: self._members,
             ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
-            ev.Unhandled: self._unhandled,
+            ev.Wallops: self._wallops, ev.Unhandled: self._unhandled,
         }
 
     # -- buffers ------------------------------------------------------------------------
@@ -336,8 +336,10 @@ class ChatState:
             buffer.msgids.add(line.msgid)
         buffer.lines.append(line)
         update.lines.append((buffer, line))
-        # The server buffer's notices are not conversation: only mentions there count.
-        counts = line.kind in _UNREAD_KINDS and (buffer is not self.server or line.mention)
+        # The server buffer's notices are not conversation: only mentions there count, and
+        # wallops, which are operators talking to each other.
+        counts = line.kind in _UNREAD_KINDS and (buffer is not self.server or line.mention
+                                                 or line.kind == "wallops")
         if buffer is not self.current and counts and not line.own:
             buffer.unread += 1
             update.buffers = True
@@ -435,6 +437,13 @@ class ChatState:
         nick = None if event.from_server else event.source  # a server name is not a person
         line = Line(event.time, kind, event.text, nick, event.own, self._mentions(event), event.msgid)
         self._arrived(buffer, line, update)
+
+    def _wallops(self, event: ev.Wallops, update: Update) -> None:
+        """Server-wide news among operators: in the server buffer, where the server's notices are."""
+        if not event.own and self.is_ignored(event.source, event.prefix):
+            return
+        line = Line(event.time, "wallops", event.text, event.source, event.own, msgid=event.msgid)
+        self._arrived(self.server, line, update)
 
     def _arrived(self, buffer: Buffer, line: Line, update: Update) -> None:
         """A new line: unread where it is not on screen, and the bell when it is for us."""

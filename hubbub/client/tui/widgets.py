@@ -41,6 +41,7 @@ SUBDUED = Style(color="grey50")
 ERROR = Style(color="red", bold=True)
 MENTION = Style(color="black", bgcolor="#e5c07b", bold=True)
 FOUND = Style(color="black", bgcolor="#56b6c2")
+WALLOPS = Style(color="#d19a66", bold=True)  # operators' news: apart from the grey server lines
 
 
 def nick_colour(nick: str) -> str:
@@ -113,6 +114,10 @@ def render_line(line: Line, width: int, console: Console, search: str = "") -> T
     elif line.kind == "notice":
         who = _column(f"-{nick}-", column, Style(color=nick_colour(nick), italic=True))
         body = irc_text(line.text, MENTION if line.mention else "")
+    elif line.kind == "wallops":  # -!- Wallops from ircop: text
+        who = _column("-!-", column, WALLOPS)
+        body = Text.assemble(("Wallops", WALLOPS), " from ", (nick, Style(color=nick_colour(nick), bold=True)),
+                             ": ", irc_text(line.text))
     else:
         style = ERROR if line.kind == "error" else SUBDUED
         who = _column(_MARKS.get(line.kind, "·"), column, style)

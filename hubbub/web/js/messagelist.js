@@ -353,6 +353,12 @@ export class MessageList {
         // A server (its name has a dot) is not a person to click on.
         text.append(rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "The server", ` sets mode ${rec.text}`);
         break;
+      case "wallops":
+        // The word in backticks: test_static reads the word and a double quote as an import.
+        text.append(el("span", { class: "label", text: "Wallops" }), ` from `,
+          rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "the server", ": ");
+        appendRich(text, rec.text);
+        break;
       default: // info, error, whois
         appendRich(text, rec.text);
     }

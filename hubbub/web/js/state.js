@@ -12,7 +12,8 @@ export const DEFAULT_MAX_MESSAGES = 50000;
 const TYPING_ACTIVE_MS = 6000; // the typing spec: active lasts 6 s, paused 30 s
 const TYPING_PAUSED_MS = 30000;
 // Message kinds that are people talking (they count as unread); the rest are events.
-const TALK = new Set(["message", "action", "notice"]);
+// Wallops are operators talking to each other, in the server buffer.
+const TALK = new Set(["message", "action", "notice", "wallops"]);
 export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
 
 class Buffer {
@@ -735,7 +736,11 @@ const HANDLERS = {
 
   MODE(s, msg) {
     const target = msg.params[0];
-    if (!s.isChannel(target)) return; // user modes: nothing to show
+    if (!s.isChannel(target)) {
+      // Our own user modes (+w for wallops, +o from OPER): said in the server buffer.
+      if (s.isSelf(target)) s.info(`Your user modes: ${msg.params.slice(1).join(" ")}`, { buffer: s.server });
+      return;
+    }
     const buffer = s.buffer(target);
     if (!buffer) return;
     s.applyChannelModes(buffer, msg.params[1] || "", msg.params.slice(2));
@@ -763,6 +768,13 @@ const HANDLERS = {
 
   INVITE(s, msg) {
     s.info(`${msg.source.nick} invites ${s.isSelf(msg.params[0]) ? "you" : msg.params[0]} to ${msg.params[1]}`);
+  },
+
+  // An operator's (or a server's) message to everyone with user mode +w (and its echo
+  // to the operator who sent it): addressed to no conversation, so in the server buffer.
+  WALLOPS(s, msg) {
+    const nick = msg.source ? msg.source.nick : ""; // none: shown as from the server
+    s.append(s.server, s.record("wallops", { nick, text: msg.params[msg.params.length - 1] || "", self: s.isSelf(nick) }, msg));
   },
 
   ERROR(s, msg) {
