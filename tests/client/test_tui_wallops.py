@@ -108,12 +108,12 @@ async def test_an_operator_sets_w_and_sees_wallops_including_its_own(
     app = ChatApp(config_for(oper_server, "alice", channels=()), log_dir=tmp_path / "logs")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.client.ready, "alice registered")
-        await submit(pilot, f"/quote OPER {OPER_NAME} {OPER_PASSWORD}")
+        await submit(pilot, f"/oper {OPER_NAME} {OPER_PASSWORD}")
         await until(pilot, lambda: "You are now an IRC operator" in server_lines(app), "alice an operator")
         await submit(pilot, "/mode alice +w")
         await until(pilot, lambda: "alice sets mode +w" in server_lines(app), "the server confirming +w")
 
-        await submit(pilot, "/quote WALLOPS :rebooting the hub in 5 minutes")
+        await submit(pilot, "/wallops rebooting the hub in 5 minutes")
         await until(pilot, lambda: "Wallops from alice" in shown_text(app), "alice's own wallops")
         other = await an_oper(oper_server, "bob")
         raw_clients.append(other)

@@ -114,12 +114,12 @@ async def test_an_operator_in_the_browser_gets_wallops_after_oper_and_mode_w(ope
     await alice.connect("alice", "")  # no channel: the server buffer is on screen
     rows = alice.messages().locator(".row.wallops")
 
-    await alice.say(f"/quote OPER {OPER_NAME} {OPER_PASSWORD}")
+    await alice.say(f"/oper {OPER_NAME} {OPER_PASSWORD}")
     await expect(alice.messages()).to_contain_text("You are now an IRC operator")
     await alice.say("/mode alice +w")
     await expect(alice.messages().locator(".row.info").filter(has_text="Your user modes: +w")).to_have_count(1)
 
-    await alice.say("/quote WALLOPS :rebooting the hub in 5 minutes")
+    await alice.say("/wallops rebooting the hub in 5 minutes")
     await expect(rows.locator(".text")).to_have_text(["Wallops from alice: rebooting the hub in 5 minutes"])
     bob = await oper_server.oper("bob")
     bob.send("WALLOPS :ack, draining")

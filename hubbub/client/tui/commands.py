@@ -290,6 +290,21 @@ def _quit(ctx: CommandContext, args: str) -> None:
     ctx.quit(args)
 
 
+@command("oper", "/oper NAME PASSWORD", "Become an IRC operator (a block of the server's configuration).")
+def _oper(ctx: CommandContext, args: str) -> None:
+    name, _, password = args.strip().partition(" ")
+    if not name or not password.strip():
+        raise UsageError("As whom, with which password? /oper NAME PASSWORD")
+    ctx.client.send(f"OPER {name} :{password.strip()}")  # the rest of the line: a password may hold spaces
+
+
+@command("wallops", "/wallops TEXT", "Send a message to everyone with user mode +w (operators).")
+def _wallops(ctx: CommandContext, args: str) -> None:
+    if not args.strip():
+        raise UsageError("Send what?")
+    ctx.client.send(f"WALLOPS :{args}")
+
+
 @command("quote", "/quote RAW IRC LINE", "Send a line to the server exactly as typed.", aliases=("raw",))
 def _quote(ctx: CommandContext, args: str) -> None:
     if not args:

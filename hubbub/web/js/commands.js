@@ -191,6 +191,23 @@ export const COMMANDS = {
       ctx.ui.search(args.trim());
     },
   },
+  oper: {
+    usage: "/oper name password",
+    help: "Become an IRC operator (a block of the server's configuration)",
+    run(ctx, args) {
+      const [name, password] = splitFirst(args.trim());
+      if (!name || !password.trim()) return usage(ctx, "oper");
+      ctx.client.send({ command: "OPER", params: [name, password.trim()] });
+    },
+  },
+  wallops: {
+    usage: "/wallops text",
+    help: "Send a message to everyone with user mode +w (operators)",
+    run(ctx, args) {
+      if (!args.trim()) return usage(ctx, "wallops");
+      ctx.client.send({ command: "WALLOPS", params: [args.trim()] });
+    },
+  },
   quote: {
     usage: "/quote RAW LINE",
     help: "Send a raw IRC line",
