@@ -181,8 +181,12 @@ def ns_identify(ctx: Context, args: list[str]) -> None:
     if ctx.user.account is not None:
         _say(ctx, "You're already logged into an account")
         return
-    # a certificate another node just added counts (the password check waits for the log itself)
-    ctx.caught_up(lambda: _identify(ctx, args), lambda: _say(ctx, logins.UNAVAILABLE))
+    if len(args) == 1 and ctx.user.certfp is not None:
+        # by certificate: one another node just added counts (a password check, below,
+        # waits for the log itself: waiting here for it too would be a second round trip)
+        ctx.caught_up(lambda: _identify(ctx, args), lambda: _say(ctx, logins.UNAVAILABLE))
+    else:
+        _identify(ctx, args)
 
 
 def _identify(ctx: Context, args: list[str]) -> None:
