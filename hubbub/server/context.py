@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from hubbub.config import Config
 from hubbub.irc.message import Message
@@ -44,6 +44,41 @@ Await = Callable[[Connection, Callable[[], Awaitable[Any]], Resume, Callable[[Ba
 # Counts a connection against another address from now on (a WebIRC gateway named its
 # user's), or says why that address may not have one more.
 Readdress = Callable[[Link, str], str | None]
+
+
+class Later(Generic[T]):
+    """The rest of a command that waits (slow work, a store query, a check shared with
+    other connections): see Context.later. Nothing runs once the client has left."""
+
+    __slots__ = ("conn", "labeled", "resume", "held")
+
+    def __init__(self, conn: Connection, resume: Callable[[T], None], hold_input: bool) -> None:
+        self.conn, self.resume, self.held = conn, resume, hold_input
+        self.labeled = conn.suspend_label()
+        if hold_input:
+            conn.link.hold_input()
+
+    def __call__(self, result: T) -> None:
+        self.run(self.resume, result)
+
+    def run(self, callback: Callable[[Any], None], value: Any) -> None:
+        """`callback(value)` in `resume`'s place (a query's failure)."""
+        conn = self.conn
+        if conn.gone:
+            return
+        conn.resume_label(self.labeled)
+        try:
+            callback(value)
+        finally:
+            conn.finish_label()
+            if self.held:
+                conn.link.release_input()
+
+    def cancel(self) -> None:
+        """The wait did not begin (the server is busy): the command answers now itself."""
+        self.conn.resume_label(self.labeled)
+        if self.held:
+            self.conn.link.release_input()
 
 
 def run_inline(conn: Connection, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
@@ -217,6 +252,14 @@ class Context:
     def disconnect(self, reason: str) -> None:
         self.svc.disconnect(self.conn, reason)
 
+    def later(self, resume: Callable[[T], None], hold_input: bool = False) -> Later[T]:
+        """`resume` as the rest of the command being handled, to be called once what
+        it waits for is there: its labeled reply is set aside until then (lines
+        answered meanwhile go out unlabeled) and completed by it. With `hold_input`
+        the client's later lines wait for it too (offload and awaiting hold them
+        themselves)."""
+        return Later(self.conn, resume, hold_input)
+
     def run_blocking(self, work: Callable[[], T], resume: Callable[[T], None]) -> bool:
         """Run slow `work` (password hashing, reading files) off the event loop, then
         `resume(result)` back on it, unless the client has left meanwhile.
@@ -230,20 +273,10 @@ class Context:
         conn = self.conn
         if conn.gone:
             return False
-        labeled = conn.suspend_label()
-
-        def finish(result: T) -> None:
-            if conn.gone:
-                return
-            conn.resume_label(labeled)
-            try:
-                resume(result)
-            finally:
-                conn.finish_label()
-
-        if self.svc.offload(conn, work, finish):
+        later = self.later(resume)
+        if self.svc.offload(conn, work, later):
             return True
-        conn.resume_label(labeled)
+        later.cancel()
         return False
 
     def run_query(
@@ -252,16 +285,5 @@ class Context:
         """Ask the store (`make()` returns the coroutine), then `resume(result)` on the
         loop, or `failed(error)`; the client's later lines wait meanwhile, as with
         `run_blocking`, so its replies keep their order and its label."""
-        conn = self.conn
-        labeled = conn.suspend_label()
-
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
-            if conn.gone:
-                return
-            conn.resume_label(labeled)
-            try:
-                callback(value)
-            finally:
-                conn.finish_label()
-
-        self.svc.awaiting(conn, make, lambda result: finish(resume, result), lambda error: finish(failed, error))
+        later = self.later(resume)
+        self.svc.awaiting(self.conn, make, later, lambda error: later.run(failed, error))

@@ -23,8 +23,6 @@ What the spec leaves to servers, and what we do:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hubbub.config import WebircBlock
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
@@ -97,7 +95,7 @@ def handle_webirc(ctx: Context, message: Message) -> None:
     first = waiters is None
     if waiters is None:
         waiters = passwords.checking[checking] = []
-    waiters.append(_held(ctx, checked))
+    waiters.append(ctx.later(checked, hold_input=True))  # its later lines wait meanwhile
     if not first:
         return  # the same password is being checked for another connection: its result is ours
 
@@ -111,26 +109,6 @@ def handle_webirc(ctx: Context, message: Message) -> None:
     if not ctx.svc.offload(ctx.conn, check, done):
         busy = True
         done(None)  # this connection alone waits yet
-
-
-def _held(ctx: Context, resume: Callable[[WebircBlock | None], None]) -> Callable[[WebircBlock | None], None]:
-    """`resume`, run once the shared check is done, with this connection's later lines held
-    meanwhile (and its label kept), as Context.run_blocking does for its own work."""
-    conn = ctx.conn
-    labeled = conn.suspend_label()
-    conn.link.hold_input()
-
-    def finish(block: WebircBlock | None) -> None:
-        if conn.gone:
-            return
-        conn.resume_label(labeled)
-        try:
-            resume(block)
-        finally:
-            conn.finish_label()
-            conn.link.release_input()
-
-    return finish
 
 
 def _registration_begun(ctx: Context) -> bool:
