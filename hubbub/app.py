@@ -59,7 +59,7 @@ HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as faile
 FIXED_SETTINGS = (
     ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("store", "readers"),
     ("store", "commit_on_loop"), ("cluster", "url"), ("cluster", "keyspace"), ("cluster", "node_timeout"),
-    ("web", "tls"), ("web", "handshake_timeout"),
+    ("web", "tls"), ("web", "handshake_timeout"), ("limits", "ipv6_prefix"),
 )  # fmt: skip
 
 

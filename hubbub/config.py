@@ -88,7 +88,8 @@ class LimitsSection:
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
     send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
     max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
-    max_clients_per_ip: int = _doc("connections accepted from one IP address; 0 for no limit", default=16)
+    max_clients_per_ip: int = _doc("connections accepted from one IP address (IPv6: one network of ipv6_prefix bits); 0 for no limit", default=16)
+    ipv6_prefix: int = _doc("bits of an IPv6 address that name one client for every per-address limit (connections, failed logins, registrations): 64 counts a whole /64, which one home or host gets, as one address; 128 counts each address", default=64)
     tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
@@ -379,6 +380,8 @@ def validate(config: Config) -> None:
     room -= lim.nicklen + max(lim.nicklen, lim.channellen)
     if lim.metadata_max_value_bytes > room:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
+    if not 16 <= lim.ipv6_prefix <= 128:
+        raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
     for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")

@@ -46,6 +46,9 @@ def dump(state: ChatState) -> dict[str, Any]:
         "nodes": dict(state.nodes),
         "clock_us": state.clock_us,
         "users": [_user(u) for u in state.users.values()],
+        # what users count under for the per-address limit, where not their address (an
+        # IPv6 network): apart, so that a node of the version before reads the rest
+        "groups": {u.uid: u.group for u in state.users.values() if u.group != u.ip},
         "nicks": [u.uid for u in state.nicks.values()],
         # only where the order says something: a user in one channel or none derives it
         "user_channels": {u.uid: list(u.channels) for u in state.users.values() if len(u.channels) > 1},
@@ -98,6 +101,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.nicks.clear()
     state.per_ip.clear()
     state.node_users.clear()
+    groups: dict[str, str] = data.get("groups", {})  # absent: written by a node of a version before it
     nick_order: list[str] | None = data.get("nicks")  # None: written by a node of the previous version
     for (uid, nick, key, username, host, ip, realname, account, modes, away, registered, connected_at, signon,
          last_message, secure, certfp, invited_to, metadata) in data["users"]:  # fmt: skip
@@ -109,7 +113,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
             user.metadata = dict(metadata)
         user.refresh_prefix()
         state.users[uid] = user
-        state.per_ip[ip] += 1
+        user.group = groups.get(uid, ip)
+        state.per_ip[user.group] += 1
         if registered:
             state.node_users[node_of(uid)] += 1
         if key is not None and nick_order is None:

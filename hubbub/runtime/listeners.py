@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
+from hubbub.server.addresses import counted_as
 from hubbub.server.audit import Audit
 from hubbub.transport.ports import Counted
 
@@ -89,30 +90,35 @@ class Admission:
         to check: it knows the host too."""
         if link not in self.links:
             return None  # gone meanwhile: nothing to move
-        if link not in self._shared and self._readdressed.get(link, link.ip) == ip:
-            return None  # counted there already
         lim = self._limits()
-        if lim.max_clients_per_ip and self.per_ip[ip] >= lim.max_clients_per_ip:
+        key = counted_as(ip, lim.ipv6_prefix)
+        if link not in self._shared and self._readdressed.get(link, self._key(link.ip)) == key:
+            return None  # counted there already
+        if lim.max_clients_per_ip and self.per_ip[key] >= lim.max_clients_per_ip:
             self.refused[link.kind] += 1
             return "Too many connections from your IP address"
         self._uncount_address(link)
         self._shared.discard(link)
-        self._readdressed[link] = ip
-        self.per_ip[ip] += 1
+        self._readdressed[link] = key
+        self.per_ip[key] += 1
         return None
+
+    def _key(self, ip: str) -> str:
+        """What `ip` counts under (addresses.py); limits.ipv6_prefix is fixed while we run."""
+        return counted_as(ip, self._limits().ipv6_prefix)
 
     def _refusal(self, link: Counted, per_ip: bool) -> str | None:
         lim = self._limits()
         if len(self.links) >= self.max_clients():
             return "Server is full"
-        if per_ip and lim.max_clients_per_ip and self.per_ip[link.ip] >= lim.max_clients_per_ip:
+        if per_ip and lim.max_clients_per_ip and self.per_ip[self._key(link.ip)] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
         return self._refuse(link.ip)
 
     def _count(self, link: Counted, per_ip: bool) -> None:
         self.links.add(link)
         if per_ip:
-            self.per_ip[link.ip] += 1
+            self.per_ip[self._key(link.ip)] += 1
         else:
             self._shared.add(link)
         self.open[link.kind] += 1
@@ -131,10 +137,10 @@ class Admission:
         """Take `link` out of its address's count (none for one counted in all only)."""
         if link in self._shared:
             return
-        ip = self._readdressed.get(link, link.ip)
-        self.per_ip[ip] -= 1
-        if self.per_ip[ip] <= 0:
-            del self.per_ip[ip]
+        key = self._readdressed.get(link) or self._key(link.ip)
+        self.per_ip[key] -= 1
+        if self.per_ip[key] <= 0:
+            del self.per_ip[key]
 
     def release(self, link: Counted, failed_handshake: str | None = None) -> None:
         if failed_handshake is not None:

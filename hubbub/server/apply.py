@@ -176,11 +176,13 @@ def in_time_order(state: ChatState, event: E, ceiling_us: int | None = None) -> 
 def _connected(state: ChatState, ev: Connected) -> Outcome:
     if ev.uid in state.users:
         return rejected("duplicate")
-    if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
+    group = ev.group or ev.ip
+    if ev.ip_limit and state.per_ip[group] >= ev.ip_limit:
         return rejected("too many from the address")
     user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time, ev.certfp)
+    user.group = group
     state.users[ev.uid] = user
-    state.per_ip[ev.ip] += 1
+    state.per_ip[group] += 1
     outcome = Outcome()
     outcome.user = user
     return outcome
@@ -240,10 +242,10 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
     return outcome
 
 
-def _uncount_address(state: ChatState, ip: str) -> None:
-    state.per_ip[ip] -= 1
-    if state.per_ip[ip] <= 0:
-        del state.per_ip[ip]
+def _uncount_address(state: ChatState, group: str) -> None:
+    state.per_ip[group] -= 1
+    if state.per_ip[group] <= 0:
+        del state.per_ip[group]
 
 
 @applies(AddressSet)
@@ -253,11 +255,13 @@ def _address_set(state: ChatState, ev: AddressSet) -> Outcome:
         return rejected("gone")
     if user.registered:  # others have seen its address: it stays
         return rejected("registered")
-    if ev.ip != user.ip:
-        if ev.ip_limit and state.per_ip[ev.ip] >= ev.ip_limit:
+    group = ev.group or ev.ip
+    if group != user.group:
+        if ev.ip_limit and state.per_ip[group] >= ev.ip_limit:
             return rejected("too many from the address")
-        _uncount_address(state, user.ip)
-        state.per_ip[ev.ip] += 1
+        _uncount_address(state, user.group)
+        state.per_ip[group] += 1
+    user.group = group
     user.ip = ev.ip
     user.host = ev.host
     user.secure = ev.secure
@@ -275,7 +279,7 @@ def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
     user = state.users.pop(ev.uid, None)
     if user is None:
         return rejected("gone")
-    _uncount_address(state, user.ip)
+    _uncount_address(state, user.group)
     outcome = Outcome()
     outcome.user = user
     outcome.target = killer

@@ -46,6 +46,7 @@ class Connected(NamedTuple):
     time: float
     ip_limit: int = 0
     certfp: str | None = None
+    group: str = ""  # what `ip` counts under, when not itself (server/addresses.py: an IPv6 network)
 
 
 @_event
@@ -129,6 +130,7 @@ class AddressSet(NamedTuple):
     gateway_ip: str
     time: float
     ip_limit: int = 0
+    group: str = ""  # as Connected's
 
 
 # -- channels ------------------------------------------------------------------------------

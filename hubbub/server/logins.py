@@ -24,7 +24,7 @@ from hubbub.server.events import LoggedIn
 
 
 def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
-    return f"ip:{ctx.user.ip}", f"account:{account_key}"
+    return f"ip:{ctx.user.group}", f"account:{account_key}"
 
 
 def _recent_failures(ctx: Context) -> deque[float]:

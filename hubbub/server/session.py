@@ -15,6 +15,7 @@ from collections.abc import Callable
 from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
 from hubbub.server import handlers  # noqa: F401  (registers every command)
+from hubbub.server.addresses import counted_as
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import dispatch
 from hubbub.server.connection import Connection
@@ -54,7 +55,8 @@ class Session:
         ip_limit = svc.config.limits.max_clients_per_ip if svc.state.nodes else 0
         if ip_limit and is_gateway(svc.config.webirc, ip):
             ip_limit = 0
-        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp)
+        group = counted_as(ip, svc.config.limits.ipv6_prefix)
+        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp, "" if group == ip else group)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:

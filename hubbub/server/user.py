@@ -44,7 +44,7 @@ class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
         "channels", "registered", "connected_at", "signon", "last_message", "secure", "certfp", "prefix",
-        "invited_to", "metadata", "gateway", "conn",
+        "invited_to", "metadata", "gateway", "conn", "group",
     )  # fmt: skip
 
     def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float, certfp: str | None = None) -> None:
@@ -54,6 +54,7 @@ class User:
         self.username = ""
         self.host = host
         self.ip = ip
+        self.group = ip  # what it counts under for per-address limits (server/addresses.py)
         self.realname = ""
         self.account: str | None = None
         # Both are replaced, never changed in place: most users have none, and share NONE.

@@ -163,7 +163,7 @@ def test_python_m_hubbub_is_the_hubbub_command(tmp_path: Path) -> None:
 
 def _uncommented(text: str) -> str:
     """The printed config with every commented-out setting (and the opers and WebIRC examples) enabled."""
-    setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_]+ = .*)$")
+    setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_][a-z0-9_]* = .*)$")
     return "\n".join(m.group(1) if (m := setting.match(line)) else line for line in text.splitlines())
 
 

@@ -110,7 +110,7 @@ def _registration_throttle(ctx: Context) -> FailureThrottle | None:
 def registration_wait(ctx: Context) -> float | None:
     """Seconds until the user's address may register another account, or None when it may now."""
     throttle = _registration_throttle(ctx)
-    return None if throttle is None else throttle.blocked(f"ip:{ctx.user.ip}", ctx.now())
+    return None if throttle is None else throttle.blocked(f"ip:{ctx.user.group}", ctx.now())
 
 
 def _count_registration(ctx: Context) -> Callable[[], None]:
@@ -119,7 +119,7 @@ def _count_registration(ctx: Context) -> Callable[[], None]:
     throttle = _registration_throttle(ctx)
     if throttle is None:
         return lambda: None
-    key, at = f"ip:{ctx.user.ip}", ctx.now()
+    key, at = f"ip:{ctx.user.group}", ctx.now()
     throttle.failed(key, at)
     return lambda: throttle.withdraw(key, at)
 

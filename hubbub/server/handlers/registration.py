@@ -49,7 +49,7 @@ def try_complete_registration(ctx: Context) -> None:
     wanted = ctx.config.server.password
     if wanted:
         # Guesses count against the address with every other password guess (logins.py).
-        key = f"ip:{user.ip}"
+        key = f"ip:{user.group}"
         wait = ctx.svc.login_throttle.blocked(key, ctx.now())
         if wait is not None:  # refused unchecked: a right guess must not be told apart
             conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))

@@ -28,6 +28,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.message import Message
 from hubbub.passwords import verify_password
 from hubbub.server import gateways
+from hubbub.server.addresses import counted_as
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -68,7 +69,7 @@ def handle_webirc(ctx: Context, message: Message) -> None:
     # Wrong passwords from a gateway's address are counted as failed logins are: past
     # accounts.login_failures within login_window, refused unchecked (a remembered right
     # password, above, is never refused: the real gateway goes on).
-    throttle, key, now = ctx.svc.login_throttle, f"ip:{ctx.user.ip}", ctx.now()
+    throttle, key, now = ctx.svc.login_throttle, f"ip:{ctx.user.group}", ctx.now()
     wait = throttle.blocked(key, now)
     if wait is not None:
         _refuse(ctx, throttled_text(wait), tell_operators=False)
@@ -176,4 +177,6 @@ def _take_address(ctx: Context, block: WebircBlock, message: Message) -> None:
             ctx.svc.audit.refused(ip, f"{TOO_MANY} (through WebIRC gateway {name} [{gateway_ip}])")
             ctx.disconnect(TOO_MANY)
 
-    ctx.emit(AddressSet(user.uid, ip, host, secure, name, gateway_ip, ctx.now(), ip_limit), applied)
+    group = counted_as(ip, ctx.config.limits.ipv6_prefix)
+    event = AddressSet(user.uid, ip, host, secure, name, gateway_ip, ctx.now(), ip_limit, "" if group == ip else group)
+    ctx.emit(event, applied)
