@@ -101,7 +101,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "OPER": ("OPER <name> <password>", [
         "Becomes an IRC operator, with a name and password from the server's [[opers]].",
         "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
-        "REHASH, DIE, DIGEST, STATS k and STATS o.",
+        "SAMODE, REHASH, DIE, DIGEST, STATS k and STATS o.",
     ]),
     "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
     "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),
@@ -117,6 +117,11 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "RENAME": ("RENAME <channel> <new name> [:<reason>]", [
         "Channel operators: gives the channel a new name, keeping its members, modes,",
         "topic and lists. Clients without draft/channel-rename see a PART and a JOIN.",
+    ]),
+    "SAMODE": ("SAMODE <channel> <modes> [<params>]", [
+        "Operators only. Changes a channel's modes as MODE does, without being one of its",
+        "operators (a channel whose operators left or turned on its users). Logged, and",
+        "told to the operators watching server notices.",
     ]),
     "SETNAME": ("SETNAME :<realname>", ["Changes your real name (the setname capability)."]),
     "STATS": ("STATS <letter> [<server>]", [

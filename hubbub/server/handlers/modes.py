@@ -7,16 +7,20 @@ that pass are emitted as one event, and applying it keeps those that still chang
 something, which the channel is then told in one MODE line (more only if it would not
 fit in 512 bytes). At most MODES parameters are used per command; the rest is ignored.
 A list mode without a parameter (`MODE #c b`, `MODE #c +e`) is a query of that list,
-which needs no privileges.
+which needs no privileges. SAMODE is MODE for an IRC operator with no rank in the
+channel.
 """
 
 from __future__ import annotations
+
+import logging
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
 from hubbub.server import access, bans
+from hubbub.server.apply import Outcome
 from hubbub.server.chanmodes import (
     CHANNEL_MODES,
     FLAG,
@@ -26,15 +30,21 @@ from hubbub.server.chanmodes import (
     BadParam,
     ModeSpec,
     check_key,
+    mode_params,
     parse_limit,
+    shown_changes,
 )
 from hubbub.server.channel import Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
+from hubbub.server.engine import Then
 from hubbub.server.events import ChannelModesSet, ModeChange
+from hubbub.server.handlers.operators import refused
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import user_mode
+
+log = logging.getLogger("hubbub.opers")
 
 # list letter -> (entry numeric, end numeric, end text)
 LIST_REPLIES = {
@@ -62,8 +72,9 @@ def send_mode_list(ctx: Context, channel: Channel, letter: str) -> None:
 class _ModeRequest:
     """One MODE command on a channel, checked letter by letter."""
 
-    def __init__(self, ctx: Context, channel: Channel, args: list[str]) -> None:
+    def __init__(self, ctx: Context, channel: Channel, args: list[str], override: bool = False) -> None:
         self.ctx = ctx
+        self.override = override  # SAMODE: no rank needed, nobody's status protected
         self.channel = channel
         self.args = args
         self.used = 0  # parameters consumed, at most MODES
@@ -74,7 +85,7 @@ class _ModeRequest:
         self.list_adds: dict[str, set[str]] = {}  # masks this request adds, per list
         self.list_removes: dict[str, set[str]] = {}  # entries it removes, per list
 
-    def run(self, modestring: str) -> None:
+    def run(self, modestring: str, then: Then | None = None) -> None:
         adding = True
         for letter in modestring:
             if letter in "+-":
@@ -89,7 +100,8 @@ class _ModeRequest:
             self.ctx.conn.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, "You're not channel operator")
         if self.changes:
             ctx = self.ctx
-            ctx.emit(ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid()))
+            event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid())
+            ctx.emit(event, then)
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None
@@ -107,7 +119,7 @@ class _ModeRequest:
         if spec.kind == PREFIX:
             self._status(spec, adding, arg or "")
             return
-        if not access.may_change_mode(self.channel, self.ctx.user, spec):
+        if not self.override and not access.may_change_mode(self.channel, self.ctx.user, spec):
             self.denied = True
             return
         if spec.kind == FLAG:
@@ -197,8 +209,8 @@ class _ModeRequest:
         ctx, channel = self.ctx, self.channel
         user = ctx.user
         target = ctx.state.find_user(nick)
-        dropping_own = not adding and target is user
-        if not dropping_own and not access.may_change_mode(channel, user, spec):
+        unchecked = (not adding and target is user) or self.override  # dropping one's own status; SAMODE
+        if not unchecked and not access.may_change_mode(channel, user, spec):
             self.denied = True
             return
         if target is None:
@@ -207,7 +219,7 @@ class _ModeRequest:
         if target not in channel.members:
             ctx.conn.numeric(n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel")
             return
-        if not adding and not dropping_own and not access.outranks(channel, user, target):
+        if not adding and not unchecked and not access.outranks(channel, user, target):
             self.denied = True  # the protected and the founder keep their status against ops
             return
         self.changes.append(ModeChange(adding, spec.letter, target.uid))
@@ -235,3 +247,34 @@ def handle_mode(ctx: Context, message: Message) -> None:
         ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(target), "No such nick/channel")
     else:
         user_mode(ctx, user, message)
+
+
+@command("SAMODE", min_params=2)
+def handle_samode(ctx: Context, message: Message) -> None:
+    """`SAMODE <channel> <modes> [<params>]`: an IRC operator changes a channel's modes
+    with no rank in it, as ergo's and InspIRCd's SAMODE do: for a channel whose
+    operators left or turned on its users, or a spam channel to lock. Checked as MODE
+    is, but for rank; members see the change come from the operator. Logged and told
+    to the operators watching server notices; the operator is told what changed (it
+    need not be a member, so it may not see the MODE line)."""
+    if refused(ctx):
+        return
+    name = message.params[0]
+    channel = ctx.state.find_channel(name) if is_channel_name(name) else None
+    if channel is None:
+        ctx.conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
+        return
+    oper = ctx.user
+
+    def applied(outcome: Outcome) -> None:
+        changes = shown_changes(ctx.state.users, outcome.changes)
+        if outcome.rejected is not None or not changes:
+            return
+        told = [(adding, letter, "*" if letter == "k" and adding else param) for adding, letter, param in changes]
+        text = " ".join(mode_params(channel.name, told))
+        log.info("%s used SAMODE %s", oper.prefix, text)
+        ctx.notices.send(f"{oper.nick} used SAMODE {text}")
+        if not ctx.conn.gone:
+            ctx.conn.server_message("NOTICE", ctx.conn.nick, f"*** SAMODE {text}")
+
+    _ModeRequest(ctx, channel, message.params[2:], override=True).run(message.params[1], applied)
