@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.server.bans import ACCOUNT, MUTE, MaskList
+from hubbub.server.bans import ACCOUNT, MUTE, MaskList, Seen
 from hubbub.server.chanmodes import ModeSpec
 from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, VOICE, Channel
 from hubbub.server.user import User
@@ -31,13 +31,14 @@ _ANY_EXCEPTION = ("", MUTE)
 _ACCOUNTS = (ACCOUNT,)
 
 
-def _folded_prefix(user: User) -> str:
-    return casefold(user.prefix)
+def _seen(user: User) -> Seen:
+    return Seen.of(user.prefix, user.host, user.ip)
 
 
-def _listed(entries: MaskList, user: User, who: str, kinds: tuple[str, ...]) -> bool:
-    """Matched by a mask of `kinds` on nick!user@host, or by an `a:` mask on its account."""
-    if entries.matches(who, kinds):
+def _listed(entries: MaskList, user: User, who: Seen, kinds: tuple[str, ...]) -> bool:
+    """Matched by a mask of `kinds` on nick!user@host (or its address), or by an `a:`
+    mask on its account."""
+    if entries.matches_user(who, kinds):
         return True
     return user.account is not None and entries.matches(casefold(user.account), _ACCOUNTS)
 
@@ -47,7 +48,7 @@ def is_banned(channel: Channel, user: User) -> bool:
     bans = channel.lists["b"]
     if not bans:
         return False
-    who = _folded_prefix(user)
+    who = _seen(user)
     return _listed(bans, user, who, _BANS) and not _listed(channel.lists["e"], user, who, _BANS)
 
 
@@ -56,8 +57,8 @@ def is_muted(channel: Channel, user: User) -> bool:
     bans = channel.lists["b"]
     if not bans:
         return False
-    who = _folded_prefix(user)
-    return bans.matches(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
+    who = _seen(user)
+    return bans.matches_user(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
 
 
 OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes
@@ -74,7 +75,7 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return None
     if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
-    if "i" in channel.modes and not _listed(channel.lists["I"], user, _folded_prefix(user), _BANS):
+    if "i" in channel.modes and not _listed(channel.lists["I"], user, _seen(user), _BANS):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if "R" in channel.modes and user.account is None:
         return n.ERR_NEEDREGGEDNICK, "Cannot join channel (+R): log in to your account first"

@@ -12,14 +12,25 @@ from mutes only. `a:` (account): matches users logged in to an account whose nam
 matches the mask that follows (`a:spammer`, `a:bot*`), in any list. An entry naming an
 account lasts no longer than the account: dropping the account removes it
 (apply.py), so whoever registers the name next inherits nothing.
+
+The host part matches the host a user is shown with and its IP address alike (as
+K-lines do, and as solanum, InspIRCd and ergo match bans): a user behind a WebIRC
+gateway shown as `user.example.net`, or an IPv6 user shown as `2001-db8--5`, is banned
+by `*!*@203.0.113.5` or `*!*@2001:db8::5`. A host part that is a CIDR block
+(`*!*@203.0.113.0/24`, `*!*@2001:db8::/48`) matches the addresses in it. An address or
+a block is stored in its one written form (`2001:DB8:0::5` is `2001:db8::5`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from hubbub.irc.casemap import casefold, glob_to_regex
+from hubbub.irc.validate import cidr_block
 
 EXTBAN_PREFIX = ""  # no prefix character: an extban is just `<type>:<mask>`
 MUTE = "m"
@@ -60,6 +71,16 @@ def normalize(text: str) -> str:
         user, _, host = text.partition("@")
     else:
         nick, user, host = text, "", ""
+    if "/" in host:
+        network = cidr_block(host)
+        if network is None:
+            raise BadMask(f"{host} is not a CIDR block")
+        host = str(network)
+    else:
+        try:  # an address in the one form a user's is written in, so the two compare
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            pass
     mask = f"{nick or '*'}!{user or '*'}@{host or '*'}"
     return f"{kind}:{mask}" if kind else mask
 
@@ -72,6 +93,47 @@ class Entry:
     set_at: int
     folded: str  # the key that makes two spellings one entry
     pattern: re.Pattern[str]
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None  # a CIDR host part
+    head: re.Pattern[str] | None = None  # with a network: its nick!user part
+
+
+class Seen(NamedTuple):
+    """A user as masks see it, casefolded: `nick!user@host`, and `nick!user@ip` when the
+    address is not the host shown (None otherwise), and the address itself."""
+
+    prefix: str
+    by_address: str | None
+    ip: str
+
+    @classmethod
+    def of(cls, prefix: str, host: str, ip: str) -> Seen:
+        folded = casefold(prefix)
+        if ip == host:
+            return cls(folded, None, ip)
+        return cls(folded, f"{folded[: folded.rindex('@')]}@{casefold(ip)}", ip)
+
+    def matched_by(self, entry: Entry) -> bool:
+        if entry.network is not None:
+            assert entry.head is not None
+            address = _address(self.ip)
+            return (
+                address is not None
+                and address in entry.network
+                and entry.head.fullmatch(self.prefix[: self.prefix.rindex("@")]) is not None
+            )
+        by_address = self.by_address
+        return bool(entry.pattern.fullmatch(self.prefix) or (by_address and entry.pattern.fullmatch(by_address)))
+
+
+@lru_cache(maxsize=1024)
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 class MaskList:
@@ -93,6 +155,10 @@ class MaskList:
         """Append a normalized mask the caller checked is not there yet."""
         kind, bare = (mask[0], mask[2:]) if _EXTBAN_SHAPE.match(mask) else ("", mask)
         entry = Entry(mask, kind, set_by, set_at, casefold(mask), glob_to_regex(bare))
+        head, at, host = bare.rpartition("@")
+        if at and "/" in host:
+            entry.network = cidr_block(host)
+            entry.head = glob_to_regex(head)
         self.entries.append(entry)
         return entry
 
@@ -109,6 +175,11 @@ class MaskList:
         one per folded form, so there is at most one."""
         return self.remove(f"{ACCOUNT}:{key}")
 
-    def matches(self, folded_prefix: str, kinds: tuple[str, ...]) -> bool:
-        """Whether an entry of one of `kinds` ("" is plain) matches a casefolded nick!user@host."""
-        return any(e.kind in kinds and e.pattern.fullmatch(folded_prefix) for e in self.entries)
+    def matches(self, folded: str, kinds: tuple[str, ...]) -> bool:
+        """Whether an entry of one of `kinds` ("" is plain) matches a casefolded text: an
+        account name, or a nick!user@host taken as it is."""
+        return any(e.kind in kinds and e.pattern.fullmatch(folded) for e in self.entries)
+
+    def matches_user(self, seen: Seen, kinds: tuple[str, ...]) -> bool:
+        """Whether an entry of one of `kinds` ("" is plain) matches the user `seen` describes."""
+        return any(e.kind in kinds and seen.matched_by(e) for e in self.entries)

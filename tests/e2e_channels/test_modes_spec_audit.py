@@ -240,11 +240,6 @@ async def test_ban_on_the_host_shown_matches_a_gateway_user(gateway_server, clie
     await web.expect("474")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a ban on a user's IP address does not match when the user is shown with a hostname "
-    "(WEBIRC) or with the '-' form of an IPv6 address; bans match nick!user@<shown host> only",
-)
 @pytest.mark.parametrize(
     ("hostname", "ip", "ban"),
     [
@@ -266,11 +261,6 @@ async def test_ban_on_the_ip_address_matches_whatever_host_is_shown(gateway_serv
     assert reply.command == "474", f"joined through a ban on {ban}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a CIDR ban (*!*@127.0.0.0/8) is accepted and listed but never matches anyone, "
-    "though K-lines take CIDR blocks and solanum/InspIRCd match CIDR bans",
-)
 async def test_cidr_ban_matches_the_addresses_in_its_block(server, clients) -> None:
     (alice,) = await room(server, clients, "alice")
     await op_sets(alice, "MODE #room +b *!*@127.0.0.0/8")
@@ -279,3 +269,47 @@ async def test_cidr_ban_matches_the_addresses_in_its_block(server, clients) -> N
     bob.send("JOIN #room")
     reply = await bob.expect(lambda m: m.command in ("474", "366"))
     assert reply.command == "474", "joined through a CIDR ban on its own address block"
+
+
+@pytest.mark.parametrize(
+    ("ip", "mask", "applies"),
+    [
+        ("2001:db8:7::5", "*!*@2001:db8:7::/48", True),
+        ("2001:db8:8::5", "*!*@2001:db8:7::/48", False),
+        ("203.0.113.77", "web!*@203.0.113.0/24", True),
+        ("203.0.113.77", "other!*@203.0.113.0/24", False),  # the nick!user part must match too
+    ],
+)
+async def test_cidr_masks_match_addresses_shown_or_not(gateway_server, clients, ip, mask, applies) -> None:
+    (alice,) = await room(gateway_server, clients, "alice")
+    await op_sets(alice, f"MODE #room +b {mask}")
+    web = await through_gateway(gateway_server, clients, "web", "user.example.net", ip)
+    web.send("JOIN #room")
+    reply = await web.expect(lambda m: m.command in ("474", "366"))
+    assert (reply.command == "474") is applies
+
+
+async def test_exceptions_and_invite_exceptions_match_the_address_too(gateway_server, clients) -> None:
+    (alice,) = await room(gateway_server, clients, "alice")
+    await op_sets(alice, "MODE #room +b *!*@*.example.net")
+    await op_sets(alice, "MODE #room +e *!*@198.51.100.0/24")
+    await op_sets(alice, "MODE #room +iI *!*@2001:db8::/32")
+    web = await through_gateway(gateway_server, clients, "web", "user.example.net", "198.51.100.9")
+    web.send("JOIN #room")
+    reply = await web.expect(lambda m: m.command in ("473", "474", "366"))
+    assert reply.command == "473"  # past the ban by its exception, stopped by +i
+    v6 = await through_gateway(gateway_server, clients, "v6", "2001:db8::9", "2001:db8::9")
+    v6.send("JOIN #room")
+    assert (await v6.expect(lambda m: m.command in ("473", "474", "366"))).command == "366"
+
+
+async def test_an_address_in_a_mask_is_kept_in_one_form_and_a_bad_block_refused(server, clients) -> None:
+    (alice,) = await room(server, clients, "alice")
+    alice.send("MODE #room +b *!*@2001:DB8:0:0::5")
+    assert (await alice.expect("MODE")).params == ["#room", "+b", "*!*@2001:db8::5"]
+    alice.send("MODE #room -b *!*@2001:db8::0:5")  # another spelling of the same address
+    assert (await alice.expect("MODE")).params == ["#room", "-b", "*!*@2001:db8::5"]
+    alice.send("MODE #room +b *!*@10.1.2.3/8")
+    assert (await alice.expect("MODE")).params == ["#room", "+b", "*!*@10.0.0.0/8"]
+    alice.send("MODE #room +b *!*@10.0.0.0/99")
+    assert (await alice.expect("696")).params[-1] == "10.0.0.0/99 is not a CIDR block"
