@@ -5,16 +5,24 @@ A service is reached as `PRIVMSG NickServ :REGISTER pw`, or with its own command
 for it work unchanged. It answers with NOTICEs from `NickServ!NickServ@services`. Each
 service is a table of small registered functions, like the command table; a service's
 nick is reserved, so nobody can pose as one.
+
+A message to a service is echoed to a sender with `echo-message`, as ergo does (clients
+count a line sent once its echo comes); a CTCP to it is answered as a client would
+answer VERSION, PING and TIME, and otherwise ignored, never taken for a command.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hubbub import __version__
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.context import Context
+from hubbub.server.delivery import Outgoing, new_msgid
+from hubbub.server.isupport import BOT_MODE
 
 ServiceHandler = Callable[[Context, list[str]], None]
 
@@ -50,6 +58,32 @@ class Service:
 
     def reply(self, ctx: Context, text: str) -> None:
         ctx.conn.send(Message("NOTICE", [ctx.conn.nick, text], self.source))
+
+    def receive(self, ctx: Context, command: str, text: str, tags: dict[str, str] | None) -> None:
+        """A PRIVMSG or NOTICE sent to the service: echoed, then (a PRIVMSG) run."""
+        conn, user = ctx.conn, ctx.user
+        if "echo-message" in conn.caps:
+            echo = Message(command, [self.name, text], user.prefix)
+            conn.deliver(Outgoing(echo, ctx.now(), new_msgid(), tags, user.account, BOT_MODE in user.modes))
+        if command != "PRIVMSG":
+            return  # a NOTICE is never answered
+        if text.startswith("\x01"):
+            self._ctcp(ctx, text.strip("\x01"))
+            return
+        self.run(ctx, text.split())
+
+    def _ctcp(self, ctx: Context, body: str) -> None:
+        kind, _, arg = body.partition(" ")
+        kind = kind.upper()
+        if kind == "VERSION":
+            answer = f"VERSION hubbub {__version__} ({self.name})"
+        elif kind == "PING":
+            answer = f"PING {arg}" if arg else "PING"
+        elif kind == "TIME":
+            answer = "TIME " + time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(ctx.now()))
+        else:
+            return  # ACTION and the rest: nothing to answer
+        self.reply(ctx, f"\x01{answer}\x01")
 
     def run(self, ctx: Context, words: list[str]) -> None:
         """Run one command line typed to the service."""

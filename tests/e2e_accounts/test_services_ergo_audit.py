@@ -1,11 +1,9 @@
 """NickServ and ChanServ on one server, as bots, bouncers and people used to ergo use
 them: every way of reaching a service, missing and bad arguments, what others see after
 each action (account-notify, extended-join, WHOIS 330), what survives a restart, and the
-places where hubbub's services still differ from ergo's (strict xfails)."""
+places where hubbub's services differed from ergo's (fixed since)."""
 
 from __future__ import annotations
-
-import pytest
 
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import NS, ns, registered_account, sasl_plain
@@ -288,18 +286,17 @@ async def test_what_chanserv_keeps_survives_a_restart(stored, clients) -> None:
     assert await cs(alice, "INFO #gone") in ("Channel #gone is not registered", "Channel does not exist")
 
 
-# -- where hubbub's services still differ from ergo's ---------------------------------------------------
+# -- where hubbub's services differed from ergo's ---------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SET PASSWORD with a passphrase silently sets only its first word")
 async def test_set_password_with_spaces_does_not_leave_only_its_first_word(server, clients) -> None:
-    """`/msg NickServ SET PASSWORD correct horse battery staple` answers `Password
-    changed`, and the password is now `correct`: the rest is dropped without a word, and
-    the passphrase the user believes in fails at the next SASL login. Either the whole
-    phrase is the password, or the command is refused; never the first word alone."""
+    """`/msg NickServ SET PASSWORD correct horse battery staple` answered `Password
+    changed` and set `correct`: the passphrase the user believed in failed at the next
+    SASL login. Now refused (NickServ splits its words apart); never the first word alone."""
     alice = await registered_account(server, "alice")
     clients.append(alice)
     reply = await ns(alice, "SET PASSWORD correct horse battery staple")
+    assert reply == "A password given to NickServ cannot contain spaces"
     first, result = await sasl_plain(server, "probe1", "alice", "correct")
     clients.append(first)
     assert result == "904", "the first word alone logs in"
@@ -309,8 +306,6 @@ async def test_set_password_with_spaces_does_not_leave_only_its_first_word(serve
         assert result == "903"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: CERT DEL without a fingerprint says 'not connected with a client "
-                   "certificate' instead of the usage")  # fmt: skip
 async def test_cert_del_without_a_fingerprint_says_the_usage(server, clients) -> None:
     """The syntax is `CERT DEL <fingerprint>` (docs/accounts.md: missing arguments are
     `Invalid parameters. Usage: <syntax>`; ergo: `Invalid parameters`). The answer given
@@ -320,34 +315,36 @@ async def test_cert_del_without_a_fingerprint_says_the_usage(server, clients) ->
     assert await ns(alice, "CERT DEL") == USAGE + CERT_SYNTAX
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: echo-message does not echo a PRIVMSG sent to NickServ/ChanServ")
 async def test_echo_message_echoes_a_privmsg_to_a_service(server, clients) -> None:
     """With echo-message a client shows what it sent only once the server echoes it
     (hubbub's own web client counts a line as sent on its echo); ergo echoes a message
-    to its services like any other, hubbub answers but never echoes it."""
+    to its services like any other, and so does hubbub now (a NOTICE too, unanswered)."""
     bob = await capped(server, "bob", "echo-message")
     clients.append(bob)
     bob.send("PRIVMSG NickServ :HELP")
     bob.send("PRIVMSG ChanServ :HELP")
-    echoed = [m.params for m in await sync(bob) if m.command == "PRIVMSG" and m.source.startswith("bob!")]
-    assert echoed == [["NickServ", "HELP"], ["ChanServ", "HELP"]]
+    bob.send("NOTICE NickServ :hello")
+    echoed = [[m.command, *m.params] for m in await sync(bob) if m.source.startswith("bob!")]
+    assert echoed == [["PRIVMSG", "NickServ", "HELP"], ["PRIVMSG", "ChanServ", "HELP"], ["NOTICE", "NickServ", "hello"]]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a CTCP to a service is answered as an unknown command")
 async def test_a_ctcp_to_a_service_is_not_taken_for_a_command(server, clients) -> None:
     """ergo answers CTCP VERSION, PING and TIME from its services and ignores other CTCPs
-    (an ACTION, `/me` in a query with NickServ); hubbub answers each with `Unknown command`."""
+    (an ACTION, `/me` in a query with NickServ); hubbub answered each with `Unknown command`."""
     bob = await connected(server, "bob")
     clients.append(bob)
     assert await service_notices(bob, "PRIVMSG NickServ :\x01ACTION waves\x01") == []
     assert await service_notices(bob, "PRIVMSG ChanServ :\x01PING 1234\x01") == [(CS, "\x01PING 1234\x01")]
+    [(_, version)] = await service_notices(bob, "PRIVMSG NickServ :\x01VERSION\x01")
+    assert version.startswith("\x01VERSION hubbub ") and version.endswith("\x01")
+    [(_, when)] = await service_notices(bob, "PRIVMSG NickServ :\x01TIME\x01")
+    assert when.startswith("\x01TIME ") and when.endswith(" UTC\x01")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: AMODE changes only later joins, not the account's members present now")
 async def test_amode_applies_to_the_accounts_members_present_now(server, clients) -> None:
     """ergo applies an AMODE change to the account's connections already in the channel
-    (ergo #729); in hubbub `AMODE #c -o bob` leaves bob an operator until he rejoins, so a
-    founder cannot take an op away through the access list, and `+o` waits for a rejoin."""
+    (ergo #729); in hubbub `AMODE #c -o bob` left bob an operator until he rejoined, so a
+    founder could not take an op away through the access list, and `+o` waited for a rejoin."""
     alice = await registered_account(server, "alice", PW, "#c")
     bob = await registered_account(server, "bob", PW, "#c")
     clients.extend([alice, bob])
@@ -360,12 +357,11 @@ async def test_amode_applies_to_the_accounts_members_present_now(server, clients
     assert "bob" in await names(alice, "#c")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: GHOST cannot reach a connection holding the nick before it registers")
 async def test_ghost_reaches_a_connection_holding_the_nick_before_it_registers(server, clients) -> None:
     """A connection that sent `NICK alice` and nothing more holds the nick (433 to its
     owner) for the registration timeout, and can do it again on every reconnection, out
     of reach of nick enforcement (which starts at registration). GHOST is the owner's
-    remedy, and ergo's reaches such a client; hubbub's says `No such nick`."""
+    remedy, and ergo's reaches such a client; hubbub's said `No such nick`."""
     alice = await registered_account(server, "alice")
     alice.send("QUIT")
     await alice.closed()

@@ -205,6 +205,17 @@ def cs_amode(ctx: Context, args: list[str]) -> None:
     ctx.emit(ChannelAccessSet(channel.name, target.key, modes),
              lambda outcome: _say(ctx, f"Successfully set persistent mode +{modes} on {target.name}" if modes
                                   else f"Successfully removed {target.name} from the access list"))  # fmt: skip
+    if channel.key not in ctx.state.channels:
+        return
+    # As ergo does: the change holds for the account's connections in the channel now,
+    # not at their next join (a founder can take a rogue op's status through the list).
+    given, taken = new - current, current - new
+    for member in list(channel.members):
+        if member.account is None or casefold(member.account) != target.key or target.key == channel.founder:
+            continue
+        held = channel.members.get(member, "")
+        _set_status(ctx, channel, member, "".join(m for m in STATUS_MODES if m in given and m not in held), True)
+        _set_status(ctx, channel, member, "".join(m for m in STATUS_MODES if m in taken and m in held), False)
 
 
 @chanserv.command("SET", 3, "SET <#channel> FOUNDER <account>", "Gives the channel to another account.")

@@ -167,8 +167,8 @@ def _relay(ctx: Context, message: Message) -> None:
         key = casefold(name)
         helper = SERVICES.get(key)  # find_service, with the key at hand
         if helper is not None:  # NickServ, ChanServ: commands, not messages
-            if command == "PRIVMSG":
-                helper.run(ctx, text.split())
+            if not tagmsg:
+                helper.receive(ctx, command, text, tags)
             continue
         status = ""
         target: Channel | User | None

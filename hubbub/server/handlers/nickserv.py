@@ -253,7 +253,7 @@ def ns_info(ctx: Context, args: list[str]) -> None:
                   "Disconnects a connection that holds your nick or is logged in to your account.")  # fmt: skip
 def ns_ghost(ctx: Context, args: list[str]) -> None:
     mine = ctx.user.account
-    target = ctx.state.find_user(args[0])
+    target = ctx.state.nick_holder(args[0])  # a connection holding it before registering too
     if target is None:
         _say(ctx, "No such nick")
         return
@@ -325,6 +325,9 @@ def ns_set(ctx: Context, args: list[str]) -> None:
     if args[0].upper() not in ("PASSWORD", "PASS"):
         _say(ctx, "Unknown setting. Settings: PASSWORD")
         return
+    if len(args) > 2:  # words are split apart here: taking the first alone would set another password
+        _say(ctx, "A password given to NickServ cannot contain spaces")
+        return
     _change_password(ctx, account, args[1])
 
 
@@ -377,7 +380,10 @@ def ns_cert(ctx: Context, args: list[str]) -> None:
     if sub not in ("ADD", "DEL"):
         _say(ctx, "Invalid parameters. Usage: CERT LIST | CERT ADD [fingerprint] | CERT DEL <fingerprint>")
         return
-    given: str | None = args[1] if len(args) > 1 else (ctx.user.certfp if sub == "ADD" else None)
+    if sub == "DEL" and len(args) < 2:
+        _say(ctx, "Invalid parameters. Usage: CERT LIST | CERT ADD [fingerprint] | CERT DEL <fingerprint>")
+        return
+    given: str | None = args[1] if len(args) > 1 else ctx.user.certfp
     fingerprint = normalize_certfp(given) if given else None
     if fingerprint is None:
         _say(ctx, "Invalid certificate fingerprint" if given else "You are not connected with a client certificate")
