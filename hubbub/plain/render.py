@@ -196,13 +196,14 @@ class PlainOutput:
         target, text = m.params[0], m.params[1]
         who = _nick_of(m.source)
         where = "" if casefold(target) == casefold(self.view.current or "") else f"[{target}] "
-        if not target.lstrip("@%+").startswith("#"):  # `@#chan`: to the channel's ops (STATUSMSG)
+        if not target.lstrip("~&@%+").startswith("#"):  # `@#chan`: to the channel's ops (STATUSMSG)
             where = "[private] "
         if text.startswith("\x01"):
             body = text.strip("\x01")
-            if not body.upper().startswith("ACTION "):
+            kind, _, action = body.partition(" ")
+            if kind.upper() != "ACTION":
                 return None  # other CTCP requests mean nothing to a person
-            return f"{where}* {who} {body[7:]}"
+            return f"{where}* {who} {action}".rstrip(" ")
         if m.command == "NOTICE":
             if "!" not in (m.source or "!"):
                 return f"*** {text}"

@@ -372,7 +372,9 @@ def _joined(a: Announcer, ev: Joined, outcome: Outcome) -> None:
     )
     away = None
     if user.away is not None:
-        away = from_user(user, Message("AWAY", [user.away], user.prefix), ev.time, ev.msgid)
+        # a message of its own, with an id of its own (message-ids: never two with one),
+        # the same on every node
+        away = from_user(user, Message("AWAY", [user.away], user.prefix), ev.time, ev.msgid + "-away")
     for member in outcome.audience:
         conn = member.conn
         if conn is None:

@@ -510,8 +510,6 @@ async def test_an_away_user_joining_is_told_to_away_notify_clients_after_the_joi
     assert p.said_to_plain() == ["* webby left #lobby", "* webby joined #lobby"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the AWAY told after an away user's JOIN carries the JOIN's msgid "
-                   "(announce.py _joined): two messages, one id")  # fmt: skip
 async def test_the_join_of_an_away_user_and_its_away_have_ids_of_their_own(make_server: MakeServer, closing) -> None:
     p = await web_party(make_server, closing)
     await p.web.send("AWAY :back soon")
@@ -710,8 +708,6 @@ async def test_a_person_who_logs_in_is_tagged_with_the_account_for_the_clients_t
 # -- bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a message to a channel's `&` or `~` members (STATUSMSG) reads as a "
-                   "private message to a person (plain/render.py _render_privmsg strips only @%+)")  # fmt: skip
 async def test_a_message_to_the_protected_members_of_a_channel_is_not_shown_as_private(
     make_server: MakeServer, closing
 ) -> None:
@@ -732,8 +728,6 @@ async def test_a_message_to_the_protected_members_of_a_channel_is_not_shown_as_p
     assert shown == ["[&#lobby] alice: for the protected", "[@#lobby] alice: for the ops"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an empty /me (`\\x01ACTION\\x01`) is shown to IRC and web clients "
-                   "but dropped for a person (plain/render.py _render_privmsg wants 'ACTION ')")  # fmt: skip
 async def test_an_empty_action_is_shown_to_the_person_too(make_server: MakeServer, closing) -> None:
     p = await web_party(make_server, closing)
     await p.web.send("PRIVMSG #lobby :\x01ACTION\x01")
@@ -743,8 +737,6 @@ async def test_an_empty_action_is_shown_to_the_person_too(make_server: MakeServe
     assert len(shown) == 1 and re.match(r"^\* webby\s*$", shown[0]), shown
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a long line without spaces typed by a person is cut between a "
-                   "letter and its combining mark (plain/split.py split_text cuts code points, not graphemes)")
 async def test_a_long_thai_line_typed_by_a_person_is_cut_between_whole_letters(
     make_server: MakeServer, closing
 ) -> None:
