@@ -199,6 +199,8 @@ class Replica:
                 then(rejected("unavailable"))  # a read waiting to catch up answers in its own words
             else:
                 origin.fail(command_of(event), "TEMPORARILY_UNAVAILABLE", why)
+                if type(event) is Joined and then is not None:
+                    then(rejected("unavailable"))  # a JOIN of several channels goes on to the next
             origin.release_input()
         elif then is not None:
             then(rejected("unavailable"))

@@ -35,6 +35,9 @@ TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag"
 # than this: one row is sent with the label on it; from the second, the reply goes out
 # as a labeled-response batch opened then (as finish_label would make it, but open).
 _LABELED_ROWS = 1
+# messages held for a connection while its JOIN's reply waits for the store, at most:
+# past it, they go out as they come (a flood would otherwise grow without bound)
+WAITING_LIMIT = 1000
 
 
 def _in_batch(rows: Iterator[Message], ref: str, server: str) -> Iterator[Message]:
@@ -58,7 +61,8 @@ class Connection:
     __slots__ = (
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
-        "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "__weakref__",
+        "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "waiting", "passing",
+        "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -93,6 +97,10 @@ class Connection:
         # per such event: the replies sent after it (None when none waits: most of the time)
         self.held: deque[list[Message]] | None = None
         self.applying = False  # one of them is being applied: its replies go out now
+        # messages shared with others, held while a JOIN's reply waits for the store (see
+        # hold_deliveries); None nearly always
+        self.waiting: list[Deliverable] | None = None
+        self.passing = False  # the waiting command's own continuation runs: its output goes out
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -116,7 +124,7 @@ class Connection:
         self._refresh_fast()
 
     def _refresh_fast(self) -> None:
-        self.fast = self.raw if self.labeled is None and self.quit_reason is None else None
+        self.fast = self.raw if self.labeled is None and self.quit_reason is None and self.waiting is None else None
 
     def leave(self, reason: str) -> None:
         """Mark the connection as leaving: from now on nothing more is sent to it."""
@@ -155,6 +163,12 @@ class Connection:
             return
         if self.quit_reason is not None:
             return
+        waiting = self.waiting
+        if waiting is not None and not (self.passing or self.applying):
+            if len(waiting) < WAITING_LIMIT:
+                waiting.append(out)
+                return
+            self.release_deliveries()  # a flood meanwhile: its order is given up, not memory
         if self.labeled is not None:
             self.labeled.items.append(out)
         else:
@@ -255,6 +269,25 @@ class Connection:
         for message in opening:
             self.send(message)
         return _in_batch(rows, ref, self.server)
+
+    # -- a reply waiting for the store ----------------------------------------------------
+
+    def hold_deliveries(self) -> None:
+        """Hold what others' events send us (channel traffic, a KICK, a QUIT) until
+        `release_deliveries`: a JOIN whose reply waits for the store (the read marker, the
+        lines replayed on joining) must reach the client before what is said in the
+        channel after it, or the client sees talk in a channel it has not joined yet,
+        or a KICK before its JOIN. The command's own continuation passes (`passing`, set
+        by Context.Later), as do our own events being applied in a cluster."""
+        if self.waiting is None:
+            self.waiting = []
+            self._refresh_fast()
+
+    def release_deliveries(self) -> None:
+        waiting, self.waiting = self.waiting, None
+        self._refresh_fast()
+        for out in waiting or ():
+            self.deliver(out)
 
     # -- labeled-response ----------------------------------------------------------------
 

@@ -67,9 +67,11 @@ class Later(Generic[T]):
         if conn.gone:
             return
         conn.resume_label(self.labeled)
+        passing, conn.passing = conn.passing, True  # its output is the command's, not held
         try:
             callback(value)
         finally:
+            conn.passing = passing
             conn.finish_label()
             if self.held:
                 conn.link.release_input()

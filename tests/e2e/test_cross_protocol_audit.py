@@ -753,9 +753,6 @@ async def test_a_long_thai_line_typed_by_a_person_is_cut_between_whole_letters(
     assert all(unicodedata.category(m.params[1][0]) != "Mn" for m in parts), [m.params[1][:2] for m in parts]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: history replayed on JOIN (autoreplay) is sent after lines said once "
-                   "the join was made, so a person or a client without server-time reads them out of order "
-                   "(server/handlers/history.py autoreplay: the store is read off the loop, live lines overtake)")
 @pytest.mark.parametrize("joiner", ["person", "irc client without server-time"])
 async def test_what_was_said_before_a_join_comes_before_what_is_said_after_it(
     make_server: MakeServer, closing, tmp_path: Path, joiner: str

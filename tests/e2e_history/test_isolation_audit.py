@@ -457,15 +457,22 @@ async def test_an_oversized_client_tag_is_refused_and_kept_nowhere(hist, clients
     assert [(m.params[-1], "draft/x" in m.tags) for m in kept] == [("server tag dropped", False)]
 
 
-async def test_what_is_said_to_nickserv_is_neither_echoed_nor_kept(hist, clients) -> None:
+async def test_what_is_said_to_nickserv_is_echoed_to_its_sender_alone_and_not_kept(hist, clients) -> None:
+    """echo-message echoes a message to a service, as ergo does, to the connection that
+    sent it only: not to the account's other connections, and never into history."""
     server = await hist()
     alice = await account(server, "alice", *HISTORY, SEARCH, "echo-message")
-    clients.append(alice)
+    other = await connected(server, "alice2")
+    clients.extend([alice, other])
+    assert (await service(other, "NickServ", "IDENTIFY alice correct-horse")).startswith("You're now logged in")
+    other = await with_caps(other, "echo-message")
     assert await service(alice, "NickServ", "SET PASSWORD a-new-secret-123") == "Password changed"
     alice.send("NICKSERV INFO")
     await alice.expect(lambda m: m.command == "NOTICE" and m.source == NS)
-    got = await sync(alice)
-    assert "PRIVMSG" not in commands(alice.received) and "PRIVMSG" not in commands(got)
+    await sync(alice)
+    echoes = [m.params for m in alice.received if m.command == "PRIVMSG"]
+    assert echoes == [["NickServ", "SET PASSWORD a-new-secret-123"]]
+    assert "PRIVMSG" not in commands(await sync(other))
     assert await targets(alice) == []
     for name in ("NickServ", "nickserv"):
         assert (await refused(alice, f"CHATHISTORY LATEST {name} * 10"))[:2] == ["CHATHISTORY", "INVALID_TARGET"]

@@ -9,7 +9,6 @@ applied, in the network's order: the reply to the joiner follows from that.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
@@ -43,30 +42,94 @@ def _part_all(ctx: Context) -> None:
         ctx.emit(Parted(ctx.user.uid, channel.name, None, ctx.now(), new_msgid()))
 
 
-def _joined(ctx: Context, outcome: Outcome) -> None:
-    """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
-    channel = outcome.channel
-    if outcome.rejected is not None or channel is None:
-        return
-    if outcome.created:
-        # A new channel: show its creator the modes it starts with, as the charybdis
-        # family does (`:server MODE #c +nt`); clients display them.
-        ctx.conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
+class _Joining:
+    """One JOIN of one or more channels, joined one after the other: the next once this
+    one's reply is whole. Its reply may wait for the store (the read marker; the lines
+    replayed to a client without draft/chathistory), and a client must read each
+    channel's JOIN, NAMES and replay together, in the order it named them, within one
+    labeled reply when it gave a label. While it waits, what others' events send the
+    client (the channel's traffic, a KICK) is held, and sent after the whole reply
+    (Connection.hold_deliveries): nobody sees talk in a channel before joining it."""
 
-    def rest() -> None:
-        if channel.topic:
-            send_topic(ctx, channel)
-        send_names(ctx, channel)
-        conn = ctx.conn
-        if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
-            lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
-            metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
-        autoreplay(ctx, channel, outcome.time)  # as applied: what came before it was not seen live
+    __slots__ = ("ctx", "names", "keys", "index", "held")
 
-    if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
-        send_marker(ctx, channel.key, channel.name, rest)
-    else:
-        rest()
+    def __init__(self, ctx: Context, names: list[str], keys: list[str]) -> None:
+        self.ctx = ctx
+        self.names = names
+        self.keys = keys
+        self.index = 0
+        self.held = False
+
+    def next(self) -> None:
+        """Join the next channel that may be joined; the one after it follows from
+        `_joined`. Refusals are answered on the way."""
+        ctx = self.ctx
+        conn, user = ctx.conn, ctx.user
+        lim = ctx.config.limits
+        while self.index < len(self.names):
+            index = self.index
+            self.index += 1
+            name = self.names[index]
+            if not name:
+                continue
+            if not is_channel_name(name):
+                conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
+                continue
+            if not is_valid_channel(name, lim.channellen):
+                conn.numeric(n.ERR_BADCHANMASK, shown(name), "Bad Channel Mask")
+                continue
+            existing = ctx.state.find_channel(name)
+            if existing is not None and user in existing.members:
+                continue
+            if len(user.channels) >= lim.max_channels:  # the ones before are applied already
+                conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
+                continue
+            if existing is not None:
+                refusal = access.join_refusal(existing, user, self.keys[index] if index < len(self.keys) else "")
+                if refusal is not None:
+                    conn.numeric(refusal[0], existing.name, refusal[1])
+                    continue
+            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), self._joined)
+            return
+        if self.held:  # the reply (labeled or not) first, then what was held back meanwhile
+            self.held = False
+            conn.finish_label()
+            conn.release_deliveries()
+
+    def wait(self) -> None:
+        """The reply is about to wait for the store: hold what others send meanwhile."""
+        if not self.held:
+            self.held = True
+            self.ctx.conn.hold_deliveries()
+
+    def _joined(self, outcome: Outcome) -> None:
+        """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
+        ctx = self.ctx
+        channel = outcome.channel
+        if outcome.rejected is not None or channel is None or ctx.conn.gone:
+            if not ctx.conn.gone:
+                self.next()
+            return
+        if outcome.created:
+            # A new channel: show its creator the modes it starts with, as the charybdis
+            # family does (`:server MODE #c +nt`); clients display them.
+            ctx.conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
+
+        def rest() -> None:
+            if channel.topic:
+                send_topic(ctx, channel)
+            send_names(ctx, channel)
+            conn = ctx.conn
+            if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
+                lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
+                metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
+            # as applied: what came before it was not seen live
+            autoreplay(ctx, channel, outcome.time, self.next, self.wait)
+
+        if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
+            send_marker(ctx, channel.key, channel.name, rest, self.wait)
+        else:
+            rest()
 
 
 @command("JOIN", min_params=1)
@@ -74,38 +137,10 @@ def handle_join(ctx: Context, message: Message) -> None:
     if message.params[0] == "0":
         _part_all(ctx)
         return
-    conn, user = ctx.conn, ctx.user
     if not message.params[0].strip(","):  # no channel named at all
-        conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        ctx.conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
         return
-    lim = ctx.config.limits
-    keys = message.param(1).split(",")
-    # the channels it is in, and those this command joins (applied at once on one node,
-    # later in a cluster: counted here either way)
-    already = len(user.channels)
-    joining = 0
-    for index, name in enumerate(message.params[0].split(",")):
-        if not name:
-            continue
-        if not is_channel_name(name):
-            conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
-            continue
-        if not is_valid_channel(name, lim.channellen):
-            conn.numeric(n.ERR_BADCHANMASK, shown(name), "Bad Channel Mask")
-            continue
-        existing = ctx.state.find_channel(name)
-        if existing is not None and user in existing.members:
-            continue
-        if already + joining >= lim.max_channels:
-            conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
-            continue
-        if existing is not None:
-            refusal = access.join_refusal(existing, user, keys[index] if index < len(keys) else "")
-            if refusal is not None:
-                conn.numeric(refusal[0], existing.name, refusal[1])
-                continue
-        joining += 1
-        ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), partial(_joined, ctx))
+    _Joining(ctx, message.params[0].split(","), message.param(1).split(",")).next()
 
 
 @command("PART", min_params=1)

@@ -12,6 +12,8 @@ wait for the answer, so its replies keep their order and labels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
@@ -185,15 +187,20 @@ def _targets(ctx: Context, message: Message) -> None:
     ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit, from_low), answer, failed)
 
 
-def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:
+def autoreplay(
+    ctx: Context, channel: Channel, joined: float, done: Callable[[], None] = lambda: None,
+    waiting: Callable[[], None] = lambda: None,
+) -> None:  # fmt: skip
     """After a JOIN, the last lines of the channel for a client that cannot ask for them
-    (no draft/chathistory), with their time (in a batch when it has `batch`). Only those
-    said before the join (at `joined`): the store is read later, off the loop, and what
-    was said meanwhile has reached the client already, live. A user back in a channel it
-    left gets only what was said since (server/departures.py): the rest it saw live."""
+    (no draft/chathistory), with their time (in a batch when it has `batch`); then
+    `done()`. Only those said before the join (at `joined`): the store is read later,
+    off the loop, and what is said meanwhile reaches the client after them (the JOIN
+    calls `waiting()` first, to hold it). A user back in a channel it left gets only
+    what was said since (server/departures.py): the rest it saw live."""
     store = ctx.svc.store
     lines = ctx.config.history.autoreplay_lines
     if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
+        done()
         return
     left = ctx.svc.departures.left(ctx.user, channel)
     # Bounded by the join's and the departure's own times as applied, exact to the
@@ -208,5 +215,7 @@ def autoreplay(ctx: Context, channel: Channel, joined: float) -> None:
     def replay(found: list[StoredMessage]) -> None:
         if found:
             send_history(ctx, name, found)
+        done()
 
-    ctx.run_query(lambda: store.history(query), replay, lambda error: None)  # the JOIN stands anyway
+    waiting()
+    ctx.run_query(lambda: store.history(query), replay, lambda error: done())  # the JOIN stands anyway

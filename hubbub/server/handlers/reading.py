@@ -37,8 +37,12 @@ def _marker_line(ctx: Context, name: str, when: float | None) -> None:
     ctx.conn.server_message("MARKREAD", name, "timestamp=" + server_time(when) if when is not None else "*")
 
 
-def send_marker(ctx: Context, key: str, name: str, then: Callable[[], None] | None = None) -> None:
-    """The account's marker for a conversation, as MARKREAD (`*` when none); then `then()`."""
+def send_marker(
+    ctx: Context, key: str, name: str, then: Callable[[], None] | None = None,
+    waiting: Callable[[], None] = lambda: None,
+) -> None:  # fmt: skip
+    """The account's marker for a conversation, as MARKREAD (`*` when none); then
+    `then()`. `waiting()` first when it must be read from the store."""
     store = ctx.svc.store
     account = ctx.user.account
 
@@ -50,6 +54,7 @@ def send_marker(ctx: Context, key: str, name: str, then: Callable[[], None] | No
     if store is None or account is None:
         show(None)
         return
+    waiting()
     ctx.run_query(lambda: store.marker(casefold(account), key), show, lambda error: show(None))
 
 
