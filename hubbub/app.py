@@ -52,8 +52,10 @@ from hubbub.transport.web import GuardedHandler, build_app
 log = logging.getLogger("hubbub")
 
 Contexts = tuple[SSL.Context | None, ssl.SSLContext | None]  # for IRC over TLS, for HTTPS
+Report = Callable[[str | None, list[str]], None]  # a reload's outcome: (error, notes)
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
+SHUTTING_DOWN = "the server is shutting down"  # why a reload asked for at shutdown did not happen
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (
@@ -61,6 +63,15 @@ FIXED_SETTINGS = (
     ("store", "commit_on_loop"), ("cluster", "url"), ("cluster", "keyspace"), ("cluster", "node_timeout"),
     ("web", "tls"), ("web", "handshake_timeout"), ("limits", "ipv6_prefix"),
 )  # fmt: skip
+
+
+def _answer(reports: list[Report], error: str | None, notes: list[str]) -> None:
+    """Tell every request a reload served how it went."""
+    for report in reports:
+        try:
+            report(error, list(notes))
+        except Exception:  # one requester's bug must not keep the others waiting
+            log.exception("internal error answering a REHASH")
 
 
 class Runtime:
@@ -107,6 +118,8 @@ class Runtime:
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self._done = asyncio.Event()
+        self._reloading = False  # a reload is being read (REHASH, SIGHUP): see rehash
+        self._next_reload: list[Report] | None = None  # asked for meanwhile: one more read, for them
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -398,38 +411,73 @@ class Runtime:
         """Shut down as SIGTERM does (after the current command's output is written)."""
         self._spawn(self.stop(reason))
 
-    def rehash(self, report: Callable[[str | None, list[str]], None] | None = None) -> None:
+    def rehash(self, report: Report | None = None) -> None:
         """Read the configuration again in a worker thread, then put it in force here.
 
-        Nobody is disconnected. `report(error, notes)` follows: the error that kept the
-        new configuration out (the old one stays), or notes on settings that could not
-        change while running.
+        Nobody is disconnected. `report(error, notes)` follows, once for every request:
+        the error that kept the new configuration out (the old one stays), or notes on
+        settings that could not change while running. An operator's REHASH holds its
+        later lines until then (handlers/operators.py), so an answer that never came
+        would stall that client: a request refused because the server is stopping is
+        reported at once.
+
+        One reload runs at a time. A request made while one is being read is served by
+        one more read after it (requests waiting together share that read): the file is
+        always read after the request, and an older read never replaces a newer one in
+        force, whichever worker thread finishes first.
         """
+        reports = [report] if report is not None else []
         if self._stopping:
+            _answer(reports, SHUTTING_DOWN, [])
             return
+        if self._reloading:
+            if self._next_reload is None:
+                self._next_reload = []
+            self._next_reload.extend(reports)
+            return
+        self._reload(reports)
+
+    def _reload(self, reports: list[Report]) -> None:
+        """One reload: read off the loop, put in force, then answer every request it serves."""
+        self._reloading = True
+
         def done(finished: Future[tuple[Config, list[str], Contexts]]) -> None:
-            error: str | None = None
-            notes: list[str] = []
-            try:
-                config, motd, contexts = finished.result()
-                notes = self._apply_config(config, motd, contexts)
-            except ConfigError as exc:
-                error = str(exc)
-            except Exception:
-                log.exception("reloading the configuration failed")
-                error = "internal error (see the server log)"
-            if error is not None:
-                log.error("configuration not reloaded: %s", error)
-                self.services.notices.send(f"Configuration not reloaded: {error}")
-            else:
-                for note in notes:
-                    log.warning("%s", note)
-                log.info("configuration reloaded from %s", self.config_name)
-                self.services.notices.send("Configuration reloaded")
-            if report is not None:
-                report(error, notes)
+            _answer(reports, *self._put_in_force(finished))
+            self._reloading = False
+            waiting, self._next_reload = self._next_reload, None
+            if waiting is not None:  # asked for while this one was being read
+                if self._stopping:
+                    _answer(waiting, SHUTTING_DOWN, [])
+                else:
+                    self._reload(waiting)
 
         self.workers.submit(self._read_config, done)
+
+    def _put_in_force(self, finished: Future[tuple[Config, list[str], Contexts]]) -> tuple[str | None, list[str]]:
+        """Apply what a worker read, log it and tell the operators watching server notices:
+        (the error that kept it out, or None; notes on what stayed)."""
+        error: str | None = None
+        notes: list[str] = []
+        try:
+            if finished.cancelled():  # the server stopped meanwhile (WorkerPool.stop)
+                error = SHUTTING_DOWN
+            else:
+                config, motd, contexts = finished.result()
+                notes = self._apply_config(config, motd, contexts)
+        except ConfigError as exc:
+            error = str(exc)
+        except Exception:
+            log.exception("reloading the configuration failed")
+            error = "internal error (see the server log)"
+        if error is not None:
+            log.error("configuration not reloaded: %s", error)
+            self.services.notices.send(f"Configuration not reloaded: {error}")
+        else:
+            for note in notes:
+                log.warning("%s", note)
+            log.info("configuration reloaded from %s", self.config_name)
+            self.services.notices.send("Configuration reloaded")
+        return error, notes
 
     def _read_config(self) -> tuple[Config, list[str], Contexts]:
         """The blocking part of a reload (worker thread): the file, the MOTD, and the TLS

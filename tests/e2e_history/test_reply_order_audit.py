@@ -536,11 +536,6 @@ async def test_another_clients_traffic_leaves_labeled_replies_whole_and_in_order
 # -- bugs: a JOIN waits for the store (its replay, its read marker) ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a labeled JOIN's echo and NAMES wait in the label set aside while the replay is read, but the "
-    "channel's live traffic goes out at once: the joiner sees messages of a channel before its own JOIN",
-)
 async def test_a_labeled_join_comes_before_the_channels_live_traffic(sqlite_server, clients) -> None:
     server = await sqlite_server()
     bob = await connected(server, "bob", "#a")
@@ -566,11 +561,6 @@ async def test_a_labeled_join_comes_before_the_channels_live_traffic(sqlite_serv
         assert joined < first_live, [(m.command, m.params[-1]) for m in got[: joined + 1]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a KICK right after a labeled JOIN reaches the joiner before its own JOIN (held in the label set "
-    "aside while the replay is read): its client ends up believing it is in the channel",
-)
 async def test_a_kick_right_after_a_labeled_join_comes_after_the_join(sqlite_server, clients) -> None:
     server = await sqlite_server()
     bob = await connected(server, "bob", "#a")
@@ -592,11 +582,6 @@ async def test_a_kick_right_after_a_labeled_join_comes_after_the_join(sqlite_ser
         assert seen == ["JOIN", "KICK"], seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a labeled JOIN of several channels: only the first channel's JOIN, NAMES and replay are in the "
-    "labeled batch; the other channels' go out unlabeled, before it",
-)
 async def test_a_labeled_join_of_several_channels_is_one_labeled_reply(sqlite_server, clients) -> None:
     server = await sqlite_server()
     bob = await connected(server, "bob", "#a", "#b", "#c")
@@ -642,11 +627,6 @@ def channel_of_each(messages: list[Message]) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with draft/read-marker, a JOIN of several channels sends every JOIN first, then each channel's "
-    "MARKREAD, topic and NAMES in whatever order the store answers",
-)
 async def test_a_join_of_several_channels_with_read_markers_is_answered_channel_by_channel(
     sqlite_server, clients
 ) -> None:
@@ -665,11 +645,6 @@ async def test_a_join_of_several_channels_with_read_markers_is_answered_channel_
     assert channel_of_each(await sync(alice)) == ["#a"] * 6 + ["#b"] * 6 + ["#c"] * 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: REHASH reads the file off the loop without holding the operator's later lines: a MOTD sent "
-    "right after shows the old MOTD, and 'Configuration reloaded' comes after the later commands' replies",
-)
 async def test_a_command_after_rehash_sees_the_new_configuration_and_comes_after_its_answer(
     oper_server, oper_hash, clients
 ) -> None:

@@ -214,6 +214,16 @@ def handle_unkline(ctx: Context, message: Message) -> None:
 
 @command("REHASH")
 def handle_rehash(ctx: Context, message: Message) -> None:
+    """382 at once; the reload's answer (a notice per setting that stayed, then
+    `Configuration reloaded`, or FAIL) once the file is read off the loop and put in force.
+
+    The operator's later lines wait for that answer (`Context.later`, holding its input,
+    as `run_blocking` does), so that a command sent right after a REHASH sees the new
+    configuration and its reply comes after the REHASH's; a labeled REHASH's reply is
+    completed by the answer. Not `run_blocking` itself: the reload is the server's own
+    work (shared with SIGHUP and with other operators' REHASH, one at a time), never
+    refused as busy, and the runtime answers every request once.
+    """
     if refused(ctx):
         return
     control = ctx.svc.control
@@ -222,19 +232,18 @@ def handle_rehash(ctx: Context, message: Message) -> None:
         return
     ctx.conn.numeric(n.RPL_REHASHING, control.config_name, "Rehashing")
     ctx.notices.send(f"{ctx.user.nick} is rehashing the server configuration", exclude=ctx.conn)
-    conn = ctx.conn
 
-    def report(error: str | None, notes: list[str]) -> None:
-        if conn.gone:
-            return
+    def answer(outcome: tuple[str | None, list[str]]) -> None:
+        error, notes = outcome
         if error is not None:
-            conn.fail("REHASH", "CONFIG_ERROR", f"Configuration not reloaded: {error}")
+            ctx.conn.fail("REHASH", "CONFIG_ERROR", f"Configuration not reloaded: {error}")
             return
         for note in notes:
             _tell(ctx, note)
         _tell(ctx, "Configuration reloaded")
 
-    control.rehash(report)
+    later = ctx.later(answer, hold_input=True)  # nothing runs if the operator has left meanwhile
+    control.rehash(lambda error, notes: later((error, notes)))
 
 
 @command("DIE")
