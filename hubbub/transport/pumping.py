@@ -36,7 +36,7 @@ class GatedInput:
     def _pause_input(self) -> None:
         raise NotImplementedError
 
-    def _drop(self, reason: str) -> None:
+    def _drop(self, reason: str, keep_output: bool = False) -> None:
         raise NotImplementedError
 
     def _input_ended(self) -> None:
@@ -59,7 +59,7 @@ class GatedInput:
             return
         if gate.flooded:
             if not gate.held:
-                self._drop("Excess Flood")
+                self._drop("Excess Flood", keep_output=True)  # the replies to what it handled go first
                 return
             # The wait is ours (slow work, or the network's order in a cluster), not the
             # client's flooding: stop reading until it is over rather than drop it.

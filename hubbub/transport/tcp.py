@@ -375,11 +375,14 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         elif self._tls is not None:  # in its handshake
             self._tls.abort()
 
-    def _drop(self, reason: str) -> None:
-        """Disconnect a misbehaving client; its ERROR is best effort."""
+    def _drop(self, reason: str, keep_output: bool = False) -> None:
+        """Disconnect a misbehaving client; its ERROR is best effort. Past its sendq,
+        what is queued for it goes (that is why it is dropped); a flooder keeps the
+        replies to the lines it was answered (a login that succeeded says so) before
+        its ERROR: they are within its sendq."""
         if self.session is None or self._closing:
             return
-        if self.output is not None:
+        if self.output is not None and not keep_output:
             self.output.clear()
         self.session.disconnect(reason)
 

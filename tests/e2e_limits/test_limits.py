@@ -215,6 +215,18 @@ async def test_excess_flood_disconnects_and_peers_see_quit(make_server) -> None:
     await still_chatting(server)
 
 
+async def test_a_flooder_gets_the_replies_to_what_was_handled_before_its_error(make_server, clients) -> None:
+    server = await make_server(*FLOOD, "limits.flood_rate=1", "limits.recvq=2048")
+    alice = await connected(server, "alice")
+    clients.append(alice)
+    pings = "".join(f"PING :answered{i}\r\n" for i in range(3))
+    alice.send(pings + "".join(f"PRIVMSG alice :flood {i} {'z' * 50}\r\n" for i in range(200)))
+    lines = await alice.closed(timeout=WAIT)
+    pongs = [line for line in lines if " PONG " in line]
+    assert [pong.split()[-1].lstrip(":") for pong in pongs] == ["answered0", "answered1", "answered2"], lines
+    assert lines[-1].endswith("(Excess Flood)"), lines
+
+
 async def test_flood_control_off_lets_a_burst_through(make_server) -> None:
     server = await make_server(
         "limits.flood_control=false", "limits.flood_burst=1", "limits.flood_rate=0.1", "limits.recvq=1024"
