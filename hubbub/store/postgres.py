@@ -113,7 +113,8 @@ class Address(NamedTuple):
     user: str
 
     def __str__(self) -> str:
-        where = f"{self.host}:{self.port}" if self.port else self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        where = f"{host}:{self.port}" if self.port else self.host
         return f"PostgreSQL at {where} (database {self.database}, user {self.user})"
 
 
@@ -123,7 +124,7 @@ def parse_url(url: str) -> tuple[str, Address, float, str | None]:
     `connect_timeout` is libpq's parameter, which asyncpg does not read: it is taken out
     here. What the URL leaves out comes from the PG* environment variables, then from
     libpq's defaults, as asyncpg does it."""
-    parts = urllib.parse.urlsplit(url)
+    parts = _split(url)
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     params = dict(query)
     timeout = CONNECT_TIMEOUT
@@ -136,11 +137,8 @@ def parse_url(url: str) -> tuple[str, Address, float, str | None]:
         query = [(k, v) for k, v in query if k != "connect_timeout"]
     dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
     hostspec = parts.netloc.rpartition("@")[2]
-    try:
-        port = str(parts.port or "")
-        host = urllib.parse.unquote(parts.hostname or "")
-    except ValueError:  # several hosts, or a port that is not one: asyncpg will say
-        host, port = hostspec, ""
+    hosts = [_host_and_port(written) for written in hostspec.split(",")]
+    host, port = hosts[0] if len(hosts) == 1 else (hostspec, "")  # several: asyncpg tries each
     host = params.get("host") or host or os.environ.get("PGHOST", "localhost")
     user = params.get("user") or urllib.parse.unquote(parts.username or "") or os.environ.get("PGUSER", "")
     user = user or getpass.getuser()
@@ -148,13 +146,55 @@ def parse_url(url: str) -> tuple[str, Address, float, str | None]:
                 or os.environ.get("PGDATABASE", "") or user)  # fmt: skip
     password = params.get("password") or (urllib.parse.unquote(parts.password) if parts.password else None)
     if not port and "," not in host:
-        port = params.get("port") or os.environ.get("PGPORT", "5432")
+        if params.get("port"):
+            port = _checked_port(params["port"], f"port={params['port']}")
+        else:
+            port = _checked_port(os.environ.get("PGPORT", ""), f"PGPORT={os.environ.get('PGPORT', '')}") or "5432"
     return dsn, Address(host, port, database, user), timeout, password
+
+
+_NOT_A_HOST = "its host is not HOST, HOST:PORT or [IPv6]:PORT"
+
+
+def _split(url: str) -> urllib.parse.SplitResult:
+    """The URL's parts, or a StoreError saying why there are none (an unclosed IPv6 bracket).
+
+    Said in our words: urllib's own may quote the URL's user and password."""
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        why = _NOT_A_HOST if "IPv" in str(exc) else "characters a URL may not have before its path"
+        raise StoreError(f"the PostgreSQL URL cannot be read: {why}") from None
+
+
+def _host_and_port(written: str) -> tuple[str, str]:
+    """One `HOST[:PORT]` of the URL (HOST may be `[IPv6]`, or a percent-encoded socket folder).
+
+    A port that is not one is refused here, naming what was written: past this point,
+    asyncpg would say `invalid literal for int()` or fail to connect, and urllib (whose
+    .port refuses it) would leave no port to name."""
+    if written.startswith("[") and "]" in written:
+        host, _, rest = written[1:].partition("]")
+        colon, port = rest[:1], rest[1:]
+        if rest and colon != ":":
+            raise StoreError(f"the PostgreSQL URL cannot be read: {_NOT_A_HOST} ({written})")
+    else:
+        host, colon, port = written.rpartition(":")
+        if not colon:
+            host, port = written, ""
+    return urllib.parse.unquote(host), _checked_port(port, written)
+
+
+def _checked_port(port: str, written: str) -> str:
+    """`port` ("" for none), unless it is not a TCP port: then a StoreError naming `written`."""
+    if port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+        raise StoreError(f"the PostgreSQL port is not a port number (1 to 65535): {written}")
+    return port
 
 
 def shown_url(url: str) -> str:
     """`url` without its password (for the log)."""
-    parts = urllib.parse.urlsplit(url)
+    parts = _split(url)
     netloc = parts.netloc
     if "@" in netloc:
         auth, _, hostspec = netloc.rpartition("@")

@@ -27,8 +27,10 @@ from hubbub.app import Runtime
 from hubbub.irc.message import Message
 from hubbub.passwords import hash_password
 from hubbub.runtime import persistence
-from hubbub.server.storage import AccountRecord, AddMessage, PutAccount, StoredMessage
+from hubbub.server.storage import AccountRecord, AddMessage, PutAccount, StoredMessage, StoreError
 from hubbub.store import open_store
+from hubbub.store import sqlite as sqlite_store
+from hubbub.store.postgres import PostgresStore
 from hubbub.store.schema import LATEST
 from tests.e2e_history.test_chathistory import history
 from tests.e2e_history.test_store_startup_and_retention import history_until, said
@@ -160,12 +162,10 @@ def fts_sound(path: str) -> None:
 # -- 1. one server per file, however the file is named ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the lock is taken on `<path as given>.lock`: a second server reaching "
-                   "the same file through a symlink or hard link starts, and the two servers' message ids collide "
-                   "(INSERT OR IGNORE), silently dropping acknowledged history")  # fmt: skip
 @pytest.mark.parametrize("link", ["symlink", "hardlink"])
 async def test_a_second_server_reaching_the_file_through_a_link_is_refused(serve_proc, tmp_path: Path,
                                                                             link: str) -> None:  # fmt: skip
+    """Another name for the file (with a -wal file of its own, for a hard link) is the same file."""
     db = tmp_path / "hubbub.db"
     first = await start_server(f"store.db='{db}'")
     try:
@@ -180,6 +180,54 @@ async def test_a_second_server_reaching_the_file_through_a_link_is_refused(serve
         assert outcome.code == 1
     finally:
         await first.stop()
+
+
+async def test_a_second_store_of_the_same_process_on_a_link_is_refused_and_the_first_goes_on(tmp_path: Path) -> None:
+    """The lock is on the file itself (docs/store.md), in one process too; the refused store
+    must not close a descriptor of the file (that would drop the first one's SQLite locks),
+    and once the first is closed the file is free under either name."""
+    db, other = tmp_path / "hubbub.db", tmp_path / "other.db"
+    first = open_store(str(db))
+    await first.open()
+    os.link(db, other)
+    with pytest.raises(StoreError, match=r"other\.db is in use by another hubbub server"):
+        await open_store(str(other)).open()
+    await first.write([PutAccount(AccountRecord("alice", "alice", "$argon2id$x", "", "", 1.0, ()))])
+    await first.close()
+    again = open_store(str(other))
+    assert [a.key for a in (await again.open()).accounts] == ["alice"]
+    await again.close()
+
+
+async def test_where_the_system_has_no_ofd_locks_a_symlink_is_refused_all_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fallback (macOS, the BSDs): flock of NAME.lock beside the file the name leads to."""
+    monkeypatch.setattr(sqlite_store, "_OFD", False)
+    db, other = tmp_path / "hubbub.db", tmp_path / "other.db"
+    other.symlink_to(db.name)
+    first = open_store(str(db))
+    await first.open()
+    with pytest.raises(StoreError, match=r"other\.db is in use by another hubbub server"):
+        await open_store(str(other)).open()
+    await first.close()
+    assert (tmp_path / "hubbub.db.lock").exists() and not (tmp_path / "other.db.lock").exists()
+    again = open_store(str(other))
+    await again.open()
+    await again.close()
+
+
+async def test_a_file_refused_at_start_is_let_go(tmp_path: Path) -> None:
+    """A refused open (here: a newer hubbub's file) closes what it opened and releases the lock."""
+    db = tmp_path / "hubbub.db"
+    await _a_big_database(db)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (LATEST + 1,))
+    conn.close()
+    for _ in range(2):  # the second is refused for the same reason, not as "in use"
+        with pytest.raises(StoreError, match="made by a newer hubbub"):
+            await open_store(str(db)).open()
 
 
 async def test_account_passwd_and_del_while_a_server_runs_are_refused_and_change_nothing(
@@ -214,9 +262,6 @@ async def _a_big_database(path: Path) -> None:
     await store.close()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a SQLite file damaged past its first pages starts (no integrity check "
-                   "at open); docs/store.md says a damaged file is refused with one line, instead every CHATHISTORY "
-                   "and SEARCH of it then fails")  # fmt: skip
 async def test_a_database_damaged_in_its_middle_is_refused_at_start(serve_proc, tmp_path: Path) -> None:
     db = tmp_path / "hubbub.db"
     await _a_big_database(db)
@@ -511,16 +556,12 @@ async def test_a_write_lock_held_by_another_program_mid_run_fails_that_write_and
 # -- 6. PostgreSQL URLs --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a URL urllib cannot split (an unclosed IPv6 bracket) raises ValueError "
-                   "out of parse_url, which `hubbub serve` does not catch: a traceback, not one line")  # fmt: skip
 async def test_a_postgresql_url_that_cannot_be_read_is_one_line_not_a_traceback(serve_proc) -> None:
     outcome = await serve_proc("--db", "postgresql://hubbub@[::1:5432/chat")
     outcome.refusal()
     assert outcome.code in (1, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a port that is not one is named as `host:PORT:5432` (the default port"
-                   " appended to host:port), reported as an int() error or as 'connection refused'")  # fmt: skip
 @pytest.mark.parametrize("port", ["abc", "99999"])
 async def test_a_port_that_is_not_a_port_is_named_as_written(serve_proc, port: str) -> None:
     outcome = await serve_proc("--db", f"postgresql://hubbub@127.0.0.1:{port}/chat?connect_timeout=3")
@@ -528,6 +569,31 @@ async def test_a_port_that_is_not_a_port_is_named_as_written(serve_proc, port: s
     assert outcome.code in (1, 2)
     assert f":{port}:5432" not in line and "invalid literal" not in line and "connection refused" not in line, line
     assert port in line and "port" in line, line
+
+
+def test_every_port_a_url_can_give_is_checked_and_named_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The port of each host, `port=`, and PGPORT when the URL names none."""
+    monkeypatch.delenv("PGPORT", raising=False)
+    for url, written in [("postgresql://db:5432,db2:0/chat", "db2:0"), ("postgresql://[::1]:70000/chat", "[::1]:70000"),
+                         ("postgresql://db/chat?port=five", "port=five")]:  # fmt: skip
+        with pytest.raises(StoreError, match=r"^the PostgreSQL port is not a port number \(1 to 65535\): "
+                           + re.escape(written) + "$"):  # fmt: skip
+            open_store(url)
+    for written, shown in [("db:6543", "db:6543"), ("[::1]:6543", "[::1]:6543"), ("[::1]", "[::1]:5432")]:
+        address = PostgresStore(f"postgresql://u@{written}/chat").address
+        assert str(address) == f"PostgreSQL at {shown} (database chat, user u)"
+    monkeypatch.setenv("PGPORT", "x")
+    with pytest.raises(StoreError, match=r"PGPORT=x$"):
+        open_store("postgresql://db/chat")
+
+
+def test_a_url_urllib_cannot_read_is_refused_without_its_password() -> None:
+    """urllib's own message for a user part it cannot read quotes it, password and all."""
+    for url in ("postgresql://u:Pass\uff03word@db/chat", "postgresql://u:Password@[db/chat",
+                "postgresql://u:Password@[::1]x/chat"):  # fmt: skip
+        with pytest.raises(StoreError, match="^the PostgreSQL URL cannot be read: ") as refused:
+            open_store(url)
+        assert "Pass" not in str(refused.value), refused.value
 
 
 async def test_more_readers_than_postgresql_allows_connections_is_one_line(serve_proc, postgres_url: str) -> None:
