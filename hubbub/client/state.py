@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
+from hubbub.client.nickserv import NICKSERV, hide_passwords
 from hubbub.client.protocol import nick_of, utc_now
 from hubbub.irc import formatting
 from hubbub.irc.casemap import mask_matches
@@ -435,8 +436,14 @@ class ChatState:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
         nick = None if event.from_server else event.source  # a server name is not a person
-        line = Line(event.time, kind, event.text, nick, event.own, self._mentions(event), event.msgid)
+        line = Line(event.time, kind, self._shown_text(event), nick, event.own, self._mentions(event), event.msgid)
         self._arrived(buffer, line, update)
+
+    def _shown_text(self, message: ev.MessageReceived) -> str:
+        """A message's text as shown and logged: passwords hidden in ours to NickServ."""
+        if message.own and self.isupport.same(message.target, NICKSERV):
+            return hide_passwords(message.text)
+        return message.text
 
     def _wallops(self, event: ev.Wallops, update: Update) -> None:
         """Server-wide news among operators: in the server buffer, where the server's notices are."""
@@ -657,7 +664,7 @@ class ChatState:
             if not message.own and self.is_ignored(message.source, message.prefix):
                 continue
             kind: LineKind = "message" if message.kind == "privmsg" else message.kind
-            line = Line(message.time, kind, message.text, message.source, message.own,
+            line = Line(message.time, kind, self._shown_text(message), message.source, message.own,
                         self._mentions(message), message.msgid, history=True)
             if start is not None and line.time > start:
                 missed.append(line)

@@ -195,3 +195,39 @@ export function mentions(text, nick, fold) {
     from = at + 1;
   }
 }
+
+// -- passwords in our own lines to NickServ -------------------------------------------------
+
+export const NICKSERV = "NickServ";
+export const HIDDEN = "*****";
+
+/** Which of a NickServ command's words are passwords (word 0 is the command): [from, to). */
+function passwordWords(words) {
+  const count = words.length;
+  const command = (words[0] || "").toUpperCase();
+  if (command === "IDENTIFY") return count === 2 ? [1, 2] : [2, count]; // IDENTIFY [account] <password>
+  if (command === "REGISTER") return [1, Math.min(count, 2)]; // REGISTER <password> [email]
+  if (command === "SET" && /^PASS(WORD)?$/i.test(words[1] || "")) return [2, count]; // SET PASSWORD <new>
+  if (command === "PASSWD") return [1, count]; // PASSWD <current> <new> <new again>
+  if (command === "GHOST") return [2, count]; // GHOST <nick> [password], on services that take one
+  return [0, 0];
+}
+
+/**
+ * A message we sent to NickServ as shown and kept: each password word as HIDDEN, five
+ * stars whatever its length (as WeeChat's irc.look.nicks_hide_password). What is sent
+ * is not touched; this is only the echo (or local copy) the page shows.
+ */
+export function hidePasswords(text) {
+  return text
+    .split("\n")
+    .map((line) => {
+      const words = [...line.matchAll(/\S+/g)];
+      const [from, to] = passwordWords(words.map((w) => w[0]));
+      for (let i = to - 1; i >= from; i--) {
+        line = line.slice(0, words[i].index) + HIDDEN + line.slice(words[i].index + words[i][0].length);
+      }
+      return line;
+    })
+    .join("\n");
+}

@@ -9,6 +9,7 @@ import { View } from "./view.js";
 import { COMMANDS, completions, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
+import { hidePasswords } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "hubbub.settings";
@@ -217,7 +218,7 @@ function startSession({ nick, password, channels }) {
    * its conversation and where the user is, and give plain text back to the message box. */
   function reportUnsent({ target, command, action, text, lines }, alone) {
     const buffer = state.buffer(target) || state.server;
-    const first = text.split("\n")[0];
+    const first = (state.isNickServ(target) ? hidePasswords(text) : text).split("\n")[0];
     const preview = first.length > 48 ? `${first.slice(0, 48)}…` : first;
     const giveBack = alone && command === "PRIVMSG" && !action && buffer.key === state.active && !input.value.trim();
     const one = lines === 1;

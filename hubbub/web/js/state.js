@@ -5,7 +5,7 @@
 // rule here is a unit test away.
 
 import { casemapper, isChannel, parseCtcp, parsePrefix, parseTime } from "./irc.js";
-import { mentions } from "./format.js";
+import { NICKSERV, hidePasswords, mentions } from "./format.js";
 
 export const SERVER_KEY = "\u0000server";
 export const DEFAULT_MAX_MESSAGES = 50000;
@@ -208,6 +208,10 @@ export class ChatState {
     buffer.mentions = 0;
   }
 
+  isNickServ(name) {
+    return this.fold(name) === this.fold(NICKSERV);
+  }
+
   isSelf(nick) {
     return !!nick && this.fold(nick) === this.fold(this.nick);
   }
@@ -401,6 +405,7 @@ export class ChatState {
       kind = "action";
       body = ctcp.text;
     }
+    if (self && this.isNickServ(msg.params[0])) body = hidePasswords(body);
     const mention = !self && mentions(body, this.nick, this.fold);
     return this.record(kind, { nick, text: body, self, mention }, msg);
   }
