@@ -15,12 +15,12 @@ from hubbub.server.user import User
 
 
 def visible_count(user: User, channel: Channel) -> int:
-    """How many members `user` may see (LIST), without building the list."""
-    if user in channel.members:
-        return len(channel.members)
+    """How many members LIST shows `user`: all of them, as every server counts (an
+    invisible user is left out of NAMES and WHO from outside, not out of the count); none
+    of a secret channel's from outside."""
     if channel.hidden_from(user):
         return 0
-    return sum(1 for m in channel.members if "i" not in m.modes)
+    return len(channel.members)
 
 
 def visible_members(user: User, channel: Channel) -> list[User]:

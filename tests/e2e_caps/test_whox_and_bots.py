@@ -82,7 +82,7 @@ async def test_bot_mode_marks_the_bot_in_whois_who_and_its_messages(server, clie
     assert bot_line.params[:2] == ["bob", "robot"]
     untagged.send("WHO #room")
     rows = {m.params[5]: m.params[6] for m in await untagged.collect_until("315") if m.command == "352"}
-    assert rows == {"robot": "HB@", "alice": "H", "bob": "H"}
+    assert rows == {"robot": "H@B", "alice": "H", "bob": "H"}
     untagged.send("WHO robot %nf")
     assert (await untagged.expect("354")).params == ["bob", "robot", "HB"]
     bot.send("PRIVMSG #room :beep boop")

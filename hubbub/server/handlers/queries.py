@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from hubbub.irc import numerics as n
-from hubbub.irc.casemap import casefold, glob_to_regex
+from hubbub.irc.casemap import casefold, glob_to_regex, mask_matches
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.irc.validate import is_channel_name
 from hubbub.server import metadata
@@ -29,14 +29,16 @@ HIDDEN_IP = "255.255.255.255"  # WHOX: the IP of someone else is not disclosed
 
 
 def _who_flags(ctx: Context, user: User, channel: Channel | None) -> str:
-    """H (here) or G (gone), * for an operator, B for a bot, then channel status."""
+    """H (here) or G (gone), * for an operator, then channel status, then B for a bot:
+    the order Modern IRC gives, so that a client reading the status right after H/G*
+    finds it there."""
     flags = "G" if user.away is not None else "H"
     if "o" in user.modes:
         flags += "*"
-    if BOT_MODE in user.modes:
-        flags += BOT_MODE
     if channel is not None:
         flags += channel.prefix(user, "multi-prefix" in ctx.conn.caps)
+    if BOT_MODE in user.modes:
+        flags += BOT_MODE
     return flags
 
 
@@ -135,14 +137,18 @@ def _who_rows(ctx: Context, mask: str, option: str) -> Iterator[Message]:
 @command("WHOIS", min_params=1)
 def handle_whois(ctx: Context, message: Message) -> None:
     conn, me, config = ctx.conn, ctx.user, ctx.config
-    nick = (message.params[1] if len(message.params) > 1 else message.params[0]).split(",")[0]
+    asked = message.params[1] if len(message.params) > 1 else message.params[0]
+    nick = asked.split(",")[0]  # one nick answered (TARGMAX WHOIS=1); 318 names what was asked
     if not nick:
         conn.numeric(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    if len(message.params) > 1 and not _names_us(ctx, message.params[0]):
+        conn.numeric(n.ERR_NOSUCHSERVER, shown(message.params[0]), "No such server")
         return
     user = ctx.state.find_user(nick)
     if user is None:
         conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
-        conn.numeric(n.RPL_ENDOFWHOIS, shown(nick), "End of /WHOIS list")
+        conn.numeric(n.RPL_ENDOFWHOIS, shown(asked), "End of /WHOIS list")
         return
     conn.numeric(n.RPL_WHOISUSER, user.nick, user.username, user.host, "*", user.realname)
     if user is me or "o" in me.modes:  # the real address: to oneself and to operators
@@ -179,7 +185,15 @@ def handle_whois(ctx: Context, message: Message) -> None:
             conn.numeric(n.RPL_WHOISKEYVALUE, user.nick, key, metadata.VISIBILITY, user.metadata[key])
     idle = max(0, int(ctx.now() - user.last_message))
     conn.numeric(n.RPL_WHOISIDLE, user.nick, str(idle), str(int(user.signon)), "seconds idle, signon time")
-    conn.numeric(n.RPL_ENDOFWHOIS, user.nick, "End of /WHOIS list")
+    conn.numeric(n.RPL_ENDOFWHOIS, shown(asked), "End of /WHOIS list")  # as sent: the spec's MUST
+
+
+def _names_us(ctx: Context, target: str) -> bool:
+    """Whether `WHOIS <target> <nick>` asks this network: a mask of this server's name or
+    of one of the cluster's nodes, or a user's nick (irssi sends `WHOIS bob bob` for the
+    idle time), as MOTD and the others take it (info.py `elsewhere`)."""
+    names = (ctx.name, *ctx.state.nodes.values())
+    return any(mask_matches(target, name) for name in names) or ctx.state.find_user(target) is not None
 
 
 @command("ISON", min_params=1)
