@@ -489,9 +489,12 @@ def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, o
     conn.deliver(from_user(member, part, ev.time, ""))
     params = [channel.name, member.account or "*", member.realname] if "extended-join" in conn.caps else [channel.name]
     conn.deliver(from_user(member, Message("JOIN", params, member.prefix), ev.time, ""))
-    if channel.topic:
-        send_topic(conn, channel)
-    send_names(conn, member, channel)
+    with conn.captured() as lines:  # as the channel is now, after those two lines, held with them
+        if channel.topic:
+            send_topic(conn, channel)
+        send_names(conn, member, channel)
+    for line in lines:
+        conn.follow(line)
 
 
 # -- metadata ------------------------------------------------------------------------------

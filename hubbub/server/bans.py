@@ -78,7 +78,10 @@ def normalize(text: str) -> str:
         host = str(network)
     else:
         try:  # an address in the one form a user's is written in, so the two compare
-            host = str(ipaddress.ip_address(host))
+            address = ipaddress.ip_address(host)
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped  # users' IPv4 addresses are kept as IPv4
+            host = str(address)
         except ValueError:
             pass
     mask = f"{nick or '*'}!{user or '*'}@{host or '*'}"

@@ -62,7 +62,7 @@ class Connection:
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
         "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "waiting", "passing",
-        "__weakref__",
+        "release_pending", "capturing", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -99,8 +99,10 @@ class Connection:
         self.applying = False  # one of them is being applied: its replies go out now
         # messages shared with others, held while a JOIN's reply waits for the store (see
         # hold_deliveries); None nearly always
-        self.waiting: list[Deliverable] | None = None
+        self.waiting: list[Deliverable | Message] | None = None
         self.passing = False  # the waiting command's own continuation runs: its output goes out
+        self.release_pending = False  # release what waits once the labeled reply is out
+        self.capturing: list[Message] | None = None  # what `send` sends is kept here instead
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -135,6 +137,9 @@ class Connection:
 
     def send(self, message: Message) -> None:
         """Send one message meant for this client alone."""
+        if self.capturing is not None:
+            self.capturing.append(message)
+            return
         if self.quit_reason is not None:
             return
         if self.ordering and not self.applying:  # after an event of ours still being ordered
@@ -286,8 +291,38 @@ class Connection:
     def release_deliveries(self) -> None:
         waiting, self.waiting = self.waiting, None
         self._refresh_fast()
-        for out in waiting or ():
-            self.deliver(out)
+        for item in waiting or ():
+            if isinstance(item, Message):
+                self.send(item)
+            else:
+                self.deliver(item)
+
+    def release_after_reply(self) -> None:
+        """Release what waits once the labeled reply of the command is out: now, or when
+        the last of its events still being ordered (a cluster) is applied."""
+        self.release_pending = True
+        if not self.ordering:
+            self.finish_label()
+
+    def follow(self, message: Message) -> None:
+        """Send a message that follows others' event lines (the NAMES after a RENAME's
+        JOIN): held with them while they are held."""
+        waiting = self.waiting
+        if waiting is not None and not (self.passing or self.applying) and self.quit_reason is None:
+            waiting.append(message)
+        else:
+            self.send(message)
+
+    @contextmanager
+    def captured(self) -> Iterator[list[Message]]:
+        """What is sent within the block, kept (in order) rather than sent: a reply taken
+        as the state is now, to be sent later."""
+        kept: list[Message] = []
+        outer, self.capturing = self.capturing, kept
+        try:
+            yield kept
+        finally:
+            self.capturing = outer
 
     # -- labeled-response ----------------------------------------------------------------
 
@@ -318,14 +353,17 @@ class Connection:
 
     def finish_label(self) -> None:
         """Send what was collected as one labeled reply (once the events the command
-        emitted are applied, when an engine orders them elsewhere: see hold_input)."""
+        emitted are applied, when an engine orders them elsewhere: see hold_input); then
+        what was held for after it (release_after_reply)."""
         labeled = self.suspend_label()
-        if labeled is None:
-            return
-        if self.ordering and self.quit_reason is None:
-            self.deferred = labeled
-            return
-        self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
+        if labeled is not None:
+            if self.ordering and self.quit_reason is None:
+                self.deferred = labeled
+                return
+            self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
+        if self.release_pending and not self.ordering:
+            self.release_pending = False
+            self.release_deliveries()
 
     # -- events being ordered (a clustered engine: engine/replica.py) --------------------
 

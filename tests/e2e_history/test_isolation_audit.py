@@ -532,7 +532,8 @@ async def test_invisible_members_are_hidden_from_outsiders_but_ison_and_userhost
     assert (await answer(eve, "NAMES #c"))[0].params[-1].split() == ["@alice"]
     assert [m.params[5] for m in await answer(eve, "WHO #c") if m.command == "352"] == ["alice"]
     assert [m.params[5] for m in await answer(eve, "WHO gh*") if m.command == "352"] == []
-    assert [m.params[2] for m in await answer(eve, "LIST #c") if m.command == "322"] == ["1"]
+    # the count is every member's, as Modern IRC and other servers give it: +i hides who, not how many
+    assert [m.params[2] for m in await answer(eve, "LIST #c") if m.command == "322"] == ["2"]
     whois = await answer(eve, "WHOIS ghost")
     assert "319" not in commands(whois), whois  # neither #c (she is invisible) nor #s (secret)
     assert (await answer(eve, "ISON ghost nobody"))[0].params[-1] == "ghost"

@@ -22,7 +22,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
-from hubbub.server.handlers.history import autoreplay
+from hubbub.server.handlers.history import autoreplay, replay_query
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
 from hubbub.server.handlers.replies import send_paced, shown
 
@@ -93,8 +93,7 @@ class _Joining:
             return
         if self.held:  # the reply (labeled or not) first, then what was held back meanwhile
             self.held = False
-            conn.finish_label()
-            conn.release_deliveries()
+            conn.release_after_reply()
 
     def wait(self) -> None:
         """The reply is about to wait for the store: hold what others send meanwhile."""
@@ -110,24 +109,30 @@ class _Joining:
             if not ctx.conn.gone:
                 self.next()
             return
+        conn = ctx.conn
         if outcome.created:
             # A new channel: show its creator the modes it starts with, as the charybdis
             # family does (`:server MODE #c +nt`); clients display them.
-            ctx.conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
-
-        def rest() -> None:
+            conn.send(Message("MODE", [channel.name, *channel.mode_params(show_key=True)], ctx.name))
+        # Taken now, as applied: what others do while the reply waits for the store comes
+        # after it (held), so the topic, NAMES and the replay's bounds are those of the join.
+        name = channel.name
+        with conn.captured() as info:
             if channel.topic:
                 send_topic(ctx, channel)
             send_names(ctx, channel)
-            conn = ctx.conn
+        query = replay_query(ctx, channel, outcome.time)
+
+        def rest() -> None:
+            for line in info:
+                conn.send(line)
             if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
                 lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
-                metadata.sync(conn, channel.name, lines, metadata.sync_budget(ctx.config.limits.sendq))
-            # as applied: what came before it was not seen live
-            autoreplay(ctx, channel, outcome.time, self.next, self.wait)
+                metadata.sync(conn, name, lines, metadata.sync_budget(ctx.config.limits.sendq))
+            autoreplay(ctx, name, query, self.next, self.wait)
 
-        if READ_MARKER in ctx.conn.caps:  # read-marker: the marker comes before the end of NAMES
-            send_marker(ctx, channel.key, channel.name, rest, self.wait)
+        if READ_MARKER in conn.caps:  # read-marker: the marker comes before the end of NAMES
+            send_marker(ctx, channel.key, name, rest, self.wait)
         else:
             rest()
 

@@ -187,30 +187,35 @@ def _targets(ctx: Context, message: Message) -> None:
     ctx.run_query(lambda: store.targets(list(keys), account, low, high, limit, from_low), answer, failed)
 
 
-def autoreplay(
-    ctx: Context, channel: Channel, joined: float, done: Callable[[], None] = lambda: None,
-    waiting: Callable[[], None] = lambda: None,
-) -> None:  # fmt: skip
-    """After a JOIN, the last lines of the channel for a client that cannot ask for them
-    (no draft/chathistory), with their time (in a batch when it has `batch`); then
-    `done()`. Only those said before the join (at `joined`): the store is read later,
-    off the loop, and what is said meanwhile reaches the client after them (the JOIN
-    calls `waiting()` first, to hold it). A user back in a channel it left gets only
-    what was said since (server/departures.py): the rest it saw live."""
-    store = ctx.svc.store
+def replay_query(ctx: Context, channel: Channel, joined: float) -> HistoryQuery | None:
+    """What a JOIN replays to a client that cannot ask for history (no
+    draft/chathistory): the channel's last lines said before the join (at `joined`);
+    None for nothing. A user back in a channel it left gets only what was said since
+    (server/departures.py): the rest it saw live. Taken when the JOIN is applied: a
+    departure after it (a KICK while the reply waits) is not the one to count from."""
     lines = ctx.config.history.autoreplay_lines
-    if store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
-        done()
-        return
+    if ctx.svc.store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
+        return None
     left = ctx.svc.departures.left(ctx.user, channel)
     # Bounded by the join's and the departure's own times as applied, exact to the
     # microsecond (every event has its own: apply.in_time_order): what was said before the
     # join, or between leaving and coming back, and nothing the client saw live.
     if left is None:
-        query = HistoryQuery(channel.key, "before", Ref("instant", joined), None, lines, False)
-    else:
-        query = HistoryQuery(channel.key, "between", Ref("instant", joined), Ref("instant", left), lines, False)
-    name = channel.name
+        return HistoryQuery(channel.key, "before", Ref("instant", joined), None, lines, False)
+    return HistoryQuery(channel.key, "between", Ref("instant", joined), Ref("instant", left), lines, False)
+
+
+def autoreplay(
+    ctx: Context, name: str, query: HistoryQuery | None, done: Callable[[], None] = lambda: None,
+    waiting: Callable[[], None] = lambda: None,
+) -> None:  # fmt: skip
+    """The lines `query` finds, as the channel `name`'s history, with their time (in a
+    batch when the client has `batch`); then `done()`. The store is read off the loop:
+    `waiting()` first, so the JOIN can hold what is said meanwhile until after them."""
+    store = ctx.svc.store
+    if query is None or store is None:
+        done()
+        return
 
     def replay(found: list[StoredMessage]) -> None:
         if found:

@@ -149,6 +149,9 @@ def registration_refused(ctx: Context, name: str) -> str | None:
 # -- NickServ -------------------------------------------------------------------------------
 
 
+# NickServ splits what it is told into words: a password of several would be cut to its first
+NO_SPACES = "A password given to NickServ cannot contain spaces"
+
 @nickserv.command("REGISTER", 1, "REGISTER <password> [email]",
                   "Registers your current nick as an account, with a password (or * with a TLS client "
                   "certificate), and logs you in to it.")  # fmt: skip
@@ -156,6 +159,8 @@ def ns_register(ctx: Context, args: list[str]) -> None:
     password, email = args[0], args[1] if len(args) > 1 else ""
     name = ctx.user.nick
     refused = registration_refused(ctx, name)
+    if refused is None and (len(args) > 2 or (email and "@" not in email)):  # never keep the first word alone
+        refused = f"Invalid parameters. Usage: REGISTER <password> [email] ({NO_SPACES[0].lower()}{NO_SPACES[1:]})"
     if refused is None and password != "*":
         refused = password_problem(ctx, name, password)
     if refused is None and password == "*" and ctx.user.certfp is None:
@@ -326,7 +331,7 @@ def ns_set(ctx: Context, args: list[str]) -> None:
         _say(ctx, "Unknown setting. Settings: PASSWORD")
         return
     if len(args) > 2:  # words are split apart here: taking the first alone would set another password
-        _say(ctx, "A password given to NickServ cannot contain spaces")
+        _say(ctx, NO_SPACES)
         return
     _change_password(ctx, account, args[1])
 
