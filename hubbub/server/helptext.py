@@ -113,6 +113,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Operators only. Reloads the configuration file without disconnecting anyone:",
         "the MOTD, limits, operators and the connection password change at once;",
         "listeners, the server name and the store need a restart. SIGHUP does the same.",
+        "Your next commands wait until the new configuration is in force (or refused).",
     ]),
     "RENAME": ("RENAME <channel> <new name> [:<reason>]", [
         "Channel operators: gives the channel a new name, keeping its members, modes,",
