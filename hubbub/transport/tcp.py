@@ -266,9 +266,8 @@ class TcpConnection(GatedInput, asyncio.Protocol):
             self._partial_handle = None
         self.gate.receive_eof(session.speaks_irc)
         self._pump()
-        # TLS cannot stay half open: there the queue ends with the connection, as before
-        if not self._closing and not self.gate.finished and not self.secure:
-            return True  # keep our half open: replies can still go out meanwhile
+        if not self._closing and not self.gate.finished:
+            return True  # keep our half open: replies can still go out meanwhile (over TLS too)
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -148,9 +148,10 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
         if not self.up:
             self._fail(None)
             return False
-        # TLS cannot stay half open: the protocol above handles what came, then we close
+        # The peer's side is done; ours stays open while the protocol above still has
+        # lines of it to handle (flood control), as over TCP, then it closes
         if not self._closing:
-            self._app.eof_received()
+            return bool(self._app.eof_received())
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -199,24 +200,27 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
         tls = self._tls
         chunks = []
         ended: BaseException | None = None
+        answer = False
         for _ in range(records):
             try:
                 chunks.append(tls.recv(RECORD))
-            except SSL.WantReadError:  # a record without data
-                pass
+            except SSL.WantReadError:  # a record without data: a handshake message, an alert
+                answer = True
             except SSL.ZeroReturnError as exc:  # the peer's close_notify: nothing more comes
                 ended = exc
                 break
             except SSL.Error as exc:  # a record that does not decrypt: the stream is broken
                 ended = exc
                 break
+        if answer:  # what OpenSSL says to it (a refused renegotiation's alert) goes now
+            self._send_out()
         if chunks and not self._closing:
             self._app.data_received(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         if ended is None or self._closing:
             return
         if isinstance(ended, SSL.ZeroReturnError):
-            self._app.eof_received()
-            self.close()
+            if not self._app.eof_received():  # else it closes once its waiting lines are handled
+                self.close()
         else:
             self._send_out()
             self.abort()
