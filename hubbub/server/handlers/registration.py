@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Iterable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
@@ -36,7 +37,6 @@ from hubbub.server.user import NONE
 USERLEN = 10
 # A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
 # (pydle) read only the first line of a multi-line LS.
-CAP_LINE_OVERHEAD = len(":CAP * LS * :\r\n")
 _USERNAME_JUNK = re.compile(r"[^A-Za-z0-9._-]")
 RESERVED = "Nickname is reserved by a different account"
 
@@ -98,18 +98,26 @@ def _cap_ls(ctx: Context, message: Message) -> None:
         conn.set_cap("cap-notify", True)  # implied by 302
     policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
     tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
+    _cap_lines(ctx, "LS", tokens, asked >= 302)
+
+
+def _cap_lines(ctx: Context, sub: str, tokens: Iterable[str], star: bool) -> None:
+    """`CAP <sub>` with the capability names `tokens`, in as many lines as keep each
+    within 512 bytes, never a name cut (a long server name or nick, many capabilities);
+    all but the last marked `*` when `star` (LS and LIST to a CAP 302 client)."""
+    budget = 512 - len(f":{ctx.name} CAP {ctx.conn.nick} {sub} * :\r\n".encode())
     lines: list[list[str]] = [[]]
     size = 0
-    budget = 512 - CAP_LINE_OVERHEAD - len(ctx.name) - len(conn.nick.encode())
     for token in tokens:
-        if lines[-1] and size + len(token.encode()) + 1 > budget and asked >= 302:
+        cost = len(token.encode()) + 1
+        if lines[-1] and size + cost > budget:
             lines.append([])
             size = 0
         lines[-1].append(token)
-        size += len(token.encode()) + 1
+        size += cost
     for i, chunk in enumerate(lines):
-        more = ["*"] if i < len(lines) - 1 else []
-        _cap_reply(ctx, "LS", *more, " ".join(chunk))
+        more = ["*"] if star and i < len(lines) - 1 else []
+        _cap_reply(ctx, sub, *more, " ".join(chunk))
 
 
 def announce_cap_changes(svc: Services, before: dict[str, str | None], after: dict[str, str | None]) -> None:
@@ -151,13 +159,13 @@ def _cap_req(ctx: Context, message: Message) -> None:
         for name, enable in changes
     )
     if not acceptable:
-        _cap_reply(ctx, "NAK", message.param(1))
+        _cap_lines(ctx, "NAK", message.param(1).split(), False)
         return
     for name, enable in changes:
         conn.set_cap(name, enable)
     if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
         conn.metadata_subs = NONE
-    _cap_reply(ctx, "ACK", " ".join(message.param(1).split()))
+    _cap_lines(ctx, "ACK", message.param(1).split(), False)
 
 
 @command("CAP", min_params=1, before_registration=True)
@@ -169,7 +177,7 @@ def handle_cap(ctx: Context, message: Message) -> None:
     if sub == "LS":
         _cap_ls(ctx, message)
     elif sub == "LIST":
-        _cap_reply(ctx, "LIST", " ".join(sorted(conn.caps)))
+        _cap_lines(ctx, "LIST", sorted(conn.caps), conn.cap_version >= 302)
     elif sub == "REQ":
         if len(message.params) < 2:
             conn.numeric(n.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
