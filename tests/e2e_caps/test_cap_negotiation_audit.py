@@ -5,7 +5,7 @@ and Modern IRC's connection registration and message format.
 It covers what tests/e2e/test_registration.py, test_cap_negotiation.py and
 test_spec_more.py leave out: negotiation reopened or started late in registration, CAP
 replies too long for one line, SASL corners during registration, and odd lines.
-A test marked xfail(strict=True) is a bug: it asserts what the specification asks.
+The three replies too long for one line it found cut mid-name are fixed (registration.py `_cap_lines`).
 """
 
 from __future__ import annotations
