@@ -250,7 +250,8 @@ class Reply(Event):
 
     @property
     def is_error(self) -> bool:
-        return self.code.isdigit() and 400 <= int(self.code) < 600
+        # 422, no MOTD: a server's ordinary greeting (InspIRCd's by default), nothing wrong
+        return self.code.isdigit() and 400 <= int(self.code) < 600 and self.code != "422"
 
 
 @dataclass(frozen=True, slots=True)

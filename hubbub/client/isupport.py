@@ -55,6 +55,7 @@ class ISupport:
         self.prefix_modes = "ov"
         self.prefix_chars = "@+"
         self.chantypes = "#&"
+        self.statusmsg = "@+"  # STATUSMSG: the prefixes that address a channel's ranks (`@#chan`)
         self.casemapping = "rfc1459"
         self.chanmodes: tuple[str, str, str, str] = ("beI", "k", "l", "imnpst")
         self._fold = casefold_for(self.casemapping)
@@ -81,6 +82,10 @@ class ISupport:
             self.prefix_modes, self.prefix_chars = "", ""
         if "CHANTYPES" in self.tokens:
             self.chantypes = self.tokens["CHANTYPES"]
+        # Not advertised: the member prefixes that cannot begin a channel name (ngIRCd's
+        # `&` and `+` do: `&chan` is a channel there, not a message to its admins)
+        fallback = "".join(c for c in self.prefix_chars if c not in self.chantypes)
+        self.statusmsg = self.tokens.get("STATUSMSG") or fallback
         if self.tokens.get("CASEMAPPING"):
             self.casemapping = self.tokens["CASEMAPPING"].lower()
             self._fold = casefold_for(self.casemapping)

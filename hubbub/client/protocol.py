@@ -680,7 +680,10 @@ class ClientProtocol:
         from_server = (message.source is None or message.source == self.server_name
                        or ("!" not in message.source and "." in message.source)
                        or (not self.registered and not history))
-        bare = target.lstrip(self.isupport.prefix_chars)  # STATUSMSG: "@#chan"
+        bare = target
+        statusmsg = self.isupport.statusmsg  # "@#chan": to a channel's ops, where the server has it
+        if target[:1] in statusmsg and target[:1] and self.is_channel(target.lstrip(statusmsg)):
+            bare = target.lstrip(statusmsg)  # not where `&` and `+` begin channel names (ngIRCd)
         private = not self.is_channel(bare)
         if private:
             conversation = target if own else source
@@ -696,6 +699,9 @@ class ClientProtocol:
             self._emit(event)
 
     _on_notice = _on_privmsg
+
+    def _on_kill(self, message: Message) -> None:
+        """Nothing to show: the ERROR that closes the connection next says why, in words."""
 
     def _on_wallops(self, message: Message) -> None:
         source = nick_of(message.source) or (self.server_name or "")

@@ -234,7 +234,11 @@ def _invite(ctx: CommandContext, args: str) -> None:
 def _mode(ctx: CommandContext, args: str) -> None:
     words = args.split()
     first = words[0] if words else ""
-    if first and (ctx.client.isupport.is_channel(first) or ctx.client.isupport.same(first, ctx.client.nick)):
+    # `+v` is a mode change, even where `+` begins channel names (ngIRCd), unless it is a
+    # channel we are in
+    modes = first[:1] in ("+", "-") and first[1:].isalpha() and ctx.state.find(first) is None
+    isupport = ctx.client.isupport
+    if first and not modes and (isupport.is_channel(first) or isupport.same(first, ctx.client.nick)):
         target, changes = first, words[1:]
     elif first and first[0] not in "+-" and ctx.state.current.kind is not BufferKind.CHANNEL:
         target, changes = first, words[1:]  # someone else's nick: the server says no
