@@ -25,6 +25,7 @@ from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay, replay_query
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
 from hubbub.server.handlers.replies import send_paced, shown
+from hubbub.server.logins import UNAVAILABLE
 
 PARTLEN = 300  # bytes
 
@@ -96,15 +97,22 @@ class _Joining:
             conn.release_after_reply()
 
     def wait(self) -> None:
-        """The reply is about to wait for the store: hold what others send meanwhile."""
-        if not self.held:
-            self.held = True
-            self.ctx.conn.hold_deliveries()
+        """The reply is about to wait for the store: hold what others send meanwhile
+        (again, when a flood during an earlier channel's wait let go of the hold)."""
+        self.held = True
+        self.ctx.conn.hold_deliveries()
 
     def _joined(self, outcome: Outcome) -> None:
         """What the joiner is told once its JOIN is applied (after the JOIN itself)."""
         ctx = self.ctx
         channel = outcome.channel
+        if outcome.rejected == "unavailable" and not ctx.conn.gone:
+            # The network is out of reach (the engine said so with FAIL): so it is for the
+            # channels left, answered alike without asking it again, within this reply
+            for name in self.names[self.index :]:
+                if name:
+                    ctx.conn.fail("JOIN", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE)
+            self.index = len(self.names)
         if outcome.rejected is not None or channel is None or ctx.conn.gone:
             if not ctx.conn.gone:
                 self.next()
