@@ -52,7 +52,7 @@ class _Joining:
     client (the channel's traffic, a KICK) is held, and sent after the whole reply
     (Connection.hold_deliveries): nobody sees talk in a channel before joining it."""
 
-    __slots__ = ("ctx", "names", "keys", "index", "held")
+    __slots__ = ("ctx", "names", "keys", "index", "held", "named")
 
     def __init__(self, ctx: Context, names: list[str], keys: list[str]) -> None:
         self.ctx = ctx
@@ -60,6 +60,7 @@ class _Joining:
         self.keys = keys
         self.index = 0
         self.held = False
+        self.named: set[str] = set()  # channels this JOIN has taken its turn for, casefolded
 
     def next(self) -> None:
         """Join the next channel that may be joined; the one after it follows from
@@ -71,8 +72,9 @@ class _Joining:
             index = self.index
             self.index += 1
             name = self.names[index]
-            if not name:
+            if not name or casefold(name) in self.named:  # `JOIN #a,#b,#a`: once (a KICK held meanwhile stays true)
                 continue
+            self.named.add(casefold(name))
             if not is_channel_name(name):
                 conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
                 continue
