@@ -114,9 +114,9 @@ async def via_gateway(cluster: Cluster, node: Node, ip: str, nick: str, host: st
     """A gateway's connection for a user at `ip` (shown as `host`), registering as `nick`:
     the caller reads whether it got in (001) or was refused (ERROR)."""
     client = await cluster.client(node)
-    client.send(f"WEBIRC {GATEWAY_PASSWORD} KiwiIRC {host or ip} {ip}")
-    client.send(f"NICK {nick}")
-    client.send(f"USER {nick} 0 * :{nick}")
+    # one write, as a gateway sends them: a refusal closes the connection at once, and a
+    # later write of ours would race it
+    client.send(f"WEBIRC {GATEWAY_PASSWORD} KiwiIRC {host or ip} {ip}\r\nNICK {nick}\r\nUSER {nick} 0 * :{nick}")
     client.nick = nick
     return client
 
