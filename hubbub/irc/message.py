@@ -8,6 +8,7 @@ transport and every test shares it. Parsing a line a client sent can only fail w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_value"]
@@ -239,6 +240,25 @@ def parse(line: str) -> Message:
     if colon:
         params.append(trailing)
     return Message(command, params, source, tags)
+
+
+def pack(items: Iterable[str], budget: int) -> list[list[str]]:
+    """`items` in runs whose space-joined UTF-8 takes at most `budget` bytes each (an
+    item longer than that alone in its run, never cut): a list parameter (NAMES, CAP
+    LS) in as many lines as 512 bytes demand. No runs for no items."""
+    runs: list[list[str]] = []
+    run: list[str] = []
+    size = 0
+    for item in items:
+        cost = len(item.encode()) + (1 if run else 0)
+        if run and size + cost > budget:
+            runs.append(run)
+            run, size, cost = [], 0, cost - 1
+        run.append(item)
+        size += cost
+    if run:
+        runs.append(run)
+    return runs
 
 
 def fit_utf8(text: str, max_bytes: int) -> str:

@@ -83,6 +83,18 @@ def is_valid_metadata_key(key: str) -> bool:
     return 0 < len(key) <= METADATA_KEY_BYTES and all(ch in _METADATA_KEY_CHARS for ch in key)
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def unmapped(address: Address) -> Address:
+    """An IPv4 address seen through a dual-stack socket or written so (`::ffff:192.0.2.1`)
+    as the IPv4 address it is: every reading of an address (the peer's, a gateway's, a
+    mask's, the per-address counts) writes it one way."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def cidr_block(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """The network `10.0.0.0/8` or `2001:db8::/32` names (host bits may be set), or None
     when `text` names none (`10.0.0.0/99`). K-lines and operator `hosts` match addresses

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
+from hubbub.irc.validate import unmapped
+
 
 @lru_cache(maxsize=4096)
 def counted_as(ip: str, ipv6_prefix: int) -> str:
@@ -21,11 +23,9 @@ def counted_as(ip: str, ipv6_prefix: int) -> str:
     if ":" not in ip:
         return ip  # IPv4, or not an address at all (a test's or a Unix socket's name)
     try:
-        address = ipaddress.IPv6Address(ip.partition("%")[0])
+        address = unmapped(ipaddress.IPv6Address(ip.partition("%")[0]))
     except ValueError:
         return ip
-    if address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if ipv6_prefix >= 128:
+    if isinstance(address, ipaddress.IPv4Address) or ipv6_prefix >= 128:
         return str(address)
     return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))

@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from hubbub.irc.casemap import casefold, glob_to_regex
-from hubbub.irc.validate import cidr_block
+from hubbub.irc.validate import cidr_block, unmapped
 
 EXTBAN_PREFIX = ""  # no prefix character: an extban is just `<type>:<mask>`
 MUTE = "m"
@@ -78,10 +78,7 @@ def normalize(text: str) -> str:
         host = str(network)
     else:
         try:  # an address in the one form a user's is written in, so the two compare
-            address = ipaddress.ip_address(host)
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-                address = address.ipv4_mapped  # users' IPv4 addresses are kept as IPv4
-            host = str(address)
+            host = str(unmapped(ipaddress.ip_address(host)))  # users' IPv4 addresses are kept as IPv4
         except ValueError:
             pass
     mask = f"{nick or '*'}!{user or '*'}@{host or '*'}"
@@ -131,12 +128,9 @@ class Seen(NamedTuple):
 @lru_cache(maxsize=1024)
 def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(ip)
+        return unmapped(ipaddress.ip_address(ip))
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 class MaskList:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
 
-from hubbub.irc.message import MAX_LINE_BODY, Message, reply_params
+from hubbub.irc.message import MAX_LINE_BODY, Message, pack, reply_params
 from hubbub.server.delivery import (
     WANTS_ACCOUNT,
     WANTS_MULTILINE,
@@ -201,17 +201,7 @@ class Connection:
         as many lines as keep each within 512 bytes (nothing when there are no items):
         NAMES and WHOIS channel lists grow with the chat."""
         head = f":{self.server} {code} {self.user.nick} {' '.join(params)} :"
-        budget = MAX_LINE_BODY - len(head.encode())
-        line: list[str] = []
-        size = 0
-        for item in items:
-            cost = len(item.encode()) + (1 if line else 0)
-            if line and size + cost > budget:
-                self.numeric(code, *params, " ".join(line))
-                line, size, cost = [], 0, cost - 1
-            line.append(item)
-            size += cost
-        if line:
+        for line in pack(items, MAX_LINE_BODY - len(head.encode())):
             self.numeric(code, *params, " ".join(line))
 
     def server_message(self, command: str, *params: str) -> None:

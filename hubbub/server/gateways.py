@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from hubbub.config import WebircBlock
-from hubbub.irc.validate import cidr_block, is_plausible_hostname
+from hubbub.irc.validate import cidr_block, is_plausible_hostname, unmapped
 from hubbub.server.user import host_of
 
 GATEWAY_NAME_LEN = 32
@@ -78,9 +78,7 @@ def real_address(text: str) -> str | None:
     address = _address(text)
     if address is None or (isinstance(address, ipaddress.IPv6Address) and address.scope_id):
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return str(address)
+    return str(unmapped(address))
 
 
 def shown_host(hostname: str, ip: str) -> str:

@@ -52,14 +52,13 @@ class _Joining:
     client (the channel's traffic, a KICK) is held, and sent after the whole reply
     (Connection.hold_deliveries): nobody sees talk in a channel before joining it."""
 
-    __slots__ = ("ctx", "names", "keys", "index", "held", "named")
+    __slots__ = ("ctx", "names", "keys", "index", "named")
 
     def __init__(self, ctx: Context, names: list[str], keys: list[str]) -> None:
         self.ctx = ctx
         self.names = names
         self.keys = keys
         self.index = 0
-        self.held = False
         self.named: set[str] = set()  # channels this JOIN has taken its turn for, casefolded
 
     def next(self) -> None:
@@ -94,14 +93,12 @@ class _Joining:
                     continue
             ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), self._joined)
             return
-        if self.held:  # the reply (labeled or not) first, then what was held back meanwhile
-            self.held = False
+        if conn.waiting is not None:  # the reply (labeled or not) first, then what was held back meanwhile
             conn.release_after_reply()
 
     def wait(self) -> None:
         """The reply is about to wait for the store: hold what others send meanwhile
         (again, when a flood during an earlier channel's wait let go of the hold)."""
-        self.held = True
         self.ctx.conn.hold_deliveries()
 
     def _joined(self, outcome: Outcome) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import Message, fit_utf8
+from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8, pack
 from hubbub.irc.validate import is_valid_nick
 from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
@@ -105,16 +105,7 @@ def _cap_lines(ctx: Context, sub: str, tokens: Iterable[str], star: bool) -> Non
     """`CAP <sub>` with the capability names `tokens`, in as many lines as keep each
     within 512 bytes, never a name cut (a long server name or nick, many capabilities);
     all but the last marked `*` when `star` (LS and LIST to a CAP 302 client)."""
-    budget = 512 - len(f":{ctx.name} CAP {ctx.conn.nick} {sub} * :\r\n".encode())
-    lines: list[list[str]] = [[]]
-    size = 0
-    for token in tokens:
-        cost = len(token.encode()) + 1
-        if lines[-1] and size + cost > budget:
-            lines.append([])
-            size = 0
-        lines[-1].append(token)
-        size += cost
+    lines = pack(tokens, MAX_LINE_BODY - len(f":{ctx.name} CAP {ctx.conn.nick} {sub} * :".encode())) or [[]]
     for i, chunk in enumerate(lines):
         more = ["*"] if star and i < len(lines) - 1 else []
         _cap_reply(ctx, sub, *more, " ".join(chunk))
