@@ -28,6 +28,7 @@ from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
 from hubbub.engine.redis import UNREACHABLE, RedisLog
 from hubbub.engine.replica import Replica
+from hubbub.engine.settled import Elsewhere, SettledReads
 from hubbub.irc.message import Message
 from hubbub.metrics import TRANSPORTS, Metrics
 from hubbub.plain.intake import Intake
@@ -41,6 +42,7 @@ from hubbub.server.core import build_core, local_core, new_state
 from hubbub.server.handlers.registration import announce_cap_changes
 from hubbub.server.session import Session
 from hubbub.server.user import new_node_id
+from hubbub.store import shared
 from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
@@ -229,6 +231,12 @@ class Runtime:
         if self.config.listen.web and self.config.web.tls:
             self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
+        if self.cluster is not None and self.persistence.store is not None and shared(self.config.store.db):
+            # history reads wait for what other nodes relayed to be stored (engine/settled.py)
+            replica = self.cluster.replica
+            elsewhere = Elsewhere(lambda: replica.node, lambda: self.config.history)
+            self.engine.subscribe(elsewhere)
+            self.services.store = SettledReads(self.persistence.store, elsewhere)
         self.flusher.barrier = self.persistence.barrier
         if self.persistence.recorder is not None:
             self.persistence.recorder.wake = self.flusher.wake

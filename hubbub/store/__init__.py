@@ -28,6 +28,12 @@ def open_store(db: str, readers: int = 2, commit_on_loop: bool = False) -> Store
     return SqliteStore(None if db == ":memory:" else db, readers, commit_on_loop)
 
 
+def shared(db: str) -> bool:
+    """Whether the `store.db` setting names a store other nodes of a cluster write too
+    (PostgreSQL; in a cluster a SQLite file is refused, `:memory:` keeps each node's own)."""
+    return db.startswith(POSTGRESQL_SCHEMES)
+
+
 def shown(db: str) -> str:
     """The `store.db` setting as it may be logged: a URL loses its password."""
     if db.startswith(POSTGRESQL_SCHEMES):
@@ -37,4 +43,4 @@ def shown(db: str) -> str:
     return db
 
 
-__all__ = ["Store", "StoreError", "open_store", "shown"]
+__all__ = ["Store", "StoreError", "open_store", "shared", "shown"]

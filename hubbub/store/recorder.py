@@ -120,39 +120,39 @@ class Recorder:
         )))  # fmt: skip
 
 
-def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
-    if not r.history.enabled or ev.status:  # STATUSMSG (`@#c`): for some members only, never kept
-        return
-    user = outcome.user
-    assert user is not None
+def kept_as(history: HistorySection, ev: Said | SaidMultiline, outcome: Outcome) -> tuple[str, str] | None:
+    """Where an applied message is kept: (its history key, its target as shown), or None
+    when it is not kept (history off, a STATUSMSG, between people without accounts)."""
+    if not history.enabled or ev.status:  # STATUSMSG (`@#c`): for some members only, never kept
+        return None
     channel, target = outcome.channel, outcome.target
     if channel is not None:
-        key, shown = channel.key, channel.name
-    elif target is not None and user.account and target.account:
-        key, shown = dm_key(user.account, target.account), target.nick
-    else:
-        return  # between people without accounts, nothing is kept
+        return channel.key, channel.name
+    user = outcome.user
+    if target is not None and user is not None and user.account and target.account:
+        return dm_key(user.account, target.account), target.nick
+    return None  # between people without accounts, nothing is kept
+
+
+def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
+    kept = kept_as(r.history, ev, outcome)
+    if kept is None:
+        return
+    key, shown = kept
     params = (shown,) if ev.command == "TAGMSG" else (shown, ev.text)
-    r._line(key, ev.msgid, ev.time, ev.command, user, params, ev.tags, ev.text)
+    r._line(key, ev.msgid, ev.time, ev.command, outcome.user, params, ev.tags, ev.text)
 
 
 def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
     """Kept as one message, its lines joined as they read (concatenated ones without a
     line break), with where the concatenated ones begin (replay.py's `multiline_params`):
     replayed as it was delivered live."""
-    if not r.history.enabled or ev.status:
+    kept = kept_as(r.history, ev, outcome)
+    if kept is None:
         return
-    user = outcome.user
-    assert user is not None
-    channel, target = outcome.channel, outcome.target
-    if channel is not None:
-        key, shown = channel.key, channel.name
-    elif target is not None and user.account and target.account:
-        key, shown = dm_key(user.account, target.account), target.nick
-    else:
-        return
+    key, shown = kept
     params = multiline_params(shown, ev.lines)
-    r._line(key, ev.msgid, ev.time, "PRIVMSG", user, params, ev.tags, params[1])
+    r._line(key, ev.msgid, ev.time, "PRIVMSG", outcome.user, params, ev.tags, params[1])
 
 
 def _events_on(r: Recorder) -> bool:

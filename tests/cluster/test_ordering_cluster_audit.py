@@ -336,7 +336,6 @@ async def test_a_labeled_join_s_replay_comes_whole_before_another_node_s_talk_du
     await alice.expect("366", "alice", "#b")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: lines relayed before a JOIN, not yet committed by their node, are lost")
 async def test_lines_said_on_another_node_before_a_join_are_replayed_even_if_not_stored_yet(stored) -> None:
     network, url = stored
     n1, n2 = await network.start(2, "history.events=false")  # only messages are written to the store

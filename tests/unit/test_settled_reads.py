@@ -1,0 +1,119 @@
+"""History reads on a node of a cluster wait for what other nodes relayed to be stored
+(engine/settled.py): a replica fed log entries notes other nodes' last kept messages,
+and a read against a real SQLite file returns once the file holds them (or gives up).
+
+The whole path over real nodes, Redis and PostgreSQL is in
+tests/cluster/test_ordering_cluster_audit.py (lines said on another node before a JOIN).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hubbub.config import HistorySection
+from hubbub.engine import settled
+from hubbub.engine.replica import Replica
+from hubbub.server.events import Event, Joined, NodeLost, NodeUp, Redacted, Said
+from hubbub.server.state import ChatState
+from hubbub.server.storage import AddMessage, Store, StoredMessage
+from hubbub.store import open_store
+from tests.unit.test_cluster_replica import Log, user
+
+
+def network() -> tuple[Replica, Log, settled.Elsewhere]:
+    """Node aaaaaa's replica with al (of aaaaaa) and bob (of bbbbbb) in #c."""
+    replica = Replica(ChatState(0.0), "aaaaaa")
+    elsewhere = settled.Elsewhere(lambda: replica.node, HistorySection)
+    replica.subscribe(elsewhere)
+    log = Log()
+    seqs = {"aaaaaa": 0, "bbbbbb": 0}
+
+    def add(node: str, *events: Event) -> None:
+        for event in events:
+            seqs[node] += 1
+            log.add(node, seqs[node], event)
+        replica.receive(log.entries[-len(events):])
+
+    add("aaaaaa", NodeUp("aaaaaa", "a.example", 0.0))
+    add("bbbbbb", NodeUp("bbbbbb", "b.example", 0.0))
+    add("aaaaaa", *user("aaaaaa", 1, "al"), Joined("aaaaaa1", "#c", 2.0, "j1"))
+    add("bbbbbb", *user("bbbbbb", 1, "bob"), Joined("bbbbbb1", "#c", 2.0, "j2"))
+    replica.add = add  # type: ignore[attr-defined]  # the test's way to apply more
+    return replica, log, elsewhere
+
+
+def said(uid: str, msgid: str, target: str = "#c", status: str = "") -> Said:
+    return Said(uid, "PRIVMSG", target, target.startswith("#"), "hi", None, 3.0, msgid, status)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(str(tmp_path / "h.db"))
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def stored(msgid: str) -> AddMessage:
+    return AddMessage(StoredMessage("#c", msgid, 3.0, "PRIVMSG", "bob!u@h", None, ("#c", "hi"), None, "hi"))
+
+
+def test_only_other_nodes_messages_that_are_kept_are_awaited() -> None:
+    replica, _, elsewhere = network()
+    add = replica.add  # type: ignore[attr-defined]
+    add("aaaaaa", said("aaaaaa1", "own"))  # ours: our own reads wait for our own writes already
+    add("bbbbbb", said("bbbbbb1", "ops", status="@"))  # STATUSMSG: never kept
+    add("bbbbbb", said("bbbbbb1", "dm", "aaaaaa1"))  # between people without accounts: not kept
+    assert elsewhere.awaited == {}
+    add("bbbbbb", said("bbbbbb1", "m1"), said("bbbbbb1", "m2"))
+    assert elsewhere.awaited == {"bbbbbb": ("#c", "m2")}  # the last one: its node commits in order
+
+
+def test_a_lost_node_or_a_redacted_message_is_not_waited_for() -> None:
+    replica, _, elsewhere = network()
+    add = replica.add  # type: ignore[attr-defined]
+    add("bbbbbb", said("bbbbbb1", "m1"))
+    assert elsewhere.awaited == {"bbbbbb": ("#c", "m1")}
+    add("bbbbbb", Redacted("bbbbbb1", "#c", "#c", True, "m1", "", 4.0, "r1"))
+    assert elsewhere.awaited == {}
+    add("bbbbbb", said("bbbbbb1", "m2"))
+    assert elsewhere.awaited == {"bbbbbb": ("#c", "m2")}
+    add("aaaaaa", NodeLost("bbbbbb", "gone", 4.0, "lost1"))
+    assert elsewhere.awaited == {}
+
+
+async def test_a_read_waits_until_the_store_holds_the_other_node_s_last_message(store: Store) -> None:
+    replica, _, elsewhere = network()
+    replica.add("bbbbbb", said("bbbbbb1", "m1"))  # type: ignore[attr-defined]
+    reading = asyncio.ensure_future(elsewhere.settle(store))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not reading.done()  # node bbbbbb has not committed it
+    await store.write([stored("m1")])
+    await asyncio.wait_for(reading, 10)
+    assert elsewhere.awaited == {}  # found: the next read does not look again
+
+
+async def test_a_read_goes_ahead_when_the_message_never_comes(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settled, "WAIT", 0.05)
+    replica, _, elsewhere = network()
+    replica.add("bbbbbb", said("bbbbbb1", "never"))  # type: ignore[attr-defined]
+    await asyncio.wait_for(elsewhere.settle(store), 10)
+    assert elsewhere.awaited == {}  # not waited for again
+
+
+async def test_the_settled_store_answers_history_with_the_other_node_s_lines(store: Store) -> None:
+    replica, _, elsewhere = network()
+    reads = settled.SettledReads(store, elsewhere)
+    replica.add("bbbbbb", said("bbbbbb1", "m1"))  # type: ignore[attr-defined]
+    finding = asyncio.ensure_future(reads.find("#c", "m1"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not finding.done()
+    await reads.write([stored("m1")])
+    found = await asyncio.wait_for(finding, 10)
+    assert found is not None and found.msgid == "m1"
