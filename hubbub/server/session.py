@@ -112,11 +112,11 @@ class Session:
                 space = raw.find(b" ")
                 tags_len = space if space >= 0 else len(raw)
                 if tags_len + 1 > MAX_TAGS:  # message-tags: 8191 bytes with the '@' and the space
-                    self.line_too_long()
+                    self._too_long(raw)
                     return
                 body_len -= tags_len + 1
             if body_len > MAX_BODY:
-                self.line_too_long()
+                self._too_long(raw)
                 return
             try:
                 text = raw.decode()  # UTF-8, strictly
@@ -134,6 +134,21 @@ class Session:
         except Exception:
             log.exception("internal error handling a line from %r", ctx.conn)
             self.disconnect("Internal error")
+
+    def _too_long(self, raw: bytes) -> None:
+        """417 for a line past the limits, labeled when its tags carry a label. A line of
+        an open multiline batch refuses the whole batch too (FAIL BATCH): delivered
+        without it, the message would not be the one written."""
+        text = raw.decode("utf-8", "replace")
+        batch = self.conn.batch
+        if batch is not None and not batch.failed and self.ctx is not None and text.startswith("@"):
+            tag_section = text.partition(" ")[0]
+            if f"batch={batch.ref}" in tag_section[1:].split(";"):
+                self.line_too_long()
+                batch.fail(self.ctx, "MULTILINE_INVALID", "A line of the batch was too long")
+                return
+        with self.conn.labeled_reply(self._label_of(text)):
+            self.line_too_long()
 
     def _unparsable(self, text: str) -> None:
         """FAIL a line that is not IRC; labeled when its tag section carries a label."""

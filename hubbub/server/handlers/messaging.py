@@ -56,7 +56,7 @@ def relayable_tags(ctx: Context, tags: dict[str, str]) -> tuple[bool, dict[str, 
     """The client-only tags to relay; (False, None) after a 417 when the message's tag
     data is past the spec's limit for what a client sends."""
     relayed = client_only_tags(tags)
-    if relayed is not None and tag_data_size(tags) > MAX_CLIENT_TAG_DATA:
+    if tag_data_size(tags) > MAX_CLIENT_TAG_DATA:  # every tag counts, client-only or not (message-tags)
         ctx.conn.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
         return False, None
     return True, relayed

@@ -19,16 +19,20 @@ A label on the opening `BATCH` labels the whole exchange: the echo of the messag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.batch import CONCAT_TAG, MULTILINE
 from hubbub.server.commands import command
 from hubbub.server.context import Context
-from hubbub.server.handlers.messaging import relay_multiline, relayable_tags
+from hubbub.server.handlers.messaging import MAX_CLIENT_TAG_DATA, relay_multiline, relayable_tags, tag_data_size
 from hubbub.server.handlers.replies import shown
 from hubbub.server.labels import answers_labels
+
+_REFERENCE = re.compile(r"[A-Za-z0-9-]+")
 
 
 class MultilineBatch:
@@ -51,6 +55,10 @@ class MultilineBatch:
             return
         if message.tags["batch"] != self.ref:
             self.fail(ctx, "MULTILINE_INVALID", "That line belongs to no open batch")
+            return
+        if tag_data_size(message.tags) > MAX_CLIENT_TAG_DATA:  # message-tags: the line is refused
+            ctx.conn.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
+            self.fail(ctx, "MULTILINE_INVALID", "A line of the batch was too long")  # and the message with it
             return
         if message.command != "PRIVMSG" or len(message.params) < 2:
             self.fail(ctx, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG lines only")
@@ -156,6 +164,9 @@ def handle_batch(ctx: Context, message: Message) -> None:
         ctx.conn.fail("BATCH", "INVALID_PARAMS", shown(reference), "Expected BATCH +reference or BATCH -reference")
         return
     if sign == "+":
+        if not _REFERENCE.fullmatch(ref):  # batch: letters, digits and hyphens; its lines are dropped
+            _refuse(ctx, ref, "INVALID_PARAMS", shown(reference), "A batch reference is letters, digits and hyphens")
+            return
         _open(ctx, message, ref)
     else:
         _close(ctx, ref)
