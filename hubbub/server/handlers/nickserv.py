@@ -463,6 +463,9 @@ def handle_register(ctx: Context, message: Message) -> None:
     if refused is not None:
         conn.fail("REGISTER", "TEMPORARILY_UNAVAILABLE", name, refused)
         return
+    if email != "*" and "@" not in email:  # as NickServ REGISTER: an address or none (*)
+        conn.fail("REGISTER", "INVALID_EMAIL", name, "That is not an e-mail address; send * for none")
+        return
     problem = password_problem(ctx, name, password)
     if problem is not None:
         conn.fail("REGISTER", "UNACCEPTABLE_PASSWORD", name, problem)
