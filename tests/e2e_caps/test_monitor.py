@@ -165,3 +165,12 @@ async def test_extended_monitor_does_not_repeat_what_a_shared_channel_already_to
     bob.send("AWAY :afk")
     await bob.expect("306")
     assert commands(await sync(alice)) == ["AWAY"]
+
+
+async def test_a_nick_named_twice_in_one_command_is_answered_once(server, clients) -> None:
+    alice = await connected(server, "alice")
+    bob = await connected(server, "bob")
+    clients.extend([alice, bob])
+    alice.send("MONITOR + bob,BOB,carol,Carol")
+    got = await sync(alice)
+    assert [(m.command, m.params[1]) for m in got] == [("730", mask("bob")), ("731", "carol")], got

@@ -59,9 +59,11 @@ def _add(ctx: Context, targets: list[str]) -> None:
     conn = ctx.conn
     limits = ctx.config.limits
     added: list[str] = []
+    seen: set[str] = set()  # a nick named twice in one command (a,A) is answered once
     for i, nick in enumerate(targets):
-        if not is_valid_nick(nick, limits.nicklen):
+        if not is_valid_nick(nick, limits.nicklen) or casefold(nick) in seen:
             continue
+        seen.add(casefold(nick))
         if casefold(nick) not in conn.monitoring and len(conn.monitoring) >= limits.monitor:
             conn.numeric(n.ERR_MONLISTFULL, str(limits.monitor), ",".join(targets[i:]), "Monitor list is full.")
             break
