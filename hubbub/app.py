@@ -27,7 +27,7 @@ from OpenSSL import SSL
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
 from hubbub.engine.redis import UNREACHABLE, RedisLog
-from hubbub.engine.replica import Replica
+from hubbub.engine.replica import LOST_TEXT, Replica
 from hubbub.engine.settled import Elsewhere, SettledReads
 from hubbub.irc.message import Message
 from hubbub.metrics import TRANSPORTS, Metrics
@@ -94,6 +94,7 @@ class Runtime:
             self.services = build_core(config, replica, time.time, self._offload, self, node)
             self.cluster = RedisLog(config.cluster, replica, config.server.name, time.time, self._new_node,
                                     lambda: reconcile(self.services))  # fmt: skip
+            replica.losing = lambda: self._disconnect_everyone(LOST_TEXT)
         else:
             self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state

@@ -124,6 +124,9 @@ class Replica:
         self.refusing: str | None = None  # set while the log cannot be reached: why events are refused
         self.wake: Callable[[], None] = lambda: None  # tells the publisher the outbox has something
         self.lost: Callable[[], None] = lambda: None  # called when the network declared this node lost
+        # called just before that node's users quit here: its clients are told why and let
+        # go first (not shown each neighbour leaving, one by one, before their own end)
+        self.losing: Callable[[], None] = lambda: None
         self.applied = 0  # entries applied since this replica started
         # The last restore jumped over entries this replica never applied: its local
         # clients were never shown them, so reconcile.py disconnects them all.
@@ -239,6 +242,8 @@ class Replica:
             if origin is not None:
                 origin.resume_reply()
             if type(event) is NodeLost:
+                if event.node == self.node:
+                    self.losing()
                 for quit in node_quits(self.state, event):
                     self._deliver(quit, mine)
                 self.seqs.pop(event.node, None)
