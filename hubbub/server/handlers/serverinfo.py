@@ -91,13 +91,18 @@ def handle_stats(ctx: Context, message: Message) -> None:
 
 @command("LINKS")
 def handle_links(ctx: Context, message: Message) -> None:
-    """`LINKS [[<server>] <mask>]`: the servers whose name matches the mask (all: us)."""
+    """`LINKS [[<server>] <mask>]`: the servers whose name matches the mask: this one, and
+    in a cluster the other nodes, one hop away (the network's state knows their names,
+    not their descriptions)."""
     params = message.params
     if len(params) > 1 and elsewhere(ctx, params[0]):
         return
     mask = params[-1] if params and params[-1] else "*"
     if mask_matches(mask, ctx.name):
         ctx.conn.numeric(n.RPL_LINKS, ctx.name, ctx.name, f"0 {ctx.config.server.description}")
+    for name in sorted(set(ctx.state.nodes.values()) - {ctx.name}):
+        if mask_matches(mask, name):
+            ctx.conn.numeric(n.RPL_LINKS, name, ctx.name, f"1 {name}")
     ctx.conn.numeric(n.RPL_ENDOFLINKS, shown(mask), "End of /LINKS list")
 
 
