@@ -20,7 +20,8 @@ messages: what starting, registering and stopping cost cancels out. Scenarios:
                    valgrind)
   opcodes          Python bytecodes per message of `roundtrip` and `channel`, by
                    function (sys.settrace, no valgrind): where the interpreter's share
-                   of the instructions goes
+                   of the instructions goes (the 15 dearest functions; TOP=N in the
+                   environment lists N)
 
 `--tree` measures the hubbub in DIR (a checkout, or `git archive REV | tar -x -C DIR`;
 build its compiled module there first: `python setup.py build_ext --inplace`).
@@ -326,7 +327,7 @@ def main() -> None:
             for name, members in (("round trip", 2), ("channel of 100", 100)):
                 total, ranked = opcodes(members, 400)
                 print(f"opcodes: {total:,.0f} Python bytecodes per message ({name})")
-                for per, where in ranked[:15]:
+                for per, where in ranked[:int(os.environ.get("TOP", "15"))]:
                     print(f"  {per:7.1f}  {where}")
         elif scenario == "channel":
             asyncio.run(_in_process(100, count // 2, True))  # `count` messages

@@ -135,10 +135,16 @@ def kept_as(history: HistorySection, ev: Said | SaidMultiline, outcome: Outcome)
 
 
 def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
-    kept = kept_as(r.history, ev, outcome)
-    if kept is None:
+    if not r.history.enabled or ev.status:  # kept_as, its common cases inlined: every message passes here
         return
-    key, shown = kept
+    channel = outcome.channel
+    if channel is not None:
+        key, shown = channel.key, channel.name
+    else:
+        kept = kept_as(r.history, ev, outcome)
+        if kept is None:
+            return
+        key, shown = kept
     params = (shown,) if ev.command == "TAGMSG" else (shown, ev.text)
     r._line(key, ev.msgid, ev.time, ev.command, outcome.user, params, ev.tags, ev.text)
 
