@@ -94,7 +94,8 @@ class Runtime:
             self.services = build_core(config, replica, time.time, self._offload, self, node)
             self.cluster = RedisLog(config.cluster, replica, config.server.name, time.time, self._new_node,
                                     lambda: reconcile(self.services))  # fmt: skip
-            replica.losing = lambda: self._disconnect_everyone(LOST_TEXT)
+            # (not when we stop: our own NodeLost then ends connections told why already)
+            replica.losing = lambda: None if self._stopping else self._disconnect_everyone(LOST_TEXT)
         else:
             self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state
@@ -235,7 +236,7 @@ class Runtime:
         if self.cluster is not None and self.persistence.store is not None and shared(self.config.store.db):
             # history reads wait for what other nodes relayed to be stored (engine/settled.py)
             replica = self.cluster.replica
-            elsewhere = Elsewhere(lambda: replica.node, lambda: self.config.history)
+            elsewhere = Elsewhere(self.state, lambda: replica.node, lambda: self.config.history)
             self.engine.subscribe(elsewhere)
             self.services.store = SettledReads(self.persistence.store, elsewhere)
         self.flusher.barrier = self.persistence.barrier
@@ -399,8 +400,8 @@ class Runtime:
         one channel) and enough QUITs to overflow the sendq of those still waiting.
         """
         conns = self.services.connections()
-        for conn in conns:
-            conn.send(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        for conn in conns:  # now, not behind replies waiting for the network's order
+            conn.send_last(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
         for conn in conns:
             conn.leave(reason)  # from now on nothing more is sent to it
         for conn in conns:

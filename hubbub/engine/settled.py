@@ -25,8 +25,20 @@ from typing import Any
 
 from hubbub.config import HistorySection
 from hubbub.server.apply import Outcome
-from hubbub.server.events import Event, NodeLost, Redacted, Said, SaidMultiline
-from hubbub.server.storage import HistoryQuery, SearchQuery, Snapshot, Store, StoredMessage, Write
+from hubbub.server.events import (
+    ChannelDropped,
+    ChannelRenamed,
+    Event,
+    Kicked,
+    NodeLost,
+    Parted,
+    Redacted,
+    Said,
+    SaidMultiline,
+    UserQuit,
+)
+from hubbub.server.state import ChatState
+from hubbub.server.storage import HistoryQuery, SearchQuery, Snapshot, Store, StoredMessage, Write, dm_key
 from hubbub.server.user import node_of
 from hubbub.store.recorder import kept_as
 
@@ -34,12 +46,15 @@ log = logging.getLogger("hubbub.cluster")
 
 WAIT = 3.0  # seconds a read waits at most for other nodes' commits
 POLL = (0.005, 0.01, 0.02, 0.05)  # seconds between looks, then the last one again
+ENDINGS = (Parted, Kicked, UserQuit, ChannelRenamed, ChannelDropped)  # events after which a channel may be gone
+DM_PREFIX = dm_key("", "")[:3]  # "dm:": a private conversation's key, never a channel's
 
 
 class Elsewhere:
     """The subscriber that notes other nodes' last kept messages, and the wait for them."""
 
-    def __init__(self, node: Callable[[], str], history: Callable[[], HistorySection]) -> None:
+    def __init__(self, state: ChatState, node: Callable[[], str], history: Callable[[], HistorySection]) -> None:
+        self.state = state
         self.node = node  # this node's incarnation (it changes when the node rejoins)
         self.history = history  # this node's [history] (a reload may change it)
         self.awaited: dict[str, tuple[str, str]] = {}  # node -> (history key, msgid) of its last kept message
@@ -56,6 +71,13 @@ class Elsewhere:
         elif isinstance(event, Redacted):
             for origin, ref in list(self.awaited.items()):
                 if ref[1] == event.redacted:  # deleted: it will never be found
+                    del self.awaited[origin]
+        elif isinstance(event, ENDINGS) and self.awaited:
+            # a channel that ended may take its history with it (a closed one: recorder.py
+            # `_forget_if_closed`), its last line then never found: not waited for
+            channels = self.state.channels
+            for origin, (key, _) in list(self.awaited.items()):
+                if not key.startswith(DM_PREFIX) and key not in channels:
                     del self.awaited[origin]
 
     async def settle(self, store: Store) -> None:

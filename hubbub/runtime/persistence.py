@@ -68,6 +68,8 @@ class Persistence:
         self.recorder = Recorder(state, self.config.history)
         self.engine.subscribe_own(self.recorder)
         self.services.store = store
+        if snapshot.decoy_secret:
+            self.services.decoy_secret = snapshot.decoy_secret.encode()
         self.services.awaiting = self.awaiting
         self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
         where = shown(self.config.store.db)

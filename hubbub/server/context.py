@@ -11,6 +11,7 @@ nothing else.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -134,6 +135,9 @@ class Services:
         self.awaiting: Await = no_awaiting  # set by the runtime
         self.readdress: Readdress = same_count  # set by the runtime (its connection limits)
         self.store: Store | None = None  # set by the runtime once the store is open
+        # what SCRAM's made-up keys for unknown names derive from (handlers/sasl.py): the
+        # store's, shared by every node and kept across restarts; this process's without one
+        self.decoy_secret = os.urandom(32)
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick

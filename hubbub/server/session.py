@@ -141,11 +141,12 @@ class Session:
         without it, the message would not be the one written."""
         text = raw.decode("utf-8", "replace")
         batch = self.conn.batch
-        if batch is not None and not batch.failed and self.ctx is not None and text.startswith("@"):
-            tag_section = text.partition(" ")[0]
-            if f"batch={batch.ref}" in tag_section[1:].split(";"):
-                self.line_too_long()
-                batch.fail(self.ctx, "MULTILINE_INVALID", "A line of the batch was too long")
+        if batch is not None and self.ctx is not None and text.startswith("@"):
+            # as the dispatcher would: a line with a batch tag goes to the open batch
+            if any(tag.startswith("batch=") for tag in text.partition(" ")[0][1:].split(";")):
+                if not batch.failed:  # the rest of a refused batch is dropped without replies
+                    self.line_too_long()
+                    batch.fail(self.ctx, "MULTILINE_INVALID", "A line of the batch was too long")
                 return
         with self.conn.labeled_reply(self._label_of(text)):
             self.line_too_long()

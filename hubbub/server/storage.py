@@ -89,6 +89,7 @@ class Snapshot(NamedTuple):
     klines: list[KlineRecord]
     closed: tuple[str, ...] = ()  # channels marked closed when the last run ended (ClosedChannel)
     latest_ms: int = 0  # the time of the latest message kept (ms): no new one is stamped before it
+    decoy_secret: str = ""  # what SCRAM's made-up keys for unknown names derive from (sasl.py)
 
 
 # -- writes -------------------------------------------------------------------------------

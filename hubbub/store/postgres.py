@@ -68,6 +68,7 @@ from hubbub.server.storage import (
 )
 from hubbub.store import history
 from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 log = logging.getLogger("hubbub.store")
@@ -366,7 +367,8 @@ class PostgresStore:
                 row[0] for row in await conn.fetch('SELECT key FROM closed_channels ORDER BY key COLLATE "C"')
             )
             latest_ms = await conn.fetchval("SELECT MAX(time_ms) FROM messages") or 0  # messages_by_time
-        return Snapshot(accounts, channels, klines, closed, latest_ms)
+            decoy = await conn.fetchval(_DECOY_SECRET) or ""
+        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy)
 
     # -- writing ----------------------------------------------------------------------
 

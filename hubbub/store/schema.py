@@ -196,6 +196,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX messages_by_target_time ON messages (target, time_ms, time_us, id)",
         ),
     ),
+    Migration(
+        5,
+        "a secret the server keeps: SCRAM's made-up keys for names with no account, the same on every node and restart",
+        ("CREATE TABLE server_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",),
+        # 256 random bits from each database's strong generator, made once with the table
+        sqlite=("INSERT INTO server_secrets (name, value) VALUES ('scram_decoy', lower(hex(randomblob(32))))",),
+        postgresql=(
+            "INSERT INTO server_secrets (name, value) VALUES "
+            "('scram_decoy', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
+
+DECOY_SECRET = "SELECT value FROM server_secrets WHERE name = 'scram_decoy'"  # both backends

@@ -70,6 +70,7 @@ from hubbub.server.storage import (
 )
 from hubbub.store import history
 from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, stored_message, to_ms
+from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
@@ -394,7 +395,8 @@ class SqliteStore:
         ]
         closed = tuple(key for (key,) in conn.execute("SELECT key FROM closed_channels ORDER BY key"))
         latest_ms = conn.execute("SELECT MAX(time_ms) FROM messages").fetchone()[0] or 0  # messages_by_time
-        return Snapshot(accounts, channels, klines, closed, latest_ms)
+        row = conn.execute(_DECOY_SECRET).fetchone()
+        return Snapshot(accounts, channels, klines, closed, latest_ms, row[0] if row else "")
 
     # -- writing ----------------------------------------------------------------------
 

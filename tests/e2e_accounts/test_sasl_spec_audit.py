@@ -588,3 +588,17 @@ async def test_an_account_registered_with_register_logs_in_with_scram_after_a_re
     assert (await scram_login(client, "jill", "hunter2")).command == "903"
     client.send("CAP END")
     await client.expect("001")
+
+
+async def test_an_unknown_name_s_scram_salt_stays_the_same_after_a_restart(stored, clients) -> None:
+    """As a real account's: the made-up keys derive from the store's secret (schema 5),
+    not from the process, so a restart does not tell which names are accounts."""
+    salts = []
+    for _ in range(2):
+        server = await stored()
+        client = await negotiating(server, clients, "probe")
+        _, server_first = await scram_first(client, "ghost", "whatever")
+        salts.append(salt_of(server_first))
+        await client.close()
+        await server.stop()
+    assert salts[0] == salts[1] and len(salts[0]) == 32

@@ -599,3 +599,32 @@ async def test_a_malformed_batch_reference_is_refused(server, clients) -> None:
     assert got and all((m.command, m.params[:2]) == ("FAIL", ["BATCH", "INVALID_PARAMS"]) for m in got), got
     assert commands(await sync(bob)) == []  # the lines of a refused batch are dropped
     await still_works(alice, bob)
+
+
+async def test_a_too_long_line_of_a_refused_batch_gets_no_reply(server, clients) -> None:
+    # the rest of a refused batch is dropped without further replies (docs/ircv3.md)
+    alice = await capped(server, "alice", *ML, "echo-message", channels=("#room",))
+    bob = await capped(server, "bob", *ML, channels=("#room",))
+    clients.extend([alice, bob])
+    await sync(alice)
+    alice.send("BATCH +m draft/multiline #room")
+    alice.send("@batch=m NOTICE #room :not a PRIVMSG")  # refuses the batch
+    alice.send("@batch=m PRIVMSG #room :" + "x" * 600)
+    alice.send("@batch=other PRIVMSG #room :" + "x" * 600)
+    alice.send("BATCH -m")
+    got = await sync(alice)
+    assert [(m.command, m.params[:2]) for m in got] == [("FAIL", ["BATCH", "MULTILINE_INVALID"])], got
+    assert texts(await sync(bob)) == []
+    await still_works(alice, bob)
+
+
+async def test_a_malformed_reference_while_a_batch_is_open_says_another_is_open(server, clients) -> None:
+    alice = await capped(server, "alice", *ML, "echo-message", channels=("#room",))
+    bob = await capped(server, "bob", *ML, channels=("#room",))
+    clients.extend([alice, bob])
+    await sync(alice)
+    alice.send("BATCH +m draft/multiline #room")
+    alice.send("BATCH +bad!ref draft/multiline #room")
+    got = await sync(alice)
+    assert [m.params[-1] for m in got if m.command == "FAIL"] == ["Another batch is still open"], got
+    await still_works(alice, bob)

@@ -448,7 +448,9 @@ async def test_an_oversized_client_tag_is_refused_and_kept_nowhere(hist, clients
     too_big = "+draft/x=" + "a" * (4095 - len("+draft/x="))  # 4095 bytes of tag data: one past the limit
     got = await answer(alice, f"@{too_big} PRIVMSG #c :too big")
     assert commands(got) == ["417"], got
-    server_tag = "draft/x=" + "b" * 5000  # not a client tag: dropped, the message goes out
+    # message-tags: the limit counts every tag, client-only or not
+    assert commands(await answer(alice, "@draft/x=" + "b" * 5000 + " PRIVMSG #c :too big too")) == ["417"]
+    server_tag = "draft/x=" + "b" * 100  # not a client tag: dropped, the message goes out
     alice.send(f"@{server_tag} PRIVMSG #c :server tag dropped")
     await alice.expect("PRIVMSG")
     live = [m for m in await sync(bob) if m.command == "PRIVMSG"]

@@ -17,7 +17,7 @@ import pytest
 from hubbub.config import HistorySection
 from hubbub.engine import settled
 from hubbub.engine.replica import Replica
-from hubbub.server.events import Event, Joined, NodeLost, NodeUp, Redacted, Said
+from hubbub.server.events import Event, Joined, NodeLost, NodeUp, Parted, Redacted, Said
 from hubbub.server.state import ChatState
 from hubbub.server.storage import AddMessage, Store, StoredMessage
 from hubbub.store import open_store
@@ -27,7 +27,7 @@ from tests.unit.test_cluster_replica import Log, user
 def network() -> tuple[Replica, Log, settled.Elsewhere]:
     """Node aaaaaa's replica with al (of aaaaaa) and bob (of bbbbbb) in #c."""
     replica = Replica(ChatState(0.0), "aaaaaa")
-    elsewhere = settled.Elsewhere(lambda: replica.node, HistorySection)
+    elsewhere = settled.Elsewhere(replica.state, lambda: replica.node, HistorySection)
     replica.subscribe(elsewhere)
     log = Log()
     seqs = {"aaaaaa": 0, "bbbbbb": 0}
@@ -117,3 +117,14 @@ async def test_the_settled_store_answers_history_with_the_other_node_s_lines(sto
     await reads.write([stored("m1")])
     found = await asyncio.wait_for(finding, 10)
     assert found is not None and found.msgid == "m1"
+
+
+def test_a_message_of_a_channel_that_ended_is_not_waited_for() -> None:
+    """A closed channel's history goes when it ends: its last line would never be found."""
+    replica, _, elsewhere = network()
+    add = replica.add  # type: ignore[attr-defined]
+    add("bbbbbb", said("bbbbbb1", "m1"))
+    add("aaaaaa", Parted("aaaaaa1", "#c", "", 4.0, "p1"))
+    assert elsewhere.awaited == {"bbbbbb": ("#c", "m1")}  # the channel goes on
+    add("bbbbbb", Parted("bbbbbb1", "#c", "", 4.0, "p2"))
+    assert "#c" not in replica.state.channels and elsewhere.awaited == {}

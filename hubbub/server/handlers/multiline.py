@@ -114,6 +114,9 @@ def _open(ctx: Context, message: Message, ref: str) -> None:
         conn.batch = None
         _refuse(ctx, ref, "MULTILINE_INVALID", "Another batch is still open")
         return
+    if not _REFERENCE.fullmatch(ref):  # batch: letters, digits and hyphens; its lines are dropped
+        _refuse(ctx, ref, "INVALID_PARAMS", shown("+" + ref), "A batch reference is letters, digits and hyphens")
+        return
     kind = message.param(1)
     if kind != MULTILINE:
         _refuse(ctx, ref, "INVALID_PARAMS", kind or "*", "Unknown batch type")
@@ -164,9 +167,6 @@ def handle_batch(ctx: Context, message: Message) -> None:
         ctx.conn.fail("BATCH", "INVALID_PARAMS", shown(reference), "Expected BATCH +reference or BATCH -reference")
         return
     if sign == "+":
-        if not _REFERENCE.fullmatch(ref):  # batch: letters, digits and hyphens; its lines are dropped
-            _refuse(ctx, ref, "INVALID_PARAMS", shown(reference), "A batch reference is letters, digits and hyphens")
-            return
         _open(ctx, message, ref)
     else:
         _close(ctx, ref)

@@ -17,7 +17,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from functools import partial
 from typing import Any
 
@@ -38,15 +37,15 @@ CHUNK = 400  # bytes of base64 per AUTHENTICATE line
 MAX_RESPONSE = 8192  # bytes of base64 in one response, all pieces together
 # A SCRAM exchange with an unknown account goes on with made-up keys and fails at the
 # proof, as a wrong password does: whether an account exists is not told. Each name gets
-# its own salt, the same at every attempt (a real account's salt does not change either),
-# and keys no password gives (drawn from a secret of this process, not from a password).
-_DECOY_SECRET = os.urandom(32)
+# its own salt, the same at every attempt, on every node and after a restart (as a real
+# account's), and keys no password gives: both drawn from the store's secret
+# (`Services.decoy_secret`), not from a password.
 _DECOY_ITERATIONS = 4096  # scramp's default, what real accounts' keys use (passwords.py)
 
 
-def _decoy_keys(name: str) -> tuple[bytes, bytes, bytes, int]:
+def _decoy_keys(secret: bytes, name: str) -> tuple[bytes, bytes, bytes, int]:
     def derive(purpose: bytes) -> bytes:
-        return hmac.new(_DECOY_SECRET, purpose + b"\0" + casefold(name).encode(), hashlib.sha256).digest()
+        return hmac.new(secret, purpose + b"\0" + casefold(name).encode(), hashlib.sha256).digest()
 
     return derive(b"salt"), derive(b"stored"), derive(b"server"), _DECOY_ITERATIONS
 
@@ -258,7 +257,7 @@ class _ScramServer:
             self.name = username
             account = ctx.state.accounts.get(casefold(username))
             if account is None or not account.scram:
-                return _decoy_keys(username)
+                return _decoy_keys(ctx.svc.decoy_secret, username)
             self.account = account
             return scram_keys(account.scram)
 
