@@ -447,9 +447,9 @@ class RedisLog:
         if others and time.monotonic() >= self._grace_until:
             alive = await self.r.mget([self.alive_key(node) for node in others])
             for node, beat in zip(others, alive, strict=True):
-                if beat is None and node not in self._reported:
+                name = replica.state.nodes.get(node)  # None: it left while we asked Redis
+                if beat is None and name is not None and node not in self._reported:
                     self._reported.add(node)
-                    name = replica.state.nodes[node]
                     log.warning("node %s (%s) missed its heartbeats: its users quit", name, node)
                     replica.emit(None, NodeLost(node, f"{name} lost contact with the network", self.clock(),
                                                 new_msgid()))  # fmt: skip

@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.access import join_refusal, may_kick
 from hubbub.server.account import Account
-from hubbub.server.channel import LIST_MODES, STATUS_MODES, Channel
+from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
     EVENT_TYPES,
     AccountCertSet,
@@ -395,6 +396,12 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
     channel = state.channels.get(key)
     if channel is not None and user in channel.members:
         return rejected("already there")
+    if channel is not None and ev.key is not None:
+        # checked again in the network's order: a +l, +i, +k or +b set first (from another
+        # node, say) shuts out a join its node had let through
+        refusal = join_refusal(channel, user, ev.key)
+        if refusal is not None:
+            return rejected(" ".join(refusal))  # "<numeric> <text>", for the joiner
     outcome = Outcome()
     outcome.user = user
     if channel is None:
@@ -512,8 +519,14 @@ def _parted(state: ChatState, ev: Parted) -> Outcome:
 def _kicked(state: ChatState, ev: Kicked) -> Outcome:
     victim, channel, outcome = _member_leaves(state, ev.target, ev.channel)
     if victim is not None and channel is not None:
+        kicker = state.users.get(ev.uid)
+        # checked again in the network's order: a kicker deopped (or gone) first may not
+        if kicker is None or kicker not in channel.members or channel.rank(kicker) < HALFOP or not (
+            may_kick(channel, kicker, victim)
+        ):
+            return rejected("not allowed")
         outcome.target = victim
-        outcome.user = state.users.get(ev.uid)
+        outcome.user = kicker
         _leave(state, channel, victim)
     return outcome
 

@@ -300,8 +300,14 @@ class Connection:
         waiting = self.waiting
         if waiting is not None and not (self.passing or self.applying) and self.quit_reason is None:
             waiting.append(message)
-        else:
+            return
+        # otherwise at once, as the lines it follows went (deliver): not behind an event of
+        # this client's own still being ordered (a NICK sent meanwhile in a cluster)
+        applying, self.applying = self.applying, True
+        try:
             self.send(message)
+        finally:
+            self.applying = applying
 
     @contextmanager
     def captured(self) -> Iterator[list[Message]]:

@@ -144,6 +144,10 @@ class Joined(NamedTuple):
     channel: str
     time: float
     msgid: str
+    # The key the joiner gave ("" for none): the channel's rules (+b, +i, +k, +l...) are
+    # checked again when applied, in the network's order, not only against the joiner's
+    # node's view. None: not checked then (the events of a version before this one).
+    key: str | None = None
 
 
 @_event
@@ -157,7 +161,7 @@ class Parted(NamedTuple):
 
 @_event
 class Kicked(NamedTuple):
-    uid: str  # the kicker
+    uid: str  # the kicker (whose rank is checked again when applied, in the network's order)
     target: str  # uid of the member removed
     channel: str
     reason: str

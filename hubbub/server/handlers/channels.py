@@ -52,7 +52,7 @@ class _Joining:
     client (the channel's traffic, a KICK) is held, and sent after the whole reply
     (Connection.hold_deliveries): nobody sees talk in a channel before joining it."""
 
-    __slots__ = ("ctx", "names", "keys", "index", "named")
+    __slots__ = ("ctx", "names", "keys", "index", "named", "current")
 
     def __init__(self, ctx: Context, names: list[str], keys: list[str]) -> None:
         self.ctx = ctx
@@ -60,6 +60,7 @@ class _Joining:
         self.keys = keys
         self.index = 0
         self.named: set[str] = set()  # channels this JOIN has taken its turn for, casefolded
+        self.current = ""  # the channel whose Joined is being applied
 
     def next(self) -> None:
         """Join the next channel that may be joined; the one after it follows from
@@ -86,12 +87,14 @@ class _Joining:
             if len(user.channels) >= lim.max_channels:  # the ones before are applied already
                 conn.numeric(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
                 continue
+            key = self.keys[index] if index < len(self.keys) else ""
             if existing is not None:
-                refusal = access.join_refusal(existing, user, self.keys[index] if index < len(self.keys) else "")
+                refusal = access.join_refusal(existing, user, key)
                 if refusal is not None:
                     conn.numeric(refusal[0], existing.name, refusal[1])
                     continue
-            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid()), self._joined)
+            self.current = name
+            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid(), key), self._joined)
             return
         if conn.waiting is not None:  # the reply (labeled or not) first, then what was held back meanwhile
             conn.release_after_reply()
@@ -114,6 +117,10 @@ class _Joining:
             self.index = len(self.names)
         if outcome.rejected is not None or channel is None or ctx.conn.gone:
             if not ctx.conn.gone:
+                code, _, text = (outcome.rejected or "").partition(" ")
+                if code.isdigit() and text:  # refused when applied (state.apply's check, in the log's order)
+                    refused = ctx.state.find_channel(self.current)
+                    ctx.conn.numeric(code, refused.name if refused is not None else self.current, text)
                 self.next()
             return
         conn = ctx.conn

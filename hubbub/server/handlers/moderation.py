@@ -52,7 +52,13 @@ def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
     # the relayed line must stay within 512 bytes whatever the reason's length
     head = len(f":{user.prefix} KICK {channel.name} {victim.nick} :".encode())
     text = fit_utf8(reason, min(ctx.config.limits.kicklen, LINE_BUDGET - head))
-    ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()))
+    name = channel.name
+
+    def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
+        if outcome.rejected == "not allowed" and not conn.gone:
+            conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
+
+    ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()), applied)
 
 
 @command("KICK", min_params=2)
