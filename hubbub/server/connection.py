@@ -86,8 +86,9 @@ class Connection:
         self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         # times of this connection's failed or refused logins (and OPERs), the oldest first;
-        # those older than accounts.login_window are forgotten (logins.py)
-        self.login_failures: deque[float] = deque()
+        # those older than accounts.login_window are forgotten (logins.py). Made at the
+        # first login attempt: an empty deque is some 600 bytes, a quarter of an idle client
+        self.login_failures: deque[float] | None = None
         self.enforce_at: float | None = None  # when a registered nick used without logging in is taken back
         self.last_activity = now
         self.ping_sent = False

@@ -31,6 +31,8 @@ def _recent_failures(ctx: Context) -> deque[float]:
     """This connection's failed and refused attempts within `accounts.login_window`, the
     older ones forgotten."""
     times = ctx.conn.login_failures
+    if times is None:
+        times = ctx.conn.login_failures = deque()
     cutoff = ctx.now() - ctx.config.accounts.login_window
     while times and times[0] <= cutoff:
         times.popleft()
@@ -117,7 +119,7 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
     def logged(outcome: Outcome) -> None:
         if outcome.rejected is not None:
             return
-        ctx.conn.login_failures.clear()
+        ctx.conn.login_failures = None  # forgotten, and its memory with them
         if ctx.conn.enforce_at is not None and user.key == account.key:
             ctx.conn.enforce_at = None  # the nick is its own now
         nick_mask = user.prefix if user.registered else f"{user.nick}!*@*"

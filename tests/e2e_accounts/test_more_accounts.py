@@ -740,3 +740,22 @@ async def test_whox_and_account_tag_follow_the_current_account(server, clients) 
     await client.expect("901")
     watcher.send("WHO carol %na")
     assert (await watcher.expect("354")).params[1:] == ["carol", "0"]
+
+
+async def test_a_connection_keeps_a_record_of_failed_logins_only_while_it_has_some(make_server, clients) -> None:
+    """An idle client carries no record of login attempts (an empty deque is some 600
+    bytes, a quarter of what an idle client costs): made at a failure, let go at a login."""
+    server: Runtime = await make_server()
+    alice = await registered_account(server, "alice")
+    guesser = await connected(server, "guesser")
+    clients.extend([alice, guesser])
+
+    def record() -> object:
+        (ctx,) = [c for c in server.services.local.values() if c.user.nick == "guesser"]
+        return ctx.conn.login_failures
+
+    assert record() is None
+    assert await ns(guesser, "IDENTIFY alice nope") == INVALID
+    assert list(record()) != []  # type: ignore[call-overload]
+    assert (await ns(guesser, "IDENTIFY alice correct-horse")).startswith("You're now logged in")
+    assert record() is None

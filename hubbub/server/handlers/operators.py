@@ -114,7 +114,7 @@ def handle_oper(ctx: Context, message: Message) -> None:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
             _oper_failed(ctx, "")
             return
-        ctx.conn.login_failures.clear()
+        ctx.conn.login_failures = None
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
         set_user_modes(ctx, [(True, "o")])
         log.info("%s is now an operator as %s", user.prefix, block.name)
