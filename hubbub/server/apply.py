@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
-from hubbub.server.access import join_refusal, may_kick
+from hubbub.server.access import join_refusal, may_kick, may_set_topic
 from hubbub.server.account import Account
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
@@ -537,6 +537,8 @@ def _topic(state: ChatState, ev: TopicSet) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
     if user is None or channel is None:
         return rejected("gone")
+    if not may_set_topic(channel, user):  # checked again, in the network's order
+        return rejected("not allowed")
     channel.topic = ev.text
     channel.topic_by = user.prefix
     channel.topic_time = ev.time

@@ -1045,3 +1045,26 @@ async def test_a_rename_shown_as_part_and_join_gives_its_names_before_the_member
     # (it was PART, JOIN, NICK, 353 '@op member' (its old nick), 366: Connection.follow held
     # the NAMES behind the member's own NICK still being ordered)
     assert shown == [("PART", None), ("JOIN", None), ("353", "@op member"), ("366", None), ("NICK", None)], shown
+
+
+async def test_a_topic_by_an_op_deopped_first_in_the_log_is_refused(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    n1, n2, w1, w2 = await two_nodes(cluster)
+    boss = await cluster.client(n1, "boss", "#c")  # #c is +t from its creation
+    rogue = await cluster.client(n2, "rogue", "#c")
+    boss.send("MODE #c +o rogue")
+    await rogue.expect("MODE", "#c", "+o", "rogue")
+    await agreed([w1, w2], 2)
+    async with log_paused(redis_server.url) as waiting:
+        boss.send("MODE #c -o rogue")
+        await sync(w1)
+        await waiting(1)
+        rogue.send("TOPIC #c :mine now")
+        await sync(w2)
+        await waiting(2)
+    refused = await rogue.expect(lambda m: m.command in ("482", "TOPIC"))
+    assert refused.command == "482" and refused.params[1] == "#c", refused  # the deop came first
+    await agreed([w1, w2], 2)
+    boss.send("TOPIC #c")
+    assert (await boss.expect(lambda m: m.command in ("331", "332"))).command == "331"  # no topic set

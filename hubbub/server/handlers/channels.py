@@ -199,7 +199,13 @@ def handle_topic(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     text = fit_utf8(message.params[1], ctx.config.limits.topiclen)
-    ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()))
+    name = channel.name
+
+    def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
+        if outcome.rejected == "not allowed" and not conn.gone:
+            conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
+
+    ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()), applied)
 
 
 @command("NAMES")
