@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
-from hubbub.server.access import join_refusal, may_kick, may_set_topic
+from hubbub.server.access import join_refusal, may_kick, may_set_topic, outranks
 from hubbub.server.account import Account
+from hubbub.server.chanmodes import CHANNEL_MODES
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
     EVENT_TYPES,
@@ -585,18 +586,42 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
     return True
 
 
+def _may_change(state: ChatState, channel: Channel, user: User, change: ModeChange) -> bool:
+    """What handlers/modes.py allows a member (not SAMODE, not a service): its rank at least
+    the mode's; a status taken from another only by one who outranks it; one's own status
+    dropped by anyone."""
+    spec = CHANNEL_MODES.get(change.letter)
+    if spec is None:
+        return True
+    if change.letter in STATUS_MODES:
+        target = state.users.get(change.param) if change.param else None
+        if not change.adding and target is user:
+            return True
+        if channel.rank(user) < spec.min_rank:
+            return False
+        return change.adding or target is None or outranks(channel, user, target)
+    return channel.rank(user) >= spec.min_rank
+
+
 @applies(ChannelModesSet)
 def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
     if channel is None:
         return rejected("gone")
     user = state.users.get(ev.uid) if ev.uid else None
+    changes = ev.changes
+    if user is not None and not ev.override:
+        # the handler's rank rules again, in the network's order, all against the channel
+        # as it stands before any of them (as the handler checked them)
+        changes = tuple(change for change in changes if _may_change(state, channel, user, change))
+        if not changes:
+            return rejected("not allowed")
     set_by = user.prefix if user is not None else ""
     outcome = Outcome()
     outcome.user = user
     outcome.channel = channel
     applied: list[ModeChange] = []
-    for change in ev.changes:
+    for change in changes:
         if change.letter in LIST_MODES and change.param is not None and not change.adding:
             found = channel.lists[change.letter].find(change.param)
             if found is not None:  # announce the mask as it was set, not as typed

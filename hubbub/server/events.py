@@ -196,6 +196,9 @@ class ChannelModesSet(NamedTuple):
     time: float
     msgid: str
     source: str = ""  # shown as the changer when uid is "" (a service); the server's name otherwise
+    # SAMODE: no rank needed. Otherwise the changer's rank is checked again when applied,
+    # in the network's order (a deop ordered first takes the right away)
+    override: bool = False
 
 
 @_event

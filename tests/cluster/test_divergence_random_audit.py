@@ -1068,3 +1068,31 @@ async def test_a_topic_by_an_op_deopped_first_in_the_log_is_refused(
     await agreed([w1, w2], 2)
     boss.send("TOPIC #c")
     assert (await boss.expect(lambda m: m.command in ("331", "332"))).command == "331"  # no topic set
+
+
+async def test_a_mode_by_an_op_deopped_first_in_the_log_is_refused_but_samode_is_not(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    n1, n2, w1, w2 = await two_nodes(cluster)
+    boss = await cluster.client(n1, "boss", "#c")
+    rogue = await cluster.client(n2, "rogue", "#c")
+    boss.send("MODE #c +o rogue")
+    await rogue.expect("MODE", "#c", "+o", "rogue")
+    await agreed([w1, w2], 2)
+    async with log_paused(redis_server.url) as waiting:
+        boss.send("MODE #c -o rogue")
+        await sync(w1)
+        await waiting(1)
+        rogue.send("MODE #c +i-o boss")  # as an op, when it was sent
+        await sync(w2)
+        await waiting(2)
+    refused = await rogue.expect(lambda m: m.command == "482" or (m.command == "MODE" and m.params[1] != "-o"))
+    assert refused.command == "482" and refused.params[1] == "#c", refused  # the deop came first
+    await agreed([w1, w2], 2)
+    assert await names(w1, "#c") == await names(w2, "#c") == ["@boss", "rogue"]
+    boss.send("MODE #c")
+    assert "i" not in (await boss.expect("324")).params[2]
+    # an operator's SAMODE needs no rank, in the log's order too
+    await oper_up(rogue)
+    rogue.send("SAMODE #c +i")
+    await boss.expect("MODE", "#c", "+i")

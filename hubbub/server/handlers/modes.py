@@ -100,8 +100,17 @@ class _ModeRequest:
             self.ctx.conn.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, "You're not channel operator")
         if self.changes:
             ctx = self.ctx
-            event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid())
-            ctx.emit(event, then)
+            event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid(),
+                                    override=self.override)  # fmt: skip
+            conn, name = ctx.conn, self.channel.name
+
+            def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
+                if outcome.rejected == "not allowed" and not conn.gone:
+                    conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
+                if then is not None:
+                    then(outcome)
+
+            ctx.emit(event, applied)
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None
