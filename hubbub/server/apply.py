@@ -101,6 +101,7 @@ class Outcome:
     # Local connections a channel message was delivered to, when delivery (announce.py)
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
     delivered = -1
+    dropped = False  # some of a MODE line's changes were refused when applied (the log's order)
 
 
 def rejected(reason: str) -> Outcome:
@@ -618,6 +619,8 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
             return rejected("not allowed")
     set_by = user.prefix if user is not None else ""
     outcome = Outcome()
+    if len(changes) < len(ev.changes):
+        outcome.dropped = True
     outcome.user = user
     outcome.channel = channel
     applied: list[ModeChange] = []

@@ -102,10 +102,11 @@ class _ModeRequest:
             ctx = self.ctx
             event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid(),
                                     override=self.override)  # fmt: skip
-            conn, name = ctx.conn, self.channel.name
+            conn, name, told = ctx.conn, self.channel.name, self.denied
 
             def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
-                if outcome.rejected == "not allowed" and not conn.gone:
+                refused = outcome.rejected == "not allowed" or outcome.dropped
+                if refused and not told and not conn.gone:  # one 482 per line, as the handler's
                     conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
                 if then is not None:
                     then(outcome)
