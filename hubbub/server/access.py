@@ -18,12 +18,18 @@ Ranks (channel.py): voice < halfop < op.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.server.bans import ACCOUNT, MUTE, MaskList, Seen
-from hubbub.server.chanmodes import ModeSpec
-from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, VOICE, Channel
+from hubbub.server.chanmodes import CHANNEL_MODES, ModeSpec
+from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, STATUS_MODES, VOICE, Channel
 from hubbub.server.user import User
+
+if TYPE_CHECKING:
+    from hubbub.server.events import ModeChange
 
 _BANS = ("",)
 _MUTES = (MUTE,)
@@ -175,6 +181,26 @@ def may_kick(channel: Channel, kicker: User, victim: User) -> bool:
 
 def may_change_mode(channel: Channel, user: User, spec: ModeSpec) -> bool:
     return channel.rank(user) >= spec.min_rank
+
+
+def may_apply_mode(
+    channel: Channel, user: User, change: ModeChange, find_user: Callable[[str], User | None]
+) -> bool:
+    """The rules handlers/modes.py applies to a member's change (not SAMODE's, not a
+    service's), as apply.py checks them again in the network's order: the member's rank
+    at least the mode's; another's status taken only by one who outranks it; one's own
+    status dropped by anyone. `find_user` finds a status change's target by uid."""
+    spec = CHANNEL_MODES.get(change.letter)
+    if spec is None:
+        return True
+    if change.letter in STATUS_MODES:
+        target = find_user(change.param) if change.param else None
+        if not change.adding and target is user:
+            return True
+        if not may_change_mode(channel, user, spec):
+            return False
+        return change.adding or target is None or outranks(channel, user, target)
+    return may_change_mode(channel, user, spec)
 
 
 def sees_lists(channel: Channel, user: User) -> bool:

@@ -17,9 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
-from hubbub.server.access import join_refusal, may_kick, may_set_topic, outranks
+from hubbub.server.access import join_refusal, may_apply_mode, may_kick, may_set_topic
 from hubbub.server.account import Account
-from hubbub.server.chanmodes import CHANNEL_MODES
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
     EVENT_TYPES,
@@ -102,6 +101,12 @@ class Outcome:
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
     delivered = -1
     dropped = False  # some of a MODE line's changes were refused when applied (the log's order)
+
+
+# Why an event is refused when applied although its handler let it through: its sender's
+# rank (or membership) is not what the handler saw, the network's order having put a
+# change of it first (a cluster). The handler's `then` answers it (handlers/replies.py).
+NOT_ALLOWED = "not allowed"
 
 
 def rejected(reason: str) -> Outcome:
@@ -526,7 +531,7 @@ def _kicked(state: ChatState, ev: Kicked) -> Outcome:
         if kicker is None or kicker not in channel.members or channel.rank(kicker) < HALFOP or not (
             may_kick(channel, kicker, victim)
         ):
-            return rejected("not allowed")
+            return rejected(NOT_ALLOWED)
         outcome.target = victim
         outcome.user = kicker
         _leave(state, channel, victim)
@@ -540,7 +545,7 @@ def _topic(state: ChatState, ev: TopicSet) -> Outcome:
     if user is None or channel is None:
         return rejected("gone")
     if not may_set_topic(channel, user):  # checked again, in the network's order
-        return rejected("not allowed")
+        return rejected(NOT_ALLOWED)
     channel.topic = ev.text
     channel.topic_by = user.prefix
     channel.topic_time = ev.time
@@ -587,23 +592,6 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
     return True
 
 
-def _may_change(state: ChatState, channel: Channel, user: User, change: ModeChange) -> bool:
-    """What handlers/modes.py allows a member (not SAMODE, not a service): its rank at least
-    the mode's; a status taken from another only by one who outranks it; one's own status
-    dropped by anyone."""
-    spec = CHANNEL_MODES.get(change.letter)
-    if spec is None:
-        return True
-    if change.letter in STATUS_MODES:
-        target = state.users.get(change.param) if change.param else None
-        if not change.adding and target is user:
-            return True
-        if channel.rank(user) < spec.min_rank:
-            return False
-        return change.adding or target is None or outranks(channel, user, target)
-    return channel.rank(user) >= spec.min_rank
-
-
 @applies(ChannelModesSet)
 def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
@@ -614,9 +602,9 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
     if user is not None and not ev.override:
         # the handler's rank rules again, in the network's order, all against the channel
         # as it stands before any of them (as the handler checked them)
-        changes = tuple(change for change in changes if _may_change(state, channel, user, change))
+        changes = tuple(change for change in changes if may_apply_mode(channel, user, change, state.users.get))
         if not changes:
-            return rejected("not allowed")
+            return rejected(NOT_ALLOWED)
     set_by = user.prefix if user is not None else ""
     outcome = Outcome()
     if len(changes) < len(ev.changes):

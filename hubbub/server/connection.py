@@ -155,6 +155,11 @@ class Connection:
     def send_last(self, message: Message) -> None:
         """The last message before the connection closes (its ERROR): out now, not
         behind the replies still waiting for the network's order, which will never go."""
+        self.send_now(message)
+
+    def send_now(self, message: Message) -> None:
+        """A message meant for this client alone, out now: not held behind the replies
+        to its own events still waiting for the network's order (a cluster)."""
         applying, self.applying = self.applying, True
         try:
             self.send(message)
@@ -302,13 +307,7 @@ class Connection:
         if waiting is not None and not (self.passing or self.applying) and self.quit_reason is None:
             waiting.append(message)
             return
-        # otherwise at once, as the lines it follows went (deliver): not behind an event of
-        # this client's own still being ordered (a NICK sent meanwhile in a cluster)
-        applying, self.applying = self.applying, True
-        try:
-            self.send(message)
-        finally:
-            self.applying = applying
+        self.send_now(message)  # as the lines it follows went (deliver): not behind the client's own NICK, say
 
     @contextmanager
     def captured(self) -> Iterator[list[Message]]:

@@ -24,7 +24,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay, replay_query
 from hubbub.server.handlers.reading import READ_MARKER, send_marker
-from hubbub.server.handlers.replies import send_paced, shown
+from hubbub.server.handlers.replies import refused_when_applied, send_paced, shown
 from hubbub.server.logins import UNAVAILABLE
 
 PARTLEN = 300  # bytes
@@ -199,13 +199,7 @@ def handle_topic(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
         return
     text = fit_utf8(message.params[1], ctx.config.limits.topiclen)
-    name = channel.name
-
-    def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
-        if outcome.rejected == "not allowed" and not conn.gone:
-            conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
-
-    ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()), applied)
+    ctx.emit(TopicSet(user.uid, channel.name, text, ctx.now(), new_msgid()), refused_when_applied(conn, channel.name))
 
 
 @command("NAMES")

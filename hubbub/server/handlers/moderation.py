@@ -19,7 +19,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Invited, Kicked
-from hubbub.server.handlers.replies import LINE_BUDGET, shown
+from hubbub.server.handlers.replies import LINE_BUDGET, refused_when_applied, shown
 
 
 def _kick_pairs(ctx: Context, message: Message) -> list[tuple[str, str]] | None:
@@ -52,13 +52,8 @@ def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
     # the relayed line must stay within 512 bytes whatever the reason's length
     head = len(f":{user.prefix} KICK {channel.name} {victim.nick} :".encode())
     text = fit_utf8(reason, min(ctx.config.limits.kicklen, LINE_BUDGET - head))
-    name = channel.name
-
-    def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
-        if outcome.rejected == "not allowed" and not conn.gone:
-            conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
-
-    ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()), applied)
+    ctx.emit(Kicked(user.uid, victim.uid, channel.name, text, ctx.now(), new_msgid()),
+             refused_when_applied(conn, channel.name))  # fmt: skip
 
 
 @command("KICK", min_params=2)

@@ -41,7 +41,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.engine import Then
 from hubbub.server.events import ChannelModesSet, ModeChange
 from hubbub.server.handlers.operators import refused
-from hubbub.server.handlers.replies import shown
+from hubbub.server.handlers.replies import refused_when_applied, shown
 from hubbub.server.handlers.usermodes import user_mode
 
 log = logging.getLogger("hubbub.opers")
@@ -102,16 +102,7 @@ class _ModeRequest:
             ctx = self.ctx
             event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid(),
                                     override=self.override)  # fmt: skip
-            conn, name, told = ctx.conn, self.channel.name, self.denied
-
-            def applied(outcome: Outcome) -> None:  # checked again in the network's order (apply.py)
-                refused = outcome.rejected == "not allowed" or outcome.dropped
-                if refused and not told and not conn.gone:  # one 482 per line, as the handler's
-                    conn.numeric(n.ERR_CHANOPRIVSNEEDED, name, "You're not channel operator")
-                if then is not None:
-                    then(outcome)
-
-            ctx.emit(event, applied)
+            ctx.emit(event, refused_when_applied(ctx.conn, self.channel.name, then, told=self.denied))
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None

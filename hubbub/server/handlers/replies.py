@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, Message, shown
+from hubbub.server.apply import NOT_ALLOWED, Outcome
 from hubbub.server.connection import Connection
 from hubbub.server.context import Context
+from hubbub.server.engine import Then
 
 __all__ = ["LINE_BUDGET", "send_list", "send_paced", "shown"]
 
@@ -36,3 +39,19 @@ def send_paced(ctx: Context, rows: Iterable[Message]) -> None:
     that reads none of it for `limits.ping_timeout` seconds is dropped (it may still be
     sending: its lines wait, so the keepalive would take it for a live one)."""
     ctx.conn.paced(rows, ctx.config.limits.ping_timeout)
+
+
+def refused_when_applied(conn: Connection, channel: str, then: Then | None = None, told: bool = False) -> Then:
+    """The `then` of a KICK, TOPIC or MODE, which apply.py checks again in the network's
+    order: the 482 the handler would have given had it seen that order (`NOT_ALLOWED`, or
+    some of a MODE line's changes dropped), once per command (`told`: the handler gave
+    one already); then `then`."""
+
+    def applied(outcome: Outcome) -> None:
+        refused = outcome.rejected == NOT_ALLOWED or outcome.dropped
+        if refused and not told and not conn.gone:
+            conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel, "You're not channel operator")
+        if then is not None:
+            then(outcome)
+
+    return applied
