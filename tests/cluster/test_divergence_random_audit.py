@@ -996,11 +996,10 @@ async def test_a_join_after_the_mode_that_shuts_the_channel_is_refused(
     assert (await c.expect(lambda m: m.command in ("366", "471", "473", "474", "475"))).command != "366"
 
 
-async def test_a_kick_by_an_op_deopped_first_in_the_log_is_refused(cluster: Cluster, redis_server: RedisServer) -> None:
-    n1, n2, w1, w2 = await two_nodes(cluster)
-    boss = await cluster.client(n1, "boss", "#c")
-    rogue = await cluster.client(n2, "rogue", "#c")
-    victim = await cluster.client(n1, "victim", "#c")
+async def deopped_first(redis_server: RedisServer, boss: LineClient, rogue: LineClient, line: str,
+                        w1: LineClient, w2: LineClient) -> None:  # fmt: skip
+    """boss (node 1) ops rogue (node 2) in #c, then takes it back while rogue sends `line`
+    as the op it still is on its node: the deop is first in the log, `line` after it."""
     boss.send("MODE #c +o rogue")
     await rogue.expect("MODE", "#c", "+o", "rogue")
     await agreed([w1, w2], 2)
@@ -1008,9 +1007,17 @@ async def test_a_kick_by_an_op_deopped_first_in_the_log_is_refused(cluster: Clus
         boss.send("MODE #c -o rogue")
         await sync(w1)
         await waiting(1)
-        rogue.send("KICK #c victim :bye")
+        rogue.send(line)
         await sync(w2)
         await waiting(2)
+
+
+async def test_a_kick_by_an_op_deopped_first_in_the_log_is_refused(cluster: Cluster, redis_server: RedisServer) -> None:
+    n1, n2, w1, w2 = await two_nodes(cluster)
+    boss = await cluster.client(n1, "boss", "#c")
+    rogue = await cluster.client(n2, "rogue", "#c")
+    victim = await cluster.client(n1, "victim", "#c")
+    await deopped_first(redis_server, boss, rogue, "KICK #c victim :bye", w1, w2)
     before = await victim.collect_until(lambda m: m.command == "MODE" and m.params == ["#c", "-o", "rogue"])
     assert not [m for m in before if m.command == "KICK"]  # the deop is first in the log
     await agreed([w1, w2], 2)
@@ -1053,16 +1060,7 @@ async def test_a_topic_by_an_op_deopped_first_in_the_log_is_refused(
     n1, n2, w1, w2 = await two_nodes(cluster)
     boss = await cluster.client(n1, "boss", "#c")  # #c is +t from its creation
     rogue = await cluster.client(n2, "rogue", "#c")
-    boss.send("MODE #c +o rogue")
-    await rogue.expect("MODE", "#c", "+o", "rogue")
-    await agreed([w1, w2], 2)
-    async with log_paused(redis_server.url) as waiting:
-        boss.send("MODE #c -o rogue")
-        await sync(w1)
-        await waiting(1)
-        rogue.send("TOPIC #c :mine now")
-        await sync(w2)
-        await waiting(2)
+    await deopped_first(redis_server, boss, rogue, "TOPIC #c :mine now", w1, w2)
     refused = await rogue.expect(lambda m: m.command in ("482", "TOPIC"))
     assert refused.command == "482" and refused.params[1] == "#c", refused  # the deop came first
     await agreed([w1, w2], 2)
@@ -1076,16 +1074,7 @@ async def test_a_mode_by_an_op_deopped_first_in_the_log_is_refused_but_samode_is
     n1, n2, w1, w2 = await two_nodes(cluster)
     boss = await cluster.client(n1, "boss", "#c")
     rogue = await cluster.client(n2, "rogue", "#c")
-    boss.send("MODE #c +o rogue")
-    await rogue.expect("MODE", "#c", "+o", "rogue")
-    await agreed([w1, w2], 2)
-    async with log_paused(redis_server.url) as waiting:
-        boss.send("MODE #c -o rogue")
-        await sync(w1)
-        await waiting(1)
-        rogue.send("MODE #c +i-o boss")  # as an op, when it was sent
-        await sync(w2)
-        await waiting(2)
+    await deopped_first(redis_server, boss, rogue, "MODE #c +i-o boss", w1, w2)
     refused = await rogue.expect(lambda m: m.command == "482" or (m.command == "MODE" and m.params[1] != "-o"))
     assert refused.command == "482" and refused.params[1] == "#c", refused  # the deop came first
     await agreed([w1, w2], 2)
