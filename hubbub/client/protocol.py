@@ -700,6 +700,10 @@ class ClientProtocol:
 
     _on_notice = _on_privmsg
 
+    def _on_tagmsg(self, message: Message) -> None:
+        """A message of tags alone (typing notifications, reactions): nothing this client
+        shows, and no raw line either."""
+
     def _on_kill(self, message: Message) -> None:
         """Nothing to show: the ERROR that closes the connection next says why, in words."""
 

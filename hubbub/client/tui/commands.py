@@ -406,5 +406,6 @@ def _help(ctx: CommandContext, args: str) -> None:
         return
     ctx.show("Type a message and press Enter to send it here. Commands (/help NAME for more):")
     for found in sorted(COMMANDS.values(), key=lambda c: c.name):
-        ctx.show(f"  {found.usage:<26} {found.help}")
+        also = sorted(f"/{alias}" for alias, name in ALIASES.items() if name == found.name)
+        ctx.show(f"  {found.usage:<26} {found.help}" + (f" (also {', '.join(also)})" if also else ""))
     ctx.show("Keys: " + "; ".join(f"{keys} {meaning}" for keys, meaning in KEYS))

@@ -12,6 +12,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from rich.console import Console
@@ -87,6 +88,14 @@ def _layout(width: int) -> tuple[bool, int]:
     if width >= 60:
         return True, NICK_COLUMN
     return width >= 40, 8
+
+
+def day_heading(day: date, width: int) -> Text:
+    """The row above the first line of a day (irssi's "Day changed"): the time column
+    shows hours only, and history can be days old."""
+    text = Text(f"── Day changed to {day:%A} {day.day} {day:%B %Y}", style=SUBDUED)
+    text.truncate(max(1, width))
+    return text
 
 
 def render_line(line: Line, width: int, console: Console, search: str = "") -> Text:
@@ -167,6 +176,8 @@ class MessageView(RichLog):
         self.following = True
         self._rendered_width = 0
         self._pending: list[Line] = []
+        self._day: date | None = None  # the day of the last line drawn
+        self._first: tuple[Line, bool] | None = None  # the first line drawn, and whether under a day heading
         self._adjusting = 0  # >0 while we move the view ourselves: not the person's choice
         self._heights: deque[int] = deque(maxlen=MAX_LINES)  # rows drawn for each buffer line
         self.search = ""  # highlighted wherever it occurs (Ctrl+F)
@@ -208,10 +219,20 @@ class MessageView(RichLog):
         self.following = target >= self.max_scroll_y
         self.refresh()
 
-    def _write(self, line: Line) -> None:
+    def _write(self, line: Line) -> bool:
+        """Draw one line (under a day heading when its day is not the day above it, or,
+        first, not today); whether it got a heading."""
         text = render_line(line, self._rendered_width, self.app.console, self.search)
+        day = line.time.astimezone().date()
+        headed = day != (self._day or datetime.now().astimezone().date())
+        if headed:
+            text = Text.assemble(day_heading(day, self._rendered_width), "\n", text)
+        self._day = day
+        if self._first is None:
+            self._first = (line, headed)
         self.write(text, width=self._rendered_width, scroll_end=False)
         self._heights.append(text.plain.count("\n") + 1)  # rows fit the width: one per line break
+        return headed
 
     def row_of(self, index: int) -> int:
         """The first row drawn for buffer line `index` (negative if no longer drawn)."""
@@ -269,12 +290,16 @@ class MessageView(RichLog):
         same_width, rows_before = width == self._rendered_width, len(self.lines)
         self._adjusting += 1
         try:
+            first, lost = self._first, 0
             self.clear()
             self._heights.clear()
+            self._day, self._first = None, None
             self._pending.clear()
             self._rendered_width = width
             for line in self.buffer.lines:
-                self._write(line)
+                headed = self._write(line)
+                if first is not None and line is first[0]:
+                    lost = int(first[1] and not headed)  # older lines of its day came above it
         finally:
             self._adjusting -= 1
         if following:
@@ -283,7 +308,7 @@ class MessageView(RichLog):
         if same_width and len(self.lines) > rows_before:
             # Older lines came in above (scroll-back): what was on screen stays put, and
             # when PageUp asked for them, the page just above it is shown.
-            top += len(self.lines) - rows_before
+            top += len(self.lines) - rows_before + lost
             if self.asked_older:
                 top -= self.scrollable_content_region.height
         self.asked_older = False
