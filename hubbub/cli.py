@@ -97,8 +97,16 @@ async def _serve(config: Config, args: argparse.Namespace) -> None:
 
     # REHASH and SIGHUP read the file again and apply the same flags on top
     runtime = Runtime(config, loader=lambda: _config_from_args(args), config_name=args.config or "defaults")
-    await runtime.start()
     loop = asyncio.get_running_loop()
+    starting = asyncio.current_task()
+    assert starting is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a stop asked for while starting (the store may wait for a lock)
+        loop.add_signal_handler(sig, starting.cancel)
+    try:
+        await runtime.start()
+    except asyncio.CancelledError:
+        log.info("stopped while starting")
+        return
     stopping: list[asyncio.Task[None]] = []  # the loop keeps only a weak reference to tasks
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
@@ -113,6 +121,8 @@ async def _serve(config: Config, args: argparse.Namespace) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from hubbub.runtime.listeners import ListenError
+
     if args.print_config:
         sys.stdout.write(default_config_text())
         return 0
@@ -134,9 +144,14 @@ def serve(args: argparse.Namespace) -> int:
     except (StoreError, ClusterError) as exc:
         print(f"hubbub: {exc}", file=sys.stderr)
         return 1
+    except ListenError as exc:
+        print(f"hubbub: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"hubbub: cannot listen: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl+C before the server had its own handler for it
+        return 0
     return 0
 
 

@@ -365,8 +365,30 @@ def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
     return config
 
 
+# Sizes and counts go to the kernel and to C (a socket buffer is a C int), times to the
+# event loop's timers: nines typed for "no limit" must be refused, not fail each connection.
+MAX_SETTING_INT = 2**31 - 1
+MAX_SETTING_FLOAT = 1e9
+
+
+def _validate_magnitudes(config: Config) -> None:
+    for section in fields(config):
+        values = getattr(config, section.name)
+        if isinstance(values, list):
+            continue  # opers, webirc: names and passwords
+        for item in fields(values):
+            value = getattr(values, item.name)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, int) and value > MAX_SETTING_INT:
+                raise ConfigError(f"{section.name}.{item.name} must be at most {MAX_SETTING_INT}")
+            if isinstance(value, float) and not value <= MAX_SETTING_FLOAT and value == value:
+                raise ConfigError(f"{section.name}.{item.name} must be at most {MAX_SETTING_FLOAT:.0f}")
+
+
 def validate(config: Config) -> None:
     """Reject values that would make the server misbehave rather than fail later."""
+    _validate_magnitudes(config)
     lim = config.limits
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
                 "awaylen", "max_channels", "max_targets", "max_modes",

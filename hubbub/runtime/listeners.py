@@ -33,6 +33,10 @@ log = logging.getLogger("hubbub")
 listening_log = logging.getLogger("hubbub.listening")
 
 
+
+class ListenError(OSError):
+    """An address we were told to listen on cannot be used; the message names it."""
+
 class Admission:
     def __init__(
         self, limits: Callable[[], LimitsSection], refuse: Callable[[str], str | None], audit: Audit | None = None,
@@ -220,11 +224,11 @@ class Listeners:
         accepted (see `Accepting`), on every interface for an empty host. The sockets
         listening (to set the options their connections inherit)."""
         host, port = parse_hostport(spec)
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
         opened: list[socket.socket] = []
         try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
             for family, kind_, proto, _, address in dict.fromkeys(infos):  # each address once
                 sock = socket.socket(family, kind_, proto)
                 opened.append(sock)
@@ -234,10 +238,11 @@ class Listeners:
                 sock.bind(address)
                 sock.listen(BACKLOG)
                 sock.setblocking(False)
-        except OSError:
+        except OSError as exc:
             for sock in opened:
                 sock.close()
-            raise
+            # with several listeners, "Address already in use" alone leaves the operator guessing
+            raise ListenError(f"cannot listen on {spec} ({kind}): {exc.strerror or exc}") from exc
         for sock in opened:
             accepting = Accepting(sock, accepted)
             self.accepting.append(accepting)

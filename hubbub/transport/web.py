@@ -80,7 +80,10 @@ class GuardedHandler(RequestHandler):
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:  # fmt: skip
         if isinstance(exc, HttpProcessingError):
-            log.info("HTTP request from %s refused (%d): %s", request.remote, status, exc.message)
+            # aiohttp's parser message quotes the request on lines of its own: one line of the log
+            said = next((line for line in str(exc.message).splitlines() if line.strip()), "")
+            said = "".join(c if c.isprintable() else "?" for c in said.strip().rstrip(":"))
+            log.info("HTTP request from %s refused (%d): %s", request.remote, status, said)
         response = super().handle_error(request, status, exc, message)
         response.headers.update(SECURITY_HEADERS)
         return response
