@@ -26,11 +26,18 @@ function colourCode(digits) {
   return n % 16;
 }
 
+// Control characters that are not formatting (BEL, a stray CTCP \x01, DEL...), and ANSI
+// escape sequences some bots send: never text a person can read, drawn as boxes.
+const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
+const NOT_FORMATTING = /[\x00\x01\x05-\x08\x0b-\x0e\x10\x12-\x15\x17-\x1c\x7f]/;
+const NOT_FORMATTING_ALL = new RegExp(NOT_FORMATTING.source, "g");
+
 /**
  * Text with formatting codes -> [{text, style}], adjacent text with the same style in
  * one run. Codes are removed; a run's style says what to draw.
  */
 export function parseFormatting(text) {
+  if (NOT_FORMATTING.test(text)) text = text.replace(ANSI, "").replace(NOT_FORMATTING_ALL, "");
   if (!CONTROL.test(text)) return [{ text, style: plainStyle() }];
   const runs = [];
   let style = plainStyle();

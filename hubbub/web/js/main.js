@@ -52,6 +52,14 @@ function websocketUrl() {
 // RFC 2812 nick characters; a digit or "-" cannot start one.
 const NICK_RE = /^[A-Za-z_\[\]\\^{}|`][A-Za-z0-9_\-\[\]\\^{}|`]*$/;
 
+// What is wrong with a nickname NICK_RE refuses, in words a person can act on.
+function nickProblem(nick) {
+  if (!nick) return "Please choose a nickname.";
+  if (/^[0-9-]/.test(nick)) return "A nickname must start with a letter (or one of _[]\\^{}|`), not a digit or -.";
+  const bad = [...nick].find((c) => !/[A-Za-z0-9_\-\[\]\\^{}|`]/.test(c));
+  return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]{}|^\\\``;
+}
+
 function showConnectScreen() {
   const settings = loadSettings();
   $("connect-nick").value = settings.nick || "";
@@ -69,7 +77,7 @@ function showConnectScreen() {
     event.preventDefault();
     const nick = $("connect-nick").value.trim();
     if (!NICK_RE.test(nick)) {
-      $("connect-error").textContent = nick ? "That nickname has a character IRC does not allow." : "Please choose a nickname.";
+      $("connect-error").textContent = nickProblem(nick);
       $("connect-nick").setAttribute("aria-invalid", "true");
       $("connect-nick").focus();
       return;
@@ -449,6 +457,8 @@ function startSession({ nick, password, channels }) {
     typingPause = setTimeout(() => client.typing(target, "paused"), TYPING_PAUSE_MS);
   }
 
+  let parkedDraft = null; // a draft the "Join a channel…" button set aside
+
   function submit() {
     const text = input.value;
     if (!text.trim()) return;
@@ -464,6 +474,14 @@ function startSession({ nick, password, channels }) {
       return;
     }
     runInput(ctx, text);
+    if (parkedDraft !== null) {
+      // "Join a channel…" put /join in the box: what was being typed comes back after it
+      if (/^\/j(oin)?\s/i.test(text)) {
+        input.value = parkedDraft;
+        autosize();
+      }
+      parkedDraft = null;
+    }
     view.messages.jumpToBottom();
   }
 
@@ -548,6 +566,7 @@ function startSession({ nick, password, channels }) {
   });
 
   $("join-button").addEventListener("click", () => {
+    if (input.value.trim() && !input.value.startsWith("/")) parkedDraft = input.value;
     input.value = "/join #";
     input.focus();
     input.setSelectionRange(input.value.length, input.value.length);

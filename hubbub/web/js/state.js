@@ -642,6 +642,7 @@ const HANDLERS = {
       buffer.topicAt = 0;
       s.emit("topic", buffer.key);
       s.emit("joined", buffer.key);
+      s.emit("buffers"); // a channel rejoined is no longer drawn as left
     }
     // extended-join: JOIN #chan account :realname
     s.addMember(buffer, nick, { user: msg.source.user, host: msg.source.host, realname: msg.params[2] || "" });
