@@ -35,6 +35,9 @@ class Departures:
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
         self._left: OrderedDict[tuple[str, str], float] = OrderedDict()
+        # a user without an account is remembered by uid, which its QUIT ends for good:
+        # its pairs, to forget them then
+        self._by_uid: dict[str, set[tuple[str, str]]] = {}
         self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
             Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
         }  # fmt: skip
@@ -48,12 +51,31 @@ class Departures:
             return
         who = _who(user)
         left = self._left
+        pairs = self._by_uid.setdefault(user.uid, set()) if user.account is None else None
         for channel in channels:
             key = (who, channel.key)
             left.pop(key, None)
             left[key] = time
+            if pairs is not None:
+                pairs.add(key)
         while len(left) > self.limit:
-            left.popitem(last=False)
+            pair, _ = left.popitem(last=False)
+            if pair[0].startswith("u:"):
+                self._forget(pair[0][2:], pair)
+
+    def _forget(self, uid: str, pair: tuple[str, str] | None = None) -> None:
+        """One pair of `uid`'s (evicted), or all of them (its user quit)."""
+        pairs = self._by_uid.get(uid)
+        if pairs is None:
+            return
+        if pair is None:
+            for key in pairs:
+                self._left.pop(key, None)
+            pairs.clear()
+        else:
+            pairs.discard(pair)
+        if not pairs:
+            del self._by_uid[uid]
 
     def _parted(self, event: Parted, outcome: Outcome) -> None:
         if outcome.channel is not None:
@@ -69,7 +91,10 @@ class Departures:
         # a return gets the channel's last lines, as someone new. And only an account's:
         # nobody comes back as a user without one (its uid is never seen again).
         user = outcome.user
-        if user is not None and user.account is not None and event.reason.startswith("Quit"):
+        if user is None:
+            return
+        self._forget(user.uid)  # what it left without an account: nobody comes back as it
+        if user.account is not None and event.reason.startswith("Quit"):
             self._note(user, outcome.left, event.time)
 
     def route(self, kind: type[Any]) -> Callable[[Any, Outcome], None] | None:

@@ -3,8 +3,10 @@
 After `limit` failures within `window` seconds, further attempts for that key are
 refused until the oldest of them leaves the window: a guesser gets a handful of tries
 a minute, a person who mistyped waits a little. The clock is the caller's (an argument),
-so the rule is tested without sleeping; the number of keys is bounded, the oldest
-forgotten first, so that a flood of distinct keys cannot grow memory.
+so the rule is tested without sleeping; the number of keys is bounded, the one that
+failed longest ago forgotten first, so that a flood of distinct keys cannot grow
+memory, and `sweep` forgets every key whose failures have all left the window (a name
+tried once is not kept until 100,000 others push it out).
 
 The same count limits account registrations per IP address (handlers/nickserv.py):
 there a "failure" is a registration, counted as it starts and withdrawn if it fails.
@@ -43,12 +45,27 @@ class FailureThrottle:
         return max(0.0, times[-self.limit] + self.window - now)
 
     def failed(self, key: str, now: float) -> None:
+        failures = self._failures
         times = self._recent(key, now)
         if times is None:
-            if len(self._failures) >= self.max_keys:
-                del self._failures[next(iter(self._failures))]  # the longest-known key goes first
-            times = self._failures[key] = deque()
+            if len(failures) >= self.max_keys:
+                del failures[next(iter(failures))]  # the key that failed longest ago goes first
+            times = deque()
+        else:
+            del failures[key]  # to the end: the keys are in the order of their last failure
+        failures[key] = times
         times.append(now)
+
+    def sweep(self, now: float) -> None:
+        """Forget the keys whose failures have all left the window (the oldest come first)."""
+        failures = self._failures
+        horizon = now - self.window
+        while failures:
+            key = next(iter(failures))
+            times = failures[key]
+            if times and times[-1] > horizon:
+                break
+            del failures[key]
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

@@ -49,3 +49,23 @@ def test_a_reload_changes_the_limits_and_keeps_the_failures() -> None:
     assert throttle.blocked("k", 3.0) is None
     throttle.limit, throttle.window = 2, 30.0  # what a REHASH does
     assert throttle.blocked("k", 3.0) == 28.0  # the last two failures, at 1 and 2, until 31 and 32
+
+
+def test_sweep_forgets_keys_whose_failures_all_left_the_window() -> None:
+    throttle = FailureThrottle(limit=3, window=10.0)
+    throttle.failed("a", 0.0)
+    throttle.failed("b", 5.0)
+    throttle.failed("a", 8.0)  # a failed last: b is now the one that failed longest ago
+    throttle.sweep(16.0)  # b's only failure has left the window; a's last has not
+    assert list(throttle._failures) == ["a"]
+    throttle.sweep(18.0)
+    assert throttle._failures == {}
+
+
+def test_past_max_keys_the_key_that_failed_longest_ago_goes() -> None:
+    throttle = FailureThrottle(limit=3, window=60.0, max_keys=2)
+    throttle.failed("a", 0.0)
+    throttle.failed("b", 1.0)
+    throttle.failed("a", 2.0)
+    throttle.failed("c", 3.0)
+    assert list(throttle._failures) == ["a", "c"]
