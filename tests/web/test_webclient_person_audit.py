@@ -418,3 +418,25 @@ async def test_after_quit_enter_on_the_connect_screen_brings_you_back_to_your_ch
     await expect(buffer_item(alice, "#dev")).to_have_count(1)
     await expect(page.locator("#buffer-list li.parted")).to_have_count(0)
     await carol.expect("JOIN", "#dev")
+
+
+async def test_joining_a_channel_you_are_in_with_others_leaves_no_switch_pending(open_user, irc_user) -> None:
+    """`/join #lobby,#dev` from #lobby: no JOIN comes back for #lobby, so nothing may wait
+    for one: a JOIN to #lobby later (here by /quote, as after a kick) must not pull the
+    person away from where they are."""
+    carol = await irc_user("carol", "#lobby")  # first in: #lobby's operator
+    alice = await open_user()
+    await alice.connect("alice", "#lobby #other")
+    page = alice.page
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await alice.say("/join #lobby,#dev")
+    await expect(buffer_item(alice, "#dev")).to_have_count(1)
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await buffer_item(alice, "#other").click()
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    carol.send("KICK #lobby alice :back in a moment")
+    await expect(buffer_item(alice, "#lobby")).to_have_class(re.compile(r"\bparted\b"))
+    await alice.say("/quote JOIN #lobby")
+    await carol.expect("JOIN", "#lobby")
+    await expect(buffer_item(alice, "#lobby")).not_to_have_class(re.compile(r"\bparted\b"))
+    await expect(page.locator("#buffer-title")).to_have_text("#other")

@@ -12,11 +12,14 @@ export const COMMANDS = {
       if (!names) return usage(ctx, "join");
       const channels = names.split(",").filter(Boolean).map((n) => (ctx.state.isChannel(n) ? n : `#${n}`));
       const existing = ctx.state.buffer(channels[0]);
-      if (existing && existing.joined && channels.length === 1) {
+      if (existing && existing.joined) {
+        // no JOIN will come back for it: switch now, and expect none (a JOIN to it after a
+        // reconnection must not switch there unasked)
         ctx.ui.switchTo(existing.key);
-        return;
+        if (channels.length === 1) return;
+      } else {
+        ctx.ui.expectJoin(channels[0]);
       }
-      ctx.ui.expectJoin(channels[0]);
       if (key) ctx.ui.keysGiven(channels, key.split(","));
       ctx.client.send({ command: "JOIN", params: key ? [channels.join(","), key] : [channels.join(",")] });
     },
