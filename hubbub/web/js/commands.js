@@ -314,6 +314,9 @@ export function completions(word, atLineStart, { fold, nicks, channels, chantype
     const needle = word.slice(1).toLowerCase();
     return Object.keys(COMMANDS).filter((c) => c.startsWith(needle)).map((c) => `/${c} `);
   }
+  // "@ca": how Slack and Discord name someone; the nick replaces the "@" too, as IRC
+  // mentions are bare nicks
+  if (word.length > 1 && word[0] === "@" && !chantypes.includes("@")) word = word.slice(1);
   const needle = fold(word);
   if (chantypes.includes(word[0])) return channels.filter((c) => fold(c).startsWith(needle));
   const seen = new Set();

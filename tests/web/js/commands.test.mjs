@@ -105,5 +105,8 @@ test("completion: commands at the start, channels with #, nicks otherwise", () =
   assert.deepEqual(completions("bo", true, opts), ["Bob: ", "bobby: "]);
   assert.deepEqual(completions("bo", false, opts), ["Bob", "bobby"]);
   assert.deepEqual(completions("", false, opts), []);
+  assert.deepEqual(completions("@ca", true, opts), ["carol: "]); // as Slack and Discord users type it
+  assert.deepEqual(completions("@bo", false, opts), ["Bob", "bobby"]);
+  assert.deepEqual(completions("@", false, opts), []);
   assert.deepEqual(wordBefore("hello bo", 8), { start: 6, word: "bo" });
 });
