@@ -23,7 +23,7 @@ from hubbub.client import events as ev
 from hubbub.client.state import Buffer
 from hubbub.client.tui.app import ChatApp
 from hubbub.client.tui.channel_list import ChannelListScreen
-from hubbub.client.tui.widgets import BufferList
+from hubbub.client.tui.widgets import BufferList, StatusBar
 from tests.client.conftest import MakeClient, config_for
 from tests.client.test_tui import SIZE, chat_app, input_box, joined, static_text, submit, until
 from tests.client.test_tui_view import on_screen, view_of, visible_rows
@@ -451,3 +451,27 @@ async def test_history_from_an_earlier_day_says_which_day(make_server: MakeServe
                 f"{day.day} {day:%B}", f"{day:%B} {day.day}"}
         rows = visible_rows(app)
         assert any(way in row for row in rows for way in ways), (sorted(ways), rows)
+
+
+async def test_lines_arriving_below_a_scrolled_back_view_are_counted_in_the_status_bar(
+        server: Runtime, make_client: MakeClient) -> None:
+    """irssi's `-- more --`: reading older lines, the person is told that new ones came
+    below; back at the bottom, the count goes."""
+    app = chat_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        for i in range(60):
+            bob.privmsg("#lobby", f"backlog {i}")
+        await until(pilot, lambda: on_screen(app, "backlog 59"), "the backlog")
+        await pilot.press("pageup")
+        assert not view_of(app).following
+        assert "more" not in static_text(app.query_one(StatusBar))
+        for i in range(3):
+            bob.privmsg("#lobby", f"new {i}")
+        await until(pilot, lambda: "-- more (3) --" in static_text(app.query_one(StatusBar)), "the count of new lines")
+        assert not on_screen(app, "new 2")  # the view stayed where the person was reading
+        await pilot.press("pagedown")
+        await pilot.press("pagedown")
+        await until(pilot, lambda: on_screen(app, "new 2"), "the new lines at the bottom")
+        await until(pilot, lambda: "more" not in static_text(app.query_one(StatusBar)), "the count gone")

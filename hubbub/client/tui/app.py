@@ -195,11 +195,19 @@ class ChatApp(App[int]):
         if update.selected or current in update.topic:
             self.query_one(TopicBar).show(self.state)
         if update.status or update.selected or current in update.members:
-            self.query_one(StatusBar).show(self.state)
+            self._show_status()
         if update.bell:
             self.bell()
         if update.channel_list and isinstance(self.screen, ChannelListScreen):
             self.screen.show_channels(self.state.channels_listed)
+
+    def _show_status(self) -> None:
+        view = self.views.get(self.state.current)
+        self.query_one(StatusBar).show(self.state, view.unseen if view is not None else 0)
+
+    def on_message_view_more_changed(self, message: MessageView.MoreChanged) -> None:
+        if self.views.get(self.state.current) is message.view:
+            self._show_status()
 
     def _place_panels(self, width: int | None = None) -> None:
         """Show or hide the side panels for this buffer and this terminal width."""

@@ -173,7 +173,8 @@ class MessageView(RichLog):
                          max_lines=MAX_LINES * 4, **kwargs)
         self.buffer = buffer
         self.can_focus = False
-        self.following = True
+        self._following = True
+        self.unseen = 0  # lines drawn below while scrolled back (irssi's "-- more --")
         self._rendered_width = 0
         self._pending: list[Line] = []
         self._day: date | None = None  # the day of the last line drawn
@@ -182,6 +183,24 @@ class MessageView(RichLog):
         self._heights: deque[int] = deque(maxlen=MAX_LINES)  # rows drawn for each buffer line
         self.search = ""  # highlighted wherever it occurs (Ctrl+F)
         self.asked_older = False  # PageUp at the top asked the server for older lines
+
+    class MoreChanged(Message):
+        """The count of lines below the view (scrolled back) changed: the status bar says it."""
+
+        def __init__(self, view: MessageView) -> None:
+            super().__init__()
+            self.view = view
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    @following.setter
+    def following(self, value: bool) -> None:
+        self._following = value
+        if value and self.unseen:
+            self.unseen = 0
+            self.post_message(self.MoreChanged(self))
 
     def _width(self) -> int:
         return self.scrollable_content_region.width
@@ -263,6 +282,9 @@ class MessageView(RichLog):
         self._write(line)
         if self.following:
             self.follow()
+        else:
+            self.unseen += 1
+            self.post_message(self.MoreChanged(self))
 
     def catch_up(self) -> None:
         """Draw what arrived while hidden (call once shown)."""
@@ -389,7 +411,8 @@ class TopicBar(Static):
 
 
 class StatusBar(Static):
-    def show(self, state: ChatState) -> None:
+    def show(self, state: ChatState, more: int = 0) -> None:
+        """`more`: lines below what the scrolled-back view shows, said at the end."""
         self.set_class(state.status == "disconnected", "-disconnected")
         self.set_class(state.status == "connecting", "-connecting")
         if state.status != "connected":
@@ -406,6 +429,8 @@ class StatusBar(Static):
             text.append(f" · {buffer.name} · {count} member{'s' if count != 1 else ''}")
         elif buffer.kind is BufferKind.QUERY:
             text.append(f" · talking with {buffer.name}")
+        if more:
+            text.append(f" · -- more ({more}) --", style=Style(reverse=True))
         self.update(text)
 
 
