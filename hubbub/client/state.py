@@ -400,7 +400,8 @@ class ChatState:
             return  # the same failure again: the status bar says it
         now = self.clock()
         for buffer in self.buffers:
-            if buffer is self.server or buffer.joined:
+            # a private conversation too: what is typed there now goes nowhere
+            if buffer is self.server or buffer.joined or buffer.kind is BufferKind.QUERY:
                 self._event_line(buffer, now, "error", text, update)
             if buffer.joined:
                 self._left(buffer, update)

@@ -114,6 +114,15 @@ def test_disconnection_is_said_in_every_joined_buffer_and_members_are_cleared() 
     assert state.status == "disconnected"
 
 
+def test_disconnection_is_said_in_private_conversations_too() -> None:
+    state = connected()
+    state.apply(message("bob", "alice", "hi"))
+    query = state.find("bob")
+    assert query is not None
+    state.apply(ev.Disconnected("connection reset", 2.0))
+    assert query.lines[-1].kind == "error" and "Disconnected" in query.lines[-1].text
+
+
 def test_history_goes_before_live_lines_without_duplicates() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))
