@@ -43,16 +43,20 @@ def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type:
     parser.add_argument("--config", metavar="FILE", help="TOML configuration file (for store.db)")
     parser.add_argument("--db", metavar="PATH",
                         help="database file or postgresql:// URL (default: store.db of the configuration)")
+    # the same two options after the action too (`hubbub account list --db x.db`), as people type them
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="as before the action")
+    store.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="as before the action")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="create an account; the password is read on standard input "
-                             "(creates the store file if there is none yet; the others need it to exist)")  # fmt: skip
+    add = actions.add_parser("add", parents=[store], help="create an account; the password is read on standard "
+                             "input (creates the store file if there is none yet; the others need it to exist)")  # fmt: skip
     add.add_argument("name")
     add.add_argument("--email", default="")
-    passwd = actions.add_parser("passwd", help="set an account's password (read on standard input)")
+    passwd = actions.add_parser("passwd", parents=[store], help="set an account's password (read on standard input)")
     passwd.add_argument("name")
-    delete = actions.add_parser("del", help="delete an account")
+    delete = actions.add_parser("del", parents=[store], help="delete an account")
     delete.add_argument("name")
-    actions.add_parser("list", help="list the accounts")
+    actions.add_parser("list", parents=[store], help="list the accounts")
 
 
 def _password() -> str:

@@ -273,6 +273,15 @@ def test_account_add_list_passwd_del_round_trip_on_a_file(tmp_path: Path) -> Non
     assert account(tmp_path, "--db", db, "list").stdout.strip() == "no accounts"
 
 
+def test_account_takes_the_store_after_the_action_too(tmp_path: Path) -> None:
+    """`hubbub account add erin --db x.db`, as people type it: the same as before the action."""
+    db = str(tmp_path / "after.db")
+    assert account(tmp_path, "add", "erin", "--db", db, stdin="pw\n").returncode == 0
+    assert account(tmp_path, "list", "--db", db).stdout.startswith("erin\t")
+    assert account(tmp_path, "--db", db, "list").stdout.startswith("erin\t")
+    assert not (tmp_path / "hubbub.db").exists()
+
+
 def test_account_edge_cases_are_one_clear_line(tmp_path: Path) -> None:
     db = str(tmp_path / "hubbub.db")
     assert account(tmp_path, "--db", db, "add", "alice", stdin="pw\n").returncode == 0  # a store to work on
