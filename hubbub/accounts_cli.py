@@ -48,8 +48,9 @@ def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type:
     store.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="as before the action")
     store.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="as before the action")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", parents=[store], help="create an account; the password is read on standard "
-                             "input (creates the store file if there is none yet; the others need it to exist)")  # fmt: skip
+    add = actions.add_parser("add", parents=[store], help="create an account; the password is read on "
+                             "standard input (creates the store file if there is none yet; the others need it "
+                             "to exist)")  # fmt: skip
     add.add_argument("name")
     add.add_argument("--email", default="")
     passwd = actions.add_parser("passwd", parents=[store], help="set an account's password (read on standard input)")
