@@ -43,10 +43,18 @@ def _seen(user: User) -> Seen:
 
 def _listed(entries: MaskList, user: User, who: Seen, kinds: tuple[str, ...]) -> bool:
     """Matched by a mask of `kinds` on nick!user@host (or its address), or by an `a:`
-    mask on its account."""
+    mask on its account (an `m:a:` one too, when mutes count)."""
     if entries.matches_user(who, kinds):
         return True
-    return user.account is not None and entries.matches(casefold(user.account), _ACCOUNTS)
+    if user.account is None:
+        return False
+    account = casefold(user.account)
+    return entries.matches(account, _ACCOUNTS) or (MUTE in kinds and _account_muted(entries, account))
+
+
+def _account_muted(entries: MaskList, account: str) -> bool:
+    """An `m:a:<mask>` entry matching the (casefolded) account name."""
+    return entries.matches(f"{ACCOUNT}:{account}", _MUTES)
 
 
 def is_banned(channel: Channel, user: User) -> bool:
@@ -64,7 +72,10 @@ def is_muted(channel: Channel, user: User) -> bool:
     if not bans:
         return False
     who = _seen(user)
-    return bans.matches_user(who, _MUTES) and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
+    muted = bans.matches_user(who, _MUTES) or (
+        user.account is not None and _account_muted(bans, casefold(user.account))
+    )
+    return muted and not _listed(channel.lists["e"], user, who, _ANY_EXCEPTION)
 
 
 OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes

@@ -375,6 +375,13 @@ def _joined(a: Announcer, ev: Joined, outcome: Outcome) -> None:
         # a message of its own, with an id of its own (message-ids: never two with one),
         # the same on every node
         away = from_user(user, Message("AWAY", [user.away], user.prefix), ev.time, ev.msgid + "-away")
+    # the status a registered channel gives its founder and access list, said as ergo does
+    # (`:server MODE #c +o nick`): clients know ranks from MODE lines, not from guesses
+    status = "" if outcome.created else channel.members.get(user, "")
+    granted = None
+    if status:
+        params = [channel.name, "+" + status, *([user.nick] * len(status))]
+        granted = Outgoing(Message("MODE", params, a.server), ev.time, ev.msgid + "-mode")
     for member in outcome.audience:
         conn = member.conn
         if conn is None:
@@ -382,6 +389,8 @@ def _joined(a: Announcer, ev: Joined, outcome: Outcome) -> None:
         conn.deliver(extended if "extended-join" in conn.caps else plain)
         if away is not None and member is not user and "away-notify" in conn.caps:
             conn.deliver(away)
+        if granted is not None:
+            conn.deliver(granted)
 
 
 @announces(Parted)

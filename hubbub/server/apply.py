@@ -862,7 +862,7 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
         removed = [
             ModeChange(False, letter, entry.mask)
             for letter in LIST_MODES
-            if (entry := channel.lists[letter].remove_account(ev.key)) is not None
+            for entry in channel.lists[letter].remove_account(ev.key)
         ]
         if removed:
             unlisted.append((channel, removed))

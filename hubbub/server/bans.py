@@ -9,9 +9,10 @@ casemapping (ascii).
 Extended bans (`EXTBAN=,am`): a mask may start with a type letter and ':'. `m:` (mute):
 in the ban list it lets the user join but not speak; in the exception list it exempts
 from mutes only. `a:` (account): matches users logged in to an account whose name
-matches the mask that follows (`a:spammer`, `a:bot*`), in any list. An entry naming an
-account lasts no longer than the account: dropping the account removes it
-(apply.py), so whoever registers the name next inherits nothing.
+matches the mask that follows (`a:spammer`, `a:bot*`), in any list. The two stack as
+InspIRCd's do: `m:a:spammer` mutes an account (and, as an exception, exempts one from
+mutes). An entry naming an account lasts no longer than the account: dropping the
+account removes it (apply.py), so whoever registers the name next inherits nothing.
 
 The host part matches the host a user is shown with and its IP address alike (as
 K-lines do, and as solanum, InspIRCd and ergo match bans): a user behind a WebIRC
@@ -57,6 +58,10 @@ def normalize(text: str) -> str:
             raise BadMask(f"unknown extended ban type {kind}: (EXTBAN types are {EXTBAN_TYPES})")
         if not text:
             raise BadMask("an extended ban needs a mask after its type")
+        if kind == MUTE and _EXTBAN_SHAPE.match(text):  # m:a:name, an account's mute
+            if text[0] != ACCOUNT:
+                raise BadMask(f"a mute takes nick!user@host or {ACCOUNT}:account, not {text[0]}:")
+            return f"{kind}:{normalize(text)}"
         if kind == ACCOUNT:  # an account name (or a mask of one), not nick!user@host
             if "!" in text or "@" in text:
                 raise BadMask("an account extban takes an account name: a:name")
@@ -165,12 +170,13 @@ class MaskList:
             self.entries.remove(entry)
         return entry
 
-    def remove_account(self, key: str) -> Entry | None:
-        """Take out the `a:` entry naming the account `key` (casefolded), if there is one:
-        the entry of a dropped account, which must not pass to whoever registers its name
+    def remove_account(self, key: str) -> list[Entry]:
+        """Take out the entries naming the account `key` (casefolded), `a:` and `m:a:`:
+        those of a dropped account, which must not pass to whoever registers its name
         next. A wildcard (`a:zo*`) names no account in particular and stays. Entries are
-        one per folded form, so there is at most one."""
-        return self.remove(f"{ACCOUNT}:{key}")
+        one per folded form, so there is at most one of each."""
+        gone = (self.remove(f"{ACCOUNT}:{key}"), self.remove(f"{MUTE}:{ACCOUNT}:{key}"))
+        return [entry for entry in gone if entry is not None]
 
     def matches(self, folded: str, kinds: tuple[str, ...]) -> bool:
         """Whether an entry of one of `kinds` ("" is plain) matches a casefolded text: an
