@@ -9,6 +9,7 @@ users) in one place.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
+from hubbub.irc.message import Message
 from hubbub.server.channel import Channel
 from hubbub.server.connection import Connection
 from hubbub.server.user import User
@@ -35,12 +36,20 @@ def visible_members(user: User, channel: Channel) -> list[User]:
 
 def send_names(conn: Connection, viewer: User, channel: Channel) -> None:
     """353 lines and 366, in the form `conn` negotiated (multi-prefix, userhost-in-names)."""
+    for row in names_rows(conn, viewer, channel):
+        conn.send(row)
+
+
+def names_rows(conn: Connection, viewer: User, channel: Channel) -> list[Message]:
+    """The lines `send_names` sends: a big channel's pass the sendq, so a NAMES reply is
+    paced (a JOIN's too: handlers/channels.py)."""
     multi = "multi-prefix" in conn.caps
     full = "userhost-in-names" in conn.caps
     entries = [channel.prefix(m, multi) + (m.prefix if full else m.nick) for m in visible_members(viewer, channel)]
     symbol = "@" if "s" in channel.modes else "="
-    conn.numeric_list(n.RPL_NAMREPLY, [symbol, channel.name], entries)
-    conn.numeric(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+    rows = conn.numeric_list_rows(n.RPL_NAMREPLY, [symbol, channel.name], entries)
+    rows.append(conn.numeric_row(n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list"))
+    return rows
 
 
 def send_topic(conn: Connection, channel: Channel) -> None:

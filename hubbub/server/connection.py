@@ -10,7 +10,7 @@ command's replies are collected first (labels.py).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, Protocol
@@ -206,9 +206,14 @@ class Connection:
         """`code` with `params` and the space-separated `items` as its last parameter, in
         as many lines as keep each within 512 bytes (nothing when there are no items):
         NAMES and WHOIS channel lists grow with the chat."""
+        for row in self.numeric_list_rows(code, params, items):
+            self.send(row)
+
+    def numeric_list_rows(self, code: str, params: list[str], items: list[str]) -> list[Message]:
+        """The lines `numeric_list` sends, to be sent later (a paced reply's rows)."""
         head = f":{self.server} {code} {self.user.nick} {' '.join(params)} :"
-        for line in pack(items, MAX_LINE_BODY - len(head.encode())):
-            self.numeric(code, *params, " ".join(line))
+        budget = MAX_LINE_BODY - len(head.encode())
+        return [self.numeric_row(code, *params, " ".join(line)) for line in pack(items, budget)]
 
     def server_message(self, command: str, *params: str) -> None:
         self.send(Message(command, list(params), self.server))
@@ -248,17 +253,32 @@ class Connection:
                 return
         self._pace(rows, patience, False)
 
-    def _pace(self, rows: Iterator[Message], patience: float, holding: bool) -> None:
+    def paced_then(self, rows: Iterable[Message], patience: float, then: Callable[[], None],
+                   pausing: Callable[[], None]) -> None:
+        """Part of a longer reply (a JOIN's NAMES of a big channel), paced as `paced` is:
+        `then` goes on with the reply once every row is written, and `pausing` is called
+        if the rows must wait for the client to read (to hold what others send
+        meanwhile, which could contradict rows taken earlier)."""
+        self._pace(iter(rows), patience, False, then, pausing)
+
+    def _pace(self, rows: Iterator[Message], patience: float, holding: bool,
+              then: Callable[[], None] | None = None, pausing: Callable[[], None] | None = None) -> None:
         link = self.link
         for message in rows:
             if self.quit_reason is not None:
-                break
+                if holding:
+                    link.release_input()
+                return
             self.send(message)
             if not link.has_room():
                 if not holding:
                     link.hold_input()
-                link.when_drained(partial(self._pace, rows, patience, True), patience)
+                    if pausing is not None:
+                        pausing()
+                link.when_drained(partial(self._pace, rows, patience, True, then, pausing), patience)
                 return
+        if then is not None and self.quit_reason is None:
+            then()  # before the client's next lines: the rest of the reply is the command's (it may hold again)
         if holding:
             link.release_input()
 

@@ -28,6 +28,8 @@ from hubbub.server.handlers.replies import refused_when_applied, send_paced, sho
 from hubbub.server.logins import UNAVAILABLE
 
 PARTLEN = 300  # bytes
+# A JOIN's topic and NAMES of more lines than this (8 KB at most) are paced; fewer go at once
+_PACED_FROM = 16
 
 
 def send_names(ctx: Context, channel: Channel) -> None:
@@ -138,8 +140,16 @@ class _Joining:
         query = replay_query(ctx, channel, outcome.time)
 
         def rest() -> None:
-            for line in info:
-                conn.send(line)
+            if len(info) <= _PACED_FROM:
+                for line in info:
+                    conn.send(line)
+                after_names()
+                return
+            # the NAMES of a big channel passes the sendq: paced, what others send held
+            # meanwhile (a PART before the end of NAMES would contradict a row taken earlier)
+            conn.paced_then(info, ctx.config.limits.ping_timeout, after_names, self.wait)
+
+        def after_names() -> None:
             if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'
                 lines = metadata.sync_lines(conn, metadata.channel_targets(channel))
                 metadata.sync(conn, name, lines, metadata.sync_budget(ctx.config.limits.sendq))
@@ -217,12 +227,17 @@ def handle_names(ctx: Context, message: Message) -> None:
     if len(names) > limit:
         ctx.conn.numeric(n.ERR_TOOMANYTARGETS, message.params[0], f"Too many targets, the limit is {limit}")
         return
+    send_paced(ctx, _names_rows(ctx, names))  # a big channel's NAMES passes the sendq
+
+
+def _names_rows(ctx: Context, names: list[str]) -> Iterator[Message]:
+    """Each channel's 353 lines and 366, taken as the client reads them."""
     for name in names:
         channel = ctx.state.find_channel(name)
         if channel is None or channel.hidden_from(ctx.user):
-            ctx.conn.numeric(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
+            yield ctx.conn.numeric_row(n.RPL_ENDOFNAMES, shown(name), "End of /NAMES list")
         else:
-            send_names(ctx, channel)
+            yield from channel_info.names_rows(ctx.conn, ctx.user, channel)
 
 
 @command("LIST")

@@ -41,7 +41,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.engine import Then
 from hubbub.server.events import ChannelModesSet, ModeChange
 from hubbub.server.handlers.operators import refused
-from hubbub.server.handlers.replies import refused_when_applied, shown
+from hubbub.server.handlers.replies import refused_when_applied, send_paced, shown
 from hubbub.server.handlers.usermodes import user_mode
 
 log = logging.getLogger("hubbub.opers")
@@ -61,12 +61,21 @@ def send_channel_modes(ctx: Context, channel: Channel) -> None:
     conn.numeric(n.RPL_CREATIONTIME, channel.name, str(int(channel.created)))
 
 
-def send_mode_list(ctx: Context, channel: Channel, letter: str) -> None:
+def send_mode_list(ctx: Context, channel: Channel, letter: str, alone: bool = False) -> None:
+    """367s and 368 (or the +e, +I forms). `alone`: the MODE line asks nothing else, so its
+    reply may be paced (a list at MAXLIST of long masks can pass the sendq); otherwise
+    it is written at once, in its place among the line's other replies."""
     entry_code, end_code, end_text = LIST_REPLIES[letter]
+    rows = []
     if access.sees_lists(channel, ctx.user):
-        for entry in channel.lists[letter].entries:
-            ctx.conn.numeric(entry_code, channel.name, entry.mask, entry.set_by, str(entry.set_at))
-    ctx.conn.numeric(end_code, channel.name, end_text)
+        rows = [ctx.conn.numeric_row(entry_code, channel.name, entry.mask, entry.set_by, str(entry.set_at))
+                for entry in channel.lists[letter].entries]
+    rows.append(ctx.conn.numeric_row(end_code, channel.name, end_text))
+    if alone:
+        send_paced(ctx, rows)
+        return
+    for row in rows:
+        ctx.conn.send(row)
 
 
 class _ModeRequest:
@@ -82,10 +91,13 @@ class _ModeRequest:
         self.changes: list[ModeChange] = []
         self.denied = False
         self.listed: set[str] = set()
+        self.alone = False  # the line asks one list and nothing else (run)
         self.list_adds: dict[str, set[str]] = {}  # masks this request adds, per list
         self.list_removes: dict[str, set[str]] = {}  # entries it removes, per list
 
     def run(self, modestring: str, then: Then | None = None) -> None:
+        # `MODE #c b`, `MODE #c +b`: a list asked alone, whose reply may be paced
+        self.alone = not self.args and len(modestring.lstrip("+-")) == 1
         adding = True
         for letter in modestring:
             if letter in "+-":
@@ -137,7 +149,7 @@ class _ModeRequest:
     def _query(self, letter: str) -> None:
         if letter not in self.listed:
             self.listed.add(letter)
-            send_mode_list(self.ctx, self.channel, letter)
+            send_mode_list(self.ctx, self.channel, letter, self.alone)
 
     def _invalid(self, letter: str, shown_param: str, reason: str) -> None:
         self.ctx.conn.numeric(n.ERR_INVALIDMODEPARAM, self.channel.name, letter, shown_param, reason)
