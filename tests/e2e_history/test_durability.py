@@ -10,19 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_limits.test_cli import Served, run
+from tests.e2e_limits.test_cli import run
 from tests.helpers import LineClient
-
-
-async def _capped(served: Served, nick: str, caps: str) -> LineClient:
-    client = await served.client()
-    client.send(f"CAP REQ :{caps}")
-    client.send(f"NICK {nick}")
-    client.send("USER u 0 * :U")
-    client.send("CAP END")
-    await client.expect("001")
-    client.nick = nick
-    return client
 
 
 @pytest.mark.parametrize("on_loop", ["false", "true"])
@@ -31,10 +20,10 @@ async def test_every_message_a_client_received_is_in_the_history_after_sigkill(s
     store.commit_on_loop)."""
     served = await serve("--db", db, "--set", "history.chathistory_max=100000", "--set", "limits.flood_control=false",
                          "--set", f"store.commit_on_loop={on_loop}")  # fmt: skip
-    watcher = await _capped(served, "watcher", "message-tags")
+    watcher = await served.capped("watcher", "message-tags")
     watcher.send("JOIN #c")
     await watcher.expect("366")
-    senders = [await _capped(served, f"s{i}", "message-tags") for i in range(3)]
+    senders = [await served.capped(f"s{i}", "message-tags") for i in range(3)]
     for sender in senders:
         sender.send("JOIN #c")
         await sender.expect("366")
@@ -67,7 +56,7 @@ async def test_every_message_a_client_received_is_in_the_history_after_sigkill(s
     await asyncio.gather(*tasks, return_exceptions=True)
 
     again = await serve("--db", db, "--set", "history.chathistory_max=100000")
-    reader = await _capped(again, "reader", "draft/chathistory batch message-tags")
+    reader = await again.capped("reader", "draft/chathistory batch message-tags")
     reader.send("JOIN #c")
     await reader.expect("366")
     reader.send("CHATHISTORY LATEST #c * 100000")
@@ -134,7 +123,7 @@ async def test_a_message_nobody_here_was_sent_is_committed_all_the_same(serve, d
     import asyncpg
 
     served = await serve("--db", db)
-    alone = await _capped(served, "alone", "message-tags")
+    alone = await served.capped("alone", "message-tags")
     alone.send("JOIN #quiet")
     await alone.expect("366")
     alone.send("PRIVMSG #quiet :nobody here to hear this")  # nothing is sent back, and nothing is read after

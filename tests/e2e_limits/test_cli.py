@@ -84,6 +84,17 @@ class Served:
         reader, writer = await asyncio.open_connection(self.host, self.port)
         return LineClient(reader, writer)
 
+    async def capped(self, nick: str, caps: str) -> LineClient:
+        """A client registered as `nick` with the capabilities `caps` (space-separated)."""
+        client = await self.client()
+        client.send(f"CAP REQ :{caps}")
+        client.send(f"NICK {nick}")
+        client.send("USER u 0 * :U")
+        client.send("CAP END")
+        await client.expect("001")
+        client.nick = nick
+        return client
+
     async def wait(self, timeout: float = EXIT) -> int:
         code = await asyncio.wait_for(self.proc.wait(), timeout)
         await asyncio.wait_for(self._reader, timeout)

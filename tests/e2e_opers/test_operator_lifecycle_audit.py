@@ -74,17 +74,6 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Served]
         await served.kill()
 
 
-async def capped(served: Served, nick: str, caps: str) -> LineClient:
-    client = await served.client()
-    client.send(f"CAP REQ :{caps}")
-    client.send(f"NICK {nick}")
-    client.send("USER u 0 * :U")
-    client.send("CAP END")
-    await client.expect("001")
-    client.nick = nick
-    return client
-
-
 def no_traceback(log: list[str]) -> None:
     text = "\n".join(log)
     assert "Traceback" not in text, text
@@ -103,10 +92,10 @@ async def test_sigint_mid_traffic_loses_nothing_received_and_a_restart_on_the_sa
     served = await serve("--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", *args)
     irc_host, irc_port = served.addresses["irc"]
     web_host, web_port = served.addresses["web"]
-    watcher = await capped(served, "watcher", "message-tags")
+    watcher = await served.capped("watcher", "message-tags")
     watcher.send("JOIN #c")
     await watcher.expect("366")
-    senders = [await capped(served, f"s{i}", "message-tags") for i in range(2)]
+    senders = [await served.capped(f"s{i}", "message-tags") for i in range(2)]
     for sender in senders:
         sender.send("JOIN #c")
         await sender.expect("366")
@@ -157,7 +146,7 @@ async def test_sigint_mid_traffic_loses_nothing_received_and_a_restart_on_the_sa
 
     again = await serve("--listen", f"{irc_host}:{irc_port}", "--web", f"{web_host}:{web_port}", *args)
     assert again.addresses == {"irc": (irc_host, irc_port), "web": (web_host, web_port)}
-    reader = await capped(again, "reader", "draft/chathistory batch message-tags")
+    reader = await again.capped("reader", "draft/chathistory batch message-tags")
     reader.send("JOIN #c")
     await reader.expect("366")
     reader.send("CHATHISTORY LATEST #c * 100000")
