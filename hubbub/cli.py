@@ -141,10 +141,7 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # TLS: the certificate or key cannot be used
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2
-    except (StoreError, ClusterError) as exc:
-        print(f"hubbub: {exc}", file=sys.stderr)
-        return 1
-    except ListenError as exc:
+    except (StoreError, ClusterError, ListenError) as exc:  # a ListenError names its listener
         print(f"hubbub: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

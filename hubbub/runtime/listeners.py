@@ -33,9 +33,9 @@ log = logging.getLogger("hubbub")
 listening_log = logging.getLogger("hubbub.listening")
 
 
-
 class ListenError(OSError):
     """An address we were told to listen on cannot be used; the message names it."""
+
 
 class Admission:
     def __init__(

@@ -258,8 +258,18 @@ class Connection:
         """Part of a longer reply (a JOIN's NAMES of a big channel), paced as `paced` is:
         `then` goes on with the reply once every row is written, and `pausing` is called
         if the rows must wait for the client to read (to hold what others send
-        meanwhile, which could contradict rows taken earlier)."""
-        self._pace(iter(rows), patience, False, then, pausing)
+        meanwhile, which could contradict rows taken earlier). Labeled, the reply becomes
+        its batch as `paced` makes it, the batch ending with the rows: what `then` sends
+        comes after it, unlabeled (collected whole, the rows would pass the sendq)."""
+        rows = iter(rows)
+        labeled = self.labeled
+        if labeled is not None:
+            for message in rows:
+                self.send(message)
+                if len(labeled.items) > _LABELED_ROWS:
+                    rows = self._open_label(labeled, rows)
+                    break
+        self._pace(rows, patience, False, then, pausing)
 
     def _pace(self, rows: Iterator[Message], patience: float, holding: bool,
               then: Callable[[], None] | None = None, pausing: Callable[[], None] | None = None) -> None:
@@ -278,7 +288,13 @@ class Connection:
                 link.when_drained(partial(self._pace, rows, patience, True, then, pausing), patience)
                 return
         if then is not None and self.quit_reason is None:
-            then()  # before the client's next lines: the rest of the reply is the command's (it may hold again)
+            # before the client's next lines: the rest of the reply is the command's (it may
+            # hold again), and its output passes what is held from others (as Context.Later's)
+            passing, self.passing = self.passing, True
+            try:
+                then()
+            finally:
+                self.passing = passing
         if holding:
             link.release_input()
 

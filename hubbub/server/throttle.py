@@ -57,7 +57,9 @@ class FailureThrottle:
         times.append(now)
 
     def sweep(self, now: float) -> None:
-        """Forget the keys whose failures have all left the window (the oldest come first)."""
+        """Forget the keys whose failures have all left the window (the oldest come first;
+        a key whose latest time `withdraw` took back may wait one more window behind a
+        newer one: bounded all the same)."""
         failures = self._failures
         horizon = now - self.window
         while failures:

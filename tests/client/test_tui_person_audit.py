@@ -475,3 +475,25 @@ async def test_lines_arriving_below_a_scrolled_back_view_are_counted_in_the_stat
         await pilot.press("pagedown")
         await until(pilot, lambda: on_screen(app, "new 2"), "the new lines at the bottom")
         await until(pilot, lambda: "more" not in static_text(app.query_one(StatusBar)), "the count gone")
+
+
+async def test_lines_that_came_while_a_scrolled_back_view_was_hidden_are_counted_too(
+        server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, _ = await make_client(server, "bob", channels=("#lobby",))
+        for i in range(60):
+            bob.privmsg("#lobby", f"backlog {i}")
+        await until(pilot, lambda: on_screen(app, "backlog 59"), "the backlog")
+        await pilot.press("pageup")
+        assert not view_of(app).following
+        await pilot.press("alt+1")  # the server buffer
+        await until(pilot, lambda: app.state.current is app.state.server, "the server buffer")
+        for i in range(2):
+            bob.privmsg("#lobby", f"while away {i}")
+        lobby = app.state.find("#lobby")
+        await until(pilot, lambda: lobby is not None and any(line.text == "while away 1" for line in lobby.lines),
+                    "the lines in #lobby")
+        await pilot.press("alt+2")
+        await until(pilot, lambda: "-- more (2) --" in static_text(app.query_one(StatusBar)), "the count")

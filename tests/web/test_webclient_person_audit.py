@@ -171,7 +171,9 @@ async def test_the_join_a_channel_button_does_not_throw_away_what_you_were_typin
     await page.keyboard.type("dev")
     await page.keyboard.press("Enter")
     await expect(page.locator("#buffer-title")).to_have_text("#dev")
-    await expect(box).to_have_value(draft, timeout=2_000)
+    await expect(box).to_have_value("")  # the draft was for #lobby: not offered to #dev
+    await buffer_item(alice, "#lobby").click()
+    await expect(box).to_have_value(draft, timeout=2_000)  # back where it was being written
 
 
 async def test_sending_while_scrolled_up_brings_you_down_to_your_line(open_user, irc_user) -> None:

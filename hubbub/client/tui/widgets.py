@@ -303,6 +303,9 @@ class MessageView(RichLog):
             self._write(line)
         if self.following:
             self.follow()
+        elif pending:  # drawn below where the person was reading, while the view was hidden
+            self.unseen += len(pending)
+            self.post_message(self.MoreChanged(self))
 
     def rewrite(self) -> None:
         width = self._width()
@@ -330,7 +333,8 @@ class MessageView(RichLog):
         if same_width and len(self.lines) > rows_before:
             # Older lines came in above (scroll-back): what was on screen stays put, and
             # when PageUp asked for them, the page just above it is shown.
-            top += len(self.lines) - rows_before + lost
+            # the day heading the old first line lost was the top row: only there does it count
+            top += len(self.lines) - rows_before + (lost if top == 0 else 0)
             if self.asked_older:
                 top -= self.scrollable_content_region.height
         self.asked_older = False

@@ -102,8 +102,9 @@ class _Joining:
             conn.release_after_reply()
 
     def wait(self) -> None:
-        """The reply is about to wait for the store: hold what others send meanwhile
-        (again, when a flood during an earlier channel's wait let go of the hold)."""
+        """The reply is about to wait (for the store, or for the client to read a paced
+        NAMES): hold what others send meanwhile (again, when a flood during an earlier
+        channel's wait let go of the hold)."""
         self.ctx.conn.hold_deliveries()
 
     def _joined(self, outcome: Outcome) -> None:

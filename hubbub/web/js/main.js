@@ -457,7 +457,17 @@ function startSession({ nick, password, channels }) {
     typingPause = setTimeout(() => client.typing(target, "paused"), TYPING_PAUSE_MS);
   }
 
-  let parkedDraft = null; // a draft the "Join a channel…" button set aside
+  // What the person was writing when "Join a channel…" put /join in the box, and where:
+  // given back in that conversation (the /join switches to the new channel, and the box
+  // is shared by every conversation: back here it would be sent to the wrong one).
+  let parkedDraft = null;
+  state.subscribe((change) => {
+    if (change.type === "active" && parkedDraft && change.key === parkedDraft.key && !input.value) {
+      input.value = parkedDraft.text;
+      parkedDraft = null;
+      autosize();
+    }
+  });
 
   function submit() {
     const text = input.value;
@@ -473,15 +483,8 @@ function startSession({ nick, password, channels }) {
       input.value = text;
       return;
     }
+    if (parkedDraft !== null && !/^\/j(oin)?\s/i.test(text)) parkedDraft = null; // the person did something else
     runInput(ctx, text);
-    if (parkedDraft !== null) {
-      // "Join a channel…" put /join in the box: what was being typed comes back after it
-      if (/^\/j(oin)?\s/i.test(text)) {
-        input.value = parkedDraft;
-        autosize();
-      }
-      parkedDraft = null;
-    }
     view.messages.jumpToBottom();
   }
 
@@ -566,7 +569,7 @@ function startSession({ nick, password, channels }) {
   });
 
   $("join-button").addEventListener("click", () => {
-    if (input.value.trim() && !input.value.startsWith("/")) parkedDraft = input.value;
+    if (input.value.trim() && !input.value.startsWith("/")) parkedDraft = { key: state.active, text: input.value };
     input.value = "/join #";
     input.focus();
     input.setSelectionRange(input.value.length, input.value.length);
