@@ -651,6 +651,8 @@ def _renamed(state: ChatState, ev: ChannelRenamed) -> Outcome:
     new_key = casefold(ev.new_name)
     if new_key != old_key and new_key in state.channels:
         return rejected("taken")  # someone created it first, in the network's order
+    if new_key != old_key and channel.founder is not None:
+        return rejected("registered")  # registered first: only its case may change
     outcome = Outcome()
     outcome.user = state.users.get(ev.uid)
     outcome.channel = channel

@@ -225,6 +225,7 @@ def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
         _forget_if_closed(r, channel, old_key)
         if channel.closed:
             r.add(ClosedChannel(channel.key, True))
+    _registered_channel(r, ev, outcome)  # a registered one's new case (the only rename it may have)
 
 
 def _nick(r: Recorder, ev: NickSet, outcome: Outcome) -> None:

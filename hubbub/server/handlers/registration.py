@@ -152,11 +152,17 @@ def _cap_req(ctx: Context, message: Message) -> None:
     if not acceptable:
         _cap_lines(ctx, "NAK", message.param(1).split(), False)
         return
+    was_aware = metadata.aware(conn)
     for name, enable in changes:
         conn.set_cap(name, enable)
     if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
         conn.metadata_subs = NONE
     _cap_lines(ctx, "ACK", message.param(1).split(), False)
+    if metadata.aware(conn) and not was_aware and conn.registered:
+        # draft/metadata-2 turned on after registration: one's own keys, as the burst gives them
+        user = ctx.user
+        own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
+        metadata.send_batch(conn, user.nick, own)
 
 
 @command("CAP", min_params=1, before_registration=True)

@@ -12,6 +12,7 @@ its history stays with the old name, as history is kept per channel name.
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.irc.validate import is_valid_channel
 from hubbub.server import access
@@ -43,7 +44,8 @@ def handle_rename(ctx: Context, message: Message) -> None:
     if not access.may_rename(channel, user):
         conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You must be a channel operator")
         return
-    if channel.founder is not None:  # registered: its registration is kept under its name
+    # registered: its registration is kept under its name; its case may change (the spec's MUST)
+    if channel.founder is not None and casefold(new_name) != channel.key:
         _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "A registered channel cannot be renamed")
         return
     if not is_valid_channel(new_name, ctx.config.limits.channellen):
@@ -66,6 +68,8 @@ def handle_rename(ctx: Context, message: Message) -> None:
     def done(outcome: Outcome) -> None:
         if outcome.rejected == "taken":
             _fail(ctx, "CHANNEL_NAME_IN_USE", old, new_name, "The channel name is already taken")
+        elif outcome.rejected == "registered":  # registered meanwhile, in the network's order
+            _fail(ctx, "CANNOT_RENAME", old, new_name, "A registered channel cannot be renamed")
         elif outcome.rejected is not None:
             conn.numeric(n.ERR_NOSUCHCHANNEL, shown(old), "No such channel")
 

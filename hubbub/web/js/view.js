@@ -177,7 +177,8 @@ export class View {
     if (b.key === s.active) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
     const unread = b.unread ? `, ${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
-    button.setAttribute("aria-label", `${name}${unread}`);
+    const left = b.kind === "channel" && !b.joined ? ", left" : ""; // not only the italics say it
+    button.setAttribute("aria-label", `${name}${unread}${left}`);
     const close = li.querySelector(".close");
     if (close) close.setAttribute("aria-label", `Close ${name}`);
   }
@@ -254,21 +255,35 @@ export class View {
     dot.title = `${said[0].toUpperCase()}${said.slice(1)}`;
     dot.setAttribute("aria-label", `Connection: ${said}`);
     clearTimeout(this.bannerTimer);
+    const countdown = $("banner-countdown");
+    countdown.textContent = "";
     if (c.status === "registered" || c.status === "idle") {
+      if (c.status === "registered" && this.wasCut) {
+        // the banner is a live region: said once that the connection is back, then gone
+        this.wasCut = false;
+        banner.hidden = false;
+        $("reconnect-now").hidden = true;
+        text.textContent = "Connected again.";
+        this.bannerTimer = setTimeout(() => { banner.hidden = true; }, 2000);
+        return;
+      }
       banner.hidden = true;
       return;
     }
+    this.wasCut = true;
     banner.hidden = false;
     $("reconnect-now").hidden = c.status !== "waiting";
+    let words = "Connecting…";
     if (c.status === "waiting") {
+      // the seconds tick outside what is read out: a screen reader says it once
       const seconds = Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000));
-      text.textContent = `Disconnected${c.error ? ` (${c.error})` : ""}. Reconnecting in ${seconds} s…`;
+      words = `Disconnected${c.error ? ` (${c.error})` : ""}. Reconnecting`;
+      countdown.textContent = ` in ${seconds} s…`;
       this.bannerTimer = setTimeout(() => this.renderConnection(), 1000);
     } else if (c.status === "closed") {
-      text.textContent = "Disconnected.";
-    } else {
-      text.textContent = "Connecting…";
+      words = "Disconnected.";
     }
+    if (text.textContent !== words) text.textContent = words;
   }
 
   showJump(show, arrived) {
@@ -288,6 +303,7 @@ export class View {
     const cls = `show-${name}`;
     if (!this.phone.matches && name === "members") {
       this.app.classList.toggle("hide-members");
+      this.updatePanels();
       return;
     }
     const open = !this.app.classList.contains(cls);
@@ -312,6 +328,10 @@ export class View {
     $("sidebar").inert = phone && !this.app.classList.contains("show-buffers");
     $("members").inert = phone && !this.app.classList.contains("show-members");
     $("scrim").hidden = !(phone && (this.app.classList.contains("show-buffers") || this.app.classList.contains("show-members")));
+    // the toggles say whether their panel is shown, for those who cannot see it slide
+    const members = phone ? this.app.classList.contains("show-members") : !this.app.classList.contains("hide-members");
+    $("toggle-members").setAttribute("aria-expanded", String(members));
+    $("toggle-buffers").setAttribute("aria-expanded", String(!phone || this.app.classList.contains("show-buffers")));
   }
 
   // -- static wiring ------------------------------------------------------------------
