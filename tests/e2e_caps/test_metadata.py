@@ -142,6 +142,9 @@ async def test_subscriptions_follow_the_advertised_limit(make_server, clients) -
     await alice.expect("CAP")
     alice.send("CAP REQ draft/metadata-2")
     await alice.expect("CAP")
+    opening = await alice.expect("BATCH")  # one's own metadata (none), as the spec wants after a late REQ
+    assert opening.params[1:] == ["metadata", "alice"]
+    await alice.expect("BATCH", "-" + opening.params[0][1:])
     _, inside = the_batch(await reply(alice, "METADATA * SUBS"), "metadata-subs")
     assert inside == []
 
