@@ -232,7 +232,8 @@ class Connection:
 
     # -- replies longer than the sendq ---------------------------------------------------
 
-    def paced(self, rows: Iterable[Message], patience: float) -> None:
+    def paced(self, rows: Iterable[Message], patience: float, then: Callable[[], None] | None = None,
+              pausing: Callable[[], None] | None = None) -> None:
         """Send a reply that may be longer than the client's sendq (a LIST of a big
         network, a WHO of a big channel) as the client reads it, as ircds that advertise
         SAFELIST do: rows are written while what is unsent for the client stays under
@@ -240,27 +241,12 @@ class Connection:
         meanwhile, so replies keep their order; what others send it goes out between rows.
         `rows` is read lazily, the end numeric included: the reply's last word. Labeled,
         a reply of more than one row goes out as a `labeled-response` batch, opened at
-        its second row and closed after its last."""
-        rows = iter(rows)
-        labeled = self.labeled
-        if labeled is not None:
-            for message in rows:
-                self.send(message)
-                if len(labeled.items) > _LABELED_ROWS:
-                    rows = self._open_label(labeled, rows)
-                    break
-            else:
-                return
-        self._pace(rows, patience, False)
+        its second row and closed after its last.
 
-    def paced_then(self, rows: Iterable[Message], patience: float, then: Callable[[], None],
-                   pausing: Callable[[], None]) -> None:
-        """Part of a longer reply (a JOIN's NAMES of a big channel), paced as `paced` is:
-        `then` goes on with the reply once every row is written, and `pausing` is called
-        if the rows must wait for the client to read (to hold what others send
-        meanwhile, which could contradict rows taken earlier). Labeled, the reply becomes
-        its batch as `paced` makes it, the batch ending with the rows: what `then` sends
-        comes after it, unlabeled (collected whole, the rows would pass the sendq)."""
+        For part of a longer reply (a JOIN's NAMES of a big channel): `then` goes on with
+        the reply once every row is written (what it sends comes after the batch,
+        unlabeled), and `pausing` is called if the rows must wait for the client to read
+        (to hold what others send meanwhile, which could contradict rows taken earlier)."""
         rows = iter(rows)
         labeled = self.labeled
         if labeled is not None:

@@ -108,6 +108,12 @@ def sync(conn: Connection, target: str, lines: list[Message], budget: int) -> No
     send_batch(conn, target, lines)
 
 
+def send_own(conn: Connection, user: User) -> None:
+    """One's own keys as a `metadata` batch (empty without any): in the registration burst,
+    and when the capability is asked for later."""
+    send_batch(conn, user.nick, [key_value(conn, user.nick, key, value) for key, value in user.metadata.items()])
+
+
 def sync_budget(sendq: int) -> int:
     """How many bytes of metadata one synchronisation may queue for a client."""
     return sendq // 2

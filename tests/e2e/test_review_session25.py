@@ -1,6 +1,6 @@
 """Review of session 25's changes (9241cb9..2b903cf), shown over real sockets.
 
-A JOIN's NAMES of more than 16 lines is now paced (`Connection.paced_then`): written
+A JOIN's NAMES of more than 16 lines is now paced (`Connection.paced` with a continuation): written
 while less than half the sendq waits unsent, the rest of the JOIN's reply (the next
 channel of `JOIN #a,#b`) once the client has read it, what others send held meanwhile.
 These tests build one channel whose NAMES is several times half a small sendq and

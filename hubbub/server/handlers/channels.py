@@ -148,7 +148,7 @@ class _Joining:
                 return
             # the NAMES of a big channel passes the sendq: paced, what others send held
             # meanwhile (a PART before the end of NAMES would contradict a row taken earlier)
-            conn.paced_then(info, ctx.config.limits.ping_timeout, after_names, self.wait)
+            conn.paced(info, ctx.config.limits.ping_timeout, after_names, self.wait)
 
         def after_names() -> None:
             if conn.metadata_subs and metadata.aware(conn):  # draft/metadata-2: the channel's and its members'

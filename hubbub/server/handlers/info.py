@@ -76,9 +76,7 @@ def send_welcome(ctx: Context) -> None:
     send_isupport(ctx)
     send_lusers(ctx)
     if metadata.aware(conn):  # draft/metadata-2: one's own keys (set with before-connect)
-        user = ctx.user
-        own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
-        metadata.send_batch(conn, user.nick, own)
+        metadata.send_own(conn, ctx.user)
     send_motd(ctx)
     if ctx.user.modes:  # set before the welcome (+r of a SASL login): the client learns them now
         conn.send(Message("MODE", [ctx.user.nick, "+" + "".join(sorted(ctx.user.modes))], ctx.user.prefix))

@@ -159,10 +159,7 @@ def _cap_req(ctx: Context, message: Message) -> None:
         conn.metadata_subs = NONE
     _cap_lines(ctx, "ACK", message.param(1).split(), False)
     if metadata.aware(conn) and not was_aware and conn.registered:
-        # draft/metadata-2 turned on after registration: one's own keys, as the burst gives them
-        user = ctx.user
-        own = [metadata.key_value(conn, user.nick, key, value) for key, value in user.metadata.items()]
-        metadata.send_batch(conn, user.nick, own)
+        metadata.send_own(conn, ctx.user)  # turned on after registration: as the burst gives them
 
 
 @command("CAP", min_params=1, before_registration=True)
