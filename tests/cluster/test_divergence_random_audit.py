@@ -1000,6 +1000,8 @@ async def deopped_first(redis_server: RedisServer, boss: LineClient, rogue: Line
                         w1: LineClient, w2: LineClient) -> None:  # fmt: skip
     """boss (node 1) ops rogue (node 2) in #c, then takes it back while rogue sends `line`
     as the op it still is on its node: the deop is first in the log, `line` after it."""
+    # rogue's JOIN must have reached boss's node, or the +o meets a stranger (441)
+    await boss.expect(lambda m: m.command == "JOIN" and (m.source or "").startswith("rogue!"))
     boss.send("MODE #c +o rogue")
     await rogue.expect("MODE", "#c", "+o", "rogue")
     await agreed([w1, w2], 2)
