@@ -228,14 +228,6 @@ async def test_a_new_message_is_read_out_by_the_log_and_one_elsewhere_only_count
     assert not any("over here instead" in t for t in texts), texts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "history fetched on joining is drawn into the live log (role=log, not aria-busy): a screen reader "
-        "reads the whole backlog out at once (messagelist.js prependRows)"
-    ),
-)
 async def test_history_loaded_on_joining_is_not_read_out(open_user, irc_user) -> None:
     carol = await irc_user("carol", "#lobby")
     for i in range(30):
@@ -253,14 +245,6 @@ async def test_history_loaded_on_joining_is_not_read_out(open_user, irc_user) ->
     assert backlog == [], f"{len(backlog)} announcements of history: {backlog[:3]}"  # ...the backlog is not
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "switching to a conversation redraws its last 150 messages into the live log "
-        "(MessageList.renderBottom, not aria-busy): all are read out again"
-    ),
-)
 async def test_switching_back_to_a_conversation_does_not_read_it_all_out_again(open_user, irc_user) -> None:
     alice = await open_user()
     await listen(alice.page)
@@ -453,14 +437,6 @@ async def test_tab_reaches_every_control_once_in_reading_order_with_a_visible_fo
     assert weak == [], weak
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "a long topic is cut to one line and shown whole only by a click on a <p> (view.js bindStatic) or a "
-        "hover title: no keyboard way to read it"
-    ),
-)
 async def test_a_long_topic_can_be_read_whole_with_the_keyboard(open_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")
@@ -480,6 +456,13 @@ async def test_a_long_topic_can_be_read_whole_with_the_keyboard(open_user) -> No
     assert reached, "no stop in the title and topic"
     await page.keyboard.press("Enter")
     await expect(topic).to_have_class(re.compile(r"\bexpanded\b"), timeout=2_000)
+    more = page.locator("#topic-more")
+    await expect(more).to_have_attribute("aria-expanded", "true")
+    await page.keyboard.press("Enter")  # and back to one line
+    await expect(more).to_have_attribute("aria-expanded", "false")
+    await alice.say("/topic short")  # a topic that fits has nothing more to show
+    await expect(topic).to_have_text("short")
+    await expect(more).to_be_hidden()
 
 
 async def test_the_panel_toggles_say_whether_their_panel_is_shown(open_user, irc_user) -> None:
@@ -545,32 +528,7 @@ PROBES = """() => {
 
 @pytest.mark.parametrize(
     "scheme",
-    [
-        pytest.param(
-            "light",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "light theme (app.css) below AA 4.5:1: --faint #8d95a3 (timestamps, date lines, joins) 3.0 (2.7 "
-                    "on a mention), faded away members 2.0 and left channels 2.5, the conversation's × 2.6, nick "
-                    "colours nc-3 to nc-8 down to 3.0"
-                ),
-            ),
-        ),
-        pytest.param(
-            "dark",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "dark theme (app.css) below AA 4.5:1: --faint #727a88 (timestamps, date lines, joins) 4.1 (3.0 on"
-                    " a mention), the conversation's × 3.0, faded away members and left channels 3.5, nick colour "
-                    "nc-11 on a mention 4.3"
-                ),
-            ),
-        ),
-    ],
+    ["light", "dark"],
 )
 async def test_text_colours_reach_aa_contrast(scheme: str, open_user, irc_user) -> None:
     alice = await open_user(color_scheme=scheme)

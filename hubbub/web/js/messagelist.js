@@ -47,6 +47,8 @@ export class MessageList {
     this.end = 0; // absolute index after the last rendered message
     this.stuck = true;
     this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
+    this.hushFrame = null; // ends the busy state: an animation frame, then a timer
+    this.hushTimer = null;
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -71,6 +73,7 @@ export class MessageList {
     this.clear();
     const b = this.buffer;
     if (!b) return;
+    this.hush();
     this.start = this.end = b.end;
     this.prependRows(Math.max(b.base, b.end - PAGE));
     this.stuck = true;
@@ -109,6 +112,7 @@ export class MessageList {
         return;
       }
       if (b.end > this.end) {
+        this.hushIfHistory(this.end, b.end);
         this.appendRows(b.end);
         if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
       }
@@ -176,6 +180,7 @@ export class MessageList {
       const c = this.container;
       const before = c.scrollHeight;
       const top = c.scrollTop;
+      this.hush();
       this.prependRows(Math.max(b.base, this.start - CHUNK));
       // Keep what the reader looks at in place while rows appear above it.
       c.scrollTop = top + (c.scrollHeight - before);
@@ -192,6 +197,7 @@ export class MessageList {
 
   loadNewer() {
     const b = this.buffer;
+    this.hush();
     this.appendRows(Math.min(b.end, this.end + CHUNK));
     if (this.entries.length > MAX_ROWS) {
       const c = this.container;
@@ -201,6 +207,45 @@ export class MessageList {
       c.scrollTop = top - (before - c.scrollHeight);
     }
     this.updateStatus();
+  }
+
+  // -- what a screen reader is handed -----------------------------------------------
+
+  // The log is a live region: what goes in is read out. Rows drawn in bulk (history,
+  // a conversation shown again, older or newer rows scrolled into view) are there to
+  // be read at will, not news: the log is busy while they go in, so the backlog is not
+  // read out at once. Busy ends once the browser has drawn them (its accessibility tree
+  // follows the rendering), or right before a live line goes in, which is read out.
+  hush() {
+    this.container.setAttribute("aria-busy", "true");
+    if (this.hushFrame !== null || this.hushTimer !== null) return;
+    const done = () => this.unhush();
+    if (document.hidden) this.hushTimer = setTimeout(done, 250);
+    else {
+      this.hushFrame = requestAnimationFrame(() => {
+        this.hushFrame = null;
+        this.hushTimer = setTimeout(done, 50);
+      });
+    }
+  }
+
+  unhush() {
+    if (this.hushFrame !== null) cancelAnimationFrame(this.hushFrame);
+    if (this.hushTimer !== null) clearTimeout(this.hushTimer);
+    this.hushFrame = this.hushTimer = null;
+    this.container.removeAttribute("aria-busy");
+  }
+
+  /** Rows from..to about to be appended: quiet if all are history, live otherwise. */
+  hushIfHistory(from, to) {
+    const b = this.buffer;
+    for (let i = from; i < to; i++) {
+      if (!b.at(i).history) {
+        this.unhush();
+        return;
+      }
+    }
+    this.hush();
   }
 
   // -- rows ---------------------------------------------------------------------------

@@ -313,6 +313,7 @@ export class ChatState {
         if (buffer.msgids.has(r.msgid)) continue;
         buffer.msgids.add(r.msgid);
       }
+      r.history = true; // drawn quietly: a screen reader does not read a backlog out
       fresh.push(r);
     }
     if (!fresh.length) return 0;

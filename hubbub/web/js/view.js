@@ -209,6 +209,17 @@ export class View {
       topic.textContent = this.state.connection.status === "registered" ? "Server messages" : "";
       topic.title = "";
     }
+    this.fitTopic();
+  }
+
+  /** A topic cut short on its line gets a "more" button: the keyboard's way to read it all. */
+  fitTopic() {
+    const topic = $("topic");
+    const more = $("topic-more");
+    const expanded = topic.classList.contains("expanded");
+    more.hidden = !expanded && topic.scrollWidth <= topic.clientWidth;
+    more.setAttribute("aria-expanded", String(expanded));
+    more.textContent = expanded ? "less" : "more";
   }
 
   renderMembers() {
@@ -353,10 +364,16 @@ export class View {
       const member = event.target.closest("[data-nick]");
       if (member) this.actions.openQuery(member.dataset.nick);
     });
-    // A long topic is cut to one line; a click shows all of it.
+    // A long topic is cut to one line; a click on it, or its "more" button, shows all of it.
+    const toggleTopic = () => {
+      $("topic").classList.toggle("expanded");
+      this.fitTopic();
+    };
     $("topic").addEventListener("click", (event) => {
-      if (!event.target.closest("a")) $("topic").classList.toggle("expanded");
+      if (!event.target.closest("a")) toggleTopic();
     });
+    $("topic-more").addEventListener("click", toggleTopic);
+    new ResizeObserver(() => this.fitTopic()).observe($("topic"));
     $("toggle-buffers").addEventListener("click", () => this.togglePanel("buffers"));
     $("toggle-members").addEventListener("click", () => this.togglePanel("members"));
     $("scrim").addEventListener("click", () => this.closePanels());
