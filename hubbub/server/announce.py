@@ -141,6 +141,7 @@ class Announcer:
         drop: Callable[[Connection, str], None],
         emit: Callable[[Event], None],
         audit: Audit | None = None,
+        metadata_budget: int = 1 << 20,
     ) -> None:
         self.state = state
         self.monitors = monitors
@@ -151,6 +152,7 @@ class Announcer:
         self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
         self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
         self.audit = audit or Audit()  # the server log's lines (they go with the server notices)
+        self.metadata_budget = metadata_budget  # bytes one metadata sync may queue (md.sync_budget)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -462,6 +464,7 @@ def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
 
 
 CHANNEL_RENAME = "draft/channel-rename"
+READ_MARKER = "draft/read-marker"
 
 
 def renamed_part_reason(new: str, reason: str) -> str:
@@ -489,10 +492,12 @@ def _renamed(a: Announcer, ev: ChannelRenamed, outcome: Outcome) -> None:
         if CHANNEL_RENAME in conn.caps:
             conn.deliver(rename)
         elif not case_only:
-            _rename_as_part_and_join(conn, member, channel, old, ev)
+            _rename_as_part_and_join(a, conn, member, channel, old, ev)
 
 
-def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, old: str, ev: ChannelRenamed) -> None:
+def _rename_as_part_and_join(
+    a: Announcer, conn: Connection, member: User, channel: Channel, old: str, ev: ChannelRenamed
+) -> None:
     # Made up lines: they carry the event's time but no msgid (two lines, one event).
     part = Message("PART", [old, renamed_part_reason(channel.name, ev.reason)], member.prefix)
     conn.deliver(from_user(member, part, ev.time, ""))
@@ -502,8 +507,16 @@ def _rename_as_part_and_join(conn: Connection, member: User, channel: Channel, o
         if channel.topic:
             send_topic(conn, channel)
         send_names(conn, member, channel)
+    if READ_MARKER in conn.caps:  # as after a JOIN, before the topic and NAMES: the marker it had
+        known, when = conn.marker_told(casefold(old))
+        if known:
+            conn.told_marker(channel.key, when)
+            marker = "timestamp=" + server_time(when) if when is not None else "*"
+            lines.insert(0, Message("MARKREAD", [channel.name, marker], conn.server))
     for line in lines:
         conn.follow(line)
+    if conn.metadata_subs and md.aware(conn):  # as after a JOIN (the client forgot the old name's)
+        md.sync(conn, channel.name, md.sync_lines(conn, md.channel_targets(channel)), a.metadata_budget)
 
 
 # -- metadata ------------------------------------------------------------------------------
@@ -649,7 +662,8 @@ def _marker_set(a: Announcer, ev: MarkerSet, outcome: Outcome) -> None:
     line = Message("MARKREAD", [ev.shown, "timestamp=" + server_time(ev.time)], a.server)
     for conn in a.local():
         account = conn.user.account
-        if account is not None and casefold(account) == ev.account and "draft/read-marker" in conn.caps:
+        if account is not None and casefold(account) == ev.account and READ_MARKER in conn.caps:
+            conn.told_marker(ev.target, ev.time)
             conn.send(line)
 
 

@@ -62,7 +62,7 @@ class Connection:
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
         "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "waiting", "passing",
-        "release_pending", "capturing", "__weakref__",
+        "release_pending", "capturing", "markers", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -104,6 +104,8 @@ class Connection:
         self.passing = False  # the waiting command's own continuation runs: its output goes out
         self.release_pending = False  # release what waits once the labeled reply is out
         self.capturing: list[Message] | None = None  # what `send` sends is kept here instead
+        # draft/read-marker: the marker last told per channel one is in (see told_marker)
+        self.markers: dict[str, float | None] | None = None
 
     def __repr__(self) -> str:
         return f"<Connection {self.user.nick} {self.user.ip}>"
@@ -229,6 +231,32 @@ class Connection:
     def note(self, command: str, code: str, *context_and_text: str) -> None:
         """A standard reply that only informs (`NOTE`)."""
         self.send(Message("NOTE", reply_params((command, code, *context_and_text)), self.server))
+
+    # -- draft/read-marker ------------------------------------------------------------------
+
+    def told_marker(self, key: str, when: float | None) -> None:
+        """Remember the read marker last sent for channel `key`: a RENAME shown as PART and
+        JOIN must repeat it before its end of NAMES, without waiting for the store in the
+        middle of others' lines. Every change of the account's marker is sent to each of
+        its connections with the capability, so what was last told is the marker. Only
+        for channels one is in; those left are forgotten once they outnumber the rest."""
+        channels = self.user.channels
+        if key not in channels:
+            return
+        markers = self.markers
+        if markers is None:
+            markers = self.markers = {}
+        markers[key] = when
+        if len(markers) > 2 * len(channels) + 8:
+            for left in [name for name in markers if name not in channels]:
+                del markers[left]
+
+    def marker_told(self, key: str) -> tuple[bool, float | None]:
+        """(whether a marker was told for channel `key`, the marker)."""
+        markers = self.markers
+        if markers is None or key not in markers:
+            return False, None
+        return True, markers[key]
 
     # -- replies longer than the sendq ---------------------------------------------------
 

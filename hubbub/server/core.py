@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from hubbub.config import Config
+from hubbub.server import metadata as md
 from hubbub.server.announce import Announcer
 from hubbub.server.context import Offload, ServerControl, Services, run_inline
 from hubbub.server.engine import Engine, LocalEngine
@@ -32,7 +33,8 @@ def build_core(
     engine.subscribe(svc.departures)  # before delivery, which lets a quitting user's connection go
     engine.subscribe(
         Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
-                  svc.disconnect, lambda event: engine.emit(None, event), svc.audit)  # fmt: skip
+                  svc.disconnect, lambda event: engine.emit(None, event), svc.audit,
+                  md.sync_budget(config.limits.sendq))  # fmt: skip
     )
     return svc
 

@@ -148,9 +148,18 @@ class PutMarker(NamedTuple):
     time: float
 
 
+class CopyMarkers(NamedTuple):
+    """A channel renamed: each account's read marker for the old name holds for the new
+    one too (the later one kept where both exist), as its members were told; the old
+    name's history, and its markers, stay where they are."""
+
+    source: str
+    target: str
+
+
 Write = (
     AddMessage | DeleteMessage | ForgetConversation | ClosedChannel | PutAccount | DeleteAccount | PutChannel
-    | DeleteChannel | PutKline | DeleteKline | PutMarker
+    | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers
 )
 
 

@@ -49,6 +49,7 @@ from hubbub.server.storage import (
     AddMessage,
     ChannelRecord,
     ClosedChannel,
+    CopyMarkers,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -529,6 +530,14 @@ class PostgresStore:
                 "ON CONFLICT (account, target) DO UPDATE "
                 "SET time_ms = GREATEST(read_markers.time_ms, excluded.time_ms)",
                 op.account, op.target, to_ms(op.time),
+            )  # fmt: skip
+        elif isinstance(op, CopyMarkers):
+            await conn.execute(
+                "INSERT INTO read_markers (account, target, time_ms) "
+                "SELECT account, $1, time_ms FROM read_markers WHERE target = $2 "
+                "ON CONFLICT (account, target) DO UPDATE "
+                "SET time_ms = GREATEST(read_markers.time_ms, excluded.time_ms)",
+                op.target, op.source,
             )  # fmt: skip
         else:  # pragma: no cover
             raise TypeError(f"unknown write {op!r}")

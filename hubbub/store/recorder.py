@@ -53,6 +53,7 @@ from hubbub.server.storage import (
     AddMessage,
     ChannelRecord,
     ClosedChannel,
+    CopyMarkers,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -222,6 +223,7 @@ def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
     channel = outcome.channel
     old_key = casefold(outcome.old_name)
     if channel is not None and old_key != channel.key:  # not a change of case only
+        r.add(CopyMarkers(old_key, channel.key))  # before the old name's are forgotten (closed)
         _forget_if_closed(r, channel, old_key)
         if channel.closed:
             r.add(ClosedChannel(channel.key, True))

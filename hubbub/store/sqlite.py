@@ -51,6 +51,7 @@ from hubbub.server.storage import (
     AddMessage,
     ChannelRecord,
     ClosedChannel,
+    CopyMarkers,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -630,6 +631,13 @@ class SqliteStore:
                 "INSERT INTO read_markers (account, target, time_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT (account, target) DO UPDATE SET time_ms = MAX(time_ms, excluded.time_ms)",
                 (op.account, op.target, to_ms(op.time)),
+            )
+        elif isinstance(op, CopyMarkers):
+            conn.execute(
+                "INSERT INTO read_markers (account, target, time_ms) "
+                "SELECT account, ?, time_ms FROM read_markers WHERE target = ? "
+                "ON CONFLICT (account, target) DO UPDATE SET time_ms = MAX(time_ms, excluded.time_ms)",
+                (op.target, op.source),
             )
         else:  # pragma: no cover
             raise TypeError(f"unknown write {op!r}")

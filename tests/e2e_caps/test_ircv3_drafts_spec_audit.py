@@ -146,7 +146,6 @@ async def test_the_fallback_names_follow_the_clients_caps_and_a_labeled_renamer_
     assert commands(shown) == ["PART", "JOIN", "353", "366"] and shown[2].params[-1] == names
 
 
-@pytest.mark.xfail(strict=True, reason="the RENAME fallback's JOIN is not followed by MARKREAD for read-marker clients")
 async def test_the_fallback_join_is_followed_by_markread_for_read_marker_clients(server, clients) -> None:
     """read-marker: "If the `draft/read-marker` capability is negotiated, after the server
     sends a server `JOIN` command to the client for a corresponding channel, the server
@@ -164,7 +163,6 @@ async def test_the_fallback_join_is_followed_by_markread_for_read_marker_clients
     assert [m.params for m in shown if m.command == "MARKREAD"] == [["#bar", "*"]]
 
 
-@pytest.mark.xfail(strict=True, reason="the RENAME fallback's JOIN is not followed by the metadata sync a JOIN gets")
 async def test_the_fallback_join_is_followed_by_the_metadata_a_join_sends(server, clients) -> None:
     """metadata: "On joining a channel, users will get the channel's current metadata sent
     to them with `METADATA` messages ... for the keys they are subscribed to." The

@@ -149,3 +149,27 @@ async def test_search_finds_words_by_sender_and_time(stored, clients) -> None:
     clients.append(outsider)
     outsider.send("SEARCH in=#c;text=quick")
     assert (await outsider.expect("FAIL")).params[:2] == ["SEARCH", "INVALID_PARAMS"]
+
+
+async def test_a_renamed_channel_keeps_each_account_s_read_marker_for_every_client(stored, clients) -> None:
+    """A client without draft/channel-rename is shown the rename as PART and JOIN: like a
+    real JOIN, MARKREAD of the marker it had comes before the end of NAMES. A client with
+    it, and a later connection, read the same marker under the new name."""
+    server = await stored()
+    op = await registered_account(server, "alice", "correct-horse", "#foo")
+    laptop = await logged_in(server, "laptop", "alice", *HISTORY, "draft/read-marker", "echo-message",
+                             channels=("#foo",))  # fmt: skip
+    clients.extend([op, laptop])
+    said = (await talk(laptop, "#foo", "read up to here"))[0]
+    laptop.send(f"MARKREAD #foo timestamp={said.tags['time']}")
+    assert (await laptop.expect("MARKREAD")).params == ["#foo", f"timestamp={said.tags['time']}"]
+    op.send("RENAME #foo #bar :tidier")
+    shown = await laptop.collect_until("366")
+    assert commands(shown)[:2] == ["PART", "JOIN"]
+    assert [m.params for m in shown if m.command == "MARKREAD"] == [["#bar", f"timestamp={said.tags['time']}"]]
+    phone = await logged_in(server, "phone", "alice", "draft/read-marker", "draft/channel-rename")
+    clients.append(phone)
+    phone.send("MARKREAD #bar")
+    assert (await phone.expect("MARKREAD")).params == ["#bar", f"timestamp={said.tags['time']}"]
+    laptop.send("MARKREAD #bar")  # and the laptop asking again: the same
+    assert (await laptop.expect("MARKREAD")).params == ["#bar", f"timestamp={said.tags['time']}"]

@@ -9,6 +9,7 @@ from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
     ChannelRecord,
+    CopyMarkers,
     DeleteAccount,
     DeleteChannel,
     DeleteKline,
@@ -245,6 +246,17 @@ async def test_forgetting_a_conversation_takes_its_messages_and_markers_and_noth
     assert ids(await store.history(q("latest"))) == ["id0", "id2", "id4"]
     assert await store.marker("alice", "#a") is None
     assert await store.marker("alice", "#c") == T0 + 4
+
+
+async def test_a_renamed_channel_s_markers_hold_for_its_new_name_the_later_one_kept(make_store) -> None:
+    store = await make_store()
+    await store.write([PutMarker("alice", "#old", T0 + 3), PutMarker("bob", "#old", T0 + 1),
+                       PutMarker("bob", "#new", T0 + 2), PutMarker("carol", "#other", T0 + 5)])  # fmt: skip
+    await store.write([CopyMarkers("#old", "#new")])
+    assert [await store.marker(a, "#new") for a in ("alice", "bob", "carol")] == [T0 + 3, T0 + 2, None]
+    assert await store.marker("alice", "#old") == T0 + 3  # the old name's history keeps its own
+    store = await make_store()  # and after a restart
+    assert await store.marker("alice", "#new") == T0 + 3
 
 
 async def test_messages_of_one_millisecond_come_back_in_the_order_of_their_microseconds(make_store) -> None:

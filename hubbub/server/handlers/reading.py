@@ -33,7 +33,8 @@ SEARCH = "soju.im/search"
 # -- MARKREAD -------------------------------------------------------------------------------
 
 
-def _marker_line(ctx: Context, name: str, when: float | None) -> None:
+def _marker_line(ctx: Context, key: str, name: str, when: float | None) -> None:
+    ctx.conn.told_marker(key, when)
     ctx.conn.server_message("MARKREAD", name, "timestamp=" + server_time(when) if when is not None else "*")
 
 
@@ -47,7 +48,7 @@ def send_marker(
     account = ctx.user.account
 
     def show(when: float | None) -> None:
-        _marker_line(ctx, name, when)
+        _marker_line(ctx, key, name, when)
         if then is not None:
             then()
 
@@ -90,7 +91,7 @@ def handle_markread(ctx: Context, message: Message) -> None:
 
     def compare(current: float | None) -> None:
         if current is not None and current >= when:
-            _marker_line(ctx, name, current)  # markers only move forward: here is the newer one
+            _marker_line(ctx, key, name, current)  # markers only move forward: here is the newer one
             return
         ctx.emit(MarkerSet(owner, key, name, when))  # every connection of the account hears it
 
