@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import HostSet
 from tests.e2e_accounts.support import registered_account
