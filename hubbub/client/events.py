@@ -235,6 +235,10 @@ class Invited(Event):
 # -- replies ------------------------------------------------------------------------
 
 
+# KNOCK refused (too soon, an open channel, already in it): errors numbered past 599
+KNOCK_REFUSALS = frozenset({"712", "713", "714"})
+
+
 @dataclass(frozen=True, slots=True)
 class Reply(Event):
     """A numeric reply the protocol did not fold into another event (WHOIS, MOTD, errors)."""
@@ -251,7 +255,8 @@ class Reply(Event):
     @property
     def is_error(self) -> bool:
         # 422, no MOTD: a server's ordinary greeting (InspIRCd's by default), nothing wrong
-        return self.code.isdigit() and 400 <= int(self.code) < 600 and self.code != "422"
+        code = self.code
+        return code.isdigit() and (400 <= int(code) < 600 or code in KNOCK_REFUSALS) and code != "422"
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,15 @@ def _timestamp(value: str) -> str:
     return _local(datetime.fromtimestamp(int(value), UTC)) if value.isdigit() else value
 
 
+def _knock(channel: str, mask: str, text: str) -> str:
+    """710: `mask` asks `channel`'s operators for an invitation, `text` is the server's
+    "has asked for an invite", with the knock's reason after it when one was given."""
+    nick = nick_of(mask)
+    reason = re.sub(r"^has asked for an invite\.?:?\s*", "", text, flags=re.IGNORECASE)
+    return f"{nick} ({mask.partition('!')[2]}) asks to be invited to {channel}" + (
+        f": {reason}" if reason else "") + f" (/invite {nick})"
+
+
 # Replies whose last parameter says it all.
 _TEXT_ONLY = frozenset({"001", "002", "003", "251", "255", "265", "266", "305", "306", "372",
                         "375", "376", "422", "900", "901", "903"})
@@ -164,6 +173,8 @@ _FORMATS: dict[str, Callable[[tuple[str, ...]], str]] = {
     "353": lambda p: f"Users on {p[1]}: {p[-1]}",
     "378": lambda p: f"{p[0]} {p[-1]}",
     "671": lambda p: f"{p[0]} is using a secure connection",
+    "710": lambda p: _knock(p[0], p[1], p[-1]),
+    "711": lambda p: f"Your knock on {p[0]} was delivered: its operators may invite you",
 }
 
 

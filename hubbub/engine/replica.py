@@ -35,6 +35,7 @@ from hubbub.server.events import (
     Invited,
     Joined,
     Kicked,
+    Knocked,
     NickSet,
     NodeLost,
     NodeUp,
@@ -61,7 +62,7 @@ RECENT = 20000  # entries kept after applying them, to publish again if Redis lo
 # The command a client sent, by the event it made: named when its event is refused.
 COMMANDS: dict[type[Any], str] = {
     NickSet: "NICK", Joined: "JOIN", Parted: "PART", Kicked: "KICK", TopicSet: "TOPIC",
-    ChannelModesSet: "MODE", UserModesSet: "MODE", Invited: "INVITE", AwaySet: "AWAY",
+    ChannelModesSet: "MODE", UserModesSet: "MODE", Invited: "INVITE", Knocked: "KNOCK", AwaySet: "AWAY",
     RealnameSet: "SETNAME", Wallops: "WALLOPS", SaidMultiline: "PRIVMSG", UserQuit: "QUIT",
 }  # fmt: skip
 

@@ -42,6 +42,7 @@ from hubbub.server.events import (
     Joined,
     Kicked,
     KlineAdded,
+    Knocked,
     LoggedIn,
     LoggedOut,
     MarkerSet,
@@ -460,6 +461,22 @@ def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
     for member in channel.members:
         conn = member.conn
         if conn is not None and member is not user and "invite-notify" in conn.caps and channel.rank(member) >= HALFOP:
+            conn.deliver(out)
+
+
+@announces(Knocked)
+def _knocked(a: Announcer, ev: Knocked, outcome: Outcome) -> None:
+    """710 to the channel's halfops and ops (those who can INVITE to a +i channel), as
+    the charybdis family sends it: `:server 710 #c #c nick!user@host :has asked for an
+    invite.`, the knock's reason after it when one was given."""
+    user, channel = outcome.user, outcome.channel
+    assert user is not None and channel is not None
+    text = f"has asked for an invite: {ev.reason}" if ev.reason else "has asked for an invite."
+    line = Message(n.RPL_KNOCK, [channel.name, channel.name, user.prefix, text], a.server)
+    out = Outgoing(line, ev.time, "")  # a numeric: no msgid of its own
+    for member in channel.members:
+        conn = member.conn
+        if conn is not None and not conn.gone and channel.rank(member) >= HALFOP:
             conn.deliver(out)
 
 

@@ -45,6 +45,7 @@ from hubbub.server.events import (
     Kicked,
     KlineAdded,
     KlineRemoved,
+    Knocked,
     LoggedIn,
     LoggedOut,
     MarkerSet,
@@ -636,6 +637,19 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     outcome = Outcome()
     outcome.user = user
     outcome.target = target
+    outcome.channel = channel
+    return outcome
+
+
+@applies(Knocked)
+def _knocked(state: ChatState, ev: Knocked) -> Outcome:
+    """Nothing changes: the knock is news for the channel's halfops and ops on every node."""
+    user = state.users.get(ev.uid)
+    channel = state.channels.get(casefold(ev.channel))
+    if user is None or channel is None:
+        return rejected("gone")
+    outcome = Outcome()
+    outcome.user = user
     outcome.channel = channel
     return outcome
 

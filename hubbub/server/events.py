@@ -212,6 +212,17 @@ class Invited(NamedTuple):
 
 
 @_event
+class Knocked(NamedTuple):
+    """KNOCK: someone outside a closed channel asks its halfops and ops to be let in."""
+
+    uid: str
+    channel: str
+    reason: str
+    time: float
+    msgid: str
+
+
+@_event
 class ChannelRenamed(NamedTuple):
     """A channel takes a new name and keeps everything else (draft/channel-rename).
     Rejected if the new name was taken meanwhile."""
@@ -502,7 +513,7 @@ class DigestGiven(NamedTuple):
 Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | AddressSet
     | Joined | Parted
-    | Kicked | TopicSet | ChannelModesSet | Invited | ChannelRenamed | MetadataSet | MetadataCleared | Said
+    | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
     | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
     | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted

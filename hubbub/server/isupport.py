@@ -37,6 +37,7 @@ def isupport_tokens(config: Config) -> list[str]:
         "INVEX=I",
         f"KEYLEN={lim.keylen}",
         f"KICKLEN={lim.kicklen}",
+        "KNOCK",
         f"MAXLIST={maxlist}",
         f"MODES={lim.max_modes}",
         f"MONITOR={lim.monitor}",

@@ -134,3 +134,18 @@ async def test_racing_topics_kicks_and_nick_changes_leave_every_node_answering_a
     await oper_up(ops[0])
     found = await digests(ops[0], 3)
     assert len(set(found.values())) == 1, found
+
+
+async def test_a_knock_on_one_node_reaches_the_ops_on_every_node(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2)
+    op = await cluster.client(n1, "op", "#club")
+    op.send("MODE #club +i")
+    await op.expect("MODE")
+    await caught_up(op)
+    guest = await cluster.client(n2, "guest")
+    await caught_up(guest)  # +i has reached the guest's node
+    guest.send("KNOCK #club :let me in")
+    assert (await guest.expect("711")).params[1] == "#club"
+    knock = await op.expect("710")
+    assert knock.params[:2] == ["#club", "#club"] and knock.params[2].startswith("guest!")
+    assert knock.params[-1] == "has asked for an invite: let me in"

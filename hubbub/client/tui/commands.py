@@ -229,6 +229,16 @@ def _invite(ctx: CommandContext, args: str) -> None:
     ctx.client.send(Message("INVITE", [words[0], channel]))
 
 
+@command("knock", "/knock #channel [reason]",
+         "Ask the operators of a channel you cannot join (invite-only, keyed, full) to invite you.")
+def _knock(ctx: CommandContext, args: str) -> None:
+    name, _, reason = args.strip().partition(" ")
+    if not name:
+        raise UsageError("Which channel?")
+    reason = reason.strip()
+    ctx.client.send(Message("KNOCK", [_channel_name(ctx, name), *([reason] if reason else [])]))
+
+
 @command("mode", "/mode [#channel|yournick] [+-modes [arguments]]",
          "Show or change a channel's modes (this one by default: /mode +m, /mode +o bob), or your own.")
 def _mode(ctx: CommandContext, args: str) -> None:

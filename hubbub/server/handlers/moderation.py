@@ -1,11 +1,14 @@
-"""KICK and INVITE: removing a member by force, and letting someone in.
+"""KICK, INVITE and KNOCK: removing a member by force, letting someone in, asking in.
 
 KICK takes one channel and several nicks (`KICK #c a,b :reason`) or as many channels
 as nicks, paired (`KICK #a,#b x,y`); each removal is its own KICK line, as clients
 expect. INVITE records an invitation that lets its target join once past +i, +b, +k
 and +l; with the `invite-notify` capability, the channel's halfops and ops (those who
 could have invited to a +i channel themselves) are told too. INVITE without parameters
-lists the invitations one holds (336, 337).
+lists the invitations one holds (336, 337). KNOCK, from outside a channel one cannot
+join, asks its halfops and ops for an invitation (710 to them, 711 to the knocker), at
+most once per `limits.knock_delay` per address and channel; the charybdis family's
+numerics and rules (713 for an open channel, 714 for a member, 404 when banned).
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, fit_utf8
 from hubbub.server import access
+from hubbub.server.addresses import counted_as
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import HALFOP, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import Invited, Kicked
+from hubbub.server.events import Invited, Kicked, Knocked
 from hubbub.server.handlers.replies import LINE_BUDGET, refused_when_applied, shown
 
 
@@ -117,3 +121,36 @@ def handle_invite(ctx: Context, message: Message) -> None:
     # target past them; a plain member's INVITE is a suggestion, not a key.
     grants = channel.rank(user) >= HALFOP
     ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()), invited)
+
+
+@command("KNOCK", min_params=1)
+def handle_knock(ctx: Context, message: Message) -> None:
+    conn, user = ctx.conn, ctx.user
+    name = message.params[0]
+    channel = ctx.state.find_channel(name)
+    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
+        conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
+        return
+    if user in channel.members:
+        conn.numeric(n.ERR_KNOCKONCHAN, channel.name, "You are already on that channel")
+        return
+    if access.join_refusal(channel, user, "") is None:
+        conn.numeric(n.ERR_CHANOPEN, channel.name, "Channel is open: JOIN it")
+        return
+    if access.is_banned(channel, user):
+        conn.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot KNOCK on channel (+b)")
+        return
+    key, now = f"{counted_as(user.ip, ctx.config.limits.ipv6_prefix)} {channel.key}", ctx.now()
+    wait = ctx.svc.knock_throttle.blocked(key, now)
+    if wait is not None:
+        conn.numeric(n.ERR_TOOMANYKNOCK, channel.name, f"Too many KNOCKs (channel): wait {wait:.0f} seconds")
+        return
+    ctx.svc.knock_throttle.failed(key, now)
+    shown_as = f":{ctx.name} {n.RPL_KNOCK} {channel.name} {channel.name} {user.prefix} :has asked for an invite: "
+    head = len(shown_as.encode())  # the ops' 710 line stays within 512 bytes
+    reason = fit_utf8(message.param(1), LINE_BUDGET - head)
+
+    def delivered(outcome: Outcome) -> None:
+        conn.numeric(n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
+
+    ctx.emit(Knocked(user.uid, channel.name, reason, now, new_msgid()), delivered)

@@ -162,6 +162,15 @@ export const COMMANDS = {
       ctx.client.send({ command: "INVITE", params: [nick, target] });
     },
   },
+  knock: {
+    usage: "/knock #channel [reason]",
+    help: "Ask a closed channel's operators to invite you",
+    run(ctx, args) {
+      const [channel, reason] = splitFirst(args);
+      if (!channel) return usage(ctx, "knock");
+      ctx.client.send({ command: "KNOCK", params: reason ? [channel, reason] : [channel] });
+    },
+  },
   kick: {
     usage: "/kick nick [reason]",
     help: "Remove someone from this channel",

@@ -929,6 +929,17 @@ const NUMERICS = {
     s.membersChanged(buffer);
   },
   "433": (s, msg, p) => s.info(`The nickname ${p[0]} is already in use`, { kind: "error" }),
+  // KNOCK: someone asks the channel's operators (us) to be invited; our own knock's fate.
+  "710": (s, msg, p) => {
+    const [nick, userHost] = (p[1] || "").split("!");
+    const reason = (p[p.length - 1] || "").replace(/^has asked for an invite\.?:?\s*/i, "");
+    s.info(`${nick} (${userHost || ""}) asks to be invited to ${p[0]}${reason ? `: ${reason}` : ""} (/invite ${nick})`,
+      { buffer: s.buffer(p[0]) || s.server });
+  },
+  "711": (s, msg, p) => s.info(`Your knock on ${p[0]} was delivered: its operators may invite you`),
+  "712": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
+  "713": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
+  "714": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
   // Quiet numerics: what they say is already shown another way.
   "002": () => {},
   "003": () => {},
