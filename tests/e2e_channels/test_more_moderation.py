@@ -436,3 +436,27 @@ async def test_kick_of_oneself_by_an_op(server, clients) -> None:
     alice.send("KICK #room alice :bye me")
     assert (await bob.expect("KICK")).params == ["#room", "alice", "bye me"]
     assert await names(bob) == ["bob"]
+
+
+async def test_one_who_may_not_speak_leaves_without_a_reason(server, clients) -> None:
+    """+m, a ban, a mute: a PART or QUIT reason would say what the channel holds back
+    (the charybdis family drops it too); one who may speak keeps its reason."""
+    op, bystander, muted, silent, free = await room(server, clients, "op", "bystander", "muted", "silent", "free")
+    await op_sets(op, "MODE #room +b m:muted!*@*", bystander)
+    muted.send("PART #room :visit spam.example")
+    assert (await bystander.expect("PART")).params == ["#room"]
+    await op_sets(op, "MODE #room +m", bystander)
+    free.send("PART #room :voiced or not, +m silences this too")
+    assert (await bystander.expect("PART")).params == ["#room"]
+    silent.send("QUIT :buy now at spam.example")
+    quit_line = await bystander.expect("QUIT")
+    assert quit_line.source.startswith("silent!") and quit_line.params == ["Quit"]
+    await op_sets(op, "MODE #room -m", bystander)
+    op.send("PART #room :lunch")  # free to speak: the reason stays
+    assert (await bystander.expect("PART")).params == ["#room", "lunch"]
+
+
+async def test_a_quit_keeps_its_reason_where_one_may_speak_everywhere(server, clients) -> None:
+    alice, bob = await room(server, clients, "alice", "bob")
+    bob.send("QUIT :see you tomorrow")
+    assert (await alice.expect("QUIT")).params == ["Quit: see you tomorrow"]

@@ -190,7 +190,10 @@ def handle_part(ctx: Context, message: Message) -> None:
         if user not in channel.members:
             conn.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
             continue
-        ctx.emit(Parted(user.uid, channel.name, reason or None, ctx.now(), new_msgid()))
+        # A reason is speech: one who may not speak there (+m, +M, banned, muted) leaves
+        # without one, as in the charybdis family, or a PART would say what +m holds back.
+        said = reason if reason and access.channel_refuses_speech(channel, user) is None else None
+        ctx.emit(Parted(user.uid, channel.name, said, ctx.now(), new_msgid()))
 
 
 @command("TOPIC", min_params=1)

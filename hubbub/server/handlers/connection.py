@@ -1,9 +1,14 @@
-"""Keeping a connection alive and ending it: PING, PONG, QUIT."""
+"""Keeping a connection alive and ending it: PING, PONG, QUIT.
+
+A QUIT's reason reaches every channel one is in: one who may not speak in any of them
+(+m, +M, banned, muted) quits without it, or a quit would say what the channel holds back.
+"""
 
 from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, fit_utf8
+from hubbub.server import access
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 
@@ -27,4 +32,7 @@ def handle_pong(ctx: Context, message: Message) -> None:
 @command("QUIT", before_registration=True)
 def handle_quit(ctx: Context, message: Message) -> None:
     text = fit_utf8(message.param(0), QUITLEN)
+    user = ctx.user
+    if text and any(access.channel_refuses_speech(channel, user) for channel in user.channels.values()):
+        text = ""
     ctx.disconnect(f"Quit: {text}" if text else "Quit")
