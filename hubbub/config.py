@@ -113,7 +113,7 @@ class LimitsSection:
     keylen: int = _doc("longest channel key in bytes, set with MODE +k (KEYLEN)", default=32)
     max_list_entries: int = _doc("entries each channel list (+b, +e, +I) may hold (MAXLIST)", default=100)
     max_kick_targets: int = _doc("nicks one KICK command may remove (TARGMAX KICK)", default=4)
-    knock_delay: float = _doc("seconds before one address may KNOCK on the same channel again (712 meanwhile); 0 for no wait", default=60.0)
+    knock_delay: float = _doc("seconds before the same person, or anyone on the same channel, may KNOCK again (712 meanwhile; IRC operators exempt); 0 for no wait", default=60.0)
 
 
 @dataclass

@@ -321,7 +321,10 @@ def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
 def _account_notice(a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool) -> None:
     """account-notify (the user included), and its own +r or -r, once it has a nick to
     carry them: a login during registration is told by 900 and the MODE after the
-    welcome, and nobody else sees a connection that is not registered yet."""
+    welcome, and nobody else sees a connection that is not registered yet. The read
+    markers its connection was told were another account's (or none): forgotten."""
+    if user.conn is not None:
+        user.conn.markers = None
     if not user.registered:
         return
     out = from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid)
@@ -533,7 +536,7 @@ def _rename_as_part_and_join(
     for line in lines:
         conn.follow(line)
     if conn.metadata_subs and md.aware(conn):  # as after a JOIN (the client forgot the old name's)
-        md.sync(conn, channel.name, md.sync_lines(conn, md.channel_targets(channel)), a.metadata_budget)
+        md.sync(conn, channel.name, md.sync_lines(conn, md.channel_targets(channel)), a.metadata_budget, True)
 
 
 # -- metadata ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
+from hubbub.server import knocks
 from hubbub.server.access import join_refusal, may_apply_mode, may_kick, may_set_topic
 from hubbub.server.account import Account
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
@@ -643,11 +644,15 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
 
 @applies(Knocked)
 def _knocked(state: ChatState, ev: Knocked) -> Outcome:
-    """Nothing changes: the knock is news for the channel's halfops and ops on every node."""
+    """News for the channel's halfops and ops on every node, unless a knock by the same
+    knocker or on the same channel came within the delay (knocks.py)."""
     user = state.users.get(ev.uid)
     channel = state.channels.get(casefold(ev.channel))
     if user is None or channel is None:
         return rejected("gone")
+    if not ev.exempt and knocks.refusal(state.knocks, user.uid, channel.key, ev.time, ev.delay) is not None:
+        return rejected("too soon")
+    knocks.record(state.knocks, user.uid, channel.key, ev.time, ev.delay)
     outcome = Outcome()
     outcome.user = user
     outcome.channel = channel

@@ -462,6 +462,8 @@ class Connection:
 
     def set_cap(self, name: str, enabled: bool) -> None:
         """Enable or disable a capability, keeping the derived tag wishes in step."""
+        if name == "draft/read-marker":  # the markers told before, if any, may be stale now
+            self.markers = None
         if enabled:
             self.caps = self.caps | {name}
         else:

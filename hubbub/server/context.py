@@ -145,7 +145,6 @@ class Services:
         accounts = config.accounts
         # failed logins by IP address and by account, on this node (a connection counts its own)
         self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
-        self.knock_throttle = FailureThrottle(1, config.limits.knock_delay)  # per address and channel
         # accounts registered by IP address, on this node (NickServ REGISTER, draft/account-registration)
         self.register_throttle = FailureThrottle(accounts.register_limit, accounts.register_window)
         self.gateway_passwords = GatewayPasswords()  # WebIRC passwords checked already

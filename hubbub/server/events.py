@@ -213,13 +213,17 @@ class Invited(NamedTuple):
 
 @_event
 class Knocked(NamedTuple):
-    """KNOCK: someone outside a closed channel asks its halfops and ops to be let in."""
+    """KNOCK: someone outside a closed channel asks its halfops and ops to be let in.
+    Rejected when the knocker, or the channel, had one within `delay` seconds (knocks.py),
+    unless `exempt` (an IRC operator's)."""
 
     uid: str
     channel: str
     reason: str
     time: float
     msgid: str
+    delay: float = 0.0
+    exempt: bool = False
 
 
 @_event

@@ -15,7 +15,6 @@ def sweep(svc: Services, now: float) -> None:
     lim = svc.config.limits
     svc.login_throttle.sweep(now)  # failures past their window: forgotten, not only pushed out
     svc.register_throttle.sweep(now)
-    svc.knock_throttle.sweep(now)
     for conn in svc.connections():
         if conn.gone:
             continue

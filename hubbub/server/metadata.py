@@ -99,11 +99,17 @@ def sync_lines(conn: Connection, targets: Targets, keys: set[str] | None = None)
     return lines
 
 
-def sync(conn: Connection, target: str, lines: list[Message], budget: int) -> None:
+def sync(conn: Connection, target: str, lines: list[Message], budget: int, following: bool = False) -> None:
     """Send `lines` as the `metadata` batch about `target`, or 774 if they pass `budget`
-    bytes: a batch that does not fit comfortably in the send queue would drop its client."""
+    bytes: a batch that does not fit comfortably in the send queue would drop its client.
+    `following` others' event lines (a RENAME's JOIN), the 774 is held with them too."""
     if sum(len(line.params[-1].encode()) + 64 for line in lines) > budget:
-        conn.numeric(n.RPL_METADATASYNCLATER, target, str(SYNC_RETRY_SECONDS), "Too much metadata to send at once")
+        later = conn.numeric_row(n.RPL_METADATASYNCLATER, target, str(SYNC_RETRY_SECONDS),
+                                 "Too much metadata to send at once")  # fmt: skip
+        if following:
+            conn.follow(later)
+        else:
+            conn.send(later)
         return
     send_batch(conn, target, lines)
 

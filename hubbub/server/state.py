@@ -38,6 +38,7 @@ class ChatState:
         # The time of the last event shown with a time and a msgid, in microseconds: no
         # later one is stamped at or before it (apply.in_time_order).
         self.clock_us = 0
+        self.knocks: dict[str, float] = {}  # the last KNOCKs' times, by knocker and channel (knocks.py)
 
     # -- lookups -------------------------------------------------------------------------
 

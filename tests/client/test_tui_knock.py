@@ -23,7 +23,7 @@ async def test_knock_asks_to_be_invited_and_says_it_was_delivered_or_refused(ser
         assert knock.params[1:3] == ["#club", "alice!~alice@127.0.0.1"]
         assert knock.params[-1] == "has asked for an invite: it's alice, from the meetup"
         await submit(pilot, "/knock club")  # a second one too soon; the # may be left out
-        await until(pilot, lambda: on_screen(app, "#club: Too many KNOCKs (channel)"), "the refusal")
+        await until(pilot, lambda: on_screen(app, "#club: Too many KNOCKs (user)"), "the refusal")
         refusal = [line for line in app.state.current.lines if "Too many KNOCKs" in line.text]
         assert [line.kind for line in refusal] == ["error"]
         await submit(pilot, "/knock #lobby")

@@ -78,26 +78,28 @@ async def test_knocks_refused_with_the_standard_numerics(server, clients) -> Non
     await sync(dave)
 
 
-async def test_a_second_knock_waits_for_the_delay_per_address_and_channel(make_server, clients) -> None:
+async def test_one_knock_per_delay_for_each_knocker_and_each_channel(make_server, clients) -> None:
     server = await make_server("limits.knock_delay=600")
     alice, bob, carol = await closed(server, clients, "+i")
     alice.send("JOIN #other")
     await alice.expect("366")
     await op_sets(alice, "MODE #other +i")
     dave = await connected(server, "dave")
-    erin = await connected(server, "erin")  # same address (127.0.0.1): the same knocker
+    erin = await connected(server, "erin")
     clients.extend([dave, erin])
     dave.send("KNOCK #room :first")
     await dave.expect("711")
     dave.send("KNOCK #room :again")
     refused = await dave.expect("712")
-    assert refused.params[1] == "#room" and refused.params[2].startswith("Too many KNOCKs (channel)")
-    erin.send("KNOCK #room :another nick")
-    await erin.expect("712")
-    dave.send("KNOCK #other")  # another channel: its own count
-    await dave.expect("711")
-    knocks = [m.params[-1] for m in await sync(alice) if m.command == "710"]
-    assert knocks == ["has asked for an invite: first", "has asked for an invite."]
+    assert refused.params[1] == "#room" and refused.params[2].startswith("Too many KNOCKs (user): wait ")
+    dave.send("KNOCK #other")  # another channel: still one knock per knocker
+    assert (await dave.expect("712")).params[1:] == ["#other", "Too many KNOCKs (user): wait 600 seconds"]
+    erin.send("KNOCK #room :me too")  # another knocker: one knock per channel
+    assert (await erin.expect("712")).params[2].startswith("Too many KNOCKs (channel): wait ")
+    erin.send("KNOCK #other")
+    await erin.expect("711")
+    knocks = [(m.params[2].split("!")[0], m.params[-1]) for m in await sync(alice) if m.command == "710"]
+    assert knocks == [("dave", "has asked for an invite: first"), ("erin", "has asked for an invite.")]
 
 
 async def test_the_server_advertises_knock_and_explains_it(server, clients) -> None:

@@ -7,7 +7,7 @@ and +l; with the `invite-notify` capability, the channel's halfops and ops (thos
 could have invited to a +i channel themselves) are told too. INVITE without parameters
 lists the invitations one holds (336, 337). KNOCK, from outside a channel one cannot
 join, asks its halfops and ops for an invitation (710 to them, 711 to the knocker), at
-most once per `limits.knock_delay` per address and channel; the charybdis family's
+most once per `limits.knock_delay` per knocker and per channel (knocks.py); the charybdis family's
 numerics and rules (713 for an open channel, 714 for a member, 404 when banned).
 """
 
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from hubbub.irc import numerics as n
 from hubbub.irc.message import Message, fit_utf8
-from hubbub.server import access
-from hubbub.server.addresses import counted_as
+from hubbub.server import access, knocks
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import HALFOP, Channel
 from hubbub.server.commands import command
@@ -128,29 +127,41 @@ def handle_knock(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
     name = message.params[0]
     channel = ctx.state.find_channel(name)
-    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
+    # a secret channel does not exist outside, unless one may enter it (invited, +I): then it is open
+    open_to_us = channel is not None and access.join_refusal(channel, user, "") is None
+    if channel is None or (channel.hidden_from(user) and not open_to_us):
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         return
     if user in channel.members:
         conn.numeric(n.ERR_KNOCKONCHAN, channel.name, "You are already on that channel")
         return
-    if access.join_refusal(channel, user, "") is None:
+    if open_to_us:
         conn.numeric(n.ERR_CHANOPEN, channel.name, "Channel is open: JOIN it")
         return
     if access.is_banned(channel, user):
         conn.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot KNOCK on channel (+b)")
         return
-    key, now = f"{counted_as(user.ip, ctx.config.limits.ipv6_prefix)} {channel.key}", ctx.now()
-    wait = ctx.svc.knock_throttle.blocked(key, now)
-    if wait is not None:
-        conn.numeric(n.ERR_TOOMANYKNOCK, channel.name, f"Too many KNOCKs (channel): wait {wait:.0f} seconds")
+    now = ctx.now()
+    delay, exempt = ctx.config.limits.knock_delay, "o" in user.modes  # IRC operators wait for nothing
+    too_soon = None if exempt else knocks.refusal(ctx.state.knocks, user.uid, channel.key, now, delay)
+    if too_soon is not None:
+        _too_many_knocks(ctx, channel.name, *too_soon)
         return
-    ctx.svc.knock_throttle.failed(key, now)
     shown_as = f":{ctx.name} {n.RPL_KNOCK} {channel.name} {channel.name} {user.prefix} :has asked for an invite: "
     head = len(shown_as.encode())  # the ops' 710 line stays within 512 bytes
     reason = fit_utf8(message.param(1), LINE_BUDGET - head)
+    event = Knocked(user.uid, channel.name, reason, now, new_msgid(), delay, exempt)
 
-    def delivered(outcome: Outcome) -> None:
-        conn.numeric(n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
+    def applied(outcome: Outcome) -> None:  # in the network's order: another knock may have come first
+        if outcome.rejected is None:
+            conn.numeric(n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
+            return
+        late = knocks.refusal(ctx.state.knocks, user.uid, channel.key, now, delay)
+        if late is not None:
+            _too_many_knocks(ctx, channel.name, *late)
 
-    ctx.emit(Knocked(user.uid, channel.name, reason, now, new_msgid()), delivered)
+    ctx.emit(event, applied)
+
+
+def _too_many_knocks(ctx: Context, channel: str, kind: str, wait: float) -> None:
+    ctx.conn.numeric(n.ERR_TOOMANYKNOCK, channel, f"Too many KNOCKs ({kind}): wait {max(1, round(wait))} seconds")

@@ -88,12 +88,16 @@ def handle_markread(ctx: Context, message: Message) -> None:
         conn.fail("MARKREAD", "INTERNAL_ERROR", name, "Log in to an account to keep read markers")
         return
     owner = casefold(account)
+    channel = ctx.state.channels.get(key)  # None for a private conversation
 
     def compare(current: float | None) -> None:
+        now_key, now_name = key, name
+        if channel is not None and ctx.state.channels.get(channel.key) is channel:
+            now_key, now_name = channel.key, channel.name  # renamed meanwhile: its markers went with it
         if current is not None and current >= when:
-            _marker_line(ctx, key, name, current)  # markers only move forward: here is the newer one
+            _marker_line(ctx, now_key, now_name, current)  # markers only move forward: here is the newer one
             return
-        ctx.emit(MarkerSet(owner, key, name, when))  # every connection of the account hears it
+        ctx.emit(MarkerSet(owner, now_key, now_name, when))  # every connection of the account hears it
 
     ctx.run_query(lambda: store.marker(owner, key), compare,
                   lambda error: conn.fail("MARKREAD", "INTERNAL_ERROR", name, "The read timestamp could not be set"))

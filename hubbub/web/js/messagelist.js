@@ -96,6 +96,7 @@ export class MessageList {
   update() {
     const b = this.buffer;
     if (!b) return;
+    let live = false; // a live line went in: nothing drawn in bulk may hush it now
     if (this.start < b.base) {
       // The buffer dropped its oldest messages (memory cap).
       const gone = Math.min(this.entries.length, b.base - this.start);
@@ -112,7 +113,7 @@ export class MessageList {
         return;
       }
       if (b.end > this.end) {
-        this.hushIfHistory(this.end, b.end);
+        live = this.hushIfHistory(this.end, b.end);
         this.appendRows(b.end);
         if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
       }
@@ -122,7 +123,7 @@ export class MessageList {
     }
     this.seenEnd = b.end;
     this.updateStatus();
-    if (this.container.scrollTop < EDGE_PX) this.loadOlder();
+    if (!live && this.container.scrollTop < EDGE_PX) this.loadOlder();
   }
 
   updateStatus() {
@@ -217,8 +218,8 @@ export class MessageList {
   // read out at once. Busy ends once the browser has drawn them (its accessibility tree
   // follows the rendering), or right before a live line goes in, which is read out.
   hush() {
+    this.unhush(); // a bulk draw while one is pending: busy until this one is drawn too
     this.container.setAttribute("aria-busy", "true");
-    if (this.hushFrame !== null || this.hushTimer !== null) return;
     const done = () => this.unhush();
     if (document.hidden) this.hushTimer = setTimeout(done, 250);
     else {
@@ -236,16 +237,17 @@ export class MessageList {
     this.container.removeAttribute("aria-busy");
   }
 
-  /** Rows from..to about to be appended: quiet if all are history, live otherwise. */
+  /** Rows from..to about to be appended: quiet if all are history; true if one is live. */
   hushIfHistory(from, to) {
     const b = this.buffer;
     for (let i = from; i < to; i++) {
       if (!b.at(i).history) {
         this.unhush();
-        return;
+        return true;
       }
     }
     this.hush();
+    return false;
   }
 
   // -- rows ---------------------------------------------------------------------------

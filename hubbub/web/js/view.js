@@ -92,6 +92,7 @@ export class View {
     const s = this.state;
     const buffer = s.activeBuffer;
     this.shownKey = buffer.key;
+    $("topic").classList.remove("expanded"); // another conversation's topic starts on one line
     this.messages.show(buffer);
     this.renderBufferList();
     this.renderTopic();
