@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hubbub.server import chanflood
 from hubbub.server.account import Account
 from hubbub.server.channel import Channel
 from hubbub.server.klines import Kline, Klines
@@ -80,6 +81,7 @@ def _channel(c: Channel) -> dict[str, Any]:
         "limit": c.limit, "lists": {k: [[e.mask, e.set_by, e.set_at] for e in v.entries] for k, v in c.lists.items()},
         "invited": sorted(c.invited), "founder": c.founder, "registered_at": c.registered_at,
         "access": c.access, "metadata": list(c.metadata.items()),
+        "flood": c.flood.param() if c.flood is not None else None,
     }  # fmt: skip
 
 
@@ -143,6 +145,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         channel.topic, channel.topic_by, channel.topic_time = c["topic"]
         channel.modes = set(c["modes"])
         channel.join_key, channel.limit = c["join_key"], c["limit"]
+        flood = c.get("flood")  # absent: written by a node of a version before it
+        channel.flood = chanflood.parse(flood) if flood else None
         for letter, entries in c["lists"].items():
             for mask, set_by, set_at in entries:
                 channel.lists[letter].add(mask, set_by, set_at)

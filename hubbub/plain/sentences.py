@@ -51,6 +51,7 @@ MODE_WORDS = {
     "i": "invite-only",
     "k": "a key is needed to join",
     "l": "a limit on how many are in",
+    "f": "who floods the channel is kicked",
     "m": "moderated: only people with a voice talk",
     "n": "no messages from outside",
     "s": "secret",
@@ -73,10 +74,19 @@ def _channel_modes(p: list[str]) -> str:
         meaning = MODE_WORDS.get(letter, f"+{letter}")
         if letter == "l" and values:
             meaning = f"at most {values.pop(0)} people"
+        elif letter == "f" and values:
+            ban, lines, seconds = _flood_rule(values.pop(0))
+            meaning = f"more than {lines} lines in {seconds} seconds and you are kicked{' and banned' if ban else ''}"
         elif letter == "k" and values:
             meaning = f"the key is {values.pop(0)}"
         words.append(meaning)
     return f"* Modes of {channel}: +{letters} ({', '.join(words)})"
+
+
+def _flood_rule(rule: str) -> tuple[bool, str, str]:
+    """+f's `[*]lines:seconds` as (bans too, lines, seconds)."""
+    lines, _, seconds = rule.lstrip("*").partition(":")
+    return rule.startswith("*"), lines, seconds
 
 
 def _set_by(p: list[str]) -> str:

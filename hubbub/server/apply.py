@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
-from hubbub.server import knocks
+from hubbub.server import chanflood, knocks
 from hubbub.server.access import join_refusal, may_apply_mode, may_kick, may_set_topic
 from hubbub.server.account import Account
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
@@ -494,6 +494,7 @@ def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
     channel.topic, channel.topic_by, channel.topic_time = ev.topic, ev.topic_by, ev.topic_time
     channel.modes.update(ev.modes)
     channel.join_key, channel.limit = ev.join_key, ev.limit
+    channel.flood = chanflood.parse(ev.flood) if ev.flood else None
     for letter, mask, set_by, set_at in ev.lists:
         if letter in channel.lists:
             channel.lists[letter].add(mask, set_by, set_at)
@@ -528,11 +529,11 @@ def _parted(state: ChatState, ev: Parted) -> Outcome:
 def _kicked(state: ChatState, ev: Kicked) -> Outcome:
     victim, channel, outcome = _member_leaves(state, ev.target, ev.channel)
     if victim is not None and channel is not None:
-        kicker = state.users.get(ev.uid)
+        kicker = state.users.get(ev.uid) if ev.uid else None  # "": the server's (+f)
         # checked again in the network's order: a kicker deopped (or gone) first may not
-        if kicker is None or kicker not in channel.members or channel.rank(kicker) < HALFOP or not (
+        if ev.uid and (kicker is None or kicker not in channel.members or channel.rank(kicker) < HALFOP or not (
             may_kick(channel, kicker, victim)
-        ):
+        )):
             return rejected(NOT_ALLOWED)
         outcome.target = victim
         outcome.user = kicker
@@ -584,6 +585,12 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
         if channel.limit == new_limit:
             return False
         channel.limit = new_limit
+        return True
+    if letter == "f":
+        new_rule = chanflood.parse(param) if adding and param is not None else None
+        if channel.flood == new_rule:
+            return False
+        channel.flood, channel.flooding = new_rule, None  # a new rule counts afresh
         return True
     if adding == (letter in channel.modes):
         return False

@@ -44,6 +44,7 @@ _TABLE = (
     ModeSpec("I", LIST, HALFOP, "invite exception: matching users may join a +i channel"),
     ModeSpec("k", SETTING, HALFOP, "key: JOIN must give it"),
     ModeSpec("l", PARAM_WHEN_SET, HALFOP, "limit: no one joins once this many are in"),
+    ModeSpec("f", PARAM_WHEN_SET, HALFOP, "flood: [*]lines:seconds; who sends more is kicked (*: and banned)"),
     ModeSpec("i", FLAG, HALFOP, "invite only: JOIN needs an INVITE or a +I match"),
     ModeSpec("m", FLAG, HALFOP, "moderated: only voiced members and above speak"),
     ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),
@@ -123,11 +124,11 @@ Shown = tuple[bool, str, str | None]  # (adding, letter, the argument as shown, 
 
 def shown_changes(users: Mapping[str, User], changes: Sequence[ModeChange]) -> list[Shown]:
     """Mode changes as a MODE line shows them: a status's uid as the nick it names, and
-    no argument for `-l`. The announcement and the history's record show them alike."""
+    no argument for `-l` or `-f`. The announcement and the history's record show them alike."""
     shown: list[Shown] = []
     for change in changes:
         param = change.param
-        if change.letter == "l" and not change.adding:
+        if change.letter in "lf" and not change.adding:
             param = None
         elif param is not None and change.letter in STATUS_MODES:
             target = users.get(param)

@@ -14,6 +14,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.server.bans import MaskList
 
 if TYPE_CHECKING:
+    from hubbub.server.chanflood import Counts, FloodRule
     from hubbub.server.connection import Connection
     from hubbub.server.user import User
 
@@ -38,6 +39,8 @@ class Channel:
     __slots__ = (
         "access",
         "created",
+        "flood",
+        "flooding",
         "founder",
         "invited",
         "join_key",
@@ -67,6 +70,9 @@ class Channel:
         self.created = created
         self.join_key: str | None = None  # +k
         self.limit: int | None = None  # +l
+        self.flood: FloodRule | None = None  # +f
+        # +f's counts of this node's members' messages: node-local, not chat state (chanflood.py)
+        self.flooding: Counts | None = None
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()
@@ -147,6 +153,9 @@ class Channel:
         """
         letters = "".join(sorted(self.modes))
         params: list[str] = []
+        if self.flood is not None:
+            letters += "f"
+            params.append(self.flood.param())
         if self.limit is not None:
             letters += "l"
             params.append(str(self.limit))

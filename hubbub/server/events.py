@@ -161,7 +161,7 @@ class Parted(NamedTuple):
 
 @_event
 class Kicked(NamedTuple):
-    uid: str  # the kicker (whose rank is checked again when applied, in the network's order)
+    uid: str  # the kicker (whose rank is checked again when applied, in the network's order); "": the server
     target: str  # uid of the member removed
     channel: str
     reason: str
@@ -315,6 +315,7 @@ class ChannelRestored(NamedTuple):
     limit: int | None
     lists: tuple[tuple[str, str, str, int], ...]
     access: tuple[tuple[str, str], ...]
+    flood: str | None = None  # +f
 
 
 # -- messages ------------------------------------------------------------------------------

@@ -207,6 +207,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "('scram_decoy', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''))",
         ),
     ),
+    Migration(
+        6,
+        "a registered channel's +f flood rule",
+        ("ALTER TABLE channels ADD COLUMN flood TEXT",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

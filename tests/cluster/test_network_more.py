@@ -149,3 +149,25 @@ async def test_a_knock_on_one_node_reaches_the_ops_on_every_node(cluster: Cluste
     knock = await op.expect("710")
     assert knock.params[:2] == ["#club", "#club"] and knock.params[2].startswith("guest!")
     assert knock.params[-1] == "has asked for an invite: let me in"
+
+
+async def test_a_flooder_on_one_node_is_kicked_and_banned_on_every_node_alike(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2)
+    op = await cluster.client(n1, "op", "#busy")
+    op.send("MODE #busy +f *3:60")
+    await op.expect("MODE")
+    await caught_up(op)
+    spammer = await cluster.client(n2, "spammer", "#busy")
+    await op.expect("JOIN")
+    for i in range(6):
+        spammer.send(f"PRIVMSG #busy :buy {i}")
+    ban = await op.expect("MODE")
+    assert ban.params == ["#busy", "+b", "*!*@127.0.0.1"]
+    kick = await op.expect("KICK")
+    assert kick.params[1:] == ["spammer", "Channel flood triggered (3 lines in 60 seconds)"]
+    said = [m.params[-1] for m in op.received if m.command == "PRIVMSG"]
+    assert said == ["buy 0", "buy 1", "buy 2"]
+    await caught_up(spammer)
+    await oper_up(op)
+    found = await digests(op, 2)
+    assert len(set(found.values())) == 1, found  # the rule, the ban and the kick alike on both

@@ -22,6 +22,7 @@ from tests.helpers import TIMEOUT, connected  # noqa: E402
 EVENTS = (
     "welcome", "featurelist", "endofmotd", "join", "namreply", "endofnames", "pubmsg",
     "privmsg", "action", "pubnotice", "nick", "part", "quit", "error", "disconnect", "nosuchnick",
+    "kick", "mode",
 )
 
 
@@ -79,7 +80,7 @@ async def test_library_registers_and_reads_isupport(library_client) -> None:
     assert list(features.chantypes) == ["#"]
     assert features.nicklen == 30
     assert dict(features.prefix) == {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
-    assert features.chanmodes == ["beI", "k", "l", "CiMmnRsTt"]
+    assert features.chanmodes == ["beI", "k", "fl", "CiMmnRsTt"]
     assert features.targmax["PRIVMSG"] == 4
 
 
@@ -176,3 +177,22 @@ async def test_library_changes_nick_and_quits(server, clients, library_client) -
     quit_msg = await alice.expect("QUIT")
     assert quit_msg.source == "libbot2!~lib@127.0.0.1"
     assert quit_msg.params == ["Quit: library leaving"]
+
+
+async def test_a_library_bot_that_floods_a_plus_f_channel_is_kicked(server, library_client) -> None:
+    connection, events = library_client
+    await events.next("endofmotd")
+    op = await connected(server, "op", "#quiet")
+    connection.join("#quiet")
+    await events.next("endofnames")
+    op.send("MODE #quiet +f 2:60")
+    mode = await events.next("mode")  # the library knows +f takes a parameter (CHANMODES)
+    assert mode.target == "#quiet" and mode.arguments == ["+f", "2:60"]
+    for i in range(4):
+        connection.privmsg("#quiet", f"spam {i}")
+    kick = await events.next("kick")
+    assert kick.source == "hubbub.local" and kick.target == "#quiet"
+    assert kick.arguments == ["libbot", "Channel flood triggered (2 lines in 60 seconds)"]
+    said = [m.params[-1] for m in await op.collect_until("KICK") if m.command == "PRIVMSG"]
+    assert said == ["spam 0", "spam 1"]
+    await op.close()

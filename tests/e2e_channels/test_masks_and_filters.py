@@ -66,8 +66,8 @@ def test_mode_parameters_are_validated() -> None:
 
 
 def test_tables_derive_the_advertised_modes() -> None:
-    assert chanmodes_token() == "beI,k,l,CiMmnRsTt"
-    assert myinfo_param_modes() == "Iabehkloqv"
+    assert chanmodes_token() == "beI,k,fl,CiMmnRsTt"
+    assert myinfo_param_modes() == "Iabefhkloqv"
 
 
 def test_list_filter_parsing_and_times() -> None:

@@ -205,6 +205,10 @@ def test_help_lists_the_channel_commands(chan: Channel) -> None:
                                           "(or with a voice) talk, only people logged in to an account join, "
                                           "no notices, at most 9 people, the key is sesame)"),
         (["#c", "+kl"], "* Modes of #c: +kl (a key is needed to join, a limit on how many are in)"),  # not a member
+        (["#c", "+ntf", "*5:10"], "* Modes of #c: +ntf (no messages from outside, only operators set the topic, "
+                                  "more than 5 lines in 10 seconds and you are kicked and banned)"),
+        (["#c", "+fl", "3:60", "20"], "* Modes of #c: +fl (more than 3 lines in 60 seconds and you are kicked, "
+                                      "at most 20 people)"),
         (["#c", "+Z"], "* Modes of #c: +Z (+Z)"),  # a letter this table does not know yet still shows
     ],
 )

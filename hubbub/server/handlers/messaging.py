@@ -21,13 +21,14 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
 from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
+from hubbub.server import chanflood
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
 from hubbub.server.apply import Outcome
-from hubbub.server.channel import PREFIX_RANKS, Channel
+from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import SaidMultiline, new_said
+from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User
 
@@ -120,6 +121,25 @@ def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, C
     return status, channel
 
 
+def flooding(ctx: Context, channel: Channel, messages: int) -> bool:
+    """+f: count the sender's `messages`; past the rule, the server bans it (with `*`)
+    and kicks it, and the message is not relayed (True). Halfops and above are not counted."""
+    rule, user = channel.flood, ctx.user
+    if rule is None or channel.rank(user) >= HALFOP or user not in channel.members:
+        return False
+    counts = channel.flooding
+    if counts is None:
+        counts = channel.flooding = {}
+    now = ctx.now()
+    if not chanflood.counted(counts, rule, user.uid, now, len(channel.members), messages):
+        return False
+    if rule.ban:
+        ban = (ModeChange(True, "b", f"*!*@{user.host}"),)
+        ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
+    ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid()))
+    return True
+
+
 def _tell_away(ctx: Context, target: User, outcome: Outcome) -> None:
     if target.away is not None:
         ctx.conn.numeric(n.RPL_AWAY, target.nick, target.away)
@@ -189,6 +209,8 @@ def _relay(ctx: Context, message: Message) -> None:
                 if refusal is not None:
                     error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                     continue
+            if target.flood is not None and not tagmsg and flooding(ctx, target, 1):  # +f: asked only where set
+                continue
             shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
             shown, to, to_channel = target.nick, target.uid, False
@@ -224,6 +246,8 @@ def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags
             if refusal is not None:
                 ctx.conn.numeric(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                 return
+        if target.flood is not None and flooding(ctx, target, len(lines)):
+            return
         shown, key, to_channel = status + target.name, target.key, True
     else:
         shown, key, to_channel = target.nick, target.uid, False

@@ -19,7 +19,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
-from hubbub.server import access, bans
+from hubbub.server import access, bans, chanflood
 from hubbub.server.apply import Outcome
 from hubbub.server.chanmodes import (
     CHANNEL_MODES,
@@ -143,6 +143,8 @@ class _ModeRequest:
             self._key(adding, arg)
         elif spec.letter == "l":
             self._limit(adding, arg)
+        elif spec.letter == "f":
+            self._flood(adding, arg)
 
     # -- each kind ------------------------------------------------------------------
 
@@ -217,6 +219,17 @@ class _ModeRequest:
             self._invalid("l", shown(text or ""), str(exc))
             return
         self.changes.append(ModeChange(True, "l", str(limit)))
+
+    def _flood(self, adding: bool, text: str | None) -> None:
+        if not adding:
+            self.changes.append(ModeChange(False, "f"))
+            return
+        try:
+            rule = chanflood.parse(text or "")
+        except BadParam as exc:
+            self._invalid("f", shown(text or ""), str(exc))
+            return
+        self.changes.append(ModeChange(True, "f", rule.param()))
 
     def _status(self, spec: ModeSpec, adding: bool, nick: str) -> None:
         ctx, channel = self.ctx, self.channel
