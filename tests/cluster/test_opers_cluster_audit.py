@@ -18,6 +18,7 @@ K-line's enforcement only on the node of the user it disconnected.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -149,6 +150,22 @@ async def stats_k(client: LineClient) -> list[list[str]]:
     return [m.params[1:] for m in await reply(client, "STATS k", "219") if m.command == "216"]
 
 
+_TIME_LEFT = re.compile(r"\(expires in ((?:\d+[wdhms])+),")
+_UNIT = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def time_left(text: str) -> int:
+    """The seconds of `expires in 59m58s` in a STATS k row's text."""
+    found = _TIME_LEFT.search(text)
+    assert found is not None, text
+    return sum(int(amount) * _UNIT[unit] for amount, unit in re.findall(r"(\d+)([wdhms])", found.group(1)))
+
+
+def without_time_left(rows: list[list[str]]) -> list[list[str]]:
+    """STATS k rows with the time left (which ticks between two questions) left out."""
+    return [[*row[:4], _TIME_LEFT.sub("(expires in …,", row[4])] for row in rows]
+
+
 # -- OPER and the operator's user modes, seen from another node --------------------------------
 
 
@@ -272,11 +289,16 @@ async def test_a_kline_set_on_one_node_holds_on_every_node(network: Cluster) -> 
     assert (await victim.expect("ERROR", timeout=T)).params == ["Closing Link: 127.0.0.1 (K-Lined: go away)"]
     assert (await peer.expect("QUIT", timeout=T)).params == ["K-Lined: go away"]
     await far_oper.expect(snotice("K-line active for victim (~baddie@127.0.0.1) [127.0.0.1]: ~baddie@*"), timeout=T)
-    # STATS k lists it on each node alike
-    listed = [await stats_k(client) for client in (oper, far_oper)]
-    assert listed[0] == listed[1], listed
+    # STATS k lists it on each node alike. The time left is told in whole seconds as of the
+    # question, and the nodes are asked one after the other (a second may tick over in
+    # between: 59m59s, then 59m58s): the far node is asked between two questions to this
+    # one, and the time it tells must lie between theirs.
+    listed = [await stats_k(client) for client in (oper, far_oper, oper)]
+    assert [without_time_left(rows) for rows in listed[1:]] == [without_time_left(listed[0])] * 2, listed
     assert len(listed[0]) == 1 and listed[0][0][:4] == ["K", "*", "*", "~baddie"], listed
     assert listed[0][0][4].startswith("go away (expires in ") and listed[0][0][4].endswith("set by oper)")
+    near, far, near_again = (time_left(rows[0][4]) for rows in listed)
+    assert near_again <= far <= near <= 3600, listed
     # a new connection with that username is refused on either node
     for node in (n2, n1):
         again = await connect(network, node)
@@ -292,6 +314,9 @@ async def test_a_kline_set_on_one_node_holds_on_every_node(network: Cluster) -> 
     far_oper.send("KLINE ~BADDIE@* :still no")
     added = await far_oper.expect(lambda m: m.command == "NOTICE" and "Added K-line" in m.params[-1], timeout=T)
     assert added.params[-1].lower() == "*** added k-line on ~baddie@* permanently: still no"
+    # The notice comes before the K-line is in the log; the far operator's next line waits
+    # for it (its own AWAY comes back after it), and this node's AWAY then comes after both.
+    await caught_up(far_oper)
     await caught_up(oper)
     listed = [await stats_k(client) for client in (oper, far_oper)]
     assert listed[0] == listed[1] and len(listed[0]) == 1, listed
@@ -300,6 +325,7 @@ async def test_a_kline_set_on_one_node_holds_on_every_node(network: Cluster) -> 
     far_oper.send("UNKLINE ~baddie@*")
     removed = await far_oper.expect(lambda m: m.command == "NOTICE" and "Removed K-line" in m.params[-1], timeout=T)
     assert removed.params[-1].lower() == "*** removed k-line on ~baddie@*"
+    await caught_up(far_oper)  # as above: the removal is in the log before this comes back
     await caught_up(oper)
     assert await stats_k(oper) == [] and await stats_k(far_oper) == []
     for node, nick in ((n1, "back1"), (n2, "back2")):
@@ -344,6 +370,9 @@ async def test_a_kline_with_a_duration_expires_on_every_node(network: Cluster) -
     await oper_up(far_oper)
     oper.send("KLINE 3s *@127.0.0.9 :brief")
     await oper.expect(told_as("Added K-line on *@127.0.0.9 for 3s: brief"), timeout=T)
+    # The notice comes before the K-line is in the log: the operator's own next line waits
+    # for it, and the other node's AWAY comes back after that one (in force there too).
+    await caught_up(oper)
     await caught_up(far_oper)
     listed = await stats_k(far_oper)
     assert len(listed) <= 1 and all(row[4].startswith("brief (expires in ") for row in listed), listed

@@ -566,8 +566,12 @@ async def test_right_to_left_messages_read_right_to_left(open_user, irc_user) ->
 async def _restart_while_the_page_waits(servers, runtime, page, *overrides: str) -> Runtime:
     """Stop and start the server on the same ports while the page is held still (its timers
     paused: it cannot reconnect yet); the caller lets it go with `_let_go`."""
+    # pause_at moves the page's clock on to a time and stops it there; the clock runs on
+    # while this call travels, and a time it has passed is refused ("Cannot fast-forward
+    # to the past"): a second ahead, not a hair (10 ms failed on a busy machine). Timers
+    # due within that second fire once, as they would have a second later anyway.
     now_ms = await page.evaluate("Date.now()")
-    await page.clock.pause_at((now_ms + 10) / 1000)  # seconds, in Playwright for Python
+    await page.clock.pause_at((now_ms + 1000) / 1000)  # seconds, in Playwright for Python
     listen = await servers.stop(runtime)
     return await servers.start(*overrides, *listen)
 

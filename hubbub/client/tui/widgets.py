@@ -342,8 +342,10 @@ class MessageView(RichLog):
         self.following = False
 
     def on_resize(self, event: events.Resize) -> None:
+        # RichLog's own handler (called after this one) learns the size and draws what
+        # was written before it was known: setting `_size_known` here left those lines
+        # parked, a conversation shown blank until the terminal's width changed.
         if event.size.width:
-            self._size_known = True
             if self._width() != self._rendered_width:
                 self.call_after_refresh(self.rewrite)
             elif self.following:
