@@ -175,3 +175,36 @@ async def test_irc_formatting_is_drawn_as_styles_not_codes(server: Runtime, make
         await submit(pilot, "/topic \x02Welcome\x02 \x034all")
         await until(pilot, lambda: "Welcome all" in static_text(app.query_one(TopicBar)), "the topic, formatted")
         assert "\x02" not in static_text(app.query_one(TopicBar))
+
+
+async def test_lines_written_before_the_view_knows_its_size_are_drawn_once_it_does() -> None:
+    """Textual's RichLog parks what is written before its first Resize and draws it then.
+    The view's own resize handling once marked the size known itself, so RichLog never
+    drew the parked lines, and when the view had been laid out at that width already
+    (nothing to redraw) a conversation shown at that moment stayed blank."""
+    from datetime import UTC, datetime
+
+    from textual.app import App, ComposeResult
+    from textual.containers import Vertical
+
+    from hubbub.client.state import Buffer, BufferKind, Line
+
+    buffer = Buffer("#early", BufferKind.CHANNEL)
+    view = MessageView(buffer)
+
+    class Holder(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Vertical(id="holder")
+
+    app = Holder()
+    async with app.run_test(size=(60, 10)) as pilot:
+        line = Line(datetime.now(UTC), "message", "written before the first resize", nick="bob")
+        buffer.lines.append(line)
+        view._rendered_width = 59  # laid out at this width before: no redraw will follow
+        view._write(line)  # parked: the size is not known yet
+        await app.query_one("#holder").mount(view)
+        await pilot.pause()
+        await pilot.pause()
+        assert view._width() == 59  # the premise: the width it was laid out at
+        drawn = [view.render_line(y).text.rstrip() for y in range(view.scrollable_content_region.height)]
+        assert any("written before the first resize" in row for row in drawn), drawn
