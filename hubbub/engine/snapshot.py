@@ -146,7 +146,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         channel.modes = set(c["modes"])
         channel.join_key, channel.limit = c["join_key"], c["limit"]
         flood = c.get("flood")  # absent: written by a node of a version before it
-        channel.flood = chanflood.parse(flood) if flood else None
+        channel.flood = chanflood.kept(flood)
         for letter, entries in c["lists"].items():
             for mask, set_by, set_at in entries:
                 channel.lists[letter].add(mask, set_by, set_at)

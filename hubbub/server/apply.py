@@ -494,7 +494,7 @@ def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
     channel.topic, channel.topic_by, channel.topic_time = ev.topic, ev.topic_by, ev.topic_time
     channel.modes.update(ev.modes)
     channel.join_key, channel.limit = ev.join_key, ev.limit
-    channel.flood = chanflood.parse(ev.flood) if ev.flood else None
+    channel.flood = chanflood.kept(ev.flood)
     for letter, mask, set_by, set_at in ev.lists:
         if letter in channel.lists:
             channel.lists[letter].add(mask, set_by, set_at)
@@ -534,6 +534,8 @@ def _kicked(state: ChatState, ev: Kicked) -> Outcome:
         if ev.uid and (kicker is None or kicker not in channel.members or channel.rank(kicker) < HALFOP or not (
             may_kick(channel, kicker, victim)
         )):
+            return rejected(NOT_ALLOWED)
+        if not ev.uid and channel.rank(victim) >= HALFOP:  # +f counts no halfop: one made so first stays
             return rejected(NOT_ALLOWED)
         outcome.target = victim
         outcome.user = kicker
@@ -587,7 +589,9 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
         channel.limit = new_limit
         return True
     if letter == "f":
-        new_rule = chanflood.parse(param) if adding and param is not None else None
+        new_rule = chanflood.kept(param) if adding else None  # checked by the MODE handler (of its version)
+        if adding and new_rule is None:
+            return False
         if channel.flood == new_rule:
             return False
         channel.flood, channel.flooding = new_rule, None  # a new rule counts afresh
@@ -614,7 +618,7 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
         changes = tuple(change for change in changes if may_apply_mode(channel, user, change, state.users.get))
         if not changes:
             return rejected(NOT_ALLOWED)
-    set_by = user.prefix if user is not None else ""
+    set_by = user.prefix if user is not None else ev.source  # the server's own (+f), or a service's
     outcome = Outcome()
     if len(changes) < len(ev.changes):
         outcome.dropped = True

@@ -1,14 +1,17 @@
-"""Channel mode +f: a member below halfop who sends more than `lines` messages to the
-channel within `seconds` is kicked by the server, and with `*` banned (`*!*@host`)
-first; the message that passed the limit is not relayed. InspIRCd's `+f [*]<lines>:<seconds>`.
+"""Channel mode +f: one below halfop who sends more than `lines` messages to the channel
+within `seconds` is refused what passes the rule until the window is over; a member is
+kicked by the server at the first such message, and with `*` the sender is banned
+(`*!*@host`) first. An outsider (a `-n` channel) is counted and refused alike, and
+banned with `*`. InspIRCd's `+f [*]<lines>:<seconds>`.
 
 The rule is part of the channel (replicated, shown in MODE, kept for a registered
 channel). The counting is not: each node counts the messages of its own users (every
 message of a user goes through its node), in the channel's node-local `flooding`, and
 the kick (and ban) it decides are events like an operator's, ordered with the rest.
-A window of `seconds` starts at a member's first message in it; the count starts over
-when the window has passed. Counts of members who went quiet are dropped as the table
-grows past the members it could hold.
+A window of `seconds` starts at a sender's first message in it; the count starts over
+when the window has passed (and carries across a PART and a JOIN meanwhile). Counts of
+senders who went quiet are dropped, at most once a window, as the table grows past the
+members it could hold.
 """
 
 from __future__ import annotations
@@ -37,28 +40,49 @@ class FloodRule(NamedTuple):
 
 
 def parse(text: str) -> FloodRule:
-    """A +f parameter; BadParam (the 696's reason) when it is not one."""
+    """A +f parameter as MODE takes it; BadParam (the 696's reason) when it is not one."""
     found = _RULE.fullmatch(text)
     if found is None or not (1 <= int(found[2]) <= MAX_LINES and 1 <= int(found[3]) <= MAX_SECONDS):
         raise BadParam(f"a flood rule is [*]<lines>:<seconds>, 1 to {MAX_LINES} lines in 1 to {MAX_SECONDS} seconds")
     return FloodRule(int(found[2]), int(found[3]), found[1] == "*")
 
 
-Counts = dict[str, tuple[float, int]]  # uid -> (when its window started, messages in it)
+_KEPT = re.compile(r"(\*?)([0-9]{1,9}):([0-9]{1,9})")
 
 
-def counted(counts: Counts, rule: FloodRule, uid: str, now: float, members: int, messages: int = 1) -> bool:
-    """Count `messages` more from `uid`; True when that passes the rule (its count is
-    then forgotten: the member is on its way out)."""
+def kept(text: str | None) -> FloodRule | None:
+    """A rule as an event, a snapshot or the store carry it: checked by the MODE that
+    set it, perhaps by another version with other bounds, so any positive numbers are
+    taken (a restart or another node must not fail on it); None for none or nonsense."""
+    found = _KEPT.fullmatch(text or "")
+    if found is None or int(found[2]) < 1 or int(found[3]) < 1:
+        return None
+    return FloodRule(int(found[2]), int(found[3]), found[1] == "*")
+
+
+# uid -> (when its window started, messages in it); "" -> when counts were last swept
+Counts = dict[str, tuple[float, int]]
+OK, CROSSED, OVER = 0, 1, 2  # within the rule; the first message past it; a later one
+
+
+def counted(counts: Counts, rule: FloodRule, uid: str, now: float, members: int, messages: int = 1) -> int:
+    """Count `messages` more from `uid`: OK, CROSSED (this passes the rule: act) or
+    OVER (past it already in this window: refuse)."""
     start, count = counts.get(uid, (now, 0))
     if now - start >= rule.seconds:
         start, count = now, 0
-    count += messages
-    if count > rule.lines:
-        counts.pop(uid, None)
-        return True
+    before, count = count, count + messages
     counts[uid] = (start, count)
-    if len(counts) > 2 * members + 16:
-        for quiet in [key for key, (began, _) in counts.items() if now - began >= rule.seconds]:
+    if len(counts) > 2 * members + 16 and now - counts.get("", (0.0, 0))[0] >= rule.seconds:
+        for quiet in [key for key, (began, _) in counts.items() if key and now - began >= rule.seconds]:
             del counts[quiet]
-    return False
+        counts[""] = (now, 0)
+    if count <= rule.lines:
+        return OK
+    return CROSSED if before <= rule.lines else OVER
+
+
+def wait(counts: Counts, rule: FloodRule, uid: str, now: float) -> float:
+    """Seconds until `uid`'s window is over."""
+    start, _ = counts.get(uid, (now, 0))
+    return max(0.0, rule.seconds - (now - start))

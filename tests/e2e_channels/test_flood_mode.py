@@ -74,3 +74,18 @@ async def test_the_rule_is_shown_checked_and_removed(server, clients) -> None:
     assert await op_sets(op, "MODE #room -f", member) == ["#room", "-f"]
     op.send("MODE #room")
     assert (await op.expect("324")).params[2:] == ["+nt"]
+
+
+async def test_after_the_kick_the_rest_of_the_window_is_refused_even_after_a_rejoin(server, clients) -> None:
+    op, bystander, spammer = await room(server, clients, "op", "bystander", "spammer")
+    await op_sets(op, "MODE #room +f 2:3600", bystander, spammer)
+    await flood(spammer, 3)
+    assert (await bystander.expect("KICK")).params[1] == "spammer"
+    spammer.send("JOIN #room")  # no ban: back in at once
+    await spammer.expect("366")
+    spammer.send("PRIVMSG #room :I am back")
+    refused = await spammer.expect("404")
+    assert refused.params[1] == "#room" and refused.params[2].startswith("Cannot send to channel (+f: flood, wait ")
+    seen = await sync(bystander)
+    assert [m.params[-1] for m in seen if m.command == "PRIVMSG"] == []
+    assert "KICK" not in commands(seen)  # refused, not kicked again

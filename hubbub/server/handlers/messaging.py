@@ -121,22 +121,30 @@ def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, C
     return status, channel
 
 
-def flooding(ctx: Context, channel: Channel, messages: int) -> bool:
-    """+f: count the sender's `messages`; past the rule, the server bans it (with `*`)
-    and kicks it, and the message is not relayed (True). Halfops and above are not counted."""
+def flooding(ctx: Context, channel: Channel, messages: int, error: Error) -> bool:
+    """+f: count the sender's `messages`; True when they pass the rule and are not
+    relayed. At the first message past it the server bans the sender (with `*`) and
+    kicks it if it is a member; later ones in the window are refused (404). Halfops
+    and above are not counted."""
     rule, user = channel.flood, ctx.user
-    if rule is None or channel.rank(user) >= HALFOP or user not in channel.members:
+    if rule is None or channel.rank(user) >= HALFOP:
         return False
     counts = channel.flooding
     if counts is None:
         counts = channel.flooding = {}
     now = ctx.now()
-    if not chanflood.counted(counts, rule, user.uid, now, len(channel.members), messages):
+    verdict = chanflood.counted(counts, rule, user.uid, now, len(channel.members), messages)
+    if verdict == chanflood.OK:
         return False
-    if rule.ban:
-        ban = (ModeChange(True, "b", f"*!*@{user.host}"),)
-        ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
-    ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid()))
+    if verdict == chanflood.OVER or user not in channel.members:
+        seconds = max(1, round(chanflood.wait(counts, rule, user.uid, now)))
+        error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {seconds} seconds)")
+    if verdict == chanflood.CROSSED:
+        if rule.ban:
+            ban = (ModeChange(True, "b", f"*!*@{user.host}"),)
+            ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
+        if user in channel.members:
+            ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid()))
     return True
 
 
@@ -209,7 +217,7 @@ def _relay(ctx: Context, message: Message) -> None:
                 if refusal is not None:
                     error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                     continue
-            if target.flood is not None and not tagmsg and flooding(ctx, target, 1):  # +f: asked only where set
+            if target.flood is not None and not tagmsg and flooding(ctx, target, 1, error):  # +f: only where set
                 continue
             shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
@@ -246,7 +254,7 @@ def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags
             if refusal is not None:
                 ctx.conn.numeric(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                 return
-        if target.flood is not None and flooding(ctx, target, len(lines)):
+        if target.flood is not None and flooding(ctx, target, len(lines), ctx.conn.numeric):
             return
         shown, key, to_channel = status + target.name, target.key, True
     else:
