@@ -413,7 +413,7 @@ def _parted(a: Announcer, ev: Parted, outcome: Outcome) -> None:
 def _kicked(a: Announcer, ev: Kicked, outcome: Outcome) -> None:
     kicker, victim, channel = outcome.user, outcome.target, outcome.channel
     assert victim is not None and channel is not None
-    source = kicker.prefix if kicker is not None else a.server
+    source = kicker.prefix if kicker is not None else ev.source or a.server
     message = Message("KICK", [channel.name, victim.nick, ev.reason], source)
     out = from_user(kicker, message, ev.time, ev.msgid) if kicker is not None else Outgoing(message, ev.time, ev.msgid)
     to_users(outcome.audience, out)

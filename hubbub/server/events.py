@@ -167,6 +167,7 @@ class Kicked(NamedTuple):
     reason: str
     time: float
     msgid: str
+    source: str = ""  # the server that kicked (uid ""): every node shows the same name
 
 
 @_event

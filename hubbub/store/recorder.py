@@ -206,7 +206,7 @@ def _kicked(r: Recorder, ev: Kicked, outcome: Outcome) -> None:
         return
     if _events_on(r) and outcome.target is not None:
         params = (channel.name, outcome.target.nick, ev.reason)
-        r._line(channel.key, ev.msgid, ev.time, "KICK", outcome.user, params)
+        r._line(channel.key, ev.msgid, ev.time, "KICK", outcome.user, params, source=ev.source or None)
     _forget_if_closed(r, channel, channel.key)
 
 

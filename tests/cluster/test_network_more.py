@@ -165,6 +165,7 @@ async def test_a_flooder_on_one_node_is_kicked_and_banned_on_every_node_alike(cl
     assert ban.params == ["#busy", "+b", "*!*@127.0.0.1"]
     kick = await op.expect("KICK")
     assert kick.params[1:] == ["spammer", "Channel flood triggered (3 lines in 60 seconds)"]
+    assert kick.source == ban.source == "node2.test"  # the node that decided, named alike everywhere
     said = [m.params[-1] for m in op.received if m.command == "PRIVMSG"]
     assert said == ["buy 0", "buy 1", "buy 2"]
     await caught_up(spammer)

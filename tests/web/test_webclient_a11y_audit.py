@@ -266,6 +266,34 @@ async def test_switching_back_to_a_conversation_does_not_read_it_all_out_again(o
     assert again == [], f"{len(again)} old lines read out again: {again[:3]}"
 
 
+async def test_a_live_line_drawn_with_a_bulk_redraw_is_still_read_out(open_user, irc_user) -> None:
+    """A new line that arrives in the same frame as a redraw of the whole conversation
+    (history fetched and sorted in, say) is news: it goes in once the redraw is over, and
+    is read out; the redrawn lines are not. (Found by CI on a loaded machine.)"""
+    alice = await open_user()
+    page = alice.page
+    await page.clock.install()
+    await listen(page)
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    for i in range(5):
+        carol.send(f"PRIVMSG #lobby :earlier {i}")
+    await expect(alice.messages().locator(".row.message", has_text="earlier 4")).to_have_count(1)
+    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)  # no frame, no timer
+    start = await said_count(page)
+    carol.send("PRIVMSG #lobby :news in the same frame")
+    await page.wait_for_function(
+        "() => window.hubbub.state.activeBuffer.messages.some((r) => r.text === 'news in the same frame')",
+        polling=50)  # fmt: skip
+    await page.evaluate("() => window.hubbub.state.emit('reset', window.hubbub.state.active)")  # a redraw, too
+    await page.clock.run_for(1000)
+    await expect(alice.messages()).to_contain_text("news in the same frame")
+    texts = [s["text"] for s in await said(page, start)]
+    assert any("news in the same frame" in t for t in texts), texts
+    assert not [t for t in texts if "earlier" in t], texts
+    await page.clock.resume()
+
+
 async def test_a_channel_one_has_left_says_so_in_the_conversation_list(open_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby #other")

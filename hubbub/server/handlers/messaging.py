@@ -144,7 +144,7 @@ def flooding(ctx: Context, channel: Channel, messages: int, error: Error) -> boo
             ban = (ModeChange(True, "b", f"*!*@{user.host}"),)
             ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
         if user in channel.members:
-            ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid()))
+            ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid(), ctx.name))
     return True
 
 

@@ -13,6 +13,7 @@ const CHUNK = 100; // rows added when scrolling near an edge
 export const MAX_ROWS = 400; // rows kept in the DOM
 const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk is rendered
 const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
+const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
 
 function presenceText(rec) {
   const reason = rec.text ? ` (${stripFormatting(rec.text)})` : "";
@@ -49,6 +50,8 @@ export class MessageList {
     this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
     this.hushFrame = null; // ends the busy state: an animation frame, then a timer
     this.hushTimer = null;
+    this.seenSeq = 0; // the newest record drawn or counted below: live ones after it are news
+    this.newsWaiting = false; // news held back from a bulk drawing, appended once it is over
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -65,6 +68,7 @@ export class MessageList {
   show(buffer) {
     this.buffer = buffer;
     this.seenEnd = buffer.end;
+    this.seenSeq = buffer.end > buffer.base ? buffer.at(buffer.end - 1).seq : 0; // switched to: no news
     this.renderBottom();
   }
 
@@ -74,8 +78,16 @@ export class MessageList {
     const b = this.buffer;
     if (!b) return;
     this.hush();
-    this.start = this.end = b.end;
-    this.prependRows(Math.max(b.base, b.end - PAGE));
+    // Live lines that came since the last drawing are news, not backlog: they wait until
+    // the bulk is drawn and the log is no longer busy, and go in then, read out (a few;
+    // past NEWS_MAX they are a backlog too).
+    let cut = b.end;
+    while (cut > b.base && b.end - cut < NEWS_MAX && this.isNews(b.at(cut - 1))) cut--;
+    if (cut > b.base && b.end - cut >= NEWS_MAX) cut = b.end;
+    this.newsWaiting = cut < b.end;
+    this.start = this.end = cut;
+    this.prependRows(Math.max(b.base, cut - PAGE));
+    if (!this.newsWaiting) this.noteSeen();
     this.stuck = true;
     this.scrollToBottom();
     this.updateStatus();
@@ -114,6 +126,7 @@ export class MessageList {
       }
       if (b.end > this.end) {
         live = this.hushIfHistory(this.end, b.end);
+        this.newsWaiting = false;
         this.appendRows(b.end);
         if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
       }
@@ -122,6 +135,7 @@ export class MessageList {
       this.callbacks.arrivedBelow();
     }
     this.seenEnd = b.end;
+    this.noteSeen();
     this.updateStatus();
     if (!live && this.container.scrollTop < EDGE_PX) this.loadOlder();
   }
@@ -220,7 +234,10 @@ export class MessageList {
   hush() {
     this.unhush(); // a bulk draw while one is pending: busy until this one is drawn too
     this.container.setAttribute("aria-busy", "true");
-    const done = () => this.unhush();
+    const done = () => {
+      this.unhush();
+      if (this.newsWaiting) this.update(); // the news held back from the bulk goes in now
+    };
     if (document.hidden) this.hushTimer = setTimeout(done, 250);
     else {
       this.hushFrame = requestAnimationFrame(() => {
@@ -235,6 +252,16 @@ export class MessageList {
     if (this.hushTimer !== null) clearTimeout(this.hushTimer);
     this.hushFrame = this.hushTimer = null;
     this.container.removeAttribute("aria-busy");
+  }
+
+  isNews(rec) {
+    return !rec.history && rec.seq > this.seenSeq;
+  }
+
+  /** What the buffer holds now has been drawn or counted: later live lines are news. */
+  noteSeen() {
+    const b = this.buffer;
+    if (b && b.end > b.base) this.seenSeq = Math.max(this.seenSeq, b.at(b.end - 1).seq);
   }
 
   /** Rows from..to about to be appended: quiet if all are history; true if one is live. */
