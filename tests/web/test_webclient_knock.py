@@ -37,3 +37,19 @@ async def test_an_operator_in_the_browser_sees_the_knock_in_the_channel(open_use
     await dave.expect("711")
     said = "dave (~u@127.0.0.1) asks to be invited to #webmine: please (/invite dave)"
     await expect(alice.messages()).to_contain_text(said)
+
+
+async def test_a_knock_on_a_channel_not_shown_counts_as_a_mention_there(open_user, irc_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#webdoor #weblobby")  # alice founds both
+    await alice.switch_to("#webdoor")
+    await alice.say("/mode +i")
+    await expect(alice.messages()).to_contain_text("+i")
+    await alice.switch_to("#weblobby")
+    dave = await irc_user("dave")
+    dave.send("KNOCK #webdoor :hello?")
+    await dave.expect("711")
+    name = alice.page.locator(".name", has_text=re.compile(r"^#webdoor$"))
+    door = alice.page.locator("#buffer-list li").filter(has=name)
+    await expect(door.get_by_role("button", name=re.compile(r"#webdoor, 1 unread"))).to_have_count(1)
+    await expect(door.locator(".badge.mention")).to_have_count(1)

@@ -933,8 +933,11 @@ const NUMERICS = {
   "710": (s, msg, p) => {
     const [nick, userHost] = (p[1] || "").split("!");
     const reason = (p[p.length - 1] || "").replace(/^has asked for an invite\.?:?\s*/i, "");
-    s.info(`${nick} (${userHost || ""}) asks to be invited to ${p[0]}${reason ? `: ${reason}` : ""} (/invite ${nick})`,
-      { buffer: s.buffer(p[0]) || s.server });
+    const text = `${nick} (${userHost || ""}) asks to be invited to ${p[0]}${reason ? `: ${reason}` : ""} (/invite ${nick})`;
+    // Someone waits at the door: counted like a mention, so an operator elsewhere sees it.
+    const buffer = s.buffer(p[0]) || s.server;
+    const rec = s.record("info", { text }, msg);
+    if (s.append(buffer, rec, { countUnread: false })) s.countUnread(buffer, rec, true);
   },
   "711": (s, msg, p) => s.info(`Your knock on ${p[0]} was delivered: its operators may invite you`),
   "712": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
