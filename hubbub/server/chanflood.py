@@ -23,7 +23,6 @@ from hubbub.server.chanmodes import BadParam
 
 MAX_LINES = 100
 MAX_SECONDS = 3600
-_RULE = re.compile(r"(\*?)([0-9]{1,3}):([0-9]{1,4})")
 
 
 class FloodRule(NamedTuple):
@@ -39,15 +38,16 @@ class FloodRule(NamedTuple):
         return f"Channel flood triggered ({self.lines} lines in {self.seconds} seconds)"
 
 
-def parse(text: str) -> FloodRule:
-    """A +f parameter as MODE takes it; BadParam (the 696's reason) when it is not one."""
-    found = _RULE.fullmatch(text)
-    if found is None or not (1 <= int(found[2]) <= MAX_LINES and 1 <= int(found[3]) <= MAX_SECONDS):
-        raise BadParam(f"a flood rule is [*]<lines>:<seconds>, 1 to {MAX_LINES} lines in 1 to {MAX_SECONDS} seconds")
-    return FloodRule(int(found[2]), int(found[3]), found[1] == "*")
-
-
 _KEPT = re.compile(r"(\*?)([0-9]{1,9}):([0-9]{1,9})")
+
+
+def parse(text: str) -> FloodRule:
+    """A +f parameter as MODE takes it (within this version's bounds); BadParam (the
+    696's reason) when it is not one."""
+    rule = kept(text)
+    if rule is None or rule.lines > MAX_LINES or rule.seconds > MAX_SECONDS:
+        raise BadParam(f"a flood rule is [*]<lines>:<seconds>, 1 to {MAX_LINES} lines in 1 to {MAX_SECONDS} seconds")
+    return rule
 
 
 def kept(text: str | None) -> FloodRule | None:
