@@ -148,7 +148,14 @@ class ChatApp(App[int]):
     @work(exclusive=True, group="irc-events")
     async def _pump_events(self, events: Subscription) -> None:
         async for event in events:
-            self._redraw(self.state.apply(event))
+            update = self.state.apply(event)
+            if self.is_running:
+                self._redraw(update)
+            else:
+                # Shutting down: Textual prunes the screens before it cancels workers, so an
+                # event arriving in between has no widgets to draw on; its lines still
+                # reach the chat log.
+                self._log_lines(update)
 
     # -- drawing --------------------------------------------------------------------
 
@@ -172,9 +179,7 @@ class ChatApp(App[int]):
             view = self.views.get(buffer)
             if view is not None:
                 view.add(line)
-            if self.chatlog is not None:
-                self.chatlog.network = self.state.server.name
-                self.chatlog.write(buffer.name, line)
+        self._log_lines(update)
         for buffer in update.rewritten:
             view = self.views.get(buffer)
             if view is not None:
@@ -200,6 +205,12 @@ class ChatApp(App[int]):
             self.bell()
         if update.channel_list and isinstance(self.screen, ChannelListScreen):
             self.screen.show_channels(self.state.channels_listed)
+
+    def _log_lines(self, update: Update) -> None:
+        if self.chatlog is not None:
+            for buffer, line in update.lines:
+                self.chatlog.network = self.state.server.name
+                self.chatlog.write(buffer.name, line)
 
     def _show_status(self) -> None:
         view = self.views.get(self.state.current)
