@@ -27,7 +27,7 @@ from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, shown_changes, split_mode_changes
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.channel_info import send_names, send_topic
-from hubbub.server.connection import Connection
+from hubbub.server.connection import READ_MARKER, Connection
 from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
@@ -143,6 +143,7 @@ class Announcer:
         emit: Callable[[Event], None],
         audit: Audit | None = None,
         metadata_budget: int = 1 << 20,
+        recall_markers: Callable[[Connection], None] = lambda conn: None,
     ) -> None:
         self.state = state
         self.monitors = monitors
@@ -154,6 +155,7 @@ class Announcer:
         self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
         self.audit = audit or Audit()  # the server log's lines (they go with the server notices)
         self.metadata_budget = metadata_budget  # bytes one metadata sync may queue (md.sync_budget)
+        self.recall_markers = recall_markers  # a login's read markers, learnt (Services.recall_markers)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -325,6 +327,7 @@ def _account_notice(a: Announcer, user: User, time: float, msgid: str, gained_r:
     markers its connection was told were another account's (or none): forgotten."""
     if user.conn is not None:
         user.conn.markers = None
+        a.recall_markers(user.conn)
     if not user.registered:
         return
     out = from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid)
@@ -484,7 +487,6 @@ def _knocked(a: Announcer, ev: Knocked, outcome: Outcome) -> None:
 
 
 CHANNEL_RENAME = "draft/channel-rename"
-READ_MARKER = "draft/read-marker"
 
 
 def renamed_part_reason(new: str, reason: str) -> str:

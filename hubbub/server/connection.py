@@ -35,6 +35,8 @@ TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag"
 # than this: one row is sent with the label on it; from the second, the reply goes out
 # as a labeled-response batch opened then (as finish_label would make it, but open).
 _LABELED_ROWS = 1
+READ_MARKER = "draft/read-marker"
+
 # messages held for a connection while its JOIN's reply waits for the store, at most:
 # past it, they go out as they come (a flood would otherwise grow without bound)
 WAITING_LIMIT = 1000
@@ -462,7 +464,7 @@ class Connection:
 
     def set_cap(self, name: str, enabled: bool) -> None:
         """Enable or disable a capability, keeping the derived tag wishes in step."""
-        if name == "draft/read-marker":  # the markers told before, if any, may be stale now
+        if name == READ_MARKER:  # the markers told before, if any, may be stale now
             self.markers = None
         if enabled:
             self.caps = self.caps | {name}

@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from hubbub.config import Config
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
-from hubbub.server.connection import Connection
+from hubbub.server.connection import READ_MARKER, Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.departures import Departures
 from hubbub.server.engine import Engine, Then
@@ -187,6 +188,37 @@ class Services:
         if user.uid in self.state.users:
             self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid()))
         conn.close_link()  # after a labeled reply still being collected, if any
+
+    def recall_markers(self, conn: Connection) -> None:
+        """Learn the read markers of the channels `conn` is in, for a connection whose
+        account or read-marker capability changed after it joined them: a RENAME shown to
+        it as PART and JOIN must give each marker at once (Connection.told_marker), and
+        cannot stop amid others' lines to ask the store. Without an account or a store
+        there is no marker (`*`); from the store, the client's next lines wait for the
+        answer (a login's or a CAP's reply is not kept waiting), and a marker told
+        meanwhile is newer than the one read."""
+        user = conn.user
+        if READ_MARKER not in conn.caps or not user.channels:
+            return
+        store, account = self.store, user.account
+        keys = list(user.channels)
+        if store is None or account is None:
+            for key in keys:
+                conn.told_marker(key, None)
+            return
+        folded = casefold(account)
+
+        async def ask() -> list[float | None]:
+            return [await store.marker(folded, key) for key in keys]
+
+        def learn(found: list[float | None]) -> None:
+            if user.account != account or READ_MARKER not in conn.caps:
+                return  # another login, or the capability turned off, since
+            for key, when in zip(keys, found, strict=True):
+                if conn.markers is None or key not in conn.markers:
+                    conn.told_marker(key, when)
+
+        self.awaiting(conn, ask, learn, lambda error: None)
 
     def hang_up(self, conn: Connection, reason: str) -> None:
         """End a connection whose user has left the chat already (quit elsewhere)."""

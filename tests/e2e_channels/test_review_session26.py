@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.cluster.conftest import cluster, cluster_config  # noqa: F401  (fixtures)
 from tests.cluster.support import Cluster, caught_up
 from tests.e2e.test_review_today import store_held, until, waits
@@ -223,12 +221,6 @@ async def test_the_marker_cache_stays_bounded_by_the_channels_one_is_in(server, 
     assert len(conn.markers) <= 2 * len(conn.user.channels) + 9, len(conn.markers)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_rename_as_part_and_join sends MARKREAD only from Connection.marker_told: "
-    "a client that asked for draft/read-marker after joining gets a JOIN without the MARKREAD the "
-    "spec says MUST come before its 366",
-)
 async def test_the_fallback_join_brings_markread_to_one_who_asked_for_read_marker_after_joining(
     server, clients
 ) -> None:
@@ -243,12 +235,6 @@ async def test_the_fallback_join_brings_markread_to_one_who_asked_for_read_marke
     assert [m.params for m in shown if m.command == "MARKREAD"] == [["#bar", "*"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Connection.markers is forgotten at a login (it was another account's) but not read again: "
-    "after a NickServ IDENTIFY the RENAME fallback's JOIN comes without the MARKREAD a real JOIN gives "
-    "(the store would have to be read amid others' lines)",
-)
 async def test_the_fallback_markread_is_the_account_s_after_identifying(make_server, tmp_path, clients) -> None:
     server = await make_server(f"store.db='{tmp_path / 'hubbub.db'}'")
     op = await registered_account(server, "alice", "correct-horse", "#foo")

@@ -19,11 +19,12 @@ from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
 from hubbub.server.channel_info import visible_count
 from hubbub.server.commands import command
+from hubbub.server.connection import READ_MARKER
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Joined, Parted, TopicSet
 from hubbub.server.handlers.history import autoreplay, replay_query
-from hubbub.server.handlers.reading import READ_MARKER, send_marker
+from hubbub.server.handlers.reading import send_marker
 from hubbub.server.handlers.replies import refused_when_applied, send_paced, shown
 from hubbub.server.logins import UNAVAILABLE
 

@@ -25,7 +25,6 @@ from hubbub.server.handlers.replies import shown
 from hubbub.server.replay import Replay, parse_timestamp
 from hubbub.server.storage import SearchQuery, StoredMessage
 
-READ_MARKER = "draft/read-marker"
 REDACTION = "draft/message-redaction"
 SEARCH = "soju.im/search"
 

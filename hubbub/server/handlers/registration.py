@@ -23,6 +23,7 @@ from hubbub.server import caps, metadata, sts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
+from hubbub.server.connection import READ_MARKER
 from hubbub.server.context import Context, Services
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import NickSet, Registered
@@ -158,6 +159,8 @@ def _cap_req(ctx: Context, message: Message) -> None:
     if not metadata.aware(conn):  # draft/metadata-2: turned off, its subscriptions go too
         conn.metadata_subs = NONE
     _cap_lines(ctx, "ACK", message.param(1).split(), False)
+    if (READ_MARKER, True) in changes and conn.registered:
+        ctx.svc.recall_markers(conn)  # the markers of the channels joined before
     if metadata.aware(conn) and not was_aware and conn.registered:
         metadata.send_own(conn, ctx.user)  # turned on after registration: as the burst gives them
 
