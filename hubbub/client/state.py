@@ -350,8 +350,8 @@ class ChatState:
         update.lines.append((buffer, line))
         # The server buffer's notices are not conversation: only mentions there count, and
         # wallops, which are operators talking to each other.
-        counts = line.kind in _UNREAD_KINDS and (buffer is not self.server or line.mention
-                                                 or line.kind == "wallops")
+        counts = (line.kind in _UNREAD_KINDS or line.mention) and (buffer is not self.server or line.mention
+                                                                    or line.kind == "wallops")
         if buffer is not self.current and counts and not line.own:
             buffer.unread += 1
             update.buffers = True
@@ -640,6 +640,9 @@ class ChatState:
             buffer = target
         else:  # about a nick (/whois, /nick): where it was typed, not a hidden conversation of that name
             buffer = self.current
+        if event.code == "710" and buffer is target:  # a knock at a channel we run: someone waits, for us
+            self._arrived(buffer, Line(event.time, "info", text, mention=True), update)
+            return
         self._event_line(buffer, event.time, "error" if event.is_error else "info", text, update)
 
     def _standard(self, event: ev.StandardReply, update: Update) -> None:

@@ -49,3 +49,25 @@ async def test_an_operator_sees_the_knock_in_the_channel_with_how_to_answer_it(s
         await dave.expect("INVITE")
         await sync(dave)
         await dave.close()
+
+
+async def test_a_knock_on_a_channel_not_shown_counts_like_a_mention(server: Runtime) -> None:
+    """An operator reading another conversation learns someone waits at the door: the
+    channel's buffer is marked unread and mentioned, and the terminal bell rings."""
+    app = chat_app(server, channels=("#mine", "#other"))  # alice founds both; #other is shown last
+    rang: list[bool] = []
+    app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#other"), "alice in #other")
+        mine = app.state.find("#mine")
+        assert mine is not None
+        app.client.send("MODE #mine +i")
+        await until(pilot, lambda: any("+i" in line.text for line in mine.lines), "+i")
+        app.action_select_buffer(app.state.buffers.index(app.state.find("#other")))
+        assert app.state.current.name == "#other" and not mine.mentioned
+        dave = await connected(server, "dave")
+        dave.send("KNOCK #mine :please")
+        await dave.expect("711")
+        await until(pilot, lambda: mine.mentioned, "#mine marked as mentioned")
+        assert mine.unread == 1 and rang
+        await dave.close()
