@@ -58,6 +58,7 @@ MODE_WORDS = {
     "t": "only operators set the topic",
     "C": "no CTCP",
     "T": "no notices",
+    "K": "no knocking",
     "R": "only people logged in to an account join",
     "M": "only people logged in to an account (or with a voice) talk",
 }

@@ -661,6 +661,8 @@ def _knocked(state: ChatState, ev: Knocked) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
     if user is None or channel is None:
         return rejected("gone")
+    if "K" in channel.modes:
+        return rejected("no knock")
     if not ev.exempt and knocks.refusal(state.knocks, user.uid, channel.key, ev.time, ev.delay) is not None:
         return rejected("too soon")
     knocks.record(state.knocks, user.uid, channel.key, ev.time, ev.delay)

@@ -52,6 +52,7 @@ _TABLE = (
     ModeSpec("t", FLAG, HALFOP, "protected topic: only halfops and above set it"),
     ModeSpec("C", FLAG, HALFOP, "no CTCP: of CTCP messages, only ACTION (/me) reaches the channel"),
     ModeSpec("T", FLAG, HALFOP, "no NOTICE: notices to the channel are dropped"),
+    ModeSpec("K", FLAG, HALFOP, "no knock: KNOCK on the channel is refused"),
     ModeSpec("R", FLAG, HALFOP, "registered only: JOIN needs a login to an account (or an INVITE)"),
     ModeSpec("M", FLAG, HALFOP, "registered speech: members below voice speak only when logged in"),
     ModeSpec("q", PREFIX, FOUNDER, "founder (~): a registered channel's owner, given by ChanServ"),

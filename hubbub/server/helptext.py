@@ -63,7 +63,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "ISON": ("ISON <nick> [<nick> ...]", ["Which of these nicks are online."]),
     "KNOCK": ("KNOCK <channel> [:<reason>]", [
         "Asks the operators of a channel you cannot join (invite-only, keyed or full) to invite you.",
-        "Once a minute at most, per person and per channel (limits.knock_delay); not if you are banned.",
+        "Once a minute at most, per person and per channel (limits.knock_delay); not if you are banned,",
+        "nor on a channel that is +K (no knock).",
     ]),
     "JOIN": ("JOIN <channel>{,<channel>} [<key>{,<key>}] | JOIN 0", [
         "Joins channels, creating those that do not exist (you become their operator).",

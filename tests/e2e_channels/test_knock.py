@@ -78,6 +78,21 @@ async def test_knocks_refused_with_the_standard_numerics(server, clients) -> Non
     await sync(dave)
 
 
+async def test_no_knock_on_a_plus_k_channel(server, clients) -> None:
+    alice, bob, carol = await closed(server, clients, "+iK")
+    dave = await connected(server, "dave", "#dave")
+    clients.append(dave)
+    dave.send("KNOCK #room :please")
+    assert (await dave.expect("480")).params == ["dave", "#room", "Cannot KNOCK on channel (+K)"]
+    assert not [m for m in await sync(alice) if m.command == "710"]
+    alice.send("MODE #room")
+    assert (await alice.expect("324")).params[2] == "+Kint"
+    await op_sets(alice, "MODE #room -K", bob, carol)
+    dave.send("KNOCK #room :please")  # the refused knock did not count against the delay
+    await dave.expect("711")
+    assert (await alice.expect("710")).params[2] == mask("dave")
+
+
 async def test_one_knock_per_delay_for_each_knocker_and_each_channel(make_server, clients) -> None:
     server = await make_server("limits.knock_delay=600")
     alice, bob, carol = await closed(server, clients, "+i")

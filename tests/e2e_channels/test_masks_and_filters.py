@@ -66,7 +66,7 @@ def test_mode_parameters_are_validated() -> None:
 
 
 def test_tables_derive_the_advertised_modes() -> None:
-    assert chanmodes_token() == "beI,k,fl,CiMmnRsTt"
+    assert chanmodes_token() == "beI,k,fl,CiKMmnRsTt"
     assert myinfo_param_modes() == "Iabefhkloqv"
 
 

@@ -12,7 +12,7 @@ async def test_both_modes_are_advertised_as_flags(server, clients) -> None:
     client.send("NICK alice")
     client.send("USER a 0 * :A")
     welcome = await client.collect_until("376")
-    assert isupport_tokens(welcome)["CHANMODES"].split(",")[3] == "CiMmnRsTt"
+    assert isupport_tokens(welcome)["CHANMODES"].split(",")[3] == "CiKMmnRsTt"
     assert "C" in next(m for m in welcome if m.command == "004").params[4]
 
 

@@ -25,6 +25,7 @@ from hubbub.server.events import (
     Event,
     Invited,
     Joined,
+    Knocked,
     MetadataCleared,
     MetadataSet,
     ModeChange,
@@ -199,6 +200,21 @@ def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhi
     assert apply(state, ChannelRenamed("u1", "#new", "#OTHER", "", 5.0, "m5")).rejected == "taken"
     assert apply(state, ChannelRenamed("u1", "#gone", "#x", "", 5.0, "m6")).rejected == "gone"
     assert apply(state, ChannelRenamed("u1", "#new", "#NEW", "", 6.0, "m7")).rejected is None  # case only
+
+
+def test_a_knock_applied_after_no_knock_is_refused() -> None:
+    """+K set on one node and a KNOCK let through on another before it arrived: in the
+    network's order the +K comes first, and the knock is refused wherever it is applied."""
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u1", "#c", 2.0, "m1"))
+    apply(state, ChannelModesSet("u1", "#c", (ModeChange(True, "i", None), ModeChange(True, "K", None)), 3.0, "m2"))
+    assert apply(state, Knocked("u2", "#c", "", 4.0, "m3", 60.0)).rejected == "no knock"
+    apply(state, ChannelModesSet("u1", "#c", (ModeChange(False, "K", None),), 5.0, "m4"))
+    assert apply(state, Knocked("u2", "#c", "", 6.0, "m5", 60.0)).rejected is None
 
 
 def test_users_share_one_empty_metadata_until_theirs_is_set() -> None:

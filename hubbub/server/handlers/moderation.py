@@ -138,6 +138,9 @@ def handle_knock(ctx: Context, message: Message) -> None:
     if open_to_us:
         conn.numeric(n.ERR_CHANOPEN, channel.name, "Channel is open: JOIN it")
         return
+    if "K" in channel.modes:
+        conn.numeric(n.ERR_CANNOTKNOCK, channel.name, "Cannot KNOCK on channel (+K)")
+        return
     if access.is_banned(channel, user):
         conn.numeric(n.ERR_CANNOTSENDTOCHAN, channel.name, "Cannot KNOCK on channel (+b)")
         return
@@ -155,6 +158,9 @@ def handle_knock(ctx: Context, message: Message) -> None:
     def applied(outcome: Outcome) -> None:  # in the network's order: another knock may have come first
         if outcome.rejected is None:
             conn.numeric(n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
+            return
+        if outcome.rejected == "no knock":  # +K came first, in the network's order
+            conn.numeric(n.ERR_CANNOTKNOCK, channel.name, "Cannot KNOCK on channel (+K)")
             return
         late = knocks.refusal(ctx.state.knocks, user.uid, channel.key, now, delay)
         if late is not None:
