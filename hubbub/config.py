@@ -113,6 +113,7 @@ class LimitsSection:
     keylen: int = _doc("longest channel key in bytes, set with MODE +k (KEYLEN)", default=32)
     max_list_entries: int = _doc("entries each channel list (+b, +e, +I) may hold (MAXLIST)", default=100)
     max_kick_targets: int = _doc("nicks one KICK command may remove (TARGMAX KICK)", default=4)
+    join_lock: float = _doc("seconds a +j channel stays closed to joins once its rule is reached (437 meanwhile); 0: +j closes nothing", default=60.0)
     knock_delay: float = _doc("seconds before the same person, or anyone on the same channel, may KNOCK again (712 meanwhile; IRC operators exempt); 0 for no wait", default=60.0)
 
 
@@ -405,7 +406,7 @@ def validate(config: Config) -> None:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
     if not 16 <= lim.ipv6_prefix <= 128:
         raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
-    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer", "knock_delay"):
+    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
         if getattr(lim, key) < 0:
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.server import chanflood
+from hubbub.server import chanflood, joinflood
 from hubbub.server.account import Account
 from hubbub.server.channel import Channel
 from hubbub.server.klines import Kline, Klines
@@ -82,6 +82,8 @@ def _channel(c: Channel) -> dict[str, Any]:
         "invited": sorted(c.invited), "founder": c.founder, "registered_at": c.registered_at,
         "access": c.access, "metadata": list(c.metadata.items()),
         "flood": c.flood.param() if c.flood is not None else None,
+        "join_flood": c.join_flood.param() if c.join_flood is not None else None,
+        "join_window": list(c.join_window), "join_closed_until": c.join_closed_until,
     }  # fmt: skip
 
 
@@ -147,6 +149,9 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         channel.join_key, channel.limit = c["join_key"], c["limit"]
         flood = c.get("flood")  # absent: written by a node of a version before it
         channel.flood = chanflood.kept(flood)
+        channel.join_flood = joinflood.kept(c.get("join_flood"))  # absent: likewise
+        start, joins = c.get("join_window", (0.0, 0))
+        channel.join_window, channel.join_closed_until = (start, joins), c.get("join_closed_until", 0.0)
         for letter, entries in c["lists"].items():
             for mask, set_by, set_at in entries:
                 channel.lists[letter].add(mask, set_by, set_at)

@@ -82,6 +82,7 @@ RPL_ENDOFBANLIST = "368"
 ERR_BANONCHAN = "435"  # solanum/charybdis: a nick change refused while banned or muted
 ERR_USERONCHANNEL = "443"
 ERR_CHANNELISFULL = "471"
+ERR_UNAVAILRESOURCE = "437"  # a channel closed for a while (+j)
 ERR_INVITEONLYCHAN = "473"
 ERR_BANNEDFROMCHAN = "474"
 ERR_BADCHANNELKEY = "475"

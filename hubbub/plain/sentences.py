@@ -52,6 +52,7 @@ MODE_WORDS = {
     "k": "a key is needed to join",
     "l": "a limit on how many are in",
     "f": "who floods the channel is kicked",
+    "j": "a rush of joins closes the channel for a while",
     "m": "moderated: only people with a voice talk",
     "n": "no messages from outside",
     "s": "secret",
@@ -78,6 +79,9 @@ def _channel_modes(p: list[str]) -> str:
         elif letter == "f" and values:
             ban, lines, seconds = _flood_rule(values.pop(0))
             meaning = f"more than {lines} lines in {seconds} seconds and you are kicked{' and banned' if ban else ''}"
+        elif letter == "j" and values:
+            joins, _, seconds = values.pop(0).partition(":")
+            meaning = f"{joins} joins in {seconds} seconds close it to newcomers for a while"
         elif letter == "k" and values:
             meaning = f"the key is {values.pop(0)}"
         words.append(meaning)

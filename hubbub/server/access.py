@@ -18,6 +18,7 @@ Ranks (channel.py): voice < halfop < op.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -81,10 +82,11 @@ def is_muted(channel: Channel, user: User) -> bool:
 OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes
 
 
-def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | None:
+def join_refusal(channel: Channel, user: User, key: str, now: float | None = None) -> tuple[str, str] | None:
     """Why `user` may not join, as (numeric, text), or None when it may. A registered
     channel's founder, and those its access list makes halfop or more, always may (as in
-    ergo): +i, a key, a limit or a ban set by anyone must not lock its owners out."""
+    ergo): +i, a key, a limit or a ban set by anyone must not lock its owners out. With
+    `now`, a channel +j closed is closed too."""
     if user.uid in channel.invited:
         return None
     status = channel.registered_status(user)
@@ -100,6 +102,9 @@ def join_refusal(channel: Channel, user: User, key: str) -> tuple[str, str] | No
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    if now is not None and channel.join_closed_until > now:
+        wait = max(1, math.ceil(channel.join_closed_until - now))
+        return n.ERR_UNAVAILRESOURCE, f"Cannot join channel (+j): too many joins at once, try again in {wait} seconds"
     return None
 
 

@@ -400,6 +400,18 @@ def _joined(a: Announcer, ev: Joined, outcome: Outcome) -> None:
             conn.deliver(away)
         if granted is not None:
             conn.deliver(granted)
+    if outcome.closed and channel.join_flood is not None:
+        _closed_to_joins(a, ev, channel, outcome.audience)
+
+
+def _closed_to_joins(a: Announcer, ev: Joined, channel: Channel, members: Sequence[User]) -> None:
+    """+j: the join that reached the rule closed the channel; its members (the joiner
+    too) are told by the server, as InspIRCd does, so that they know why nobody comes."""
+    rule = channel.join_flood
+    assert rule is not None
+    text = (f"This channel is closed to new joins for {round(ev.lock)} seconds: {rule.joins} joins "
+            f"in {rule.seconds} seconds (+j)")  # fmt: skip
+    to_users(members, Outgoing(Message("NOTICE", [channel.name, text], a.server), ev.time, ev.msgid + "-j"))
 
 
 @announces(Parted)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from hubbub.irc.casemap import casefold
-from hubbub.server import chanflood, knocks
+from hubbub.server import chanflood, joinflood, knocks
 from hubbub.server.access import join_refusal, may_apply_mode, may_kick, may_set_topic
 from hubbub.server.account import Account
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
@@ -103,6 +103,7 @@ class Outcome:
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
     delivered = -1
     dropped = False  # some of a MODE line's changes were refused when applied (the log's order)
+    closed = False  # a join that closed its +j channel for a while
 
 
 # Why an event is refused when applied although its handler let it through: its sender's
@@ -408,7 +409,7 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
     if channel is not None and ev.key is not None:
         # checked again in the network's order: a +l, +i, +k or +b set first (from another
         # node, say) shuts out a join its node had let through
-        refusal = join_refusal(channel, user, ev.key)
+        refusal = join_refusal(channel, user, ev.key, ev.time)
         if refusal is not None:
             return rejected(" ".join(refusal))  # "<numeric> <text>", for the joiner
     outcome = Outcome()
@@ -424,6 +425,8 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         if user.uid in channel.invited:  # an invitation lets in once
             channel.invited.discard(user.uid)
             user.invited_to = user.invited_to - {key}
+        if channel.join_flood is not None and ev.key is not None:
+            outcome.closed = joinflood.count_join(channel, ev.time, ev.lock)
     user.channels[key] = channel
     outcome.channel = channel
     outcome.audience = list(channel.members)
@@ -495,6 +498,7 @@ def _channel_restored(state: ChatState, ev: ChannelRestored) -> Outcome:
     channel.modes.update(ev.modes)
     channel.join_key, channel.limit = ev.join_key, ev.limit
     channel.flood = chanflood.kept(ev.flood)
+    channel.join_flood = joinflood.kept(ev.join_flood)
     for letter, mask, set_by, set_at in ev.lists:
         if letter in channel.lists:
             channel.lists[letter].add(mask, set_by, set_at)
@@ -595,6 +599,13 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
         if channel.flood == new_rule:
             return False
         channel.flood, channel.flooding = new_rule, None  # a new rule counts afresh
+        return True
+    if letter == "j":
+        join_rule = joinflood.kept(param) if adding else None
+        if (adding and join_rule is None) or channel.join_flood == join_rule:
+            return False
+        # a new rule counts afresh; taken off, a closed channel opens
+        channel.join_flood, channel.join_window, channel.join_closed_until = join_rule, (0.0, 0), 0.0
         return True
     if adding == (letter in channel.modes):
         return False

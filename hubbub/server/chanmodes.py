@@ -45,6 +45,7 @@ _TABLE = (
     ModeSpec("k", SETTING, HALFOP, "key: JOIN must give it"),
     ModeSpec("l", PARAM_WHEN_SET, HALFOP, "limit: no one joins once this many are in"),
     ModeSpec("f", PARAM_WHEN_SET, HALFOP, "flood: [*]lines:seconds; who sends more is kicked (*: and banned)"),
+    ModeSpec("j", PARAM_WHEN_SET, HALFOP, "join flood: joins:seconds; once reached, joins wait (limits.join_lock)"),
     ModeSpec("i", FLAG, HALFOP, "invite only: JOIN needs an INVITE or a +I match"),
     ModeSpec("m", FLAG, HALFOP, "moderated: only voiced members and above speak"),
     ModeSpec("n", FLAG, HALFOP, "no external messages: only members speak"),

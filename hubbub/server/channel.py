@@ -16,6 +16,7 @@ from hubbub.server.bans import MaskList
 if TYPE_CHECKING:
     from hubbub.server.chanflood import Counts, FloodRule
     from hubbub.server.connection import Connection
+    from hubbub.server.joinflood import JoinRule
     from hubbub.server.user import User
 
 # Ranks: what a member may do grows with them (see access.py).
@@ -43,7 +44,10 @@ class Channel:
         "flooding",
         "founder",
         "invited",
+        "join_closed_until",
+        "join_flood",
         "join_key",
+        "join_window",
         "key",
         "limit",
         "lists",
@@ -73,6 +77,11 @@ class Channel:
         self.flood: FloodRule | None = None  # +f
         # +f's counts of this node's members' messages: node-local, not chat state (chanflood.py)
         self.flooding: Counts | None = None
+        self.join_flood: JoinRule | None = None  # +j
+        # +j's joins counted (when the window began, joins in it) and when the channel
+        # opens again after it closed: chat state, counted in the network's order (joinflood.py)
+        self.join_window: tuple[float, int] = (0.0, 0)
+        self.join_closed_until = 0.0
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()
@@ -156,6 +165,9 @@ class Channel:
         if self.flood is not None:
             letters += "f"
             params.append(self.flood.param())
+        if self.join_flood is not None:
+            letters += "j"
+            params.append(self.join_flood.param())
         if self.limit is not None:
             letters += "l"
             params.append(str(self.limit))

@@ -148,6 +148,7 @@ class Joined(NamedTuple):
     # checked again when applied, in the network's order, not only against the joiner's
     # node's view. None: not checked then (the events of a version before this one).
     key: str | None = None
+    lock: float = 60.0  # how long a +j channel this join fills closes (limits.join_lock of its node)
 
 
 @_event
@@ -317,6 +318,7 @@ class ChannelRestored(NamedTuple):
     lists: tuple[tuple[str, str, str, int], ...]
     access: tuple[tuple[str, str], ...]
     flood: str | None = None  # +f
+    join_flood: str | None = None  # +j
 
 
 # -- messages ------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ class ChatState:
             ]
             members = [(u.uid, s) for u, s in c.members.items()]
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
-                c.join_key, c.limit, c.flood, sorted(c.invited), members, lists, c.founder, c.registered_at,
+                c.join_key, c.limit, c.flood, c.join_flood, c.join_window, c.join_closed_until,
+                sorted(c.invited), members, lists, c.founder, c.registered_at,
                 sorted(c.access.items()), sorted(c.metadata.items()))  # fmt: skip
         for kline in sorted(self.klines.all(), key=lambda k: k.mask):
             put("kline", kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)

@@ -72,6 +72,7 @@ class ChannelRecord(NamedTuple):
     lists: tuple[tuple[str, str, str, int], ...]  # (letter, mask, set by, set at)
     access: tuple[tuple[str, str], ...]  # (account key, status letters it is given on join)
     flood: str | None = None  # +f's rule as MODE shows it (`*5:10`)
+    join_flood: str | None = None  # +j's rule (`5:10`)
 
 
 class KlineRecord(NamedTuple):

@@ -351,11 +351,12 @@ class PostgresStore:
                 access.setdefault(channel, []).append((account, modes))
             channels = [
                 ChannelRecord(key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit,
-                              tuple(lists.get(key, ())), tuple(access.get(key, ())), flood)  # fmt: skip
-                for key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit, flood
+                              tuple(lists.get(key, ())), tuple(access.get(key, ())), flood, join_flood)  # fmt: skip
+                for key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit, flood,
+                join_flood
                 in await conn.fetch(
                     "SELECT key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, "
-                    'member_limit, flood FROM channels ORDER BY key COLLATE "C"'
+                    'member_limit, flood, join_flood FROM channels ORDER BY key COLLATE "C"'
                 )
             ]
             klines = [
@@ -490,13 +491,13 @@ class PostgresStore:
             c = op.channel
             await conn.execute(
                 "INSERT INTO channels (key, name, founder, registered_at, topic, topic_by, topic_time, modes, "
-                "join_key, member_limit, flood) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+                "join_key, member_limit, flood, join_flood) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
                 "ON CONFLICT (key) DO UPDATE SET name = excluded.name, founder = excluded.founder, "
                 "registered_at = excluded.registered_at, topic = excluded.topic, topic_by = excluded.topic_by, "
                 "topic_time = excluded.topic_time, modes = excluded.modes, join_key = excluded.join_key, "
-                "member_limit = excluded.member_limit, flood = excluded.flood",
+                "member_limit = excluded.member_limit, flood = excluded.flood, join_flood = excluded.join_flood",
                 c.key, c.name, c.founder, c.registered_at, c.topic, c.topic_by, c.topic_time, c.modes, c.join_key,
-                c.limit, c.flood,
+                c.limit, c.flood, c.join_flood,
             )  # fmt: skip
             await conn.execute("DELETE FROM channel_lists WHERE channel = $1", c.key)
             if c.lists:

@@ -290,6 +290,7 @@ def channel_record(channel: Channel) -> ChannelRecord:
         channel.key, channel.name, channel.founder, channel.registered_at, channel.topic, channel.topic_by,
         channel.topic_time, "".join(sorted(channel.modes)), channel.join_key, channel.limit, lists,
         tuple(sorted(channel.access.items())), channel.flood.param() if channel.flood is not None else None,
+        channel.join_flood.param() if channel.join_flood is not None else None,
     )  # fmt: skip
 
 

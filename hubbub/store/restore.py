@@ -15,7 +15,7 @@ def restore_events(snapshot: Snapshot, now: float) -> Iterator[Event]:
         yield AccountRegistered(a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, a.certfps)
     for c in snapshot.channels:
         yield ChannelRestored(c.name, c.founder, c.registered_at, c.topic, c.topic_by, c.topic_time, c.modes,
-                              c.join_key, c.limit, c.lists, c.access, c.flood)  # fmt: skip
+                              c.join_key, c.limit, c.lists, c.access, c.flood, c.join_flood)  # fmt: skip
     for kline in snapshot.klines:
         if kline.expires is None or kline.expires > now:
             yield KlineAdded(kline.mask, kline.reason, kline.set_by, kline.set_at, kline.expires)

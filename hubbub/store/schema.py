@@ -212,6 +212,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a registered channel's +f flood rule",
         ("ALTER TABLE channels ADD COLUMN flood TEXT",),
     ),
+    Migration(
+        7,
+        "a registered channel's +j join flood rule",
+        ("ALTER TABLE channels ADD COLUMN join_flood TEXT",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

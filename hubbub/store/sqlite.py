@@ -384,11 +384,12 @@ class SqliteStore:
             access.setdefault(channel, []).append((account, modes))
         channels = [
             ChannelRecord(key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit,
-                          tuple(lists.get(key, ())), tuple(access.get(key, ())), flood)  # fmt: skip
-            for key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit, flood
+                          tuple(lists.get(key, ())), tuple(access.get(key, ())), flood, join_flood)  # fmt: skip
+            for key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, limit, flood,
+            join_flood
             in conn.execute(
                 "SELECT key, name, founder, registered_at, topic, topic_by, topic_time, modes, join_key, member_limit, "
-                "flood FROM channels ORDER BY key"
+                "flood, join_flood FROM channels ORDER BY key"
             )
         ]
         klines = [
@@ -602,9 +603,9 @@ class SqliteStore:
             c = op.channel
             conn.execute(
                 "INSERT OR REPLACE INTO channels (key, name, founder, registered_at, topic, topic_by, topic_time, "
-                "modes, join_key, member_limit, flood) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "modes, join_key, member_limit, flood, join_flood) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (c.key, c.name, c.founder, c.registered_at, c.topic, c.topic_by, c.topic_time, c.modes,
-                 c.join_key, c.limit, c.flood),  # fmt: skip
+                 c.join_key, c.limit, c.flood, c.join_flood),  # fmt: skip
             )
             conn.execute("DELETE FROM channel_lists WHERE channel = ?", (c.key,))
             conn.executemany(

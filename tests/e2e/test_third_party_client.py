@@ -80,7 +80,7 @@ async def test_library_registers_and_reads_isupport(library_client) -> None:
     assert list(features.chantypes) == ["#"]
     assert features.nicklen == 30
     assert dict(features.prefix) == {"~": "q", "&": "a", "@": "o", "%": "h", "+": "v"}
-    assert features.chanmodes == ["beI", "k", "fl", "CiKMmnRsTt"]
+    assert features.chanmodes == ["beI", "k", "fjl", "CiKMmnRsTt"]
     assert features.targmax["PRIVMSG"] == 4
 
 

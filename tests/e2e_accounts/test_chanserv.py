@@ -88,7 +88,7 @@ async def test_a_registered_channel_and_its_settings_survive_a_restart(stored, c
     await cs(alice, "REGISTER #keep")
     await cs(alice, "AMODE #keep +v bob")
     for line in ("TOPIC #keep :kept topic", "MODE #keep +mk secret", "MODE #keep +l 42", "MODE #keep +b *!*@spam",
-                 "MODE #keep +f *4:20"):
+                 "MODE #keep +f *4:20", "MODE #keep +j 5:30"):
         alice.send(line)
     await sync(alice)
     await server.stop()
@@ -105,7 +105,8 @@ async def test_a_registered_channel_and_its_settings_survive_a_restart(stored, c
     assert (await alice.expect("353")).params[-1] == "~alice"
     alice.send("MODE #keep")
     modes = await alice.expect("324")
-    assert set(modes.params[2][1:]) == {"m", "n", "t", "f", "l", "k"} and modes.params[3:] == ["*4:20", "42", "secret"]
+    assert set(modes.params[2][1:]) == {"m", "n", "t", "f", "j", "l", "k"}
+    assert modes.params[3:] == ["*4:20", "5:30", "42", "secret"]
     alice.send("MODE #keep b")
     assert (await alice.expect("367")).params[2] == "*!*@spam"
     bob = await LineClient.connect(again)

@@ -78,7 +78,7 @@ async def test_isupport_advertises_the_channel_modes_as_implemented(make_server,
     alice.send("USER a 0 * :A")
     burst = await alice.collect_until("376")
     tokens = isupport_tokens(burst)
-    assert tokens["CHANMODES"] == "beI,k,fl,CiKMmnRsTt"
+    assert tokens["CHANMODES"] == "beI,k,fjl,CiKMmnRsTt"
     assert tokens["PREFIX"] == "(qaohv)~&@%+"
     assert tokens["EXCEPTS"] == "e"
     assert tokens["INVEX"] == "I"
@@ -89,7 +89,7 @@ async def test_isupport_advertises_the_channel_modes_as_implemented(make_server,
     assert tokens["KEYLEN"] == "12"
     assert "KICK:3" in tokens["TARGMAX"].split(",")
     myinfo = next(m for m in burst if m.command == "004")
-    assert myinfo.params[4] == "CIKMRTabefhiklmnoqstv"
+    assert myinfo.params[4] == "CIKMRTabefhijklmnoqstv"
     # every advertised letter is one MODE accepts (no 472), each in its documented kind
     await room(server, clients, "bob")
     bob = clients[-1]

@@ -66,8 +66,8 @@ def test_mode_parameters_are_validated() -> None:
 
 
 def test_tables_derive_the_advertised_modes() -> None:
-    assert chanmodes_token() == "beI,k,fl,CiKMmnRsTt"
-    assert myinfo_param_modes() == "Iabefhkloqv"
+    assert chanmodes_token() == "beI,k,fjl,CiKMmnRsTt"
+    assert myinfo_param_modes() == "Iabefhjkloqv"
 
 
 def test_list_filter_parsing_and_times() -> None:

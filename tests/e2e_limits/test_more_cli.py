@@ -158,6 +158,8 @@ async def test_a_motd_file_that_cannot_be_read_is_at_least_logged(tmp_path: Path
         ("history.max_age_days=nan", r"history"),
         ("server.name=", r"server\.name must be a non-empty word"),
         ("tls.sts_duration=-1", r"tls\.sts_duration cannot be negative"),
+        ("limits.join_lock=-1", r"limits\.join_lock cannot be negative"),
+        ("limits.join_lock=inf", r"limits\.join_lock"),
         ("opers.name=root", r"unknown section"),
         ("LIMITS.nicklen=5", r"unknown section"),
         ("limits.nicklen.x=5", r"unknown setting limits\.nicklen\.x"),

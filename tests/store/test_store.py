@@ -184,7 +184,7 @@ async def test_accounts_channels_and_klines_come_back_at_open(make_store) -> Non
     store = await make_store()
     account = AccountRecord("alice", "Alice", "$argon2id$x", "s:k:k:4096", "a@example.org", T0, ("ab" * 32,))
     channel = ChannelRecord("#c", "#C", "alice", T0, "topic", "alice!u@h", T0 + 1, "mnt", "key", 10,
-                            (("b", "*!*@spam", "alice", 5),), (("bob", "o"),), "*5:10")  # fmt: skip
+                            (("b", "*!*@spam", "alice", 5),), (("bob", "o"),), "*5:10", "3:20")  # fmt: skip
     kline = KlineRecord("*@bad", "spam", "oper", T0, None)
     await store.write([PutAccount(account), PutChannel(channel), PutKline(kline),
                        PutKline(KlineRecord("*@gone", "x", "oper", T0, T0 + 10))])  # fmt: skip

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hubbub.config import load
+from hubbub.engine import snapshot
 from hubbub.server.apply import APPLIERS, Outcome, apply
 from hubbub.server.engine import LocalEngine
 from hubbub.server.events import (
@@ -215,6 +216,29 @@ def test_a_knock_applied_after_no_knock_is_refused() -> None:
     assert apply(state, Knocked("u2", "#c", "", 4.0, "m3", 60.0)).rejected == "no knock"
     apply(state, ChannelModesSet("u1", "#c", (ModeChange(False, "K", None),), 5.0, "m4"))
     assert apply(state, Knocked("u2", "#c", "", 6.0, "m5", 60.0)).rejected is None
+
+
+def test_join_flood_closes_at_the_same_join_on_every_replica() -> None:
+    """+j counts joins where they are applied, from the events' times: a replica started
+    from a snapshot taken mid-window closes the channel at the same join."""
+    state = ChatState(0.0)
+    for i in range(6):
+        apply(state, Connected(f"u{i}", "ip", "ip", False, 1.0))
+        apply(state, NickSet(f"u{i}", f"n{i}", 1.0, "m"))
+        apply(state, Registered(f"u{i}", "~u", "U", 1.0))
+    apply(state, Joined("u0", "#c", 2.0, "j0", ""))
+    apply(state, ChannelModesSet("u0", "#c", (ModeChange(True, "j", "3:10"),), 3.0, "m1"))
+    assert not apply(state, Joined("u1", "#c", 4.0, "j1", "", 30.0)).closed
+    replica = ChatState(0.0)
+    snapshot.load_into(replica, json.loads(json.dumps(snapshot.dump(state))))
+    for copy in (state, replica):
+        assert not apply(copy, Joined("u2", "#c", 5.0, "j2", "", 30.0)).closed
+        assert apply(copy, Joined("u3", "#c", 6.0, "j3", "", 30.0)).closed  # the third within 10 s
+        refused = apply(copy, Joined("u4", "#c", 7.0, "j4", "", 30.0)).rejected
+        assert refused == "437 Cannot join channel (+j): too many joins at once, try again in 29 seconds"
+        assert apply(copy, Joined("u4", "#c", 36.0, "j5", "", 30.0)).rejected is None  # the lock is over
+    assert state.digest() == replica.digest()
+    assert apply(state, Joined("u5", "#c", 37.0, "j6", None)).rejected is None  # unchecked (an old version's)
 
 
 def test_users_share_one_empty_metadata_until_theirs_is_set() -> None:

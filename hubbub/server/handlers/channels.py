@@ -92,12 +92,12 @@ class _Joining:
                 continue
             key = self.keys[index] if index < len(self.keys) else ""
             if existing is not None:
-                refusal = access.join_refusal(existing, user, key)
+                refusal = access.join_refusal(existing, user, key, ctx.now())
                 if refusal is not None:
                     conn.numeric(refusal[0], existing.name, refusal[1])
                     continue
             self.current = name
-            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid(), key), self._joined)
+            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid(), key, lim.join_lock), self._joined)
             return
         if conn.waiting is not None:  # the reply (labeled or not) first, then what was held back meanwhile
             conn.release_after_reply()

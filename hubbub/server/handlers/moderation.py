@@ -128,7 +128,7 @@ def handle_knock(ctx: Context, message: Message) -> None:
     name = message.params[0]
     channel = ctx.state.find_channel(name)
     # a secret channel does not exist outside, unless one may enter it (invited, +I): then it is open
-    open_to_us = channel is not None and access.join_refusal(channel, user, "") is None
+    open_to_us = channel is not None and access.join_refusal(channel, user, "", ctx.now()) is None
     if channel is None or (channel.hidden_from(user) and not open_to_us):
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         return

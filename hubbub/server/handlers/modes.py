@@ -19,7 +19,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
-from hubbub.server import access, bans, chanflood
+from hubbub.server import access, bans, chanflood, joinflood
 from hubbub.server.apply import Outcome
 from hubbub.server.chanmodes import (
     CHANNEL_MODES,
@@ -145,6 +145,8 @@ class _ModeRequest:
             self._limit(adding, arg)
         elif spec.letter == "f":
             self._flood(adding, arg)
+        elif spec.letter == "j":
+            self._join_flood(adding, arg)
 
     # -- each kind ------------------------------------------------------------------
 
@@ -230,6 +232,17 @@ class _ModeRequest:
             self._invalid("f", shown(text or ""), str(exc))
             return
         self.changes.append(ModeChange(True, "f", rule.param()))
+
+    def _join_flood(self, adding: bool, text: str | None) -> None:
+        if not adding:
+            self.changes.append(ModeChange(False, "j"))
+            return
+        try:
+            rule = joinflood.parse(text or "")
+        except BadParam as exc:
+            self._invalid("j", shown(text or ""), str(exc))
+            return
+        self.changes.append(ModeChange(True, "j", rule.param()))
 
     def _status(self, spec: ModeSpec, adding: bool, nick: str) -> None:
         ctx, channel = self.ctx, self.channel
