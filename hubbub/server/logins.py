@@ -20,7 +20,8 @@ from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import LoggedIn
+from hubbub.server.events import ChannelModesSet, LoggedIn, ModeChange
+from hubbub.server.services import find_service
 
 
 def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
@@ -126,8 +127,25 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         ctx.conn.numeric(n.RPL_LOGGEDIN, nick_mask, account.name, f"You are now logged in as {account.name}")
         if then is not None:
             then()
+        give_owed_status(ctx)
 
     ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
+
+
+def give_owed_status(ctx: Context) -> None:
+    """A login after joining (a client that rejoins its channels before its user types
+    IDENTIFY): the status each registered channel one is in owes the account (its founder
+    +q, its access list's letters) is given now, in ChanServ's name, as a JOIN after the
+    login would have; Anope's NickServ does the same at IDENTIFY."""
+    user = ctx.user
+    chanserv = find_service("ChanServ")
+    for channel in list(user.channels.values()):
+        have = channel.members.get(user, "")
+        missing = [letter for letter in channel.registered_status(user) if letter not in have]
+        if missing:
+            changes = tuple(ModeChange(True, letter, user.uid) for letter in missing)
+            source = chanserv.source if chanserv is not None else ""
+            ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), source))
 
 
 UNAVAILABLE = "The network is out of reach, try again soon"
