@@ -201,12 +201,13 @@ class Services:
         if READ_MARKER not in conn.caps or not user.channels:
             return
         store, account = self.store, user.account
-        keys = list(user.channels)
+        channels = list(user.channels.values())
         if store is None or account is None:
-            for key in keys:
-                conn.told_marker(key, None)
+            for channel in channels:
+                conn.told_marker(channel.key, None)
             return
         folded = casefold(account)
+        keys = [channel.key for channel in channels]
 
         async def ask() -> list[float | None]:
             return [await store.marker(folded, key) for key in keys]
@@ -214,9 +215,11 @@ class Services:
         def learn(found: list[float | None]) -> None:
             if user.account != account or READ_MARKER not in conn.caps:
                 return  # another login, or the capability turned off, since
-            for key, when in zip(keys, found, strict=True):
-                if conn.markers is None or key not in conn.markers:
-                    conn.told_marker(key, when)
+            # by channel, not by the name read: a channel renamed meanwhile keeps its
+            # markers under its new name (as the store does), and is learnt under it
+            for channel, when in zip(channels, found, strict=True):
+                if conn.markers is None or channel.key not in conn.markers:
+                    conn.told_marker(channel.key, when)
 
         self.awaiting(conn, ask, learn, lambda error: None)
 
