@@ -27,7 +27,7 @@ from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, shown_changes, split_mode_changes
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.channel_info import send_names, send_topic
-from hubbub.server.connection import READ_MARKER, Connection
+from hubbub.server.connection import READ_MARKER, Connection, marker_value
 from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
@@ -545,8 +545,9 @@ def _rename_as_part_and_join(
         known, when = conn.marker_told(casefold(old))
         if known:
             conn.told_marker(channel.key, when)
-            marker = "timestamp=" + server_time(when) if when is not None else "*"
-            lines.insert(0, Message("MARKREAD", [channel.name, marker], conn.server))
+            lines.insert(0, Message("MARKREAD", [channel.name, marker_value(when)], conn.server))
+        else:  # its markers are being read (a login, Services.recall_markers): the one read, then
+            conn.follow_marker(channel.key, channel.name)
     for line in lines:
         conn.follow(line)
     if conn.metadata_subs and md.aware(conn):  # as after a JOIN (the client forgot the old name's)

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from hubbub.irc.message import MAX_LINE_BODY, Message, pack, reply_params
 from hubbub.server.delivery import (
@@ -21,6 +21,7 @@ from hubbub.server.delivery import (
     WANTS_MULTILINE,
     WANTS_TAGS,
     WANTS_TIME,
+    server_time,
     with_tags,
 )
 from hubbub.server.labels import LabeledResponse
@@ -36,6 +37,22 @@ TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag"
 # as a labeled-response batch opened then (as finish_label would make it, but open).
 _LABELED_ROWS = 1
 READ_MARKER = "draft/read-marker"
+
+
+
+def marker_value(when: float | None) -> str:
+    """A read marker as MARKREAD gives it: `timestamp=...`, or `*` for none."""
+    return "timestamp=" + server_time(when) if when is not None else "*"
+
+
+class LateMarker(NamedTuple):
+    """In what is held for a connection (see hold_deliveries): the MARKREAD of channel
+    `key`, shown as `name`, as the connection will know it once what it waits for (its
+    markers being read, Services.recall_markers) is done; nothing if it does not then."""
+
+    key: str
+    name: str
+
 
 # messages held for a connection while its JOIN's reply waits for the store, at most:
 # past it, they go out as they come (a flood would otherwise grow without bound)
@@ -102,7 +119,7 @@ class Connection:
         self.applying = False  # one of them is being applied: its replies go out now
         # messages shared with others, held while a JOIN's reply waits for the store (see
         # hold_deliveries); None nearly always
-        self.waiting: list[Deliverable | Message] | None = None
+        self.waiting: list[Deliverable | Message | LateMarker] | None = None
         self.passing = False  # the waiting command's own continuation runs: its output goes out
         self.release_pending = False  # release what waits once the labeled reply is out
         self.capturing: list[Message] | None = None  # what `send` sends is kept here instead
@@ -342,6 +359,10 @@ class Connection:
         for item in waiting or ():
             if isinstance(item, Message):
                 self.send(item)
+            elif isinstance(item, LateMarker):
+                known, when = self.marker_told(item.key)
+                if known:
+                    self.send(Message("MARKREAD", [item.name, marker_value(when)], self.server))
             else:
                 self.deliver(item)
 
@@ -360,6 +381,12 @@ class Connection:
             waiting.append(message)
             return
         self.send_now(message)  # as the lines it follows went (deliver): not behind the client's own NICK, say
+
+    def follow_marker(self, key: str, name: str) -> None:
+        """The MARKREAD of channel `key` as it will be known once what is held goes out
+        (LateMarker): after others' event lines, while they are held; nothing otherwise."""
+        if self.waiting is not None and not (self.passing or self.applying) and self.quit_reason is None:
+            self.waiting.append(LateMarker(key, name))
 
     @contextmanager
     def captured(self) -> Iterator[list[Message]]:

@@ -208,20 +208,27 @@ class Services:
             return
         folded = casefold(account)
         keys = [channel.key for channel in channels]
+        # what others' events send meanwhile waits too: a RENAME shown as PART and JOIN
+        # meanwhile gives its MARKREAD once the markers are known (LateMarker)
+        holding = conn.waiting is None
+        if holding:
+            conn.hold_deliveries()
 
         async def ask() -> list[float | None]:
             return [await store.marker(folded, key) for key in keys]
 
-        def learn(found: list[float | None]) -> None:
-            if user.account != account or READ_MARKER not in conn.caps:
-                return  # another login, or the capability turned off, since
-            # by channel, not by the name read: a channel renamed meanwhile keeps its
-            # markers under its new name (as the store does), and is learnt under it
-            for channel, when in zip(channels, found, strict=True):
-                if conn.markers is None or channel.key not in conn.markers:
-                    conn.told_marker(channel.key, when)
+        def learn(found: list[float | None] | None) -> None:
+            if found is not None and user.account == account and READ_MARKER in conn.caps:
+                # (else another login, or the capability turned off, since)
+                # by channel, not by the name read: a channel renamed meanwhile keeps its
+                # markers under its new name (as the store does), and is learnt under it
+                for channel, when in zip(channels, found, strict=True):
+                    if conn.markers is None or channel.key not in conn.markers:
+                        conn.told_marker(channel.key, when)
+            if holding and conn.waiting is not None:
+                conn.release_deliveries()
 
-        self.awaiting(conn, ask, learn, lambda error: None)
+        self.awaiting(conn, ask, learn, lambda error: learn(None))
 
     def hang_up(self, conn: Connection, reason: str) -> None:
         """End a connection whose user has left the chat already (quit elsewhere)."""

@@ -330,11 +330,6 @@ async def renamed_while_recalling(make_server, tmp_path, clients) -> tuple[LineC
     return op, phone, got[start:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Services.recall_markers holds the client's input but not others' deliveries: a RENAME "
-    "shown as PART and JOIN while its store read waits finds no marker told and sends no MARKREAD",
-)
 async def test_a_rename_while_the_recall_waits_still_brings_the_markread(make_server, tmp_path, clients) -> None:
     _op, _phone, shown = await renamed_while_recalling(make_server, tmp_path, clients)
     assert commands(shown)[:2] == ["PART", "JOIN"]

@@ -17,8 +17,9 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, unescape_tag_value
 from hubbub.server.channel import OP
 from hubbub.server.commands import command
+from hubbub.server.connection import marker_value
 from hubbub.server.context import Context
-from hubbub.server.delivery import new_msgid, server_time
+from hubbub.server.delivery import new_msgid
 from hubbub.server.events import MarkerSet, Redacted
 from hubbub.server.handlers.history import history_key
 from hubbub.server.handlers.replies import shown
@@ -34,7 +35,7 @@ SEARCH = "soju.im/search"
 
 def _marker_line(ctx: Context, key: str, name: str, when: float | None) -> None:
     ctx.conn.told_marker(key, when)
-    ctx.conn.server_message("MARKREAD", name, "timestamp=" + server_time(when) if when is not None else "*")
+    ctx.conn.server_message("MARKREAD", name, marker_value(when))
 
 
 def send_marker(
