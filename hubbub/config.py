@@ -407,7 +407,7 @@ def validate(config: Config) -> None:
     if not 16 <= lim.ipv6_prefix <= 128:
         raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
     for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
-        if getattr(lim, key) < 0:
+        if not getattr(lim, key) >= 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:
         raise ConfigError("tls.sts_duration cannot be negative")

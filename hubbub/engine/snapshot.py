@@ -83,7 +83,7 @@ def _channel(c: Channel) -> dict[str, Any]:
         "access": c.access, "metadata": list(c.metadata.items()),
         "flood": c.flood.param() if c.flood is not None else None,
         "join_flood": c.join_flood.param() if c.join_flood is not None else None,
-        "join_window": list(c.join_window), "join_closed_until": c.join_closed_until,
+        "join_window": list(c.join_window), "join_closed": list(c.join_closed),
     }  # fmt: skip
 
 
@@ -151,7 +151,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         channel.flood = chanflood.kept(flood)
         channel.join_flood = joinflood.kept(c.get("join_flood"))  # absent: likewise
         start, joins = c.get("join_window", (0.0, 0))
-        channel.join_window, channel.join_closed_until = (start, joins), c.get("join_closed_until", 0.0)
+        closed_at, opens_at = c.get("join_closed", (0.0, 0.0))
+        channel.join_window, channel.join_closed = (start, joins), (closed_at, opens_at)
         for letter, entries in c["lists"].items():
             for mask, set_by, set_at in entries:
                 channel.lists[letter].add(mask, set_by, set_at)

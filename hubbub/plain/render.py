@@ -205,8 +205,8 @@ class PlainOutput:
                 return None  # other CTCP requests mean nothing to a person
             return f"{where}* {who} {action}".rstrip(" ")
         if m.command == "NOTICE":
-            if "!" not in (m.source or "!"):
-                return f"*** {text}"
+            if "!" not in (m.source or "!"):  # the server's: to a channel, which one (unless shown)
+                return f"*** {where if where != '[private] ' else ''}{text}"
             return f"{where}-{who}- {text}"
         return f"{where}{who}: {text}"
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
+from hubbub.server import joinflood
 from hubbub.server.bans import ACCOUNT, MUTE, MaskList, Seen
 from hubbub.server.chanmodes import CHANNEL_MODES, ModeSpec
 from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, STATUS_MODES, VOICE, Channel
@@ -102,8 +103,8 @@ def join_refusal(channel: Channel, user: User, key: str, now: float | None = Non
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
-    if now is not None and channel.join_closed_until > now:
-        wait = max(1, math.ceil(channel.join_closed_until - now))
+    if now is not None and joinflood.is_closed(channel, now):
+        wait = max(1, math.ceil(channel.join_closed[1] - now))
         return n.ERR_UNAVAILRESOURCE, f"Cannot join channel (+j): too many joins at once, try again in {wait} seconds"
     return None
 

@@ -409,8 +409,8 @@ def _closed_to_joins(a: Announcer, ev: Joined, channel: Channel, members: Sequen
     too) are told by the server, as InspIRCd does, so that they know why nobody comes."""
     rule = channel.join_flood
     assert rule is not None
-    text = (f"This channel is closed to new joins for {round(ev.lock)} seconds: {rule.joins} joins "
-            f"in {rule.seconds} seconds (+j)")  # fmt: skip
+    joins = "1 join" if rule.joins == 1 else f"{rule.joins} joins"
+    text = f"This channel is closed to new joins for {ev.lock:g} seconds: {joins} in {rule.seconds} seconds (+j)"
     to_users(members, Outgoing(Message("NOTICE", [channel.name, text], a.server), ev.time, ev.msgid + "-j"))
 
 

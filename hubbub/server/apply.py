@@ -605,7 +605,7 @@ def _channel_mode(state: ChatState, channel: Channel, change: ModeChange, set_by
         if (adding and join_rule is None) or channel.join_flood == join_rule:
             return False
         # a new rule counts afresh; taken off, a closed channel opens
-        channel.join_flood, channel.join_window, channel.join_closed_until = join_rule, (0.0, 0), 0.0
+        channel.join_flood, channel.join_window, channel.join_closed = join_rule, (0.0, 0), (0.0, 0.0)
         return True
     if adding == (letter in channel.modes):
         return False

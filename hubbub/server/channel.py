@@ -44,7 +44,7 @@ class Channel:
         "flooding",
         "founder",
         "invited",
-        "join_closed_until",
+        "join_closed",
         "join_flood",
         "join_key",
         "join_window",
@@ -81,7 +81,9 @@ class Channel:
         # +j's joins counted (when the window began, joins in it) and when the channel
         # opens again after it closed: chat state, counted in the network's order (joinflood.py)
         self.join_window: tuple[float, int] = (0.0, 0)
-        self.join_closed_until = 0.0
+        # (when it closed, when it opens): closed between; a clock behind the closing (a
+        # step back, a node behind the others) finds it open rather than closed for longer
+        self.join_closed: tuple[float, float] = (0.0, 0.0)
         self.lists: dict[str, MaskList] = {letter: MaskList() for letter in LIST_MODES}
         # uids of users holding an unused invitation that lets them in (see access.py)
         self.invited: set[str] = set()

@@ -54,16 +54,19 @@ def kept(text: str | None) -> JoinRule | None:
     return JoinRule(int(found[1]), int(found[2]))
 
 
-def closed_for(channel: Channel, now: float) -> float:
-    """Seconds the channel stays closed to joins (0 when open)."""
-    return max(0.0, channel.join_closed_until - now)
+def is_closed(channel: Channel, now: float) -> bool:
+    """Whether the channel is closed to joins at `now` (between its closing and its
+    opening: a clock behind the closing finds it open, never closed for longer)."""
+    closed_at, opens_at = channel.join_closed
+    return closed_at <= now < opens_at
 
 
 def count_join(channel: Channel, now: float, lock: float) -> bool:
     """Count one join to a channel with a rule; True when it closes the channel (for
-    `lock` seconds from now: the window starts over after)."""
+    `lock` seconds from now: the window starts over after). A join let in while it is
+    closed (invited, its owners) is not counted: the count starts afresh once it opens."""
     rule = channel.join_flood
-    if rule is None:
+    if rule is None or is_closed(channel, now):
         return False
     start, count = channel.join_window
     if now - start >= rule.seconds:
@@ -71,7 +74,7 @@ def count_join(channel: Channel, now: float, lock: float) -> bool:
     count += 1
     if count >= rule.joins and lock > 0:
         channel.join_window = (now, 0)
-        channel.join_closed_until = now + lock
+        channel.join_closed = (now, now + lock)
         return True
     channel.join_window = (start, count)
     return False

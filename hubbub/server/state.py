@@ -103,7 +103,7 @@ class ChatState:
             ]
             members = [(u.uid, s) for u, s in c.members.items()]
             put("channel", key, c.name, c.created, c.topic, c.topic_by, c.topic_time, sorted(c.modes),
-                c.join_key, c.limit, c.flood, c.join_flood, c.join_window, c.join_closed_until,
+                c.join_key, c.limit, c.flood, c.join_flood, c.join_window, c.join_closed,
                 sorted(c.invited), members, lists, c.founder, c.registered_at,
                 sorted(c.access.items()), sorted(c.metadata.items()))  # fmt: skip
         for kline in sorted(self.klines.all(), key=lambda k: k.mask):

@@ -160,6 +160,8 @@ async def test_a_motd_file_that_cannot_be_read_is_at_least_logged(tmp_path: Path
         ("tls.sts_duration=-1", r"tls\.sts_duration cannot be negative"),
         ("limits.join_lock=-1", r"limits\.join_lock cannot be negative"),
         ("limits.join_lock=inf", r"limits\.join_lock"),
+        ("limits.join_lock=nan", r"limits\.join_lock cannot be negative"),
+        ("limits.knock_delay=nan", r"limits\.knock_delay cannot be negative"),
         ("opers.name=root", r"unknown section"),
         ("LIMITS.nicklen=5", r"unknown section"),
         ("limits.nicklen.x=5", r"unknown setting limits\.nicklen\.x"),
