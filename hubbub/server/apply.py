@@ -629,6 +629,10 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
         changes = tuple(change for change in changes if may_apply_mode(channel, user, change, state.users.get))
         if not changes:
             return rejected(NOT_ALLOWED)
+    if ev.owed:
+        changes = tuple(change for change in changes if _still_owed(state, channel, change))
+        if not changes:
+            return rejected("not owed")
     set_by = user.prefix if user is not None else ev.source  # the server's own (+f), or a service's
     outcome = Outcome()
     if len(changes) < len(ev.changes):
@@ -645,6 +649,12 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
             applied.append(change)
     outcome.changes = applied
     return outcome
+
+
+def _still_owed(state: ChatState, channel: Channel, change: ModeChange) -> bool:
+    """A status given at a login: the member is there, and the channel owes it still."""
+    member = state.users.get(change.param or "")
+    return member is not None and member in channel.members and change.letter in channel.registered_status(member)
 
 
 @applies(Invited)

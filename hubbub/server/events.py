@@ -201,6 +201,9 @@ class ChannelModesSet(NamedTuple):
     # SAMODE: no rank needed. Otherwise the changer's rank is checked again when applied,
     # in the network's order (a deop ordered first takes the right away)
     override: bool = False
+    # status a registered channel owes an account, given at a login: only what it still
+    # owes when applied (a SET FOUNDER, an AMODE or a DROP ordered first changes that)
+    owed: bool = False
 
 
 @_event

@@ -145,7 +145,7 @@ def give_owed_status(ctx: Context) -> None:
         if missing:
             changes = tuple(ModeChange(True, letter, user.uid) for letter in missing)
             source = chanserv.source if chanserv is not None else ""
-            ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), source))
+            ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), source, owed=True))
 
 
 UNAVAILABLE = "The network is out of reach, try again soon"

@@ -20,13 +20,17 @@ from hubbub.server.apply import APPLIERS, Outcome, apply
 from hubbub.server.engine import LocalEngine
 from hubbub.server.events import (
     EVENT_TYPES,
+    AccountRegistered,
+    ChannelFounderSet,
     ChannelModesSet,
+    ChannelRegistered,
     ChannelRenamed,
     Connected,
     Event,
     Invited,
     Joined,
     Knocked,
+    LoggedIn,
     MetadataCleared,
     MetadataSet,
     ModeChange,
@@ -239,6 +243,30 @@ def test_join_flood_closes_at_the_same_join_on_every_replica() -> None:
         assert apply(copy, Joined("u4", "#c", 36.0, "j5", "", 30.0)).rejected is None  # the lock is over
     assert state.digest() == replica.digest()
     assert apply(state, Joined("u5", "#c", 37.0, "j6", None)).rejected is None  # unchecked (an old version's)
+
+
+def test_status_given_at_a_login_is_only_what_the_channel_still_owes_when_applied() -> None:
+    """A founder logs in after joining; its node gives +q in ChanServ's name. A SET
+    FOUNDER ordered before that MODE (from another node) means +q is owed no more."""
+    state = ChatState(0.0)
+    apply(state, AccountRegistered("alice", "alice", "h", "s", "", 1.0))
+    apply(state, AccountRegistered("bob", "bob", "h", "s", "", 1.0))
+    for uid, nick in (("u1", "alice"), ("u2", "carol")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u2", "#c", 2.0, "j1", ""))
+    apply(state, LoggedIn("u2", "bob", 2.5, "l0"))
+    apply(state, ChannelRegistered("u2", "#c", "alice", 3.0))
+    apply(state, Joined("u1", "#c", 4.0, "j2", ""))  # not logged in yet: nothing owed
+    apply(state, LoggedIn("u1", "alice", 5.0, "l1"))
+    owed = ChannelModesSet("", "#c", (ModeChange(True, "q", "u1"),), 6.0, "m1", "ChanServ!ChanServ@services", owed=True)
+    later = apply(state, ChannelFounderSet("#c", "bob"))  # ordered first
+    assert later.rejected is None
+    assert apply(state, owed).rejected == "not owed"
+    assert state.channels["#c"].members[state.users["u1"]] == ""
+    apply(state, ChannelFounderSet("#c", "alice"))
+    assert apply(state, owed._replace(msgid="m2")).changes == [ModeChange(True, "q", "u1")]
 
 
 def test_users_share_one_empty_metadata_until_theirs_is_set() -> None:
