@@ -110,6 +110,7 @@ class Outcome:
 # rank (or membership) is not what the handler saw, the network's order having put a
 # change of it first (a cluster). The handler's `then` answers it (handlers/replies.py).
 NOT_ALLOWED = "not allowed"
+K_LINED = "K-Lined: "  # a connection refused by an address K-line: the reason follows
 
 
 def rejected(reason: str) -> Outcome:
@@ -190,6 +191,11 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
     group = ev.group or ev.ip
     if ev.ip_limit and state.per_ip[group] >= ev.ip_limit:
         return rejected("too many from the address")
+    # An address K-line is checked where a connection is accepted; in a cluster one added
+    # on another node may be ordered between the accepting and this: checked again here.
+    kline = state.klines.find("", ev.host, ev.ip, ev.time)
+    if kline is not None:
+        return rejected(K_LINED + kline.reason)
     user = User(ev.uid, ev.ip, ev.host, ev.secure, ev.time, ev.certfp)
     user.group = group
     state.users[ev.uid] = user

@@ -16,7 +16,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
 from hubbub.server import handlers  # noqa: F401  (registers every command)
 from hubbub.server.addresses import counted_as
-from hubbub.server.apply import Outcome
+from hubbub.server.apply import K_LINED, Outcome
 from hubbub.server.commands import dispatch
 from hubbub.server.connection import Connection
 from hubbub.server.context import Context, Services
@@ -36,7 +36,7 @@ MAX_LINE = MAX_BODY + MAX_TAGS  # the longest line, its ending not counted
 
 
 class Session:
-    __slots__ = ("svc", "link", "ctx")
+    __slots__ = ("svc", "link", "ctx", "ip")
     # As a transport's session (a WebSocket's): the peer is an IRC client, its bytes go
     # to no telnet filter (see SessionPort).
     speaks_irc = True
@@ -46,6 +46,7 @@ class Session:
         self.svc = svc
         self.link = link
         self.ctx: Context | None = None
+        self.ip = ip
         uid = svc.new_uid()
         # Its lines wait until the user exists (at once on one node; in a cluster, once
         # the network has ordered its arrival, the per-address limit counted network-wide).
@@ -62,6 +63,16 @@ class Session:
     def _attach(self, outcome: Outcome) -> None:
         """The user exists in the chat state now: give it its local connection."""
         user = outcome.user
+        rejected = outcome.rejected or ""
+        if rejected.startswith(K_LINED):  # one added meanwhile, ordered first (a cluster)
+            svc, ip = self.svc, self.ip
+            kline = svc.state.klines.find("", host_of(ip), ip, svc.clock())
+            if kline is not None:
+                svc.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
+                svc.audit.kline_hit(kline.mask, f"a connection from {ip}")
+            self.link.write(f"ERROR :Closing Link: {self.ip} ({rejected})\r\n".encode())
+            self.link.close()
+            return
         if user is None:  # over the per-address limit, or the network out of reach
             why = "Too many connections from your IP address"
             if outcome.rejected == "unavailable":

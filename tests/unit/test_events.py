@@ -29,6 +29,7 @@ from hubbub.server.events import (
     Event,
     Invited,
     Joined,
+    KlineAdded,
     Knocked,
     LoggedIn,
     MetadataCleared,
@@ -267,6 +268,18 @@ def test_status_given_at_a_login_is_only_what_the_channel_still_owes_when_applie
     assert state.channels["#c"].members[state.users["u1"]] == ""
     apply(state, ChannelFounderSet("#c", "alice"))
     assert apply(state, owed._replace(msgid="m2")).changes == [ModeChange(True, "q", "u1")]
+
+
+def test_a_connection_ordered_after_an_address_kline_is_refused_on_every_node() -> None:
+    """Accepted before the K-line reached its node, ordered after it by the network: the
+    connection is refused where it is applied, as it would have been when accepted."""
+    state = ChatState(0.0)
+    apply(state, KlineAdded("*@127.0.0.7", "address ban", "oper", 1.0, None))
+    refused = apply(state, Connected("u1", "127.0.0.7", "127.0.0.7", False, 2.0))
+    assert refused.rejected == "K-Lined: address ban" and "u1" not in state.users
+    assert apply(state, Connected("u2", "127.0.0.8", "127.0.0.8", False, 2.0)).rejected is None
+    apply(state, KlineAdded("baduser@127.0.0.9", "user ban", "oper", 3.0, None))  # a username: at registration
+    assert apply(state, Connected("u3", "127.0.0.9", "127.0.0.9", False, 4.0)).rejected is None
 
 
 def test_users_share_one_empty_metadata_until_theirs_is_set() -> None:
