@@ -409,7 +409,8 @@ export class MessageList {
     switch (rec.kind) {
       case "message":
       case "notice":
-        row.append(this.nick(rec.nick));
+        // A server's notice (a name with a dot) is not from a person to click on or address.
+        row.append(rec.nick && rec.nick.includes(".") ? el("span", { class: "nick server" }, rec.nick) : this.nick(rec.nick));
         appendRich(text, rec.text);
         break;
       case "action":

@@ -575,8 +575,10 @@ export class ChatState {
     }
     if (code >= 400 && code < 600) {
       // An error about a channel or nick goes where the user will look for it.
+      // A channel left earlier is listed but not looked at: where it was typed, then.
       const about = params.length > 1 ? this.buffer(params[0]) : null;
-      this.info(text, { buffer: about || this.activeBuffer, kind: "error" });
+      const shown = about && !(about.kind === "channel" && !about.joined) ? about : this.activeBuffer;
+      this.info(text, { buffer: shown, kind: "error" });
     } else if (code !== 4 && code !== 5) {
       this.info(params.length > 1 && /^[\d\s]+$/.test(params.slice(0, -1).join("")) ? params[params.length - 1] : text, { buffer: this.server });
     }
@@ -943,6 +945,7 @@ const NUMERICS = {
   "712": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
   "713": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
   "714": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }),
+  "480": (s, msg, p) => s.info(`${p[0]}: ${p[p.length - 1]}`, { kind: "error" }), // +K: no knock
   // Quiet numerics: what they say is already shown another way.
   "002": () => {},
   "003": () => {},
