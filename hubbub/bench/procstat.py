@@ -69,6 +69,40 @@ def _schedstat_cpu(pid: int) -> float | None:
     return total / 1e9
 
 
+def threads(pid: int | None) -> dict[str, float] | None:
+    """On-CPU seconds so far of each kind of thread of `pid`, by name: "main" for the
+    process's first thread, the others by the name the kernel has for them, without a
+    trailing number (hubbub's store writer is "hubbub-write"). What history costs the event loop
+    and what it costs the writer are different questions on a machine with cores to
+    spare: the loop's is the one that caps the chat. None where /proc cannot say."""
+    if pid is None:
+        return None
+    out: dict[str, float] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as fh:
+                ns = int(fh.read().split()[0])
+            with open(f"/proc/{pid}/task/{task}/comm", "rb") as fh:
+                comm = fh.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        name = "main" if task == str(pid) else comm.rstrip("0123456789").rstrip("_-") or comm
+        out[name] = out.get(name, 0.0) + ns / 1e9
+    return out or None
+
+
+def threads_between(start: dict[str, float] | None, end: dict[str, float] | None) -> dict[str, float] | None:
+    """What each kind of thread spent between two `threads` readings (a thread that
+    ended meanwhile is not counted; one that started counts from zero)."""
+    if start is None or end is None:
+        return None
+    return {name: max(0.0, spent - start.get(name, 0.0)) for name, spent in end.items()}
+
+
 def alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie."""
     try:
@@ -131,6 +165,7 @@ class WindowResult:
     server_rss_bytes: int | None
     generator_cpu_s: float
     other_cpu_s: float | None  # everything else the machine ran meanwhile
+    server_threads: dict[str, float] | None = None  # the server's CPU by thread (`threads`)
 
     def other_util(self) -> float | None:
         if self.other_cpu_s is None or self.wall_s <= 0:
@@ -149,6 +184,7 @@ class Window:
         self.pid = server_pid
         self.more = list(more)
         self.server0 = sample(server_pid)
+        self.threads0 = threads(server_pid)
         self.more0 = [sample(pid) for pid in self.more]
         self.generator0 = self_cpu()
         self.system0 = system_busy()
@@ -157,6 +193,7 @@ class Window:
     def close(self, extra_generator_cpu: float = 0.0) -> WindowResult:
         """End the window; `extra_generator_cpu` is what helper processes spent meanwhile."""
         server1 = sample(self.pid)
+        by_thread = threads_between(self.threads0, threads(self.pid))
         generator = self_cpu() - self.generator0 + extra_generator_cpu
         system1 = system_busy()
         wall = time.monotonic() - self.t0
@@ -168,4 +205,4 @@ class Window:
         other = None
         if self.system0 is not None and system1 is not None:
             other = max(0.0, system1 - self.system0 - generator - (server_cpu or 0.0))
-        return WindowResult(wall, server_cpu, server1.rss_bytes if server1 else None, generator, other)
+        return WindowResult(wall, server_cpu, server1.rss_bytes if server1 else None, generator, other, by_thread)

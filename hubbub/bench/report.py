@@ -96,6 +96,11 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
         rows.append(("server CPU", f"{server['cpu_s']:.2f} s ({_pct(server['cpu_util'])} of a core), "
                                    f"{_n(server['cpu_s_per_million'], 2)} s per million deliveries, "
                                    f"RSS {_mib(server['rss_bytes'])}"))
+        by_thread = server.get("threads") or {}
+        if len(by_thread) > 1:
+            rows.append(("by thread", ", ".join(
+                f"{name} {_n(t['cpu_s_per_million'], 2)}" for name, t in by_thread.items()
+            ) + " s per million deliveries"))
     else:
         rows.append(("server CPU", "not measured (give --server-pid, or start it with --server-cmd)"))
     if trial.get("stalled"):

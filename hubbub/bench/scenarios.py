@@ -362,6 +362,13 @@ class Room:
                 "cpu_util": round(cpu / wall, 3),
                 "cpu_s_per_million": round(cpu / delivered * 1e6, 3) if delivered else None,
                 "rss_bytes": measured.server_rss_bytes,
+                # by thread, each with its CPU seconds per million deliveries: the event
+                # loop's ("main") against the store writer's
+                "threads": None if measured.server_threads is None else {
+                    name: {"cpu_s": round(spent, 3),
+                           "cpu_s_per_million": round(spent / delivered * 1e6, 3) if delivered else None}
+                    for name, spent in sorted(measured.server_threads.items()) if spent >= 0.001
+                },
             }
         return {
             "rate": rate_per_s,

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+from hubbub.runtime.threadnames import namer
+
 log = logging.getLogger("hubbub.workers")
 
 BLOCKING_WORKERS = min(4, os.cpu_count() or 1)
@@ -32,7 +34,7 @@ class Holdable(Protocol):
 
 class WorkerPool:
     def __init__(self, workers: int = BLOCKING_WORKERS, max_pending: int | None = None) -> None:
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="hubbub-work")
+        self._executor = ThreadPoolExecutor(workers, "hubbub-work", namer("hubbub-work"))
         self._stopped = False
         self.max_pending = workers * (1 + PENDING_PER_WORKER) if max_pending is None else max_pending
         self.pending = 0  # clients' jobs submitted and not yet done (running or waiting)

@@ -46,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from hubbub.runtime.threadnames import namer
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
@@ -163,8 +164,8 @@ class SqliteStore:
         self.path = path
         self.commit_on_loop = commit_on_loop  # see the module's docstring
         self.where = path or "the in-memory database"
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="hubbub-store-write")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="hubbub-store-read") if path else self._writer
+        self._writer = ThreadPoolExecutor(1, "hubbub-store-write", namer("hubbub-write"))
+        self._readers = ThreadPoolExecutor(readers, "hubbub-store-read", namer("hubbub-read")) if path else self._writer
         self._conn: sqlite3.Connection | None = None  # the writer's (and, in memory, everyone's)
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []

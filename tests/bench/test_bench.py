@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -37,6 +39,7 @@ from hubbub.bench.scenarios import (
 )
 from hubbub.bench.serverproc import ServerProcess, default_server_cmd, is_loopback
 from hubbub.bench.stats import latency_ms, percentile
+from hubbub.runtime.threadnames import name_this_thread
 
 BENCH_LIMITS = ("limits.max_clients_per_ip=0", "limits.max_clients=0", "limits.sendq=16777216")
 
@@ -327,6 +330,31 @@ def test_procstat_reads_a_live_process_and_not_a_missing_one() -> None:
     assert me is not None and me.cpu_s > 0 and me.rss_bytes > 0
     assert procstat.sample(2**22 + 12345) is None
     assert procstat.alive(os.getpid())
+
+
+def test_procstat_tells_the_threads_of_a_process_apart_by_the_names_the_kernel_has() -> None:
+    def spin(name: str | None = None) -> None:
+        if name:
+            name_this_thread(name)
+        end = time.thread_time() + 0.05
+        while time.thread_time() < end:
+            pass
+
+    before = procstat.threads(os.getpid())
+    done = threading.Event()
+    named = threading.Event()
+    worker = threading.Thread(target=lambda: (spin("hubbub-write"), named.set(), done.wait(5)))
+    worker.start()
+    try:
+        spin()
+        assert named.wait(5)
+        spent = procstat.threads_between(before, procstat.threads(os.getpid()))
+    finally:
+        done.set()
+        worker.join()
+    assert spent is not None
+    assert spent["main"] >= 0.04 and spent["hubbub-write"] >= 0.04
+    assert procstat.threads(2**22 + 12345) is None
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")

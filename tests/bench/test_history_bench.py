@@ -36,6 +36,9 @@ def test_store_counts_every_message_sent_in_the_database_after_the_server_stoppe
     assert result["stored"] == {"db": db, "before": 0, "after": 20, "stored": 20, "sent": 20, "all_stored": True,
                                 "backend": "sqlite"}
     assert result["stored_per_s"] == trial["offered_msgs_per_s"]
+    threads = trial["server"]["threads"]  # the loop's CPU apart from the store writer's
+    assert threads["main"]["cpu_s"] > 0 and threads["hubbub-write"]["cpu_s"] > 0
+    assert "by thread" in report(result)
     assert asyncio.run(count_messages(db)) == 20  # the file outlives the run when --db names it
     assert not procstat.alive(result["target"]["pid"])
     assert "20 messages of 20 sent (all stored" in report(result)

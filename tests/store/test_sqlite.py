@@ -124,6 +124,27 @@ async def test_by_default_every_batch_is_committed_on_the_writer_thread(make_sto
     assert ids(await store.history(q("latest"))) == ["id0", "id1", "id2"]
 
 
+def _kernel_names() -> set[str]:
+    names = set()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/comm") as fh:
+                names.add(fh.read().strip())
+        except OSError:
+            pass
+    return names
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="no /proc to name threads with")
+async def test_the_writer_and_the_readers_have_names_the_system_shows(make_store) -> None:
+    """`top -H` and the benchmark's CPU by thread tell the writer from the event loop."""
+    store = await make_store()
+    await store.write([AddMessage(line(0))])
+    await store.history(q("latest"))
+    names = _kernel_names()
+    assert "hubbub-write" in names and "hubbub-read" in names
+
+
 async def test_a_batch_is_committed_at_once_when_the_writer_is_idle_and_queued_in_order_when_busy(make_store) -> None:
     """store.commit_on_loop"""
     store = await make_store()
