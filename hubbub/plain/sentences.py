@@ -2,7 +2,7 @@
 
 An IRC client shows `474 bob #club :Cannot join channel (+b)` in its own words; a
 person with netcat has only ours. Each numeric that a plain user's commands (typing,
-/join, /part, /msg, /me, /nick, /who, /list, /topic, and running a channel: /kick,
+/join, /part, /msg, /me, /nick, /who, /list, /topic, /knock, and running a channel: /kick,
 /op, /voice, /ban, /invite, /mode), registration or other users' actions can bring is
 written out here, naming the channel or nickname it is about and, where there is one,
 what to do next. A numeric missing from the table still reads as
@@ -99,6 +99,22 @@ def _set_by(p: list[str]) -> str:
     return f" (set by {p[2].split('!', 1)[0]})" if len(p) > 3 and p[2] else ""
 
 
+def _knock(p: list[str]) -> str:
+    """710 as `#c nick!user@host :has asked for an invite[: text]` after the channel."""
+    channel, who, text = p[-3], p[-2], p[-1]
+    nick = who.partition("!")[0]
+    said = text.partition(": ")[2]
+    asked = f"{channel}: {said}" if said else channel
+    end = "" if asked[-1] in ".!?" else "."
+    return f"* {nick} ({who}) asks to be invited to {asked}{end} /invite {nick} {channel} lets them in."
+
+
+def _wait_of(text: str) -> str:
+    """`Too many KNOCKs (channel): wait 55 seconds` as `wait 55 seconds`."""
+    wait = text.rpartition(": ")[2]
+    return wait if wait.startswith("wait ") else text
+
+
 def _named(p: list[str], what: str) -> str:
     name = _about(p)
     return f"* {what.format(name)}" if name != "*" else f"* {what.format('that')}"
@@ -132,7 +148,7 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_CHANNELISFULL: lambda p: f"* You can't join {_about(p)}: it is full.",
     n.ERR_UNKNOWNMODE: lambda p: f"* {_about(p)} is not a mode this server knows.",
     n.ERR_INVITEONLYCHAN: lambda p: f"* You can't join {_about(p)}: it is invite-only, and nobody in it has "
-                                    "invited you.",
+                                    f"invited you. /knock {_about(p)} asks its operators to.",
     n.ERR_BANNEDFROMCHAN: lambda p: f"* You can't join {_about(p)}: you are banned from it.",
     n.ERR_BADCHANNELKEY: lambda p: f"* You can't join {_about(p)} without its key: type /join {_about(p)} KEY.",
     n.ERR_BADCHANMASK: lambda p: _named(p, "{} can't be the name of a channel."),
@@ -147,6 +163,13 @@ SENTENCES: dict[str, Sentence] = {
     n.RPL_LOGGEDOUT: lambda p: "* You are now logged out.",
     n.RPL_NOWAWAY: lambda p: "* You are marked as away.",
     n.RPL_UNAWAY: lambda p: "* You are no longer marked as away.",
+    # KNOCK (/knock): the operators' 710 names the channel where the recipient's nick would be
+    n.RPL_KNOCK: _knock,
+    n.RPL_KNOCKDLVR: lambda p: f"* You knocked on {_about(p)}: its operators may now /invite you.",
+    n.ERR_TOOMANYKNOCK: lambda p: f"* You can't knock on {_about(p)} again yet: {_wait_of(p[-1])}.",
+    n.ERR_CHANOPEN: lambda p: f"* {_about(p)} is open: no need to knock, /join {_about(p)}.",
+    n.ERR_KNOCKONCHAN: lambda p: f"* You are in {_about(p)} already.",
+    n.ERR_CANNOTKNOCK: lambda p: f"* {_about(p)} does not take knocks (+K): ask one of its operators another way.",
     n.RPL_INVITING: lambda p: f"* You invited {p[0]} to {p[1]}.",  # no text: the channel is last
     n.RPL_CHANNELMODEIS: _channel_modes,
     n.RPL_UMODEIS: lambda p: f"* Your modes: {p[0]}" if p[0].strip("+") else "* You have no modes set.",

@@ -60,6 +60,7 @@ HELP = [
     "  /list               the channels on this server",
     "  /topic [TEXT]       show or set the current channel's topic",
     "  /topic #chan [TEXT] the same, for another channel",
+    "  /knock #chan [TEXT] ask to be let into a channel you can't join (invite-only, say)",
     "  /colors on|off      show colours and bold text, or not",
     "  /exit or /quit      leave",
     "Where you are an operator (the current channel, or name one first: /op #chan NICK):",
@@ -426,6 +427,18 @@ class PlainInput:
         else:
             self._run("INVITE", words[0], channel)
 
+    def _cmd_knock(self, rest: str) -> None:
+        """`/knock #chan [TEXT]`: ask the operators of a channel one cannot join (invite-only,
+        full, keyed) to let one in; they see who asks, with the text, and may /invite."""
+        name, _, text = rest.partition(" ")
+        if not name:
+            self.say("* Usage: /knock #channel [TEXT]")
+            return
+        if not name.startswith("#"):
+            name = "#" + name
+        text = text.strip()
+        self._run("KNOCK", name, text) if text else self._run("KNOCK", name)
+
     def _cmd_mode(self, rest: str) -> None:
         """`/mode` shows the current channel's modes and `/mode +i` (or `-m`, `+k KEY`,
         `+o NICK`) changes them, as irssi reads it in a channel window; `/mode #chan ...`
@@ -487,6 +500,7 @@ _SLASH: dict[str, Callable[[PlainInput, str], None]] = {
     "ban": PlainInput._cmd_ban,
     "unban": PlainInput._cmd_unban,
     "invite": PlainInput._cmd_invite,
+    "knock": PlainInput._cmd_knock,
     "mode": PlainInput._cmd_mode,
     "exit": PlainInput._cmd_quit,
     "quit": PlainInput._cmd_quit,

@@ -199,7 +199,8 @@ async def test_the_slash_commands_act_on_users_and_channels_of_another_node(clus
     bob.send("/msg nobody hello")
     await text(bob, "* Nobody is using the nickname nobody right now.")
     bob.send("/join #club")
-    await text(bob, "* You can't join #club: it is invite-only, and nobody in it has invited you.")
+    await text(bob, "* You can't join #club: it is invite-only, and nobody in it has invited you. "
+               "/knock #club asks its operators to.")
     alice.send("INVITE bob #club")
     await text(bob, "* alice invites you to #club; type /join #club to go there")
     bob.send("/join #club")  # channels.md: an invitation lets in, the key and +i aside

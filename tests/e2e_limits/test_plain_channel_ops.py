@@ -186,3 +186,49 @@ async def test_help_lists_the_channel_commands_and_each_is_understood(server: Ru
         assert not [line for line in lines if "Unknown command" in line or "Usage" in line], (command, lines)
     assert (await carol.expect("INVITE")).params == ["carol", "#mine"]
     assert (await alice.expect("KICK")).params == ["#mine", "alice", "bye"]
+
+
+async def test_a_plain_user_knocks_and_a_plain_operator_reads_who_asks_and_invites(
+    server: Runtime, clients: Opened
+) -> None:
+    bob, alice = await my_channel(server, clients)
+    bob.send("/mode +i")
+    assert (await alice.expect("MODE")).params == ["#mine", "+i"]
+    bob.send("/op alice")
+    assert (await alice.expect("MODE")).params == ["#mine", "+o", "alice"]
+    carol = await connect_plain(server, "carol")
+    clients.append(carol)
+    carol.send("/join #mine")
+    await carol.expect_text(r"^\* You can't join #mine: it is invite-only, .* /knock #mine asks its operators to\.$")
+    carol.send("/knock mine let me in please")  # the '#' may be left out, as with /join
+    await carol.expect_text(r"^\* You knocked on #mine: its operators may now /invite you\.$")
+    await bob.expect_text(r"^\* carol \(carol!\S+\) asks to be invited to #mine: let me in please\. "
+                          r"/invite carol #mine lets them in\.$")
+    knock = await alice.expect("710")  # an IRC operator gets the usual numeric
+    assert knock.params[0] == "#mine" and knock.params[2].startswith("carol!")
+    carol.send("/knock #mine")  # again at once: refused, with how long to wait
+    await carol.expect_text(r"^\* You can't knock on #mine again yet: wait \d+ seconds\.$")
+    bob.send("/invite carol")
+    await carol.expect_text(r"^\* bob invites you to #mine; type /join #mine to go there$")
+    carol.send("/join #mine")
+    await carol.expect_text(r"^\* You joined #mine$")
+    carol.send("/knock #mine")
+    await carol.expect_text(r"^\* You are in #mine already\.$")
+
+
+async def test_knocking_on_an_open_channel_or_one_without_knocks_reads_as_a_sentence(
+    server: Runtime, clients: Opened
+) -> None:
+    bob, alice = await my_channel(server, clients)
+    carol = await connect_plain(server, "carol")
+    clients.append(carol)
+    carol.send("/knock #mine")
+    await carol.expect_text(r"^\* #mine is open: no need to knock, /join #mine\.$")
+    bob.send("/mode +iK")
+    assert (await alice.expect("MODE")).params == ["#mine", "+iK"]
+    carol.send("/knock #mine hello?")
+    await carol.expect_text(r"^\* #mine does not take knocks \(\+K\): ask one of its operators another way\.$")
+    carol.send("/knock")
+    await carol.expect_text(r"^\* Usage: /knock #channel \[TEXT\]$")
+    carol.send("/help")
+    await carol.expect_text(r"^  /knock #chan \[TEXT\] ask to be let into a channel")

@@ -167,7 +167,8 @@ SENTENCES = [
     ("moderated words", r"^\* Your message was not sent: #mod is moderated, only people given a voice can talk"),
     ("/join #lobby", r"^\* You are now talking in #lobby$"),
     ("/msg #noext hi", r"^\* Your message was not sent: only members of #noext can talk there \(/join #noext"),
-    ("/join #inv", r"^\* You can't join #inv: it is invite-only, and nobody in it has invited you\.$"),
+    ("/join #inv", r"^\* You can't join #inv: it is invite-only, and nobody in it has invited "
+                   r"you\. /knock #inv asks its operators to\.$"),
     ("/join #key", r"^\* You can't join #key without its key: type /join #key KEY\.$"),
     ("/join #key wrong", r"^\* You can't join #key without its key: type /join #key KEY\.$"),
     ("/join #full", r"^\* You can't join #full: it is full\.$"),

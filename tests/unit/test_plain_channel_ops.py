@@ -239,3 +239,19 @@ def test_mode_shows_the_key_and_the_limit_the_server_sends(chan: Channel) -> Non
     assert chan.typed("/mode #other") == [
         "* Modes of #other: +ntl (no messages from outside, only operators set the topic, at most 3 people)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "said"),
+    [
+        (["op", "#c", "dave!~d@h", "has asked for an invite."],
+         "* dave (dave!~d@h) asks to be invited to #c. /invite dave #c lets them in."),
+        (["op", "#c", "dave!~d@h", "has asked for an invite: may I come in?"],
+         "* dave (dave!~d@h) asks to be invited to #c: may I come in? /invite dave #c lets them in."),
+        (["op", "#c", "dave!~d@h", "has asked for an invite: hi: it's me"],
+         "* dave (dave!~d@h) asks to be invited to #c: hi: it's me. /invite dave #c lets them in."),
+    ],
+)
+def test_a_knock_reads_as_who_asks_and_how_to_let_them_in(params: list[str], said: str) -> None:
+    # 710 names the channel where a numeric names its recipient: `:s 710 #c #c nick!u@h :text`
+    assert sentence("710", ["#c", *params[1:]]) == said
