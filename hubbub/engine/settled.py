@@ -14,6 +14,12 @@ whose commit failed, or that stopped before committing, must not hold reads up f
 long; its missing lines stay missing, as docs/cluster.md says. Everything else about
 the store is the store's own (writes, the node's own pending writes, which its reads
 already wait for).
+
+Read markers the same way: the node where MARKREAD was sent stores it, so a marker read
+elsewhere (the recall at a login, the comparison of the next MARKREAD) first waits, as
+long, until the store holds the latest marker this node had applied for that account and
+conversation: an older one read then would be repeated to the account's other
+connections as if it were the latest.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hubbub.config import HistorySection
+from hubbub.irc.casemap import casefold
 from hubbub.server.apply import Outcome
 from hubbub.server.events import (
+    AccountDropped,
     ChannelDropped,
     ChannelRenamed,
     Event,
     Kicked,
+    MarkerSet,
     NodeLost,
     Parted,
     Redacted,
@@ -41,6 +50,7 @@ from hubbub.server.state import ChatState
 from hubbub.server.storage import HistoryQuery, SearchQuery, Snapshot, Store, StoredMessage, Write, dm_key
 from hubbub.server.user import node_of
 from hubbub.store.recorder import kept_as
+from hubbub.store.rows import to_ms
 
 log = logging.getLogger("hubbub.cluster")
 
@@ -58,6 +68,8 @@ class Elsewhere:
         self.node = node  # this node's incarnation (it changes when the node rejoins)
         self.history = history  # this node's [history] (a reload may change it)
         self.awaited: dict[str, tuple[str, str]] = {}  # node -> (history key, msgid) of its last kept message
+        # (account key, history key) -> the latest read marker applied, until the store is seen holding it
+        self.markers: dict[tuple[str, str], float] = {}
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if isinstance(event, (Said, SaidMultiline)):
@@ -66,19 +78,37 @@ class Elsewhere:
                 kept = kept_as(self.history(), event, outcome)
                 if kept is not None:
                     self.awaited[origin] = (kept[0], event.msgid)
+        elif outcome.rejected is not None:
+            return  # nothing changed: nothing to wait for, nothing gone
+        elif isinstance(event, MarkerSet):
+            pair = (event.account, event.target)
+            if event.time > self.markers.get(pair, -1.0):
+                self.markers[pair] = event.time
+        elif isinstance(event, AccountDropped) and self.markers:
+            for pair in [pair for pair in self.markers if pair[0] == event.key]:
+                del self.markers[pair]  # its markers went with it
         elif isinstance(event, NodeLost):
             self.awaited.pop(event.node, None)  # what it did not commit never will be
         elif isinstance(event, Redacted):
             for origin, ref in list(self.awaited.items()):
                 if ref[1] == event.redacted:  # deleted: it will never be found
                     del self.awaited[origin]
-        elif isinstance(event, ENDINGS) and self.awaited:
+        elif isinstance(event, ENDINGS) and (self.awaited or self.markers):
             # a channel that ended may take its history with it (a closed one: recorder.py
             # `_forget_if_closed`), its last line then never found: not waited for
             channels = self.state.channels
             for origin, (key, _) in list(self.awaited.items()):
                 if not key.startswith(DM_PREFIX) and key not in channels:
                     del self.awaited[origin]
+            if isinstance(event, ChannelRenamed):
+                # the store copies the markers to the new name (CopyMarkers): awaited there
+                new_key = casefold(event.new_name)
+                for account, old_key in [k for k in self.markers if k[1] == casefold(event.channel)]:
+                    when = self.markers.pop((account, old_key))
+                    if new_key in channels and when > self.markers.get((account, new_key), -1.0):
+                        self.markers[(account, new_key)] = when
+            for marked in [k for k in self.markers if not k[1].startswith(DM_PREFIX) and k[1] not in channels]:
+                del self.markers[marked]
 
     async def settle(self, store: Store) -> None:
         """Return once `store` holds the last kept message of every other node that this
@@ -106,6 +136,30 @@ class Elsewhere:
                 return
             await asyncio.sleep(POLL[min(looks, len(POLL) - 1)])
             looks += 1
+
+
+    async def settle_marker(self, store: Store, account: str, target: str) -> None:
+        """Return once `store` holds the latest marker this node applied for `account` in
+        `target` (or a later one), or after `WAIT` seconds."""
+        key = (account, target)
+        wanted = self.markers.get(key)
+        if wanted is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT
+        looks = 0
+        while True:
+            found = await store.marker(account, target)
+            if found is not None and to_ms(found) >= to_ms(wanted):
+                break
+            if loop.time() >= deadline:
+                log.warning("read marker read went ahead without the one another node had not stored within %g s",
+                            WAIT)  # fmt: skip
+                break
+            await asyncio.sleep(POLL[min(looks, len(POLL) - 1)])
+            looks += 1
+        if self.markers.get(key) == wanted:
+            del self.markers[key]  # seen (or given up on) once: later reads need not look again
 
 
 class SettledReads:
@@ -141,6 +195,7 @@ class SettledReads:
         return await self.store.search(query)
 
     async def marker(self, account: str, target: str) -> float | None:
+        await self.elsewhere.settle_marker(self.store, account, target)
         return await self.store.marker(account, target)
 
     async def prune(self, older_than: float | None, per_target: int) -> int:

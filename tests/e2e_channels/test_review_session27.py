@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from hubbub.irc.casemap import casefold
 from hubbub.server.handlers.nickserv import _drop_code
 from tests.cluster.conftest import cluster_config  # noqa: F401  (fixture)
@@ -346,12 +344,6 @@ async def test_after_a_rename_while_the_recall_waited_the_next_rename_brings_the
 # -- a cluster on one PostgreSQL ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in a cluster the recall reads the shared store at once (engine/settled.py marker() waits for "
-    "no other node): a marker the network applied but its node has not committed yet is missed, and the "
-    "stale * read is what the RENAME fallback repeats",
-)
 async def test_in_a_cluster_the_recall_sees_a_marker_the_network_already_applied(
     redis_server,
     cluster_config: str,  # noqa: F811
@@ -380,8 +372,7 @@ async def test_in_a_cluster_the_recall_sees_a_marker_the_network_already_applied
             laptop.send(f"MARKREAD #foo {STAMP}")
             await tablet.expect("MARKREAD", "#foo", STAMP)  # applied on n2: the network has it
             phone.send("PRIVMSG NickServ :IDENTIFY laptop correct-horse")
-            await phone.expect("900")
-            await sync(phone)
+            await phone.expect("900")  # the recall is under way (its store read waits for n1's commit)
             await locked.commit()
         finally:
             await lock.close()

@@ -17,9 +17,21 @@ import pytest
 from hubbub.config import HistorySection
 from hubbub.engine import settled
 from hubbub.engine.replica import Replica
-from hubbub.server.events import Event, Joined, NodeLost, NodeUp, Parted, Redacted, Said
+from hubbub.server.events import (
+    AccountDropped,
+    AccountRegistered,
+    ChannelRenamed,
+    Event,
+    Joined,
+    MarkerSet,
+    NodeLost,
+    NodeUp,
+    Parted,
+    Redacted,
+    Said,
+)
 from hubbub.server.state import ChatState
-from hubbub.server.storage import AddMessage, Store, StoredMessage
+from hubbub.server.storage import AddMessage, PutMarker, Store, StoredMessage
 from hubbub.store import open_store
 from tests.unit.test_cluster_replica import Log, user
 
@@ -128,3 +140,55 @@ def test_a_message_of_a_channel_that_ended_is_not_waited_for() -> None:
     assert elsewhere.awaited == {"bbbbbb": ("#c", "m1")}  # the channel goes on
     add("bbbbbb", Parted("bbbbbb1", "#c", "", 4.0, "p2"))
     assert "#c" not in replica.state.channels and elsewhere.awaited == {}
+
+
+def marker(account: str, target: str, time: float) -> MarkerSet:
+    return MarkerSet(account, target, target, time)
+
+
+async def test_a_marker_read_waits_until_the_store_holds_the_latest_marker_applied(store: Store) -> None:
+    """Read markers are stored by the node MARKREAD was sent to: a read here (the recall
+    at a login, the next MARKREAD's comparison) waits for the latest one applied."""
+    replica, _, elsewhere = network()
+    reads = settled.SettledReads(store, elsewhere)
+    replica.add("bbbbbb", marker("carol", "#c", 5.0), marker("carol", "#c", 7.0))  # type: ignore[attr-defined]
+    replica.add("bbbbbb", marker("carol", "#c", 6.0))  # type: ignore[attr-defined]  # older: markers only move on
+    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    reading = asyncio.ensure_future(reads.marker("carol", "#c"))
+    await reads.write([PutMarker("carol", "#c", 5.0)])  # not yet the latest
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    assert not reading.done()
+    await reads.write([PutMarker("carol", "#c", 7.0)])
+    assert await asyncio.wait_for(reading, 10) == 7.0
+    assert elsewhere.markers == {}  # found: the next read does not look again
+    assert await asyncio.wait_for(reads.marker("dave", "#c"), 10) is None  # none applied: no wait
+
+
+async def test_a_marker_read_goes_ahead_when_the_marker_never_comes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settled, "WAIT", 0.05)
+    replica, _, elsewhere = network()
+    replica.add("bbbbbb", marker("carol", "#c", 7.0))  # type: ignore[attr-defined]
+    assert await asyncio.wait_for(settled.SettledReads(store, elsewhere).marker("carol", "#c"), 10) is None
+    assert elsewhere.markers == {}
+
+
+def test_markers_of_a_dropped_account_or_an_ended_channel_are_not_waited_for_and_a_rename_moves_them() -> None:
+    replica, _, elsewhere = network()
+    add = replica.add  # type: ignore[attr-defined]
+    add("bbbbbb", marker("carol", "#c", 7.0), marker("dave", "#c", 8.0), marker("dave", "dm:carol dave", 9.0))
+    add("aaaaaa", AccountDropped("erin", 10.0, "d0"))  # no such account: refused, nothing changes
+    assert len(elsewhere.markers) == 3
+    add("aaaaaa", AccountRegistered("dave", "dave", "hash", "", "", 9.5))
+    add("aaaaaa", AccountDropped("dave", 10.0, "d1"))
+    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    add("aaaaaa", Joined("aaaaaa1", "#taken", 10.5, "j3"))
+    add("aaaaaa", ChannelRenamed("aaaaaa1", "#c", "#taken", "", 10.6, "r0"))  # refused: the name is taken
+    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    add("aaaaaa", ChannelRenamed("aaaaaa1", "#c", "#D", "", 11.0, "r1"))
+    assert elsewhere.markers == {("carol", "#d"): 7.0}  # the store copies them to the new name
+    add("aaaaaa", Parted("aaaaaa1", "#D", "", 12.0, "p1"))
+    add("bbbbbb", Parted("bbbbbb1", "#D", "", 12.0, "p2"))
+    assert "#d" not in replica.state.channels and elsewhere.markers == {}
