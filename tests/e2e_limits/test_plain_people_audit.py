@@ -122,6 +122,7 @@ SAMPLES = {  # what a person would type after each command /help lists
     "/who": "",
     "/list": "",
     "/topic": "",
+    "/knock": "#lobby",
     "/colors": "on",
     "/kick": "alice bye",
     "/op": "alice",
