@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hubbub.irc.casemap import casefold, glob_to_regex
@@ -135,6 +136,14 @@ def normal(mask: str) -> str:
 
 def _key(mask: str) -> str:
     return casefold(normal(mask))
+
+
+def cases_of(mask: str, stored: Iterable[str]) -> list[str]:
+    """The masks among `stored` that are the K-line `mask` (in any case): a file written
+    before one K-line was kept as one row may hold it twice, and removing it must remove
+    every row, or the next start brings it back."""
+    key = _key(mask)
+    return [other for other in stored if _key(other) == key]
 
 
 class Klines:

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 
+from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
@@ -524,7 +525,9 @@ class PostgresStore:
                 k.mask, k.reason, k.set_by, k.set_at, k.expires,
             )  # fmt: skip
         elif isinstance(op, DeleteKline):
-            await conn.execute("DELETE FROM klines WHERE mask = $1", op.mask)
+            masks = cases_of(op.mask, [row[0] for row in await conn.fetch("SELECT mask FROM klines")])
+            if masks:
+                await conn.executemany("DELETE FROM klines WHERE mask = $1", [(mask,) for mask in masks])
         elif isinstance(op, PutMarker):
             await conn.execute(
                 "INSERT INTO read_markers (account, target, time_ms) VALUES ($1, $2, $3) "

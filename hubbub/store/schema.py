@@ -18,6 +18,10 @@ class Migration(NamedTuple):
     postgresql: tuple[str, ...] = ()
 
 
+# A-Z folded and nothing else, as the ascii casemapping folds (PostgreSQL's lower() follows
+# the database's locale)
+_FOLD = "translate(target, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -216,6 +220,38 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "a registered channel's +j join flood rule",
         ("ALTER TABLE channels ADD COLUMN join_flood TEXT",),
+    ),
+    Migration(
+        8,
+        "what dropped accounts left behind in files from before a DROP took it along",
+        (
+            # A DROP now takes what the name held (sqlite.py, postgres.py `DeleteAccount`):
+            # whoever registers it next inherits nothing. Files written before that still
+            # hold dropped accounts' channels, access entries, markers, certificates and
+            # private conversations; a file written since holds none, and this changes
+            # nothing there.
+            "DELETE FROM channel_lists WHERE channel IN "
+            "(SELECT key FROM channels WHERE founder NOT IN (SELECT key FROM accounts))",
+            "DELETE FROM channel_access WHERE channel IN "
+            "(SELECT key FROM channels WHERE founder NOT IN (SELECT key FROM accounts))",
+            "DELETE FROM channels WHERE founder NOT IN (SELECT key FROM accounts)",
+            "DELETE FROM channel_access WHERE account NOT IN (SELECT key FROM accounts)",
+            "DELETE FROM read_markers WHERE account NOT IN (SELECT key FROM accounts)",
+            "DELETE FROM account_certs WHERE account NOT IN (SELECT key FROM accounts)",
+        ),
+        # A private conversation's key holds the two accounts' names as registered
+        # (`dm:Alice bob`), an account's key is its name with A-Z folded (the ascii
+        # casemapping): SQLite's lower() folds A-Z and nothing else.
+        sqlite=(
+            "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND ("
+            "lower(substr(target, 4, instr(target, ' ') - 4)) NOT IN (SELECT key FROM accounts) "
+            "OR lower(substr(target, instr(target, ' ') + 1)) NOT IN (SELECT key FROM accounts))",
+        ),
+        postgresql=(
+            "DELETE FROM messages WHERE target >= 'dm:' AND target < 'dm;' AND ("
+            f"split_part(substr({_FOLD}, 4), ' ', 1) NOT IN (SELECT key FROM accounts) "
+            f"OR split_part({_FOLD}, ' ', 2) NOT IN (SELECT key FROM accounts))",
+        ),
     ),
 )
 

@@ -47,6 +47,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from hubbub.runtime.threadnames import namer
+from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
@@ -171,6 +172,7 @@ class SqliteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock_fd: int | None = None  # holding the lock (_lock)
         self._lock_id: tuple[int, int] | None = None  # the database file's device and inode
+        self._legacy_fd: int | None = None  # holding an older hubbub's lock file too (_legacy_lock)
         self._written = 0  # batches handed to the writer
         self._committed = 0  # batches it has finished
         self._progress = threading.Condition()
@@ -330,9 +332,36 @@ class SqliteStore:
             if not locked:
                 os.close(fd)
                 raise StoreError(f"{path} is in use by another hubbub server")
-            self._lock_fd, self._lock_id = fd, _file_id(path)
+            try:
+                legacy = self._legacy_lock(path, target)
+            except StoreError:
+                os.close(fd)
+                raise
+            self._lock_fd, self._lock_id, self._legacy_fd = fd, _file_id(path), legacy
             if self._lock_id is not None:  # None: a NAME.lock, and SQLite has yet to make the file
                 _held.add(self._lock_id)
+
+    @staticmethod
+    def _legacy_lock(path: str, target: str) -> int | None:
+        """The lock hubbub took before schema 5 (flock of NAME.lock beside the file), where
+        that file is there: a server of that age still running on the database keeps this
+        one out rather than see its file migrated under it, and none starts while this
+        one runs (it would refuse the newer schema anyway, once it has read it)."""
+        legacy = os.path.realpath(path) + ".lock"
+        if legacy == target or not os.path.exists(legacy):
+            return None
+        try:
+            fd = os.open(legacy, os.O_RDWR)
+        except OSError:
+            return None  # not ours to open: no server of ours can hold it either
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise StoreError(f"{path} is in use by another hubbub server (an older one)") from None
+            return None
+        return fd
 
     def _unlock(self) -> None:
         """Let the file go; only once this store's connections are closed (see _held)."""
@@ -340,6 +369,9 @@ class SqliteStore:
             return
         with _holding:
             os.close(self._lock_fd)
+            if self._legacy_fd is not None:
+                os.close(self._legacy_fd)
+                self._legacy_fd = None
             if self._lock_id is not None:
                 _held.discard(self._lock_id)
         self._lock_fd = self._lock_id = None
@@ -628,7 +660,8 @@ class SqliteStore:
                 (k.mask, k.reason, k.set_by, k.set_at, k.expires),
             )
         elif isinstance(op, DeleteKline):
-            conn.execute("DELETE FROM klines WHERE mask = ?", (op.mask,))
+            masks = cases_of(op.mask, [mask for (mask,) in conn.execute("SELECT mask FROM klines")])
+            conn.executemany("DELETE FROM klines WHERE mask = ?", [(mask,) for mask in masks])
         elif isinstance(op, PutMarker):
             conn.execute(
                 "INSERT INTO read_markers (account, target, time_ms) VALUES (?, ?, ?) "

@@ -1,0 +1,104 @@
+"""What files written by older hubbubs hold that today's would not, and how it goes.
+
+Schema 8: a file written before a DROP took what the name held (channels founded,
+access entries, markers, certificates, private conversations) is cleaned of what
+dropped accounts left, once, at the start that migrates it; what live accounts hold
+stays. K-lines: a file from before one K-line was one row may hold it under two cases
+of its mask; UNKLINE takes both. On a real SQLite file and a real PostgreSQL database
+(tests/store/test_upgrade_real_audit.py starts servers on files of real old schemas)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import asyncpg
+
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    ChannelRecord,
+    DeleteKline,
+    HistoryQuery,
+    KlineRecord,
+    PutAccount,
+    PutChannel,
+    PutKline,
+    PutMarker,
+    StoredMessage,
+    dm_key,
+)
+from hubbub.store import open_store
+from tests.store.test_store import T0
+
+
+def account(name: str) -> AccountRecord:
+    return AccountRecord(name.lower(), name, "$argon2id$x", "", "", T0, (f"{name.lower():0<64}",))
+
+
+def channel(name: str, founder: str, access: tuple[tuple[str, str], ...]) -> ChannelRecord:
+    lists = (("b", "*!*@spam", founder, 5),)
+    return ChannelRecord(name.lower(), name, founder, T0, "topic", "x!u@h", T0, "nt", None, None, lists, access)
+
+
+def said(target: str, msgid: str) -> StoredMessage:
+    return StoredMessage(target, msgid, T0, "PRIVMSG", "x!u@h", "x", ("x", "hi"), None, "hi")
+
+
+async def as_an_old_file(db: str) -> None:
+    """Drop Dan as a hubbub before schema 3 did (the account row alone), and take the
+    file back to schema 7."""
+    statements = ["DELETE FROM accounts WHERE key = 'dan'", "DELETE FROM schema_version WHERE version >= 8"]
+    if db.startswith("postgresql://"):
+        conn = await asyncpg.connect(db)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+    else:
+        with sqlite3.connect(db) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+
+async def test_a_dropped_accounts_leftovers_go_and_live_accounts_keep_theirs(db: str) -> None:
+    alice_carol, alice_dan = dm_key("Alice", "Carol"), dm_key("Alice", "Dan")
+    store = open_store(db)
+    await store.open()
+    await store.write([
+        *(PutAccount(account(name)) for name in ("Alice", "Carol", "Dan")),
+        PutChannel(channel("#Dans", "dan", (("alice", "o"),))),
+        PutChannel(channel("#Alices", "alice", (("dan", "o"), ("carol", "v")))),
+        PutMarker("dan", "#alices", T0), PutMarker("alice", "#alices", T0),
+        AddMessage(said(alice_carol, "kept")), AddMessage(said(alice_dan, "gone")), AddMessage(said("#alices", "c")),
+    ])  # fmt: skip
+    await store.close()
+    await as_an_old_file(db)
+    store = open_store(db)
+    snapshot = await store.open()  # migrated to schema 8
+    try:
+        assert [a.name for a in snapshot.accounts] == ["Alice", "Carol"]
+        assert [(c.name, c.access) for c in snapshot.channels] == [("#Alices", (("carol", "v"),))]
+        assert await store.marker("dan", "#alices") is None
+        assert await store.marker("alice", "#alices") == T0
+        latest = [(key, [m.msgid for m in await store.history(HistoryQuery(key, "latest", None, None, 10, False))])
+                  for key in (alice_carol, alice_dan, "#alices")]  # fmt: skip
+        assert latest == [(alice_carol, ["kept"]), (alice_dan, []), ("#alices", ["c"])]
+    finally:
+        await store.close()
+
+
+async def test_unkline_removes_a_kline_kept_under_two_cases_of_its_mask(db: str) -> None:
+    store = open_store(db)
+    await store.open()
+    await store.write([PutKline(KlineRecord(mask, "spam", "oper", T0, None)) for mask in ("~Dup@*", "~dup@*", "x@*")])
+    await store.close()
+    store = open_store(db)
+    snapshot = await store.open()
+    assert sorted(k.mask for k in snapshot.klines) == ["x@*", "~Dup@*", "~dup@*"]
+    await store.write([DeleteKline("~DUP@*")])
+    await store.close()
+    store = open_store(db)
+    snapshot = await store.open()
+    await store.close()
+    assert [k.mask for k in snapshot.klines] == ["x@*"]
