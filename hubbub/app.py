@@ -364,6 +364,10 @@ class Runtime:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.workers.stop()
+        # what the accounts here saw until now is not replayed when they rejoin after a
+        # restart (server/departures.py); a millisecond on, as kept, is after all of it
+        now = max(self.services.clock(), self.state.clock_us / 1e6) + 0.001
+        self.persistence.departures = self.services.departures.stopping(self.state.users.values(), now)
         self._disconnect_everyone(reason)
         if self.cluster is not None:  # our users quit for everyone else
             await self.cluster.stop(reason)

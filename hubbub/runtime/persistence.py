@@ -21,7 +21,7 @@ from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
-from hubbub.server.storage import AddMessage, ForgetConversation, Store, StoreError
+from hubbub.server.storage import AddMessage, Departure, ForgetConversation, PutDepartures, Store, StoreError
 from hubbub.store import open_store, shown
 from hubbub.store.recorder import Recorder, forget_closed_channels
 from hubbub.store.restore import restore_events
@@ -42,6 +42,7 @@ class Persistence:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pruner: asyncio.Task[None] | None = None
         self.failed_writes = 0
+        self.departures: tuple[Departure, ...] = ()  # to keep at the stop (server/departures.py)
         # told after each committed batch: messages of history in it, seconds it took (metrics)
         self.written: Callable[[int, float], None] | None = None
 
@@ -70,6 +71,7 @@ class Persistence:
         self.services.store = store
         if snapshot.decoy_secret:
             self.services.decoy_secret = snapshot.decoy_secret.encode()
+        self.services.departures.restore(snapshot.departures)
         self.services.awaiting = self.awaiting
         self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
         where = shown(self.config.store.db)
@@ -206,5 +208,7 @@ class Persistence:
         if self.store is not None:
             if self.recorder is not None and self.recorder.pending:
                 await self._write(self.recorder.cut())
+            if self.departures:
+                await self._write([PutDepartures(self.departures)])
             await self.store.close()
             self.store = None

@@ -7,7 +7,11 @@ times) or as new (irssi, with the time of the replay). So a rejoin replays only 
 said since its user left: remembered per account (a reconnection, the same person on
 another connection) and, for a user without one, per user (a PART and JOIN on one
 connection). Kept in memory for this node's users, the oldest forgotten first past a
-bound: after a restart, or for someone new, the replay is the channel's last lines.
+bound. An account's are kept by the store too, at a clean stop, with the channels its
+connections were in then (the clients reconnect and rejoin by themselves, having seen
+everything until the stop), and come back at the next start: after a restart, a rejoin
+replays what was said since the stop, not lines already on the screen. After a crash,
+or for someone new, the replay is the channel's last lines.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
 from hubbub.server.events import Event, Kicked, Parted, UserQuit
+from hubbub.server.storage import Departure
 from hubbub.server.user import User
 
 REMEMBERED = 20000  # (who, channel) pairs kept
@@ -41,6 +46,26 @@ class Departures:
         self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
             Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
         }  # fmt: skip
+
+    def restore(self, departures: Iterable[Departure]) -> None:
+        """The accounts' departures kept at the last clean stop (oldest first)."""
+        for departure in departures:
+            key = ("a:" + departure.account, departure.channel)
+            if departure.time > self._left.get(key, -1.0):
+                self._left.pop(key, None)
+                self._left[key] = departure.time
+        while len(self._left) > self.limit:
+            self._left.popitem(last=False)
+
+    def stopping(self, users: Iterable[User], time: float) -> tuple[Departure, ...]:
+        """The server stops: this node's users with an account leave their channels now
+        (they saw everything until then). What to keep of the accounts' departures, in
+        the order they were noted."""
+        for user in users:
+            if user.account is not None and user.conn is not None and user.channels:
+                self._note(user, user.channels.values(), time)
+        return tuple(Departure(who[2:], channel, when) for (who, channel), when in self._left.items()
+                     if who.startswith("a:"))  # fmt: skip
 
     def left(self, user: User, channel: Channel) -> float | None:
         """When `user` (its account, if it has one) last left `channel` on this node."""

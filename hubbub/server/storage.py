@@ -83,6 +83,21 @@ class KlineRecord(NamedTuple):
     expires: float | None
 
 
+class Departure(NamedTuple):
+    """When an account last left a channel (or was in it when the server stopped): what
+    a rejoin's replay may skip (server/departures.py)."""
+
+    account: str  # the account's key
+    channel: str  # the channel's key
+    time: float
+
+
+class PutDepartures(NamedTuple):
+    """Departures remembered at a stop; a later one of a pair wins."""
+
+    departures: tuple[Departure, ...]
+
+
 class Snapshot(NamedTuple):
     """What the chat state starts with."""
 
@@ -92,6 +107,8 @@ class Snapshot(NamedTuple):
     closed: tuple[str, ...] = ()  # channels marked closed when the last run ended (ClosedChannel)
     latest_ms: int = 0  # the time of the latest message kept (ms): no new one is stamped before it
     decoy_secret: str = ""  # what SCRAM's made-up keys for unknown names derive from (sasl.py)
+    # when accounts last left channels, as remembered at the last clean stop (departures.py)
+    departures: tuple[Departure, ...] = ()
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -161,7 +178,7 @@ class CopyMarkers(NamedTuple):
 
 Write = (
     AddMessage | DeleteMessage | ForgetConversation | ClosedChannel | PutAccount | DeleteAccount | PutChannel
-    | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers
+    | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers | PutDepartures
 )
 
 

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 
+from hubbub.server.departures import REMEMBERED
 from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
@@ -55,11 +56,13 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    Departure,
     ForgetConversation,
     HistoryQuery,
     KlineRecord,
     PutAccount,
     PutChannel,
+    PutDepartures,
     PutKline,
     PutMarker,
     SearchQuery,
@@ -71,7 +74,7 @@ from hubbub.server.storage import (
 from hubbub.store import history
 from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, message_row, stored_message, to_ms
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
-from hubbub.store.schema import LATEST, MIGRATIONS
+from hubbub.store.schema import DEPARTURES, DEPARTURES_KEPT, LATEST, MIGRATIONS
 
 log = logging.getLogger("hubbub.store")
 T = TypeVar("T")
@@ -371,7 +374,9 @@ class PostgresStore:
             )
             latest_ms = await conn.fetchval("SELECT MAX(time_ms) FROM messages") or 0  # messages_by_time
             decoy = await conn.fetchval(_DECOY_SECRET) or ""
-        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy)
+            left = await conn.fetch(DEPARTURES.replace("?", "$1"), REMEMBERED)
+        departures = tuple(reversed([Departure(a, c, ms / 1000) for a, c, ms in left]))
+        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy, departures)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -473,6 +478,7 @@ class PostgresStore:
             await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
             await conn.execute("DELETE FROM account_certs WHERE account = $1", op.key)
             await conn.execute("DELETE FROM read_markers WHERE account = $1", op.key)
+            await conn.execute("DELETE FROM departures WHERE account = $1", op.key)
             # what the name held goes with it: the next to register it inherits nothing
             for table in ("channel_lists", "channel_access"):
                 await conn.execute(
@@ -528,6 +534,13 @@ class PostgresStore:
             masks = cases_of(op.mask, [row[0] for row in await conn.fetch("SELECT mask FROM klines")])
             if masks:
                 await conn.executemany("DELETE FROM klines WHERE mask = $1", [(mask,) for mask in masks])
+        elif isinstance(op, PutDepartures):
+            await conn.executemany(
+                "INSERT INTO departures (account, channel, time_ms) VALUES ($1, $2, $3) "
+                "ON CONFLICT (account, channel) DO UPDATE SET time_ms = GREATEST(departures.time_ms, excluded.time_ms)",
+                [(d.account, d.channel, to_ms(d.time)) for d in op.departures],
+            )
+            await conn.execute(DEPARTURES_KEPT.replace("?", "$1"), REMEMBERED - 1)
         elif isinstance(op, PutMarker):
             await conn.execute(
                 "INSERT INTO read_markers (account, target, time_ms) VALUES ($1, $2, $3) "

@@ -253,8 +253,29 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"OR split_part({_FOLD}, ' ', 2) NOT IN (SELECT key FROM accounts))",
         ),
     ),
+    Migration(
+        9,
+        "when accounts last left channels, kept at a stop: a rejoin after a restart replays only what it missed",
+        (
+            """CREATE TABLE departures (
+                account TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                time_ms BIGINT NOT NULL,
+                PRIMARY KEY (account, channel)
+            )""",
+            "CREATE INDEX departures_by_time ON departures (time_ms)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
+
+# Departures (schema 9): the newest that are kept, newest first; the rest forgotten at
+# each write (`?`: PostgreSQL's is `$1`)
+DEPARTURES = "SELECT account, channel, time_ms FROM departures ORDER BY time_ms DESC LIMIT ?"
+DEPARTURES_KEPT = (
+    "DELETE FROM departures WHERE time_ms < "
+    "(SELECT time_ms FROM departures ORDER BY time_ms DESC LIMIT 1 OFFSET ?)"
+)
 
 DECOY_SECRET = "SELECT value FROM server_secrets WHERE name = 'scram_decoy'"  # both backends

@@ -47,6 +47,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from hubbub.runtime.threadnames import namer
+from hubbub.server.departures import REMEMBERED
 from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
@@ -58,11 +59,13 @@ from hubbub.server.storage import (
     DeleteChannel,
     DeleteKline,
     DeleteMessage,
+    Departure,
     ForgetConversation,
     HistoryQuery,
     KlineRecord,
     PutAccount,
     PutChannel,
+    PutDepartures,
     PutKline,
     PutMarker,
     SearchQuery,
@@ -74,6 +77,8 @@ from hubbub.server.storage import (
 from hubbub.store import history
 from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, stored_message, to_ms
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
+from hubbub.store.schema import DEPARTURES as _DEPARTURES
+from hubbub.store.schema import DEPARTURES_KEPT as _DEPARTURES_KEPT
 from hubbub.store.schema import LATEST, MIGRATIONS
 
 T = TypeVar("T")
@@ -432,7 +437,9 @@ class SqliteStore:
         closed = tuple(key for (key,) in conn.execute("SELECT key FROM closed_channels ORDER BY key"))
         latest_ms = conn.execute("SELECT MAX(time_ms) FROM messages").fetchone()[0] or 0  # messages_by_time
         row = conn.execute(_DECOY_SECRET).fetchone()
-        return Snapshot(accounts, channels, klines, closed, latest_ms, row[0] if row else "")
+        newest = conn.execute(_DEPARTURES, (REMEMBERED,)).fetchall()
+        departures = tuple(reversed([Departure(a, c, ms / 1000) for a, c, ms in newest]))
+        return Snapshot(accounts, channels, klines, closed, latest_ms, row[0] if row else "", departures)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -622,6 +629,7 @@ class SqliteStore:
             conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))
             conn.execute("DELETE FROM account_certs WHERE account = ?", (op.key,))
             conn.execute("DELETE FROM read_markers WHERE account = ?", (op.key,))
+            conn.execute("DELETE FROM departures WHERE account = ?", (op.key,))
             # what the name held goes with it: the next to register it inherits nothing
             for table in ("channel_lists", "channel_access"):
                 conn.execute(f"DELETE FROM {table} WHERE channel IN (SELECT key FROM channels WHERE founder = ?)",
@@ -662,6 +670,13 @@ class SqliteStore:
         elif isinstance(op, DeleteKline):
             masks = cases_of(op.mask, [mask for (mask,) in conn.execute("SELECT mask FROM klines")])
             conn.executemany("DELETE FROM klines WHERE mask = ?", [(mask,) for mask in masks])
+        elif isinstance(op, PutDepartures):
+            conn.executemany(
+                "INSERT INTO departures (account, channel, time_ms) VALUES (?, ?, ?) "
+                "ON CONFLICT (account, channel) DO UPDATE SET time_ms = MAX(time_ms, excluded.time_ms)",
+                [(d.account, d.channel, to_ms(d.time)) for d in op.departures],
+            )
+            conn.execute(_DEPARTURES_KEPT, (REMEMBERED - 1,))
         elif isinstance(op, PutMarker):
             conn.execute(
                 "INSERT INTO read_markers (account, target, time_ms) VALUES (?, ?, ?) "

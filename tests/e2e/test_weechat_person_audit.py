@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import pytest
 from scramp import ScramClient
 
 from hubbub.app import Runtime
@@ -336,11 +335,6 @@ async def _rest(client: LineClient) -> list[Message]:
 # -- what a person saw go wrong --------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a restart an account's rejoin replays lines it saw live before the shutdown "
-    "(departures are kept in memory only): WeeChat shows them twice",
-)
 async def test_a_restart_does_not_replay_what_the_account_saw_live(tmp_path: Path) -> None:
     """WeeChat is in #tea, logged in, when the server stops; it reconnects and rejoins by
     itself. Before a restart, such a rejoin replays only what was said meanwhile (nothing

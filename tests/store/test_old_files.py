@@ -47,7 +47,8 @@ def said(target: str, msgid: str) -> StoredMessage:
 async def as_an_old_file(db: str) -> None:
     """Drop Dan as a hubbub before schema 3 did (the account row alone), and take the
     file back to schema 7."""
-    statements = ["DELETE FROM accounts WHERE key = 'dan'", "DELETE FROM schema_version WHERE version >= 8"]
+    statements = ["DELETE FROM accounts WHERE key = 'dan'", "DROP TABLE departures",
+                  "DELETE FROM schema_version WHERE version >= 8"]  # fmt: skip
     if db.startswith("postgresql://"):
         conn = await asyncpg.connect(db)
         try:
