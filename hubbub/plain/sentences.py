@@ -26,6 +26,8 @@ def _about(params: list[str], index: int = 0) -> str:
 
 def _cannot_send(p: list[str]) -> str:
     channel, reason = _about(p), p[-1]
+    if "KNOCK" in reason:  # 404 answers a knock from someone banned
+        return f"* You can't knock on {channel}: you are banned from it."
     if "no external messages" in reason:
         return f"* Your message was not sent: only members of {channel} can talk there (/join {channel} first)."
     if "(+m)" in reason:
@@ -109,6 +111,15 @@ def _knock(p: list[str]) -> str:
     return f"* {nick} ({who}) asks to be invited to {asked}{end} /invite {nick} {channel} lets them in."
 
 
+def _too_many_knocks(p: list[str]) -> str:
+    """712: the knocker knocked (anywhere) a moment ago, `(user)`, or someone knocked on
+    this channel a moment ago, `(channel)`."""
+    channel, wait = _about(p), _wait_of(p[-1])
+    if "(channel)" in p[-1]:
+        return f"* You can't knock on {channel} yet: someone knocked on it a moment ago; {wait}."
+    return f"* You can't knock on {channel} yet: you knocked a moment ago (one knock at a time); {wait}."
+
+
 def _wait_of(text: str) -> str:
     """`Too many KNOCKs (channel): wait 55 seconds` as `wait 55 seconds`."""
     wait = text.rpartition(": ")[2]
@@ -166,7 +177,7 @@ SENTENCES: dict[str, Sentence] = {
     # KNOCK (/knock): the operators' 710 names the channel where the recipient's nick would be
     n.RPL_KNOCK: _knock,
     n.RPL_KNOCKDLVR: lambda p: f"* You knocked on {_about(p)}: its operators may now /invite you.",
-    n.ERR_TOOMANYKNOCK: lambda p: f"* You can't knock on {_about(p)} again yet: {_wait_of(p[-1])}.",
+    n.ERR_TOOMANYKNOCK: _too_many_knocks,
     n.ERR_CHANOPEN: lambda p: f"* {_about(p)} is open: no need to knock, /join {_about(p)}.",
     n.ERR_KNOCKONCHAN: lambda p: f"* You are in {_about(p)} already.",
     n.ERR_CANNOTKNOCK: lambda p: f"* {_about(p)} does not take knocks (+K): ask one of its operators another way.",

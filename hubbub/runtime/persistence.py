@@ -71,7 +71,7 @@ class Persistence:
         self.services.store = store
         if snapshot.decoy_secret:
             self.services.decoy_secret = snapshot.decoy_secret.encode()
-        self.services.departures.restore(snapshot.departures)
+        self.services.departures.restore(snapshot.departures, self.services.clock())
         self.services.awaiting = self.awaiting
         self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
         where = shown(self.config.store.db)

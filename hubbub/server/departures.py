@@ -23,7 +23,7 @@ from typing import Any
 from hubbub.irc.casemap import casefold
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
-from hubbub.server.events import Event, Kicked, Parted, UserQuit
+from hubbub.server.events import AccountDropped, Event, Kicked, Parted, UserQuit
 from hubbub.server.storage import Departure
 from hubbub.server.user import User
 
@@ -35,7 +35,8 @@ def _who(user: User) -> str:
 
 
 class Departures:
-    """A subscriber of the engine: the time of each PART, KICK and QUIT of a local user."""
+    """A subscriber of the engine: the time of each PART, KICK and QUIT of a local user
+    (and a dropped account's, forgotten)."""
 
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
@@ -44,16 +45,19 @@ class Departures:
         # its pairs, to forget them then
         self._by_uid: dict[str, set[tuple[str, str]]] = {}
         self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
-            Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit,
+            Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit, AccountDropped: self._dropped,
         }  # fmt: skip
 
-    def restore(self, departures: Iterable[Departure]) -> None:
-        """The accounts' departures kept at the last clean stop (oldest first)."""
+    def restore(self, departures: Iterable[Departure], now: float) -> None:
+        """The accounts' departures kept at the last clean stop (oldest first). One after
+        `now` (the clock was set back since, by more than the events follow: see
+        apply.in_time_order) counts from now: what is said from now on is after it."""
         for departure in departures:
             key = ("a:" + departure.account, departure.channel)
-            if departure.time > self._left.get(key, -1.0):
+            when = min(departure.time, now)
+            if when > self._left.get(key, -1.0):
                 self._left.pop(key, None)
-                self._left[key] = departure.time
+                self._left[key] = when
         while len(self._left) > self.limit:
             self._left.popitem(last=False)
 
@@ -122,8 +126,16 @@ class Departures:
         if user.account is not None and event.reason.startswith("Quit"):
             self._note(user, outcome.left, event.time)
 
+    def _dropped(self, event: AccountDropped, outcome: Outcome) -> None:
+        """A dropped account's departures go with it: whoever registers the name next is
+        someone new to its channels (and the store forgets them too)."""
+        who = "a:" + event.key
+        for pair in [pair for pair in self._left if pair[0] == who]:
+            del self._left[pair]
+
     def route(self, kind: type[Any]) -> Callable[[Any, Outcome], None] | None:
-        """Only the three events that end a membership (see engine.Routes)."""
+        """Only the three events that end a membership, and a dropped account (see
+        engine.Routes)."""
         return self._routes.get(kind)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:

@@ -352,21 +352,25 @@ class SqliteStore:
         that file is there: a server of that age still running on the database keeps this
         one out rather than see its file migrated under it, and none starts while this
         one runs (it would refuse the newer schema anyway, once it has read it)."""
-        legacy = os.path.realpath(path) + ".lock"
-        if legacy == target or not os.path.exists(legacy):
-            return None
-        try:
-            fd = os.open(legacy, os.O_RDWR)
-        except OSError:
-            return None  # not ours to open: no server of ours can hold it either
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise StoreError(f"{path} is in use by another hubbub server (an older one)") from None
-            return None
-        return fd
+        # the name it was given (a symlink's own, as those servers took it) or the file's
+        for legacy in dict.fromkeys((path + ".lock", os.path.realpath(path) + ".lock")):
+            if legacy == target or not os.path.exists(legacy):
+                continue
+            try:
+                fd = os.open(legacy, os.O_RDWR)
+            except OSError:
+                continue  # not ours to open: no server of ours can hold it either
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise StoreError(f"{path} is in use by another hubbub server (an older one)") from None
+                continue
+            # held while this server runs (one is enough: an older server started by another
+            # name after this one would refuse the newer schema anyway)
+            return fd
+        return None
 
     def _unlock(self) -> None:
         """Let the file go; only once this store's connections are closed (see _held)."""

@@ -207,7 +207,8 @@ async def test_a_plain_user_knocks_and_a_plain_operator_reads_who_asks_and_invit
     knock = await alice.expect("710")  # an IRC operator gets the usual numeric
     assert knock.params[0] == "#mine" and knock.params[2].startswith("carol!")
     carol.send("/knock #mine")  # again at once: refused, with how long to wait
-    await carol.expect_text(r"^\* You can't knock on #mine again yet: wait \d+ seconds\.$")
+    await carol.expect_text(r"^\* You can't knock on #mine yet: you knocked a moment ago \(one knock at a time\); "
+                            r"wait \d+ seconds\.$")
     bob.send("/invite carol")
     await carol.expect_text(r"^\* bob invites you to #mine; type /join #mine to go there$")
     carol.send("/join #mine")
