@@ -54,19 +54,10 @@ def sample(pid: int | None) -> ProcSample | None:
 
 
 def _schedstat_cpu(pid: int) -> float | None:
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return None
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as fh:
-                total += int(fh.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            if task == str(pid):
-                return None  # no schedstat on this kernel
-    return total / 1e9
+    by_thread = threads(pid)
+    if by_thread is None or "main" not in by_thread:
+        return None  # no schedstat on this kernel
+    return sum(by_thread.values())
 
 
 def threads(pid: int | None) -> dict[str, float] | None:
