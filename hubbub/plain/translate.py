@@ -268,6 +268,9 @@ class PlainInput:
         if not target or not text.strip():
             self.say("* Usage: /msg NICK TEXT")
             return
+        if target.startswith(":"):  # no nickname or channel starts so (IRC reads it as the text)
+            self.say(f"* Nobody is using the nickname {target} right now.")
+            return
         self._privmsg(target, text)
         state, user = self.ctx.state, self.ctx.user
         channel = state.find_channel(target)
