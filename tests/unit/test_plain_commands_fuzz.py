@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hubbub.irc.message import parse
+from hubbub.plain.sentences import SENTENCES, sentence
 from hubbub.plain.translate import _SLASH
 from tests.unit.test_plain_channel_ops import Channel
 
@@ -36,3 +37,23 @@ def test_any_arguments_to_any_command_are_answered_and_the_connection_goes_on(
         parse(line)
     if command not in ("exit", "quit"):
         assert chan.typed("/who"), typed  # still here, still answered
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(line=st.lists(st.one_of(WORD, st.sampled_from(["/", "//", "/ ", "nick", "/nick", "/exit"])), max_size=8).map(
+    "".join))
+def test_any_line_typed_is_answered_and_the_connection_goes_on(line: str) -> None:
+    chan = Channel()
+    seen = chan.typed(line)
+    assert not [text for text in seen if "Internal error" in text], (line, seen)
+    for sent in chan.alice.lines():
+        parse(sent)
+
+
+@settings(max_examples=500, deadline=None)
+@given(code=st.sampled_from(sorted(SENTENCES)), params=st.lists(WORD, max_size=6))
+def test_every_numeric_reads_as_a_sentence_whatever_its_parameters(code: str, params: list[str]) -> None:
+    """A server (ours, in a cluster of mixed versions, or a bug) may send a numeric with
+    fewer or other parameters than expected: it still reads as a line, never an error."""
+    said = sentence(code, ["bob", *params])
+    assert isinstance(said, str) and said.startswith("*")
