@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hubbub.config import HistorySection
@@ -113,30 +113,23 @@ class Elsewhere:
     async def settle(self, store: Store) -> None:
         """Return once `store` holds the last kept message of every other node that this
         node had applied when the read was asked, or after `WAIT` seconds."""
-        wanted = dict(self.awaited)
-        if not wanted:
+        asked = dict(self.awaited)
+        if not asked:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        looks = 0
-        while True:
+        wanted = dict(asked)
+
+        async def all_found() -> bool:
             for origin, (key, msgid) in list(wanted.items()):
                 if await store.find(key, msgid) is not None:
                     del wanted[origin]
-                    if self.awaited.get(origin) == (key, msgid):
-                        del self.awaited[origin]  # found once: later reads need not look again
-            if not wanted:
-                return
-            if loop.time() >= deadline:
-                log.warning("history read went ahead without %d message(s) other nodes had not stored "
-                            "within %g s", len(wanted), WAIT)  # fmt: skip
-                for origin, ref in wanted.items():
-                    if self.awaited.get(origin) == ref:
-                        del self.awaited[origin]  # not waited for again
-                return
-            await asyncio.sleep(POLL[min(looks, len(POLL) - 1)])
-            looks += 1
+            return not wanted
 
+        if not await _waited(all_found):
+            log.warning("history read went ahead without %d message(s) other nodes had not stored "
+                        "within %g s", len(wanted), WAIT)  # fmt: skip
+        for origin, ref in asked.items():
+            if self.awaited.get(origin) == ref:
+                del self.awaited[origin]  # found (or given up on) once: later reads need not look again
 
     async def settle_marker(self, store: Store, account: str, target: str) -> None:
         """Return once `store` holds the latest marker this node applied for `account` in
@@ -145,21 +138,28 @@ class Elsewhere:
         wanted = self.markers.get(key)
         if wanted is None:
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        looks = 0
-        while True:
-            found = await store.marker(account, target)
-            if found is not None and to_ms(found) >= to_ms(wanted):
-                break
-            if loop.time() >= deadline:
-                log.warning("read marker read went ahead without the one another node had not stored within %g s",
-                            WAIT)  # fmt: skip
-                break
-            await asyncio.sleep(POLL[min(looks, len(POLL) - 1)])
-            looks += 1
+
+        async def found() -> bool:
+            held = await store.marker(account, target)
+            return held is not None and to_ms(held) >= to_ms(wanted)
+
+        if not await _waited(found):
+            log.warning("read marker read went ahead without the one another node had not stored within %g s",
+                        WAIT)  # fmt: skip
         if self.markers.get(key) == wanted:
             del self.markers[key]  # seen (or given up on) once: later reads need not look again
+
+
+async def _waited(done: Callable[[], Awaitable[bool]]) -> bool:
+    """Look whether `done()` until it is, POLL apart, for `WAIT` seconds at most; whether it was."""
+    deadline = asyncio.get_running_loop().time() + WAIT
+    looks = 0
+    while not await done():
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(POLL[min(looks, len(POLL) - 1)])
+        looks += 1
+    return True
 
 
 class SettledReads:

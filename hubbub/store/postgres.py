@@ -72,7 +72,16 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, message_row, stored_message, to_ms
+from hubbub.store.rows import (
+    COLUMNS,
+    PLAIN,
+    departure_ms,
+    dm_patterns,
+    like_escaped,
+    message_row,
+    stored_message,
+    to_ms,
+)
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES, DEPARTURES_KEPT, LATEST, MIGRATIONS
 
@@ -538,7 +547,7 @@ class PostgresStore:
             await conn.executemany(
                 "INSERT INTO departures (account, channel, time_ms) VALUES ($1, $2, $3) "
                 "ON CONFLICT (account, channel) DO UPDATE SET time_ms = GREATEST(departures.time_ms, excluded.time_ms)",
-                [(d.account, d.channel, to_ms(d.time)) for d in op.departures],
+                [(d.account, d.channel, departure_ms(d.time)) for d in op.departures],
             )
             await conn.execute(DEPARTURES_KEPT.replace("?", "$1"), REMEMBERED - 1)
         elif isinstance(op, PutMarker):

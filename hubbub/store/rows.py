@@ -4,6 +4,7 @@ backend, so that what one backend stores another would read back the same."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,13 @@ def to_ms(time: float) -> int:
     """Times are kept in whole milliseconds, the precision of server-time (rounded as
     server_time rounds them)."""
     return round(time * 1000)
+
+
+def departure_ms(time: float) -> int:
+    """A departure's time in whole milliseconds, rounded up: kept after every line its
+    user saw (each of which has a time of its own to the microsecond), so that the replay
+    after a restart, which counts from it, shows none of them again."""
+    return math.ceil(time * 1000)
 
 
 def to_us(time: float) -> int:

@@ -75,7 +75,7 @@ from hubbub.server.storage import (
     Write,
 )
 from hubbub.store import history
-from hubbub.store.rows import COLUMNS, PLAIN, dm_patterns, like_escaped, stored_message, to_ms
+from hubbub.store.rows import COLUMNS, PLAIN, departure_ms, dm_patterns, like_escaped, stored_message, to_ms
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES as _DEPARTURES
 from hubbub.store.schema import DEPARTURES_KEPT as _DEPARTURES_KEPT
@@ -678,7 +678,7 @@ class SqliteStore:
             conn.executemany(
                 "INSERT INTO departures (account, channel, time_ms) VALUES (?, ?, ?) "
                 "ON CONFLICT (account, channel) DO UPDATE SET time_ms = MAX(time_ms, excluded.time_ms)",
-                [(d.account, d.channel, to_ms(d.time)) for d in op.departures],
+                [(d.account, d.channel, departure_ms(d.time)) for d in op.departures],
             )
             conn.execute(_DEPARTURES_KEPT, (REMEMBERED - 1,))
         elif isinstance(op, PutMarker):

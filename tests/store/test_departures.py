@@ -37,3 +37,13 @@ async def test_only_the_newest_departures_are_kept(db: str, monkeypatch: pytest.
     await store.write([PutDepartures(tuple(Departure(f"u{i}", "#c", T0 + i) for i in range(5)))])
     await store.close()
     assert [d.account for d in await reopened(db)] == ["u2", "u3", "u4"]
+
+
+async def test_a_departure_is_kept_at_or_after_its_own_time(db: str) -> None:
+    """Kept in whole milliseconds, rounded up: after every line its user saw."""
+    store = open_store(db)
+    await store.open()
+    await store.write([PutDepartures((Departure("carol", "#a", T0 + 7.0004),))])
+    await store.close()
+    (back,) = await reopened(db)
+    assert back.time >= T0 + 7.0004 and back.time - (T0 + 7.0004) < 0.001
