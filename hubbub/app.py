@@ -236,7 +236,7 @@ class Runtime:
         if self.cluster is not None and self.persistence.store is not None and shared(self.config.store.db):
             # history reads wait for what other nodes relayed to be stored (engine/settled.py)
             replica = self.cluster.replica
-            elsewhere = Elsewhere(self.state, lambda: replica.node, lambda: self.config.history)
+            elsewhere = Elsewhere(self.state, lambda: replica.node, lambda: self.config.history, lambda: replica.source)
             self.engine.subscribe(elsewhere)
             self.services.store = SettledReads(self.persistence.store, elsewhere)
         self.flusher.barrier = self.persistence.barrier

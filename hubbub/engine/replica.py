@@ -115,6 +115,7 @@ class Replica:
         self.state = state
         self.node = node  # our incarnation: the prefix of our users' uids
         self.own = False  # the entry being applied is ours (the store records only those)
+        self.source = ""  # the node that published the entry being applied (settled.py's markers)
         self.ceiling_us = 0  # the latest time (µs) the entry being applied may show
         self.last_id = START  # the position of the last entry applied
         self.seqs: dict[str, int] = {}  # node -> the highest seq applied from it
@@ -226,6 +227,7 @@ class Replica:
                 continue  # a late entry of a node declared lost
             self.seqs[entry.node] = entry.seq
             self.recent.append(entry)
+            self.source = entry.node
             mine = entry.node == self.node
             waiting = None
             if mine:

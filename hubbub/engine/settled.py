@@ -19,7 +19,9 @@ Read markers the same way: the node where MARKREAD was sent stores it, so a mark
 elsewhere (the recall at a login, the comparison of the next MARKREAD) first waits, as
 long, until the store holds the latest marker this node had applied for that account and
 conversation: an older one read then would be repeated to the account's other
-connections as if it were the latest.
+connections as if it were the latest. A marker this node stores itself is not noted (its
+reads wait for its own writes), and one of a node declared lost is no longer waited for:
+what that node had not written never will be.
 """
 
 from __future__ import annotations
@@ -63,13 +65,18 @@ DM_PREFIX = dm_key("", "")[:3]  # "dm:": a private conversation's key, never a c
 class Elsewhere:
     """The subscriber that notes other nodes' last kept messages, and the wait for them."""
 
-    def __init__(self, state: ChatState, node: Callable[[], str], history: Callable[[], HistorySection]) -> None:
+    def __init__(
+        self, state: ChatState, node: Callable[[], str], history: Callable[[], HistorySection],
+        source: Callable[[], str],
+    ) -> None:  # fmt: skip
         self.state = state
         self.node = node  # this node's incarnation (it changes when the node rejoins)
         self.history = history  # this node's [history] (a reload may change it)
+        self.source = source  # the node that published the event being applied (the one storing a marker)
         self.awaited: dict[str, tuple[str, str]] = {}  # node -> (history key, msgid) of its last kept message
-        # (account key, history key) -> the latest read marker applied, until the store is seen holding it
-        self.markers: dict[tuple[str, str], float] = {}
+        # (account key, history key) -> (time, node storing it) of the latest read marker
+        # another node applied, until the store is seen holding it
+        self.markers: dict[tuple[str, str], tuple[float, str]] = {}
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
         if isinstance(event, (Said, SaidMultiline)):
@@ -82,13 +89,18 @@ class Elsewhere:
             return  # nothing changed: nothing to wait for, nothing gone
         elif isinstance(event, MarkerSet):
             pair = (event.account, event.target)
-            if event.time > self.markers.get(pair, -1.0):
-                self.markers[pair] = event.time
+            origin = self.source()
+            if origin == self.node():
+                self.markers.pop(pair, None)  # the latest is ours now: our reads wait for our writes
+            elif pair not in self.markers or event.time > self.markers[pair][0]:
+                self.markers[pair] = (event.time, origin)
         elif isinstance(event, AccountDropped) and self.markers:
             for pair in [pair for pair in self.markers if pair[0] == event.key]:
                 del self.markers[pair]  # its markers went with it
         elif isinstance(event, NodeLost):
             self.awaited.pop(event.node, None)  # what it did not commit never will be
+            for pair in [pair for pair, (_, origin) in self.markers.items() if origin == event.node]:
+                del self.markers[pair]
         elif isinstance(event, Redacted):
             for origin, ref in list(self.awaited.items()):
                 if ref[1] == event.redacted:  # deleted: it will never be found
@@ -104,9 +116,10 @@ class Elsewhere:
                 # the store copies the markers to the new name (CopyMarkers): awaited there
                 new_key = casefold(event.new_name)
                 for account, old_key in [k for k in self.markers if k[1] == casefold(event.channel)]:
-                    when = self.markers.pop((account, old_key))
-                    if new_key in channels and when > self.markers.get((account, new_key), -1.0):
-                        self.markers[(account, new_key)] = when
+                    moved = self.markers.pop((account, old_key))
+                    there = self.markers.get((account, new_key))
+                    if new_key in channels and (there is None or moved[0] > there[0]):
+                        self.markers[(account, new_key)] = moved
             for marked in [k for k in self.markers if not k[1].startswith(DM_PREFIX) and k[1] not in channels]:
                 del self.markers[marked]
 
@@ -120,7 +133,8 @@ class Elsewhere:
 
         async def all_found() -> bool:
             for origin, (key, msgid) in list(wanted.items()):
-                if await store.find(key, msgid) is not None:
+                # a node lost meanwhile will never commit what it had not
+                if origin not in self.state.nodes or await store.find(key, msgid) is not None:
                     del wanted[origin]
             return not wanted
 
@@ -140,8 +154,10 @@ class Elsewhere:
             return
 
         async def found() -> bool:
+            if self.markers.get(key, wanted)[1] not in self.state.nodes:
+                return True  # its node was lost meanwhile: what it did not write never will be
             held = await store.marker(account, target)
-            return held is not None and to_ms(held) >= to_ms(wanted)
+            return held is not None and to_ms(held) >= to_ms(wanted[0])
 
         if not await _waited(found):
             log.warning("read marker read went ahead without the one another node had not stored within %g s",

@@ -39,7 +39,7 @@ from tests.unit.test_cluster_replica import Log, user
 def network() -> tuple[Replica, Log, settled.Elsewhere]:
     """Node aaaaaa's replica with al (of aaaaaa) and bob (of bbbbbb) in #c."""
     replica = Replica(ChatState(0.0), "aaaaaa")
-    elsewhere = settled.Elsewhere(replica.state, lambda: replica.node, HistorySection)
+    elsewhere = settled.Elsewhere(replica.state, lambda: replica.node, HistorySection, lambda: replica.source)
     replica.subscribe(elsewhere)
     log = Log()
     seqs = {"aaaaaa": 0, "bbbbbb": 0}
@@ -153,7 +153,7 @@ async def test_a_marker_read_waits_until_the_store_holds_the_latest_marker_appli
     reads = settled.SettledReads(store, elsewhere)
     replica.add("bbbbbb", marker("carol", "#c", 5.0), marker("carol", "#c", 7.0))  # type: ignore[attr-defined]
     replica.add("bbbbbb", marker("carol", "#c", 6.0))  # type: ignore[attr-defined]  # older: markers only move on
-    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    assert elsewhere.markers == {("carol", "#c"): (7.0, "bbbbbb")}
     reading = asyncio.ensure_future(reads.marker("carol", "#c"))
     await reads.write([PutMarker("carol", "#c", 5.0)])  # not yet the latest
     for _ in range(20):
@@ -183,12 +183,42 @@ def test_markers_of_a_dropped_account_or_an_ended_channel_are_not_waited_for_and
     assert len(elsewhere.markers) == 3
     add("aaaaaa", AccountRegistered("dave", "dave", "hash", "", "", 9.5))
     add("aaaaaa", AccountDropped("dave", 10.0, "d1"))
-    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    assert elsewhere.markers == {("carol", "#c"): (7.0, "bbbbbb")}
     add("aaaaaa", Joined("aaaaaa1", "#taken", 10.5, "j3"))
     add("aaaaaa", ChannelRenamed("aaaaaa1", "#c", "#taken", "", 10.6, "r0"))  # refused: the name is taken
-    assert elsewhere.markers == {("carol", "#c"): 7.0}
+    assert elsewhere.markers == {("carol", "#c"): (7.0, "bbbbbb")}
     add("aaaaaa", ChannelRenamed("aaaaaa1", "#c", "#D", "", 11.0, "r1"))
-    assert elsewhere.markers == {("carol", "#d"): 7.0}  # the store copies them to the new name
+    assert elsewhere.markers == {("carol", "#d"): (7.0, "bbbbbb")}  # the store copies them to the new name
     add("aaaaaa", Parted("aaaaaa1", "#D", "", 12.0, "p1"))
     add("bbbbbb", Parted("bbbbbb1", "#D", "", 12.0, "p2"))
     assert "#d" not in replica.state.channels and elsewhere.markers == {}
+
+
+def test_this_node_s_own_markers_are_not_noted_and_a_lost_node_s_are_forgotten() -> None:
+    """Our reads wait for our own writes already; a lost node never writes what it had not."""
+    replica, _, elsewhere = network()
+    add = replica.add  # type: ignore[attr-defined]
+    add("bbbbbb", marker("carol", "#c", 7.0), marker("dave", "#c", 7.0))
+    add("aaaaaa", marker("carol", "#c", 8.0))  # carol read on, here: the latest is ours
+    assert elsewhere.markers == {("dave", "#c"): (7.0, "bbbbbb")}
+    add("aaaaaa", marker("erin", "#c", 9.0))
+    assert ("erin", "#c") not in elsewhere.markers
+    add("aaaaaa", NodeLost("bbbbbb", "gone", 10.0, "lost1"))
+    assert elsewhere.markers == {}
+
+
+async def test_reads_waiting_for_a_node_end_when_it_is_lost(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node lost while a read waits for its commit or its marker: the read goes ahead
+    then, not after the whole wait (settled.WAIT, longer here than the test waits)."""
+    monkeypatch.setattr(settled, "WAIT", 60.0)
+    replica, _, elsewhere = network()
+    reads = settled.SettledReads(store, elsewhere)
+    replica.add("bbbbbb", said("bbbbbb1", "m1"), marker("carol", "#c", 7.0))  # type: ignore[attr-defined]
+    history = asyncio.ensure_future(reads.find("#c", "m1"))
+    marked = asyncio.ensure_future(reads.marker("carol", "#c"))
+    for _ in range(20):
+        await asyncio.sleep(0.001)
+    assert not history.done() and not marked.done()
+    replica.add("aaaaaa", NodeLost("bbbbbb", "gone", 10.0, "lost1"))  # type: ignore[attr-defined]
+    assert await asyncio.wait_for(history, 10) is None
+    assert await asyncio.wait_for(marked, 10) is None
