@@ -6,11 +6,15 @@ lines already on their screen, shown again after the live ones (WeeChat, with th
 times) or as new (irssi, with the time of the replay). So a rejoin replays only what was
 said since its user left: remembered per account (a reconnection, the same person on
 another connection) and, for a user without one, per user (a PART and JOIN on one
-connection). Kept in memory for this node's users, the oldest forgotten first past a
-bound. An account's are kept by the store too, at a clean stop, with the channels its
-connections were in then (the clients reconnect and rejoin by themselves, having seen
-everything until the stop), and come back at the next start: after a restart, a rejoin
-replays what was said since the stop, not lines already on the screen. After a crash,
+connection). Kept in memory, the oldest forgotten first past a bound: an account's by
+every node of a cluster (the events that end a membership are applied everywhere, and
+the account may come back on any node), a user's without one by its own node only. An
+account's are kept by the store too, at a clean stop, with the channels its connections
+were in then (the clients reconnect and rejoin by themselves, having seen everything
+until the stop), and come back at the next start: after a restart, a rejoin replays what
+was said since the stop, not lines already on the screen. In a cluster the node that
+stopped reads them back (the others did not see its users stop: a node's departure is
+a quit like a loss to them, and a rejoin elsewhere gets the last lines). After a crash,
 or for someone new, the replay is the channel's last lines.
 """
 
@@ -35,8 +39,8 @@ def _who(user: User) -> str:
 
 
 class Departures:
-    """A subscriber of the engine: the time of each PART, KICK and QUIT of a local user
-    (and a dropped account's, forgotten)."""
+    """A subscriber of the engine: the time of each PART, KICK and QUIT of an account (on
+    any node) or a local user without one (and a dropped account's, forgotten)."""
 
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
@@ -76,7 +80,9 @@ class Departures:
         return self._left.get((_who(user), channel.key))
 
     def _note(self, user: User | None, channels: Iterable[Channel], time: float) -> None:
-        if user is None or user.conn is None:  # another node's user: its node remembers
+        # An account's departures on every node alike: it may come back on any of them. A
+        # user without one comes back nowhere else (its uid ends with its connection).
+        if user is None or (user.conn is None and user.account is None):
             return
         who = _who(user)
         left = self._left

@@ -1,0 +1,71 @@
+"""Coming back on another node replays only what was said while away (server/departures.py):
+every node notes when an account left a channel (PART, a kick, its own QUIT), whichever
+node it was connected to. Nodes on a real redis-server and one real PostgreSQL."""
+
+from __future__ import annotations
+
+from tests.cluster.support import Cluster, Node, caught_up
+from tests.helpers import LineClient
+from tests.services import RedisServer
+
+
+def said(lines: list) -> list[str]:
+    return [m.params[1] for m in lines if m.command == "PRIVMSG"]
+
+
+async def identified(cluster: Cluster, node: Node, nick: str, account: str, password: str) -> LineClient:
+    client = await cluster.client(node, nick)
+    client.send(f"PRIVMSG NickServ :IDENTIFY {account} {password}")
+    await client.expect("900")
+    return client
+
+
+async def rejoin(client: LineClient, channel: str = "#c") -> list[str]:
+    """The lines replayed on JOIN (everything up to the end of the answer)."""
+    client.send(f"JOIN {channel}")
+    await client.expect("366")
+    client.send("PING :replayed")
+    return said(await client.collect_until("PONG"))
+
+
+async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_only_what_it_missed(
+    redis_server: RedisServer, cluster_config: str, postgres_url: str
+) -> None:
+    cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)
+    try:
+        n1, n2 = await cluster.start(2, "history.autoreplay_lines=10")
+        alice = await cluster.client(n1, "alice", "#c")
+        bob = await cluster.client(n1, "bob", "#c")
+        bob.send("PRIVMSG NickServ :REGISTER bob-horse-battery")
+        await bob.expect("900")
+        carol = await cluster.client(n2, "carol")
+        carol.send("PRIVMSG NickServ :REGISTER carol-horse-battery")
+        await carol.expect("900")
+        await carol.join("#c")
+
+        alice.send("PRIVMSG #c :seen live")
+        await bob.expect("PRIVMSG", "#c", "seen live")
+        await carol.expect("PRIVMSG", "#c", "seen live")
+
+        # bob quits on node 1 and comes back on node 2
+        bob.send("QUIT :brb")
+        await alice.expect("QUIT")
+        await bob.close()
+        alice.send("PRIVMSG #c :missed by bob")
+        await caught_up(alice)
+        bobby = await identified(cluster, n2, "bobby", "bob", "bob-horse-battery")
+        assert await rejoin(bobby) == ["missed by bob"]
+
+        # carol parts on node 2 and joins again from node 1, as another connection
+        carol.send("PART #c :back soon")
+        await alice.expect("PART")
+        alice.send("PRIVMSG #c :missed by carol")
+        await caught_up(alice)
+        caro = await identified(cluster, n1, "caro", "carol", "carol-horse-battery")
+        assert await rejoin(caro) == ["missed by carol"]
+
+        # someone new to the channel gets its last lines, as always
+        dave = await cluster.client(n2, "dave")
+        assert await rejoin(dave) == ["seen live", "missed by bob", "missed by carol"]
+    finally:
+        await cluster.close()
