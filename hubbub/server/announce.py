@@ -142,7 +142,7 @@ class Announcer:
         drop: Callable[[Connection, str], None],
         emit: Callable[[Event], None],
         audit: Audit | None = None,
-        metadata_budget: int = 1 << 20,
+        metadata_budget: Callable[[], int] = lambda: 1 << 20,
         recall_markers: Callable[[Connection], None] = lambda conn: None,
     ) -> None:
         self.state = state
@@ -154,7 +154,8 @@ class Announcer:
         self.drop = drop  # disconnect a local user: ERROR, its quit (an event), close
         self.emit = emit  # an event of the server's own, in answer to one (DIGEST)
         self.audit = audit or Audit()  # the server log's lines (they go with the server notices)
-        self.metadata_budget = metadata_budget  # bytes one metadata sync may queue (md.sync_budget)
+        # bytes one metadata sync may queue (md.sync_budget), asked each time: a REHASH may change the sendq
+        self.metadata_budget = metadata_budget
         self.recall_markers = recall_markers  # a login's read markers, learnt (Services.recall_markers)
 
     def __call__(self, event: Event, outcome: Outcome) -> None:
@@ -551,7 +552,7 @@ def _rename_as_part_and_join(
     for line in lines:
         conn.follow(line)
     if conn.metadata_subs and md.aware(conn):  # as after a JOIN (the client forgot the old name's)
-        md.sync(conn, channel.name, md.sync_lines(conn, md.channel_targets(channel)), a.metadata_budget, True)
+        md.sync(conn, channel.name, md.sync_lines(conn, md.channel_targets(channel)), a.metadata_budget(), True)
 
 
 # -- metadata ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def build_core(
     engine.subscribe(
         Announcer(svc.state, svc.monitors, svc.notices, config.server.name, svc.connections, svc.hang_up,
                   svc.disconnect, lambda event: engine.emit(None, event), svc.audit,
-                  md.sync_budget(config.limits.sendq), svc.recall_markers)  # fmt: skip
+                  lambda: md.sync_budget(svc.config.limits.sendq), svc.recall_markers)  # fmt: skip
     )
     return svc
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.e2e_caps.support import capped
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import STARTUP, Process, an_oper, hubbub_env
 from tests.helpers import LineClient, commands, connected, sync
@@ -261,3 +262,30 @@ async def test_retention_set_by_a_rehash_prunes_soon_after(make_oper_server, ope
             break
         await asyncio.sleep(0.05)
     assert kept == ["line 3", "line 4"]
+
+
+async def test_rehash_of_the_sendq_bounds_the_metadata_a_rename_sends(make_oper_server, oper_hash, clients) -> None:
+    """A RENAME shown as PART and JOIN brings the channel's metadata to its subscribers,
+    within half the sendq: the sendq in force, after a REHASH too (774 past it)."""
+    limits = "[limits]\nmetadata_max_value_bytes = 200\nsendq = {}\n"
+    server = await make_oper_server(toml=oper_toml(oper_hash) + limits.format(1048576))
+    ircop = await an_oper(server)
+    alice = await capped(server, "alice", "draft/metadata-2", "batch", "draft/channel-rename", channels=("#big",))
+    bob = await capped(server, "bob", "draft/metadata-2", "batch")  # no channel-rename: PART and JOIN
+    clients.extend([ircop, alice, bob])
+    for i in range(12):
+        alice.send(f"METADATA #big SET k{i} :" + "v" * 200)
+    await sync(alice)
+    bob.send("METADATA * SUB " + " ".join(f"k{i}" for i in range(12)))
+    bob.send("JOIN #big")
+    joined = await sync(bob)
+    assert len([m for m in joined if m.command == "METADATA"]) == 12  # 3 KiB: within half of 1 MiB
+    Path(server.config_name).write_text(oper_toml(oper_hash) + limits.format(4096), encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    alice.send("RENAME #big #bigger :moving")
+    await bob.expect("JOIN", "#bigger")
+    shown = await sync(bob)
+    assert not [m for m in shown if m.command == "METADATA"]
+    later = [m.params for m in shown if m.command == "774"]
+    assert later == [["bob", "#bigger", "60", "Too much metadata to send at once"]]
