@@ -89,10 +89,12 @@ class Elsewhere:
             return  # nothing changed: nothing to wait for, nothing gone
         elif isinstance(event, MarkerSet):
             pair = (event.account, event.target)
-            origin = self.source()
+            origin, noted = self.source(), self.markers.get(pair)
+            if noted is not None and event.time <= noted[0]:
+                return  # not past the one awaited (markers only move on: the store keeps the latest)
             if origin == self.node():
                 self.markers.pop(pair, None)  # the latest is ours now: our reads wait for our writes
-            elif pair not in self.markers or event.time > self.markers[pair][0]:
+            else:
                 self.markers[pair] = (event.time, origin)
         elif isinstance(event, AccountDropped) and self.markers:
             for pair in [pair for pair in self.markers if pair[0] == event.key]:

@@ -201,6 +201,8 @@ def test_this_node_s_own_markers_are_not_noted_and_a_lost_node_s_are_forgotten()
     add("bbbbbb", marker("carol", "#c", 7.0), marker("dave", "#c", 7.0))
     add("aaaaaa", marker("carol", "#c", 8.0))  # carol read on, here: the latest is ours
     assert elsewhere.markers == {("dave", "#c"): (7.0, "bbbbbb")}
+    add("aaaaaa", marker("dave", "#c", 6.0))  # older than the one awaited: still awaited
+    assert elsewhere.markers == {("dave", "#c"): (7.0, "bbbbbb")}
     add("aaaaaa", marker("erin", "#c", 9.0))
     assert ("erin", "#c") not in elsewhere.markers
     add("aaaaaa", NodeLost("bbbbbb", "gone", 10.0, "lost1"))
