@@ -96,6 +96,8 @@ class Runtime:
                                     lambda: reconcile(self.services))  # fmt: skip
             # (not when we stop: our own NodeLost then ends connections told why already)
             replica.losing = lambda: None if self._stopping else self._disconnect_everyone(LOST_TEXT)
+            departures = self.services.departures
+            replica.extras["departures"] = (departures.dump, departures.load)
         else:
             self.services = local_core(config, time.time, self._offload, self)
         self.state = self.services.state

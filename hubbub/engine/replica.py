@@ -116,6 +116,10 @@ class Replica:
         self.node = node  # our incarnation: the prefix of our users' uids
         self.own = False  # the entry being applied is ours (the store records only those)
         self.source = ""  # the node that published the entry being applied (settled.py's markers)
+        # What subscribers keep beside the state and learn from the log alike on every node
+        # (the accounts' departures): name -> (dump, load), carried by snapshots so that a
+        # node starting from one knows what the log taught the others before it came
+        self.extras: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {}
         self.ceiling_us = 0  # the latest time (µs) the entry being applied may show
         self.last_id = START  # the position of the last entry applied
         self.seqs: dict[str, int] = {}  # node -> the highest seq applied from it
@@ -284,7 +288,8 @@ class Replica:
 
     def snapshot(self) -> dict[str, Any]:
         """Where this replica stands, for another node to start from."""
-        return {"id": self.last_id, "seqs": dict(self.seqs), "state": snapshot.dump(self.state)}
+        extras = {name: dump() for name, (dump, _) in self.extras.items()}
+        return {"id": self.last_id, "seqs": dict(self.seqs), "state": snapshot.dump(self.state), "extras": extras}
 
     def restore(self, data: dict[str, Any], skipped: bool = False) -> None:
         """Start again from another node's snapshot. Events of ours that it holds are
@@ -299,6 +304,9 @@ class Replica:
         without this node seeing its outcome: a `then` of no connection (a connection's
         arrival, say) is told it is unavailable rather than left waiting for ever."""
         snapshot.load_into(self.state, data["state"])
+        for name, found in data.get("extras", {}).items():  # a snapshot of an older node has none
+            if name in self.extras:
+                self.extras[name][1](found)
         self.recent.clear()
         self.last_id = data["id"]
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}

@@ -8,7 +8,8 @@ said since its user left: remembered per account (a reconnection, the same perso
 another connection) and, for a user without one, per user (a PART and JOIN on one
 connection). Kept in memory, the oldest forgotten first past a bound: an account's by
 every node of a cluster (the events that end a membership are applied everywhere, and
-the account may come back on any node), a user's without one by its own node only. An
+the account may come back on any node; a node starting from a snapshot takes those of
+the node that wrote it: `dump`, `load`), a user's without one by its own node only. An
 account's are kept by the store too, at a clean stop, with the channels its connections
 were in then (the clients reconnect and rejoin by themselves, having seen everything
 until the stop), and come back at the next start: after a restart, a rejoin replays what
@@ -64,6 +65,24 @@ class Departures:
                 self._left[key] = when
         while len(self._left) > self.limit:
             self._left.popitem(last=False)
+
+    def dump(self) -> list[list[Any]]:
+        """The accounts' departures, oldest first, for a cluster's snapshot (JSON): a node
+        starting from it knows those the log taught the others before it came."""
+        return [[who[2:], channel, when] for (who, channel), when in self._left.items() if who.startswith("a:")]
+
+    def load(self, rows: Any) -> None:
+        """Take in a snapshot's departures (`dump`), the later of two for one pair
+        winning; a malformed one is skipped (a snapshot of another version)."""
+        if not isinstance(rows, list):
+            return
+        kept = []
+        for row in rows:
+            if isinstance(row, list) and len(row) == 3:
+                account, channel, when = row
+                if isinstance(account, str) and isinstance(channel, str) and isinstance(when, (int, float)):
+                    kept.append(Departure(account, channel, float(when)))
+        self.restore(kept, float("inf"))
 
     def stopping(self, users: Iterable[User], time: float) -> tuple[Departure, ...]:
         """The server stops: this node's users with an account leave their channels now

@@ -1,0 +1,64 @@
+"""The accounts' departures travel with a cluster's snapshots (Replica.extras): a node
+starting from another's snapshot knows when accounts left channels before it came, and a
+snapshot's malformed or missing departures (another version's) change nothing."""
+
+from __future__ import annotations
+
+from hubbub.engine.replica import Replica
+from hubbub.server.departures import Departures
+from hubbub.server.events import AccountRegistered, Event, Joined, LoggedIn, NodeUp, Parted, UserQuit
+from hubbub.server.state import ChatState
+from tests.unit.test_cluster_replica import Log, user
+
+
+def node(name: str) -> tuple[Replica, Departures]:
+    replica = Replica(ChatState(0.0), name)
+    departures = Departures()
+    replica.subscribe(departures)
+    replica.extras["departures"] = (departures.dump, departures.load)
+    return replica, departures
+
+
+def feed(replica: Replica, log: Log, node_name: str, seq: list[int], *events: Event) -> None:
+    for event in events:
+        seq[0] += 1
+        log.add(node_name, seq[0], event)
+    replica.receive(log.entries[-len(events) :])
+
+
+def test_a_node_started_from_a_snapshot_knows_the_accounts_departures() -> None:
+    log = Log()
+    first, departures = node("aaaaaa")
+    seq = [0]
+    feed(first, log, "bbbbbb", seq, NodeUp("bbbbbb", "b.example", 0.0), *user("bbbbbb", 1, "bob"),
+         AccountRegistered("bob", "bob", "hash", "", "", 1.5), LoggedIn("bbbbbb1", "bob", 1.6, "l1"),
+         *user("bbbbbb", 2, "nobody"), *user("bbbbbb", 3, "stays"), Joined("bbbbbb3", "#c", 1.9, "j0"),
+         Joined("bbbbbb1", "#c", 2.0, "j1"), Joined("bbbbbb2", "#c", 2.0, "j2"),
+         Parted("bbbbbb1", "#c", None, 3.0, "p1"), Parted("bbbbbb2", "#c", None, 3.5, "p2"))  # fmt: skip
+    # another node's account is noted; another node's user without one is not (it comes back nowhere)
+    # (times as applied: the log's clock bounds them, apply.in_time_order)
+    ((account, channel, parted),) = departures.dump()
+    assert (account, channel) == ("bob", "#c")
+
+    second, known = node("cccccc")
+    second.restore(first.snapshot())
+    bob = second.state.users["bbbbbb1"]
+    assert known.left(bob, second.state.channels["#c"]) == parted
+    # and it goes on learning from the log like the others
+    feed(first, log, "bbbbbb", seq, Joined("bbbbbb1", "#c", 4.0, "j3"), UserQuit("bbbbbb1", "Quit: bye", 5.0, "q1"))
+    second.receive(log.entries[-2:])
+    ((_, _, quit_at),) = known.dump()
+    assert known.dump() == departures.dump() and quit_at > parted
+
+
+def test_a_snapshot_without_departures_or_with_malformed_ones_changes_nothing() -> None:
+    _, departures = node("aaaaaa")
+    departures.load([["bob", "#c", 3.0]])
+    for rows in (None, "x", [["bob", "#c"]], [[1, "#c", 4.0]], [["bob", "#c", "late"]], [["bob", "#c", 2.0]]):
+        departures.load(rows)
+    assert departures.dump() == [["bob", "#c", 3.0]]
+    bare, known = node("cccccc")
+    snapshot = bare.snapshot()
+    del snapshot["extras"]  # a snapshot of a node from before extras
+    bare.restore(snapshot)
+    assert known.dump() == []
