@@ -148,7 +148,8 @@ class Departures:
         if user is None:
             return
         self._forget(user.uid)  # what it left without an account: nobody comes back as it
-        if user.account is not None and event.reason.startswith("Quit"):
+        reason = event.reason
+        if user.account is not None and (reason == "Quit" or reason.startswith("Quit: ")):  # its own words
             self._note(user, outcome.left, event.time)
 
     def _dropped(self, event: AccountDropped, outcome: Outcome) -> None:

@@ -62,3 +62,20 @@ def test_a_snapshot_without_departures_or_with_malformed_ones_changes_nothing() 
     del snapshot["extras"]  # a snapshot of a node from before extras
     bare.restore(snapshot)
     assert known.dump() == []
+
+
+def test_only_a_quit_in_the_user_s_own_words_is_a_departure() -> None:
+    """A lost node's quits say `<its name> lost contact with the network`: its users
+    stopped receiving some time before, even when the name starts with "Quit"."""
+    log = Log()
+    replica, departures = node("aaaaaa")
+    seq = [0]
+    feed(replica, log, "bbbbbb", seq, NodeUp("bbbbbb", "b.example", 0.0), *user("bbbbbb", 3, "stays"),
+         Joined("bbbbbb3", "#c", 1.0, "j0"))  # fmt: skip
+    for n, (nick, reason) in enumerate((("ann", "Quitter lost contact with the network"), ("bea", "Quit: bye"),
+                                        ("cat", "Quit"), ("dee", "Quitting"))):  # fmt: skip
+        uid = f"bbbbbb{n + 4:x}"
+        feed(replica, log, "bbbbbb", seq, *user("bbbbbb", n + 4, nick), AccountRegistered(nick, nick, "h", "", "", 2.0),
+             LoggedIn(uid, nick, 2.0, f"l{n}"), Joined(uid, "#c", 2.0, f"j{n + 1}"),
+             UserQuit(uid, reason, 3.0, f"q{n}"))  # fmt: skip
+    assert [row[0] for row in departures.dump()] == ["bea", "cat"]
