@@ -534,14 +534,21 @@ async def join_all(conns: Sequence[LoadConnection], channel: str, concurrency: i
     await asyncio.gather(*(one(c) for c in conns))
 
 
-async def start_counting(conns: Sequence[LoadConnection], token: bytes, timeout: float) -> None:
+async def start_counting(conns: Sequence[LoadConnection], token: bytes, timeout: float, ordered: bool = False) -> None:
     """Barrier: each connection PINGs with `token` and starts counting after the PONG.
 
     Everything the server queued for a connection before it answered that PING (the
-    JOIN storm of setup, say) is therefore left out of the count.
+    JOIN storm of setup, say) is therefore left out of the count. A node of a cluster
+    answers a PING at once, possibly before it has applied the other nodes' JOINs from
+    the log: `ordered` first makes a round trip through the log (AWAY set and cleared:
+    the 305 comes after every event published before it, all the JOINs among them).
     """
 
     async def one(conn: LoadConnection) -> None:
+        if ordered:
+            synced = conn.expect((b"305",))
+            conn.send(b"AWAY :sync\r\nAWAY\r\n")
+            await asyncio.wait_for(synced, timeout)
         waiter = conn.expect(text=token, count_after=True)
         conn.send(b"PING :" + token + b"\r\n")
         await asyncio.wait_for(waiter, timeout)

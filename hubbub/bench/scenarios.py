@@ -192,9 +192,10 @@ class Room:
             ), timeout)
             progress(0.9, "synchronising")
             token = f"sync-{self.tag}"
+            ordered = bool(target.nodes)  # a cluster: the barrier goes through the log
             await asyncio.wait_for(asyncio.gather(
-                start_counting(self.local, token.encode(), timeout),
-                *(w.call("count", timeout, token=token, timeout=timeout) for w in self.workers),
+                start_counting(self.local, token.encode(), timeout, ordered),
+                *(w.call("count", timeout, token=token, timeout=timeout, ordered=ordered) for w in self.workers),
             ), timeout)
         except TimeoutError:
             await self.close()

@@ -5,7 +5,7 @@ not enough the receivers are split over several processes. The coordinator talks
 each worker over its stdin and stdout, one JSON object a line:
 
     {"op": "open", "host", "port", "path", "nicks", "channel", "concurrency", "timeout"}
-    {"op": "count", "token", "timeout"}   join the counting barrier (see load.start_counting)
+    {"op": "count", "token", "timeout", "ordered"}   join the counting barrier (see load.start_counting)
     {"op": "stats"}                       -> {"lines", "last_rx", "lost", "cpu"}
     {"op": "close"}
 
@@ -113,7 +113,7 @@ async def _serve() -> None:
                 await join_all(conns, request["channel"], request["concurrency"], request["timeout"])
                 reply({"ok": True, "connected": len(conns)})
             elif op == "count":
-                await start_counting(conns, request["token"].encode(), request["timeout"])
+                await start_counting(conns, request["token"].encode(), request["timeout"], bool(request.get("ordered")))
                 reply({"ok": True})
             elif op == "stats":
                 lines, last_rx, lost = totals(conns)
