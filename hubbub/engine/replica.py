@@ -304,9 +304,10 @@ class Replica:
         without this node seeing its outcome: a `then` of no connection (a connection's
         arrival, say) is told it is unavailable rather than left waiting for ever."""
         snapshot.load_into(self.state, data["state"])
-        for name, found in data.get("extras", {}).items():  # a snapshot of an older node has none
-            if name in self.extras:
-                self.extras[name][1](found)
+        extras = data.get("extras")  # a snapshot of an older node has none
+        for name, (_, load) in self.extras.items():
+            if isinstance(extras, dict) and name in extras:
+                load(extras[name])
         self.recent.clear()
         self.last_id = data["id"]
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}

@@ -62,6 +62,9 @@ def test_a_snapshot_without_departures_or_with_malformed_ones_changes_nothing() 
     del snapshot["extras"]  # a snapshot of a node from before extras
     bare.restore(snapshot)
     assert known.dump() == []
+    for extras in (["departures"], {"departures": "x"}, {"other": 1}):  # another version's shapes
+        bare.restore({**snapshot, "extras": extras})
+    assert known.dump() == []
 
 
 def test_only_a_quit_in_the_user_s_own_words_is_a_departure() -> None:
