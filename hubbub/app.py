@@ -39,6 +39,7 @@ from hubbub.runtime.workers import WorkerPool
 from hubbub.server import caps, gateways, keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import build_core, local_core, new_state
+from hubbub.server.departures import stop_time
 from hubbub.server.handlers.registration import announce_cap_changes
 from hubbub.server.session import Session
 from hubbub.server.user import new_node_id
@@ -367,8 +368,8 @@ class Runtime:
             self._sweeper.cancel()
         self.workers.stop()
         # what the accounts here saw until now is not replayed when they rejoin after a
-        # restart (server/departures.py); a millisecond on, as kept, is after all of it
-        now = max(self.services.clock(), self.state.clock_us / 1e6) + 0.001
+        # restart (server/departures.py)
+        now = stop_time(self.services.clock(), self.state.clock_us, self.cluster is not None)
         self.persistence.departures = self.services.departures.stopping(self.state.users.values(), now)
         self._disconnect_everyone(reason)
         if self.cluster is not None:  # our users quit for everyone else

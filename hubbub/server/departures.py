@@ -35,6 +35,23 @@ from hubbub.server.user import User
 REMEMBERED = 20000  # (who, channel) pairs kept
 
 
+def stop_time(clock_now: float, clock_us: int, clustered: bool) -> float:
+    """When this node's users leave their channels at a clean stop (`Departures.stopping`).
+
+    A lone server: a millisecond after both its clock and the last event it applied;
+    nothing is said after it. A node of a cluster: the others go on, and an event this
+    node has not applied yet is stamped after the last one it did (apply.in_time_order),
+    whatever the clocks say, so the cut is that last event's time, not this node's clock
+    (ahead of the others', or the log quiet for a while, a clock would count lines said
+    just after the stop as seen). Kept in whole milliseconds rounded up
+    (`rows.departure_ms`): only a line of another node stamped in the rest of that
+    millisecond, and not applied here yet, could still be taken for seen.
+    """
+    if clustered:
+        return clock_us / 1e6
+    return max(clock_now, clock_us / 1e6) + 0.001
+
+
 def _who(user: User) -> str:
     return "a:" + casefold(user.account) if user.account is not None else "u:" + user.uid
 

@@ -5,9 +5,10 @@ snapshot's malformed or missing departures (another version's) change nothing.""
 from __future__ import annotations
 
 from hubbub.engine.replica import Replica
-from hubbub.server.departures import Departures
+from hubbub.server.departures import Departures, stop_time
 from hubbub.server.events import AccountRegistered, Event, Joined, LoggedIn, NodeUp, Parted, UserQuit
 from hubbub.server.state import ChatState
+from hubbub.store.rows import departure_ms, to_us
 from tests.unit.test_cluster_replica import Log, user
 
 
@@ -82,3 +83,16 @@ def test_only_a_quit_in_the_user_s_own_words_is_a_departure() -> None:
              LoggedIn(uid, nick, 2.0, f"l{n}"), Joined(uid, "#c", 2.0, f"j{n + 1}"),
              UserQuit(uid, reason, 3.0, f"q{n}"))  # fmt: skip
     assert [row[0] for row in departures.dump()] == ["bea", "cat"]
+
+
+def test_a_cluster_node_s_stop_cuts_at_the_last_event_it_applied_not_at_its_clock() -> None:
+    """A lone server's users leave after everything (nothing comes after the stop); a
+    cluster node's at its last applied event, whatever its clock says: the others go
+    on, and what it had not applied yet is stamped after that event."""
+    last_us = 1_733_312_345_123_456  # the time of the last event applied, in µs
+    assert stop_time(1_733_312_400.0, last_us, False) == 1_733_312_400.001  # the clock ran on
+    assert stop_time(1_733_312_000.0, last_us, False) == last_us / 1e6 + 0.001  # the events' clock is ahead
+    for clock in (1_733_312_400.0, 1_733_312_000.0):
+        cut = stop_time(clock, last_us, True)
+        assert to_us(cut) == last_us  # its clock not counted
+        assert departure_ms(cut) == 1_733_312_345_124  # kept after the event, in the same millisecond
