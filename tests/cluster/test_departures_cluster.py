@@ -13,9 +13,20 @@ def said(lines: list) -> list[str]:
     return [m.params[1] for m in lines if m.command == "PRIVMSG"]
 
 
-async def identified(cluster: Cluster, node: Node, nick: str, account: str, password: str) -> LineClient:
-    client = await cluster.client(node, nick)
-    client.send(f"PRIVMSG NickServ :IDENTIFY {account} {password}")
+async def registered(cluster: Cluster, node: Node, nick: str, *channels: str, caps: tuple[str, ...] = ()) -> LineClient:
+    """A client that registered its nick as an account (password `<nick>-horse-battery`)."""
+    client = await cluster.client(node, nick, caps=caps)
+    client.send(f"PRIVMSG NickServ :REGISTER {nick}-horse-battery")
+    await client.expect("900")
+    for channel in channels:
+        await client.join(channel)
+    return client
+
+
+async def identified(cluster: Cluster, node: Node, nick: str, account: str, caps: tuple[str, ...] = ()) -> LineClient:
+    """A client logged in to `account` (made by `registered`)."""
+    client = await cluster.client(node, nick, caps=caps)
+    client.send(f"PRIVMSG NickServ :IDENTIFY {account} {account}-horse-battery")
     await client.expect("900")
     return client
 
@@ -35,13 +46,8 @@ async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_on
     try:
         n1, n2 = await cluster.start(2, "history.autoreplay_lines=10")
         alice = await cluster.client(n1, "alice", "#c")
-        bob = await cluster.client(n1, "bob", "#c")
-        bob.send("PRIVMSG NickServ :REGISTER bob-horse-battery")
-        await bob.expect("900")
-        carol = await cluster.client(n2, "carol")
-        carol.send("PRIVMSG NickServ :REGISTER carol-horse-battery")
-        await carol.expect("900")
-        await carol.join("#c")
+        bob = await registered(cluster, n1, "bob", "#c")
+        carol = await registered(cluster, n2, "carol", "#c")
 
         alice.send("PRIVMSG #c :seen live")
         await bob.expect("PRIVMSG", "#c", "seen live")
@@ -53,7 +59,7 @@ async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_on
         await bob.close()
         alice.send("PRIVMSG #c :missed by bob")
         await caught_up(alice)
-        bobby = await identified(cluster, n2, "bobby", "bob", "bob-horse-battery")
+        bobby = await identified(cluster, n2, "bobby", "bob")
         assert await rejoin(bobby) == ["missed by bob"]
 
         # carol parts on node 2 and joins again from node 1, as another connection
@@ -61,7 +67,7 @@ async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_on
         await alice.expect("PART")
         alice.send("PRIVMSG #c :missed by carol")
         await caught_up(alice)
-        caro = await identified(cluster, n1, "caro", "carol", "carol-horse-battery")
+        caro = await identified(cluster, n1, "caro", "carol")
         assert await rejoin(caro) == ["missed by carol"]
 
         # someone new to the channel gets its last lines, as always

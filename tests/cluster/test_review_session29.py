@@ -6,36 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from hubbub.passwords import hash_password
-from tests.cluster.support import OPER_PASSWORD, Cluster, Node, caught_up, oper_up
-from tests.helpers import LineClient
+from tests.cluster.support import OPER_PASSWORD, Cluster, caught_up, oper_up
+from tests.cluster.test_departures_cluster import identified, registered, rejoin
 from tests.services import RedisServer
-
-
-def said(lines: list) -> list[str]:
-    return [m.params[1] for m in lines if m.command == "PRIVMSG"]
-
-
-async def registered(cluster: Cluster, node: Node, nick: str, *channels: str, caps: tuple[str, ...] = ()) -> LineClient:
-    client = await cluster.client(node, nick, caps=caps)
-    client.send(f"PRIVMSG NickServ :REGISTER {nick}-horse-battery")
-    await client.expect("900")
-    for channel in channels:
-        await client.join(channel)
-    return client
-
-
-async def identified(cluster: Cluster, node: Node, nick: str, account: str, caps: tuple[str, ...] = ()) -> LineClient:
-    client = await cluster.client(node, nick, caps=caps)
-    client.send(f"PRIVMSG NickServ :IDENTIFY {account} {account}-horse-battery")
-    await client.expect("900")
-    return client
-
-
-async def rejoin(client: LineClient, channel: str = "#c") -> list[str]:
-    client.send(f"JOIN {channel}")
-    await client.expect("366")
-    client.send("PING :replayed")
-    return said(await client.collect_until("PONG"))
 
 
 async def test_a_kick_by_another_node_is_noted_where_the_account_comes_back(
