@@ -373,7 +373,7 @@ class Runtime:
         self.persistence.departures = self.services.departures.stopping(self.state.users.values(), now)
         self._disconnect_everyone(reason)
         if self.cluster is not None:  # our users quit for everyone else
-            await self.cluster.stop(reason)
+            await self.cluster.stop(reason, seen=now)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS

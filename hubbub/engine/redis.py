@@ -294,9 +294,10 @@ class RedisLog:
         if announce:
             self.replica.emit(None, NodeUp(node, self.name, self.clock()))
 
-    async def stop(self, reason: str = "") -> None:
+    async def stop(self, reason: str = "", seen: float = 0.0) -> None:
         """Leave: what waits to be published goes out (for a second at most), then our
-        users quit for everyone (one NodeLost) and our heartbeat goes."""
+        users quit for everyone (one NodeLost) and our heartbeat goes. `seen`: the time
+        until which our users were shown everything (NodeLost.seen), 0 if unknown."""
         if self._stopping:
             return
         self._stopping = True
@@ -315,7 +316,7 @@ class RedisLog:
             for task in late:
                 task.cancel()
         if reason and self.synced.is_set():
-            event = NodeLost(self.replica.node, reason, self.clock(), new_msgid())
+            event = NodeLost(self.replica.node, reason, self.clock(), new_msgid(), seen)
             try:
                 await self._send([(self.replica.seq + 1, event)], fenced=False)
             except (*UNREACHABLE, ResponseError) as exc:

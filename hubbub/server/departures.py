@@ -14,9 +14,10 @@ account's are kept by the store too, at a clean stop, with the channels its conn
 were in then (the clients reconnect and rejoin by themselves, having seen everything
 until the stop), and come back at the next start: after a restart, a rejoin replays what
 was said since the stop, not lines already on the screen. In a cluster the node that
-stopped reads them back (the others did not see its users stop: a node's departure is
-a quit like a loss to them, and a rejoin elsewhere gets the last lines). After a crash,
-or for someone new, the replay is the channel's last lines.
+stopped reads them back, and the others learn them from its NodeLost, which says until
+when its users were shown everything (`seen`: its users' quits carry it). After a crash,
+a node declared lost by the others, or for someone new, the replay is the channel's last
+lines.
 """
 
 from __future__ import annotations
@@ -166,8 +167,12 @@ class Departures:
             return
         self._forget(user.uid)  # what it left without an account: nobody comes back as it
         reason = event.reason
-        if user.account is not None and (reason == "Quit" or reason.startswith("Quit: ")):  # its own words
+        if user.account is None:
+            return
+        if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)
+        elif event.seen:  # its node stopped cleanly, after showing it everything until `seen`
+            self._note(user, outcome.left, min(event.seen, event.time))
 
     def _dropped(self, event: AccountDropped, outcome: Outcome) -> None:
         """A dropped account's departures go with it: whoever registers the name next is

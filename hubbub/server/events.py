@@ -79,6 +79,9 @@ class UserQuit(NamedTuple):
     msgid: str
     killer: str = ""  # uid of the operator who KILLed, if any
     kill_text: str = ""  # the reason the KILL gave, shown to its victim
+    # a quit of a node's clean stop (NodeLost.seen): the time until which its user was
+    # shown everything, so that a rejoin elsewhere replays only what came after
+    seen: float = 0.0
 
 
 @_event
@@ -490,6 +493,10 @@ class NodeLost(NamedTuple):
     reason: str
     time: float
     msgid: str
+    # A node that stops cleanly says so itself: the time of the last event it applied
+    # before ending its connections, which its users were shown. A node declared lost by
+    # another (or an older node) leaves it 0: nobody knows what its users saw.
+    seen: float = 0.0
 
 
 @_event

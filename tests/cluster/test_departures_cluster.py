@@ -75,3 +75,38 @@ async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_on
         assert await rejoin(dave) == ["seen live", "missed by bob", "missed by carol"]
     finally:
         await cluster.close()
+
+
+async def test_a_node_stopping_cleanly_tells_the_others_what_its_users_saw(
+    redis_server: RedisServer, cluster_config: str, postgres_url: str
+) -> None:
+    """A node's clean stop (a rolling restart) puts in its NodeLost the time until which
+    its users were shown everything: an account reconnecting to another node is replayed
+    only what came after, not the lines already on its screen. A node lost without a
+    word (killed) says nothing: a rejoin then gets the channel's last lines."""
+    cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)
+    try:
+        n1, n2, n3 = await cluster.start(3, "history.autoreplay_lines=10")
+        alice = await cluster.client(n1, "alice", "#c")
+        bob = await registered(cluster, n2, "bob", "#c")
+        carol = await registered(cluster, n3, "carol", "#c")
+        alice.send("PRIVMSG #c :seen by everyone")
+        await bob.expect("PRIVMSG", "#c", "seen by everyone")
+        await carol.expect("PRIVMSG", "#c", "seen by everyone")
+
+        await n2.stop()  # SIGTERM: bob's node stops cleanly
+        await alice.expect("QUIT")
+        alice.send("PRIVMSG #c :said after bob's node stopped")
+        await caught_up(alice)
+        bobby = await identified(cluster, n1, "bobby", "bob")
+        assert await rejoin(bobby) == ["said after bob's node stopped"]
+
+        n3.kill()  # carol's node dies: what carol was shown nobody knows
+        await alice.expect("QUIT", timeout=30)
+        alice.send("PRIVMSG #c :said after carol's node died")
+        await caught_up(alice)
+        caro = await identified(cluster, n1, "caro", "carol")
+        everything = ["seen by everyone", "said after bob's node stopped", "said after carol's node died"]
+        assert await rejoin(caro) == everything
+    finally:
+        await cluster.close()

@@ -96,3 +96,33 @@ def test_a_cluster_node_s_stop_cuts_at_the_last_event_it_applied_not_at_its_cloc
         cut = stop_time(clock, last_us, True)
         assert to_us(cut) == last_us  # its clock not counted
         assert departure_ms(cut) == 1_733_312_345_124  # kept after the event, in the same millisecond
+
+
+def test_a_node_lost_with_what_its_users_saw_notes_their_departures_then() -> None:
+    """NodeLost.seen (a node's clean stop) becomes its accounts' departure, at most at the
+    NodeLost's own time; without it (a node declared lost by another, or a record of an
+    older node) nothing is noted, and an account's later departures win as before."""
+    from hubbub.server.events import NodeLost, from_record, to_record
+
+    record = to_record(NodeLost("bbbbbb", "Server shutting down", 9.0, "n1", seen=7.25))
+    del record["seen"]  # what an older node publishes
+    assert from_record(record) == NodeLost("bbbbbb", "Server shutting down", 9.0, "n1")
+
+    def joined_then_lost(lost: NodeLost) -> list[list[object]]:
+        log = Log()
+        replica, departures = node("aaaaaa")
+        seq = [0]
+        feed(replica, log, "bbbbbb", seq, NodeUp("bbbbbb", "b.example", 0.0), *user("bbbbbb", 1, "bob"),
+             AccountRegistered("bob", "bob", "hash", "", "", 1.5), LoggedIn("bbbbbb1", "bob", 1.6, "l1"),
+             *user("bbbbbb", 2, "nobody"), Joined("bbbbbb1", "#c", 2.0, "j1"), Joined("bbbbbb2", "#c", 2.0, "j2"),
+             lost)  # fmt: skip
+        assert "bbbbbb1" not in replica.state.users
+        return departures.dump()
+
+    # (the log's positions are milliseconds 1, 2...: applied times stay under the last one,
+    # apply.in_time_order, so the NodeLost of the 13th entry is applied at most at 0.012999)
+    lost = "Server shutting down"
+    assert joined_then_lost(NodeLost("bbbbbb", lost, 1.0, "n1", seen=0.0105)) == [["bob", "#c", 0.0105]]
+    assert joined_then_lost(NodeLost("bbbbbb", "b.example lost contact with the network", 1.0, "n1")) == []
+    ((_, _, when),) = joined_then_lost(NodeLost("bbbbbb", lost, 1.0, "n1", seen=50.0))  # never past the quit
+    assert when <= 0.012999
