@@ -4,6 +4,11 @@ kicked by the server at the first such message, and with `*` the sender is banne
 (`*!*@host`) first. An outsider (a `-n` channel) is counted and refused alike, and
 banned with `*`. InspIRCd's `+f [*]<lines>:<seconds>`.
 
+A PRIVMSG or NOTICE counts as a line (a multiline message, each of its lines); a
+TAGMSG (typing notifications, reactions) as a fifth of one, as InspIRCd's default
+weights have it: a client showing that its user is typing does not come near the rule,
+one that floods the channel with tags does.
+
 The rule is part of the channel (replicated, shown in MODE, kept for a registered
 channel). The counting is not: each node counts the messages of its own users (every
 message of a user goes through its node), in the channel's node-local `flooding`, and
@@ -60,26 +65,30 @@ def kept(text: str | None) -> FloodRule | None:
     return FloodRule(int(found[2]), int(found[3]), found[1] == "*")
 
 
-# uid -> (when its window started, messages in it); "" -> when counts were last swept
+# uid -> (when its window started, its weight in it, in fifths of a line); "" -> when
+# counts were last swept
 Counts = dict[str, tuple[float, int]]
 OK, CROSSED, OVER = 0, 1, 2  # within the rule; the first message past it; a later one
+LINE = 5  # what a PRIVMSG or NOTICE (or a line of a multiline one) weighs
+TAG = 1  # what a TAGMSG weighs
 
 
-def counted(counts: Counts, rule: FloodRule, uid: str, now: float, members: int, messages: int = 1) -> int:
-    """Count `messages` more from `uid`: OK, CROSSED (this passes the rule: act) or
-    OVER (past it already in this window: refuse)."""
+def counted(counts: Counts, rule: FloodRule, uid: str, now: float, members: int, weight: int = LINE) -> int:
+    """Count `weight` more from `uid` (LINE for each line, TAG for a TAGMSG): OK,
+    CROSSED (this passes the rule: act) or OVER (past it already in this window: refuse)."""
     start, count = counts.get(uid, (now, 0))
     if now - start >= rule.seconds:
         start, count = now, 0
-    before, count = count, count + messages
+    before, count = count, count + weight
     counts[uid] = (start, count)
     if len(counts) > 2 * members + 16 and now - counts.get("", (0.0, 0))[0] >= rule.seconds:
         for quiet in [key for key, (began, _) in counts.items() if key and now - began >= rule.seconds]:
             del counts[quiet]
         counts[""] = (now, 0)
-    if count <= rule.lines:
+    most = rule.lines * LINE
+    if count <= most:
         return OK
-    return CROSSED if before <= rule.lines else OVER
+    return CROSSED if before <= most else OVER
 
 
 def wait(counts: Counts, rule: FloodRule, uid: str, now: float) -> float:

@@ -89,3 +89,23 @@ async def test_after_the_kick_the_rest_of_the_window_is_refused_even_after_a_rej
     seen = await sync(bystander)
     assert [m.params[-1] for m in seen if m.command == "PRIVMSG"] == []
     assert "KICK" not in commands(seen)  # refused, not kicked again
+
+
+async def test_a_tagmsg_weighs_a_fifth_of_a_line(server, clients) -> None:
+    """Typing notifications do not bring someone near the rule; a flood of TAGMSGs does
+    (InspIRCd's default weights: a line 1, a TAGMSG 0.2)."""
+    op, bystander, typist = await room(server, clients, "op", "bystander", "typist")
+    for client in (bystander, typist):
+        client.send("CAP REQ :message-tags")
+        await client.expect("CAP")
+    await op_sets(op, "MODE #room +f 2:3600", bystander, typist)
+    for state in ("active", "paused", "active", "paused", "done"):  # 5 × 0.2: one line's worth
+        typist.send(f"@+typing={state} TAGMSG #room")
+    typist.send("PRIVMSG #room :one line")  # 2 in all: within the rule
+    await bystander.expect("PRIVMSG", "#room", "one line")
+    assert [m.tags.get("+typing") for m in bystander.received if m.command == "TAGMSG"] == [
+        "active", "paused", "active", "paused", "done"]  # fmt: skip
+    typist.send("@+typing=active TAGMSG #room")  # 2.2: past it
+    assert (await bystander.expect("KICK")).params[1:] == ["typist", "Channel flood triggered (2 lines in 3600 seconds)"]
+    seen = await sync(bystander)
+    assert "TAGMSG" not in commands(seen)  # the TAGMSG past the rule is not relayed

@@ -24,6 +24,7 @@ from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
 from hubbub.server import chanflood
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
 from hubbub.server.apply import Outcome
+from hubbub.server.chanflood import LINE, TAG
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -121,8 +122,9 @@ def find_status_channel(ctx: Context, target: str, error: Error) -> tuple[str, C
     return status, channel
 
 
-def flooding(ctx: Context, channel: Channel, messages: int, error: Error) -> bool:
-    """+f: count the sender's `messages`; True when they pass the rule and are not
+def flooding(ctx: Context, channel: Channel, weight: int, error: Error) -> bool:
+    """+f: count what the sender sends (`weight`: chanflood.LINE for each line of text,
+    chanflood.TAG for a TAGMSG); True when it passes the rule and is not
     relayed. At the first message past it the server bans the sender (with `*`) and
     kicks it if it is a member; later ones in the window are refused (404). Halfops
     and above are not counted."""
@@ -133,7 +135,7 @@ def flooding(ctx: Context, channel: Channel, messages: int, error: Error) -> boo
     if counts is None:
         counts = channel.flooding = {}
     now = ctx.now()
-    verdict = chanflood.counted(counts, rule, user.uid, now, len(channel.members), messages)
+    verdict = chanflood.counted(counts, rule, user.uid, now, len(channel.members), weight)
     if verdict == chanflood.OK:
         return False
     if verdict == chanflood.OVER or user not in channel.members:
@@ -217,7 +219,7 @@ def _relay(ctx: Context, message: Message) -> None:
                 if refusal is not None:
                     error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                     continue
-            if target.flood is not None and not tagmsg and flooding(ctx, target, 1, error):  # +f: only where set
+            if target.flood is not None and flooding(ctx, target, TAG if tagmsg else LINE, error):  # only where set
                 continue
             shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
@@ -254,7 +256,7 @@ def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags
             if refusal is not None:
                 ctx.conn.numeric(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                 return
-        if target.flood is not None and flooding(ctx, target, len(lines), ctx.conn.numeric):
+        if target.flood is not None and flooding(ctx, target, len(lines) * LINE, ctx.conn.numeric):
             return
         shown, key, to_channel = status + target.name, target.key, True
     else:
