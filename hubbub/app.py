@@ -367,13 +367,15 @@ class Runtime:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.workers.stop()
-        # what the accounts here saw until now is not replayed when they rejoin after a
-        # restart (server/departures.py)
+        # What the accounts here were shown until now is not replayed when they rejoin
+        # after a restart, here or on another node (server/departures.py): `now`, for
+        # those whose output all went out. Not for a client still behind when the grace
+        # period ends (its connection is cut, the lines queued for it dropped), nor for
+        # one whose deliveries were held behind a JOIN's replay (dropped with it).
         now = stop_time(self.services.clock(), self.state.clock_us, self.cluster is not None)
-        self.persistence.departures = self.services.departures.stopping(self.state.users.values(), now)
+        conns = self.services.connections()
+        cut = {conn.user.uid for conn in conns if conn.waiting is not None}
         self._disconnect_everyone(reason)
-        if self.cluster is not None:  # our users quit for everyone else
-            await self.cluster.stop(reason, seen=now)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
@@ -381,6 +383,11 @@ class Runtime:
             await asyncio.sleep(0.02)
         for link in self._clients():
             link.abort()
+        cut.update(conn.user.uid for conn in conns if conn.link.cut)
+        shown = [conn.user for conn in conns if conn.user.uid not in cut]
+        self.persistence.departures = self.services.departures.stopping(shown, now)
+        if self.cluster is not None:  # our users quit for everyone else
+            await self.cluster.stop(reason, seen=now, unseen=tuple(sorted(cut)))
         if self._web is not None:  # WebSockets are closed by now; HTTP connections end here
             await self._web.cleanup()
         for link in list(self.connections):  # an HTTP one still in its TLS handshake

@@ -294,10 +294,11 @@ class RedisLog:
         if announce:
             self.replica.emit(None, NodeUp(node, self.name, self.clock()))
 
-    async def stop(self, reason: str = "", seen: float = 0.0) -> None:
+    async def stop(self, reason: str = "", seen: float = 0.0, unseen: tuple[str, ...] = ()) -> None:
         """Leave: what waits to be published goes out (for a second at most), then our
         users quit for everyone (one NodeLost) and our heartbeat goes. `seen`: the time
-        until which our users were shown everything (NodeLost.seen), 0 if unknown."""
+        until which our users were shown everything (NodeLost.seen), 0 if unknown;
+        `unseen`: those of them it is not true of (their output was cut)."""
         if self._stopping:
             return
         self._stopping = True
@@ -316,7 +317,7 @@ class RedisLog:
             for task in late:
                 task.cancel()
         if reason and self.synced.is_set():
-            event = NodeLost(self.replica.node, reason, self.clock(), new_msgid(), seen)
+            event = NodeLost(self.replica.node, reason, self.clock(), new_msgid(), seen, unseen)
             try:
                 await self._send([(self.replica.seq + 1, event)], fenced=False)
             except (*UNREACHABLE, ResponseError) as exc:

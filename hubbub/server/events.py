@@ -494,9 +494,11 @@ class NodeLost(NamedTuple):
     time: float
     msgid: str
     # A node that stops cleanly says so itself: the time of the last event it applied
-    # before ending its connections, which its users were shown. A node declared lost by
-    # another (or an older node) leaves it 0: nobody knows what its users saw.
+    # before ending its connections, which its users were shown, but for the `unseen`
+    # (uids: clients whose output was cut). A node declared lost by another (or an older
+    # node) leaves it 0: nobody knows what its users saw.
     seen: float = 0.0
+    unseen: tuple[str, ...] = ()
 
 
 @_event

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 class Link(Protocol):
     """Where a connection's bytes go (the transport provides it, or a test does)."""
 
+    # Ended by an abort: what was still unsent never reached the peer (a clean stop
+    # notes as seen only what reached its clients, app.py).
+    cut: bool
+
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
 

@@ -52,6 +52,10 @@ class Counted(Protocol):
 class Link(Counted, Protocol):
     """One connection, as the chat domain and the runtime see it."""
 
+    # Ended by an abort (the grace period of its closing ran out, or it was dropped):
+    # what was still unsent never reached the peer (a clean stop's departures count on it).
+    cut: bool
+
     def write(self, data: bytes) -> None:
         """Queue bytes for the peer; never blocks, may drop the peer past its sendq."""
 

@@ -89,11 +89,12 @@ class TcpConnection(GatedInput, asyncio.Protocol):
 
     __slots__ = (
         "host", "secure", "kind", "counters", "transport", "session", "ip", "gate", "output", "write", "_closing",
-        "_admitted", "_sock", "_tls", "_handing_over", "_partial_handle", "_reading_paused",
+        "_admitted", "_sock", "_tls", "_handing_over", "_partial_handle", "_reading_paused", "cut",
     )  # fmt: skip
 
     def __init__(self, host: ConnectionHost, secure: bool = False) -> None:
         self.host = host
+        self.cut = False  # ended by an abort: what was still unsent never reached the peer
         self.secure = secure  # a TLS connection (WHOIS 671, the STS policy it is shown)
         self.kind = "tls" if secure else "tcp"
         self.counters = host.counters(self.kind)
@@ -365,6 +366,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         self.host.flusher.finish(output, closed)
 
     def abort(self) -> None:
+        self.cut = True
         if self._handing_over is not None:
             self._handing_over.cancel()
         elif self.output is not None:
@@ -388,7 +390,13 @@ class TcpConnection(GatedInput, asyncio.Protocol):
     def _abort_later(self) -> None:
         transport = self.transport
         if transport is not None and transport.get_write_buffer_size():
-            asyncio.get_running_loop().call_later(SENDQ_GRACE, transport.abort)
+            asyncio.get_running_loop().call_later(SENDQ_GRACE, self._cut_off, transport)
+
+    def _cut_off(self, transport: asyncio.BaseTransport) -> None:
+        """A closing client that has not taken its last output within the grace period."""
+        if isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size():
+            self.cut = True
+            transport.abort()
 
     @property
     def bytes_sent(self) -> int:

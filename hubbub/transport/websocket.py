@@ -194,6 +194,7 @@ class WebSocketConnection(GatedInput):
         """`admit`: counts this connection, or says why it is refused (the count of the
         HTTP connection it comes from passes to it)."""
         self.host = host
+        self.cut = False  # ended by an abort: what was still unsent never reached the peer
         self._admit = admit
         self.ws = ws
         self.transport = transport
@@ -406,10 +407,15 @@ class WebSocketConnection(GatedInput):
         if not self.ws.closed:
             await self.ws.close(code=WSCloseCode.OK, drain=False)  # the close frame, then the socket
         if self.transport.get_write_buffer_size():  # a client that does not read: not forever
-            asyncio.get_running_loop().call_later(SENDQ_GRACE, self.transport.abort)
+            asyncio.get_running_loop().call_later(SENDQ_GRACE, self._cut_off)
         self._end("Connection closed")
 
+    def _cut_off(self) -> None:
+        if self.transport.get_write_buffer_size():
+            self.abort()
+
     def abort(self) -> None:
+        self.cut = True  # what was still unsent never reached the peer
         self.transport.abort()
 
     @property

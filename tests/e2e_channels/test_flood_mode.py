@@ -106,6 +106,7 @@ async def test_a_tagmsg_weighs_a_fifth_of_a_line(server, clients) -> None:
     assert [m.tags.get("+typing") for m in bystander.received if m.command == "TAGMSG"] == [
         "active", "paused", "active", "paused", "done"]  # fmt: skip
     typist.send("@+typing=active TAGMSG #room")  # 2.2: past it
-    assert (await bystander.expect("KICK")).params[1:] == ["typist", "Channel flood triggered (2 lines in 3600 seconds)"]
+    kick = await bystander.expect("KICK")
+    assert kick.params[1:] == ["typist", "Channel flood triggered (2 lines in 3600 seconds)"]
     seen = await sync(bystander)
     assert "TAGMSG" not in commands(seen)  # the TAGMSG past the rule is not relayed

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
 
 from hubbub.app import Runtime
@@ -108,3 +110,51 @@ async def test_an_account_whose_connection_dropped_gets_the_last_lines_again(sto
     again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
     await again.expect("900")
     assert await rejoin(again) == ["maybe seen", "missed"]
+
+
+async def test_a_client_cut_off_at_a_clean_stop_gets_after_the_restart_what_it_never_received(stored, clients) -> None:
+    """A clean stop counts its accounts as having seen everything until then, but not
+    one whose output could not all go out within the grace period (a client that had
+    stopped reading): its connection is cut, the lines queued for it dropped, and its
+    return after the restart replays the channel's last lines, as for someone new."""
+    server = await stored("history.autoreplay_lines=10", "limits.send_buffer=4096")
+    alice = await connected(server, "alice", "#c")
+    clients.append(alice)
+    carol = await registered_account(server, "carol", "carol-horse-battery", "#c")  # reads everything
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # holds little
+    sock.setblocking(False)
+    await loop.sock_connect(sock, server.irc_address())
+    bob = LineClient(*await asyncio.open_connection(sock=sock, limit=1024))  # stops reading past 2 KiB
+    clients.append(bob)
+    await bob.register("bob")
+    bob.send("PRIVMSG NickServ :REGISTER bob-horse-battery")
+    await bob.expect("900")
+    await bob.join("#c")
+    await sync(bob)
+    count = 150  # bob reads no more: what it is sent now waits in the server's buffers
+    await talk(alice, *(f"line {i} " + "x" * 380 for i in range(count)))
+    await carol.expect("PRIVMSG", "#c", f"line {count - 1} " + "x" * 380)
+    await server.stop()
+    received = set()
+    try:
+        while (line := await bob.read_line(timeout=5)) is not None:
+            if " PRIVMSG #c :line " in line:
+                received.add(int(line.split(" PRIVMSG #c :line ", 1)[1].split()[0]))
+    except (ConnectionError, TimeoutError):
+        pass
+    assert count - 1 not in received, "precondition: bob's last lines never reached it"
+
+    server = await stored("history.autoreplay_lines=10")
+    again = await connected(server, "bobby")
+    clients.append(again)
+    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
+    await again.expect("900")
+    replayed = {int(text.split()[1]) for text in await rejoin(again)}
+    assert replayed == set(range(count - 10, count))
+    back = await connected(server, "carol2")  # carol saw everything: nothing again
+    clients.append(back)
+    back.send("PRIVMSG NickServ :IDENTIFY carol carol-horse-battery")
+    await back.expect("900")
+    assert await rejoin(back) == []
