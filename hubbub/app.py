@@ -372,6 +372,8 @@ class Runtime:
         # those whose output all went out. Not for a client still behind when the grace
         # period ends (its connection is cut, the lines queued for it dropped), nor for
         # one whose deliveries were held behind a JOIN's replay (dropped with it).
+        if self.cluster is not None:
+            self.cluster.leaving = True
         now = stop_time(self.services.clock(), self.state.clock_us, self.cluster is not None)
         conns = self.services.connections()
         cut = {conn.user.uid for conn in conns if conn.waiting is not None}

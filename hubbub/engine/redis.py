@@ -154,6 +154,9 @@ class RedisLog:
         self._loaded: str | None = None  # the token of the snapshot this replica last started from
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # the server is stopping (its clients are let go before `stop`): a loss read
+        # meanwhile is not a reason to join again as a new incarnation
+        self.leaving = False
         url = settings.url
         timeout = max(1.0, settings.node_timeout / 4)
         self.r = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -502,7 +505,7 @@ class RedisLog:
     def _lost(self) -> None:
         """The log says this node was lost (its users have quit for everyone, and here):
         go on as a new incarnation."""
-        if self._stopping:
+        if self._stopping or self.leaving:
             return
         log.warning("the network declared this node lost; its users were disconnected; joining again")
         self._take_node(new_node_id(), announce=True)

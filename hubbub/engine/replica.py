@@ -105,7 +105,8 @@ def command_of(event: Event) -> str:
 def node_quits(state: ChatState, lost: NodeLost) -> list[UserQuit]:
     """The quits a lost node's users get, in uid order (the same on every replica)."""
     uids = sorted(uid for uid in state.users if node_of(uid) == lost.node)
-    return [UserQuit(uid, lost.reason, lost.time, f"{lost.msgid}q{i:x}", seen=0.0 if uid in lost.unseen else lost.seen)
+    unseen = set(lost.unseen)
+    return [UserQuit(uid, lost.reason, lost.time, f"{lost.msgid}q{i:x}", seen=0.0 if uid in unseen else lost.seen)
             for i, uid in enumerate(uids)]  # fmt: skip
 
 

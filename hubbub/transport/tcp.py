@@ -392,9 +392,10 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         if transport is not None and transport.get_write_buffer_size():
             asyncio.get_running_loop().call_later(SENDQ_GRACE, self._cut_off, transport)
 
-    def _cut_off(self, transport: asyncio.BaseTransport) -> None:
-        """A closing client that has not taken its last output within the grace period."""
-        if isinstance(transport, asyncio.WriteTransport) and transport.get_write_buffer_size():
+    def _cut_off(self, transport: asyncio.Transport) -> None:
+        """A closing client that has not taken its last output within the grace period
+        (`transport`: the one it was closing, a SocketTransport or a TlsStream)."""
+        if transport.get_write_buffer_size():
             self.cut = True
             transport.abort()
 

@@ -407,6 +407,9 @@ class WebSocketConnection(GatedInput):
         if not self.ws.closed:
             await self.ws.close(code=WSCloseCode.OK, drain=False)  # the close frame, then the socket
         if self.transport.get_write_buffer_size():  # a client that does not read: not forever
+            # It ends here for the server (a clean stop counts on `cut` from now on):
+            # what it has not taken yet is not known to arrive.
+            self.cut = True
             asyncio.get_running_loop().call_later(SENDQ_GRACE, self._cut_off)
         self._end("Connection closed")
 
