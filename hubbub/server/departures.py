@@ -166,9 +166,9 @@ class Departures:
         if user is None:
             return
         self._forget(user.uid)  # what it left without an account: nobody comes back as it
-        reason = event.reason
         if user.account is None:
             return
+        reason = event.reason
         if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)
         elif event.seen:  # its node stopped cleanly, after showing it everything until `seen`

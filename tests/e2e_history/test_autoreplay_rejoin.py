@@ -36,6 +36,26 @@ async def rejoin(client: LineClient) -> list[str]:
     return said(await sync(client))
 
 
+async def identified(server: Runtime, clients: list[LineClient], nick: str, account: str) -> LineClient:
+    """A new connection as `nick`, logged in to `account` (password `<account>-horse-battery`)."""
+    client = await connected(server, nick)
+    clients.append(client)
+    client.send(f"PRIVMSG NickServ :IDENTIFY {account} {account}-horse-battery")
+    await client.expect("900")
+    return client
+
+
+async def stalling(server: Runtime) -> LineClient:
+    """A client whose socket holds little and whose reader pauses past 2 KiB: once it
+    stops reading, what it is sent piles up in the server's own buffers."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, server.irc_address())
+    return LineClient(*await asyncio.open_connection(sock=sock, limit=1024))
+
+
 async def test_a_rejoin_on_one_connection_replays_only_what_was_said_meanwhile(stored, clients) -> None:
     server = await stored("history.autoreplay_lines=10")
     ticking(server)
@@ -81,10 +101,7 @@ async def test_an_account_reconnecting_gets_only_what_was_said_since_it_left(sto
     await alice.expect("QUIT")
     await bob.close()
     await talk(alice, "missed")
-    again = await connected(server, "bobby")
-    clients.append(again)
-    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
-    await again.expect("900")
+    again = await identified(server, clients, "bobby", "bob")
     assert await rejoin(again) == ["missed"]
     stranger = await connected(server, "carol")  # never here: the last lines, as always
     clients.append(stranger)
@@ -105,10 +122,7 @@ async def test_an_account_whose_connection_dropped_gets_the_last_lines_again(sto
     bob.writer.transport.abort()  # the connection is gone without a word
     await alice.expect("QUIT")
     await talk(alice, "missed")
-    again = await connected(server, "bobby")
-    clients.append(again)
-    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
-    await again.expect("900")
+    again = await identified(server, clients, "bobby", "bob")
     assert await rejoin(again) == ["maybe seen", "missed"]
 
 
@@ -121,12 +135,7 @@ async def test_a_client_cut_off_at_a_clean_stop_gets_after_the_restart_what_it_n
     alice = await connected(server, "alice", "#c")
     clients.append(alice)
     carol = await registered_account(server, "carol", "carol-horse-battery", "#c")  # reads everything
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # holds little
-    sock.setblocking(False)
-    await loop.sock_connect(sock, server.irc_address())
-    bob = LineClient(*await asyncio.open_connection(sock=sock, limit=1024))  # stops reading past 2 KiB
+    bob = await stalling(server)
     clients.append(bob)
     await bob.register("bob")
     bob.send("PRIVMSG NickServ :REGISTER bob-horse-battery")
@@ -147,14 +156,8 @@ async def test_a_client_cut_off_at_a_clean_stop_gets_after_the_restart_what_it_n
     assert count - 1 not in received, "precondition: bob's last lines never reached it"
 
     server = await stored("history.autoreplay_lines=10")
-    again = await connected(server, "bobby")
-    clients.append(again)
-    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
-    await again.expect("900")
+    again = await identified(server, clients, "bobby", "bob")
     replayed = {int(text.split()[1]) for text in await rejoin(again)}
     assert replayed == set(range(count - 10, count))
-    back = await connected(server, "carol2")  # carol saw everything: nothing again
-    clients.append(back)
-    back.send("PRIVMSG NickServ :IDENTIFY carol carol-horse-battery")
-    await back.expect("900")
+    back = await identified(server, clients, "carol2", "carol")  # carol saw everything: nothing again
     assert await rejoin(back) == []

@@ -17,10 +17,9 @@ Two bugs it found, fixed since (each test failed before the fix):
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from hubbub.transport import tcp
-from tests.e2e_history.test_autoreplay_rejoin import rejoin, talk
+from tests.e2e_history.test_autoreplay_rejoin import identified, rejoin, stalling, talk
 from tests.helpers import TIMEOUT, LineClient, connected, start_server, sync
 from tests.web.wsclient import RawFrames, client_frame, raw_websocket
 
@@ -31,12 +30,7 @@ LINE = "x" * 380
 async def _not_reading(server, nick: str) -> LineClient:  # type: ignore[no-untyped-def]
     """A plain client whose socket holds little and that stops reading once registered
     and in #c."""
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    sock.setblocking(False)
-    await loop.sock_connect(sock, server.irc_address())
-    client = LineClient(*await asyncio.open_connection(sock=sock, limit=1024))
+    client = await stalling(server)
     await client.register(nick)
     await client.join("#c")
     await sync(client)
@@ -104,9 +98,6 @@ async def test_a_websocket_client_cut_off_at_a_clean_stop_is_replayed_what_it_ne
         sock.close()  # the client is gone without having read the rest: lines 0..149 never reached it
 
     server = await stored("history.autoreplay_lines=10")
-    again = await connected(server, "bobby")
-    clients.append(again)
-    again.send("PRIVMSG NickServ :IDENTIFY bob bob-horse-battery")
-    await again.expect("900")
+    again = await identified(server, clients, "bobby", "bob")
     replayed = {int(text.split()[1]) for text in await rejoin(again)}
     assert replayed == set(range(LINES - 10, LINES)), sorted(replayed)
