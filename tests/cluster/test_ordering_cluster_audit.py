@@ -242,6 +242,8 @@ async def test_a_join_naming_a_channel_twice_joins_it_once_and_a_kick_meanwhile_
     async with locked(url, "read_markers", "ACCESS EXCLUSIVE"):
         alice.send("@label=J JOIN #a,#b,#a")  # #a twice (an autojoin list may)
         await watcher.expect(lambda m: m.command == "JOIN" and (m.source or "").startswith("alice!"), timeout=15)
+        # bob's node too must have applied it, or his KICK is refused there (441)
+        await bob.expect(lambda m: m.command == "JOIN" and (m.source or "").startswith("alice!"), timeout=15)
         bob.send("KICK #a alice :out")
         await watcher.expect("KICK", "#a", "alice", timeout=15)  # a loaded machine: three processes and Redis
     alice.send("PING :done")
