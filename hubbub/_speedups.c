@@ -888,6 +888,275 @@ send_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+
+/* -- the line, read and written ------------------------------------------------------ */
+
+/* parse_common(raw, factory): the received line `COMMAND target :text` (without its line
+ * ending) as irc/message.py's parse reads it from raw.decode(): factory(command,
+ * [target, text], None, {}). None for every other line: tags or a source, no `:text`,
+ * a target with a space or starting with ':', a command of anything but A-Z, CR, LF
+ * or NUL anywhere, UTF-8 that does not decode strictly. Those take the Python way,
+ * which stays the reference (tests compare the two on generated lines). Only the
+ * bytes of `raw` are read, each index checked against its length. */
+static PyObject *
+parse_common(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "parse_common(raw: bytes, factory)");
+        return NULL;
+    }
+    const char *s = PyBytes_AS_STRING(args[0]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]), i = 0;
+    while (i < n && s[i] >= 'A' && s[i] <= 'Z')
+        i++;
+    Py_ssize_t command_end = i;
+    if (command_end == 0 || i >= n || s[i] != ' ')
+        Py_RETURN_NONE;
+    Py_ssize_t target_start = ++i;
+    if (i >= n || s[i] == ':')
+        Py_RETURN_NONE;
+    while (i < n && s[i] != ' ') {
+        if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
+            Py_RETURN_NONE;
+        i++;
+    }
+    Py_ssize_t target_end = i;
+    if (target_end == target_start || i + 1 >= n || s[i + 1] != ':')
+        Py_RETURN_NONE;
+    Py_ssize_t text_start = i + 2;
+    for (i = text_start; i < n; i++)
+        if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
+            Py_RETURN_NONE;
+    PyObject *command = PyUnicode_DecodeASCII(s, command_end, "strict");
+    if (command == NULL)
+        return NULL;
+    PyObject *target = PyUnicode_DecodeUTF8(s + target_start, target_end - target_start, "strict");
+    PyObject *text = target == NULL ? NULL : PyUnicode_DecodeUTF8(s + text_start, n - text_start, "strict");
+    if (text == NULL) {
+        Py_DECREF(command);
+        Py_XDECREF(target);
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError))
+            return NULL;
+        PyErr_Clear();  /* not UTF-8: the Python way answers it */
+        Py_RETURN_NONE;
+    }
+    PyObject *params = PyList_New(2), *tags = PyDict_New();
+    if (params == NULL || tags == NULL) {
+        Py_DECREF(command);
+        Py_DECREF(target);
+        Py_DECREF(text);
+        Py_XDECREF(params);
+        Py_XDECREF(tags);
+        return NULL;
+    }
+    PyList_SET_ITEM(params, 0, target);
+    PyList_SET_ITEM(params, 1, text);
+    PyObject *margs[4] = {command, params, Py_None, tags};
+    PyObject *message = PyObject_Vectorcall(args[1], margs, 4, NULL);
+    Py_DECREF(command);
+    Py_DECREF(params);
+    Py_DECREF(tags);
+    return message;
+}
+
+#define ENCODE_MAX_PARAMS 16
+#define ENCODE_MAX_BYTES 512   /* irc/message.py's MAX_LINE_BYTES: a longer line is cut there */
+
+static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
+
+/* The UTF-8 of a str, or NULL with no exception set when it has none (lone surrogates,
+ * which the Python way replaces) or is not a str. */
+static const char *
+utf8_of(PyObject *text, Py_ssize_t *size)
+{
+    if (!PyUnicode_Check(text))
+        return NULL;
+    const char *data = PyUnicode_AsUTF8AndSize(text, size);
+    if (data == NULL)
+        PyErr_Clear();
+    return data;
+}
+
+/* Bytes a tag value takes once escaped (message-tags: ; space \ CR LF), and writing it. */
+static Py_ssize_t
+escaped_size(const char *v, Py_ssize_t n)
+{
+    Py_ssize_t size = n;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (v[i] == ';' || v[i] == ' ' || v[i] == '\\' || v[i] == '\r' || v[i] == '\n')
+            size++;
+    return size;
+}
+
+static char *
+escape_into(char *out, const char *v, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char c = v[i];
+        switch (c) {
+        case ';': *out++ = '\\'; *out++ = ':'; break;
+        case ' ': *out++ = '\\'; *out++ = 's'; break;
+        case '\\': *out++ = '\\'; *out++ = '\\'; break;
+        case '\r': *out++ = '\\'; *out++ = 'r'; break;
+        case '\n': *out++ = '\\'; *out++ = 'n'; break;
+        default: *out++ = c;
+        }
+    }
+    return out;
+}
+
+static int
+all_digits(const char *s, Py_ssize_t n)
+{
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* encode(message, text_only, text_last): Message.encode's bytes (irc/message.py), for
+ * the message whose line fits in 512 bytes and can be sent as it is. None whenever the
+ * Python way has more to do (a line to cut, no parameters, a value that is not a str,
+ * a middle parameter that cannot be one, CR, LF or NUL, a lone surrogate): it stays
+ * the reference, and raises or cuts exactly as before. */
+static PyObject *
+encode_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyAnySet_Check(args[1]) || !PyAnySet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "encode(message, text_only: frozenset, text_last: frozenset)");
+        return NULL;
+    }
+    PyObject *message = args[0], *result = NULL;
+    PyObject *command = PyObject_GetAttr(message, str_command);
+    PyObject *params = command == NULL ? NULL : PyObject_GetAttr(message, str_params);
+    PyObject *source = params == NULL ? NULL : PyObject_GetAttr(message, str_source);
+    PyObject *tags = source == NULL ? NULL : PyObject_GetAttr(message, str_tags);
+    if (tags == NULL)
+        goto done;
+    if (!PyUnicode_CheckExact(command) || !PyList_CheckExact(params) || !PyDict_CheckExact(tags)
+        || (source != Py_None && !PyUnicode_CheckExact(source)))
+        goto fallback;
+    Py_ssize_t count = PyList_GET_SIZE(params);
+    if (count == 0 || count > ENCODE_MAX_PARAMS)
+        goto fallback;
+    const char *param_text[ENCODE_MAX_PARAMS];
+    Py_ssize_t param_size[ENCODE_MAX_PARAMS];
+    Py_ssize_t command_size, source_size = 0, total;
+    const char *command_text = utf8_of(command, &command_size), *source_text = NULL;
+    if (command_text == NULL || !PyUnicode_IS_ASCII(command))
+        goto fallback;  /* str.isdigit() knows other digits than 0-9: left to the Python way */
+    if (source != Py_None) {
+        source_text = utf8_of(source, &source_size);
+        if (source_text == NULL)
+            goto fallback;
+    }
+    total = command_size + 2;  /* CRLF */
+    if (source_size)
+        total += source_size + 2;  /* ":source " */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        param_text[i] = utf8_of(PyList_GET_ITEM(params, i), &param_size[i]);
+        if (param_text[i] == NULL)
+            goto fallback;
+        if (i < count - 1 && (param_size[i] == 0 || param_text[i][0] == ':'
+                              || memchr(param_text[i], ' ', param_size[i]) != NULL))
+            goto fallback;  /* not a middle parameter: the Python way raises */
+        total += param_size[i] + 1;
+    }
+    const char *last = param_text[count - 1];
+    Py_ssize_t last_size = param_size[count - 1];
+    int contains, colon = last_size == 0 || last[0] == ':' || memchr(last, ' ', last_size) != NULL;
+    if (!colon) {
+        if ((contains = PySet_Contains(args[1], command)) < 0)
+            goto done;
+        colon = contains;
+    }
+    if (!colon && count > 1) {
+        if ((contains = PySet_Contains(args[2], command)) < 0)
+            goto done;
+        colon = contains || all_digits(command_text, command_size);
+    }
+    if (!colon && source_size && PyUnicode_Compare(command, str_nick) == 0)
+        colon = 1;
+    total += colon;
+    Py_ssize_t tag_count = PyDict_GET_SIZE(tags);
+    if (tag_count) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0, size;
+        total += 1;  /* '@'; then each tag and its ';', the last one's a space */
+        while (PyDict_Next(tags, &pos, &key, &value)) {
+            const char *text = utf8_of(key, &size);
+            if (text == NULL)
+                goto fallback;
+            total += size + 1;
+            text = utf8_of(value, &size);
+            if (text == NULL)
+                goto fallback;
+            if (size)
+                total += 1 + escaped_size(text, size);
+        }
+    }
+    if (total > ENCODE_MAX_BYTES)
+        goto fallback;  /* to be cut, or a tagged line within its limits: the Python way */
+    result = PyBytes_FromStringAndSize(NULL, total);
+    if (result == NULL)
+        goto done;
+    char *out = PyBytes_AS_STRING(result), *start = out;
+    if (tag_count) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0, size;
+        *out++ = '@';
+        while (PyDict_Next(tags, &pos, &key, &value)) {
+            const char *text = utf8_of(key, &size);
+            memcpy(out, text, size);
+            out += size;
+            text = utf8_of(value, &size);
+            if (size) {
+                *out++ = '=';
+                out = escape_into(out, text, size);
+            }
+            *out++ = ';';
+        }
+        out[-1] = ' ';
+    }
+    if (source_size) {
+        *out++ = ':';
+        memcpy(out, source_text, source_size);
+        out += source_size;
+        *out++ = ' ';
+    }
+    memcpy(out, command_text, command_size);
+    out += command_size;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        *out++ = ' ';
+        if (i == count - 1 && colon)
+            *out++ = ':';
+        memcpy(out, param_text[i], param_size[i]);
+        out += param_size[i];
+    }
+    *out++ = '\r';
+    *out++ = '\n';
+    if (out - start != total) {  /* the dictionary changed under us: cannot happen without Python code */
+        Py_CLEAR(result);
+        goto fallback;
+    }
+    for (char *c = start; c < out - 2; c++)
+        if (*c == '\r' || *c == '\n' || *c == '\0') {
+            Py_CLEAR(result);  /* would split the line: the Python way raises */
+            goto fallback;
+        }
+    goto done;
+fallback:
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(command);
+    Py_XDECREF(params);
+    Py_XDECREF(source);
+    Py_XDECREF(tags);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"take_each", (PyCFunction)take_each, METH_O, "take_each(queues): what each queue collected, taken."},
     {"send_each", (PyCFunction)(void (*)(void))send_each, METH_FASTCALL,
@@ -896,6 +1165,10 @@ static PyMethodDef module_methods[] = {
      "flush_each(queues, failed): the flusher's loop."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
      "deliver(local, skip, out): announce.to_members's loop."},
+    {"parse_common", (PyCFunction)(void (*)(void))parse_common, METH_FASTCALL,
+     "parse_common(raw, factory): the line `COMMAND target :text` read, or None."},
+    {"encode", (PyCFunction)(void (*)(void))encode_message, METH_FASTCALL,
+     "encode(message, text_only, text_last): Message.encode's bytes, or None."},
     {NULL}
 };
 
@@ -914,7 +1187,9 @@ module_exec(PyObject *module)
         || intern(&str_exceeded, "sendq_exceeded") < 0 || intern(&str_fast, "fast") < 0
         || intern(&str_tag_mask, "tag_mask") < 0 || intern(&str_deliver, "deliver") < 0
         || intern(&str_irc_bytes, "irc_bytes") < 0 || intern(&str_marked, "marked") < 0
-        || intern(&str_flush, "flush") < 0 || intern(&str_take, "take") < 0 || intern(&str_send, "send") < 0)
+        || intern(&str_flush, "flush") < 0 || intern(&str_take, "take") < 0 || intern(&str_send, "send") < 0
+        || intern(&str_command, "command") < 0 || intern(&str_params, "params") < 0
+        || intern(&str_source, "source") < 0 || intern(&str_tags, "tags") < 0 || intern(&str_nick, "NICK") < 0)
         return -1;
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     if (empty_bytes == NULL)

@@ -8,8 +8,10 @@ transport and every test shares it. Parsing a line a client sent can only fail w
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from hubbub.speedups import compiled
 
 __all__ = ["Message", "ParseError", "parse", "escape_tag_value", "unescape_tag_value"]
 
@@ -168,6 +170,10 @@ class Message:
         kept elsewhere give better cuts; this is the guarantee behind all of them, at
         the price of one length check on every line that fits.
         """
+        if _compiled_encode is not None:  # the same bytes, built in C, when nothing is to cut or refuse
+            fast = _compiled_encode(self, _TEXT_ONLY, _TEXT_LAST)
+            if fast is not None:
+                return fast
         data = (self.to_line() + "\r\n").encode("utf-8", "replace")
         if len(data) > MAX_LINE_BYTES:
             return self._cut(data)
@@ -193,6 +199,17 @@ class Message:
         # Middle parameters alone too long: no message of ours is shaped so. Still a line.
         body = data[start : start + MAX_LINE_BODY].decode("utf-8", "ignore").encode()
         return data[:start] + body + b"\r\n"
+
+
+# hubbub/_speedups.c's twins of Message.encode and of parse's common line (None where the
+# module is not built, or HUBBUB_PURE=1): each answers None where the Python code has more
+# to do, and the Python code stays the reference (tests/unit/test_line_speedups.py).
+_compiled_encode: Callable[[Message, frozenset[str], frozenset[str]], bytes | None] | None = (
+    compiled.encode if compiled is not None else None
+)
+parse_common: Callable[[bytes, type[Message]], Message | None] | None = (
+    compiled.parse_common if compiled is not None else None
+)
 
 
 def parse(line: str) -> Message:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from hubbub.irc import numerics as n
-from hubbub.irc.message import MAX_LINE_BODY, ParseError, parse
+from hubbub.irc.message import MAX_LINE_BODY, Message, ParseError, parse, parse_common
 from hubbub.server import handlers  # noqa: F401  (registers every command)
 from hubbub.server.addresses import counted_as
 from hubbub.server.apply import K_LINED, Outcome
@@ -129,6 +129,11 @@ class Session:
             if body_len > MAX_BODY:
                 self._too_long(raw)
                 return
+            if parse_common is not None:  # `PRIVMSG bob :hi`, read in C (None: any other line)
+                message = parse_common(raw, Message)
+                if message is not None:
+                    dispatch(ctx, message)
+                    return
             try:
                 text = raw.decode()  # UTF-8, strictly
             except UnicodeDecodeError:

@@ -1,0 +1,161 @@
+"""The compiled twins of the line's reading and writing (hubbub/_speedups.c's
+`parse_common` and `encode`) give what the Python code gives, or None and leave the
+line to it: generated lines and messages, the odd bytes a fuzzer would send included,
+compared with irc/message.py's `parse` and `Message.encode`, which stay the reference.
+Without the compiled module (no C compiler, HUBBUB_PURE=1) there is nothing to compare."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from hubbub.irc import message as wire
+from hubbub.irc.message import Message, ParseError, parse
+from hubbub.speedups import compiled
+
+pytestmark = pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")
+
+# Bytes that decide a line's shape, with text around them: ASCII letters of both cases,
+# spaces and colons, tags and sources, control characters, UTF-8 whole and broken.
+PIECES = [b"PRIVMSG", b"NOTICE", b"privmsg", b"TAGMSG", b"PING", b"001", b"A", b"#c", b"bob", b"\xc3\xa9",
+          b"\xf0\x9f\x98\x80", b"\xff", b"\xc3", b"\xed\xa0\x80", b" ", b"  ", b":", b" :", b"@", b"@a=b ", b":n!u@h ",
+          b"\r", b"\n", b"\x00", b"\t", b",", b";", b"=", b"x", b"\x7f"]  # fmt: skip
+LINES = st.lists(st.sampled_from(PIECES), max_size=12).map(b"".join) | st.binary(max_size=40)
+
+
+def python_parse(raw: bytes) -> Message | None:
+    """What session.line_received's Python way makes of `raw`: a Message, or None where it
+    answers otherwise (not UTF-8, blank, unparsable)."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    if not text.strip(" "):
+        return None
+    try:
+        return parse(text)
+    except ParseError:
+        return None
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=LINES)
+@example(raw=b"PRIVMSG bob :hi")
+@example(raw=b"PRIVMSG :bob :hi")
+@example(raw=b"PRIVMSG bob  :hi")
+@example(raw=b"PRIVMSG bob x :hi")
+@example(raw=b"PRIVMSG bob :")
+@example(raw=b"PRIVMSG bob :\xff")
+@example(raw=b"PRIVMSG b\xc3 :hi")
+@example(raw=b"PRIVMSG bob :a\x00b")
+def test_the_compiled_reading_of_a_line_is_the_python_one_or_none(raw: bytes) -> None:
+    assert compiled is not None
+    fast = compiled.parse_common(raw, Message)
+    if fast is not None:
+        assert fast == python_parse(raw), raw
+        assert type(fast.params) is list and type(fast.tags) is dict
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b"PRIVMSG bob :hello there", Message("PRIVMSG", ["bob", "hello there"])),
+        (b"NOTICE #c :", Message("NOTICE", ["#c", ""])),
+        (b"PRIVMSG #caf\xc3\xa9 :\xf0\x9f\x98\x80 :-) x :y", Message("PRIVMSG", ["#caf\u00e9", "\U0001f600 :-) x :y"])),
+        (b"TAGMSG bob :", Message("TAGMSG", ["bob", ""])),
+    ],
+)
+def test_the_common_line_is_read_in_c(raw: bytes, expected: Message) -> None:
+    """The line nearly every client sends takes the compiled way (None would pass the
+    property above, and buy nothing)."""
+    assert compiled is not None
+    assert compiled.parse_common(raw, Message) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"@label=1 PRIVMSG bob :hi", b":bob PRIVMSG bob :hi", b"privmsg bob :hi", b"PRIVMSG bob hi", b"PING",
+     b"PRIVMSG :hi", b"PRIVMSG bob  :hi", b"PRIVMSG a b :hi", b"PRIVMSG bob :\xff", b"PRIVMSG bob :a\rb",
+     b"PRIVMSG bob :a\x00", b" PRIVMSG bob :hi", b"PRIV-MSG bob :hi", b""],
+)  # fmt: skip
+def test_every_other_line_is_left_to_python(raw: bytes) -> None:
+    assert compiled is not None
+    assert compiled.parse_common(raw, Message) is None
+
+
+def test_a_factory_that_fails_is_an_error_not_a_crash() -> None:
+    assert compiled is not None
+
+    def refuse(*args: object) -> Message:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        compiled.parse_common(b"PRIVMSG bob :hi", refuse)
+    with pytest.raises(TypeError):
+        compiled.parse_common("PRIVMSG bob :hi", Message)  # type: ignore[arg-type]
+
+
+# -- writing ------------------------------------------------------------------------------
+
+TEXT = st.text(st.sampled_from(list("ab #:;=\\\r\n\0\u00e9\U0001f600\ud800")), max_size=12) | st.text(max_size=8)
+COMMANDS = st.sampled_from(["PRIVMSG", "NOTICE", "TAGMSG", "NICK", "QUIT", "PART", "KICK", "MODE", "001", "433",
+                            "\uff11\uff12", "privmsg", "JOIN", "CAP", "BATCH"])  # fmt: skip
+MESSAGES = st.builds(
+    Message,
+    COMMANDS,
+    st.lists(TEXT | st.sampled_from(["#c", "bob", ":x", "", "a b", "x" * 600]), max_size=5),
+    st.none() | st.sampled_from(["", "alice!a@127.0.0.1", "hubbub.local", "n!u@h\r"]) | TEXT,
+    st.dictionaries(st.sampled_from(["time", "msgid", "+typing", "account", "bot", "a\nb", "batch"]), TEXT, max_size=4),
+)
+
+
+def python_encode(message: Message, monkeypatch: pytest.MonkeyPatch) -> bytes | type[Exception]:
+    with monkeypatch.context() as patch:
+        patch.setattr(wire, "_compiled_encode", None)
+        try:
+            return message.encode()
+        except Exception as error:  # the reference refuses it: so must the compiled way
+            return type(error)
+
+
+SLOW_OK = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=SLOW_OK)
+@given(message=MESSAGES)
+@example(message=Message("PRIVMSG", ["#c", "hi"], "a!b@c", {"time": "2026-01-01T00:00:00.000Z", "+x": ""}))
+@example(message=Message("NICK", ["new"], "old!u@h"))
+@example(message=Message("NICK", ["new"]))
+@example(message=Message("001", ["alice", "Welcome"], "hubbub.local"))
+@example(message=Message("PRIVMSG", ["#c", "x" * 600], "a!b@c"))
+@example(message=Message("PRIVMSG", ["#c", "hi"], "a!b@c", {"k": "a;b c\\d\re\nf"}))
+def test_the_compiled_writing_of_a_message_is_the_python_one_or_none(
+    message: Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert compiled is not None
+    reference = python_encode(message, monkeypatch)
+    fast = compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST)
+    if fast is not None:
+        assert fast == reference, message
+    if isinstance(reference, bytes):
+        assert message.encode() == reference
+    else:
+        with pytest.raises(reference):
+            message.encode()
+
+
+@pytest.mark.parametrize(
+    "message, line",
+    [
+        (Message("PRIVMSG", ["#c", "hi there"], "a!b@c"), b":a!b@c PRIVMSG #c :hi there\r\n"),
+        (Message("PRIVMSG", ["#c", "hi"], "a!b@c", {"time": "t", "msgid": "m;1"}),
+         b"@time=t;msgid=m\\:1 :a!b@c PRIVMSG #c :hi\r\n"),
+        (Message("NICK", ["new"], "old!u@h"), b":old!u@h NICK :new\r\n"),
+        (Message("PART", ["#c"], "a!b@c"), b":a!b@c PART #c\r\n"),
+        (Message("MODE", ["#c", "+o", "bob"], "a!b@c"), b":a!b@c MODE #c +o bob\r\n"),
+    ],
+)  # fmt: skip
+def test_messages_that_fit_are_written_in_c(message: Message, line: bytes) -> None:
+    assert compiled is not None
+    assert compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST) == line
