@@ -889,6 +889,188 @@ send_each(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 
+
+/* -- LineBuffer ---------------------------------------------------------------------- */
+
+/* The same class as hubbub/irc/framing.py's LineBuffer (the reference, and the fallback):
+ * received bytes in, complete lines out (LF ends a line, a CR before it is dropped), an
+ * over-long line reported once as None and skipped up to its end. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *buf;      /* bytes: the start of a line still waiting for its end */
+    Py_ssize_t max;     /* the longest line, without its ending */
+    int skipping;       /* inside an over-long line: dropping up to the next LF */
+} LineBuffer;
+
+static int
+framer_init(LineBuffer *self, PyObject *args, PyObject *kwds)
+{
+    static char *names[] = {"max_line", NULL};
+    Py_ssize_t max;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "n", names, &max))
+        return -1;
+    Py_XSETREF(self->buf, Py_NewRef(empty_bytes));
+    self->max = max;
+    self->skipping = 0;
+    return 0;
+}
+
+static int
+framer_traverse(LineBuffer *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->buf);
+    return 0;
+}
+
+static int
+framer_clear(LineBuffer *self)
+{
+    Py_CLEAR(self->buf);
+    return 0;
+}
+
+static void
+framer_dealloc(LineBuffer *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    framer_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* Append one line (data[start:end], its CR dropped) or None when it is too long. */
+static int
+framer_line(LineBuffer *self, PyObject *out, const char *data, Py_ssize_t start, Py_ssize_t end)
+{
+    if (end > start && data[end - 1] == '\r')
+        end--;
+    if (self->skipping) {
+        self->skipping = 0;
+        return 0;
+    }
+    PyObject *line = end - start > self->max ? Py_NewRef(Py_None)
+                                             : PyBytes_FromStringAndSize(data + start, end - start);
+    if (line == NULL)
+        return -1;
+    int r = PyList_Append(out, line);
+    Py_DECREF(line);
+    return r;
+}
+
+static PyObject *
+framer_feed(LineBuffer *self, PyObject *arg)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "feed(data: bytes)");
+        return NULL;
+    }
+    if (self->buf == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "LineBuffer not initialized");
+        return NULL;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(arg), waiting = PyBytes_GET_SIZE(self->buf);
+    const char *s = PyBytes_AS_STRING(arg);
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    if (n && !waiting && !self->skipping && memchr(s, '\n', n) == s + n - 1) {
+        /* one whole line and nothing waiting: nearly every read at everyday load */
+        Py_ssize_t end = n - 1;
+        if (end > 0 && s[end - 1] == '\r')
+            end--;
+        PyObject *line = end > self->max ? Py_NewRef(Py_None)
+                       : end == n ? Py_NewRef(arg) : PyBytes_FromStringAndSize(s, end);
+        if (line == NULL || PyList_Append(out, line) < 0) {
+            Py_XDECREF(line);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(line);
+        return out;
+    }
+    PyObject *joined = NULL;
+    if (waiting) {
+        joined = PyBytes_FromStringAndSize(NULL, waiting + n);
+        if (joined == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        memcpy(PyBytes_AS_STRING(joined), PyBytes_AS_STRING(self->buf), waiting);
+        memcpy(PyBytes_AS_STRING(joined) + waiting, s, n);
+        s = PyBytes_AS_STRING(joined);
+        n += waiting;
+    }
+    Py_ssize_t start = 0;
+    const char *lf;
+    while (start <= n && (lf = memchr(s + start, '\n', n - start)) != NULL) {
+        Py_ssize_t end = lf - s;
+        if (framer_line(self, out, s, start, end) < 0) {
+            Py_XDECREF(joined);
+            Py_DECREF(out);
+            return NULL;
+        }
+        start = end + 1;
+    }
+    Py_ssize_t rest = n - start;
+    /* The limit counts the line without its ending, so a full-length line may wait here
+     * with its CR while the LF is still on the way. */
+    if (rest > self->max && !self->skipping && !(rest == self->max + 1 && s[n - 1] == '\r')) {
+        if (PyList_Append(out, Py_None) < 0) {
+            Py_XDECREF(joined);
+            Py_DECREF(out);
+            return NULL;
+        }
+        self->skipping = 1;
+    }
+    PyObject *kept = self->skipping || rest == 0 ? Py_NewRef(empty_bytes)
+                   : start == 0 && joined == NULL ? Py_NewRef(arg)
+                   : PyBytes_FromStringAndSize(s + start, rest);
+    Py_XDECREF(joined);
+    if (kept == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_SETREF(self->buf, kept);
+    return out;
+}
+
+static PyObject *
+framer_get_pending(LineBuffer *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->buf == NULL ? 0 : PyBytes_GET_SIZE(self->buf));
+}
+
+static PyMethodDef framer_methods[] = {
+    {"feed", (PyCFunction)framer_feed, METH_O, "Add received bytes; return the complete lines."},
+    {NULL}
+};
+
+static PyGetSetDef framer_getset[] = {
+    {"pending", (getter)framer_get_pending, NULL, "Bytes of a line still waiting for its end.", NULL},
+    {NULL}
+};
+
+static PyType_Slot framer_slots[] = {
+    {Py_tp_doc, "Received bytes split into IRC lines (see hubbub/irc/framing.py)."},
+    {Py_tp_traverse, framer_traverse},
+    {Py_tp_clear, framer_clear},
+    {Py_tp_dealloc, framer_dealloc},
+    {Py_tp_init, framer_init},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_methods, framer_methods},
+    {Py_tp_getset, framer_getset},
+    {0, NULL}
+};
+
+static PyType_Spec framer_spec = {
+    .name = "hubbub._speedups.LineBuffer",
+    .basicsize = sizeof(LineBuffer),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = framer_slots,
+};
+
 /* -- the line, read and written ------------------------------------------------------ */
 
 /* parse_common(raw, factory): the received line `COMMAND target :text` (without its line
@@ -1202,6 +1384,13 @@ module_exec(PyObject *module)
         return -1;
     }
     queue_type = (PyTypeObject *)type;
+    type = PyType_FromModuleAndSpec(module, &framer_spec, NULL);
+    if (type == NULL)
+        return -1;
+    if (PyModule_AddObject(module, "LineBuffer", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
     return 0;
 }
 

@@ -8,7 +8,9 @@ lose its connection by sending too much.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
+
+from hubbub.speedups import compiled
 
 TOO_LONG: Final = None  # marker yielded in place of an over-long line
 
@@ -60,3 +62,15 @@ class LineBuffer:
     @property
     def pending(self) -> int:
         return len(self._buf)
+
+
+def _framers() -> type[LineBuffer]:
+    """The class a server's connections frame their input with: LineBuffer above, or its
+    compiled twin (hubbub/_speedups.c, the same behaviour: tests/unit/test_line_speedups.py)
+    when it was built. Every read of every client passes through `feed`."""
+    if compiled is not None:
+        return cast("type[LineBuffer]", compiled.LineBuffer)
+    return LineBuffer
+
+
+FRAMER = _framers()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, cast
 
 from hubbub.config import LimitsSection
-from hubbub.irc.framing import LineBuffer
+from hubbub.irc.framing import FRAMER
 from hubbub.server.flood import TokenBucket
 from hubbub.speedups import compiled
 
@@ -68,7 +68,7 @@ class LineGate:
 
     def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._framer = LineBuffer(max_line)
+        self._framer = FRAMER(max_line)
         # Lines waiting to be handled, in order; None when none wait (a deque costs ~750
         # bytes, and most clients, most of the time, have nothing waiting).
         self.waiting: deque[Line] | None = None

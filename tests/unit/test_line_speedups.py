@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hubbub.irc import message as wire
+from hubbub.irc.framing import FRAMER, LineBuffer
 from hubbub.irc.message import Message, ParseError, parse
 from hubbub.speedups import compiled
 
@@ -159,3 +160,38 @@ def test_the_compiled_writing_of_a_message_is_the_python_one_or_none(
 def test_messages_that_fit_are_written_in_c(message: Message, line: bytes) -> None:
     assert compiled is not None
     assert compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST) == line
+
+
+# -- framing ------------------------------------------------------------------------------
+
+STREAM = st.lists(st.sampled_from([b"\r\n", b"\n", b"\r", b"PRIVMSG bob :hi", b"x", b"x" * 8, b"", b"\x00", b"\xff"]),
+                  max_size=30).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=STREAM, cuts=st.lists(st.integers(0, 200), max_size=8), limit=st.integers(0, 20))
+@example(stream=b"x" * 10 + b"\r\n", cuts=[10], limit=10)
+@example(stream=b"x" * 11 + b"\r\nok\n", cuts=[3, 11], limit=10)
+@example(stream=b"hello\r\n", cuts=[], limit=10)
+def test_the_compiled_framer_cuts_any_stream_as_the_python_one(stream: bytes, cuts: list[int], limit: int) -> None:
+    """Whatever the bytes and however the reads split them: the same lines, the same
+    over-long markers, the same bytes left waiting."""
+    assert compiled is not None
+    python, fast = LineBuffer(limit), compiled.LineBuffer(limit)
+    start = 0
+    for cut in [*sorted(cuts), len(stream)]:
+        chunk = stream[start:cut]
+        start = max(start, cut)
+        assert fast.feed(chunk) == python.feed(chunk), (stream, cuts, limit)
+        assert fast.pending == python.pending
+
+
+def test_the_server_frames_with_the_compiled_twin() -> None:
+    assert compiled is not None
+    assert FRAMER is compiled.LineBuffer
+    framer = FRAMER(10)
+    assert framer.feed(b"PING a\r\n") == [b"PING a"]
+    assert framer.feed(b"x" * 12) == [None]  # once, then skipped to the line's end
+    assert framer.feed(b"yyy\nok\r\n") == [b"ok"]
+    with pytest.raises(TypeError):
+        framer.feed("PING\r\n")  # type: ignore[arg-type]
