@@ -9,7 +9,14 @@
  *                 the reference, and the fallback where this module cannot be built);
  *   deliver       the loop of hubbub/server/announce.py's to_members.
  *
- * Both must behave exactly as their Python versions: tests run against both.
+ * and, on every message's way in and out, what the interpreter would spend most on per line:
+ *
+ *   LineBuffer    the same class as hubbub/irc/framing.py's LineBuffer;
+ *   parse_common  the common received line `COMMAND target :text`, as irc/message.py's parse
+ *                 reads it (None for every other line: the Python way takes it);
+ *   encode        Message.encode's bytes for a message that fits (None: the Python way).
+ *
+ * All must behave exactly as their Python versions: tests run against both.
  */
 
 #define PY_SSIZE_T_CLEAN
