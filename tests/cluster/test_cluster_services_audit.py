@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 
@@ -362,6 +363,36 @@ async def test_chanserv_drop_takes_founder_status_from_the_founder_s_connections
     await caught_up(phone)
     assert await cs(phone, "INFO #garden") == "Channel #garden is not registered"
     assert not [name for name in await names(phone, "#garden") if name.startswith("~")]
+
+
+async def test_chanserv_drop_takes_founder_status_given_by_a_join_its_node_had_not_read_yet(
+    network: Cluster,
+) -> None:
+    """The founder's phone joins on node 2 (and gets ~) while node 1 is paused; the DROP
+    reaches node 1 before it has read that join from the log. The join is ordered before
+    the drop, so the phone's ~ must go with the registration all the same."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice.send("CHANSERV DROP #garden")
+    while "To confirm" not in (notice := (await alice.expect(_from(CS))).params[-1]):
+        pass
+    phone = await logged_in(network, n2, "alice_phone", "alice")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        await phone.join("#garden")
+        assert await names(phone, "#garden") == ["~alice", "~alice_phone"]
+        alice.send(f"CHANSERV DROP #garden {notice.split()[-1]}")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(CS))).params[-1] == "Channel #garden is now unregistered"
+    await caught_up(phone)
+    await caught_up(alice)
+    for client in (alice, phone):
+        assert not [name for name in await names(client, "#garden") if name.startswith("~")]
 
 
 # -- read markers and private history of one account on two nodes ------------------------------

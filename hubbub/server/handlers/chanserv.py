@@ -269,8 +269,17 @@ def cs_drop(ctx: Context, args: list[str]) -> None:
         _say(ctx, f"To confirm, run this command: /CS DROP {channel.name} {_drop_code(channel)}")
         return
     name = channel.name
-    ctx.emit(ChannelDropped(name, ctx.now()), lambda outcome: _say(ctx, f"Channel {name} is now unregistered"))
-    founders_gone(ctx, [channel])  # the founder status goes with the registration, from every connection
+
+    def dropped(outcome: Outcome) -> None:
+        _say(ctx, f"Channel {name} is now unregistered")
+        if outcome.rejected is None:
+            # The founder status goes with the registration, from every connection: looked
+            # for now, in the network's order, not when the command came. In a cluster this
+            # replica may not have applied yet a join ordered before the drop (a founder's
+            # connection on another node, given ~ by it); from the drop on, none is given.
+            founders_gone(ctx, [channel])
+
+    ctx.emit(ChannelDropped(name, ctx.now()), dropped)
 
 
 chanserv.commands["UNREGISTER"] = chanserv.commands["DROP"]
