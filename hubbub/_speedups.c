@@ -16,6 +16,10 @@
  *                 reads it (None for every other line: the Python way takes it);
  *   encode        Message.encode's bytes for a message that fits (None: the Python way).
  *
+ * and every event's time, checked against the order of those applied before it:
+ *
+ *   TimeOrder     hubbub/server/apply.py's in_time_order, as a callable object.
+ *
  * All must behave exactly as their Python versions: tests run against both.
  */
 
@@ -23,6 +27,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1078,6 +1083,226 @@ static PyType_Spec framer_spec = {
     .slots = framer_slots,
 };
 
+
+/* -- TimeOrder --------------------------------------------------------------------- */
+
+/* TimeOrder(timed, time_at, step_back_us, fallback): a callable doing what
+ * hubbub/server/apply.py's in_time_order does (the reference: see its docstring), for
+ * the events and clocks of everyday (a float time, integer clocks well within 2**53
+ * microseconds); anything else goes to `fallback`, that Python function, unchanged. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *timed;      /* frozenset of the event types stamped with a time */
+    PyObject *time_at;    /* dict: such a type -> the index of its time */
+    long long step_back;  /* STEP_BACK_US */
+    PyObject *fallback;
+    vectorcallfunc vectorcall;
+} TimeOrder;
+
+static PyObject *str_clock_us;
+
+#define EXACT_US 9007199254740992.0  /* 2**53: below it, a double holds every integer */
+
+/* Python's round() of a float: to the nearest integer, halves to even. */
+static double
+round_half_even(double x)
+{
+    double rounded = round(x);
+    if (fabs(x - rounded) == 0.5)
+        rounded = 2.0 * round(x / 2.0);
+    return rounded;
+}
+
+/* A Python int as a long long within +-2**53, or 0 (no exception) when it is none. */
+static int
+exact_us(PyObject *value, long long *out)
+{
+    if (!PyLong_CheckExact(value))
+        return 0;
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (v >= (long long)EXACT_US || v <= -(long long)EXACT_US)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static PyObject *
+time_order_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    TimeOrder *self = (TimeOrder *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs < 2 || nargs > 3)
+        return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+    PyObject *state = args[0], *event = args[1], *ceiling = nargs == 3 ? args[2] : Py_None;
+    PyObject *kind = (PyObject *)Py_TYPE(event);
+    int timed = PySet_Contains(self->timed, kind);
+    if (timed < 0)
+        return NULL;
+    if (!timed)
+        return Py_NewRef(event);
+    PyObject *at_obj = PyDict_GetItemWithError(self->time_at, kind);  /* borrowed */
+    if (at_obj == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        goto fallback;
+    }
+    Py_ssize_t at = PyLong_AsSsize_t(at_obj);
+    if (at == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyTuple_Check(event) || at < 0 || at >= PyTuple_GET_SIZE(event))
+        goto fallback;
+    PyObject *time = PyTuple_GET_ITEM(event, at);
+    if (!PyFloat_CheckExact(time))
+        goto fallback;
+    double scaled = PyFloat_AS_DOUBLE(time) * 1000000;
+    if (!(fabs(scaled) < EXACT_US))  /* NaN, an infinity, or past what a double counts exactly */
+        goto fallback;
+    long long stamped = (long long)round_half_even(scaled), us = stamped, last, bound = 0;
+    PyObject *clock = PyObject_GetAttr(state, str_clock_us);
+    if (clock == NULL)
+        return NULL;
+    int usable = exact_us(clock, &last);
+    Py_DECREF(clock);
+    if (!usable || (ceiling != Py_None && !exact_us(ceiling, &bound)))
+        goto fallback;
+    if (ceiling != Py_None) {
+        if (us > bound)
+            us = bound;
+        if (us <= last)
+            us = last + 1;
+    }
+    else if (last - self->step_back <= us && us <= last)
+        us = last + 1;
+    PyObject *value = PyLong_FromLongLong(us);
+    if (value == NULL)
+        return NULL;
+    int r = PyObject_SetAttr(state, str_clock_us, value);
+    Py_DECREF(value);
+    if (r < 0)
+        return NULL;
+    if (us == stamped)
+        return Py_NewRef(event);
+    /* a tuple made as the NamedTuple's own __new__ does, the time moved */
+    Py_ssize_t size = PyTuple_GET_SIZE(event);
+    PyObject *items = PyTuple_New(size);
+    if (items == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *item = i == at ? PyFloat_FromDouble((double)us / 1000000) : Py_NewRef(PyTuple_GET_ITEM(event, i));
+        if (item == NULL) {
+            Py_DECREF(items);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(items, i, item);
+    }
+    PyObject *pack = PyTuple_Pack(1, items);
+    Py_DECREF(items);
+    if (pack == NULL)
+        return NULL;
+    PyObject *moved = PyTuple_Type.tp_new((PyTypeObject *)kind, pack, NULL);
+    Py_DECREF(pack);
+    return moved;
+fallback:
+    return PyObject_Vectorcall(self->fallback, args, nargsf, kwnames);
+}
+
+static int
+time_order_init(TimeOrder *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *timed, *time_at, *fallback;
+    long long step_back;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "TimeOrder takes no keyword arguments");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!O!LO", &PyFrozenSet_Type, &timed, &PyDict_Type, &time_at, &step_back, &fallback))
+        return -1;
+    Py_XSETREF(self->timed, Py_NewRef(timed));
+    Py_XSETREF(self->time_at, Py_NewRef(time_at));
+    Py_XSETREF(self->fallback, Py_NewRef(fallback));
+    self->step_back = step_back;
+    self->vectorcall = time_order_call;
+    return 0;
+}
+
+static int
+time_order_traverse(TimeOrder *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->timed);
+    Py_VISIT(self->time_at);
+    Py_VISIT(self->fallback);
+    return 0;
+}
+
+static int
+time_order_clear(TimeOrder *self)
+{
+    Py_CLEAR(self->timed);
+    Py_CLEAR(self->time_at);
+    Py_CLEAR(self->fallback);
+    return 0;
+}
+
+static void
+time_order_dealloc(TimeOrder *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    time_order_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+time_order_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    TimeOrder *self = (TimeOrder *)PyType_GenericNew(type, args, kwds);
+    if (self != NULL)
+        self->vectorcall = NULL;  /* callable only once initialized */
+    return (PyObject *)self;
+}
+
+static PyObject *
+time_order_tp_call(PyObject *callable, PyObject *args, PyObject *kwds)
+{
+    TimeOrder *self = (TimeOrder *)callable;
+    if (self->fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "TimeOrder not initialized");
+        return NULL;
+    }
+    return PyVectorcall_Call(callable, args, kwds);
+}
+
+static PyMemberDef time_order_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(TimeOrder, vectorcall), READONLY, NULL},
+    {NULL}
+};
+
+static PyType_Slot time_order_slots[] = {
+    {Py_tp_doc, "apply.in_time_order, compiled (see hubbub/server/apply.py)."},
+    {Py_tp_traverse, time_order_traverse},
+    {Py_tp_clear, time_order_clear},
+    {Py_tp_dealloc, time_order_dealloc},
+    {Py_tp_init, time_order_init},
+    {Py_tp_new, time_order_new},
+    {Py_tp_members, time_order_members},
+    {Py_tp_call, time_order_tp_call},
+    {0, NULL}
+};
+
+static PyType_Spec time_order_spec = {
+    .name = "hubbub._speedups.TimeOrder",
+    .basicsize = sizeof(TimeOrder),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = time_order_slots,
+};
+
 /* -- the line, read and written ------------------------------------------------------ */
 
 /* parse_common(raw, factory): the received line `COMMAND target :text` (without its line
@@ -1378,7 +1603,8 @@ module_exec(PyObject *module)
         || intern(&str_irc_bytes, "irc_bytes") < 0 || intern(&str_marked, "marked") < 0
         || intern(&str_flush, "flush") < 0 || intern(&str_take, "take") < 0 || intern(&str_send, "send") < 0
         || intern(&str_command, "command") < 0 || intern(&str_params, "params") < 0
-        || intern(&str_source, "source") < 0 || intern(&str_tags, "tags") < 0 || intern(&str_nick, "NICK") < 0)
+        || intern(&str_source, "source") < 0 || intern(&str_tags, "tags") < 0 || intern(&str_nick, "NICK") < 0
+        || intern(&str_clock_us, "clock_us") < 0)
         return -1;
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     if (empty_bytes == NULL)
@@ -1395,6 +1621,13 @@ module_exec(PyObject *module)
     if (type == NULL)
         return -1;
     if (PyModule_AddObject(module, "LineBuffer", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    type = PyType_FromModuleAndSpec(module, &time_order_spec, NULL);
+    if (type == NULL)
+        return -1;
+    if (PyModule_AddObject(module, "TimeOrder", type) < 0) {
         Py_DECREF(type);
         return -1;
     }

@@ -35,3 +35,13 @@ class LineBuffer:
     def feed(self, data: bytes) -> list[bytes | None]: ...
     @property
     def pending(self) -> int: ...
+
+class TimeOrder:
+    def __init__(
+        self,
+        timed: frozenset[type[Any]],
+        time_at: dict[type[Any], int],
+        step_back_us: int,
+        fallback: Callable[..., Any],
+    ) -> None: ...
+    def __call__(self, state: Any, event: Any, ceiling_us: int | None = None) -> Any: ...

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
 from hubbub.engine import snapshot
-from hubbub.server.apply import APPLIERS, Outcome, in_time_order, rejected
+from hubbub.server.apply import APPLIERS, Outcome, ordered, rejected
 from hubbub.server.engine import Subscriber, Then
 from hubbub.server.events import (
     AwaySet,
@@ -269,7 +269,7 @@ class Replica:
             self.lost()
 
     def _deliver(self, event: Event, mine: bool) -> Outcome:
-        event = in_time_order(self.state, event, self.ceiling_us)
+        event = ordered(self.state, event, self.ceiling_us)
         outcome = APPLIERS[type(event)](self.state, event)
         for subscriber in self._subscribers:
             subscriber(event, outcome)

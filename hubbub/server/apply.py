@@ -72,6 +72,7 @@ from hubbub.server.klines import Kline
 from hubbub.server.state import ChatState
 from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry
+from hubbub.speedups import compiled
 
 E = TypeVar("E", bound=Event)
 
@@ -133,7 +134,7 @@ def applies(event_type: type[E]) -> Callable[[Applier[E]], Applier[E]]:
 
 def apply(state: ChatState, event: Event) -> Outcome:
     """Apply one event as the engines do (they inline this: it is every message's path)."""
-    return APPLIERS[type(event)](state, in_time_order(state, event))
+    return APPLIERS[type(event)](state, ordered(state, event, None))
 
 
 # The events shown with a time and a msgid: the ones clients see stamped, and history keeps.
@@ -179,6 +180,20 @@ def in_time_order(state: ChatState, event: E, ceiling_us: int | None = None) -> 
         return event
     at = _TIME_AT[type(event)]  # a tuple made as the NamedTuple's own __new__ does: _replace costs 15 times more
     return tuple.__new__(type(event), (*timed[:at], us / 1_000_000, *timed[at + 1 :]))
+
+
+def _compiled_time_order() -> Callable[..., Any] | None:
+    """in_time_order's compiled twin (hubbub/_speedups.c), which every event of every
+    engine passes: the same, in C, for a float time and clocks within 2**53 µs, and this
+    function itself for anything else (tests/unit/test_line_speedups.py compares them)."""
+    if compiled is None:
+        return None
+    twin: Callable[..., Any] = compiled.TimeOrder(frozenset(TIMED), dict(_TIME_AT), STEP_BACK_US, in_time_order)
+    return twin
+
+
+# What the engines call: the twin when it was built, else the reference above.
+ordered: Callable[[ChatState, E, int | None], E] = _compiled_time_order() or in_time_order
 
 
 # -- users ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from hubbub.server.apply import APPLIERS, Outcome, in_time_order
+from hubbub.server.apply import APPLIERS, Outcome, ordered
 from hubbub.server.events import Event
 from hubbub.server.state import ChatState
 
@@ -112,7 +112,7 @@ class LocalEngine:
         try:
             # applied and delivered here, inline: this is every message's path
             kind = type(event)
-            event = in_time_order(self.state, event)
+            event = ordered(self.state, event, None)
             outcome = APPLIERS[kind](self.state, event)
             routes = self._routes.get(kind) or self._route(kind)
             for route in routes[0] if outcome.rejected is None else routes[1]:
@@ -129,7 +129,7 @@ class LocalEngine:
 
     def _process(self, event: Event, then: Then | None) -> None:
         kind = type(event)
-        event = in_time_order(self.state, event)
+        event = ordered(self.state, event, None)
         outcome = APPLIERS[kind](self.state, event)
         routes = self._routes.get(kind) or self._route(kind)
         for route in routes[0] if outcome.rejected is None else routes[1]:

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from hubbub.irc import message as wire
 from hubbub.irc.framing import FRAMER, LineBuffer
 from hubbub.irc.message import Message, ParseError, parse
+from hubbub.server import apply
+from hubbub.server.events import Synced, new_said
 from hubbub.speedups import compiled
 
 pytestmark = pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")
@@ -195,3 +197,54 @@ def test_the_server_frames_with_the_compiled_twin() -> None:
     assert framer.feed(b"yyy\nok\r\n") == [b"ok"]
     with pytest.raises(TypeError):
         framer.feed("PING\r\n")  # type: ignore[arg-type]
+
+
+# -- the time an event is applied at ------------------------------------------------------
+
+
+class Clock:
+    """What in_time_order reads and sets of the state."""
+
+    def __init__(self, clock_us: int) -> None:
+        self.clock_us = clock_us
+
+
+TIMES = st.floats(allow_nan=True, allow_infinity=True) | st.floats(1.7e9, 1.8e9) | st.integers(-10, 2 * 10**9)
+CLOCKS = st.integers(-(2**60), 2**60) | st.integers(1_700_000_000_000_000, 1_800_000_000_000_000)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(time=TIMES, clock=CLOCKS, ceiling=st.none() | CLOCKS, nudge=st.integers(-3_000_000, 3_000_000))
+@example(time=1_750_000_000.0, clock=1_750_000_000_000_000, ceiling=None, nudge=0)  # the same µs: one later
+@example(time=1_750_000_000.0000005, clock=0, ceiling=None, nudge=0)  # a half: to even, as round() does
+@example(time=1_750_000_000.0, clock=1_750_000_000_500_000, ceiling=None, nudge=0)  # a step back within a second
+@example(time=1_750_000_001.0, clock=1_750_000_000_000_000, ceiling=1_750_000_000_000_999, nudge=0)  # past the ceiling
+@example(time=1_750_000_000.0, clock=1_750_000_001_000_000, ceiling=None, nudge=0)  # a step back of a second exactly
+def test_the_compiled_time_order_is_the_python_one(
+    time: float | int, clock: int, ceiling: int | None, nudge: int
+) -> None:
+    """The same event (moved or not, a float time or not), the same clock after, the
+    same error where the reference raises one (round() of NaN or an infinity)."""
+    assert compiled is not None
+    if nudge and isinstance(time, float) and abs(time) < 1e12:
+        clock = round(time * 1_000_000) + nudge  # near the event's own time, where the rules bite
+    twin = compiled.TimeOrder(frozenset(apply.TIMED), dict(apply._TIME_AT), apply.STEP_BACK_US, apply.in_time_order)
+    event = new_said(("u1", "PRIVMSG", "#c", True, "hi", None, time, "m1", ""))
+    results = []
+    for order in (apply.in_time_order, twin):
+        state = Clock(clock)
+        try:
+            got: object = order(state, event, ceiling)  # type: ignore[arg-type]
+        except Exception as error:
+            got = type(error)
+        results.append((got, type(got), state.clock_us))
+    assert results[0] == results[1]
+
+
+def test_events_without_a_time_pass_unchanged_and_the_engines_call_the_twin() -> None:
+    assert compiled is not None
+    assert isinstance(apply.ordered, compiled.TimeOrder)
+    state = Clock(5)
+    event = Synced("x", 1.0)  # stamped, but shown with no msgid: not ordered by time
+    assert apply.ordered(state, event, None) is event  # type: ignore[arg-type]
+    assert state.clock_us == 5
