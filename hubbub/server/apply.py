@@ -97,6 +97,9 @@ class Outcome:
     time = 0.0  # a join's time as applied (in_time_order may have moved it): its autoreplay's bound
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in; those a dropped account's end took
+    # The registered channels a dropped account's end unregistered and that stay (they have
+    # members): their founder status (+q) goes too, in the network's order (handlers/nickserv.py)
+    unregistered: Sequence[Channel] = ()
     # A dropped account's list entries (`-b a:name`...) taken out, channel by channel
     unlisted: Sequence[tuple[Channel, Sequence[ModeChange]]] = ()
     metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
@@ -924,6 +927,7 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
     # bans, exceptions and invite exceptions that name it (`a:<name>`; a wildcard such as
     # `a:zo*` names nobody in particular and stays).
     ended: list[Channel] = []
+    unregistered: list[Channel] = []
     unlisted: list[tuple[Channel, list[ModeChange]]] = []
     for channel in list(state.channels.values()):
         if channel.founder == ev.key:
@@ -933,6 +937,7 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
                 _forget(state, channel)
                 ended.append(channel)
                 continue
+            unregistered.append(channel)
         else:
             channel.access.pop(ev.key, None)
         removed = [
@@ -943,6 +948,7 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
         if removed:
             unlisted.append((channel, removed))
     outcome.left = ended
+    outcome.unregistered = unregistered
     outcome.unlisted = unlisted
     return outcome
 

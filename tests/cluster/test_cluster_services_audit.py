@@ -625,6 +625,72 @@ async def test_nickserv_drop_on_one_node_logs_out_the_account_everywhere(network
     assert not [m for m in await bob.collect_until("BATCH") if m.command == "CHATHISTORY"]
 
 
+async def test_nickserv_drop_takes_founder_status_in_a_channel_registered_on_a_node_its_node_had_not_read_yet(
+    network: Cluster,
+) -> None:
+    """The account's phone registers #garden on node 2 (and gets ~) while node 1 is paused;
+    the account's DROP reaches node 1 before it has read that registration from the log.
+    The registration is ordered before the drop, which unregisters the channel: the
+    phone's ~ must go with it all the same."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice")
+    alice.send("NICKSERV DROP")
+    while "To confirm" not in (notice := (await alice.expect(_from(NS))).params[-1]):
+        pass
+    phone = await logged_in(network, n2, "alice_phone", "alice", channels=["#garden"])
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        assert await cs(phone, "REGISTER #garden") == "Channel #garden successfully registered"
+        await phone.expect("MODE", "#garden", "+q", "alice_phone")
+        assert await names(phone, "#garden") == ["~alice_phone"]
+        alice.send(f"NICKSERV DROP alice {notice.split()[-1]}")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(NS))).params[-1] == "Successfully unregistered account alice"
+    await caught_up(phone)
+    await caught_up(alice)
+    assert await cs(phone, "INFO #garden") == "Channel #garden is not registered"
+    for client in (alice, phone):
+        assert await names(client, "#garden") == ["@alice_phone"]
+
+
+async def test_nickserv_drop_leaves_founder_status_in_a_channel_given_away_on_a_node_its_node_had_not_read_yet(
+    network: Cluster,
+) -> None:
+    """The account's phone gives #garden to bob on node 2 (bob gets ~) while node 1 is
+    paused; the account's DROP reaches node 1 before it has read that from the log. The
+    channel is bob's when the drop comes, in the network's order: it stays registered,
+    and bob keeps his ~."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice.send("NICKSERV DROP")
+    while "To confirm" not in (notice := (await alice.expect(_from(NS))).params[-1]):
+        pass
+    bob = await registered(network, n2, "bob", "#garden")
+    phone = await logged_in(network, n2, "alice_phone", "alice")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
+        await bob.expect("MODE", "#garden", "+q", "bob")
+        assert await names(bob, "#garden") == ["@alice", "~bob"]
+        alice.send(f"NICKSERV DROP alice {notice.split()[-1]}")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(NS))).params[-1] == "Successfully unregistered account alice"
+    await caught_up(bob)
+    await caught_up(alice)
+    assert await cs(bob, "INFO #garden") == "Channel #garden is registered"
+    assert (await bob.expect(_from(CS))).params[-1] == "Founder: bob"
+    for client in (alice, bob):
+        assert await names(client, "#garden") == ["@alice", "~bob"]
+
+
 async def test_accounts_changed_offline_while_every_node_is_stopped_count_when_the_network_starts_again(
     networks: Networks, postgres_url: str
 ) -> None:

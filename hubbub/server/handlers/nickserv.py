@@ -295,13 +295,17 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
         _say(ctx, f"Warning: dropping {account.name} deletes it for good; its nick is then free for anyone.")
         _say(ctx, f"To confirm, run this command: /msg NickServ DROP {account.name} {_drop_code(account)}")
         return
-    founded = [channel for channel in ctx.state.channels.values() if channel.founder == account.key]
 
     def dropped(outcome: Outcome) -> None:
         if outcome.rejected is not None:
             return
         _say(ctx, f"Successfully unregistered account {account.name}")
-        chanserv.founders_gone(ctx, founded)
+        # The channels the drop unregistered, as the applier found them in the network's
+        # order, not this replica's when the command came: in a cluster it may not have
+        # applied yet a registration (ChanServ REGISTER on another node) or a transfer
+        # (SET FOUNDER) ordered before the drop. Their founder status goes from every
+        # connection, joins ordered before the drop included (applied by now).
+        chanserv.founders_gone(ctx, list(outcome.unregistered))
 
     ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()), dropped)
 
