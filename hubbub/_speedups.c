@@ -921,6 +921,10 @@ framer_init(LineBuffer *self, PyObject *args, PyObject *kwds)
     Py_ssize_t max;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "n", names, &max))
         return -1;
+    if (max < 0) {
+        PyErr_SetString(PyExc_ValueError, "max_line must be at least 0");
+        return -1;
+    }
     Py_XSETREF(self->buf, Py_NewRef(empty_bytes));
     self->max = max;
     self->skipping = 0;
@@ -982,18 +986,17 @@ framer_feed(LineBuffer *self, PyObject *arg)
         PyErr_SetString(PyExc_RuntimeError, "LineBuffer not initialized");
         return NULL;
     }
-    Py_ssize_t n = PyBytes_GET_SIZE(arg), waiting = PyBytes_GET_SIZE(self->buf);
-    const char *s = PyBytes_AS_STRING(arg);
-    PyObject *out = PyList_New(0);
+    PyObject *out = PyList_New(0);  /* first: it may collect garbage, and so run code */
     if (out == NULL)
         return NULL;
+    Py_ssize_t n = PyBytes_GET_SIZE(arg), waiting = PyBytes_GET_SIZE(self->buf);
+    const char *s = PyBytes_AS_STRING(arg);
     if (n && !waiting && !self->skipping && memchr(s, '\n', n) == s + n - 1) {
         /* one whole line and nothing waiting: nearly every read at everyday load */
         Py_ssize_t end = n - 1;
         if (end > 0 && s[end - 1] == '\r')
             end--;
-        PyObject *line = end > self->max ? Py_NewRef(Py_None)
-                       : end == n ? Py_NewRef(arg) : PyBytes_FromStringAndSize(s, end);
+        PyObject *line = end > self->max ? Py_NewRef(Py_None) : PyBytes_FromStringAndSize(s, end);
         if (line == NULL || PyList_Append(out, line) < 0) {
             Py_XDECREF(line);
             Py_DECREF(out);
@@ -1028,7 +1031,7 @@ framer_feed(LineBuffer *self, PyObject *arg)
     Py_ssize_t rest = n - start;
     /* The limit counts the line without its ending, so a full-length line may wait here
      * with its CR while the LF is still on the way. */
-    if (rest > self->max && !self->skipping && !(rest == self->max + 1 && s[n - 1] == '\r')) {
+    if (rest > self->max && !self->skipping && !(rest == self->max + 1 && rest > 0 && s[n - 1] == '\r')) {
         if (PyList_Append(out, Py_None) < 0) {
             Py_XDECREF(joined);
             Py_DECREF(out);
@@ -1222,6 +1225,10 @@ time_order_init(TimeOrder *self, PyObject *args, PyObject *kwds)
     }
     if (!PyArg_ParseTuple(args, "O!O!LO", &PyFrozenSet_Type, &timed, &PyDict_Type, &time_at, &step_back, &fallback))
         return -1;
+    if (step_back < 0 || step_back > (1LL << 62)) {  /* `last - step_back` never overflows */
+        PyErr_SetString(PyExc_ValueError, "step_back_us out of range");
+        return -1;
+    }
     Py_XSETREF(self->timed, Py_NewRef(timed));
     Py_XSETREF(self->time_at, Py_NewRef(time_at));
     Py_XSETREF(self->fallback, Py_NewRef(fallback));
@@ -1243,6 +1250,7 @@ time_order_traverse(TimeOrder *self, visitproc visit, void *arg)
 static int
 time_order_clear(TimeOrder *self)
 {
+    self->vectorcall = NULL;  /* a call now goes to tp_call, which refuses it */
     Py_CLEAR(self->timed);
     Py_CLEAR(self->time_at);
     Py_CLEAR(self->fallback);
@@ -1379,11 +1387,13 @@ parse_common(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
 
 /* The UTF-8 of a str, or NULL with no exception set when it has none (lone surrogates,
- * which the Python way replaces) or is not a str. */
+ * which the Python way replaces) or is not exactly a str. A str that is not ASCII keeps
+ * its UTF-8 beside it from then on (CPython's cache), as long as it lives: a message's
+ * text, which goes with its event, and names, which are short. */
 static const char *
 utf8_of(PyObject *text, Py_ssize_t *size)
 {
-    if (!PyUnicode_Check(text))
+    if (!PyUnicode_CheckExact(text))  /* a subclass may format itself otherwise: the Python way */
         return NULL;
     const char *data = PyUnicode_AsUTF8AndSize(text, size);
     if (data == NULL)

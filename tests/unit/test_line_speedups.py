@@ -248,3 +248,21 @@ def test_events_without_a_time_pass_unchanged_and_the_engines_call_the_twin() ->
     event = Synced("x", 1.0)  # stamped, but shown with no msgid: not ordered by time
     assert apply.ordered(state, event, None) is event  # type: ignore[arg-type]
     assert state.clock_us == 5
+
+
+def test_what_the_twins_refuse_to_guess() -> None:
+    """A str subclass may format itself otherwise (the Python way writes it); a negative
+    line limit and a step back past 2**62 µs are refused when made, never read past."""
+    assert compiled is not None
+
+    class Shouting(str):
+        def __format__(self, spec: str) -> str:
+            return self.upper()
+
+    message = Message("PRIVMSG", ["#c", Shouting("hello")], "a!b@c")
+    assert compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST) is None
+    assert message.encode() == b":a!b@c PRIVMSG #c :HELLO\r\n"
+    with pytest.raises(ValueError):
+        compiled.LineBuffer(-1)
+    with pytest.raises(ValueError):
+        compiled.TimeOrder(frozenset(), {}, 2**63 - 1, apply.in_time_order)
