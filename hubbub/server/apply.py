@@ -93,6 +93,7 @@ class Outcome:
     old_nick = ""
     old_prefix = ""
     old_name = ""  # a renamed channel's name before; a K-line's mask it replaced, written otherwise
+    old_founder = ""  # a channel given to another account (SET FOUNDER): its founder before, as applied
     created = False  # the event created its channel
     time = 0.0  # a join's time as applied (in_time_order may have moved it): its autoreplay's bound
     target: User | None = None  # the other user (kicked, invited, messaged)
@@ -489,8 +490,9 @@ def _channel_founder(state: ChatState, ev: ChannelFounderSet) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
     if channel is None or channel.founder is None or ev.founder not in state.accounts:
         return rejected("cannot")
-    channel.founder = ev.founder
     outcome = Outcome()
+    outcome.old_founder = channel.founder  # whose connections lose +q (handlers/chanserv.py)
+    channel.founder = ev.founder
     outcome.channel = channel
     return outcome
 
@@ -676,9 +678,13 @@ def _channel_modes(state: ChatState, ev: ChannelModesSet) -> Outcome:
 
 
 def _still_owed(state: ChatState, channel: Channel, change: ModeChange) -> bool:
-    """A status given at a login: the member is there, and the channel owes it still."""
+    """A status given because the channel owes it (a login, a SET FOUNDER): the member is
+    there, and the channel owes it still; one taken because it no longer does (a SET
+    FOUNDER's old founder): the channel still owes it no more."""
     member = state.users.get(change.param or "")
-    return member is not None and member in channel.members and change.letter in channel.registered_status(member)
+    if member is None or member not in channel.members:
+        return False
+    return (change.letter in channel.registered_status(member)) == change.adding
 
 
 @applies(Invited)

@@ -204,8 +204,10 @@ class ChannelModesSet(NamedTuple):
     # SAMODE: no rank needed. Otherwise the changer's rank is checked again when applied,
     # in the network's order (a deop ordered first takes the right away)
     override: bool = False
-    # status a registered channel owes an account, given at a login: only what it still
-    # owes when applied (a SET FOUNDER, an AMODE or a DROP ordered first changes that)
+    # status a registered channel owes an account, given at a login or a SET FOUNDER: only
+    # what it still owes when applied (a SET FOUNDER, an AMODE or a DROP ordered first
+    # changes that); a status taken (-q from a SET FOUNDER's old founder): only if the
+    # channel owes it no more when applied (a SET FOUNDER back to it ordered first)
     owed: bool = False
 
 

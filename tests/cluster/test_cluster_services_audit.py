@@ -395,6 +395,95 @@ async def test_chanserv_drop_takes_founder_status_given_by_a_join_its_node_had_n
         assert not [name for name in await names(client, "#garden") if name.startswith("~")]
 
 
+async def test_chanserv_set_founder_takes_founder_status_given_by_a_join_its_node_had_not_read_yet(
+    network: Cluster,
+) -> None:
+    """The founder's phone joins on node 2 (and gets ~) while node 1 is paused; the SET
+    FOUNDER reaches node 1 before it has read that join from the log. The join is ordered
+    before the change, so the phone's ~ must go to the heir all the same."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    bob = await registered(network, n2, "bob", "#garden")
+    phone = await logged_in(network, n2, "alice_phone", "alice")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        await phone.join("#garden")
+        assert await names(phone, "#garden") == ["bob", "~alice", "~alice_phone"]
+        alice.send("CHANSERV SET #garden FOUNDER bob")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
+    await bob.expect("MODE", "#garden", "+q", "bob")
+    await caught_up(phone)
+    await caught_up(alice)
+    for client in (alice, phone):
+        assert await names(client, "#garden") == ["@alice", "alice_phone", "~bob"]
+
+
+async def test_chanserv_set_founder_gives_founder_status_to_a_join_its_node_had_not_read_yet(
+    network: Cluster,
+) -> None:
+    """The heir joins on node 2 (with no status: the channel is not his yet) while node 1
+    is paused; the SET FOUNDER reaches node 1 before it has read that join from the log.
+    The join is ordered before the change: the heir, there by then, gets ~ all the same."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    bob = await registered(network, n2, "bob")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        await bob.join("#garden")
+        assert await names(bob, "#garden") == ["bob", "~alice"]
+        alice.send("CHANSERV SET #garden FOUNDER bob")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
+    await alice.expect("MODE", "#garden", "-q", "alice")
+    await caught_up(bob)
+    await caught_up(alice)
+    for client in (alice, bob):
+        assert await names(client, "#garden") == ["@alice", "~bob"]
+
+
+async def test_chanserv_set_founder_of_a_channel_dropped_on_a_node_its_node_had_not_read_yet_gives_nothing(
+    network: Cluster,
+) -> None:
+    """The founder's phone drops #garden on node 2 while node 1 is paused; a SET FOUNDER
+    reaches node 1 before it has read the drop from the log. The drop is ordered first:
+    the channel is nobody's to give, and the heir must not get ~ in it."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice.send("CHANSERV DROP #garden")
+    while "To confirm" not in (notice := (await alice.expect(_from(CS))).params[-1]):
+        pass
+    bob = await registered(network, n2, "bob", "#garden")
+    phone = await logged_in(network, n2, "alice_phone", "alice")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        assert await cs(phone, f"DROP #garden {notice.split()[-1]}") == "Channel #garden is now unregistered"
+        await bob.expect("MODE", "#garden", "-q", "alice")
+        alice.send("CHANSERV SET #garden FOUNDER bob")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(CS))).params[-1] == "Channel #garden is not registered"
+    await caught_up(bob)
+    await caught_up(alice)
+    assert await cs(bob, "INFO #garden") == "Channel #garden is not registered"
+    for client in (alice, bob):
+        assert await names(client, "#garden") == ["@alice", "bob"]
+
+
 # -- read markers and private history of one account on two nodes ------------------------------
 
 

@@ -58,11 +58,12 @@ def _channel(ctx: Context, name: str, registered: bool = True) -> Channel | None
     return channel
 
 
-def _set_status(ctx: Context, channel: Channel, target: User, letters: str, adding: bool) -> None:
-    """Give or take status letters in ChanServ's name (the MODE line comes from it)."""
+def _set_status(ctx: Context, channel: Channel, target: User, letters: str, adding: bool, owed: bool = False) -> None:
+    """Give or take status letters in ChanServ's name (the MODE line comes from it); `owed`:
+    only as the channel owes them when applied (events.py ChannelModesSet)."""
     changes = tuple(ModeChange(adding, letter, target.uid) for letter in letters)
     if changes:
-        ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), chanserv.source))
+        ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), chanserv.source, owed=owed))
 
 
 def _owned(ctx: Context, account: str) -> int:
@@ -237,18 +238,35 @@ def cs_set(ctx: Context, args: list[str]) -> None:
     if heir.key != channel.founder and _owned(ctx, heir.key) >= ctx.config.accounts.max_channels:
         _say(ctx, f"Could not transfer channel: {heir.name} has already registered the maximum number of channels")
         return
-    ctx.emit(ChannelFounderSet(channel.name, heir.key),
-             lambda outcome: _say(ctx, f"The founder of {channel.name} is now {heir.name}"))  # fmt: skip
-    if channel.key not in ctx.state.channels:
-        return
-    # The founder's status (+q) changes hands in the channel now, not at the next join:
-    # whoever is there logged in to the old account loses it, the heir's connections get it.
-    for member in list(channel.members):
-        owner = casefold(member.account or "")
-        if owner == heir.key and owner != account and channel.rank(member) < FOUNDER:
-            _set_status(ctx, channel, member, "q", True)
-        elif owner == account and owner != heir.key and channel.rank(member) >= FOUNDER:
-            _set_status(ctx, channel, member, "q", False)
+    name = channel.name
+
+    def founder_set(outcome: Outcome) -> None:
+        if outcome.rejected is not None:  # dropped (or its founder's account) first, in the network's order
+            _say(ctx, f"Channel {name} is not registered")
+            return
+        _say(ctx, f"The founder of {name} is now {heir.name}")
+        given = outcome.channel
+        if given is None or ctx.state.channels.get(given.key) is not given:
+            return
+        # The founder's status (+q) changes hands in the channel now, not at the next join:
+        # whoever is there logged in to the old account loses it, the heir's connections
+        # get it. Looked for now, as the change is applied in the network's order, not when
+        # the command came: in a cluster this replica may not have applied yet a join
+        # ordered before it (the old founder's connection, given ~ on another node, or the
+        # heir's), nor another SET FOUNDER (the founder before this one is the applier's).
+        # Owed: what a change ordered between this one and these (another SET FOUNDER)
+        # makes the channel owe counts instead.
+        old, new = outcome.old_founder, heir.key
+        if old == new:
+            return
+        for member in list(given.members):
+            owner = casefold(member.account or "")
+            if owner == new and given.rank(member) < FOUNDER:
+                _set_status(ctx, given, member, "q", True, owed=True)
+            elif owner == old and given.rank(member) >= FOUNDER:
+                _set_status(ctx, given, member, "q", False, owed=True)
+
+    ctx.emit(ChannelFounderSet(name, heir.key), founder_set)
 
 
 def _drop_code(channel: Channel) -> str:
