@@ -490,6 +490,11 @@ def _channel_founder(state: ChatState, ev: ChannelFounderSet) -> Outcome:
     channel = state.channels.get(casefold(ev.channel))
     if channel is None or channel.founder is None or ev.founder not in state.accounts:
         return rejected("cannot")
+    if ev.by and channel.founder != ev.by:
+        return rejected(NOT_ALLOWED)  # given away first, in the network's order
+    if ev.limit and ev.founder != channel.founder:
+        if sum(1 for other in state.channels.values() if other.founder == ev.founder) >= ev.limit:
+            return rejected("too many")
     outcome = Outcome()
     outcome.old_founder = channel.founder  # whose connections lose +q (handlers/chanserv.py)
     channel.founder = ev.founder

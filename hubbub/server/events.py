@@ -298,8 +298,17 @@ class ChannelAccessSet(NamedTuple):
 
 @_event
 class ChannelFounderSet(NamedTuple):
+    """A registered channel given to another account (ChanServ SET FOUNDER). `by`: the
+    account that gave it, which must found it still when this is applied, and `limit`:
+    how many channels the heir may found (`accounts.max_channels`), counted again then.
+    In a cluster the giving node checked both on its replica, which may stand behind the
+    log (another transfer, on another node, ordered first). An older node's record has
+    neither ("", 0): nothing is checked again."""
+
     channel: str
     founder: str
+    by: str = ""
+    limit: int = 0
 
 
 @_event

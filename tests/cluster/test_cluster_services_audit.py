@@ -484,6 +484,38 @@ async def test_chanserv_set_founder_of_a_channel_dropped_on_a_node_its_node_had_
         assert await names(client, "#garden") == ["@alice", "bob"]
 
 
+async def test_chanserv_set_founder_after_the_channel_was_given_away_on_a_node_its_node_had_not_read_yet_is_refused(
+    network: Cluster,
+) -> None:
+    """The founder's phone gives #garden to bob on node 2 while node 1 is paused; the
+    founder's own SET FOUNDER carol reaches node 1 before it has read that from the log.
+    Ordered second, it comes from an account that founds the channel no more: refused,
+    and #garden stays bob's, with his ~."""
+    n1, n2 = await network.start(2)
+    alice = await registered(network, n1, "alice", "#garden")
+    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
+    await alice.expect("MODE", "#garden", "+q", "alice")
+    bob = await registered(network, n2, "bob", "#garden")
+    carol = await registered(network, n2, "carol", "#garden")
+    phone = await logged_in(network, n2, "alice_phone", "alice")
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGSTOP)
+    try:
+        assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
+        await bob.expect("MODE", "#garden", "+q", "bob")
+        alice.send("CHANSERV SET #garden FOUNDER carol")
+        await alice.writer.drain()  # in node 1's socket, read when it goes on
+    finally:
+        n1.process.send_signal(signal.SIGCONT)
+    assert (await alice.expect(_from(CS))).params[-1] == "Only the channel founder can do this"
+    await caught_up(bob)
+    await caught_up(alice)
+    assert await cs(carol, "INFO #garden") == "Channel #garden is registered"
+    assert (await carol.expect(_from(CS))).params[-1] == "Founder: bob"
+    for client in (alice, carol):
+        assert await names(client, "#garden") == ["@alice", "carol", "~bob"]
+
+
 # -- read markers and private history of one account on two nodes ------------------------------
 
 

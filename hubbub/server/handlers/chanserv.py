@@ -16,7 +16,7 @@ import time
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
-from hubbub.server.apply import Outcome
+from hubbub.server.apply import NOT_ALLOWED, Outcome
 from hubbub.server.channel import FOUNDER, OP, PROTECTED, STATUS_MODES, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -241,7 +241,16 @@ def cs_set(ctx: Context, args: list[str]) -> None:
     name = channel.name
 
     def founder_set(outcome: Outcome) -> None:
-        if outcome.rejected is not None:  # dropped (or its founder's account) first, in the network's order
+        # Refused as applied, in the network's order: given away first (by another of the
+        # account's connections, on another node), the heir's last free place taken, or
+        # dropped (or its founder's account) first.
+        if outcome.rejected == NOT_ALLOWED:
+            _say(ctx, "Only the channel founder can do this")
+            return
+        if outcome.rejected == "too many":
+            _say(ctx, f"Could not transfer channel: {heir.name} has already registered the maximum number of channels")
+            return
+        if outcome.rejected is not None:
             _say(ctx, f"Channel {name} is not registered")
             return
         _say(ctx, f"The founder of {name} is now {heir.name}")
@@ -266,7 +275,7 @@ def cs_set(ctx: Context, args: list[str]) -> None:
             elif owner == old and given.rank(member) >= FOUNDER:
                 _set_status(ctx, given, member, "q", False, owed=True)
 
-    ctx.emit(ChannelFounderSet(name, heir.key), founder_set)
+    ctx.emit(ChannelFounderSet(name, heir.key, account, ctx.config.accounts.max_channels), founder_set)
 
 
 def _drop_code(channel: Channel) -> str:
