@@ -270,6 +270,29 @@ def test_status_given_at_a_login_is_only_what_the_channel_still_owes_when_applie
     assert apply(state, owed._replace(msgid="m2")).changes == [ModeChange(True, "q", "u1")]
 
 
+def test_a_channel_is_given_only_by_its_founder_and_to_an_heir_with_room_as_applied() -> None:
+    """SET FOUNDER is checked by its node against a replica that may stand behind the log:
+    the event says who gives the channel and the heir's limit, and the applier checks
+    both again. A record without them (an older node's) is applied as before."""
+    state = ChatState(0.0)
+    for key in ("alice", "bob", "carol"):
+        apply(state, AccountRegistered(key, key, "h", "s", "", 1.0))
+    apply(state, Connected("u1", "ip", "ip", False, 1.0))
+    apply(state, NickSet("u1", "alice", 1.0, "m"))
+    apply(state, Registered("u1", "~u", "U", 1.0))
+    for name in ("#a", "#b", "#c"):
+        apply(state, Joined("u1", name, 2.0, "j" + name, ""))
+        apply(state, ChannelRegistered("u1", name, "alice", 3.0))
+    apply(state, ChannelFounderSet("#b", "carol", "alice", 5))
+    assert apply(state, ChannelFounderSet("#a", "bob", "bob", 5)).rejected == "not allowed"  # bob founds no #a
+    assert apply(state, ChannelFounderSet("#a", "carol", "alice", 1)).rejected == "too many"  # carol has #b
+    assert apply(state, ChannelFounderSet("#a", "alice", "alice", 1)).rejected is None  # to oneself: no new one
+    given = apply(state, ChannelFounderSet("#a", "carol", "alice", 2))
+    assert given.rejected is None and given.old_founder == "alice"
+    assert state.channels["#a"].founder == "carol"
+    assert apply(state, ChannelFounderSet("#c", "bob")).rejected is None  # unchecked, as an older node's record
+
+
 def test_a_connection_ordered_after_an_address_kline_is_refused_on_every_node() -> None:
     """Accepted before the K-line reached its node, ordered after it by the network: the
     connection is refused where it is applied, as it would have been when accepted."""
