@@ -115,6 +115,7 @@ class Outcome:
 # rank (or membership) is not what the handler saw, the network's order having put a
 # change of it first (a cluster). The handler's `then` answers it (handlers/replies.py).
 NOT_ALLOWED = "not allowed"
+TOO_MANY = "too many"  # a channel given to an account that founds as many as it may already
 K_LINED = "K-Lined: "  # a connection refused by an address K-line: the reason follows
 
 
@@ -492,9 +493,8 @@ def _channel_founder(state: ChatState, ev: ChannelFounderSet) -> Outcome:
         return rejected("cannot")
     if ev.by and channel.founder != ev.by:
         return rejected(NOT_ALLOWED)  # given away first, in the network's order
-    if ev.limit and ev.founder != channel.founder:
-        if sum(1 for other in state.channels.values() if other.founder == ev.founder) >= ev.limit:
-            return rejected("too many")
+    if ev.limit and ev.founder != channel.founder and state.founded(ev.founder) >= ev.limit:
+        return rejected(TOO_MANY)
     outcome = Outcome()
     outcome.old_founder = channel.founder  # whose connections lose +q (handlers/chanserv.py)
     channel.founder = ev.founder

@@ -47,6 +47,10 @@ class ChatState:
         user = self.nicks.get(casefold(nick))
         return user if user is not None and user.registered else None
 
+    def founded(self, account: str) -> int:
+        """How many registered channels `account` (a key) is the founder of."""
+        return sum(1 for channel in self.channels.values() if channel.founder == account)
+
     def nick_holder(self, nick: str) -> User | None:
         """Whoever holds `nick`, registered or not."""
         return self.nicks.get(casefold(nick))

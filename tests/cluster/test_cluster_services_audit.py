@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import pytest
 from scramp import ScramClient
@@ -81,15 +82,38 @@ async def cs(client: LineClient, line: str) -> str:
     return (await client.expect(_from(CS))).params[-1]
 
 
-async def confirmed(client: LineClient, service: str, line: str) -> str:
-    """A DROP in two steps: ask, read the code, confirm; the answer to the confirmation."""
-    source = NS if service == "NICKSERV" else CS
+async def drop_code(client: LineClient, service: str, line: str) -> str:
+    """The code a DROP asks to be confirmed with (its first step)."""
     client.send(f"{service} {line}")
+    source = NS if service == "NICKSERV" else CS
     while "To confirm" not in (notice := (await client.expect(_from(source))).params[-1]):
         pass
-    code = notice.split()[-1]
+    return notice.split()[-1]
+
+
+async def confirmed(client: LineClient, service: str, line: str) -> str:
+    """A DROP in two steps: ask, read the code, confirm; the answer to the confirmation."""
+    code = await drop_code(client, service, line)
     client.send(f"{service} {line} {code}" if service == "CHANSERV" else f"{service} {line} {client.nick} {code}")
-    return (await client.expect(_from(source))).params[-1]
+    return (await client.expect(_from(NS if service == "NICKSERV" else CS))).params[-1]
+
+
+@contextlib.contextmanager
+def paused(node: Node) -> Iterator[None]:
+    """`node` stopped (SIGSTOP) for the block: it reads nothing, from the log or from its
+    clients, as a node fallen behind under load; then it goes on from where it was."""
+    assert node.process is not None
+    node.process.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        node.process.send_signal(signal.SIGCONT)
+
+
+async def queued(client: LineClient, line: str) -> None:
+    """`line` sent, and in the kernel's hands: a paused node reads it when it goes on."""
+    client.send(line)
+    await client.writer.drain()
 
 
 async def registered(cluster: Cluster, node: Node, nick: str, *channels: str, caps: Sequence[str] = ()) -> LineClient:
@@ -375,19 +399,12 @@ async def test_chanserv_drop_takes_founder_status_given_by_a_join_its_node_had_n
     alice = await registered(network, n1, "alice", "#garden")
     assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
     await alice.expect("MODE", "#garden", "+q", "alice")
-    alice.send("CHANSERV DROP #garden")
-    while "To confirm" not in (notice := (await alice.expect(_from(CS))).params[-1]):
-        pass
+    code = await drop_code(alice, "CHANSERV", "DROP #garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         await phone.join("#garden")
         assert await names(phone, "#garden") == ["~alice", "~alice_phone"]
-        alice.send(f"CHANSERV DROP #garden {notice.split()[-1]}")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, f"CHANSERV DROP #garden {code}")
     assert (await alice.expect(_from(CS))).params[-1] == "Channel #garden is now unregistered"
     await caught_up(phone)
     await caught_up(alice)
@@ -407,15 +424,10 @@ async def test_chanserv_set_founder_takes_founder_status_given_by_a_join_its_nod
     await alice.expect("MODE", "#garden", "+q", "alice")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         await phone.join("#garden")
         assert await names(phone, "#garden") == ["bob", "~alice", "~alice_phone"]
-        alice.send("CHANSERV SET #garden FOUNDER bob")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
     assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
     await bob.expect("MODE", "#garden", "+q", "bob")
     await caught_up(phone)
@@ -435,15 +447,10 @@ async def test_chanserv_set_founder_gives_founder_status_to_a_join_its_node_had_
     assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
     await alice.expect("MODE", "#garden", "+q", "alice")
     bob = await registered(network, n2, "bob")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         await bob.join("#garden")
         assert await names(bob, "#garden") == ["bob", "~alice"]
-        alice.send("CHANSERV SET #garden FOUNDER bob")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
     assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
     await alice.expect("MODE", "#garden", "-q", "alice")
     await caught_up(bob)
@@ -462,20 +469,13 @@ async def test_chanserv_set_founder_of_a_channel_dropped_on_a_node_its_node_had_
     alice = await registered(network, n1, "alice", "#garden")
     assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
     await alice.expect("MODE", "#garden", "+q", "alice")
-    alice.send("CHANSERV DROP #garden")
-    while "To confirm" not in (notice := (await alice.expect(_from(CS))).params[-1]):
-        pass
+    code = await drop_code(alice, "CHANSERV", "DROP #garden")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
-        assert await cs(phone, f"DROP #garden {notice.split()[-1]}") == "Channel #garden is now unregistered"
+    with paused(n1):
+        assert await cs(phone, f"DROP #garden {code}") == "Channel #garden is now unregistered"
         await bob.expect("MODE", "#garden", "-q", "alice")
-        alice.send("CHANSERV SET #garden FOUNDER bob")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
     assert (await alice.expect(_from(CS))).params[-1] == "Channel #garden is not registered"
     await caught_up(bob)
     await caught_up(alice)
@@ -498,15 +498,10 @@ async def test_chanserv_set_founder_after_the_channel_was_given_away_on_a_node_i
     bob = await registered(network, n2, "bob", "#garden")
     carol = await registered(network, n2, "carol", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
         await bob.expect("MODE", "#garden", "+q", "bob")
-        alice.send("CHANSERV SET #garden FOUNDER carol")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, "CHANSERV SET #garden FOUNDER carol")
     assert (await alice.expect(_from(CS))).params[-1] == "Only the channel founder can do this"
     await caught_up(bob)
     await caught_up(alice)
@@ -755,20 +750,13 @@ async def test_nickserv_drop_takes_founder_status_in_a_channel_registered_on_a_n
     phone's ~ must go with it all the same."""
     n1, n2 = await network.start(2)
     alice = await registered(network, n1, "alice")
-    alice.send("NICKSERV DROP")
-    while "To confirm" not in (notice := (await alice.expect(_from(NS))).params[-1]):
-        pass
+    code = await drop_code(alice, "NICKSERV", "DROP")
     phone = await logged_in(network, n2, "alice_phone", "alice", channels=["#garden"])
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         assert await cs(phone, "REGISTER #garden") == "Channel #garden successfully registered"
         await phone.expect("MODE", "#garden", "+q", "alice_phone")
         assert await names(phone, "#garden") == ["~alice_phone"]
-        alice.send(f"NICKSERV DROP alice {notice.split()[-1]}")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, f"NICKSERV DROP alice {code}")
     assert (await alice.expect(_from(NS))).params[-1] == "Successfully unregistered account alice"
     await caught_up(phone)
     await caught_up(alice)
@@ -788,21 +776,14 @@ async def test_nickserv_drop_leaves_founder_status_in_a_channel_given_away_on_a_
     alice = await registered(network, n1, "alice", "#garden")
     assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
     await alice.expect("MODE", "#garden", "+q", "alice")
-    alice.send("NICKSERV DROP")
-    while "To confirm" not in (notice := (await alice.expect(_from(NS))).params[-1]):
-        pass
+    code = await drop_code(alice, "NICKSERV", "DROP")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
-    assert n1.process is not None
-    n1.process.send_signal(signal.SIGSTOP)
-    try:
+    with paused(n1):
         assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
         await bob.expect("MODE", "#garden", "+q", "bob")
         assert await names(bob, "#garden") == ["@alice", "~bob"]
-        alice.send(f"NICKSERV DROP alice {notice.split()[-1]}")
-        await alice.writer.drain()  # in node 1's socket, read when it goes on
-    finally:
-        n1.process.send_signal(signal.SIGCONT)
+        await queued(alice, f"NICKSERV DROP alice {code}")
     assert (await alice.expect(_from(NS))).params[-1] == "Successfully unregistered account alice"
     await caught_up(bob)
     await caught_up(alice)

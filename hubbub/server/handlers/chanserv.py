@@ -16,7 +16,7 @@ import time
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
-from hubbub.server.apply import NOT_ALLOWED, Outcome
+from hubbub.server.apply import NOT_ALLOWED, TOO_MANY, Outcome
 from hubbub.server.channel import FOUNDER, OP, PROTECTED, STATUS_MODES, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
@@ -66,11 +66,6 @@ def _set_status(ctx: Context, channel: Channel, target: User, letters: str, addi
         ctx.emit(ChannelModesSet("", channel.name, changes, ctx.now(), new_msgid(), chanserv.source, owed=owed))
 
 
-def _owned(ctx: Context, account: str) -> int:
-    """How many channels `account` (a key) is the founder of."""
-    return sum(1 for c in ctx.state.channels.values() if c.founder == account)
-
-
 @chanserv.command("REGISTER", 1, "REGISTER <#channel>",
                   "Registers a channel you are an operator of to your account: you are its founder.")  # fmt: skip
 def cs_register(ctx: Context, args: list[str]) -> None:
@@ -84,7 +79,7 @@ def cs_register(ctx: Context, args: list[str]) -> None:
     if channel.rank(ctx.user) < OP:
         _say(ctx, "You must be an oper on the channel to register it")
         return
-    if _owned(ctx, account) >= ctx.config.accounts.max_channels:
+    if ctx.state.founded(account) >= ctx.config.accounts.max_channels:
         _say(ctx, "You have already registered the maximum number of channels; try dropping some with /CS DROP")
         return
 
@@ -113,11 +108,14 @@ def cs_info(ctx: Context, args: list[str]) -> None:
     _say(ctx, f"Registered at: {when}")
 
 
+ONLY_FOUNDER = "Only the channel founder can do this"
+
+
 def _may_manage(ctx: Context, channel: Channel, account: str, founder_only: bool = False) -> bool:
     if channel.founder == account:
         return True
     if founder_only:
-        _say(ctx, "Only the channel founder can do this")
+        _say(ctx, ONLY_FOUNDER)
         return False
     if any(letter in channel.access.get(account, "") for letter in "qao"):
         return True
@@ -235,23 +233,19 @@ def cs_set(ctx: Context, args: list[str]) -> None:
         _say(ctx, "Account does not exist")
         return
     # the bound REGISTER keeps, kept for the heir too (giving a channel to oneself is no new one)
-    if heir.key != channel.founder and _owned(ctx, heir.key) >= ctx.config.accounts.max_channels:
-        _say(ctx, f"Could not transfer channel: {heir.name} has already registered the maximum number of channels")
+    full = f"Could not transfer channel: {heir.name} has already registered the maximum number of channels"
+    if heir.key != channel.founder and ctx.state.founded(heir.key) >= ctx.config.accounts.max_channels:
+        _say(ctx, full)
         return
     name = channel.name
+    # Refused as applied, in the network's order: given away first (by another of the
+    # account's connections, on another node), the heir's last free place taken, or
+    # dropped (or its founder's account) first.
+    refusals = {NOT_ALLOWED: ONLY_FOUNDER, TOO_MANY: full}
 
     def founder_set(outcome: Outcome) -> None:
-        # Refused as applied, in the network's order: given away first (by another of the
-        # account's connections, on another node), the heir's last free place taken, or
-        # dropped (or its founder's account) first.
-        if outcome.rejected == NOT_ALLOWED:
-            _say(ctx, "Only the channel founder can do this")
-            return
-        if outcome.rejected == "too many":
-            _say(ctx, f"Could not transfer channel: {heir.name} has already registered the maximum number of channels")
-            return
         if outcome.rejected is not None:
-            _say(ctx, f"Channel {name} is not registered")
+            _say(ctx, refusals.get(outcome.rejected, f"Channel {name} is not registered"))
             return
         _say(ctx, f"The founder of {name} is now {heir.name}")
         given = outcome.channel
