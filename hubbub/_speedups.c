@@ -20,6 +20,12 @@
  *
  *   TimeOrder     hubbub/server/apply.py's in_time_order, as a callable object.
  *
+ * and two small steps every message takes, each a Python frame less (a message's
+ * handling is paid cold, between messages, per function as much as per bytecode):
+ *
+ *   casefold      irc/casemap.py's casefold (CASEMAPPING=ascii);
+ *   message       a Message made as its class makes it, without calling its __init__.
+ *
  * All must behave exactly as their Python versions: tests run against both.
  */
 
@@ -49,6 +55,7 @@ static PyObject *str_marked;    /* "marked" */
 static PyObject *str_flush;     /* "flush" */
 static PyObject *str_take;      /* "take" */
 static PyObject *str_send;      /* "send" */
+static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
 static PyObject *empty_bytes;
 
 /* -- OutputQueue ------------------------------------------------------------------- */
@@ -1313,6 +1320,126 @@ static PyType_Spec time_order_spec = {
 
 /* -- the line, read and written ------------------------------------------------------ */
 
+/* -- casefold ----------------------------------------------------------------------- */
+
+/* casefold(name): irc/casemap.py's casefold (CASEMAPPING=ascii: A-Z to a-z, nothing else),
+ * asked of every message's target and every nick looked up. A name with no capital is
+ * returned as it is (a str is immutable: the same value). */
+static PyObject *
+casefold(PyObject *module, PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "casefold: a str is needed");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    int kind = PyUnicode_KIND(name);
+    const void *data = PyUnicode_DATA(name);
+    Py_ssize_t first = 0;
+    while (first < n) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, first);
+        if (c >= 'A' && c <= 'Z')
+            break;
+        first++;
+    }
+    if (first == n)
+        return PyUnicode_CheckExact(name) ? Py_NewRef(name) : PyUnicode_FromKindAndData(kind, data, n);
+    PyObject *folded = PyUnicode_New(n, PyUnicode_MAX_CHAR_VALUE(name));
+    if (folded == NULL)
+        return NULL;
+    int out_kind = PyUnicode_KIND(folded);
+    void *out = PyUnicode_DATA(folded);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        PyUnicode_WRITE(out_kind, out, i, (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
+    }
+    return folded;
+}
+
+/* -- Message, made without its __init__ ---------------------------------------------- */
+
+/* irc/message.py's Message is a dataclass with slots whose __init__ only assigns its four
+ * fields (command, params, source, tags). A message is made twice per chat line (read,
+ * then relayed), so the compiled twins fill the slots of a new instance themselves, the
+ * Python frame of __init__ left out: the same object. The slots' offsets are read from
+ * the class's member descriptors; a class whose fields are not such slots (another
+ * factory, a changed Message) is called as it is. */
+static PyTypeObject *message_type;    /* strong reference: the class the offsets are of */
+static Py_ssize_t message_offsets[4]; /* command, params, source, tags; 0: call the class */
+
+static int
+message_slots(PyTypeObject *type)
+{
+    if (type == message_type)
+        return message_offsets[0] != 0;
+    PyObject *names[4] = {str_command, str_params, str_source, str_tags};
+    Py_ssize_t offsets[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        PyObject *descr = PyDict_GetItemWithError(type->tp_dict, names[i]);  /* borrowed */
+        if (descr == NULL) {
+            if (PyErr_Occurred())
+                return -1;
+            break;
+        }
+        if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX)
+            break;
+        offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    /* made as object.__new__ makes it, or not at all */
+    int usable = offsets[0] && offsets[1] && offsets[2] && offsets[3] && type->tp_new == PyBaseObject_Type.tp_new
+        && type->tp_alloc == PyType_GenericAlloc;
+    Py_INCREF(type);
+    Py_XSETREF(message_type, type);
+    for (int i = 0; i < 4; i++)
+        message_offsets[i] = usable ? offsets[i] : 0;
+    return usable;
+}
+
+/* type(command, params, source, tags): a new reference; the four are borrowed. */
+static PyObject *
+make_message(PyObject *type, PyObject *command, PyObject *params, PyObject *source, PyObject *tags)
+{
+    int usable = PyType_CheckExact(type) ? message_slots((PyTypeObject *)type) : 0;
+    if (usable < 0)
+        return NULL;
+    if (!usable) {
+        PyObject *margs[4] = {command, params, source, tags};
+        return PyObject_Vectorcall(type, margs, 4, NULL);
+    }
+    PyTypeObject *cls = (PyTypeObject *)type;
+    PyObject *message = cls->tp_alloc(cls, 0);
+    if (message == NULL)
+        return NULL;
+    PyObject *values[4] = {command, params, source, tags};
+    for (int i = 0; i < 4; i++)
+        *(PyObject **)((char *)message + message_offsets[i]) = Py_NewRef(values[i]);
+    return message;
+}
+
+/* message(type, command, params, source=None, tags=None): `type(command, params,
+ * source, tags or {})` for Message, made as make_message makes it. */
+static PyObject *
+message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 5) {
+        PyErr_SetString(PyExc_TypeError, "message(type, command, params, source=None, tags=None)");
+        return NULL;
+    }
+    PyObject *source = nargs > 3 ? args[3] : Py_None;
+    PyObject *tags = nargs > 4 ? args[4] : Py_None;
+    if (tags == Py_None) {
+        tags = PyDict_New();
+        if (tags == NULL)
+            return NULL;
+    }
+    else
+        Py_INCREF(tags);
+    PyObject *made = make_message(args[0], args[1], args[2], source, tags);
+    Py_DECREF(tags);
+    return made;
+}
+
 /* parse_common(raw, factory): the received line `COMMAND target :text` (without its line
  * ending) as irc/message.py's parse reads it from raw.decode(): factory(command,
  * [target, text], None, {}). None for every other line: tags or a source, no `:text`,
@@ -1373,8 +1500,7 @@ parse_common(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyList_SET_ITEM(params, 0, target);
     PyList_SET_ITEM(params, 1, text);
-    PyObject *margs[4] = {command, params, Py_None, tags};
-    PyObject *message = PyObject_Vectorcall(args[1], margs, 4, NULL);
+    PyObject *message = make_message(args[1], command, params, Py_None, tags);
     Py_DECREF(command);
     Py_DECREF(params);
     Py_DECREF(tags);
@@ -1384,7 +1510,6 @@ parse_common(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 #define ENCODE_MAX_PARAMS 16
 #define ENCODE_MAX_BYTES 512   /* irc/message.py's MAX_LINE_BYTES: a longer line is cut there */
 
-static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
 
 /* The UTF-8 of a str, or NULL with no exception set when it has none (lone surrogates,
  * which the Python way replaces) or is not exactly a str. A str that is not ASCII keeps
@@ -1587,6 +1712,9 @@ static PyMethodDef module_methods[] = {
      "send_each(queues, data, failed): what take_each took, written."},
     {"flush_each", (PyCFunction)(void (*)(void))flush_each, METH_FASTCALL,
      "flush_each(queues, failed): the flusher's loop."},
+    {"casefold", (PyCFunction)casefold, METH_O, "casefold(name): CASEMAPPING=ascii's key."},
+    {"message", (PyCFunction)(void (*)(void))message, METH_FASTCALL,
+     "message(type, command, params, source=None, tags=None): a Message, made without its __init__."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
      "deliver(local, skip, out): announce.to_members's loop."},
     {"parse_common", (PyCFunction)(void (*)(void))parse_common, METH_FASTCALL,

@@ -4,7 +4,7 @@ pip builds it with hubbub where a C compiler is at hand; without one, or with
 HUBBUB_PURE=1 in the environment, hubbub runs the Python code it mirrors
 (transport/gate.py's OutputQueue, server/announce.py's to_members loop, irc/framing.py's
 LineBuffer, irc/message.py's parse and Message.encode for the common line,
-server/apply.py's in_time_order), which stays
+server/apply.py's in_time_order, irc/casemap.py's casefold, a Message's making), which stays
 the reference: the tests run both.
 """
 

@@ -7,15 +7,23 @@ from `{}|^` and because non-ASCII names must not fold in surprising ways.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from hubbub.speedups import compiled
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def casefold(name: str) -> str:
+def _casefold(name: str) -> str:
     """The key under which a nick or channel name is unique."""
-    # Every message folds its target: for ASCII text (nearly every name) str.lower() is
-    # exactly the ascii mapping, and much cheaper than a translation table.
+    # for ASCII text (nearly every name) str.lower() is exactly the ascii mapping, and
+    # much cheaper than a translation table
     return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
+# Every message folds its target, and every lookup of a nick: the compiled twin
+# (hubbub/_speedups.c) where it is built, the same mapping without a Python frame.
+casefold: Callable[[str], str] = compiled.casefold if compiled is not None else _casefold
 
 
 def _literal(chunk: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from hubbub.speedups import compiled
 
@@ -210,6 +211,19 @@ _compiled_encode: Callable[[Message, frozenset[str], frozenset[str]], bytes | No
 parse_common: Callable[[bytes, type[Message]], Message | None] | None = (
     compiled.parse_common if compiled is not None else None
 )
+
+
+def _new_message(
+    command: str, params: list[str], source: str | None = None, tags: dict[str, str] | None = None
+) -> Message:
+    return Message(command, params, source, {} if tags is None else tags)
+
+
+# Message(command, params, source, tags or {}): where the message path makes one (twice per
+# chat line, read and relayed), the compiled twin fills the new instance's slots itself,
+# without the Python frame of the dataclass's __init__ (which must stay a plain
+# assignment of the four fields for that: tests/unit/test_line_speedups.py checks it).
+new_message: Callable[..., Message] = partial(compiled.message, Message) if compiled is not None else _new_message
 
 
 def parse(line: str) -> Message:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, new_message
 from hubbub.server import metadata as md
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit, via
@@ -655,7 +655,7 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
     else:
         shown = outcome.target.nick if outcome.target else ev.target
     params = [shown] if tagmsg else [shown, ev.text]
-    out = Outgoing(Message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
+    out = Outgoing(new_message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
                    BOT_MODE in user.modes)  # fmt: skip
     if not tagmsg:  # the common cases, without a detour
         if channel is not None:

@@ -89,7 +89,9 @@ class Flusher:
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
-        self.wake()
+        if not self._scheduled:  # wake(), inlined: the first output of every iteration passes here
+            self._scheduled = True
+            self._loop.call_soon(self._call, context=self._context)
 
     def wake(self) -> None:
         """Have a pass come at the end of this iteration: for output marked, or, without

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from hubbub.irc import casemap
 from hubbub.irc import message as wire
 from hubbub.irc.framing import FRAMER, LineBuffer
 from hubbub.irc.message import Message, ParseError, parse
@@ -97,6 +98,87 @@ def test_a_factory_that_fails_is_an_error_not_a_crash() -> None:
         compiled.parse_common(b"PRIVMSG bob :hi", refuse)
     with pytest.raises(TypeError):
         compiled.parse_common("PRIVMSG bob :hi", Message)  # type: ignore[arg-type]
+
+
+# -- folding a name -----------------------------------------------------------------------
+
+
+@settings(max_examples=2000, deadline=None)
+@given(name=st.text(st.sampled_from(list("AZaz[]{}|^~\\@#-_09 \u00c9\u00e9\u0130\u0131\u212a\u017f\U0001f600\ud800")))
+       | st.text())  # fmt: skip
+@example(name="")
+@example(name="Bob[]")
+@example(name="\u0130I\u212aK")  # non-ASCII letters that str.lower() would fold onto ASCII ones
+def test_the_compiled_casefold_is_the_python_one(name: str) -> None:
+    assert compiled is not None
+    folded = compiled.casefold(name)
+    assert folded == casemap._casefold(name) and type(folded) is str
+
+
+def test_casefold_is_the_compiled_one_and_refuses_what_is_no_str() -> None:
+    assert compiled is not None
+    assert casemap.casefold is compiled.casefold
+
+    class Name(str):
+        pass
+
+    assert type(compiled.casefold(Name("abc"))) is str
+    with pytest.raises(TypeError):
+        compiled.casefold(b"ABC")  # type: ignore[arg-type]
+
+
+# -- making a Message ----------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    command=st.text(max_size=8),
+    params=st.lists(st.text(max_size=8), max_size=4),
+    source=st.none() | st.text(max_size=8),
+    tags=st.none() | st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=3),
+)
+def test_a_message_made_in_c_is_the_one_its_class_makes(
+    command: str, params: list[str], source: str | None, tags: dict[str, str] | None
+) -> None:
+    made = wire.new_message(command, params, source, tags)
+    expected = Message(command, params, source, {} if tags is None else tags)
+    assert type(made) is Message and made == expected and repr(made) == repr(expected)
+    assert made.params is params and (tags is None or made.tags is tags)
+    made.params.append("x")  # an ordinary instance: its fields are its own to change
+    made.command = "PING"
+    assert made.params[-1] == "x" and made.command == "PING"
+    if tags is None:
+        assert made.tags == {} and made.tags is not wire.new_message(command, [], source).tags
+
+
+def test_message_is_still_what_the_c_maker_assumes() -> None:
+    """The twin fills the four slots and skips __init__: that is only the same object
+    while __init__ does nothing else (no __post_init__, no other field)."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(Message)] == ["command", "params", "source", "tags"]
+    assert not hasattr(Message, "__post_init__")
+    assert Message.__slots__ == ("command", "params", "source", "tags")
+
+
+def test_any_other_class_is_called_as_it_is() -> None:
+    assert compiled is not None
+
+    class Plain:
+        def __init__(self, *args: object) -> None:
+            self.args = args
+
+    made = compiled.message(Plain, "PRIVMSG", ["bob", "hi"], None, {"a": "b"})
+    assert isinstance(made, Plain) and made.args == ("PRIVMSG", ["bob", "hi"], None, {"a": "b"})
+
+    class Loud(Message):  # a subclass keeps its own __init__
+        def __init__(self, *args: object) -> None:
+            super().__init__("LOUD", [], None, {})
+
+    assert compiled.message(Loud, "PRIVMSG", ["bob", "hi"]).command == "LOUD"
+    assert compiled.message(Message, "PRIVMSG", ["bob"]) == Message("PRIVMSG", ["bob"])  # and back
+    with pytest.raises(TypeError):
+        compiled.message(Message, "PRIVMSG")
 
 
 # -- writing ------------------------------------------------------------------------------
