@@ -648,3 +648,30 @@ async def test_the_connection_dot_names_the_state_it_shows(open_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")
     await expect(alice.page.get_by_role("img", name=re.compile(r"\bconnected\b", re.I))).to_have_count(1, timeout=2_000)
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 1920, "height": 800}, PHONE])
+async def test_the_sidebar_buttons_sit_inside_the_sidebar_and_take_the_click(open_user, viewport) -> None:
+    """"Join a channel…", "Browse channels" and "?" fit the sidebar's width: with the
+    system's font, the three on one line pushed "?" past the sidebar's edge, under the
+    input box, where a click went to the box instead."""
+    alice = await open_user(viewport=viewport)
+    await alice.connect("alice", "#side")
+    page = alice.page
+    if viewport is PHONE:
+        await page.click("#toggle-buffers")  # the drawer slides in: measured once it is in
+        await page.wait_for_function("() => document.querySelector('.sidebar').getBoundingClientRect().x >= 0")
+    sidebar = await page.locator(".sidebar").bounding_box()
+    assert sidebar is not None
+    for selector in ("#join-button", "#browse-button", "#help-button"):
+        box = await page.locator(selector).bounding_box()
+        assert box is not None, selector
+        assert sidebar["x"] - 0.5 <= box["x"] and box["x"] + box["width"] <= sidebar["x"] + sidebar["width"] + 0.5, (
+            selector, box, sidebar)  # fmt: skip
+        hit = await page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y)?.closest('button')?.id ?? null",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert hit == selector[1:], (selector, hit)
+    await page.click("#help-button")
+    await expect(page.locator("#help-dialog")).to_be_visible()

@@ -88,6 +88,9 @@ export class IrcClient {
     this.capEnded = false;
     this.saslState = null;
     this.account = null;
+    // Conversations the server keeps no read marker for (a user without an account, a
+    // service): it said so once (FAIL MARKREAD INVALID_PARAMS), and is not asked again
+    this.unmarked = new Set();
     this.nickAttempts = 0;
     this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
     this.paced = []; // what say() has yet to send: one unit at a time (see pump)
@@ -518,9 +521,10 @@ export class IrcClient {
     return `timestamp=${new Date(ms).toISOString()}`;
   }
 
-  /** Read markers are kept per account: without one logged in there is nothing to keep. */
+  /** Read markers are kept per account: without one logged in there is nothing to keep,
+   * nor for a conversation the server said it keeps none of. */
   markRead(target, ms) {
-    if (!this.has("draft/read-marker") || !this.account) return;
+    if (!this.has("draft/read-marker") || !this.account || this.unmarked.has(this.fold(target))) return;
     this.send({ command: "MARKREAD", params: [target, `timestamp=${new Date(ms).toISOString()}`] });
   }
 
@@ -834,6 +838,8 @@ export class IrcClient {
       if (req) req.finish({ messages: [], error: code });
     } else if (command === "SEARCH" && this.searchRequests.length) {
       this.searchRequests[0].finish({ messages: [], error: code });
+    } else if (command === "MARKREAD" && code === "INVALID_PARAMS" && msg.params.length > 3) {
+      this.unmarked.add(this.fold(msg.params[2])); // FAIL MARKREAD INVALID_PARAMS <target> :...
     }
   }
 }

@@ -75,7 +75,7 @@ export const COMMANDS = {
       const target = currentTarget(ctx);
       if (!target) return ctx.state.info("/me works in a channel or conversation", { kind: "error" });
       if (!args.trim()) return usage(ctx, "me");
-      ctx.client.say(target, args.trim(), { action: true });
+      if (inChannel(ctx, target)) ctx.client.say(target, args.trim(), { action: true });
     },
   },
   notice: {
@@ -280,6 +280,15 @@ function currentTarget(ctx) {
   return b.kind === "server" ? null : b.name;
 }
 
+/** Whether what is typed in the current buffer can be said there: not in a channel left
+ * or kicked from, where the server's refusal would read as "no external messages". */
+function inChannel(ctx, target) {
+  const b = ctx.state.activeBuffer;
+  if (b.kind !== "channel" || b.joined) return true;
+  ctx.state.info(`You are not in ${target}: /join ${target} to come back.`, { kind: "error" });
+  return false;
+}
+
 /**
  * What a line typed in the input means: {command, args} for "/name args", or
  * {text} for a message ("//text" sends "/text", for saying something that starts with /).
@@ -300,6 +309,7 @@ export function runInput(ctx, line) {
       ctx.state.info("This is the server buffer: join a channel with /join #channel, or type /help", { kind: "error" });
       return false;
     }
+    if (!inChannel(ctx, target)) return false;
     return ctx.client.say(target, parsed.text);
   }
   const name = ALIASES[parsed.command] || parsed.command;

@@ -57,7 +57,7 @@ function nickProblem(nick) {
   if (!nick) return "Please choose a nickname.";
   if (/^[0-9-]/.test(nick)) return "A nickname must start with a letter (or one of _[]\\^{}|`), not a digit or -.";
   const bad = [...nick].find((c) => !/[A-Za-z0-9_\-\[\]\\^{}|`]/.test(c));
-  return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]{}|^\\\``;
+  return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]\\{}|^\`.`;
 }
 
 function showConnectScreen() {
@@ -441,7 +441,8 @@ function startSession({ nick, password, channels }) {
 
   function typingTarget() {
     const b = state.activeBuffer;
-    return b.kind === "server" ? null : b.name;
+    // not to a channel left or kicked from: the server would refuse each notification
+    return b.kind === "server" || (b.kind === "channel" && !b.joined) ? null : b.name;
   }
 
   function onTyping() {

@@ -580,7 +580,7 @@ export class ChatState {
       const shown = about && !(about.kind === "channel" && !about.joined) ? about : this.activeBuffer;
       this.info(text, { buffer: shown, kind: "error" });
     } else if (code !== 4 && code !== 5) {
-      this.info(params.length > 1 && /^[\d\s]+$/.test(params.slice(0, -1).join("")) ? params[params.length - 1] : text, { buffer: this.server });
+      this.info(counted(params) || text, { buffer: this.server });
     }
   }
 
@@ -681,6 +681,7 @@ const HANDLERS = {
       buffer.joined = false;
       buffer.rejoin = false;
       buffer.members.clear();
+      buffer.typing.clear();
       s.emit("buffers");
       s.emit("left", buffer.key);
     } else buffer.members.delete(s.fold(target));
@@ -791,8 +792,9 @@ const HANDLERS = {
   },
 
   FAIL(s, msg) {
-    // CHATHISTORY and SEARCH failures are answered where they were asked.
-    if (msg.params[0] === "CHATHISTORY" || msg.params[0] === "SEARCH") return;
+    // CHATHISTORY and SEARCH failures are answered where they were asked; read markers
+    // are the client's own doing, in the background, not something the person asked for.
+    if (msg.params[0] === "CHATHISTORY" || msg.params[0] === "SEARCH" || msg.params[0] === "MARKREAD") return;
     s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`, { kind: "error" });
   },
 
@@ -815,6 +817,19 @@ const HANDLERS = {
     if (s.recountUnread(buffer)) s.emit("buffers");
   },
 };
+
+/**
+ * The text of a numeric whose middle parameters are counts (LUSERS): the trailing text
+ * alone where it says them already (265 "Current local users 3, max 5"), else the counts
+ * before it (254 "1 channels formed"); null for any other numeric.
+ */
+function counted(params) {
+  if (params.length < 2) return null;
+  const counts = params.slice(0, -1);
+  const last = params[params.length - 1];
+  if (!counts.every((c) => /^\d+$/.test(c))) return null;
+  return counts.every((c) => last.includes(c)) ? last : `${counts.join(" ")} ${last}`;
+}
 
 function talk(s, msg) {
   if (!msg.source) {

@@ -285,6 +285,20 @@ test("read markers are sent only once logged in to an account", () => {
   assert.deepEqual(ws.take(), []);
 });
 
+test("a conversation the server keeps no read marker for is not asked about again", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time draft/read-marker");
+  ws.receive(":srv 900 alice alice!~alice@h alice :You are now logged in as alice");
+  client.markRead("NickServ", Date.UTC(2024, 4, 1));
+  client.markRead("bob", Date.UTC(2024, 4, 1));
+  assert.equal(ws.take().length, 2);
+  ws.receive(":srv FAIL MARKREAD INVALID_PARAMS NickServ :Invalid target");
+  ws.receive(":srv FAIL MARKREAD INVALID_PARAMS timestamp=x :Invalid timestamp");
+  client.markRead("nickserv", Date.UTC(2024, 4, 2));
+  client.markRead("bob", Date.UTC(2024, 4, 2));
+  assert.deepEqual(ws.take(), ["MARKREAD bob timestamp=2024-05-02T00:00:00.000Z"]);
+});
+
 test("history is not asked of a server that does not offer it", async () => {
   const { client, ws } = makeClient();
   register(ws, "batch server-time");

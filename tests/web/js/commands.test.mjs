@@ -34,6 +34,19 @@ test("text goes to the current buffer", () => {
   assert.deepEqual(said, [["#a", "hello there", {}]]);
 });
 
+test("in a channel left or kicked from, text and /me are not sent: the person is told how to come back", () => {
+  const { ctx, said, state } = context();
+  state.handle(parseLine(":op!o@h KICK #a me :out"));
+  assert.equal(runInput(ctx, "still here?"), false);
+  runInput(ctx, "/me waves");
+  assert.deepEqual(said, []);
+  const last = state.activeBuffer.messages.at(-1);
+  assert.equal(last.text, "You are not in #a: /join #a to come back.");
+  state.handle(parseLine(":me!u@h JOIN #a"));
+  runInput(ctx, "back");
+  assert.deepEqual(said, [["#a", "back", {}]]);
+});
+
 test("/join adds the # and asks to switch when the JOIN arrives", () => {
   const { ctx, sent, calls } = context();
   runInput(ctx, "/join lobby,#b");

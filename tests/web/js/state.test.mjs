@@ -278,3 +278,28 @@ test("a key set or removed in our sight is the one to rejoin with; leaving is an
   feed(":me!u@h JOIN #a", ":bob!u@h KICK #a me :out");
   assert.equal(changes.filter((t) => t === "left").length, 2);
 });
+
+test("a failed read marker is not shown: the client asked on its own", () => {
+  const { s, feed } = joined();
+  const before = s.server.messages.length + s.buffer("#a").messages.length;
+  feed(":srv FAIL MARKREAD INVALID_PARAMS bob :Invalid target");
+  assert.equal(s.server.messages.length + s.buffer("#a").messages.length, before);
+  feed(":srv FAIL JOIN SOMETHING :shown");
+  assert.ok(texts(s.activeBuffer).concat(texts(s.server)).some((t) => String(t).includes("JOIN: shown")));
+});
+
+test("being kicked clears who was typing there", () => {
+  const { s, feed } = joined();
+  feed("@+typing=active :bob!b@h TAGMSG #a");
+  assert.equal(s.buffer("#a").typing.size, 1);
+  feed(":op!o@h KICK #a me :out");
+  assert.equal(s.buffer("#a").typing.size, 0);
+});
+
+test("counted numerics keep their counts unless the text says them", () => {
+  const { s, feed } = setup();
+  feed(":srv 254 me 3 :channels formed", ":srv 252 me 1 :operator(s) online",
+       ":srv 265 me 4 9 :Current local users 4, max 9", ":srv 266 me :Current global users 4, max 9");
+  assert.deepEqual(texts(s.server).slice(-4),
+    ["3 channels formed", "1 operator(s) online", "Current local users 4, max 9", "Current global users 4, max 9"]);
+});
