@@ -346,6 +346,13 @@ async def test_ghost_drop_password_and_certs(server, clients) -> None:
     assert warning.startswith("Warning: dropping alice")
     confirm = (await alice.expect("NOTICE")).params[-1]
     code = confirm.split()[-1]
+    wrong = "0" * 8 if code != "0" * 8 else "1" * 8
+    assert await ns(alice, f"DROP alice {wrong}") == f"{wrong} is not the code that confirms it."
+    assert (await alice.expect("NOTICE")).params[-1].startswith("Warning: dropping alice")
+    assert (await alice.expect("NOTICE")).params[-1] == confirm
+    assert await ns(alice, f"DROP bob {code}") == "You can drop only the account you're logged into, alice."
+    assert (await alice.expect("NOTICE")).params[-1].startswith("Warning: dropping alice")
+    assert (await alice.expect("NOTICE")).params[-1] == confirm
     alice.send(f"PRIVMSG NickServ :DROP alice {code}")
     await alice.expect("901")
     assert await ns_notice(alice) == "Successfully unregistered account alice"

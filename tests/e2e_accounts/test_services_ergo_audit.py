@@ -241,7 +241,9 @@ async def test_chanserv_refusals_and_bad_arguments(make_server, clients) -> None
         assert await cs(bob, line) == reply, line
     code = await drop_code(alice, "ChanServ", "DROP #c")
     wrong = "0" * 8 if code != "0" * 8 else "1" * 8
-    assert (await cs(alice, f"DROP #c {wrong}")).startswith("Warning: unregistering")
+    assert await cs(alice, f"DROP #c {wrong}") == f"{wrong} is not the code that confirms it."
+    assert (await alice.expect("NOTICE")).params[-1].startswith("Warning: unregistering")
+    assert (await alice.expect("NOTICE")).params[-1] == f"To confirm, run this command: /msg ChanServ DROP #c {code}"
     assert await cs(dave, "INFO #c") == "Channel #c is registered"
 
 

@@ -98,3 +98,15 @@ async def test_halfop_may_invite_to_an_invite_only_channel_and_voice_may_not(ser
     assert (await bob.expect("341")).params == ["bob", "dave", "#room"]
     dave.send("JOIN #room")
     await dave.expect("JOIN")
+
+
+async def test_an_operator_refused_a_higher_rank_is_told_its_rank_is_too_low(server, clients) -> None:
+    """An operator is one: what it lacks for +q or +a is the founder's rank, and the 482
+    says so rather than "not channel operator"."""
+    alice, bob, carol = await room(server, clients, "alice", "bob", "carol")
+    for line in ("MODE #room +q bob", "MODE #room +a bob"):
+        alice.send(line)
+        assert (await alice.expect("482")).params == ["alice", "#room", "Your channel rank is too low for that"]
+    carol.send("MODE #room +q bob")
+    assert (await carol.expect("482")).params == ["carol", "#room", "You're not channel operator"]
+    assert "MODE" not in commands(await sync(bob))

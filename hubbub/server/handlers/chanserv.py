@@ -286,8 +286,11 @@ def cs_drop(ctx: Context, args: list[str]) -> None:
     if not _may_manage(ctx, channel, account, founder_only=True):
         return
     if len(args) < 2 or args[1] != _drop_code(channel):
+        if len(args) >= 2:
+            _say(ctx, f"{args[1]} is not the code that confirms it.")
         _say(ctx, "Warning: unregistering this channel will remove all stored channel attributes.")
-        _say(ctx, f"To confirm, run this command: /CS DROP {channel.name} {_drop_code(channel)}")
+        # /msg, which every client sends as it is (/CS is a command of some clients only)
+        _say(ctx, f"To confirm, run this command: /msg ChanServ DROP {channel.name} {_drop_code(channel)}")
         return
     name = channel.name
 

@@ -34,7 +34,7 @@ from hubbub.server.chanmodes import (
     parse_limit,
     shown_changes,
 )
-from hubbub.server.channel import Channel
+from hubbub.server.channel import OP, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -109,7 +109,10 @@ class _ModeRequest:
                 continue
             self.one(spec, adding)
         if self.denied:
-            self.ctx.conn.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, "You're not channel operator")
+            # an operator refused a mode for higher ranks (+q, +a, or against the protected) is told so
+            ranked = self.channel.rank(self.ctx.user) >= OP
+            why = "Your channel rank is too low for that" if ranked else "You're not channel operator"
+            self.ctx.conn.numeric(n.ERR_CHANOPRIVSNEEDED, self.channel.name, why)
         if self.changes:
             ctx = self.ctx
             event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid(),

@@ -292,6 +292,10 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
         _say(ctx, "You're not logged into an account")
         return
     if len(args) < 2 or casefold(args[0]) != account.key or args[1] != _drop_code(account):
+        if args and casefold(args[0]) != account.key:
+            _say(ctx, f"You can drop only the account you're logged into, {account.name}.")
+        elif len(args) >= 2:
+            _say(ctx, f"{args[1]} is not the code that confirms it.")
         _say(ctx, f"Warning: dropping {account.name} deletes it for good; its nick is then free for anyone.")
         _say(ctx, f"To confirm, run this command: /msg NickServ DROP {account.name} {_drop_code(account)}")
         return
