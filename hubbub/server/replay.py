@@ -13,6 +13,7 @@ command it becomes part of the labeled response, nested in its batch.
 from __future__ import annotations
 
 import datetime
+import time
 
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.server.batch import MultilineOutgoing
@@ -114,15 +115,21 @@ def stored_units(stored: StoredMessage, mask: int, server: str) -> list[Message 
 class Replay:
     """Stored messages for one client, in a `batch_type` batch if it has `batch`."""
 
-    __slots__ = ("messages", "server", "batch_type", "batch_params")
+    __slots__ = ("messages", "server", "batch_type", "batch_params", "bracketed")
 
     def __init__(
-        self, messages: list[StoredMessage], server: str, batch_type: str | None, batch_params: tuple[str, ...] = ()
-    ) -> None:
+        self, messages: list[StoredMessage], server: str, batch_type: str | None, batch_params: tuple[str, ...] = (),
+        bracketed: bool = False,
+    ) -> None:  # fmt: skip
         self.messages = messages
         self.server = server
         self.batch_type = batch_type  # None: the lines alone
         self.batch_params = batch_params
+        # Lines alone, replayed on joining: said to be earlier ones by a server NOTICE to
+        # the channel before and after them (`irc_bytes`), as the plain mode says it. A
+        # client without `batch` cannot tell them from what is said now otherwise, and
+        # many show a line's arrival time, not its server-time.
+        self.bracketed = bracketed
 
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         # message-tags: a TAGMSG never reaches a client without the capability, kept or live
@@ -145,7 +152,23 @@ class Replay:
 
     def irc_bytes(self, mask: int = 0) -> bytes:
         parts: list[bytes] = []
-        for unit in self.units_for(mask):
+        units = self.units_for(mask)
+        bracket = self.bracketed and self.batch_type is None and bool(units) and bool(self.batch_params)
+        if bracket:
+            parts.append(self._notice(self._opening()))
+        for unit in units:
             for message in unit if isinstance(unit, list) else (unit,):
                 parts.append(message.encode())
+        if bracket:
+            parts.append(self._notice("End of the earlier messages: what follows is said now"))
         return b"".join(parts)
+
+    def _notice(self, text: str) -> bytes:
+        return Message("NOTICE", [self.batch_params[0], text], self.server).encode()
+
+    def _opening(self) -> str:
+        first, last = self.messages[0].time, self.messages[-1].time
+        since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(first))
+        until = time.strftime("%H:%M" if int(first) // 86400 == int(last) // 86400 else "%Y-%m-%d %H:%M",
+                              time.gmtime(last))  # fmt: skip
+        return f"Earlier messages of {self.batch_params[0]}, said from {since} to {until} UTC:"

@@ -630,7 +630,9 @@ async def test_nickserv_acts_on_ones_own_account_only(hist, clients) -> None:
     )
     assert (await alice.expect("NOTICE")).params[-1] == f"1: {fingerprint}"
     # DROP names one's own account, whatever code is given for another
-    warning = await service(bob, "NickServ", "DROP alice 00000000")
+    refused = await service(bob, "NickServ", "DROP alice 00000000")
+    assert refused == "You can drop only the account you're logged into, bob."
+    warning = (await bob.expect("NOTICE")).params[-1]
     assert warning == "Warning: dropping bob deletes it for good; its nick is then free for anyone."
     await bob.expect("NOTICE")
     assert await service(alice, "NickServ", "INFO") == "Account: alice"  # still there

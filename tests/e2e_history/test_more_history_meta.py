@@ -3,6 +3,8 @@ replay on join, read markers across connections, and draft/metadata-2 corners.""
 
 from __future__ import annotations
 
+import re
+
 from hubbub.irc.message import Message
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_chathistory import HISTORY, history, talk
@@ -385,7 +387,45 @@ async def test_replay_on_join_brings_notices_and_no_tagmsg(stored, clients) -> N
     clients.append(bob)
     bob.send("JOIN #c")
     got = [m for m in await sync(bob) if m.command in ("PRIVMSG", "NOTICE", "TAGMSG")]
-    assert [(m.command, m.params[-1]) for m in got] == [("NOTICE", "a notice"), ("PRIVMSG", "a privmsg")]
+    # without `batch`, the server's NOTICEs say where the earlier lines begin and end
+    assert [(m.command, m.params[-1]) for m in got[1:-1]] == [("NOTICE", "a notice"), ("PRIVMSG", "a privmsg")]
+    assert [m.source for m in (got[0], got[-1])] == ["hubbub.local"] * 2
+
+
+async def test_a_replay_without_batch_is_said_to_be_earlier_lines_and_with_batch_is_its_batch(stored, clients) -> None:
+    """A client without `batch` (irssi) cannot tell replayed lines from new ones, and many
+    show when a line arrived rather than its server-time: a server NOTICE to the channel
+    opens and closes them, with when they were said. One with `batch` gets them in a
+    chathistory batch, and no NOTICE."""
+    server = await stored("history.autoreplay_lines=10")
+    alice = await capped(server, "alice", "echo-message", channels=("#c",))
+    clients.append(alice)
+    await talk(alice, "#c", "said before")
+    await talk(alice, "#c", "and again")
+    plain = await capped(server, "bob")
+    batched = await capped(server, "carol", "batch", "server-time")
+    clients.extend([plain, batched])
+    plain.send("JOIN #c")
+    got = [m for m in await sync(plain) if m.command in ("PRIVMSG", "NOTICE")]
+    assert [m.command for m in got] == ["NOTICE", "PRIVMSG", "PRIVMSG", "NOTICE"]
+    opening, closing = got[0], got[-1]
+    assert opening.source == closing.source == "hubbub.local"
+    assert opening.params[0] == closing.params[0] == "#c"
+    assert re.fullmatch(r"Earlier messages of #c, said from \d{4}-\d\d-\d\d \d\d:\d\d to \d\d:\d\d UTC:",
+                        opening.params[1]), opening  # fmt: skip
+    assert closing.params[1] == "End of the earlier messages: what follows is said now"
+    batched.send("JOIN #c")
+    lines = await sync(batched)
+    assert "NOTICE" not in [m.command for m in lines]
+    assert [m.params[-1] for m in lines if m.command == "PRIVMSG"] == ["said before", "and again"]
+    assert any(m.command == "BATCH" and m.params[1:] == ["chathistory", "#c"] for m in lines)
+    # asked for, the history is an answer: no NOTICE around it
+    plain.send("PART #c")
+    await plain.expect("PART")
+    await talk(alice, "#c", "while away")
+    plain.send("JOIN #c")
+    again = [m for m in await sync(plain) if m.command in ("PRIVMSG", "NOTICE")]
+    assert [m.params[-1] for m in again[1:-1]] == ["while away"]  # only what was missed, bracketed too
 
 
 # -- read markers -----------------------------------------------------------------------

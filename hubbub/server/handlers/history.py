@@ -219,7 +219,8 @@ def autoreplay(
 
     def replay(found: list[StoredMessage]) -> None:
         if found:
-            send_history(ctx, name, found)
+            batched = "batch" in ctx.conn.caps
+            ctx.conn.deliver(Replay(found, ctx.name, "chathistory" if batched else None, (name,), bracketed=True))
         done()
 
     waiting()
