@@ -74,6 +74,21 @@ def _joined_lines(batch: list[Message]) -> list[Message]:
     return [line for line in lines if len(line.params) > 1 and line.params[1]]
 
 
+
+# The status prefixes, highest rank first (the server's PREFIX: ~&@%+).
+RANKS = "~&@%+"
+
+
+def ranked_names(names: str) -> str:
+    """A NAMES line (`@dave ~bob erin`) as a person reads a member list: the highest ranks
+    first, then by name (`~bob, @dave, erin`), as IRC clients sort it."""
+
+    def order(name: str) -> tuple[int, str]:
+        rank = RANKS.find(name[:1])
+        return (rank if rank >= 0 else len(RANKS), name.lstrip(RANKS).lower())
+
+    return ", ".join(sorted(names.split(), key=order))
+
 class PlainOutput:
     """Renders IRC messages for one person (the `Output` of a plain connection)."""
 
@@ -149,7 +164,7 @@ class PlainOutput:
         special: dict[str, Callable[[], str]] = {
             n.RPL_WELCOME: lambda: f"*** Welcome, {p[0]}! Type /help for commands, /exit to leave.",
             n.RPL_MOTD: lambda: "*** " + p[-1].removeprefix("- "),
-            n.RPL_NAMREPLY: lambda: f"* In {p[2]}: {', '.join(p[3].split())}",
+            n.RPL_NAMREPLY: lambda: f"* In {p[2]}: {ranked_names(p[3])}",
             n.RPL_TOPIC: lambda: f"* Topic of {p[1]}: {p[2]}",
             n.RPL_NOTOPIC: lambda: f"* {p[1]} has no topic",
             n.RPL_WHOREPLY: lambda: f"* {p[5]} ({p[2]}@{p[3]}){' [away]' if p[6].startswith('G') else ''}: "

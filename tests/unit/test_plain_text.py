@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hubbub.irc.formatting import PALETTE
+from hubbub.plain.render import ranked_names
 from hubbub.plain.split import split_text, text_room
 from hubbub.plain.telnet import AYT_ANSWER, TelnetFilter
 from hubbub.plain.text import IRC_TO_XTERM, RESET, for_terminal, typed, xterm_index
@@ -146,3 +147,9 @@ def test_are_you_there_gets_one_answer_per_read() -> None:
 def test_text_without_commands_passes_as_it_is() -> None:
     data = "привет\r\n".encode()
     assert TelnetFilter().feed(data) == (data, b"")
+
+
+def test_a_member_list_reads_highest_rank_first_then_by_name() -> None:
+    assert ranked_names("@alice @dave ~bob erin") == "~bob, @alice, @dave, erin"
+    assert ranked_names("+zed @+Carl Abe %hal &pro") == "&pro, @+Carl, %hal, +zed, Abe"
+    assert ranked_names("") == ""

@@ -407,7 +407,10 @@ export class ChatState {
       body = ctcp.text;
     }
     if (self && this.isNickServ(msg.params[0])) body = hidePasswords(body);
-    const mention = !self && mentions(body, this.nick, this.fold);
+    // NickServ and ChanServ name you in what they answer ("You're now logged in as jill"):
+    // not a mention of you in the sense of someone calling you
+    const service = this.isNickServ(nick) || this.fold(nick) === this.fold("ChanServ");
+    const mention = !self && !service && mentions(body, this.nick, this.fold);
     return this.record(kind, { nick, text: body, self, mention }, msg);
   }
 

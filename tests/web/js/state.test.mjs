@@ -303,3 +303,13 @@ test("counted numerics keep their counts unless the text says them", () => {
   assert.deepEqual(texts(s.server).slice(-4),
     ["3 channels formed", "1 operator(s) online", "Current local users 4, max 9", "Current global users 4, max 9"]);
 });
+
+test("what NickServ and ChanServ say naming you is no mention; a person naming you is", () => {
+  const { s, feed } = joined();
+  feed(":NickServ!NickServ@services NOTICE me :You're now logged in as me",
+       ":ChanServ!ChanServ@services NOTICE me :me is now the founder of #a",
+       ":bob!b@h PRIVMSG #a :hey me");
+  const records = [...s.buffers.values()].flatMap((b) => b.messages).filter((r) => r.text);
+  const mentioned = records.filter((r) => r.mention).map((r) => r.text);
+  assert.deepEqual(mentioned, ["hey me"]);
+});
