@@ -117,7 +117,7 @@ async def test_kicks_and_kills_from_another_node_read_as_text(cluster: Cluster) 
     await cluster.client(n2, "dave", "#lobby")
     await cluster.client(n2, "erin", "#lobby")
     bob = await plain(cluster, n1, "bob")
-    await text(bob, "* In #lobby: @alice, dave, erin, bob")
+    await text(bob, "* In #lobby: @alice, bob, dave, erin")  # highest rank first, then by name
     bob.send("/join #club")
     await text(bob, "* You joined #club")
     bob.send("/join #lobby")  # the current channel is #lobby again
