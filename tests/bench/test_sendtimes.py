@@ -3,24 +3,16 @@ it reports are measured from that read."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "sendtimes.py"
+from tests.bench import scripts
 
 
 @pytest.fixture(scope="module")
 def sendtimes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_sendtimes", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return scripts.load("sendtimes")
 
 
 def script(*events: tuple[float, str]) -> str:

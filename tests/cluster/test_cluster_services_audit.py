@@ -124,6 +124,14 @@ async def registered(cluster: Cluster, node: Node, nick: str, *channels: str, ca
     return client
 
 
+async def founder(cluster: Cluster, node: Node, nick: str, channel: str) -> LineClient:
+    """A client `registered`, in `channel`, which it registered with ChanServ (it holds ~)."""
+    client = await registered(cluster, node, nick, channel)
+    assert await cs(client, f"REGISTER {channel}") == f"Channel {channel} successfully registered"
+    await client.expect("MODE", channel, "+q", nick)
+    return client
+
+
 # -- SASL -----------------------------------------------------------------------------------
 
 
@@ -345,9 +353,7 @@ async def test_a_channel_registered_on_one_node_gives_its_founder_and_access_lis
     network: Cluster,
 ) -> None:
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     dave = await registered(network, n2, "dave")
     await caught_up(alice)  # node 1 knows dave's account
     assert await cs(alice, "AMODE #garden +o dave") == "Successfully set persistent mode +o on dave"
@@ -378,9 +384,7 @@ async def test_chanserv_drop_takes_founder_status_from_the_founder_s_connections
     network: Cluster,
 ) -> None:
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice", channels=["#garden"])
     assert await names(phone, "#garden") == ["~alice", "~alice_phone"]
     assert await confirmed(alice, "CHANSERV", "DROP #garden") == "Channel #garden is now unregistered"
@@ -396,9 +400,7 @@ async def test_chanserv_drop_takes_founder_status_given_by_a_join_its_node_had_n
     reaches node 1 before it has read that join from the log. The join is ordered before
     the drop, so the phone's ~ must go with the registration all the same."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     code = await drop_code(alice, "CHANSERV", "DROP #garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
     with paused(n1):
@@ -419,9 +421,7 @@ async def test_chanserv_set_founder_takes_founder_status_given_by_a_join_its_nod
     FOUNDER reaches node 1 before it has read that join from the log. The join is ordered
     before the change, so the phone's ~ must go to the heir all the same."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
     with paused(n1):
@@ -443,9 +443,7 @@ async def test_chanserv_set_founder_gives_founder_status_to_a_join_its_node_had_
     is paused; the SET FOUNDER reaches node 1 before it has read that join from the log.
     The join is ordered before the change: the heir, there by then, gets ~ all the same."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     bob = await registered(network, n2, "bob")
     with paused(n1):
         await bob.join("#garden")
@@ -466,9 +464,7 @@ async def test_chanserv_set_founder_of_a_channel_dropped_on_a_node_its_node_had_
     reaches node 1 before it has read the drop from the log. The drop is ordered first:
     the channel is nobody's to give, and the heir must not get ~ in it."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     code = await drop_code(alice, "CHANSERV", "DROP #garden")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
@@ -492,9 +488,7 @@ async def test_chanserv_set_founder_after_the_channel_was_given_away_on_a_node_i
     Ordered second, it comes from an account that founds the channel no more: refused,
     and #garden stays bob's, with his ~."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     bob = await registered(network, n2, "bob", "#garden")
     carol = await registered(network, n2, "carol", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
@@ -773,9 +767,7 @@ async def test_nickserv_drop_leaves_founder_status_in_a_channel_given_away_on_a_
     channel is bob's when the drop comes, in the network's order: it stays registered,
     and bob keeps his ~."""
     n1, n2 = await network.start(2)
-    alice = await registered(network, n1, "alice", "#garden")
-    assert await cs(alice, "REGISTER #garden") == "Channel #garden successfully registered"
-    await alice.expect("MODE", "#garden", "+q", "alice")
+    alice = await founder(network, n1, "alice", "#garden")
     code = await drop_code(alice, "NICKSERV", "DROP")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")

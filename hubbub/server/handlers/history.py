@@ -89,11 +89,12 @@ def _limit(ctx: Context, text: str) -> int | None:
     return most if asked == 0 or asked > most else asked
 
 
-def send_history(ctx: Context, shown_as: str, messages: list[StoredMessage]) -> None:
+def send_history(ctx: Context, shown_as: str, messages: list[StoredMessage], bracketed: bool = False) -> None:
     """The lines, in a `chathistory` batch when the client has `batch` (an empty batch
-    when there are none); as they are otherwise."""
+    when there are none); as they are otherwise, between two NOTICEs when `bracketed`
+    (the replay on joining: Replay.bracketed)."""
     batched = "batch" in ctx.conn.caps
-    ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,)))
+    ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,), bracketed))
 
 
 @command("CHATHISTORY", min_params=1)
@@ -219,8 +220,7 @@ def autoreplay(
 
     def replay(found: list[StoredMessage]) -> None:
         if found:
-            batched = "batch" in ctx.conn.caps
-            ctx.conn.deliver(Replay(found, ctx.name, "chathistory" if batched else None, (name,), bracketed=True))
+            send_history(ctx, name, found, bracketed=True)
         done()
 
     waiting()
