@@ -7,7 +7,8 @@
  *
  *   OutputQueue   the same class as hubbub/transport/gate.py's OutputQueue (which stays
  *                 the reference, and the fallback where this module cannot be built);
- *   deliver       the loop of hubbub/server/announce.py's to_members.
+ *   deliver       the loop of hubbub/server/announce.py's to_members, and deliver_one
+ *                 its step for one connection (a private message's copy).
  *
  * and, on every message's way in and out, what the interpreter would spend most on per line:
  *
@@ -701,9 +702,62 @@ link_write(PyObject *link, PyObject *data)
 
 #define FORMS 16  /* every tag mask is below this (server/delivery.py ALL_MASKS) */
 
+/* One connection's copy of `out`: when its `fast` link is set, `out`'s wire form for its
+ * `tag_mask`, taken from `forms` or fetched once into it, written there; otherwise
+ * `conn.deliver(out)`. 0, or -1 with an exception set. */
+static int
+deliver_to(PyObject *conn, PyObject *out, PyObject **forms)
+{
+    PyObject *fast = slot_get(&fast_slot, conn);
+    if (fast == NULL)
+        return -1;
+    PyObject *r;
+    if (fast == Py_None) {
+        Py_DECREF(fast);
+        PyObject *dargs[2] = {conn, out};
+        r = PyObject_VectorcallMethod(str_deliver, dargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    else {
+        PyObject *m = slot_get(&mask_slot, conn);
+        if (m == NULL) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        long mask = PyLong_AsLong(m);
+        Py_DECREF(m);
+        if ((mask == -1 && PyErr_Occurred()) || mask < 0 || mask >= FORMS) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "deliver: tag_mask out of range");
+            Py_DECREF(fast);
+            return -1;
+        }
+        PyObject *data = forms[mask];
+        if (data == NULL) {
+            PyObject *bargs[2] = {out, NULL};
+            bargs[1] = PyLong_FromLong(mask);
+            if (bargs[1] == NULL) {
+                Py_DECREF(fast);
+                return -1;
+            }
+            data = PyObject_VectorcallMethod(str_irc_bytes, bargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            Py_DECREF(bargs[1]);
+            if (data == NULL) {
+                Py_DECREF(fast);
+                return -1;
+            }
+            forms[mask] = data;
+        }
+        r = link_write(fast, data);
+        Py_DECREF(fast);
+    }
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* deliver(local, skip, out): the loop of announce.to_members. For every connection in
- * the dict `local` but `skip`: when its `fast` link is set, write `out`'s wire form for
- * its `tag_mask` (each form fetched once); otherwise `conn.deliver(out)`. */
+ * the dict `local` but `skip`, deliver_to (each wire form fetched once). */
 static PyObject *
 deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -724,58 +778,10 @@ deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (conn == skip)
             continue;
         Py_INCREF(conn);
-        PyObject *fast = slot_get(&fast_slot, conn);
-        if (fast == NULL) {
-            Py_DECREF(conn);
-            goto done;
-        }
-        PyObject *r;
-        if (fast == Py_None) {
-            Py_DECREF(fast);
-            PyObject *dargs[2] = {conn, out};
-            r = PyObject_VectorcallMethod(str_deliver, dargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-        }
-        else {
-            PyObject *m = slot_get(&mask_slot, conn);
-            if (m == NULL) {
-                Py_DECREF(fast);
-                Py_DECREF(conn);
-                goto done;
-            }
-            long mask = PyLong_AsLong(m);
-            Py_DECREF(m);
-            if ((mask == -1 && PyErr_Occurred()) || mask < 0 || mask >= FORMS) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "deliver: tag_mask out of range");
-                Py_DECREF(fast);
-                Py_DECREF(conn);
-                goto done;
-            }
-            PyObject *data = forms[mask];
-            if (data == NULL) {
-                PyObject *bargs[2] = {out, NULL};
-                bargs[1] = PyLong_FromLong(mask);
-                if (bargs[1] == NULL) {
-                    Py_DECREF(fast);
-                    Py_DECREF(conn);
-                    goto done;
-                }
-                data = PyObject_VectorcallMethod(str_irc_bytes, bargs, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-                Py_DECREF(bargs[1]);
-                if (data == NULL) {
-                    Py_DECREF(fast);
-                    Py_DECREF(conn);
-                    goto done;
-                }
-                forms[mask] = data;
-            }
-            r = link_write(fast, data);
-            Py_DECREF(fast);
-        }
+        int failed = deliver_to(conn, out, forms);
         Py_DECREF(conn);
-        if (r == NULL)
+        if (failed)
             goto done;
-        Py_DECREF(r);
         if (PyDict_GET_SIZE(local) != expected) {
             PyErr_SetString(PyExc_RuntimeError, "dictionary changed size during iteration");
             goto done;
@@ -786,6 +792,23 @@ done:
     for (int i = 0; i < FORMS; i++)
         Py_XDECREF(forms[i]);
     return result;
+}
+
+/* deliver_one(conn, out): `conn.deliver(out)`, for a message to one user, as deliver
+ * writes each member's copy: without the Python frame of Connection.deliver when the
+ * connection's `fast` link is set. */
+static PyObject *
+deliver_one(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "deliver_one(conn, out)");
+        return NULL;
+    }
+    PyObject *forms[FORMS] = {NULL};
+    int failed = deliver_to(args[0], args[1], forms);
+    for (int i = 0; i < FORMS; i++)
+        Py_XDECREF(forms[i]);
+    return failed ? NULL : Py_NewRef(Py_None);
 }
 
 /* Calls failed(queue, exception) for the exception being raised, when it is an
@@ -1573,11 +1596,11 @@ all_digits(const char *s, Py_ssize_t n)
 static PyObject *
 encode_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyAnySet_Check(args[1]) || !PyAnySet_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "encode(message, text_only: frozenset, text_last: frozenset)");
+    if (nargs != 3 || !PyAnySet_Check(args[0]) || !PyAnySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "encode(text_only: frozenset, text_last: frozenset, message)");
         return NULL;
     }
-    PyObject *message = args[0], *result = NULL;
+    PyObject *text_only = args[0], *text_last = args[1], *message = args[2], *result = NULL;
     PyObject *command = PyObject_GetAttr(message, str_command);
     PyObject *params = command == NULL ? NULL : PyObject_GetAttr(message, str_params);
     PyObject *source = params == NULL ? NULL : PyObject_GetAttr(message, str_source);
@@ -1617,12 +1640,12 @@ encode_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t last_size = param_size[count - 1];
     int contains, colon = last_size == 0 || last[0] == ':' || memchr(last, ' ', last_size) != NULL;
     if (!colon) {
-        if ((contains = PySet_Contains(args[1], command)) < 0)
+        if ((contains = PySet_Contains(text_only, command)) < 0)
             goto done;
         colon = contains;
     }
     if (!colon && count > 1) {
-        if ((contains = PySet_Contains(args[2], command)) < 0)
+        if ((contains = PySet_Contains(text_last, command)) < 0)
             goto done;
         colon = contains || all_digits(command_text, command_size);
     }
@@ -1717,10 +1740,12 @@ static PyMethodDef module_methods[] = {
      "message(type, command, params, source=None, tags=None): a Message, made without its __init__."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
      "deliver(local, skip, out): announce.to_members's loop."},
+    {"deliver_one", (PyCFunction)(void (*)(void))deliver_one, METH_FASTCALL,
+     "deliver_one(conn, out): conn.deliver(out), as deliver writes one member's copy."},
     {"parse_common", (PyCFunction)(void (*)(void))parse_common, METH_FASTCALL,
      "parse_common(raw, factory): the line `COMMAND target :text` read, or None."},
     {"encode", (PyCFunction)(void (*)(void))encode_message, METH_FASTCALL,
-     "encode(message, text_only, text_last): Message.encode's bytes, or None."},
+     "encode(text_only, text_last, message): Message.encode's bytes, or None."},
     {NULL}
 };
 

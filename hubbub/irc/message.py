@@ -171,8 +171,8 @@ class Message:
         kept elsewhere give better cuts; this is the guarantee behind all of them, at
         the price of one length check on every line that fits.
         """
-        if _compiled_encode is not None:  # the same bytes, built in C, when nothing is to cut or refuse
-            fast = _compiled_encode(self, _TEXT_ONLY, _TEXT_LAST)
+        if encode_fitting is not None:  # the same bytes, built in C, when nothing is to cut or refuse
+            fast = encode_fitting(self)
             if fast is not None:
                 return fast
         data = (self.to_line() + "\r\n").encode("utf-8", "replace")
@@ -205,8 +205,10 @@ class Message:
 # hubbub/_speedups.c's twins of Message.encode and of parse's common line (None where the
 # module is not built, or HUBBUB_PURE=1): each answers None where the Python code has more
 # to do, and the Python code stays the reference (tests/unit/test_line_speedups.py).
-_compiled_encode: Callable[[Message, frozenset[str], frozenset[str]], bytes | None] | None = (
-    compiled.encode if compiled is not None else None
+# `encode_fitting(message)` is also called as it is where every message is encoded once
+# (delivery.Outgoing.irc_bytes), a Python frame less than Message.encode.
+encode_fitting: Callable[[Message], bytes | None] | None = (
+    partial(compiled.encode, _TEXT_ONLY, _TEXT_LAST) if compiled is not None else None
 )
 parse_common: Callable[[bytes, type[Message]], Message | None] | None = (
     compiled.parse_common if compiled is not None else None

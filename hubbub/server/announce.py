@@ -666,7 +666,10 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
         else:
             target = outcome.target
             if target is not None and target is not user and target.conn is not None:
-                target.conn.deliver(out)
+                if compiled is not None:  # Connection.deliver without its frame (hubbub/_speedups.c)
+                    compiled.deliver_one(target.conn, out)
+                else:
+                    target.conn.deliver(out)
             elif target is user and user.conn is not None:
                 user.conn.deliver_unlabeled(out)
         own = user.conn

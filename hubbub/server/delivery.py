@@ -19,7 +19,7 @@ import os
 import time as _time
 from collections.abc import Callable
 
-from hubbub.irc.message import Message
+from hubbub.irc.message import Message, encode_fitting
 
 # Bits of a client's `tag_mask`: which tags it wants on relayed messages.
 WANTS_TIME = 1  # server-time
@@ -119,7 +119,9 @@ class Outgoing:
         if not mask:
             data = self._bare
             if data is None:
-                data = self._bare = self.message.encode()
+                message = self.message  # made once per message: Message.encode's C twin called as it is
+                data = encode_fitting(message) if encode_fitting is not None else None
+                data = self._bare = data if data is not None else message.encode()
             return data
         forms = self._forms
         if forms is None:

@@ -17,7 +17,7 @@ from hubbub.irc.message import MAX_LINE_BODY, Message, ParseError, parse, parse_
 from hubbub.server import handlers  # noqa: F401  (registers every command)
 from hubbub.server.addresses import counted_as
 from hubbub.server.apply import K_LINED, Outcome
-from hubbub.server.commands import dispatch
+from hubbub.server.commands import COMMANDS, dispatch
 from hubbub.server.connection import Connection
 from hubbub.server.context import Context, Services
 from hubbub.server.events import Connected
@@ -132,7 +132,12 @@ class Session:
             if parse_common is not None:  # `PRIVMSG bob :hi`, read in C (None: any other line)
                 message = parse_common(raw, Message)
                 if message is not None:
-                    dispatch(ctx, message)
+                    # dispatch's path for a line without tags, inlined: a frame less per message
+                    spec = COMMANDS.get(message.command)
+                    if spec is not None and conn.registration.registered and len(message.params) >= spec.min_params:
+                        spec.handler(ctx, message)
+                    else:
+                        dispatch(ctx, message)
                     return
             try:
                 text = raw.decode()  # UTF-8, strictly

@@ -335,3 +335,41 @@ def test_members_whose_write_is_their_queue_get_it_queued(implementation: str) -
     flusher.flush()
     assert [t.sent for t in transports] == [[b":s!u@h PRIVMSG #c :hi\r\n"]] * 3
     assert sender_link.got == []
+
+
+@pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")
+def test_one_connection_gets_from_deliver_one_what_deliver_gives_it() -> None:
+    """A private message's copy (announce._said) goes through `deliver_one`: a plain IRC
+    link gets its form written, a labeled or leaving connection and one of another kind
+    get `deliver`, as `Connection.deliver` itself does."""
+    assert compiled is not None
+    results = []
+    for way in ("python", "compiled"):
+        channel = Channel("#c", 0.0)
+        plain, plain_link = member(channel, "a")
+        timed, timed_link = member(channel, "b", WANTS_TIME)
+        labeled, labeled_link = member(channel, "c")
+        other = Other()
+        out = Counted()
+        give = (lambda conn, o: conn.deliver(o)) if way == "python" else compiled.deliver_one
+        give(plain, out)
+        give(timed, out)
+        with labeled.labeled_reply("L1"):
+            give(labeled, out)
+            assert labeled_link.got == [] and labeled.labeled is not None and labeled.labeled.items == [out]
+        give(other, out)
+        assert other.delivered == [out]
+        results.append((plain_link.got, timed_link.got, out.asked))
+    assert results[0] == results[1]
+    assert results[1][0] == [b":a!u@h PRIVMSG #c :hi\r\n"]
+    assert results[1][1] == [b"@time=2027-01-15T08:00:00.000Z :a!u@h PRIVMSG #c :hi\r\n"]
+
+
+def test_a_bare_form_too_long_is_cut_as_message_encode_cuts_it(implementation: str) -> None:
+    """The bare form is encoded by Message.encode's C twin called as it is; a line it
+    leaves to the Python way (too long: cut at a character boundary) is cut the same."""
+    message = Message("PRIVMSG", ["#c", "é" * 400], "a!u@h")
+    out = Outgoing(message, 1_800_000_000.0, "m1")
+    data = out.irc_bytes(0)
+    assert data == message.encode() and len(data) <= 512 and data.endswith(b"\r\n")
+    assert out.irc_bytes(0) is data  # made once

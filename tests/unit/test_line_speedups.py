@@ -197,7 +197,7 @@ MESSAGES = st.builds(
 
 def python_encode(message: Message, monkeypatch: pytest.MonkeyPatch) -> bytes | type[Exception]:
     with monkeypatch.context() as patch:
-        patch.setattr(wire, "_compiled_encode", None)
+        patch.setattr(wire, "encode_fitting", None)
         try:
             return message.encode()
         except Exception as error:  # the reference refuses it: so must the compiled way
@@ -220,7 +220,7 @@ def test_the_compiled_writing_of_a_message_is_the_python_one_or_none(
 ) -> None:
     assert compiled is not None
     reference = python_encode(message, monkeypatch)
-    fast = compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST)
+    fast = compiled.encode(wire._TEXT_ONLY, wire._TEXT_LAST, message)
     if fast is not None:
         assert fast == reference, message
     if isinstance(reference, bytes):
@@ -243,7 +243,7 @@ def test_the_compiled_writing_of_a_message_is_the_python_one_or_none(
 )  # fmt: skip
 def test_messages_that_fit_are_written_in_c(message: Message, line: bytes) -> None:
     assert compiled is not None
-    assert compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST) == line
+    assert compiled.encode(wire._TEXT_ONLY, wire._TEXT_LAST, message) == line
 
 
 # -- framing ------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def test_what_the_twins_refuse_to_guess() -> None:
             return self.upper()
 
     message = Message("PRIVMSG", ["#c", Shouting("hello")], "a!b@c")
-    assert compiled.encode(message, wire._TEXT_ONLY, wire._TEXT_LAST) is None
+    assert compiled.encode(wire._TEXT_ONLY, wire._TEXT_LAST, message) is None
     assert message.encode() == b":a!b@c PRIVMSG #c :HELLO\r\n"
     with pytest.raises(ValueError):
         compiled.LineBuffer(-1)
