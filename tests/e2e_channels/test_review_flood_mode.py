@@ -163,7 +163,7 @@ async def test_an_ipv6_flooder_is_banned_by_a_mask_that_keeps_it_out(make_server
     await op_sets(op, "MODE #room +f *1:60", spammer)
     burst(spammer, "PRIVMSG #room :one", "PRIVMSG #room :two")
     ban = await op.expect("MODE")
-    assert ban.params[1] == "+b" and ban.params[2].startswith("*!*@") and not ban.params[2][4:].startswith(":")
+    assert ban.params[1:3] == ["+b", "*!*@::/64"]  # ::1's /64, a middle parameter all the same
     await op.expect("KICK")
     spammer.send("JOIN #room")
     assert (await spammer.expect("474")).params[1] == "#room"

@@ -20,7 +20,7 @@ from functools import partial
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf8
-from hubbub.irc.validate import CHANTYPES, is_channel_name, is_valid_tag_name
+from hubbub.irc.validate import CHANTYPES, cidr_block, is_channel_name, is_valid_tag_name
 from hubbub.server import chanflood
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
 from hubbub.server.apply import Outcome
@@ -143,11 +143,20 @@ def flooding(ctx: Context, channel: Channel, weight: int, error: Error) -> bool:
         error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {seconds} seconds)")
     if verdict == chanflood.CROSSED:
         if rule.ban:
-            ban = (ModeChange(True, "b", f"*!*@{user.host}"),)
+            ban = (ModeChange(True, "b", flood_ban_mask(user)),)
             ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
         if user in channel.members:
             ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid(), ctx.name))
     return True
+
+
+def flood_ban_mask(user: User) -> str:
+    """The ban +f sets: the sender's address as every per-address limit counts it (an IPv6
+    user's /64 by default, `limits.ipv6_prefix`), since an IPv6 flooder can come back
+    from any other address of its block at once; the shown host when that is no
+    address (a test's or a Unix socket's name)."""
+    group = user.group
+    return f"*!*@{group}" if cidr_block(group) is not None else f"*!*@{user.host}"
 
 
 def _tell_away(ctx: Context, target: User, outcome: Outcome) -> None:
