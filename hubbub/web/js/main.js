@@ -10,6 +10,7 @@ import { COMMANDS, completions, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords } from "./format.js";
+import { queriesToRestore, resumeOnLoad } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "hubbub.settings";
@@ -60,7 +61,8 @@ function nickProblem(nick) {
   return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]\\{}|^\`.`;
 }
 
-function showConnectScreen() {
+/** The connect screen; `reason` says why it is shown instead of the session resuming. */
+function showConnectScreen(reason = "") {
   const settings = loadSettings();
   $("connect-nick").value = settings.nick || "";
   $("connect-password").value = settings.remember ? settings.password || "" : "";
@@ -73,6 +75,8 @@ function showConnectScreen() {
     $("connect-error").textContent = settings.notice;
     updateSettings({ notice: undefined });
   }
+  $("connect-reason").textContent = reason;
+  $("connect-reason").hidden = !reason;
   $("connect-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const nick = $("connect-nick").value.trim();
@@ -85,19 +89,21 @@ function showConnectScreen() {
     const password = $("connect-password").value;
     const remember = $("connect-remember").checked;
     const channels = $("connect-channels").value.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
+    // The session the password was asked for (a reload) gets its conversations back.
+    const queries = queriesToRestore(loadSettings(), nick);
     updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, autoconnect: true });
-    startSession({ nick, password, channels });
+    startSession({ nick, password, channels, queries });
   });
   // Shown only now that Connect is handled here: without the scripts the form would be
   // sent to the server instead.
   $("connect-loading").hidden = true;
   $("connect-fields").hidden = false;
-  (settings.nick ? $("connect-submit") : $("connect-nick")).focus();
+  (reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
 }
 
 // -- a session ---------------------------------------------------------------------------
 
-function startSession({ nick, password, channels }) {
+function startSession({ nick, password, channels, queries = [] }) {
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
@@ -207,7 +213,8 @@ function startSession({ nick, password, channels }) {
     const names = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin).map((b) => b.name);
     if (firstRegistration) names.push(...channels);
     joinAll(names);
-    if (!firstRegistration) catchUpQueries();
+    if (firstRegistration) restoreQueries();
+    else catchUpQueries();
     firstRegistration = false;
   });
   client.on("message", (msg) => {
@@ -244,6 +251,7 @@ function startSession({ nick, password, channels }) {
   state.subscribe((change) => {
     if (change.type === "joined") onJoined(state.buffers.get(change.key));
     else if (change.type === "left" || change.type === "key") rememberChannels();
+    else if (change.type === "buffers") rememberQueries();
     else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
   });
 
@@ -304,6 +312,31 @@ function startSession({ nick, password, channels }) {
     const kept = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin);
     const keys = Object.fromEntries(kept.filter((b) => b.joinKey).map((b) => [b.name, b.joinKey]));
     updateSettings({ channels: kept.map((b) => b.name), channelKeys: keys });
+  }
+
+  // Private conversations are remembered as channels are, to come back after a reload.
+  // Those of the last session are opened again once registered (a nick's key is only
+  // known under the server's CASEMAPPING), with their latest history as a channel's on
+  // joining. Until then the list remembered stays as the last session left it.
+  let queriesRestored = false;
+  let queriesKept = null; // the list last written, as JSON: most changes are not to it
+
+  function restoreQueries() {
+    for (const name of queries) {
+      if (state.isChannel(name) || state.buffer(name)) continue;
+      fetchLatest(state.ensureBuffer(name));
+    }
+    queriesRestored = true;
+    rememberQueries();
+  }
+
+  function rememberQueries() {
+    if (!queriesRestored) return;
+    const names = state.queryNames();
+    const kept = JSON.stringify(names);
+    if (kept === queriesKept) return;
+    queriesKept = kept;
+    updateSettings({ queries: names });
   }
 
   // -- history (draft/chathistory) ------------------------------------------------------
@@ -640,11 +673,14 @@ function startSession({ nick, password, channels }) {
 
 function main() {
   const settings = loadSettings();
-  if (settings.autoconnect && settings.nick && (!settings.usesPassword || settings.remember)) {
+  const { resume, reason } = resumeOnLoad(settings);
+  if (resume) {
     // A reload resumes the session (the password only if it was remembered).
-    startSession({ nick: settings.nick, password: settings.remember ? settings.password || "" : "", channels: settings.channels || [] });
+    const password = settings.remember ? settings.password || "" : "";
+    const queries = queriesToRestore(settings, settings.nick);
+    startSession({ nick: settings.nick, password, channels: settings.channels || [], queries });
   } else {
-    showConnectScreen();
+    showConnectScreen(reason);
   }
 }
 

@@ -33,6 +33,7 @@ class Buffer {
     this.sortedMembers = null; // cache, dropped on every member change
     this.namesPending = null; // members being collected from 353 until 366
     this.joined = false;
+    this.joining = false; // our JOIN came, the end of its NAMES (366) not yet
     this.rejoin = false; // joined when the connection dropped (and not parted or kicked since)
     this.joinKey = null; // the channel key (+k) to rejoin with, as joined with or last seen set
     this.typing = new Map(); // folded nick -> {nick, until}
@@ -121,6 +122,7 @@ export class ChatState {
         b.typing.clear();
         // Where to fetch missed messages from once back (CHATHISTORY AFTER).
         if (!b.resumeFrom && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
+        b.joining = false;
         if (b.joined) {
           b.joined = false;
           b.members.clear();
@@ -180,6 +182,31 @@ export class ChatState {
   orderedBuffers() {
     const rank = { server: 0, channel: 1, query: 2 };
     return [...this.buffers.values()].sort((a, b) => rank[a.kind] - rank[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The name a buffer goes by in the list: the server buffer is the network's. */
+  displayName(buffer) {
+    return buffer.kind === "server" ? this.network || "Server" : buffer.name;
+  }
+
+  /**
+   * The buffers whose name holds `text` (any case), in list order: what the quick
+   * switcher offers. The server buffer answers to the name the list shows for it and
+   * to the word "server" (its key is no name anyone would type).
+   */
+  findBuffers(text) {
+    const needle = this.fold(text.trim());
+    if (!needle) return this.orderedBuffers();
+    const names = (b) => (b.kind === "server" ? [this.displayName(b), "server"] : [b.name]);
+    return this.orderedBuffers().filter((b) => names(b).some((name) => this.fold(name).includes(needle)));
+  }
+
+  /** The names of the private conversations open (remembered across reloads). Asked
+   * after every change of the list, unread counts included: no sorting here. */
+  queryNames() {
+    const names = [];
+    for (const b of this.buffers.values()) if (b.kind === "query") names.push(b.name);
+    return names;
   }
 
   get activeBuffer() {
@@ -529,6 +556,20 @@ export class ChatState {
     };
   }
 
+  /**
+   * A MODE from the server (no person: a name with a dot, or no source) between our
+   * JOIN and the end of its NAMES, only setting modes and none of them a member's
+   * rank: the modes of a channel our JOIN created, as the charybdis family of servers
+   * (hubbub too) shows its creator. Anything a person (or a service) set is not this.
+   */
+  isCreationModes(buffer, msg) {
+    const source = msg.source;
+    const fromServer = !source || (!source.user && !source.host && source.nick.includes("."));
+    const modes = msg.params[1] || "";
+    const setsOnly = /^\+[^+-]+$/.test(modes) && ![...modes.slice(1)].some((c) => this.prefix.modes.includes(c));
+    return buffer.joining && fromServer && setsOnly;
+  }
+
   /** Channel MODE with prefix modes (+o nick) updates members; returns nothing. */
   applyChannelModes(buffer, modeString, args) {
     const [listModes = "", alwaysArg = "", setArg = ""] = this.chanmodes;
@@ -638,6 +679,7 @@ const HANDLERS = {
     const self = s.isSelf(nick);
     if (self) {
       buffer.joined = true;
+      buffer.joining = true;
       buffer.rejoin = true;
       buffer.members.clear();
       s.membersChanged(buffer);
@@ -757,6 +799,13 @@ const HANDLERS = {
     const buffer = s.buffer(target);
     if (!buffer) return;
     s.applyChannelModes(buffer, msg.params[1] || "", msg.params.slice(2));
+    if (s.isCreationModes(buffer, msg)) {
+      // The modes a channel we just made starts with (the server's "+nt", sent to its
+      // creator only) are nobody's doing: what they tell a person is that their join
+      // made the channel. Said so, quietly, instead of "hubbub.local sets mode +nt".
+      s.append(buffer, s.record("info", { text: `You created ${buffer.name}.` }, msg), { countUnread: false });
+      return;
+    }
     s.append(buffer, s.record("mode", { nick: msg.source ? msg.source.nick : "", text: msg.params.slice(1).join(" ") }, msg));
   },
 
@@ -943,6 +992,7 @@ const NUMERICS = {
   },
   "366": (s, msg, p) => {
     const buffer = s.buffer(p[0]);
+    if (buffer) buffer.joining = false;
     if (!buffer || !buffer.namesPending) return;
     buffer.members = buffer.namesPending;
     buffer.namesPending = null;

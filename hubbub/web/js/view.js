@@ -166,7 +166,7 @@ export class View {
   updateBufferItem(li, b) {
     const s = this.state;
     const button = li.firstChild;
-    const name = b.kind === "server" ? s.network || "Server" : b.name;
+    const name = s.displayName(b);
     button.querySelector(".name").textContent = name;
     const badge = button.querySelector(".badge");
     badge.textContent = b.unread ? String(b.unread > 999 ? "999+" : b.unread) : "";
@@ -197,7 +197,7 @@ export class View {
 
   renderTopic() {
     const b = this.state.activeBuffer;
-    $("buffer-title").textContent = b.kind === "server" ? this.state.network || "Server" : b.name;
+    $("buffer-title").textContent = this.state.displayName(b);
     const topic = $("topic");
     topic.replaceChildren();
     if (b.kind === "channel") {
@@ -467,15 +467,13 @@ export class View {
   }
 
   renderSwitcher() {
-    const needle = this.state.fold($("switch-filter").value.trim());
-    const buffers = this.state.orderedBuffers()
-      .filter((b) => !needle || b.key.includes(needle) || (b.kind === "server" && "server".includes(needle)))
+    const buffers = this.state.findBuffers($("switch-filter").value)
       // Unread first (the usual reason to switch), the conversation already shown last.
       .sort((a, b) => (a.key === this.state.active) - (b.key === this.state.active) ||
         b.mentions - a.mentions || (b.unread > 0) - (a.unread > 0));
     const items = buffers.map((b, i) =>
       el("li", { role: "option", id: `switch-${i}`, "aria-selected": i === this.switchIndex ? "true" : "false", dataset: { key: b.key } },
-        el("span", { class: "name", text: b.kind === "server" ? this.state.network || "Server" : b.name }),
+        el("span", { class: "name", text: this.state.displayName(b) }),
         b.unread ? el("span", { class: `badge${b.mentions ? " mention" : ""}`, text: String(b.unread) }) : null));
     $("switch-results").replaceChildren(...items);
     $("switch-filter").setAttribute("aria-activedescendant", items.length ? `switch-${this.switchIndex}` : "");

@@ -313,3 +313,52 @@ test("what NickServ and ChanServ say naming you is no mention; a person naming y
   const mentioned = records.filter((r) => r.mention).map((r) => r.text);
   assert.deepEqual(mentioned, ["hey me"]);
 });
+
+test("the quick switcher finds the server buffer by the name the list shows, and as 'server'", () => {
+  const { s, feed } = joined("#lobby");
+  feed(":bob!b@h PRIVMSG me :hi");
+  s.configure({ isupport: new Map([["NETWORK", "HubNet"]]) });
+  assert.equal(s.displayName(s.server), "HubNet");
+  const found = (text) => s.findBuffers(text).map((b) => s.displayName(b));
+  assert.deepEqual(found("hubn"), ["HubNet"]);
+  assert.deepEqual(found("Server"), ["HubNet"]);
+  assert.deepEqual(found(" LOB "), ["#lobby"]);
+  assert.deepEqual(found("bo"), ["bob"]);
+  assert.deepEqual(found(""), ["HubNet", "#lobby", "bob"]);
+  assert.deepEqual(found("nowhere"), []);
+});
+
+test("a server without NETWORK: its buffer is 'Server', found by that name", () => {
+  const { s } = setup();
+  assert.equal(s.displayName(s.server), "Server");
+  assert.deepEqual(s.findBuffers("serv").map((b) => b.key), [SERVER_KEY]);
+});
+
+test("the private conversations open are named, following nick changes and closing", () => {
+  const { s, feed } = joined();
+  feed(":bob!b@h PRIVMSG me :hi", ":dave!d@h PRIVMSG me :hello");
+  s.ensureBuffer("erin");
+  assert.deepEqual(s.queryNames().sort(), ["bob", "dave", "erin"]);
+  feed(":bob!b@h NICK :robert");
+  s.closeBuffer("dave");
+  assert.deepEqual(s.queryNames().sort(), ["erin", "robert"]);
+});
+
+test("the modes the server gives a channel our JOIN created say it is new, not which they are", () => {
+  const { s, feed } = setup();
+  s.setActive(SERVER_KEY);
+  feed(":me!u@h JOIN #new", ":hubbub.local MODE #new +ntk sesame", ":srv 353 me = #new :@me", ":srv 366 me #new :End");
+  const b = s.buffer("#new");
+  assert.deepEqual(b.messages.map((r) => `${r.kind} ${r.text}`), ["join ", "info You created #new."]);
+  assert.equal(b.joinKey, "sesame"); // still applied
+  assert.equal(b.unread, 0);
+  feed(":hubbub.local MODE #new +m", ":bob!b@h MODE #new +s");
+  assert.deepEqual(b.messages.slice(2).map((r) => `${r.kind} ${r.text}`), ["mode +m", "mode +s"]);
+});
+
+test("modes set by a person, or giving a rank, during a join are shown", () => {
+  const { s, feed } = setup();
+  feed(":me!u@h JOIN #a", ":ChanServ!ChanServ@services MODE #a +o me", ":irc.example MODE #a +v me",
+       ":irc.example MODE #a -t", ":srv 353 me = #a :@me", ":srv 366 me #a :End");
+  assert.deepEqual(s.buffer("#a").messages.map((r) => `${r.kind} ${r.text}`), ["join ", "mode +o me", "mode +v me", "mode -t"]);
+});

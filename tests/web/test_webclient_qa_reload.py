@@ -1,0 +1,199 @@
+"""What a QA pass in a real browser found, in Debian's Chromium against hubbub.
+
+The quick switcher (Ctrl+K) finds the server buffer by the name the conversation list
+shows for it; a reload brings back the private conversations that were open, with
+their history, as it brings back channels; a reload that cannot resume for want of a
+password not remembered says so on the connect screen; and a channel just created
+says "You created #channel" instead of the modes the server gave it ("hubbub.local sets
+mode +nt"), while modes people set are shown as before.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.async_api import expect  # noqa: E402
+
+from tests.e2e_accounts.support import registered_account  # noqa: E402
+from tests.helpers import sync  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+NOT_REMEMBERED = "Your password is not remembered in this browser: enter it to reconnect."
+
+
+def buffer_item(user, name: str):
+    """The conversation list's entry for exactly `name`."""
+    return user.page.locator("#buffer-list li").filter(
+        has=user.page.locator(".name", has_text=re.compile(rf"^{re.escape(name)}$"))
+    )
+
+
+async def registered(user) -> None:
+    await expect(user.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+
+
+async def switch_with_ctrl_k(user, typed: str) -> None:
+    page = user.page
+    await page.keyboard.press("Control+k")
+    await expect(page.locator("#switch-dialog")).to_be_visible()
+    await page.keyboard.type(typed)
+    await page.keyboard.press("Enter")
+
+
+# -- the quick switcher --------------------------------------------------------------------------
+
+
+async def test_ctrl_k_finds_the_server_buffer_by_the_name_the_list_shows(open_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    await expect(buffer_item(alice, "hubbub")).to_have_count(1)  # the network's name, in the list
+    await switch_with_ctrl_k(alice, "hubb")
+    await expect(page.locator("#buffer-title")).to_have_text("hubbub")
+    await expect(page.locator("#topic")).to_have_text("Server messages")
+    await alice.switch_to("#lobby")
+    await switch_with_ctrl_k(alice, "Server")  # what its topic line calls it
+    await expect(page.locator("#buffer-title")).to_have_text("hubbub")
+    await page.keyboard.press("Control+k")
+    await page.keyboard.type("lob")  # channels as before
+    await expect(page.locator("#switch-results [role=option]")).to_have_text(["#lobby"])
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+
+
+# -- private conversations across a reload ------------------------------------------------------
+
+
+async def test_a_reload_brings_back_the_private_conversations_that_were_open(open_user, irc_user) -> None:
+    carol = await irc_user("carol", "#lobby")
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    carol.send("PRIVMSG alice :psst")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await alice.say("/query dave")  # opened by her, nobody by that name online
+    await expect(page.locator("#buffer-title")).to_have_text("dave")
+    await alice.say("/query erin")
+    await alice.say("/close")
+    await expect(buffer_item(alice, "erin")).to_have_count(0)
+
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    # back without anyone writing again; the one closed stays closed
+    await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby", "carol", "dave"])
+    await alice.switch_to("carol")
+    await expect(page.locator("#topic")).to_have_text("Private conversation")
+    await alice.say("still here?")
+    await carol.expect("PRIVMSG", "carol", "still here?")
+
+    await alice.say("/close")  # closed now: gone after the next reload too
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby", "dave"])
+
+
+async def test_private_conversations_come_back_with_their_history_for_accounts(web_server, open_user) -> None:
+    """Private history is kept between two accounts: a reload fetches the latest of each
+    conversation, as a channel's on joining, before it is even looked at."""
+    owner = await registered_account(web_server.runtime, "alice", "alice-words")
+    owner.send("QUIT")
+    await owner.closed()
+    carol = await registered_account(web_server.runtime, "carol", "carol-words")
+    alice = await open_user()
+    page = alice.page
+    await page.check("#connect-remember")  # so that a reload resumes by itself
+    await alice.connect("alice", "#lobby", password="alice-words")
+    carol.send("PRIVMSG alice :said before the reload")
+    await sync(carol)
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+
+    await page.reload()
+    await registered(alice)
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await page.wait_for_function(
+        "() => window.hubbub.state.buffer('carol').messages.some((r) => r.text === 'said before the reload')"
+    )  # fmt: skip
+    await expect(buffer_item(alice, "carol").locator(".badge")).to_have_text("")  # history, not news
+    await alice.switch_to("carol")
+    await expect(alice.messages().locator(".row.message")).to_have_text([re.compile("said before the reload$")])
+
+
+# -- a password not remembered ----------------------------------------------------------------------
+
+
+async def test_a_reload_without_the_password_says_why_the_connect_screen_is_back(web_server, open_user) -> None:
+    owner = await registered_account(web_server.runtime, "alice", "alice-words")
+    owner.send("QUIT")
+    await owner.closed()
+    carol = await registered_account(web_server.runtime, "carol", "carol-words")
+    alice = await open_user()
+    page = alice.page
+    reason = page.locator("#connect-reason")
+    await expect(page.locator("#connect-fields")).to_be_visible()
+    await expect(reason).to_be_hidden()  # a first visit: nothing to explain
+    await alice.connect("alice", "#lobby", password="alice-words")  # "remember" left unticked
+    carol.send("PRIVMSG alice :before the reload")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+
+    await page.reload()
+    await expect(page.locator("#connect")).to_be_visible()
+    await expect(reason).to_be_visible()
+    await expect(reason).to_have_text(NOT_REMEMBERED)
+    password = page.locator("#connect-password")
+    await expect(password).to_be_focused()
+    await expect(password).to_have_accessible_description(re.compile(re.escape(NOT_REMEMBERED)))
+    await expect(page.locator("#connect-nick")).to_have_value("alice")
+
+    # The password given again, the session is the one the reload cut: its conversations back.
+    await page.keyboard.type("alice-words")
+    await page.keyboard.press("Enter")
+    await registered(alice)
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+
+    async with page.expect_event("load"):  # /quit reloads the page to the connect screen
+        await alice.say("/quit")  # left on purpose: no reason to give there
+    await expect(page.locator("#connect")).to_be_visible()
+    await expect(page.locator("#connect-fields")).to_be_visible()
+    await expect(reason).to_be_hidden()
+
+
+async def test_a_reload_with_the_password_remembered_resumes_without_a_word(web_server, open_user) -> None:
+    owner = await registered_account(web_server.runtime, "alice", "alice-words")
+    owner.send("QUIT")
+    await owner.closed()
+    alice = await open_user()
+    page = alice.page
+    await page.check("#connect-remember")
+    await alice.connect("alice", "#lobby", password="alice-words")
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#connect")).to_be_hidden()
+    await expect(page.locator("#connect-reason")).to_be_hidden()
+
+
+# -- the modes of a channel just created ------------------------------------------------------------
+
+
+async def test_a_new_channel_says_you_created_it_not_the_servers_modes(open_user, irc_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#fresh")  # created by her join: the server sends her MODE +nt
+    mode_rows = alice.messages().locator(".row.mode")
+    await expect(alice.messages().locator(".chip.join")).to_have_text(["alice joined"])
+    await expect(alice.messages().locator(".row.info")).to_have_text([re.compile(r"You created #fresh\.$")])
+    await expect(alice.messages()).not_to_contain_text("sets mode")
+    await expect(mode_rows).to_have_count(0)
+    await alice.say("/mode #fresh +m")
+    await expect(mode_rows).to_have_text([re.compile(r"alice sets mode \+m$")])
+    carol = await irc_user("carol", "#fresh")
+    await alice.say("/mode #fresh +v carol")
+    await carol.expect("MODE", "#fresh", "+v", "carol")
+    await expect(mode_rows).to_have_count(2)
+    await expect(mode_rows.last).to_contain_text("alice sets mode +v carol")
