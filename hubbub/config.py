@@ -71,7 +71,9 @@ class AccountsSection:
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
-    login_failures: int = _doc("failed logins allowed per connection, account and IP within login_window before further attempts are refused (OPER and the connection password count too)", default=5)
+    login_failures: int = _doc("failed logins allowed per connection, and from one IP address to one account, within login_window before further attempts are refused: a guesser gets a handful of tries per account, one who mistypes waits alone (OPER, WEBIRC and the connection password count per IP address against it)", default=5)
+    login_failures_per_address: int = _doc("failed logins allowed from one IP address to all accounts together within login_window: bounds one address trying many accounts; the default, four people's login_failures, keeps a few mistyping behind one NAT address (a school, an office) from locking out the rest", default=20)
+    login_failures_per_account: int = _doc("failed logins allowed to one account from all IP addresses together within login_window: bounds guessing spread over many addresses; the default takes four addresses' worth of login_failures, so no single address can lock the owner out", default=20)
     login_window: float = _doc("seconds over which failed logins are counted", default=60.0)
     register_limit: int = _doc("accounts that may be registered from one IP address within register_window (NickServ REGISTER and draft/account-registration; IRC operators are exempt); 0 for no limit", default=5)
     register_window: float = _doc("seconds over which registrations from one IP address are counted", default=3600.0)
@@ -428,7 +430,8 @@ def validate(config: Config) -> None:
         raise ConfigError("accounts.enforce must be 'rename', 'refuse' or 'none'")
     if not config.accounts.enforce_after >= 0:
         raise ConfigError("accounts.enforce_after cannot be negative")
-    for key in ("login_failures", "max_certs", "max_channels"):
+    for key in ("login_failures", "login_failures_per_address", "login_failures_per_account",
+                "max_certs", "max_channels"):
         if getattr(config.accounts, key) < 1:
             raise ConfigError(f"accounts.{key} must be at least 1")
     if not config.accounts.login_window > 0:

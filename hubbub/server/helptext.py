@@ -47,6 +47,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
     ]),
     "CHANSERV": ("CHANSERV <command> [...]", [
         "Talks to ChanServ: register a channel to your account, keep its settings, give operators.",
+        "Giving a channel away (SET <#channel> FOUNDER <account>) and dropping it (DROP) each",
+        "first tell you a code, and happen only when the command is sent again with it.",
         "CHANSERV HELP lists its commands; /msg ChanServ <command> is the same.",
     ]),
     "CS": ("CS <command> [...]", ["The same as CHANSERV."]),

@@ -1,11 +1,29 @@
 """Logging in, whatever the way (SASL, NickServ IDENTIFY, REGISTER): one set of rules.
 
-Throttled failures: per connection, per account and per IP address, at most
-`accounts.login_failures` within `accounts.login_window` seconds; past that an attempt
-is refused before its password is even checked (the check is what costs), and a
-connection that keeps trying twice that often is disconnected. Checking a password
-runs off the event loop; an account name that does not exist is checked against a
-decoy hash, so it takes as long as a wrong password.
+Throttled failures, counted within `accounts.login_window` seconds, so that guessing
+stays bounded without one person's typos locking out others:
+
+- per connection, and per IP address and account pair: `accounts.login_failures` (5).
+  This is the tight limit: a guesser at one address gets a handful of tries per account,
+  and a person who mistypes waits alone, only for that account from that address
+  (everyone else behind the same NAT, and the owner elsewhere, still logs in);
+- per IP address, across all accounts: `accounts.login_failures_per_address` (20), so
+  that one address cannot try account after account at the tight limit each;
+- per account, across all addresses: `accounts.login_failures_per_account` (20), so
+  that guessing spread over many addresses is bounded too. It is the one limit that
+  others can use to hold an account's owner out, which is why it is looser than the
+  tight one (no single address can reach it) while still a hard bound.
+
+Past any of them an attempt is refused before its password is even checked (the check
+is what costs), and a connection that keeps trying twice the tight limit is
+disconnected. A login forgets the failures of its connection and of its address and
+account pair (the mistakes of the person who now got it right), not those of the
+address or the account as a whole: those are the bounds that hold whoever fails, and an
+owner's login says nothing of guesses from elsewhere (forgetting them would let a
+guesser start again after each of the owner's logins). OPER, WEBIRC and the connection
+password are counted per address apart from these (their handlers), and per connection
+with them. Checking a password runs off the event loop; an account name that does not
+exist is checked against a decoy hash, so it takes as long as a wrong password.
 """
 
 from __future__ import annotations
@@ -24,8 +42,22 @@ from hubbub.server.events import ChannelModesSet, LoggedIn, ModeChange
 from hubbub.server.services import find_service
 
 
-def _keys(ctx: Context, account_key: str) -> tuple[str, str]:
-    return f"ip:{ctx.user.group}", f"account:{account_key}"
+def _pair_key(ctx: Context, account_key: str) -> str:
+    # no address holds a space, so the pair reads one way whatever name was tried (a SASL name may hold one)
+    return f"pair:{ctx.user.group} {account_key}"
+
+
+def _counts(ctx: Context, account_key: str) -> tuple[tuple[str, int], ...]:
+    """The throttle's keys a login to `account_key` from this connection's address counts
+    against, each with its limit (read now, so that a REHASH changes it at once). The
+    address's key is not the `ip:` one of OPER, WEBIRC and PASS: typos of account
+    passwords do not close the operators' door, nor the server's password, to a whole NAT."""
+    accounts = ctx.config.accounts
+    return (
+        (_pair_key(ctx, account_key), accounts.login_failures),
+        (f"address:{ctx.user.group}", accounts.login_failures_per_address),
+        (f"account:{account_key}", accounts.login_failures_per_account),
+    )
 
 
 def _recent_failures(ctx: Context) -> deque[float]:
@@ -65,23 +97,29 @@ def refused_for(ctx: Context, account_key: str) -> float | None:
     attempt counts against the connection: one that keeps trying is disconnected."""
     throttle = ctx.svc.login_throttle
     now = ctx.now()
-    waits = [w for w in (throttle.blocked(key, now) for key in _keys(ctx, account_key)) if w is not None]
-    own = connection_wait(ctx)
-    if own is not None:
-        waits.append(own)
-    if not waits:
+    waits = [throttle.blocked(key, now, limit) for key, limit in _counts(ctx, account_key)]
+    waits.append(connection_wait(ctx))
+    longest = max((wait for wait in waits if wait is not None), default=None)
+    if longest is None:
         return None
     count_attempt(ctx)
-    return max(waits)
+    return longest
 
 
 def failed(ctx: Context, account_key: str) -> bool:
     """Count a failed attempt; True when the connection has gone (it kept trying)."""
     throttle = ctx.svc.login_throttle
     now = ctx.now()
-    for key in _keys(ctx, account_key):
+    for key, _ in _counts(ctx, account_key):
         throttle.failed(key, now)
     return count_attempt(ctx)
+
+
+def succeeded(ctx: Context, account_key: str) -> None:
+    """A right password, or a login by any way, for `account_key` from this address:
+    the pair's failures were the mistakes of someone who knows it. The address's and
+    the account's counts stay (see the module's docstring)."""
+    ctx.svc.login_throttle.succeeded(_pair_key(ctx, account_key))
 
 
 def check_password(
@@ -103,7 +141,7 @@ def _check_password(ctx: Context, key: str, password: str, done: Callable[[Accou
     def checked(ok: bool) -> None:
         current = ctx.state.accounts.get(key)
         if ok and account is not None and current is account:
-            ctx.svc.login_throttle.succeeded(f"account:{key}")
+            succeeded(ctx, key)  # PASSWD's check too, which logs nobody in
             done(account)
             return
         if not failed(ctx, key):
@@ -121,6 +159,7 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         if outcome.rejected is not None:
             return
         ctx.conn.login_failures = None  # forgotten, and its memory with them
+        succeeded(ctx, account.key)  # SCRAM, a certificate, REGISTER: no password checked here
         if ctx.conn.enforce_at is not None and user.key == account.key:
             ctx.conn.enforce_at = None  # the nick is its own now
         nick_mask = user.prefix if user.registered else f"{user.nick}!*@*"

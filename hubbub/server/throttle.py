@@ -1,4 +1,4 @@
-"""Failures counted per key (a connection, an account, an IP address) within a window.
+"""Failures counted per key (an address, an account, an address and account pair) within a window.
 
 After `limit` failures within `window` seconds, further attempts for that key are
 refused until the oldest of them leaves the window: a guesser gets a handful of tries
@@ -7,6 +7,12 @@ so the rule is tested without sleeping; the number of keys is bounded, the one t
 failed longest ago forgotten first, so that a flood of distinct keys cannot grow
 memory, and `sweep` forgets every key whose failures have all left the window (a name
 tried once is not kept until 100,000 others push it out).
+
+Keys of different kinds share one table, one window and one bound on memory, but not
+always one limit: a caller may give a key's limit with each question (logins.py allows
+an address across all accounts more failures than one address on one account), read
+from the configuration at that moment, so a REHASH changes it at once as it changes
+`limit`.
 
 The same count limits account registrations per IP address (handlers/nickserv.py):
 there a "failure" is a registration, counted as it starts and withdrawn if it fails.
@@ -37,12 +43,15 @@ class FailureThrottle:
             return None
         return times
 
-    def blocked(self, key: str, now: float) -> float | None:
-        """Seconds until `key` may try again, or None when it may now."""
+    def blocked(self, key: str, now: float, limit: int | None = None) -> float | None:
+        """Seconds until `key` may try again, or None when it may now; `limit`, when
+        given, is this key's instead of the throttle's."""
+        if limit is None:
+            limit = self.limit
         times = self._recent(key, now)
-        if times is None or len(times) < self.limit:
+        if times is None or len(times) < limit:
             return None
-        return max(0.0, times[-self.limit] + self.window - now)
+        return max(0.0, times[-limit] + self.window - now)
 
     def failed(self, key: str, now: float) -> None:
         failures = self._failures

@@ -83,7 +83,7 @@ async def cs(client: LineClient, line: str) -> str:
 
 
 async def drop_code(client: LineClient, service: str, line: str) -> str:
-    """The code a DROP asks to be confirmed with (its first step)."""
+    """The code a DROP (or ChanServ's SET FOUNDER) asks to be confirmed with (its first step)."""
     client.send(f"{service} {line}")
     source = NS if service == "NICKSERV" else CS
     while "To confirm" not in (notice := (await client.expect(_from(source))).params[-1]):
@@ -92,7 +92,7 @@ async def drop_code(client: LineClient, service: str, line: str) -> str:
 
 
 async def confirmed(client: LineClient, service: str, line: str) -> str:
-    """A DROP in two steps: ask, read the code, confirm; the answer to the confirmation."""
+    """A DROP (or SET FOUNDER) in two steps: ask, read the code, confirm; the answer to the confirmation."""
     code = await drop_code(client, service, line)
     client.send(f"{service} {line} {code}" if service == "CHANSERV" else f"{service} {line} {client.nick} {code}")
     return (await client.expect(_from(NS if service == "NICKSERV" else CS))).params[-1]
@@ -424,10 +424,12 @@ async def test_chanserv_set_founder_takes_founder_status_given_by_a_join_its_nod
     alice = await founder(network, n1, "alice", "#garden")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
+    await caught_up(alice)  # the heir's account, registered on node 2
+    code = await drop_code(alice, "CHANSERV", "SET #garden FOUNDER bob")
     with paused(n1):
         await phone.join("#garden")
         assert await names(phone, "#garden") == ["bob", "~alice", "~alice_phone"]
-        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
+        await queued(alice, f"CHANSERV SET #garden FOUNDER bob {code}")
     assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
     await bob.expect("MODE", "#garden", "+q", "bob")
     await caught_up(phone)
@@ -445,10 +447,12 @@ async def test_chanserv_set_founder_gives_founder_status_to_a_join_its_node_had_
     n1, n2 = await network.start(2)
     alice = await founder(network, n1, "alice", "#garden")
     bob = await registered(network, n2, "bob")
+    await caught_up(alice)  # the heir's account, registered on node 2
+    code = await drop_code(alice, "CHANSERV", "SET #garden FOUNDER bob")
     with paused(n1):
         await bob.join("#garden")
         assert await names(bob, "#garden") == ["bob", "~alice"]
-        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
+        await queued(alice, f"CHANSERV SET #garden FOUNDER bob {code}")
     assert (await alice.expect(_from(CS))).params[-1] == "The founder of #garden is now bob"
     await alice.expect("MODE", "#garden", "-q", "alice")
     await caught_up(bob)
@@ -468,10 +472,12 @@ async def test_chanserv_set_founder_of_a_channel_dropped_on_a_node_its_node_had_
     code = await drop_code(alice, "CHANSERV", "DROP #garden")
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
+    await caught_up(alice)  # the heir's account, registered on node 2
+    given = await drop_code(alice, "CHANSERV", "SET #garden FOUNDER bob")
     with paused(n1):
         assert await cs(phone, f"DROP #garden {code}") == "Channel #garden is now unregistered"
         await bob.expect("MODE", "#garden", "-q", "alice")
-        await queued(alice, "CHANSERV SET #garden FOUNDER bob")
+        await queued(alice, f"CHANSERV SET #garden FOUNDER bob {given}")
     assert (await alice.expect(_from(CS))).params[-1] == "Channel #garden is not registered"
     await caught_up(bob)
     await caught_up(alice)
@@ -492,10 +498,12 @@ async def test_chanserv_set_founder_after_the_channel_was_given_away_on_a_node_i
     bob = await registered(network, n2, "bob", "#garden")
     carol = await registered(network, n2, "carol", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
+    await caught_up(alice)  # the heir's account, registered on node 2
+    code = await drop_code(alice, "CHANSERV", "SET #garden FOUNDER carol")
     with paused(n1):
-        assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
+        assert await confirmed(phone, "CHANSERV", "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
         await bob.expect("MODE", "#garden", "+q", "bob")
-        await queued(alice, "CHANSERV SET #garden FOUNDER carol")
+        await queued(alice, f"CHANSERV SET #garden FOUNDER carol {code}")
     assert (await alice.expect(_from(CS))).params[-1] == "Only the channel founder can do this"
     await caught_up(bob)
     await caught_up(alice)
@@ -772,7 +780,7 @@ async def test_nickserv_drop_leaves_founder_status_in_a_channel_given_away_on_a_
     bob = await registered(network, n2, "bob", "#garden")
     phone = await logged_in(network, n2, "alice_phone", "alice")
     with paused(n1):
-        assert await cs(phone, "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
+        assert await confirmed(phone, "CHANSERV", "SET #garden FOUNDER bob") == "The founder of #garden is now bob"
         await bob.expect("MODE", "#garden", "+q", "bob")
         assert await names(bob, "#garden") == ["@alice", "~bob"]
         await queued(alice, f"NICKSERV DROP alice {code}")

@@ -53,7 +53,9 @@ async def test_with_ipv6_prefix_128_each_address_has_its_own_limit(make_gateway_
 
 
 async def test_failed_logins_from_one_ipv6_64_are_counted_together(make_gateway_server, clients) -> None:
-    server = await make_gateway_server("accounts.login_failures=2", "accounts.login_window=600")
+    server = await make_gateway_server(
+        "accounts.login_failures=2", "accounts.login_failures_per_address=2", "accounts.login_window=600"
+    )
     owner = await through_gateway(server, clients, "alice", "2001:db8:9::1")
     assert (await ns(owner, "REGISTER correct-horse")).startswith("Account created")
     for i, nick in enumerate(("guess1", "guess2"), start=1):

@@ -8,6 +8,7 @@ import asyncio
 
 from hubbub.app import Runtime
 from hubbub.irc.message import Message
+from tests.e2e_accounts.confirming import give_channel
 from tests.e2e_accounts.support import b64, ns, registered_account
 from tests.helpers import LineClient, connected
 
@@ -45,10 +46,12 @@ async def test_failures_against_one_account_throttle_it_but_not_the_address_or_o
     make_server, clients
 ) -> None:
     """Three failures against alice from two addresses and two connections: no address
-    and no connection reached the limit, only the account did. alice is refused (even
-    the right password, from an address that never failed); bob is not, from an address
-    and a connection that did fail."""
-    server = await make_server("accounts.login_failures=3", "accounts.login_window=600")
+    and no connection reached the limit, only the account did (its own limit, set to 3
+    here). alice is refused (even the right password, from an address that never failed);
+    bob is not, from an address and a connection that did fail."""
+    server = await make_server(
+        "accounts.login_failures=3", "accounts.login_failures_per_account=3", "accounts.login_window=600"
+    )
     alice = await registered_account(server, "alice")
     bob = await registered_account(server, "bob")
     first = await from_address(server, "127.0.0.2", "first")
@@ -65,9 +68,12 @@ async def test_failures_against_one_account_throttle_it_but_not_the_address_or_o
 
 async def test_failures_spread_over_accounts_throttle_the_address(make_server, clients) -> None:
     """One failure against each of three accounts, each from a connection of its own,
-    all from 127.0.0.2: no account and no connection reached the limit, the address did.
-    A fourth account, never guessed at, is refused from there, and not from elsewhere."""
-    server = await make_server("accounts.login_failures=3", "accounts.login_window=600")
+    all from 127.0.0.2: no account and no connection reached the limit, the address did
+    (its own limit, set to 3 here). A fourth account, never guessed at, is refused from
+    there, and not from elsewhere."""
+    server = await make_server(
+        "accounts.login_failures=3", "accounts.login_failures_per_address=3", "accounts.login_window=600"
+    )
     owners = [await registered_account(server, name) for name in ("alice", "bob", "carol", "dave")]
     clients.extend(owners)
     for number, account in enumerate(("alice", "bob", "carol")):
@@ -163,7 +169,7 @@ async def test_set_founder_hands_the_channel_over(server, clients) -> None:
     await cs(alice, "REGISTER #c")
     assert await cs(bob, "SET #c FOUNDER bob") == "Only the channel founder can do this"
     assert await cs(alice, "SET #c FOUNDER nobody") == "Account does not exist"
-    assert await cs(alice, "SET #c FOUNDER bob") == "The founder of #c is now bob"
+    assert await give_channel(alice, "#c", "bob") == "The founder of #c is now bob"
     assert await cs(carol, "INFO #c") == "Channel #c is registered"
     assert (await carol.expect("NOTICE")).params[-1] == "Founder: bob"
     alice.send("PART #c")
@@ -186,7 +192,7 @@ async def test_set_founder_moves_the_founder_status_in_the_channel_at_once(serve
     bob = await registered_account(server, "bob", "correct-horse", "#c")
     clients.extend([alice, bob])
     await cs(alice, "REGISTER #c")
-    assert await cs(alice, "SET #c FOUNDER bob") == "The founder of #c is now bob"
+    assert await give_channel(alice, "#c", "bob") == "The founder of #c is now bob"
     changes = []
     while len(changes) < 2:
         mode = await alice.expect("MODE", "#c")

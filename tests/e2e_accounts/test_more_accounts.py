@@ -690,19 +690,23 @@ async def test_the_throttle_lifts_for_the_connection_that_failed_when_the_window
     assert answer == "You're now logged in as alice", answer
 
 
-async def test_a_successful_login_clears_the_accounts_count(make_server, clients) -> None:
-    server = await make_server("accounts.login_failures=2", "accounts.login_window=600")
+async def test_a_successful_login_forgets_its_address_and_account_pair_not_the_address(make_server, clients) -> None:
+    """A login forgets what its address failed on its account (the one who mistyped got it
+    right); the address's count across accounts stays, a bound whoever failed."""
+    server = await make_server(
+        "accounts.login_failures=2", "accounts.login_failures_per_address=3", "accounts.login_window=600"
+    )
     alice = await registered_account(server, "alice")
     first = await connected(server, "first")
     clients.extend([alice, first])
+    for _ in range(2):  # each time: one failure, then the right password, which forgets it
+        assert await ns(first, "IDENTIFY alice nope") == INVALID
+        first.send("PRIVMSG NickServ :IDENTIFY alice correct-horse")
+        await first.expect("900")  # the second time too: the pair's first failure was forgotten
+        await ns_notice(first)
+        assert (await ns(first, "LOGOUT")) == "You're now logged out"
     assert await ns(first, "IDENTIFY alice nope") == INVALID
-    first.send("PRIVMSG NickServ :IDENTIFY alice correct-horse")
-    await first.expect("900")
-    await ns_notice(first)
-    assert (await ns(first, "LOGOUT")) == "You're now logged out"
-    # the account's count was cleared; this connection and the address have one failure
-    assert await ns(first, "IDENTIFY alice nope") == INVALID
-    assert (await ns(first, "IDENTIFY alice correct-horse")).startswith(THROTTLED)  # the address: 2
+    assert (await ns(first, "IDENTIFY alice correct-horse")).startswith(THROTTLED)  # the address: 3
 
 
 async def test_sasl_to_another_account_with_a_registered_nick_is_warned(make_server, clients) -> None:

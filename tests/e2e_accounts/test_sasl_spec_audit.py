@@ -439,7 +439,9 @@ async def test_scram_salt_does_not_tell_whether_an_account_exists(server, client
 async def test_scram_to_an_unknown_account_fails_like_a_wrong_password_whatever_the_password(
     make_server, clients
 ) -> None:
-    server = await make_server("accounts.login_failures=2", "accounts.login_window=600")
+    server = await make_server(
+        "accounts.login_failures=2", "accounts.login_failures_per_address=2", "accounts.login_window=600"
+    )
     await account(server, clients, "alice")
     wrong = await negotiating(server, clients, "w1")
     expected = await scram_login(wrong, "alice", "wrong")  # the address's first failure

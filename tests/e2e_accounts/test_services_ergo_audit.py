@@ -6,6 +6,7 @@ places where hubbub's services differed from ergo's (fixed since)."""
 from __future__ import annotations
 
 from hubbub.irc.message import Message
+from tests.e2e_accounts.confirming import give_channel
 from tests.e2e_accounts.support import NS, ns, registered_account, sasl_plain
 from tests.e2e_caps.support import capped
 from tests.helpers import LineClient, connected, sync
@@ -219,8 +220,8 @@ async def test_chanserv_refusals_and_bad_arguments(make_server, clients) -> None
     for line, reply in (
         ("INFO", USAGE + "INFO <#channel>"),
         ("OP", USAGE + "OP <#channel> [nick]"),
-        ("SET #c", USAGE + "SET <#channel> FOUNDER <account>"),
-        ("SET #c FOUNDER", USAGE + "SET <#channel> FOUNDER <account>"),
+        ("SET #c", USAGE + "SET <#channel> FOUNDER <account> [code]"),
+        ("SET #c FOUNDER", USAGE + "SET <#channel> FOUNDER <account> [code]"),
         ("SET #c EMAIL x", "Unknown setting. Settings: FOUNDER"),
         ("SET #c founder nobody", "Account does not exist"),
         ("AMODE #c +o", "Invalid mode change"),
@@ -257,9 +258,9 @@ async def test_what_chanserv_keeps_survives_a_restart(stored, clients) -> None:
         ("AMODE #keep +h carol", "Successfully set persistent mode +h on carol"),
         ("AMODE #keep +v dave", "Successfully set persistent mode +v on dave"),
         ("AMODE #keep -v dave", "Successfully removed dave from the access list"),
-        ("SET #keep FOUNDER bob", "The founder of #keep is now bob"),
     ):
         assert await cs(alice, line) == reply, line
+    assert await give_channel(alice, "#keep", "bob") == "The founder of #keep is now bob"
     when = await registered_at(alice, "ChanServ", "INFO #keep")
     code = await drop_code(alice, "ChanServ", "DROP #gone")
     assert await cs(alice, f"DROP #gone {code}") == "Channel #gone is now unregistered"

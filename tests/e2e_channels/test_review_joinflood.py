@@ -16,6 +16,7 @@ from hubbub.client.state import describe_reply
 from tests.client.conftest import make_client  # noqa: F401  (fixture)
 from tests.cluster.support import caught_up, digests
 from tests.cluster.test_divergence_random_audit import log_paused
+from tests.e2e_accounts.confirming import give_channel
 from tests.e2e_accounts.support import registered_account, sasl_plain
 from tests.e2e_channels.common import SERVER, op_sets, room
 from tests.e2e_opers.conftest import make_oper_server, oper_hash, oper_toml  # noqa: F401  (fixtures)
@@ -412,7 +413,7 @@ async def test_after_set_founder_a_login_gives_the_new_founder_q_and_the_old_not
     ali = await connected(server, "ali", "#garden")  # alice's other device, not logged in
     bobby = await connected(server, "bobby", "#garden")  # bob, not logged in
     clients.extend([ali, bobby])
-    alice.send("PRIVMSG ChanServ :SET #garden FOUNDER bob")
+    assert await give_channel(alice, "#garden", "bob") == "The founder of #garden is now bob"
     assert (await alice.expect("MODE", "#garden")).params == ["#garden", "-q", "alice"]
     ali.send(f"PRIVMSG NickServ :IDENTIFY alice {PW}")
     await ali.expect("900")

@@ -67,6 +67,8 @@ OVERRIDES = (
     "limits.max_clients_per_ip=0",  # every churner comes from 127.0.0.1, several at once
     "limits.registration_timeout=2.0",  # those that never register are ended soon
     "accounts.login_failures=1000",  # failed logins are all checked, never refused unchecked
+    "accounts.login_failures_per_address=1000",
+    "accounts.login_failures_per_account=1000",
 )
 TAG_CAPS = ("message-tags", "echo-message", "draft/chathistory", "batch", "server-time", "labeled-response",
             "away-notify", "extended-monitor", "draft/multiline", "draft/metadata-2")  # fmt: skip
@@ -657,12 +659,14 @@ async def test_departures_stay_within_their_cap(churned: Churned) -> None:
 
 @on_the_churn
 async def test_failed_logins_to_one_account_are_one_record(churned: Churned) -> None:
-    """Failures are counted per account name and per address: the same account failed
-    again and again is one record (what made-up names cost is the xfail further down)."""
-    for look in churned.looks:  # (a login to acct that succeeds forgets its failures)
+    """Failures are counted per account name, per address and per address and account
+    pair: the same account failed again and again from one address is one record of each
+    (what made-up names cost is the xfail further down)."""
+    for look in churned.looks:  # (a login to acct that succeeds forgets its pair's failures)
         keys = look["login_throttle"]
-        assert "ip:127.0.0.1" in keys
-        assert {k for k in keys if not k.startswith("account:nobody")} <= {"account:acct", "ip:127.0.0.1"}, keys
+        assert "address:127.0.0.1" in keys
+        made_up = {k for k in keys if k.startswith(("account:nobody", "pair:127.0.0.1 nobody"))}
+        assert set(keys) - made_up <= {"account:acct", "pair:127.0.0.1 acct", "address:127.0.0.1"}, keys
 
 
 @on_the_churn
@@ -718,7 +722,10 @@ async def test_expired_login_failures_are_forgotten(make_server, clients) -> Non
         assert await sasl_plain(client, name, name, "wrong") == "904"
         await quits(client)
     throttle = server.services.login_throttle
-    assert sorted(throttle._failures) == ["account:guess1", "account:guess2", "account:guess3", "ip:127.0.0.1"]
+    guessed = ("guess1", "guess2", "guess3")
+    assert sorted(throttle._failures) == sorted(
+        [f"account:{name}" for name in guessed] + [f"pair:127.0.0.1 {name}" for name in guessed] + ["address:127.0.0.1"]
+    )
     now[0] += server.config.accounts.login_window + 1  # the window is over for all of them
     client = await with_caps(server, ("sasl",))
     clients.append(client)
@@ -726,9 +733,10 @@ async def test_expired_login_failures_are_forgotten(make_server, clients) -> Non
     await quits(client)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 3.0  # a few timeout sweeps (every half second here)
-    while loop.time() < deadline and len(throttle._failures) > 2:
+    while loop.time() < deadline and len(throttle._failures) > 3:
         await asyncio.sleep(0.05)
-    assert sorted(throttle._failures) == ["account:guess4", "ip:127.0.0.1"], "records of failures past the window kept"
+    kept = sorted(throttle._failures)
+    assert kept == ["account:guess4", "address:127.0.0.1", "pair:127.0.0.1 guess4"], "records past the window kept"
 
 
 async def test_departures_forget_a_user_without_an_account_when_it_quits(server, clients) -> None:

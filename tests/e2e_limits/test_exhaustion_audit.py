@@ -186,6 +186,9 @@ async def test_chanserv_set_founder_cannot_take_an_account_past_max_channels(mak
     bob.send("CHANSERV INFO #b")
     notices = [m.params[1] for m in await sync(bob) if m.command == "NOTICE"]
     assert "Founder: bob" in notices, notices
+    # refused outright, before any confirmation code is offered
+    assert "Could not transfer channel: alice has already registered the maximum number of channels" in notices
+    assert not [text for text in notices if text.startswith("To confirm")], notices
 
 
 async def test_history_queries_never_answer_more_than_chathistory_max(make_server, clients, tmp_path: Path) -> None:

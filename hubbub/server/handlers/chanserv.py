@@ -16,6 +16,7 @@ import time
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
+from hubbub.server.account import Account
 from hubbub.server.apply import NOT_ALLOWED, TOO_MANY, Outcome
 from hubbub.server.channel import FOUNDER, OP, PROTECTED, STATUS_MODES, Channel
 from hubbub.server.commands import command
@@ -217,7 +218,20 @@ def cs_amode(ctx: Context, args: list[str]) -> None:
         _set_status(ctx, channel, member, "".join(m for m in STATUS_MODES if m in taken and m in held), False)
 
 
-@chanserv.command("SET", 3, "SET <#channel> FOUNDER <account>", "Gives the channel to another account.")
+def _founder_code(channel: Channel, heir: Account) -> str:
+    """The code that confirms giving `channel` to `heir`. Derived, never stored, as DROP's
+    is: every node of a cluster and a restarted server compute the same one, with no new
+    shared state. It names the channel's registration, its founder and the heir's account
+    (its registration too: an account dropped and registered again is someone else), so a
+    code read for one heir confirms no other, and none confirms anything once the channel
+    is dropped or has another founder."""
+    text = f"FOUNDER {channel.key} {channel.registered_at!r} {channel.founder} {heir.key} {heir.registered_at!r}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+@chanserv.command("SET", 3, "SET <#channel> FOUNDER <account> [code]",
+                  "Gives the channel to another account: without a code, tells you the code "
+                  "that confirms it.")  # fmt: skip
 def cs_set(ctx: Context, args: list[str]) -> None:
     account = _account(ctx)
     channel = _channel(ctx, args[0]) if account else None
@@ -238,6 +252,18 @@ def cs_set(ctx: Context, args: list[str]) -> None:
         _say(ctx, full)
         return
     name = channel.name
+    # A typo in the account gives the channel away for good (only the heir could give
+    # it back), so the change waits for its code, as DROP does; asked only once every
+    # refusal above is said. Giving it to its own founder hands nothing over: no code.
+    code = _founder_code(channel, heir)
+    if heir.key != channel.founder and (len(args) < 4 or args[3] != code):
+        if len(args) >= 4:
+            _say(ctx, f"{args[3]} is not the code that confirms it.")
+        _say(ctx, f"Warning: this gives {name} to the account {heir.name}: you will no longer be its founder, "
+                  f"and only {heir.name} could give it back.")  # fmt: skip
+        # /msg, which every client sends as it is (/CS is a command of some clients only)
+        _say(ctx, f"To confirm, run this command: /msg ChanServ SET {name} FOUNDER {heir.name} {code}")
+        return
     # Refused as applied, in the network's order: given away first (by another of the
     # account's connections, on another node), the heir's last free place taken, or
     # dropped (or its founder's account) first.

@@ -298,7 +298,8 @@ def handle_samode(ctx: Context, message: Message) -> None:
     operators left or turned on its users, or a spam channel to lock. Checked as MODE
     is, but for rank; members see the change come from the operator. Logged and told
     to the operators watching server notices; the operator is told what changed (it
-    need not be a member, so it may not see the MODE line)."""
+    need not be a member, so it may not see the MODE line), once: not by a server
+    notice as well when it watches them too."""
     if refused(ctx):
         return
     name = message.params[0]
@@ -315,7 +316,7 @@ def handle_samode(ctx: Context, message: Message) -> None:
         told = [(adding, letter, "*" if letter == "k" and adding else param) for adding, letter, param in changes]
         text = " ".join(mode_params(channel.name, told))
         log.info("%s used SAMODE %s", oper.prefix, text)
-        ctx.notices.send(f"{oper.nick} used SAMODE {text}")
+        ctx.notices.send(f"{oper.nick} used SAMODE {text}", exclude=ctx.conn)
         if not ctx.conn.gone:
             ctx.conn.server_message("NOTICE", ctx.conn.nick, f"*** SAMODE {text}")
 

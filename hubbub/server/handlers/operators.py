@@ -216,6 +216,9 @@ def handle_unkline(ctx: Context, message: Message) -> None:
 def handle_rehash(ctx: Context, message: Message) -> None:
     """382 at once; the reload's answer (a notice per setting that stayed, then
     `Configuration reloaded`, or FAIL) once the file is read off the loop and put in force.
+    The other operators watching server notices hear who asked for it, and the runtime
+    tells every watcher how it ended; an operator that watches them itself has its
+    `Configuration reloaded` as that server notice only: one notice for one reload.
 
     The operator's later lines wait for that answer (`Context.later`, holding its input,
     as `run_blocking` does), so that a command sent right after a REHASH sees the new
@@ -233,17 +236,21 @@ def handle_rehash(ctx: Context, message: Message) -> None:
     ctx.conn.numeric(n.RPL_REHASHING, control.config_name, "Rehashing")
     ctx.notices.send(f"{ctx.user.nick} is rehashing the server configuration", exclude=ctx.conn)
 
-    def answer(outcome: tuple[str | None, list[str]]) -> None:
-        error, notes = outcome
+    def answer(outcome: tuple[str | None, list[str], bool]) -> None:
+        error, notes, told = outcome
         if error is not None:
             ctx.conn.fail("REHASH", "CONFIG_ERROR", f"Configuration not reloaded: {error}")
             return
         for note in notes:
             _tell(ctx, note)
-        _tell(ctx, "Configuration reloaded")
+        if not told:
+            _tell(ctx, "Configuration reloaded")
 
     later = ctx.later(answer, hold_input=True)  # nothing runs if the operator has left meanwhile
-    control.rehash(lambda error, notes: later((error, notes)))
+    # The runtime tells every operator watching server notices (+s) how a reload ended,
+    # whoever asked for it (a SIGHUP too), just before it reports to each REHASH: an
+    # operator among them has had its `Configuration reloaded` already, and gets it once.
+    control.rehash(lambda error, notes: later((error, notes, ctx.conn in ctx.notices.watchers)))
 
 
 @command("DIE")

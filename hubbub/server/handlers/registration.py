@@ -49,7 +49,8 @@ def try_complete_registration(ctx: Context) -> None:
         return
     wanted = ctx.config.server.password
     if wanted:
-        # Guesses count against the address with every other password guess (logins.py).
+        # Guesses count against the address (`ip:`) with OPER's and WEBIRC's, apart from account
+        # logins' counts (logins.py), so one person's typos at an account do not shut a NAT out.
         key = f"ip:{user.group}"
         wait = ctx.svc.login_throttle.blocked(key, ctx.now())
         if wait is not None:  # refused unchecked: a right guess must not be told apart
