@@ -251,7 +251,7 @@ async def test_right_server_password_registers(make_server, clients) -> None:
 
 
 async def test_server_password_guesses_are_throttled_per_address(make_server, clients) -> None:
-    server = await make_server("server.password=secret", "accounts.login_failures=3", "accounts.login_window=60")
+    server = await make_server("server.password=secret", "accounts.login_failures_per_address=3")
 
     async def attempt(password: str) -> list[str]:
         client = await fresh(server, clients)

@@ -49,10 +49,12 @@ def try_complete_registration(ctx: Context) -> None:
         return
     wanted = ctx.config.server.password
     if wanted:
-        # Guesses count against the address (`ip:`) with OPER's and WEBIRC's, apart from account
-        # logins' counts (logins.py), so one person's typos at an account do not shut a NAT out.
-        key = f"ip:{user.group}"
-        wait = ctx.svc.login_throttle.blocked(key, ctx.now())
+        # Guesses count against the address, on a count of their own at the looser limit per
+        # address: a client that reconnects with a wrong password again and again (irssi,
+        # a bouncer) must not shut everyone behind its NAT out at the tight limit, nor out
+        # of OPER or accounts (logins.py)
+        key = f"pass:{user.group}"
+        wait = ctx.svc.login_throttle.blocked(key, ctx.now(), ctx.config.accounts.login_failures_per_address)
         if wait is not None:  # refused unchecked: a right guess must not be told apart
             conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))
             ctx.disconnect("Too many failed password attempts")
