@@ -6,17 +6,24 @@ their history, as it brings back channels; a reload that cannot resume for want 
 password not remembered says so on the connect screen; and a channel just created
 says "You created #channel" instead of the modes the server gave it ("hubbub.local sets
 mode +nt"), while modes people set are shown as before.
+
+A reload goes back to the buffer that was being looked at (a channel once joined, a
+private conversation, the server buffer), or to the first channel when that one does
+not come back; and not once the person has gone elsewhere meanwhile. The page title
+names the server buffer as the list does ("Server" when the server gives no network
+name).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 
 pytest.importorskip("playwright")
 
-from playwright.async_api import expect  # noqa: E402
+from playwright.async_api import Page, WebSocketRoute, expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account  # noqa: E402
 from tests.helpers import sync  # noqa: E402
@@ -84,7 +91,7 @@ async def test_a_reload_brings_back_the_private_conversations_that_were_open(ope
 
     await page.reload()
     await registered(alice)
-    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await expect(page.locator("#buffer-title")).to_have_text("dave")  # where closing erin left her
     # back without anyone writing again; the one closed stays closed
     await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby", "carol", "dave"])
     await alice.switch_to("carol")
@@ -197,3 +204,166 @@ async def test_a_new_channel_says_you_created_it_not_the_servers_modes(open_user
     await carol.expect("MODE", "#fresh", "+v", "carol")
     await expect(mode_rows).to_have_count(2)
     await expect(mode_rows.last).to_contain_text("alice sets mode +v carol")
+
+
+# -- the buffer looked at, across a reload --------------------------------------------------------
+
+
+async def remembered_active(page: Page) -> str | None:
+    """The buffer remembered for the next reload (the "active" setting)."""
+    return await page.evaluate("() => JSON.parse(localStorage.getItem('hubbub.settings')).active")
+
+
+async def remembered_active_is(page: Page, name: str) -> None:
+    await page.wait_for_function(
+        "(name) => JSON.parse(localStorage.getItem('hubbub.settings')).active === name", arg=name
+    )  # fmt: skip
+
+
+async def test_a_reload_goes_back_to_the_channel_being_looked_at(open_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby #other")
+    page = alice.page
+    await alice.switch_to("#other")
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    await expect(page.locator("#member-list")).to_contain_text("alice")  # joined, not just shown
+    await expect(buffer_item(alice, "#other")).to_have_class(re.compile(r"\bactive\b"))
+    await expect(page).to_have_title("#other · hubbub")
+
+
+async def test_a_reload_goes_back_to_the_private_conversation_or_the_server_buffer(open_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    await alice.say("/query dave")
+    await expect(page.locator("#buffer-title")).to_have_text("dave")
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#buffer-title")).to_have_text("dave")
+    await expect(page.locator("#topic")).to_have_text("Private conversation")
+    await expect(page.locator("#member-list")).to_be_empty()
+
+    await alice.switch_to("hubbub")  # the server buffer, under the network's name
+    await page.reload()
+    await registered(alice)
+    await expect(buffer_item(alice, "#lobby")).to_have_count(1)
+    await expect(page.locator("#buffer-title")).to_have_text("hubbub")
+    await expect(page.locator("#topic")).to_have_text("Server messages")
+    await page.wait_for_function("() => window.hubbub.state.buffer('#lobby').joined")
+    await expect(page.locator("#buffer-title")).to_have_text("hubbub")  # the join did not move it
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["refused-after-the-first", "refused-before-the-first"])
+async def test_a_reload_whose_channel_refuses_the_join_lands_on_the_first_channel_saying_why(
+    open_user, irc_user, keyed: bool
+) -> None:  # fmt: skip
+    carol = await irc_user("carol", "#locked")  # its operator
+    alice = await open_user()
+    page = alice.page
+    if keyed:  # a keyed channel is joined first after a reload: refused before #lobby is in
+        carol.send("MODE #locked +k sesame")
+        await carol.expect("MODE", "#locked", "+k")
+        await alice.connect("alice", "#lobby")
+        await alice.say("/join #locked sesame")
+        await expect(page.locator("#buffer-title")).to_have_text("#locked")
+    else:
+        await alice.connect("alice", "#lobby #locked")
+        await alice.switch_to("#locked")
+    await expect(page.locator("#member-list")).to_contain_text("alice")
+    carol.send("MODE #locked +i")
+    await carol.expect("MODE", "#locked", "+i")
+    await page.reload()  # alice leaves with the reload: +i keeps her out now
+    await registered(alice)
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    why = re.compile(r"#locked: Cannot join channel \(\+i\)$")
+    await expect(alice.messages().locator(".row.error")).to_have_text([why])  # said where she lands
+    await expect(buffer_item(alice, "#locked")).to_have_count(0)
+    await remembered_active_is(page, "#lobby")
+
+
+class HeldJoin:
+    """The page's IRC connection, through Playwright: from the server's JOIN of `channel`
+    on, what the server sends is held back until `release()`, so that the channel comes
+    back as late as a test needs."""
+
+    def __init__(self, channel: str) -> None:
+        self.join = re.compile(rf" JOIN :?{re.escape(channel)}(?: |$)")
+        self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
+        self.released = False
+        self.holding = asyncio.Event()
+
+    async def install(self, page: Page) -> None:
+        await page.route_web_socket(re.compile(r"/webirc$"), self.route)
+
+    def route(self, ws: WebSocketRoute) -> None:
+        self.ws = ws
+        server = ws.connect_to_server()
+        server.on_message(self.from_server)
+
+    def from_server(self, message: str | bytes) -> None:
+        line = message if isinstance(message, str) else message.decode()
+        if self.held is None and not self.released and self.join.search(line):
+            self.held = []
+            self.holding.set()
+        if self.held is not None:
+            self.held.append(message)
+        else:
+            self.ws.send(message)
+
+    def release(self) -> None:
+        held, self.held, self.released = self.held or [], None, True
+        for message in held:
+            self.ws.send(message)
+
+
+async def test_a_channel_coming_back_late_does_not_take_the_person_from_where_they_went(open_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby #other")
+    page = alice.page
+    await alice.switch_to("#other")
+    held = HeldJoin("#other")
+    await held.install(page)  # routes the WebSocket of the page the reload makes
+    await page.reload()
+    await asyncio.wait_for(held.holding.wait(), 10)
+    await page.wait_for_function("() => window.hubbub.state.buffer('#lobby')?.joined")
+    # Joined, but the page waits for #other instead of showing #lobby on the way; a
+    # reload now would still go back to #other.
+    await expect(page.locator("#buffer-title")).to_have_text("hubbub")
+    assert await remembered_active(page) == "#other"
+
+    await alice.switch_to("#lobby")  # the person goes there before #other is back
+    await remembered_active_is(page, "#lobby")
+    held.release()
+    await page.wait_for_function("() => window.hubbub.state.buffer('#other')?.joined")
+    await expect(buffer_item(alice, "#other")).not_to_have_class(re.compile(r"\bparted\b"))
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    assert await remembered_active(page) == "#lobby"
+
+
+# -- the page title ------------------------------------------------------------------------------------
+
+
+def without_network(message: str | bytes) -> str | bytes:
+    """The server's frame, with the NETWORK= token left out of ISUPPORT (005)."""
+    if isinstance(message, str) and " 005 " in message:
+        return re.sub(r" NETWORK=\S*", "", message)
+    return message
+
+
+async def test_the_title_names_the_server_buffer_as_the_list_does_without_a_network_name(open_user) -> None:
+    alice = await open_user()
+    page = alice.page
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: ws.send(without_network(message)))
+
+    await page.route_web_socket(re.compile(r"/webirc$"), route)
+    await alice.connect("alice", "#lobby")
+    assert await page.evaluate("window.hubbub.client.isupport.has('NETWORK')") is False
+    await expect(page).to_have_title("#lobby · hubbub")
+    await alice.switch_to("Server")
+    await expect(buffer_item(alice, "Server")).to_have_count(1)
+    await expect(page).to_have_title("Server · hubbub")

@@ -10,7 +10,7 @@ import { COMMANDS, completions, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords } from "./format.js";
-import { queriesToRestore, resumeOnLoad } from "./resume.js";
+import { Landing, activeSetting, activeToRestore, queriesToRestore, refusedTarget, resumeOnLoad } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "hubbub.settings";
@@ -89,10 +89,12 @@ function showConnectScreen(reason = "") {
     const password = $("connect-password").value;
     const remember = $("connect-remember").checked;
     const channels = $("connect-channels").value.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
-    // The session the password was asked for (a reload) gets its conversations back.
+    // The session the password was asked for (a reload) gets its conversations back,
+    // and the one that was being looked at.
     const queries = queriesToRestore(loadSettings(), nick);
+    const active = activeToRestore(loadSettings(), nick);
     updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, autoconnect: true });
-    startSession({ nick, password, channels, queries });
+    startSession({ nick, password, channels, queries, active });
   });
   // Shown only now that Connect is handled here: without the scripts the form would be
   // sent to the server instead.
@@ -103,12 +105,14 @@ function showConnectScreen(reason = "") {
 
 // -- a session ---------------------------------------------------------------------------
 
-function startSession({ nick, password, channels, queries = [] }) {
+function startSession({ nick, password, channels, queries = [], active = null }) {
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
   const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
-  let pendingSwitch = channels.length ? state.fold(channels[0]) : null;
+  // Where the session lands: the buffer looked at before a reload, or the first channel.
+  const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
+  let pendingSwitch = null; // the channel a /join asked for: shown once joined
   let firstRegistration = true;
   let askedNick = null; // what /nick asked for: remembered once the server agrees
   // Channel keys given to /join (and those remembered from the last visit), by folded
@@ -116,12 +120,15 @@ function startSession({ nick, password, channels, queries = [] }) {
   const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
   const session = { state, client };
 
+  // The person's own moves (a click, a key, a command) end the landing: where they go
+  // is where they stay, whatever comes back after.
   const ui = {
     switchTo(key) {
-      state.setActive(key);
-      scheduleMarkRead();
+      landing.moved();
+      show(key);
     },
     expectJoin(name) {
+      landing.moved();
       pendingSwitch = state.fold(name);
     },
     keysGiven(names, keys) {
@@ -214,12 +221,18 @@ function startSession({ nick, password, channels, queries = [] }) {
     if (firstRegistration) names.push(...channels);
     joinAll(names);
     if (firstRegistration) restoreQueries();
-    else catchUpQueries();
+    else {
+      catchUpQueries();
+      // Cut off before the buffer wanted came back: it will not now (only the channels
+      // joined by then are joined again).
+      settle(landing.giveUp());
+    }
     firstRegistration = false;
   });
   client.on("message", (msg) => {
     replyToCtcp(msg);
-    if (isNickServNotice(msg) && state.active === SERVER_KEY && pendingSwitch !== null) {
+    noteRefusal(msg);
+    if (isNickServNotice(msg) && state.active === SERVER_KEY && leavingServer()) {
       // Its warning that the nick will be taken back comes before the first channel
       // opens: said there too, where the user will be.
       carried.push(`${msg.source.nick}: ${msg.params[msg.params.length - 1]}`);
@@ -252,6 +265,7 @@ function startSession({ nick, password, channels, queries = [] }) {
     if (change.type === "joined") onJoined(state.buffers.get(change.key));
     else if (change.type === "left" || change.type === "key") rememberChannels();
     else if (change.type === "buffers") rememberQueries();
+    else if (change.type === "active") rememberActive();
     else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
   });
 
@@ -285,7 +299,13 @@ function startSession({ nick, password, channels, queries = [] }) {
   function alertUser(text) {
     state.info(text, { buffer: state.server, kind: "error" });
     if (state.active !== SERVER_KEY) state.info(text, { kind: "error" });
-    else if (pendingSwitch !== null) carried.push(text);
+    else if (leavingServer()) carried.push(text);
+  }
+
+  /** Whether the page is about to leave the server buffer by itself (for a channel
+   * being joined, a conversation coming back). */
+  function leavingServer() {
+    return pendingSwitch !== null || landing.pending;
   }
 
   function isNickServNotice(msg) {
@@ -298,14 +318,59 @@ function startSession({ nick, password, channels, queries = [] }) {
     rememberChannels();
     if (pendingSwitch === buffer.key) {
       pendingSwitch = null;
-      ui.switchTo(buffer.key);
-      const alerts = carried.splice(0);
-      if (alerts.length) queueMicrotask(() => alerts.forEach((text) => state.info(text, { buffer, kind: "error" })));
+      arrive(buffer.key);
     }
+    settle(landing.arrived(buffer.name));
     const since = buffer.resumeFrom;
     buffer.resumeFrom = 0;
     if (since) catchUp(buffer, since);
     else fetchLatest(buffer);
+  }
+
+  function show(key) {
+    state.setActive(key);
+    scheduleMarkRead();
+  }
+
+  /** Shown by the page itself (a landing, a /join answered), with what was carried for it. */
+  function arrive(key) {
+    show(key);
+    const buffer = state.buffers.get(key);
+    const alerts = carried.splice(0);
+    // after its join line, which comes once the "joined" notice is handled
+    if (alerts.length && buffer) queueMicrotask(() => alerts.forEach((text) => state.info(text, { buffer, kind: "error" })));
+  }
+
+  /** The landing's answer: shown if it names a buffer; the buffer shown is remembered
+   * once the landing is over. */
+  function settle(name) {
+    if (name !== null) arrive(state.keyOf(name));
+    else if (!leavingServer()) carried.length = 0; // no page to carry them to: said in the server buffer
+    rememberActive();
+  }
+
+  // A join refused (+i, +b, a wrong key...) or the network refusing them all: the
+  // buffer wanted may not come back, and the landing goes on without it; a channel a
+  // /join asked for is not waited for any more. Run before the state files the error
+  // where the person is: when the refusal lands the page, that is where they land.
+  function noteRefusal(msg) {
+    const target = refusedTarget(msg);
+    if (target !== null && state.isChannel(target)) {
+      if (pendingSwitch === state.fold(target)) pendingSwitch = null;
+      settle(landing.missed(target));
+      // Refused while the page waits on the server buffer: said again where it lands,
+      // or the channel would be missing from the list with no word why.
+      if (landing.pending) carried.push(`${msg.params.slice(1, -1).join(" ")}: ${msg.params[msg.params.length - 1]}`);
+    } else if (msg.command === "FAIL" && msg.params[0] === "JOIN") settle(landing.giveUp());
+  }
+
+  // The buffer looked at is remembered, to be shown again after a reload. Until the
+  // landing is over, the last session's stays remembered: the server buffer shown for a
+  // moment meanwhile is nobody's choice, and a reload then still goes back to it.
+  function rememberActive() {
+    if (landing.pending) return;
+    const active = activeSetting(state.activeBuffer);
+    if (active !== loadSettings().active) updateSettings({ active });
   }
 
   function rememberChannels() {
@@ -323,8 +388,12 @@ function startSession({ nick, password, channels, queries = [] }) {
 
   function restoreQueries() {
     for (const name of queries) {
-      if (state.isChannel(name) || state.buffer(name)) continue;
-      fetchLatest(state.ensureBuffer(name));
+      if (state.isChannel(name)) {
+        settle(landing.missed(name)); // not a conversation under this server's CHANTYPES
+        continue;
+      }
+      if (!state.buffer(name)) fetchLatest(state.ensureBuffer(name));
+      settle(landing.arrived(name));
     }
     queriesRestored = true;
     rememberQueries();
@@ -678,7 +747,8 @@ function main() {
     // A reload resumes the session (the password only if it was remembered).
     const password = settings.remember ? settings.password || "" : "";
     const queries = queriesToRestore(settings, settings.nick);
-    startSession({ nick: settings.nick, password, channels: settings.channels || [], queries });
+    const active = activeToRestore(settings, settings.nick);
+    startSession({ nick: settings.nick, password, channels: settings.channels || [], queries, active });
   } else {
     showConnectScreen(reason);
   }

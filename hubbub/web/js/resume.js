@@ -1,7 +1,8 @@
 // What a page load does with what the browser remembers of the last session (the
 // settings main.js keeps in localStorage): resume it at once, ask for what was not
-// kept, or start afresh; and which private conversations come back with it. Plain
-// rules over a plain object, so that node tests them without a browser.
+// kept, or start afresh; which private conversations come back with it; and which
+// buffer is shown once they are back. Plain rules over plain objects, so that node
+// tests them without a browser.
 
 /** Said on the connect screen when a reload cannot resume by itself for want of the password. */
 export const PASSWORD_NOT_KEPT = "Your password is not remembered in this browser: enter it to reconnect.";
@@ -27,4 +28,109 @@ export function queriesToRestore(settings, nick) {
   if (!settings.autoconnect || settings.nick !== nick || !Array.isArray(settings.queries)) return [];
   const names = settings.queries.filter((name) => typeof name === "string" && name !== "");
   return [...new Set(names)];
+}
+
+/**
+ * What `active` holds for the server buffer. No nickname or channel can be named "*"
+ * (it is IRC's own word for "nobody yet"), so it never stands for a conversation.
+ */
+export const SERVER_BUFFER = "*";
+
+/** What is remembered of the buffer being looked at: its name, or SERVER_BUFFER. */
+export function activeSetting(buffer) {
+  return buffer.kind === "server" ? SERVER_BUFFER : buffer.name;
+}
+
+/**
+ * The buffer to go back to for `nick`: the one looked at when the last session was cut
+ * short (a reload), by the same nickname, as for its private conversations; else null.
+ */
+export function activeToRestore(settings, nick) {
+  if (!settings.autoconnect || settings.nick !== nick) return null;
+  return typeof settings.active === "string" && settings.active !== "" ? settings.active : null;
+}
+
+/**
+ * The target an error numeric is about, or null: a JOIN refused names its channel first
+ * after our nick (`474 alice #c :Cannot join channel (+b)`, and 403, 471, 473, 475...).
+ */
+export function refusedTarget(msg) {
+  return /^[45]\d\d$/.test(msg.command) && msg.params.length >= 3 ? msg.params[1] : null;
+}
+
+/**
+ * Where a new session lands. A reload goes back to the buffer the person was looking at
+ * (`wanted`): the server buffer at once, a private conversation once reopened, a
+ * channel once joined. Otherwise, or when it does not come back (its join refused), the
+ * first of `channels` once joined, as a fresh connection does. Until the one wanted has
+ * come or failed, the first channel is not shown on the way: the page stays on the
+ * server buffer for that moment instead of flashing a conversation (and marking it
+ * read) that the person did not ask for.
+ *
+ * Once the person goes somewhere themselves, the landing is over: nothing that comes
+ * back later takes them away from where they chose to be.
+ *
+ * Each event returns the name of the buffer to show now, or null. `pending` says that
+ * the landing is not over (a buffer may still be shown by it).
+ */
+export class Landing {
+  constructor({ wanted = null, channels = [], queries = [], fold = (name) => name }) {
+    this.fold = fold;
+    const among = (names) => names.some((name) => fold(name) === fold(wanted));
+    // A buffer that is neither joined again nor reopened cannot come back: not waited for.
+    const back = wanted !== null && wanted !== SERVER_BUFFER && (among(channels) || among(queries));
+    this.wanted = back ? wanted : null;
+    this.first = channels.length ? channels[0] : null;
+    this.firstHere = false;
+    // The server buffer is where every session starts: nothing to wait for.
+    this.pending = wanted !== SERVER_BUFFER && (this.wanted !== null || this.first !== null);
+  }
+
+  same(name, other) {
+    return other !== null && this.fold(name) === this.fold(other);
+  }
+
+  /** A buffer exists now: a channel joined, a private conversation reopened. */
+  arrived(name) {
+    if (!this.pending) return null;
+    if (this.same(name, this.wanted)) return this.land(name);
+    if (this.same(name, this.first)) this.firstHere = true;
+    return this.next();
+  }
+
+  /** `name` will not come back (the server refused to let us into that channel). */
+  missed(name) {
+    if (!this.pending) return null;
+    if (this.same(name, this.wanted)) this.wanted = null;
+    if (this.same(name, this.first)) this.first = null;
+    return this.next();
+  }
+
+  /** Nothing more will come (the connection was lost on the way, the network refuses
+   * every join): the first channel if it is there already, else stay. */
+  giveUp() {
+    if (!this.pending) return null;
+    this.wanted = null;
+    if (!this.firstHere) this.first = null;
+    return this.next();
+  }
+
+  /** The person went somewhere themselves. */
+  moved() {
+    this.pending = false;
+  }
+
+  next() {
+    if (this.wanted !== null) return null; // still to come: it goes first
+    if (this.first === null) {
+      this.pending = false; // nowhere to go: the server buffer it is
+      return null;
+    }
+    return this.firstHere ? this.land(this.first) : null;
+  }
+
+  land(name) {
+    this.pending = false;
+    return name;
+  }
 }

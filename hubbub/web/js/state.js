@@ -190,6 +190,18 @@ export class ChatState {
   }
 
   /**
+   * The page's title: how many mentions and private messages wait (a tab in the
+   * background says it), then the buffer shown, named as the list and the heading name
+   * it (the server buffer "Server" when the server gives no network name), then the
+   * client's own name.
+   */
+  pageTitle() {
+    let waiting = 0;
+    for (const b of this.buffers.values()) waiting += b.mentions || (b.kind === "query" ? b.unread : 0);
+    return `${waiting ? `(${waiting}) ` : ""}${this.displayName(this.activeBuffer)} · hubbub`;
+  }
+
+  /**
    * The buffers whose name holds `text` (any case), in list order: what the quick
    * switcher offers. The server buffer answers to the name the list shows for it and
    * to the word "server" (its key is no name anyone would type).

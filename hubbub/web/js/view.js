@@ -185,11 +185,7 @@ export class View {
   }
 
   renderTitle() {
-    let unread = 0;
-    for (const b of this.state.buffers.values()) unread += b.mentions || (b.kind === "query" ? b.unread : 0);
-    const active = this.state.activeBuffer;
-    const name = active.kind === "server" ? this.state.network || "hubbub" : active.name;
-    const title = `${unread ? `(${unread}) ` : ""}${name} · hubbub`;
+    const title = this.state.pageTitle();
     if (document.title !== title) document.title = title;
   }
 

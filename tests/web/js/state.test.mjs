@@ -334,6 +334,17 @@ test("a server without NETWORK: its buffer is 'Server', found by that name", () 
   assert.deepEqual(s.findBuffers("serv").map((b) => b.key), [SERVER_KEY]);
 });
 
+test("the page title names the buffer shown as the list does, the server buffer 'Server' without NETWORK", () => {
+  const { s, feed } = joined("#lobby");
+  s.setActive(SERVER_KEY);
+  assert.equal(s.pageTitle(), "Server · hubbub");
+  s.configure({ isupport: new Map([["NETWORK", "HubNet"]]) });
+  assert.equal(s.pageTitle(), "HubNet · hubbub");
+  s.setActive("#lobby");
+  feed(":bob!b@h PRIVMSG me :psst", ":bob!b@h PRIVMSG me :still there?");
+  assert.equal(s.pageTitle(), "(2) #lobby · hubbub"); // what waits elsewhere, counted first
+});
+
 test("the private conversations open are named, following nick changes and closing", () => {
   const { s, feed } = joined();
   feed(":bob!b@h PRIVMSG me :hi", ":dave!d@h PRIVMSG me :hello");
