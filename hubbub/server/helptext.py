@@ -80,8 +80,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "KLINE": ("KLINE [<duration>] <user@host|host|nick> [:<reason>]", [
         "Operators only. Bans matching users from the server and disconnects those connected.",
         "The host may be a wildcard pattern (*.example.org) or a CIDR block (10.0.0.0/8);",
-        "usernames show with their ~ (~bob@*). A nick stands for *@<their host>.",
+        "usernames show with their ~ (~bob@*). A nick stands for *@<their host>; a nick",
+        "not connected is 401 (write *@host for a host without a dot).",
         "Duration: minutes (30), or with units: 90s, 12h, 2d, 1w, 1d12h; none or 0: permanent.",
+        "It may also follow the mask, as InspIRCd takes it: KLINE *@host 1h :reason.",
         "K-lines are kept in memory: a restart forgets them. STATS k lists them.",
     ]),
     "LINKS": ("LINKS [[<server>] <mask>]", ["The servers of the network: this one (a cluster's nodes are one)."]),

@@ -162,21 +162,40 @@ def handle_wallops(ctx: Context, message: Message) -> None:
 # -- KLINE, UNKLINE ---------------------------------------------------------------------
 
 
+def kline_arguments(params: list[str]) -> tuple[str | None, str, list[str]]:
+    """KLINE's duration (None: permanent), target and reason's words, in either order
+    operators type them: ours and ratbox's `KLINE 1h *@host :reason`, and InspIRCd's and
+    Unreal's `KLINE *@host 1h :reason`, which read the other way would set a permanent
+    K-line whose reason is "1h". A reason sent without its colon keeps all its words."""
+    if len(params) >= 2 and parse_duration(params[0]) is not None:
+        return params[0], params[1], params[2:]
+    if len(params) >= 2 and parse_duration(params[1]) is not None:
+        return params[1], params[0], params[2:]
+    return None, params[0], params[1:]
+
+
+def looks_like_a_nick(target: str) -> bool:
+    """A word that can only be a nick (no `@`, `.`, `:`, `/` or wildcard): one not
+    connected is answered 401 rather than K-lined as a host of that name, which no
+    client has."""
+    return not any(c in target for c in "@.:/*?")
+
+
 @command("KLINE", min_params=1)
 def handle_kline(ctx: Context, message: Message) -> None:
     """`KLINE [duration] <user@host | host | nick> [:reason]`; a nick stands for `*@its host`."""
     if refused(ctx):
         return
     user = ctx.user
-    params = list(message.params)
-    seconds = parse_duration(params[0]) if len(params) >= 2 else None
-    if seconds is not None:
-        params.pop(0)
-    target = params[0]
-    reason = fit_utf8(params[1] if len(params) > 1 else "", MAX_REASON) or "No reason given"
+    duration, target, words = kline_arguments(message.params)
+    seconds = parse_duration(duration) if duration is not None else None
+    reason = fit_utf8(" ".join(words), MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
         target = f"*@{named.host}"
+    elif looks_like_a_nick(target):
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, target, "No such nick (to K-line a host by name, write *@host)")
+        return
     try:
         mask = normalize_mask(target)
     except BadMask as exc:
