@@ -54,7 +54,8 @@ from hubbub.transport.web import GuardedHandler, build_app
 
 log = logging.getLogger("hubbub")
 
-Contexts = tuple[SSL.Context | None, ssl.SSLContext | None]  # for IRC over TLS, for HTTPS
+# for IRC over TLS, for HTTPS, and whether the certificate is self-signed (no STS then)
+Contexts = tuple[SSL.Context | None, ssl.SSLContext | None, bool]
 Report = Callable[[str | None, list[str]], None]  # a reload's outcome: (error, notes)
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
@@ -233,6 +234,7 @@ class Runtime:
         # a certificate problem stops us before anything listens
         if self.config.listen.tls:
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
+            self.services.tls_self_signed = tls.is_self_signed(self.config.tls.cert)
         if self.config.listen.web and self.config.web.tls:
             self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
@@ -254,9 +256,9 @@ class Runtime:
                 for spec in self.config.listen.tls:
                     await self._listen("tls", spec, self.tls_context)
                 self.services.tls_port = next(port for kind, _, port in self.addresses if kind == "tls")
-                if self.config.tls.self_signed and self.config.tls.sts:
-                    log.warning("tls.sts is on with a self-signed certificate: clients that honour STS "
-                                "will insist on TLS and refuse it unless they trust %s", self.config.tls.cert)
+                if self.services.tls_self_signed and self.config.tls.sts:
+                    log.info("no STS policy is offered with a self-signed certificate (%s): clients that "
+                             "honour STS would insist on TLS and refuse it", self.config.tls.cert)
             if self.config.listen.web:
                 await self._listen_web(self.config.listen.web)
         except BaseException:
@@ -511,11 +513,13 @@ class Runtime:
         config = self.loader()
         motd = config.motd_lines()
         context = https = None
+        self_signed = False
         if self.tls_context is not None:
             context = tls.server_context(config.tls, self.config.server.name)
+            self_signed = tls.is_self_signed(config.tls.cert)
         if self.https_context is not None:
             https = tls.https_context(config.tls, self.config.server.name)
-        return config, motd, (context, https)
+        return config, motd, (context, https, self_signed)
 
     def _apply_config(self, config: Config, motd: list[str], contexts: Contexts) -> list[str]:
         notes = []
@@ -524,9 +528,10 @@ class Runtime:
             if getattr(getattr(config, section), key) != running:
                 setattr(getattr(config, section), key, running)
                 notes.append(f"{section}.{key} cannot change while the server runs; restart to apply it")
-        context, https = contexts
+        context, https, self_signed = contexts
         if context is not None:  # new connections get the new certificate (and tls.client_certs)
             self.tls_context = context
+            self.services.tls_self_signed = self_signed
         if https is not None:
             self.https_context = https
         previous_max_clients = self.config.limits.max_clients

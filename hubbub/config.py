@@ -124,7 +124,7 @@ class TlsSection:
     cert: str = _doc("certificate chain (PEM) for the listen.tls listeners (and for HTTPS when web.tls is on)", default="hubbub.crt")
     key: str = _doc("private key (PEM) of that certificate", default="hubbub.key")
     self_signed: bool = _doc("generate a self-signed pair at cert and key when they do not exist yet", default=False)
-    sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist", default=True)
+    sts: bool = _doc("advertise an IRCv3 STS policy (clients then insist on TLS) when TLS listeners exist and the certificate is not self-signed (such clients would refuse one they cannot verify)", default=True)
     sts_duration: int = _doc("seconds clients keep to TLS after seeing the STS policy; 0 withdraws it", default=2592000)
     client_certs: bool = _doc("ask TLS clients for a certificate, accepting any (self-signed too), for CertFP: SASL EXTERNAL and NickServ CERT; clients without one connect as usual", default=True)
 

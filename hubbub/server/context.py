@@ -153,6 +153,7 @@ class Services:
         self.notices = ServerNotices()  # local operators watching server notices (+s)
         self.local: dict[str, Context] = {}  # uid -> this node's connections
         self.tls_port: int | None = None  # the first TLS listener's port, once listening (STS)
+        self.tls_self_signed = False  # the certificate served is self-signed: no STS policy (sts.py)
         # This process's incarnation: every uid begins with it, so that when a node of a
         # cluster is lost the others know whose users were its own (user.node_of).
         self.node_id = node_id or new_node_id()

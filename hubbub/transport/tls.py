@@ -95,6 +95,18 @@ def generate_self_signed(cert_path: Path, key_path: Path, hostname: str) -> None
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def is_self_signed(cert_path: str) -> bool:
+    """Whether the certificate served (the first of the chain file) is its own issuer.
+    No STS policy is offered with one (server/sts.py): a client that honours STS must
+    verify the certificate it is sent to, and would refuse this one, for good, since
+    the policy also forbids it to fall back to plaintext."""
+    try:
+        certificate = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())[0]
+    except (OSError, ValueError, IndexError):
+        return False  # not read here: server_context says what is wrong with it
+    return certificate.issuer == certificate.subject
+
+
 def _prepare(tls: TlsSection, hostname: str) -> None:
     """Generate the self-signed pair when asked to and it does not exist yet."""
     cert_path, key_path = Path(tls.cert), Path(tls.key)

@@ -39,6 +39,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hubbub.app import Runtime
 from hubbub.transport.tls import generate_self_signed
+from tests.ca_signed import ca_signed_pair
 from tests.client_certs import make_client_cert, tls_connect
 from tests.cluster.support import caught_up
 from tests.e2e_opers.conftest import oper_toml
@@ -784,12 +785,14 @@ async def test_sts_over_websocket_follows_ws_or_wss(make_server, tmp_path) -> No
     """docs/operators.md "HTTPS on the web listener": over ws:// the policy plaintext
     clients get (`port=`), over wss:// the persistence policy (`duration=` alone)."""
     for web_tls in (False, True):
+        pair = ca_signed_pair(tmp_path / str(web_tls))  # STS only with a certificate clients can verify
         server = await make_server(
             *tls_overrides(
-                tmp_path / str(web_tls), "tls.sts=true", "tls.sts_duration=77", f"web.tls={str(web_tls).lower()}"
+                tmp_path / str(web_tls), "tls.self_signed=false", f"tls.cert={pair.cert}", f"tls.key={pair.key}",
+                "tls.sts=true", "tls.sts_duration=77", f"web.tls={str(web_tls).lower()}",
             )
-        )
-        context = server_context(tmp_path / str(web_tls)) if web_tls else False
+        )  # fmt: skip
+        context = ssl.create_default_context(cafile=str(pair.ca)) if web_tls else False
         async with aiohttp.ClientSession() as session:
             ws = await session.ws_connect(server.web_url("/webirc"), protocols=("text.ircv3.net",), ssl=context)
             client = WsClient(session, ws)

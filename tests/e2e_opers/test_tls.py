@@ -8,6 +8,7 @@ check that it names 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 from hubbub.app import Runtime
 from hubbub.config import load
 from hubbub.transport.tls import TlsError, generate_self_signed
+from tests.ca_signed import ca_signed_pair
 from tests.client_certs import make_client_cert, tls_connect
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import Process, an_oper, hubbub_env
@@ -145,24 +147,62 @@ async def test_plain_text_mode_works_over_tls_too(tls_server, tmp_path, clients)
 # -- STS -------------------------------------------------------------------------------------
 
 
-async def test_sts_tells_plaintext_clients_the_tls_port(tls_server, clients) -> None:
-    alice = await LineClient.connect(tls_server)
+def ca_overrides(tmp_path: Path, *more: str) -> list[str]:
+    """A TLS listener with a certificate a CA of the test's issued (tests/ca_signed.py):
+    STS is offered only with a certificate clients can verify."""
+    pair = ca_signed_pair(tmp_path / "ca")
+    return ["listen.tls=['127.0.0.1:0']", f"tls.cert={pair.cert}", f"tls.key={pair.key}", *more]
+
+
+async def test_sts_tells_plaintext_clients_the_tls_port(make_server, tmp_path, clients) -> None:
+    server = await make_server(*ca_overrides(tmp_path))
+    alice = await LineClient.connect(server)
     clients.append(alice)
-    port = tls_server.tls_address()[1]
+    port = server.tls_address()[1]
     assert f"sts=port={port},duration=2592000" in await cap_ls(alice)
 
 
 async def test_sts_gives_tls_clients_the_persistence_policy(make_server, tmp_path, clients) -> None:
-    server = await make_server(*tls_overrides(tmp_path, "tls.sts_duration=600"))
-    alice = await tls_client(server, tmp_path / "tls" / "cert.pem")
+    server = await make_server(*ca_overrides(tmp_path, "tls.sts_duration=600"))
+    alice = await tls_client(server, tmp_path / "ca" / "ca.pem")
     clients.append(alice)
     assert "sts=duration=600" in await cap_ls(alice)
 
 
+async def test_no_sts_with_a_self_signed_certificate_until_a_rehash_brings_a_cas(
+    make_oper_server, oper_hash, tmp_path, clients, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that honours STS must verify the certificate it is sent to: told to use
+    TLS with a self-signed one (the README's quick TLS), it would refuse it, and the
+    policy forbids it to come back in plaintext. The log says why there is none."""
+    caplog.set_level(logging.INFO, logger="hubbub")
+    own_cert, own_key = tmp_path / "own.pem", tmp_path / "own.key"
+    generate_self_signed(own_cert, own_key, "127.0.0.1")
+    pair = ca_signed_pair(tmp_path / "ca")
+
+    def toml(cert: Path, key: Path) -> str:
+        return oper_toml(oper_hash) + f'[listen]\ntls = ["127.0.0.1:0"]\n[tls]\ncert = "{cert}"\nkey = "{key}"\n'
+
+    server = await make_oper_server(toml=toml(own_cert, own_key))
+    for secure in (False, True):
+        client = await tls_client(server, own_cert) if secure else await LineClient.connect(server)
+        clients.append(client)
+        assert not [t for t in await cap_ls(client) if t.split("=")[0] == "sts"]
+    assert "no STS policy is offered with a self-signed certificate" in caplog.text
+    ircop = await an_oper(server)
+    clients.append(ircop)
+    Path(server.config_name).write_text(toml(pair.cert, pair.key), encoding="utf-8")
+    ircop.send("REHASH")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == "*** Configuration reloaded"
+    after = await LineClient.connect(server)
+    clients.append(after)
+    assert f"sts=port={server.tls_address()[1]},duration=2592000" in await cap_ls(after)
+
+
 async def test_sts_is_not_listed_without_tls_or_without_302_or_when_turned_off(make_server, tmp_path, clients) -> None:
     plain_only = await make_server()
-    turned_off = await make_server(*tls_overrides(tmp_path, "tls.sts=false"))
-    with_tls = await make_server(*tls_overrides(tmp_path))
+    turned_off = await make_server(*ca_overrides(tmp_path / "off", "tls.sts=false"))
+    with_tls = await make_server(*ca_overrides(tmp_path / "on"))
     for server, version in ((plain_only, "302"), (turned_off, "302"), (with_tls, "")):
         client = await LineClient.connect(server)
         clients.append(client)

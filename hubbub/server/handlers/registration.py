@@ -100,7 +100,7 @@ def _cap_ls(ctx: Context, message: Message) -> None:
     conn.cap_version = max(conn.cap_version, asked)
     if conn.cap_version >= 302:
         conn.set_cap("cap-notify", True)  # implied by 302
-    policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls)
+    policy = sts.policy(ctx.user.secure, ctx.svc.tls_port, ctx.config.tls, ctx.svc.tls_self_signed)
     tokens = caps.ls_tokens(asked, ctx.config, policy, {"sasl": ",".join(sasl.mechanisms(ctx))})
     _cap_lines(ctx, "LS", tokens, asked >= 302)
 
