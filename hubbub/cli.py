@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from hubbub import __version__
 from hubbub.accounts_cli import add_account_parser, run_account
@@ -44,6 +45,8 @@ def _build_parser() -> argparse.ArgumentParser:
                        dest="overrides", help="override one configuration key (repeatable)")
     serve.add_argument("--print-config", action="store_true",
                        help="print the default configuration, every key commented, and exit")
+    serve.add_argument("--check-config", action="store_true",
+                       help="read the configuration (file, flags, MOTD file, TLS pair), say what is wrong, and exit")
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"], help="logging verbosity")
     serve.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
@@ -112,12 +115,42 @@ async def _serve(config: Config, args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
     loop.add_signal_handler(signal.SIGHUP, runtime.rehash)
     if all(host in LOOPBACK for _, host, _ in runtime.addresses):
-        log.info("only local connections are accepted; use --listen 0.0.0.0:6667 (and --web 0.0.0.0:8080) "
-                 "to accept connections from other machines")
+        log.info("%s", local_only_hint(runtime.addresses))
     log.info("hubbub %s ready as %s (%s event loop)", __version__, config.server.name,
              type(loop).__module__.split(".")[0])
     await runtime.wait_stopped()
     log.info("stopped")
+
+
+def local_only_hint(addresses: list[tuple[str, str, int]]) -> str:
+    """What to pass to be reachable from other machines: each listener's own flag with
+    the port it is on, not the defaults, which a server on other ports does not use."""
+    flags = {"irc": "--listen", "tls": "--tls-listen", "web": "--web"}
+    wanted = list(dict.fromkeys(f"{flags[kind]} 0.0.0.0:{port}" for kind, _, port in addresses if kind in flags))
+    return f"only local connections are accepted; use {' '.join(wanted)} to accept connections from other machines"
+
+
+def check_config(config: Config, source: str) -> int:
+    """`serve --check-config`: what starting would read, read without starting (no port
+    opened, no store locked, no certificate written), so that a file can be checked
+    before a restart or a REHASH on a live server. Problems that would only be warned
+    of (an unreadable MOTD file) are printed by the log as the server would print them."""
+    from hubbub.transport import tls
+
+    config.motd_lines()  # logs what is wrong with server.motd_file, as at start-up
+    notes = []
+    if config.listen.tls or config.web.tls:
+        missing = [path for path in (config.tls.cert, config.tls.key) if not Path(path).exists()]
+        if missing and config.tls.self_signed:
+            notes.append(f"a self-signed pair will be made at {config.tls.cert} and {config.tls.key}")
+        else:
+            tls.server_context(config.tls, config.server.name)  # raises TlsError, a ConfigError
+            if config.tls.sts and tls.is_self_signed(config.tls.cert):
+                notes.append("no STS policy will be offered: the certificate is self-signed")
+    for note in notes:
+        print(f"hubbub: {note}")
+    print(f"hubbub: the configuration is usable ({source})")
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -132,6 +165,8 @@ def serve(args: argparse.Namespace) -> int:
         logging.getLogger("hubbub.listening").setLevel(logging.INFO)
     try:
         config = _config_from_args(args)
+        if args.check_config:
+            return check_config(config, args.config or "the defaults and flags")
     except ConfigError as exc:
         print(f"hubbub: {exc}", file=sys.stderr)
         return 2

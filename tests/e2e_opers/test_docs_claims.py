@@ -267,7 +267,10 @@ async def test_serve_says_at_startup_that_it_accepts_local_connections_only(tmp_
             raw = await asyncio.wait_for(proc.stderr.readline(), max(0.01, deadline - loop.time()))
             assert raw, f"hubbub exited before it was ready: {log}"
             log.append(raw.decode(errors="replace").rstrip("\n"))
-        assert any(re.search(r"listening irc 127\.0\.0\.1:\d+$", line) for line in log), log
+        listening = [m for m in (re.search(r"listening irc 127\.0\.0\.1:(\d+)$", line) for line in log) if m]
+        assert listening, log
+        hint = next(line for line in log if "only local connections are accepted" in line)
+        assert hint.endswith(f"use --listen 0.0.0.0:{listening[0].group(1)} to accept connections from other machines")
         assert any(line.endswith("(asyncio event loop)") for line in log if "ready as" in line), log
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.stderr.read(), STARTUP)

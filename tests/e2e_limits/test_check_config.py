@@ -1,0 +1,40 @@
+"""`hubbub serve --check-config`: a file checked before a restart or a REHASH, with
+nothing started (no port, no store, no certificate written). Real processes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.e2e_limits.test_cli import run
+
+
+def test_a_usable_file_is_said_usable_and_nothing_is_opened_or_made(tmp_path: Path) -> None:
+    (tmp_path / "hubbub.toml").write_text(
+        '[server]\nname = "irc.example.org"\nmotd_file = "missing-motd.txt"\n[store]\ndb = "chat.db"\n',
+        encoding="utf-8",
+    )
+    with socket.socket() as taken:  # a port in use: checking must not try to listen there
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--config", "hubbub.toml", "--listen", f"127.0.0.1:{port}",
+                     "--tls-listen", "127.0.0.1:0", "--set", "tls.self_signed=true", "--check-config",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "hubbub: a self-signed pair will be made at hubbub.crt and hubbub.key",
+        "hubbub: the configuration is usable (hubbub.toml)",
+    ]
+    assert "cannot read server.motd_file missing-motd.txt" in result.stderr  # as starting would warn
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hubbub.toml"]  # no store, no certificate
+
+
+def test_a_mistake_is_named_and_the_status_is_2(tmp_path: Path) -> None:
+    (tmp_path / "hubbub.toml").write_text("[limits]\nnicklen = \"twenty\"\n", encoding="utf-8")
+    result = run("serve", "--config", "hubbub.toml", "--check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("hubbub: limits.nicklen must be a whole number")
+    missing = run("serve", "--tls-listen", "127.0.0.1:0", "--check-config", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "hubbub: cannot read hubbub.crt: no such file" in missing.stderr
