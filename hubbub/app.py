@@ -420,8 +420,16 @@ class Runtime:
         conns = self.services.connections()
         for conn in conns:  # now, not behind replies waiting for the network's order
             conn.send_last(Message("ERROR", [f"Closing Link: {conn.user.host} ({reason})"]))
+        # No UserQuit is applied here, so the log's line for each departure is written
+        # here (rate limited, the rest counted); a cluster's are, as the network applies
+        # the node's departure (engine/redis.py)
+        audit = self.services.audit if self.cluster is None else None
         for conn in conns:
             conn.leave(reason)  # from now on nothing more is sent to it
+            if audit is not None:
+                audit.left(conn.user, reason)
+        if audit is not None:
+            audit.flush()
         for conn in conns:
             conn.close_link()
 

@@ -126,6 +126,27 @@ async def test_connections_registrations_and_departures_are_logged_without_conte
     assert not any("secret" in line or "goodbye" in line for line in lines)
 
 
+async def test_a_stop_logs_each_users_departure_with_its_reason(make_server, clients, caplog) -> None:
+    """No UserQuit is applied for the users a stopping server disconnects (it would tell
+    every remaining member of each channel of every earlier leaver): their lines in the
+    log are written as they are let go."""
+    caplog.set_level(logging.INFO, logger="hubbub.audit")
+    server = await make_server()
+    alice = await connected(server, "alice", "#c")
+    bob = await connected(server, "bob", "#c")
+    unnamed = await LineClient.connect(server)
+    unnamed.send("PING x")  # an IRC client that has not registered
+    await unnamed.expect("PONG")
+    clients.extend([alice, bob, unnamed])
+    await server.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "hubbub.audit" and "disconnected" in r.getMessage()]
+    assert sorted(lines) == [
+        "disconnected [127.0.0.1] before registering (Server shutting down)",
+        "disconnected alice!~u@127.0.0.1 [127.0.0.1] (Server shutting down)",
+        "disconnected bob!~u@127.0.0.1 [127.0.0.1] (Server shutting down)",
+    ], lines
+
+
 async def test_a_flood_of_refusals_is_logged_at_a_bounded_rate_and_counted(make_server, clients, caplog) -> None:
     caplog.set_level(logging.INFO, logger="hubbub.audit")
     server = await make_server("limits.max_clients=1")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hubbub.app import Runtime
+from tests.ca_signed import ca_signed_pair
 from tests.client_certs import make_client_cert, tls_connect
 from tests.e2e_accounts.support import b64, registered_account
 from tests.helpers import (
@@ -36,8 +37,8 @@ def tls_overrides(tmp_path: Path, *more: str) -> list[str]:
     ]  # fmt: skip
 
 
-async def tls_client(runtime: Runtime, tmp_path: Path, nick: str | None = None) -> LineClient:
-    context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+async def tls_client(runtime: Runtime, tmp_path: Path, nick: str | None = None, ca: str = "cert.pem") -> LineClient:
+    context = ssl.create_default_context(cafile=str(tmp_path / ca))
     host, port = runtime.tls_address()
     reader, writer = await asyncio.open_connection(host, port, ssl=context, limit=1 << 20)
     client = LineClient(reader, writer)
@@ -462,12 +463,14 @@ async def test_a_partial_client_hello_is_dropped_after_the_handshake_timeout(mak
 
 
 async def test_sts_on_the_plain_port_carries_the_configured_duration(make_server, tmp_path, clients) -> None:
-    server = await make_server(*tls_overrides(tmp_path, "tls.sts_duration=600"))
+    pair = ca_signed_pair(tmp_path / "ca")  # STS only with a certificate clients can verify
+    server = await make_server(*tls_overrides(tmp_path, "tls.sts_duration=600", "tls.self_signed=false",
+                                              f"tls.cert={pair.cert}", f"tls.key={pair.key}"))  # fmt: skip
     plain = await LineClient.connect(server)
     clients.append(plain)
     _, offered = await cap_ls(plain)
     assert offered["sts"] == f"port={server.tls_address()[1]},duration=600"
-    secure = await tls_client(server, tmp_path)
+    secure = await tls_client(server, tmp_path / "ca", ca="ca.pem")
     clients.append(secure)
     _, offered = await cap_ls(secure)
     assert offered["sts"] == "duration=600"

@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hubbub.app import Runtime
 from hubbub.irc.message import parse
 from hubbub.passwords import hash_password
+from tests.ca_signed import ca_signed_pair
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import SERVER, an_oper, connected_from
 from tests.helpers import LineClient, cap_ls, commands, connect_plain, connected, isupport_tokens, sync
@@ -273,8 +274,8 @@ async def test_rehash_of_listeners_keeps_them_and_says_a_restart_is_needed(
 async def test_rehash_turning_sts_off_withdraws_it_from_cap_ls(
     make_oper_server: MakeServer, oper_hash: str, tmp_path: Path, clients
 ) -> None:
-    tls = f'[listen]\ntls = ["127.0.0.1:0"]\n[tls]\nself_signed = true\ncert = "{tmp_path / "c.pem"}"\n'
-    tls += f'key = "{tmp_path / "k.pem"}"\n'
+    pair = ca_signed_pair(tmp_path / "ca")  # STS only with a certificate clients can verify
+    tls = f'[listen]\ntls = ["127.0.0.1:0"]\n[tls]\ncert = "{pair.cert}"\nkey = "{pair.key}"\n'
     server = await make_oper_server(toml=oper_toml(oper_hash) + tls + "sts_duration = 600\n")
     ircop = await an_oper(server)
     first = await LineClient.connect(server)
