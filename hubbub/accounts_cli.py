@@ -1,9 +1,14 @@
 """`hubbub account add|passwd|del|list`: account administration on the store, offline.
 
-These open the store file the server uses (the `store.db` of `--config`, or `--db`),
-so they run while the server is stopped; a running server holds the file, and is
-administered through NickServ instead. A PostgreSQL database is not held: its servers
-read accounts at start-up only, so stop them first.
+These open the store the server uses (the `store.db` of `--config`, or `--db`), so they
+run while the servers are stopped: a server reads accounts at start-up only, and would
+not know an account written under it (and its next registration of that name would meet
+the stored one). A running server holds its SQLite file; on PostgreSQL every running
+server holds hubbub's accounts lock shared, and `add`, `passwd` and `del` take it alone,
+or are refused (store/pglock.py): a running server is administered through NickServ
+instead. `list` only reads, and runs beside PostgreSQL servers. The password is read
+before the store is opened, so that it is held only for the moment of the change (a
+server starting then waits for it).
 
 Only `add` creates a SQLite file that does not exist yet (the first account of a new
 server); `list`, `passwd` and `del` refuse one, since a mistyped `--db` would otherwise
@@ -29,8 +34,20 @@ from hubbub.passwords import credentials
 from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
 from hubbub.server.bans import ACCOUNT
 from hubbub.server.services import is_service_nick
-from hubbub.server.storage import AccountRecord, ChannelRecord, DeleteAccount, PutAccount, PutChannel, StoreError
-from hubbub.store import POSTGRESQL_SCHEMES, open_store
+from hubbub.server.storage import (
+    AccountRecord,
+    ChannelRecord,
+    DeleteAccount,
+    PutAccount,
+    PutChannel,
+    Snapshot,
+    Store,
+    StoreError,
+)
+from hubbub.store import POSTGRESQL_SCHEMES, Claim, StoreInUse, open_store
+
+IN_USE_ADVICE = ("stop the servers first (every node of a cluster), or manage accounts through NickServ on a "
+                 "running server")
 
 
 def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -102,41 +119,55 @@ def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
     return kept
 
 
-async def _run(db: str, args: argparse.Namespace) -> str:
-    password = ""
+def _prepared(db: str, args: argparse.Namespace) -> str:
+    """What is checked and read before the store is opened: a refused `add` leaves no
+    file behind, and nobody types a password while the store is held. The password, or ""."""
     if args.action == "add":
         _check_new_name(args.name)
-        password = _password()  # before the store is opened (made): a refused add leaves no file
-    elif _missing_file(db):
+        return _password()
+    if _missing_file(db):
         raise ValueError(f"there is no store at {db}: check --db or store.db (`hubbub account add` creates one)")
-    store = open_store(db)
+    return _password() if args.action == "passwd" else ""
+
+
+def _listed(accounts: Iterable[AccountRecord]) -> str:
+    rows = []
+    for a in sorted(accounts, key=lambda a: a.key):
+        when = time.strftime("%Y-%m-%d", time.gmtime(a.registered_at))
+        certs = f", {len(a.certfps)} certificate(s)" if a.certfps else ""
+        rows.append(f"{a.name}\tregistered {when}{certs}{', ' + a.email if a.email else ''}")
+    return "\n".join(rows) if rows else "no accounts"
+
+
+async def _change(store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str) -> str:
+    """add, passwd or del on the opened store, which holds the accounts alone."""
+    key = casefold(args.name)
+    found = next((a for a in snapshot.accounts if a.key == key), None)
+    if args.action == "add":
+        if found is not None:
+            raise ValueError(f"the account {found.name} exists already")
+        password_hash, scram = credentials(password)
+        record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
+        await store.write([PutAccount(record)])
+        return f"account {args.name} created"
+    if found is None:
+        raise ValueError(f"there is no account {args.name}")
+    if args.action == "passwd":
+        password_hash, scram = credentials(password)
+        await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
+        return f"password of {found.name} changed"
+    await store.write([DeleteAccount(key), *_unlisted(snapshot.channels, key)])
+    return f"account {found.name} deleted"
+
+
+async def _run(db: str, args: argparse.Namespace) -> str:
+    password = _prepared(db, args)
+    store = open_store(db, claim=Claim.READING if args.action == "list" else Claim.CHANGING)
     snapshot = await store.open()
     try:
-        accounts = {a.key: a for a in snapshot.accounts}
         if args.action == "list":
-            rows = []
-            for a in sorted(accounts.values(), key=lambda a: a.key):
-                when = time.strftime("%Y-%m-%d", time.gmtime(a.registered_at))
-                certs = f", {len(a.certfps)} certificate(s)" if a.certfps else ""
-                rows.append(f"{a.name}\tregistered {when}{certs}{', ' + a.email if a.email else ''}")
-            return "\n".join(rows) if rows else "no accounts"
-        key = casefold(args.name)
-        found = accounts.get(key)
-        if args.action == "add":
-            if found is not None:
-                raise ValueError(f"the account {found.name} exists already")
-            password_hash, scram = credentials(password)
-            record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
-            await store.write([PutAccount(record)])
-            return f"account {args.name} created"
-        if found is None:
-            raise ValueError(f"there is no account {args.name}")
-        if args.action == "passwd":
-            password_hash, scram = credentials(_password())
-            await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
-            return f"password of {found.name} changed"
-        await store.write([DeleteAccount(key), *_unlisted(snapshot.channels, key)])
-        return f"account {found.name} deleted"
+            return _listed(snapshot.accounts)
+        return await _change(store, snapshot, args, password)
     finally:
         await store.close()
 
@@ -145,6 +176,9 @@ def run_account(args: argparse.Namespace) -> int:
     try:
         db = args.db or load(args.config, []).store.db
         print(asyncio.run(_run(db, args)))
+    except StoreInUse as exc:
+        print(f"hubbub: {exc}: {IN_USE_ADVICE}", file=sys.stderr)
+        return 1
     except (ConfigError, StoreError, ValueError) as exc:
         print(f"hubbub: {exc}", file=sys.stderr)
         return 1

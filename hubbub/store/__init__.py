@@ -10,19 +10,40 @@ the state must begin with (accounts, registered channels, K-lines; restore.py).
 
 from __future__ import annotations
 
+import enum
+
 from hubbub.server.storage import Store, StoreError
 
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(db: str, readers: int = 2, commit_on_loop: bool = False) -> Store:
+class StoreInUse(StoreError):
+    """The store is held by someone else: a running server (a SQLite file, or PostgreSQL
+    while `hubbub account` wants to change accounts), or `hubbub account` changing
+    accounts while a server wants to start on PostgreSQL."""
+
+
+class Claim(enum.Enum):
+    """What an opened store holds of a PostgreSQL database beside its tables, so that
+    servers and `hubbub account` never write accounts at the same time (a server reads
+    accounts only when it starts: an account written under it is unknown to it, and its
+    next registration of that name would meet the stored one). A SQLite file is held
+    whole by whoever opens it, whatever the claim."""
+
+    SERVING = "serving"  # a server: shared with the other servers (a cluster), while it runs
+    CHANGING = "changing"  # `hubbub account add|passwd|del`: alone, refused while a server runs
+    READING = "reading"  # `hubbub account list`: nothing held
+
+
+def open_store(db: str, readers: int = 2, commit_on_loop: bool = False, claim: Claim = Claim.SERVING) -> Store:
     """The store a `store.db` setting names: a `postgresql://` URL, a SQLite file, or
     `:memory:` for one that keeps nothing beyond the process. `commit_on_loop` is
-    SQLite's `store.commit_on_loop` (PostgreSQL always commits off the loop)."""
+    SQLite's `store.commit_on_loop` (PostgreSQL always commits off the loop); `claim`
+    what it holds of a PostgreSQL database while open (see Claim, store/pglock.py)."""
     if db.startswith(POSTGRESQL_SCHEMES):
         from hubbub.store.postgres import PostgresStore
 
-        return PostgresStore(db, readers)
+        return PostgresStore(db, readers, claim)
     from hubbub.store.sqlite import SqliteStore
 
     return SqliteStore(None if db == ":memory:" else db, readers, commit_on_loop)
@@ -43,4 +64,4 @@ def shown(db: str) -> str:
     return db
 
 
-__all__ = ["Store", "StoreError", "open_store", "shared", "shown"]
+__all__ = ["Claim", "Store", "StoreError", "StoreInUse", "open_store", "shared", "shown"]

@@ -12,7 +12,8 @@ until the commit, so two nodes rewriting the same channel take turns, and the se
 writing its own. A batch that lost a deadlock or its connection is tried again: being
 idempotent, it may be.
 
-Connections come from one pool: `readers` for queries, one for the writer. Batches are
+Connections come from one pool: `readers` for queries, one for the writer; they live as
+long as the pool (one of them holds the accounts lock: pglock.py). Batches are
 committed in the order they were handed over, and those handed over while a commit is
 under way are committed together after it, in one transaction: a commit returns once
 PostgreSQL has it on disk (`synchronous_commit` as the server is configured; on by
@@ -21,7 +22,15 @@ messages stored per second at the commits per second. A query first waits for th
 batches handed over before it, so a client asking for history sees its own last message.
 
 At start-up the schema is migrated in one transaction under an advisory lock: nodes
-starting together migrate once, the others wait and find it done.
+starting together migrate once, the others wait and find it done. Before that, a server
+takes hubbub's accounts lock, shared, and holds it while it runs; `hubbub account`
+takes it alone to change accounts (pglock.py).
+
+An account's row is written only by its own registration: a write carries the
+account's registration time, and a row of the same name registered at another time (by
+`hubbub account` under a running server, or by another server that is no node of this
+one's cluster) is kept as it is, with its certificates, the write left out and logged as
+an error (store/accounts.py). A write never replaces someone else's account.
 
 Credentials and TLS come from the URL, as libpq reads them
 (`postgresql://user:password@host:5432/db?sslmode=verify-full&sslrootcert=ca.pem`),
@@ -71,7 +80,9 @@ from hubbub.server.storage import (
     StoreError,
     Write,
 )
-from hubbub.store import history
+from hubbub.store import Claim, history
+from hubbub.store.accounts import ACCOUNT_UPDATE, refused_account
+from hubbub.store.pglock import AccountsLock
 from hubbub.store.rows import (
     COLUMNS,
     PLAIN,
@@ -222,8 +233,15 @@ def shown_url(url: str) -> str:
 async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
     """A connection goes back to the pool as it came: hubbub sets no session setting,
     listens to nothing and takes advisory locks for a transaction only (an unfinished
-    transaction is still rolled back by the pool). Skipping the reset saves a round trip
-    on every write and query."""
+    transaction is still rolled back by the pool), but for the accounts lock, which must
+    stay with its connection (pglock.py). Skipping the reset saves a round trip on every
+    write and query."""
+
+
+# The pool's connections are never replaced after so many queries (asyncpg's default is
+# 50000): one of them holds the accounts lock, which would go with it (pglock.py).
+# asyncpg's statement cache is bounded, so a long-lived connection does not grow.
+_FOREVER = 2**62
 
 
 def _count(status: str) -> int:
@@ -232,10 +250,12 @@ def _count(status: str) -> int:
 
 
 class PostgresStore:
-    def __init__(self, url: str, readers: int = 2) -> None:
+    def __init__(self, url: str, readers: int = 2, claim: Claim = Claim.SERVING) -> None:
         self.path = url  # what opens the same database again
         self._dsn, self.address, self._timeout, self._password = parse_url(url)
         self._readers = readers
+        self._claim = claim
+        self._lock: AccountsLock | None = None  # hubbub's accounts lock, as the claim says (open)
         self._pool: asyncpg.Pool | None = None
         self._reading = asyncio.Semaphore(readers)  # the pool's last connection is the writer's
         self._queue: list[tuple[list[Write], asyncio.Future[None]]] = []  # waiting for the writer
@@ -303,11 +323,12 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(
                 self._dsn, min_size=self._readers + 1, max_size=self._readers + 1, timeout=self._timeout,
-                max_inactive_connection_lifetime=0, reset=_nothing_to_reset,
+                max_inactive_connection_lifetime=0, max_queries=_FOREVER, reset=_nothing_to_reset,
             )  # fmt: skip
         except _CONNECT_FAILURES as exc:
             raise StoreError(f"cannot connect to {self.address}: {self._reason(exc)}") from None
         try:
+            await self._take_lock()  # before anything is read: what is read is what the lock covers
             async with self._pool.acquire() as conn:
                 await self._migrate(conn)
                 if not await conn.fetchval(_UNACCENTED):
@@ -315,11 +336,26 @@ class PostgresStore:
                                 "with the schema)", self.address)  # fmt: skip
                 return await self._snapshot(conn)
         except BaseException as exc:
+            if self._lock is not None:
+                await self._lock.release()
             await self._pool.close()
             self._pool = None
             if isinstance(exc, _FAILURES):
                 raise self._error(exc) from None
             raise
+
+    async def _take_lock(self) -> None:
+        """hubbub's accounts lock, as the claim says (pglock.py): shared for a server,
+        alone for `hubbub account` changing accounts, none for reading them. On one of
+        the pool's connections, held until the pool closes."""
+        if self._claim is Claim.READING:
+            return
+        assert self._pool is not None
+        self._lock = AccountsLock(self._pool, str(self.address), self._reason)
+        if self._claim is Claim.SERVING:
+            await self._lock.serve()
+        else:
+            await self._lock.change()
 
     async def _migrate(self, conn: asyncpg.Connection) -> None:
         """Bring the schema to LATEST, once, whoever else is starting now."""
@@ -469,13 +505,15 @@ class PostgresStore:
                 await conn.execute("DELETE FROM closed_channels WHERE key = $1", op.key)
         elif isinstance(op, PutAccount):
             a = op.account
-            await conn.execute(
+            status = await conn.execute(
                 "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET name = excluded.name, "
-                "password_hash = excluded.password_hash, scram = excluded.scram, email = excluded.email, "
-                "registered_at = excluded.registered_at",
+                f"VALUES ($1, $2, $3, $4, $5, $6) {ACCOUNT_UPDATE}",
                 a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at,
             )  # fmt: skip
+            if _count(status) == 0:  # another registration's row: kept, with its certificates
+                stored = await conn.fetchval("SELECT registered_at FROM accounts WHERE key = $1", a.key)
+                refused_account(str(self.address), a, stored)
+                return
             await conn.execute("DELETE FROM account_certs WHERE account = $1", a.key)
             if a.certfps:
                 await conn.executemany(
@@ -688,6 +726,8 @@ class PostgresStore:
         self._closed = True
         if self._pending:
             await asyncio.wait(list(self._pending))
+        if self._lock is not None:  # it goes with the pool, after every write it covered
+            await self._lock.release()
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), 10)

@@ -74,7 +74,8 @@ from hubbub.server.storage import (
     StoreError,
     Write,
 )
-from hubbub.store import history
+from hubbub.store import StoreInUse, history
+from hubbub.store.accounts import ACCOUNT_UPDATE, refused_account
 from hubbub.store.rows import COLUMNS, PLAIN, departure_ms, dm_patterns, like_escaped, stored_message, to_ms
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES as _DEPARTURES
@@ -324,7 +325,7 @@ class SqliteStore:
         target = _lock_path(path)
         with _holding:
             if _file_id(path) in _held:  # by a store of this process: see _held
-                raise StoreError(f"{path} is in use by another hubbub server")
+                raise StoreInUse(f"{path} is in use by another hubbub server")
             try:  # an empty file is an empty database to SQLite; its mode is the one SQLite gives
                 fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
@@ -336,7 +337,7 @@ class SqliteStore:
                 raise StoreError(f"cannot lock {target}: {exc.strerror}") from exc
             if not locked:
                 os.close(fd)
-                raise StoreError(f"{path} is in use by another hubbub server")
+                raise StoreInUse(f"{path} is in use by another hubbub server")
             try:
                 legacy = self._legacy_lock(path, target)
             except StoreError:
@@ -365,7 +366,7 @@ class SqliteStore:
             except OSError as exc:
                 os.close(fd)
                 if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise StoreError(f"{path} is in use by another hubbub server (an older one)") from None
+                    raise StoreInUse(f"{path} is in use by another hubbub server (an older one)") from None
                 continue
             # held while this server runs (one is enough: an older server started by another
             # name after this one would refuse the newer schema anyway)
@@ -619,11 +620,15 @@ class SqliteStore:
                 conn.execute("DELETE FROM closed_channels WHERE key = ?", (op.key,))
         elif isinstance(op, PutAccount):
             a = op.account
-            conn.execute(
-                "INSERT OR REPLACE INTO accounts (key, name, password_hash, scram, email, registered_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+            written = conn.execute(
+                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at) "
+                f"VALUES (?, ?, ?, ?, ?, ?) {ACCOUNT_UPDATE}",
                 (a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at),
             )
+            if written.rowcount == 0:  # another registration's row: kept, with its certificates
+                stored = conn.execute("SELECT registered_at FROM accounts WHERE key = ?", (a.key,)).fetchone()
+                refused_account(self.where, a, stored[0] if stored else None)
+                return
             conn.execute("DELETE FROM account_certs WHERE account = ?", (a.key,))
             conn.executemany(
                 "INSERT OR REPLACE INTO account_certs (fingerprint, account) VALUES (?, ?)",
