@@ -94,9 +94,11 @@ def _missing_file(db: str) -> bool:
     return not db.startswith(POSTGRESQL_SCHEMES) and db != ":memory:" and not os.path.exists(db)
 
 
-def _check_new_name(name: str) -> None:
-    """What NickServ REGISTER would refuse, refused before the store is opened (or made)."""
-    problem = nick_problem(name, 30)
+def _check_new_name(name: str, nicklen: int) -> None:
+    """What NickServ REGISTER would refuse, refused before the store is opened (or made):
+    a name longer than the server's `limits.nicklen` too, since no one could ever take
+    the nick to register it, or log in under it (`432 Erroneous nickname`)."""
+    problem = nick_problem(name, nicklen)
     if problem:
         raise ValueError(f"{name!r} cannot be an account name: {problem}")
     if is_service_nick(name):
@@ -119,24 +121,39 @@ def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
     return kept
 
 
-def _prepared(db: str, args: argparse.Namespace) -> str:
+def _prepared(db: str, args: argparse.Namespace, nicklen: int) -> str:
     """What is checked and read before the store is opened: a refused `add` leaves no
     file behind, and nobody types a password while the store is held. The password, or ""."""
     if args.action == "add":
-        _check_new_name(args.name)
+        _check_new_name(args.name, nicklen)
         return _password()
     if _missing_file(db):
         raise ValueError(f"there is no store at {db}: check --db or store.db (`hubbub account add` creates one)")
     return _password() if args.action == "passwd" else ""
 
 
-def _listed(accounts: Iterable[AccountRecord]) -> str:
+def _where(db: str) -> str:
+    """The store named in messages: a file as given, a PostgreSQL URL without its password."""
+    if db.startswith(POSTGRESQL_SCHEMES):
+        from hubbub.store.postgres import parse_url
+
+        try:
+            return str(parse_url(db)[1])
+        except ValueError:
+            return "the PostgreSQL database"
+    return db
+
+
+def _listed(accounts: Iterable[AccountRecord], db: str) -> str:
+    """One line per account; an empty store names itself (`no accounts in hubbub.db`), so
+    that a list read from the wrong file (the working directory's, without --config) is
+    seen to be."""
     rows = []
     for a in sorted(accounts, key=lambda a: a.key):
         when = time.strftime("%Y-%m-%d", time.gmtime(a.registered_at))
         certs = f", {len(a.certfps)} certificate(s)" if a.certfps else ""
         rows.append(f"{a.name}\tregistered {when}{certs}{', ' + a.email if a.email else ''}")
-    return "\n".join(rows) if rows else "no accounts"
+    return "\n".join(rows) if rows else f"no accounts in {_where(db)}"
 
 
 async def _change(store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str) -> str:
@@ -160,13 +177,13 @@ async def _change(store: Store, snapshot: Snapshot, args: argparse.Namespace, pa
     return f"account {found.name} deleted"
 
 
-async def _run(db: str, args: argparse.Namespace) -> str:
-    password = _prepared(db, args)
+async def _run(db: str, args: argparse.Namespace, nicklen: int) -> str:
+    password = _prepared(db, args, nicklen)
     store = open_store(db, claim=Claim.READING if args.action == "list" else Claim.CHANGING)
     snapshot = await store.open()
     try:
         if args.action == "list":
-            return _listed(snapshot.accounts)
+            return _listed(snapshot.accounts, db)
         return await _change(store, snapshot, args, password)
     finally:
         await store.close()
@@ -174,8 +191,9 @@ async def _run(db: str, args: argparse.Namespace) -> str:
 
 def run_account(args: argparse.Namespace) -> int:
     try:
-        db = args.db or load(args.config, []).store.db
-        print(asyncio.run(_run(db, args)))
+        config = load(args.config, [])
+        db = args.db or config.store.db
+        print(asyncio.run(_run(db, args, config.limits.nicklen)))
     except StoreInUse as exc:
         print(f"hubbub: {exc}: {IN_USE_ADVICE}", file=sys.stderr)
         return 1

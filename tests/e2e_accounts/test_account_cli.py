@@ -43,7 +43,7 @@ async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
     finally:
         await runtime.stop()
     assert account(db, "del", "alice").stdout.strip() == "account alice deleted"
-    assert account(db, "list").stdout.strip() == "no accounts"
+    assert account(db, "list").stdout.strip() == f"no accounts in {db}"
     missing = account(db, "del", "alice")
     assert missing.returncode == 1 and "there is no account alice" in missing.stderr
 
@@ -58,3 +58,20 @@ async def test_accounts_made_offline_in_postgresql_log_in(postgres_url: str, tmp
         await client.close()
     finally:
         await runtime.stop()
+
+
+def test_a_name_longer_than_the_servers_nicklen_is_refused(tmp_path: Path) -> None:
+    """No one could take the nick to log in under it (`432 Erroneous nickname`): refused
+    as NickServ REGISTER would refuse it, by the configuration's `limits.nicklen`."""
+    (tmp_path / "hubbub.toml").write_text('[limits]\nnicklen = 9\n[store]\ndb = "chat.db"\n', encoding="utf-8")
+    long = subprocess.run(
+        [*MODULE, "account", "--config", "hubbub.toml", "add", "abcdefghij"], input="pw\n", env=_env(),
+        capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert long.returncode == 1 and "'abcdefghij' cannot be an account name" in long.stderr, long.stderr
+    assert not (tmp_path / "chat.db").exists()
+    fits = subprocess.run(
+        [*MODULE, "account", "--config", "hubbub.toml", "add", "abcdefghi"], input="pw\n", env=_env(),
+        capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert fits.stdout.strip() == "account abcdefghi created", fits.stderr

@@ -274,7 +274,7 @@ def test_account_add_list_passwd_del_round_trip_on_a_file(tmp_path: Path) -> Non
     assert account(tmp_path, "--db", db, "passwd", "alice", stdin="pw3\r\n").returncode == 0
     gone = account(tmp_path, "--db", db, "del", "aLiCe")
     assert gone.returncode == 0 and gone.stdout.strip() == "account Alice deleted"
-    assert account(tmp_path, "--db", db, "list").stdout.strip() == "no accounts"
+    assert account(tmp_path, "--db", db, "list").stdout.strip() == f"no accounts in {db}"
 
 
 def test_account_takes_the_store_after_the_action_too(tmp_path: Path) -> None:

@@ -564,7 +564,7 @@ async def test_account_round_trip_on_postgresql_and_the_server_uses_it(
     start, tmp_path: Path, postgres_url: str
 ) -> None:
     db = ("--db", postgres_url)
-    assert account(tmp_path, *db, "list").stdout == "no accounts\n"
+    assert account(tmp_path, *db, "list").stdout.startswith("no accounts in PostgreSQL at ")
     created = account(tmp_path, *db, "add", "Nina", "--email", "n@example.org", stdin="First-Pass\n")
     assert (created.returncode, created.stdout) == (0, "account Nina created\n"), created.stderr
     one_clear_line(account(tmp_path, *db, "add", "NINA", stdin="x\n"), r"exists already")
@@ -584,7 +584,7 @@ async def test_account_round_trip_on_postgresql_and_the_server_uses_it(
     assert await served.wait() == 0
     deleted = account(tmp_path, *db, "del", "Nina")
     assert (deleted.returncode, deleted.stdout) == (0, "account Nina deleted\n")
-    assert account(tmp_path, *db, "list").stdout == "no accounts\n"
+    assert account(tmp_path, *db, "list").stdout.startswith("no accounts in PostgreSQL at ")
 
 
 def test_account_on_an_unreachable_or_misauthenticated_postgresql_is_one_line(
