@@ -17,11 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from hubbub.config import load
-from hubbub.irc.message import Message, parse
 from hubbub.plain.intake import Intake
 from hubbub.server.context import Services
 from hubbub.server.core import local_core
 from tests.e2e_accounts.support import NS, ns, registered_account
+from tests.e2e_accounts.test_register_throttle import Link
 from tests.e2e_opers.support import connected_from
 from tests.helpers import LineClient, connected
 
@@ -106,35 +106,6 @@ async def test_failures_at_one_account_from_many_addresses_are_refused_past_the_
 
 
 # -- the core, with the test's clock -------------------------------------------------------------
-
-
-class Link:
-    """A connection's far end that keeps what it is sent."""
-
-    cut = False
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def close(self) -> None:
-        pass
-
-    def hold_input(self) -> None:
-        pass
-
-    def release_input(self) -> None:
-        pass
-
-    def speaks_irc(self, session: object) -> None:
-        pass
-
-    def take(self) -> list[Message]:
-        lines = [parse(line) for line in self.data.decode().splitlines() if line]
-        self.data.clear()
-        return lines
 
 
 def checked_at_once(conn: object, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:

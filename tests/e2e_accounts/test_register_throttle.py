@@ -189,6 +189,8 @@ async def test_rehash_puts_a_new_limit_in_force_at_once(make_oper_server, oper_h
 class Link:
     """A connection's far end that keeps what it is sent."""
 
+    cut = False
+
     def __init__(self) -> None:
         self.data = bytearray()
 
