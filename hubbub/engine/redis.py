@@ -33,6 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -159,14 +161,12 @@ class RedisLog:
         self.leaving = False
         url = settings.url
         timeout = max(1.0, settings.node_timeout / 4)
-        self.r = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self.r = client_of(url, timeout, timeout)
         # The two hot paths get a connection each, without a pool: taking a connection from
         # redis-py's pool and giving it back costs about twice the call itself. The reader
         # blocks on XREAD (a longer timeout); the publisher sends one batch at a time.
-        self.rr = aioredis.from_url(url, socket_timeout=timeout + 2, socket_connect_timeout=timeout,
-                                    single_connection_client=True)  # fmt: skip
-        self.rp = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                    single_connection_client=True)  # fmt: skip
+        self.rr = client_of(url, timeout, timeout + 2, single=True)
+        self.rp = client_of(url, timeout, timeout, single=True)
         self._publish = self.rp.register_script(PUBLISH)
         self._found = self.r.register_script(FOUND)
         self._snapshot = self.r.register_script(SNAPSHOT)
@@ -276,6 +276,10 @@ class RedisLog:
             while True:
                 node = self.replica.node
                 claiming = node != self._claimed
+                if claiming and node in self.replica.departed:
+                    # drawn again after it left (ids are short): its arrival would be ignored
+                    self._take_node(new_node_id(), announce=self._claimed != "")
+                    continue
                 done = await self.r.set(self.alive_key(node), self.name, px=int(self.ttl * 1000), nx=claiming)
                 if node != self.replica.node:
                     continue  # we took another incarnation meanwhile: that one needs its key
@@ -624,6 +628,23 @@ class RedisLog:
                 asked = True
             await asyncio.sleep(0.05)
         raise TimeoutError
+
+
+def client_of(url: str, connect_timeout: float, timeout: float, single: bool = False) -> aioredis.Redis:
+    """A Redis client that sends a command once more, at once, on a new connection when
+    its connection turns out broken.
+
+    A Redis that restarts closes every connection, and an idle one is found closed only
+    when next used: the publisher's, idle until a client speaks, or one the pool kept.
+    Without the retry that command failed ("Connection closed by server.") although
+    Redis was up, was reported as Redis out of reach, and its events waited a heartbeat
+    before going out. A command sent twice is harmless here: a publish is applied once
+    (each entry's seq), a new log is founded once (the epoch), the rest are reads or
+    SETs. Timeouts are not retried: a Redis that does not answer is slow or away, and
+    the callers wait and try again themselves."""
+    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+    return aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=connect_timeout, retry=retry,
+                             single_connection_client=single)  # fmt: skip
 
 
 def position(entry_id: str) -> tuple[int, int]:

@@ -14,8 +14,11 @@ Each entry names the entry before it (`prev`): a replica that finds the log does
 continue where it stopped (entries trimmed away while it was behind, a Redis that lost
 its data) raises `Gap` instead of diverging, and the driver starts it again from a
 snapshot. Each node numbers its entries (`seq`), so that one published twice (a publish
-retried after a lost reply) is applied once. Entries from a node the network has
-declared lost are ignored, by every replica alike.
+retried after a lost reply, or an entry a log made again after Redis lost its data holds
+again) is applied once. Entries from a node the network has declared lost are ignored,
+by every replica alike, and so is its arrival (`NodeUp`) should a log made again hold it
+once more: a replica remembers the incarnations it saw leave (`departed`), since their
+numbers are no longer kept to tell an entry it applied from one it did not.
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ START = "0-0"  # the position before a log's first entry
 LOST_TEXT = "This server lost contact with the network"
 BEHIND_TEXT = "This server fell behind the network"
 RECENT = 20000  # entries kept after applying them, to publish again if Redis loses the log
+# Departures remembered (the latest). An entry a log made again holds once more is among
+# the last RECENT entries applied by the node that made it, or by one that read past it:
+# within 2 * RECENT entries of where this replica stands, and fewer departures than
+# that fit there (each is an entry), so none that could come back is forgotten.
+DEPARTURES_KEPT = 2 * RECENT
 
 # The command a client sent, by the event it made: named when its event is refused.
 COMMANDS: dict[type[Any], str] = {
@@ -125,6 +133,10 @@ class Replica:
         self.ceiling_us = 0  # the latest time (µs) the entry being applied may show
         self.last_id = START  # the position of the last entry applied
         self.seqs: dict[str, int] = {}  # node -> the highest seq applied from it
+        # Incarnations the log declared lost or that left, oldest first: none of them
+        # speaks again, and what a log made again holds of them is not applied again
+        # (their arrival would bring them back, their users with it, for a second loss)
+        self.departed: dict[str, None] = {}
         self.seq = 0  # the last seq we gave
         self.outbox: list[tuple[int, Event]] = []  # emitted and not applied yet, in order
         self.sent = 0  # the last seq published (what follows in the outbox is not)
@@ -229,8 +241,8 @@ class Replica:
             event = entry.event
             if event is None or entry.seq <= self.seqs.get(entry.node, 0):
                 continue  # unreadable, or a publish retried after its reply was lost
-            if entry.node not in self.state.nodes and type(event) is not NodeUp:
-                continue  # a late entry of a node declared lost
+            if entry.node not in self.state.nodes and (type(event) is not NodeUp or entry.node in self.departed):
+                continue  # a late entry of a node declared lost, or one a log made again holds again
             self.seqs[entry.node] = entry.seq
             self.recent.append(entry)
             self.source = entry.node
@@ -255,7 +267,7 @@ class Replica:
                     self.losing()
                 for quit in node_quits(self.state, event):
                     self._deliver(quit, mine)
-                self.seqs.pop(event.node, None)
+                self._departs(event.node)
             outcome = self._deliver(event, mine)
             if waiting is not None and waiting.then is not None:
                 waiting.then(outcome)
@@ -278,6 +290,13 @@ class Replica:
                 subscriber(event, outcome)
         return outcome
 
+    def _departs(self, node: str) -> None:
+        """Forget a node's numbering and remember that it left, for DEPARTURES_KEPT departures."""
+        self.seqs.pop(node, None)
+        self.departed[node] = None
+        while len(self.departed) > DEPARTURES_KEPT:
+            del self.departed[next(iter(self.departed))]
+
     def _done_up_to(self, seq: int) -> None:
         outbox = self.outbox
         done = 0
@@ -291,7 +310,8 @@ class Replica:
     def snapshot(self) -> dict[str, Any]:
         """Where this replica stands, for another node to start from."""
         extras = {name: dump() for name, (dump, _) in self.extras.items()}
-        return {"id": self.last_id, "seqs": dict(self.seqs), "state": snapshot.dump(self.state), "extras": extras}
+        return {"id": self.last_id, "seqs": dict(self.seqs), "departed": list(self.departed),
+                "state": snapshot.dump(self.state), "extras": extras}  # fmt: skip
 
     def restore(self, data: dict[str, Any], skipped: bool = False) -> None:
         """Start again from another node's snapshot. Events of ours that it holds are
@@ -313,6 +333,8 @@ class Replica:
         self.recent.clear()
         self.last_id = data["id"]
         self.seqs = {node: int(seq) for node, seq in data["seqs"].items()}
+        # absent: written by a node of a version before it, which forgot who left
+        self.departed = dict.fromkeys(data.get("departed", ()))
         self.skipped = skipped
         done = self.seqs.get(self.node, 0)
         self._done_up_to(done)

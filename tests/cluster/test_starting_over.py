@@ -15,12 +15,12 @@ import json
 from hubbub.config import load
 from hubbub.engine import snapshot
 from hubbub.engine.reconcile import reconcile
-from hubbub.engine.replica import BEHIND_TEXT, Replica
+from hubbub.engine.replica import BEHIND_TEXT, START, Replica
 from hubbub.irc.message import Message, parse
 from hubbub.server.apply import Outcome, apply
 from hubbub.server.context import Services
 from hubbub.server.core import build_core, new_state
-from hubbub.server.events import Connected, Joined, NickSet, NodeUp, Registered, Said, UserQuit
+from hubbub.server.events import Connected, Joined, NickSet, NodeLost, NodeUp, Registered, Said, UserQuit
 from hubbub.server.session import Session
 from hubbub.server.state import ChatState
 from tests.unit.test_cluster_replica import Log, Origin, user
@@ -202,3 +202,60 @@ def test_the_digest_sees_the_orders_replies_show() -> None:
     claimed_later = other.nicks.pop("amy")
     other.nicks["amy"] = claimed_later  # the same index, in another order: WHO would answer otherwise
     assert one.digest() != other.digest()
+
+
+def test_a_log_made_again_brings_back_no_node_lost_before_it() -> None:
+    """Redis lost the log after a node was lost: the log made again begins with the
+    entries applied lately, that node's whole life among them (its arrival, its user's
+    join and message, its loss). The replica that applied them applies none again: no
+    user comes back, says again what it said and quits again; the node stays gone."""
+    log = Log()
+    log.add(NODE, 1, NodeUp(NODE, "a.test", 0.5))
+    log.add(OTHER, 1, NodeUp(OTHER, "b.test", 1.0))
+    for seq, event in enumerate([*user(OTHER, 1, "pat"), Joined(f"{OTHER}1", "#lobby", 2.0, "j1"),
+                                 Said(f"{OTHER}1", "PRIVMSG", "#lobby", True, "back", None, 3.0, "s1")],
+                                start=2):  # fmt: skip
+        log.add(OTHER, seq, event)
+    log.add(NODE, 2, NodeLost(OTHER, "b.test lost contact with the network", 4.0, "lost1"))
+    founder = Replica(ChatState(0.0), NODE)
+    founder.receive(log.entries)
+    assert OTHER not in founder.state.nodes and founder.state.find_user("pat") is None
+    before = founder.state.digest()
+    data = json.loads(json.dumps(founder.snapshot()))
+    data["id"] = START  # the new log's first snapshot, as FOUND writes it, stands at its start
+    shown: list[str] = []
+    founder.subscribe(lambda event, outcome: shown.append(type(event).__name__))
+
+    again = Log()
+    for entry in founder.new_log():  # published first into the new log, as they were
+        again.add(entry.node, entry.seq, entry.event)
+    founder.receive(again.entries)
+    assert shown == []
+    assert founder.state.digest() == before and OTHER not in founder.state.nodes
+
+    # a node that starts from that snapshot reads the same entries: it applies none either
+    late = Replica(ChatState(0.0), "cccccc")
+    late.restore(data)
+    late.receive(again.entries)
+    assert late.state.digest() == before and late.state.find_user("pat") is None
+
+    # one that had read the old log only up to the message applies what it missed, once
+    behind = Replica(ChatState(0.0), "dddddd")
+    behind.receive(log.entries[:-1])
+    assert behind.state.find_user("pat") is not None
+    behind.new_log()
+    behind.receive(again.entries)
+    assert behind.state.digest() == before and behind.departed == {OTHER: None}
+
+
+def test_a_snapshot_without_the_departed_nodes_still_loads() -> None:
+    """A node of the version before writes none: nobody is known to have left."""
+    log = Log()
+    log.add(OTHER, 1, NodeUp(OTHER, "b.test", 1.0))
+    replica = Replica(ChatState(0.0), NODE)
+    replica.receive(log.entries)
+    data = json.loads(json.dumps(replica.snapshot()))
+    del data["departed"]
+    restored = Replica(ChatState(0.0), "cccccc")
+    restored.restore(data)
+    assert restored.departed == {} and restored.state.digest() == replica.state.digest()
