@@ -265,7 +265,12 @@ class Replica:
             if type(event) is NodeLost:
                 if event.node == self.node:
                     self.losing()
-                for quit in node_quits(self.state, event):
+                quits = node_quits(self.state, event)
+                name = self.state.nodes.get(event.node)
+                if event.node != self.node and name is not None:  # every node's log says it, a clean stop too
+                    log.info("node %s (%s) left the network (%s): %d of its users quit", name, event.node,
+                             event.reason, len(quits))  # fmt: skip
+                for quit in quits:
                     self._deliver(quit, mine)
                 self._departs(event.node)
             outcome = self._deliver(event, mine)

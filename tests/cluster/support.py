@@ -162,3 +162,16 @@ async def caught_up(client: LineClient) -> None:
 async def oper_up(client: LineClient) -> None:
     client.send(f"OPER admin {OPER_PASSWORD}")
     await client.expect("381")
+
+
+async def until_logged(nodes: list[Node], text: str, times: int = 1, timeout: float = 20) -> None:
+    """Wait until `text` is in the nodes' logs `times` times in all."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while times_logged(nodes, text) < times:
+        assert loop.time() < deadline, "\n".join(f"--- {n.name}\n{''.join(n.log[-30:])}" for n in nodes)
+        await asyncio.sleep(0.05)
+
+
+def times_logged(nodes: list[Node], text: str) -> int:
+    return sum(text in line for node in nodes for line in node.log)

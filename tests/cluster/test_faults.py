@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up
+from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up, until_logged
 from tests.helpers import LineClient
 from tests.services import RedisServer, start_redis
 
@@ -161,3 +161,6 @@ async def test_a_stopped_node_s_users_quit_with_its_reason(cluster: Cluster) -> 
     assert any(line.startswith("ERROR") for line in lines)
     quit_ = await alice.expect("QUIT")
     assert quit_.source.startswith("bob!")
+    # the node that stays says so in its log, as it does of a node lost
+    await until_logged([n1], "node node2.test")
+    assert any("left the network (Server shutting down): 1 of its users quit" in line for line in n1.log), n1.log

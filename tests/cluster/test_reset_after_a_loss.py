@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.cluster.support import NODE_TIMEOUT, Cluster, Node, caught_up, digests, oper_up
+from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up, times_logged, until_logged
 from tests.helpers import LineClient
 from tests.services import RedisServer, start_redis
 
@@ -38,17 +38,6 @@ async def own_redis() -> AsyncIterator[RedisServer]:
     server.close()
 
 
-async def until_logged(nodes: list[Node], text: str, times: int = 1, timeout: float = 20) -> None:
-    """Wait until `text` is in the nodes' logs `times` times in all."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while times_logged(nodes, text) < times:
-        assert loop.time() < deadline, "\n".join(f"--- {n.name}\n{''.join(n.log[-30:])}" for n in nodes)
-        await asyncio.sleep(0.05)
-
-
-def times_logged(nodes: list[Node], text: str) -> int:
-    return sum(text in line for node in nodes for line in node.log)
 
 
 def shown(client: LineClient, start: int) -> list[str]:
