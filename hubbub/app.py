@@ -390,8 +390,9 @@ class Runtime:
         cut.update(conn.user.uid for conn in conns if conn.link.cut)
         shown = [conn.user for conn in conns if conn.user.uid not in cut]
         self.persistence.departures = self.services.departures.stopping(shown, now)
-        if self.cluster is not None:  # our users quit for everyone else
-            await self.cluster.stop(reason, seen=now, unseen=tuple(sorted(cut)))
+        if self.cluster is not None:  # our users quit for everyone else, naming the node that stopped
+            # ("Server shutting down" alone reads, to those on other nodes, as if theirs were)
+            await self.cluster.stop(f"{self.config.server.name}: {reason}", seen=now, unseen=tuple(sorted(cut)))
         if self._web is not None:  # WebSockets are closed by now; HTTP connections end here
             await self._web.cleanup()
         for link in list(self.connections):  # an HTTP one still in its TLS handshake

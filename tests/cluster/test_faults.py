@@ -163,4 +163,6 @@ async def test_a_stopped_node_s_users_quit_with_its_reason(cluster: Cluster) -> 
     assert quit_.source.startswith("bob!")
     # the node that stays says so in its log, as it does of a node lost
     await until_logged([n1], "node node2.test")
-    assert any("left the network (Server shutting down): 1 of its users quit" in line for line in n1.log), n1.log
+    assert any("left the network (node2.test: Server shutting down): 1 of its users quit" in line
+               for line in n1.log), n1.log
+    assert quit_.params == ["node2.test: Server shutting down"]  # named, for those on other nodes
