@@ -151,9 +151,11 @@ def _knock(channel: str, mask: str, text: str) -> str:
 
 # Replies whose last parameter says it all.
 _TEXT_ONLY = frozenset({"001", "002", "003", "251", "255", "265", "266", "305", "306", "372",
-                        "375", "376", "422", "900", "901", "903"})
-# Replies that only close a list: nothing to show.
-_SILENT = frozenset({"004", "005", "315", "318", "321", "329", "366", "369", "376", "908"})
+                        "375", "376", "422", "901", "903"})
+# Replies that only close a list: nothing to show. And 900 (logged in), which a login
+# is told otherwise already: by SASL's result ("Logged in as alice."), or by NickServ's
+# own notice after IDENTIFY or REGISTER; shown, it said the same a second time.
+_SILENT = frozenset({"004", "005", "315", "318", "321", "329", "366", "369", "376", "900", "908"})
 _FORMATS: dict[str, Callable[[tuple[str, ...]], str]] = {
     "301": lambda p: f"{p[0]} is away: {p[-1]}",
     "311": lambda p: f"{p[0]} is {p[1]}@{p[2]} ({p[-1]})",

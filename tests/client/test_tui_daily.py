@@ -189,3 +189,9 @@ async def test_page_up_at_the_top_fetches_older_history(ircv3_peer: IRCv3Peer) -
         await page_up_until(pilot, lambda: buffer.lines[0].text == "old 0")
         await page_up_until(pilot, lambda: buffer.history_done)
         assert sum(line.startswith("CHATHISTORY BEFORE") for line in ircv3_peer.received) == 3
+        notes: list[str] = []
+        app.notify = lambda message, **_: notes.append(str(message))  # type: ignore[method-assign]
+        await pilot.press("pageup")  # at the top, all of it known: said again, not asked again
+        await pilot.pause(0.1)
+        assert notes == ["No older messages on the server."]
+        assert sum(line.startswith("CHATHISTORY BEFORE") for line in ircv3_peer.received) == 3

@@ -234,8 +234,7 @@ class ChatApp(App[int]):
     # -- what the person does -------------------------------------------------------
 
     def on_chat_input_sent(self, event: ChatInput.Sent) -> None:
-        event.input.history.add(event.text)
-        event.input.text = ""
+        event.input.history.add(event.text)  # the field was emptied as Enter was pressed
         commands.execute(self, event.text)
 
     def on_buffer_list_clicked(self, message: BufferList.Clicked) -> None:
@@ -259,7 +258,12 @@ class ChatApp(App[int]):
 
     def _fetch_older(self, buffer: Buffer, view: MessageView) -> None:
         """PageUp at the top of a buffer: ask the server for the messages before the oldest we have."""
-        if (buffer.kind is BufferKind.SERVER or buffer.history_pending or buffer.history_done
+        if buffer.history_done and buffer.kind is not BufferKind.SERVER:
+            # known already (the history that came on joining was all there is): said again,
+            # or PageUp at the top would seem to do nothing (docs/client.md)
+            self.notify("No older messages on the server.", timeout=3)
+            return
+        if (buffer.kind is BufferKind.SERVER or buffer.history_pending
                 or not self.client.ready or not self.client.history_supported):
             return
         if not buffer.lines:

@@ -545,7 +545,12 @@ class ChatInput(Input):
             self._pasted = []
 
     async def action_submit(self) -> None:
-        self.post_message(self.Sent(self, self.text))
+        """Send the line and empty the field at once: keys that come before the app has
+        handled `Sent` (a burst of typing, a laggy link) start the next line, instead of
+        being added to this one and wiped with it, or this one sent again by the next Enter."""
+        text = self.text
+        self.text = ""
+        self.post_message(self.Sent(self, text))
 
     def action_complete(self) -> None:
         commands, channels, nicks = self._candidates()
