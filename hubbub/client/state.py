@@ -149,6 +149,8 @@ def _knock(channel: str, mask: str, text: str) -> str:
         f": {reason}" if reason else "") + f" (/invite {nick})"
 
 
+NICKSERV_ANSWER = 10.0  # seconds after we wrote to NickServ in which its notices are answers
+
 # Replies whose last parameter says it all.
 _TEXT_ONLY = frozenset({"001", "002", "003", "251", "255", "265", "266", "305", "306", "372",
                         "375", "376", "422", "901", "903"})
@@ -222,6 +224,7 @@ class ChatState:
         # said to them: the server repeats its 301 after every message, shown once per away.
         self._away_shown: dict[str, str] = {}
         self._whois: set[str] = set()  # folded nicks whose WHOIS answer is arriving
+        self._asked_nickserv: datetime | None = None  # when we last wrote to NickServ (its answers follow)
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -452,6 +455,20 @@ class ChatState:
         nick = None if event.from_server else event.source  # a server name is not a person
         line = Line(event.time, kind, self._shown_text(event), nick, event.own, self._mentions(event), event.msgid)
         self._arrived(buffer, line, update)
+        if event.own and self.isupport.same(event.target, NICKSERV):
+            self._asked_nickserv = self.clock()
+        elif self._unasked_nickserv_notice(event) and self.current is not buffer:
+            # "This nickname is registered: log in within 30 seconds" after a reconnect:
+            # in its own buffer alone, nobody sees it before the nick is taken away
+            self._event_line(self.current, event.time, "info", f"-NickServ- {event.text}", update)
+
+    def _unasked_nickserv_notice(self, event: ev.MessageReceived) -> bool:
+        """A notice NickServ sends of itself (a warning about our nick), not an answer to
+        something we wrote to it in the last NICKSERV_ANSWER seconds."""
+        return (event.kind == "notice" and event.private and not event.own and not event.from_server
+                and self.isupport.same(event.source, NICKSERV)
+                and (self._asked_nickserv is None
+                     or (self.clock() - self._asked_nickserv).total_seconds() > NICKSERV_ANSWER))
 
     def _shown_text(self, message: ev.MessageReceived) -> str:
         """A message's text as shown and logged: passwords hidden in ours to NickServ."""

@@ -691,6 +691,30 @@ async def register_accounts(runtime: Runtime, make_client: MakeClient, *nicks: s
         await client.close()
 
 
+async def test_nickservs_warning_about_ones_nick_shows_where_one_is_looking(
+    make_server: MakeServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Taking a registered nick without logging in (a reconnect after an IDENTIFY typed
+    in the chat, a /nick): NickServ's warning is also shown in the buffer on screen, or
+    the nick is taken away unseen. Its answers to what one writes to it stay in its buffer."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "carol")
+    app = chat_app(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        lobby = app.state.current
+        await submit(pilot, "/nick carol")
+        await until(pilot, lambda: any("-NickServ- This nickname is registered" in line.text for line in lobby.lines),
+                    "the warning in #lobby")
+        await submit(pilot, "/msg NickServ INFO carol")
+        nickserv = app.state.find("NickServ")
+        assert nickserv is not None
+        await until(pilot, lambda: len([line for line in nickserv.lines if line.nick == "NickServ"]) >= 2,
+                    "the answer in NickServ's buffer")
+        await pilot.pause(0.2)
+        assert sum("-NickServ-" in line.text for line in lobby.lines) == 1  # the answer stayed there
+
+
 async def test_sasl_login_is_shown_and_private_history_comes_back(make_server: MakeServer,
                                                                   make_client: MakeClient, tmp_path: Path) -> None:
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
