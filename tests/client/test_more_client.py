@@ -248,3 +248,20 @@ async def test_control_characters_from_others_never_reach_the_terminal(server: R
         for word in ("topic", "message", "waves", "parting"):
             assert re.search(word + r" .*end", text), word
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text), repr(text)
+
+
+async def test_a_narrow_status_bar_keeps_the_buffer_and_drops_the_network_first(
+    server: Runtime, make_client: MakeClient
+) -> None:
+    """At 45 columns "alice · Connected to hubbub · #lobby · 2 members" does not fit: the
+    network's name goes, not the channel and its count; a wider window brings it back."""
+    await make_client(server, "bob", channels=("#lobby",))
+    app = chat_app(server)
+    async with app.run_test(size=(45, 30)) as pilot:
+        await until(pilot, joined(app, "#lobby", 2), "alice and bob in #lobby")
+        await pilot.pause(0.1)
+        shown = static_text(app.query_one(StatusBar))
+        assert "#lobby · 2 members" in shown and "Connected to" not in shown, shown
+        await pilot.resize_terminal(120, 30)
+        await until(pilot, lambda: "Connected to" in static_text(app.query_one(StatusBar)), "the network again")
+        assert "#lobby · 2 members" in static_text(app.query_one(StatusBar))

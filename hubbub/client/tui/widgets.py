@@ -417,26 +417,39 @@ class TopicBar(Static):
 
 
 class StatusBar(Static):
+    _shown: tuple[ChatState, int] | None = None  # what `show` was last given, for a resize
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._shown is not None:  # what fits is chosen by the width: chosen again
+            self.show(*self._shown)
+
     def show(self, state: ChatState, more: int = 0) -> None:
         """`more`: lines below what the scrolled-back view shows, said at the end."""
+        self._shown = (state, more)
         self.set_class(state.status == "disconnected", "-disconnected")
         self.set_class(state.status == "connecting", "-connecting")
         if state.status != "connected":
             self.update(Text(state.status_text or "Not connected", no_wrap=True, overflow="ellipsis"))
             return
         buffer = state.current
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(state.nick, style=Style(bold=True))
-        if state.away is not None:
-            text.append(" (away)")
-        text.append(f" · {state.status_text}")
+        where = ""
         if buffer.kind is BufferKind.CHANNEL and buffer.joined:
             count = len(buffer.members)
-            text.append(f" · {buffer.name} · {count} member{'s' if count != 1 else ''}")
+            where = f" · {buffer.name} · {count} member{'s' if count != 1 else ''}"
         elif buffer.kind is BufferKind.QUERY:
-            text.append(f" · talking with {buffer.name}")
-        if more:
-            text.append(f" · -- more ({more}) --", style=Style(reverse=True))
+            where = f" · talking with {buffer.name}"
+        network = f" · {state.status_text}"
+        away = " (away)" if state.away is not None else ""
+        scrolled = f" · -- more ({more}) --" if more else ""
+        # In a narrow terminal the network's name goes first, so that what is about the
+        # buffer on screen (and "-- more --", when scrolled back) still fits
+        if self.size.width and len(state.nick + away + network + where + scrolled) > self.size.width:
+            network = ""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(state.nick, style=Style(bold=True))
+        text.append(away + network + where)
+        if scrolled:
+            text.append(scrolled, style=Style(reverse=True))
         self.update(text)
 
 
