@@ -9,7 +9,7 @@ import pytest
 
 from hubbub.passwords import hash_password
 from tests.cluster.support import OPER_PASSWORD, Cluster
-from tests.services import RedisServer
+from tests.services import RedisServer, start_redis
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +25,14 @@ async def cluster(redis_server: RedisServer, cluster_config: str) -> AsyncIterat
     network = Cluster(redis_server.url, cluster_config)
     yield network
     await network.close()
+
+
+@pytest.fixture
+async def own_redis() -> AsyncIterator[RedisServer]:
+    """A redis-server of the test's own, for tests that stop or restart it (the shared
+    one, `redis_server`, must stay up for the others)."""
+    server = start_redis()
+    if isinstance(server, str):
+        pytest.skip(server)
+    yield server
+    server.close()

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up, until_logged
 from tests.helpers import LineClient
-from tests.services import RedisServer, start_redis
+from tests.services import RedisServer
 
 
 async def chatter(client: LineClient, tag: str, stop: asyncio.Event, sent: list[str]) -> None:
@@ -79,16 +76,6 @@ async def test_a_killed_node_s_users_quit_for_everyone_and_acknowledged_messages
     await oper_up(alice)
     found = await digests(alice, 2)
     assert len(set(found.values())) == 1, found
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisServer]:
-    """A redis-server for one test, which it restarts."""
-    server = start_redis()
-    if isinstance(server, str):
-        pytest.skip(server)
-    yield server
-    server.close()
 
 
 async def test_the_network_recovers_when_redis_restarts_empty_during_traffic(

@@ -35,7 +35,7 @@ from scramp import ScramClient
 from hubbub.irc.message import Message
 from tests.cluster.support import NODE_TIMEOUT, Cluster, Node, caught_up
 from tests.helpers import LineClient
-from tests.services import RedisServer, start_redis
+from tests.services import RedisServer
 
 HISTORY = ("draft/chathistory", "batch", "server-time", "message-tags")
 CAPS = ("echo-message", *HISTORY)
@@ -71,16 +71,6 @@ async def networks(redis_server: RedisServer, cluster_config: str, postgres_url:
 @pytest.fixture
 def network(networks: Networks) -> Cluster:
     return networks()
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisServer]:
-    """A redis-server of the test's own, which it restarts."""
-    server = start_redis()
-    if isinstance(server, str):
-        pytest.skip(server)
-    yield server
-    server.close()
 
 
 # -- what clients saw ---------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from argon2 import PasswordHasher
 from hubbub.irc.message import Message
 from tests.cluster.support import OPER_PASSWORD, Cluster, Node, caught_up, digests, oper_up
 from tests.helpers import LineClient, sync
-from tests.services import RedisServer, start_redis
+from tests.services import RedisServer
 
 GATEWAY_PASSWORD = "gw-secret"
 _CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -570,16 +570,6 @@ async def test_ghost_reaches_a_connection_still_registering_on_another_node(stor
 
 
 # -- a JOIN of several channels while the log is out of reach --------------------------------
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisServer]:
-    """A redis-server for one test, which it stops."""
-    server = start_redis()
-    if isinstance(server, str):
-        pytest.skip(server)
-    yield server
-    server.close()
 
 
 def in_label(messages: list[Message], label: str) -> list[Message]:

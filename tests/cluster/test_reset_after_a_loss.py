@@ -13,31 +13,16 @@ again once Redis is back, is not reported as Redis out of reach.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.cluster.support import NODE_TIMEOUT, Cluster, caught_up, digests, oper_up, times_logged, until_logged
 from tests.helpers import LineClient
-from tests.services import RedisServer, start_redis
+from tests.services import RedisServer
 
 LOST_AGAIN = "missed its heartbeats"
 OUT_OF_REACH = "Redis is out of reach"
 # no snapshot but the first one and the one a reset writes: a node that joins after the
 # reset starts from the rebuilt log's own snapshot and reads the republished entries
 RARE_SNAPSHOTS = "cluster.snapshot_interval=3600"
-
-
-@pytest.fixture
-async def own_redis() -> AsyncIterator[RedisServer]:
-    """A redis-server for one test, which it restarts."""
-    server = start_redis()
-    if isinstance(server, str):
-        pytest.skip(server)
-    yield server
-    server.close()
-
-
 
 
 def shown(client: LineClient, start: int) -> list[str]:

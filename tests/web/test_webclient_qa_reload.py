@@ -44,6 +44,13 @@ async def registered(user) -> None:
     await expect(user.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
 
 
+async def account_of_alice(web_server) -> None:
+    """The account alice (password `alice-words`), its registering client gone."""
+    owner = await registered_account(web_server.runtime, "alice", "alice-words")
+    owner.send("QUIT")
+    await owner.closed()
+
+
 async def switch_with_ctrl_k(user, typed: str) -> None:
     page = user.page
     await page.keyboard.press("Control+k")
@@ -109,9 +116,7 @@ async def test_a_reload_brings_back_the_private_conversations_that_were_open(ope
 async def test_private_conversations_come_back_with_their_history_for_accounts(web_server, open_user) -> None:
     """Private history is kept between two accounts: a reload fetches the latest of each
     conversation, as a channel's on joining, before it is even looked at."""
-    owner = await registered_account(web_server.runtime, "alice", "alice-words")
-    owner.send("QUIT")
-    await owner.closed()
+    await account_of_alice(web_server)
     carol = await registered_account(web_server.runtime, "carol", "carol-words")
     alice = await open_user()
     page = alice.page
@@ -136,9 +141,7 @@ async def test_private_conversations_come_back_with_their_history_for_accounts(w
 
 
 async def test_a_reload_without_the_password_says_why_the_connect_screen_is_back(web_server, open_user) -> None:
-    owner = await registered_account(web_server.runtime, "alice", "alice-words")
-    owner.send("QUIT")
-    await owner.closed()
+    await account_of_alice(web_server)
     carol = await registered_account(web_server.runtime, "carol", "carol-words")
     alice = await open_user()
     page = alice.page
@@ -173,9 +176,7 @@ async def test_a_reload_without_the_password_says_why_the_connect_screen_is_back
 
 
 async def test_a_reload_with_the_password_remembered_resumes_without_a_word(web_server, open_user) -> None:
-    owner = await registered_account(web_server.runtime, "alice", "alice-words")
-    owner.send("QUIT")
-    await owner.closed()
+    await account_of_alice(web_server)
     alice = await open_user()
     page = alice.page
     await page.check("#connect-remember")

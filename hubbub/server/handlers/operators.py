@@ -162,15 +162,16 @@ def handle_wallops(ctx: Context, message: Message) -> None:
 # -- KLINE, UNKLINE ---------------------------------------------------------------------
 
 
-def kline_arguments(params: list[str]) -> tuple[str | None, str, list[str]]:
-    """KLINE's duration (None: permanent), target and reason's words, in either order
-    operators type them: ours and ratbox's `KLINE 1h *@host :reason`, and InspIRCd's and
-    Unreal's `KLINE *@host 1h :reason`, which read the other way would set a permanent
-    K-line whose reason is "1h". A reason sent without its colon keeps all its words."""
-    if len(params) >= 2 and parse_duration(params[0]) is not None:
-        return params[0], params[1], params[2:]
-    if len(params) >= 2 and parse_duration(params[1]) is not None:
-        return params[1], params[0], params[2:]
+def kline_arguments(params: list[str]) -> tuple[float | None, str, list[str]]:
+    """KLINE's duration in seconds (None or 0: permanent), target and reason's words, in
+    either order operators type them: ours and ratbox's `KLINE 1h *@host :reason`, and
+    InspIRCd's and Unreal's `KLINE *@host 1h :reason`, which read the other way would set
+    a permanent K-line whose reason is "1h". A reason sent without its colon keeps all its words."""
+    if len(params) >= 2:
+        for at in (0, 1):
+            seconds = parse_duration(params[at])
+            if seconds is not None:
+                return seconds, params[1 - at], params[2:]
     return None, params[0], params[1:]
 
 
@@ -187,8 +188,7 @@ def handle_kline(ctx: Context, message: Message) -> None:
     if refused(ctx):
         return
     user = ctx.user
-    duration, target, words = kline_arguments(message.params)
-    seconds = parse_duration(duration) if duration is not None else None
+    seconds, target, words = kline_arguments(message.params)
     reason = fit_utf8(" ".join(words), MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
