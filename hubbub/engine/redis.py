@@ -9,6 +9,14 @@ Keys, all under `cluster.keyspace` (K below):
   refuses a node whose epoch is stale or whose heartbeat lapsed.
 - `K:epoch`: a random token naming this log. A Redis that comes back empty has none:
   the first node to notice makes a new one and rebuilds the log from its own replica.
+- `K:founded`: where the log in force took the one Redis lost up (which old log, the
+  last entry of it the founder applied, the first it published again), for the nodes
+  that read the old log to go on in the new one. Kept apart from the snapshot, which
+  the next one replaces.
+- `K:waiting:<epoch>`: while a log made again waits for the nodes its founder knew to
+  publish again what they had read of the old log past the founder, their ids. New
+  events wait until it is empty or expired (`cluster.node_timeout`): published before,
+  they would be ordered before old entries that some nodes applied before them.
 - `K:snapshot`: a recent replica (snapshot.py) with the log position it was taken at,
   for nodes that join or that must start again; written every
   `cluster.snapshot_interval` seconds by the oldest node, or at once when a node asks
@@ -51,34 +59,49 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 BATCH = 1000  # most events one publish carries; most entries one read returns
 READ_BLOCK = 250  # milliseconds a read waits for new entries before asking again
 
-# KEYS: epoch, log, alive. ARGV: epoch, maxlen, fenced ("1": refuse a node whose heartbeat
-# lapsed), then (node, seq, payload) triples. Returns the last entry's id.
+# KEYS: epoch, log, alive, waiting (the log's `waiting` set, see FOUND). ARGV: epoch, maxlen,
+# fenced ("1": refuse a node whose heartbeat lapsed), who ("": new events; a node's id: its
+# entries of the old log, published again), then (node, seq, payload) triples. Returns the
+# last entry's id.
 PUBLISH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('EPOCH the log was reset') end
 if ARGV[3] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then
   return redis.error_reply('LOST this node was declared lost')
 end
+if ARGV[4] == '' then
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    return redis.error_reply('SETTLING the log made again waits for what the others read of the old one')
+  end
+elseif redis.call('SISMEMBER', KEYS[4], ARGV[4]) == 0 then
+  return redis.error_reply('CLOSED the log made again no longer takes entries of the old one')
+end
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local prev = '0-0'
 if #last > 0 then prev = last[1][1] end
-for i = 4, #ARGV, 3 do
+for i = 5, #ARGV, 3 do
   prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
                     'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
 end
 return prev
 """
 
-# KEYS: epoch, log, snapshot. ARGV: the epoch to replace ("": none), the new epoch, its
-# snapshot, maxlen, then (node, seq, payload) triples: the founder's last entries, first
-# in the new log. Does nothing if another epoch is in force; returns the epoch in force.
+# KEYS: epoch, log, snapshot, waiting (of the new epoch), founded. ARGV: the epoch to
+# replace ("": none), the new epoch, its snapshot, maxlen, how long the others may take to
+# publish again what they read of the old log (ms), their ids (space-separated, "": none),
+# where the new log takes the old one up (`founded`), then (node, seq, payload) triples:
+# the founder's last entries, first in the new log. Does nothing if another epoch is in
+# force; returns the epoch in force.
 FOUND = """
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[1] then return current end
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3])
+redis.call('SET', KEYS[5], ARGV[7])
+for node in string.gmatch(ARGV[6], '%S+') do redis.call('SADD', KEYS[4], node) end
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[5]) end
 local prev = '0-0'
-for i = 5, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   prev = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
                     'p', prev, 'n', ARGV[i], 's', ARGV[i + 1], 'e', ARGV[i + 2])
 end
@@ -139,6 +162,8 @@ class RedisLog:
         k = settings.keyspace
         self.k_epoch, self.k_log, self.k_snapshot = f"{k}:epoch", f"{k}:log", f"{k}:snapshot"
         self.k_wanted = f"{k}:snapshot:wanted"
+        self.k_waiting = f"{k}:waiting:"
+        self.k_founded = f"{k}:founded"
         self.epoch = ""
         self.ttl = settings.node_timeout / 2  # how long a heartbeat lasts
         self.beat = settings.node_timeout / 10  # how often nodes beat, and look at the others
@@ -219,7 +244,7 @@ class RedisLog:
             # No network, or one whose nodes have all stopped: its state went with them
             # (their users quit), and what outlives them is in the store, which our replica
             # starts from (accounts changed offline with `hubbub account` among it).
-            epoch = await self._found_new_log(epoch or "")
+            epoch = await self._found_new_log(epoch or "", waiting_for=())
             if epoch == self.epoch:
                 return True
         else:
@@ -241,22 +266,26 @@ class RedisLog:
             return True
         return False
 
-    async def _found_new_log(self, replacing: str) -> str | None:
+    async def _found_new_log(self, replacing: str, waiting_for: tuple[str, ...]) -> str | None:
         """Make a new log, unless another epoch than `replacing` ("": none) is in force: it
         starts with the entries this replica applied lately (for nodes that had not read
-        them), and a snapshot of this replica for nodes too far behind. Returns the epoch
-        in force; ours if we made it."""
+        them), and a snapshot of this replica for nodes too far behind. The nodes
+        `waiting_for` may publish again what they read of the old log past ours before
+        anyone's new events, for `node_timeout` at most. Returns the epoch in force; ours
+        if we made it."""
         replica = self.replica
         proposal = new_token()
         tail = list(replica.recent)
         kept_from = tail[0].prev if tail else replica.last_id
-        blob = self._snapshot_blob(proposal, START,
-                                   {"old_epoch": self.epoch, "old_last": replica.last_id, "kept_from": kept_from})
-        args: list[Any] = [replacing, proposal, blob, self.settings.log_length]
+        founded = {"old_epoch": self.epoch, "old_last": replica.last_id, "kept_from": kept_from}
+        blob = self._snapshot_blob(proposal, START, founded)  # `founded` there too, for nodes of the version before
+        args: list[Any] = [replacing, proposal, blob, self.settings.log_length, int(self.settings.node_timeout * 1000),
+                           " ".join(waiting_for), json.dumps({"epoch": proposal, **founded})]  # fmt: skip
         for entry in tail:
             if entry.event is not None:
                 args += [entry.node, entry.seq, encode(entry.event)]
-        epoch = text(await self._found(keys=[self.k_epoch, self.k_log, self.k_snapshot], args=args))
+        keys = [self.k_epoch, self.k_log, self.k_snapshot, self.k_waiting + proposal, self.k_founded]
+        epoch = text(await self._found(keys=keys, args=args))
         if epoch == proposal:
             replica.new_log()
             self.epoch = proposal
@@ -382,25 +411,38 @@ class RedisLog:
 
     async def _send(self, batch: list[tuple[int, Event]], fenced: bool) -> None:
         node = self.replica.node
-        args: list[Any] = [self.epoch, self.settings.log_length, "1" if fenced else "0"]
+        args: list[Any] = [self.epoch, self.settings.log_length, "1" if fenced else "0", ""]
         for seq, event in batch:
             args += [node, seq, encode(event)]
         self.publishes += 1
-        await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(node)], args=args)
+        keys = [self.k_epoch, self.k_log, self.alive_key(node), self.k_waiting + self.epoch]
+        await self._publish(keys=keys, args=args)
 
     async def _republish(self, entries: list[Entry]) -> None:
-        """Entries of a lost log, as they were (their node, their seq), into the new one."""
+        """Entries of a lost log, as they were (their node, their seq), into the new one;
+        then new events may go out as far as this node is concerned. ResponseError
+        (CLOSED) when the new log no longer waits for us: too late, or unknown to its
+        founder."""
+        node = self.replica.node
+        keys = [self.k_epoch, self.k_log, self.alive_key(node), self.k_waiting + self.epoch]
         entries = [entry for entry in entries if entry.event is not None]
         for start in range(0, len(entries), BATCH):
-            args: list[Any] = [self.epoch, self.settings.log_length, "0"]
+            args: list[Any] = [self.epoch, self.settings.log_length, "0", node]
             for entry in entries[start : start + BATCH]:
                 assert entry.event is not None
                 args += [entry.node, entry.seq, encode(entry.event)]
-            await self._publish(keys=[self.k_epoch, self.k_log, self.alive_key(self.replica.node)], args=args)
+            await self._publish(keys=keys, args=args)
+        await self._settled(self.epoch)
+
+    async def _settled(self, epoch: str) -> None:
+        """Nothing of ours from the old log is still to come into log `epoch`."""
+        await self.r.srem(self.k_waiting + epoch, self.replica.node)
 
     async def _refused(self, error: str) -> None:
         if error.startswith("LOST"):  # our heartbeat lapsed (Redis was away): take it up again
             await self._register()
+        elif error.startswith("SETTLING"):  # a log made again waits for the others' old entries
+            await asyncio.sleep(min(0.05, self.beat))
         else:
             await self._resync("the log was reset")
 
@@ -551,6 +593,7 @@ class RedisLog:
                     await asyncio.sleep(self.beat)
                 except TimeoutError:
                     log.warning("no snapshot to start from yet; asking again")
+
             self._reachable()
             self.synced.set()
             self._wake.set()
@@ -559,28 +602,39 @@ class RedisLog:
         replica = self.replica
         epoch = text(await self.r.get(self.k_epoch))
         if epoch is None or (epoch == self.epoch and await self._log_went_back()):
-            founded = await self._found_new_log(epoch or "")
+            others = tuple(node for node in replica.state.nodes if node != replica.node)
+            founded = await self._found_new_log(epoch or "", waiting_for=others)
             if founded == self.epoch:
                 log.warning("Redis had lost the network's log: made a new one from this node's replica")
                 await self._register()
+                # the others' heartbeats come back as they find the new log, meanwhile awaited
+                self._grace_until += self.settings.node_timeout
                 return
             epoch = founded
         assert epoch is not None
         if epoch != self.epoch:
             data = await self._snapshot_of(epoch, fresh=False)
-            if self._covered_by(data):
+            taken_up: dict[str, Any] = json.loads(text(await self.r.get(self.k_founded)) or "{}")
+            if taken_up.get("epoch") != epoch:
+                taken_up = data  # founded by a node of the version before, which says it there only
+            if self._covered_by(taken_up):
                 tail = replica.new_log()
                 self.epoch = epoch
-                await self._republish([e for e in tail if position(e.id) > position(data["old_last"])])
-                log.warning("Redis had lost the network's log: this node follows the one made again")
-                await self._register()
-                return
+                try:
+                    await self._republish([e for e in tail if position(e.id) > position(taken_up["old_last"])])
+                except ResponseError as exc:
+                    log.warning("the log made again no longer waits for this node (%s)", exc)
+                else:
+                    log.warning("Redis had lost the network's log: this node follows the one made again")
+                    await self._register()
+                    return
             skipped = True  # a log we did not read: what it holds past our replica, we never applied
         else:
             data = await self._snapshot_of(epoch, fresh=True)
             skipped = position(data["id"]) > position(replica.last_id)
         replica.restore(data, skipped)
         self.epoch = epoch
+        await self._settled(epoch)  # what we read of the old log, the network goes on without
         self.reconcile()
         if skipped:
             log.warning("the replica started again from a snapshot past entries it never applied: "
