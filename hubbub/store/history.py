@@ -134,7 +134,9 @@ def plan(query: HistoryQuery) -> Plan:
 
 
 def _around(query: HistoryQuery, first: Ref) -> Plan:
-    """Half the limit before the reference, the referenced message itself, the rest after."""
+    """Half the limit before the reference, the referenced message itself, the rest after.
+    A timestamp's own millisecond counts with the later half: a client that jumps to a
+    message by its time (a read marker, a link) gets that message, not the ones around it."""
     found = yield from _position(first, False)
     if found is None:
         return []
@@ -143,7 +145,6 @@ def _around(query: HistoryQuery, first: Ref) -> Plan:
     middle: list[StoredMessage] = []
     if first.kind == "msgid" and (query.events or found.message.command in ("PRIVMSG", "NOTICE")):
         middle = [found.message]
-    later_point = found.point if first.kind == "msgid" else (found.point[0], LAST - 1, LAST - 1)
     rest = limit - len(earlier) - len(middle)
-    later: list[StoredMessage] = (yield Page(rest, later_point, None, newest=False)) if rest > 0 else []
+    later: list[StoredMessage] = (yield Page(rest, found.point, None, newest=False)) if rest > 0 else []
     return earlier + middle + later

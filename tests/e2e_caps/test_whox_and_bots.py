@@ -58,6 +58,18 @@ async def test_whox_bad_token_and_missing_token_read_as_zero(server, clients) ->
     assert commands(await sync(alice)) == ["315"]
 
 
+async def test_whox_without_a_field_is_the_classic_reply(server, clients) -> None:
+    """`%` alone (or with letters that are no field) asks for nothing: a 354 without
+    parameters would break the clients that read it, so the rows are plain WHO's."""
+    alice = await connected(server, "alice", "#w")
+    clients.append(alice)
+    for spec in ("%", "%,12", "%zq"):
+        alice.send(f"WHO #w {spec}")
+        got = await sync(alice)
+        assert commands(got) == ["352", "315"], (spec, got)
+        assert got[0].params[5] == "alice"
+
+
 async def test_who_without_percent_is_the_classic_reply(server, clients) -> None:
     alice = await connected(server, "alice")
     clients.append(alice)

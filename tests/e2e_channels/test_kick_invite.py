@@ -48,10 +48,17 @@ async def test_kick_pairs_channels_with_nicks(server, clients) -> None:
     assert (await alice.expect("461")).params == ["alice", "KICK", "Not enough parameters"]
 
 
-async def test_kick_targets_past_targmax_are_dropped(make_server, clients) -> None:
+async def test_kick_past_targmax_is_refused_whole(make_server, clients) -> None:
+    """As PRIVMSG and NAMES: 407, and nobody kicked; a bot that sent too many is told, and
+    no target is left without an answer."""
     server = await make_server("limits.max_kick_targets=2")
     alice, _bob, _carol, _dave = await room(server, clients, "alice", "bob", "carol", "dave")
     alice.send("KICK #room bob,carol,dave")
+    got = await sync(alice)
+    assert [m.params for m in got if m.command != "PONG"] == [
+        ["alice", "bob,carol,dave", "Too many targets, the limit is 2"]
+    ]
+    alice.send("KICK #room bob,carol")
     kicked = [m.params[1] for m in await sync(alice) if m.command == "KICK"]
     assert kicked == ["bob", "carol"]
     alice.send("NAMES #room")

@@ -353,9 +353,11 @@ async def test_mass_kick_takes_the_advertised_targmax_and_cuts_the_reason_at_kic
     kicklen = int(tokens["KICKLEN"])
     assert (kick_max, kicklen) == (4, 300)  # the documented defaults
     reason = "0123456789" * 40  # the KICK line stays within 512 bytes
-    op.send("KICK #c s1,s2,s3,s4,s5 :" + reason)  # one more than TARGMAX: dropped, not refused
-    errors = [m.command for m in await sync(op) if m.command[0] in "45"]
-    assert errors == []  # none for the fifth either
+    op.send("KICK #c s1,s2,s3,s4,s5 :" + reason)  # one more than TARGMAX: refused whole, as PRIVMSG's
+    errors = [m.params for m in await sync(op) if m.command[0] in "45"]
+    assert errors == [["op", "s1,s2,s3,s4,s5", "Too many targets, the limit is 4"]]
+    op.send("KICK #c s1,s2,s3,s4 :" + reason)
+    assert [m.command for m in await sync(op) if m.command[0] in "45"] == []
     kicks = [m.params for m in await sync(bystander) if m.command == "KICK"]
     assert kicks == [["#c", nick, reason[:kicklen]] for nick in ("s1", "s2", "s3", "s4")]
     for kicked in spammers[:4]:

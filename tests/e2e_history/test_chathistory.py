@@ -97,8 +97,8 @@ async def test_errors_are_the_standard_replies_and_the_connection_stays_usable(s
     alice.send("MODE #c +s")
     await alice.expect("MODE")
     cases = [
-        (alice, "CHATHISTORY FROBNICATE #c * 10", ["CHATHISTORY", "INVALID_PARAMS", "FROBNICATE"]),
-        (alice, "CHATHISTORY LATEST #c *", ["CHATHISTORY", "INVALID_PARAMS", "LATEST"]),
+        (alice, "CHATHISTORY FROBNICATE #c * 10", ["CHATHISTORY", "UNKNOWN_COMMAND", "FROBNICATE"]),
+        (alice, "CHATHISTORY LATEST #c *", ["CHATHISTORY", "NEED_MORE_PARAMS", "LATEST"]),
         (alice, "CHATHISTORY LATEST #c * 10 extra", ["CHATHISTORY", "INVALID_PARAMS", "LATEST"]),
         (alice, "CHATHISTORY BEFORE #c timestamp=yesterday 10", ["CHATHISTORY", "INVALID_PARAMS", "BEFORE"]),
         (alice, "CHATHISTORY BEFORE #c * 10", ["CHATHISTORY", "INVALID_PARAMS", "BEFORE"]),

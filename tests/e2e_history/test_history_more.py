@@ -135,7 +135,9 @@ async def test_latest_around_and_between_with_timestamp_bounds(stored, clients) 
     assert await ask(f"CHATHISTORY LATEST #c timestamp={e[4].tags['time']} 10") == ["m5"]
     assert await ask(f"CHATHISTORY AROUND #c timestamp={between_1_2} 4") == ["m0", "m1", "m2", "m3"]
     assert await ask(f"CHATHISTORY AROUND #c timestamp={between_3_4} 2") == ["m3", "m4"]
-    assert await ask(f"CHATHISTORY AROUND #c timestamp={e[2].tags['time']} 4") == ["m0", "m1", "m3", "m4"]
+    # the message at the time itself, in the later half: a client jumping to it gets it
+    assert await ask(f"CHATHISTORY AROUND #c timestamp={e[2].tags['time']} 4") == ["m0", "m1", "m2", "m3"]
+    assert await ask(f"CHATHISTORY AROUND #c timestamp={e[2].tags['time']} 1") == ["m2"]
     assert await ask(f"CHATHISTORY BETWEEN #c timestamp={between_1_2} timestamp={between_3_4} 10") == ["m2", "m3"]
     assert await ask(f"CHATHISTORY BETWEEN #c timestamp={e[0].tags['time']} timestamp={e[5].tags['time']} 3") == [
         "m1", "m2", "m3",

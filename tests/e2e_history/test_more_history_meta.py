@@ -356,6 +356,26 @@ async def test_replay_on_join_counts_messages_not_events_and_keeps_order(stored,
     assert stamps == sorted(stamps)
 
 
+async def test_no_replay_on_join_to_a_bot(stored, clients) -> None:
+    """A bot (+B) cannot tell replayed lines from new ones without batch and server-time,
+    and would act on old commands again at every join: it is sent none (it can ask with
+    CHATHISTORY)."""
+    server = await stored("history.autoreplay_lines=10")
+    alice = await capped(server, "alice", "echo-message", channels=("#c",))
+    clients.append(alice)
+    await talk(alice, "#c", "!deploy prod")
+    bot = await connected(server, "botty")
+    person = await connected(server, "person")
+    clients.extend([bot, person])
+    bot.send("MODE botty +B")
+    await bot.expect("MODE")
+    for client in (bot, person):
+        client.send("JOIN #c")
+    got = {client.nick: await sync(client) for client in (bot, person)}
+    assert [m.params for m in got["person"] if m.command == "PRIVMSG"] == [["#c", "!deploy prod"]]
+    assert [m for m in got["botty"] if m.command in ("PRIVMSG", "NOTICE")] == []
+
+
 async def test_replay_on_join_holds_no_private_messages(stored, clients) -> None:
     server = await stored("history.autoreplay_lines=10")
     alice = await account(server, "alice", "echo-message")

@@ -23,6 +23,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_batch_id, server_time
 from hubbub.server.handlers.replies import shown
+from hubbub.server.isupport import BOT_MODE
 from hubbub.server.replay import Replay, parse_timestamp
 from hubbub.server.storage import HistoryQuery, Ref, StoredMessage, dm_key
 
@@ -97,10 +98,13 @@ def send_history(ctx: Context, shown_as: str, messages: list[StoredMessage], bra
     ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,), bracketed))
 
 
-@command("CHATHISTORY", min_params=1)
+@command("CHATHISTORY")
 def handle_chathistory(ctx: Context, message: Message) -> None:
     conn = ctx.conn
     store = ctx.svc.store
+    if not message.params:  # the spec's standard reply, where other commands answer 461
+        conn.fail("CHATHISTORY", "NEED_MORE_PARAMS", "*", "Missing parameters")
+        return
     sub = message.params[0].upper()
     if store is None or not ctx.config.history.enabled:
         conn.fail("CHATHISTORY", "MESSAGE_ERROR", shown(message.params[0]), "History is not kept on this server")
@@ -109,11 +113,11 @@ def handle_chathistory(ctx: Context, message: Message) -> None:
         _targets(ctx, message)
         return
     if sub not in MODES:
-        conn.fail("CHATHISTORY", "INVALID_PARAMS", shown(message.params[0]), "Unknown command")
+        conn.fail("CHATHISTORY", "UNKNOWN_COMMAND", shown(message.params[0]), "Unknown command")
         return
     wanted = 2 + MODES[sub] + 1  # subcommand, target, references, limit
     if len(message.params) < wanted:
-        conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Insufficient parameters")
+        conn.fail("CHATHISTORY", "NEED_MORE_PARAMS", sub, "Missing parameters")
         return
     if len(message.params) > wanted:
         conn.fail("CHATHISTORY", "INVALID_PARAMS", sub, "Too many parameters")
@@ -148,8 +152,11 @@ def _targets(ctx: Context, message: Message) -> None:
     conn = ctx.conn
     store = ctx.svc.store
     assert store is not None
-    if len(message.params) != 4:
-        conn.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Insufficient parameters")
+    if len(message.params) < 4:
+        conn.fail("CHATHISTORY", "NEED_MORE_PARAMS", "TARGETS", "Missing parameters")
+        return
+    if len(message.params) > 4:
+        conn.fail("CHATHISTORY", "INVALID_PARAMS", "TARGETS", "Too many parameters")
         return
     bounds = [_reference(text, allow_star=False) for text in message.params[1:3]]
     limit = _limit(ctx, message.params[3])
@@ -196,6 +203,8 @@ def replay_query(ctx: Context, channel: Channel, joined: float) -> HistoryQuery 
     departure after it (a KICK while the reply waits) is not the one to count from."""
     lines = ctx.config.history.autoreplay_lines
     if ctx.svc.store is None or not lines or not ctx.config.history.enabled or CHATHISTORY in ctx.conn.caps:
+        return None
+    if BOT_MODE in ctx.user.modes:  # a bot would take old lines for new ones, and act on old commands again
         return None
     left = ctx.svc.departures.left(ctx.user, channel)
     # Bounded by the join's and the departure's own times as applied, exact to the

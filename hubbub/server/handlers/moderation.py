@@ -30,8 +30,7 @@ def _kick_pairs(ctx: Context, message: Message) -> list[tuple[str, str]] | None:
     nicks = [u for u in message.params[1].split(",") if u]
     if not channels or not nicks or (len(channels) != 1 and len(channels) != len(nicks)):
         return None
-    pairs = list(zip(channels * len(nicks) if len(channels) == 1 else channels, nicks, strict=True))
-    return pairs[: ctx.config.limits.max_kick_targets]  # the rest is dropped silently
+    return list(zip(channels * len(nicks) if len(channels) == 1 else channels, nicks, strict=True))
 
 
 def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
@@ -66,6 +65,10 @@ def handle_kick(ctx: Context, message: Message) -> None:
         ctx.conn.numeric(n.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")
         return
     reason = message.param(2) or ctx.user.nick  # RFC 2812: the kicker's nick by default
+    limit = ctx.config.limits.max_kick_targets  # TARGMAX KICK
+    if len(pairs) > limit:  # refused whole, as PRIVMSG and NAMES are: no target left unanswered
+        ctx.conn.numeric(n.ERR_TOOMANYTARGETS, shown(message.params[1]), f"Too many targets, the limit is {limit}")
+        return
     for name, nick in pairs:
         channel = ctx.state.find_channel(name)
         if channel is None or channel.hidden_from(ctx.user):  # a secret channel does not exist outside

@@ -104,6 +104,8 @@ def _who_rows(ctx: Context, mask: str, option: str) -> Iterator[Message]:
     state, me = ctx.state, ctx.user
     flags, percent, wanted = option.partition("%")  # "o", "%tcuhn", "o%tcuhn"
     whox = Whox(percent + wanted) if percent else None
+    if whox is not None and not whox.fields:  # `%` alone, or no field we know: a 354 of nothing
+        whox = None  # would break its readers; plain WHO's rows instead, as ergo does
     opers_only = "o" in flags  # RFC 2812: only operators matching the mask
     if is_channel_name(mask):
         channel = state.find_channel(mask)
