@@ -26,11 +26,11 @@ from OpenSSL import SSL
 
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
-from hubbub.engine.redis import UNREACHABLE, RedisLog
+from hubbub.engine.redis import RedisLog
 from hubbub.engine.replica import LOST_TEXT, Replica
 from hubbub.engine.settled import Elsewhere, SettledReads
 from hubbub.irc.message import Message
-from hubbub.metrics import TRANSPORTS, Metrics
+from hubbub.metrics import TRANSPORTS, ClusterStatus, Metrics
 from hubbub.plain.intake import Intake
 from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
@@ -61,6 +61,9 @@ Report = Callable[[str | None, list[str]], None]  # a reload's outcome: (error, 
 SHUTDOWN_FLUSH_SECONDS = 2.0
 SHUTTING_DOWN = "the server is shutting down"  # why a reload asked for at shutdown did not happen
 HEALTH_CHECK_SECONDS = 2.0  # a readiness check slower than this counts as failed
+# Checks whose failure leaves this node serving its clients: /healthz says "degraded"
+# with 200 (a load balancer keeps sending clients). Any other check failing is a 503.
+DEGRADING_CHECKS = frozenset({"store", "redis"})
 # Settings bound to things made once at startup; a reload keeps their running values.
 FIXED_SETTINGS = (
     ("server", "name"), ("listen", "irc"), ("listen", "tls"), ("listen", "web"), ("store", "db"), ("store", "readers"),
@@ -111,13 +114,18 @@ class Runtime:
         self.services.readdress = self._readdress
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
-        self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time)
+        self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time,
+                               self.services.started)  # fmt: skip
         self.engine.subscribe(self.metrics.on_event)
-        # Readiness checks beyond the listeners, by name ("store": does it answer?)
-        self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {"store": self.persistence.reachable}
+        # Readiness checks beyond the listeners, by name (see `health`, DEGRADING_CHECKS)
+        self.health_checks: dict[str, Callable[[], Awaitable[bool]]] = {"store": self._store_answers}
+        self._unsynced_since: float | None = None  # when /healthz first found the replica off the log
         if self.cluster is not None:
+            self.health_checks["redis"] = self._redis_reachable
             self.health_checks["cluster"] = self._cluster_ready
+            self.metrics.cluster = self._cluster_status
         self.persistence.written = self.metrics.history_written
+        self.metrics.store = self.persistence.status
         self.tls_context: SSL.Context | None = None  # for new TLS connections (a reload replaces it)
         self.https_context: ssl.SSLContext | None = None  # for new HTTPS ones (web.tls; a reload too)
         self._web: web.AppRunner | None = None
@@ -183,27 +191,58 @@ class Runtime:
         return self.metrics.render()
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """Ready when every listener accepts connections and every check passes in time."""
+        """Whether this node can serve its clients: every listener accepts connections and
+        every check but the degrading ones (DEGRADING_CHECKS) passes in time. A degrading
+        check failing makes the status "degraded", still ready: chat goes on without the
+        store (history and account commands fail), and through a Redis pause."""
         listeners = self.listeners.serving()
         checks = {}
         for name, check in self.health_checks.items():
             try:
                 checks[name] = bool(await asyncio.wait_for(check(), HEALTH_CHECK_SECONDS))
-            except Exception as exc:
-                log.warning("health check %s failed: %s", name, exc or type(exc).__name__)
+            except Exception as exc:  # str() of some is empty (a timeout): the type says what
+                log.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc)
                 checks[name] = False
-        ready = not self._stopping and bool(listeners) and all(listeners.values()) and all(checks.values())
-        return ready, {"listeners": listeners, "checks": checks}
+        failed = {name for name, passed in checks.items() if not passed}
+        ready = not self._stopping and bool(listeners) and all(listeners.values()) and failed <= DEGRADING_CHECKS
+        status = "unavailable" if not ready else "degraded" if failed else "ok"
+        return ready, {"status": status, "listeners": listeners, "checks": checks}
+
+    async def _store_answers(self) -> bool:
+        """Degrading: the store is open and answers a query; `health` logs its error, type
+        and text."""
+        store = self.persistence.store
+        if store is None:
+            return False
+        await store.ping()
+        return True
+
+    async def _redis_reachable(self) -> bool:
+        """Degrading: the node's last call to Redis (its reader's, every 250 ms at most) went
+        through. No call of its own: a Redis that does not answer would only slow /healthz."""
+        assert self.cluster is not None
+        return self.cluster.down_since is None
 
     async def _cluster_ready(self) -> bool:
-        """Readiness in a cluster: Redis answers now, and this node follows the shared log
-        (not starting again from a snapshot, nor refusing what clients send)."""
+        """Readiness in a cluster: the node does not refuse what its clients send (it does
+        once Redis has been out of reach for `cluster.node_timeout`), and it has not been
+        off the shared log (starting again from a snapshot) for that long. Shorter, both
+        are a pause its clients ride out, and every node would fail it at once."""
         assert self.cluster is not None
-        try:
-            await self.cluster.r.ping()
-        except UNREACHABLE:
+        if self.cluster.replica.refusing is not None:
             return False
-        return self.cluster.synced.is_set() and self.cluster.replica.refusing is None
+        if self.cluster.synced.is_set():
+            self._unsynced_since = None
+            return True
+        now = time.monotonic()
+        if self._unsynced_since is None:
+            self._unsynced_since = now
+        return now - self._unsynced_since < self.config.cluster.node_timeout
+
+    def _cluster_status(self) -> ClusterStatus:
+        assert self.cluster is not None
+        return ClusterStatus(self.cluster.down_since is None, self.cluster.replica.refusing is not None,
+                             len(self.state.nodes))  # fmt: skip
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""

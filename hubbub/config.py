@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ class StoreSection:
     db: str = _doc("SQLite database file for accounts, channels and history; ':memory:' keeps nothing; a postgresql://user@host/db URL for a PostgreSQL shared by several nodes (docs/store.md)", default="hubbub.db")
     readers: int = _doc("threads (SQLite) or connections (PostgreSQL) answering history and search queries", default=2)
     commit_on_loop: bool = _doc("SQLite: when the writer thread is idle, commit a loop iteration's writes on the event loop itself (no fsync: tens of microseconds, less than the hand-over to the thread); false keeps every write on the writer thread", default=False)
+    output_wait: float = _doc("PostgreSQL: seconds output waits for a commit before going on without it (chat goes on while the database is out of reach or does not answer; the writes are kept and committed later); 0 waits for ever", default=2.0)
 
 
 @dataclass
@@ -426,6 +428,9 @@ def validate(config: Config) -> None:
         value = getattr(config.server, key)
         if not value or any(ch.isspace() for ch in value) or value.startswith(":"):
             raise ConfigError(f"server.{key} must be a non-empty word")
+    if not _SERVER_NAME.fullmatch(config.server.name):
+        raise ConfigError(f"server.name {config.server.name!r} is not a server name: letters, digits, "
+                          "'-' and '_' in parts joined by dots (irc.example.org)")  # fmt: skip
     if config.accounts.enforce not in ("rename", "refuse", "none"):
         raise ConfigError("accounts.enforce must be 'rename', 'refuse' or 'none'")
     if not config.accounts.enforce_after >= 0:
@@ -446,8 +451,9 @@ def validate(config: Config) -> None:
     if config.store.readers < 1:
         raise ConfigError("store.readers must be at least 1")
     cluster = config.cluster
-    if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")
+    if cluster.url:
+        _validate_redis_url(cluster.url)
+    _validate_store_url(config.store.db)
     if cluster.url and config.store.db != ":memory:" and not config.store.db.startswith(("postgresql://", "postgres://")):
         raise ConfigError("a cluster's nodes must share one store: --db postgresql://USER@HOST/DB "
                           "(or --db :memory: to keep nothing)")
@@ -464,6 +470,88 @@ def validate(config: Config) -> None:
     for addr in config.listen.irc + config.listen.tls + ([config.listen.web] if config.listen.web else []):
         parse_hostport(addr)
     _validate_web(config.web)
+
+
+# A server name is a host name (RFC 2812 2.3.1; '_' too, as host names in use have it):
+# it is matched by masks (LINKS, WHO's server field) and shown as a message source, so a
+# wildcard or a '!' or '@' in it would make it match or read as something else.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?"
+_SERVER_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+# What a Redis URL may name as files (rediss://): checked when the configuration is read,
+# since redis-py opens them only when it connects, and then says "Error 2 connecting to
+# HOST:PORT. No such file or directory." without naming the file.
+_REDIS_URL_FILES = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
+
+
+def _validate_redis_url(url: str) -> None:
+    """Refuse, when the configuration is read, a Redis URL that redis-py would refuse only
+    as the node starts (a traceback, not a configuration error), or would read otherwise
+    than written (a database that is not a number quietly becomes database 0): so that
+    `--check-config` and a start say the same thing."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("cluster.url must be a redis://, rediss:// or unix:// URL")
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # an unclosed [IPv6 bracket: urllib's message would quote the password
+        raise ConfigError("cluster.url cannot be read: its host is not HOST:PORT or [IPv6]:PORT") from None
+    if parts.scheme != "unix":
+        _check_redis_port(parts)
+        if not re.fullmatch(r"/?|/\d+", parts.path):
+            raise ConfigError("cluster.url: the database after the host must be a number (redis://HOST:PORT/0), "
+                              f"not {parts.path[1:]!r}")  # fmt: skip
+    query = urllib.parse.parse_qs(parts.query)
+    for key in _REDIS_URL_FILES:
+        for path in query.get(key, [])[:1]:  # redis-py reads the first
+            try:
+                Path(path).open("rb").close()
+            except OSError as exc:
+                raise ConfigError(f"cluster.url: cannot read {key} {path}: {exc.strerror or exc}") from None
+    _try_redis_connection(url, parts.scheme)
+
+
+def _check_redis_port(parts: urllib.parse.SplitResult) -> None:
+    """A port redis-py would fail on at start (urllib's ValueError) or connect to in vain (0)."""
+    written = parts.netloc.rpartition("@")[2]
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ConfigError(f"cluster.url: the port must be a number from 1 to 65535, not {written}")
+
+
+def _try_redis_connection(url: str, scheme: str) -> None:
+    """Make (without opening) the connection redis-py would make from `url`: its options
+    are read there, and one it does not know or cannot read is refused there."""
+    from redis.asyncio.connection import ConnectionPool
+    from redis.exceptions import RedisError
+
+    try:
+        ConnectionPool.from_url(url).make_connection()  # type: ignore[no-untyped-call]  # redis-py: untyped
+    except TypeError as exc:  # an option the connection does not take
+        name = re.search(r"keyword argument '(\w+)'", str(exc))
+        option = f"{name.group(1)}=" if name else "an option"
+        hint = " (TLS options need rediss://)" if name and name.group(1).startswith("ssl") else ""
+        raise ConfigError(f"cluster.url: {option} is not an option of a {scheme}:// URL{hint}") from None
+    except (ValueError, RedisError) as exc:
+        raise ConfigError(f"cluster.url: {exc}") from None
+
+
+def _validate_store_url(db: str) -> None:
+    """Read a PostgreSQL URL as the store will: what it cannot read (a port that is not
+    one, say) is a mistake in the configuration, not a store that failed to start."""
+    from hubbub.store import POSTGRESQL_SCHEMES
+
+    if not db.startswith(POSTGRESQL_SCHEMES):
+        return
+    from hubbub.server.storage import StoreError
+    from hubbub.store.postgres import parse_url
+
+    try:
+        parse_url(db)
+    except StoreError as exc:
+        raise ConfigError(f"store.db: {exc}") from None
 
 
 def _validate_web(web: WebSection) -> None:

@@ -9,6 +9,8 @@ Nothing here is called from a command handler. The figures come from three place
 - the transports' own counters (`TransportCounters`, `OutputQueue.sent`) and the
   connection admission (`Admission`): read when scraped;
 - the state (users, channels, operators): read when scraped;
+- in a cluster, the node's link to the network (`ClusterStatus`: Redis reachable, sends
+  refused, live nodes), read from the cluster I/O when scraped;
 
 plus a timer that measures how late the event loop runs its callbacks (lag), and the
 hook the store calls after each batch of history it commits (`history_written`). Every
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import NamedTuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,6 +44,7 @@ from hubbub.server.apply import Outcome
 from hubbub.server.connection import Connection
 from hubbub.server.events import EVENT_TYPES, Event, Said, SaidMultiline
 from hubbub.server.state import ChatState
+from hubbub.server.storage import Backlog
 from hubbub.server.user import User
 from hubbub.transport.ports import Counted, TransportCounters
 
@@ -55,6 +59,14 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 HISTORY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
+class ClusterStatus(NamedTuple):
+    """A clustered node's link to the network, as its cluster I/O last found it."""
+
+    redis_reachable: bool  # the node's last call to Redis succeeded
+    refusing: bool  # Redis out of reach longer than cluster.node_timeout: client sends refused
+    nodes: int  # live nodes of the network (this one included), as this node's replica knows them
+
+
 class Metrics:
     def __init__(
         self,
@@ -62,11 +74,19 @@ class Metrics:
         admission: Admission,
         counters: Mapping[str, TransportCounters],
         clock: Callable[[], float] = time.time,
+        started: float | None = None,
     ) -> None:
+        """`started`: when this node started (the services' own time, which STATS u
+        and INFO report too); now by default."""
         self.state = state
         self.admission = admission
         self.counters = counters
-        self.started = clock()
+        self.started = clock() if started is None else started
+        # In a cluster, how the node's link to the network is (set by the runtime): the
+        # hubbub_cluster_* gauges. None on a single server, whose page has none of them.
+        self.cluster: Callable[[], ClusterStatus] | None = None
+        # The store's failed batches and backlog (set by the runtime once the store is open)
+        self.store: Callable[[], tuple[int, Backlog]] | None = None
         kinds = EVENT_TYPES.values()
         self.applied: dict[type, int] = dict.fromkeys(kinds, 0)  # Said: the three below instead
         self.rejected: dict[type, int] = dict.fromkeys(kinds, 0)
@@ -185,6 +205,10 @@ class _Figures(Collector):
                                 value=state.mode_counts.get("o", 0))
         yield from self._transport_figures()
         yield from self._event_figures()
+        if m.store is not None:
+            yield from _store_figures(*m.store())
+        if m.cluster is not None:
+            yield from _cluster_figures(m.cluster())
 
     def _transport_figures(self) -> Iterator[Metric]:
         m = self.m
@@ -240,6 +264,27 @@ class _Figures(Collector):
         yield CounterMetricFamily("hubbub_message_deliveries",
                                   "Copies of users' messages delivered to other clients of this server",
                                   value=m.deliveries)  # fmt: skip
+
+
+def _store_figures(failed: int, backlog: Backlog) -> Iterator[Metric]:
+    yield CounterMetricFamily("hubbub_store_write_failures", "Batches of writes the store refused (not stored)",
+                              value=failed)  # fmt: skip
+    yield GaugeMetricFamily("hubbub_store_writes_waiting", "Writes handed to the store and not committed yet "
+                            "(kept while PostgreSQL is out of reach)", value=backlog.waiting)  # fmt: skip
+    yield GaugeMetricFamily("hubbub_store_behind", "1 while output goes without waiting for the store's commits "
+                            "(PostgreSQL out of reach or slow)", value=int(backlog.behind))  # fmt: skip
+    yield CounterMetricFamily("hubbub_history_let_go", "Messages of history given up while too many writes "
+                              "waited for PostgreSQL", value=backlog.let_go)  # fmt: skip
+
+
+def _cluster_figures(status: ClusterStatus) -> Iterator[Metric]:
+    yield GaugeMetricFamily("hubbub_cluster_redis_reachable",
+                            "1 when this node's last call to Redis succeeded, 0 while Redis is out of reach",
+                            value=int(status.redis_reachable))  # fmt: skip
+    yield GaugeMetricFamily("hubbub_cluster_refusing",
+                            "1 while this node refuses what its clients send (Redis out of reach longer "
+                            "than cluster.node_timeout)", value=int(status.refusing))  # fmt: skip
+    yield GaugeMetricFamily("hubbub_cluster_nodes", "Live nodes of the network, this one included", value=status.nodes)
 
 
 def _channel_copies(local: Mapping[Connection, None], outcome: Outcome) -> int:

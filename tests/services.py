@@ -15,6 +15,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -77,9 +78,41 @@ class PostgresServer:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
                    f"-c ssl=on -c ssl_cert_file={self.ca} -c ssl_key_file={key}")  # fmt: skip
-        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
-                  "-t", "30", "-o", options, "start")  # fmt: skip
+        self._options = options
+        self.resume()
         self.sql(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE_PASSWORD}'")
+
+    def resume(self) -> None:
+        """Start the server again after `halt` (its data is kept)."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
+                  "-t", "30", "-o", self._options, "start")  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server, its data kept: connections are refused until `resume`."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster and its children (backends, writers): to pause them all."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        found = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == postmaster:
+                found.append(int(stat.parent.name))
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP the server's processes: connections stay open and nothing answers (a
+        hung database, a network partition), until `thaw`."""
+        for pid in self.processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self.processes():
+            os.kill(pid, signal.SIGCONT)
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run `statement` as the superuser; its output."""

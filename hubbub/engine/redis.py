@@ -214,6 +214,8 @@ class RedisLog:
         except ResponseError as exc:
             raise ClusterError(f"Redis at {where} refused us: {exc}") from None
         try:
+            await self._warn_of_eviction(where)
+            await self._wait_for_namesake(where)
             founded = await self._join()
             await self._register()
         except UNREACHABLE as exc:
@@ -236,6 +238,53 @@ class RedisLog:
         others = sorted(name for node, name in self.replica.state.nodes.items() if node != self.replica.node)
         log.info("cluster %s: %s as node %s; %s", where, "founded the network" if founded else "joined the network",
                  self.replica.node, f"other nodes: {', '.join(others)}" if others else "no other node")  # fmt: skip
+
+    async def _warn_of_eviction(self, where: str) -> None:
+        """Say so when Redis may evict keys: an evicted heartbeat looks like a lost node
+        (its users quit), an evicted log or epoch like a Redis that lost its data. Said,
+        not refused: a Redis far from its maxmemory evicts nothing, and the operator may
+        know it. A Redis that will not tell (managed services, an ACL without CONFIG)
+        is taken on trust."""
+        try:
+            reply = await self.r.config_get("maxmemory*")
+        except ResponseError:
+            return
+        settings = {text(key): text(value) for key, value in reply.items()}
+        policy, limit = settings.get("maxmemory-policy"), settings.get("maxmemory")
+        if policy and policy != "noeviction" and limit not in (None, "0"):
+            log.warning("Redis at %s may evict keys (maxmemory %s, maxmemory-policy %s): an evicted key looks like "
+                        "a lost node or a lost log; set maxmemory-policy noeviction", where, limit, policy)  # fmt: skip
+
+    async def _wait_for_namesake(self, where: str) -> None:
+        """Refuse to join a network where a live node has our server name: LINKS would
+        list one name for two nodes and DIGEST answer twice for it (linked IRC servers
+        refuse a second server of one name too). A node restarted at once after a crash
+        finds its old incarnation's heartbeat still there, for half of `node_timeout` at
+        most: it waits for it to expire. A heartbeat that is refreshed meanwhile (its
+        time to live goes up) is a live node's."""
+        keys = await self._namesakes()
+        if not keys:
+            return
+        log.info("a node named %s has a heartbeat in Redis (this node before a crash?): waiting for it to expire",
+                 self.name)  # fmt: skip
+        left: dict[str, int] = {}  # heartbeat key -> its time to live when last read (ms)
+        deadline = time.monotonic() + self.settings.node_timeout
+        while keys:
+            ttls = dict(zip(keys, await asyncio.gather(*(self.r.pttl(key) for key in keys)), strict=True))
+            beating = any(key in left and ttl > left[key] for key, ttl in ttls.items())
+            if beating or time.monotonic() >= deadline:
+                raise ClusterError(f"a node named {self.name} is running in the network at {where}: "
+                                   "give this one another --name (server.name)")  # fmt: skip
+            left = {key: ttl for key, ttl in ttls.items() if ttl != -2}  # -2: expired
+            keys = list(left)
+            if keys:
+                await asyncio.sleep(self.beat / 2)
+
+    async def _namesakes(self) -> list[str]:
+        """The heartbeat keys of the nodes named as we are (a heartbeat holds its node's name)."""
+        keys = [key async for key in self.r.scan_iter(match=self._alive_pattern(), count=1000)]
+        names = await self.r.mget(keys) if keys else []
+        return [text(key) or "" for key, name in zip(keys, names, strict=True) if text(name) == self.name]
 
     async def _join(self) -> bool:
         """Found the network's log, or load its snapshot; True when we founded it."""
@@ -261,10 +310,13 @@ class RedisLog:
 
     async def _anyone_alive(self) -> bool:
         """Whether any node's heartbeat is in Redis."""
-        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", self.settings.keyspace) + ":alive:*"
-        async for _ in self.r.scan_iter(match=pattern, count=1000):
+        async for _ in self.r.scan_iter(match=self._alive_pattern(), count=1000):
             return True
         return False
+
+    def _alive_pattern(self) -> str:
+        """The SCAN pattern of every node's heartbeat key (the keyspace taken literally)."""
+        return re.sub(r"([\\*?\[\]])", r"\\\1", self.settings.keyspace) + ":alive:*"
 
     async def _found_new_log(self, replacing: str, waiting_for: tuple[str, ...]) -> str | None:
         """Make a new log, unless another epoch than `replacing` ("": none) is in force: it

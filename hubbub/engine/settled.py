@@ -49,7 +49,7 @@ from hubbub.server.events import (
     UserQuit,
 )
 from hubbub.server.state import ChatState
-from hubbub.server.storage import HistoryQuery, SearchQuery, Snapshot, Store, StoredMessage, Write, dm_key
+from hubbub.server.storage import Backlog, HistoryQuery, SearchQuery, Snapshot, Store, StoredMessage, Write, dm_key
 from hubbub.server.user import node_of
 from hubbub.store.recorder import kept_as
 from hubbub.store.rows import to_ms
@@ -221,6 +221,9 @@ class SettledReads:
 
     async def ping(self) -> None:
         await self.store.ping()
+
+    def backlog(self) -> Backlog:
+        return self.store.backlog()
 
     async def close(self) -> None:
         await self.store.close()

@@ -21,7 +21,16 @@ from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
 from hubbub.server.engine import Engine
-from hubbub.server.storage import AddMessage, Departure, ForgetConversation, PutDepartures, Store, StoreError
+from hubbub.server.storage import (
+    AddMessage,
+    Backlog,
+    Departure,
+    ForgetConversation,
+    PutDepartures,
+    Store,
+    StoreBehind,
+    StoreError,
+)
 from hubbub.store import open_store, shown
 from hubbub.store.recorder import Recorder, forget_closed_channels
 from hubbub.store.restore import restore_events
@@ -48,7 +57,8 @@ class Persistence:
 
     async def open(self) -> None:
         """Open the store and restore the state; raises StoreError with a one-line reason."""
-        store = open_store(self.config.store.db, self.config.store.readers, self.config.store.commit_on_loop)
+        settings = self.config.store
+        store = open_store(settings.db, settings.readers, settings.commit_on_loop, output_wait=settings.output_wait)
         snapshot = await store.open()
         state = self.services.state
         for event in restore_events(snapshot, self.services.clock()):
@@ -86,14 +96,9 @@ class Persistence:
         started = time.perf_counter()
         done = self.store.write(batch)
         if isinstance(done, asyncio.Future):  # the usual case, once per loop iteration: no task
-            if done.done():  # committed already: the output may go at once
-                if done.cancelled() or done.exception() is not None:
-                    self.failed_writes += 1
-                    log.error("could not store %d writes: %s", len(batch), done.exception())
-                else:
-                    self._report(batch, started)
+            if done.done():  # committed already, or kept (StoreBehind): the output may go at once
+                self._finished(done, batch, started)
                 return None
-            # the flusher waiting for it logs a failure
             done.add_done_callback(lambda finished: self._finished(finished, batch, started))
             return done
         return self._write(batch, done)
@@ -103,34 +108,32 @@ class Persistence:
         started = time.perf_counter()
         try:
             await (done if done is not None else self.store.write(batch))
+        except StoreBehind:
+            return  # kept, and committed when the store answers (it says so itself)
         except StoreError as exc:
             self.failed_writes += 1
             log.error("could not store %d writes: %s", len(batch), exc)
             return
         self._report(batch, started)
 
+    def status(self) -> tuple[int, Backlog]:
+        """Batches the store refused, and what waits to be committed (metrics)."""
+        return self.failed_writes, self.store.backlog() if self.store is not None else Backlog(0, False, 0)
+
     def _report(self, batch: list[Any], started: float) -> None:
         """A batch is committed: the history it held, and how long that took (metrics)."""
         if self.written is not None:
             self.written(sum(1 for write in batch if type(write) is AddMessage), time.perf_counter() - started)
 
-    async def reachable(self) -> bool:
-        """Readiness: the store is open and answers a query."""
-        if self.store is None:
-            return False
-        try:
-            await self.store.ping()
-        except StoreError:
-            return False
-        return True
-
     def _finished(self, done: asyncio.Future[None], batch: list[Any], started: float) -> None:
         if done.cancelled():
             return
-        if done.exception() is not None:
-            self.failed_writes += 1
-        else:
+        failure = done.exception()
+        if failure is None:
             self._report(batch, started)
+        elif not isinstance(failure, StoreBehind):  # kept: the store says so itself, once
+            self.failed_writes += 1
+            log.error("could not store %d writes: %s", len(batch), failure)
 
     def awaiting(
         self, conn: Connection, make: Callable[[], Awaitable[Any]], resume: Callable[[Any], None],

@@ -132,6 +132,9 @@ class Services:
         self.state = state
         self.engine = engine
         self.clock = clock
+        # When this node started: STATS u, INFO and 003 say it. Not `state.created`, which
+        # in a cluster is the network's founding (a joining node takes it from the snapshot).
+        self.started = clock()
         self.offload = offload
         self.awaiting: Await = no_awaiting  # set by the runtime
         self.readdress: Readdress = same_count  # set by the runtime (its connection limits)

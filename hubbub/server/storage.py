@@ -24,6 +24,12 @@ class StoreError(Exception):
     says which file or server and why, in one line for the operator."""
 
 
+class StoreBehind(StoreError):
+    """A write is not committed yet and output no longer waits for it: the store is out
+    of reach, or slow to answer. The store keeps the write and commits it, in order, when
+    it answers again (and says at its close what it could not)."""
+
+
 # -- records ------------------------------------------------------------------------------
 
 
@@ -215,6 +221,14 @@ class SearchQuery(NamedTuple):
     limit: int
 
 
+class Backlog(NamedTuple):
+    """The writes a store has been handed and not committed yet."""
+
+    waiting: int  # writes, most of them kept through an outage (StoreBehind)
+    behind: bool  # output goes without waiting for commits (the store is out of reach or slow)
+    let_go: int  # messages of history given up while too many writes were kept, since the start
+
+
 class Store(Protocol):
     async def open(self) -> Snapshot:
         """Create or migrate the schema, then read what the chat state starts with."""
@@ -247,5 +261,8 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise StoreError if the store cannot answer (readiness)."""
+
+    def backlog(self) -> Backlog:
+        """What waits to be committed (metrics)."""
 
     async def close(self) -> None: ...

@@ -35,15 +35,18 @@ class Claim(enum.Enum):
     READING = "reading"  # `hubbub account list`: nothing held
 
 
-def open_store(db: str, readers: int = 2, commit_on_loop: bool = False, claim: Claim = Claim.SERVING) -> Store:
+def open_store(
+    db: str, readers: int = 2, commit_on_loop: bool = False, claim: Claim = Claim.SERVING, output_wait: float = 2.0
+) -> Store:
     """The store a `store.db` setting names: a `postgresql://` URL, a SQLite file, or
     `:memory:` for one that keeps nothing beyond the process. `commit_on_loop` is
-    SQLite's `store.commit_on_loop` (PostgreSQL always commits off the loop); `claim`
-    what it holds of a PostgreSQL database while open (see Claim, store/pglock.py)."""
+    SQLite's `store.commit_on_loop` (PostgreSQL always commits off the loop), and
+    `output_wait` PostgreSQL's `store.output_wait`; `claim` what it holds of a
+    PostgreSQL database while open (see Claim, store/pglock.py)."""
     if db.startswith(POSTGRESQL_SCHEMES):
         from hubbub.store.postgres import PostgresStore
 
-        return PostgresStore(db, readers, claim)
+        return PostgresStore(db, readers, claim, output_wait)
     from hubbub.store.sqlite import SqliteStore
 
     return SqliteStore(None if db == ":memory:" else db, readers, commit_on_loop)

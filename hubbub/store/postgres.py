@@ -58,6 +58,7 @@ from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
+    Backlog,
     ChannelRecord,
     ClosedChannel,
     CopyMarkers,
@@ -76,6 +77,7 @@ from hubbub.server.storage import (
     PutMarker,
     SearchQuery,
     Snapshot,
+    StoreBehind,
     StoredMessage,
     StoreError,
     Write,
@@ -115,6 +117,14 @@ PRUNE_LOCK = 0x6875_6262_7562_0002
 
 CONNECT_TIMEOUT = 10.0  # seconds; `connect_timeout` in the URL changes it, as with libpq
 ATTEMPTS = 3  # for a batch or a query whose connection dropped, or that lost a deadlock
+# While PostgreSQL is out of reach or does not answer, chat goes on: output waits for a
+# commit `store.output_wait` seconds at most, then goes without it, and so does every
+# later output until a commit is prompt again; the writes are kept, in order, and
+# committed when the database answers (tried again every RETRY seconds, at most).
+QUERY_TIMEOUT = 15.0  # seconds without an answer to a query or a commit: the database is out of reach
+RETRY = 5.0
+KEPT_MAX = 200_000  # writes kept meanwhile; past it the oldest messages of history are let go
+CLOSE_WAIT = 5.0  # seconds a stopping server gives the kept writes to be committed
 
 # Worth trying again: the transaction lost a deadlock or a serialization conflict, or the
 # connection went away (the server restarted, a proxy dropped it). Everything else is not.
@@ -127,6 +137,15 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionError,
 )
 _FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# The database is out of reach (rather than refusing the write): what failed is kept.
+_OUT_OF_REACH: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    OSError,  # ConnectionError among them
+    TimeoutError,
+)
 _CONNECT_FAILURES: tuple[type[BaseException], ...] = (*_FAILURES, ValueError)  # ValueError: a URL asyncpg cannot read
 
 
@@ -250,7 +269,7 @@ def _count(status: str) -> int:
 
 
 class PostgresStore:
-    def __init__(self, url: str, readers: int = 2, claim: Claim = Claim.SERVING) -> None:
+    def __init__(self, url: str, readers: int = 2, claim: Claim = Claim.SERVING, output_wait: float = 2.0) -> None:
         self.path = url  # what opens the same database again
         self._dsn, self.address, self._timeout, self._password = parse_url(url)
         self._readers = readers
@@ -261,6 +280,9 @@ class PostgresStore:
         self._queue: list[tuple[list[Write], asyncio.Future[None]]] = []  # waiting for the writer
         self._writer: asyncio.Task[None] | None = None  # committing what is queued, in order
         self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
+        self._output_wait = output_wait or None  # 0: for ever
+        self._behind: str | None = None  # why output no longer waits for commits (see store.output_wait)
+        self.let_go = 0  # messages of history not kept while the database was out of reach
         self._closed = False
 
     # -- errors -----------------------------------------------------------------------
@@ -288,17 +310,22 @@ class PostgresStore:
     def _error(self, exc: BaseException) -> StoreError:
         return StoreError(f"{self.address}: {self._reason(exc)}")
 
-    async def _attempts(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
-        """`fn` on a pooled connection, again on a fresh one if the first was lost."""
+    async def _attempts(
+        self, fn: Callable[[asyncpg.Connection], Awaitable[T]], what: str, timeout: float | None = QUERY_TIMEOUT
+    ) -> T:
+        """`fn` on a pooled connection, again on a fresh one if the first was lost; a
+        TimeoutError past `timeout` seconds (a database that does not answer must not
+        hold a client's history request, or the writes, for ever)."""
         assert self._pool is not None
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self._pool.acquire() as conn:
+                async with asyncio.timeout(timeout), self._pool.acquire() as conn:
                     return await fn(conn)
             except _TRANSIENT as exc:
                 if attempt == ATTEMPTS:
                     raise self._error(exc) from exc
-                log.warning("%s: %s; trying again", what, self._reason(exc))
+                if self._behind is None:  # known to be out of reach: said once already
+                    log.warning("%s: %s; trying again", what, self._reason(exc))
                 await asyncio.sleep(0.05 * attempt)  # a restarting server, a deadlock's other side
             except _FAILURES as exc:
                 raise self._error(exc) from exc
@@ -426,41 +453,107 @@ class PostgresStore:
     # -- writing ----------------------------------------------------------------------
 
     def write(self, batch: Sequence[Write]) -> asyncio.Future[None]:
+        """Hand a batch over; the future is done when it is committed, or fails with
+        StoreBehind when output is not to wait for it (it is kept and committed later)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((list(batch), done))
-        self._pending.add(done)
+        if self._behind is None:
+            self._pending.add(done)
+        else:
+            done.set_exception(StoreBehind(f"{self.address}: {self._behind}"))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
         return done
 
     async def _drain(self) -> None:
-        """Commit what is queued, and what is queued meanwhile, until nothing is."""
+        """Commit what is queued, and what is queued meanwhile, until nothing is; through
+        an outage, keep it all, in order, and try again until the database answers."""
         group: list[tuple[list[Write], asyncio.Future[None]]] = []
+        loop = asyncio.get_running_loop()
+        slow = "PostgreSQL is slow to commit; output goes on without waiting for it"
+        retry = 0.5
         try:
             while self._queue:
                 group, self._queue = self._queue, []
-                failures = await self._commit([batch for batch, _ in group])
+                started = loop.time()
+                # Committed right here, as before there was an outage to ride: a timer, no
+                # task, lets the output go should the commit take too long
+                late = None if self._output_wait is None else loop.call_later(self._output_wait, self._fall_behind,
+                                                                              group, slow)  # fmt: skip
+                try:
+                    failures = await self._commit([batch for batch, _ in group])
+                except _OutOfReach as exc:
+                    self._fall_behind(group, f"{exc.reason}; the writes are kept until it answers")
+                    self._queue[:0] = group  # first again, in order
+                    self._keep_within(KEPT_MAX)
+                    group = []
+                    await asyncio.sleep(retry)
+                    retry = min(RETRY, retry * 2)
+                    continue
+                finally:
+                    if late is not None:
+                        late.cancel()
                 for (_, done), failure in zip(group, failures, strict=True):
                     _settle(done, failure)
                     self._pending.discard(done)
                 group = []
+                retry = 0.5
+                prompt = self._output_wait is None or loop.time() - started < self._output_wait
+                if prompt and self._behind is not None:
+                    log.warning("%s answers again: output waits for its commits again", self.address)
+                    self._behind = None
         except BaseException:  # cancelled: nobody will commit these
             for _, done in (*group, *self._queue):
                 _settle(done, StoreError(f"{self.address}: the store closed before this write was committed"))
                 self._pending.discard(done)
-            self._queue = []
             raise
         finally:
             self._writer = None
 
+    def _fall_behind(self, group: list[tuple[list[Write], asyncio.Future[None]]], why: str) -> None:
+        """Output stops waiting for commits: that of `group` goes now, later output at once."""
+        if self._behind is None:
+            log.error("%s: %s", self.address, why)
+        self._behind = why
+        for _, done in group:
+            _settle(done, StoreBehind(f"{self.address}: {why}"))
+            self._pending.discard(done)
+        for _, done in self._queue:
+            _settle(done, StoreBehind(f"{self.address}: {why}"))
+            self._pending.discard(done)
+
+    def _keep_within(self, most: int) -> None:
+        """Past `most` writes kept, let the oldest messages of history go: accounts,
+        channels, K-lines and markers are kept whatever their number."""
+        excess = sum(len(batch) for batch, _ in self._queue) - most
+        if excess <= 0:
+            return
+        gone = 0
+        for batch, _ in self._queue:
+            kept: list[Write] = []
+            for op in batch:
+                if gone < excess and type(op) is AddMessage:
+                    gone += 1
+                else:
+                    kept.append(op)
+            batch[:] = kept
+            if gone >= excess:
+                break
+        if gone:
+            self.let_go += gone
+            log.error("%s: out of reach with %d writes waiting: %d messages of history let go", self.address,
+                      most + excess, gone)  # fmt: skip
+
     async def _commit(self, batches: list[list[Write]]) -> list[BaseException | None]:
         """Commit `batches` in one transaction; what went wrong with each. One bad batch must
-        not sink the others: after a failure each is tried on its own, to know which."""
+        not sink the others: after a failure each is tried on its own, to know which.
+        _OutOfReach when the database cannot be reached: nothing was written."""
         ops = [op for batch in batches for op in batch]
         try:
             await self._attempts(lambda conn: self._transaction(conn, ops), f"storing {len(ops)} writes")
             return [None] * len(batches)
         except Exception as exc:
+            self._raise_out_of_reach(exc)
             if len(batches) == 1:
                 return [exc]
         failures: list[BaseException | None] = []
@@ -469,8 +562,18 @@ class PostgresStore:
                 await self._attempts(partial(self._transaction, batch=batch), f"storing {len(batch)} writes")
                 failures.append(None)
             except Exception as exc:
+                self._raise_out_of_reach(exc)
                 failures.append(exc)
         return failures
+
+    def _raise_out_of_reach(self, exc: BaseException) -> None:
+        """Raise _OutOfReach if `exc` (a StoreError from _attempts) says the database is out of reach."""
+        cause = exc.__cause__ if isinstance(exc.__cause__, _OUT_OF_REACH) else exc
+        if isinstance(cause, _OUT_OF_REACH):
+            raise _OutOfReach(self._reason(cause)) from exc
+
+    def backlog(self) -> Backlog:
+        return Backlog(sum(len(batch) for batch, _ in self._queue), self._behind is not None, self.let_go)
 
     async def _transaction(self, conn: asyncpg.Connection, batch: list[Write]) -> None:
         messages = [op.message for op in batch if isinstance(op, AddMessage)]
@@ -608,11 +711,11 @@ class PostgresStore:
 
     # -- reading ----------------------------------------------------------------------
 
-    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        if self._pending:  # see the writes handed over before this read
+    async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float | None = QUERY_TIMEOUT) -> T:
+        if self._pending:  # see the writes handed over before this read (not those kept through an outage)
             await asyncio.wait(list(self._pending))
         async with self._reading:
-            return await self._attempts(fn, "a query")
+            return await self._attempts(fn, "a query", timeout)
 
     async def history(self, query: HistoryQuery) -> list[StoredMessage]:
         async def run(conn: asyncpg.Connection) -> list[StoredMessage]:
@@ -712,7 +815,7 @@ class PostgresStore:
                         ))  # fmt: skip
             return forgotten
 
-        return await self._read(run)
+        return await self._read(run, timeout=None)  # a first pass over a big history takes its time
 
     async def ping(self) -> None:
         async def run(conn: asyncpg.Connection) -> None:
@@ -724,16 +827,53 @@ class PostgresStore:
         if self._closed:
             return
         self._closed = True
-        if self._pending:
-            await asyncio.wait(list(self._pending))
+        writer = self._writer
+        if writer is not None:  # the writes handed over, kept ones too, for a while
+            await asyncio.wait([writer], timeout=None if self._behind is None else CLOSE_WAIT)
+            if not writer.done():
+                left = [op for batch, _ in self._queue for op in batch]
+                messages = sum(1 for op in left if type(op) is AddMessage)
+                log.error("%s: out of reach at the stop: %d writes not stored (%d messages of history, %d "
+                          "changes of accounts, channels, K-lines or markers)", self.address, len(left), messages,
+                          len(left) - messages)  # fmt: skip
+                writer.cancel()
+                await asyncio.wait([writer])
         if self._lock is not None:  # it goes with the pool, after every write it covered
-            await self._lock.release()
+            try:
+                await asyncio.wait_for(self._lock.release(), CLOSE_WAIT)
+            except _FAILURES:  # TimeoutError among them
+                pass  # a database out of reach: it ends with the connection (terminated below)
         if self._pool is not None:
             try:
                 await asyncio.wait_for(self._pool.close(), 10)
             except TimeoutError:
                 self._pool.terminate()
             self._pool = None
+
+
+class _OutOfReach(Exception):
+    """The database could not be reached: nothing of the transaction was written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs each failed reconnection with its traceback, every second or so
+    through an outage: one line each, with the reason, as hubbub's own messages are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLine())
 
 
 def _settle(done: asyncio.Future[None], failure: BaseException | None) -> None:

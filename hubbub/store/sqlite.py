@@ -52,6 +52,7 @@ from hubbub.server.klines import cases_of
 from hubbub.server.storage import (
     AccountRecord,
     AddMessage,
+    Backlog,
     ChannelRecord,
     ClosedChannel,
     CopyMarkers,
@@ -779,6 +780,9 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    def backlog(self) -> Backlog:
+        return Backlog(sum(len(batch) for batch, _ in self._queue), False, 0)  # a local file: never behind
 
     async def close(self) -> None:
         if self._closed:

@@ -129,9 +129,8 @@ class Flusher:
 
     def _committed(self, generation: _Generation, done: asyncio.Future[None]) -> None:
         self._waiting.discard(done)
-        if not done.cancelled() and done.exception() is not None:
-            # Not durable, but chat goes on: the store's failure is logged where it happened
-            log.error("history could not be written: %s", done.exception())
+        if not done.cancelled():
+            done.exception()  # not durable, but chat goes on: the store's failure is logged where it happened
         generation.ready = True
         self._release()
 

@@ -166,4 +166,5 @@ class WebHost(ConnectionHost, Protocol):
         """The Prometheus exposition and its content type."""
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """Whether the server is ready (listeners up, the store reachable), with details."""
+        """Whether this node can serve its clients (listeners up, no check failed but the
+        degrading ones), with details: "status" ("ok", "degraded", "unavailable"), "listeners", "checks"."""

@@ -8,7 +8,9 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
   first of the client's list among `binary.ircv3.net` and `text.ircv3.net`, or none;
 - `GET /` and the other files of the web client (static.py), compressed when the
   browser accepts gzip, revalidated by ETag;
-- `GET /healthz`: 200 and a small JSON document when the server is ready, 503 when not;
+- `GET /healthz`: whether this node can serve its clients: 200 and a small JSON document
+  (`"status": "ok"`, or `"degraded"` when a check chat does without fails: the store,
+  Redis for less than `cluster.node_timeout`), 503 and `"unavailable"` when not;
 - `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off).
 
 Every response carries the headers the web client is written for (a strict Content
@@ -189,6 +191,7 @@ async def _file(request: web.Request) -> web.StreamResponse:
 
 async def _healthz(request: web.Request) -> web.StreamResponse:
     ready, details = await request.app[_HOST].health()
+    # the details' own "status" ("degraded": ready, with a check chat does without failing) wins
     body = json.dumps({"status": "ok" if ready else "unavailable", **details}, sort_keys=True) + "\n"
     return web.Response(status=200 if ready else 503, text=body, content_type="application/json",
                         headers={"Cache-Control": "no-store"})  # fmt: skip

@@ -806,12 +806,16 @@ async def test_what_the_page_says_when_a_channel_refuses(open_user, irc_user) ->
     carol.send("MODE #quiet +m")
     await expect(alice.messages().locator(".row.mode").last).to_contain_text("sets mode +m")
     await alice.say("can anyone hear me?")
-    await expect(error_rows(alice).last).to_have_text(re.compile(r"#quiet: Cannot send to channel \(\+m\)$"))
+    await expect(error_rows(alice).last).to_have_text(
+        re.compile(r"Not sent to #quiet: “can anyone hear me\?”\. Cannot send to channel \(\+m\)\. It is back in the")
+    )
     await expect(alice.messages().locator(".row.self")).to_have_count(0)  # not shown as said
     carol.send("MODE #quiet -m+b alice!*@*")
     await expect(alice.messages().locator(".row.mode").last).to_contain_text("-m+b alice!*@*")
     await alice.say("and now?")
-    await expect(error_rows(alice).last).to_have_text(re.compile(r"Cannot send to channel \(you are banned\)$"))
+    await expect(error_rows(alice).last).to_have_text(
+        re.compile(r"“and now\?”\. Cannot send to channel \(you are banned\)\.")
+    )
     await alice.say("/kick carol")
     await expect(error_rows(alice).last).to_have_text(re.compile(r"#quiet: You're not channel operator$"))
     await expect(page.locator("#connection-dot")).to_have_attribute("data-status", "registered")

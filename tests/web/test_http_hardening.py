@@ -187,12 +187,14 @@ async def test_a_304_carries_the_security_headers_and_the_validators_and_no_body
 
 
 async def test_a_503_from_healthz_carries_the_security_headers_and_is_not_cached(server) -> None:
-    store = server.persistence.store
-    server.persistence.store = None
+    async def failing() -> bool:
+        return False
+
+    server.health_checks["failing"] = failing  # a check that is not merely degrading
     try:
         status_line, headers, body = split(await exchange(server, get("/healthz")))
     finally:
-        server.persistence.store = store
+        del server.health_checks["failing"]
     assert status_line.split()[1] == "503" and b'"unavailable"' in body
     assert_security_headers(headers, "503 healthz")
     assert headers["cache-control"] == ["no-store"]

@@ -67,7 +67,7 @@ def send_welcome(ctx: Context) -> None:
     """001-005, LUSERS and MOTD: what every client expects right after registering (and
     a metadata-aware client's own metadata before the MOTD)."""
     conn = ctx.conn
-    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ctx.state.created))
+    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ctx.svc.started))  # this node's start
     conn.numeric(n.RPL_WELCOME, f"Welcome to the {ctx.config.server.network} IRC Network {ctx.user.prefix}")
     conn.numeric(n.RPL_YOURHOST, f"Your host is {ctx.name}, running version {VERSION}")
     conn.numeric(n.RPL_CREATED, f"This server was created {created}")

@@ -37,14 +37,14 @@ def uptime_text(seconds: float) -> str:
 def handle_info(ctx: Context, message: Message) -> None:
     if elsewhere(ctx, message.param(0)):
         return
-    created = ctx.state.created
-    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(created))
+    started_at = ctx.svc.started  # this node's start, not the network's founding
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started_at))
     server = ctx.config.server
     for line in (
         f"hubbub {__version__}: a multi-user chat server speaking IRC",
         f"running on Python {platform.python_version()}",
         f"{ctx.name} of the {server.network} network: {server.description}",
-        f"up since {started} ({uptime_text(ctx.now() - created)})",
+        f"up since {started} ({uptime_text(ctx.now() - started_at)})",
         "HELP lists the commands this server understands.",
     ):
         ctx.conn.numeric(n.RPL_INFO, line)
@@ -76,7 +76,7 @@ def handle_stats(ctx: Context, message: Message) -> None:
     if letter in OPER_STATS and refused(ctx):
         pass  # 481, and still the 219 below: a client waits for it to end any STATS
     elif letter == "u":
-        conn.numeric(n.RPL_STATSUPTIME, f"Server Up {uptime_text(now - ctx.state.created)}")
+        conn.numeric(n.RPL_STATSUPTIME, f"Server Up {uptime_text(now - ctx.svc.started)}")
     elif letter == "k":
         for kline in ctx.state.klines.active(now):
             user, _, host = kline.mask.rpartition("@")

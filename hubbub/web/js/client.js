@@ -30,6 +30,10 @@ const PING_AFTER_IDLE_MS = 60000;
 const PING_TIMEOUT_MS = 30000;
 const REQUEST_TIMEOUT_MS = 20000;
 const MAX_NICK_ATTEMPTS = 10; // alternatives to a taken nick tried before giving up
+// Registered under another nick than the one wanted (it was taken): without MONITOR to
+// say when it is free, asked for again this often.
+export const RECLAIM_INTERVAL_MS = 30000;
+const IN_FLIGHT_KEPT = 100; // messages remembered until the server answers them
 // A multiline batch waits whole in the server's input queue while its flood budget
 // refills: kept well under the usual input limit (8 KiB) on the wire, tags and all.
 const MAX_BATCH_WIRE_BYTES = 6144;
@@ -72,7 +76,7 @@ export class IrcClient {
     this.attempt = 0;
     this.ws = null;
     this.userClosed = false;
-    this.timers = { reconnect: null, keepalive: null };
+    this.timers = { reconnect: null, keepalive: null, reclaim: null };
     this.resetSession();
   }
 
@@ -93,6 +97,16 @@ export class IrcClient {
     this.unmarked = new Set();
     this.nickAttempts = 0;
     this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
+    // Registered under another nick than the one wanted: {nick, monitored, asked} while
+    // the wanted one is waited for (see reclaimNick)
+    this.reclaim = null;
+    // What the user said that the server has not answered yet (its echo, an ACK, or a
+    // refusal: FAIL, an error numeric), oldest first: a refusal gives its text back
+    this.inFlight = [];
+    this.labelCounter = 0;
+    this.sayCounter = 0;
+    this.sendSeq = 0; // numbers the entries of inFlight
+    this.pacingSeq = 0; // the last entry sent before the pacing PING
     this.paced = []; // what say() has yet to send: one unit at a time (see pump)
     this.pacing = null; // the PING token whose PONG lets the next unit go
     this.unconfirmed = null; // the unit sent last, not yet known to have arrived (its echo or PONG)
@@ -106,6 +120,7 @@ export class IrcClient {
     this.historyRequests = [];
     this.searchRequests = [];
     this.typingTargets = new Map();
+    this.typingLabels = new Set(); // labels of typing notifications not answered yet
     this.batchCounter = 0;
     this.lastError = null;
   }
@@ -185,6 +200,7 @@ export class IrcClient {
     if (ws !== this.ws) return;
     this.ws = null;
     this.clearTimer("keepalive");
+    this.clearTimer("reclaim");
     for (const req of [...this.historyRequests, ...this.searchRequests]) req.finish({ messages: [], error: "disconnected" });
     this.historyRequests = [];
     this.searchRequests = [];
@@ -279,6 +295,19 @@ export class IrcClient {
     return Math.max(64, 512 - overhead - LINE_SAFETY);
   }
 
+  /** A label for a command whose answer matters (labeled-response), or null. */
+  newLabel() {
+    return this.has("labeled-response") ? `hw${++this.labelCounter}` : null;
+  }
+
+  /** A unit of say() goes out: remembered until the server answers it, where it can
+   * tell (its echo, or with labeled-response its labeled answer). */
+  track(entry, label) {
+    if (!label && !this.has("echo-message")) return;
+    this.inFlight.push({ ...entry, label, seq: ++this.sendSeq });
+    if (this.inFlight.length > IN_FLIGHT_KEPT) this.inFlight.shift();
+  }
+
   /**
    * Say `text` to `target`. Several lines go as one draft/multiline batch when the
    * server offers it (within its limits), otherwise as separate messages; long lines
@@ -300,7 +329,12 @@ export class IrcClient {
     // A unit: what sends it, and what it says (`text`, a piece of a line that `continues`
     // the one before, `wire` as sent) should it have to be reported unsent.
     const units = [];
-    const single = (text, wire, continues) => ({ unit: () => this.sendText(command, target, wire), text, wire, continues });
+    const said = ++this.sayCounter; // the units of one say() share it: refused, the rest is not sent
+    const single = (text, wire, continues) => {
+      const u = { text, wire, continues };
+      u.unit = () => this.sendText(command, target, wire, u);
+      return u;
+    };
     const long = lines.length === 1 && utf8Length(lines[0]) > this.textBudget(command, target);
     if (action) {
       const budget = this.textBudget(command, target) - 9; // "\x01ACTION " and "\x01"
@@ -317,7 +351,7 @@ export class IrcClient {
         splitByBytes(line, budget).forEach((piece, i) => units.push(single(piece, piece, i > 0)));
       }
     }
-    for (const u of units) Object.assign(u, { target, command, action });
+    for (const u of units) Object.assign(u, { target, command, action, said });
     this.paced.push(...units);
     this.pump();
     return true;
@@ -340,6 +374,7 @@ export class IrcClient {
       if (entry.big || this.paced.length) {
         this.unconfirmed = entry;
         this.pacing = `hubbub-pace-${++this.paceCounter}`;
+        this.pacingSeq = this.sendSeq;
         this.send({ command: "PING", params: [this.pacing] });
       }
     }
@@ -353,8 +388,10 @@ export class IrcClient {
     if (batch || (msg.command === u.command && msg.params[1] === u.wire)) this.unconfirmed = null;
   }
 
-  sendText(command, target, text) {
-    this.send({ command, params: [target, text] });
+  sendText(command, target, text, unit = null) {
+    const label = unit ? this.newLabel() : null;
+    this.send({ tags: label ? { label } : {}, command, params: [target, text] });
+    if (unit) this.track({ unit, batch: false }, label);
     if (!this.has("echo-message")) this.emitLocalEcho({ tags: {}, command, params: [target, text] });
   }
 
@@ -412,15 +449,18 @@ export class IrcClient {
       if (!batch.length) continue;
       const text = batch.map((item, i) => (i && !item.concat ? "\n" : "") + item.text).join("");
       const said = { text, continues: batch[0].continues };
-      if (batch.length === 1) units.push({ unit: () => this.sendText("PRIVMSG", target, batch[0].text), wire: batch[0].text, ...said });
-      else units.push({ unit: () => this.sendBatch(target, batch), big: true, batch: true, ...said });
+      const u = batch.length === 1 ? { wire: batch[0].text, ...said } : { big: true, batch: true, ...said };
+      u.unit = batch.length === 1 ? () => this.sendText("PRIVMSG", target, batch[0].text, u) : () => this.sendBatch(target, batch, u);
+      units.push(u);
     }
     return units;
   }
 
-  sendBatch(target, batch) {
+  sendBatch(target, batch, unit = null) {
     const ref = `ml${++this.batchCounter}`;
-    this.send({ command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
+    const label = unit ? this.newLabel() : null;
+    this.send({ tags: label ? { label } : {}, command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
+    if (unit) this.track({ unit, batch: true }, label);
     const sent = [];
     for (const item of batch) {
       const tags = { batch: ref };
@@ -457,7 +497,14 @@ export class IrcClient {
       t.timer = null;
       t.last = this.now();
       t.sent = status;
-      this.send({ tags: { "+typing": status }, command: "TAGMSG", params: [target] });
+      // Labeled where the server answers labels: a refusal of it (the network out of
+      // reach, a moderated channel) is known for what it is, and not shown
+      const label = this.newLabel();
+      if (label) {
+        this.typingLabels.add(label);
+        if (this.typingLabels.size > IN_FLIGHT_KEPT) this.typingLabels.delete(this.typingLabels.values().next().value);
+      }
+      this.send({ tags: label ? { "+typing": status, label } : { "+typing": status }, command: "TAGMSG", params: [target] });
     };
     if (t.timer) this.clearTimeout(t.timer);
     t.timer = null;
@@ -548,12 +595,15 @@ export class IrcClient {
         return;
       }
     }
+    if (this.answered(msg)) return; // a refusal of what the user said: reported as such
     switch (msg.command) {
       case "PING":
         this.send({ command: "PONG", params: msg.params });
         return;
       case "PONG":
         if (this.pacing !== null && msg.params[msg.params.length - 1] === this.pacing) {
+          // what went before the PING has been answered, whatever the answer was
+          this.inFlight = this.inFlight.filter((e) => e.seq > this.pacingSeq);
           this.pacing = null;
           this.unconfirmed = null;
           this.pump();
@@ -587,6 +637,15 @@ export class IrcClient {
           this.retryNick(msg);
           return;
         }
+        if (this.reclaimRefused(msg)) return;
+        break;
+      case "376":
+      case "422":
+        this.reclaimNick(); // the end of the welcome: ISUPPORT (MONITOR) is known
+        break;
+      case "730":
+      case "731":
+        if (this.onMonitor(msg)) return;
         break;
       case "900":
         this.account = msg.params[2] || null;
@@ -606,6 +665,7 @@ export class IrcClient {
         if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
           this.nick = msg.params[0];
           if (this.registered) {
+            this.stopReclaim(); // the nick wanted back, or another one: nothing to wait for
             this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
             this.emit("own-nick", { nick: msg.params[0] });
           }
@@ -624,10 +684,14 @@ export class IrcClient {
           this.user = msg.source.user;
           this.host = msg.source.host;
         }
-        if (msg.command === "PRIVMSG") this.confirmEcho(msg);
+        if (msg.command === "PRIVMSG") {
+          this.confirmEcho(msg);
+          this.echoed(msg, false);
+        }
         break;
       case "NOTICE":
         this.confirmEcho(msg);
+        this.echoed(msg, false);
         break;
       default:
     }
@@ -818,7 +882,10 @@ export class IrcClient {
       parent.messages.push({ command: "BATCH", batch });
       return;
     }
-    if (batch.type === "draft/multiline") this.confirmEcho({ source: batch.source, params: batch.params }, true);
+    if (batch.type === "draft/multiline") {
+      this.confirmEcho({ source: batch.source, params: batch.params }, true);
+      this.echoed({ source: batch.source, params: batch.params, tags: batch.tags, command: "PRIVMSG" }, true);
+    }
     this.emit("batch", batch);
     if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);
     else if (batch.type === "soju.im/search" || batch.type === "search") this.finishRequest(this.searchRequests, null, batch);
@@ -827,6 +894,134 @@ export class IrcClient {
   finishRequest(queue, key, batch) {
     const req = queue.find((r) => r.key === key);
     if (req) req.finish({ messages: batch.messages, error: null });
+  }
+
+  // -- answers to what the user said ----------------------------------------------------
+
+  /** The label a message answers: its own, or that of the batch it is in. */
+  labelOf(msg) {
+    if (msg.tags.label !== undefined) return msg.tags.label;
+    for (let ref = msg.tags.batch, depth = 0; ref && depth < 10; depth++) {
+      const batch = this.batches.get(ref);
+      if (!batch) break;
+      if (batch.tags.label !== undefined) return batch.tags.label;
+      ref = batch.parent;
+    }
+    return null;
+  }
+
+  /**
+   * A message answering something of ours: a typing notification's (its refusal is
+   * dropped: the user did not ask for it), or a unit of say() (its refusal, a FAIL or an
+   * error numeric, is emitted as "refused" with the text not sent). True when `msg` is
+   * done with here. With labels the answer is known exactly; without, the server
+   * answers in order: a FAIL PRIVMSG (or NOTICE, BATCH) is the oldest such message's
+   * answer, a 401/403/404 the oldest one's to the target it names.
+   */
+  answered(msg) {
+    const refusal = msg.command === "FAIL" || /^[45]\d\d$/.test(msg.command);
+    const opening = msg.command === "BATCH" && (msg.params[0] || "")[0] === "+";
+    if (msg.command === "BATCH" && !(opening && msg.params[1] !== "labeled-response")) return false;
+    const label = this.labelOf(msg);
+    if (label !== null && this.typingLabels.has(label)) {
+      this.typingLabels.delete(label);
+      return refusal;
+    }
+    let i = -1;
+    if (label !== null) i = this.inFlight.findIndex((e) => e.label === label);
+    else if (refusal && msg.command === "FAIL") {
+      const command = msg.params[0];
+      i = this.inFlight.findIndex((e) => !e.label && (command === "BATCH" ? e.batch : e.unit.command === command));
+    } else if (refusal && ["401", "403", "404"].includes(msg.command) && msg.params.length > 2) {
+      const target = this.fold(msg.params[1]);
+      i = this.inFlight.findIndex((e) => !e.label && this.fold(e.unit.target) === target);
+    }
+    if (i < 0) return false;
+    const entry = this.inFlight[i];
+    this.inFlight.splice(0, i + 1); // answered, and what went before it too
+    if (!refusal) return false;
+    this.refuse(entry.unit, msg);
+    return true;
+  }
+
+  /** Our own echo of a message not labeled: the oldest of its kind is answered. */
+  echoed(msg, batch) {
+    if (!msg.source || this.fold(msg.source.nick) !== this.fold(this.nick) || this.labelOf(msg) !== null) return;
+    const target = this.fold(msg.params[0] || "");
+    const i = this.inFlight.findIndex((e) => !e.label && e.batch === batch && e.unit.command === msg.command && this.fold(e.unit.target) === target);
+    if (i >= 0) this.inFlight.splice(0, i + 1);
+  }
+
+  /** A unit of say() refused: it and what its say() had not sent yet (the rest of a
+   * paste) are not sent, and are said to be, as typed. */
+  refuse(unit, msg) {
+    if (this.unconfirmed === unit) this.unconfirmed = null;
+    const rest = this.paced.filter((u) => u.said === unit.said);
+    this.paced = this.paced.filter((u) => u.said !== unit.said);
+    const [group] = this.unsentGroups([unit, ...rest]);
+    const code = msg.command === "FAIL" ? msg.params[1] || "" : msg.command;
+    this.emit("refused", { ...group, code, reason: msg.params[msg.params.length - 1] || "" });
+  }
+
+  // -- the nick wanted, taken back ------------------------------------------------------
+
+  /**
+   * Registered under another nick than the one wanted (it was taken, by someone else or
+   * by our own session that has not timed out yet): wait for it to be free and ask for
+   * it then. With MONITOR, the server says when (731); without, it is asked for again
+   * every RECLAIM_INTERVAL_MS. Quietly: a refusal of it says nothing.
+   */
+  reclaimNick() {
+    if (!this.registered || this.reclaim || this.fold(this.nick) === this.fold(this.wantedNick)) return;
+    this.reclaim = { nick: this.wantedNick, monitored: this.isupport.has("MONITOR"), asked: false };
+    if (this.reclaim.monitored) this.send({ command: "MONITOR", params: ["+", this.reclaim.nick] });
+    else this.scheduleReclaim();
+  }
+
+  scheduleReclaim() {
+    this.clearTimer("reclaim");
+    this.timers.reclaim = this.setTimeout(() => {
+      this.timers.reclaim = null;
+      this.askNickBack();
+    }, RECLAIM_INTERVAL_MS);
+  }
+
+  askNickBack() {
+    if (!this.reclaim || this.reclaim.asked || !this.registered) return;
+    this.reclaim.asked = true;
+    this.send({ command: "NICK", params: [this.reclaim.nick] });
+  }
+
+  /** Waiting for the nick wanted is over: it is ours, or the user chose another one. */
+  stopReclaim() {
+    if (!this.reclaim) return;
+    if (this.reclaim.monitored) this.send({ command: "MONITOR", params: ["-", this.reclaim.nick] });
+    this.clearTimer("reclaim");
+    this.reclaim = null;
+  }
+
+  /** The user asks for a nick (/nick): the one wanted before is not taken back. */
+  nickChosen() {
+    this.stopReclaim();
+  }
+
+  /** 730 (online) / 731 (offline) about the nick waited for: asked for once offline. */
+  onMonitor(msg) {
+    if (!this.reclaim) return false;
+    const nicks = (msg.params[1] || "").split(",").filter(Boolean).map((t) => this.fold(t.split("!")[0]));
+    if (!nicks.includes(this.fold(this.reclaim.nick))) return false;
+    if (msg.command === "731") this.askNickBack();
+    return nicks.every((n) => n === this.fold(this.reclaim.nick)); // about it alone: said nothing of
+  }
+
+  /** Our NICK for the nick wanted refused (taken again meanwhile): waited for again. */
+  reclaimRefused(msg) {
+    const r = this.reclaim;
+    if (!r || !r.asked || this.fold(msg.params[1] || "") !== this.fold(r.nick)) return false;
+    r.asked = false;
+    if (msg.command === "432") this.stopReclaim(); // refused outright: not asked again
+    else if (!r.monitored) this.scheduleReclaim();
+    return true;
   }
 
   onFail(msg) {

@@ -300,6 +300,20 @@ export function parseInput(line) {
   return { command: m[1].toLowerCase(), args: m[2] };
 }
 
+/**
+ * What to put in the input box to say again what the server refused (`command`
+ * PRIVMSG or NOTICE to `target`, an `action` or not), typed where `active` is shown:
+ * the text itself in its own conversation (a leading "/" doubled), otherwise the command
+ * that says it there (/me, /msg, /notice).
+ */
+export function resendable({ target, command, action, text }, active, fold = (s) => s.toLowerCase()) {
+  const here = active !== null && fold(target) === fold(active);
+  if (command === "NOTICE") return `/notice ${target} ${text}`;
+  if (action) return here ? `/me ${text}` : null; // /me says it only where it is typed
+  if (!here) return `/msg ${target} ${text}`;
+  return text.startsWith("/") ? `/${text}` : text;
+}
+
 /** Run one line from the input box. Returns false if nothing could be done with it. */
 export function runInput(ctx, line) {
   const parsed = parseInput(line);

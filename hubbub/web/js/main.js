@@ -6,7 +6,7 @@
 import { IrcClient } from "./client.js";
 import { ChatState, SERVER_KEY } from "./state.js";
 import { View } from "./view.js";
-import { COMMANDS, completions, runInput, wordBefore } from "./commands.js";
+import { COMMANDS, completions, resendable, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords } from "./format.js";
@@ -165,6 +165,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     },
     nickAsked(newNick) {
       askedNick = newNick;
+      client.nickChosen(); // a nick taken at connection is not taken back any more
     },
   };
   const ctx = { client, state, ui };
@@ -241,6 +242,31 @@ function startSession({ nick, password, channels, queries = [], active = null })
   });
   client.on("batch", (batch) => state.handleBatch(batch));
   client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
+  client.on("refused", (refused) => reportRefused(refused));
+
+  /** The server refused a message the user wrote (FAIL: the network out of reach; 404:
+   * a moderated channel...): one line saying so, quoting it, in its conversation (and
+   * where the user is), and the text back in the message box when that is empty, as the
+   * command that sends it again from the conversation shown. */
+  function reportRefused(refused) {
+    const { target, text, lines, reason } = refused;
+    const buffer = state.buffer(target) || state.server;
+    const first = (state.isNickServ(target) ? hidePasswords(text) : text).split("\n")[0];
+    const quote = first.length > 120 ? `${first.slice(0, 120)}…` : first;
+    const shown = state.activeBuffer.kind === "server" ? null : state.activeBuffer.name;
+    const back = input.value.trim() ? null : resendable(refused, shown, state.fold);
+    let why = reason.replace(/^not sent:\s*/i, "").replace(/[.!\s]+$/, "");
+    why = why ? ` ${why[0].toUpperCase()}${why.slice(1)}.` : "";
+    const what = lines === 1 ? `“${quote}”` : `${lines} lines, from “${quote}”`;
+    const again = lines === 1 ? " It is back in the message box: press Enter to send it again." : " They are back in the message box: press Enter to send them again.";
+    const said = `Not sent to ${target}: ${what}.${why}${back !== null ? again : ""}`;
+    state.info(said, { buffer, kind: "error" });
+    if (buffer.key !== state.active) state.info(said, { kind: "error" });
+    if (back !== null) {
+      input.value = back;
+      autosize();
+    }
+  }
 
   /** The connection dropped with part of what the user said not sent: say which part, in
    * its conversation and where the user is, and give plain text back to the message box. */

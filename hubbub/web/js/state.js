@@ -857,8 +857,10 @@ const HANDLERS = {
 
   FAIL(s, msg) {
     // CHATHISTORY and SEARCH failures are answered where they were asked; read markers
-    // are the client's own doing, in the background, not something the person asked for.
-    if (msg.params[0] === "CHATHISTORY" || msg.params[0] === "SEARCH" || msg.params[0] === "MARKREAD") return;
+    // and typing notifications (TAGMSG) are the client's own doing, in the background,
+    // not something the person asked for: their refusal (the network out of reach) is
+    // not the person's business. A message of theirs refused is told by main.js.
+    if (["CHATHISTORY", "SEARCH", "MARKREAD", "TAGMSG"].includes(msg.params[0])) return;
     s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`, { kind: "error" });
   },
 
