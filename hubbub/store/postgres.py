@@ -316,11 +316,27 @@ class PostgresStore:
         """`fn` on a pooled connection, again on a fresh one if the first was lost; a
         TimeoutError past `timeout` seconds (a database that does not answer must not
         hold a client's history request, or the writes, for ever)."""
-        assert self._pool is not None
+        pool = self._pool
+        assert pool is not None
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with asyncio.timeout(timeout), self._pool.acquire() as conn:
-                    return await fn(conn)
+                async with asyncio.timeout(timeout):
+                    conn = await pool.acquire()
+                try:
+                    async with asyncio.timeout(timeout):
+                        return await fn(conn)
+                except TimeoutError:
+                    # A server that does not answer would not answer the cancellation
+                    # either, which releasing the connection waits for: it is dropped
+                    # (the pool opens another).
+                    conn.terminate()
+                    raise
+                finally:
+                    await pool.release(conn)
+            except TimeoutError as exc:
+                if timeout is None:  # asyncpg's own (connecting)
+                    raise self._error(exc) from exc
+                raise StoreError(f"{self.address}: no answer within {timeout:g} s") from exc
             except _TRANSIENT as exc:
                 if attempt == ATTEMPTS:
                     raise self._error(exc) from exc
@@ -714,6 +730,8 @@ class PostgresStore:
     async def _read(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float | None = QUERY_TIMEOUT) -> T:
         if self._pending:  # see the writes handed over before this read (not those kept through an outage)
             await asyncio.wait(list(self._pending))
+        if timeout is not None and self._behind is not None and self._output_wait is not None:
+            timeout = min(timeout, self._output_wait)  # known to be out of reach: a client waits no longer
         async with self._reading:
             return await self._attempts(fn, "a query", timeout)
 

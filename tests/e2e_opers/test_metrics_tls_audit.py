@@ -335,7 +335,8 @@ async def test_a_cluster_node_counts_deliveries_to_its_own_clients_only(make_ser
     rejected when applied (hubbub_events_rejected_total{kind="NickSet"}), on both."""
     keyspace = f"t{uuid.uuid4().hex[:12]}"
     cluster = (WEB, f"cluster.url='{redis_server.url}'", f"cluster.keyspace='{keyspace}'")
-    one, two = await make_server(*cluster, "server.name='one.test'"), await make_server(*cluster, "server.name='two.test'")
+    one = await make_server(*cluster, "server.name='one.test'")  # two nodes never share a name
+    two = await make_server(*cluster, "server.name='two.test'")
     alice = await connected(one, "alice", "#c")  # operator of #c
     carol = await connected(one, "carol", "#c")
     bob = await connected(two, "bob", "#c")
