@@ -82,6 +82,11 @@ class Persistence:
         if snapshot.decoy_secret:
             self.services.decoy_secret = snapshot.decoy_secret.encode()
         self.services.departures.restore(snapshot.departures, self.services.clock())
+        if snapshot.others and not self.config.cluster.url:
+            log.warning("%s is in use by %d other running hubbub server%s: this one is not a node of their "
+                        "network (no --cluster), so neither sees the other's users, channels or new accounts; "
+                        "start it with --cluster and their Redis", shown(self.config.store.db), snapshot.others,
+                        "s" if snapshot.others != 1 else "")  # fmt: skip
         self.services.awaiting = self.awaiting
         self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
         where = shown(self.config.store.db)

@@ -115,6 +115,7 @@ class Snapshot(NamedTuple):
     decoy_secret: str = ""  # what SCRAM's made-up keys for unknown names derive from (sasl.py)
     # when accounts last left channels, as remembered at the last clean stop (departures.py)
     departures: tuple[Departure, ...] = ()
+    others: int = 0  # other servers running on the same database (PostgreSQL), at the open
 
 
 # -- writes -------------------------------------------------------------------------------

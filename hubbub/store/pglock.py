@@ -87,13 +87,16 @@ class AccountsLock:
         self._keeper: asyncio.Task[None] | None = None
         self._released = False
 
-    async def serve(self) -> None:
+    async def serve(self) -> int:
         """Hold the lock shared until the pool closes, waiting up to WAIT seconds for a
-        `hubbub account` that holds it; StoreInUse past that."""
+        `hubbub account` that holds it; StoreInUse past that. How many other servers
+        hold it too (the other nodes of a cluster, or servers that should be)."""
         async with self._pool.acquire() as conn:
             key = await _key(conn)
             await self._wait_shared(conn, key, WAIT)
             self._hold(conn)
+            row = await conn.fetchrow(_HOLDERS, KEY_SPACE, key)
+            return max(0, (row[0] if row is not None else 0) - 1)
 
     async def change(self) -> None:
         """Hold the lock alone until the pool closes; StoreInUse, naming who holds it, if

@@ -283,6 +283,7 @@ class PostgresStore:
         self._output_wait = output_wait or None  # 0: for ever
         self._behind: str | None = None  # why output no longer waits for commits (see store.output_wait)
         self.let_go = 0  # messages of history not kept while the database was out of reach
+        self._others = 0  # other servers holding the accounts lock when this one took it (pglock.py)
         self._closed = False
 
     # -- errors -----------------------------------------------------------------------
@@ -396,7 +397,7 @@ class PostgresStore:
         assert self._pool is not None
         self._lock = AccountsLock(self._pool, str(self.address), self._reason)
         if self._claim is Claim.SERVING:
-            await self._lock.serve()
+            self._others = await self._lock.serve()
         else:
             await self._lock.change()
 
@@ -464,7 +465,7 @@ class PostgresStore:
             decoy = await conn.fetchval(_DECOY_SECRET) or ""
             left = await conn.fetch(DEPARTURES.replace("?", "$1"), REMEMBERED)
         departures = tuple(reversed([Departure(a, c, ms / 1000) for a, c, ms in left]))
-        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy, departures)
+        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy, departures, self._others)
 
     # -- writing ----------------------------------------------------------------------
 
