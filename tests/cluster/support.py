@@ -15,6 +15,7 @@ from tests.helpers import LineClient
 
 LISTENING = re.compile(r"listening irc (\S+):(\d+)")
 TLS_LISTENING = re.compile(r"listening tls (\S+):(\d+)")
+WEB_LISTENING = re.compile(r"listening web (\S+):(\d+)")
 NODE_TIMEOUT = 2.0  # seconds: short, so that the tests of lost nodes are quick
 
 
@@ -32,14 +33,16 @@ class Node:
         self.process: asyncio.subprocess.Process | None = None
         self.address: tuple[str, int] | None = None
         self.tls_address: tuple[str, int] | None = None  # with a `listen.tls` override
+        self.web_address: tuple[str, int] | None = None  # with a `listen.web` override
         self.log: list[str] = []
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> Node:
         sets = ["limits.flood_control=false", "limits.max_clients_per_ip=0", f"cluster.keyspace='{self.keyspace}'",
                 f"cluster.node_timeout={NODE_TIMEOUT}", *self.overrides]  # fmt: skip
+        web = any(item.startswith("listen.web") for item in self.overrides)
         args = ["-m", "hubbub", "serve", "--config", self.config, "--cluster", self.url, "--listen", "127.0.0.1:0",
-                "--no-web", "--db", self.db, "--name", self.name]  # fmt: skip
+                *([] if web else ["--no-web"]), "--db", self.db, "--name", self.name]  # fmt: skip
         for item in sets:
             args += ["--set", item]
         self.process = await asyncio.create_subprocess_exec(
@@ -48,7 +51,7 @@ class Node:
         )  # fmt: skip
         assert self.process.stderr is not None
         tls = any(item.startswith("listen.tls") for item in self.overrides)
-        while self.address is None or (tls and self.tls_address is None):
+        while self.address is None or (tls and self.tls_address is None) or (web and self.web_address is None):
             line = await asyncio.wait_for(self.process.stderr.readline(), 20)
             if not line:
                 raise AssertionError(f"node {self.name} exited: {''.join(self.log)}")
@@ -60,8 +63,16 @@ class Node:
             found = TLS_LISTENING.search(text)
             if found:
                 self.tls_address = (found.group(1), int(found.group(2)))
+            found = WEB_LISTENING.search(text)
+            if found:
+                self.web_address = (found.group(1), int(found.group(2)))
         self._reader = asyncio.create_task(self._drain())
         return self
+
+    @property
+    def web_url(self) -> str:
+        assert self.web_address is not None
+        return f"http://{self.web_address[0]}:{self.web_address[1]}/"
 
     async def _drain(self) -> None:
         assert self.process is not None and self.process.stderr is not None

@@ -10,10 +10,6 @@ every event a client's command makes when it refuses it (engine/replica.py COMMA
 from __future__ import annotations
 
 import ast
-import asyncio
-import os
-import re
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +23,7 @@ from hubbub.engine.replica import COMMANDS
 from hubbub.server import events
 from hubbub.server.apply import APPLIERS
 from hubbub.server.commands import COMMANDS as HANDLERS
-from tests.helpers import LineClient
+from tests.cluster.support import Node
 from tests.services import RedisServer, start_redis
 
 in_session_loop = pytest.mark.asyncio(loop_scope="session")  # the browser tests (fixtures.py)
@@ -79,83 +75,18 @@ def test_every_event_a_client_command_makes_names_its_command_when_refused() -> 
 
 # -- a cluster whose Redis is out of reach ------------------------------------------------------
 
-LISTENING = re.compile(r"listening (irc|web) (\S+):(\d+)")
-
-
-class WebNode:
-    """`hubbub serve --cluster` with its web listener, as a process."""
-
-    def __init__(self, redis: RedisServer) -> None:
-        self.redis = redis
-        self.process: asyncio.subprocess.Process | None = None
-        self.irc: tuple[str, int] | None = None
-        self.web: tuple[str, int] | None = None
-        self.log: list[str] = []
-        self.drain: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        args = ["-m", "hubbub", "serve", "--cluster", self.redis.url, "--listen", "127.0.0.1:0",
-                "--web", "127.0.0.1:0", "--db", ":memory:", "--name", "node1.test"]  # fmt: skip
-        for item in ("limits.flood_control=false", "limits.max_clients_per_ip=0",
-                     f"cluster.keyspace='t{uuid.uuid4().hex[:12]}'", "cluster.node_timeout=2"):  # fmt: skip
-            args += ["--set", item]
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        assert self.process.stderr is not None
-        while self.irc is None or self.web is None:
-            line = await asyncio.wait_for(self.process.stderr.readline(), 20)
-            if not line:
-                raise AssertionError("the node exited: " + "".join(self.log))
-            text = line.decode(errors="replace")
-            self.log.append(text)
-            found = LISTENING.search(text)
-            if found:
-                address = (found.group(2), int(found.group(3)))
-                if found.group(1) == "irc":
-                    self.irc = address
-                else:
-                    self.web = address
-        self.drain = asyncio.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        while line := await self.process.stderr.readline():
-            self.log.append(line.decode(errors="replace"))
-
-    @property
-    def url(self) -> str:
-        assert self.web is not None
-        return f"http://{self.web[0]}:{self.web[1]}/"
-
-    async def client(self, nick: str) -> LineClient:
-        assert self.irc is not None
-        client = await LineClient.connect_to(*self.irc)
-        await client.register(nick)
-        return client
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-        if self.drain is not None:
-            await asyncio.gather(self.drain, return_exceptions=True)
-
-
 @pytest_asyncio.fixture(loop_scope="session")
-async def clustered() -> AsyncIterator[WebNode]:
+async def clustered(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[Node, RedisServer]]:
+    """One node of a cluster with its web listener, on a redis-server of its own (killed)."""
     redis = start_redis()
     if isinstance(redis, str):
         pytest.skip(redis)
-    node = WebNode(redis)
+    config = tmp_path_factory.mktemp("faults") / "hubbub.toml"
+    config.write_text("")
+    node = Node(redis.url, f"t{uuid.uuid4().hex[:12]}", "node1.test", str(config), "listen.web='127.0.0.1:0'")
     try:
         await node.start()
-        yield node
+        yield node, redis
     finally:
         if redis.process is None or redis.process.poll() is not None:
             redis.start()  # so that the node stops at once
@@ -165,22 +96,23 @@ async def clustered() -> AsyncIterator[WebNode]:
 
 @in_session_loop
 async def test_a_message_refused_while_the_network_is_out_of_reach_comes_back_in_one_line(
-    clustered: WebNode, open_page
+    clustered: tuple[Node, RedisServer], open_page
 ) -> None:
-    registrar = await clustered.client("erin")
+    node, redis = clustered
+    registrar = await node.client("erin")
     registrar.send("PRIVMSG NickServ :REGISTER sesame")
     await registrar.expect("900")
     await registrar.close()
-    probe = await clustered.client("probe")
+    probe = await node.client("probe")
     await probe.join("#lobby")
-    erin = await open_page(clustered.url)
+    erin = await open_page(node.web_url)
     erin.allowed_errors.append(r"WebSocket")  # should the node drop it at the end
     await erin.connect("erin", "#lobby", password="sesame")
     page = erin.page
     await page.wait_for_function("window.hubbub.client.account === 'erin'")
     assert await page.evaluate("window.hubbub.client.has('draft/read-marker')")
 
-    clustered.redis.stop(kill=True)
+    redis.stop(kill=True)
     probe.send("PRIVMSG #lobby :are we cut off?")  # waits, then is refused once the node refuses
     assert (await probe.expect("FAIL", timeout=15)).params[:2] == ["PRIVMSG", "TEMPORARILY_UNAVAILABLE"]
 

@@ -5,59 +5,7 @@ import assert from "node:assert/strict";
 import { IrcClient, RECLAIM_INTERVAL_MS } from "../../../hubbub/web/js/client.js";
 import { resendable } from "../../../hubbub/web/js/commands.js";
 import { casemapper } from "../../../hubbub/web/js/irc.js";
-
-class FakeSocket {
-  static all = [];
-  constructor() {
-    this.sent = [];
-    this.readyState = 0;
-    FakeSocket.all.push(this);
-  }
-  send(line) {
-    this.sent.push(line);
-  }
-  close() {
-    this.readyState = 3;
-    this.onclose?.({});
-  }
-  open() {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  receive(...lines) {
-    for (const data of lines) this.onmessage?.({ data });
-  }
-  take() {
-    const out = this.sent.filter((line) => line !== "PING hubbub-web"); // keepalive
-    this.sent = [];
-    return out;
-  }
-}
-
-function fakeTimers() {
-  const t = { now: 1_700_000_000_000, queue: [], nextId: 1 };
-  t.setTimeout = (fn, ms) => {
-    const id = t.nextId++;
-    t.queue.push({ id, at: t.now + ms, fn });
-    return id;
-  };
-  t.clearTimeout = (id) => {
-    t.queue = t.queue.filter((x) => x.id !== id);
-  };
-  t.advance = (ms) => {
-    const until = t.now + ms;
-    for (;;) {
-      t.queue.sort((a, b) => a.at - b.at);
-      const next = t.queue[0];
-      if (!next || next.at > until) break;
-      t.queue.shift();
-      t.now = next.at;
-      next.fn();
-    }
-    t.now = until;
-  };
-  return t;
-}
+import { FakeSocket, fakeTimers } from "./fakes.mjs";
 
 const CAPS = "message-tags server-time batch echo-message labeled-response draft/multiline=max-bytes=4096,max-lines=20";
 
@@ -76,7 +24,7 @@ function connected({ caps = CAPS, nick = "alice", registeredAs = nick, isupport 
   const ws = FakeSocket.all[0];
   ws.open();
   ws.receive(`:srv CAP * LS :${caps}`);
-  const req = ws.take().find((l) => l.startsWith("CAP REQ"));
+  const req = ws.take({ keepalive: false }).find((l) => l.startsWith("CAP REQ"));
   ws.receive(`:srv CAP * ACK :${req.slice("CAP REQ :".length)}`);
   if (registeredAs !== nick) ws.receive(`:srv 433 * ${nick} :Nickname is already in use`);
   ws.receive(`:srv 001 ${registeredAs} :Welcome ${registeredAs}!~u@127.0.0.1`, `:srv 005 ${registeredAs} ${isupport} :are supported`, `:srv 376 ${registeredAs} :End`);
@@ -90,7 +38,7 @@ const labelOf = (line) => /^@(?:[^ ]*;)?label=([^; ]+)/.exec(line)?.[1];
 test("a labeled message refused with FAIL is given back whole, and the FAIL is not shown", () => {
   const { client, ws, seen } = connected();
   client.say("#a", "hello there");
-  const [line] = ws.take();
+  const [line] = ws.take({ keepalive: false });
   assert.match(line, /^@label=\S+ PRIVMSG #a :hello there$/);
   ws.receive(`@label=${labelOf(line)} :srv FAIL PRIVMSG TEMPORARILY_UNAVAILABLE :Not sent: the network is out of reach, try again soon`);
   assert.equal(seen.refused.length, 1);
@@ -103,10 +51,10 @@ test("a labeled message refused with FAIL is given back whole, and the FAIL is n
 test("a message that was echoed is not given back when a later one is refused", () => {
   const { client, ws, seen } = connected();
   client.say("#a", "first");
-  const first = ws.take()[0];
+  const first = ws.take({ keepalive: false })[0];
   ws.receive(`@label=${labelOf(first)} :alice!~u@h PRIVMSG #a :first`);
   client.say("#a", "second");
-  const second = ws.take()[0];
+  const second = ws.take({ keepalive: false })[0];
   ws.receive(`@label=${labelOf(second)} :srv 404 alice #a :Cannot send to channel (+m)`);
   assert.deepEqual(seen.refused.map((r) => [r.text, r.code, r.reason]), [["second", "404", "Cannot send to channel (+m)"]]);
 });
@@ -115,7 +63,7 @@ test("without labels, a FAIL or a 404 answers the oldest message not answered ye
   const { client, ws, seen } = connected({ caps: "message-tags batch echo-message" });
   client.say("#a", "one");
   client.say("bob", "two");
-  assert.deepEqual(ws.take(), ["PRIVMSG #a one", "PRIVMSG bob two"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["PRIVMSG #a one", "PRIVMSG bob two"]);
   ws.receive(":alice!~u@h PRIVMSG #a one"); // echoed: sent
   ws.receive(":srv FAIL PRIVMSG TEMPORARILY_UNAVAILABLE :Not sent: the network is out of reach, try again soon");
   assert.deepEqual(seen.refused.map((r) => [r.target, r.text]), [["bob", "two"]]);
@@ -130,68 +78,68 @@ test("without labels, a FAIL or a 404 answers the oldest message not answered ye
 test("a paste refused part way: the rest is not sent, and is given back with the refused part", () => {
   const { client, ws, seen } = connected({ caps: "message-tags batch echo-message labeled-response" });
   client.say("#a", "l1\nl2\nl3");
-  let out = ws.take();
+  let out = ws.take({ keepalive: false });
   assert.match(out[0], /PRIVMSG #a l1$/);
   const ping = out[1].split(" ")[1];
   ws.receive(`@label=${labelOf(out[0])} :alice!~u@h PRIVMSG #a l1`, `:srv PONG srv ${ping}`);
-  out = ws.take();
+  out = ws.take({ keepalive: false });
   assert.match(out[0], /PRIVMSG #a l2$/);
   ws.receive(`@label=${labelOf(out[0])} :srv FAIL PRIVMSG TEMPORARILY_UNAVAILABLE :Not sent: the network is out of reach, try again soon`);
   ws.receive(`:srv PONG srv ${out[1].split(" ")[1]}`);
-  assert.deepEqual(ws.take(), []); // l3 is not sent after l2 was refused
+  assert.deepEqual(ws.take({ keepalive: false }), []); // l3 is not sent after l2 was refused
   assert.deepEqual(seen.refused.map((r) => [r.text, r.lines]), [["l2\nl3", 2]]);
 });
 
 test("a typing notification refused says nothing; nor does its FAIL without a label", () => {
   const { client, ws, seen } = connected();
   client.typing("#a", "active");
-  const [line] = ws.take();
+  const [line] = ws.take({ keepalive: false });
   assert.match(line, /^@\+typing=active;label=\S+ TAGMSG #a$|^@label=\S+;\+typing=active TAGMSG #a$/);
   ws.receive(`@label=${labelOf(line.replace("+typing=active;", ""))} :srv FAIL TAGMSG TEMPORARILY_UNAVAILABLE :Not sent: the network is out of reach, try again soon`);
   client.typing("bob", "active");
-  ws.receive(`@label=${labelOf(ws.take()[0].replace("+typing=active;", ""))} :srv 404 alice bob :Cannot send`);
+  ws.receive(`@label=${labelOf(ws.take({ keepalive: false })[0].replace("+typing=active;", ""))} :srv 404 alice bob :Cannot send`);
   assert.deepEqual(seen.refused, []);
   assert.deepEqual(seen.messages, []);
 });
 
 test("taken at connection, the nick wanted is MONITORed and asked for once offline", () => {
   const { client, ws, seen } = connected({ nick: "erin", registeredAs: "erin_", isupport: "CASEMAPPING=ascii MONITOR=100" });
-  assert.deepEqual(ws.take(), ["MONITOR + erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
   ws.receive(":srv 730 erin_ :erin!u@h"); // still there: nothing to do, nothing shown
-  assert.deepEqual(ws.take(), []);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
   ws.receive(":srv 731 erin_ :erin");
-  assert.deepEqual(ws.take(), ["NICK erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
   ws.receive(":srv 433 erin_ erin :Nickname is already in use"); // taken again meanwhile: quietly
   ws.receive(":srv 731 erin_ :erin");
-  assert.deepEqual(ws.take(), ["NICK erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
   ws.receive(":erin_!~u@h NICK erin");
   assert.equal(client.nick, "erin");
-  assert.deepEqual(ws.take(), ["MONITOR - erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR - erin"]);
   assert.deepEqual(seen.messages.map((m) => m.command), ["NICK"]);
 });
 
 test("without MONITOR the nick wanted is asked for again now and then", () => {
   const { client, ws, timers } = connected({ nick: "erin", registeredAs: "erin_" });
-  assert.deepEqual(ws.take(), []);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
   timers.advance(RECLAIM_INTERVAL_MS);
-  assert.deepEqual(ws.take(), ["NICK erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
   ws.receive(":srv 433 erin_ erin :Nickname is already in use");
   timers.advance(RECLAIM_INTERVAL_MS);
-  assert.deepEqual(ws.take(), ["NICK erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
   ws.receive(":erin_!~u@h NICK erin");
   timers.advance(RECLAIM_INTERVAL_MS * 1.5);
-  assert.deepEqual(ws.take(), []);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
   assert.equal(client.nick, "erin");
 });
 
 test("a nick chosen by hand ends the wait for the one taken at connection", () => {
   const { client, ws, timers } = connected({ nick: "erin", registeredAs: "erin_", isupport: "MONITOR=10" });
-  ws.take();
+  ws.take({ keepalive: false });
   client.nickChosen();
-  assert.deepEqual(ws.take(), ["MONITOR - erin"]);
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR - erin"]);
   ws.receive(":srv 731 erin_ :erin");
   timers.advance(RECLAIM_INTERVAL_MS * 1.5);
-  assert.deepEqual(ws.take(), []);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
 });
 
 test("a refused message comes back as what sends it again from where the user is", () => {
