@@ -13,6 +13,7 @@ A line with tags or a source is IRC when the command after them is an opener.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from hubbub.irc.message import Message, ParseError, parse
@@ -65,6 +66,17 @@ _OPENERS: dict[str, Callable[[list[str]], bool]] = {
     "PONG": _one,
     "QUIT": lambda params: len(params) <= 1,
 }
+
+
+_HTTP_REQUEST = re.compile(r"(GET|HEAD|POST|PUT|DELETE|OPTIONS|PATCH|CONNECT|TRACE) \S+ HTTP/\d(\.\d)?")
+
+
+def looks_like_http(first_line: str) -> bool:
+    """Whether a connection's first line is an HTTP request: a web page can make its
+    visitors' browsers send one to any port (a form, a no-cors fetch), its body then
+    read here as a person's lines (a nickname, then messages, from each visitor's own
+    address). Such a connection is closed, as IRC servers do."""
+    return _HTTP_REQUEST.fullmatch(first_line.strip()) is not None
 
 
 def looks_like_irc(first_line: str) -> bool:

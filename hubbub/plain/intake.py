@@ -20,11 +20,12 @@ legacy encoding, and gets a sentence and another try rather than IRC's FAIL.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
-from hubbub.plain.detect import looks_like_irc
+from hubbub.plain.detect import looks_like_http, looks_like_irc
 from hubbub.plain.render import PlainOutput
-from hubbub.plain.telnet import TelnetFilter
+from hubbub.plain.telnet import IAC, TelnetFilter
 from hubbub.plain.translate import Later, PlainInput, Timer
 from hubbub.plain.view import PlainView
 from hubbub.server.context import Services
@@ -41,10 +42,15 @@ WELCOME_NOTICE = (
 # fraction; a person does not notice half a second before the greeting.
 BANNER_DELAY = 0.5
 INTERRUPT_HINT = "*** Ctrl+C does not leave the chat: type /exit to leave."
+# Telnet commands a connection may send: a burst (a client's negotiation, Ctrl+C now and
+# then), refilled at a rate no person reaches; past it the connection is closed (see telnet.py).
+TELNET_BURST = 512
+TELNET_PER_SECOND = 20.0
 
 
 class Intake:
-    __slots__ = ("session", "plain", "_decided", "_later", "_telnet", "incoming", "line_received", "_banner")
+    __slots__ = ("session", "plain", "_decided", "_later", "_telnet", "incoming", "line_received", "_banner",
+                 "_telnet_budget", "_telnet_at")  # fmt: skip
 
     def __init__(
         self, svc: Services, link: Link, ip: str, secure: bool = False, later: Later | None = None,
@@ -55,6 +61,8 @@ class Intake:
         self._decided = False
         self._later = later
         self._telnet: TelnetFilter | None = TelnetFilter()  # dropped once the peer speaks IRC
+        self._telnet_budget = float(TELNET_BURST)  # telnet commands it may send now
+        self._telnet_at = time.monotonic()
         # Bytes pass this before they are framed into lines, until the peer speaks IRC.
         self.incoming: Callable[[bytes], bytes] | None = self._telnet_input
         # What a received line goes to: here, until the first line decides; for an IRC
@@ -87,7 +95,17 @@ class Intake:
     def _telnet_input(self, data: bytes) -> bytes:
         telnet = self._telnet
         assert telnet is not None
-        text, answer = telnet.feed(data)
+        if IAC in data:
+            now = time.monotonic()
+            self._telnet_budget = min(TELNET_BURST, self._telnet_budget + (now - self._telnet_at) * TELNET_PER_SECOND)
+            self._telnet_at = now
+        text, answer = telnet.feed(data, int(self._telnet_budget))
+        if telnet.commands:
+            self._telnet_budget -= telnet.commands
+            telnet.commands = 0
+        if telnet.flooded:
+            self.session.disconnect("Excess telnet commands")
+            return b""
         if answer or telnet.interrupts:
             link = self.session.link
             if answer:
@@ -105,6 +123,9 @@ class Intake:
             if text.strip(" "):
                 self._decided = True
                 self._cancel_banner()
+                if looks_like_http(text):
+                    self.session.disconnect("This port speaks IRC, not HTTP")
+                    return
                 if not looks_like_irc(text):
                     self._become_plain()
                 else:  # from now on every line goes straight to the session

@@ -14,6 +14,11 @@ refusing is always allowed, and acknowledging a refusal is never needed).
 answers to send back, and counts interrupts, across reads that cut a command anywhere.
 It also makes telnet's carriage return, CR NUL (what a telnet in character mode sends
 for Enter), the end of a line, as CR LF is: lines end at LF further on.
+
+Commands cost Python work one byte at a time and produce no line, so neither the recvq
+nor flood control sees them: `feed` takes at most `limit` of them and then stops
+(`flooded`), the caller keeping each connection's budget (plain/intake.py). A peer
+streaming IAC NOP would otherwise keep a core busy for everyone.
 """
 
 from __future__ import annotations
@@ -41,17 +46,20 @@ _TEXT, _COMMAND, _OPTION, _SUB, _SUB_IAC = range(5)  # where in the byte stream 
 
 
 class TelnetFilter:
-    __slots__ = ("_state", "_verb", "interrupts", "_cr")
+    __slots__ = ("_state", "_verb", "interrupts", "_cr", "commands", "flooded")
 
     def __init__(self) -> None:
         self._state = _TEXT
         self._verb = 0  # DO, DONT, WILL or WONT, waiting for its option byte
         self.interrupts = 0  # IP, BRK, ABORT and SUSP seen (Ctrl+C and the like)
         self._cr = False  # the text so far ended with CR: a NUL beginning the next read ends a line
+        self.commands = 0  # commands taken since the caller last reset it
+        self.flooded = False  # a read held more commands than its limit: the rest was not looked at
 
-    def feed(self, data: bytes) -> tuple[bytes, bytes]:
-        """`data` without telnet commands (CR NUL made CR LF), and the bytes that answer them."""
-        text, answer = self._commands(data)
+    def feed(self, data: bytes, limit: int = 1 << 62) -> tuple[bytes, bytes]:
+        """`data` without telnet commands (CR NUL made CR LF), and the bytes that answer
+        them; past `limit` commands, what is left of `data` is dropped (`flooded`)."""
+        text, answer = self._commands(data, limit)
         if text:
             if self._cr and text[0] == 0:
                 text = b"\n" + text[1:]
@@ -60,7 +68,7 @@ class TelnetFilter:
             self._cr = text[-1] == 13
         return text, answer
 
-    def _commands(self, data: bytes) -> tuple[bytes, bytes]:
+    def _commands(self, data: bytes, limit: int) -> tuple[bytes, bytes]:
         if self._state == _TEXT and IAC not in data:
             return data, b""  # no command anywhere: the common case, one scan in C
         text = bytearray()
@@ -69,6 +77,10 @@ class TelnetFilter:
             state = self._state
             if state == _TEXT:
                 if byte == IAC:
+                    if self.commands >= limit:
+                        self.flooded = True
+                        break
+                    self.commands += 1
                     self._state = _COMMAND
                 else:
                     text.append(byte)

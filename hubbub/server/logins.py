@@ -124,17 +124,22 @@ def succeeded(ctx: Context, account_key: str) -> None:
 
 def check_password(
     ctx: Context, name: str, password: str, done: Callable[[Account | None], None],
-    unavailable: Callable[[], None],
+    unavailable: Callable[[str], None],
 ) -> None:  # fmt: skip
     """Check `password` for the account `name` off the loop; `done(account)` with the
     account on success, None on failure (after counting it). The account is read once
     this node has caught up with the network's order (`Context.caught_up`): an account
     registered, or a password changed, on another node a moment ago counts here too;
-    `unavailable()` when the network's log stays out of reach (nothing is counted)."""
-    ctx.caught_up(lambda: _check_password(ctx, casefold(name), password, done), unavailable)
+    `unavailable(why)` when the password could not be checked, nothing counted: the
+    network's log stays out of reach (UNAVAILABLE), or too many checks wait already
+    (BUSY: never "invalid credentials" to someone whose password was not even looked at)."""
+    ctx.caught_up(lambda: _check_password(ctx, casefold(name), password, done, unavailable),
+                  lambda: unavailable(UNAVAILABLE))  # fmt: skip
 
 
-def _check_password(ctx: Context, key: str, password: str, done: Callable[[Account | None], None]) -> None:
+def _check_password(
+    ctx: Context, key: str, password: str, done: Callable[[Account | None], None], unavailable: Callable[[str], None]
+) -> None:
     account = ctx.state.accounts.get(key)
     stored = account.password_hash if account is not None and account.password_hash else DECOY_HASH
 
@@ -148,7 +153,7 @@ def _check_password(ctx: Context, key: str, password: str, done: Callable[[Accou
             done(None)
 
     if not ctx.run_blocking(lambda: verify_password(stored, password), checked):
-        done(None)  # too many checks wait already: refused unchecked, and not counted as a failure
+        unavailable(BUSY)  # too many checks wait already: refused unchecked, and not counted as a failure
 
 
 def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:
@@ -188,6 +193,7 @@ def give_owed_status(ctx: Context) -> None:
 
 
 UNAVAILABLE = "The network is out of reach, try again soon"
+BUSY = "The server is busy checking passwords, try again in a moment"
 
 
 def throttled_text(wait: float) -> str:

@@ -258,7 +258,10 @@ class WebSocketConnection(GatedInput):
         while True:
             if self._resumed is not None:  # frames wait, in aiohttp's bounded queue and the kernel's
                 await self._resumed
-            message = await ws.receive()
+            try:
+                message = await ws.receive()
+            except ConnectionError:  # aiohttp's automatic pong to a peer gone meanwhile (reset)
+                return "Connection closed", False
             kind = message.type
             if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
                 if not self._closing:

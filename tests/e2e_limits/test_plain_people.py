@@ -161,6 +161,48 @@ async def test_telnet_ctrl_c_before_the_nickname(server, clients) -> None:
     assert (await alice.expect("JOIN", "#lobby")).source.startswith("bob!")
 
 
+async def test_a_stream_of_telnet_commands_is_cut_off_and_the_others_chat_on(server, clients) -> None:
+    """Commands make no line, so neither the recvq nor flood control would ever stop them:
+    a connection streaming IAC NOP (a core's worth of Python work) is closed after a
+    budget no telnet spends (its negotiation, Ctrl+C now and then), before its nickname too."""
+    alice, bob = await lobby(server)
+    flooder = await LineClient.connect(server)
+    clients.append(flooder)
+    nop = bytes([IAC, 241]) * 4096
+    try:
+        for _ in range(64):
+            flooder.writer.write(nop)
+            await flooder.writer.drain()
+    except ConnectionError:
+        pass
+    try:  # closed: with its ERROR, or reset for the commands it sent after it
+        lines = await flooder.closed()
+        assert any("Excess telnet commands" in line for line in lines), lines
+    except ConnectionResetError:
+        pass
+    bob.send("still here")
+    assert (await alice.expect("PRIVMSG", "#lobby")).params[1] == "still here"
+
+
+async def test_an_http_request_on_the_irc_port_is_closed_and_its_body_never_said(server, clients) -> None:
+    """A web page can make a visitor's browser POST to the IRC port: its body must not
+    become a nickname and a message, from the visitor's own address."""
+    alice, _bob = await lobby(server)
+    browser = await LineClient.connect(server)
+    clients.append(browser)
+    body = "xspammer\nBuy cheap stuff at evil.example\n"
+    browser.writer.write((f"POST /submit HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://evil.example\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n{body}").encode())  # fmt: skip
+    try:
+        lines = await browser.closed()
+        assert not any("nickname" in line for line in lines), lines
+    except ConnectionResetError:
+        pass  # closed, the rest of the request unread
+    alice.send("PRIVMSG #lobby :anyone?")
+    got = await sync(alice)
+    assert not [m for m in got if m.command in ("JOIN", "PRIVMSG") and "xspammer" in (m.source or "")], got
+
+
 # -- 11: every numeric a person can get, as a sentence ---------------------------------------
 
 SENTENCES = [

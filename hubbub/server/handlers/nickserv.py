@@ -216,7 +216,7 @@ def _identify(ctx: Context, args: list[str]) -> None:
             return
         logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
 
-    logins.check_password(ctx, name, password, checked, lambda: _say(ctx, logins.UNAVAILABLE))
+    logins.check_password(ctx, name, password, checked, lambda why: _say(ctx, why))
 
 
 @nickserv.command("LOGOUT", 0, "LOGOUT", "Logs you out of your account.")
@@ -361,7 +361,7 @@ def ns_passwd(ctx: Context, args: list[str]) -> None:
             return
         _change_password(ctx, found, new)
 
-    logins.check_password(ctx, account.name, current, checked, lambda: _say(ctx, logins.UNAVAILABLE))
+    logins.check_password(ctx, account.name, current, checked, lambda why: _say(ctx, why))
 
 
 def _own_account(ctx: Context) -> Account | None:

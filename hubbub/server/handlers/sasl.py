@@ -204,8 +204,8 @@ def _plain(ctx: Context, data: bytes) -> None:
     logins.check_password(ctx, authcid, password, checked, partial(_unavailable, ctx))
 
 
-def _unavailable(ctx: Context) -> None:
-    _fail(ctx, f"SASL authentication failed: {logins.UNAVAILABLE}")
+def _unavailable(ctx: Context, why: str = logins.UNAVAILABLE) -> None:
+    _fail(ctx, f"SASL authentication failed: {why}")
 
 
 def _external(ctx: Context, data: bytes) -> None:
