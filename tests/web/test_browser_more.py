@@ -231,14 +231,14 @@ async def test_commands_with_missing_arguments_say_how_to_use_them(open_user, ir
     await irc_user("carol", "#lobby")
     for line, expected in [
         ("/join", "Usage: /join"), ("/msg carol", "Usage: /msg"), ("/msg", "Usage: /msg"),
-        ("/kick", "Usage: /kick"), ("/nick", "Usage: /nick"), ("/mode", "Usage: /mode"),
+        ("/kick", "Usage: /kick"), ("/nick", "Usage: /nick"),
         ("/notice carol", "Usage: /notice"), ("/me", "Usage: /me"), ("/quote", "Usage: /quote"),
         ("/search", "Usage: /search"), ("/whois", "Usage: /whois"),
     ]:  # fmt: skip
         await alice.say(line)
         await expect(error_rows(alice).last).to_contain_text(expected)
     await alice.switch_to("hubbub")
-    for line, expected in [("/topic", "works in a channel"), ("/part", "needs a channel"),
+    for line, expected in [("/topic", "works in a channel"), ("/part", "needs a channel"), ("/mode", "Usage: /mode"),
                            ("/me waves", "works in a channel"), ("hello?", "server buffer")]:  # fmt: skip
         await alice.say(line)
         await expect(error_rows(alice).last).to_contain_text(expected)

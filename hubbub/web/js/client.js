@@ -523,6 +523,13 @@ export class IrcClient {
     return this.request(this.historyRequests, { command: "CHATHISTORY", params: [subcommand, target, ...args.map(String)] }, this.fold(target));
   }
 
+  /** draft/account-registration as offered: null when it is not, else {emailRequired}. */
+  accountRegistration() {
+    if (!this.offered.has("draft/account-registration")) return null;
+    const value = parseCapValue(this.offered.get("draft/account-registration"));
+    return { emailRequired: "email-required" in value };
+  }
+
   /** SEARCH with soju.im/search attributes ({text, in, from, limit...}). */
   search(attributes) {
     if (!this.has("soju.im/search")) return Promise.resolve({ messages: [], error: "unsupported" });

@@ -173,7 +173,8 @@ export const COMMANDS = {
   },
   kick: {
     usage: "/kick nick [reason]",
-    help: "Remove someone from this channel",
+    help: "Remove someone from this channel (they may come back: /kickban keeps them out)",
+    group: "Moderation",
     run(ctx, args) {
       const [nick, reason] = splitFirst(args);
       const channel = currentChannel(ctx);
@@ -183,24 +184,75 @@ export const COMMANDS = {
   },
   mode: {
     usage: "/mode [target] modes [args]",
-    help: "Set modes (on this channel by default)",
+    help: "Set modes (on this channel by default); /mode alone: this channel's modes; /mode b: its ban list",
     run(ctx, args) {
       const parts = words(args);
-      if (!parts.length) return usage(ctx, "mode");
-      if (/^[+-]/.test(parts[0])) {
-        const channel = currentChannel(ctx);
+      const channel = currentChannel(ctx);
+      if (!parts.length) {
+        if (!channel) return usage(ctx, "mode");
+        return ctx.client.send({ command: "MODE", params: [channel] }); // its modes (324), shown in it
+      }
+      // "+i", "-m": modes of this channel; "b" (or "e", "I") alone: its list
+      const list = parts.length === 1 && parts[0].length === 1 && (ctx.state.chanmodes[0] || "b").includes(parts[0]);
+      if (/^[+-]/.test(parts[0]) || list) {
         if (!channel) return usage(ctx, "mode");
         parts.unshift(channel);
       }
       ctx.client.send({ command: "MODE", params: parts });
     },
   },
+  bans: {
+    usage: "/bans [#channel]",
+    help: "The ban list of this channel (or of the one named), mutes included",
+    group: "Moderation",
+    run(ctx, args) {
+      const [named] = words(args);
+      const channel = named && ctx.state.isChannel(named) ? named : currentChannel(ctx);
+      if (!channel) return ctx.state.info("/bans works in a channel, or names one: /bans #channel", { kind: "error" });
+      ctx.client.send({ command: "MODE", params: [channel, "b"] });
+    },
+  },
+  op: prefixCommand("op", "+", "o", "Make people operators of this channel"),
+  deop: prefixCommand("deop", "-", "o", "Take operator status away"),
+  voice: prefixCommand("voice", "+", "v", "Let people speak in a moderated (+m) channel, or while muted"),
+  devoice: prefixCommand("devoice", "-", "v", "Take voice away"),
+  ban: listCommand("ban", "+", "", "Ban people from this channel (alone: the ban list); a nick bans nick!*@*, a mask (with ! or @) is used as given"),
+  unban: listCommand("unban", "-", "", "Lift bans: a nick lifts nick!*@*, a mask the mask given"),
+  mute: listCommand("mute", "+", "m:", "Mute people: they stay but cannot speak (a nick mutes nick!*@*: +b m:nick!*@*)"),
+  unmute: listCommand("unmute", "-", "m:", "Lift mutes"),
+  kickban: {
+    usage: "/kickban nick [reason]",
+    help: "Ban nick!*@* from this channel, then kick them (alias /kb)",
+    group: "Moderation",
+    run(ctx, args) {
+      const [nick, reason] = splitFirst(args);
+      const channel = currentChannel(ctx);
+      if (!nick || !channel) return usage(ctx, "kickban");
+      ctx.client.send({ command: "MODE", params: [channel, "+b", banMask(nick)] });
+      ctx.client.send({ command: "KICK", params: reason.trim() ? [channel, nick, reason.trim()] : [channel, nick] });
+    },
+  },
   search: {
-    usage: "/search text",
-    help: "Search this conversation's history (when the server offers search)",
+    usage: "/search [from:nick] text",
+    help: "Search this conversation's history (when the server offers search); from:nick: what they said",
     run(ctx, args) {
       if (!args.trim()) return usage(ctx, "search");
       ctx.ui.search(args.trim());
+    },
+  },
+  register: {
+    usage: "/register password [email]",
+    help: "Create an account named after your current nick, with this password (logs you in)",
+    run(ctx, args) {
+      const [password, email, extra] = words(args);
+      if (!password || extra) return usage(ctx, "register");
+      const offer = ctx.client.accountRegistration ? ctx.client.accountRegistration() : null;
+      if (offer && offer.emailRequired && !email) {
+        return ctx.state.info("This server needs an e-mail address for an account: /register <password> <email>", { kind: "error" });
+      }
+      ctx.ui.registering(password);
+      if (offer) ctx.client.send({ command: "REGISTER", params: ["*", email || "*", password] }); // draft/account-registration
+      else ctx.client.send({ command: "PRIVMSG", params: ["NickServ", email ? `REGISTER ${password} ${email}` : `REGISTER ${password}`] });
     },
   },
   oper: {
@@ -252,7 +304,68 @@ export const COMMANDS = {
 };
 
 // Other names people type out of habit.
-export const ALIASES = { j: "join", leave: "part", q: "query", m: "msg", raw: "quote", exit: "quit", w: "whois", wc: "close" };
+export const ALIASES = { j: "join", leave: "part", q: "query", m: "msg", raw: "quote", exit: "quit", w: "whois", wc: "close", kb: "kickban" };
+
+/** The mask a ban names: a nick is everyone with that nick (nick!*@*); a mask (with ! or
+ * @) or an extban (a:account) is used as given. */
+export function banMask(word) {
+  return /[!@:]/.test(word) ? word : `${word}!*@*`;
+}
+
+/** The server's MODES token (how many mode changes with an argument one MODE may carry). */
+function modesPerLine(ctx) {
+  return ctx.state.modesPerLine || 3;
+}
+
+/** MODE #channel +ooo a b c, as many lines as the server's MODES needs. */
+function sendModes(ctx, channel, sign, letter, args) {
+  const per = modesPerLine(ctx);
+  for (let i = 0; i < args.length; i += per) {
+    const some = args.slice(i, i + per);
+    ctx.client.send({ command: "MODE", params: [channel, sign + letter.repeat(some.length), ...some] });
+  }
+}
+
+/** An optional channel named first, then the words: [channel, words]. */
+function channelAndWords(ctx, args) {
+  const parts = words(args);
+  if (parts.length && ctx.state.isChannel(parts[0])) return [parts[0], parts.slice(1)];
+  return [currentChannel(ctx), parts];
+}
+
+/** /op, /deop, /voice, /devoice: a rank given or taken, to several nicks at once. */
+function prefixCommand(name, sign, letter, help) {
+  return {
+    usage: `/${name} nick [nick...]`,
+    help,
+    group: "Moderation",
+    run(ctx, args) {
+      const [channel, nicks] = channelAndWords(ctx, args);
+      if (!channel) return ctx.state.info(`/${name} works in a channel`, { kind: "error" });
+      if (!nicks.length) return usage(ctx, name);
+      sendModes(ctx, channel, sign, letter, nicks);
+    },
+  };
+}
+
+/** /ban, /unban, /mute, /unmute: entries of the ban list (+b), nicks made masks. */
+function listCommand(name, sign, extban, help) {
+  return {
+    usage: `/${name} nick|mask [...]`,
+    help,
+    group: "Moderation",
+    run(ctx, args) {
+      const [channel, targets] = channelAndWords(ctx, args);
+      if (!channel) return ctx.state.info(`/${name} works in a channel`, { kind: "error" });
+      if (!targets.length) {
+        if (name === "ban") return ctx.client.send({ command: "MODE", params: [channel, "b"] }); // the list
+        return usage(ctx, name);
+      }
+      const masks = targets.map((t) => (extban && !t.startsWith(extban) ? extban + banMask(t) : banMask(t)));
+      sendModes(ctx, channel, sign, "b", masks);
+    },
+  };
+}
 
 function words(text) {
   return text.trim().split(/\s+/).filter(Boolean);
@@ -287,6 +400,21 @@ function inChannel(ctx, target) {
   if (b.kind !== "channel" || b.joined) return true;
   ctx.state.info(`You are not in ${target}: /join ${target} to come back.`, { kind: "error" });
   return false;
+}
+
+/**
+ * A search as typed: "from:nick" words name the sender (the last one counts), the rest
+ * is the text. {text, from}; either may be "".
+ */
+export function parseSearch(query) {
+  let from = "";
+  const rest = [];
+  for (const word of words(query)) {
+    const m = /^from:(\S+)$/i.exec(word);
+    if (m) from = m[1].replace(/^@/, "");
+    else rest.push(word);
+  }
+  return { text: rest.join(" "), from };
 }
 
 /**

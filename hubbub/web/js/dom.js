@@ -80,6 +80,20 @@ export function timeElement(ms) {
   return el("time", { class: "ts", datetime: date.toISOString(), title: fullDate.format(date), text: clock.format(date) });
 }
 
+const shortDay = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+const shortDayYear = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
+
+/** A time, with its date in front when it is not today ("3 Dec 14:02"; the year when
+ * not this one): for lines shown out of their day's context (search results). */
+export function whenElement(ms, now = Date.now()) {
+  const node = timeElement(ms);
+  if (dayOf(ms) === dayOf(now)) return node;
+  const date = new Date(ms);
+  const day = (date.getFullYear() === new Date(now).getFullYear() ? shortDay : shortDayYear).format(date);
+  node.textContent = `${day} ${node.textContent}`;
+  return node;
+}
+
 export function dayLabel(ms) {
   return dayFormat.format(new Date(ms));
 }

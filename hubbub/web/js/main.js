@@ -6,11 +6,13 @@
 import { IrcClient } from "./client.js";
 import { ChatState, SERVER_KEY } from "./state.js";
 import { View } from "./view.js";
-import { COMMANDS, completions, resendable, runInput, wordBefore } from "./commands.js";
+import { COMMANDS, completions, parseSearch, resendable, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords } from "./format.js";
-import { Landing, activeSetting, activeToRestore, queriesToRestore, refusedTarget, resumeOnLoad } from "./resume.js";
+import {
+  Landing, activeSetting, activeToRestore, invitedChannels, queriesToRestore, refusedTarget, resumeOnLoad, withInvited,
+} from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "hubbub.settings";
@@ -67,7 +69,11 @@ function showConnectScreen(reason = "") {
   $("connect-nick").value = settings.nick || "";
   $("connect-password").value = settings.remember ? settings.password || "" : "";
   $("connect-remember").checked = !!settings.remember;
-  $("connect-channels").value = (settings.channels && settings.channels.length ? settings.channels : ["#lobby"]).join(" ");
+  // An invite link's channels first (where the session lands), then those remembered.
+  const remembered = settings.channels && settings.channels.length ? settings.channels : [];
+  const invited = invitation();
+  const channels = invited.length ? withInvited(invited, remembered) : remembered.length ? remembered : ["#lobby"];
+  $("connect-channels").value = channels.join(" ");
   $("connect").hidden = false;
   $("app").hidden = true;
   if (settings.notice) {
@@ -106,6 +112,7 @@ function showConnectScreen(reason = "") {
 // -- a session ---------------------------------------------------------------------------
 
 function startSession({ nick, password, channels, queries = [], active = null }) {
+  forgetInvite();
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
@@ -115,6 +122,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
   let pendingSwitch = null; // the channel a /join asked for: shown once joined
   let firstRegistration = true;
   let askedNick = null; // what /nick asked for: remembered once the server agrees
+  let registeringWith = null; // the password a /register gave: the account's, once logged in
   // Channel keys given to /join (and those remembered from the last visit), by folded
   // name: a keyed channel is rejoined with its key after a reconnection or a reload.
   const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
@@ -163,6 +171,9 @@ function startSession({ nick, password, channels, queries = [], active = null })
       setTimeout(() => location.reload(), 1000);
       client.quit(reason || "Leaving");
     },
+    registering(accountPassword) {
+      registeringWith = accountPassword;
+    },
     nickAsked(newNick) {
       askedNick = newNick;
       client.nickChosen(); // a nick taken at connection is not taken back any more
@@ -199,7 +210,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
   client.on("status", (status) => state.setConnection(status));
   client.on("isupport", () => state.configure({ fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport }));
   client.on("caps", () => view.setSearchAvailable(client.has("soju.im/search")));
-  client.on("sasl-failed", ({ text }) => alertUser(`Login failed: ${text}. You are connected without your account.`));
+  client.on("sasl-failed", ({ text }) => alertUser(`Login failed: ${text}. You are connected without your account. ` +
+    "No account by that name? Type /register <password> to create one with this nick."));
   client.on("own-nick", ({ nick }) => {
     if (askedNick !== null && client.fold(nick) === client.fold(askedNick)) {
       askedNick = null;
@@ -231,6 +243,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     firstRegistration = false;
   });
   client.on("message", (msg) => {
+    if (msg.command === "900" && registeringWith !== null) accountCreated();
     replyToCtcp(msg);
     noteRefusal(msg);
     if (isNickServNotice(msg) && state.active === SERVER_KEY && leavingServer()) {
@@ -243,6 +256,15 @@ function startSession({ nick, password, channels, queries = [], active = null })
   client.on("batch", (batch) => state.handleBatch(batch));
   client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
   client.on("refused", (refused) => reportRefused(refused));
+
+  /** Logged in to the account a /register created: its password is the one to log in
+   * with from now on (a reconnection, a reload: remembered only if the person asked). */
+  function accountCreated() {
+    client.options.password = registeringWith;
+    const remember = !!loadSettings().remember;
+    updateSettings({ usesPassword: true, password: remember ? registeringWith : undefined });
+    registeringWith = null;
+  }
 
   /** The server refused a message the user wrote (FAIL: the network out of reach; 404:
    * a moderated channel...): one line saying so, quoting it, in its conversation (and
@@ -506,7 +528,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
       return;
     }
     const b = state.activeBuffer;
-    const attrs = { text, limit: 100 };
+    const { text: words, from } = parseSearch(text); // "from:nick seeds"
+    const attrs = { text: words, from, limit: 100 };
     if (b.kind !== "server") attrs.in = b.name;
     const { messages, error } = await client.search(attrs);
     view.showSearchResults(text, error ? [] : state.searchResults({ messages }), error);
@@ -709,7 +732,11 @@ function startSession({ nick, password, channels, queries = [], active = null })
 
   function openHelp() {
     const list = $("help-commands");
-    list.replaceChildren(...Object.values(COMMANDS).flatMap((c) => [el("dt", {}, el("code", { text: c.usage })), el("dd", { text: c.help })]));
+    const entry = (c) => [el("dt", {}, el("code", { text: c.usage })), el("dd", { text: c.help })];
+    const all = Object.values(COMMANDS);
+    list.replaceChildren(...all.filter((c) => !c.group).flatMap(entry));
+    // The channel operator's commands under a heading of their own.
+    $("help-moderation").replaceChildren(...all.filter((c) => c.group === "Moderation").flatMap(entry));
     $("help-dialog").showModal();
   }
 
@@ -757,6 +784,20 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (!document.hidden) view.schedule();
   });
   window.addEventListener("online", () => client.reconnectNow());
+  // An invite link opened in this tab while the session runs: its channels joined now
+  // (or once connected), the first shown.
+  let invitedLater = [];
+  window.addEventListener("hashchange", () => {
+    const invited = invitation();
+    if (!invited.length) return;
+    forgetInvite();
+    if (client.registered) runInput(ctx, `/join ${invited.join(",")}`);
+    else invitedLater = invited;
+  });
+  client.on("registered", () => {
+    if (invitedLater.length) runInput(ctx, `/join ${invitedLater.join(",")}`);
+    invitedLater = [];
+  });
   updateFocus();
 
   state.setActive(SERVER_KEY);
@@ -766,15 +807,36 @@ function startSession({ nick, password, channels, queries = [], active = null })
   window.hubbub = session;
 }
 
+/** The channels the page's address invites to; a fragment naming a part of the page
+ * (the skip link's "#input") is no invitation. */
+function invitation() {
+  const anchor = location.hash.length > 1 && !new URLSearchParams(location.search).get("join");
+  if (anchor && document.getElementById(location.hash.slice(1))) return [];
+  return invitedChannels(location);
+}
+
+/** An invite link's channels are asked for once: a reload later does not join them again
+ * (one left meanwhile stays left). */
+function forgetInvite() {
+  if (!invitation().length) return;
+  const url = new URL(location.href);
+  url.searchParams.delete("join");
+  url.hash = "";
+  history.replaceState(null, "", `${url.pathname}${url.search}`);
+}
+
 function main() {
   const settings = loadSettings();
   const { resume, reason } = resumeOnLoad(settings);
   if (resume) {
-    // A reload resumes the session (the password only if it was remembered).
+    // A reload resumes the session (the password only if it was remembered); an invite
+    // link adds its channels, and the session lands in the first.
     const password = settings.remember ? settings.password || "" : "";
     const queries = queriesToRestore(settings, settings.nick);
-    const active = activeToRestore(settings, settings.nick);
-    startSession({ nick: settings.nick, password, channels: settings.channels || [], queries, active });
+    const invited = invitation();
+    const active = invited.length ? invited[0] : activeToRestore(settings, settings.nick);
+    const channels = withInvited(invited, settings.channels || []);
+    startSession({ nick: settings.nick, password, channels, queries, active });
   } else {
     showConnectScreen(reason);
   }

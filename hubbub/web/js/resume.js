@@ -134,3 +134,29 @@ export class Landing {
     return name;
   }
 }
+
+/**
+ * The channels an invite link names: `/#garden`, `/#a,#b` (the address's fragment is
+ * the channel list) or `/?join=%23garden` (also `#a,#b`, and names without their `#`).
+ * [] when it names none.
+ */
+export function invitedChannels({ hash = "", search = "" } = {}) {
+  let list = "";
+  try {
+    const join = new URLSearchParams(search).get("join");
+    if (join) list = join;
+    else if (hash.length > 1) list = decodeURIComponent(hash); // "#garden": its own "#" starts the name
+  } catch {
+    return []; // a malformed %-escape: no invitation
+  }
+  const names = list.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
+  const seen = new Set();
+  return names.filter((c) => /^[#&][^\x00-\x20,:]+$/.test(c) && !seen.has(c.toLowerCase()) && seen.add(c.toLowerCase()));
+}
+
+/** The channels to join: those invited to first (the first is where the session lands),
+ * then the others, each once. */
+export function withInvited(invited, channels) {
+  const seen = new Set(invited.map((c) => c.toLowerCase()));
+  return [...invited, ...channels.filter((c) => !seen.has(c.toLowerCase()))];
+}

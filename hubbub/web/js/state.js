@@ -42,6 +42,7 @@ class Buffer {
     this.historyUnavailable = false; // the server keeps no history (no draft/chathistory)
     this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
     this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
+    this.listCount = 0; // entries of a ban (exception...) list being shown
   }
 
   get end() {
@@ -74,6 +75,7 @@ export class ChatState {
     this.chantypes = "#&";
     this.prefix = parsePrefix("(ov)@+");
     this.chanmodes = ["b", "k", "l", "imnst"];
+    this.modesPerLine = 3; // ISUPPORT MODES: mode changes with an argument per MODE line
     this.network = "";
     this.away = false;
     this.connection = { status: "idle" };
@@ -105,6 +107,7 @@ export class ChatState {
     if (prefix) this.prefix = prefix;
     if (isupport) {
       if (isupport.has("CHANMODES")) this.chanmodes = isupport.get("CHANMODES").split(",");
+      if (isupport.has("MODES")) this.modesPerLine = Number(isupport.get("MODES")) || 3;
       if (isupport.has("NETWORK")) {
         this.network = isupport.get("NETWORK");
         this.server.name = this.network;
@@ -640,6 +643,11 @@ export class ChatState {
     }
   }
 
+  /** Where a channel's list is shown: in the channel when it is open here, else where the person is. */
+  listBuffer(channel) {
+    return this.buffer(channel) || this.activeBuffer;
+  }
+
   whoisLine(nick, text) {
     const key = this.fold(nick);
     if (!this.whois.has(key)) this.whois.set(key, []);
@@ -868,6 +876,11 @@ const HANDLERS = {
     s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`);
   },
 
+  // draft/account-registration: REGISTER SUCCESS <account> :<text> (a refusal is a FAIL).
+  REGISTER(s, msg) {
+    if (msg.params[0] === "SUCCESS") s.info(msg.params[msg.params.length - 1] || "Account registered");
+  },
+
   NOTE(s, msg) {
     s.info(msg.params[msg.params.length - 1], { buffer: s.server });
   },
@@ -913,6 +926,42 @@ function talk(s, msg) {
 }
 
 // -- numerics that need more than "show the text" -----------------------------------------
+
+/** How long ago `ms` was, from `now`, in words: "just now", "2 minutes ago", "3 days ago". */
+export function ago(ms, now) {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  const say = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+  if (s < 60) return "just now";
+  if (s < 3600) return say(Math.floor(s / 60), "minute");
+  if (s < 86400) return say(Math.floor(s / 3600), "hour");
+  if (s < 86400 * 60) return say(Math.floor(s / 86400), "day");
+  return `on ${new Date(ms).toISOString().slice(0, 10)}`;
+}
+
+/** One entry of a channel list (367 <channel> <mask> [<setter> <time>]) in words:
+ * "spammy!*@* — set by maya, 2 minutes ago"; a mute (m:) says so. */
+function listEntry(what) {
+  return (s, msg, p) => {
+    const [channel, mask = "", setter = "", when = ""] = p;
+    const muted = what === "ban" && mask.startsWith("m:");
+    let text = muted ? `${mask.slice(2)} (muted)` : mask;
+    const by = setter.split("!")[0];
+    const at = Number(when) * 1000;
+    if (by) text += ` — set by ${by}${at ? `, ${ago(at, s.now())}` : ""}`;
+    const buffer = s.listBuffer(channel);
+    buffer.listCount = (buffer.listCount || 0) + 1;
+    s.info(text, { buffer });
+  };
+}
+
+function listEnd(what, plural) {
+  return (s, msg, p) => {
+    const buffer = s.listBuffer(p[0]);
+    const n = buffer.listCount || 0;
+    buffer.listCount = 0;
+    s.info(n ? `End of the ${what} list of ${p[0]} (${n} ${n === 1 ? what : plural})` : `No ${plural} on ${p[0]}`, { buffer });
+  };
+}
 
 function whois(format) {
   return (s, msg, p) => s.whoisLine(p[0], format(p));
@@ -970,6 +1019,14 @@ const NUMERICS = {
     if (buffer) s.info(`Channel modes: ${p.slice(1).join(" ")}`, { buffer });
   },
   "329": () => {},
+  // A channel's lists (/bans, /mode b): each entry as words, in the channel (or where
+  // the person is, for a channel not open here), then how many there were.
+  "367": listEntry("ban"),
+  "368": listEnd("ban", "bans"),
+  "348": listEntry("exception"),
+  "349": listEnd("exception", "exceptions"),
+  "346": listEntry("invite exception"),
+  "347": listEnd("invite exception", "invite exceptions"),
   // On joining, the topic of the channel; otherwise the answer to /topic #channel for
   // one we are not in, said where it was asked.
   "331": (s, msg, p) => {

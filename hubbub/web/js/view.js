@@ -6,7 +6,7 @@
 
 import { SERVER_KEY } from "./state.js";
 import { MessageList } from "./messagelist.js";
-import { appendRich, el, nickClass, timeElement } from "./dom.js";
+import { appendRich, el, nickClass, whenElement } from "./dom.js";
 import { stripFormatting } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -513,7 +513,7 @@ export class View {
       return el("li", {},
         el("button", { type: "button", class: "result", dataset: { target: r.target } },
           el("span", { class: "where", text: r.target }),
-          timeElement(r.time),
+          whenElement(r.time),
           el("span", { class: `nick ${nickClass(fold, r.nick)}`, text: r.nick }),
           text));
     });
