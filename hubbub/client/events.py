@@ -136,6 +136,7 @@ class Joined(Event):
     time: datetime
     account: str | None = None  # extended-join
     realname: str | None = None
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,7 @@ class Parted(Event):
     own: bool
     reason: str
     time: datetime
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ class Kicked(Event):
     own: bool  # we were the one kicked
     reason: str
     time: datetime
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,7 @@ class UserQuit(Event):
     reason: str
     channels: tuple[str, ...]  # the channels we shared with them
     time: datetime
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,7 @@ class NickChanged(Event):
     own: bool
     channels: tuple[str, ...]
     time: datetime
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +188,7 @@ class TopicChanged(Event):
     by: str | None
     time: datetime
     initial: bool
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +215,7 @@ class ModeChanged(Event):
     modes: str
     args: tuple[str, ...]
     time: datetime
+    msgid: str | None = None  # where the server tags it (history: not shown twice)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,10 +279,16 @@ class StandardReply(Event):
 
 @dataclass(frozen=True, slots=True)
 class History(Event):
-    """A chathistory batch: past messages of one conversation, oldest first."""
+    """A chathistory batch: past messages of one conversation, oldest first.
+
+    `events` holds everything of the batch in order: the messages and, where the server
+    plays events back (draft/event-playback), the joins, parts, kicks, quits, nick,
+    topic and mode changes (as `Joined`, `Kicked`, `ModeChanged`... with their msgid).
+    """
 
     target: str
     messages: tuple[MessageReceived, ...]
+    events: tuple[Event, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

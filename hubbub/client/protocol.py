@@ -35,10 +35,10 @@ __all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "utc_now"]
 # name it either way; labeled-response and chathistory are only useful with batch.
 DEFAULT_CAPS = frozenset({
     "account-notify", "away-notify", "batch", "cap-notify", "chathistory",
-    "draft/chathistory", "echo-message", "extended-join", "labeled-response",
+    "draft/chathistory", "draft/event-playback", "echo-message", "extended-join", "labeled-response",
     "message-tags", "multi-prefix", "sasl", "server-time",
 })
-_NEEDS_BATCH = frozenset({"labeled-response", "chathistory", "draft/chathistory"})
+_NEEDS_BATCH = frozenset({"labeled-response", "chathistory", "draft/chathistory", "draft/event-playback"})
 CAP_REQ_BUDGET = 400  # bytes of capability names per CAP REQ line
 SASL_CHUNK = 400  # AUTHENTICATE payloads are sent in 400-byte pieces
 HISTORY_LIMIT = 50
@@ -639,9 +639,9 @@ class ClientProtocol:
     def _close_batch(self, batch: _Batch) -> None:
         if batch.kind in ("chathistory", "draft/chathistory"):
             target = batch.params[0] if batch.params else ""
-            found = (self._message_event(m, history=True) for m in batch.messages
-                     if m.command in ("PRIVMSG", "NOTICE"))
-            self._emit(ev.History(target, tuple(e for e in found if e is not None)))
+            found = [e for e in (self._history_event(m, target) for m in batch.messages) if e is not None]
+            messages = tuple(e for e in found if isinstance(e, ev.MessageReceived))
+            self._emit(ev.History(target, messages, tuple(found)))
             return
         parent = self._batches.get(batch.parent) if batch.parent else None
         if parent is not None:
@@ -651,6 +651,33 @@ class ClientProtocol:
             self._emit(ev.LabeledResponse(batch.label, tuple(batch.messages)))
         for inner in batch.messages:
             self._dispatch(inner)
+
+    def _history_event(self, message: Message, target: str) -> ev.Event | None:
+        """One line of a chathistory batch as the event it was: a message, or (with
+        draft/event-playback) a join, part, kick, quit, nick, topic or mode change, told
+        about and never applied (the channel as it is now is not what it was then)."""
+        command, source = message.command, nick_of(message.source)
+        when, msgid = self._time(message), message.tags.get("msgid")
+        if command in ("PRIVMSG", "NOTICE"):
+            return self._message_event(message, history=True)
+        if command == "JOIN":
+            return ev.Joined(message.param(0) or target, source, self.is_me(source), when, msgid=msgid)
+        if command == "PART":
+            return ev.Parted(message.param(0) or target, source, self.is_me(source), message.param(1), when, msgid)
+        if command == "KICK":
+            kicked = message.param(1)
+            return ev.Kicked(message.param(0) or target, kicked, source or (self.server_name or ""),
+                             self.is_me(kicked), message.param(2), when, msgid)
+        if command == "QUIT":
+            return ev.UserQuit(source, message.param(0), (target,), when, msgid)
+        if command == "NICK":
+            return ev.NickChanged(source, message.param(0), False, (target,), when, msgid)
+        if command == "TOPIC":
+            return ev.TopicChanged(message.param(0) or target, message.param(1), source, when, False, msgid)
+        if command == "MODE":
+            return ev.ModeChanged(message.param(0) or target, source or (self.server_name or ""),
+                                  message.param(1), tuple(message.params[2:]), when, msgid)
+        return None  # TAGMSG (reactions) and the like: nothing shown
 
     def _on_ack(self, message: Message) -> None:
         label = message.tags.get("label")
@@ -749,7 +776,7 @@ class ClientProtocol:
             if state is not None:
                 state.members[fold(nick)] = (nick, "")
         self._emit(ev.Joined(name, nick, own, self._time(message),
-                             None if account in (None, "*") else account, realname))
+                             None if account in (None, "*") else account, realname, message.tags.get("msgid")))
         if state is not None:
             self._members_changed(state)
         if own and self.fetch_history:
@@ -770,13 +797,14 @@ class ClientProtocol:
     def _on_part(self, message: Message) -> None:
         nick = nick_of(message.source)
         name = message.param(0)
-        self._emit(ev.Parted(name, nick, self.is_me(nick), message.param(1), self._time(message)))
+        self._emit(ev.Parted(name, nick, self.is_me(nick), message.param(1), self._time(message),
+                             message.tags.get("msgid")))
         self._leave(name, nick)
 
     def _on_kick(self, message: Message) -> None:
         name, nick = message.param(0), message.param(1)
         self._emit(ev.Kicked(name, nick, nick_of(message.source), self.is_me(nick),
-                             message.param(2), self._time(message)))
+                             message.param(2), self._time(message), message.tags.get("msgid")))
         self._leave(name, nick)
 
     def _shared(self, nick: str) -> list[ChannelState]:
@@ -786,7 +814,8 @@ class ClientProtocol:
     def _on_quit(self, message: Message) -> None:
         nick = nick_of(message.source)
         shared = self._shared(nick)
-        self._emit(ev.UserQuit(nick, message.param(0), tuple(s.name for s in shared), self._time(message)))
+        self._emit(ev.UserQuit(nick, message.param(0), tuple(s.name for s in shared), self._time(message),
+                               message.tags.get("msgid")))
         key = self.isupport.casefold(nick)
         self._away_nicks.discard(key)
         for state in shared:
@@ -804,7 +833,8 @@ class ClientProtocol:
             self.nick = self.wanted_nick = new
             if self.own_prefix:
                 self.own_prefix = new + self.own_prefix[len(old):]
-        self._emit(ev.NickChanged(old, new, own, tuple(s.name for s in shared), self._time(message)))
+        self._emit(ev.NickChanged(old, new, own, tuple(s.name for s in shared), self._time(message),
+                                  message.tags.get("msgid")))
         for state in shared:
             _, modes = state.members.pop(fold(old))
             state.members[fold(new)] = (new, modes)
@@ -818,7 +848,8 @@ class ClientProtocol:
         state = self.channel(name)
         if state is not None:
             state.topic = topic
-        self._emit(ev.TopicChanged(name, topic, nick_of(message.source), self._time(message), False))
+        self._emit(ev.TopicChanged(name, topic, nick_of(message.source), self._time(message), False,
+                                   message.tags.get("msgid")))
 
     def _on_332(self, message: Message) -> None:  # RPL_TOPIC
         name, topic = message.param(1), message.param(2)
@@ -872,7 +903,8 @@ class ClientProtocol:
                     changed = True
             if changed:
                 self._members_changed(state)
-        self._emit(ev.ModeChanged(target, nick_of(message.source), modes, tuple(args), self._time(message)))
+        self._emit(ev.ModeChanged(target, nick_of(message.source), modes, tuple(args), self._time(message),
+                                  message.tags.get("msgid")))
 
     def _on_away(self, message: Message) -> None:  # away-notify
         nick = nick_of(message.source)

@@ -136,6 +136,17 @@ def _duration(seconds: int) -> str:
     return " ".join(parts + [f"{secs}s"]) if not parts or secs else " ".join(parts)
 
 
+SHORT_REASON = 60  # characters of a disconnection's reason in the status bar
+
+
+def _short_reason(reason: str) -> str:
+    """A disconnection's reason for the status bar: `connection refused` for `could not
+    connect to 127.0.0.1:6667: connection refused (is the server running?)`."""
+    short = re.sub(r"^could not connect to \S+: ", "", reason)
+    short = re.sub(r" \([^()]*\?\)$", "", short)  # a hint in brackets: the server buffer has it
+    return short if len(short) <= SHORT_REASON else short[: SHORT_REASON - 1].rstrip() + "…"
+
+
 def _timestamp(value: str) -> str:
     return _local(datetime.fromtimestamp(int(value), UTC)) if value.isdigit() else value
 
@@ -182,11 +193,77 @@ _FORMATS: dict[str, Callable[[tuple[str, ...]], str]] = {
 }
 
 
+def _ago(then: datetime, now: datetime) -> str:
+    """How long ago, in words: "just now", "2 minutes ago", "3 days ago"."""
+    seconds = int((now - then).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            if unit == "day" and count > 30:
+                return f"on {_local(then)}"
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"  # pragma: no cover - the loop always returns
+
+
+# The entries of the ban (367), exception (348) and invite exception (346) lists, and their ends.
+_LIST_ENTRIES = {"367": "", "348": " (exception)", "346": " (invite exception)"}
+_LIST_ENDS = {"368": "bans", "349": "exceptions", "347": "invite exceptions"}
+
+
+def _list_entry(reply: ev.Reply) -> str:
+    """`spammy!*@* — set by maya, 2 minutes ago` (a mute: `m:spammy!*@* (mute) — ...`)."""
+    params = reply.params
+    mask = params[1]
+    what = _LIST_ENTRIES[reply.code] or (" (mute)" if mask.lower().startswith("m:") else "")
+    text = f"{mask}{what}"
+    if len(params) > 2 and params[2]:
+        text += f" — set by {nick_of(params[2])}"
+        if len(params) > 3 and params[3].isdigit():
+            text += ", " + _ago(datetime.fromtimestamp(int(params[3]), UTC), reply.time)
+    return text
+
+
+# The events a chathistory batch plays back besides messages (draft/event-playback).
+_PLAYED_BACK = (ev.Joined, ev.Parted, ev.Kicked, ev.UserQuit, ev.NickChanged, ev.TopicChanged, ev.ModeChanged)
+
+
+def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.NickChanged | ev.TopicChanged
+                | ev.ModeChanged) -> tuple[LineKind, str]:
+    """How a join, part, kick, quit, nick, topic or mode change reads, live or in history."""
+    if isinstance(event, ev.Joined):
+        return "join", f"You joined {event.channel}" if event.own else f"{event.nick} joined {event.channel}"
+    if isinstance(event, ev.Parted):
+        reason = f" ({event.reason})" if event.reason else ""
+        return "part", f"You left {event.channel}{reason}" if event.own else f"{event.nick} left{reason}"
+    if isinstance(event, ev.Kicked):
+        reason = f" ({event.reason})" if event.reason else ""
+        if event.own:
+            return "error", f"{event.by} kicked you from {event.channel}{reason}"
+        return "part", f"{event.by} kicked {event.nick}{reason}"
+    if isinstance(event, ev.UserQuit):
+        return "quit", f"{event.nick} quit" + (f" ({event.reason})" if event.reason else "")
+    if isinstance(event, ev.NickChanged):
+        return "nick", f"You are now known as {event.new}" if event.own else f"{event.old} is now known as {event.new}"
+    if isinstance(event, ev.TopicChanged):
+        if event.initial:
+            return "topic", f"Topic: {event.topic}"
+        if event.topic:
+            return "topic", f"{event.by} changed the topic to: {event.topic}"
+        return "topic", f"{event.by} cleared the topic"
+    return "mode", f"{event.by} sets mode {event.modes} {' '.join(event.args)}".rstrip()
+
+
 def describe_reply(reply: ev.Reply) -> str | None:
     """A numeric reply in words a person reads; None for those not worth a line."""
     code, params = reply.code, reply.params
     if code in _SILENT:
         return None
+    if code in _LIST_ENTRIES and len(params) >= 2:
+        return _list_entry(reply)
+    if code in _LIST_ENDS and params:
+        return f"End of the {_LIST_ENDS[code]} of {params[0]}"
     formatter = _FORMATS.get(code)
     if formatter is not None:
         try:
@@ -364,8 +441,8 @@ class ChatState:
                 buffer.mentioned = True
 
     def _event_line(self, buffer: Buffer, when: datetime, kind: LineKind, text: str, update: Update,
-                     nick: str | None = None) -> None:
-        self._add(buffer, Line(when, kind, text, nick), update)
+                     nick: str | None = None, msgid: str | None = None) -> None:
+        self._add(buffer, Line(when, kind, text, nick, msgid=msgid), update)
 
     def _set_status(self, status: str, text: str, update: Update) -> None:
         self.status, self.status_text = status, text
@@ -404,10 +481,10 @@ class ChatState:
             text = f"{event.reason[:1].upper()}{event.reason[1:]}."
             if seconds is not None:
                 text += f" Retrying in {seconds}s…"
+        # the status bar is one line: why in a few words (the whole reason is in the buffers)
+        status = f"Not connected: {_short_reason(event.reason)}"
         if seconds is not None:
-            status = f"Not connected, retrying in {seconds}s: {event.reason}"
-        else:
-            status = f"Not connected: {event.reason}"
+            status += f"; retrying in {seconds}s"
         self._set_status("disconnected", status, update)
         self.listing = False  # a /list answer cut short will not be completed
         for buffer in self.buffers:
@@ -439,7 +516,9 @@ class ChatState:
         if event.success:
             self._event_line(self.server, self.clock(), "info", f"Logged in as {event.account}.", update)
         else:
-            self._event_line(self.server, self.clock(), "error", f"Login failed: {event.text}", update)
+            self._event_line(self.server, self.clock(), "error", f"Login failed: {event.text}. A wrong password, "
+                             "or no account of that name yet: to create one for your nick, type /register "
+                             "<password> once connected (the same as /msg NickServ REGISTER <password>).", update)
 
     def _server_error(self, event: ev.ServerError, update: Update) -> None:
         self._event_line(self.server, self.clock(), "error", event.text, update)
@@ -504,45 +583,37 @@ class ChatState:
             # whatever we knew from before (a kick, a reconnection) is not news.
             buffer.topic = ""
             update.topic.add(buffer)
-            self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update)
+            self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update, msgid=event.msgid)
             if is_new:
                 update.merge(self.select(buffer))
             return
         other = self.find(event.channel)
         if other is not None:
-            self._event_line(other, event.time, "join", f"{event.nick} joined {event.channel}", update,
-                             event.nick)
+            self._event_line(other, event.time, *_event_text(event), update, event.nick, event.msgid)
 
     def _parted(self, event: ev.Parted, update: Update) -> None:
         buffer = self.find(event.channel)
         if buffer is None:
             return
-        reason = f" ({event.reason})" if event.reason else ""
         if event.own:
             self._left(buffer, update)
-            self._event_line(buffer, event.time, "part", f"You left {event.channel}{reason}", update)
-        else:
-            self._event_line(buffer, event.time, "part", f"{event.nick} left{reason}", update, event.nick)
+        self._event_line(buffer, event.time, *_event_text(event), update, None if event.own else event.nick,
+                         event.msgid)
 
     def _kicked(self, event: ev.Kicked, update: Update) -> None:
         buffer = self.find(event.channel)
         if buffer is None:
             return
-        reason = f" ({event.reason})" if event.reason else ""
         if event.own:
             self._left(buffer, update)
-            self._event_line(buffer, event.time, "error", f"{event.by} kicked you from {event.channel}{reason}",
-                             update)
             update.bell = True
-        else:
-            self._event_line(buffer, event.time, "part", f"{event.by} kicked {event.nick}{reason}", update)
+        self._event_line(buffer, event.time, *_event_text(event), update, msgid=event.msgid)
 
     def _quit(self, event: ev.UserQuit, update: Update) -> None:
         self._away_shown.pop(self.isupport.casefold(event.nick), None)
-        reason = f" ({event.reason})" if event.reason else ""
         targets = [self.find(name) for name in (*event.channels, event.nick)]
         for buffer in dict.fromkeys(b for b in targets if b is not None):
-            self._event_line(buffer, event.time, "quit", f"{event.nick} quit{reason}", update, event.nick)
+            self._event_line(buffer, event.time, *_event_text(event), update, event.nick, event.msgid)
 
     def _nick(self, event: ev.NickChanged, update: Update) -> None:
         shown = self._away_shown.pop(self.isupport.casefold(event.old), None)
@@ -552,9 +623,7 @@ class ChatState:
             self.nick = event.new
             self._update_mentions()
             update.status = True
-            text = f"You are now known as {event.new}"
-        else:
-            text = f"{event.old} is now known as {event.new}"
+        kind, text = _event_text(event)
         query = self.find(event.old)
         if query is not None and query.kind is BufferKind.QUERY and self.find(event.new) in (None, query):
             query.name = event.new
@@ -565,7 +634,7 @@ class ChatState:
         if event.own:
             targets += [self.server, self.current]
         for buffer in dict.fromkeys(b for b in targets if b is not None):
-            self._event_line(buffer, event.time, "nick", text, update)
+            self._event_line(buffer, event.time, kind, text, update, msgid=event.msgid)
 
     def _topic(self, event: ev.TopicChanged, update: Update) -> None:
         buffer = self.find(event.channel)
@@ -573,13 +642,7 @@ class ChatState:
             return
         buffer.topic = event.topic
         update.topic.add(buffer)
-        if event.initial:
-            text = f"Topic: {event.topic}"
-        elif event.topic:
-            text = f"{event.by} changed the topic to: {event.topic}"
-        else:
-            text = f"{event.by} cleared the topic"
-        self._event_line(buffer, event.time, "topic", text, update)
+        self._event_line(buffer, event.time, *_event_text(event), update, msgid=event.msgid)
 
     def _members(self, event: ev.MembersChanged, update: Update) -> None:
         buffer = self.find(event.channel)
@@ -593,9 +656,7 @@ class ChatState:
         buffer = self.find(event.target) if self.isupport.is_channel(event.target) else self.server
         if buffer is None:
             return
-        args = " ".join(event.args)
-        text = f"{event.by} sets mode {event.modes} {args}".rstrip()
-        self._event_line(buffer, event.time, "mode", text, update)
+        self._event_line(buffer, event.time, *_event_text(event), update, msgid=event.msgid)
 
     def _away(self, event: ev.AwayChanged, update: Update) -> None:
         if event.own:
@@ -692,19 +753,15 @@ class ChatState:
         start = buffer.lines[0].time if buffer.lines else None
         older: list[Line] = []
         missed: list[Line] = []
-        for message in event.messages:
-            if message.msgid is not None and message.msgid in buffer.msgids:
+        for item in event.events or event.messages:
+            line = self._history_line(item)
+            if line is None or (line.msgid is not None and line.msgid in buffer.msgids):
                 continue
-            if not message.own and self.is_ignored(message.source, message.prefix):
-                continue
-            kind: LineKind = "message" if message.kind == "privmsg" else message.kind
-            line = Line(message.time, kind, self._shown_text(message), message.source, message.own,
-                        self._mentions(message), message.msgid, history=True)
             if start is not None and line.time > start:
                 missed.append(line)
                 continue
-            if message.msgid is not None:
-                buffer.msgids.add(message.msgid)
+            if line.msgid is not None:
+                buffer.msgids.add(line.msgid)
             older.append(line)
         for line in missed:
             self._arrived(buffer, line, update)
@@ -716,6 +773,23 @@ class ChatState:
         elif not missed:
             buffer.history_done = True  # only what we had: asking again would bring the same
             update.rewritten.add(buffer)
+
+    def _history_line(self, item: ev.Event) -> Line | None:
+        """A line of fetched history: a message, or a join, kick, mode change... worded as
+        when it happens live; None for what is not shown (an ignored person's message)."""
+        if isinstance(item, ev.MessageReceived):
+            if not item.own and self.is_ignored(item.source, item.prefix):
+                return None
+            kind: LineKind = "message" if item.kind == "privmsg" else item.kind
+            return Line(item.time, kind, self._shown_text(item), item.source, item.own,
+                        self._mentions(item), item.msgid, history=True)
+        if not isinstance(item, _PLAYED_BACK):
+            return None
+        kind, text = _event_text(item)
+        nick = item.nick if isinstance(item, ev.Joined | ev.Parted) and not item.own else None
+        if isinstance(item, ev.UserQuit):
+            nick = item.nick
+        return Line(item.time, kind, text, nick, msgid=item.msgid, history=True)
 
     def _unhandled(self, event: ev.Unhandled, update: Update) -> None:
         self._event_line(self.server, self.clock(), "info", event.message.to_line(), update)

@@ -613,7 +613,7 @@ async def test_inspircd_kline_is_shown_and_retried(inspircd: Ircd, names: Names,
         assert any("banned" in line.text and line.kind == "error" for line in server.lines)
         assert any("no spam here" in line.text and line.kind == "error" for line in server.lines)
         status = static_text(app.query_one(StatusBar))
-        assert status.startswith("Not connected, retrying in ") and "no spam here" in status
+        assert status.startswith("Not connected: ") and "retrying in " in status and "no spam here" in status
 
 
 async def test_inspircd_no_motd_is_not_an_error(inspircd: Ircd, names: Names) -> None:

@@ -159,6 +159,26 @@ async def test_every_command_help_lists_does_what_it_says(server: Runtime, make_
         await until(pilot, joined(app, "#k", 2), "bob back in #k")
         tried |= {"join", "invite", "part", "kick"}
 
+        def mode(modes: str, *args: str) -> Callable[[ev.Event], bool]:
+            return lambda e: isinstance(e, ev.ModeChanged) and e.modes == modes and e.args == args
+
+        for typed, modes, arg in (("/voice bob", "+v", "bob"), ("/devoice bob", "-v", "bob"),
+                                  ("/op bob", "+o", "bob"), ("/deop bob", "-o", "bob"),
+                                  ("/mute bob", "+b", "m:bob!*@*"), ("/unmute bob", "-b", "m:bob!*@*"),
+                                  ("/ban carol", "+b", "carol!*@*")):
+            await submit(pilot, typed)
+            await bob_gets(mode(modes, arg))
+        await says("/ban", "carol!*@* — set by alice")
+        await submit(pilot, "/unban carol")
+        await bob_gets(mode("-b", "carol!*@*"))
+        await submit(pilot, "/kickban bob out")
+        await bob_gets(lambda e: isinstance(e, ev.Kicked) and e.own and e.reason == "out")
+        await submit(pilot, "/unban bob")
+        await until(pilot, has_line(app, "#k", "alice sets mode -b bob!*@*"), "bob unbanned")
+        bob.join("#k")
+        await until(pilot, joined(app, "#k", 2), "bob back in #k again")
+        tried |= {"voice", "devoice", "op", "deop", "mute", "unmute", "ban", "unban", "kickban"}
+
         await submit(pilot, "/nick alicia")
         await until(pilot, lambda: app.state.nick == "alicia", "the new nick")
         await submit(pilot, "/away tea")
@@ -171,6 +191,8 @@ async def test_every_command_help_lists_does_what_it_says(server: Runtime, make_
         await refused("/wallops hello everyone")
         await refused("/knock #k")  # alicia is in it already
         tried |= {"nick", "away", "back", "quote", "oper", "wallops", "knock"}
+        await says("/register first-Secret1", "You're now logged in as alicia")
+        tried.add("register")
 
         await submit(pilot, "/list")
         await until(pilot, lambda: isinstance(app.screen, ChannelListScreen), "the channel list")

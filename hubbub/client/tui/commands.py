@@ -15,6 +15,8 @@ from typing import Protocol
 
 from hubbub.client.chatlog import ChatLog
 from hubbub.client.connection import Client, NotConnectedError
+from hubbub.client.nickserv import NICKSERV
+from hubbub.client.protocol import nick_of
 from hubbub.client.state import Buffer, BufferKind, ChatState
 from hubbub.irc.message import Message
 
@@ -52,16 +54,17 @@ class Command:
     usage: str
     help: str
     run: Callable[[CommandContext, str], None]
+    group: str = ""  # a heading of /help ("Moderation"); "" for the general list
 
 
 COMMANDS: dict[str, Command] = {}
 ALIASES: dict[str, str] = {}
 
 
-def command(name: str, usage: str, help: str, aliases: tuple[str, ...] = ()) -> Callable[
+def command(name: str, usage: str, help: str, aliases: tuple[str, ...] = (), group: str = "") -> Callable[
         [Callable[[CommandContext, str], None]], Callable[[CommandContext, str], None]]:
     def register(func: Callable[[CommandContext, str], None]) -> Callable[[CommandContext, str], None]:
-        COMMANDS[name] = Command(name, usage, help, func)
+        COMMANDS[name] = Command(name, usage, help, func, group)
         for alias in aliases:
             ALIASES[alias] = name
         return func
@@ -210,7 +213,11 @@ def _channel_and_rest(ctx: CommandContext, args: str) -> tuple[str, str]:
     return _current_channel(ctx).name, args
 
 
-@command("kick", "/kick [#channel] nick [reason]", "Put someone out of a channel (this one by default).")
+MODERATION = "Moderation"
+
+
+@command("kick", "/kick [#channel] nick [reason]", "Put someone out of a channel (this one by default).",
+         group=MODERATION)
 def _kick(ctx: CommandContext, args: str) -> None:
     channel, rest = _channel_and_rest(ctx, args)
     nick, _, reason = rest.partition(" ")
@@ -218,6 +225,77 @@ def _kick(ctx: CommandContext, args: str) -> None:
         raise UsageError("Whom?")
     reason = reason.strip()
     ctx.client.send(Message("KICK", [channel, nick, *([reason] if reason else [])]))
+
+
+def _modes_per_line(ctx: CommandContext) -> int:
+    """How many mode changes with an argument one MODE may carry (ISUPPORT MODES; 3 if unsaid)."""
+    tokens = ctx.client.isupport.tokens
+    if "MODES" not in tokens:
+        return 3
+    value = tokens["MODES"]
+    return max(1, int(value)) if value.isdigit() else 12  # "MODES" without a value: no limit
+
+
+def _set_modes(ctx: CommandContext, channel: str, sign: str, letter: str, params: list[str]) -> None:
+    """`MODE #c +ooo a b c`, as many to a line as the server takes."""
+    step = _modes_per_line(ctx)
+    for i in range(0, len(params), step):
+        some = params[i : i + step]
+        ctx.client.send(Message("MODE", [channel, sign + letter * len(some), *some]))
+
+
+def ban_mask(target: str) -> str:
+    """A nick's ban mask (`bob` -> `bob!*@*`); a mask or an extban (`*!*@host`, `a:acct`) as it is."""
+    return target if any(c in target for c in "!@:*?") else f"{target}!*@*"
+
+
+def _mute_mask(target: str) -> str:
+    return target if target.lower().startswith("m:") else "m:" + ban_mask(target)
+
+
+def _mode_command(name: str, sign: str, letter: str, usage: str, help: str,
+                  mask: Callable[[str], str] | None = None) -> None:
+    def run(ctx: CommandContext, args: str) -> None:
+        channel, rest = _channel_and_rest(ctx, args)
+        targets = rest.replace(",", " ").split()
+        if not targets:
+            raise UsageError("Whom?")
+        _set_modes(ctx, channel, sign, letter, [mask(t) if mask else t for t in targets])
+    command(name, usage, help, group=MODERATION)(run)
+
+
+_mode_command("op", "+", "o", "/op nick [nick...]", "Make someone an operator of this channel (+o).")
+_mode_command("deop", "-", "o", "/deop nick [nick...]", "Take back someone's operator status (-o).")
+_mode_command("voice", "+", "v", "/voice nick [nick...]", "Let someone speak in a moderated (+m) channel (+v).")
+_mode_command("devoice", "-", "v", "/devoice nick [nick...]", "Take back someone's voice (-v).")
+_mode_command("unban", "-", "b", "/unban nick|mask [...]", "Lift a ban (a nick means nick!*@*).", ban_mask)
+_mode_command("mute", "+", "b", "/mute nick|mask [...]",
+              "Let someone stay but not speak in this channel (the mute ban m:nick!*@*).", _mute_mask)
+_mode_command("unmute", "-", "b", "/unmute nick|mask [...]", "Let someone muted speak again.", _mute_mask)
+
+
+@command("ban", "/ban [nick|mask ...]",
+         "Ban from this channel: a nick means nick!*@*, or give a mask (*!*@host); /ban alone lists the bans.",
+         group=MODERATION)
+def _ban(ctx: CommandContext, args: str) -> None:
+    channel, rest = _channel_and_rest(ctx, args)
+    targets = rest.replace(",", " ").split()
+    if not targets:
+        ctx.client.send(Message("MODE", [channel, "b"]))
+        return
+    _set_modes(ctx, channel, "+", "b", [ban_mask(t) for t in targets])
+
+
+@command("kickban", "/kickban nick [reason]", "Ban someone (nick!*@*) and put them out of this channel.",
+         aliases=("kb",), group=MODERATION)
+def _kickban(ctx: CommandContext, args: str) -> None:
+    channel, rest = _channel_and_rest(ctx, args)
+    nick, _, reason = rest.partition(" ")
+    if not nick:
+        raise UsageError("Whom?")
+    reason = reason.strip()
+    ctx.client.send(Message("MODE", [channel, "+b", ban_mask(nick)]))
+    ctx.client.send(Message("KICK", [channel, nick_of(nick), *([reason] if reason else [])]))
 
 
 @command("invite", "/invite nick [#channel]", "Invite someone to a channel (this one by default).")
@@ -297,6 +375,18 @@ def _close(ctx: CommandContext, args: str) -> None:
     elif buffer.kind is BufferKind.CHANNEL:
         ctx.client.forget(buffer.name)  # closed while disconnected: not rejoined on reconnecting either
     ctx.close_buffer(buffer)
+
+
+@command("register", "/register <password> [email]",
+         "Create an account for your nick (NickServ REGISTER; the password is not shown). Then start with "
+         "--password to be logged in at every connection.")
+def _register(ctx: CommandContext, args: str) -> None:
+    if not args.strip():
+        raise UsageError("With which password?")
+    if not ctx.client.ready:
+        raise NotConnectedError
+    ctx.switch_to(ctx.state.open(NICKSERV))  # its answer shows there
+    ctx.client.privmsg(NICKSERV, f"REGISTER {args.strip()}")
 
 
 @command("quit", "/quit [message]", "Leave the chat (with a goodbye message).", aliases=("exit",))
@@ -415,7 +505,11 @@ def _help(ctx: CommandContext, args: str) -> None:
         ctx.show(f"{found.usage}: {found.help}")
         return
     ctx.show("Type a message and press Enter to send it here. Commands (/help NAME for more):")
-    for found in sorted(COMMANDS.values(), key=lambda c: c.name):
-        also = sorted(f"/{alias}" for alias, name in ALIASES.items() if name == found.name)
-        ctx.show(f"  {found.usage:<26} {found.help}" + (f" (also {', '.join(also)})" if also else ""))
+    groups = sorted({found.group for found in COMMANDS.values()}, key=lambda group: (group != "", group))
+    for group in groups:
+        if group:
+            ctx.show(f"{group} (in this channel, or name one first: /ban #channel nick):")
+        for found in sorted((c for c in COMMANDS.values() if c.group == group), key=lambda c: c.name):
+            also = sorted(f"/{alias}" for alias, name in ALIASES.items() if name == found.name)
+            ctx.show(f"  {found.usage:<26} {found.help}" + (f" (also {', '.join(also)})" if also else ""))
     ctx.show("Keys: " + "; ".join(f"{keys} {meaning}" for keys, meaning in KEYS))
