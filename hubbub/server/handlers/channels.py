@@ -41,8 +41,18 @@ def send_topic(ctx: Context, channel: Channel) -> None:
     channel_info.send_topic(ctx.conn, channel)
 
 
+def _charge_channels(ctx: Context, count: int) -> None:
+    """A command acting on `count` channels costs the flood budget as `count` commands
+    (the first is the line's own token): one line joining and leaving fifty channels a
+    go would otherwise make a hundred events, each kept in history, for one token."""
+    if count > 1:
+        ctx.conn.link.charge(count - 1)
+
+
 def _part_all(ctx: Context) -> None:
-    for channel in list(ctx.user.channels.values()):
+    channels = list(ctx.user.channels.values())
+    _charge_channels(ctx, len(channels))
+    for channel in channels:
         ctx.emit(Parted(ctx.user.uid, channel.name, None, ctx.now(), new_msgid()))
 
 
@@ -171,7 +181,9 @@ def handle_join(ctx: Context, message: Message) -> None:
     if not message.params[0].strip(","):  # no channel named at all
         ctx.conn.numeric(n.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
         return
-    _Joining(ctx, message.params[0].split(","), message.param(1).split(",")).next()
+    names = message.params[0].split(",")
+    _charge_channels(ctx, sum(1 for name in names if name))
+    _Joining(ctx, names, message.param(1).split(",")).next()
 
 
 @command("PART", min_params=1)
@@ -181,6 +193,7 @@ def handle_part(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters")
         return
     reason = fit_utf8(message.param(1), PARTLEN)
+    _charge_channels(ctx, sum(1 for name in message.params[0].split(",") if name))
     for name in message.params[0].split(","):
         if not name:
             continue
