@@ -16,6 +16,12 @@ import {
 
 const $ = (id) => document.getElementById(id);
 const SETTINGS_KEY = "hubbub.settings";
+// The time of the newest message seen in each conversation while the page was looked at:
+// after a reload, what was said since counts as unread (the server's read marker, when
+// later, wins). Conversation key -> ms; the most recent SEEN_KEPT are kept.
+const SEEN_KEY = "hubbub.seen";
+const SEEN_KEPT = 200;
+const SEEN_SAVE_MS = 1000;
 const HISTORY_PAGE = 100; // messages per CHATHISTORY request
 const CATCH_UP_PAGES = 10; // AFTER requests at most after a reconnection, per buffer
 const INPUT_HISTORY = 100;
@@ -42,6 +48,27 @@ function saveSettings(settings) {
 
 function updateSettings(changes) {
   saveSettings({ ...loadSettings(), ...changes });
+}
+
+function loadSeen() {
+  try {
+    const seen = JSON.parse(localStorage.getItem(SEEN_KEY));
+    return seen && typeof seen === "object" ? seen : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The points seen merged into what is stored (another tab may have seen further). */
+function saveSeen(points) {
+  const merged = loadSeen();
+  for (const [key, ms] of points) if (!(Number(merged[key]) >= ms)) merged[key] = ms;
+  const kept = Object.entries(merged).filter(([, ms]) => Number(ms) > 0).sort((a, b) => b[1] - a[1]).slice(0, SEEN_KEPT);
+  try {
+    localStorage.setItem(SEEN_KEY, JSON.stringify(Object.fromEntries(kept)));
+  } catch {
+    /* nothing remembered: a reload shows no unread line, as before */
+  }
 }
 
 /** ws(s)://<this host>/webirc: the page and the IRC endpoint always share an origin. */
@@ -116,6 +143,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
+  for (const [key, ms] of Object.entries(loadSeen())) if (Number(ms) > 0) state.seenBefore.set(key, Number(ms));
   const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
@@ -315,7 +343,16 @@ function startSession({ nick, password, channels, queries = [], active = null })
     else if (change.type === "buffers") rememberQueries();
     else if (change.type === "active") rememberActive();
     else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
+    else if (change.type === "seen" && !seenTimer) seenTimer = setTimeout(storeSeen, SEEN_SAVE_MS);
   });
+
+  let seenTimer = null;
+  function storeSeen() {
+    clearTimeout(seenTimer);
+    seenTimer = null;
+    saveSeen(state.seenBefore);
+  }
+  window.addEventListener("pagehide", storeSeen); // closed or reloaded before the timer
 
   function joinAll(names) {
     const unique = [...new Map(names.map((n) => [state.fold(n), n])).values()];
@@ -781,6 +818,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
   window.addEventListener("blur", updateFocus);
   document.addEventListener("visibilitychange", () => {
     updateFocus();
+    if (document.hidden) storeSeen();
     if (!document.hidden) view.schedule();
   });
   window.addEventListener("online", () => client.reconnectNow());

@@ -5,7 +5,7 @@
 // Runs of joins, parts, quits and nick changes are folded into one subdued row.
 
 import { stripFormatting } from "./format.js";
-import { PRESENCE } from "./state.js";
+import { PRESENCE, firstUnread } from "./state.js";
 import { appendRich, dayLabel, dayOf, el, nickClass, timeElement } from "./dom.js";
 
 const PAGE = 150; // rows rendered when a buffer is shown
@@ -52,6 +52,9 @@ export class MessageList {
     this.hushTimer = null;
     this.seenSeq = 0; // the newest record drawn or counted below: live ones after it are news
     this.newsWaiting = false; // news held back from a bulk drawing, appended once it is over
+    // Above the first message said after the point read to, on a return (a reload, a
+    // reconnection), until the conversation is read past (state.js: unreadAfter).
+    this.newLine = el("div", { class: "new-line", role: "separator", text: "New messages" });
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -102,6 +105,20 @@ export class MessageList {
     }
     this.entries = [];
     this.start = this.end = 0;
+    this.newLine.remove();
+  }
+
+  /** The "New messages" line where it belongs: above the first unread message when it
+   * is drawn, nowhere otherwise. Run after every change of the rows drawn. */
+  placeNewLine() {
+    const rec = this.buffer ? firstUnread(this.buffer) : null;
+    const entry = rec && this.entries.find((e) => e.rec === rec);
+    if (!entry) {
+      this.newLine.remove();
+      return;
+    }
+    if (entry.el.previousSibling !== this.newLine) this.container.insertBefore(this.newLine, entry.el);
+    entry.el.classList.remove("cont"); // the line parts a run: the nick is shown again
   }
 
   /** Bring the window in line with the buffer after messages were added or dropped. */
@@ -307,6 +324,7 @@ export class MessageList {
       this.entries.push(entry);
     }
     this.end = Math.max(this.end, to);
+    this.placeNewLine();
   }
 
   prependRows(from) {
@@ -348,6 +366,7 @@ export class MessageList {
       this.entries.unshift(entry);
     }
     this.start = Math.min(this.start, from);
+    this.placeNewLine();
   }
 
   // The first rendered row drew a date line when nothing was known before it; now
@@ -376,11 +395,13 @@ export class MessageList {
   removeTop(n) {
     for (const entry of this.entries.splice(0, n)) this.removeEntry(entry);
     this.start += n;
+    this.placeNewLine();
   }
 
   removeBottom(n) {
     for (const entry of this.entries.splice(this.entries.length - n, n).reverse()) this.removeEntry(entry);
     this.end -= n;
+    this.placeNewLine();
   }
 
   divider(ms) {

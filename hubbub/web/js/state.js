@@ -16,6 +16,20 @@ const TYPING_PAUSED_MS = 30000;
 const TALK = new Set(["message", "action", "notice", "wallops"]);
 export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
 
+/** The record the "New messages" line goes above: the first one talked by someone else
+ * after the point read to (the buffer's unreadAfter), or null. */
+export function firstUnread(buffer) {
+  const after = buffer.unreadAfter;
+  if (!after || buffer.kind === "server") return null;
+  let first = null;
+  for (let i = buffer.messages.length - 1; i >= 0; i--) {
+    const r = buffer.messages[i];
+    if (r.time <= after) break;
+    if (TALK.has(r.kind) && !r.self) first = r;
+  }
+  return first;
+}
+
 class Buffer {
   constructor(key, name, kind) {
     this.key = key;
@@ -42,6 +56,11 @@ class Buffer {
     this.historyUnavailable = false; // the server keeps no history (no draft/chathistory)
     this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
     this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
+    this.seen = 0; // ms: the newest message shown while the page was looked at (kept in localStorage)
+    // ms: on a return (a reload, a reconnection) the point read to: what is said after it
+    // counts as unread and the "New messages" line goes above it. 0: returning, the point
+    // not known (the server's read marker may still say it); null: none (read past).
+    this.unreadAfter = null;
     this.listCount = 0; // entries of a ban (exception...) list being shown
   }
 
@@ -84,6 +103,9 @@ export class ChatState {
     this.focused = true;
     this.channelList = { items: [], loading: false };
     this.whois = new Map(); // folded nick -> lines being collected
+    // The point read to in each conversation when the page was last open (buffer key ->
+    // ms, from localStorage): a conversation opened has its messages after it as unread.
+    this.seenBefore = new Map();
     this.buffers.set(SERVER_KEY, new Buffer(SERVER_KEY, "server", "server"));
   }
 
@@ -125,6 +147,9 @@ export class ChatState {
         b.typing.clear();
         // Where to fetch missed messages from once back (CHATHISTORY AFTER).
         if (!b.resumeFrom && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
+        // What is said while away is new: from the point read to (a line not yet read
+        // past stays where it is).
+        if (b.kind !== "server" && !b.unreadAfter) b.unreadAfter = Math.max(b.readMarker, b.seen);
         b.joining = false;
         if (b.joined) {
           b.joined = false;
@@ -160,6 +185,8 @@ export class ChatState {
     let b = this.buffers.get(key);
     if (!b) {
       b = new Buffer(key, name, this.isChannel(name) ? "channel" : "query");
+      b.seen = this.seenBefore.get(key) || 0;
+      b.unreadAfter = b.seen; // a return: after what was seen last time is new
       this.buffers.set(key, b);
       this.emit("buffers");
     }
@@ -231,6 +258,8 @@ export class ChatState {
   setActive(name) {
     const key = this.keyOf(name);
     if (!this.buffers.has(key)) return;
+    // Left: what was new there has been read, and its "New messages" line goes.
+    if (key !== this.active && this.buffers.has(this.active)) this.readPast(this.buffers.get(this.active));
     this.active = key;
     this.markRead(this.buffers.get(key));
     this.emit("active", key);
@@ -248,6 +277,24 @@ export class ChatState {
   markRead(buffer) {
     buffer.unread = 0;
     buffer.mentions = 0;
+    this.noteSeen(buffer);
+  }
+
+  /** The buffer shown to someone looking: its newest message is seen (remembered for a return). */
+  noteSeen(buffer) {
+    if (buffer.kind === "server" || buffer.key !== this.active || !this.focused) return;
+    const last = buffer.lastServerTime();
+    if (last <= buffer.seen) return;
+    buffer.seen = last;
+    this.seenBefore.set(buffer.key, last);
+    this.emit("seen", buffer.key);
+  }
+
+  /** The "New messages" line of a buffer is done with (left for another, or spoken in). */
+  readPast(buffer) {
+    if (buffer.unreadAfter === null) return;
+    buffer.unreadAfter = null;
+    this.emit("divider", buffer.key);
   }
 
   isNickServ(name) {
@@ -294,12 +341,15 @@ export class ChatState {
       this.emit("append", buffer.key, { count: 1 });
     }
     if (countUnread && TALK.has(record.kind) && !record.self) this.countUnread(buffer, record, mentionAlways);
+    if (record.self && TALK.has(record.kind)) this.readPast(buffer); // spoken there: read
+    this.noteSeen(buffer);
     return true;
   }
 
   countUnread(buffer, record, mentionAlways) {
     if (buffer.key === this.active && this.focused) return;
     if (buffer.readMarker && record.time <= buffer.readMarker) return;
+    if (buffer.unreadAfter && record.serverTime && record.time <= buffer.unreadAfter) return;
     buffer.unread += 1;
     if (record.mention || mentionAlways) buffer.mentions += 1;
     this.emit("buffers");
@@ -360,26 +410,37 @@ export class ChatState {
     }
     if (!fresh.length) return 0;
     fresh.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    const talked = (r) => TALK.has(r.kind) && !r.self;
+    // On a return, what was said after the point read to is news wherever it goes; a
+    // message of ours said later (from another device) was said having read up to it.
+    if (buffer.unreadAfter) {
+      for (const r of fresh) if (r.self && TALK.has(r.kind) && r.time > buffer.unreadAfter) buffer.unreadAfter = r.time;
+    }
+    const after = buffer.unreadAfter;
     const first = buffer.messages[0];
     const last = buffer.messages[buffer.messages.length - 1];
+    let news;
     if (!first || fresh[fresh.length - 1].time <= first.time) {
       buffer.messages = fresh.concat(buffer.messages);
       buffer.base -= fresh.length;
       this.emit("prepend", buffer.key, { count: fresh.length });
+      news = () => false; // earlier history, not news
     } else if (fresh[0].time >= last.time) {
       buffer.messages.push(...fresh);
       this.trim(buffer);
       this.emit("append", buffer.key, { count: fresh.length });
-      // Missed while disconnected: unread like any new message.
-      for (const r of fresh) if (TALK.has(r.kind) && !r.self) this.countUnread(buffer, r, buffer.kind === "query");
+      news = () => true; // missed while disconnected: unread like any new message
     } else {
       this.insertSorted(buffer, fresh);
       // Missed while away, but the rejoin (or a live line) came first: still unread. A
       // line older than all this page had is earlier history, not news.
-      for (const r of fresh) {
-        if (r.time > first.time && TALK.has(r.kind) && !r.self) this.countUnread(buffer, r, buffer.kind === "query");
-      }
+      news = (r) => r.time > first.time;
     }
+    for (const r of fresh) {
+      if (talked(r) && (after ? r.time > after : news(r))) this.countUnread(buffer, r, buffer.kind === "query");
+    }
+    if (after) this.emit("divider", buffer.key);
+    this.noteSeen(buffer);
     return fresh.length;
   }
 
@@ -892,6 +953,11 @@ const HANDLERS = {
     const ms = parseTime(value.slice("timestamp=".length), 0);
     if (ms <= buffer.readMarker) return;
     buffer.readMarker = ms;
+    // Returning (or not yet read past the line): what the account has read is not new.
+    if (buffer.unreadAfter !== null && ms > buffer.unreadAfter) {
+      buffer.unreadAfter = ms;
+      s.emit("divider", buffer.key);
+    }
     // Read on another device: whatever is older than the marker is no longer unread.
     if (s.recountUnread(buffer)) s.emit("buffers");
   },

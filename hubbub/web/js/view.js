@@ -77,6 +77,7 @@ export class View {
       if (d.has("reset")) this.messages.renderBottom();
       else if (d.has("messages")) this.messages.update();
       if (d.has("status")) this.messages.updateStatus();
+      if (d.has("divider")) this.messages.placeNewLine();
       if (d.has("buffers") || d.has("self")) this.renderBufferList();
       if (d.has("members")) this.renderMembers();
       if (d.has("topic") || d.has("status")) this.renderTopic();

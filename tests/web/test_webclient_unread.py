@@ -1,0 +1,99 @@
+"""What was missed while the page was closed, in Debian's Chromium against hubbub.
+
+Coming back (a reload, the tab closed and opened again), the messages said after the
+point the person had read to count as unread in the conversation list and the page
+title, a mention among them as a mention (and highlighted), and a "New messages" line
+stands above the first of them until the conversation is left for another. The point
+read to is what the page remembered (the newest message seen in each conversation), or
+the account's read marker (draft/read-marker) on a browser that remembers nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.async_api import expect  # noqa: E402
+
+from tests.e2e_accounts.support import registered_account  # noqa: E402
+from tests.helpers import sync  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PASSWORD = "sekrit-words"
+
+
+def buffer_item(user, name: str):
+    """The conversation list's entry for exactly `name`."""
+    return user.page.locator("#buffer-list li").filter(
+        has=user.page.locator(".name", has_text=re.compile(rf"^{re.escape(name)}$"))
+    )
+
+
+async def first_row_after_the_line(page) -> str:
+    return await page.evaluate(
+        "() => { const l = document.querySelector('#messages .new-line');"
+        " return l && l.nextElementSibling ? l.nextElementSibling.textContent : null; }"
+    )  # fmt: skip
+
+
+async def test_coming_back_shows_what_was_missed_since_the_last_visit(web_server, open_user, irc_user) -> None:
+    carol = await irc_user("carol", "#lobby", "#other")
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby #other")
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")  # looked at: seen
+    await alice.switch_to("#other")
+    await expect(page.locator("#messages .new-line")).to_have_count(0)  # nothing missed in a live session
+
+    await page.goto("about:blank")  # the tab closed
+    await carol.expect("QUIT")
+    carol.send("PRIVMSG #lobby :missed one")
+    carol.send("PRIVMSG #lobby :alice: missed, and for you")
+    await sync(carol)
+    await page.goto(web_server.url)  # and opened again: the session resumes
+
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text("2")
+    await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_class(re.compile(r"\bmention\b"))
+    await expect(page).to_have_title("(1) #other · hubbub")
+
+    await alice.switch_to("#lobby")
+    line = page.locator("#messages .new-line")
+    await expect(line).to_have_text("New messages")
+    assert (await first_row_after_the_line(page) or "").endswith("missed one")
+    await expect(alice.messages().locator(".row.mention")).to_contain_text("missed, and for you")
+    await expect(page).to_have_title("#lobby · hubbub")
+
+    await alice.switch_to("#other")  # left, and back: read past
+    await alice.switch_to("#lobby")
+    await expect(line).to_have_count(0)
+
+
+async def test_the_accounts_read_marker_says_what_is_new_in_a_browser_that_remembers_nothing(
+    web_server, open_user, irc_user
+) -> None:  # fmt: skip
+    device = await registered_account(web_server.runtime, "alice", PASSWORD)  # a laptop's IRC client
+    device.send("CAP REQ :draft/read-marker server-time message-tags")
+    await device.expect("CAP")
+    await device.join("#lobby")
+    carol = await irc_user("carol", "#lobby")
+    carol.send("PRIVMSG #lobby :read on the laptop")
+    read = await device.expect("PRIVMSG", "#lobby", "read on the laptop")
+    device.send(f"MARKREAD #lobby timestamp={read.tags['time']}")
+    await device.expect("MARKREAD", "#lobby")
+    carol.send("PRIVMSG #lobby :said after that")
+    await device.expect("PRIVMSG", "#lobby", "said after that")
+
+    tab = await open_user()  # a new browser: nothing remembered there
+    await tab.connect("alice", "#other #lobby", password=PASSWORD)
+    await expect(buffer_item(tab, "#lobby").locator(".badge")).to_have_text("1")
+    await tab.switch_to("#lobby")
+    await expect(tab.page.locator("#messages .new-line")).to_have_count(1)
+    assert (await first_row_after_the_line(tab.page) or "").endswith("said after that")
+    await tab.say("thanks")  # spoken there: read past
+    await expect(tab.page.locator("#messages .new-line")).to_have_count(0)
