@@ -109,7 +109,7 @@ async def test_a_message_refused_while_the_network_is_out_of_reach_comes_back_in
     erin.allowed_errors.append(r"WebSocket")  # should the node drop it at the end
     await erin.connect("erin", "#lobby", password="sesame")
     page = erin.page
-    await page.wait_for_function("window.hubbub.client.account === 'erin'")
+    await page.wait_for_function("() => window.hubbub.client.account === 'erin'")
     assert await page.evaluate("window.hubbub.client.has('draft/read-marker')")
 
     redis.stop(kill=True)
@@ -170,12 +170,12 @@ async def test_a_nick_taken_at_connection_is_taken_back_once_free(open_user, irc
     erin = await open_user()
     await erin.connect("erin", "#lobby")
     page = erin.page
-    await page.wait_for_function("window.hubbub.client.nick === 'erin_'")
+    await page.wait_for_function("() => window.hubbub.client.nick === 'erin_'")
     await watcher.expect("JOIN")
     holder.send("QUIT :bye")
     changed = await watcher.expect("NICK", timeout=10)
     assert (changed.source or "").startswith("erin_!") and changed.params[0] == "erin"
-    await page.wait_for_function("window.hubbub.client.nick === 'erin'")
+    await page.wait_for_function("() => window.hubbub.client.nick === 'erin'")
     await expect(page.locator("#member-list").get_by_role("button", name="erin", exact=True)).to_have_count(1)
     settings = await page.evaluate("JSON.parse(localStorage.getItem('hubbub.settings'))")
     assert settings["nick"] == "erin"
