@@ -953,9 +953,17 @@ const HANDLERS = {
     const ms = parseTime(value.slice("timestamp=".length), 0);
     if (ms <= buffer.readMarker) return;
     buffer.readMarker = ms;
+    // Returning with no point known yet (0): history that came before this marker was not
+    // counted; what it holds past the marker is news.
+    const unknown = buffer.unreadAfter === 0 && !buffer.unread;
     // Returning (or not yet read past the line): what the account has read is not new.
     if (buffer.unreadAfter !== null && ms > buffer.unreadAfter) {
       buffer.unreadAfter = ms;
+      if (unknown) {
+        for (const r of buffer.messages) {
+          if (r.history && TALK.has(r.kind) && !r.self && r.time > ms) s.countUnread(buffer, r, buffer.kind === "query");
+        }
+      }
       s.emit("divider", buffer.key);
     }
     // Read on another device: whatever is older than the marker is no longer unread.
