@@ -20,17 +20,11 @@ from playwright.async_api import expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account  # noqa: E402
 from tests.helpers import sync  # noqa: E402
+from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 PASSWORD = "sekrit-words"
-
-
-def buffer_item(user, name: str):
-    """The conversation list's entry for exactly `name`."""
-    return user.page.locator("#buffer-list li").filter(
-        has=user.page.locator(".name", has_text=re.compile(rf"^{re.escape(name)}$"))
-    )
 
 
 async def first_row_after_the_line(page) -> str:

@@ -219,12 +219,17 @@ MODERATION = "Moderation"
 @command("kick", "/kick [#channel] nick [reason]", "Put someone out of a channel (this one by default).",
          group=MODERATION)
 def _kick(ctx: CommandContext, args: str) -> None:
+    channel, nick, reason = _whom(ctx, args)
+    ctx.client.send(Message("KICK", [channel, nick, *([reason] if reason else [])]))
+
+
+def _whom(ctx: CommandContext, args: str) -> tuple[str, str, str]:
+    """`[#channel] nick [reason]`: the channel (this one by default), the nick, the reason."""
     channel, rest = _channel_and_rest(ctx, args)
     nick, _, reason = rest.partition(" ")
     if not nick:
         raise UsageError("Whom?")
-    reason = reason.strip()
-    ctx.client.send(Message("KICK", [channel, nick, *([reason] if reason else [])]))
+    return channel, nick, reason.strip()
 
 
 def _modes_per_line(ctx: CommandContext) -> int:
@@ -289,11 +294,7 @@ def _ban(ctx: CommandContext, args: str) -> None:
 @command("kickban", "/kickban nick [reason]", "Ban someone (nick!*@*) and put them out of this channel.",
          aliases=("kb",), group=MODERATION)
 def _kickban(ctx: CommandContext, args: str) -> None:
-    channel, rest = _channel_and_rest(ctx, args)
-    nick, _, reason = rest.partition(" ")
-    if not nick:
-        raise UsageError("Whom?")
-    reason = reason.strip()
+    channel, nick, reason = _whom(ctx, args)
     ctx.client.send(Message("MODE", [channel, "+b", ban_mask(nick)]))
     ctx.client.send(Message("KICK", [channel, nick_of(nick), *([reason] if reason else [])]))
 
