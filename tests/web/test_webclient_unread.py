@@ -68,8 +68,11 @@ async def test_coming_back_shows_what_was_missed_since_the_last_visit(web_server
     await expect(line).to_have_count(0)
 
 
-@pytest.mark.xfail(strict=False, reason="KNOWN BUG, open: under CI load the #lobby badge stays empty (passes alone); "
-                   "the history and read-marker ordering on a new browser's return is not yet understood (closing note)")
+@pytest.mark.xfail(
+    strict=False,
+    reason="KNOWN BUG, open: under CI load the #lobby badge stays empty (passes alone); "
+    "the history and read-marker ordering on a new browser's return is not yet understood (closing note)",
+)
 async def test_the_accounts_read_marker_says_what_is_new_in_a_browser_that_remembers_nothing(
     web_server, open_user, irc_user
 ) -> None:  # fmt: skip
