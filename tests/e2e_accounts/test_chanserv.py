@@ -168,3 +168,35 @@ async def test_a_dropped_account_leaves_nothing_to_the_next_holder_of_its_name(s
         heir.send("PRIVMSG ChanServ :AMODE #bobs")
         listed = [m.params[-1] for m in await sync(heir) if m.command == "NOTICE"]
         assert not any("zoe" in text for text in listed), listed
+
+
+async def test_a_founder_giving_status_by_hand_is_told_how_to_make_it_last(server, clients) -> None:
+    alice = await registered_account(server, "alice", "correct-horse", "#c")
+    bob = await registered_account(server, "bob", "correct-horse", "#c")
+    carol = await connected(server, "carol", "#c")  # no account: nothing ChanServ could keep
+    clients.extend([alice, bob, carol])
+    await cs(alice, "REGISTER #c")
+    await alice.expect("MODE", "#c", "+q", "alice")
+    alice.send("MODE #c +ov bob carol")
+    await alice.expect("MODE", "#c", "+ov", "bob", "carol")
+    hint = await alice.expect(lambda m: m.command == "NOTICE" and m.source == CS)
+    assert hint.params[-1] == (
+        "bob's +o in #c lasts until they leave it. To give it at every join: /msg ChanServ AMODE #c +o bob"
+    )
+    assert "NOTICE" not in commands(await sync(alice))  # one hint: none for carol
+
+    assert await cs(alice, "AMODE #c +v bob") == "Successfully set persistent mode +v on bob"
+    await alice.expect("MODE", "#c", "+v", "bob")  # given at once by ChanServ
+    alice.send("MODE #c -ov bob bob")
+    await alice.expect("MODE", "#c", "-ov", "bob", "bob")
+    alice.send("MODE #c +v bob")  # on the access list already: nothing to say
+    await alice.expect("MODE", "#c", "+v", "bob")
+    assert "NOTICE" not in commands(await sync(alice))
+
+    bob.send("MODE #c +o bob")  # an op who is not the founder cannot use AMODE: no hint to them
+    alice.send("MODE #c +o bob")
+    await bob.expect("MODE", "#c", "+o", "bob")
+    await alice.expect(lambda m: m.command == "NOTICE" and m.source == CS)
+    bob.send("MODE #c +h carol")
+    await bob.expect("MODE", "#c", "+h", "carol")
+    assert "NOTICE" not in commands(await sync(bob))

@@ -34,7 +34,7 @@ from hubbub.server.chanmodes import (
     parse_limit,
     shown_changes,
 )
-from hubbub.server.channel import OP, Channel
+from hubbub.server.channel import OP, STATUS_MODES, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -43,6 +43,7 @@ from hubbub.server.events import ChannelModesSet, ModeChange
 from hubbub.server.handlers.operators import refused
 from hubbub.server.handlers.replies import refused_when_applied, send_paced, shown
 from hubbub.server.handlers.usermodes import user_mode
+from hubbub.server.services import find_service
 
 log = logging.getLogger("hubbub.opers")
 
@@ -117,7 +118,8 @@ class _ModeRequest:
             ctx = self.ctx
             event = ChannelModesSet(ctx.user.uid, self.channel.name, tuple(self.changes), ctx.now(), new_msgid(),
                                     override=self.override)  # fmt: skip
-            ctx.emit(event, refused_when_applied(ctx.conn, self.channel.name, then, told=self.denied))
+            ctx.emit(event, refused_when_applied(ctx.conn, self.channel.name, _hinting(ctx, self.channel, then),
+                                                 told=self.denied))  # fmt: skip
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None
@@ -265,6 +267,31 @@ class _ModeRequest:
             self.denied = True  # the protected and the founder keep their status against ops
             return
         self.changes.append(ModeChange(adding, spec.letter, target.uid))
+
+
+def _hinting(ctx: Context, channel: Channel, then: Then | None) -> Then:
+    """`then`, after telling a registered channel's founder who gave an account holder a
+    status by hand that it lasts only while they stay (a restart, a netsplit or a /part
+    takes it), and how to make it last: ChanServ's AMODE, which only the founder can
+    use. Without the hint a founder finds their helpers plain members the next day."""
+
+    def applied(outcome: Outcome) -> None:
+        user, chanserv = ctx.user, find_service("ChanServ")
+        founding = user.account is not None and casefold(user.account) == channel.founder
+        if outcome.rejected is None and founding and chanserv is not None and not ctx.conn.gone:
+            for change in outcome.changes:
+                member = ctx.state.users.get(change.param) if change.adding and change.param else None
+                if member is None or member is user or member.account is None or change.letter not in STATUS_MODES:
+                    continue
+                if change.letter not in channel.registered_status(member):
+                    mode = f"+{change.letter}"
+                    chanserv.reply(ctx, f"{member.nick}'s {mode} in {channel.name} lasts until they leave it. "
+                                        f"To give it at every join: /msg ChanServ AMODE {channel.name} {mode} "
+                                        f"{member.account}")  # fmt: skip
+        if then is not None:
+            then(outcome)
+
+    return applied
 
 
 def channel_mode(ctx: Context, channel: Channel, message: Message) -> None:
