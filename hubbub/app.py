@@ -609,9 +609,11 @@ class Runtime:
     def _offload(self, conn: Connection, work: Callable[[], Any], resume: Callable[[Any], None]) -> bool:
         """Run `work` on a worker thread; `resume(result)` back on the loop. The client's
         later lines are held meanwhile, so they are handled after the reply. False when
-        refused (too much work waits already)."""
+        refused (too much work waits already, in all or from the client's address: its
+        group, which for a WebIRC gateway's user is the user's own, not the gateway's)."""
         if self._stopping:
             return False
         return self.workers.offload(
-            conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error")
-        )
+            conn.link, work, resume, lambda: self.services.disconnect(conn, "Internal error"),
+            conn.user.group, self.config.limits.password_checks_per_address,
+        )  # fmt: skip

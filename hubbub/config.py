@@ -93,7 +93,8 @@ class LimitsSection:
     send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
     max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address (IPv6: one network of ipv6_prefix bits); 0 for no limit", default=16)
-    ipv6_prefix: int = _doc("bits of an IPv6 address that name one client for every per-address limit (connections, failed logins, registrations): 64 counts a whole /64, which one home or host gets, as one address; 128 counts each address", default=64)
+    password_checks_per_address: int = _doc("password checks and hashes (SASL, NickServ, account registration, OPER, WEBIRC) that one IP address (IPv6: one network of ipv6_prefix bits) may have under way at once, running or waiting for a worker; past it that address is told the server is busy, as everyone is when the whole queue is full; 0 for no share of its own", default=4)
+    ipv6_prefix: int = _doc("bits of an IPv6 address that name one client for every per-address limit (connections, failed logins, registrations, password checks under way): 64 counts a whole /64, which one home or host gets, as one address; 128 counts each address", default=64)
     tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
@@ -410,7 +411,7 @@ def validate(config: Config) -> None:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
     if not 16 <= lim.ipv6_prefix <= 128:
         raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
-    for key in ("max_clients", "max_clients_per_ip", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
+    for key in ("max_clients", "max_clients_per_ip", "password_checks_per_address", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
         if not getattr(lim, key) >= 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:

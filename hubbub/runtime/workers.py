@@ -38,6 +38,7 @@ class WorkerPool:
         self._stopped = False
         self.max_pending = workers * (1 + PENDING_PER_WORKER) if max_pending is None else max_pending
         self.pending = 0  # clients' jobs submitted and not yet done (running or waiting)
+        self.by_address: dict[str, int] = {}  # of those, how many each address has (none: absent)
 
     def submit(self, work: Callable[[], Any], done: Callable[[Future[Any]], None]) -> None:
         """Run `work` on a worker thread, then `done(future)` on this event loop (the
@@ -53,17 +54,32 @@ class WorkerPool:
         work: Callable[[], Any],
         resume: Callable[[Any], None],
         on_error: Callable[[], None],
+        address: str = "",
+        per_address: int = 0,
     ) -> bool:
         """Run `work` on a worker thread and `resume(result)` back on the loop, holding
         `link`'s input meanwhile. `on_error()` runs if `resume` raises (a bug of ours).
-        False, and nothing done, when `max_pending` jobs are waiting already (or stopped)."""
+        False, and nothing done, when `max_pending` jobs are waiting already, or
+        `per_address` of them are `address`'s (0: no share), or the pool is stopped.
+
+        Every address's jobs are counted, a share or not, so that a reload that sets one
+        finds the jobs already waiting."""
         if self._stopped or self.pending >= self.max_pending:
             return False
+        waiting = self.by_address.get(address, 0)
+        if per_address and waiting >= per_address:
+            return False
         self.pending += 1
+        self.by_address[address] = waiting + 1
         link.hold_input()
 
         def done(finished: Future[Any]) -> None:
             self.pending -= 1
+            left = self.by_address[address] - 1
+            if left:
+                self.by_address[address] = left
+            else:
+                del self.by_address[address]  # so addresses seen once cost no memory
             try:
                 if finished.cancelled():
                     return

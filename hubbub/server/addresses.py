@@ -1,5 +1,5 @@
 """Which addresses count as one client's: the unit of every per-address limit
-(connections, failed logins, registrations).
+(connections, failed logins, registrations, password checks under way).
 
 An IPv4 address is one. An IPv6 address is not: a home, a phone or a rented server
 gets a /64 (or more) and may pick any address in it, so a limit per address would

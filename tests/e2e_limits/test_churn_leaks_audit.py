@@ -454,6 +454,7 @@ def structures(runtime: Runtime) -> dict[str, Any]:
         "recorder.pending": len(recorder.pending) if recorder is not None else 0,
         "store._queue": len(getattr(store, "_queue", ())),
         "workers.pending": runtime.workers.pending,
+        "workers.by_address": len(runtime.workers.by_address),
         "runtime._tasks": len(runtime._tasks),
         "persistence._tasks": len(runtime.persistence._tasks),
         "asyncio tasks": task_names(),
@@ -482,7 +483,8 @@ RETURNING = (
     "services.local", "admission.links", "admission.per_ip", "admission.open", "admission._shared",
     "admission._readdressed", "monitors.watchers", "notices.watchers", "register_throttle", "flusher.marked",
     "flusher._held", "flusher._waiting", "engine._queue", "recorder.pending", "store._queue", "workers.pending",
-    "runtime._tasks", "persistence._tasks", "asyncio tasks", "timers", "watched descriptors", "open sockets",
+    "workers.by_address", "runtime._tasks", "persistence._tasks", "asyncio tasks", "timers", "watched descriptors",
+    "open sockets",
 )  # fmt: skip
 
 

@@ -172,7 +172,7 @@ def test_readme_limits_table_and_serve_defaults_are_the_printed_defaults() -> No
     documented = {
         "limits.flood_control": True, "limits.flood_burst": 20, "limits.flood_rate": 4,
         "limits.recvq": 8192, "limits.sendq": 262144, "limits.send_buffer": 65536,
-        "limits.max_clients": 10000, "limits.max_clients_per_ip": 16,
+        "limits.max_clients": 10000, "limits.max_clients_per_ip": 16, "limits.password_checks_per_address": 4,
         "limits.tls_handshake_timeout": 10, "limits.registration_timeout": 30,
         "limits.ping_interval": 120, "limits.ping_timeout": 60,
         "limits.nicklen": 30, "limits.channellen": 64, "limits.topiclen": 390, "limits.awaylen": 390,

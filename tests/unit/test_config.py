@@ -237,6 +237,7 @@ def test_set_of_unknown_or_mistyped_key_is_rejected(text: str, match: str) -> No
         "limits.nicklen=0",
         "limits.max_clients=-1",
         "limits.max_clients_per_ip=-1",
+        "limits.password_checks_per_address=-1",
         "limits.flood_rate=0",
         "limits.ping_interval=-5",
         "limits.ping_timeout=nan",
