@@ -83,7 +83,7 @@ DEPARTURES_KEPT = 2 * RECENT
 COMMANDS: dict[type[Any], str] = {
     NickSet: "NICK", Joined: "JOIN", Parted: "PART", Kicked: "KICK", TopicSet: "TOPIC",
     ChannelModesSet: "MODE", UserModesSet: "MODE", Invited: "INVITE", Knocked: "KNOCK", AwaySet: "AWAY",
-    RealnameSet: "SETNAME", Wallops: "WALLOPS", SaidMultiline: "PRIVMSG", UserQuit: "QUIT",
+    RealnameSet: "SETNAME", Wallops: "WALLOPS", UserQuit: "QUIT",
     MarkerSet: "MARKREAD", Redacted: "REDACT", ChannelRenamed: "RENAME", MetadataSet: "METADATA",
     MetadataCleared: "METADATA", KlineAdded: "KLINE", KlineRemoved: "UNKLINE", DigestAsked: "DIGEST",
     AddressSet: "WEBIRC",
@@ -120,7 +120,7 @@ class Waiting(NamedTuple):
 
 
 def command_of(event: Event) -> str:
-    if type(event) is Said:
+    if type(event) is Said or type(event) is SaidMultiline:  # PRIVMSG, NOTICE, TAGMSG
         return event.command
     return COMMANDS.get(type(event), "*")
 

@@ -689,7 +689,7 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
     else:
         shown = target.nick if target is not None else ev.target
     out = MultilineOutgoing(
-        user.prefix, shown, ev.lines, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
+        user.prefix, shown, ev.lines, command=ev.command, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
         account=user.account, bot=BOT_MODE in user.modes,
     )  # fmt: skip
     _to_target(a, user, outcome, out, status=ev.status)

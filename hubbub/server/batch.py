@@ -1,10 +1,10 @@
 """Server-initiated batches: reference tags, a multiline message on its way out, and a
 batch of replies to one client (`ReplyBatch`).
 
-A `draft/multiline` message is one event with one msgid and time, like any relayed
-message, but two shapes: a `BATCH` for clients that negotiated the capability, and
-its non-blank lines one by one for the others (the msgid on the first line only, as
-the specification requires). Like `Outgoing`, each wire form is serialized once and
+A `draft/multiline` message (of PRIVMSG lines, or of NOTICE lines) is one event with
+one msgid and time, like any relayed message, but two shapes: a `BATCH` for clients
+that negotiated the capability, and its non-blank lines one by one for the others (the
+msgid on the first line only, as the specification requires). Like `Outgoing`, each wire form is serialized once and
 shared by every recipient wanting it.
 """
 
@@ -18,9 +18,12 @@ CONCAT_TAG = "draft/multiline-concat"
 
 
 class MultilineOutgoing:
-    """A multiline PRIVMSG from `source` to `target`: `lines` are (text, concatenated) pairs."""
+    """A multiline PRIVMSG or NOTICE (`command`) from `source` to `target`: `lines` are
+    (text, concatenated) pairs."""
 
-    __slots__ = ("source", "target", "lines", "time", "msgid", "client_tags", "account", "bot", "ref", "_forms")
+    __slots__ = (
+        "source", "target", "lines", "command", "time", "msgid", "client_tags", "account", "bot", "ref", "_forms",
+    )
 
     def __init__(
         self,
@@ -28,6 +31,7 @@ class MultilineOutgoing:
         target: str,
         lines: tuple[tuple[str, bool], ...],
         *,
+        command: str,
         time: float,
         msgid: str,
         client_tags: dict[str, str] | None = None,
@@ -37,6 +41,7 @@ class MultilineOutgoing:
         self.source = source
         self.target = target
         self.lines = lines
+        self.command = command
         self.time = time
         self.msgid = msgid
         self.client_tags = client_tags
@@ -50,18 +55,19 @@ class MultilineOutgoing:
 
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         """The messages a recipient with `mask` gets: one batch, or one message per line."""
+        command = self.command
         if mask & WANTS_MULTILINE:
             ref = self.ref
             batch = [Message("BATCH", ["+" + ref, MULTILINE, self.target], self.source, self._tags(mask, True))]
             for text, concat in self.lines:
                 tags = {"batch": ref, CONCAT_TAG: ""} if concat else {"batch": ref}
-                batch.append(Message("PRIVMSG", [self.target, text], self.source, tags))
+                batch.append(Message(command, [self.target, text], self.source, tags))
             batch.append(Message("BATCH", ["-" + ref], self.source))
             return [batch]
         units: list[Message | list[Message]] = []
         for text, _ in self.lines:
             if text:  # blank lines only make sense inside the batch
-                units.append(Message("PRIVMSG", [self.target, text], self.source, self._tags(mask, not units)))
+                units.append(Message(command, [self.target, text], self.source, self._tags(mask, not units)))
         return units
 
     def irc_bytes(self, mask: int = 0) -> bytes:

@@ -363,7 +363,7 @@ new_said = cast("Callable[[tuple[Any, ...]], Said]", partial(tuple.__new__, Said
 
 @_event
 class SaidMultiline(NamedTuple):
-    """A draft/multiline PRIVMSG: several lines, one message."""
+    """A draft/multiline PRIVMSG or NOTICE: several lines, one message."""
 
     uid: str
     target: str  # a channel's key, or a user's uid
@@ -373,6 +373,7 @@ class SaidMultiline(NamedTuple):
     time: float
     msgid: str
     status: str = ""  # STATUSMSG, as for Said
+    command: str = "PRIVMSG"  # or NOTICE; last, so that a record made before it was (a PRIVMSG) still reads
 
 
 @_event

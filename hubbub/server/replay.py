@@ -1,10 +1,11 @@
 """Stored history on its way back to a client: as the lines it was, with its original
 msgid and time, in a batch when the client negotiated `batch`.
 
-A `draft/multiline` message is kept as one message (store/recorder.py) and comes back
-as it went out live (batch.py's `MultilineOutgoing`): a `draft/multiline` batch, nested
-in the replay's, to a client with the capability, its lines with the
-`draft/multiline-concat` tags they had; its lines one by one to the others.
+A `draft/multiline` message is kept as one message, with its command, PRIVMSG or NOTICE
+(store/recorder.py), and comes back as it went out live (batch.py's
+`MultilineOutgoing`): a `draft/multiline` batch, nested in the replay's, to a client
+with the capability, its lines with the `draft/multiline-concat` tags they had; its
+lines one by one to the others.
 
 A `Replay` is delivered like a relayed message (labels.py's `Shared`): with a labeled
 command it becomes part of the labeled response, nested in its batch.
@@ -36,7 +37,7 @@ def parse_timestamp(text: str) -> float | None:
 
 
 def multiline_params(target: str, lines: tuple[tuple[str, bool], ...]) -> tuple[str, str, str]:
-    """How a multiline message is kept: PRIVMSG's parameters `(target, text, marks)`.
+    """How a multiline message is kept: its command's parameters `(target, text, marks)`.
 
     `text` is its lines joined as they read, a line break before each but those
     concatenated to the line before (draft/multiline-concat); `marks` says where those
@@ -91,14 +92,15 @@ def stored_units(stored: StoredMessage, mask: int, server: str) -> list[Message 
     members saw it), or a multiline message's batch (with WANTS_MULTILINE)."""
     source = stored.source or server
     params = stored.params
-    if stored.command == "PRIVMSG" and len(params) in (2, 3):
+    command = stored.command
+    if (command == "PRIVMSG" or command == "NOTICE") and len(params) in (2, 3):
         target, text = params[0], params[1]
-        room = MAX_LINE_BODY - len(f":{source} PRIVMSG {target} :".encode())
+        room = MAX_LINE_BODY - len(f":{source} {command} {target} :".encode())
         # a multiline message (kept with its marks, or before they were: with a line break,
         # or too long for one line) goes as it went live
         if len(params) == 3 or "\n" in text or (len(text) * 4 > room and len(text.encode()) > room):
             pieces = multiline_lines(text, params[2] if len(params) == 3 else "", room)
-            out = MultilineOutgoing(source, target, pieces, time=stored.time, msgid=stored.msgid,
+            out = MultilineOutgoing(source, target, pieces, command=command, time=stored.time, msgid=stored.msgid,
                                     client_tags=stored.tags, account=stored.account)  # fmt: skip
             return out.units_for(mask & (FORM_BITS | WANTS_MULTILINE))
     tags = event_tags(mask & FORM_BITS, stored.msgid, stored.time, stored.account, False, stored.tags)

@@ -151,15 +151,15 @@ def _said(r: Recorder, ev: Said, outcome: Outcome) -> None:
 
 
 def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
-    """Kept as one message, its lines joined as they read (concatenated ones without a
-    line break), with where the concatenated ones begin (replay.py's `multiline_params`):
-    replayed as it was delivered live."""
+    """Kept as one message of its command (PRIVMSG or NOTICE), its lines joined as they
+    read (concatenated ones without a line break), with where the concatenated ones
+    begin (replay.py's `multiline_params`): replayed as it was delivered live."""
     kept = kept_as(r.history, ev, outcome)
     if kept is None:
         return
     key, shown = kept
     params = multiline_params(shown, ev.lines)
-    r._line(key, ev.msgid, ev.time, "PRIVMSG", outcome.user, params, ev.tags, params[1])
+    r._line(key, ev.msgid, ev.time, ev.command, outcome.user, params, ev.tags, params[1])
 
 
 def _events_on(r: Recorder) -> bool:

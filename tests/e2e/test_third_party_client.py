@@ -17,11 +17,12 @@ pytest.importorskip("irc")
 from irc.client import Event  # noqa: E402
 from irc.client_aio import AioConnection, AioReactor  # noqa: E402
 
+from tests.e2e_caps.support import capped  # noqa: E402
 from tests.helpers import TIMEOUT, connected  # noqa: E402
 
 EVENTS = (
     "welcome", "featurelist", "endofmotd", "join", "namreply", "endofnames", "pubmsg",
-    "privmsg", "action", "pubnotice", "nick", "part", "quit", "error", "disconnect", "nosuchnick",
+    "privmsg", "action", "pubnotice", "privnotice", "nick", "part", "quit", "error", "disconnect", "nosuchnick",
     "kick", "mode",
 )
 
@@ -127,6 +128,36 @@ async def test_library_and_raw_client_chat_both_ways(server, clients, library_cl
     connection.privmsg("nobody", "anyone?")
     missing = await events.next("nosuchnick")
     assert missing.arguments == ["nobody", "No such nick/channel"]
+
+
+async def test_library_reads_a_multiline_notice_as_notices(server, clients, library_client) -> None:
+    """The library negotiates no capability: a draft/multiline batch of NOTICE lines
+    reaches it as NOTICE lines (pubnotice, privnotice), blank ones left out, never as a
+    PRIVMSG."""
+    connection, events = library_client
+    await events.next("endofmotd")
+    alice = await capped(server, "alice", "batch", "draft/multiline", channels=("#room",))
+    clients.append(alice)
+    connection.join("#room")
+    await events.next("endofnames")
+    await alice.expect("JOIN")
+    alice.send("BATCH +n draft/multiline #room")
+    for line in ("@batch=n NOTICE #room :first", "@batch=n NOTICE #room :", "@batch=n NOTICE #room :second ",
+                 "@batch=n;draft/multiline-concat NOTICE #room :part"):  # fmt: skip
+        alice.send(line)
+    alice.send("BATCH -n")
+    alice.send("BATCH +p draft/multiline libbot")
+    alice.send("@batch=p NOTICE libbot :just between us")
+    alice.send("@batch=p NOTICE libbot :two lines")
+    alice.send("BATCH -p")
+    alice.send("PRIVMSG #room :after the notices")
+    await events.next("pubmsg")
+    from_alice = [(e.type, e.target, e.arguments) for e in events.seen if e.source and e.source.nick == "alice"]
+    assert from_alice == [
+        ("pubnotice", "#room", ["first"]), ("pubnotice", "#room", ["second "]), ("pubnotice", "#room", ["part"]),
+        ("privnotice", "libbot", ["just between us"]), ("privnotice", "libbot", ["two lines"]),
+        ("pubmsg", "#room", ["after the notices"]),
+    ]  # fmt: skip
 
 
 async def test_library_sees_nick_part_and_quit_of_a_raw_client(server, clients, library_client) -> None:

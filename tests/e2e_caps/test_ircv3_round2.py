@@ -337,14 +337,16 @@ async def test_multiline_to_a_statusmsg_target_reaches_only_the_ops(server, clie
     assert commands(await sync(carol)) == [] and commands(await sync(dave)) == []
 
 
-async def test_a_multiline_batch_of_notices_is_refused(server, clients) -> None:
-    # multiline: "Multiline batches MUST only contain one or more PRIVMSG lines."
+async def test_a_multiline_batch_mixing_privmsg_and_notice_is_refused(server, clients) -> None:
+    # multiline: "Multiline batches MUST only contain one or more PRIVMSG lines, or one or
+    # more NOTICE lines." (a batch of notices alone: test_multiline_notice.py)
     alice = await capped(server, "alice", *ML, channels=("#room",))
     bob = await connected(server, "bob", "#room")
     clients.extend([alice, bob])
     await sync(bob)
     alice.send("BATCH +n draft/multiline #room")
-    alice.send("@batch=n NOTICE #room :one")
+    alice.send("@batch=n PRIVMSG #room :this starts with a PRIVMSG")
+    alice.send("@batch=n NOTICE #room :but ends with a NOTICE")
     alice.send("BATCH -n")
     fails = [m for m in await sync(alice) if m.command == "FAIL"]
     assert fails and fails[0].params[:2] == ["BATCH", "MULTILINE_INVALID"]

@@ -119,7 +119,9 @@ async def test_invalid_multiline_batches_are_refused(server, clients) -> None:
     cases = [
         (["@batch=1 PRIVMSG #other :hi"], ["MULTILINE_INVALID_TARGET", "#room", "#other"]),
         (["@batch=2 PRIVMSG #room :hi"], ["MULTILINE_INVALID"]),  # a batch tag that is not ours
-        (["@batch=1 NOTICE #room :hi"], ["MULTILINE_INVALID"]),
+        (["@batch=1 PRIVMSG #room :hi", "@batch=1 NOTICE #room :there"], ["MULTILINE_INVALID"]),  # mixed
+        (["@batch=1 NOTICE #room :hi", "@batch=1 PRIVMSG #room :there"], ["MULTILINE_INVALID"]),
+        (["@batch=1 TAGMSG #room"], ["MULTILINE_INVALID"]),
         (["@batch=1 PRIVMSG #room :hi", "@batch=1;draft/multiline-concat PRIVMSG #room :"], ["MULTILINE_INVALID"]),
         (["@batch=1 PRIVMSG #room :", "@batch=1 PRIVMSG #room :"], ["MULTILINE_INVALID"]),  # all blank
         ([], ["MULTILINE_INVALID"]),  # empty

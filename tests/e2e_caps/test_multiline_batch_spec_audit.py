@@ -608,7 +608,7 @@ async def test_a_too_long_line_of_a_refused_batch_gets_no_reply(server, clients)
     clients.extend([alice, bob])
     await sync(alice)
     alice.send("BATCH +m draft/multiline #room")
-    alice.send("@batch=m NOTICE #room :not a PRIVMSG")  # refuses the batch
+    alice.send("@batch=m TAGMSG #room")  # refuses the batch
     alice.send("@batch=m PRIVMSG #room :" + "x" * 600)
     alice.send("@batch=other PRIVMSG #room :" + "x" * 600)
     alice.send("BATCH -m")

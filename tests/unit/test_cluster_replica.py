@@ -25,6 +25,7 @@ from hubbub.server.events import (
     NodeUp,
     Registered,
     Said,
+    SaidMultiline,
     Synced,
     from_record,
 )
@@ -148,6 +149,15 @@ def test_events_waiting_while_the_log_is_away_are_refused_with_the_sender_told()
     replica.refuse_waiting("out of reach")
     assert origin.calls == ["hold", "resume", "FAIL PRIVMSG TEMPORARILY_UNAVAILABLE", "release"]
     assert [event for _, event in replica.outbox] == [housekeeping]  # a quit or a rename still goes out later
+
+
+def test_a_refused_multiline_message_is_failed_with_its_own_command() -> None:
+    for command in ("PRIVMSG", "NOTICE"):
+        replica = Replica(ChatState(0.0), "aaaaaa")
+        origin = Origin()
+        replica.emit(origin, SaidMultiline("aaaaaa1", "#c", True, (("a", False),), None, 1.0, "m", "", command))
+        replica.refuse_waiting("out of reach")
+        assert f"FAIL {command} TEMPORARILY_UNAVAILABLE" in origin.calls
 
 
 def test_a_read_waiting_to_catch_up_is_told_the_log_is_away_in_its_own_words() -> None:

@@ -38,6 +38,7 @@ from hubbub.server.events import (
     NickSet,
     Registered,
     Said,
+    SaidMultiline,
     UserQuit,
     from_record,
     new_said,
@@ -61,6 +62,7 @@ def test_records_are_plain_json_and_read_back_equal() -> None:
         ChannelModesSet("u1", "#c", (ModeChange(True, "o", "u2"), ModeChange(False, "k", "*")), 7.0, "m2"),
         Said("u1", "PRIVMSG", "#c", True, "hi", {"+draft/react": "x"}, 8.0, "m3"),
         Said("u1", "NOTICE", "#c", True, "ops", None, 8.0, "m5", "@"),
+        SaidMultiline("u1", "#c", True, (("a", False), ("b", True)), None, 8.1, "m10", "", "NOTICE"),
         ChannelRenamed("u1", "#c", "#d", "", 8.5, "m6"),
         MetadataSet("u1", "#d", True, "url", "https://x", 20, 8.6, "m7"),
         MetadataSet("u1", "u1", False, "status", None, 20, 8.7, "m8"),
@@ -69,6 +71,14 @@ def test_records_are_plain_json_and_read_back_equal() -> None:
     ]
     for event in events:
         assert from_record(json.loads(json.dumps(to_record(event)))) == event
+
+
+def test_a_multiline_record_without_its_command_is_a_privmsg() -> None:
+    """Records written before a multiline message could be a NOTICE have no `command`."""
+    record = to_record(SaidMultiline("u1", "#c", True, (("a", False),), None, 8.0, "m1"))
+    del record["command"]
+    event = from_record(json.loads(json.dumps(record)))
+    assert isinstance(event, SaidMultiline) and event.command == "PRIVMSG"
 
 
 def test_a_record_of_no_known_kind_is_refused() -> None:

@@ -247,33 +247,37 @@ def _relay(ctx: Context, message: Message) -> None:
             ctx.engine.emit(conn, event)
 
 
-def relay_multiline(ctx: Context, name: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None) -> None:
-    """Deliver a draft/multiline PRIVMSG (see handlers/multiline.py), checked like one line."""
+def relay_multiline(
+    ctx: Context, command: str, name: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None,
+) -> None:
+    """Deliver a draft/multiline PRIVMSG or NOTICE (see handlers/multiline.py), checked
+    like one line of it: a NOTICE's refusals are silent and it tells no one's away."""
+    error: Error = _silent if command == "NOTICE" else ctx.conn.numeric
     status = ""
     target: Channel | User | None
     if name[:1] in PREFIX_RANKS:
-        found = find_status_channel(ctx, name, ctx.conn.numeric)
+        found = find_status_channel(ctx, name, error)
         if found is None:
             return
         status, target = found
     else:
-        target = find_target(ctx, name, ctx.conn.numeric)
+        target = find_target(ctx, name, error)
         if target is None:
             return
     if isinstance(target, Channel):
         for text, _ in lines:
-            refusal = channel_refuses_content(target, ctx.user, "PRIVMSG", text)
+            refusal = channel_refuses_content(target, ctx.user, command, text)
             if refusal is not None:
-                ctx.conn.numeric(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
+                error(n.ERR_CANNOTSENDTOCHAN, target.name, refusal)
                 return
-        if target.flood is not None and flooding(ctx, target, len(lines) * LINE, ctx.conn.numeric):
+        if target.flood is not None and flooding(ctx, target, len(lines) * LINE, error):
             return
         shown, key, to_channel = status + target.name, target.key, True
     else:
         shown, key, to_channel = target.nick, target.uid, False
-    kept = tuple((fitted(ctx.user, "PRIVMSG", shown, text), concat) for text, concat in lines)
-    event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid(), status)
-    if isinstance(target, User) and target.away is not None:
+    kept = tuple((fitted(ctx.user, command, shown, text), concat) for text, concat in lines)
+    event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid(), status, command)
+    if isinstance(target, User) and target.away is not None and command == "PRIVMSG":
         ctx.emit(event, partial(_tell_away, ctx, target))
     else:
         ctx.emit(event)

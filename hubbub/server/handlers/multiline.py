@@ -13,6 +13,11 @@ with the FAIL codes of the specification; the rest of a failed batch, up to its
 one message (messaging.py): a batch to clients that negotiated draft/multiline,
 separate lines to the others.
 
+A batch is all PRIVMSG lines or all NOTICE lines (the specification refuses a mix with
+MULTILINE_INVALID); its first line decides which. A NOTICE batch keeps what a NOTICE
+is everywhere: no automatic reply to it, not even a numeric about its delivery (the
+FAILs about the batch itself are the specification's and are still sent).
+
 A label on the opening `BATCH` labels the whole exchange: the echo of the message
 (or the FAIL) is its labeled response, as the specification wants for echo-message.
 """
@@ -33,18 +38,20 @@ from hubbub.server.handlers.replies import shown
 from hubbub.server.labels import answers_labels
 
 _REFERENCE = re.compile(r"[A-Za-z0-9-]+")
+_COMMANDS = ("PRIVMSG", "NOTICE")  # what a multiline batch may hold (the dispatcher uppercases commands)
 
 
 class MultilineBatch:
     """A draft/multiline batch being received from a client."""
 
-    __slots__ = ("ref", "target", "tags", "label", "lines", "size", "failed")
+    __slots__ = ("ref", "target", "tags", "label", "command", "lines", "size", "failed")
 
     def __init__(self, ref: str, target: str, tags: dict[str, str] | None, label: str | None) -> None:
         self.ref = ref
         self.target = target
         self.tags = tags  # client-only tags of the opening BATCH line: they apply to the message
         self.label = label  # of the opening BATCH line: answered when the batch ends
+        self.command = ""  # PRIVMSG or NOTICE, as its first line says; every line the same
         self.lines: list[tuple[str, bool]] = []  # (text, concatenated to the line before)
         self.size = 0  # max-bytes counts the text and the line feeds that join lines
         self.failed = False
@@ -60,8 +67,12 @@ class MultilineBatch:
             ctx.conn.numeric(n.ERR_INPUTTOOLONG, "Input line was too long")
             self.fail(ctx, "MULTILINE_INVALID", "A line of the batch was too long")  # and the message with it
             return
-        if message.command != "PRIVMSG" or len(message.params) < 2:
-            self.fail(ctx, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG lines only")
+        command = message.command
+        if command not in _COMMANDS or len(message.params) < 2:
+            self.fail(ctx, "MULTILINE_INVALID", "A multiline batch holds PRIVMSG or NOTICE lines only")
+            return
+        if command != (self.command or command):
+            self.fail(ctx, "MULTILINE_INVALID", "A multiline batch is all PRIVMSG or all NOTICE")
             return
         target, text = message.params[0], message.params[1]
         if casefold(target) != casefold(self.target):
@@ -81,6 +92,7 @@ class MultilineBatch:
             limit = str(limits.multiline_max_bytes)
             self.fail(ctx, "MULTILINE_MAX_BYTES", limit, "Multiline batch max-bytes exceeded")
             return
+        self.command = command
         self.lines.append((text, concat))
 
     def fail(self, ctx: Context, code: str, *params: str) -> None:
@@ -152,9 +164,11 @@ def _close(ctx: Context, ref: str) -> None:
     if not any(text for text, _ in batch.lines):
         batch.fail(ctx, "MULTILINE_INVALID", "A multiline message needs some text")
         return
-    with_label(ctx, batch.label, lambda: relay_multiline(ctx, batch.target, batch.lines, batch.tags))
+    with_label(
+        ctx, batch.label, lambda: relay_multiline(ctx, batch.command, batch.target, batch.lines, batch.tags),
+    )
     # Its lines passed flood control for free; clients without draft/multiline get each
-    # non-blank one as a PRIVMSG of its own, so the sender pays for them now, as if it
+    # non-blank one as a message of its own, so the sender pays for them now, as if it
     # had sent them one by one: its next lines wait until it is back within its rate.
     ctx.conn.link.charge(sum(1 for text, _ in batch.lines if text))
 
