@@ -189,6 +189,22 @@ async def test_multiline_paste_is_one_message(open_user, irc_user) -> None:
         await dave.expect("PRIVMSG", "#lobby", text)
 
 
+async def test_a_notice_of_several_lines_is_one_notice(open_user, irc_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    bob = await open_user()
+    await bob.connect("bob", "#lobby")
+    dave = await irc_user("dave", "#lobby")  # no draft/multiline: gets NOTICE lines one by one
+    await alice.page.fill("#input", "/notice #lobby build failed:\ntest_a\ntest_b")
+    await alice.page.press("#input", "Enter")
+    notices = bob.messages().locator(".row.notice")
+    await expect(notices.last.locator(".text")).to_have_text("build failed:\ntest_a\ntest_b")
+    await expect(notices).to_have_count(1)
+    await expect(bob.messages().locator(".row.message")).to_have_count(0)
+    for text in ("build failed:", "test_a", "test_b"):
+        await dave.expect("NOTICE", "#lobby", text)
+
+
 async def test_channel_list_browser(open_user, irc_user) -> None:
     carol = await irc_user("carol", "#busy", "#quiet")
     carol.send("TOPIC #busy :where everyone is")

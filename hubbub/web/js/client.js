@@ -309,9 +309,10 @@ export class IrcClient {
   }
 
   /**
-   * Say `text` to `target`. Several lines go as one draft/multiline batch when the
-   * server offers it (within its limits), otherwise as separate messages; long lines
-   * are cut between words. `action` makes it a /me.
+   * Say `text` to `target`, as a PRIVMSG or a NOTICE (`command`). Several lines go as
+   * one draft/multiline batch (of that command) when the server offers it (within its
+   * limits), otherwise as separate messages; long lines are cut between words. `action`
+   * makes it a /me.
    */
   say(target, text, { command = "PRIVMSG", action = false } = {}) {
     if (!this.registered) return false;
@@ -341,9 +342,9 @@ export class IrcClient {
       for (const line of lines) {
         splitByBytes(line, budget).forEach((piece, i) => units.push(single(piece, `\x01ACTION ${piece}\x01`, i > 0)));
       }
-    } else if ((lines.length > 1 || long) && command === "PRIVMSG" && this.has("draft/multiline") && this.has("batch")) {
+    } else if ((lines.length > 1 || long) && this.has("draft/multiline") && this.has("batch")) {
       // A long single line goes as one multiline message too: others see it whole.
-      units.push(...this.multilineUnits(target, lines));
+      units.push(...this.multilineUnits(command, target, lines));
     } else {
       const budget = this.textBudget(command, target);
       for (const line of lines) {
@@ -411,11 +412,12 @@ export class IrcClient {
     };
   }
 
-  /** Lines packed into as few draft/multiline batches as the server's limits allow: the
-   * units that send them (a batch of one line is a plain message). */
-  multilineUnits(target, lines) {
+  /** Lines packed into as few draft/multiline batches of `command` (PRIVMSG or NOTICE)
+   * as the server's limits allow: the units that send them (a batch of one line is a
+   * plain message). */
+  multilineUnits(command, target, lines) {
     const { maxBytes, maxLines } = this.multilineLimits();
-    const budget = this.textBudget("PRIVMSG", target);
+    const budget = this.textBudget(command, target);
     const batches = [];
     let current = [];
     let bytes = 0;
@@ -450,13 +452,13 @@ export class IrcClient {
       const text = batch.map((item, i) => (i && !item.concat ? "\n" : "") + item.text).join("");
       const said = { text, continues: batch[0].continues };
       const u = batch.length === 1 ? { wire: batch[0].text, ...said } : { big: true, batch: true, ...said };
-      u.unit = batch.length === 1 ? () => this.sendText("PRIVMSG", target, batch[0].text, u) : () => this.sendBatch(target, batch, u);
+      u.unit = batch.length === 1 ? () => this.sendText(command, target, batch[0].text, u) : () => this.sendBatch(command, target, batch, u);
       units.push(u);
     }
     return units;
   }
 
-  sendBatch(target, batch, unit = null) {
+  sendBatch(command, target, batch, unit = null) {
     const ref = `ml${++this.batchCounter}`;
     const label = unit ? this.newLabel() : null;
     this.send({ tags: label ? { label } : {}, command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
@@ -465,7 +467,7 @@ export class IrcClient {
     for (const item of batch) {
       const tags = { batch: ref };
       if (item.concat) tags["draft/multiline-concat"] = "";
-      const message = { tags, command: "PRIVMSG", params: [target, item.text] };
+      const message = { tags, command, params: [target, item.text] };
       this.send(message);
       sent.push(message);
     }
@@ -891,7 +893,8 @@ export class IrcClient {
     }
     if (batch.type === "draft/multiline") {
       this.confirmEcho({ source: batch.source, params: batch.params }, true);
-      this.echoed({ source: batch.source, params: batch.params, tags: batch.tags, command: "PRIVMSG" }, true);
+      const command = batch.messages.length ? batch.messages[0].command : "PRIVMSG"; // or NOTICE
+      this.echoed({ source: batch.source, params: batch.params, tags: batch.tags, command }, true);
     }
     this.emit("batch", batch);
     if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);

@@ -460,12 +460,8 @@ export class ChatState {
 
   handleBatch(batch) {
     if (batch.type === "draft/multiline") {
-      const rec = this.talkRecord(multilineAsMessage(batch));
-      if (!rec) return;
-      const buffer = this.talkBuffer(multilineAsMessage(batch), rec);
-      if (!buffer) return;
-      this.typingStopped(buffer, rec.nick);
-      this.append(buffer, rec, { mentionAlways: buffer.kind === "query" });
+      // One PRIVMSG or NOTICE, shown and counted as a line of it would be.
+      talk(this, multilineAsMessage(batch));
     } else if (batch.type === "chathistory") {
       const target = batch.params[0];
       if (!target) return;
@@ -716,7 +712,8 @@ export class ChatState {
   }
 }
 
-// A received draft/multiline batch as the one PRIVMSG it stands for.
+// A received draft/multiline batch as the one PRIVMSG or NOTICE it stands for (its
+// lines' command: a batch is all one or all the other).
 function multilineAsMessage(batch) {
   let text = "";
   batch.messages.forEach((m, i) => {

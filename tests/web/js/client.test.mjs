@@ -274,6 +274,20 @@ test("several lines go as draft/multiline batches within max-lines and max-bytes
   assert.deepEqual(takePaced(ws), [`PRIVMSG #a ${"x".repeat(40)}`, `PRIVMSG #a ${"y".repeat(40)}`]);
 });
 
+test("a /notice of several lines goes as a draft/multiline batch of NOTICE lines", () => {
+  const { client, ws, events } = makeClient();
+  register(ws, "batch draft/multiline=max-bytes=60,max-lines=3");
+  events.length = 0;
+  client.say("#a", "one\ntwo\nthree\nfour", { command: "NOTICE" });
+  assert.deepEqual(takePaced(ws), [
+    "BATCH +ml1 draft/multiline #a", "@batch=ml1 NOTICE #a one", "@batch=ml1 NOTICE #a two", "@batch=ml1 NOTICE #a three", "BATCH -ml1",
+    "NOTICE #a four", // a batch of one line is just a notice
+  ]);
+  // no echo-message: shown as the server would have echoed it, NOTICE lines
+  const local = events.filter(([t, d]) => t === "batch" && d.local).map(([, b]) => b.messages.map((m) => m.command));
+  assert.deepEqual(local, [["NOTICE", "NOTICE", "NOTICE"]]);
+});
+
 test("a long line is cut between words, with multiline-concat when offered", () => {
   const { client, ws } = makeClient();
   register(ws, "batch draft/multiline=max-bytes=4096,max-lines=100 echo-message");

@@ -75,6 +75,20 @@ test("without labels, a FAIL or a 404 answers the oldest message not answered ye
   assert.equal(seen.messages.at(-1).command, "FAIL");
 });
 
+test("without labels, the echo of a NOTICE batch answers it: a FAIL BATCH after it is not its refusal", () => {
+  const { client, ws, seen } = connected({ caps: "message-tags batch echo-message draft/multiline=max-bytes=4096,max-lines=20" });
+  client.say("#a", "one\ntwo", { command: "NOTICE" });
+  const out = ws.take({ keepalive: false });
+  assert.deepEqual(out.slice(0, 4), ["BATCH +ml1 draft/multiline #a", "@batch=ml1 NOTICE #a one", "@batch=ml1 NOTICE #a two", "BATCH -ml1"]);
+  ws.receive(
+    ":alice!~u@h BATCH +e draft/multiline #a", "@batch=e :alice!~u@h NOTICE #a one", "@batch=e :alice!~u@h NOTICE #a two",
+    ":alice!~u@h BATCH -e",
+  );
+  ws.receive(":srv FAIL BATCH MULTILINE_INVALID :Invalid multiline batch"); // not about the notice: it was echoed
+  assert.deepEqual(seen.refused, []);
+  assert.equal(seen.messages.at(-1).command, "FAIL");
+});
+
 test("a paste refused part way: the rest is not sent, and is given back with the refused part", () => {
   const { client, ws, seen } = connected({ caps: "message-tags batch echo-message labeled-response" });
   client.say("#a", "l1\nl2\nl3");

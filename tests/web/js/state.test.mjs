@@ -148,6 +148,35 @@ test("a multiline batch is one message, with concatenated lines joined without a
   assert.equal(last.msgid, "m1");
 });
 
+test("a multiline NOTICE batch is one notice, shown and counted where a NOTICE line would be", () => {
+  const { s } = joined();
+  const batch = (target, lines, msgid) => ({
+    type: "draft/multiline", params: [target], tags: { msgid, time: "2024-05-01T12:00:00.000Z" },
+    source: { nick: "bob", user: "b", host: "h" },
+    messages: lines.map((l) => parseLine(l.startsWith("@") ? l.replace(" ", " :bob!b@h ") : `:bob!b@h ${l}`)),
+  });
+  s.handleBatch(batch("#a", ["NOTICE #a :build failed:", "NOTICE #a :test_a ", "@draft/multiline-concat NOTICE #a :and test_b"], "n1"));
+  const last = s.buffer("#a").messages.at(-1);
+  assert.deepEqual([last.kind, last.text, last.nick, last.msgid], ["notice", "build failed:\ntest_a and test_b", "bob", "n1"]);
+  // to us from someone we have no conversation with: no conversation opens for a notice, it is
+  // shown where we are; on the server buffer, as a NOTICE line there, it is no unread message
+  s.setActive(SERVER_KEY);
+  s.setFocused(false);
+  s.handle(parseLine(":bob!b@h NOTICE me :one line"));
+  s.handleBatch(batch("me", ["NOTICE me :two", "NOTICE me :lines"], "n2"));
+  assert.equal(s.buffer("bob"), null);
+  const server = s.buffer(SERVER_KEY);
+  assert.deepEqual(server.messages.slice(-2).map((r) => [r.kind, r.text]), [["notice", "one line"], ["notice", "two\nlines"]]);
+  assert.equal(server.unread, 0);
+  // from history, a multiline NOTICE is a notice too
+  s.handleBatch({
+    type: "chathistory", params: ["#a"], tags: {}, source: null,
+    messages: [{ command: "BATCH", batch: batch("#a", ["NOTICE #a :old", "NOTICE #a :notice"], "n0") }],
+  });
+  const old = s.buffer("#a").messages.find((r) => r.msgid === "n0");
+  assert.deepEqual([old.kind, old.text], ["notice", "old\nnotice"]);
+});
+
 function history(target, items) {
   return {
     type: "chathistory", params: [target], tags: {}, source: null,
