@@ -634,7 +634,7 @@ async def test_the_input_is_labelled_the_messages_are_a_log_and_every_button_has
     unnamed = [line for line in snapshot.splitlines() if nameless.match(line)]
     assert unnamed == [], snapshot
     for name in ("Send", "Show or hide members", "Join a channel…", "Browse channels", "Help: commands and keys",
-                 "Close #other", "#other", "@ alice", "carol"):  # fmt: skip
+                 "Close #other", "#other", "alice, operator", "carol"):  # fmt: skip
         await expect(page.get_by_role("button", name=name, exact=True)).to_have_count(1)
     await expect(page.locator("#typing")).to_have_attribute("aria-live", "polite")
     # the connect screen's fields have labels too

@@ -103,9 +103,12 @@ function showConnectScreen(reason = "") {
   $("connect-channels").value = channels.join(" ");
   $("connect").hidden = false;
   $("app").hidden = true;
-  if (settings.notice) {
-    // why the last session ended (a refused nickname): said once
-    $("connect-error").textContent = settings.notice;
+  const notice = settings.notice;
+  if (notice) {
+    // why the last session ended (a refused nickname): said once, and the nickname field
+    // (which it describes) marked and given the focus, so that a screen reader says it
+    $("connect-error").textContent = notice;
+    $("connect-nick").setAttribute("aria-invalid", "true");
     updateSettings({ notice: undefined });
   }
   $("connect-reason").textContent = reason;
@@ -133,7 +136,7 @@ function showConnectScreen(reason = "") {
   // sent to the server instead.
   $("connect-loading").hidden = true;
   $("connect-fields").hidden = false;
-  (reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
+  (notice ? $("connect-nick") : reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
 }
 
 // -- a session ---------------------------------------------------------------------------

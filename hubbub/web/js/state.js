@@ -1148,7 +1148,7 @@ const NUMERICS = {
     const text = `${nick} (${userHost || ""}) asks to be invited to ${p[0]}${reason ? `: ${reason}` : ""} (/invite ${nick})`;
     // Someone waits at the door: counted like a mention, so an operator elsewhere sees it.
     const buffer = s.buffer(p[0]) || s.server;
-    const rec = s.record("info", { text }, msg);
+    const rec = s.record("info", { text, knock: true }, msg); // knock: told elsewhere too (view.js)
     if (s.append(buffer, rec, { countUnread: false })) s.countUnread(buffer, rec, true);
   },
   "711": (s, msg, p) => s.info(`Your knock on ${p[0]} was delivered: its operators may invite you`),

@@ -17,6 +17,23 @@ const CONNECTION_WORDS = {
   idle: "not connected", connecting: "connecting", registering: "connecting",
   registered: "connected", waiting: "disconnected", closed: "disconnected",
 };
+// A member's rank in words, by prefix: a screen reader would say "at" for "@".
+const RANKS = { "~": "founder", "&": "protected", "@": "operator", "%": "half-operator", "+": "voiced" };
+const TALKED = new Set(["message", "action", "notice"]);
+const SAID_MAX = 200; // characters of a message read out from another conversation
+const NEWS_TOLD = 3; // messages for you read out at once from elsewhere; past that, counted
+const SAID_KEPT_MS = 10000; // an announcement leaves the hidden region after this
+
+/** "3 unread, 1 mentioning you": what waits in a conversation, as its name says it. */
+function newsWords(b) {
+  return b.unread ? `${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
+}
+
+/** A member as a screen reader should name them: nick, rank in words, away. */
+function memberName(m) {
+  const rank = m.prefix ? RANKS[m.prefix[0]] || m.prefix[0] : "";
+  return `${m.nick}${rank ? `, ${rank}` : ""}${m.away ? ", away" : ""}`;
+}
 
 export class View {
   /**
@@ -44,12 +61,24 @@ export class View {
     this.bindStatic();
     this.typingTimer = null;
     this.updatePanels();
+    // What a screen reader is told beside the log (the region #announcer): news for you
+    // from conversations not shown, and where a switch made without moving the focus
+    // (Alt+arrows, /join) has taken you.
+    this.news = []; // words about messages for you elsewhere, said at the next drawing
+    this.newsShown = new Map(); // key -> what waits there, as last drawn in the list
+    this.focusMoved = false; // since the last drawing: a moved focus says where it is itself
+    this.everConnected = false;
+    document.addEventListener("focusin", () => { this.focusMoved = true; });
   }
 
   // -- scheduling ---------------------------------------------------------------------
 
   invalidate(change) {
     const { type, key } = change;
+    if (type === "append" && key !== this.state.active) this.noteNews(key, change.count || 1);
+    // The message box is named after the conversation at once: the focus may land on it
+    // before the next drawing, and a screen reader reads the name it has then.
+    if (type === "active") this.labelInput();
     if (type === "append" || type === "prepend" || type === "reset") {
       if (key === this.state.active) this.dirty.add(type === "reset" ? "reset" : "messages");
       if (type === "prepend" || type === "reset") this.dirty.add("status");
@@ -86,13 +115,21 @@ export class View {
     }
     if (d.has("list")) this.renderChannelList();
     this.renderTitle();
+    this.sayNews();
+    this.focusMoved = false;
   }
 
   /** Everything for a newly active buffer. */
   showActive() {
     const s = this.state;
     const buffer = s.activeBuffer;
+    // Switched to with the focus left where it was (Alt+arrows, /join, a landing): the
+    // name read on a focus move is not read, so it is said, with what waits there.
+    if (!this.focusMoved && (buffer.key !== this.shownKey || this.shownName !== s.displayName(buffer))) {
+      this.say(this.arrivalWords(buffer, this.newsShown.get(buffer.key) || ""));
+    }
     this.shownKey = buffer.key;
+    this.shownName = s.displayName(buffer);
     $("topic").classList.remove("expanded"); // another conversation's topic starts on one line
     this.messages.show(buffer);
     this.renderBufferList();
@@ -102,9 +139,66 @@ export class View {
     this.renderConnection();
     this.renderTitle();
     this.app.classList.toggle("no-members", buffer.kind !== "channel");
+    this.labelInput();
+    this.closePanels();
+  }
+
+  labelInput() {
+    const buffer = this.state.activeBuffer;
     $("input").setAttribute("aria-label", buffer.kind === "server" ? "Command (type /help)" : `Message ${buffer.name}`);
     $("input").placeholder = buffer.kind === "server" ? "Type /join #channel, or /help" : `Message ${buffer.name}`;
-    this.closePanels();
+  }
+
+  // -- what a screen reader is told beside the log ----------------------------------------
+
+  /** Said once, politely, by the hidden live region; gone from it a while later, so that
+   * reading the page does not come upon old announcements. */
+  say(text) {
+    const line = el("p", { text });
+    $("announcer").append(line);
+    setTimeout(() => line.remove(), SAID_KEPT_MS);
+  }
+
+  /** "#dev, 3 unread", "Private conversation with carol", "hubbub, server messages". */
+  arrivalWords(buffer, waiting) {
+    const name = this.state.displayName(buffer);
+    const what = buffer.kind === "query" ? `Private conversation with ${name}`
+      : buffer.kind === "server" ? `${name}, server messages`
+        : `${name}${buffer.joined ? "" : ", left"}`;
+    return `${what}${waiting ? `, ${waiting}` : ""}`;
+  }
+
+  /** Records just appended to a conversation not shown: those for you (a private message,
+   * a mention, a knock at a channel you run, being removed from a channel) are told, as
+   * the log tells what comes into the conversation shown. History is not news. */
+  noteNews(key, count) {
+    const b = this.state.buffers.get(key);
+    if (!b) return;
+    for (const r of b.messages.slice(-count)) {
+      if (r.history || r.self) continue;
+      const words = this.forYou(b, r);
+      if (words) this.news.push(words);
+    }
+  }
+
+  forYou(b, r) {
+    const cut = (text) => {
+      const plain = stripFormatting(text);
+      return plain.length > SAID_MAX ? `${plain.slice(0, SAID_MAX)}…` : plain;
+    };
+    const text = r.kind === "action" ? `${r.nick} ${cut(r.text)}` : cut(r.text);
+    if (r.kind === "kick" && r.mention) return `${r.nick} removed you from ${b.name}${r.text ? ` (${cut(r.text)})` : ""}`;
+    if (r.knock) return cut(r.text);
+    if (!TALKED.has(r.kind)) return "";
+    if (b.kind === "query") return `${r.nick}, privately: ${text}`;
+    if (r.mention) return `${r.nick} mentioned you in ${b.name}: ${text}`;
+    return "";
+  }
+
+  sayNews() {
+    const news = this.news.splice(0);
+    if (news.length > NEWS_TOLD) news.splice(NEWS_TOLD - 1, Infinity, `and ${news.length - NEWS_TOLD + 1} more messages for you`);
+    for (const words of news) this.say(words);
   }
 
   // -- buffer list --------------------------------------------------------------------
@@ -131,6 +225,7 @@ export class View {
       if (!seen.has(key)) {
         li.remove();
         this.bufferItems.delete(key);
+        this.newsShown.delete(key);
       }
     }
     $("nick-label").textContent = s.nick ? `${s.nick}${s.away ? " (away)" : ""}` : "";
@@ -178,9 +273,10 @@ export class View {
     li.classList.toggle("active", b.key === s.active);
     if (b.key === s.active) button.setAttribute("aria-current", "page");
     else button.removeAttribute("aria-current");
-    const unread = b.unread ? `, ${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
+    const news = newsWords(b);
+    this.newsShown.set(b.key, news);
     const left = b.kind === "channel" && !b.joined ? ", left" : ""; // not only the italics say it
-    button.setAttribute("aria-label", `${name}${unread}${left}`);
+    button.setAttribute("aria-label", `${name}${news ? `, ${news}` : ""}${left}`);
     const close = li.querySelector(".close");
     if (close) close.setAttribute("aria-label", `Close ${name}`);
   }
@@ -233,7 +329,8 @@ export class View {
     const fold = this.state.fold;
     const items = members.map((m) =>
       el("li", { class: m.away ? "away" : null },
-        el("button", { type: "button", class: "member", dataset: { nick: m.nick }, title: m.away ? `${m.nick} (away)` : m.nick },
+        el("button", { type: "button", class: "member", dataset: { nick: m.nick }, title: m.away ? `${m.nick} (away)` : m.nick,
+          "aria-label": memberName(m) },
           el("span", { class: "prefix", text: m.prefix ? m.prefix[0] : "" }),
           el("span", { class: `nick ${nickClass(fold, m.nick)}`, text: m.nick }))));
     list.replaceChildren(...items);
@@ -272,14 +369,17 @@ export class View {
         this.wasCut = false;
         banner.hidden = false;
         $("reconnect-now").hidden = true;
-        text.textContent = "Connected again.";
+        text.textContent = this.everConnected ? "Connected again." : "Connected.";
+        this.everConnected = true;
         this.bannerTimer = setTimeout(() => { banner.hidden = true; }, 2000);
         return;
       }
+      if (c.status === "registered") this.everConnected = true;
       banner.hidden = true;
       return;
     }
-    this.wasCut = true;
+    // Connected again is news after a cut, not after the first connection's "Connecting…".
+    if (this.everConnected || c.status === "waiting" || c.status === "closed") this.wasCut = true;
     banner.hidden = false;
     $("reconnect-now").hidden = c.status !== "waiting";
     let words = "Connecting…";
@@ -302,7 +402,8 @@ export class View {
       return;
     }
     // Once new messages came in below, say so until the reader goes down to them.
-    if (jump.hidden || arrived) jump.textContent = arrived ? "↓ New messages" : "↓ Newest";
+    // The arrow is a picture: a screen reader says the words alone.
+    if (jump.hidden || arrived) jump.replaceChildren(el("span", { "aria-hidden": "true", text: "↓ " }), arrived ? "New messages" : "Newest");
     jump.hidden = false;
   }
 
@@ -417,7 +518,8 @@ export class View {
       appendRich(topic, c.topic);
       return el("li", {},
         el("span", { class: "name", text: c.name }),
-        el("span", { class: "users", text: `${c.users}`, title: `${c.users} users` }),
+        el("span", { class: "users", title: `${c.users} users` }, `${c.users}`,
+          el("span", { class: "visually-hidden", text: c.users === 1 ? " user" : " users" })),
         topic,
         el("button", { type: "button", dataset: { join: c.name }, "aria-label": `Join ${c.name}`, text: "Join" }));
     });
@@ -469,7 +571,8 @@ export class View {
       .sort((a, b) => (a.key === this.state.active) - (b.key === this.state.active) ||
         b.mentions - a.mentions || (b.unread > 0) - (a.unread > 0));
     const items = buffers.map((b, i) =>
-      el("li", { role: "option", id: `switch-${i}`, "aria-selected": i === this.switchIndex ? "true" : "false", dataset: { key: b.key } },
+      el("li", { role: "option", id: `switch-${i}`, "aria-selected": i === this.switchIndex ? "true" : "false", dataset: { key: b.key },
+        "aria-label": `${this.state.displayName(b)}${b.unread ? `, ${newsWords(b)}` : ""}` },
         el("span", { class: "name", text: this.state.displayName(b) }),
         b.unread ? el("span", { class: `badge${b.mentions ? " mention" : ""}`, text: String(b.unread) }) : null));
     $("switch-results").replaceChildren(...items);
