@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
+PHONE_LARGE = {"width": 412, "height": 915}
 
 expect.set_options(timeout=10_000)
 
@@ -119,11 +120,17 @@ class BrowserUser:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[BrowserUser]]]:
-    """Open the client at a URL in a fresh context; at the end, no console errors allowed."""
+    """Open the client at a URL in a fresh context; at the end, no console errors allowed.
+
+    `touch=True` is a phone's browser: a touch screen (the pointer is coarse, nothing
+    hovers) and the page's viewport meta tag obeyed, as Chromium emulates a mobile device.
+    """
     users: list[BrowserUser] = []
 
-    async def open_(url: str, viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
-        context = await browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme)
+    async def open_(url: str, viewport: dict[str, int] | None = None, color_scheme: str = "light",
+                    touch: bool = False) -> BrowserUser:  # fmt: skip
+        context = await browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme,
+                                            has_touch=touch, is_mobile=touch)  # fmt: skip
         page = await context.new_page()
         user = BrowserUser(page, context)
         page.on("console", lambda m: m.type == "error" and user.errors.append(m.text))
@@ -156,8 +163,9 @@ async def open_user(web_server: WebServer, open_page) -> Callable[..., Awaitable
     request a page makes as the test ends (a reload's favicon, say) was refused.
     """
 
-    async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light") -> BrowserUser:
-        return await open_page(web_server.url, viewport, color_scheme)
+    async def open_(viewport: dict[str, int] | None = None, color_scheme: str = "light",
+                    touch: bool = False) -> BrowserUser:  # fmt: skip
+        return await open_page(web_server.url, viewport, color_scheme, touch)
 
     return open_
 

@@ -602,6 +602,11 @@ export class View {
       if (!item) return;
       $("search-dialog").close();
       this.actions.switchTo(this.state.keyOf(item.dataset.target));
+      // Not back to the search box, which on a phone would stay open over the name of the
+      // conversation found: to the message box, as the quick switch does (on a phone,
+      // nowhere, so that no keyboard pops up).
+      $("search-input").blur();
+      this.actions.focusInput();
     });
   }
 
