@@ -2,7 +2,7 @@
 
 Starts a hubbub server with its web listener (as the browser tests do), has a few
 people talk in #lobby, and saves docs/web-desktop.png (1280x800) and
-docs/web-phone.png (360x740): the desktop in the light theme and the phone in the dark
+docs/web-phone.png (360x740, a touch screen): the desktop in the light theme and the phone in the dark
 one, unless --theme says otherwise. --out DIR writes elsewhere.
 """
 
@@ -58,7 +58,9 @@ def say(client: LineClient, channel: str, text: str) -> None:
 
 
 async def make(out: Path, themes: dict[str, str]) -> None:
-    runtime = await start_web_server()
+    # Two browsers and four people from one address: past the default 16 connections per
+    # address (a browser keeps several idle ones open), the second page's files got 503.
+    runtime = await start_web_server("limits.max_clients_per_ip=64")
     url = runtime.web_url()
     people: dict[str, LineClient] = {}
     try:
@@ -71,7 +73,9 @@ async def make(out: Path, themes: dict[str, str]) -> None:
             pages = []
             for viewport, name in ((DESKTOP, "web-desktop.png"), (PHONE, "web-phone.png")):
                 scheme = themes["desktop" if viewport is DESKTOP else "phone"]
-                context = await browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
+                phone = viewport is PHONE  # a phone's browser: a touch screen, the viewport meta obeyed
+                context = await browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1,
+                                                    has_touch=phone, is_mobile=phone)  # fmt: skip
                 page = await context.new_page()
                 await page.goto(url)
                 nick = "alice" if viewport is DESKTOP else "bob"
