@@ -47,7 +47,8 @@ from hubbub.server.storage import (
 from hubbub.store import POSTGRESQL_SCHEMES, Claim, StoreInUse, open_store
 
 IN_USE_ADVICE = ("stop the servers first (every node of a cluster), or manage accounts through NickServ on a "
-                 "running server")
+                 "running server (an IRC operator sets a forgotten password with /msg NickServ PASSWD <account> "
+                 "<new password>)")
 
 
 def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -21,7 +21,8 @@ from tests.helpers import connected, start_server
 
 REFUSED = (r"^hubbub: PostgreSQL at 127\.0\.0\.1:\d+ \(database \w+, user hubbub\) is in use by 1 running hubbub "
            r"server: stop the servers first \(every node of a cluster\), or manage accounts through NickServ on a "
-           r"running server$")  # fmt: skip
+           r"running server \(an IRC operator sets a forgotten password with /msg NickServ PASSWD <account> "
+           r"<new password>\)$")  # fmt: skip
 
 
 async def run_account(db: str, *args: str, password: str | None = None, cwd: Path) -> tuple[int, str, str]:

@@ -11,6 +11,7 @@ failed logins are throttled (logins.py), and so are registrations from one IP ad
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ from hubbub.server.handlers import chanserv
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
 from hubbub.server.throttle import FailureThrottle
+
+log = logging.getLogger("hubbub.opers")
 
 MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
 
@@ -344,8 +347,19 @@ def ns_set(ctx: Context, args: list[str]) -> None:
     _change_password(ctx, account, args[1])
 
 
-@nickserv.command("PASSWD", 3, "PASSWD <current> <new> <new again>", "Changes your account's password.")
+PASSWD_SYNTAX = "PASSWD <current> <new> <new again>"
+
+
+@nickserv.command("PASSWD", 2, PASSWD_SYNTAX,
+                  "Changes your account's password. An IRC operator resets another account's "
+                  "with PASSWD <account> <new>.")  # fmt: skip
 def ns_passwd(ctx: Context, args: list[str]) -> None:
+    if len(args) == 2:
+        if is_oper(ctx.user):
+            _reset_password(ctx, args[0], args[1])
+        else:
+            _say(ctx, f"Invalid parameters. Usage: {PASSWD_SYNTAX}")
+        return
     account = _own_account(ctx)
     if account is None:
         return
@@ -362,6 +376,35 @@ def ns_passwd(ctx: Context, args: list[str]) -> None:
         _change_password(ctx, found, new)
 
     logins.check_password(ctx, account.name, current, checked, lambda why: _say(ctx, why))
+
+
+def _reset_password(ctx: Context, name: str, password: str) -> None:
+    """An operator's answer to a member who forgot their password, on a running server
+    (ergo's `PASSWD <account> <new>`): `hubbub account passwd` needs the server stopped.
+    Logged and told to the other operators, as their other commands are."""
+    account = ctx.state.accounts.get(casefold(name))
+    if account is None:
+        _say(ctx, "Account does not exist")
+        return
+    problem = password_problem(ctx, account.name, password)
+    if problem is not None:
+        _say(ctx, problem)
+        return
+    oper = ctx.user
+
+    def done(outcome: Outcome) -> None:
+        if outcome.rejected is not None:  # dropped while its new password was hashed
+            _say(ctx, "Account does not exist")
+            return
+        log.info("%s reset the password of account %s", oper.prefix, account.name)
+        ctx.notices.send(f"{oper.nick} reset the password of account {account.name}", exclude=ctx.conn)
+        _say(ctx, f"Password of {account.name} changed")
+
+    def hashed(result: tuple[str, str]) -> None:
+        ctx.emit(AccountCredentialsSet(account.key, *result), done)
+
+    if not ctx.run_blocking(lambda: credentials(password), hashed):
+        _say(ctx, BUSY)
 
 
 def _own_account(ctx: Context) -> Account | None:
