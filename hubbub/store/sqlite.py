@@ -393,6 +393,12 @@ class SqliteStore:
         current = row[0] or 0
         if current > LATEST:
             raise StoreError(f"{self.where} was made by a newer hubbub (schema {current}; this one knows {LATEST})")
+        # An upgrade is said, since it cannot be undone: the hubbub that ran before refuses
+        # the file from then on (a new file's first migrations are no news).
+        upgrading = 0 < current < LATEST
+        if upgrading:
+            log.info("%s: schema %d, from an earlier hubbub, is migrated to %d: hubbub versions before this one "
+                     "refuse the file from now on", self.where, current, LATEST)  # fmt: skip
         for migration in MIGRATIONS:
             if migration.version <= current:
                 continue
@@ -405,6 +411,8 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if upgrading:
+                log.info("%s: schema migrated to %d (%s)", self.where, migration.version, migration.what)
 
     def _snapshot(self, conn: sqlite3.Connection) -> Snapshot:
         certs: dict[str, list[str]] = {}

@@ -9,6 +9,7 @@ of its mask; UNKLINE takes both. On a real SQLite file and a real PostgreSQL dat
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import asyncpg
@@ -28,6 +29,7 @@ from hubbub.server.storage import (
     dm_key,
 )
 from hubbub.store import open_store
+from hubbub.store.schema import LATEST, MIGRATIONS
 from tests.store.test_store import T0
 
 
@@ -103,3 +105,27 @@ async def test_unkline_removes_a_kline_kept_under_two_cases_of_its_mask(db: str)
     snapshot = await store.open()
     await store.close()
     assert [k.mask for k in snapshot.klines] == ["x@*"]
+
+
+async def test_a_sqlite_file_of_an_earlier_schema_says_it_is_migrated_and_a_new_one_says_nothing(
+    tmp_path, caplog
+) -> None:
+    """An upgrade cannot be undone (the hubbub before it refuses the file), so the log says
+    it happened, each step as PostgreSQL's log does; a new file's creation is no news."""
+    caplog.set_level(logging.INFO, logger="hubbub.store")
+    db = str(tmp_path / "hubbub.db")
+    store = open_store(db)
+    await store.open()
+    await store.close()
+    assert not [r for r in caplog.records if "schema" in r.getMessage()]
+    with sqlite3.connect(db) as conn:  # the file as a hubbub of schema 8 left it
+        conn.execute("DROP TABLE departures")
+        conn.execute("DELETE FROM schema_version WHERE version >= 9")
+    store = open_store(db)
+    await store.open()
+    await store.close()
+    assert [r.getMessage() for r in caplog.records if "schema" in r.getMessage()] == [
+        f"{db}: schema 8, from an earlier hubbub, is migrated to {LATEST}: hubbub versions before this one refuse "
+        "the file from now on",
+        *(f"{db}: schema migrated to {m.version} ({m.what})" for m in MIGRATIONS if m.version > 8),
+    ]
