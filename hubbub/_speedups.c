@@ -1794,6 +1794,11 @@ module_exec(PyObject *module)
         Py_DECREF(type);
         return -1;
     }
+#ifdef HUBBUB_SOURCE_SHA256
+    /* the source this was built from (setup.py): hubbub/speedups.py refuses a stale build */
+    if (PyModule_AddStringConstant(module, "SOURCE_SHA256", HUBBUB_SOURCE_SHA256) < 0)
+        return -1;
+#endif
     return 0;
 }
 

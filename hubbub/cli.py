@@ -96,7 +96,11 @@ def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None
 
 
 async def _serve(config: Config, args: argparse.Namespace) -> None:
+    from hubbub import speedups
     from hubbub.app import Runtime
+
+    if speedups.stale:
+        log.warning("%s", speedups.stale)
 
     # REHASH and SIGHUP read the file again and apply the same flags on top
     runtime = Runtime(config, loader=lambda: _config_from_args(args), config_name=args.config or "defaults")
