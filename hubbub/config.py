@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import re
 import tomllib
 import urllib.parse
@@ -201,7 +202,8 @@ class Config:
             try:
                 raw = Path(path).read_bytes()
             except OSError as exc:
-                log.warning("cannot read server.motd_file %s: %s; no MOTD is shown", path, exc.strerror or exc)
+                log.warning("cannot read server.motd_file %s: %s; no MOTD is shown", found_at(path),
+                            exc.strerror or exc)  # fmt: skip
                 return []
             try:
                 text = raw.decode("utf-8")
@@ -345,6 +347,13 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
+def found_at(path: str) -> str:
+    """A file's path as a message about it says it: absolute, so that a relative one
+    shows where it was looked for (the directory the server started in, `/` for a
+    service without WorkingDirectory, the checkout for scripts/serve), not only its name."""
+    return os.path.abspath(path)
+
+
 def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
     """Defaults, then the TOML file at `path`, then each `--set` override in order."""
     config = Config()
@@ -353,7 +362,7 @@ def load(path: str | None = None, overrides: list[str] | None = None) -> Config:
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
         except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+            raise ConfigError(f"cannot read {found_at(path)}: {exc.strerror}") from exc
         except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib decodes before it parses
             raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
         except tomllib.TOMLDecodeError as exc:
@@ -609,7 +618,8 @@ def default_config_text() -> str:
     lines = [
         "# hubbub configuration. Every key is shown with its default value, commented out.",
         "# Uncomment and change what you need; command-line flags override this file,",
-        "# and `--set SECTION.KEY=VALUE` overrides any single key.",
+        "# and `--set SECTION.KEY=VALUE` overrides any single key. Relative paths (store.db,",
+        "# server.motd_file, tls.cert, tls.key) are read from the directory the server runs in.",
     ]
     for section in _SECTIONS:
         lines += ["", f"[{section}]"]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hubbub.config import Config
+from hubbub.config import Config, found_at
 from hubbub.server.apply import apply
 from hubbub.server.connection import Connection
 from hubbub.server.context import Services
@@ -31,7 +31,7 @@ from hubbub.server.storage import (
     StoreBehind,
     StoreError,
 )
-from hubbub.store import open_store, shown
+from hubbub.store import POSTGRESQL_SCHEMES, open_store, shown
 from hubbub.store.recorder import Recorder, forget_closed_channels
 from hubbub.store.restore import restore_events
 
@@ -89,7 +89,9 @@ class Persistence:
                         "s" if snapshot.others != 1 else "")  # fmt: skip
         self.services.awaiting = self.awaiting
         self._pruner = asyncio.create_task(self._prune_forever())  # idle while no retention is set
-        where = shown(self.config.store.db)
+        db = self.config.store.db
+        # a file by its whole path: where the data lives is what this line is read for
+        where = found_at(db) if db != ":memory:" and not db.startswith(POSTGRESQL_SCHEMES) else shown(db)
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
                  len(snapshot.channels), len(snapshot.klines))  # fmt: skip
 

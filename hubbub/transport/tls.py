@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from OpenSSL import SSL
 
-from hubbub.config import ConfigError, TlsSection
+from hubbub.config import ConfigError, TlsSection, found_at
 
 
 def handshake_failure(exc: BaseException) -> str:
@@ -146,10 +146,14 @@ def certificate_fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
+def _missing(path: str) -> str:
+    return f"cannot read {found_at(path)}: no such file (set tls.cert and tls.key, or tls.self_signed = true)"
+
+
 def _load_chain(context: SSL.Context, tls: TlsSection) -> None:
     for path in (tls.cert, tls.key):
         if not Path(path).exists():
-            raise TlsError(f"cannot read {path}: no such file (set tls.cert and tls.key, or tls.self_signed = true)")
+            raise TlsError(_missing(path))
     try:
         context.use_certificate_chain_file(tls.cert)
         context.use_privatekey_file(tls.key)
@@ -195,7 +199,7 @@ def https_context(tls: TlsSection, hostname: str) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     for path in (tls.cert, tls.key):
         if not Path(path).exists():
-            raise TlsError(f"cannot read {path}: no such file (set tls.cert and tls.key, or tls.self_signed = true)")
+            raise TlsError(_missing(path))
     try:
         context.load_cert_chain(tls.cert, tls.key)
     except OSError as exc:  # ssl.SSLError is one too

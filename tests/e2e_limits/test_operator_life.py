@@ -666,7 +666,9 @@ async def test_account_add_and_serve_without_db_share_hubbub_db_in_the_working_d
     assert created.returncode == 0, created.stderr
     assert (tmp_path / "hubbub.db").exists()
     served = await start("--listen", "127.0.0.1:0", "--no-web", base=False)
-    await served.logged(r"INFO store hubbub\.db: 1 accounts, 0 registered channels, 0 K-lines$")
+    # by its whole path: the working directory's, where `hubbub account` made it
+    await served.logged(rf"INFO store {re.escape(str(tmp_path / 'hubbub.db'))}: 1 accounts, 0 registered channels, "
+                        r"0 K-lines$")  # fmt: skip
     client = await served.client()
     await client.register("paula")
     client.send("PRIVMSG NickServ :IDENTIFY Paula-Pass")

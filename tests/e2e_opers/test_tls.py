@@ -256,7 +256,7 @@ def test_serve_with_tls_and_no_certificate_exits_with_a_message(tmp_path: Path) 
         cwd=tmp_path, env=hubbub_env(), capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "hubbub: cannot read hubbub.crt: no such file" in result.stderr
+    assert f"hubbub: cannot read {tmp_path / 'hubbub.crt'}: no such file" in result.stderr
 
 
 async def test_rehash_puts_a_new_certificate_in_use_for_new_connections(

@@ -346,7 +346,7 @@ async def test_accounts_channels_klines_markers_and_history_all_survive_a_sigkil
 
     again = (await serve_proc(*args)).served
     assert again is not None
-    await again.logged(r"store hubbub\.db: 1 accounts, 1 registered channels, 1 K-lines$")
+    await again.logged(r"store /\S*/hubbub\.db: 1 accounts, 1 registered channels, 1 K-lines$")
     bob = await capped(await again.client(), "bob", HISTORY_CAPS + " draft/read-marker")
     bob.send("PRIVMSG NickServ :IDENTIFY alice Alice-Pass-1")
     await bob.expect("900", timeout=15)

@@ -70,6 +70,15 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         load(str(tmp_path / "nope.toml"), [])
 
 
+def test_a_relative_file_that_is_missing_is_named_by_where_it_was_looked_for(tmp_path: Path, monkeypatch) -> None:
+    """A service started in `/`, or scripts/serve, which runs in the checkout, looks for
+    `hubbub.toml` elsewhere than where it was written: the message says where."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        load("hubbub.toml", [])
+    assert str(refused.value) == f"cannot read {tmp_path / 'hubbub.toml'}: No such file or directory"
+
+
 def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         load(_write(tmp_path, "[server\nname = 1\n"), [])
