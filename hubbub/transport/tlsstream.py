@@ -15,7 +15,11 @@ object, which is two things at once:
 
 The peer's certificate, if it presented one, is kept as its fingerprint only (`certfp`).
 A failed handshake is reported to the protocol above with a few words for the log; the
-peer is then closed on without a word, as a TLS peer could read no plain ERROR.
+peer is then closed on without a word, as a TLS peer could read no plain ERROR. A peer
+whose first byte is printable text is no TLS client (a record starts with its type,
+0x16 for a handshake) but an IRC client with its TLS option off, or someone typing: it
+is told so in one plain ERROR line, which its client shows, rather than see the
+connection drop for no reason it could read.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from hubbub.transport.tls import certificate_fingerprint
 RECORD = 16384  # the most plaintext one TLS record carries
 RECORD_OVERHEAD = 256  # more than any cipher suite adds to a record (header, IV, MAC or tag, padding)
 HEADER = 5  # a record's header: type, version, length (2 bytes)
+NOT_TLS = (b"ERROR :This port takes TLS connections only: turn on TLS (SSL) in your client's settings for "
+           b"this server, or connect to its plain-text port\r\n")  # fmt: skip
 
 
 class RecordCounter:
@@ -127,6 +133,7 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
         self._closing = False
         self._failed = False  # the handshake failed and the protocol above knows it
         self._aborted = False  # we ended it ourselves (shutdown)
+        self._heard = False  # the peer's first bytes came (and were a TLS record's)
 
     # -- the socket's side ------------------------------------------------------------------
 
@@ -137,6 +144,11 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
+        if not self._heard:
+            self._heard = True
+            if 0x20 <= data[0] < 0x7F:
+                self._refuse_plain_text()
+                return
         self._tls.bio_write(data)
         records = self._records.feed(data)
         if not self.up and not self._handshake():
@@ -244,6 +256,16 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
             self._timer = None
         self._app.handshake_failed(_why(exc))
         self._raw.close()  # after the alert, if there is one
+
+    def _refuse_plain_text(self) -> None:
+        self._failed = True
+        self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._raw.write(NOT_TLS)
+        self._app.handshake_failed("not TLS (plain text: a client with its TLS option off?)")
+        self._raw.close()  # after the line
 
     def _timed_out(self) -> None:
         self._timer = None

@@ -282,3 +282,21 @@ async def test_rehash_puts_a_new_certificate_in_use_for_new_connections(
         await tls_client(server, old_cert)
     before.send("PING still-connected")
     await before.expect("PONG")
+
+
+async def test_plain_text_on_the_tls_port_is_told_in_plain_text_that_the_port_takes_tls(
+    tls_server, caplog
+) -> None:
+    """An IRC client with its TLS option off (WeeChat 3 takes `-tls` for an unknown
+    option and connects in plain text) sees the connection drop, and nothing else, if
+    the server only closes it: one plain ERROR line says why, and the log says what it was."""
+    caplog.set_level(logging.INFO, logger="hubbub.audit")
+    reader, writer = await asyncio.open_connection(*tls_server.tls_address())
+    writer.write(b"CAP LS 302\r\nNICK alice\r\nUSER alice 0 * :Alice\r\n")
+    received = await asyncio.wait_for(reader.read(), 10)  # to the end: the server closes
+    writer.close()
+    assert received == (b"ERROR :This port takes TLS connections only: turn on TLS (SSL) in your client's "
+                        b"settings for this server, or connect to its plain-text port\r\n")  # fmt: skip
+    assert "TLS handshake with 127.0.0.1 failed: not TLS (plain text: a client with its TLS option off?)" in (
+        caplog.text
+    )
