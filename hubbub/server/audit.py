@@ -3,8 +3,10 @@
 One line per event at `info`: a connection accepted or refused (and why), the address
 a WebIRC gateway named for its user (and which gateway it was), a user registered, a
 user gone (and why: quit, ping timeout, SendQ exceeded, K-lined, killed...), a K-line
-matching someone, a failed OPER. Never what anyone said: of a QUIT, only that it was
-one, not its message.
+matching someone, a failed OPER; and what outlives them, with who did it from where: an
+account registered or dropped, a channel registered, given to another account or
+unregistered (so that an administrator can tell who took a name, and when). Never what
+anyone said: of a QUIT, only that it was one, not its message.
 
 Connections, registrations and departures come at the rate a client chooses, so each
 kind of line passes a token bucket: a burst is logged whole, a flood is not. What is
@@ -116,6 +118,21 @@ class Audit:
 
     def oper_failed(self, user: User, why: str) -> None:
         self.lines.info("oper", "failed OPER attempt by %s: %s", _who(user), why)
+
+    def account_registered(self, user: User, account: str) -> None:
+        self.lines.info("account", "account %s registered by %s", account, _who(user))
+
+    def account_dropped(self, user: User, account: str) -> None:
+        self.lines.info("account", "account %s dropped by %s", account, _who(user))
+
+    def channel_registered(self, user: User, channel: str, account: str) -> None:
+        self.lines.info("channel", "channel %s registered to account %s by %s", channel, account, _who(user))
+
+    def channel_given(self, user: User, channel: str, account: str) -> None:
+        self.lines.info("channel", "channel %s given to account %s by %s", channel, account, _who(user))
+
+    def channel_dropped(self, user: User, channel: str) -> None:
+        self.lines.info("channel", "channel %s unregistered by %s", channel, _who(user))
 
     # -- registrations and departures of users connected here (the announcer reports them) --
 

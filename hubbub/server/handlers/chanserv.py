@@ -88,6 +88,7 @@ def cs_register(ctx: Context, args: list[str]) -> None:
         if outcome.rejected is not None:
             _say(ctx, "Channel is already registered")
             return
+        ctx.svc.audit.channel_registered(ctx.user, channel.name, ctx.user.account or account)
         _say(ctx, f"Channel {channel.name} successfully registered")
         _set_status(ctx, channel, ctx.user, "q", True)
 
@@ -273,6 +274,7 @@ def cs_set(ctx: Context, args: list[str]) -> None:
         if outcome.rejected is not None:
             _say(ctx, refusals.get(outcome.rejected, f"Channel {name} is not registered"))
             return
+        ctx.svc.audit.channel_given(ctx.user, name, heir.name)
         _say(ctx, f"The founder of {name} is now {heir.name}")
         given = outcome.channel
         if given is None or ctx.state.channels.get(given.key) is not given:
@@ -323,6 +325,7 @@ def cs_drop(ctx: Context, args: list[str]) -> None:
     def dropped(outcome: Outcome) -> None:
         _say(ctx, f"Channel {name} is now unregistered")
         if outcome.rejected is None:
+            ctx.svc.audit.channel_dropped(ctx.user, name)
             # The founder status goes with the registration, from every connection: looked
             # for now, in the network's order, not when the command came. In a cluster this
             # replica may not have applied yet a join ordered before the drop (a founder's

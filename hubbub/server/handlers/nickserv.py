@@ -91,6 +91,7 @@ def create_account(
                 uncount()
                 done(None, "Account already exists")
                 return
+            ctx.svc.audit.account_registered(ctx.user, account.name)
             logins.log_in(ctx, account, lambda: done(account, None))
 
         ctx.emit(event, registered)
@@ -306,6 +307,7 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
     def dropped(outcome: Outcome) -> None:
         if outcome.rejected is not None:
             return
+        ctx.svc.audit.account_dropped(ctx.user, account.name)
         _say(ctx, f"Successfully unregistered account {account.name}")
         # The channels the drop unregistered, as the applier found them in the network's
         # order, not this replica's when the command came: in a cluster it may not have
