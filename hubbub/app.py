@@ -190,6 +190,10 @@ class Runtime:
     def metrics_page(self) -> tuple[bytes, str]:
         return self.metrics.render()
 
+    def client_settings(self) -> dict[str, str]:
+        server = self.config.server
+        return {"channel": server.default_channel, "network": server.network}
+
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """Whether this node can serve its clients: every listener accepts connections and
         every check but the degrading ones (DEGRADING_CHECKS) passes in time. A degrading

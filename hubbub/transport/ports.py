@@ -165,6 +165,10 @@ class WebHost(ConnectionHost, Protocol):
     def metrics_page(self) -> tuple[bytes, str]:
         """The Prometheus exposition and its content type."""
 
+    def client_settings(self) -> dict[str, str]:
+        """What the web client's connect screen suggests before it connects (the
+        channel to join), as the configuration says it now."""
+
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """Whether this node can serve its clients (listeners up, no check failed but the
         degrading ones), with details: "status" ("ok", "degraded", "unavailable"), "listeners", "checks"."""

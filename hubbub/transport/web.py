@@ -11,7 +11,9 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
 - `GET /healthz`: whether this node can serve its clients: 200 and a small JSON document
   (`"status": "ok"`, or `"degraded"` when a check chat does without fails: the store,
   Redis for less than `cluster.node_timeout`), 503 and `"unavailable"` when not;
-- `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off).
+- `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off);
+- `GET /client.json`: what the web client's connect screen suggests (the server's
+  default channel), as the configuration says it now.
 
 Every response carries the headers the web client is written for (a strict Content
 Security Policy and its companions, below), the 400 aiohttp itself gives a request it
@@ -100,6 +102,7 @@ def build_app(host: WebHost) -> web.Application:
     app.router.add_get("/webirc", _webirc)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/client.json", _client_settings)
     app.router.add_get("/{path:.*}", _file)
     app.on_shutdown.append(close_websockets)
     server_log = logging.getLogger("aiohttp.server")
@@ -195,6 +198,15 @@ async def _healthz(request: web.Request) -> web.StreamResponse:
     body = json.dumps({"status": "ok" if ready else "unavailable", **details}, sort_keys=True) + "\n"
     return web.Response(status=200 if ready else 503, text=body, content_type="application/json",
                         headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+async def _client_settings(request: web.Request) -> web.StreamResponse:
+    """The server's suggestions to the web client's connect screen: its default channel
+    (`server.default_channel`, where plain-text users are put too), so that web users
+    land where the community is rather than in a `#lobby` nobody uses. Read at each
+    request: a REHASH changes it for the next visitor."""
+    body = json.dumps(request.app[_HOST].client_settings(), sort_keys=True) + "\n"
+    return web.Response(text=body, content_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 async def _metrics(request: web.Request) -> web.StreamResponse:

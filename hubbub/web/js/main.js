@@ -27,6 +27,7 @@ const CATCH_UP_PAGES = 10; // AFTER requests at most after a reconnection, per b
 const INPUT_HISTORY = 100;
 const TYPING_PAUSE_MS = 5000;
 const MARKREAD_DELAY_MS = 1500;
+const DEFAULT_CHANNEL = "#lobby"; // the connect screen's guess until the server says its own
 
 // -- settings (localStorage; a browser that refuses storage still works) ---------------
 
@@ -90,6 +91,20 @@ function nickProblem(nick) {
   return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]\\{}|^\`.`;
 }
 
+/** The server's own default channel (`server.default_channel`, /client.json) in place of
+ * the page's guess, on a first visit: where its community is. The field keeps the guess
+ * when the server does not say, and whatever the person typed meanwhile. */
+async function suggestServerChannel() {
+  const field = $("connect-channels");
+  try {
+    const response = await fetch("client.json", { cache: "no-cache" });
+    const { channel } = response.ok ? await response.json() : {};
+    if (typeof channel === "string" && channel && field.value === DEFAULT_CHANNEL) field.value = channel;
+  } catch {
+    // an older server, or none: the guess stands
+  }
+}
+
 /** The connect screen; `reason` says why it is shown instead of the session resuming. */
 function showConnectScreen(reason = "") {
   const settings = loadSettings();
@@ -99,8 +114,9 @@ function showConnectScreen(reason = "") {
   // An invite link's channels first (where the session lands), then those remembered.
   const remembered = settings.channels && settings.channels.length ? settings.channels : [];
   const invited = invitation();
-  const channels = invited.length ? withInvited(invited, remembered) : remembered.length ? remembered : ["#lobby"];
+  const channels = invited.length ? withInvited(invited, remembered) : remembered.length ? remembered : [DEFAULT_CHANNEL];
   $("connect-channels").value = channels.join(" ");
+  if (!invited.length && !remembered.length) suggestServerChannel();
   $("connect").hidden = false;
   $("app").hidden = true;
   const notice = settings.notice;

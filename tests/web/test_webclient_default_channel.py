@@ -1,0 +1,55 @@
+"""A first visit's connect screen suggests the server's own default channel
+(`server.default_channel`, served as /client.json), not a `#lobby` the community may not
+use; what the browser remembers, and an invite link, still come first. In Debian's
+Chromium against hubbub servers of the test's own."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.async_api import expect  # noqa: E402
+
+from tests.web.test_browser_daily import servers  # noqa: E402, F401
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_client_json_says_the_default_channel(servers) -> None:  # noqa: F811
+    runtime = await servers.start("server.default_channel='#community'", "server.network='Garden'")
+    async with aiohttp.ClientSession() as session, session.get(runtime.web_url("/client.json")) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert "Content-Security-Policy" in response.headers
+        assert json.loads(await response.text()) == {"channel": "#community", "network": "Garden"}
+
+
+async def test_a_first_visit_is_offered_the_servers_channel_and_lands_there(servers, open_page) -> None:  # noqa: F811
+    runtime = await servers.start("server.default_channel='#community'")
+    user = await open_page(runtime.web_url())
+    page = user.page
+    await expect(page.locator("#connect-channels")).to_have_value("#community")
+    await page.fill("#connect-nick", "newcomer")
+    await page.click("#connect-submit")
+    await expect(page.locator("#buffer-title")).to_have_text("#community")
+
+    await page.evaluate("() => localStorage.clear()")  # an invite link wins over the suggestion
+    other = await open_page(runtime.web_url("/#garden"))
+    await expect(other.page.locator("#connect-channels")).to_have_value("#garden")
+
+
+async def test_a_remembered_channel_list_is_kept(servers, open_page) -> None:  # noqa: F811
+    runtime = await servers.start("server.default_channel='#community'")
+    user = await open_page(runtime.web_url())
+    page = user.page
+    await page.fill("#connect-nick", "regular")
+    await page.fill("#connect-channels", "#dev")
+    await page.click("#connect-submit")
+    await expect(page.locator("#buffer-title")).to_have_text("#dev")
+    await page.locator("#input").fill("/quit")  # back to the connect screen, which remembers
+    await page.locator("#input").press("Enter")
+    await expect(page.locator("#connect-channels")).to_have_value("#dev")
