@@ -108,8 +108,8 @@ class Elsewhere:
                 if ref[1] == event.redacted:  # deleted: it will never be found
                     del self.awaited[origin]
         elif isinstance(event, ENDINGS) and (self.awaited or self.markers):
-            # a channel that ended may take its history with it (a closed one: recorder.py
-            # `_forget_if_closed`), its last line then never found: not waited for
+            # a channel that ended may take its history with it (a closed one, or one where
+            # nothing was said: recorder.py `_ended`), its last line then never found: not waited for
             channels = self.state.channels
             for origin, (key, _) in list(self.awaited.items()):
                 if not key.startswith(DM_PREFIX) and key not in channels:

@@ -26,13 +26,14 @@ from hubbub.server.storage import (
     Backlog,
     Departure,
     ForgetConversation,
+    ForgetSilentChannel,
     PutDepartures,
     Store,
     StoreBehind,
     StoreError,
 )
 from hubbub.store import POSTGRESQL_SCHEMES, open_store, shown
-from hubbub.store.recorder import Recorder, forget_closed_channels
+from hubbub.store.recorder import Recorder, end_channels
 from hubbub.store.restore import restore_events
 
 log = logging.getLogger("hubbub.store")
@@ -66,15 +67,24 @@ class Persistence:
         # what comes now is stamped after what was kept, even on a clock just behind it (a
         # restart during a clock's step back): history lists it after (apply.in_time_order)
         state.clock_us = max(state.clock_us, (snapshot.latest_ms + 1) * 1000)
-        # Closed channels that did not end cleanly (a crash, a kill): they ended all the same
-        # (an unregistered channel does not outlive its server), and take their history along.
-        # Not in a cluster: there the channels live on in the other nodes, whose state this
-        # node has not received yet.
+        # Channels that did not end cleanly (a crash, a kill): they ended all the same (an
+        # unregistered channel does not outlive its server). The closed ones take their
+        # history along; the others leave nothing if nothing was said in them (recorder.py
+        # `_ended`). Not in a cluster: there the channels live on in the other nodes, whose
+        # state this node has not received yet.
         lone = not self.config.cluster.url
         ended = [key for key in snapshot.closed if key not in state.channels] if lone else []
+        gone = set(ended).union(state.channels)
+        live = [key for key in snapshot.live if key not in gone] if lone else []
+        if ended or live:
+            until = state.clock_us / 1_000_000  # after everything kept
+            await store.write([*(ForgetConversation(key) for key in ended),
+                               *(ForgetSilentChannel(key, until) for key in live)])  # fmt: skip
         if ended:
-            await store.write([ForgetConversation(key) for key in ended])
             log.info("forgot the history of %d closed channels that ended with the last run", len(ended))
+        if live:
+            log.info("ended the %d channels the last run left: nothing is kept of those where nothing was said",
+                     len(live))  # fmt: skip
         self.store = store
         self.recorder = Recorder(state, self.config.history)
         self.engine.subscribe_own(self.recorder)
@@ -179,7 +189,7 @@ class Persistence:
     def ending(self) -> None:
         """A lone server is stopping: its unregistered channels end now (see recorder)."""
         if self.recorder is not None:
-            forget_closed_channels(self.recorder)
+            end_channels(self.recorder)
 
     def reconfigure(self, config: Config) -> None:
         """A reload's settings: what is recorded (`[history]`) and retention, at once.

@@ -116,6 +116,7 @@ class Snapshot(NamedTuple):
     # when accounts last left channels, as remembered at the last clean stop (departures.py)
     departures: tuple[Departure, ...] = ()
     others: int = 0  # other servers running on the same database (PostgreSQL), at the open
+    live: tuple[str, ...] = ()  # unregistered channels that had not ended when the last run ended (LiveChannel)
 
 
 # -- writes -------------------------------------------------------------------------------
@@ -142,6 +143,25 @@ class ClosedChannel(NamedTuple):
 
     key: str
     closed: bool
+
+
+class ForgetSilentChannel(NamedTuple):
+    """A channel ended (its name is free again) at `time`: unless something was said in
+    it (a PRIVMSG, NOTICE or TAGMSG kept under its name at or before `time`), what is
+    kept of it up to then (joins, parts, mode changes...) goes, so that a client trying
+    name after name (`JOIN #r1`, `PART #r1`, `JOIN #r2`...) leaves nothing behind. Only
+    up to `time`: the next channel of the name may begin at once, its first join written
+    before this is applied (by another node of a cluster, whose store commits apart)."""
+
+    key: str
+    time: float
+
+
+class LiveChannel(NamedTuple):
+    """An unregistered channel exists under this name: kept until it ends (ForgetSilentChannel,
+    ForgetConversation), so that a start after a crash can end it as a clean stop would have."""
+
+    key: str
 
 
 class PutAccount(NamedTuple):
@@ -184,8 +204,8 @@ class CopyMarkers(NamedTuple):
 
 
 Write = (
-    AddMessage | DeleteMessage | ForgetConversation | ClosedChannel | PutAccount | DeleteAccount | PutChannel
-    | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers | PutDepartures
+    AddMessage | DeleteMessage | ForgetConversation | ForgetSilentChannel | ClosedChannel | LiveChannel | PutAccount
+    | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers | PutDepartures
 )
 
 

@@ -68,8 +68,10 @@ from hubbub.server.storage import (
     DeleteMessage,
     Departure,
     ForgetConversation,
+    ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
+    LiveChannel,
     PutAccount,
     PutChannel,
     PutDepartures,
@@ -87,6 +89,7 @@ from hubbub.store.accounts import ACCOUNT_UPDATE, refused_account
 from hubbub.store.pglock import AccountsLock
 from hubbub.store.rows import (
     COLUMNS,
+    FORGET_SILENT,
     PLAIN,
     departure_ms,
     dm_patterns,
@@ -94,6 +97,7 @@ from hubbub.store.rows import (
     message_row,
     stored_message,
     to_ms,
+    to_us,
 )
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES, DEPARTURES_KEPT, LATEST, MIGRATIONS
@@ -104,6 +108,7 @@ T = TypeVar("T")
 _SELECT = f"SELECT id, {COLUMNS} FROM messages"
 _INSERT = (f"INSERT INTO messages ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
            "ON CONFLICT (target, msgid) DO NOTHING")  # fmt: skip
+_FORGET_SILENT = FORGET_SILENT.replace("?", "$")
 _FOLDED = "translate(target, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"  # casemap.casefold
 SEARCH_CONFIG = "hubbub_search"  # the text search configuration of the schema (schema.py)
 _UNACCENTED = (  # whether that configuration takes accents off words
@@ -461,11 +466,12 @@ class PostgresStore:
             closed = tuple(
                 row[0] for row in await conn.fetch('SELECT key FROM closed_channels ORDER BY key COLLATE "C"')
             )
+            live = tuple(row[0] for row in await conn.fetch('SELECT key FROM live_channels ORDER BY key COLLATE "C"'))
             latest_ms = await conn.fetchval("SELECT MAX(time_ms) FROM messages") or 0  # messages_by_time
             decoy = await conn.fetchval(_DECOY_SECRET) or ""
             left = await conn.fetch(DEPARTURES.replace("?", "$1"), REMEMBERED)
         departures = tuple(reversed([Departure(a, c, ms / 1000) for a, c, ms in left]))
-        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy, departures, self._others)
+        return Snapshot(accounts, channels, klines, closed, latest_ms, decoy, departures, self._others, live)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -618,6 +624,12 @@ class PostgresStore:
             await conn.execute("DELETE FROM messages WHERE target = $1", op.target)
             await conn.execute("DELETE FROM read_markers WHERE target = $1", op.target)
             await conn.execute("DELETE FROM closed_channels WHERE key = $1", op.target)
+            await conn.execute("DELETE FROM live_channels WHERE key = $1", op.target)
+        elif isinstance(op, ForgetSilentChannel):
+            await conn.execute(_FORGET_SILENT, op.key, to_ms(op.time), to_us(op.time))
+            await conn.execute("DELETE FROM live_channels WHERE key = $1", op.key)
+        elif isinstance(op, LiveChannel):
+            await conn.execute("INSERT INTO live_channels (key) VALUES ($1) ON CONFLICT DO NOTHING", op.key)
         elif isinstance(op, ClosedChannel):
             if op.closed:
                 await conn.execute("INSERT INTO closed_channels (key) VALUES ($1) ON CONFLICT DO NOTHING", op.key)

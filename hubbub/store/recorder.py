@@ -3,11 +3,12 @@
 What it keeps: every PRIVMSG, NOTICE and TAGMSG to a channel (not those to some of its
 members only, STATUSMSG), private messages between two logged-in accounts, and (with
 `history.events`) the joins, parts, kicks, quits, topic, mode and nick changes of each
-channel, as the lines clients saw; K-lines;
-accounts and registered channels (see accounts.py for their events). Writes collect
-here during an event-loop iteration; `cut()` hands them over as one batch, and the
-flusher writes that iteration's output to sockets only once the batch is committed:
-nothing a client has seen can be missing from the history after a crash.
+channel, as the lines clients saw; K-lines; accounts and registered channels (see
+accounts.py for their events). What an unregistered channel leaves when it ends: nothing
+of a closed one, nothing of one where nothing was said (`_ended`). Writes collect here
+during an event-loop iteration; `cut()` hands them over as one batch, and the flusher
+writes that iteration's output to sockets only once the batch is committed: nothing a
+client has seen can be missing from the history after a crash.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ from hubbub.server.storage import (
     DeleteKline,
     DeleteMessage,
     ForgetConversation,
+    ForgetSilentChannel,
     KlineRecord,
+    LiveChannel,
     PutAccount,
     PutChannel,
     PutKline,
@@ -167,27 +170,50 @@ def _events_on(r: Recorder) -> bool:
 
 
 def _joined(r: Recorder, ev: Joined, outcome: Outcome) -> None:
-    if _events_on(r) and outcome.channel is not None:
+    channel = outcome.channel
+    if channel is None:
+        return
+    if outcome.created:
+        _lives(r, channel)
+    if _events_on(r):
         user = outcome.user
         assert user is not None
-        r._line(outcome.channel.key, ev.msgid, ev.time, "JOIN", user, (outcome.channel.name,))
+        r._line(channel.key, ev.msgid, ev.time, "JOIN", user, (channel.name,))
 
 
-def _forget_if_closed(r: Recorder, channel: Channel, key: str) -> None:
-    """A closed channel whose name is free again (it emptied, or was renamed or dropped)
-    takes its history with it: whoever creates the name next is its op, and would read
-    what only the old members could. A registered channel never empties away; an open
-    one's history stays for the next channel of its name (docs/history.md)."""
-    if key not in r.state.channels and channel.closed:
+def _ended(r: Recorder, channel: Channel, key: str, time: float) -> None:
+    """A channel whose name is free again (it emptied, was renamed, or its registration
+    was dropped while empty) ended at `time`. A closed one takes its history with it:
+    whoever creates the name next is its op, and would read what only the old members
+    could. An open one where nothing was said leaves nothing either (its joins, parts and
+    mode changes go), so that trying names does not fill the store; one where something
+    was said keeps its history for the next channel of its name. A registered channel
+    never empties away (docs/history.md)."""
+    if key in r.state.channels:
+        return
+    if channel.closed:
         r.add(ForgetConversation(key))
+    elif r.history.enabled:
+        r.add(ForgetSilentChannel(key, time))
 
 
-def forget_closed_channels(r: Recorder) -> None:
-    """At the end of a lone server: every unregistered channel ends with it, and the
-    closed ones take their history along (as when they empty)."""
+def _lives(r: Recorder, channel: Channel) -> None:
+    """An unregistered channel now exists under its name: listed in the store until it
+    ends, for a start after a crash to end it (runtime/persistence.py)."""
+    if r.history.enabled and channel.founder is None:
+        r.add(LiveChannel(channel.key))
+
+
+def end_channels(r: Recorder) -> None:
+    """At the end of a lone server: every unregistered channel ends with it (as when it
+    empties), after the last event applied."""
+    until = r.state.clock_us / 1_000_000
     for channel in r.state.channels.values():
-        if channel.founder is None and channel.closed:
-            r.add(ForgetConversation(channel.key))
+        if channel.founder is None:
+            if channel.closed:
+                r.add(ForgetConversation(channel.key))
+            elif r.history.enabled:
+                r.add(ForgetSilentChannel(channel.key, until))
 
 
 def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
@@ -197,7 +223,7 @@ def _parted(r: Recorder, ev: Parted, outcome: Outcome) -> None:
     if _events_on(r):
         params = (channel.name, ev.reason) if ev.reason else (channel.name,)
         r._line(channel.key, ev.msgid, ev.time, "PART", outcome.user, params)
-    _forget_if_closed(r, channel, channel.key)
+    _ended(r, channel, channel.key, ev.time)
 
 
 def _kicked(r: Recorder, ev: Kicked, outcome: Outcome) -> None:
@@ -207,7 +233,7 @@ def _kicked(r: Recorder, ev: Kicked, outcome: Outcome) -> None:
     if _events_on(r) and outcome.target is not None:
         params = (channel.name, outcome.target.nick, ev.reason)
         r._line(channel.key, ev.msgid, ev.time, "KICK", outcome.user, params, source=ev.source or None)
-    _forget_if_closed(r, channel, channel.key)
+    _ended(r, channel, channel.key, ev.time)
 
 
 def _quit(r: Recorder, ev: UserQuit, outcome: Outcome) -> None:
@@ -216,7 +242,7 @@ def _quit(r: Recorder, ev: UserQuit, outcome: Outcome) -> None:
         for channel in outcome.left:
             r._line(channel.key, ev.msgid, ev.time, "QUIT", user, (ev.reason,))
     for channel in outcome.left:
-        _forget_if_closed(r, channel, channel.key)
+        _ended(r, channel, channel.key, ev.time)
 
 
 def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
@@ -224,7 +250,8 @@ def _renamed(r: Recorder, ev: ChannelRenamed, outcome: Outcome) -> None:
     old_key = casefold(outcome.old_name)
     if channel is not None and old_key != channel.key:  # not a change of case only
         r.add(CopyMarkers(old_key, channel.key))  # before the old name's are forgotten (closed)
-        _forget_if_closed(r, channel, old_key)
+        _ended(r, channel, old_key, ev.time)
+        _lives(r, channel)
         if channel.closed:
             r.add(ClosedChannel(channel.key, True))
     _registered_channel(r, ev, outcome)  # a registered one's new case (the only rename it may have)
@@ -269,7 +296,7 @@ def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
     r.add(DeleteAccount(ev.key))
     for channel in outcome.left:  # its empty registered channels ended with it
         r.add(DeleteChannel(channel.key))
-        _forget_if_closed(r, channel, channel.key)
+        _ended(r, channel, channel.key, ev.time)
     for channel, changes in outcome.unlisted:  # the list entries naming it, taken out
         if channel.founder is not None:  # registered: kept without them (after DeleteAccount, in one batch)
             r.add(PutChannel(channel_record(channel)))
@@ -304,7 +331,9 @@ def _registered_channel(r: Recorder, ev: Any, outcome: Outcome) -> None:
 def _channel_dropped(r: Recorder, ev: ChannelDropped, outcome: Outcome) -> None:
     r.add(DeleteChannel(casefold(ev.channel)))
     if outcome.channel is not None:
-        _forget_if_closed(r, outcome.channel, casefold(ev.channel))
+        _ended(r, outcome.channel, casefold(ev.channel), ev.time)
+        if outcome.channel.key in r.state.channels:  # it goes on, unregistered, while members stay
+            _lives(r, outcome.channel)
 
 
 def _marker(r: Recorder, ev: MarkerSet, outcome: Outcome) -> None:

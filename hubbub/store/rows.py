@@ -12,6 +12,14 @@ from hubbub.server.storage import StoredMessage
 
 COLUMNS = "target, msgid, time_ms, time_us, command, source, account, params, tags, body"
 PLAIN = "command IN ('PRIVMSG', 'NOTICE')"  # without event-playback: messages only
+SAID = "command IN ('PRIVMSG', 'NOTICE', 'TAGMSG')"  # something said; the other rows are events (joins, parts...)
+# ForgetSilentChannel: a channel's rows up to its end (?2: ms, ?3: µs, `to_ms`, `to_us`),
+# unless one of them is something said. Rows stored before schema 4 have no µs (0): their
+# millisecond decides. (SQLite's numbered parameters; PostgreSQL's are `$1`...)
+FORGET_SILENT = (
+    "DELETE FROM messages WHERE target = ?1 AND time_ms <= ?2 AND time_us <= ?3 AND NOT EXISTS "
+    f"(SELECT 1 FROM messages WHERE target = ?1 AND time_ms <= ?2 AND time_us <= ?3 AND {SAID})"
+)
 
 
 def to_ms(time: float) -> int:

@@ -266,6 +266,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX departures_by_time ON departures (time_ms)",
         ),
     ),
+    Migration(
+        10,
+        "a channel that ends with nothing said in it leaves nothing: the live ones listed for a start after a crash",
+        (
+            # The unregistered channels that exist (LiveChannel), until they end: a start
+            # after a crash ends those the last run left (ForgetSilentChannel).
+            "CREATE TABLE live_channels (key TEXT PRIMARY KEY)",
+            # What channels that ended before left: the rows of every name that is no
+            # registered channel and where nothing was said (joins, parts, mode changes).
+            # Private conversations keep messages only, so none of theirs is touched.
+            "DELETE FROM messages WHERE target NOT IN (SELECT key FROM channels) AND target NOT IN "
+            "(SELECT target FROM messages WHERE command IN ('PRIVMSG', 'NOTICE', 'TAGMSG'))",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -62,8 +62,10 @@ from hubbub.server.storage import (
     DeleteMessage,
     Departure,
     ForgetConversation,
+    ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
+    LiveChannel,
     PutAccount,
     PutChannel,
     PutDepartures,
@@ -77,7 +79,17 @@ from hubbub.server.storage import (
 )
 from hubbub.store import StoreInUse, history
 from hubbub.store.accounts import ACCOUNT_UPDATE, refused_account
-from hubbub.store.rows import COLUMNS, PLAIN, departure_ms, dm_patterns, like_escaped, stored_message, to_ms
+from hubbub.store.rows import (
+    COLUMNS,
+    FORGET_SILENT,
+    PLAIN,
+    departure_ms,
+    dm_patterns,
+    like_escaped,
+    stored_message,
+    to_ms,
+    to_us,
+)
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES as _DEPARTURES
 from hubbub.store.schema import DEPARTURES_KEPT as _DEPARTURES_KEPT
@@ -449,11 +461,12 @@ class SqliteStore:
             for row in conn.execute("SELECT mask, reason, set_by, set_at, expires FROM klines ORDER BY set_at, mask")
         ]
         closed = tuple(key for (key,) in conn.execute("SELECT key FROM closed_channels ORDER BY key"))
+        live = tuple(key for (key,) in conn.execute("SELECT key FROM live_channels ORDER BY key"))
         latest_ms = conn.execute("SELECT MAX(time_ms) FROM messages").fetchone()[0] or 0  # messages_by_time
         row = conn.execute(_DECOY_SECRET).fetchone()
         newest = conn.execute(_DEPARTURES, (REMEMBERED,)).fetchall()
         departures = tuple(reversed([Departure(a, c, ms / 1000) for a, c, ms in newest]))
-        return Snapshot(accounts, channels, klines, closed, latest_ms, row[0] if row else "", departures)
+        return Snapshot(accounts, channels, klines, closed, latest_ms, row[0] if row else "", departures, live=live)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -622,6 +635,12 @@ class SqliteStore:
             conn.execute("DELETE FROM messages WHERE target = ?", (op.target,))
             conn.execute("DELETE FROM read_markers WHERE target = ?", (op.target,))
             conn.execute("DELETE FROM closed_channels WHERE key = ?", (op.target,))
+            conn.execute("DELETE FROM live_channels WHERE key = ?", (op.target,))
+        elif isinstance(op, ForgetSilentChannel):
+            conn.execute(FORGET_SILENT, (op.key, to_ms(op.time), to_us(op.time)))
+            conn.execute("DELETE FROM live_channels WHERE key = ?", (op.key,))
+        elif isinstance(op, LiveChannel):
+            conn.execute("INSERT OR IGNORE INTO live_channels (key) VALUES (?)", (op.key,))
         elif isinstance(op, ClosedChannel):
             if op.closed:
                 conn.execute("INSERT OR IGNORE INTO closed_channels (key) VALUES (?)", (op.key,))

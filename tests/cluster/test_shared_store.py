@@ -85,3 +85,69 @@ async def test_a_node_joining_later_leaves_a_live_closed_channel_s_history_alone
         assert texts == ["between us"]
     finally:
         await cluster.close()
+
+
+async def test_a_channel_with_nothing_said_leaves_nothing_once_its_last_member_network_wide_leaves(
+    redis_server: RedisServer, cluster_config: str, postgres_url: str
+) -> None:
+    """What a channel where nothing was said kept goes when it ends: when the last member
+    of the whole network leaves it (written by that member's node), not when a node starts
+    without it (a lone server's start ends the channels of its last run; a node's must not)."""
+    cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)
+    playback = ["draft/chathistory", "batch", "server-time", "message-tags", "draft/event-playback"]
+
+    async def kept(client) -> list[tuple[str, str]]:  # (command, nick) of each line of #quiet's history
+        client.send("CHATHISTORY LATEST #quiet * 10")
+        await client.expect("BATCH")
+        found = (await client.collect_until("BATCH"))[:-1]
+        return [(m.command, m.source.partition("!")[0]) for m in found]
+
+    try:
+        (n1,) = await cluster.start(1)
+        alice = await cluster.client(n1, "alice", "#quiet", caps=playback)
+        await caught_up(alice)
+        (n2,) = await cluster.start(1)
+        bob = await cluster.client(n2, "bob", "#quiet", caps=playback)
+        assert await kept(bob) == [("JOIN", "alice"), ("JOIN", "bob")]  # n2's start left it alone
+        alice.send("PART #quiet")
+        await alice.expect("PART")  # after its node's commit
+        await bob.expect("PART")
+        assert await kept(bob) == [("JOIN", "alice"), ("JOIN", "bob"), ("PART", "alice")]  # bob is still in it
+        bob.send("PART #quiet")
+        await bob.expect("PART")  # the channel ended: bob's node wrote it
+        carol = await cluster.client(n1, "carol", "#quiet", caps=playback)
+        assert await kept(carol) == [("JOIN", "carol")]
+    finally:
+        await cluster.close()
+
+
+async def test_a_node_lost_with_every_member_of_a_channel_ends_it_for_the_store_too(
+    redis_server: RedisServer, cluster_config: str, postgres_url: str
+) -> None:
+    """A node killed: the node that declares it lost quits its users for everyone, and
+    writes what their channels' ends leave: nothing of a closed one, nothing of one where
+    nothing was said."""
+    cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)
+    playback = ["draft/chathistory", "batch", "server-time", "message-tags", "draft/event-playback"]
+
+    async def kept(client, channel: str) -> list[tuple[str, str]]:
+        client.send(f"CHATHISTORY LATEST {channel} * 10")
+        await client.expect("BATCH")
+        found = (await client.collect_until("BATCH"))[:-1]
+        return [(m.command, m.source.partition("!")[0]) for m in found]
+
+    try:
+        n1, n2 = await cluster.start(2)
+        watcher = await cluster.client(n1, "watcher", "#meet", caps=playback)
+        alice = await cluster.client(n2, "alice", "#quiet", "#hush", "#meet", caps=playback)
+        alice.send("MODE #hush +s")
+        alice.send("PRIVMSG #hush :between us")
+        await caught_up(alice)
+        n2.kill()
+        await watcher.expect("QUIT", timeout=15)  # alice's, once n1 declared n2 lost
+        await caught_up(watcher)
+        carol = await cluster.client(n1, "carol", "#quiet", "#hush", caps=playback)
+        assert await kept(carol, "#quiet") == [("JOIN", "carol")]
+        assert await kept(carol, "#hush") == [("JOIN", "carol")]
+    finally:
+        await cluster.close()

@@ -168,6 +168,45 @@ async def test_a_killed_server_forgets_its_closed_channels_history_at_the_next_s
     await mallory.close()
 
 
+async def test_channels_a_killed_server_left_with_nothing_said_leave_nothing_at_the_next_start(
+    launch, tmp_path: Path
+) -> None:
+    # When a channel ends with nothing said in it, its joins, parts, topic... go. A SIGKILL
+    # ends every unregistered channel without a word to the store: the next start must.
+    work = tmp_path / "work"
+    work.mkdir()
+    served = await launch(work, "--db", "h.db")
+    alice = await client_of(served, "alice", "#quiet", "#talk", "#old")
+    alice.send("TOPIC #quiet :nothing to say")
+    alice.send("PRIVMSG #talk :something said")
+    alice.send("RENAME #old #renamed")
+    alice.send("TOPIC #renamed :nothing here either")
+    await sync(alice)  # stored before the PONG: the barrier
+    await served.kill()
+    with sqlite3.connect(work / "h.db") as conn:  # what the kill left
+        for channel in ("#quiet", "#renamed"):
+            assert conn.execute("SELECT COUNT(*) FROM messages WHERE target = ?", (channel,)).fetchone() != (0,)
+    conn.close()
+    again = await launch(work, "--db", "h.db")
+    assert any("ended the 3 channels the last run left" in line for line in again.log), again.log
+    mallory = await client_of(again, "mallory", caps=f"{HISTORY_CAPS} draft/event-playback")
+    for channel in ("#quiet", "#renamed", "#old"):
+        await mallory.join(channel)
+        found = await history(mallory, f"CHATHISTORY LATEST {channel} * 10")
+        assert [(m.command, m.source.partition("!")[0]) for m in found] == [("JOIN", "mallory")], channel
+    await mallory.join("#talk")
+    talk = await history(mallory, "CHATHISTORY LATEST #talk * 10")
+    assert [(m.command, m.source.partition("!")[0]) for m in talk] == [
+        ("JOIN", "alice"), ("PRIVMSG", "alice"), ("JOIN", "mallory"),
+    ]  # fmt: skip
+    await mallory.close()
+    await stop(again)
+    with sqlite3.connect(work / "h.db") as conn:  # a clean stop ended #quiet again, and #talk
+        assert conn.execute("SELECT COUNT(*) FROM messages WHERE target = '#quiet'").fetchone() == (0,)
+        assert conn.execute("SELECT key FROM live_channels").fetchall() == []
+    conn.close()
+
+
 # -- 2. a database another program holds -----------------------------------------------------------
 
 

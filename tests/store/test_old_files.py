@@ -4,8 +4,10 @@ Schema 8: a file written before a DROP took what the name held (channels founded
 access entries, markers, certificates, private conversations) is cleaned of what
 dropped accounts left, once, at the start that migrates it; what live accounts hold
 stays. K-lines: a file from before one K-line was one row may hold it under two cases
-of its mask; UNKLINE takes both. On a real SQLite file and a real PostgreSQL database
-(tests/store/test_upgrade_real_audit.py starts servers on files of real old schemas)."""
+of its mask; UNKLINE takes both. Schema 10: what channels that ended with nothing said in
+them left (their joins, parts...) goes, once, at the start that migrates the file. On a
+real SQLite file and a real PostgreSQL database (tests/store/test_upgrade_real_audit.py
+starts servers on files of real old schemas)."""
 
 from __future__ import annotations
 
@@ -49,8 +51,11 @@ def said(target: str, msgid: str) -> StoredMessage:
 async def as_an_old_file(db: str) -> None:
     """Drop Dan as a hubbub before schema 3 did (the account row alone), and take the
     file back to schema 7."""
-    statements = ["DELETE FROM accounts WHERE key = 'dan'", "DROP TABLE departures",
-                  "DELETE FROM schema_version WHERE version >= 8"]  # fmt: skip
+    await run_sql(db, "DELETE FROM accounts WHERE key = 'dan'", "DROP TABLE departures", "DROP TABLE live_channels",
+                  "DELETE FROM schema_version WHERE version >= 8")  # fmt: skip
+
+
+async def run_sql(db: str, *statements: str) -> None:
     if db.startswith("postgresql://"):
         conn = await asyncpg.connect(db)
         try:
@@ -120,6 +125,7 @@ async def test_a_sqlite_file_of_an_earlier_schema_says_it_is_migrated_and_a_new_
     assert not [r for r in caplog.records if "schema" in r.getMessage()]
     with sqlite3.connect(db) as conn:  # the file as a hubbub of schema 8 left it
         conn.execute("DROP TABLE departures")
+        conn.execute("DROP TABLE live_channels")
         conn.execute("DELETE FROM schema_version WHERE version >= 9")
     store = open_store(db)
     await store.open()
@@ -129,3 +135,33 @@ async def test_a_sqlite_file_of_an_earlier_schema_says_it_is_migrated_and_a_new_
         "the file from now on",
         *(f"{db}: schema migrated to {m.version} ({m.what})" for m in MIGRATIONS if m.version > 8),
     ]
+
+
+async def test_what_channels_that_ended_with_nothing_said_left_goes_at_the_migration(db: str) -> None:
+    def row(target: str, i: int, command: str) -> AddMessage:
+        said = command in ("PRIVMSG", "NOTICE")
+        return AddMessage(StoredMessage(target, f"id{i}", T0 + i, command, "x!u@h", None,
+                                        (target, "hi") if said else (target,), None, "hi" if said else ""))  # fmt: skip
+
+    alice_carol = dm_key("Alice", "Carol")
+    store = open_store(db)
+    await store.open()
+    await store.write([
+        PutAccount(account("Alice")), PutChannel(channel("#Reg", "alice", ())),
+        row("#tried1", 0, "JOIN"), row("#tried1", 1, "PART"), row("#tried2", 2, "JOIN"), row("#tried2", 3, "QUIT"),
+        row("#talk", 4, "JOIN"), row("#talk", 5, "NOTICE"), row("#talk", 6, "PART"),
+        row("#react", 7, "JOIN"), row("#react", 8, "TAGMSG"),
+        row("#reg", 9, "JOIN"), row("#reg", 10, "MODE"),  # registered: it never ended
+        row(alice_carol, 11, "PRIVMSG"),
+    ])  # fmt: skip
+    await store.close()
+    await run_sql(db, "DROP TABLE live_channels", "DELETE FROM schema_version WHERE version >= 10")
+    store = open_store(db)
+    await store.open()  # migrated to schema 10
+    try:
+        kept = {key: [m.msgid for m in await store.history(HistoryQuery(key, "latest", None, None, 10, True))]
+                for key in ("#tried1", "#tried2", "#talk", "#react", "#reg", alice_carol)}  # fmt: skip
+        assert kept == {"#tried1": [], "#tried2": [], "#talk": ["id4", "id5", "id6"], "#react": ["id7", "id8"],
+                        "#reg": ["id9", "id10"], alice_carol: ["id11"]}  # fmt: skip
+    finally:
+        await store.close()

@@ -15,8 +15,10 @@ from hubbub.server.storage import (
     DeleteKline,
     DeleteMessage,
     ForgetConversation,
+    ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
+    LiveChannel,
     PutAccount,
     PutChannel,
     PutKline,
@@ -246,6 +248,55 @@ async def test_forgetting_a_conversation_takes_its_messages_and_markers_and_noth
     assert ids(await store.history(q("latest"))) == ["id0", "id2", "id4"]
     assert await store.marker("alice", "#a") is None
     assert await store.marker("alice", "#c") == T0 + 4
+
+
+async def kept(store, target: str) -> list[str]:
+    """Every row kept under `target`, events too, oldest first."""
+    return ids(await store.history(HistoryQuery(target, "latest", None, None, 100, True)))
+
+
+async def test_a_channel_that_ended_with_nothing_said_leaves_nothing_up_to_its_end(make_store) -> None:
+    store = await make_store()
+    await store.write([LiveChannel("#quiet"), LiveChannel("#other")])
+    ended = [line(i, "#quiet", command) for i, command in enumerate(("JOIN", "MODE", "TOPIC", "KICK", "PART"))]
+    await store.write([AddMessage(m) for m in ended])
+    await store.write([AddMessage(line(10, "#other", "JOIN"))])
+    # The next channel of the name begins in the same millisecond as the last one ended
+    # (its microseconds after), and its join is stored first (by another node of a cluster).
+    end = ended[-1].time
+    await store.write([AddMessage(line(11, "#quiet", "JOIN", at=end + 1e-6))])
+    await store.write([ForgetSilentChannel("#quiet", end)])
+    assert await kept(store, "#quiet") == ["id11"]
+    assert await kept(store, "#other") == ["id10"]  # another channel's: not touched
+    snapshot = await reopened(make_store)
+    assert snapshot.live == ("#other",)  # no longer listed: it ended
+
+
+async def test_something_said_after_the_end_does_not_keep_what_the_ended_channel_left(make_store) -> None:
+    store = await make_store()
+    await store.write([AddMessage(line(0, "#c", "JOIN")), AddMessage(line(1, "#c", "PART"))])
+    await store.write([AddMessage(line(2, "#c", "JOIN")), AddMessage(line(3, "#c"))])  # the next channel's
+    await store.write([ForgetSilentChannel("#c", T0 + 1)])
+    assert await kept(store, "#c") == ["id2", "id3"]
+
+
+async def test_a_channel_where_something_was_said_keeps_everything_at_its_end(make_store) -> None:
+    store = await make_store()
+    for n, said in enumerate(("PRIVMSG", "NOTICE", "TAGMSG")):
+        target = f"#said{n}"
+        await store.write([LiveChannel(target)])
+        await store.write([AddMessage(line(10 * n + i, target, command))
+                           for i, command in enumerate(("JOIN", said, "PART"))])  # fmt: skip
+        await store.write([ForgetSilentChannel(target, T0 + 10 * n + 2)])
+        assert await kept(store, target) == [f"id{10 * n + i}" for i in range(3)], said
+    assert (await reopened(make_store)).live == ()
+
+
+async def test_a_closed_channel_forgotten_is_no_longer_listed_as_live(make_store) -> None:
+    store = await make_store()
+    await store.write([LiveChannel("#hush"), LiveChannel("#hush"), LiveChannel("#open")])
+    await store.write([ForgetConversation("#hush")])
+    assert (await reopened(make_store)).live == ("#open",)
 
 
 async def test_a_renamed_channel_s_markers_hold_for_its_new_name_the_later_one_kept(make_store) -> None:
