@@ -3,7 +3,8 @@
 SASL, draft/chathistory and soju.im/search are implemented in the web client per their
 specifications; until hubbub's store and accounts exist, this peer speaks them, with one
 account and a fixed history, so the client's side of those features is tested in a
-real browser now. It serves the client's files itself (same origin as its /webirc).
+real browser now. It serves the client's files itself (same origin as its /webirc), and
+the connect screen's suggestion as hubbub's web listener does (/client.json).
 Everything else is tested against hubbub. When hubbub offers these, the tests in
 test_history.py that are marked as waiting for the store run against it too.
 """
@@ -90,6 +91,7 @@ class IRCv3Peer:
         app[_CONNECTIONS] = set()
         app.router.add_get("/", self._index)
         app.router.add_get("/webirc", self._webirc)
+        app.router.add_get("/client.json", self._client_settings)
         app.router.add_static("/", WEB_DIR)
         app.on_shutdown.append(self._close_all)
         self._runner = web.AppRunner(app, handle_signals=False)
@@ -112,6 +114,10 @@ class IRCv3Peer:
     async def _close_all(app: web.Application) -> None:
         for ws in list(app[_CONNECTIONS]):
             await ws.close(code=1001, message=b"restart")
+
+    @staticmethod
+    async def _client_settings(request: web.Request) -> web.Response:
+        return web.json_response({"channel": "#lobby", "network": NAME})
 
     @staticmethod
     async def _index(request: web.Request) -> web.FileResponse:

@@ -360,6 +360,7 @@ async def test_on_a_375_by_667_phone_every_control_is_reachable(open_user, irc_u
     await carol.expect("PRIVMSG", TWENTY[0], "typed on a small phone")
 
     await page.click("#toggle-members")
+    await expect(page.locator("#members")).to_have_css("transform", "none")  # slid in: measured where it stays
     last_member = page.locator("#member-list button").last
     await last_member.scroll_into_view_if_needed()
     assert inside(await last_member.bounding_box())
@@ -367,6 +368,7 @@ async def test_on_a_375_by_667_phone_every_control_is_reachable(open_user, irc_u
     await expect(page.locator("#scrim")).to_be_hidden()
 
     await page.click("#toggle-buffers")
+    await expect(page.locator("#sidebar")).to_have_css("transform", "none")
     last_channel = buffer_item(alice, TWENTY[19]).locator(".buffer")
     await last_channel.scroll_into_view_if_needed()
     assert inside(await last_channel.bounding_box())
