@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from hubbub.irc import numerics as n
-from hubbub.irc.casemap import casefold
+from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
 from hubbub.passwords import credentials
@@ -256,6 +256,28 @@ def ns_info(ctx: Context, args: list[str]) -> None:
               if u.registered and u.account is not None and casefold(u.account) == account.key]  # fmt: skip
     if online:
         _say(ctx, "Logged in now as: " + ", ".join(sorted(online)))
+
+
+LISTED_MAX = 100  # accounts LIST names at most; past that, how many more match
+
+
+@nickserv.command("LIST", 0, "LIST [pattern]",
+                  "For IRC operators: the accounts whose names match the pattern (* and ?), "
+                  "with when each was registered.")  # fmt: skip
+def ns_list(ctx: Context, args: list[str]) -> None:
+    """An operator's view of the accounts on the running server (`hubbub account list`
+    reads the store, which a running server on SQLite holds to itself): who exists,
+    to help a member who forgot their account's name, or to spot a wave of registrations."""
+    if not is_oper(ctx.user):
+        _say(ctx, "Permission denied: LIST is for IRC operators")
+        return
+    pattern = glob_to_regex(casefold(args[0] if args else "*"))
+    found = sorted((a for a in ctx.state.accounts.values() if pattern.fullmatch(a.key)), key=lambda a: a.key)
+    for account in found[:LISTED_MAX]:
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(account.registered_at))
+        _say(ctx, f"{account.name} (registered {when})")
+    more = len(found) - LISTED_MAX
+    _say(ctx, f"{len(found)} accounts match" + (f"; {more} not shown: narrow the pattern" if more > 0 else ""))
 
 
 @nickserv.command("GHOST", 1, "GHOST <nick>",
