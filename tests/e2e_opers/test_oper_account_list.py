@@ -14,7 +14,7 @@ async def listing(client: LineClient, line: str) -> list[str]:
     """NickServ's answer to `line`, every notice up to its count line."""
     client.send(f"PRIVMSG NickServ :{line}")
     said: list[str] = []
-    while not said or " match" not in said[-1]:
+    while not said or " match" not in said[-1]:  # "N accounts match", "1 account matches"
         said.append((await client.expect(lambda m: m.command == "NOTICE" and m.source == NS)).params[-1])
     return said
 
@@ -31,7 +31,7 @@ async def test_an_operator_lists_the_accounts_matching_a_pattern(make_oper_serve
     assert [line.split(" (registered ")[0] for line in found[:-1]] == ["Erin", "evan"]
     assert all(line.endswith(" UTC)") for line in found[:-1])
     assert found[-1] == "2 accounts match"
-    assert await listing(admin, "LIST ERIN") == [found[0], "1 accounts match"]  # case does not matter
+    assert await listing(admin, "LIST ERIN") == [found[0], "1 account matches"]  # case does not matter
     assert len(await listing(admin, "LIST")) == 4  # every account, then the count
     assert await listing(admin, "LIST nobody*") == ["0 accounts match"]
 

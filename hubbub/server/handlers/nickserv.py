@@ -271,13 +271,14 @@ def ns_list(ctx: Context, args: list[str]) -> None:
     if not is_oper(ctx.user):
         _say(ctx, "Permission denied: LIST is for IRC operators")
         return
-    pattern = glob_to_regex(casefold(args[0] if args else "*"))
+    pattern = glob_to_regex(args[0] if args else "*")  # it casefolds the mask
     found = sorted((a for a in ctx.state.accounts.values() if pattern.fullmatch(a.key)), key=lambda a: a.key)
     for account in found[:LISTED_MAX]:
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(account.registered_at))
         _say(ctx, f"{account.name} (registered {when})")
     more = len(found) - LISTED_MAX
-    _say(ctx, f"{len(found)} accounts match" + (f"; {more} not shown: narrow the pattern" if more > 0 else ""))
+    counted = "1 account matches" if len(found) == 1 else f"{len(found)} accounts match"
+    _say(ctx, counted + (f"; {more} not shown: narrow the pattern" if more > 0 else ""))
 
 
 @nickserv.command("GHOST", 1, "GHOST <nick>",

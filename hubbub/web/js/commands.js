@@ -176,7 +176,8 @@ export const COMMANDS = {
     help: "Remove someone from this channel (they may come back: /kickban keeps them out)",
     group: "Moderation",
     run(ctx, args) {
-      const [nick, reason] = splitFirst(args);
+      const [nick, given] = splitFirst(args);
+      const reason = given.trim();
       const channel = currentChannel(ctx);
       if (!nick || !channel) return usage(ctx, "kick");
       ctx.client.send({ command: "KICK", params: reason ? [channel, nick, reason] : [channel, nick] });
@@ -225,11 +226,11 @@ export const COMMANDS = {
     help: "Ban nick!*@* from this channel, then kick them (alias /kb)",
     group: "Moderation",
     run(ctx, args) {
-      const [nick, reason] = splitFirst(args);
+      const [nick] = splitFirst(args);
       const channel = currentChannel(ctx);
       if (!nick || !channel) return usage(ctx, "kickban");
       ctx.client.send({ command: "MODE", params: [channel, "+b", banMask(nick)] });
-      ctx.client.send({ command: "KICK", params: reason.trim() ? [channel, nick, reason.trim()] : [channel, nick] });
+      COMMANDS.kick.run(ctx, args); // then the kick, as /kick sends it
     },
   },
   search: {

@@ -66,10 +66,12 @@ test("/part, /topic and /kick default to the current channel", () => {
   runInput(ctx, "/part see you");
   runInput(ctx, "/topic a new topic");
   runInput(ctx, "/kick bob too loud");
+  runInput(ctx, "/kick carol   "); // spaces alone are no reason
   assert.deepEqual(sent, [
     { command: "PART", params: ["#a", "see you"] },
     { command: "TOPIC", params: ["#a", "a new topic"] },
     { command: "KICK", params: ["#a", "bob", "too loud"] },
+    { command: "KICK", params: ["#a", "carol"] },
   ]);
 });
 
