@@ -245,8 +245,9 @@ class Runtime:
 
     def _cluster_status(self) -> ClusterStatus:
         assert self.cluster is not None
-        return ClusterStatus(self.cluster.down_since is None, self.cluster.replica.refusing is not None,
-                             len(self.state.nodes))  # fmt: skip
+        replica = self.cluster.replica
+        return ClusterStatus(self.cluster.down_since is None, replica.refusing is not None,
+                             len(self.state.nodes), replica.unpublished())  # fmt: skip
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""

@@ -65,6 +65,7 @@ class ClusterStatus(NamedTuple):
     redis_reachable: bool  # the node's last call to Redis succeeded
     refusing: bool  # Redis out of reach longer than cluster.node_timeout: client sends refused
     nodes: int  # live nodes of the network (this one included), as this node's replica knows them
+    unpublished: int  # events of this node not in the log yet
 
 
 class Metrics:
@@ -285,6 +286,9 @@ def _cluster_figures(status: ClusterStatus) -> Iterator[Metric]:
                             "1 while this node refuses what its clients send (Redis out of reach longer "
                             "than cluster.node_timeout)", value=int(status.refusing))  # fmt: skip
     yield GaugeMetricFamily("hubbub_cluster_nodes", "Live nodes of the network, this one included", value=status.nodes)
+    yield GaugeMetricFamily("hubbub_cluster_events_unpublished",
+                            "Events of this node's clients waiting to go into the network's log (Redis out of "
+                            "reach, or a log made again waiting for the others)", value=status.unpublished)  # fmt: skip
 
 
 def _channel_copies(local: Mapping[Connection, None], outcome: Outcome) -> int:

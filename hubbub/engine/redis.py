@@ -181,6 +181,8 @@ class RedisLog:
         self._loaded: str | None = None  # the token of the snapshot this replica last started from
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._settling = False  # our last publish was refused: a log made again waits (SETTLING)
+        self._told_waiting = False  # the log said a stop waits for that
         # the server is stopping (its clients are let go before `stop`): a loss read
         # meanwhile is not a reason to join again as a new incarnation
         self.leaving = False
@@ -395,8 +397,16 @@ class RedisLog:
         reader, publisher, beater = self._tasks or (None, None, None)
         if beater is not None:
             beater.cancel()
-        deadline = time.monotonic() + 1.0
-        while publisher is not None and self.replica.unsent(1) and time.monotonic() < deadline:
+        # A log made again refuses new events (SETTLING) until the others have published
+        # what they read of the old one, for `node_timeout` at most: what waits to go out,
+        # and our departure, wait that long rather than a second (else our users would
+        # quit for everyone as "lost contact", once our heartbeat lapses).
+        started = time.monotonic()
+        while publisher is not None and self.replica.unsent(1):
+            if self._settling:
+                self._leaving_waits()
+            if time.monotonic() - started >= (self.settings.node_timeout if self._settling else 1.0):
+                break
             await asyncio.sleep(0.01)
         if publisher is not None:
             publisher.cancel()
@@ -407,7 +417,7 @@ class RedisLog:
         if reason and self.synced.is_set():
             event = NodeLost(self.replica.node, reason, self.clock(), new_msgid(), seen, unseen)
             try:
-                await self._send([(self.replica.seq + 1, event)], fenced=False)
+                await self._send_departure(event, started + self.settings.node_timeout)
             except (*UNREACHABLE, ResponseError) as exc:
                 # the others will find our heartbeat gone, and the one that says so records the quits
                 log.warning("could not tell the network we are leaving: %s", exc)
@@ -420,6 +430,23 @@ class RedisLog:
         await self.r.aclose()
         await self.rr.aclose()
         await self.rp.aclose()
+
+    async def _send_departure(self, event: NodeLost, deadline: float) -> None:
+        """Publish our NodeLost, waiting while a log made again settles (until `deadline`)."""
+        while True:
+            try:
+                await self._send([(self.replica.seq + 1, event)], fenced=False)
+                return
+            except ResponseError as exc:
+                if not str(exc).startswith("SETTLING") or time.monotonic() >= deadline:
+                    raise
+                self._leaving_waits()
+                await asyncio.sleep(min(0.05, self.beat))
+
+    def _leaving_waits(self) -> None:
+        if not self._told_waiting:
+            self._told_waiting = True
+            log.info("leaving: waiting until the log made again has the others' old entries")
 
     async def _read_our_departure(self) -> None:
         """Apply the log up to our own NodeLost, the reader being stopped: our users' quits
@@ -459,6 +486,7 @@ class RedisLog:
                     await self._refused(str(exc))
                     continue
                 self._reachable()
+                self._settling = False
                 replica.published(batch[-1][0])
 
     async def _send(self, batch: list[tuple[int, Event]], fenced: bool) -> None:
@@ -494,6 +522,7 @@ class RedisLog:
         if error.startswith("LOST"):  # our heartbeat lapsed (Redis was away): take it up again
             await self._register()
         elif error.startswith("SETTLING"):  # a log made again waits for the others' old entries
+            self._settling = True
             await asyncio.sleep(min(0.05, self.beat))
         else:
             await self._resync("the log was reset")

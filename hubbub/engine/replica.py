@@ -211,6 +211,10 @@ class Replica:
         first = self._first_unsent()
         return self.outbox[first : first + limit]
 
+    def unpublished(self) -> int:
+        """How many events wait to be published (for the metrics)."""
+        return len(self.outbox) - self._first_unsent()
+
     def published(self, seq: int) -> None:
         """The events up to `seq` are in the log now (they stay in the outbox until they
         come back: a log that loses them gets them again)."""

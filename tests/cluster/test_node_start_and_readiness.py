@@ -109,6 +109,7 @@ async def test_a_redis_pause_is_degraded_not_unavailable_until_the_node_refuses(
         assert body["checks"] == {"store": True, "redis": True, "cluster": True}
         assert await cluster_gauges(runtime) == {
             "hubbub_cluster_redis_reachable": 1.0, "hubbub_cluster_refusing": 0.0, "hubbub_cluster_nodes": 1.0,
+            "hubbub_cluster_events_unpublished": 0.0,
         }  # fmt: skip
 
         os.kill(pid, signal.SIGSTOP)  # Redis stops answering, its data kept: a pause

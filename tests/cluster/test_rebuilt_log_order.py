@@ -15,10 +15,12 @@ import asyncio
 import json
 import signal
 
+import aiohttp
 import redis
 import redis.asyncio
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster.support import Cluster, Node, caught_up, digests, oper_up, until_logged
+from tests.cluster.support import Cluster, Node, caught_up, digests, oper_up, times_logged, until_logged
 from tests.helpers import LineClient
 from tests.services import RedisServer
 
@@ -158,5 +160,84 @@ async def test_new_events_wait_no_longer_than_node_timeout_for_a_node_gone_for_g
         await alice.expect("TOPIC", "#c", "two", timeout=TIMEOUT)
         quit_ = await alice.expect("QUIT", timeout=TIMEOUT)
         assert quit_.source.startswith("bob!") and "node2.test lost contact" in quit_.params[-1]
+    finally:
+        await cluster.close()
+
+
+async def unpublished(node: Node) -> float:
+    async with aiohttp.ClientSession() as http, http.get(node.web_url + "metrics") as response:
+        text = await response.text()
+    return next(s.value for f in text_string_to_metric_families(text) for s in f.samples
+                if s.name == "hubbub_cluster_events_unpublished")  # fmt: skip
+
+
+async def logged_either(node: Node, *texts: str) -> None:
+    for _ in range(400):
+        if any(times_logged([node], text) for text in texts):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(node.name + " logged none of " + repr(texts))
+
+
+async def test_a_node_stopping_while_the_new_log_waits_still_says_why_its_users_left(
+    own_redis: RedisServer, cluster_config: str
+) -> None:
+    """Node 1 stops while the log it made again still waits for node 2's old entries: its
+    departure waits for them too, rather than being refused (its users would then quit
+    for everyone as "lost contact", once its heartbeat lapsed)."""
+    cluster = Cluster(own_redis.url, cluster_config)
+    try:
+        n1, n2, alice, bob = await two_nodes(cluster)
+        assert n1.process is not None and n2.process is not None
+        try:
+            await rebuilt_by_the_node_behind(own_redis, n1, n2, bob)
+            n1.process.terminate()
+            # its departure refused once as SETTLING: it says it waits (before: it gave up)
+            await logged_either(n1, "leaving: waiting until", "could not tell the network")
+        finally:
+            n2.process.send_signal(signal.SIGCONT)
+        quit_ = await bob.expect(lambda m: m.command == "QUIT" and m.source.startswith("alice!"), timeout=TIMEOUT)
+        assert quit_.params[-1] == "node1.test: Server shutting down", quit_
+        await n1.stop()
+        assert times_logged([n1], "could not tell the network") == 0, cluster.logs()
+    finally:
+        await cluster.close()
+
+
+async def test_what_a_stopping_node_s_users_said_last_waits_for_the_new_log_too(
+    own_redis: RedisServer, cluster_config: str
+) -> None:
+    """The same, with a message of alice's held when node 1 stops, and node 2 away for more
+    than a second after that: the message goes out once the new log takes new events, as
+    the departure does (before, the stop waited a second for it, then dropped it)."""
+    cluster = Cluster(own_redis.url, cluster_config)
+    try:
+        slow = "cluster.node_timeout=8"  # room for node 2's second and a half away
+        n1 = await cluster.add(slow, "listen.web='127.0.0.1:0'", name="node1.test")
+        n2 = await cluster.add(slow, name="node2.test")
+        alice = await cluster.client(n1, "alice", "#c")
+        bob = await cluster.client(n2, "bob", "#c")
+        await alice.expect(lambda m: m.command == "JOIN" and m.source.startswith("bob!"))
+        alice.send("MODE #c -t")
+        await bob.expect("MODE", "#c", "-t")
+        assert n1.process is not None and n2.process is not None
+        try:
+            await rebuilt_by_the_node_behind(own_redis, n1, n2, bob)
+            alice.send("PRIVMSG #c :last words")  # held: the new log takes no new event yet
+            for _ in range(200):
+                if await unpublished(n1) >= 1:
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError("alice's message was not held")
+            n1.process.terminate()
+            await logged_either(n1, "leaving: waiting until")
+            await asyncio.sleep(1.5)  # node 2 away past the stop's old one-second wait
+        finally:
+            n2.process.send_signal(signal.SIGCONT)
+        quit_ = await bob.expect(lambda m: m.command == "QUIT" and m.source.startswith("alice!"), timeout=TIMEOUT)
+        assert quit_.params[-1] == "node1.test: Server shutting down", quit_
+        said = [m.params[-1] for m in bob.received if m.command == "PRIVMSG" and m.source.startswith("alice!")]
+        assert said == ["last words"], said
     finally:
         await cluster.close()
