@@ -23,6 +23,7 @@ from hubbub.client.nickserv import NICKSERV, hide_passwords
 from hubbub.client.protocol import nick_of, utc_now
 from hubbub.irc import formatting
 from hubbub.irc.casemap import mask_matches
+from hubbub.irc.modewords import in_words
 
 __all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChannel", "Update", "describe_reply"]
 
@@ -230,8 +231,10 @@ _PLAYED_BACK = (ev.Joined, ev.Parted, ev.Kicked, ev.UserQuit, ev.NickChanged, ev
 
 
 def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.NickChanged | ev.TopicChanged
-                | ev.ModeChanged) -> tuple[LineKind, str]:
-    """How a join, part, kick, quit, nick, topic or mode change reads, live or in history."""
+                | ev.ModeChanged, isupport: ISupport | None = None) -> tuple[LineKind, str]:
+    """How a join, part, kick, quit, nick, topic or mode change reads, live or in history:
+    a channel's mode changes in words, then as letters (`isupport` says which letters
+    take a parameter)."""
     if isinstance(event, ev.Joined):
         return "join", f"You joined {event.channel}" if event.own else f"{event.nick} joined {event.channel}"
     if isinstance(event, ev.Parted):
@@ -252,7 +255,11 @@ def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.Nick
         if event.topic:
             return "topic", f"{event.by} changed the topic to: {event.topic}"
         return "topic", f"{event.by} cleared the topic"
-    return "mode", f"{event.by} sets mode {event.modes} {' '.join(event.args)}".rstrip()
+    raw = f"{event.modes} {' '.join(event.args)}".rstrip()
+    if isupport is None or not isupport.is_channel(event.target):
+        return "mode", f"{event.by} sets mode {raw}"
+    changes = isupport.parse_channel_modes(event.modes, list(event.args))
+    return "mode", f"{event.by} {in_words(changes, event.target)} ({raw})"
 
 
 def describe_reply(reply: ev.Reply) -> str | None:
@@ -656,7 +663,7 @@ class ChatState:
         buffer = self.find(event.target) if self.isupport.is_channel(event.target) else self.server
         if buffer is None:
             return
-        self._event_line(buffer, event.time, *_event_text(event), update, msgid=event.msgid)
+        self._event_line(buffer, event.time, *_event_text(event, self.isupport), update, msgid=event.msgid)
 
     def _away(self, event: ev.AwayChanged, update: Update) -> None:
         if event.own:
@@ -785,7 +792,7 @@ class ChatState:
                         self._mentions(item), item.msgid, history=True)
         if not isinstance(item, _PLAYED_BACK):
             return None
-        kind, text = _event_text(item)
+        kind, text = _event_text(item, self.isupport)
         nick = item.nick if isinstance(item, ev.Joined | ev.Parted) and not item.own else None
         if isinstance(item, ev.UserQuit):
             nick = item.nick

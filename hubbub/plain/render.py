@@ -15,10 +15,12 @@ from collections.abc import Callable
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.irc.modewords import in_words
 from hubbub.irc.validate import is_channel_name
 from hubbub.plain.sentences import sentence
 from hubbub.plain.view import PlainView
 from hubbub.server.batch import CONCAT_TAG
+from hubbub.server.chanmodes import parse_mode_changes
 from hubbub.server.delivery import WANTS_MULTILINE
 from hubbub.server.output import Deliverable, Link
 from hubbub.server.replay import Replay
@@ -284,7 +286,10 @@ class PlainOutput:
             if not changes.strip("+-r"):
                 return None  # +r/-r: the login or logout was said in words already
             return f"* Your modes changed: {changes}"
-        return f"* {_nick_of(m.source)} sets mode {' '.join(m.params[1:])} on {m.param(0)}"
+        channel, raw = m.param(0), " ".join(m.params[1:])
+        said = in_words(parse_mode_changes(m.param(1), m.params[2:]), channel)
+        where = "" if channel in said else f" in {channel}"
+        return f"* {_nick_of(m.source)} {said}{where} ({raw})"
 
     def _render_error(self, m: Message) -> str:
         # "Closing Link: 127.0.0.1 (Excess Flood)" is for IRC software; a person wants the why

@@ -218,7 +218,7 @@ async def test_kicks_bans_modes_and_topics_are_shown(server: Runtime, make_clien
         bob.send("KICK #k alice :behave")
         await until(pilot, lambda: not app.state.current.joined, "kicked")
         screen = shown_text(app)
-        assert "bob sets mode +v alice" in screen
+        assert "bob gave alice a voice (+v alice)" in screen
         assert "+b alice!*@*" in screen
         assert "behave" in screen and "kick" in screen.lower()
         await submit(pilot, "/join #k")

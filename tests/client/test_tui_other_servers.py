@@ -549,7 +549,7 @@ async def test_kick_and_ban_are_shown(ircd: Ircd, names: Names, peers: MakePeer)
         await until(pilot, lambda: not find(app, names.channel).joined, "kicked out")
         channel = find(app, names.channel)
         assert f"{names.peer} kicked you from {names.channel} (behave)" in texts(channel)
-        assert f"{names.peer} sets mode +b {names.me}!*@*" in texts(channel)
+        assert f"{names.peer} banned {names.me}!*@* (+b {names.me}!*@*)" in texts(channel)
         assert channel.members == ()
 
         await submit(pilot, f"/join {names.channel}")  # banned: 474
@@ -688,7 +688,7 @@ async def test_ngircd_prefix_with_five_ranks(ngircd: Ircd, names: Names, peers: 
             await until(pilot, lambda shown=shown: members_shown(app) == shown, f"after {change}: {shown}")
         await submit(pilot, "/names")
         assert f"In {names.channel} (2): ~{names.peer} %{names.me}" in shown_text(app)
-        assert f"{names.peer} sets mode +q {names.peer}" in shown_text(app)
+        assert f"{names.peer} made {names.peer} founder (+q {names.peer})" in shown_text(app)
         assert trouble(app) == []
 
 
@@ -723,8 +723,8 @@ async def test_ngircd_mode_changes_typed_without_the_channel(ngircd: Ircd, names
         await bob.join(names.channel)
         await until(pilot, in_channel(app, names.channel, 2), "bob")
         channel = find(app, names.channel)
-        for typed, done in ((f"/mode +v {names.peer}", f"{names.me} sets mode +v {names.peer}"),
-                            ("/mode +m", f"{names.me} sets mode +m")):
+        for typed, done in ((f"/mode +v {names.peer}", f"{names.me} gave {names.peer} a voice (+v {names.peer})"),
+                            ("/mode +m", f"{names.me} moderated {names.channel}: only people with a voice talk (+m)")):
             before = len(channel.lines)
             await submit(pilot, typed)
             # the server's answer: the change, or an error (in the channel or where typed)

@@ -174,7 +174,7 @@ async def test_every_command_help_lists_does_what_it_says(server: Runtime, make_
         await submit(pilot, "/kickban bob out")
         await bob_gets(lambda e: isinstance(e, ev.Kicked) and e.own and e.reason == "out")
         await submit(pilot, "/unban bob")
-        await until(pilot, has_line(app, "#k", "alice sets mode -b bob!*@*"), "bob unbanned")
+        await until(pilot, has_line(app, "#k", "alice lifted the ban on bob!*@* (-b bob!*@*)"), "bob unbanned")
         bob.join("#k")
         await until(pilot, joined(app, "#k", 2), "bob back in #k again")
         tried |= {"voice", "devoice", "op", "deop", "mute", "unmute", "ban", "unban", "kickban"}
@@ -228,7 +228,7 @@ async def test_refusals_to_speak_or_act_show_in_the_channel_as_sentences(server:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: joined(app, "#lobby")() and joined(app, "#m", 2)(), "alice in both")
         bob.send("MODE #m +m")
-        await until(pilot, has_line(app, "#m", "bob sets mode +m"), "+m")
+        await until(pilot, has_line(app, "#m", "bob moderated #m: only people with a voice talk (+m)"), "+m")
         await pilot.press("alt+3")
         assert app.state.current.name == "#m"
         await submit(pilot, "may I speak?")

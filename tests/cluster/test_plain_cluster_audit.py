@@ -225,7 +225,7 @@ async def test_the_slash_commands_act_on_users_and_channels_of_another_node(clus
     await text(bob, "[#lobby] alice: in the other channel")
     # running the channel, as its operator, on users of the other node
     alice.send("MODE #lobby +o bob")
-    await text(bob, "* alice sets mode +o bob on #lobby")
+    await text(bob, "* alice gave bob operator status in #lobby (+o bob)")
     bob.send("/kick #lobby dave too loud")
     kick = await alice.expect("KICK", timeout=WAIT)
     assert kick.params == ["#lobby", "dave", "too loud"] and kick.source.startswith("bob!")

@@ -483,10 +483,10 @@ async def test_nick_topic_modes_kick_away_and_setname_from_each_side_seen_once_i
     assert p.said_to_plain() == [
         "* webby is now known as webster",
         "* alice set the topic of #lobby to: tea at five ☕",
-        "* alice sets mode +o bob on #lobby",
+        "* alice gave bob operator status in #lobby (+o bob)",
         "* webster was kicked from #lobby by bob (not now)",
         "* webster joined #lobby",
-        "* bob sets mode +v webster on #lobby",
+        "* bob gave webster a voice in #lobby (+v webster)",
         "* You are now known as robert",
     ]
     frames_are_single_lines(p.web)
@@ -720,7 +720,7 @@ async def test_a_message_to_the_protected_members_of_a_channel_is_not_shown_as_p
     closing.append(bob)
     await alice.expect("JOIN", "#lobby")
     alice.send("MODE #lobby +a bob")
-    await bob.expect_text(r"sets mode \+a bob")
+    await bob.expect_text(r"alice gave bob protected status in #lobby \(\+a bob\)")
     alice.send("PRIVMSG &#lobby :for the protected")
     alice.send("PRIVMSG @#lobby :for the ops")
     await bob.expect_text(r"for the ops")

@@ -120,9 +120,9 @@ async def test_a_nickname_typed_in_a_legacy_encoding_gets_a_sentence(server: Run
 async def test_modes_bans_notices_actions_and_away_read_as_text(server: Runtime) -> None:
     alice, bob = await lobby(server)
     alice.send("MODE #lobby +o bob")
-    await bob.expect_text(r"^\* alice sets mode \+o bob on #lobby$")
+    await bob.expect_text(r"^\* alice gave bob operator status in #lobby \(\+o bob\)$")
     alice.send("MODE #lobby +b carol!*@*")
-    await bob.expect_text(r"^\* alice sets mode \+b carol!\*@\* on #lobby$")
+    await bob.expect_text(r"^\* alice banned carol!\*@\* in #lobby \(\+b carol!\*@\*\)$")
     alice.send("NOTICE bob :a private notice")
     await bob.expect_text(r"^\[private\] -alice- a private notice$")
     alice.send("PRIVMSG bob :\x01ACTION pokes bob\x01")

@@ -66,11 +66,14 @@ async def test_a_channel_named_first_is_the_one_acted_on(server: Runtime, client
 
 async def test_op_deop_voice_and_devoice_are_mode_changes_everyone_sees(server: Runtime, clients: Opened) -> None:
     bob, alice = await my_channel(server, clients)
-    for typed, change in (("/op alice", "+o"), ("/deop alice", "-o"), ("/voice alice", "+v"), ("/devoice alice", "-v")):
+    for typed, change, said in (("/op alice", "+o", "gave alice operator status"),
+                                ("/deop alice", "-o", "took operator status from alice"),
+                                ("/voice alice", "+v", "gave alice a voice"),
+                                ("/devoice alice", "-v", "took the voice from alice")):  # fmt: skip
         bob.send(typed)
         mode = await alice.expect("MODE")
         assert mode.source.startswith("bob!") and mode.params == ["#mine", change, "alice"], typed
-        await bob.expect_text(rf"^\* bob sets mode {re.escape(change)} alice on #mine$")
+        await bob.expect_text(rf"^\* bob {said} in #mine \({re.escape(change)} alice\)$")
 
 
 async def test_bans_are_listed_set_and_lifted(server: Runtime, clients: Opened) -> None:

@@ -271,7 +271,7 @@ async def test_logging_in_with_nickserv_reads_as_words(make_server, tmp_path: Pa
     await carol.expect_text(r"^\[private\] -NickServ- You're now logged in as carol")
     await answered(carol, "/colors")  # and whatever came with it
     lines = carol.raw[start:]
-    assert not [line for line in lines if "!~" in line or "sets mode" in line], lines
+    assert not [line for line in lines if "!~" in line or "(+" in line or "sets mode" in line], lines
 
 
 # -- lines longer than IRC's, pasted text and flood control ---------------------------------------

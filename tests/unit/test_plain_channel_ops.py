@@ -86,7 +86,7 @@ def test_commands_act_on_the_current_channel(chan: Channel) -> None:
     chan.typed("/join #side")  # bob's own channel, and now the current one
     chan.carol.send("/join #side")
     chan.typed("/op carol")
-    assert chan.carol.lines()[-1] == "* bob sets mode +o carol on #side"
+    assert chan.carol.lines()[-1] == "* bob gave carol operator status in #side (+o carol)"
     side = chan.net.state.find_channel("#side")
     carol = chan.net.state.find_user("carol")
     assert side is not None and carol is not None and side.rank(carol) > 0

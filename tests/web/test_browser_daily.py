@@ -804,7 +804,8 @@ async def test_what_the_page_says_when_a_channel_refuses(open_user, irc_user) ->
     await alice.switch_to("#quiet")
 
     carol.send("MODE #quiet +m")
-    await expect(alice.messages().locator(".row.mode").last).to_contain_text("sets mode +m")
+    moderated = "carol moderated #quiet: only people with a voice talk (+m)"
+    await expect(alice.messages().locator(".row.mode").last).to_contain_text(moderated)
     await alice.say("can anyone hear me?")
     await expect(error_rows(alice).last).to_have_text(
         re.compile(r"Not sent to #quiet: “can anyone hear me\?”\. Cannot send to channel \(\+m\)\. It is back in the")

@@ -196,15 +196,16 @@ async def test_a_new_channel_says_you_created_it_not_the_servers_modes(open_user
     mode_rows = alice.messages().locator(".row.mode")
     await expect(alice.messages().locator(".chip.join")).to_have_text(["alice joined"])
     await expect(alice.messages().locator(".row.info")).to_have_text([re.compile(r"You created #fresh\.$")])
-    await expect(alice.messages()).not_to_contain_text("sets mode")
+    await expect(alice.messages()).not_to_contain_text("(+nt)")
     await expect(mode_rows).to_have_count(0)
     await alice.say("/mode #fresh +m")
-    await expect(mode_rows).to_have_text([re.compile(r"alice sets mode \+m$")])
+    moderated = re.compile(r"alice moderated #fresh: only people with a voice talk \(\+m\)$")
+    await expect(mode_rows).to_have_text([moderated])
     carol = await irc_user("carol", "#fresh")
     await alice.say("/mode #fresh +v carol")
     await carol.expect("MODE", "#fresh", "+v", "carol")
     await expect(mode_rows).to_have_count(2)
-    await expect(mode_rows.last).to_contain_text("alice sets mode +v carol")
+    await expect(mode_rows.last).to_contain_text("alice gave carol a voice (+v carol)")
 
 
 # -- the buffer looked at, across a reload --------------------------------------------------------

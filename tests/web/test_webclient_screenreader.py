@@ -50,7 +50,7 @@ async def test_a_private_message_a_mention_a_knock_and_a_kick_elsewhere_are_told
     await alice.connect("alice", "#lobby #ops #club")  # #club is hers
     await alice.switch_to("#club")
     await alice.say("/mode +i")
-    await expect(alice.messages()).to_contain_text("sets mode +i")
+    await expect(alice.messages()).to_contain_text("alice made #club invite-only (+i)")
     await carol.join("#lobby")
     await alice.switch_to("#lobby")
     await expect(page.locator("#member-list")).to_contain_text("carol")

@@ -447,7 +447,9 @@ export class MessageList {
         break;
       case "mode":
         // A server (its name has a dot) is not a person to click on.
-        text.append(rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "The server", ` sets mode ${rec.text}`);
+        // In words, then the letters: "alice gave bob operator status (+o bob)".
+        text.append(rec.nick && !rec.nick.includes(".") ? this.nick(rec.nick) : rec.nick || "The server",
+          rec.words ? ` ${rec.words} (${rec.text})` : ` sets mode ${rec.text}`);
         break;
       case "wallops":
         // The word in backticks: test_static reads the word and a double quote as an import.

@@ -6,6 +6,7 @@
 
 import { casemapper, isChannel, parseCtcp, parsePrefix, parseTime } from "./irc.js";
 import { NICKSERV, hidePasswords, mentions } from "./format.js";
+import { modesInWords, parseModeChanges } from "./modewords.js";
 
 export const SERVER_KEY = "\u0000server";
 export const DEFAULT_MAX_MESSAGES = 50000;
@@ -548,7 +549,7 @@ export class ChatState {
       case "TOPIC":
         return this.record("topic", { nick, self, text: msg.params[1] || "" }, msg);
       case "MODE":
-        return this.record("mode", { nick, self, text: msg.params.slice(1).join(" ") }, msg);
+        return this.record("mode", { nick, self, ...this.modeText(msg) }, msg);
       default:
         return null;
     }
@@ -640,6 +641,15 @@ export class ChatState {
     const modes = msg.params[1] || "";
     const setsOnly = /^\+[^+-]+$/.test(modes) && ![...modes.slice(1)].some((c) => this.prefix.modes.includes(c));
     return buffer.joining && fromServer && setsOnly;
+  }
+
+  /** A MODE line's letters (`text`) and, for a channel's, what they do (`words`). */
+  modeText(msg) {
+    const text = msg.params.slice(1).join(" ");
+    const target = msg.params[0] || "";
+    if (!isChannel(target, this.chantypes)) return { text, words: "" };
+    const changes = parseModeChanges(msg.params[1] || "", msg.params.slice(2), this.chanmodes, this.prefix.modes);
+    return { text, words: modesInWords(changes, target) };
   }
 
   /** Channel MODE with prefix modes (+o nick) updates members; returns nothing. */
@@ -884,7 +894,7 @@ const HANDLERS = {
       s.append(buffer, s.record("info", { text: `You created ${buffer.name}.` }, msg), { countUnread: false });
       return;
     }
-    s.append(buffer, s.record("mode", { nick: msg.source ? msg.source.nick : "", text: msg.params.slice(1).join(" ") }, msg));
+    s.append(buffer, s.record("mode", { nick: msg.source ? msg.source.nick : "", ...s.modeText(msg) }, msg));
   },
 
   AWAY(s, msg) {
