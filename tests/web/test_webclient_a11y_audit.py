@@ -2,8 +2,8 @@
 a keyboard, in Debian's Chromium against a real hubbub.
 
 What the earlier browser tests leave out (test_webclient_audit3 already checks that
-every button and field has a name, that the messages are a log, the typing line a
-polite live region and the connection dot named; test_browser_daily that unread counts
+every button and field has a name, that the messages are a log, the typing line no
+live region and the connection dot named; test_browser_daily that unread counts
 and mentions are in a conversation's name and in the page title): the page's
 language and skip link; its landmarks; what a screen reader reads out of the live
 regions (a new message; history on joining; a conversation switched to; the connection

@@ -4,7 +4,7 @@
 // view.js; this file only connects them.
 
 import { IrcClient } from "./client.js";
-import { ChatState, SERVER_KEY } from "./state.js";
+import { ChatState, SERVER_KEY, foundRecord, mayReachBack } from "./state.js";
 import { View } from "./view.js";
 import { COMMANDS, completions, parseSearch, resendable, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
@@ -24,6 +24,7 @@ const SEEN_KEPT = 200;
 const SEEN_SAVE_MS = 1000;
 const HISTORY_PAGE = 100; // messages per CHATHISTORY request
 const CATCH_UP_PAGES = 10; // AFTER requests at most after a reconnection, per buffer
+const FOUND_PAGES = 20; // BEFORE requests at most to reach a search result not loaded
 const INPUT_HISTORY = 100;
 const TYPING_PAUSE_MS = 5000;
 const MARKREAD_DELAY_MS = 1500;
@@ -243,6 +244,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     },
     requestList,
     search: runSearch,
+    showFound,
     reconnectNow: () => client.reconnectNow(),
     focusInput,
   });
@@ -591,6 +593,36 @@ function startSession({ nick, password, channels, queries = [], active = null })
     view.showSearchResults(text, error ? [] : state.searchResults({ messages }), error);
   }
 
+  /**
+   * A search result picked: its conversation shown and the message gone to. One not
+   * loaded is fetched by going back page by page from the oldest loaded (BEFORE), as
+   * scrolling up would: the conversation stays whole. A window fetched around it
+   * (AROUND) would leave a hole between it and the rest that scroll-back never fills.
+   */
+  async function showFound(found) {
+    if (!found) return;
+    const key = state.keyOf(found.target);
+    const buffer = state.buffers.get(key) || state.ensureBuffer(found.target);
+    ui.switchTo(key);
+    let rec = foundRecord(buffer, found);
+    let pages = 0;
+    while (!rec && pages < FOUND_PAGES && reachable(buffer, found)) {
+      pages++;
+      await fetchOlder(buffer);
+      if (state.buffers.get(key) !== buffer) return; // closed meanwhile
+      rec = foundRecord(buffer, found);
+    }
+    if (state.active !== key) return; // the person went elsewhere meanwhile: left alone
+    if (rec) view.revealMessage(key, rec);
+    else {
+      const far = pages >= FOUND_PAGES && reachable(buffer, found);
+      state.info(far ? `That message from ${found.nick} is further back than ${FOUND_PAGES * HISTORY_PAGE} messages: scroll up to reach it.`
+        : `That message from ${found.nick} is not in the history of ${found.target} any more.`, { buffer });
+    }
+  }
+
+  const reachable = (buffer, found) => hasHistory() && mayReachBack(buffer, found);
+
   // -- read markers (draft/read-marker) -----------------------------------------------------
 
   // Each conversation read since the timer was set, with the newest time seen there: one
@@ -760,7 +792,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
       if (recall(1)) event.preventDefault();
     } else if (event.key === "ArrowDown" && !event.altKey && caretOnLastLine()) {
       if (recall(-1)) event.preventDefault();
-    } else if (event.key === "PageUp" || event.key === "PageDown") {
+    } else if ((event.key === "PageUp" || event.key === "PageDown") && !event.shiftKey) {
       event.preventDefault();
       const m = $("messages");
       m.scrollBy({ top: (event.key === "PageUp" ? -0.85 : 0.85) * m.clientHeight });
@@ -808,7 +840,10 @@ function startSession({ nick, password, channels, queries = [], active = null })
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented) return;
     const dialogOpen = document.querySelector("dialog[open]");
-    if (event.altKey && !event.ctrlKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
+    if (event.shiftKey && event.key === "PageUp" && !event.altKey && !event.ctrlKey && !event.metaKey && !dialogOpen) {
+      event.preventDefault();
+      view.jumpToNewLine();
+    } else if (event.altKey && !event.ctrlKey && (event.key === "ArrowUp" || event.key === "ArrowDown")) {
       event.preventDefault();
       moveBuffer(event.key === "ArrowUp" ? -1 : 1);
     } else if (event.altKey && !event.ctrlKey && /^Digit[1-9]$/.test(event.code)) {
@@ -826,7 +861,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     } else if (!dialogOpen && event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
       // Typing anywhere (not in a field) goes to the message box.
       const t = event.target;
-      if (t === document.body || t.id === "messages") input.focus();
+      if (t === document.body || $("messages").contains(t)) input.focus();
     }
   });
 

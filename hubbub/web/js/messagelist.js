@@ -14,6 +14,7 @@ export const MAX_ROWS = 400; // rows kept in the DOM
 const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk is rendered
 const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
 const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
+const FOUND_MS = 2500; // how long a message gone to (a search result) stays highlighted
 
 function presenceText(rec) {
   const reason = rec.text ? ` (${stripFormatting(rec.text)})` : "";
@@ -24,6 +25,18 @@ function presenceText(rec) {
     case "nick": return `${rec.nick} is now ${rec.newNick}`;
     default: return rec.nick;
   }
+}
+
+/** What a row says, read as one line: "carol: hello, 14:02"; joins and parts in a run. */
+function rowWords(row) {
+  const time = row.querySelector(".ts");
+  if (row.classList.contains("presence")) {
+    const chips = [...row.querySelectorAll(".chip")].map((c) => c.textContent);
+    return `${chips.join(", ")}${time ? `, ${time.textContent}` : ""}`;
+  }
+  const parts = [...row.children].filter((n) => n !== time).map((n) => n.textContent.trim()).filter(Boolean);
+  const said = row.classList.contains("message") || row.classList.contains("notice") ? parts.join(": ") : parts.join(" ");
+  return `${said}${time ? `, ${time.textContent}` : ""}`;
 }
 
 // A message from the same person, of the same kind, soon after the previous one and on
@@ -62,6 +75,14 @@ export class MessageList {
       const nick = event.target.closest("[data-nick]");
       if (nick) callbacks.nickClicked(nick.dataset.nick);
     });
+    // The keyboard's way to the nicks: the list is one Tab stop, ↑ and ↓ go from message
+    // to message (the one on gets the focus, a roving tabindex) and Enter does what a
+    // click on its author's nick does. Every nick a Tab stop would make hundreds of them.
+    this.focusedRow = null;
+    container.addEventListener("keydown", (event) => this.onKey(event));
+    container.addEventListener("focusout", (event) => {
+      if (event.target === this.focusedRow) this.leaveRow();
+    });
     // The phone keyboard opening, or a panel sliding, must not leave the newest line hidden.
     new ResizeObserver(() => {
       if (this.stuck) this.scrollToBottom();
@@ -99,6 +120,7 @@ export class MessageList {
   }
 
   clear() {
+    this.keepFocus(this.focusedRow);
     for (const e of this.entries) {
       if (e.divider) e.divider.remove();
       (e.group || e.el).remove();
@@ -239,6 +261,119 @@ export class MessageList {
       c.scrollTop = top - (before - c.scrollHeight);
     }
     this.updateStatus();
+  }
+
+  // -- going to a message --------------------------------------------------------------
+
+  /**
+   * Show `rec` (a record of the buffer shown): drawn with the rows around it if it is
+   * not drawn, scrolled to and given the focus, so that a screen reader reads it out.
+   * `line`: the "New messages" line above it is brought to the top; otherwise the
+   * message is centred and highlighted for a moment. False if the buffer has no `rec`.
+   */
+  reveal(rec, { line = false } = {}) {
+    const b = this.buffer;
+    const i = b ? b.messages.indexOf(rec) : -1;
+    if (i < 0) return false;
+    let entry = this.entries.find((e) => e.rec === rec);
+    if (!entry) {
+      const index = b.base + i;
+      this.clear();
+      this.hush(); // drawn in bulk: to be read at will, not read out at once
+      this.newsWaiting = false;
+      this.start = this.end = Math.min(b.end, index + CHUNK);
+      this.prependRows(Math.max(b.base, index - CHUNK));
+      this.seenEnd = b.end;
+      this.noteSeen();
+      this.updateStatus();
+      entry = this.entries.find((e) => e.rec === rec);
+    }
+    const row = entry.group || entry.el;
+    const c = this.container;
+    const top = line && this.newLine.isConnected ? this.newLine : row;
+    const offset = top.getBoundingClientRect().top - c.getBoundingClientRect().top;
+    c.scrollTop += line ? offset - 8 : offset - (c.clientHeight - row.offsetHeight) / 2;
+    this.stuck = false; // following the newest again only if this is the bottom
+    this.callbacks.stuckChanged(false);
+    this.onScroll();
+    if (!line) this.highlight(row);
+    this.focusRow(row);
+    return true;
+  }
+
+  highlight(row) {
+    row.classList.add("found");
+    setTimeout(() => row.classList.remove("found"), FOUND_MS);
+  }
+
+  // -- the keyboard in the list -------------------------------------------------------
+
+  onKey(event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey || event.isComposing) return;
+    const c = this.container;
+    const on = event.target === c || event.target === this.focusedRow ? event.target : null;
+    if (!on) return; // a link in a message keeps its own keys
+    if (event.key === "ArrowUp" || event.key === "ArrowDown") {
+      event.preventDefault();
+      const next = this.nextRow(on === c ? null : on, event.key === "ArrowUp" ? -1 : 1);
+      if (next) this.focusRow(next);
+    } else if (event.key === "Enter" && on !== c) {
+      const nick = on.querySelector("[data-nick]");
+      if (nick) {
+        event.preventDefault();
+        this.callbacks.nickClicked(nick.dataset.nick);
+      }
+    }
+  }
+
+  /** The row before (step -1) or after (+1) `from`; from the list itself, the last (or
+   * first) row in view. Past the rows drawn, the next ones are drawn first. */
+  nextRow(from, step) {
+    const rows = () => [...this.container.children].filter((n) => n.classList.contains("row"));
+    let all = rows();
+    if (!from) {
+      const c = this.container.getBoundingClientRect();
+      const inView = all.filter((r) => {
+        const box = r.getBoundingClientRect();
+        return box.bottom > c.top && box.top < c.bottom;
+      });
+      return step < 0 ? inView[inView.length - 1] || all[all.length - 1] : inView[0] || all[0];
+    }
+    let i = all.indexOf(from);
+    if (i + step < 0 || i + step >= all.length) {
+      if (step < 0) this.loadOlder();
+      else if (this.end < this.buffer.end) this.loadNewer();
+      all = rows();
+      i = all.indexOf(from);
+    }
+    return all[i + step] || null;
+  }
+
+  focusRow(row) {
+    if (this.focusedRow && this.focusedRow !== row) this.leaveRow();
+    this.focusedRow = row;
+    row.tabIndex = -1;
+    // A row is no control: it is named with what it says, the time last.
+    row.setAttribute("aria-label", rowWords(row));
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+  }
+
+  /** The row with the focus is about to go (redrawn, dropped): the focus stays in the
+   * list rather than falling to the page, where the next key would be lost. */
+  keepFocus(row) {
+    if (!row) return;
+    const had = document.activeElement === row;
+    this.leaveRow();
+    if (had) this.container.focus({ preventScroll: true });
+  }
+
+  leaveRow() {
+    const row = this.focusedRow;
+    this.focusedRow = null;
+    if (!row) return;
+    row.removeAttribute("tabindex");
+    row.removeAttribute("aria-label");
   }
 
   // -- what a screen reader is handed -----------------------------------------------
@@ -383,6 +518,8 @@ export class MessageList {
   }
 
   removeEntry(entry) {
+    const node = entry.group || entry.el;
+    if (node === this.focusedRow && (!entry.group || entry.group.lastChild.childElementCount <= 1)) this.keepFocus(node);
     if (entry.divider) entry.divider.remove();
     if (entry.group) {
       entry.el.remove();

@@ -31,6 +31,21 @@ export function firstUnread(buffer) {
   return first;
 }
 
+/** The record in `buffer` of a search result (state.searchResults), or null: by msgid,
+ * or where there is none, by what it says, who said it and when. */
+export function foundRecord(buffer, found) {
+  const same = (r) => (found.msgid ? r.msgid === found.msgid : false) ||
+    (r.time === found.time && r.nick === found.nick && r.text === found.text && r.kind === found.kind);
+  return buffer.messages.find(same) || null;
+}
+
+/** Whether older history of `buffer` may still hold `found`: the server has more, and
+ * what is loaded does not yet go back past its time. */
+export function mayReachBack(buffer, found) {
+  const oldest = buffer.oldest();
+  return !buffer.historyDone && (!oldest || oldest.time >= found.time);
+}
+
 class Buffer {
   constructor(key, name, kind) {
     this.key = key;

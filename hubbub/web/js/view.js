@@ -4,7 +4,7 @@
 // server. Changes are gathered and drawn once per animation frame, so a burst of a
 // thousand messages costs one layout, not a thousand.
 
-import { SERVER_KEY } from "./state.js";
+import { SERVER_KEY, firstUnread } from "./state.js";
 import { MessageList } from "./messagelist.js";
 import { appendRich, el, nickClass, whenElement } from "./dom.js";
 import { stripFormatting } from "./format.js";
@@ -38,7 +38,8 @@ function memberName(m) {
 export class View {
   /**
    * actions: switchTo(key), closeBuffer(key), needHistory(buffer), openQuery(nick),
-   * insertNick(nick), join(channel), search(text), reconnectNow(), focusInput()
+   * insertNick(nick), join(channel), search(text), showFound(record), reconnectNow(),
+   * focusInput()
    */
   constructor(state, actions) {
     this.state = state;
@@ -68,6 +69,8 @@ export class View {
     this.newsShown = new Map(); // key -> what waits there, as last drawn in the list
     this.focusMoved = false; // since the last drawing: a moved focus says where it is itself
     this.everConnected = false;
+    this.pendingReveal = null; // {key, rec, options}: a message to go to once drawn
+    this.found = []; // the search results listed, by their index
     document.addEventListener("focusin", () => { this.focusMoved = true; });
   }
 
@@ -113,6 +116,9 @@ export class View {
       if (d.has("typing")) this.renderTyping();
       if (d.has("status") || d.has("self")) this.renderConnection();
     }
+    const reveal = this.pendingReveal;
+    this.pendingReveal = null;
+    if (reveal && reveal.key === s.active) this.messages.reveal(reveal.rec, reveal.options);
     if (d.has("list")) this.renderChannelList();
     this.renderTitle();
     this.sayNews();
@@ -147,6 +153,24 @@ export class View {
     const buffer = this.state.activeBuffer;
     $("input").setAttribute("aria-label", buffer.kind === "server" ? "Command (type /help)" : `Message ${buffer.name}`);
     $("input").placeholder = buffer.kind === "server" ? "Type /join #channel, or /help" : `Message ${buffer.name}`;
+  }
+
+  // -- going to a message -----------------------------------------------------------------
+
+  /** To `rec` in the conversation `key`, once it is drawn: scrolled to, with the focus
+   * (MessageList.reveal says how). */
+  revealMessage(key, rec, options = {}) {
+    this.pendingReveal = { key, rec, options };
+    this.schedule();
+  }
+
+  /** To the "New messages" line of the conversation shown (Shift+Page Up), with the focus
+   * on the first message under it; where there is none, said so. */
+  jumpToNewLine() {
+    const b = this.state.activeBuffer;
+    const rec = firstUnread(b);
+    if (rec) this.revealMessage(b.key, rec, { line: true });
+    else this.say(`No new messages in ${this.state.displayName(b)}.`);
   }
 
   // -- what a screen reader is told beside the log ----------------------------------------
@@ -598,15 +622,16 @@ export class View {
       if (text) this.actions.search(text);
     });
     $("search-results").addEventListener("click", (event) => {
-      const item = event.target.closest("[data-target]");
+      const item = event.target.closest("[data-found]");
       if (!item) return;
       $("search-dialog").close();
-      this.actions.switchTo(this.state.keyOf(item.dataset.target));
       // Not back to the search box, which on a phone would stay open over the name of the
       // conversation found: to the message box, as the quick switch does (on a phone,
-      // nowhere, so that no keyboard pops up).
+      // nowhere, so that no keyboard pops up), until the message itself is shown and
+      // takes the focus.
       $("search-input").blur();
       this.actions.focusInput();
+      this.actions.showFound(this.found[Number(item.dataset.found)]);
     });
   }
 
@@ -616,11 +641,12 @@ export class View {
       ? `Search failed (${error}).`
       : `${records.length} ${records.length === 1 ? "result" : "results"} for “${query}”`;
     const fold = this.state.fold;
-    const items = records.map((r) => {
+    this.found = records;
+    const items = records.map((r, i) => {
       const text = el("span", { class: "text" });
       appendRich(text, r.text);
       return el("li", {},
-        el("button", { type: "button", class: "result", dataset: { target: r.target } },
+        el("button", { type: "button", class: "result", dataset: { target: r.target, found: String(i) } },
           el("span", { class: "where", text: r.target }),
           whenElement(r.time),
           el("span", { class: `nick ${nickClass(fold, r.nick)}`, text: r.nick }),
