@@ -435,7 +435,10 @@ class Connection:
             if self.ordering and self.quit_reason is None:
                 self.deferred = labeled
                 return
-            self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
+            # a reply that goes on over several commands is sent by its owner after the last,
+            # unless the client leaves first
+            if not labeled.continued or self.quit_reason is not None:
+                self.output.send_all(labeled.messages(self.tag_mask, self.server))  # even when leaving: its ERROR
         if self.release_pending and not self.ordering:
             self.release_pending = False
             self.release_deliveries()

@@ -47,11 +47,14 @@ def usable_label(tags: dict[str, str]) -> str | None:
 class LabeledResponse:
     """What one labeled command sent to its client, waiting to go out labeled."""
 
-    __slots__ = ("label", "items")
+    __slots__ = ("label", "items", "continued")
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.items: list[Message | Shared] = []
+        # More commands are to answer within it (a multiline batch to a service runs
+        # its lines one by one): the end of one of them sends nothing yet.
+        self.continued = False
 
     def units(self, mask: int) -> list[Unit]:
         units: list[Unit] = []

@@ -41,6 +41,14 @@ class Link(Protocol):
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
+    def follow_up(self, step: Callable[[], None]) -> bool:
+        """Run `step` where the peer's next line would be handled once its input is
+        released (it is held: slow work, the network's order), ahead of the lines the
+        peer sent meanwhile, and True; False, keeping nothing, when its input is not
+        held: the caller goes on at once. Several commands sent in one message (a
+        multiline batch to a service) run in order this way, each after the one before
+        is done."""
+
     def input_waiting(self) -> bool:
         """Whether lines the peer sent wait to be handled (flood control delays them):
         then the peer is not silent, whatever its last handled line says."""

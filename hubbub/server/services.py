@@ -9,20 +9,34 @@ nick is reserved, so nobody can pose as one.
 A message to a service is echoed to a sender with `echo-message`, as ergo does (clients
 count a line sent once its echo comes); a CTCP to it is answered as a client would
 answer VERSION, PING and TIME, and otherwise ignored, never taken for a command.
+
+A `draft/multiline` batch to a service is what its lines would be, sent one by one: its
+echo is the batch; a PRIVMSG batch's lines (each joined first to the pieces that
+draft/multiline-concat glues to it) are commands, run in order, each once the one
+before is done (a REGISTER's password hashed, say), ahead of anything the client sent
+after the batch; a NOTICE batch is echoed and otherwise ignored. A label on the batch
+answers the whole of it. Like any message to a service, nothing of it is kept or
+shown to anyone else.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hubbub import __version__
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
+from hubbub.server.batch import MultilineOutgoing
 from hubbub.server.context import Context
 from hubbub.server.delivery import Outgoing, new_msgid
 from hubbub.server.isupport import BOT_MODE
+from hubbub.server.labels import LabeledResponse
+
+log = logging.getLogger("hubbub.session")
 
 ServiceHandler = Callable[[Context, list[str]], None]
 
@@ -67,6 +81,35 @@ class Service:
             conn.deliver(Outgoing(echo, ctx.now(), new_msgid(), tags, user.account, BOT_MODE in user.modes))
         if command != "PRIVMSG":
             return  # a NOTICE is never answered
+        self.take(ctx, text)
+
+    def receive_batch(
+        self, ctx: Context, command: str, lines: list[tuple[str, bool]], tags: dict[str, str] | None,
+        labeled: LabeledResponse | None,
+    ) -> None:  # fmt: skip
+        """A draft/multiline batch of PRIVMSG or NOTICE `lines` (text, concatenated to
+        the line before) sent to the service: echoed as one batch, then (a PRIVMSG
+        batch) its lines run as commands, one after the other. `labeled`, the reply to
+        the batch's label, answers all of it."""
+        conn, user = ctx.conn, ctx.user
+        conn.resume_label(labeled)
+        if "echo-message" in conn.caps:
+            echo = MultilineOutgoing(
+                user.prefix, self.name, tuple(lines), command=command, time=ctx.now(), msgid=new_msgid(),
+                client_tags=tags, account=user.account, bot=BOT_MODE in user.modes,
+            )  # fmt: skip
+            conn.deliver(echo)
+        texts: deque[str] = deque()
+        if command == "PRIVMSG":  # a NOTICE is never answered
+            for text, concat in lines:
+                if concat and texts:
+                    texts[-1] += text
+                else:
+                    texts.append(text)
+        _Commands(ctx, self, texts, labeled).run()
+
+    def take(self, ctx: Context, text: str) -> None:
+        """One line of a PRIVMSG to the service: a CTCP, or a command."""
         if text.startswith("\x01"):
             self._ctcp(ctx, text.strip("\x01"))
             return
@@ -115,6 +158,43 @@ class Service:
             also = aliases.get(spec.name)
             self.reply(ctx, f"  {spec.syntax}" + (f" (also {', '.join(sorted(also))})" if also else ""))
         self.reply(ctx, f"Type /msg {self.name} HELP <command> for more on one of them.")
+
+
+class _Commands:
+    """The commands of a multiline batch to a service, run one at a time, as they would
+    run sent line by line: the next once the client's input is no longer held for the
+    one before (`Link.follow_up`), ahead of the lines it sent after the batch. The
+    batch's labeled reply (`continued` meanwhile) goes out after the last."""
+
+    __slots__ = ("ctx", "service", "texts", "labeled")
+
+    def __init__(self, ctx: Context, service: Service, texts: deque[str], labeled: LabeledResponse | None) -> None:
+        self.ctx, self.service, self.texts, self.labeled = ctx, service, texts, labeled
+        if labeled is not None:
+            labeled.continued = True
+
+    def run(self) -> None:
+        ctx = self.ctx
+        conn = ctx.conn
+        try:
+            while self.texts and not conn.gone:
+                text = self.texts.popleft()
+                conn.resume_label(self.labeled)
+                if text:  # a blank line cannot be sent alone: it is no command
+                    self.service.take(ctx, text)
+                conn.finish_label()  # kept for the next command (`continued`), or deferred for an event
+                if conn.link.follow_up(self.run):
+                    return  # that command waits for something: the next one runs after it
+            if conn.gone:
+                return
+            labeled = self.labeled
+            if labeled is not None:
+                labeled.continued = False
+            conn.resume_label(labeled)
+            conn.finish_label()
+        except Exception:  # as a line's handling does (Session.line_received)
+            log.exception("internal error handling a line from %r", conn)
+            ctx.disconnect("Internal error")
 
 
 SERVICES: dict[str, Service] = {}

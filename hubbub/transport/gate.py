@@ -64,7 +64,9 @@ class GateSettings:
 
 
 class LineGate:
-    __slots__ = ("settings", "_clock", "_framer", "_bucket", "waiting", "_waiting_size", "held", "eof", "saw_line_end")
+    __slots__ = (
+        "settings", "_clock", "_framer", "_bucket", "waiting", "_waiting_size", "held", "steps", "eof", "saw_line_end",
+    )  # fmt: skip
 
     def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -74,6 +76,8 @@ class LineGate:
         self.waiting: deque[Line] | None = None
         self._waiting_size = 0
         self.held = 0  # > 0 while slow work for the client runs: its lines wait
+        # the rest of a command that runs as several (see follow_up); None nearly always
+        self.steps: deque[Callable[[], None]] | None = None
         self.eof = False  # the peer has sent everything
         self.saw_line_end = False  # the peer has ended a line itself
         self._bucket: TokenBucket | None = None
@@ -205,7 +209,7 @@ class LineGate:
     @property
     def finished(self) -> bool:
         """The peer sent EOF and every line it sent has been handled."""
-        return self.eof and not self.waiting and not self.held
+        return self.eof and not self.waiting and not self.held and self.steps is None
 
     def clear_input(self) -> None:
         self.waiting = None
@@ -221,6 +225,30 @@ class LineGate:
         if self.held:
             self.held -= 1
         return not self.held
+
+    def follow_up(self, step: Callable[[], None]) -> bool:
+        """Keep `step` to be run where the client's next line would be handled, once
+        its input is released, ahead of every line it sent: True. A line that holds
+        several commands (a multiline batch to a service) runs them one at a time, each
+        once the one before is done, as if each had been sent alone. False when the
+        input is not held: nothing is kept, the caller goes on at once."""
+        if not self.held:
+            return False
+        if self.steps is None:
+            self.steps = deque()
+        self.steps.append(step)
+        return True
+
+    def next_step(self) -> Callable[[], None] | None:
+        """A step kept by `follow_up` that may run now, or None. Steps cost no flood
+        token: the line that made them was charged for them."""
+        steps = self.steps
+        if steps is None or self.held:
+            return None
+        step = steps.popleft()
+        if not steps:
+            self.steps = None
+        return step
 
 
 class Marks(Protocol):

@@ -71,6 +71,9 @@ class Link(Counted, Protocol):
     def charge(self, lines: int) -> None:
         """Count `lines` more lines against the peer's flood budget (a multiline batch)."""
 
+    def follow_up(self, step: Callable[[], None]) -> bool:
+        """Run `step` before the peer's next line, once its input is released (see server/output.py's Link)."""
+
     def input_waiting(self) -> bool:
         """Whether lines the peer sent wait to be handled (the keepalive asks)."""
 

@@ -47,6 +47,12 @@ class GatedInput:
         gate = self.gate
         session = self.session
         while not self._closing and session is not None:
+            if gate.steps is not None:  # the rest of a command comes before later lines
+                step = gate.next_step()
+                if step is not None:
+                    step()
+                    session = self.session
+                    continue
             line = gate.next_line(session.flood_exempt)
             if line is NOTHING:
                 break
@@ -75,6 +81,10 @@ class GatedInput:
                     self._drain_handle = loop.call_later(wait, self._drain)
         elif gate.finished:
             self._input_ended()
+
+    def follow_up(self, step: Callable[[], None]) -> bool:
+        """See Link.follow_up (server/output.py)."""
+        return self.gate.follow_up(step)
 
     def _drain(self) -> None:
         self._drain_handle = None

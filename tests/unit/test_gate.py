@@ -105,6 +105,33 @@ def test_held_input_waits_in_order_until_released() -> None:
     assert drain(gate) == [b"A", b"B"]
 
 
+def test_a_follow_up_runs_once_released_ahead_of_the_lines_that_wait() -> None:
+    """The rest of a command run as several (a multiline batch to a service): kept only
+    while input is held, then given before every waiting line, deferred ones included,
+    and without a flood token."""
+    clock = Clock()
+    gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1), 512, clock)
+    ran: list[str] = []
+    assert not gate.follow_up(lambda: ran.append("now"))  # input flows: the caller goes on itself
+    assert gate.next_step() is None
+    gate.receive(b"close\nlater\n")
+    assert drain(gate) == [b"close"]  # the only token
+    gate.hold()  # a command of the batch waits for slow work
+    assert gate.follow_up(lambda: ran.append("next command"))
+    gate.defer([b"after"])
+    gate.receive_eof(speaks_irc=True)
+    assert gate.next_step() is None and not gate.finished  # held
+    gate.release()
+    step = gate.next_step()
+    assert step is not None and gate.next_step() is None
+    step()
+    assert ran == ["next command"] and drain(gate) == [] and not gate.finished  # the lines wait for tokens
+    clock.now += 1
+    assert drain(gate) == [b"after"]
+    clock.now += 1
+    assert drain(gate) == [b"later"] and gate.finished
+
+
 def test_waiting_input_past_the_recvq_is_a_flood() -> None:
     clock = Clock()
     gate = LineGate(GateSettings(flood_rate=1.0, flood_burst=1, recvq=20), 512, clock)

@@ -20,6 +20,9 @@ FAILs about the batch itself are the specification's and are still sent).
 
 A label on the opening `BATCH` labels the whole exchange: the echo of the message
 (or the FAIL) is its labeled response, as the specification wants for echo-message.
+
+A batch to a service (NickServ, ChanServ) is not relayed: it is what its lines would
+be, sent one by one (services.py), and costs what other batches cost.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.handlers.messaging import MAX_CLIENT_TAG_DATA, relay_multiline, relayable_tags, tag_data_size
 from hubbub.server.handlers.replies import shown
-from hubbub.server.labels import answers_labels
+from hubbub.server.labels import LabeledResponse, answers_labels
+from hubbub.server.services import find_service
 
 _REFERENCE = re.compile(r"[A-Za-z0-9-]+")
 _COMMANDS = ("PRIVMSG", "NOTICE")  # what a multiline batch may hold (the dispatcher uppercases commands)
@@ -164,9 +168,17 @@ def _close(ctx: Context, ref: str) -> None:
     if not any(text for text, _ in batch.lines):
         batch.fail(ctx, "MULTILINE_INVALID", "A multiline message needs some text")
         return
-    with_label(
-        ctx, batch.label, lambda: relay_multiline(ctx, batch.command, batch.target, batch.lines, batch.tags),
-    )
+    helper = find_service(batch.target)
+    if helper is not None:  # NickServ, ChanServ: its lines are commands (services.py)
+        conn = ctx.conn
+        labeled = conn.suspend_label()  # the closing line's own label, if it has one
+        if labeled is None and batch.label is not None and answers_labels(conn.caps):
+            labeled = LabeledResponse(batch.label)
+        helper.receive_batch(ctx, batch.command, batch.lines, batch.tags, labeled)
+    else:
+        with_label(
+            ctx, batch.label, lambda: relay_multiline(ctx, batch.command, batch.target, batch.lines, batch.tags),
+        )
     # Its lines passed flood control for free; clients without draft/multiline get each
     # non-blank one as a message of its own, so the sender pays for them now, as if it
     # had sent them one by one: its next lines wait until it is back within its rate.
