@@ -287,11 +287,13 @@ async def test_a_reload_whose_channel_refuses_the_join_lands_on_the_first_channe
 
 class HeldJoin:
     """The page's IRC connection, through Playwright: from the server's JOIN of `channel`
-    on, what the server sends is held back until `release()`, so that the channel comes
-    back as late as a test needs."""
+    on, what the server sends about it (its JOIN, topic, names, history...) is held back
+    until `release()`, so that the channel comes back as late as a test needs, whatever
+    the order the page joins its channels in; the rest goes through."""
 
     def __init__(self, channel: str) -> None:
         self.join = re.compile(rf" JOIN :?{re.escape(channel)}(?: |$)")
+        self.about = re.compile(rf"[ :]{re.escape(channel)}(?=[ ,]|$)", re.IGNORECASE)
         self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
         self.released = False
         self.holding = asyncio.Event()
@@ -309,7 +311,7 @@ class HeldJoin:
         if self.held is None and not self.released and self.join.search(line):
             self.held = []
             self.holding.set()
-        if self.held is not None:
+        if self.held is not None and self.about.search(line):
             self.held.append(message)
         else:
             self.ws.send(message)

@@ -584,6 +584,13 @@ export class IrcClient {
     this.send({ command: "MARKREAD", params: [target, `timestamp=${new Date(ms).toISOString()}`] });
   }
 
+  /** Ask for the account's read marker of `target` (answered with MARKREAD), where one
+   * is kept: the server tells a channel's on joining, a private conversation's only asked. */
+  askReadMarker(target) {
+    if (!this.has("draft/read-marker") || !this.account || this.unmarked.has(this.fold(target))) return;
+    this.send({ command: "MARKREAD", params: [target] });
+  }
+
   // -- receiving ----------------------------------------------------------------------
 
   onLine(line) {

@@ -5,6 +5,7 @@
 
 import { IrcClient } from "./client.js";
 import { ChatState, SERVER_KEY, foundRecord, mayReachBack } from "./state.js";
+import { CatchUpQueue, catchUp } from "./catchup.js";
 import { View } from "./view.js";
 import { COMMANDS, completions, parseSearch, resendable, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
@@ -23,7 +24,6 @@ const SEEN_KEY = "hubbub.seen";
 const SEEN_KEPT = 200;
 const SEEN_SAVE_MS = 1000;
 const HISTORY_PAGE = 100; // messages per CHATHISTORY request
-const CATCH_UP_PAGES = 10; // AFTER requests at most after a reconnection, per buffer
 const FOUND_PAGES = 20; // BEFORE requests at most to reach a search result not loaded
 const INPUT_HISTORY = 100;
 const TYPING_PAUSE_MS = 5000;
@@ -175,6 +175,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
   // name: a keyed channel is rejoined with its key after a reconnection or a reload.
   const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
   const session = { state, client };
+  // What each conversation missed, on a return: the one looked at fetches it at once,
+  // the others a few at a time. One request per conversation at once would keep the
+  // person's own lines waiting behind them at the server. Each one's unread count comes
+  // in with its turn.
+  const catchUps = new CatchUpQueue({ done: (buffer) => state.emit("prepend", buffer.key, { count: 0 }) });
+  client.on("disconnected", () => catchUps.clear());
 
   // The person's own moves (a click, a key, a command) end the landing: where they go
   // is where they stay, whatever comes back after.
@@ -281,7 +287,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
     // Rejoin what we were in; on the first connection, what the connect screen asked for.
     const names = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin).map((b) => b.name);
     if (firstRegistration) names.push(...channels);
-    joinAll(names);
+    // The one looked at (or to land on) first: its history is the first fetched.
+    const looked = firstRegistration ? active : state.activeBuffer.name;
+    const isLooked = (name) => !!looked && state.fold(name) === state.fold(looked);
+    const first = names.find(isLooked);
+    if (first) joinAll([first]);
+    joinAll(names.filter((name) => !isLooked(name)));
     if (firstRegistration) restoreQueries();
     else {
       catchUpQueries();
@@ -427,14 +438,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
       arrive(buffer.key);
     }
     settle(landing.arrived(buffer.name));
-    const since = buffer.resumeFrom;
-    buffer.resumeFrom = 0;
-    if (since) catchUp(buffer, since);
-    else fetchLatest(buffer);
+    catchUpLater(buffer);
   }
 
   function show(key) {
     state.setActive(key);
+    catchUps.hurry(state.activeBuffer); // opened: what it missed is fetched now
     scheduleMarkRead();
   }
 
@@ -498,8 +507,10 @@ function startSession({ nick, password, channels, queries = [], active = null })
         settle(landing.missed(name)); // not a conversation under this server's CHANTYPES
         continue;
       }
-      if (!state.buffer(name)) fetchLatest(state.ensureBuffer(name));
-      settle(landing.arrived(name));
+      const fresh = !state.buffer(name);
+      const buffer = state.ensureBuffer(name);
+      settle(landing.arrived(name)); // before its history: the one landed on goes first
+      if (fresh) catchUpLater(buffer);
     }
     queriesRestored = true;
     rememberQueries();
@@ -539,6 +550,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
   }
 
   async function fetchOlder(buffer) {
+    // What it missed comes first, and is where scroll-back starts from.
+    if (catchUps.has(buffer)) return catchUps.hurry(buffer);
     if (!hasHistory()) {
       buffer.historyDone = true;
       buffer.historyUnavailable = true;
@@ -552,30 +565,51 @@ function startSession({ nick, password, channels, queries = [], active = null })
     state.emit("prepend", buffer.key, { count: 0 });
   }
 
-  /** After a reconnection: what was said since `since` (ms), page by page. */
-  async function catchUp(buffer, since) {
-    if (!hasHistory()) return;
-    let from = since;
-    for (let page = 0; page < CATCH_UP_PAGES; page++) {
-      const { messages, full, error } = await historyRequest(buffer, "AFTER", `timestamp=${new Date(from).toISOString()}`);
-      const newest = Math.max(...messages.map(messageTime));
-      if (error || !full || !(newest > from)) return;
-      from = newest;
+  // -- what was missed, on a return (catchup.js) -------------------------------------------
+
+  /** What `buffer` missed (since the connection dropped, or since it was last read, on a
+   * reload), fetched now if it is looked at, else when its turn comes. */
+  function catchUpLater(buffer) {
+    if (!hasHistory()) {
+      buffer.historyDone = true;
+      buffer.historyUnavailable = true;
+      return;
     }
+    buffer.historyPending = true;
+    catchUps.add(buffer, () => catchUpNow(buffer), { now: buffer === state.activeBuffer });
+  }
+
+  async function catchUpNow(buffer) {
+    if (state.buffers.get(buffer.key) !== buffer) return; // closed meanwhile
+    const since = buffer.resumeFrom;
+    // A private conversation's read marker is not sent unasked (a channel's comes with its
+    // JOIN): asked first, it is known by the time its history is.
+    if (!since && buffer.kind === "query") client.askReadMarker(buffer.name);
+    const result = await catchUp({
+      ask: (subcommand, reference) => historyRequest(buffer, subcommand, reference),
+      since,
+      readTo: () => buffer.unreadAfter,
+      forget: (ms) => state.dropBefore(buffer, ms + 1),
+      time: messageTime,
+      ref: (item) => client.historyRef(messageTags(item).msgid, messageTime(item)),
+    });
+    if (result.error === "disconnected" || result.error === "timeout") return; // due on the next return
+    buffer.historyPending = false;
+    buffer.resumeFrom = 0;
+    if (result.end === "beginning" || (result.end === "error" && !since)) buffer.historyDone = true;
+    if (result.end === "cap") state.missedMoreThanFetched(buffer, messageTime(result.oldest));
+  }
+
+  function messageTags(item) {
+    return (item.command === "BATCH" ? item.batch.tags : item.tags) || {};
   }
 
   function messageTime(item) {
-    const tags = item.command === "BATCH" ? item.batch.tags : item.tags;
-    return Date.parse(tags && tags.time) || 0;
+    return Date.parse(messageTags(item).time) || 0;
   }
 
   function catchUpQueries() {
-    for (const b of state.buffers.values()) {
-      if (b.kind !== "query" || !b.resumeFrom) continue;
-      const since = b.resumeFrom;
-      b.resumeFrom = 0;
-      catchUp(b, since);
-    }
+    for (const b of state.buffers.values()) if (b.kind === "query" && (b.resumeFrom || b.historyPending)) catchUpLater(b);
   }
 
   // -- search (soju.im/search) ----------------------------------------------------------

@@ -5,7 +5,7 @@
 // Runs of joins, parts, quits and nick changes are folded into one subdued row.
 
 import { stripFormatting } from "./format.js";
-import { PRESENCE, firstUnread } from "./state.js";
+import { PRESENCE, firstUnread, missedBeyond } from "./state.js";
 import { appendRich, dayLabel, dayOf, el, nickClass, timeElement } from "./dom.js";
 
 const PAGE = 150; // rows rendered when a buffer is shown
@@ -139,6 +139,10 @@ export class MessageList {
       this.newLine.remove();
       return;
     }
+    // More missed than fetched: the line is above the oldest loaded, and says so.
+    const more = missedBeyond(this.buffer);
+    const text = more ? `New messages: more than ${more}, the first ones further up` : "New messages";
+    if (this.newLine.textContent !== text) this.newLine.textContent = text;
     if (entry.el.previousSibling !== this.newLine) this.container.insertBefore(this.newLine, entry.el);
     entry.el.classList.remove("cont"); // the line parts a run: the nick is shown again
   }

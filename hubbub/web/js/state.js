@@ -31,6 +31,20 @@ export function firstUnread(buffer) {
   return first;
 }
 
+/**
+ * More was missed in `buffer` than a return fetched (it stops at a cap): how many of the
+ * messages missed are loaded, the first ones further back (scroll-back brings them);
+ * 0 once the point read to is loaded, or when nothing is known to lie beyond.
+ */
+export function missedBeyond(buffer) {
+  if (!buffer.missedMore || buffer.historyDone || !buffer.unreadAfter) return 0;
+  const oldest = buffer.oldest();
+  if (!oldest || oldest.time <= buffer.unreadAfter) return 0;
+  let n = 0;
+  for (const r of buffer.messages) if (TALK.has(r.kind) && !r.self) n++;
+  return n;
+}
+
 /** The record in `buffer` of a search result (state.searchResults), or null: by msgid,
  * or where there is none, by what it says, who said it and when. */
 export function foundRecord(buffer, found) {
@@ -70,6 +84,10 @@ class Buffer {
     this.historyDone = false; // no older history on the server
     this.historyLoading = false;
     this.historyUnavailable = false; // the server keeps no history (no draft/chathistory)
+    // What was missed is still to fetch (a return's catch-up waits, runs, or was cut short
+    // by the connection): resumeFrom stays as it is until it is done (main.js, catchup.js).
+    this.historyPending = false;
+    this.missedMore = false; // a return found more missed than it fetched (missedBeyond)
     this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
     this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
     this.seen = 0; // ms: the newest message shown while the page was looked at (kept in localStorage)
@@ -162,7 +180,8 @@ export class ChatState {
       for (const b of this.buffers.values()) {
         b.typing.clear();
         // Where to fetch missed messages from once back (CHATHISTORY AFTER).
-        if (!b.resumeFrom && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
+        // Not while a catch-up is still due: what it would start from is still to fetch.
+        if (!b.resumeFrom && !b.historyPending && (b.joined || b.kind === "query")) b.resumeFrom = b.lastServerTime();
         // What is said while away is new: from the point read to (a line not yet read
         // past stays where it is).
         if (b.kind !== "server" && !b.unreadAfter) b.unreadAfter = Math.max(b.readMarker, b.seen);
@@ -400,6 +419,34 @@ export class ChatState {
     for (const r of buffer.messages.splice(0, excess)) if (r.msgid) buffer.msgids.delete(r.msgid);
     buffer.base += excess;
     buffer.historyDone = false; // what was dropped can be fetched again
+  }
+
+  /**
+   * A return fetched the newest messages back to `time` (ms) and stopped there, more
+   * having been missed than it fetches: the "New messages" line says that the first
+   * ones are further back (missedBeyond), and anything loaded before, which no longer
+   * joins them, is dropped.
+   */
+  missedMoreThanFetched(buffer, time) {
+    buffer.missedMore = true;
+    this.dropBefore(buffer, time);
+    this.emit("divider", buffer.key);
+    this.emit("buffers");
+  }
+
+  /**
+   * The records older than `time` (ms) are dropped: a return found more missed after
+   * them than it can fit in order (catchup.js). Scroll-back fetches them again, in
+   * order, from the server.
+   */
+  dropBefore(buffer, time) {
+    const i = buffer.messages.findIndex((r) => r.time >= time);
+    const count = i < 0 ? buffer.messages.length : i;
+    if (!count) return;
+    for (const r of buffer.messages.splice(0, count)) if (r.msgid) buffer.msgids.delete(r.msgid);
+    buffer.base += count;
+    buffer.historyDone = false;
+    this.emit("reset", buffer.key);
   }
 
   insertSorted(buffer, records) {

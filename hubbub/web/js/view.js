@@ -4,7 +4,7 @@
 // server. Changes are gathered and drawn once per animation frame, so a burst of a
 // thousand messages costs one layout, not a thousand.
 
-import { SERVER_KEY, firstUnread } from "./state.js";
+import { SERVER_KEY, firstUnread, missedBeyond } from "./state.js";
 import { MessageList } from "./messagelist.js";
 import { appendRich, el, nickClass, whenElement } from "./dom.js";
 import { stripFormatting } from "./format.js";
@@ -26,7 +26,8 @@ const SAID_KEPT_MS = 10000; // an announcement leaves the hidden region after th
 
 /** "3 unread, 1 mentioning you": what waits in a conversation, as its name says it. */
 function newsWords(b) {
-  return b.unread ? `${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
+  const more = b.unread && missedBeyond(b) ? "more than " : "";
+  return b.unread ? `${more}${b.unread} unread${b.mentions ? `, ${b.mentions} mentioning you` : ""}` : "";
 }
 
 /** A member as a screen reader should name them: nick, rank in words, away. */
@@ -289,7 +290,7 @@ export class View {
     const name = s.displayName(b);
     button.querySelector(".name").textContent = name;
     const badge = button.querySelector(".badge");
-    badge.textContent = b.unread ? String(b.unread > 999 ? "999+" : b.unread) : "";
+    badge.textContent = !b.unread ? "" : b.unread > 999 ? "999+" : `${b.unread}${missedBeyond(b) ? "+" : ""}`;
     badge.classList.toggle("mention", b.mentions > 0);
     li.classList.toggle("unread", b.unread > 0);
     li.classList.toggle("mentioned", b.mentions > 0);

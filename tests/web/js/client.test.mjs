@@ -231,6 +231,19 @@ test("read markers are sent only once logged in to an account", () => {
   assert.deepEqual(ws.take(), []);
 });
 
+test("a private conversation's read marker is asked for, once logged in, where one is kept", () => {
+  const { client, ws } = makeClient();
+  register(ws, "batch server-time draft/read-marker");
+  client.askReadMarker("bob");
+  assert.deepEqual(ws.take(), []); // a guest has none
+  ws.receive(":srv 900 alice alice!~alice@h alice :You are now logged in as alice");
+  client.askReadMarker("bob");
+  assert.deepEqual(ws.take(), ["MARKREAD bob"]);
+  ws.receive(":srv FAIL MARKREAD INVALID_PARAMS NickServ :Invalid target");
+  client.askReadMarker("NickServ");
+  assert.deepEqual(ws.take(), []);
+});
+
 test("a conversation the server keeps no read marker for is not asked about again", () => {
   const { client, ws } = makeClient();
   register(ws, "batch server-time draft/read-marker");

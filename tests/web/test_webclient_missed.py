@@ -1,0 +1,221 @@
+"""Coming back after many messages, and with many conversations, in Debian's Chromium
+against hubbub.
+
+A return fetches each conversation's history from the newest message back to the point
+read to (not only the newest page): the "New messages" line stands above the first
+message missed and the count says how many, however many pages that takes, up to a cap
+past which the line says that the first ones are further up. And the conversations'
+requests are paced: the one looked at first, the others two at a time, never one per
+conversation at once.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.async_api import expect  # noqa: E402
+
+from hubbub.irc.message import parse  # noqa: E402
+from tests.helpers import connected, sync  # noqa: E402
+from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
+from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
+from tests.web.wsclient import start_web_server  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class HistoryRequests:
+    """The CHATHISTORY requests a page sends, in order, and the most of them waiting for
+    their answer (a chathistory batch, or a FAIL) at any one time, read off its WebSocket
+    frames."""
+
+    def __init__(self, page) -> None:
+        self.sent: list[str] = []
+        self.waiting = 0
+        self.most_waiting = 0
+        self.batches: set[str] = set()
+        page.on("websocket", lambda ws: (ws.on("framesent", self.on_sent), ws.on("framereceived", self.on_received)))
+
+    @staticmethod
+    def text(payload: str | bytes) -> str:
+        return payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+
+    def on_sent(self, payload: str | bytes) -> None:
+        line = self.text(payload)
+        if line.startswith("CHATHISTORY "):
+            self.sent.append(line)
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+
+    def on_received(self, payload: str | bytes) -> None:
+        msg = parse(self.text(payload))
+        params = msg.params
+        if msg.command == "BATCH" and params[0].startswith("+") and params[1:2] == ["chathistory"]:
+            self.batches.add(params[0][1:])
+        elif msg.command == "BATCH" and params[0].startswith("-") and params[0][1:] in self.batches:
+            self.batches.discard(params[0][1:])
+            self.waiting -= 1
+        elif msg.command == "FAIL" and params[:1] == ["CHATHISTORY"]:
+            self.waiting -= 1
+
+    def targets(self) -> list[str]:
+        return [line.split(" ")[2] for line in self.sent]
+
+
+# Whether the channels named are joined again with their history fetched.
+caught_up = """(names) => names.every((name) => {
+  const b = window.hubbub && window.hubbub.state.buffer(name);
+  return b && b.joined && !b.historyPending;
+})"""
+
+
+async def away_while(page, url: str, said) -> None:
+    """The tab closed while `said()` happens, then opened again (the session resumes)."""
+    await page.goto("about:blank")
+    await said()
+    await page.goto(url)
+
+
+async def test_the_line_stands_above_the_first_of_150_messages_missed(web_server, open_user, irc_user) -> None:
+    carol = await irc_user("carol", "#lobby", "#other")
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby #other")
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")  # looked at: seen
+    await alice.switch_to("#other")
+
+    async def said() -> None:  # well after the line read: alice's quit came between
+        await carol.expect("QUIT")
+        for i in range(1, 151):
+            carol.send(f"PRIVMSG #lobby :missed {i} of 150")
+        await sync(carol)
+
+    await away_while(page, web_server.url, said)
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text("150")
+    await alice.switch_to("#lobby")
+    await expect(alice.messages()).to_contain_text("missed 150 of 150")
+    await page.keyboard.press("Shift+PageUp")  # more than a screen: gone to the line
+    line = page.locator("#messages .new-line")
+    await expect(line).to_be_in_viewport()
+    await expect(line).to_have_text("New messages")
+    assert (await first_row_after_the_line(page) or "").endswith("missed 1 of 150")
+    # what was read is there above it, as context; everything once, in order
+    texts = await said_in(page, "#lobby")
+    assert texts[-151:] == ["read while here"] + [f"missed {i} of 150" for i in range(1, 151)], texts[-151:]
+
+
+async def said_in(page, name: str) -> list[str]:
+    """The messages a conversation holds (loaded, drawn or not), oldest first."""
+    return await page.evaluate(
+        "(name) => window.hubbub.state.buffer(name).messages.filter((r) => r.kind === 'message').map((r) => r.text)",
+        name,
+    )
+
+
+async def test_more_missed_than_a_return_fetches_is_said_so(open_page) -> None:
+    # Pages of 10 (CHATHISTORY=10): a return fetches 10 of them at most, 100 messages.
+    runtime = await start_web_server("history.chathistory_max=10")
+    try:
+        carol = await connected(runtime, "carol", "#lobby", "#other")
+        alice = await open_page(runtime.web_url())
+        page = alice.page
+        await alice.connect("alice", "#lobby #other")
+        carol.send("PRIVMSG #lobby :read while here")
+        await expect(alice.messages()).to_contain_text("read while here")
+        await alice.switch_to("#other")
+
+        async def said() -> None:
+            await carol.expect("QUIT")
+            for i in range(1, 151):
+                carol.send(f"PRIVMSG #lobby :missed {i} of 150")
+            await sync(carol)
+
+        await away_while(page, runtime.web_url(), said)
+        await page.wait_for_function(caught_up, arg=["#lobby"])
+        # counted as far as fetched, and said to be more
+        await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text(re.compile(r"^\d+\+$"))
+        # what is loaded is the newest, unbroken: scroll-back goes on from its oldest
+        texts = await said_in(page, "#lobby")
+        first = int(texts[0].split()[1])
+        assert first > 1 and texts == [f"missed {i} of 150" for i in range(first, 151)], texts
+        await alice.switch_to("#lobby")
+        line = page.locator("#messages .new-line")
+        await expect(line).to_have_text(re.compile(r"^New messages: more than \d+, the first ones further up$"))
+        # above the oldest loaded (the same, read at once: scroll-back may bring more)
+        below, oldest = await page.evaluate(
+            "() => [document.querySelector('#messages .new-line').nextElementSibling.textContent,"
+            " window.hubbub.state.buffer('#lobby').messages.find((r) => r.kind === 'message').text]"
+        )  # fmt: skip
+        assert below.endswith(oldest), (below, oldest)
+        await page.close()  # before the server stops: no refused reconnection logged
+        await carol.close()
+    finally:
+        await runtime.stop()
+
+
+async def test_a_return_with_many_conversations_fetches_them_a_few_at_a_time(web_server, open_user, irc_user) -> None:
+    names = [f"#c{i:02d}" for i in range(16)]
+    carol = await irc_user("carol", *names)
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", " ".join(names))
+    for name in ("#c03", "#c14", "#c09"):  # looked at (seen: what comes later is new), #c09 last
+        await alice.switch_to(name)
+
+    async def said() -> None:
+        await carol.expect("QUIT")
+        carol.send("PRIVMSG #c03 :said in one")
+        carol.send("PRIVMSG #c14 :alice: and in another")
+        await sync(carol)
+
+    requests = HistoryRequests(page)
+    await away_while(page, web_server.url, said)
+    await expect(page.locator("#buffer-title")).to_have_text("#c09")
+    await expect(buffer_item(alice, "#c03").locator(".badge")).to_have_text("1")
+    await expect(buffer_item(alice, "#c14").locator(".badge")).to_have_text("1")
+    await page.wait_for_function(caught_up, arg=names)
+    targets = requests.targets()
+    assert sorted(set(targets)) == names, targets  # every one of them came back with its history
+    assert requests.most_waiting <= 3, (requests.most_waiting, requests.sent)  # two others at a time, besides it
+    assert targets[0] == "#c09", targets  # the one looked at first
+
+
+async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_unbroken(open_page) -> None:
+    runtime = await start_web_server("history.chathistory_max=10")  # at most 100 fetched on a return
+    try:
+        carol = await connected(runtime, "carol", "#lobby", "#other")
+        alice = await open_page(runtime.web_url())
+        page = alice.page
+        await alice.connect("alice", "#lobby #other")
+        carol.send("PRIVMSG #lobby :read while here")
+        await expect(alice.messages()).to_contain_text("read while here")
+        await alice.switch_to("#other")
+        # The connection drops, and comes back only when told (the backoff made endless).
+        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+        await carol.expect("QUIT")
+        for i in range(1, 151):
+            carol.send(f"PRIVMSG #lobby :missed {i} of 150")
+        await sync(carol)
+        requests = HistoryRequests(page)
+        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
+        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+        await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
+
+        texts = await said_in(page, "#lobby")
+        assert texts[-1] == "missed 150 of 150", (texts[-3:], requests.sent)  # the newest are there
+        first = int(texts[0].split()[1])  # what was loaded before no longer joins them: dropped
+        assert first > 1 and texts == [f"missed {i} of 150" for i in range(first, 151)], texts
+        await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text(re.compile(r"^\d+\+$"))
+        await alice.switch_to("#lobby")
+        await expect(page.locator("#messages .new-line")).to_have_text(
+            re.compile(r"^New messages: more than \d+, the first ones further up$"))  # fmt: skip
+        await page.close()
+        await carol.close()
+    finally:
+        await runtime.stop()
