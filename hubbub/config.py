@@ -140,7 +140,8 @@ class WebSection:
     handshake_timeout: float = _doc("seconds an HTTP connection has to send its request (a WebSocket, its upgrade); also how long an idle HTTP connection is kept", default=10.0)
     tls: bool = _doc("serve HTTPS and wss:// on listen.web, with the [tls] certificate and key", default=False)
     trusted_proxies: list[str] = _doc("reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For and X-Forwarded-Proto are believed", default_factory=list)
-    metrics: bool = _doc("serve Prometheus metrics at /metrics", default=True)
+    metrics: bool = _doc("serve Prometheus metrics at /metrics (to the addresses metrics_from lists)", default=True)
+    metrics_from: list[str] = _doc("addresses or CIDR blocks that may read /metrics: the connecting peer's address, and every address a proxy's X-Forwarded-For, X-Real-IP or Forwarded header names, must be among them (others get 404); empty: nobody", default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
 
 @dataclass
@@ -572,11 +573,12 @@ def _validate_web(web: WebSection) -> None:
     for origin in web.allowed_origins:
         if origin != "*" and not _ORIGIN.fullmatch(origin):
             raise ConfigError(f"web.allowed_origins: {origin!r} is not an origin (scheme://host[:port], or *)")
-    for proxy in web.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ConfigError(f"web.trusted_proxies: {proxy!r} is not an address or CIDR block") from None
+    for key in ("trusted_proxies", "metrics_from"):
+        for block in getattr(web, key):
+            try:
+                ipaddress.ip_network(block, strict=False)
+            except ValueError:
+                raise ConfigError(f"web.{key}: {block!r} is not an address or CIDR block") from None
 
 
 _ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[^/:\s\[\]]+)(:\d{1,5})?")

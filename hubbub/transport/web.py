@@ -11,7 +11,9 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
 - `GET /healthz`: whether this node can serve its clients: 200 and a small JSON document
   (`"status": "ok"`, or `"degraded"` when a check chat does without fails: the store,
   Redis for less than `cluster.node_timeout`), 503 and `"unavailable"` when not;
-- `GET /metrics`: the Prometheus text exposition (unless `web.metrics` is off);
+- `GET /metrics`: the Prometheus text exposition, to the addresses `web.metrics_from`
+  lists (loopback by default; peer.py says how a proxy's request is judged), 404 to
+  anyone else and when `web.metrics` is off;
 - `GET /client.json`: what the web client's connect screen suggests (the server's
   default channel), as the configuration says it now.
 
@@ -209,9 +211,23 @@ async def _client_settings(request: web.Request) -> web.StreamResponse:
     return web.Response(text=body, content_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
+def _may_read_metrics(request: web.Request) -> bool:
+    """`web.metrics` on, and the request from where `web.metrics_from` allows (peer.py)."""
+    settings = request.app[_HOST].web_settings
+    if not settings.metrics:
+        return False
+    headers = request.headers
+    forwarded = peer.forwarded_addresses(headers.getall("X-Forwarded-For", []), headers.getall("X-Real-IP", []),
+                                         headers.getall(hdrs.FORWARDED, []))  # fmt: skip
+    return peer.may_read_metrics(request.remote or "", forwarded, peer.networks(settings.metrics_from))
+
+
 async def _metrics(request: web.Request) -> web.StreamResponse:
+    """The metrics, to those allowed; to anyone else a 404, as if there were none here
+    (a 403 would tell a stranger what to look for)."""
     host = request.app[_HOST]
-    if not host.web_settings.metrics:
+    if not _may_read_metrics(request):
+        log.debug("GET /metrics from %s refused: not from web.metrics_from", request.remote)
         raise web.HTTPNotFound()
     body, content_type = host.metrics_page()
     response = web.Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})

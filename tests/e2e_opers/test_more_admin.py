@@ -287,6 +287,23 @@ async def test_rehash_turning_metrics_off_and_on_applies_at_once(make_oper_serve
     assert value(await scrape(server), "hubbub_operators") == 1
 
 
+async def test_rehash_changes_who_may_read_the_metrics_at_once(make_oper_server, oper_hash, clients) -> None:
+    server = await web_oper_server(make_oper_server)
+    ircop = await an_oper(server)
+    clients.append(ircop)
+
+    async def status_from(source: str) -> int:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector) as http, \
+                http.get(server.web_url("/metrics")) as response:  # fmt: skip
+            return response.status
+
+    assert await status_from(OTHER) == 200  # loopback, 127.0.0.0/8, by default
+    path = Path(server.config_name)
+    await rehash(ircop, path, oper_toml(oper_hash) + "[web]\nmetrics_from = ['127.0.0.1/32']\n")
+    assert (await status_from(OTHER), await status_from("127.0.0.1")) == (404, 200)
+
+
 async def test_rehash_keeps_the_command_line_overrides_on_top(make_oper_server, oper_hash, clients) -> None:
     server = await make_oper_server("server.motd='from the flags'")
     ircop = await an_oper(server)

@@ -267,6 +267,8 @@ def test_set_of_unknown_or_mistyped_key_is_rejected(text: str, match: str) -> No
         "web.allowed_origins=['https://chat.example.org/path']",
         "web.trusted_proxies=['proxy.example']",
         "web.trusted_proxies=['10.0.0.0/33']",
+        "web.metrics_from=['localhost']",
+        "web.metrics_from=['127.0.0.0/40']",
     ],
 )
 def test_values_that_would_break_the_server_are_rejected(override: str) -> None:
@@ -291,6 +293,12 @@ def test_web_settings_and_their_defaults() -> None:
                       "web.trusted_proxies=['127.0.0.1', '10.0.0.0/8', '::1']", "web.tls=true"]).web
     assert web.allowed_origins == ["https://chat.example.org", "http://[::1]:8080", "*"]
     assert web.trusted_proxies == ["127.0.0.1", "10.0.0.0/8", "::1"] and web.tls
+
+
+def test_metrics_are_for_loopback_unless_the_list_says_otherwise() -> None:
+    assert load(None, []).web.metrics_from == ["127.0.0.0/8", "::1/128"]
+    assert load(None, ["web.metrics_from=[]"]).web.metrics_from == []
+    assert load(None, ["web.metrics_from='10.0.0.0/24'"]).web.metrics_from == ["10.0.0.0/24"]
 
 
 def test_motd_file_replaces_motd_and_a_missing_one_means_none(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from hubbub.transport import static
 from hubbub.transport.gate import NOTHING, GateSettings, LineGate
-from hubbub.transport.peer import client_address, networks, origin_allowed
+from hubbub.transport.peer import client_address, forwarded_addresses, may_read_metrics, networks, origin_allowed
 
 TRUSTED = networks(["10.0.0.0/8", "::1"])
 
@@ -37,6 +37,38 @@ def test_a_proxy_without_the_header_or_with_garbage_leaves_what_can_be_read() ->
     assert client_address("10.1.2.3", False, "unknown", None, TRUSTED) == ("10.1.2.3", False)
     assert client_address("10.1.2.3", False, "198.51.100.1, unknown", None, TRUSTED) == ("10.1.2.3", False)
     assert client_address("::ffff:10.1.2.3", False, "198.51.100.4", None, TRUSTED) == ("198.51.100.4", False)
+
+
+# -- who may read /metrics -------------------------------------------------------------------------
+
+LOOPBACK = networks(["127.0.0.0/8", "::1/128"])
+
+
+def test_metrics_are_for_a_listed_peer_and_an_empty_list_is_nobody() -> None:
+    assert may_read_metrics("127.0.0.1", [], LOOPBACK)
+    assert may_read_metrics("::1", [], LOOPBACK)
+    assert may_read_metrics("::ffff:127.0.0.3", [], LOOPBACK)  # IPv4 through a dual-stack socket
+    assert not may_read_metrics("203.0.113.5", [], LOOPBACK)
+    assert not may_read_metrics("127.0.0.1", [], [])
+    assert not may_read_metrics("", [], LOOPBACK)  # no peer known: refused
+
+
+def test_every_address_a_proxy_names_must_be_listed_as_well() -> None:
+    assert may_read_metrics("127.0.0.1", ["127.0.0.1", "[::1]:4711"], LOOPBACK)
+    assert not may_read_metrics("127.0.0.1", ["127.0.0.1", "203.0.113.5"], LOOPBACK)
+    assert not may_read_metrics("127.0.0.1", ["unknown"], LOOPBACK)
+    assert not may_read_metrics("127.0.0.1", ["_hidden"], LOOPBACK)
+    # a proxy's word never lets in a peer that is not listed
+    assert not may_read_metrics("203.0.113.5", ["127.0.0.1"], LOOPBACK)
+
+
+def test_the_addresses_forwarding_headers_name() -> None:
+    assert forwarded_addresses([], [], []) == []
+    assert forwarded_addresses(["1.1.1.1, 10.0.0.2:443", "[2001:db8::7]:5000"], ["198.51.100.4"], []) == [
+        "1.1.1.1", "10.0.0.2:443", "[2001:db8::7]:5000", "198.51.100.4"]  # fmt: skip
+    forwarded = ['for=192.0.2.60;proto=http;by=203.0.113.43, For="[2001:db8:cafe::17]:4711"', "proto=https"]
+    assert forwarded_addresses([], [], forwarded) == ["192.0.2.60", "[2001:db8:cafe::17]:4711"]
+    assert forwarded_addresses([], [], ["by=10.0.0.1;for=unknown"]) == ["unknown"]
 
 
 # -- Origin ----------------------------------------------------------------------------------------
