@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from pathlib import Path
 
 from hubbub import __version__
 from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
-from hubbub.config import Config, ConfigError, default_config_text, load, validate
+from hubbub.config import Config, ConfigError, default_config_text, load, parse_override, validate
 from hubbub.engine.redis import ClusterError
 from hubbub.server.storage import StoreError
 
@@ -119,19 +120,51 @@ async def _serve(config: Config, args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, lambda: stopping.append(asyncio.ensure_future(runtime.stop())))
     loop.add_signal_handler(signal.SIGHUP, runtime.rehash)
     if all(host in LOOPBACK for _, host, _ in runtime.addresses):
-        log.info("%s", local_only_hint(runtime.addresses))
+        log.info("%s", local_only_hint(runtime.addresses, _listeners_from_command_line(args), args.config))
     log.info("hubbub %s ready as %s (%s event loop)", __version__, config.server.name,
              type(loop).__module__.split(".")[0])
     await runtime.wait_stopped()
     log.info("stopped")
 
 
-def local_only_hint(addresses: list[tuple[str, str, int]]) -> str:
-    """What to pass to be reachable from other machines: each listener's own flag with
-    the port it is on, not the defaults, which a server on other ports does not use."""
-    flags = {"irc": "--listen", "tls": "--tls-listen", "web": "--web"}
-    wanted = list(dict.fromkeys(f"{flags[kind]} 0.0.0.0:{port}" for kind, _, port in addresses if kind in flags))
-    return f"only local connections are accepted; use {' '.join(wanted)} to accept connections from other machines"
+FLAGS = {"irc": "--listen", "tls": "--tls-listen", "web": "--web"}
+
+
+def _listeners_from_command_line(args: argparse.Namespace) -> set[str]:
+    """The kinds of listener the command line set (a flag, or `--set listen.KIND=`),
+    rather than the configuration file or the defaults."""
+    given = {"irc": bool(args.listen), "tls": bool(args.tls_listen), "web": bool(args.web or args.no_web)}
+    for text in args.overrides:
+        section, key, _ = parse_override(text)
+        if section == "listen" and key in given:
+            given[key] = True
+    return {kind for kind, set_here in given.items() if set_here}
+
+
+def local_only_hint(addresses: list[tuple[str, str, int]], from_command_line: Set[str] = frozenset(),
+                    config_file: str | None = None) -> str:  # fmt: skip
+    """What to change to be reachable from other machines, where the listeners were set:
+    each listener's own flag, or, for a server run from a configuration file, that file's
+    `listen` keys (a service's command line is not where its admin looks, and a flag
+    would hide the file's value from every later reader of it), with the ports the
+    listeners are on, not the defaults, which a server on other ports does not use."""
+    flags: list[str] = []
+    keys: dict[str, list[str]] = {}
+    for kind, _, port in addresses:
+        if kind not in FLAGS:
+            continue
+        if config_file is None or kind in from_command_line:
+            flags.append(f"{FLAGS[kind]} 0.0.0.0:{port}")
+        else:
+            keys.setdefault(kind, []).append(f"0.0.0.0:{port}")
+    ways = []
+    if flags:
+        ways.append(f"use {' '.join(dict.fromkeys(flags))}")
+    if keys:
+        settings = [f"listen.{kind} = {json.dumps(values[0] if kind == 'web' else list(dict.fromkeys(values)))}"
+                    for kind, values in keys.items()]  # fmt: skip
+        ways.append(f"set {' and '.join(settings)} in {config_file}")
+    return f"only local connections are accepted; {' and '.join(ways)} to accept connections from other machines"
 
 
 def check_config(config: Config, source: str) -> int:

@@ -112,8 +112,9 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Served]
     """Start `python -m hubbub serve` with the usual test flags plus `args`."""
     started: list[Served] = []
 
-    async def start(*args: str, nofile: int | None = None) -> Served:
-        """`nofile`: the descriptor limit (soft and hard) the process starts with."""
+    async def start(*args: str, nofile: int | None = None, base: tuple[str, ...] = BASE) -> Served:
+        """`nofile`: the descriptor limit (soft and hard) the process starts with; `base`:
+        the flags before `args` (the IRC listener, no web one, no store)."""
 
         def limit() -> None:
             if nofile is not None:
@@ -122,7 +123,7 @@ async def serve(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Served]
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         proc = await asyncio.create_subprocess_exec(
-            *MODULE, "serve", *BASE, *args,
+            *MODULE, "serve", *base, *args,
             cwd=tmp_path, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             preexec_fn=limit,
         )  # fmt: skip
@@ -243,6 +244,44 @@ async def test_serve_logs_its_address_and_takes_clients(serve) -> None:
     client.send("QUIT")
     await client.closed()
     assert any("only local connections" in line for line in served.log)
+
+
+HINT = "only local connections are accepted; "
+LATER = " to accept connections from other machines"
+
+
+async def test_the_local_only_hint_names_the_config_files_listeners_when_they_come_from_it(serve, tmp_path) -> None:
+    """A server run from a file (a service) is told where to change its listeners: the
+    file's keys, not flags its command line does not have."""
+    (tmp_path / "hubbub.toml").write_text(
+        '[listen]\nirc = ["127.0.0.1:0"]\nweb = "127.0.0.1:0"\n[store]\ndb = ":memory:"\n', encoding="utf-8")
+    served = await serve("--config", "hubbub.toml", base=())
+    web = (await served.logged(r"listening web \S+:(\d+)$"))[0].group(1)
+    hint = (await served.logged(HINT))[0].string
+    assert hint.endswith(f'{HINT}set listen.irc = ["0.0.0.0:{served.port}"] and listen.web = "0.0.0.0:{web}" '
+                         f"in hubbub.toml{LATER}")  # fmt: skip
+    assert "--" not in hint.partition(HINT)[2]
+
+
+async def test_the_local_only_hint_names_flags_for_what_the_command_line_set(serve, tmp_path) -> None:
+    (tmp_path / "hubbub.toml").write_text('[listen]\nweb = "127.0.0.1:0"\n', encoding="utf-8")
+    served = await serve("--config", "hubbub.toml", base=("--listen", "127.0.0.1:0", "--db", ":memory:"))
+    web = (await served.logged(r"listening web \S+:(\d+)$"))[0].group(1)
+    hint = (await served.logged(HINT))[0].string
+    assert hint.endswith(f'{HINT}use --listen 0.0.0.0:{served.port} and set listen.web = "0.0.0.0:{web}" '
+                         f"in hubbub.toml{LATER}")  # fmt: skip
+    without_file = await serve()  # flags alone, as before
+    hint = (await without_file.logged(HINT))[0].string
+    assert hint.endswith(f"{HINT}use --listen 0.0.0.0:{without_file.port}{LATER}")
+
+
+def test_a_listener_set_with_set_counts_as_the_command_lines() -> None:
+    from hubbub.cli import _build_parser, _listeners_from_command_line
+
+    args = _build_parser().parse_args(["serve", "--config", "x.toml", "--set", "listen.tls=['127.0.0.1:0']",
+                                       "--set", "server.name=a.b", "--no-web"])  # fmt: skip
+    assert _listeners_from_command_line(args) == {"tls", "web"}
+    assert _listeners_from_command_line(_build_parser().parse_args(["serve", "--listen", ":6667"])) == {"irc"}
 
 
 async def test_name_flag_shows_in_the_welcome(serve) -> None:
