@@ -170,12 +170,13 @@ def local_only_hint(addresses: list[tuple[str, str, int]], from_command_line: Se
 def check_config(config: Config, source: str) -> int:
     """`serve --check-config`: what starting would read, read without starting (no port
     opened, no store locked, no certificate written), so that a file can be checked
-    before a restart or a REHASH on a live server. Problems that would only be warned
-    of (an unreadable MOTD file) are printed by the log as the server would print them."""
+    before a restart or a REHASH on a live server. Problems a start would only warn of
+    (an unreadable MOTD file) are printed as lines of the check's own, `hubbub: warning:
+    ...`, before its verdict: the configuration is still usable, status 0."""
     from hubbub.transport import tls
 
-    config.motd_lines()  # logs what is wrong with server.motd_file, as at start-up
-    notes = []
+    _, motd_problem = config.read_motd()  # what a start would log about server.motd_file
+    notes = [f"warning: {motd_problem}"] if motd_problem else []
     if config.listen.tls or config.web.tls:
         missing = [path for path in (config.tls.cert, config.tls.key) if not Path(path).exists()]
         if missing and config.tls.self_signed:

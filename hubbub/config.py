@@ -197,22 +197,29 @@ class Config:
         means no MOTD (clients get 422) rather than no server, but never silently: the
         log says which file and why, at start-up and at each REHASH (both read it here).
         A file that is not UTF-8 is shown with its undecodable bytes replaced."""
+        lines, problem = self.read_motd()
+        if problem:
+            log.warning("%s", problem)
+        return lines
+
+    def read_motd(self) -> tuple[list[str], str | None]:
+        """The MOTD's lines, and what is wrong with `motd_file` (None when nothing is),
+        for `motd_lines` to log and `--check-config` to print."""
         text = self.server.motd
         path = self.server.motd_file
+        problem = None
         if path:
             try:
                 raw = Path(path).read_bytes()
             except OSError as exc:
-                log.warning("cannot read server.motd_file %s: %s; no MOTD is shown", found_at(path),
-                            exc.strerror or exc)  # fmt: skip
-                return []
+                return [], f"cannot read server.motd_file {found_at(path)}: {exc.strerror or exc}; no MOTD is shown"
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                log.warning("server.motd_file %s is not UTF-8 (byte %d); undecodable bytes are shown as \ufffd",
-                            path, exc.start)  # fmt: skip
+                problem = (f"server.motd_file {path} is not UTF-8 (byte {exc.start}); "
+                           "undecodable bytes are shown as \ufffd")  # fmt: skip
                 text = raw.decode("utf-8", errors="replace")
-        return text.splitlines() if text else []
+        return (text.splitlines() if text else []), problem
 
 
 _SECTIONS = ("server", "listen", "store", "history", "accounts", "limits", "tls", "web", "admin", "cluster")

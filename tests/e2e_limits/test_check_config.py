@@ -21,14 +21,27 @@ def test_a_usable_file_is_said_usable_and_nothing_is_opened_or_made(tmp_path: Pa
         result = run("serve", "--config", "hubbub.toml", "--listen", f"127.0.0.1:{port}",
                      "--tls-listen", "127.0.0.1:0", "--set", "tls.self_signed=true", "--check-config",
                      cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr  # a warning leaves it usable
+    # what a start would warn of, naming the file where it was looked for, as a line of
+    # the check's own, not a log record among them
     assert result.stdout.splitlines() == [
+        f"hubbub: warning: cannot read server.motd_file {tmp_path / 'missing-motd.txt'}: "
+        "No such file or directory; no MOTD is shown",
         "hubbub: a self-signed pair will be made at hubbub.crt and hubbub.key",
         "hubbub: the configuration is usable (hubbub.toml)",
     ]
-    # as starting would warn, naming the file where it was looked for
-    assert f"cannot read server.motd_file {tmp_path / 'missing-motd.txt'}: No such file" in result.stderr
+    assert result.stderr == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hubbub.toml"]  # no store, no certificate
+
+
+def test_a_motd_file_that_is_not_utf8_is_a_warning_line_too(tmp_path: Path) -> None:
+    (tmp_path / "motd.txt").write_bytes(b"caf\xe9\n")
+    result = run("serve", "--set", "server.motd_file=motd.txt", "--check-config", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "hubbub: warning: server.motd_file motd.txt is not UTF-8 (byte 3); undecodable bytes are shown as \ufffd",
+        "hubbub: the configuration is usable (the defaults and flags)",
+    ]
 
 
 def test_a_mistake_is_named_and_the_status_is_2(tmp_path: Path) -> None:
