@@ -39,7 +39,8 @@ class ServerSection:
     password: str = _doc("connection password clients must send with PASS; empty for none", default="")
     motd: str = _doc("message of the day; empty for none (clients get 422)", default="Welcome to hubbub. Be kind.")
     motd_file: str = _doc("read the message of the day from this file instead (path)", default="")
-    default_channel: str = _doc("channel that plain-text (netcat/telnet) users are put in", default="#lobby")
+    default_channel: str = _doc("channel that plain-text (netcat/telnet) users are put in, and that the web client suggests", default="#lobby")
+    default_channel_creator_op: bool = _doc("make whoever creates the default channel (its first joiner after a start) its op, as in other channels; off, nobody is, and ops come from ChanServ once it is registered (docs/channels.md)", default=False)
     description: str = _doc("short description shown in WHOIS", default="hubbub chat server")
 
 

@@ -15,6 +15,11 @@ from hubbub.irc.message import Message, parse
 TIMEOUT = 5.0
 
 
+# The default channel's creator made its op, as any other channel's (the default gives it
+# no op: docs/channels.md), for the tests whose first joiner of #lobby runs it
+LOBBY_CREATOR_OP = "server.default_channel_creator_op=true"
+
+
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
     and a store that keeps nothing (unless `store.db` names a file), and no web listener

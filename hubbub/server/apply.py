@@ -444,7 +444,7 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel = Channel(ev.channel, ev.time)
         channel.modes.update(("n", "t"))
         state.channels[key] = channel
-        channel.members[user] = "o"  # the first joiner, in the network's order, is op
+        channel.members[user] = "o" if ev.op else ""  # the first joiner, in the network's order, is op
         outcome.created = True
     else:
         channel.members[user] = channel.registered_status(user)

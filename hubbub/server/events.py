@@ -141,7 +141,7 @@ class AddressSet(NamedTuple):
 
 @_event
 class Joined(NamedTuple):
-    """Join, creating the channel (with the joiner as op) when it does not exist."""
+    """Join, creating the channel (with the joiner as op, if `op`) when it does not exist."""
 
     uid: str
     channel: str
@@ -152,6 +152,10 @@ class Joined(NamedTuple):
     # node's view. None: not checked then (the events of a version before this one).
     key: str | None = None
     lock: float = 60.0  # how long a +j channel this join fills closes (limits.join_lock of its node)
+    # Whether a join that creates the channel makes the joiner its op: not for the server's
+    # default channel (server.default_channel_creator_op), decided by the joiner's node
+    # from its configuration, so that applying needs none and every node applies it alike.
+    op: bool = True
 
 
 @_event

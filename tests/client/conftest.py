@@ -9,6 +9,7 @@ import pytest
 from hubbub.app import Runtime
 from hubbub.client import Client, ClientConfig, Subscription
 from tests.client.ircv3_peer import IRCv3Peer
+from tests.helpers import LOBBY_CREATOR_OP
 
 # Quick to give up and quick to come back, so tests of failure stay fast.
 FAST = {"reconnect_delay": 0.05, "reconnect_max_delay": 0.2, "connect_timeout": 5.0,
@@ -23,6 +24,20 @@ def config_for(runtime: Runtime, nick: str, **overrides: object) -> ClientConfig
 
 
 MakeClient = Callable[..., Awaitable[tuple[Client, Subscription]]]
+MakeServer = Callable[..., Awaitable[Runtime]]
+
+
+@pytest.fixture
+def make_server(make_server: MakeServer) -> MakeServer:
+    """Servers (the `server` fixture's too) whose #lobby, the channel the terminal client
+    joins first, makes its creator op as any other channel: these tests show a channel's
+    statuses as the client draws them. (The server's default gives it none:
+    tests/e2e_channels/test_default_channel.py.)"""
+
+    async def make(*overrides: str) -> Runtime:
+        return await make_server(LOBBY_CREATOR_OP, *overrides)
+
+    return make
 
 
 @pytest.fixture

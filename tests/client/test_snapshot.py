@@ -22,7 +22,7 @@ from hubbub.client.state import Buffer
 from hubbub.client.tui.app import ChatApp
 from hubbub.client.tui.widgets import ChatInput
 from tests.client.conftest import config_for
-from tests.helpers import start_server
+from tests.helpers import LOBBY_CREATOR_OP, start_server
 
 NOON = datetime(2024, 5, 1, 12, 0).astimezone()  # noon wherever the tests run
 
@@ -33,7 +33,7 @@ def threaded_server() -> Iterator[Runtime]:
     thread = threading.Thread(target=loop.run_forever, name="hubbub-server", daemon=True)
     thread.start()
     # no history: what a client fetches on joining would depend on timing, and the picture must not
-    runtime = asyncio.run_coroutine_threadsafe(start_server("history.enabled=false"), loop).result(10)
+    runtime = asyncio.run_coroutine_threadsafe(start_server("history.enabled=false", LOBBY_CREATOR_OP), loop).result(10)
     runtime.clock = lambda: NOON.timestamp()  # server-time tags show the fixed hour
     yield runtime
     asyncio.run_coroutine_threadsafe(runtime.stop(), loop).result(10)

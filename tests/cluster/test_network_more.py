@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.cluster.support import Cluster, caught_up, digests, oper_up
-from tests.helpers import LineClient, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, sync
 
 
 async def answers(clients: list[LineClient], query: str, end: str) -> list[list[list[str]]]:
@@ -58,6 +58,28 @@ async def test_ascii_casemapping_is_the_same_on_every_node(cluster: Cluster) -> 
     assert seen[0] == seen[1]
     await oper_up(square)
     assert len(set((await digests(square, 2)).values())) == 1
+
+
+async def test_whether_the_lobbys_creator_is_op_is_decided_once_for_every_node(cluster: Cluster) -> None:
+    """The joiner's node decides whether creating the default channel gives op (not by
+    default), from its configuration, and says so in the event: every replica applies the
+    same, whichever node the joiner is on, and even a node configured otherwise (its own
+    joiners follow its rule) leaves no two replicas apart."""
+    n1, n2 = await cluster.start(2)
+    n3 = await cluster.add(LOBBY_CREATOR_OP)
+    alice = await cluster.client(n2, "alice", "#lobby")  # creates it: no op
+    bob = await cluster.client(n1, "bob", "#lobby")
+    await oper_up(bob)
+    named = [["=", "#lobby", "alice bob"], ["#lobby", "End of /NAMES list"]]
+    assert await answers([bob, alice], "NAMES #lobby", "366") == [named, named]
+    for client in (alice, bob):
+        client.send("PART #lobby")
+        await client.expect("PART")
+    erin = await cluster.client(n3, "erin", "#lobby")  # created again, on the node whose rule gives op
+    await caught_up(erin)
+    bob.send("JOIN #lobby")
+    assert (await bob.expect("353")).params[-1].split() == ["@erin", "bob"]
+    assert len(set((await digests(bob, 3)).values())) == 1
 
 
 async def test_away_is_seen_from_every_node(cluster: Cluster) -> None:

@@ -5,6 +5,10 @@ nodes: what the person reads of what happens on the other nodes, the person's sl
 commands acting on users and channels there, nodes stopping or lost, nick collisions
 decided by the shared log, the replay on joining, text from other nodes that must not
 reach a terminal as control codes, and the plain mode over TLS on a single server.
+
+The nodes make the first joiner of #lobby its op (LOBBY_CREATOR_OP): alice, an IRC user,
+runs the channel the people are put in. The default, no op there, is tested in
+test_network_more.py.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import ssl
 from pathlib import Path
 
 from tests.cluster.support import Cluster, Node, caught_up, oper_up
-from tests.helpers import LineClient, connected
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connected
 from tests.services import RedisServer
 
 WAIT = 15.0  # generous: other tests share the two cores
@@ -55,7 +59,7 @@ def joined_by(nick: str):
 
 
 async def test_what_users_of_another_node_do_reads_as_text(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby")
     bob = await plain(cluster, n1, "bob")
     await text(bob, "* In #lobby: @alice, bob")
@@ -111,7 +115,7 @@ async def test_what_users_of_another_node_do_reads_as_text(cluster: Cluster) -> 
 
 
 async def test_kicks_and_kills_from_another_node_read_as_text(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby", "#club")
     await oper_up(alice)
     await cluster.client(n2, "dave", "#lobby")
@@ -140,7 +144,7 @@ async def test_kicks_and_kills_from_another_node_read_as_text(cluster: Cluster) 
 
 
 async def test_a_nick_taken_on_another_node_gets_the_plain_reason_and_another_try(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby")
     first = await cluster.client(n1)
     second = await cluster.client(n2)
@@ -175,7 +179,7 @@ async def test_a_nick_taken_on_another_node_gets_the_plain_reason_and_another_tr
 
 
 async def test_the_slash_commands_act_on_users_and_channels_of_another_node(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby", "#club")
     alice.send("TOPIC #club :members only")
     alice.send("MODE #club +ik sesame")
@@ -252,7 +256,7 @@ async def test_the_slash_commands_act_on_users_and_channels_of_another_node(clus
 async def test_lines_typed_ahead_follow_the_commands_before_them_across_nodes(cluster: Cluster) -> None:
     """Each of the person's commands is decided by the shared log; lines typed after it
     in the same write still go where that command left the person."""
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby", "#club")
     bob = await plain(cluster, n1, "bob")
     bob.send(b"/join #club\r\nhello club\r\n/part #club\r\nhello lobby\r\n/nick robert\r\n/me is robert now\r\n")
@@ -275,7 +279,7 @@ async def test_lines_typed_ahead_follow_the_commands_before_them_across_nodes(cl
 
 
 async def test_users_of_a_node_that_stops_or_is_lost_leave_with_the_reason(cluster: Cluster) -> None:
-    n1, n2, n3 = await cluster.start(3)
+    n1, n2, n3 = await cluster.start(3, LOBBY_CREATOR_OP)
     bob = await plain(cluster, n1, "bob")
     alice = await cluster.client(n2, "alice", "#lobby")
     carol = await plain(cluster, n2, "carol")
@@ -307,7 +311,7 @@ def resume(node: Node) -> None:
 
 
 async def test_a_person_on_a_node_cut_off_past_its_timeout_is_told_in_the_documented_words(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby")
     bob = await plain(cluster, n1, "bob")
     await alice.expect(joined_by("bob"), timeout=WAIT)
@@ -323,7 +327,7 @@ async def test_a_person_on_a_node_cut_off_past_its_timeout_is_told_in_the_docume
 
 
 async def test_people_on_a_node_cut_off_are_not_shown_their_neighbours_leaving(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     alice = await cluster.client(n2, "alice", "#lobby")
     people = [await plain(cluster, n1, nick) for nick in ("bob", "carl", "dora")]
     await alice.expect(joined_by("dora"), timeout=WAIT)
@@ -348,7 +352,7 @@ async def test_what_was_said_on_another_node_is_replayed_to_a_person_joining(
 ) -> None:
     cluster = Cluster(redis_server.url, cluster_config, db=postgres_url)  # one store for the network
     try:
-        n1, n2 = await cluster.start(2)
+        n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
         alice = await cluster.client(n2, "alice", "#lobby")
         for line in ("tea is ready", "\x01ACTION pours\x01", "\x02who\x02 wants some?"):
             alice.send(f"PRIVMSG #lobby :{line}")
@@ -385,7 +389,7 @@ def safe_for_a_terminal(line: str) -> bool:
 
 
 async def test_text_from_another_node_never_reaches_the_terminal_as_control_codes(cluster: Cluster) -> None:
-    n1, n2 = await cluster.start(2)
+    n1, n2 = await cluster.start(2, LOBBY_CREATOR_OP)
     evil = await cluster.client(n2)
     await evil.register("evil", realname="\x1b]0;owned\x07real\x1b[31mname\u009b2J")
     await evil.join("#lobby")
@@ -466,7 +470,7 @@ async def test_the_plain_mode_works_over_tls(make_server, tmp_path: Path) -> Non
         bob.send("bob")
         await text(bob, "*** Welcome, bob! Type /help for commands, /exit to leave.")
         await text(bob, "* You joined #lobby")
-        await text(bob, "* In #lobby: @alice, bob")
+        await text(bob, "* In #lobby: alice, bob")  # nobody's op for creating the default channel
         await alice.expect(joined_by("bob"), timeout=WAIT)
         bob.send("hello over tls")
         assert (await alice.expect("PRIVMSG", "#lobby", timeout=WAIT)).params[1] == "hello over tls"

@@ -31,7 +31,7 @@ from hubbub.app import Runtime
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import registered_account
 from tests.e2e_limits.test_more_plain import terminal_safe
-from tests.helpers import LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
 from tests.web.wsclient import WsClient
 
 CAPS = ("message-tags server-time echo-message batch draft/multiline account-tag extended-join away-notify "
@@ -136,7 +136,8 @@ async def party(server: Runtime, closing: list[LineClient | WsClient]) -> Party:
 
 
 async def web_party(make_server: MakeServer, closing: list[LineClient | WsClient], *overrides: str) -> Party:
-    return await party(await make_server("listen.web='127.0.0.1:0'", *overrides), closing)
+    """The party on a server where alice, who creates #lobby, is its op."""
+    return await party(await make_server("listen.web='127.0.0.1:0'", LOBBY_CREATOR_OP, *overrides), closing)
 
 
 def nick_of(message: Message) -> str:
@@ -711,7 +712,7 @@ async def test_a_person_who_logs_in_is_tagged_with_the_account_for_the_clients_t
 async def test_a_message_to_the_protected_members_of_a_channel_is_not_shown_as_private(
     make_server: MakeServer, closing
 ) -> None:
-    server = await make_server("listen.web='127.0.0.1:0'")
+    server = await make_server("listen.web='127.0.0.1:0'", LOBBY_CREATOR_OP)  # alice may register the lobby
     alice = await registered_account(server, "alice", "correct-horse", "#lobby")
     closing.append(alice)
     alice.send("PRIVMSG ChanServ :REGISTER #lobby")

@@ -17,7 +17,7 @@ import pytest
 
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import registered_account
-from tests.helpers import LineClient, connected, start_server, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connected, start_server, sync
 
 CS = "ChanServ!ChanServ@services"
 
@@ -85,31 +85,31 @@ async def test_irssi_registration_and_channel_sync_transcript(server, clients) -
     assert (await irssi.expect("MODE")).params == ["alice", "+i"]
     irssi.nick = "alice"
 
-    irssi.send("JOIN #lobby")
+    irssi.send("JOIN #chat")
     join = await irssi.expect("JOIN")
-    assert join.params == ["#lobby", "*", "root"]  # extended-join: no account, the realname
+    assert join.params == ["#chat", "*", "root"]  # extended-join: no account, the realname
     assert "time" in join.tags  # server-time
     created = await irssi.expect("MODE")
-    assert created.params == ["#lobby", "+nt"] and "!" not in (created.source or "")
-    assert (await irssi.expect("353")).params[1:] == ["=", "#lobby", "@alice"]
-    await irssi.expect("366", "alice", "#lobby")
+    assert created.params == ["#chat", "+nt"] and "!" not in (created.source or "")
+    assert (await irssi.expect("353")).params[1:] == ["=", "#chat", "@alice"]
+    await irssi.expect("366", "alice", "#chat")
 
-    irssi.send("MODE #lobby")
-    assert (await irssi.expect("324")).params == ["alice", "#lobby", "+nt"]
-    assert (await irssi.expect("329")).params[:2] == ["alice", "#lobby"]
-    irssi.send("WHO #lobby %tcuhnfdar,743")
+    irssi.send("MODE #chat")
+    assert (await irssi.expect("324")).params == ["alice", "#chat", "+nt"]
+    assert (await irssi.expect("329")).params[:2] == ["alice", "#chat"]
+    irssi.send("WHO #chat %tcuhnfdar,743")
     who = await irssi.expect("354")
-    assert who.params == ["alice", "743", "#lobby", "~root", "127.0.0.1", "alice", "H@", "0", "0", "root"]
-    await irssi.expect("315", "alice", "#lobby")
-    irssi.send("MODE #lobby b")
-    await irssi.expect("368", "alice", "#lobby")
+    assert who.params == ["alice", "743", "#chat", "~root", "127.0.0.1", "alice", "H@", "0", "0", "root"]
+    await irssi.expect("315", "alice", "#chat")
+    irssi.send("MODE #chat b")
+    await irssi.expect("368", "alice", "#chat")
 
 
 async def test_weechat_sasl_rejoin_of_a_registered_channel_transcript(make_server, clients, tmp_path: Path) -> None:
     """WeeChat logs in with SASL PLAIN, autojoins the channel it founded: `~` in NAMES
     (multi-prefix, userhost-in-names), and the lines said while it was away replayed
     with their time and msgid but no batch (it did not ask for batch)."""
-    server = await make_server(f"store.db='{tmp_path / 'hubbub.db'}'")
+    server = await make_server(f"store.db='{tmp_path / 'hubbub.db'}'", LOBBY_CREATOR_OP)  # bob creates it
     bob = await registered_account(server, "bobby", "bobpass123", "#lobby")
     carol = await connected(server, "carol", "#lobby")
     clients.extend([bob, carol])
@@ -167,9 +167,10 @@ async def test_ii_gets_bare_replay_and_trailing_nick_and_a_burst_goes_through(ma
 async def test_a_restart_keeps_what_a_person_left(clients, tmp_path: Path) -> None:
     """Stop and start the server on the same SQLite file: the founder logs in with SASL,
     rejoins and finds the topic, the ban, `~` and the lines said since he left (replayed
-    on join)."""
+    on join). The second start gives the lobby's first joiner no op: the founder's `~`
+    comes from ChanServ, as it should."""
     db = f"store.db='{tmp_path / 'hubbub.db'}'"
-    first = await start_server(db)
+    first = await start_server(db, LOBBY_CREATOR_OP)  # bob creates the lobby, and so may register it
     try:
         bob = await registered_account(first, "bobby", "bobpass123", "#lobby")
         assert await chanserv(bob, "REGISTER #lobby") == "Channel #lobby successfully registered"

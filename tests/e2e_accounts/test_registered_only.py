@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.e2e_accounts.support import registered_account
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_chathistory import history
-from tests.helpers import LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
 
 
 async def _mode(op: LineClient, change: str) -> None:
@@ -132,7 +132,8 @@ async def test_a_registered_channel_keeps_r_and_m_across_a_restart(stored, clien
     assert (await guest.expect("477")).params[1] == "#keep"
 
 
-async def test_a_plain_mode_person_reads_why_in_words(server, clients) -> None:
+async def test_a_plain_mode_person_reads_why_in_words(make_server, clients) -> None:
+    server = await make_server(LOBBY_CREATOR_OP)  # op creates the lobby and runs it
     op = await connected(server, "op", "#lobby", "#members")
     clients.append(op)
     op.send("MODE #members +R")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e_channels.common import op_sets
-from tests.helpers import connect_plain, connected
+from tests.helpers import LOBBY_CREATOR_OP, connect_plain, connected
 
 
 async def test_plain_user_joins_a_keyed_channel_with_its_key(server, clients) -> None:
@@ -19,7 +19,8 @@ async def test_plain_user_joins_a_keyed_channel_with_its_key(server, clients) ->
     await alice.expect("JOIN", "#club")
 
 
-async def test_plain_user_reads_a_kick_and_a_mute(server, clients) -> None:
+async def test_plain_user_reads_a_kick_and_a_mute(make_server, clients) -> None:
+    server = await make_server(LOBBY_CREATOR_OP)  # alice creates the lobby and runs it
     alice = await connected(server, "alice", "#lobby")
     clients.append(alice)
     bob = await connect_plain(server, "bob")

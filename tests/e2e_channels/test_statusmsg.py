@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.e2e_caps.support import batches, capped
 from tests.e2e_channels.common import mask, op_sets, room
-from tests.helpers import commands, connected, isupport_tokens, sync
+from tests.helpers import LOBBY_CREATOR_OP, commands, connected, isupport_tokens, sync
 
 
 async def ranked_room(server, clients):
@@ -123,7 +123,8 @@ async def test_multiline_to_a_status_reaches_only_that_rank(server, clients) -> 
     assert "BATCH" not in commands(await sync(carol))
 
 
-async def test_plain_mode_shows_a_status_message_as_the_channels(server, clients) -> None:
+async def test_plain_mode_shows_a_status_message_as_the_channels(make_server, clients) -> None:
+    server = await make_server(LOBBY_CREATOR_OP)  # alice creates the lobby and runs it
     from tests.helpers import connect_plain
 
     alice = await connected(server, "alice", "#lobby")

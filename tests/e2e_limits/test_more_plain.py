@@ -9,10 +9,16 @@ import pytest
 
 from hubbub.app import Runtime
 from tests.e2e_limits.test_plain import lobby, quiet
-from tests.helpers import LineClient, cap_ls, connect_plain, connected
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, cap_ls, connect_plain, connected
 
 CONTROL = re.compile(r"[\x00-\x1a\x1c-\x1f\x7f-\x9f]")  # what a line may never carry (ESC is checked apart)
 SGR_ONLY = re.compile(r"\x1b\[[0-9;]*m")  # the only escape sequence a plain user is sent
+
+
+@pytest.fixture
+async def server(make_server) -> Runtime:
+    """As in test_plain.py: alice, who creates #lobby in these transcripts, is its op."""
+    return await make_server(LOBBY_CREATOR_OP)
 
 
 async def answered(person: LineClient, typed: str) -> list[str]:

@@ -9,14 +9,24 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from hubbub.app import Runtime
 from hubbub.transport.tcp import UNTERMINATED_LINE_DELAY
-from tests.helpers import LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
 
 WELCOME = (
     ":hubbub.local NOTICE * :*** Welcome to hubbub. Type a nickname and press Enter to chat, "
     "or connect with an IRC client."
 )
+
+
+@pytest.fixture
+async def server(make_server) -> Runtime:
+    """A server where alice, who creates #lobby in these transcripts, is its op, as any
+    channel's creator (by default the lobby's is not: test_typing_a_nickname_joins_the_lobby
+    and tests/e2e_channels/test_default_channel.py)."""
+    return await make_server(LOBBY_CREATOR_OP)
 
 
 async def lobby(server: Runtime, plain_nick: str = "bob") -> tuple[LineClient, LineClient]:
@@ -47,14 +57,15 @@ async def test_welcome_notice_is_the_first_line(server) -> None:
     await client.close()
 
 
-async def test_typing_a_nickname_joins_the_lobby(server) -> None:
+async def test_typing_a_nickname_joins_the_lobby(make_server) -> None:
+    server = await make_server()
     alice = await connected(server, "alice", "#lobby")
     bob = await LineClient.connect(server)
     await bob.expect_text("Type a nickname")
     bob.send("bob")
     await bob.expect_text(r"^\*\*\* Welcome, bob! Type /help for commands, /exit to leave\.$")
     await bob.expect_text(r"^\* You joined #lobby$")
-    await bob.expect_text(r"^\* In #lobby: @alice, bob$")
+    await bob.expect_text(r"^\* In #lobby: alice, bob$")  # its first joiner is no op: it is everyone's
     join = await alice.expect("JOIN", "#lobby")
     assert join.source.startswith("bob!")
     # a person is not shown the numerics meant for IRC software

@@ -13,7 +13,7 @@ from hubbub.app import Runtime
 from hubbub.irc.message import parse
 from tests.e2e_channels.common import op_sets
 from tests.e2e_limits.test_plain import WELCOME, lobby, quiet
-from tests.helpers import LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 IP, AYT, TIMING_MARK, ECHO, NAWS = 244, 246, 6, 1, 31
@@ -234,7 +234,7 @@ BANNED = [
 
 
 async def test_every_error_a_person_can_meet_reads_as_a_sentence(make_server, clients) -> None:
-    server: Runtime = await make_server("limits.max_channels=8")
+    server: Runtime = await make_server("limits.max_channels=8", LOBBY_CREATOR_OP)  # alice runs #lobby too
     alice = await connected(server, "alice", "#lobby", "#inv", "#key", "#full", "#ban", "#noext", "#mod")
     clients.append(alice)
     for mode in ("#inv +i", "#key +k sesame", "#full +l 1", "#ban +b bob!*@*"):

@@ -440,7 +440,8 @@ async def test_a_dozen_plain_users_and_an_irc_user_in_one_room(server: Runtime) 
     alice = await connected(server, "alice", "#lobby")
     people = [await connect_plain(server, f"p{i}") for i in range(12)]  # alice and 12: under the per-IP limit
     names = await people[-1].expect_text(r"^\* In #lobby: ")
-    assert set(names.removeprefix("* In #lobby: ").split(", ")) == {"@alice"} | {f"p{i}" for i in range(12)}
+    # nobody is op of the default channel for having created it
+    assert set(names.removeprefix("* In #lobby: ").split(", ")) == {"alice"} | {f"p{i}" for i in range(12)}
     for i in range(12):
         assert (await alice.expect("JOIN", "#lobby")).source.startswith(f"p{i}!")
     people[0].send("hello everyone")
@@ -461,7 +462,7 @@ async def test_an_irc_user_and_a_plain_user_see_each_other(server: Runtime) -> N
     alice, bob = await lobby(server)
     alice.send("NAMES #lobby")
     names = await alice.expect("353")
-    assert set(names.params[-1].split()) == {"@alice", "bob"}
+    assert set(names.params[-1].split()) == {"alice", "bob"}  # no op for creating the default channel
     alice.send("WHOIS bob")
     whois = await alice.expect("311")
     assert whois.params[1:4] == ["bob", "~bob", "127.0.0.1"]

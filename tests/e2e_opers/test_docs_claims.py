@@ -200,13 +200,14 @@ def test_operator_and_channel_settings_defaults_are_the_printed_defaults() -> No
     """docs/operators.md "IRC over TLS" ([tls] block, "The default paths are hubbub.crt and
     hubbub.key"), "Queries for everyone" (whowas_entries 1000), "Metrics" (web.metrics on, for loopback),
     and docs/channels.md "What the server advertises" (the [limits] behind MAXLIST, KEYLEN,
-    KICKLEN, TARGMAX KICK)."""
+    KICKLEN, TARGMAX KICK) and "The default channel" (its creator is no op)."""
     printed = printed_defaults()
     documented = {
         "tls.cert": "hubbub.crt", "tls.key": "hubbub.key", "tls.self_signed": False, "tls.sts": True,
         "tls.sts_duration": 2592000, "tls.client_certs": True, "limits.whowas_entries": 1000,
         "web.metrics": True, "web.metrics_from": ["127.0.0.0/8", "::1/128"], "limits.max_list_entries": 100,
         "limits.keylen": 32, "limits.kicklen": 300, "limits.max_kick_targets": 4,
+        "server.default_channel_creator_op": False,
     }  # fmt: skip
     assert {key: printed.get(key) for key in documented} == documented
 

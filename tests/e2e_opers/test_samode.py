@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e_opers.support import an_oper
+from tests.e2e_accounts.support import registered_account
+from tests.e2e_opers.support import an_oper, oper_up
 from tests.helpers import commands, connected, sync
 
 
@@ -19,6 +20,21 @@ async def test_an_operator_takes_back_a_channel_whose_operator_turned_on_its_use
     assert (await ircop.expect("NOTICE")).params[-1] == "*** SAMODE #help -o+o owner ircop"
     ircop.send("KICK #help owner :take a break")  # and now it is one
     await victim.expect("KICK")
+
+
+async def test_an_operator_takes_the_lobby_nobody_runs_and_registers_it(oper_server, clients) -> None:
+    """docs/channels.md "The default channel": its creator is no op, so the admin, an IRC
+    operator logged in to an account, gives itself op with SAMODE and registers it."""
+    admin = await registered_account(oper_server, "admin", "correct-horse", "#lobby")
+    clients.append(admin)
+    await oper_up(admin)
+    admin.send("PRIVMSG ChanServ :REGISTER #lobby")
+    refused = await admin.expect(lambda m: m.command == "NOTICE" and m.source.startswith("ChanServ!"))
+    assert refused.params[-1] == "You must be an oper on the channel to register it"
+    admin.send("SAMODE #lobby +o admin")
+    await admin.expect("MODE", "#lobby", "+o", "admin")
+    admin.send("PRIVMSG ChanServ :REGISTER #lobby")
+    await admin.expect("MODE", "#lobby", "+q", "admin")
 
 
 async def test_samode_works_from_outside_and_tells_the_operator_and_the_watchers(oper_server, clients) -> None:

@@ -198,6 +198,25 @@ def test_the_first_joiner_in_the_order_of_events_is_op() -> None:
     assert apply(state, Joined("u1", "#NEW", 3.0, "m3")).rejected == "already there"
 
 
+def test_a_join_that_says_no_op_creates_the_channel_without_one_on_every_replica() -> None:
+    """The default channel's creator is no op: the joiner's node says so in the event (from
+    its configuration), so replicas that apply it need no configuration to agree; a record
+    of a version before (no `op`) still makes its creator op."""
+    replicas = [ChatState(0.0), ChatState(0.0)]
+    record = json.dumps(to_record(Joined("u1", "#lobby", 2.0, "m1", "", 60.0, False)))
+    old = to_record(Joined("u1", "#old", 2.0, "m2", ""))
+    del old["op"]
+    for state in replicas:
+        apply(state, Connected("u1", "ip", "ip", False, 1.0))
+        apply(state, NickSet("u1", "a", 1.0, "m"))
+        apply(state, Registered("u1", "~u", "U", 1.0))
+        assert apply(state, from_record(json.loads(record))).created
+        apply(state, from_record(json.loads(json.dumps(old))))
+        assert state.channels["#lobby"].status(state.users["u1"]) == ""
+        assert state.channels["#old"].status(state.users["u1"]) == "o"
+    assert replicas[0].digest() == replicas[1].digest()
+
+
 def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhile() -> None:
     state = ChatState(0.0)
     for uid, nick in (("u1", "a"), ("u2", "b")):

@@ -15,12 +15,13 @@ from tests.unit.test_session import FakeClock
 
 
 class Channel:
-    """alice (IRC) founded #lobby; bob and carol are plain users in it, bob made op."""
+    """alice (IRC) founded #lobby; bob and carol are plain users in it, bob made op. (The
+    default channel's creator is its op only with server.default_channel_creator_op.)"""
 
     def __init__(self, *overrides: str) -> None:
         clock = FakeClock()
         timers = FakeTimers(clock)
-        self.net: Services = server(clock, *overrides)
+        self.net: Services = server(clock, "server.default_channel_creator_op=true", *overrides)
         self.alice = Conn(self.net, timers)
         for line in ("NICK alice", "USER alice 0 * :Alice", "JOIN #lobby"):
             self.alice.send(line)

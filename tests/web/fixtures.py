@@ -21,7 +21,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hubbub.app import Runtime
-from tests.helpers import LineClient
+from tests.helpers import LOBBY_CREATOR_OP, LineClient
 from tests.web.wsclient import start_web_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,7 +59,11 @@ class WebServer:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def web_server() -> AsyncIterator[WebServer]:
-    runtime = await start_web_server()
+    """The browser tests' server. Its #lobby, which the web client suggests and the first
+    user opens, makes its creator op as any other channel (LOBBY_CREATOR_OP): these tests
+    set its topic and moderate it. (The default gives it none:
+    tests/e2e_channels/test_default_channel.py.)"""
+    runtime = await start_web_server(LOBBY_CREATOR_OP)
     holder = {"runtime": runtime}
 
     async def restart() -> Runtime:
@@ -67,7 +71,7 @@ async def web_server() -> AsyncIterator[WebServer]:
         web_host, web_port = holder["runtime"].listeners.address("web")
         await holder["runtime"].stop()
         holder["runtime"] = await start_web_server(f"listen.irc=['{irc_host}:{irc_port}']",
-                                                   f"listen.web='{web_host}:{web_port}'")  # fmt: skip
+                                                   f"listen.web='{web_host}:{web_port}'", LOBBY_CREATOR_OP)  # fmt: skip
         return holder["runtime"]
 
     server = WebServer(runtime.web_url(), runtime, restart)

@@ -26,7 +26,7 @@ from playwright.async_api import expect  # noqa: E402
 
 from hubbub.app import Runtime  # noqa: E402
 from tests.e2e_accounts.support import registered_account  # noqa: E402
-from tests.helpers import LineClient, connected, sync  # noqa: E402
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, connected, sync  # noqa: E402
 from tests.web.wsclient import start_web_server  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -78,7 +78,7 @@ class Servers:
         self.clients: list[LineClient] = []
 
     async def start(self, *overrides: str) -> Runtime:
-        runtime = await start_web_server(*overrides)
+        runtime = await start_web_server(LOBBY_CREATOR_OP, *overrides)  # as the shared fixture's
         self.running.append(runtime)
         return runtime
 

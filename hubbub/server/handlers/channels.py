@@ -2,14 +2,16 @@
 
 JOIN asks access.py whether the channel's modes let the user in; a secret (+s)
 channel is invisible from outside in NAMES, LIST, WHO and TOPIC. Whether a JOIN
-creates its channel (and makes the joiner its op) is settled when the event is
-applied, in the network's order: the reply to the joiner follows from that.
+creates its channel (and makes the joiner its op, but in the default channel) is
+settled when the event is applied, in the network's order: the reply to the joiner
+follows from that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from hubbub.config import ServerSection
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, fit_utf8
@@ -31,6 +33,16 @@ from hubbub.server.logins import UNAVAILABLE
 PARTLEN = 300  # bytes
 # A JOIN's topic and NAMES of more lines than this (8 KB at most) are paced; fewer go at once
 _PACED_FROM = 16
+
+
+def creator_op(server: ServerSection, name: str) -> bool:
+    """Whether the one whose JOIN creates `name` becomes its op. Not in the default
+    channel, unless the configuration says so: everyone is sent there (plain-text users,
+    the web client's suggestion), so its first joiner after a start is whoever comes
+    first, a stranger on a public server. Registered with ChanServ, it is never created
+    by a JOIN (it stays, empty): its founder and access list get their status as in any
+    registered channel."""
+    return server.default_channel_creator_op or casefold(name) != casefold(server.default_channel)
 
 
 def send_names(ctx: Context, channel: Channel) -> None:
@@ -107,7 +119,8 @@ class _Joining:
                     conn.numeric(refusal[0], existing.name, refusal[1])
                     continue
             self.current = name
-            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid(), key, lim.join_lock), self._joined)
+            op = creator_op(ctx.config.server, name)
+            ctx.emit(Joined(user.uid, name, ctx.now(), new_msgid(), key, lim.join_lock, op), self._joined)
             return
         if conn.waiting is not None:  # the reply (labeled or not) first, then what was held back meanwhile
             conn.release_after_reply()
