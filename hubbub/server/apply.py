@@ -444,7 +444,8 @@ def _joined(state: ChatState, ev: Joined) -> Outcome:
         channel = Channel(ev.channel, ev.time)
         channel.modes.update(("n", "t"))
         state.channels[key] = channel
-        channel.members[user] = "o" if ev.op else ""  # the first joiner, in the network's order, is op
+        # the first joiner, in the network's order, is op; in the default channel not (ev.op)
+        channel.members[user] = "o" if ev.op else ""
         outcome.created = True
     else:
         channel.members[user] = channel.registered_status(user)
