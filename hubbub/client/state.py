@@ -256,7 +256,8 @@ def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.Nick
             return "topic", f"{event.by} changed the topic to: {event.topic}"
         return "topic", f"{event.by} cleared the topic"
     raw = f"{event.modes} {' '.join(event.args)}".rstrip()
-    if isupport is None or not isupport.is_channel(event.target):
+    # a server's (its name has a dot: a new channel's +nt) is nobody's doing: the letters do
+    if isupport is None or not isupport.is_channel(event.target) or "." in event.by:
         return "mode", f"{event.by} sets mode {raw}"
     changes = isupport.parse_channel_modes(event.modes, list(event.args))
     return "mode", f"{event.by} {in_words(changes, event.target)} ({raw})"
