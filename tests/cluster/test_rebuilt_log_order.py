@@ -49,10 +49,13 @@ async def replaced_snapshot(url: str, keyspace: str) -> None:
         await client.aclose()
 
 
-async def two_nodes(cluster: Cluster) -> tuple[Node, Node, LineClient, LineClient]:
-    """node 1 with alice, node 2 with bob, both in #c, where anyone may set the topic."""
-    n1 = await cluster.add(PATIENT, name="node1.test")
-    n2 = await cluster.add(PATIENT, name="node2.test")
+async def two_nodes(
+    cluster: Cluster, patience: str = PATIENT, first: tuple[str, ...] = ()
+) -> tuple[Node, Node, LineClient, LineClient]:
+    """node 1 with alice, node 2 with bob, both in #c, where anyone may set the topic;
+    `first`: more settings of node 1."""
+    n1 = await cluster.add(patience, *first, name="node1.test")
+    n2 = await cluster.add(patience, name="node2.test")
     alice = await cluster.client(n1, "alice", "#c")
     bob = await cluster.client(n2, "bob", "#c")
     await alice.expect(lambda m: m.command == "JOIN" and m.source.startswith("bob!"))
@@ -212,14 +215,8 @@ async def test_what_a_stopping_node_s_users_said_last_waits_for_the_new_log_too(
     the departure does (before, the stop waited a second for it, then dropped it)."""
     cluster = Cluster(own_redis.url, cluster_config)
     try:
-        slow = "cluster.node_timeout=8"  # room for node 2's second and a half away
-        n1 = await cluster.add(slow, "listen.web='127.0.0.1:0'", name="node1.test")
-        n2 = await cluster.add(slow, name="node2.test")
-        alice = await cluster.client(n1, "alice", "#c")
-        bob = await cluster.client(n2, "bob", "#c")
-        await alice.expect(lambda m: m.command == "JOIN" and m.source.startswith("bob!"))
-        alice.send("MODE #c -t")
-        await bob.expect("MODE", "#c", "-t")
+        # node_timeout: room for node 2's second and a half away
+        n1, n2, alice, bob = await two_nodes(cluster, "cluster.node_timeout=8", ("listen.web='127.0.0.1:0'",))
         assert n1.process is not None and n2.process is not None
         try:
             await rebuilt_by_the_node_behind(own_redis, n1, n2, bob)
