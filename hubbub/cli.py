@@ -150,13 +150,14 @@ def local_only_hint(addresses: list[tuple[str, str, int]], from_command_line: Se
     listeners are on, not the defaults, which a server on other ports does not use."""
     flags: list[str] = []
     keys: dict[str, list[str]] = {}
-    for kind, _, port in addresses:
+    for kind, host, port in addresses:
         if kind not in FLAGS:
             continue
+        every = "[::]" if ":" in host else "0.0.0.0"  # every address of the listener's own family
         if config_file is None or kind in from_command_line:
-            flags.append(f"{FLAGS[kind]} 0.0.0.0:{port}")
+            flags.append(f"{FLAGS[kind]} {every}:{port}")
         else:
-            keys.setdefault(kind, []).append(f"0.0.0.0:{port}")
+            keys.setdefault(kind, []).append(f"{every}:{port}")
     ways = []
     if flags:
         ways.append(f"use {' '.join(dict.fromkeys(flags))}")

@@ -444,3 +444,12 @@ async def test_tls_handshakes_count_against_the_limits_and_are_bounded_in_time(s
     await secure.register("secure")
     secure.send("QUIT")
     await secure.closed()
+
+
+def test_the_local_only_hint_keeps_an_ipv6_listener_ipv6() -> None:
+    """A listener on ::1 is told to listen on [::] (every IPv6 address), not 0.0.0.0,
+    which would be IPv4 alone."""
+    from hubbub.cli import local_only_hint
+
+    hint = local_only_hint([("irc", "::1", 6667), ("irc", "127.0.0.1", 6667), ("web", "::1", 8080)])
+    assert hint == f"{HINT}use --listen [::]:6667 --listen 0.0.0.0:6667 --web [::]:8080{LATER}"
