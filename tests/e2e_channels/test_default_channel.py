@@ -101,3 +101,21 @@ async def test_a_registered_lobby_gives_its_founder_and_access_list_their_status
         assert await names(stranger, "#lobby") == ["stranger", "~alice", "@helper"]
     finally:
         await again.stop()
+
+
+async def test_no_channel_is_renamed_to_the_default_channel(server, clients) -> None:
+    """A way around the rule above: make #mine (its op), rename it #lobby while nobody is
+    there. Refused; the lobby itself may still change case."""
+    alice = await LineClient.connect(server)
+    clients.append(alice)
+    alice.send("CAP REQ :draft/channel-rename")
+    alice.send("CAP END")
+    await alice.register("alice")
+    await alice.join("#mine")
+    alice.send("RENAME #mine #Lobby :mine now")
+    refused = await alice.expect("FAIL")
+    assert refused.params[:4] == ["RENAME", "CANNOT_RENAME", "#mine", "#Lobby"], refused
+    assert await names(alice, "#mine") == ["@alice"]
+    alice.send("JOIN #lobby")
+    await alice.expect("366")
+    assert await names(alice, "#lobby") == ["alice"]  # made by this join, nobody's op

@@ -6,7 +6,9 @@ capability see `RENAME old new :reason`; the others see themselves PART the old 
 and JOIN the new one, with its topic and NAMES (announce.py). The old name is free
 again at once: there is no redirection (`FAIL JOIN CHANNEL_RENAMED`). A channel
 registered with ChanServ is not renamed (its registration is kept under its name), and
-its history stays with the old name, as history is kept per channel name.
+its history stays with the old name, as history is kept per channel name. No channel is
+renamed to the server's default channel (`server.default_channel`, whose creator is not
+its op): its ops would be the lobby's.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def handle_rename(ctx: Context, message: Message) -> None:
         return
     if new_name == channel.name:
         _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "The channel already has that name")
+        return
+    server = ctx.config.server
+    if (not server.default_channel_creator_op and casefold(new_name) == casefold(server.default_channel)
+            and casefold(new_name) != channel.key):  # fmt: skip
+        # its ops would be the lobby's: the way around its creator not being its op
+        _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "That is the server's default channel: no channel "
+              "is renamed to it")  # fmt: skip
         return
     holder = state.find_channel(new_name)
     if holder is not None and holder is not channel:
