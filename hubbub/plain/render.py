@@ -219,7 +219,9 @@ class PlainOutput:
             body = text.strip("\x01")
             kind, _, action = body.partition(" ")
             if kind.upper() != "ACTION":
-                return None  # other CTCP requests mean nothing to a person
+                if m.command == "PRIVMSG" and casefold(target) == casefold(self.user.nick) and who:  # to the person
+                    self.view.on_ctcp(who, body)
+                return None  # CTCP requests and answers mean nothing to a person
             return f"{where}* {who} {action}".rstrip(" ")
         if m.command == "NOTICE":
             if "!" not in (m.source or "!"):  # the server's: to a channel, which one (unless shown)

@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from hubbub import __version__
+from hubbub.irc import ctcp
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, nick_problem
 from hubbub.plain.split import split_text, text_room
@@ -48,6 +50,7 @@ Later = Callable[[float, Callable[[], None]], Timer]
 # Longer ones are refused whole with a sentence, rather than said in part.
 MAX_TYPED_LINE = 4096
 ACTION_WRAPPER = len("\x01ACTION \x01")  # a /me's text travels inside these 9 bytes
+CTCP_EVERY = 5.0  # seconds: the CTCP queries answered for a person, at most one in each
 
 HELP = [
     "Commands:",
@@ -91,6 +94,8 @@ class PlainInput:
         self.ctx = ctx
         self.view = view
         view.on_welcome = self._welcomed
+        view.on_ctcp = self._ctcp_asked
+        self._ctcp_answered = -CTCP_EVERY  # when the last CTCP query was answered (ctx.now())
         self._later = later
         # The connection's flood budget as the transport keeps it, followed from here to
         # know when the next extra message may go: every line the transport let through
@@ -168,6 +173,18 @@ class PlainInput:
         self._run("NICK", nick)
         if not self.ctx.conn.gone:
             self._run("USER", nick, "0", "*", "plain text user")
+
+    def _ctcp_asked(self, nick: str, body: str) -> None:
+        """A CTCP query to the person, which their netcat cannot answer: answered for
+        them, as their client would (`hubbub {version} plain text`), at most one each
+        CTCP_EVERY seconds (queries cost their sender nothing here: a stream of them must
+        not become a stream of answers from the person). After the delivery being made."""
+        now = self.ctx.now()
+        reply = ctcp.answer(body, f"hubbub {__version__} (plain text: netcat or telnet)", now)
+        if reply is None or now - self._ctcp_answered < CTCP_EVERY or self._later is None:
+            return
+        self._ctcp_answered = now
+        self._later(0, lambda: None if self.ctx.conn.gone else self._run("NOTICE", nick, f"\x01{reply}\x01"))
 
     def _welcomed(self) -> None:
         self._run("JOIN", self.ctx.config.server.default_channel)

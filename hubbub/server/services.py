@@ -22,12 +22,12 @@ shown to anyone else.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hubbub import __version__
+from hubbub.irc import ctcp
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.batch import MultilineOutgoing
@@ -116,17 +116,9 @@ class Service:
         self.run(ctx, text.split())
 
     def _ctcp(self, ctx: Context, body: str) -> None:
-        kind, _, arg = body.partition(" ")
-        kind = kind.upper()
-        if kind == "VERSION":
-            answer = f"VERSION hubbub {__version__} ({self.name})"
-        elif kind == "PING":
-            answer = f"PING {arg}" if arg else "PING"
-        elif kind == "TIME":
-            answer = "TIME " + time.strftime("%a %b %d %H:%M:%S %Y UTC", time.gmtime(ctx.now()))
-        else:
-            return  # ACTION and the rest: nothing to answer
-        self.reply(ctx, f"\x01{answer}\x01")
+        answer = ctcp.answer(body, f"hubbub {__version__} ({self.name})", ctx.now())
+        if answer is not None:  # ACTION and the rest: nothing to answer
+            self.reply(ctx, f"\x01{answer}\x01")
 
     def run(self, ctx: Context, words: list[str]) -> None:
         """Run one command line typed to the service."""
