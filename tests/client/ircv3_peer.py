@@ -1,10 +1,10 @@
-"""A small scripted IRC server for the IRCv3 features hubbub does not offer yet.
+"""A small scripted IRC server: SASL PLAIN and chathistory with one account and a
+fixed history (and the batch and server-time they come with), over a real socket.
 
-SASL PLAIN and chathistory are implemented in the client per the IRCv3 specifications;
-until hubbub's server speaks them, this peer does, over a real socket, with one account
-and a fixed history (and the batch and server-time they come with). It replaces these
-tests' server only; everything else is tested against hubbub itself. When hubbub gains
-these caps, move the tests that use it over to the real server.
+The terminal client's side of those features is checked against it line by line, with
+a history at fixed times; hubbub's server offers them too, and the client's tests
+against it (tests/client/test_tui_people.py: history, PageUp, SASL; test_tui_moderation.py) cover
+the same features live. Everything else is tested against hubbub itself.
 """
 
 from __future__ import annotations

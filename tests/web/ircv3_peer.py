@@ -1,12 +1,13 @@
-"""A scripted IRC server over WebSocket, for what hubbub does not offer yet.
+"""A scripted IRC server over WebSocket: one account and a fixed history.
 
-SASL, draft/chathistory and soju.im/search are implemented in the web client per their
-specifications; until hubbub's store and accounts exist, this peer speaks them, with one
-account and a fixed history, so the client's side of those features is tested in a
-real browser now. It serves the client's files itself (same origin as its /webirc), and
-the connect screen's suggestion as hubbub's web listener does (/client.json).
-Everything else is tested against hubbub. When hubbub offers these, the tests in
-test_history.py that are marked as waiting for the store run against it too.
+It speaks SASL PLAIN, draft/chathistory and soju.im/search as their specifications say,
+so that the web client's side of them is checked line by line (what the client sends,
+and how it takes answers it cannot get from a live server on demand: a history days
+old, at fixed times, `EPOCH`). hubbub offers all of them: the same scenarios run against
+hubbub itself at the end of test_history.py, and the web tests of history, unread and
+what a return fetches use hubbub. The peer serves the client's files itself (same
+origin as its /webirc), and the connect screen's suggestion as hubbub's web listener
+does (/client.json).
 """
 
 from __future__ import annotations
