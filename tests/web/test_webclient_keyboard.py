@@ -75,8 +75,10 @@ async def test_shift_page_up_goes_to_the_new_messages_line_and_says_so_where_the
     await expect(alice.messages()).to_contain_text("missed 59")
     line = page.locator("#messages .new-line")
     await expect(line).to_have_count(1)
-    await expect(line).not_to_be_in_viewport()
+    await expect(line).to_be_in_viewport()  # opened where alice left off
     await expect(page.locator("#input")).to_be_focused()
+    await page.evaluate("() => { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; }")
+    await expect(line).not_to_be_in_viewport()  # scrolled down to the newest: out of sight
 
     await page.keyboard.press("Shift+PageUp")
     await expect(line).to_be_in_viewport()

@@ -598,6 +598,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     buffer.resumeFrom = 0;
     if (result.end === "beginning" || (result.end === "error" && !since)) buffer.historyDone = true;
     if (result.end === "cap") state.missedMoreThanFetched(buffer, messageTime(result.oldest));
+    state.emit("caughtUp", buffer.key); // what was missed is in: the view may open at its line
   }
 
   function messageTags(item) {

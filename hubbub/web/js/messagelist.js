@@ -60,6 +60,9 @@ export class MessageList {
     this.start = 0; // absolute index of the first rendered message
     this.end = 0; // absolute index after the last rendered message
     this.stuck = true;
+    // Shown, and not yet opened at a "New messages" line: once what was missed is drawn
+    // (at once, or when the conversation's catch-up ends), the view opens there (openAtLine).
+    this.opening = false;
     this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
     this.hushFrame = null; // ends the busy state: an animation frame, then a timer
     this.hushTimer = null;
@@ -94,6 +97,67 @@ export class MessageList {
     this.seenEnd = buffer.end;
     this.seenSeq = buffer.end > buffer.base ? buffer.at(buffer.end - 1).seq : 0; // switched to: no news
     this.renderBottom();
+    this.opening = true;
+    if (!buffer.historyPending) this.openAtLine();
+  }
+
+  /**
+   * Where the reader left off, rather than the newest: the "New messages" line near the
+   * top, when the first message missed would be above the view opened at the bottom
+   * (as Slack and Discord open). Following new messages stops until the reader scrolls
+   * down to them. Everything missed in view: the bottom it stays. Only on opening (a
+   * conversation shown, or its catch-up over) and only while the reader is still at the
+   * bottom; the focus stays where it is, and nothing is read out again.
+   */
+  openAtLine() {
+    const b = this.buffer;
+    const rec = b && this.opening && this.stuck ? firstUnread(b) : null;
+    if (!rec) return;
+    this.opening = false;
+    const c = this.container;
+    if (!this.entries.some((e) => e.rec === rec)) this.renderAround(rec);
+    if (!this.newLine.isConnected) return;
+    const offset = this.newLine.getBoundingClientRect().top - c.getBoundingClientRect().top;
+    if (offset >= 0) return; // all of it in view
+    c.scrollTop += offset - 8;
+    this.stuck = false;
+    this.callbacks.stuckChanged(false);
+    this.onScroll();
+  }
+
+  /** The connection is gone: the view shown opens at the line of what the return brings,
+   * as on a reload; not at a line up already (the reader has been here since it came). */
+  returning() {
+    if (this.buffer && !firstUnread(this.buffer)) this.opening = true;
+  }
+
+  /** Draw the rows around `rec` (a record of the buffer shown), in bulk (quietly). */
+  renderAround(rec) {
+    const b = this.buffer;
+    const index = b.base + b.messages.indexOf(rec);
+    this.clear();
+    this.hush(); // drawn in bulk: to be read at will, not read out at once
+    this.newsWaiting = false;
+    this.start = this.end = Math.min(b.end, index + CHUNK);
+    this.prependRows(Math.max(b.base, index - CHUNK));
+    this.seenEnd = b.end;
+    this.noteSeen();
+    this.updateStatus();
+  }
+
+  /** Render the oldest messages loaded, from the first (the Home key). */
+  renderTop() {
+    const b = this.buffer;
+    this.clear();
+    this.hush();
+    this.newsWaiting = false;
+    this.start = this.end = b.base;
+    this.appendRows(Math.min(b.end, b.base + PAGE));
+    this.seenEnd = b.end;
+    this.noteSeen();
+    this.stuck = false;
+    this.callbacks.stuckChanged(false);
+    this.updateStatus();
   }
 
   /** Render the newest PAGE messages and follow new ones. */
@@ -202,6 +266,7 @@ export class MessageList {
   jumpToBottom() {
     const b = this.buffer;
     if (!b) return;
+    this.opening = false;
     if (this.end !== b.end) this.renderBottom();
     else {
       this.stuck = true;
@@ -279,17 +344,10 @@ export class MessageList {
     const b = this.buffer;
     const i = b ? b.messages.indexOf(rec) : -1;
     if (i < 0) return false;
+    this.opening = false;
     let entry = this.entries.find((e) => e.rec === rec);
     if (!entry) {
-      const index = b.base + i;
-      this.clear();
-      this.hush(); // drawn in bulk: to be read at will, not read out at once
-      this.newsWaiting = false;
-      this.start = this.end = Math.min(b.end, index + CHUNK);
-      this.prependRows(Math.max(b.base, index - CHUNK));
-      this.seenEnd = b.end;
-      this.noteSeen();
-      this.updateStatus();
+      this.renderAround(rec);
       entry = this.entries.find((e) => e.rec === rec);
     }
     const row = entry.group || entry.el;
@@ -321,6 +379,18 @@ export class MessageList {
       event.preventDefault();
       const next = this.nextRow(on === c ? null : on, event.key === "ArrowUp" ? -1 : 1);
       if (next) this.focusRow(next);
+    } else if (event.key === "Home" || event.key === "End") {
+      // From a message, to the first loaded or the newest (on the list itself the keys
+      // scroll it, as the browser does).
+      if (on === c) return;
+      event.preventDefault();
+      if (event.key === "Home") {
+        if (this.start > this.buffer.base) this.renderTop();
+      } else this.jumpToBottom();
+      const rows = [...c.children].filter((n) => n.classList.contains("row"));
+      const row = event.key === "Home" ? rows[0] : rows[rows.length - 1];
+      if (row) this.focusRow(row);
+      if (event.key === "Home") c.scrollTop = 0; // what is said above the first, too
     } else if (event.key === "Enter" && on !== c) {
       const nick = on.querySelector("[data-nick]");
       if (nick) {

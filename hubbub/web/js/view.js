@@ -83,9 +83,12 @@ export class View {
     // The message box is named after the conversation at once: the focus may land on it
     // before the next drawing, and a screen reader reads the name it has then.
     if (type === "active") this.labelInput();
+    if (type === "status" && this.state.connection.status !== "registered") this.messages.returning();
     if (type === "append" || type === "prepend" || type === "reset") {
       if (key === this.state.active) this.dirty.add(type === "reset" ? "reset" : "messages");
       if (type === "prepend" || type === "reset") this.dirty.add("status");
+    } else if (type === "caughtUp") {
+      if (key === this.state.active) this.dirty.add(type);
     } else if (type === "members" || type === "topic" || type === "typing") {
       if (key === this.state.active) this.dirty.add(type);
     } else this.dirty.add(type);
@@ -111,6 +114,7 @@ export class View {
       else if (d.has("messages")) this.messages.update();
       if (d.has("status")) this.messages.updateStatus();
       if (d.has("divider")) this.messages.placeNewLine();
+      if (d.has("caughtUp")) this.messages.openAtLine();
       if (d.has("buffers") || d.has("self")) this.renderBufferList();
       if (d.has("members")) this.renderMembers();
       if (d.has("topic") || d.has("status")) this.renderTopic();

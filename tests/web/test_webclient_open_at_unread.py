@@ -1,0 +1,156 @@
+"""A conversation with much missed opens where the reader left off, in Debian's Chromium
+against hubbub.
+
+Coming back to a conversation (a reload, a reconnection, or switching to it) whose first
+missed message would be above the view opened at the bottom, the view opens with the
+"New messages" line near its top, as Slack and Discord do, and does not follow new
+messages until the reader scrolls down to them; with little missed it opens at the
+bottom as before. From a message with the focus, Home and End go to the first message
+loaded and to the newest.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("playwright")
+
+from playwright.async_api import expect  # noqa: E402
+
+from tests.helpers import sync  # noqa: E402
+from tests.web.test_webclient_missed import caught_up  # noqa: E402
+from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+SCROLL_TO_BOTTOM = "() => { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; }"
+
+
+async def missed_while_away(web_server, open_user, irc_user, count: int):
+    """alice reads #lobby, closes the tab, carol says `count` lines there, alice comes back."""
+    carol = await irc_user("carol", "#lobby")
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby")
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")
+    await page.goto("about:blank")
+    await carol.expect("QUIT")
+    for i in range(1, count + 1):
+        carol.send(f"PRIVMSG #lobby :missed {i} of {count}")
+    await sync(carol)
+    await page.goto(web_server.url)
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await page.wait_for_function(caught_up, arg=["#lobby"])
+    return alice, carol
+
+
+def row(alice, text: str):
+    return alice.messages().locator(".row", has_text=text)
+
+
+async def test_much_missed_opens_at_the_new_messages_line(web_server, open_user, irc_user) -> None:
+    alice, carol = await missed_while_away(web_server, open_user, irc_user, 80)
+    page = alice.page
+    line = page.locator("#messages .new-line")
+    await expect(line).to_be_in_viewport()
+    await expect(row(alice, "missed 80 of 80")).not_to_be_in_viewport()
+    assert (await first_row_after_the_line(page) or "").endswith("missed 1 of 80")
+    await expect(page.locator("#input")).to_be_focused()  # the focus did not move
+    await expect(page.locator("#jump")).to_be_visible()  # as when scrolled up: the way down
+    # Not following: a new line is said to be below, not scrolled to.
+    carol.send("PRIVMSG #lobby :said while up there")
+    await expect(page.locator("#jump")).to_contain_text("New messages")
+    await expect(row(alice, "said while up there")).to_have_count(0)  # not drawn: below the window
+    await expect(line).to_be_in_viewport()
+
+
+async def test_scrolled_down_to_the_newest_it_follows_again(web_server, open_user, irc_user) -> None:
+    alice, carol = await missed_while_away(web_server, open_user, irc_user, 80)
+    page = alice.page
+    await expect(page.locator("#messages .new-line")).to_be_in_viewport()
+    await page.evaluate(SCROLL_TO_BOTTOM)
+    await expect(row(alice, "missed 80 of 80")).to_be_in_viewport()
+    await expect(page.locator("#jump")).to_be_hidden()
+    carol.send("PRIVMSG #lobby :said once down there")
+    await expect(row(alice, "said once down there")).to_be_in_viewport()
+
+
+async def test_little_missed_opens_at_the_bottom_and_much_at_the_line_on_switching(
+    web_server, open_user, irc_user
+) -> None:  # fmt: skip
+    carol = await irc_user("carol", "#lobby", "#other")
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby #other")
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")
+    await alice.switch_to("#other")
+    carol.send("PRIVMSG #other :read there too")
+    await expect(alice.messages()).to_contain_text("read there too")
+    await page.goto("about:blank")
+    await carol.expect("QUIT")
+    for i in range(1, 81):
+        carol.send(f"PRIVMSG #lobby :missed {i} of 80")
+    for i in range(1, 4):
+        carol.send(f"PRIVMSG #other :missed {i} of 3")
+    await sync(carol)
+    await page.goto(web_server.url)
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
+    # Three missed: all of it in view at the bottom, following new messages as always.
+    line = page.locator("#messages .new-line")
+    await expect(line).to_be_in_viewport()
+    await expect(row(alice, "missed 3 of 3")).to_be_in_viewport()
+    await expect(page.locator("#jump")).to_be_hidden()
+    carol.send("PRIVMSG #other :said at the bottom")
+    await expect(row(alice, "said at the bottom")).to_be_in_viewport()
+    # Eighty: switched to, it opens at the line.
+    await alice.switch_to("#lobby")
+    await expect(line).to_be_in_viewport()
+    assert (await first_row_after_the_line(page) or "").endswith("missed 1 of 80")
+    await expect(row(alice, "missed 80 of 80")).not_to_be_in_viewport()
+
+
+async def test_a_reconnection_with_much_missed_opens_at_the_line(web_server, open_user, irc_user) -> None:
+    carol = await irc_user("carol", "#lobby")
+    alice = await open_user()
+    page = alice.page
+    alice.allowed_errors.append(r"WebSocket")
+    await alice.connect("alice", "#lobby")
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")
+    line = page.locator("#messages .new-line")
+    for n in (1, 2):  # twice: the second comes after the first line was read past
+        # The connection drops, and comes back only when told (the backoff made endless).
+        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+        await carol.expect("QUIT")
+        for i in range(1, 81):
+            carol.send(f"PRIVMSG #lobby :missed {i} of 80, return {n}")
+        await sync(carol)
+        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")
+        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+        await page.wait_for_function(caught_up, arg=["#lobby"])
+        await expect(row(alice, f"missed 80 of 80, return {n}")).to_have_count(1)
+        await expect(line).to_be_in_viewport()
+        assert (await first_row_after_the_line(page) or "").endswith(f"missed 1 of 80, return {n}")
+        await expect(row(alice, f"missed 80 of 80, return {n}")).not_to_be_in_viewport()
+        await alice.say(f"read it all, {n}")  # read past: the line goes, the view to the newest
+        await expect(line).to_have_count(0)
+        await expect(row(alice, f"read it all, {n}")).to_be_in_viewport()
+
+
+async def test_home_and_end_go_to_the_first_message_loaded_and_the_newest(web_server, open_user, irc_user) -> None:
+    alice, _ = await missed_while_away(web_server, open_user, irc_user, 80)
+    page = alice.page
+    await alice.messages().focus()
+    await page.keyboard.press("ArrowUp")  # a message in view, the focus on it
+    await page.wait_for_function("() => document.activeElement.classList.contains('row')")
+    await page.keyboard.press("Home")
+    await page.wait_for_function("() => document.activeElement === document.querySelector('#messages .row')")
+    await expect(page.locator("#messages .history-status")).to_have_text("Beginning of the conversation")
+    await expect(page.locator("#messages .history-status")).to_be_in_viewport()
+    await page.keyboard.press("End")
+    last = "() => { const rows = document.querySelectorAll('#messages .row'); return rows[rows.length - 1]; }"
+    await page.wait_for_function(f"() => document.activeElement === ({last})()")
+    await expect(row(alice, "missed 80 of 80")).to_be_in_viewport()  # the newest, alice's rejoin under it
