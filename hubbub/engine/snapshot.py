@@ -61,6 +61,7 @@ def dump(state: ChatState) -> dict[str, Any]:
         "channels": [_channel(c) for c in state.channels.values()],
         "klines": [[k.mask, k.reason, k.set_by, k.set_at, k.expires] for k in state.klines.all()],
         "knocks": dict(state.knocks),
+        "dropped_accounts": dict(state.dropped_accounts),
         "whowas": {
             "limit": state.whowas.limit,
             "entries": [[e.nick, e.username, e.host, e.realname, e.server, e.when] for e in state.whowas.entries()],
@@ -104,6 +105,8 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.clock_us = int(data.get("clock_us", 0))  # absent: written by a node of a version before it
     state.knocks.clear()
     state.knocks.update(data.get("knocks", {}))  # absent: written by a node of a version before it
+    state.dropped_accounts.clear()
+    state.dropped_accounts.update(data.get("dropped_accounts", {}))  # absent: likewise
     state.users.clear()
     state.nicks.clear()
     state.per_ip.clear()

@@ -103,6 +103,10 @@ class Outcome:
     unregistered: Sequence[Channel] = ()
     # A dropped account's list entries (`-b a:name`...) taken out, channel by channel
     unlisted: Sequence[tuple[Channel, Sequence[ModeChange]]] = ()
+    # A dropped account's registration (its time); for a new one, the registration of its
+    # name dropped before it, if any (ChatState.dropped_accounts): the row the store's
+    # delete for it may remove, and no other (store/accounts.py)
+    registration: float | None = None
     metadata: Sequence[tuple[str, str | None]] = ()  # (key, new value or None) that changed
     # Local connections a channel message was delivered to, when delivery (announce.py)
     # chose them one by one (STATUSMSG, TAGMSG); -1: every local member but its sender.
@@ -883,7 +887,9 @@ def _account_registered(state: ChatState, ev: AccountRegistered) -> Outcome:
     state.accounts[ev.key] = account
     for fp in ev.certfps:
         state.certfps[fp] = account
-    return Outcome()
+    outcome = Outcome()
+    outcome.registration = state.dropped_accounts.pop(ev.key, None)
+    return outcome
 
 
 @applies(AccountCredentialsSet)
@@ -929,7 +935,9 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
         return rejected("no such account")
     for fp in account.certfps:
         state.certfps.pop(fp, None)
+    state.dropped_accounts[ev.key] = account.registered_at
     outcome = Outcome()
+    outcome.registration = account.registered_at
     affected = [user for user in state.users.values() if user.account is not None and casefold(user.account) == ev.key]
     for user in affected:
         _log_out(state, user)

@@ -39,6 +39,11 @@ class ChatState:
         # later one is stamped at or before it (apply.in_time_order).
         self.clock_us = 0
         self.knocks: dict[str, float] = {}  # the last KNOCKs' times, by knocker and channel (knocks.py)
+        # The registration (its time) of each name whose account was dropped, until the name
+        # is registered again: the new registration's write removes that one's row first,
+        # should the drop's own write not have reached a shared store yet (store/accounts.py).
+        # Like the knocks, it decides no reply, and is not in the digest.
+        self.dropped_accounts: dict[str, float] = {}
 
     # -- lookups -------------------------------------------------------------------------
 

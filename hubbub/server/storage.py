@@ -169,7 +169,14 @@ class PutAccount(NamedTuple):
 
 
 class DeleteAccount(NamedTuple):
+    """An account dropped, with what its name held. `registered_at` names the registration
+    dropped (None: whichever is stored, as `hubbub account del` alone on the store means):
+    in a shared store the row may already be another registration's of the name (written
+    by another node before this write came), and then nothing is deleted
+    (store/accounts.py)."""
+
     key: str
+    registered_at: float | None = None
 
 
 class PutChannel(NamedTuple):

@@ -10,6 +10,16 @@ registration a row is: a write updates the row of its own registration, inserts 
 there is none, and leaves a row of another registration as it is, certificates too,
 logged as an error. The rest of its batch is committed all the same: the history of
 that moment is not lost for it.
+
+A drop deletes likewise only its own registration's row, and what the name held with it.
+In a cluster, the nodes' writes reach the shared database each in its own time: a name
+dropped on one node and registered again on another may meet the drop's delete after
+the new registration's row. That delete finds a row of another registration and changes
+nothing. And the new registration's write deletes the dropped one's row first (the
+network applied the drop before it, and every node remembers the dropped registration
+until the name is registered again: ChatState.dropped_accounts), so that the insert is
+not refused for a row whose delete has not come yet. A row of a registration this network
+never dropped (a server outside the cluster) is still never replaced.
 """
 
 from __future__ import annotations

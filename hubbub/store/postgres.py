@@ -654,7 +654,14 @@ class PostgresStore:
                     [(fp, a.key) for fp in a.certfps],
                 )
         elif isinstance(op, DeleteAccount):
-            await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
+            if op.registered_at is None:
+                await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)
+            else:
+                status = await conn.execute(
+                    "DELETE FROM accounts WHERE key = $1 AND registered_at = $2", op.key, op.registered_at
+                )
+                if not _count(status) and await conn.fetchval("SELECT 1 FROM accounts WHERE key = $1", op.key):
+                    return  # another registration of the name is stored: it and what it holds stay (accounts.py)
             await conn.execute("DELETE FROM account_certs WHERE account = $1", op.key)
             await conn.execute("DELETE FROM read_markers WHERE account = $1", op.key)
             await conn.execute("DELETE FROM departures WHERE account = $1", op.key)

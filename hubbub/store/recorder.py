@@ -286,6 +286,8 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
 def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
     account = r.state.accounts.get(ev.key)
     if account is not None:
+        if o.registration is not None:  # a name dropped before: its row goes first, if still there
+            r.add(DeleteAccount(ev.key, o.registration))
         r.add(PutAccount(AccountRecord(
             account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
             tuple(sorted(account.certfps)),
@@ -293,7 +295,7 @@ def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet 
 
 
 def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
-    r.add(DeleteAccount(ev.key))
+    r.add(DeleteAccount(ev.key, outcome.registration))
     for channel in outcome.left:  # its empty registered channels ended with it
         r.add(DeleteChannel(channel.key))
         _ended(r, channel, channel.key, ev.time)

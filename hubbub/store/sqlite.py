@@ -663,7 +663,14 @@ class SqliteStore:
                 [(fp, a.key) for fp in a.certfps],
             )
         elif isinstance(op, DeleteAccount):
-            conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))
+            if op.registered_at is None:
+                conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))
+            else:
+                deleted = conn.execute(
+                    "DELETE FROM accounts WHERE key = ? AND registered_at = ?", (op.key, op.registered_at)
+                ).rowcount
+                if not deleted and conn.execute("SELECT 1 FROM accounts WHERE key = ?", (op.key,)).fetchone():
+                    return  # another registration of the name is stored: it and what it holds stay (accounts.py)
             conn.execute("DELETE FROM account_certs WHERE account = ?", (op.key,))
             conn.execute("DELETE FROM read_markers WHERE account = ?", (op.key,))
             conn.execute("DELETE FROM departures WHERE account = ?", (op.key,))

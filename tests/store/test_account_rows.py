@@ -4,9 +4,26 @@ without it knowing) must not replace the stored account, nor hand it its certifi
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from hubbub.server.storage import AccountRecord, AddMessage, DeleteAccount, PutAccount
+from hubbub.config import HistorySection
+from hubbub.engine.snapshot import dump, load_into
+from hubbub.server.apply import apply
+from hubbub.server.events import AccountDropped, AccountRegistered, Event
+from hubbub.server.state import ChatState
+from hubbub.server.storage import (
+    AccountRecord,
+    AddMessage,
+    ChannelRecord,
+    DeleteAccount,
+    PutAccount,
+    PutChannel,
+    PutMarker,
+    Write,
+)
+from hubbub.store.recorder import Recorder
 from tests.store.test_store import T0, ids, line, q, reopened
 
 STORED = AccountRecord("gina", "gina", "$argon2id$gina", "gina:scram", "gina@example.org", T0, ("aa" * 32,))
@@ -44,3 +61,53 @@ async def test_a_name_dropped_and_registered_again_is_the_new_registration(make_
     again = AccountRecord("gina", "Gina", "$argon2id$again", "", "", T0 + 100, ())
     await store.write([DeleteAccount("gina"), PutAccount(again)])
     assert (await reopened(make_store)).accounts == [again]
+
+
+def recorded(state: ChatState, recorder: Recorder, event: Event) -> list[Write]:
+    """`event` applied to a node's `state`, and the writes its recorder makes of it (the
+    node it happened on)."""
+    recorder(event, apply(state, event))
+    return recorder.cut()
+
+
+async def test_a_drop_written_late_leaves_the_next_registration_of_its_name(
+    make_store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cluster: gina registers on node 1 and drops her account there; node 2, started
+    from a snapshot taken after the drop, registers the name again. Node 1's delete reaches
+    the shared database after node 2's writes: the row stays node 2's registration's, and
+    so do the channel and the read marker it wrote meanwhile."""
+    node1 = ChatState(T0)
+    one = Recorder(node1, HistorySection())
+    first = recorded(node1, one, AccountRegistered("gina", "gina", "$argon2id$gina", "", "", T0))
+    dropped = recorded(node1, one, AccountDropped("gina", T0 + 50, "drop1"))
+    node2 = ChatState(T0)
+    load_into(node2, json.loads(json.dumps(dump(node1))))
+    two = Recorder(node2, HistorySection())
+    again = recorded(node2, two, AccountRegistered("gina", "Gina", "$argon2id$again", "", "", T0 + 100))
+    store = await make_store()
+    await store.write(first)
+    channel = ChannelRecord("#ginas", "#ginas", "gina", T0 + 101, "", "", 0.0, "nt", None, None, (), ())
+    await store.write([*again, PutChannel(channel), PutMarker("gina", "#ginas", T0 + 102)])
+    await store.write(dropped)  # node 1's, late
+    snapshot = await reopened(make_store)
+    assert snapshot.accounts == [AccountRecord("gina", "Gina", "$argon2id$again", "", "", T0 + 100, ())]
+    assert snapshot.channels == [channel]
+    assert await (await make_store()).marker("gina", "#ginas") == T0 + 102
+    assert "NOT stored" not in caplog.text
+
+
+async def test_a_drop_never_deletes_another_registration_of_its_name(make_store) -> None:
+    """A server outside the cluster (or one that registered the name before this one's
+    row was written) drops its own registration: the stored one of the name, and what it
+    holds, stay."""
+    store = await make_store()
+    channel = ChannelRecord("#ginas", "#ginas", "gina", T0 + 1, "", "", 0.0, "nt", None, None, (), ())
+    await store.write([PutAccount(STORED), PutChannel(channel)])
+    await store.write([DeleteAccount("gina", T0 + 60)])
+    snapshot = await reopened(make_store)
+    assert snapshot.accounts == [STORED]
+    assert snapshot.channels == [channel]
+    await (await make_store()).write([DeleteAccount("gina", T0)])  # its own registration's: gone, with its channel
+    snapshot = await reopened(make_store)
+    assert snapshot.accounts == [] and snapshot.channels == []
