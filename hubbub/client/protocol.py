@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
 from hubbub.client.splitting import split_message, text_budget
+from hubbub.irc import ctcp
 from hubbub.irc.message import Message, ParseError, parse
 
 __all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "utc_now"]
@@ -700,7 +701,7 @@ class ClientProtocol:
                 text = inner  # a CTCP reply: show it as the notice it is
             else:
                 if not history:
-                    self._answer_ctcp(nick_of(message.source), verb.upper(), arg)
+                    self._answer_ctcp(nick_of(message.source), inner)
                 return None
         source = nick_of(message.source) or (self.server_name or "")
         own = self.is_me(source)
@@ -739,20 +740,12 @@ class ClientProtocol:
         self._emit(ev.Wallops(source, message.param(0), self.is_me(source), self._time(message),
                               message.tags.get("msgid"), message.source or ""))
 
-    def _answer_ctcp(self, nick: str, verb: str, arg: str) -> None:
+    def _answer_ctcp(self, nick: str, body: str) -> None:
         if not nick or self.is_me(nick):
             return
-        if verb == "VERSION":
-            reply = f"VERSION {CTCP_VERSION}"
-        elif verb == "PING":
-            reply = f"PING {arg}"
-        elif verb == "TIME":
-            reply = f"TIME {self.clock().isoformat()}"
-        elif verb == "CLIENTINFO":
-            reply = "CLIENTINFO ACTION CLIENTINFO PING TIME VERSION"
-        else:
-            return
-        self._send("NOTICE", nick, f"\x01{reply}\x01")
+        reply = ctcp.answer(body, CTCP_VERSION, self.clock().timestamp())
+        if reply is not None:
+            self._send("NOTICE", nick, f"\x01{reply}\x01")
 
     def _members_changed(self, state: ChannelState) -> None:
         self._emit(ev.MembersChanged(state.name, self.members(state.name)))

@@ -263,6 +263,8 @@ def test_ctcp_action_is_an_action_and_version_is_answered() -> None:
     events = feed(proto, ":bob!u@h PRIVMSG #c :\x01ACTION waves\x01", ":bob!u@h PRIVMSG alice :\x01VERSION\x01")
     assert [(e.kind, e.text) for e in of(events, ev.MessageReceived)] == [("action", "waves")]
     assert proto.lines_to_send() == ["NOTICE bob :\x01VERSION hubbub chat\x01"]
+    feed(proto, ":bob!u@h PRIVMSG alice :\x01PING 42\x01", ":bob!u@h PRIVMSG alice :\x01FINGER\x01")
+    assert proto.lines_to_send() == ["NOTICE bob :\x01PING 42\x01"]  # FINGER: no answer
 
 
 def test_without_echo_message_our_messages_are_reported_locally() -> None:

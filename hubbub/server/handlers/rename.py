@@ -23,6 +23,7 @@ from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelRenamed
+from hubbub.server.handlers.channels import creator_op
 from hubbub.server.handlers.replies import shown
 
 REASONLEN = 300
@@ -56,9 +57,7 @@ def handle_rename(ctx: Context, message: Message) -> None:
     if new_name == channel.name:
         _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "The channel already has that name")
         return
-    server = ctx.config.server
-    if (not server.default_channel_creator_op and casefold(new_name) == casefold(server.default_channel)
-            and casefold(new_name) != channel.key):  # fmt: skip
+    if not creator_op(ctx.config.server, new_name) and casefold(new_name) != channel.key:
         # its ops would be the lobby's: the way around its creator not being its op
         _fail(ctx, "CANNOT_RENAME", channel.name, new_name, "That is the server's default channel: no channel "
               "is renamed to it")  # fmt: skip
