@@ -17,6 +17,7 @@ import pytest
 
 pytest.importorskip("playwright")
 
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from playwright.async_api import expect  # noqa: E402
 
 from hubbub.irc.message import parse  # noqa: E402
@@ -147,12 +148,23 @@ async def test_more_missed_than_a_return_fetches_is_said_so(open_page) -> None:
         await alice.switch_to("#lobby")
         line = page.locator("#messages .new-line")
         await expect(line).to_have_text(re.compile(r"^New messages: more than \d+, the first ones further up$"))
-        # above the oldest loaded (the same, read at once: scroll-back may bring more)
-        below, oldest = await page.evaluate(
-            "() => [document.querySelector('#messages .new-line').nextElementSibling.textContent,"
-            " window.hubbub.state.buffer('#lobby').messages.find((r) => r.kind === 'message').text]"
-        )  # fmt: skip
-        assert below.endswith(oldest), (below, oldest)
+        # above the oldest loaded. The view opens at the line, at the top, so scroll-back
+        # may load older ones at once: the state has them a frame before the view has
+        # moved the line up to them, so what is compared is waited for, not read once.
+        placed = """() => {
+          const line = document.querySelector('#messages .new-line');
+          const oldest = window.hubbub.state.buffer('#lobby').messages.find((r) => r.kind === 'message');
+          return !!line && !!line.nextElementSibling && !!oldest
+            && line.nextElementSibling.textContent.endsWith(oldest.text);
+        }"""
+        try:
+            await page.wait_for_function(placed, timeout=10_000)
+        except PlaywrightTimeoutError:
+            below, oldest = await page.evaluate(
+                "() => [document.querySelector('#messages .new-line').nextElementSibling.textContent,"
+                " window.hubbub.state.buffer('#lobby').messages.find((r) => r.kind === 'message').text]"
+            )  # fmt: skip
+            raise AssertionError(("the line is not above the oldest loaded", below, oldest)) from None
         await page.close()  # before the server stops: no refused reconnection logged
         await carol.close()
     finally:
