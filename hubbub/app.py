@@ -423,6 +423,10 @@ class Runtime:
         now = stop_time(self.services.clock(), self.state.clock_us, self.cluster is not None)
         conns = self.services.connections()
         cut = {conn.user.uid for conn in conns if conn.waiting is not None}
+        # a JOIN not applied here yet is applied by the others after the cut: its user never
+        # saw that channel until `now`, so the others note no departure of it at all (this
+        # node's own, from its state, stay right: the user is not in the channel here)
+        late = self.cluster.replica.joining() if self.cluster is not None else set()
         self._disconnect_everyone(reason)
         self.flusher.flush()
         loop = asyncio.get_running_loop()
@@ -436,7 +440,7 @@ class Runtime:
         self.persistence.departures = self.services.departures.stopping(shown, now)
         if self.cluster is not None:  # our users quit for everyone else, naming the node that stopped
             # ("Server shutting down" alone reads, to those on other nodes, as if theirs were)
-            await self.cluster.stop(f"{self.config.server.name}: {reason}", seen=now, unseen=tuple(sorted(cut)))
+            await self.cluster.stop(f"{self.config.server.name}: {reason}", seen=now, unseen=tuple(sorted(cut | late)))
         if self._web is not None:  # WebSockets are closed by now; HTTP connections end here
             await self._web.cleanup()
         for link in list(self.connections):  # an HTTP one still in its TLS handshake

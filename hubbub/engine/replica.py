@@ -220,6 +220,12 @@ class Replica:
         come back: a log that loses them gets them again)."""
         self.sent = max(self.sent, seq)
 
+    def joining(self) -> set[str]:
+        """The users of this node with a JOIN emitted and not applied yet: at a clean
+        stop, the others apply it after the cut (`NodeLost.seen`), so those users were
+        never shown that channel until then (server/departures.py)."""
+        return {event.uid for _, event in self.outbox if type(event) is Joined}
+
     def refuse_waiting(self, why: str) -> None:
         """The log is out of reach for too long: what clients wait for and has not gone
         out is refused, each sender told (housekeeping, such as a quit, stays queued)."""

@@ -2,15 +2,16 @@
 shown everything, and every node notes its accounts' departures then) and 0355bc9 (+f
 counts a TAGMSG as a fifth of a line).
 
-The xfail test shows a way `seen` can still take lines for seen that were not (a JOIN applied
-after the cut); the others guard the new behaviour (a client cut off at the stop, found here, is fixed)."""
+A JOIN applied after the cut, which `seen` took for seen, is now named `unseen` by the
+stopping node; the others guard the new behaviour (a client cut off at the stop, found here,
+is fixed)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
-
-import pytest
 
 from hubbub.server import chanflood
 from hubbub.server.chanflood import LINE, TAG, FloodRule
@@ -27,6 +28,7 @@ from hubbub.server.events import (
 )
 from tests.cluster.support import Cluster, caught_up
 from tests.cluster.test_departures_cluster import identified, registered, rejoin
+from tests.cluster.test_rebuilt_log_order import unpublished
 from tests.helpers import LineClient
 from tests.services import RedisServer
 from tests.unit.test_cluster_replica import Log, user
@@ -60,32 +62,40 @@ def test_seen_travels_from_the_node_lost_into_every_quit_and_survives_in_time_or
     assert departures.dump() == [["bob", "#c", seen]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="departures._quit notes a clean stop's `seen` for every channel the quit takes the user "
-    "out of, even one whose JOIN was applied after `seen` (its node had stopped: the user never saw "
-    "that channel): a rejoin then skips the channel's lines said before `seen`, which a newcomer gets",
-)
-def test_a_channel_joined_after_seen_is_not_noted_as_seen_until_then() -> None:
+def test_a_user_named_unseen_for_a_join_after_the_cut_has_no_departure_noted() -> None:
+    """The stopping node names a user whose JOIN it had not applied at its cut (`unseen`,
+    app.stop): the others, who apply that JOIN after `seen`, note no departure of it, so
+    a rejoin replays the channel's last lines, as to anyone new (without the name they
+    took `seen` for the channel joined after it)."""
     log = Log()
     replica, departures = node("aaaaaa")
     seq = [0]
     _bob_on_b(replica, log, seq)
     feed(replica, log, "bbbbbb", seq, *user("bbbbbb", 2, "dee"), Joined("bbbbbb2", "#d", 2.0, "j2"),
          Said("bbbbbb2", "PRIVMSG", "#d", True, "said before bob came", None, 2.1, "s1"))  # fmt: skip
-    # node b stops here: the last event it applied is that line (its users saw it, bob
-    # was not in #d); bob's JOIN #d was waiting for the log's order and is applied by the
-    # others after b's cut, then b's NodeLost
-    seen = replica.state.clock_us / 1e6
+    seen = replica.state.clock_us / 1e6  # node b's cut: bob's JOIN #d was still in its outbox
     feed(replica, log, "bbbbbb", seq, Joined("bbbbbb1", "#d", 2.2, "j3"))
-    joined_at = replica.state.clock_us / 1e6
-    assert joined_at > seen
-    feed(replica, log, "bbbbbb", seq, NodeLost("bbbbbb", STOPPING, 3.0, "n1", seen=seen))
-    noted = {channel: when for account, channel, when in departures.dump() if account == "bob"}
-    assert noted["#c"] == seen
-    # bob never saw #d: no departure (the channel's last lines, as for anyone new), at
-    # least none before the join; at `seen` the rejoin's replay leaves out "said before bob came"
-    assert "#d" not in noted or noted["#d"] >= joined_at, (noted["#d"], joined_at)
+    assert replica.state.clock_us / 1e6 > seen
+    feed(replica, log, "bbbbbb", seq, NodeLost("bbbbbb", STOPPING, 3.0, "n1", seen=seen, unseen=("bbbbbb1",)))
+    assert [entry for entry in departures.dump() if entry[0] == "bob"] == []
+
+
+def test_a_join_emitted_and_not_applied_is_named_by_joining() -> None:
+    """`Replica.joining`: the users whose JOIN waits in the outbox, and no longer once
+    the log brought it back and it was applied."""
+    log = Log()
+    replica, _ = node("bbbbbb")
+    seq = [0]
+    _bob_on_b(replica, log, seq)
+    replica.seq = seq[0]  # what this node published so far: the entries above
+    assert replica.joining() == set()
+    replica.emit(None, Joined("bbbbbb1", "#d", 2.2, "j3"))
+    replica.emit(None, Said("bbbbbb1", "PRIVMSG", "#c", True, "hi", None, 2.3, "s2"))
+    assert replica.joining() == {"bbbbbb1"}
+    for sent, event in replica.unsent(10):
+        seq[0] = sent - 1
+        feed(replica, log, "bbbbbb", seq, event)
+    assert replica.outbox == [] and replica.joining() == set()
 
 
 # -- NodeLost.seen: a real cluster ---------------------------------------------------------
@@ -150,6 +160,45 @@ async def test_a_client_whose_output_is_cut_at_the_stop_is_replayed_what_it_neve
         # those at least bob was shown one way or the other
         missed = [i for i in range(count - 10, count) if f"{i}" not in received | replayed]
         assert missed == [], f"never shown nor replayed: lines {missed} (bob read {len(live)} lines live)"
+    finally:
+        await cluster.close()
+
+
+async def test_a_join_still_on_its_way_at_a_clean_stop_is_not_taken_for_seen(
+    own_redis: RedisServer, cluster_config: str
+) -> None:
+    """Bob's JOIN #d waits for the log (Redis paused) when his node stops: the others
+    apply it after the stop's cut, so bob never saw #d until then. Coming back on another
+    node, bob is replayed #d's last lines, as anyone new (before: none said before the
+    cut, his departure from #d taken for then)."""
+    assert own_redis.process is not None
+    cluster = Cluster(own_redis.url, cluster_config)
+    try:
+        n1 = await cluster.add("history.autoreplay_lines=10", "cluster.node_timeout=10", "listen.web='127.0.0.1:0'")
+        n2 = await cluster.add("history.autoreplay_lines=10", "cluster.node_timeout=10")
+        dee = await cluster.client(n2, "dee", "#d")
+        bob = await registered(cluster, n1, "bob", "#c")
+        dee.send("PRIVMSG #d :said before bob came")
+        await caught_up(dee)
+        await caught_up(bob)  # node 1 applied dee's line: it is before node 1's cut
+        pid = own_redis.process.pid
+        os.kill(pid, signal.SIGSTOP)  # the log out of reach for a moment: bob's JOIN waits in node 1
+        try:
+            bob.send("JOIN #d")
+            for _ in range(200):
+                if await unpublished(n1) >= 1:
+                    break
+                await asyncio.sleep(0.02)
+            assert await unpublished(n1) >= 1
+            stopping = asyncio.create_task(n1.stop())
+            await bob.expect("ERROR")  # past the cut: everyone disconnected
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await stopping
+        await dee.expect(lambda m: m.command == "JOIN" and m.source.startswith("bob!"))  # applied after the cut
+        await dee.expect("QUIT")
+        bobby = await identified(cluster, n2, "bobby", "bob")
+        assert "said before bob came" in await rejoin(bobby, "#d")
     finally:
         await cluster.close()
 
