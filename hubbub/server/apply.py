@@ -121,6 +121,9 @@ class Outcome:
 NOT_ALLOWED = "not allowed"
 TOO_MANY = "too many"  # a channel given to an account that founds as many as it may already
 K_LINED = "K-Lined: "  # a connection refused by an address K-line: the reason follows
+# Dropped registrations remembered (ChatState.dropped_accounts), the oldest forgotten
+# first: each is needed only until its drop's delete has reached the store, seconds.
+DROPPED_KEPT = 10_000
 
 
 def rejected(reason: str) -> Outcome:
@@ -935,7 +938,10 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
         return rejected("no such account")
     for fp in account.certfps:
         state.certfps.pop(fp, None)
-    state.dropped_accounts[ev.key] = account.registered_at
+    dropped = state.dropped_accounts
+    dropped[ev.key] = account.registered_at
+    if len(dropped) > DROPPED_KEPT:  # the oldest: its delete reached the store long ago
+        del dropped[next(iter(dropped))]
     outcome = Outcome()
     outcome.registration = account.registered_at
     affected = [user for user in state.users.values() if user.account is not None and casefold(user.account) == ev.key]

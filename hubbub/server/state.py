@@ -42,7 +42,8 @@ class ChatState:
         # The registration (its time) of each name whose account was dropped, until the name
         # is registered again: the new registration's write removes that one's row first,
         # should the drop's own write not have reached a shared store yet (store/accounts.py).
-        # Like the knocks, it decides no reply, and is not in the digest.
+        # Like the knocks, it decides no reply, and is not in the digest. The newest
+        # apply.DROPPED_KEPT are kept, in the order the drops were applied.
         self.dropped_accounts: dict[str, float] = {}
 
     # -- lookups -------------------------------------------------------------------------

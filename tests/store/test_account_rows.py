@@ -10,6 +10,7 @@ import pytest
 
 from hubbub.config import HistorySection
 from hubbub.engine.snapshot import dump, load_into
+from hubbub.server import apply as apply_module
 from hubbub.server.apply import apply
 from hubbub.server.events import AccountDropped, AccountRegistered, Event
 from hubbub.server.state import ChatState
@@ -111,3 +112,20 @@ async def test_a_drop_never_deletes_another_registration_of_its_name(make_store)
     await (await make_store()).write([DeleteAccount("gina", T0)])  # its own registration's: gone, with its channel
     snapshot = await reopened(make_store)
     assert snapshot.accounts == [] and snapshot.channels == []
+
+
+def test_the_dropped_registrations_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The oldest dropped registration is forgotten first once DROPPED_KEPT are kept, the
+    same on every node (the drops' order is the network's), and a snapshot keeps that order."""
+    monkeypatch.setattr(apply_module, "DROPPED_KEPT", 3)
+    state = ChatState(T0)
+    for i in range(5):
+        apply(state, AccountRegistered(f"n{i}", f"n{i}", "$argon2id$x", "", "", T0 + i))
+    for i in (3, 0, 4, 1):
+        apply(state, AccountDropped(f"n{i}", T0 + 10 + i, f"d{i}"))
+    assert list(state.dropped_accounts) == ["n0", "n4", "n1"]
+    copy = ChatState(T0)
+    load_into(copy, json.loads(json.dumps(dump(state))))
+    apply(copy, AccountDropped("n2", T0 + 20, "d2"))
+    assert list(copy.dropped_accounts) == ["n4", "n1", "n2"]
+    assert copy.dropped_accounts["n4"] == T0 + 4
