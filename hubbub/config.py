@@ -42,6 +42,9 @@ class ServerSection:
     default_channel: str = _doc("channel that plain-text (netcat/telnet) users are put in, and that the web client suggests", default="#lobby")
     default_channel_creator_op: bool = _doc("make whoever creates the default channel (its first joiner after a start) its op, as in other channels; off, nobody is, and ops come from ChanServ once it is registered (docs/channels.md)", default=False)
     description: str = _doc("short description shown in WHOIS", default="hubbub chat server")
+    cloak_hosts: bool = _doc("show others each user's host as a cloak of its IP address (a keyed hash: `k3j5x7q2m9a4b6c8.hubbub`, the same for the same address, an IPv6 user's /64 by limits.ipv6_prefix) rather than the address; the user itself and operators still see the address (WHOIS); for connections made after a change", default=True)
+    cloak_suffix: str = _doc("the cloak's last label (letters, digits, '-'); empty: the network name in lower case", default="")
+    cloak_exempt: list[str] = _doc("addresses or CIDR blocks shown as they are, not cloaked: by default this machine's own (a bot or a proxy on it), which tell nobody anything", default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
 
 @dataclass
@@ -427,6 +430,13 @@ def validate(config: Config) -> None:
     room -= lim.nicklen + max(lim.nicklen, lim.channellen)
     if lim.metadata_max_value_bytes > room:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
+    for block in config.server.cloak_exempt:
+        try:
+            ipaddress.ip_network(block, strict=False)
+        except ValueError:
+            raise ConfigError(f"server.cloak_exempt: {block!r} is not an address or CIDR block") from None
+    if config.server.cloak_suffix and not _DNS_LABEL.fullmatch(config.server.cloak_suffix):
+        raise ConfigError("server.cloak_suffix must be letters, digits and '-' (a DNS label, up to 63)")
     if not 16 <= lim.ipv6_prefix <= 128:
         raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
     for key in ("max_clients", "max_clients_per_ip", "password_checks_per_address", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
@@ -589,6 +599,7 @@ def _validate_web(web: WebSection) -> None:
                 raise ConfigError(f"web.{key}: {block!r} is not an address or CIDR block") from None
 
 
+_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _ORIGIN = re.compile(r"https?://(\[[0-9a-fA-F:.]+\]|[^/:\s\[\]]+)(:\d{1,5})?")
 
 

@@ -44,6 +44,7 @@ RPL_MOTD = "372"
 RPL_MOTDSTART = "375"
 RPL_ENDOFMOTD = "376"
 RPL_WHOISHOST = "378"
+RPL_VISIBLEHOST = "396"  # the host others see (a cloak), as the charybdis and InspIRCd families send it
 RPL_TIME = "391"
 ERR_NOSUCHNICK = "401"
 ERR_NOSUCHSERVER = "402"

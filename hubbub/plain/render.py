@@ -174,6 +174,7 @@ class PlainOutput:
             n.RPL_LIST: lambda: f"* {p[1]} ({p[2]} here){': ' + p[3] if p[3] else ''}",
             n.RPL_LISTEND: lambda: "* End of the channel list",
             n.RPL_AWAY: lambda: f"* {p[1]} is away: {p[2]}",
+            n.RPL_VISIBLEHOST: lambda: f"*** Others see your address as {p[1]} (your IP address is hidden)",
         }
         make = special.get(code)
         if make is not None and len(p) >= 2:

@@ -20,6 +20,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
+from hubbub.server.cloaks import Cloaks, default_suffix
 from hubbub.server.connection import READ_MARKER, Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.departures import Departures
@@ -31,7 +32,7 @@ from hubbub.server.output import Link
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.throttle import FailureThrottle
-from hubbub.server.user import User, new_node_id, node_of
+from hubbub.server.user import User, host_of, new_node_id, node_of
 
 if TYPE_CHECKING:
     from hubbub.server.storage import Store
@@ -142,6 +143,7 @@ class Services:
         # what SCRAM's made-up keys for unknown names derive from (handlers/sasl.py): the
         # store's, shared by every node and kept across restarts; this process's without one
         self.decoy_secret = os.urandom(32)
+        self.cloaks = Cloaks()  # the hosts others see (cloaks.py): keyed by that secret too
         self.control = control
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
@@ -173,6 +175,18 @@ class Services:
         self.clock = clock
         for ctx in self.local.values():
             ctx.now = clock
+
+    def cloak(self, ip: str, group: str) -> str | None:
+        """The cloak a user from `ip` (counted as `group`) is shown with, None when its
+        address is shown as it is (server.cloak_*)."""
+        server = self.config.server
+        suffix = server.cloak_suffix or default_suffix(server.network)
+        return self.cloaks.shown(ip, group, self.decoy_secret, server.cloak_hosts, suffix, server.cloak_exempt)
+
+    def host_for(self, ip: str, group: str) -> str:
+        """The host a new user from `ip` gets: its cloak, or the address itself."""
+        cloaked = self.cloak(ip, group)
+        return cloaked if cloaked is not None else host_of(ip)
 
     def new_uid(self) -> str:
         return f"{self.node_id}{next(self._uids):x}"

@@ -24,7 +24,6 @@ from hubbub.server.events import Connected
 from hubbub.server.gateways import is_gateway
 from hubbub.server.labels import answers_labels, usable_label
 from hubbub.server.output import IrcOutput, Link
-from hubbub.server.user import host_of
 
 log = logging.getLogger("hubbub.session")
 
@@ -57,7 +56,8 @@ class Session:
         if ip_limit and is_gateway(svc.config.webirc, ip):
             ip_limit = 0
         group = counted_as(ip, svc.config.limits.ipv6_prefix)
-        event = Connected(uid, ip, host_of(ip), secure, svc.clock(), ip_limit, certfp, "" if group == ip else group)
+        host = svc.host_for(ip, group)
+        event = Connected(uid, ip, host, secure, svc.clock(), ip_limit, certfp, "" if group == ip else group)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:
@@ -66,7 +66,8 @@ class Session:
         rejected = outcome.rejected or ""
         if rejected.startswith(K_LINED):  # one added meanwhile, ordered first (a cluster)
             svc, ip = self.svc, self.ip
-            kline = svc.state.klines.find("", host_of(ip), ip, svc.clock())
+            group = counted_as(ip, svc.config.limits.ipv6_prefix)
+            kline = svc.state.klines.find("", svc.host_for(ip, group), ip, svc.clock())
             if kline is not None:
                 svc.notices.send(f"K-line active for a connection from {ip}: {kline.mask}")
                 svc.audit.kline_hit(kline.mask, f"a connection from {ip}")

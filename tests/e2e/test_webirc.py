@@ -42,8 +42,9 @@ async def make_gateway_server(tmp_path: Path) -> AsyncIterator[Callable[..., Awa
     async def make(*overrides: str, toml: str = OPERS + webirc_toml()) -> Runtime:
         path = tmp_path / f"hubbub{len(started)}.toml"
         path.write_text(toml, encoding="utf-8")
+        # hosts as the gateway names them, not cloaked (tests/e2e/test_cloaks.py turns cloaks on)
         sets = ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
-                "store.db=':memory:'", *overrides]  # fmt: skip
+                "store.db=':memory:'", "server.cloak_hosts=false", *overrides]  # fmt: skip
         runtime = Runtime(load(str(path), sets), loader=lambda: load(str(path), sets), config_name=str(path))
         await runtime.start()
         started.append(runtime)

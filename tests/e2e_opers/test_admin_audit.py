@@ -392,7 +392,8 @@ async def test_kline_notice_for_a_connection_still_registering_is_one_of_the_doc
 async def test_kline_on_a_websocket_user_behind_a_trusted_proxy_bans_its_forwarded_address(
     make_oper_server: MakeServer, clients
 ) -> None:
-    server = await make_oper_server("listen.web='127.0.0.1:0'", "web.trusted_proxies=['127.0.0.1']")
+    server = await make_oper_server("listen.web='127.0.0.1:0'", "web.trusted_proxies=['127.0.0.1']",
+                                    "server.cloak_hosts=false")  # fmt: skip
     ircop = await an_oper(server)  # 127.0.0.1 too, but not 192.0.2.7: the K-line is not on the setter
     clients.append(ircop)
 

@@ -72,7 +72,7 @@ class Gateway:
 
 
 def gateway_net(*overrides: str, hosts: tuple[str, ...] = (GATEWAY, "127.0.0.1")) -> Services:
-    config = load(None, list(overrides))
+    config = load(None, ["server.cloak_hosts=false", *overrides])  # the addresses themselves: tests/e2e/test_cloaks.py
     config.webirc = [WebircBlock(HASH, list(hosts), "kiwi")]
     return local_core(config, FakeClock())
 

@@ -289,7 +289,7 @@ async def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(make_web_serve
 
 
 async def test_behind_a_trusted_proxy_the_rightmost_untrusted_address_is_the_client(make_web_server) -> None:
-    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8', '10.0.0.0/8']")
+    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8', '10.0.0.0/8']", "server.cloak_hosts=false")
     # the client wrote the first address itself; its proxy chain appended the others
     sock, frames = await registered(runtime, "chain", "X-Forwarded-For: 203.0.113.66, 198.51.100.7, 10.1.2.3")
     await send(sock, frame(b"WHOIS chain"))
@@ -299,7 +299,7 @@ async def test_behind_a_trusted_proxy_the_rightmost_untrusted_address_is_the_cli
 
 
 async def test_a_repeated_x_forwarded_for_is_read_as_one_list(make_web_server) -> None:
-    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8']")
+    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8']", "server.cloak_hosts=false")
     sock, frames = await registered(runtime, "spoof", "X-Forwarded-For: 203.0.113.66",  # the client's own
                                     "X-Forwarded-For: 198.51.100.7")  # the one the proxy added  # fmt: skip
     await send(sock, frame(b"WHOIS spoof"))

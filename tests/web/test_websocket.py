@@ -484,7 +484,7 @@ async def test_shutdown_sends_each_websocket_its_error_then_closes(make_web_serv
 
 
 async def test_a_trusted_proxy_names_the_client_and_others_cannot(make_web_server, ws_clients) -> None:
-    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8']")
+    runtime = await make_web_server("web.trusted_proxies=['127.0.0.0/8']", "server.cloak_hosts=false")
     proxied = await WsClient.connect(runtime, headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1",
                                                        "X-Forwarded-Proto": "https"})  # fmt: skip
     ws_clients.append(proxied)

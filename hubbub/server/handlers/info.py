@@ -74,6 +74,9 @@ def send_welcome(ctx: Context) -> None:
     user_modes, channel_modes = myinfo_modes()
     conn.numeric(n.RPL_MYINFO, ctx.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(ctx)
+    user = ctx.user
+    if user.host == ctx.svc.cloak(user.ip, user.group):  # its address hidden: say what others see
+        conn.numeric(n.RPL_VISIBLEHOST, user.host, "is now your displayed host")
     send_lusers(ctx)
     if metadata.aware(conn):  # draft/metadata-2: one's own keys (set with before-connect)
         metadata.send_own(conn, ctx.user)

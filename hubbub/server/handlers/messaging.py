@@ -143,18 +143,22 @@ def flooding(ctx: Context, channel: Channel, weight: int, error: Error) -> bool:
         error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {seconds} seconds)")
     if verdict == chanflood.CROSSED:
         if rule.ban:
-            ban = (ModeChange(True, "b", flood_ban_mask(user)),)
+            ban = (ModeChange(True, "b", flood_ban_mask(user, ctx.svc.cloak(user.ip, user.group))),)
             ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
         if user in channel.members:
             ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid(), ctx.name))
     return True
 
 
-def flood_ban_mask(user: User) -> str:
+def flood_ban_mask(user: User, cloak: str | None) -> str:
     """The ban +f sets: the sender's address as every per-address limit counts it (an IPv6
     user's /64 by default, `limits.ipv6_prefix`), since an IPv6 flooder can come back
     from any other address of its block at once; the shown host when that is no
-    address (a test's or a Unix socket's name)."""
+    address (a test's or a Unix socket's name). For a user shown with its cloak
+    (`cloak`: that of its address), the cloak, which stands for the same block and, in
+    a list the channel reads, does not tell the address."""
+    if cloak is not None and user.host == cloak:
+        return f"*!*@{cloak}"
     group = user.group
     return f"*!*@{group}" if cidr_block(group) is not None else f"*!*@{user.host}"
 

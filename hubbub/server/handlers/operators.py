@@ -184,7 +184,8 @@ def looks_like_a_nick(target: str) -> bool:
 
 @command("KLINE", min_params=1)
 def handle_kline(ctx: Context, message: Message) -> None:
-    """`KLINE [duration] <user@host | host | nick> [:reason]`; a nick stands for `*@its host`."""
+    """`KLINE [duration] <user@host | host | nick> [:reason]`; a nick stands for `*@its host`
+    (for a cloaked user, `*@its address`: an IPv6 one's block as limits count it)."""
     if refused(ctx):
         return
     user = ctx.user
@@ -192,7 +193,10 @@ def handle_kline(ctx: Context, message: Message) -> None:
     reason = fit_utf8(" ".join(words), MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
-        target = f"*@{named.host}"
+        # its address when others see a cloak: what operators read (WHOIS), checked as a
+        # connection is accepted, and kept whatever becomes of the cloak's key
+        cloaked = named.host == ctx.svc.cloak(named.ip, named.group)
+        target = f"*@{named.group if cloaked else named.host}"
     elif looks_like_a_nick(target):
         ctx.conn.numeric(n.ERR_NOSUCHNICK, target, "No such nick (to K-line a host by name, write *@host)")
         return

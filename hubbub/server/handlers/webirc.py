@@ -145,7 +145,9 @@ def _take_address(ctx: Context, block: WebircBlock, message: Message) -> None:
     if ip is None:
         _refuse(ctx, BAD_ADDRESS)
         return
-    host = gateways.shown_host(message.params[2], ip)
+    group = counted_as(ip, ctx.config.limits.ipv6_prefix)
+    # cloaked as any connection's address (the gateway's hostname for it would tell as much)
+    host = ctx.svc.cloak(ip, group) or gateways.shown_host(message.params[2], ip)
     options = gateways.parse_options(" ".join(message.params[4:]))
     gateway_ip = user.ip
     # The spec: secure only when the gateway says its user's connection to it is, and its
@@ -177,6 +179,5 @@ def _take_address(ctx: Context, block: WebircBlock, message: Message) -> None:
             ctx.svc.audit.refused(ip, f"{TOO_MANY} (through WebIRC gateway {name} [{gateway_ip}])")
             ctx.disconnect(TOO_MANY)
 
-    group = counted_as(ip, ctx.config.limits.ipv6_prefix)
     event = AddressSet(user.uid, ip, host, secure, name, gateway_ip, ctx.now(), ip_limit, "" if group == ip else group)
     ctx.emit(event, applied)
