@@ -100,7 +100,7 @@ from hubbub.store.rows import (
     to_us,
 )
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
-from hubbub.store.schema import DEPARTURES, DEPARTURES_KEPT, LATEST, MIGRATIONS
+from hubbub.store.schema import DEPARTURES, DEPARTURES_KEPT, LATEST, MIGRATIONS, Repair
 
 log = logging.getLogger("hubbub.store")
 T = TypeVar("T")
@@ -273,6 +273,14 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def _repair(conn: asyncpg.Connection, repair: Repair) -> int:
+    """Run a migration's repair in its transaction; how many keys it took."""
+    keys = repair.keys(await conn.fetch(repair.query))
+    for statement in repair.deletes:
+        await conn.executemany(statement.replace("?", "$1"), [(key,) for key in keys])
+    return len(keys)
+
+
 class PostgresStore:
     def __init__(self, url: str, readers: int = 2, claim: Claim = Claim.SERVING, output_wait: float = 2.0) -> None:
         self.path = url  # what opens the same database again
@@ -418,10 +426,16 @@ class PostgresStore:
             for migration in MIGRATIONS:
                 if migration.version <= current:
                     continue
-                for statement in (*migration.common, *migration.postgresql):
-                    await conn.execute(statement)
+                repaired = 0
+                if migration.cleans(current):
+                    for statement in (*migration.common, *migration.postgresql):
+                        await conn.execute(statement)
+                    if migration.repair is not None:
+                        repaired = await _repair(conn, migration.repair)
                 await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", migration.version)
                 log.info("%s: schema migrated to %d (%s)", self.address, migration.version, migration.what)
+                if repaired and migration.repair is not None:
+                    log.info("%s: " + migration.repair.told, self.address, repaired)
 
     async def _snapshot(self, conn: asyncpg.Connection) -> Snapshot:
         async with conn.transaction(isolation="repeatable_read", readonly=True):  # one consistent view

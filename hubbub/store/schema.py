@@ -2,12 +2,30 @@
 
 A migration is never edited once released: a change to the schema is a new migration.
 The SQL is kept to what SQLite and PostgreSQL both understand, except where a backend
-needs its own (full-text search): those steps are given per backend.
+needs its own (full-text search): those steps are given per backend. A choice SQL says
+badly (which channels their mode changes left closed) is a `Repair`: the rows read, the
+keys picked from them in Python, the same deletes on both backends.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from hubbub.server.chanmodes import CHANNEL_MODES, FLAG, parse_mode_changes
+from hubbub.server.channel import Channel
+
+
+class Repair(NamedTuple):
+    """A step whose choice SQL says badly (replaying mode changes): the rows `query`
+    reads, the keys `keys` picks from them, and `deletes` run once per key (each takes
+    the key as its one parameter, `?`). `told` counts them in the upgrade's log."""
+
+    query: str
+    keys: Callable[[Iterable[Sequence[Any]]], list[str]]
+    deletes: tuple[str, ...]
+    told: str
 
 
 class Migration(NamedTuple):
@@ -16,11 +34,56 @@ class Migration(NamedTuple):
     common: tuple[str, ...]
     sqlite: tuple[str, ...] = ()
     postgresql: tuple[str, ...] = ()
+    repair: Repair | None = None
+    # A cleaning of what revisions before schema `before` left: its steps run only on a
+    # database that was below it when this start began. One made at `before` or later was
+    # written by revisions that never left it, and may hold rows the cleaning would take
+    # for leftovers (an `a:` entry for a name nobody has registered yet). 0: every one.
+    before: int = 0
+
+    def cleans(self, was: int) -> bool:
+        """Whether its steps run on a database that was at schema `was` at this start."""
+        return not self.before or was < self.before
 
 
-# A-Z folded and nothing else, as the ascii casemapping folds (PostgreSQL's lower() follows
-# the database's locale)
-_FOLD = "translate(target, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+def _closed_at_end(rows: Iterable[Sequence[Any]]) -> list[str]:
+    """The channels (of `(target, params)` MODE rows, in the order they were applied)
+    that their mode changes left closed (Channel.closed: secret, invite-only, keyed or
+    +R). Each name's changes are taken as one channel's: what ended and came again under
+    it shows no boundary, so a channel closed once and never opened again counts as
+    closed, whatever came after it under its name (its history is forgotten rather than
+    shown to the wrong people)."""
+    channels: dict[str, Channel] = {}
+    for target, params in rows:
+        _, letters, *args = json.loads(params)
+        channel = channels.setdefault(target, Channel(target, 0.0))
+        for adding, letter, arg in parse_mode_changes(letters, args):
+            if letter == "k":
+                channel.join_key = (arg or "*") if adding else None
+            elif letter in CHANNEL_MODES and CHANNEL_MODES[letter].kind == FLAG:
+                (channel.modes.add if adding else channel.modes.discard)(letter)
+    return [key for key, channel in channels.items() if channel.closed]
+
+
+def _ascii_folded(text: str) -> str:
+    """`text` with A-Z folded and nothing else, as the ascii casemapping folds, on
+    PostgreSQL (whose lower() follows the database's locale; SQLite's folds A-Z only)."""
+    return f"translate({text}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+
+
+_FOLD = _ascii_folded("target")
+
+
+def _unheld_account_entries(fold: Callable[[str], str]) -> str:
+    """Deleting the `a:<name>` and `m:a:<name>` list entries whose name is no account's
+    (bans.MaskList.remove_account's, for every name at once); a wildcard (`a:zo*`) names
+    nobody in particular and stays."""
+    return (
+        "DELETE FROM channel_lists WHERE mask NOT LIKE '%*%' AND mask NOT LIKE '%?%' AND ("
+        f"(substr(mask, 1, 2) = 'a:' AND {fold('substr(mask, 3)')} NOT IN (SELECT key FROM accounts)) "
+        f"OR (substr(mask, 1, 4) = 'm:a:' AND {fold('substr(mask, 5)')} NOT IN (SELECT key FROM accounts)))"
+    )
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -279,6 +342,43 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DELETE FROM messages WHERE target NOT IN (SELECT key FROM channels) AND target NOT IN "
             "(SELECT target FROM messages WHERE command IN ('PRIVMSG', 'NOTICE', 'TAGMSG'))",
         ),
+    ),
+    Migration(
+        11,
+        "the history of closed channels that ended before schema 3, forgotten as when one ends now",
+        # A closed channel's history ends with it (recorder.py `_ended`; after a crash, the
+        # names kept in closed_channels since schema 3). Before that, what such channels
+        # left stayed, and whoever created the name next, its op, read it. Which were
+        # closed when they ended, their mode changes in the history tell (with history
+        # events on, the default): the rows of every name that is no registered channel
+        # and that they left closed go, with the read markers of it. A database made at
+        # schema 3 or later keeps nothing of the kind (a closed channel that lives on in
+        # a cluster's nodes is among its closed_channels) and is not touched.
+        (),
+        repair=Repair(
+            "SELECT target, params FROM messages WHERE command = 'MODE' AND target NOT IN (SELECT key FROM channels) "
+            "ORDER BY time_ms, time_us, id",
+            _closed_at_end,
+            ("DELETE FROM messages WHERE target = ?", "DELETE FROM read_markers WHERE target = ?"),
+            "forgot the history of %d closed channels that ended before schema 3",
+        ),
+        before=3,
+    ),
+    Migration(
+        12,
+        "the a:<name> entries that accounts dropped before schema 5 left in registered channels' lists",
+        # A DROP takes the entries that name the account out of every channel's +b, +e
+        # and +I lists (apply.py `_account_dropped`): whoever registers the name next is
+        # not the one they were about. Revisions up to schema 4 (that change came late in
+        # it) kept them in the stored lists: an invitation to a +i channel let the new
+        # holder in. Which names were dropped such a database does not tell: every entry
+        # naming no account goes, one for a name never registered too. One made at schema
+        # 5 or later holds such entries only for names nobody has registered yet, set on
+        # purpose, and is not touched.
+        (),
+        sqlite=(_unheld_account_entries(lambda text: f"lower({text})"),),
+        postgresql=(_unheld_account_entries(_ascii_folded),),
+        before=5,
     ),
 )
 

@@ -93,7 +93,7 @@ from hubbub.store.rows import (
 from hubbub.store.schema import DECOY_SECRET as _DECOY_SECRET
 from hubbub.store.schema import DEPARTURES as _DEPARTURES
 from hubbub.store.schema import DEPARTURES_KEPT as _DEPARTURES_KEPT
-from hubbub.store.schema import LATEST, MIGRATIONS
+from hubbub.store.schema import LATEST, MIGRATIONS, Repair
 
 T = TypeVar("T")
 log = logging.getLogger("hubbub.store")
@@ -177,6 +177,14 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         part = rows[start : start + _ROWS_PER_INSERT]
         conn.execute(_insert_sql(len(part)), [value for row in part for value in row])
+
+
+def _repair(conn: sqlite3.Connection, repair: Repair) -> int:
+    """Run a migration's repair in its transaction; how many keys it took."""
+    keys = repair.keys(conn.execute(repair.query).fetchall())
+    for statement in repair.deletes:
+        conn.executemany(statement, [(key,) for key in keys])
+    return len(keys)
 
 
 class SqliteStore:
@@ -415,9 +423,13 @@ class SqliteStore:
             if migration.version <= current:
                 continue
             conn.execute("BEGIN IMMEDIATE")
+            repaired = 0
             try:
-                for statement in (*migration.common, *migration.sqlite):
-                    conn.execute(statement)
+                if migration.cleans(current):
+                    for statement in (*migration.common, *migration.sqlite):
+                        conn.execute(statement)
+                    if migration.repair is not None:
+                        repaired = _repair(conn, migration.repair)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (migration.version,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -425,6 +437,8 @@ class SqliteStore:
                 raise
             if upgrading:
                 log.info("%s: schema migrated to %d (%s)", self.where, migration.version, migration.what)
+            if repaired and migration.repair is not None:
+                log.info("%s: " + migration.repair.told, self.where, repaired)
 
     def _snapshot(self, conn: sqlite3.Connection) -> Snapshot:
         certs: dict[str, list[str]] = {}

@@ -610,7 +610,7 @@ async def test_a_file_of_a_newer_schema_is_refused_in_one_line_and_left_as_it_wa
     assert db.path.read_bytes() == before
 
 
-# -- what was wrong (the lock, UNKLINE, dropped accounts: fixed since) and what still is ----------------
+# -- what was wrong (the lock, UNKLINE, dropped accounts, closed channels: fixed since) ----------------
 
 
 @pytest.mark.parametrize("version", [1, 3, 4])
@@ -662,8 +662,6 @@ async def test_unkline_of_an_old_kline_kept_in_two_cases_holds_after_a_restart(
     assert welcome.command == "001", dup.raw[-3:]
 
 
-@pytest.mark.xfail(strict=True, reason="the history of a secret channel that ended under schema 1-2 (before "
-                   "closed channels were forgotten) is shown to whoever creates the name next")  # fmt: skip
 async def test_a_secret_channel_that_ended_before_the_upgrade_keeps_its_history_from_the_next_creator(
     tmp_path, head, clients
 ) -> None:
@@ -706,13 +704,6 @@ async def test_whoever_registers_a_dropped_accounts_name_reads_none_of_its_priva
     assert texts(await batch(newdan, "CHATHISTORY LATEST alice * 10")) == []
 
 
-DROPPED_INVITE = (
-    "a file from before a dropped account's a: entries were taken out (schema 1-4) keeps +I a:<dropped name>: "
-    "whoever registers the name on HEAD walks into the +i channel"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=DROPPED_INVITE)
 @pytest.mark.parametrize("version", [1, 3], ids=["schema1-7b68553", "schema3-10f628a"])
 async def test_whoever_registers_a_dropped_accounts_name_is_not_invited_by_its_old_entries(
     tmp_path, head, clients, version
