@@ -217,7 +217,9 @@ async def gateway_server(tmp_path: Path) -> AsyncIterator[Runtime]:
     path.write_text(
         f'[[webirc]]\nname = "kiwi"\npassword_hash = "{_GATEWAY_HASH}"\nhosts = ["127.0.0.1"]\n', encoding="utf-8"
     )
-    sets = ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false", "store.db=':memory:'"]
+    # the gateway's hostname shown, not a cloak (tests/e2e/test_cloaks.py)
+    sets = ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false", "store.db=':memory:'",
+            "server.cloak_hosts=false"]  # fmt: skip
     runtime = Runtime(load(str(path), sets))
     await runtime.start()
     yield runtime
