@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from hubbub.config import ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
-from hubbub.passwords import credentials
+from hubbub.passwords import credentials, unusable
 from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
 from hubbub.server.bans import ACCOUNT
 from hubbub.server.services import is_service_nick
@@ -87,6 +87,9 @@ def _password() -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise ValueError("empty password")
+    refused = unusable(password)
+    if refused is not None:
+        raise ValueError(f"that password has characters a password cannot have ({refused})")
     return password
 
 

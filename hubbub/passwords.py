@@ -13,7 +13,8 @@ import base64
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from scramp import ScramMechanism
+from scramp import ScramException, ScramMechanism
+from scramp.utils import saslprep
 
 SCRAM = ScramMechanism("SCRAM-SHA-256")
 
@@ -60,6 +61,18 @@ def scram_keys(credentials: str) -> tuple[bytes, bytes, bytes, int]:
     """The parts scramp's server wants back from `scram_credentials`' text."""
     salt, stored_key, server_key, iterations = credentials.split(":")
     return (base64.b64decode(salt), base64.b64decode(stored_key), base64.b64decode(server_key), int(iterations))
+
+
+def unusable(password: str) -> str | None:
+    """Why SCRAM cannot take `password`, in words, or None: its keys are of the password
+    as SASLprep (RFC 4013) prepares it, which refuses control characters, some
+    invisible ones and text mixing directions badly. Asked before hashing, so the user
+    is told, rather than the hashing failing."""
+    try:
+        saslprep(password)
+    except ScramException as exc:
+        return str(exc).partition(":")[0] or "not a password SASL can carry"
+    return None
 
 
 def credentials(password: str) -> tuple[str, str]:

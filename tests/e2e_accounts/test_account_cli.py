@@ -24,6 +24,9 @@ async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
     assert account(db, "add", "alice", password="s3cret\n").stdout.strip() == "account alice created"
     assert account(db, "add", "alice", password="again\n").returncode == 1
     assert account(db, "add", "9lives", password="x\n").returncode == 1
+    control = account(db, "add", "bob", password="bad\x01pw\n")  # SASLprep refuses it: told, no traceback
+    assert control.returncode == 1 and "characters a password cannot have" in control.stderr, control.stderr
+    assert "Traceback" not in control.stderr
     assert account(db, "list").stdout.startswith("alice\tregistered ")
     runtime = await start_server(f"store.db='{db}'")
     try:

@@ -43,6 +43,9 @@ async def test_register_refusals_are_ergo_texts(server, clients) -> None:
     bob = await connected(server, "bob")
     clients.append(bob)
     assert await ns(bob, "REGISTER bob") == "The password cannot be the account name"
+    assert await ns(bob, "REGISTER hunter\x072") == (
+        "That password has characters a password cannot have (control characters forbidden)"
+    )
     assert await ns(bob, "FROBNICATE") == "Unknown command. To see available commands, run: /msg NickServ HELP"
     bob.send("NICK Guest12345")
     await bob.expect("NICK")

@@ -539,6 +539,9 @@ async def test_register_refusals_use_the_spec_codes_and_leave_the_connection_usa
     assert await refused("REGISTER * * CAROL") == ["REGISTER", "UNACCEPTABLE_PASSWORD", "carol"]
     assert await refused("REGISTER * * :") == ["REGISTER", "UNACCEPTABLE_PASSWORD", "carol"]
     assert await refused("REGISTER * * " + "x" * 301) == ["REGISTER", "UNACCEPTABLE_PASSWORD", "carol"]
+    # what SASLprep refuses (SCRAM's keys are of its output): answered, not an internal error
+    assert await refused("REGISTER * * :hunter\x1f2") == ["REGISTER", "UNACCEPTABLE_PASSWORD", "carol"]
+    assert await refused("REGISTER * * \u0627\u0031") == ["REGISTER", "UNACCEPTABLE_PASSWORD", "carol"]
     assert await refused("REGISTER * hunter2") == ["461"]
     client.send("NICK bob")  # a registered nick may be used for a while (enforce = rename)
     await client.expect("NICK")

@@ -20,7 +20,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
-from hubbub.passwords import credentials
+from hubbub.passwords import credentials, unusable
 from hubbub.server import logins
 from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
@@ -68,6 +68,9 @@ def password_problem(ctx: Context, name: str, password: str) -> str | None:
         return f"That password is too long (at most {MAX_PASSWORD} bytes)"
     if casefold(password) == casefold(name):
         return "The password cannot be the account name"
+    refused = unusable(password)
+    if refused is not None:  # control characters, say: what SASL SCRAM cannot carry
+        return f"That password has characters a password cannot have ({refused})"
     return None
 
 
