@@ -164,6 +164,7 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_BADCHANNELKEY: lambda p: f"* You can't join {_about(p)} without its key: type /join {_about(p)} KEY.",
     n.ERR_BADCHANMASK: lambda p: _named(p, "{} can't be the name of a channel."),
     n.ERR_NEEDREGGEDNICK: lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
+    n.ERR_NONONREG: lambda p: f"* {_about(p)} only takes private messages from people logged in to an account.",
     n.ERR_BANLISTFULL: lambda p: f"* The list of {_about(p)} is full.",
     n.ERR_NOPRIVILEGES: lambda p: "* Only server operators can do that.",
     n.ERR_CHANOPRIVSNEEDED: _not_allowed,

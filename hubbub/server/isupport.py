@@ -7,7 +7,7 @@ from hubbub.config import Config
 from hubbub.irc.validate import CHANTYPES
 from hubbub.server import bans, chanmodes, elist
 
-USER_MODES = "Biorsw"  # the letters of handlers/usermodes.py's USER_MODE_TABLE
+USER_MODES = "BRiorsw"  # the letters of handlers/usermodes.py's USER_MODE_TABLE
 BOT_MODE = "B"  # bot-mode: the user mode bots set, also their WHO flag
 VERSION = f"hubbub-{__version__}"
 

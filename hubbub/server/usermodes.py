@@ -18,6 +18,8 @@ class UserMode:
     oper_only: bool = False  # only operators hold it; it goes when -o does
 
 
+REGISTERED_ONLY = "R"  # private messages only from accounts (handlers/messaging.py)
+
 USER_MODE_TABLE: dict[str, UserMode] = {
     mode.letter: mode
     for mode in (
@@ -25,6 +27,7 @@ USER_MODE_TABLE: dict[str, UserMode] = {
         UserMode("i", "invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel"),
         # RFC 2812: "+o" from the user itself is ignored; only OPER gives it. -o is allowed.
         UserMode("o", "IRC operator: given by OPER, dropped with -o (WHOIS 313, WHO *)", self_set=False),
+        UserMode("R", "registered only: private messages only from users logged in to an account (and operators)"),
         UserMode("r", "logged in to an account: given and taken by logging in and out", self_set=False,
                  self_unset=False),
         UserMode("s", "server notices: connects, exits, kills, K-lines, rehash (operators only)", oper_only=True),

@@ -49,7 +49,7 @@ async def test_welcome_burst_is_001_to_005_then_lusers_then_motd(server, clients
     assert by_code["001"].params == ["alice", "Welcome to the hubbub IRC Network alice!~al@127.0.0.1"]
     assert by_code["002"].params == ["alice", f"Your host is {SERVER}, running version {VERSION}"]
     assert by_code["003"].params[1].startswith("This server was created ")
-    assert by_code["004"].params == ["alice", SERVER, VERSION, "Biorsw", "CIKMRTabefhijklmnoqstv", "Iabefhjkloqv"]
+    assert by_code["004"].params == ["alice", SERVER, VERSION, "BRiorsw", "CIKMRTabefhijklmnoqstv", "Iabefhjkloqv"]
     assert by_code["251"].params == ["alice", "There are 1 users and 0 invisible on 1 servers"]
     assert by_code["254"].params == ["alice", "0", "channels formed"]
     assert by_code["255"].params == ["alice", "I have 1 clients and 0 servers"]

@@ -3,6 +3,7 @@ in speak, below voice): the anti-spam modes of ergo and InspIRCd, over real sock
 
 from __future__ import annotations
 
+from tests.e2e import test_webirc
 from tests.e2e_accounts.support import registered_account
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_chathistory import history
@@ -145,3 +146,65 @@ async def test_a_plain_mode_person_reads_why_in_words(make_server, clients) -> N
     await person.expect_text(r"^\* You can't join #members: it is only for people logged in to an account\.$")
     person.send("hello?")
     await person.expect_text(r"^\* Your message was not sent: in #lobby only people logged in to an account can")
+
+
+# -- user mode +R: private messages only from accounts ----------------------------------------
+
+
+make_gateway_server = test_webirc.make_gateway_server  # a server with an operator block
+
+
+async def test_user_mode_r_keeps_private_messages_from_users_without_an_account(
+    make_gateway_server, clients  # noqa: F811
+) -> None:
+    server = await make_gateway_server()
+    quiet = await registered_account(server, "quiet")
+    guest = await capped(server, "guest", "message-tags", "echo-message")
+    friend = await registered_account(server, "friend")
+    oper = await connected(server, "oper")
+    clients.extend([quiet, guest, friend, oper])
+    quiet.send("MODE quiet +R")
+    assert (await quiet.expect("MODE")).params[1:] == ["+R"]
+    guest.send("PRIVMSG quiet :buy my stuff")
+    refused = await guest.expect("486")
+    assert refused.params[1] == "quiet" and "logged in" in refused.params[2]
+    guest.send("NOTICE quiet :buy my stuff")  # no reply ever answers a NOTICE
+    guest.send("@+typing=active TAGMSG quiet")  # typing: dropped without a word
+    guest.send("PRIVMSG quiet,friend :both")  # the other target still gets it
+    await friend.expect("PRIVMSG", "friend", "both")
+    assert [m.command for m in await sync(guest)] == ["486", "PRIVMSG"]  # refused again; its echo for friend
+    assert not [m for m in await sync(quiet) if m.command in ("PRIVMSG", "NOTICE", "TAGMSG")]
+
+    friend.send("PRIVMSG quiet :hello")  # logged in: through
+    await quiet.expect("PRIVMSG", "quiet", "hello")
+    oper.send(f"OPER admin {test_webirc.OPER_PASSWORD}")
+    await oper.expect("381")
+    oper.send("PRIVMSG quiet :an operator")
+    await quiet.expect("PRIVMSG", "quiet", "an operator")
+    guest.send("JOIN #c")  # channels are not private messages: +R does not reach them
+    quiet.send("JOIN #c")
+    await quiet.expect("366")
+    guest.send("PRIVMSG #c :in the channel")
+    await quiet.expect("PRIVMSG", "#c", "in the channel")
+
+    quiet.send("MODE quiet -R")
+    await quiet.expect("MODE")
+    guest.send("PRIVMSG quiet :now?")
+    await quiet.expect("PRIVMSG", "quiet", "now?")
+
+
+async def test_user_mode_r_refuses_a_multiline_batch_and_tells_plain_text_users(server, clients) -> None:
+    quiet = await registered_account(server, "quiet")
+    quiet.send("MODE quiet +R")
+    await quiet.expect("MODE")
+    writer = await capped(server, "writer", "batch", "draft/multiline", "message-tags")
+    person = await connect_plain(server, "person")
+    clients.extend([quiet, writer, person])
+    writer.send("BATCH +m draft/multiline quiet")
+    writer.send("@batch=m PRIVMSG quiet :line one")
+    writer.send("@batch=m PRIVMSG quiet :line two")
+    writer.send("BATCH -m")
+    assert (await writer.expect("486")).params[1] == "quiet"
+    person.send("/msg quiet hi")
+    await person.expect_text(r"^\* quiet only takes private messages from people logged in to an account\.$")
+    assert not [m for m in await sync(quiet) if m.command in ("PRIVMSG", "BATCH")]

@@ -32,6 +32,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User
+from hubbub.server.usermodes import REGISTERED_ONLY
 
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
 # to 8191, see session.py), but relay client-only tags only within the spec's limit, so
@@ -163,6 +164,20 @@ def flood_ban_mask(user: User, cloak: str | None) -> str:
     return f"*!*@{group}" if cidr_block(group) is not None else f"*!*@{user.host}"
 
 
+def refuses_private(target: User, sender: User) -> bool:
+    """User mode +R: a private message from a user with no account (not an operator) is
+    kept from the target, as the charybdis family's and ergo's +R keep it: unsolicited
+    messages from throwaway connections are the spam a person cannot ban."""
+    return (
+        REGISTERED_ONLY in target.modes and sender.account is None and "o" not in sender.modes and sender is not target
+    )
+
+
+def _refused_private(error: Error, target: User, tagmsg: bool) -> None:
+    if not tagmsg:  # a typing notification is dropped without a word, or every key would be answered
+        error(n.ERR_NONONREG, target.nick, "only takes private messages from users logged in to an account")
+
+
 def _tell_away(ctx: Context, target: User, outcome: Outcome) -> None:
     if target.away is not None:
         ctx.conn.numeric(n.RPL_AWAY, target.nick, target.away)
@@ -236,6 +251,9 @@ def _relay(ctx: Context, message: Message) -> None:
                 continue
             shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
+            if REGISTERED_ONLY in target.modes and refuses_private(target, user):  # +R: one test for the rest
+                _refused_private(error, target, tagmsg)
+                continue
             shown, to, to_channel = target.nick, target.uid, False
             if target.away is not None and command == "PRIVMSG":
                 away = target
@@ -278,6 +296,9 @@ def relay_multiline(
             return
         shown, key, to_channel = status + target.name, target.key, True
     else:
+        if refuses_private(target, ctx.user):
+            _refused_private(error, target, False)
+            return
         shown, key, to_channel = target.nick, target.uid, False
     kept = tuple((fitted(ctx.user, command, shown, text), concat) for text, concat in lines)
     event = SaidMultiline(ctx.user.uid, key, to_channel, kept, tags, ctx.now(), new_msgid(), status, command)
