@@ -72,9 +72,11 @@ async def run_async(plan: Generator[Question, Any, T], answer: Callable[[Questio
 
 
 def _position(ref: Ref, after: bool) -> Generator[Question, Any, Located | None]:
-    """Where `ref` is; None for an unknown msgid. A time stands before every message of
-    its millisecond when counting forward from it, after every one when counting back:
-    bounds are exclusive either way."""
+    """Where `ref` is; None for an unknown msgid. A time (whole milliseconds on the wire)
+    stands after every message of its millisecond when counting forward from it (AFTER),
+    before every one when counting back (BEFORE): bounds are exclusive of the whole
+    millisecond either way, since which of its messages the client has it cannot say
+    (a client that may lack some asks from the millisecond before, or by msgid)."""
     if ref.kind == "msgid":
         found: Located | None = yield Locate(str(ref.value))
         return found
