@@ -6,19 +6,22 @@ read to (not only the newest page): the "New messages" line stands above the fir
 message missed and the count says how many, however many pages that takes, up to a cap
 past which the line says that the first ones are further up. And the conversations'
 requests are paced: the one looked at first, the others two at a time, never one per
-conversation at once.
+conversation at once. What comes back of the history takes its place among the lines
+that came live meanwhile in the server's order, even in one millisecond.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
 import pytest
 
 pytest.importorskip("playwright")
 
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
-from playwright.async_api import expect  # noqa: E402
+from playwright.async_api import WebSocketRoute, expect  # noqa: E402
 
 from hubbub.irc.message import parse  # noqa: E402
 from tests.helpers import connected, sync  # noqa: E402
@@ -228,6 +231,86 @@ async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_
         await expect(page.locator("#messages .new-line")).to_have_text(
             re.compile(r"^New messages: more than \d+, the first ones further up$"))  # fmt: skip
         await page.close()
+        await carol.close()
+    finally:
+        await runtime.stop()
+
+
+class HeldUplink:
+    """The page's IRC connections, through Playwright (installed before the page loads):
+    once `armed`, from the page's next CHATHISTORY request on, what that connection
+    sends waits (in order) until `release()`, as on a slow uplink."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.held: list[str | bytes] = []
+        self.holder: WebSocketRoute | None = None  # the connection to the server held
+        self.holding = asyncio.Event()
+
+    def route(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(lambda message: self.from_page(server, message))
+
+    def from_page(self, server: WebSocketRoute, message: str | bytes) -> None:
+        line = message if isinstance(message, str) else message.decode()
+        if self.armed and line.startswith("CHATHISTORY "):
+            self.armed = False
+            self.holder = server
+            self.holding.set()
+        if server is self.holder:
+            self.held.append(message)
+        else:
+            server.send(message)
+
+    def release(self) -> None:
+        holder, self.holder = self.holder, None
+        for message in self.held:
+            assert holder is not None
+            holder.send(message)
+        self.held = []
+
+
+async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(open_page) -> None:
+    # The server's clock is the test's: what follows the drop is of one millisecond (each
+    # line a microsecond after the one before, apply.in_time_order), as a burst's lines.
+    runtime = await start_web_server("limits.flood_control=false")  # its bucket would not refill
+    now = [float(int(time.time()))]
+    runtime.clock = lambda: now[0]
+    try:
+        carol = await connected(runtime, "carol", "#lobby")
+        alice = await open_page(runtime.web_url())
+        page = alice.page
+        uplink = HeldUplink()
+        await page.route_web_socket(re.compile(r"/webirc$"), uplink.route)
+        await page.reload()  # routes the page's connections from now on
+        await alice.connect("alice", "#lobby")
+        carol.send("PRIVMSG #lobby :read while here")
+        await expect(alice.messages()).to_contain_text("read while here")
+        # The connection drops, and comes back only when told (the backoff made endless).
+        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+        await carol.expect("QUIT")
+        now[0] += 0.001
+        for i in (1, 2, 3):
+            carol.send(f"PRIVMSG #lobby :missed {i}")
+        await sync(carol)
+        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")
+        uplink.armed = True
+        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+        # Back in #lobby, what it missed asked for but not yet at the server: two lines
+        # come live first, and the history, which has them too, after them.
+        await asyncio.wait_for(uplink.holding.wait(), 10)
+        carol.send("PRIVMSG #lobby :live 1")
+        carol.send("PRIVMSG #lobby :live 2")
+        await expect(alice.messages()).to_contain_text("live 2")
+        uplink.release()
+        await page.wait_for_function(caught_up, arg=["#lobby"])
+        said_there = ["read while here", "missed 1", "missed 2", "missed 3", "live 1", "live 2"]
+        assert await said_in(page, "#lobby") == said_there
+        await expect(alice.messages().locator(".row.message .text")).to_have_text(said_there)
+        times = """() => new Set(window.hubbub.state.buffer('#lobby').messages
+          .filter((r) => /^(missed|live) /.test(r.text)).map((r) => r.time)).size"""
+        assert await page.evaluate(times) == 1  # all of one millisecond indeed
+        await page.close()  # before the server stops: no refused reconnection logged
         await carol.close()
     finally:
         await runtime.stop()

@@ -60,6 +60,70 @@ export function mayReachBack(buffer, found) {
   return !buffer.historyDone && (!oldest || oldest.time >= found.time);
 }
 
+/**
+ * Where the records of a history page (oldest first, in the server's order) go among
+ * `messages` (a buffer's, in order); `known` holds the msgids the buffer has.
+ *
+ * Time alone cannot place them: a line's server-time is in milliseconds, and the lines
+ * of a burst share one. What does say the order: the page's own (the server's), the
+ * buffer's (pages placed before, live lines as they came), and the lines both hold (by
+ * msgid), between which the page's other lines go. Elsewhere, by time, and where the
+ * times are equal, by what a page is, one unbroken stretch of the conversation: a line
+ * held but not in the page is older than all of it when it comes before a line the page
+ * shares, newer when after one. A page that shares none goes before the held lines of
+ * its newest millisecond (they came live while it was on its way, or it is scroll-back).
+ *
+ * Returns {merged, fresh, before}: all the records in order, the page's new ones, and
+ * for each of those how many of `messages` precede it.
+ */
+export function placeHistory(messages, page, known) {
+  const shared = new Map(); // msgid -> its index in `messages`
+  if (page.some((r) => r.msgid && known.has(r.msgid))) {
+    messages.forEach((r, i) => r.msgid && shared.set(r.msgid, i));
+  }
+  const newest = page.length ? page[page.length - 1].time : 0;
+  const merged = [];
+  const fresh = [];
+  const before = [];
+  let held = 0; // messages[held..] are still to place
+  let run = []; // the page's new records since the last line shared
+  // messages[held..upTo) and `run`, by time; on a tie, the held line first if olderOnTie
+  const place = (upTo, olderOnTie) => {
+    let j = 0;
+    while (held < upTo || j < run.length) {
+      const e = messages[held];
+      const p = run[j];
+      if (j >= run.length || (held < upTo && (e.time < p.time || (e.time === p.time && olderOnTie(e))))) {
+        merged.push(messages[held++]);
+      } else {
+        before.push(held);
+        fresh.push(p);
+        merged.push(p);
+        j++;
+      }
+    }
+    run = [];
+  };
+  const taken = new Set();
+  let anchored = false;
+  for (const r of page) {
+    if (r.msgid) {
+      if (taken.has(r.msgid)) continue;
+      taken.add(r.msgid);
+    }
+    const at = r.msgid ? shared.get(r.msgid) : undefined;
+    if (at === undefined) {
+      if (!(r.msgid && known.has(r.msgid))) run.push(r);
+    } else if (at >= held) {
+      place(at, () => true);
+      merged.push(messages[held++]);
+      anchored = true;
+    }
+  }
+  place(messages.length, anchored ? () => false : (e) => e.serverTime && e.time < newest);
+  return { merged, fresh, before };
+}
+
 class Buffer {
   constructor(key, name, kind) {
     this.key = key;
@@ -368,8 +432,13 @@ export class ChatState {
     }
     const last = buffer.messages[buffer.messages.length - 1];
     if (last && record.time < last.time && record.serverTime && last.serverTime) {
-      // Arrived after something newer (history fetched after live lines): keep time order.
-      this.insertSorted(buffer, [record]);
+      // Arrived after something newer (history fetched after live lines): it goes after
+      // the last record not newer than it, and the rest keep their order.
+      let i = buffer.messages.length;
+      while (i > 0 && buffer.messages[i - 1].time > record.time) i--;
+      buffer.messages.splice(i, 0, record);
+      this.trim(buffer);
+      this.emit("reset", buffer.key);
     } else {
       buffer.messages.push(record);
       this.trim(buffer);
@@ -449,30 +518,21 @@ export class ChatState {
     this.emit("reset", buffer.key);
   }
 
-  insertSorted(buffer, records) {
-    const merged = buffer.messages.concat(records);
-    merged.sort((a, b) => a.time - b.time || a.seq - b.seq);
-    buffer.messages = merged;
-    this.trim(buffer);
-    this.emit("reset", buffer.key);
-  }
-
   /**
-   * History records (already free of duplicates) into a buffer: before everything
-   * (scroll-back), after everything (missed while away), or merged by time.
+   * A page of history (a chathistory batch, in the server's order) into a buffer: before
+   * everything (scroll-back), after everything (missed while away), or among what is
+   * there (placeHistory). The lines it holds already (by msgid) are left where they are.
    */
   insertHistory(buffer, records) {
-    const fresh = [];
-    for (const r of records) {
-      if (r.msgid) {
-        if (buffer.msgids.has(r.msgid)) continue;
-        buffer.msgids.add(r.msgid);
-      }
-      r.history = true; // drawn quietly: a screen reader does not read a backlog out
-      fresh.push(r);
-    }
+    // Oldest first, as the server sends them; within one millisecond the server's order
+    // is the only one there is (a stable sort keeps it).
+    const page = records.slice().sort((a, b) => a.time - b.time);
+    const { merged, fresh, before } = placeHistory(buffer.messages, page, buffer.msgids);
     if (!fresh.length) return 0;
-    fresh.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    for (const r of fresh) {
+      if (r.msgid) buffer.msgids.add(r.msgid);
+      r.history = true; // drawn quietly: a screen reader does not read a backlog out
+    }
     const talked = (r) => TALK.has(r.kind) && !r.self;
     // On a return, what was said after the point read to is news wherever it goes; a
     // message of ours said later (from another device) was said having read up to it.
@@ -480,28 +540,24 @@ export class ChatState {
       for (const r of fresh) if (r.self && TALK.has(r.kind) && r.time > buffer.unreadAfter) buffer.unreadAfter = r.time;
     }
     const after = buffer.unreadAfter;
-    const first = buffer.messages[0];
-    const last = buffer.messages[buffer.messages.length - 1];
-    let news;
-    if (!first || fresh[fresh.length - 1].time <= first.time) {
-      buffer.messages = fresh.concat(buffer.messages);
+    const had = buffer.messages.length;
+    buffer.messages = merged;
+    if (before.every((n) => n === 0)) {
       buffer.base -= fresh.length;
       this.emit("prepend", buffer.key, { count: fresh.length });
-      news = () => false; // earlier history, not news
-    } else if (fresh[0].time >= last.time) {
-      buffer.messages.push(...fresh);
+    } else if (before.every((n) => n === had)) {
       this.trim(buffer);
       this.emit("append", buffer.key, { count: fresh.length });
-      news = () => true; // missed while disconnected: unread like any new message
     } else {
-      this.insertSorted(buffer, fresh);
-      // Missed while away, but the rejoin (or a live line) came first: still unread. A
-      // line older than all this page had is earlier history, not news.
-      news = (r) => r.time > first.time;
+      this.trim(buffer);
+      this.emit("reset", buffer.key);
     }
-    for (const r of fresh) {
-      if (talked(r) && (after ? r.time > after : news(r))) this.countUnread(buffer, r, buffer.kind === "query");
-    }
+    // Without a point read to: what goes after something shown was missed while away
+    // (the rejoin or a live line came first) and is unread like any new message; what
+    // goes before everything is earlier history.
+    fresh.forEach((r, i) => {
+      if (talked(r) && (after ? r.time > after : before[i] > 0)) this.countUnread(buffer, r, buffer.kind === "query");
+    });
     if (after) this.emit("divider", buffer.key);
     this.noteSeen(buffer);
     return fresh.length;

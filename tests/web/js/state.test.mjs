@@ -206,6 +206,60 @@ test("history that falls between known messages is merged in time order", () => 
   assert.deepEqual(texts(s.buffer("bob")), ["one", "five", "nine"]);
 });
 
+// Lines of one millisecond (a burst): `[msgid, text]` pairs, each at `ms` past noon.
+function live(feed, target, ms, ...lines) {
+  for (const [id, text] of lines) feed(`@msgid=${id};time=${at(ms)} :bob!b@h PRIVMSG ${target} :${text}`);
+}
+
+function at(ms) {
+  return new Date(Date.UTC(2024, 4, 1, 12, 0, 0, ms)).toISOString();
+}
+
+function page(target, ms, ...lines) {
+  return {
+    type: "chathistory", params: [target], tags: {}, source: null,
+    messages: lines.map(([id, text, t = ms]) => parseLine(`@msgid=${id};time=${at(t)} :bob!b@h PRIVMSG ${target} :${text}`)),
+  };
+}
+
+test("history of the millisecond of live lines goes where the server had it, not by arrival", () => {
+  // The newest page, answered once two live lines were in: what it has before them goes
+  // before them, all of one millisecond.
+  const { s, feed } = setup();
+  live(feed, "#a", 5, ["l1", "live 1"], ["l2", "live 2"]);
+  s.handleBatch(page("#a", 5, ["h1", "missed 1"], ["h2", "missed 2"], ["l1", "live 1"], ["l2", "live 2"]));
+  assert.deepEqual(texts(s.buffer("#a")), ["missed 1", "missed 2", "live 1", "live 2"]);
+  // a page that has a line between two held ones puts it between them
+  s.handleBatch(page("#a", 5, ["l1", "live 1"], ["m", "said between"], ["l2", "live 2"]));
+  assert.deepEqual(texts(s.buffer("#a")), ["missed 1", "missed 2", "live 1", "said between", "live 2"]);
+});
+
+test("a held line of the page's millisecond that the page has not is placed by what the page shares", () => {
+  // After the last line it shares: newer than the page (it came live after its answer).
+  const { s, feed } = setup();
+  live(feed, "#a", 5, ["a", "shared"], ["l", "came later"]);
+  s.handleBatch(page("#a", 5, ["a", "shared"], ["h", "in the page"]));
+  assert.deepEqual(texts(s.buffer("#a")), ["shared", "in the page", "came later"]);
+  // Sharing none: the page goes before the held lines of its newest millisecond...
+  const t = setup();
+  live(t.feed, "#a", 5, ["l", "live"]);
+  t.s.handleBatch(page("#a", 5, ["h1", "older 1", 4], ["h2", "older 2"]));
+  assert.deepEqual(texts(t.s.buffer("#a")), ["older 1", "older 2", "live"]);
+  // ...and after those of a millisecond before its newest (older than all of it).
+  const u = setup();
+  live(u.feed, "#a", 5, ["l", "held"]);
+  u.s.handleBatch(page("#a", 5, ["h1", "newer 1"], ["h2", "newer 2", 6]));
+  assert.deepEqual(texts(u.s.buffer("#a")), ["held", "newer 1", "newer 2"]);
+});
+
+test("a live line older than the newest held goes in by time, and leaves the others' order alone", () => {
+  const { s, feed } = setup();
+  live(feed, "#a", 5, ["l1", "live 1"]);
+  s.handleBatch(page("#a", 5, ["h1", "missed 1"], ["l1", "live 1"]));
+  live(feed, "#a", 3, ["x", "late"]);
+  assert.deepEqual(texts(s.buffer("#a")), ["late", "missed 1", "live 1"]);
+});
+
 test("history does not change membership, even with event playback", () => {
   const { s } = joined();
   const batch = history("#a", [[1, 1, "hi"]]);
