@@ -23,6 +23,7 @@ pytest.importorskip("playwright")
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from playwright.async_api import WebSocketRoute, expect  # noqa: E402
 
+from hubbub.app import Runtime  # noqa: E402
 from hubbub.irc.message import parse  # noqa: E402
 from tests.helpers import connected, sync  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
@@ -211,15 +212,15 @@ async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_
         carol.send("PRIVMSG #lobby :read while here")
         await expect(alice.messages()).to_contain_text("read while here")
         await alice.switch_to("#other")
-        # The connection drops, and comes back only when told (the backoff made endless).
-        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
-        await carol.expect("QUIT")
-        for i in range(1, 151):
-            carol.send(f"PRIVMSG #lobby :missed {i} of 150")
-        await sync(carol)
-        requests = HistoryRequests(page)
-        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
-        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+
+        async def said() -> None:
+            await carol.expect("QUIT")
+            for i in range(1, 151):
+                carol.send(f"PRIVMSG #lobby :missed {i} of 150")
+            await sync(carol)
+
+        requests = HistoryRequests(page)  # of the next connection
+        await cut_off_while(page, said)
         await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
 
         texts = await said_in(page, "#lobby")
@@ -234,6 +235,24 @@ async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_
         await carol.close()
     finally:
         await runtime.stop()
+
+
+async def cut_off_while(page, said) -> None:
+    """The page's connection drops while `said()` happens, then comes back (the page
+    keeps what it had); meanwhile the backoff is made endless, so only when told."""
+    await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+    await said()
+    await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
+    await page.evaluate("() => window.hubbub.client.reconnectNow()")
+
+
+async def server_on_clock(now: list[float]) -> Runtime:
+    """A server whose clock is the test's, `now[0]`: standing still, every line is of one
+    millisecond (each a microsecond after the one before, apply.in_time_order), as the
+    lines of a burst. Flood control is off: its bucket would not refill."""
+    runtime = await start_web_server("limits.flood_control=false")
+    runtime.clock = lambda: now[0]
+    return runtime
 
 
 class HeldUplink:
@@ -271,11 +290,8 @@ class HeldUplink:
 
 
 async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(open_page) -> None:
-    # The server's clock is the test's: what follows the drop is of one millisecond (each
-    # line a microsecond after the one before, apply.in_time_order), as a burst's lines.
-    runtime = await start_web_server("limits.flood_control=false")  # its bucket would not refill
     now = [float(int(time.time()))]
-    runtime.clock = lambda: now[0]
+    runtime = await server_on_clock(now)
     try:
         carol = await connected(runtime, "carol", "#lobby")
         alice = await open_page(runtime.web_url())
@@ -286,16 +302,16 @@ async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(
         await alice.connect("alice", "#lobby")
         carol.send("PRIVMSG #lobby :read while here")
         await expect(alice.messages()).to_contain_text("read while here")
-        # The connection drops, and comes back only when told (the backoff made endless).
-        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
-        await carol.expect("QUIT")
-        now[0] += 0.001
-        for i in (1, 2, 3):
-            carol.send(f"PRIVMSG #lobby :missed {i}")
-        await sync(carol)
-        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")
+
+        async def said() -> None:  # a millisecond later: what follows is of one millisecond
+            await carol.expect("QUIT")
+            now[0] += 0.001
+            for i in (1, 2, 3):
+                carol.send(f"PRIVMSG #lobby :missed {i}")
+            await sync(carol)
+
         uplink.armed = True
-        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+        await cut_off_while(page, said)
         # Back in #lobby, what it missed asked for but not yet at the server: two lines
         # come live first, and the history, which has them too, after them.
         await asyncio.wait_for(uplink.holding.wait(), 10)
@@ -310,6 +326,33 @@ async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(
         times = """() => new Set(window.hubbub.state.buffer('#lobby').messages
           .filter((r) => /^(missed|live) /.test(r.text)).map((r) => r.time)).size"""
         assert await page.evaluate(times) == 1  # all of one millisecond indeed
+        await page.close()  # before the server stops: no refused reconnection logged
+        await carol.close()
+    finally:
+        await runtime.stop()
+
+
+async def test_a_reconnection_fetches_what_was_said_in_the_millisecond_of_the_last_line_seen(open_page) -> None:
+    runtime = await server_on_clock([float(int(time.time()))])
+    try:
+        carol = await connected(runtime, "carol", "#lobby")
+        alice = await open_page(runtime.web_url())
+        page = alice.page
+        await alice.connect("alice", "#lobby")
+        carol.send("PRIVMSG #lobby :read while here")
+        await expect(alice.messages()).to_contain_text("read while here")
+
+        async def said() -> None:  # in the millisecond of the line read
+            await carol.expect("QUIT")
+            for i in (1, 2, 3):
+                carol.send(f"PRIVMSG #lobby :missed {i}")
+            await sync(carol)
+
+        await cut_off_while(page, said)
+        await page.wait_for_function(caught_up, arg=["#lobby"])
+        said_there = ["read while here", "missed 1", "missed 2", "missed 3"]
+        assert await said_in(page, "#lobby") == said_there
+        await expect(alice.messages().locator(".row.message .text")).to_have_text(said_there)
         await page.close()  # before the server stops: no refused reconnection logged
         await carol.close()
     finally:

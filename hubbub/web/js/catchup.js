@@ -16,7 +16,11 @@ export const OTHERS_AT_ONCE = 2;
  * matters, so that the "New messages" line can stand above the first message missed:
  *
  * - `since` (ms): a reconnection, with the history up to `since` loaded already. What
- *   followed is asked for (AFTER): one short answer in the usual case. A full one means
+ *   followed is asked for (AFTER): one short answer in the usual case. It is asked from
+ *   the millisecond before: a server may leave out all of the millisecond named (as
+ *   hubbub does), and a burst's lines share one, so some said after the newest loaded
+ *   may be of its millisecond; those of it loaded already come again, and are dropped
+ *   (by msgid) where they are, placing the rest (state.js placeHistory). A full one means
  *   more may follow, and a stretch fetched from the newest back would have to be fitted
  *   in between, which time alone cannot do for messages of one millisecond: what is
  *   loaded is dropped instead (`forget(ms)`: everything up to the newest message that
@@ -39,7 +43,7 @@ export const OTHERS_AT_ONCE = 2;
  */
 export async function catchUp({ ask, since = 0, readTo = () => 0, forget = () => {}, time, ref, pages = CATCH_UP_PAGES }) {
   if (since) {
-    const after = await ask("AFTER", `timestamp=${new Date(since).toISOString()}`);
+    const after = await ask("AFTER", `timestamp=${new Date(since - 1).toISOString()}`);
     if (after.error) return { end: "error", error: after.error, oldest: null };
     if (!after.full) return { end: "reached", oldest: null };
     forget(Math.max(...after.messages.map(time)));

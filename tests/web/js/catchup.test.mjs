@@ -75,17 +75,32 @@ test("more missed than the cap: it stops, naming the oldest message fetched", as
 test("a reconnection asks what followed the newest message it has: one request for a few", async () => {
   const h = server(1000);
   const result = await catchUp({ ...h, since: 995, readTo: () => 0 });
-  assert.deepEqual(h.asked, [`AFTER timestamp=${new Date(995).toISOString()}`]);
+  assert.deepEqual(h.asked, [`AFTER timestamp=${new Date(994).toISOString()}`]);
   assert.equal(result.end, "reached");
+});
+
+test("a reconnection misses none of what was said in the millisecond of the newest it has", async () => {
+  // A burst: four messages of one millisecond, the first two loaded before the drop. The
+  // server leaves out all of the millisecond named, as hubbub does.
+  const all = [{ id: "a", t: 7 }, { id: "b", t: 7 }, { id: "c", t: 7 }, { id: "d", t: 7 }];
+  const got = [];
+  const ask = (subcommand, reference) => {
+    const since = Date.parse(reference.slice("timestamp=".length));
+    const messages = all.filter((m) => m.t > since);
+    got.push(...messages.map((m) => m.id));
+    return Promise.resolve({ messages, full: false, error: null });
+  };
+  await catchUp({ ask, since: 7, time: (m) => m.t, ref: (m) => m.id });
+  assert.ok(got.includes("c") && got.includes("d"), got);
 });
 
 test("a reconnection that missed more than a page drops what it had and goes on as a reload", async () => {
   const h = server(1000);
   const forgotten = [];
   const result = await catchUp({ ...h, since: 750, readTo: () => 700, forget: (ms) => forgotten.push(ms) });
-  // AFTER brought 751..850: more may follow. Up to 850 is dropped, then back from the newest.
-  assert.deepEqual(forgotten, [850]);
-  assert.deepEqual(h.asked, [`AFTER timestamp=${new Date(750).toISOString()}`, "LATEST *", "BEFORE 901", "BEFORE 801", "BEFORE 701"]);
+  // AFTER brought 750..849: more may follow. Up to 849 is dropped, then back from the newest.
+  assert.deepEqual(forgotten, [849]);
+  assert.deepEqual(h.asked, [`AFTER timestamp=${new Date(749).toISOString()}`, "LATEST *", "BEFORE 901", "BEFORE 801", "BEFORE 701"]);
   assert.equal(result.end, "reached");
   assert.equal(result.oldest.t, 601);
 });
