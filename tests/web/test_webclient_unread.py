@@ -5,7 +5,9 @@ point the person had read to count as unread in the conversation list and the pa
 title, a mention among them as a mention (and highlighted), and a "New messages" line
 stands above the first of them until the conversation is left for another. The point
 read to is what the page remembered (the newest message seen in each conversation), or
-the account's read marker (draft/read-marker) on a browser that remembers nothing.
+the account's read marker (draft/read-marker) where it is later: on a browser that
+remembers nothing, or read further on another device (a private conversation's too,
+which the server tells only when asked).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ pytest.importorskip("playwright")
 
 from playwright.async_api import expect  # noqa: E402
 
-from tests.e2e_accounts.support import registered_account  # noqa: E402
+from tests.e2e_accounts.support import registered_account, sasl_plain  # noqa: E402
 from tests.helpers import sync  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 
@@ -104,3 +106,43 @@ async def test_the_accounts_read_marker_says_what_is_new_in_a_browser_that_remem
     assert (await first_row_after_the_line(tab.page) or "").endswith("said after that")
     await tab.say("thanks")  # spoken there: read past
     await expect(tab.page.locator("#messages .new-line")).to_have_count(0)
+
+
+async def test_a_private_conversations_read_marker_says_where_its_new_messages_begin(web_server, open_user) -> None:
+    # The page asks for it (MARKREAD bob) before the conversation's history: the server
+    # tells a channel's on joining, a private conversation's only when asked.
+    runtime = web_server.runtime
+    bob = await registered_account(runtime, "bob", PASSWORD, "#lobby")  # kept between two accounts
+    account = await registered_account(runtime, "alice", PASSWORD)
+    await account.close()
+    alice = await open_user()
+    page = alice.page
+    await page.check("#connect-remember")  # a reload logs in again by itself
+    await alice.connect("alice", "#lobby", password=PASSWORD)
+    bob.send("PRIVMSG alice :read in the browser")
+    await alice.switch_to("bob")
+    await expect(alice.messages()).to_contain_text("read in the browser")  # looked at: seen
+    await alice.switch_to("#lobby")
+
+    await page.goto("about:blank")  # the tab closed; on the laptop, alice reads one more
+    await bob.expect("QUIT")
+    laptop, _ = await sasl_plain(runtime, "alice", "alice", PASSWORD)
+    laptop.send("CAP REQ :draft/read-marker server-time message-tags")
+    await laptop.expect("CAP")
+    bob.send("PRIVMSG alice :read on the laptop")
+    read = await laptop.expect("PRIVMSG", "alice", "read on the laptop")
+    laptop.send(f"MARKREAD bob timestamp={read.tags['time']}")
+    await laptop.expect("MARKREAD", "bob")
+    await past(read.tags["time"])  # a marker is a millisecond: said after it
+    bob.send("PRIVMSG alice :said after that")
+    await laptop.expect("PRIVMSG", "alice", "said after that")
+    laptop.send("QUIT")
+    await laptop.expect("ERROR")
+    await page.goto(web_server.url)  # and opened again: the session resumes
+
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    await expect(buffer_item(alice, "bob").locator(".badge")).to_have_text("1")  # not 2: the laptop read one
+    await alice.switch_to("bob")
+    await expect(page.locator("#messages .new-line")).to_have_text("New messages")
+    assert (await first_row_after_the_line(page) or "").endswith("said after that")
+    await bob.close()
