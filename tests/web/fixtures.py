@@ -7,6 +7,10 @@ so with `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 `web_server` is the only way tests reach the server side: a hubbub with its web
 listener on a free port, the base URL where it serves the web client (and IRC over
 WebSocket at /webirc), the `runtime` itself (for raw IRC users), and `restart()`.
+
+The tests of coming back share their opening and their leaving: `reads_lobby` (alice
+has read a line carol said in #lobby), then `away_while` (the tab closed) or
+`cut_off_while` (the connection dropped) while carol says more.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hubbub.app import Runtime
-from tests.helpers import LOBBY_CREATOR_OP, LineClient
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, sync
 from tests.web.wsclient import start_web_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,6 +91,7 @@ class BrowserUser:
 
     page: Page
     context: BrowserContext
+    url: str  # where it was opened: the web client of its server
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     # Console errors a test expects (the browser's own report of a refused WebSocket
@@ -136,7 +141,7 @@ async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[B
         context = await browser.new_context(viewport=viewport or DESKTOP, color_scheme=color_scheme,
                                             has_touch=touch, is_mobile=touch)  # fmt: skip
         page = await context.new_page()
-        user = BrowserUser(page, context)
+        user = BrowserUser(page, context, url)
         page.on("console", lambda m: m.type == "error" and user.errors.append(m.text))
         page.on("pageerror", lambda e: user.errors.append(f"pageerror: {e}"))
 
@@ -194,3 +199,50 @@ async def irc_user(web_server: WebServer) -> AsyncIterator[Callable[..., Awaitab
     yield connect
     for client in opened:
         await client.close()
+
+
+# -- coming back: what the tests of a return share ------------------------------------------
+
+
+async def reads_lobby(
+    open_user: Callable[[], Awaitable[BrowserUser]],
+    irc_user: Callable[..., Awaitable[LineClient]],
+    channels: str = "#lobby",
+) -> tuple[BrowserUser, LineClient]:
+    """carol (a raw IRC user) and alice (a page) in `channels`, #lobby first, and alice
+    has read a line carol said in #lobby ("read while here": looked at, seen), the point
+    she read to when she leaves. `open_user()` and `irc_user(nick, *channels)` are the
+    fixtures, or their like for a server of the test's own."""
+    carol = await irc_user("carol", *channels.split())
+    alice = await open_user()
+    await alice.connect("alice", channels)
+    carol.send("PRIVMSG #lobby :read while here")
+    await expect(alice.messages()).to_contain_text("read while here")
+    return alice, carol
+
+
+async def away_while(alice: BrowserUser, carol: LineClient, *lines: str) -> None:
+    """alice closes the tab; once carol has seen her go, carol sends `lines` (well after
+    the line read: alice's QUIT came between); alice opens it again and the session
+    resumes."""
+    await alice.page.goto("about:blank")
+    await _saying(carol, lines)
+    await alice.page.goto(alice.url)
+
+
+async def cut_off_while(alice: BrowserUser, carol: LineClient, *lines: str) -> None:
+    """alice's connection drops while carol sends `lines` (once she has seen her go), and
+    comes back: the page keeps what it had. Meanwhile its backoff is made endless, so
+    it comes back only when told."""
+    page = alice.page
+    await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+    await _saying(carol, lines)
+    await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
+    await page.evaluate("() => window.hubbub.client.reconnectNow()")
+
+
+async def _saying(carol: LineClient, lines: tuple[str, ...]) -> None:
+    await carol.expect("QUIT")
+    for line in lines:
+        carol.send(line)
+    await sync(carol)

@@ -23,6 +23,7 @@ pytest.importorskip("playwright")
 from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
+from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_a11y_audit import ax_node, listen, said, said_count  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -49,15 +50,9 @@ async def focused_row_name(page) -> str:
     return (await ax_node(page, "#messages .row[tabindex]"))["name"]
 
 
-async def test_shift_page_up_goes_to_the_new_messages_line_and_says_so_where_there_is_none(
-    web_server, open_user, irc_user
-) -> None:  # fmt: skip
-    carol = await irc_user("carol", "#lobby")
-    alice = await open_user()
+async def test_shift_page_up_goes_to_the_new_messages_line_and_says_so_where_there_is_none(open_user, irc_user) -> None:
+    alice, carol = await reads_lobby(open_user, irc_user)
     page = alice.page
-    await alice.connect("alice", "#lobby")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")
     await listen(page)
     start = await said_count(page)
     await page.keyboard.press("Shift+PageUp")  # a live session: no line
@@ -65,12 +60,8 @@ async def test_shift_page_up_goes_to_the_new_messages_line_and_says_so_where_the
     assert await announced(page, start) == ["No new messages in #lobby."]
     await expect(page.locator("#input")).to_be_focused()
 
-    await page.goto("about:blank")  # the tab closed
-    await carol.expect("QUIT")
-    for i in range(60):  # more than a screen: the line is out of sight on coming back
-        carol.send(f"PRIVMSG #lobby :missed {i:02d}")
-    await sync(carol)
-    await page.goto(web_server.url)  # opened again: the session resumes in #lobby
+    # More than a screen: the line is out of sight on coming back (to #lobby).
+    await away_while(alice, carol, *[f"PRIVMSG #lobby :missed {i:02d}" for i in range(60)])
     await expect(page.locator("#buffer-title")).to_have_text("#lobby")
     await expect(alice.messages()).to_contain_text("missed 59")
     line = page.locator("#messages .new-line")

@@ -13,8 +13,10 @@ that came live meanwhile in the server's order, even in one millisecond.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -25,7 +27,8 @@ from playwright.async_api import WebSocketRoute, expect  # noqa: E402
 
 from hubbub.app import Runtime  # noqa: E402
 from hubbub.irc.message import parse  # noqa: E402
-from tests.helpers import connected, sync  # noqa: E402
+from tests.helpers import LineClient, connected  # noqa: E402
+from tests.web.fixtures import BrowserUser, away_while, cut_off_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
 from tests.web.wsclient import start_web_server  # noqa: E402
@@ -78,29 +81,11 @@ caught_up = """(names) => names.every((name) => {
 })"""
 
 
-async def away_while(page, url: str, said) -> None:
-    """The tab closed while `said()` happens, then opened again (the session resumes)."""
-    await page.goto("about:blank")
-    await said()
-    await page.goto(url)
-
-
-async def test_the_line_stands_above_the_first_of_150_messages_missed(web_server, open_user, irc_user) -> None:
-    carol = await irc_user("carol", "#lobby", "#other")
-    alice = await open_user()
+async def test_the_line_stands_above_the_first_of_150_messages_missed(open_user, irc_user) -> None:
+    alice, carol = await reads_lobby(open_user, irc_user, "#lobby #other")
     page = alice.page
-    await alice.connect("alice", "#lobby #other")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")  # looked at: seen
     await alice.switch_to("#other")
-
-    async def said() -> None:  # well after the line read: alice's quit came between
-        await carol.expect("QUIT")
-        for i in range(1, 151):
-            carol.send(f"PRIVMSG #lobby :missed {i} of 150")
-        await sync(carol)
-
-    await away_while(page, web_server.url, said)
+    await away_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of 150" for i in range(1, 151)])
     await expect(page.locator("#buffer-title")).to_have_text("#other")
     await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text("150")
     await alice.switch_to("#lobby")
@@ -127,21 +112,10 @@ async def test_more_missed_than_a_return_fetches_is_said_so(open_page) -> None:
     # Pages of 10 (CHATHISTORY=10): a return fetches 10 of them at most, 100 messages.
     runtime = await start_web_server("history.chathistory_max=10")
     try:
-        carol = await connected(runtime, "carol", "#lobby", "#other")
-        alice = await open_page(runtime.web_url())
+        alice, carol = await reads_lobby(*its_own(runtime, open_page), "#lobby #other")
         page = alice.page
-        await alice.connect("alice", "#lobby #other")
-        carol.send("PRIVMSG #lobby :read while here")
-        await expect(alice.messages()).to_contain_text("read while here")
         await alice.switch_to("#other")
-
-        async def said() -> None:
-            await carol.expect("QUIT")
-            for i in range(1, 151):
-                carol.send(f"PRIVMSG #lobby :missed {i} of 150")
-            await sync(carol)
-
-        await away_while(page, runtime.web_url(), said)
+        await away_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of 150" for i in range(1, 151)])
         await page.wait_for_function(caught_up, arg=["#lobby"])
         # counted as far as fetched, and said to be more
         await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text(re.compile(r"^\d+\+$"))
@@ -175,7 +149,7 @@ async def test_more_missed_than_a_return_fetches_is_said_so(open_page) -> None:
         await runtime.stop()
 
 
-async def test_a_return_with_many_conversations_fetches_them_a_few_at_a_time(web_server, open_user, irc_user) -> None:
+async def test_a_return_with_many_conversations_fetches_them_a_few_at_a_time(open_user, irc_user) -> None:
     names = [f"#c{i:02d}" for i in range(16)]
     carol = await irc_user("carol", *names)
     alice = await open_user()
@@ -183,15 +157,8 @@ async def test_a_return_with_many_conversations_fetches_them_a_few_at_a_time(web
     await alice.connect("alice", " ".join(names))
     for name in ("#c03", "#c14", "#c09"):  # looked at (seen: what comes later is new), #c09 last
         await alice.switch_to(name)
-
-    async def said() -> None:
-        await carol.expect("QUIT")
-        carol.send("PRIVMSG #c03 :said in one")
-        carol.send("PRIVMSG #c14 :alice: and in another")
-        await sync(carol)
-
     requests = HistoryRequests(page)
-    await away_while(page, web_server.url, said)
+    await away_while(alice, carol, "PRIVMSG #c03 :said in one", "PRIVMSG #c14 :alice: and in another")
     await expect(page.locator("#buffer-title")).to_have_text("#c09")
     await expect(buffer_item(alice, "#c03").locator(".badge")).to_have_text("1")
     await expect(buffer_item(alice, "#c14").locator(".badge")).to_have_text("1")
@@ -205,22 +172,11 @@ async def test_a_return_with_many_conversations_fetches_them_a_few_at_a_time(web
 async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_unbroken(open_page) -> None:
     runtime = await start_web_server("history.chathistory_max=10")  # at most 100 fetched on a return
     try:
-        carol = await connected(runtime, "carol", "#lobby", "#other")
-        alice = await open_page(runtime.web_url())
+        alice, carol = await reads_lobby(*its_own(runtime, open_page), "#lobby #other")
         page = alice.page
-        await alice.connect("alice", "#lobby #other")
-        carol.send("PRIVMSG #lobby :read while here")
-        await expect(alice.messages()).to_contain_text("read while here")
         await alice.switch_to("#other")
-
-        async def said() -> None:
-            await carol.expect("QUIT")
-            for i in range(1, 151):
-                carol.send(f"PRIVMSG #lobby :missed {i} of 150")
-            await sync(carol)
-
         requests = HistoryRequests(page)  # of the next connection
-        await cut_off_while(page, said)
+        await cut_off_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of 150" for i in range(1, 151)])
         await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
 
         texts = await said_in(page, "#lobby")
@@ -237,13 +193,12 @@ async def test_a_reconnection_that_missed_more_than_it_fetches_shows_the_newest_
         await runtime.stop()
 
 
-async def cut_off_while(page, said) -> None:
-    """The page's connection drops while `said()` happens, then comes back (the page
-    keeps what it had); meanwhile the backoff is made endless, so only when told."""
-    await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
-    await said()
-    await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
-    await page.evaluate("() => window.hubbub.client.reconnectNow()")
+Openers = tuple[Callable[[], Awaitable[BrowserUser]], Callable[..., Awaitable[LineClient]]]
+
+
+def its_own(runtime: Runtime, open_page) -> Openers:
+    """`reads_lobby`'s openers (a page, a raw IRC user) for a server of the test's own."""
+    return (lambda: open_page(runtime.web_url())), functools.partial(connected, runtime)
 
 
 async def server_on_clock(now: list[float]) -> Runtime:
@@ -292,26 +247,20 @@ class HeldUplink:
 async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(open_page) -> None:
     now = [float(int(time.time()))]
     runtime = await server_on_clock(now)
+    uplink = HeldUplink()
+
+    async def open_routed() -> BrowserUser:
+        user = await open_page(runtime.web_url())
+        await user.page.route_web_socket(re.compile(r"/webirc$"), uplink.route)
+        await user.page.reload()  # routes the page's connections from now on
+        return user
+
     try:
-        carol = await connected(runtime, "carol", "#lobby")
-        alice = await open_page(runtime.web_url())
+        alice, carol = await reads_lobby(open_routed, functools.partial(connected, runtime))
         page = alice.page
-        uplink = HeldUplink()
-        await page.route_web_socket(re.compile(r"/webirc$"), uplink.route)
-        await page.reload()  # routes the page's connections from now on
-        await alice.connect("alice", "#lobby")
-        carol.send("PRIVMSG #lobby :read while here")
-        await expect(alice.messages()).to_contain_text("read while here")
-
-        async def said() -> None:  # a millisecond later: what follows is of one millisecond
-            await carol.expect("QUIT")
-            now[0] += 0.001
-            for i in (1, 2, 3):
-                carol.send(f"PRIVMSG #lobby :missed {i}")
-            await sync(carol)
-
+        now[0] += 0.001  # a millisecond later: what follows is of one millisecond
         uplink.armed = True
-        await cut_off_while(page, said)
+        await cut_off_while(alice, carol, *[f"PRIVMSG #lobby :missed {i}" for i in (1, 2, 3)])
         # Back in #lobby, what it missed asked for but not yet at the server: two lines
         # come live first, and the history, which has them too, after them.
         await asyncio.wait_for(uplink.holding.wait(), 10)
@@ -335,20 +284,9 @@ async def test_history_of_the_millisecond_of_live_lines_keeps_the_servers_order(
 async def test_a_reconnection_fetches_what_was_said_in_the_millisecond_of_the_last_line_seen(open_page) -> None:
     runtime = await server_on_clock([float(int(time.time()))])
     try:
-        carol = await connected(runtime, "carol", "#lobby")
-        alice = await open_page(runtime.web_url())
+        alice, carol = await reads_lobby(*its_own(runtime, open_page))
         page = alice.page
-        await alice.connect("alice", "#lobby")
-        carol.send("PRIVMSG #lobby :read while here")
-        await expect(alice.messages()).to_contain_text("read while here")
-
-        async def said() -> None:  # in the millisecond of the line read
-            await carol.expect("QUIT")
-            for i in (1, 2, 3):
-                carol.send(f"PRIVMSG #lobby :missed {i}")
-            await sync(carol)
-
-        await cut_off_while(page, said)
+        await cut_off_while(alice, carol, *[f"PRIVMSG #lobby :missed {i}" for i in (1, 2, 3)])  # of its millisecond
         await page.wait_for_function(caught_up, arg=["#lobby"])
         said_there = ["read while here", "missed 1", "missed 2", "missed 3"]
         assert await said_in(page, "#lobby") == said_there

@@ -17,7 +17,7 @@ pytest.importorskip("playwright")
 
 from playwright.async_api import expect  # noqa: E402
 
-from tests.helpers import sync  # noqa: E402
+from tests.web.fixtures import away_while, cut_off_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_missed import caught_up  # noqa: E402
 from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
 
@@ -26,22 +26,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 SCROLL_TO_BOTTOM = "() => { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; }"
 
 
-async def missed_while_away(web_server, open_user, irc_user, count: int):
+async def missed_while_away(open_user, irc_user, count: int):
     """alice reads #lobby, closes the tab, carol says `count` lines there, alice comes back."""
-    carol = await irc_user("carol", "#lobby")
-    alice = await open_user()
-    page = alice.page
-    await alice.connect("alice", "#lobby")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")
-    await page.goto("about:blank")
-    await carol.expect("QUIT")
-    for i in range(1, count + 1):
-        carol.send(f"PRIVMSG #lobby :missed {i} of {count}")
-    await sync(carol)
-    await page.goto(web_server.url)
-    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
-    await page.wait_for_function(caught_up, arg=["#lobby"])
+    alice, carol = await reads_lobby(open_user, irc_user)
+    await away_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of {count}" for i in range(1, count + 1)])
+    await expect(alice.page.locator("#buffer-title")).to_have_text("#lobby")
+    await alice.page.wait_for_function(caught_up, arg=["#lobby"])
     return alice, carol
 
 
@@ -49,8 +39,8 @@ def row(alice, text: str):
     return alice.messages().locator(".row", has_text=text)
 
 
-async def test_much_missed_opens_at_the_new_messages_line(web_server, open_user, irc_user) -> None:
-    alice, carol = await missed_while_away(web_server, open_user, irc_user, 80)
+async def test_much_missed_opens_at_the_new_messages_line(open_user, irc_user) -> None:
+    alice, carol = await missed_while_away(open_user, irc_user, 80)
     page = alice.page
     line = page.locator("#messages .new-line")
     await expect(line).to_be_in_viewport()
@@ -65,8 +55,8 @@ async def test_much_missed_opens_at_the_new_messages_line(web_server, open_user,
     await expect(line).to_be_in_viewport()
 
 
-async def test_scrolled_down_to_the_newest_it_follows_again(web_server, open_user, irc_user) -> None:
-    alice, carol = await missed_while_away(web_server, open_user, irc_user, 80)
+async def test_scrolled_down_to_the_newest_it_follows_again(open_user, irc_user) -> None:
+    alice, carol = await missed_while_away(open_user, irc_user, 80)
     page = alice.page
     await expect(page.locator("#messages .new-line")).to_be_in_viewport()
     await page.evaluate(SCROLL_TO_BOTTOM)
@@ -76,26 +66,14 @@ async def test_scrolled_down_to_the_newest_it_follows_again(web_server, open_use
     await expect(row(alice, "said once down there")).to_be_in_viewport()
 
 
-async def test_little_missed_opens_at_the_bottom_and_much_at_the_line_on_switching(
-    web_server, open_user, irc_user
-) -> None:  # fmt: skip
-    carol = await irc_user("carol", "#lobby", "#other")
-    alice = await open_user()
+async def test_little_missed_opens_at_the_bottom_and_much_at_the_line_on_switching(open_user, irc_user) -> None:
+    alice, carol = await reads_lobby(open_user, irc_user, "#lobby #other")
     page = alice.page
-    await alice.connect("alice", "#lobby #other")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")
     await alice.switch_to("#other")
     carol.send("PRIVMSG #other :read there too")
     await expect(alice.messages()).to_contain_text("read there too")
-    await page.goto("about:blank")
-    await carol.expect("QUIT")
-    for i in range(1, 81):
-        carol.send(f"PRIVMSG #lobby :missed {i} of 80")
-    for i in range(1, 4):
-        carol.send(f"PRIVMSG #other :missed {i} of 3")
-    await sync(carol)
-    await page.goto(web_server.url)
+    lobby = [f"PRIVMSG #lobby :missed {i} of 80" for i in range(1, 81)]
+    await away_while(alice, carol, *lobby, *[f"PRIVMSG #other :missed {i} of 3" for i in range(1, 4)])
     await expect(page.locator("#buffer-title")).to_have_text("#other")
     await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
     # Three missed: all of it in view at the bottom, following new messages as always.
@@ -112,24 +90,13 @@ async def test_little_missed_opens_at_the_bottom_and_much_at_the_line_on_switchi
     await expect(row(alice, "missed 80 of 80")).not_to_be_in_viewport()
 
 
-async def test_a_reconnection_with_much_missed_opens_at_the_line(web_server, open_user, irc_user) -> None:
-    carol = await irc_user("carol", "#lobby")
-    alice = await open_user()
+async def test_a_reconnection_with_much_missed_opens_at_the_line(open_user, irc_user) -> None:
+    alice, carol = await reads_lobby(open_user, irc_user)
     page = alice.page
     alice.allowed_errors.append(r"WebSocket")
-    await alice.connect("alice", "#lobby")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")
     line = page.locator("#messages .new-line")
     for n in (1, 2):  # twice: the second comes after the first line was read past
-        # The connection drops, and comes back only when told (the backoff made endless).
-        await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
-        await carol.expect("QUIT")
-        for i in range(1, 81):
-            carol.send(f"PRIVMSG #lobby :missed {i} of 80, return {n}")
-        await sync(carol)
-        await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")
-        await page.evaluate("() => window.hubbub.client.reconnectNow()")
+        await cut_off_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of 80, return {n}" for i in range(1, 81)])
         await page.wait_for_function(caught_up, arg=["#lobby"])
         await expect(row(alice, f"missed 80 of 80, return {n}")).to_have_count(1)
         await expect(line).to_be_in_viewport()
@@ -140,8 +107,8 @@ async def test_a_reconnection_with_much_missed_opens_at_the_line(web_server, ope
         await expect(row(alice, f"read it all, {n}")).to_be_in_viewport()
 
 
-async def test_home_and_end_go_to_the_first_message_loaded_and_the_newest(web_server, open_user, irc_user) -> None:
-    alice, _ = await missed_while_away(web_server, open_user, irc_user, 80)
+async def test_home_and_end_go_to_the_first_message_loaded_and_the_newest(open_user, irc_user) -> None:
+    alice, _ = await missed_while_away(open_user, irc_user, 80)
     page = alice.page
     await alice.messages().focus()
     await page.keyboard.press("ArrowUp")  # a message in view, the focus on it

@@ -24,7 +24,7 @@ pytest.importorskip("playwright")
 from playwright.async_api import expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account, sasl_plain  # noqa: E402
-from tests.helpers import sync  # noqa: E402
+from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -46,22 +46,12 @@ async def first_row_after_the_line(page) -> str:
     )  # fmt: skip
 
 
-async def test_coming_back_shows_what_was_missed_since_the_last_visit(web_server, open_user, irc_user) -> None:
-    carol = await irc_user("carol", "#lobby", "#other")
-    alice = await open_user()
+async def test_coming_back_shows_what_was_missed_since_the_last_visit(open_user, irc_user) -> None:
+    alice, carol = await reads_lobby(open_user, irc_user, "#lobby #other")
     page = alice.page
-    await alice.connect("alice", "#lobby #other")
-    carol.send("PRIVMSG #lobby :read while here")
-    await expect(alice.messages()).to_contain_text("read while here")  # looked at: seen
     await alice.switch_to("#other")
     await expect(page.locator("#messages .new-line")).to_have_count(0)  # nothing missed in a live session
-
-    await page.goto("about:blank")  # the tab closed
-    await carol.expect("QUIT")
-    carol.send("PRIVMSG #lobby :missed one")
-    carol.send("PRIVMSG #lobby :alice: missed, and for you")
-    await sync(carol)
-    await page.goto(web_server.url)  # and opened again: the session resumes
+    await away_while(alice, carol, "PRIVMSG #lobby :missed one", "PRIVMSG #lobby :alice: missed, and for you")
 
     await expect(page.locator("#buffer-title")).to_have_text("#other")
     await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text("2")
