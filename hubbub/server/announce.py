@@ -310,12 +310,16 @@ def _realname(a: Announcer, ev: RealnameSet, outcome: Outcome) -> None:
 
 @announces(HostSet)
 def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
-    """chghost, the user included. Clients without it get no reconnect simulation (the
-    spec's optional QUIT/JOIN): they see the new mask on the user's next message."""
+    """chghost, the user included (without it, the user gets 396). Clients without it
+    get no reconnect simulation (the spec's optional QUIT/JOIN): they see the new mask on
+    the user's next message."""
     user = outcome.user
     assert user is not None
     out = from_user(user, Message("CHGHOST", [ev.username, ev.host], outcome.old_prefix), ev.time, ev.msgid)
     a.with_cap(user, out, "chghost", include_self=True)
+    conn = user.conn
+    if conn is not None and "chghost" not in conn.caps:  # the user learns it all the same, as at its welcome
+        conn.numeric(n.RPL_VISIBLEHOST, ev.host, "is now your displayed host")
 
 
 # -- accounts ------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "IRCv3 capability negotiation: see what the server offers, ask for some,",
         "list what you have, and end negotiation to finish registering.",
     ]),
+    "CHGHOST": ("CHGHOST <nick> <host|*>", [
+        "Operators only. Shows the user with <host> (staff.example.org) in place of the",
+        "cloak or address others see, until it disconnects; * gives back its own.",
+    ]),
     "CHATHISTORY": ("CHATHISTORY <subcommand> <target> ...", [
         "Fetches earlier messages of a channel or conversation.",
     ]),
@@ -80,11 +84,12 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "KLINE": ("KLINE [<duration>] <user@host|host|nick> [:<reason>]", [
         "Operators only. Bans matching users from the server and disconnects those connected.",
         "The host may be a wildcard pattern (*.example.org) or a CIDR block (10.0.0.0/8);",
-        "usernames show with their ~ (~bob@*). A nick stands for *@<their host>; a nick",
-        "not connected is 401 (write *@host for a host without a dot).",
+        "usernames show with their ~ (~bob@*). A nick stands for *@<their host> (their",
+        "address when others see a cloak); a nick not connected is 401 (write *@host for a",
+        "host without a dot).",
         "Duration: minutes (30), or with units: 90s, 12h, 2d, 1w, 1d12h; none or 0: permanent.",
         "It may also follow the mask, as InspIRCd takes it: KLINE *@host 1h :reason.",
-        "K-lines are kept in memory: a restart forgets them. STATS k lists them.",
+        "K-lines are kept by the store: they outlast a restart. STATS k lists them.",
     ]),
     "LINKS": ("LINKS [[<server>] <mask>]", ["The servers of the network: this one (a cluster's nodes are one)."]),
     "LIST": ("LIST [<channel>{,<channel>}] [<filters>]", ["Lists channels with their user counts and topics."]),
@@ -110,7 +115,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "OPER": ("OPER <name> <password>", [
         "Becomes an IRC operator, with a name and password from the server's [[opers]].",
         "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
-        "SAMODE, REHASH, DIE, DIGEST, STATS k and STATS o.",
+        "CHGHOST, SAMODE, REHASH, DIE, DIGEST, STATS k and STATS o.",
     ]),
     "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
     "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),

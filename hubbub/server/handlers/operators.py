@@ -1,5 +1,5 @@
-"""Operator commands: OPER, and what operators may then do (KILL, WALLOPS, KLINE,
-UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
+"""Operator commands: OPER, and what operators may then do (KILL, WALLOPS, CHGHOST,
+KLINE, UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
 
 OPER checks an argon2id hash, which is slow on purpose: the check runs off the event
 loop (`Context.run_blocking`) and the reply comes when it is done; the client's later
@@ -17,12 +17,13 @@ import logging
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
+from hubbub.irc.validate import HOSTLEN, is_plausible_hostname
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server import logins
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import DigestAsked, KlineAdded, KlineRemoved, UserQuit, Wallops
+from hubbub.server.events import DigestAsked, HostSet, KlineAdded, KlineRemoved, UserQuit, Wallops
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import set_user_modes
 from hubbub.server.klines import (
@@ -157,6 +158,35 @@ def handle_wallops(ctx: Context, message: Message) -> None:
         return
     room = MAX_LINE_BODY - len(f":{ctx.user.prefix} WALLOPS :".encode())
     ctx.emit(Wallops(ctx.user.uid, fit_utf8(text, room), ctx.now(), new_msgid()))
+
+
+# -- CHGHOST --------------------------------------------------------------------------------
+
+
+@command("CHGHOST", min_params=2)
+def handle_chghost(ctx: Context, message: Message) -> None:
+    """`CHGHOST <nick> <host>` (InspIRCd's and Unreal's): a virtual host, such as
+    `staff.example.org`, in place of the cloak or address others see, until the user
+    disconnects; `CHGHOST <nick> *` gives back the one it connected with."""
+    if refused(ctx):
+        return
+    nick, wanted = message.params[0], message.params[1]
+    target = ctx.state.find_user(nick)
+    if target is None or not target.registered:
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+        return
+    host = ctx.svc.host_for(target.ip, target.group) if wanted == "*" else wanted
+    if wanted != "*" and not is_plausible_hostname(host):  # never one that reads as an address
+        _tell(ctx, f"{shown(wanted)} cannot be a host: a DNS name of letters, digits, '-' and '.', "
+                   f"not ending in a number, at most {HOSTLEN} characters")  # fmt: skip
+        return
+    if host == target.host:
+        _tell(ctx, f"{target.nick}'s host is {host} already")
+        return
+    log.info("%s set the host of %s to %s", ctx.user.prefix, target.prefix, host)
+    ctx.notices.send(f"{ctx.user.nick} set the host of {_who(target)} to {host}")
+    _tell(ctx, f"The host of {target.nick} is now {host}")
+    ctx.emit(HostSet(target.uid, target.username, host, ctx.now(), new_msgid()))
 
 
 # -- KLINE, UNKLINE ---------------------------------------------------------------------
