@@ -98,6 +98,9 @@ class LimitsSection:
     send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
     max_clients: int = _doc("connections the server accepts in all, TLS handshakes included; 0 for as many as the descriptor limit allows (which lowers a higher value too, and the log says so)", default=10000)
     max_clients_per_ip: int = _doc("connections accepted from one IP address (IPv6: one network of ipv6_prefix bits); 0 for no limit", default=16)
+    connects_per_ip: int = _doc("IRC connections (TCP, TLS, WebSocket) accepted from one IP address (IPv6: one network of ipv6_prefix bits) within connect_window seconds; past it, refused with the seconds to wait: a client or bot reconnecting in a loop, each time registering, joining and replaying history (on every node of a cluster), is slowed to this pace; 0 for no limit", default=30)
+    connect_window: float = _doc("seconds over which connects_per_ip counts new connections", default=60.0)
+    connect_exempt: list[str] = _doc("addresses or CIDR blocks connects_per_ip does not count: this machine's own by default (a bot on it, a proxy that names no address)", default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     password_checks_per_address: int = _doc("password checks and hashes (SASL, NickServ, account registration, OPER, WEBIRC) that one IP address (IPv6: one network of ipv6_prefix bits) may have under way at once, running or waiting for a worker; past it that address is told the server is busy, as everyone is when the whole queue is full; 0 for no share of its own", default=4)
     ipv6_prefix: int = _doc("bits of an IPv6 address that name one client for every per-address limit (connections, failed logins, registrations, password checks under way): 64 counts a whole /64, which one home or host gets, as one address; 128 counts each address", default=64)
     tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
@@ -430,16 +433,19 @@ def validate(config: Config) -> None:
     room -= lim.nicklen + max(lim.nicklen, lim.channellen)
     if lim.metadata_max_value_bytes > room:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
-    for block in config.server.cloak_exempt:
-        try:
-            ipaddress.ip_network(block, strict=False)
-        except ValueError:
-            raise ConfigError(f"server.cloak_exempt: {block!r} is not an address or CIDR block") from None
+    for key, blocks in (("server.cloak_exempt", config.server.cloak_exempt), ("limits.connect_exempt", lim.connect_exempt)):
+        for block in blocks:
+            try:
+                ipaddress.ip_network(block, strict=False)
+            except ValueError:
+                raise ConfigError(f"{key}: {block!r} is not an address or CIDR block") from None
+    if not lim.connect_window > 0:
+        raise ConfigError("limits.connect_window must be positive")
     if config.server.cloak_suffix and not _DNS_LABEL.fullmatch(config.server.cloak_suffix):
         raise ConfigError("server.cloak_suffix must be letters, digits and '-' (a DNS label, up to 63)")
     if not 16 <= lim.ipv6_prefix <= 128:
         raise ConfigError("limits.ipv6_prefix must be between 16 and 128")
-    for key in ("max_clients", "max_clients_per_ip", "password_checks_per_address", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
+    for key in ("max_clients", "max_clients_per_ip", "connects_per_ip", "password_checks_per_address", "whowas_entries", "send_buffer", "knock_delay", "join_lock"):
         if not getattr(lim, key) >= 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} cannot be negative")
     if config.tls.sts_duration < 0:

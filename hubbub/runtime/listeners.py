@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
+import math
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -25,6 +28,8 @@ from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
 from hubbub.server.addresses import counted_as
 from hubbub.server.audit import Audit
+from hubbub.server.cloaks import address_of
+from hubbub.server.throttle import FailureThrottle
 from hubbub.transport.ports import Counted
 
 log = logging.getLogger("hubbub")
@@ -40,9 +45,15 @@ class ListenError(OSError):
 class Admission:
     def __init__(
         self, limits: Callable[[], LimitsSection], refuse: Callable[[str], str | None], audit: Audit | None = None,
-        gateway: Callable[[str], bool] = lambda ip: False,
+        gateway: Callable[[str], bool] = lambda ip: False, clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         self._limits = limits
+        self._clock = clock
+        # IRC connections accepted per address lately (limits.connects_per_ip): a client
+        # reconnecting in a loop costs a registration, joins and replays each time
+        self._recent = FailureThrottle(0, 60.0)
+        self._exempt_of: tuple[str, ...] | None = None
+        self._exempt: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         self._refuse = refuse  # the core's own reason to turn an address away, if any
         self._gateway = gateway  # whether an address is a WebIRC gateway's (speaks for many)
         self.audit = audit or Audit()
@@ -117,10 +128,32 @@ class Admission:
             return "Server is full"
         if per_ip and lim.max_clients_per_ip and self.per_ip[self._key(link.ip)] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
+        if self._paced(link, per_ip, lim):
+            wait = self._recent.blocked(self._key(link.ip), self._clock(), lim.connects_per_ip)
+            if wait is not None:
+                seconds = max(1, math.ceil(wait))
+                return f"Too many connections from your IP address lately; try again in {seconds} seconds"
         return self._refuse(link.ip)
+
+    def _paced(self, link: Counted, per_ip: bool, lim: LimitsSection) -> bool:
+        """Whether `link` counts against limits.connects_per_ip: an IRC connection (not an
+        HTTP one: a page's assets) counted against its own address, not an exempt one."""
+        if not (per_ip and lim.connects_per_ip and link.kind != "http"):
+            return False
+        self._recent.window = lim.connect_window  # REHASH may change it
+        if tuple(lim.connect_exempt) != self._exempt_of:  # a REHASH changed them
+            self._exempt_of = tuple(lim.connect_exempt)
+            self._exempt = [ipaddress.ip_network(block, strict=False) for block in lim.connect_exempt]
+        address = address_of(link.ip)
+        return address is None or not any(address in net for net in self._exempt if net.version == address.version)
 
     def _count(self, link: Counted, per_ip: bool) -> None:
         self.links.add(link)
+        lim = self._limits()
+        if self._paced(link, per_ip, lim):
+            now = self._clock()
+            self._recent.sweep(now)  # those past the window: forgotten, the oldest first
+            self._recent.failed(self._key(link.ip), now)
         if per_ip:
             self.per_ip[self._key(link.ip)] += 1
         else:

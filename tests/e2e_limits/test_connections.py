@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 from pathlib import Path
@@ -180,3 +181,25 @@ async def test_a_tls_client_s_lines_wait_past_the_recvq_while_the_server_works_f
     await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[1] == last, timeout=SLOW_WAIT * 3)
     assert [m.params[1] for m in bob.received if m.command == "PRIVMSG"] == [f"waiting {i}" for i in range(total)]
     assert not [m for m in await sync(alice) if m.command == "ERROR"]
+
+
+async def test_reconnecting_in_a_loop_is_paced(make_server, clients) -> None:
+    """limits.connects_per_ip: connections that come and go from one address, never
+    more than one at a time, are refused past the number per window, with the wait;
+    another address (127.0.0.2, listed in connect_exempt) goes on."""
+    server = await make_server("limits.connects_per_ip=3", "limits.connect_window=600",
+                               "limits.connect_exempt=['127.0.0.2/32']")  # fmt: skip
+    for i in range(3):
+        client = await connected(server, f"loop{i}")
+        client.send("QUIT")
+        await client.closed()
+    refused = await LineClient.connect(server)
+    clients.append(refused)
+    (line,) = await refused.closed()
+    assert re.fullmatch(r"ERROR :Closing Link: 127\.0\.0\.1 \(Too many connections from your IP address "
+                        r"lately; try again in \d+ seconds\)", line), line  # fmt: skip
+    host, port = server.irc_address()
+    reader, writer = await asyncio.open_connection(host, port, local_addr=("127.0.0.2", 0))
+    exempt = LineClient(reader, writer)
+    clients.append(exempt)
+    await exempt.register("exempt")

@@ -73,3 +73,49 @@ def test_http_connections_are_counted_but_only_websockets_logged(caplog) -> None
     assert "connection from" not in caplog.text
     counts.hand_over(http, Conn("192.0.2.9", "websocket"))
     assert "connection from 192.0.2.9" in caplog.text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def paced(per_window: int = 3, window: float = 60.0, exempt: tuple[str, ...] = ()) -> tuple[Admission, Clock]:
+    limits = LimitsSection(max_clients_per_ip=0, connects_per_ip=per_window, connect_window=window,
+                           connect_exempt=list(exempt))  # fmt: skip
+    clock = Clock()
+    return Admission(lambda: limits, lambda ip: None, clock=clock), clock
+
+
+def test_connections_from_one_address_are_paced_within_the_window() -> None:
+    counts, clock = paced(3, 60.0)
+    for _ in range(3):  # at 1000, 1010 and 1020 s
+        conn = Conn("192.0.2.1")
+        assert counts.admit(conn) is None
+        counts.release(conn)  # gone again: a reconnection loop, not too many at once
+        clock.now += 10
+    assert counts.admit(Conn("192.0.2.1")) == ("Too many connections from your IP address lately; "
+                                               "try again in 30 seconds")  # fmt: skip
+    assert counts.admit(Conn("192.0.2.2")) is None  # another address has its own count
+    assert counts.admit(Conn("2001:db8:1:2::1")) is None
+    assert counts.admit(Conn("2001:db8:1:2::2")) is None
+    assert counts.admit(Conn("2001:db8:1:2::3")) is None
+    assert counts.admit(Conn("2001:db8:1:2::4", "websocket")) is not None  # the /64 is one address
+    assert counts.admit(Conn("192.0.2.1", "http")) is None  # a page and its assets do not count
+    clock.now += 30.5  # the first has left the window: one more
+    assert counts.admit(Conn("192.0.2.1")) is None
+    assert counts.admit(Conn("192.0.2.1")) is not None
+    assert counts.refused["tcp"] == 2 and counts.refused["websocket"] == 1
+
+
+def test_exempt_addresses_gateways_and_zero_are_not_paced() -> None:
+    counts, _ = paced(1, exempt=("127.0.0.0/8",))
+    assert [counts.admit(Conn("127.0.0.1")) for _ in range(5)] == [None] * 5
+    assert counts.admit(Conn("192.0.2.1")) is None
+    assert counts.admit(Conn("192.0.2.1"), per_ip=False) is None  # a gateway's: its users are counted
+    assert counts.admit(Conn("192.0.2.1")) is not None
+    off, _ = paced(0)
+    assert [off.admit(Conn("192.0.2.1")) for _ in range(5)] == [None] * 5
