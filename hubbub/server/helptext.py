@@ -20,6 +20,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "IRCv3 capability negotiation: see what the server offers, ask for some,",
         "list what you have, and end negotiation to finish registering.",
     ]),
+    "SANICK": ("SANICK <nick> <new nick>", [
+        "Operators only. Renames a user (a nick that offends), rather than disconnecting it;",
+        "never onto a nick in use, a service's, or an account's the user is not logged in to.",
+    ]),
     "CHGHOST": ("CHGHOST <nick> <host|*>", [
         "Operators only. Shows the user with <host> (staff.example.org) in place of the",
         "cloak or address others see, until it disconnects; * gives back its own.",
@@ -115,7 +119,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "OPER": ("OPER <name> <password>", [
         "Becomes an IRC operator, with a name and password from the server's [[opers]].",
         "Operators get user mode +o and the commands KILL, WALLOPS, KLINE, UNKLINE,",
-        "CHGHOST, SAMODE, REHASH, DIE, DIGEST, STATS k and STATS o.",
+        "SANICK, CHGHOST, SAMODE, REHASH, DIE, DIGEST, STATS k and STATS o.",
     ]),
     "PART": ("PART <channel>{,<channel>} [:<reason>]", ["Leaves channels."]),
     "PASS": ("PASS <password>", ["The connection password, sent before NICK and USER when the server has one."]),

@@ -1,5 +1,5 @@
-"""Operator commands: OPER, and what operators may then do (KILL, WALLOPS, CHGHOST,
-KLINE, UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
+"""Operator commands: OPER, and what operators may then do (KILL, WALLOPS, SANICK,
+CHGHOST, KLINE, UNKLINE, REHASH, DIE). Everything here but OPER answers 481 to non-operators.
 
 OPER checks an argon2id hash, which is slow on purpose: the check runs off the event
 loop (`Context.run_blocking`) and the reply comes when it is done; the client's later
@@ -17,13 +17,14 @@ import logging
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
-from hubbub.irc.validate import HOSTLEN, is_plausible_hostname
+from hubbub.irc.validate import HOSTLEN, is_plausible_hostname, is_valid_nick
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server import logins
+from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import DigestAsked, HostSet, KlineAdded, KlineRemoved, UserQuit, Wallops
+from hubbub.server.events import DigestAsked, HostSet, KlineAdded, KlineRemoved, NickSet, UserQuit, Wallops
 from hubbub.server.handlers.replies import shown
 from hubbub.server.handlers.usermodes import set_user_modes
 from hubbub.server.klines import (
@@ -36,6 +37,7 @@ from hubbub.server.klines import (
     parse_duration,
 )
 from hubbub.server.logins import throttled_text
+from hubbub.server.services import is_service_nick
 from hubbub.server.user import User
 
 log = logging.getLogger("hubbub.opers")
@@ -158,6 +160,47 @@ def handle_wallops(ctx: Context, message: Message) -> None:
         return
     room = MAX_LINE_BODY - len(f":{ctx.user.prefix} WALLOPS :".encode())
     ctx.emit(Wallops(ctx.user.uid, fit_utf8(text, room), ctx.now(), new_msgid()))
+
+
+# -- SANICK ---------------------------------------------------------------------------------
+
+
+@command("SANICK", min_params=2)
+def handle_sanick(ctx: Context, message: Message) -> None:
+    """`SANICK <nick> <new nick>` (ergo's, InspIRCd's, Unreal's): an operator renames a
+    user whose nick offends, rather than disconnecting it. Never onto a service's nick, one
+    in use, or an account's nick that the user is not logged in to (its owner's, which
+    the enforcement would take back)."""
+    if refused(ctx):
+        return
+    nick, new = message.params[0], message.params[1]
+    target = ctx.state.find_user(nick)
+    if target is None or not target.registered:
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+        return
+    if not is_valid_nick(new, ctx.config.limits.nicklen) or is_service_nick(new):
+        ctx.conn.numeric(n.ERR_ERRONEUSNICKNAME, shown(new), "Erroneous nickname")
+        return
+    if ctx.state.nick_taken(new, by=target):
+        ctx.conn.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        return
+    owner = ctx.state.accounts.get(casefold(new))
+    if owner is not None and (target.account is None or casefold(target.account) != owner.key):
+        ctx.conn.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is registered to another account")
+        return
+    if new == target.nick:
+        return
+    old = _who(target)
+
+    def done(outcome: Outcome) -> None:
+        if outcome.rejected is not None:  # taken by someone else first (a cluster)
+            ctx.conn.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+            return
+        log.info("%s renamed %s to %s", ctx.user.prefix, old, new)
+        ctx.notices.send(f"{ctx.user.nick} used SANICK to rename {old} to {new}")
+        _tell(ctx, f"{nick} is now {new}")
+
+    ctx.emit(NickSet(target.uid, new, ctx.now(), new_msgid()), done)
 
 
 # -- CHGHOST --------------------------------------------------------------------------------
