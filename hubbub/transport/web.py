@@ -19,7 +19,8 @@ One aiohttp application on the server's own event loop, served on `listen.web`:
 
 Every response carries the headers the web client is written for (a strict Content
 Security Policy and its companions, below), the 400 aiohttp itself gives a request it
-cannot parse included (`GuardedHandler`). A connection has `web.handshake_timeout`
+cannot parse included (`GuardedHandler`, which also fails a WebSocket on a frame the
+client did not mask: masking.py). A connection has `web.handshake_timeout`
 to send its request (aiohttp's keep-alive timer covers a connection that never does);
 over HTTPS the TLS handshake has the same bound. Each connection counts against the
 connection limits from its accept (httpconn.py); a WebSocket takes over the count of
@@ -34,6 +35,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_websocket import WebSocketReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import ContentCoding
@@ -41,6 +43,7 @@ from aiohttp.web_response import ContentCoding
 from hubbub.transport import peer, static
 from hubbub.transport.headers import SECURITY_HEADERS
 from hubbub.transport.httpconn import HttpConnection
+from hubbub.transport.masking import UNMASKED_CLOSE, MaskedOnly
 from hubbub.transport.ports import WebHost
 from hubbub.transport.websocket import CLOSE_TIMEOUT, SUBPROTOCOLS, WebSocketConnection
 
@@ -79,9 +82,29 @@ _REFUSED_REQUESTS = _RefusedRequests()
 
 class GuardedHandler(RequestHandler):
     """aiohttp's protocol for one connection, whose own error answers (400 for a request
-    its parser refuses, before any middleware runs) carry the security headers too."""
+    its parser refuses, before any middleware runs) carry the security headers too, and
+    whose WebSocket, once upgraded, fails on a frame the client did not mask."""
 
     __slots__ = ()
+
+    def set_parser(self, parser: WebSocketReader, data_received_cb: Callable[[], None] | None = None) -> None:
+        # Every byte after the upgrade passes through it, the ones that came with the
+        # request included (aiohttp feeds them in this call); aiohttp calls only the
+        # reader's feed_data and feed_eof.
+        super().set_parser(MaskedOnly(parser, self._unmasked), data_received_cb)  # type: ignore[arg-type]
+
+    def _unmasked(self) -> None:
+        """Fail the WebSocket (RFC 6455 7.1.7): a Close frame with 1002, and the TCP
+        connection closed without waiting for the client's Close, as aiohttp does for
+        the framing errors it finds itself. The connection's end reaches the session as
+        the end of any other connection does (aiohttp's connection_lost): what the
+        client sent before the unmasked frame is handled as before a cut connection,
+        nothing after it is read."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(UNMASKED_CLOSE)
+            transport.close()
+        self.close()  # as for a reader's error: whatever still comes is not parsed
 
     def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:  # fmt: skip

@@ -10,8 +10,9 @@ past the recvq stops the reading of frames until it is released, rather than cou
 as a flood; and the kernel's send buffer is bounded (`limits.send_buffer`). Only the
 framing differs:
 
-- in: aiohttp has parsed the frames; each message, text or binary, is one line, handed
-  to the gate whole. A trailing CRLF is tolerated; a line longer than IRC allows gets
+- in: aiohttp has parsed the frames (an unmasked one never reaches it: web.py's
+  `GuardedHandler` fails the connection first, masking.py); each message, text or
+  binary, is one line, handed to the gate whole. A trailing CRLF is tolerated; a line longer than IRC allows gets
   417 as on TCP; a message longer than `web.max_frame` is refused by aiohttp, which
   closes the connection (1009). Text messages are not decoded by the WebSocket layer:
   a line that is not UTF-8 gets `FAIL INVALID_UTF8` from the session, as on TCP, and

@@ -72,9 +72,12 @@ def assert_security_headers(headers: dict[str, list[str]], what: object) -> None
         assert headers.get(name.lower()) == [value], (what, name, headers)
 
 
-async def handshake(runtime: Runtime, *extra: str, path: str = "/webirc") -> tuple[socket.socket, bytes]:
-    """A raw socket that has sent a WebSocket upgrade (with `extra` header lines) and read
-    the head of the answer (whatever it is)."""
+async def handshake(
+    runtime: Runtime, *extra: str, path: str = "/webirc", then: bytes = b""
+) -> tuple[socket.socket, bytes]:
+    """A raw socket that has sent a WebSocket upgrade (with `extra` header lines, and
+    `then` right behind it, in the same write) and read the head of the answer (whatever
+    it is)."""
     host, port = runtime.listeners.address("web")
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -83,7 +86,7 @@ async def handshake(runtime: Runtime, *extra: str, path: str = "/webirc") -> tup
     key = base64.b64encode(os.urandom(16)).decode()
     lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket", "Connection: Upgrade",
              f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", *extra, "", ""]  # fmt: skip
-    await loop.sock_sendall(sock, "\r\n".join(lines).encode("latin-1"))
+    await loop.sock_sendall(sock, "\r\n".join(lines).encode("latin-1") + then)
     reply = b""
     while b"\r\n\r\n" not in reply:
         chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), WAIT)
@@ -93,8 +96,8 @@ async def handshake(runtime: Runtime, *extra: str, path: str = "/webirc") -> tup
     return sock, reply
 
 
-async def upgraded(runtime: Runtime, *extra: str) -> tuple[socket.socket, RawFrames]:
-    sock, reply = await handshake(runtime, "Sec-WebSocket-Protocol: text.ircv3.net", *extra)
+async def upgraded(runtime: Runtime, *extra: str, path: str = "/webirc") -> tuple[socket.socket, RawFrames]:
+    sock, reply = await handshake(runtime, "Sec-WebSocket-Protocol: text.ircv3.net", *extra, path=path)
     assert reply.startswith(b"HTTP/1.1 101 "), reply
     frames = RawFrames(sock, reply.partition(b"\r\n\r\n")[2])
     return sock, frames
@@ -118,8 +121,10 @@ async def send(sock: socket.socket, data: bytes) -> None:
     await asyncio.get_running_loop().sock_sendall(sock, data)
 
 
-async def registered(runtime: Runtime, nick: str, *extra: str) -> tuple[socket.socket, RawFrames]:
-    sock, frames = await upgraded(runtime, *extra)
+async def registered(
+    runtime: Runtime, nick: str, *extra: str, path: str = "/webirc"
+) -> tuple[socket.socket, RawFrames]:
+    sock, frames = await upgraded(runtime, *extra, path=path)
     await send(sock, frame(f"NICK {nick}".encode()) + frame(f"USER {nick} 0 * :{nick}".encode()))
     await frames.until(lambda op, data: f" 001 {nick} ".encode() in data)
     return sock, frames
@@ -347,22 +352,97 @@ async def test_a_compressed_frame_nobody_negotiated_is_a_protocol_error_not_infl
     sock.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an unmasked frame from the client is accepted and handled (the PING below is answered); "
-    "RFC 6455 5.1: 'a server MUST close the connection upon receiving a frame that is not masked' "
-    "(status 1002). aiohttp's WebSocketReader does not check the MASK bit and web._webirc / "
-    "websocket.WebSocketConnection._read hand the message on"))  # fmt: skip
-async def test_an_unmasked_client_frame_fails_the_connection(server) -> None:
-    sock, frames = await registered(server, "nomask")
-    await send(sock, frame(b"PING :unmasked", masked=False) + frame(b"PING :after"))
+AFTER = frame(b"PING :after")  # sent last: its answer says the server read on
+
+
+async def until_closed_or_after(frames: RawFrames) -> list[tuple[int, bytes]]:
+    """The server's frames up to its Close, or up to its answer to `AFTER`."""
     seen = []
     while (got := await frames.next()) is not None:
         seen.append(got)
         if got[0] == CLOSE or b"after" in got[1]:
             break
+    return seen
+
+
+@pytest.mark.parametrize("path", ["/webirc", "/"])
+async def test_an_unmasked_client_frame_fails_the_connection(server, path: str) -> None:
+    """RFC 6455 5.1: 'a server MUST close the connection upon receiving a frame that is
+    not masked' (1002); neither it nor what follows is handled."""
+    sock, frames = await registered(server, "nomask", path=path)
+    await send(sock, frame(b"PING :unmasked", masked=False) + AFTER)
+    seen = await until_closed_or_after(frames)
     sock.close()
-    assert not [data for op, data in seen if b"unmasked" in data], seen
+    assert not [data for op, data in seen if b"unmasked" in data or b"after" in data], seen
     assert close_codes(seen) == [1002], seen
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [frame(b"PING :" + b"x" * 300) + frame(b"PING :unmasked", masked=False),  # after a 2-byte extended length
+     frame(b"PING :" + b"x" * 70000) + frame(b"PING :unmasked", masked=False),  # after an 8-byte one
+     frame(b"unmasked", PING, masked=False),  # a control frame
+     frame(b"PING :unmasked", fin=False) + frame(b"PING :unmasked", 0x0, masked=False)],  # a continuation
+    ids=["after-126", "after-127", "ping-frame", "continuation"],
+)  # fmt: skip
+async def test_an_unmasked_frame_anywhere_in_the_stream_fails_the_connection(make_web_server, sent: bytes) -> None:
+    runtime = await make_web_server("web.max_frame=131072")  # room for the frame of 70000 bytes
+    sock, frames = await registered(runtime, "nomask")
+    await send(sock, sent + AFTER)
+    got = await until_closed_or_after(frames)
+    sock.close()
+    assert not [data for op, data in got if b"unmasked" in data], got
+    assert close_codes(got) == [1002], got
+
+
+async def test_an_unmasked_frame_sent_a_byte_at_a_time_fails_the_connection(server) -> None:
+    """Headers cut across reads (the stream's cuts are the kernel's, one byte per write
+    makes them likely): the frames are still followed."""
+    sock, frames = await registered(server, "nomask")
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for byte in frame(b"PING :" + b"x" * 200) + frame(b"PING :unmasked", masked=False):
+        try:
+            await send(sock, bytes((byte,)))
+        except ConnectionError:  # closed from its second byte on
+            break
+        await asyncio.sleep(0)
+    got = [await frames.until(lambda op, data: op == CLOSE or b"unmasked" in data)]
+    sock.close()
+    assert close_codes(got) == [1002], got
+
+
+async def test_what_came_before_an_unmasked_frame_is_still_handled(make_web_server) -> None:
+    """The frames before it, in the same read, are the client's; then it quits, as on a
+    cut connection (so lines still held back then are dropped: flood control is off
+    here, and the PING waits out what the JOIN holds)."""
+    server = await make_web_server("limits.flood_control=false")
+    watcher = await LineClient.connect(server)
+    await watcher.register("watcher")
+    watcher.send("JOIN #masks")
+    await watcher.expect("366")
+    sock, frames = await registered(server, "nomask")
+    await send(sock, frame(b"JOIN #masks") + frame(b"PING :joined"))  # the PONG: nothing held any more
+    await frames.until(lambda op, data: b"PONG" in data and b"joined" in data)
+    await send(sock, frame(b"PRIVMSG #masks :before") + frame(b"PRIVMSG #masks :unmasked", masked=False) + AFTER)
+    assert close_codes(await until_closed_or_after(frames)) == [1002]
+    sock.close()
+    quit = await watcher.expect("QUIT")
+    said = [m.params[-1] for m in watcher.received if m.command == "PRIVMSG"]
+    watcher.writer.close()
+    assert said == ["before"], said
+    assert quit.source.startswith("nomask!")
+
+
+async def test_an_unmasked_frame_sent_with_the_upgrade_request_fails_the_connection(server) -> None:
+    """Frames sent with the request, before the 101 (aiohttp keeps them and reads them
+    once upgraded), are checked too."""
+    sock, reply = await handshake(server, "Sec-WebSocket-Protocol: text.ircv3.net",
+                                  then=frame(b"PING :unmasked", masked=False) + AFTER)  # fmt: skip
+    assert reply.startswith(b"HTTP/1.1 101 "), reply
+    got = await until_closed_or_after(RawFrames(sock, reply.partition(b"\r\n\r\n")[2]))
+    sock.close()
+    assert not [data for op, data in got if b"unmasked" in data], got
+    assert close_codes(got) == [1002], got
 
 
 @pytest.mark.parametrize(
