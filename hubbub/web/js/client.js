@@ -312,9 +312,10 @@ export class IrcClient {
    * Say `text` to `target`, as a PRIVMSG or a NOTICE (`command`). Several lines go as
    * one draft/multiline batch (of that command) when the server offers it (within its
    * limits), otherwise as separate messages; long lines are cut between words. `action`
-   * makes it a /me.
+   * makes it a /me. `reply`: the msgid of the message this answers (+draft/reply, on
+   * the first part sent; only with message-tags).
    */
-  say(target, text, { command = "PRIVMSG", action = false } = {}) {
+  say(target, text, { command = "PRIVMSG", action = false, reply = null } = {}) {
     if (!this.registered) return false;
     const lines = text.replace(/\r\n?/g, "\n").split("\n");
     while (lines.length && lines[lines.length - 1].trim() === "") lines.pop();
@@ -353,6 +354,7 @@ export class IrcClient {
       }
     }
     for (const u of units) Object.assign(u, { target, command, action, said });
+    if (reply && units.length && this.has("message-tags")) units[0].tags = { "+draft/reply": reply };
     this.paced.push(...units);
     this.pump();
     return true;
@@ -391,9 +393,10 @@ export class IrcClient {
 
   sendText(command, target, text, unit = null) {
     const label = unit ? this.newLabel() : null;
-    this.send({ tags: label ? { label } : {}, command, params: [target, text] });
+    const tags = { ...(unit && unit.tags), ...(label ? { label } : {}) };
+    this.send({ tags, command, params: [target, text] });
     if (unit) this.track({ unit, batch: false }, label);
-    if (!this.has("echo-message")) this.emitLocalEcho({ tags: {}, command, params: [target, text] });
+    if (!this.has("echo-message")) this.emitLocalEcho({ tags: { ...(unit && unit.tags) }, command, params: [target, text] });
   }
 
   // Without echo-message the server never tells us what we said: make the same
@@ -461,7 +464,9 @@ export class IrcClient {
   sendBatch(command, target, batch, unit = null) {
     const ref = `ml${++this.batchCounter}`;
     const label = unit ? this.newLabel() : null;
-    this.send({ tags: label ? { label } : {}, command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
+    // The batch's client tags (a reply) go on its opening line: they are the message's.
+    const tags = { ...(unit && unit.tags), ...(label ? { label } : {}) };
+    this.send({ tags, command: "BATCH", params: [`+${ref}`, "draft/multiline", target] });
     if (unit) this.track({ unit, batch: true }, label);
     const sent = [];
     for (const item of batch) {
@@ -473,8 +478,22 @@ export class IrcClient {
     }
     this.send({ command: "BATCH", params: [`-${ref}`] });
     if (!this.has("echo-message")) {
-      this.emit("batch", { type: "draft/multiline", params: [target], tags: { time: new Date(this.now()).toISOString() }, source: { nick: this.nick }, messages: sent, local: true });
+      this.emit("batch", { type: "draft/multiline", params: [target], tags: { ...(unit && unit.tags), time: new Date(this.now()).toISOString() }, source: { nick: this.nick }, messages: sent, local: true });
     }
+  }
+
+  /**
+   * React to the message `msgid` in `target` with `emoji` (+draft/react on a TAGMSG, as
+   * the spec's reply tag names the message), or take the reaction back (`remove`:
+   * +draft/unreact, which Goguma and others send; the spec has no word for it). Needs
+   * message-tags; without echo-message the page sees its own reaction at once.
+   */
+  react(target, msgid, emoji, { remove = false } = {}) {
+    if (!this.registered || !this.has("message-tags") || !msgid) return false;
+    const tags = { "+draft/reply": msgid, [remove ? "+draft/unreact" : "+draft/react"]: emoji };
+    this.send({ tags, command: "TAGMSG", params: [target] });
+    if (!this.has("echo-message")) this.emitLocalEcho({ tags, command: "TAGMSG", params: [target] });
+    return true;
   }
 
   /**

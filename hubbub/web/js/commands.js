@@ -444,7 +444,7 @@ export function resendable({ target, command, action, text }, active, fold = (s)
 }
 
 /** Run one line from the input box. Returns false if nothing could be done with it. */
-export function runInput(ctx, line) {
+export function runInput(ctx, line, { reply = null } = {}) {
   const parsed = parseInput(line);
   if (parsed.text !== undefined) {
     const target = currentTarget(ctx);
@@ -453,7 +453,7 @@ export function runInput(ctx, line) {
       return false;
     }
     if (!inChannel(ctx, target)) return false;
-    return ctx.client.say(target, parsed.text);
+    return ctx.client.say(target, parsed.text, reply ? { reply } : {});
   }
   const name = ALIASES[parsed.command] || parsed.command;
   const command = COMMANDS[name];

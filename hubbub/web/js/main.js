@@ -10,7 +10,7 @@ import { View } from "./view.js";
 import { COMMANDS, completions, parseSearch, resendable, runInput, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
-import { hidePasswords } from "./format.js";
+import { hidePasswords, stripFormatting } from "./format.js";
 import {
   Landing, activeSetting, activeToRestore, invitedChannels, queriesToRestore, refusedTarget, resumeOnLoad, withInvited,
 } from "./resume.js";
@@ -27,6 +27,7 @@ const HISTORY_PAGE = 100; // messages per CHATHISTORY request
 const FOUND_PAGES = 20; // BEFORE requests at most to reach a search result not loaded
 const INPUT_HISTORY = 100;
 const TYPING_PAUSE_MS = 5000;
+const REPLY_QUOTE_CHARS = 80; // of the message being answered, shown above the box
 const MARKREAD_DELAY_MS = 1500;
 const DEFAULT_CHANNEL = "#lobby"; // the connect screen's guess until the server says its own
 
@@ -253,6 +254,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
     showFound,
     reconnectNow: () => client.reconnectNow(),
     focusInput,
+    answerable,
+    reply: startReply,
+    react(rec, emoji, remove) {
+      const b = state.activeBuffer;
+      if (answerable(rec)) client.react(b.name, rec.msgid, emoji, { remove });
+    },
   });
   session.view = view;
 
@@ -744,6 +751,44 @@ function startSession({ nick, password, channels, queries = [], active = null })
     }
   });
 
+  // -- replies -------------------------------------------------------------------------
+
+  /** Reply and React are offered on people's messages that have a msgid, where the server
+   * relays client tags (message-tags), in a conversation one can speak in. */
+  function answerable(rec) {
+    const b = state.activeBuffer;
+    if (!rec.msgid || !client.has("message-tags") || b.kind === "server") return false;
+    return !(b.kind === "channel" && !b.joined) && !(rec.nick || "").includes(".");
+  }
+
+  let replying = null; // {key, rec}: the message Enter answers, in that conversation
+
+  function startReply(rec) {
+    replying = { key: state.active, rec };
+    let said = stripFormatting(rec.text).replace(/\s+/g, " ").trim();
+    if ([...said].length > REPLY_QUOTE_CHARS) said = `${[...said].slice(0, REPLY_QUOTE_CHARS).join("")}…`;
+    $("replying-text").textContent = `Replying to ${rec.nick}: ${said}`;
+    $("replying").hidden = false;
+    input.focus();
+  }
+
+  function cancelReply() {
+    if (!replying) return false;
+    replying = null;
+    $("replying").hidden = true;
+    $("replying-text").textContent = "";
+    return true;
+  }
+
+  $("replying-cancel").addEventListener("click", () => {
+    cancelReply();
+    input.focus();
+  });
+  // A reply belongs to its conversation: going elsewhere drops it.
+  state.subscribe((change) => {
+    if (change.type === "active" && replying && change.key !== replying.key) cancelReply();
+  });
+
   function submit() {
     const text = input.value;
     if (!text.trim()) return;
@@ -759,7 +804,10 @@ function startSession({ nick, password, channels, queries = [], active = null })
       return;
     }
     if (parkedDraft !== null && !/^\/j(oin)?\s/i.test(text)) parkedDraft = null; // the person did something else
-    runInput(ctx, text);
+    // A reply goes with what is said next here; a command leaves it waiting.
+    const reply = replying && replying.key === state.active && !text.startsWith("/") ? replying.rec.msgid : null;
+    if (reply) cancelReply();
+    runInput(ctx, text, { reply });
     view.messages.jumpToBottom();
   }
 
@@ -820,6 +868,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
+    } else if (event.key === "Escape" && !event.isComposing && cancelReply()) {
+      event.preventDefault();
     } else if (event.key === "Tab" && !event.ctrlKey && !event.altKey) {
       // Tab completes when there is a word to complete; otherwise it moves focus as usual.
       if (complete(event.shiftKey)) event.preventDefault();

@@ -5,7 +5,7 @@
 // Runs of joins, parts, quits and nick changes are folded into one subdued row.
 
 import { stripFormatting } from "./format.js";
-import { PRESENCE, firstUnread, missedBeyond } from "./state.js";
+import { PRESENCE, REACTION_CHOICES, firstUnread, missedBeyond } from "./state.js";
 import { appendRich, dayLabel, dayOf, el, nickClass, timeElement } from "./dom.js";
 
 const PAGE = 150; // rows rendered when a buffer is shown
@@ -15,6 +15,9 @@ const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk i
 const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
 const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
 const FOUND_MS = 2500; // how long a message gone to (a search result) stays highlighted
+const QUOTE_CHARS = 80; // of the message a reply answers, shown above it
+// Kinds of rows one can reply and react to: people talking.
+const ANSWERABLE = new Set(["message", "action", "notice"]);
 
 function presenceText(rec) {
   const reason = rec.text ? ` (${stripFormatting(rec.text)})` : "";
@@ -27,16 +30,21 @@ function presenceText(rec) {
   }
 }
 
-/** What a row says, read as one line: "carol: hello, 14:02"; joins and parts in a run. */
+/** What a row says, read as one line: "carol: hello, 14:02"; joins and parts in a run;
+ * a reply's quote first, its reactions last. */
 function rowWords(row) {
   const time = row.querySelector(".ts");
   if (row.classList.contains("presence")) {
     const chips = [...row.querySelectorAll(".chip")].map((c) => c.textContent);
     return `${chips.join(", ")}${time ? `, ${time.textContent}` : ""}`;
   }
-  const parts = [...row.children].filter((n) => n !== time).map((n) => n.textContent.trim()).filter(Boolean);
+  const extra = (n) => n.matches(".quote, .reactions, .actions");
+  const parts = [...row.children].filter((n) => n !== time && !extra(n)).map((n) => n.textContent.trim()).filter(Boolean);
   const said = row.classList.contains("message") || row.classList.contains("notice") ? parts.join(": ") : parts.join(" ");
-  return `${said}${time ? `, ${time.textContent}` : ""}`;
+  const quote = row.querySelector(":scope > .quote");
+  const reactions = [...row.querySelectorAll(":scope > .reactions .reaction")].map((c) => c.textContent.trim());
+  return `${quote ? `${quote.getAttribute("aria-label")}. ` : ""}${said}${time ? `, ${time.textContent}` : ""}` +
+    `${reactions.length ? `. Reactions: ${reactions.join(", ")}` : ""}`;
 }
 
 // A message from the same person, of the same kind, soon after the previous one and on
@@ -50,7 +58,9 @@ function continues(prev, rec) {
 export class MessageList {
   /**
    * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
-   * stuckChanged(following), arrivedBelow() (new messages while the reader is scrolled up)
+   * stuckChanged(following), arrivedBelow() (new messages while the reader is scrolled up),
+   * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
+   * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
    */
   constructor(container, callbacks) {
     this.container = container;
@@ -74,17 +84,29 @@ export class MessageList {
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
-    container.addEventListener("click", (event) => {
-      const nick = event.target.closest("[data-nick]");
-      if (nick) callbacks.nickClicked(nick.dataset.nick);
-    });
+    container.addEventListener("click", (event) => this.onClick(event));
     // The keyboard's way to the nicks: the list is one Tab stop, ↑ and ↓ go from message
     // to message (the one on gets the focus, a roving tabindex) and Enter does what a
     // click on its author's nick does. Every nick a Tab stop would make hundreds of them.
     this.focusedRow = null;
     container.addEventListener("keydown", (event) => this.onKey(event));
+    // The focused row's own buttons (Reply, React, its reactions) are Tab stops while it is
+    // focused, and the row stays the one on until the focus leaves it and them.
     container.addEventListener("focusout", (event) => {
-      if (event.target === this.focusedRow) this.leaveRow();
+      const row = this.focusedRow;
+      if (row && row.contains(event.target) && !row.contains(event.relatedTarget)) this.leaveRow();
+      // An emoji picker closes once the focus is elsewhere (a click away, Tab past it).
+      const actions = event.target.closest && event.target.closest(".actions");
+      if (actions && !actions.contains(event.relatedTarget)) this.closePicker(actions.parentElement, false);
+    });
+    container.addEventListener("keydown", (event) => {
+      // Esc in an open emoji picker closes it, back on React.
+      const picker = event.key === "Escape" && event.target.closest && event.target.closest(".picker");
+      if (picker) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.closePicker(picker.closest(".row"), true);
+      }
     });
     // The phone keyboard opening, or a panel sliding, must not leave the newest line hidden.
     new ResizeObserver(() => {
@@ -429,6 +451,7 @@ export class MessageList {
     row.tabIndex = -1;
     // A row is no control: it is named with what it says, the time last.
     row.setAttribute("aria-label", rowWords(row));
+    for (const b of row.querySelectorAll("button")) b.tabIndex = 0;
     row.focus({ preventScroll: true });
     row.scrollIntoView({ block: "nearest" });
   }
@@ -448,6 +471,8 @@ export class MessageList {
     if (!row) return;
     row.removeAttribute("tabindex");
     row.removeAttribute("aria-label");
+    for (const b of row.querySelectorAll("button")) b.tabIndex = -1;
+    this.closePicker(row, false);
   }
 
   // -- what a screen reader is handed -----------------------------------------------
@@ -534,6 +559,7 @@ export class MessageList {
     }
     this.end = Math.max(this.end, to);
     this.placeNewLine();
+    this.refreshQuotes();
   }
 
   prependRows(from) {
@@ -576,6 +602,7 @@ export class MessageList {
     }
     this.start = Math.min(this.start, from);
     this.placeNewLine();
+    this.refreshQuotes();
   }
 
   // The first rendered row drew a date line when nothing was known before it; now
@@ -672,6 +699,143 @@ export class MessageList {
         appendRich(text, rec.text);
     }
     row.append(text);
+    if (!ANSWERABLE.has(rec.kind)) return row;
+    if (rec.replyTo) {
+      row.classList.add("replied");
+      row.prepend(this.quote(rec));
+    }
+    // Reply and React first: Tab from the message goes to them, then to its reactions.
+    if (this.callbacks.answerable(rec)) row.append(this.actions(rec));
+    if (rec.msgid) this.fillReactions(row, rec);
     return row;
+  }
+
+  // -- replies and reactions ------------------------------------------------------------
+
+  /** The line above a reply: who said what it answers, and the start of it (a button
+   * that goes to it), or that it answers something not loaded. */
+  quote(rec) {
+    const original = this.callbacks.repliedTo(rec);
+    if (!original) {
+      return el("span", { class: "quote missing", "aria-label": "A reply to an earlier message" },
+        el("span", { "aria-hidden": "true", text: "↪ a reply to an earlier message" }));
+    }
+    let said = stripFormatting(original.text).replace(/\s+/g, " ").trim();
+    if ([...said].length > QUOTE_CHARS) said = `${[...said].slice(0, QUOTE_CHARS).join("")}…`;
+    const button = el("button", { type: "button", class: "quote", tabindex: "-1",
+      "aria-label": `In reply to ${original.nick}: ${said}` },
+    el("span", { "aria-hidden": "true", text: "↪ " }),
+    el("span", { class: `qnick ${nickClass(this.callbacks.fold(), original.nick)}`, text: original.nick }),
+    el("span", { class: "qtext", text: ` ${said}` }));
+    button.addEventListener("click", () => this.reveal(original));
+    return button;
+  }
+
+  /** Replies drawn before what they answer was loaded (scroll-back brought it): quoted now. */
+  refreshQuotes() {
+    for (const e of this.entries) {
+      if (e.group || !e.rec.replyTo) continue;
+      const old = e.el.querySelector(":scope > .quote.missing");
+      if (old && this.callbacks.repliedTo(e.rec)) old.replaceWith(this.quote(e.rec));
+    }
+  }
+
+  /** The reactions under a message, as buttons: the emoji and how many; who, in the name. */
+  fillReactions(row, rec) {
+    const list = this.callbacks.reactions(rec);
+    const key = list.map((r) => `${r.emoji}${r.self ? "*" : ""}${r.nicks.join(",")}`).join(" ");
+    let box = row.querySelector(":scope > .reactions");
+    if ((box ? box.dataset.key : "") === key) return;
+    const focused = box && box.contains(document.activeElement) ? document.activeElement.dataset.emoji : null;
+    // Not read out as it changes (the log is a live region): a reaction is no message.
+    const fresh = el("div", { class: "reactions", "aria-live": "off", dataset: { key } });
+    const tabbable = row === this.focusedRow ? "0" : "-1";
+    for (const r of list) {
+      const who = r.nicks.join(", ");
+      const name = `${r.emoji} ${r.nicks.length}: ${who}${r.self ? " (you: press to take yours back)" : ""}`;
+      const chip = el("button", { type: "button", class: "reaction", tabindex: tabbable, title: who,
+        "aria-label": name, "aria-pressed": r.self ? "true" : "false", dataset: { emoji: r.emoji } },
+      el("span", { class: "emoji", text: r.emoji }), el("span", { class: "count", text: String(r.nicks.length) }));
+      chip.disabled = !this.callbacks.answerable(rec);
+      chip.addEventListener("click", () => this.callbacks.react(rec, r.emoji, r.self));
+      fresh.append(chip);
+    }
+    if (!list.length) {
+      if (box) box.remove();
+    } else if (box) box.replaceWith(fresh);
+    else row.append(fresh);
+    if (focused) {
+      const again = [...fresh.children].find((c) => c.dataset.emoji === focused);
+      (again || row).focus({ preventScroll: true });
+    }
+  }
+
+  /** The reactions drawn again where they changed (state: "reactions"). */
+  refreshReactions() {
+    for (const e of this.entries) if (!e.group && e.rec.msgid && ANSWERABLE.has(e.rec.kind)) this.fillReactions(e.el, e.rec);
+  }
+
+  /** Reply and React, shown over a message hovered or focused (tapped, on a touch screen). */
+  actions(rec) {
+    const box = el("div", { class: "actions", role: "group", "aria-label": "Message actions" });
+    const reply = el("button", { type: "button", class: "act reply", tabindex: "-1", "aria-label": "Reply", title: "Reply" },
+      el("span", { "aria-hidden": "true", text: "↩" }));
+    reply.addEventListener("click", () => this.callbacks.reply(rec));
+    const react = el("button", { type: "button", class: "act react", tabindex: "-1", "aria-label": "React",
+      title: "React", "aria-expanded": "false" }, el("span", { "aria-hidden": "true", text: "☺" }));
+    react.addEventListener("click", () => {
+      const row = box.parentElement;
+      if (row.querySelector(".picker")) this.closePicker(row, true);
+      else this.openPicker(row, rec);
+    });
+    box.append(reply, react);
+    return box;
+  }
+
+  openPicker(row, rec) {
+    const box = row.querySelector(":scope > .actions");
+    const react = box.querySelector(".react");
+    const mine = new Set(this.callbacks.reactions(rec).filter((r) => r.self).map((r) => r.emoji));
+    const picker = el("div", { class: "picker", role: "group", "aria-label": "React with" });
+    for (const emoji of REACTION_CHOICES) {
+      const b = el("button", { type: "button", class: "act", "aria-label": `React with ${emoji}`,
+        "aria-pressed": mine.has(emoji) ? "true" : "false", text: emoji });
+      b.addEventListener("click", () => {
+        this.callbacks.react(rec, emoji, mine.has(emoji));
+        this.closePicker(row, row === this.focusedRow);
+      });
+      picker.append(b);
+    }
+    box.insertBefore(picker, react);
+    box.classList.add("open");
+    react.setAttribute("aria-expanded", "true");
+    picker.firstChild.focus({ preventScroll: true });
+  }
+
+  closePicker(row, refocus) {
+    // Removing it moves the focus out of it, and that focusout comes back here: once.
+    const picker = row && row.querySelector(".picker:not(.closing)");
+    if (!picker) return;
+    picker.classList.add("closing");
+    const box = picker.parentElement;
+    const hadFocus = picker.contains(document.activeElement);
+    picker.remove();
+    box.classList.remove("open");
+    const react = box.querySelector(".react");
+    react.setAttribute("aria-expanded", "false");
+    if (refocus || hadFocus) react.focus({ preventScroll: true });
+  }
+
+  onClick(event) {
+    const t = event.target;
+    if (t.closest("button, a")) return;
+    const nick = t.closest("[data-nick]");
+    if (nick) {
+      this.callbacks.nickClicked(nick.dataset.nick);
+      return;
+    }
+    // Nothing hovers on a touch screen: a tap on a message puts it on, with its actions.
+    const row = t.closest(".row");
+    if (row && row.querySelector(":scope > .actions") && window.matchMedia("(hover: none)").matches) this.focusRow(row);
   }
 }

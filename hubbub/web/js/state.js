@@ -16,6 +16,11 @@ const TYPING_PAUSED_MS = 30000;
 // Wallops are operators talking to each other, in the server buffer.
 const TALK = new Set(["message", "action", "notice", "wallops"]);
 export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
+// Reactions (+draft/react): the emoji offered, and how many messages' reactions a buffer
+// keeps (those to messages not loaded wait there for them; the oldest go first).
+export const REACTION_CHOICES = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+const REACTIONS_KEPT = 5000;
+const REACTION_MAX_CHARS = 32; // the spec leaves the value free: longer is no chip, and ignored
 
 /** The record the "New messages" line goes above: the first one talked by someone else
  * after the point read to (the buffer's unreadAfter), or null. */
@@ -131,7 +136,10 @@ class Buffer {
     this.kind = kind; // "server", "channel", "query"
     this.messages = [];
     this.base = 0; // absolute index of messages[0]: prepending lowers it, trimming raises it
-    this.msgids = new Set();
+    this.msgids = new Map(); // msgid -> its record (a reply names what it answers by msgid)
+    // Reactions by the msgid they are to, loaded or not: one that comes before its message
+    // (a history page of reactions newer than the messages loaded) is there when it loads.
+    this.reactions = new Map(); // msgid -> Map(emoji -> Map(folded nick -> {nick, time, on}))
     this.unread = 0;
     this.mentions = 0;
     this.topic = "";
@@ -428,7 +436,7 @@ export class ChatState {
   append(buffer, record, { countUnread = true, mentionAlways = false } = {}) {
     if (record.msgid) {
       if (buffer.msgids.has(record.msgid)) return false;
-      buffer.msgids.add(record.msgid);
+      buffer.msgids.set(record.msgid, record);
     }
     const last = buffer.messages[buffer.messages.length - 1];
     if (last && record.time < last.time && record.serverTime && last.serverTime) {
@@ -530,7 +538,7 @@ export class ChatState {
     const { merged, fresh, before } = placeHistory(buffer.messages, page, buffer.msgids);
     if (!fresh.length) return 0;
     for (const r of fresh) {
-      if (r.msgid) buffer.msgids.add(r.msgid);
+      if (r.msgid) buffer.msgids.set(r.msgid, r);
       r.history = true; // drawn quietly: a screen reader does not read a backlog out
     }
     const talked = (r) => TALK.has(r.kind) && !r.self;
@@ -589,6 +597,7 @@ export class ChatState {
       const records = [];
       for (const item of batch.messages) {
         const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
+        if (msg.command === "TAGMSG") this.react(buffer, msg); // a reaction: no line of its own
         const rec = this.historyRecord(msg);
         if (rec) records.push(rec);
       }
@@ -629,7 +638,57 @@ export class ChatState {
     // not a mention of you in the sense of someone calling you
     const service = this.isNickServ(nick) || this.fold(nick) === this.fold("ChanServ");
     const mention = !self && !service && mentions(body, this.nick, this.fold);
-    return this.record(kind, { nick, text: body, self, mention }, msg);
+    const replyTo = (msg.tags && msg.tags["+draft/reply"]) || null;
+    return this.record(kind, { nick, text: body, self, mention, replyTo }, msg);
+  }
+
+  /** The message `rec` replies to (+draft/reply), when it is loaded; else null. */
+  repliedTo(buffer, rec) {
+    return (rec.replyTo && buffer.msgids.get(rec.replyTo)) || null;
+  }
+
+  /**
+   * A reaction (+draft/react, with +draft/reply naming the message) or its withdrawal
+   * (+draft/unreact: not in the spec, but what Goguma and others send) in `buffer`.
+   * Each person counts once per emoji on a message; their latest word (by server time)
+   * stands, whatever order history pages bring them in. False if `msg` is no reaction.
+   */
+  react(buffer, msg) {
+    const tags = msg.tags || {};
+    const to = tags["+draft/reply"];
+    const add = tags["+draft/react"];
+    const emoji = add || tags["+draft/unreact"];
+    if (!to || !emoji || !msg.source) return false;
+    if ([...emoji].length > REACTION_MAX_CHARS) return true;
+    const time = parseTime(tags.time, this.now());
+    let byEmoji = buffer.reactions.get(to);
+    if (!byEmoji) {
+      byEmoji = new Map();
+      buffer.reactions.set(to, byEmoji);
+      if (buffer.reactions.size > REACTIONS_KEPT) buffer.reactions.delete(buffer.reactions.keys().next().value);
+    }
+    let who = byEmoji.get(emoji);
+    if (!who) byEmoji.set(emoji, (who = new Map()));
+    const key = this.fold(msg.source.nick);
+    const had = who.get(key);
+    // Older news than what is known (a history page), or the same again: nothing changes.
+    if (had && (had.time > time || had.on === !!add)) return true;
+    who.set(key, { nick: msg.source.nick, time, on: !!add });
+    this.emit("reactions", buffer.key, { msgid: to });
+    return true;
+  }
+
+  /** The reactions to the message `msgid` of `buffer`, as drawn: [{emoji, nicks, self}]
+   * (the emoji in the order first given, the nicks in the order they reacted). */
+  reactionsTo(buffer, msgid) {
+    const out = [];
+    const byEmoji = msgid ? buffer.reactions.get(msgid) : null;
+    if (!byEmoji) return out;
+    for (const [emoji, who] of byEmoji) {
+      const on = [...who.values()].filter((w) => w.on).sort((a, b) => a.time - b.time);
+      if (on.length) out.push({ emoji, nicks: on.map((w) => w.nick), self: on.some((w) => this.isSelf(w.nick)) });
+    }
+    return out;
   }
 
   /** Which buffer a PRIVMSG/NOTICE belongs in (created when needed), or null. */
@@ -867,6 +926,12 @@ const HANDLERS = {
   NOTICE: talk,
 
   TAGMSG(s, msg) {
+    if (msg.source && msg.tags["+draft/reply"]) {
+      // In the conversation it was said in: ours echoed (to its target), or to us from someone.
+      const target = msg.params[0] || "";
+      const buffer = s.isChannel(target) || s.isSelf(msg.source.nick) ? s.buffer(target) : s.buffer(msg.source.nick);
+      if (buffer && s.react(buffer, msg)) return;
+    }
     const status = msg.tags["+typing"];
     if (!status || !msg.source || s.isSelf(msg.source.nick)) return;
     const target = msg.params[0];

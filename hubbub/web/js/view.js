@@ -40,7 +40,7 @@ export class View {
   /**
    * actions: switchTo(key), closeBuffer(key), needHistory(buffer), openQuery(nick),
    * insertNick(nick), join(channel), search(text), showFound(record), reconnectNow(),
-   * focusInput()
+   * focusInput(), answerable(rec), reply(rec), react(rec, emoji, remove)
    */
   constructor(state, actions) {
     this.state = state;
@@ -55,6 +55,11 @@ export class View {
       nickClicked: (nick) => actions.insertNick(nick),
       stuckChanged: (stuck) => this.showJump(!stuck, false),
       arrivedBelow: () => this.showJump(true, true),
+      answerable: (rec) => actions.answerable(rec),
+      reply: (rec) => actions.reply(rec),
+      react: (rec, emoji, remove) => actions.react(rec, emoji, remove),
+      reactions: (rec) => state.reactionsTo(this.messages.buffer, rec.msgid),
+      repliedTo: (rec) => state.repliedTo(this.messages.buffer, rec),
     });
     this.shownKey = null;
     this.phone = window.matchMedia(PHONE);
@@ -89,7 +94,7 @@ export class View {
       if (type === "prepend" || type === "reset") this.dirty.add("status");
     } else if (type === "caughtUp") {
       if (key === this.state.active) this.dirty.add(type);
-    } else if (type === "members" || type === "topic" || type === "typing") {
+    } else if (type === "members" || type === "topic" || type === "typing" || type === "reactions") {
       if (key === this.state.active) this.dirty.add(type);
     } else this.dirty.add(type);
     this.schedule();
@@ -119,6 +124,7 @@ export class View {
       if (d.has("members")) this.renderMembers();
       if (d.has("topic") || d.has("status")) this.renderTopic();
       if (d.has("typing")) this.renderTyping();
+      if (d.has("reactions") && !d.has("reset")) this.messages.refreshReactions();
       if (d.has("status") || d.has("self")) this.renderConnection();
     }
     const reveal = this.pendingReveal;
