@@ -98,7 +98,9 @@ async def test_up_and_down_go_through_the_messages_and_enter_addresses_the_autho
     # One Tab stop for the whole list, nicks included: it comes right before the box.
     await page.keyboard.press("Shift+Tab")
     await expect(alice.messages()).to_be_focused()
-    assert await alice.messages().locator("[tabindex]").count() == 0
+    # (a message's Reply and React buttons are Tab stops only once it is gone to)
+    tab_stops = "() => [...document.querySelectorAll('#messages *')].filter((e) => e.tabIndex >= 0).length"
+    assert await page.evaluate(tab_stops) == 0
     node = await ax_node(page, "#messages")  # what a screen reader says on coming to it
     assert node["name"] == "Messages" and node["description"].startswith("Up and Down arrows go from message"), node
 
@@ -108,14 +110,18 @@ async def test_up_and_down_go_through_the_messages_and_enter_addresses_the_autho
     await page.keyboard.press("ArrowUp")
     await page.wait_for_function("() => document.activeElement.textContent.endsWith('first from carol')")
     assert (await focused_row_name(page)).startswith("carol: first from carol, ")
-    assert await alice.messages().locator("[tabindex]").count() == 1  # roving: only the row on
+    # roving: only the row on (and its own buttons, next in the Tab order)
+    only_its_own = f"() => {tab_stops[6:]} === document.activeElement.querySelectorAll('button').length"
+    assert await page.evaluate(only_its_own)
+    assert await alice.messages().locator(".row[tabindex]").count() == 1
     await page.keyboard.press("ArrowDown")
     await page.wait_for_function("() => document.activeElement.textContent.endsWith('dave waves')")
     await page.keyboard.press("ArrowUp")
     await page.keyboard.press("Enter")  # as a click on carol's nick
     await expect(page.locator("#input")).to_be_focused()
     await expect(page.locator("#input")).to_have_value("carol: ")
-    assert await alice.messages().locator("[tabindex]").count() == 0  # left: no Tab stop stays behind
+    assert await page.evaluate(tab_stops) == 0  # left: no Tab stop stays behind
+    assert await alice.messages().locator(".row[tabindex]").count() == 0
 
     # Esc from a message goes back to the box too.
     await alice.messages().focus()

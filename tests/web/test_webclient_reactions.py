@@ -19,7 +19,8 @@ pytest.importorskip("playwright")
 from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import LineClient  # noqa: E402
-from tests.web.fixtures import BrowserUser, WebServer  # noqa: E402
+from tests.web.fixtures import PHONE, BrowserUser, WebServer  # noqa: E402
+from tests.web.test_webclient_phone import assert_fingers_fit, no_sideways_scroll  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -71,7 +72,7 @@ async def test_a_reply_names_the_message_it_answers_and_quotes_it(web_server, op
 
     # Reply on the message hovered: the box says what it answers; Esc cancels
     await row(alice, "lunch at noon?").hover()
-    await row(alice, "lunch at noon?").get_by_role("button", name="Reply").click()
+    await row(alice, "lunch at noon?").get_by_role("button", name="Reply", exact=True).click()
     await expect(page.locator("#replying")).to_have_text(re.compile(r"Replying to carol: lunch at noon\?"))
     await expect(page.locator("#input")).to_be_focused()
     await page.keyboard.press("Escape")
@@ -87,7 +88,7 @@ async def test_a_reply_names_the_message_it_answers_and_quotes_it(web_server, op
     await page.keyboard.press("ArrowUp")
     await expect(row(alice, "lunch at noon?")).to_be_focused()
     await page.keyboard.press("Tab")
-    await expect(row(alice, "lunch at noon?").get_by_role("button", name="Reply")).to_be_focused()
+    await expect(row(alice, "lunch at noon?").get_by_role("button", name="Reply", exact=True)).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("#replying")).to_have_text(re.compile(r"Replying to carol: lunch at noon\?"))
     await alice.say("yes, at the usual place")
@@ -185,3 +186,26 @@ async def test_after_a_reload_history_brings_the_chips_and_the_quotes(web_server
     await expect(row(alice, "a chocolate one").locator(".quote")).to_have_text(re.compile(r"carol\s+I baked a cake"))
     # the reactions that came back are no lines either
     await expect(alice.messages().locator(".row.message")).to_have_count(2)
+
+
+async def test_on_a_phone_a_tap_on_a_message_offers_its_actions_big_enough_for_a_finger(web_server, open_user) -> None:
+    carol = await tagged_carol(web_server)
+    alice = await open_user(viewport=PHONE, touch=True)
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    long = "soup is ready" + ", soup is ready" * 7
+    soup = await carol_says(carol, long)
+    carol.send(f"@+draft/reply={soup};+draft/react=😂 TAGMSG #lobby")
+    carol.send(f"@+draft/reply={soup} PRIVMSG #lobby :come and get it")
+    said = row(alice, "come and get it")
+    await expect(said.locator(".quote")).to_be_visible()
+    await expect(row(alice, long).locator(".reaction")).to_be_visible()
+    reply = said.get_by_role("button", name="Reply", exact=True)
+    await expect(reply).to_be_hidden()  # nothing hovers on a touch screen
+    await said.locator(".text").tap()
+    await expect(reply).to_be_visible()
+    await assert_fingers_fit(page, "#messages")
+    await no_sideways_scroll(page)
+    await reply.tap()
+    await expect(page.locator("#replying")).to_be_visible()
+    await assert_fingers_fit(page, ".composer")

@@ -718,13 +718,12 @@ export class MessageList {
     const original = this.callbacks.repliedTo(rec);
     if (!original) {
       return el("span", { class: "quote missing", "aria-label": "A reply to an earlier message" },
-        el("span", { "aria-hidden": "true", text: "↪ a reply to an earlier message" }));
+        el("span", { "aria-hidden": "true", text: "a reply to an earlier message" }));
     }
     let said = stripFormatting(original.text).replace(/\s+/g, " ").trim();
     if ([...said].length > QUOTE_CHARS) said = `${[...said].slice(0, QUOTE_CHARS).join("")}…`;
     const button = el("button", { type: "button", class: "quote", tabindex: "-1",
       "aria-label": `In reply to ${original.nick}: ${said}` },
-    el("span", { "aria-hidden": "true", text: "↪ " }),
     el("span", { class: `qnick ${nickClass(this.callbacks.fold(), original.nick)}`, text: original.nick }),
     el("span", { class: "qtext", text: ` ${said}` }));
     button.addEventListener("click", () => this.reveal(original));
@@ -778,11 +777,11 @@ export class MessageList {
   /** Reply and React, shown over a message hovered or focused (tapped, on a touch screen). */
   actions(rec) {
     const box = el("div", { class: "actions", role: "group", "aria-label": "Message actions" });
-    const reply = el("button", { type: "button", class: "act reply", tabindex: "-1", "aria-label": "Reply", title: "Reply" },
-      el("span", { "aria-hidden": "true", text: "↩" }));
+    // Their pictures are drawn by the style sheet: the row's text stays what was said.
+    const reply = el("button", { type: "button", class: "act reply", tabindex: "-1", "aria-label": "Reply", title: "Reply" });
     reply.addEventListener("click", () => this.callbacks.reply(rec));
     const react = el("button", { type: "button", class: "act react", tabindex: "-1", "aria-label": "React",
-      title: "React", "aria-expanded": "false" }, el("span", { "aria-hidden": "true", text: "☺" }));
+      title: "React", "aria-expanded": "false" });
     react.addEventListener("click", () => {
       const row = box.parentElement;
       if (row.querySelector(".picker")) this.closePicker(row, true);

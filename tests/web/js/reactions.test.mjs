@@ -1,9 +1,12 @@
-// Replies (+draft/reply) and reactions (+draft/react, +draft/unreact) in ChatState: what a
-// reply points at, how reactions add up per message, and how history pages bring them.
+// Replies (+draft/reply) and reactions (+draft/react, +draft/unreact): in ChatState, what a
+// reply points at, how reactions add up per message, and how history pages bring them; in
+// IrcClient, the tags that go out.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { casemapper, parseLine, parsePrefix } from "../../../hubbub/web/js/irc.js";
 import { ChatState, SERVER_KEY } from "../../../hubbub/web/js/state.js";
+import { IrcClient } from "../../../hubbub/web/js/client.js";
+import { FakeSocket, fakeTimers } from "./fakes.mjs";
 
 function joined() {
   const s = new ChatState({ now: () => 1_000_000 });
@@ -94,4 +97,49 @@ test("a reaction in a private conversation goes to it, ours echoed to its target
   // typing notifications are still typing notifications
   s.handle(parseLine("@+typing=active :bob!x@h TAGMSG me"));
   assert.deepEqual(s.typingNicks("bob"), ["bob"]);
+});
+
+// -- what the client sends -------------------------------------------------------------
+
+function registered(caps) {
+  FakeSocket.all = [];
+  const timers = fakeTimers();
+  const client = new IrcClient({ url: "ws://example/webirc", nick: "alice", WebSocket: FakeSocket,
+    setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => timers.now, random: () => 0.5 });
+  client.connect();
+  const ws = FakeSocket.all[0];
+  ws.open();
+  ws.receive(":srv NOTICE * :*** Welcome", `:srv CAP * LS :${caps}`);
+  const req = ws.take().find((l) => l.startsWith("CAP REQ"));
+  if (req) ws.receive(`:srv CAP * ACK :${req.slice("CAP REQ :".length)}`);
+  ws.receive(":srv 001 alice :Welcome alice!~alice@127.0.0.1", ":srv 376 alice :End");
+  ws.take();
+  return { client, ws };
+}
+
+test("a reply carries +draft/reply (a multi-line one on its batch); a reaction is a TAGMSG", () => {
+  const { client, ws } = registered("message-tags echo-message batch draft/multiline=max-bytes=4096,max-lines=10");
+  client.say("#a", "yes", { reply: "m1" });
+  assert.deepEqual(ws.take(), ["@+draft/reply=m1 PRIVMSG #a yes"]);
+  client.say("#a", "one\ntwo", { reply: "m2" });
+  const sent = [];
+  for (let got = ws.take(); got.length; got = ws.take()) {
+    for (const line of got) {
+      const pace = /^PING (hubbub-pace-\d+)$/.exec(line);
+      if (pace) ws.receive(`:srv PONG srv ${pace[1]}`);
+      else sent.push(line);
+    }
+  }
+  assert.equal(sent[0], "@+draft/reply=m2 BATCH +ml1 draft/multiline #a");
+  assert.ok(client.react("#a", "m1", "👍"));
+  client.react("#a", "m1", "👍", { remove: true });
+  assert.deepEqual(ws.take(), ["@+draft/reply=m1;+draft/react=👍 TAGMSG #a", "@+draft/reply=m1;+draft/unreact=👍 TAGMSG #a"]);
+});
+
+test("without message-tags nothing carries a client tag, and there is no reaction to send", () => {
+  const { client, ws } = registered("echo-message");
+  client.say("#a", "yes", { reply: "m1" });
+  assert.deepEqual(ws.take(), ["PRIVMSG #a yes"]);
+  assert.equal(client.react("#a", "m1", "👍"), false);
+  assert.deepEqual(ws.take(), []);
 });
