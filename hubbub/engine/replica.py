@@ -38,6 +38,7 @@ from hubbub.server.events import (
     ChannelRenamed,
     DigestAsked,
     Event,
+    HostSet,
     Invited,
     Joined,
     Kicked,
@@ -86,7 +87,7 @@ COMMANDS: dict[type[Any], str] = {
     RealnameSet: "SETNAME", Wallops: "WALLOPS", UserQuit: "QUIT",
     MarkerSet: "MARKREAD", Redacted: "REDACT", ChannelRenamed: "RENAME", MetadataSet: "METADATA",
     MetadataCleared: "METADATA", KlineAdded: "KLINE", KlineRemoved: "UNKLINE", DigestAsked: "DIGEST",
-    AddressSet: "WEBIRC",
+    AddressSet: "WEBIRC", HostSet: "CHGHOST",
 }  # fmt: skip
 
 

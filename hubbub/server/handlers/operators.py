@@ -193,8 +193,9 @@ def handle_sanick(ctx: Context, message: Message) -> None:
     old = _who(target)
 
     def done(outcome: Outcome) -> None:
-        if outcome.rejected is not None:  # taken by someone else first (a cluster)
+        if outcome.rejected == "taken":  # by someone else first (a cluster)
             ctx.conn.numeric(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+        if outcome.rejected is not None:  # or the user left meanwhile
             return
         log.info("%s renamed %s to %s", ctx.user.prefix, old, new)
         ctx.notices.send(f"{ctx.user.nick} used SANICK to rename {old} to {new}")
