@@ -90,6 +90,22 @@ class ServerError(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Reacted(Event):
+    """A reaction to a message (`+draft/react` on a TAGMSG, the message named by its
+    `+draft/reply` msgid, `to`), or its withdrawal (`+draft/unreact`: `on` False), as web
+    clients send them; `conversation` as for a message."""
+
+    source: str
+    conversation: str
+    emoji: str
+    to: str
+    on: bool
+    own: bool
+    time: datetime
+    prefix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MessageReceived(Event):
     """A PRIVMSG, NOTICE or CTCP ACTION, including our own (echoed or local).
 

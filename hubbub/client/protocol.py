@@ -43,6 +43,7 @@ _NEEDS_BATCH = frozenset({"labeled-response", "chathistory", "draft/chathistory"
 CAP_REQ_BUDGET = 400  # bytes of capability names per CAP REQ line
 SASL_CHUNK = 400  # AUTHENTICATE payloads are sent in 400-byte pieces
 HISTORY_LIMIT = 50
+REACTION_MAX = 32  # characters of a reaction shown (the spec leaves its value free; the web client's bound)
 CTCP_VERSION = "hubbub chat"
 # Numerics that belong to the welcome burst and the MOTD: shown in the server buffer.
 _BURST_CODES = frozenset({"001", "002", "003", "004", "251", "252", "253", "254", "255",
@@ -729,8 +730,17 @@ class ClientProtocol:
     _on_notice = _on_privmsg
 
     def _on_tagmsg(self, message: Message) -> None:
-        """A message of tags alone (typing notifications, reactions): nothing this client
-        shows, and no raw line either."""
+        """A message of tags alone: a reaction is told (`Reacted`); typing notifications
+        and the rest are not shown, nor given as raw lines."""
+        tags = message.tags
+        to, emoji = tags.get("+draft/reply"), tags.get("+draft/react") or tags.get("+draft/unreact")
+        source, target = nick_of(message.source), message.param(0)
+        if not to or not emoji or len(emoji) > REACTION_MAX or not source or not target:
+            return
+        own = self.is_me(source)
+        conversation = target if self.is_channel(target) or own else source
+        self._emit(ev.Reacted(source, conversation, emoji, to, "+draft/react" in tags, own, self._time(message),
+                              message.source or ""))  # fmt: skip
 
     def _on_kill(self, message: Message) -> None:
         """Nothing to show: the ERROR that closes the connection next says why, in words."""

@@ -31,6 +31,7 @@ MAX_LINES = 2000
 
 LineKind = Literal["message", "action", "notice", "wallops", "join", "part", "quit", "nick", "topic",
                    "mode", "info", "error"]
+QUOTED = 40  # characters of a message quoted by a reply or a reaction
 # Kinds that count as unread: conversation, not comings and goings.
 _UNREAD_KINDS = frozenset({"message", "action", "notice", "wallops"})
 
@@ -319,7 +320,7 @@ class ChatState:
             ev.TopicChanged: self._topic, ev.MembersChanged: self._members,
             ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
-            ev.Wallops: self._wallops, ev.Unhandled: self._unhandled,
+            ev.Wallops: self._wallops, ev.Unhandled: self._unhandled, ev.Reacted: self._reacted,
         }
 
     # -- buffers ------------------------------------------------------------------------
@@ -540,7 +541,8 @@ class ChatState:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
         nick = None if event.from_server else event.source  # a server name is not a person
-        line = Line(event.time, kind, self._shown_text(event), nick, event.own, self._mentions(event), event.msgid)
+        text = self._replying(buffer, event) + self._shown_text(event)
+        line = Line(event.time, kind, text, nick, event.own, self._mentions(event), event.msgid)
         self._arrived(buffer, line, update)
         if event.own and self.isupport.same(event.target, NICKSERV):
             self._asked_nickserv = self.clock()
@@ -548,6 +550,33 @@ class ChatState:
             # "This nickname is registered: log in within 30 seconds" after a reconnect:
             # in its own buffer alone, nobody sees it before the nick is taken away
             self._event_line(self.current, event.time, "info", f"-NickServ- {event.text}", update)
+
+    def _quoted(self, buffer: Buffer, msgid: str) -> str:
+        """`carol: "the start of what she said"`, for a message of `buffer` named by its
+        msgid; `an earlier message` when it is not among the lines kept."""
+        for line in reversed(buffer.lines):
+            if line.msgid == msgid and line.nick:
+                said = formatting.strip(line.text)
+                return f'{line.nick}: "{said if len(said) <= QUOTED else said[: QUOTED - 1] + "…"}"'
+        return "an earlier message"
+
+    def _replying(self, buffer: Buffer, event: ev.MessageReceived) -> str:
+        """What a reply (`+draft/reply`, as web clients send it) answers, before its text."""
+        to = event.tags.get("+draft/reply")
+        return f"(↪ {self._quoted(buffer, to)}) " if to else ""
+
+    def _reacted(self, event: ev.Reacted, update: Update) -> None:
+        """A reaction, as a line of its own in the conversation (not unread: no one said
+        anything); in no buffer that is not open already."""
+        if not event.own and self.is_ignored(event.source, event.prefix):
+            return
+        buffer = self.find(event.conversation)
+        if buffer is None:
+            return
+        who = "You" if event.own else event.source
+        about = self._quoted(buffer, event.to)
+        text = f"{who} reacted {event.emoji} to {about}" if event.on else f"{who} took back {event.emoji} from {about}"
+        self._event_line(buffer, event.time, "info", text, update)
 
     def _unasked_nickserv_notice(self, event: ev.MessageReceived) -> bool:
         """A notice NickServ sends of itself (a warning about our nick), not an answer to

@@ -15,6 +15,7 @@ from hubbub.client import Client, ClientConfig, NotConnectedError
 from hubbub.client import events as ev
 from tests.client.conftest import FAST, MakeClient, config_for
 from tests.client.ircv3_peer import IRCv3Peer
+from tests.e2e_caps.support import capped
 from tests.helpers import cap_ls, connected
 
 MakeServer = Callable[..., Awaitable[Runtime]]
@@ -349,3 +350,22 @@ async def test_history_is_fetched_on_join_with_server_times(ircv3_peer: IRCv3Pee
         assert echo.time == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.UTC)
     finally:
         await client.close()
+
+
+async def test_reactions_from_web_clients_arrive_as_events(server: Runtime, make_client: MakeClient) -> None:
+    """A web client's reaction (a TAGMSG with +draft/react and +draft/reply) and its
+    withdrawal (+draft/unreact) reach the library as `Reacted`, in the conversation they
+    belong to; a typing notification does not."""
+    bob, got = await make_client(server, "bob", channels=("#lobby",))
+    carol = await capped(server, "carol", "message-tags", channels=("#lobby",))
+    try:
+        carol.send("@+typing=active TAGMSG #lobby")
+        carol.send("@+draft/react=👍;+draft/reply=m1 TAGMSG #lobby")
+        reacted = await got.wait_for(ev.Reacted)
+        assert (reacted.source, reacted.conversation, reacted.emoji, reacted.to, reacted.on, reacted.own) == (
+            "carol", "#lobby", "👍", "m1", True, False)
+        carol.send("@+draft/unreact=👍;+draft/reply=m1 TAGMSG bob")
+        withdrawn = await got.wait_for(ev.Reacted)
+        assert (withdrawn.conversation, withdrawn.on) == ("carol", False)
+    finally:
+        await carol.close()

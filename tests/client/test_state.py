@@ -249,3 +249,41 @@ def test_search_finds_lines_by_text_or_nick_in_any_case() -> None:
     assert buffer is not None
     assert [buffer.lines[i].text for i in buffer.search("quick")] == ["The \x02Quick\x02 fox", "hi"]
     assert buffer.search("") == []
+
+
+def test_a_reaction_is_a_line_naming_the_message_and_counts_as_nothing_unread() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))  # now showing #b
+    state.apply(message("carol", "#a", "lunch at noon? the usual place, with everyone", msgid="m1"))
+    buffer = state.find("#a")
+    assert buffer is not None and buffer.unread == 1
+    state.apply(ev.Reacted("bob", "#a", "👍", "m1", True, False, T))
+    state.apply(ev.Reacted("alice", "#a", "🎉", "m1", True, True, T))
+    state.apply(ev.Reacted("bob", "#a", "👍", "m1", False, False, T))
+    state.apply(ev.Reacted("bob", "#a", "😮", "gone", True, False, T))
+    state.apply(ev.Reacted("bob", "#nowhere", "😮", "m1", True, False, T))  # opens no buffer
+    texts = [line.text for line in buffer.lines][-4:]
+    assert texts == [
+        'bob reacted 👍 to carol: "lunch at noon? the usual place, with ev…"',
+        'You reacted 🎉 to carol: "lunch at noon? the usual place, with ev…"',
+        'bob took back 👍 from carol: "lunch at noon? the usual place, with ev…"',
+        "bob reacted 😮 to an earlier message",
+    ]
+    assert buffer.unread == 1 and state.find("#nowhere") is None
+
+
+def test_a_reply_shows_what_it_answers() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("carol", "#a", "who has the keys?", msgid="m1"))
+    reply = ev.MessageReceived("bob", "#a", "I do", "privmsg", "#a", False, False, False, T, "m2",
+                               {"+draft/reply": "m1"})  # fmt: skip
+    state.apply(reply)
+    lost = ev.MessageReceived("bob", "#a", "and that", "privmsg", "#a", False, False, False, T, "m3",
+                              {"+draft/reply": "m0"})  # fmt: skip
+    state.apply(lost)
+    buffer = state.find("#a")
+    assert buffer is not None
+    assert [line.text for line in buffer.lines][-2:] == ['(↪ carol: "who has the keys?") I do',
+                                                         "(↪ an earlier message) and that"]  # fmt: skip
