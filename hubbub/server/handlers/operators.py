@@ -162,7 +162,20 @@ def handle_wallops(ctx: Context, message: Message) -> None:
     ctx.emit(Wallops(ctx.user.uid, fit_utf8(text, room), ctx.now(), new_msgid()))
 
 
-# -- SANICK ---------------------------------------------------------------------------------
+# -- SANICK, CHGHOST -------------------------------------------------------------------------
+
+
+def _operand(ctx: Context, nick: str) -> User | None:
+    """The user an operator's command is about, or None after 481 (not an operator) or
+    401 (nobody of that nick, or one still registering)."""
+    if refused(ctx):
+        return None
+    target = ctx.state.find_user(nick)
+    if target is None or not target.registered:
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+        return None
+    return target
+
 
 
 @command("SANICK", min_params=2)
@@ -171,12 +184,9 @@ def handle_sanick(ctx: Context, message: Message) -> None:
     user whose nick offends, rather than disconnecting it. Never onto a service's nick, one
     in use, or an account's nick that the user is not logged in to (its owner's, which
     the enforcement would take back)."""
-    if refused(ctx):
-        return
     nick, new = message.params[0], message.params[1]
-    target = ctx.state.find_user(nick)
-    if target is None or not target.registered:
-        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+    target = _operand(ctx, nick)
+    if target is None:
         return
     if not is_valid_nick(new, ctx.config.limits.nicklen) or is_service_nick(new):
         ctx.conn.numeric(n.ERR_ERRONEUSNICKNAME, shown(new), "Erroneous nickname")
@@ -204,20 +214,14 @@ def handle_sanick(ctx: Context, message: Message) -> None:
     ctx.emit(NickSet(target.uid, new, ctx.now(), new_msgid()), done)
 
 
-# -- CHGHOST --------------------------------------------------------------------------------
-
-
 @command("CHGHOST", min_params=2)
 def handle_chghost(ctx: Context, message: Message) -> None:
     """`CHGHOST <nick> <host>` (InspIRCd's and Unreal's): a virtual host, such as
     `staff.example.org`, in place of the cloak or address others see, until the user
     disconnects; `CHGHOST <nick> *` gives back the one it connected with."""
-    if refused(ctx):
-        return
     nick, wanted = message.params[0], message.params[1]
-    target = ctx.state.find_user(nick)
-    if target is None or not target.registered:
-        ctx.conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
+    target = _operand(ctx, nick)
+    if target is None:
         return
     host = ctx.svc.host_for(target.ip, target.group) if wanted == "*" else wanted
     if wanted != "*" and not is_plausible_hostname(host):  # never one that reads as an address
