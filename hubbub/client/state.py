@@ -551,19 +551,26 @@ class ChatState:
             # in its own buffer alone, nobody sees it before the nick is taken away
             self._event_line(self.current, event.time, "info", f"-NickServ- {event.text}", update)
 
-    def _quoted(self, buffer: Buffer, msgid: str) -> str:
-        """`carol: "the start of what she said"`, for a message of `buffer` named by its
-        msgid; `an earlier message` when it is not among the lines kept."""
-        for line in reversed(buffer.lines):
-            if line.msgid == msgid and line.nick:
-                said = formatting.strip(line.text)
-                return f'{line.nick}: "{said if len(said) <= QUOTED else said[: QUOTED - 1] + "…"}"'
-        return "an earlier message"
+    def _quoted(self, buffer: Buffer, msgid: str, page: dict[str, ev.MessageReceived] | None = None) -> str:
+        """`carol: "the start of what she said"`, for a message of `buffer` (or of the
+        history `page` arriving) named by its msgid; `an earlier message` when it is not
+        among the lines kept."""
+        found = page.get(msgid) if page else None
+        if found is not None:
+            nick, text = found.source, found.text
+        else:
+            line = next((line for line in reversed(buffer.lines) if line.msgid == msgid and line.nick), None)
+            if line is None or line.nick is None:
+                return "an earlier message"
+            nick, text = line.nick, line.text
+        said = formatting.strip(text)
+        return f'{nick}: "{said if len(said) <= QUOTED else said[: QUOTED - 1] + "…"}"'
 
-    def _replying(self, buffer: Buffer, event: ev.MessageReceived) -> str:
+    def _replying(self, buffer: Buffer, event: ev.MessageReceived,
+                  page: dict[str, ev.MessageReceived] | None = None) -> str:  # fmt: skip
         """What a reply (`+draft/reply`, as web clients send it) answers, before its text."""
         to = event.tags.get("+draft/reply")
-        return f"(↪ {self._quoted(buffer, to)}) " if to else ""
+        return f"(↪ {self._quoted(buffer, to, page)}) " if to else ""
 
     def _reacted(self, event: ev.Reacted, update: Update) -> None:
         """A reaction, as a line of its own in the conversation (not unread: no one said
@@ -790,8 +797,9 @@ class ChatState:
         start = buffer.lines[0].time if buffer.lines else None
         older: list[Line] = []
         missed: list[Line] = []
+        page = {m.msgid: m for m in event.messages if m.msgid}  # what a reply in it may answer
         for item in event.events or event.messages:
-            line = self._history_line(item)
+            line = self._history_line(item, buffer, page)
             if line is None or (line.msgid is not None and line.msgid in buffer.msgids):
                 continue
             if start is not None and line.time > start:
@@ -811,15 +819,16 @@ class ChatState:
             buffer.history_done = True  # only what we had: asking again would bring the same
             update.rewritten.add(buffer)
 
-    def _history_line(self, item: ev.Event) -> Line | None:
-        """A line of fetched history: a message, or a join, kick, mode change... worded as
-        when it happens live; None for what is not shown (an ignored person's message)."""
+    def _history_line(self, item: ev.Event, buffer: Buffer, page: dict[str, ev.MessageReceived]) -> Line | None:
+        """A line of fetched history: a message (a reply quoting what it answers, from the
+        `page` or the lines kept), or a join, kick, mode change... worded as when it
+        happens live; None for what is not shown (an ignored person's message)."""
         if isinstance(item, ev.MessageReceived):
             if not item.own and self.is_ignored(item.source, item.prefix):
                 return None
             kind: LineKind = "message" if item.kind == "privmsg" else item.kind
-            return Line(item.time, kind, self._shown_text(item), item.source, item.own,
-                        self._mentions(item), item.msgid, history=True)
+            text = self._replying(buffer, item, page) + self._shown_text(item)
+            return Line(item.time, kind, text, item.source, item.own, self._mentions(item), item.msgid, history=True)
         if not isinstance(item, _PLAYED_BACK):
             return None
         kind, text = _event_text(item, self.isupport)

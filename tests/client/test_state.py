@@ -287,3 +287,18 @@ def test_a_reply_shows_what_it_answers() -> None:
     assert buffer is not None
     assert [line.text for line in buffer.lines][-2:] == ['(↪ carol: "who has the keys?") I do',
                                                          "(↪ an earlier message) and that"]  # fmt: skip
+
+
+def test_a_reply_in_fetched_history_quotes_what_it_answers() -> None:
+    """From the same page (the question and its answer came back together), or from the
+    lines kept (the question arrived live, its answer in a later page)."""
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    question = message("carol", "#a", "who has the keys?", msgid="q1")
+    answer = ev.MessageReceived("bob", "#a", "I do", "privmsg", "#a", False, False, False, T, "a1",
+                                {"+draft/reply": "q1"})  # fmt: skip
+    state.apply(ev.History("#a", (question, answer)))
+    buffer = state.find("#a")
+    assert buffer is not None
+    texts = [line.text for line in buffer.lines]  # older than what the buffer held: first
+    assert texts[:2] == ["who has the keys?", '(↪ carol: "who has the keys?") I do'], texts
