@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
 import math
 import socket
@@ -26,9 +25,8 @@ from collections.abc import Callable
 
 from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
-from hubbub.server.addresses import counted_as
+from hubbub.server.addresses import Listed, address_of, counted_as
 from hubbub.server.audit import Audit
-from hubbub.server.cloaks import address_of
 from hubbub.server.throttle import FailureThrottle
 from hubbub.transport.ports import Counted
 
@@ -52,8 +50,7 @@ class Admission:
         # IRC connections accepted per address lately (limits.connects_per_ip): a client
         # reconnecting in a loop costs a registration, joins and replays each time
         self._recent = FailureThrottle(0, 60.0)
-        self._exempt_of: tuple[str, ...] | None = None
-        self._exempt: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self._exempt = Listed()  # limits.connect_exempt
         self._refuse = refuse  # the core's own reason to turn an address away, if any
         self._gateway = gateway  # whether an address is a WebIRC gateway's (speaks for many)
         self.audit = audit or Audit()
@@ -80,12 +77,13 @@ class Admission:
         connection counts as a trusted proxy's until it names its user's address.
         """
         per_ip = per_ip and not self._gateway(link.ip)
-        refusal = self._refusal(link, per_ip)
+        paced = self._paced(link, per_ip)
+        refusal = self._refusal(link, per_ip, paced)
         if refusal is not None:
             self.refused[link.kind] += 1
             self.audit.refused(link.ip, refusal)
             return refusal
-        self._count(link, per_ip)
+        self._count(link, per_ip, paced)
         if link.kind != "http":
             self.audit.connected(link.ip, link.secure)
         return None
@@ -122,35 +120,32 @@ class Admission:
         """What `ip` counts under (addresses.py); limits.ipv6_prefix is fixed while we run."""
         return counted_as(ip, self._limits().ipv6_prefix)
 
-    def _refusal(self, link: Counted, per_ip: bool) -> str | None:
+    def _refusal(self, link: Counted, per_ip: bool, paced: bool) -> str | None:
         lim = self._limits()
         if len(self.links) >= self.max_clients():
             return "Server is full"
         if per_ip and lim.max_clients_per_ip and self.per_ip[self._key(link.ip)] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
-        if self._paced(link, per_ip, lim):
+        if paced:
             wait = self._recent.blocked(self._key(link.ip), self._clock(), lim.connects_per_ip)
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 return f"Too many connections from your IP address lately; try again in {seconds} seconds"
         return self._refuse(link.ip)
 
-    def _paced(self, link: Counted, per_ip: bool, lim: LimitsSection) -> bool:
+    def _paced(self, link: Counted, per_ip: bool) -> bool:
         """Whether `link` counts against limits.connects_per_ip: an IRC connection (not an
         HTTP one: a page's assets) counted against its own address, not an exempt one."""
+        lim = self._limits()
         if not (per_ip and lim.connects_per_ip and link.kind != "http"):
             return False
         self._recent.window = lim.connect_window  # REHASH may change it
-        if tuple(lim.connect_exempt) != self._exempt_of:  # a REHASH changed them
-            self._exempt_of = tuple(lim.connect_exempt)
-            self._exempt = [ipaddress.ip_network(block, strict=False) for block in lim.connect_exempt]
         address = address_of(link.ip)
-        return address is None or not any(address in net for net in self._exempt if net.version == address.version)
+        return address is None or not self._exempt(lim.connect_exempt, address)
 
-    def _count(self, link: Counted, per_ip: bool) -> None:
+    def _count(self, link: Counted, per_ip: bool, paced: bool) -> None:
         self.links.add(link)
-        lim = self._limits()
-        if self._paced(link, per_ip, lim):
+        if paced:
             now = self._clock()
             self._recent.sweep(now)  # those past the window: forgotten, the oldest first
             self._recent.failed(self._key(link.ip), now)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import re
 from collections.abc import Sequence
+
+from hubbub.server.addresses import Listed, address_of
 
 KEY_LABEL = b"hubbub host cloak"  # keeps the cloak's key apart from the secret's other uses
 HASH_BYTES = 10  # 80 bits: 16 letters and digits of base32
@@ -46,33 +47,16 @@ def default_suffix(network: str) -> str:
     return label or "irc"
 
 
-def networks(exempt: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """`server.cloak_exempt` read (config.py checks it when loading: ValueError here means a bug)."""
-    return [ipaddress.ip_network(item, strict=False) for item in exempt]
-
-
-def address_of(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address `ip` names, None for a name that is none (a Unix socket's, a test's)."""
-    try:
-        address = ipaddress.ip_address(ip.partition("%")[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
 class Cloaks:
     """The host to show for an address, by the configuration of the moment (REHASH
     changes it for connections to come, not for those already here)."""
 
-    __slots__ = ("_key", "_secret", "_exempt", "_exempt_of")
+    __slots__ = ("_key", "_secret", "_exempt")
 
     def __init__(self) -> None:
         self._secret = b""
         self._key = b""
-        self._exempt: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-        self._exempt_of: tuple[str, ...] | None = None
+        self._exempt = Listed()
 
     def shown(
         self, ip: str, group: str, secret: bytes, enabled: bool, suffix: str, exempt: Sequence[str]
@@ -83,11 +67,7 @@ class Cloaks:
         if not enabled:
             return None
         address = address_of(ip)
-        if address is None:
-            return None
-        if tuple(exempt) != self._exempt_of:
-            self._exempt_of, self._exempt = tuple(exempt), networks(exempt)
-        if any(address in network for network in self._exempt if network.version == address.version):
+        if address is None or self._exempt(exempt, address):
             return None
         if secret != self._secret:
             self._secret, self._key = secret, cloak_key(secret)

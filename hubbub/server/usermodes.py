@@ -27,7 +27,8 @@ USER_MODE_TABLE: dict[str, UserMode] = {
         UserMode("i", "invisible: hidden from WHO, NAMES and WHOIS of users sharing no channel"),
         # RFC 2812: "+o" from the user itself is ignored; only OPER gives it. -o is allowed.
         UserMode("o", "IRC operator: given by OPER, dropped with -o (WHOIS 313, WHO *)", self_set=False),
-        UserMode("R", "registered only: private messages only from users logged in to an account (and operators)"),
+        UserMode(REGISTERED_ONLY, "registered only: private messages only from users logged in to an account "
+                 "(and operators)"),
         UserMode("r", "logged in to an account: given and taken by logging in and out", self_set=False,
                  self_unset=False),
         UserMode("s", "server notices: connects, exits, kills, K-lines, rehash (operators only)", oper_only=True),

@@ -177,7 +177,6 @@ def _operand(ctx: Context, nick: str) -> User | None:
     return target
 
 
-
 @command("SANICK", min_params=2)
 def handle_sanick(ctx: Context, message: Message) -> None:
     """`SANICK <nick> <new nick>` (ergo's, InspIRCd's, Unreal's): an operator renames a
