@@ -1,0 +1,63 @@
+"""The least a Python server on uvloop can do for `hubbub bench pingpong`: a yardstick,
+not a chat server.
+
+    python bench/floor.py            # prints "listening irc 127.0.0.1:PORT" on stderr
+
+It registers a client with 001 and 376 and relays `PRIVMSG nick :text` to that nick
+with the sender's prefix, nothing else: no checks, no tags, no events, no flushing
+once per loop iteration (uvloop's transport writes at once, in C). What it costs per
+round trip is what the interpreter and the event loop cost before any chat server's
+work, so a round-trip target can be read against it: hubbub's figure minus this one
+is all that hubbub's own code can ever take off (docs/benchmarks.md, "The floor").
+
+    hubbub bench pingpong --server-cmd "taskset -c 0 python bench/floor.py" --rounds 20000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import uvloop
+
+nicks: dict[bytes, Relay] = {}
+
+
+class Relay(asyncio.Protocol):
+    __slots__ = ("transport", "pending", "nick", "prefix")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.WriteTransport = transport  # type: ignore[assignment]
+        self.pending = b""
+        self.nick = b""
+        self.prefix = b""
+
+    def data_received(self, data: bytes) -> None:
+        *lines, self.pending = (self.pending + data).split(b"\r\n")
+        for line in lines:
+            if line.startswith(b"PRIVMSG "):
+                other = nicks.get(line.split(b" ", 2)[1].lower())
+                if other is not None:
+                    other.transport.write(self.prefix + line + b"\r\n")
+            elif line.startswith(b"NICK "):
+                self.nick = line[5:]
+                nicks[self.nick.lower()] = self
+                self.prefix = b":" + self.nick + b"!floor@127.0.0.1 "
+            elif line.startswith(b"USER "):
+                self.transport.write(b":floor 001 %s :Welcome\r\n:floor 376 %s :End\r\n" % (self.nick, self.nick))
+            elif line.startswith(b"PING "):
+                self.transport.write(b":floor PONG floor " + line[5:] + b"\r\n")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if nicks.get(self.nick.lower()) is self:
+            del nicks[self.nick.lower()]
+
+
+async def main() -> None:
+    server = await asyncio.get_running_loop().create_server(Relay, "127.0.0.1", 0)
+    print(f"listening irc 127.0.0.1:{server.sockets[0].getsockname()[1]}", file=sys.stderr, flush=True)
+    await server.serve_forever()
+
+
+if __name__ == "__main__":
+    uvloop.run(main())
