@@ -58,6 +58,8 @@ def dump(state: ChatState) -> dict[str, Any]:
             [a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps)]
             for a in state.accounts.values()
         ],
+        # apart, as the groups are, so that a node of the version before reads the rest
+        "vhosts": {a.key: a.vhost for a in state.accounts.values() if a.vhost},
         "channels": [_channel(c) for c in state.channels.values()],
         "klines": [[k.mask, k.reason, k.set_by, k.set_at, k.expires] for k in state.klines.all()],
         "knocks": dict(state.knocks),
@@ -135,8 +137,9 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         state.nicks[user.key] = user
     state.accounts.clear()
     state.certfps.clear()
+    vhosts = data.get("vhosts", {})  # a snapshot of an older node has none
     for key, name, password_hash, scram, email, registered_at, certfps in data["accounts"]:
-        account = Account(key, name, password_hash, scram, email, registered_at, set(certfps))
+        account = Account(key, name, password_hash, scram, email, registered_at, set(certfps), vhosts.get(key, ""))
         state.accounts[key] = account
         for fp in certfps:
             state.certfps[fp] = account

@@ -116,3 +116,17 @@ def is_plausible_hostname(text: str) -> bool:
         return False
     labels = text.split(".")
     return all(_HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+
+
+# What `is_valid_vhost` takes, in words, for an operator whose vhost was refused
+VHOST_RULE = (
+    f"a DNS name of letters, digits, '-' and '.' ('/' may join its parts too), not ending in a number, "
+    f"at most {HOSTLEN} characters"
+)
+
+
+def is_valid_vhost(text: str) -> bool:
+    """Whether an operator may give `text` as a virtual host (CHGHOST, HostServ): a
+    plausible host name whose labels may also be joined by `/`, as networks write the
+    hosts they give their members and staff (`user/alice`, `staff/example.org`)."""
+    return is_plausible_hostname(text.replace("/", ".")) and not text.startswith("/")

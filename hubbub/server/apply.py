@@ -27,6 +27,7 @@ from hubbub.server.events import (
     AccountCredentialsSet,
     AccountDropped,
     AccountRegistered,
+    AccountVhostSet,
     AddressSet,
     AwaySet,
     ChannelAccessSet,
@@ -273,6 +274,8 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
         return rejected("not ready")
     user.username = ev.username
     user.realname = ev.realname
+    if ev.host:
+        user.host = ev.host
     user.registered = True
     user.signon = user.last_message = ev.time
     user.refresh_prefix()
@@ -886,7 +889,7 @@ def _account_registered(state: ChatState, ev: AccountRegistered) -> Outcome:
         return rejected("exists")
     if any(fp in state.certfps for fp in ev.certfps):
         return rejected("certificate in use")
-    account = Account(ev.key, ev.name, ev.password_hash, ev.scram, ev.email, ev.time, set(ev.certfps))
+    account = Account(ev.key, ev.name, ev.password_hash, ev.scram, ev.email, ev.time, set(ev.certfps), ev.vhost)
     state.accounts[ev.key] = account
     for fp in ev.certfps:
         state.certfps[fp] = account
@@ -920,6 +923,17 @@ def _account_cert(state: ChatState, ev: AccountCertSet) -> Outcome:
             return rejected("not there")
         account.certfps.discard(ev.fingerprint)
         del state.certfps[ev.fingerprint]
+    return Outcome()
+
+
+@applies(AccountVhostSet)
+def _account_vhost(state: ChatState, ev: AccountVhostSet) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    if account.vhost == ev.vhost:
+        return rejected("unchanged")
+    account.vhost = ev.vhost
     return Outcome()
 
 

@@ -67,6 +67,7 @@ class Registered(NamedTuple):
     username: str
     realname: str
     time: float
+    host: str = ""  # the virtual host of the account it logged in to while registering; "": as it is
 
 
 @_event
@@ -428,6 +429,16 @@ class AccountRegistered(NamedTuple):
     email: str
     time: float
     certfps: tuple[str, ...] = ()
+    vhost: str = ""  # one restored from the store
+
+
+@_event
+class AccountVhostSet(NamedTuple):
+    """An operator gave an account a virtual host (`vhost`), or took it (""). Whoever is
+    logged in to it is shown with it by HostSet events of their own (HostServ)."""
+
+    key: str
+    vhost: str
 
 
 @_event
@@ -551,7 +562,7 @@ Event = (
     | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
-    | AccountCertSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
+    | AccountCertSet | AccountVhostSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
     | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted
     | NodeUp | NodeLost | DigestAsked | DigestGiven | Synced
 )

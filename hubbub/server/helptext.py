@@ -27,6 +27,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "CHGHOST": ("CHGHOST <nick> <host|*>", [
         "Operators only. Shows the user with <host> (staff.example.org) in place of the",
         "cloak or address others see, until it disconnects; * gives back its own.",
+        "A host kept with an account, shown whenever its owner logs in: HOSTSERV SET.",
     ]),
     "CHATHISTORY": ("CHATHISTORY <subcommand> <target> ...", [
         "Fetches earlier messages of a channel or conversation.",
@@ -60,6 +61,12 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "CHANSERV HELP lists its commands; /msg ChanServ <command> is the same.",
     ]),
     "CS": ("CS <command> [...]", ["The same as CHANSERV."]),
+    "HOSTSERV": ("HOSTSERV <command> [...]", [
+        "Talks to HostServ: the virtual host kept with your account (INFO). Operators give",
+        "one (SET <account> <vhost>), take it (DEL <account>) and list them (LIST).",
+        "HOSTSERV HELP lists its commands; /msg HostServ <command> is the same.",
+    ]),
+    "HS": ("HS <command> [...]", ["The same as HOSTSERV."]),
     "REGISTER": ("REGISTER <account> {<email>|*} <password>", [
         "Registers your nick as an account (IRCv3 draft/account-registration); <account> is your nick, or *.",
     ]),

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.passwords import DECOY_HASH, verify_password
+from hubbub.server import vhosts
 from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
@@ -157,8 +158,11 @@ def _check_password(
 
 
 def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:
-    """Log the connection in to `account` (emitted, then 900); `then()` after that."""
+    """Log the connection in to `account` (emitted, then 900); `then()` after that. A
+    registered user is shown with the account's vhost from then on (vhosts.py); one
+    still registering, from its welcome (Registered's host)."""
     user = ctx.user
+    before = vhosts.account_vhost(ctx.state, user)
 
     def logged(outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -172,6 +176,7 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         if then is not None:
             then()
         give_owed_status(ctx)
+        vhosts.logged_in(ctx, user, before)
 
     ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
 

@@ -105,7 +105,8 @@ class ChatState:
         put("clock", self.clock_us)
         for key in sorted(self.accounts):
             a = self.accounts[key]
-            put("account", key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps))
+            vhost = [a.vhost] if a.vhost else []  # none: the digest of a node of the version before
+            put("account", key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps), *vhost)
         for key in sorted(self.channels):
             c = self.channels[key]
             lists = [

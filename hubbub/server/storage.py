@@ -60,6 +60,7 @@ class AccountRecord(NamedTuple):
     email: str
     registered_at: float
     certfps: tuple[str, ...]
+    vhost: str = ""  # HostServ's; "": none
 
 
 class ChannelRecord(NamedTuple):

@@ -35,7 +35,8 @@ log = logging.getLogger("hubbub.store")
 # is changed when the stored one is of another registration (the count tells).
 ACCOUNT_UPDATE = (
     "ON CONFLICT (key) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash, "
-    "scram = excluded.scram, email = excluded.email WHERE accounts.registered_at = excluded.registered_at"
+    "scram = excluded.scram, email = excluded.email, vhost = excluded.vhost "
+    "WHERE accounts.registered_at = excluded.registered_at"
 )
 
 

@@ -445,9 +445,9 @@ class PostgresStore:
             ):
                 certs.setdefault(account, []).append(fingerprint)
             accounts = [
-                AccountRecord(key, name, password_hash, scram, email, registered_at, tuple(certs.get(key, ())))
-                for key, name, password_hash, scram, email, registered_at in await conn.fetch(
-                    "SELECT key, name, password_hash, scram, email, registered_at FROM accounts "
+                AccountRecord(key, name, password_hash, scram, email, registered_at, tuple(certs.get(key, ())), vhost)
+                for key, name, password_hash, scram, email, registered_at, vhost in await conn.fetch(
+                    "SELECT key, name, password_hash, scram, email, registered_at, vhost FROM accounts "
                     'ORDER BY key COLLATE "C"'
                 )
             ]
@@ -652,9 +652,9 @@ class PostgresStore:
         elif isinstance(op, PutAccount):
             a = op.account
             status = await conn.execute(
-                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at) "
-                f"VALUES ($1, $2, $3, $4, $5, $6) {ACCOUNT_UPDATE}",
-                a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at,
+                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at, vhost) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, $7) {ACCOUNT_UPDATE}",
+                a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, a.vhost,
             )  # fmt: skip
             if _count(status) == 0:  # another registration's row: kept, with its certificates
                 stored = await conn.fetchval("SELECT registered_at FROM accounts WHERE key = $1", a.key)

@@ -27,6 +27,7 @@ from hubbub.server.events import (
     AccountCredentialsSet,
     AccountDropped,
     AccountRegistered,
+    AccountVhostSet,
     ChannelAccessSet,
     ChannelDropped,
     ChannelFounderSet,
@@ -283,14 +284,16 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, tuple(params), source=source)
 
 
-def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
+def _account_changed(
+    r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountVhostSet, o: Outcome
+) -> None:
     account = r.state.accounts.get(ev.key)
     if account is not None:
         if o.registration is not None:  # a name dropped before: its row goes first, if still there
             r.add(DeleteAccount(ev.key, o.registration))
         r.add(PutAccount(AccountRecord(
             account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
-            tuple(sorted(account.certfps)),
+            tuple(sorted(account.certfps)), account.vhost,
         )))  # fmt: skip
 
 
@@ -370,6 +373,7 @@ _RECORDERS: dict[type[Any], Any] = {
     AccountRegistered: _account_changed,
     AccountCredentialsSet: _account_changed,
     AccountCertSet: _account_changed,
+    AccountVhostSet: _account_changed,
     AccountDropped: _account_dropped,
     ChannelRegistered: _registered_channel,
     ChannelAccessSet: _registered_channel,

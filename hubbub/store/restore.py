@@ -12,7 +12,7 @@ def restore_events(snapshot: Snapshot, now: float) -> Iterator[Event]:
     """Events that, applied to an empty state, give it the snapshot's contents; K-lines
     that expired while the server was down are left out."""
     for a in snapshot.accounts:
-        yield AccountRegistered(a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, a.certfps)
+        yield AccountRegistered(a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, a.certfps, a.vhost)
     for c in snapshot.channels:
         yield ChannelRestored(c.name, c.founder, c.registered_at, c.topic, c.topic_by, c.topic_time, c.modes,
                               c.join_key, c.limit, c.lists, c.access, c.flood, c.join_flood)  # fmt: skip

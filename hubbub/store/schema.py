@@ -380,6 +380,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgresql=(_unheld_account_entries(_ascii_folded),),
         before=5,
     ),
+    Migration(
+        13,
+        "virtual hosts kept with accounts (HostServ)",
+        ("ALTER TABLE accounts ADD COLUMN vhost TEXT NOT NULL DEFAULT ''",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

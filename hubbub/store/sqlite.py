@@ -445,9 +445,9 @@ class SqliteStore:
         for fingerprint, account in conn.execute("SELECT fingerprint, account FROM account_certs ORDER BY fingerprint"):
             certs.setdefault(account, []).append(fingerprint)
         accounts = [
-            AccountRecord(key, name, password_hash, scram, email, registered_at, tuple(certs.get(key, ())))
-            for key, name, password_hash, scram, email, registered_at in conn.execute(
-                "SELECT key, name, password_hash, scram, email, registered_at FROM accounts ORDER BY key"
+            AccountRecord(key, name, password_hash, scram, email, registered_at, tuple(certs.get(key, ())), vhost)
+            for key, name, password_hash, scram, email, registered_at, vhost in conn.execute(
+                "SELECT key, name, password_hash, scram, email, registered_at, vhost FROM accounts ORDER BY key"
             )
         ]
         lists: dict[str, list[tuple[str, str, str, int]]] = {}
@@ -663,9 +663,9 @@ class SqliteStore:
         elif isinstance(op, PutAccount):
             a = op.account
             written = conn.execute(
-                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at) "
-                f"VALUES (?, ?, ?, ?, ?, ?) {ACCOUNT_UPDATE}",
-                (a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at),
+                "INSERT INTO accounts (key, name, password_hash, scram, email, registered_at, vhost) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?) {ACCOUNT_UPDATE}",
+                (a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, a.vhost),
             )
             if written.rowcount == 0:  # another registration's row: kept, with its certificates
                 stored = conn.execute("SELECT registered_at FROM accounts WHERE key = ?", (a.key,)).fetchone()

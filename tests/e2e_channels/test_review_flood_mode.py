@@ -268,6 +268,7 @@ async def test_a_registered_channel_from_a_schema_5_store_comes_back_and_then_ke
         conn.execute("ALTER TABLE channels DROP COLUMN join_flood")  # schema 7's, after
         conn.execute("DROP TABLE departures")  # schema 9's, after
         conn.execute("DROP TABLE live_channels")  # schema 10's
+        conn.execute("ALTER TABLE accounts DROP COLUMN vhost")  # schema 13's
         conn.execute("DELETE FROM schema_version WHERE version >= 6")
     conn.close()
     again = await make_server(f"store.db='{db}'")

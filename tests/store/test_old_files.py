@@ -56,6 +56,7 @@ async def as_an_old_file(db: str) -> None:
     """Drop Dan as a hubbub before schema 3 did (the account row alone), and take the
     file back to schema 7."""
     await run_sql(db, "DELETE FROM accounts WHERE key = 'dan'", "DROP TABLE departures", "DROP TABLE live_channels",
+                  "ALTER TABLE accounts DROP COLUMN vhost",  # schema 13's
                   "DELETE FROM schema_version WHERE version >= 8")  # fmt: skip
 
 
@@ -130,6 +131,7 @@ async def test_a_sqlite_file_of_an_earlier_schema_says_it_is_migrated_and_a_new_
     with sqlite3.connect(db) as conn:  # the file as a hubbub of schema 8 left it
         conn.execute("DROP TABLE departures")
         conn.execute("DROP TABLE live_channels")
+        conn.execute("ALTER TABLE accounts DROP COLUMN vhost")
         conn.execute("DELETE FROM schema_version WHERE version >= 9")
     store = open_store(db)
     await store.open()
@@ -159,7 +161,8 @@ async def test_what_channels_that_ended_with_nothing_said_left_goes_at_the_migra
         row(alice_carol, 11, "PRIVMSG"),
     ])  # fmt: skip
     await store.close()
-    await run_sql(db, "DROP TABLE live_channels", "DELETE FROM schema_version WHERE version >= 10")
+    await run_sql(db, "DROP TABLE live_channels", "ALTER TABLE accounts DROP COLUMN vhost",
+                  "DELETE FROM schema_version WHERE version >= 10")
     store = open_store(db)
     await store.open()  # migrated to schema 10
     try:

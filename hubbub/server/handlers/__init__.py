@@ -5,6 +5,7 @@ from hubbub.server.handlers import (  # noqa: F401
     chanserv,
     connection,
     history,
+    hostserv,
     info,
     messaging,
     metadata,

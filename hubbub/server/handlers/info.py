@@ -17,6 +17,7 @@ from hubbub.server.isupport import (
     myinfo_modes,
     myinfo_param_modes,
 )
+from hubbub.server.vhosts import account_vhost
 
 ISUPPORT_PER_LINE = 13
 
@@ -75,7 +76,8 @@ def send_welcome(ctx: Context) -> None:
     conn.numeric(n.RPL_MYINFO, ctx.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(ctx)
     user = ctx.user
-    if user.host == ctx.svc.cloak(user.ip, user.group):  # its address hidden: say what others see
+    if user.host == ctx.svc.cloak(user.ip, user.group) or user.host == account_vhost(ctx.state, user):
+        # its address hidden (a cloak, or its account's vhost): say what others see
         conn.numeric(n.RPL_VISIBLEHOST, user.host, "is now your displayed host")
     send_lusers(ctx)
     if metadata.aware(conn):  # draft/metadata-2: one's own keys (set with before-connect)

@@ -21,7 +21,7 @@ from hubbub.irc.casemap import casefold, glob_to_regex
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_valid_nick
 from hubbub.passwords import credentials, unusable
-from hubbub.server import logins
+from hubbub.server import logins, vhosts
 from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
@@ -232,9 +232,12 @@ def ns_logout(ctx: Context, args: list[str]) -> None:
         _say(ctx, "You're not logged into an account")
         return
 
+    vhost = vhosts.account_vhost(ctx.state, ctx.user)
+
     def done(outcome: object) -> None:
         ctx.conn.numeric(n.RPL_LOGGEDOUT, ctx.user.prefix, "You are now logged out")
         _say(ctx, "You're now logged out")
+        vhosts.take_back(ctx, ctx.user, vhost)
         check_nick(ctx)
 
     ctx.emit(LoggedOut(ctx.user.uid, ctx.now(), new_msgid()), done)
@@ -341,6 +344,8 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
         # (SET FOUNDER) ordered before the drop. Their founder status goes from every
         # connection, joins ordered before the drop included (applied by now).
         chanserv.founders_gone(ctx, list(outcome.unregistered))
+        for user in outcome.audience:  # logged out by the drop
+            vhosts.take_back(ctx, user, account.vhost)
 
     ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()), dropped)
 

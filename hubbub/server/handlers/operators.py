@@ -17,7 +17,7 @@ import logging
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
-from hubbub.irc.validate import HOSTLEN, is_plausible_hostname, is_valid_nick
+from hubbub.irc.validate import VHOST_RULE, is_valid_nick, is_valid_vhost
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server import logins
 from hubbub.server.apply import Outcome
@@ -223,9 +223,8 @@ def handle_chghost(ctx: Context, message: Message) -> None:
     if target is None:
         return
     host = ctx.svc.host_for(target.ip, target.group) if wanted == "*" else wanted
-    if wanted != "*" and not is_plausible_hostname(host):  # never one that reads as an address
-        _tell(ctx, f"{shown(wanted)} cannot be a host: a DNS name of letters, digits, '-' and '.', "
-                   f"not ending in a number, at most {HOSTLEN} characters")  # fmt: skip
+    if wanted != "*" and not is_valid_vhost(host):  # never one that reads as an address
+        _tell(ctx, f"{shown(wanted)} cannot be a host: {VHOST_RULE}")
         return
     if host == target.host:
         _tell(ctx, f"{target.nick}'s host is {host} already")

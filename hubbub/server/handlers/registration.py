@@ -34,6 +34,7 @@ from hubbub.server.logins import throttled_text
 from hubbub.server.registration import Phase, Step, settled
 from hubbub.server.services import is_service_nick
 from hubbub.server.user import NONE
+from hubbub.server.vhosts import account_vhost
 
 USERLEN = 10
 # A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
@@ -81,7 +82,8 @@ def try_complete_registration(ctx: Context) -> None:
         send_welcome(ctx)
         nickserv.check_nick(ctx)
 
-    ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now()), welcome)
+    vhost = account_vhost(ctx.state, user)  # of the account SASL logged it in to
+    ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now(), vhost), welcome)
 
 
 # -- CAP ---------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""HostServ: an operator gives an account a virtual host, kept with the account; its
+owner is shown with it whenever logged in (after a restart too), with the cloak or
+address otherwise."""
+
+from __future__ import annotations
+
+from tests.e2e_accounts.support import registered_account, sasl_plain
+from tests.e2e_caps.support import capped
+from tests.e2e_opers.support import an_oper
+from tests.helpers import LineClient, commands, connected, sync
+
+HS = "HostServ!HostServ@services"
+
+
+async def hs(client: LineClient, line: str) -> str:
+    """Say `line` to HostServ; its first answer."""
+    client.send(f"HS {line}")
+    return (await client.expect(lambda m: m.command == "NOTICE" and m.source == HS)).params[-1]
+
+
+async def whois_host(client: LineClient, nick: str) -> str:
+    client.send(f"WHOIS {nick}")
+    return next(m.params[3] for m in await client.collect_until("318") if m.command == "311")
+
+
+async def test_a_vhost_shows_while_its_owner_is_logged_in_and_outlives_a_restart(make_oper_server, db, clients) -> None:
+    server = await make_oper_server(f"store.db='{db}'")
+    ircop = await an_oper(server, "ircop", "#room")
+    watcher = await capped(server, "watcher", "chghost", channels=("#room",))
+    alice = await registered_account(server, "alice", "correct-horse", "#room")
+    clients.extend([ircop, watcher, alice])
+    await sync(alice)
+
+    assert await hs(ircop, "SET alice user/alice") == "Set the vhost of alice to user/alice"
+    assert (await alice.expect("396")).params[1:] == ["user/alice", "is now your displayed host"]
+    change = await watcher.expect("CHGHOST")
+    assert change.source == "alice!~u@127.0.0.1" and change.params == ["~u", "user/alice"]
+    alice.send("PRIVMSG #room :hi")
+    assert (await watcher.expect("PRIVMSG", "#room", "hi")).source == "alice!~u@user/alice"
+
+    alice.send("PRIVMSG NickServ :LOGOUT")  # logged out: the address (exempt from cloaks here) again
+    assert (await alice.expect("396")).params[1] == "127.0.0.1"
+    assert (await watcher.expect("CHGHOST")).params == ["~u", "127.0.0.1"]
+    alice.send("PRIVMSG NickServ :IDENTIFY correct-horse")  # and back with a login
+    assert (await alice.expect("396")).params[1] == "user/alice"
+    assert await whois_host(ircop, "alice") == "user/alice"
+    await server.stop()
+
+    again = await make_oper_server(f"store.db='{db}'")  # the same store: the vhost was kept
+    bob = await connected(again, "bob")
+    sasl, result = await sasl_plain(again, "alice2", "alice", "correct-horse")  # logged in while registering
+    clients.extend([bob, sasl])
+    assert result == "903"
+    welcome = await sasl.collect_until("376")
+    assert [m.params[1] for m in welcome if m.command == "396"] == ["user/alice"]
+    assert not [m for m in welcome if m.command == "CHGHOST"]
+    assert await whois_host(bob, "alice2") == "user/alice"
+
+    ircop = await an_oper(again, "ircop")
+    clients.append(ircop)
+    assert await hs(ircop, "DEL alice") == "Took the vhost of alice away"
+    assert (await sasl.expect("396")).params[1] == "127.0.0.1"
+    assert await whois_host(bob, "alice2") == "127.0.0.1"
+
+
+async def test_a_chghost_outlasts_a_logout_and_a_drop_takes_the_vhost_back(oper_server, clients) -> None:
+    ircop = await an_oper(oper_server, "ircop")
+    alice = await registered_account(oper_server, "alice")
+    carol = await registered_account(oper_server, "carol")
+    clients.extend([ircop, alice, carol])
+    await hs(ircop, "SET carol carol.example.org")
+    assert (await carol.expect("396")).params[1] == "carol.example.org"
+    ircop.send("CHGHOST alice guest.example.org")  # a host for this connection, not the account's
+    assert (await alice.expect("396")).params[1] == "guest.example.org"
+    alice.send("PRIVMSG NickServ :LOGOUT")
+    await alice.expect("901")
+    assert "396" not in commands(await sync(alice))  # what an operator gave stays
+    assert await whois_host(ircop, "alice") == "guest.example.org"
+
+    carol.send("PRIVMSG NickServ :DROP")
+    told = await carol.expect(lambda m: m.command == "NOTICE" and "DROP carol " in m.params[-1])
+    code = told.params[-1].split()[-1]
+    carol.send(f"PRIVMSG NickServ :DROP carol {code}")
+    assert (await carol.expect("396")).params[1] == "127.0.0.1"  # no account, no vhost
+
+
+async def test_hostserv_answers_operators_and_owners(oper_server, clients) -> None:
+    ircop = await an_oper(oper_server, "ircop")
+    alice = await registered_account(oper_server, "alice")
+    guest = await connected(oper_server, "guest")
+    clients.extend([ircop, alice, guest])
+    assert await hs(alice, "SET alice me.example.org") == "Permission denied: SET is for IRC operators"
+    assert await hs(alice, "DEL alice") == "Permission denied: DEL is for IRC operators"
+    assert await hs(alice, "LIST") == "Permission denied: LIST is for IRC operators"
+    assert await hs(alice, "INFO") == "alice has no vhost"
+    assert await hs(guest, "INFO") == "You're not logged into an account"
+    assert await hs(ircop, "SET nobody x.example.org") == "There is no account nobody"
+    for bad in ("a@b", "10.0.0.1", "/alice", "user//alice", "user/", "x" * 64, "caf\u00e9.example"):
+        assert "cannot be a host" in await hs(ircop, f"SET alice {bad}"), bad
+    assert await hs(ircop, "DEL alice") == "alice has no vhost"
+    assert "396" not in commands(await sync(alice))
+
+    assert await hs(ircop, "SET alice staff/example.org") == "Set the vhost of alice to staff/example.org"
+    assert await hs(alice, "INFO") == "The vhost of alice is staff/example.org"
+    assert await hs(guest, "INFO alice") == "Permission denied: INFO is for IRC operators"
+    assert await hs(ircop, "INFO alice") == "The vhost of alice is staff/example.org"
+    assert await hs(ircop, "SET alice staff/example.org") == "Set the vhost of alice to staff/example.org"
+    ircop.send("HS LIST")
+    listed = [m.params[-1] for m in await ircop.collect_until(lambda m: "have a vhost" in m.params[-1]
+                                                              or "has a vhost" in m.params[-1])]  # fmt: skip
+    assert listed[-2:] == ["alice: staff/example.org", "1 account has a vhost"]
