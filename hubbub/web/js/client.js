@@ -219,16 +219,21 @@ export class IrcClient {
     else this.scheduleReconnect();
   }
 
-  /** Units of say() not sent, as [{target, command, action, text, lines}]: one per run of
-   * units to one target, the text as the user wrote it (lines cut in pieces joined back). */
+  /** Units of say() not sent, as [{target, command, action, text, lines, reply}]: one per
+   * run of units to one target, the text as the user wrote it (lines cut in pieces joined
+   * back); `reply`, the msgid its say() answered (+draft/reply), when all of it did, so
+   * that given back it goes as a reply again. */
   unsentGroups(units) {
     const groups = [];
     let group = null;
     for (const u of units) {
       if (!group || this.fold(group.target) !== this.fold(u.target) || group.command !== u.command || group.action !== u.action) {
-        group = { target: u.target, command: u.command, action: u.action, text: u.text };
+        group = { target: u.target, command: u.command, action: u.action, text: u.text, reply: u.reply || null };
         groups.push(group);
-      } else group.text += (u.continues ? "" : "\n") + u.text;
+      } else {
+        group.text += (u.continues ? "" : "\n") + u.text;
+        if (group.reply !== (u.reply || null)) group.reply = null;
+      }
     }
     for (const g of groups) g.lines = g.text.split("\n").length;
     return groups;
@@ -353,8 +358,9 @@ export class IrcClient {
         splitByBytes(line, budget).forEach((piece, i) => units.push(single(piece, piece, i > 0)));
       }
     }
-    for (const u of units) Object.assign(u, { target, command, action, said });
-    if (reply && units.length && this.has("message-tags")) units[0].tags = { "+draft/reply": reply };
+    const answers = reply && this.has("message-tags") ? reply : null;
+    for (const u of units) Object.assign(u, { target, command, action, said, reply: answers });
+    if (answers && units.length) units[0].tags = { "+draft/reply": answers };
     this.paced.push(...units);
     this.pump();
     return true;
@@ -400,10 +406,12 @@ export class IrcClient {
   }
 
   // Without echo-message the server never tells us what we said: make the same
-  // message it would have echoed, so the rest of the client has one path.
+  // message it would have echoed, so the rest of the client has one path (its account
+  // tag too: a reaction of ours is keyed by it, as history will bring it).
   emitLocalEcho(message) {
     const prefix = `${this.nick}!${this.user || ""}@${this.host || ""}`;
     const tags = { ...message.tags, time: new Date(this.now()).toISOString() };
+    if (this.account && this.has("account-tag")) tags.account = this.account;
     this.emit("message", { ...message, tags, prefix, source: { nick: this.nick, user: this.user || "", host: this.host || "" }, local: true });
   }
 

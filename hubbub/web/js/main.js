@@ -354,12 +354,13 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (back !== null) {
       input.value = back;
       autosize();
+      if (back === text) giveReplyBack(buffer, refused.reply); // as typed, where it was said
     }
   }
 
   /** The connection dropped with part of what the user said not sent: say which part, in
    * its conversation and where the user is, and give plain text back to the message box. */
-  function reportUnsent({ target, command, action, text, lines }, alone) {
+  function reportUnsent({ target, command, action, text, lines, reply }, alone) {
     const buffer = state.buffer(target) || state.server;
     const first = (state.isNickServ(target) ? hidePasswords(text) : text).split("\n")[0];
     const preview = first.length > 48 ? `${first.slice(0, 48)}…` : first;
@@ -373,6 +374,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (giveBack) {
       input.value = text;
       autosize();
+      giveReplyBack(buffer, reply);
     }
   }
 
@@ -764,12 +766,24 @@ function startSession({ nick, password, channels, queries = [], active = null })
   let replying = null; // {key, rec}: the message Enter answers, in that conversation
 
   function startReply(rec) {
-    replying = { key: state.active, rec };
-    let said = stripFormatting(rec.text).replace(/\s+/g, " ").trim();
-    if ([...said].length > REPLY_QUOTE_CHARS) said = `${[...said].slice(0, REPLY_QUOTE_CHARS).join("")}…`;
-    $("replying-text").textContent = `Replying to ${rec.nick}: ${said}`;
-    $("replying").hidden = false;
+    showReply(state.active, rec);
     input.focus();
+  }
+
+  /** The reply `rec` is (null: to the message `msgid` no longer loaded), in `key`'s conversation. */
+  function showReply(key, rec, msgid = rec && rec.msgid) {
+    replying = { key, rec: rec || { msgid } };
+    let said = rec ? stripFormatting(rec.text).replace(/\s+/g, " ").trim() : "";
+    if ([...said].length > REPLY_QUOTE_CHARS) said = `${[...said].slice(0, REPLY_QUOTE_CHARS).join("")}…`;
+    $("replying-text").textContent = rec ? `Replying to ${rec.nick}: ${said}` : "Replying to an earlier message";
+    $("replying").hidden = false;
+  }
+
+  /** Text given back to the box after a refusal or a lost connection was a reply (`reply`,
+   * its msgid) said in `buffer`: the reply comes back with it, so that Enter sends it as
+   * one again. (Given back as a /msg from another conversation it cannot be one.) */
+  function giveReplyBack(buffer, reply) {
+    if (reply && buffer.key === state.active) showReply(buffer.key, buffer.msgids.get(reply) || null, reply);
   }
 
   function cancelReply() {

@@ -21,6 +21,10 @@ export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
 export const REACTION_CHOICES = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
 const REACTIONS_KEPT = 5000;
 const REACTION_MAX_CHARS = 32; // the spec leaves the value free: longer is no chip, and ignored
+// Words (a react, an unreact) kept for one emoji on one message; past it, only what
+// decides each person's standing is kept (a client toggling one chip all day).
+const REACTION_WORDS_KEPT = 256;
+const RENAMES_KEPT = 5000; // the nick changes remembered, to whom an old reaction now belongs
 
 /** The record the "New messages" line goes above: the first one talked by someone else
  * after the point read to (the buffer's unreadAfter), or null. */
@@ -139,7 +143,8 @@ class Buffer {
     this.msgids = new Map(); // msgid -> its record (a reply names what it answers by msgid)
     // Reactions by the msgid they are to, loaded or not: one that comes before its message
     // (a history page of reactions newer than the messages loaded) is there when it loads.
-    this.reactions = new Map(); // msgid -> Map(emoji -> Map(folded nick -> {nick, time, on}))
+    // Each word as it came (who is who is decided when they are drawn: ChatState.standing).
+    this.reactions = new Map(); // msgid -> Map(emoji -> Map(word key -> {nick, account, time, on}))
     this.unread = 0;
     this.mentions = 0;
     this.topic = "";
@@ -196,7 +201,14 @@ export class ChatState {
     this.listeners = new Set();
     this.seq = 0;
     this.nick = "";
+    this.account = null; // the account logged in to (900), which our reactions are keyed by
     this.fold = casemapper("rfc1459");
+    // Nick changes seen (live, or in history pages): folded old nick -> [{to, time, n}] by
+    // time (n: the order they were learned in, for those of one millisecond). A reaction
+    // given under a nick belongs to whoever that nick became after it.
+    this.renames = new Map();
+    this.renamesLearned = []; // [folded old nick, entry], oldest first: the first forgotten
+    this.renameSeq = 0;
     this.chantypes = "#&";
     this.prefix = parsePrefix("(ov)@+");
     this.chanmodes = ["b", "k", "l", "imnst"];
@@ -595,13 +607,16 @@ export class ChatState {
       // History of a conversation with someone is named after them even in lines we sent.
       const buffer = this.ensureBuffer(target);
       const records = [];
+      let renamed = false; // a nick change in the page: whose reactions are whose may differ
       for (const item of batch.messages) {
         const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
         if (msg.command === "TAGMSG") this.react(buffer, msg); // a reaction: no line of its own
         const rec = this.historyRecord(msg);
+        if (rec && rec.kind === "nick" && this.noteRename(rec.nick, rec.newNick, rec.time)) renamed = true;
         if (rec) records.push(rec);
       }
       this.insertHistory(buffer, records);
+      if (renamed) this.reactionsRenamed();
     }
   }
 
@@ -651,7 +666,9 @@ export class ChatState {
    * A reaction (+draft/react, with +draft/reply naming the message) or its withdrawal
    * (+draft/unreact: not in the spec, but what Goguma and others send) in `buffer`.
    * Each person counts once per emoji on a message; their latest word (by server time)
-   * stands, whatever order history pages bring them in. False if `msg` is no reaction.
+   * stands, whatever order history pages bring them in. A person is their account where
+   * the message says it (account-tag), else their nick, followed through the nick
+   * changes known (standing). False if `msg` is no reaction.
    */
   react(buffer, msg) {
     const tags = msg.tags || {};
@@ -660,35 +677,116 @@ export class ChatState {
     const emoji = add || tags["+draft/unreact"];
     if (!to || !emoji || !msg.source) return false;
     if ([...emoji].length > REACTION_MAX_CHARS) return true;
-    const time = parseTime(tags.time, this.now());
+    const account = tags.account && tags.account !== "*" ? tags.account : null;
+    const word = { nick: msg.source.nick, account, time: parseTime(tags.time, this.now()), on: !!add };
+    const key = `${account ? `a ${this.fold(account)}` : `n ${this.fold(word.nick)}`} ${word.time} ${word.on}`;
     let byEmoji = buffer.reactions.get(to);
     if (!byEmoji) {
       byEmoji = new Map();
       buffer.reactions.set(to, byEmoji);
       if (buffer.reactions.size > REACTIONS_KEPT) buffer.reactions.delete(buffer.reactions.keys().next().value);
     }
-    let who = byEmoji.get(emoji);
-    if (!who) byEmoji.set(emoji, (who = new Map()));
-    const key = this.fold(msg.source.nick);
-    const had = who.get(key);
+    let words = byEmoji.get(emoji);
+    if (!words) byEmoji.set(emoji, (words = new Map()));
+    if (words.has(key)) return true; // the same word again (a page fetched twice)
+    const before = drawn(this.reactionsTo(buffer, to));
+    words.set(key, word);
+    if (words.size > REACTION_WORDS_KEPT) this.compact(words);
     // Older news than what is known (a history page), or the same again: nothing changes.
-    if (had && (had.time > time || had.on === !!add)) return true;
-    who.set(key, { nick: msg.source.nick, time, on: !!add });
-    this.emit("reactions", buffer.key, { msgid: to });
+    if (drawn(this.reactionsTo(buffer, to)) !== before) this.emit("reactions", buffer.key, { msgid: to });
     return true;
   }
 
+  /**
+   * Each person's standing on one emoji (`words`, a message's): identity -> {nick, on,
+   * since, self, first, last}. A person is "a <account>" for a word that carries one, else
+   * "n <nick>", the nick being the one the word's became (currentNick); their latest word
+   * stands (the same word again does not move them: `since` is when it first stood). An
+   * account is named by the nick of its latest word, as that nick is now.
+   */
+  standing(words) {
+    const people = new Map();
+    for (const w of [...words.values()].sort((a, b) => a.time - b.time)) {
+      const nick = this.currentNick(w.nick, w.time);
+      const id = w.account ? `a ${this.fold(w.account)}` : `n ${this.fold(nick)}`;
+      const self = w.account ? !!this.account && this.fold(w.account) === this.fold(this.account) : this.isSelf(nick);
+      const had = people.get(id);
+      if (had && had.on === w.on) {
+        had.last = w;
+        if (w.account) had.nick = nick; // the person under the nick they used last
+      } else people.set(id, { nick, on: w.on, since: w.time, self, first: w, last: w });
+    }
+    return people;
+  }
+
+  /** Too many words on one emoji: only each person's latest, the one their standing
+   * dates from (their place in the chip's list), and the emoji's first (the chip's place)
+   * are kept. */
+  compact(words) {
+    const keep = new Set([firstWord(words)]);
+    for (const p of this.standing(words).values()) keep.add(p.first).add(p.last);
+    for (const [key, w] of words) if (!keep.has(w)) words.delete(key);
+  }
+
   /** The reactions to the message `msgid` of `buffer`, as drawn: [{emoji, nicks, self}]
-   * (the emoji in the order first given, the nicks in the order they reacted). */
+   * (the emoji in the order first given, the nicks in the order they reacted; by server
+   * time, so that history pages in any order draw them alike). */
   reactionsTo(buffer, msgid) {
     const out = [];
-    const byEmoji = msgid ? buffer.reactions.get(msgid) : null;
+    const byEmoji = buffer && msgid ? buffer.reactions.get(msgid) : null;
     if (!byEmoji) return out;
-    for (const [emoji, who] of byEmoji) {
-      const on = [...who.values()].filter((w) => w.on).sort((a, b) => a.time - b.time);
-      if (on.length) out.push({ emoji, nicks: on.map((w) => w.nick), self: on.some((w) => this.isSelf(w.nick)) });
+    const first = (words) => (words.size ? firstWord(words).time : 0);
+    const emojis = [...byEmoji].map(([emoji, words]) => ({ emoji, words, first: first(words) }));
+    for (const { emoji, words } of emojis.sort((a, b) => a.first - b.first)) {
+      const on = [...this.standing(words).values()].filter((p) => p.on).sort((a, b) => a.since - b.since);
+      if (on.length) out.push({ emoji, nicks: on.map((p) => p.nick), self: on.some((p) => p.self) });
     }
     return out;
+  }
+
+  /**
+   * `from` became `to` at `time` (ms): a NICK seen live or in a history page. Learned
+   * once (a page may bring one seen live); the chips where the old nick stood are drawn
+   * again. True if it was news.
+   */
+  noteRename(from, to, time) {
+    const key = this.fold(from);
+    let list = this.renames.get(key);
+    if (!list) this.renames.set(key, (list = []));
+    if (list.some((r) => r.time === time && r.to === to)) return false;
+    let i = list.length;
+    while (i > 0 && list[i - 1].time > time) i--;
+    const entry = { to, time, n: ++this.renameSeq };
+    list.splice(i, 0, entry);
+    this.renamesLearned.push([key, entry]);
+    if (this.renamesLearned.length > RENAMES_KEPT) {
+      const [oldKey, old] = this.renamesLearned.shift();
+      const rest = this.renames.get(oldKey).filter((r) => r !== old);
+      if (rest.length) this.renames.set(oldKey, rest);
+      else this.renames.delete(oldKey);
+    }
+    return true;
+  }
+
+  /** The chips of every conversation may name someone else now (a rename learned). */
+  reactionsRenamed() {
+    for (const b of this.buffers.values()) if (b.reactions.size) this.emit("reactions", b.key);
+  }
+
+  /**
+   * The nick that whoever was `nick` at `time` went on to, through the renames known. A
+   * rename of the same millisecond comes after the word (said under the old nick, it
+   * was said before); each next one after the last, so that a chain ends.
+   */
+  currentNick(nick, time) {
+    let t = time;
+    let n = 0;
+    for (;;) {
+      const list = this.renames.get(this.fold(nick));
+      const next = list && list.find((r) => r.time > t || (r.time === t && r.n > n));
+      if (!next) return nick;
+      ({ to: nick, time: t, n } = next);
+    }
   }
 
   /** Which buffer a PRIVMSG/NOTICE belongs in (created when needed), or null. */
@@ -899,6 +997,18 @@ export class ChatState {
   }
 }
 
+/** The earliest of a message's words on one emoji (undefined: none). */
+function firstWord(words) {
+  let first;
+  for (const w of words.values()) if (!first || w.time < first.time) first = w;
+  return first;
+}
+
+/** Reactions as drawn (reactionsTo), as one string: whether they changed. */
+function drawn(list) {
+  return list.map((r) => `${r.emoji}${r.self ? "*" : ""}${r.nicks.join(",")}`).join(" ");
+}
+
 // A received draft/multiline batch as the one PRIVMSG or NOTICE it stands for (its
 // lines' command: a batch is all one or all the other).
 function multilineAsMessage(batch) {
@@ -1019,6 +1129,7 @@ const HANDLERS = {
     const self = s.isSelf(oldNick);
     const oldKey = s.fold(oldNick);
     const touched = s.buffersOf(oldNick);
+    if (s.noteRename(oldNick, newNick, parseTime(msg.tags.time, s.now()))) s.reactionsRenamed();
     if (self) {
       s.nick = newNick;
       s.emit("self");
@@ -1355,7 +1466,16 @@ const NUMERICS = {
   "004": () => {},
   "005": () => {},
   "315": () => {},
-  "900": (s, msg, p) => s.info(p[p.length - 1], { buffer: s.server }),
+  "900": (s, msg, p) => {
+    s.account = p[1] || null; // 900 <me> <nick!user@host> <account> :text
+    s.info(p[p.length - 1], { buffer: s.server });
+    s.reactionsRenamed(); // our reactions by account are ours now
+  },
+  "901": (s, msg, p) => {
+    s.account = null;
+    s.info(p[p.length - 1], { buffer: s.server });
+    s.reactionsRenamed();
+  },
   // A failed SASL login: the client says it ("Login failed"), where the user is.
   "902": () => {},
   "904": () => {},

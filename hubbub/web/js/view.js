@@ -96,6 +96,7 @@ export class View {
       if (key === this.state.active) this.dirty.add(type);
     } else if (type === "members" || type === "topic" || type === "typing" || type === "reactions") {
       if (key === this.state.active) this.dirty.add(type);
+      if (type === "reactions") this.dirty.add("found"); // search results of any conversation
     } else this.dirty.add(type);
     this.schedule();
   }
@@ -131,6 +132,7 @@ export class View {
     this.pendingReveal = null;
     if (reveal && reveal.key === s.active) this.messages.reveal(reveal.rec, reveal.options);
     if (d.has("list")) this.renderChannelList();
+    if (d.has("found")) this.refreshFoundReactions();
     this.renderTitle();
     this.sayNews();
     this.focusMoved = false;
@@ -656,15 +658,48 @@ export class View {
     const items = records.map((r, i) => {
       const text = el("span", { class: "text" });
       appendRich(text, r.text);
-      return el("li", {},
-        el("button", { type: "button", class: "result", dataset: { target: r.target, found: String(i) } },
-          el("span", { class: "where", text: r.target }),
-          whenElement(r.time),
-          el("span", { class: `nick ${nickClass(fold, r.nick)}`, text: r.nick }),
-          text));
+      const result = el("button", { type: "button", class: "result", dataset: { target: r.target, found: String(i) } },
+        el("span", { class: "where", text: r.target }),
+        whenElement(r.time),
+        el("span", { class: `nick ${nickClass(fold, r.nick)}`, text: r.nick }),
+        text);
+      this.fillFoundReactions(result, r);
+      return el("li", {}, result);
     });
     $("search-results").replaceChildren(...items);
     if (!dialog.open) dialog.showModal();
+  }
+
+  /**
+   * The reactions the page knows of to a search result (those of its conversation, as
+   * under the message there), read only: the result is one button that goes to the
+   * message, where they can be pressed. None known (a conversation not open here, a
+   * message older than what was loaded of it): none shown.
+   */
+  fillFoundReactions(result, found) {
+    const list = found.msgid ? this.state.reactionsTo(this.state.buffer(found.target), found.msgid) : [];
+    const key = list.map((r) => `${r.emoji}${r.nicks.join(",")}`).join(" ");
+    const box = result.querySelector(":scope > .reactions");
+    if ((box ? box.dataset.key : "") === key) return;
+    const fresh = el("span", { class: "reactions", dataset: { key } });
+    fresh.append(el("span", { class: "visually-hidden", text: "Reactions: " }));
+    list.forEach((r, i) => {
+      const who = r.nicks.join(", ");
+      fresh.append(el("span", { class: "reaction", title: who },
+        el("span", { class: "emoji", text: r.emoji }), el("span", { class: "count", text: String(r.nicks.length) }),
+        el("span", { class: "visually-hidden", text: ` (${who})${i < list.length - 1 ? "," : ""} ` })));
+    });
+    if (box) box.remove();
+    if (list.length) result.append(fresh);
+  }
+
+  /** The search results listed, their reactions drawn again (state: "reactions"). */
+  refreshFoundReactions() {
+    if (!$("search-dialog").open) return;
+    for (const result of $("search-results").querySelectorAll(".result[data-found]")) {
+      const found = this.found[Number(result.dataset.found)];
+      if (found) this.fillFoundReactions(result, found);
+    }
   }
 }
 

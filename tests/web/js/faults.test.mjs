@@ -167,3 +167,41 @@ test("a refused message comes back as what sends it again from where the user is
   assert.equal(resendable(said("#a", "waves", { action: true }), "#b", fold), null);
   assert.equal(resendable(said("#a", "psst", { command: "NOTICE" }), "#a", fold), "/notice #a psst");
 });
+
+test("a reply refused is given back as a reply (the msgid it answered), a paste of one in full", () => {
+  const { client, ws, seen } = connected({ caps: "message-tags batch echo-message labeled-response" });
+  client.say("#a", "yes", { reply: "m1" });
+  let [line] = ws.take({ keepalive: false });
+  assert.match(line, /^@\+draft\/reply=m1;label=\S+ PRIVMSG #a yes$/);
+  ws.receive(`@label=${labelOf(line.replace("+draft/reply=m1;", ""))} :srv 404 alice #a :Cannot send to channel (+m)`);
+  client.say("#a", "not a reply");
+  [line] = ws.take({ keepalive: false });
+  ws.receive(`@label=${labelOf(line)} :srv 404 alice #a :Cannot send to channel (+m)`);
+  // a paste answering m2, its second line refused: what is given back answers m2 too
+  client.say("#a", "l1\nl2", { reply: "m2" });
+  let out = ws.take({ keepalive: false });
+  ws.receive(`@label=${labelOf(out[0].replace("+draft/reply=m2;", ""))} :alice!~u@h PRIVMSG #a l1`, `:srv PONG srv ${out[1].split(" ")[1]}`);
+  out = ws.take({ keepalive: false });
+  ws.receive(`@label=${labelOf(out[0])} :srv FAIL PRIVMSG TEMPORARILY_UNAVAILABLE :Not sent`);
+  assert.deepEqual(seen.refused.map((r) => [r.text, r.reply]), [["yes", "m1"], ["not a reply", null], ["l2", "m2"]]);
+});
+
+test("a reply cut off by the connection is given back as a reply; one of several says, not", () => {
+  const { client, ws } = connected({ caps: "message-tags batch echo-message" });
+  const unsent = [];
+  client.on("unsent", (groups) => unsent.push(...groups));
+  client.say("#a", "p1\np2", { reply: "m1" }); // p1 goes with a PING behind it: not yet sure
+  ws.close();
+  assert.deepEqual(unsent.map((g) => [g.text, g.reply]), [["p1\np2", "m1"]]);
+  // back, a reply and a plain message to the same conversation, both cut off: one text,
+  // which answers nothing as a whole
+  client.reconnectNow();
+  const again = FakeSocket.all.at(-1);
+  again.open();
+  again.receive(":srv CAP * LS :message-tags batch echo-message", ":srv CAP * ACK :message-tags batch echo-message");
+  again.receive(":srv 001 alice :Welcome alice!~u@127.0.0.1", ":srv 376 alice :End");
+  client.say("#a", "q1\nq2", { reply: "m2" });
+  client.say("#a", "and more");
+  again.close();
+  assert.deepEqual(unsent.slice(1).map((g) => [g.text, g.reply]), [["q1\nq2\nand more", null]]);
+});

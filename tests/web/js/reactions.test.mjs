@@ -143,3 +143,119 @@ test("without message-tags nothing carries a client tag, and there is no reactio
   assert.equal(client.react("#a", "m1", "👍"), false);
   assert.deepEqual(ws.take(), []);
 });
+
+// -- who a reaction is: an account, or a nick followed through its changes -------------
+
+const acct = (line, account) => line.replace(/^@/, `@account=${account};`);
+const nickAt = (from, to, minute) => `@${at(minute)} :${from}!x@h NICK ${to}`;
+
+test("a nick change seen live renames the reactor in every conversation; the new nick takes the old one's back", () => {
+  const { s, feed, b } = joined();
+  feed(":me!u@h JOIN #b", ":srv 353 me = #b :me carol", ":srv 366 me #b :End");
+  const other = s.buffer("#b");
+  feed(said("m1", 1, "hello"), `@msgid=n1;${at(1)} :carol!x@h PRIVMSG #b :hi`);
+  const inB = (line) => line.replace(/ TAGMSG #a$/, " TAGMSG #b");
+  feed(reaction("m1", "👍", 2, "carol"), inB(reaction("n1", "🎉", 2, "carol")), reaction("m1", "👍", 3, "me"));
+  const changed = new Set();
+  s.subscribe((c) => c.type === "reactions" && changed.add(c.key));
+  feed(nickAt("carol", "carol2", 4), nickAt("me", "me2", 5));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol2,me2*"]);
+  assert.deepEqual(chips(s, other, "n1"), ["🎉carol2"]);
+  assert.deepEqual([...changed].sort(), ["#a", "#b"]);
+  // the same again under the new nick: still once; an unreact under it takes it back
+  feed(reaction("m1", "👍", 6, "carol2"), reaction("m1", "👍", 7, "me2", "+draft/unreact"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol2"]);
+  feed(inB(reaction("n1", "🎉", 8, "carol2", "+draft/unreact")));
+  assert.deepEqual(chips(s, other, "n1"), []);
+  // someone who takes the old nick afterwards is someone else
+  feed(reaction("m1", "👍", 9, "carol"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol2,carol"]);
+});
+
+test("with account-tag a reaction is its account's, whatever nick it comes from", () => {
+  const { s, feed, b } = joined();
+  feed(said("m1", 1, "hello"));
+  // carol reacts, leaves, comes back as cz (no NICK seen): the same person
+  feed(acct(reaction("m1", "❤️", 2, "carol"), "carol"), acct(reaction("m1", "❤️", 3, "cz"), "carol"));
+  assert.deepEqual(chips(s, b, "m1"), ["❤️cz"]);
+  feed(acct(reaction("m1", "❤️", 4, "cz", "+draft/unreact"), "carol"));
+  assert.deepEqual(chips(s, b, "m1"), []);
+  // ours under another nick, before the page knew our account: ours once it does (900)
+  feed(acct(reaction("m1", "😂", 5, "old-me"), "me"));
+  assert.deepEqual(chips(s, b, "m1"), ["😂old-me"]);
+  feed(":srv 900 me me!u@h me :You are now logged in as me");
+  assert.deepEqual(chips(s, b, "m1"), ["😂old-me*"]);
+  feed(acct(reaction("m1", "😂", 6, "me", "+draft/unreact"), "me"));
+  assert.deepEqual(chips(s, b, "m1"), []);
+  // a guest who takes the nick of someone logged in is not them
+  feed(acct(reaction("m1", "🎉", 7, "bob"), "bob"), reaction("m1", "🎉", 8, "bob", "+draft/unreact"));
+  assert.deepEqual(chips(s, b, "m1"), ["🎉bob"]);
+});
+
+/** Every order of `items` (pages of one line each). */
+function* orders(items) {
+  if (items.length <= 1) {
+    yield items;
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    for (const rest of orders([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i], ...rest];
+  }
+}
+
+test("history pages in any order agree with what was seen live, nick changes among them", () => {
+  // carol reacts 👍, becomes carol2, reacts ❤️ and takes her 👍 back; then someone else
+  // takes the nick carol and reacts 😮 (no accounts: nicks alone say who is who)
+  const lines = [
+    reaction("m1", "👍", 2, "carol"),
+    nickAt("carol", "carol2", 3),
+    reaction("m1", "❤️", 4, "carol2"),
+    reaction("m1", "👍", 5, "carol2", "+draft/unreact"),
+    reaction("m1", "😮", 6, "carol"),
+  ];
+  const live = joined();
+  live.feed(said("m1", 1, "hello"), ...lines);
+  const seen = chips(live.s, live.b, "m1");
+  assert.deepEqual(seen, ["❤️carol2", "😮carol"]);
+  let tried = 0;
+  for (const order of orders(lines)) {
+    const { s, b } = joined();
+    s.handleBatch(history("#a", [said("m1", 1, "hello")]));
+    for (const line of order) s.handleBatch(history("#a", [line]));
+    assert.deepEqual(chips(s, b, "m1"), seen, order.join(" | "));
+    tried++;
+  }
+  assert.equal(tried, 120);
+  // and after all that seen live, the same pages again change nothing
+  for (const line of lines.reverse()) live.s.handleBatch(history("#a", [line]));
+  assert.deepEqual(chips(live.s, live.b, "m1"), seen);
+});
+
+test("one person toggling a chip all day keeps few words, and what stands stays right", () => {
+  const { s, feed, b } = joined();
+  feed(said("m1", 1, "hello"), reaction("m1", "👍", 2, "bob"));
+  for (let i = 0; i < 600; i++) {
+    const time = `time=2024-05-01T13:00:00.${String(i).padStart(3, "0")}Z`;
+    feed(`@${time};+draft/reply=m1;+draft/${i % 2 ? "unreact" : "react"}=👍 :carol!x@h TAGMSG #a`);
+  }
+  assert.deepEqual(chips(s, b, "m1"), ["👍bob"]); // carol's last word (599) is an unreact
+  assert.ok(b.reactions.get("m1").get("👍").size <= 256);
+});
+
+test("without echo-message our own reaction is keyed by our account, as the server's history will key it", () => {
+  const { client, ws } = registered("message-tags account-tag sasl");
+  ws.receive(":srv 900 alice alice!~alice@127.0.0.1 alice :You are now logged in as alice");
+  const seen = [];
+  client.on("message", (m) => seen.push(m));
+  client.react("#a", "m1", "👍");
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].tags.account, "alice");
+  // and a state fed both (the echo made here, the same from history) counts it once
+  const s = new ChatState({ now: () => 1_000_000 });
+  s.configure({ nick: "alice", fold: casemapper("ascii"), chantypes: "#" });
+  s.handle(parseLine(":srv 900 alice alice!~alice@127.0.0.1 alice :You are now logged in as alice"));
+  s.handle(parseLine(":alice!u@h JOIN #a"));
+  s.handle(seen[0]);
+  s.handleBatch(history("#a", [`@account=alice;${at(59)};+draft/reply=m1;+draft/react=👍 :alice!u@h TAGMSG #a`]));
+  assert.deepEqual(chips(s, s.buffer("#a"), "m1"), ["👍alice*"]);
+});
