@@ -287,6 +287,20 @@ class Client:
         self._require().action(target, text)
         self._flush()
 
+    def reply(self, target: str, msgid: str, text: str) -> bool:
+        """Say `text` in answer to the message `msgid` (`+draft/reply`); False when the
+        server relays no client tags (`tags_supported`)."""
+        ok = self._require().reply(target, msgid, text)
+        self._flush()
+        return ok
+
+    def react(self, target: str, msgid: str, emoji: str, on: bool = True) -> bool:
+        """React to the message `msgid` with `emoji`, or take it back (`on` False); False
+        when the server relays no client tags (`tags_supported`)."""
+        ok = self._require().react(target, msgid, emoji, on)
+        self._flush()
+        return ok
+
     def join(self, channel: str, key: str | None = None) -> None:
         self._require().join(channel, key)
         self._flush()
@@ -329,6 +343,10 @@ class Client:
     @property
     def history_supported(self) -> bool:
         return self.protocol.history_supported
+
+    @property
+    def tags_supported(self) -> bool:
+        return self.protocol.tags_supported
 
     async def request(self, message: Message, timeout: float = 10.0) -> tuple[Message, ...]:
         """Send a command and return everything the server answered to it (labeled-response)."""

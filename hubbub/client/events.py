@@ -93,7 +93,8 @@ class ServerError(Event):
 class Reacted(Event):
     """A reaction to a message (`+draft/react` on a TAGMSG, the message named by its
     `+draft/reply` msgid, `to`), or its withdrawal (`+draft/unreact`: `on` False), as web
-    clients send them; `conversation` as for a message."""
+    clients send them; `conversation` as for a message. `msgid` is the TAGMSG's own (a
+    reaction seen live is not shown again when history brings it back)."""
 
     source: str
     conversation: str
@@ -103,6 +104,7 @@ class Reacted(Event):
     own: bool
     time: datetime
     prefix: str = ""
+    msgid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,8 +155,9 @@ class ClientProtocol:
         self._labels = itertools.count(1)
         self._nick_attempts = 0
         self._nick_short = False  # an alternative nick of ours was refused as erroneous
-        # What _say has yet to send, one line at a time once there are several (see _pump)
-        self._paced: deque[tuple[str, str, str, ev.Event | None]] = deque()
+        # What _say (and react) has yet to send, one line at a time once there are several
+        # (see _pump): each line, and the event that stands for its echo where the server sends none
+        self._paced: deque[tuple[str, ev.Event | None]] = deque()
         self._pacing: str | None = None  # the PING token whose PONG lets the next line go
         self._pace_tokens = itertools.count(1)
         self._away_nicks: set[str] = set()
@@ -234,6 +235,11 @@ class ClientProtocol:
         return self.phase is Phase.READY
 
     @property
+    def tags_supported(self) -> bool:
+        """The server relays client tags (`message-tags`): replies and reactions can be sent."""
+        return "message-tags" in self.caps
+
+    @property
     def history_supported(self) -> bool:
         return "batch" in self.caps and bool(self.caps & {"chathistory", "draft/chathistory"})
 
@@ -285,6 +291,38 @@ class ClientProtocol:
 
     def action(self, target: str, text: str) -> None:
         self._say("action", target, text)
+
+    def reply(self, target: str, msgid: str, text: str) -> bool:
+        """Say `text` to `target` in answer to its message `msgid` (`+draft/reply`, as web
+        clients send it); False when the server relays no client tags. A long text goes in
+        several messages as `privmsg` sends it, the first one carrying the tag: the others
+        continue it."""
+        if not self.tags_supported:
+            return False
+        if not msgid:
+            raise ValueError("a reply needs the msgid of the message it answers")
+        self._say("privmsg", target, text, {"+draft/reply": msgid})
+        return True
+
+    def react(self, target: str, msgid: str, emoji: str, on: bool = True) -> bool:
+        """React to the message `msgid` of `target` with `emoji` (a TAGMSG with `+draft/react`
+        and `+draft/reply`), or take the reaction back (`on` False: `+draft/unreact`, which
+        the spec lacks and web clients send); False when the server relays no client tags.
+        Without echo-message it is reported at once as our own `Reacted`."""
+        if not self.tags_supported:
+            return False
+        if not msgid:
+            raise ValueError("a reaction needs the msgid of the message it is about")
+        if not emoji or len(emoji) > REACTION_MAX:
+            raise ValueError(f"a reaction is 1 to {REACTION_MAX} characters")
+        tags = {"+draft/react" if on else "+draft/unreact": emoji, "+draft/reply": msgid}  # as web clients order them
+        line = Message("TAGMSG", [target], tags=tags).to_line()
+        echo = None
+        if "echo-message" not in self.caps:
+            echo = ev.Reacted(self.nick, target, emoji, msgid, on, True, self.clock())
+        self._paced.append((line, echo))
+        self._pump()
+        return True
 
     def join(self, channel: str, key: str | None = None) -> None:
         if key:
@@ -361,17 +399,24 @@ class ClientProtocol:
         parsed = _parse_time(value) if value else None
         return parsed or self.clock()
 
-    def _say(self, kind: ev.MessageKind, target: str, text: str) -> None:
+    def _say(self, kind: ev.MessageKind, target: str, text: str, tags: dict[str, str] | None = None) -> None:
+        """Queue what was said, in as many messages as it needs; `tags` go on the first.
+        Every line is made before any is queued, so one that cannot be sent (ValueError)
+        leaves nothing half said."""
         command = "NOTICE" if kind == "notice" else "PRIVMSG"
         extra = len("\x01ACTION \x01") if kind == "action" else 0
         budget = text_budget(self.own_prefix, self.nick, command, target, extra)
-        for piece in split_message(text, budget) or ([""] if kind == "action" else []):
+        lines: list[tuple[str, ev.Event | None]] = []
+        for i, piece in enumerate(split_message(text, budget) or ([""] if kind == "action" else [])):
             wire = f"\x01ACTION {piece}\x01" if kind == "action" else piece
+            first_tags = dict(tags) if tags and i == 0 else {}
             echo: ev.Event | None = None
             if "echo-message" not in self.caps:
                 private = not self.is_channel(target)
-                echo = ev.MessageReceived(self.nick, target, piece, kind, target, True, private, False, self.clock())
-            self._paced.append((command, target, wire, echo))
+                echo = ev.MessageReceived(self.nick, target, piece, kind, target, True, private, False, self.clock(),
+                                          tags=first_tags)  # fmt: skip
+            lines.append((Message(command, [target, wire], tags=first_tags).to_line(), echo))
+        self._paced.extend(lines)
         self._pump()
 
     def _pump(self) -> None:
@@ -383,8 +428,8 @@ class ClientProtocol:
         place behind."""
         sent = 0
         while self._pacing is None and self._paced:
-            command, target, wire, echo = self._paced.popleft()
-            self._send(command, target, wire)
+            line, echo = self._paced.popleft()
+            self._out.append(line)
             if echo is not None:
                 self._emit(echo)
             sent += 1
@@ -656,8 +701,9 @@ class ClientProtocol:
 
     def _history_event(self, message: Message, target: str) -> ev.Event | None:
         """One line of a chathistory batch as the event it was: a message, or (with
-        draft/event-playback) a join, part, kick, quit, nick, topic or mode change, told
-        about and never applied (the channel as it is now is not what it was then)."""
+        draft/event-playback) a reaction, a join, part, kick, quit, nick, topic or mode
+        change, told about and never applied (the channel as it is now is not what it was
+        then)."""
         command, source = message.command, nick_of(message.source)
         when, msgid = self._time(message), message.tags.get("msgid")
         if command in ("PRIVMSG", "NOTICE"):
@@ -679,7 +725,9 @@ class ClientProtocol:
         if command == "MODE":
             return ev.ModeChanged(message.param(0) or target, source or (self.server_name or ""),
                                   message.param(1), tuple(message.params[2:]), when, msgid)
-        return None  # TAGMSG (reactions) and the like: nothing shown
+        if command == "TAGMSG":
+            return self._reaction(message)  # a reaction, as live; typing notifications are nothing
+        return None
 
     def _on_ack(self, message: Message) -> None:
         label = message.tags.get("label")
@@ -729,18 +777,25 @@ class ClientProtocol:
 
     _on_notice = _on_privmsg
 
-    def _on_tagmsg(self, message: Message) -> None:
-        """A message of tags alone: a reaction is told (`Reacted`); typing notifications
-        and the rest are not shown, nor given as raw lines."""
+    def _reaction(self, message: Message) -> ev.Reacted | None:
+        """A TAGMSG as the reaction (or its withdrawal) it carries; None for any other
+        (typing notifications and the rest)."""
         tags = message.tags
         to, emoji = tags.get("+draft/reply"), tags.get("+draft/react") or tags.get("+draft/unreact")
         source, target = nick_of(message.source), message.param(0)
         if not to or not emoji or len(emoji) > REACTION_MAX or not source or not target:
-            return
+            return None
         own = self.is_me(source)
         conversation = target if self.is_channel(target) or own else source
-        self._emit(ev.Reacted(source, conversation, emoji, to, "+draft/react" in tags, own, self._time(message),
-                              message.source or ""))  # fmt: skip
+        return ev.Reacted(source, conversation, emoji, to, "+draft/react" in tags, own, self._time(message),
+                          message.source or "", tags.get("msgid"))  # fmt: skip
+
+    def _on_tagmsg(self, message: Message) -> None:
+        """A message of tags alone: a reaction is told (`Reacted`); typing notifications
+        and the rest are not shown, nor given as raw lines."""
+        reaction = self._reaction(message)
+        if reaction is not None:
+            self._emit(reaction)
 
     def _on_kill(self, message: Message) -> None:
         """Nothing to show: the ERROR that closes the connection next says why, in words."""

@@ -25,7 +25,8 @@ from hubbub.irc import formatting
 from hubbub.irc.casemap import mask_matches
 from hubbub.irc.modewords import in_words
 
-__all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChannel", "Update", "describe_reply"]
+__all__ = ["Buffer", "BufferKind", "ChatState", "Line", "LineKind", "ListedChannel", "Update", "describe_reply",
+           "quote"]
 
 MAX_LINES = 2000
 
@@ -34,6 +35,12 @@ LineKind = Literal["message", "action", "notice", "wallops", "join", "part", "qu
 QUOTED = 40  # characters of a message quoted by a reply or a reaction
 # Kinds that count as unread: conversation, not comings and goings.
 _UNREAD_KINDS = frozenset({"message", "action", "notice", "wallops"})
+
+
+def quote(nick: str, text: str) -> str:
+    """`carol: "the start of what she said"`: a message named by a reply or a reaction."""
+    said = formatting.strip(text)
+    return f'{nick}: "{said if len(said) <= QUOTED else said[: QUOTED - 1] + "…"}"'
 
 
 @dataclass(slots=True)
@@ -563,8 +570,7 @@ class ChatState:
             if line is None or line.nick is None:
                 return "an earlier message"
             nick, text = line.nick, line.text
-        said = formatting.strip(text)
-        return f'{nick}: "{said if len(said) <= QUOTED else said[: QUOTED - 1] + "…"}"'
+        return quote(nick, text)
 
     def _replying(self, buffer: Buffer, event: ev.MessageReceived,
                   page: dict[str, ev.MessageReceived] | None = None) -> str:  # fmt: skip
@@ -572,18 +578,23 @@ class ChatState:
         to = event.tags.get("+draft/reply")
         return f"(↪ {self._quoted(buffer, to, page)}) " if to else ""
 
+    def _reaction_text(self, buffer: Buffer, event: ev.Reacted,
+                       page: dict[str, ev.MessageReceived] | None = None) -> str:  # fmt: skip
+        """`carol reacted 👍 to bob: "the start of what he said"`, live or in history."""
+        who = "You" if event.own else event.source
+        about = self._quoted(buffer, event.to, page)
+        return f"{who} reacted {event.emoji} to {about}" if event.on else f"{who} took back {event.emoji} from {about}"
+
     def _reacted(self, event: ev.Reacted, update: Update) -> None:
         """A reaction, as a line of its own in the conversation (not unread: no one said
-        anything); in no buffer that is not open already."""
+        anything); in no buffer that is not open already. Its msgid keeps it from showing
+        again when fetched history brings it back."""
         if not event.own and self.is_ignored(event.source, event.prefix):
             return
         buffer = self.find(event.conversation)
         if buffer is None:
             return
-        who = "You" if event.own else event.source
-        about = self._quoted(buffer, event.to)
-        text = f"{who} reacted {event.emoji} to {about}" if event.on else f"{who} took back {event.emoji} from {about}"
-        self._event_line(buffer, event.time, "info", text, update)
+        self._event_line(buffer, event.time, "info", self._reaction_text(buffer, event), update, msgid=event.msgid)
 
     def _unasked_nickserv_notice(self, event: ev.MessageReceived) -> bool:
         """A notice NickServ sends of itself (a warning about our nick), not an answer to
@@ -783,12 +794,16 @@ class ChatState:
 
     def _history(self, event: ev.History, update: Update) -> None:
         found = self.find(event.target)
+        # Something said: a message, or a reaction (a page may hold reactions and no
+        # message: it is shown, and is no end of history). A page of joins and parts alone
+        # is taken for nothing, as it always was.
+        said = event.messages or any(isinstance(item, ev.Reacted) for item in event.events)
         if found is not None:
             found.history_pending = False
-            if not event.messages:
+            if not said:
                 found.history_done = True
                 update.rewritten.add(found)  # nothing came: the view stops waiting
-        if not event.messages:
+        if not said:
             return
         buffer = self.open(event.target, update)
         # Scroll-back is older than all the buffer holds. A line we lack from after its start
@@ -821,14 +836,19 @@ class ChatState:
 
     def _history_line(self, item: ev.Event, buffer: Buffer, page: dict[str, ev.MessageReceived]) -> Line | None:
         """A line of fetched history: a message (a reply quoting what it answers, from the
-        `page` or the lines kept), or a join, kick, mode change... worded as when it
-        happens live; None for what is not shown (an ignored person's message)."""
+        `page` or the lines kept), a reaction (quoting the same way), or a join, kick,
+        mode change... worded as when it happens live; None for what is not shown (an
+        ignored person's message or reaction)."""
         if isinstance(item, ev.MessageReceived):
             if not item.own and self.is_ignored(item.source, item.prefix):
                 return None
             kind: LineKind = "message" if item.kind == "privmsg" else item.kind
             text = self._replying(buffer, item, page) + self._shown_text(item)
             return Line(item.time, kind, text, item.source, item.own, self._mentions(item), item.msgid, history=True)
+        if isinstance(item, ev.Reacted):
+            if not item.own and self.is_ignored(item.source, item.prefix):
+                return None
+            return Line(item.time, "info", self._reaction_text(buffer, item, page), msgid=item.msgid, history=True)
         if not isinstance(item, _PLAYED_BACK):
             return None
         kind, text = _event_text(item, self.isupport)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hubbub.app import Runtime
-from hubbub.client import Client, ClientConfig, NotConnectedError
+from hubbub.client import DEFAULT_CAPS, Client, ClientConfig, NotConnectedError, Subscription
 from hubbub.client import events as ev
 from tests.client.conftest import FAST, MakeClient, config_for
 from tests.client.ircv3_peer import IRCv3Peer
@@ -368,4 +368,96 @@ async def test_reactions_from_web_clients_arrive_as_events(server: Runtime, make
         withdrawn = await got.wait_for(ev.Reacted)
         assert (withdrawn.conversation, withdrawn.on) == ("carol", False)
     finally:
+        await carol.close()
+
+
+async def _until(events: Subscription, check: Callable[[ev.Event], bool]) -> list[ev.Event]:
+    """Every event up to the first that passes `check`, that one included."""
+    seen: list[ev.Event] = []
+    while not seen or not check(seen[-1]):
+        seen.append(await events.get(timeout=10))
+    return seen
+
+
+async def test_replies_and_reactions_go_out_tagged_and_come_back_once(server: Runtime,
+                                                                      make_client: MakeClient) -> None:
+    """As the web client sends them; with echo-message the server's echo is our own
+    reaction (the library adds none of its own)."""
+    alice, got = await make_client(server, "alice", channels=("#lobby",))
+    carol = await capped(server, "carol", "message-tags", channels=("#lobby",))
+    try:
+        await got.wait_for(ev.Joined, lambda e: e.nick == "carol")
+        carol.send("PRIVMSG #lobby :who has the keys?")
+        question = await got.wait_for(ev.MessageReceived, lambda e: e.source == "carol")
+        assert question.msgid and alice.tags_supported
+        assert alice.reply("#lobby", question.msgid, "I do")
+        heard = await carol.expect("PRIVMSG")
+        assert (heard.params, heard.tags["+draft/reply"]) == (["#lobby", "I do"], question.msgid)
+        echo = await got.wait_for(ev.MessageReceived, lambda e: e.own)
+        assert echo.tags["+draft/reply"] == question.msgid
+        assert alice.react("#lobby", question.msgid, "👍")
+        assert alice.react("#lobby", question.msgid, "👍", on=False)
+        alice.privmsg("#lobby", "that's all")
+        seen = await _until(got, lambda e: isinstance(e, ev.MessageReceived) and e.text == "that's all")
+        reacted = [e for e in seen if isinstance(e, ev.Reacted)]
+        assert [(e.emoji, e.to, e.on, e.own) for e in reacted] == [("👍", question.msgid, True, True),
+                                                                   ("👍", question.msgid, False, True)]
+        assert all(e.msgid for e in reacted)  # the server's echoes
+        react, unreact = await carol.expect("TAGMSG"), await carol.expect("TAGMSG")
+        assert react.tags["+draft/react"] == unreact.tags["+draft/unreact"] == "👍"
+        assert react.tags["+draft/reply"] == unreact.tags["+draft/reply"] == question.msgid
+    finally:
+        await carol.close()
+
+
+async def test_without_echo_message_our_reply_and_reaction_are_reported_by_the_library(
+        server: Runtime, make_client: MakeClient) -> None:
+    alice, got = await make_client(server, "alice", channels=("#lobby",), caps=DEFAULT_CAPS - {"echo-message"})
+    carol = await capped(server, "carol", "message-tags", channels=("#lobby",))
+    try:
+        await got.wait_for(ev.Joined, lambda e: e.nick == "carol")
+        carol.send("PRIVMSG #lobby :who has the keys?")
+        question = await got.wait_for(ev.MessageReceived, lambda e: e.source == "carol")
+        assert question.msgid
+        alice.reply("#lobby", question.msgid, "I do")
+        said = await got.wait_for(ev.MessageReceived, lambda e: e.own)
+        assert (said.text, said.tags) == ("I do", {"+draft/reply": question.msgid})
+        alice.react("#lobby", question.msgid, "🎉")
+        reacted = await got.wait_for(ev.Reacted)
+        assert (reacted.conversation, reacted.emoji, reacted.to, reacted.own) == ("#lobby", "🎉", question.msgid, True)
+        assert (await carol.expect("TAGMSG")).tags["+draft/react"] == "🎉"
+    finally:
+        await carol.close()
+
+
+async def test_without_message_tags_replies_and_reactions_are_not_sent(server: Runtime,
+                                                                     make_client: MakeClient) -> None:
+    alice, _ = await make_client(server, "alice", channels=("#lobby",), caps=DEFAULT_CAPS - {"message-tags"})
+    assert not alice.tags_supported
+    assert not alice.reply("#lobby", "m1", "I do") and not alice.react("#lobby", "m1", "👍")
+
+
+async def test_reactions_come_back_with_history_among_the_messages(server: Runtime,
+                                                                   make_client: MakeClient) -> None:
+    """hubbub keeps TAGMSGs and plays them back to a client with draft/event-playback: a
+    reaction is a `Reacted` in `History.events`, in server-time order, with its msgid."""
+    bob = await capped(server, "bob", "message-tags", "echo-message", channels=("#keys",))
+    carol = await capped(server, "carol", "message-tags", channels=("#keys",))
+    try:
+        bob.send("PRIVMSG #keys :who has the keys?")
+        msgid = (await bob.expect("PRIVMSG")).tags["msgid"]
+        carol.send(f"@+draft/react=👍;+draft/reply={msgid} TAGMSG #keys")
+        carol.send("@+typing=active TAGMSG #keys")
+        bob.send(f"@+draft/reply={msgid} PRIVMSG #keys :not me")
+        await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == "not me")
+        _, got = await make_client(server, "alice", channels=("#keys",))
+        history = await got.wait_for(ev.History, lambda e: e.target == "#keys")
+        said = [(type(e).__name__, getattr(e, "source", "")) for e in history.events
+                if isinstance(e, ev.MessageReceived | ev.Reacted)]
+        assert said == [("MessageReceived", "bob"), ("Reacted", "carol"), ("MessageReceived", "bob")]
+        reacted = next(e for e in history.events if isinstance(e, ev.Reacted))
+        assert (reacted.emoji, reacted.to, reacted.on, reacted.own) == ("👍", msgid, True, False)
+        assert reacted.msgid and reacted.time <= history.messages[-1].time
+    finally:
+        await bob.close()
         await carol.close()

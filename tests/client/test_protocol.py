@@ -496,3 +496,72 @@ def test_a_raw_line_cannot_smuggle_a_second_command() -> None:
     with pytest.raises(ValueError):
         proto.send("PRIVMSG #c :hi\r\nQUIT :gotcha")
     assert proto.lines_to_send() == []
+
+
+# -- replies and reactions ------------------------------------------------------------
+
+
+def test_a_long_reply_carries_its_tag_on_the_first_message_alone() -> None:
+    """The rest continues it: each piece tagged would quote the same message again."""
+    proto = make()
+    register(proto, "message-tags echo-message")
+    assert proto.reply("#c", "m1", "yes\nand also this")
+    assert paced(proto) == ["@+draft/reply=m1 PRIVMSG #c :yes", "PRIVMSG #c :and also this"]
+
+
+def test_a_reaction_waits_its_turn_behind_a_paste() -> None:
+    proto = make()
+    register(proto, "message-tags echo-message")
+    proto.privmsg("#c", "\n".join(f"l{i}" for i in range(1, 6)))
+    assert proto.react("#c", "m1", "🎉")
+    assert paced(proto)[-2:] == ["PRIVMSG #c :l5", "@+draft/react=🎉;+draft/reply=m1 TAGMSG #c"]
+
+
+def test_without_echo_message_our_reply_and_reaction_are_reported_at_once() -> None:
+    proto = make()
+    register(proto, "message-tags")
+    proto.reply("#c", "m1", "I do")
+    proto.react("#c", "m1", "👍", on=False)
+    assert paced(proto) == ["@+draft/reply=m1 PRIVMSG #c :I do", "@+draft/unreact=👍;+draft/reply=m1 TAGMSG #c"]
+    said, reacted = proto.events_received()
+    assert isinstance(said, ev.MessageReceived) and said.own and said.tags == {"+draft/reply": "m1"}
+    assert reacted == ev.Reacted("alice", "#c", "👍", "m1", False, True, FIXED)
+
+
+def test_replies_and_reactions_need_message_tags() -> None:
+    proto = make()
+    register(proto, "echo-message")
+    assert not proto.reply("#c", "m1", "I do") and not proto.react("#c", "m1", "👍")
+    assert proto.lines_to_send() == [] and proto.events_received() == []
+
+
+def test_a_message_that_cannot_be_sent_leaves_nothing_half_said() -> None:
+    proto = make()
+    register(proto, "message-tags")
+    with pytest.raises(ValueError):
+        proto.privmsg("#c with space", "one\ntwo")
+    with pytest.raises(ValueError):
+        proto.react("#c", "m1", "x" * 33)
+    assert proto.lines_to_send() == [] and proto.events_received() == []
+    proto.privmsg("#c", "fine")  # nothing of the refused ones is left to go before it
+    assert proto.lines_to_send() == ["PRIVMSG #c :fine"]
+
+
+def test_reactions_in_history_are_told_with_their_msgids_among_the_messages() -> None:
+    proto = make()
+    register(proto, "batch message-tags draft/chathistory draft/event-playback server-time")
+    events = feed(
+        proto,
+        ":srv BATCH +h chathistory #c",
+        "@batch=h;msgid=m1;time=2024-05-01T09:00:00.000Z :bob!b@h PRIVMSG #c :who has the keys?",
+        "@batch=h;msgid=r1;time=2024-05-01T09:01:00.000Z;+draft/react=👍;+draft/reply=m1 :carol!c@h TAGMSG #c",
+        "@batch=h;msgid=t1;time=2024-05-01T09:02:00.000Z;+typing=active :carol!c@h TAGMSG #c",
+        ":srv BATCH -h",
+    )
+    history = of(events, ev.History)[0]
+    assert [type(e).__name__ for e in history.events] == ["MessageReceived", "Reacted"]
+    reacted = history.events[1]
+    assert isinstance(reacted, ev.Reacted)
+    assert (reacted.source, reacted.conversation, reacted.emoji, reacted.to, reacted.on, reacted.msgid) == (
+        "carol", "#c", "👍", "m1", True, "r1")
+    assert reacted.time == datetime(2024, 5, 1, 9, 1, tzinfo=UTC)

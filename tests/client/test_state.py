@@ -302,3 +302,48 @@ def test_a_reply_in_fetched_history_quotes_what_it_answers() -> None:
     assert buffer is not None
     texts = [line.text for line in buffer.lines]  # older than what the buffer held: first
     assert texts[:2] == ["who has the keys?", '(↪ carol: "who has the keys?") I do'], texts
+
+
+def test_reactions_in_fetched_history_are_lines_in_time_order_and_not_unread() -> None:
+    """As live ones read: quoting the message from the same page or the lines kept; an
+    ignored person's left out; a page of reactions alone shown too (no end of history)."""
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(ev.Joined("#b", "alice", True, T))  # now showing #b
+    state.ignore("mallory")
+    earlier, later = datetime(2024, 5, 1, 11, 0, tzinfo=UTC), datetime(2024, 5, 1, 11, 1, tzinfo=UTC)
+    question = ev.MessageReceived("bob", "#a", "who has the keys?", "privmsg", "#a", False, False, False, earlier, "m1")
+    page = (question,
+            ev.Reacted("carol", "#a", "👍", "m1", True, False, later, "carol!c@h", "r1"),
+            ev.Reacted("mallory", "#a", "👎", "m1", True, False, later, "mallory!m@h", "r2"),
+            ev.Reacted("alice", "#a", "🎉", "m0", True, True, later, "alice!a@h", "r3"))  # fmt: skip
+    state.apply(ev.History("#a", (question,), page))
+    buffer = state.find("#a")
+    assert buffer is not None
+    assert [(line.kind, line.text) for line in buffer.lines][:3] == [
+        ("message", "who has the keys?"),
+        ("info", 'carol reacted 👍 to bob: "who has the keys?"'),
+        ("info", "You reacted 🎉 to an earlier message"),
+    ]
+    # one made while we were away (after the lines we saw) comes last, as if it arrived now
+    missed = ev.Reacted("dave", "#a", "😮", "m1", True, False, datetime(2024, 5, 1, 12, 5, tzinfo=UTC), "", "r4")
+    state.apply(ev.History("#a", (question,), (question, missed)))
+    assert buffer.lines[-1].text == 'dave reacted 😮 to bob: "who has the keys?"'
+    assert buffer.unread == 0
+    # scroll-back brings a page with no message in it, only a withdrawal: shown, not the end
+    gone = ev.Reacted("carol", "#a", "👍", "m1", False, False, earlier, "carol!c@h", "r0")
+    state.apply(ev.History("#a", (), (gone,)))
+    assert buffer.lines[0].text == 'carol took back 👍 from bob: "who has the keys?"'
+    assert not buffer.history_done
+
+
+def test_a_reaction_seen_live_is_not_shown_again_by_history() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("bob", "#a", "lunch?", msgid="m1"))
+    reacted = ev.Reacted("carol", "#a", "👍", "m1", True, False, T, "carol!c@h", "r1")
+    state.apply(reacted)
+    state.apply(ev.History("#a", (), (reacted,)))  # fetched again after a reconnection
+    buffer = state.find("#a")
+    assert buffer is not None
+    assert [line.text for line in buffer.lines].count('carol reacted 👍 to bob: "lunch?"') == 1

@@ -138,6 +138,16 @@ async def test_every_command_help_lists_does_what_it_says(server: Runtime, make_
         assert app.state.find("bob") is None and app.state.current.name == "#k"
         tried |= {"me", "msg", "notice", "query", "close"}
 
+        bob.privmsg("#k", "any questions?")
+        await until(pilot, has_line(app, "#k", "any questions?"), "bob's question")
+        await submit(pilot, "/reply 1 none")
+        await bob_gets(lambda e: isinstance(e, ev.MessageReceived) and e.text == "none" and "+draft/reply" in e.tags)
+        await submit(pilot, "/react 1 👍")
+        await bob_gets(lambda e: isinstance(e, ev.Reacted) and e.on and e.emoji == "👍")
+        await submit(pilot, "/unreact bob 👍")
+        await bob_gets(lambda e: isinstance(e, ev.Reacted) and not e.on and e.emoji == "👍")
+        tried |= {"reply", "react", "unreact"}
+
         await submit(pilot, "/topic fresh paint")
         await bob_gets(lambda e: isinstance(e, ev.TopicChanged) and e.topic == "fresh paint")
         await submit(pilot, "/mode +m")

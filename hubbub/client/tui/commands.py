@@ -16,8 +16,8 @@ from typing import Protocol
 from hubbub.client.chatlog import ChatLog
 from hubbub.client.connection import Client, NotConnectedError
 from hubbub.client.nickserv import NICKSERV
-from hubbub.client.protocol import nick_of
-from hubbub.client.state import Buffer, BufferKind, ChatState
+from hubbub.client.protocol import REACTION_MAX, nick_of
+from hubbub.client.state import Buffer, BufferKind, ChatState, quote
 from hubbub.irc.message import Message
 
 
@@ -190,6 +190,108 @@ def _me(ctx: CommandContext, args: str) -> None:
     if not args:
         raise UsageError("Do what?")
     say(ctx, args, action=True)
+
+
+# What /reply and /react count back through: what others said in the buffer on screen.
+_ANSWERABLE = frozenset({"message", "action", "notice"})
+# Words for the emoji the web client offers, for /react (`:tada:` with colons too).
+REACTION_WORDS = {
+    "+1": "👍", "thumbsup": "👍", "like": "👍",
+    "heart": "❤️", "love": "❤️", "<3": "❤️",
+    "joy": "😂", "lol": "😂", "laugh": "😂",
+    "wow": "😮", "surprised": "😮",
+    "sad": "😢", "cry": "😢",
+    "tada": "🎉", "party": "🎉",
+}
+_REACTION_HINT = "👍 ❤️ 😂 😮 😢 🎉, or +1 heart lol wow sad tada"
+
+
+def _answered(ctx: CommandContext, which: str) -> tuple[Buffer, str] | None:
+    """The buffer on screen and the msgid of its message that `which` names, for a reply
+    or a reaction: a number counts back through what others said there (1, the newest), a
+    nick names that person's newest. None, having said why in the buffer, when it cannot
+    be answered: the server relays no client tags, the number goes past what is kept, the
+    message has no msgid."""
+    buffer = ctx.state.current
+    if not ctx.client.ready:
+        raise NotConnectedError
+    if buffer.kind is BufferKind.SERVER:
+        ctx.show("This is the server buffer: replies and reactions are for a channel or a conversation.",
+                 error=True)
+        return None
+    if buffer.kind is BufferKind.CHANNEL and not buffer.joined:
+        ctx.show(f"You are not in {buffer.name}; type /join {buffer.name} first.", error=True)
+        return None
+    if not ctx.client.tags_supported:
+        ctx.show("This server does not pass message tags on (no message-tags), so replies and reactions "
+                 "cannot be sent here.", error=True)
+        return None
+    said = [line for line in reversed(buffer.lines)
+            if line.nick and not line.own and line.kind in _ANSWERABLE]  # fmt: skip
+    if which.isdigit():
+        count = int(which)
+        if not 1 <= count <= len(said):
+            ctx.show(f"There is no message {count} back: " + (
+                f"{len(said)} from others here, 1 the newest." if said else "nobody else has said anything here."),
+                error=True)  # fmt: skip
+            return None
+        line = said[count - 1]
+    else:
+        nick = which.rstrip(":,")
+        found = next((line for line in said if line.nick and ctx.client.isupport.same(line.nick, nick)), None)
+        if found is None:
+            raise UsageError(f"Which message? “{which}” is no number (1 is the newest from someone else) "
+                             "and nobody of that nick said anything here.")
+        line = found
+    if line.msgid is None:
+        ctx.show(f"That message ({quote(line.nick or '', line.text)}) came without a msgid from the server, so "
+                 "it cannot be answered or reacted to.", error=True)
+        return None
+    return buffer, line.msgid
+
+
+@command("reply", "/reply N|nick message",
+         "Answer a message here: N counts back through what others said (1 is the newest), a nick means "
+         "their newest. Shown with what it answers (+draft/reply, where the server passes tags on).")
+def _reply(ctx: CommandContext, args: str) -> None:
+    which, _, text = args.partition(" ")
+    if not which or not text.strip():
+        raise UsageError("Which message, and what do you answer?")
+    picked = _answered(ctx, which)
+    if picked is not None:
+        buffer, msgid = picked
+        ctx.client.reply(buffer.name, msgid, text)
+
+
+def reaction(typed: str) -> str:
+    """The emoji for what was typed after /react: an emoji as it is, or a word for one
+    (`+1`, `heart`, `:tada:`). A word of plain letters is refused rather than sent, so a
+    typo does not go out as a reaction."""
+    found = REACTION_WORDS.get(typed.strip(":").lower())
+    if found is not None:
+        return found
+    if typed.isascii() or len(typed) > REACTION_MAX:
+        raise UsageError(f"Which emoji? {_REACTION_HINT}.")
+    return typed
+
+
+def _react_command(name: str, on: bool, usage: str, help: str) -> None:
+    def run(ctx: CommandContext, args: str) -> None:
+        words = args.split()
+        if len(words) != 2:
+            raise UsageError(f"Which message, and which emoji ({_REACTION_HINT})?")
+        emoji = reaction(words[1])
+        picked = _answered(ctx, words[0])
+        if picked is not None:
+            buffer, msgid = picked
+            ctx.client.react(buffer.name, msgid, emoji, on)
+    command(name, usage, help)(run)
+
+
+_react_command("react", True, "/react N|nick emoji",
+               "React to a message here (N and nick as for /reply) with an emoji, or a word for one: "
+               "+1 heart lol wow sad tada. Shown as a line: You reacted 👍 to ...")
+_react_command("unreact", False, "/unreact N|nick emoji", "Take back a reaction of yours (as /react).")
 
 
 @command("nick", "/nick newnick", "Change your nickname.")
