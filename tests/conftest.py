@@ -51,10 +51,11 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """The URL of a fresh, empty database of its own, with the credentials of its owner."""
+    """The URL of a fresh, empty database of its own, with the credentials of its owner.
+    It outlives every fixture of the test, whatever their order (PostgresServer.retire)."""
     name = postgres_server.create_database()
     yield postgres_server.url(name)
-    postgres_server.drop_database(name)
+    postgres_server.retire(name)
 
 
 @pytest.fixture(scope="session")

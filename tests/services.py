@@ -53,6 +53,7 @@ class PostgresServer:
         self.port = free_port()
         self._as: list[str] = []
         self._names = itertools.count(1)
+        self._retired: list[str] = []  # databases of tests that ended, dropped at the next test's end
         if os.geteuid() == 0:
             owner = pwd.getpwnam("postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
@@ -137,6 +138,18 @@ class PostgresServer:
 
     def drop_database(self, name: str) -> None:
         self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def retire(self, name: str) -> None:
+        """The test that made `name` is ending: drop it at the end of the next test, not now.
+
+        A fixture's teardown runs in the reverse order of the setups, so a server started
+        by a fixture named before the database's (`make_server`, then `postgres_url`) is
+        stopped after the database's own teardown: dropping it then (FORCE ends its
+        sessions) would kill the connections that server commits its last writes on, at its
+        stop. By the next test's end, every fixture of this one has been torn down."""
+        for earlier in self._retired:
+            self.drop_database(earlier)
+        self._retired = [name]
 
     def stop(self) -> None:
         try:
