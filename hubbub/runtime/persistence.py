@@ -226,9 +226,11 @@ class Persistence:
         for task in list(self._tasks):
             task.cancel()
         if self.store is not None:
-            if self.recorder is not None and self.recorder.pending:
-                await self._write(self.recorder.cut())
-            if self.departures:
-                await self._write([PutDepartures(self.departures)])
-            await self.store.close()
-            self.store = None
+            try:
+                if self.recorder is not None and self.recorder.pending:
+                    await self._write(self.recorder.cut())
+                if self.departures:
+                    await self._write([PutDepartures(self.departures)])
+            finally:  # whatever a last write met, the stop goes on: the pool (and its lock) closes
+                await self.store.close()
+                self.store = None

@@ -140,6 +140,11 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
     ConnectionError,
+    # An idle pooled connection PostgreSQL has just ended (a restart, pg_terminate_backend),
+    # caught between reading the server's farewell and seeing its socket close: asyncpg
+    # refuses to start a query on it ("another operation is in progress"). Another
+    # connection of the pool will do.
+    asyncpg.InternalClientError,
 )
 _FAILURES: tuple[type[BaseException], ...] = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 # The database is out of reach (rather than refusing the write): what failed is kept.
