@@ -79,8 +79,8 @@ DEPARTURES_KEPT = 2 * RECENT
 
 # The command a client sent, by the event it made: named when its event is refused.
 # Left out (FAIL *): the events more than one command makes: registration's (NICK, USER
-# or CAP END ends it), the accounts' and ChanServ's (NickServ and ChanServ are reached
-# by PRIVMSG as by NS, CS, REGISTER or AUTHENTICATE).
+# or CAP END ends it), the accounts', ChanServ's and HostServ's (the services are
+# reached by PRIVMSG as by NS, CS, HS, REGISTER or AUTHENTICATE).
 COMMANDS: dict[type[Any], str] = {
     NickSet: "NICK", Joined: "JOIN", Parted: "PART", Kicked: "KICK", TopicSet: "TOPIC",
     ChannelModesSet: "MODE", UserModesSet: "MODE", Invited: "INVITE", Knocked: "KNOCK", AwaySet: "AWAY",

@@ -38,6 +38,7 @@ AMBIGUOUS = {
     "LoggedIn", "LoggedOut",  # AUTHENTICATE, NickServ (by PRIVMSG, NICKSERV or NS)
     "AccountRegistered", "AccountCredentialsSet", "AccountCertSet", "AccountDropped",  # NickServ, REGISTER
     "ChannelRegistered", "ChannelAccessSet", "ChannelFounderSet", "ChannelDropped",  # ChanServ
+    "AccountVhostSet",  # HostServ (by PRIVMSG, HOSTSERV or HS)
 }  # fmt: skip
 
 
