@@ -67,6 +67,7 @@ def dump(state: ChatState) -> dict[str, Any]:
         "whowas": {
             "limit": state.whowas.limit,
             "entries": [[e.nick, e.username, e.host, e.realname, e.server, e.when] for e in state.whowas.entries()],
+            "ips": [e.ip for e in state.whowas.entries()],  # apart: a node of the version before reads the rest
         },
     }
 
@@ -177,5 +178,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         state.klines.add(Kline(mask, reason, set_by, set_at, expires))
     whowas = data["whowas"]
     state.whowas = WhowasHistory(whowas["limit"])
-    for nick, username, host, realname, server, when in whowas["entries"]:
-        state.whowas.record(WhowasEntry(nick, username, host, realname, server, when))
+    entries = whowas["entries"]
+    ips = whowas.get("ips") or [""] * len(entries)  # a snapshot of an older node has none
+    for (nick, username, host, realname, server, when), ip in zip(entries, ips, strict=True):
+        state.whowas.record(WhowasEntry(nick, username, host, realname, server, when, ip))

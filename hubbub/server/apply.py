@@ -236,7 +236,7 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
 def _remember(state: ChatState, user: User, nick: str, when: float) -> None:
     """Keep `nick` for WHOWAS, with who used it."""
     server = state.nodes.get(node_of(user.uid), "")  # "": this server, when it is the whole network
-    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, server, when))
+    state.whowas.record(WhowasEntry(nick, user.username, user.host, user.realname, server, when, user.ip))
 
 
 @applies(NickSet)

@@ -21,6 +21,7 @@ class WhowasEntry:
     realname: str
     server: str
     when: float  # when the nick was left behind
+    ip: str = ""  # the address behind the host (a cloak, a vhost), for operators; "": not known
 
 
 class WhowasHistory:

@@ -189,3 +189,24 @@ async def test_a_plain_text_user_is_told_its_address_is_hidden(make_server, clie
     person.send("dora")
     line = await person.expect_text(r"Others see your address as")
     assert re.search(r"as [a-z2-7]{16}\.hubbub \(your IP address is hidden\)$", line), line
+
+
+async def test_operators_read_the_address_of_a_user_who_left_in_whowas(make_gateway_server, clients) -> None:
+    """With cloaks, WHOWAS is where an operator finds whom to K-line once a spammer has
+    gone; others read the cloak alone there, as they did while it was connected."""
+    server = await make_gateway_server(EXEMPT_LOCAL, "server.cloak_hosts=true")
+    oper = await connected(server, "oper")
+    viewer = await connected(server, "viewer")
+    clients.extend([oper, viewer])
+    await oper_up(oper)
+    spammer = await registered_from(server, clients, "spammer")
+    spammer.send("QUIT :bye")
+    await spammer.expect("ERROR")
+    oper.send("WHOWAS spammer")
+    told = {m.command: m for m in await oper.collect_until("369")}
+    assert CLOAK.fullmatch(told["314"].params[3])
+    assert told["378"].params[1:] == ["spammer", f"was connecting from *@{ELSEWHERE} {ELSEWHERE}"]
+    viewer.send("WHOWAS spammer")
+    seen = await viewer.collect_until("369")
+    assert CLOAK.fullmatch(next(m for m in seen if m.command == "314").params[3])
+    assert "378" not in [m.command for m in seen] and ELSEWHERE not in " ".join(viewer.raw)

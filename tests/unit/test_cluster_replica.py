@@ -17,6 +17,8 @@ from hubbub.engine import snapshot
 from hubbub.engine.replica import START, Entry, Gap, Replica
 from hubbub.server.apply import Outcome, apply
 from hubbub.server.events import (
+    AccountRegistered,
+    AccountVhostSet,
     Connected,
     Event,
     Joined,
@@ -27,6 +29,7 @@ from hubbub.server.events import (
     Said,
     SaidMultiline,
     Synced,
+    UserQuit,
     from_record,
 )
 from hubbub.server.state import ChatState
@@ -233,3 +236,34 @@ def test_a_snapshot_keeps_a_user_s_client_certificate() -> None:
     snapshot.load_into(restored, json.loads(json.dumps(snapshot.dump(state))))
     assert restored.users["aaaaaa1"].certfp == fingerprint
     assert restored.digest() == state.digest()
+
+
+def _left_and_vhosted() -> ChatState:
+    """A state where amy (at 10.0.0.9, shown as a cloak) has left, and an account has a vhost."""
+    state = ChatState(0.0)
+    for event in (Connected("aaaaaa1", "10.0.0.9", "k3j5x7q2m9a4b6c8.hubbub", False, 1.0),
+                  NickSet("aaaaaa1", "amy", 1.0, "m1"), Registered("aaaaaa1", "u", "r", 1.0),
+                  UserQuit("aaaaaa1", "bye", 2.0, "m2"),
+                  AccountRegistered("bob", "bob", "h", "s", "", 1.0), AccountVhostSet("bob", "user/bob")):  # fmt: skip
+        assert apply(state, event).rejected is None
+    return state
+
+
+def test_a_snapshot_keeps_whowas_addresses_and_account_vhosts() -> None:
+    """A node started from a snapshot tells operators the address in WHOWAS, and shows
+    an account's owner with its vhost, as the others do."""
+    state = _left_and_vhosted()
+    restored = ChatState(5.0)
+    snapshot.load_into(restored, json.loads(json.dumps(snapshot.dump(state))))
+    assert [e.ip for e in restored.whowas.lookup("amy")] == ["10.0.0.9"]
+    assert restored.accounts["bob"].vhost == "user/bob"
+    assert restored.digest() == state.digest()
+
+
+def test_a_snapshot_of_the_version_before_has_no_whowas_addresses_nor_vhosts() -> None:
+    data = json.loads(json.dumps(snapshot.dump(_left_and_vhosted())))
+    del data["whowas"]["ips"], data["vhosts"]
+    restored = ChatState(5.0)
+    snapshot.load_into(restored, data)
+    assert [(e.host, e.ip) for e in restored.whowas.lookup("amy")] == [("k3j5x7q2m9a4b6c8.hubbub", "")]
+    assert restored.accounts["bob"].vhost == ""
