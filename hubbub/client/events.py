@@ -302,11 +302,23 @@ class History(Event):
     `events` holds everything of the batch in order: the messages and, where the server
     plays events back (draft/event-playback), the joins, parts, kicks, quits, nick,
     topic and mode changes (as `Joined`, `Kicked`, `ModeChanged`... with their msgid).
+
+    `asked` is the limit of the request of ours it answers (None for a batch the server
+    sent unasked) and `lines` what the server counted towards it (a multiline message is
+    one): a page of joins and parts alone says nothing of what is older, but a `full`
+    one says that more may be.
     """
 
     target: str
     messages: tuple[MessageReceived, ...]
     events: tuple[Event, ...] = ()
+    asked: int | None = None
+    lines: int = 0
+
+    @property
+    def full(self) -> bool:
+        """As many lines as asked for: the server may keep more beyond them."""
+        return self.asked is not None and 0 < self.asked <= self.lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,7 @@ class _Batch:
     parent: str | None
     label: str | None
     messages: list[Message] = field(default_factory=list)
+    items: int = 0  # lines and nested batches directly in it: what a server counts towards a limit
 
 
 class ClientProtocol:
@@ -152,6 +153,10 @@ class ClientProtocol:
         self._pending_reqs = 0
         self._ls_done = False
         self._batches: dict[str, _Batch] = {}
+        # The limits of our CHATHISTORY requests not yet answered, per folded target, in
+        # the order asked: the server answers in that order, and a page shorter than its
+        # limit tells that nothing more is kept (`History.full`).
+        self._history_asked: dict[str, deque[int]] = {}
         self._labels = itertools.count(1)
         self._nick_attempts = 0
         self._nick_short = False  # an alternative nick of ours was refused as erroneous
@@ -174,6 +179,7 @@ class ClientProtocol:
         self.caps.clear()
         self.channels.clear()
         self._batches.clear()
+        self._history_asked.clear()
         self._away_nicks.clear()
         self._pending_reqs = 0
         self._ls_done = False
@@ -195,6 +201,7 @@ class ClientProtocol:
         self.phase = Phase.IDLE
         self.channels.clear()
         self._batches.clear()
+        self._history_asked.clear()
 
     def receive_line(self, line: str) -> None:
         """Handle one received line (without its line ending); junk is ignored."""
@@ -207,7 +214,9 @@ class ClientProtocol:
     def receive(self, message: Message) -> None:
         ref = message.tags.get("batch")
         if ref is not None and ref in self._batches and message.command != "BATCH":
-            self._batches[ref].messages.append(message)
+            batch = self._batches[ref]
+            batch.messages.append(message)
+            batch.items += 1
             return
         label = message.tags.get("label")
         self._dispatch(message)
@@ -364,6 +373,7 @@ class ClientProtocol:
         if most:
             limit = min(limit, most)
         self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
+        self._asked_history(target, limit)
         return True
 
     def request_history_before(self, target: str, *, msgid: str | None = None, time: datetime | None = None,
@@ -384,6 +394,7 @@ class ClientProtocol:
             assert time is not None
             ref = "timestamp=" + time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self._send("CHATHISTORY", "BEFORE", target, ref, str(limit))
+        self._asked_history(target, limit)
         return True
 
     # -- internals: output ----------------------------------------------------------
@@ -676,8 +687,10 @@ class ClientProtocol:
     def _on_batch(self, message: Message) -> None:
         ref = message.param(0)
         if ref.startswith("+") and len(ref) > 1:
-            self._batches[ref[1:]] = _Batch(
-                message.param(1), message.params[2:], message.tags.get("batch"), message.tags.get("label"))
+            parent = message.tags.get("batch")
+            self._batches[ref[1:]] = _Batch(message.param(1), message.params[2:], parent, message.tags.get("label"))
+            if parent is not None and parent in self._batches:
+                self._batches[parent].items += 1  # a multiline message is one of a history page
         elif ref.startswith("-"):
             batch = self._batches.pop(ref[1:], None)
             if batch is not None:
@@ -688,7 +701,7 @@ class ClientProtocol:
             target = batch.params[0] if batch.params else ""
             found = [e for e in (self._history_event(m, target) for m in batch.messages) if e is not None]
             messages = tuple(e for e in found if isinstance(e, ev.MessageReceived))
-            self._emit(ev.History(target, messages, tuple(found)))
+            self._emit(ev.History(target, messages, tuple(found), self._history_answered(target), batch.items))
             return
         parent = self._batches.get(batch.parent) if batch.parent else None
         if parent is not None:
@@ -698,6 +711,22 @@ class ClientProtocol:
             self._emit(ev.LabeledResponse(batch.label, tuple(batch.messages)))
         for inner in batch.messages:
             self._dispatch(inner)
+
+    def _asked_history(self, target: str, limit: int) -> None:
+        # bounded: an answer that never comes (a FAIL naming no target) leaves its entry
+        self._history_asked.setdefault(self.isupport.casefold(target), deque(maxlen=8)).append(limit)
+
+    def _history_answered(self, target: str) -> int | None:
+        """The limit of the oldest request for `target` not yet answered (now answered);
+        None when none is waiting (a batch the server sent unasked)."""
+        key = self.isupport.casefold(target)
+        waiting = self._history_asked.get(key)
+        if not waiting:
+            return None
+        limit = waiting.popleft()
+        if not waiting:
+            del self._history_asked[key]
+        return limit
 
     def _history_event(self, message: Message, target: str) -> ev.Event | None:
         """One line of a chathistory batch as the event it was: a message, or (with
@@ -995,9 +1024,12 @@ class ClientProtocol:
 
     def _standard_reply(self, message: Message) -> None:
         params = message.params
+        context = tuple(params[2:-1])
+        if message.command == "FAIL" and message.param(0) == "CHATHISTORY" and context:
+            self._history_answered(context[-1])  # refused: that request has its answer
         self._emit(ev.StandardReply(
             message.command,  # type: ignore[arg-type]
-            message.param(0), message.param(1), tuple(params[2:-1]), params[-1] if len(params) > 2 else ""))
+            message.param(0), message.param(1), context, params[-1] if len(params) > 2 else ""))
 
     _on_fail = _on_warn = _on_note = _standard_reply
 

@@ -104,6 +104,7 @@ class Update:
     status: bool = False
     bell: bool = False
     channel_list: bool = False  # a /list answer is complete
+    older_wanted: set[Buffer] = field(default_factory=set)  # scroll-back found nothing said: ask further back
 
     def merge(self, other: Update) -> None:
         self.lines += other.lines
@@ -115,6 +116,7 @@ class Update:
         self.status |= other.status
         self.bell |= other.bell
         self.channel_list |= other.channel_list
+        self.older_wanted |= other.older_wanted
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str]:
@@ -795,15 +797,24 @@ class ChatState:
     def _history(self, event: ev.History, update: Update) -> None:
         found = self.find(event.target)
         # Something said: a message, or a reaction (a page may hold reactions and no
-        # message: it is shown, and is no end of history). A page of joins and parts alone
-        # is taken for nothing, as it always was.
+        # message: it is shown, and is no end of history).
         said = event.messages or any(isinstance(item, ev.Reacted) for item in event.events)
+        scrolling = found is not None and found.history_pending  # PageUp asked for it
         if found is not None:
             found.history_pending = False
-            if not said:
+        if not event.messages and not event.events:
+            if found is not None:
                 found.history_done = True
                 update.rewritten.add(found)  # nothing came: the view stops waiting
-        if not said:
+            return
+        if not said and not scrolling:
+            # The latest page, fetched on joining (or /query), held only joins, parts and
+            # the like: not shown, so a channel opens on what happens now rather than on
+            # who came and went before. A page shorter than asked is all there is; a full
+            # one may have talk before it, which PageUp fetches (and then shows these).
+            if found is not None:
+                found.history_done = found.history_done or not event.full
+                update.rewritten.add(found)
             return
         buffer = self.open(event.target, update)
         # Scroll-back is older than all the buffer holds. A line we lack from after its start
@@ -830,6 +841,10 @@ class ChatState:
             buffer.lines.clear()
             buffer.lines.extend(merged[-MAX_LINES:])
             update.rewritten.add(buffer)
+            if scrolling and not said and event.full:
+                # a whole page of joins and parts, in a busy channel: no end of the history,
+                # and the person wants what was said, further back
+                update.older_wanted.add(buffer)
         elif not missed:
             buffer.history_done = True  # only what we had: asking again would bring the same
             update.rewritten.add(buffer)

@@ -16,7 +16,7 @@ from hubbub.client import events as ev
 from tests.client.conftest import FAST, MakeClient, config_for
 from tests.client.ircv3_peer import IRCv3Peer
 from tests.e2e_caps.support import capped
-from tests.helpers import cap_ls, connected
+from tests.helpers import cap_ls, connected, sync
 
 MakeServer = Callable[..., Awaitable[Runtime]]
 
@@ -350,6 +350,39 @@ async def test_history_is_fetched_on_join_with_server_times(ircv3_peer: IRCv3Pee
         assert echo.time == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.UTC)
     finally:
         await client.close()
+
+
+async def test_a_history_page_says_whether_it_was_as_long_as_asked(make_server: MakeServer,
+                                                                   make_client: MakeClient) -> None:
+    """A page of joins and parts alone, as long as the limit asked (`full`), may have more
+    before it; a shorter one is all there is. A refused request has its answer too: the
+    next page is counted against its own limit, not the refused one's."""
+    runtime = await make_server("history.chathistory_max=5")
+    bob = await connected(runtime, "bob", "#doors")
+    carol = await connected(runtime, "carol")
+    try:
+        for _ in range(3):
+            carol.send("JOIN #doors")
+            carol.send("PART #doors")
+        await sync(carol)
+        alice, got = await make_client(runtime, "alice", channels=("#doors",))
+        latest = await got.wait_for(ev.History, lambda e: e.target == "#doors")
+        assert (latest.asked, latest.lines, latest.messages, latest.full) == (5, 5, (), True)
+        oldest = latest.events[0]
+        assert isinstance(oldest, ev.Joined | ev.Parted) and oldest.msgid
+        alice.request_history_before("#doors", msgid=oldest.msgid)
+        before = await got.wait_for(ev.History, lambda e: e.target == "#doors")
+        assert before.asked == 5 and 0 < before.lines < 5 and not before.full
+
+        alice.request_history("#nowhere", limit=3)
+        await got.wait_for(ev.StandardReply, lambda e: e.kind == "FAIL" and e.context[-1:] == ("#nowhere",))
+        await bob.join("#nowhere")
+        alice.request_history("#nowhere", limit=1)
+        page = await got.wait_for(ev.History, lambda e: e.target == "#nowhere")
+        assert (page.asked, page.lines, page.full) == (1, 1, True)
+    finally:
+        await bob.close()
+        await carol.close()
 
 
 async def test_reactions_from_web_clients_arrive_as_events(server: Runtime, make_client: MakeClient) -> None:

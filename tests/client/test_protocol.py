@@ -565,3 +565,33 @@ def test_reactions_in_history_are_told_with_their_msgids_among_the_messages() ->
     assert (reacted.source, reacted.conversation, reacted.emoji, reacted.to, reacted.on, reacted.msgid) == (
         "carol", "#c", "👍", "m1", True, "r1")
     assert reacted.time == datetime(2024, 5, 1, 9, 1, tzinfo=UTC)
+
+
+def test_a_history_page_is_counted_as_the_server_counts_it_against_the_limit_asked() -> None:
+    """A multiline message is one of a page, however many lines it has; a page answers
+    the oldest request for its target, and a batch nobody asked for answers none."""
+    proto = make()
+    register(proto, "batch message-tags draft/chathistory server-time")
+    assert proto.request_history("#c", limit=3)
+    assert proto.request_history_before("#c", msgid="m1", limit=2)
+    events = feed(
+        proto,
+        ":srv BATCH +h chathistory #c",
+        "@batch=h;msgid=m2 :bob!b@h PRIVMSG #c :one",
+        "@batch=h :srv BATCH +ml draft/multiline #c",
+        "@batch=ml;msgid=m3 :bob!b@h PRIVMSG #c :two,",
+        "@batch=ml :bob!b@h PRIVMSG #c :in two lines",
+        ":srv BATCH -ml",
+        ":srv BATCH -h",
+        ":srv BATCH +g chathistory #C",
+        "@batch=g;msgid=m0 :bob!b@h JOIN #c",
+        "@batch=g;msgid=m1 :bob!b@h PART #c",
+        ":srv BATCH -g",
+        ":srv BATCH +u chathistory #c",
+        "@batch=u;msgid=m4 :bob!b@h PRIVMSG #c :unasked",
+        ":srv BATCH -u",
+    )
+    latest, before, unasked = of(events, ev.History)
+    assert (latest.asked, latest.lines, latest.full) == (3, 2, False)
+    assert (before.asked, before.lines, before.full, before.messages) == (2, 2, True, ())
+    assert (unasked.asked, unasked.lines, unasked.full) == (None, 1, False)

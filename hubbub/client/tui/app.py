@@ -36,6 +36,10 @@ from hubbub.client.tui.widgets import (
 )
 
 QUIT_MESSAGE = "hubbub chat"
+# Pages of joins and parts alone that one PageUp fetches past by itself, looking for what
+# was said: enough for a busy channel's comings and goings, and a channel of nothing
+# else is not read back to its start at one key.
+OLDER_PAGES_FETCHED_ON = 5
 
 
 def _allow_alt_digits() -> None:
@@ -186,6 +190,8 @@ class ChatApp(App[int]):
                 if view.asked_older and buffer.history_done and buffer is current_before:
                     self.notify("No older messages on the server.", timeout=3)
                 view.rewrite()
+        for buffer in update.older_wanted:
+            self._fetch_on(buffer)
         current = self.state.current
         if update.selected:
             for buffer, view in self.views.items():
@@ -263,9 +269,25 @@ class ChatApp(App[int]):
             # or PageUp at the top would seem to do nothing (docs/client.md)
             self.notify("No older messages on the server.", timeout=3)
             return
-        if (buffer.kind is BufferKind.SERVER or buffer.history_pending
-                or not self.client.ready or not self.client.history_supported):
+        if buffer.kind is BufferKind.SERVER or buffer.history_pending:
             return
+        if self._ask_older(buffer):
+            view.asked_older = True
+            view.fetched_on = 0
+
+    def _fetch_on(self, buffer: Buffer) -> None:
+        """Scroll-back brought a whole page of joins and parts and nothing said: the page
+        before it too, up to OLDER_PAGES_FETCHED_ON times for one PageUp."""
+        view = self.views.get(buffer)
+        if view is None or buffer.history_pending or view.fetched_on >= OLDER_PAGES_FETCHED_ON:
+            return
+        if self._ask_older(buffer):
+            view.fetched_on += 1
+
+    def _ask_older(self, buffer: Buffer) -> bool:
+        """Ask for the page before the oldest line we have (the latest, with none); whether asked."""
+        if not self.client.ready or not self.client.history_supported:
+            return False
         if not buffer.lines:
             asked = self.client.request_history(buffer.name)
         else:
@@ -276,7 +298,7 @@ class ChatApp(App[int]):
                 asked = self.client.request_history_before(buffer.name, time=buffer.lines[0].time)
         if asked:
             buffer.history_pending = True
-            view.asked_older = True
+        return asked
 
     def action_toggle_members(self) -> None:
         shown = self.query_one("#members-pane").display

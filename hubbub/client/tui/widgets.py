@@ -183,6 +183,7 @@ class MessageView(RichLog):
         self._heights: deque[int] = deque(maxlen=MAX_LINES)  # rows drawn for each buffer line
         self.search = ""  # highlighted wherever it occurs (Ctrl+F)
         self.asked_older = False  # PageUp at the top asked the server for older lines
+        self.fetched_on = 0  # older pages asked for since, by the app itself (no talk in the last)
 
     class MoreChanged(Message):
         """The count of lines below the view (scrolled back) changed: the status bar says it."""
