@@ -53,6 +53,12 @@ class Line:
     mention: bool = False
     msgid: str | None = None
     history: bool = False  # fetched with chathistory, not seen live
+    answering: str = ""  # a reply's `(↪ carol: "…") `, which its text begins with
+
+    @property
+    def own_text(self) -> str:
+        """The text without what it answers: what a reply to this line quotes."""
+        return self.text[len(self.answering):]
 
 
 class BufferKind(enum.Enum):
@@ -550,8 +556,9 @@ class ChatState:
             buffer = self.open(event.conversation, update)
         kind: LineKind = "message" if event.kind == "privmsg" else event.kind
         nick = None if event.from_server else event.source  # a server name is not a person
-        text = self._replying(buffer, event) + self._shown_text(event)
-        line = Line(event.time, kind, text, nick, event.own, self._mentions(event), event.msgid)
+        answering = self._replying(buffer, event)
+        line = Line(event.time, kind, answering + self._shown_text(event), nick, event.own, self._mentions(event),
+                    event.msgid, answering=answering)
         self._arrived(buffer, line, update)
         if event.own and self.isupport.same(event.target, NICKSERV):
             self._asked_nickserv = self.clock()
@@ -571,7 +578,7 @@ class ChatState:
             line = next((line for line in reversed(buffer.lines) if line.msgid == msgid and line.nick), None)
             if line is None or line.nick is None:
                 return "an earlier message"
-            nick, text = line.nick, line.text
+            nick, text = line.nick, line.own_text
         return quote(nick, text)
 
     def _replying(self, buffer: Buffer, event: ev.MessageReceived,
@@ -858,8 +865,9 @@ class ChatState:
             if not item.own and self.is_ignored(item.source, item.prefix):
                 return None
             kind: LineKind = "message" if item.kind == "privmsg" else item.kind
-            text = self._replying(buffer, item, page) + self._shown_text(item)
-            return Line(item.time, kind, text, item.source, item.own, self._mentions(item), item.msgid, history=True)
+            answering = self._replying(buffer, item, page)
+            return Line(item.time, kind, answering + self._shown_text(item), item.source, item.own,
+                        self._mentions(item), item.msgid, history=True, answering=answering)
         if isinstance(item, ev.Reacted):
             if not item.own and self.is_ignored(item.source, item.prefix):
                 return None

@@ -167,3 +167,37 @@ async def test_reactions_in_the_history_fetched_on_joining_show_as_live_ones(ser
         assert all(line.history for line in app.state.current.lines if "reacted" in line.text)
     await bob.close()
     await carol.close()
+
+
+async def test_a_reply_to_a_reply_quotes_what_it_said_not_what_it_answered(server: Runtime) -> None:
+    bob = await capped(server, "bob", "message-tags", "echo-message", channels=("#keys",))
+    carol = await capped(server, "carol", "message-tags", "echo-message", channels=("#keys",))
+
+    async def says(who: LineClient, text: str, to: str | None = None) -> str:
+        """`who` says `text` in #keys (answering the message `to`); its msgid."""
+        who.send(f"@+draft/reply={to} PRIVMSG #keys :{text}" if to else f"PRIVMSG #keys :{text}")
+        echo = await who.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == text)
+        return echo.tags["msgid"]
+
+    keys = await says(bob, "who has the keys?")
+    i_do = await says(carol, "I do", to=keys)
+    app = chat_app(server, channels=("#keys",))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#keys", 3), "alice in #keys")
+        await until(pilot, has(app, '(↪ bob: "who has the keys?") I do'), "carol's reply in the history")
+        great = await says(bob, "great", to=i_do)  # answering a line of the history
+        await until(pilot, has(app, "great"), "bob's reply")
+        await says(carol, "see you", to=great)  # answering a line seen live
+        await until(pilot, has(app, "see you"), "carol's reply")
+        assert lines_of(app)[-2:] == ['(↪ carol: "I do") great', '(↪ bob: "great") see you']
+        await submit(pilot, "/react carol 👍")
+        await until(pilot, has(app, "You reacted 👍 to"), "our reaction")
+        assert lines_of(app)[-1] == 'You reacted 👍 to carol: "see you"'
+        # a reply that came without a msgid, named in the refusal by what it said
+        app._redraw(app.state.apply(ev.MessageReceived(
+            "dave", "#keys", "me neither", "privmsg", "#keys", False, False, False, app.state.clock(),
+            tags={"+draft/reply": great})))
+        await submit(pilot, "/react dave 👍")
+        await until(pilot, has(app, 'That message (dave: "me neither") came without a msgid'), "the refusal")
+    await bob.close()
+    await carol.close()

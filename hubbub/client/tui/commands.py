@@ -244,7 +244,7 @@ def _answered(ctx: CommandContext, which: str) -> tuple[Buffer, str] | None:
                              "and nobody of that nick said anything here.")
         line = found
     if line.msgid is None:
-        ctx.show(f"That message ({quote(line.nick or '', line.text)}) came without a msgid from the server, so "
+        ctx.show(f"That message ({quote(line.nick or '', line.own_text)}) came without a msgid from the server, so "
                  "it cannot be answered or reacted to.", error=True)
         return None
     return buffer, line.msgid
