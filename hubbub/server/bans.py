@@ -19,7 +19,9 @@ K-lines do, and as solanum, InspIRCd and ergo match bans): a user behind a WebIR
 gateway shown as `user.example.net`, or an IPv6 user shown as `2001-db8--5`, is banned
 by `*!*@203.0.113.5` or `*!*@2001:db8::5`. A host part that is a CIDR block
 (`*!*@203.0.113.0/24`, `*!*@2001:db8::/48`) matches the addresses in it. An address or
-a block is stored in its one written form (`2001:DB8:0::5` is `2001:db8::5`).
+a block is stored in its one written form (`2001:DB8:0::5` is `2001:db8::5`). A host an
+operator gave may join its parts with '/' too (`user/alice`, HostServ): such a host
+part, with no address or prefix length in it, is a host like any other.
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ def normalize(text: str) -> str:
         nick, user, host = text, "", ""
     if "/" in host:
         network = cidr_block(host)
-        if network is None:
+        if network is not None:
+            host = str(network)
+        elif _meant_as_block(host):
             raise BadMask(f"{host} is not a CIDR block")
-        host = str(network)
+        # else a host whose parts '/' joins (a vhost: `user/alice`), matched as written
     else:
         try:  # an address in the one form a user's is written in, so the two compare
             host = str(unmapped(ipaddress.ip_address(host)))  # users' IPv4 addresses are kept as IPv4
@@ -88,6 +92,20 @@ def normalize(text: str) -> str:
             pass
     mask = f"{nick or '*'}!{user or '*'}@{host or '*'}"
     return f"{kind}:{mask}" if kind else mask
+
+
+def _meant_as_block(host: str) -> bool:
+    """Whether a host part with '/' was meant as a CIDR block (`10.0.0.0/99`, an address
+    before it or a prefix length after it) rather than a host an operator gave
+    (`user/alice`, whose last part never reads as a number: validate.is_valid_vhost)."""
+    address, _, length = host.rpartition("/")
+    if length.isdigit():
+        return True
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(slots=True)
@@ -158,9 +176,10 @@ class MaskList:
         kind, bare = (mask[0], mask[2:]) if _EXTBAN_SHAPE.match(mask) else ("", mask)
         entry = Entry(mask, kind, set_by, set_at, casefold(mask), glob_to_regex(bare))
         head, at, host = bare.rpartition("@")
-        if at and "/" in host:
+        if at and "/" in host:  # a block, or a vhost's host written with '/' (matched as text)
             entry.network = cidr_block(host)
-            entry.head = glob_to_regex(head)
+            if entry.network is not None:
+                entry.head = glob_to_regex(head)
         self.entries.append(entry)
         return entry
 

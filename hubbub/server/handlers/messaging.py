@@ -31,7 +31,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, new_said
 from hubbub.server.services import SERVICES
-from hubbub.server.user import User
+from hubbub.server.user import User, host_of
 from hubbub.server.usermodes import REGISTERED_ONLY
 
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
@@ -144,22 +144,23 @@ def flooding(ctx: Context, channel: Channel, weight: int, error: Error) -> bool:
         error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {seconds} seconds)")
     if verdict == chanflood.CROSSED:
         if rule.ban:
-            ban = (ModeChange(True, "b", flood_ban_mask(user, ctx.svc.cloak(user.ip, user.group))),)
+            ban = (ModeChange(True, "b", flood_ban_mask(user)),)
             ctx.emit(ChannelModesSet("", channel.name, ban, now, new_msgid(), ctx.name))
         if user in channel.members:
             ctx.emit(Kicked("", user.uid, channel.name, rule.reason(), now, new_msgid(), ctx.name))
     return True
 
 
-def flood_ban_mask(user: User, cloak: str | None) -> str:
-    """The ban +f sets: the sender's address as every per-address limit counts it (an IPv6
-    user's /64 by default, `limits.ipv6_prefix`), since an IPv6 flooder can come back
-    from any other address of its block at once; the shown host when that is no
-    address (a test's or a Unix socket's name). For a user shown with its cloak
-    (`cloak`: that of its address), the cloak, which stands for the same block and, in
-    a list the channel reads, does not tell the address."""
-    if cloak is not None and user.host == cloak:
-        return f"*!*@{cloak}"
+def flood_ban_mask(user: User) -> str:
+    """The ban +f sets. For a user shown with its address, that address as every
+    per-address limit counts it (an IPv6 user's /64 by default, `limits.ipv6_prefix`),
+    since an IPv6 flooder can come back from any other address of its block at once.
+    For one shown with anything else, the host it is shown with: its cloak (which stands
+    for the same block), a vhost (HostServ, CHGHOST), a WebIRC gateway's name for it, a
+    test's or a Unix socket's name; a list the channel reads must not tell an address
+    that host hides."""
+    if user.host != host_of(user.ip):
+        return f"*!*@{user.host}"
     group = user.group
     return f"*!*@{group}" if cidr_block(group) is not None else f"*!*@{user.host}"
 
