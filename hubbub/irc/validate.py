@@ -120,13 +120,23 @@ def is_plausible_hostname(text: str) -> bool:
 
 # What `is_valid_vhost` takes, in words, for an operator whose vhost was refused
 VHOST_RULE = (
-    f"a DNS name of letters, digits, '-' and '.' ('/' may join its parts too), not ending in a number, "
-    f"at most {HOSTLEN} characters"
+    f"a DNS name of letters, digits, '-' and '.' ('/' may join its parts too), not ending in a number "
+    f"nor reading as an IPv6 address (2001-db8--5), at most {HOSTLEN} characters"
 )
 
 
 def is_valid_vhost(text: str) -> bool:
     """Whether an operator may give `text` as a virtual host (CHGHOST, HostServ): a
     plausible host name whose labels may also be joined by `/`, as networks write the
-    hosts they give their members and staff (`user/alice`, `staff/example.org`)."""
-    return is_plausible_hostname(text.replace("/", ".")) and not text.startswith("/")
+    hosts they give their members and staff (`user/alice`, `staff/example.org`). Never
+    an IPv6 address as a user's is shown (`2001-db8--5`, user.host_of): another user's
+    address, uncloaked, is no host to give."""
+    return is_plausible_hostname(text.replace("/", ".")) and not text.startswith("/") and not _shown_ipv6(text)
+
+
+def _shown_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text.replace("-", ":"))
+    except ValueError:
+        return False
+    return True

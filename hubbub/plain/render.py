@@ -24,7 +24,7 @@ from hubbub.server.chanmodes import parse_mode_changes
 from hubbub.server.delivery import WANTS_MULTILINE
 from hubbub.server.output import Deliverable, Link
 from hubbub.server.replay import Replay
-from hubbub.server.user import User
+from hubbub.server.user import User, host_of
 
 # Numerics that only matter to IRC software: not shown to a person.
 _SILENT = frozenset({
@@ -174,7 +174,7 @@ class PlainOutput:
             n.RPL_LIST: lambda: f"* {p[1]} ({p[2]} here){': ' + p[3] if p[3] else ''}",
             n.RPL_LISTEND: lambda: "* End of the channel list",
             n.RPL_AWAY: lambda: f"* {p[1]} is away: {p[2]}",
-            n.RPL_VISIBLEHOST: lambda: f"*** Others see your address as {p[1]} (your IP address is hidden)",
+            n.RPL_VISIBLEHOST: lambda: self._visible_host(p[1]),
         }
         make = special.get(code)
         if make is not None and len(p) >= 2:
@@ -183,6 +183,13 @@ class PlainOutput:
             except IndexError:
                 pass
         return sentence(code, p)
+
+    def _visible_host(self, host: str) -> str:
+        """396: a cloak or a vhost hides the address; the address itself (one exempt from
+        cloaks, after a logout from an account's vhost or CHGHOST *) hides nothing."""
+        if host == host_of(self.user.ip):
+            return f"*** Others see your address as it is: {host}"
+        return f"*** Others see your address as {host} (your IP address is hidden)"
 
     def _end_of_who(self, params: list[str]) -> str | None:
         """Nothing after the WHO lines that were shown; a sentence when there were none,

@@ -4,6 +4,12 @@ address otherwise."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from hubbub.server.apply import apply
+from hubbub.server.events import AccountRegistered, AccountVhostSet, Event, Registered, from_record, to_record
+from hubbub.server.state import ChatState
 from tests.e2e_accounts.support import registered_account, sasl_plain
 from tests.e2e_caps.support import capped
 from tests.e2e_opers.support import an_oper
@@ -95,7 +101,7 @@ async def test_hostserv_answers_operators_and_owners(oper_server, clients) -> No
     assert await hs(alice, "INFO") == "alice has no vhost"
     assert await hs(guest, "INFO") == "You're not logged into an account"
     assert await hs(ircop, "SET nobody x.example.org") == "There is no account nobody"
-    for bad in ("a@b", "10.0.0.1", "/alice", "user//alice", "user/", "x" * 64, "caf\u00e9.example"):
+    for bad in ("a@b", "10.0.0.1", "2001-db8--5", "/alice", "user//alice", "user/", "x" * 64, "caf\u00e9.example"):
         assert "cannot be a host" in await hs(ircop, f"SET alice {bad}"), bad
     assert await hs(ircop, "DEL alice") == "alice has no vhost"
     assert "396" not in commands(await sync(alice))
@@ -109,3 +115,66 @@ async def test_hostserv_answers_operators_and_owners(oper_server, clients) -> No
     listed = [m.params[-1] for m in await ircop.collect_until(lambda m: "have a vhost" in m.params[-1]
                                                               or "has a vhost" in m.params[-1])]  # fmt: skip
     assert listed[-2:] == ["alice: staff/example.org", "1 account has a vhost"]
+
+
+# What a node of the version before HostServ does not know: a kind of event it skips,
+# fields of events it ignores (events.from_record)
+UNKNOWN_BEFORE: dict[type[Any], frozenset[str]] = {
+    Registered: frozenset({"host"}), AccountRegistered: frozenset({"vhost"}),
+}
+
+
+def as_the_version_before(state: ChatState, event: Event) -> None:
+    if isinstance(event, AccountVhostSet):
+        return
+    record = to_record(event)
+    for field in UNKNOWN_BEFORE.get(type(event), ()):
+        del record[field]
+    apply(state, from_record(json.loads(json.dumps(record))))
+
+
+async def test_a_node_of_the_version_before_shows_the_vhost_of_a_login_at_the_welcome_too(
+    make_oper_server, clients
+) -> None:
+    """A rolling upgrade: a node of the version before applies the same events, without
+    what it does not know. The users' hosts must be the same there as here, that of a
+    user logged in with SASL while registering too."""
+    server = await make_oper_server()
+    before = ChatState(0.0)
+    server.engine.subscribe(lambda event, outcome: as_the_version_before(before, event))
+    ircop = await an_oper(server, "ircop")
+    alice = await registered_account(server, "alice", "correct-horse")
+    clients.extend([ircop, alice])
+    await hs(ircop, "SET alice user/alice")
+    await alice.expect("396")
+    sasl, result = await sasl_plain(server, "phone", "alice", "correct-horse")
+    clients.append(sasl)
+    assert result == "903"
+    welcome = await sasl.collect_until("376")
+    assert [m.params[1] for m in welcome if m.command == "396"] == ["user/alice"]  # once, as before
+    await sync(sasl)
+
+    def hosts(state: ChatState) -> dict[str, str]:
+        return {user.nick: user.host for user in state.users.values() if user.registered}
+
+    assert hosts(server.engine.state)["phone"] == "user/alice"
+    assert hosts(before) == hosts(server.engine.state)
+
+
+async def test_a_plain_text_user_is_told_its_vhost_and_then_its_address_as_it_is(oper_server, clients) -> None:
+    """The plain text mode's 396: a vhost hides the address; after a logout from 127.0.0.1
+    (shown as it is here, exempt from cloaks), the address is no longer hidden."""
+    ircop = await an_oper(oper_server, "ircop")
+    person = await LineClient.connect(oper_server)
+    clients.extend([ircop, person])
+    await person.expect_text(r"Type a nickname")
+    person.send("dora")
+    await person.expect_text(r"Welcome, dora")
+    person.send("/msg NickServ REGISTER correct-horse")
+    await person.expect_text(r"logged in as dora")
+    await hs(ircop, "SET dora user/dora")
+    line = await person.expect_text(r"Others see your address")
+    assert line.endswith("Others see your address as user/dora (your IP address is hidden)"), line
+    person.send("/msg NickServ LOGOUT")
+    line = await person.expect_text(r"Others see your address")
+    assert line.endswith("Others see your address as it is: 127.0.0.1"), line

@@ -26,7 +26,7 @@ from hubbub.server.commands import command
 from hubbub.server.connection import READ_MARKER
 from hubbub.server.context import Context, Services
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import NickSet, Registered
+from hubbub.server.events import HostSet, NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
@@ -84,6 +84,11 @@ def try_complete_registration(ctx: Context) -> None:
 
     vhost = account_vhost(ctx.state, user)  # of the account SASL logged it in to
     ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now(), vhost), welcome)
+    if vhost:
+        # Said again as an event every node knows: a node of the version before skips
+        # Registered's host and would show the cloak (a rolling upgrade). Here it changes
+        # nothing, and is not announced.
+        ctx.emit(HostSet(user.uid, reg.username, vhost, ctx.now(), new_msgid()))
 
 
 # -- CAP ---------------------------------------------------------------------------
