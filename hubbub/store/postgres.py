@@ -350,6 +350,11 @@ class PostgresStore:
                     # (the pool opens another).
                     conn.terminate()
                     raise
+                except asyncpg.InternalClientError:
+                    # the connection's protocol is in a state asyncpg refuses (ended under
+                    # it, _TRANSIENT): not lent out again, whatever the pool would do
+                    conn.terminate()
+                    raise
                 finally:
                     await pool.release(conn)
             except TimeoutError as exc:
