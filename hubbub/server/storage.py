@@ -169,6 +169,17 @@ class PutAccount(NamedTuple):
     account: AccountRecord
 
 
+class PutVhost(NamedTuple):
+    """An account's virtual host set ("": taken away), for the registration made at
+    `registered_at` only. Written by itself, never as part of the account's row: a node
+    that has not heard of the vhost (one started from the snapshot of a node of the
+    version before, during a rolling upgrade) writes the row back without wiping it."""
+
+    key: str
+    registered_at: float
+    vhost: str
+
+
 class DeleteAccount(NamedTuple):
     """An account dropped, with what its name held. `registered_at` names the registration
     dropped (None: whichever is stored, as `hubbub account del` alone on the store means):
@@ -213,7 +224,8 @@ class CopyMarkers(NamedTuple):
 
 Write = (
     AddMessage | DeleteMessage | ForgetConversation | ForgetSilentChannel | ClosedChannel | LiveChannel | PutAccount
-    | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers | PutDepartures
+    | PutVhost | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers
+    | PutDepartures
 )
 
 

@@ -32,11 +32,11 @@ from hubbub.server.storage import AccountRecord
 log = logging.getLogger("hubbub.store")
 
 # After `INSERT INTO accounts (...) VALUES (...)`, in PostgreSQL and SQLite alike: no row
-# is changed when the stored one is of another registration (the count tells).
+# is changed when the stored one is of another registration (the count tells). The vhost
+# is written with a new row, and after that only by PutVhost (storage.py says why).
 ACCOUNT_UPDATE = (
     "ON CONFLICT (key) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash, "
-    "scram = excluded.scram, email = excluded.email, vhost = excluded.vhost "
-    "WHERE accounts.registered_at = excluded.registered_at"
+    "scram = excluded.scram, email = excluded.email WHERE accounts.registered_at = excluded.registered_at"
 )
 
 

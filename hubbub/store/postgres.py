@@ -77,6 +77,7 @@ from hubbub.server.storage import (
     PutDepartures,
     PutKline,
     PutMarker,
+    PutVhost,
     SearchQuery,
     Snapshot,
     StoreBehind,
@@ -677,6 +678,9 @@ class PostgresStore:
                     "ON CONFLICT (fingerprint) DO UPDATE SET account = excluded.account",
                     [(fp, a.key) for fp in a.certfps],
                 )
+        elif isinstance(op, PutVhost):
+            await conn.execute("UPDATE accounts SET vhost = $1 WHERE key = $2 AND registered_at = $3",
+                               op.vhost, op.key, op.registered_at)  # fmt: skip
         elif isinstance(op, DeleteAccount):
             if op.registered_at is None:
                 await conn.execute("DELETE FROM accounts WHERE key = $1", op.key)

@@ -68,6 +68,7 @@ from hubbub.server.storage import (
     PutChannel,
     PutKline,
     PutMarker,
+    PutVhost,
     StoredMessage,
     Write,
     dm_key,
@@ -284,9 +285,7 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, tuple(params), source=source)
 
 
-def _account_changed(
-    r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet | AccountVhostSet, o: Outcome
-) -> None:
+def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
     account = r.state.accounts.get(ev.key)
     if account is not None:
         if o.registration is not None:  # a name dropped before: its row goes first, if still there
@@ -295,6 +294,12 @@ def _account_changed(
             account.key, account.name, account.password_hash, account.scram, account.email, account.registered_at,
             tuple(sorted(account.certfps)), account.vhost,
         )))  # fmt: skip
+
+
+def _vhost_set(r: Recorder, ev: AccountVhostSet, o: Outcome) -> None:
+    account = r.state.accounts.get(ev.key)
+    if account is not None:
+        r.add(PutVhost(account.key, account.registered_at, account.vhost))
 
 
 def _account_dropped(r: Recorder, ev: AccountDropped, outcome: Outcome) -> None:
@@ -373,7 +378,7 @@ _RECORDERS: dict[type[Any], Any] = {
     AccountRegistered: _account_changed,
     AccountCredentialsSet: _account_changed,
     AccountCertSet: _account_changed,
-    AccountVhostSet: _account_changed,
+    AccountVhostSet: _vhost_set,
     AccountDropped: _account_dropped,
     ChannelRegistered: _registered_channel,
     ChannelAccessSet: _registered_channel,

@@ -71,6 +71,7 @@ from hubbub.server.storage import (
     PutDepartures,
     PutKline,
     PutMarker,
+    PutVhost,
     SearchQuery,
     Snapshot,
     StoredMessage,
@@ -676,6 +677,9 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO account_certs (fingerprint, account) VALUES (?, ?)",
                 [(fp, a.key) for fp in a.certfps],
             )
+        elif isinstance(op, PutVhost):
+            conn.execute("UPDATE accounts SET vhost = ? WHERE key = ? AND registered_at = ?",
+                         (op.vhost, op.key, op.registered_at))  # fmt: skip
         elif isinstance(op, DeleteAccount):
             if op.registered_at is None:
                 conn.execute("DELETE FROM accounts WHERE key = ?", (op.key,))

@@ -22,6 +22,7 @@ from hubbub.server.storage import (
     PutAccount,
     PutChannel,
     PutMarker,
+    PutVhost,
     Write,
 )
 from hubbub.store.recorder import Recorder
@@ -54,6 +55,23 @@ async def test_changes_of_the_stored_registration_are_written(make_store, caplog
     await store.write([PutAccount(changed)])
     assert (await reopened(make_store)).accounts == [changed]
     assert "NOT stored" not in caplog.text
+
+
+async def test_a_vhost_is_written_alone_and_only_for_its_registration(make_store) -> None:
+    """A node that never heard of a vhost (started from a snapshot of a node of the
+    version before) writes the account's row back without it: the stored vhost stays. A
+    vhost for another registration of the name (a DROP and REGISTER meanwhile) is not
+    written over the stored one."""
+    store = await make_store()
+    await store.write([PutAccount(STORED)])
+    await store.write([PutVhost("gina", T0, "user/gina")])
+    await store.write([PutAccount(STORED._replace(password_hash="$argon2id$new"))])  # its vhost unknown: ""
+    await store.write([PutVhost("gina", T0 + 60, "someone/else")])
+    (kept,) = (await reopened(make_store)).accounts
+    assert (kept.password_hash, kept.vhost) == ("$argon2id$new", "user/gina")
+    store = await make_store()
+    await store.write([PutVhost("gina", T0, "")])  # taken away
+    assert [a.vhost for a in (await reopened(make_store)).accounts] == [""]
 
 
 async def test_a_name_dropped_and_registered_again_is_the_new_registration(make_store) -> None:
