@@ -116,6 +116,7 @@ class LimitsSection:
     max_modes: int = _doc("mode changes with a parameter in one MODE command (MODES)", default=4)
     namelen: int = _doc("longest realname in bytes, set with USER or SETNAME (NAMELEN)", default=200)
     monitor: int = _doc("nicks one client may watch with MONITOR (MONITOR=)", default=100)
+    silence: int = _doc("masks one client's SILENCE list may hold: whose private messages and invitations it never receives (SILENCE=)", default=32)
     multiline_max_bytes: int = _doc("longest draft/multiline message, in bytes of text (max-bytes)", default=4096)
     multiline_max_lines: int = _doc("most lines in one draft/multiline message (max-lines)", default=100)
     metadata_max_keys: int = _doc("metadata keys one user or one channel may hold (max-keys)", default=20)
@@ -423,7 +424,7 @@ def validate(config: Config) -> None:
     lim = config.limits
     for key in ("flood_burst", "recvq", "sendq", "nicklen", "channellen", "topiclen",
                 "awaylen", "max_channels", "max_targets", "max_modes",
-                "namelen", "monitor", "multiline_max_bytes", "multiline_max_lines",
+                "namelen", "monitor", "silence", "multiline_max_bytes", "multiline_max_lines",
                 "kicklen", "keylen", "max_list_entries", "max_kick_targets",
                 "metadata_max_keys", "metadata_max_subs", "metadata_max_value_bytes"):
         if getattr(lim, key) < 1:

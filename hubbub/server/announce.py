@@ -474,13 +474,15 @@ def _mode_lines(
 
 @announces(Invited)
 def _invited(a: Announcer, ev: Invited, outcome: Outcome) -> None:
-    """INVITE to its target; with `invite-notify`, the channel's halfops and ops (those
+    """INVITE to its target, unless its SILENCE list names the inviter (the invitation
+    stands all the same); with `invite-notify`, the channel's halfops and ops (those
     who could have invited to a +i channel themselves) are told too."""
     user, target, channel = outcome.user, outcome.target, outcome.channel
     assert user is not None and target is not None and channel is not None
     out = from_user(user, Message("INVITE", [target.nick, channel.name], user.prefix), ev.time, ev.msgid)
-    if target.conn is not None:
-        target.conn.deliver(out)
+    conn = target.conn
+    if conn is not None and (conn.silence is None or not conn.silence.hushes(user)):  # SILENCE (silence.py)
+        conn.deliver(out)
     for member in channel.members:
         conn = member.conn
         if conn is not None and member is not user and "invite-notify" in conn.caps and channel.rank(member) >= HALFOP:
@@ -611,9 +613,10 @@ def _to_target(
     above) and, with echo-message, back to the sender.
 
     A message to oneself arrives twice with echo-message, as a delivery and as the
-    echo; only the echo can carry a label (labeled-response). When the recipients are
-    chosen one by one, their number is left on the outcome for the metrics
-    (`Outcome.delivered`), counted by the loop that chooses them.
+    echo; only the echo can carry a label (labeled-response). A private one whose
+    target silenced the sender (silence.py) reaches only the sender's echo. When the
+    recipients are chosen one by one, their number is left on the outcome for the
+    metrics (`Outcome.delivered`), counted by the loop that chooses them.
     """
     channel, target = outcome.channel, outcome.target
     if channel is not None:
@@ -638,8 +641,10 @@ def _to_target(
         if not tags_only or conn.tag_mask & WANTS_TAGS:
             if target is user:
                 conn.deliver_unlabeled(out)
-            else:
+            elif conn.silence is None or not conn.silence.hushes(user):
                 conn.deliver(out)
+            else:
+                outcome.delivered = 0  # silenced (silence.py): nobody is told
         else:
             outcome.delivered = 0  # a TAGMSG its target could not read
     own = user.conn
@@ -669,11 +674,14 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
                 to_members(channel, out, user)
         else:
             target = outcome.target
-            if target is not None and target is not user and target.conn is not None:
-                if compiled is not None:  # Connection.deliver without its frame (hubbub/_speedups.c)
-                    compiled.deliver_one(target.conn, out)
+            if target is not None and target is not user and (conn := target.conn) is not None:
+                hush = conn.silence  # SILENCE (silence.py): None for nearly everyone
+                if hush is not None and hush.hushes(user):
+                    outcome.delivered = 0  # kept from the target; the sender is told nothing
+                elif compiled is not None:  # Connection.deliver without its frame (hubbub/_speedups.c)
+                    compiled.deliver_one(conn, out)
                 else:
-                    target.conn.deliver(out)
+                    conn.deliver(out)
             elif target is user and user.conn is not None:
                 user.conn.deliver_unlabeled(out)
         own = user.conn

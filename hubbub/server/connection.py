@@ -27,6 +27,7 @@ from hubbub.server.delivery import (
 from hubbub.server.labels import LabeledResponse
 from hubbub.server.output import Deliverable, Link, Output
 from hubbub.server.registration import Registration
+from hubbub.server.silence import SilenceList
 from hubbub.server.user import EMPTY, NONE, User
 
 # capability -> the tag bit it turns on
@@ -81,7 +82,7 @@ class Connection:
         "user", "link", "output", "raw", "fast", "server", "caps", "cap_version", "tag_mask", "labeled",
         "batch", "registration", "monitoring", "metadata_subs", "last_activity", "ping_sent", "quit_reason",
         "sasl", "login_failures", "enforce_at", "ordering", "deferred", "held", "applying", "waiting", "passing",
-        "release_pending", "capturing", "markers", "__weakref__",
+        "release_pending", "capturing", "markers", "silence", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, user: User, link: Link, output: Output, server: str, now: float) -> None:
@@ -103,6 +104,8 @@ class Connection:
         # MONITOR list: casefolded nick -> nick as given (a dict of its own once used)
         self.monitoring = EMPTY
         self.metadata_subs = NONE  # the metadata keys subscribed to (METADATA SUB)
+        # SILENCE list (silence.py): None while empty, the one test a private message pays
+        self.silence: SilenceList | None = None
         self.sasl: object | None = None  # a SASL exchange in progress (handlers/sasl.py)
         # times of this connection's failed or refused logins (and OPERs), the oldest first;
         # those older than accounts.login_window are forgotten (logins.py). Made at the

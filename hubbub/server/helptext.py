@@ -150,6 +150,13 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "told to the operators watching server notices.",
     ]),
     "SETNAME": ("SETNAME :<realname>", ["Changes your real name (the setname capability)."]),
+    "SILENCE": ("SILENCE [+|-]<mask>", [
+        "Your server-side ignore list: private messages, notices, typing notifications and",
+        "INVITEs from those it matches never reach you, and they are not told. <mask> is",
+        "nick!user@host with * and ? (a nick alone is nick!*@*), or a:<account>. Without a",
+        "mask, lists it. Channel messages and operators are not affected; it lasts as long",
+        "as your connection.",
+    ]),
     "STATS": ("STATS <letter> [<server>]", [
         "Server statistics: STATS u, how long the server has been up.",
         "Operators only: STATS k, the K-lines in force; STATS o, the operator blocks.",

@@ -46,7 +46,8 @@ def isupport_tokens(config: Config) -> list[str]:
         f"NETWORK={config.server.network}",
         f"NICKLEN={lim.nicklen}",
         f"PREFIX={chanmodes.prefix_token()}",
-        "SAFELIST",  # LIST is paced as the client reads it: never a sendq drop (connection.py)
+        "SAFELIST",
+        f"SILENCE={lim.silence}",  # LIST is paced as the client reads it: never a sendq drop (connection.py)
         f"STATUSMSG={chanmodes.statusmsg_token()}",
         f"TARGMAX={targmax}",
         f"TOPICLEN={lim.topiclen}",

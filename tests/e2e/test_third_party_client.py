@@ -18,12 +18,12 @@ from irc.client import Event  # noqa: E402
 from irc.client_aio import AioConnection, AioReactor  # noqa: E402
 
 from tests.e2e_caps.support import capped  # noqa: E402
-from tests.helpers import TIMEOUT, connected  # noqa: E402
+from tests.helpers import TIMEOUT, connected, sync  # noqa: E402
 
 EVENTS = (
     "welcome", "featurelist", "endofmotd", "join", "namreply", "endofnames", "pubmsg",
     "privmsg", "action", "pubnotice", "privnotice", "nick", "part", "quit", "error", "disconnect", "nosuchnick",
-    "kick", "mode",
+    "kick", "mode", "silence", "271", "272", "511",  # SILENCE: the library has no names for its numerics
 )
 
 
@@ -227,3 +227,31 @@ async def test_a_library_bot_that_floods_a_plus_f_channel_is_kicked(server, libr
     said = [m.params[-1] for m in await op.collect_until("KICK") if m.command == "PRIVMSG"]
     assert said == ["spam 0", "spam 1"]
     await op.close()
+
+
+async def test_a_library_user_silences_a_harasser_and_still_hears_others(server, clients, library_client) -> None:
+    """SILENCE from an independent client: its replies read as ircu's (271 <me> <owner>
+    <mask>, 272), the ISUPPORT token as a number, and the silenced never get through."""
+    connection, events = library_client
+    mallory = await connected(server, "mallory")
+    carol = await connected(server, "carol")
+    clients.extend([mallory, carol])
+    await events.next("endofmotd")
+    assert connection.features.silence == 32
+
+    connection.send_raw("SILENCE +Mallory")
+    added = await events.next("silence")
+    assert added.source == "libbot!~lib@127.0.0.1" and added.target == "+Mallory!*@*"
+    connection.send_raw("SILENCE")
+    row = await events.next("271")
+    assert (row.target, row.arguments) == ("libbot", ["libbot", "Mallory!*@*"])
+    assert (await events.next("272")).arguments == ["End of Silence List"]
+
+    mallory.send("PRIVMSG libbot :you again")
+    mallory.send("NOTICE libbot :and again")
+    await sync(mallory)  # both handled: had they been delivered, they would come before carol's
+    assert not [m for m in mallory.received if m.command[0] in "45"]  # told nothing
+    carol.send("PRIVMSG libbot :hi, library")
+    heard = await events.next("privmsg")
+    assert heard.source.nick == "carol" and heard.arguments == ["hi, library"]
+    assert not [e for e in events.seen if e.type in ("privmsg", "privnotice") and e.source.nick == "mallory"]

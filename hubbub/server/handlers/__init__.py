@@ -22,6 +22,7 @@ from hubbub.server.handlers import (  # noqa: F401
     sasl,
     serverinfo,
     setname,
+    silence,
     webirc,
     whowas,
 )
