@@ -1,36 +1,21 @@
-"""SILENCE on a network of two nodes: the list lives on its owner's connection and is
+"""SILENCE on a cluster of two nodes: the list lives on its owner's connection and is
 checked on its owner's node, so a silenced sender connected to the other node never
 gets through either, and is told nothing (silence.py); others on that node still are
 heard. No event of its own: the nodes' states stay equal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from tests.cluster.support import Cluster
-from tests.cluster.test_opers_cluster_audit import T, caught_up, config_text, oper_up, same_digests, user
+from tests.cluster.test_opers_cluster_audit import T, caught_up, oper_up, same_digests, user
 from tests.helpers import sync
-from tests.services import RedisServer
 
 
-@pytest.fixture
-async def network(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cluster]:
-    config = tmp_path / "hubbub.toml"
-    config.write_text(config_text(), encoding="utf-8")
-    cluster = Cluster(redis_server.url, str(config))
-    yield cluster
-    await cluster.close()
-
-
-async def test_a_sender_on_another_node_is_silenced(network: Cluster) -> None:
-    n1, n2 = await network.start(2)
+async def test_a_sender_on_another_node_is_silenced(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2)
     caps = ("message-tags", "echo-message")
-    alice = await user(network, n1, "alice", caps=caps)
-    mallory = await user(network, n2, "mallory", "#den", caps=caps)
-    carol = await user(network, n2, "carol", "#cafe", caps=caps)
+    alice = await user(cluster, n1, "alice", caps=caps)
+    mallory = await user(cluster, n2, "mallory", "#den", caps=caps)
+    carol = await user(cluster, n2, "carol", "#cafe", caps=caps)
     alice.send("SILENCE +mallory")
     assert (await alice.expect("SILENCE", timeout=T)).params == ["+mallory!*@*"]
     await caught_up(mallory)  # node 2 has seen alice register
@@ -56,7 +41,7 @@ async def test_a_sender_on_another_node_is_silenced(network: Cluster) -> None:
     assert echoes == ["PRIVMSG", "NOTICE", "TAGMSG"]
 
     # an operator on the other node is never silenced
-    ircop = await user(network, n2, "ircop")
+    ircop = await user(cluster, n2, "ircop")
     await oper_up(ircop)
     alice.send("SILENCE +*!*@*")
     await alice.expect("SILENCE", timeout=T)

@@ -1,29 +1,14 @@
-"""HostServ on a network of two nodes: an account's virtual host, given by an operator on
+"""HostServ on a cluster of two nodes: an account's virtual host, given by an operator on
 one node, shows on every node for every connection logged in to it, whichever node it
 logs in on, and the nodes' states stay equal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from tests.cluster.support import Cluster
-from tests.cluster.test_opers_cluster_audit import T, caught_up, config_text, oper_up, same_digests, user
+from tests.cluster.test_opers_cluster_audit import T, caught_up, oper_up, same_digests, user
 from tests.helpers import LineClient
-from tests.services import RedisServer
 
 HS = "HostServ!HostServ@services"
-
-
-@pytest.fixture
-async def network(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Cluster]:
-    config = tmp_path / "hubbub.toml"
-    config.write_text(config_text(), encoding="utf-8")
-    cluster = Cluster(redis_server.url, str(config))
-    yield cluster
-    await cluster.close()
 
 
 async def hs(client: LineClient, line: str) -> str:
@@ -36,13 +21,13 @@ async def shown_host(client: LineClient, nick: str) -> str:
     return next(m.params[3] for m in await client.collect_until("318", timeout=T) if m.command == "311")
 
 
-async def test_a_vhost_given_on_one_node_shows_on_every_node(network: Cluster) -> None:
-    n1, n2 = await network.start(2)
-    alice = await user(network, n2, "alice")
+async def test_a_vhost_given_on_one_node_shows_on_every_node(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2)
+    alice = await user(cluster, n2, "alice")
     alice.send("PRIVMSG NickServ :REGISTER correct-horse")
     await alice.expect("900", timeout=T)
-    oper = await user(network, n1, "oper")
-    bob = await user(network, n1, "bob")
+    oper = await user(cluster, n1, "oper")
+    bob = await user(cluster, n1, "bob")
     await oper_up(oper)
     await caught_up(oper)  # node 1 knows the account
 
@@ -50,7 +35,7 @@ async def test_a_vhost_given_on_one_node_shows_on_every_node(network: Cluster) -
     assert (await alice.expect("396", timeout=T)).params[1] == "user/alice"  # told on its own node
     assert await shown_host(bob, "alice") == "user/alice"
 
-    phone = await user(network, n1, "phone")  # a second connection, logging in on the other node
+    phone = await user(cluster, n1, "phone")  # a second connection, logging in on the other node
     phone.send("PRIVMSG NickServ :IDENTIFY alice correct-horse")
     assert (await phone.expect("396", timeout=T)).params[1] == "user/alice"
     await same_digests(oper, 2)
