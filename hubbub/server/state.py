@@ -53,6 +53,11 @@ class ChatState:
         user = self.nicks.get(casefold(nick))
         return user if user is not None and user.registered else None
 
+    def logged_in_to(self, account: str) -> list[User]:
+        """The registered users logged in to `account` (a key), on every node."""
+        return [u for u in self.users.values()
+                if u.registered and u.account is not None and casefold(u.account) == account]  # fmt: skip
+
     def founded(self, account: str) -> int:
         """How many registered channels `account` (a key) is the founder of."""
         return sum(1 for channel in self.channels.values() if channel.founder == account)

@@ -23,7 +23,6 @@ from hubbub.server.context import Context
 from hubbub.server.events import AccountVhostSet
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
-from hubbub.server.user import User
 
 log = logging.getLogger("hubbub.opers")
 
@@ -47,11 +46,6 @@ def _oper_account(ctx: Context, command: str, name: str) -> Account | None:
     return account
 
 
-def _logged_in(ctx: Context, account: Account) -> list[User]:
-    return [u for u in ctx.state.users.values()
-            if u.registered and u.account is not None and casefold(u.account) == account.key]  # fmt: skip
-
-
 def _set(ctx: Context, account: Account, vhost: str, said: str) -> None:
     old = account.vhost
 
@@ -60,9 +54,9 @@ def _set(ctx: Context, account: Account, vhost: str, said: str) -> None:
             _say(ctx, f"There is no account {account.name}" if outcome.rejected != "unchanged" else said)
             return
         log.info("%s %s", ctx.user.prefix, said)
-        ctx.notices.send(f"{ctx.user.nick} {said.lower()[:1] + said[1:]}")
+        ctx.notices.send(f"{ctx.user.nick}: {said}")
         _say(ctx, said)
-        for user in _logged_in(ctx, account):
+        for user in ctx.state.logged_in_to(account.key):
             if vhost:
                 vhosts.show(ctx, user, vhost)
             else:

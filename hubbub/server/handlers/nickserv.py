@@ -258,8 +258,7 @@ def ns_info(ctx: Context, args: list[str]) -> None:
         if account.email:
             _say(ctx, f"Email address: {account.email}")
         _say(ctx, f"Certificate fingerprints: {len(account.certfps)}")
-    online = [u.nick for u in ctx.state.users.values()
-              if u.registered and u.account is not None and casefold(u.account) == account.key]  # fmt: skip
+    online = [u.nick for u in ctx.state.logged_in_to(account.key)]
     if online:
         _say(ctx, "Logged in now as: " + ", ".join(sorted(online)))
 
