@@ -51,5 +51,7 @@ async def test_a_remembered_channel_list_is_kept(servers, open_page) -> None:  #
     await page.click("#connect-submit")
     await expect(page.locator("#buffer-title")).to_have_text("#dev")
     await page.locator("#input").fill("/quit")  # back to the connect screen, which remembers
-    await page.locator("#input").press("Enter")
+    async with page.expect_event("load"):  # the reload, not the field as typed before it
+        await page.locator("#input").press("Enter")
+    await expect(page.locator("#connect")).to_be_visible()
     await expect(page.locator("#connect-channels")).to_have_value("#dev")
