@@ -301,6 +301,7 @@ class PostgresStore:
         self._pending: set[asyncio.Future[None]] = set()  # batches handed over, not yet committed
         self._output_wait = output_wait or None  # 0: for ever
         self._behind: str | None = None  # why output no longer waits for commits (see store.output_wait)
+        self._fell_behind = asyncio.Event()  # set while _behind is: a stop waiting for a commit stops waiting
         self.let_go = 0  # messages of history not kept while the database was out of reach
         self._others = 0  # other servers holding the accounts lock when this one took it (pglock.py)
         self._closed = False
@@ -550,6 +551,7 @@ class PostgresStore:
                 if prompt and self._behind is not None:
                     log.warning("%s answers again: output waits for its commits again", self.address)
                     self._behind = None
+                    self._fell_behind.clear()
         except BaseException:  # cancelled: nobody will commit these
             for _, done in (*group, *self._queue):
                 _settle(done, StoreError(f"{self.address}: the store closed before this write was committed"))
@@ -563,6 +565,7 @@ class PostgresStore:
         if self._behind is None:
             log.error("%s: %s", self.address, why)
         self._behind = why
+        self._fell_behind.set()
         for _, done in group:
             _settle(done, StoreBehind(f"{self.address}: {why}"))
             self._pending.discard(done)
@@ -895,7 +898,12 @@ class PostgresStore:
         self._closed = True
         writer = self._writer
         if writer is not None:  # the writes handed over, kept ones too, for a while
-            await asyncio.wait([writer], timeout=None if self._behind is None else CLOSE_WAIT)
+            if self._behind is None:  # commits have been prompt: this one too, unless it is the one that is not
+                behind = asyncio.ensure_future(self._fell_behind.wait())
+                await asyncio.wait([writer, behind], return_when=asyncio.FIRST_COMPLETED)
+                behind.cancel()
+            if not writer.done():  # out of reach, or fell out of reach under the stop's own commit
+                await asyncio.wait([writer], timeout=CLOSE_WAIT)
             if not writer.done():
                 left = [op for batch, _ in self._queue for op in batch]
                 messages = sum(1 for op in left if type(op) is AddMessage)
@@ -903,7 +911,12 @@ class PostgresStore:
                           "changes of accounts, channels, K-lines or markers)", self.address, len(left), messages,
                           len(left) - messages)  # fmt: skip
                 writer.cancel()
-                await asyncio.wait([writer])
+                await asyncio.wait([writer], timeout=CLOSE_WAIT)
+                if not writer.done() and self._pool is not None:
+                    # asyncpg cancels a query by asking the database, and waits for its
+                    # answer: one that does not answer gets its connections cut instead
+                    self._pool.terminate()
+                    await asyncio.wait([writer], timeout=CLOSE_WAIT)
         if self._lock is not None:  # it goes with the pool, after every write it covered
             try:
                 await asyncio.wait_for(self._lock.release(), CLOSE_WAIT)

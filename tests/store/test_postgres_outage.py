@@ -143,3 +143,24 @@ async def test_a_server_stopping_while_postgresql_is_down_stops_and_says_what_it
     with caplog.at_level(logging.ERROR, logger="hubbub.store"):
         await server.stop()
     assert re.search(r"\d+ writes not stored \([1-9]\d* messages of history", caplog.text), caplog.text
+
+
+async def test_a_server_stopping_as_postgresql_stops_answering_stops(
+    on_postgres: tuple[PostgresServer, str, Runtime], clients: list[LineClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database answered every commit until now, then hangs just as the server stops:
+    the stop's own writes (an account's departures) are in flight when the store closes.
+    The stop gives them as long as an outage's kept writes, says what was not stored, and
+    ends, rather than waiting for a commit that never comes (a process that will not
+    stop, until its supervisor kills it)."""
+    pg, _, server = on_postgres
+    alice = await registered_account(server, "alice", "correct-horse", "#room")
+    clients.append(alice)
+    alice.send("PRIVMSG #room :stored while it answers")
+    await sync(alice)  # answered after its commit: the store is not behind
+    assert not server.persistence.store.backlog().behind
+    pg.freeze()
+    with caplog.at_level(logging.ERROR, logger="hubbub.store"):
+        await asyncio.wait_for(server.stop(), 120)  # a hang fails here; the stop takes seconds
+    assert server.persistence.store is None  # closed
+    assert re.search(r"\d+ writes not stored", caplog.text), caplog.text
