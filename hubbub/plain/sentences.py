@@ -41,6 +41,12 @@ def _cannot_send(p: list[str]) -> str:
     return f"* Your message was not sent to {channel}: {reason}."
 
 
+def _takes_only_accounts(p: list[str]) -> str:
+    """486 answers a private message or an /invite to someone with user mode +R."""
+    what = "invitations" if "invitations" in p[-1] else "private messages"
+    return f"* {_about(p)} only takes {what} from people logged in to an account."
+
+
 def _not_allowed(p: list[str]) -> str:
     channel = _about(p)
     if "to kick them" in p[-1]:  # an operator, but not above the one to be kicked
@@ -164,7 +170,7 @@ SENTENCES: dict[str, Sentence] = {
     n.ERR_BADCHANNELKEY: lambda p: f"* You can't join {_about(p)} without its key: type /join {_about(p)} KEY.",
     n.ERR_BADCHANMASK: lambda p: _named(p, "{} can't be the name of a channel."),
     n.ERR_NEEDREGGEDNICK: lambda p: f"* You can't join {_about(p)}: it is only for people logged in to an account.",
-    n.ERR_NONONREG: lambda p: f"* {_about(p)} only takes private messages from people logged in to an account.",
+    n.ERR_NONONREG: _takes_only_accounts,
     n.ERR_BANLISTFULL: lambda p: f"* The list of {_about(p)} is full.",
     n.ERR_NOPRIVILEGES: lambda p: "* Only server operators can do that.",
     n.ERR_CHANOPRIVSNEEDED: _not_allowed,

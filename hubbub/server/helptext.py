@@ -75,6 +75,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "INFO": ("INFO [<server>]", ["What this server is: its software, version and uptime."]),
     "INVITE": ("INVITE <nick> <channel>", [
         "Invites someone to a channel you are in; needed to join an invite-only (+i) one.",
+        "Someone with user mode +R takes invitations only from those logged in to an account (486).",
         "Without parameters, lists the channels you are invited to.",
     ]),
     "ISON": ("ISON <nick> [<nick> ...]", ["Which of these nicks are online."]),
@@ -185,6 +186,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "+o  operator: given by OPER, dropped with MODE <nick> -o",
         "+s  server notices (operators only): connects, exits, kills, K-lines, rehash",
         "+r  registered: logged in to an account (set by the server, never by hand)",
+        "+R  registered only: private messages and invitations only from accounts and operators (486)",
     ]),
 }
 

@@ -7,7 +7,7 @@ from tests.e2e import test_webirc
 from tests.e2e_accounts.support import registered_account
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_chathistory import history
-from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, LineClient, commands, connect_plain, connected, sync
 
 
 async def _mode(op: LineClient, change: str) -> None:
@@ -208,3 +208,58 @@ async def test_user_mode_r_refuses_a_multiline_batch_and_tells_plain_text_users(
     person.send("/msg quiet hi")
     await person.expect_text(r"^\* quiet only takes private messages from people logged in to an account\.$")
     assert not [m for m in await sync(quiet) if m.command in ("PRIVMSG", "BATCH")]
+
+
+async def test_user_mode_r_refuses_an_invite_from_a_user_without_an_account(
+    make_gateway_server, clients  # noqa: F811
+) -> None:
+    server = await make_gateway_server()
+    quiet = await registered_account(server, "quiet")
+    spammer = await connected(server, "spammer", "#spam")  # its op, with no account
+    watcher = await capped(server, "watcher", "invite-notify", channels=("#spam",))
+    friend = await registered_account(server, "friend", "correct-horse", "#spam")
+    oper = await connected(server, "oper", "#staff")
+    clients.extend([quiet, spammer, watcher, friend, oper])
+    spammer.send("MODE #spam +i")
+    spammer.send("MODE #spam +oo watcher friend")  # both could invite to +i: invite-notify tells them
+    await spammer.expect(lambda m: m.command == "MODE" and m.params[1:] == ["+oo", "watcher", "friend"])
+    quiet.send("MODE quiet +R")
+    assert (await quiet.expect("MODE")).params[1:] == ["+R"]
+
+    spammer.send("INVITE quiet #spam")
+    refused = await spammer.expect("486")
+    assert refused.params == ["spammer", "quiet", "only takes invitations from users logged in to an account"]
+    assert not [m for m in await sync(spammer) if m.command in ("341", "301")]
+    assert not [m for m in await sync(quiet) if m.command == "INVITE"]
+    assert not [m for m in await sync(watcher) if m.command == "INVITE"]  # nothing for the channel's ops either
+    quiet.send("INVITE")  # no invitation was recorded: it lets her past nothing
+    assert commands(await quiet.collect_until("337")) == ["337"]
+    quiet.send("JOIN #spam")
+    assert (await quiet.expect("473")).params[1] == "#spam"
+
+    friend.send("INVITE quiet #spam")  # logged in: through, and the channel's ops hear of it
+    assert (await friend.expect("341")).params[1:] == ["quiet", "#spam"]
+    assert (await quiet.expect("INVITE")).source.startswith("friend!")
+    assert (await watcher.expect("INVITE")).params == ["quiet", "#spam"]
+    oper.send(f"OPER admin {test_webirc.OPER_PASSWORD}")
+    await oper.expect("381")
+    oper.send("INVITE quiet #staff")  # an operator reaches everyone
+    await oper.expect("341")
+    assert (await quiet.expect("INVITE")).params == ["quiet", "#staff"]
+
+    quiet.send("MODE quiet -R")
+    await quiet.expect("MODE")
+    spammer.send("INVITE quiet #spam")
+    await spammer.expect("341")
+    assert (await quiet.expect("INVITE")).source.startswith("spammer!")
+
+
+async def test_a_plain_mode_person_reads_why_an_invitation_was_refused(server, clients) -> None:
+    quiet = await registered_account(server, "quiet")
+    quiet.send("MODE quiet +R")
+    await quiet.expect("MODE")
+    person = await connect_plain(server, "person")
+    clients.extend([quiet, person])
+    person.send("/invite quiet")  # to #lobby, the channel it is in
+    await person.expect_text(r"^\* quiet only takes invitations from people logged in to an account\.$")
+    assert not [m for m in await sync(quiet) if m.command == "INVITE"]

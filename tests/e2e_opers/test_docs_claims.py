@@ -301,13 +301,13 @@ async def test_help_has_a_usermodes_subject_listed_in_its_index(server, clients)
 
 
 async def test_help_usermodes_describes_every_user_mode_of_the_table(server, clients) -> None:
-    """docs/operators.md "User modes" (+o +s +w +i +B +r) and HELP USERMODES, the subject
+    """docs/operators.md "User modes" (+o +s +w +i +B +r +R) and HELP USERMODES, the subject
     that explains them."""
     alice = await connected(server, "alice")
     clients.append(alice)
     alice.send("HELP USERMODES")
     text = " ".join(m.params[-1] for m in await alice.collect_until("706"))
-    missing = [letter for letter in "oswiBr" if f"+{letter}" not in text]
+    missing = [letter for letter in "oswiBrR" if f"+{letter}" not in text]
     assert missing == []
 
 

@@ -32,7 +32,7 @@ from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User, host_of
-from hubbub.server.usermodes import REGISTERED_ONLY
+from hubbub.server.usermodes import REGISTERED_ONLY, refuses_unregistered
 
 # message-tags: a client's tag data is at most 4094 bytes. We read lines with more (up
 # to 8191, see session.py), but relay client-only tags only within the spec's limit, so
@@ -165,15 +165,6 @@ def flood_ban_mask(user: User) -> str:
     return f"*!*@{group}" if cidr_block(group) is not None else f"*!*@{user.host}"
 
 
-def refuses_private(target: User, sender: User) -> bool:
-    """User mode +R: a private message from a user with no account (not an operator) is
-    kept from the target, as the charybdis family's and ergo's +R keep it: unsolicited
-    messages from throwaway connections are the spam a person cannot ban."""
-    return (
-        REGISTERED_ONLY in target.modes and sender.account is None and "o" not in sender.modes and sender is not target
-    )
-
-
 def _refused_private(error: Error, target: User, tagmsg: bool) -> None:
     if not tagmsg:  # a typing notification is dropped without a word, or every key would be answered
         error(n.ERR_NONONREG, target.nick, "only takes private messages from users logged in to an account")
@@ -252,7 +243,7 @@ def _relay(ctx: Context, message: Message) -> None:
                 continue
             shown, to, to_channel = status + target.name if status else target.name, target.key, True
         else:
-            if REGISTERED_ONLY in target.modes and refuses_private(target, user):  # +R: one test for the rest
+            if REGISTERED_ONLY in target.modes and refuses_unregistered(target, user):  # +R: one test for the rest
                 _refused_private(error, target, tagmsg)
                 continue
             shown, to, to_channel = target.nick, target.uid, False
@@ -297,7 +288,7 @@ def relay_multiline(
             return
         shown, key, to_channel = status + target.name, target.key, True
     else:
-        if refuses_private(target, ctx.user):
+        if refuses_unregistered(target, ctx.user):
             _refused_private(error, target, False)
             return
         shown, key, to_channel = target.nick, target.uid, False

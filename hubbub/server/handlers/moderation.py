@@ -4,11 +4,14 @@ KICK takes one channel and several nicks (`KICK #c a,b :reason`) or as many chan
 as nicks, paired (`KICK #a,#b x,y`); each removal is its own KICK line, as clients
 expect. INVITE records an invitation that lets its target join once past +i, +b, +k
 and +l; with the `invite-notify` capability, the channel's halfops and ops (those who
-could have invited to a +i channel themselves) are told too. INVITE without parameters
-lists the invitations one holds (336, 337). KNOCK, from outside a channel one cannot
-join, asks its halfops and ops for an invitation (710 to them, 711 to the knocker), at
-most once per `limits.knock_delay` per knocker and per channel (knocks.py); the charybdis family's
-numerics and rules (713 for an open channel, 714 for a member, 404 when banned).
+could have invited to a +i channel themselves) are told too. An INVITE from a user
+with no account to one with user mode +R is refused whole (the charybdis family's 486
+to the inviter; no invitation, nobody else told). INVITE without parameters lists the
+invitations one holds (336, 337). KNOCK, from outside a channel one cannot join,
+asks its halfops and ops for an invitation (710 to them, 711 to the knocker), at
+most once per `limits.knock_delay` per knocker and per channel (knocks.py); the
+charybdis family's numerics and rules (713 for an open channel, 714 for a member, 404
+when banned).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Invited, Kicked, Knocked
 from hubbub.server.handlers.replies import LINE_BUDGET, refused_when_applied, shown
+from hubbub.server.usermodes import refuses_unregistered
 
 
 def _kick_pairs(ctx: Context, message: Message) -> list[tuple[str, str]] | None:
@@ -113,6 +117,9 @@ def handle_invite(ctx: Context, message: Message) -> None:
         return
     if target in channel.members:
         conn.numeric(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
+        return
+    if refuses_unregistered(target, user):  # +R: the target never sees it, so it lets no one in either
+        conn.numeric(n.ERR_NONONREG, target.nick, "only takes invitations from users logged in to an account")
         return
     def invited(outcome: Outcome) -> None:  # once the invitation holds (in a cluster, network-wide)
         conn.numeric(n.RPL_INVITING, target.nick, channel.name)
