@@ -145,6 +145,38 @@ export const COMMANDS = {
       ctx.client.send({ command: "WHOIS", params: [target] });
     },
   },
+  ignore: {
+    usage: "/ignore [nick|mask]",
+    help: "Hide someone's messages (a nick, wildcards * and ? allowed, or nick!user@host); where the server can, their private messages, notices and invites are stopped there too. /ignore alone lists who is ignored",
+    run(ctx, args) {
+      const [mask] = words(args);
+      const { state } = ctx;
+      if (!mask) return state.info(`Ignoring: ${state.ignores.join(", ") || "nobody"}. /unignore to stop.`);
+      if (!state.ignore(mask)) return state.info(`${mask} is already ignored.`);
+      const atServer = silenceQuietly(ctx, "+", mask) ? ", and their private messages, notices and invites are stopped at the server" : "";
+      state.info(`Ignoring ${mask}: their messages are hidden${atServer}. /unignore ${mask} to see them again.`);
+    },
+  },
+  unignore: {
+    usage: "/unignore nick|mask",
+    help: "See someone's messages again",
+    run(ctx, args) {
+      const [mask] = words(args);
+      if (!mask) return usage(ctx, "unignore");
+      if (!ctx.state.unignore(mask)) return ctx.state.info(`${mask} was not ignored.`, { kind: "error" });
+      silenceQuietly(ctx, "-", mask);
+      ctx.state.info(`No longer ignoring ${mask}.`);
+    },
+  },
+  silence: {
+    usage: "/silence [+mask|-mask]",
+    help: "The server's own ignore list (SILENCE), which keeps private messages, notices and invites out: alone, show it; +mask adds, -mask takes off",
+    run(ctx, args) {
+      if (!ctx.state.silenceLimit) return ctx.state.info("This server keeps no ignore list of its own (SILENCE): /ignore hides people here.", { kind: "error" });
+      const [mask] = words(args);
+      ctx.client.send({ command: "SILENCE", params: mask ? [mask] : [] });
+    },
+  },
   list: {
     usage: "/list [filter]",
     help: "Browse the channels",
@@ -311,6 +343,18 @@ export const ALIASES = { j: "join", leave: "part", q: "query", m: "msg", raw: "q
  * @) or an extban (a:account) is used as given. */
 export function banMask(word) {
   return /[!@:]/.test(word) ? word : `${word}!*@*`;
+}
+
+/**
+ * SILENCE <sign><mask> for the ignore list (/ignore, /unignore, and each ignore again on
+ * every connection: the server's list is its connection's), where the server keeps one
+ * (ISUPPORT SILENCE). Its answer is not shown. False where the server keeps none.
+ */
+export function silenceQuietly(ctx, sign, mask) {
+  if (!ctx.state.silenceLimit) return false;
+  ctx.state.silenceQuietly(sign, mask);
+  ctx.client.send({ command: "SILENCE", params: [sign + mask] });
+  return true;
 }
 
 /** The server's MODES token (how many mode changes with an argument one MODE may carry). */

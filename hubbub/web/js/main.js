@@ -7,7 +7,7 @@ import { IrcClient } from "./client.js";
 import { ChatState, SERVER_KEY, foundRecord, mayReachBack } from "./state.js";
 import { CatchUpQueue, catchUp } from "./catchup.js";
 import { View } from "./view.js";
-import { COMMANDS, completions, parseSearch, resendable, runInput, wordBefore } from "./commands.js";
+import { COMMANDS, completions, parseSearch, resendable, runInput, silenceQuietly, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords, stripFormatting } from "./format.js";
@@ -165,6 +165,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
   $("app").hidden = false;
   const state = new ChatState();
   for (const [key, ms] of Object.entries(loadSeen())) if (Number(ms) > 0) state.seenBefore.set(key, Number(ms));
+  const ignores = loadSettings().ignores;
+  if (Array.isArray(ignores)) state.ignores = ignores.filter((m) => typeof m === "string" && m);
   const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
@@ -309,8 +311,20 @@ function startSession({ nick, password, channels, queries = [], active = null })
     }
     firstRegistration = false;
   });
+  // The server's ignore list (SILENCE) is its connection's: each new one is given the
+  // masks ignored here once the welcome is over (ISUPPORT, which says whether the server
+  // keeps one and how long, is known then), as many as it takes.
+  let silenced = false;
+  client.on("registered", () => {
+    silenced = false;
+  });
+  function silenceIgnored() {
+    silenced = true;
+    for (const mask of state.ignores.slice(0, state.silenceLimit)) silenceQuietly(ctx, "+", mask);
+  }
   client.on("message", (msg) => {
     if (msg.command === "900" && registeringWith !== null) accountCreated();
+    if ((msg.command === "376" || msg.command === "422") && !silenced) silenceIgnored();
     replyToCtcp(msg);
     noteRefusal(msg);
     if (isNickServNotice(msg) && state.active === SERVER_KEY && leavingServer()) {
@@ -382,6 +396,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (change.type === "joined") onJoined(state.buffers.get(change.key));
     else if (change.type === "left" || change.type === "key") rememberChannels();
     else if (change.type === "buffers") rememberQueries();
+    else if (change.type === "ignores") updateSettings({ ignores: state.ignores });
     else if (change.type === "active") rememberActive();
     else if (change.type === "append" && change.key === state.active) scheduleMarkRead();
     else if (change.type === "seen" && !seenTimer) seenTimer = setTimeout(storeSeen, SEEN_SAVE_MS);
@@ -411,7 +426,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
   }
 
   function replyToCtcp(msg) {
-    if (msg.command !== "PRIVMSG" || !msg.source || msg.params[0] !== client.nick) return;
+    if (msg.command !== "PRIVMSG" || !msg.source || msg.params[0] !== client.nick || state.isIgnored(msg.source)) return;
     const ctcp = parseCtcp(msg.params[1] || "");
     if (!ctcp) return;
     const reply = ctcp.command === "VERSION" ? "hubbub web client" : ctcp.command === "PING" ? ctcp.text : null;

@@ -7,6 +7,7 @@
 import { casemapper, isChannel, parseCtcp, parsePrefix, parseTime } from "./irc.js";
 import { NICKSERV, hidePasswords, mentions } from "./format.js";
 import { modesInWords, parseModeChanges } from "./modewords.js";
+import { fullMask, maskMatches } from "./ignore.js";
 
 export const SERVER_KEY = "\u0000server";
 export const DEFAULT_MAX_MESSAGES = 50000;
@@ -214,6 +215,13 @@ export class ChatState {
     this.chanmodes = ["b", "k", "l", "imnst"];
     this.modesPerLine = 3; // ISUPPORT MODES: mode changes with an argument per MODE line
     this.network = "";
+    // ISUPPORT SILENCE: how many masks the server's own ignore list takes (0: it has none)
+    this.silenceLimit = 0;
+    this.ignores = []; // nicks and masks whose messages are hidden (/ignore), as typed
+    // SILENCE changes sent for /ignore and /unignore (and again on each connection), as
+    // "+mask" or "-mask" folded: the server's answer to them is not shown (/silence's is)
+    this.silenceQuiet = new Set();
+    this.silenceListed = []; // the entries of a SILENCE list coming in (271), until its end (272)
     this.away = false;
     this.connection = { status: "idle" };
     this.buffers = new Map();
@@ -248,6 +256,7 @@ export class ChatState {
     if (isupport) {
       if (isupport.has("CHANMODES")) this.chanmodes = isupport.get("CHANMODES").split(",");
       if (isupport.has("MODES")) this.modesPerLine = Number(isupport.get("MODES")) || 3;
+      this.silenceLimit = isupport.has("SILENCE") ? Number(isupport.get("SILENCE")) || Infinity : 0;
       if (isupport.has("NETWORK")) {
         this.network = isupport.get("NETWORK");
         this.server.name = this.network;
@@ -259,6 +268,7 @@ export class ChatState {
   setConnection(connection) {
     this.connection = connection;
     if (connection.status !== "registered") {
+      this.silenceQuiet.clear(); // a new connection's list starts empty
       // Nobody is known to be typing or present once we are gone; membership comes
       // back with the NAMES of the rejoin.
       for (const b of this.buffers.values()) {
@@ -422,6 +432,38 @@ export class ChatState {
 
   isSelf(nick) {
     return !!nick && this.fold(nick) === this.fold(this.nick);
+  }
+
+  // -- ignoring (/ignore) ---------------------------------------------------------------
+
+  /** Hide the messages of a nick or a mask from now on; false if it is hidden already. */
+  ignore(mask) {
+    if (!mask || this.ignores.some((m) => this.fold(m) === this.fold(mask))) return false;
+    this.ignores.push(mask);
+    this.emit("ignores");
+    return true;
+  }
+
+  /** See their messages again; false if that nick or mask was not ignored. */
+  unignore(mask) {
+    const kept = this.ignores.filter((m) => this.fold(m) !== this.fold(mask));
+    if (kept.length === this.ignores.length) return false;
+    this.ignores = kept;
+    this.emit("ignores");
+    return true;
+  }
+
+  /** Whether what `source` ({nick, user, host}) says is hidden; never our own. */
+  isIgnored(source) {
+    if (!source || !this.ignores.length || this.isSelf(source.nick)) return false;
+    if (!source.user && !source.host && source.nick.includes(".")) return false; // a server
+    return this.ignores.some((mask) => maskMatches(mask, source, this.fold));
+  }
+
+  /** A SILENCE change ("+" or "-", `mask`) sent for the person's ignore list: the
+   * server's answer to it is not shown (theirs to /silence is). */
+  silenceQuietly(sign, mask) {
+    this.silenceQuiet.add(sign + this.fold(fullMask(mask)));
   }
 
   // -- messages -----------------------------------------------------------------------
@@ -610,6 +652,7 @@ export class ChatState {
       let renamed = false; // a nick change in the page: whose reactions are whose may differ
       for (const item of batch.messages) {
         const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
+        if (["PRIVMSG", "NOTICE", "TAGMSG"].includes(msg.command) && this.isIgnored(msg.source)) continue;
         if (msg.command === "TAGMSG") this.react(buffer, msg); // a reaction: no line of its own
         const rec = this.historyRecord(msg);
         if (rec && rec.kind === "nick" && this.noteRename(rec.nick, rec.newNick, rec.time)) renamed = true;
@@ -1036,6 +1079,7 @@ const HANDLERS = {
   NOTICE: talk,
 
   TAGMSG(s, msg) {
+    if (s.isIgnored(msg.source)) return; // neither their reactions nor their typing
     if (msg.source && msg.tags["+draft/reply"]) {
       // In the conversation it was said in: ours echoed (to its target), or to us from someone.
       const target = msg.params[0] || "";
@@ -1211,12 +1255,14 @@ const HANDLERS = {
   },
 
   INVITE(s, msg) {
+    if (s.isIgnored(msg.source)) return;
     s.info(`${msg.source.nick} invites ${s.isSelf(msg.params[0]) ? "you" : msg.params[0]} to ${msg.params[1]}`);
   },
 
   // An operator's (or a server's) message to everyone with user mode +w (and its echo
   // to the operator who sent it): addressed to no conversation, so in the server buffer.
   WALLOPS(s, msg) {
+    if (s.isIgnored(msg.source)) return;
     const nick = msg.source ? msg.source.nick : ""; // none: shown as from the server
     s.append(s.server, s.record("wallops", { nick, text: msg.params[msg.params.length - 1] || "", self: s.isSelf(nick) }, msg));
   },
@@ -1225,12 +1271,27 @@ const HANDLERS = {
     s.info(msg.params[0] || "Connection closed", { buffer: s.server, kind: "error" });
   },
 
+  // Our SILENCE list changed (`:me SILENCE +bob!*@*`): said where the person is, unless
+  // /ignore or /unignore asked for it (they say it their own way).
+  SILENCE(s, msg) {
+    const change = msg.params[0] || "";
+    if (!msg.source || !s.isSelf(msg.source.nick) || !["+", "-"].includes(change[0])) return;
+    const [sign, mask] = [change[0], change.slice(1)];
+    const quiet = s.silenceQuiet.delete(sign + s.fold(mask));
+    s.silenceQuiet.delete((sign === "+" ? "-" : "+") + s.fold(mask)); // one the server had nothing to say to
+    if (quiet) return;
+    s.info(sign === "+" ? `Silenced at the server: ${mask} (their private messages, notices and invites do not reach you)`
+      : `No longer silenced at the server: ${mask}`);
+  },
+
   FAIL(s, msg) {
     // CHATHISTORY and SEARCH failures are answered where they were asked; read markers
     // and typing notifications (TAGMSG) are the client's own doing, in the background,
     // not something the person asked for: their refusal (the network out of reach) is
     // not the person's business. A message of theirs refused is told by main.js.
     if (["CHATHISTORY", "SEARCH", "MARKREAD", "TAGMSG"].includes(msg.params[0])) return;
+    // /unignore of someone the server's list did not hold (it was full): nothing to say
+    if (msg.params[0] === "SILENCE" && msg.params[1] === "NO_SUCH_ENTRY" && s.silenceQuiet.delete(`-${s.fold(msg.params[2] || "")}`)) return;
     s.info(`${msg.params[0]}: ${msg.params[msg.params.length - 1]}`, { kind: "error" });
   },
 
@@ -1290,6 +1351,7 @@ function talk(s, msg) {
     s.info(msg.params[msg.params.length - 1] || "", { buffer: s.server });
     return;
   }
+  if (s.isIgnored(msg.source)) return;
   const rec = s.talkRecord(msg);
   if (!rec) return;
   const buffer = s.talkBuffer(msg, rec);
@@ -1443,6 +1505,20 @@ const NUMERICS = {
     buffer.members = buffer.namesPending;
     buffer.namesPending = null;
     s.membersChanged(buffer);
+  },
+  // SILENCE's list: 271 <me> <me> <mask> (ircu; UnrealIRCd leaves out the second nick,
+  // InspIRCd adds flags after the mask), then 272; said as one line where the person is.
+  "271": (s, msg, p) => s.silenceListed.push(p.length > 1 && s.isSelf(p[0]) ? p[1] : p[0]),
+  "272": (s) => {
+    const masks = s.silenceListed.splice(0);
+    const of = Number.isFinite(s.silenceLimit) && s.silenceLimit ? ` of ${s.silenceLimit}` : "";
+    s.info(masks.length ? `Silenced at the server (${masks.length}${of}): ${masks.join(", ")}. /silence -mask takes one off.`
+      : "Nobody is silenced at the server. /silence +mask (or /ignore) adds someone.");
+  },
+  "511": (s, msg, p) => {
+    const n = s.silenceLimit;
+    const limit = Number.isFinite(n) && n ? ` (${n} mask${n === 1 ? "" : "s"})` : "";
+    s.info(`Your server-side ignore list is full${limit}: ${p[0]} is not silenced at the server. /silence lists it, /silence -mask makes room.`, { kind: "error" });
   },
   "433": (s, msg, p) => s.info(`The nickname ${p[0]} is already in use`, { kind: "error" }),
   // KNOCK: someone asks the channel's operators (us) to be invited; our own knock's fate.
