@@ -9,8 +9,9 @@ import { FakeSocket, fakeTimers } from "./fakes.mjs";
 
 const CAPS = "message-tags server-time batch echo-message labeled-response draft/multiline=max-bytes=4096,max-lines=20";
 
-/** A client registered as `registeredAs` (wanting `nick`), with `caps`; what it emitted. */
-function connected({ caps = CAPS, nick = "alice", registeredAs = nick, isupport = "CASEMAPPING=ascii" } = {}) {
+/** A client registered as `registeredAs` (wanting `nick`: taken, unless the server gave
+ * it `forced`, unasked), with `caps`; what it emitted. */
+function connected({ caps = CAPS, nick = "alice", registeredAs = nick, forced = false, isupport = "CASEMAPPING=ascii" } = {}) {
   FakeSocket.all = [];
   const timers = fakeTimers();
   const client = new IrcClient({
@@ -26,7 +27,7 @@ function connected({ caps = CAPS, nick = "alice", registeredAs = nick, isupport 
   ws.receive(`:srv CAP * LS :${caps}`);
   const req = ws.take({ keepalive: false }).find((l) => l.startsWith("CAP REQ"));
   ws.receive(`:srv CAP * ACK :${req.slice("CAP REQ :".length)}`);
-  if (registeredAs !== nick) ws.receive(`:srv 433 * ${nick} :Nickname is already in use`);
+  if (registeredAs !== nick && !forced) ws.receive(`:srv 433 * ${nick} :Nickname is already in use`);
   ws.receive(`:srv 001 ${registeredAs} :Welcome ${registeredAs}!~u@127.0.0.1`, `:srv 005 ${registeredAs} ${isupport} :are supported`, `:srv 376 ${registeredAs} :End`);
   seen.messages.length = 0;
   ws.sent = ws.sent.filter((line) => !line.startsWith("CAP ") && !line.startsWith("NICK "));
@@ -130,6 +131,13 @@ test("taken at connection, the nick wanted is MONITORed and asked for once offli
   assert.equal(client.nick, "erin");
   assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR - erin"]);
   assert.deepEqual(seen.messages.map((m) => m.command), ["NICK"]);
+});
+
+test("a nick the server gives at registration, never asked for, is ours, and the nick wanted is waited for", () => {
+  // a server (or a bouncer) that registers a guest nick of its own choosing, no NICK line
+  const { client, ws } = connected({ nick: "erin", registeredAs: "Guest12345", forced: true, isupport: "MONITOR=100" });
+  assert.equal(client.nick, "Guest12345");
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
 });
 
 test("without MONITOR the nick wanted is asked for again now and then", () => {

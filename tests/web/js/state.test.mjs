@@ -28,6 +28,15 @@ test("joining makes a channel buffer with its members, ranked by prefix", () => 
   assert.deepEqual(s.members("#a").map((m) => `${m.prefix}${m.nick}`), ["@me", "+carol", "bob"]);
 });
 
+test("our nick is the one the 001 names, whatever was asked for: our lines are ours, its mentions mention us", () => {
+  const { s, feed } = setup({ nick: "erin" });
+  feed(":srv 001 Guest12345 :Welcome Guest12345!~u@h");
+  assert.equal(s.nick, "Guest12345");
+  feed(":Guest12345!~u@h JOIN #a", ":Guest12345!~u@h PRIVMSG #a :mine", ":bob!b@h PRIVMSG #a :Guest12345: hi");
+  const [mine, theirs] = s.buffer("#a").messages.filter((r) => r.kind === "message");
+  assert.deepEqual([mine.self, theirs.self, theirs.mention], [true, false, true]);
+});
+
 test("NAMES with multi-prefix and userhost-in-names", () => {
   const { s, feed } = setup();
   feed(":me!u@h JOIN #a", ":srv 353 me = #a :+@dave!d@host me!u@h", ":srv 366 me #a :End");
