@@ -80,10 +80,25 @@ class Buffer:
     msgids: set[str] = field(default_factory=set)
     history_pending: bool = False  # a scroll-back request is on its way
     history_done: bool = False  # the server has nothing older
+    # The oldest message or event that fetched history brought, shown or not (an ignored
+    # person's is not): the next page is asked for before it, not before the oldest line.
+    oldest_fetched: tuple[str | None, datetime] | None = None
 
     @property
     def is_channel(self) -> bool:
         return self.kind is BufferKind.CHANNEL
+
+    def scroll_back_from(self) -> tuple[str | None, datetime] | None:
+        """Where the page before what this buffer holds ends: the msgid (None: not known)
+        and time of the oldest thing fetched history brought or else of the oldest line;
+        None when there is nothing (the latest page is what comes before)."""
+        fetched = self.oldest_fetched
+        if fetched is not None and (not self.lines or fetched[1] <= self.lines[0].time):
+            return fetched
+        if not self.lines:
+            return None
+        named = next((line.msgid for line in self.lines if line.msgid), None)
+        return named, self.lines[0].time
 
     def search(self, term: str) -> list[int]:
         """Indexes of the lines whose text (as read, without codes) or nick contains `term`, any case."""
@@ -277,6 +292,12 @@ def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.Nick
         return "mode", f"{event.by} sets mode {raw}"
     changes = isupport.parse_channel_modes(event.modes, list(event.args))
     return "mode", f"{event.by} {in_words(changes, event.target)} ({raw})"
+
+
+def _placed(item: ev.Event) -> tuple[str | None, datetime] | None:
+    """The msgid and time of a message or event of fetched history, where it has a time."""
+    when = getattr(item, "time", None)
+    return (getattr(item, "msgid", None), when) if isinstance(when, datetime) else None
 
 
 def describe_reply(reply: ev.Reply) -> str | None:
@@ -803,22 +824,24 @@ class ChatState:
 
     def _history(self, event: ev.History, update: Update) -> None:
         found = self.find(event.target)
-        # Something said: a message, or a reaction (a page may hold reactions and no
-        # message: it is shown, and is no end of history).
-        said = event.messages or any(isinstance(item, ev.Reacted) for item in event.events)
+        items = event.events or event.messages
+        # Something said that is shown: a message, or a reaction (a page may hold reactions
+        # and no message: it is shown, and is no end of history), of someone not ignored.
+        said = any(self._talk_shown(item) for item in items)
         scrolling = found is not None and found.history_pending  # PageUp asked for it
         if found is not None:
             found.history_pending = False
-        if not event.messages and not event.events:
+        if not items:
             if found is not None:
                 found.history_done = True
                 update.rewritten.add(found)  # nothing came: the view stops waiting
             return
         if not said and not scrolling:
             # The latest page, fetched on joining (or /query), held only joins, parts and
-            # the like: not shown, so a channel opens on what happens now rather than on
-            # who came and went before. A page shorter than asked is all there is; a full
-            # one may have talk before it, which PageUp fetches (and then shows these).
+            # the like, or what ignored people said: not shown, so a channel opens on what
+            # happens now rather than on who came and went before. A page shorter than
+            # asked is all there is; a full one may have talk before it, which PageUp
+            # fetches (and then shows these).
             if found is not None:
                 found.history_done = found.history_done or not event.full
                 update.rewritten.add(found)
@@ -830,10 +853,18 @@ class ChatState:
         start = buffer.lines[0].time if buffer.lines else None
         older: list[Line] = []
         missed: list[Line] = []
+        hidden = False  # what an ignored person said: no line, but the page went back past it
         page = {m.msgid: m for m in event.messages if m.msgid}  # what a reply in it may answer
-        for item in event.events or event.messages:
+        # a page comes oldest first: the next one is asked for before its first item older than the buffer
+        first = next((p for p in map(_placed, items) if p is not None and (start is None or p[1] <= start)), None)
+        if first is not None and (buffer.oldest_fetched is None or first[1] <= buffer.oldest_fetched[1]):
+            buffer.oldest_fetched = first
+        for item in items:
             line = self._history_line(item, buffer, page)
-            if line is None or (line.msgid is not None and line.msgid in buffer.msgids):
+            if line is None:
+                hidden = hidden or isinstance(item, ev.MessageReceived | ev.Reacted)
+                continue
+            if line.msgid is not None and line.msgid in buffer.msgids:
                 continue
             if start is not None and line.time > start:
                 missed.append(line)
@@ -848,13 +879,22 @@ class ChatState:
             buffer.lines.clear()
             buffer.lines.extend(merged[-MAX_LINES:])
             update.rewritten.add(buffer)
-            if scrolling and not said and event.full:
-                # a whole page of joins and parts, in a busy channel: no end of the history,
-                # and the person wants what was said, further back
-                update.older_wanted.add(buffer)
-        elif not missed:
-            buffer.history_done = True  # only what we had: asking again would bring the same
+        elif not missed and not (hidden and event.full):
+            # only what we had (asking again would bring the same), or a page shorter than
+            # asked of what ignored people said: nothing before it
+            buffer.history_done = True
             update.rewritten.add(buffer)
+            return
+        if scrolling and not said and event.full and (older or hidden):
+            # a whole page of joins and parts in a busy channel, or of what ignored people
+            # said: no end of the history, and the person wants what was said, further back
+            update.older_wanted.add(buffer)
+
+    def _talk_shown(self, item: ev.Event) -> bool:
+        """A message or a reaction of fetched history that is shown: ours, or of someone not ignored."""
+        if isinstance(item, ev.MessageReceived | ev.Reacted):
+            return item.own or not self.is_ignored(item.source, item.prefix)
+        return False
 
     def _history_line(self, item: ev.Event, buffer: Buffer, page: dict[str, ev.MessageReceived]) -> Line | None:
         """A line of fetched history: a message (a reply quoting what it answers, from the

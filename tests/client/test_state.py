@@ -240,6 +240,28 @@ def test_scroll_back_history_goes_before_and_an_empty_answer_ends_it() -> None:
     assert buffer.history_done and not buffer.history_pending
 
 
+def test_a_scroll_back_page_of_ignored_peoples_talk_alone_asks_for_the_one_before_it() -> None:
+    """Nothing of it is shown, yet a full page is no end of the history; the next page is
+    asked for before its oldest message (the oldest line shown would bring it again)."""
+    state = connected()
+    state.ignore("mallory")
+    state.apply(ev.Joined("#a", "alice", True, T))
+    state.apply(message("bob", "#a", "now", msgid="m9"))
+    buffer = state.find("#a")
+    assert buffer is not None
+    earlier = datetime(2024, 5, 1, 11, 0, tzinfo=UTC)
+    spam = tuple(ev.MessageReceived("mallory", "#a", f"spam {i}", "privmsg", "#a", False, False, False, earlier,
+                                    f"s{i}", prefix="mallory!m@h") for i in range(3))  # fmt: skip
+    buffer.history_pending = True
+    update = state.apply(ev.History("#a", spam, spam, asked=3, lines=3))
+    assert update.older_wanted == {buffer} and not buffer.history_done
+    assert [line.text for line in buffer.lines] == ["You joined #a", "now"]
+    assert buffer.scroll_back_from() == ("s0", earlier)
+    buffer.history_pending = True
+    shorter = state.apply(ev.History("#a", spam[:1], spam[:1], asked=3, lines=1))  # all that is left
+    assert not shorter.older_wanted and buffer.history_done
+
+
 def test_search_finds_lines_by_text_or_nick_in_any_case() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))

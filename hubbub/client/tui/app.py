@@ -36,9 +36,9 @@ from hubbub.client.tui.widgets import (
 )
 
 QUIT_MESSAGE = "hubbub chat"
-# Pages of joins and parts alone that one PageUp fetches past by itself, looking for what
-# was said: enough for a busy channel's comings and goings, and a channel of nothing
-# else is not read back to its start at one key.
+# Pages of joins and parts alone (or of what ignored people said) that one PageUp fetches
+# past by itself, looking for what was said: enough for a busy channel's comings and
+# goings, and a channel of nothing else is not read back to its start at one key.
 OLDER_PAGES_FETCHED_ON = 5
 
 
@@ -276,8 +276,9 @@ class ChatApp(App[int]):
             view.fetched_on = 0
 
     def _fetch_on(self, buffer: Buffer) -> None:
-        """Scroll-back brought a whole page of joins and parts and nothing said: the page
-        before it too, up to OLDER_PAGES_FETCHED_ON times for one PageUp."""
+        """Scroll-back brought a whole page and nothing said in it that is shown (joins and
+        parts, what ignored people said): the page before it too, up to
+        OLDER_PAGES_FETCHED_ON times for one PageUp."""
         view = self.views.get(buffer)
         if view is None or buffer.history_pending or view.fetched_on >= OLDER_PAGES_FETCHED_ON:
             return
@@ -288,14 +289,13 @@ class ChatApp(App[int]):
         """Ask for the page before the oldest line we have (the latest, with none); whether asked."""
         if not self.client.ready or not self.client.history_supported:
             return False
-        if not buffer.lines:
+        where = buffer.scroll_back_from()
+        if where is None:
             asked = self.client.request_history(buffer.name)
+        elif where[0] is not None:
+            asked = self.client.request_history_before(buffer.name, msgid=where[0])
         else:
-            oldest = next((line for line in buffer.lines if line.msgid), None)
-            if oldest is not None:
-                asked = self.client.request_history_before(buffer.name, msgid=oldest.msgid)
-            else:
-                asked = self.client.request_history_before(buffer.name, time=buffer.lines[0].time)
+            asked = self.client.request_history_before(buffer.name, time=where[1])
         if asked:
             buffer.history_pending = True
         return asked
