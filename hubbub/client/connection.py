@@ -329,6 +329,30 @@ class Client:
         self._require().set_away(text)
         self._flush()
 
+    def silence(self, mask: str) -> bool:
+        """Have the server keep `mask`'s private messages, notices and invites from us
+        (SILENCE), now and after every reconnection; kept while disconnected too. Whether
+        it was sent now (False: not registered, or a server without SILENCE)."""
+        sent = self.protocol.silence(mask)
+        self._flush()
+        return sent
+
+    def unsilence(self, mask: str) -> bool:
+        """Take `mask` off the server's SILENCE list, and off those given after a reconnection."""
+        sent = self.protocol.unsilence(mask)
+        self._flush()
+        return sent
+
+    def request_silence_list(self) -> bool:
+        """Ask for the server's SILENCE list (a `SilenceList` event); False when it has none."""
+        ok = self._require().request_silence_list()
+        self._flush()
+        return ok
+
+    @property
+    def silence_supported(self) -> bool:
+        return self.protocol.silence_supported
+
     def request_history(self, target: str, limit: int = 50) -> bool:
         ok = self._require().request_history(target, limit)
         self._flush()

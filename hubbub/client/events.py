@@ -265,6 +265,25 @@ KNOCK_REFUSALS = frozenset({"712", "713", "714"})
 
 
 @dataclass(frozen=True, slots=True)
+class Silenced(Event):
+    """Our server-side ignore list changed: the server's `SILENCE +mask` (`on`) or `-mask`,
+    sent back to us. `mask` is as the server keeps it (`bob!*@*` for `bob`); `restored`
+    marks the masks the client gave again by itself after a reconnection (the list
+    belongs to the connection)."""
+
+    mask: str
+    on: bool
+    restored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceList(Event):
+    """The server's answer to `SILENCE` alone: the masks of our list (271 lines, then 272)."""
+
+    masks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Reply(Event):
     """A numeric reply the protocol did not fold into another event (WHOIS, MOTD, errors)."""
 

@@ -108,6 +108,15 @@ class ISupport:
             return None
         return int(value) if value.isdigit() else 0
 
+    @property
+    def silence_limit(self) -> int | None:
+        """SILENCE=N: the server keeps a server-side ignore list of at most N masks (0: no
+        number given); None when it has none."""
+        value = self.tokens.get("SILENCE")
+        if value is None:
+            return None
+        return int(value) if value.isdigit() else 0
+
     def casefold(self, name: str) -> str:
         """The key under which the server considers `name` unique."""
         return name.translate(self._fold)

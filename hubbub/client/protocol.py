@@ -10,8 +10,9 @@ lines, and the same core could serve another transport.
 Registration moves through `Phase` in one direction per connection:
 IDLE -> CAP_LS -> CAP_REQ -> SASL -> WELCOME -> BURST -> READY, skipping what the
 server does not offer (no CAP at all, no SASL). `connection_made` starts it again
-after a reconnection, and once READY we are marked away again if we were, and the
-channels we were in are joined again.
+after a reconnection, and once READY the masks of our server-side ignore list
+(SILENCE) are given again, we are marked away again if we were, and the channels we
+were in are joined again.
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ class ClientProtocol:
         self._pace_tokens = itertools.count(1)
         self._away_nicks: set[str] = set()
         self._requested_away: str | None = None
+        # Masks for the server's SILENCE list (folded -> as given), which lasts as long as
+        # one connection: given again at every registration.
+        self.silences: dict[str, str] = {}
+        self._silence_listed: list[str] | None = None  # 271 lines being collected
+        self._silence_restoring: str | None = None  # the PING token after the masks given again
 
     # -- the transport's side ---------------------------------------------------------
 
@@ -187,6 +193,8 @@ class ClientProtocol:
         self._nick_short = False
         self._paced.clear()
         self._pacing = None
+        self._silence_listed = None
+        self._silence_restoring = None
         self.account = None
         self.away = None
         self._out.clear()
@@ -251,6 +259,11 @@ class ClientProtocol:
     @property
     def history_supported(self) -> bool:
         return "batch" in self.caps and bool(self.caps & {"chathistory", "draft/chathistory"})
+
+    @property
+    def silence_supported(self) -> bool:
+        """The server keeps a server-side ignore list (ISUPPORT `SILENCE`)."""
+        return self.isupport.silence_limit is not None
 
     def is_me(self, nick: str) -> bool:
         return bool(nick) and self.isupport.same(nick, self.nick)
@@ -364,6 +377,38 @@ class ClientProtocol:
 
     def quit(self, reason: str = "") -> None:
         self._send("QUIT", *([reason] if reason else []))
+
+    def silence(self, mask: str) -> bool:
+        """Have the server keep `mask`'s private messages, notices and invites from us
+        (`SILENCE +mask`), on this connection and on every one after it; whether it was
+        sent now (False: not registered, or a server without SILENCE; it is sent at the
+        next registration where the server has it). The server's answer is a `Silenced`."""
+        if not mask or mask[0] in "+-" or " " in mask:
+            raise ValueError("a silence mask is one word, not starting with + or -")
+        self.silences[self.isupport.casefold(mask)] = mask
+        if not self.ready or not self.silence_supported:
+            return False
+        self._send("SILENCE", "+" + mask)
+        return True
+
+    def unsilence(self, mask: str) -> bool:
+        """Take `mask` off the server's list (`SILENCE -mask`) and off those given again
+        after a reconnection; whether it was sent now."""
+        if not mask or mask[0] in "+-" or " " in mask:
+            raise ValueError("a silence mask is one word, not starting with + or -")
+        self.silences.pop(self.isupport.casefold(mask), None)
+        if not self.ready or not self.silence_supported:
+            return False
+        self._send("SILENCE", "-" + mask)
+        return True
+
+    def request_silence_list(self) -> bool:
+        """Ask for the server's list (`SILENCE`), answered as a `SilenceList`; False
+        when the server has none."""
+        if not self.silence_supported:
+            return False
+        self._send("SILENCE")
+        return True
 
     def request_history(self, target: str, limit: int = HISTORY_LIMIT) -> bool:
         """Ask for the latest messages of a conversation; False when the server cannot."""
@@ -623,6 +668,7 @@ class ClientProtocol:
         self.phase = Phase.READY
         network = self.isupport.network
         self._emit(ev.Registered(self.nick, self.server_name or "", network, frozenset(self.caps)))
+        self._restore_silences()
         # A new connection knows nothing of our being away: say it again (the server's 306
         # shows it), before the channels are joined, so their members see it from the start.
         if self._requested_away is not None and self.away is None:
@@ -634,6 +680,20 @@ class ClientProtocol:
             some = names[i : i + 10]
             keys = [self.keys[fold(name)] for name in some if fold(name) in self.keys]
             self._send("JOIN", ",".join(some), *([",".join(keys)] if keys else []))
+
+    def _restore_silences(self) -> None:
+        """The server's SILENCE list is the connection's: give ours again, first thing,
+        as many as it keeps. A PING after them marks where the answers to them end, so
+        that they are told apart (`Silenced.restored`) from the answers to what the
+        person asks next."""
+        most = self.isupport.silence_limit
+        if not self.silences or most is None:
+            return
+        masks = list(self.silences.values())
+        for mask in masks[:most] if most else masks:
+            self._send("SILENCE", "+" + mask)
+        self._silence_restoring = f"hubbub-silence-{next(self._pace_tokens)}"
+        self._send("PING", self._silence_restoring)
 
     def _on_433(self, message: Message) -> None:  # ERR_NICKNAMEINUSE
         self._reply(message)
@@ -675,7 +735,10 @@ class ClientProtocol:
         self._send("PONG", *message.params[:1] or [""])
 
     def _on_pong(self, message: Message) -> None:
-        if self._pacing is not None and message.params and message.params[-1] == self._pacing:
+        token = message.params[-1] if message.params else None
+        if token is not None and token == self._silence_restoring:
+            self._silence_restoring = None
+        if self._pacing is not None and token == self._pacing:
             self._pacing = None
             self._pump()
 
@@ -1021,6 +1084,32 @@ class ClientProtocol:
 
     def _on_invite(self, message: Message) -> None:
         self._emit(ev.Invited(message.param(1), nick_of(message.source)))
+
+    # -- SILENCE ------------------------------------------------------------------------
+
+    def _on_silence(self, message: Message) -> None:
+        """`:us!u@h SILENCE +mask`: the server changed our list as asked."""
+        change = message.param(0)
+        if change[:1] not in ("+", "-") or len(change) < 2:
+            self._emit(ev.Unhandled(message))
+            return
+        self._emit(ev.Silenced(change[1:], change[0] == "+", self._silence_restoring is not None))
+
+    def _on_271(self, message: Message) -> None:  # RPL_SILELIST
+        """One mask of our list. Servers never agreed on the line: ircu's (hubbub's)
+        `<client> <owner> <mask>`, UnrealIRCd's `<client> <mask>`, InspIRCd's `<client>
+        <mask> <flags>`; an owner is a nick, and a nick holds none of `!@*?:`."""
+        params = message.params[1:]
+        owner_first = len(params) >= 2 and not any(c in params[0] for c in "!@*?:")
+        mask = params[1] if owner_first else message.param(1)
+        if mask:
+            if self._silence_listed is None:
+                self._silence_listed = []
+            self._silence_listed.append(mask)
+
+    def _on_272(self, message: Message) -> None:  # RPL_ENDOFSILELIST
+        listed, self._silence_listed = self._silence_listed or [], None
+        self._emit(ev.SilenceList(tuple(listed)))
 
     def _standard_reply(self, message: Message) -> None:
         params = message.params

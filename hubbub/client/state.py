@@ -222,6 +222,8 @@ _FORMATS: dict[str, Callable[[tuple[str, ...]], str]] = {
     "671": lambda p: f"{p[0]} is using a secure connection",
     "710": lambda p: _knock(p[0], p[1], p[-1]),
     "711": lambda p: f"Your knock on {p[0]} was delivered: its operators may invite you",
+    "511": lambda p: f"The server's silence list is full: {p[0]} was not added there (/silence lists it, "
+                     "/silence -mask makes room).",
 }
 
 
@@ -300,6 +302,16 @@ def _placed(item: ev.Event) -> tuple[str | None, datetime] | None:
     return (getattr(item, "msgid", None), when) if isinstance(when, datetime) else None
 
 
+def _silence_refused(event: ev.StandardReply) -> str:
+    """`FAIL SILENCE ...` in words: the mask the server would not take, or could not find."""
+    mask = event.context[-1] if event.context else ""
+    if event.code == "NO_SUCH_ENTRY" and mask:
+        return f"{mask} is not on your silence list at the server (/silence lists it)."
+    if event.code == "INVALID_MASK" and mask:
+        return f"The server refused {mask} as a silence mask: {event.text}"
+    return f"SILENCE: {event.text}"
+
+
 def describe_reply(reply: ev.Reply) -> str | None:
     """A numeric reply in words a person reads; None for those not worth a line."""
     code, params = reply.code, reply.params
@@ -357,6 +369,7 @@ class ChatState:
             ev.ModeChanged: self._mode, ev.AwayChanged: self._away, ev.Invited: self._invited,
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
             ev.Wallops: self._wallops, ev.Unhandled: self._unhandled, ev.Reacted: self._reacted,
+            ev.Silenced: self._silenced, ev.SilenceList: self._silence_list,
         }
 
     # -- buffers ------------------------------------------------------------------------
@@ -820,7 +833,31 @@ class ChatState:
                 self._history(ev.History(found.name, ()), update)
                 return
         kind: LineKind = "error" if event.kind == "FAIL" else "info"
-        self._event_line(self.current, self.clock(), kind, f"{event.command}: {event.text}", update)
+        text = f"{event.command}: {event.text}"
+        if event.kind == "FAIL" and event.command == "SILENCE":
+            text = _silence_refused(event)
+        self._event_line(self.current, self.clock(), kind, text, update)
+
+    def _silenced(self, event: ev.Silenced, update: Update) -> None:
+        """The server's SILENCE list changed: said where it was asked for, and a mask given
+        again by the client itself after a reconnection in the server buffer, among the
+        other news of a new connection."""
+        if event.on:
+            text = f"The server now keeps {event.mask}'s private messages, notices and invites from you (SILENCE)."
+            if event.restored:
+                text = f"Silenced at the server again: {event.mask}."
+        else:
+            text = f"The server no longer keeps {event.mask}'s private messages from you."
+        self._event_line(self.server if event.restored else self.current, self.clock(), "info", text, update)
+
+    def _silence_list(self, event: ev.SilenceList, update: Update) -> None:
+        most = self.isupport.silence_limit
+        if not event.masks:
+            text = "Your silence list at the server is empty (/silence +mask adds to it, as /ignore does)."
+        else:
+            count = f"{len(event.masks)} of {most}" if most else str(len(event.masks))
+            text = f"Silenced at the server ({count}): {', '.join(event.masks)}"
+        self._event_line(self.current, self.clock(), "info", text, update)
 
     def _history(self, event: ev.History, update: Update) -> None:
         found = self.find(event.target)

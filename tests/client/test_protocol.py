@@ -595,3 +595,61 @@ def test_a_history_page_is_counted_as_the_server_counts_it_against_the_limit_ask
     assert (latest.asked, latest.lines, latest.full) == (3, 2, False)
     assert (before.asked, before.lines, before.full, before.messages) == (2, 2, True, ())
     assert (unasked.asked, unasked.lines, unasked.full) == (None, 1, False)
+
+
+# -- SILENCE ----------------------------------------------------------------------------
+
+
+def register_with(proto: ClientProtocol, *tokens: str) -> list[str]:
+    """Register without CAP on a server advertising `tokens`; what we send once READY."""
+    proto.lines_to_send()
+    feed(proto, ":srv CAP * LS :", ":srv 001 alice :Welcome alice!u@h",
+         f":srv 005 alice CHANTYPES=# {' '.join(tokens)} :are supported", ":srv 376 alice :End of MOTD")
+    return [line for line in proto.lines_to_send() if line != "CAP END"]
+
+
+def test_silenced_masks_are_given_again_first_at_every_registration_as_many_as_the_server_keeps() -> None:
+    proto = make(channels=["#a"])
+    assert not proto.silence("bob")  # not registered: kept for the registration
+    assert proto.lines_to_send()[-1].startswith("USER")
+    sent = register_with(proto, "SILENCE=2")
+    assert sent == ["SILENCE +bob", "PING hubbub-silence-1", "JOIN #a"]
+    events = feed(proto, ":alice!u@h SILENCE +bob!*@*", ":srv PONG srv :hubbub-silence-1")
+    assert of(events, ev.Silenced) == [ev.Silenced("bob!*@*", True, restored=True)]
+
+    assert proto.silence("*@spam.example") and proto.silence("Carol")
+    assert proto.lines_to_send() == ["SILENCE +*@spam.example", "SILENCE +Carol"]
+    assert proto.unsilence("BOB") and proto.lines_to_send() == ["SILENCE -BOB"]
+    events = feed(proto, ":alice!u@h SILENCE -bob!*@*")
+    assert of(events, ev.Silenced) == [ev.Silenced("bob!*@*", False)]  # asked now: not restored
+
+    proto.connection_lost()
+    proto.connection_made()
+    sent = register_with(proto, "SILENCE=2")
+    assert sent == ["SILENCE +*@spam.example", "SILENCE +Carol", "PING hubbub-silence-2", "JOIN #a"]
+    proto.connection_lost()
+    proto.connection_made()
+    assert register_with(proto) == ["JOIN #a"]  # a server without SILENCE
+    assert not proto.silence("dave") and proto.lines_to_send() == []
+    assert not proto.request_silence_list()
+
+
+def test_a_silence_list_is_read_in_each_servers_form() -> None:
+    """ircu's (hubbub's) `<client> <owner> <mask>`, UnrealIRCd's `<client> <mask>`,
+    InspIRCd's `<client> <mask> <flags>`; the list ends at 272."""
+    proto = make()
+    register_with(proto, "SILENCE=32")
+    assert proto.request_silence_list() and proto.lines_to_send() == ["SILENCE"]
+    events = feed(proto, ":srv 271 alice alice :bob!*@*", ":srv 271 alice *!*@spam.example",
+                  ":srv 271 alice a:mallory* *", ":srv 272 alice :End of Silence List")
+    assert events == [ev.SilenceList(("bob!*@*", "*!*@spam.example", "a:mallory*"))]
+    assert feed(proto, ":srv 272 alice :End of Silence List") == [ev.SilenceList(())]
+
+
+def test_a_silence_mask_that_is_no_mask_is_refused_before_anything_is_sent() -> None:
+    proto = make()
+    register_with(proto, "SILENCE=32")
+    for bad in ("", "+bob", "-bob", "bob carol"):
+        with pytest.raises(ValueError):
+            proto.silence(bad)
+    assert proto.lines_to_send() == [] and proto.silences == {}

@@ -122,9 +122,10 @@ async def test_every_command_help_lists_does_what_it_says(server: Runtime, make_
         await says("/highlight deploy", "“deploy” now counts as a mention.")
         await says("/ignore carol", "Ignoring carol")
         await says("/unignore carol", "No longer ignoring carol.")
+        await says("/silence", "Your silence list at the server is empty")
         await says("/log", "Logging to ")
         await says("/log off", "Logging is off.")
-        tried |= {"highlight", "ignore", "unignore", "log"}
+        tried |= {"highlight", "ignore", "unignore", "silence", "log"}
 
         await submit(pilot, "/me waves")
         await bob_gets(lambda e: isinstance(e, ev.MessageReceived) and e.kind == "action" and e.text == "waves")

@@ -529,27 +529,58 @@ def _list(ctx: CommandContext, args: str) -> None:
 
 
 @command("ignore", "/ignore [nick|nick!user@host]",
-         "Hide someone's messages (wildcards * and ? work); /ignore alone lists who is ignored.")
+         "Hide someone's messages (wildcards * and ? work); where the server has SILENCE, it also stops their "
+         "private messages, notices and invites. /ignore alone lists who is ignored.")
 def _ignore(ctx: CommandContext, args: str) -> None:
     mask = args.split(" ")[0] if args else ""
     if not mask:
         listed = ", ".join(ctx.state.ignores) or "nobody"
-        ctx.show(f"Ignoring: {listed}. /unignore to stop.")
+        ctx.show(f"Ignoring: {listed}. /unignore to stop" + ("; /silence lists what the server stops."
+                                                             if ctx.client.silence_supported else "."))
+    elif mask[0] in "+-":
+        raise UsageError(f"Whom? A nick or a mask does not start with {mask[0]}.")
     elif ctx.state.ignore(mask):
+        # at the server too, now or at the next connection (its list lasts as long as one)
+        ctx.client.silence(mask)
         ctx.show(f"Ignoring {mask}: their messages are hidden. /unignore {mask} to see them again.")
     else:
         ctx.show(f"{mask} is already ignored.")
 
 
-@command("unignore", "/unignore nick|mask", "See someone's messages again.")
+@command("unignore", "/unignore nick|mask", "See someone's messages again (and lift their SILENCE at the server).")
 def _unignore(ctx: CommandContext, args: str) -> None:
     if not args:
         raise UsageError("Whom?")
     mask = args.split(" ")[0]
     if ctx.state.unignore(mask):
+        ctx.client.unsilence(mask)
         ctx.show(f"No longer ignoring {mask}.")
     else:
         ctx.show(f"{mask} was not ignored.", error=True)
+
+
+@command("silence", "/silence [+|-mask]",
+         "The server's ignore list: /silence lists it, /silence +mask adds (a nick means nick!*@*), "
+         "/silence -mask removes. Their private messages, notices and invites never reach you; kept "
+         "across reconnections. /ignore adds to it too.")
+def _silence(ctx: CommandContext, args: str) -> None:
+    change = args.split(" ")[0] if args else ""
+    if not ctx.client.ready:
+        raise NotConnectedError
+    if not ctx.client.silence_supported:
+        ctx.show("This server keeps no ignore list for you (no SILENCE); /ignore still hides messages here.",
+                 error=True)
+        return
+    if not change:
+        ctx.client.request_silence_list()
+        return
+    mask = change[1:] if change[0] in "+-" else change
+    if not mask or mask[0] in "+-":
+        raise UsageError("Which mask?")
+    if change[0] == "-":
+        ctx.client.unsilence(mask)
+    else:
+        ctx.client.silence(mask)
 
 
 @command("highlight", "/highlight [add|remove] [word]",
