@@ -668,6 +668,7 @@ export class ChatState {
     const out = [];
     for (const item of batch.messages) {
       const msg = item.command === "BATCH" ? multilineAsMessage(item.batch) : item;
+      if (this.isIgnored(msg.source)) continue; // hidden in search as everywhere else
       const rec = this.talkRecord(msg);
       if (!rec) continue;
       const target = msg.params[0];

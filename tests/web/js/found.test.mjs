@@ -58,3 +58,11 @@ test("going back stops once the history loaded is older than the result, or the 
   b.historyDone = true; // the beginning of the conversation
   assert.ok(!mayReachBack(b, older));
 });
+
+test("what an ignored person said is not among the results", () => {
+  const s = setup();
+  s.ignore("bob");
+  assert.deepEqual(search(s, [["m2", 2, "spam"]]), []);
+  s.unignore("bob");
+  assert.equal(search(s, [["m2", 2, "spam"]]).length, 1);
+});
