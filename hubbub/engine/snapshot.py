@@ -13,13 +13,15 @@ them in the same order. What is this node's alone (connections, the delivery ind
 `Channel.local`) is not chat state and is not here.
 
 Those two orders travel beside the rest (`nicks`, `user_channels`) rather than inside
-the user records, and so do the WebIRC gateways users came through (`gateways`), and
-the format number stays: a node of the previous version reads such a snapshot as
-before (it unpacks user records of a fixed length and ignores keys it does not know),
-and a snapshot it wrote, without them, is read here with the orders derived as that
-version did (and no gateways: WHOIS of those users then names none). A mixed network
-during a rolling upgrade therefore keeps working; only the old nodes' answers keep
-their old order.
+the user records, and so do the WebIRC gateways users came through (`gateways`) and
+the accounts' vhosts users are shown with (`shown_vhosts`), and the format number
+stays: a node of the previous version reads such a snapshot as before (it unpacks user
+records of a fixed length and ignores keys it does not know), and a snapshot it wrote,
+without them, is read here with the orders derived as that version did (and no
+gateways: WHOIS of those users then names none; nor which vhost a user is shown with:
+a logout on a node of this version leaves such a user its vhost until it reconnects). A mixed
+network during a rolling upgrade therefore keeps working; only the old nodes' answers
+keep their old order.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def dump(state: ChatState) -> dict[str, Any]:
         # only where the order says something: a user in one channel or none derives it
         "user_channels": {u.uid: list(u.channels) for u in state.users.values() if len(u.channels) > 1},
         "gateways": {u.uid: list(u.gateway) for u in state.users.values() if u.gateway is not None},
+        # who is shown with an account's vhost, and the host under it (apply.py takes it
+        # back at a logout): apart, as the groups are
+        "shown_vhosts": {u.uid: list(u.vhost_of) for u in state.users.values() if u.vhost_of is not None},
         "accounts": [
             [a.key, a.name, a.password_hash, a.scram, a.email, a.registered_at, sorted(a.certfps)]
             for a in state.accounts.values()
@@ -173,6 +178,9 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
         user.channels = {key: joined[key] for key in keys}
     for uid, (name, address) in data.get("gateways", {}).items():
         state.users[uid].gateway = (name, address)
+    # absent: written by a node of a version before it, which decides no host when applying
+    for uid, (key, under) in data.get("shown_vhosts", {}).items():
+        state.users[uid].vhost_of = (key, under)
     state.klines = Klines()
     for mask, reason, set_by, set_at, expires in data["klines"]:
         state.klines.add(Kline(mask, reason, set_by, set_at, expires))

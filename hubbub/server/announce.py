@@ -31,6 +31,7 @@ from hubbub.server.connection import READ_MARKER, Connection, marker_value
 from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
+    AccountVhostSet,
     AwaySet,
     ChannelModesSet,
     ChannelRenamed,
@@ -310,50 +311,81 @@ def _realname(a: Announcer, ev: RealnameSet, outcome: Outcome) -> None:
 
 @announces(HostSet)
 def _host(a: Announcer, ev: HostSet, outcome: Outcome) -> None:
+    user = outcome.user
+    assert user is not None
+    _host_changed(a, user, outcome.old_prefix, ev.time, ev.msgid)
+
+
+def _host_changed(a: Announcer, user: User, old_prefix: str, time: float, msgid: str) -> None:
     """chghost, the user included (without it, the user gets 396). Clients without it
     get no reconnect simulation (the spec's optional QUIT/JOIN): they see the new mask on
     the user's next message."""
-    user = outcome.user
-    assert user is not None
-    out = from_user(user, Message("CHGHOST", [ev.username, ev.host], outcome.old_prefix), ev.time, ev.msgid)
+    out = from_user(user, Message("CHGHOST", [user.username, user.host], old_prefix), time, msgid)
     a.with_cap(user, out, "chghost", include_self=True)
     conn = user.conn
     if conn is not None and "chghost" not in conn.caps:  # the user learns it all the same, as at its welcome
-        conn.numeric(n.RPL_VISIBLEHOST, ev.host, "is now your displayed host")
+        conn.numeric(n.RPL_VISIBLEHOST, user.host, "is now your displayed host")
+
+
+def _hosts_changed(a: Announcer, outcome: Outcome, time: float, msgid: str) -> None:
+    """The hosts an account's vhost changed where the event was applied (apply.py), each
+    announced as a HostSet is, with an id of its own derived from the event's (the same
+    on every node; none for an event of an older node, which has none)."""
+    for i, (user, old_prefix) in enumerate(outcome.hosts):
+        _host_changed(a, user, old_prefix, time, f"{msgid}-host{i:x}" if msgid else "")
 
 
 # -- accounts ------------------------------------------------------------------------------
 
 
-def _account_notice(a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool) -> None:
+def _account_notice(
+    a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool, prefix: str
+) -> None:
     """account-notify (the user included), and its own +r or -r, once it has a nick to
     carry them: a login during registration is told by 900 and the MODE after the
     welcome, and nobody else sees a connection that is not registered yet. The read
-    markers its connection was told were another account's (or none): forgotten."""
+    markers its connection was told were another account's (or none): forgotten.
+    `prefix`: the user's before the event (its host changes after this is told)."""
     if user.conn is not None:
         user.conn.markers = None
         a.recall_markers(user.conn)
     if not user.registered:
         return
-    out = from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid)
+    out = from_user(user, Message("ACCOUNT", [user.account or "*"], prefix), time, msgid)
     a.with_cap(user, out, "account-notify", include_self=True)
     conn = user.conn
     if conn is not None and (gained_r or lost_r):
-        conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], user.prefix))
+        conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], prefix))
+
+
+def _prefix_before(user: User, outcome: Outcome) -> str:
+    return next((prefix for changed, prefix in outcome.hosts if changed is user), user.prefix)
 
 
 @announces(LoggedIn)
 def _logged_in(a: Announcer, ev: LoggedIn, outcome: Outcome) -> None:
+    """The login, then the account's vhost shown (or another account's taken back)."""
     user = outcome.user
     assert user is not None
-    _account_notice(a, user, ev.time, ev.msgid, gained_r=not outcome.old_nick, lost_r=False)
+    prefix = _prefix_before(user, outcome)
+    _account_notice(a, user, ev.time, ev.msgid, gained_r=not outcome.old_nick, lost_r=False, prefix=prefix)
+    _hosts_changed(a, outcome, ev.time, ev.msgid)
 
 
 @announces(LoggedOut)
 def _logged_out(a: Announcer, ev: LoggedOut, outcome: Outcome) -> None:
+    """The logout, then the host under the account's vhost shown again."""
     user = outcome.user
     assert user is not None
-    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True)
+    prefix = _prefix_before(user, outcome)
+    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True, prefix=prefix)
+    _hosts_changed(a, outcome, ev.time, ev.msgid)
+
+
+@announces(AccountVhostSet)
+def _account_vhost(a: Announcer, ev: AccountVhostSet, outcome: Outcome) -> None:
+    """Whoever is logged in to the account, shown with its new vhost or the host under it."""
+    _hosts_changed(a, outcome, ev.time, ev.msgid)
 
 
 @announces(AccountDropped)
@@ -362,9 +394,11 @@ def _account_dropped(a: Announcer, ev: AccountDropped, outcome: Outcome) -> None
     out shown to the members as the server's MODE (`-b a:name`), as a server shows a
     ban that expires: clients that keep the lists (ban list windows) stay right."""
     for user in outcome.audience:
-        _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True)
+        prefix = _prefix_before(user, outcome)
+        _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True, prefix=prefix)
         if user.conn is not None:
-            user.conn.numeric(n.RPL_LOGGEDOUT, user.prefix, "You are now logged out (the account was dropped)")
+            user.conn.numeric(n.RPL_LOGGEDOUT, prefix, "You are now logged out (the account was dropped)")
+    _hosts_changed(a, outcome, ev.time, ev.msgid)
     for channel, changes in outcome.unlisted:
         _mode_lines(a, channel, changes, None, a.server, ev.time, ev.msgid)
 

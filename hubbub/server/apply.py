@@ -114,6 +114,9 @@ class Outcome:
     delivered = -1
     dropped = False  # some of a MODE line's changes were refused when applied (the log's order)
     closed = False  # a join that closed its +j channel for a while
+    # The users whose host a vhost changed (shown, or taken back), each with its prefix
+    # before: announced as a HostSet is, with the event's time and msgid
+    hosts: Sequence[tuple[User, str]] = ()
 
 
 # Why an event is refused when applied although its handler let it through: its sender's
@@ -274,9 +277,8 @@ def _registered(state: ChatState, ev: Registered) -> Outcome:
         return rejected("not ready")
     user.username = ev.username
     user.realname = ev.realname
-    if ev.host:
-        user.host = ev.host
     user.registered = True
+    _follow_vhost(state, user, [])  # its first host anyone sees: nothing to announce (ev.host is for older nodes)
     user.signon = user.last_message = ev.time
     user.refresh_prefix()
     state.user_count += 1
@@ -405,14 +407,44 @@ def _realname(state: ChatState, ev: RealnameSet) -> Outcome:
 
 @applies(HostSet)
 def _host(state: ChatState, ev: HostSet) -> Outcome:
+    if ev.for_older_nodes:  # decided here already, where its cause was applied
+        return rejected("decided when applied")
     user, outcome = _user_or_reject(state, ev.uid)
     if user is not None:
         outcome.old_prefix = user.prefix
         if (user.username, user.host) == (ev.username, ev.host):
             outcome.rejected = "unchanged"
+        elif user.host != ev.host:
+            user.vhost_of = None  # an operator's host (CHGHOST) in place of the vhost: it stays through a logout
         user.username, user.host = ev.username, ev.host
         user.refresh_prefix()
     return outcome
+
+
+def _follow_vhost(state: ChatState, user: User, changed: list[tuple[User, str]]) -> None:
+    """Show registered `user` with the vhost of the account it is logged in to, as that
+    account stands now; without one, with the host under the vhost it was shown with, if
+    any. Decided here, in the network's order, not by the node that emitted the event:
+    that node's view may be behind (a HostServ SET on another node racing a logout, a
+    vhost changed between a SASL login's welcome and its applying), and every replica
+    must end with the same host. `changed` gets the user and its prefix before, when its
+    host changed."""
+    if not user.registered:
+        return  # its welcome (Registered) decides
+    account = state.accounts.get(casefold(user.account)) if user.account is not None else None
+    shown = user.vhost_of
+    if account is not None and account.vhost:
+        host = account.vhost
+        user.vhost_of = (account.key, shown[1] if shown is not None else user.host)
+    elif shown is not None:
+        host = shown[1]
+        user.vhost_of = None
+    else:
+        return
+    if user.host != host:
+        changed.append((user, user.prefix))
+        user.host = host
+        user.refresh_prefix()
 
 
 # -- channels ------------------------------------------------------------------------------
@@ -934,7 +966,12 @@ def _account_vhost(state: ChatState, ev: AccountVhostSet) -> Outcome:
     if account.vhost == ev.vhost:
         return rejected("unchanged")
     account.vhost = ev.vhost
-    return Outcome()
+    outcome = Outcome()
+    changed: list[tuple[User, str]] = []
+    for user in state.logged_in_to(ev.key):
+        _follow_vhost(state, user, changed)
+    outcome.hosts = changed
+    return outcome
 
 
 def _log_out(state: ChatState, user: User) -> None:
@@ -959,9 +996,12 @@ def _account_dropped(state: ChatState, ev: AccountDropped) -> Outcome:
     outcome = Outcome()
     outcome.registration = account.registered_at
     affected = [user for user in state.users.values() if user.account is not None and casefold(user.account) == ev.key]
+    changed: list[tuple[User, str]] = []
     for user in affected:
         _log_out(state, user)
+        _follow_vhost(state, user, changed)
     outcome.audience = affected
+    outcome.hosts = changed
     # What the name held goes with it (the store forgets it too): whoever registers the
     # name next inherits neither its channels nor its place on access lists, nor the
     # bans, exceptions and invite exceptions that name it (`a:<name>`; a wildcard such as
@@ -1007,6 +1047,9 @@ def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
         user.modes = user.modes | {"r"}
         if user.registered:
             state.mode_counts["r"] += 1
+    changed: list[tuple[User, str]] = []
+    _follow_vhost(state, user, changed)
+    outcome.hosts = changed
     return outcome
 
 
@@ -1018,6 +1061,9 @@ def _logged_out(state: ChatState, ev: LoggedOut) -> Outcome:
     outcome = Outcome()
     outcome.user = user
     _log_out(state, user)
+    changed: list[tuple[User, str]] = []
+    _follow_vhost(state, user, changed)
+    outcome.hosts = changed
     return outcome
 
 

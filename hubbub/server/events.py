@@ -67,7 +67,10 @@ class Registered(NamedTuple):
     username: str
     realname: str
     time: float
-    host: str = ""  # the virtual host of the account it logged in to while registering; "": as it is
+    # The virtual host of the account it logged in to while registering, as its node saw
+    # it: for nodes of the version before. This version decides it when applying (the
+    # vhost of the account as it is then), and ignores this.
+    host: str = ""
 
 
 @_event
@@ -110,11 +113,17 @@ class RealnameSet(NamedTuple):
 
 @_event
 class HostSet(NamedTuple):
+    """A user shown with another host (CHGHOST). A host that comes with an account's
+    vhost is decided where the event that brings it (a login, a logout, the vhost's
+    change) is applied (apply.py); `for_older_nodes` marks the HostSet said again for
+    nodes of the version before, which apply every HostSet as it comes: rejected here."""
+
     uid: str
     username: str
     host: str
     time: float
     msgid: str
+    for_older_nodes: bool = False
 
 
 @_event
@@ -435,10 +444,14 @@ class AccountRegistered(NamedTuple):
 @_event
 class AccountVhostSet(NamedTuple):
     """An operator gave an account a virtual host (`vhost`), or took it (""). Whoever is
-    logged in to it is shown with it by HostSet events of their own (HostServ)."""
+    logged in to it when this is applied is shown with it, or with the host under it
+    again: each change a CHGHOST of this time and msgid (one of a node of the version
+    before has neither: moved into the network's order, and without a msgid)."""
 
     key: str
     vhost: str
+    time: float = 0.0
+    msgid: str = ""
 
 
 @_event

@@ -159,10 +159,9 @@ def _check_password(
 
 def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:
     """Log the connection in to `account` (emitted, then 900); `then()` after that. A
-    registered user is shown with the account's vhost from then on (vhosts.py); one
-    still registering, from its welcome (Registered's host)."""
+    registered user is shown with the account's vhost from then on, as the login is
+    applied (vhosts.py); one still registering, from its welcome."""
     user = ctx.user
-    before = vhosts.account_vhost(ctx.state, user)
 
     def logged(outcome: Outcome) -> None:
         if outcome.rejected is not None:
@@ -176,7 +175,7 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         if then is not None:
             then()
         give_owed_status(ctx)
-        vhosts.logged_in(ctx, user, before)
+        vhosts.tell_older_nodes(ctx, outcome)
 
     ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
 

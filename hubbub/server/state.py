@@ -103,9 +103,10 @@ class ChatState:
         put("counts", self.user_count, self.peak_users, sorted((k, v) for k, v in self.mode_counts.items() if v))
         for uid in sorted(self.users):
             u = self.users[uid]
+            shown = [u.vhost_of] if u.vhost_of is not None else []  # none: the digest of a node of the version before
             put("user", uid, u.nick, u.key, u.username, u.host, u.ip, u.realname, u.account,
                 sorted(u.modes), u.away, u.registered, u.signon, u.last_message, u.secure, u.certfp,
-                list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()), u.gateway)  # fmt: skip
+                list(u.channels), sorted(u.invited_to), sorted(u.metadata.items()), u.gateway, *shown)  # fmt: skip
         put("nicks", [(k, u.uid) for k, u in self.nicks.items()])
         put("clock", self.clock_us)
         for key in sorted(self.accounts):

@@ -44,7 +44,7 @@ class User:
     __slots__ = (
         "uid", "nick", "key", "username", "host", "ip", "realname", "account", "modes", "away",
         "channels", "registered", "connected_at", "signon", "last_message", "secure", "certfp", "prefix",
-        "invited_to", "metadata", "gateway", "conn", "group",
+        "invited_to", "metadata", "gateway", "conn", "group", "vhost_of",
     )  # fmt: skip
 
     def __init__(self, uid: str, ip: str, host: str, secure: bool, now: float, certfp: str | None = None) -> None:
@@ -70,6 +70,9 @@ class User:
         self.invited_to = NONE  # channels holding an unused invitation for us
         self.metadata = EMPTY  # IRCv3 metadata: key -> value (a dict of its own once set)
         self.gateway: tuple[str, str] | None = None  # the WebIRC gateway it came through: (name, address)
+        # Shown with an account's vhost: (that account's key, the host under the vhost, to
+        # show again when the vhost goes: its cloak or address, or a host CHGHOST gave)
+        self.vhost_of: tuple[str, str] | None = None
         self.prefix = "*!@" + host
         self.conn: Connection | None = None  # the local connection, on its node only
 

@@ -2,16 +2,24 @@
 
 An operator gives an account a vhost with HostServ (handlers/hostserv.py); it is kept
 with the account. Its owner is shown with it from the moment of logging in (at
-registration, with SASL, or later with IDENTIFY), and with its cloak or address again
-after logging out, as on ergo. Each change is a HostSet of its own, so everyone sees a
-CHGHOST (or the user's next line) and every node applies the same host. A host an
-operator gave with CHGHOST stays through a logout: only the account's own vhost is
-taken back.
+registration, with SASL, or later with IDENTIFY), and with the host under it again
+(its cloak or address) after logging out, as on ergo. Which host that is, is decided
+where the login, the logout, the account's drop or the vhost's change is applied
+(apply.py), in the network's order, never by the node that emitted it from its own view,
+which may be behind: a HostServ SET racing a logout on another node, a vhost changed
+between a SASL login's welcome and its applying, end with the same right host on every
+node. A host an operator gave with CHGHOST stays through a logout: only the account's
+own vhost is taken back.
+
+Nodes of the version before decide nothing when applying: they show the host each
+HostSet says. This module says each change again for them, as a HostSet marked
+`for_older_nodes`, which this version rejects (it decided already).
 """
 
 from __future__ import annotations
 
 from hubbub.irc.casemap import casefold
+from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import HostSet
@@ -27,25 +35,13 @@ def account_vhost(state: ChatState, user: User) -> str:
     return account.vhost if account is not None else ""
 
 
-def show(ctx: Context, user: User, vhost: str) -> None:
-    """Show `user` (registered) with `vhost`, unless it is already."""
-    if vhost and user.registered and user.host != vhost:
-        ctx.emit(HostSet(user.uid, user.username, vhost, ctx.now(), new_msgid()))
+def tell_older_nodes(ctx: Context, outcome: Outcome) -> None:
+    """The hosts an applied event changed (`outcome.hosts`), said as HostSet events for
+    the nodes of the version before."""
+    for user, _ in outcome.hosts:
+        said_again(ctx, user)
 
 
-def take_back(ctx: Context, user: User, vhost: str) -> None:
-    """Show `user` with its cloak or address again, if `vhost` (its account's, before a
-    logout or the vhost's removal) is what it is shown with."""
-    if vhost and user.registered and user.host == vhost:
-        ctx.emit(HostSet(user.uid, user.username, ctx.svc.host_for(user.ip, user.group), ctx.now(), new_msgid()))
-
-
-def logged_in(ctx: Context, user: User, before: str) -> None:
-    """After a login: the new account's vhost, or, from an account with one to an
-    account without (SASL again), the cloak. `before`: the vhost of the account it was
-    logged in to."""
-    now = account_vhost(ctx.state, user)
-    if now:
-        show(ctx, user, now)
-    else:
-        take_back(ctx, user, before)
+def said_again(ctx: Context, user: User) -> None:
+    """`user`'s host as applied here, for the nodes of the version before."""
+    ctx.emit(HostSet(user.uid, user.username, user.host, ctx.now(), new_msgid(), for_older_nodes=True))

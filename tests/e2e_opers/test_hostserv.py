@@ -7,8 +7,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from hubbub.server.apply import apply
-from hubbub.server.events import AccountRegistered, AccountVhostSet, Event, Registered, from_record, to_record
+from hubbub.server.events import (
+    AccountRegistered,
+    AccountVhostSet,
+    Event,
+    HostSet,
+    Registered,
+    from_record,
+    to_record,
+)
 from hubbub.server.state import ChatState
 from tests.e2e_accounts.support import registered_account, sasl_plain
 from tests.e2e_caps.support import capped
@@ -90,6 +100,39 @@ async def test_a_chghost_outlasts_a_logout_and_a_drop_takes_the_vhost_back(oper_
     assert (await carol.expect("396")).params[1] == "127.0.0.1"  # no account, no vhost
 
 
+async def test_a_logout_s_chghost_is_its_own_and_a_del_gives_back_the_host_under_the_vhost(
+    oper_server, clients
+) -> None:
+    """The host is decided where the logout is applied: its CHGHOST follows its ACCOUNT,
+    with its time and an id made from its own. A vhost given over a host from CHGHOST
+    leaves that host under it, shown again when the vhost goes."""
+    ircop = await an_oper(oper_server, "ircop", "#room")
+    watcher = await capped(oper_server, "watcher", "chghost", "account-notify", "message-tags", "server-time",
+                           channels=("#room",))  # fmt: skip
+    alice = await registered_account(oper_server, "alice", "correct-horse", "#room")
+    clients.extend([ircop, watcher, alice])
+    await hs(ircop, "SET alice user/alice")
+    await alice.expect("396")
+    assert (await watcher.expect("CHGHOST")).params == ["~u", "user/alice"]
+    alice.send("PRIVMSG NickServ :LOGOUT")
+    account = await watcher.expect("ACCOUNT", "*")
+    change = await watcher.expect("CHGHOST")
+    assert (account.source, account.params) == ("alice!~u@user/alice", ["*"])
+    assert (change.source, change.params) == ("alice!~u@user/alice", ["~u", "127.0.0.1"])
+    assert change.tags["msgid"] == account.tags["msgid"] + "-host0"
+    assert change.tags["time"] == account.tags["time"]
+    assert (await alice.expect("396")).params[1] == "127.0.0.1"
+
+    ircop.send("CHGHOST alice guest.example.org")
+    assert (await alice.expect("396")).params[1] == "guest.example.org"
+    alice.send("PRIVMSG NickServ :IDENTIFY correct-horse")
+    assert (await alice.expect("396")).params[1] == "user/alice"
+    assert await hs(ircop, "DEL alice") == "Took the vhost of alice away"
+    assert (await alice.expect("396")).params[1] == "guest.example.org"  # not the address: what was under it
+    for shown in ("guest.example.org", "user/alice", "guest.example.org"):  # CHGHOST, the login, DEL
+        assert (await watcher.expect("CHGHOST")).params == ["~u", shown]
+
+
 async def test_hostserv_answers_operators_and_owners(oper_server, clients) -> None:
     ircop = await an_oper(oper_server, "ircop")
     alice = await registered_account(oper_server, "alice")
@@ -117,31 +160,49 @@ async def test_hostserv_answers_operators_and_owners(oper_server, clients) -> No
     assert listed[-2:] == ["alice: staff/example.org", "1 account has a vhost"]
 
 
-# What a node of the version before HostServ does not know: a kind of event it skips,
-# fields of events it ignores (events.from_record)
-UNKNOWN_BEFORE: dict[type[Any], frozenset[str]] = {
-    Registered: frozenset({"host"}), AccountRegistered: frozenset({"vhost"}),
+# What nodes of the versions before do not know: kinds of events they skip, fields of
+# events they ignore (events.from_record). Before HostServ; and with HostServ, before
+# hosts were decided where logins, logouts and vhosts are applied (those nodes apply
+# each HostSet as it comes, and Registered's host as its node saw it).
+DECIDED_WHEN_APPLIED: dict[type[Any], frozenset[str]] = {
+    HostSet: frozenset({"for_older_nodes"}), AccountVhostSet: frozenset({"time", "msgid"}),
+}
+BEFORE_HOSTSERV: dict[type[Any], frozenset[str]] = {
+    **DECIDED_WHEN_APPLIED, Registered: frozenset({"host"}), AccountRegistered: frozenset({"vhost"}),
 }
 
 
-def as_the_version_before(state: ChatState, event: Event) -> None:
-    if isinstance(event, AccountVhostSet):
+def as_a_version_before(state: ChatState, event: Event, unknown: dict[type[Any], frozenset[str]]) -> None:
+    """Apply `event` as such a node does: only a HostSet changes a registered user's host
+    (and Registered's host, once there was one), nothing is decided when applied."""
+    if isinstance(event, AccountVhostSet) and unknown is BEFORE_HOSTSERV:
         return
     record = to_record(event)
-    for field in UNKNOWN_BEFORE.get(type(event), ()):
+    for field in unknown.get(type(event), ()):
         del record[field]
-    apply(state, from_record(json.loads(json.dumps(record))))
+    old: Any = from_record(json.loads(json.dumps(record)))
+    hosts = {uid: user.host for uid, user in state.users.items()}
+    apply(state, old)
+    if isinstance(old, HostSet):
+        return
+    for uid, host in hosts.items():
+        user = state.users.get(uid)
+        if user is not None:
+            user.host = old.host if isinstance(old, Registered) and old.uid == uid and old.host else host
+            user.vhost_of = None
+            user.refresh_prefix()
 
 
+@pytest.mark.parametrize("unknown", [BEFORE_HOSTSERV, DECIDED_WHEN_APPLIED], ids=["before HostServ", "with it"])
 async def test_a_node_of_the_version_before_shows_the_vhost_of_a_login_at_the_welcome_too(
-    make_oper_server, clients
+    make_oper_server, clients, unknown: dict[type[Any], frozenset[str]]
 ) -> None:
-    """A rolling upgrade: a node of the version before applies the same events, without
+    """A rolling upgrade: a node of a version before applies the same events, without
     what it does not know. The users' hosts must be the same there as here, that of a
     user logged in with SASL while registering too."""
     server = await make_oper_server()
     before = ChatState(0.0)
-    server.engine.subscribe(lambda event, outcome: as_the_version_before(before, event))
+    server.engine.subscribe(lambda event, outcome: as_a_version_before(before, event, unknown))
     ircop = await an_oper(server, "ircop")
     alice = await registered_account(server, "alice", "correct-horse")
     clients.extend([ircop, alice])

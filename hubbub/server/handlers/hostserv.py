@@ -20,6 +20,7 @@ from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
+from hubbub.server.delivery import new_msgid
 from hubbub.server.events import AccountVhostSet
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
@@ -47,8 +48,6 @@ def _oper_account(ctx: Context, command: str, name: str) -> Account | None:
 
 
 def _set(ctx: Context, account: Account, vhost: str, said: str) -> None:
-    old = account.vhost
-
     def done(outcome: Outcome) -> None:
         if outcome.rejected is not None:  # the account dropped meanwhile (a cluster), or unchanged
             _say(ctx, f"There is no account {account.name}" if outcome.rejected != "unchanged" else said)
@@ -56,13 +55,9 @@ def _set(ctx: Context, account: Account, vhost: str, said: str) -> None:
         log.info("%s %s", ctx.user.prefix, said)
         ctx.notices.send(f"{ctx.user.nick}: {said}")
         _say(ctx, said)
-        for user in ctx.state.logged_in_to(account.key):
-            if vhost:
-                vhosts.show(ctx, user, vhost)
-            else:
-                vhosts.take_back(ctx, user, old)
+        vhosts.tell_older_nodes(ctx, outcome)  # whoever is logged in to it, as applied
 
-    ctx.emit(AccountVhostSet(account.key, vhost), done)
+    ctx.emit(AccountVhostSet(account.key, vhost, ctx.now(), new_msgid()), done)
 
 
 @hostserv.command("SET", 2, "SET <account> <vhost>",

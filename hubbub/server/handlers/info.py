@@ -17,7 +17,6 @@ from hubbub.server.isupport import (
     myinfo_modes,
     myinfo_param_modes,
 )
-from hubbub.server.vhosts import account_vhost
 
 ISUPPORT_PER_LINE = 13
 
@@ -76,7 +75,7 @@ def send_welcome(ctx: Context) -> None:
     conn.numeric(n.RPL_MYINFO, ctx.name, VERSION, user_modes, channel_modes, myinfo_param_modes())
     send_isupport(ctx)
     user = ctx.user
-    if user.host == ctx.svc.cloak(user.ip, user.group) or user.host == account_vhost(ctx.state, user):
+    if user.host == ctx.svc.cloak(user.ip, user.group) or user.vhost_of is not None:
         # its address hidden (a cloak, or its account's vhost): say what others see
         conn.numeric(n.RPL_VISIBLEHOST, user.host, "is now your displayed host")
     send_lusers(ctx)

@@ -232,12 +232,10 @@ def ns_logout(ctx: Context, args: list[str]) -> None:
         _say(ctx, "You're not logged into an account")
         return
 
-    vhost = vhosts.account_vhost(ctx.state, ctx.user)
-
-    def done(outcome: object) -> None:
+    def done(outcome: Outcome) -> None:
         ctx.conn.numeric(n.RPL_LOGGEDOUT, ctx.user.prefix, "You are now logged out")
         _say(ctx, "You're now logged out")
-        vhosts.take_back(ctx, ctx.user, vhost)
+        vhosts.tell_older_nodes(ctx, outcome)
         check_nick(ctx)
 
     ctx.emit(LoggedOut(ctx.user.uid, ctx.now(), new_msgid()), done)
@@ -343,8 +341,7 @@ def ns_drop(ctx: Context, args: list[str]) -> None:
         # (SET FOUNDER) ordered before the drop. Their founder status goes from every
         # connection, joins ordered before the drop included (applied by now).
         chanserv.founders_gone(ctx, list(outcome.unregistered))
-        for user in outcome.audience:  # logged out by the drop
-            vhosts.take_back(ctx, user, account.vhost)
+        vhosts.tell_older_nodes(ctx, outcome)  # the vhost taken from those it logged out
 
     ctx.emit(AccountDropped(account.key, ctx.now(), new_msgid()), dropped)
 

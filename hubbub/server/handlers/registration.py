@@ -19,14 +19,14 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8, pack
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, metadata, sts
+from hubbub.server import caps, metadata, sts, vhosts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.connection import READ_MARKER
 from hubbub.server.context import Context, Services
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import HostSet, NickSet, Registered
+from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
@@ -34,7 +34,6 @@ from hubbub.server.logins import throttled_text
 from hubbub.server.registration import Phase, Step, settled
 from hubbub.server.services import is_service_nick
 from hubbub.server.user import NONE
-from hubbub.server.vhosts import account_vhost
 
 USERLEN = 10
 # A CAP LS line is filled up to 512 bytes before a continuation: some client libraries
@@ -77,18 +76,20 @@ def try_complete_registration(ctx: Context) -> None:
         return
     reg.step(Step.COMPLETE)
 
+    # The vhost of the account SASL logged it in to, as this node sees it now: for the
+    # nodes of the version before that read it. Applying decides (the account as it is then).
+    vhost = vhosts.account_vhost(ctx.state, user)
+
     def welcome(outcome: Outcome) -> None:
         conn.registration = settled(conn.registration)  # what it gave is the user's now
+        if outcome.rejected is None and (vhost or user.vhost_of is not None):
+            # Said again for the nodes of the version before, as applied: those before
+            # HostServ skip Registered's host, and those after it may hold another
+            vhosts.said_again(ctx, user)
         send_welcome(ctx)
         nickserv.check_nick(ctx)
 
-    vhost = account_vhost(ctx.state, user)  # of the account SASL logged it in to
     ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now(), vhost), welcome)
-    if vhost:
-        # Said again as an event every node knows: a node of the version before skips
-        # Registered's host and would show the cloak (a rolling upgrade). Here it changes
-        # nothing, and is not announced.
-        ctx.emit(HostSet(user.uid, reg.username, vhost, ctx.now(), new_msgid()))
 
 
 # -- CAP ---------------------------------------------------------------------------
