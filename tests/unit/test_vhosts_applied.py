@@ -167,3 +167,12 @@ def test_a_snapshot_knows_who_is_shown_with_a_vhost_and_the_digest_tells() -> No
     shown, plain = applied([*logged_in(), SET]), applied([*logged_in(), SET])
     plain.users[ALICE].vhost_of = None
     assert shown.digest() != plain.digest()
+
+
+def test_a_snapshot_of_the_version_before_shows_no_one_with_a_vhost_it_would_take_back() -> None:
+    state = applied([*logged_in(), SET])
+    data = json.loads(json.dumps(snapshot.dump(state)))
+    del data["shown_vhosts"]
+    restored = ChatState(5.0)
+    snapshot.load_into(restored, data)
+    assert host(restored) == "user/alice" and restored.users[ALICE].vhost_of is None

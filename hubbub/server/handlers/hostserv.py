@@ -76,7 +76,7 @@ def hs_set(ctx: Context, args: list[str]) -> None:
 
 @hostserv.command("DEL", 1, "DEL <account>",
                   "For IRC operators: takes an account's virtual host away; its owner is shown "
-                  "with their cloak or address again.")  # fmt: skip
+                  "with the host under it again (their cloak or address, or one CHGHOST gave).")  # fmt: skip
 def hs_del(ctx: Context, args: list[str]) -> None:
     account = _oper_account(ctx, "DEL", args[0])
     if account is None:
