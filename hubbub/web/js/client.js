@@ -71,6 +71,7 @@ export class IrcClient {
     this.random = options.random || Math.random;
     this.listeners = new Map();
     this.wantedNick = options.nick;
+    this.nickAsked = null; // a nick the person asked for with /nick, until the server's NICK gives it
     this.nick = options.nick;
     this.status = "idle"; // idle, connecting, registering, registered, waiting, closed
     this.attempt = 0;
@@ -709,7 +710,13 @@ export class IrcClient {
           this.nick = msg.params[0];
           if (this.registered) {
             this.stopReclaim(); // the nick wanted back, or another one: nothing to wait for
-            this.wantedNick = msg.params[0]; // the nick to ask for after a reconnection
+            // The nick to ask for after a reconnection: one the person chose, not one the
+            // server gave (a guest nick in place of one registered to an account), as a
+            // reload asks for the nick remembered
+            if (this.nickAsked !== null && this.fold(msg.params[0]) === this.fold(this.nickAsked)) {
+              this.wantedNick = msg.params[0];
+              this.nickAsked = null;
+            }
             this.emit("own-nick", { nick: msg.params[0] });
           }
         }
@@ -1045,8 +1052,9 @@ export class IrcClient {
   }
 
   /** The user asks for a nick (/nick): the one wanted before is not taken back. */
-  nickChosen() {
+  nickChosen(nick = null) {
     this.stopReclaim();
+    this.nickAsked = nick;
   }
 
   /** 730 (online) / 731 (offline) about the nick waited for: asked for once offline. */

@@ -233,7 +233,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     },
     nickAsked(newNick) {
       askedNick = newNick;
-      client.nickChosen(); // a nick taken at connection is not taken back any more
+      client.nickChosen(newNick); // a nick taken at connection is not taken back any more
     },
   };
   const ctx = { client, state, ui };

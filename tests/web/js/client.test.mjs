@@ -427,6 +427,7 @@ test("quit says QUIT and does not come back", () => {
 test("after a reconnection the client asks for the nick the user chose last", () => {
   const { client, ws, timers } = makeClient();
   register(ws);
+  client.nickChosen("alicia"); // /nick alicia
   ws.receive(":alice!~alice@127.0.0.1 NICK alicia");
   ws.close();
   timers.advance(RECONNECT_MAX_MS);
@@ -434,4 +435,18 @@ test("after a reconnection the client asks for the nick the user chose last", ()
   again.open();
   assert.ok(again.take().includes("NICK alicia"));
   assert.equal(client.nick, "alicia");
+});
+
+test("after a reconnection the client asks for its own nick, not a guest nick the server gave it", () => {
+  const { client, ws, timers } = makeClient();
+  register(ws);
+  ws.receive(":alice!~alice@127.0.0.1 NICK Guest12345"); // the nick is an account's: taken back
+  assert.equal(client.nick, "Guest12345");
+  ws.close();
+  timers.advance(RECONNECT_MAX_MS);
+  const again = FakeSocket.all.at(-1);
+  again.open();
+  const sent = again.take();
+  assert.ok(sent.includes("NICK alice"), sent);
+  assert.ok(!sent.includes("NICK Guest12345"), sent);
 });
