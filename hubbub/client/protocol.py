@@ -383,23 +383,22 @@ class ClientProtocol:
         (`SILENCE +mask`), on this connection and on every one after it; whether it was
         sent now (False: not registered, or a server without SILENCE; it is sent at the
         next registration where the server has it). The server's answer is a `Silenced`."""
-        if not mask or mask[0] in "+-" or " " in mask:
-            raise ValueError("a silence mask is one word, not starting with + or -")
+        _check_silence_mask(mask)
         self.silences[self.isupport.casefold(mask)] = mask
-        if not self.ready or not self.silence_supported:
-            return False
-        self._send("SILENCE", "+" + mask)
-        return True
+        return self._send_silence("+", mask)
 
     def unsilence(self, mask: str) -> bool:
         """Take `mask` off the server's list (`SILENCE -mask`) and off those given again
         after a reconnection; whether it was sent now."""
-        if not mask or mask[0] in "+-" or " " in mask:
-            raise ValueError("a silence mask is one word, not starting with + or -")
+        _check_silence_mask(mask)
         self.silences.pop(self.isupport.casefold(mask), None)
+        return self._send_silence("-", mask)
+
+    def _send_silence(self, sign: str, mask: str) -> bool:
+        """`SILENCE +mask` or `-mask` now, if the server can take it now; whether it was sent."""
         if not self.ready or not self.silence_supported:
             return False
-        self._send("SILENCE", "-" + mask)
+        self._send("SILENCE", sign + mask)
         return True
 
     def request_silence_list(self) -> bool:
@@ -1125,3 +1124,9 @@ class ClientProtocol:
 
 # Commands that may come between 001 and the end of the MOTD without meaning it is over.
 _BURST_NEUTRAL = frozenset({"NOTICE", "PING", "PONG", "CAP", "MODE", "BATCH", "ERROR", "AUTHENTICATE"})
+
+
+def _check_silence_mask(mask: str) -> None:
+    """A space or a leading sign would make the server read another change, or none."""
+    if not mask or mask[0] in "+-" or " " in mask:
+        raise ValueError("a silence mask is one word, not starting with + or -")
