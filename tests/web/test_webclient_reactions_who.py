@@ -5,9 +5,12 @@ A reaction is its reactor's account where hubbub says it (account-tag), else the
 followed through the nick changes seen: carol and alice change nick and their chips
 follow them (alice takes hers back under her new nick), carol leaves and comes back
 logged in under another nick and takes hers back; after a reload, history shows the
-same. A reply the server refuses, or one cut off by the connection, comes back in the
-box still a reply, and Enter sends it as one. A search result shows the reactions the
-page knows of to its message.
+same. A reaction given before logging in (or registering) is the account's the person
+logs in to: carol gives hers again once registered and still counts once, then takes it
+back; alice, whose chip stays pressed when she registers, takes hers back with it. A
+reply the server refuses, or one cut off by the connection, comes back in the box still
+a reply, and Enter sends it as one. A search result shows the reactions the page knows
+of to its message.
 """
 
 from __future__ import annotations
@@ -113,6 +116,62 @@ async def test_a_reaction_is_its_accounts_under_any_nick(web_server, open_user) 
     await page.reload()
     await expect(row(alice, "taken back")).to_be_visible()
     await expect(row(alice, "I baked a cake").locator(".reaction")).to_have_count(0)
+
+
+async def test_a_reaction_given_before_registering_counts_once_and_is_taken_back_after(web_server, open_user) -> None:
+    carol = await tagged_carol(web_server)
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    plan = await carol_says(carol, "the plan is ready")
+    carol.send(f"@+draft/reply={plan};+draft/react=👍 TAGMSG #lobby")
+    thumbs = chip(alice, "the plan is ready", "👍")
+    await expect(thumbs).to_have_attribute("title", "carol")
+
+    # carol registers her nick (logged in from then on) and gives the same again: one person
+    carol.send("PRIVMSG NickServ :REGISTER carol-words")
+    await carol.expect("900")
+    carol.send(f"@+draft/reply={plan};+draft/react=👍 TAGMSG #lobby")
+    carol.send("PRIVMSG #lobby :registered now")
+    await expect(row(alice, "registered now")).to_be_visible()
+    await expect(thumbs).to_have_attribute("title", "carol")
+    await expect(thumbs).to_have_text(re.compile(r"👍\s*1"))
+    # and takes it back logged in: gone, the reaction she gave as a guest with it
+    carol.send(f"@+draft/reply={plan};+draft/unreact=👍 TAGMSG #lobby")
+    carol.send("PRIVMSG #lobby :taken back")
+    await expect(row(alice, "taken back")).to_be_visible()
+    await expect(thumbs).to_have_count(0)
+
+    await page.reload()
+    await expect(row(alice, "taken back")).to_be_visible()
+    await expect(row(alice, "the plan is ready").locator(".reaction")).to_have_count(0)
+
+
+async def test_our_reaction_given_before_registering_is_ours_after(web_server, open_user) -> None:
+    carol = await tagged_carol(web_server)
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    page = alice.page
+    await carol_says(carol, "the plan is ready")
+    await react_with(alice, "the plan is ready", "👍")
+    thumbs = chip(alice, "the plan is ready", "👍")
+    await expect(thumbs).to_have_attribute("aria-pressed", "true")
+
+    await alice.say("/msg NickServ REGISTER alice-words")
+    notices = alice.messages().locator(".row.notice .text")
+    await expect(notices.filter(has_text="You're now logged in as alice")).to_have_count(1)
+    await alice.switch_to("#lobby")
+    await expect(thumbs).to_have_attribute("aria-pressed", "true")  # still hers
+    await thumbs.click()
+    taken = await carol.expect(lambda m: m.command == "TAGMSG" and "+draft/unreact" in m.tags)
+    assert (taken.source or "").startswith("alice!"), taken
+    await expect(thumbs).to_have_count(0)
+
+    carol.send("PRIVMSG #lobby :after alice took it back")
+    await expect(row(alice, "after alice took it back")).to_be_visible()
+    await page.reload()
+    await expect(row(alice, "after alice took it back")).to_be_visible()
+    await expect(row(alice, "the plan is ready").locator(".reaction")).to_have_count(0)
 
 
 async def test_a_reply_refused_comes_back_in_the_box_as_a_reply(web_server, open_user) -> None:

@@ -712,7 +712,8 @@ export class ChatState {
    * Each person counts once per emoji on a message; their latest word (by server time)
    * stands, whatever order history pages bring them in. A person is their account where
    * the message says it (account-tag), else their nick, followed through the nick
-   * changes known (standing). False if `msg` is no reaction.
+   * changes known; a word given before logging in counts for the account the nick next
+   * reacts under (reactors). False if `msg` is no reaction.
    */
   react(buffer, msg) {
     const tags = msg.tags || {};
@@ -743,32 +744,62 @@ export class ChatState {
 
   /**
    * Each person's standing on one emoji (`words`, a message's): identity -> {nick, on,
-   * since, self, first, last}. A person is "a <account>" for a word that carries one, else
-   * "n <nick>", the nick being the one the word's became (currentNick); their latest word
-   * stands (the same word again does not move them: `since` is when it first stood). An
-   * account is named by the nick of its latest word, as that nick is now.
+   * since, self, first, last}. A person is "a <account>" for a word that counts for one
+   * (reactors), else "n <nick>", the nick being the one the word's became; their latest
+   * word stands (the same word again does not move them: `since` is when it first stood).
+   * An account is named by the nick of its latest word, as that nick is now.
    */
   standing(words) {
     const people = new Map();
-    for (const w of [...words.values()].sort((a, b) => a.time - b.time)) {
-      const nick = this.currentNick(w.nick, w.time);
-      const id = w.account ? `a ${this.fold(w.account)}` : `n ${this.fold(nick)}`;
-      const self = w.account ? !!this.account && this.fold(w.account) === this.fold(this.account) : this.isSelf(nick);
+    for (const { word: w, nick, account } of this.reactors(words)) {
+      const id = account ? `a ${this.fold(account)}` : `n ${this.fold(nick)}`;
+      const self = account ? !!this.account && this.fold(account) === this.fold(this.account) : this.isSelf(nick);
       const had = people.get(id);
       if (had && had.on === w.on) {
         had.last = w;
-        if (w.account) had.nick = nick; // the person under the nick they used last
+        if (account) had.nick = nick; // the person under the nick they used last
       } else people.set(id, { nick, on: w.on, since: w.time, self, first: w, last: w });
     }
     return people;
   }
 
+  /**
+   * The words on one emoji by time, each with who gave it: `nick`, the nick it came from
+   * as that nick is now (currentNick), and `account`, the one it counts for. A word with
+   * no account counts for the account of the next word under the same nick that has one
+   * (`link`, that word; of the same millisecond or later): logging in (or registering)
+   * changes no one, so someone who reacted as a guest and again once logged in counts
+   * once, and takes back logged in what they gave before. Not the other way round: a
+   * word with no account after one with it may be a guest who took the nick its owner
+   * left, and is theirs.
+   */
+  reactors(words) {
+    const out = [...words.values()].sort((a, b) => a.time - b.time)
+      .map((word) => ({ word, nick: this.currentNick(word.nick, word.time), account: word.account, link: null }));
+    const next = new Map(); // folded nick -> the earliest word with an account under it, of those later
+    // From the newest back, a millisecond at a time: one with an account of the same
+    // millisecond counts as next (which came first is not known), whatever order they came in.
+    for (let end = out.length; end > 0; ) {
+      let start = end - 1;
+      while (start > 0 && out[start - 1].word.time === out[end - 1].word.time) start--;
+      const group = out.slice(start, end);
+      for (const r of group) if (r.account) next.set(this.fold(r.nick), r);
+      for (const r of group) {
+        const link = r.account ? null : next.get(this.fold(r.nick));
+        if (link) Object.assign(r, { account: link.account, link: link.word });
+      }
+      end = start;
+    }
+    return out;
+  }
+
   /** Too many words on one emoji: only each person's latest, the one their standing
-   * dates from (their place in the chip's list), and the emoji's first (the chip's place)
-   * are kept. */
+   * dates from (their place in the chip's list), the emoji's first (the chip's place),
+   * and the words that tell whose the kept ones without an account are, are kept. */
   compact(words) {
     const keep = new Set([firstWord(words)]);
     for (const p of this.standing(words).values()) keep.add(p.first).add(p.last);
+    for (const r of this.reactors(words)) if (r.link && keep.has(r.word)) keep.add(r.link);
     for (const [key, w] of words) if (!keep.has(w)) words.delete(key);
   }
 

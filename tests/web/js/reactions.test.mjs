@@ -192,6 +192,63 @@ test("with account-tag a reaction is its account's, whatever nick it comes from"
   assert.deepEqual(chips(s, b, "m1"), ["🎉bob"]);
 });
 
+test("a reaction given before logging in counts for the account the nick next reacts from", () => {
+  const { s, feed, b } = joined();
+  feed(said("m1", 1, "hello"));
+  // carol reacts as a guest, registers her nick and gives the same again: one person
+  feed(reaction("m1", "👍", 2, "carol"), acct(reaction("m1", "👍", 3, "carol"), "carol"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol"]);
+  // bob reacts as a guest, logs in and takes it back
+  feed(reaction("m1", "❤️", 4, "bob"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol", "❤️bob"]);
+  feed(acct(reaction("m1", "❤️", 5, "bob", "+draft/unreact"), "bob"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol"]);
+  // dan, under the nick he changed to before logging in
+  feed(reaction("m1", "😮", 6, "dan"), nickAt("dan", "dan2", 7), acct(reaction("m1", "😮", 8, "dan2", "+draft/unreact"), "dan"));
+  assert.deepEqual(chips(s, b, "m1"), ["👍carol"]);
+  // of one millisecond, which came first is not known: one person, in either order
+  const guest = reaction("m1", "🎉", 9, "eve");
+  const logged = acct(guest, "eve");
+  for (const pages of [[guest, logged], [logged, guest]]) {
+    const other = joined();
+    for (const line of pages) other.s.handleBatch(history("#a", [line]));
+    assert.deepEqual(chips(other.s, other.b, "m1"), ["🎉eve"]);
+  }
+});
+
+test("our reaction given before we logged in is still ours after, and taken back logged in", () => {
+  const { s, feed, b } = joined();
+  feed(said("m1", 1, "hello"), reaction("m1", "👍", 2, "me"));
+  feed(":srv 900 me me!u@h me :You are now logged in as me");
+  assert.deepEqual(chips(s, b, "m1"), ["👍me*"]); // drawn pressed: a press sends the unreact
+  feed(acct(reaction("m1", "👍", 3, "me", "+draft/unreact"), "me")); // its echo, with our account
+  assert.deepEqual(chips(s, b, "m1"), []);
+});
+
+test("history pages in any order agree with what was seen live, a login among them", () => {
+  // carol reacts 👍 as a guest, becomes carol2, logs in and gives it again, takes it back;
+  // then a guest takes the nick carol and reacts 👍: someone else
+  const lines = [
+    reaction("m1", "👍", 2, "carol"),
+    nickAt("carol", "carol2", 3),
+    acct(reaction("m1", "👍", 4, "carol2"), "carol"),
+    acct(reaction("m1", "👍", 5, "carol2", "+draft/unreact"), "carol"),
+    reaction("m1", "👍", 6, "carol"),
+  ];
+  const live = joined();
+  live.feed(said("m1", 1, "hello"), ...lines);
+  const seen = chips(live.s, live.b, "m1");
+  assert.deepEqual(seen, ["👍carol"]);
+  for (const order of orders(lines)) {
+    const { s, b } = joined();
+    s.handleBatch(history("#a", [said("m1", 1, "hello")]));
+    for (const line of order) s.handleBatch(history("#a", [line]));
+    assert.deepEqual(chips(s, b, "m1"), seen, order.join(" | "));
+  }
+  for (const line of lines) live.s.handleBatch(history("#a", [line]));
+  assert.deepEqual(chips(live.s, live.b, "m1"), seen);
+});
+
 /** Every order of `items` (pages of one line each). */
 function* orders(items) {
   if (items.length <= 1) {
@@ -239,6 +296,18 @@ test("one person toggling a chip all day keeps few words, and what stands stays 
     feed(`@${time};+draft/reply=m1;+draft/${i % 2 ? "unreact" : "react"}=👍 :carol!x@h TAGMSG #a`);
   }
   assert.deepEqual(chips(s, b, "m1"), ["👍bob"]); // carol's last word (599) is an unreact
+  assert.ok(b.reactions.get("m1").get("👍").size <= 256);
+});
+
+test("the words that make a guest reaction an account's are kept when one emoji has too many", () => {
+  const { s, feed, b } = joined();
+  // carol as a guest, then logged in under her nick; then, logged in as cz, all day
+  feed(said("m1", 1, "hello"), reaction("m1", "👍", 2, "carol"), acct(reaction("m1", "👍", 3, "carol"), "carol"));
+  for (let i = 0; i < 600; i++) {
+    const time = `time=2024-05-01T13:00:00.${String(i).padStart(3, "0")}Z`;
+    feed(`@account=carol;${time};+draft/reply=m1;+draft/react=👍 :cz!x@h TAGMSG #a`);
+  }
+  assert.deepEqual(chips(s, b, "m1"), ["👍cz"]);
   assert.ok(b.reactions.get("m1").get("👍").size <= 256);
 });
 
