@@ -340,10 +340,26 @@ export class MessageList {
     }
   }
 
+  /**
+   * Rows below the window scrolled near, drawn in bulk (quietly), up to the news: lines
+   * that came since the last drawing are the next update's, which reads them out while
+   * the reader follows and counts them below if not (or, held back from a bulk drawing,
+   * they wait for it). A scroll reaches the page at the start of a frame, before the
+   * frame's drawing: the browser's own, of the last drawing, comes after a line that
+   * arrived meanwhile, and would otherwise draw it here, unread.
+   */
   loadNewer() {
     const b = this.buffer;
+    let to = Math.min(b.end, this.end + CHUNK);
+    for (let i = this.end; i < to; i++) {
+      if (this.isNews(b.at(i))) {
+        to = i;
+        break;
+      }
+    }
+    if (to <= this.end) return;
     this.hush();
-    this.appendRows(Math.min(b.end, this.end + CHUNK));
+    this.appendRows(to);
     if (this.entries.length > MAX_ROWS) {
       const c = this.container;
       const before = c.scrollHeight;
