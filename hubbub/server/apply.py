@@ -740,8 +740,14 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     user = state.users.get(ev.uid)
     target = state.users.get(ev.target)
     channel = state.channels.get(casefold(ev.channel))
-    if user is None or target is None or channel is None:
+    # What the inviter's node saw may be gone in the network's order (a cluster): the
+    # target quit on its own node, the channel was renamed; the inviter is told which
+    if user is None:
         return rejected("gone")
+    if target is None:
+        return rejected("no such user")
+    if channel is None:
+        return rejected("no such channel")
     if ev.grants:
         channel.invited.add(target.uid)
         target.invited_to = target.invited_to | {channel.key}

@@ -237,6 +237,25 @@ def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhi
     assert apply(state, ChannelRenamed("u1", "#new", "#NEW", "", 6.0, "m7")).rejected is None  # case only
 
 
+def test_an_invite_applied_after_its_target_or_channel_went_is_refused_and_invites_nobody() -> None:
+    """A cluster's order may put the target's quit, or the channel's rename, before an
+    INVITE the inviter's node let through: it is refused wherever it is applied, with the
+    reason its handler answers (401, 403), and holds no invitation."""
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b"), ("u3", "c")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u1", "#old", 2.0, "m1"))
+    apply(state, UserQuit("u2", "bye", 3.0, "m2"))
+    assert apply(state, Invited("u1", "u2", "#old", True, 4.0, "m3")).rejected == "no such user"
+    apply(state, ChannelRenamed("u1", "#old", "#new", "", 5.0, "m4"))
+    assert apply(state, Invited("u1", "u3", "#old", True, 6.0, "m5")).rejected == "no such channel"
+    assert not state.channels["#new"].invited and not state.users["u3"].invited_to
+    apply(state, UserQuit("u1", "bye", 7.0, "m6"))
+    assert apply(state, Invited("u1", "u3", "#new", True, 8.0, "m7")).rejected == "gone"  # no inviter to tell
+
+
 def test_a_knock_applied_after_no_knock_is_refused() -> None:
     """+K set on one node and a KNOCK let through on another before it arrived: in the
     network's order the +K comes first, and the knock is refused wherever it is applied."""

@@ -121,15 +121,23 @@ def handle_invite(ctx: Context, message: Message) -> None:
     if refuses_unregistered(target, user):  # +R: the target never sees it, so it lets no one in either
         conn.numeric(n.ERR_NONONREG, target.nick, "only takes invitations from users logged in to an account")
         return
+    # as this node knew them: a refusal names them so (a renamed channel's object has its new name)
+    target_nick, channel_name = target.nick, channel.name
+
     def invited(outcome: Outcome) -> None:  # once the invitation holds (in a cluster, network-wide)
-        conn.numeric(n.RPL_INVITING, target.nick, channel.name)
-        if target.away is not None:
-            conn.numeric(n.RPL_AWAY, target.nick, target.away)
+        if outcome.rejected == "no such user":  # the target quit first, in the network's order
+            conn.numeric(n.ERR_NOSUCHNICK, target_nick, "No such nick/channel")
+        elif outcome.rejected == "no such channel":  # renamed away first, in the network's order
+            conn.numeric(n.ERR_NOSUCHCHANNEL, channel_name, "No such channel")
+        elif outcome.rejected is None:
+            conn.numeric(n.RPL_INVITING, target.nick, channel.name)
+            if target.away is not None:
+                conn.numeric(n.RPL_AWAY, target.nick, target.away)
 
     # Only an invitation from someone who could lift +i, +b, +k and +l lets its
     # target past them; a plain member's INVITE is a suggestion, not a key.
     grants = channel.rank(user) >= HALFOP
-    ctx.emit(Invited(user.uid, target.uid, channel.name, grants, ctx.now(), new_msgid()), invited)
+    ctx.emit(Invited(user.uid, target.uid, channel_name, grants, ctx.now(), new_msgid()), invited)
 
 
 @command("KNOCK", min_params=1)
