@@ -28,7 +28,11 @@ def _cap(params: list[str]) -> bool:
         return False
     bounds = _CAP_SUBCOMMANDS.get(params[0].upper())
     if bounds is None:
-        return False
+        # a subcommand this server does not know (a later CAP version's, a client's
+        # mistake), in capitals as clients send them: IRC, answered with 410 as the spec
+        # says, rather than a nickname refused in words
+        word = params[0]
+        return len(params) <= 2 and word.isascii() and word.isalpha() and word.isupper()
     rest = params[1:]
     if not bounds[0] <= len(rest) <= bounds[1]:
         return False

@@ -445,6 +445,18 @@ async def test_invalid_cap_subcommand_is_410(server, clients) -> None:
     assert reply.params == ["*", "FOO", "Invalid CAP command"]
 
 
+async def test_an_unknown_cap_subcommand_as_the_first_line_is_irc_answered_410(server, clients) -> None:
+    """A client's first line may be a CAP subcommand the server does not know (a later
+    version's): IRC all the same, answered with 410, not a nickname refused in words."""
+    client = await LineClient.connect(server)
+    clients.append(client)
+    client.send("CAP NOTACOMMAND")
+    reply = await client.expect("410")
+    assert reply.params == ["*", "NOTACOMMAND", "Invalid CAP command"]
+    client.send("PING still-irc")
+    await client.expect("PONG")
+
+
 @pytest.mark.parametrize("line", ["CAP :", "CAP :a b"])
 async def test_unrepeatable_cap_subcommand_is_410_with_star(server, clients, line) -> None:
     client = await fresh(server, clients)

@@ -357,6 +357,8 @@ def test_a_first_line_that_is_not_utf8_is_a_person_typing_in_another_encoding(ne
         "CAP LS",
         "CAP REQ :multi-prefix sasl",
         "CAP END",
+        "CAP NOTACOMMAND",  # a subcommand this server does not know: 410 follows
+        "CAP FUTURE arg",
         "NICK alice",
         "NICK :alice",
         "NICK averyveryverylongnickname",  # longer than our NICKLEN: still a client (432 follows)
@@ -394,6 +396,8 @@ def test_well_formed_registration_commands_mean_irc(line: str) -> None:
         "NICK erin 2",
         "CAP is what I wear",
         "CAP LS please",
+        "CAP Hi there",
+        "CAP IS what I wear",
         "PASS the salt",
         "PING me when you are here",
         "QUIT this and that",
