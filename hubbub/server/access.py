@@ -29,6 +29,7 @@ from hubbub.server.bans import ACCOUNT, MUTE, MaskList, Seen
 from hubbub.server.chanmodes import CHANNEL_MODES, ModeSpec
 from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, STATUS_MODES, VOICE, Channel
 from hubbub.server.user import User
+from hubbub.server.usermodes import refuses_unregistered
 
 if TYPE_CHECKING:
     from hubbub.server.events import ModeChange
@@ -166,6 +167,31 @@ def may_set_topic(channel: Channel, user: User) -> bool:
 def may_invite(channel: Channel, user: User) -> bool:
     """Any member may invite to an open channel; to a +i one, halfops and above."""
     return "i" not in channel.modes or channel.rank(user) >= HALFOP
+
+
+def invite_refusal(channel: Channel, user: User, target: User) -> tuple[str, str] | None:
+    """Why `user` may not invite `target` to `channel`, as (numeric, text), or None when
+    it may. The INVITE handler asks it of its node's state, and the applier asks it again
+    of the state in the network's order, where the inviter may have been deopped or
+    kicked, or the target have joined or set +R, on another node meanwhile (a cluster):
+    one rule, so that the two never disagree."""
+    if channel.hidden_from(user):  # a secret channel does not exist outside
+        return n.ERR_NOSUCHCHANNEL, "No such channel"
+    if user not in channel.members:
+        return n.ERR_NOTONCHANNEL, "You're not on that channel"
+    if not may_invite(channel, user):
+        return n.ERR_CHANOPRIVSNEEDED, "You're not channel operator"
+    if target in channel.members:
+        return n.ERR_USERONCHANNEL, "is already on channel"
+    if refuses_unregistered(target, user):  # +R: the target never sees it, so it lets no one in either
+        return n.ERR_NONONREG, "only takes invitations from users logged in to an account"
+    return None
+
+
+def invitation_admits(channel: Channel, user: User) -> bool:
+    """Only an invitation from someone who could lift +i, +b, +k and +l lets its target
+    past them; a plain member's INVITE is a suggestion, not a key."""
+    return channel.rank(user) >= HALFOP
 
 
 def outranks(channel: Channel, actor: User, target: User) -> bool:

@@ -16,9 +16,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.server import chanflood, joinflood, knocks
-from hubbub.server.access import join_refusal, may_apply_mode, may_kick, may_set_topic
+from hubbub.server.access import (
+    invitation_admits,
+    invite_refusal,
+    join_refusal,
+    may_apply_mode,
+    may_kick,
+    may_set_topic,
+)
 from hubbub.server.account import Account
 from hubbub.server.channel import HALFOP, LIST_MODES, STATUS_MODES, Channel
 from hubbub.server.events import (
@@ -741,14 +749,20 @@ def _invited(state: ChatState, ev: Invited) -> Outcome:
     target = state.users.get(ev.target)
     channel = state.channels.get(casefold(ev.channel))
     # What the inviter's node saw may be gone in the network's order (a cluster): the
-    # target quit on its own node, the channel was renamed; the inviter is told which
+    # target quit on its own node, the channel was renamed; the inviter is told which,
+    # "<numeric> <text>" as its handler would have answered
     if user is None:
         return rejected("gone")
     if target is None:
-        return rejected("no such user")
+        return rejected(f"{n.ERR_NOSUCHNICK} No such nick/channel")
     if channel is None:
-        return rejected("no such channel")
-    if ev.grants:
+        return rejected(f"{n.ERR_NOSUCHCHANNEL} No such channel")
+    # checked again in the network's order: the inviter deopped or kicked first, the
+    # target joined or set +R first (from another node, say)
+    refusal = invite_refusal(channel, user, target)
+    if refusal is not None:
+        return rejected(" ".join(refusal))
+    if ev.grants and invitation_admits(channel, user):  # deopped first: a suggestion, not a key
         channel.invited.add(target.uid)
         target.invited_to = target.invited_to | {channel.key}
     outcome = Outcome()

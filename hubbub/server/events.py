@@ -227,10 +227,12 @@ class ChannelModesSet(NamedTuple):
 
 @_event
 class Invited(NamedTuple):
-    uid: str
+    uid: str  # the inviter (its membership and rank checked again when applied, in the network's order)
     target: str  # uid
     channel: str
-    grants: bool  # lets the target past +i, +b, +k and +l once
+    # lets the target past +i, +b, +k and +l once; when applied, only if the inviter is
+    # still a halfop or above (a deop ordered first makes it a suggestion)
+    grants: bool
     time: float
     msgid: str
 

@@ -48,7 +48,9 @@ def refuses_unregistered(target: User, sender: User) -> bool:
     cannot ban. One rule for PRIVMSG (handlers/messaging.py) and INVITE
     (handlers/moderation.py), asked by their handlers of the chat state, which every node
     of a cluster holds alike: the sender's node decides, whichever node the target is
-    on, and what it refuses is never an event."""
+    on, and what it refuses is never an event. An INVITE's is asked again where it is
+    applied (access.invite_refusal), the target's +R or the sender's logout having come
+    first in the network's order: an invitation is state, a message is not."""
     return (
         REGISTERED_ONLY in target.modes and sender.account is None and "o" not in sender.modes and sender is not target
     )

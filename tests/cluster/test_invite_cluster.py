@@ -1,8 +1,9 @@
 """INVITE on a cluster of two nodes: the inviter's node lets it through against its own
 replica, and the log decides. Its 341 (and 301) come once the invitation is applied;
-one ordered after its target's quit, or after its channel's rename, on the other node,
-is refused there like everywhere, and the inviter gets the 401 or 403 it would have
-had on one server, not a 341 for an invitation that never was.
+one ordered after its target's quit, after its channel's rename, or after its
+inviter's deop, on the other node, is refused there like everywhere, and the inviter
+gets the 401, 403 or 482 it would have had on one server, not a 341 for an invitation
+that never was.
 
 Each race is made exact as in test_divergence_random_audit.py: Redis takes no writes
 while both nodes take their line in, and then takes the appends in the order they came.
@@ -68,6 +69,37 @@ async def test_an_invite_ordered_after_its_channel_s_rename_gets_403_and_no_341(
     await agreed([w1, w2], 2)
     target.send("INVITE")  # no invitation held, to the new name either
     assert [m.command for m in await target.collect_until("337")] == ["337"]
+
+
+async def test_an_invite_ordered_after_its_inviter_s_deop_gets_482_and_lets_nobody_in(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    n1, n2, w1, w2 = await two_nodes(cluster)
+    chief = await cluster.client(n2, "chief", "#c", caps=NOTIFY)
+    inviter = await cluster.client(n1, "inviter", "#c")
+    target = await cluster.client(n1, "target")
+    # the inviter's JOIN must have reached the chief's node, or the +o meets a stranger (441)
+    await chief.expect(lambda m: m.command == "JOIN" and (m.source or "").startswith("inviter!"))
+    chief.send("MODE #c +i")
+    chief.send("MODE #c +o inviter")
+    await inviter.expect("MODE", "#c", "+o", "inviter")
+    await agreed([w1, w2], 2)
+    async with log_paused(redis_server.url) as waiting:
+        chief.send("MODE #c -o inviter")
+        await sync(w2)
+        await waiting(1)
+        inviter.send("INVITE target #c")  # node 1 has not read the deop: the inviter is op there
+        await sync(w1)
+        await waiting(2)
+    answer = await inviter.expect(lambda m: m.command in ("341", "482"))
+    assert answer.command == "482" and answer.params[1:] == ["#c", "You're not channel operator"], answer
+    assert not [m for m in await sync(inviter) if m.command in ("341", "301")]
+    await agreed([w1, w2], 2)
+    assert not [m for m in await sync(chief) if m.command == "INVITE"]  # invite-notify: nobody told
+    assert not [m for m in await sync(target) if m.command == "INVITE"]
+    target.send("JOIN #c")  # no invitation past +i
+    assert (await target.expect(lambda m: m.command in ("JOIN", "473"))).command == "473"
+    assert await names(chief, "#c") == ["@chief", "inviter"]
 
 
 async def test_the_inviter_hears_341_and_301_before_what_the_invitation_lets_happen(cluster: Cluster) -> None:

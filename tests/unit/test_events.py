@@ -29,6 +29,7 @@ from hubbub.server.events import (
     Event,
     Invited,
     Joined,
+    Kicked,
     KlineAdded,
     Knocked,
     LoggedIn,
@@ -39,6 +40,7 @@ from hubbub.server.events import (
     Registered,
     Said,
     SaidMultiline,
+    UserModesSet,
     UserQuit,
     from_record,
     new_said,
@@ -240,7 +242,7 @@ def test_a_rename_moves_the_channel_everywhere_and_loses_to_a_name_taken_meanwhi
 def test_an_invite_applied_after_its_target_or_channel_went_is_refused_and_invites_nobody() -> None:
     """A cluster's order may put the target's quit, or the channel's rename, before an
     INVITE the inviter's node let through: it is refused wherever it is applied, with the
-    reason its handler answers (401, 403), and holds no invitation."""
+    numeric its handler answers (401, 403), and holds no invitation."""
     state = ChatState(0.0)
     for uid, nick in (("u1", "a"), ("u2", "b"), ("u3", "c")):
         apply(state, Connected(uid, "ip", "ip", False, 1.0))
@@ -248,12 +250,69 @@ def test_an_invite_applied_after_its_target_or_channel_went_is_refused_and_invit
         apply(state, Registered(uid, "~u", "U", 1.0))
     apply(state, Joined("u1", "#old", 2.0, "m1"))
     apply(state, UserQuit("u2", "bye", 3.0, "m2"))
-    assert apply(state, Invited("u1", "u2", "#old", True, 4.0, "m3")).rejected == "no such user"
+    assert apply(state, Invited("u1", "u2", "#old", True, 4.0, "m3")).rejected == "401 No such nick/channel"
     apply(state, ChannelRenamed("u1", "#old", "#new", "", 5.0, "m4"))
-    assert apply(state, Invited("u1", "u3", "#old", True, 6.0, "m5")).rejected == "no such channel"
+    assert apply(state, Invited("u1", "u3", "#old", True, 6.0, "m5")).rejected == "403 No such channel"
     assert not state.channels["#new"].invited and not state.users["u3"].invited_to
     apply(state, UserQuit("u1", "bye", 7.0, "m6"))
     assert apply(state, Invited("u1", "u3", "#new", True, 8.0, "m7")).rejected == "gone"  # no inviter to tell
+
+
+def test_an_invite_applied_after_its_inviter_lost_the_right_is_refused_and_lets_nobody_in() -> None:
+    """An op deopped or kicked on another node before its INVITE reaches the log: the
+    handler's rules are asked again of the state as applied, on every replica alike, and
+    the refusal is the numeric one server would have given (482, 442; 403 for a secret
+    channel). On an open channel a deopped op's INVITE still goes, as a plain member's:
+    no key past +b, +k and +l."""
+    replicas = [ChatState(0.0), ChatState(0.0)]
+    for state in replicas:
+        for uid, nick in (("u1", "a"), ("u2", "b"), ("u3", "c")):
+            apply(state, Connected(uid, "ip", "ip", False, 1.0))
+            apply(state, NickSet(uid, nick, 1.0, "m"))
+            apply(state, Registered(uid, "~u", "U", 1.0))
+        apply(state, Joined("u1", "#c", 2.0, "j1"))
+        apply(state, Joined("u2", "#c", 2.1, "j2"))
+        apply(state, ChannelModesSet("u1", "#c", (ModeChange(True, "i"), ModeChange(True, "o", "u2")), 3.0, "m1"))
+        apply(state, ChannelModesSet("u1", "#c", (ModeChange(False, "o", "u2"),), 4.0, "m2"))  # ordered first
+        assert apply(state, Invited("u2", "u3", "#c", True, 5.0, "i1")).rejected == "482 You're not channel operator"
+        apply(state, ChannelModesSet("u1", "#c", (ModeChange(True, "o", "u2"),), 6.0, "m3"))
+        apply(state, Kicked("u1", "u2", "#c", "out", 7.0, "k1"))
+        assert apply(state, Invited("u2", "u3", "#c", True, 8.0, "i2")).rejected == "442 You're not on that channel"
+        apply(state, ChannelModesSet("u1", "#c", (ModeChange(True, "s"),), 9.0, "m4"))
+        assert apply(state, Invited("u2", "u3", "#c", True, 10.0, "i3")).rejected == "403 No such channel"
+        channel = state.channels["#c"]
+        assert not channel.invited and not state.users["u3"].invited_to
+        apply(state, ChannelModesSet("u1", "#c", (ModeChange(False, "i"), ModeChange(False, "s")), 11.0, "m5"))
+        apply(state, Joined("u2", "#c", 12.0, "j3", ""))
+        invited = apply(state, Invited("u2", "u3", "#c", True, 13.0, "i4"))  # an op's, deopped by the rejoin
+        assert invited.rejected is None and invited.target is state.users["u3"]
+        assert not channel.invited and not state.users["u3"].invited_to  # a suggestion, not a key
+        assert apply(state, Invited("u1", "u3", "#c", True, 14.0, "i5")).rejected is None
+        assert channel.invited == {"u3"}
+    assert replicas[0].digest() == replicas[1].digest()
+
+
+def test_an_invite_applied_after_its_target_joined_or_set_plus_r_is_refused() -> None:
+    """The target joined the channel (443), or set user mode +R while the inviter has no
+    account (486), before the INVITE in the network's order: refused where it is
+    applied, as on one server. Operators still reach a +R user."""
+    state = ChatState(0.0)
+    for uid, nick in (("u1", "a"), ("u2", "b"), ("u3", "c")):
+        apply(state, Connected(uid, "ip", "ip", False, 1.0))
+        apply(state, NickSet(uid, nick, 1.0, "m"))
+        apply(state, Registered(uid, "~u", "U", 1.0))
+    apply(state, Joined("u1", "#c", 2.0, "j1"))
+    apply(state, Joined("u2", "#c", 3.0, "j2", ""))  # ordered first
+    refused = apply(state, Invited("u1", "u2", "#c", True, 4.0, "i1")).rejected
+    assert refused == "443 is already on channel"
+    apply(state, UserModesSet("u3", ((True, "R"),), 5.0))  # ordered first
+    refused = apply(state, Invited("u1", "u3", "#c", True, 6.0, "i2")).rejected
+    assert refused == "486 only takes invitations from users logged in to an account"
+    channel = state.channels["#c"]
+    assert not channel.invited and not state.users["u2"].invited_to and not state.users["u3"].invited_to
+    apply(state, UserModesSet("u1", ((True, "o"),), 7.0))
+    assert apply(state, Invited("u1", "u3", "#c", True, 8.0, "i3")).rejected is None
+    assert channel.invited == {"u3"}
 
 
 def test_a_knock_applied_after_no_knock_is_refused() -> None:

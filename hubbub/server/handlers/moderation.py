@@ -6,8 +6,10 @@ expect. INVITE records an invitation that lets its target join once past +i, +b,
 and +l; with the `invite-notify` capability, the channel's halfops and ops (those who
 could have invited to a +i channel themselves) are told too. An INVITE from a user
 with no account to one with user mode +R is refused whole (the charybdis family's 486
-to the inviter; no invitation, nobody else told). INVITE without parameters lists the
-invitations one holds (336, 337). KNOCK, from outside a channel one cannot join,
+to the inviter; no invitation, nobody else told). INVITE's rules (access.invite_refusal)
+are asked again where the invitation is applied, in the network's order: the inviter
+gets 341, or the refusal one server would have given. INVITE without parameters lists
+the invitations one holds (336, 337). KNOCK, from outside a channel one cannot join,
 asks its halfops and ops for an invitation (710 to them, 711 to the knocker), at
 most once per `limits.knock_delay` per knocker and per channel (knocks.py); the
 charybdis family's numerics and rules (713 for an open channel, 714 for a member, 404
@@ -26,7 +28,6 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Invited, Kicked, Knocked
 from hubbub.server.handlers.replies import LINE_BUDGET, refused_when_applied, shown
-from hubbub.server.usermodes import refuses_unregistered
 
 
 def _kick_pairs(ctx: Context, message: Message) -> list[tuple[str, str]] | None:
@@ -106,38 +107,40 @@ def handle_invite(ctx: Context, message: Message) -> None:
         conn.numeric(n.ERR_NOSUCHNICK, shown(nick), "No such nick/channel")
         return
     channel = ctx.state.find_channel(name)
-    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside
+    if channel is None or channel.hidden_from(user):  # a secret channel does not exist outside: named as typed
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
-        return
-    if user not in channel.members:
-        conn.numeric(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        return
-    if not access.may_invite(channel, user):
-        conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
-        return
-    if target in channel.members:
-        conn.numeric(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
-        return
-    if refuses_unregistered(target, user):  # +R: the target never sees it, so it lets no one in either
-        conn.numeric(n.ERR_NONONREG, target.nick, "only takes invitations from users logged in to an account")
         return
     # as this node knew them: a refusal names them so (a renamed channel's object has its new name)
     target_nick, channel_name = target.nick, channel.name
+    refusal = access.invite_refusal(channel, user, target)
+    if refusal is not None:
+        _refuse_invite(ctx, *refusal, target_nick, channel_name)
+        return
 
     def invited(outcome: Outcome) -> None:  # once the invitation holds (in a cluster, network-wide)
-        if outcome.rejected == "no such user":  # the target quit first, in the network's order
-            conn.numeric(n.ERR_NOSUCHNICK, target_nick, "No such nick/channel")
-        elif outcome.rejected == "no such channel":  # renamed away first, in the network's order
-            conn.numeric(n.ERR_NOSUCHCHANNEL, channel_name, "No such channel")
-        elif outcome.rejected is None:
+        if outcome.rejected is None:
             conn.numeric(n.RPL_INVITING, target.nick, channel.name)
             if target.away is not None:
                 conn.numeric(n.RPL_AWAY, target.nick, target.away)
+            return
+        # checked again in the network's order (apply.py): the target quit, the channel
+        # was renamed, the inviter deopped or kicked, the target joined or set +R first
+        code, _, text = outcome.rejected.partition(" ")
+        if code.isdigit() and text:
+            _refuse_invite(ctx, code, text, target_nick, channel_name)
 
-    # Only an invitation from someone who could lift +i, +b, +k and +l lets its
-    # target past them; a plain member's INVITE is a suggestion, not a key.
-    grants = channel.rank(user) >= HALFOP
+    grants = access.invitation_admits(channel, user)
     ctx.emit(Invited(user.uid, target.uid, channel_name, grants, ctx.now(), new_msgid()), invited)
+
+
+def _refuse_invite(ctx: Context, code: str, text: str, nick: str, channel: str) -> None:
+    """An INVITE's refusal (access.invite_refusal's, or the applier's), each numeric naming what it is about."""
+    if code in (n.ERR_NOSUCHNICK, n.ERR_NONONREG):
+        ctx.conn.numeric(code, nick, text)
+    elif code == n.ERR_USERONCHANNEL:
+        ctx.conn.numeric(code, nick, channel, text)
+    else:
+        ctx.conn.numeric(code, channel, text)
 
 
 @command("KNOCK", min_params=1)
