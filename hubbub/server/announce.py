@@ -339,9 +339,11 @@ def _hosts_changed(a: Announcer, outcome: Outcome, time: float, msgid: str) -> N
 
 
 def _account_notice(
-    a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool, prefix: str
+    a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool, prefix: str,
+    include_self: bool = True,
 ) -> None:
-    """account-notify (the user included), and its own +r or -r, once it has a nick to
+    """account-notify (the user included, unless `include_self` is false: a login's own
+    lines follow its 900, tell_own_login), and its own +r or -r, once it has a nick to
     carry them: a login during registration is told by 900 and the MODE after the
     welcome, and nobody else sees a connection that is not registered yet. The read
     markers its connection was told were another account's (or none): forgotten.
@@ -352,10 +354,24 @@ def _account_notice(
     if not user.registered:
         return
     out = from_user(user, Message("ACCOUNT", [user.account or "*"], prefix), time, msgid)
-    a.with_cap(user, out, "account-notify", include_self=True)
+    a.with_cap(user, out, "account-notify", include_self=include_self)
     conn = user.conn
-    if conn is not None and (gained_r or lost_r):
+    if include_self and conn is not None and (gained_r or lost_r):
         conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], prefix))
+
+
+def tell_own_login(user: User, time: float, msgid: str, gained_r: bool) -> None:
+    """A login's ACCOUNT line (with account-notify) and +r to the user itself, sent by the
+    login after its 900 (and SASL's 903): a client that logs in once registered reads
+    the answer to its AUTHENTICATE or IDENTIFY first, as irctest and ergo have it, and
+    then what the login changed. Others heard of it as it was applied (_logged_in)."""
+    conn = user.conn
+    if conn is None or not user.registered:
+        return
+    if "account-notify" in conn.caps:
+        conn.deliver(from_user(user, Message("ACCOUNT", [user.account or "*"], user.prefix), time, msgid))
+    if gained_r:
+        conn.send(Message("MODE", [user.nick, "+r"], user.prefix))
 
 
 def _prefix_before(user: User, outcome: Outcome) -> str:
@@ -364,11 +380,12 @@ def _prefix_before(user: User, outcome: Outcome) -> str:
 
 @announces(LoggedIn)
 def _logged_in(a: Announcer, ev: LoggedIn, outcome: Outcome) -> None:
-    """The login, then the account's vhost shown (or another account's taken back)."""
+    """The login told to others, then the account's vhost shown (or another account's
+    taken back). The user itself hears of it after its 900 (tell_own_login)."""
     user = outcome.user
     assert user is not None
     prefix = _prefix_before(user, outcome)
-    _account_notice(a, user, ev.time, ev.msgid, gained_r=not outcome.old_nick, lost_r=False, prefix=prefix)
+    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=False, prefix=prefix, include_self=False)
     _hosts_changed(a, outcome, ev.time, ev.msgid)
 
 

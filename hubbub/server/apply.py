@@ -104,7 +104,7 @@ class Outcome:
     old_name = ""  # a renamed channel's name before; a K-line's mask it replaced, written otherwise
     old_founder = ""  # a channel given to another account (SET FOUNDER): its founder before, as applied
     created = False  # the event created its channel
-    time = 0.0  # a join's time as applied (in_time_order may have moved it): its autoreplay's bound
+    time = 0.0  # a join's time as applied (in_time_order may have moved it): its autoreplay's bound; a login's
     target: User | None = None  # the other user (kicked, invited, messaged)
     left: Sequence[Channel] = ()  # the channels a quitting user was in; those a dropped account's end took
     # The registered channels a dropped account's end unregistered and that stay (they have
@@ -1062,6 +1062,7 @@ def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
     outcome = Outcome()
     outcome.user = user
     outcome.old_nick = user.account or ""  # the account it was logged in to before, if any
+    outcome.time = ev.time  # as applied: the user's own ACCOUNT line follows its 900 (logins.py)
     user.account = account.name
     if "r" not in user.modes:
         user.modes = user.modes | {"r"}

@@ -36,6 +36,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server import vhosts
 from hubbub.server.account import Account
+from hubbub.server.announce import tell_own_login
 from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
@@ -174,10 +175,12 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         ctx.conn.numeric(n.RPL_LOGGEDIN, nick_mask, account.name, f"You are now logged in as {account.name}")
         if then is not None:
             then()
+        tell_own_login(user, outcome.time, msgid, gained_r=not outcome.old_nick)
         give_owed_status(ctx)
         vhosts.tell_older_nodes(ctx, outcome)
 
-    ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), new_msgid()), logged)
+    msgid = new_msgid()
+    ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), msgid), logged)
 
 
 def give_owed_status(ctx: Context) -> None:

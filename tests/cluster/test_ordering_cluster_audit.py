@@ -107,6 +107,7 @@ async def registered(cluster: Cluster, node: Node, nick: str, *channels: str, ca
     client = await cluster.client(node, nick, *channels, caps=caps)
     assert await ns(client, f"REGISTER {PASSWORD}") == "Account created"
     await client.expect(_from(NS))  # You're now logged in as ...
+    await client.expect("MODE", nick, "+r")  # what the login changed, after its answer
     return client
 
 

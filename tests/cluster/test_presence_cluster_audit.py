@@ -375,6 +375,7 @@ async def test_channel_neighbours_on_another_node_hear_away_setname_and_account(
     assert seen.source == mine.source and seen.params == ["Renamed Person"]
     assert seen.tags.get("msgid") == mine.tags.get("msgid")
     await ns_register(target)
+    await target.expect("MODE", "cnT", "+r")  # after the login's answer, with its own ACCOUNT line
     assert [m.params for m in target.received if m.command == "ACCOUNT"] == [["cnT"]]  # account-notify: itself too
     assert (await seer.expect("ACCOUNT")).params == ["cnT"]
     # one who joins later is not sent the members' away states (WHO tells them), only changes

@@ -26,6 +26,7 @@ async def registered_account(
     created = await client.expect(lambda m: m.command == "NOTICE" and m.source == NS)
     assert created.params[-1] == "Account created"
     await client.expect(lambda m: m.command == "NOTICE" and m.source == NS)  # "You're now logged in as ..."
+    assert (await client.expect("MODE")).params == [nick, "+r"]  # after the answer, as the login's changes come
     return client
 
 

@@ -249,6 +249,21 @@ async def test_aborting_while_the_password_is_checked_does_not_log_in(server, cl
 # -- re-authentication after registration --------------------------------------------------------
 
 
+async def test_a_login_after_registration_answers_900_and_903_first_then_says_what_changed(server, clients) -> None:
+    """The lines after the last AUTHENTICATE are its answer, 900 then 903 (as irctest and
+    ergo have it); the client's own ACCOUNT line and +r follow, not precede, them."""
+    await registered_account(server, "alice")
+    client = await capped(server, "carol", "sasl", "account-notify")
+    clients.append(client)
+    client.send("AUTHENTICATE PLAIN")
+    await client.expect("AUTHENTICATE", "+")
+    seen = len(client.received)
+    client.send("AUTHENTICATE " + b64("alice\0alice\0correct-horse"))
+    await client.expect("MODE")
+    after = [(m.command, m.params[1] if m.command == "MODE" else "") for m in client.received[seen:]]
+    assert after == [("900", ""), ("903", ""), ("ACCOUNT", ""), ("MODE", "+r")]
+
+
 async def test_reauthenticating_to_another_account_is_announced_and_keeps_plus_r(server, clients) -> None:
     await registered_account(server, "alice")
     await registered_account(server, "bob")
@@ -259,6 +274,7 @@ async def test_reauthenticating_to_another_account_is_announced_and_keeps_plus_r
     assert (await watcher.expect("ACCOUNT")).params == ["alice"]
     assert (await plain(client, "bob", "correct-horse")).command == "903"
     assert (await watcher.expect("ACCOUNT")).params == ["bob"]
+    await sync(client)  # its own ACCOUNT line follows the 903
     assert [m.params for m in client.received if m.command == "ACCOUNT"] == [["alice"], ["bob"]]
     modes = [m for m in client.received if m.command == "MODE" and m.params[0] == "carol"]
     assert [m.params[1] for m in modes] == ["+r"]  # once: still logged in throughout

@@ -18,11 +18,11 @@ async def test_register_logs_in_and_everyone_sees_the_account(server, clients) -
     alice = await connected(server, "alice", "#c")
     clients.extend([watcher, alice])
     alice.send("PRIVMSG NickServ :REGISTER correct-horse")
-    assert (await alice.expect("MODE")).params == ["alice", "+r"]
     logged = await alice.expect("900")
     assert logged.params[1:] == ["alice!~u@127.0.0.1", "alice", "You are now logged in as alice"]
     assert await ns_notice(alice) == "Account created"
     assert await ns_notice(alice) == "You're now logged in as alice"
+    assert (await alice.expect("MODE")).params == ["alice", "+r"]  # what the login changed, after its answer
     assert (await watcher.expect("ACCOUNT")).params == ["alice"]
     alice.send("PRIVMSG #c :hi")
     assert (await watcher.expect("PRIVMSG")).tags.get("account") == "alice"

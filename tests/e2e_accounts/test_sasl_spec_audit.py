@@ -505,10 +505,10 @@ async def test_register_star_is_the_nick_and_logs_in_for_plain_and_scram(server,
     client = await connected(server, "frank")
     clients.append(client)
     client.send("REGISTER * * :two words")
-    assert (await client.expect("MODE")).params == ["frank", "+r"]
     assert (await client.expect("900")).params[:3] == ["frank", "frank!~u@127.0.0.1", "frank"]
     success = await client.expect("REGISTER")
     assert success.params[:2] == ["SUCCESS", "frank"] and len(success.params) == 3
+    assert (await client.expect("MODE")).params == ["frank", "+r"]
     assert await whois_account(client) == "frank"
     client.send("REGISTER * * another")
     fail = await client.expect("FAIL")

@@ -127,7 +127,8 @@ async def test_labeled_identify_answers_after_the_password_hash_in_one_batch(ser
     (failed,) = await reply_to(alice, "@label=i1 PRIVMSG NickServ :IDENTIFY dave wrong-password")
     assert failed.command == "NOTICE" and failed.tags == {"label": "i1"}
     inside = labeled_batch(await reply_to(alice, "@label=i2 PRIVMSG NickServ :IDENTIFY dave pw12345678"), "i2")
-    assert "900" in commands(inside) and inside[-1].source.startswith("NickServ!")
+    assert "900" in commands(inside) and inside[-2].source.startswith("NickServ!")
+    assert (inside[-1].command, inside[-1].params) == ("MODE", ["alice", "+r"])  # what the login changed, last
 
 
 async def test_labeled_sasl_after_registration_success_and_failure(server, clients) -> None:
@@ -144,7 +145,7 @@ async def test_labeled_sasl_after_registration_success_and_failure(server, clien
     assert (abort.command, abort.tags) == ("906", {"label": "s3"})
     await reply_to(alice, "AUTHENTICATE PLAIN")
     inside = labeled_batch(await reply_to(alice, "@label=s4 AUTHENTICATE " + b64("dave\0dave\0pw12345678")), "s4")
-    assert commands(inside)[-2:] == ["900", "903"]
+    assert commands(inside)[-3:] == ["900", "903", "MODE"]  # the answer, then what the login changed
     inside = labeled_batch(await reply_to(alice, "@label=s5 AUTHENTICATE NOPE"), "s5")
     # SASL 3.2: RPL_SASLMECHS (908) lists the mechanisms, then ERR_SASLFAIL (904)
     assert commands(inside) == ["908", "904"] and inside[0].params[1] == "PLAIN,SCRAM-SHA-256"

@@ -392,7 +392,7 @@ async def test_hanging_up_during_a_password_check_leaves_nothing_behind(sqlite_s
     # registers "gone" itself, and #left was never joined
     assert await ns(newcomer, "REGISTER pw-newcomer-1") == "Account created"
     newcomer.send("NAMES #left")
-    assert [m.command for m in await sync(newcomer)] == ["NOTICE", "366"]  # the login notice, then no one
+    assert [m.command for m in await sync(newcomer)] == ["NOTICE", "MODE", "366"]  # the login notice, +r, then no one
     watcher.send("WHOIS gone")
     whois = await watcher.collect_until("318")
     assert [m.params[2] for m in whois if m.command == "330"] == ["gone"]  # the newcomer's own account
@@ -479,7 +479,7 @@ async def test_a_websocket_client_sending_frames_back_to_back_gets_its_labels_in
         got = units(ws.received[start:-1])
         assert [label for label, _ in got] == [f"W{i}" for i in range(len(lines))]
         replies = [unit for _, unit in got]
-        assert kinds(replies[0])[-2:] == ["900", "REGISTER"] and content(replies[0])[-1].params[0] == "SUCCESS"
+        assert kinds(replies[0])[-3:] == ["900", "REGISTER", "MODE"] and content(replies[0])[-2].params[0] == "SUCCESS"
         assert texts(replies[1]) == texts(replies[4]) == ["from bob"]
         assert [m.params for m in content(replies[5])] == [["#c", MARK]]
         assert [m.params[-1] for m in replies[7]] == ["Password changed"]

@@ -882,10 +882,10 @@ async def test_account_notify_reaches_the_user_itself_and_extended_monitor_watch
         client.send("MONITOR + bob")
         await client.expect("730")
     bob.send("PRIVMSG NickServ :REGISTER bobs-password")
-    assert (await bob.expect("ACCOUNT")).params == ["bob"]
+    await bob.expect("NOTICE", "bob", "Account created")
+    assert (await bob.expect("ACCOUNT")).params == ["bob"]  # after the answer, as what the login changed
     seen = await watcher.expect("ACCOUNT")
     assert seen.source.startswith("bob!") and seen.params == ["bob"]
-    await bob.expect("NOTICE", "bob", "Account created")
     bob.send("PRIVMSG NickServ :LOGOUT")
     assert (await bob.expect("ACCOUNT")).params == ["*"]
     assert (await watcher.expect("ACCOUNT")).params == ["*"]
