@@ -35,7 +35,9 @@ from hubbub.app import Runtime
 from hubbub.irc.message import Message
 from tests.helpers import LineClient, start_server, stuck_socket, sync
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# the module's network (3,000 clients, their rooms, full ban lists) is set up once, by
+# the first test: about 20 s on a quiet machine, three times that on a loaded one
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(240)]
 
 SENDQ = 65536
 ROOM = 65536  # limits.send_buffer (its default): one pass may write SENDQ + ROOM bytes
