@@ -687,7 +687,7 @@ async def test_metadata_limits_hold_for_users_on_every_node(net: Net) -> None:
     owner.send("METADATA * SET a :changed")  # a key already set is no new key
     assert numeric_params([await owner.expect("761")]) == [["761", "lmO", "a", "*", "changed"]]
     assert await ask(owner, "METADATA * SET e :" + "x" * 41, lambda m: m.command == "FAIL") == [
-        ["FAIL", "METADATA", "INVALID_VALUE", "e", "The value is too long (at most 40 bytes)"]]  # fmt: skip
+        ["FAIL", "METADATA", "VALUE_INVALID", "e", "The value is too long (at most 40 bytes)"]]  # fmt: skip
     assert await ask(owner, "METADATA * SET BAD!KEY :v", lambda m: m.command == "FAIL") == [
         ["FAIL", "METADATA", "INVALID_KEY", "BAD!KEY", "Invalid key"]]  # fmt: skip
     reader = await net.client("here", "lmR", caps=META)

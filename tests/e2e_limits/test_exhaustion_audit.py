@@ -108,7 +108,7 @@ async def test_metadata_keys_set_before_registration_count_against_the_same_limi
     await sync(early)
     replies = [m for m in early.received if m.command in ("761", "766", "770", "FAIL")]
     fails = [m.params[1:3] for m in replies if m.command == "FAIL"]
-    assert fails == [["LIMIT_REACHED", "*"], ["INVALID_VALUE", "k1"], ["TOO_MANY_SUBS", "s3"],
+    assert fails == [["LIMIT_REACHED", "*"], ["VALUE_INVALID", "k1"], ["TOO_MANY_SUBS", "s3"],
                      ["LIMIT_REACHED", "early"]]  # fmt: skip
     assert [m.params[1] for m in replies if m.command == "770"] == ["s1", "s2"]
     early.send("METADATA * LIST")

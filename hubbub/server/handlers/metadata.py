@@ -172,7 +172,7 @@ def _set(ctx: Context, name: str, args: list[str]) -> None:
         _fail(ctx, "KEY_NO_PERMISSION", target.name, key, "You may not set metadata on this target")
         return
     if len(value.encode()) > lim.metadata_max_value_bytes:
-        _fail(ctx, "INVALID_VALUE", key, f"The value is too long (at most {lim.metadata_max_value_bytes} bytes)")
+        _fail(ctx, "VALUE_INVALID", key, f"The value is too long (at most {lim.metadata_max_value_bytes} bytes)")
         return
     current = target.values.get(key)
     if value == (current or ""):  # nothing changes: the answer alone
