@@ -758,7 +758,7 @@ async def test_page_up_from_the_input_scrolls_back_and_new_lines_do_not_yank(ope
     await expect(alice.page.locator("#jump")).to_have_text("↓ Newest")
     await expect(alice.page.locator("#input")).to_be_focused()
     carol.send("PRIVMSG #lobby :something new")
-    await expect(alice.page.locator("#jump")).to_have_text("↓ New messages")
+    await expect(alice.page.locator("#jump")).to_have_text("↓ 1 new message")
     await expect(alice.messages().locator(".row.message", has_text="something new")).not_to_be_in_viewport()
     jump = alice.page.locator("#jump")
     for _ in range(8):  # Page Down until at the newest, as a reader does

@@ -125,7 +125,7 @@ async def test_ten_thousand_messages_keep_the_page_bounded(open_user, irc_user) 
 
     # New messages do not yank the reader down; the jump button brings them back.
     carol.send("PRIVMSG #flood :one more")
-    await expect(alice.page.locator("#jump")).to_have_text("↓ New messages")
+    await expect(alice.page.locator("#jump")).to_have_text("↓ 1 new message")
     await alice.page.click("#jump")
     await expect(messages.locator(".row", has_text="one more")).to_be_in_viewport()
     # and the input still answers

@@ -50,7 +50,7 @@ async def test_much_missed_opens_at_the_new_messages_line(open_user, irc_user) -
     await expect(page.locator("#jump")).to_be_visible()  # as when scrolled up: the way down
     # Not following: a new line is said to be below, not scrolled to.
     carol.send("PRIVMSG #lobby :said while up there")
-    await expect(page.locator("#jump")).to_contain_text("New messages")
+    await expect(page.locator("#jump")).to_have_text("↓ 1 new message")
     await expect(row(alice, "said while up there")).to_have_count(0)  # not drawn: below the window
     await expect(line).to_be_in_viewport()
 

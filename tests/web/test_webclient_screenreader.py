@@ -10,7 +10,9 @@ had gone; a member's rank was read as a symbol ("at alice") and their being away
 all; the quick switcher's and the channel list's numbers came without words; the first
 connection was announced as "Connected again."; every join was read as "right arrow
 carol joined"; a nickname the server refused brought back the form with the focus on
-Connect, away from the reason.
+Connect, away from the reason; scrolled up to read back, the lines said meanwhile (not
+drawn, so not read out by the log) went untold, and the button to them did not say how
+many.
 
 What a screen reader would read out is taken, as in test_webclient_a11y_audit, as the
 text added to a live region while it is rendered and not busy (its ANNOUNCER); names and
@@ -26,7 +28,10 @@ pytest.importorskip("playwright")
 from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
-from tests.web.test_webclient_a11y_audit import ax_node, buffer_item, listen, said, said_count  # noqa: E402
+from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
+from tests.web.test_resilience import MAX_ROWS  # noqa: E402
+from tests.web.test_webclient_a11y_audit import ANNOUNCER, ax_node, buffer_item, listen, said, said_count  # noqa: E402
+from tests.web.test_webclient_missed import caught_up  # noqa: E402
 from tests.web.wsclient import start_web_server  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -180,6 +185,122 @@ async def test_the_marks_drawn_before_joins_and_on_buttons_are_not_read(open_use
     await expect(jump).to_be_visible()
     node = await ax_node(alice.page, "#jump")
     assert node["name"] == "Newest", node
+
+
+# The page's state holds a line whose text is exactly this (arg).
+HOLDS = "(text) => window.hubbub.state.activeBuffer.messages.some((r) => r.text === text)"
+
+
+async def scrolled_up(page) -> None:
+    """Page Up twice from the message box: the newest line out of view, not followed."""
+    await page.locator("#input").focus()
+    await page.keyboard.press("PageUp")
+    await page.keyboard.press("PageUp")
+    await expect(page.locator("#jump")).to_have_text("↓ Newest")
+
+
+async def test_scrolled_up_a_burst_below_is_told_once_by_count_and_at_the_bottom_lines_are_read_out(
+    open_user, irc_user
+) -> None:  # fmt: skip
+    """Scrolled up, new lines are not drawn where the reader is, so the log does not read
+    them out: the announcer says they are below, a burst once and by count, not line by
+    line. Back at the newest, the log reads what is said, as before."""
+    alice = await open_user()
+    page = alice.page
+    await page.clock.install()
+    await listen(page)
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    dave = await irc_user("dave", "#lobby")
+    await alice.say("/ignore dave")
+    # More than the list keeps drawn, in one frame: drawn afresh from the bottom, and only
+    # what comes after that is below.
+    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)
+    for i in range(MAX_ROWS + 50):
+        carol.send(f"PRIVMSG #lobby :earlier {i}")
+    await page.wait_for_function(HOLDS, arg=f"earlier {MAX_ROWS + 49}", polling=50)
+    await page.clock.run_for(1000)
+    await page.clock.resume()
+    await expect(alice.messages().locator(".row.message", has_text=f"earlier {MAX_ROWS + 49}")).to_be_in_viewport()
+    await scrolled_up(page)
+    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)  # no frame, no timer
+    start = await said_count(page)
+    for i in range(3):
+        dave.send(f"PRIVMSG #lobby :ignored {i}")
+    await sync(dave)  # on its way to alice before carol's
+    for i in range(5):
+        carol.send(f"PRIVMSG #lobby :burst {i}")
+    await page.wait_for_function(HOLDS, arg="burst 4", polling=50)
+    await page.clock.run_for(3000)
+    # One polite announcement naming the count (dave's lines not among them), not five.
+    assert await announced(page, start) == ["5 new messages in #lobby below"]
+    assert not [s for s in await said(page, start) if "burst" in s["text"]]
+    assert (await ax_node(page, "#jump"))["name"] == "5 new messages"
+    # More later: told again with the count brought up to date, once.
+    carol.send("PRIVMSG #lobby :burst 5")
+    await page.wait_for_function(HOLDS, arg="burst 5", polling=50)
+    await page.clock.run_for(10000)
+    assert await announced(page, start) == ["5 new messages in #lobby below", "6 new messages in #lobby below"]
+    await expect(page.locator("#jump")).to_have_text("↓ 6 new messages")
+    # Back at the newest before the next is told: it is not told; what follows is read
+    # out by the log, as it always is there, and not said to be below.
+    carol.send("PRIVMSG #lobby :burst 6")
+    await page.wait_for_function(HOLDS, arg="burst 6", polling=50)
+    await page.clock.run_for(100)
+    await expect(page.locator("#jump")).to_have_text("↓ 7 new messages")
+    start = await said_count(page)
+    await page.evaluate("() => document.getElementById('jump').click()")
+    carol.send("PRIVMSG #lobby :said at the bottom")
+    await page.wait_for_function(HOLDS, arg="said at the bottom", polling=50)
+    await page.clock.run_for(10000)
+    await expect(page.locator("#jump")).to_be_hidden()
+    texts = [s["text"] for s in await said(page, start) if s["region"] == "messages"]
+    assert any("said at the bottom" in t for t in texts), texts
+    assert await announced(page, start) == []
+    await page.clock.resume()
+
+
+async def test_a_line_below_is_not_told_once_one_has_gone_to_another_conversation(open_user, irc_user) -> None:
+    """A line said in a conversation not shown is not told (unless it is for you): one
+    waiting to be told below the window is dropped when one goes elsewhere."""
+    alice = await open_user()
+    page = alice.page
+    await page.clock.install()
+    await listen(page)
+    await alice.connect("alice", "#lobby #other")
+    carol = await irc_user("carol", "#lobby")
+    await alice.switch_to("#lobby")
+    for i in range(40):
+        carol.send(f"PRIVMSG #lobby :earlier {i}")
+    await expect(alice.messages().locator(".row.message", has_text="earlier 39")).to_be_in_viewport()
+    await scrolled_up(page)
+    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)
+    carol.send("PRIVMSG #lobby :said below")
+    await page.wait_for_function(HOLDS, arg="said below", polling=50)
+    await page.clock.run_for(100)  # drawn: counted below, not told yet
+    await expect(page.locator("#jump")).to_have_text("↓ 1 new message")
+    start = await said_count(page)
+    await page.evaluate("() => document.querySelector('#buffer-list .buffer[data-key=\"#other\"]').click()")
+    await page.clock.run_for(10000)
+    await expect(page.locator("#buffer-title")).to_have_text("#other")
+    assert not [t for t in await announced(page, start) if "below" in t]
+    await page.clock.resume()
+
+
+async def test_the_backlog_a_return_brings_is_not_told_below_and_a_live_line_after_it_is(open_user, irc_user) -> None:
+    """Coming back to much missed, the view opens at the "New messages" line, scrolled up:
+    the missed lines fetched are not told as news below; a line said then is."""
+    alice, carol = await reads_lobby(open_user, irc_user)
+    page = alice.page
+    await page.add_init_script(f"({ANNOUNCER})()")  # listening from the reload on
+    await away_while(alice, carol, *[f"PRIVMSG #lobby :missed {i} of 80" for i in range(1, 81)])
+    await page.wait_for_function(caught_up, arg=["#lobby"])
+    await expect(page.locator("#messages .new-line")).to_be_in_viewport()
+    await expect(page.locator("#jump")).to_have_text("↓ Newest")
+    carol.send("PRIVMSG #lobby :said while up there")
+    await page.wait_for_function("() => window.__said.some((s) => s.text.endsWith(' below'))")
+    assert [t for t in await announced(page, 0) if "below" in t] == ["New message from carol in #lobby below"]
+    await expect(page.locator("#jump")).to_have_text("↓ 1 new message")
 
 
 async def test_the_first_connection_is_not_announced_as_a_reconnection(open_user) -> None:

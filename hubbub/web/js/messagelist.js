@@ -58,7 +58,7 @@ function continues(prev, rec) {
 export class MessageList {
   /**
    * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
-   * stuckChanged(following), arrivedBelow() (new messages while the reader is scrolled up),
+   * stuckChanged(following), arrivedBelow(records) (added while the reader is scrolled up),
    * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
    * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
    */
@@ -196,6 +196,7 @@ export class MessageList {
     if (cut > b.base && b.end - cut >= NEWS_MAX) cut = b.end;
     this.newsWaiting = cut < b.end;
     this.start = this.end = cut;
+    this.seenEnd = cut; // what is drawn; the news held back is still to arrive
     this.prependRows(Math.max(b.base, cut - PAGE));
     if (!this.newsWaiting) this.noteSeen();
     this.stuck = true;
@@ -261,7 +262,9 @@ export class MessageList {
       }
       this.scrollToBottom();
     } else if (b.end > this.seenEnd) {
-      this.callbacks.arrivedBelow();
+      const fresh = [];
+      for (let i = Math.max(this.seenEnd, b.base); i < b.end; i++) fresh.push(b.at(i));
+      this.callbacks.arrivedBelow(fresh);
     }
     this.seenEnd = b.end;
     this.noteSeen();

@@ -15,7 +15,7 @@ const TYPING_ACTIVE_MS = 6000; // the typing spec: active lasts 6 s, paused 30 s
 const TYPING_PAUSED_MS = 30000;
 // Message kinds that are people talking (they count as unread); the rest are events.
 // Wallops are operators talking to each other, in the server buffer.
-const TALK = new Set(["message", "action", "notice", "wallops"]);
+export const TALK = new Set(["message", "action", "notice", "wallops"]);
 export const PRESENCE = new Set(["join", "part", "quit", "nick"]);
 // Reactions (+draft/react): the emoji offered, and how many messages' reactions a buffer
 // keeps (those to messages not loaded wait there for them; the oldest go first).

@@ -6,6 +6,7 @@
 
 import { SERVER_KEY, firstUnread, missedBeyond } from "./state.js";
 import { MessageList } from "./messagelist.js";
+import { NewsBelow, countWords } from "./below.js";
 import { appendRich, el, nickClass, whenElement } from "./dom.js";
 import { stripFormatting } from "./format.js";
 
@@ -49,12 +50,13 @@ export class View {
     this.frame = null;
     this.bufferItems = new Map(); // key -> <li>
     this.app = $("app");
+    this.below = new NewsBelow((words) => this.say(words)); // lines said below the window scrolled up
     this.messages = new MessageList($("messages"), {
       fold: () => state.fold,
       needHistory: (b) => actions.needHistory(b),
       nickClicked: (nick) => actions.insertNick(nick),
       stuckChanged: (stuck) => this.showJump(!stuck, false),
-      arrivedBelow: () => this.showJump(true, true),
+      arrivedBelow: (records) => this.arrivedBelow(records),
       answerable: (rec) => actions.answerable(rec),
       reply: (rec) => actions.reply(rec),
       react: (rec, emoji, remove) => actions.react(rec, emoji, remove),
@@ -147,6 +149,7 @@ export class View {
     if (!this.focusMoved && (buffer.key !== this.shownKey || this.shownName !== s.displayName(buffer))) {
       this.say(this.arrivalWords(buffer, this.newsShown.get(buffer.key) || ""));
     }
+    if (this.shownKey !== buffer.key) this.below.clear(this.shownKey); // not told of where one left
     this.shownKey = buffer.key;
     this.shownName = s.displayName(buffer);
     $("topic").classList.remove("expanded"); // another conversation's topic starts on one line
@@ -432,15 +435,29 @@ export class View {
     if (text.textContent !== words) text.textContent = words;
   }
 
+  /** Records added below the window scrolled up: counted on the button, and told to a
+   * screen reader (below.js), which the log does not read them out to. */
+  arrivedBelow(records) {
+    const b = this.messages.buffer;
+    this.below.arrived(b.key, records, { name: this.state.displayName(b), privately: b.kind === "query" });
+    this.showJump(true, true);
+  }
+
   showJump(show, arrived) {
     const jump = $("jump");
+    const key = this.messages.buffer && this.messages.buffer.key;
     if (!show) {
       jump.hidden = true;
+      this.below.clear(key);
       return;
     }
-    // Once new messages came in below, say so until the reader goes down to them.
-    // The arrow is a picture: a screen reader says the words alone.
-    if (jump.hidden || arrived) jump.replaceChildren(el("span", { "aria-hidden": "true", text: "↓ " }), arrived ? "New messages" : "Newest");
+    // Once new messages came in below, say so (how many were talked) until the reader
+    // goes down to them. The arrow is a picture: a screen reader says the words alone.
+    if (jump.hidden || arrived) {
+      const count = this.below.count(key);
+      const words = !arrived ? "Newest" : count ? countWords(count) : "New messages";
+      jump.replaceChildren(el("span", { "aria-hidden": "true", text: "↓ " }), words);
+    }
     jump.hidden = false;
   }
 
