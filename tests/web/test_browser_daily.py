@@ -772,6 +772,64 @@ async def test_page_up_from_the_input_scrolls_back_and_new_lines_do_not_yank(ope
     await expect(alice.messages().locator(".row.message", has_text="something new")).to_be_in_viewport()
 
 
+# The first message row in the lower half of the list: its text, and its top from the list's.
+MIDDLE_ROW = """() => {
+  const list = document.getElementById('messages').getBoundingClientRect();
+  const row = [...document.querySelectorAll('#messages .row.message')]
+    .find((r) => r.getBoundingClientRect().top >= list.top + list.height / 2);
+  return [row.querySelector('.text').textContent, row.getBoundingClientRect().top - list.top];
+}"""
+# The top (from the list's) of the message row saying exactly `text`.
+ROW_TOP = """(text) => {
+  const list = document.getElementById('messages').getBoundingClientRect();
+  const row = [...document.querySelectorAll('#messages .row.message')]
+    .find((r) => r.querySelector('.text').textContent === text);
+  return row.getBoundingClientRect().top - list.top;
+}"""
+# A page of history with one line, said (by its time) right after the line `after`: placed
+# among what the conversation shows, which is drawn again.
+PLACE_AFTER = """(after) => {
+  const s = window.hubbub.state;
+  const b = s.activeBuffer;
+  const at = b.messages.find((r) => r.text === after);
+  const rec = s.record("message", { nick: "dave", text: "placed among them" });
+  Object.assign(rec, { time: at.time, serverTime: true, msgid: "placed-among-them" });
+  return s.insertHistory(b, [rec]);
+}"""
+
+
+async def test_a_redraw_while_scrolled_up_keeps_the_line_read_in_place(open_user, irc_user) -> None:
+    """The conversation drawn again while the reader is scrolled up (a page of history
+    placed among what is shown, above the window) leaves the line they were reading where
+    it was on screen, and does not go to the newest."""
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    for i in range(50):
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    await expect(alice.messages().locator(".row.message", has_text="line 049")).to_have_count(1)
+    for i in range(50, 140):  # later than line 049, by their time too; all of them drawn
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    newest = alice.messages().locator(".row.message", has_text="line 139")
+    await expect(newest).to_be_in_viewport()
+    await page.locator("#input").focus()
+    await page.keyboard.press("PageUp")
+    await expect(newest).not_to_be_in_viewport()
+    above = alice.messages().locator(".row.message", has_text="line 049")
+    await expect(above).to_have_count(1)  # drawn, above the window
+    await expect(above).not_to_be_in_viewport()
+    text, top = await page.evaluate(MIDDLE_ROW)
+    assert await page.evaluate(PLACE_AFTER, "line 049") == 1
+    await expect(alice.messages().locator(".row.message", has_text="placed among them")).to_have_count(1)
+    assert abs(await page.evaluate(ROW_TOP, text) - top) < 1, text  # the reader's place, kept
+    await expect(newest).not_to_be_in_viewport()
+    await expect(page.locator("#jump")).to_be_visible()
+    carol.send("PRIVMSG #lobby :said below")  # still not following: counted below
+    await expect(page.locator("#jump")).to_have_text("↓ 1 new message")
+    assert abs(await page.evaluate(ROW_TOP, text) - top) < 1, text
+
+
 # -- refusals ---------------------------------------------------------------------------------------------------
 
 

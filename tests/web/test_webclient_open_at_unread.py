@@ -11,6 +11,8 @@ loaded and to the newest.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 pytest.importorskip("playwright")
@@ -24,6 +26,12 @@ from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E4
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 SCROLL_TO_BOTTOM = "() => { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; }"
+# How many of the missed lines are under the window: not wholly in view, or not drawn.
+MISSED_BELOW = """(count) => {
+  const bottom = document.getElementById('messages').getBoundingClientRect().bottom;
+  const rows = [...document.querySelectorAll('#messages .row.message')].filter((r) => r.textContent.includes('missed'));
+  return count - rows.filter((r) => r.getBoundingClientRect().bottom <= bottom).length;
+}"""
 
 
 async def missed_while_away(open_user, irc_user, count: int):
@@ -50,9 +58,25 @@ async def test_much_missed_opens_at_the_new_messages_line(open_user, irc_user) -
     await expect(page.locator("#jump")).to_be_visible()  # as when scrolled up: the way down
     # Not following: a new line is said to be below, not scrolled to.
     carol.send("PRIVMSG #lobby :said while up there")
-    await expect(page.locator("#jump")).to_have_text("↓ 1 new message")
+    await expect(page.locator("#jump")).to_have_text(re.compile(r"↓ \d+ new messages"))
     await expect(row(alice, "said while up there")).to_have_count(0)  # not drawn: below the window
     await expect(line).to_be_in_viewport()
+
+
+async def test_opened_at_the_line_the_button_says_how_many_missed_are_below(open_user, irc_user) -> None:
+    """Opened at the line, what was missed under the window is new to the reader: the
+    button to the newest counts it (not "↓ Newest"), and a line said then adds to it."""
+    alice, carol = await missed_while_away(open_user, irc_user, 80)
+    page = alice.page
+    await expect(page.locator("#messages .new-line")).to_be_in_viewport()
+    below = await page.evaluate(MISSED_BELOW, 80)
+    assert 1 < below < 80, below
+    await expect(page.locator("#jump")).to_have_text(f"↓ {below} new messages")
+    carol.send("PRIVMSG #lobby :said while up there")
+    await expect(page.locator("#jump")).to_have_text(f"↓ {below + 1} new messages")
+    await page.locator("#jump").click()
+    await expect(row(alice, "said while up there")).to_be_in_viewport()
+    await expect(page.locator("#jump")).to_be_hidden()
 
 
 async def test_scrolled_down_to_the_newest_it_follows_again(open_user, irc_user) -> None:

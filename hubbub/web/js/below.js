@@ -4,8 +4,10 @@
 // knowing it went on. They are told instead, politely and by count ("3 new messages in
 // #dev below"), not line by line: a burst is gathered into one announcement, and one
 // conversation is announced at most once every GAP_MS, with the count brought up to
-// date. Plain logic over an injected clock (unit-tested under node); view.js says the
-// words and puts the count on the "↓ New messages" button.
+// date. Where a conversation opens at its "New messages" line, what was missed under
+// the window is counted as well, and not told by itself. Plain logic over an injected
+// clock (unit-tested under node); view.js says the words and puts the count on the
+// button to the newest ("↓ 3 new messages").
 
 import { TALK } from "./state.js";
 
@@ -58,22 +60,35 @@ export class NewsBelow {
    * told: a backlog alone is counted on the button, not announced.
    */
   arrived(key, records, where) {
+    const c = this.add(key, records, where);
+    if (!records.some((r) => TALK.has(r.kind) && !r.self && !r.history) || c.timer !== null) return;
+    const at = Math.max(this.now() + SETTLE_MS, c.saidAt + GAP_MS);
+    c.timer = this.setTimeout(() => this.tell(c), at - this.now());
+  }
+
+  /**
+   * `records` were missed below the window of `key`: the conversation opened above them,
+   * at its "New messages" line. Counted as those arrived are, but never told by
+   * themselves, live or not: they are what the reader came back to (its unread count
+   * says so), not news said while reading; a line said after them tells them all.
+   */
+  waiting(key, records, where) {
+    this.add(key, records, where);
+  }
+
+  add(key, records, where) {
     let c = this.conversations.get(key);
     if (!c) {
       c = { count: 0, nick: "", where, told: 0, timer: null, saidAt: -Infinity };
       this.conversations.set(key, c);
     }
     c.where = where;
-    let live = false;
     for (const r of records) {
       if (!TALK.has(r.kind) || r.self) continue;
       c.count += 1;
       c.nick = r.nick;
-      if (!r.history) live = true;
     }
-    if (!live || c.timer !== null) return;
-    const at = Math.max(this.now() + SETTLE_MS, c.saidAt + GAP_MS);
-    c.timer = this.setTimeout(() => this.tell(c), at - this.now());
+    return c;
   }
 
   tell(c) {

@@ -13,7 +13,7 @@ const CHUNK = 100; // rows added when scrolling near an edge
 export const MAX_ROWS = 400; // rows kept in the DOM
 const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk is rendered
 const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
-const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
+export const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
 const FOUND_MS = 2500; // how long a message gone to (a search result) stays highlighted
 const QUOTE_CHARS = 80; // of the message a reply answers, shown above it
 // Kinds of rows one can reply and react to: people talking.
@@ -55,10 +55,22 @@ function continues(prev, rec) {
     prev.nick === rec.nick && rec.time - prev.time < RUN_GAP_MS && dayOf(prev.time) === dayOf(rec.time);
 }
 
+/**
+ * Where a bulk drawing of buffer `b` ends: the live lines after it (`isNews`) are held
+ * back, to go in once the bulk is drawn and be read out. Up to NEWS_MAX of them; more
+ * are a backlog, drawn with the rest (b.end: nothing held back).
+ */
+export function newsCut(b, isNews) {
+  let cut = b.end;
+  while (cut > b.base && b.end - cut <= NEWS_MAX && isNews(b.at(cut - 1))) cut--;
+  return b.end - cut > NEWS_MAX ? b.end : cut;
+}
+
 export class MessageList {
   /**
    * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
    * stuckChanged(following), arrivedBelow(records) (added while the reader is scrolled up),
+   * missedBelow(records) (under the window opened at the "New messages" line),
    * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
    * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
    */
@@ -144,7 +156,20 @@ export class MessageList {
     c.scrollTop += offset - 8;
     this.stuck = false;
     this.callbacks.stuckChanged(false);
+    const below = this.missedBelow();
+    if (below.length) this.callbacks.missedBelow(below);
     this.onScroll();
+  }
+
+  /** The records under the window (not wholly in view, or not drawn): opened at the
+   * "New messages" line, what was missed further down. */
+  missedBelow() {
+    const b = this.buffer;
+    const bottom = this.container.getBoundingClientRect().bottom;
+    const first = this.entries.findIndex((e) => e.el.getBoundingClientRect().bottom > bottom);
+    const records = first < 0 ? [] : this.entries.slice(first).map((e) => e.rec);
+    for (let i = this.end; i < this.seenEnd; i++) records.push(b.at(i));
+    return records;
   }
 
   /** The connection is gone: the view shown opens at the line of what the return brings,
@@ -191,9 +216,7 @@ export class MessageList {
     // Live lines that came since the last drawing are news, not backlog: they wait until
     // the bulk is drawn and the log is no longer busy, and go in then, read out (a few;
     // past NEWS_MAX they are a backlog too).
-    let cut = b.end;
-    while (cut > b.base && b.end - cut < NEWS_MAX && this.isNews(b.at(cut - 1))) cut--;
-    if (cut > b.base && b.end - cut >= NEWS_MAX) cut = b.end;
+    const cut = newsCut(b, (rec) => this.isNews(rec));
     this.newsWaiting = cut < b.end;
     this.start = this.end = cut;
     this.seenEnd = cut; // what is drawn; the news held back is still to arrive
@@ -204,6 +227,30 @@ export class MessageList {
     this.updateStatus();
     this.callbacks.stuckChanged(true);
     this.fillIfShort();
+  }
+
+  /**
+   * The buffer changed among what is drawn (a page of history placed in it, a line
+   * sorted in by its time, its oldest dropped): drawn again. Followed, from the bottom;
+   * scrolled up, around the row at the top of the window, which stays where it was on
+   * screen: the reader does not lose their place. New lines since the last drawing are
+   * counted below, as update() counts them.
+   */
+  redraw() {
+    const b = this.buffer;
+    const c = this.container;
+    const top = c.getBoundingClientRect().top;
+    const anchor = b && !this.stuck ? this.entries.find((e) => e.el.getBoundingClientRect().bottom > top) : null;
+    if (!anchor || !b.messages.includes(anchor.rec)) {
+      this.renderBottom();
+      return;
+    }
+    const offset = anchor.el.getBoundingClientRect().top - top;
+    const fresh = b.messages.filter((r) => this.isNews(r));
+    this.renderAround(anchor.rec);
+    const again = this.entries.find((e) => e.rec === anchor.rec);
+    c.scrollTop += again.el.getBoundingClientRect().top - top - offset;
+    if (fresh.length) this.callbacks.arrivedBelow(fresh);
   }
 
   clear() {

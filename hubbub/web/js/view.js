@@ -57,6 +57,7 @@ export class View {
       nickClicked: (nick) => actions.insertNick(nick),
       stuckChanged: (stuck) => this.showJump(!stuck, false),
       arrivedBelow: (records) => this.arrivedBelow(records),
+      missedBelow: (records) => this.missedBelow(records),
       answerable: (rec) => actions.answerable(rec),
       reply: (rec) => actions.reply(rec),
       react: (rec, emoji, remove) => actions.react(rec, emoji, remove),
@@ -118,17 +119,19 @@ export class View {
     if (this.shownKey !== s.active || !s.buffers.has(this.shownKey) || d.has("active")) {
       this.showActive(); // draws everything about the buffer
     } else {
-      if (d.has("reset")) this.messages.renderBottom();
+      if (d.has("reset")) this.messages.redraw();
       else if (d.has("messages")) this.messages.update();
       if (d.has("status")) this.messages.updateStatus();
       if (d.has("divider")) this.messages.placeNewLine();
-      if (d.has("caughtUp")) this.messages.openAtLine();
       if (d.has("buffers") || d.has("self")) this.renderBufferList();
       if (d.has("members")) this.renderMembers();
       if (d.has("topic") || d.has("status")) this.renderTopic();
       if (d.has("typing")) this.renderTyping();
       if (d.has("reactions") && !d.has("reset")) this.messages.refreshReactions();
       if (d.has("status") || d.has("self")) this.renderConnection();
+      // Last: opening at the "New messages" line measures the list, once what is drawn
+      // around it (the connection banner going, say) has settled its size.
+      if (d.has("caughtUp")) this.messages.openAtLine();
     }
     const reveal = this.pendingReveal;
     this.pendingReveal = null;
@@ -153,12 +156,13 @@ export class View {
     this.shownKey = buffer.key;
     this.shownName = s.displayName(buffer);
     $("topic").classList.remove("expanded"); // another conversation's topic starts on one line
-    this.messages.show(buffer);
+    // What surrounds the list first: opened at its "New messages" line, it is measured.
     this.renderBufferList();
     this.renderTopic();
     this.renderMembers();
     this.renderTyping();
     this.renderConnection();
+    this.messages.show(buffer);
     this.renderTitle();
     this.app.classList.toggle("no-members", buffer.kind !== "channel");
     this.labelInput();
@@ -441,6 +445,15 @@ export class View {
     const b = this.messages.buffer;
     this.below.arrived(b.key, records, { name: this.state.displayName(b), privately: b.kind === "query" });
     this.showJump(true, true);
+  }
+
+  /** Missed records under the window of a conversation opened at its "New messages"
+   * line: the button to them says how many (not "Newest"); they are told only with a
+   * line said below after them (below.js). */
+  missedBelow(records) {
+    const b = this.messages.buffer;
+    this.below.waiting(b.key, records, { name: this.state.displayName(b), privately: b.kind === "query" });
+    if (this.below.count(b.key)) this.showJump(true, true);
   }
 
   showJump(show, arrived) {

@@ -117,3 +117,14 @@ test("each conversation is told on its own", () => {
   clock.advance(SETTLE_MS);
   assert.deepEqual(told, ["New message from bob in #lobby below", "2 new messages from bob below"]);
 });
+
+test("missed lines under a conversation opened at its line are counted, told only with a line after them", () => {
+  const { news, told, clock } = below();
+  news.waiting("#lobby", [said("bob", "missed"), said("carol", "missed too"), { kind: "join", nick: "erin", self: false }], LOBBY);
+  clock.advance(10 * GAP_MS);
+  assert.equal(news.count("#lobby"), 2);
+  assert.deepEqual(told, []); // live or not: what one came back to is not news below
+  news.arrived("#lobby", [said("dave", "now")], LOBBY);
+  clock.advance(SETTLE_MS);
+  assert.deepEqual(told, ["3 new messages in #lobby below"]);
+});
