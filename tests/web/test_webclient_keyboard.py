@@ -24,6 +24,7 @@ from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
 from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
+from tests.web.test_browser_daily import ROW_TOP  # noqa: E402
 from tests.web.test_webclient_a11y_audit import ax_node, listen, said, said_count  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -37,6 +38,19 @@ WATCH_FOUND = """() => {
       if (r.target.classList.contains("found")) window.__found.push(r.target.textContent);
     }
   }).observe(document.getElementById("messages"), { subtree: true, attributeFilter: ["class"] });
+}"""
+
+
+# A page of history with one line, `text`, said (by its time) right after the line
+# `after` and before the next one said later: placed among what the conversation shows,
+# which is drawn again. (Of lines said in the same millisecond, it would go first.)
+PLACE_AFTER = """([after, text]) => {
+  const s = window.hubbub.state;
+  const b = s.activeBuffer;
+  const at = b.messages.find((r) => r.text === after);
+  const rec = s.record("message", { nick: "dave", text });
+  Object.assign(rec, { time: at.time + 0.5, serverTime: true, msgid: text });
+  return s.insertHistory(b, [rec]);
 }"""
 
 
@@ -201,3 +215,70 @@ async def test_the_typing_line_is_not_read_out(open_user, irc_user) -> None:
     assert any(t.endswith("done typing") for t in texts), texts  # the message itself is read out
     node = await ax_node(page, "#typing")
     assert node.get("live") in (None, "off"), node  # on screen, readable at will
+
+
+async def test_a_redraw_leaves_the_focus_on_the_message_that_had_it(open_user, irc_user) -> None:
+    """The conversation drawn again (a page of history placed among what it shows) leaves
+    a keyboard or screen-reader user on the message they were on, or on its button,
+    following or scrolled up, and the window where it was; a message no longer drawn
+    leaves the focus on the list."""
+    alice = await open_user()
+    page = alice.page
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    for i in range(50):
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    await expect(alice.messages().locator(".row.message", has_text="line 049")).to_have_count(1)
+    for i in range(50, 140):  # later than line 049, by their time too
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    newest = alice.messages().locator(".row.message", has_text="line 139")
+    await expect(newest).to_be_in_viewport()
+
+    def row(text: str):
+        return alice.messages().locator(".row.message", has_text=text)
+
+    # Following the conversation, on a message.
+    await alice.messages().focus()
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("ArrowUp")
+    await expect(row("line 138")).to_be_focused()
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed while following"]) == 1
+    await expect(row("placed while following")).to_have_count(1)
+    await expect(row("line 138")).to_be_focused()
+    assert (await focused_row_name(page)).startswith("carol: line 138, ")
+    await expect(newest).to_be_in_viewport()
+    # On its Reply button.
+    await page.keyboard.press("Tab")
+    reply = row("line 138").locator(".act.reply")
+    await expect(reply).to_be_focused()
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed while on its button"]) == 1
+    await expect(row("placed while on its button")).to_have_count(1)
+    await expect(reply).to_be_focused()
+
+    # Scrolled far up, the message is not drawn again: the list has the focus, not the
+    # page, and the window stays.
+    await page.evaluate("() => { document.getElementById('messages').scrollTop = 0; }")
+    await expect(page.locator("#messages .history-status")).to_have_text("Beginning of the conversation")
+    top = await page.evaluate(ROW_TOP, "line 005")
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed far from it"]) == 1
+    await expect(row("placed far from it")).to_have_count(1)
+    await expect(alice.messages()).to_be_focused()
+    await expect(row("line 138")).to_have_count(0)
+    assert abs(await page.evaluate(ROW_TOP, "line 005") - top) < 1
+
+    # Scrolled up, on a message in view: it keeps the focus, where it was on screen.
+    await page.keyboard.press("ArrowUp")  # from the list: the last message in view
+    await page.wait_for_function("() => document.activeElement.classList.contains('message')")
+    name = await focused_row_name(page)
+    text = await page.evaluate("() => document.activeElement.querySelector('.text').textContent")
+    top = await page.evaluate(ROW_TOP, text)
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed while scrolled up"]) == 1
+    await expect(row("placed while scrolled up")).to_have_count(1)
+    await expect(row(text)).to_be_focused()
+    assert await focused_row_name(page) == name
+    assert abs(await page.evaluate(ROW_TOP, text) - top) < 1
+    await expect(newest).not_to_be_in_viewport()
+    await page.keyboard.press("ArrowUp")  # and goes on from there
+    await page.wait_for_function(
+        "(text) => document.activeElement.nextElementSibling.querySelector('.text').textContent === text", arg=text
+    )

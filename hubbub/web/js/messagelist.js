@@ -149,7 +149,7 @@ export class MessageList {
     if (!rec) return;
     this.opening = false;
     const c = this.container;
-    if (!this.entries.some((e) => e.rec === rec)) this.renderAround(rec);
+    if (!this.entries.some((e) => e.rec === rec)) this.keepingFocus(() => this.renderAround(rec));
     if (!this.newLine.isConnected) return;
     const offset = this.newLine.getBoundingClientRect().top - c.getBoundingClientRect().top;
     if (offset >= 0) return; // all of it in view
@@ -234,9 +234,14 @@ export class MessageList {
    * sorted in by its time, its oldest dropped): drawn again. Followed, from the bottom;
    * scrolled up, around the row at the top of the window, which stays where it was on
    * screen: the reader does not lose their place. New lines since the last drawing are
-   * counted below, as update() counts them.
+   * counted below, as update() counts them. The message with the focus keeps it.
    */
   redraw() {
+    this.keepingFocus(() => this.drawAround());
+  }
+
+  /** redraw(), the focus aside. */
+  drawAround() {
     const b = this.buffer;
     const c = this.container;
     const top = c.getBoundingClientRect().top;
@@ -292,13 +297,13 @@ export class MessageList {
       this.removeTop(gone);
       this.start = Math.max(this.start, b.base);
       if (this.end < this.start) {
-        this.renderBottom();
+        this.keepingFocus(() => this.renderBottom());
         return;
       }
     }
     if (this.stuck) {
       if (b.end - this.end > MAX_ROWS) {
-        this.renderBottom();
+        this.keepingFocus(() => this.renderBottom());
         return;
       }
       if (b.end > this.end) {
@@ -511,7 +516,9 @@ export class MessageList {
     return all[i + step] || null;
   }
 
-  focusRow(row) {
+  /** `row` is the one on, with the focus; `scroll`: brought into view (gone to, not
+   * given back after a redraw, which leaves the window where the reader has it). */
+  focusRow(row, { scroll = true } = {}) {
     if (this.focusedRow && this.focusedRow !== row) this.leaveRow();
     this.focusedRow = row;
     row.tabIndex = -1;
@@ -519,16 +526,42 @@ export class MessageList {
     row.setAttribute("aria-label", rowWords(row));
     for (const b of row.querySelectorAll("button")) b.tabIndex = 0;
     row.focus({ preventScroll: true });
-    row.scrollIntoView({ block: "nearest" });
+    if (scroll) row.scrollIntoView({ block: "nearest" });
   }
 
-  /** The row with the focus is about to go (redrawn, dropped): the focus stays in the
-   * list rather than falling to the page, where the next key would be lost. */
+  /** The row with the focus (or one of its buttons) is about to go (redrawn, dropped):
+   * the focus stays in the list rather than falling to the page, where the next key
+   * would be lost. */
   keepFocus(row) {
     if (!row) return;
-    const had = document.activeElement === row;
+    const had = row.contains(document.activeElement);
     this.leaveRow();
     if (had) this.container.focus({ preventScroll: true });
+  }
+
+  /**
+   * The rows drawn again by `draw`, without the reader losing their place: a keyboard
+   * or screen-reader user on a message is on it again (the same record, or the same
+   * msgid), on the same button of it if one had the focus, and the window stays where
+   * `draw` left it. Not drawn any more, the list keeps the focus (keepFocus), from
+   * which ↑ and ↓ start again at what is in view.
+   */
+  keepingFocus(draw) {
+    const row = this.focusedRow;
+    const had = row && row.contains(document.activeElement) ? document.activeElement : null;
+    const entry = had && this.entries.find((e) => (e.group || e.el) === row);
+    draw();
+    if (!entry) return;
+    const { rec } = entry;
+    const same = (r) => r === rec || (!!rec.msgid && r.msgid === rec.msgid);
+    const again = this.entries.find((e) => same(e.rec));
+    if (!again) return;
+    const node = again.group || again.el;
+    this.focusRow(node, { scroll: false });
+    if (had === row) return;
+    const button = [...node.querySelectorAll("button")]
+      .find((b) => b.className === had.className && b.dataset.emoji === had.dataset.emoji);
+    if (button) button.focus({ preventScroll: true });
   }
 
   leaveRow() {
