@@ -79,6 +79,40 @@ async def test_opened_at_the_line_the_button_says_how_many_missed_are_below(open
     await expect(page.locator("#jump")).to_be_hidden()
 
 
+async def test_gone_to_the_line_with_shift_page_up_the_button_says_how_many_are_below(open_user, irc_user) -> None:
+    """Shift+Page Up to the line counts what is under the window on the button to the
+    newest, as opening there does (not "↓ Newest"): the missed lines and those said after
+    them, counted once however often one goes there."""
+    alice, carol = await missed_while_away(open_user, irc_user, 80)
+    page = alice.page
+    line = page.locator("#messages .new-line")
+    jump = page.locator("#jump")
+    await expect(line).to_be_in_viewport()
+    await page.evaluate(SCROLL_TO_BOTTOM)  # read down to the newest: following again
+    await expect(jump).to_be_hidden()
+    carol.send("PRIVMSG #lobby :said at the bottom")
+    await expect(row(alice, "said at the bottom")).to_be_in_viewport()
+
+    await page.keyboard.press("Shift+PageUp")
+    await expect(line).to_be_in_viewport()
+    await expect(row(alice, "missed 1 of 80")).to_be_focused()
+    below = await page.evaluate(MISSED_BELOW, 80)
+    assert 1 < below < 80, below
+    await expect(jump).to_have_text(f"↓ {below + 1} new messages")  # and the line said after them
+    carol.send("PRIVMSG #lobby :said while up there")
+    await expect(jump).to_have_text(f"↓ {below + 2} new messages")
+    # Down a little and back to the line: the same lines, not counted twice.
+    await page.evaluate("() => { document.getElementById('messages').scrollTop += 200; }")
+    await expect(line).not_to_be_in_viewport()
+    await page.keyboard.press("Shift+PageUp")
+    await expect(line).to_be_in_viewport()
+    below = await page.evaluate(MISSED_BELOW, 80)
+    await expect(jump).to_have_text(f"↓ {below + 2} new messages")
+    await jump.click()
+    await expect(row(alice, "said while up there")).to_be_in_viewport()
+    await expect(jump).to_be_hidden()
+
+
 async def test_scrolled_down_to_the_newest_it_follows_again(open_user, irc_user) -> None:
     alice, carol = await missed_while_away(open_user, irc_user, 80)
     page = alice.page

@@ -4,10 +4,10 @@
 // knowing it went on. They are told instead, politely and by count ("3 new messages in
 // #dev below"), not line by line: a burst is gathered into one announcement, and one
 // conversation is announced at most once every GAP_MS, with the count brought up to
-// date. Where a conversation opens at its "New messages" line, what was missed under
-// the window is counted as well, and not told by itself. Plain logic over an injected
-// clock (unit-tested under node); view.js says the words and puts the count on the
-// button to the newest ("↓ 3 new messages").
+// date. Where a conversation opens (or is gone to) at its "New messages" line, what was
+// missed under the window is counted as well, and not told by itself. Plain logic over
+// an injected clock (unit-tested under node); view.js says the words and puts the count
+// on the button to the newest ("↓ 3 new messages").
 
 import { TALK } from "./state.js";
 
@@ -67,13 +67,18 @@ export class NewsBelow {
   }
 
   /**
-   * `records` were missed below the window of `key`: the conversation opened above them,
-   * at its "New messages" line. Counted as those arrived are, but never told by
-   * themselves, live or not: they are what the reader came back to (its unread count
-   * says so), not news said while reading; a line said after them tells them all.
+   * `records` are what is below the window of `key` now: the conversation opened, or was
+   * gone to (Shift+Page Up), at its "New messages" line, above what was missed. They are
+   * the count: lines counted below before are among them, not counted twice. Never told
+   * by themselves, live or not: they are what the reader came back to (its unread count
+   * says so), not news said while reading; a line said after them tells them all (one
+   * waiting to be told already tells them all).
    */
   waiting(key, records, where) {
-    this.add(key, records, where);
+    const before = this.conversations.get(key);
+    if (before) before.count = 0;
+    const c = this.add(key, records, where);
+    c.told = Math.min(c.told, c.count); // a smaller count is still told when it grows
   }
 
   add(key, records, where) {

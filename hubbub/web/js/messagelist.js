@@ -70,7 +70,7 @@ export class MessageList {
   /**
    * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
    * stuckChanged(following), arrivedBelow(records) (added while the reader is scrolled up),
-   * missedBelow(records) (under the window opened at the "New messages" line),
+   * missedBelow(records) (all under the window, at the "New messages" line: they are the count),
    * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
    * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
    */
@@ -156,12 +156,18 @@ export class MessageList {
     c.scrollTop += offset - 8;
     this.stuck = false;
     this.callbacks.stuckChanged(false);
-    const below = this.missedBelow();
-    if (below.length) this.callbacks.missedBelow(below);
+    this.countMissed();
     this.onScroll();
   }
 
-  /** The records under the window (not wholly in view, or not drawn): opened at the
+  /** At the "New messages" line (opened there, or gone to), the button to the newest
+   * counts what is under the window, not "Newest": the reader has not seen it. */
+  countMissed() {
+    const below = this.missedBelow();
+    if (below.length) this.callbacks.missedBelow(below);
+  }
+
+  /** The records under the window (not wholly in view, or not drawn): at the
    * "New messages" line, what was missed further down. */
   missedBelow() {
     const b = this.buffer;
@@ -430,7 +436,8 @@ export class MessageList {
   /**
    * Show `rec` (a record of the buffer shown): drawn with the rows around it if it is
    * not drawn, scrolled to and given the focus, so that a screen reader reads it out.
-   * `line`: the "New messages" line above it is brought to the top; otherwise the
+   * `line`: the "New messages" line above it is brought to the top, and what is under
+   * the window counted on the button to the newest, as on opening there; otherwise the
    * message is centred and highlighted for a moment. False if the buffer has no `rec`.
    */
   reveal(rec, { line = false } = {}) {
@@ -452,6 +459,7 @@ export class MessageList {
     this.callbacks.stuckChanged(false);
     this.onScroll();
     if (!line) this.highlight(row);
+    else if (!this.stuck) this.countMissed();
     this.focusRow(row);
     return true;
   }

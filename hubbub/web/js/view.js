@@ -447,9 +447,9 @@ export class View {
     this.showJump(true, true);
   }
 
-  /** Missed records under the window of a conversation opened at its "New messages"
-   * line: the button to them says how many (not "Newest"); they are told only with a
-   * line said below after them (below.js). */
+  /** Missed records under the window of a conversation opened, or gone to (Shift+Page
+   * Up), at its "New messages" line: the button to them says how many (not "Newest");
+   * they are told only with a line said below after them (below.js). */
   missedBelow(records) {
     const b = this.messages.buffer;
     this.below.waiting(b.key, records, { name: this.state.displayName(b), privately: b.kind === "query" });

@@ -128,3 +128,20 @@ test("missed lines under a conversation opened at its line are counted, told onl
   clock.advance(SETTLE_MS);
   assert.deepEqual(told, ["3 new messages in #lobby below"]);
 });
+
+test("gone to the line again, what is below is the count: lines counted below before are not counted twice", () => {
+  const { news, told, clock } = below();
+  const later = said("dave", "said below");
+  news.arrived("#lobby", [later], LOBBY);
+  news.waiting("#lobby", [said("bob", "missed"), said("carol", "missed too"), later], LOBBY);
+  assert.equal(news.count("#lobby"), 3);
+  clock.advance(SETTLE_MS);
+  assert.deepEqual(told, ["3 new messages in #lobby below"]); // the line said below tells them all
+  news.waiting("#lobby", [said("carol", "missed too"), later], LOBBY); // less of it under the window
+  assert.equal(news.count("#lobby"), 2);
+  clock.advance(10 * GAP_MS);
+  assert.equal(told.length, 1); // not told by itself
+  news.arrived("#lobby", [said("erin", "now")], LOBBY);
+  clock.advance(SETTLE_MS);
+  assert.deepEqual(told.slice(1), ["3 new messages in #lobby below"]); // grown again: told
+});
