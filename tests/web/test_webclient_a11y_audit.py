@@ -273,6 +273,17 @@ async def test_switching_back_to_a_conversation_does_not_read_it_all_out_again(o
     assert again == [], f"{len(again)} old lines read out again: {again[:3]}"
 
 
+async def arrives_unframed(page, sender, text: str) -> int:  # type: ignore[no-untyped-def]
+    """The page's clock paused (no frame, no timer), `sender` says `text` in #lobby and
+    the page's state has it, not drawn yet; what had been said out before it (said_count)."""
+    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)
+    start = await said_count(page)
+    sender.send(f"PRIVMSG #lobby :{text}")
+    await page.wait_for_function(
+        "(text) => window.hubbub.state.activeBuffer.messages.some((r) => r.text === text)", arg=text, polling=50)
+    return start
+
+
 async def test_a_live_line_drawn_with_a_bulk_redraw_is_still_read_out(open_user, irc_user) -> None:
     """A new line that arrives in the same frame as a redraw of the whole conversation
     (history fetched and sorted in, say) is news: it goes in once the redraw is over, and
@@ -286,12 +297,7 @@ async def test_a_live_line_drawn_with_a_bulk_redraw_is_still_read_out(open_user,
     for i in range(5):
         carol.send(f"PRIVMSG #lobby :earlier {i}")
     await expect(alice.messages().locator(".row.message", has_text="earlier 4")).to_have_count(1)
-    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)  # no frame, no timer
-    start = await said_count(page)
-    carol.send("PRIVMSG #lobby :news in the same frame")
-    await page.wait_for_function(
-        "() => window.hubbub.state.activeBuffer.messages.some((r) => r.text === 'news in the same frame')",
-        polling=50)  # fmt: skip
+    start = await arrives_unframed(page, carol, "news in the same frame")
     await page.evaluate("() => window.hubbub.state.emit('reset', window.hubbub.state.active)")  # a redraw, too
     await page.clock.run_for(1000)
     await expect(alice.messages()).to_contain_text("news in the same frame")
@@ -327,12 +333,7 @@ async def test_a_live_line_is_read_out_when_a_scroll_comes_before_the_frame_that
     for i in range(40):  # more than the list shows: it scrolls
         carol.send(f"PRIVMSG #lobby :earlier {i}")
     await expect(alice.messages().locator(".row.message", has_text="earlier 39")).to_be_in_viewport()
-    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)  # no frame, no timer
-    start = await said_count(page)
-    carol.send("PRIVMSG #lobby :news before its frame")
-    await page.wait_for_function(
-        "() => window.hubbub.state.activeBuffer.messages.some((r) => r.text === 'news before its frame')",
-        polling=50)  # fmt: skip
+    start = await arrives_unframed(page, carol, "news before its frame")
     await page.evaluate(NUDGE)
     await page.clock.run_for(1000)
     await expect(alice.messages()).to_contain_text("news before its frame")
@@ -354,12 +355,7 @@ async def test_news_held_back_by_a_bulk_redraw_is_read_out_after_a_scroll(open_u
     for i in range(40):
         carol.send(f"PRIVMSG #lobby :earlier {i}")
     await expect(alice.messages().locator(".row.message", has_text="earlier 39")).to_be_in_viewport()
-    await page.clock.pause_at((await page.evaluate("Date.now()") + 1000) / 1000)
-    start = await said_count(page)
-    carol.send("PRIVMSG #lobby :news held back")
-    await page.wait_for_function(
-        "() => window.hubbub.state.activeBuffer.messages.some((r) => r.text === 'news held back')",
-        polling=50)  # fmt: skip
+    start = await arrives_unframed(page, carol, "news held back")
     await page.evaluate("() => window.hubbub.state.emit('reset', window.hubbub.state.active)")
     await page.clock.run_for(20)  # the redraw, news held back; the log busy until it is drawn
     await expect(alice.messages()).to_have_attribute("aria-busy", "true")
