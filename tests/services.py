@@ -108,12 +108,17 @@ class PostgresServer:
     def freeze(self) -> None:
         """SIGSTOP the server's processes: connections stay open and nothing answers (a
         hung database, a network partition), until `thaw`."""
-        for pid in self.processes():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
         for pid in self.processes():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:  # a backend that ended between the listing and now
+                pass
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run `statement` as the superuser; its output."""
