@@ -368,6 +368,9 @@ class Client:
     def history_supported(self) -> bool:
         return self.protocol.history_supported
 
+    def history_waiting(self, target: str) -> bool:
+        return self.protocol.history_waiting(target)
+
     @property
     def tags_supported(self) -> bool:
         return self.protocol.tags_supported

@@ -778,6 +778,11 @@ class ClientProtocol:
         # bounded: an answer that never comes (a FAIL naming no target) leaves its entry
         self._history_asked.setdefault(self.isupport.casefold(target), deque(maxlen=8)).append(limit)
 
+    def history_waiting(self, target: str) -> bool:
+        """Whether a CHATHISTORY request of ours for `target` has had no answer yet: the
+        page fetched on joining, asked for before the buffer knows of it."""
+        return bool(self._history_asked.get(self.isupport.casefold(target)))
+
     def _history_answered(self, target: str) -> int | None:
         """The limit of the oldest request for `target` not yet answered (now answered);
         None when none is waiting (a batch the server sent unasked)."""

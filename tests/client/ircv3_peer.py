@@ -35,6 +35,8 @@ class IRCv3Peer:
         self.accounts = accounts
         self.history = history  # channel -> [(nick, text)], oldest first
         self.received: list[str] = []
+        # set to a cleared Event to hold CHATHISTORY answers (and all read after) until it is set
+        self.history_gate: asyncio.Event | None = None
         self._server: asyncio.Server | None = None
         self._writers: list[asyncio.StreamWriter] = []
         self._ids = itertools.count(1)
@@ -101,6 +103,8 @@ class IRCv3Peer:
                 send(f":{NAME} 353 {nick} = {params[0]} :@{nick}")
                 send(f":{NAME} 366 {nick} {params[0]} :End of NAMES")
             elif command == "CHATHISTORY":
+                if self.history_gate is not None:
+                    await self.history_gate.wait()
                 self._chathistory(params, send)
             elif command == "PRIVMSG" and "echo-message" in caps:
                 send(f":{nick}!u@peer PRIVMSG {params[0]} :{params[1]}", "2024-05-01T10:00:00.000Z")

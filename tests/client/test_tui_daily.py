@@ -3,6 +3,7 @@ IRCv3 peer for chathistory): /ignore, highlights, Ctrl+F search, logs, /list, sc
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,6 +168,28 @@ async def page_up_until(pilot: Pilot, predicate: Callable[[], bool]) -> None:
         await pilot.press("pageup")
         await pilot.pause(0.1)
     assert predicate()
+
+
+async def test_page_up_while_the_latest_page_is_on_its_way_asks_nothing_more(ircv3_peer: IRCv3Peer) -> None:
+    """PageUp in a channel just joined, before the latest page asked for on joining has
+    come, would ask for the page before the join: the same lines, and the two answers
+    taken each for the other's. It waits for that page instead."""
+    ircv3_peer.history["#long"] = [("bob", f"old {i}") for i in range(120)]
+    ircv3_peer.history_gate = gate = asyncio.Event()
+    port = await ircv3_peer.start()
+    app = ChatApp(ClientConfig(host="127.0.0.1", port=port, nick="alice", channels=("#long",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "CHATHISTORY LATEST #long * 50" in ircv3_peer.received, "the latest page asked")
+        await until(pilot, lambda: app.state.current.name == "#long", "in #long")
+        for _ in range(3):
+            await pilot.press("pageup")
+            await pilot.pause(0.05)
+        gate.set()
+        await until(pilot, lambda: on_screen(app, "old 119"), "the latest history")
+        assert app.state.current.lines[0].text == "old 70"
+        assert [line for line in ircv3_peer.received if line.startswith("CHATHISTORY")] == [
+            "CHATHISTORY LATEST #long * 50"]
+        await page_up_until(pilot, lambda: "CHATHISTORY BEFORE #long msgid=#long-70 50" in ircv3_peer.received)
 
 
 async def test_page_up_at_the_top_fetches_older_history(ircv3_peer: IRCv3Peer) -> None:

@@ -75,8 +75,10 @@ async def test_whether_the_lobbys_creator_is_op_is_decided_once_for_every_node(c
     for client in (alice, bob):
         client.send("PART #lobby")
         await client.expect("PART")
-    erin = await cluster.client(n3, "erin", "#lobby")  # created again, on the node whose rule gives op
-    await caught_up(erin)
+    erin = await cluster.client(n3, "erin")
+    await caught_up(erin)  # n3 has applied the parts: the channel is gone there too
+    await erin.join("#lobby")  # created again, on the node whose rule gives op
+    await caught_up(bob)  # n1 has applied erin's join
     bob.send("JOIN #lobby")
     assert (await bob.expect("353")).params[-1].split() == ["@erin", "bob"]
     assert len(set((await digests(bob, 3)).values())) == 1

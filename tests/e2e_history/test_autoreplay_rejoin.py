@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from typing import Any
 
 from hubbub.app import Runtime
 from tests.e2e_accounts.support import registered_account
@@ -28,6 +29,29 @@ async def talk(client: LineClient, *texts: str) -> None:
     for text in texts:
         client.send(f"PRIVMSG #c :{text}")
     await sync(client)
+
+
+LINE = "x" * 380
+BEHIND_ENOUGH = 16 * 1024  # bytes: more than the last ten lines
+
+
+def link_of(server: Runtime, nick: str) -> Any:
+    """The connection of `nick` (a TCP or WebSocket one: its transport and output queue are read)."""
+    return next(conn.link for conn in server.services.connections() if conn.user.nick == nick)
+
+
+async def talk_until_behind(client: LineClient, link: Any, at_least: int = BEHIND_ENOUGH) -> int:
+    """`client` says "line 0 xxx...", "line 1 xxx..." in #c, fifty at a time, until `link`
+    (of someone who stopped reading) is `at_least` bytes behind: in its transport's buffer,
+    or still in its queue. How many the kernel's buffers take depends on how the lines
+    were grouped in writes (one large write can go whole into one segment), so the count
+    of lines it takes is not fixed; it is returned."""
+    count = 0
+    while link.transport.get_write_buffer_size() + link.output.unsent < at_least:
+        assert count < 2000, "the link never fell behind"
+        await talk(client, *(f"line {i} {LINE}" for i in range(count, count + 50)))
+        count += 50
+    return count
 
 
 async def rejoin(client: LineClient) -> list[str]:
@@ -142,9 +166,9 @@ async def test_a_client_cut_off_at_a_clean_stop_gets_after_the_restart_what_it_n
     await bob.expect("900")
     await bob.join("#c")
     await sync(bob)
-    count = 150  # bob reads no more: what it is sent now waits in the server's buffers
-    await talk(alice, *(f"line {i} " + "x" * 380 for i in range(count)))
-    await carol.expect("PRIVMSG", "#c", f"line {count - 1} " + "x" * 380)
+    # bob reads no more: what it is sent now waits in the server's buffers
+    count = await talk_until_behind(alice, link_of(server, "bob"))
+    await carol.expect("PRIVMSG", "#c", f"line {count - 1} {LINE}")
     await server.stop()
     received = set()
     try:

@@ -19,12 +19,9 @@ from __future__ import annotations
 import asyncio
 
 from hubbub.transport import tcp
-from tests.e2e_history.test_autoreplay_rejoin import identified, rejoin, stalling, talk
+from tests.e2e_history.test_autoreplay_rejoin import identified, link_of, rejoin, stalling, talk_until_behind
 from tests.helpers import TIMEOUT, LineClient, connected, start_server, sync
 from tests.web.wsclient import RawFrames, client_frame, raw_websocket
-
-LINES = 150
-LINE = "x" * 380
 
 
 async def _not_reading(server, nick: str) -> LineClient:  # type: ignore[no-untyped-def]
@@ -37,10 +34,6 @@ async def _not_reading(server, nick: str) -> LineClient:  # type: ignore[no-unty
     return client
 
 
-def _link_of(server, nick: str):  # type: ignore[no-untyped-def]
-    return next(conn.link for conn in server.services.connections() if conn.user.nick == nick)
-
-
 async def test_a_plain_client_behind_its_output_is_aborted_after_the_grace_period(monkeypatch, clients) -> None:
     """Guarded before cfb4ce4 by `call_later(SENDQ_GRACE, transport.abort)`."""
     monkeypatch.setattr(tcp, "SENDQ_GRACE", 0.05)
@@ -50,9 +43,9 @@ async def test_a_plain_client_behind_its_output_is_aborted_after_the_grace_perio
         clients.append(alice)
         bob = await _not_reading(server, "bob")
         clients.append(bob)
-        await talk(alice, *(f"line {i} {LINE}" for i in range(LINES)))
-        link = _link_of(server, "bob")
+        link = link_of(server, "bob")
         assert type(link.transport).__name__ == "SocketTransport"  # a plain connection's own transport
+        await talk_until_behind(alice, link)
         assert link.transport.get_write_buffer_size() > 0, "precondition: bob's output is behind"
         bob.send("QUIT :bye")  # its input is still read: the server closes it, its output unsent
         await alice.expect("QUIT")
@@ -89,13 +82,11 @@ async def test_a_websocket_client_cut_off_at_a_clean_stop_is_replayed_what_it_ne
         await say("JOIN #c")
         await frames.until(lambda _, payload: b" 366 " in payload)
         # bob reads no more: what it is sent now waits in the server's buffers
-        await talk(alice, *(f"line {i} {LINE}" for i in range(LINES)))
-        link = _link_of(server, "bob")
+        link = link_of(server, "bob")
         assert link.kind == "websocket"
         # behind: in the transport's buffer, or still in the connection's queue (its
         # transport paused past its high-water mark, or the output held for the store)
-        behind = link.transport.get_write_buffer_size() + link.output.unsent
-        assert behind > 0, "precondition: bob's output is behind"
+        lines = await talk_until_behind(alice, link)
         await server.stop()
     finally:
         sock.close()  # the client is gone without having read the rest: lines 0..149 never reached it
@@ -103,4 +94,4 @@ async def test_a_websocket_client_cut_off_at_a_clean_stop_is_replayed_what_it_ne
     server = await stored("history.autoreplay_lines=10")
     again = await identified(server, clients, "bobby", "bob")
     replayed = {int(text.split()[1]) for text in await rejoin(again)}
-    assert replayed == set(range(LINES - 10, LINES)), sorted(replayed)
+    assert replayed == set(range(lines - 10, lines)), sorted(replayed)

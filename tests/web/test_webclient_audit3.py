@@ -376,6 +376,9 @@ async def test_on_a_375_by_667_phone_every_control_is_reachable(open_user, irc_u
         assert inside(await page.locator(selector).bounding_box()), selector
     await page.click("#browse-button")
     dialog = page.locator("#list-dialog")
+    # the whole list came: each line of the answer drew the rows anew, so a row found while
+    # it came may be gone when measured
+    await expect(dialog.locator("#list-summary")).to_have_text(re.compile(r"^(\d+ channels?|Showing .*)$"))
     await expect(dialog.locator("#list-results li").first).to_be_visible()
     assert inside(await dialog.locator("#list-results button").first.bounding_box())
     assert inside(await dialog.get_by_role("button", name="Close").bounding_box())

@@ -271,6 +271,11 @@ class ChatApp(App[int]):
             return
         if buffer.kind is BufferKind.SERVER or buffer.history_pending:
             return
+        if self.client.history_waiting(buffer.name):
+            # the latest page, asked for on joining, is still on its way: asking before the
+            # join would bring the same lines, and the two answers would be taken each
+            # for the other's (the pages fetched on would be off by one)
+            return
         if self._ask_older(buffer):
             view.asked_older = True
             view.fetched_on = 0
