@@ -79,6 +79,27 @@ async def test_opened_at_the_line_the_button_says_how_many_missed_are_below(open
     await expect(page.locator("#jump")).to_be_hidden()
 
 
+async def test_the_count_on_the_button_goes_down_as_the_reader_reads_down(open_user, irc_user) -> None:
+    """Scrolling down through what was missed, the button counts what is still under
+    the window; scrolling back up does not count again what was read."""
+    alice, carol = await missed_while_away(open_user, irc_user, 80)
+    page = alice.page
+    jump = page.locator("#jump")
+    await expect(page.locator("#messages .new-line")).to_be_in_viewport()
+    below = await page.evaluate(MISSED_BELOW, 80)
+    await expect(jump).to_have_text(f"↓ {below} new messages")
+    await page.evaluate("() => { document.getElementById('messages').scrollTop += 300; }")
+    fewer = await page.evaluate(MISSED_BELOW, 80)
+    assert 0 < fewer < below, (fewer, below)
+    await expect(jump).to_have_text(f"↓ {fewer} new messages")
+    await page.evaluate("() => { document.getElementById('messages').scrollTop -= 300; }")
+    await expect(page.locator("#messages .new-line")).to_be_in_viewport()
+    await page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    await expect(jump).to_have_text(f"↓ {fewer} new messages")  # read already
+    carol.send("PRIVMSG #lobby :said while up there")
+    await expect(jump).to_have_text(f"↓ {fewer + 1} new messages")
+
+
 async def test_gone_to_the_line_with_shift_page_up_the_button_says_how_many_are_below(open_user, irc_user) -> None:
     """Shift+Page Up to the line counts what is under the window on the button to the
     newest, as opening there does (not "↓ Newest"): the missed lines and those said after

@@ -76,7 +76,10 @@ export class NewsBelow {
    */
   waiting(key, records, where) {
     const before = this.conversations.get(key);
-    if (before) before.count = 0;
+    if (before) {
+      before.count = 0;
+      before.counted.clear();
+    }
     const c = this.add(key, records, where);
     c.told = Math.min(c.told, c.count); // a smaller count is still told when it grows
   }
@@ -84,16 +87,36 @@ export class NewsBelow {
   add(key, records, where) {
     let c = this.conversations.get(key);
     if (!c) {
-      c = { count: 0, nick: "", where, told: 0, timer: null, saidAt: -Infinity };
+      c = { count: 0, counted: new Set(), nick: "", where, told: 0, timer: null, saidAt: -Infinity };
       this.conversations.set(key, c);
     }
     c.where = where;
     for (const r of records) {
-      if (!TALK.has(r.kind) || r.self) continue;
+      if (!TALK.has(r.kind) || r.self || c.counted.has(r)) continue;
+      c.counted.add(r);
       c.count += 1;
       c.nick = r.nick;
     }
     return c;
+  }
+
+  /**
+   * The reader scrolled in `key` while lines were counted below: `records` are what is
+   * under the window now. The count is what of it was counted: it goes down as the
+   * reader reads down through the new lines, and what was scrolled into view is read
+   * (scrolling back up does not count it again); never told for that. Whether the
+   * count changed.
+   */
+  scrolled(key, records) {
+    const c = this.conversations.get(key);
+    if (!c || !c.counted.size) return false;
+    const still = new Set();
+    for (const r of records) if (c.counted.has(r)) still.add(r);
+    if (still.size === c.count) return false;
+    c.counted = still;
+    const count = (c.count = still.size);
+    c.told = Math.min(c.told, count); // more said after it is told again
+    return true;
   }
 
   tell(c) {
@@ -114,6 +137,6 @@ export class NewsBelow {
     if (!c) return;
     if (c.timer !== null) this.clearTimeout(c.timer);
     if (c.saidAt + GAP_MS <= this.now()) this.conversations.delete(key);
-    else Object.assign(c, { count: 0, nick: "", told: 0, timer: null });
+    else Object.assign(c, { count: 0, counted: new Set(), nick: "", told: 0, timer: null });
   }
 }

@@ -71,6 +71,8 @@ export class MessageList {
    * callbacks: fold() -> casemap function, needHistory(buffer), nickClicked(nick),
    * stuckChanged(following), arrivedBelow(records) (added while the reader is scrolled up),
    * missedBelow(records) (all under the window, at the "New messages" line: they are the count),
+   * countingBelow() -> whether lines are counted below, scrolledBelow(records) (what is
+   * under the window after a scroll while they are: the count goes down as they are read),
    * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
    * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
    */
@@ -90,6 +92,7 @@ export class MessageList {
     this.hushTimer = null;
     this.seenSeq = 0; // the newest record drawn or counted below: live ones after it are news
     this.newsWaiting = false; // news held back from a bulk drawing, appended once it is over
+    this.recountFrame = null; // a count of the lines below, after a scroll, in the next frame
     // Above the first message said after the point read to, on a return (a reload, a
     // reconnection), until the conversation is read past (state.js: unreadAfter).
     this.newLine = el("div", { class: "new-line", role: "separator", text: "New messages" });
@@ -372,6 +375,13 @@ export class MessageList {
     }
     if (c.scrollTop < EDGE_PX) this.loadOlder();
     if (fromBottom < EDGE_PX && this.end < b.end) this.loadNewer();
+    if (!this.stuck && this.recountFrame === null && this.callbacks.countingBelow()) {
+      // once a frame at most: measuring the rows is layout work
+      this.recountFrame = requestAnimationFrame(() => {
+        this.recountFrame = null;
+        if (this.buffer === b && !this.stuck) this.callbacks.scrolledBelow(this.missedBelow());
+      });
+    }
   }
 
   // A buffer shorter than the screen shows no scrollbar to pull: fetch until it has one.

@@ -58,6 +58,8 @@ export class View {
       stuckChanged: (stuck) => this.showJump(!stuck, false),
       arrivedBelow: (records) => this.arrivedBelow(records),
       missedBelow: (records) => this.missedBelow(records),
+      countingBelow: () => this.below.count(this.messages.buffer.key) > 0,
+      scrolledBelow: (records) => this.scrolledBelow(records),
       answerable: (rec) => actions.answerable(rec),
       reply: (rec) => actions.reply(rec),
       react: (rec, emoji, remove) => actions.react(rec, emoji, remove),
@@ -456,6 +458,19 @@ export class View {
     if (this.below.count(b.key)) this.showJump(true, true);
   }
 
+  /** Scrolled while new lines are counted below: the button counts what is still under
+   * the window ("↓ Newest" once the reader has them all in view, short of the bottom). */
+  scrolledBelow(records) {
+    const key = this.messages.buffer.key;
+    if (!this.below.scrolled(key, records) || $("jump").hidden) return;
+    const count = this.below.count(key);
+    this.jumpWords(count ? countWords(count) : "Newest");
+  }
+
+  jumpWords(words) {
+    $("jump").replaceChildren(el("span", { "aria-hidden": "true", text: "↓ " }), words);
+  }
+
   showJump(show, arrived) {
     const jump = $("jump");
     const key = this.messages.buffer && this.messages.buffer.key;
@@ -468,8 +483,7 @@ export class View {
     // goes down to them. The arrow is a picture: a screen reader says the words alone.
     if (jump.hidden || arrived) {
       const count = this.below.count(key);
-      const words = !arrived ? "Newest" : count ? countWords(count) : "New messages";
-      jump.replaceChildren(el("span", { "aria-hidden": "true", text: "↓ " }), words);
+      this.jumpWords(!arrived ? "Newest" : count ? countWords(count) : "New messages");
     }
     jump.hidden = false;
   }

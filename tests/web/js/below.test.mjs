@@ -145,3 +145,23 @@ test("gone to the line again, what is below is the count: lines counted below be
   clock.advance(SETTLE_MS);
   assert.deepEqual(told.slice(1), ["3 new messages in #lobby below"]); // grown again: told
 });
+
+test("scrolled down through what was counted, the count is what is still below; what was in view is not counted again", () => {
+  const { news, told, clock } = below();
+  const lines = [said("bob", "1"), said("carol", "2"), said("bob", "3"), said("dave", "4")];
+  const join = { kind: "join", nick: "erin", self: false };
+  news.arrived("#lobby", [...lines, join], LOBBY);
+  assert.equal(news.scrolled("#lobby", [...lines, join]), false); // nothing read yet
+  assert.equal(news.scrolled("#lobby", [lines[2], lines[3], join]), true);
+  assert.equal(news.count("#lobby"), 2);
+  assert.equal(news.scrolled("#lobby", [...lines, join]), false); // back up: read already
+  assert.equal(news.count("#lobby"), 2);
+  clock.advance(SETTLE_MS);
+  assert.deepEqual(told, ["2 new messages in #lobby below"]); // what is still below, when told
+  assert.equal(news.scrolled("#lobby", [join]), true); // all of them in view
+  assert.equal(news.count("#lobby"), 0);
+  news.arrived("#lobby", [said("erin", "5")], LOBBY);
+  clock.advance(GAP_MS);
+  assert.deepEqual(told.slice(1), ["New message from erin in #lobby below"]); // told again as it grows
+  assert.equal(news.scrolled("#other", []), false); // nothing counted there
+});
