@@ -254,6 +254,27 @@ async def test_a_redraw_leaves_the_focus_on_the_message_that_had_it(open_user, i
     assert await page.evaluate(PLACE_AFTER, ["line 049", "placed while on its button"]) == 1
     await expect(row("placed while on its button")).to_have_count(1)
     await expect(reply).to_be_focused()
+    # On an emoji of its open picker: the picker is open again, on the same emoji.
+    await page.keyboard.press("Tab")
+    react = row("line 138").locator(".act.react")
+    await expect(react).to_be_focused()
+    emojis = row("line 138").locator(".picker button")
+    await page.keyboard.press("Enter")
+    await expect(emojis.first).to_be_focused()
+    await page.keyboard.press("Escape")  # closed: back on React
+    await expect(row("line 138").locator(".picker")).to_have_count(0)
+    await expect(react).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(emojis.first).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(emojis.nth(1)).to_be_focused()
+    label = await emojis.nth(1).get_attribute("aria-label")
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed while in its picker"]) == 1
+    await expect(row("placed while in its picker")).to_have_count(1)
+    await expect(row("line 138").locator(f'.picker button[aria-label="{label}"]')).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(row("line 138").locator(".picker")).to_have_count(0)
+    await expect(react).to_be_focused()
 
     # Scrolled far up, the message is not drawn again: the list has the focus, not the
     # page, and the window stays.

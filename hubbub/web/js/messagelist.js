@@ -568,6 +568,8 @@ export class MessageList {
     const row = this.focusedRow;
     const had = row && row.contains(document.activeElement) ? document.activeElement : null;
     const entry = had && this.entries.find((e) => (e.group || e.el) === row);
+    // an emoji of the open picker: the picker is opened again on the row drawn anew
+    const picked = had && had.closest(".picker") ? had.getAttribute("aria-label") : null;
     draw();
     if (!entry) return;
     const { rec } = entry;
@@ -577,6 +579,12 @@ export class MessageList {
     const node = again.group || again.el;
     this.focusRow(node, { scroll: false });
     if (had === row) return;
+    if (picked !== null && node.querySelector(":scope > .actions")) {
+      this.openPicker(node, again.rec);
+      const emoji = [...node.querySelectorAll(".picker button")].find((b) => b.getAttribute("aria-label") === picked);
+      if (emoji) emoji.focus({ preventScroll: true });
+      return;
+    }
     const button = [...node.querySelectorAll("button")]
       .find((b) => b.className === had.className && b.dataset.emoji === had.dataset.emoji);
     if (button) button.focus({ preventScroll: true });
@@ -934,12 +942,14 @@ export class MessageList {
     if (!picker) return;
     picker.classList.add("closing");
     const box = picker.parentElement;
-    const hadFocus = picker.contains(document.activeElement);
+    const react = box.querySelector(".react");
+    // On React before the picker goes: removed with the focus in it, it would hand the
+    // focus to the page (a focusout without a next element, which leaves the row, and
+    // its buttons hidden then cannot take the focus).
+    if (refocus || picker.contains(document.activeElement)) react.focus({ preventScroll: true });
     picker.remove();
     box.classList.remove("open");
-    const react = box.querySelector(".react");
     react.setAttribute("aria-expanded", "false");
-    if (refocus || hadFocus) react.focus({ preventScroll: true });
   }
 
   onClick(event) {
