@@ -339,12 +339,11 @@ def _hosts_changed(a: Announcer, outcome: Outcome, time: float, msgid: str) -> N
 
 
 def _account_notice(
-    a: Announcer, user: User, time: float, msgid: str, gained_r: bool, lost_r: bool, prefix: str,
-    include_self: bool = True,
+    a: Announcer, user: User, time: float, msgid: str, lost_r: bool, prefix: str, include_self: bool = True,
 ) -> None:
     """account-notify (the user included, unless `include_self` is false: a login's own
-    lines follow its 900, tell_own_login), and its own +r or -r, once it has a nick to
-    carry them: a login during registration is told by 900 and the MODE after the
+    lines, +r among them, follow its 900, tell_own_login), and a logout's own -r, once
+    it has a nick to carry them: a login during registration is told by 900 and the MODE after the
     welcome, and nobody else sees a connection that is not registered yet. The read
     markers its connection was told were another account's (or none): forgotten.
     `prefix`: the user's before the event (its host changes after this is told)."""
@@ -356,8 +355,8 @@ def _account_notice(
     out = from_user(user, Message("ACCOUNT", [user.account or "*"], prefix), time, msgid)
     a.with_cap(user, out, "account-notify", include_self=include_self)
     conn = user.conn
-    if include_self and conn is not None and (gained_r or lost_r):
-        conn.send(Message("MODE", [user.nick, "+r" if gained_r else "-r"], prefix))
+    if include_self and conn is not None and lost_r:
+        conn.send(Message("MODE", [user.nick, "-r"], prefix))
 
 
 def tell_own_login(user: User, time: float, msgid: str, gained_r: bool) -> None:
@@ -385,7 +384,7 @@ def _logged_in(a: Announcer, ev: LoggedIn, outcome: Outcome) -> None:
     user = outcome.user
     assert user is not None
     prefix = _prefix_before(user, outcome)
-    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=False, prefix=prefix, include_self=False)
+    _account_notice(a, user, ev.time, ev.msgid, lost_r=False, prefix=prefix, include_self=False)
     _hosts_changed(a, outcome, ev.time, ev.msgid)
 
 
@@ -395,7 +394,7 @@ def _logged_out(a: Announcer, ev: LoggedOut, outcome: Outcome) -> None:
     user = outcome.user
     assert user is not None
     prefix = _prefix_before(user, outcome)
-    _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True, prefix=prefix)
+    _account_notice(a, user, ev.time, ev.msgid, lost_r=True, prefix=prefix)
     _hosts_changed(a, outcome, ev.time, ev.msgid)
 
 
@@ -412,7 +411,7 @@ def _account_dropped(a: Announcer, ev: AccountDropped, outcome: Outcome) -> None
     ban that expires: clients that keep the lists (ban list windows) stay right."""
     for user in outcome.audience:
         prefix = _prefix_before(user, outcome)
-        _account_notice(a, user, ev.time, ev.msgid, gained_r=False, lost_r=True, prefix=prefix)
+        _account_notice(a, user, ev.time, ev.msgid, lost_r=True, prefix=prefix)
         if user.conn is not None:
             user.conn.numeric(n.RPL_LOGGEDOUT, prefix, "You are now logged out (the account was dropped)")
     _hosts_changed(a, outcome, ev.time, ev.msgid)

@@ -596,6 +596,9 @@ async def test_after_a_restart_missed_messages_come_back_once_and_in_order(serve
     carol = await servers.user(runtime, "carol", "#lobby")
     carol.send("PRIVMSG #lobby :before one")
     carol.send("PRIVMSG #lobby :before two")
+    # carol's lines have reached the server: alice's, said now, comes after them (sent at
+    # once, over another connection, it could get there first and be stamped earlier)
+    await expect(alice.messages().locator(".row.message").last).to_contain_text("before two")
     await alice.say("mine before")
     await expect(alice.messages().locator(".row.message").last).to_contain_text("mine before")
     carol.send("PRIVMSG alice :a private word before")
