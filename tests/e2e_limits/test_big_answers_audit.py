@@ -47,6 +47,9 @@ MAXLIST = 500  # limits.max_list_entries: MAXLIST=b:500
 MONITOR_MAX = 2000  # limits.monitor
 PATIENCE = 3.0  # limits.ping_timeout: how long a paced answer waits for a reader
 SLOW = 20.0  # bound of every wait behind thousands of connections
+# While the network is built, a message may wait behind 3,000 joins fanned out to 3,000
+# members (4.5 M lines): on a machine shared with other test processes that took over 20 s.
+BUILDING = 90.0
 PAUSE = 0.003  # a slow reader's pause (not a wait for anything: it is how it reads)
 SETTINGS = [
     f"limits.sendq={SENDQ}",
@@ -208,7 +211,7 @@ async def network() -> AsyncIterator[Network]:
             await asyncio.gather(*(join(i) for i in range(start, min(MEMBERS, start + 250))))
         ready = 0
         while ready < MEMBERS:
-            message = await owner.read_message(SLOW)
+            message = await owner.read_message(BUILDING)
             assert message is not None, owner.raw[-3:]
             if message.command == "PRIVMSG" and message.params == ["owner", "ready"]:
                 ready += 1

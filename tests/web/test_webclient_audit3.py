@@ -425,6 +425,8 @@ async def test_killed_by_an_operator_the_page_says_so_reconnects_rejoins_and_dou
     op = await oper_servers.oper(runtime)
     carol.send("PRIVMSG #lobby :one")
     carol.send("PRIVMSG #lobby :two")
+    # carol's lines first at the server (alice's, over another connection, could overtake them)
+    await expect(alice.messages().locator(".row.message").last).to_contain_text("two")
     await alice.say("mine")
     await expect(alice.messages().locator(".row.message").last).to_contain_text("mine")
 
