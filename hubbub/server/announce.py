@@ -343,8 +343,8 @@ def _account_notice(
 ) -> None:
     """account-notify (the user included, unless `include_self` is false: a login's own
     lines, +r among them, follow its 900, tell_own_login), and a logout's own -r, once
-    it has a nick to carry them: a login during registration is told by 900 and the MODE after the
-    welcome, and nobody else sees a connection that is not registered yet. The read
+    it has a nick to carry them: a login during registration is told by 900 and the
+    MODE after the welcome, and nobody else sees a connection that is not registered yet. The read
     markers its connection was told were another account's (or none): forgotten.
     `prefix`: the user's before the event (its host changes after this is told)."""
     if user.conn is not None:

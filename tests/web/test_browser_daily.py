@@ -789,33 +789,42 @@ ROW_TOP = """(text) => {
     .find((r) => r.querySelector('.text').textContent === text);
   return row.getBoundingClientRect().top - list.top;
 }"""
-# A page of history with one line, said (by its time) right after the line `after`: placed
-# among what the conversation shows, which is drawn again.
-PLACE_AFTER = """(after) => {
+# A page of history with one line, `text`, said (by its time) right after the line
+# `after` and before the next one said later: placed among what the conversation shows,
+# which is drawn again. (Of lines said in the same millisecond, it would go first.)
+PLACE_AFTER = """([after, text]) => {
   const s = window.hubbub.state;
   const b = s.activeBuffer;
   const at = b.messages.find((r) => r.text === after);
-  const rec = s.record("message", { nick: "dave", text: "placed among them" });
-  Object.assign(rec, { time: at.time, serverTime: true, msgid: "placed-among-them" });
+  const rec = s.record("message", { nick: "dave", text });
+  Object.assign(rec, { time: at.time + 0.5, serverTime: true, msgid: text });
   return s.insertHistory(b, [rec]);
 }"""
+
+
+async def a_long_conversation(open_user, irc_user):
+    """alice in #lobby, where carol said "line 000" to "line 139" (the first fifty drawn
+    before the rest came, so that each is later by its time too); alice follows it, and
+    "line 139", the newest, is in view. Returns alice, carol and that newest row."""
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    for i in range(50):
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    await expect(alice.messages().locator(".row.message", has_text="line 049")).to_have_count(1)
+    for i in range(50, 140):
+        carol.send(f"PRIVMSG #lobby :line {i:03d}")
+    newest = alice.messages().locator(".row.message", has_text="line 139")
+    await expect(newest).to_be_in_viewport()
+    return alice, carol, newest
 
 
 async def test_a_redraw_while_scrolled_up_keeps_the_line_read_in_place(open_user, irc_user) -> None:
     """The conversation drawn again while the reader is scrolled up (a page of history
     placed among what is shown, above the window) leaves the line they were reading where
     it was on screen, and does not go to the newest."""
-    alice = await open_user()
+    alice, carol, newest = await a_long_conversation(open_user, irc_user)
     page = alice.page
-    await alice.connect("alice", "#lobby")
-    carol = await irc_user("carol", "#lobby")
-    for i in range(50):
-        carol.send(f"PRIVMSG #lobby :line {i:03d}")
-    await expect(alice.messages().locator(".row.message", has_text="line 049")).to_have_count(1)
-    for i in range(50, 140):  # later than line 049, by their time too; all of them drawn
-        carol.send(f"PRIVMSG #lobby :line {i:03d}")
-    newest = alice.messages().locator(".row.message", has_text="line 139")
-    await expect(newest).to_be_in_viewport()
     await page.locator("#input").focus()
     await page.keyboard.press("PageUp")
     await expect(newest).not_to_be_in_viewport()
@@ -823,7 +832,7 @@ async def test_a_redraw_while_scrolled_up_keeps_the_line_read_in_place(open_user
     await expect(above).to_have_count(1)  # drawn, above the window
     await expect(above).not_to_be_in_viewport()
     text, top = await page.evaluate(MIDDLE_ROW)
-    assert await page.evaluate(PLACE_AFTER, "line 049") == 1
+    assert await page.evaluate(PLACE_AFTER, ["line 049", "placed among them"]) == 1
     await expect(alice.messages().locator(".row.message", has_text="placed among them")).to_have_count(1)
     assert abs(await page.evaluate(ROW_TOP, text) - top) < 1, text  # the reader's place, kept
     await expect(newest).not_to_be_in_viewport()

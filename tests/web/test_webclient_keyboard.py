@@ -24,7 +24,7 @@ from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
 from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
-from tests.web.test_browser_daily import ROW_TOP  # noqa: E402
+from tests.web.test_browser_daily import PLACE_AFTER, ROW_TOP, a_long_conversation  # noqa: E402
 from tests.web.test_webclient_a11y_audit import ax_node, listen, said, said_count  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -38,19 +38,6 @@ WATCH_FOUND = """() => {
       if (r.target.classList.contains("found")) window.__found.push(r.target.textContent);
     }
   }).observe(document.getElementById("messages"), { subtree: true, attributeFilter: ["class"] });
-}"""
-
-
-# A page of history with one line, `text`, said (by its time) right after the line
-# `after` and before the next one said later: placed among what the conversation shows,
-# which is drawn again. (Of lines said in the same millisecond, it would go first.)
-PLACE_AFTER = """([after, text]) => {
-  const s = window.hubbub.state;
-  const b = s.activeBuffer;
-  const at = b.messages.find((r) => r.text === after);
-  const rec = s.record("message", { nick: "dave", text });
-  Object.assign(rec, { time: at.time + 0.5, serverTime: true, msgid: text });
-  return s.insertHistory(b, [rec]);
 }"""
 
 
@@ -222,17 +209,8 @@ async def test_a_redraw_leaves_the_focus_on_the_message_that_had_it(open_user, i
     a keyboard or screen-reader user on the message they were on, or on its button,
     following or scrolled up, and the window where it was; a message no longer drawn
     leaves the focus on the list."""
-    alice = await open_user()
+    alice, _, newest = await a_long_conversation(open_user, irc_user)
     page = alice.page
-    await alice.connect("alice", "#lobby")
-    carol = await irc_user("carol", "#lobby")
-    for i in range(50):
-        carol.send(f"PRIVMSG #lobby :line {i:03d}")
-    await expect(alice.messages().locator(".row.message", has_text="line 049")).to_have_count(1)
-    for i in range(50, 140):  # later than line 049, by their time too
-        carol.send(f"PRIVMSG #lobby :line {i:03d}")
-    newest = alice.messages().locator(".row.message", has_text="line 139")
-    await expect(newest).to_be_in_viewport()
 
     def row(text: str):
         return alice.messages().locator(".row.message", has_text=text)
