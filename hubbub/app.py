@@ -599,8 +599,8 @@ class Runtime:
         self.persistence.reconfigure(config)  # what history records, and retention
         self.services.motd = motd
         self.state.whowas.resize(config.limits.whowas_entries)
-        throttle = self.services.login_throttle  # the failures recorded so far still count
-        throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
+        for throttle in (self.services.login_throttle, self.state.login_failures):  # what was counted still counts
+            throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
         throttle = self.services.register_throttle
         throttle.limit, throttle.window = config.accounts.register_limit, config.accounts.register_window
         if config.limits.max_clients != previous_max_clients:

@@ -58,6 +58,8 @@ from hubbub.server.events import (
     Knocked,
     LoggedIn,
     LoggedOut,
+    LoginFailed,
+    LoginFailuresForgotten,
     MarkerSet,
     MetadataCleared,
     MetadataSet,
@@ -930,6 +932,24 @@ def _redacted(state: ChatState, ev: Redacted) -> Outcome:
 def _wallops(state: ChatState, ev: Wallops) -> Outcome:
     user, outcome = _user_or_reject(state, ev.uid)
     return outcome
+
+
+# -- failed logins -------------------------------------------------------------------------
+
+
+@applies(LoginFailed)
+def _login_failed(state: ChatState, ev: LoginFailed) -> Outcome:
+    """Counted where it happened and on every other node alike (logins.py reads the
+    counts). Not in the digest: counts older than the window are forgotten by time."""
+    for key in ev.keys:
+        state.login_failures.failed(key, ev.time)
+    return Outcome()
+
+
+@applies(LoginFailuresForgotten)
+def _login_failures_forgotten(state: ChatState, ev: LoginFailuresForgotten) -> Outcome:
+    state.login_failures.succeeded(ev.key)
+    return Outcome()
 
 
 # -- accounts ------------------------------------------------------------------------------

@@ -149,8 +149,10 @@ class Services:
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
         self.departures = Departures()  # when local users last left channels (autoreplay)
         accounts = config.accounts
-        # failed logins, on this node: by address and account pair, by address, by account (logins.py),
-        # and OPER, WEBIRC and PASS guesses by address (`ip:`); a connection counts its own
+        # failed logins on this node, counted at once: by address and account pair, by address, by
+        # account (logins.py), and OPER, WEBIRC and PASS guesses by address (`ip:`, `pass:`); the
+        # network's count (the state's, from the log) may lag behind by a round trip to the log,
+        # or by an outage of it (logins.throttle_wait); a connection counts its own
         self.login_throttle = FailureThrottle(accounts.login_failures, accounts.login_window)
         # accounts registered by IP address, on this node (NickServ REGISTER, draft/account-registration)
         self.register_throttle = FailureThrottle(accounts.register_limit, accounts.register_window)

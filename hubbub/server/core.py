@@ -16,7 +16,10 @@ from hubbub.server.state import ChatState
 
 
 def new_state(config: Config, clock: Callable[[], float] = time.time) -> ChatState:
-    return ChatState(clock(), config.limits.whowas_entries)
+    state = ChatState(clock(), config.limits.whowas_entries)
+    state.login_failures.limit = config.accounts.login_failures
+    state.login_failures.window = config.accounts.login_window
+    return state
 
 
 def build_core(

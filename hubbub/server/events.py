@@ -425,6 +425,28 @@ class Wallops(NamedTuple):
     msgid: str
 
 
+# -- failed logins -------------------------------------------------------------------------
+
+
+@_event
+class LoginFailed(NamedTuple):
+    """A wrong password (an account's, OPER's, WEBIRC's or the server's), counted against
+    each of `keys` (logins.py names them) on every node: a guesser spreading tries over
+    a cluster's nodes meets the limits of one server. Decides no reply when applied;
+    the handlers read the counts before checking a password."""
+
+    keys: tuple[str, ...]
+    time: float
+
+
+@_event
+class LoginFailuresForgotten(NamedTuple):
+    """A right password for an account from an address: the failures counted against that
+    address and account pair (`key`) are forgotten, on every node."""
+
+    key: str
+
+
 # -- accounts ------------------------------------------------------------------------------
 
 
@@ -577,7 +599,8 @@ Event = (
     | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
-    | AccountCertSet | AccountVhostSet | AccountDropped | LoggedIn | LoggedOut | ChannelRegistered | ChannelAccessSet
+    | AccountCertSet | AccountVhostSet | AccountDropped | LoggedIn | LoggedOut | LoginFailed | LoginFailuresForgotten
+    | ChannelRegistered | ChannelAccessSet
     | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted
     | NodeUp | NodeLost | DigestAsked | DigestGiven | Synced
 )

@@ -14,6 +14,7 @@ from hubbub.server.handlers import nickserv
 def sweep(svc: Services, now: float) -> None:
     lim = svc.config.limits
     svc.login_throttle.sweep(now)  # failures past their window: forgotten, not only pushed out
+    svc.state.login_failures.sweep(now)
     svc.register_throttle.sweep(now)
     for conn in svc.connections():
         if conn.gone:

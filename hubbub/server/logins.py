@@ -22,7 +22,9 @@ address or the account as a whole: those are the bounds that hold whoever fails,
 owner's login says nothing of guesses from elsewhere (forgetting them would let a
 guesser start again after each of the owner's logins). OPER, WEBIRC and the connection
 password are counted per address apart from these (their handlers), and per connection
-with them. Checking a password runs off the event loop; an account name that does not
+with them. The counts are the network's: every node of a cluster counts every node's
+failures (events.LoginFailed), so guesses spread over the nodes meet the same limits.
+Checking a password runs off the event loop; an account name that does not
 exist is checked against a decoy hash, so it takes as long as a wrong password.
 """
 
@@ -40,7 +42,7 @@ from hubbub.server.announce import tell_own_login
 from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import ChannelModesSet, LoggedIn, ModeChange
+from hubbub.server.events import ChannelModesSet, LoggedIn, LoginFailed, LoginFailuresForgotten, ModeChange
 from hubbub.server.services import find_service
 
 
@@ -97,9 +99,7 @@ def count_attempt(ctx: Context, reason: str = "Too many failed login attempts") 
 def refused_for(ctx: Context, account_key: str) -> float | None:
     """Seconds to wait before trying to log in to `account_key` again, or None. A refused
     attempt counts against the connection: one that keeps trying is disconnected."""
-    throttle = ctx.svc.login_throttle
-    now = ctx.now()
-    waits = [throttle.blocked(key, now, limit) for key, limit in _counts(ctx, account_key)]
+    waits = [throttle_wait(ctx, key, limit) for key, limit in _counts(ctx, account_key)]
     waits.append(connection_wait(ctx))
     longest = max((wait for wait in waits if wait is not None), default=None)
     if longest is None:
@@ -110,18 +110,41 @@ def refused_for(ctx: Context, account_key: str) -> float | None:
 
 def failed(ctx: Context, account_key: str) -> bool:
     """Count a failed attempt; True when the connection has gone (it kept trying)."""
-    throttle = ctx.svc.login_throttle
-    now = ctx.now()
-    for key, _ in _counts(ctx, account_key):
-        throttle.failed(key, now)
+    count_failure(ctx, *(key for key, _ in _counts(ctx, account_key)))
     return count_attempt(ctx)
+
+
+def count_failure(ctx: Context, *keys: str) -> None:
+    """A wrong password, counted against `keys` on this node at once and by the whole
+    network (events.LoginFailed). Emitted without an origin: the client is answered at
+    once, never held behind its count, nor told that a count could not reach a
+    cluster's log (it is published when the log answers again)."""
+    now = ctx.now()
+    for key in keys:
+        ctx.svc.login_throttle.failed(key, now)
+    ctx.engine.emit(None, LoginFailed(keys, now))
+
+
+def throttle_wait(ctx: Context, key: str, limit: int | None = None) -> float | None:
+    """Seconds until `key` may try again (`limit`, when given, is its own), or None. The
+    network's count holds every node's failures but this node's only once they came
+    back from the log; this node's own count holds them at once (and through an outage
+    of the log): the longer wait of the two, each failure counted once in either."""
+    now = ctx.now()
+    own = ctx.svc.login_throttle.blocked(key, now, limit)
+    network = ctx.state.login_failures.blocked(key, now, limit)
+    if own is None or network is None:
+        return network if own is None else own
+    return max(own, network)
 
 
 def succeeded(ctx: Context, account_key: str) -> None:
     """A right password, or a login by any way, for `account_key` from this address:
     the pair's failures were the mistakes of someone who knows it. The address's and
     the account's counts stay (see the module's docstring)."""
-    ctx.svc.login_throttle.succeeded(_pair_key(ctx, account_key))
+    key = _pair_key(ctx, account_key)
+    ctx.svc.login_throttle.succeeded(key)
+    ctx.engine.emit(None, LoginFailuresForgotten(key))
 
 
 def check_password(

@@ -15,6 +15,7 @@ from hubbub.irc.casemap import casefold
 from hubbub.server.account import Account
 from hubbub.server.channel import Channel
 from hubbub.server.klines import Klines
+from hubbub.server.throttle import FailureThrottle
 from hubbub.server.user import User
 from hubbub.server.whowas import WhowasHistory
 
@@ -45,6 +46,12 @@ class ChatState:
         # Like the knocks, it decides no reply, and is not in the digest. The newest
         # apply.DROPPED_KEPT are kept, in the order the drops were applied.
         self.dropped_accounts: dict[str, float] = {}
+        # Failed logins lately, by address and account pair, address, account (logins.py)
+        # and, for OPER, WEBIRC and the server's password, address (`ip:`, `pass:`): the
+        # whole network's, so that a guesser meets the same limits on every node. Like the
+        # knocks, not in the digest; its limit and window are the configuration's
+        # (accounts.login_failures and login_window, set by new_state and REHASH).
+        self.login_failures = FailureThrottle(5, 60.0)
 
     # -- lookups -------------------------------------------------------------------------
 

@@ -78,6 +78,20 @@ class FailureThrottle:
                 break
             del failures[key]
 
+    def recent(self, most: int) -> dict[str, list[float]]:
+        """The failures of the `most` keys that failed last, as plain data (a cluster's
+        snapshot: a node starting from it goes on counting where the others stand)."""
+        failures = self._failures
+        keys = list(failures)[-most:] if len(failures) > most else list(failures)
+        return {key: list(failures[key]) for key in keys}
+
+    def restore(self, recent: dict[str, list[float]]) -> None:
+        """Count what `recent` holds instead of anything counted so far."""
+        self._failures.clear()
+        for key, times in recent.items():
+            if times:
+                self._failures[str(key)] = deque(float(t) for t in times)
+
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)
 

@@ -22,6 +22,8 @@ from hubbub.server.events import (
     Connected,
     Event,
     Joined,
+    LoginFailed,
+    LoginFailuresForgotten,
     NickSet,
     NodeLost,
     NodeUp,
@@ -267,3 +269,41 @@ def test_a_snapshot_of_the_version_before_has_no_whowas_addresses_nor_vhosts() -
     snapshot.load_into(restored, data)
     assert [(e.host, e.ip) for e in restored.whowas.lookup("amy")] == [("k3j5x7q2m9a4b6c8.hubbub", "")]
     assert restored.accounts["bob"].vhost == ""
+
+
+def test_failed_logins_are_applied_from_the_log_and_kept_by_a_snapshot() -> None:
+    """A node counts the failures other nodes publish, forgets a pair another node's
+    right password forgot, and one started from a snapshot counts where the others stand:
+    the same answer to the next guess everywhere (the counts decide replies, not the digest)."""
+    state = ChatState(0.0)
+    state.login_failures.limit = 3
+    for at in (10.0, 11.0, 12.0):
+        assert apply(state, LoginFailed(("address:10.0.0.9", "pair:10.0.0.9 bob"), at)).rejected is None
+    assert state.login_failures.blocked("pair:10.0.0.9 bob", 13.0) == 57.0
+    apply(state, LoginFailuresForgotten("pair:10.0.0.9 bob"))
+    assert state.login_failures.blocked("pair:10.0.0.9 bob", 13.0) is None
+    restored = ChatState(5.0)
+    restored.login_failures.limit = 3
+    snapshot.load_into(restored, json.loads(json.dumps(snapshot.dump(state))))
+    assert restored.login_failures.blocked("address:10.0.0.9", 13.0) == 57.0
+    assert restored.digest() == state.digest()
+
+
+def test_a_snapshot_keeps_the_failures_of_the_keys_that_failed_last(monkeypatch) -> None:
+    monkeypatch.setattr(snapshot, "LOGIN_FAILURES_KEPT", 2)
+    state = ChatState(0.0)
+    for number in range(4):
+        apply(state, LoginFailed((f"ip:10.0.0.{number}",), float(number)))
+    apply(state, LoginFailed(("ip:10.0.0.0",), 9.0))  # failed again: now the newest
+    assert snapshot.dump(state)["login_failures"] == {"ip:10.0.0.3": [3.0], "ip:10.0.0.0": [0.0, 9.0]}
+
+
+def test_a_snapshot_of_the_version_before_has_no_failed_logins() -> None:
+    state = ChatState(0.0)
+    apply(state, LoginFailed(("ip:10.0.0.1",), 1.0))
+    data = json.loads(json.dumps(snapshot.dump(state)))
+    del data["login_failures"]
+    restored = ChatState(5.0)
+    apply(restored, LoginFailed(("ip:10.0.0.2",), 1.0))
+    snapshot.load_into(restored, data)
+    assert restored.login_failures.recent(10) == {}

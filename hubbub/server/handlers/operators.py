@@ -76,7 +76,7 @@ def _count(ctx: Context) -> bool:
 def _refused(ctx: Context) -> float | None:
     """Seconds this connection must wait before trying again (its address or itself
     failed too often lately), or None."""
-    wait = ctx.svc.login_throttle.blocked(f"ip:{ctx.user.group}", ctx.now())
+    wait = logins.throttle_wait(ctx, f"ip:{ctx.user.group}")
     own = logins.connection_wait(ctx)
     if own is not None:
         wait = max(wait or 0.0, own)
@@ -86,7 +86,7 @@ def _refused(ctx: Context) -> float | None:
 def _oper_failed(ctx: Context, why: str) -> None:
     """Count a failed OPER against the address and the connection, and say so."""
     user = ctx.user
-    ctx.svc.login_throttle.failed(f"ip:{user.group}", ctx.now())
+    logins.count_failure(ctx, f"ip:{user.group}")
     ctx.notices.send(f"Failed OPER attempt by {_who(user)}{why}")
     ctx.svc.audit.oper_failed(user, why.removeprefix(": ") or "wrong name or password")
     _count(ctx)

@@ -30,7 +30,7 @@ from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
-from hubbub.server.logins import throttled_text
+from hubbub.server.logins import count_failure, throttle_wait, throttled_text
 from hubbub.server.registration import Phase, Step, settled
 from hubbub.server.services import is_service_nick
 from hubbub.server.user import NONE
@@ -54,14 +54,14 @@ def try_complete_registration(ctx: Context) -> None:
         # a bouncer) must not shut everyone behind its NAT out at the tight limit, nor out
         # of OPER or accounts (logins.py)
         key = f"pass:{user.group}"
-        wait = ctx.svc.login_throttle.blocked(key, ctx.now(), ctx.config.accounts.login_failures_per_address)
+        wait = throttle_wait(ctx, key, ctx.config.accounts.login_failures_per_address)
         if wait is not None:  # refused unchecked: a right guess must not be told apart
             conn.numeric(n.ERR_PASSWDMISMATCH, throttled_text(wait))
             ctx.disconnect("Too many failed password attempts")
             return
         if not hmac.compare_digest((reg.password or "").encode(), wanted.encode()):
             if reg.password is not None:  # a guess (no PASS at all is no attempt)
-                ctx.svc.login_throttle.failed(key, ctx.now())
+                count_failure(ctx, key)
             conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
             ctx.disconnect("Bad password")
             return

@@ -33,7 +33,7 @@ from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.events import AddressSet
-from hubbub.server.logins import throttled_text
+from hubbub.server.logins import count_failure, throttle_wait, throttled_text
 from hubbub.server.registration import Phase
 
 NOT_ALLOWED = "WEBIRC is not allowed from your address"
@@ -69,8 +69,8 @@ def handle_webirc(ctx: Context, message: Message) -> None:
     # Wrong passwords from a gateway's address are counted as failed logins are: past
     # accounts.login_failures within login_window, refused unchecked (a remembered right
     # password, above, is never refused: the real gateway goes on).
-    throttle, key, now = ctx.svc.login_throttle, f"ip:{ctx.user.group}", ctx.now()
-    wait = throttle.blocked(key, now)
+    key = f"ip:{ctx.user.group}"
+    wait = throttle_wait(ctx, key)
     if wait is not None:
         _refuse(ctx, throttled_text(wait), tell_operators=False)
         return
@@ -85,7 +85,7 @@ def handle_webirc(ctx: Context, message: Message) -> None:
         if block is not None and block not in ctx.config.webirc:
             block = None  # REHASH removed or changed it meanwhile
         if block is None:
-            throttle.failed(key, ctx.now())
+            count_failure(ctx, key)
             _refuse(ctx, BAD_PASSWORD)
             return
         passwords.remember(block, password, ctx.config.webirc)
