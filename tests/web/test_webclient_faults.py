@@ -42,6 +42,19 @@ AMBIGUOUS = {
 }  # fmt: skip
 
 
+def _emits_for_its_connection(call: ast.Call) -> bool:
+    """`ctx.emit(...)`, or `ctx.engine.emit(...)` with an origin or a continuation: an
+    event a cluster may refuse to the client. `ctx.engine.emit(None, event)` has neither:
+    it waits in the outbox until the log answers, and nobody is told (a failed login's count)."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "emit"):
+        return False
+    owner = ast.unparse(call.func.value)
+    if owner == "ctx":
+        return True
+    detached = len(call.args) == 2 and isinstance(call.args[0], ast.Constant) and call.args[0].value is None
+    return owner == "ctx.engine" and not detached
+
+
 def emitted_for_clients() -> dict[str, set[str]]:
     """Event class -> where it is made in a function that emits for its connection
     (`ctx.emit`, `ctx.engine.emit`), across hubbub/server."""
@@ -54,8 +67,7 @@ def emitted_for_clients() -> dict[str, set[str]]:
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             calls = [node for node in ast.walk(fn) if isinstance(node, ast.Call)]
-            if not any(isinstance(c.func, ast.Attribute) and c.func.attr == "emit"
-                       and ast.unparse(c.func.value) in ("ctx", "ctx.engine") for c in calls):  # fmt: skip
+            if not any(_emits_for_its_connection(c) for c in calls):
                 continue
             for call in calls:
                 if isinstance(call.func, ast.Name) and call.func.id in names:
