@@ -601,8 +601,8 @@ class Runtime:
         self.state.whowas.resize(config.limits.whowas_entries)
         for throttle in (self.services.login_throttle, self.state.login_failures):  # what was counted still counts
             throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
-        throttle = self.services.register_throttle
-        throttle.limit, throttle.window = config.accounts.register_limit, config.accounts.register_window
+        for throttle in (self.services.register_throttle, self.state.registrations):
+            throttle.limit, throttle.window = config.accounts.register_limit, config.accounts.register_window
         if config.limits.max_clients != previous_max_clients:
             note = self._max_clients_note(config.limits.max_clients)
             if note is not None:

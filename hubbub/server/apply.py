@@ -965,6 +965,8 @@ def _account_registered(state: ChatState, ev: AccountRegistered) -> Outcome:
     state.accounts[ev.key] = account
     for fp in ev.certfps:
         state.certfps[fp] = account
+    if ev.counted:  # the network's count of registrations per address (handlers/nickserv.py)
+        state.registrations.failed(f"ip:{ev.counted}", ev.time)
     outcome = Outcome()
     outcome.registration = state.dropped_accounts.pop(ev.key, None)
     return outcome

@@ -19,6 +19,8 @@ def new_state(config: Config, clock: Callable[[], float] = time.time) -> ChatSta
     state = ChatState(clock(), config.limits.whowas_entries)
     state.login_failures.limit = config.accounts.login_failures
     state.login_failures.window = config.accounts.login_window
+    state.registrations.limit = config.accounts.register_limit
+    state.registrations.window = config.accounts.register_window
     return state
 
 

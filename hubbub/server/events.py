@@ -463,6 +463,9 @@ class AccountRegistered(NamedTuple):
     time: float
     certfps: tuple[str, ...] = ()
     vhost: str = ""  # one restored from the store
+    # the address (as every per-address limit counts it) the registration counts against on
+    # every node (accounts.register_limit); "": not counted (restored, or by an operator)
+    counted: str = ""
 
 
 @_event

@@ -16,6 +16,7 @@ def sweep(svc: Services, now: float) -> None:
     svc.login_throttle.sweep(now)  # failures past their window: forgotten, not only pushed out
     svc.state.login_failures.sweep(now)
     svc.register_throttle.sweep(now)
+    svc.state.registrations.sweep(now)
     for conn in svc.connections():
         if conn.gone:
             continue

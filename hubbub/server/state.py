@@ -52,6 +52,9 @@ class ChatState:
         # knocks, not in the digest; its limit and window are the configuration's
         # (accounts.login_failures and login_window, set by new_state and REHASH).
         self.login_failures = FailureThrottle(5, 60.0)
+        # Accounts registered lately by address, the network's (AccountRegistered.counted), as
+        # the failed logins are (accounts.register_limit and register_window, handlers/nickserv.py).
+        self.registrations = FailureThrottle(5, 3600.0)
 
     # -- lookups -------------------------------------------------------------------------
 

@@ -97,3 +97,17 @@ async def test_guesses_count_on_their_node_at_once_while_the_log_is_out_of_reach
         assert refused is not None, refused
     finally:
         await cluster.close()
+
+
+async def test_accounts_registered_on_one_node_count_against_their_address_on_the_other(cluster: Cluster) -> None:
+    """`accounts.register_limit` 2: two accounts registered from 127.0.0.1 on node 1 make
+    a third from there refused on node 2 before its password is hashed, as on node 1."""
+    n1, n2 = await cluster.start(2, "accounts.register_limit=2")
+    for nick in ("amy", "ben"):
+        client = await cluster.client(n1, nick)
+        assert await ns(client, "REGISTER correct-horse") == "Account created"
+    for number, node in enumerate((n2, n1)):
+        third = await cluster.client(node, f"carl{number}")
+        await caught_up(third)
+        answer = await ns(third, "REGISTER correct-horse")
+        assert answer.startswith("Too many accounts registered from your address; try again in "), answer

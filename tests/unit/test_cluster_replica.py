@@ -307,3 +307,20 @@ def test_a_snapshot_of_the_version_before_has_no_failed_logins() -> None:
     apply(restored, LoginFailed(("ip:10.0.0.2",), 1.0))
     snapshot.load_into(restored, data)
     assert restored.login_failures.recent(10) == {}
+
+
+def test_registrations_count_against_their_address_where_applied_and_in_a_snapshot() -> None:
+    """An account registered on any node counts against the address it names
+    (`counted`), on every node applying it; one restored from the store, none."""
+    state = ChatState(0.0)
+    state.registrations.limit = 2
+    apply(state, AccountRegistered("amy", "amy", "h", "s", "", 10.0, counted="10.0.0.9"))
+    apply(state, AccountRegistered("old", "old", "h", "s", "", 11.0))
+    assert state.registrations.blocked("ip:10.0.0.9", 12.0) is None
+    apply(state, AccountRegistered("ben", "ben", "h", "s", "", 12.0, counted="10.0.0.9"))
+    assert state.registrations.blocked("ip:10.0.0.9", 12.0) == 3598.0
+    assert apply(state, AccountRegistered("ben", "ben", "h", "s", "", 13.0, counted="10.0.0.7")).rejected
+    assert state.registrations.recent(10) == {"ip:10.0.0.9": [10.0, 12.0]}  # a name taken counts nothing
+    restored = ChatState(5.0)
+    snapshot.load_into(restored, json.loads(json.dumps(snapshot.dump(state))))
+    assert restored.registrations.recent(10) == {"ip:10.0.0.9": [10.0, 12.0]}

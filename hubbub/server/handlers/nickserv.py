@@ -81,12 +81,13 @@ def create_account(
     """Hash (off the loop) and register the account `name`, then log in to it;
     `done(account, None)` or `done(None, why)`."""
     key = casefold(name)
+    counted = ctx.user.group if _registration_throttle(ctx) is not None else ""
     uncount = _count_registration(ctx)
 
     def hashed(result: tuple[str, str]) -> None:
         password_hash, scram = result
         certs = (certfp,) if certfp else ()
-        event = AccountRegistered(key, name, password_hash, scram, email, ctx.now(), certs)
+        event = AccountRegistered(key, name, password_hash, scram, email, ctx.now(), certs, counted=counted)
 
         def registered(outcome: object) -> None:
             account = ctx.state.accounts.get(key)
@@ -107,8 +108,10 @@ def create_account(
 
 def _registration_throttle(ctx: Context) -> FailureThrottle | None:
     """This node's count of registrations per address (`Services.register_throttle`, its
-    settings kept current by REHASH), or None when the user is not limited
-    (`accounts.register_limit` 0, or an IRC operator)."""
+    settings kept current by REHASH: those under way included, counted as they start),
+    or None when the user is not limited (`accounts.register_limit` 0, or an IRC
+    operator). The network's count, of registrations done on every node, is the state's
+    (`ChatState.registrations`, from `AccountRegistered.counted`)."""
     if ctx.config.accounts.register_limit <= 0 or is_oper(ctx.user):
         return None
     return ctx.svc.register_throttle
@@ -117,7 +120,11 @@ def _registration_throttle(ctx: Context) -> FailureThrottle | None:
 def registration_wait(ctx: Context) -> float | None:
     """Seconds until the user's address may register another account, or None when it may now."""
     throttle = _registration_throttle(ctx)
-    return None if throttle is None else throttle.blocked(f"ip:{ctx.user.group}", ctx.now())
+    if throttle is None:
+        return None
+    key, now = f"ip:{ctx.user.group}", ctx.now()
+    waits = (throttle.blocked(key, now), ctx.state.registrations.blocked(key, now))
+    return max((wait for wait in waits if wait is not None), default=None)  # this node's own are in both
 
 
 def _count_registration(ctx: Context) -> Callable[[], None]:
