@@ -110,7 +110,8 @@ class Runtime:
         self.persistence = Persistence(config, self.services, self.engine)
         self.flusher: Flusher
         self.admission = Admission(lambda: self.config.limits, self._refuse_address, self.services.audit,
-                                   lambda ip: gateways.is_gateway(self.config.webirc, ip))  # fmt: skip
+                                   lambda ip: gateways.is_gateway(self.config.webirc, ip),
+                                   network=self._network_connects)  # fmt: skip
         self.services.readdress = self._readdress
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
@@ -248,6 +249,10 @@ class Runtime:
         replica = self.cluster.replica
         return ClusterStatus(self.cluster.down_since is None, replica.refusing is not None,
                              len(self.state.nodes), replica.unpublished())  # fmt: skip
+
+    def _network_connects(self, key: str, limit: int) -> float | None:
+        """The wait limits.connects_per_ip sets by the whole network's connections from `key`."""
+        return self.state.connects.blocked(key, self.clock(), limit)
 
     def _refuse_address(self, ip: str) -> str | None:
         """K-lines on the address alone act at once; those naming a username, at registration."""
@@ -603,6 +608,7 @@ class Runtime:
             throttle.limit, throttle.window = config.accounts.login_failures, config.accounts.login_window
         for throttle in (self.services.register_throttle, self.state.registrations):
             throttle.limit, throttle.window = config.accounts.register_limit, config.accounts.register_window
+        self.state.connects.window = config.limits.connect_window  # the admission's own follows it by itself
         if config.limits.max_clients != previous_max_clients:
             note = self._max_clients_note(config.limits.max_clients)
             if note is not None:

@@ -37,8 +37,8 @@ from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry, WhowasHistory
 
 FORMAT = 2  # bumped when the shape changes: a node refuses a snapshot it cannot read
-# The failed logins (and the registrations per address) a snapshot carries: those of the
-# keys counted last. Counts older than their window count for nothing, and a flood of
+# The failed logins (and the registrations and connections per address) a snapshot
+# carries: those of the keys counted last. Counts older than their window count for nothing, and a flood of
 # addresses each failing once must not make every snapshot megabytes long.
 LOGIN_FAILURES_KEPT = 10_000
 
@@ -74,6 +74,7 @@ def dump(state: ChatState) -> dict[str, Any]:
         "knocks": dict(state.knocks),
         "login_failures": state.login_failures.recent(LOGIN_FAILURES_KEPT),
         "registrations": state.registrations.recent(LOGIN_FAILURES_KEPT),
+        "connects": state.connects.recent(LOGIN_FAILURES_KEPT),
         "dropped_accounts": dict(state.dropped_accounts),
         "whowas": {
             "limit": state.whowas.limit,
@@ -123,6 +124,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.dropped_accounts.update(data.get("dropped_accounts", {}))  # absent: likewise
     state.login_failures.restore(data.get("login_failures", {}))  # absent: likewise
     state.registrations.restore(data.get("registrations", {}))  # absent: likewise
+    state.connects.restore(data.get("connects", {}))  # absent: likewise
     state.users.clear()
     state.nicks.clear()
     state.per_ip.clear()

@@ -44,9 +44,15 @@ class Admission:
     def __init__(
         self, limits: Callable[[], LimitsSection], refuse: Callable[[str], str | None], audit: Audit | None = None,
         gateway: Callable[[str], bool] = lambda ip: False, clock: Callable[[], float] = time.monotonic,
+        network: Callable[[str, int], float | None] = lambda key, limit: None,
     ) -> None:  # fmt: skip
+        """`network(key, limit)`: the wait the whole network's count of connections from an
+        address (`key`, as counted_as names it) sets for `limits.connects_per_ip`, or None
+        (a cluster: every node's connections; this node's own count here is the one that
+        has them at once)."""
         self._limits = limits
         self._clock = clock
+        self._network = network
         # IRC connections accepted per address lately (limits.connects_per_ip): a client
         # reconnecting in a loop costs a registration, joins and replays each time
         self._recent = FailureThrottle(0, 60.0)
@@ -127,7 +133,9 @@ class Admission:
         if per_ip and lim.max_clients_per_ip and self.per_ip[self._key(link.ip)] >= lim.max_clients_per_ip:
             return "Too many connections from your IP address"
         if paced:
-            wait = self._recent.blocked(self._key(link.ip), self._clock(), lim.connects_per_ip)
+            key, limit = self._key(link.ip), lim.connects_per_ip
+            waits = (self._recent.blocked(key, self._clock(), limit), self._network(key, limit))
+            wait = max((wait for wait in waits if wait is not None), default=None)  # this node's are in both
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 return f"Too many connections from your IP address lately; try again in {seconds} seconds"

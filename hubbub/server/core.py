@@ -21,6 +21,7 @@ def new_state(config: Config, clock: Callable[[], float] = time.time) -> ChatSta
     state.login_failures.window = config.accounts.login_window
     state.registrations.limit = config.accounts.register_limit
     state.registrations.window = config.accounts.register_window
+    state.connects.window = config.limits.connect_window
     return state
 
 

@@ -17,6 +17,7 @@ def sweep(svc: Services, now: float) -> None:
     svc.state.login_failures.sweep(now)
     svc.register_throttle.sweep(now)
     svc.state.registrations.sweep(now)
+    svc.state.connects.sweep(now)
     for conn in svc.connections():
         if conn.gone:
             continue

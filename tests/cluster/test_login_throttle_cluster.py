@@ -1,7 +1,9 @@
-"""Failed logins are counted by the whole network (logins.py, events.LoginFailed): a
-guesser who spreads wrong passwords over a cluster's nodes meets the limits of one
-server, and a right password forgets the pair's mistakes on every node. Nodes as
-processes on a real redis-server; the guesser's connections all come from 127.0.0.1."""
+"""The per-address limits a cluster counts as one server would (docs/cluster.md, "Limits
+in a cluster"): failed logins (logins.py, events.LoginFailed), so that a guesser who
+spreads wrong passwords over the nodes meets the limits of one server and a right
+password forgets the pair's mistakes on every node; accounts registered per address;
+connections per address lately (limits.connects_per_ip). Nodes as processes on a real
+redis-server; every connection comes from 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -111,3 +113,18 @@ async def test_accounts_registered_on_one_node_count_against_their_address_on_th
         await caught_up(third)
         answer = await ns(third, "REGISTER correct-horse")
         assert answer.startswith("Too many accounts registered from your address; try again in "), answer
+
+
+async def test_connections_to_one_node_count_for_the_pace_on_the_other(cluster: Cluster) -> None:
+    """`limits.connects_per_ip` 3, no address exempt: two connections from 127.0.0.1 to
+    node 1 and one to node 2 make a fourth to node 2 refused with the wait, as a fourth
+    to one server would be."""
+    n1, n2 = await cluster.start(2, "limits.connects_per_ip=3", "limits.connect_exempt=[]")
+    kept = [await cluster.client(n1, "first"), await cluster.client(n1, "second")]
+    third = await cluster.client(n2, "third")
+    await caught_up(third)  # node 2 has applied the arrivals on node 1
+    assert n2.address is not None
+    refused = await LineClient.connect_to(*n2.address)
+    (line,) = await refused.closed()
+    assert re.fullmatch(r"ERROR :Closing Link: 127\.0\.0\.1 \(Too many connections from your IP address "
+                        r"lately; try again in \d+ seconds\)", line), (line, len(kept))  # fmt: skip

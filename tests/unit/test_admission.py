@@ -90,6 +90,26 @@ def paced(per_window: int = 3, window: float = 60.0, exempt: tuple[str, ...] = (
     return Admission(lambda: limits, lambda ip: None, clock=clock), clock
 
 
+def test_the_network_s_count_paces_an_address_this_node_has_not_seen() -> None:
+    """A cluster: the other nodes' connections from an address (the network's count,
+    asked with the address's key and the limit) refuse it here too, with the longer wait;
+    an exempt address is not asked about."""
+    limits = LimitsSection(max_clients_per_ip=0, connects_per_ip=3, connect_exempt=["192.0.2.9/32"])
+    asked: list[tuple[str, int]] = []
+
+    def network(key: str, limit: int) -> float | None:
+        asked.append((key, limit))
+        return 42.2 if key in ("192.0.2.1", "192.0.2.9", "2001:db8:1:2::/64") else None
+
+    counts = Admission(lambda: limits, lambda ip: None, clock=Clock(), network=network)
+    assert counts.admit(Conn("192.0.2.1")) == ("Too many connections from your IP address lately; "
+                                               "try again in 43 seconds")  # fmt: skip
+    assert counts.admit(Conn("2001:db8:1:2::7")) is not None
+    assert counts.admit(Conn("192.0.2.2")) is None
+    assert counts.admit(Conn("192.0.2.9")) is None  # exempt
+    assert asked == [("192.0.2.1", 3), ("2001:db8:1:2::/64", 3), ("192.0.2.2", 3)]
+
+
 def test_connections_from_one_address_are_paced_within_the_window() -> None:
     counts, clock = paced(3, 60.0)
     for _ in range(3):  # at 1000, 1010 and 1020 s
