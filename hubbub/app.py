@@ -113,6 +113,7 @@ class Runtime:
                                    lambda ip: gateways.is_gateway(self.config.webirc, ip),
                                    network=self._network_connects)  # fmt: skip
         self.services.readdress = self._readdress
+        self.services.paces = self.admission.paces
         self.listeners = Listeners()
         self.transport_counters = {kind: TransportCounters() for kind in TRANSPORTS}
         self.metrics = Metrics(self.state, self.admission, self.transport_counters, time.time,

@@ -144,11 +144,19 @@ class Admission:
     def _paced(self, link: Counted, per_ip: bool) -> bool:
         """Whether `link` counts against limits.connects_per_ip: an IRC connection (not an
         HTTP one: a page's assets) counted against its own address, not an exempt one."""
-        lim = self._limits()
-        if not (per_ip and lim.connects_per_ip and link.kind != "http"):
+        if not (per_ip and link.kind != "http" and self.paces(link.ip)):
             return False
-        self._recent.window = lim.connect_window  # REHASH may change it
-        address = address_of(link.ip)
+        self._recent.window = self._limits().connect_window  # REHASH may change it
+        return True
+
+    def paces(self, ip: str) -> bool:
+        """Whether an IRC connection from `ip` counts against limits.connects_per_ip (a
+        limit is set, the address is not exempt, it is no WebIRC gateway's). The chat core
+        asks it of each arrival, for a cluster's count (`Connected.paced`)."""
+        lim = self._limits()
+        if not lim.connects_per_ip or self._gateway(ip):
+            return False
+        address = address_of(ip)
         return address is None or not self._exempt(lim.connect_exempt, address)
 
     def _count(self, link: Counted, per_ip: bool, paced: bool) -> None:

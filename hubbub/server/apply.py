@@ -230,7 +230,8 @@ def _connected(state: ChatState, ev: Connected) -> Outcome:
     if ev.uid in state.users:
         return rejected("duplicate")
     group = ev.group or ev.ip
-    state.connects.failed(group, ev.time)  # accepted by its node: it counts for the pace (limits.connects_per_ip)
+    if ev.paced:  # accepted by its node: it counts for the pace (limits.connects_per_ip)
+        state.connects.failed(group, ev.time)
     if ev.ip_limit and state.per_ip[group] >= ev.ip_limit:
         return rejected("too many from the address")
     # An address K-line is checked where a connection is accepted; in a cluster one added

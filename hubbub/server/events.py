@@ -47,6 +47,9 @@ class Connected(NamedTuple):
     ip_limit: int = 0
     certfp: str | None = None
     group: str = ""  # what `ip` counts under, when not itself (server/addresses.py: an IPv6 network)
+    # in a cluster, counted by every node for the pace of connections from its address
+    # (limits.connects_per_ip); never on one server alone, whose admission counts them all
+    paced: bool = False
 
 
 @_event

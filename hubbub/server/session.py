@@ -57,7 +57,8 @@ class Session:
             ip_limit = 0
         group = counted_as(ip, svc.config.limits.ipv6_prefix)
         host = svc.host_for(ip, group)
-        event = Connected(uid, ip, host, secure, svc.clock(), ip_limit, certfp, "" if group == ip else group)
+        paced = bool(svc.state.nodes) and svc.paces(ip)  # the network's count (a cluster's) for connects_per_ip
+        event = Connected(uid, ip, host, secure, svc.clock(), ip_limit, certfp, "" if group == ip else group, paced)
         svc.engine.emit(None, event, self._attach)
 
     def _attach(self, outcome: Outcome) -> None:

@@ -327,11 +327,13 @@ def test_registrations_count_against_their_address_where_applied_and_in_a_snapsh
 
 
 def test_connections_count_for_the_pace_where_applied_and_in_a_snapshot() -> None:
-    """Every node counts every arrival under its address's group (limits.connects_per_ip
-    asks it), and one started from a snapshot counts where the others stand."""
+    """Every node counts every arrival its node paced under its address's group
+    (limits.connects_per_ip asks it; an exempt address's is not), and one started from
+    a snapshot counts where the others stand."""
     state = ChatState(0.0)
-    apply(state, Connected("aaaaaa1", "10.0.0.9", "h", False, 10.0))
-    apply(state, Connected("aaaaaa2", "2001:db8::1", "h", False, 11.0, group="2001:db8::/64"))
+    apply(state, Connected("aaaaaa1", "10.0.0.9", "h", False, 10.0, paced=True))
+    apply(state, Connected("aaaaaa2", "2001:db8::1", "h", False, 11.0, group="2001:db8::/64", paced=True))
+    apply(state, Connected("aaaaaa3", "10.0.0.8", "h", False, 11.0))
     assert state.connects.blocked("10.0.0.9", 12.0, 1) == 58.0
     assert state.connects.blocked("2001:db8::/64", 12.0, 1) == 59.0
     assert state.connects.blocked("10.0.0.9", 12.0, 2) is None
