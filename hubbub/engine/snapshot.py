@@ -37,10 +37,10 @@ from hubbub.server.user import User, node_of
 from hubbub.server.whowas import WhowasEntry, WhowasHistory
 
 FORMAT = 2  # bumped when the shape changes: a node refuses a snapshot it cannot read
-# The failed logins (and the registrations and connections per address) a snapshot
-# carries: those of the keys counted last. Counts older than their window count for nothing, and a flood of
-# addresses each failing once must not make every snapshot megabytes long.
-LOGIN_FAILURES_KEPT = 10_000
+# The failed logins, registrations and connections per address a snapshot carries: those
+# of the keys counted last. Counts older than their window count for nothing, and a flood
+# of addresses each counted once must not make every snapshot megabytes long.
+COUNTS_KEPT = 10_000
 
 
 def dump(state: ChatState) -> dict[str, Any]:
@@ -72,9 +72,9 @@ def dump(state: ChatState) -> dict[str, Any]:
         "channels": [_channel(c) for c in state.channels.values()],
         "klines": [[k.mask, k.reason, k.set_by, k.set_at, k.expires] for k in state.klines.all()],
         "knocks": dict(state.knocks),
-        "login_failures": state.login_failures.recent(LOGIN_FAILURES_KEPT),
-        "registrations": state.registrations.recent(LOGIN_FAILURES_KEPT),
-        "connects": state.connects.recent(LOGIN_FAILURES_KEPT),
+        "login_failures": state.login_failures.recent(COUNTS_KEPT),
+        "registrations": state.registrations.recent(COUNTS_KEPT),
+        "connects": state.connects.recent(COUNTS_KEPT),
         "dropped_accounts": dict(state.dropped_accounts),
         "whowas": {
             "limit": state.whowas.limit,

@@ -27,7 +27,7 @@ from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
 from hubbub.server.addresses import Listed, address_of, counted_as
 from hubbub.server.audit import Audit
-from hubbub.server.throttle import FailureThrottle
+from hubbub.server.throttle import FailureThrottle, longest
 from hubbub.transport.ports import Counted
 
 log = logging.getLogger("hubbub")
@@ -134,8 +134,7 @@ class Admission:
             return "Too many connections from your IP address"
         if paced:
             key, limit = self._key(link.ip), lim.connects_per_ip
-            waits = (self._recent.blocked(key, self._clock(), limit), self._network(key, limit))
-            wait = max((wait for wait in waits if wait is not None), default=None)  # this node's are in both
+            wait = longest(self._recent.blocked(key, self._clock(), limit), self._network(key, limit))
             if wait is not None:
                 seconds = max(1, math.ceil(wait))
                 return f"Too many connections from your IP address lately; try again in {seconds} seconds"

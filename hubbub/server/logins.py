@@ -44,6 +44,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelModesSet, LoggedIn, LoginFailed, LoginFailuresForgotten, ModeChange
 from hubbub.server.services import find_service
+from hubbub.server.throttle import longest
 
 
 def _pair_key(ctx: Context, account_key: str) -> str:
@@ -99,13 +100,11 @@ def count_attempt(ctx: Context, reason: str = "Too many failed login attempts") 
 def refused_for(ctx: Context, account_key: str) -> float | None:
     """Seconds to wait before trying to log in to `account_key` again, or None. A refused
     attempt counts against the connection: one that keeps trying is disconnected."""
-    waits = [throttle_wait(ctx, key, limit) for key, limit in _counts(ctx, account_key)]
-    waits.append(connection_wait(ctx))
-    longest = max((wait for wait in waits if wait is not None), default=None)
-    if longest is None:
+    wait = longest(*(throttle_wait(ctx, key, limit) for key, limit in _counts(ctx, account_key)), connection_wait(ctx))
+    if wait is None:
         return None
     count_attempt(ctx)
-    return longest
+    return wait
 
 
 def failed(ctx: Context, account_key: str) -> bool:
@@ -129,13 +128,9 @@ def throttle_wait(ctx: Context, key: str, limit: int | None = None) -> float | N
     """Seconds until `key` may try again (`limit`, when given, is its own), or None. The
     network's count holds every node's failures but this node's only once they came
     back from the log; this node's own count holds them at once (and through an outage
-    of the log): the longer wait of the two, each failure counted once in either."""
+    of the log): the longer wait of the two (throttle.longest)."""
     now = ctx.now()
-    own = ctx.svc.login_throttle.blocked(key, now, limit)
-    network = ctx.state.login_failures.blocked(key, now, limit)
-    if own is None or network is None:
-        return network if own is None else own
-    return max(own, network)
+    return longest(ctx.svc.login_throttle.blocked(key, now, limit), ctx.state.login_failures.blocked(key, now, limit))
 
 
 def succeeded(ctx: Context, account_key: str) -> None:

@@ -23,6 +23,14 @@ from __future__ import annotations
 from collections import deque
 
 
+def longest(*waits: float | None) -> float | None:
+    """The longest of the waits given (None: no wait). A node asks two counts of the same
+    key, its own (which has its failures at once) and the network's (which has every
+    node's, its own once they came back from the cluster's log): the longer wait of the
+    two counts each failure once, where a sum would count this node's twice."""
+    return max((wait for wait in waits if wait is not None), default=None)
+
+
 class FailureThrottle:
     __slots__ = ("limit", "window", "max_keys", "_failures")
 

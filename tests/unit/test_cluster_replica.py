@@ -290,7 +290,7 @@ def test_failed_logins_are_applied_from_the_log_and_kept_by_a_snapshot() -> None
 
 
 def test_a_snapshot_keeps_the_failures_of_the_keys_that_failed_last(monkeypatch) -> None:
-    monkeypatch.setattr(snapshot, "LOGIN_FAILURES_KEPT", 2)
+    monkeypatch.setattr(snapshot, "COUNTS_KEPT", 2)
     state = ChatState(0.0)
     for number in range(4):
         apply(state, LoginFailed((f"ip:10.0.0.{number}",), float(number)))

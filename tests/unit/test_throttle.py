@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubbub.server.throttle import FailureThrottle
+from hubbub.server.throttle import FailureThrottle, longest
 
 
 def test_a_key_is_blocked_after_its_failures_until_the_window_has_passed() -> None:
@@ -69,3 +69,10 @@ def test_past_max_keys_the_key_that_failed_longest_ago_goes() -> None:
     throttle.failed("a", 2.0)
     throttle.failed("c", 3.0)
     assert list(throttle._failures) == ["a", "c"]
+
+
+def test_the_longest_wait_of_two_counts_of_one_key() -> None:
+    """This node's count and the network's: the longer wait, never their sum."""
+    assert longest(None, None) is None
+    assert longest(None, 12.5) == 12.5
+    assert longest(30.0, 12.5, None) == 30.0

@@ -39,7 +39,7 @@ from hubbub.server.events import (
 from hubbub.server.handlers import chanserv
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
-from hubbub.server.throttle import FailureThrottle
+from hubbub.server.throttle import FailureThrottle, longest
 
 log = logging.getLogger("hubbub.opers")
 
@@ -123,8 +123,7 @@ def registration_wait(ctx: Context) -> float | None:
     if throttle is None:
         return None
     key, now = f"ip:{ctx.user.group}", ctx.now()
-    waits = (throttle.blocked(key, now), ctx.state.registrations.blocked(key, now))
-    return max((wait for wait in waits if wait is not None), default=None)  # this node's own are in both
+    return longest(throttle.blocked(key, now), ctx.state.registrations.blocked(key, now))
 
 
 def _count_registration(ctx: Context) -> Callable[[], None]:
