@@ -55,8 +55,9 @@ class ChatState:
         # Accounts registered lately by address, the network's (AccountRegistered.counted), as
         # the failed logins are (accounts.register_limit and register_window, handlers/nickserv.py).
         self.registrations = FailureThrottle(5, 3600.0)
-        # Connections accepted lately by address (each Connected, counted under its group), the
-        # network's: limits.connects_per_ip within connect_window (runtime/listeners.py asks).
+        # Connections accepted lately by address in a cluster (each Connected its node paced,
+        # under its group), the network's: limits.connects_per_ip within connect_window
+        # (runtime/listeners.py asks). One server alone leaves it empty: its admission counts.
         self.connects = FailureThrottle(0, 60.0)
 
     # -- lookups -------------------------------------------------------------------------

@@ -89,9 +89,8 @@ class FailureThrottle:
     def recent(self, most: int) -> dict[str, list[float]]:
         """The failures of the `most` keys that failed last, as plain data (a cluster's
         snapshot: a node starting from it goes on counting where the others stand)."""
-        failures = self._failures
-        keys = list(failures)[-most:] if len(failures) > most else list(failures)
-        return {key: list(failures[key]) for key in keys}
+        keys = list(self._failures)
+        return {key: list(self._failures[key]) for key in keys[max(0, len(keys) - most):]}
 
     def restore(self, recent: dict[str, list[float]]) -> None:
         """Count what `recent` holds instead of anything counted so far."""
