@@ -19,9 +19,8 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from aiohttp import web
 from OpenSSL import SSL
 
 from hubbub.config import Config, ConfigError, WebSection
@@ -50,7 +49,9 @@ from hubbub.transport.gate import GateSettings
 from hubbub.transport.httpconn import HttpConnection
 from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection, tune
-from hubbub.transport.web import GuardedHandler, build_app
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("hubbub")
 
@@ -364,7 +365,13 @@ class Runtime:
                 "in a systemd unit)")  # fmt: skip
 
     async def _listen_web(self, spec: str) -> None:
-        """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics."""
+        """The HTTP listener, HTTPS with web.tls: the web client, WebSocket, /healthz, /metrics.
+        aiohttp is imported here, by a server that has one: it is a fifth of the start of
+        one without (`--no-web`, a cluster's nodes behind a proxy, the tests' many)."""
+        from aiohttp import web
+
+        from hubbub.transport.web import GuardedHandler, build_app
+
         settings = self.config.web
         options: dict[str, Any] = {"access_log": None, "keepalive_timeout": settings.handshake_timeout}
         runner = self._web = web.AppRunner(

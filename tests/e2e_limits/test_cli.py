@@ -173,6 +173,16 @@ def test_python_m_hubbub_is_the_hubbub_command(tmp_path: Path) -> None:
     assert run(cwd=tmp_path).returncode != 0  # no command: usage, and a failure status
 
 
+def test_a_server_without_a_web_listener_does_not_load_the_web_stack(tmp_path: Path) -> None:
+    """aiohttp is a fifth of the start of `hubbub serve --no-web` (a cluster's nodes
+    behind a proxy, and the hundreds of servers the tests start): it is imported only by
+    a server that listens for HTTP."""
+    probe = ("import sys, hubbub.cli, hubbub.app; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp'))")  # fmt: skip
+    result = run("-c", probe, cwd=tmp_path, cmd=(sys.executable,))
+    assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
+
+
 def _uncommented(text: str) -> str:
     """The printed config with every commented-out setting (and the opers and WebIRC examples) enabled."""
     setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_][a-z0-9_]* = .*)$")
