@@ -27,10 +27,10 @@ import sys
 import time
 from collections.abc import Iterable
 
-from hubbub.config import ConfigError, load
+from hubbub.config import Config, ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
-from hubbub.passwords import credentials, unusable
+from hubbub.passwords import HashCost, credentials, unusable
 from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
 from hubbub.server.bans import ACCOUNT
 from hubbub.server.services import is_service_nick
@@ -160,35 +160,37 @@ def _listed(accounts: Iterable[AccountRecord], db: str) -> str:
     return "\n".join(rows) if rows else f"no accounts in {_where(db)}"
 
 
-async def _change(store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str) -> str:
+async def _change(
+    store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str, cost: HashCost
+) -> str:
     """add, passwd or del on the opened store, which holds the accounts alone."""
     key = casefold(args.name)
     found = next((a for a in snapshot.accounts if a.key == key), None)
     if args.action == "add":
         if found is not None:
             raise ValueError(f"the account {found.name} exists already")
-        password_hash, scram = credentials(password)
+        password_hash, scram = credentials(password, cost)
         record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
         await store.write([PutAccount(record)])
         return f"account {args.name} created"
     if found is None:
         raise ValueError(f"there is no account {args.name}")
     if args.action == "passwd":
-        password_hash, scram = credentials(password)
+        password_hash, scram = credentials(password, cost)
         await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
         return f"password of {found.name} changed"
     await store.write([DeleteAccount(key), *_unlisted(snapshot.channels, key)])
     return f"account {found.name} deleted"
 
 
-async def _run(db: str, args: argparse.Namespace, nicklen: int) -> str:
-    password = _prepared(db, args, nicklen)
+async def _run(db: str, args: argparse.Namespace, config: Config) -> str:
+    password = _prepared(db, args, config.limits.nicklen)
     store = open_store(db, claim=Claim.READING if args.action == "list" else Claim.CHANGING)
     snapshot = await store.open()
     try:
         if args.action == "list":
             return _listed(snapshot.accounts, db)
-        return await _change(store, snapshot, args, password)
+        return await _change(store, snapshot, args, password, config.accounts.hash_cost())
     finally:
         await store.close()
 
@@ -197,7 +199,7 @@ def run_account(args: argparse.Namespace) -> int:
     try:
         config = load(args.config, [])
         db = args.db or config.store.db
-        print(asyncio.run(_run(db, args, config.limits.nicklen)))
+        print(asyncio.run(_run(db, args, config)))
     except StoreInUse as exc:
         print(f"hubbub: {exc}: {IN_USE_ADVICE}", file=sys.stderr)
         return 1

@@ -10,6 +10,9 @@ SASL SCRAM-SHA-256 its keys; the password itself is never kept.
 from __future__ import annotations
 
 import base64
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,6 +21,21 @@ from scramp.utils import saslprep
 
 SCRAM = ScramMechanism("SCRAM-SHA-256")
 
+
+
+@dataclass(frozen=True)
+class HashCost:
+    """argon2id's parameters for the hashes made from now on (`accounts.hash_*`): a small
+    machine may want less than the default, a big one more. A hash carries its own, and
+    is checked with them: passwords set before a change keep the cost they were set at."""
+
+    time_cost: int = 3  # passes over the memory
+    memory_kib: int = 65536
+    parallelism: int = 4  # lanes, and threads to fill them
+
+
+DEFAULT_COST = HashCost()  # argon2-cffi's own (RFC 9106's second recommendation)
+
 _hasher = PasswordHasher()
 
 # The hash of a random password nobody knows: checking a guess against it costs what
@@ -25,9 +43,23 @@ _hasher = PasswordHasher()
 DECOY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$lScLAqVltyf5yO548E/5Fw$bqCL8gI/An+/RcONQDjLxcPtJkyYZ8UtJOl6dTFmM2w"
 
 
-def hash_password(password: str) -> str:
+@lru_cache(maxsize=8)
+def _hasher_for(cost: HashCost) -> PasswordHasher:
+    return PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism)
+
+
+def hash_password(password: str, cost: HashCost = DEFAULT_COST) -> str:
     """An argon2id hash in the standard `$argon2id$...` encoding."""
-    return _hasher.hash(password)
+    return _hasher_for(cost).hash(password)
+
+
+@lru_cache(maxsize=8)
+def decoy_hash(cost: HashCost) -> str:
+    """A hash of a random password at `cost`, for a login to an account that does not
+    exist: with accounts hashed at another cost than the default, the default's decoy
+    would take another time than a real account's check, and tell which names exist.
+    Made once per cost, in the worker thread of the first check that needs it."""
+    return DECOY_HASH if cost == DEFAULT_COST else hash_password(secrets.token_hex(16), cost)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
@@ -75,6 +107,6 @@ def unusable(password: str) -> str | None:
     return None
 
 
-def credentials(password: str) -> tuple[str, str]:
+def credentials(password: str, cost: HashCost = DEFAULT_COST) -> tuple[str, str]:
     """Both forms an account keeps of a password: (argon2id hash, SCRAM keys)."""
-    return hash_password(password), scram_credentials(password)
+    return hash_password(password, cost), scram_credentials(password)

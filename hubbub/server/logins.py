@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.passwords import DECOY_HASH, verify_password
+from hubbub.passwords import decoy_hash, verify_password
 from hubbub.server import vhosts
 from hubbub.server.account import Account
 from hubbub.server.announce import tell_own_login
@@ -161,7 +161,8 @@ def _check_password(
     ctx: Context, key: str, password: str, done: Callable[[Account | None], None], unavailable: Callable[[str], None]
 ) -> None:
     account = ctx.state.accounts.get(key)
-    stored = account.password_hash if account is not None and account.password_hash else DECOY_HASH
+    stored = account.password_hash if account is not None and account.password_hash else None
+    cost = ctx.config.accounts.hash_cost()  # of the decoy a name without an account is checked against
 
     def checked(ok: bool) -> None:
         current = ctx.state.accounts.get(key)
@@ -172,7 +173,7 @@ def _check_password(
         if not failed(ctx, key):
             done(None)
 
-    if not ctx.run_blocking(lambda: verify_password(stored, password), checked):
+    if not ctx.run_blocking(lambda: verify_password(stored or decoy_hash(cost), password), checked):
         unavailable(BUSY)  # too many checks wait already: refused unchecked, and not counted as a failure
 
 

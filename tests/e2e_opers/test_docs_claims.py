@@ -191,7 +191,8 @@ def test_accounts_settings_table_defaults_are_the_printed_defaults() -> None:
         "accounts.guest_prefix": "Guest", "accounts.login_failures": 5, "accounts.login_window": 60.0,
         "accounts.login_failures_per_address": 20, "accounts.login_failures_per_account": 20,
         "accounts.max_certs": 5, "accounts.max_channels": 20, "accounts.register_limit": 5,
-        "accounts.register_window": 3600.0,
+        "accounts.register_window": 3600.0, "accounts.hash_time_cost": 3, "accounts.hash_memory_kib": 65536,
+        "accounts.hash_parallelism": 4,
     }  # fmt: skip
     assert {key: value for key, value in printed.items() if key.startswith("accounts.")} == documented
 

@@ -100,7 +100,10 @@ def create_account(
 
         ctx.emit(event, registered)
 
-    work: Callable[[], tuple[str, str]] = (lambda: ("", "")) if password == "*" else (lambda: credentials(password))
+    cost = ctx.config.accounts.hash_cost()
+    work: Callable[[], tuple[str, str]] = (
+        (lambda: ("", "")) if password == "*" else (lambda: credentials(password, cost))
+    )
     if not ctx.run_blocking(work, hashed):  # "*": a certificate-only account
         uncount()
         done(None, BUSY)
@@ -364,7 +367,7 @@ def _change_password(ctx: Context, account: Account, password: str) -> None:
     def hashed(result: tuple[str, str]) -> None:
         ctx.emit(AccountCredentialsSet(account.key, *result), lambda outcome: _say(ctx, "Password changed"))
 
-    if not ctx.run_blocking(lambda: credentials(password), hashed):
+    if not ctx.run_blocking(lambda: credentials(password, ctx.config.accounts.hash_cost()), hashed):
         _say(ctx, BUSY)
 
 
@@ -438,7 +441,7 @@ def _reset_password(ctx: Context, name: str, password: str) -> None:
     def hashed(result: tuple[str, str]) -> None:
         ctx.emit(AccountCredentialsSet(account.key, *result), done)
 
-    if not ctx.run_blocking(lambda: credentials(password), hashed):
+    if not ctx.run_blocking(lambda: credentials(password, ctx.config.accounts.hash_cost()), hashed):
         _say(ctx, BUSY)
 
 

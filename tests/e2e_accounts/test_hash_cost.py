@@ -1,0 +1,93 @@
+"""accounts.hash_*: the cost of the argon2id hashes of account passwords, made by
+NickServ and by `hubbub account`, and of the decoy a name without an account is checked
+against."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from argon2 import extract_parameters
+
+from hubbub.config import ConfigError, load
+from hubbub.irc.casemap import casefold
+from hubbub.passwords import DECOY_HASH, DEFAULT_COST, HashCost, decoy_hash, verify_password
+from hubbub.store import Claim, open_store
+from tests.e2e_accounts.support import ns, registered_account, sasl_plain
+from tests.e2e_limits.test_cli import MODULE, _env
+from tests.helpers import start_server
+
+SMALL = ("accounts.hash_time_cost=2", "accounts.hash_memory_kib=1024", "accounts.hash_parallelism=1")
+
+
+def _cost(password_hash: str) -> tuple[int, int, int]:
+    found = extract_parameters(password_hash)
+    return found.time_cost, found.memory_cost, found.parallelism
+
+
+async def test_nickserv_hashes_at_the_configured_cost_and_the_account_logs_in() -> None:
+    runtime = await start_server(*SMALL)
+    try:
+        alice = await registered_account(runtime, "alice", "correct-horse")
+        stored = runtime.services.state.accounts[casefold("alice")].password_hash
+        assert _cost(stored) == (2, 1024, 1)
+        assert await ns(alice, "PASSWD correct-horse battery-staple battery-staple") == "Password changed"
+        changed = runtime.services.state.accounts[casefold("alice")].password_hash
+        assert changed != stored and _cost(changed) == (2, 1024, 1)
+        await alice.close()
+        _, right = await sasl_plain(runtime, "alice2", "alice", "battery-staple")
+        _, wrong = await sasl_plain(runtime, "alice3", "alice", "correct-horse")
+        _, nobody = await sasl_plain(runtime, "carol", "carol", "correct-horse")
+        assert (right, wrong, nobody) == ("903", "904", "904")
+    finally:
+        await runtime.stop()
+
+
+async def test_the_default_cost_is_argon2_cffi_s() -> None:
+    runtime = await start_server()
+    try:
+        alice = await registered_account(runtime, "alice", "correct-horse")
+        assert _cost(runtime.services.state.accounts[casefold("alice")].password_hash) == (3, 65536, 4)
+        await alice.close()
+    finally:
+        await runtime.stop()
+
+
+def test_the_decoy_of_a_cost_is_checked_at_that_cost() -> None:
+    """A name without an account costs what an account's check costs: the decoy is hashed
+    at the configured cost (the built-in one serves the default)."""
+    small = HashCost(2, 1024, 1)
+    assert _cost(decoy_hash(small)) == (2, 1024, 1)
+    assert decoy_hash(small) == decoy_hash(small)  # made once
+    assert not verify_password(decoy_hash(small), "")
+    assert decoy_hash(DEFAULT_COST) == DECOY_HASH and _cost(DECOY_HASH) == (3, 65536, 4)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("accounts.hash_time_cost=0", "hash_time_cost must be at least 1"),
+    ("accounts.hash_parallelism=0", "hash_parallelism from 1 to 255"),
+    ("accounts.hash_parallelism=256", "hash_parallelism from 1 to 255"),
+    ("accounts.hash_memory_kib=31", "at least 8 per lane"),  # four lanes by default
+])  # fmt: skip
+def test_a_cost_argon2_cannot_take_is_refused_at_start(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(None, [override])
+
+
+async def test_hubbub_account_hashes_at_the_configured_cost(tmp_path: Path) -> None:
+    (tmp_path / "hubbub.toml").write_text(
+        '[store]\ndb = "chat.db"\n[accounts]\nhash_time_cost = 2\nhash_memory_kib = 2048\nhash_parallelism = 2\n',
+        encoding="utf-8",
+    )
+    made = subprocess.run(
+        [*MODULE, "account", "--config", "hubbub.toml", "add", "alice"], input="pw\n", env=_env(),
+        capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert made.stdout.strip() == "account alice created", made.stderr
+    store = open_store(str(tmp_path / "chat.db"), claim=Claim.READING)
+    try:
+        accounts = (await store.open()).accounts
+    finally:
+        await store.close()
+    assert [(a.name, _cost(a.password_hash)) for a in accounts] == [("alice", (2, 2048, 2))]
