@@ -384,7 +384,8 @@ async def test_a_taken_nick_is_replaced_while_registering(ircd: Ircd, names: Nam
         else:
             assert len(got) <= 30 and got != nick and got[:-1] == nick[: len(got) - 1]
         assert static_text(app.query_one(StatusBar)).startswith(got + " ")
-        assert f"You are {got}." in shown_text(app)
+        # registered is the state's; the view writes its lines on its next refresh
+        await until(pilot, lambda: f"You are {got}." in shown_text(app), "the welcome shown", WAIT)
         assert any("already in use" in text for text in texts(app.state.server))
         # and the server agrees: the new nick is ours
         bob = await peers(ircd, names.peer)
