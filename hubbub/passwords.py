@@ -22,7 +22,6 @@ from scramp.utils import saslprep
 SCRAM = ScramMechanism("SCRAM-SHA-256")
 
 
-
 @dataclass(frozen=True)
 class HashCost:
     """argon2id's parameters for the hashes made from now on (`accounts.hash_*`): a small

@@ -38,8 +38,11 @@ async def test_nickserv_hashes_at_the_configured_cost_and_the_account_logs_in() 
         await alice.close()
         _, right = await sasl_plain(runtime, "alice2", "alice", "battery-staple")
         _, wrong = await sasl_plain(runtime, "alice3", "alice", "correct-horse")
+        asked = decoy_hash.cache_info()
         _, nobody = await sasl_plain(runtime, "carol", "carol", "correct-horse")
         assert (right, wrong, nobody) == ("903", "904", "904")
+        after = decoy_hash.cache_info()  # carol has no account: checked against the decoy of this cost
+        assert after.hits + after.misses == asked.hits + asked.misses + 1
     finally:
         await runtime.stop()
 

@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+from argon2 import extract_parameters
 from prometheus_client.parser import text_string_to_metric_families
 
 from hubbub.app import Runtime
+from tests.e2e_accounts.support import registered_account
 from tests.e2e_opers.conftest import oper_toml
 from tests.e2e_opers.support import an_oper, connected_from, oper_up
 from tests.helpers import LineClient, commands, connect_plain, connected, isupport_tokens, sync
@@ -172,6 +174,26 @@ async def test_an_oper_block_removed_by_a_rehash_can_no_longer_be_used(make_oper
     await bob.expect("464")
     ircop.send("MODE ircop")  # the one who opered before stays an operator
     assert "o" in (await ircop.expect("221")).params[1]
+
+
+async def test_a_rehash_of_the_hash_cost_applies_to_passwords_set_after_it(
+    make_oper_server, oper_hash, clients
+) -> None:
+    """accounts.hash_*: a password set after the REHASH is hashed at the new cost; one
+    set before keeps its own (docs/accounts.md, "Settings")."""
+    small = "[accounts]\nhash_time_cost = 1\nhash_memory_kib = 512\nhash_parallelism = 1\n"
+    server = await make_oper_server(toml=oper_toml(oper_hash) + small)
+    ircop = await an_oper(server)
+    alice = await registered_account(server, "alice", "correct-horse")
+    clients.extend([ircop, alice])
+    before = server.services.state.accounts["alice"].password_hash
+    await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + small.replace("512", "1024"))
+    bob = await registered_account(server, "bob", "correct-horse")
+    clients.append(bob)
+    after = extract_parameters(server.services.state.accounts["bob"].password_hash)
+    assert (after.time_cost, after.memory_cost, after.parallelism) == (1, 1024, 1)
+    assert server.services.state.accounts["alice"].password_hash == before  # kept as it was
+    assert extract_parameters(before).memory_cost == 512
 
 
 async def test_an_oper_block_whose_hosts_change_on_rehash_applies_the_new_hosts(
