@@ -86,7 +86,7 @@ class AccountsSection:
     register_window: float = _doc("seconds over which registrations from one IP address are counted", default=3600.0)
     max_certs: int = _doc("TLS client-certificate fingerprints one account may hold (NickServ CERT)", default=5)
     max_channels: int = _doc("channels one account may register with ChanServ", default=20)
-    hash_time_cost: int = _doc("argon2id passes over the memory for each account password hashed (NickServ REGISTER and PASSWD, hubbub account): with hash_memory_kib and hash_parallelism, what a check costs this server and a guess costs a thief of the store; a hash keeps the cost it was made at", default=DEFAULT_COST.time_cost)
+    hash_time_cost: int = _doc("argon2id passes over the memory for each account password hashed (NickServ REGISTER and PASSWD, hubbub account): with hash_memory_kib and hash_parallelism, what a check costs this server and a guess costs a thief of the store; an older hash is made again at this cost at its next login by password", default=DEFAULT_COST.time_cost)
     hash_memory_kib: int = _doc("KiB of memory argon2id fills for each account password hashed and checked (at least 8 per lane)", default=DEFAULT_COST.memory_kib)
     hash_parallelism: int = _doc("argon2id lanes (and threads) of each account password's hash", default=DEFAULT_COST.parallelism)
 

@@ -26,7 +26,8 @@ SCRAM = ScramMechanism("SCRAM-SHA-256")
 class HashCost:
     """argon2id's parameters for the hashes made from now on (`accounts.hash_*`): a small
     machine may want less than the default, a big one more. A hash carries its own, and
-    is checked with them: passwords set before a change keep the cost they were set at."""
+    is checked with them: a password set before a change keeps the cost it was set at
+    until its next login by password (`check_and_upgrade`)."""
 
     time_cost: int = 3  # passes over the memory
     memory_kib: int = 65536
@@ -67,6 +68,21 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def check_and_upgrade(password_hash: str, password: str, cost: HashCost) -> tuple[bool, str | None]:
+    """Whether `password` matches, and, when it does and the hash was made at another
+    cost than `cost`, a new hash of it at `cost` (else None). The password is in hand
+    only at a login, so that is when a change of the cost can reach a hash made before
+    it; the new one is made in the same worker-thread job, so the login waits for it
+    this once."""
+    if not verify_password(password_hash, password):
+        return False, None
+    try:
+        stale = _hasher_for(cost).check_needs_rehash(password_hash)
+    except InvalidHashError:
+        stale = False
+    return True, hash_password(password, cost) if stale else None
 
 
 def is_password_hash(text: str) -> bool:

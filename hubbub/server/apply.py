@@ -34,6 +34,7 @@ from hubbub.server.events import (
     AccountCertSet,
     AccountCredentialsSet,
     AccountDropped,
+    AccountHashUpgraded,
     AccountRegistered,
     AccountVhostSet,
     AddressSet,
@@ -980,6 +981,17 @@ def _account_credentials(state: ChatState, ev: AccountCredentialsSet) -> Outcome
     if account is None:
         return rejected("no such account")
     account.password_hash, account.scram = ev.password_hash, ev.scram
+    return Outcome()
+
+
+@applies(AccountHashUpgraded)
+def _account_hash_upgraded(state: ChatState, ev: AccountHashUpgraded) -> Outcome:
+    account = state.accounts.get(ev.key)
+    if account is None:
+        return rejected("no such account")
+    if account.password_hash != ev.old:
+        return rejected("password changed meanwhile")
+    account.password_hash = ev.new
     return Outcome()
 
 

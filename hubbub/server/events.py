@@ -492,6 +492,20 @@ class AccountCredentialsSet(NamedTuple):
 
 
 @_event
+class AccountHashUpgraded(NamedTuple):
+    """An account's argon2id hash made again, at a login by password, at the cost the
+    configuration now asks (`accounts.hash_*`), so that a change of the cost reaches the
+    accounts already there. Applied only while the hash is still `old`: a password changed
+    meanwhile, on any node, is never set back. A kind of its own rather than a
+    credentials change, so that a node older than it skips it and keeps the old hash,
+    which checks the same password."""
+
+    key: str
+    old: str
+    new: str
+
+
+@_event
 class AccountCertSet(NamedTuple):
     """A TLS client-certificate fingerprint added to, or removed from, an account."""
 
@@ -605,6 +619,7 @@ Event = (
     | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
+    | AccountHashUpgraded
     | AccountCertSet | AccountVhostSet | AccountDropped | LoggedIn | LoggedOut | LoginFailed | LoginFailuresForgotten
     | ChannelRegistered | ChannelAccessSet
     | ChannelFounderSet | ChannelDropped | ChannelRestored | MarkerSet | Redacted

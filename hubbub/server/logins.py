@@ -35,14 +35,21 @@ from collections.abc import Callable
 
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
-from hubbub.passwords import decoy_hash, verify_password
+from hubbub.passwords import check_and_upgrade, decoy_hash
 from hubbub.server import vhosts
 from hubbub.server.account import Account
 from hubbub.server.announce import tell_own_login
 from hubbub.server.apply import Outcome
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import ChannelModesSet, LoggedIn, LoginFailed, LoginFailuresForgotten, ModeChange
+from hubbub.server.events import (
+    AccountHashUpgraded,
+    ChannelModesSet,
+    LoggedIn,
+    LoginFailed,
+    LoginFailuresForgotten,
+    ModeChange,
+)
 from hubbub.server.services import find_service
 from hubbub.server.throttle import longest
 
@@ -164,16 +171,19 @@ def _check_password(
     stored = account.password_hash if account is not None and account.password_hash else None
     cost = ctx.config.accounts.hash_cost()  # of the decoy a name without an account is checked against
 
-    def checked(ok: bool) -> None:
+    def checked(result: tuple[bool, str | None]) -> None:
+        ok, upgraded = result
         current = ctx.state.accounts.get(key)
         if ok and account is not None and current is account:
+            if upgraded is not None and stored is not None:  # made at another cost than the configured one
+                ctx.engine.emit(None, AccountHashUpgraded(key, stored, upgraded))
             succeeded(ctx, key)  # PASSWD's check too, which logs nobody in
             done(account)
             return
         if not failed(ctx, key):
             done(None)
 
-    if not ctx.run_blocking(lambda: verify_password(stored or decoy_hash(cost), password), checked):
+    if not ctx.run_blocking(lambda: check_and_upgrade(stored or decoy_hash(cost), password, cost), checked):
         unavailable(BUSY)  # too many checks wait already: refused unchecked, and not counted as a failure
 
 

@@ -26,6 +26,7 @@ from hubbub.server.events import (
     AccountCertSet,
     AccountCredentialsSet,
     AccountDropped,
+    AccountHashUpgraded,
     AccountRegistered,
     AccountVhostSet,
     ChannelAccessSet,
@@ -285,7 +286,9 @@ def _modes(r: Recorder, ev: ChannelModesSet, outcome: Outcome) -> None:
     r._line(channel.key, ev.msgid, ev.time, "MODE", outcome.user, tuple(params), source=source)
 
 
-def _account_changed(r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountCertSet, o: Outcome) -> None:
+def _account_changed(
+    r: Recorder, ev: AccountRegistered | AccountCredentialsSet | AccountHashUpgraded | AccountCertSet, o: Outcome
+) -> None:
     account = r.state.accounts.get(ev.key)
     if account is not None:
         if o.registration is not None:  # a name dropped before: its row goes first, if still there
@@ -377,6 +380,7 @@ _RECORDERS: dict[type[Any], Any] = {
     KlineAdded: _kline_added,
     AccountRegistered: _account_changed,
     AccountCredentialsSet: _account_changed,
+    AccountHashUpgraded: _account_changed,
     AccountCertSet: _account_changed,
     AccountVhostSet: _vhost_set,
     AccountDropped: _account_dropped,

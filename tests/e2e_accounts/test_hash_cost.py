@@ -13,10 +13,13 @@ from argon2 import extract_parameters
 from hubbub.config import ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.passwords import DECOY_HASH, DEFAULT_COST, HashCost, decoy_hash, verify_password
+from hubbub.server.apply import apply
+from hubbub.server.events import AccountCredentialsSet, AccountHashUpgraded, AccountRegistered
+from hubbub.server.state import ChatState
 from hubbub.store import Claim, open_store
 from tests.e2e_accounts.support import ns, registered_account, sasl_plain
 from tests.e2e_limits.test_cli import MODULE, _env
-from tests.helpers import start_server
+from tests.helpers import connected, start_server
 
 SMALL = ("accounts.hash_time_cost=2", "accounts.hash_memory_kib=1024", "accounts.hash_parallelism=1")
 
@@ -94,3 +97,62 @@ async def test_hubbub_account_hashes_at_the_configured_cost(tmp_path: Path) -> N
     finally:
         await store.close()
     assert [(a.name, _cost(a.password_hash)) for a in accounts] == [("alice", (2, 2048, 2))]
+
+
+async def _stored_hashes(path: Path) -> dict[str, str]:
+    store = open_store(str(path), claim=Claim.READING)
+    try:
+        return {a.name: a.password_hash for a in (await store.open()).accounts}
+    finally:
+        await store.close()
+
+
+async def test_a_login_by_password_after_a_change_of_the_cost_hashes_it_again_at_the_new_one(tmp_path: Path) -> None:
+    """The password is in hand only at a login: that is when an account made before a
+    change of the cost gets a hash at the new cost, kept in the store. A wrong password,
+    or a login whose hash is at the cost already, changes nothing."""
+    db = f"store.db='{tmp_path / 'chat.db'}'"
+    before = await start_server(db, *SMALL)
+    try:
+        await (await registered_account(before, "alice", "correct-horse")).close()
+        await (await registered_account(before, "bob", "battery-staple")).close()
+    finally:
+        await before.stop()
+    made = await _stored_hashes(tmp_path / "chat.db")
+    assert {name: _cost(h) for name, h in made.items()} == {"alice": (2, 1024, 1), "bob": (2, 1024, 1)}
+
+    bigger = ("accounts.hash_time_cost=1", "accounts.hash_memory_kib=2048", "accounts.hash_parallelism=2")
+    after = await start_server(db, *bigger)
+    try:
+        accounts = after.services.state.accounts
+        _, wrong = await sasl_plain(after, "alice1", "alice", "not-her-password")
+        assert wrong == "904" and accounts["alice"].password_hash == made["alice"]
+        _, right = await sasl_plain(after, "alice2", "alice", "correct-horse")
+        assert right == "903"
+        upgraded = accounts["alice"].password_hash
+        assert _cost(upgraded) == (1, 2048, 2) and verify_password(upgraded, "correct-horse")
+        _, again = await sasl_plain(after, "alice3", "alice", "correct-horse")  # at the cost already: kept
+        assert again == "903" and accounts["alice"].password_hash == upgraded
+        bob = await connected(after, "bobby")
+        assert await ns(bob, "IDENTIFY bob battery-staple") == "You're now logged in as bob"  # IDENTIFY too
+        assert _cost(accounts["bob"].password_hash) == (1, 2048, 2)
+        await bob.close()
+    finally:
+        await after.stop()
+    kept = await _stored_hashes(tmp_path / "chat.db")
+    assert kept["alice"] == upgraded and _cost(kept["bob"]) == (1, 2048, 2)
+    assert kept["bob"] != made["bob"]
+
+
+def test_a_hash_made_again_is_not_applied_over_a_password_changed_meanwhile() -> None:
+    """The upgrade names the hash it replaces: a password changed between the check and
+    the upgrade's turn in the network's order (PASSWD on another node) is never set back."""
+    state = ChatState(1.0)
+    apply(state, AccountRegistered("alice", "alice", "old-hash", "scram", "", 1.0))
+    apply(state, AccountCredentialsSet("alice", "new-password-hash", "new-scram"))
+    refused = apply(state, AccountHashUpgraded("alice", "old-hash", "old-password-rehashed"))
+    assert refused.rejected == "password changed meanwhile"
+    assert state.accounts["alice"].password_hash == "new-password-hash"
+    assert apply(state, AccountHashUpgraded("alice", "new-password-hash", "rehashed")).rejected is None
+    assert (state.accounts["alice"].password_hash, state.accounts["alice"].scram) == ("rehashed", "new-scram")
+    assert apply(state, AccountHashUpgraded("nobody", "x", "y")).rejected == "no such account"
