@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 
+from argon2 import extract_parameters
+
+from hubbub.passwords import verify_password
 from tests.e2e_accounts.support import NS, ns, registered_account
 from tests.e2e_opers.support import an_oper
 from tests.helpers import LineClient, connected
@@ -65,3 +68,16 @@ async def test_only_an_operator_resets_another_accounts_password(make_oper_serve
     phone = await connected(server, "erin_phone")
     clients.append(phone)
     assert await identify(phone, "erin", "erins-password") == "erin"  # unchanged by any of those
+
+
+async def test_a_reset_password_is_hashed_at_the_configured_cost(make_oper_server, clients) -> None:
+    server = await make_oper_server(
+        "accounts.hash_time_cost=2", "accounts.hash_memory_kib=1024", "accounts.hash_parallelism=1"
+    )
+    erin = await registered_account(server, "erin", "forgotten-one")
+    admin = await an_oper(server, "admin")
+    clients.extend([erin, admin])
+    assert await ns(admin, "PASSWD erin brand-new-one") == "Password of erin changed"
+    reset = extract_parameters(server.services.state.accounts["erin"].password_hash)
+    assert (reset.time_cost, reset.memory_cost, reset.parallelism) == (2, 1024, 1)
+    assert verify_password(server.services.state.accounts["erin"].password_hash, "brand-new-one")
