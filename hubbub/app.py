@@ -625,6 +625,11 @@ class Runtime:
         self._tune_listening()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
+        # the timeout sweep's sleep was measured for the old timeouts: one lowered here would
+        # wait it out (up to 5 s past the new one), so the sweep starts again on the new
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = asyncio.create_task(self._sweep_forever())
         return notes
 
     # -- slow work off the loop (Network.offload) ----------------------------------------

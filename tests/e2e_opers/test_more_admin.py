@@ -468,7 +468,8 @@ async def test_rehash_of_the_registration_timeout_applies_to_connections_already
     clients.extend([ircop, waiting])
     waiting.send("NICK slow")  # never sends USER
     await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nregistration_timeout = 0.5\n")
-    lines = await waiting.closed()
+    # within a few of the new timeout, not after the sweep's sleep for the old one (5 s)
+    lines = await waiting.closed(timeout=3.0)
     assert lines[-1].startswith("ERROR :Closing Link: 127.0.0.1 (Registration timed out"), lines
 
 
@@ -480,4 +481,4 @@ async def test_rehash_of_the_ping_interval_applies_to_idle_clients_already_conne
     idle = await connected(server, "idle")
     clients.extend([ircop, idle])
     await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nping_interval = 0.5\n")
-    await idle.expect("PING")
+    await idle.expect("PING", timeout=3.0)  # not after the sweep's sleep for the old interval (5 s)
