@@ -11,6 +11,7 @@ from collections.abc import Callable
 from hubbub.app import Runtime
 from hubbub.config import load
 from hubbub.irc.message import Message, parse
+from hubbub.passwords import DEFAULT_COST, HashCost, hash_password
 
 TIMEOUT = 5.0
 
@@ -20,15 +21,35 @@ TIMEOUT = 5.0
 LOBBY_CREATOR_OP = "server.default_channel_creator_op=true"
 
 
+# argon2id's least cost (one pass over 64 KiB, one lane: well under a millisecond) for the
+# passwords the suite's servers hash and check, some two thousand of them: at the default
+# (0.14 CPU-s each) they were a fifth of the suite's CPU. The tests of the cost itself, and
+# those whose point is a check that takes time (a queue of them, a command waiting for
+# one), ask for the default back with DEFAULT_HASH among their overrides.
+CHEAP_COST = HashCost(time_cost=1, memory_kib=64, parallelism=1)
+CHEAP_HASH = (f"accounts.hash_time_cost={CHEAP_COST.time_cost}", f"accounts.hash_memory_kib={CHEAP_COST.memory_kib}",
+              f"accounts.hash_parallelism={CHEAP_COST.parallelism}")  # fmt: skip
+DEFAULT_HASH = (f"accounts.hash_time_cost={DEFAULT_COST.time_cost}",
+                f"accounts.hash_memory_kib={DEFAULT_COST.memory_kib}",
+                f"accounts.hash_parallelism={DEFAULT_COST.parallelism}")  # fmt: skip
+
+
+def cheap_hash(password: str) -> str:
+    """An operator's or a gateway's password hash at CHEAP_COST, for a configuration file:
+    OPER and WEBIRC check each at the cost it was made at."""
+    return hash_password(password, CHEAP_COST)
+
+
 async def start_server(*overrides: str) -> Runtime:
     """A server on 127.0.0.1, port 0, with flood control off unless an override turns it on,
-    and a store that keeps nothing (unless `store.db` names a file), and no web listener
-    unless one asks for it (`listen.web='127.0.0.1:0'`)."""
+    and a store that keeps nothing (unless `store.db` names a file), no web listener
+    unless one asks for it (`listen.web='127.0.0.1:0'`), and account passwords hashed at
+    CHEAP_COST (unless DEFAULT_HASH, or other `accounts.hash_*`, come among `overrides`)."""
     cluster = os.environ.get("HUBBUB_TEST_CLUSTER")  # the same tests on a one-node cluster
     if cluster:
         overrides = (f"cluster.url='{cluster}'", f"cluster.keyspace='t{uuid.uuid4().hex}'", *overrides)
     config = load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
-                         "store.db=':memory:'", *overrides])  # fmt: skip
+                         "store.db=':memory:'", *CHEAP_HASH, *overrides])  # fmt: skip
     runtime = Runtime(config)
     await runtime.start()
     return runtime

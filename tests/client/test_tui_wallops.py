@@ -17,10 +17,9 @@ from rich.style import Style
 from hubbub.app import Runtime
 from hubbub.client.tui.app import ChatApp
 from hubbub.config import load
-from hubbub.passwords import hash_password
 from tests.client.conftest import config_for
 from tests.client.test_tui import SIZE, chat_app, joined, shown_text, submit, until
-from tests.helpers import LineClient, connected
+from tests.helpers import LineClient, cheap_hash, connected
 
 OPER_NAME = "admin"
 OPER_PASSWORD = "oper words"  # with a space: /quote OPER sends it as two parameters, as irssi does
@@ -28,7 +27,7 @@ OPER_PASSWORD = "oper words"  # with a space: /quote OPER sends it as two parame
 
 @functools.cache
 def oper_hash() -> str:
-    return hash_password(OPER_PASSWORD)  # argon2id: slow on purpose, so made once
+    return cheap_hash(OPER_PASSWORD)  # checked at the cost it was made at: the suite's cheap one
 
 
 @pytest.fixture

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from hubbub.passwords import hash_password
 from tests.cluster.support import OPER_PASSWORD, Cluster
+from tests.helpers import cheap_hash
 from tests.services import RedisServer, start_redis
 
 
 @pytest.fixture(scope="session")
 def cluster_config(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = Path(tmp_path_factory.mktemp("cluster")) / "hubbub.toml"
-    path.write_text(f'[[opers]]\nname = "admin"\npassword_hash = "{hash_password(OPER_PASSWORD)}"\n')
+    path.write_text(f'[[opers]]\nname = "admin"\npassword_hash = "{cheap_hash(OPER_PASSWORD)}"\n')
     return str(path)
 
 

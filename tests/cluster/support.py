@@ -11,7 +11,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from tests.helpers import LineClient
+from tests.helpers import CHEAP_HASH, LineClient
 
 LISTENING = re.compile(r"listening irc (\S+):(\d+)")
 TLS_LISTENING = re.compile(r"listening tls (\S+):(\d+)")
@@ -39,7 +39,7 @@ class Node:
 
     async def start(self) -> Node:
         sets = ["limits.flood_control=false", "limits.max_clients_per_ip=0", f"cluster.keyspace='{self.keyspace}'",
-                f"cluster.node_timeout={NODE_TIMEOUT}", *self.overrides]  # fmt: skip
+                f"cluster.node_timeout={NODE_TIMEOUT}", *CHEAP_HASH, *self.overrides]  # fmt: skip
         web = any(item.startswith("listen.web") for item in self.overrides)
         args = ["-m", "hubbub", "serve", "--config", self.config, "--cluster", self.url, "--listen", "127.0.0.1:0",
                 *([] if web else ["--no-web"]), "--db", self.db, "--name", self.name]  # fmt: skip

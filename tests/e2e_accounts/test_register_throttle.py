@@ -28,7 +28,7 @@ from tests.e2e_accounts.support import NS, ns
 from tests.e2e_caps.support import capped
 from tests.e2e_opers.conftest import make_oper_server, oper_hash, oper_toml  # noqa: F401  (fixtures)
 from tests.e2e_opers.support import an_oper, connected_from
-from tests.helpers import LineClient, connected, sync
+from tests.helpers import DEFAULT_HASH, LineClient, connected, sync
 
 THROTTLED = re.compile(r"Too many accounts registered from your address; try again in (\d+) seconds")
 CREATED = "Account created"
@@ -96,7 +96,7 @@ async def test_draft_register_past_the_limit_fails_temporarily_unavailable(make_
 async def test_registrations_sent_at_once_cannot_pass_the_limit_together(make_server, clients) -> None:
     """Four connections from one address ask at the same moment: while the first two are
     still being hashed, the others are counted against them already."""
-    server = await make_server("accounts.register_limit=2")
+    server = await make_server("accounts.register_limit=2", *DEFAULT_HASH)  # hashes that take time
     users = [await connected(server, f"user{number}") for number in range(4)]
     clients.extend(users)
     for user in users:

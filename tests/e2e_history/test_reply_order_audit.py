@@ -29,10 +29,9 @@ import pytest
 from hubbub.app import Runtime
 from hubbub.config import load
 from hubbub.irc.message import Message
-from hubbub.passwords import hash_password
 from tests.e2e_accounts.support import b64, ns, registered_account
 from tests.e2e_caps.support import capped
-from tests.helpers import LineClient, connected, start_server, sync
+from tests.helpers import DEFAULT_HASH, LineClient, cheap_hash, connected, start_server, sync
 from tests.web.wsclient import WsClient
 
 HISTORY = ("draft/chathistory", "batch", "server-time", "message-tags")
@@ -66,7 +65,7 @@ OPER_BLOCK = '[[opers]]\nname = "admin"\npassword_hash = "{hash}"\n'
 
 @pytest.fixture(scope="module")
 def oper_hash() -> str:
-    return hash_password("operpass")
+    return cheap_hash("operpass")  # checked at the cost it was made at: the suite's cheap one
 
 
 @pytest.fixture
@@ -368,7 +367,7 @@ async def test_oper_then_operator_commands_in_one_write_are_done_as_an_operator(
 
 @pytest.mark.parametrize("how", ["identify", "register", "sasl-before-welcome"])
 async def test_hanging_up_during_a_password_check_leaves_nothing_behind(sqlite_server, clients, caplog, how) -> None:
-    server = await sqlite_server()
+    server = await sqlite_server(*DEFAULT_HASH)  # a check that takes time, to hang up during
     owner = await registered_account(server, "acct", "pw-acct-1")
     owner.send("QUIT")
     await owner.closed()

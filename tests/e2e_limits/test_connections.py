@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hubbub.app import Runtime
-from tests.helpers import LineClient, connected, sync
+from tests.helpers import DEFAULT_HASH, LineClient, connected, sync
 
 SLOW_WAIT = 10.0
 
@@ -169,7 +169,7 @@ async def test_a_tls_client_s_lines_wait_past_the_recvq_while_the_server_works_f
     """Over TLS as over TCP, input held for the client (a password being hashed) stops the
     reading of the socket past the recvq rather than dropping the client. The burst spans
     several TLS records, cut anywhere by TCP: every line comes out, in order."""
-    server = await make_server(*tls_overrides(tmp_path, "limits.recvq=1024"))
+    server = await make_server(*tls_overrides(tmp_path, "limits.recvq=1024"), *DEFAULT_HASH)  # a hash that takes time
     alice = await tls_client(server, tmp_path, "alice")
     bob = await connected(server, "bob", "#c")
     clients.extend([alice, bob])

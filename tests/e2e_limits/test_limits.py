@@ -20,6 +20,7 @@ from hubbub.irc.message import Message
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.tcp import TcpConnection
 from tests.helpers import (
+    DEFAULT_HASH,
     LineClient,
     connect_plain,
     connected,
@@ -506,7 +507,7 @@ async def test_lines_sent_while_the_server_works_for_the_client_wait_past_the_re
     """Input held for the client (here a password being hashed; in a cluster, the network
     ordering its event) is the server's wait, not a flood: past the recvq the server stops
     reading the socket instead of dropping the client, and handles everything after."""
-    server = await make_server("limits.flood_control=false", "limits.recvq=1024")
+    server = await make_server("limits.flood_control=false", "limits.recvq=1024", *DEFAULT_HASH)  # a slow hash
     alice, bob = await pair(server)
     total = 200  # about 5 KB: five times the recvq
     alice.send("NICKSERV REGISTER correct-horse-battery")

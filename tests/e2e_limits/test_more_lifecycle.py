@@ -16,6 +16,7 @@ from tests.ca_signed import ca_signed_pair
 from tests.client_certs import make_client_cert, tls_connect
 from tests.e2e_accounts.support import b64, registered_account
 from tests.helpers import (
+    DEFAULT_HASH,
     LineClient,
     cap_ls,
     connected,
@@ -403,7 +404,7 @@ async def test_disconnect_mid_registration_frees_the_nick_and_the_slot(make_serv
 
 
 async def test_disconnect_mid_sasl_while_the_password_is_checked(make_server, clients) -> None:
-    server = await make_server("limits.max_clients_per_ip=2")
+    server = await make_server("limits.max_clients_per_ip=2", *DEFAULT_HASH)  # a check that takes time
     owner = await registered_account(server, "dave")
     owner.send("QUIT")
     await owner.closed()

@@ -13,7 +13,7 @@ import pytest
 
 from hubbub.app import Runtime
 from hubbub.config import load
-from hubbub.passwords import hash_password
+from tests.helpers import CHEAP_HASH, cheap_hash
 
 OPER_NAME = "admin"
 OPER_PASSWORD = "operpass"
@@ -21,8 +21,8 @@ OPER_PASSWORD = "operpass"
 
 @pytest.fixture(scope="session")
 def oper_hash() -> str:
-    """One argon2id hash for the whole run: hashing is slow on purpose."""
-    return hash_password(OPER_PASSWORD)
+    """One argon2id hash for the whole run, at the suite's cheap cost: every OPER checks it."""
+    return cheap_hash(OPER_PASSWORD)
 
 
 def oper_toml(password_hash: str, name: str = OPER_NAME, hosts: list[str] | None = None) -> str:
@@ -59,9 +59,11 @@ async def make_oper_server(
     started: list[ConfiguredServer] = []
 
     async def make(*overrides: str, toml: str | None = None) -> Runtime:
+        # the suite's cheap password hashes, unless the file has accounts settings of its own
+        cheap = CHEAP_HASH if toml is None or "[accounts]" not in toml else ()
         served = ConfiguredServer(tmp_path / f"hubbub{len(started)}.toml", [
             "listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false", "store.db=':memory:'",
-            *overrides,
+            *cheap, *overrides,
         ])  # fmt: skip
         served.write(oper_toml(oper_hash) if toml is None else toml)
         started.append(served)

@@ -30,9 +30,8 @@ from playwright.async_api import expect  # noqa: E402
 
 from hubbub.app import Runtime  # noqa: E402
 from hubbub.config import load  # noqa: E402
-from hubbub.passwords import hash_password  # noqa: E402
 from tests.e2e_accounts.support import registered_account  # noqa: E402
-from tests.helpers import LineClient, connected, sync  # noqa: E402
+from tests.helpers import LineClient, cheap_hash, connected, sync  # noqa: E402
 from tests.web.ircv3_peer import EPOCH, IRCv3Peer  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -73,7 +72,7 @@ async def scroll_to_top_until(user, condition: str) -> None:
 
 @functools.cache
 def oper_hash() -> str:
-    return hash_password(OPER_PASSWORD)  # argon2id: slow on purpose, so made once
+    return cheap_hash(OPER_PASSWORD)  # checked at the cost it was made at: the suite's cheap one
 
 
 class OperServers:

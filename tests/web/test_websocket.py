@@ -24,7 +24,7 @@ from hubbub.app import Runtime
 from hubbub.config import Config, load
 from hubbub.transport.tls import generate_self_signed
 from hubbub.transport.websocket import BINARY, TEXT, FramedQueue, frames
-from tests.helpers import LineClient, connected, sync
+from tests.helpers import DEFAULT_HASH, LineClient, connected, sync
 from tests.web.wsclient import WsClient, client_frame, raw_websocket, start_web_server
 
 WAIT = 5.0
@@ -423,7 +423,8 @@ async def test_lines_sent_while_the_server_works_for_the_client_wait_past_the_re
     """As on TCP: input held for the client (a password being hashed; in a cluster, the
     network ordering its event) is the server's wait, not a flood: past the recvq the
     server stops reading frames instead of dropping the client, and handles all of them."""
-    runtime = await make_web_server("limits.flood_control=false", "limits.recvq=1024")
+    # the default cost: a hash that takes time
+    runtime = await make_web_server("limits.flood_control=false", "limits.recvq=1024", *DEFAULT_HASH)
     watcher = await connected(runtime, "watcher", "#c")
     client = await WsClient.connect(runtime)
     ws_clients.append(client)
