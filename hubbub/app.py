@@ -25,7 +25,6 @@ from OpenSSL import SSL
 
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
-from hubbub.engine.redis import RedisLog
 from hubbub.engine.replica import LOST_TEXT, Replica
 from hubbub.engine.settled import Elsewhere, SettledReads
 from hubbub.irc.message import Message
@@ -52,6 +51,8 @@ from hubbub.transport.tcp import TcpConnection, tune
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from hubbub.engine.redis import RedisLog
 
 log = logging.getLogger("hubbub")
 
@@ -95,6 +96,8 @@ class Runtime:
         self._plain_sockets: list[socket.socket] = []  # listening for plain IRC (see _tune_listening)
         self.cluster: RedisLog | None = None
         if config.cluster.url:  # events ordered by a log in Redis that every node shares
+            from hubbub.engine.redis import RedisLog  # the Redis client only for a cluster's node
+
             node = new_node_id()
             replica = Replica(new_state(config), node)
             self.services = build_core(config, replica, time.time, self._offload, self, node)

@@ -16,7 +16,7 @@ from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, parse_override, validate
-from hubbub.engine.redis import ClusterError
+from hubbub.engine.errors import ClusterError
 from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")

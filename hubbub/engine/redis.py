@@ -48,6 +48,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hubbub.config import ClusterSection
+from hubbub.engine.errors import ClusterError
 from hubbub.engine.replica import START, Entry, Gap, Replica
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Event, NodeLost, NodeUp, from_record, to_record
@@ -114,10 +115,6 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 return 1
 """
-
-
-class ClusterError(Exception):
-    """Redis cannot be used to join the network (the message says why, in one line)."""
 
 
 def safe_url(url: str) -> str:

@@ -183,6 +183,19 @@ def test_a_server_without_a_web_listener_does_not_load_the_web_stack(tmp_path: P
     assert (result.returncode, result.stdout.strip()) == (0, "[]"), result.stderr
 
 
+def test_a_server_outside_a_cluster_does_not_load_the_redis_client(tmp_path: Path) -> None:
+    """The Redis client is a sixth of a server's start and 18 MB of its memory: a server
+    that joins no cluster never imports it, one that does finds it."""
+    probe = ("import sys, hubbub.cli, hubbub.app, hubbub.config; "
+             "hubbub.app.Runtime(hubbub.config.load(None, sys.argv[1:])); "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'redis', 'hiredis'}))")  # fmt: skip
+    alone = run("-c", probe, "store.db=':memory:'", cwd=tmp_path, cmd=(sys.executable,))
+    assert (alone.returncode, alone.stdout.strip()) == (0, "[]"), alone.stderr
+    node = run("-c", probe, "store.db=':memory:'", "cluster.url='redis://127.0.0.1:1'", cwd=tmp_path,
+               cmd=(sys.executable,))  # fmt: skip
+    assert node.returncode == 0 and "redis" in node.stdout, node.stderr
+
+
 def _uncommented(text: str) -> str:
     """The printed config with every commented-out setting (and the opers and WebIRC examples) enabled."""
     setting = re.compile(r"^# (\[\[opers\]\]|\[\[webirc\]\]|[a-z_][a-z0-9_]* = .*)$")
