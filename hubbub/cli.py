@@ -17,6 +17,7 @@ from hubbub.bench.cli import add_bench_parser, run_bench
 from hubbub.client.cli import add_chat_parser, run_chat
 from hubbub.config import Config, ConfigError, default_config_text, load, parse_override, validate
 from hubbub.engine.errors import ClusterError
+from hubbub.passwords import DEFAULT_COST
 from hubbub.server.storage import StoreError
 
 log = logging.getLogger("hubbub")
@@ -52,12 +53,19 @@ def _build_parser() -> argparse.ArgumentParser:
                        choices=["debug", "info", "warning", "error"], help="logging verbosity")
     serve.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
                        help="event loop: uvloop when installed (auto), or the standard one")
-    sub.add_parser(
+    hashing = sub.add_parser(
         "hash-password",
         help="read a password on standard input and print its argon2id hash (for [[opers]])",
         description="Read a password on standard input (asked twice on a terminal) and print "
-        "its argon2id hash, for the password_hash of an [[opers]] block.",
+        "its argon2id hash, for the password_hash of an [[opers]] or [[webirc]] block. Each "
+        "check of it (OPER, WEBIRC) costs what hashing it did.",
     )
+    hashing.add_argument("--time-cost", type=int, default=DEFAULT_COST.time_cost, metavar="N",
+                         help=f"passes over the memory (at least 1; default {DEFAULT_COST.time_cost})")
+    hashing.add_argument("--memory-kib", type=int, default=DEFAULT_COST.memory_kib, metavar="KIB",
+                         help=f"memory filled, in KiB (at least 8 per lane; default {DEFAULT_COST.memory_kib})")
+    hashing.add_argument("--parallelism", type=int, default=DEFAULT_COST.parallelism, metavar="N",
+                         help=f"lanes and threads (1 to 255; default {DEFAULT_COST.parallelism})")
     add_chat_parser(sub)
     add_bench_parser(sub)
     add_account_parser(sub)
@@ -226,10 +234,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def hash_password_command() -> int:
-    """`hubbub hash-password`: the argon2id hash of a password read on standard input."""
-    from hubbub.passwords import hash_password
+def hash_password_command(args: argparse.Namespace) -> int:
+    """`hubbub hash-password`: the argon2id hash of a password read on standard input, at
+    the cost asked (an operator's block on a small machine may want less than the default,
+    as accounts.hash_* does for accounts)."""
+    from hubbub.passwords import HashCost, hash_password
 
+    cost = HashCost(args.time_cost, args.memory_kib, args.parallelism)
+    if cost.time_cost < 1 or not 1 <= cost.parallelism <= 255 or cost.memory_kib < 8 * cost.parallelism:
+        print("hubbub: --time-cost must be at least 1, --parallelism from 1 to 255, "
+              "--memory-kib at least 8 per lane (8 × --parallelism)", file=sys.stderr)  # fmt: skip
+        return 2
     if sys.stdin.isatty():
         import getpass
 
@@ -242,7 +257,7 @@ def hash_password_command() -> int:
     if not password:
         print("hubbub: empty password", file=sys.stderr)
         return 1
-    print(hash_password(password))
+    print(hash_password(password, cost))
     return 0
 
 
@@ -256,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         return run_bench(args)
     if args.command == "hash-password":
-        return hash_password_command()
+        return hash_password_command(args)
     if args.command == "account":
         return run_account(args)
     parser.print_help()

@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from argon2 import extract_parameters
 
 from hubbub.passwords import DECOY_HASH, verify_password
 from tests.e2e_limits.test_cli import BASE, MODULE, STARTUP, _env, run
@@ -349,3 +350,19 @@ def test_hash_password_takes_the_first_line_without_its_crlf_and_keeps_inner_spa
     printed = result.stdout.strip()
     assert verify_password(printed, " two words ")
     assert not verify_password(printed, " two words \r")
+
+
+def test_hash_password_hashes_at_the_cost_asked_and_refuses_one_argon2_cannot_take(tmp_path: Path) -> None:
+    def hashed(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*MODULE, "hash-password", *flags], input="secret\n", cwd=tmp_path, env=_env(),
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+    small = hashed("--time-cost", "2", "--memory-kib", "1024", "--parallelism", "1")
+    assert small.returncode == 0, small.stderr
+    found = extract_parameters(small.stdout.strip())
+    assert (found.time_cost, found.memory_cost, found.parallelism) == (2, 1024, 1)
+    assert verify_password(small.stdout.strip(), "secret")
+    for flags in (("--time-cost", "0"), ("--parallelism", "256"), ("--parallelism", "4", "--memory-kib", "31")):
+        refused = hashed(*flags)
+        assert (refused.returncode, refused.stdout) == (2, ""), flags
+        assert refused.stderr.count("\n") == 1 and "at least 8 per lane" in refused.stderr, flags
