@@ -20,6 +20,7 @@ from hubbub.server.apply import APPLIERS, Outcome, apply
 from hubbub.server.engine import LocalEngine
 from hubbub.server.events import (
     EVENT_TYPES,
+    AccountHashUpgraded,
     AccountRegistered,
     ChannelFounderSet,
     ChannelModesSet,
@@ -70,6 +71,7 @@ def test_records_are_plain_json_and_read_back_equal() -> None:
         MetadataSet("u1", "u1", False, "status", None, 20, 8.7, "m8"),
         MetadataCleared("u1", "u1", False, 8.8, "m9"),
         UserQuit("u1", "bye", 9.0, "m4"),
+        AccountHashUpgraded("alice", "$argon2id$old", "$argon2id$new"),
     ]
     for event in events:
         assert from_record(json.loads(json.dumps(to_record(event)))) == event
