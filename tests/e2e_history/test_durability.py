@@ -55,7 +55,9 @@ async def test_every_message_a_client_received_is_in_the_history_after_sigkill(s
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
-    again = await serve("--db", db, "--set", "history.chathistory_max=100000")
+    # the reply (thousands of lines) is queued at once: room for it in the sendq however
+    # slowly this reader reads on a loaded machine (a run with four workers dropped it)
+    again = await serve("--db", db, "--set", "history.chathistory_max=100000", "--set", "limits.sendq=67108864")
     reader = await again.capped("reader", "draft/chathistory batch message-tags")
     reader.send("JOIN #c")
     await reader.expect("366")
