@@ -1,5 +1,5 @@
 """The cluster's error for the command line, apart from engine/redis.py: a server that
-joins no cluster never imports the Redis client (a sixth of its start, 18 MB of memory),
+joins no cluster never imports the Redis client (a fifth of its start, 7 MB of its memory),
 yet `hubbub serve` must name the error it reports."""
 
 from __future__ import annotations

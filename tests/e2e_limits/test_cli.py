@@ -184,7 +184,7 @@ def test_a_server_without_a_web_listener_does_not_load_the_web_stack(tmp_path: P
 
 
 def test_a_server_outside_a_cluster_does_not_load_the_redis_client(tmp_path: Path) -> None:
-    """The Redis client is a sixth of a server's start and 18 MB of its memory: a server
+    """The Redis client is a fifth of a server's start and 7 MB of its memory: a server
     that joins no cluster never imports it, one that does finds it."""
     probe = ("import sys, hubbub.cli, hubbub.app, hubbub.config; "
              "hubbub.app.Runtime(hubbub.config.load(None, sys.argv[1:])); "
