@@ -71,15 +71,15 @@ async def test_own_passwords_to_nickserv_are_hidden_on_screen_and_in_the_log(
         nickserv, bob_buffer = app.state.find("NickServ"), app.state.find("bob")
         assert nickserv is not None and bob_buffer is not None
         await until(pilot, lambda: any("DROP" in line.text for line in nickserv.lines if line.own), "our DROP line")
-        app.switch_to(nickserv)
-        await pilot.pause()
+        app.switch_to(nickserv)  # the view writes its lines at its next refresh: waited for
+        await until(pilot, lambda: "alice DROP alice 0badc0de" in shown_text(app, nickserv), "NickServ's lines shown")
         screen = shown_text(app, nickserv)
         for shown in ("alice REGISTER ***** alice@example.org", "alice identify alice *****",
                       "alice SET PASSWORD *****", "alice PASSWD ***** ***** *****", "alice GHOST nobody *****",
                       "alice SET PASS *****", "alice IDENTIFY *****", "alice DROP alice 0badc0de"):
             assert shown in screen, (shown, screen)
         app.switch_to(bob_buffer)
-        await pilot.pause()
+        await until(pilot, lambda: "bob IDENTIFY bob-visible" in shown_text(app, bob_buffer), "bob's lines shown")
         screen = shown_text(app, bob_buffer)
         assert "alice IDENTIFY alice-visible" in screen and "bob IDENTIFY bob-visible" in screen
 
