@@ -241,7 +241,7 @@ def hash_password_command(args: argparse.Namespace) -> int:
     from hubbub.passwords import HashCost, hash_password
 
     cost = HashCost(args.time_cost, args.memory_kib, args.parallelism)
-    if cost.time_cost < 1 or not 1 <= cost.parallelism <= 255 or cost.memory_kib < 8 * cost.parallelism:
+    if not cost.takeable():
         print("hubbub: --time-cost must be at least 1, --parallelism from 1 to 255, "
               "--memory-kib at least 8 per lane (8 × --parallelism)", file=sys.stderr)  # fmt: skip
         return 2

@@ -483,10 +483,9 @@ def validate(config: Config) -> None:
             raise ConfigError(f"accounts.{key} must be at least 1")
     if not config.accounts.login_window > 0:
         raise ConfigError("accounts.login_window must be positive")
-    if config.accounts.hash_time_cost < 1 or not 1 <= config.accounts.hash_parallelism <= 255:
-        raise ConfigError("accounts.hash_time_cost must be at least 1, accounts.hash_parallelism from 1 to 255")
-    if config.accounts.hash_memory_kib < 8 * config.accounts.hash_parallelism:
-        raise ConfigError("accounts.hash_memory_kib must be at least 8 per lane (8 × hash_parallelism)")
+    if not config.accounts.hash_cost().takeable():
+        raise ConfigError("accounts.hash_time_cost must be at least 1, accounts.hash_parallelism from 1 to 255, "
+                          "accounts.hash_memory_kib at least 8 per lane (8 × hash_parallelism)")
     if config.accounts.register_limit < 0:
         raise ConfigError("accounts.register_limit cannot be negative")
     if not config.accounts.register_window > 0:

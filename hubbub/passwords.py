@@ -33,6 +33,12 @@ class HashCost:
     memory_kib: int = 65536
     parallelism: int = 4  # lanes, and threads to fill them
 
+    def takeable(self) -> bool:
+        """Whether argon2 can hash at this cost: asked before the first hash (at start,
+        or by `hubbub hash-password`), so a cost it refuses is one clear line rather
+        than every REGISTER failing later."""
+        return self.time_cost >= 1 and 1 <= self.parallelism <= 255 and self.memory_kib >= 8 * self.parallelism
+
 
 DEFAULT_COST = HashCost()  # argon2-cffi's own (RFC 9106's second recommendation)
 
