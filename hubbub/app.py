@@ -138,6 +138,7 @@ class Runtime:
         self.workers = WorkerPool()
         self._tasks: set[asyncio.Task[Any]] = set()  # the loop keeps only weak references
         self._sweeper: asyncio.Task[None] | None = None
+        self._swept_at = 0.0  # the loop's time of the last timeout sweep (set at start)
         self._stopping = False
         self._done = asyncio.Event()
         self._reloading = False  # a reload is being read (REHASH, SIGHUP): see rehash
@@ -324,6 +325,7 @@ class Runtime:
             await self.persistence.close()
             raise
         self.metrics.start(loop)
+        self._swept_at = loop.time()
         self._sweeper = asyncio.create_task(self._sweep_forever())
 
     async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
@@ -409,9 +411,15 @@ class Runtime:
         return f"{'https' if self.config.web.tls else 'http'}://{shown}:{port}{path}"
 
     async def _sweep_forever(self) -> None:
+        """Sweep the timeouts every `sweep_interval`, measured from the last sweep: a
+        reload starts this again (`_apply_config`) so that a shorter interval applies at
+        once, and reloads in quick succession still leave the sweep its turn."""
+        loop = asyncio.get_running_loop()
         while True:
             # the limits may be reloaded: ask each time
-            await asyncio.sleep(keepalive.sweep_interval(self.config.limits, self.config.accounts))
+            interval = keepalive.sweep_interval(self.config.limits, self.config.accounts)
+            await asyncio.sleep(max(0.0, self._swept_at + interval - loop.time()))
+            self._swept_at = loop.time()
             try:
                 keepalive.sweep(self.services, self.clock())
                 self.services.audit.flush()  # what a flood kept out of the log, counted
@@ -629,7 +637,8 @@ class Runtime:
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
         # the timeout sweep's sleep was measured for the old timeouts: one lowered here would
-        # wait it out (up to 5 s past the new one), so the sweep starts again on the new
+        # wait it out (up to 5 s past the new one), so the sweep starts again on the new,
+        # counting from its last run
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = asyncio.create_task(self._sweep_forever())

@@ -7,6 +7,7 @@ Clients connect from 127.0.0.1; the ones an operator bans bind 127.0.0.2 (or .3)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -470,6 +471,26 @@ async def test_rehash_of_the_registration_timeout_applies_to_connections_already
     await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nregistration_timeout = 0.5\n")
     # within a few of the new timeout, not after the sweep's sleep for the old one (5 s)
     lines = await waiting.closed(timeout=3.0)
+    assert lines[-1].startswith("ERROR :Closing Link: 127.0.0.1 (Registration timed out"), lines
+
+
+async def test_reloads_one_after_another_do_not_hold_the_timeouts_off(make_oper_server, oper_hash, clients) -> None:
+    """Each reload measures the sweep's wait again from the last sweep, not from itself:
+    reloads coming faster than the sweep's interval (a SIGHUP loop) must not keep it from
+    ever running."""
+    server = await make_oper_server()
+    ircop = await an_oper(server)
+    waiting = await LineClient.connect(server)
+    clients.extend([ircop, waiting])
+    waiting.send("NICK slow")  # never sends USER
+    await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nregistration_timeout = 0.5\n")
+    closed = asyncio.ensure_future(waiting.closed(timeout=3.0))
+    while not closed.done():  # a reload every 20 ms, far inside the sweep's 0.125 s
+        reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        server.rehash(lambda error, notes, done=reloaded: done.set_result(error))
+        assert await reloaded is None
+        await asyncio.sleep(0.02)
+    lines = await closed
     assert lines[-1].startswith("ERROR :Closing Link: 127.0.0.1 (Registration timed out"), lines
 
 
