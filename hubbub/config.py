@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hubbub.irc.validate import METADATA_KEY_BYTES, cidr_block, is_valid_channel
-from hubbub.passwords import DEFAULT_COST, HashCost, is_password_hash
+from hubbub.passwords import DEFAULT_COST, HashCost, cost_of, is_password_hash
 
 log = logging.getLogger("hubbub")
 
@@ -91,7 +91,7 @@ class AccountsSection:
     hash_parallelism: int = _doc("argon2id lanes (and threads) of each account password's hash", default=DEFAULT_COST.parallelism)
 
     def hash_cost(self) -> HashCost:
-        return HashCost(self.hash_time_cost, self.hash_memory_kib, self.hash_parallelism)
+        return cost_of(self.hash_time_cost, self.hash_memory_kib, self.hash_parallelism)
 
 
 @dataclass

@@ -42,6 +42,16 @@ class HashCost:
 
 DEFAULT_COST = HashCost()  # argon2-cffi's own (RFC 9106's second recommendation)
 
+
+@lru_cache(maxsize=8)
+def cost_of(time_cost: int, memory_kib: int, parallelism: int) -> HashCost:
+    """The one HashCost of these settings. Every login asks the configuration for its
+    cost; the caches below keep the first instance they were called with as their key,
+    so that one is the configuration's rather than whichever a login made first (which
+    a count of live objects would take for a leak, as the churn audit did)."""
+    cost = HashCost(time_cost, memory_kib, parallelism)
+    return DEFAULT_COST if cost == DEFAULT_COST else cost
+
 _hasher = PasswordHasher()
 
 # The hash of a random password nobody knows: checking a guess against it costs what
