@@ -33,6 +33,7 @@ from hubbub.plain.intake import Intake
 from hubbub.runtime import descriptors
 from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
+from hubbub.runtime.proxied import Accepted, ProxyHeaders
 from hubbub.runtime.workers import WorkerPool
 from hubbub.server import caps, gateways, keepalive
 from hubbub.server.connection import Connection
@@ -46,6 +47,7 @@ from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.httpconn import HttpConnection
+from hubbub.transport.peer import Network, is_trusted, networks
 from hubbub.transport.ports import Counted, Link, SessionPort, TransportCounters
 from hubbub.transport.tcp import TcpConnection, tune
 
@@ -94,6 +96,8 @@ class Runtime:
         self.config_name = config_name  # shown by REHASH (RPL_REHASHING)
         self._gate_settings: tuple[object, GateSettings] = (None, GateSettings())  # (for limits, settings)
         self._plain_sockets: list[socket.socket] = []  # listening for plain IRC (see _tune_listening)
+        self._proxied: ProxyHeaders | None = None  # connections from listen.proxy_from awaiting their header
+        self._proxies: list[Network] = networks(config.listen.proxy_from)
         self.cluster: RedisLog | None = None
         if config.cluster.url:  # events ordered by a log in Redis that every node shares
             from hubbub.engine.redis import RedisLog  # the Redis client only for a cluster's node
@@ -285,6 +289,7 @@ class Runtime:
         StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
+        self._proxied = ProxyHeaders(self.services.audit)
         self._fit_descriptors()
         # a certificate problem stops us before anything listens
         if self.config.listen.tls:
@@ -330,13 +335,28 @@ class Runtime:
 
     async def _listen(self, kind: str, spec: str, context: SSL.Context | None) -> None:
         if context is None:  # accepted by us, onto a transport of our own (sockets.py)
-            sockets = await self.listeners.listen_accepting(
-                kind, spec, lambda sock, ip: TcpConnection.accept_plain(self, sock, ip)
-            )
+            sockets = await self.listeners.listen_accepting(kind, spec, self._proxy_aware(self._accept_plain))
             self._plain_sockets.extend(sockets)
             self._tune_listening()
         else:  # accepted by us, so that the handshake counts against the limits (tcp.py)
-            await self.listeners.listen_accepting(kind, spec, self._accept_tls)
+            await self.listeners.listen_accepting(kind, spec, self._proxy_aware(self._accept_tls))
+
+    def _proxy_aware(self, accepted: Accepted) -> Callable[[socket.socket, str], None]:
+        """A listener's handler of accepted sockets: a connection from a trusted proxy
+        (listen.proxy_from) is handed on once its PROXY header has named the client
+        (runtime/proxied.py); any other at once, as the client it is."""
+
+        def accept(sock: socket.socket, ip: str) -> None:
+            if self._proxies and self._proxied is not None and is_trusted(ip, self._proxies):
+                limits = self.config.limits
+                self._proxied.take(sock, ip, accepted, limits.proxy_header_timeout, self.admission.max_clients())
+            else:
+                accepted(sock, ip, False)
+
+        return accept
+
+    def _accept_plain(self, sock: socket.socket, ip: str, secure: bool) -> None:
+        TcpConnection.accept_plain(self, sock, ip, secure)
 
     def _tune_listening(self) -> None:
         """Plain connections take their socket options from their listening socket
@@ -346,7 +366,7 @@ class Runtime:
             if sock.fileno() >= 0:
                 tune(sock, self.gate_settings().send_buffer)
 
-    def _accept_tls(self, sock: socket.socket, ip: str) -> None:
+    def _accept_tls(self, sock: socket.socket, ip: str, secure: bool = True) -> None:
         """A TLS connection gets the context of the moment (a reload replaces it)."""
         assert self.tls_context is not None
         TcpConnection.accept_tls(self, self.tls_context, sock, ip)
@@ -433,6 +453,8 @@ class Runtime:
             return
         self._stopping = True
         self.listeners.close()
+        if self._proxied is not None:
+            self._proxied.close()
         self.metrics.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -618,6 +640,7 @@ class Runtime:
         previous_max_clients = self.config.limits.max_clients
         offered_before = caps.offered(self.config)
         self.config = config
+        self._proxies = networks(config.listen.proxy_from)  # for connections accepted from now on
         self.services.config = config
         announce_cap_changes(self.services, offered_before, caps.offered(config))
         self.persistence.reconfigure(config)  # what history records, and retention

@@ -52,6 +52,7 @@ class ListenSection:
     irc: list[str] = _doc("IRC (and plain text) listeners, HOST:PORT; port 0 picks a free port", default_factory=lambda: ["127.0.0.1:6667"])
     tls: list[str] = _doc("IRC over TLS listeners, HOST:PORT", default_factory=list)
     web: str = _doc("HTTP listener (web client, WebSocket, metrics), HOST:PORT; empty to disable", default="127.0.0.1:8080")
+    proxy_from: list[str] = _doc("addresses or CIDR blocks of TCP proxies and load balancers (HAProxy, nginx stream) in front of the IRC and TLS listeners that send the PROXY protocol header (v1 or v2): a connection from one must begin with it and counts as the client's it names (docs/operators.md); empty: none", default_factory=list)
 
 
 @dataclass
@@ -110,6 +111,7 @@ class LimitsSection:
     password_checks_per_address: int = _doc("password checks and hashes (SASL, NickServ, account registration, OPER, WEBIRC) that one IP address (IPv6: one network of ipv6_prefix bits) may have under way at once, running or waiting for a worker; past it that address is told the server is busy, as everyone is when the whole queue is full; 0 for no share of its own", default=4)
     ipv6_prefix: int = _doc("bits of an IPv6 address that name one client for every per-address limit (connections, failed logins, registrations, password checks under way): 64 counts a whole /64, which one home or host gets, as one address; 128 counts each address", default=64)
     tls_handshake_timeout: float = _doc("seconds a TLS connection has to complete its handshake (it counts against the limits meanwhile)", default=10.0)
+    proxy_header_timeout: float = _doc("seconds a connection from a listen.proxy_from proxy has to send its PROXY header (it counts against no limit meanwhile)", default=5.0)
     registration_timeout: float = _doc("seconds a connection has to complete registration", default=30.0)
     ping_interval: float = _doc("seconds of silence after which the server sends PING", default=120.0)
     ping_timeout: float = _doc("seconds to wait for any reply to that PING before dropping the client", default=60.0)
@@ -440,7 +442,8 @@ def validate(config: Config) -> None:
     room -= lim.nicklen + max(lim.nicklen, lim.channellen)
     if lim.metadata_max_value_bytes > room:
         raise ConfigError(f"limits.metadata_max_value_bytes can be at most {room} with these names' lengths")
-    for key, blocks in (("server.cloak_exempt", config.server.cloak_exempt), ("limits.connect_exempt", lim.connect_exempt)):
+    for key, blocks in (("server.cloak_exempt", config.server.cloak_exempt), ("limits.connect_exempt", lim.connect_exempt),
+                        ("listen.proxy_from", config.listen.proxy_from)):
         for block in blocks:
             try:
                 ipaddress.ip_network(block, strict=False)
@@ -461,7 +464,8 @@ def validate(config: Config) -> None:
         raise ConfigError("listen.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
     if config.web.tls and config.listen.web and not (config.tls.cert and config.tls.key):
         raise ConfigError("web.tls needs tls.cert and tls.key (or tls.self_signed = true with both paths)")
-    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout"):
+    for key in ("flood_rate", "registration_timeout", "ping_interval", "ping_timeout", "tls_handshake_timeout",
+                "proxy_header_timeout"):
         if not getattr(lim, key) > 0:  # written so that nan is refused too
             raise ConfigError(f"limits.{key} must be positive")
     # Both go out as single IRC parameters (a message source, the NETWORK= token):

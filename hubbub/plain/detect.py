@@ -83,6 +83,16 @@ def looks_like_http(first_line: str) -> bool:
     return _HTTP_REQUEST.fullmatch(first_line.strip()) is not None
 
 
+def looks_like_proxy_header(first_line: str) -> bool:
+    """Whether a connection's first line is a PROXY protocol header: version 1's line, or
+    the NUL line of version 2's signature (`\\r\\n\\r\\n\\0\\r\\nQUIT\\n`). Headers are
+    read before any line from the proxies `listen.proxy_from` lists (runtime/proxied.py),
+    so this one is from a proxy it does not: closed with words saying so, for the log
+    and whoever set the proxy up, rather than taken as a person's nickname, which would
+    have every user behind that proxy chat as it, from its address."""
+    return first_line.startswith(("PROXY TCP4 ", "PROXY TCP6 ", "PROXY UNKNOWN")) or first_line == "\x00"
+
+
 def looks_like_irc(first_line: str) -> bool:
     """Whether a connection's first line is IRC (an opener, well formed) rather than typed by a person."""
     try:

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from hubbub.plain.detect import looks_like_http, looks_like_irc
+from hubbub.plain.detect import looks_like_http, looks_like_irc, looks_like_proxy_header
 from hubbub.plain.render import PlainOutput
 from hubbub.plain.telnet import IAC, TelnetFilter
 from hubbub.plain.translate import Later, PlainInput, Timer
@@ -42,6 +42,7 @@ WELCOME_NOTICE = (
 # fraction; a person does not notice half a second before the greeting.
 BANNER_DELAY = 0.5
 INTERRUPT_HINT = "*** Ctrl+C does not leave the chat: type /exit to leave."
+PROXY_NOT_TRUSTED = "PROXY header from an address not in listen.proxy_from"
 # Telnet commands a connection may send: a burst (a client's negotiation, Ctrl+C now and
 # then), refilled at a rate no person reaches; past it the connection is closed (see telnet.py).
 TELNET_BURST = 512
@@ -125,6 +126,9 @@ class Intake:
                 self._cancel_banner()
                 if looks_like_http(text):
                     self.session.disconnect("This port speaks IRC, not HTTP")
+                    return
+                if looks_like_proxy_header(text):
+                    self.session.disconnect(PROXY_NOT_TRUSTED)
                     return
                 if not looks_like_irc(text):
                     self._become_plain()

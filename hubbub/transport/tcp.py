@@ -119,10 +119,11 @@ class TcpConnection(GatedInput, asyncio.Protocol):
     # -- a TLS listener's connection: counted when accepted, then its handshake ------------
 
     @classmethod
-    def accept_plain(cls, host: ConnectionHost, sock: socket.socket, ip: str) -> None:
+    def accept_plain(cls, host: ConnectionHost, sock: socket.socket, ip: str, secure: bool = False) -> None:
         """A connection a plain listener accepted (runtime/listeners.py), on a transport
-        of our own (sockets.py); admitted, or refused with its ERROR, as it is made."""
-        conn = cls(host)
+        of our own (sockets.py); admitted, or refused with its ERROR, as it is made.
+        `secure`: a trusted proxy says its client reached it over TLS (runtime/proxied.py)."""
+        conn = cls(host, secure=secure)
         conn.ip = ip
         SocketTransport(asyncio.get_running_loop(), sock, conn)
 

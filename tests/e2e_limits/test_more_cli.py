@@ -169,6 +169,8 @@ async def test_a_motd_file_that_cannot_be_read_is_at_least_logged(tmp_path: Path
         ("=5", r"SECTION\.KEY=VALUE"),
         ("accounts.enforce=kick", r"accounts\.enforce must be"),
         ("server.default_channel=lobby", r"default_channel"),
+        ("listen.proxy_from=['haproxy.example.org']", r"listen\.proxy_from: 'haproxy\.example\.org' is not an address"),
+        ("limits.proxy_header_timeout=0", r"limits\.proxy_header_timeout must be positive"),
     ],
 )
 def test_more_bad_set_values_exit_with_one_clear_line(tmp_path: Path, override: str, message: str) -> None:

@@ -1,0 +1,129 @@
+"""Connections from a trusted proxy: their PROXY header read before anything else.
+
+A connection accepted from an address `listen.proxy_from` lists waits here, on no
+transport yet and counted against no limit, until the proxy's header has arrived
+(transport/proxyheader.py reads it). Then exactly the header's bytes are taken off the
+socket, and the connection is handed on as if accepted from the client's address (a
+TLS listener's starts its handshake only then: the header comes before the client's
+first TLS byte). Being counted from the client's address, not the proxy's, is the
+point: per-address limits, K-lines and cloaks apply to the client.
+
+The header is looked at with MSG_PEEK, so that whatever the client sent behind it in
+the same segment stays in the socket for its connection. While a header is cut short
+(a proxy that writes it in pieces, which the common ones never do), the socket is
+looked at again after a short pause rather than at every wake-up, since the bytes
+already there keep it readable. A connection whose header is refused, or has not
+come within `limits.proxy_header_timeout`, is closed without a word: a proxy, not a
+person, is at the other end. At most as many wait at once as the server takes
+clients in all; past that a new one is closed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+
+from hubbub.server.audit import Audit
+from hubbub.transport.proxyheader import INCOMPLETE, PEEK, Refused, read
+
+RETRY = 0.02  # seconds before a header cut short is looked at again
+
+# accepted(sock, client address, whether the proxy says the client spoke TLS to it)
+Accepted = Callable[[socket.socket, str, bool], None]
+
+
+class Waiting:
+    """One connection from a proxy, until its header has been read."""
+
+    __slots__ = ("owner", "sock", "proxy", "then", "timer", "retry")
+
+    def __init__(self, owner: ProxyHeaders, sock: socket.socket, proxy: str, then: Accepted, timeout: float) -> None:
+        self.owner = owner
+        self.sock = sock
+        self.proxy = proxy
+        self.then = then
+        loop = owner.loop
+        self.timer: asyncio.TimerHandle | None = loop.call_later(timeout, self._expired)
+        self.retry: asyncio.TimerHandle | None = None
+        loop.add_reader(sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = self.sock.recv(PEEK, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        if not data:  # the proxy hung up before its header ended
+            self.close()
+            return
+        found = read(data)
+        if found is INCOMPLETE:
+            self._stop_reading()
+            self.retry = self.owner.loop.call_later(RETRY, self._look_again)
+            return
+        if isinstance(found, Refused):
+            self.owner.audit.refused(self.proxy, found.why)
+            self.close()
+            return
+        try:
+            taken = self.sock.recv(found.length)  # there already: peeked
+        except OSError:
+            self.close()
+            return
+        if len(taken) != found.length:
+            self.close()
+            return
+        self._end()
+        self.then(self.sock, found.address or self.proxy, found.tls)
+
+    def _look_again(self) -> None:
+        self.retry = None
+        self.owner.loop.add_reader(self.sock.fileno(), self._readable)
+
+    def _expired(self) -> None:
+        self.timer = None
+        self.owner.audit.refused(self.proxy, "no whole PROXY header in time")
+        self.close()
+
+    def _stop_reading(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.owner.loop.remove_reader(self.sock.fileno())
+
+    def _end(self) -> None:
+        """No longer waiting (handed on, or closed)."""
+        self._stop_reading()
+        for handle in (self.timer, self.retry):
+            if handle is not None:
+                handle.cancel()
+        self.timer = self.retry = None
+        self.owner.waiting.discard(self)
+
+    def close(self) -> None:
+        self._end()
+        self.sock.close()
+
+
+class ProxyHeaders:
+    """The connections from trusted proxies whose headers have not all arrived."""
+
+    def __init__(self, audit: Audit) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.audit = audit
+        self.waiting: set[Waiting] = set()
+
+    def take(self, sock: socket.socket, proxy: str, then: Accepted, timeout: float, most: int) -> None:
+        """Read `sock`'s header, then `then(sock, client address, tls)`; `most`: how
+        many may wait at once (0: no bound)."""
+        if most and len(self.waiting) >= most:
+            self.audit.refused(proxy, "too many connections waiting for their PROXY header")
+            sock.close()
+            return
+        self.waiting.add(Waiting(self, sock, proxy, then, timeout))
+
+    def close(self) -> None:
+        """At shutdown: those still waiting are closed."""
+        for waiting in list(self.waiting):
+            waiting.close()

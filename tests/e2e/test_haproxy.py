@@ -1,0 +1,141 @@
+"""A real HAProxy in front of the server, sending the PROXY protocol (listen.proxy_from).
+
+HAProxy (Debian's `haproxy`, started here on free ports in a temporary directory) relays
+TCP to the server with `send-proxy` (version 1) on one port and `send-proxy-v2` on
+another. Clients connect to it from 127.0.0.2 and 127.0.0.3 while HAProxy connects from
+127.0.0.1, the one address listed: the server must see each client's own address. One
+client is jaraco's `irc` library, an IRC implementation that shares nothing with ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("irc")
+
+from irc.client_aio import AioReactor  # noqa: E402
+from irc.connection import AioFactory  # noqa: E402
+
+from hubbub.app import Runtime  # noqa: E402
+from tests.e2e.test_third_party_client import EVENTS, Recorder  # noqa: E402
+from tests.helpers import TIMEOUT, LineClient, start_server  # noqa: E402
+from tests.services import free_port  # noqa: E402
+
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+CONFIG = """
+global
+    maxconn 100
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+listen v1
+    bind 127.0.0.1:{v1}
+    server hubbub 127.0.0.1:{port} send-proxy
+listen v2
+    bind 127.0.0.1:{v2}
+    server hubbub 127.0.0.1:{port} send-proxy-v2
+"""
+
+
+class HAProxy:
+    def __init__(self, port: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="hubbub-haproxy-"))
+        self.v1, self.v2 = free_port(), free_port()
+        config = self.dir / "haproxy.cfg"
+        config.write_text(CONFIG.format(v1=self.v1, v2=self.v2, port=port))
+        # -db: in the foreground, its log on stderr
+        self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)  # fmt: skip
+
+    async def ready(self) -> None:
+        """Both ports accept connections (HAProxy binds them before it serves)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        for port in (self.v1, self.v2):
+            while True:
+                if self.process.poll() is not None:
+                    raise AssertionError(f"haproxy exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    if loop.time() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
+                    continue
+                writer.close()
+                break
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def haproxy_binary() -> Iterator[str]:
+    if not Path(HAPROXY).exists():
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    yield HAPROXY
+
+
+@pytest.fixture
+async def behind_haproxy(haproxy_binary: str) -> AsyncIterator[tuple[Runtime, HAProxy]]:
+    runtime = await start_server("listen.proxy_from=['127.0.0.1']")
+    proxy = HAProxy(runtime.irc_address()[1])
+    try:
+        await proxy.ready()
+        yield runtime, proxy
+    finally:
+        proxy.stop()
+        await runtime.stop()
+
+
+async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_haproxy, clients) -> None:
+    runtime, proxy = behind_haproxy
+    # a raw client through the version 1 port, from 127.0.0.3
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.v1, local_addr=("127.0.0.3", 0))
+    alice = LineClient(reader, writer)
+    clients.append(alice)
+    await alice.register("alice")
+    await alice.join("#room")
+
+    # the library through the version 2 port, from 127.0.0.2
+    reactor = AioReactor(loop=asyncio.get_running_loop())
+    events = Recorder()
+    for kind in EVENTS:
+        reactor.add_global_handler(kind, events)
+    connection = reactor.server()
+    factory = AioFactory(local_addr=("127.0.0.2", 0))
+    await connection.connect("127.0.0.1", proxy.v2, "libbot", username="lib", ircname="Lib", connect_factory=factory)
+    try:
+        welcome = await events.next("welcome")
+        assert welcome.arguments == ["Welcome to the hubbub IRC Network libbot!~lib@127.0.0.2"]
+        await events.next("endofmotd")
+        connection.join("#room")
+        await events.next("endofnames")
+        assert (await alice.expect("JOIN")).source == "libbot!~lib@127.0.0.2"
+        alice.send("PRIVMSG #room :hello through the proxy")
+        pub = await events.next("pubmsg")
+        assert pub.source == "alice!~u@127.0.0.3"
+        assert pub.arguments == ["hello through the proxy"]
+        connection.privmsg("#room", "and back")
+        assert (await alice.expect("PRIVMSG")).params == ["#room", "and back"]
+        alice.send("WHOIS libbot")
+        assert (await alice.expect("311")).params[3] == "127.0.0.2"  # this machine's: shown uncloaked
+    finally:
+        connection.disconnect("test over")
+    # the server counted each client under its own address, none under HAProxy's
+    assert "127.0.0.1" not in runtime.admission.per_ip
