@@ -348,8 +348,8 @@ class Runtime:
 
         def accept(sock: socket.socket, ip: str) -> None:
             if self._proxies and self._proxied is not None and is_trusted(ip, self._proxies):
-                limits = self.config.limits
-                self._proxied.take(sock, ip, accepted, limits.proxy_header_timeout, self.admission.max_clients())
+                room = self.admission.max_clients() - len(self.admission.links)  # for clients, and their descriptors
+                self._proxied.take(sock, ip, accepted, self.config.limits.proxy_header_timeout, room)
             else:
                 accepted(sock, ip, False)
 

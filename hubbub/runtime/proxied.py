@@ -14,18 +14,23 @@ the same segment stays in the socket for its connection. While a header is cut s
 looked at again after a short pause rather than at every wake-up, since the bytes
 already there keep it readable. A connection whose header is refused, or has not
 come within `limits.proxy_header_timeout`, is closed without a word: a proxy, not a
-person, is at the other end. At most as many wait at once as the server takes
-clients in all; past that a new one is closed at once.
+person, is at the other end. At most as many wait at once as there is room for more
+clients (`limits.max_clients`, kept within the descriptors the process may have, less
+the connections counted): past that a new one is closed at once, so that waiting ones
+cannot take the descriptors the counted ones were promised.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 
 from hubbub.server.audit import Audit
 from hubbub.transport.proxyheader import INCOMPLETE, PEEK, Refused, read
+
+log = logging.getLogger("hubbub")
 
 RETRY = 0.02  # seconds before a header cut short is looked at again
 
@@ -77,7 +82,11 @@ class Waiting:
             self.close()
             return
         self._end()
-        self.then(self.sock, found.address or self.proxy, found.tls)
+        try:
+            self.then(self.sock, found.address or self.proxy, found.tls)
+        except Exception:  # a bug of ours must not leave the socket open (as the listener's own handler)
+            log.exception("handling a connection from %s (through %s) failed", found.address or self.proxy, self.proxy)
+            self.sock.close()
 
     def _look_again(self) -> None:
         self.retry = None
@@ -116,8 +125,8 @@ class ProxyHeaders:
 
     def take(self, sock: socket.socket, proxy: str, then: Accepted, timeout: float, most: int) -> None:
         """Read `sock`'s header, then `then(sock, client address, tls)`; `most`: how
-        many may wait at once (0: no bound)."""
-        if most and len(self.waiting) >= most:
+        many may wait at once."""
+        if len(self.waiting) >= most:
             self.audit.refused(proxy, "too many connections waiting for their PROXY header")
             sock.close()
             return

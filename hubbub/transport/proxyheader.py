@@ -31,6 +31,9 @@ V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 V2_FIXED = 16  # signature, version and command, family and protocol, length
 V2_MAX = 1024  # what we read of a version 2 header in all (addresses and TLVs): more is refused
 PEEK = V2_MAX  # bytes to look at: more than either version's whole header
+# bytes of addresses and ports after the fixed part, by address family: AF_UNSPEC, AF_INET
+# (4 + 4 + 2 + 2), AF_INET6 (16 + 16 + 2 + 2), AF_UNIX (108 + 108)
+SIZES = (0, 12, 36, 216)
 PP2_TYPE_SSL = 0x20  # the TLV saying the client spoke TLS to the proxy
 PP2_CLIENT_SSL = 0x01
 
@@ -90,6 +93,8 @@ def _v1(data: bytes) -> Header | Refused | None:
             parsed = ipaddress.ip_address(address)
         except ValueError:
             return Refused("PROXY header (v1): not an address")
+        if "%" in address:  # an IPv6 zone, whose name could be any text: no client's address
+            return Refused("PROXY header (v1): an address with a zone")
         if parsed.version != version:
             return Refused("PROXY header (v1): an address of another family")
     for port in (source_port, destination_port):
@@ -114,19 +119,16 @@ def _v2(data: bytes) -> Header | Refused | None:
     if len(data) < length:
         return INCOMPLETE
     body = data[V2_FIXED:length]
-    if command == 0:  # LOCAL: the proxy's own connection (a health check)
+    if command == 0:  # LOCAL: the proxy's own connection (a health check); the rest is ignored
         return Header(length, None)
     family, transport = data[13] >> 4, data[13] & 0x0F
-    if family == 1:  # AF_INET: source, destination (4 bytes each), ports (2 each)
-        size = 12
-    elif family == 2:  # AF_INET6: 16 bytes each, ports
-        size = 36
-    else:  # AF_UNSPEC, AF_UNIX: no address of the client to believe; its TLVs still count
-        return Header(length, None, _tls(body, 216 if family == 3 else 0))
-    if transport not in (1, 2):  # STREAM, DGRAM; 0 is UNSPEC
-        return Refused("PROXY header (v2): unknown protocol")
+    if family > 3 or transport > 2 or (family == 0) != (transport == 0):  # UNSPEC goes with UNSPEC only
+        return Refused("PROXY header (v2): unknown address family or protocol")
+    size = SIZES[family]
     if len(body) < size:
         return Refused("PROXY header (v2): addresses cut short")
+    if family in (0, 3):  # AF_UNSPEC, AF_UNIX: no address of the client to believe; its TLVs still count
+        return Header(length, None, _tls(body, size))
     raw = body[:4] if family == 1 else body[:16]
     address = unmapped(ipaddress.ip_address(raw))
     return Header(length, str(address), _tls(body, size))

@@ -36,6 +36,10 @@ RECORD_OVERHEAD = 256  # more than any cipher suite adds to a record (header, IV
 HEADER = 5  # a record's header: type, version, length (2 bytes)
 NOT_TLS = (b"ERROR :This port takes TLS connections only: turn on TLS (SSL) in your client's settings for "
            b"this server, or connect to its plain-text port\r\n")  # fmt: skip
+# A proxy's PROXY protocol header where TLS should begin: one from an address that
+# listen.proxy_from does not list (runtime/proxied.py reads those of the listed ones)
+PROXY_V1, PROXY_V2 = b"PROXY ", b"\r\n\r\n\x00\r\nQUIT\n"
+NOT_TRUSTED = b"ERROR :PROXY header from an address not in listen.proxy_from\r\n"
 
 
 class RecordCounter:
@@ -146,6 +150,9 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
             return
         if not self._heard:
             self._heard = True
+            if data.startswith((PROXY_V1, PROXY_V2)):
+                self._refuse_plain_text(NOT_TRUSTED, "a PROXY header, from an address not in listen.proxy_from")
+                return
             if 0x20 <= data[0] < 0x7F:
                 self._refuse_plain_text()
                 return
@@ -257,14 +264,16 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
         self._app.handshake_failed(_why(exc))
         self._raw.close()  # after the alert, if there is one
 
-    def _refuse_plain_text(self) -> None:
+    def _refuse_plain_text(
+        self, line: bytes = NOT_TLS, why: str = "not TLS (plain text: a client with its TLS option off?)"
+    ) -> None:
         self._failed = True
         self._closing = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._raw.write(NOT_TLS)
-        self._app.handshake_failed("not TLS (plain text: a client with its TLS option off?)")
+        self._raw.write(line)
+        self._app.handshake_failed(why)
         self._raw.close()  # after the line
 
     def _timed_out(self) -> None:

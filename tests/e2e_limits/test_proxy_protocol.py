@@ -19,6 +19,9 @@ from hubbub.transport.proxyheader import V2_SIGNATURE
 from tests.helpers import TIMEOUT, LineClient
 
 PROXY = ["listen.proxy_from=['127.0.0.1']"]
+# a header timeout longer than any wait of a test: a connection closed within one was
+# closed for the reason the test is about, not by the timeout
+PATIENT = "limits.proxy_header_timeout=60"
 V1 = "PROXY TCP4 {} 192.0.2.1 51234 6667\r\n"
 Make = Callable[..., Awaitable[Runtime]]
 
@@ -108,7 +111,7 @@ async def test_per_address_limits_count_the_client_the_header_names_not_the_prox
 
 
 async def test_a_connection_from_the_proxy_without_a_header_is_closed_unanswered(make_server: Make, clients) -> None:
-    runtime = await make_server(*PROXY)
+    runtime = await make_server(*PROXY, PATIENT)
     bad_version = v2("203.0.113.7")
     bad_version = bad_version[:12] + b"\x11" + bad_version[13:]
     for first in (b"NICK bob\r\nUSER b 0 * :B\r\n", b"PROXY TCP4 203.0.113.7 192.0.2.1 51234\r\n", bad_version):
@@ -129,8 +132,10 @@ async def test_a_proxy_that_does_not_finish_its_header_in_time_is_closed(make_se
     assert not runtime._proxied.waiting  # type: ignore[union-attr]
 
 
-async def test_no_more_wait_for_a_header_at_once_than_the_server_takes_clients(make_server: Make, clients) -> None:
-    runtime = await make_server(*PROXY, "limits.max_clients=2")
+async def test_no_more_wait_for_a_header_at_once_than_there_is_room_for_clients(make_server: Make, clients) -> None:
+    runtime = await make_server(*PROXY, PATIENT, "limits.max_clients=3")
+    counted = await proxied(runtime, V1.format("198.51.100.4"), "counted")  # one client in: room for two more
+    clients.append(counted)
     waiting = [await proxied(runtime, b"") for _ in range(2)]
     clients.extend(waiting)
     while len(runtime._proxied.waiting) < 2:  # type: ignore[union-attr]
@@ -154,6 +159,19 @@ async def test_a_header_from_an_address_not_listed_closes_the_connection_saying_
     assert not runtime.state.users
 
 
+async def test_a_header_from_an_address_not_listed_on_a_tls_port_is_refused_saying_why(
+    make_server: Make, clients, tmp_path: Path
+) -> None:
+    runtime = await make_server("listen.proxy_from=['10.0.0.0/8']", "listen.tls=['127.0.0.1:0']",
+                                "tls.self_signed=true", f"tls.cert={tmp_path / 'cert.pem'}",
+                                f"tls.key={tmp_path / 'key.pem'}")  # fmt: skip
+    for header in (V1.format("203.0.113.7").encode(), v2("203.0.113.7")):
+        client = await LineClient.connect_to(*runtime.tls_address())
+        clients.append(client)
+        client.writer.write(header)  # where a TLS handshake should begin
+        assert await hung_up(client) == ["ERROR :PROXY header from an address not in listen.proxy_from"]
+
+
 async def test_a_tls_listener_reads_the_header_before_the_handshake(make_server: Make, clients, tmp_path: Path) -> None:
     runtime = await make_server(*PROXY, "listen.tls=['127.0.0.1:0']", "tls.self_signed=true",
                                 f"tls.cert={tmp_path / 'cert.pem'}", f"tls.key={tmp_path / 'key.pem'}")  # fmt: skip
@@ -173,7 +191,7 @@ async def test_a_tls_listener_reads_the_header_before_the_handshake(make_server:
 
 
 async def test_a_server_stopping_closes_the_connections_waiting_for_a_header(make_server: Make, clients) -> None:
-    runtime = await make_server(*PROXY)
+    runtime = await make_server(*PROXY, PATIENT)
     client = await proxied(runtime, b"PROXY TCP4")
     clients.append(client)
     while not runtime._proxied.waiting:  # type: ignore[union-attr]

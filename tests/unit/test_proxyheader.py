@@ -55,6 +55,8 @@ def test_version_1_unknown_leaves_the_connection_s_own_address():
     b"PROXY TCP4  203.0.113.7 192.0.2.1 51234 6667\r\n",  # two spaces
     b"PROXY TCP4 203.0.113.7 192.0.2.1 51234 6667\n",  # LF alone
     b"PROXY TCP4 \xc3\xa9 192.0.2.1 51234 6667\r\n",
+    b"PROXY TCP6 fe80::1%eth0 2001:db8::1 51234 6667\r\n",  # a zone: any text could follow the %
+    b"PROXY TCP6 fe80::1%a!b@c 2001:db8::1 51234 6667\r\n",
     b"PROXY " + b"9" * 120 + b"\r\n",  # longer than 107 bytes
 ])  # fmt: skip
 def test_a_malformed_version_1_header_is_refused(line: bytes):
@@ -94,6 +96,11 @@ def test_a_malformed_version_2_header_is_refused():
     assert isinstance(read(good[:13] + bytes([0x10]) + good[14:]), Refused)  # AF_INET, UNSPEC protocol
     assert isinstance(read(v2(body=b"\0" * 8)), Refused)  # IPv4 addresses cut short
     assert isinstance(read(v2(body=b"\0" * (V2_MAX - 15))), Refused)  # past the bound
+    assert isinstance(read(v2(family=4, body=b"\0" * 12)), Refused)  # no such family
+    assert isinstance(read(v2(family=0, transport=1, body=b"")), Refused)  # UNSPEC goes with UNSPEC
+    assert isinstance(read(v2(family=1, transport=0, body=b"\0" * 12)), Refused)
+    assert isinstance(read(v2(family=1, transport=3, body=b"\0" * 12)), Refused)
+    assert isinstance(read(v2(family=3, body=b"\0" * 100)), Refused)  # UNIX addresses cut short
 
 
 def test_a_header_that_has_not_all_arrived_is_waited_for_at_every_cut():
@@ -103,7 +110,9 @@ def test_a_header_that_has_not_all_arrived_is_waited_for_at_every_cut():
         assert isinstance(read(header), Header)
 
 
-@given(st.binary(max_size=300))
+@given(st.sampled_from([b"", b"PROXY ", b"PROXY TCP4 ", b"PROXY TCP6 ", V2_SIGNATURE, V2_SIGNATURE + b"\x21",
+                        V2_SIGNATURE + b"\x21\x11", V2_SIGNATURE + b"\x20"]).flatmap(
+           lambda start: st.binary(max_size=300).map(lambda rest: start + rest)))  # fmt: skip
 def test_any_bytes_are_read_without_an_exception(data: bytes):
     found = read(data)
     assert found is INCOMPLETE or isinstance(found, Refused | Header)
