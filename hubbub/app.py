@@ -289,7 +289,8 @@ class Runtime:
         StoreError or OSError if one of them cannot be used."""
         loop = asyncio.get_running_loop()
         self.flusher = Flusher(loop)
-        self._proxied = ProxyHeaders(self.services.audit)
+        proxied = self._proxied = ProxyHeaders(self.services.audit)
+        self.metrics.proxied = lambda: proxied.outcomes
         self._fit_descriptors()
         # a certificate problem stops us before anything listens
         if self.config.listen.tls:

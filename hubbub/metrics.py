@@ -88,6 +88,8 @@ class Metrics:
         self.cluster: Callable[[], ClusterStatus] | None = None
         # The store's failed batches and backlog (set by the runtime once the store is open)
         self.store: Callable[[], tuple[int, Backlog]] | None = None
+        # connections from listen.proxy_from proxies, by what their PROXY header came to
+        self.proxied: Callable[[], Mapping[str, int]] | None = None
         kinds = EVENT_TYPES.values()
         self.applied: dict[type, int] = dict.fromkeys(kinds, 0)  # Said: the three below instead
         self.rejected: dict[type, int] = dict.fromkeys(kinds, 0)
@@ -210,6 +212,15 @@ class _Figures(Collector):
             yield from _store_figures(*m.store())
         if m.cluster is not None:
             yield from _cluster_figures(m.cluster())
+        if m.proxied is not None:
+            proxied = CounterMetricFamily(
+                "hubbub_proxied_connections", "Connections from listen.proxy_from proxies, by their PROXY header's "
+                "outcome: client (named one), own (named none, then spoke), check (named none, hung up), refused, "
+                "late (not whole in time)", labels=["outcome"],
+            )  # fmt: skip
+            for outcome, count in sorted(m.proxied().items()):
+                proxied.add_metric([outcome], count)
+            yield proxied
 
     def _transport_figures(self) -> Iterator[Metric]:
         m = self.m

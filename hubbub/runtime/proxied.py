@@ -6,7 +6,10 @@ transport yet and counted against no limit, until the proxy's header has arrived
 socket, and the connection is handed on as if accepted from the client's address (a
 TLS listener's starts its handshake only then: the header comes before the client's
 first TLS byte). Being counted from the client's address, not the proxy's, is the
-point: per-address limits, K-lines and cloaks apply to the client.
+point: per-address limits, K-lines and cloaks apply to the client. A header that names
+no client (v2 `LOCAL`, v1 `UNKNOWN`: the proxy's own connection) is handed on, from
+the proxy's address, once a byte follows it: HAProxy's health checks send one and hang
+up, and are closed here without being logged or counted.
 
 The header is looked at with MSG_PEEK, so that whatever the client sent behind it in
 the same segment stays in the socket for its connection. While a header is cut short
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections import Counter
 from collections.abc import Callable
 
 from hubbub.server.audit import Audit
@@ -41,7 +45,7 @@ Accepted = Callable[[socket.socket, str, bool], None]
 class Waiting:
     """One connection from a proxy, until its header has been read."""
 
-    __slots__ = ("owner", "sock", "proxy", "then", "timer", "retry")
+    __slots__ = ("owner", "sock", "proxy", "then", "timer", "retry", "own")
 
     def __init__(self, owner: ProxyHeaders, sock: socket.socket, proxy: str, then: Accepted, timeout: float) -> None:
         self.owner = owner
@@ -51,6 +55,7 @@ class Waiting:
         loop = owner.loop
         self.timer: asyncio.TimerHandle | None = loop.call_later(timeout, self._expired)
         self.retry: asyncio.TimerHandle | None = None
+        self.own = False  # its header named no client (LOCAL, UNKNOWN), and nothing came behind it yet
         loop.add_reader(sock.fileno(), self._readable)
 
     def _readable(self) -> None:
@@ -59,10 +64,13 @@ class Waiting:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self.close()
+            self.close("check" if self.own else "refused")
             return
-        if not data:  # the proxy hung up before its header ended
-            self.close()
+        if not data:  # the proxy hung up before its header ended (or, `own`, before a byte after it)
+            self.close("check" if self.own else "refused")
+            return
+        if self.own:  # bytes after a header naming no client: the proxy's own connection, as it
+            self._hand_over(self.proxy, False, "own")
             return
         found = read(data)
         if found is INCOMPLETE:
@@ -71,21 +79,32 @@ class Waiting:
             return
         if isinstance(found, Refused):
             self.owner.audit.refused(self.proxy, found.why)
-            self.close()
+            self.close("refused")
             return
         try:
             taken = self.sock.recv(found.length)  # there already: peeked
         except OSError:
-            self.close()
+            self.close("refused")
             return
         if len(taken) != found.length:
-            self.close()
+            self.close("refused")
             return
+        if found.address is None and len(data) == found.length:
+            # The proxy's own connection (v2 LOCAL, v1 UNKNOWN) with nothing behind its header
+            # yet: HAProxy's health checks send one and hang up. Handed on only once a byte
+            # comes, so that a check is neither logged as a client nor counted (every two
+            # seconds by default, per proxy and server); one that ends first is closed.
+            self.own = True
+            return
+        self._hand_over(found.address or self.proxy, found.tls, "client" if found.address else "own")
+
+    def _hand_over(self, address: str, tls: bool, outcome: str) -> None:
         self._end()
+        self.owner.outcomes[outcome] += 1
         try:
-            self.then(self.sock, found.address or self.proxy, found.tls)
+            self.then(self.sock, address, tls)
         except Exception:  # a bug of ours must not leave the socket open (as the listener's own handler)
-            log.exception("handling a connection from %s (through %s) failed", found.address or self.proxy, self.proxy)
+            log.exception("handling a connection from %s (through %s) failed", address, self.proxy)
             self.sock.close()
 
     def _look_again(self) -> None:
@@ -94,8 +113,9 @@ class Waiting:
 
     def _expired(self) -> None:
         self.timer = None
-        self.owner.audit.refused(self.proxy, "no whole PROXY header in time")
-        self.close()
+        if not self.own:  # (a health check that stays silent is not worth a line)
+            self.owner.audit.refused(self.proxy, "no whole PROXY header in time")
+        self.close("check" if self.own else "late")
 
     def _stop_reading(self) -> None:
         if self.sock.fileno() >= 0:
@@ -110,9 +130,12 @@ class Waiting:
         self.timer = self.retry = None
         self.owner.waiting.discard(self)
 
-    def close(self) -> None:
+    def close(self, outcome: str | None = None) -> None:
+        """`outcome`: what the connection came to, counted (None: the server stops)."""
         self._end()
         self.sock.close()
+        if outcome is not None:
+            self.owner.outcomes[outcome] += 1
 
 
 class ProxyHeaders:
@@ -122,6 +145,8 @@ class ProxyHeaders:
         self.loop = asyncio.get_running_loop()
         self.audit = audit
         self.waiting: set[Waiting] = set()
+        # what connections from proxies came to (the metric hubbub_proxied_connections)
+        self.outcomes: Counter[str] = Counter(dict.fromkeys(("client", "own", "check", "refused", "late"), 0))
 
     def take(self, sock: socket.socket, proxy: str, then: Accepted, timeout: float, most: int) -> None:
         """Read `sock`'s header, then `then(sock, client address, tls)`; `most`: how
@@ -129,6 +154,7 @@ class ProxyHeaders:
         if len(self.waiting) >= most:
             self.audit.refused(proxy, "too many connections waiting for their PROXY header")
             sock.close()
+            self.outcomes["refused"] += 1
             return
         self.waiting.add(Waiting(self, sock, proxy, then, timeout))
 

@@ -5,11 +5,14 @@ TCP to the server with `send-proxy` (version 1) on one port and `send-proxy-v2` 
 another. Clients connect to it from 127.0.0.2 and 127.0.0.3 while HAProxy connects from
 127.0.0.1, the one address listed: the server must see each client's own address. One
 client is jaraco's `irc` library, an IRC implementation that shares nothing with ours.
+HAProxy checks the server every 50 ms meanwhile (a v2 `LOCAL` header, then it hangs
+up): none of those checks may show as a connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -42,7 +45,7 @@ listen v1
     server hubbub 127.0.0.1:{port} send-proxy
 listen v2
     bind 127.0.0.1:{v2}
-    server hubbub 127.0.0.1:{port} send-proxy-v2
+    server hubbub 127.0.0.1:{port} send-proxy-v2 check inter 50ms
 """
 
 
@@ -65,7 +68,8 @@ class HAProxy:
                 if self.process.poll() is not None:
                     raise AssertionError(f"haproxy exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
                 try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                    # from an address of its own: HAProxy passes the probe on, a client of 127.0.0.9
+                    _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.9", 0))
                 except OSError:
                     if loop.time() > deadline:
                         raise
@@ -103,7 +107,8 @@ async def behind_haproxy(haproxy_binary: str) -> AsyncIterator[tuple[Runtime, HA
         await runtime.stop()
 
 
-async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_haproxy, clients) -> None:
+async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_haproxy, clients, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub")
     runtime, proxy = behind_haproxy
     # a raw client through the version 1 port, from 127.0.0.3
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy.v1, local_addr=("127.0.0.3", 0))
@@ -137,5 +142,11 @@ async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_
         assert (await alice.expect("311")).params[3] == "127.0.0.2"  # this machine's: shown uncloaked
     finally:
         connection.disconnect("test over")
-    # the server counted each client under its own address, none under HAProxy's
+    # the server counted each client under its own address, none under HAProxy's, and
+    # took none of its health checks (every 50 ms) for a client
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while runtime._proxied.outcomes["check"] < 3:  # type: ignore[union-attr]
+        assert asyncio.get_running_loop().time() < deadline, "HAProxy's checks did not come"
+        await asyncio.sleep(0.02)
     assert "127.0.0.1" not in runtime.admission.per_ip
+    assert not [r for r in caplog.records if "connection from 127.0.0.1" in r.getMessage()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,6 +44,12 @@ async def proxied(runtime: Runtime, header: bytes | str, nick: str | None = None
     if nick:
         await client.register(nick)
     return client
+
+
+def outcomes(runtime: Runtime) -> dict[str, int]:
+    """What the connections from the proxy came to (the metric hubbub_proxied_connections)."""
+    assert runtime._proxied is not None
+    return dict(runtime._proxied.outcomes)
 
 
 async def hung_up(client: LineClient) -> list[str]:
@@ -120,6 +127,7 @@ async def test_a_connection_from_the_proxy_without_a_header_is_closed_unanswered
         assert await hung_up(client) == []
     ok = await proxied(runtime, V1.format("203.0.113.7"), "alice")  # and the listener goes on
     clients.append(ok)
+    assert outcomes(runtime) == {"client": 1, "own": 0, "check": 0, "refused": 3, "late": 0}
 
 
 async def test_a_proxy_that_does_not_finish_its_header_in_time_is_closed(make_server: Make, clients) -> None:
@@ -130,6 +138,7 @@ async def test_a_proxy_that_does_not_finish_its_header_in_time_is_closed(make_se
     for client in (silent, cut):
         assert await hung_up(client) == []
     assert not runtime._proxied.waiting  # type: ignore[union-attr]
+    assert outcomes(runtime)["late"] == 2
 
 
 async def test_no_more_wait_for_a_header_at_once_than_there_is_room_for_clients(make_server: Make, clients) -> None:
@@ -143,6 +152,7 @@ async def test_no_more_wait_for_a_header_at_once_than_there_is_room_for_clients(
     refused = await proxied(runtime, b"")
     clients.append(refused)
     assert await hung_up(refused) == []
+    assert outcomes(runtime)["refused"] == 1
     waiting[0].writer.write(V1.format("203.0.113.7").encode())  # the first two still wait: both go on
     await waiting[0].register("one")
 
@@ -198,3 +208,39 @@ async def test_a_server_stopping_closes_the_connections_waiting_for_a_header(mak
         await asyncio.sleep(0.01)
     await asyncio.wait_for(runtime.stop(), TIMEOUT)
     assert await hung_up(client) == []
+
+
+async def test_a_health_check_that_hangs_up_after_a_header_naming_no_one_is_not_a_client(
+    make_server: Make, clients, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub")
+    runtime = await make_server(*PROXY, PATIENT)
+    local = V2_SIGNATURE + bytes([0x20, 0x00, 0, 0])  # v2 LOCAL, as HAProxy's checks send
+    for header in (local, b"PROXY UNKNOWN\r\n"):
+        check = await proxied(runtime, header)
+        await own_header_read(runtime)
+        await check.close()
+        while runtime._proxied.waiting:  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+    assert not [r for r in caplog.records if "connection from" in r.getMessage()]
+    assert runtime.admission.accepted["tcp"] == 0
+    assert outcomes(runtime)["check"] == 2
+    # the proxy's own connection that does speak: a client from the proxy's address
+    own = await proxied(runtime, local + b"NICK own\r\nUSER o 0 * :O\r\n")
+    clients.append(own)
+    await own.expect("001")
+    own.nick = "own"
+    assert (await whois_address(own))[1] == "127.0.0.1"
+    later = await proxied(runtime, b"PROXY UNKNOWN\r\n")  # and with its first bytes in a later segment
+    clients.append(later)
+    await own_header_read(runtime)
+    await later.register("later")
+    assert outcomes(runtime) == {"client": 0, "own": 2, "check": 2, "refused": 0, "late": 0}
+
+
+async def own_header_read(runtime: Runtime) -> None:
+    """Until the one connection waiting has had its header read, naming no client."""
+    deadline = asyncio.get_running_loop().time() + TIMEOUT
+    while not any(waiting.own for waiting in runtime._proxied.waiting):  # type: ignore[union-attr]
+        assert asyncio.get_running_loop().time() < deadline, "no connection read a header naming no one"
+        await asyncio.sleep(0.01)

@@ -527,6 +527,7 @@ DOCUMENTED_METRICS = {
     "hubbub_connections": ("gauge", {"transport"}),
     "hubbub_connections_accepted_total": ("counter", {"transport"}),
     "hubbub_connections_refused_total": ("counter", {"transport"}),
+    "hubbub_proxied_connections_total": ("counter", {"outcome"}),
     "hubbub_users": ("gauge", set()),
     "hubbub_channels": ("gauge", set()),
     "hubbub_operators": ("gauge", set()),

@@ -431,8 +431,9 @@ async def test_metric_labels_stay_bounded_whatever_clients_send(make_oper_server
     values_by_label: dict[str, set[str]] = {}
     for _, key, val in labels:
         values_by_label.setdefault(key, set()).add(val)
-    assert set(values_by_label) <= {"transport", "kind", "target", "version", "le"}, values_by_label
+    assert set(values_by_label) <= {"transport", "kind", "target", "version", "le", "outcome"}, values_by_label
     assert values_by_label["transport"] <= {"tcp", "tls", "websocket", "http"}
+    assert values_by_label["outcome"] == {"client", "own", "check", "refused", "late"}  # PROXY headers
     assert values_by_label["target"] == {"channel", "user"}
     for val in values_by_label["kind"]:
         assert "chan" not in val and "alice" not in val and "FOO" not in val
