@@ -413,9 +413,10 @@ class Runtime:
 
         # accepted by us, so that every connection counts from accept (transport/httpconn.py);
         # an HTTPS one gets the context of the moment (a reload replaces it)
-        await self.listeners.listen_accepting(
-            "web", spec, lambda sock, ip: HttpConnection.accept(self, handler, self.https_context, sock, ip)
-        )
+        def accept(sock: socket.socket, ip: str, tls_at_proxy: bool) -> None:
+            HttpConnection.accept(self, handler, self.https_context, sock, ip, tls_at_proxy)
+
+        await self.listeners.listen_accepting("web", spec, self._proxy_aware(accept))
 
     def irc_address(self) -> tuple[str, int]:
         """The first IRC listener's address (what tests connect to)."""

@@ -52,7 +52,7 @@ class ListenSection:
     irc: list[str] = _doc("IRC (and plain text) listeners, HOST:PORT; port 0 picks a free port", default_factory=lambda: ["127.0.0.1:6667"])
     tls: list[str] = _doc("IRC over TLS listeners, HOST:PORT", default_factory=list)
     web: str = _doc("HTTP listener (web client, WebSocket, metrics), HOST:PORT; empty to disable", default="127.0.0.1:8080")
-    proxy_from: list[str] = _doc("addresses or CIDR blocks of TCP proxies and load balancers (HAProxy, nginx stream) in front of the IRC and TLS listeners that send the PROXY protocol header (v1 or v2): a connection from one must begin with it and counts as the client's it names (docs/operators.md); empty: none", default_factory=list)
+    proxy_from: list[str] = _doc("addresses or CIDR blocks of TCP proxies and load balancers (HAProxy, nginx stream) in front of the IRC, TLS and web listeners that send the PROXY protocol header (v1 or v2): a connection from one must begin with it and counts as the client's it names (docs/operators.md); empty: none", default_factory=list)
 
 
 @dataclass

@@ -64,12 +64,14 @@ class HttpConnection(asyncio.Protocol):
     @classmethod
     def accept(
         cls, host: WebHost, handlers: Callable[[], asyncio.Protocol], context: ssl.SSLContext | None,
-        sock: socket.socket, ip: str,
+        sock: socket.socket, ip: str, tls_at_proxy: bool = False,
     ) -> None:  # fmt: skip
-        """A connection the web listener accepted: counted from now on, or refused."""
+        """A connection the web listener accepted: counted from now on, or refused. `ip`:
+        the client's, which a TCP proxy's PROXY header may have named (runtime/proxied.py;
+        `tls_at_proxy`: it says the client spoke TLS to it), aiohttp seeing the proxy's."""
         settings = host.web_settings
         proxy = bool(settings.trusted_proxies) and peer.is_trusted(ip, peer.networks(settings.trusted_proxies))
-        conn = cls(host, ip, secure=context is not None)
+        conn = cls(host, ip, secure=context is not None or tls_at_proxy)
         refusal = host.admit(conn, per_ip=not proxy)
         if refusal is not None:
             if context is None:

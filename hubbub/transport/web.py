@@ -57,6 +57,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
+async def _proxied(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request on a connection whose TCP proxy named its client in a PROXY header
+    (listen.proxy_from): aiohttp knows only the proxy's address, the connection the
+    client's, and whether it reached the proxy over TLS. Every rule that reads
+    `request.remote` or `request.secure` (the client's address behind an HTTP proxy,
+    the Origin check, who may read /metrics, the log) then reads the client's."""
+    transport = request.transport
+    conn = transport.get_protocol() if transport is not None else None
+    if isinstance(conn, HttpConnection) and (conn.ip != request.remote or conn.secure != request.secure):
+        request = request.clone(remote=conn.ip, scheme="https" if conn.secure else "http")
+    return await handler(request)
+
+
+@web.middleware
 async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
@@ -120,7 +134,7 @@ class GuardedHandler(RequestHandler):
 
 def build_app(host: WebHost) -> web.Application:
     """The application; `close_websockets` is among its shutdown hooks."""
-    app = web.Application(middlewares=[_headers], client_max_size=4096)  # no request needs a body
+    app = web.Application(middlewares=[_proxied, _headers], client_max_size=4096)  # no request needs a body
     app[_HOST] = host
     app[_FILES] = static.load()
     app[_SOCKETS] = set()

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 pytest.importorskip("irc")
@@ -46,15 +47,18 @@ listen v1
 listen v2
     bind 127.0.0.1:{v2}
     server hubbub 127.0.0.1:{port} send-proxy-v2 check inter 50ms
+listen web
+    bind 127.0.0.1:{web}
+    server hubbub 127.0.0.1:{web_port} send-proxy-v2
 """
 
 
 class HAProxy:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, web_port: int) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="hubbub-haproxy-"))
-        self.v1, self.v2 = free_port(), free_port()
+        self.v1, self.v2, self.web = free_port(), free_port(), free_port()
         config = self.dir / "haproxy.cfg"
-        config.write_text(CONFIG.format(v1=self.v1, v2=self.v2, port=port))
+        config.write_text(CONFIG.format(v1=self.v1, v2=self.v2, port=port, web=self.web, web_port=web_port))
         # -db: in the foreground, its log on stderr
         self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)  # fmt: skip
@@ -63,7 +67,7 @@ class HAProxy:
         """Both ports accept connections (HAProxy binds them before it serves)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TIMEOUT
-        for port in (self.v1, self.v2):
+        for port in (self.v1, self.v2, self.web):
             while True:
                 if self.process.poll() is not None:
                     raise AssertionError(f"haproxy exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
@@ -97,8 +101,8 @@ def haproxy_binary() -> Iterator[str]:
 
 @pytest.fixture
 async def behind_haproxy(haproxy_binary: str) -> AsyncIterator[tuple[Runtime, HAProxy]]:
-    runtime = await start_server("listen.proxy_from=['127.0.0.1']")
-    proxy = HAProxy(runtime.irc_address()[1])
+    runtime = await start_server("listen.proxy_from=['127.0.0.1']", "listen.web='127.0.0.1:0'")
+    proxy = HAProxy(runtime.irc_address()[1], runtime.listeners.address("web")[1])
     try:
         await proxy.ready()
         yield runtime, proxy
@@ -150,3 +154,24 @@ async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_
         await asyncio.sleep(0.02)
     assert "127.0.0.1" not in runtime.admission.per_ip
     assert not [r for r in caplog.records if "connection from 127.0.0.1" in r.getMessage()]
+
+
+async def test_a_websocket_through_haproxy_is_seen_from_its_own_address(behind_haproxy) -> None:
+    runtime, proxy = behind_haproxy
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.4", 0))
+    seen = False
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async with session.ws_connect(f"http://127.0.0.1:{proxy.web}/webirc", protocols=("text.ircv3.net",)) as ws:
+            for line in ("NICK webber", "USER w 0 * :W", "WHOIS webber"):
+                await ws.send_str(line)
+            shown = ""
+            while " 318 " not in shown:
+                message = await asyncio.wait_for(ws.receive(), TIMEOUT)
+                assert message.type == aiohttp.WSMsgType.TEXT, message
+                shown = message.data
+                if " 378 " in shown:
+                    assert shown.endswith(" 127.0.0.4"), shown
+                    seen = True
+    assert seen
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{proxy.web}/healthz") as answer:
+        assert answer.status == 200  # the page and its checks, through the proxy too

@@ -134,10 +134,11 @@ class WsClient:
         await self.session.close()
 
 
-async def raw_websocket(runtime: Runtime, rcvbuf: int | None = None,
-                        protocol: str = "text.ircv3.net") -> socket.socket:  # fmt: skip
+async def raw_websocket(runtime: Runtime, rcvbuf: int | None = None, protocol: str = "text.ircv3.net",
+                        preamble: bytes = b"", extra: str = "") -> socket.socket:  # fmt: skip
     """A plain socket that has done the WebSocket handshake and is then left to the test
-    (with a small receive buffer, to play a client that stops reading)."""
+    (with a small receive buffer, to play a client that stops reading). `preamble`: bytes
+    sent before the request (a proxy's PROXY header); `extra`: header lines to add."""
     host, port = runtime.listeners.address("web")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if rcvbuf is not None:
@@ -147,8 +148,9 @@ async def raw_websocket(runtime: Runtime, rcvbuf: int | None = None,
     await loop.sock_connect(sock, (host, port))
     key = base64.b64encode(os.urandom(16)).decode()
     request = (f"GET /webirc HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n")
-    await loop.sock_sendall(sock, request.encode())
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {protocol}\r\n"
+               f"{extra}\r\n")
+    await loop.sock_sendall(sock, preamble + request.encode())
     reply = b""
     while b"\r\n\r\n" not in reply:
         chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), TIMEOUT)
