@@ -6,10 +6,11 @@ transport yet and counted against no limit, until the proxy's header has arrived
 socket, and the connection is handed on as if accepted from the client's address (a
 TLS listener's starts its handshake only then: the header comes before the client's
 first TLS byte). Being counted from the client's address, not the proxy's, is the
-point: per-address limits, K-lines and cloaks apply to the client. A header that names
-no client (v2 `LOCAL`, v1 `UNKNOWN`: the proxy's own connection) is handed on, from
-the proxy's address, once a byte follows it: HAProxy's health checks send one and hang
-up, and are closed here without being logged or counted.
+point: per-address limits, K-lines and cloaks apply to the client. A header that says
+the proxy relays no client (v2 `LOCAL`, v1 `UNKNOWN`: its own connection) is handed
+on, from the proxy's address, once a byte follows it within the header's timeout:
+HAProxy's health checks send one and hang up, and are closed here without being
+logged or counted as clients.
 
 The header is looked at with MSG_PEEK, so that whatever the client sent behind it in
 the same segment stays in the socket for its connection. While a header is cut short
@@ -89,11 +90,12 @@ class Waiting:
         if len(taken) != found.length:
             self.close("refused")
             return
-        if found.address is None and len(data) == found.length:
+        if found.local and len(data) == found.length:
             # The proxy's own connection (v2 LOCAL, v1 UNKNOWN) with nothing behind its header
             # yet: HAProxy's health checks send one and hang up. Handed on only once a byte
             # comes, so that a check is neither logged as a client nor counted (every two
-            # seconds by default, per proxy and server); one that ends first is closed.
+            # seconds by default, per proxy and server); one that ends first, or sends
+            # nothing within the header's timeout, is closed.
             self.own = True
             return
         self._hand_over(found.address or self.proxy, found.tls, "client" if found.address else "own")

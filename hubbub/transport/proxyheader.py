@@ -43,11 +43,13 @@ class Header:
     """A whole header: its `length` in bytes, and the client's address, or None when the
     header names none (v1 `UNKNOWN`, v2 `LOCAL`: the proxy's own health check, or a
     family not carried here), the connection's own address then standing. `tls`: the
-    proxy says the client reached it over TLS (v2's SSL TLV), the proxy having ended it."""
+    proxy says the client reached it over TLS (v2's SSL TLV), the proxy having ended it.
+    `local`: the proxy says it relays no client (v2 `LOCAL`, v1 `UNKNOWN`)."""
 
     length: int
     address: str | None
     tls: bool = False
+    local: bool = False  # v2 LOCAL, v1 UNKNOWN: the proxy's own connection (a health check), not a client's
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def _v1(data: bytes) -> Header | Refused | None:
     except UnicodeDecodeError:
         return Refused("PROXY header (v1) is not ASCII")
     if len(words) >= 2 and words[1] == "UNKNOWN":
-        return Header(length, None)  # what follows UNKNOWN is to be ignored
+        return Header(length, None, local=True)  # what follows UNKNOWN is to be ignored
     if len(words) != 6 or words[1] not in ("TCP4", "TCP6"):
         return Refused("PROXY header (v1) malformed")
     _, family, source, destination, source_port, destination_port = words
@@ -120,7 +122,7 @@ def _v2(data: bytes) -> Header | Refused | None:
         return INCOMPLETE
     body = data[V2_FIXED:length]
     if command == 0:  # LOCAL: the proxy's own connection (a health check); the rest is ignored
-        return Header(length, None)
+        return Header(length, None, local=True)
     family, transport = data[13] >> 4, data[13] & 0x0F
     if family > 3 or transport > 2 or (family == 0) != (transport == 0):  # UNSPEC goes with UNSPEC only
         return Refused("PROXY header (v2): unknown address family or protocol")

@@ -126,7 +126,11 @@ class GuardedHandler(RequestHandler):
             # aiohttp's parser message quotes the request on lines of its own: one line of the log
             said = next((line for line in str(exc.message).splitlines() if line.strip()), "")
             said = "".join(c if c.isprintable() else "?" for c in said.strip().rstrip(":"))
-            log.info("HTTP request from %s refused (%d): %s", request.remote, status, said)
+            # the client a TCP proxy's PROXY header named, if any (the parser refused the
+            # request before the middleware that tells aiohttp of it could run)
+            conn = self.transport.get_protocol() if self.transport is not None else None
+            client = conn.ip if isinstance(conn, HttpConnection) else request.remote
+            log.info("HTTP request from %s refused (%d): %s", client, status, said)
         response = super().handle_error(request, status, exc, message)
         response.headers.update(SECURITY_HEADERS)
         return response

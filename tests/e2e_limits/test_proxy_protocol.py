@@ -244,3 +244,15 @@ async def own_header_read(runtime: Runtime) -> None:
     while not any(waiting.own for waiting in runtime._proxied.waiting):  # type: ignore[union-attr]
         assert asyncio.get_running_loop().time() < deadline, "no connection read a header naming no one"
         await asyncio.sleep(0.01)
+
+
+async def test_a_connection_that_names_no_client_and_stays_silent_is_closed_as_a_check(
+    make_server: Make, clients, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub")
+    runtime = await make_server(*PROXY, "limits.proxy_header_timeout=0.3")
+    check = await proxied(runtime, V2_SIGNATURE + bytes([0x20, 0x00, 0, 0]))
+    clients.append(check)
+    assert await hung_up(check) == []
+    assert outcomes(runtime) == {"client": 0, "own": 0, "check": 1, "refused": 0, "late": 0}
+    assert not [r for r in caplog.records if "PROXY" in r.getMessage() or "connection from" in r.getMessage()]

@@ -38,9 +38,9 @@ def test_version_1_over_ipv6_and_a_mapped_address_is_written_as_ipv4():
 
 
 def test_version_1_unknown_leaves_the_connection_s_own_address():
-    assert read(b"PROXY UNKNOWN\r\n") == Header(15, None)
+    assert read(b"PROXY UNKNOWN\r\n") == Header(15, None, local=True)
     line = b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n"
-    assert read(line) == Header(len(line), None)
+    assert read(line) == Header(len(line), None, local=True)
 
 
 @pytest.mark.parametrize("line", [
@@ -76,10 +76,13 @@ def test_version_2_over_ipv4_and_ipv6():
 
 
 def test_version_2_local_and_unspecified_and_unix_leave_the_connection_s_own_address():
-    assert read(v2(command=0, family=0, transport=0, body=b"")) == Header(16, None)
-    assert read(v2(family=0, transport=0, body=b"")) == Header(16, None)
+    assert read(v2(command=0, family=0, transport=0, body=b"")) == Header(16, None, local=True)
+    assert read(v2(command=0, family=1, body=b"\0" * 12)) == Header(28, None, local=True)  # LOCAL: addresses ignored
+    assert read(v2(family=0, transport=0, body=b"")) == Header(16, None)  # relayed, from an address not carried
     unix = v2(family=3, body=b"\0" * 216)
     assert read(unix) == Header(len(unix), None)
+    ssl = bytes([0x20]) + (5).to_bytes(2, "big") + bytes([0x01, 0, 0, 0, 0])
+    assert read(v2(family=3, body=b"\0" * 216 + ssl)) == Header(216 + 16 + 8, None, tls=True)
 
 
 def test_version_2_says_whether_the_client_spoke_tls_to_the_proxy():
