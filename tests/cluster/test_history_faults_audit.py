@@ -225,7 +225,12 @@ async def test_after_a_node_is_killed_history_holds_what_was_delivered_once_with
     acked: dict[str, list[Message]] = {"alice": [], "bob": [], "carol": []}
     talking = [asyncio.create_task(chatter(who, who.nick, stop, acked[who.nick])) for who in (alice, bob, carol)]
     listening = asyncio.create_task(listen(dave))
-    await asyncio.sleep(0.6)  # traffic
+    # traffic: each of the three has had lines acknowledged before carol's node dies (a
+    # fixed 0.6 s had left carol none once, on a loaded machine, and nothing to test)
+    deadline = asyncio.get_running_loop().time() + 20
+    while any(len(lines) < 10 for lines in acked.values()):
+        assert asyncio.get_running_loop().time() < deadline, network.logs()
+        await asyncio.sleep(0.05)
     n3.kill()
     deadline = asyncio.get_running_loop().time() + NODE_TIMEOUT * 5
     for survivor in (alice, bob):  # chatter keeps reading their lines: look at what it read
