@@ -481,6 +481,9 @@ async def test_reactions_come_back_with_history_among_the_messages(server: Runti
         msgid = (await bob.expect("PRIVMSG")).tags["msgid"]
         carol.send(f"@+draft/react=👍;+draft/reply={msgid} TAGMSG #keys")
         carol.send("@+typing=active TAGMSG #keys")
+        # the reaction is relayed (so kept) before bob answers: two connections' lines
+        # sent at once may be read in either order (a loaded machine once read bob's first)
+        await bob.expect(lambda m: m.command == "TAGMSG" and "+draft/react" in m.tags)
         bob.send(f"@+draft/reply={msgid} PRIVMSG #keys :not me")
         await bob.expect(lambda m: m.command == "PRIVMSG" and m.params[-1] == "not me")
         _, got = await make_client(server, "alice", channels=("#keys",))
