@@ -368,7 +368,8 @@ class Runtime:
                 tune(sock, self.gate_settings().send_buffer)
 
     def _accept_tls(self, sock: socket.socket, ip: str, secure: bool = True) -> None:
-        """A TLS connection gets the context of the moment (a reload replaces it)."""
+        """A TLS connection gets the context of the moment (a reload replaces it);
+        `secure` (what a proxy said of its client's TLS) changes nothing: it is TLS here."""
         assert self.tls_context is not None
         TcpConnection.accept_tls(self, self.tls_context, sock, ip)
 

@@ -64,13 +64,12 @@ class Waiting:
             data = self.sock.recv(PEEK, socket.MSG_PEEK)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
-            self.close("check" if self.own else "refused")
-            return
+        except OSError:  # reset: an end like any other
+            data = b""
         if not data:  # the proxy hung up before its header ended (or, `own`, before a byte after it)
             self.close("check" if self.own else "refused")
             return
-        if self.own:  # bytes after a header naming no client: the proxy's own connection, as it
+        if self.own:  # bytes after a header naming no client: the proxy's own connection, from its address
             self._hand_over(self.proxy, False, "own")
             return
         found = read(data)

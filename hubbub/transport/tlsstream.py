@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from OpenSSL import SSL
 
+from hubbub.transport.proxyheader import V1_PREFIX, V2_SIGNATURE
 from hubbub.transport.tls import certificate_fingerprint
 
 RECORD = 16384  # the most plaintext one TLS record carries
@@ -36,9 +37,9 @@ RECORD_OVERHEAD = 256  # more than any cipher suite adds to a record (header, IV
 HEADER = 5  # a record's header: type, version, length (2 bytes)
 NOT_TLS = (b"ERROR :This port takes TLS connections only: turn on TLS (SSL) in your client's settings for "
            b"this server, or connect to its plain-text port\r\n")  # fmt: skip
-# A proxy's PROXY protocol header where TLS should begin: one from an address that
-# listen.proxy_from does not list (runtime/proxied.py reads those of the listed ones)
-PROXY_V1, PROXY_V2 = b"PROXY ", b"\r\n\r\n\x00\r\nQUIT\n"
+# A proxy's PROXY protocol header where TLS should begin (V1_PREFIX, V2_SIGNATURE): one
+# from an address that listen.proxy_from does not list (runtime/proxied.py reads those of
+# the listed ones)
 NOT_TRUSTED = b"ERROR :PROXY header from an address not in listen.proxy_from\r\n"
 
 
@@ -150,7 +151,7 @@ class TlsStream(asyncio.Protocol, asyncio.Transport):
             return
         if not self._heard:
             self._heard = True
-            if data.startswith((PROXY_V1, PROXY_V2)):
+            if data.startswith((V1_PREFIX, V2_SIGNATURE)):
                 self._refuse_plain_text(NOT_TRUSTED, "a PROXY header, from an address not in listen.proxy_from")
                 return
             if 0x20 <= data[0] < 0x7F:

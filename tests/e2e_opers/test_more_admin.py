@@ -461,15 +461,22 @@ async def test_kline_on_a_cidr_block_holding_the_setter_is_refused(oper_server, 
     assert oper_server.state.klines.active(0) == []
 
 
-async def test_rehash_of_the_registration_timeout_applies_to_connections_already_waiting(
-    make_oper_server, oper_hash, clients
-) -> None:
+async def registration_timeout_lowered(make_oper_server, oper_hash, clients) -> tuple[Runtime, LineClient]:
+    """A server, a connection that never finishes registering, then a REHASH that lowers
+    the registration timeout to 0.5 s (it was 30)."""
     server = await make_oper_server()
     ircop = await an_oper(server)
     waiting = await LineClient.connect(server)
     clients.extend([ircop, waiting])
     waiting.send("NICK slow")  # never sends USER
     await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nregistration_timeout = 0.5\n")
+    return server, waiting
+
+
+async def test_rehash_of_the_registration_timeout_applies_to_connections_already_waiting(
+    make_oper_server, oper_hash, clients
+) -> None:
+    _, waiting = await registration_timeout_lowered(make_oper_server, oper_hash, clients)
     # within a few of the new timeout, not after the sweep's sleep for the old one (5 s)
     lines = await waiting.closed(timeout=3.0)
     assert lines[-1].startswith("ERROR :Closing Link: 127.0.0.1 (Registration timed out"), lines
@@ -479,12 +486,7 @@ async def test_reloads_one_after_another_do_not_hold_the_timeouts_off(make_oper_
     """Each reload measures the sweep's wait again from the last sweep, not from itself:
     reloads coming faster than the sweep's interval (a SIGHUP loop) must not keep it from
     ever running."""
-    server = await make_oper_server()
-    ircop = await an_oper(server)
-    waiting = await LineClient.connect(server)
-    clients.extend([ircop, waiting])
-    waiting.send("NICK slow")  # never sends USER
-    await rehash(ircop, Path(server.config_name), oper_toml(oper_hash) + "[limits]\nregistration_timeout = 0.5\n")
+    server, waiting = await registration_timeout_lowered(make_oper_server, oper_hash, clients)
     closed = asyncio.ensure_future(waiting.closed(timeout=3.0))
     while not closed.done():  # a reload every 20 ms, far inside the sweep's 0.125 s
         reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
