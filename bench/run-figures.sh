@@ -21,7 +21,9 @@
 # Environment: SERVER_CPU (0), GEN_CPU (1), NICE (0), NOFILE (20000), PYTHON (python3),
 # BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, and
 # "hubbub-base-history", the same keeping history, to compare a change with what it
-# changed; put them in SERVERS), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
+# changed; put them in SERVERS), "floor" in SERVERS adds bench/floor.py, the least a
+# Python server on uvloop can do for the fanouts at a fixed rate and the pingpong (a
+# yardstick for what hubbub's own code costs; it runs no other scenario), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
 # inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
 # "fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200
 # fanout-ws-n100-r200 fanout-n100-r200-s400 fanout-n100-r200-stalled fanout-n1000-r50
@@ -69,6 +71,7 @@ trap 'rm -rf "$WORK"' EXIT
 SNAP="$WORK/snapshot"
 mkdir -p "$SNAP"
 cp -r hubbub "$SNAP/"
+cp bench/floor.py "$SNAP/"
 find "$SNAP" -name __pycache__ -prune -exec rm -rf {} +
 SOURCE_HASH=$(cd "$SNAP" && find hubbub -name '*.py' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-12)
 if [ -n "$BASE" ]; then  # the revision to compare with, in a directory of its own
@@ -131,6 +134,7 @@ if [ -n "$BASE" ]; then
 fi
 CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $BASE_HUBBUB --loop uvloop"
 CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $BASE_SERVE --db $HISTORY_DB --set history.enabled=true --loop uvloop"
+CMD[floor]="$PIN_SERVER $PYTHON $SNAP/floor.py"  # the yardstick: bench/floor.py, no chat server's work
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
@@ -187,6 +191,8 @@ bench() {
         hubbub-*history:*) case " $HISTORY_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
         hubbub-cluster*:*) case " $CLUSTER_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
         *:history-*) return 0 ;;
+        floor:fanout-n100-r200 | floor:fanout-n1000-r50 | floor:pingpong) ;;
+        floor:*) return 0 ;;  # the yardstick only relays: no limits, no WebSocket, no registrations to count
         hubbub-uvloop:fanout-n300-r200) ;;
         *:fanout-n300-r200) return 0 ;;  # the cluster's comparison: hubbub alone and clustered
     esac

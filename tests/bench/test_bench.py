@@ -287,6 +287,28 @@ def test_command_line_starts_measures_and_stops_a_server() -> None:
     assert "| hubbub-asyncio | 50 |" in summary([result])  # the pingpong table row
 
 
+FLOOR = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "floor.py")
+
+
+@pytest.fixture
+def floor_process():
+    """bench/floor.py, the yardstick run-figures.sh runs as the server `floor`."""
+    server = ServerProcess([sys.executable, FLOOR])
+    host, port = server.start(timeout=30)
+    yield Target(host, port, server.pid)
+    server.stop()
+
+
+async def test_the_floor_relays_to_a_channel_and_to_a_nick_as_the_scenarios_need(floor_process: Target) -> None:
+    out = await fanout(floor_process, FanoutOptions(clients=6, senders=2, rate=40, duration=0.5, samplers=2,
+                                                    drain_timeout=10))
+    trial = out["result"]
+    assert (trial["sent"], trial["delivered"], trial["lost"], trial["extra_lines"]) == (20, 100, 0, 0)
+    assert (trial["sampler_gaps"], trial["sampler_reordered"]) == (0, 0)
+    out = await pingpong(floor_process, PingpongOptions(rounds=50, warmup=5))
+    assert out["result"]["round_trips"] == 50
+
+
 def test_a_remote_target_is_refused_without_allow_remote(capsys) -> None:
     assert bench_main(["pingpong", "--connect", "192.0.2.1:6667"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
