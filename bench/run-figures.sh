@@ -21,7 +21,8 @@
 # Environment: SERVER_CPU (0), GEN_CPU (1), NICE (0), NOFILE (20000), PYTHON (python3),
 # BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, and
 # "hubbub-base-history", the same keeping history, to compare a change with what it
-# changed; put them in SERVERS), "floor" in SERVERS adds bench/floor.py, the least a
+# changed; put them in SERVERS), "hubbub-nagle" in SERVERS adds hubbub-uvloop with
+# limits.tcp_nodelay=false (Nagle's algorithm left on, as InspIRCd and ngIRCd leave it), "floor" in SERVERS adds bench/floor.py, the least a
 # Python server on uvloop can do for the fanouts at a fixed rate and the pingpong (a
 # yardstick for what hubbub's own code costs; it runs no other scenario), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
 # inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
@@ -110,6 +111,7 @@ HISTORY="$SERVE --db $HISTORY_DB --set history.enabled=true"
 declare -A CMD CONNECT
 CMD[hubbub-asyncio]="$PIN_SERVER $HUBBUB --loop asyncio"
 CMD[hubbub-uvloop]="$PIN_SERVER $HUBBUB --loop uvloop"
+CMD[hubbub-nagle]="$PIN_SERVER $HUBBUB --set limits.tcp_nodelay=false --loop uvloop"  # Nagle on, as the C servers
 CMD[hubbub-history]="$PIN_SERVER $HISTORY --loop uvloop"
 CMD[hubbub-onloop-history]="$PIN_SERVER $HISTORY --set store.commit_on_loop=true --loop uvloop"
 declare -A CLUSTER

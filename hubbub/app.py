@@ -361,11 +361,12 @@ class Runtime:
 
     def _tune_listening(self) -> None:
         """Plain connections take their socket options from their listening socket
-        (tcp.tune); a reload's send buffer reaches the connections accepted after it (a
-        reload to 0 leaves the last bound in place: a socket cannot be told "default")."""
+        (tcp.tune); a reload's send buffer and TCP_NODELAY reach the connections accepted
+        after it (and the others through their `configure`)."""
+        settings = self.gate_settings()
         for sock in self._plain_sockets:
             if sock.fileno() >= 0:
-                tune(sock, self.gate_settings().send_buffer)
+                tune(sock, settings.send_buffer, settings.nodelay)
 
     def _accept_tls(self, sock: socket.socket, ip: str, secure: bool = True) -> None:
         """A TLS connection gets the context of the moment (a reload replaces it);

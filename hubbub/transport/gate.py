@@ -49,6 +49,9 @@ class GateSettings:
     # What the transport lets the kernel hold for the client on top of the sendq (its
     # socket's send buffer; 0: the system's default, which grows to megabytes).
     send_buffer: int = 65536
+    # TCP_NODELAY: each write sent at once (the default), or gathered with the next while
+    # unacknowledged (Nagle's algorithm)
+    nodelay: bool = True
 
     @property
     def room(self) -> int:
@@ -60,7 +63,10 @@ class GateSettings:
     @classmethod
     def from_limits(cls, limits: LimitsSection) -> GateSettings:
         send_buffer = min(limits.send_buffer, limits.sendq)
-        return cls(limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq, send_buffer)
+        return cls(
+            limits.flood_control, limits.flood_rate, limits.flood_burst, limits.recvq, limits.sendq, send_buffer,
+            limits.tcp_nodelay,
+        )
 
 
 class LineGate:

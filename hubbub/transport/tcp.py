@@ -56,14 +56,13 @@ KEEPALIVE_PROBES = 4
 UNACKNOWLEDGED_MS = 180_000
 
 
-def tune(sock: socket.socket, send_buffer: int) -> None:
+def tune(sock: socket.socket, send_buffer: int, nodelay: bool = True) -> None:
     """The options every client socket gets. Set on a listening socket, they are those
     of each socket it accepts (Linux and the BSDs copy them at accept): a few system
-    calls once, rather than for every connection. `send_buffer`: see GateSettings (0:
-    the system's)."""
+    calls once, rather than for every connection. `send_buffer` and `nodelay`: see
+    GateSettings."""
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
         return
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     # A person with netcat cannot answer PING: the kernel's probes find one whose machine
     # went away (a laptop closed, Wi-Fi lost) in minutes, rather than its default two hours
@@ -77,11 +76,22 @@ def tune(sock: socket.socket, send_buffer: int) -> None:
     # telnet marks its Ctrl+C with urgent data (IAC DM, with `autosynch`): kept in
     # the stream, where the telnet filter expects it, rather than taken out of it
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-    if send_buffer > 0:
-        try:
+    output_options(sock, send_buffer, nodelay)
+
+
+def output_options(sock: socket.socket, send_buffer: int, nodelay: bool) -> None:
+    """How the kernel sends a client's output: at once (TCP_NODELAY) or gathered while
+    an earlier write is unacknowledged (Nagle's algorithm), and how much of it it may
+    hold (`send_buffer` > 0; 0 leaves the last bound, or the system's default: a socket
+    cannot be told "default" again). Not for a socket that is not TCP (a Unix one)."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
+        if send_buffer > 0:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-        except OSError:  # closed meanwhile
-            pass
+    except OSError:  # closed meanwhile
+        pass
 
 
 class TcpConnection(GatedInput, asyncio.Protocol):
@@ -149,6 +159,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         try:
             # the loop owns the socket from here; the stream calls connection_made once TLS is up
             await asyncio.get_running_loop().connect_accepted_socket(lambda: stream, sock)
+            self._output_options()  # the loop's transport sets TCP_NODELAY: the setting says
         except OSError as exc:
             self._forget(exc.strerror or type(exc).__name__)
         except asyncio.CancelledError:  # shutdown
@@ -194,14 +205,13 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         self.session = self.host.open_session(self, self.ip, self.secure, certfp)
 
     def _tune(self, sock: socket.socket) -> None:
-        tune(sock, self.gate.settings.send_buffer)
+        tune(sock, self.gate.settings.send_buffer, self.gate.settings.nodelay)
 
-    def _bound_send_buffer(self) -> None:
-        """What the kernel may hold for this client on top of its sendq (0: its default),
-        after a reload. A plain connection's descriptor is wrapped in a socket only then."""
-        size = self.gate.settings.send_buffer
-        if size <= 0:
-            return
+    def _output_options(self) -> None:
+        """The send buffer's bound and TCP_NODELAY as the settings say (output_options):
+        after a reload, and for a TLS connection once the loop's transport has its socket
+        (which sets TCP_NODELAY on it). A plain connection's descriptor is wrapped in a
+        socket only then."""
         sock, view = self._sock, False
         if sock is None and self.transport is not None and self._tls is None:
             fd = self.transport.get_extra_info("fd", -1)
@@ -211,10 +221,8 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         if sock is None:
             return
         try:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-        except OSError:  # closed meanwhile
-            pass
+            settings = self.gate.settings
+            output_options(sock, settings.send_buffer, settings.nodelay)
         finally:
             if view:
                 sock.detach()
@@ -335,7 +343,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
             self.output.room = settings.room
-        self._bound_send_buffer()
+        self._output_options()
 
     # -- Link: output ----------------------------------------------------------------------
 

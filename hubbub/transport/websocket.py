@@ -34,7 +34,6 @@ shutdown) flushes the last output, the ERROR line included, then sends the close
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +45,7 @@ from hubbub.server.session import MAX_LINE
 from hubbub.transport.gate import GateSettings, LineGate, Marks, OutputQueue, Owner
 from hubbub.transport.ports import ConnectionHost, Counted, SessionPort
 from hubbub.transport.pumping import GatedInput
+from hubbub.transport.tcp import output_options
 
 TEXT = 0x1
 BINARY = 0x2
@@ -220,7 +220,7 @@ class WebSocketConnection(GatedInput):
         refusal = self._admit(self)
         if refusal is not None:
             return refusal
-        self._bound_send_buffer()
+        self._output_options()
         settings = self.gate.settings
         output = self.output = FramedQueue(
             self.opcode, self.transport, self.ip, settings.sendq, self.host.flusher, self, settings.room
@@ -351,17 +351,14 @@ class WebSocketConnection(GatedInput):
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
             self.output.room = settings.room
-        self._bound_send_buffer()
+        self._output_options()
 
-    def _bound_send_buffer(self) -> None:
-        """What the kernel may hold for this client on top of its sendq (0: its default)."""
-        size = self.gate.settings.send_buffer
+    def _output_options(self) -> None:
+        """The send buffer's bound and TCP_NODELAY as the settings say (tcp.output_options)."""
         sock = self.transport.get_extra_info("socket")
-        if size > 0 and sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-            except OSError:  # closed meanwhile
-                pass
+        if sock is not None:
+            settings = self.gate.settings
+            output_options(sock, settings.send_buffer, settings.nodelay)
 
     # -- output ----------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +22,7 @@ from hubbub.config import load
 from hubbub.irc.message import Message
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.tcp import TcpConnection
+from hubbub.transport.websocket import WebSocketConnection
 from tests.helpers import (
     DEFAULT_HASH,
     LineClient,
@@ -28,6 +32,7 @@ from tests.helpers import (
     stuck_socket,
     sync,
 )
+from tests.web.wsclient import WsClient
 
 WAIT = 5.0  # bound of every wait for something that should come at once
 SLOW_WAIT = 10.0  # bound of waits that include a configured delay or timeout
@@ -382,6 +387,61 @@ async def test_accepted_connections_have_their_socket_options_and_a_reloaded_sen
             client.writer.close()
     finally:
         await runtime.stop()
+
+
+def nodelay_of(link: TcpConnection | WebSocketConnection) -> int:
+    """TCP_NODELAY on a connection's socket, as the server holds it."""
+    assert link.transport is not None
+    if isinstance(link, WebSocketConnection):
+        return int(link.transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    fd = link.transport.get_extra_info("fd", -1)
+    if fd < 0:  # a TLS one: the loop's transport has its socket
+        return int(link.transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    view = socket.socket(fileno=fd)
+    try:
+        return view.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        view.detach()
+
+
+@pytest.mark.parametrize("nodelay", [True, False])
+async def test_tcp_nodelay_is_what_the_setting_says_on_plain_tls_and_websocket_connections(
+    make_server, tmp_path: Path, nodelay: bool
+) -> None:
+    """`limits.tcp_nodelay = false` leaves Nagle's algorithm on, as InspIRCd and ngIRCd
+    do; on TLS and WebSocket connections too, whose transports set TCP_NODELAY themselves.
+    A reload turns it back for the connections there are and those that come."""
+    setting = "true" if nodelay else "false"
+    server = await make_server(
+        "listen.tls=['127.0.0.1:0']", "tls.self_signed=true", f"tls.cert={tmp_path / 'cert.pem'}",
+        f"tls.key={tmp_path / 'key.pem'}", "listen.web='127.0.0.1:0'", f"limits.tcp_nodelay={setting}",
+    )  # fmt: skip
+    plain = await connected(server, "plain")
+    context = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    reader, writer = await asyncio.open_connection(*server.tls_address(), ssl=context)
+    secure = LineClient(reader, writer)
+    await secure.register("secure")
+    web = await WsClient.connect(server)
+    try:
+        await web.register("web")
+        links = {link.session.conn.user.nick: link for link in server.connections
+                 if isinstance(link, TcpConnection | WebSocketConnection) and link.session is not None}  # fmt: skip
+        assert {nick: nodelay_of(links[nick]) for nick in ("plain", "secure", "web")} == dict.fromkeys(
+            ("plain", "secure", "web"), int(nodelay))
+        config = server.config
+        server.loader = lambda: replace(config, limits=replace(config.limits, tcp_nodelay=not nodelay))
+        reloaded: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        server.rehash(lambda error, notes: reloaded.set_result(error))
+        assert await asyncio.wait_for(reloaded, WAIT) is None
+        later = await connected(server, "later")
+        links["later"] = next(link for link in server.connections if isinstance(link, TcpConnection)
+                              and link.session is not None and link.session.conn.user.nick == "later")  # fmt: skip
+        assert {nick: nodelay_of(link) for nick, link in links.items()} == dict.fromkeys(links, int(not nodelay))
+        later.writer.close()
+    finally:
+        await web.close()
+        plain.writer.close()
+        secure.writer.close()
 
 
 # -- timeouts ----------------------------------------------------------------------------
