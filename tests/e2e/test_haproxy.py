@@ -6,7 +6,9 @@ another. Clients connect to it from 127.0.0.2 and 127.0.0.3 while HAProxy connec
 127.0.0.1, the one address listed: the server must see each client's own address. One
 client is jaraco's `irc` library, an IRC implementation that shares nothing with ours.
 HAProxy checks the server every 50 ms meanwhile (a v2 `LOCAL` header, then it hangs
-up): none of those checks may show as a connection.
+up): none of those checks may show as a connection. Two more ports listen on IPv6 (::1)
+and relay to the server over IPv4: the headers HAProxy writes then name an IPv6
+client (`TCP6` in version 1, the INET6 family in version 2).
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ listen v1
 listen v2
     bind 127.0.0.1:{v2}
     server hubbub 127.0.0.1:{port} send-proxy-v2 check inter 50ms
+listen v1six
+    bind [::1]:{v1six}
+    server hubbub 127.0.0.1:{port} send-proxy
+listen v2six
+    bind [::1]:{v2six}
+    server hubbub 127.0.0.1:{port} send-proxy-v2
 listen web
     bind 127.0.0.1:{web}
     server hubbub 127.0.0.1:{web_port} send-proxy-v2
@@ -57,23 +65,27 @@ class HAProxy:
     def __init__(self, port: int, web_port: int) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="hubbub-haproxy-"))
         self.v1, self.v2, self.web = free_port(), free_port(), free_port()
+        self.v1six, self.v2six = free_port("::1"), free_port("::1")
         config = self.dir / "haproxy.cfg"
-        config.write_text(CONFIG.format(v1=self.v1, v2=self.v2, port=port, web=self.web, web_port=web_port))
+        config.write_text(CONFIG.format(v1=self.v1, v2=self.v2, v1six=self.v1six, v2six=self.v2six, port=port,
+                                        web=self.web, web_port=web_port))  # fmt: skip
         # -db: in the foreground, its log on stderr
         self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)  # fmt: skip
 
     async def ready(self) -> None:
-        """Both ports accept connections (HAProxy binds them before it serves)."""
+        """Every port accepts connections (HAProxy binds them before it serves)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TIMEOUT
-        for port in (self.v1, self.v2, self.web):
+        for host, port in (("127.0.0.1", self.v1), ("127.0.0.1", self.v2), ("127.0.0.1", self.web),
+                           ("::1", self.v1six), ("::1", self.v2six)):  # fmt: skip
             while True:
                 if self.process.poll() is not None:
                     raise AssertionError(f"haproxy exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
                 try:
                     # from an address of its own: HAProxy passes the probe on, a client of 127.0.0.9
-                    _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.0.9", 0))
+                    local = ("127.0.0.9", 0) if host == "127.0.0.1" else None
+                    _, writer = await asyncio.open_connection(host, port, local_addr=local)
                 except OSError:
                     if loop.time() > deadline:
                         raise
@@ -154,6 +166,20 @@ async def test_clients_through_haproxy_are_seen_from_their_own_addresses(behind_
         await asyncio.sleep(0.02)
     assert "127.0.0.1" not in runtime.admission.per_ip
     assert not [r for r in caplog.records if "connection from 127.0.0.1" in r.getMessage()]
+
+
+@pytest.mark.parametrize("frontend", ["v1six", "v2six"])
+async def test_an_ipv6_client_through_haproxy_is_seen_from_its_ipv6_address(behind_haproxy, clients, frontend) -> None:
+    runtime, proxy = behind_haproxy
+    reader, writer = await asyncio.open_connection("::1", getattr(proxy, frontend))
+    carol = LineClient(reader, writer)
+    clients.append(carol)
+    await carol.register("carol")
+    carol.send("WHOIS carol")
+    assert (await carol.expect("311")).params[3] == "--1"  # no ':' in a host
+    assert (await carol.expect("378")).params[-1].endswith(" ::1")
+    assert "::/64" in runtime.admission.per_ip  # counted by its network (limits.ipv6_prefix)
+    assert "127.0.0.1" not in runtime.admission.per_ip
 
 
 async def test_a_websocket_through_haproxy_is_seen_from_its_own_address(behind_haproxy) -> None:
