@@ -2,6 +2,8 @@
 `hubbub bench fanout`: a yardstick, not a chat server.
 
     python bench/floor.py            # prints "listening irc 127.0.0.1:PORT" on stderr
+    python bench/floor.py --nagle    # the same with TCP_NODELAY off (uvloop sets it), as hubbub's
+                                     # limits.tcp_nodelay = false and the C servers
 
 It registers a client with 001 and 376, answers PING, joins channels (366 and nothing
 else) and relays `PRIVMSG target :text` with the sender's prefix to a nick or to a
@@ -19,11 +21,13 @@ hubbub's figure minus this one is all that hubbub's own code can ever take off
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from collections.abc import Callable
 
 import uvloop
 
+NAGLE = "--nagle" in sys.argv[1:]
 nicks: dict[bytes, Relay] = {}
 channels: dict[bytes, list[Callable[[bytes], None]]] = {}  # the members' transports' `write`
 
@@ -34,6 +38,8 @@ class Relay(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.WriteTransport = transport  # type: ignore[assignment]
         self.write = self.transport.write  # one bound method, kept: a channel lists it
+        if NAGLE:
+            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 0)
         self.pending = b""
         self.nick = b""
         self.prefix = b""
@@ -53,9 +59,11 @@ class Relay(asyncio.Protocol):
                 if other is not None:
                     other.transport.write(self.prefix + line + b"\r\n")
             elif line.startswith(b"JOIN "):
-                name = line[5:].lower()
-                channels.setdefault(name, []).append(self.write)
-                self.transport.write(b":floor 366 %s %s :End\r\n" % (self.nick, name))
+                for name in line[5:].split(b" ", 1)[0].lower().split(b","):  # no keys
+                    members = channels.setdefault(name, [])
+                    if self.write not in members:
+                        members.append(self.write)
+                    self.transport.write(b":floor 366 %s %s :End\r\n" % (self.nick, name))
             elif line.startswith(b"NICK "):
                 self.nick = line[5:]
                 nicks[self.nick.lower()] = self

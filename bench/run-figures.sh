@@ -22,10 +22,12 @@
 # BASE (a git revision: adds "hubbub-base", that revision's hubbub with uvloop, and
 # "hubbub-base-history", the same keeping history, to compare a change with what it
 # changed; put them in SERVERS), "hubbub-nagle" in SERVERS adds hubbub-uvloop with
-# limits.tcp_nodelay=false (Nagle's algorithm left on, as InspIRCd and ngIRCd leave it), "floor" in SERVERS adds bench/floor.py, the least a
-# Python server on uvloop can do for the fanouts at a fixed rate and the pingpong (a
-# yardstick for what hubbub's own code costs; it runs no other scenario), SERVERS ("hubbub-asyncio hubbub-uvloop hubbub-history
-# inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
+# limits.tcp_nodelay=false (Nagle's algorithm left on, as InspIRCd and ngIRCd leave
+# it), "floor" in SERVERS adds bench/floor.py, the least a Python server on uvloop can
+# do for the fanouts at a fixed rate and the pingpong (a yardstick for what hubbub's
+# own code costs; it runs no other scenario; "floor-nagle" is it with TCP_NODELAY
+# off), SERVERS ("hubbub-asyncio hubbub-uvloop
+# hubbub-history inspircd ngircd", plus hubbub-base when BASE is set), SCENARIOS (all of
 # "fanout-n100-max fanout-n1000-max fanout-ws-n1000-max fanout-n100-r200
 # fanout-ws-n100-r200 fanout-n100-r200-s400 fanout-n100-r200-stalled fanout-n1000-r50
 # fanout-n300-r200 connect-1000 connect-10000 pingpong history-store-max
@@ -80,7 +82,7 @@ if [ -n "$BASE" ]; then  # the revision to compare with, in a directory of its o
     git archive "$BASE" hubbub | tar -x -C "$WORK/base"
     BASE=$(git rev-parse --short "$BASE")
 fi
-REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- hubbub 2>/dev/null || echo '+uncommitted')"
+REVISION="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- hubbub bench/floor.py 2>/dev/null || echo '+uncommitted')"
 
 # A system instance would compete for the cores (and maybe the ports): stop it first.
 for daemon in inspircd ngircd; do
@@ -137,6 +139,7 @@ fi
 CMD[hubbub-base]="env -C $WORK/base $PIN_SERVER $BASE_HUBBUB --loop uvloop"
 CMD[hubbub-base-history]="env -C $WORK/base $PIN_SERVER $BASE_SERVE --db $HISTORY_DB --set history.enabled=true --loop uvloop"
 CMD[floor]="$PIN_SERVER $PYTHON $SNAP/floor.py"  # the yardstick: bench/floor.py, no chat server's work
+CMD[floor-nagle]="$PIN_SERVER $PYTHON $SNAP/floor.py --nagle"
 CMD[inspircd]="$PIN_SERVER /usr/sbin/inspircd --nofork --runasroot --config=$WORK/inspircd.conf"
 CONNECT[inspircd]="--connect 127.0.0.1:$INSPIRCD_PORT"
 CMD[ngircd]="$PIN_SERVER /usr/sbin/ngircd --nodaemon --passive -f $WORK/ngircd.conf"
@@ -193,8 +196,8 @@ bench() {
         hubbub-*history:*) case " $HISTORY_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
         hubbub-cluster*:*) case " $CLUSTER_SCENARIOS " in *" $result "*) ;; *) return 0 ;; esac ;;
         *:history-*) return 0 ;;
-        floor:fanout-n100-r200 | floor:fanout-n1000-r50 | floor:pingpong) ;;
-        floor:*) return 0 ;;  # the yardstick only relays: no limits, no WebSocket, no registrations to count
+        floor*:fanout-n100-r200 | floor*:fanout-n1000-r50 | floor*:pingpong) ;;
+        floor*:*) return 0 ;;  # the yardstick only relays: no limits, no WebSocket, no registrations to count
         hubbub-uvloop:fanout-n300-r200) ;;
         *:fanout-n300-r200) return 0 ;;  # the cluster's comparison: hubbub alone and clustered
     esac

@@ -21,7 +21,7 @@ from hubbub.app import Runtime
 from hubbub.config import load
 from hubbub.irc.message import Message
 from hubbub.transport.gate import GateSettings
-from hubbub.transport.tcp import TcpConnection
+from hubbub.transport.tcp import TcpConnection, output_options
 from hubbub.transport.websocket import WebSocketConnection
 from tests.helpers import (
     DEFAULT_HASH,
@@ -402,6 +402,22 @@ def nodelay_of(link: TcpConnection | WebSocketConnection) -> int:
         return view.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         view.detach()
+
+
+def test_output_options_pass_over_a_closed_socket_and_leave_a_unix_one_alone() -> None:
+    """A reload reaches connections whose socket may have closed meanwhile, and a Unix
+    socket has neither TCP_NODELAY nor a send buffer of ours."""
+    closed = socket.socket()
+    closed.close()
+    output_options(closed, 65536, False)  # EBADF, not raised
+    left, right = socket.socketpair()
+    try:
+        before = left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        output_options(left, 4096, False)
+        assert left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == before
+    finally:
+        left.close()
+        right.close()
 
 
 @pytest.mark.parametrize("nodelay", [True, False])
