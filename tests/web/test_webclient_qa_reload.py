@@ -113,6 +113,61 @@ async def test_a_reload_brings_back_the_private_conversations_that_were_open(ope
     await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby", "dave"])
 
 
+async def test_a_conversation_closed_before_its_last_line_came_back_stays_closed(open_user, irc_user) -> None:
+    """On a slow network a line's echo can come after the conversation was closed (said,
+    then /close at once): it must not open it again, here or after a reload. Opened
+    again meanwhile, the conversation shows the echo as usual."""
+    carol = await irc_user("carol", "#lobby")
+    alice = await open_user()
+    page = alice.page
+    held: list[str | bytes] = []
+    routes: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        routes.append(ws)
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            line = message if isinstance(message, str) else message.decode()
+            if re.search(r" PRIVMSG carol :(bye|see you)$", line):  # our echoes to carol wait
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    await page.route_web_socket(re.compile(r"/webirc$"), route)
+    await alice.connect("alice", "#lobby")
+    carol.send("PRIVMSG alice :psst")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await alice.switch_to("carol")
+    await alice.say("bye")
+    await carol.expect("PRIVMSG", "carol", "bye")
+    await alice.say("/close")
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    assert len(held) == 1
+    routes[-1].send(held.pop())  # the echo, late
+    carol.send("PRIVMSG #lobby :after the echo")  # shown once the echo before it is handled
+    await expect(alice.messages().get_by_text("after the echo")).to_have_count(1)
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    await page.reload()
+    await registered(alice)
+    await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby"])
+
+    # closed, then opened again before the echo: the echo is shown there
+    carol.send("PRIVMSG alice :one more thing")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await alice.switch_to("carol")
+    await alice.say("see you")
+    await carol.expect("PRIVMSG", "carol", "see you")
+    await alice.say("/close")
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    await alice.say("/query carol")
+    await expect(page.locator("#buffer-title")).to_have_text("carol")
+    routes[-1].send(held.pop())
+    await expect(alice.messages().get_by_text("see you")).to_have_count(1)
+
+
 async def test_private_conversations_come_back_with_their_history_for_accounts(web_server, open_user) -> None:
     """Private history is kept between two accounts: a reload fetches the latest of each
     conversation, as a channel's on joining, before it is even looked at."""

@@ -306,6 +306,13 @@ export class IrcClient {
     return this.has("labeled-response") ? `hw${++this.labelCounter}` : null;
   }
 
+  /** Lines (or multiline batches) of ours to `target` not answered yet: their echo, or
+   * their labeled answer, is still to come. */
+  unanswered(target) {
+    const folded = this.fold(target);
+    return this.inFlight.filter((e) => (e.unit.command === "PRIVMSG" || e.unit.command === "NOTICE") && this.fold(e.unit.target) === folded).length;
+  }
+
   /** A unit of say() goes out: remembered until the server answers it, where it can
    * tell (its echo, or with labeled-response its labeled answer). */
   track(entry, label) {

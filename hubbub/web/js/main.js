@@ -205,7 +205,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
       const b = state.buffers.get(key);
       if (!b || b.kind === "server") return;
       if (b.kind === "channel" && b.joined) client.send({ command: "PART", params: [b.name] });
-      state.closeBuffer(key);
+      state.closeBuffer(key, b.kind === "query" ? client.unanswered(b.name) : 0);
       rememberChannels();
     },
     openChannelList(filter) {

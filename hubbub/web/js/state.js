@@ -225,6 +225,8 @@ export class ChatState {
     this.away = false;
     this.connection = { status: "idle" };
     this.buffers = new Map();
+    // private conversations closed with lines of ours not echoed yet: key -> how many
+    this.closedUnanswered = new Map();
     this.active = SERVER_KEY;
     this.focused = true;
     this.channelList = { items: [], loading: false };
@@ -313,6 +315,7 @@ export class ChatState {
     const key = this.keyOf(name);
     let b = this.buffers.get(key);
     if (!b) {
+      this.closedUnanswered.delete(key); // opened again: what comes back of it is shown
       b = new Buffer(key, name, this.isChannel(name) ? "channel" : "query");
       b.seen = this.seenBefore.get(key) || 0;
       b.unreadAfter = b.seen; // a return: after what was seen last time is new
@@ -322,9 +325,15 @@ export class ChatState {
     return b;
   }
 
-  closeBuffer(name) {
+  /**
+   * Close a buffer. `unanswered`: lines of ours to a private conversation that the
+   * server has not echoed yet; their echoes, when they come, do not open it again (a
+   * line sent, then the conversation closed at once, on a slow network).
+   */
+  closeBuffer(name, unanswered = 0) {
     const key = this.keyOf(name);
     if (key === SERVER_KEY || !this.buffers.has(key)) return;
+    if (unanswered > 0 && this.buffers.get(key).kind === "query") this.closedUnanswered.set(key, unanswered);
     const order = this.orderedBuffers().map((b) => b.key);
     this.buffers.delete(key);
     if (this.active === key) {
@@ -870,7 +879,14 @@ export class ChatState {
     // STATUSMSG (@#chan): a message to the ops of a channel is shown in the channel.
     while (target.length > 1 && this.prefix.symbols.includes(target[0]) && this.isChannel(target.slice(1))) target = target.slice(1);
     if (this.isChannel(target)) return this.ensureBuffer(target);
-    if (rec.self) return this.ensureBuffer(target);
+    if (rec.self) {
+      const key = this.keyOf(target);
+      const left = this.closedUnanswered.get(key);
+      if (left === undefined || this.buffers.has(key)) return this.ensureBuffer(target);
+      if (left > 1) this.closedUnanswered.set(key, left - 1);
+      else this.closedUnanswered.delete(key);
+      return null; // the echo of a line said before the conversation was closed
+    }
     // A server's name has a dot, a nick never does.
     const fromServer = !msg.source.user && !msg.source.host && msg.source.nick.includes(".");
     if (target === "*" || fromServer) return this.server;
