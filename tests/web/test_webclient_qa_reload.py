@@ -168,6 +168,51 @@ async def test_a_conversation_closed_before_its_last_line_came_back_stays_closed
     await expect(alice.messages().get_by_text("see you")).to_have_count(1)
 
 
+async def test_a_conversation_closed_while_a_paste_goes_out_stays_closed(open_user, irc_user) -> None:
+    """A paste longer than one multiline message goes out a message at a time, each after
+    the server's PONG to the one before (client.js `pump`): closed meanwhile, the
+    conversation is not opened again by the echoes of what was sent, nor of what was
+    still to go."""
+    carol = await irc_user("carol", "#lobby")
+    alice = await open_user()
+    page = alice.page
+    held: list[str | bytes] = []
+    routes: list[WebSocketRoute] = []
+    holding = False
+
+    def route(ws: WebSocketRoute) -> None:
+        routes.append(ws)
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if holding:  # the page hears nothing: no echo, no PONG, so the paste waits
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    await page.route_web_socket(re.compile(r"/webirc$"), route)
+    await alice.connect("alice", "#lobby")
+    carol.send("PRIVMSG alice :psst")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await alice.switch_to("carol")
+    lines = [f"line {i:03} of a paste longer than one multiline message, {'x' * 40}" for i in range(120)]
+    holding = True
+    await alice.say("\n".join(lines))  # about 11 KB: three messages of at most 4096 bytes
+    await carol.expect("PRIVMSG", "carol", lines[0])
+    await alice.say("/close")
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    holding = False
+    for message in held:
+        routes[-1].send(message)
+    held.clear()
+    await carol.expect("PRIVMSG", "carol", lines[-1], timeout=20)  # the rest went out
+    carol.send("PRIVMSG #lobby :after the paste")
+    await expect(alice.messages().get_by_text("after the paste")).to_have_count(1)
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+
+
 async def test_private_conversations_come_back_with_their_history_for_accounts(web_server, open_user) -> None:
     """Private history is kept between two accounts: a reload fetches the latest of each
     conversation, as a channel's on joining, before it is even looked at."""

@@ -307,10 +307,12 @@ export class IrcClient {
   }
 
   /** Lines (or multiline batches) of ours to `target` not answered yet: their echo, or
-   * their labeled answer, is still to come. */
+   * their labeled answer, is still to come; those of a paste still being paced out
+   * (see pump) too, as they will go. */
   unanswered(target) {
     const folded = this.fold(target);
-    return this.inFlight.filter((e) => (e.unit.command === "PRIVMSG" || e.unit.command === "NOTICE") && this.fold(e.unit.target) === folded).length;
+    const to = (u) => (u.command === "PRIVMSG" || u.command === "NOTICE") && this.fold(u.target) === folded;
+    return this.inFlight.filter((e) => to(e.unit)).length + this.paced.filter(to).length;
   }
 
   /** A unit of say() goes out: remembered until the server answers it, where it can
