@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -113,40 +114,59 @@ async def test_a_reload_brings_back_the_private_conversations_that_were_open(ope
     await expect(page.locator("#buffer-list .buffer .name")).to_have_text(["hubbub", "#lobby", "dave"])
 
 
-async def test_a_conversation_closed_before_its_last_line_came_back_stays_closed(open_user, irc_user) -> None:
-    """On a slow network a line's echo can come after the conversation was closed (said,
-    then /close at once): it must not open it again, here or after a reload. Opened
-    again meanwhile, the conversation shows the echo as usual."""
+class HeldBack:
+    """The server's frames to the page, each held back while `holds(line)` says so, until
+    `release()` hands them on in order (Playwright's WebSocket route)."""
+
+    def __init__(self, holds: Callable[[str], bool]) -> None:
+        self.holds = holds
+        self.held: list[str | bytes] = []
+        self.ws: WebSocketRoute | None = None
+
+    def route(self, ws: WebSocketRoute) -> None:
+        self.ws = ws
+        ws.connect_to_server().on_message(self.from_server)
+
+    def from_server(self, message: str | bytes) -> None:
+        if self.holds(message if isinstance(message, str) else message.decode()):
+            self.held.append(message)
+        else:
+            assert self.ws is not None
+            self.ws.send(message)
+
+    def release(self) -> None:
+        assert self.ws is not None
+        for message in self.held:
+            self.ws.send(message)
+        self.held.clear()
+
+
+async def talking_to_carol(open_user, irc_user, frames: HeldBack):
+    """alice in the browser, her frames routed through `frames`, in a private
+    conversation carol opened; and carol."""
     carol = await irc_user("carol", "#lobby")
     alice = await open_user()
-    page = alice.page
-    held: list[str | bytes] = []
-    routes: list[WebSocketRoute] = []
-
-    def route(ws: WebSocketRoute) -> None:
-        routes.append(ws)
-        server = ws.connect_to_server()
-
-        def from_server(message: str | bytes) -> None:
-            line = message if isinstance(message, str) else message.decode()
-            if re.search(r" PRIVMSG carol :(bye|see you)$", line):  # our echoes to carol wait
-                held.append(message)
-            else:
-                ws.send(message)
-
-        server.on_message(from_server)
-
-    await page.route_web_socket(re.compile(r"/webirc$"), route)
+    await alice.page.route_web_socket(re.compile(r"/webirc$"), frames.route)
     await alice.connect("alice", "#lobby")
     carol.send("PRIVMSG alice :psst")
     await expect(buffer_item(alice, "carol")).to_have_count(1)
     await alice.switch_to("carol")
+    return alice, carol
+
+
+async def test_a_conversation_closed_before_its_last_line_came_back_stays_closed(open_user, irc_user) -> None:
+    """On a slow network a line's echo can come after the conversation was closed (said,
+    then /close at once): it must not open it again, here or after a reload. Opened
+    again meanwhile, the conversation shows the echo as usual."""
+    frames = HeldBack(lambda line: re.search(r" PRIVMSG carol :(bye|see you)$", line) is not None)
+    alice, carol = await talking_to_carol(open_user, irc_user, frames)  # our echoes to carol wait
+    page = alice.page
     await alice.say("bye")
     await carol.expect("PRIVMSG", "carol", "bye")
     await alice.say("/close")
     await expect(buffer_item(alice, "carol")).to_have_count(0)
-    assert len(held) == 1
-    routes[-1].send(held.pop())  # the echo, late
+    assert len(frames.held) == 1
+    frames.release()  # the echo, late
     carol.send("PRIVMSG #lobby :after the echo")  # shown once the echo before it is handled
     await expect(alice.messages().get_by_text("after the echo")).to_have_count(1)
     await expect(buffer_item(alice, "carol")).to_have_count(0)
@@ -164,7 +184,7 @@ async def test_a_conversation_closed_before_its_last_line_came_back_stays_closed
     await expect(buffer_item(alice, "carol")).to_have_count(0)
     await alice.say("/query carol")
     await expect(page.locator("#buffer-title")).to_have_text("carol")
-    routes[-1].send(held.pop())
+    frames.release()
     await expect(alice.messages().get_by_text("see you")).to_have_count(1)
 
 
@@ -173,40 +193,17 @@ async def test_a_conversation_closed_while_a_paste_goes_out_stays_closed(open_us
     the server's PONG to the one before (client.js `pump`): closed meanwhile, the
     conversation is not opened again by the echoes of what was sent, nor of what was
     still to go."""
-    carol = await irc_user("carol", "#lobby")
-    alice = await open_user()
-    page = alice.page
-    held: list[str | bytes] = []
-    routes: list[WebSocketRoute] = []
-    holding = False
-
-    def route(ws: WebSocketRoute) -> None:
-        routes.append(ws)
-        server = ws.connect_to_server()
-
-        def from_server(message: str | bytes) -> None:
-            if holding:  # the page hears nothing: no echo, no PONG, so the paste waits
-                held.append(message)
-            else:
-                ws.send(message)
-
-        server.on_message(from_server)
-
-    await page.route_web_socket(re.compile(r"/webirc$"), route)
-    await alice.connect("alice", "#lobby")
-    carol.send("PRIVMSG alice :psst")
-    await expect(buffer_item(alice, "carol")).to_have_count(1)
-    await alice.switch_to("carol")
+    holding = [False]  # the page hears nothing meanwhile: no echo, no PONG, so the paste waits
+    frames = HeldBack(lambda line: holding[0])
+    alice, carol = await talking_to_carol(open_user, irc_user, frames)
     lines = [f"line {i:03} of a paste longer than one multiline message, {'x' * 40}" for i in range(120)]
-    holding = True
+    holding[0] = True
     await alice.say("\n".join(lines))  # about 11 KB: three messages of at most 4096 bytes
     await carol.expect("PRIVMSG", "carol", lines[0])
     await alice.say("/close")
     await expect(buffer_item(alice, "carol")).to_have_count(0)
-    holding = False
-    for message in held:
-        routes[-1].send(message)
-    held.clear()
+    holding[0] = False
+    frames.release()
     await carol.expect("PRIVMSG", "carol", lines[-1], timeout=20)  # the rest went out
     carol.send("PRIVMSG #lobby :after the paste")
     await expect(alice.messages().get_by_text("after the paste")).to_have_count(1)
