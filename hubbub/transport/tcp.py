@@ -339,11 +339,13 @@ class TcpConnection(GatedInput, asyncio.Protocol):
             self.session = session
 
     def configure(self, settings: GateSettings) -> None:
+        before = self.gate.settings
         self.gate.configure(settings)
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
             self.output.room = settings.room
-        self._output_options()
+        if (before.send_buffer, before.nodelay) != (settings.send_buffer, settings.nodelay):
+            self._output_options()  # system calls for each connection: only for a change
 
     # -- Link: output ----------------------------------------------------------------------
 

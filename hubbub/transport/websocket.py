@@ -347,11 +347,13 @@ class WebSocketConnection(GatedInput):
         """Never asked: a WebSocket's session is an IRC one from the start."""
 
     def configure(self, settings: GateSettings) -> None:
+        before = self.gate.settings
         self.gate.configure(settings)
         if self.output is not None and not self._closing:
             self.output.sendq = settings.sendq
             self.output.room = settings.room
-        self._output_options()
+        if (before.send_buffer, before.nodelay) != (settings.send_buffer, settings.nodelay):
+            self._output_options()  # system calls for each connection: only for a change
 
     def _output_options(self) -> None:
         """The send buffer's bound and TCP_NODELAY as the settings say (tcp.output_options)."""
