@@ -43,7 +43,6 @@
 #define MSG_NOSIGNAL 0
 #endif
 
-static PyObject *str_mark;      /* "mark" */
 static PyObject *str_write;     /* "write" */
 static PyObject *str_pending;   /* "get_write_buffer_size" */
 static PyObject *str_abort;     /* "abort" */
@@ -57,6 +56,8 @@ static PyObject *str_flush;     /* "flush" */
 static PyObject *str_take;      /* "take" */
 static PyObject *str_send;      /* "send" */
 static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
+static PyObject *str_scheduled; /* "_scheduled" */
+static PyObject *str_schedule;  /* "_schedule" */
 static PyObject *empty_bytes;
 
 /* -- OutputQueue ------------------------------------------------------------------- */
@@ -170,6 +171,34 @@ length_of(PyObject *data)
     return PyObject_Size(data);
 }
 
+/* flusher.mark(queue) after the queue is in flusher.marked (transport/flusher.py): the
+ * first output of every loop iteration passes here, so its pass is scheduled as mark does
+ * it, without mark's Python frame: `_scheduled` set, then `_schedule()`, the loop's
+ * call_soon of the flush bound to it (a partial: no Python frame either on uvloop).
+ * 0, or -1 with an exception set. */
+static int
+wake_flusher(PyObject *flusher)
+{
+    PyObject *scheduled = PyObject_GetAttr(flusher, str_scheduled);
+    if (scheduled == NULL)
+        return -1;
+    int already = PyObject_IsTrue(scheduled);
+    Py_DECREF(scheduled);
+    if (already != 0)
+        return already < 0 ? -1 : 0;
+    if (PyObject_SetAttr(flusher, str_scheduled, Py_True) < 0)
+        return -1;
+    PyObject *schedule = PyObject_GetAttr(flusher, str_schedule);
+    if (schedule == NULL)
+        return -1;
+    PyObject *r = PyObject_CallNoArgs(schedule);
+    Py_DECREF(schedule);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* write(data): collect `data` for the next flush (nothing past what one pass may send). */
 static PyObject *
 queue_write(OutputQueue *self, PyObject *data)
@@ -187,14 +216,9 @@ queue_write(OutputQueue *self, PyObject *data)
         return NULL;
     }
     if (size == 0) {  /* the first bytes since the last flush: the flusher must come by */
-        if (PyList_GET_SIZE(self->marked) == 0) {
-            PyObject *args[2] = {self->flusher, (PyObject *)self};
-            PyObject *r = PyObject_VectorcallMethod(str_mark, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
-            if (r == NULL)
-                return NULL;
-            Py_DECREF(r);
-        }
-        else if (PyList_Append(self->marked, (PyObject *)self) < 0)
+        if (PyList_Append(self->marked, (PyObject *)self) < 0)
+            return NULL;
+        if (PyList_GET_SIZE(self->marked) == 1 && wake_flusher(self->flusher) < 0)
             return NULL;
         Py_INCREF(data);
         Py_XSETREF(self->first, data);
@@ -634,6 +658,108 @@ static PyType_Spec queue_spec = {
     .slots = queue_slots,
 };
 
+/* -- Outgoing, made without its __init__, and its bare form ------------------------- */
+
+/* server/delivery.py's Outgoing is what every chat message is delivered as: one is made
+ * per message (announce._said) and, for recipients that asked for no tags, its bare wire
+ * form is encoded once (Outgoing.irc_bytes with no form bits) and kept in its `_bare` slot.
+ * Both are a Python frame each per message, paid cold between messages. Here they are
+ * made in C the same way: `outgoing` fills the slots __init__ would, and deliver_to takes
+ * the bare form itself (the slot, or `encode(message)` kept there) for an Outgoing of the
+ * registered class exactly (any other, or a form encode refuses: irc_bytes as before).
+ * delivery.py registers the class once (outgoing_class), with the encoder irc_bytes uses
+ * and the bits that make a form other than the bare one. */
+enum {OUT_MESSAGE, OUT_TIME, OUT_MSGID, OUT_CLIENT_TAGS, OUT_ACCOUNT, OUT_BOT, OUT_BARE, OUT_FORMS, OUT_FIELDS};
+static PyTypeObject *out_type;       /* strong reference; NULL: not registered */
+static Py_ssize_t out_offsets[OUT_FIELDS];  /* all 0: the class is called as it is */
+static PyObject *out_encode;         /* Message -> bytes, or None: Message.encode's way */
+static long out_form_bits;           /* tag masks with any of these have forms of their own */
+
+static int slot_offsets(PyTypeObject *type, PyObject *const *names, int count, Py_ssize_t *offsets);
+
+/* outgoing_class(type, encode, form_bits): the class `outgoing` makes and deliver_to
+ * knows the bare form of. */
+static PyObject *
+outgoing_class(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) || !PyCallable_Check(args[1]) || !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "outgoing_class(type, encode, form_bits: int)");
+        return NULL;
+    }
+    long bits = PyLong_AsLong(args[2]);
+    if (bits == -1 && PyErr_Occurred())
+        return NULL;
+    const char *fields[OUT_FIELDS] = {"message", "time", "msgid", "client_tags", "account", "bot", "_bare", "_forms"};
+    PyObject *names[OUT_FIELDS] = {NULL};
+    Py_ssize_t offsets[OUT_FIELDS] = {0};
+    int usable = 0;
+    for (int i = 0; i < OUT_FIELDS; i++)
+        if ((names[i] = PyUnicode_InternFromString(fields[i])) == NULL)
+            goto done;
+    usable = slot_offsets((PyTypeObject *)args[0], names, OUT_FIELDS, offsets);
+    if (usable >= 0) {
+        Py_XSETREF(out_type, (PyTypeObject *)Py_NewRef(args[0]));
+        Py_XSETREF(out_encode, Py_NewRef(args[1]));
+        out_form_bits = bits;
+        memcpy(out_offsets, offsets, sizeof(offsets));
+    }
+done:
+    for (int i = 0; i < OUT_FIELDS; i++)
+        Py_XDECREF(names[i]);
+    if (usable < 0 || PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(usable);
+}
+
+/* outgoing(message, time, msgid, client_tags=None, account=None, bot=False): the
+ * registered class's `type(message, time, msgid, client_tags, account, bot)`. */
+static PyObject *
+outgoing(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (out_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "outgoing: no class registered (outgoing_class)");
+        return NULL;
+    }
+    if (nargs < 3 || nargs > 6) {
+        PyErr_SetString(PyExc_TypeError, "outgoing(message, time, msgid, client_tags=None, account=None, bot=False)");
+        return NULL;
+    }
+    if (out_offsets[0] == 0)
+        return PyObject_Vectorcall((PyObject *)out_type, args, nargs, NULL);
+    PyObject *values[OUT_FIELDS] = {args[0], args[1], args[2], Py_None, Py_None, Py_False, Py_None, Py_None};
+    for (Py_ssize_t i = 3; i < nargs; i++)
+        values[i] = args[i];
+    PyObject *made = out_type->tp_alloc(out_type, 0);
+    if (made == NULL)
+        return NULL;
+    for (int i = 0; i < OUT_FIELDS; i++)
+        *(PyObject **)((char *)made + out_offsets[i]) = Py_NewRef(values[i]);
+    return made;
+}
+
+/* The bare form of `out` (a new reference) when deliver_to may take it itself: an
+ * Outgoing of the registered class, for a mask with no form bits, that encode can write.
+ * NULL with no exception set: ask irc_bytes. */
+static PyObject *
+bare_form(PyObject *out, long mask)
+{
+    if (Py_TYPE(out) != out_type || out_offsets[0] == 0 || (mask & out_form_bits) != 0)
+        return NULL;
+    PyObject **bare = (PyObject **)((char *)out + out_offsets[OUT_BARE]);
+    if (*bare != NULL && PyBytes_CheckExact(*bare))
+        return Py_NewRef(*bare);
+    PyObject *message = *(PyObject **)((char *)out + out_offsets[OUT_MESSAGE]);
+    if (message == NULL)
+        return NULL;
+    PyObject *data = PyObject_CallOneArg(out_encode, message);
+    if (data == NULL || !PyBytes_CheckExact(data)) {  /* an error (raised), or None: the Python way */
+        Py_XDECREF(data);
+        return NULL;
+    }
+    Py_XSETREF(*bare, Py_NewRef(data));
+    return data;
+}
+
 /* -- deliver ----------------------------------------------------------------------- */
 
 /* An attribute kept in a __slots__ slot of a class (Connection.fast, .tag_mask,
@@ -732,7 +858,13 @@ deliver_to(PyObject *conn, PyObject *out, PyObject **forms)
             return -1;
         }
         PyObject *data = forms[mask];
-        if (data == NULL) {
+        if (data == NULL && (data = bare_form(out, mask)) == NULL && PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        if (data != NULL)
+            forms[mask] = data;
+        else {
             PyObject *bargs[2] = {out, NULL};
             bargs[1] = PyLong_FromLong(mask);
             if (bargs[1] == NULL) {
@@ -1390,6 +1522,28 @@ casefold(PyObject *module, PyObject *name)
 static PyTypeObject *message_type;    /* strong reference: the class the offsets are of */
 static Py_ssize_t message_offsets[4]; /* command, params, source, tags; 0: call the class */
 
+/* The offsets of the `count` fields `names` of `type` into `offsets`: 1 when each is a
+ * __slots__ slot and its instances are made as object.__new__ makes them, so that one can
+ * be made by filling them; 0 when not (all offsets 0); -1 with an exception set. */
+static int
+slot_offsets(PyTypeObject *type, PyObject *const *names, int count, Py_ssize_t *offsets)
+{
+    int usable = type->tp_new == PyBaseObject_Type.tp_new && type->tp_alloc == PyType_GenericAlloc;
+    for (int i = 0; i < count; i++) {
+        PyObject *descr = usable ? PyDict_GetItemWithError(type->tp_dict, names[i]) : NULL;  /* borrowed */
+        if (descr == NULL && PyErr_Occurred())
+            return -1;
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX)
+            usable = 0;
+        else
+            offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    if (!usable)
+        memset(offsets, 0, count * sizeof(Py_ssize_t));
+    return usable;
+}
+
 static int
 message_slots(PyTypeObject *type)
 {
@@ -1397,25 +1551,12 @@ message_slots(PyTypeObject *type)
         return message_offsets[0] != 0;
     PyObject *names[4] = {str_command, str_params, str_source, str_tags};
     Py_ssize_t offsets[4] = {0, 0, 0, 0};
-    for (int i = 0; i < 4; i++) {
-        PyObject *descr = PyDict_GetItemWithError(type->tp_dict, names[i]);  /* borrowed */
-        if (descr == NULL) {
-            if (PyErr_Occurred())
-                return -1;
-            break;
-        }
-        if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)
-            || ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX)
-            break;
-        offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
-    }
-    /* made as object.__new__ makes it, or not at all */
-    int usable = offsets[0] && offsets[1] && offsets[2] && offsets[3] && type->tp_new == PyBaseObject_Type.tp_new
-        && type->tp_alloc == PyType_GenericAlloc;
+    int usable = slot_offsets(type, names, 4, offsets);
+    if (usable < 0)
+        return -1;
     Py_INCREF(type);
     Py_XSETREF(message_type, type);
-    for (int i = 0; i < 4; i++)
-        message_offsets[i] = usable ? offsets[i] : 0;
+    memcpy(message_offsets, offsets, sizeof(offsets));
     return usable;
 }
 
@@ -1738,6 +1879,10 @@ static PyMethodDef module_methods[] = {
     {"casefold", (PyCFunction)casefold, METH_O, "casefold(name): CASEMAPPING=ascii's key."},
     {"message", (PyCFunction)(void (*)(void))message, METH_FASTCALL,
      "message(type, command, params, source=None, tags=None): a Message, made without its __init__."},
+    {"outgoing_class", (PyCFunction)(void (*)(void))outgoing_class, METH_FASTCALL,
+     "outgoing_class(type, encode, form_bits): the class outgoing makes; True when made without __init__."},
+    {"outgoing", (PyCFunction)(void (*)(void))outgoing, METH_FASTCALL,
+     "outgoing(message, time, msgid, client_tags=None, account=None, bot=False): an Outgoing, made without its __init__."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
      "deliver(local, skip, out): announce.to_members's loop."},
     {"deliver_one", (PyCFunction)(void (*)(void))deliver_one, METH_FASTCALL,
@@ -1759,7 +1904,7 @@ intern(PyObject **slot, const char *text)
 static int
 module_exec(PyObject *module)
 {
-    if (intern(&str_mark, "mark") < 0 || intern(&str_write, "write") < 0
+    if (intern(&str_write, "write") < 0
         || intern(&str_pending, "get_write_buffer_size") < 0 || intern(&str_abort, "abort") < 0
         || intern(&str_exceeded, "sendq_exceeded") < 0 || intern(&str_fast, "fast") < 0
         || intern(&str_tag_mask, "tag_mask") < 0 || intern(&str_deliver, "deliver") < 0
@@ -1767,7 +1912,8 @@ module_exec(PyObject *module)
         || intern(&str_flush, "flush") < 0 || intern(&str_take, "take") < 0 || intern(&str_send, "send") < 0
         || intern(&str_command, "command") < 0 || intern(&str_params, "params") < 0
         || intern(&str_source, "source") < 0 || intern(&str_tags, "tags") < 0 || intern(&str_nick, "NICK") < 0
-        || intern(&str_clock_us, "clock_us") < 0)
+        || intern(&str_clock_us, "clock_us") < 0 || intern(&str_scheduled, "_scheduled") < 0
+        || intern(&str_schedule, "_schedule") < 0)
         return -1;
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     if (empty_bytes == NULL)

@@ -307,7 +307,9 @@ class Runtime:
             self.services.store = SettledReads(self.persistence.store, elsewhere)
         self.flusher.barrier = self.persistence.barrier
         if self.persistence.recorder is not None:
-            self.persistence.recorder.wake = self.flusher.wake
+            self.persistence.recorder.wake = self.flusher.due
+            if self.persistence.recorder.pending:  # written while the store opened: the first pass takes them
+                self.flusher.due()
         try:
             if self.cluster is not None:  # the network's state replaces what the store gave
                 await self.cluster.start()

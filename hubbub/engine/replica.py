@@ -184,6 +184,9 @@ class Replica:
         recorder: every node shares one store, and each event is written once)."""
         self._own_subscribers.append(subscriber)
 
+    def reroute(self) -> None:
+        """Nothing kept: every subscriber hears of every event here."""
+
     def emit(self, origin: Origin | None, event: Event, then: Then | None = None) -> None:
         if self.refusing is not None and (origin is not None or then is not None):
             if origin is not None:

@@ -197,6 +197,7 @@ class Persistence:
         self.config = config
         if self.recorder is not None:
             self.recorder.history = config.history
+            self.engine.reroute()  # the recorder's route for messages follows history.enabled
 
     async def _prune_forever(self) -> None:
         await asyncio.sleep(PRUNE_FIRST)

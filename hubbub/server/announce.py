@@ -28,7 +28,7 @@ from hubbub.server.chanmodes import mode_params, shown_changes, split_mode_chang
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.channel_info import send_names, send_topic
 from hubbub.server.connection import READ_MARKER, Connection, marker_value
-from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, server_time
+from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, Outgoing, new_outgoing, server_time
 from hubbub.server.events import (
     AccountDropped,
     AccountVhostSet,
@@ -714,8 +714,8 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
     else:
         shown = outcome.target.nick if outcome.target else ev.target
     params = [shown] if tagmsg else [shown, ev.text]
-    out = Outgoing(new_message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
-                   BOT_MODE in user.modes)  # fmt: skip
+    out = new_outgoing(new_message(ev.command, params, user.prefix), ev.time, ev.msgid, ev.tags, user.account,
+                       BOT_MODE in user.modes)  # fmt: skip
     if not tagmsg:  # the common cases, without a detour
         if channel is not None:
             if status:

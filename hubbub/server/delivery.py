@@ -20,6 +20,7 @@ import time as _time
 from collections.abc import Callable
 
 from hubbub.irc.message import Message, encode_fitting
+from hubbub.speedups import compiled
 
 # Bits of a client's `tag_mask`: which tags it wants on relayed messages.
 WANTS_TIME = 1  # server-time
@@ -136,3 +137,13 @@ class Outgoing:
         """What one recipient gets, as messages (for a labeled response to re-tag)."""
         m = self.message
         return [Message(m.command, m.params, m.source, self.tags_for(mask & FORM_BITS))]
+
+
+# Outgoing(message, time, msgid, client_tags, account, bot), for the one every chat message
+# is delivered as (announce._said): where the compiled module is built, made in C without
+# __init__'s frame, and its bare form then taken by the delivery loop itself without
+# irc_bytes's (hubbub/_speedups.c, outgoing_class); the class itself otherwise.
+new_outgoing: Callable[..., Outgoing] = Outgoing
+if compiled is not None and encode_fitting is not None:
+    compiled.outgoing_class(Outgoing, encode_fitting, FORM_BITS)
+    new_outgoing = compiled.outgoing

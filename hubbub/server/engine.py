@@ -64,6 +64,9 @@ class Engine(Protocol):
 
     def emit(self, origin: Origin | None, event: Event, then: Then | None = None) -> None: ...
 
+    def reroute(self) -> None:
+        """A subscriber's routes may have changed (a reload): ask it again."""
+
 
 class LocalEngine:
     """One process is the whole network: events are applied in the order emitted.
@@ -88,6 +91,9 @@ class LocalEngine:
 
     def subscribe_own(self, subscriber: Subscriber) -> None:
         self.subscribe(subscriber)  # every event here is this node's
+
+    def reroute(self) -> None:
+        self._routes.clear()
 
     def _route(self, kind: type[Any]) -> tuple[tuple[Route, ...], tuple[Route, ...]]:
         applied: list[Route] = []

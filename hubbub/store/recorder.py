@@ -100,7 +100,11 @@ class Recorder:
             record(self, event, outcome)
 
     def route(self, kind: type[Any]) -> Callable[[Event, Outcome], None] | None:
-        """What records an applied event of `kind` (see engine.Routes)."""
+        """What records an applied event of `kind` (see engine.Routes): with history off,
+        nothing for a message, which every message would otherwise call to learn it
+        (a reload that turns history on has the engine ask again: Persistence.reconfigure)."""
+        if kind in KEPT and not self.history.enabled:
+            return None
         record = _RECORDERS.get(kind)
         return partial(record, self) if record is not None else None
 
@@ -395,3 +399,5 @@ _RECORDERS: dict[type[Any], Any] = {
 }
 
 assert set(_RECORDERS) <= set(APPLIERS)
+# the messages, which record nothing with history off (kept_as)
+KEPT: frozenset[type[Any]] = frozenset({Said, SaidMultiline})

@@ -70,42 +70,55 @@ def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, 
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "barrier", "_held", "_waiting", "_call", "_context", "_releasing")
+    __slots__ = ("_loop", "marked", "_scheduled", "_schedule", "barrier", "_due", "_held", "_waiting", "_releasing")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.marked: list[Queue] = []
         self._scheduled = False
-        # what this iteration must wait for before its output may go (the store's commit)
+        # what this iteration must wait for before its output may go (the store's commit),
+        # asked only in a pass after `due()`: most passes have nothing to commit
         self.barrier: Callable[[], Awaitable[None] | None] | None = None
+        self._due = False
         self._held: deque[_Generation] = deque()
         self._waiting: set[asyncio.Future[None]] = set()  # the commits held output waits for
-        # Every message schedules a flush: its bound method made once, and one context of
-        # its own rather than a copy of the current one per call (it reads no context
-        # variable, and one flush is done before the next is scheduled)
-        self._call = self.flush
-        self._context = contextvars.Context()
+        # Every message schedules a flush: the call made once (a partial, which costs no
+        # Python frame to call), with one context of its own rather than a copy of the
+        # current one per call (it reads no context variable, and one flush is done before
+        # the next is scheduled). The compiled output queue schedules it as `mark` does,
+        # through `_scheduled` and `_schedule` (hubbub/_speedups.c, wake_flusher).
+        self._schedule = partial(loop.call_soon, self.flush, context=contextvars.Context())
         self._releasing = False
 
     def mark(self, queue: Queue) -> None:
         self.marked.append(queue)
         if not self._scheduled:  # wake(), inlined: the first output of every iteration passes here
             self._scheduled = True
-            self._loop.call_soon(self._call, context=self._context)
+            self._schedule()
 
     def wake(self) -> None:
         """Have a pass come at the end of this iteration: for output marked, or, without
         any, for the store's writes to commit (the barrier)."""
         if not self._scheduled:
             self._scheduled = True
-            self._loop.call_soon(self._call, context=self._context)
+            self._schedule()
+
+    def due(self) -> None:
+        """Writes for the store are pending (the recorder's first since its last batch):
+        the next pass calls the barrier, which hands them over."""
+        self._due = True
+        self.wake()
 
     def flush(self) -> None:
         self._scheduled = False
         marked = self.marked  # the queues hold this list: emptied, never replaced
         dirty = marked[:]
         marked.clear()
-        pending = self.barrier() if self.barrier is not None else None
+        pending = None
+        if self._due:
+            self._due = False
+            if self.barrier is not None:
+                pending = self.barrier()
         if pending is None and not self._held:
             if compiled is not None:  # the same loop in C (hubbub/_speedups.c)
                 compiled.flush_each(dirty, _failed)

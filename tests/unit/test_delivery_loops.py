@@ -223,8 +223,10 @@ async def test_output_waits_for_the_commit_of_its_iteration_in_order(
     first.write(b"a1 ")
     second.write(b"b1")
     first.write(b"a2")
+    flusher.due()  # as the recorder says when it has writes
     flusher.flush()
     first.write(b"a3")
+    flusher.due()
     flusher.flush()
     await asyncio.sleep(0)
     assert good.sent == [] and len(commits) == 2  # nothing before its commit
@@ -289,9 +291,11 @@ async def test_a_client_dropped_while_held_output_goes_out_does_not_reorder_the_
     flusher.barrier = lambda: commit
     slow.write(b"x" * 3000)  # past the sendq, within its room: checked when sent, and dropped
     reader.write(b"G1")
+    flusher.due()
     flusher.flush()
     flusher.barrier = lambda: None
     reader.write(b"G2")  # nothing to commit, but behind G1
+    flusher.due()
     flusher.flush()
     commit.set_result(None)
     await asyncio.sleep(0)

@@ -193,6 +193,8 @@ class Sink:
         self.overflows = 0
         self.aborted = 0
         self.below = 0  # bytes the transport below still holds
+        self._scheduled = False  # as the Flusher's: the compiled queue reads it, and calls _schedule
+        self.passes = 0  # flushes scheduled
 
     def queue(self, sendq: int) -> OutputQueue:
         return self.kind("ip", sendq, self, self, self)
@@ -209,10 +211,17 @@ class Sink:
     def sendq_exceeded(self) -> None:
         self.overflows += 1
 
+    def _schedule(self) -> None:
+        self.passes += 1
+
     def mark(self, queue: OutputQueue) -> None:
         self.marked.append(queue)
+        if not self._scheduled:
+            self._scheduled = True
+            self._schedule()
 
     def flush(self) -> None:
+        self._scheduled = False
         marked = self.marked[:]
         self.marked.clear()
         for queue in marked:
@@ -227,6 +236,7 @@ def test_output_is_joined_once_per_flush_and_marked_once(kind: type[OutputQueue]
     out.write(b"678")
     out.write(b"")  # nothing: not even a mark
     assert sink.marked == [out] and out.size == 8
+    assert sink.passes == 1  # one pass of the flusher scheduled for the iteration
     sink.flush()
     assert sink.sent == [b"12345678"] and out.size == 0 and out.sent == 8
     out.flush()
@@ -236,6 +246,7 @@ def test_output_is_joined_once_per_flush_and_marked_once(kind: type[OutputQueue]
     other = sink.queue(100)
     other.write(b"x")
     assert sink.marked == [out, other]
+    assert sink.passes == 2  # one more for the next iteration's two queues
     sink.flush()
     assert sink.sent == [b"12345678", b"9", b"x"]
     out.write(bytearray(b"ab"))  # any bytes-like object

@@ -1,0 +1,151 @@
+"""The compiled making of a chat message's Outgoing and of its bare form
+(hubbub/_speedups.c's `outgoing` and the delivery loop's own `_bare`) give what
+server/delivery.py's Outgoing and its `irc_bytes` give, which stay the reference; and the
+flusher asks the store's barrier only in a pass after writes became due."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+import pytest
+
+from hubbub.irc.message import Message, encode_fitting
+from hubbub.server import announce, delivery
+from hubbub.server.channel import Channel
+from hubbub.server.delivery import FORM_BITS, WANTS_ACCOUNT, WANTS_MULTILINE, WANTS_TAGS, WANTS_TIME, Outgoing
+from hubbub.speedups import compiled
+from hubbub.transport import flusher as flushing
+from tests.unit.test_delivery_loops import member
+
+needs_c = pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")
+FIELDS = ("message", "time", "msgid", "client_tags", "account", "bot", "_bare", "_forms")
+
+
+def fields(out: Outgoing) -> tuple[object, ...]:
+    return tuple(getattr(out, name) for name in FIELDS)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "args",
+    [
+        (Message("PRIVMSG", ["#c", "hi"], "a!u@h"), 1.5, "m1"),
+        (Message("NOTICE", ["bob", "hi"], "a!u@h"), 2.0, "m2", {"+draft/reply": "m1"}),
+        (Message("PRIVMSG", ["bob", "hi"], "a!u@h"), 3.0, "m3", None, "alice"),
+        (Message("PRIVMSG", ["bob", "hi"], "a!u@h"), 4.0, "m4", None, "alice", True),
+    ],
+)
+def test_an_outgoing_made_in_c_is_the_one_its_class_makes(args: tuple[object, ...]) -> None:
+    made = delivery.new_outgoing(*args)
+    expected = Outgoing(*args)  # type: ignore[arg-type]
+    assert type(made) is Outgoing and fields(made) == fields(expected)
+    assert made.message is args[0]
+    made._bare = b"x"  # an ordinary instance: its slots are its own
+    assert made._bare == b"x"
+
+
+@needs_c
+def test_outgoing_is_still_what_the_c_maker_assumes() -> None:
+    """The twin fills the eight slots and skips __init__: the same object only while
+    __init__ takes these six and sets the two caches to None, and nothing else."""
+    assert Outgoing.__slots__ == FIELDS
+    assert list(inspect.signature(Outgoing.__init__).parameters) == ["self", *FIELDS[:6]]
+    plain = Outgoing(Message("PING", ["x"]), 0.0, "m")
+    assert (plain.client_tags, plain.account, plain.bot, plain._bare, plain._forms) == (None, None, False, None, None)
+    assert delivery.new_outgoing is compiled.outgoing  # type: ignore[union-attr]
+    with pytest.raises(TypeError):
+        delivery.new_outgoing(Message("PING", ["x"]), 0.0)
+
+
+@needs_c
+def test_a_class_not_made_of_slots_is_called_as_it_is() -> None:
+    assert compiled is not None
+
+    class Plain:
+        def __init__(self, *args: object) -> None:
+            self.args = args
+
+    try:
+        assert compiled.outgoing_class(Plain, encode_fitting, FORM_BITS) is False
+        made = compiled.outgoing("m", 1.0, "id", None, "acc")
+        assert isinstance(made, Plain) and made.args == ("m", 1.0, "id", None, "acc")
+    finally:
+        assert compiled.outgoing_class(Outgoing, encode_fitting, FORM_BITS) is True
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The masks irc_bytes was asked for, on Outgoing itself (the class the C loop knows)."""
+    masks: list[int] = []
+    original = Outgoing.irc_bytes
+
+    def counted(self: Outgoing, mask: int = 0) -> bytes:
+        masks.append(mask)
+        return original(self, mask)
+
+    monkeypatch.setattr(Outgoing, "irc_bytes", counted)
+    yield masks
+
+
+@needs_c
+def test_the_delivery_loop_writes_the_bare_form_itself_and_asks_for_the_others(asked: list[int]) -> None:
+    channel = Channel("#c", 0.0)
+    sender, _ = member(channel, "a")
+    _, plain = member(channel, "b")
+    _, multiline = member(channel, "c", WANTS_MULTILINE)  # no bit of a form: the bare one too
+    _, timed = member(channel, "d", WANTS_TIME)
+    _, tagged = member(channel, "e", WANTS_TAGS | WANTS_ACCOUNT)
+    message = Message("PRIVMSG", ["#c", "hi there"], "a!u@h")
+    out = delivery.new_outgoing(message, 1_800_000_000.0, "m1", None, "alice")
+    announce.to_members(channel, out, exclude=sender.user)
+    reference = Outgoing(message, 1_800_000_000.0, "m1", None, "alice")
+    assert plain.got == multiline.got == [reference.irc_bytes(0)] == [b":a!u@h PRIVMSG #c :hi there\r\n"]
+    assert timed.got == [reference.irc_bytes(WANTS_TIME)]
+    assert tagged.got == [reference.irc_bytes(WANTS_TAGS | WANTS_ACCOUNT)]
+    assert out._bare == plain.got[0]  # kept, as irc_bytes keeps it
+    assert sorted(asked[:2]) == [WANTS_TIME, WANTS_TAGS | WANTS_ACCOUNT]  # the bare one never asked for
+    again = Channel("#d", 0.0)
+    other_sender, _ = member(again, "f")
+    _, later = member(again, "g")
+    announce.to_members(again, out, exclude=other_sender.user)  # taken from the slot the second time
+    assert later.got == plain.got
+
+
+@needs_c
+def test_a_line_the_compiled_encoder_refuses_takes_irc_bytes(asked: list[int]) -> None:
+    channel = Channel("#c", 0.0)
+    sender, _ = member(channel, "a")
+    _, plain = member(channel, "b")
+    message = Message("PRIVMSG", ["#c", "é" * 400], "a!u@h")  # past 512 bytes: cut, the Python way
+    assert encode_fitting is not None and encode_fitting(message) is None
+    out = delivery.new_outgoing(message, 1.0, "m1")
+    announce.to_members(channel, out, exclude=sender.user)
+    assert asked == [0]
+    assert plain.got == [Outgoing(message, 1.0, "m1").irc_bytes(0)] and len(plain.got[0]) <= 512
+
+
+class Loop:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def call_soon(self, callback: object, *, context: object = None) -> None:
+        self.calls += 1
+
+
+def test_the_barrier_is_asked_only_in_a_pass_after_writes_became_due() -> None:
+    loop = Loop()
+    flusher = flushing.Flusher(loop)  # type: ignore[arg-type]
+    calls: list[int] = []
+    flusher.barrier = lambda: calls.append(1)  # type: ignore[assignment,return-value,func-returns-value]
+    flusher.wake()
+    flusher.flush()
+    assert calls == [] and loop.calls == 1  # a pass with nothing for the store
+    flusher.due()
+    assert loop.calls == 2  # writes due: a pass comes even with no output
+    flusher.due()
+    assert loop.calls == 2  # once
+    flusher.flush()
+    assert calls == [1]
+    flusher.flush()
+    assert calls == [1]  # handed over: not asked again until the next writes
