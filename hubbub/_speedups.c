@@ -21,11 +21,17 @@
  *
  *   TimeOrder     hubbub/server/apply.py's in_time_order, as a callable object.
  *
- * and two small steps every message takes, each a Python frame less (a message's
+ * and small steps every message takes, each a Python frame less (a message's
  * handling is paid cold, between messages, per function as much as per bytecode):
  *
  *   casefold      irc/casemap.py's casefold (CASEMAPPING=ascii);
- *   message       a Message made as its class makes it, without calling its __init__.
+ *   message       a Message made as its class makes it, without calling its __init__;
+ *   outgoing      server/delivery.py's Outgoing made the same way, and its bare form taken
+ *                 by the delivery loop itself (no Python frame of irc_bytes);
+ *
+ * and the read of what a plain connection's client sent:
+ *
+ *   read          os.read for a descriptor that cannot block, without releasing the GIL.
  *
  * All must behave exactly as their Python versions: tests run against both.
  */
@@ -37,6 +43,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <unistd.h>
 
 #ifndef MSG_NOSIGNAL  /* where it is missing, SIGPIPE is ignored by Python anyway */
@@ -59,6 +66,67 @@ static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
 static PyObject *str_scheduled; /* "_scheduled" */
 static PyObject *str_schedule;  /* "_schedule" */
 static PyObject *empty_bytes;
+
+/* -- attributes in slots ------------------------------------------------------------ */
+
+/* An attribute kept in a __slots__ slot of a class (Connection.fast, .tag_mask,
+ * TcpConnection.write): once its class is known, read straight from the slot, as long as
+ * the class is unchanged (its version tag), which is what getattr would find there. */
+typedef struct {
+    PyObject **name;
+    PyTypeObject *type;  /* strong reference */
+    unsigned int version;
+    Py_ssize_t offset;   /* 0: not a slot of that class, look it up */
+} SlotCache;
+
+/* Whether `cache` knows the slot of `obj`'s class (0: look the attribute up). */
+static Py_ssize_t
+slot_offset(SlotCache *cache, PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type != cache->type || type->tp_version_tag != cache->version) {
+        cache->offset = 0;
+        Py_INCREF(type);
+        Py_XSETREF(cache->type, (PyTypeObject *)type);
+        cache->version = type->tp_version_tag;
+        PyObject *descr = PyObject_GetAttr((PyObject *)type, *cache->name);
+        if (descr == NULL)
+            PyErr_Clear();
+        else {
+            if (Py_IS_TYPE(descr, &PyMemberDescr_Type) && type->tp_version_tag == cache->version
+                && cache->version != 0) {
+                PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+                if (member->type == T_OBJECT_EX)
+                    cache->offset = member->offset;
+            }
+            Py_DECREF(descr);
+        }
+    }
+    return cache->offset;
+}
+
+static PyObject *
+slot_get(SlotCache *cache, PyObject *obj)
+{
+    Py_ssize_t offset = slot_offset(cache, obj);
+    if (offset > 0) {
+        PyObject *value = *(PyObject **)((char *)obj + offset);
+        if (value != NULL)
+            return Py_NewRef(value);
+    }
+    return PyObject_GetAttr(obj, *cache->name);
+}
+
+/* setattr(obj, name, value), into the slot when it is one. 0, or -1 with an exception set. */
+static int
+slot_set(SlotCache *cache, PyObject *obj, PyObject *value)
+{
+    Py_ssize_t offset = slot_offset(cache, obj);
+    if (offset <= 0)
+        return PyObject_SetAttr(obj, *cache->name, value);
+    Py_XSETREF(*(PyObject **)((char *)obj + offset), Py_NewRef(value));
+    return 0;
+}
 
 /* -- OutputQueue ------------------------------------------------------------------- */
 
@@ -176,19 +244,22 @@ length_of(PyObject *data)
  * it, without mark's Python frame: `_scheduled` set, then `_schedule()`, the loop's
  * call_soon of the flush bound to it (a partial: no Python frame either on uvloop).
  * 0, or -1 with an exception set. */
+static SlotCache scheduled_slot = {&str_scheduled, NULL, 0, 0};
+static SlotCache schedule_slot = {&str_schedule, NULL, 0, 0};
+
 static int
 wake_flusher(PyObject *flusher)
 {
-    PyObject *scheduled = PyObject_GetAttr(flusher, str_scheduled);
+    PyObject *scheduled = slot_get(&scheduled_slot, flusher);
     if (scheduled == NULL)
         return -1;
     int already = PyObject_IsTrue(scheduled);
     Py_DECREF(scheduled);
     if (already != 0)
         return already < 0 ? -1 : 0;
-    if (PyObject_SetAttr(flusher, str_scheduled, Py_True) < 0)
+    if (slot_set(&scheduled_slot, flusher, Py_True) < 0)
         return -1;
-    PyObject *schedule = PyObject_GetAttr(flusher, str_schedule);
+    PyObject *schedule = slot_get(&schedule_slot, flusher);
     if (schedule == NULL)
         return -1;
     PyObject *r = PyObject_CallNoArgs(schedule);
@@ -761,46 +832,6 @@ bare_form(PyObject *out, long mask)
 }
 
 /* -- deliver ----------------------------------------------------------------------- */
-
-/* An attribute kept in a __slots__ slot of a class (Connection.fast, .tag_mask,
- * TcpConnection.write): once its class is known, read straight from the slot, as long as
- * the class is unchanged (its version tag), which is what getattr would find there. */
-typedef struct {
-    PyObject **name;
-    PyTypeObject *type;  /* strong reference */
-    unsigned int version;
-    Py_ssize_t offset;   /* 0: not a slot of that class, look it up */
-} SlotCache;
-
-static PyObject *
-slot_get(SlotCache *cache, PyObject *obj)
-{
-    PyTypeObject *type = Py_TYPE(obj);
-    if (type != cache->type || type->tp_version_tag != cache->version) {
-        cache->offset = 0;
-        Py_INCREF(type);
-        Py_XSETREF(cache->type, (PyTypeObject *)type);
-        cache->version = type->tp_version_tag;
-        PyObject *descr = PyObject_GetAttr((PyObject *)type, *cache->name);
-        if (descr == NULL)
-            PyErr_Clear();
-        else {
-            if (Py_IS_TYPE(descr, &PyMemberDescr_Type) && type->tp_version_tag == cache->version
-                && cache->version != 0) {
-                PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
-                if (member->type == T_OBJECT_EX)
-                    cache->offset = member->offset;
-            }
-            Py_DECREF(descr);
-        }
-    }
-    if (cache->offset > 0) {
-        PyObject *value = *(PyObject **)((char *)obj + cache->offset);
-        if (value != NULL)
-            return Py_NewRef(value);
-    }
-    return PyObject_GetAttr(obj, *cache->name);
-}
 
 static SlotCache fast_slot = {&str_fast, NULL, 0, 0};
 static SlotCache mask_slot = {&str_tag_mask, NULL, 0, 0};
@@ -1734,6 +1765,11 @@ all_digits(const char *s, Py_ssize_t n)
  * Python way has more to do (a line to cut, no parameters, a value that is not a str,
  * a middle parameter that cannot be one, CR, LF or NUL, a lone surrogate): it stays
  * the reference, and raises or cuts exactly as before. */
+static SlotCache command_slot = {&str_command, NULL, 0, 0};
+static SlotCache params_slot = {&str_params, NULL, 0, 0};
+static SlotCache source_slot = {&str_source, NULL, 0, 0};
+static SlotCache tags_slot = {&str_tags, NULL, 0, 0};
+
 static PyObject *
 encode_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1742,10 +1778,10 @@ encode_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *text_only = args[0], *text_last = args[1], *message = args[2], *result = NULL;
-    PyObject *command = PyObject_GetAttr(message, str_command);
-    PyObject *params = command == NULL ? NULL : PyObject_GetAttr(message, str_params);
-    PyObject *source = params == NULL ? NULL : PyObject_GetAttr(message, str_source);
-    PyObject *tags = source == NULL ? NULL : PyObject_GetAttr(message, str_tags);
+    PyObject *command = slot_get(&command_slot, message);
+    PyObject *params = command == NULL ? NULL : slot_get(&params_slot, message);
+    PyObject *source = params == NULL ? NULL : slot_get(&source_slot, message);
+    PyObject *tags = source == NULL ? NULL : slot_get(&tags_slot, message);
     if (tags == NULL)
         goto done;
     if (!PyUnicode_CheckExact(command) || !PyList_CheckExact(params) || !PyDict_CheckExact(tags)
@@ -1870,7 +1906,45 @@ done:
     return result;
 }
 
+/* -- reading a socket ---------------------------------------------------------------- */
+
+/* read(fd, size): os.read(fd, size) for the non-blocking socket of a plain connection
+ * (transport/sockets.py reads every line a client sends with it), without what os.read
+ * spends around a read that cannot block: the GIL released and taken back (mutexes, and
+ * a wake for any other thread waiting for it) and a buffer of `size` allocated, then
+ * shrunk to what came, for every read. Here the bytes land in one static buffer (the
+ * GIL is held: one reader at a time) and are copied out at their length. At most
+ * READ_MAX bytes a call (a short read, as any read may be). Errors as os.read raises
+ * them (BlockingIOError, InterruptedError, ConnectionResetError...). */
+#define READ_MAX 65536
+static char read_buffer[READ_MAX];
+
+static PyObject *
+read_fd(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyLong_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "read(fd: int, size: int)");
+        return NULL;
+    }
+    long fd = PyLong_AsLong(args[0]);
+    if (fd == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t size = PyLong_AsSsize_t(args[1]);
+    if (size == -1 && PyErr_Occurred())
+        return NULL;
+    if (size < 0 || fd < 0 || fd > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, size < 0 ? "negative size" : "bad file descriptor");
+        return NULL;
+    }
+    ssize_t got = read((int)fd, read_buffer, size < READ_MAX ? (size_t)size : READ_MAX);
+    if (got < 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    return PyBytes_FromStringAndSize(read_buffer, got);
+}
+
 static PyMethodDef module_methods[] = {
+    {"read", (PyCFunction)(void (*)(void))read_fd, METH_FASTCALL,
+     "read(fd, size): os.read for a descriptor that cannot block, the GIL kept."},
     {"take_each", (PyCFunction)take_each, METH_O, "take_each(queues): what each queue collected, taken."},
     {"send_each", (PyCFunction)(void (*)(void))send_each, METH_FASTCALL,
      "send_each(queues, data, failed): what take_each took, written."},

@@ -22,7 +22,13 @@ import os
 import socket
 from typing import Any, Protocol
 
+from hubbub.speedups import compiled
+
 READ_SIZE = 65536  # bytes asked of the kernel per read
+# os.read, or its compiled twin for a descriptor that cannot block (hubbub/_speedups.c:
+# the GIL kept, and no buffer of READ_SIZE made and shrunk for every read): every line a
+# plain connection's client sends is read with it
+read = compiled.read if compiled is not None else os.read
 
 
 class StreamProtocol(Protocol):
@@ -135,7 +141,7 @@ class SocketTransport:
 
     def _read_ready(self) -> None:
         try:
-            data = os.read(self._fd, READ_SIZE)
+            data = read(self._fd, READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:

@@ -1,11 +1,15 @@
 """The compiled making of a chat message's Outgoing and of its bare form
 (hubbub/_speedups.c's `outgoing` and the delivery loop's own `_bare`) give what
-server/delivery.py's Outgoing and its `irc_bytes` give, which stay the reference; and the
-flusher asks the store's barrier only in a pass after writes became due."""
+server/delivery.py's Outgoing and its `irc_bytes` give, which stay the reference; the
+flusher asks the store's barrier only in a pass after writes became due; and the
+compiled read of a plain connection's socket answers as os.read does."""
 
 from __future__ import annotations
 
+import errno
 import inspect
+import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -149,3 +153,43 @@ def test_the_barrier_is_asked_only_in_a_pass_after_writes_became_due() -> None:
     assert calls == [1]
     flusher.flush()
     assert calls == [1]  # handed over: not asked again until the next writes
+
+
+# -- reading a socket ---------------------------------------------------------------------
+
+
+@needs_c
+def test_the_compiled_read_is_os_read_for_a_socket_that_cannot_block() -> None:
+    assert compiled is not None
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        with pytest.raises(BlockingIOError):  # nothing yet: as os.read says it
+            compiled.read(ours.fileno(), 4096)
+        theirs.sendall(b"PRIVMSG bob :hi\r\n")
+        assert compiled.read(ours.fileno(), 4096) == b"PRIVMSG bob :hi\r\n"
+        theirs.sendall(b"x" * 200_000)
+        got = b""
+        while len(got) < 200_000:  # at most 65,536 a call, the rest at the next
+            chunk = compiled.read(ours.fileno(), 1 << 20)
+            assert 0 < len(chunk) <= 65_536
+            got += chunk
+        assert got == b"x" * 200_000
+        theirs.sendall(b"abcdef")
+        assert compiled.read(ours.fileno(), 4) == b"abcd" and compiled.read(ours.fileno(), 0) == b""
+        assert compiled.read(ours.fileno(), 10) == b"ef"
+        theirs.shutdown(socket.SHUT_WR)
+        assert compiled.read(ours.fileno(), 4096) == b""  # the end, as os.read tells it
+        with pytest.raises(ValueError):
+            compiled.read(ours.fileno(), -1)
+        with pytest.raises(TypeError):
+            compiled.read(ours.fileno())  # type: ignore[call-arg]
+    with pytest.raises(OSError) as closed:
+        compiled.read(1_000_000, 10)  # no such descriptor
+    assert closed.value.errno == errno.EBADF
+
+
+def test_plain_connections_read_with_the_compiled_read_when_built() -> None:
+    from hubbub.transport import sockets
+
+    assert sockets.read is (compiled.read if compiled is not None else os.read)
