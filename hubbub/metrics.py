@@ -135,8 +135,8 @@ class Metrics:
                 target = outcome.target
                 if target is not None:
                     self.private_messages += 1
-                    copies = outcome.delivered  # _private_copies inlined
-                    self.deliveries += (target.conn is not None) if copies < 0 else copies
+                    copies = outcome.delivered  # _private_copies inlined (an int added to an int: no bool)
+                    self.deliveries += (1 if target.conn is not None else 0) if copies < 0 else copies
                     return
             self.rejected[Said] += 1
             return

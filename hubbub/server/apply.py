@@ -884,14 +884,21 @@ def _said(state: ChatState, ev: Said) -> Outcome:
     if user is None:
         return rejected("gone")
     outcome = Outcome()
+    # Every field a message's subscribers read is the instance's own, not the class's
+    # default: the interpreter (3.11) specializes the reading of an instance's attribute,
+    # not of a class attribute read through it, and every message is read so.
+    outcome.rejected = None
     outcome.user = user
+    outcome.delivered = -1
     if ev.to_channel:
-        outcome.channel = state.channels.get(ev.target)
-        if outcome.channel is None:
+        channel = outcome.channel = state.channels.get(ev.target)
+        outcome.target = None
+        if channel is None:
             outcome.rejected = "no such channel"
     else:
-        outcome.target = state.users.get(ev.target)
-        if outcome.target is None:
+        outcome.channel = None
+        target = outcome.target = state.users.get(ev.target)
+        if target is None:
             outcome.rejected = "no such user"
     if ev.command != "TAGMSG":
         user.last_message = ev.time  # idle time: typing notifications do not count

@@ -32,6 +32,9 @@ log = logging.getLogger("hubbub.session")
 MAX_BODY = MAX_LINE_BODY
 MAX_TAGS = 8191
 MAX_LINE = MAX_BODY + MAX_TAGS  # the longest line, its ending not counted
+# COMMANDS.get, bound once: a method of an imported name is looked up generically at each
+# call (the compiler makes no method call of it), and every line asks
+_command_of = COMMANDS.get
 
 
 class Session:
@@ -118,7 +121,10 @@ class Session:
             return
         try:
             conn = ctx.conn
-            conn.last_activity = self.svc.clock()
+            # a callable kept on an instance is read, then called: `self.svc.clock()` would be
+            # a method load, which the interpreter (3.11) cannot specialize for it
+            clock = self.svc.clock
+            conn.last_activity = clock()
             conn.ping_sent = False
             body_len = len(raw)
             if raw[:1] == b"@":
@@ -135,9 +141,10 @@ class Session:
                 message = parse_common(raw, Message)
                 if message is not None:
                     # dispatch's path for a line without tags, inlined: a frame less per message
-                    spec = COMMANDS.get(message.command)
+                    spec = _command_of(message.command)
                     if spec is not None and conn.registration.registered and len(message.params) >= spec.min_params:
-                        spec.handler(ctx, message)
+                        handler = spec.handler
+                        handler(ctx, message)
                     else:
                         dispatch(ctx, message)
                     return

@@ -179,6 +179,11 @@ def _silent(code: str, *params: str) -> None:
     """RFC 1459: no automatic reply, not even an error, may answer a NOTICE."""
 
 
+# SERVICES.get, bound once: a method of an imported name is looked up generically at each
+# call (the compiler makes no method call of it), and every message's target is asked
+_service_of = SERVICES.get
+
+
 def _relay(ctx: Context, message: Message) -> None:
     # Every chat message passes here: the common case (one target, no tags) is kept to
     # few steps, and the target's name is casefolded once for every lookup.
@@ -215,7 +220,7 @@ def _relay(ctx: Context, message: Message) -> None:
             return
     for name in targets:
         key = casefold(name)
-        helper = SERVICES.get(key)  # find_service, with the key at hand
+        helper = _service_of(key)  # find_service, with the key at hand
         if helper is not None:  # NickServ, ChanServ: commands, not messages
             if not tagmsg:
                 helper.receive(ctx, command, text, tags)
@@ -253,7 +258,8 @@ def _relay(ctx: Context, message: Message) -> None:
         # `fitted` only for text that might not fit (a character is at most 4 bytes)
         if len(text) * 4 + len(shown) * 4 + len(user.prefix) + len(command) + 5 > MAX_LINE_BODY:
             body = fitted(user, command, shown, text)
-        event = new_said((user.uid, command, to, to_channel, body, tags, ctx.now(), new_msgid(), status))
+        now = ctx.now  # read, then called: a callable kept on the context is no method to load
+        event = new_said((user.uid, command, to, to_channel, body, tags, now(), new_msgid(), status))
         # Context.emit, inlined: a frame less per message
         if away is not None:
             ctx.engine.emit(conn, event, partial(_tell_away, ctx, away))
