@@ -122,10 +122,21 @@ class HeldBack:
         self.holds = holds
         self.held: list[str | bytes] = []
         self.ws: WebSocketRoute | None = None
+        self.server: WebSocketRoute | None = None
+        self.connections = 0  # WebSockets the page opened
 
     def route(self, ws: WebSocketRoute) -> None:
         self.ws = ws
-        ws.connect_to_server().on_message(self.from_server)
+        self.server = ws.connect_to_server()
+        self.server.on_message(self.from_server)
+        self.connections += 1
+
+    async def cut(self) -> None:
+        """The connection lost, both ways: what was held back is lost with it."""
+        assert self.ws is not None and self.server is not None
+        self.held.clear()
+        await self.server.close()
+        await self.ws.close()
 
     def from_server(self, message: str | bytes) -> None:
         if self.holds(message if isinstance(message, str) else message.decode()):
@@ -208,6 +219,34 @@ async def test_a_conversation_closed_while_a_paste_goes_out_stays_closed(open_us
     carol.send("PRIVMSG #lobby :after the paste")
     await expect(alice.messages().get_by_text("after the paste")).to_have_count(1)
     await expect(buffer_item(alice, "carol")).to_have_count(0)
+
+
+async def test_a_line_lost_with_its_connection_does_not_hide_a_later_echo(open_user, irc_user) -> None:
+    """The echo of a line said just before /close is dropped when it comes; that of a
+    line whose connection was lost meanwhile never comes, and must not hide the echo of
+    the next line to that nick, once connected again: a /notice to carol opens the
+    conversation with it, as it does when nothing was closed."""
+    frames = HeldBack(lambda line: re.search(r" PRIVMSG carol :bye$", line) is not None)
+    alice, carol = await talking_to_carol(open_user, irc_user, frames)
+    await alice.say("bye")
+    await carol.expect("PRIVMSG", "carol", "bye")
+    await alice.say("/close")
+    await expect(buffer_item(alice, "carol")).to_have_count(0)
+    assert len(frames.held) == 1
+    await frames.cut()  # the echo was on its way
+    await carol.expect("QUIT")
+    await sync(carol)
+    for _ in range(200):  # the page connects again on its own, a second or so later
+        if frames.connections == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert frames.connections == 2
+    await registered(alice)
+    await alice.say("/notice carol back again")
+    await carol.expect("NOTICE", "carol", "back again")
+    await expect(buffer_item(alice, "carol")).to_have_count(1)
+    await alice.switch_to("carol")
+    await expect(alice.messages().get_by_text("back again")).to_have_count(1)
 
 
 async def test_private_conversations_come_back_with_their_history_for_accounts(web_server, open_user) -> None:

@@ -271,6 +271,9 @@ export class ChatState {
     this.connection = connection;
     if (connection.status !== "registered") {
       this.silenceQuiet.clear(); // a new connection's list starts empty
+      // The echoes still awaited for closed conversations were the old connection's:
+      // they will not come, and must not hide the next line's
+      this.closedUnanswered.clear();
       // Nobody is known to be typing or present once we are gone; membership comes
       // back with the NAMES of the rejoin.
       for (const b of this.buffers.values()) {
