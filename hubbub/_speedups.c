@@ -117,12 +117,13 @@ slot_get(SlotCache *cache, PyObject *obj)
     return PyObject_GetAttr(obj, *cache->name);
 }
 
-/* setattr(obj, name, value), into the slot when it is one. 0, or -1 with an exception set. */
+/* setattr(obj, name, value), into the slot when it is one of a class that sets its
+ * attributes the usual way (no __setattr__ of its own). 0, or -1 with an exception set. */
 static int
 slot_set(SlotCache *cache, PyObject *obj, PyObject *value)
 {
     Py_ssize_t offset = slot_offset(cache, obj);
-    if (offset <= 0)
+    if (offset <= 0 || Py_TYPE(obj)->tp_setattro != PyObject_GenericSetAttr)
         return PyObject_SetAttr(obj, *cache->name, value);
     Py_XSETREF(*(PyObject **)((char *)obj + offset), Py_NewRef(value));
     return 0;

@@ -39,7 +39,7 @@ def message(
 def outgoing_class(type: type[Any], encode: Callable[[Any], bytes | None], form_bits: int) -> bool: ...
 def outgoing(
     message: Any, time: float, msgid: str, client_tags: dict[str, str] | None = None, account: str | None = None,
-    bot: bool = False,
+    bot: bool = False, /,
 ) -> Any: ...
 
 class LineBuffer:

@@ -3,7 +3,8 @@
 At start-up: open the store (migrating its schema), and give the chat state what it
 must begin with (K-lines, accounts, registered channels) before anyone connects. Then:
 record the engine's ordered stream (store/recorder.py), commit each loop iteration's
-writes before that iteration's output leaves (the flusher's barrier), answer queries
+writes before that iteration's output leaves (the flusher's barrier, in the iterations
+that wrote anything), answer queries
 for handlers without blocking the loop, forget what retention says to forget, and at
 shutdown commit the last writes and close.
 """

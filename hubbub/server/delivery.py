@@ -142,7 +142,10 @@ class Outgoing:
 # Outgoing(message, time, msgid, client_tags, account, bot), for the one every chat message
 # is delivered as (announce._said): where the compiled module is built, made in C without
 # __init__'s frame, and its bare form then taken by the delivery loop itself without
-# irc_bytes's (hubbub/_speedups.c, outgoing_class); the class itself otherwise.
+# irc_bytes's (hubbub/_speedups.c, outgoing_class); the class itself otherwise. So for an
+# Outgoing of this very class, __init__ and irc_bytes's bare form are what the C does,
+# not called: a change to either is a change to the C too (tests/unit/
+# test_message_path_speedups.py checks what the C assumes of them). Positional only.
 new_outgoing: Callable[..., Outgoing] = Outgoing
 if compiled is not None and encode_fitting is not None:
     compiled.outgoing_class(Outgoing, encode_fitting, FORM_BITS)

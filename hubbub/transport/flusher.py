@@ -2,8 +2,9 @@
 event-loop iteration, so a burst of channel traffic costs one system call per
 recipient, not one per line.
 
-With a store, output also waits for durability: the `barrier`, called at each flush,
-hands the store what this iteration changed and returns the commit to wait for. The
+With a store, output also waits for durability: the `barrier`, called at a flush once
+the recorder has said writes are due (`due`), hands the store what this iteration
+changed and returns the commit to wait for. The
 output collected in this iteration is then held, and written when that commit is done,
 generations strictly in order: nothing reaches a client before what it shows is
 committed. Without pending writes (or with them committed at once) and with nothing

@@ -258,7 +258,12 @@ class LineGate:
 
 
 class Marks(Protocol):
-    """Who writes out the marked output queues once per loop iteration (the Flusher)."""
+    """Who writes out the marked output queues once per loop iteration (the Flusher).
+
+    The compiled queue (hubbub/_speedups.c) does `mark`'s work itself, without its
+    Python frame: it appends to `marked`, and for the first queue of an iteration sets
+    `_scheduled` and calls `_schedule()` unless `_scheduled` is set already (as
+    transport/flusher.py's Flusher has them); this queue calls `mark`."""
 
     marked: list[OutputQueue]  # marked in this iteration; never empty while a flush is due
 
