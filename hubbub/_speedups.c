@@ -19,7 +19,8 @@
  *
  * and every event's time, checked against the order of those applied before it:
  *
- *   TimeOrder     hubbub/server/apply.py's in_time_order, as a callable object.
+ *   TimeOrder     hubbub/server/apply.py's in_time_order, as a callable object;
+ *   MsgIds        server/delivery.py's new_msgid, the id every message is given.
  *
  * and small steps every message takes, each a Python frame less (a message's
  * handling is paid cold, between messages, per function as much as per bytecode):
@@ -63,6 +64,7 @@ static PyObject *str_flush;     /* "flush" */
 static PyObject *str_take;      /* "take" */
 static PyObject *str_send;      /* "send" */
 static PyObject *str_command, *str_params, *str_source, *str_tags, *str_nick;
+static PyObject *str_privmsg, *str_notice;
 static PyObject *str_scheduled; /* "_scheduled" */
 static PyObject *str_schedule;  /* "_schedule" */
 static PyObject *empty_bytes;
@@ -1505,6 +1507,112 @@ static PyType_Spec time_order_spec = {
     .slots = time_order_slots,
 };
 
+/* -- message ids ---------------------------------------------------------------------- */
+
+/* server/delivery.py's new_msgid: a per-process prefix, then a counter in lowercase hex
+ * ("%x" of 1, 2, 3...), one id per message. The Python one is the __next__ of a map over
+ * itertools.count, called through a method-wrapper, formatting with `%`: about 100 ns a
+ * message; this writes the digits itself. MsgIds(prefix, start=1), an ASCII prefix. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *prefix;
+    unsigned long long next;
+    vectorcallfunc vectorcall;
+} MsgIds;
+
+static PyObject *
+msgids_call(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    MsgIds *self = (MsgIds *)callable;
+    if (PyVectorcall_NARGS(nargsf) != 0 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "a MsgIds takes no arguments");
+        return NULL;
+    }
+    char digits[16];
+    int length = 0;
+    unsigned long long value = self->next++;
+    do {
+        digits[15 - length++] = "0123456789abcdef"[value & 15];
+        value >>= 4;
+    } while (value != 0);
+    Py_ssize_t prefix_length = PyUnicode_GET_LENGTH(self->prefix);
+    PyObject *id = PyUnicode_New(prefix_length + length, 127);
+    if (id == NULL)
+        return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(id), PyUnicode_1BYTE_DATA(self->prefix), prefix_length);
+    memcpy(PyUnicode_1BYTE_DATA(id) + prefix_length, digits + 16 - length, length);
+    return id;
+}
+
+static int
+msgids_init(MsgIds *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"prefix", "start", NULL};
+    PyObject *prefix;
+    unsigned long long start = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "U|K", kwlist, &prefix, &start))
+        return -1;
+    if (!PyUnicode_IS_ASCII(prefix)) {
+        PyErr_SetString(PyExc_ValueError, "MsgIds: the prefix must be ASCII");
+        return -1;
+    }
+    Py_INCREF(prefix);
+    Py_XSETREF(self->prefix, prefix);
+    self->next = start;
+    self->vectorcall = msgids_call;
+    return 0;
+}
+
+static PyObject *
+msgids_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    MsgIds *self = (MsgIds *)PyType_GenericNew(type, args, kwds);
+    if (self != NULL)
+        self->vectorcall = NULL;  /* callable only once initialized */
+    return (PyObject *)self;
+}
+
+static PyObject *
+msgids_tp_call(PyObject *callable, PyObject *args, PyObject *kwds)
+{
+    if (((MsgIds *)callable)->prefix == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "MsgIds not initialized");
+        return NULL;
+    }
+    return PyVectorcall_Call(callable, args, kwds);
+}
+
+static void
+msgids_dealloc(MsgIds *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(self->prefix);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef msgids_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(MsgIds, vectorcall), READONLY, NULL},
+    {NULL}
+};
+
+static PyType_Slot msgids_slots[] = {
+    {Py_tp_doc, "delivery.new_msgid, compiled: MsgIds(prefix, start=1)() is prefix + '%x' % n, n counting up."},
+    {Py_tp_dealloc, msgids_dealloc},
+    {Py_tp_init, msgids_init},
+    {Py_tp_new, msgids_new},
+    {Py_tp_members, msgids_members},
+    {Py_tp_call, msgids_tp_call},
+    {0, NULL}
+};
+
+static PyType_Spec msgids_spec = {
+    .name = "hubbub._speedups.MsgIds",
+    .basicsize = sizeof(MsgIds),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = msgids_slots,
+};
+
 /* -- the line, read and written ------------------------------------------------------ */
 
 /* -- casefold ----------------------------------------------------------------------- */
@@ -1672,8 +1780,14 @@ parse_common(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (i = text_start; i < n; i++)
         if (s[i] == '\0' || s[i] == '\r' || s[i] == '\n')
             Py_RETURN_NONE;
-    PyObject *command = PyUnicode_DecodeASCII(s, command_end, "strict");
-    if (command == NULL)
+    /* the two commands nearly every such line has, as the interned names the code compares
+     * with and COMMANDS is keyed by: no new string, and no hash of it to compute */
+    PyObject *command;
+    if (command_end == 7 && memcmp(s, "PRIVMSG", 7) == 0)
+        command = Py_NewRef(str_privmsg);
+    else if (command_end == 6 && memcmp(s, "NOTICE", 6) == 0)
+        command = Py_NewRef(str_notice);
+    else if ((command = PyUnicode_DecodeASCII(s, command_end, "strict")) == NULL)
         return NULL;
     PyObject *target = PyUnicode_DecodeUTF8(s + target_start, target_end - target_start, "strict");
     PyObject *text = target == NULL ? NULL : PyUnicode_DecodeUTF8(s + text_start, n - text_start, "strict");
@@ -1988,7 +2102,8 @@ module_exec(PyObject *module)
         || intern(&str_command, "command") < 0 || intern(&str_params, "params") < 0
         || intern(&str_source, "source") < 0 || intern(&str_tags, "tags") < 0 || intern(&str_nick, "NICK") < 0
         || intern(&str_clock_us, "clock_us") < 0 || intern(&str_scheduled, "_scheduled") < 0
-        || intern(&str_schedule, "_schedule") < 0)
+        || intern(&str_schedule, "_schedule") < 0 || intern(&str_privmsg, "PRIVMSG") < 0
+        || intern(&str_notice, "NOTICE") < 0)
         return -1;
     empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
     if (empty_bytes == NULL)
@@ -2012,6 +2127,13 @@ module_exec(PyObject *module)
     if (type == NULL)
         return -1;
     if (PyModule_AddObject(module, "TimeOrder", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    type = PyType_FromModuleAndSpec(module, &msgids_spec, NULL);
+    if (type == NULL)
+        return -1;
+    if (PyModule_AddObject(module, "MsgIds", type) < 0) {
         Py_DECREF(type);
         return -1;
     }

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import errno
 import inspect
+import itertools
 import os
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from hubbub.irc.message import Message, encode_fitting
+from hubbub.irc.message import Message, encode_fitting, parse_common
 from hubbub.server import announce, delivery
 from hubbub.server.channel import Channel
 from hubbub.server.delivery import FORM_BITS, WANTS_ACCOUNT, WANTS_MULTILINE, WANTS_TAGS, WANTS_TIME, Outgoing
@@ -193,3 +195,38 @@ def test_plain_connections_read_with_the_compiled_read_when_built() -> None:
     from hubbub.transport import sockets
 
     assert sockets.read is (compiled.read if compiled is not None else os.read)
+
+
+# -- message ids and the common commands ---------------------------------------------------
+
+
+@needs_c
+@pytest.mark.parametrize("start", [1, 9, 10, 15, 16, 255, 4096, 2**32 + 7, 2**63 + 5])
+def test_compiled_message_ids_are_the_python_ones(start: int) -> None:
+    assert compiled is not None
+    ids = compiled.MsgIds("1f2e3d4c", start)
+    python = map(("1f2e3d4c" + "%x").__mod__, itertools.count(start)).__next__
+    assert [ids() for _ in range(20)] == [python() for _ in range(20)]
+
+
+@needs_c
+def test_message_ids_are_made_in_c_and_refuse_what_they_cannot_write() -> None:
+    assert compiled is not None
+    assert isinstance(delivery.new_msgid, compiled.MsgIds)
+    first, second = delivery.new_msgid(), delivery.new_msgid()
+    assert first != second and first[:8] == second[:8] == delivery._MSGID_PREFIX
+    with pytest.raises(ValueError):
+        compiled.MsgIds("préfixe")
+    with pytest.raises(TypeError):
+        compiled.MsgIds("ab")(1)  # type: ignore[call-arg]
+
+
+@needs_c
+def test_the_common_commands_are_read_as_the_interned_names() -> None:
+    """PRIVMSG and NOTICE come as the very strings the code compares with and COMMANDS
+    is keyed by (no new string, no hash to compute); any other command equal, but new."""
+    for line, command in ((b"PRIVMSG bob :hi", "PRIVMSG"), (b"NOTICE #c :hi", "NOTICE")):
+        message = parse_common(line, Message)
+        assert message is not None and message.command is sys.intern(command)
+    other = parse_common(b"PRIVMSGX bob :hi", Message)
+    assert other is not None and other.command == "PRIVMSGX"
