@@ -71,10 +71,9 @@ def _send_each(queues: list[Queue], data: list[bytes], failed: Callable[[Queue, 
 class Flusher:
     """Writes out every marked connection's collected output once per loop iteration."""
 
-    __slots__ = ("_loop", "marked", "_scheduled", "_schedule", "barrier", "_due", "_held", "_waiting", "_releasing")
+    __slots__ = ("marked", "_scheduled", "_schedule", "barrier", "_due", "_held", "_waiting", "_releasing")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
         self.marked: list[Queue] = []
         self._scheduled = False
         # what this iteration must wait for before its output may go (the store's commit),
