@@ -29,6 +29,8 @@
  *   message       a Message made as its class makes it, without calling its __init__;
  *   outgoing      server/delivery.py's Outgoing made the same way, and its bare form taken
  *                 by the delivery loop itself (no Python frame of irc_bytes);
+ *   new_tuple     tuple.__new__(cls, fields), as a NamedTuple's own __new__ makes one: the
+ *                 event (server/events.py's Said) every message is;
  *
  * and the read of what a plain connection's client sent:
  *
@@ -2057,6 +2059,35 @@ read_fd(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyBytes_FromStringAndSize(read_buffer, got);
 }
 
+/* new_tuple(cls, fields): tuple.__new__(cls, fields) for a tuple subclass and an exact
+ * tuple of its fields, as a NamedTuple's own __new__ makes one without its Python frame.
+ * Every message is one (server/events.py's new_said): tuple.__new__, a slot wrapper,
+ * cannot be called by vectorcall, so a partial of it copies its arguments into a new
+ * tuple at each call, and tuple.__new__ copies the fields into one more before the
+ * instance; here they are copied once, into the instance. */
+static PyObject *
+new_tuple(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
+        || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "new_tuple(cls, fields): a subclass of tuple, and a tuple");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    PyObject *fields = args[1];
+    if (type == &PyTuple_Type)
+        return Py_NewRef(fields);
+    Py_ssize_t size = PyTuple_GET_SIZE(fields);
+    PyObject *made = type->tp_alloc(type, size);
+    if (made == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < size; i++)
+        PyTuple_SET_ITEM(made, i, Py_NewRef(PyTuple_GET_ITEM(fields, i)));
+    if (!PyObject_GC_IsTracked(made))  /* as tuple.__new__: tracked whatever tp_alloc did */
+        PyObject_GC_Track(made);
+    return made;
+}
+
 static PyMethodDef module_methods[] = {
     {"read", (PyCFunction)(void (*)(void))read_fd, METH_FASTCALL,
      "read(fd, size): os.read for a descriptor that cannot block, the GIL kept."},
@@ -2072,6 +2103,8 @@ static PyMethodDef module_methods[] = {
      "outgoing_class(type, encode, form_bits): the class outgoing makes; True when made without __init__."},
     {"outgoing", (PyCFunction)(void (*)(void))outgoing, METH_FASTCALL,
      "outgoing(message, time, msgid, client_tags=None, account=None, bot=False): an Outgoing, made without its __init__."},
+    {"new_tuple", (PyCFunction)(void (*)(void))new_tuple, METH_FASTCALL,
+     "new_tuple(cls, fields): tuple.__new__(cls, fields), for a tuple of fields."},
     {"deliver", (PyCFunction)(void (*)(void))deliver, METH_FASTCALL,
      "deliver(local, skip, out): announce.to_members's loop."},
     {"deliver_one", (PyCFunction)(void (*)(void))deliver_one, METH_FASTCALL,

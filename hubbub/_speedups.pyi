@@ -1,5 +1,7 @@
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 class OutputQueue:
     ip: str
@@ -36,6 +38,7 @@ def message(
     type: Callable[..., Any], command: str, params: list[str], source: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> Any: ...
+def new_tuple(cls: type[_T], fields: tuple[Any, ...], /) -> _T: ...
 def outgoing_class(type: type[Any], encode: Callable[[Any], bytes | None], form_bits: int) -> bool: ...
 def outgoing(
     message: Any, time: float, msgid: str, client_tags: dict[str, str] | None = None, account: str | None = None,

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple, TypeVar, cast
 
+from hubbub.speedups import compiled
+
 T = TypeVar("T")
 EVENT_TYPES: dict[str, type[Any]] = {}
 
@@ -377,7 +379,13 @@ class Said(NamedTuple):
 
 # Said(*fields), made as NamedTuple's own __new__ makes it (tuple.__new__ with the fields)
 # without calling that Python function: every message makes one. All nine fields, in order.
-new_said = cast("Callable[[tuple[Any, ...]], Said]", partial(tuple.__new__, Said))
+# Where the compiled module is built, by its new_tuple: a partial of tuple.__new__ (a slot
+# wrapper, not callable by vectorcall) copies its arguments at each call, and
+# tuple.__new__ the fields once more.
+new_said = cast(
+    "Callable[[tuple[Any, ...]], Said]",
+    partial(tuple.__new__, Said) if compiled is None else partial(compiled.new_tuple, Said),
+)
 
 
 @_event

@@ -38,17 +38,20 @@ _command_of = COMMANDS.get
 
 
 class Session:
-    __slots__ = ("svc", "link", "ctx", "ip")
+    __slots__ = ("svc", "link", "ctx", "ip", "incoming")
     # As a transport's session (a WebSocket's): the peer is an IRC client, its bytes go
     # to no telnet filter (see SessionPort).
     speaks_irc = True
-    incoming: Callable[[bytes], bytes] | None = None
 
     def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False, certfp: str | None = None) -> None:
         self.svc = svc
         self.link = link
         self.ctx: Context | None = None
         self.ip = ip
+        # None: no telnet filter. A slot of its own, not a class default: the transport
+        # reads it for every read, and the interpreter (3.11) specializes the read of a
+        # slot, not of a class attribute read through an instance.
+        self.incoming: Callable[[bytes], bytes] | None = None
         uid = svc.new_uid()
         # Its lines wait until the user exists (at once on one node; in a cluster, once
         # the network has ordered its arrival, the per-address limit counted network-wide).
@@ -127,7 +130,7 @@ class Session:
             conn.last_activity = clock()
             conn.ping_sent = False
             body_len = len(raw)
-            if raw[:1] == b"@":
+            if raw and raw[0] == 64:  # b"@", without a slice made
                 space = raw.find(b" ")
                 tags_len = space if space >= 0 else len(raw)
                 if tags_len + 1 > MAX_TAGS:  # message-tags: 8191 bytes with the '@' and the space

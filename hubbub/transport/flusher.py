@@ -14,7 +14,6 @@ held, output goes out at once.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -83,11 +82,12 @@ class Flusher:
         self._held: deque[_Generation] = deque()
         self._waiting: set[asyncio.Future[None]] = set()  # the commits held output waits for
         # Every message schedules a flush: the call made once (a partial, which costs no
-        # Python frame to call), with one context of its own rather than a copy of the
-        # current one per call (it reads no context variable, and one flush is done before
-        # the next is scheduled). The compiled output queue schedules it as `mark` does,
-        # through `_scheduled` and `_schedule` (hubbub/_speedups.c, wake_flusher).
-        self._schedule = partial(loop.call_soon, self.flush, context=contextvars.Context())
+        # Python frame to call). It has no keyword argument (no `context=`): a partial with
+        # one is called the slow way, its keywords copied into a new dict at each call,
+        # which costs more than the copy of the current context call_soon then makes. The
+        # compiled output queue schedules it as `mark` does, through `_scheduled` and
+        # `_schedule` (hubbub/_speedups.c, wake_flusher).
+        self._schedule = partial(loop.call_soon, self.flush)
         self._releasing = False
 
     def mark(self, queue: Queue) -> None:
@@ -112,7 +112,7 @@ class Flusher:
     def flush(self) -> None:
         self._scheduled = False
         marked = self.marked  # the queues hold this list: emptied, never replaced
-        dirty = marked[:]
+        dirty = marked.copy()
         marked.clear()
         pending = None
         if self._due:

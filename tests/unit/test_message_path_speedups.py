@@ -230,3 +230,29 @@ def test_the_common_commands_are_read_as_the_interned_names() -> None:
         assert message is not None and message.command is sys.intern(command)
     other = parse_common(b"PRIVMSGX bob :hi", Message)
     assert other is not None and other.command == "PRIVMSGX"
+
+
+@needs_c
+def test_a_tuple_made_in_c_is_the_one_tuple_new_makes() -> None:
+    """new_tuple(cls, fields) is tuple.__new__(cls, fields): the same class, fields,
+    equality and hash, tracked by the collector as every tuple subclass's instance (a
+    field may refer back to it); an exact tuple comes back as it is; anything else is
+    refused, as tuple.__new__ would refuse it."""
+    import gc
+
+    from hubbub.server.events import Said, new_said
+
+    fields = ("u1", "PRIVMSG", "#c", True, "hi", {"+x": "y"}, 1.5, "m1", "@")
+    made = compiled.new_tuple(Said, fields)
+    reference = tuple.__new__(Said, fields)
+    assert type(made) is Said and made == reference and made.tags is fields[5] and made.status == "@"
+    assert gc.is_tracked(made)
+    assert hash(compiled.new_tuple(Said, ("u1", "PRIVMSG", "#c", True, "hi", None, 1.5, "m1", ""))) == hash(
+        Said("u1", "PRIVMSG", "#c", True, "hi", None, 1.5, "m1")
+    )
+    assert new_said(fields) == reference and type(new_said(fields)) is Said
+    assert compiled.new_tuple(tuple, fields) is fields
+    assert compiled.new_tuple(Said, ()) == () and type(compiled.new_tuple(Said, ())) is Said
+    for bad in ((Said, ["u1"]), (str, ("a",)), (1, ("a",)), (Said,)):
+        with pytest.raises(TypeError):
+            compiled.new_tuple(*bad)

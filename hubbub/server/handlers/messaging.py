@@ -201,7 +201,7 @@ def _relay(ctx: Context, message: Message) -> None:
             error(n.ERR_NOTEXTTOSEND, "No text to send")
             return
         text = params[1]
-    targets: Sequence[str] = params[0:1]
+    targets: Sequence[str] = (params[0],)
     if "," in params[0]:
         # each target once (`bob,BOB,bob`: one copy, as the charybdis family does), in the order named
         once: dict[str, str] = {}
