@@ -110,7 +110,7 @@ slot_offset(SlotCache *cache, PyObject *obj)
 }
 
 static PyObject *
-slot_get(SlotCache *cache, PyObject *obj)
+slot_get_looked_up(SlotCache *cache, PyObject *obj)
 {
     Py_ssize_t offset = slot_offset(cache, obj);
     if (offset > 0) {
@@ -119,6 +119,20 @@ slot_get(SlotCache *cache, PyObject *obj)
             return Py_NewRef(value);
     }
     return PyObject_GetAttr(obj, *cache->name);
+}
+
+/* getattr(obj, name), a new reference. The class seen last, unchanged, is read inline
+ * (the delivery loop reads three slots a member); any other way out of line. */
+static inline PyObject *
+slot_get(SlotCache *cache, PyObject *obj)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    if (type == cache->type && type->tp_version_tag == cache->version && cache->offset > 0) {
+        PyObject *value = *(PyObject **)((char *)obj + cache->offset);
+        if (value != NULL)
+            return Py_NewRef(value);
+    }
+    return slot_get_looked_up(cache, obj);
 }
 
 /* setattr(obj, name, value), into the slot when it is one of a class that sets its
@@ -864,6 +878,48 @@ link_write(PyObject *link, PyObject *data)
 
 #define FORMS 16  /* every tag mask is below this (server/delivery.py ALL_MASKS) */
 
+/* The ints 0 to FORMS - 1, which CPython makes once and shares (its small ints): a
+ * connection's tag_mask is one of them, so it is found by its address, next to the
+ * others in one array, rather than converted (PyLong_AsLong's checks, for each member
+ * of each message). `masks_in_a_row`: they were found one sizeof(PyLongObject) apart at
+ * start-up; without that, or for any other object, the conversion is made. */
+static PyObject *mask_ints[FORMS];
+static int masks_in_a_row;
+
+static int
+find_mask_ints(void)
+{
+    for (long i = 0; i < FORMS; i++)
+        if ((mask_ints[i] = PyLong_FromLong(i)) == NULL)
+            return -1;
+    masks_in_a_row = 1;
+    for (long i = 1; i < FORMS; i++)
+        if ((char *)mask_ints[i] - (char *)mask_ints[0] != i * (Py_ssize_t)sizeof(PyLongObject))
+            masks_in_a_row = 0;
+    return 0;
+}
+
+/* A tag mask as a C long: 0 to FORMS - 1, or -1 with an exception set. */
+static inline long
+mask_value(PyObject *m)
+{
+    if (masks_in_a_row) {
+        size_t at = (size_t)((char *)m - (char *)mask_ints[0]);  /* below the first: past them all */
+        if (at < FORMS * sizeof(PyLongObject) && at % sizeof(PyLongObject) == 0) {
+            long i = (long)(at / sizeof(PyLongObject));
+            if (mask_ints[i] == m)
+                return i;
+        }
+    }
+    long mask = PyLong_AsLong(m);
+    if ((mask == -1 && PyErr_Occurred()) || mask < 0 || mask >= FORMS) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "deliver: tag_mask out of range");
+        return -1;
+    }
+    return mask;
+}
+
 /* One connection's copy of `out`: when its `fast` link is set, `out`'s wire form for its
  * `tag_mask`, taken from `forms` or fetched once into it, written there; otherwise
  * `conn.deliver(out)`. 0, or -1 with an exception set. */
@@ -885,11 +941,9 @@ deliver_to(PyObject *conn, PyObject *out, PyObject **forms)
             Py_DECREF(fast);
             return -1;
         }
-        long mask = PyLong_AsLong(m);
+        long mask = mask_value(m);
         Py_DECREF(m);
-        if ((mask == -1 && PyErr_Occurred()) || mask < 0 || mask >= FORMS) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "deliver: tag_mask out of range");
+        if (mask < 0) {
             Py_DECREF(fast);
             return -1;
         }
@@ -2126,6 +2180,8 @@ intern(PyObject **slot, const char *text)
 static int
 module_exec(PyObject *module)
 {
+    if (find_mask_ints() < 0)
+        return -1;
     if (intern(&str_write, "write") < 0
         || intern(&str_pending, "get_write_buffer_size") < 0 || intern(&str_abort, "abort") < 0
         || intern(&str_exceeded, "sendq_exceeded") < 0 || intern(&str_fast, "fast") < 0

@@ -121,6 +121,8 @@ def channel_refuses_speech(channel: Channel, user: User) -> str | None:
         return "Cannot send to channel (+m)"
     if "M" in channel.modes and user.account is None:
         return "Cannot send to channel (+M): log in to your account to speak"
+    if not channel.lists["b"].entries:  # no ban, no mute: asked once here, not by each below (a frame each)
+        return None
     if is_banned(channel, user):
         return "Cannot send to channel (you are banned)"
     if is_muted(channel, user):

@@ -721,7 +721,10 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
             if status:
                 outcome.delivered = to_ranked_members(channel, out, user, status)
             else:
-                to_members(channel, out, user)
+                if compiled is not None:  # to_members's loop in C, without to_members's frame
+                    compiled.deliver(channel.local, user.conn, out)
+                else:
+                    to_members(channel, out, user)
         else:
             target = outcome.target
             if target is not None and target is not user and (conn := target.conn) is not None:

@@ -14,7 +14,7 @@ from hubbub.irc.message import Message
 from hubbub.server import announce
 from hubbub.server.channel import Channel
 from hubbub.server.connection import Connection
-from hubbub.server.delivery import WANTS_TAGS, WANTS_TIME, Outgoing
+from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, WANTS_TIME, Outgoing
 from hubbub.server.output import IrcOutput
 from hubbub.server.user import User
 from hubbub.speedups import compiled
@@ -137,6 +137,36 @@ def test_delivery_to_a_changed_connection_class_still_reads_it_right(implementat
         assert link.got[-1].startswith(b"@time=")
     finally:
         del Connection.probe  # type: ignore[attr-defined]
+
+
+class MaskInt(int):
+    """A tag mask equal to a small int, but not the one CPython shares for its value."""
+
+
+def test_every_tag_mask_is_read_right_whatever_int_holds_it(implementation: str) -> None:
+    """The compiled loop finds a tag mask by its address among the ints CPython shares
+    for 0 to 15; one held by any other int object is converted, to the same form."""
+    channel = Channel("#c", 0.0)
+    links = []
+    for mask in range(ALL_MASKS):
+        _, shared = member(channel, f"a{mask}", mask)
+        _, own = member(channel, f"b{mask}", MaskInt(mask))
+        links.append((mask, shared, own))
+    out = Counted()
+    announce.to_members(channel, out)
+    reference = Outgoing(Message("PRIVMSG", ["#c", "hi"], "a!u@h"), 1_800_000_000.0, "m1")
+    for mask, shared, own in links:
+        assert shared.got == own.got == [reference.irc_bytes(mask)], mask
+
+
+@pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")
+@pytest.mark.parametrize("mask", [ALL_MASKS, -1, MaskInt(ALL_MASKS), 2**70])
+def test_a_tag_mask_out_of_range_is_refused_by_the_compiled_loop(mask: int) -> None:
+    channel = Channel("#c", 0.0)
+    _, link = member(channel, "a", mask)
+    with pytest.raises((ValueError, OverflowError)):
+        announce.to_members(channel, Counted())
+    assert link.got == []
 
 
 class Failing:
