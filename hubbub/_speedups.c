@@ -29,8 +29,9 @@
  *   message       a Message made as its class makes it, without calling its __init__;
  *   outgoing      server/delivery.py's Outgoing made the same way, and its bare form taken
  *                 by the delivery loop itself (no Python frame of irc_bytes);
- *   new_tuple     tuple.__new__(cls, fields), as a NamedTuple's own __new__ makes one: the
- *                 event (server/events.py's Said) every message is;
+ *   new_tuple     tuple.__new__(cls, fields) for a tuple subclass made in Python, as a
+ *                 NamedTuple's own __new__ makes one: the event (server/events.py's Said)
+ *                 every message is;
  *
  * and the read of what a plain connection's client sent:
  *
@@ -894,7 +895,7 @@ find_mask_ints(void)
             return -1;
     masks_in_a_row = 1;
     for (long i = 1; i < FORMS; i++)
-        if ((char *)mask_ints[i] - (char *)mask_ints[0] != i * (Py_ssize_t)sizeof(PyLongObject))
+        if ((uintptr_t)mask_ints[i] - (uintptr_t)mask_ints[0] != (uintptr_t)i * sizeof(PyLongObject))
             masks_in_a_row = 0;
     return 0;
 }
@@ -904,7 +905,7 @@ static inline long
 mask_value(PyObject *m)
 {
     if (masks_in_a_row) {
-        size_t at = (size_t)((char *)m - (char *)mask_ints[0]);  /* below the first: past them all */
+        size_t at = (size_t)((uintptr_t)m - (uintptr_t)mask_ints[0]);  /* below the first: past them all */
         if (at < FORMS * sizeof(PyLongObject) && at % sizeof(PyLongObject) == 0) {
             long i = (long)(at / sizeof(PyLongObject));
             if (mask_ints[i] == m)
@@ -2113,24 +2114,36 @@ read_fd(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyBytes_FromStringAndSize(read_buffer, got);
 }
 
-/* new_tuple(cls, fields): tuple.__new__(cls, fields) for a tuple subclass and an exact
- * tuple of its fields, as a NamedTuple's own __new__ makes one without its Python frame.
- * Every message is one (server/events.py's new_said): tuple.__new__, a slot wrapper,
- * cannot be called by vectorcall, so a partial of it copies its arguments into a new
- * tuple at each call, and tuple.__new__ copies the fields into one more before the
- * instance; here they are copied once, into the instance. */
+/* new_tuple(cls, fields): tuple.__new__(cls, fields) for an exact tuple of fields, as a
+ * NamedTuple's own __new__ makes one, without its Python frame. Every message is one
+ * (server/events.py's new_said): tuple.__new__, a slot wrapper, cannot be called by
+ * vectorcall, so a partial of it copies its arguments into a new tuple at each call,
+ * and tuple.__new__ copies the fields into one more before the instance; here they are
+ * copied once, into the instance. The first time a class comes (or once it changed),
+ * tuple.__new__ itself makes the instance, and so checks that the class may be made
+ * that way (not time.struct_time, whose hidden fields only its own __new__ fills);
+ * the class it accepted is remembered. */
+static PyTypeObject *tuple_class;  /* strong reference: the last class tuple.__new__ made */
+static unsigned int tuple_class_version;
+
 static PyObject *
 new_tuple(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)
-        || !PyTuple_CheckExact(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "new_tuple(cls, fields): a subclass of tuple, and a tuple");
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "new_tuple(cls, fields): a class, and a tuple");
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)args[0];
     PyObject *fields = args[1];
-    if (type == &PyTuple_Type)
-        return Py_NewRef(fields);
+    if (type != tuple_class || type->tp_version_tag != tuple_class_version || tuple_class_version == 0) {
+        PyObject *made = PyObject_CallMethod((PyObject *)&PyTuple_Type, "__new__", "OO", type, fields);
+        if (made == NULL || !PyTuple_Check(made) || Py_IS_TYPE(made, &PyTuple_Type))
+            return made;  /* refused; or tuple's own, or what some other __new__ made: as it is */
+        Py_INCREF(type);
+        Py_XSETREF(tuple_class, type);
+        tuple_class_version = type->tp_version_tag;
+        return made;
+    }
     Py_ssize_t size = PyTuple_GET_SIZE(fields);
     PyObject *made = type->tp_alloc(type, size);
     if (made == NULL)
@@ -2180,7 +2193,7 @@ intern(PyObject **slot, const char *text)
 static int
 module_exec(PyObject *module)
 {
-    if (find_mask_ints() < 0)
+    if (find_mask_ints() < 0 || PyModule_AddIntConstant(module, "MASKS_BY_ADDRESS", masks_in_a_row) < 0)
         return -1;
     if (intern(&str_write, "write") < 0
         || intern(&str_pending, "get_write_buffer_size") < 0 || intern(&str_abort, "abort") < 0

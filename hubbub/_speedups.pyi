@@ -3,6 +3,8 @@ from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
+MASKS_BY_ADDRESS: int  # 1: a tag mask is found by its address among the shared ints 0 to 15
+
 class OutputQueue:
     ip: str
     sendq: int

@@ -5,8 +5,8 @@ HUBBUB_PURE=1 in the environment, hubbub runs the Python code it mirrors
 (transport/gate.py's OutputQueue, server/announce.py's to_members loop, irc/framing.py's
 LineBuffer, irc/message.py's parse and Message.encode for the common line,
 server/apply.py's in_time_order, irc/casemap.py's casefold, a Message's making, an
-Outgoing's making and bare form, server/delivery.py's new_msgid, tuple.__new__ for
-server/events.py's new_said, and os.read for transport/sockets.py), which stays the
+Outgoing's making and bare form, server/delivery.py's new_msgid, tuple.__new__ (of a
+NamedTuple) for server/events.py's new_said, and os.read for transport/sockets.py), which stays the
 reference: the tests run both.
 
 A compiled module built from another version of its source than the one beside it is not

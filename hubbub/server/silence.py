@@ -19,7 +19,8 @@ What a list keeps out, and what it does not:
 * private PRIVMSG, NOTICE, TAGMSG (typing notifications, reactions) and draft/multiline
   messages to its owner, and INVITEs (the line; the invitation still stands, it only
   ever lets its target in). Not channel messages: the channel fan-out is the compiled
-  loop every message passes (announce.to_members), and a per-member check there would
+  loop every message passes (announce.to_members's, called by the announcement of a
+  message), and a per-member check there would
   cost every message of every channel; clients' own /ignore covers channels.
 * Not operators (user mode +o): they reach everyone, as with user mode +R.
 * The sender is told nothing: no error, its echo-message copy as usual, and the 301

@@ -12,9 +12,11 @@ import pytest
 
 from hubbub.irc.message import Message
 from hubbub.server import announce
+from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
 from hubbub.server.connection import Connection
 from hubbub.server.delivery import ALL_MASKS, WANTS_TAGS, WANTS_TIME, Outgoing
+from hubbub.server.events import Said
 from hubbub.server.output import IrcOutput
 from hubbub.server.user import User
 from hubbub.speedups import compiled
@@ -139,6 +141,33 @@ def test_delivery_to_a_changed_connection_class_still_reads_it_right(implementat
         del Connection.probe  # type: ignore[attr-defined]
 
 
+def said_to(channel: Channel, sender: User) -> None:
+    """The announcement of a PRIVMSG from `sender` to `channel`, applied."""
+    outcome = Outcome()
+    outcome.rejected, outcome.user, outcome.channel, outcome.target, outcome.delivered = None, sender, channel, None, -1
+    event = Said(sender.uid, "PRIVMSG", channel.key, True, "hi", None, 1_800_000_000.0, "m1")
+    announce._said(None, event, outcome)  # type: ignore[arg-type]  # the announcer is not read for it
+
+
+def test_a_channel_message_reaches_every_member_but_its_sender(implementation: str) -> None:
+    """announce._said gives the compiled loop the sender's connection to skip (as
+    to_members does); the sender's own copy only with echo-message; a sender with no
+    connection here (on another node) skips no one."""
+    channel = Channel("#c", 0.0)
+    sender, sender_link = member(channel, "a")
+    _, other_link = member(channel, "b")
+    said_to(channel, sender.user)
+    assert sender_link.got == [] and len(other_link.got) == 1 and other_link.got[0].endswith(b" PRIVMSG #c :hi\r\n")
+    sender.caps = frozenset({"echo-message"})
+    said_to(channel, sender.user)
+    assert sender_link.got == other_link.got[1:] and len(other_link.got) == 2
+    remote = User("r", "192.0.2.9", "192.0.2.9", False, 0.0)
+    remote.nick = "r"
+    channel.members[remote] = ""
+    said_to(channel, remote)
+    assert len(sender_link.got) == 2 and len(other_link.got) == 3
+
+
 class MaskInt(int):
     """A tag mask equal to a small int, but not the one CPython shares for its value."""
 
@@ -152,11 +181,14 @@ def test_every_tag_mask_is_read_right_whatever_int_holds_it(implementation: str)
         _, shared = member(channel, f"a{mask}", mask)
         _, own = member(channel, f"b{mask}", MaskInt(mask))
         links.append((mask, shared, own))
+    _, false = member(channel, "f", False)  # a bool is an int too, and no shared one of 0 or 1
+    _, true = member(channel, "t", True)
     out = Counted()
     announce.to_members(channel, out)
     reference = Outgoing(Message("PRIVMSG", ["#c", "hi"], "a!u@h"), 1_800_000_000.0, "m1")
     for mask, shared, own in links:
         assert shared.got == own.got == [reference.irc_bytes(mask)], mask
+    assert false.got == [reference.irc_bytes(0)] and true.got == [reference.irc_bytes(1)]
 
 
 @pytest.mark.skipif(compiled is None, reason="hubbub._speedups is not built")

@@ -236,23 +236,78 @@ def test_the_common_commands_are_read_as_the_interned_names() -> None:
 def test_a_tuple_made_in_c_is_the_one_tuple_new_makes() -> None:
     """new_tuple(cls, fields) is tuple.__new__(cls, fields): the same class, fields,
     equality and hash, tracked by the collector as every tuple subclass's instance (a
-    field may refer back to it); an exact tuple comes back as it is; anything else is
-    refused, as tuple.__new__ would refuse it."""
+    field may refer back to it), the first time a class comes (made by tuple.__new__
+    itself) and every time after (made in C); an exact tuple comes back as it is."""
     import gc
 
     from hubbub.server.events import Said, new_said
 
     fields = ("u1", "PRIVMSG", "#c", True, "hi", {"+x": "y"}, 1.5, "m1", "@")
-    made = compiled.new_tuple(Said, fields)
     reference = tuple.__new__(Said, fields)
-    assert type(made) is Said and made == reference and made.tags is fields[5] and made.status == "@"
-    assert gc.is_tracked(made)
+    for _ in range(3):
+        made = compiled.new_tuple(Said, fields)
+        assert type(made) is Said and made == reference and made.tags is fields[5] and made.status == "@"
+        assert gc.is_tracked(made)
     assert hash(compiled.new_tuple(Said, ("u1", "PRIVMSG", "#c", True, "hi", None, 1.5, "m1", ""))) == hash(
         Said("u1", "PRIVMSG", "#c", True, "hi", None, 1.5, "m1")
     )
     assert new_said(fields) == reference and type(new_said(fields)) is Said
     assert compiled.new_tuple(tuple, fields) is fields
-    assert compiled.new_tuple(Said, ()) == () and type(compiled.new_tuple(Said, ())) is Said
-    for bad in ((Said, ["u1"]), (str, ("a",)), (1, ("a",)), (Said,)):
+    for _ in range(2):
+        assert compiled.new_tuple(Said, ()) == () and type(compiled.new_tuple(Said, ())) is Said
+
+
+@needs_c
+def test_new_tuple_refuses_what_tuple_new_refuses_every_time() -> None:
+    """A tuple subclass made in C with fields of its own (time.struct_time, os.stat_result:
+    tuple.__new__ says it is not safe) is refused the second time as the first, not made
+    with its hidden fields empty; so is anything that is no tuple class, or fields that
+    are not a tuple."""
+    import time
+
+    from hubbub.server.events import Said
+
+    compiled.new_tuple(Said, ("u1",) * 9)  # the class remembered last: another comes next
+    for cls in (time.struct_time, os.stat_result):
+        for _ in range(2):
+            with pytest.raises(TypeError, match="not safe"):
+                compiled.new_tuple(cls, tuple(range(11)))
+    for bad in ((str, ("a",)), (object, ("a",)), (1, ("a",)), (Said, ["u1"]), (Said,)):
         with pytest.raises(TypeError):
             compiled.new_tuple(*bad)
+
+
+@needs_c
+def test_a_class_changed_since_is_made_by_tuple_new_again() -> None:
+    """The class tuple.__new__ accepted is remembered with its version: once the class
+    changed (an attribute set on it), tuple.__new__ makes its instances again."""
+
+    class Pair(tuple):  # type: ignore[type-arg]
+        pass
+
+    assert type(compiled.new_tuple(Pair, (1, 2))) is Pair
+    assert type(compiled.new_tuple(Pair, (1, 2))) is Pair
+    Pair.extra = 1  # type: ignore[attr-defined]  # the class changes (its version tag)
+    assert compiled.new_tuple(Pair, (3, 4)) == (3, 4) and type(compiled.new_tuple(Pair, (3, 4))) is Pair
+
+
+def test_the_flush_is_scheduled_by_a_partial_without_keywords() -> None:
+    """A partial with a keyword is called the slow way (its keywords copied into a new
+    dict at each call): the one every message calls has none."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        flusher = flushing.Flusher(loop)
+        assert not flusher._schedule.keywords  # type: ignore[attr-defined]
+        assert flusher._schedule.args == (flusher.flush,)  # type: ignore[attr-defined]
+    finally:
+        loop.close()
+
+
+@needs_c
+def test_tag_masks_are_found_by_their_address_on_this_interpreter() -> None:
+    """The shared ints 0 to 15 lie in a row on CPython: the delivery loop finds a
+    member's tag mask by its address (else it converts each one, correct but dearer)."""
+    if sys.implementation.name == "cpython":
+        assert compiled.MASKS_BY_ADDRESS == 1
