@@ -1,7 +1,8 @@
 """The compiled module is used only when it was built from the source beside it: after a
 `git pull` on an editable install (scripts/serve), an old build whose functions take
 other arguments would make every message fail; the server runs the Python code instead
-and its log says to rebuild."""
+and its log says to rebuild. And the Python code alone (HUBBUB_PURE=1) carries the
+common messages end to end, as it does where no C compiler was at hand."""
 
 from __future__ import annotations
 
@@ -76,5 +77,43 @@ async def test_a_build_older_than_its_source_is_left_out_and_the_server_says_so(
         finally:
             await client.close()
     finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_the_python_code_alone_carries_channel_and_private_messages(tmp_path: Path) -> None:
+    """With HUBBUB_PURE=1 every compiled twin is left out (the message's event made by
+    tuple.__new__, the channel's copies by to_members, the queues and the flusher in
+    Python): a channel message reaches the other member and not its sender, a private
+    one its target."""
+    env = {**os.environ, "HUBBUB_PURE": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hubbub", "serve", "--listen", "127.0.0.1:0", "--no-web", "--db", ":memory:",
+        cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    log: list[str] = []
+    clients: list[LineClient] = []
+    try:
+        while not any("ready as" in line for line in log):
+            raw = await asyncio.wait_for(proc.stderr.readline(), STARTUP)
+            assert raw, f"hubbub exited before it was ready: {log}"
+            log.append(raw.decode(errors="replace").rstrip("\n"))
+        port = next(int(m.group(1)) for line in log if (m := re.search(r"listening irc 127\.0\.0\.1:(\d+)$", line)))
+        for nick in ("alice", "bob"):
+            client = await LineClient.connect_to("127.0.0.1", port)
+            clients.append(client)
+            await client.register(nick)
+            client.send("JOIN #c")
+            await client.expect("366")
+        alice, bob = clients
+        alice.send("PRIVMSG #c :to the channel")
+        assert (await bob.expect("PRIVMSG")).params == ["#c", "to the channel"]
+        bob.send("PRIVMSG alice :to you")
+        # the first PRIVMSG alice gets is bob's: her own line to the channel did not come back
+        assert (await alice.expect("PRIVMSG")).params == ["alice", "to you"]
+    finally:
+        for client in clients:
+            await client.close()
         proc.terminate()
         await proc.wait()
