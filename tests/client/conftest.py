@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
+from textual import _styles_cache
 
 from hubbub.app import Runtime
 from hubbub.client import Client, ClientConfig, Subscription
 from tests.client.ircv3_peer import IRCv3Peer
 from tests.helpers import LOBBY_CREATOR_OP
+
+
+@pytest.fixture(autouse=True)
+def _textual_styles_cache_emptied() -> Iterator[None]:
+    """Textual (8.2) caches `StylesCache.get_inner_outer` with `lru_cache` on the method,
+    so its 1,024 entries keep as many widgets' style caches alive, with every line they
+    drew: after a few dozen apps, some 400,000 objects that each of the worker's full
+    garbage collections walked again (0.8 s apiece), and pytest's five at its exit
+    outlasted what xdist waits for a worker to end. Emptied after each test."""
+    yield
+    get_inner_outer = getattr(getattr(_styles_cache, "StylesCache", None), "get_inner_outer", None)
+    if get_inner_outer is not None and hasattr(get_inner_outer, "cache_clear"):
+        get_inner_outer.cache_clear()
+
 
 # Quick to give up and quick to come back, so tests of failure stay fast.
 FAST = {"reconnect_delay": 0.05, "reconnect_max_delay": 0.2, "connect_timeout": 5.0,
