@@ -21,8 +21,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, cast
 
-from OpenSSL import SSL
-
 from hubbub.config import Config, ConfigError, WebSection
 from hubbub.engine.reconcile import reconcile
 from hubbub.engine.replica import LOST_TEXT, Replica
@@ -43,7 +41,6 @@ from hubbub.server.handlers.registration import announce_cap_changes
 from hubbub.server.session import Session
 from hubbub.server.user import new_node_id
 from hubbub.store import shared
-from hubbub.transport import tls
 from hubbub.transport.flusher import Flusher
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.httpconn import HttpConnection
@@ -53,13 +50,14 @@ from hubbub.transport.tcp import TcpConnection, tune
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from OpenSSL import SSL
 
     from hubbub.engine.redis import RedisLog
 
 log = logging.getLogger("hubbub")
 
 # for IRC over TLS, for HTTPS, and whether the certificate is self-signed (no STS then)
-Contexts = tuple[SSL.Context | None, ssl.SSLContext | None, bool]
+Contexts = tuple["SSL.Context | None", "ssl.SSLContext | None", bool]
 Report = Callable[[str | None, list[str]], None]  # a reload's outcome: (error, notes)
 
 SHUTDOWN_FLUSH_SECONDS = 2.0
@@ -293,6 +291,9 @@ class Runtime:
         self.metrics.proxied = lambda: proxied.outcomes
         self._fit_descriptors()
         # a certificate problem stops us before anything listens
+        if self.config.listen.tls or (self.config.listen.web and self.config.web.tls):
+            # pyOpenSSL and cryptography (some 60 ms of imports) only for a server with TLS
+            from hubbub.transport import tls
         if self.config.listen.tls:
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
             self.services.tls_self_signed = tls.is_self_signed(self.config.tls.cert)
@@ -623,6 +624,8 @@ class Runtime:
         motd = config.motd_lines()
         context = https = None
         self_signed = False
+        if self.tls_context is not None or self.https_context is not None:
+            from hubbub.transport import tls
         if self.tls_context is not None:
             context = tls.server_context(config.tls, self.config.server.name)
             self_signed = tls.is_self_signed(config.tls.cert)

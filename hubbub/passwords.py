@@ -13,13 +13,23 @@ import base64
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from scramp import ScramException, ScramMechanism
-from scramp.utils import saslprep
 
-SCRAM = ScramMechanism("SCRAM-SHA-256")
+if TYPE_CHECKING:
+    from scramp import ScramMechanism
+
+
+@lru_cache(maxsize=1)
+def scram() -> ScramMechanism:
+    """SCRAM-SHA-256, made at its first use: scramp brings asn1crypto and
+    importlib.metadata, some 30 ms of imports that a server start (every node of a
+    cluster, every `hubbub` command) would pay whether or not anyone uses SCRAM."""
+    from scramp import ScramMechanism
+
+    return ScramMechanism("SCRAM-SHA-256")
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ def is_password_hash(text: str) -> bool:
 
 def scram_credentials(password: str) -> str:
     """SCRAM-SHA-256 keys for `password`: `salt:stored_key:server_key:iterations`, base64."""
-    salt, stored_key, server_key, iterations = SCRAM.make_auth_info(password)
+    salt, stored_key, server_key, iterations = scram().make_auth_info(password)
     parts = (base64.b64encode(salt), base64.b64encode(stored_key), base64.b64encode(server_key))
     return ":".join(part.decode() for part in parts) + f":{iterations}"
 
@@ -131,6 +141,9 @@ def unusable(password: str) -> str | None:
     as SASLprep (RFC 4013) prepares it, which refuses control characters, some
     invisible ones and text mixing directions badly. Asked before hashing, so the user
     is told, rather than the hashing failing."""
+    from scramp import ScramException
+    from scramp.utils import saslprep
+
     try:
         saslprep(password)
     except ScramException as exc:

@@ -14,9 +14,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hubbub.client.connection import ClientConfig
 from hubbub.irc.validate import is_valid_nick
+
+if TYPE_CHECKING:
+    from hubbub.client.connection import ClientConfig
 
 DEFAULT_PORT = 6667
 DEFAULT_TLS_PORT = 6697
@@ -92,6 +95,8 @@ def _ask(prompt: str) -> str:
 
 def config_from_args(args: argparse.Namespace) -> ClientConfig:
     """The client settings; asks on the terminal for what is missing."""
+    from hubbub.client.connection import ClientConfig  # the client library, loaded when a chat starts
+
     host, port, tls = parse_server(args.server, args.tls)
     nick = args.nick or default_nick()
     while not nick or not is_valid_nick(nick, 30):

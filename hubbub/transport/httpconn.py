@@ -31,7 +31,6 @@ from hubbub.transport import peer
 from hubbub.transport.gate import GateSettings
 from hubbub.transport.headers import SECURITY_HEADERS
 from hubbub.transport.ports import Counted, WebHost
-from hubbub.transport.tls import handshake_failure
 
 
 def refusal_response(reason: str) -> bytes:
@@ -93,7 +92,12 @@ class HttpConnection(asyncio.Protocol):
                 lambda: self, sock, ssl=context, ssl_handshake_timeout=timeout if context is not None else None
             )
         except (TimeoutError, OSError) as exc:  # ssl.SSLError, the timeout, a reset: all OSError
-            self._forget(handshake_failure(exc) if context is not None else None)
+            if context is None:
+                self._forget()
+            else:
+                from hubbub.transport.tls import handshake_failure  # loaded by a server with TLS only
+
+                self._forget(handshake_failure(exc))
         except asyncio.CancelledError:  # shutdown
             self._forget()
             raise

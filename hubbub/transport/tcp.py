@@ -28,8 +28,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-
-from OpenSSL import SSL
+from typing import TYPE_CHECKING
 
 from hubbub.irc.message import Message
 from hubbub.server.session import MAX_LINE
@@ -37,7 +36,11 @@ from hubbub.transport.gate import OUTPUT_QUEUE, GateSettings, LineGate, OutputQu
 from hubbub.transport.ports import ConnectionHost, SessionPort
 from hubbub.transport.pumping import GatedInput
 from hubbub.transport.sockets import SocketTransport
-from hubbub.transport.tlsstream import TlsStream
+
+if TYPE_CHECKING:
+    from OpenSSL import SSL
+
+    from hubbub.transport.tlsstream import TlsStream
 
 
 def _discard(data: bytes) -> None:
@@ -152,6 +155,8 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         conn._admitted = True
         conn._sock = sock
         conn._tune(sock)
+        from hubbub.transport.tlsstream import TlsStream  # pyOpenSSL: loaded by a server with TLS only
+
         conn._tls = TlsStream(context, conn, host.handshake_timeout())
         conn._handing_over = asyncio.ensure_future(conn._hand_over(sock, conn._tls))
 

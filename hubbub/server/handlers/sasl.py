@@ -20,12 +20,10 @@ import hmac
 from functools import partial
 from typing import Any
 
-from scramp import ScramException
-
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
-from hubbub.passwords import SCRAM, scram_keys
+from hubbub.passwords import scram, scram_keys
 from hubbub.server import logins
 from hubbub.server.account import Account
 from hubbub.server.commands import command
@@ -261,7 +259,7 @@ class _ScramServer:
             self.account = account
             return scram_keys(account.scram)
 
-        self.server = SCRAM.make_server(keys)
+        self.server = scram().make_server(keys)
 
 
 def _scram_first(ctx: Context, exchange: Exchange, text: str) -> None:
@@ -270,29 +268,33 @@ def _scram_first(ctx: Context, exchange: Exchange, text: str) -> None:
 
 
 def _scram_first_now(ctx: Context, exchange: Exchange, text: str) -> None:
-    scram = _ScramServer(ctx)
+    from scramp import ScramException  # loaded by passwords.scram() already
+
+    server = _ScramServer(ctx)
     try:
-        scram.server.set_client_first(text)
+        server.server.set_client_first(text)
     except ScramException:
         _fail(ctx, "SASL authentication failed: invalid SCRAM message")
         return
-    if _throttled(ctx, scram.name):
+    if _throttled(ctx, server.name):
         return
-    exchange.scram = scram
+    exchange.scram = server
     exchange.step = 1
-    _send_challenge(ctx, scram.server.get_server_first().encode())
+    _send_challenge(ctx, server.server.get_server_first().encode())
 
 
 def _scram_final(ctx: Context, exchange: Exchange, text: str) -> None:
-    scram: _ScramServer = exchange.scram
+    from scramp import ScramException  # loaded by passwords.scram() already
+
+    server: _ScramServer = exchange.scram
     try:
-        scram.server.set_client_final(text)
+        server.server.set_client_final(text)
     except ScramException:
-        if not logins.failed(ctx, casefold(scram.name)):
+        if not logins.failed(ctx, casefold(server.name)):
             _fail(ctx, "SASL authentication failed: invalid account credentials")
         return
-    if scram.account is None or ctx.state.accounts.get(scram.account.key) is not scram.account:
+    if server.account is None or ctx.state.accounts.get(server.account.key) is not server.account:
         _fail(ctx)
         return
     exchange.step = 2
-    _send_challenge(ctx, scram.server.get_server_final().encode())
+    _send_challenge(ctx, server.server.get_server_final().encode())
