@@ -178,6 +178,7 @@ class RedisLog:
         self._loaded: str | None = None  # the token of the snapshot this replica last started from
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._in_read = False  # the reader waits in XREAD: a stop may cancel it there
         self._settling = False  # our last publish was refused: a log made again waits (SETTLING)
         self._told_waiting = False  # the log said a stop waits for that
         # the server is stopping (its clients are let go before `stop`): a loss read
@@ -389,8 +390,8 @@ class RedisLog:
         if self._stopping:
             return
         self._stopping = True
-        # The reader ends by itself within its read's block: a blocked XREAD is not
-        # cancelled (a cancelled read may never return the connection).
+        # The reader is cancelled only while it waits in XREAD (below): its connection is
+        # its own (no pool to give it back to), and is closed at the end of the stop.
         reader, publisher, beater = self._tasks or (None, None, None)
         if beater is not None:
             beater.cancel()
@@ -407,6 +408,13 @@ class RedisLog:
             await asyncio.sleep(0.01)
         if publisher is not None:
             publisher.cancel()
+        if reader is not None and self._in_read:
+            # Blocked in XREAD for up to READ_BLOCK: nothing of what it would return is
+            # applied yet (`_read_our_departure` reads it again, from the replica's last
+            # id), and its connection is closed below, so waiting for the read to end
+            # would only hold the stop up. Elsewhere (applying entries, making the
+            # replica again) it is left to finish.
+            reader.cancel()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=READ_BLOCK / 1000 + 1)
             for task in late:
@@ -530,12 +538,15 @@ class RedisLog:
         while not self._stopping:
             await self.synced.wait()
             generation = self.generation
+            self._in_read = True
             try:
                 reply: Any = await self.rr.xread({self.k_log: self.replica.last_id}, count=BATCH, block=READ_BLOCK)
             except UNREACHABLE as exc:
                 self._unreachable(exc)
                 await asyncio.sleep(self.beat)
                 continue
+            finally:
+                self._in_read = False
             self._reachable()
             if generation != self.generation or not reply or self._stopping:
                 continue
