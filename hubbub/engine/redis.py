@@ -542,6 +542,7 @@ class RedisLog:
             try:
                 reply: Any = await self.rr.xread({self.k_log: self.replica.last_id}, count=BATCH, block=READ_BLOCK)
             except UNREACHABLE as exc:
+                self._in_read = False  # waiting out a heartbeat now, not a read
                 self._unreachable(exc)
                 await asyncio.sleep(self.beat)
                 continue
