@@ -290,14 +290,16 @@ class Runtime:
         proxied = self._proxied = ProxyHeaders(self.services.audit)
         self.metrics.proxied = lambda: proxied.outcomes
         self._fit_descriptors()
-        # a certificate problem stops us before anything listens
-        if self.config.listen.tls or (self.config.listen.web and self.config.web.tls):
-            # pyOpenSSL and cryptography (some 60 ms of imports) only for a server with TLS
-            from hubbub.transport import tls
+        # a certificate problem stops us before anything listens; the TLS stack (pyOpenSSL
+        # and cryptography, some 60 ms of imports) is loaded by a server with TLS only
         if self.config.listen.tls:
+            from hubbub.transport import tls
+
             self.tls_context = tls.server_context(self.config.tls, self.config.server.name)
             self.services.tls_self_signed = tls.is_self_signed(self.config.tls.cert)
         if self.config.listen.web and self.config.web.tls:
+            from hubbub.transport import tls
+
             self.https_context = tls.https_context(self.config.tls, self.config.server.name)
         await self.persistence.open()  # before anyone connects: the state starts from the store
         if self.cluster is not None and self.persistence.store is not None and shared(self.config.store.db):
@@ -624,12 +626,14 @@ class Runtime:
         motd = config.motd_lines()
         context = https = None
         self_signed = False
-        if self.tls_context is not None or self.https_context is not None:
-            from hubbub.transport import tls
         if self.tls_context is not None:
+            from hubbub.transport import tls
+
             context = tls.server_context(config.tls, self.config.server.name)
             self_signed = tls.is_self_signed(config.tls.cert)
         if self.https_context is not None:
+            from hubbub.transport import tls
+
             https = tls.https_context(config.tls, self.config.server.name)
         return config, motd, (context, https, self_signed)
 
