@@ -1,8 +1,11 @@
 """CPU time and memory of a process, read from /proc, and of the generator itself.
 
 The benchmark charges a server for what it spent while under load: the difference of
-its CPU time (user + system, from `/proc/PID/stat`) between two samples, and its
-resident memory (`/proc/PID/statm`). Nothing here needs the server's cooperation, so
+its CPU time (user + system) between two samples, and its resident memory
+(`/proc/PID/statm`). The user and system parts are told apart too, because at everyday
+load two servers making the same system calls differ only in their user time: the
+split says whether a difference is the server's own code or the kernel's work for it.
+Nothing here needs the server's cooperation, so
 the same numbers come out for hubbub, InspIRCd, ngIRCd or anything else with a pid.
 On systems without /proc the samples are None and the report says "not measured".
 """
@@ -26,6 +29,10 @@ class ProcSample:
     cpu_s: float
     rss_bytes: int
     at: float  # time.monotonic()
+    # the kernel's user and system time so far (`/proc/PID/stat`, whole clock ticks): what
+    # says how `cpu_s` divides, not a second measure of it
+    user_s: float = 0.0
+    system_s: float = 0.0
 
 
 def sample(pid: int | None) -> ProcSample | None:
@@ -40,17 +47,16 @@ def sample(pid: int | None) -> ProcSample | None:
     try:
         with open(f"/proc/{pid}/statm", "rb") as fh:
             statm = fh.read()
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
         cpu = _schedstat_cpu(pid)
-        if cpu is None:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                stat = fh.read()
-            # The command name (field 2) is in parentheses and may contain spaces.
-            fields = stat[stat.rfind(b")") + 2 :].split()
-            cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK
     except OSError:
         return None
+    # The command name (field 2) is in parentheses and may contain spaces.
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    user, system = int(fields[11]) / _CLK_TCK, int(fields[12]) / _CLK_TCK
     rss_pages = int(statm.split()[1])
-    return ProcSample(cpu, rss_pages * _PAGE, time.monotonic())
+    return ProcSample(user + system if cpu is None else cpu, rss_pages * _PAGE, time.monotonic(), user, system)
 
 
 def _schedstat_cpu(pid: int) -> float | None:
@@ -116,6 +122,24 @@ def cpu_between(start: ProcSample | None, end: ProcSample | None) -> float | Non
     return max(0.0, end.cpu_s - start.cpu_s)
 
 
+def user_system_between(start: ProcSample | None, end: ProcSample | None) -> tuple[float, float] | None:
+    """The kernel's user and system seconds between two samples (whole ticks each)."""
+    if start is None or end is None:
+        return None
+    return max(0.0, end.user_s - start.user_s), max(0.0, end.system_s - start.system_s)
+
+
+def user_share(spent: Sequence[tuple[float, float] | None]) -> float | None:
+    """The part of CPU time spent in user mode over some (user, system) pairs, or None when
+    a pair is unknown or no tick was counted (a window shorter than a tick: the split
+    would be a guess)."""
+    if any(pair is None for pair in spent):
+        return None
+    user = sum(pair[0] for pair in spent if pair is not None)
+    system = sum(pair[1] for pair in spent if pair is not None)
+    return user / (user + system) if user + system > 0 else None
+
+
 def raise_fd_limit(wanted: int | None = None) -> int:
     """Raise this process's open-file limit toward the hard limit; return the new soft limit.
 
@@ -157,11 +181,21 @@ class WindowResult:
     generator_cpu_s: float
     other_cpu_s: float | None  # everything else the machine ran meanwhile
     server_threads: dict[str, float] | None = None  # the server's CPU by thread (`threads`)
+    server_user_share: float | None = None  # the part of `server_cpu_s` in user mode (`user_share`)
 
     def other_util(self) -> float | None:
         if self.other_cpu_s is None or self.wall_s <= 0:
             return None
         return self.other_cpu_s / self.wall_s
+
+    def user_system(self, amount: float | None, digits: int = 3) -> tuple[float | None, float | None]:
+        """`amount` of the server's CPU (per delivery, per round trip...) parted into
+        user and system time in the proportion the kernel counted over the window; the
+        precise total (schedstat's nanoseconds) stays the figure, the ticks only divide it."""
+        share = self.server_user_share
+        if amount is None or share is None:
+            return None, None
+        return round(amount * share, digits), round(amount * (1 - share), digits)
 
 
 class Window:
@@ -189,11 +223,15 @@ class Window:
         system1 = system_busy()
         wall = time.monotonic() - self.t0
         server_cpu = cpu_between(self.server0, server1)
+        modes = [user_system_between(self.server0, server1)]
         for before, pid in zip(self.more0, self.more, strict=True):
-            spent = cpu_between(before, sample(pid))
+            after = sample(pid)
+            spent = cpu_between(before, after)
+            modes.append(user_system_between(before, after))
             if server_cpu is not None and spent is not None:
                 server_cpu += spent
         other = None
         if self.system0 is not None and system1 is not None:
             other = max(0.0, system1 - self.system0 - generator - (server_cpu or 0.0))
-        return WindowResult(wall, server_cpu, server1.rss_bytes if server1 else None, generator, other, by_thread)
+        return WindowResult(wall, server_cpu, server1.rss_bytes if server1 else None, generator, other, by_thread,
+                            user_share(modes))

@@ -39,6 +39,19 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def _pair(server: dict[str, Any], unit: str, digits: int) -> str:
+    """`server`'s CPU per `unit` in user and in system mode, "user / system" ("-" when
+    not measured): at everyday load the user part is where two servers differ."""
+    user, system = server.get(f"user_{unit}"), server.get(f"system_{unit}")
+    return "-" if user is None or system is None else f"{_n(user, digits)} / {_n(system, digits)}"
+
+
+def _modes(server: dict[str, Any], unit: str, digits: int) -> str:
+    """The same for a line of the report: " (user U, system S)", or nothing."""
+    user, system = server.get(f"user_{unit}"), server.get(f"system_{unit}")
+    return "" if user is None or system is None else f" (user {_n(user, digits)}, system {_n(system, digits)})"
+
+
 class Progress:
     """A one-line progress bar on stderr, redrawn at most ten times a second."""
 
@@ -94,8 +107,8 @@ def _trial_rows(trial: dict[str, Any], clients: int) -> list[tuple[str, str]]:
     ]
     if server:
         rows.append(("server CPU", f"{server['cpu_s']:.2f} s ({_pct(server['cpu_util'])} of a core), "
-                                   f"{_n(server['cpu_s_per_million'], 2)} s per million deliveries, "
-                                   f"RSS {_mib(server['rss_bytes'])}"))
+                                   f"{_n(server['cpu_s_per_million'], 2)} s per million deliveries"
+                                   f"{_modes(server, 's_per_million', 2)}, RSS {_mib(server['rss_bytes'])}"))
         by_thread = server.get("threads") or {}
         if len(by_thread) > 1:
             rows.append(("by thread", ", ".join(
@@ -206,7 +219,8 @@ def human(result: dict[str, Any]) -> str:
         s = r.get("server")
         if s:
             rows.append(("server CPU", f"{s['cpu_s']:.2f} s ({_pct(s['cpu_util'])} of a core), "
-                                       f"{_n(s['cpu_us_per_round_trip'], 1)} us per round trip"))
+                                       f"{_n(s['cpu_us_per_round_trip'], 1)} us per round trip"
+                                       f"{_modes(s, 'us_per_round_trip', 1)}"))
         rows.append(("generator CPU", f"{r['generator']['cpu_s']:.2f} s ({_pct(r['generator']['util'])} of a core)"))
         rows.append(("other processes", f"{_pct(r.get('other_processes_util'))} of a core"))
         lines.extend(_rows(rows))
@@ -272,11 +286,13 @@ def summary(results: list[dict[str, Any]]) -> str:
             rows.append([_label(r), n, _n(t["rate"], 0), _n(t["delivered_lines_per_s"]),
                          _n(t["lost"]), _ms(t["latency"]["p50_ms"]), _ms(t["latency"]["p99_ms"]),
                          _ms(t["latency"]["max_ms"]), _n(server.get("cpu_s_per_million"), 2),
+                         _pair(server, "s_per_million", 2),
                          _pct(server.get("cpu_util")), _pct(t["generator"]["main_process_util"]),
                          _pct(t.get("other_processes_util")), "held" if t["ok"] else t["why"]])
         out += ["### Fanout at a fixed rate", ""]
         out += _md_table(["server", "N", "msg/s", "deliveries/s", "lost", "p50 ms", "p99 ms", "max ms",
-                          "CPU s per M", "server CPU", "generator CPU", "others", "verdict"], rows)
+                          "CPU s per M", "user / system", "server CPU", "generator CPU", "others", "verdict"],
+                         rows)
         out.append("")
     conns = [r for r in results if r.get("scenario") == "connect"]
     if conns:
@@ -303,10 +319,11 @@ def summary(results: list[dict[str, Any]]) -> str:
             server = t.get("server") or {}
             rows.append([_label(r), _n(t["round_trips"]), _n(t["round_trips_per_s"]), _ms(t["rtt"]["p50_ms"]),
                          _ms(t["rtt"]["p99_ms"]), _ms(t["rtt"]["max_ms"]),
-                         _n(server.get("cpu_us_per_round_trip"), 1), _pct(t.get("other_processes_util"))])
+                         _n(server.get("cpu_us_per_round_trip"), 1), _pair(server, "us_per_round_trip", 1),
+                         _pct(t.get("other_processes_util"))])
         out += ["### Pingpong", ""]
         out += _md_table(["server", "round trips", "per s", "RTT p50 ms", "RTT p99 ms", "RTT max ms",
-                          "server CPU us per round trip", "others"], rows)
+                          "server CPU us per round trip", "user / system", "others"], rows)
         out.append("")
     out += summary_tables(results, _label)
     return "\n".join(out)

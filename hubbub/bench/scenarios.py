@@ -358,10 +358,15 @@ class Room:
         server = None
         if measured.server_cpu_s is not None:
             cpu = measured.server_cpu_s
+            per_million = cpu / delivered * 1e6 if delivered else None
+            user, system = measured.user_system(per_million)
             server = {
                 "cpu_s": round(cpu, 3),
                 "cpu_util": round(cpu / wall, 3),
-                "cpu_s_per_million": round(cpu / delivered * 1e6, 3) if delivered else None,
+                "cpu_s_per_million": None if per_million is None else round(per_million, 3),
+                # the same in user and in system mode: the server's own code, the kernel's work for it
+                "user_s_per_million": user,
+                "system_s_per_million": system,
                 "rss_bytes": measured.server_rss_bytes,
                 # by thread, each with its CPU seconds per million deliveries: the event
                 # loop's ("main") against the store writer's
@@ -717,10 +722,14 @@ async def pingpong(target: Target, opts: PingpongOptions, progress: Progress = n
     measured = window.close()
     server = None
     if measured.server_cpu_s is not None:
+        per_round_trip = measured.server_cpu_s / len(rtts) * 1e6 if rtts else None
+        user, system = measured.user_system(per_round_trip, 2)
         server = {
             "cpu_s": round(measured.server_cpu_s, 3),
             "cpu_util": round(measured.server_cpu_s / measured.wall_s, 3),
-            "cpu_us_per_round_trip": round(measured.server_cpu_s / len(rtts) * 1e6, 2) if rtts else None,
+            "cpu_us_per_round_trip": None if per_round_trip is None else round(per_round_trip, 2),
+            "user_us_per_round_trip": user,
+            "system_us_per_round_trip": system,
             "rss_bytes": measured.server_rss_bytes,
         }
     other = measured.other_util()

@@ -281,7 +281,13 @@ def test_command_line_starts_measures_and_stops_a_server() -> None:
     assert result["scenario"] == "pingpong" and result["label"] == "hubbub-asyncio"
     assert result["server"]["version"].startswith("hubbub")
     assert result["result"]["round_trips"] == 50
-    assert result["result"]["server"]["cpu_s"] >= 0  # measured: the benchmark knew the pid
+    server = result["result"]["server"]
+    assert server["cpu_s"] >= 0  # measured: the benchmark knew the pid
+    # parted into user and system time when the kernel counted a tick of it (50 round trips may not)
+    user, system = server["user_us_per_round_trip"], server["system_us_per_round_trip"]
+    assert (user is None) == (system is None)
+    if user is not None:
+        assert user + system == pytest.approx(server["cpu_us_per_round_trip"], abs=0.02)
     pid = result["target"]["pid"]
     assert pid and not procstat.alive(pid)  # and stopped the server afterwards
     assert "| hubbub-asyncio | 50 |" in summary([result])  # the pingpong table row
@@ -356,6 +362,63 @@ def test_procstat_reads_a_live_process_and_not_a_missing_one() -> None:
     assert me is not None and me.cpu_s > 0 and me.rss_bytes > 0
     assert procstat.sample(2**22 + 12345) is None
     assert procstat.alive(os.getpid())
+
+
+# A child that waits for a line, spends 0.4 s of CPU one way, says so and waits to be let go.
+_SPEND = """
+import os, sys, time
+work = sys.argv[1]
+fd = os.open("/dev/zero", os.O_RDONLY)
+buf = bytearray(1 << 20)
+sys.stdin.readline()
+end = time.process_time() + 0.4
+while time.process_time() < end:  # a system call itself: asked once per batch
+    for _ in range(20 if work == "system" else 20000):
+        if work == "system":
+            os.readv(fd, [buf])  # the kernel zeroes a MiB: system time
+print("spent", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("work", ["user", "system"])
+def test_a_window_parts_the_servers_cpu_into_user_and_system_time(work: str) -> None:
+    child = subprocess.Popen([sys.executable, "-c", _SPEND, work], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        window = procstat.Window(child.pid)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "spent\n"
+        measured = window.close()
+    finally:
+        child.communicate("\n", timeout=10)
+    assert measured.server_cpu_s is not None and measured.server_cpu_s >= 0.35
+    share = measured.server_user_share
+    assert share is not None
+    if work == "user":
+        assert share > 0.8
+    else:
+        assert share < 0.5
+    user, system = measured.user_system(10.0)
+    assert user is not None and system is not None and user + system == pytest.approx(10.0)
+    assert measured.user_system(None) == (None, None)
+
+
+def test_user_and_system_time_are_shown_where_they_were_measured() -> None:
+    server = {"cpu_s": 2.0, "cpu_util": 0.5, "cpu_us_per_round_trip": 100.0, "user_us_per_round_trip": 40.0,
+              "system_us_per_round_trip": 60.0, "rss_bytes": 1 << 20}
+    result = {"scenario": "pingpong", "label": "x", "server": {"name": "t", "version": "v"},
+              "target": {"host": "127.0.0.1", "port": 1, "pid": 2}, "params": {"warmup": 1},
+              "result": {"round_trips": 10, "round_trips_per_s": 5.0, "server": server,
+                         "rtt": {"p50_ms": 0.1, "p99_ms": 0.2, "max_ms": 0.3, "mean_ms": 0.1, "samples": 10},
+                         "generator": {"cpu_s": 1.0, "util": 0.5}, "other_processes_util": 0.0}}
+    assert "100.0 us per round trip (user 40.0, system 60.0)" in human(result)
+    assert "| 100.0 | 40.0 / 60.0 |" in summary([result])
+    server["user_us_per_round_trip"] = server["system_us_per_round_trip"] = None  # too short to tell
+    assert "100.0 us per round trip\n" in human(result) and "(user" not in human(result)
+    assert "| 100.0 | - |" in summary([result])
 
 
 def test_procstat_tells_the_threads_of_a_process_apart_by_the_names_the_kernel_has() -> None:
