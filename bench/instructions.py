@@ -99,8 +99,9 @@ async def _in_process(
     from hubbub.config import load
     from hubbub.transport.tcp import TcpConnection
 
-    runtime = Runtime(load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false", "store.db=:memory:",
-                                  "history.enabled=false", "limits.max_clients_per_ip=0"]))  # fmt: skip
+    runtime = Runtime(load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
+                                  "store.db=:memory:", "history.enabled=false",
+                                  "limits.max_clients_per_ip=0"]))  # fmt: skip
     await runtime.start()
     clients = []
     for i in range(members):
@@ -170,7 +171,7 @@ def _heap(clients: int = 2000) -> float:
     from hubbub.transport.tcp import TcpConnection
 
     async def run() -> float:
-        runtime = Runtime(load(None, ["listen.irc=['127.0.0.1:0']", "limits.flood_control=false",
+        runtime = Runtime(load(None, ["listen.irc=['127.0.0.1:0']", "listen.web=''", "limits.flood_control=false",
                                       "store.db=:memory:", "limits.max_clients_per_ip=0", "limits.max_clients=0"]))
         await runtime.start()
         kept = []

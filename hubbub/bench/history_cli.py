@@ -28,7 +28,7 @@ from typing import Any
 
 from hubbub import __version__
 from hubbub.bench import history, scenarios
-from hubbub.bench.loops import loop_factory, positive, threading_main
+from hubbub.bench.loops import loop_factory, threading_main
 from hubbub.bench.report import Progress, _ms, _n, _pct, human
 from hubbub.bench.serverproc import (
     HUBBUB_BENCH_SETTINGS,
@@ -41,52 +41,6 @@ from hubbub.bench.worker import WorkerError
 from hubbub.store import shown
 
 SCENARIOS = ("store", "history")
-
-
-def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
-
-    s = sub.add_parser("store", parents=[common], help="messages stored per second, each one counted in the database",
-                       description="The fanout scenario against a hubbub keeping history in a SQLite file (every "
-                                   "message is stored); afterwards the file is read to check that it holds every "
-                                   "message sent. With --find-max: the highest rate held is the messages stored "
-                                   "per second.")  # fmt: skip
-    s.add_argument("--db", metavar="FILE|URL", help="the server's database, a SQLite file or a postgresql:// URL "
-                   "(default: a temporary file; required with --server-cmd or --connect)")
-    s.add_argument("-n", "--clients", type=positive(int), default=10, help="clients in the channel (N)")
-    s.add_argument("-k", "--senders", type=positive(int), default=5, help="clients that send (K)")
-    s.add_argument("-r", "--rate", type=positive(float), default=1000.0, help="messages/s from all senders (R)")
-    s.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
-    s.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
-    s.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
-    s.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
-    s.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS")
-    s.add_argument("--max-p99-ms", type=positive(float), default=500.0)
-    m = s.add_argument_group("find-max (as for fanout)")
-    m.add_argument("--find-max", action="store_true")
-    m.add_argument("--start-rate", type=positive(float), default=1250.0)
-    m.add_argument("--precision", type=positive(float), default=0.1)
-    m.add_argument("--max-trials", type=positive(int), default=12)
-    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS")
-    m.add_argument("--retries", type=int, default=1)
-
-    h = sub.add_parser("history", parents=[common], help="CHATHISTORY and SEARCH round trips on a big history",
-                       description="Fills a database with a chat-like history through hubbub's store (one channel "
-                                   "of --messages, a few smaller ones), starts a hubbub on it, and times "
-                                   "CHATHISTORY LATEST, CHATHISTORY BEFORE at random points, and SEARCH for words "
-                                   "of various frequencies, one question at a time.")  # fmt: skip
-    h.add_argument("--db", metavar="FILE|URL", help="the database to fill: a SQLite file that must not exist, or "
-                   "a postgresql:// URL of a database without messages; with --reuse, the database to query as it "
-                   "is (default: a temporary file)")
-    h.add_argument("--reuse", action="store_true", help="query --db as it is, without filling it")
-    h.add_argument("--keep", action="store_true", help="keep the temporary database (its path is printed)")
-    h.add_argument("--messages", type=positive(int), default=1_000_000, help="messages in the big channel")
-    h.add_argument("--others", type=int, default=3, help="smaller channels")
-    h.add_argument("--other-messages", type=int, default=10_000, help="messages in each smaller channel")
-    h.add_argument("--queries", type=positive(int), default=200, help="measured questions of each kind")
-    h.add_argument("--warmup", type=int, default=10, help="questions of each kind asked first, not measured")
-    h.add_argument("--limit", type=positive(int), default=100, help="messages asked for per question")
-    h.add_argument("--batch", type=positive(int), default=10_000, help="messages per store write while filling")
-    h.add_argument("--seed", type=int, default=1)
 
 
 def _server_cmd(db: str) -> list[str]:

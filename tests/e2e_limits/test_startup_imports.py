@@ -2,9 +2,10 @@
 
 Every node of a cluster, every restart and every test server pays its imports; the TLS
 stack (pyOpenSSL, cryptography), scramp and the terminal client's library cost some
-100 ms of a 350 ms start, and a server without TLS, nobody yet using SCRAM, and no
-`hubbub chat` needs none of them. Read from the real process with `-X importtime`,
-which names every module as it is imported, up to the line that says it listens.
+100 ms of a 350 ms start, the benchmark's scenarios another 15, and a server without
+TLS, nobody yet using SCRAM, no `hubbub chat` and no `hubbub bench` needs none of them.
+Read from the real process with `-X importtime`, which names every module as it is
+imported, up to the line that says it listens.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP = 15.0
 IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$")
 LISTENING = re.compile(r"listening (irc|tls) ")
-# loaded on first use only: TLS listeners, SASL SCRAM or account passwords, the chat client
+# loaded on first use only: TLS listeners, SASL SCRAM or account passwords, the chat client,
+# the benchmark's scenarios (its arguments are part of every command line: bench/parser.py)
 OPTIONAL = ("OpenSSL", "cryptography", "scramp", "asn1crypto", "textual", "hubbub.client.events",
-            "hubbub.transport.tls", "hubbub.transport.tlsstream")  # fmt: skip
+            "hubbub.transport.tls", "hubbub.transport.tlsstream", "hubbub.bench.cli", "hubbub.bench.scenarios",
+            "hubbub.bench.history_cli", "hubbub.bench.report")  # fmt: skip
 
 
 async def _imports_until_listening(tmp_path: Path, *args: str) -> set[str]:
