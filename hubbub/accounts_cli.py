@@ -30,9 +30,10 @@ from collections.abc import Iterable
 from hubbub.config import Config, ConfigError, load
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
-from hubbub.passwords import HashCost, credentials, unusable
+from hubbub.passwords import HashCost, credentials
 from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
 from hubbub.server.bans import ACCOUNT
+from hubbub.server.handlers.nickserv import is_guest_name, password_problem
 from hubbub.server.services import is_service_nick
 from hubbub.server.storage import (
     AccountRecord,
@@ -78,7 +79,9 @@ def add_account_parser(subparsers: argparse._SubParsersAction) -> None:  # type:
     actions.add_parser("list", parents=[store], help="list the accounts")
 
 
-def _password() -> str:
+def _password(name: str) -> str:
+    """The new password of the account `name`, held to NickServ's rules (password_problem):
+    a password set from the shell is the same one the users' clients will send."""
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
@@ -87,9 +90,9 @@ def _password() -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise ValueError("empty password")
-    refused = unusable(password)
-    if refused is not None:
-        raise ValueError(f"that password has characters a password cannot have ({refused})")
+    problem = password_problem(name, password)
+    if problem is not None:
+        raise ValueError(problem[0].lower() + problem[1:])
     return password
 
 
@@ -98,15 +101,18 @@ def _missing_file(db: str) -> bool:
     return not db.startswith(POSTGRESQL_SCHEMES) and db != ":memory:" and not os.path.exists(db)
 
 
-def _check_new_name(name: str, nicklen: int) -> None:
+def _check_new_name(name: str, config: Config) -> None:
     """What NickServ REGISTER would refuse, refused before the store is opened (or made):
     a name longer than the server's `limits.nicklen` too, since no one could ever take
     the nick to register it, or log in under it (`432 Erroneous nickname`)."""
-    problem = nick_problem(name, nicklen)
+    problem = nick_problem(name, config.limits.nicklen)
     if problem:
         raise ValueError(f"{name!r} cannot be an account name: {problem}")
     if is_service_nick(name):
         raise ValueError(f"{name!r} cannot be an account name: it is reserved for a service")
+    if is_guest_name(config.accounts.guest_prefix, name):  # the server renames users to such nicks
+        raise ValueError(f"{name!r} cannot be an account name: it is a guest nickname "
+                         f"(accounts.guest_prefix {config.accounts.guest_prefix!r} and digits)")
 
 
 def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
@@ -125,19 +131,21 @@ def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
     return kept
 
 
-def _prepared(db: str, args: argparse.Namespace, nicklen: int) -> str:
+def _prepared(db: str, args: argparse.Namespace, config: Config) -> str:
     """What is checked and read before the store is opened: a refused `add` leaves no
     file behind, and nobody types a password while the store is held. The password, or ""."""
     if args.action == "add":
-        _check_new_name(args.name, nicklen)
-        return _password()
+        _check_new_name(args.name, config)
+        return _password(args.name)
     if _missing_file(db):
-        raise ValueError(f"there is no store at {db}: check --db or store.db (`hubbub account add` creates one)")
-    return _password() if args.action == "passwd" else ""
+        raise ValueError(f"there is no store at {_where(db)}: check --db or store.db "
+                         "(`hubbub account add` creates one)")
+    return _password(args.name) if args.action == "passwd" else ""
 
 
 def _where(db: str) -> str:
-    """The store named in messages: a file as given, a PostgreSQL URL without its password."""
+    """The store named in messages: a file by its whole path (a store made or read in the
+    wrong directory is seen to be), a PostgreSQL URL without its password."""
     if db.startswith(POSTGRESQL_SCHEMES):
         from hubbub.store.postgres import parse_url
 
@@ -145,7 +153,7 @@ def _where(db: str) -> str:
             return str(parse_url(db)[1])
         except ValueError:
             return "the PostgreSQL database"
-    return db
+    return db if db == ":memory:" else os.path.abspath(db)
 
 
 def _listed(accounts: Iterable[AccountRecord], db: str) -> str:
@@ -161,36 +169,37 @@ def _listed(accounts: Iterable[AccountRecord], db: str) -> str:
 
 
 async def _change(
-    store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str, cost: HashCost
+    store: Store, snapshot: Snapshot, args: argparse.Namespace, password: str, cost: HashCost, where: str
 ) -> str:
-    """add, passwd or del on the opened store, which holds the accounts alone."""
+    """add, passwd or del on the opened store, which holds the accounts alone. What it did
+    names the store (`where`): an account made in the wrong directory's file is seen to be."""
     key = casefold(args.name)
     found = next((a for a in snapshot.accounts if a.key == key), None)
     if args.action == "add":
         if found is not None:
-            raise ValueError(f"the account {found.name} exists already")
+            raise ValueError(f"the account {found.name} exists already in {where}")
         password_hash, scram = credentials(password, cost)
         record = AccountRecord(key, args.name, password_hash, scram, args.email, time.time(), ())
         await store.write([PutAccount(record)])
-        return f"account {args.name} created"
+        return f"account {args.name} created in {where}"
     if found is None:
-        raise ValueError(f"there is no account {args.name}")
+        raise ValueError(f"there is no account {args.name} in {where}")
     if args.action == "passwd":
         password_hash, scram = credentials(password, cost)
         await store.write([PutAccount(found._replace(password_hash=password_hash, scram=scram))])
-        return f"password of {found.name} changed"
+        return f"password of {found.name} changed in {where}"
     await store.write([DeleteAccount(key), *_unlisted(snapshot.channels, key)])
-    return f"account {found.name} deleted"
+    return f"account {found.name} deleted from {where}"
 
 
 async def _run(db: str, args: argparse.Namespace, config: Config) -> str:
-    password = _prepared(db, args, config.limits.nicklen)
+    password = _prepared(db, args, config)
     store = open_store(db, claim=Claim.READING if args.action == "list" else Claim.CHANGING)
     snapshot = await store.open()
     try:
         if args.action == "list":
             return _listed(snapshot.accounts, db)
-        return await _change(store, snapshot, args, password, config.accounts.hash_cost())
+        return await _change(store, snapshot, args, password, config.accounts.hash_cost(), _where(db))
     finally:
         await store.close()
 

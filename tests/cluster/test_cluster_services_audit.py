@@ -800,8 +800,10 @@ async def test_accounts_changed_offline_while_every_node_is_stopped_count_when_t
     n1, _ = await network.start(2)
     await caught_up(await registered(network, n1, "alice"))
     await network.close()  # every node stopped, as the docs ask before `hubbub account`
-    assert await account_cli(postgres_url, "del", "alice") == (0, "account alice deleted")
-    assert await account_cli(postgres_url, "add", "erin", password="s3cret-pw\n") == (0, "account erin created")
+    status, said = await account_cli(postgres_url, "del", "alice")
+    assert (status, said.partition(" from ")[0]) == (0, "account alice deleted")
+    status, said = await account_cli(postgres_url, "add", "erin", password="s3cret-pw\n")
+    assert (status, said.partition(" in ")[0]) == (0, "account erin created")
 
     again = networks(network.keyspace)  # the same network (the same Redis keyspace) starts again
     (n3,) = await again.start(1)

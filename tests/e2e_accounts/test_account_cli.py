@@ -21,7 +21,7 @@ def account(db: Path | str, *args: str, password: str | None = None, cwd: Path |
 
 async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
     db = tmp_path / "hubbub.db"
-    assert account(db, "add", "alice", password="s3cret\n").stdout.strip() == "account alice created"
+    assert account(db, "add", "alice", password="s3cret\n").stdout.strip() == f"account alice created in {db}"
     assert account(db, "add", "alice", password="again\n").returncode == 1
     assert account(db, "add", "9lives", password="x\n").returncode == 1
     control = account(db, "add", "bob", password="bad\x01pw\n")  # SASLprep refuses it: told, no traceback
@@ -45,7 +45,7 @@ async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
         assert (old, new) == ("904", "903")
     finally:
         await runtime.stop()
-    assert account(db, "del", "alice").stdout.strip() == "account alice deleted"
+    assert account(db, "del", "alice").stdout.strip() == f"account alice deleted from {db}"
     assert account(db, "list").stdout.strip() == f"no accounts in {db}"
     missing = account(db, "del", "alice")
     assert missing.returncode == 1 and "there is no account alice" in missing.stderr
@@ -53,7 +53,7 @@ async def test_add_list_passwd_del_and_log_in(tmp_path: Path) -> None:
 
 async def test_accounts_made_offline_in_postgresql_log_in(postgres_url: str, tmp_path: Path) -> None:
     made = account(postgres_url, "add", "alice", password="s3cret\n", cwd=tmp_path)
-    assert made.stdout.strip() == "account alice created", made.stderr
+    assert made.stdout.startswith("account alice created in PostgreSQL at "), made.stderr
     runtime = await start_server(f"store.db='{postgres_url}'")
     try:
         client, result = await sasl_plain(runtime, "alice", "alice", "s3cret")
@@ -77,4 +77,4 @@ def test_a_name_longer_than_the_servers_nicklen_is_refused(tmp_path: Path) -> No
         [*MODULE, "account", "--config", "hubbub.toml", "add", "abcdefghi"], input="pw\n", env=_env(),
         capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
     )  # fmt: skip
-    assert fits.stdout.strip() == "account abcdefghi created", fits.stderr
+    assert fits.stdout.startswith("account abcdefghi created in "), fits.stderr

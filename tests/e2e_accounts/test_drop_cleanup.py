@@ -104,7 +104,7 @@ async def test_account_del_takes_the_account_s_list_entries_from_registered_chan
     await server.stop()
 
     deleted = await asyncio.to_thread(account, db, "del", "zoe", cwd=tmp_path)
-    assert deleted.stdout.strip() == "account zoe deleted", deleted.stderr
+    assert deleted.stdout.startswith("account zoe deleted from "), deleted.stderr
 
     server = await stored()
     bob = await identified(server, "bob")

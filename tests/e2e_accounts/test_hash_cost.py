@@ -90,7 +90,7 @@ async def test_hubbub_account_hashes_at_the_configured_cost(tmp_path: Path) -> N
         [*MODULE, "account", "--config", "hubbub.toml", "add", "alice"], input="pw\n", env=_env(),
         capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
     )  # fmt: skip
-    assert made.stdout.strip() == "account alice created", made.stderr
+    assert made.stdout.strip() == f"account alice created in {tmp_path / 'chat.db'}", made.stderr
     store = open_store(str(tmp_path / "chat.db"), claim=Claim.READING)
     try:
         accounts = (await store.open()).accounts

@@ -276,7 +276,7 @@ def test_account_add_list_passwd_del_round_trip_on_a_file(tmp_path: Path) -> Non
     assert dup.returncode == 1 and "exists already" in dup.stderr and "Traceback" not in dup.stderr
     assert account(tmp_path, "--db", db, "passwd", "alice", stdin="pw3\r\n").returncode == 0
     gone = account(tmp_path, "--db", db, "del", "aLiCe")
-    assert gone.returncode == 0 and gone.stdout.strip() == "account Alice deleted"
+    assert gone.returncode == 0 and gone.stdout.strip() == f"account Alice deleted from {db}"
     assert account(tmp_path, "--db", db, "list").stdout.strip() == f"no accounts in {db}"
 
 
@@ -299,11 +299,19 @@ def test_account_edge_cases_are_one_clear_line(tmp_path: Path) -> None:
         (("add", "#chan"), "pw\n", "cannot be an account name"),
         (("passwd", "nobody"), "pw\n", "there is no account nobody"),
         (("del", "nobody"), "", "there is no account nobody"),
+        # NickServ's rules for a password and a name, the same from the shell
+        (("add", "bob"), "x" * 301 + "\n", "that password is too long (at most 300 bytes)"),
+        (("add", "bob"), "BOB\n", "the password cannot be the account name"),
+        (("passwd", "alice"), "Alice\n", "the password cannot be the account name"),
+        (("add", "Guest555"), "pw\n", "it is a guest nickname"),
+        (("add", "guest1"), "pw\n", "it is a guest nickname"),
     ):
         result = account(tmp_path, "--db", db, *args, stdin=stdin)
         assert result.returncode == 1, args
         assert result.stderr.startswith("hubbub: ") and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+    assert account(tmp_path, "--db", db, "add", "Guest5x", stdin="x" * 300 + "\n").returncode == 0  # within both
+    assert any(line.startswith("Guest5x\t") for line in account(tmp_path, "--db", db, "list").stdout.splitlines())
 
 
 def test_account_reads_store_db_from_the_config_file(tmp_path: Path) -> None:

@@ -996,7 +996,8 @@ def test_account_commands_on_a_missing_store_exit_1_and_create_nothing(tmp_path:
     for args, stdin in ((("list",), None), (("passwd", "erin"), "new-password\n"), (("del", "erin"), None)):
         result = account_cli(tmp_path, "--db", "hubub.db", *args, stdin=stdin)
         assert result.returncode == 1, args
-        assert result.stderr.startswith("hubbub: there is no store at hubub.db: check --db or store.db"), result.stderr
+        assert result.stderr.startswith(f"hubbub: there is no store at {tmp_path / 'hubub.db'}: check --db or "
+                                        "store.db"), result.stderr
         assert not (tmp_path / "hubub.db").exists(), args
 
 

@@ -56,12 +56,19 @@ def _say(ctx: Context, text: str) -> None:
 
 
 def is_guest_nick(ctx: Context, nick: str) -> bool:
-    prefix = ctx.config.accounts.guest_prefix
+    return is_guest_name(ctx.config.accounts.guest_prefix, nick)
+
+
+def is_guest_name(prefix: str, nick: str) -> bool:
+    """A name of the kind given to guests (`accounts.guest_prefix` and digits), which no
+    account may take: `hubbub account add` asks too."""
     return nick.lower().startswith(prefix.lower()) and nick[len(prefix) :].isdigit()
 
 
-def password_problem(ctx: Context, name: str, password: str) -> str | None:
-    """Why `password` will not do for the account `name`, in words; None when it will."""
+def password_problem(name: str, password: str) -> str | None:
+    """Why `password` will not do for the account `name`, in words; None when it will.
+    The one rule for every way a password is set: NickServ, IRCv3 REGISTER and
+    `hubbub account` (which words it in lower case, as the shell's messages are)."""
     if not password:
         return "A password is needed"
     if len(password.encode()) > MAX_PASSWORD:
@@ -178,7 +185,7 @@ def ns_register(ctx: Context, args: list[str]) -> None:
     if refused is None and (len(args) > 2 or (email and "@" not in email)):  # never keep the first word alone
         refused = f"Invalid parameters. Usage: REGISTER <password> [email] ({NO_SPACES[0].lower()}{NO_SPACES[1:]})"
     if refused is None and password != "*":
-        refused = password_problem(ctx, name, password)
+        refused = password_problem(name, password)
     if refused is None and password == "*" and ctx.user.certfp is None:
         refused = "You must be connected with TLS and a client certificate to do this"
     if refused is not None:
@@ -359,7 +366,7 @@ nickserv.commands["UNREGISTER"] = nickserv.commands["DROP"]
 
 
 def _change_password(ctx: Context, account: Account, password: str) -> None:
-    problem = password_problem(ctx, account.name, password)
+    problem = password_problem(account.name, password)
     if problem is not None:
         _say(ctx, problem)
         return
@@ -424,7 +431,7 @@ def _reset_password(ctx: Context, name: str, password: str) -> None:
     if account is None:
         _say(ctx, "Account does not exist")
         return
-    problem = password_problem(ctx, account.name, password)
+    problem = password_problem(account.name, password)
     if problem is not None:
         _say(ctx, problem)
         return
@@ -555,7 +562,7 @@ def handle_register(ctx: Context, message: Message) -> None:
     if email != "*" and "@" not in email:  # as NickServ REGISTER: an address or none (*)
         conn.fail("REGISTER", "INVALID_EMAIL", name, "That is not an e-mail address; send * for none")
         return
-    problem = password_problem(ctx, name, password)
+    problem = password_problem(name, password)
     if problem is not None:
         conn.fail("REGISTER", "UNACCEPTABLE_PASSWORD", name, problem)
         return
