@@ -15,7 +15,7 @@ from hubbub import __version__
 from hubbub.accounts_cli import add_account_parser, run_account
 from hubbub.bench.parser import add_bench_parser
 from hubbub.client.cli import add_chat_parser, run_chat
-from hubbub.config import Config, ConfigError, default_config_text, load, parse_override, validate
+from hubbub.config import Config, ConfigError, default_config_text, load, parse_hostport, parse_override, validate
 from hubbub.engine.errors import ClusterError
 from hubbub.passwords import DEFAULT_COST
 from hubbub.server.storage import StoreError
@@ -182,8 +182,17 @@ def check_config(config: Config, source: str) -> int:
     before a restart or a REHASH on a live server. Problems a start would only warn of
     (an unreadable MOTD file) are printed as lines of the check's own, `hubbub: warning:
     ...`, before its verdict: the configuration is still usable, status 0."""
+    import socket
+
     from hubbub.transport import tls
 
+    for kind, specs in (("irc", config.listen.irc), ("tls", config.listen.tls), ("web", [config.listen.web])):
+        for spec in filter(None, specs):  # each host found as a start finds it (a start would fail here)
+            host, port = parse_hostport(spec)
+            try:
+                socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on {spec} ({kind}): {exc.strerror or exc}") from None
     _, motd_problem = config.read_motd()  # what a start would log about server.motd_file
     notes = [f"warning: {motd_problem}"] if motd_problem else []
     if config.listen.tls or config.web.tls:

@@ -496,10 +496,15 @@ def validate(config: Config) -> None:
     if not config.accounts.register_window > 0:
         raise ConfigError("accounts.register_window must be positive")
     hist = config.history
-    if hist.chathistory_max < 1 or hist.autoreplay_lines < 0 or hist.max_per_target < 0 or not hist.max_age_days >= 0:
-        raise ConfigError("history: chathistory_max must be at least 1; the other limits cannot be negative")
+    if hist.chathistory_max < 1:
+        raise ConfigError("history.chathistory_max must be at least 1")
+    for key in ("autoreplay_lines", "max_per_target", "max_age_days"):
+        if not getattr(hist, key) >= 0:  # written so that nan is refused too
+            raise ConfigError(f"history.{key} cannot be negative")
     if config.store.readers < 1:
         raise ConfigError("store.readers must be at least 1")
+    if not config.store.output_wait >= 0:  # 0 waits for ever; below it, every commit would be late at once
+        raise ConfigError("store.output_wait cannot be negative (0 waits for ever)")
     cluster = config.cluster
     if cluster.url:
         _validate_redis_url(cluster.url)

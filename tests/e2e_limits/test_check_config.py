@@ -52,3 +52,14 @@ def test_a_mistake_is_named_and_the_status_is_2(tmp_path: Path) -> None:
     missing = run("serve", "--tls-listen", "127.0.0.1:0", "--check-config", cwd=tmp_path)
     assert missing.returncode == 2
     assert f"hubbub: cannot read {tmp_path / 'hubbub.crt'}: no such file" in missing.stderr
+
+
+def test_a_listen_address_a_start_could_not_find_is_a_mistake(tmp_path: Path) -> None:
+    """A start resolves each listener's host and fails when it cannot; the check says so too."""
+    for flag in ("--listen", "--tls-listen", "--web"):
+        result = run("serve", "--no-web" if flag != "--web" else "--listen=127.0.0.1:0", flag, "999.0.0.1:16970",
+                     "--set", "tls.self_signed=true", "--check-config", cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 2, (flag, result.stdout, result.stderr)
+        assert result.stderr.startswith("hubbub: cannot listen on 999.0.0.1:16970 ("), result.stderr
+    fine = run("serve", "--listen", "localhost:16970", "--no-web", "--check-config", cwd=tmp_path)
+    assert fine.returncode == 0, fine.stderr

@@ -992,7 +992,7 @@ def account_cli(tmp_path: Path, *args: str, stdin: str | None = None) -> subproc
 def test_account_commands_on_a_missing_store_exit_1_and_create_nothing(tmp_path: Path) -> None:
     """docs/accounts.md "`hubbub account`": "`list`, `passwd` and `del` never create a
     store: on a SQLite file that does not exist they say so and exit with status 1
-    (`hubbub: there is no store at hubub.db: check --db or store.db ...`)"."""
+    (`hubbub: there is no store at /srv/hubbub/hubub.db: check --db or store.db ...`)"."""
     for args, stdin in ((("list",), None), (("passwd", "erin"), "new-password\n"), (("del", "erin"), None)):
         result = account_cli(tmp_path, "--db", "hubub.db", *args, stdin=stdin)
         assert result.returncode == 1, args
