@@ -150,18 +150,34 @@ def _missing(path: str) -> str:
     return f"cannot read {found_at(path)}: no such file (set tls.cert and tls.key, or tls.self_signed = true)"
 
 
-def _load_chain(context: SSL.Context, tls: TlsSection) -> None:
+def _check_readable(tls: TlsSection) -> None:
+    """Each file of the pair there and readable, or a message naming the one that is not
+    and why: OpenSSL says only "system lib" of a key the server's user may not read (a
+    Let's Encrypt key readable by root alone, the commonest mistake)."""
     for path in (tls.cert, tls.key):
         if not Path(path).exists():
             raise TlsError(_missing(path))
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise TlsError(f"cannot read {found_at(path)}: {exc.strerror or exc}") from exc
+
+
+def _unusable(tls: TlsSection, reason: str) -> str:
+    return f"{found_at(tls.cert)} / {found_at(tls.key)}: not a usable certificate and key ({reason})"
+
+
+def _load_chain(context: SSL.Context, tls: TlsSection) -> None:
+    _check_readable(tls)
     try:
         context.use_certificate_chain_file(tls.cert)
         context.use_privatekey_file(tls.key)
         context.check_privatekey()
     except OSError as exc:
-        raise TlsError(f"cannot read {tls.cert} / {tls.key}: {exc.strerror or exc}") from exc
+        raise TlsError(f"cannot read {found_at(tls.cert)} / {found_at(tls.key)}: {exc.strerror or exc}") from exc
     except SSL.Error as exc:
-        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({_reason(exc)})") from exc
+        raise TlsError(_unusable(tls, _reason(exc))) from exc
 
 
 def _reason(exc: SSL.Error) -> str:
@@ -197,12 +213,10 @@ def https_context(tls: TlsSection, hostname: str) -> ssl.SSLContext:
     _prepare(tls, hostname)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    for path in (tls.cert, tls.key):
-        if not Path(path).exists():
-            raise TlsError(_missing(path))
+    _check_readable(tls)
     try:
         context.load_cert_chain(tls.cert, tls.key)
     except OSError as exc:  # ssl.SSLError is one too
         reason = exc.reason if isinstance(exc, ssl.SSLError) else exc.strerror
-        raise TlsError(f"{tls.cert} / {tls.key}: not a usable certificate and key ({reason or exc})") from exc
+        raise TlsError(_unusable(tls, str(reason or exc))) from exc
     return context

@@ -259,6 +259,31 @@ def test_serve_with_tls_and_no_certificate_exits_with_a_message(tmp_path: Path) 
     assert f"hubbub: cannot read {tmp_path / 'hubbub.crt'}: no such file" in result.stderr
 
 
+@pytest.mark.parametrize("listener", ["--tls-listen", "--web-tls"])
+def test_a_pair_that_cannot_be_read_or_used_is_named_by_its_whole_path_with_why(tmp_path: Path, listener: str) -> None:
+    """A key the server may not read is the commonest mistake (Let's Encrypt's, readable
+    by root alone): the message says which file and the system's reason, where OpenSSL
+    says "system lib". A directory stands in for it here, the tests running as root."""
+    generate_self_signed(tmp_path / "good.crt", tmp_path / "good.key", "hubbub.local")
+    generate_self_signed(tmp_path / "other.crt", tmp_path / "other.key", "hubbub.local")
+    (tmp_path / "keydir").mkdir()
+    flags = ["--tls-listen", "127.0.0.1:0"] if listener == "--tls-listen" else ["--web", "127.0.0.1:0",
+                                                                              "--set", "web.tls=true"]
+    for cert, key, said in (
+        ("good.crt", "keydir", f"hubbub: cannot read {tmp_path / 'keydir'}: Is a directory"),
+        ("good.crt", "other.key", f"hubbub: {tmp_path / 'good.crt'} / {tmp_path / 'other.key'}: not a usable "
+                                  "certificate and key ("),
+    ):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "hubbub", "serve", "--listen", "127.0.0.1:0", *flags, "--db", ":memory:",
+             "--set", f"tls.cert={cert}", "--set", f"tls.key={key}",
+             *(["--no-web"] if listener == "--tls-listen" else [])],
+            cwd=tmp_path, env=hubbub_env(), capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith(said), result.stderr
+
+
 async def test_rehash_puts_a_new_certificate_in_use_for_new_connections(
     make_oper_server, oper_hash, tmp_path, clients
 ) -> None:
