@@ -51,6 +51,8 @@ def _not_allowed(p: list[str]) -> str:
     channel = _about(p)
     if "to kick them" in p[-1]:  # an operator, but not above the one to be kicked
         return f"* You can't kick them from {channel}: their rank there is as high as yours, or higher."
+    if "rank is too low" in p[-1]:  # an operator, but the mode is a higher rank's (+a, +q, or on one above)
+        return f"* Your rank in {channel} is too low for that."
     return f"* Only operators of {channel} can do that."
 
 

@@ -84,6 +84,20 @@ def is_muted(channel: Channel, user: User) -> bool:
 OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes
 
 
+def knows_of(channel: Channel, user: User) -> bool:
+    """Whether a secret channel exists for `user` though it is not a member: invited to
+    it, let in by name (its access list, an +I entry). That the channel would let anyone
+    in is no such reason: a +s channel without +i is joinable by whoever knows its name,
+    and KNOCK must not be a way to learn it exists without a JOIN its members see."""
+    if user.uid in channel.invited:
+        return True
+    status = channel.registered_status(user)
+    if status and status[0] in OWNERS_LETTERS:
+        return True
+    invex = channel.lists["I"]
+    return bool(invex) and _listed(invex, user, _seen(user), _BANS)
+
+
 def join_refusal(channel: Channel, user: User, key: str, now: float | None = None) -> tuple[str, str] | None:
     """Why `user` may not join, as (numeric, text), or None when it may. A registered
     channel's founder, and those its access list makes halfop or more, always may (as in

@@ -15,8 +15,8 @@ VERSION = f"hubbub-{__version__}"
 def isupport_tokens(config: Config) -> list[str]:
     lim = config.limits
     targmax = (
-        f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},JOIN:,PART:,NAMES:{lim.max_targets},WHOIS:1,"
-        f"KICK:{lim.max_kick_targets}"
+        f"PRIVMSG:{lim.max_targets},NOTICE:{lim.max_targets},TAGMSG:{lim.max_targets},JOIN:,PART:,"
+        f"NAMES:{lim.max_targets},WHOIS:1,KICK:{lim.max_kick_targets}"
     )
     maxlist = ",".join(f"{letter}:{lim.max_list_entries}" for letter in "beI")
     history = [f"CHATHISTORY={config.history.chathistory_max}"] if config.history.enabled else []

@@ -70,6 +70,12 @@ async def test_targmax_advertises_the_names_limit(make_server, clients) -> None:
     tokens = isupport_tokens(await client.collect_until("376"))
     targmax = dict(item.split(":") for item in tokens["TARGMAX"].split(","))
     assert targmax["NAMES"] == "3"
+    # TAGMSG takes several targets too, under the same limit as PRIVMSG: a client reads it here
+    assert targmax["TAGMSG"] == targmax["PRIVMSG"] == "3"
+    client.send("CAP REQ message-tags")
+    await client.expect("CAP")
+    client.send("@+typing=active TAGMSG a,b,c,d")
+    assert (await client.expect("407")).params[-1] == "Too many targets, the limit is 3"
 
 
 # -- INVITE without parameters ----------------------------------------------------------------

@@ -165,6 +165,9 @@ async def test_kick_refused_by_rank_leaves_the_member_and_one_error(server, clie
     bob.send("KICK #room alice,carol :x")
     got = await sync(bob)
     assert codes(got, "482", "KICK") == ["482", "KICK"]
+    # a halfop is an operator: what it lacks is rank, and the refusal says so
+    refused = [m.params for m in got if m.command == "482"]
+    assert refused == [["bob", "#room", "Your channel rank is too low to kick them"]]
     assert await nameslist(bob, "#room") == ["@alice", "%bob"]
 
 

@@ -78,6 +78,32 @@ async def test_knocks_refused_with_the_standard_numerics(server, clients) -> Non
     await sync(dave)
 
 
+async def test_a_secret_channel_anyone_may_join_is_not_told_to_outsiders_by_knock(make_server, clients) -> None:
+    """+s without +i: JOIN would let anyone in, but the channel does not exist for those
+    outside (TOPIC, MODE, NAMES say 403 or nothing), and KNOCK must not tell them
+    otherwise without a JOIN its members would see. Invited, it exists: open, join it."""
+    server = await make_server("limits.knock_delay=0")
+    alice, bob, carol = await room(server, clients, "alice", "bob", "carol")
+    await op_sets(alice, "MODE #room +s", bob, carol)
+    dave = await connected(server, "dave", "#dave")
+    clients.append(dave)
+    for line in ("KNOCK #room", "TOPIC #room", "KNOCK #ROOM"):
+        dave.send(line)
+        assert (await dave.expect("403")).params[1].lower() == "#room", line
+    alice.send("INVITE dave #room")
+    await dave.expect("INVITE")
+    dave.send("KNOCK #room")
+    assert (await dave.expect("713")).params == ["dave", "#room", "Channel is open: JOIN it"]
+    await op_sets(alice, "MODE #room +iI frank!*@*", bob, carol)  # let in by name: +I
+    eve, frank = await connected(server, "eve", "#eve"), await connected(server, "frank", "#frank")
+    clients.extend([eve, frank])
+    eve.send("KNOCK #room")  # +s+i, and eve on no list: nothing to tell her
+    assert (await eve.expect("403")).params[1] == "#room"
+    frank.send("KNOCK #room")
+    assert (await frank.expect("713")).params == ["frank", "#room", "Channel is open: JOIN it"]
+    assert not [m for m in await sync(alice) if m.command == "710"]
+
+
 async def test_no_knock_on_a_plus_k_channel(server, clients) -> None:
     alice, bob, carol = await closed(server, clients, "+iK")
     dave = await connected(server, "dave", "#dave")

@@ -181,6 +181,13 @@ def test_a_halfop_kicking_an_op_is_told_their_rank_is_not_enough(chan: Channel) 
     assert chan.carol.lines() == ["* You can't kick them from #lobby: their rank there is as high as yours, or higher."]
 
 
+def test_an_op_refused_a_higher_ranks_mode_is_told_their_rank_is_too_low(chan: Channel) -> None:
+    chan.alice.send("MODE #lobby +o carol")
+    chan.carol.new_bytes()
+    chan.carol.send("/mode +a bob")  # +a is the founder's to give
+    assert chan.carol.lines() == ["* Your rank in #lobby is too low for that."]
+
+
 def test_outside_any_channel_the_channel_commands_say_so(chan: Channel) -> None:
     chan.typed("/part")
     for typed in ("/kick carol", "/op carol", "/ban", "/invite carol", "/mode", "/mode +i"):

@@ -54,7 +54,8 @@ def _kick(ctx: Context, channel: Channel, nick: str, reason: str) -> None:
         conn.numeric(n.ERR_USERNOTINCHANNEL, victim.nick, channel.name, "They aren't on that channel")
         return
     if not access.may_kick(channel, user, victim):
-        conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "You must be a channel operator to kick them")
+        # an operator (checked above), below the one to be kicked: a protected member, the founder
+        conn.numeric(n.ERR_CHANOPRIVSNEEDED, channel.name, "Your channel rank is too low to kick them")
         return
     # the relayed line must stay within 512 bytes whatever the reason's length
     head = len(f":{user.prefix} KICK {channel.name} {victim.nick} :".encode())
@@ -148,15 +149,14 @@ def handle_knock(ctx: Context, message: Message) -> None:
     conn, user = ctx.conn, ctx.user
     name = message.params[0]
     channel = ctx.state.find_channel(name)
-    # a secret channel does not exist outside, unless one may enter it (invited, +I): then it is open
-    open_to_us = channel is not None and access.join_refusal(channel, user, "", ctx.now()) is None
-    if channel is None or (channel.hidden_from(user) and not open_to_us):
+    # a secret channel does not exist outside, unless it was made known to us (invited, +I)
+    if channel is None or (channel.hidden_from(user) and not access.knows_of(channel, user)):
         conn.numeric(n.ERR_NOSUCHCHANNEL, shown(name), "No such channel")
         return
     if user in channel.members:
         conn.numeric(n.ERR_KNOCKONCHAN, channel.name, "You are already on that channel")
         return
-    if open_to_us:
+    if access.join_refusal(channel, user, "", ctx.now()) is None:
         conn.numeric(n.ERR_CHANOPEN, channel.name, "Channel is open: JOIN it")
         return
     if "K" in channel.modes:
