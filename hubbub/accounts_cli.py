@@ -157,7 +157,7 @@ def _where(db: str) -> str:
 
 
 def _listed(accounts: Iterable[AccountRecord], db: str) -> str:
-    """One line per account; an empty store names itself (`no accounts in hubbub.db`), so
+    """One line per account; an empty store names itself (`no accounts in /srv/hubbub/hubbub.db`), so
     that a list read from the wrong file (the working directory's, without --config) is
     seen to be."""
     rows = []
