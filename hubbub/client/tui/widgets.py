@@ -467,11 +467,12 @@ class ChatInput(Input):
     `text` is what Enter sends: the value with the pasted line breaks as line breaks.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete", show=False, priority=True),
-        Binding("up", "history(-1)", "Previous line", show=False),
-        Binding("down", "history(1)", "Next line", show=False),
-    ]
+    # Enter, Tab, Up and Down are taken in the order they were typed (`_on_key`), not as
+    # bindings: Textual runs a binding when the key has bubbled up to the app, by which
+    # time the keys typed after it in a burst are in the line already (Enter sent
+    # "m1n1" for "m1", Enter, "n1"), and a priority binding runs before the keys typed
+    # ahead of it are in (Tab completed "bo" for "bob").
+    KEYS: ClassVar[dict[str, str]] = {"enter": "submit", "tab": "complete", "up": "previous", "down": "next"}
 
     @dataclass
     class Sent(Message):
@@ -557,6 +558,20 @@ class ChatInput(Input):
             self.replace(text.replace("\n", LINE_BREAK), start, end)
         finally:
             self._pasted = []
+
+    async def _on_key(self, event: events.Key) -> None:
+        action = self.KEYS.get(event.key)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        if action == "submit":
+            await self.action_submit()
+        elif action == "complete":
+            self.action_complete()
+        else:
+            self.action_history(-1 if action == "previous" else 1)
 
     async def action_submit(self) -> None:
         """Send the line and empty the field at once: keys that come before the app has
