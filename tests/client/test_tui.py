@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from hubbub.app import Runtime
@@ -178,6 +179,23 @@ async def test_buffers_switch_with_alt_numbers_and_ctrl_n_p(server: Runtime) -> 
         assert not app.query_one("#members-pane").display  # the server buffer has none
         await pilot.click(BufferList, offset=(4, 1))  # the second line: #one
         assert app.state.current.name == "#one"
+
+
+async def test_a_long_buffer_name_takes_one_row_and_a_click_opens_the_buffer_on_it(server: Runtime) -> None:
+    """A name wider than the list is cut with an ellipsis: wrapped onto a second row, it
+    made every row below it open the buffer before, and a click on its second row the next."""
+    app = chat_app(server, channels=("#averylongchannelname", "#after"))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: joined(app, "#averylongchannelname")() and joined(app, "#after")(), "both")
+        assert [b.name for b in app.state.buffers] == ["hubbub", "#averylongchannelname", "#after"]
+        shown = app.query_one(BufferList).render_lines(Region(0, 0, 18, 4))
+        rows = [line.text.replace("▕", "").strip() for line in shown]  # without the border
+        assert rows[1].startswith("2 #averylong") and rows[1].endswith("…"), rows
+        assert rows[2] == "3 #after", rows
+        await pilot.click(BufferList, offset=(4, 2))  # the third row: #after
+        assert app.state.current.name == "#after"
+        await pilot.click(BufferList, offset=(4, 1))
+        assert app.state.current.name == "#averylongchannelname"
 
 
 async def test_slash_commands(server: Runtime, make_client: MakeClient) -> None:
