@@ -911,6 +911,8 @@ class ChatState:
             older.append(line)
         for line in missed:
             self._arrived(buffer, line, update)
+        if missed and start is not None:
+            self._in_time_order(buffer, start, update)
         if older:
             merged = older + list(buffer.lines)  # keep the newest lines
             buffer.lines.clear()
@@ -926,6 +928,18 @@ class ChatState:
             # a whole page of joins and parts in a busy channel, or of what ignored people
             # said: no end of the history, and the person wants what was said, further back
             update.older_wanted.add(buffer)
+
+    def _in_time_order(self, buffer: Buffer, start: datetime, update: Update) -> None:
+        """What came since `start` in the order of its times: a line missed while we were
+        away (counted as new, above) was said before our rejoin and before what came live
+        since, not after them. What we saw before stays as it was."""
+        lines = list(buffer.lines)
+        cut = next((i for i, line in enumerate(lines) if line.time > start), len(lines))
+        since = sorted(lines[cut:], key=lambda line: line.time)  # stable: lines of one time keep their order
+        if any(a is not b for a, b in zip(since, lines[cut:], strict=True)):
+            buffer.lines.clear()
+            buffer.lines.extend(lines[:cut] + since)
+            update.rewritten.add(buffer)
 
     def _talk_shown(self, item: ev.Event) -> bool:
         """A message or a reaction of fetched history that is shown: ours, or of someone not ignored."""

@@ -565,6 +565,10 @@ async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         said = texts(buffer(app, "#lobby"))
         dropped = next(i for i, t in enumerate(said) if t.startswith("Disconnected"))
         assert said.index("before the drop") < dropped < said.index("said while you were away"), said
+        # and before the rejoin, which came after it: the lines since the drop in time order
+        rejoined = len(said) - 1 - said[::-1].index("You joined #lobby")
+        assert said.index("said while you were away") < rejoined, said
+        assert on_screen(app, "said while you were away")
 
 
 async def test_history_lines_that_mention_you_are_highlighted(make_server: MakeServer, make_client: MakeClient,
