@@ -843,7 +843,11 @@ class ClientProtocol:
             if verb.upper() == "ACTION":
                 kind, text = "action", arg
             elif kind == "notice":
-                text = inner  # a CTCP reply: show it as the notice it is
+                if self.is_me(nick_of(message.source)):
+                    # our own answer to someone's CTCP (VERSION, TIME, PING), echoed or played
+                    # back: the client made it, nobody wrote it, and it is no conversation
+                    return None
+                text = inner  # someone's CTCP reply: show it as the notice it is
             else:
                 if not history:
                     self._answer_ctcp(nick_of(message.source), inner)

@@ -267,6 +267,19 @@ def test_ctcp_action_is_an_action_and_version_is_answered() -> None:
     assert proto.lines_to_send() == ["NOTICE bob :\x01PING 42\x01"]  # FINGER: no answer
 
 
+def test_our_own_answer_to_a_ctcp_echoed_back_is_no_message_someone_elses_is() -> None:
+    """With echo-message the server sends our automatic NOTICE back: shown, it opened a
+    conversation with whoever asked, as if we had written to them."""
+    proto = make()
+    register(proto, "echo-message")
+    feed(proto, ":webby!u@h PRIVMSG alice :\x01TIME\x01")
+    (answer,) = proto.lines_to_send()
+    assert answer.startswith("NOTICE webby :\x01TIME ")
+    echoed = feed(proto, f":alice!u@h {answer}", ":bob!u@h NOTICE alice :\x01VERSION irssi 1.4\x01")
+    assert [(e.source, e.kind, e.text) for e in of(echoed, ev.MessageReceived)] == [
+        ("bob", "notice", "VERSION irssi 1.4")]
+
+
 def test_without_echo_message_our_messages_are_reported_locally() -> None:
     proto = make()
     register(proto)
