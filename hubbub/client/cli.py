@@ -107,7 +107,8 @@ def config_from_args(args: argparse.Namespace) -> ClientConfig:
     password = None
     if args.password:
         password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"Password for {nick} on {host}: ")
-    channels = tuple(c if c[:1] in "#&" else "#" + c for c in args.join.split(",") if c.strip())
+    names = [c.strip() for c in args.join.split(",")]  # "#rust, #python": a space after a comma is no name
+    channels = tuple(c if c[:1] in "#&" else "#" + c for c in names if c)
     return ClientConfig(
         host=host, port=port, nick=nick, tls=tls, tls_verify=not args.insecure,
         password=password or None, sasl_account=args.account,

@@ -74,6 +74,8 @@ def test_the_chat_subcommand_has_sensible_defaults() -> None:
     assert config.password is None and config.tls_verify
     defaults = config_from_args(parser.parse_args(["chat", "--nick", "zoe"]))
     assert (defaults.host, defaults.port, defaults.channels) == ("localhost", 6667, ("#lobby",))
+    spaced = config_from_args(parser.parse_args(["chat", "--nick", "zoe", "--join", "#rust, #python ,go,"]))
+    assert spaced.channels == ("#rust", "#python", "#go")  # as people type a list
 
 
 def test_password_comes_from_the_environment_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
