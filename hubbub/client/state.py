@@ -77,6 +77,7 @@ class Buffer:
     unread: int = 0
     mentioned: bool = False
     joined: bool = False  # channels: we are in it right now
+    rejoining: bool = False  # channels: we were in it when the connection dropped (rejoined when it is back)
     msgids: set[str] = field(default_factory=set)
     history_pending: bool = False  # a scroll-back request is on its way
     history_done: bool = False  # the server has nothing older
@@ -554,6 +555,7 @@ class ChatState:
             # a private conversation too: what is typed there now goes nowhere
             if buffer is self.server or buffer.joined or buffer.kind is BufferKind.QUERY:
                 self._event_line(buffer, now, "error", text, update)
+            buffer.rejoining = buffer.joined
             if buffer.joined:
                 self._left(buffer, update)
 

@@ -353,12 +353,16 @@ async def test_disconnection_is_shown_and_the_client_reconnects(make_server, mak
         status = app.query_one(StatusBar)
         assert "Not connected" in static_text(status) and status.has_class("-disconnected")
         assert "Disconnected" in shown_text(app)
+        # the client rejoins #lobby by itself: the bar does not ask for a /join
+        assert static_text(app.query_one(TopicBar)) == (
+            "#lobby  not joined while the connection is down: rejoined when it is back")
         await submit(pilot, "hello?")
         assert "Not connected" in shown_text(app)
 
         restarted = await make_server(f"listen.irc=['{host}:{port}']")
         await until(pilot, joined(app, "#lobby"), "rejoined #lobby")
         assert app.state.status == "connected" and not status.has_class("-disconnected")
+        await until(pilot, lambda: "rejoined" not in static_text(app.query_one(TopicBar)), "the topic bar again")
         _, bob_events = await make_client(restarted, "bob", channels=("#lobby",))
         await until(pilot, joined(app, "#lobby", 2), "bob joined")
         await submit(pilot, "I'm back")

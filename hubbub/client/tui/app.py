@@ -203,7 +203,7 @@ class ChatApp(App[int]):
         if update.selected or current in update.members:
             self._place_panels()
             self.query_one(MemberList).show(current)
-        if update.selected or current in update.topic:
+        if update.selected or current in update.topic or update.status:  # a channel's bar says if it is rejoined
             self.query_one(TopicBar).show(self.state)
         if update.status or update.selected or current in update.members:
             self._show_status()

@@ -405,7 +405,12 @@ class TopicBar(Static):
     def show(self, state: ChatState) -> None:
         buffer = state.current
         if buffer.kind is BufferKind.CHANNEL:
-            topic = buffer.topic or ("no topic" if buffer.joined else "not joined: type /join " + buffer.name)
+            if buffer.joined:
+                topic = buffer.topic or "no topic"
+            elif buffer.rejoining and state.status != "connected":  # the client rejoins it by itself
+                topic = "not joined while the connection is down: rejoined when it is back"
+            else:
+                topic = "not joined: type /join " + buffer.name
             shown = irc_text(topic, "" if buffer.topic else SUBDUED)
             text = Text.assemble((buffer.name, Style(bold=True)), "  ", shown)
         elif buffer.kind is BufferKind.QUERY:
