@@ -408,6 +408,25 @@ async def test_a_topic_that_is_gone_after_a_restart_is_not_shown(web_server, ope
     await expect(alice.page.locator("#topic")).to_have_text("", timeout=2_000)
 
 
+async def test_away_stays_away_after_a_reconnection_as_the_page_says(web_server, open_user, irc_user) -> None:
+    """A new connection is not away: the page, which still said "(away)", is away again
+    on it, with the same message, for the others to be told."""
+    alice = await open_user()
+    alice.allowed_errors.append(REFUSED_WEBSOCKET)
+    await alice.connect("alice", "#lobby")
+    await alice.say("/away gone to lunch")
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice (away)")
+    await web_server.restart()
+    await expect(alice.page.locator("#connection-dot")).to_have_attribute("data-status", "registered", timeout=20_000)
+    carol = await irc_user("carol", "#lobby")
+    await expect(alice.page.locator("#member-list li")).to_have_text(["@alice", "carol"])
+    carol.send("WHOIS alice")
+    assert (await carol.expect("301")).params[-1] == "gone to lunch"
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice (away)")
+    await alice.say("/back")
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice")
+
+
 async def test_away_members_are_faded_and_a_message_to_them_says_they_are_away(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")

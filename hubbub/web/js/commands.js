@@ -125,6 +125,7 @@ export const COMMANDS = {
     usage: "/away [message]",
     help: "Mark yourself away (no message: back)",
     run(ctx, args) {
+      ctx.state.awayText = args.trim(); // said again after a reconnection: a new connection is not away
       ctx.client.send({ command: "AWAY", params: args.trim() ? [args.trim()] : [] });
     },
   },
@@ -132,6 +133,7 @@ export const COMMANDS = {
     usage: "/back",
     help: "No longer away",
     run(ctx) {
+      ctx.state.awayText = "";
       ctx.client.send({ command: "AWAY", params: [] });
     },
   },

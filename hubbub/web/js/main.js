@@ -304,6 +304,9 @@ function startSession({ nick, password, channels, queries = [], active = null })
     joinAll(names.filter((name) => !isLooked(name)));
     if (firstRegistration) restoreQueries();
     else {
+      // A new connection is not away: away before it, away again, with the same message
+      // (the page said "(away)" all along, while others were told nothing).
+      if (state.away) client.send({ command: "AWAY", params: [state.awayText || "Away"] });
       catchUpQueries();
       // Cut off before the buffer wanted came back: it will not now (only the channels
       // joined by then are joined again).
