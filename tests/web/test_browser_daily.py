@@ -721,6 +721,33 @@ async def test_tab_completes_recent_speakers_first_mid_sentence_and_channels(ope
     await expect(alice.messages().locator(".row.self")).to_contain_text("hi caroline, see #lounge")
 
 
+async def test_shift_tab_steps_back_through_three_completions_and_first_gives_the_last(open_user, irc_user) -> None:
+    """Shift pressed alone is a key too: it ended the completion, so that Shift+Tab began a
+    new one (from the same word, the second-to-last match) rather than stepping back."""
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    for nick in ("cara", "carl", "cat"):
+        await irc_user(nick, "#lobby")
+    page = alice.page
+    await expect(page.locator("#member-list li")).to_have_count(4)
+    await page.fill("#input", "ca")
+    await page.press("#input", "Tab")
+    first = await page.locator("#input").input_value()
+    await page.press("#input", "Tab")
+    assert await page.locator("#input").input_value() != first
+    await page.press("#input", "Shift+Tab")
+    await expect(page.locator("#input")).to_have_value(first)  # one step back
+    await expect(page.locator("#input")).to_be_focused()
+    await page.fill("#input", "ca")
+    await page.press("#input", "Tab")
+    await page.press("#input", "Tab")
+    await page.press("#input", "Tab")
+    last = await page.locator("#input").input_value()
+    await page.fill("#input", "ca")
+    await page.press("#input", "Shift+Tab")
+    await expect(page.locator("#input")).to_have_value(last)
+
+
 async def test_tab_completion_follows_a_nick_change(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")

@@ -866,7 +866,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
       completion = { start, end: caret, matches, index: -1, original: word };
     }
     const c = completion;
-    c.index = (c.index + (backwards ? -1 : 1) + c.matches.length) % c.matches.length;
+    const count = c.matches.length; // Shift+Tab first: the last match, as Tab first gives the first
+    c.index = c.index < 0 ? (backwards ? count - 1 : 0) : (c.index + (backwards ? -1 : 1) + count) % count;
     const replacement = c.matches[c.index];
     const text = input.value;
     input.value = text.slice(0, c.start) + replacement + text.slice(c.end);
@@ -896,7 +897,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
   }
 
   input.addEventListener("keydown", (event) => {
-    if (event.key !== "Tab") completion = null;
+    // a modifier pressed alone (the Shift of Shift+Tab) is no edit: the completion goes on
+    if (event.key !== "Tab" && !["Shift", "Control", "Alt", "Meta"].includes(event.key)) completion = null;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
@@ -916,6 +918,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     }
   });
   input.addEventListener("input", () => {
+    completion = null; // an edit by other means than a key (a paste by mouse): completing starts again
     autosize();
     onTyping();
   });
