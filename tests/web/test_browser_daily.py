@@ -349,6 +349,11 @@ async def test_a_nick_change_is_shown_in_every_shared_channel_and_only_there(ope
         await alice.switch_to(channel)
         await expect(alice.messages().locator(".chip.nick")).to_have_text(["carol is now carolyn"])
         await expect(alice.page.locator("#member-list li")).to_have_text(["@alice", "carolyn"])
+        # worded and weighted as a join or a part is, not a nick to click
+        change = alice.messages().locator(".chip.nick")
+        style = await change.evaluate("e => [getComputedStyle(e).fontWeight, getComputedStyle(e).cursor]")
+        joined = alice.messages().locator(".chip.join").first
+        assert style == await joined.evaluate("e => [getComputedStyle(e).fontWeight, getComputedStyle(e).cursor]")
     await alice.switch_to("#c")
     await expect(alice.page.locator("#member-list li")).to_have_text(["@alice", "dave"])
     await expect(alice.messages().locator(".chip.nick")).to_have_count(0)
