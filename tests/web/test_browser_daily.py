@@ -797,6 +797,24 @@ async def test_up_arrow_recalls_sent_lines_only_from_the_first_line(open_user, i
     await expect(box).to_have_value("")
 
 
+async def test_a_message_growing_over_several_lines_keeps_the_newest_lines_in_sight(open_user, irc_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    for i in range(80):
+        carol.send(f"PRIVMSG #lobby :line {i:02d}")
+    await expect(alice.messages().locator(".row.message", has_text="line 79")).to_be_in_viewport()
+    page = alice.page
+    await page.locator("#input").focus()
+    for i in range(6):  # the box grows a line at each
+        await page.keyboard.type(f"part {i}")
+        await page.keyboard.press("Shift+Enter")
+    await expect(alice.messages().locator(".row.message", has_text="line 79")).to_be_in_viewport()
+    await expect(page.locator("#jump")).to_be_hidden()
+    carol.send("PRIVMSG #lobby :said meanwhile")
+    await expect(alice.messages().locator(".row.message", has_text="said meanwhile")).to_be_in_viewport()
+
+
 async def test_page_up_from_the_input_scrolls_back_and_new_lines_do_not_yank(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#lobby")

@@ -736,8 +736,13 @@ function startSession({ nick, password, channels, queries = [], active = null })
   }
 
   function autosize() {
+    // The box growing shrinks the list above it: one that followed the newest lines goes
+    // on following them (else its scroll position stays, the newest go behind the box,
+    // and the next scroll event reads that as the reader having scrolled up).
+    const following = view.messages.stuck;
     input.style.height = "auto";
     input.style.height = `${Math.min(input.scrollHeight + 2, 192)}px`;
+    if (following) view.messages.scrollToBottom();
   }
 
   function typingTarget() {
