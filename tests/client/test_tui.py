@@ -369,6 +369,16 @@ async def test_disconnection_is_shown_and_the_client_reconnects(make_server, mak
         assert (await bob_events.wait_for(ev.MessageReceived, lambda e: e.source == "alice")).text == "I'm back"
 
 
+async def test_ctrl_c_says_how_to_leave(server: Runtime) -> None:
+    """People press Ctrl+C to leave: with nothing selected to copy, it says how."""
+    app = chat_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: any("Ctrl+Q" in str(n.message) for n in app._notifications), "the hint")
+        assert app.return_code is None  # still running
+
+
 async def test_quit_leaves_with_a_message_and_closes_the_app(server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server)
     _, bob_events = await make_client(server, "bob", channels=("#lobby",))

@@ -356,6 +356,11 @@ class ChatApp(App[int]):
     def action_quit_chat(self) -> None:
         self.quit("")
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C, where no text is selected to copy: people press it to leave, and
+        Textual's hint names only a binding to its own `quit`, which ours is not."""
+        self.notify("Press Ctrl+Q, or type /quit, to leave.", timeout=4)
+
     def _candidates(self) -> tuple[list[str], list[str], list[str]]:
         """Completion candidates: commands, channels, and nicks (recent speakers first)."""
         buffer = self.state.current
