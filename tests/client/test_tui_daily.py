@@ -111,6 +111,12 @@ async def test_log_dir_writes_each_buffer_to_a_file(server: Runtime, make_client
         assert log.exists()
         text = log.read_text()
         assert "<bob> hello log" in text and "* bob waves" in text and "\x02" not in text
+        # the server buffer in one file, named after the network, from the first line on
+        # (those before the welcome named the network went to one named after the host)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["hubbub"], list(tmp_path.iterdir())
+        server_log = (tmp_path / "hubbub" / "hubbub.log").read_text()
+        assert "Connecting to" in server_log.splitlines()[0] and "You are alice." in server_log
+        assert server_log.index("Connecting to") < server_log.index("You are alice.")
         await submit(pilot, "/log off")
         assert "Logging is off" in shown_text(app)
         bob.privmsg("#lobby", "not logged")

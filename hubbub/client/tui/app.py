@@ -22,7 +22,7 @@ from textual.containers import Container, Horizontal, VerticalScroll
 from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
 from hubbub.client.protocol import utc_now
-from hubbub.client.state import Buffer, BufferKind, ChatState, Update
+from hubbub.client.state import Buffer, BufferKind, ChatState, Line, Update
 from hubbub.client.tui import commands
 from hubbub.client.tui.channel_list import ChannelListScreen
 from hubbub.client.tui.widgets import (
@@ -115,6 +115,11 @@ class ChatApp(App[int]):
             self.state.add_highlight(word)
         self.log_dir = log_dir
         self.chatlog: ChatLog | None = ChatLog(log_dir) if log_dir is not None else None
+        # The server buffer's lines before the first registration, when the network's name
+        # (its log's directory and file) is not known yet: written once it is, into the one
+        # file all the others go to, not a file named after the host of their own.
+        self._unnamed_log: list[Line] = []
+        self._network_named = False
         self._search_at: int | None = None  # the buffer line of the current search match
 
     # -- layout ---------------------------------------------------------------------
@@ -147,6 +152,8 @@ class ChatApp(App[int]):
         logger.removeHandler(self._log_handler)
         logger.propagate = True
         if self.chatlog is not None:
+            self._network_named = True  # never registered: what there is, under the host's name
+            self._log_lines(Update())
             self.chatlog.close()
 
     @work(exclusive=True, group="irc-events")
@@ -213,9 +220,18 @@ class ChatApp(App[int]):
             self.screen.show_channels(self.state.channels_listed)
 
     def _log_lines(self, update: Update) -> None:
-        if self.chatlog is not None:
-            for buffer, line in update.lines:
-                self.chatlog.network = self.state.server.name
+        if self.chatlog is None:
+            return
+        self._network_named = self._network_named or self.state.status == "connected"
+        self.chatlog.network = self.state.server.name
+        if self._network_named and self._unnamed_log:
+            for line in self._unnamed_log:
+                self.chatlog.write(self.state.server.name, line)
+            self._unnamed_log.clear()
+        for buffer, line in update.lines:
+            if buffer is self.state.server and not self._network_named:
+                self._unnamed_log.append(line)
+            else:
                 self.chatlog.write(buffer.name, line)
 
     def _show_status(self) -> None:
