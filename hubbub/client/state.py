@@ -194,6 +194,7 @@ def _knock(channel: str, mask: str, text: str) -> str:
 
 
 NICKSERV_ANSWER = 10.0  # seconds after we wrote to NickServ in which its notices are answers
+NICKSERV_WARNING_SHOWN = 60.0  # seconds in which a channel shown after NickServ's warning takes it too
 
 # Replies whose last parameter says it all.
 _TEXT_ONLY = frozenset({"001", "002", "003", "251", "255", "265", "266", "305", "306", "372",
@@ -360,6 +361,9 @@ class ChatState:
         self._away_shown: dict[str, str] = {}
         self._whois: set[str] = set()  # folded nicks whose WHOIS answer is arriving
         self._asked_nickserv: datetime | None = None  # when we last wrote to NickServ (its answers follow)
+        # NickServ's last warning shown in the server buffer, with when: the channel the
+        # client then joins and shows takes it too, or it would be off screen at once
+        self._nickserv_warning: tuple[datetime, str] | None = None
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -602,6 +606,7 @@ class ChatState:
             # "This nickname is registered: log in within 30 seconds" after a reconnect:
             # in its own buffer alone, nobody sees it before the nick is taken away
             self._event_line(self.current, event.time, "info", f"-NickServ- {event.text}", update)
+            self._nickserv_warning = (self.clock(), event.text) if self.current is self.server else None
 
     def _quoted(self, buffer: Buffer, msgid: str, page: dict[str, ev.MessageReceived] | None = None) -> str:
         """`carol: "the start of what she said"`, for a message of `buffer` (or of the
@@ -686,6 +691,9 @@ class ChatState:
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update, msgid=event.msgid)
             if is_new:
                 update.merge(self.select(buffer))
+                warned, self._nickserv_warning = self._nickserv_warning, None
+                if warned is not None and (self.clock() - warned[0]).total_seconds() < NICKSERV_WARNING_SHOWN:
+                    self._event_line(buffer, self.clock(), "info", f"-NickServ- {warned[1]}", update)
             return
         other = self.find(event.channel)
         if other is not None:

@@ -721,6 +721,22 @@ async def test_nickservs_warning_about_ones_nick_shows_where_one_is_looking(
         assert sum("-NickServ-" in line.text for line in lobby.lines) == 1  # the answer stayed there
 
 
+async def test_nickservs_warning_at_start_follows_to_the_channel_the_client_shows(
+    make_server: MakeServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Started with a registered nick and no password: the warning comes while the server
+    buffer is on screen, and the channel joined next took the screen from it at once."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "carol")
+    app = chat_app(runtime, "carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "carol in #lobby")
+        lobby = app.state.current
+        assert lobby.name == "#lobby"
+        await until(pilot, lambda: on_screen(app, "-NickServ- This nickname is registered"), "the warning on screen")
+        assert sum("-NickServ-" in line.text for line in lobby.lines) == 1
+
+
 async def test_sasl_login_is_shown_and_private_history_comes_back(make_server: MakeServer,
                                                                   make_client: MakeClient, tmp_path: Path) -> None:
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
