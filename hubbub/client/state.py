@@ -127,6 +127,9 @@ class Update:
     bell: bool = False
     channel_list: bool = False  # a /list answer is complete
     older_wanted: set[Buffer] = field(default_factory=set)  # scroll-back found nothing said: ask further back
+    # private conversations whose latest history is to be asked for: those opened before the
+    # connection could ask, and after a reconnection what was said while we were away
+    latest_wanted: set[Buffer] = field(default_factory=set)
 
     def merge(self, other: Update) -> None:
         self.lines += other.lines
@@ -139,6 +142,7 @@ class Update:
         self.bell |= other.bell
         self.channel_list |= other.channel_list
         self.older_wanted |= other.older_wanted
+        self.latest_wanted |= other.latest_wanted
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str]:
@@ -533,6 +537,8 @@ class ChatState:
             update.buffers = True
         self._set_status("connected", f"Connected to {event.network or event.server}", update)
         self._event_line(self.server, self.clock(), "info", f"You are {event.nick}.", update)
+        # a channel's history comes with its JOIN; a conversation's is asked for here
+        update.latest_wanted |= {b for b in self.buffers if b.kind is BufferKind.QUERY}
 
     def _disconnected(self, event: ev.Disconnected, update: Update) -> None:
         seconds = None if event.reconnect_in is None else max(1, round(event.reconnect_in))

@@ -761,6 +761,34 @@ async def test_sasl_login_is_shown_and_private_history_comes_back(make_server: M
         assert said.index("a secret from before") < said.index("and now?")
 
 
+async def test_a_private_conversation_catches_up_after_a_reconnection(make_server: MakeServer,
+                                                                      make_client: MakeClient, tmp_path: Path) -> None:
+    """A channel's history comes with its JOIN; a conversation has no JOIN: what was said
+    in it while the connection was down (to the account's other device, a phone) is asked
+    for once the client is back."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "alice", "bob")
+    bob, bob_events = await make_client(runtime, "bob", sasl_password="pw-bob")
+    await make_client(runtime, "alice_phone", sasl_account="alice", sasl_password="pw-alice")
+    app = chat_app(runtime, sasl_password="pw-alice", reconnect_delay=30.0, reconnect_max_delay=30.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        await submit(pilot, "/query bob")
+        await submit(pilot, "are you there?")
+        await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "are you there?")
+        assert app.client._writer is not None
+        app.client._writer.transport.abort()  # the network drops the connection
+        await until(pilot, lambda: app.state.status == "disconnected", "disconnected")
+        await until(pilot, lambda: runtime.services.state.find_user("alice") is None, "alice gone from the server")
+        bob.privmsg("alice_phone", "yes, said while you were away")  # kept for the two accounts
+        await bob_events.wait_for(ev.MessageReceived, lambda e: e.own and e.text == "yes, said while you were away")
+        app.client._wake.set()
+        await until(pilot, lambda: app.state.status == "connected", "reconnected")
+        await until(pilot, lambda: on_screen(app, "yes, said while you were away"), "the missed line")
+        said = texts(app.state.current)
+        assert said.index("are you there?") < said.index("yes, said while you were away")
+
+
 async def test_a_wrong_sasl_password_is_said_and_the_chat_goes_on(make_server: MakeServer,
                                                                   make_client: MakeClient, tmp_path: Path) -> None:
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")

@@ -199,6 +199,9 @@ class ChatApp(App[int]):
                 view.rewrite()
         for buffer in update.older_wanted:
             self._fetch_on(buffer)
+        for buffer in update.latest_wanted:
+            if self.client.ready and self.client.history_supported and self.client.request_history(buffer.name):
+                buffer.history_pending = True
         current = self.state.current
         if update.selected:
             for buffer, view in self.views.items():
