@@ -264,6 +264,7 @@ export class ChatState {
         this.network = isupport.get("NETWORK");
         this.server.name = this.network;
         this.emit("buffers");
+        this.emit("topic", this.server.key); // its header shows the name too, not only the list
       }
     }
   }

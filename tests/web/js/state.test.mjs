@@ -420,6 +420,15 @@ test("the quick switcher finds the server buffer by the name the list shows, and
   assert.deepEqual(found("nowhere"), []);
 });
 
+test("the network's name, once known, redraws the server buffer's header as well as the list", () => {
+  const { s } = setup();
+  const changes = [];
+  s.subscribe((c) => changes.push([c.type, c.key]));
+  s.configure({ isupport: new Map([["NETWORK", "HubNet"]]) });
+  assert.ok(changes.some(([type, key]) => type === "topic" && key === SERVER_KEY), JSON.stringify(changes));
+  assert.ok(changes.some(([type]) => type === "buffers"));
+});
+
 test("a server without NETWORK: its buffer is 'Server', found by that name", () => {
   const { s } = setup();
   assert.equal(s.displayName(s.server), "Server");
