@@ -42,11 +42,12 @@ CLOSE_GRACE = 3.0  # seconds to wait for the server to close after our QUIT
 def _why(exc: OSError) -> str:
     """A connection failure in words."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"the server's certificate is not trusted ({exc.verify_message}); --insecure connects anyway"
+        # what to do first: the status bar keeps the first 60 characters
+        return f"untrusted certificate: --insecure to accept it ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError):
         if exc.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"):
             # what OpenSSL says when the other end answers a TLS hello with plain text
-            return "no TLS on that port (is it the server's plain port? try without --tls)"
+            return "no TLS on that port: try without --tls"
         return f"TLS failed ({exc.reason or exc})"
     if isinstance(exc, ConnectionRefusedError) or exc.errno == errno.ECONNREFUSED:
         return "connection refused (is the server running?)"

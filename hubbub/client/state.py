@@ -565,8 +565,8 @@ class ChatState:
             # a private conversation too: what is typed there now goes nowhere
             if buffer is self.server or buffer.joined or buffer.kind is BufferKind.QUERY:
                 self._event_line(buffer, now, "error", text, update)
-            buffer.rejoining = buffer.joined
-            if buffer.joined:
+            if buffer.joined:  # set here only: a failed retry, the channel left already, keeps it
+                buffer.rejoining = True
                 self._left(buffer, update)
 
     def _left(self, buffer: Buffer, update: Update) -> None:
@@ -690,6 +690,7 @@ class ChatState:
             is_new = self.find(event.channel) is None
             buffer = self.open(event.channel, update)
             buffer.joined = True
+            buffer.rejoining = False
             # The server sends the topic after the JOIN, and nothing when there is none:
             # whatever we knew from before (a kick, a reconnection) is not news.
             buffer.topic = ""
@@ -697,7 +698,8 @@ class ChatState:
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update, msgid=event.msgid)
             if is_new:
                 update.merge(self.select(buffer))
-                warned, self._nickserv_warning = self._nickserv_warning, None
+                # into each channel the start opens (the last one opened is the one on screen)
+                warned = self._nickserv_warning
                 if warned is not None and (self.clock() - warned[0]).total_seconds() < NICKSERV_WARNING_SHOWN:
                     self._event_line(buffer, self.clock(), "info", f"-NickServ- {warned[1]}", update)
             return
@@ -711,6 +713,7 @@ class ChatState:
             return
         if event.own:
             self._left(buffer, update)
+            buffer.rejoining = False
         self._event_line(buffer, event.time, *_event_text(event), update, None if event.own else event.nick,
                          event.msgid)
 
@@ -720,6 +723,7 @@ class ChatState:
             return
         if event.own:
             self._left(buffer, update)
+            buffer.rejoining = False
             update.bell = True
         self._event_line(buffer, event.time, *_event_text(event), update, msgid=event.msgid)
 
@@ -808,6 +812,8 @@ class ChatState:
         update.bell = True
 
     def _reply(self, event: ev.Reply, update: Update) -> None:
+        if event.code == "900":  # logged in: NickServ's warning about the nick is past
+            self._nickserv_warning = None
         if self.listing and event.code in ("321", "322", "323"):
             if event.code == "322" and len(event.params) >= 2:
                 users = int(event.params[1]) if event.params[1].isdigit() else 0
@@ -927,8 +933,8 @@ class ChatState:
             older.append(line)
         for line in missed:
             self._arrived(buffer, line, update)
-        if missed and start is not None:
-            self._in_time_order(buffer, start, update)
+        if missed:
+            self._in_time_order(buffer, min(line.time for line in missed), update)
         if older:
             merged = older + list(buffer.lines)  # keep the newest lines
             buffer.lines.clear()
@@ -945,16 +951,17 @@ class ChatState:
             # said: no end of the history, and the person wants what was said, further back
             update.older_wanted.add(buffer)
 
-    def _in_time_order(self, buffer: Buffer, start: datetime, update: Update) -> None:
-        """What came since `start` in the order of its times: a line missed while we were
-        away (counted as new, above) was said before our rejoin and before what came live
-        since, not after them. What we saw before stays as it was."""
+    def _in_time_order(self, buffer: Buffer, since: datetime, update: Update) -> None:
+        """The lines from `since` (the earliest line missed while we were away, counted as
+        new above) in the order of their times: a missed line was said before our rejoin
+        and before what came live after it, not after them. What we saw before stays as it
+        was, whatever clock stamped it."""
         lines = list(buffer.lines)
-        cut = next((i for i, line in enumerate(lines) if line.time > start), len(lines))
-        since = sorted(lines[cut:], key=lambda line: line.time)  # stable: lines of one time keep their order
-        if any(a is not b for a, b in zip(since, lines[cut:], strict=True)):
+        cut = next((i for i, line in enumerate(lines) if line.time >= since), len(lines))
+        ordered = sorted(lines[cut:], key=lambda line: line.time)  # stable: lines of one time keep their order
+        if any(a is not b for a, b in zip(ordered, lines[cut:], strict=True)):
             buffer.lines.clear()
-            buffer.lines.extend(lines[:cut] + since)
+            buffer.lines.extend(lines[:cut] + ordered)
             update.rewritten.add(buffer)
 
     def _talk_shown(self, item: ev.Event) -> bool:

@@ -299,16 +299,15 @@ async def test_connects_over_tls(tls_server: Runtime, make_client: MakeClient) -
 async def test_tls_certificates_are_verified_by_default(tls_server: Runtime) -> None:
     port = tls_server.tls_address()[1]
     client = Client(config_for(tls_server, "alice", host="localhost", port=port, tls=True, reconnect=False))
-    with pytest.raises(ConnectionError, match=r"certificate is not trusted \(self.signed certificate\); "
-                                              r"--insecure connects anyway"):
+    with pytest.raises(ConnectionError, match=r"untrusted certificate: --insecure to accept it "
+                                              r"\(self.signed certificate\)"):
         await client.connect(timeout=10)
 
 
 async def test_tls_to_a_plain_port_says_so_in_words(server: Runtime) -> None:
     """OpenSSL's own words were `[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:...)`."""
     client = Client(config_for(server, "alice", tls=True, tls_verify=False, reconnect=False))
-    with pytest.raises(ConnectionError, match=r"no TLS on that port \(is it the server's plain port\? "
-                                              r"try without --tls\)"):
+    with pytest.raises(ConnectionError, match=r"no TLS on that port: try without --tls$"):
         await client.connect(timeout=10)
 
 

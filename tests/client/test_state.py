@@ -136,6 +136,40 @@ def test_history_goes_before_live_lines_without_duplicates() -> None:
     assert buffer.unread == 0
 
 
+def test_a_missed_line_goes_in_time_order_among_what_came_since_and_leaves_earlier_lines_be() -> None:
+    """Lines seen before stay in the order they were shown, whatever clock stamped them
+    (an own line stamped by a slow client clock, before the line it answers); a line
+    missed while away goes among those at or after its own time, before the rejoin."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    at = lambda seconds: T + timedelta(seconds=seconds)  # noqa: E731
+    state.apply(replace(message("bob", "#a", "ready?", msgid="q"), time=at(10)))
+    state.apply(replace(message("alice", "#a", "yes", own=True, msgid="y"), time=at(9)))  # our clock, 2 s slow
+    state.apply(replace(message("bob", "#a", "go", msgid="g"), time=at(30)))
+    state.apply(ev.Joined("#a", "alice", True, at(60)))  # the rejoin after an outage
+    update = state.apply(ev.History("#a", (replace(message("bob", "#a", "missed", msgid="m"), time=at(45)),)))
+    buffer = state.find("#a")
+    assert buffer is not None and buffer in update.rewritten
+    said = [line.text for line in buffer.lines]
+    assert said[-5:] == ["ready?", "yes", "go", "missed", "You joined #a"], said
+
+
+def test_nickservs_warning_follows_to_a_channel_opened_at_the_start_until_one_logs_in() -> None:
+    for logged_in in (False, True):
+        state = connected()
+        state.apply(message("NickServ", "alice", "This nickname is registered.", kind="notice"))
+        if logged_in:
+            state.apply(ev.Reply("900", ("alice!*@*", "alice", "You are now logged in as alice"), T))
+        state.apply(ev.Joined("#a", "alice", True, T))
+        channel = state.find("#a")
+        assert channel is not None and state.current is channel
+        warned = [line.text for line in channel.lines if "-NickServ-" in line.text]
+        assert warned == ([] if logged_in else ["-NickServ- This nickname is registered."]), logged_in
+
+
 def test_replies_go_to_the_buffer_they_name_or_the_one_on_screen() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))

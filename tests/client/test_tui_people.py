@@ -728,13 +728,13 @@ async def test_nickservs_warning_at_start_follows_to_the_channel_the_client_show
     buffer is on screen, and the channel joined next took the screen from it at once."""
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
     await register_accounts(runtime, make_client, "carol")
-    app = chat_app(runtime, "carol")
+    app = chat_app(runtime, "carol", channels=("#a", "#b"))  # each opened in turn, the last one shown
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, joined(app, "#lobby"), "carol in #lobby")
-        lobby = app.state.current
-        assert lobby.name == "#lobby"
+        await until(pilot, lambda: joined(app, "#a")() and joined(app, "#b")(), "carol in #a and #b")
+        shown = app.state.current
+        assert shown.name == "#b"
         await until(pilot, lambda: on_screen(app, "-NickServ- This nickname is registered"), "the warning on screen")
-        assert sum("-NickServ-" in line.text for line in lobby.lines) == 1
+        assert sum("-NickServ-" in line.text for line in shown.lines) == 1
 
 
 async def test_sasl_login_is_shown_and_private_history_comes_back(make_server: MakeServer,

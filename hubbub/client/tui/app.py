@@ -199,9 +199,9 @@ class ChatApp(App[int]):
                 view.rewrite()
         for buffer in update.older_wanted:
             self._fetch_on(buffer)
-        for buffer in update.latest_wanted:
-            if self.client.ready and self.client.history_supported and self.client.request_history(buffer.name):
-                buffer.history_pending = True
+        for buffer in update.latest_wanted:  # the latest page, as a JOIN brings a channel's: no scroll-back
+            if self.client.config.fetch_history and self.client.ready and self.client.history_supported:
+                self.client.request_history(buffer.name)
         current = self.state.current
         if update.selected:
             for buffer, view in self.views.items():

@@ -125,7 +125,8 @@ export const COMMANDS = {
     usage: "/away [message]",
     help: "Mark yourself away (no message: back)",
     run(ctx, args) {
-      ctx.state.awayText = args.trim(); // said again after a reconnection: a new connection is not away
+      // what the person wants, sent or not (disconnected): said again on a new connection, which is not away
+      ctx.state.awayText = args.trim() || null;
       ctx.client.send({ command: "AWAY", params: args.trim() ? [args.trim()] : [] });
     },
   },
@@ -133,7 +134,7 @@ export const COMMANDS = {
     usage: "/back",
     help: "No longer away",
     run(ctx) {
-      ctx.state.awayText = "";
+      ctx.state.awayText = null;
       ctx.client.send({ command: "AWAY", params: [] });
     },
   },

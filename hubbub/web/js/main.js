@@ -306,7 +306,11 @@ function startSession({ nick, password, channels, queries = [], active = null })
     else {
       // A new connection is not away: away before it, away again, with the same message
       // (the page said "(away)" all along, while others were told nothing).
-      if (state.away) client.send({ command: "AWAY", params: [state.awayText || "Away"] });
+      if (state.awayText !== null) client.send({ command: "AWAY", params: [state.awayText] });
+      else if (state.away) {
+        state.away = false; // a /back typed while disconnected: the new connection is not away
+        state.emit("self");
+      }
       catchUpQueries();
       // Cut off before the buffer wanted came back: it will not now (only the channels
       // joined by then are joined again).

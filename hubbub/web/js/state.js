@@ -223,7 +223,7 @@ export class ChatState {
     this.silenceQuiet = new Set();
     this.silenceListed = []; // the entries of a SILENCE list coming in (271), until its end (272)
     this.away = false;
-    this.awayText = ""; // the message of our /away, to be away again on a new connection
+    this.awayText = null; // the message of the last /away (null: /back since), to be away again on a new connection
     this.connection = { status: "idle" };
     this.buffers = new Map();
     // private conversations closed with lines of ours not echoed yet: key -> how many

@@ -84,6 +84,18 @@ test("/msg to a nick opens the conversation; /me is an action", () => {
   assert.deepEqual(said, [["Bob", "hi  there", {}], ["#a", "waves", { action: true }]]);
 });
 
+test("/away and /back keep what the person wants, sent or not: a new connection is told it", () => {
+  const { ctx } = context();
+  assert.equal(ctx.state.awayText, null);
+  runInput(ctx, "/away gone to lunch");
+  assert.equal(ctx.state.awayText, "gone to lunch");
+  ctx.client.send = () => false; // disconnected: nothing goes out
+  runInput(ctx, "/back");
+  assert.equal(ctx.state.awayText, null); // not away again on the next connection
+  runInput(ctx, "/away");
+  assert.equal(ctx.state.awayText, null); // /away alone is back too
+});
+
 test("/nick, /away, /whois, /quote, /quit", () => {
   const { ctx, sent, calls } = context();
   runInput(ctx, "/nick newme");
