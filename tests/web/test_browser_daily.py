@@ -413,6 +413,32 @@ async def test_a_topic_that_is_gone_after_a_restart_is_not_shown(web_server, ope
     await expect(alice.page.locator("#topic")).to_have_text("", timeout=2_000)
 
 
+@pytest.mark.parametrize("named", [False, True])
+async def test_a_login_typed_to_nickserv_is_the_one_a_reload_logs_in_with(web_server, open_user, irc_user,
+                                                                         named: bool) -> None:
+    """NickServ tells people to log in with IDENTIFY: a reload (the password remembered,
+    as asked) logs in with it by SASL, under the account it named, rather than coming
+    back without it and being renamed to a guest 30 s later."""
+    owner = await registered_account(web_server.runtime, "edgar", PASSWORD)
+    await owner.close()
+    alice = await open_user()
+    page = alice.page
+    nick = "eddie" if named else "edgar"
+    await page.fill("#connect-nick", nick)
+    await page.fill("#connect-channels", "#lobby")
+    await page.check("#connect-remember")
+    await page.click("#connect-submit")
+    await expect(page.locator("#member-list")).to_contain_text(nick)
+    await alice.say(f"/msg NickServ IDENTIFY {'edgar ' if named else ''}{PASSWORD}")
+    await expect(alice.messages()).to_contain_text("You're now logged in as edgar")
+    await page.reload()
+    await expect(page.locator("#connection-dot")).to_have_attribute("data-status", "registered", timeout=20_000)
+    carol = await irc_user("carol", "#lobby")
+    carol.send(f"WHOIS {nick}")
+    account = await carol.expect(lambda m: m.command in ("330", "318"))
+    assert (account.command, account.params[1:3]) == ("330", [nick, "edgar"])
+
+
 async def test_away_stays_away_after_a_reconnection_as_the_page_says(web_server, open_user, irc_user) -> None:
     """A new connection is not away: the page, which still said "(away)", is away again
     on it, with the same message, for the others to be told."""

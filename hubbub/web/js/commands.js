@@ -54,6 +54,7 @@ export const COMMANDS = {
         ctx.state.ensureBuffer(target);
         ctx.ui.switchTo(ctx.state.keyOf(target));
       }
+      noteLogin(ctx, target, text);
       ctx.client.say(target, text);
     },
   },
@@ -65,7 +66,10 @@ export const COMMANDS = {
       if (!target || ctx.state.isChannel(target)) return usage(ctx, "query");
       ctx.state.ensureBuffer(target);
       ctx.ui.switchTo(ctx.state.keyOf(target));
-      if (text) ctx.client.say(target, text);
+      if (text) {
+        noteLogin(ctx, target, text);
+        ctx.client.say(target, text);
+      }
     },
   },
   me: {
@@ -490,6 +494,19 @@ export function resendable({ target, command, action, text }, active, fold = (s)
   return text.startsWith("/") ? `/${text}` : text;
 }
 
+/**
+ * A login typed to NickServ (`IDENTIFY [account] password`, as NickServ itself tells
+ * people to log in): told to the page, which logs in with it from then on (a reconnection
+ * by SASL, a reload asking for it or using it when remembered) once the server says the
+ * login worked, as it does for /register. Otherwise the nick became a guest's at the
+ * next reconnection.
+ */
+function noteLogin(ctx, target, text) {
+  if (!ctx.ui.identifying || ctx.state.fold(target) !== ctx.state.fold("NickServ")) return;
+  const found = /^\s*(?:IDENTIFY|LOGIN)\s+(\S+)(?:\s+(\S+))?\s*$/i.exec(text);
+  if (found) ctx.ui.identifying(found[2] === undefined ? null : found[1], found[2] === undefined ? found[1] : found[2]);
+}
+
 /** Run one line from the input box. Returns false if nothing could be done with it. */
 export function runInput(ctx, line, { reply = null } = {}) {
   const parsed = parseInput(line);
@@ -500,6 +517,7 @@ export function runInput(ctx, line, { reply = null } = {}) {
       return false;
     }
     if (!inChannel(ctx, target)) return false;
+    noteLogin(ctx, target, parsed.text);
     return ctx.client.say(target, parsed.text, reply ? { reply } : {});
   }
   const name = ALIASES[parsed.command] || parsed.command;

@@ -147,7 +147,7 @@ function showConnectScreen(reason = "") {
     // and the one that was being looked at.
     const queries = queriesToRestore(loadSettings(), nick);
     const active = activeToRestore(loadSettings(), nick);
-    updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, autoconnect: true });
+    updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, account: undefined, autoconnect: true });
     startSession({ nick, password, channels, queries, active });
   });
   // Shown only now that Connect is handled here: without the scripts the form would be
@@ -167,13 +167,15 @@ function startSession({ nick, password, channels, queries = [], active = null })
   for (const [key, ms] of Object.entries(loadSeen())) if (Number(ms) > 0) state.seenBefore.set(key, Number(ms));
   const ignores = loadSettings().ignores;
   if (Array.isArray(ignores)) state.ignores = ignores.filter((m) => typeof m === "string" && m);
-  const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick });
+  // the account a login typed to NickServ named, when not the nick (SASL logs in to it)
+  const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick, account: loadSettings().account || undefined });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
   let pendingSwitch = null; // the channel a /join asked for: shown once joined
   let firstRegistration = true;
   let askedNick = null; // what /nick asked for: remembered once the server agrees
   let registeringWith = null; // the password a /register gave: the account's, once logged in
+  let identifyingAs = null; // the account an IDENTIFY typed to NickServ named (null: the nick)
   // Channel keys given to /join (and those remembered from the last visit), by folded
   // name: a keyed channel is rejoined with its key after a reconnection or a reload.
   const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
@@ -230,6 +232,11 @@ function startSession({ nick, password, channels, queries = [], active = null })
     },
     registering(accountPassword) {
       registeringWith = accountPassword;
+      identifyingAs = null;
+    },
+    identifying(account, accountPassword) {
+      registeringWith = accountPassword;
+      identifyingAs = account;
     },
     nickAsked(newNick) {
       askedNick = newNick;
@@ -349,9 +356,11 @@ function startSession({ nick, password, channels, queries = [], active = null })
    * with from now on (a reconnection, a reload: remembered only if the person asked). */
   function accountCreated() {
     client.options.password = registeringWith;
+    client.options.account = identifyingAs || undefined;
     const remember = !!loadSettings().remember;
-    updateSettings({ usesPassword: true, password: remember ? registeringWith : undefined });
-    registeringWith = null;
+    updateSettings({ usesPassword: true, password: remember ? registeringWith : undefined,
+                     account: identifyingAs || undefined });
+    registeringWith = identifyingAs = null;
   }
 
   /** The server refused a message the user wrote (FAIL: the network out of reach; 404:
