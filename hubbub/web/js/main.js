@@ -185,7 +185,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
   // person's own lines waiting behind them at the server. Each one's unread count comes
   // in with its turn.
   const catchUps = new CatchUpQueue({ done: (buffer) => state.emit("prepend", buffer.key, { count: 0 }) });
-  client.on("disconnected", () => catchUps.clear());
+  client.on("disconnected", () => {
+    catchUps.clear();
+    // a login asked on the connection gone was not answered: the 900 of the next one
+    // (SASL, with the password it has) is not its answer
+    registeringWith = identifyingAs = null;
+  });
 
   // The person's own moves (a click, a key, a command) end the landing: where they go
   // is where they stay, whatever comes back after.
