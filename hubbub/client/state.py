@@ -368,6 +368,12 @@ class ChatState:
         # NickServ's last warning shown in the server buffer, with when: the channel the
         # client then joins and shows takes it too, or it would be off screen at once
         self._nickserv_warning: tuple[datetime, str] | None = None
+        # channels the person asked to join (/join, casefolded): a new one is shown when it
+        # opens; one joined otherwise (the start's, a forced join) only while the person
+        # has chosen no buffer (`view_chosen`, set by the UI), so that a conversation
+        # opened meanwhile (a /query typed at the start) keeps the screen
+        self.joins_asked: set[str] = set()
+        self.view_chosen = False
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -696,8 +702,11 @@ class ChatState:
             buffer.topic = ""
             update.topic.add(buffer)
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update, msgid=event.msgid)
-            if is_new:
+            asked = self.isupport.casefold(event.channel) in self.joins_asked
+            self.joins_asked.discard(self.isupport.casefold(event.channel))
+            if is_new and (asked or not self.view_chosen):
                 update.merge(self.select(buffer))
+            if is_new:
                 # into each channel the start opens (the last one opened is the one on screen)
                 warned = self._nickserv_warning
                 if warned is not None and (self.clock() - warned[0]).total_seconds() < NICKSERV_WARNING_SHOWN:

@@ -170,6 +170,19 @@ def test_nickservs_warning_follows_to_a_channel_opened_at_the_start_until_one_lo
         assert warned == ([] if logged_in else ["-NickServ- This nickname is registered."]), logged_in
 
 
+def test_a_channel_the_start_joins_does_not_take_the_screen_from_a_buffer_the_person_chose() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))  # the start's first channel: shown
+    assert state.current.name == "#a"
+    state.view_chosen = True  # a /query typed meanwhile, as the UI marks it
+    state.select(state.open("bob"))
+    state.apply(ev.Joined("#b", "alice", True, T))  # the start's next one, or a forced join
+    assert state.current.name == "bob"
+    state.joins_asked.add("#c")  # /join #c
+    state.apply(ev.Joined("#C", "alice", True, T))
+    assert state.current.name == "#C" and state.joins_asked == set()
+
+
 def test_replies_go_to_the_buffer_they_name_or_the_one_on_screen() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))

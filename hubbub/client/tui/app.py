@@ -266,11 +266,13 @@ class ChatApp(App[int]):
         self.action_select_buffer(message.index)
 
     def action_select_buffer(self, index: int) -> None:
+        self.state.view_chosen = True
         update = self.state.select_index(index)
         if update is not None:
             self._redraw(update)
 
     def action_next_buffer(self, step: int) -> None:
+        self.state.view_chosen = True
         self._redraw(self.state.select_next(step))
 
     def action_scroll_messages(self, direction: int) -> None:
@@ -403,6 +405,8 @@ class ChatApp(App[int]):
         self._redraw(self.state.info(text, buffer, error=error))
 
     def switch_to(self, buffer: Buffer) -> None:
+        """The person's choice (a command): a channel the start joins later does not take the screen from it."""
+        self.state.view_chosen = True
         self._redraw(self.state.select(buffer))
 
     def close_buffer(self, buffer: Buffer) -> None:

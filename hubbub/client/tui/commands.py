@@ -137,6 +137,7 @@ def _join(ctx: CommandContext, args: str) -> None:
     given = keys.strip().split(",") if keys.strip() else []
     for i, channel in enumerate(channels):  # the keys in the order of the channels, as IRC pairs them
         key = given[i] if i < len(given) else ""
+        ctx.state.joins_asked.add(ctx.state.isupport.casefold(channel))  # shown when it opens
         ctx.client.join(channel, key or None)
         existing = ctx.state.find(channel)
         if existing is not None:
