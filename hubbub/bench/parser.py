@@ -73,33 +73,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                        description="N clients in one channel; K of them send at a total rate R (open loop) "
                                    "for D seconds. Reports deliveries/s, losses, latency, and the server's "
                                    "CPU seconds per million deliveries.")
-    f.add_argument("-n", "--clients", type=positive(int), default=100, help="clients in the channel (N)")
-    f.add_argument("-k", "--senders", type=positive(int), default=10, help="clients that send (K)")
-    f.add_argument("-r", "--rate", type=positive(float), default=100.0, help="messages/s from all senders (R)")
-    f.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
-    f.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
-    f.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
+    _load_arguments(f, clients=100, senders=10, rate=100.0)
     f.add_argument("--stalled", type=int, default=0, metavar="M",
                    help="members that stop reading once set up (not counted): what a stalled reader costs "
                         "the others")
     f.add_argument("--procs", type=positive(int), default=1, help="processes holding the receivers")
-    f.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
     f.add_argument("--setup-timeout", type=positive(float), default=120.0, metavar="SECONDS")
-    f.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS",
-                   help="how long to wait for the last deliveries after sending stops")
-    f.add_argument("--max-p99-ms", type=positive(float), default=500.0,
-                   help="p99 latency above which a trial does not hold")
-    m = f.add_argument_group("find-max")
-    m.add_argument("--find-max", action="store_true",
-                   help="search the highest rate held with no loss and p99 under --max-p99-ms")
-    m.add_argument("--start-rate", type=positive(float), default=50.0)
-    m.add_argument("--precision", type=positive(float), default=0.1,
-                   help="stop when the lowest failing rate is within this fraction of the best held one")
-    m.add_argument("--max-trials", type=positive(int), default=12)
-    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS",
-                   help="time budget of the search's trials (setup not included)")
-    m.add_argument("--retries", type=int, default=1,
-                   help="re-run a failed trial this many times when other processes disturbed it")
+    _find_max_arguments(f, "find-max", start_rate=50.0)
 
     c = sub.add_parser("connect", parents=[common], help="C clients register and idle",
                        description="C connections register and stay idle: registrations/s, failures, and "
@@ -121,6 +101,35 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     s.add_argument("files", nargs="+", metavar="RESULT.json")
 
 
+def _load_arguments(parser: argparse.ArgumentParser, *, clients: int, senders: int, rate: float) -> None:
+    """The room and the load of `fanout` and of `store` (the fanout against a stored history)."""
+    parser.add_argument("-n", "--clients", type=positive(int), default=clients, help="clients in the channel (N)")
+    parser.add_argument("-k", "--senders", type=positive(int), default=senders, help="clients that send (K)")
+    parser.add_argument("-r", "--rate", type=positive(float), default=rate, help="messages/s from all senders (R)")
+    parser.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
+    parser.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
+    parser.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
+    parser.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
+    parser.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS",
+                        help="how long to wait for the last deliveries after sending stops")
+    parser.add_argument("--max-p99-ms", type=positive(float), default=500.0,
+                        help="p99 latency above which a trial does not hold")
+
+
+def _find_max_arguments(parser: argparse.ArgumentParser, title: str, *, start_rate: float) -> None:
+    m = parser.add_argument_group(title)
+    m.add_argument("--find-max", action="store_true",
+                   help="search the highest rate held with no loss and p99 under --max-p99-ms")
+    m.add_argument("--start-rate", type=positive(float), default=start_rate)
+    m.add_argument("--precision", type=positive(float), default=0.1,
+                   help="stop when the lowest failing rate is within this fraction of the best held one")
+    m.add_argument("--max-trials", type=positive(int), default=12)
+    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS",
+                   help="time budget of the search's trials (setup not included)")
+    m.add_argument("--retries", type=int, default=1,
+                   help="re-run a failed trial this many times when other processes disturbed it")
+
+
 def _add_history_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:  # type: ignore[type-arg]
     """`store` and `history` (run by history_cli.py)."""
     s = sub.add_parser("store", parents=[common], help="messages stored per second, each one counted in the database",
@@ -130,22 +139,8 @@ def _add_history_parsers(sub: argparse._SubParsersAction, common: argparse.Argum
                                    "per second.")  # fmt: skip
     s.add_argument("--db", metavar="FILE|URL", help="the server's database, a SQLite file or a postgresql:// URL "
                    "(default: a temporary file; required with --server-cmd or --connect)")
-    s.add_argument("-n", "--clients", type=positive(int), default=10, help="clients in the channel (N)")
-    s.add_argument("-k", "--senders", type=positive(int), default=5, help="clients that send (K)")
-    s.add_argument("-r", "--rate", type=positive(float), default=1000.0, help="messages/s from all senders (R)")
-    s.add_argument("-d", "--duration", type=positive(float), default=10.0, help="seconds of sending (per trial)")
-    s.add_argument("--size", type=positive(int), default=64, help="bytes of message text")
-    s.add_argument("--samplers", type=int, default=5, help="receivers that measure latency")
-    s.add_argument("--concurrency", type=positive(int), default=50, help="registrations in flight during setup")
-    s.add_argument("--drain-timeout", type=positive(float), default=10.0, metavar="SECONDS")
-    s.add_argument("--max-p99-ms", type=positive(float), default=500.0)
-    m = s.add_argument_group("find-max (as for fanout)")
-    m.add_argument("--find-max", action="store_true")
-    m.add_argument("--start-rate", type=positive(float), default=1250.0)
-    m.add_argument("--precision", type=positive(float), default=0.1)
-    m.add_argument("--max-trials", type=positive(int), default=12)
-    m.add_argument("--max-time", type=positive(float), default=300.0, metavar="SECONDS")
-    m.add_argument("--retries", type=int, default=1)
+    _load_arguments(s, clients=10, senders=5, rate=1000.0)
+    _find_max_arguments(s, "find-max (as for fanout)", start_rate=1250.0)
 
     h = sub.add_parser("history", parents=[common], help="CHATHISTORY and SEARCH round trips on a big history",
                        description="Fills a database with a chat-like history through hubbub's store (one channel "

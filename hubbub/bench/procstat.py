@@ -5,8 +5,8 @@ its CPU time (user + system) between two samples, and its resident memory
 (`/proc/PID/statm`). The user and system parts are told apart too, because at everyday
 load two servers making the same system calls differ only in their user time: the
 split says whether a difference is the server's own code or the kernel's work for it.
-Nothing here needs the server's cooperation, so
-the same numbers come out for hubbub, InspIRCd, ngIRCd or anything else with a pid.
+Nothing here needs the server's cooperation, so the same numbers come out for hubbub,
+InspIRCd, ngIRCd or anything else with a pid.
 On systems without /proc the samples are None and the report says "not measured".
 """
 
@@ -133,10 +133,10 @@ def user_share(spent: Sequence[tuple[float, float] | None]) -> float | None:
     """The part of CPU time spent in user mode over some (user, system) pairs, or None when
     a pair is unknown or no tick was counted (a window shorter than a tick: the split
     would be a guess)."""
-    if any(pair is None for pair in spent):
+    known = [pair for pair in spent if pair is not None]
+    if len(known) < len(spent):
         return None
-    user = sum(pair[0] for pair in spent if pair is not None)
-    system = sum(pair[1] for pair in spent if pair is not None)
+    user, system = sum(pair[0] for pair in known), sum(pair[1] for pair in known)
     return user / (user + system) if user + system > 0 else None
 
 

@@ -39,17 +39,23 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
-def _pair(server: dict[str, Any], unit: str, digits: int) -> str:
-    """`server`'s CPU per `unit` in user and in system mode, "user / system" ("-" when
-    not measured): at everyday load the user part is where two servers differ."""
+def _user_system(server: dict[str, Any], unit: str, digits: int) -> tuple[str, str] | None:
+    """`server`'s CPU per `unit` in user and in system mode, shown; None when not measured.
+    At everyday load the user part is where two servers differ."""
     user, system = server.get(f"user_{unit}"), server.get(f"system_{unit}")
-    return "-" if user is None or system is None else f"{_n(user, digits)} / {_n(system, digits)}"
+    return None if user is None or system is None else (_n(user, digits), _n(system, digits))
+
+
+def _pair(server: dict[str, Any], unit: str, digits: int) -> str:
+    """For a table: "user / system", or "-"."""
+    shown = _user_system(server, unit, digits)
+    return "-" if shown is None else f"{shown[0]} / {shown[1]}"
 
 
 def _modes(server: dict[str, Any], unit: str, digits: int) -> str:
-    """The same for a line of the report: " (user U, system S)", or nothing."""
-    user, system = server.get(f"user_{unit}"), server.get(f"system_{unit}")
-    return "" if user is None or system is None else f" (user {_n(user, digits)}, system {_n(system, digits)})"
+    """For a line of the report: " (user U, system S)", or nothing."""
+    shown = _user_system(server, unit, digits)
+    return "" if shown is None else f" (user {shown[0]}, system {shown[1]})"
 
 
 class Progress:

@@ -702,8 +702,9 @@ class ChatState:
             buffer.topic = ""
             update.topic.add(buffer)
             self._event_line(buffer, event.time, "join", f"You joined {event.channel}", update, msgid=event.msgid)
-            asked = self.isupport.casefold(event.channel) in self.joins_asked
-            self.joins_asked.discard(self.isupport.casefold(event.channel))
+            folded = self.isupport.casefold(event.channel)
+            asked = folded in self.joins_asked
+            self.joins_asked.discard(folded)
             if is_new and (asked or not self.view_chosen):
                 update.merge(self.select(buffer))
             if is_new:

@@ -84,15 +84,21 @@ def is_muted(channel: Channel, user: User) -> bool:
 OWNERS_LETTERS = "qaoh"  # statuses a registered channel gives that let their holder in whatever its modes
 
 
+def _let_in_by_name(channel: Channel, user: User) -> bool:
+    """Invited, or made halfop or more by a registered channel's access list: let in
+    whatever the channel's modes, and told of it even if it is secret."""
+    if user.uid in channel.invited:
+        return True
+    status = channel.registered_status(user)
+    return bool(status) and status[0] in OWNERS_LETTERS
+
+
 def knows_of(channel: Channel, user: User) -> bool:
     """Whether a secret channel exists for `user` though it is not a member: invited to
     it, let in by name (its access list, an +I entry). That the channel would let anyone
     in is no such reason: a +s channel without +i is joinable by whoever knows its name,
     and KNOCK must not be a way to learn it exists without a JOIN its members see."""
-    if user.uid in channel.invited:
-        return True
-    status = channel.registered_status(user)
-    if status and status[0] in OWNERS_LETTERS:
+    if _let_in_by_name(channel, user):
         return True
     invex = channel.lists["I"]
     return bool(invex) and _listed(invex, user, _seen(user), _BANS)
@@ -103,10 +109,7 @@ def join_refusal(channel: Channel, user: User, key: str, now: float | None = Non
     channel's founder, and those its access list makes halfop or more, always may (as in
     ergo): +i, a key, a limit or a ban set by anyone must not lock its owners out. With
     `now`, a channel +j closed is closed too."""
-    if user.uid in channel.invited:
-        return None
-    status = channel.registered_status(user)
-    if status and status[0] in OWNERS_LETTERS:
+    if _let_in_by_name(channel, user):
         return None
     if is_banned(channel, user):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"

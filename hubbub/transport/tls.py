@@ -155,11 +155,11 @@ def _check_readable(tls: TlsSection) -> None:
     and why: OpenSSL says only "system lib" of a key the server's user may not read (a
     Let's Encrypt key readable by root alone, the commonest mistake)."""
     for path in (tls.cert, tls.key):
-        if not Path(path).exists():
-            raise TlsError(_missing(path))
         try:
             with open(path, "rb"):
                 pass
+        except FileNotFoundError:
+            raise TlsError(_missing(path)) from None
         except OSError as exc:
             raise TlsError(f"cannot read {found_at(path)}: {exc.strerror or exc}") from exc
 

@@ -477,7 +477,7 @@ class ChatInput(Input):
     # time the keys typed after it in a burst are in the line already (Enter sent
     # "m1n1" for "m1", Enter, "n1"), and a priority binding runs before the keys typed
     # ahead of it are in (Tab completed "bo" for "bob").
-    KEYS: ClassVar[dict[str, str]] = {"enter": "submit", "tab": "complete", "up": "previous", "down": "next"}
+    KEYS: ClassVar[frozenset[str]] = frozenset({"enter", "tab", "up", "down"})
 
     @dataclass
     class Sent(Message):
@@ -565,18 +565,18 @@ class ChatInput(Input):
             self._pasted = []
 
     async def _on_key(self, event: events.Key) -> None:
-        action = self.KEYS.get(event.key)
-        if action is None:
+        key = event.key
+        if key not in self.KEYS:
             await super()._on_key(event)
             return
         event.stop()
         event.prevent_default()
-        if action == "submit":
+        if key == "enter":
             await self.action_submit()
-        elif action == "complete":
+        elif key == "tab":
             self.action_complete()
         else:
-            self.action_history(-1 if action == "previous" else 1)
+            self.action_history(-1 if key == "up" else 1)
 
     async def action_submit(self) -> None:
         """Send the line and empty the field at once: keys that come before the app has
