@@ -215,6 +215,12 @@ async def irc_user(web_server: WebServer) -> AsyncIterator[Callable[..., Awaitab
 
 # -- coming back: what the tests of a return share ------------------------------------------
 
+# Whether the channels named are joined again with their history fetched.
+caught_up = """(names) => names.every((name) => {
+  const b = window.hubbub && window.hubbub.state.buffer(name);
+  return b && b.joined && !b.historyPending;
+})"""
+
 
 async def reads_lobby(
     open_user: Callable[[], Awaitable[BrowserUser]],

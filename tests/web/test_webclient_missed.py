@@ -28,7 +28,7 @@ from playwright.async_api import WebSocketRoute, expect  # noqa: E402
 from hubbub.app import Runtime  # noqa: E402
 from hubbub.irc.message import parse  # noqa: E402
 from tests.helpers import LineClient, connected  # noqa: E402
-from tests.web.fixtures import BrowserUser, away_while, cut_off_while, reads_lobby  # noqa: E402
+from tests.web.fixtures import BrowserUser, away_while, caught_up, cut_off_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
 from tests.web.wsclient import start_web_server  # noqa: E402
@@ -73,12 +73,6 @@ class HistoryRequests:
     def targets(self) -> list[str]:
         return [line.split(" ")[2] for line in self.sent]
 
-
-# Whether the channels named are joined again with their history fetched.
-caught_up = """(names) => names.every((name) => {
-  const b = window.hubbub && window.hubbub.state.buffer(name);
-  return b && b.joined && !b.historyPending;
-})"""
 
 
 async def test_the_line_stands_above_the_first_of_150_messages_missed(open_user, irc_user) -> None:

@@ -19,8 +19,7 @@ pytest.importorskip("playwright")
 
 from playwright.async_api import expect  # noqa: E402
 
-from tests.web.fixtures import away_while, cut_off_while, reads_lobby  # noqa: E402
-from tests.web.test_webclient_missed import caught_up  # noqa: E402
+from tests.web.fixtures import away_while, caught_up, cut_off_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_unread import first_row_after_the_line  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -24,7 +24,7 @@ pytest.importorskip("playwright")
 from playwright.async_api import expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account, sasl_plain  # noqa: E402
-from tests.web.fixtures import away_while, reads_lobby  # noqa: E402
+from tests.web.fixtures import away_while, caught_up, cut_off_while, reads_lobby  # noqa: E402
 from tests.web.test_webclient_qa_reload import buffer_item  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -68,6 +68,31 @@ async def test_coming_back_shows_what_was_missed_since_the_last_visit(open_user,
     await alice.switch_to("#other")  # left, and back: read past
     await alice.switch_to("#lobby")
     await expect(line).to_have_count(0)
+
+
+@pytest.mark.parametrize("leaving", ["reload", "reconnection"])
+async def test_a_return_that_missed_nothing_puts_no_line_above_what_comes_live(open_user, irc_user, leaving) -> None:
+    # Watching the conversation that missed nothing: what is said next is seen as it
+    # comes, as before the return. The point read to stays for one that missed something.
+    alice, carol = await reads_lobby(open_user, irc_user, "#lobby #other")
+    page = alice.page
+    await alice.switch_to("#other")
+    carol.send("PRIVMSG #other :read in the other")
+    await expect(alice.messages()).to_contain_text("read in the other")
+    await alice.switch_to("#lobby")
+    if leaving == "reload":
+        await away_while(alice, carol, "PRIVMSG #other :missed in the other")
+    else:
+        await cut_off_while(alice, carol, "PRIVMSG #other :missed in the other")
+    await page.wait_for_function(caught_up, arg=["#lobby", "#other"])
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    carol.send("PRIVMSG #lobby :said while alice looks")
+    await expect(alice.messages()).to_contain_text("said while alice looks")
+    await expect(page.locator("#messages .new-line")).to_have_count(0)
+    await expect(buffer_item(alice, "#lobby").locator(".badge")).to_have_text("")
+    await alice.switch_to("#other")  # the other conversation missed a line: its line stands
+    await expect(page.locator("#messages .new-line")).to_have_text("New messages")
+    assert (await first_row_after_the_line(page) or "").endswith("missed in the other")
 
 
 async def test_the_accounts_read_marker_says_what_is_new_in_a_browser_that_remembers_nothing(

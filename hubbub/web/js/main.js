@@ -588,6 +588,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (!hasHistory()) {
       buffer.historyDone = true;
       buffer.historyUnavailable = true;
+      state.caughtUpWith(buffer);
       return;
     }
     const { full, error } = await historyRequest(buffer, "LATEST", "*");
@@ -618,6 +619,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (!hasHistory()) {
       buffer.historyDone = true;
       buffer.historyUnavailable = true;
+      state.caughtUpWith(buffer);
       return;
     }
     buffer.historyPending = true;
@@ -644,6 +646,7 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (result.end === "beginning" || (result.end === "error" && !since)) buffer.historyDone = true;
     if (result.end === "cap") state.missedMoreThanFetched(buffer, messageTime(result.oldest));
     state.emit("caughtUp", buffer.key); // what was missed is in: the view may open at its line
+    state.caughtUpWith(buffer);
   }
 
   function messageTags(item) {

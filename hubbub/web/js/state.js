@@ -173,6 +173,7 @@ class Buffer {
     // counts as unread and the "New messages" line goes above it. 0: returning, the point
     // not known (the server's read marker may still say it); null: none (read past).
     this.unreadAfter = null;
+    this.caughtUp = false; // this return's catch-up is done: what it missed is all in (settle)
     this.listCount = 0; // entries of a ban (exception...) list being shown
   }
 
@@ -286,6 +287,7 @@ export class ChatState {
         // What is said while away is new: from the point read to (a line not yet read
         // past stays where it is).
         if (b.kind !== "server" && !b.unreadAfter) b.unreadAfter = Math.max(b.readMarker, b.seen);
+        b.caughtUp = false;
         b.joining = false;
         if (b.joined) {
           b.joined = false;
@@ -405,6 +407,7 @@ export class ChatState {
     if (key !== this.active && this.buffers.has(this.active)) this.readPast(this.buffers.get(this.active));
     this.active = key;
     this.markRead(this.buffers.get(key));
+    this.settle(this.buffers.get(key));
     this.emit("active", key);
     this.emit("buffers");
   }
@@ -413,6 +416,7 @@ export class ChatState {
     this.focused = focused;
     if (focused) {
       this.markRead(this.activeBuffer);
+      this.settle(this.activeBuffer);
       this.emit("buffers");
     }
   }
@@ -431,6 +435,24 @@ export class ChatState {
     buffer.seen = last;
     this.seenBefore.set(buffer.key, last);
     this.emit("seen", buffer.key);
+  }
+
+  /** A return's catch-up of `buffer` is done (main.js): what it missed is all in. */
+  caughtUpWith(buffer) {
+    buffer.caughtUp = true;
+    this.settle(buffer);
+  }
+
+  /**
+   * A return's point read to has served once the conversation looked at has fetched what
+   * it missed and that was nothing: what is said next is seen as it comes, as before the
+   * return (else the first live line would stand under a "New messages" line). Asked
+   * when the catch-up ends, and when the conversation is looked at later.
+   */
+  settle(buffer) {
+    if (buffer.unreadAfter === null || !buffer.caughtUp) return;
+    if (buffer.key !== this.active || !this.focused || firstUnread(buffer)) return;
+    this.readPast(buffer);
   }
 
   /** The "New messages" line of a buffer is done with (left for another, or spoken in). */

@@ -152,3 +152,31 @@ test("after a reconnection, what was missed is unread, with the line above it", 
   assert.equal(firstUnread(a).msgid, "r3");
   assert.equal(firstUnread(s.buffer("#b")), null, "nothing missed there");
 });
+
+test("a return that missed nothing where the person looks keeps no point read to; one that missed something keeps it", () => {
+  const { s, join } = page({ seen: { "#a": 5, "#b": 2, "#c": 5 } });
+  join("#a");
+  join("#b");
+  join("#c");
+  s.setActive("#a");
+  const a = s.buffer("#a");
+  const b = s.buffer("#b");
+  const c = s.buffer("#c");
+  s.settle(a); // what it missed is not fetched yet
+  assert.equal(a.unreadAfter, at(5));
+  s.handleBatch(history("#a", MISSED)); // nothing after minute 5
+  s.caughtUpWith(a);
+  assert.equal(a.unreadAfter, null, "the next live line is seen as it comes");
+  s.handleBatch(history("#b", MISSED));
+  s.caughtUpWith(b); // not looked at: its line waits
+  assert.equal(b.unreadAfter, at(2));
+  s.setActive("#b"); // looked at, and it missed something: the line stays
+  assert.equal(firstUnread(b).msgid, "a3");
+  s.handleBatch(history("#c", MISSED));
+  s.caughtUpWith(c);
+  s.setFocused(false);
+  s.setActive("#c"); // shown on a page not looked at: not yet
+  assert.equal(c.unreadAfter, at(5));
+  s.setFocused(true); // looked at, and it missed nothing
+  assert.equal(c.unreadAfter, null);
+});
