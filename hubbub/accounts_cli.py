@@ -27,7 +27,7 @@ import sys
 import time
 from collections.abc import Iterable
 
-from hubbub.config import Config, ConfigError, load
+from hubbub.config import Config, ConfigError, load, validate
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
 from hubbub.passwords import HashCost, credentials
@@ -206,8 +206,11 @@ async def _run(db: str, args: argparse.Namespace, config: Config) -> str:
 
 def run_account(args: argparse.Namespace) -> int:
     try:
-        config = load(args.config, [])
-        db = args.db or config.store.db
+        config = load(args.config, [], check=False)
+        if args.db:  # before the check: a cluster's file names its url, the command line its store
+            config.store.db = args.db
+        validate(config)
+        db = config.store.db
         print(asyncio.run(_run(db, args, config)))
     except StoreInUse as exc:
         print(f"hubbub: {exc}: {IN_USE_ADVICE}", file=sys.stderr)

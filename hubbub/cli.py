@@ -73,7 +73,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace) -> Config:
-    config = load(args.config, args.overrides)
+    config = load(args.config, args.overrides, check=False)  # validated once the flags are on it
     if args.listen:
         config.listen.irc = list(args.listen)
     if args.tls_listen:

@@ -61,6 +61,10 @@ async def test_accounts_made_offline_in_postgresql_log_in(postgres_url: str, tmp
         await client.close()
     finally:
         await runtime.stop()
+    # a cluster node's file names the network's Redis, and the command line its store
+    (tmp_path / "node.toml").write_text('[cluster]\nurl = "redis://127.0.0.1:1/0"\n', encoding="utf-8")
+    listed = account(postgres_url, "--config", "node.toml", "list", cwd=tmp_path)
+    assert (listed.returncode, listed.stdout.split("\t")[0]) == (0, "alice"), listed.stderr
 
 
 def test_a_name_longer_than_the_servers_nicklen_is_refused(tmp_path: Path) -> None:

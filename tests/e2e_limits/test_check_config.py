@@ -44,6 +44,19 @@ def test_a_motd_file_that_is_not_utf8_is_a_warning_line_too(tmp_path: Path) -> N
     ]
 
 
+def test_a_cluster_nodes_file_with_its_store_on_the_command_line_is_usable(tmp_path: Path) -> None:
+    """docs/cluster.md's node: the network's Redis in the file, the shared store by --db
+    (the file alone, with the default SQLite store, is a mistake)."""
+    (tmp_path / "node.toml").write_text('[cluster]\nurl = "redis://127.0.0.1:1/0"\n', encoding="utf-8")
+    result = run("serve", "--config", "node.toml", "--name", "irc1.example.org", "--no-web",
+                 "--db", "postgresql://hubbub@127.0.0.1:1/hubbub", "--check-config", cwd=tmp_path)  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.strip() == "hubbub: the configuration is usable (node.toml)"
+    alone = run("serve", "--config", "node.toml", "--no-web", "--check-config", cwd=tmp_path)
+    assert alone.returncode == 2
+    assert "a cluster's nodes must share one store" in alone.stderr
+
+
 def test_a_mistake_is_named_and_the_status_is_2(tmp_path: Path) -> None:
     (tmp_path / "hubbub.toml").write_text("[limits]\nnicklen = \"twenty\"\n", encoding="utf-8")
     result = run("serve", "--config", "hubbub.toml", "--check-config", cwd=tmp_path)
