@@ -81,11 +81,13 @@ class Session:
             self.link.write(f"ERROR :Closing Link: {self.ip} ({rejected})\r\n".encode())
             self.link.close()
             return
-        if user is None:  # over the per-address limit, or the network out of reach
+        if user is None:  # over the per-address limit (the network's count), or the network out of reach
             why = "Too many connections from your IP address"
             if outcome.rejected == "unavailable":
                 why = "The network is out of reach, try again soon"
-            self.link.write(f"ERROR :Closing Link: ({why})\r\n".encode())
+            else:  # logged as a refusal by this node's own count is (runtime/listeners.py)
+                self.svc.audit.refused(self.ip, why)
+            self.link.write(f"ERROR :Closing Link: {self.ip} ({why})\r\n".encode())
             self.link.close()
             return
         conn = Connection(user, self.link, IrcOutput(self.link), self.svc.name, self.svc.clock())

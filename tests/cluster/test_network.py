@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 from tests.client_certs import make_client_cert, tls_connect_to
-from tests.cluster.support import Cluster, caught_up, digests, oper_up
+from tests.cluster.support import Cluster, caught_up, digests, oper_up, until_logged
 from tests.helpers import LineClient
 
 
@@ -230,3 +230,13 @@ async def test_a_client_certificate_is_known_to_every_node(cluster: Cluster, tmp
         m.params for m in whois if m.command == "276"
     ]
     assert len(set((await digests(oper, 2)).values())) == 1
+
+
+async def test_a_refusal_by_the_networks_count_names_the_address_and_is_logged(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2, "limits.max_clients_per_ip=1")
+    await cluster.client(n1, "first")
+    refused = await cluster.client(n2)  # node 2's own count has no one from there
+    refused.send("NICK second\r\nUSER second 0 * :second")
+    error = await refused.expect("ERROR")
+    assert error.params[-1] == "Closing Link: 127.0.0.1 (Too many connections from your IP address)"
+    await until_logged([n2], "refused a connection from 127.0.0.1: Too many connections from your IP address")
