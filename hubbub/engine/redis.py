@@ -235,7 +235,9 @@ class RedisLog:
         except TimeoutError:
             await self.stop()
             raise ClusterError(f"joined {where}, but our arrival did not come back through the log") from None
-        others = sorted(name for node, name in self.replica.state.nodes.items() if node != self.replica.node)
+        # Each name once, not ours: a node restarted after a crash finds its earlier
+        # incarnation (and maybe others') still listed until they are declared lost.
+        others = sorted({name for node, name in self.replica.state.nodes.items() if name != self.name})
         log.info("cluster %s: %s as node %s; %s", where, "founded the network" if founded else "joined the network",
                  self.replica.node, f"other nodes: {', '.join(others)}" if others else "no other node")  # fmt: skip
 

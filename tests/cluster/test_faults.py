@@ -153,3 +153,12 @@ async def test_a_stopped_node_s_users_quit_with_its_reason(cluster: Cluster) -> 
     assert any("left the network (node2.test: Server shutting down): 1 of its users quit" in line
                for line in n1.log), n1.log
     assert quit_.params == ["node2.test: Server shutting down"]  # named, for those on other nodes
+
+
+async def test_a_node_restarted_after_a_crash_names_each_other_node_once(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2)
+    n2.kill()
+    await n2.process.wait()
+    again = await cluster.add(name="node2.test")  # before the crashed incarnation is declared lost
+    line = next(line for line in again.log if "joined the network" in line)
+    assert line.rstrip().endswith("other nodes: node1.test"), line
