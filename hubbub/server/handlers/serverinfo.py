@@ -1,10 +1,10 @@
 """What the server says about itself: INFO, ADMIN, STATS, LINKS and HELP (HELPOP).
 
 INFO, ADMIN and STATS accept an optional server target, as the specs have it: our
-name, a wildcard matching it, or the nick of a user (all of them are here); anything
-else is 402. STATS letters that reveal configuration (k, o) are for operators. LINKS
-lists this server alone: the nodes of a cluster share one name and are one server to
-their clients.
+name, a wildcard matching it, or the nick of a user; anything else is 402 (a query is
+not passed on to another node of a cluster: each answers for itself). STATS letters
+that reveal configuration (k, o) are for operators. LINKS lists this server and, in a
+cluster, the other nodes by the names they joined with.
 """
 
 from __future__ import annotations
