@@ -116,18 +116,20 @@ def _check_new_name(name: str, config: Config) -> None:
 
 
 def _unlisted(channels: Iterable[ChannelRecord], key: str) -> list[PutChannel]:
-    """The registered channels whose lists name the account `key` (`a:<name>`), kept
-    without those entries, as NickServ DROP leaves them (apply.py): whoever registers the
-    name next inherits no ban, exception or invite exception. Its own channels go with
-    it (DeleteAccount), and are not written again."""
+    """The registered channels whose access list or lists name the account `key` (`a:<name>`),
+    kept without those entries, as NickServ DROP leaves them (apply.py): whoever registers
+    the name next inherits no status, ban, exception or invite exception. Its own channels
+    go with it (DeleteAccount), and are not written again. (A channel is written whole:
+    one written with the access entry still in it would put back what DeleteAccount took.)"""
     named = casefold(f"{ACCOUNT}:{key}")
     kept: list[PutChannel] = []
     for channel in channels:
         if channel.founder == key:
             continue
         lists = tuple(entry for entry in channel.lists if casefold(entry[1]) != named)
-        if len(lists) != len(channel.lists):
-            kept.append(PutChannel(channel._replace(lists=lists)))
+        access = tuple(entry for entry in channel.access if entry[0] != key)
+        if len(lists) != len(channel.lists) or len(access) != len(channel.access):
+            kept.append(PutChannel(channel._replace(lists=lists, access=access)))
     return kept
 
 

@@ -6,9 +6,10 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-from tests.e2e_accounts.support import sasl_plain
+from tests.e2e_accounts.support import registered_account, sasl_plain
+from tests.e2e_accounts.test_accounts_more import cs
 from tests.e2e_limits.test_cli import MODULE, _env
-from tests.helpers import start_server
+from tests.helpers import connected, start_server
 
 
 def account(db: Path | str, *args: str, password: str | None = None, cwd: Path | None = None,
@@ -82,3 +83,36 @@ def test_a_name_longer_than_the_servers_nicklen_is_refused(tmp_path: Path) -> No
         capture_output=True, text=True, timeout=30, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert fits.stdout.startswith("account abcdefghi created in "), fits.stderr
+
+
+async def test_del_takes_the_account_off_other_channels_access_lists_too(tmp_path: Path) -> None:
+    """As NickServ DROP does: whoever registers the name next inherits no status, even
+    in a channel whose ban list named the account as well (that channel is written again)."""
+    db = tmp_path / "hubbub.db"
+    runtime = await start_server(f"store.db='{db}'")
+    try:
+        dave = await registered_account(runtime, "dave")
+        bob = await registered_account(runtime, "bob", "correct-horse", "#only", "#both")
+        for name in ("#only", "#both"):
+            await cs(bob, f"REGISTER {name}")
+            assert await cs(bob, f"AMODE {name} +o dave") == "Successfully set persistent mode +o on dave"
+        bob.send("MODE #both +b a:dave")
+        await bob.expect("MODE")
+        for client in (dave, bob):
+            await client.close()
+    finally:
+        await runtime.stop()
+    assert account(db, "del", "dave").returncode == 0
+    runtime = await start_server(f"store.db='{db}'")
+    try:
+        newcomer = await registered_account(runtime, "dave")
+        for name in ("#only", "#both"):
+            newcomer.send(f"JOIN {name}")
+            assert (await newcomer.expect("353")).params[-1].split() == ["dave"], name  # no op, nobody else
+        bob = await connected(runtime, "bob2")
+        bob.send("MODE #both b")
+        assert (await bob.expect(lambda m: m.command in ("367", "368"))).command == "368"
+        for client in (newcomer, bob):
+            await client.close()
+    finally:
+        await runtime.stop()
