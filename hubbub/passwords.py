@@ -74,9 +74,24 @@ def _hasher_for(cost: HashCost) -> PasswordHasher:
     return PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib, parallelism=cost.parallelism)
 
 
+def prepared(password: str) -> str:
+    """`password` as SASLprep (RFC 4013) prepares it, as SCRAM's keys are made of it: so
+    PLAIN and IDENTIFY take what SCRAM takes (the same letters typed composed or
+    decomposed, another kind of space); as it is where SASLprep refuses it."""
+    if password.isascii() and password.isprintable():
+        return password  # nothing to map or normalize (a space is printable, a control is not)
+    from scramp import ScramException
+    from scramp.utils import saslprep
+
+    try:
+        return str(saslprep(password))
+    except ScramException:
+        return password
+
+
 def hash_password(password: str, cost: HashCost = DEFAULT_COST) -> str:
-    """An argon2id hash in the standard `$argon2id$...` encoding."""
-    return _hasher_for(cost).hash(password)
+    """An argon2id hash in the standard `$argon2id$...` encoding, of the prepared password."""
+    return _hasher_for(cost).hash(prepared(password))
 
 
 @lru_cache(maxsize=8)
@@ -89,7 +104,15 @@ def decoy_hash(cost: HashCost) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    """True when `password` matches; False for a mismatch or a malformed hash."""
+    """True when `password` matches; False for a mismatch or a malformed hash. A hash made
+    before passwords were prepared (of the text as typed) still matches what was typed."""
+    ready = prepared(password)
+    if _verified(password_hash, ready):
+        return True
+    return ready != password and _verified(password_hash, password)
+
+
+def _verified(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -102,12 +125,16 @@ def check_and_upgrade(password_hash: str, password: str, cost: HashCost) -> tupl
     only at a login, so that is when a change of the cost can reach a hash made before
     it; the new one is made in the same worker-thread job, so the login waits for it
     this once."""
-    if not verify_password(password_hash, password):
+    ready = prepared(password)
+    if _verified(password_hash, ready):
+        try:
+            stale = _hasher_for(cost).check_needs_rehash(password_hash)
+        except InvalidHashError:
+            stale = False
+    elif ready != password and _verified(password_hash, password):
+        stale = True  # a hash of the text as typed, from before passwords were prepared
+    else:
         return False, None
-    try:
-        stale = _hasher_for(cost).check_needs_rehash(password_hash)
-    except InvalidHashError:
-        stale = False
     return True, hash_password(password, cost) if stale else None
 
 

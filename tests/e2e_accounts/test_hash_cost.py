@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from argon2 import extract_parameters
+from argon2 import PasswordHasher, extract_parameters
 
 from hubbub.config import ConfigError, load
 from hubbub.irc.casemap import casefold
-from hubbub.passwords import DECOY_HASH, DEFAULT_COST, HashCost, decoy_hash, verify_password
+from hubbub.passwords import DECOY_HASH, DEFAULT_COST, HashCost, check_and_upgrade, decoy_hash, verify_password
 from hubbub.server.apply import apply
 from hubbub.server.events import AccountCredentialsSet, AccountHashUpgraded, AccountRegistered
 from hubbub.server.state import ChatState
@@ -156,3 +156,24 @@ def test_a_hash_made_again_is_not_applied_over_a_password_changed_meanwhile() ->
     assert apply(state, AccountHashUpgraded("alice", "new-password-hash", "rehashed")).rejected is None
     assert (state.accounts["alice"].password_hash, state.accounts["alice"].scram) == ("rehashed", "new-scram")
     assert apply(state, AccountHashUpgraded("nobody", "x", "y")).rejected == "no such account"
+
+
+async def test_plain_takes_the_password_scram_takes_however_its_letters_are_composed() -> None:
+    """SCRAM's keys are of the SASLprep'd password (RFC 4013): the argon2id hash that PLAIN
+    and IDENTIFY check is of it too, so `ü` typed as one code point or as `u` and a
+    combining mark logs in by either mechanism. A hash made of the text as typed (before
+    passwords were prepared) still takes it, and is made again of the prepared form."""
+    composed, decomposed = "ünïcødé-pass", "u\u0308ni\u0308cødé-pass"
+    runtime = await start_server()
+    try:
+        erin = await registered_account(runtime, "erin", composed)
+        await erin.close()
+        results = [(await sasl_plain(runtime, f"erin{i}", "erin", typed))[1] for i, typed in enumerate(
+            (decomposed, composed, "unicode-pass"))]  # fmt: skip
+        assert results == ["903", "903", "904"]
+        as_typed = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(decomposed)
+        assert verify_password(as_typed, decomposed) and verify_password(as_typed, composed) is False
+        ok, again = check_and_upgrade(as_typed, decomposed, DEFAULT_COST)
+        assert ok and again is not None and verify_password(again, composed)
+    finally:
+        await runtime.stop()
