@@ -80,6 +80,11 @@ class Intake:
         """Whether the peer's first line was IRC (False until it sent one, and in plain mode)."""
         return self._decided and self.plain is None
 
+    @property
+    def keystrokes(self) -> bool:
+        """Whether the peer has spoken telnet (a telnet in character mode negotiates first)."""
+        return self._telnet is not None and self._telnet.spoken
+
     def _greet(self) -> None:
         self.session.conn.server_message("NOTICE", "*", WELCOME_NOTICE)
 

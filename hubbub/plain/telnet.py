@@ -15,6 +15,13 @@ answers to send back, and counts interrupts, across reads that cut a command any
 It also makes telnet's carriage return, CR NUL (what a telnet in character mode sends
 for Enter), the end of a line, as CR LF is: lines end at LF further on.
 
+A byte 255 followed by one that is no telnet command (below 236) is text, both bytes:
+a terminal in a legacy encoding sends it for a letter (cp1251's `я`), and taking it for
+a command would swallow the next byte, the line's end at the end of a word like `Таня`
+(the line is then refused as text that is not UTF-8, at once, as any other). `spoken`
+says whether the peer has sent a command: a telnet in character mode negotiates first
+(IAC DO SUPPRESS-GO-AHEAD, IAC DO ECHO), and then sends each keystroke alone.
+
 Commands cost Python work one byte at a time and produce no line, so neither the recvq
 nor flood control sees them: `feed` takes at most `limit` of them and then stops
 (`flooded`), the caller keeping each connection's budget (plain/intake.py). A peer
@@ -37,6 +44,7 @@ BRK: Final = 243  # break
 ABORT: Final = 238  # abort process
 SUSP: Final = 237  # suspend process
 SE: Final = 240
+LOWEST_COMMAND: Final = 236  # EOF (RFC 1184); below it, a byte after IAC is text
 TIMING_MARK: Final = 6
 
 _INTERRUPTS = frozenset({IP, BRK, ABORT, SUSP})
@@ -46,7 +54,7 @@ _TEXT, _COMMAND, _OPTION, _SUB, _SUB_IAC = range(5)  # where in the byte stream 
 
 
 class TelnetFilter:
-    __slots__ = ("_state", "_verb", "interrupts", "_cr", "commands", "flooded")
+    __slots__ = ("_state", "_verb", "interrupts", "_cr", "commands", "flooded", "spoken")
 
     def __init__(self) -> None:
         self._state = _TEXT
@@ -55,6 +63,7 @@ class TelnetFilter:
         self._cr = False  # the text so far ended with CR: a NUL beginning the next read ends a line
         self.commands = 0  # commands taken since the caller last reset it
         self.flooded = False  # a read held more commands than its limit: the rest was not looked at
+        self.spoken = False  # the peer has sent a telnet command: it is a telnet client
 
     def feed(self, data: bytes, limit: int = 1 << 62) -> tuple[bytes, bytes]:
         """`data` without telnet commands (CR NUL made CR LF), and the bytes that answer
@@ -88,7 +97,15 @@ class TelnetFilter:
                 self._state = _TEXT
                 if byte == IAC:
                     text.append(IAC)  # IAC IAC: the byte 255 itself (never UTF-8 text, refused as such later)
-                elif byte in (DO, DONT, WILL, WONT):
+                    continue
+                if byte < LOWEST_COMMAND:  # no command: a legacy encoding's letter, and the next byte
+                    if self.commands:  # not counted as one (unless the caller took the count already)
+                        self.commands -= 1
+                    text.append(IAC)
+                    text.append(byte)
+                    continue
+                self.spoken = True
+                if byte in (DO, DONT, WILL, WONT):
                     self._verb = byte
                     self._state = _OPTION
                 elif byte == SB:

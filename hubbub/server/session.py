@@ -42,6 +42,7 @@ class Session:
     # As a transport's session (a WebSocket's): the peer is an IRC client, its bytes go
     # to no telnet filter (see SessionPort).
     speaks_irc = True
+    keystrokes = False
 
     def __init__(self, svc: Services, link: Link, ip: str, secure: bool = False, certfp: str | None = None) -> None:
         self.svc = svc

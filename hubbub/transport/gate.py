@@ -155,12 +155,15 @@ class LineGate:
         """The lines waiting to be handled, in order."""
         return self.waiting if self.waiting is not None else ()
 
-    def unterminated(self, data: bytes, speaks_irc: bool) -> bool:
+    def unterminated(self, data: bytes, speaks_irc: bool, keystrokes: bool = False) -> bool:
         """Whether the bytes just received look like a message typed without a line
-        ending, as the seed chat clients send them: then silence should end the line
-        (`end_partial_line`). Never once the peer has ended a line, or speaks IRC; and
-        not for a lone keystroke, as a character-mode telnet sends them."""
-        return not self.saw_line_end and not speaks_irc and self._framer.pending > 0 and _characters(data) >= 2
+        ending, as the seed chat clients send them (a one-letter one too): then silence
+        should end the line (`end_partial_line`). Never once the peer has ended a line,
+        or speaks IRC; and not for a lone keystroke of a peer that sends them
+        (`keystrokes`: a telnet, which may be in character mode)."""
+        if self.saw_line_end or speaks_irc or not self._framer.pending:
+            return False
+        return not keystrokes or _characters(data) >= 2
 
     def end_partial_line(self) -> None:
         """Take what waits without a line ending as a line (after silence, or at EOF)."""

@@ -98,6 +98,11 @@ class SessionPort(Protocol):
     def speaks_irc(self) -> bool:
         """Whether the peer has shown it speaks IRC (not a person typing)."""
 
+    @property
+    def keystrokes(self) -> bool:
+        """Whether the peer may send a lone keystroke as it is typed (a telnet client,
+        in character mode), which a pause must not end as a line."""
+
     def line_received(self, raw: bytes) -> None: ...
 
     def line_too_long(self) -> None: ...

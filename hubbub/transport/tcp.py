@@ -268,7 +268,9 @@ class TcpConnection(GatedInput, asyncio.Protocol):
                 break
         if gate.waiting:
             self._pump()
-        if not gate.saw_line_end and not self._closing and gate.unterminated(data, session.speaks_irc):
+        if not gate.saw_line_end and not self._closing and gate.unterminated(
+            data, session.speaks_irc, session.keystrokes
+        ):
             self._partial_handle = asyncio.get_running_loop().call_later(
                 UNTERMINATED_LINE_DELAY, self._end_partial_line
             )

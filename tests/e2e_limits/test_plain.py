@@ -345,6 +345,7 @@ async def test_a_pause_while_typing_in_character_mode_does_not_end_the_line(serv
     """Character-mode telnet sends each keystroke alone; a pause must not cut the nickname."""
     alice = await connected(server, "alice", "#lobby")
     telnet = await connect_plain(server)
+    telnet.writer.write(bytes([255, 253, 3, 255, 253, 1]))  # `mode character`: IAC DO SGA, IAC DO ECHO first
     telnet.writer.write(b"b")
     await asyncio.sleep(UNTERMINATED_LINE_DELAY * 2)  # the behaviour under test is a timeout
     telnet.writer.write(b"o")
@@ -353,6 +354,29 @@ async def test_a_pause_while_typing_in_character_mode_does_not_end_the_line(serv
     await telnet.expect_text(r"^\* You joined #lobby$")
     join = await alice.expect("JOIN", "#lobby")
     assert join.source.startswith("bob!")
+
+
+async def test_a_seed_clients_one_letter_message_is_a_message_of_its_own(server) -> None:
+    """The seed client sends each message without a line ending; a pause ends it, a
+    one-letter one too (a lone keystroke is held only for a telnet client)."""
+    alice = await connected(server, "alice", "#lobby")
+    seed = await connect_plain(server)
+    seed.writer.write(b"x")  # a one-letter name
+    await seed.expect_text(r"^\* You joined #lobby$")
+    await alice.expect("JOIN", "#lobby")
+    for text in (b"?", b"k", b"are you there"):
+        seed.writer.write(text)
+        said = await alice.expect("PRIVMSG")
+        assert (said.source.split("!")[0], said.params[-1]) == ("x", text.decode())
+
+
+async def test_a_line_ending_in_cp1251s_ya_is_refused_at_once_and_the_next_goes_out(server) -> None:
+    alice, bob = await lobby(server)
+    bob.send("Привет, я Таня\n".encode("cp1251"))  # я, the byte before the line's end, is telnet's IAC
+    await bob.expect_text(r"not UTF-8")
+    bob.send(b"hello, sorry for that")
+    said = await alice.expect("PRIVMSG")
+    assert said.params[-1] == "hello, sorry for that"
 
 
 async def test_text_in_a_legacy_encoding_is_refused_in_plain_words(server) -> None:

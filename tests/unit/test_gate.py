@@ -157,7 +157,9 @@ def test_a_typed_message_without_a_line_ending() -> None:
     gate.receive(b"hello")
     assert gate.unterminated(b"hello", speaks_irc=False)
     assert not gate.unterminated(b"hello", speaks_irc=True)
-    assert not gate.unterminated(b"h", speaks_irc=False)  # a keystroke of a character-mode telnet
+    assert gate.unterminated(b"h", speaks_irc=False)  # a one-letter message, as the seed client sends it
+    assert not gate.unterminated(b"h", speaks_irc=False, keystrokes=True)  # a keystroke of a character-mode telnet
+    assert gate.unterminated(b"hello", speaks_irc=False, keystrokes=True)
     gate.end_partial_line()
     assert drain(gate) == [b"hello"]
     gate.receive(b"again")

@@ -139,6 +139,20 @@ def test_text_keeps_flowing_around_commands_cut_anywhere() -> None:
         assert first + second == b"hello you\r\n\xff!"
 
 
+def test_a_byte_255_before_no_command_is_text_and_the_peer_no_telnet() -> None:
+    """cp1251's `я` is 255: at a word's end the next byte is the line's end, which taking
+    it for a command would swallow. A command proper says the peer is a telnet client."""
+    line = "Таня\r\n".encode("cp1251")
+    for cut in range(len(line) + 1):
+        telnet = TelnetFilter()
+        first, _ = telnet.feed(line[:cut])
+        second, answer = telnet.feed(line[cut:])
+        assert (first + second, answer, telnet.spoken) == (line, b"", False), cut
+    telnet = TelnetFilter()
+    assert telnet.feed(bytes([IAC, DO, 3, IAC, DO, ECHO])) == (b"", bytes([IAC, WONT, 3, IAC, WONT, ECHO]))
+    assert telnet.spoken  # what `mode character` sends first
+
+
 def test_are_you_there_gets_one_answer_per_read() -> None:
     telnet = TelnetFilter()
     assert telnet.feed(bytes([IAC, AYT] * 100)) == (b"", AYT_ANSWER)
