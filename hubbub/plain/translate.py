@@ -34,6 +34,7 @@ from hubbub.server import access
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
+from hubbub.server.services import is_service_nick
 
 log = logging.getLogger("hubbub.plain")
 
@@ -158,6 +159,9 @@ class PlainInput:
         problem = nick_problem(text, ctx.config.limits.nicklen)
         if problem:
             self.say(f"*** {text!r} can't be used: {problem}. Type another nickname:")
+            return
+        if is_service_nick(text):
+            self.say(f"*** The nickname {text} belongs to one of the server's services. Type another one:")
             return
         if ctx.state.nick_taken(text, by=ctx.user):
             self.say(f"*** The nickname {text} is taken. Type another one:")
