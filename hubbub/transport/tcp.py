@@ -243,6 +243,7 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         session = self.session
         if session is None or self._closing:
             return
+        self.counters.bytes_received += len(data)  # as the peer sent them, telnet's commands too
         incoming = session.incoming
         if incoming is not None:
             data = incoming(data)
@@ -251,7 +252,6 @@ class TcpConnection(GatedInput, asyncio.Protocol):
         if self._partial_handle is not None:
             self._partial_handle.cancel()
             self._partial_handle = None
-        self.counters.bytes_received += len(data)
         gate = self.gate
         lines = gate.receive(data)
         done = 0  # counted by hand: an enumerate would be made for every read, nearly all of one line

@@ -161,7 +161,7 @@ async def with_caps(runtime: Runtime, nick: str, caps: str) -> LineClient:
 
 async def test_bytes_and_connections_are_counted_exactly_on_each_transport(make_server, tmp_path, http) -> None:
     """hubbub_received_bytes/sent_bytes{tcp,tls,websocket} equal, byte for byte, what the
-    clients wrote and read (IRC lines; WebSocket frame headers on the way out only);
+    clients wrote and read (IRC lines, telnet's commands; WebSocket frame headers on the way out only);
     connections and accepted connections by transport; nothing lost when they close."""
     server = await make_server(*tls_overrides(tmp_path))
     first = await scrape(http, server)
@@ -171,6 +171,7 @@ async def test_bytes_and_connections_are_counted_exactly_on_each_transport(make_
     web = await CountingWs.connect(server)
     web.sent = []
     try:
+        plain.send(bytes([255, 241, 255, 241]) + b"\r\n")  # telnet's NOP twice: bytes received, though no text
         await plain.register("plain")
         await secure.register("secure")
         await web.register("web")
