@@ -588,7 +588,6 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (!hasHistory()) {
       buffer.historyDone = true;
       buffer.historyUnavailable = true;
-      state.caughtUpWith(buffer);
       return;
     }
     const { full, error } = await historyRequest(buffer, "LATEST", "*");
