@@ -161,3 +161,30 @@ async def test_a_private_conversations_read_marker_says_where_its_new_messages_b
     await expect(page.locator("#messages .new-line")).to_have_text("New messages")
     assert (await first_row_after_the_line(page) or "").endswith("said after that")
     await bob.close()
+
+
+async def test_a_private_conversation_held_on_another_device_opens_on_return(web_server, open_user) -> None:
+    # While the tab is closed, alice's phone (another connection of her account) talks
+    # with bob: back, the page opens that conversation (CHATHISTORY TARGETS), unread.
+    runtime = web_server.runtime
+    bob = await registered_account(runtime, "bob", PASSWORD, "#lobby")
+    account = await registered_account(runtime, "alice", PASSWORD)
+    await account.close()
+    alice = await open_user()
+    page = alice.page
+    await page.check("#connect-remember")  # a reload logs in again by itself
+    await alice.connect("alice", "#lobby", password=PASSWORD)
+    await expect(alice.messages()).to_contain_text("bob")  # in #lobby together
+    await page.goto("about:blank")
+    await bob.expect("QUIT")
+    phone, result = await sasl_plain(runtime, "alicephone", "alice", PASSWORD)
+    assert result == "903"
+    bob.send("PRIVMSG alicephone :are you coming tonight?")
+    await phone.expect("PRIVMSG", "alicephone", "are you coming tonight?")
+    await page.goto(web_server.url)  # the session resumes
+
+    await expect(buffer_item(alice, "bob").locator(".badge")).to_have_text("1")
+    await alice.switch_to("bob")
+    await expect(alice.messages()).to_contain_text("are you coming tonight?")
+    await phone.close()
+    await bob.close()

@@ -18,7 +18,10 @@ export const WANTED_CAPS = [
 
 // Batches whose lines only make sense together; every other batch type (labeled-response,
 // netsplit...) is transparent: its lines are handled one by one as they come.
-const COLLECTED_BATCHES = new Set(["chathistory", "draft/multiline", "soju.im/search", "search"]);
+const COLLECTED_BATCHES = new Set(["chathistory", "draft/chathistory-targets", "draft/multiline", "soju.im/search", "search"]);
+// The key a CHATHISTORY TARGETS request waits under among the history requests: no
+// target folds to it (a line break is in no nick or channel).
+const TARGETS_KEY = "\n targets";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -562,6 +565,22 @@ export class IrcClient {
     return this.request(this.historyRequests, { command: "CHATHISTORY", params: [subcommand, target, ...args.map(String)] }, this.fold(target));
   }
 
+  /**
+   * CHATHISTORY TARGETS: the conversations (channels, and nicks of private ones) with
+   * messages between the times `from` and `to` (ms); resolves with {targets: [{name,
+   * time}], error}, the latest first.
+   */
+  async chathistoryTargets(from, to, limit) {
+    if (!this.has("draft/chathistory") || !this.has("batch")) return { targets: [], error: "unsupported" };
+    const stamp = (ms) => `timestamp=${new Date(ms).toISOString()}`;
+    const message = { command: "CHATHISTORY", params: ["TARGETS", stamp(from), stamp(to), String(limit)] };
+    const { messages, error } = await this.request(this.historyRequests, message, TARGETS_KEY);
+    const targets = messages
+      .filter((m) => m.command === "CHATHISTORY" && m.params[0] === "TARGETS" && m.params.length >= 3)
+      .map((m) => ({ name: m.params[1], time: Date.parse(m.params[2].replace(/^timestamp=/, "")) || 0 }));
+    return { targets, error };
+  }
+
   /** draft/account-registration as offered: null when it is not, else {emailRequired}. */
   accountRegistration() {
     if (!this.offered.has("draft/account-registration")) return null;
@@ -948,6 +967,7 @@ export class IrcClient {
     }
     this.emit("batch", batch);
     if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);
+    else if (batch.type === "draft/chathistory-targets") this.finishRequest(this.historyRequests, TARGETS_KEY, batch);
     else if (batch.type === "soju.im/search" || batch.type === "search") this.finishRequest(this.searchRequests, null, batch);
   }
 
@@ -1089,7 +1109,7 @@ export class IrcClient {
     const [command, code] = msg.params;
     if (command === "CHATHISTORY") {
       // FAIL CHATHISTORY <code> <subcommand> <target>? : the target, when given, says which request failed.
-      const target = msg.params.length > 4 ? this.fold(msg.params[3]) : null;
+      const target = msg.params[2] === "TARGETS" ? TARGETS_KEY : msg.params.length > 4 ? this.fold(msg.params[3]) : null;
       const req = this.historyRequests.find((r) => target === null || r.key === target);
       if (req) req.finish({ messages: [], error: code });
     } else if (command === "SEARCH" && this.searchRequests.length) {

@@ -570,6 +570,42 @@ function startSession({ nick, password, channels, queries = [], active = null })
     updateSettings({ queries: names });
   }
 
+  // -- private conversations held elsewhere (CHATHISTORY TARGETS) ----------------------
+
+  // Logged in to an account, a connection learns which private conversations had messages
+  // while this page was away (held on another device, or closed here) and opens them with
+  // what they missed, as a return does for those it had open. A browser that remembers
+  // nothing gets the last week's.
+  const TARGETS_LOOKBACK_MS = 7 * 24 * 3600 * 1000;
+  const TARGETS_MAX = 20;
+  let targetsAsked = false; // by this connection
+  client.on("registered", () => {
+    targetsAsked = false;
+    if (client.account) openConversationsHeldElsewhere();
+  });
+  client.on("message", (msg) => {
+    if (msg.command === "900" && client.registered) openConversationsHeldElsewhere(); // a login once connected
+  });
+
+  async function openConversationsHeldElsewhere() {
+    if (targetsAsked || !hasHistory()) return;
+    targetsAsked = true;
+    let here = 0; // the newest message this page has seen anywhere: what came after was missed
+    for (const ms of state.seenBefore.values()) here = Math.max(here, ms);
+    for (const b of state.buffers.values()) here = Math.max(here, b.lastServerTime());
+    const since = here || Date.now() - TARGETS_LOOKBACK_MS;
+    const { targets } = await client.chathistoryTargets(since + 1, Date.now() + 60000, TARGETS_MAX);
+    for (const { name } of targets) {
+      if (state.isChannel(name) || state.isSelf(name) || state.buffer(name)) continue;
+      const buffer = state.ensureBuffer(name);
+      // read up to where this page was (or where the account's read marker says, later);
+      // nothing known in a browser that remembers nothing: the marker alone says
+      if (here && !buffer.unreadAfter) buffer.unreadAfter = here;
+      catchUpLater(buffer);
+    }
+    rememberQueries();
+  }
+
   // -- history (draft/chathistory) ------------------------------------------------------
 
   const hasHistory = () => client.has("draft/chathistory") && client.has("batch");
