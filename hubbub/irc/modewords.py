@@ -22,12 +22,23 @@ _STATUS = {
     "v": ("gave {} a voice", "took the voice from {}"),
 }
 
-# On a list of masks: (added, removed), `{}` the mask
+# On a list of masks: (added, removed), `{}` the mask; `bm`, `em`: a mute (`m:mask`) on the
+# ban list, and its exemption, said as such (the mask without its `m:`)
 _LISTS = {
     "b": ("banned {}", "lifted the ban on {}"),
     "e": ("exempted {} from bans", "took back the ban exemption of {}"),
     "I": ("let {} in without an invitation", "took back the invite exemption of {}"),
+    "bm": ("muted {}", "lifted the mute on {}"),
+    "em": ("exempted {} from mutes", "took back the mute exemption of {}"),
 }
+MUTE = "m:"
+
+
+def _named(letter: str, param: str) -> tuple[str, str]:
+    """The phrase a list or status change is said with, and the name it says."""
+    if param[:2].lower() == MUTE and letter + "m" in _LISTS:
+        return letter + "m", param[2:]
+    return letter, param
 
 # About the channel itself: (set, unset), `{c}` the channel
 _FLAGS = {
@@ -54,15 +65,15 @@ def in_words(changes: Sequence[Change], channel: str) -> str:
     while i < len(changes):
         adding, letter, param = changes[i]
         if (letter in _STATUS or letter in _LISTS) and param is not None:
-            names = [param]
-            while (
-                i + 1 < len(changes)
-                and changes[i + 1][:2] == (adding, letter)
-                and changes[i + 1][2] is not None
-            ):
+            key, name = _named(letter, param)
+            names = [name]
+            while i + 1 < len(changes) and changes[i + 1][:2] == (adding, letter):
+                following = changes[i + 1][2]
+                if following is None or _named(letter, following)[0] != key:
+                    break
                 i += 1
-                names.append(str(changes[i][2]))
-            phrases.append(_about_names(adding, letter, _listed(names)))
+                names.append(_named(letter, following)[1])
+            phrases.append(_about_names(adding, key, _listed(names)))
         else:
             phrases.append(_about_channel(adding, letter, param, channel))
         i += 1

@@ -12,12 +12,21 @@ const STATUS = {
   v: ["gave {} a voice", "took the voice from {}"],
 };
 
-// On a list of masks: [added, removed], "{}" the masks
+// On a list of masks: [added, removed], "{}" the masks; bm, em: a mute (m:mask) on the
+// ban list, and its exemption, said as such (the mask without its m:)
 const LISTS = {
   b: ["banned {}", "lifted the ban on {}"],
   e: ["exempted {} from bans", "took back the ban exemption of {}"],
   I: ["let {} in without an invitation", "took back the invite exemption of {}"],
+  bm: ["muted {}", "lifted the mute on {}"],
+  em: ["exempted {} from mutes", "took back the mute exemption of {}"],
 };
+
+/** The phrase a list or status change is said with, and the name it says. */
+function named(letter, param) {
+  if (param.slice(0, 2).toLowerCase() === "m:" && LISTS[letter + "m"]) return [letter + "m", param.slice(2)];
+  return [letter, param];
+}
 
 // About the channel itself: [set, unset], "{c}" the channel
 const FLAGS = {
@@ -86,13 +95,15 @@ export function modesInWords(changes, channel) {
   const phrases = [];
   for (let i = 0; i < changes.length; i++) {
     const change = changes[i];
-    const pair = STATUS[change.letter] || LISTS[change.letter];
-    if (pair && change.param !== null) {
-      const names = [change.param];
+    if ((STATUS[change.letter] || LISTS[change.letter]) && change.param !== null) {
+      const [key, name] = named(change.letter, change.param);
+      const names = [name];
       while (i + 1 < changes.length && changes[i + 1].adding === change.adding
-        && changes[i + 1].letter === change.letter && changes[i + 1].param !== null) {
-        names.push(changes[++i].param);
+        && changes[i + 1].letter === change.letter && changes[i + 1].param !== null
+        && named(change.letter, changes[i + 1].param)[0] === key) {
+        names.push(named(change.letter, changes[++i].param)[1]);
       }
+      const pair = STATUS[key] || LISTS[key];
       phrases.push(pair[change.adding ? 0 : 1].replace("{}", listed(names)));
     } else {
       phrases.push(aboutChannel(change, channel));
