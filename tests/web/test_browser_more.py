@@ -116,7 +116,7 @@ async def test_being_kicked_then_banned(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#room")
     carol.send("KICK #room alice :be nice")
-    await expect(alice.messages()).to_contain_text("carol removed alice from the channel (be nice)")
+    await expect(alice.messages()).to_contain_text("carol removed you from the channel (be nice)")
     await expect(alice.page.locator("#buffer-list li.parted")).to_have_text(re.compile("#room"))
     await expect(alice.page.locator("#member-list li")).to_have_count(0)
     carol.send("MODE #room +b alice!*@*")

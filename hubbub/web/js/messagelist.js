@@ -806,7 +806,9 @@ export class MessageList {
         appendRich(text, rec.text);
         break;
       case "kick":
-        text.append(this.nick(rec.nick), " removed ", this.nick(rec.target), " from the channel", rec.text ? ` (${stripFormatting(rec.text)})` : "");
+        // Ours (`mention`: the target is us, when it was said): "removed you", as the screen reader says
+        text.append(this.nick(rec.nick), " removed ", rec.mention ? "you" : this.nick(rec.target), " from the channel",
+          rec.text ? ` (${stripFormatting(rec.text)})` : "");
         break;
       case "mode":
         // A server (its name has a dot) is not a person to click on.
