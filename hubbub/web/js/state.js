@@ -236,6 +236,8 @@ export class ChatState {
     // The point read to in each conversation when the page was last open (buffer key ->
     // ms, from localStorage): a conversation opened has its messages after it as unread.
     this.seenBefore = new Map();
+    // folded nick -> {buffer, text}: the away message last said after a line sent to them (301)
+    this.awayTold = new Map();
     this.buffers.set(SERVER_KEY, new Buffer(SERVER_KEY, "server", "server"));
   }
 
@@ -1312,6 +1314,7 @@ const HANDLERS = {
 
   AWAY(s, msg) {
     const key = s.fold(msg.source.nick);
+    s.awayTold.delete(key); // back, or away with another word: the next 301 is said
     for (const buffer of s.buffers.values()) {
       const member = buffer.members.get(key);
       if (member) {
@@ -1432,6 +1435,7 @@ function talk(s, msg) {
   const buffer = s.talkBuffer(msg, rec);
   if (!buffer) return;
   s.typingStopped(buffer, rec.nick);
+  if (!rec.self) s.awayTold.delete(s.fold(rec.nick)); // heard from: an away message after it is news again
   // A private message is always worth a mention badge; a server notice never is.
   const countUnread = buffer !== s.server || rec.kind !== "notice";
   s.append(buffer, rec, { countUnread, mentionAlways: buffer.kind === "query" && !rec.self });
@@ -1486,8 +1490,21 @@ const NUMERICS = {
     s.info(p[p.length - 1], { buffer: s.server });
   },
   "301": (s, msg, p) => {
-    if (s.whois.has(s.fold(p[0]))) s.whoisLine(p[0], `${p[0]} is away: ${p[1]}`);
-    else s.info(`${p[0]} is away: ${p[1]}`, { buffer: s.buffer(p[0]) || s.activeBuffer });
+    if (s.whois.has(s.fold(p[0]))) {
+      s.whoisLine(p[0], `${p[0]} is away: ${p[1]}`);
+      return;
+    }
+    // Told after each line sent to someone away: said once in their conversation, again
+    // when the message changes or once they have been back (AWAY, or a line of theirs).
+    const buffer = s.buffer(p[0]) || s.activeBuffer;
+    const told = s.awayTold.get(s.fold(p[0]));
+    if (told && told.buffer === buffer && told.text === p[1]) return;
+    s.awayTold.set(s.fold(p[0]), { buffer, text: p[1] });
+    s.info(`${p[0]} is away: ${p[1]}`, { buffer });
+  },
+  "341": (s, msg, p) => {
+    // RPL_INVITING <nick> <channel>: said where it was asked, the channel when it is open
+    s.info(`You invited ${p[0]} to ${p[1]}.`, { buffer: s.buffer(p[1]) || s.activeBuffer });
   },
   "305": (s, msg, p) => {
     s.away = false;

@@ -474,3 +474,22 @@ test("modes set by a person, or giving a rank, during a join are shown", () => {
        ":irc.example MODE #a -t", ":srv 353 me = #a :@me", ":srv 366 me #a :End");
   assert.deepEqual(s.buffer("#a").messages.map((r) => `${r.kind} ${r.text}`), ["join ", "mode +o me", "mode +v me", "mode -t"]);
 });
+
+test("someone's away message is said once in their conversation, again once changed or after they were heard from", () => {
+  const { s, feed } = joined();
+  const away = () => s.buffer("bob").messages.filter((r) => (r.text || "").startsWith("bob is away")).map((r) => r.text);
+  feed(":bob!b@h PRIVMSG me :hi");
+  for (let i = 0; i < 3; i++) feed(`:me!u@h PRIVMSG bob :line ${i}`, ":srv 301 me bob :gone fishing");
+  assert.deepEqual(away(), ["bob is away: gone fishing"]);
+  feed(":srv 301 me bob :back at six");
+  feed(":bob!b@h AWAY :gone fishing", ":srv 301 me bob :gone fishing"); // away-notify: news again
+  feed(":bob!b@h PRIVMSG me :brb", ":srv 301 me bob :gone fishing"); // heard from: again
+  assert.deepEqual(away(), ["bob is away: gone fishing", "bob is away: back at six", "bob is away: gone fishing",
+    "bob is away: gone fishing"]);
+});
+
+test("an INVITE we sent is confirmed in the channel it invites to", () => {
+  const { s, feed } = joined();
+  feed(":srv 341 me bob #a");
+  assert.equal(s.buffer("#a").messages.at(-1).text, "You invited bob to #a.");
+});
