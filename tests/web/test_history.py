@@ -161,6 +161,24 @@ async def test_search_on_hubbub(open_user, irc_user, web_server) -> None:
     await expect(alice.page.locator("#search-results")).to_contain_text("the word is xylophone")
 
 
+async def test_a_search_that_cannot_be_made_says_why_in_words(open_user, irc_user) -> None:
+    carol = await irc_user("carol", "#kept")
+    alice = await open_user()
+    await alice.connect("alice", "#kept")
+    page = alice.page
+    for where, reason in (("hubbub", "Search looks through one conversation: open a channel or a private "
+                                      "conversation, and search there."),
+                          ("carol", "No history is kept of this conversation (the server keeps private messages "
+                                    "between two people logged in to accounts), so it cannot be searched.")):
+        if where == "carol":
+            carol.send("PRIVMSG alice :hello")
+        await alice.switch_to(where)
+        await page.fill("#search-input", "hello")
+        await page.press("#search-input", "Enter")
+        await expect(page.locator("#search-summary")).to_have_text(reason)
+        await page.keyboard.press("Escape")
+
+
 async def test_sasl_login_on_hubbub(open_user, irc_user, web_server) -> None:
     owner = await registered_account(web_server.runtime, "alice", "sekrit-words")
     owner.send("QUIT")

@@ -704,11 +704,26 @@ function startSession({ nick, password, channels, queries = [], active = null })
       return;
     }
     const b = state.activeBuffer;
+    if (b.kind === "server") {
+      view.showSearchResults(text, [], "Search looks through one conversation: open a channel or a private conversation, and search there.");
+      return;
+    }
     const { text: words, from } = parseSearch(text); // "from:nick seeds"
-    const attrs = { text: words, from, limit: 100 };
-    if (b.kind !== "server") attrs.in = b.name;
-    const { messages, error } = await client.search(attrs);
-    view.showSearchResults(text, error ? [] : state.searchResults({ messages }), error);
+    const { messages, error } = await client.search({ text: words, from, limit: 100, in: b.name });
+    view.showSearchResults(text, error ? [] : state.searchResults({ messages }), error && searchFailure(error, b));
+  }
+
+  /** Why a search found nothing to show, in words (the server's FAIL code, or the client's). */
+  function searchFailure(error, buffer) {
+    if (error === "INVALID_PARAMS" && buffer.kind === "query") {
+      return "No history is kept of this conversation (the server keeps private messages between two " +
+        "people logged in to accounts), so it cannot be searched.";
+    }
+    if (error === "INVALID_PARAMS") return `${buffer.name} cannot be searched from here.`;
+    if (error === "timeout") return "The server did not answer the search in time.";
+    if (error === "disconnected") return "The connection dropped before the search was answered.";
+    if (error === "INTERNAL_ERROR") return "The server could not search its history just now.";
+    return `Search failed (${error}).`;
   }
 
   /**

@@ -692,11 +692,10 @@ export class View {
     });
   }
 
-  showSearchResults(query, records, error) {
+  /** `failure`: why nothing was searched, in words (main.js), or null. */
+  showSearchResults(query, records, failure) {
     const dialog = $("search-dialog");
-    $("search-summary").textContent = error
-      ? `Search failed (${error}).`
-      : `${records.length} ${records.length === 1 ? "result" : "results"} for “${query}”`;
+    $("search-summary").textContent = failure || `${records.length} ${records.length === 1 ? "result" : "results"} for “${query}”`;
     const fold = this.state.fold;
     this.found = records;
     const items = records.map((r, i) => {
