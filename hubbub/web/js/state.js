@@ -32,13 +32,28 @@ const RENAMES_KEPT = 5000; // the nick changes remembered, to whom an old reacti
 export function firstUnread(buffer) {
   const after = buffer.unreadAfter;
   if (!after || buffer.kind === "server") return null;
+  const floor = lineFloor(buffer);
   let first = null;
   for (let i = buffer.messages.length - 1; i >= 0; i--) {
     const r = buffer.messages[i];
     if (r.time <= after) break;
     if (TALK.has(r.kind) && !r.self) first = r;
+    if (r === floor) break;
   }
   return first;
+}
+
+/**
+ * While more was missed than a return fetched, the record the line stays above: the
+ * oldest that return fetched. Pages scroll-back loads above it are missed too, but the
+ * line does not climb with each (it would leave the screen of whoever went to it, and
+ * its count grow); once the point read to is loaded, the line goes above the first
+ * message missed. null: no such record.
+ */
+function lineFloor(buffer) {
+  if (!buffer.lineAt || !buffer.missedMore || buffer.historyDone || !buffer.unreadAfter) return null;
+  const oldest = buffer.oldest();
+  return oldest && oldest.time > buffer.unreadAfter ? buffer.lineAt : null;
 }
 
 /**
@@ -50,8 +65,13 @@ export function missedBeyond(buffer) {
   if (!buffer.missedMore || buffer.historyDone || !buffer.unreadAfter) return 0;
   const oldest = buffer.oldest();
   if (!oldest || oldest.time <= buffer.unreadAfter) return 0;
+  const floor = lineFloor(buffer); // those under the line: as many as the return fetched
   let n = 0;
-  for (const r of buffer.messages) if (TALK.has(r.kind) && !r.self) n++;
+  let under = !floor;
+  for (const r of buffer.messages) {
+    under = under || r === floor;
+    if (under && TALK.has(r.kind) && !r.self) n++;
+  }
   return n;
 }
 
@@ -166,6 +186,7 @@ class Buffer {
     // by the connection): resumeFrom stays as it is until it is done (main.js, catchup.js).
     this.historyPending = false;
     this.missedMore = false; // a return found more missed than it fetched (missedBeyond)
+    this.lineAt = null; // then, the oldest record it fetched: the "New messages" line stays above it (lineFloor)
     this.readMarker = 0; // ms: messages up to here were read (draft/read-marker)
     this.resumeFrom = 0; // ms: the newest message seen before the connection dropped
     this.seen = 0; // ms: the newest message shown while the page was looked at (kept in localStorage)
@@ -461,6 +482,8 @@ export class ChatState {
   readPast(buffer) {
     if (buffer.unreadAfter === null) return;
     buffer.unreadAfter = null;
+    buffer.missedMore = false; // what a next return misses is its own
+    buffer.lineAt = null;
     this.emit("divider", buffer.key);
   }
 
@@ -599,6 +622,7 @@ export class ChatState {
   missedMoreThanFetched(buffer, time) {
     buffer.missedMore = true;
     this.dropBefore(buffer, time);
+    buffer.lineAt = buffer.messages.find((r) => TALK.has(r.kind) && !r.self && r.time > (buffer.unreadAfter || 0)) || null;
     this.emit("divider", buffer.key);
     this.emit("buffers");
   }

@@ -5,7 +5,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { casemapper, parseLine, parsePrefix } from "../../../hubbub/web/js/irc.js";
-import { ChatState, SERVER_KEY, firstUnread } from "../../../hubbub/web/js/state.js";
+import { ChatState, SERVER_KEY, firstUnread, missedBeyond } from "../../../hubbub/web/js/state.js";
 import { fakeTimers } from "./fakes.mjs";
 
 const at = (minute) => Date.parse(`2024-05-01T12:${String(minute).padStart(2, "0")}:00.000Z`);
@@ -179,4 +179,21 @@ test("a return that missed nothing where the person looks keeps no point read to
   assert.equal(c.unreadAfter, at(5));
   s.setFocused(true); // looked at, and it missed nothing
   assert.equal(c.unreadAfter, null);
+});
+
+test("more missed than fetched: the line stays above the oldest the return fetched while older pages load", () => {
+  const { s, join } = page({ seen: { "#a": 2 } });
+  join("#a");
+  s.setActive("#b");
+  const b = s.buffer("#a");
+  s.handleBatch(history("#a", [["m8", 8, "eight"], ["m9", 9, "nine"], ["m10", 10, "ten"]]));
+  s.missedMoreThanFetched(b, at(8));
+  assert.equal(firstUnread(b).msgid, "m8");
+  assert.equal(missedBeyond(b), 3);
+  s.handleBatch(history("#a", [["m5", 5, "five"], ["m6", 6, "six"], ["m7", 7, "seven"]])); // scroll-back, one page
+  assert.equal(firstUnread(b).msgid, "m8", "the line has not climbed");
+  assert.equal(missedBeyond(b), 3, "nor has its count grown");
+  s.handleBatch(history("#a", [["m2", 2, "read before"], ["m3", 3, "new one"], ["m4", 4, "four"]])); // the point read to
+  assert.equal(firstUnread(b).msgid, "m3", "now above the first missed");
+  assert.equal(missedBeyond(b), 0);
 });
