@@ -571,6 +571,32 @@ async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         assert on_screen(app, "said while you were away")
 
 
+async def test_lines_missed_in_a_channel_not_on_screen_are_drawn_in_time_order_when_it_is_shown(
+        server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server, reconnect_delay=30.0, reconnect_max_delay=30.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        bob, bob_events = await make_client(server, "bob", channels=("#lobby",))
+        await until(pilot, joined(app, "#lobby", 2), "bob joined")
+        await pilot.press("alt+1")  # the server buffer on screen: #lobby is drawn later
+        await until(pilot, lambda: app.state.current is app.state.server, "the server buffer shown")
+        assert app.client._writer is not None
+        app.client._writer.transport.abort()
+        await until(pilot, lambda: app.state.status == "disconnected", "disconnected")
+        await bob_events.wait_for(ev.UserQuit, lambda e: e.nick == "alice")
+        bob.privmsg("#lobby", "said while you were away")
+        await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "said while you were away")
+        app.client._wake.set()
+        await until(pilot, joined(app, "#lobby", 2), "rejoined")
+        await until(pilot, has_line(app, "#lobby", "said while you were away"), "the missed line")
+        await pilot.press("alt+2")
+        await until(pilot, lambda: on_screen(app, "said while you were away"), "shown")
+        rows = shown_text(app).splitlines()
+        said = next(i for i, row in enumerate(rows) if "said while you were away" in row)
+        rejoined = max(i for i, row in enumerate(rows) if "You joined #lobby" in row)
+        assert said < rejoined, rows  # as the buffer has them: in the order of their time
+
+
 async def test_history_lines_that_mention_you_are_highlighted(make_server: MakeServer, make_client: MakeClient,
                                                               tmp_path: Path) -> None:
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")

@@ -311,6 +311,10 @@ class MessageView(RichLog):
     def rewrite(self) -> None:
         width = self._width()
         if width <= 0 or not self.display:
+            # hidden: drawn again from the buffer once shown (what asked may have put its
+            # lines in another order, as lines missed during an outage are)
+            self._pending.clear()
+            self._rendered_width = -1
             return
         following, top = self.following, self.scroll_offset.y
         same_width, rows_before = width == self._rendered_width, len(self.lines)
