@@ -951,8 +951,12 @@ class ChatState:
             buffer.lines.extend(merged[-MAX_LINES:])
             update.rewritten.add(buffer)
         elif not missed and not (hidden and event.full):
-            # only what we had (asking again would bring the same), or a page shorter than
-            # asked of what ignored people said: nothing before it
+            if not scrolling:
+                # the latest page (a rejoin's, a reconnection's) held only what we have:
+                # it says nothing of what lies before our oldest line
+                return
+            # a page of scroll-back with only what we had (asking again would bring the
+            # same), or shorter than asked of what ignored people said: nothing before it
             buffer.history_done = True
             update.rewritten.add(buffer)
             return

@@ -635,6 +635,31 @@ async def test_page_up_fetches_older_history_from_a_real_server(make_server: Mak
         assert on_screen(app, "old 0")
 
 
+async def test_page_up_still_fetches_older_history_after_a_part_and_a_join(
+        make_server: MakeServer, make_client: MakeClient, tmp_path: Path) -> None:
+    """The latest page a rejoin brings holds only lines the buffer has: that says nothing
+    of what lies before them (it ended scroll-back for good: "No older messages")."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    bob, bob_events = await make_client(runtime, "bob", channels=("#long",))
+    await bob_events.wait_for(ev.Joined, lambda e: e.own)
+    for i in range(90):
+        bob.privmsg("#long", f"old {i}")
+    await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "old 89")
+    app = chat_app(runtime, channels=("#long",))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: on_screen(app, "old 89"), "the latest history")
+        long = app.state.current
+        events = app.client.subscribe()
+        await submit(pilot, "/part")
+        await until(pilot, lambda: not long.joined, "parted")
+        await submit(pilot, "/join #long")
+        await until(pilot, lambda: long.joined, "joined again")
+        await events.wait_for(ev.History, lambda e: e.target == "#long")
+        await pilot.pause(0.1)
+        assert not long.history_done
+        await page_up_until(pilot, lambda: any(line.text == "old 0" for line in long.lines))
+
+
 # -- disconnection and reconnection -----------------------------------------------------------
 
 
