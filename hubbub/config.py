@@ -164,7 +164,9 @@ class WebSection:
 @dataclass
 class ClusterSection:
     url: str = _doc("Redis shared by the nodes of one network (redis://[USER:PASSWORD@]HOST:PORT/DB, rediss:// for TLS); empty: this process is the whole network", default="")
-    node_timeout: float = _doc("seconds a node may miss its heartbeats before the others quit its users", default=10.0)
+    node_timeout: float = _doc("seconds that decide a lost node: its heartbeat lasts half of it (then the others quit "
+                               "its users); a node out of reach of Redis for all of it refuses its clients' sends",
+                               default=10.0)
     keyspace: str = _doc("prefix of every Redis key: networks sharing one Redis need different ones", default="hubbub")
     log_length: int = _doc("entries the shared log keeps; a node further behind starts again from a snapshot", default=100000)
     snapshot_interval: float = _doc("seconds between the snapshots of the network's state that joining nodes start from", default=30.0)
