@@ -198,6 +198,40 @@ async def test_a_long_buffer_name_takes_one_row_and_a_click_opens_the_buffer_on_
         assert app.state.current.name == "#averylongchannelname"
 
 
+async def test_more_buffers_than_rows_scroll_with_the_one_shown_and_say_what_is_out_of_sight(
+        server: Runtime, make_client: MakeClient) -> None:
+    names = tuple(f"#room{i:02d}" for i in range(20))
+    app = chat_app(server, channels=names)
+    async with app.run_test(size=(60, 14)) as pilot:  # the list has 12 rows, for 21 buffers
+        await until(pilot, lambda: all(joined(app, name)() for name in names), "all joined")
+        bob, _ = await make_client(server, "bob", channels=("#room18",))
+        await until(pilot, joined(app, "#room18", 2), "bob in #room18")
+        await pilot.press("alt+2")  # #room00: the top of the list
+        bob.privmsg("#room18", "alice: are you there?")
+        await until(pilot, lambda: "more 1!" in static_text(app.query_one(BufferList)), "the news below, said")
+        rows = static_text(app.query_one(BufferList)).splitlines()
+        assert rows[1].strip().startswith("2 #room00") and rows[-1].strip().startswith("↓"), rows
+        await pilot.click(BufferList, offset=(4, len(rows) - 1))  # the "more" row: to the mention
+        assert app.state.current.name == "#room18"
+        rows = static_text(app.query_one(BufferList)).splitlines()
+        assert rows[0].strip().startswith("↑") and any(row.strip().startswith("20 #room18") for row in rows), rows
+        await pilot.click(BufferList, offset=(4, 1))  # a row of the window: the buffer on it
+        assert app.state.current.name == rows[1].split()[1]
+
+
+async def test_a_long_buffer_names_unread_count_and_mention_stay_in_sight(
+        server: Runtime, make_client: MakeClient) -> None:
+    app = chat_app(server, channels=("#wide-characters-and-long-names",))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#wide-characters-and-long-names"), "joined")
+        bob, _ = await make_client(server, "bob", channels=("#wide-characters-and-long-names",))
+        await pilot.press("alt+1")
+        bob.privmsg("#wide-characters-and-long-names", "alice: urgent question")
+        await until(pilot, lambda: "1!" in static_text(app.query_one(BufferList)), "the mention")
+        row = static_text(app.query_one(BufferList)).splitlines()[1]
+        assert row.strip().startswith("2 #wide") and "… 1!" in row, row
+
+
 async def test_slash_commands(server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server)
     async with app.run_test(size=SIZE) as pilot:

@@ -358,38 +358,118 @@ class MessageView(RichLog):
 
 
 class BufferList(Static):
-    """Numbered buffers with unread counts; the mention marker stands out."""
+    """Numbered buffers with unread counts; the mention marker stands out.
+
+    More buffers than rows: a window of them with the one shown in it, and a row above
+    or below saying how many more there are and whether any of them has news (clicked,
+    it goes to the nearest with a mention, else with unread lines, else the next). A name
+    too long for the column is cut, not its count."""
 
     class Clicked(Message):
         def __init__(self, index: int) -> None:
             super().__init__()
             self.index = index
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._state: ChatState | None = None
+        self._first = 0  # the first buffer shown when they do not all fit
+        self._rows: list[int] = []  # the buffer index each row stands for (a click's target)
+
     def show(self, state: ChatState) -> None:
+        self._state = state
+        buffers = state.buffers
+        current = buffers.index(state.current) if state.current in buffers else 0
+        first, last = _window(len(buffers), self.content_size.height, current, self._first)
+        self._first = first
+        width = self.content_size.width
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, buffer in enumerate(state.buffers):
-            current = buffer is state.current
-            number = f"{i + 1:>2} "
-            name = buffer.name if buffer.kind is not BufferKind.CHANNEL or buffer.joined or \
-                buffer is state.server else f"({buffer.name})"
-            style = Style(reverse=True, bold=True) if current else (
-                Style(color="#e5c07b", bold=True) if buffer.mentioned else
-                Style(bold=True) if buffer.unread else SUBDUED if buffer.kind is BufferKind.CHANNEL
-                and not buffer.joined else Style())
-            if i:
+        rows: list[int] = []
+        if first > 0:
+            rows.append(_nearest_news(buffers, range(first - 1, -1, -1)))
+            text.append_text(_more_row("↑", buffers[:first]))
+        for i in range(first, last):
+            if rows:
                 text.append("\n")
-            text.append(number, style=SUBDUED if not current else style)
-            text.append(name, style=style)
-            if buffer.mentioned:
-                text.append(f" {buffer.unread}!", style=MENTION)
-            elif buffer.unread:
-                text.append(f" {buffer.unread}", style=Style(color="#61afef", bold=True))
+            rows.append(i)
+            text.append_text(_buffer_row(i, buffers[i], buffers[i] is state.current, buffers[i] is state.server, width))
+        if last < len(buffers):
+            rows.append(_nearest_news(buffers, range(last, len(buffers))))
+            text.append("\n")
+            text.append_text(_more_row("↓", buffers[last:]))
+        self._rows = rows
         self.update(text)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._state is not None:
+            self.show(self._state)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is not None:
-            self.post_message(self.Clicked(offset.y))
+        if offset is not None and 0 <= offset.y < len(self._rows):
+            self.post_message(self.Clicked(self._rows[offset.y]))
+
+
+def _window(count: int, height: int, current: int, first: int) -> tuple[int, int]:
+    """The buffers shown (first, last + 1) when `count` may not fit in `height` rows: all
+    when they fit; else from `first` if the current one is shown so, else the fewest
+    moves that show it, beside a row for those above and one for those below."""
+    if height <= 0 or count <= height:
+        return 0, count
+    height = max(height, 3)
+
+    def span(start: int) -> tuple[int, int]:
+        room = height - (1 if start > 0 else 0)
+        if start + room < count:
+            room -= 1
+        return start, min(count, start + room)
+
+    start, end = span(max(0, min(first, count - 1)))
+    if current < start:
+        start, end = span(current)
+    elif current >= end:
+        start = current
+        while start > 0 and span(start - 1)[1] > current:
+            start -= 1
+        start, end = span(start)
+    return start, end
+
+
+def _buffer_row(i: int, buffer: Buffer, current: bool, server: bool, width: int) -> Text:
+    number = f"{i + 1:>2} "
+    name = buffer.name if buffer.kind is not BufferKind.CHANNEL or buffer.joined or server else f"({buffer.name})"
+    style = Style(reverse=True, bold=True) if current else (
+        Style(color="#e5c07b", bold=True) if buffer.mentioned else
+        Style(bold=True) if buffer.unread else SUBDUED if buffer.kind is BufferKind.CHANNEL
+        and not buffer.joined else Style())
+    count = (f" {buffer.unread}!", MENTION) if buffer.mentioned else \
+        (f" {buffer.unread}", Style(color="#61afef", bold=True)) if buffer.unread else ("", Style())
+    shown = Text(name, style=style)
+    if width > 0:  # the name is cut to leave room for its count
+        shown.truncate(max(1, width - len(number) - len(count[0])), overflow="ellipsis")
+    return Text.assemble((number, SUBDUED if not current else style), shown, count)
+
+
+def _more_row(arrow: str, hidden: list[Buffer]) -> Text:
+    """`↓ 5 more 2!`: how many buffers are out of the list's sight, and their news."""
+    mentions = sum(1 for b in hidden if b.mentioned)
+    unread = sum(1 for b in hidden if b.unread and not b.mentioned)
+    text = Text(f" {arrow} {len(hidden)} more", style=SUBDUED)
+    if mentions:
+        text.append(f" {mentions}!", style=MENTION)
+    if unread:
+        text.append(f" {unread}", style=Style(color="#61afef", bold=True))
+    return text
+
+
+def _nearest_news(buffers: list[Buffer], order: range) -> int:
+    """Where a click on a "more" row goes: the nearest buffer in `order` with a mention,
+    else with unread lines, else the nearest."""
+    for wanted in (lambda b: b.mentioned, lambda b: bool(b.unread)):
+        for i in order:
+            if wanted(buffers[i]):
+                return i
+    return order[0]
 
 
 class MemberList(Static):
