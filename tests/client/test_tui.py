@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from hubbub.app import Runtime
 from hubbub.client import ClientConfig
 from hubbub.client import events as ev
-from hubbub.client.state import Buffer
+from hubbub.client.state import MAX_LINES, Buffer, Line
 from hubbub.client.tui.app import ChatApp
 from hubbub.client.tui.widgets import (
     BufferList,
@@ -230,6 +230,22 @@ async def test_a_long_buffer_names_unread_count_and_mention_stay_in_sight(
         await until(pilot, lambda: "1!" in static_text(app.query_one(BufferList)), "the mention")
         row = static_text(app.query_one(BufferList)).splitlines()[1]
         assert row.strip().startswith("2 #wide") and "… 1!" in row, row
+
+
+async def test_page_up_in_a_full_buffer_says_only_the_newest_lines_are_kept(server: Runtime) -> None:
+    """A page fetched into a buffer holding MAX_LINES would go out again at once: said,
+    rather than fetched and thrown away without a word."""
+    app = chat_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        lobby = app.state.current
+        when = lobby.lines[-1].time
+        lobby.lines.extend(Line(when, "message", f"line {i}", "bob") for i in range(MAX_LINES))
+        lobby.history_done = False  # as on a server with more of it
+        app._fetch_older(lobby, app.views[lobby])
+        assert not lobby.history_pending
+        await until(pilot, lambda: any(f"newest {MAX_LINES} lines" in str(n.message) for n in app._notifications),
+                    "the note")
 
 
 async def test_slash_commands(server: Runtime, make_client: MakeClient) -> None:

@@ -22,7 +22,7 @@ from textual.containers import Container, Horizontal, VerticalScroll
 from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
 from hubbub.client.protocol import utc_now
-from hubbub.client.state import Buffer, BufferKind, ChatState, Line, Update
+from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line, Update
 from hubbub.client.tui import commands
 from hubbub.client.tui.channel_list import ChannelListScreen
 from hubbub.client.tui.widgets import (
@@ -291,6 +291,10 @@ class ChatApp(App[int]):
             self.notify("No older messages on the server.", timeout=3)
             return
         if buffer.kind is BufferKind.SERVER or buffer.history_pending:
+            return
+        if len(buffer.lines) >= MAX_LINES:
+            # a page fetched now would go out again at once: a buffer keeps its newest lines
+            self.notify(f"This buffer keeps its newest {MAX_LINES} lines: older ones are not shown here.", timeout=4)
             return
         if self.client.history_waiting(buffer.name):
             # the latest page, asked for on joining, is still on its way: asking before the
