@@ -146,10 +146,25 @@ class Update:
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str]:
-    """Any of `words` standing alone: "bob" in "bob: hi" or "hi bob!", not in "bobby" or "[bob]x"."""
+    """Any of `words` standing alone: "bob" in "bob: hi" or "hi bob!", not in "bobby" or "[bob]x".
+    A word in a script written without spaces (Chinese, Japanese) has no edge to stand
+    alone at: `日本` is found in `日本に行く`."""
     edge = r"[\w\[\]\\`^{|}-]"
-    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True) if word)
-    return re.compile(rf"(?<!{edge})(?:{alternatives or '(?!)'})(?!{edge})", re.IGNORECASE)
+    alternatives = []
+    for word in sorted(words, key=len, reverse=True):
+        if word and _UNSPACED.search(word):
+            alternatives.append(re.escape(word))
+        elif word:
+            alternatives.append(rf"(?<!{edge}){re.escape(word)}(?!{edge})")
+    return re.compile("|".join(alternatives) or "(?!)", re.IGNORECASE)
+
+
+# Scripts written without spaces between words: Han, Hiragana, Katakana (and their
+# halfwidth forms), Thai, Lao, Khmer, Myanmar
+_UNSPACED = re.compile(
+    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\u0e00-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f]"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,6 +252,14 @@ def test_highlight_words_count_as_mentions() -> None:
     assert not state.apply(message("bob", "#a", "deploy again")).bell
 
 
+def test_a_highlight_word_in_a_script_without_spaces_is_found_inside_a_run_of_text() -> None:
+    state = connected()
+    state.apply(ev.Joined("#a", "alice", True, T))
+    assert state.add_highlight("日本")
+    assert state.apply(message("bob", "#a", "日本に行く")).bell  # Japanese has no spaces to stand alone between
+    assert not state.apply(message("bob", "#a", "redeploy 日曜")).bell
+
+
 def test_mentions_are_found_in_formatted_text() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))

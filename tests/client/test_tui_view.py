@@ -6,7 +6,10 @@ on screen (its rendered rows), not its internal lists.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from rich.cells import cell_len
 from rich.color import Color
 from rich.style import Style
 
@@ -208,3 +211,20 @@ async def test_lines_written_before_the_view_knows_its_size_are_drawn_once_it_do
         assert view._width() == 59  # the premise: the width it was laid out at
         drawn = [view.render_line(y).text.rstrip() for y in range(view.scrollable_content_region.height)]
         assert any("written before the first resize" in row for row in drawn), drawn
+
+
+def test_a_nick_of_wide_characters_keeps_the_nick_column() -> None:
+    """Counted in terminal cells: a CJK or fullwidth nick takes two cells a character,
+    and the text column after it stays where the others' is."""
+    from rich.console import Console
+
+    from hubbub.client.state import Line
+    from hubbub.client.tui.widgets import render_line
+
+    console = Console(width=100)
+    when = datetime.now(UTC)
+    starts = set()
+    for nick in ("bob", "山田太郎", "山田太郎山田太郎山田", "ｆｕｌｌｗｉｄｔｈ"):
+        row = render_line(Line(when, "message", "hello there", nick), 100, console).plain
+        starts.add(cell_len(row[: row.index("hello there")]))
+    assert len(starts) == 1, starts

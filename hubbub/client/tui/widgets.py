@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.style import Style
 from rich.text import Text
@@ -69,9 +70,17 @@ def irc_text(text: str, style: Style | str = "") -> Text:
 
 
 def _column(text: str, width: int, style: Style | str) -> Text:
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return Text(text.rjust(width), style=style)
+    """`text` right-aligned in `width` cells, cut with an ellipsis: counted in terminal
+    cells, so that a nick of wide characters (CJK, fullwidth) keeps the column."""
+    if cell_len(text) > width:
+        kept, cells = [], 0
+        for char in text:
+            cells += cell_len(char)
+            if cells > width - 1:
+                break
+            kept.append(char)
+        text = "".join(kept) + "…"
+    return Text(" " * (width - cell_len(text)) + text, style=style)
 
 
 _MARKS = {"join": "→", "part": "←", "quit": "←", "nick": "•", "topic": "•", "mode": "•", "info": "·",
