@@ -10,6 +10,10 @@ from hubbub.config import AccountsSection, LimitsSection
 from hubbub.server.context import Services
 from hubbub.server.handlers import nickserv
 
+# Said before the ERROR to a connection closed for giving no name in time, whose last
+# words would otherwise be a line of IRC (the greeting invited a person to type one)
+NO_NAME_IN_TIME = "*** Disconnected: no nickname was chosen in time. Connect again and type one."
+
 
 def sweep(svc: Services, now: float) -> None:
     lim = svc.config.limits
@@ -29,6 +33,10 @@ def sweep(svc: Services, now: float) -> None:
             if not conn.output.answers_pings:
                 since = min(conn.last_activity, since + 9 * lim.registration_timeout)
             if now - since >= lim.registration_timeout:
+                if conn.user.nick == "*" and conn.output.answers_pings:
+                    # no name given, nor a line that made it plain mode: maybe a person who
+                    # read the greeting (plain/intake.py) and typed nothing; said as it was
+                    conn.server_message("NOTICE", "*", NO_NAME_IN_TIME)
                 svc.disconnect(conn, "Registration timed out")
             continue
         if conn.enforce_at is not None and now >= conn.enforce_at:

@@ -358,6 +358,16 @@ async def test_a_pause_while_typing_in_character_mode_does_not_end_the_line(serv
     assert join.source.startswith("bob!")
 
 
+async def test_a_person_who_types_no_name_in_time_is_told_so_in_words(make_server) -> None:
+    server = await make_server("limits.registration_timeout=0.5")
+    person = await connect_plain(server)  # greeted, then silent
+    lines = await person.closed(timeout=5)
+    assert lines[-2:] == [
+        ":hubbub.local NOTICE * :*** Disconnected: no nickname was chosen in time. Connect again and type one.",
+        "ERROR :Closing Link: 127.0.0.1 (Registration timed out)",
+    ], lines
+
+
 async def test_a_seed_clients_one_letter_message_is_a_message_of_its_own(server) -> None:
     """The seed client sends each message without a line ending; a pause ends it, a
     one-letter one too (a lone keystroke is held only for a telnet client)."""
