@@ -370,9 +370,19 @@ class Client:
         self._flush()
         return ok
 
+    def request_targets(self, since: datetime, until: datetime, limit: int = 20) -> bool:
+        ok = self._require().request_targets(since, until, limit)
+        self._flush()
+        return ok
+
     @property
     def history_supported(self) -> bool:
         return self.protocol.history_supported
+
+    @property
+    def account(self) -> str | None:
+        """The account this connection is logged in to (900), or None."""
+        return self.protocol.account
 
     def history_waiting(self, target: str) -> bool:
         return self.protocol.history_waiting(target)

@@ -341,6 +341,15 @@ class History(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryTargets(Event):
+    """CHATHISTORY TARGETS' answer: the conversations (channels, nicks of private ones)
+    with messages between the two times asked, each with the time of its latest, latest
+    first."""
+
+    targets: tuple[tuple[str, datetime], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LabeledResponse(Event):
     """Everything the server answered to one labeled command (labeled-response)."""
 

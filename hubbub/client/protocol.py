@@ -71,6 +71,11 @@ def _parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _timestamp(when: datetime) -> str:
+    """A CHATHISTORY reference to a time: `timestamp=2024-05-01T12:00:00.000Z`."""
+    return "timestamp=" + when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 # Lines of a long message sent before waiting for the server to have read them (see
 # ClientProtocol._pump): at most 4 x 512 bytes wait in its input queue at a time.
 PACED_LINES = 4
@@ -420,6 +425,14 @@ class ClientProtocol:
         self._asked_history(target, limit)
         return True
 
+    def request_targets(self, since: datetime, until: datetime, limit: int = 20) -> bool:
+        """Ask which conversations had messages between two times (`CHATHISTORY TARGETS`),
+        answered as a `HistoryTargets`; False when the server cannot."""
+        if not self.history_supported:
+            return False
+        self._send("CHATHISTORY", "TARGETS", _timestamp(since), _timestamp(until), str(limit))
+        return True
+
     def request_history_before(self, target: str, *, msgid: str | None = None, time: datetime | None = None,
                                limit: int = HISTORY_LIMIT) -> bool:
         """Ask for the messages before one we have (by msgid, else by time); False when the server cannot.
@@ -436,7 +449,7 @@ class ClientProtocol:
             ref = f"msgid={msgid}"
         else:
             assert time is not None
-            ref = "timestamp=" + time.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            ref = _timestamp(time)
         self._send("CHATHISTORY", "BEFORE", target, ref, str(limit))
         self._asked_history(target, limit)
         return True
@@ -759,6 +772,15 @@ class ClientProtocol:
                 self._close_batch(batch)
 
     def _close_batch(self, batch: _Batch) -> None:
+        if batch.kind == "draft/chathistory-targets":
+            targets: list[tuple[str, datetime]] = []
+            for m in batch.messages:  # CHATHISTORY TARGETS <target> <time of its latest message>
+                if m.command == "CHATHISTORY" and len(m.params) >= 3 and m.params[0] == "TARGETS":
+                    when = _parse_time(m.params[2].removeprefix("timestamp="))
+                    if when is not None:
+                        targets.append((m.params[1], when))
+            self._emit(ev.HistoryTargets(tuple(targets)))
+            return
         if batch.kind in ("chathistory", "draft/chathistory"):
             target = batch.params[0] if batch.params else ""
             found = [e for e in (self._history_event(m, target) for m in batch.messages) if e is not None]

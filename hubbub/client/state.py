@@ -14,7 +14,7 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from hubbub.client import events as ev
@@ -35,6 +35,9 @@ LineKind = Literal["message", "action", "notice", "wallops", "join", "part", "qu
 QUOTED = 40  # characters of a message quoted by a reply or a reaction
 # Kinds that count as unread: conversation, not comings and goings.
 _UNREAD_KINDS = frozenset({"message", "action", "notice", "wallops"})
+# How far back a first connection asks for the private conversations held elsewhere
+TARGETS_LOOKBACK = timedelta(days=7)
+TARGETS_MAX = 20  # conversations opened so at most
 
 
 def quote(nick: str, text: str) -> str:
@@ -84,6 +87,9 @@ class Buffer:
     # The oldest message or event that fetched history brought, shown or not (an ignored
     # person's is not): the next page is asked for before it, not before the oldest line.
     oldest_fetched: tuple[str | None, datetime] | None = None
+    # A private conversation opened because the server said it had messages since this
+    # time (CHATHISTORY TARGETS): what its history brings after it is unread
+    news_after: datetime | None = None
 
     @property
     def is_channel(self) -> bool:
@@ -130,6 +136,9 @@ class Update:
     # private conversations whose latest history is to be asked for: those opened before the
     # connection could ask, and after a reconnection what was said while we were away
     latest_wanted: set[Buffer] = field(default_factory=set)
+    # registered: the private conversations with messages since this time are to be asked
+    # for (CHATHISTORY TARGETS), and opened (logged in to an account: app.py asks)
+    targets_since: datetime | None = None
 
     def merge(self, other: Update) -> None:
         self.lines += other.lines
@@ -143,6 +152,7 @@ class Update:
         self.channel_list |= other.channel_list
         self.older_wanted |= other.older_wanted
         self.latest_wanted |= other.latest_wanted
+        self.targets_since = other.targets_since or self.targets_since
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str]:
@@ -366,6 +376,7 @@ class ChatState:
         self.buffers: list[Buffer] = [self.server]
         self.current = self.server
         self.nick = ""
+        self.targets_asked: datetime | None = None  # the time the last TARGETS asked from (_history_targets)
         self.status = "disconnected"  # "connecting", "connected" or "disconnected"
         self.status_text = ""
         self.away: str | None = None
@@ -400,6 +411,7 @@ class ChatState:
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
             ev.Wallops: self._wallops, ev.Unhandled: self._unhandled, ev.Reacted: self._reacted,
             ev.Silenced: self._silenced, ev.SilenceList: self._silence_list,
+            ev.HistoryTargets: self._history_targets,
         }
 
     # -- buffers ------------------------------------------------------------------------
@@ -560,6 +572,11 @@ class ChatState:
         self._event_line(self.server, self.clock(), "info", f"You are {event.nick}.", update)
         # a channel's history comes with its JOIN; a conversation's is asked for here
         update.latest_wanted |= {b for b in self.buffers if b.kind is BufferKind.QUERY}
+        # and conversations held meanwhile elsewhere (another device of the account): since
+        # the newest message we have anywhere, or the last week's on a first connection
+        said = [line.time for b in self.buffers if b is not self.server
+                for line in b.lines if line.kind in _UNREAD_KINDS]
+        update.targets_since = self.targets_asked = max(said) if said else self.clock() - TARGETS_LOOKBACK
 
     def _disconnected(self, event: ev.Disconnected, update: Update) -> None:
         seconds = None if event.reconnect_in is None else max(1, round(event.reconnect_in))
@@ -965,6 +982,14 @@ class ChatState:
             buffer.lines.clear()
             buffer.lines.extend(merged[-MAX_LINES:])
             update.rewritten.add(buffer)
+            news_after, buffer.news_after = buffer.news_after, None
+            if news_after is not None and buffer is not self.current:  # opened for what came meanwhile
+                # what the other person said: not what our account said from another device
+                news = [line for line in older if line.kind in _UNREAD_KINDS and line.time > news_after
+                        and self.isupport.same(line.nick or "", buffer.name)]
+                buffer.unread += len(news)
+                buffer.mentioned = buffer.mentioned or any(line.mention for line in news)
+                update.buffers = True
         elif not missed and not (hidden and event.full):
             if not scrolling:
                 # the latest page (a rejoin's, a reconnection's) held only what we have:
@@ -979,6 +1004,18 @@ class ChatState:
             # a whole page of joins and parts in a busy channel, or of what ignored people
             # said: no end of the history, and the person wants what was said, further back
             update.older_wanted.add(buffer)
+
+    def _history_targets(self, event: ev.HistoryTargets, update: Update) -> None:
+        """Private conversations with messages since `targets_since`: opened where they
+        are not, their latest history asked for, what it brings after that time unread."""
+        since = self.targets_asked
+        for name, _ in event.targets:
+            mine = self.isupport.casefold(name) == self.isupport.casefold(self.nick)
+            if self.isupport.is_channel(name) or mine or self.find(name) is not None:
+                continue
+            buffer = self.open(name, update)
+            buffer.news_after = since
+            update.latest_wanted.add(buffer)
 
     def _in_time_order(self, buffer: Buffer, since: datetime, update: Update) -> None:
         """The lines from `since` (the earliest line missed while we were away, counted as

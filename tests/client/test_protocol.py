@@ -446,6 +446,27 @@ def test_scroll_back_asks_for_history_before_the_oldest_message_by_msgid_or_time
     assert not proto.request_history_before("#c")  # nothing to count back from
 
 
+def test_chathistory_targets_is_asked_between_two_times_and_its_batch_is_the_conversations() -> None:
+    proto = make()
+    register(proto, "batch server-time message-tags draft/chathistory")
+    since = datetime(2024, 1, 1, 10, 0, 0, 1000, tzinfo=UTC)
+    assert proto.request_targets(since, datetime(2024, 1, 8, tzinfo=UTC), 20)
+    assert proto.lines_to_send() == [
+        "CHATHISTORY TARGETS timestamp=2024-01-01T10:00:00.001Z timestamp=2024-01-08T00:00:00.000Z 20"]
+    events = feed(
+        proto,
+        ":srv BATCH +t1 draft/chathistory-targets",
+        "@batch=t1 :srv CHATHISTORY TARGETS bob 2024-01-02T09:00:00.000Z",
+        "@batch=t1 :srv CHATHISTORY TARGETS #c timestamp=2024-01-01T11:00:00.000Z",
+        "@batch=t1 :srv CHATHISTORY TARGETS carol not-a-time",
+        ":srv BATCH -t1",
+    )
+    assert of(events, ev.Unhandled) == []
+    (found,) = of(events, ev.HistoryTargets)
+    assert found.targets == (("bob", datetime(2024, 1, 2, 9, tzinfo=UTC)), ("#c", datetime(2024, 1, 1, 11, tzinfo=UTC)))
+    assert not make().request_targets(since, since)  # not registered with history: not asked
+
+
 def test_a_message_keeps_its_whole_source_for_ignore_masks() -> None:
     proto = make()
     register(proto)

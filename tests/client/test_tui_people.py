@@ -812,6 +812,31 @@ async def test_sasl_login_is_shown_and_private_history_comes_back(make_server: M
         assert said.index("a secret from before") < said.index("and now?")
 
 
+async def test_a_private_conversation_held_on_another_device_opens_unread(
+        make_server: MakeServer, make_client: MakeClient, tmp_path: Path) -> None:
+    """Logged in, the client asks which private conversations the account had meanwhile
+    (CHATHISTORY TARGETS: the last week's on a first connection) and opens them, what
+    came in them unread; one it knows of already is not opened again."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "alice", "bob", "carol")
+    bob, _ = await make_client(runtime, "bob", sasl_password="pw-bob")
+    phone, phone_events = await make_client(runtime, "alice_phone", sasl_account="alice", sasl_password="pw-alice")
+    bob.privmsg("alice_phone", "are you coming tonight?")
+    await phone_events.wait_for(ev.MessageReceived, lambda e: e.text == "are you coming tonight?")
+    phone.privmsg("bob", "yes, at eight")
+    await phone_events.wait_for(ev.MessageReceived, lambda e: e.text == "yes, at eight")
+    app = chat_app(runtime, sasl_password="pw-alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby"), "alice in #lobby")
+        await until(pilot, lambda: app.state.find("bob") is not None, "the conversation opened")
+        conversation = app.state.find("bob")
+        assert conversation is not None
+        await until(pilot, lambda: has_line(app, "bob", "yes, at eight")(), "its history")
+        assert (conversation.unread, conversation.mentioned) == (1, True)  # bob's line; not ours
+        assert app.state.current.name == "#lobby"  # opened aside: the screen stays
+        assert [b.name for b in app.state.buffers].count("bob") == 1
+
+
 async def test_a_private_conversation_catches_up_after_a_reconnection(make_server: MakeServer,
                                                                       make_client: MakeClient, tmp_path: Path) -> None:
     """A channel's history comes with its JOIN; a conversation has no JOIN: what was said

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +22,7 @@ from textual.containers import Container, Horizontal, VerticalScroll
 from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
 from hubbub.client.protocol import utc_now
-from hubbub.client.state import MAX_LINES, Buffer, BufferKind, ChatState, Line, Update
+from hubbub.client.state import MAX_LINES, TARGETS_MAX, Buffer, BufferKind, ChatState, Line, Update
 from hubbub.client.tui import commands
 from hubbub.client.tui.channel_list import ChannelListScreen
 from hubbub.client.tui.widgets import (
@@ -202,6 +202,10 @@ class ChatApp(App[int]):
         for buffer in update.latest_wanted:  # the latest page, as a JOIN brings a channel's: no scroll-back
             if self.client.config.fetch_history and self.client.ready and self.client.history_supported:
                 self.client.request_history(buffer.name)
+        since = update.targets_since  # registered: the private conversations held elsewhere meanwhile
+        if since is not None and self.client.account and self.client.config.fetch_history and self.client.ready:
+            self.client.request_targets(since + timedelta(milliseconds=1), self.state.clock() + timedelta(minutes=1),
+                                        TARGETS_MAX)
         current = self.state.current
         if update.selected:
             for buffer, view in self.views.items():
