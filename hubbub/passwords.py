@@ -80,13 +80,19 @@ def prepared(password: str) -> str:
     decomposed, another kind of space); as it is where SASLprep refuses it."""
     if password.isascii() and password.isprintable():
         return password  # nothing to map or normalize (a space is printable, a control is not)
+    ready, _ = _saslprep(password)
+    return password if ready is None else ready
+
+
+def _saslprep(password: str) -> tuple[str | None, str]:
+    """(the prepared password, "") or (None, why SASLprep refuses it)."""
     from scramp import ScramException
     from scramp.utils import saslprep
 
     try:
-        return str(saslprep(password))
-    except ScramException:
-        return password
+        return str(saslprep(password)), ""
+    except ScramException as exc:
+        return None, str(exc).partition(":")[0] or "not a password SASL can carry"
 
 
 def hash_password(password: str, cost: HashCost = DEFAULT_COST) -> str:
@@ -168,14 +174,8 @@ def unusable(password: str) -> str | None:
     as SASLprep (RFC 4013) prepares it, which refuses control characters, some
     invisible ones and text mixing directions badly. Asked before hashing, so the user
     is told, rather than the hashing failing."""
-    from scramp import ScramException
-    from scramp.utils import saslprep
-
-    try:
-        saslprep(password)
-    except ScramException as exc:
-        return str(exc).partition(":")[0] or "not a password SASL can carry"
-    return None
+    ready, why = _saslprep(password)
+    return why if ready is None else None
 
 
 def credentials(password: str, cost: HashCost = DEFAULT_COST) -> tuple[str, str]:

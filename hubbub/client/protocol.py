@@ -427,10 +427,11 @@ class ClientProtocol:
 
     def request_targets(self, since: datetime, until: datetime, limit: int = 20) -> bool:
         """Ask which conversations had messages between two times (`CHATHISTORY TARGETS`),
-        answered as a `HistoryTargets`; False when the server cannot."""
+        answered as a `HistoryTargets`; False when the server cannot. The later time goes
+        first: the limit counts from the first, and the latest conversations are wanted."""
         if not self.history_supported:
             return False
-        self._send("CHATHISTORY", "TARGETS", _timestamp(since), _timestamp(until), str(limit))
+        self._send("CHATHISTORY", "TARGETS", _timestamp(until), _timestamp(since), str(limit))
         return True
 
     def request_history_before(self, target: str, *, msgid: str | None = None, time: datetime | None = None,

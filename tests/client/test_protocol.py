@@ -452,7 +452,7 @@ def test_chathistory_targets_is_asked_between_two_times_and_its_batch_is_the_con
     since = datetime(2024, 1, 1, 10, 0, 0, 1000, tzinfo=UTC)
     assert proto.request_targets(since, datetime(2024, 1, 8, tzinfo=UTC), 20)
     assert proto.lines_to_send() == [
-        "CHATHISTORY TARGETS timestamp=2024-01-01T10:00:00.001Z timestamp=2024-01-08T00:00:00.000Z 20"]
+        "CHATHISTORY TARGETS timestamp=2024-01-08T00:00:00.000Z timestamp=2024-01-01T10:00:00.001Z 20"]
     events = feed(
         proto,
         ":srv BATCH +t1 draft/chathistory-targets",

@@ -228,3 +228,16 @@ def test_a_nick_of_wide_characters_keeps_the_nick_column() -> None:
         row = render_line(Line(when, "message", "hello there", nick), 100, console).plain
         starts.add(cell_len(row[: row.index("hello there")]))
     assert len(starts) == 1, starts
+
+
+def test_the_buffer_list_window_keeps_the_current_buffer_in_sight_and_its_rows_filled() -> None:
+    from hubbub.client.tui.widgets import _window
+
+    assert _window(5, 8, 4, 0) == (0, 5)  # all fit
+    assert _window(20, 8, 0, 0) == (0, 7)  # the top: a "more" row below
+    assert _window(20, 8, 19, 0) == (13, 20)  # the end: a "more" row above
+    first, last = _window(20, 8, 10, 0)
+    assert first <= 10 < last and last - first == 6  # in the middle: a row above and one below
+    assert _window(20, 8, first + 1, first) == (first, last)  # still in sight: the window stays
+    assert _window(9, 8, 8, 13) == (2, 9)  # buffers closed from the bottom: the rows are filled again
+    assert _window(14, 8, 13, 13) == (7, 14)

@@ -441,6 +441,8 @@ def _window(count: int, height: int, current: int, first: int) -> tuple[int, int
         while start > 0 and span(start - 1)[1] > current:
             start -= 1
         start, end = span(start)
+    while start > 0 and span(start - 1)[1] == count:  # rows left empty below (buffers closed): fill them
+        start, end = span(start - 1)
     return start, end
 
 

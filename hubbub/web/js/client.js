@@ -568,12 +568,13 @@ export class IrcClient {
   /**
    * CHATHISTORY TARGETS: the conversations (channels, and nicks of private ones) with
    * messages between the times `from` and `to` (ms); resolves with {targets: [{name,
-   * time}], error}, the latest first.
+   * time}], error}, the latest first. The later time is sent first: the server counts
+   * the limit from the first one, and the latest conversations are the ones wanted.
    */
   async chathistoryTargets(from, to, limit) {
     if (!this.has("draft/chathistory") || !this.has("batch")) return { targets: [], error: "unsupported" };
     const stamp = (ms) => `timestamp=${new Date(ms).toISOString()}`;
-    const message = { command: "CHATHISTORY", params: ["TARGETS", stamp(from), stamp(to), String(limit)] };
+    const message = { command: "CHATHISTORY", params: ["TARGETS", stamp(to), stamp(from), String(limit)] };
     const { messages, error } = await this.request(this.historyRequests, message, TARGETS_KEY);
     const targets = messages
       .filter((m) => m.command === "CHATHISTORY" && m.params[0] === "TARGETS" && m.params.length >= 3)
@@ -1110,7 +1111,8 @@ export class IrcClient {
     if (command === "CHATHISTORY") {
       // FAIL CHATHISTORY <code> <subcommand> <target>? : the target, when given, says which request failed.
       const target = msg.params[2] === "TARGETS" ? TARGETS_KEY : msg.params.length > 4 ? this.fold(msg.params[3]) : null;
-      const req = this.historyRequests.find((r) => target === null || r.key === target);
+      // one naming no target is a conversation's request's, not the TARGETS one's
+      const req = this.historyRequests.find((r) => (target === null ? r.key !== TARGETS_KEY : r.key === target));
       if (req) req.finish({ messages: [], error: code });
     } else if (command === "SEARCH" && this.searchRequests.length) {
       this.searchRequests[0].finish({ messages: [], error: code });

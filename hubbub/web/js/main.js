@@ -579,8 +579,12 @@ function startSession({ nick, password, channels, queries = [], active = null })
   const TARGETS_LOOKBACK_MS = 7 * 24 * 3600 * 1000;
   const TARGETS_MAX = 20;
   let targetsAsked = false; // by this connection
+  let here = 0; // the newest message this page had seen anywhere when this connection began
   client.on("registered", () => {
     targetsAsked = false;
+    here = 0; // what came after was missed (taken now: a login later has received lines since)
+    for (const ms of state.seenBefore.values()) here = Math.max(here, ms);
+    for (const b of state.buffers.values()) here = Math.max(here, b.lastServerTime());
     if (client.account) openConversationsHeldElsewhere();
   });
   client.on("message", (msg) => {
@@ -590,9 +594,6 @@ function startSession({ nick, password, channels, queries = [], active = null })
   async function openConversationsHeldElsewhere() {
     if (targetsAsked || !hasHistory()) return;
     targetsAsked = true;
-    let here = 0; // the newest message this page has seen anywhere: what came after was missed
-    for (const ms of state.seenBefore.values()) here = Math.max(here, ms);
-    for (const b of state.buffers.values()) here = Math.max(here, b.lastServerTime());
     const since = here || Date.now() - TARGETS_LOOKBACK_MS;
     const { targets } = await client.chathistoryTargets(since + 1, Date.now() + 60000, TARGETS_MAX);
     for (const { name } of targets) {

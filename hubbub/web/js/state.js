@@ -297,6 +297,7 @@ export class ChatState {
     this.connection = connection;
     if (connection.status !== "registered") {
       this.silenceQuiet.clear(); // a new connection's list starts empty
+      this.awayTold.clear(); // who is away is told again on the next connection
       // The echoes still awaited for closed conversations were the old connection's:
       // they will not come, and must not hide the next line's
       this.closedUnanswered.clear();
@@ -1432,6 +1433,7 @@ const HANDLERS = {
     }
     // Read on another device: whatever is older than the marker is no longer unread.
     if (s.recountUnread(buffer)) s.emit("buffers");
+    s.settle(buffer); // read up to past everything on another device: nothing missed here either
   },
 };
 

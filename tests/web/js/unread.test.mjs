@@ -197,3 +197,15 @@ test("more missed than fetched: the line stays above the oldest the return fetch
   assert.equal(firstUnread(b).msgid, "m3", "now above the first missed");
   assert.equal(missedBeyond(b), 0);
 });
+
+test("a read marker moved past everything after the catch-up lets the point read to go, where the person looks", () => {
+  const { s, feed, join } = page({ seen: { "#a": 2 } });
+  join("#a");
+  s.setActive("#a");
+  const a = s.buffer("#a");
+  s.handleBatch(history("#a", MISSED));
+  s.caughtUpWith(a);
+  assert.equal(firstUnread(a).msgid, "a3"); // missed: the line stays
+  feed(`:srv MARKREAD #a timestamp=${stamp(5)}`); // read on another device, up to the newest
+  assert.equal(a.unreadAfter, null, "the next live line is seen as it comes");
+});
