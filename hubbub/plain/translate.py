@@ -31,6 +31,7 @@ from hubbub.plain.split import split_text, text_room
 from hubbub.plain.text import typed
 from hubbub.plain.view import PlainView
 from hubbub.server import access
+from hubbub.server.chanmodes import CHANNEL_MODES
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
@@ -475,8 +476,10 @@ class PlainInput:
         channel, rest = self._channel_first(rest)
         if channel is None:
             self.say(NOT_IN_A_CHANNEL)
-        else:
-            self._run("MODE", channel, *rest.split())
+            return
+        self._run("MODE", channel, *rest.split())
+        for letter in _settings_without_value(rest.split()):  # the server ignores them without a word
+            self.say(f"* +{letter} needs a value: /mode +{letter} {VALUE_WANTED[letter]}")
 
     def _cmd_quit(self, rest: str) -> None:
         self._run("QUIT", rest) if rest else self._run("QUIT")
@@ -529,3 +532,27 @@ _SLASH: dict[str, Callable[[PlainInput, str], None]] = {
     "exit": PlainInput._cmd_quit,
     "quit": PlainInput._cmd_quit,
 }
+
+
+# What `/mode +k` and the like need, said to a person who typed it without (the server
+# ignores such a change, as Modern IRC's MODE says it must)
+VALUE_WANTED = {"k": "KEY", "l": "MOST_MEMBERS", "f": "LINES:SECONDS", "j": "JOINS:SECONDS"}
+
+
+def _settings_without_value(words: list[str]) -> list[str]:
+    """The settings a `/mode` line sets without the value each needs (`+kl`: k and l)."""
+    if not words or words[0][:1] not in "+-":
+        return []
+    args, adding, missing = len(words) - 1, True, []
+    for letter in words[0]:
+        if letter in "+-":
+            adding = letter == "+"
+            continue
+        spec = CHANNEL_MODES.get(letter)
+        if spec is None or not spec.takes_param(adding):
+            continue
+        if args:
+            args -= 1
+        elif adding and letter in VALUE_WANTED:
+            missing.append(letter)
+    return missing

@@ -27,21 +27,6 @@ async def test_key_is_needed_to_join_and_shown_only_to_members(server, clients) 
     assert (await carol.expect("JOIN")).params == ["#room"]
 
 
-async def test_a_setting_without_its_value_is_told_what_it_needs_and_the_rest_applies(server, clients) -> None:
-    alice, bob = await room(server, clients, "alice", "bob")
-    alice.send("MODE #room +kl")
-    wants = [(await alice.expect("696")).params for _ in range(2)]
-    assert [w[:4] for w in wants] == [["alice", "#room", "k", "*"], ["alice", "#room", "l", "*"]]
-    assert wants[0][-1] == "+k needs a value: the key to join with"
-    alice.send("MODE #room +mf")  # +m applies; +f is told
-    assert (await alice.expect("696")).params[2] == "f"
-    assert (await alice.expect("MODE")).params == ["#room", "+m"]
-    bob.send("MODE #room +k")  # not an operator: refused as any change, not told of the value
-    assert (await bob.expect(lambda m: m.command in ("482", "696"))).command == "482"
-    await sync(alice)
-    assert not [m for m in alice.received if m.command == "MODE" and "k" in m.params[1]]
-
-
 async def test_join_with_a_key_list_pairs_keys_with_channels(server, clients) -> None:
     (alice,) = await room(server, clients, "alice", channel="#a")
     alice.send("JOIN #b")

@@ -358,6 +358,20 @@ async def test_a_pause_while_typing_in_character_mode_does_not_end_the_line(serv
     assert join.source.startswith("bob!")
 
 
+async def test_a_setting_typed_without_its_value_is_told_what_it_needs(server) -> None:
+    """The server ignores `MODE #c +k` without a key (as Modern IRC says it must): the
+    person is told what it needs, and the rest of the line applies."""
+    bob = await connect_plain(server, "bob")
+    bob.send("/join #mine")
+    await bob.expect_text(r"^\* You joined #mine$")
+    alice = await connected(server, "alice", "#mine")
+    bob.send("/mode +ik")
+    await bob.expect_text(r"^\* \+k needs a value: /mode \+k KEY$")
+    assert (await alice.expect("MODE")).params == ["#mine", "+i"]
+    bob.send("/mode +l")
+    await bob.expect_text(r"^\* \+l needs a value: /mode \+l MOST_MEMBERS$")
+
+
 async def test_a_person_who_types_no_name_in_time_is_told_so_in_words(make_server) -> None:
     server = await make_server("limits.registration_timeout=0.5")
     person = await connect_plain(server)  # greeted, then silent

@@ -26,6 +26,7 @@ from hubbub.server.chanmodes import (
     FLAG,
     LIST,
     PREFIX,
+    SETTING,
     BadParam,
     ModeSpec,
     check_key,
@@ -51,15 +52,6 @@ LIST_REPLIES = {
     "b": (n.RPL_BANLIST, n.RPL_ENDOFBANLIST, "End of channel ban list"),
     "e": (n.RPL_EXCEPTLIST, n.RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
     "I": (n.RPL_INVEXLIST, n.RPL_ENDOFINVEXLIST, "End of channel invite exception list"),
-}
-
-
-# What a setting given without its value (`MODE #c +k`) is told it needs (696)
-VALUE_WANTED = {
-    "k": "the key to join with",
-    "l": "the most members the channel may have",
-    "f": "the rule, such as *5:10 (5 lines in 10 seconds)",
-    "j": "the rule, such as 5:10 (5 joins in 10 seconds)",
 }
 
 
@@ -131,7 +123,6 @@ class _ModeRequest:
 
     def one(self, spec: ModeSpec, adding: bool) -> None:
         arg: str | None = None
-        missing = False  # a setting given without its value
         if spec.takes_param(adding):
             if self.used < len(self.args):
                 if self.used >= self.limits.max_modes:
@@ -141,19 +132,13 @@ class _ModeRequest:
             elif spec.kind == LIST:
                 self._query(spec.letter)
                 return
-            elif spec.kind == PREFIX:
-                return  # whose status? ignored
-            elif adding:  # +k, +l, +f, +j (-k takes its value or none)
-                missing = True
+            elif not (spec.kind == SETTING and not adding):
+                return  # a parameter is needed and there is none: ignore the letter
         if spec.kind == PREFIX:
             self._status(spec, adding, arg or "")
             return
         if not self.override and not access.may_change_mode(self.channel, self.ctx.user, spec):
             self.denied = True
-            return
-        if missing:  # said to someone who may set it (as InspIRCd does), not ignored without a word
-            wanted = VALUE_WANTED.get(spec.letter, "its value")
-            self._invalid(spec.letter, "*", f"+{spec.letter} needs a value: {wanted}")
             return
         if spec.kind == FLAG:
             self.changes.append(ModeChange(adding, spec.letter))
