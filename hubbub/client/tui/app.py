@@ -204,7 +204,8 @@ class ChatApp(App[int]):
                 self.client.request_history(buffer.name)
         since = update.targets_since  # registered: the private conversations held elsewhere meanwhile
         if since is not None and self.client.account and self.client.config.fetch_history and self.client.ready:
-            self.client.request_targets(since + timedelta(milliseconds=1), self.state.clock() + timedelta(minutes=1),
+            # up to a day ahead of this machine's clock: a server's clock ahead of it still counts
+            self.client.request_targets(since + timedelta(milliseconds=1), self.state.clock() + timedelta(days=1),
                                         TARGETS_MAX)
         current = self.state.current
         if update.selected:

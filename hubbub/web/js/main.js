@@ -595,7 +595,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
     if (targetsAsked || !hasHistory()) return;
     targetsAsked = true;
     const since = here || Date.now() - TARGETS_LOOKBACK_MS;
-    const { targets } = await client.chathistoryTargets(since + 1, Date.now() + 60000, TARGETS_MAX);
+    // up to a day ahead of this machine's clock: a server's clock ahead of it still counts
+    const { targets } = await client.chathistoryTargets(since + 1, Date.now() + 86400000, TARGETS_MAX);
     for (const { name } of targets) {
       if (state.isChannel(name) || state.isSelf(name) || state.buffer(name)) continue;
       const buffer = state.ensureBuffer(name);
