@@ -240,3 +240,17 @@ async def test_a_refusal_by_the_networks_count_names_the_address_and_is_logged(c
     error = await refused.expect("ERROR")
     assert error.params[-1] == "Closing Link: 127.0.0.1 (Too many connections from your IP address)"
     await until_logged([n2], "refused a connection from 127.0.0.1: Too many connections from your IP address")
+
+
+async def test_a_query_naming_another_node_says_it_answers_its_own_users_only(cluster: Cluster) -> None:
+    n1, _ = await cluster.start(2)
+    alice = await cluster.client(n1, "alice")
+    alice.send("LINKS")
+    links = [m.params[1] for m in await alice.collect_until("365") if m.command == "364"]
+    assert links == ["node1.test", "node2.test"]
+    for line in ("STATS u node2.test", "TIME node2.test", "MOTD node2.*"):
+        alice.send(line)
+        reply = await alice.expect("402")
+        assert reply.params[2].startswith("That server of the network answers this only to its own users"), line
+    alice.send("TIME irc.elsewhere.example")
+    assert (await alice.expect("402")).params[2] == "No such server"

@@ -89,9 +89,15 @@ def send_welcome(ctx: Context) -> None:
 def elsewhere(ctx: Context, target: str) -> bool:
     """Commands with an optional server (MOTD, VERSION, TIME, INFO, ADMIN, STATS) answer
     for this server, named by a mask or by one of its users' nicks; anything else is
-    402. True when the command must stop."""
+    402. True when the command must stop. Another node of a cluster (which LINKS lists)
+    is no unknown server: its 402 says it answers only its own users (queries are not
+    passed between nodes)."""
     if not target or mask_matches(target, ctx.name) or ctx.state.find_user(target) is not None:
         return False
+    if any(mask_matches(target, name) for name in ctx.state.nodes.values()):
+        ctx.conn.numeric(n.ERR_NOSUCHSERVER, shown(target),
+                         "That server of the network answers this only to its own users: connect to it to ask it")
+        return True
     ctx.conn.numeric(n.ERR_NOSUCHSERVER, shown(target), "No such server")
     return True
 
