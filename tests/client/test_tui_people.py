@@ -614,14 +614,20 @@ async def test_history_lines_that_mention_you_are_highlighted(make_server: MakeS
         assert is_mention(row_styles(app, "are you around?"))
 
 
-async def test_page_up_fetches_older_history_from_a_real_server(make_server: MakeServer, make_client: MakeClient,
-                                                                tmp_path: Path) -> None:
+async def long_history(make_server: MakeServer, make_client: MakeClient, tmp_path: Path, count: int) -> Runtime:
+    """A server keeping history, where bob has said `old 0` to `old <count - 1>` in #long."""
     runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
     bob, bob_events = await make_client(runtime, "bob", channels=("#long",))
     await bob_events.wait_for(ev.Joined, lambda e: e.own)
-    for i in range(120):
+    for i in range(count):
         bob.privmsg("#long", f"old {i}")
-    await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "old 119")
+    await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == f"old {count - 1}")
+    return runtime
+
+
+async def test_page_up_fetches_older_history_from_a_real_server(make_server: MakeServer, make_client: MakeClient,
+                                                                tmp_path: Path) -> None:
+    runtime = await long_history(make_server, make_client, tmp_path, 120)
     app = chat_app(runtime, channels=("#long",))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: on_screen(app, "old 119"), "the latest history")
@@ -639,12 +645,7 @@ async def test_page_up_still_fetches_older_history_after_a_part_and_a_join(
         make_server: MakeServer, make_client: MakeClient, tmp_path: Path) -> None:
     """The latest page a rejoin brings holds only lines the buffer has: that says nothing
     of what lies before them (it ended scroll-back for good: "No older messages")."""
-    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
-    bob, bob_events = await make_client(runtime, "bob", channels=("#long",))
-    await bob_events.wait_for(ev.Joined, lambda e: e.own)
-    for i in range(90):
-        bob.privmsg("#long", f"old {i}")
-    await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "old 89")
+    runtime = await long_history(make_server, make_client, tmp_path, 90)
     app = chat_app(runtime, channels=("#long",))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: on_screen(app, "old 89"), "the latest history")

@@ -39,6 +39,18 @@ async def past(timestamp: str) -> None:
         await asyncio.sleep(0.001)
 
 
+async def accounts_in_lobby(web_server, open_user):  # -> tuple[BrowserUser, LineClient]
+    """bob (a raw client) and alice (a page) logged in to accounts of their own, in #lobby;
+    alice's page remembers her password, so that a reload logs in again by itself."""
+    bob = await registered_account(web_server.runtime, "bob", PASSWORD, "#lobby")
+    account = await registered_account(web_server.runtime, "alice", PASSWORD)
+    await account.close()
+    alice = await open_user()
+    await alice.page.check("#connect-remember")
+    await alice.connect("alice", "#lobby", password=PASSWORD)
+    return alice, bob
+
+
 async def first_row_after_the_line(page) -> str:
     return await page.evaluate(
         "() => { const l = document.querySelector('#messages .new-line');"
@@ -127,13 +139,8 @@ async def test_a_private_conversations_read_marker_says_where_its_new_messages_b
     # The page asks for it (MARKREAD bob) before the conversation's history: the server
     # tells a channel's on joining, a private conversation's only when asked.
     runtime = web_server.runtime
-    bob = await registered_account(runtime, "bob", PASSWORD, "#lobby")  # kept between two accounts
-    account = await registered_account(runtime, "alice", PASSWORD)
-    await account.close()
-    alice = await open_user()
+    alice, bob = await accounts_in_lobby(web_server, open_user)  # kept between two accounts
     page = alice.page
-    await page.check("#connect-remember")  # a reload logs in again by itself
-    await alice.connect("alice", "#lobby", password=PASSWORD)
     bob.send("PRIVMSG alice :read in the browser")
     await alice.switch_to("bob")
     await expect(alice.messages()).to_contain_text("read in the browser")  # looked at: seen
@@ -167,13 +174,8 @@ async def test_a_private_conversation_held_on_another_device_opens_on_return(web
     # While the tab is closed, alice's phone (another connection of her account) talks
     # with bob: back, the page opens that conversation (CHATHISTORY TARGETS), unread.
     runtime = web_server.runtime
-    bob = await registered_account(runtime, "bob", PASSWORD, "#lobby")
-    account = await registered_account(runtime, "alice", PASSWORD)
-    await account.close()
-    alice = await open_user()
+    alice, bob = await accounts_in_lobby(web_server, open_user)
     page = alice.page
-    await page.check("#connect-remember")  # a reload logs in again by itself
-    await alice.connect("alice", "#lobby", password=PASSWORD)
     await expect(alice.messages()).to_contain_text("bob")  # in #lobby together
     await page.goto("about:blank")
     await bob.expect("QUIT")
