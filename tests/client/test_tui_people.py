@@ -12,8 +12,10 @@ from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
+from textual.pilot import Pilot
 
 from hubbub.app import Runtime
+from hubbub.client import Client, Subscription
 from hubbub.client import events as ev
 from hubbub.client.state import Buffer
 from hubbub.client.tui.app import ChatApp
@@ -544,6 +546,19 @@ async def test_history_on_join_is_shown_once_and_not_again_after_a_server_restar
         assert sum("early" in row for row in shown_text(app).splitlines()) == 3
 
 
+async def dropped_while_bob_says(pilot: Pilot, app: ChatApp, bob: Client, bob_events: Subscription, text: str) -> None:
+    """The network drops alice's connection; once bob has seen her go he says `text` in
+    #lobby, and she reconnects at once (rather than after the test's 30 s) and rejoins."""
+    assert app.client._writer is not None
+    app.client._writer.transport.abort()
+    await until(pilot, lambda: app.state.status == "disconnected", "disconnected")
+    await bob_events.wait_for(ev.UserQuit, lambda e: e.nick == "alice")
+    bob.privmsg("#lobby", text)
+    await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == text)
+    app.client._wake.set()
+    await until(pilot, joined(app, "#lobby", 2), "rejoined")
+
+
 async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         server: Runtime, make_client: MakeClient) -> None:
     app = chat_app(server, reconnect_delay=30.0, reconnect_max_delay=30.0)
@@ -553,14 +568,7 @@ async def test_messages_missed_while_disconnected_come_after_the_disconnection(
         await until(pilot, joined(app, "#lobby", 2), "bob joined")
         bob.privmsg("#lobby", "before the drop")
         await until(pilot, has_line(app, "#lobby", "before the drop"), "the first line")
-        assert app.client._writer is not None
-        app.client._writer.transport.abort()  # the network drops the connection
-        await until(pilot, lambda: app.state.status == "disconnected", "disconnected")
-        await bob_events.wait_for(ev.UserQuit, lambda e: e.nick == "alice")
-        bob.privmsg("#lobby", "said while you were away")
-        await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "said while you were away")
-        app.client._wake.set()  # reconnect now rather than in 30 s
-        await until(pilot, joined(app, "#lobby", 2), "rejoined")
+        await dropped_while_bob_says(pilot, app, bob, bob_events, "said while you were away")
         await until(pilot, has_line(app, "#lobby", "said while you were away"), "the missed line")
         said = texts(buffer(app, "#lobby"))
         dropped = next(i for i, t in enumerate(said) if t.startswith("Disconnected"))
@@ -580,14 +588,7 @@ async def test_lines_missed_in_a_channel_not_on_screen_are_drawn_in_time_order_w
         await until(pilot, joined(app, "#lobby", 2), "bob joined")
         await pilot.press("alt+1")  # the server buffer on screen: #lobby is drawn later
         await until(pilot, lambda: app.state.current is app.state.server, "the server buffer shown")
-        assert app.client._writer is not None
-        app.client._writer.transport.abort()
-        await until(pilot, lambda: app.state.status == "disconnected", "disconnected")
-        await bob_events.wait_for(ev.UserQuit, lambda e: e.nick == "alice")
-        bob.privmsg("#lobby", "said while you were away")
-        await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "said while you were away")
-        app.client._wake.set()
-        await until(pilot, joined(app, "#lobby", 2), "rejoined")
+        await dropped_while_bob_says(pilot, app, bob, bob_events, "said while you were away")
         await until(pilot, has_line(app, "#lobby", "said while you were away"), "the missed line")
         await pilot.press("alt+2")
         await until(pilot, lambda: on_screen(app, "said while you were away"), "shown")
