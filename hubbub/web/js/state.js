@@ -746,7 +746,7 @@ export class ChatState {
     if (!msg.source || msg.params.length < 2) return null;
     const text = msg.params[msg.params.length - 1];
     const nick = msg.source.nick;
-    const self = this.isSelf(nick);
+    const self = this.isSelf(nick) || this.ofOurAccount(msg);
     const ctcp = parseCtcp(text);
     let kind = msg.command === "NOTICE" ? "notice" : "message";
     let body = text;
@@ -762,6 +762,13 @@ export class ChatState {
     const mention = !self && !service && mentions(body, this.nick, this.fold);
     const replyTo = (msg.tags && msg.tags["+draft/reply"]) || null;
     return this.record(kind, { nick, text: body, self, mention, replyTo }, msg);
+  }
+
+  /** Whether `msg` was said by the account we are logged in to (account-tag), from
+   * another device (under another nick): ours, as a line of this page is. */
+  ofOurAccount(msg) {
+    const account = msg.tags && msg.tags.account;
+    return !!account && account !== "*" && !!this.account && this.fold(account) === this.fold(this.account);
   }
 
   /** The message `rec` replies to (+draft/reply), when it is loaded; else null. */

@@ -209,3 +209,20 @@ test("a read marker moved past everything after the catch-up lets the point read
   feed(`:srv MARKREAD #a timestamp=${stamp(5)}`); // read on another device, up to the newest
   assert.equal(a.unreadAfter, null, "the next live line is seen as it comes");
 });
+
+test("a line our account said from another device (another nick) is ours: not unread, and read past", () => {
+  const { s, feed } = page({ seen: { dirk: 2 } });
+  feed(":srv 900 me me!u@h cleo :You are now logged in as cleo");
+  const line = (id, minute, nick, account, text) =>
+    parseLine(`@msgid=${id};time=${stamp(minute)};account=${account} :${nick}!u@h PRIVMSG ${nick === "dirk" ? "me" : "dirk"} :${text}`);
+  s.ensureBuffer("dirk");
+  s.handleBatch({ type: "chathistory", params: ["dirk"], tags: {}, source: null, messages: [
+    line("d1", 3, "cleoirc", "cleo", "hi dirk, from my phone"),
+    line("d2", 4, "dirk", "dirk", "hi cleo"),
+    line("d3", 5, "cleoirc", "cleo", "see you"),
+  ] });
+  const b = s.buffer("dirk");
+  assert.deepEqual(b.messages.filter((r) => r.kind === "message").map((r) => r.self), [true, false, true]);
+  assert.equal(b.unread, 0, "answered after dirk's line: read");
+  assert.equal(firstUnread(b), null);
+});
