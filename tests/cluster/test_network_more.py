@@ -70,6 +70,7 @@ async def test_whether_the_lobbys_creator_is_op_is_decided_once_for_every_node(c
     alice = await cluster.client(n2, "alice", "#lobby")  # creates it: no op
     bob = await cluster.client(n1, "bob", "#lobby")
     await oper_up(bob)
+    await caught_up(alice)  # n2 has applied bob's join
     named = [["=", "#lobby", "alice bob"], ["#lobby", "End of /NAMES list"]]
     assert await answers([bob, alice], "NAMES #lobby", "366") == [named, named]
     for client in (alice, bob):
