@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "utc_now"]
 # What we ask for when the server offers it. chathistory is still a draft, so servers
 # name it either way; labeled-response and chathistory are only useful with batch.
 DEFAULT_CAPS = frozenset({
-    "account-notify", "away-notify", "batch", "cap-notify", "chathistory",
+    "account-notify", "account-tag", "away-notify", "batch", "cap-notify", "chathistory",
     "draft/chathistory", "draft/event-playback", "echo-message", "extended-join", "labeled-response",
     "message-tags", "multi-prefix", "sasl", "server-time",
 })
@@ -272,6 +272,15 @@ class ClientProtocol:
 
     def is_me(self, nick: str) -> bool:
         return bool(nick) and self.isupport.same(nick, self.nick)
+
+    def of_our_account(self, message: Message) -> bool:
+        """Whether the account we are logged in to said `message` (account-tag), from
+        another device under another nick: our own line, as one typed here is."""
+        account = message.tags.get("account")
+        ours = self.account
+        if not account or account == "*" or ours is None:
+            return False
+        return self.isupport.same(account, ours)
 
     def is_channel(self, name: str) -> bool:
         return self.isupport.is_channel(name)
@@ -866,7 +875,7 @@ class ClientProtocol:
             if verb.upper() == "ACTION":
                 kind, text = "action", arg
             elif kind == "notice":
-                if self.is_me(nick_of(message.source)):
+                if self.is_me(nick_of(message.source)) or self.of_our_account(message):
                     # our own answer to someone's CTCP (VERSION, TIME, PING), echoed or played
                     # back: the client made it, nobody wrote it, and it is no conversation
                     return None
@@ -876,7 +885,7 @@ class ClientProtocol:
                     self._answer_ctcp(nick_of(message.source), inner)
                 return None
         source = nick_of(message.source) or (self.server_name or "")
-        own = self.is_me(source)
+        own = self.is_me(source) or self.of_our_account(message)
         from_server = (message.source is None or message.source == self.server_name
                        or ("!" not in message.source and "." in message.source)
                        or (not self.registered and not history))
@@ -886,7 +895,7 @@ class ClientProtocol:
             bare = target.lstrip(statusmsg)  # not where `&` and `+` begin channel names (ngIRCd)
         private = not self.is_channel(bare)
         if private:
-            conversation = target if own else source
+            conversation = target if own and not self.is_me(target) else source
         else:
             conversation = bare
         return ev.MessageReceived(
@@ -908,8 +917,8 @@ class ClientProtocol:
         source, target = nick_of(message.source), message.param(0)
         if not to or not emoji or len(emoji) > REACTION_MAX or not source or not target:
             return None
-        own = self.is_me(source)
-        conversation = target if self.is_channel(target) or own else source
+        own = self.is_me(source) or self.of_our_account(message)
+        conversation = target if self.is_channel(target) or (own and not self.is_me(target)) else source
         return ev.Reacted(source, conversation, emoji, to, "+draft/react" in tags, own, self._time(message),
                           message.source or "", tags.get("msgid"))  # fmt: skip
 

@@ -839,6 +839,36 @@ async def test_a_private_conversation_held_on_another_device_opens_unread(
         assert [b.name for b in app.state.buffers].count("bob") == 1
 
 
+async def test_what_the_account_says_from_another_device_is_ours(
+        make_server: MakeServer, make_client: MakeClient, tmp_path: Path) -> None:
+    """A line the account we are logged in to says from another device (another nick;
+    its account tag is ours) is our own: not unread, no mention, and a private one goes
+    in the conversation with the person it was said to, not in one with the phone."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "alice", "bob")
+    bob, bob_events = await make_client(runtime, "bob", channels=("#lobby",), sasl_password="pw-bob")
+    phone, phone_events = await make_client(runtime, "alice_phone", channels=("#lobby",),
+                                            sasl_account="alice", sasl_password="pw-alice")
+    app = chat_app(runtime, sasl_password="pw-alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, joined(app, "#lobby", 3), "alice, bob and the phone in #lobby")
+        await submit(pilot, "/query carol")  # looking elsewhere
+        phone.privmsg("#lobby", "alice: typed on the phone")
+        bob.privmsg("#lobby", "and bob says")
+        await until(pilot, has_line(app, "#lobby", "and bob says"), "both lines")
+        lobby = buffer(app, "#lobby")
+        phone_line = next(line for line in lobby.lines if line.text == "alice: typed on the phone")
+        assert (phone_line.own, phone_line.mention) == (True, False)
+        assert (lobby.unread, lobby.mentioned) == (1, False)  # bob's line alone
+        phone.privmsg("bob", "a word from the phone")
+        await bob_events.wait_for(ev.MessageReceived, lambda e: e.text == "a word from the phone")
+        await submit(pilot, "/query bob")
+        await until(pilot, has_line(app, "bob", "a word from the phone"), "the conversation's history")
+        said = next(line for line in buffer(app, "bob").lines if line.text == "a word from the phone")
+        assert said.own
+        assert app.state.find("alice_phone") is None
+
+
 async def test_a_private_conversation_catches_up_after_a_reconnection(make_server: MakeServer,
                                                                       make_client: MakeClient, tmp_path: Path) -> None:
     """A channel's history comes with its JOIN; a conversation has no JOIN: what was said
