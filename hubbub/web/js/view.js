@@ -67,6 +67,7 @@ export class View {
       repliedTo: (rec) => state.repliedTo(this.messages.buffer, rec),
     });
     this.shownKey = null;
+    this.searchAvailable = false; // the server offers soju.im/search
     this.phone = window.matchMedia(PHONE);
     this.phone.addEventListener("change", () => this.updatePanels());
     state.subscribe((change) => this.invalidate(change));
@@ -164,6 +165,7 @@ export class View {
     this.renderMembers();
     this.renderTyping();
     this.renderConnection();
+    this.renderSearch();
     this.messages.show(buffer);
     this.renderTitle();
     this.app.classList.toggle("no-members", buffer.kind !== "channel");
@@ -669,7 +671,14 @@ export class View {
   // -- search (soju.im/search) ----------------------------------------------------------
 
   setSearchAvailable(available) {
-    $("search-form").hidden = !available;
+    this.searchAvailable = available;
+    this.renderSearch();
+  }
+
+  /** The search box, where the server searches and there is one conversation to search
+   * (the server's own buffer has none: `/search` typed there says so). */
+  renderSearch() {
+    $("search-form").hidden = !this.searchAvailable || this.state.activeBuffer.kind === "server";
   }
 
   bindSearch() {
