@@ -56,6 +56,7 @@ from hubbub.server.events import (
     Redacted,
     Said,
     SaidMultiline,
+    SaidToAccount,
     Synced,
     TopicSet,
     UserModesSet,
@@ -87,7 +88,7 @@ COMMANDS: dict[type[Any], str] = {
     RealnameSet: "SETNAME", Wallops: "WALLOPS", UserQuit: "QUIT",
     MarkerSet: "MARKREAD", Redacted: "REDACT", ChannelRenamed: "RENAME", MetadataSet: "METADATA",
     MetadataCleared: "METADATA", KlineAdded: "KLINE", KlineRemoved: "UNKLINE", DigestAsked: "DIGEST",
-    AddressSet: "WEBIRC", HostSet: "CHGHOST",
+    AddressSet: "WEBIRC", HostSet: "CHGHOST", SaidToAccount: "PRIVMSG",
 }  # fmt: skip
 
 

@@ -46,6 +46,7 @@ from hubbub.server.events import (
     Redacted,
     Said,
     SaidMultiline,
+    SaidToAccount,
     UserQuit,
 )
 from hubbub.server.state import ChatState
@@ -87,6 +88,10 @@ class Elsewhere:
                     self.awaited[origin] = (kept[0], event.msgid)
         elif outcome.rejected is not None:
             return  # nothing changed: nothing to wait for, nothing gone
+        elif isinstance(event, SaidToAccount):
+            origin, user = node_of(event.uid), outcome.user
+            if origin != self.node() and self.history().enabled and user is not None and user.account is not None:
+                self.awaited[origin] = (dm_key(user.account, event.account), event.msgid)
         elif isinstance(event, MarkerSet):
             pair = (event.account, event.target)
             origin, noted = self.source(), self.markers.get(pair)

@@ -59,6 +59,7 @@ from hubbub.server.events import (
     Registered,
     Said,
     SaidMultiline,
+    SaidToAccount,
     TopicSet,
     UserModesSet,
     UserQuit,
@@ -758,6 +759,17 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
         account=user.account, bot=BOT_MODE in user.modes,
     )  # fmt: skip
     _to_target(a, user, outcome, out, status=ev.status)
+
+
+@announces(SaidToAccount)
+def _said_to_account(a: Announcer, ev: SaidToAccount, outcome: Outcome) -> None:
+    """Nobody is there to hear it: the sender's echo alone."""
+    user = outcome.user
+    assert user is not None
+    own = user.conn
+    if own is not None and "echo-message" in own.caps:
+        own.deliver(new_outgoing(new_message("PRIVMSG", [ev.account, ev.text], user.prefix), ev.time, ev.msgid,
+                                 ev.tags, user.account, BOT_MODE in user.modes))
 
 
 @announces(MarkerSet)

@@ -74,6 +74,7 @@ from hubbub.server.events import (
     Registered,
     Said,
     SaidMultiline,
+    SaidToAccount,
     Synced,
     TopicSet,
     UserModesSet,
@@ -918,6 +919,22 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
         outcome.target = state.users.get(ev.target)
     if outcome.channel is None and outcome.target is None:
         outcome.rejected = "no such target"
+    user.last_message = ev.time
+    return outcome
+
+
+@applies(SaidToAccount)
+def _said_to_account(state: ChatState, ev: SaidToAccount) -> Outcome:
+    """Rejected when the sender has gone or logged out, or the account is no more (dropped,
+    or its name registered again in another case) since the message was sent."""
+    user = state.users.get(ev.uid)
+    if user is None:
+        return rejected("gone")
+    record = state.accounts.get(casefold(ev.account))
+    if user.account is None or record is None or record.name != ev.account:
+        return rejected("no such account")
+    outcome = Outcome()
+    outcome.user = user
     user.last_message = ev.time
     return outcome
 

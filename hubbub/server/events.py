@@ -404,6 +404,20 @@ class SaidMultiline(NamedTuple):
 
 
 @_event
+class SaidToAccount(NamedTuple):
+    """A PRIVMSG to an account nobody is connected under: kept in the private history of
+    the two accounts, where its owner finds it when back (CHATHISTORY TARGETS names the
+    conversation); heard now by the sender alone (its echo). Only from a logged-in user."""
+
+    uid: str
+    account: str  # the account's name as registered
+    text: str
+    tags: dict[str, str] | None
+    time: float
+    msgid: str
+
+
+@_event
 class MarkerSet(NamedTuple):
     """draft/read-marker: the account has read `target` (a history key) up to `time`."""
 
@@ -626,7 +640,7 @@ Event = (
     Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | AddressSet
     | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
-    | SaidMultiline | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
+    | SaidMultiline | SaidToAccount | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
     | AccountHashUpgraded
     | AccountCertSet | AccountVhostSet | AccountDropped | LoggedIn | LoggedOut | LoginFailed | LoginFailuresForgotten
     | ChannelRegistered | ChannelAccessSet

@@ -46,6 +46,7 @@ from hubbub.server.events import (
     Redacted,
     Said,
     SaidMultiline,
+    SaidToAccount,
     TopicSet,
     UserQuit,
 )
@@ -170,6 +171,14 @@ def _said_multiline(r: Recorder, ev: SaidMultiline, outcome: Outcome) -> None:
     key, shown = kept
     params = multiline_params(shown, ev.lines)
     r._line(key, ev.msgid, ev.time, ev.command, outcome.user, params, ev.tags, params[1])
+
+
+def _said_to_account(r: Recorder, ev: SaidToAccount, outcome: Outcome) -> None:
+    user = outcome.user
+    if not r.history.enabled or user is None or user.account is None:
+        return
+    r._line(dm_key(user.account, ev.account), ev.msgid, ev.time, "PRIVMSG", user, (ev.account, ev.text), ev.tags,
+            ev.text)
 
 
 def _events_on(r: Recorder) -> bool:
@@ -374,6 +383,7 @@ def _kline_removed(r: Recorder, ev: KlineRemoved, outcome: Outcome) -> None:
 _RECORDERS: dict[type[Any], Any] = {
     Said: _said,
     SaidMultiline: _said_multiline,
+    SaidToAccount: _said_to_account,
     Joined: _joined,
     Parted: _parted,
     Kicked: _kicked,
@@ -400,4 +410,4 @@ _RECORDERS: dict[type[Any], Any] = {
 
 assert set(_RECORDERS) <= set(APPLIERS)
 # the messages, which record nothing with history off (kept_as)
-KEPT: frozenset[type[Any]] = frozenset({Said, SaidMultiline})
+KEPT: frozenset[type[Any]] = frozenset({Said, SaidMultiline, SaidToAccount})

@@ -564,6 +564,28 @@ async def test_private_history_is_shared_by_the_account_s_connections_on_every_n
     assert targets == ["bob"]
 
 
+async def test_a_message_to_an_offline_account_waits_for_it_on_every_node(network: Cluster) -> None:
+    """Kept by the sender's node; its owner, back on another node, finds the conversation
+    (TARGETS) and reads it (the read waits for the other node's write)."""
+    n1, n2 = await network.start(2)
+    caps = ["echo-message", *HISTORY]
+    alice = await registered(network, n1, "alice")
+    alice.send("QUIT")
+    await alice.closed()
+    bob = await registered(network, n1, "bob", caps=caps)
+    await caught_up(bob)  # n1 has applied alice's quit: the name is free
+    echo = await said(bob, "alice", "are you coming on saturday?")
+    assert (await bob.expect("301")).params[1] == "alice"
+    back = await logged_in(network, n2, "alice", "alice", caps=caps)
+    back.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00.000Z timestamp=2999-01-01T00:00:00.000Z 10")
+    await back.expect("BATCH")
+    assert [m.params[1] for m in await back.collect_until("BATCH") if m.command == "CHATHISTORY"] == ["bob"]
+    found = await batch(back, "CHATHISTORY LATEST bob * 10")
+    assert [(m.params, m.tags.get("msgid")) for m in found] == [
+        (["alice", "are you coming on saturday?"], echo.tags["msgid"]),
+    ]  # fmt: skip
+
+
 # -- channel history, REDACT and SEARCH from every node -------------------------------------
 
 

@@ -190,3 +190,34 @@ async def test_a_private_conversation_held_on_another_device_opens_on_return(web
     await expect(alice.messages()).to_contain_text("are you coming tonight?")
     await phone.close()
     await bob.close()
+
+
+async def test_a_message_left_for_an_offline_account_opens_on_return(web_server, open_user) -> None:
+    # bob writes to alice while her tab is closed and nobody is connected as her: the
+    # server keeps it for her account, and her page opens the conversation when back.
+    alice, bob = await accounts_in_lobby(web_server, open_user)
+    page = alice.page
+    await expect(alice.messages()).to_contain_text("bob")
+    await page.goto("about:blank")
+    await bob.expect("QUIT")
+    bob.send("PRIVMSG alice :left you a note")
+    assert (await bob.expect("301")).params[1] == "alice"  # told it is kept
+    await page.goto(web_server.url)
+
+    await expect(buffer_item(alice, "bob").locator(".badge")).to_have_text("1")
+    await alice.switch_to("bob")
+    await expect(alice.messages()).to_contain_text("left you a note")
+    await bob.close()
+
+
+async def test_writing_to_an_offline_account_says_it_is_kept(web_server, open_user) -> None:
+    runtime = web_server.runtime
+    await (await registered_account(runtime, "dave", PASSWORD)).close()
+    await (await registered_account(runtime, "carol", PASSWORD)).close()
+    carol = await open_user()
+    await carol.connect("carol", "#lobby", password=PASSWORD)
+    await carol.say("/msg dave see you at noon")
+    await carol.switch_to("dave")
+    await expect(carol.messages()).to_contain_text("see you at noon")
+    await expect(carol.messages()).to_contain_text("dave is away: Offline")
+    await expect(carol.messages()).not_to_contain_text("No such nick")

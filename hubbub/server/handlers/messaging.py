@@ -23,13 +23,14 @@ from hubbub.irc.message import MAX_LINE_BODY, Message, escape_tag_value, fit_utf
 from hubbub.irc.validate import CHANTYPES, cidr_block, is_channel_name, is_valid_tag_name
 from hubbub.server import chanflood
 from hubbub.server.access import channel_refuses_content, channel_refuses_speech
+from hubbub.server.account import Account
 from hubbub.server.apply import Outcome
 from hubbub.server.chanflood import LINE, TAG
 from hubbub.server.channel import HALFOP, PREFIX_RANKS, Channel
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
-from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, new_said
+from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, SaidToAccount, new_said
 from hubbub.server.services import SERVICES
 from hubbub.server.user import User, host_of
 from hubbub.server.usermodes import REGISTERED_ONLY, refuses_unregistered
@@ -38,6 +39,8 @@ from hubbub.server.usermodes import REGISTERED_ONLY, refuses_unregistered
 # to 8191, see session.py), but relay client-only tags only within the spec's limit, so
 # that with our own tags added every recipient can still read the line.
 MAX_CLIENT_TAG_DATA = 4094
+# The away reply to a message kept for an account nobody is connected under
+OFFLINE = "Offline; your messages are kept for when they are back"
 
 Error = Callable[..., None]
 
@@ -71,11 +74,19 @@ def fitted(user: User, command: str, target: str, text: str) -> str:
     return text if len(text) * 4 <= room else fit_utf8(text, room)
 
 
-def find_target(ctx: Context, target: str, error: Error, key: str | None = None) -> Channel | User | None:
-    """The channel or user a message goes to, or None after telling the sender why not.
-    `key` is `target` casefolded, when the caller has it already."""
-    if key is None:
-        key = casefold(target)
+def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
+    """The channel or user a message goes to, or None after telling the sender why not."""
+    found = find_recipient(ctx, target, error, casefold(target), False)
+    assert not isinstance(found, Account)
+    return found
+
+
+def find_recipient(
+    ctx: Context, target: str, error: Error, key: str, offline: bool,
+) -> Channel | User | Account | None:  # fmt: skip
+    """find_target, `target` casefolded at hand (`key`). With `offline`, a nick nobody
+    holds that names an account the message can be kept for (`kept_for`) gives that
+    account."""
     if target and target[0] in CHANTYPES:  # is_channel_name, inlined: every message asks
         channel = ctx.state.channels.get(key)
         if channel is None:
@@ -91,9 +102,35 @@ def find_target(ctx: Context, target: str, error: Error, key: str | None = None)
         return channel
     user = ctx.state.nicks.get(key)  # ChatState.find_user, with the key at hand
     if user is None or not user.registered:
-        error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
-        return None
+        account = kept_for(ctx, key) if offline else None
+        if account is None:
+            error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return account
     return user
+
+
+def kept_for(ctx: Context, key: str) -> Account | None:
+    """The account named `key` (casefolded) when a private message to it, nobody being
+    connected under its name, can wait for its owner in the history: the sender is
+    logged in (history keeps private messages between accounts only) and history is kept."""
+    if ctx.user.account is None or ctx.svc.store is None or not ctx.config.history.enabled:
+        return None
+    return ctx.state.accounts.get(key)
+
+
+def _to_account(ctx: Context, account: Account, text: str, tags: dict[str, str] | None) -> None:
+    """A PRIVMSG to an account nobody is connected under: kept for its owner, and the
+    sender told so as an away reply (301) is told, which every client shows."""
+    body = fitted(ctx.user, "PRIVMSG", account.name, text)
+    event = SaidToAccount(ctx.user.uid, account.name, body, tags, ctx.now(), new_msgid())
+    ctx.emit(event, partial(_tell_kept, ctx, account.name))
+
+
+def _tell_kept(ctx: Context, name: str, outcome: Outcome) -> None:
+    if outcome.rejected is None:
+        ctx.conn.numeric(n.RPL_AWAY, name, OFFLINE)
+    else:  # the account was dropped, or the sender logged out, meanwhile
+        ctx.conn.numeric(n.ERR_NOSUCHNICK, name, "No such nick/channel")
 
 
 def split_status(target: str) -> tuple[str, str]:
@@ -226,16 +263,20 @@ def _relay(ctx: Context, message: Message) -> None:
                 helper.receive(ctx, command, text, tags)
             continue
         status = ""
-        target: Channel | User | None
+        target: Channel | User
         if name[0] in PREFIX_RANKS:
-            found = find_status_channel(ctx, name, error)
+            ranked = find_status_channel(ctx, name, error)
+            if ranked is None:
+                continue
+            status, target = ranked
+        else:
+            found = find_recipient(ctx, name, error, key, command == "PRIVMSG")
             if found is None:
                 continue
-            status, target = found
-        else:
-            target = find_target(ctx, name, error, key)
-            if target is None:
+            if isinstance(found, Account):
+                _to_account(ctx, found, text, tags)
                 continue
+            target = found
         away = None  # a user to tell the sender is away (301), once the message is out
         if isinstance(target, Channel):
             modes = target.modes

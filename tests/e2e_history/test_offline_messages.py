@@ -1,0 +1,119 @@
+"""A private message to an account nobody is connected under, over real sockets: kept
+for its owner (found by CHATHISTORY TARGETS and read with CHATHISTORY when back, after a
+restart too), the sender told so by an away reply; refused as before (401) where nothing
+could keep it."""
+
+from __future__ import annotations
+
+from hubbub.server.handlers.messaging import OFFLINE
+from tests.e2e_accounts.support import b64
+from tests.e2e_history.test_chathistory import HISTORY, history
+from tests.e2e_history.test_history_privacy import EVER, account, texts
+from tests.helpers import LineClient, commands, connected, sync
+
+
+async def logged_in(server, nick: str, *caps: str, password: str = "correct-horse") -> LineClient:
+    """A client logged in to the account `nick` by SASL PLAIN, with `caps`."""
+    client = await LineClient.connect(server)
+    client.send("CAP REQ :" + " ".join(("sasl", *caps)))
+    await client.expect("CAP")
+    client.send(f"NICK {nick}")
+    client.send("USER u 0 * :U")
+    client.send("AUTHENTICATE PLAIN")
+    await client.expect("AUTHENTICATE", "+")
+    client.send("AUTHENTICATE " + b64(f"{nick}\0{nick}\0{password}"))
+    await client.expect("903")
+    client.send("CAP END")
+    await client.expect("001")
+    client.nick = nick
+    return client
+
+
+async def gone(client: LineClient) -> None:
+    client.send("QUIT")
+    await client.closed()
+
+
+async def test_a_message_to_an_offline_account_waits_for_its_owner(stored, clients) -> None:
+    server = await stored()
+    alice = await account(server, "alice")
+    await gone(alice)
+    bob = await account(server, "bob", *HISTORY, "echo-message")
+    clients.append(bob)
+    bob.send("PRIVMSG alice :are you coming tonight?")
+    echo = await bob.expect("PRIVMSG")
+    assert echo.params == ["alice", "are you coming tonight?"]
+    away = await bob.expect("301")
+    assert away.params[1:] == ["alice", OFFLINE]
+    assert texts(await history(bob, "CHATHISTORY LATEST alice * 10")) == ["are you coming tonight?"]
+
+    back = await logged_in(server, "alice", *HISTORY)
+    clients.append(back)
+    back.send(f"CHATHISTORY TARGETS {EVER} 10")
+    await back.expect("BATCH")
+    listed = await back.expect("CHATHISTORY")
+    assert listed.params[:2] == ["TARGETS", "bob"]
+    assert (await back.expect("BATCH")).params[0][0] == "-"  # bob alone
+    got = await history(back, "CHATHISTORY LATEST bob * 10")
+    assert [(m.source, m.params, m.tags["msgid"]) for m in got] == [
+        ("bob!~u@127.0.0.1", ["alice", "are you coming tonight?"], echo.tags["msgid"]),
+    ]  # fmt: skip
+    back.send("PRIVMSG bob :yes, at eight")  # and the conversation goes on, live
+    assert (await bob.expect("PRIVMSG")).params == ["bob", "yes, at eight"]
+    assert texts(await history(back, "CHATHISTORY LATEST bob * 10")) == ["are you coming tonight?", "yes, at eight"]
+
+
+async def test_a_message_kept_for_an_offline_account_outlives_a_restart(stored) -> None:
+    server = await stored()
+    await gone(await account(server, "Alice"))
+    bob = await account(server, "bob")
+    bob.send("PRIVMSG ALICE :said before the restart")  # any case of the name
+    assert (await bob.expect("301")).params[1] == "Alice"
+    await gone(bob)
+    await server.stop()
+    again = await stored()
+    alice = await logged_in(again, "Alice", *HISTORY)
+    got = await history(alice, "CHATHISTORY LATEST bob * 10")
+    assert [m.params for m in got] == [["Alice", "said before the restart"]]
+    await alice.close()
+
+
+async def test_where_nothing_could_keep_it_the_answer_is_no_such_nick(stored, clients) -> None:
+    """A sender without an account (only messages between accounts are kept), a nick that
+    is no account, a TAGMSG (typing): 401 as before; a NOTICE, silent as ever, is not kept."""
+    server = await stored()
+    await gone(await account(server, "alice"))
+    anon = await connected(server, "anon")
+    bob = await account(server, "bob", *HISTORY, "message-tags")
+    clients.extend([anon, bob])
+    anon.send("PRIVMSG alice :hello?")
+    assert (await anon.expect("401")).params[1] == "alice"
+    bob.send("PRIVMSG nobody :hello?")
+    assert (await bob.expect("401")).params[1] == "nobody"
+    bob.send("@+typing=active TAGMSG alice")
+    assert (await bob.expect("401")).params[1] == "alice"
+    bob.send("NOTICE alice :a notice")
+    assert commands(await sync(bob)) == []
+    assert await history(bob, "CHATHISTORY LATEST alice * 10") == []
+
+
+async def test_without_history_a_message_to_an_offline_account_is_no_such_nick(stored, clients) -> None:
+    server = await stored("history.enabled=false")
+    await gone(await account(server, "alice"))
+    bob = await account(server, "bob")
+    clients.append(bob)
+    bob.send("PRIVMSG alice :hello?")
+    assert (await bob.expect("401")).params[1] == "alice"
+
+
+async def test_several_targets_at_once_reach_the_online_and_keep_for_the_offline(stored, clients) -> None:
+    server = await stored()
+    await gone(await account(server, "alice"))
+    bob = await account(server, "bob", *HISTORY)
+    carol = await account(server, "carol")
+    clients.extend([bob, carol])
+    bob.send("PRIVMSG alice,carol :meeting at noon")
+    assert (await carol.expect("PRIVMSG")).params == ["carol", "meeting at noon"]
+    assert (await bob.expect("301")).params[1:] == ["alice", OFFLINE]
+    assert texts(await history(bob, "CHATHISTORY LATEST alice * 10")) == ["meeting at noon"]
+    assert texts(await history(bob, "CHATHISTORY LATEST carol * 10")) == ["meeting at noon"]
