@@ -112,6 +112,22 @@ async def test_kline_on_a_nick_bans_that_users_host(oper_server, clients) -> Non
     assert (await target.expect("ERROR")).params == [f"Closing Link: {BANNED} (K-Lined: cool down)"]
 
 
+async def test_kline_on_a_nick_shown_with_a_given_host_bans_its_address_not_the_host(oper_server, clients) -> None:
+    """A host CHGHOST (or a vhost) gave may be shared by others, and its owner comes back
+    without it: the nick stands for the address."""
+    ircop = await an_oper(oper_server)
+    target = await connected_from(oper_server, BANNED, "target")
+    other = await connected_from(oper_server, "127.0.0.3", "other")
+    clients.extend([ircop, target, other])
+    for nick in ("target", "other"):
+        ircop.send(f"CHGHOST {nick} staff.example.org")
+    await sync(ircop)
+    ircop.send("KLINE 30 target :cool down")
+    assert (await ircop.expect("NOTICE", "ircop")).params[1] == f"*** Added K-line on *@{BANNED} for 30m: cool down"
+    assert (await target.expect("ERROR")).params == ["Closing Link: staff.example.org (K-Lined: cool down)"]
+    assert "ERROR" not in commands(await sync(other))  # shown with the same host, elsewhere: not banned
+
+
 async def test_kline_on_a_cidr_block_matches_addresses_inside_it(oper_server, clients) -> None:
     ircop = await an_oper(oper_server)
     target = await connected_from(oper_server, BANNED, "target")

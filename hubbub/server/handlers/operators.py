@@ -17,7 +17,7 @@ import logging
 from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
-from hubbub.irc.validate import VHOST_RULE, is_valid_nick, is_valid_vhost
+from hubbub.irc.validate import VHOST_RULE, cidr_block, is_valid_nick, is_valid_vhost
 from hubbub.passwords import DECOY_HASH, verify_password
 from hubbub.server import logins
 from hubbub.server.apply import Outcome
@@ -260,8 +260,10 @@ def looks_like_a_nick(target: str) -> bool:
 
 @command("KLINE", min_params=1)
 def handle_kline(ctx: Context, message: Message) -> None:
-    """`KLINE [duration] <user@host | host | nick> [:reason]`; a nick stands for `*@its host`
-    (for a cloaked user, `*@its address`: an IPv6 one's block as limits count it)."""
+    """`KLINE [duration] <user@host | host | nick> [:reason]`; a nick stands for `*@its address`
+    (an IPv6 one's block as limits count it), whatever host it is shown with: a cloak, a
+    vhost or a CHGHOST name may be shared by others, and its owner reconnects without it.
+    Only a user with no address to name (a Unix socket's) is K-lined by its host."""
     if refused(ctx):
         return
     user = ctx.user
@@ -269,10 +271,9 @@ def handle_kline(ctx: Context, message: Message) -> None:
     reason = fit_utf8(" ".join(words), MAX_REASON) or "No reason given"
     named = ctx.state.find_user(target) if "@" not in target else None
     if named is not None:
-        # its address when others see a cloak: what operators read (WHOIS), checked as a
-        # connection is accepted, and kept whatever becomes of the cloak's key
-        cloaked = named.host == ctx.svc.cloak(named.ip, named.group)
-        target = f"*@{named.group if cloaked else named.host}"
+        # its address: what operators read (WHOIS), checked as a connection is accepted,
+        # and kept whatever becomes of a cloak's key, a vhost or a host CHGHOST gave
+        target = f"*@{named.group}" if cidr_block(named.group) is not None else f"*@{named.host}"
     elif looks_like_a_nick(target):
         ctx.conn.numeric(n.ERR_NOSUCHNICK, target, "No such nick (to K-line a host by name, write *@host)")
         return
