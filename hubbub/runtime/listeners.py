@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import math
 import socket
 import time
 from collections import Counter
@@ -27,7 +26,7 @@ from hubbub.config import LimitsSection, parse_hostport
 from hubbub.runtime.descriptors import UNKNOWN, client_ceiling, effective_max_clients
 from hubbub.server.addresses import Listed, address_of, counted_as
 from hubbub.server.audit import Audit
-from hubbub.server.throttle import FailureThrottle, longest
+from hubbub.server.throttle import FailureThrottle, longest, seconds_words
 from hubbub.transport.ports import Counted
 
 log = logging.getLogger("hubbub")
@@ -136,8 +135,7 @@ class Admission:
             key, limit = self._key(link.ip), lim.connects_per_ip
             wait = longest(self._recent.blocked(key, self._clock(), limit), self._network(key, limit))
             if wait is not None:
-                seconds = max(1, math.ceil(wait))
-                return f"Too many connections from your IP address lately; try again in {seconds} seconds"
+                return f"Too many connections from your IP address lately; try again in {seconds_words(wait)}"
         return self._refuse(link.ip)
 
     def _paced(self, link: Counted, per_ip: bool) -> bool:

@@ -18,7 +18,6 @@ Ranks (channel.py): voice < halfop < op.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from hubbub.server import joinflood
 from hubbub.server.bans import ACCOUNT, MUTE, MaskList, Seen
 from hubbub.server.chanmodes import CHANNEL_MODES, ModeSpec
 from hubbub.server.channel import FOUNDER, HALFOP, OP, PROTECTED, STATUS_MODES, VOICE, Channel
+from hubbub.server.throttle import seconds_words
 from hubbub.server.user import User
 from hubbub.server.usermodes import refuses_unregistered
 
@@ -122,8 +122,8 @@ def join_refusal(channel: Channel, user: User, key: str, now: float | None = Non
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
     if now is not None and joinflood.is_closed(channel, now):
-        wait = max(1, math.ceil(channel.join_closed[1] - now))
-        return n.ERR_UNAVAILRESOURCE, f"Cannot join channel (+j): too many joins at once, try again in {wait} seconds"
+        wait = seconds_words(channel.join_closed[1] - now)
+        return n.ERR_UNAVAILRESOURCE, f"Cannot join channel (+j): too many joins at once, try again in {wait}"
     return None
 
 

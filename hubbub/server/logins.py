@@ -51,7 +51,7 @@ from hubbub.server.events import (
     ModeChange,
 )
 from hubbub.server.services import find_service
-from hubbub.server.throttle import longest
+from hubbub.server.throttle import longest, seconds_words
 
 
 def _pair_key(ctx: Context, account_key: str) -> str:
@@ -233,4 +233,4 @@ BUSY = "The server is busy checking passwords, try again in a moment"
 
 
 def throttled_text(wait: float) -> str:
-    return f"Too many failed attempts; try again in {max(1, round(wait))} seconds"
+    return f"Too many failed attempts; try again in {seconds_words(wait)}"

@@ -20,7 +20,16 @@ there a "failure" is a registration, counted as it starts and withdrawn if it fa
 
 from __future__ import annotations
 
+import math
 from collections import deque
+
+
+def seconds_words(wait: float) -> str:
+    """A wait as a person is told it: whole seconds rounded up (a client that tries
+    again after exactly that long is let in, not refused with "1 seconds" left), at
+    least one, and `1 second` in the singular."""
+    seconds = max(1, math.ceil(wait))
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 def longest(*waits: float | None) -> float | None:

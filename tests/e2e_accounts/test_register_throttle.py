@@ -271,7 +271,7 @@ def test_the_window_counts_from_each_registration() -> None:
     carol = user(svc, "carol")
     now[0] += 39.5
     assert carol("NS REGISTER correct-horse") == [
-        "Too many accounts registered from your address; try again in 1 seconds"
+        "Too many accounts registered from your address; try again in 1 second"
     ]
     assert user(svc, "dave", "127.0.0.2")("NS REGISTER correct-horse")[0] == CREATED
     now[0] += 0.5  # alice's registration leaves the window; bob's stays in it for 20 seconds more

@@ -139,3 +139,12 @@ def test_exempt_addresses_gateways_and_zero_are_not_paced() -> None:
     assert counts.admit(Conn("192.0.2.1")) is not None
     off, _ = paced(0)
     assert [off.admit(Conn("192.0.2.1")) for _ in range(5)] == [None] * 5
+
+
+def test_a_wait_is_told_in_whole_seconds_rounded_up_and_one_in_the_singular() -> None:
+    """Trying again after exactly the wait told is let in: 9.2 s left is told as 10."""
+    from hubbub.server.throttle import seconds_words
+
+    assert [seconds_words(w) for w in (0.0, 0.3, 1.0, 1.01, 9.2, 10.0)] == [
+        "1 second", "1 second", "1 second", "2 seconds", "10 seconds", "10 seconds",
+    ]  # fmt: skip

@@ -32,6 +32,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import ChannelModesSet, Kicked, ModeChange, SaidMultiline, SaidToAccount, new_said
 from hubbub.server.services import SERVICES
+from hubbub.server.throttle import seconds_words
 from hubbub.server.user import User, host_of
 from hubbub.server.usermodes import REGISTERED_ONLY, refuses_unregistered
 
@@ -177,8 +178,8 @@ def flooding(ctx: Context, channel: Channel, weight: int, error: Error) -> bool:
     if verdict == chanflood.OK:
         return False
     if verdict == chanflood.OVER or user not in channel.members:
-        seconds = max(1, round(chanflood.wait(counts, rule, user.uid, now)))
-        error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {seconds} seconds)")
+        wait = seconds_words(chanflood.wait(counts, rule, user.uid, now))
+        error(n.ERR_CANNOTSENDTOCHAN, channel.name, f"Cannot send to channel (+f: flood, wait {wait})")
     if verdict == chanflood.CROSSED:
         if rule.ban:
             ban = (ModeChange(True, "b", flood_ban_mask(user)),)

@@ -28,6 +28,7 @@ from hubbub.server.context import Context
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Invited, Kicked, Knocked
 from hubbub.server.handlers.replies import LINE_BUDGET, refused_when_applied, shown
+from hubbub.server.throttle import seconds_words
 
 
 def _kick_pairs(ctx: Context, message: Message) -> list[tuple[str, str]] | None:
@@ -191,4 +192,4 @@ def handle_knock(ctx: Context, message: Message) -> None:
 
 
 def _too_many_knocks(ctx: Context, channel: str, kind: str, wait: float) -> None:
-    ctx.conn.numeric(n.ERR_TOOMANYKNOCK, channel, f"Too many KNOCKs ({kind}): wait {max(1, round(wait))} seconds")
+    ctx.conn.numeric(n.ERR_TOOMANYKNOCK, channel, f"Too many KNOCKs ({kind}): wait {seconds_words(wait)}")

@@ -39,7 +39,7 @@ from hubbub.server.events import (
 from hubbub.server.handlers import chanserv
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
-from hubbub.server.throttle import FailureThrottle, longest
+from hubbub.server.throttle import FailureThrottle, longest, seconds_words
 
 log = logging.getLogger("hubbub.opers")
 
@@ -148,7 +148,7 @@ def _count_registration(ctx: Context) -> Callable[[], None]:
 
 
 def registration_throttled_text(wait: float) -> str:
-    return f"Too many accounts registered from your address; try again in {max(1, round(wait))} seconds"
+    return f"Too many accounts registered from your address; try again in {seconds_words(wait)}"
 
 
 def registration_refused(ctx: Context, name: str) -> str | None:
