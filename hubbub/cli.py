@@ -193,12 +193,23 @@ def check_config(config: Config, source: str) -> int:
                 socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
             except OSError as exc:
                 raise ConfigError(f"cannot listen on {spec} ({kind}): {exc.strerror or exc}") from None
+    from hubbub.store import POSTGRESQL_SCHEMES
+
+    db = config.store.db
+    if db != ":memory:" and not db.startswith(POSTGRESQL_SCHEMES):  # a SQLite file (PostgreSQL: not reached here)
+        from hubbub.store.sqlite import check_writable
+
+        try:
+            check_writable(db)
+        except StoreError as exc:
+            raise ConfigError(f"store.db: {exc}") from None
     _, motd_problem = config.read_motd()  # what a start would log about server.motd_file
     notes = [f"warning: {motd_problem}"] if motd_problem else []
     if config.listen.tls or config.web.tls:
         missing = [path for path in (config.tls.cert, config.tls.key) if not Path(path).exists()]
         if missing and config.tls.self_signed:
-            notes.append(f"a self-signed pair will be made at {config.tls.cert} and {config.tls.key}")
+            cert, key = (Path(path).absolute() for path in (config.tls.cert, config.tls.key))
+            notes.append(f"a self-signed pair will be made at {cert} and {key}")
         else:
             tls.server_context(config.tls, config.server.name)  # raises TlsError, a ConfigError
             if config.tls.sts and tls.is_self_signed(config.tls.cert):

@@ -129,6 +129,17 @@ _held: set[tuple[int, int]] = set()
 _holding = threading.Lock()
 
 
+def check_writable(path: str) -> None:
+    """Raise StoreError when this user could not keep a database at `path`: its folder
+    cannot be written (SQLite makes its journal there), or the file exists and cannot be
+    read and written. Asked by a start before anything else, and by `--check-config`."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK):
+        raise StoreError(f"cannot write the folder of {path} ({folder})")
+    if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+        raise StoreError(f"{path} cannot be read and written by this user")
+
+
 def _file_id(path: str) -> tuple[int, int] | None:
     """The file's device and inode, or None if there is none yet."""
     try:
@@ -339,11 +350,7 @@ class SqliteStore:
         two by different names (a symlink, a hard link: a -wal file each) would lose history.
         So the lock is on the file itself (see _OFD), not on the name given, and held
         until close()."""
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.access(folder, os.W_OK):
-            raise StoreError(f"cannot write the folder of {path} ({folder})")
-        if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
-            raise StoreError(f"{path} cannot be read and written by this user")
+        check_writable(path)
         target = _lock_path(path)
         with _holding:
             if _file_id(path) in _held:  # by a store of this process: see _held

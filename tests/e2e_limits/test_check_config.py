@@ -27,11 +27,19 @@ def test_a_usable_file_is_said_usable_and_nothing_is_opened_or_made(tmp_path: Pa
     assert result.stdout.splitlines() == [
         f"hubbub: warning: cannot read server.motd_file {tmp_path / 'missing-motd.txt'}: "
         "No such file or directory; no MOTD is shown",
-        "hubbub: a self-signed pair will be made at hubbub.crt and hubbub.key",
+        f"hubbub: a self-signed pair will be made at {tmp_path / 'hubbub.crt'} and {tmp_path / 'hubbub.key'}",
         "hubbub: the configuration is usable (hubbub.toml)",
     ]
     assert result.stderr == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hubbub.toml"]  # no store, no certificate
+
+
+def test_a_store_the_server_could_not_write_is_a_mistake(tmp_path: Path) -> None:
+    """As a start would refuse it (a systemd unit's working directory, a folder not made)."""
+    result = run("serve", "--db", "missing/chat.db", "--no-web", "--check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"store.db: cannot write the folder of missing/chat.db ({tmp_path / 'missing'})" in result.stderr
+    assert "usable" not in result.stdout
 
 
 def test_a_motd_file_that_is_not_utf8_is_a_warning_line_too(tmp_path: Path) -> None:
