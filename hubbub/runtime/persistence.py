@@ -27,6 +27,7 @@ from hubbub.server.storage import (
     Backlog,
     Departure,
     ForgetConversation,
+    ForgetExpiredKlines,
     ForgetSilentChannel,
     PutDepartures,
     Store,
@@ -77,10 +78,13 @@ class Persistence:
         ended = [key for key in snapshot.closed if key not in state.channels] if lone else []
         gone = set(ended).union(state.channels)
         live = [key for key in snapshot.live if key not in gone] if lone else []
-        if ended or live:
+        now = self.services.clock()
+        expired = [k for k in snapshot.klines if k.expires is not None and k.expires <= now]  # left out above
+        if ended or live or expired:
             until = state.clock_us / 1_000_000  # after everything kept
             await store.write([*(ForgetConversation(key) for key in ended),
-                               *(ForgetSilentChannel(key, until) for key in live)])  # fmt: skip
+                               *(ForgetSilentChannel(key, until) for key in live),
+                               *([ForgetExpiredKlines(now)] if expired else [])])  # fmt: skip
         if ended:
             log.info("forgot the history of %d closed channels that ended with the last run", len(ended))
         if live:
@@ -104,7 +108,7 @@ class Persistence:
         # a file by its whole path: where the data lives is what this line is read for
         where = found_at(db) if db != ":memory:" and not db.startswith(POSTGRESQL_SCHEMES) else shown(db)
         log.info("store %s: %d accounts, %d registered channels, %d K-lines", where, len(snapshot.accounts),
-                 len(snapshot.channels), len(snapshot.klines))  # fmt: skip
+                 len(snapshot.channels), len(snapshot.klines) - len(expired))  # fmt: skip
 
     def barrier(self) -> Awaitable[None] | None:
         """The flusher's barrier: hand over this iteration's writes; the commit to wait for."""

@@ -207,6 +207,15 @@ class DeleteKline(NamedTuple):
     mask: str
 
 
+class ForgetExpiredKlines(NamedTuple):
+    """The K-lines whose time ran out by `until`: written at each start, so that the
+    table holds only those that can still match (a temporary K-line is not kept for
+    ever; in a cluster another node's K-line set again on the same mask, expiring later,
+    stays)."""
+
+    until: float
+
+
 class PutMarker(NamedTuple):
     account: str
     target: str
@@ -224,8 +233,8 @@ class CopyMarkers(NamedTuple):
 
 Write = (
     AddMessage | DeleteMessage | ForgetConversation | ForgetSilentChannel | ClosedChannel | LiveChannel | PutAccount
-    | PutVhost | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline | PutMarker | CopyMarkers
-    | PutDepartures
+    | PutVhost | DeleteAccount | PutChannel | DeleteChannel | PutKline | DeleteKline | ForgetExpiredKlines | PutMarker
+    | CopyMarkers | PutDepartures
 )
 
 

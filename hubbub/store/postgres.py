@@ -68,6 +68,7 @@ from hubbub.server.storage import (
     DeleteMessage,
     Departure,
     ForgetConversation,
+    ForgetExpiredKlines,
     ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
@@ -751,6 +752,8 @@ class PostgresStore:
             masks = cases_of(op.mask, [row[0] for row in await conn.fetch("SELECT mask FROM klines")])
             if masks:
                 await conn.executemany("DELETE FROM klines WHERE mask = $1", [(mask,) for mask in masks])
+        elif isinstance(op, ForgetExpiredKlines):
+            await conn.execute("DELETE FROM klines WHERE expires IS NOT NULL AND expires <= $1", op.until)
         elif isinstance(op, PutDepartures):
             await conn.executemany(
                 "INSERT INTO departures (account, channel, time_ms) VALUES ($1, $2, $3) "

@@ -62,6 +62,7 @@ from hubbub.server.storage import (
     DeleteMessage,
     Departure,
     ForgetConversation,
+    ForgetExpiredKlines,
     ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
@@ -739,6 +740,8 @@ class SqliteStore:
         elif isinstance(op, DeleteKline):
             masks = cases_of(op.mask, [mask for (mask,) in conn.execute("SELECT mask FROM klines")])
             conn.executemany("DELETE FROM klines WHERE mask = ?", [(mask,) for mask in masks])
+        elif isinstance(op, ForgetExpiredKlines):
+            conn.execute("DELETE FROM klines WHERE expires IS NOT NULL AND expires <= ?", (op.until,))
         elif isinstance(op, PutDepartures):
             conn.executemany(
                 "INSERT INTO departures (account, channel, time_ms) VALUES (?, ?, ?) "

@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+import sqlite3
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -556,6 +557,8 @@ async def test_kline_that_expired_while_the_server_was_down_is_forgotten_at_star
     back = await connected_from(again, BANNED, "back")
     clients.extend([ircop, back])
     assert await stats_k(ircop) == []
+    with sqlite3.connect(tmp_path / "hubbub.db") as db:  # not kept for ever, nor counted at each start
+        assert db.execute("SELECT mask FROM klines").fetchall() == []
 
 
 # -- WALLOPS ----------------------------------------------------------------------------------

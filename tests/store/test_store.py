@@ -15,6 +15,7 @@ from hubbub.server.storage import (
     DeleteKline,
     DeleteMessage,
     ForgetConversation,
+    ForgetExpiredKlines,
     ForgetSilentChannel,
     HistoryQuery,
     KlineRecord,
@@ -180,6 +181,16 @@ async def test_read_markers_only_move_forward(make_store) -> None:
     await store.write([PutMarker("alice", "#c", T0 + 2)])
     assert await store.marker("alice", "#c") == T0 + 5
     assert await store.marker("bob", "#c") is None
+
+
+async def test_klines_whose_time_ran_out_are_forgotten_and_the_others_kept(make_store) -> None:
+    store = await make_store()
+    lasting = KlineRecord("*@bad", "spam", "oper", T0, None)
+    later = KlineRecord("*@later", "x", "oper", T0, T0 + 100)
+    await store.write([PutKline(lasting), PutKline(later), PutKline(KlineRecord("*@over", "x", "oper", T0, T0 + 10)),
+                       PutKline(KlineRecord("*@just", "x", "oper", T0, T0 + 50))])  # fmt: skip
+    await store.write([ForgetExpiredKlines(T0 + 50)])
+    assert sorted((await reopened(make_store)).klines) == sorted([lasting, later])
 
 
 async def test_accounts_channels_and_klines_come_back_at_open(make_store) -> None:
