@@ -607,13 +607,13 @@ async def test_an_oper_block_with_a_cidr_host_is_usable_from_inside_it_only(
     make_oper_server, oper_hash, clients
 ) -> None:
     """docs/operators.md "Defining operators": `hosts` are user@host masks "as for K-lines",
-    so a CIDR block (`*@10.0.0.0/8`); `491 ERR_NOOPERHOST` from elsewhere; STATS o lists it."""
+    so a CIDR block (`*@10.0.0.0/8`); from elsewhere, a wrong password's 464; STATS o lists it."""
     server = await make_oper_server(toml=oper_toml(oper_hash, hosts=["*@127.0.0.0/30"]))
     inside = await connected(server, "inside")
     outside = await connected_from(server, "127.0.0.9", "outside")
     clients.extend([inside, outside])
     outside.send("OPER admin operpass")
-    assert (await outside.expect("491")).params[0] == "outside"
+    assert (await outside.expect("464")).params[0] == "outside"
     inside.send("OPER admin operpass")
     await inside.expect("381")
     inside.send("STATS o")

@@ -207,7 +207,7 @@ async def test_an_oper_block_whose_hosts_change_on_rehash_applies_the_new_hosts(
     local = await connected(server, "local")
     clients.append(local)
     local.send("OPER admin operpass")
-    await local.expect("491")
+    await local.expect("464")
     remote = await connected_from(server, BANNED, "remote")
     clients.append(remote)
     await oper_up(remote)

@@ -60,14 +60,26 @@ async def test_oper_without_a_password_is_461(oper_server, clients) -> None:
     assert (await alice.expect("461")).params[:2] == ["alice", "OPER"]
 
 
-async def test_oper_from_a_host_the_block_does_not_allow_is_491(make_oper_server, oper_hash, clients) -> None:
+async def test_oper_from_a_host_the_block_does_not_allow_is_told_as_a_wrong_password(
+    make_oper_server, oper_hash, clients
+) -> None:
+    """The right password from elsewhere, a wrong one, a name that is no block: one
+    answer, so that nobody learns which names exist (the operators watching are told)."""
     blocks = oper_toml(oper_hash, hosts=["*@192.0.2.*"]) + oper_toml(oper_hash, "local", ["~u@127.0.0.1"])
     server = await make_oper_server(toml=blocks)
     alice = await connected(server, "alice")
-    clients.append(alice)
-    alice.send("OPER admin operpass")
-    assert (await alice.expect("491")).params == ["alice", "No O-lines for your host"]
-    assert "381" not in commands(await sync(alice))
+    watcher = await connected(server, "watcher")
+    clients.extend([alice, watcher])
+    await oper_up(watcher, "local")
+    watcher.send("MODE watcher +s")
+    await sync(watcher)
+    answers = []
+    for line in ("OPER admin operpass", "OPER admin wrong", "OPER nosuch wrong"):
+        alice.send(line)
+        answers.append((await alice.expect(lambda m: m.command in ("464", "491", "381"))).params)
+    assert answers == [["alice", "Password incorrect"]] * 3
+    notice = await watcher.expect(lambda m: m.command == "NOTICE" and "Failed OPER" in m.params[-1])
+    assert notice.params[-1].endswith(": not allowed from this host as admin")
     await oper_up(alice, "local")  # a block whose mask matches ~u@127.0.0.1 works
 
 

@@ -105,17 +105,17 @@ def handle_oper(ctx: Context, message: Message) -> None:
         _count(ctx)
         return
     block = next((b for b in ctx.config.opers if b.name == name), None)
-    if block is not None and block.hosts:
-        if not any(HostMask(mask).matches(user.username, user.host, user.ip) for mask in block.hosts):
-            ctx.conn.numeric(n.ERR_NOOPERHOST, "No O-lines for your host")
-            _oper_failed(ctx, f": not allowed from this host as {name}")
-            return
-    stored = block.password_hash if block is not None else DECOY_HASH
+    # From a host the block does not allow, answered as a wrong password, after as long:
+    # a name that exists is not told apart from one that does not (the operators
+    # watching, and the log, are told why)
+    elsewhere = block is not None and bool(block.hosts) and not any(
+        HostMask(mask).matches(user.username, user.host, user.ip) for mask in block.hosts)
+    stored = block.password_hash if block is not None and not elsewhere else DECOY_HASH
 
     def checked(ok: bool) -> None:
-        if block is None or not ok:
+        if block is None or elsewhere or not ok:
             ctx.conn.numeric(n.ERR_PASSWDMISMATCH, "Password incorrect")
-            _oper_failed(ctx, "")
+            _oper_failed(ctx, f": not allowed from this host as {name}" if elsewhere else "")
             return
         ctx.conn.login_failures = None
         ctx.conn.numeric(n.RPL_YOUREOPER, "You are now an IRC operator")
