@@ -138,6 +138,8 @@ def _prepared(db: str, args: argparse.Namespace, config: Config) -> str:
     file behind, and nobody types a password while the store is held. The password, or ""."""
     if args.action == "add":
         _check_new_name(args.name, config)
+        if args.email and ("@" not in args.email or any(c.isspace() for c in args.email)):
+            raise ValueError(f"{args.email!r} is not an e-mail address")  # as NickServ REGISTER refuses it
         return _password(args.name)
     if _missing_file(db):
         raise ValueError(f"there is no store at {_where(db)}: check --db or store.db "

@@ -311,6 +311,7 @@ def test_account_edge_cases_are_one_clear_line(tmp_path: Path) -> None:
         (("passwd", "alice"), "Alice\n", "the password cannot be the account name"),
         (("add", "Guest555"), "pw\n", "it is a guest nickname"),
         (("add", "guest1"), "pw\n", "it is a guest nickname"),
+        (("add", "bob", "--email", "notanemail"), "pw\n", "'notanemail' is not an e-mail address"),
     ):
         result = account(tmp_path, "--db", db, *args, stdin=stdin)
         assert result.returncode == 1, args
