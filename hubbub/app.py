@@ -199,9 +199,9 @@ class Runtime:
     def metrics_page(self) -> tuple[bytes, str]:
         return self.metrics.render()
 
-    def client_settings(self) -> dict[str, str]:
+    def client_settings(self) -> dict[str, str | bool]:
         server = self.config.server
-        return {"channel": server.default_channel, "network": server.network}
+        return {"channel": server.default_channel, "network": server.network, "password": bool(server.password)}
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
         """Whether this node can serve its clients: every listener accepts connections and

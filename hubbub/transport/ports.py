@@ -173,7 +173,7 @@ class WebHost(ConnectionHost, Protocol):
     def metrics_page(self) -> tuple[bytes, str]:
         """The Prometheus exposition and its content type."""
 
-    def client_settings(self) -> dict[str, str]:
+    def client_settings(self) -> dict[str, str | bool]:
         """What the web client's connect screen suggests before it connects (the
         channel to join), as the configuration says it now."""
 

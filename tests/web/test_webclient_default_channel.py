@@ -25,7 +25,7 @@ async def test_client_json_says_the_default_channel(servers) -> None:  # noqa: F
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("application/json")
         assert "Content-Security-Policy" in response.headers
-        assert json.loads(await response.text()) == {"channel": "#community", "network": "Garden"}
+        assert json.loads(await response.text()) == {"channel": "#community", "network": "Garden", "password": False}
 
 
 async def test_a_first_visit_is_offered_the_servers_channel_and_lands_there(servers, open_page) -> None:  # noqa: F811
@@ -55,3 +55,33 @@ async def test_a_remembered_channel_list_is_kept(servers, open_page) -> None:  #
         await page.locator("#input").press("Enter")
     await expect(page.locator("#connect")).to_be_visible()
     await expect(page.locator("#connect-channels")).to_have_value("#dev")
+
+
+async def test_a_server_with_a_password_asks_for_it_and_a_wrong_one_is_said_once(servers, open_page) -> None:  # noqa: F811
+    """`server.password`: the connect screen shows its field (client.json says so); the
+    right one gets in, sent as PASS beside the account's own password; a wrong one
+    brings the screen back saying so at that field, with no reconnection behind it
+    (each would be refused again, and count against the address)."""
+    runtime = await servers.start("server.password='letmein'")
+    async with aiohttp.ClientSession() as session, session.get(runtime.web_url("/client.json")) as response:
+        assert json.loads(await response.text())["password"] is True
+    user = await open_page(runtime.web_url())
+    page = user.page
+    await expect(page.locator("#connect-server-password")).to_be_visible()
+    await page.fill("#connect-nick", "guesser")
+    await page.fill("#connect-server-password", "wrong")
+    async with page.expect_event("load"):
+        await page.click("#connect-submit")
+    await expect(page.locator("#connect")).to_be_visible()
+    await expect(page.locator("#connect-error")).to_contain_text("The server refused its password")
+    await expect(page.locator("#connect-server-password")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#connect-server-password")).to_be_focused()
+    counted = runtime.services.state.login_failures
+    now = runtime.services.clock()
+    assert counted.blocked("pass:127.0.0.1", now, 1) is not None  # the wrong guess counted...
+    assert counted.blocked("pass:127.0.0.1", now, 2) is None  # ...once
+
+    await page.fill("#connect-server-password", "letmein")
+    await page.click("#connect-submit")
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")
+    assert runtime.services.state.find_user("guesser") is not None

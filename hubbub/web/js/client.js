@@ -62,8 +62,9 @@ function base64Utf8(text) {
 
 export class IrcClient {
   /**
-   * options: url, nick, password (account password for SASL, optional), username,
-   * realname, and for tests: WebSocket, setTimeout, clearTimeout, now, random.
+   * options: url, nick, password (account password for SASL, optional), serverPassword
+   * (the server's own, PASS, where it asks for one), username, realname, and for tests:
+   * WebSocket, setTimeout, clearTimeout, now, random.
    */
   constructor(options) {
     this.options = options;
@@ -194,6 +195,7 @@ export class IrcClient {
     this.setStatus("registering");
     this.lastReceived = this.now();
     this.startKeepalive();
+    if (this.options.serverPassword) this.send({ command: "PASS", params: [this.options.serverPassword] });
     this.send({ command: "CAP", params: ["LS", "302"] });
     this.send({ command: "NICK", params: [this.wantedNick] });
     const username = this.options.username || this.wantedNick.replace(/[^A-Za-z0-9]/g, "").slice(0, 10) || "web";
@@ -712,6 +714,14 @@ export class IrcClient {
         }
         if (this.reclaimRefused(msg)) return;
         break;
+      case "464":
+        // The server's password, wrong or missing: trying again with it would only be
+        // refused again (and count against the address), so the session ends, saying why.
+        if (!this.registered) {
+          this.refusePassword(msg.params[msg.params.length - 1] || "Password incorrect");
+          return;
+        }
+        break;
       case "376":
       case "422":
         this.reclaimNick(); // the end of the welcome: ISUPPORT (MONITOR) is known
@@ -904,6 +914,15 @@ export class IrcClient {
     }
     this.nick = next;
     this.send({ command: "NICK", params: [next] });
+  }
+
+  refusePassword(reason) {
+    const text = this.options.serverPassword
+      ? `The server refused its password (${reason}): check it and connect again.`
+      : "This server asks for its password: enter it to connect.";
+    this.lastError = text;
+    this.emit("password-refused", { text });
+    this.quit();
   }
 
   refuseNick(text) {

@@ -93,15 +93,18 @@ function nickProblem(nick) {
   return bad === " " ? "A nickname cannot contain spaces." : `A nickname cannot contain “${bad}”: use letters, digits and _-[]\\{}|^\`.`;
 }
 
-/** The server's own default channel (`server.default_channel`, /client.json) in place of
- * the page's guess, on a first visit: where its community is. The field keeps the guess
- * when the server does not say, and whatever the person typed meanwhile. */
-async function suggestServerChannel() {
+/** What the server says of itself to the connect screen (/client.json): its own default
+ * channel (`server.default_channel`) in place of the page's guess, on a first visit
+ * (`suggest`): where its community is; and whether it asks every connection for its
+ * password (`server.password`), whose field is shown then. The channel field keeps the
+ * guess when the server does not say, and whatever the person typed meanwhile. */
+async function askServer(suggest) {
   const field = $("connect-channels");
   try {
     const response = await fetch("client.json", { cache: "no-cache" });
-    const { channel } = response.ok ? await response.json() : {};
-    if (typeof channel === "string" && channel && field.value === DEFAULT_CHANNEL) field.value = channel;
+    const { channel, password } = response.ok ? await response.json() : {};
+    if (suggest && typeof channel === "string" && channel && field.value === DEFAULT_CHANNEL) field.value = channel;
+    if (password === true) $("connect-server-password-field").hidden = false;
   } catch {
     // an older server, or none: the guess stands
   }
@@ -112,22 +115,27 @@ function showConnectScreen(reason = "") {
   const settings = loadSettings();
   $("connect-nick").value = settings.nick || "";
   $("connect-password").value = settings.remember ? settings.password || "" : "";
+  $("connect-server-password").value = settings.remember ? settings.serverPassword || "" : "";
+  if (settings.usesServerPassword) $("connect-server-password-field").hidden = false;
   $("connect-remember").checked = !!settings.remember;
   // An invite link's channels first (where the session lands), then those remembered.
   const remembered = settings.channels && settings.channels.length ? settings.channels : [];
   const invited = invitation();
   const channels = invited.length ? withInvited(invited, remembered) : remembered.length ? remembered : [DEFAULT_CHANNEL];
   $("connect-channels").value = channels.join(" ");
-  if (!invited.length && !remembered.length) suggestServerChannel();
+  askServer(!invited.length && !remembered.length);
   $("connect").hidden = false;
   $("app").hidden = true;
   const notice = settings.notice;
+  // the field the notice is about: the nickname, or the server's password
+  const noticed = settings.noticeField === "server-password" ? $("connect-server-password") : $("connect-nick");
   if (notice) {
-    // why the last session ended (a refused nickname): said once, and the nickname field
-    // (which it describes) marked and given the focus, so that a screen reader says it
+    // why the last session ended (a refused nickname or server password): said once, and
+    // the field it describes marked and given the focus, so that a screen reader says it
     $("connect-error").textContent = notice;
-    $("connect-nick").setAttribute("aria-invalid", "true");
-    updateSettings({ notice: undefined });
+    noticed.setAttribute("aria-invalid", "true");
+    if (noticed.id === "connect-server-password") $("connect-server-password-field").hidden = false;
+    updateSettings({ notice: undefined, noticeField: undefined });
   }
   $("connect-reason").textContent = reason;
   $("connect-reason").hidden = !reason;
@@ -141,25 +149,28 @@ function showConnectScreen(reason = "") {
       return;
     }
     const password = $("connect-password").value;
+    const serverPassword = $("connect-server-password-field").hidden ? "" : $("connect-server-password").value;
     const remember = $("connect-remember").checked;
     const channels = $("connect-channels").value.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
     // The session the password was asked for (a reload) gets its conversations back,
     // and the one that was being looked at.
     const queries = queriesToRestore(loadSettings(), nick);
     const active = activeToRestore(loadSettings(), nick);
-    updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined, account: undefined, autoconnect: true });
-    startSession({ nick, password, channels, queries, active });
+    updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined,
+      usesServerPassword: !!serverPassword, serverPassword: remember ? serverPassword : undefined,
+      account: undefined, autoconnect: true });
+    startSession({ nick, password, serverPassword, channels, queries, active });
   });
   // Shown only now that Connect is handled here: without the scripts the form would be
   // sent to the server instead.
   $("connect-loading").hidden = true;
   $("connect-fields").hidden = false;
-  (notice ? $("connect-nick") : reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
+  (notice ? noticed : reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
 }
 
 // -- a session ---------------------------------------------------------------------------
 
-function startSession({ nick, password, channels, queries = [], active = null }) {
+function startSession({ nick, password, serverPassword = "", channels, queries = [], active = null }) {
   forgetInvite();
   $("connect").hidden = true;
   $("app").hidden = false;
@@ -168,7 +179,8 @@ function startSession({ nick, password, channels, queries = [], active = null })
   const ignores = loadSettings().ignores;
   if (Array.isArray(ignores)) state.ignores = ignores.filter((m) => typeof m === "string" && m);
   // the account a login typed to NickServ named, when not the nick (SASL logs in to it)
-  const client = new IrcClient({ url: websocketUrl(), nick, password, realname: nick, account: loadSettings().account || undefined });
+  const client = new IrcClient({ url: websocketUrl(), nick, password, serverPassword: serverPassword || undefined,
+    realname: nick, account: loadSettings().account || undefined });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
   let pendingSwitch = null; // the channel a /join asked for: shown once joined
@@ -297,6 +309,11 @@ function startSession({ nick, password, channels, queries = [], active = null })
   // A nickname the server will not take at all: back to the connect screen, saying why.
   client.on("nick-refused", ({ text }) => {
     updateSettings({ autoconnect: false, notice: text });
+    location.reload();
+  });
+  // The server's password refused (or wanted): back to the connect screen, at its field.
+  client.on("password-refused", ({ text }) => {
+    updateSettings({ autoconnect: false, notice: text, noticeField: "server-password" });
     location.reload();
   });
   client.on("registered", () => {
@@ -1122,11 +1139,12 @@ function main() {
     // A reload resumes the session (the password only if it was remembered); an invite
     // link adds its channels, and the session lands in the first.
     const password = settings.remember ? settings.password || "" : "";
+    const serverPassword = settings.remember ? settings.serverPassword || "" : "";
     const queries = queriesToRestore(settings, settings.nick);
     const invited = invitation();
     const active = invited.length ? invited[0] : activeToRestore(settings, settings.nick);
     const channels = withInvited(invited, settings.channels || []);
-    startSession({ nick: settings.nick, password, channels, queries, active });
+    startSession({ nick: settings.nick, password, serverPassword, channels, queries, active });
   } else {
     showConnectScreen(reason);
   }

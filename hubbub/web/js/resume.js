@@ -15,7 +15,9 @@ export const PASSWORD_NOT_KEPT = "Your password is not remembered in this browse
  */
 export function resumeOnLoad(settings) {
   if (!settings.autoconnect || !settings.nick) return { resume: false, reason: "" };
-  if (settings.usesPassword && !settings.remember) return { resume: false, reason: PASSWORD_NOT_KEPT };
+  if ((settings.usesPassword || settings.usesServerPassword) && !settings.remember) {
+    return { resume: false, reason: PASSWORD_NOT_KEPT };
+  }
   return { resume: true, reason: "" };
 }
 

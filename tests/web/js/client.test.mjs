@@ -105,6 +105,29 @@ test("a nick the server will not take at all ends the session, saying why", () =
   assert.ok(!events.some(([type]) => type === "registered"));
 });
 
+test("the server's password goes first; refused, the session ends saying why, not reconnecting", () => {
+  const { client, ws, timers } = makeClient({ serverPassword: "letmein" });
+  const sent = ws.take();
+  assert.equal(sent[0], "PASS letmein");
+  const refused = [];
+  client.on("password-refused", (d) => refused.push(d));
+  ws.receive(":srv 464 alice :Password incorrect", "ERROR :Closing Link: 127.0.0.1 (Bad password)");
+  ws.close();
+  assert.deepEqual(refused, [{ text: "The server refused its password (Password incorrect): check it and connect again." }]);
+  assert.equal(client.userClosed, true);
+  timers.advance(60_000);
+  assert.equal(FakeSocket.all.length, 1); // no second attempt
+});
+
+test("without one, a server asking for its password says so", () => {
+  const { client, ws } = makeClient();
+  assert.ok(!ws.take().some((line) => line.startsWith("PASS")));
+  const refused = [];
+  client.on("password-refused", (d) => refused.push(d));
+  ws.receive(":srv 464 alice :Password incorrect");
+  assert.deepEqual(refused, [{ text: "This server asks for its password: enter it to connect." }]);
+});
+
 test("alternatives to a taken nick too long for the server get no longer than the nick", () => {
   const { client, ws } = makeClient({ nick: "abcdefghi" });
   ws.take();

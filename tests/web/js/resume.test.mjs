@@ -16,6 +16,8 @@ test("a password not remembered brings the connect screen back, saying so", () =
   assert.deepEqual(resumeOnLoad({ nick: "alice", autoconnect: true, usesPassword: true, remember: false }),
     { resume: false, reason: PASSWORD_NOT_KEPT });
   assert.match(PASSWORD_NOT_KEPT, /password is not remembered/);
+  assert.deepEqual(resumeOnLoad({ nick: "alice", autoconnect: true, usesServerPassword: true, remember: false }),
+    { resume: false, reason: PASSWORD_NOT_KEPT }); // the server's own, likewise
 });
 
 test("a first visit, a /quit or a refused nickname show the connect screen without that reason", () => {
