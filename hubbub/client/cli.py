@@ -1,8 +1,11 @@
-"""`hubbub chat [HOST[:PORT]] [--nick NICK] [--tls] [--password]`: the terminal client's command line.
+"""`hubbub chat [HOST[:PORT]] [--nick NICK] [--password] [--server-password] ...`: the terminal client's command line.
 
 Sensible defaults (localhost, the login name as nick, #lobby) so that `hubbub chat`
-alone just works against a local server; only a password is asked for, and only
-when `--password` says there is one. Textual is imported when the client starts,
+alone just works against a local server; passwords are asked for only when
+`--password` (the account's) or `--server-password` (the server's) says there is one.
+The two are apart because they are two secrets: a server closed to outsiders has one
+password for everyone, and each person's account has their own. `--password` alone
+is still sent as both, as it always was. Textual is imported when the client starts,
 not when the command line is built.
 """
 
@@ -26,6 +29,7 @@ DEFAULT_TLS_PORT = 6697
 DEFAULT_CHANNEL = "#lobby"
 NICK_MAX = 16
 PASSWORD_ENV = "HUBBUB_PASSWORD"
+SERVER_PASSWORD_ENV = "HUBBUB_SERVER_PASSWORD"
 
 
 def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +40,12 @@ def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--insecure", action="store_true",
                         help="with --tls: accept any certificate (self-signed test servers)")
     parser.add_argument("--password", action="store_true",
-                        help=f"ask for a password (or read ${PASSWORD_ENV}); sent as the server password "
-                             "and used to log in with SASL where the server offers it")
+                        help=f"ask for your account's password (or read ${PASSWORD_ENV}), to log in with SASL "
+                             "where the server offers it; without --server-password, also sent as the server "
+                             "password")
+    parser.add_argument("--server-password", action="store_true",
+                        help=f"ask for the server's password (or read ${SERVER_PASSWORD_ENV}), for a server "
+                             "that lets in only those who give it (PASS)")
     parser.add_argument("--account", help="account name for SASL (default: the nick)")
     parser.add_argument("--join", "-j", default=DEFAULT_CHANNEL, metavar="CHANNELS",
                         help=f"channels to join, comma-separated (default {DEFAULT_CHANNEL}; '' for none)")
@@ -104,14 +112,21 @@ def config_from_args(args: argparse.Namespace) -> ClientConfig:
             print(f"{nick!r} cannot be a nickname: use letters, digits and _-[]{{}}|^`\\, "
                   "starting with a letter.", file=sys.stderr)
         nick = _ask("Nickname: ")
+    server_password = None
+    if args.server_password:
+        server_password = (os.environ.get(SERVER_PASSWORD_ENV)
+                           or getpass.getpass(f"Server password for {host} (not your account's): "))
     password = None
     if args.password:
-        password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"Password for {nick} on {host}: ")
+        whose = "Account password" if args.server_password else "Password"  # two prompts: say which is which
+        password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"{whose} for {nick} on {host}: ")
+    if not args.server_password:  # one secret for both, as before the two were told apart
+        server_password = password
     names = [c.strip() for c in args.join.split(",")]  # "#rust, #python": a space after a comma is no name
     channels = tuple(c if c[:1] in "#&" else "#" + c for c in names if c)
     return ClientConfig(
         host=host, port=port, nick=nick, tls=tls, tls_verify=not args.insecure,
-        password=password or None, sasl_account=args.account,
+        password=server_password or None, sasl_account=args.account,
         sasl_password=password or None, channels=channels,
     )
 

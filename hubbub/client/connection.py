@@ -4,7 +4,9 @@ This layer only moves lines: bytes from the socket go to the protocol, the lines
 wants sent go to the socket, and its events go to every subscriber. It also owns
 what needs a clock and a socket: connecting over TCP or TLS, noticing a dead
 connection (our own PING after a silence), and reconnecting with exponential
-backoff, after which the protocol registers again and rejoins its channels.
+backoff, after which the protocol registers again and rejoins its channels. The one
+refusal it does not retry is of the server password (`refuses_password`): the same
+password would be refused again, and every try counts against the address.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TypeVar, overload
 
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
-from hubbub.client.protocol import DEFAULT_CAPS, ClientProtocol, utc_now
+from hubbub.client.protocol import DEFAULT_CAPS, ClientProtocol, refuses_password, utc_now
 from hubbub.irc.framing import TOO_LONG, LineBuffer
 from hubbub.irc.message import Message
 
@@ -37,6 +39,7 @@ MAX_LINE = 512 + 8191 + 2  # a message and its tags, as the message-tags spec bo
 READ_CHUNK = 65536
 KEEPALIVE_TOKEN = "hubbub-keepalive"
 CLOSE_GRACE = 3.0  # seconds to wait for the server to close after our QUIT
+CLOSED = "connection closed by the server"
 
 
 def _why(exc: OSError) -> str:
@@ -177,6 +180,9 @@ class Client:
         self._closing = False
         self._wake = asyncio.Event()
         self.last_disconnect: str | None = None
+        # The server's words (464) when it refused the server password on the last
+        # connection: the reason not to reconnect, which a new start() clears.
+        self.password_refused: str | None = None
 
     # -- state ----------------------------------------------------------------------
 
@@ -436,12 +442,15 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
+            self.password_refused = None
             self._publish([ev.Connecting(cfg.host, cfg.port, attempt)])
             reason, registered, was_connected = await self._session()
+            if self.password_refused is not None:
+                reason = f"server password refused: {reason}"
             self.last_disconnect = reason
             if registered:
                 delay, attempt = cfg.reconnect_delay, 0
-            if self._closing or not cfg.reconnect:
+            if self._closing or not cfg.reconnect or self.password_refused is not None:
                 self._publish([ev.Disconnected(reason, None, was_connected)])
                 return
             wait = min(delay, cfg.reconnect_max_delay) * random.uniform(0.8, 1.2)
@@ -487,7 +496,7 @@ class Client:
         buffer = LineBuffer(MAX_LINE)
         registered = False
         pinged = False
-        reason = "connection closed by the server"
+        reason = CLOSED
         while True:
             if not self.protocol.ready:
                 timeout = cfg.registration_timeout
@@ -525,3 +534,7 @@ class Client:
                     registered = True
                 elif isinstance(event, ev.ServerError):
                     reason = event.text or reason
+                elif refuses_password(event):
+                    self.password_refused = event.text
+                    if reason == CLOSED:  # until the server's ERROR says more
+                        reason = event.text or reason

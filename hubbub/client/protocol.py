@@ -24,14 +24,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
 from hubbub.client.splitting import split_message, text_budget
 from hubbub.irc import ctcp
 from hubbub.irc.message import Message, ParseError, parse
+from hubbub.irc.numerics import ERR_PASSWDMISMATCH
 
-__all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "utc_now"]
+__all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "refuses_password", "utc_now"]
 
 # What we ask for when the server offers it. chathistory is still a draft, so servers
 # name it either way; labeled-response and chathistory are only useful with batch.
@@ -61,6 +63,15 @@ def nick_of(source: str | None) -> str:
     if not source:
         return ""
     return source.split("!", 1)[0].split("@", 1)[0]
+
+
+def refuses_password(event: ev.Event) -> TypeGuard[ev.Reply]:
+    """Whether `event` is the server refusing the connection password (PASS): 464 before
+    registration ends. The server closes the link after it, and the next attempt would
+    send the same password and be refused again, each time counted against the address
+    as a guess; so the connection gives up instead of reconnecting. (A 464 once
+    registered answers OPER, and costs nothing but that command.)"""
+    return isinstance(event, ev.Reply) and event.code == ERR_PASSWDMISMATCH and event.during_registration
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from hubbub.client import events as ev
 from hubbub.client.isupport import ISupport
 from hubbub.client.nickserv import NICKSERV, hide_passwords
-from hubbub.client.protocol import nick_of, utc_now
+from hubbub.client.protocol import nick_of, refuses_password, utc_now
 from hubbub.irc import formatting
 from hubbub.irc.casemap import mask_matches
 from hubbub.irc.modewords import in_words
@@ -343,6 +343,16 @@ def _silence_refused(event: ev.StandardReply) -> str:
     return f"SILENCE: {event.text}"
 
 
+def _password_refusal(reply: ev.Reply) -> str:
+    """A refused server password in words: "Password incorrect" alone does not say which
+    of a person's passwords it was, nor that the account's (SASL, likely logged in with
+    a moment ago) is not the one the server wants."""
+    said = f" ({reply.text})" if reply.text else ""
+    return (f"The server refused its connection password{said}. Start hubbub chat again with "
+            "--server-password and the server's own password (its operators know it); "
+            "--password is your account's.")
+
+
 def describe_reply(reply: ev.Reply) -> str | None:
     """A numeric reply in words a person reads; None for those not worth a line."""
     code, params = reply.code, reply.params
@@ -400,6 +410,9 @@ class ChatState:
         # opened meanwhile (a /query typed at the start) keeps the screen
         self.joins_asked: set[str] = set()
         self.view_chosen = False
+        # The server's words when it refused its password on this attempt (464): the
+        # disconnection that follows is final, and says what to do instead of a retry
+        self._password_refused: str | None = None
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -550,6 +563,7 @@ class ChatState:
 
     def _connecting(self, event: ev.Connecting, update: Update) -> None:
         self._attempt = event.attempt
+        self._password_refused = None
         where = f"{event.host}:{event.port}"
         verb = "Connecting" if event.attempt == 1 else f"Reconnecting (attempt {event.attempt})"
         self._set_status("connecting", f"{verb} to {where}…", update)
@@ -592,6 +606,10 @@ class ChatState:
         status = f"Not connected: {_short_reason(event.reason)}"
         if seconds is not None:
             status += f"; retrying in {seconds}s"
+        elif self._password_refused is not None:
+            # the client stays as it is, with nothing going on: say so, and how to leave
+            text += " Not reconnecting: the same password would be refused again. /quit or Ctrl+Q to leave."
+            status = "Not connected: server password refused: check --server-password"
         self._set_status("disconnected", status, update)
         self.listing = False  # a /list answer cut short will not be completed
         for buffer in self.buffers:
@@ -871,6 +889,10 @@ class ChatState:
                 channel.topic = ""
                 update.topic.add(channel)
         if self._repeated_away(event):
+            return
+        if refuses_password(event):
+            self._password_refused = event.text
+            self._event_line(self.server, event.time, "error", _password_refusal(event), update)
             return
         text = describe_reply(event)
         if text is None:

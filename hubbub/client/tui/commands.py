@@ -94,8 +94,12 @@ def execute(ctx: CommandContext, text: str) -> None:
             return
         say(ctx, text[1:] if text.startswith("//") else text)
     except NotConnectedError:
-        ctx.show("Not connected right now; hubbub chat reconnects by itself. Try again in a moment.",
-                 error=True)
+        if ctx.client.running:
+            ctx.show("Not connected right now; hubbub chat reconnects by itself. Try again in a moment.",
+                     error=True)
+        else:  # it gave up (a refused server password): a moment would change nothing
+            ctx.show("Not connected, and not reconnecting: the server buffer says why. /quit or Ctrl+Q to leave.",
+                     error=True)
     except ValueError as exc:  # a line IRC cannot carry (a space in a name, a control character)
         ctx.show(f"That cannot be sent: {exc}", error=True)
 
