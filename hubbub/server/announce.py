@@ -767,9 +767,15 @@ def _said_to_account(a: Announcer, ev: SaidToAccount, outcome: Outcome) -> None:
     user = outcome.user
     assert user is not None
     own = user.conn
-    if own is not None and "echo-message" in own.caps:
+    if own is None or "echo-message" not in own.caps:
+        return
+    bot = BOT_MODE in user.modes
+    if ev.lines:
+        own.deliver(MultilineOutgoing(user.prefix, ev.account, ev.lines, command="PRIVMSG", time=ev.time,
+                                      msgid=ev.msgid, client_tags=ev.tags, account=user.account, bot=bot))
+    else:
         own.deliver(new_outgoing(new_message("PRIVMSG", [ev.account, ev.text], user.prefix), ev.time, ev.msgid,
-                                 ev.tags, user.account, BOT_MODE in user.modes))
+                                 ev.tags, user.account, bot))
 
 
 @announces(MarkerSet)

@@ -411,10 +411,11 @@ class SaidToAccount(NamedTuple):
 
     uid: str
     account: str  # the account's name as registered
-    text: str
+    text: str  # "" for a draft/multiline message, whose `lines` say it
     tags: dict[str, str] | None
     time: float
     msgid: str
+    lines: tuple[tuple[str, bool], ...] = ()  # a multiline message's, as SaidMultiline's
 
 
 @_event

@@ -177,8 +177,8 @@ def _said_to_account(r: Recorder, ev: SaidToAccount, outcome: Outcome) -> None:
     user = outcome.user
     if not r.history.enabled or user is None or user.account is None:
         return
-    r._line(dm_key(user.account, ev.account), ev.msgid, ev.time, "PRIVMSG", user, (ev.account, ev.text), ev.tags,
-            ev.text)
+    params = multiline_params(ev.account, ev.lines) if ev.lines else (ev.account, ev.text)
+    r._line(dm_key(user.account, ev.account), ev.msgid, ev.time, "PRIVMSG", user, params, ev.tags, params[1])
 
 
 def _events_on(r: Recorder) -> bool:

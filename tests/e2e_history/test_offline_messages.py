@@ -9,6 +9,8 @@ from hubbub.server.handlers.messaging import OFFLINE
 from tests.e2e_accounts.support import b64
 from tests.e2e_history.test_chathistory import HISTORY, history
 from tests.e2e_history.test_history_privacy import EVER, account, texts
+from tests.e2e_history.test_long_lines_replay import batch_of
+from tests.e2e_history.test_multiline_notice_history import CONCAT, LINES, MULTILINE
 from tests.helpers import LineClient, commands, connected, sync
 
 
@@ -117,3 +119,25 @@ async def test_several_targets_at_once_reach_the_online_and_keep_for_the_offline
     assert (await bob.expect("301")).params[1:] == ["alice", OFFLINE]
     assert texts(await history(bob, "CHATHISTORY LATEST alice * 10")) == ["meeting at noon"]
     assert texts(await history(bob, "CHATHISTORY LATEST carol * 10")) == ["meeting at noon"]
+
+
+async def test_a_multiline_message_to_an_offline_account_is_kept_whole(stored, clients) -> None:
+    server = await stored()
+    await gone(await account(server, "alice"))
+    bob = await account(server, "bob", *HISTORY, *MULTILINE, "echo-message")
+    clients.append(bob)
+    bob.send("BATCH +m draft/multiline alice")
+    for text, concat in LINES:
+        bob.send(f"@batch=m{';' + CONCAT if concat else ''} PRIVMSG alice :{text}")
+    bob.send("BATCH -m")
+    echo, _ = await batch_of(bob, "draft/multiline")
+    assert (await bob.expect("301")).params[1:] == ["alice", OFFLINE]
+
+    back = await logged_in(server, "alice", *HISTORY, *MULTILINE)
+    clients.append(back)
+    back.send("CHATHISTORY LATEST bob * 10")
+    kept, _ = await batch_of(back, "chathistory")
+    (opening,) = [m for m in kept if m.command == "BATCH" and m.params[1:2] == ["draft/multiline"]]
+    assert opening.tags["msgid"] == echo[0].tags["msgid"] and opening.params[2] == "alice"
+    inner = [m for m in kept if m.tags.get("batch") == opening.params[0][1:]]
+    assert [(m.command, m.params[1], CONCAT in m.tags) for m in inner] == [("PRIVMSG", t, c) for t, c in LINES]

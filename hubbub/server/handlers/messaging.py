@@ -316,16 +316,22 @@ def relay_multiline(
     like one line of it: a NOTICE's refusals are silent and it tells no one's away."""
     error: Error = _silent if command == "NOTICE" else ctx.conn.numeric
     status = ""
-    target: Channel | User | None
+    target: Channel | User
     if name[:1] in PREFIX_RANKS:
-        found = find_status_channel(ctx, name, error)
+        ranked = find_status_channel(ctx, name, error)
+        if ranked is None:
+            return
+        status, target = ranked
+    else:
+        found = find_recipient(ctx, name, error, casefold(name), command == "PRIVMSG")
         if found is None:
             return
-        status, target = found
-    else:
-        target = find_target(ctx, name, error)
-        if target is None:
+        if isinstance(found, Account):  # kept for its owner, as one line to it is
+            pieces = tuple((fitted(ctx.user, command, found.name, text), concat) for text, concat in lines)
+            ctx.emit(SaidToAccount(ctx.user.uid, found.name, "", tags, ctx.now(), new_msgid(), pieces),
+                     partial(_tell_kept, ctx, found.name))
             return
+        target = found
     if isinstance(target, Channel):
         for text, _ in lines:
             refusal = channel_refuses_content(target, ctx.user, command, text)
