@@ -98,7 +98,9 @@ async def test_new_events_wait_for_the_old_entries_another_node_read_further(
 ) -> None:
     cluster = Cluster(own_redis.url, cluster_config)
     try:
-        n1, n2, alice, bob = await two_nodes(cluster)
+        # node 2 stays stopped through the rebuild, a second's wait and a snapshot: under
+        # load longer than the default patience's grace, and it must not be declared lost
+        n1, n2, alice, bob = await two_nodes(cluster, "cluster.node_timeout=8")
         assert n2.process is not None
         try:
             await rebuilt_by_the_node_behind(own_redis, n1, n2, bob)
