@@ -75,19 +75,17 @@ def fitted(user: User, command: str, target: str, text: str) -> str:
     return text if len(text) * 4 <= room else fit_utf8(text, room)
 
 
-def find_target(ctx: Context, target: str, error: Error) -> Channel | User | None:
-    """The channel or user a message goes to, or None after telling the sender why not."""
-    found = find_recipient(ctx, target, error, casefold(target), False)
-    assert not isinstance(found, Account)
-    return found
-
-
-def find_recipient(
-    ctx: Context, target: str, error: Error, key: str, offline: bool,
-) -> Channel | User | Account | None:  # fmt: skip
-    """find_target, `target` casefolded at hand (`key`). With `offline`, a nick nobody
-    holds that names an account the message can be kept for (`kept_for`) gives that
-    account."""
+def find_target(
+    ctx: Context, target: str, error: Error, key: str | None = None, text: str = "",
+    tags: dict[str, str] | None = None,
+) -> Channel | User | None:  # fmt: skip
+    """The channel or user a message goes to, or None after telling the sender why not.
+    `key` is `target` casefolded, when the caller has it already. With `text` (a
+    PRIVMSG's, and its `tags`), a nick nobody holds that names an account the message
+    can wait for (`kept_for`) has it kept there, and None is returned: it is done. (Asked
+    here, where the nick was not found, the message to someone online pays nothing for it.)"""
+    if key is None:
+        key = casefold(target)
     if target and target[0] in CHANTYPES:  # is_channel_name, inlined: every message asks
         channel = ctx.state.channels.get(key)
         if channel is None:
@@ -103,11 +101,22 @@ def find_recipient(
         return channel
     user = ctx.state.nicks.get(key)  # ChatState.find_user, with the key at hand
     if user is None or not user.registered:
-        account = kept_for(ctx, key) if offline else None
+        account = kept_for(ctx, key) if text else None
         if account is None:
             error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
-        return account
+        else:
+            _to_account(ctx, account, text, tags)
+        return None
     return user
+
+
+def offline_account(ctx: Context, name: str) -> Account | None:
+    """The account a message to `name` can wait for (`kept_for`) when nobody holds the nick."""
+    if name[:1] in CHANTYPES:
+        return None
+    key = casefold(name)
+    holder = ctx.state.nicks.get(key)
+    return kept_for(ctx, key) if holder is None or not holder.registered else None
 
 
 def kept_for(ctx: Context, key: str) -> Account | None:
@@ -256,6 +265,7 @@ def _relay(ctx: Context, message: Message) -> None:
         ok, tags = relayable_tags(ctx, message.tags)
         if not ok:
             return
+    kept = text if command == "PRIVMSG" else ""  # what may wait for an account nobody is connected as
     for name in targets:
         key = casefold(name)
         helper = _service_of(key)  # find_service, with the key at hand
@@ -264,20 +274,16 @@ def _relay(ctx: Context, message: Message) -> None:
                 helper.receive(ctx, command, text, tags)
             continue
         status = ""
-        target: Channel | User
+        target: Channel | User | None
         if name[0] in PREFIX_RANKS:
-            ranked = find_status_channel(ctx, name, error)
-            if ranked is None:
-                continue
-            status, target = ranked
-        else:
-            found = find_recipient(ctx, name, error, key, command == "PRIVMSG")
+            found = find_status_channel(ctx, name, error)
             if found is None:
                 continue
-            if isinstance(found, Account):
-                _to_account(ctx, found, text, tags)
+            status, target = found
+        else:
+            target = find_target(ctx, name, error, key, kept, tags)
+            if target is None:
                 continue
-            target = found
         away = None  # a user to tell the sender is away (301), once the message is out
         if isinstance(target, Channel):
             modes = target.modes
@@ -316,22 +322,22 @@ def relay_multiline(
     like one line of it: a NOTICE's refusals are silent and it tells no one's away."""
     error: Error = _silent if command == "NOTICE" else ctx.conn.numeric
     status = ""
-    target: Channel | User
+    target: Channel | User | None
     if name[:1] in PREFIX_RANKS:
-        ranked = find_status_channel(ctx, name, error)
-        if ranked is None:
-            return
-        status, target = ranked
-    else:
-        found = find_recipient(ctx, name, error, casefold(name), command == "PRIVMSG")
+        found = find_status_channel(ctx, name, error)
         if found is None:
             return
-        if isinstance(found, Account):  # kept for its owner, as one line to it is
-            pieces = tuple((fitted(ctx.user, command, found.name, text), concat) for text, concat in lines)
-            ctx.emit(SaidToAccount(ctx.user.uid, found.name, "", tags, ctx.now(), new_msgid(), pieces),
-                     partial(_tell_kept, ctx, found.name))
+        status, target = found
+    else:
+        account = offline_account(ctx, name) if command == "PRIVMSG" else None
+        if account is not None:  # kept for its owner, as one line to it is
+            pieces = tuple((fitted(ctx.user, command, account.name, text), concat) for text, concat in lines)
+            ctx.emit(SaidToAccount(ctx.user.uid, account.name, "", tags, ctx.now(), new_msgid(), pieces),
+                     partial(_tell_kept, ctx, account.name))
             return
-        target = found
+        target = find_target(ctx, name, error)
+        if target is None:
+            return
     if isinstance(target, Channel):
         for text, _ in lines:
             refusal = channel_refuses_content(target, ctx.user, command, text)
