@@ -315,7 +315,7 @@ def apply_mapping(config: Config, data: dict[str, Any]) -> None:
 
 def _check_oper_block(block: dict[str, Any]) -> None:
     """Refuse, at start-up or REHASH, an operator block that could never be used: OPER
-    would answer 464 or 491 forever and nothing would say why. The hash must be one
+    would answer 464 forever and nothing would say why. The hash must be one
     `verify_password` can check (a password pasted in its place is not), and each
     `hosts` block must be CIDR as the matching reads it (`10.0.0.0/99` matches nothing)."""
     name = block["name"]
@@ -685,7 +685,7 @@ def default_config_text() -> str:
         "# [[opers]]",
         '# name = "alice"',
         '# password_hash = "$argon2id$v=19$m=65536,t=3,p=4$..."',
-        "# optional: user@host masks this block may be used from (OPER answers 491 elsewhere)",
+        "# optional: user@host masks this block may be used from (OPER answers 464 elsewhere)",
         '# hosts = ["*@127.0.0.1", "*@10.0.0.0/8"]',
         "",
         "# WebIRC gateways (KiwiIRC, The Lounge...), one block each: what connects from hosts",

@@ -926,13 +926,18 @@ def _said_multiline(state: ChatState, ev: SaidMultiline) -> Outcome:
 @applies(SaidToAccount)
 def _said_to_account(state: ChatState, ev: SaidToAccount) -> Outcome:
     """Rejected when the sender has gone or logged out, or the account is no more (dropped,
-    or its name registered again in another case) since the message was sent."""
+    or its name registered again in another case), or its owner logged in meanwhile (on
+    another node: the sender is told 401 and may say it again, to them), since the
+    message was sent."""
     user = state.users.get(ev.uid)
     if user is None:
         return rejected("gone")
-    record = state.accounts.get(casefold(ev.account))
+    key = casefold(ev.account)
+    record = state.accounts.get(key)
     if user.account is None or record is None or record.name != ev.account:
         return rejected("no such account")
+    if state.logged_in_to(key):
+        return rejected("back")
     outcome = Outcome()
     outcome.user = user
     user.last_message = ev.time

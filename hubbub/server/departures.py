@@ -34,6 +34,11 @@ from hubbub.server.storage import Departure
 from hubbub.server.user import User
 
 REMEMBERED = 20000  # (who, channel) pairs kept
+# An account's last departure from the network as a whole (its QUIT, wherever it came
+# from), kept as a channel's: what a client that cannot ask for history is replayed of
+# its private conversations when back (handlers/history.py `replay_private`). No
+# channel's key is empty.
+PRIVATE = ""
 
 
 def stop_time(clock_now: float, clock_us: int, clustered: bool) -> float:
@@ -107,14 +112,30 @@ class Departures:
         (they saw everything until then). What to keep of the accounts' departures, in
         the order they were noted."""
         for user in users:
-            if user.account is not None and user.conn is not None and user.channels:
-                self._note(user, user.channels.values(), time)
+            if user.account is not None and user.conn is not None:
+                self._note_private(user, time)
+                if user.channels:
+                    self._note(user, user.channels.values(), time)
         return tuple(Departure(who[2:], channel, when) for (who, channel), when in self._left.items()
                      if who.startswith("a:"))  # fmt: skip
 
     def left(self, user: User, channel: Channel) -> float | None:
         """When `user` (its account, if it has one) last left `channel` on this node."""
         return self._left.get((_who(user), channel.key))
+
+    def left_privately(self, account: str) -> float | None:
+        """When a connection of `account` last quit (or the server stopped under it): what
+        its private conversations held since, it did not see on that connection."""
+        return self._left.get(("a:" + casefold(account), PRIVATE))
+
+    def _note_private(self, user: User, time: float) -> None:
+        key = (_who(user), PRIVATE)
+        self._left.pop(key, None)
+        self._left[key] = time
+        while len(self._left) > self.limit:  # accounts' pairs only here: no uid to forget
+            pair, _ = self._left.popitem(last=False)
+            if pair[0].startswith("u:"):
+                self._forget(pair[0][2:], pair)
 
     def _note(self, user: User | None, channels: Iterable[Channel], time: float) -> None:
         # An account's departures on every node alike: it may come back on any of them. A
@@ -168,6 +189,9 @@ class Departures:
         self._forget(user.uid)  # what it left without an account: nobody comes back as it
         if user.account is None:
             return
+        # Private messages kept for the account from now on were never sent to this
+        # connection, however it ended (what a dying one missed before is not known)
+        self._note_private(user, event.time)
         reason = event.reason
         if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)

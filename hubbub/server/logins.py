@@ -187,10 +187,14 @@ def _check_password(
         unavailable(BUSY)  # too many checks wait already: refused unchecked, and not counted as a failure
 
 
-def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = None) -> None:
-    """Log the connection in to `account` (emitted, then 900); `then()` after that. A
-    registered user is shown with the account's vhost from then on, as the login is
-    applied (vhosts.py); one still registering, from its welcome."""
+def log_in(
+    ctx: Context, account: Account, then: Callable[[], None] | None = None, last: Callable[[], None] | None = None,
+) -> None:  # fmt: skip
+    """Log the connection in to `account` (emitted, then 900); `then()` after that, and
+    `last()` once everything the login changed is told (what may wait for the store: a
+    labeled command's reply is whole by then). A registered user is shown with the
+    account's vhost from then on, as the login is applied (vhosts.py); one still
+    registering, from its welcome."""
     user = ctx.user
 
     def logged(outcome: Outcome) -> None:
@@ -207,6 +211,8 @@ def log_in(ctx: Context, account: Account, then: Callable[[], None] | None = Non
         tell_own_login(user, outcome.time, msgid, gained_r=not outcome.old_nick)
         give_owed_status(ctx)
         vhosts.tell_older_nodes(ctx, outcome)
+        if last is not None:
+            last()
 
     msgid = new_msgid()
     ctx.emit(LoggedIn(user.uid, account.key, ctx.now(), msgid), logged)

@@ -117,11 +117,11 @@ def stored_units(stored: StoredMessage, mask: int, server: str) -> list[Message 
 class Replay:
     """Stored messages for one client, in a `batch_type` batch if it has `batch`."""
 
-    __slots__ = ("messages", "server", "batch_type", "batch_params", "bracketed")
+    __slots__ = ("messages", "server", "batch_type", "batch_params", "bracketed", "told")
 
     def __init__(
         self, messages: list[StoredMessage], server: str, batch_type: str | None, batch_params: tuple[str, ...] = (),
-        bracketed: bool = False,
+        bracketed: bool = False, told: str = "",
     ) -> None:  # fmt: skip
         self.messages = messages
         self.server = server
@@ -132,6 +132,9 @@ class Replay:
         # client without `batch` cannot tell them from what is said now otherwise, and
         # many show a line's arrival time, not its server-time.
         self.bracketed = bracketed
+        # Whom those NOTICEs go to: the channel, or the client's own nick for a private
+        # conversation's (one to the other person would be shown as said to them)
+        self.told = told
 
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         # message-tags: a TAGMSG never reaches a client without the capability, kept or live
@@ -166,7 +169,7 @@ class Replay:
         return b"".join(parts)
 
     def _notice(self, text: str) -> bytes:
-        return Message("NOTICE", [self.batch_params[0], text], self.server).encode()
+        return Message("NOTICE", [self.told or self.batch_params[0], text], self.server).encode()
 
     def _opening(self) -> str:
         first, last = self.messages[0].time, self.messages[-1].time

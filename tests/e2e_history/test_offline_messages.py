@@ -14,8 +14,11 @@ from tests.e2e_history.test_multiline_notice_history import CONCAT, LINES, MULTI
 from tests.helpers import LineClient, commands, connected, sync
 
 
-async def logged_in(server, nick: str, *caps: str, password: str = "correct-horse") -> LineClient:
-    """A client logged in to the account `nick` by SASL PLAIN, with `caps`."""
+async def logged_in(
+    server, nick: str, *caps: str, password: str = "correct-horse", account_name: str | None = None,
+) -> LineClient:  # fmt: skip
+    """A client logged in to the account `nick` (or `account_name`) by SASL PLAIN, with `caps`."""
+    name = account_name or nick
     client = await LineClient.connect(server)
     client.send("CAP REQ :" + " ".join(("sasl", *caps)))
     await client.expect("CAP")
@@ -23,7 +26,7 @@ async def logged_in(server, nick: str, *caps: str, password: str = "correct-hors
     client.send("USER u 0 * :U")
     client.send("AUTHENTICATE PLAIN")
     await client.expect("AUTHENTICATE", "+")
-    client.send("AUTHENTICATE " + b64(f"{nick}\0{nick}\0{password}"))
+    client.send("AUTHENTICATE " + b64(f"{name}\0{name}\0{password}"))
     await client.expect("903")
     client.send("CAP END")
     await client.expect("001")
@@ -141,3 +144,99 @@ async def test_a_multiline_message_to_an_offline_account_is_kept_whole(stored, c
     assert opening.tags["msgid"] == echo[0].tags["msgid"] and opening.params[2] == "alice"
     inner = [m for m in kept if m.tags.get("batch") == opening.params[0][1:]]
     assert [(m.command, m.params[1], CONCAT in m.tags) for m in inner] == [("PRIVMSG", t, c) for t, c in LINES]
+
+
+async def test_a_client_that_cannot_ask_for_history_is_given_what_waited_when_it_logs_in(stored, clients) -> None:
+    """irssi and most IRC clients have no draft/chathistory: logged in again (SASL, or
+    IDENTIFY once connected), they are replayed what the account's private conversations
+    held since it last quit, between two NOTICEs, as a channel's lines on JOIN are."""
+    server = await stored()
+    alice = await account(server, "alice")
+    await gone(alice)
+    bob = await account(server, "bob")
+    carol = await account(server, "carol")
+    clients.extend([bob, carol])
+    bob.send("PRIVMSG alice :are you coming tonight?")
+    await bob.expect("301")
+    carol.send("PRIVMSG alice :call me")
+    await carol.expect("301")
+
+    back = await logged_in(server, "alice")  # SASL: replayed after the welcome
+    clients.append(back)
+    replayed = [m for m in await back.collect_until(lambda m: m.command == "NOTICE"
+                                                     and m.params[-1].startswith("End of the earlier"))]
+    await sync(back)
+    back.send("QUIT")
+    await back.closed()
+    clients.remove(back)
+    said = [(m.source.split("!")[0], m.params) for m in replayed if m.command == "PRIVMSG"]
+    assert said == [("bob", ["alice", "are you coming tonight?"])]
+    opening = [m for m in replayed if m.command == "NOTICE"][0]
+    assert opening.params[0] == "alice" and opening.params[1].startswith("Earlier messages of bob")
+
+    carol.send("PRIVMSG alice :still there?")
+    await carol.expect("301")
+    again = await connected(server, "alice")  # IDENTIFY once connected: the same
+    clients.append(again)
+    again.send("PRIVMSG NickServ :IDENTIFY correct-horse")
+    got = await again.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "still there?"]]  # since the last quit
+    assert not [m for m in await sync(again) if m.command == "PRIVMSG"]  # and carol's conversation alone
+
+
+async def test_a_client_that_asks_for_history_itself_is_replayed_nothing(stored, clients) -> None:
+    server = await stored()
+    await gone(await account(server, "alice"))
+    bob = await account(server, "bob")
+    clients.append(bob)
+    bob.send("PRIVMSG alice :hello")
+    await bob.expect("301")
+    back = await logged_in(server, "alice", *HISTORY)
+    clients.append(back)
+    assert not [m for m in await sync(back) if m.command in ("PRIVMSG", "BATCH")]
+
+
+async def test_when_the_account_left_outlives_a_clean_restart(stored) -> None:
+    """Connected when the server stopped: it saw everything until then, and is replayed
+    what came after, once it is back on the restarted server."""
+    server = await stored()
+    alice = await account(server, "alice")
+    await account(server, "bob")
+    await server.stop()
+    await alice.closed()
+    again = await stored()
+    bob = await logged_in(again, "bob")
+    bob.send("PRIVMSG alice :after the restart")
+    await bob.expect("301")
+    back = await logged_in(again, "alice")
+    got = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "after the restart"]]
+    for client in (bob, back):
+        await client.close()
+
+
+async def test_an_owner_connected_under_another_nick_is_not_offline(stored, clients) -> None:
+    """Logged in to the account as someone else (a phone's `alice_phone`): 401, as
+    before, not "Offline" while they are there; their own account's name, the same."""
+    server = await stored()
+    await gone(await account(server, "alice"))
+    phone = await logged_in(server, "alice_phone", password="correct-horse", account_name="alice")
+    bob = await account(server, "bob", *HISTORY)
+    clients.extend([phone, bob])
+    bob.send("PRIVMSG alice :hello?")
+    assert (await bob.expect("401")).params[1] == "alice"
+    phone.send("PRIVMSG alice :a note to self")
+    assert (await phone.expect("401")).params[1] == "alice"
+    assert await history(bob, "CHATHISTORY LATEST alice * 10") == []
+
+
+async def test_a_ctcp_query_is_not_kept_but_an_action_is(stored, clients) -> None:
+    server = await stored()
+    await gone(await account(server, "alice"))
+    bob = await account(server, "bob", *HISTORY)
+    clients.append(bob)
+    bob.send("PRIVMSG alice :\x01VERSION\x01")
+    assert (await bob.expect("401")).params[1] == "alice"
+    bob.send("PRIVMSG alice :\x01ACTION waves\x01")
+    assert (await bob.expect("301")).params[1] == "alice"
+    assert texts(await history(bob, "CHATHISTORY LATEST alice * 10")) == ["\x01ACTION waves\x01"]

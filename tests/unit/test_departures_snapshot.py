@@ -4,13 +4,19 @@ snapshot's malformed or missing departures (another version's) change nothing.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hubbub.engine.replica import Replica
-from hubbub.server.departures import Departures, stop_time
+from hubbub.server.departures import PRIVATE, Departures, stop_time
 from hubbub.server.events import AccountRegistered, Event, Joined, LoggedIn, NodeUp, Parted, UserQuit
 from hubbub.server.state import ChatState
 from hubbub.store.rows import departure_ms, to_us
 from tests.unit.test_cluster_replica import Log, user
 
+
+def in_channels(rows: list[list[Any]]) -> list[list[Any]]:
+    """The departures from channels (not an account's from the network: PRIVATE)."""
+    return [row for row in rows if row[1] != PRIVATE]
 
 def node(name: str) -> tuple[Replica, Departures]:
     replica = Replica(ChatState(0.0), name)
@@ -38,7 +44,7 @@ def test_a_node_started_from_a_snapshot_knows_the_accounts_departures() -> None:
          Parted("bbbbbb1", "#c", None, 3.0, "p1"), Parted("bbbbbb2", "#c", None, 3.5, "p2"))  # fmt: skip
     # another node's account is noted; another node's user without one is not (it comes back nowhere)
     # (times as applied: the log's clock bounds them, apply.in_time_order)
-    ((account, channel, parted),) = departures.dump()
+    ((account, channel, parted),) = in_channels(departures.dump())
     assert (account, channel) == ("bob", "#c")
 
     second, known = node("cccccc")
@@ -48,7 +54,7 @@ def test_a_node_started_from_a_snapshot_knows_the_accounts_departures() -> None:
     # and it goes on learning from the log like the others
     feed(first, log, "bbbbbb", seq, Joined("bbbbbb1", "#c", 4.0, "j3"), UserQuit("bbbbbb1", "Quit: bye", 5.0, "q1"))
     second.receive(log.entries[-2:])
-    ((_, _, quit_at),) = known.dump()
+    ((_, _, quit_at),) = in_channels(known.dump())
     assert known.dump() == departures.dump() and quit_at > parted
 
 
@@ -82,7 +88,10 @@ def test_only_a_quit_in_the_user_s_own_words_is_a_departure() -> None:
         feed(replica, log, "bbbbbb", seq, *user("bbbbbb", n + 4, nick), AccountRegistered(nick, nick, "h", "", "", 2.0),
              LoggedIn(uid, nick, 2.0, f"l{n}"), Joined(uid, "#c", 2.0, f"j{n + 1}"),
              UserQuit(uid, reason, 3.0, f"q{n}"))  # fmt: skip
-    assert [row[0] for row in departures.dump()] == ["bea", "cat"]
+    assert [row[0] for row in in_channels(departures.dump())] == ["bea", "cat"]
+    # from the network as a whole, whatever the quit: what is kept for the account from
+    # then on was never sent to that connection (handlers/history.py replay_private)
+    assert [row[0] for row in departures.dump() if row[1] == PRIVATE] == ["ann", "bea", "cat", "dee"]
 
 
 def test_a_cluster_node_s_stop_cuts_at_the_last_event_it_applied_not_at_its_clock() -> None:
@@ -117,7 +126,7 @@ def test_a_node_lost_with_what_its_users_saw_notes_their_departures_then() -> No
              *user("bbbbbb", 2, "nobody"), Joined("bbbbbb1", "#c", 2.0, "j1"), Joined("bbbbbb2", "#c", 2.0, "j2"),
              lost)  # fmt: skip
         assert "bbbbbb1" not in replica.state.users
-        return departures.dump()
+        return in_channels(departures.dump())
 
     # (the log's positions are milliseconds 1, 2...: applied times stay under the last one,
     # apply.in_time_order, so the NodeLost of the 13th entry is applied at most at 0.012999)

@@ -85,3 +85,18 @@ async def test_a_server_with_a_password_asks_for_it_and_a_wrong_one_is_said_once
     await page.click("#connect-submit")
     await expect(page.locator("#buffer-title")).to_have_text("#lobby")
     assert runtime.services.state.find_user("guesser") is not None
+
+
+async def test_a_server_password_not_remembered_is_asked_for_at_its_field(servers, open_page) -> None:  # noqa: F811
+    runtime = await servers.start("server.password='letmein'")
+    user = await open_page(runtime.web_url())
+    page = user.page
+    settings = {"nick": "regular", "channels": ["#lobby"], "autoconnect": True, "usesServerPassword": True,
+                "remember": False}  # fmt: skip
+    await page.evaluate("(s) => localStorage.setItem('hubbub.settings', JSON.stringify(s))", settings)
+    await page.reload()
+    await expect(page.locator("#connect-reason")).to_contain_text("not remembered")
+    await expect(page.locator("#connect-server-password")).to_be_focused()
+    await page.fill("#connect-server-password", "letmein")
+    await page.click("#connect-submit")
+    await expect(page.locator("#buffer-title")).to_have_text("#lobby")

@@ -90,12 +90,14 @@ def _limit(ctx: Context, text: str) -> int | None:
     return most if asked == 0 or asked > most else asked
 
 
-def send_history(ctx: Context, shown_as: str, messages: list[StoredMessage], bracketed: bool = False) -> None:
+def send_history(
+    ctx: Context, shown_as: str, messages: list[StoredMessage], bracketed: bool = False, told: str = "",
+) -> None:  # fmt: skip
     """The lines, in a `chathistory` batch when the client has `batch` (an empty batch
     when there are none); as they are otherwise, between two NOTICEs when `bracketed`
-    (the replay on joining: Replay.bracketed)."""
+    (the replay on joining: Replay.bracketed), to `told` (else `shown_as`)."""
     batched = "batch" in ctx.conn.caps
-    ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,), bracketed))
+    ctx.conn.deliver(Replay(messages, ctx.name, "chathistory" if batched else None, (shown_as,), bracketed, told))
 
 
 @command("CHATHISTORY")
@@ -234,3 +236,50 @@ def autoreplay(
 
     waiting()
     ctx.run_query(lambda: store.history(query), replay, lambda error: done())  # the JOIN stands anyway
+
+
+def replay_private(ctx: Context) -> None:
+    """To a client logged in that cannot ask for history (no draft/chathistory: irssi,
+    most IRC clients): what its account's private conversations held since a connection
+    of the account last quit (server/departures.py), each as a join's replay is (its
+    latest lines, between two NOTICEs to the client): the messages kept for the account
+    while nobody was connected as it (handlers/messaging.py `kept_for`) above all. Nothing
+    when that time is not known (a first login, or after a crash)."""
+    store, user, history = ctx.svc.store, ctx.user, ctx.config.history
+    account = user.account
+    if store is None or account is None or not history.enabled or CHATHISTORY in ctx.conn.caps:
+        return
+    if BOT_MODE in user.modes:  # as on JOIN: a bot would act on old commands again
+        return
+    since = ctx.svc.departures.left_privately(account)
+    if since is None:
+        return
+    until = ctx.now()
+    limit = history.chathistory_max
+
+    def conversations(found: list[tuple[str, float]]) -> None:
+        keys = [key for key, _ in found if key.startswith("dm:")]
+        keys.reverse()  # the conversation written to longest ago first, the latest last
+        one_by_one(keys)
+
+    def one_by_one(keys: list[str]) -> None:
+        if not keys or ctx.conn.gone or ctx.user.account != account:
+            return
+        key = keys.pop(0)
+        a, _, b = key[3:].partition(" ")
+        other = b if casefold(a) == casefold(account) else a
+        holder = ctx.state.find_user(other)
+        shown_as = holder.nick if holder is not None and holder.account == other else other
+        query = HistoryQuery(key, "between", Ref("instant", until), Ref("instant", since), limit, False)
+
+        def replay(messages: list[StoredMessage]) -> None:
+            if messages and not ctx.conn.gone:
+                send_history(ctx, shown_as, messages, bracketed=True, told=ctx.user.nick)
+            one_by_one(keys)
+
+        ctx.run_query(lambda: store.history(query), replay, lambda error: None)
+
+    # TARGETS counts in milliseconds: a message in the departure's own is asked for too
+    # (each conversation's lines are then bounded to the microsecond, as a JOIN's are)
+    low = since - 0.001
+    ctx.run_query(lambda: store.targets([], account, low, until, limit, True), conversations, lambda error: None)

@@ -122,10 +122,13 @@ def offline_account(ctx: Context, name: str) -> Account | None:
 def kept_for(ctx: Context, key: str) -> Account | None:
     """The account named `key` (casefolded) when a private message to it, nobody being
     connected under its name, can wait for its owner in the history: the sender is
-    logged in (history keeps private messages between accounts only) and history is kept."""
+    logged in (history keeps private messages between accounts only), history is kept,
+    and nobody is logged in to the account under another nick either (its owner is
+    there, as someone else: 401, as before; they would not see it until they came back)."""
     if ctx.user.account is None or ctx.svc.store is None or not ctx.config.history.enabled:
         return None
-    return ctx.state.accounts.get(key)
+    account = ctx.state.accounts.get(key)
+    return account if account is not None and not ctx.state.logged_in_to(key) else None
 
 
 def _to_account(ctx: Context, account: Account, text: str, tags: dict[str, str] | None) -> None:
@@ -265,7 +268,9 @@ def _relay(ctx: Context, message: Message) -> None:
         ok, tags = relayable_tags(ctx, message.tags)
         if not ok:
             return
-    kept = text if command == "PRIVMSG" else ""  # what may wait for an account nobody is connected as
+    # what may wait for an account nobody is connected as: words, not a CTCP query (a
+    # client's VERSION or PING, which nobody would answer later), an ACTION being words
+    kept = text if command == "PRIVMSG" and (text[0] != "\x01" or text.startswith("\x01ACTION ")) else ""
     for name in targets:
         key = casefold(name)
         helper = _service_of(key)  # find_service, with the key at hand

@@ -37,6 +37,7 @@ from hubbub.server.events import (
     UserQuit,
 )
 from hubbub.server.handlers import chanserv
+from hubbub.server.handlers.history import replay_private
 from hubbub.server.handlers.operators import is_oper
 from hubbub.server.services import service
 from hubbub.server.throttle import FailureThrottle, longest, seconds_words
@@ -224,7 +225,8 @@ def _identify(ctx: Context, args: list[str]) -> None:
     if len(args) == 1 and ctx.user.certfp is not None and ctx.state.certfps.get(ctx.user.certfp) is not None:
         account = ctx.state.certfps[ctx.user.certfp]
         if casefold(args[0]) == account.key:
-            logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
+            logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"),
+                          lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
             return
     name, password = (args[0], args[1]) if len(args) > 1 else (ctx.user.nick, args[0])
     wait = logins.refused_for(ctx, casefold(name))
@@ -237,7 +239,8 @@ def _identify(ctx: Context, args: list[str]) -> None:
             if not ctx.conn.gone:
                 _say(ctx, "Authentication failed: Invalid account credentials")
             return
-        logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"))
+        logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"),
+                          lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
 
     logins.check_password(ctx, name, password, checked, lambda why: _say(ctx, why))
 

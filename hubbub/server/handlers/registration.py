@@ -28,6 +28,7 @@ from hubbub.server.context import Context, Services
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import NickSet, Registered
 from hubbub.server.handlers import nickserv, sasl
+from hubbub.server.handlers.history import replay_private
 from hubbub.server.handlers.info import send_welcome
 from hubbub.server.handlers.replies import shown
 from hubbub.server.logins import count_failure, throttle_wait, throttled_text
@@ -88,6 +89,8 @@ def try_complete_registration(ctx: Context) -> None:
             vhosts.said_again(ctx, user)
         send_welcome(ctx)
         nickserv.check_nick(ctx)
+        if outcome.rejected is None:
+            replay_private(ctx)  # logged in by SASL: its private messages meanwhile, to a client that cannot ask
 
     ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now(), vhost), welcome)
 

@@ -29,6 +29,7 @@ from hubbub.server.account import Account
 from hubbub.server.commands import command
 from hubbub.server.context import Context
 from hubbub.server.handlers import nickserv
+from hubbub.server.handlers.history import replay_private
 from hubbub.server.registration import Step, own, settled
 
 CHUNK = 400  # bytes of base64 per AUTHENTICATE line
@@ -96,7 +97,11 @@ def _succeed(ctx: Context, account: Account) -> None:
             # re-authenticated to another account: the nick may now be one it does not own
             nickserv.check_nick(ctx)
 
-    logins.log_in(ctx, account, done)
+    def last() -> None:
+        if ctx.conn.registered:  # before registration, the welcome replays it
+            replay_private(ctx)
+
+    logins.log_in(ctx, account, done, last)
 
 
 def abort_on_registration(ctx: Context) -> None:

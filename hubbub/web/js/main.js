@@ -165,7 +165,9 @@ function showConnectScreen(reason = "") {
   // sent to the server instead.
   $("connect-loading").hidden = true;
   $("connect-fields").hidden = false;
-  (notice ? noticed : reason ? $("connect-password") : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
+  // a session that did not resume for want of a password: at the field of the one missing
+  const missing = settings.usesPassword || !settings.usesServerPassword ? $("connect-password") : $("connect-server-password");
+  (notice ? noticed : reason ? missing : settings.nick ? $("connect-submit") : $("connect-nick")).focus();
 }
 
 // -- a session ---------------------------------------------------------------------------
