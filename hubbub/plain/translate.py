@@ -35,6 +35,7 @@ from hubbub.server.chanmodes import CHANNEL_MODES
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
+from hubbub.server.handlers.messaging import offline_account
 from hubbub.server.services import is_service_nick
 
 log = logging.getLogger("hubbub.plain")
@@ -293,6 +294,7 @@ class PlainInput:
         if target.startswith(":"):  # no nickname or channel starts so (IRC reads it as the text)
             self.say(f"* Nobody is using the nickname {target} right now.")
             return
+        kept = offline_account(self.ctx, target) is not None  # it waits for them: sent all the same
         self._privmsg(target, text)
         state, user = self.ctx.state, self.ctx.user
         channel = state.find_channel(target)
@@ -300,7 +302,7 @@ class PlainInput:
             sent = access.channel_refuses_speech(channel, user) is None
             sent = sent and access.channel_refuses_content(channel, user, "PRIVMSG", text) is None
         else:
-            sent = state.find_user(target) is not None
+            sent = kept or state.find_user(target) is not None
         if sent:
             self.say(f"[to {target}] {text}")
 

@@ -481,3 +481,22 @@ async def test_an_irc_user_and_a_plain_user_see_each_other(server: Runtime) -> N
     await bob.expect_text(r"^\[private\] alice: psst, robert$")
     bob.send("/msg alice psst back")
     assert (await alice.expect("PRIVMSG", "alice")).params[1] == "psst back"
+
+
+async def test_a_message_left_for_someone_offline_is_shown_as_sent_and_said_kept(make_server, tmp_path: Path) -> None:
+    server: Runtime = await make_server(store_at(tmp_path))
+    for nick in ("alice", "carol"):
+        owner = await connected(server, nick)
+        owner.send("PRIVMSG NickServ :REGISTER sesame1234")
+        await owner.expect(lambda m: m.command == "NOTICE" and "logged in" in m.params[-1])
+        owner.send("QUIT")
+        await owner.closed()
+    carol = await LineClient.connect(server)
+    carol.send("carol")
+    await carol.expect_text(r"^\* You joined #lobby$")
+    carol.send("/msg NickServ IDENTIFY sesame1234")
+    await carol.expect_text(r"^\[private\] -NickServ- You're now logged in as carol")
+    carol.send("/msg alice lunch tomorrow?")  # told at once that it is kept, then shown sent
+    await carol.expect_text(r"^\* alice is away: Offline; your messages are kept for when they are back$")
+    await carol.expect_text(r"^\[to alice\] lunch tomorrow\?$")
+    await carol.close()

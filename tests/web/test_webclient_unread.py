@@ -221,3 +221,19 @@ async def test_writing_to_an_offline_account_says_it_is_kept(web_server, open_us
     await expect(carol.messages()).to_contain_text("see you at noon")
     await expect(carol.messages()).to_contain_text("dave is away: Offline")
     await expect(carol.messages()).not_to_contain_text("No such nick")
+
+
+async def test_a_message_left_while_offline_is_unread_in_a_browser_that_remembers_nothing(
+    web_server, open_user
+) -> None:  # fmt: skip
+    runtime = web_server.runtime
+    await (await registered_account(runtime, "alice", PASSWORD)).close()
+    carol = await registered_account(runtime, "carol", PASSWORD)
+    carol.send("PRIVMSG alice :lunch tomorrow?")
+    await carol.expect("301")
+    tab = await open_user()  # a new browser: nothing remembered there, no read marker either
+    await tab.connect("alice", "#lobby", password=PASSWORD)
+    await expect(buffer_item(tab, "carol").locator(".badge")).to_have_text("1")
+    await tab.switch_to("carol")
+    await expect(tab.messages()).to_contain_text("lunch tomorrow?")
+    await carol.close()

@@ -620,8 +620,10 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
       if (state.isChannel(name) || state.isSelf(name) || state.buffer(name)) continue;
       const buffer = state.ensureBuffer(name);
       // read up to where this page was (or where the account's read marker says, later);
-      // nothing known in a browser that remembers nothing: the marker alone says
-      if (here && !buffer.unreadAfter) buffer.unreadAfter = here;
+      // in a browser that remembers nothing, from where it looked back: what the others
+      // said since is new unless the account's marker says it was read (a message kept
+      // for the account while it was offline, above all)
+      if (!buffer.unreadAfter) buffer.unreadAfter = since;
       catchUpLater(buffer);
     }
     rememberQueries();
