@@ -174,6 +174,8 @@ class Replay:
     def _opening(self) -> str:
         first, last = self.messages[0].time, self.messages[-1].time
         since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(first))
+        if int(first) // 60 == int(last) // 60:  # one minute: "from 06:50 to 06:50" says it twice
+            return f"Earlier messages of {self.batch_params[0]}, said at {since} UTC:"
         until = time.strftime("%H:%M" if int(first) // 86400 == int(last) // 86400 else "%Y-%m-%d %H:%M",
                               time.gmtime(last))  # fmt: skip
         return f"Earlier messages of {self.batch_params[0]}, said from {since} to {until} UTC:"
