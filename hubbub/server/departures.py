@@ -132,10 +132,7 @@ class Departures:
         key = (_who(user), PRIVATE)
         self._left.pop(key, None)
         self._left[key] = time
-        while len(self._left) > self.limit:  # accounts' pairs only here: no uid to forget
-            pair, _ = self._left.popitem(last=False)
-            if pair[0].startswith("u:"):
-                self._forget(pair[0][2:], pair)
+        self._bound()
 
     def _note(self, user: User | None, channels: Iterable[Channel], time: float) -> None:
         # An account's departures on every node alike: it may come back on any of them. A
@@ -151,6 +148,11 @@ class Departures:
             left[key] = time
             if pairs is not None:
                 pairs.add(key)
+        self._bound()
+
+    def _bound(self) -> None:
+        """The oldest pairs forgotten past `limit` (a user's without an account, from its set too)."""
+        left = self._left
         while len(left) > self.limit:
             pair, _ = left.popitem(last=False)
             if pair[0].startswith("u:"):

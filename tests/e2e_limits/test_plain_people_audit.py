@@ -255,13 +255,19 @@ async def test_a_nick_change_and_a_quit_show_once_to_someone_in_two_shared_chann
     assert bob.raw[start:-1] == ["* alice is now known as alicia", "* alicia left (Quit: bye both)"]
 
 
+async def registered_and_gone(server: Runtime, *nicks: str) -> None:
+    """Accounts registered with NickServ (password `sesame1234`), nobody connected as them."""
+    for nick in nicks:
+        owner = await connected(server, nick)
+        owner.send("PRIVMSG NickServ :REGISTER sesame1234")
+        await owner.expect(lambda m: m.command == "NOTICE" and "logged in" in m.params[-1])
+        owner.send("QUIT")
+        await owner.closed()
+
+
 async def test_logging_in_with_nickserv_reads_as_words(make_server, tmp_path: Path) -> None:
     server: Runtime = await make_server(store_at(tmp_path))
-    owner = await connected(server, "carol")
-    owner.send("PRIVMSG NickServ :REGISTER sesame1234")
-    await owner.expect(lambda m: m.command == "NOTICE" and "logged in" in m.params[-1])
-    owner.send("QUIT")
-    await owner.closed()
+    await registered_and_gone(server, "carol")
     carol = await LineClient.connect(server)
     carol.send("carol")
     await carol.expect_text(r"^\[private\] -NickServ- This nickname is registered")
@@ -485,12 +491,7 @@ async def test_an_irc_user_and_a_plain_user_see_each_other(server: Runtime) -> N
 
 async def test_a_message_left_for_someone_offline_is_shown_as_sent_and_said_kept(make_server, tmp_path: Path) -> None:
     server: Runtime = await make_server(store_at(tmp_path))
-    for nick in ("alice", "carol"):
-        owner = await connected(server, nick)
-        owner.send("PRIVMSG NickServ :REGISTER sesame1234")
-        await owner.expect(lambda m: m.command == "NOTICE" and "logged in" in m.params[-1])
-        owner.send("QUIT")
-        await owner.closed()
+    await registered_and_gone(server, "alice", "carol")
     carol = await LineClient.connect(server)
     carol.send("carol")
     await carol.expect_text(r"^\* You joined #lobby$")

@@ -150,6 +150,15 @@ def handle_chathistory(ctx: Context, message: Message) -> None:
     ctx.run_query(lambda: store.history(query), lambda found: send_history(ctx, shown_as, found), failed)
 
 
+def other_side(ctx: Context, key: str, account: str | None) -> str:
+    """How the private conversation `key` (dm_key) of `account` is named to it: the other
+    account's holder's nick when online under it, else the account's name."""
+    a, _, b = key[3:].partition(" ")
+    other = b if a == account else a
+    holder = ctx.state.find_user(other)
+    return holder.nick if holder is not None and holder.account == other else other
+
+
 def _targets(ctx: Context, message: Message) -> None:
     conn = ctx.conn
     store = ctx.svc.store
@@ -174,10 +183,7 @@ def _targets(ctx: Context, message: Message) -> None:
     def shown_for(key: str) -> str:
         if key in keys:
             return keys[key]
-        a, _, b = key[3:].partition(" ")
-        other = b if a == account else a
-        holder = ctx.state.find_user(other)
-        return holder.nick if holder is not None and holder.account == other else other
+        return other_side(ctx, key, account)
 
     def answer(found: list[tuple[str, float]]) -> None:
         lines = [Message("CHATHISTORY", ["TARGETS", shown_for(key), server_time(at)], ctx.name) for key, at in found]
@@ -266,10 +272,7 @@ def replay_private(ctx: Context) -> None:
         if not keys or ctx.conn.gone or ctx.user.account != account:
             return
         key = keys.pop(0)
-        a, _, b = key[3:].partition(" ")
-        other = b if casefold(a) == casefold(account) else a
-        holder = ctx.state.find_user(other)
-        shown_as = holder.nick if holder is not None and holder.account == other else other
+        shown_as = other_side(ctx, key, account)
         query = HistoryQuery(key, "between", Ref("instant", until), Ref("instant", since), limit, False)
 
         def replay(messages: list[StoredMessage]) -> None:
