@@ -420,6 +420,27 @@ async def test_a_second_tab_of_the_same_person_gets_a_nick_of_its_own(open_user,
     await expect(alice.page.locator("#member-list li")).to_have_text(["@alice", "carol"])
 
 
+async def test_two_tabs_of_one_person_keep_their_nicks_when_one_reloads(open_user) -> None:
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    second = await alice.context.new_page()
+    second.on("console", lambda m: m.type == "error" and alice.errors.append(m.text))
+    await second.clock.install()  # its wait for the nick runs when the test moves its clock
+    await second.goto(alice.page.url)
+    await expect(second.locator("#nick-label")).to_have_text("alice_")
+    await alice.page.reload()  # its session closes, freeing "alice" for a moment
+    await expect(alice.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice")
+    await expect(second.locator("#member-list li")).to_have_text(["alice", "alice_"])
+    await second.clock.run_for(20_000)  # past the wait: "alice" came back meanwhile
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice")
+    await expect(second.locator("#nick-label")).to_have_text("alice_")
+    await alice.page.close()  # gone for good: the second tab takes the nick once it stayed free
+    await expect(second.locator("#member-list li")).to_have_text(["alice_"])
+    await second.clock.run_for(20_000)
+    await expect(second.locator("#nick-label")).to_have_text("alice")
+
+
 async def test_after_a_restart_a_nick_taken_meanwhile_gets_an_underscore(open_user, irc_user, web_server) -> None:
     alice = await open_user()
     alice.allowed_errors.append(r"WebSocket connection to .* failed")

@@ -36,6 +36,10 @@ const MAX_NICK_ATTEMPTS = 10; // alternatives to a taken nick tried before givin
 // Registered under another nick than the one wanted (it was taken): without MONITOR to
 // say when it is free, asked for again this often.
 export const RECLAIM_INTERVAL_MS = 30000;
+// A nick wanted that this page did not hold last (another tab or device of the same
+// person may have it, and a reload of that page frees it for a second or two) is taken
+// back only once it has stayed free this long.
+export const RECLAIM_PATIENCE_MS = 15000;
 const IN_FLIGHT_KEPT = 100; // messages remembered until the server answers them
 // A multiline batch waits whole in the server's input queue while its flood budget
 // refills: kept well under the usual input limit (8 KiB) on the wire, tags and all.
@@ -63,7 +67,8 @@ function base64Utf8(text) {
 export class IrcClient {
   /**
    * options: url, nick, password (account password for SASL, optional), serverPassword
-   * (the server's own, PASS, where it asks for one), username, realname, and for tests:
+   * (the server's own, PASS, where it asks for one), username, realname, heldNick (the
+   * nick this page had last, before a reload: see reclaimNick), and for tests:
    * WebSocket, setTimeout, clearTimeout, now, random.
    */
   constructor(options) {
@@ -77,6 +82,10 @@ export class IrcClient {
     this.wantedNick = options.nick;
     this.nickAsked = null; // a nick the person asked for with /nick, until the server's NICK gives it
     this.nick = options.nick;
+    // The nick this page was registered under last (kept across reloads by the page): a
+    // nick wanted that it held is its own to take back at once (see reclaimNick)
+    this.heldNick = options.heldNick || null;
+    this.heldBefore = null; // heldNick as it was when the server last registered us
     this.status = "idle"; // idle, connecting, registering, registered, waiting, closed
     this.attempt = 0;
     this.ws = null;
@@ -102,8 +111,8 @@ export class IrcClient {
     this.unmarked = new Set();
     this.nickAttempts = 0;
     this.nickTooLong = false; // one of our alternatives to a taken nick was refused as too long
-    // Registered under another nick than the one wanted: {nick, monitored, asked} while
-    // the wanted one is waited for (see reclaimNick)
+    // Registered under another nick than the one wanted: {nick, monitored, asked, patient}
+    // while the wanted one is waited for (see reclaimNick)
     this.reclaim = null;
     // What the user said that the server has not answered yet (its echo, an ACK, or a
     // refusal: FAIL, an error numeric), oldest first: a refusal gives its text back
@@ -748,6 +757,7 @@ export class IrcClient {
         if (msg.source && this.fold(msg.source.nick) === this.fold(this.nick)) {
           this.nick = msg.params[0];
           if (this.registered) {
+            this.heldNick = this.nick;
             this.stopReclaim(); // the nick wanted back, or another one: nothing to wait for
             // The nick to ask for after a reconnection: one the person chose, not one the
             // server gave (a guest nick in place of one registered to an account), as a
@@ -935,6 +945,9 @@ export class IrcClient {
     this.registered = true;
     this.attempt = 0;
     this.nick = msg.params[0];
+    // Held last before this registration: was the nick wanted ours (reclaimNick)?
+    this.heldBefore = this.heldNick;
+    this.heldNick = this.nick;
     // Many servers (hubbub too) end 001 with our full mask.
     const words = (msg.params[1] || "").split(" ");
     const mask = words[words.length - 1];
@@ -1070,10 +1083,16 @@ export class IrcClient {
    * by our own session that has not timed out yet): wait for it to be free and ask for
    * it then. With MONITOR, the server says when (731); without, it is asked for again
    * every RECLAIM_INTERVAL_MS. Quietly: a refusal of it says nothing.
+   *
+   * Where this page did not hold that nick last, the one holding it may be another tab
+   * or device of the same person: a reload there frees it for a moment, and taking it
+   * then would swap the two pages' nicks. So such a page (patient) asks for it only once
+   * it has stayed free RECLAIM_PATIENCE_MS; back meanwhile (730), it is waited for again.
    */
   reclaimNick() {
     if (!this.registered || this.reclaim || this.fold(this.nick) === this.fold(this.wantedNick)) return;
-    this.reclaim = { nick: this.wantedNick, monitored: this.isupport.has("MONITOR"), asked: false };
+    const patient = !this.heldBefore || this.fold(this.heldBefore) !== this.fold(this.wantedNick);
+    this.reclaim = { nick: this.wantedNick, monitored: this.isupport.has("MONITOR"), asked: false, patient };
     if (this.reclaim.monitored) this.send({ command: "MONITOR", params: ["+", this.reclaim.nick] });
     else this.scheduleReclaim();
   }
@@ -1106,12 +1125,21 @@ export class IrcClient {
     this.nickAsked = nick;
   }
 
-  /** 730 (online) / 731 (offline) about the nick waited for: asked for once offline. */
+  /** 730 (online) / 731 (offline) about the nick waited for: asked for once offline
+   * (once it has stayed offline RECLAIM_PATIENCE_MS, patient). */
   onMonitor(msg) {
     if (!this.reclaim) return false;
     const nicks = (msg.params[1] || "").split(",").filter(Boolean).map((t) => this.fold(t.split("!")[0]));
     if (!nicks.includes(this.fold(this.reclaim.nick))) return false;
-    if (msg.command === "731") this.askNickBack();
+    if (!this.reclaim.patient) {
+      if (msg.command === "731") this.askNickBack();
+    } else if (msg.command === "730") this.clearTimer("reclaim"); // back: waited for again
+    else if (this.timers.reclaim === null) {
+      this.timers.reclaim = this.setTimeout(() => {
+        this.timers.reclaim = null;
+        this.askNickBack();
+      }, RECLAIM_PATIENCE_MS);
+    }
     return nicks.every((n) => n === this.fold(this.reclaim.nick)); // about it alone: said nothing of
   }
 

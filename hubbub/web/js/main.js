@@ -21,6 +21,9 @@ const SETTINGS_KEY = "hubbub.settings";
 // after a reload, what was said since counts as unread (the server's read marker, when
 // later, wins). Conversation key -> ms; the most recent SEEN_KEPT are kept.
 const SEEN_KEY = "hubbub.seen";
+// The nick this tab had last (sessionStorage: a tab's own, kept across its reloads, not
+// shared with other tabs): see IrcClient's reclaimNick.
+const HELD_NICK_KEY = "hubbub.nick";
 const SEEN_KEPT = 200;
 const SEEN_SAVE_MS = 1000;
 const HISTORY_PAGE = 100; // messages per CHATHISTORY request
@@ -71,6 +74,22 @@ function saveSeen(points) {
     localStorage.setItem(SEEN_KEY, JSON.stringify(Object.fromEntries(kept)));
   } catch {
     /* nothing remembered: a reload shows no unread line, as before */
+  }
+}
+
+function loadHeldNick() {
+  try {
+    return sessionStorage.getItem(HELD_NICK_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function saveHeldNick(nick) {
+  try {
+    sessionStorage.setItem(HELD_NICK_KEY, nick);
+  } catch {
+    /* not remembered: after a reload this tab waits a little longer for its nick */
   }
 }
 
@@ -182,7 +201,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   if (Array.isArray(ignores)) state.ignores = ignores.filter((m) => typeof m === "string" && m);
   // the account a login typed to NickServ named, when not the nick (SASL logs in to it)
   const client = new IrcClient({ url: websocketUrl(), nick, password, serverPassword: serverPassword || undefined,
-    realname: nick, account: loadSettings().account || undefined });
+    realname: nick, account: loadSettings().account || undefined, heldNick: loadHeldNick() });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
   let pendingSwitch = null; // the channel a /join asked for: shown once joined
@@ -303,6 +322,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   client.on("sasl-failed", ({ text }) => alertUser(`Login failed: ${text}. You are connected without your account. ` +
     "No account by that name? Type /register <password> to create one with this nick."));
   client.on("own-nick", ({ nick }) => {
+    saveHeldNick(nick);
     if (askedNick !== null && client.fold(nick) === client.fold(askedNick)) {
       askedNick = null;
       updateSettings({ nick });
@@ -319,6 +339,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
     location.reload();
   });
   client.on("registered", () => {
+    saveHeldNick(client.nick);
     state.configure({ nick: client.nick, fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport });
     view.setSearchAvailable(client.has("soju.im/search"));
     if (password && !client.has("sasl")) {

@@ -2,7 +2,7 @@
 // WebSocket with a fake clock, as transcripts.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { IrcClient, RECLAIM_INTERVAL_MS } from "../../../hubbub/web/js/client.js";
+import { IrcClient, RECLAIM_INTERVAL_MS, RECLAIM_PATIENCE_MS } from "../../../hubbub/web/js/client.js";
 import { resendable } from "../../../hubbub/web/js/commands.js";
 import { casemapper } from "../../../hubbub/web/js/irc.js";
 import { FakeSocket, fakeTimers } from "./fakes.mjs";
@@ -10,12 +10,12 @@ import { FakeSocket, fakeTimers } from "./fakes.mjs";
 const CAPS = "message-tags server-time batch echo-message labeled-response draft/multiline=max-bytes=4096,max-lines=20";
 
 /** A client registered as `registeredAs` (wanting `nick`: taken, unless the server gave
- * it `forced`, unasked), with `caps`; what it emitted. */
-function connected({ caps = CAPS, nick = "alice", registeredAs = nick, forced = false, isupport = "CASEMAPPING=ascii" } = {}) {
+ * it `forced`, unasked), with `caps`, its page having held `heldNick` last; what it emitted. */
+function connected({ caps = CAPS, nick = "alice", registeredAs = nick, forced = false, isupport = "CASEMAPPING=ascii", heldNick = null } = {}) {
   FakeSocket.all = [];
   const timers = fakeTimers();
   const client = new IrcClient({
-    url: "ws://example/webirc", nick, WebSocket: FakeSocket,
+    url: "ws://example/webirc", nick, heldNick, WebSocket: FakeSocket,
     setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => timers.now, random: () => 0.5,
   });
   const seen = { refused: [], messages: [] };
@@ -117,8 +117,9 @@ test("a typing notification refused says nothing; nor does its FAIL without a la
   assert.deepEqual(seen.messages, []);
 });
 
-test("taken at connection, the nick wanted is MONITORed and asked for once offline", () => {
-  const { client, ws, seen } = connected({ nick: "erin", registeredAs: "erin_", isupport: "CASEMAPPING=ascii MONITOR=100" });
+test("taken at connection, the nick this page held is MONITORed and asked for once offline", () => {
+  // our own session of before a reload, not yet gone: ours to take back at once
+  const { client, ws, seen } = connected({ nick: "erin", registeredAs: "erin_", isupport: "CASEMAPPING=ascii MONITOR=100", heldNick: "erin" });
   assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
   ws.receive(":srv 730 erin_ :erin!u@h"); // still there: nothing to do, nothing shown
   assert.deepEqual(ws.take({ keepalive: false }), []);
@@ -131,6 +132,62 @@ test("taken at connection, the nick wanted is MONITORed and asked for once offli
   assert.equal(client.nick, "erin");
   assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR - erin"]);
   assert.deepEqual(seen.messages.map((m) => m.command), ["NICK"]);
+});
+
+test("a nick this page did not hold is asked for once it has stayed offline a while: another tab's reload does not swap them", () => {
+  const { client, ws, timers } = connected({ nick: "erin", registeredAs: "erin_", isupport: "CASEMAPPING=ascii MONITOR=100" });
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
+  ws.receive(":srv 731 erin_ :erin"); // the other tab reloads...
+  timers.advance(RECLAIM_PATIENCE_MS - 1);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
+  ws.receive(":srv 730 erin_ :erin!u@h"); // ...and is back as erin
+  timers.advance(RECLAIM_PATIENCE_MS * 2);
+  assert.deepEqual(ws.take({ keepalive: false }), []);
+  assert.equal(client.nick, "erin_");
+  ws.receive(":srv 731 erin_ :erin"); // closed for good
+  timers.advance(RECLAIM_PATIENCE_MS / 2);
+  ws.receive(":srv 731 erin_ :erin"); // said again: the wait is not started over
+  timers.advance(RECLAIM_PATIENCE_MS / 2);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
+  ws.receive(":erin_!~u@h NICK erin");
+  assert.equal(client.nick, "erin");
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR - erin"]);
+  assert.equal(client.heldNick, "erin");
+});
+
+/** The connection lost and made again (registered as `registeredAs`, `nick` taken): the new socket. */
+function reconnected({ client, ws, timers }, { nick, registeredAs, isupport }) {
+  ws.close();
+  timers.advance(60_000); // past the longest backoff
+  const again = FakeSocket.all.at(-1);
+  assert.notEqual(again, ws);
+  again.open();
+  again.receive(`:srv CAP * LS :${CAPS}`);
+  const req = again.take({ keepalive: false }).find((l) => l.startsWith("CAP REQ"));
+  again.receive(`:srv CAP * ACK :${req.slice("CAP REQ :".length)}`);
+  again.receive(`:srv 433 * ${nick} :Nickname is already in use`);
+  again.receive(`:srv 001 ${registeredAs} :Welcome`, `:srv 005 ${registeredAs} ${isupport} :are supported`, `:srv 376 ${registeredAs} :End`);
+  again.sent = again.sent.filter((line) => !line.startsWith("CAP ") && !line.startsWith("NICK "));
+  assert.equal(client.nick, registeredAs);
+  return again;
+}
+
+test("reconnected, a page takes back at once the nick it held (its own session, not gone yet), not one it did not", () => {
+  const isupport = "CASEMAPPING=ascii MONITOR=100";
+  const held = connected({ nick: "erin", isupport });
+  let ws = reconnected(held, { nick: "erin", registeredAs: "erin_", isupport });
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
+  ws.receive(":srv 731 erin_ :erin");
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
+
+  const other = connected({ nick: "erin", registeredAs: "erin_", isupport });
+  other.ws.take({ keepalive: false });
+  ws = reconnected(other, { nick: "erin", registeredAs: "erin_", isupport });
+  assert.deepEqual(ws.take({ keepalive: false }), ["MONITOR + erin"]);
+  ws.receive(":srv 731 erin_ :erin");
+  assert.deepEqual(ws.take({ keepalive: false }), []);
+  other.timers.advance(RECLAIM_PATIENCE_MS);
+  assert.deepEqual(ws.take({ keepalive: false }), ["NICK erin"]);
 });
 
 test("a nick the server gives at registration, never asked for, is ours, and the nick wanted is waited for", () => {
