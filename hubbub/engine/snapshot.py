@@ -126,6 +126,7 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
     state.registrations.restore(data.get("registrations", {}))  # absent: likewise
     state.connects.restore(data.get("connects", {}))  # absent: likewise
     state.users.clear()
+    state.online.clear()
     state.nicks.clear()
     state.per_ip.clear()
     state.node_users.clear()
@@ -135,7 +136,9 @@ def load_into(state: ChatState, data: dict[str, Any]) -> None:
          last_message, secure, certfp, invited_to, metadata) in data["users"]:  # fmt: skip
         user = User(uid, ip, host, secure, connected_at, certfp)
         user.nick, user.key, user.username, user.realname = nick, key, username, realname
-        user.account, user.modes, user.away, user.registered = account, frozenset(modes), away, registered
+        user.modes, user.away, user.registered = frozenset(modes), away, registered
+        if account is not None:
+            state.log_in(user, account)
         user.signon, user.last_message, user.invited_to = signon, last_message, frozenset(invited_to)
         if metadata:
             user.metadata = dict(metadata)

@@ -343,6 +343,7 @@ def _user_quit(state: ChatState, ev: UserQuit) -> Outcome:
     if user is None:
         return rejected("gone")
     _uncount_address(state, user.group)
+    state.unlist(user)
     outcome = Outcome()
     outcome.user = user
     outcome.target = killer
@@ -1060,7 +1061,7 @@ def _account_vhost(state: ChatState, ev: AccountVhostSet) -> Outcome:
 
 
 def _log_out(state: ChatState, user: User) -> None:
-    user.account = None
+    state.log_out(user)
     if "r" in user.modes:
         user.modes = user.modes - {"r"}
         if user.registered:
@@ -1128,7 +1129,7 @@ def _logged_in(state: ChatState, ev: LoggedIn) -> Outcome:
     outcome.user = user
     outcome.old_nick = user.account or ""  # the account it was logged in to before, if any
     outcome.time = ev.time  # as applied: the user's own ACCOUNT line follows its 900 (logins.py)
-    user.account = account.name
+    state.log_in(user, account.name)
     if "r" not in user.modes:
         user.modes = user.modes | {"r"}
         if user.registered:

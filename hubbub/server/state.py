@@ -29,6 +29,11 @@ class ChatState:
         self.klines = Klines()
         self.accounts: dict[str, Account] = {}  # casefolded name -> account
         self.certfps: dict[str, Account] = {}  # TLS client-certificate fingerprint -> its account
+        # Account key -> uid -> the users logged in to it (registering ones too): who is
+        # online as an account is asked for every private message to an absent nick
+        # (handlers/messaging.py kept_for), where a walk over every user would let anyone
+        # make each node do O(users) work per line. Derived from the users: not in the digest.
+        self.online: dict[str, dict[str, User]] = {}
         self.whowas = WhowasHistory(whowas_entries)
         self.user_count = 0  # registered users
         self.peak_users = 0
@@ -69,8 +74,30 @@ class ChatState:
 
     def logged_in_to(self, account: str) -> list[User]:
         """The registered users logged in to `account` (a key), on every node."""
-        return [u for u in self.users.values()
-                if u.registered and u.account is not None and casefold(u.account) == account]  # fmt: skip
+        return [u for u in self.online.get(account, {}).values() if u.registered]
+
+    def log_in(self, user: User, name: str) -> None:
+        """`user` is now logged in to the account `name` (and out of any other)."""
+        self.log_out(user)
+        user.account = name
+        self.online.setdefault(casefold(name), {})[user.uid] = user
+
+    def log_out(self, user: User) -> None:
+        """`user` is logged in to no account now."""
+        self.unlist(user)
+        user.account = None
+
+    def unlist(self, user: User) -> None:
+        """`user` (quitting) is online as its account no more; `user.account` stays, for
+        those who announce and record the quit."""
+        if user.account is None:
+            return
+        key = casefold(user.account)
+        users = self.online.get(key)
+        if users is not None:
+            users.pop(user.uid, None)
+            if not users:
+                del self.online[key]
 
     def founded(self, account: str) -> int:
         """How many registered channels `account` (a key) is the founder of."""
