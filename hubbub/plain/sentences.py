@@ -24,6 +24,13 @@ def _about(params: list[str], index: int = 0) -> str:
     return params[index] if index < len(params) - 1 else "*"
 
 
+def _hint(p: list[str]) -> str:
+    """What a 401 adds after its standard text (`No such nick/channel: alice is online
+    as alice_`), as a sentence of its own."""
+    _, colon, rest = p[-1].partition(": ") if len(p) > 1 else ("", "", "")
+    return f" ({rest})" if colon and rest else ""
+
+
 def _cannot_send(p: list[str]) -> str:
     channel, reason = _about(p), p[-1]
     if "KNOCK" in reason:  # 404 answers a knock from someone banned
@@ -140,7 +147,7 @@ def _named(p: list[str], what: str) -> str:
 
 
 SENTENCES: dict[str, Sentence] = {
-    n.ERR_NOSUCHNICK: lambda p: f"* Nobody is using the nickname {_about(p)} right now.",
+    n.ERR_NOSUCHNICK: lambda p: f"* Nobody is using the nickname {_about(p)} right now.{_hint(p)}",
     n.ERR_NOSUCHSERVER: lambda p: f"* There is no server called {_about(p)}.",
     n.ERR_NOSUCHCHANNEL: lambda p: f"* There is no channel called {_about(p)}.",
     n.ERR_CANNOTSENDTOCHAN: _cannot_send,

@@ -92,9 +92,11 @@ async def test_where_nothing_could_keep_it_the_answer_is_no_such_nick(stored, cl
     bob = await account(server, "bob", *HISTORY, "message-tags")
     clients.extend([anon, bob])
     anon.send("PRIVMSG alice :hello?")
-    assert (await anon.expect("401")).params[1] == "alice"
+    # what would have kept it, said: an account, offline
+    assert (await anon.expect("401")).params[1:] == [
+        "alice", "No such nick/channel: alice is offline; log in to leave a message for when they are back"]
     bob.send("PRIVMSG nobody :hello?")
-    assert (await bob.expect("401")).params[1] == "nobody"
+    assert (await bob.expect("401")).params[1:] == ["nobody", "No such nick/channel"]
     bob.send("@+typing=active TAGMSG alice")
     assert (await bob.expect("401")).params[1] == "alice"
     bob.send("NOTICE alice :a notice")
@@ -108,7 +110,7 @@ async def test_without_history_a_message_to_an_offline_account_is_no_such_nick(s
     bob = await account(server, "bob")
     clients.append(bob)
     bob.send("PRIVMSG alice :hello?")
-    assert (await bob.expect("401")).params[1] == "alice"
+    assert (await bob.expect("401")).params[1:] == ["alice", "No such nick/channel"]  # nothing would keep it
 
 
 async def test_several_targets_at_once_reach_the_online_and_keep_for_the_offline(stored, clients) -> None:
@@ -224,9 +226,12 @@ async def test_an_owner_connected_under_another_nick_is_not_offline(stored, clie
     bob = await account(server, "bob", *HISTORY)
     clients.extend([phone, bob])
     bob.send("PRIVMSG alice :hello?")
-    assert (await bob.expect("401")).params[1] == "alice"
+    # where to find them instead (as NickServ INFO tells anyone)
+    assert (await bob.expect("401")).params[1:] == ["alice", "No such nick/channel: alice is online as alice_phone"]
+    tablet = await logged_in(server, "alice_tab", password="correct-horse", account_name="alice")
+    clients.append(tablet)
     phone.send("PRIVMSG alice :a note to self")
-    assert (await phone.expect("401")).params[1] == "alice"
+    assert (await phone.expect("401")).params[1:] == ["alice", "No such nick/channel: alice is online as alice_phone, alice_tab"]
     assert await history(bob, "CHATHISTORY LATEST alice * 10") == []
 
 

@@ -495,6 +495,9 @@ async def test_a_message_left_for_someone_offline_is_shown_as_sent_and_said_kept
     carol = await LineClient.connect(server)
     carol.send("carol")
     await carol.expect_text(r"^\* You joined #lobby$")
+    carol.send("/msg alice are you there?")  # not logged in: not kept, and told how it could be
+    await carol.expect_text(r"^\* Nobody is using the nickname alice right now\. \(alice is offline; "
+                            r"log in to leave a message for when they are back\)$")
     carol.send("/msg NickServ IDENTIFY sesame1234")
     await carol.expect_text(r"^\[private\] -NickServ- You're now logged in as carol")
     carol.send("/msg alice lunch tomorrow?")  # told at once that it is kept, then shown sent

@@ -103,11 +103,33 @@ def find_target(
     if user is None or not user.registered:
         account = kept_for(ctx, key) if text else None
         if account is None:
-            error(n.ERR_NOSUCHNICK, target, "No such nick/channel")
+            error(n.ERR_NOSUCHNICK, target, not_here(ctx, key) if text else NO_SUCH_NICK)
         else:
             _to_account(ctx, account, text, tags)
         return None
     return user
+
+
+NO_SUCH_NICK = "No such nick/channel"
+SHOWN_ELSEWHERE = 3  # of an account's other nicks, named in a 401 at most
+
+
+def not_here(ctx: Context, key: str) -> str:
+    """The 401 for a PRIVMSG to a nick nobody holds (`key`, casefolded) that is an
+    account's name and cannot wait for its owner (`kept_for`): what the sender can do
+    instead. Its owner is online under another nick (NickServ INFO names it to anyone),
+    or the sender, not logged in, could leave a message once logged in."""
+    account = ctx.state.accounts.get(key)
+    if account is None:
+        return NO_SUCH_NICK
+    online = sorted(u.nick for u in ctx.state.logged_in_to(key))
+    if online:
+        more = len(online) - SHOWN_ELSEWHERE
+        nicks = ", ".join(online[:SHOWN_ELSEWHERE]) + (f" and {more} more" if more > 0 else "")
+        return f"{NO_SUCH_NICK}: {account.name} is online as {nicks}"
+    if ctx.user.account is None and ctx.svc.store is not None and ctx.config.history.enabled:
+        return f"{NO_SUCH_NICK}: {account.name} is offline; log in to leave a message for when they are back"
+    return NO_SUCH_NICK
 
 
 def offline_account(ctx: Context, name: str) -> Account | None:
