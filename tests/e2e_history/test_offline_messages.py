@@ -231,7 +231,8 @@ async def test_an_owner_connected_under_another_nick_is_not_offline(stored, clie
     tablet = await logged_in(server, "alice_tab", password="correct-horse", account_name="alice")
     clients.append(tablet)
     phone.send("PRIVMSG alice :a note to self")
-    assert (await phone.expect("401")).params[1:] == ["alice", "No such nick/channel: alice is online as alice_phone, alice_tab"]
+    both = "No such nick/channel: alice is online as alice_phone, alice_tab"
+    assert (await phone.expect("401")).params[1:] == ["alice", both]
     assert await history(bob, "CHATHISTORY LATEST alice * 10") == []
 
 

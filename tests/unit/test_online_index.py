@@ -86,8 +86,11 @@ def test_the_index_of_who_is_online_as_an_account_is_what_a_walk_finds(steps: li
 
 def test_a_quit_leaves_the_account_named_for_its_announcement_and_the_index_without_it() -> None:
     state = ChatState(0.0)
-    for ev in [AccountRegistered("alice", "Alice", "h", "s", "", 0.5), Connected(UIDS[0], "10.0.0.1", "h", False, 1.0),
-               NickSet(UIDS[0], "al", 1.0, "m1"), Registered(UIDS[0], "~u", "r", 1.1), LoggedIn(UIDS[0], "alice", 1.2, "m2")]:  # fmt: skip
+    arriving: list[Event] = [
+        AccountRegistered("alice", "Alice", "h", "s", "", 0.5), Connected(UIDS[0], "10.0.0.1", "h", False, 1.0),
+        NickSet(UIDS[0], "al", 1.0, "m1"), Registered(UIDS[0], "~u", "r", 1.1), LoggedIn(UIDS[0], "alice", 1.2, "m2"),
+    ]
+    for ev in arriving:
         apply(state, ev)
     assert [u.uid for u in state.logged_in_to("alice")] == [UIDS[0]]
     outcome = apply(state, UserQuit(UIDS[0], "bye", 2.0, "m3"))
