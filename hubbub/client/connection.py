@@ -385,6 +385,25 @@ class Client:
     def history_supported(self) -> bool:
         return self.protocol.history_supported
 
+    def mark_read(self, target: str, when: datetime) -> bool:
+        """Mark `target` read up to `when` (the server-time of the newest message read) for
+        the account, on every connection of it (`MARKREAD`); False where no marker of it
+        is kept (no `draft/read-marker`, not logged in, a conversation the server refused)."""
+        ok = self._require().mark_read(target, when)
+        self._flush()
+        return ok
+
+    def request_read_marker(self, target: str) -> bool:
+        """Ask for the account's read marker of `target` (a `ReadMarker` event); False where none is kept."""
+        ok = self._require().request_read_marker(target)
+        self._flush()
+        return ok
+
+    @property
+    def read_markers_supported(self) -> bool:
+        """The server keeps read markers for us: `draft/read-marker`, logged in to an account."""
+        return self.protocol.read_markers_supported
+
     @property
     def account(self) -> str | None:
         """The account this connection is logged in to (900), or None."""

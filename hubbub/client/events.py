@@ -350,6 +350,17 @@ class HistoryTargets(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ReadMarker(Event):
+    """The account's read marker of a conversation (`draft/read-marker`): everything said
+    in it up to `time` was read, on this connection or on another of the account's
+    (the server tells them all when it moves, and a channel's on joining it). `time` is
+    None when nothing is marked yet (`*`)."""
+
+    target: str
+    time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class LabeledResponse(Event):
     """Everything the server answered to one labeled command (labeled-response)."""
 

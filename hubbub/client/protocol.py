@@ -3,9 +3,9 @@
 `ClientProtocol` is everything a client must know about IRC: the registration
 state machine (CAP LS 302, REQ, SASL PLAIN, CAP END, NICK/USER, a fallback nick),
 answering PING, ISUPPORT, channel membership, batches, server-time, echo-message,
-labeled-response and chathistory. The asyncio layer (`connection.py`) only moves
-lines between a socket and this object, so every rule here is tested by feeding
-lines, and the same core could serve another transport.
+labeled-response, chathistory and read markers. The asyncio layer (`connection.py`)
+only moves lines between a socket and this object, so every rule here is tested by
+feeding lines, and the same core could serve another transport.
 
 Registration moves through `Phase` in one direction per connection:
 IDLE -> CAP_LS -> CAP_REQ -> SASL -> WELCOME -> BURST -> READY, skipping what the
@@ -39,9 +39,10 @@ __all__ = ["DEFAULT_CAPS", "ClientProtocol", "Phase", "nick_of", "refuses_passwo
 # name it either way; labeled-response and chathistory are only useful with batch.
 DEFAULT_CAPS = frozenset({
     "account-notify", "account-tag", "away-notify", "batch", "cap-notify", "chathistory",
-    "draft/chathistory", "draft/event-playback", "echo-message", "extended-join", "labeled-response",
-    "message-tags", "multi-prefix", "sasl", "server-time",
+    "draft/chathistory", "draft/event-playback", "draft/read-marker", "echo-message", "extended-join",
+    "labeled-response", "message-tags", "multi-prefix", "sasl", "server-time",
 })
+READ_MARKER = "draft/read-marker"
 _NEEDS_BATCH = frozenset({"labeled-response", "chathistory", "draft/chathistory", "draft/event-playback"})
 CAP_REQ_BUDGET = 400  # bytes of capability names per CAP REQ line
 SASL_CHUNK = 400  # AUTHENTICATE payloads are sent in 400-byte pieces
@@ -189,6 +190,10 @@ class ClientProtocol:
         self.silences: dict[str, str] = {}
         self._silence_listed: list[str] | None = None  # 271 lines being collected
         self._silence_restoring: str | None = None  # the PING token after the masks given again
+        # Conversations the server keeps no read marker of for us (folded): it said so once
+        # (FAIL MARKREAD INVALID_PARAMS: a person without an account, a service) and is not
+        # asked again on this connection. A new one may be logged in otherwise: asked again.
+        self._unmarked: set[str] = set()
 
     # -- the transport's side ---------------------------------------------------------
 
@@ -211,6 +216,7 @@ class ClientProtocol:
         self._pacing = None
         self._silence_listed = None
         self._silence_restoring = None
+        self._unmarked.clear()
         self.account = None
         self.away = None
         self._out.clear()
@@ -280,6 +286,17 @@ class ClientProtocol:
     def silence_supported(self) -> bool:
         """The server keeps a server-side ignore list (ISUPPORT `SILENCE`)."""
         return self.isupport.silence_limit is not None
+
+    @property
+    def read_markers_supported(self) -> bool:
+        """The server keeps read markers for us (`draft/read-marker`): they belong to an
+        account, so only once logged in to one."""
+        return READ_MARKER in self.caps and self.account is not None
+
+    def keeps_marker(self, target: str) -> bool:
+        """Whether a read marker of `target` can be set or asked for now: read markers
+        are kept, and the server did not say it keeps none of this conversation."""
+        return self.read_markers_supported and self.isupport.casefold(target) not in self._unmarked
 
     def is_me(self, nick: str) -> bool:
         return bool(nick) and self.isupport.same(nick, self.nick)
@@ -473,6 +490,25 @@ class ClientProtocol:
             ref = _timestamp(time)
         self._send("CHATHISTORY", "BEFORE", target, ref, str(limit))
         self._asked_history(target, limit)
+        return True
+
+    def mark_read(self, target: str, when: datetime) -> bool:
+        """Tell the server (and so the account's other connections) that `target` was read
+        up to `when`, the server-time of the newest message read (`MARKREAD <target>
+        timestamp=...`); False where no marker of it is kept. The server keeps the later
+        of this and the marker it has, and answers with it (a `ReadMarker`)."""
+        if not self.keeps_marker(target):
+            return False
+        self._send("MARKREAD", target, _timestamp(when))
+        return True
+
+    def request_read_marker(self, target: str) -> bool:
+        """Ask for the account's read marker of `target` (`MARKREAD <target>`), answered as
+        a `ReadMarker`; False where none is kept. A channel's comes unasked on joining it;
+        a private conversation's only when asked."""
+        if not self.keeps_marker(target):
+            return False
+        self._send("MARKREAD", target)
         return True
 
     # -- internals: output ----------------------------------------------------------
@@ -1162,11 +1198,30 @@ class ClientProtocol:
         listed, self._silence_listed = self._silence_listed or [], None
         self._emit(ev.SilenceList(tuple(listed)))
 
+    # -- read markers (draft/read-marker) -------------------------------------------------
+
+    def _on_markread(self, message: Message) -> None:
+        """`MARKREAD <target> timestamp=...` (or `*`): the account's marker, as asked, as
+        set by us or another of its connections, or told on joining a channel."""
+        target, value = message.param(0), message.param(1)
+        if not target or not value:
+            self._emit(ev.Unhandled(message))
+            return
+        when = None if value == "*" else _parse_time(value.removeprefix("timestamp="))
+        if when is None and value != "*":
+            self._emit(ev.Unhandled(message))
+            return
+        self._emit(ev.ReadMarker(target, when))
+
     def _standard_reply(self, message: Message) -> None:
         params = message.params
         context = tuple(params[2:-1])
         if message.command == "FAIL" and message.param(0) == "CHATHISTORY" and context:
             self._history_answered(context[-1])  # refused: that request has its answer
+        if (message.command == "FAIL" and message.param(0) == "MARKREAD" and message.param(1) == "INVALID_PARAMS"
+                and context and not context[-1].startswith("timestamp=")):
+            # `<target> :Invalid target` (not `<value> :Invalid timestamp`): no marker of it is kept for us
+            self._unmarked.add(self.isupport.casefold(context[-1]))
         self._emit(ev.StandardReply(
             message.command,  # type: ignore[arg-type]
             message.param(0), message.param(1), context, params[-1] if len(params) > 2 else ""))

@@ -5,6 +5,11 @@ each private conversation), their lines, members, topics and unread and mention
 markers, and which one is on screen. `apply(event)` folds one event in and returns an
 `Update` that says what changed, so a UI redraws only that and knows when to ring
 the bell. Nothing here draws or does I/O, so all of it is tested by feeding events.
+
+Read markers (`draft/read-marker`) keep the unread counts of the account's devices in
+step: what is looked at here is noted (`Update.mark_read`, then `marks_due()` says
+what to send), and a marker the server tells (read on another device) takes back the
+counts of what was said up to it.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class Line:
     msgid: str | None = None
     history: bool = False  # fetched with chathistory, not seen live
     answering: str = ""  # a reply's `(↪ carol: "…") `, which its text begins with
+    # its time is the server's (server-time), not this machine's clock: a read marker is
+    # set from it, since the account's other devices compare it with the server's times
+    stamped: bool = False
 
     @property
     def own_text(self) -> str:
@@ -139,6 +147,9 @@ class Update:
     # registered: the private conversations with messages since this time are to be asked
     # for (CHATHISTORY TARGETS), and opened (logged in to an account: app.py asks)
     targets_since: datetime | None = None
+    # a conversation was read past the account's read marker: `marks_due()` has a MARKREAD
+    # to send, after a pause (a burst of messages read is one MARKREAD, as in the web client)
+    mark_read: bool = False
 
     def merge(self, other: Update) -> None:
         self.lines += other.lines
@@ -153,6 +164,7 @@ class Update:
         self.older_wanted |= other.older_wanted
         self.latest_wanted |= other.latest_wanted
         self.targets_since = other.targets_since or self.targets_since
+        self.mark_read |= other.mark_read
 
 
 def _words_pattern(words: list[str]) -> re.Pattern[str]:
@@ -327,6 +339,15 @@ def _event_text(event: ev.Joined | ev.Parted | ev.Kicked | ev.UserQuit | ev.Nick
     return "mode", f"{event.by} {in_words(changes, event.target)} ({raw})"
 
 
+def _newest_message(buffer: Buffer) -> datetime | None:
+    """The server-time of the newest message a buffer shows: what a read marker is set
+    to once it is read (None when it shows none stamped by the server)."""
+    for line in reversed(buffer.lines):
+        if line.stamped and line.kind in _UNREAD_KINDS:
+            return line.time
+    return None
+
+
 def _placed(item: ev.Event) -> tuple[str | None, datetime] | None:
     """The msgid and time of a message or event of fetched history, where it has a time."""
     when = getattr(item, "time", None)
@@ -413,6 +434,15 @@ class ChatState:
         # The server's words when it refused its password on this attempt (464): the
         # disconnection that follows is final, and says what to do instead of a retry
         self._password_refused: str | None = None
+        # Whether someone is looking (the terminal has the focus, where it says so): only
+        # then is what arrives in the buffer on screen read, and marked read on the server.
+        self.focused = True
+        # The account's read markers (folded conversation name -> time read up to), as the
+        # server told them or as we set them: kept for conversations not open yet, which
+        # then open with what was read elsewhere not unread. A marker only moves forward.
+        self._markers: dict[str, datetime] = {}
+        # What was read here since the last `marks_due()`: buffer -> its newest message then
+        self._reading: dict[Buffer, datetime] = {}
         self._handlers: dict[type[ev.Event], Callable[[Any, Update], None]] = {
             ev.Connecting: self._connecting, ev.Connected: self._connected,
             ev.Registered: self._registered, ev.Disconnected: self._disconnected,
@@ -424,7 +454,7 @@ class ChatState:
             ev.Reply: self._reply, ev.StandardReply: self._standard, ev.History: self._history,
             ev.Wallops: self._wallops, ev.Unhandled: self._unhandled, ev.Reacted: self._reacted,
             ev.Silenced: self._silenced, ev.SilenceList: self._silence_list,
-            ev.HistoryTargets: self._history_targets,
+            ev.HistoryTargets: self._history_targets, ev.ReadMarker: self._read_marker,
         }
 
     # -- buffers ------------------------------------------------------------------------
@@ -452,6 +482,7 @@ class ChatState:
         self.current = buffer
         buffer.unread = 0
         buffer.mentioned = False
+        self._note_read(buffer, update)
         return update
 
     def select_index(self, index: int) -> Update | None:
@@ -469,6 +500,7 @@ class ChatState:
             return Update()
         index = self.buffers.index(buffer)
         self.buffers.remove(buffer)
+        self._reading.pop(buffer, None)  # closed before its MARKREAD went: not marked
         if self.current is buffer:
             return self.select(self.buffers[max(0, index - 1)])
         return Update(buffers=True)
@@ -478,6 +510,90 @@ class ChatState:
         update = Update()
         self._add(buffer or self.current, Line(self.clock(), "error" if error else "info", text), update)
         return update
+
+    # -- read markers (draft/read-marker) --------------------------------------------------
+
+    def set_focused(self, focused: bool) -> Update:
+        """The terminal gained or lost the focus: once back, the buffer on screen is read."""
+        update = Update()
+        self.focused = focused
+        self._note_read(self.current, update)
+        return update
+
+    def read_marker(self, name: str) -> datetime | None:
+        """Up to when the account has read a conversation, as far as we know."""
+        return self._markers.get(self.isupport.casefold(name))
+
+    def marks_due(self) -> list[tuple[str, datetime]]:
+        """The conversations read here past the account's marker since the last call, each
+        with the server-time of its newest message read then: the MARKREADs to send now.
+        Each is the marker from now on, so none is sent twice or moved backwards. One
+        closed meanwhile is left out (`close`; the web client does the same)."""
+        self._note_read(self.current, Update())  # what came into view meanwhile (history) is read too
+        due: list[tuple[str, datetime]] = []
+        for buffer, newest in self._reading.items():
+            if self._past_marker(buffer.name, newest):
+                self._markers[self.isupport.casefold(buffer.name)] = newest
+                due.append((buffer.name, newest))
+        self._reading.clear()
+        return due
+
+    def _past_marker(self, name: str, when: datetime) -> bool:
+        """Whether `when` is later than the account's marker of `name` (or none is known)."""
+        marker = self.read_marker(name)
+        return marker is None or when > marker
+
+    def _read_elsewhere(self, buffer: Buffer, line: Line) -> bool:
+        """Whether the account had read `line` already (on another device: its read marker
+        is at or after it), so that it is not unread here."""
+        marker = self.read_marker(buffer.name)
+        return marker is not None and line.time <= marker
+
+    def _note_read(self, buffer: Buffer, update: Update) -> None:
+        """`buffer` is on screen to someone looking: its newest message is read, and to be
+        marked read on the server unless the account's marker is there already. The server
+        buffer keeps no marker."""
+        if buffer is not self.current or buffer is self.server or not self.focused:
+            return
+        newest = _newest_message(buffer)
+        if newest is None or not self._past_marker(buffer.name, newest):
+            return
+        noted = self._reading.get(buffer)
+        if noted is None or newest > noted:
+            self._reading[buffer] = newest
+            update.mark_read = True
+
+    def _read_marker(self, event: ev.ReadMarker, update: Update) -> None:
+        """The account's marker moved (read on another device, or our own MARKREAD's
+        answer), or was told on joining or asked for: remembered for the conversation,
+        open or not, and what was said up to it is no longer unread. What came after it
+        stays unread. An older marker than the one known changes nothing."""
+        if event.time is None or not self._past_marker(event.target, event.time):
+            return
+        self._markers[self.isupport.casefold(event.target)] = event.time
+        buffer = self.find(event.target)
+        if buffer is not None and self._recount(buffer, event.time):
+            update.buffers = True
+
+    def _recount(self, buffer: Buffer, marker: datetime) -> bool:
+        """The unread count and mention of `buffer` once what was said up to `marker` is
+        read: of the lines counted (the newest that count), those after it stay. Whether
+        anything changed."""
+        unread, mentioned, counted = 0, False, 0
+        for line in reversed(buffer.lines):
+            if counted >= buffer.unread:
+                break
+            if not self._counts(buffer, line):
+                continue
+            counted += 1
+            if line.time > marker:
+                unread += 1
+                mentioned = mentioned or line.mention
+        mentioned = mentioned and buffer.mentioned
+        if (unread, mentioned) == (buffer.unread, buffer.mentioned):
+            return False
+        buffer.unread, buffer.mentioned = unread, mentioned
+        return True
 
     # -- what the person asks for ---------------------------------------------------------
 
@@ -543,15 +659,24 @@ class ChatState:
             buffer.msgids.add(line.msgid)
         buffer.lines.append(line)
         update.lines.append((buffer, line))
-        # The server buffer's notices are not conversation: only mentions there count, and
-        # wallops, which are operators talking to each other.
-        counts = (line.kind in _UNREAD_KINDS or line.mention) and (buffer is not self.server or line.mention
-                                                                    or line.kind == "wallops")
-        if buffer is not self.current and counts and not line.own:
+        if buffer is self.current:
+            if line.stamped:  # a message from the server: read as it comes, by someone looking
+                self._note_read(buffer, update)
+        elif self._counts(buffer, line) and not self._read_elsewhere(buffer, line):
             buffer.unread += 1
             update.buffers = True
             if line.mention:
                 buffer.mentioned = True
+
+    def _counts(self, buffer: Buffer, line: Line) -> bool:
+        """Whether `line` counts as unread where it is not on screen: what others say, not
+        comings and goings. The server buffer's notices are not conversation: only
+        mentions there count, and wallops, which are operators talking to each other."""
+        if line.own:
+            return False
+        if buffer is self.server:
+            return line.mention or line.kind == "wallops"
+        return line.kind in _UNREAD_KINDS or line.mention
 
     def _event_line(self, buffer: Buffer, when: datetime, kind: LineKind, text: str, update: Update,
                      nick: str | None = None, msgid: str | None = None) -> None:
@@ -591,6 +716,7 @@ class ChatState:
         said = [line.time for b in self.buffers if b is not self.server
                 for line in b.lines if line.kind in _UNREAD_KINDS]
         update.targets_since = self.targets_asked = max(said) if said else self.clock() - TARGETS_LOOKBACK
+        update.mark_read = bool(self._reading)  # read while the connection was down: marked now
 
     def _disconnected(self, event: ev.Disconnected, update: Update) -> None:
         seconds = None if event.reconnect_in is None else max(1, round(event.reconnect_in))
@@ -660,7 +786,7 @@ class ChatState:
         nick = None if event.from_server else event.source  # a server name is not a person
         answering = self._replying(buffer, event)
         line = Line(event.time, kind, answering + self._shown_text(event), nick, event.own, self._mentions(event),
-                    event.msgid, answering=answering)
+                    event.msgid, answering=answering, stamped="time" in event.tags)
         self._arrived(buffer, line, update)
         if event.own and self.isupport.same(event.target, NICKSERV):
             self._asked_nickserv = self.clock()
@@ -804,6 +930,9 @@ class ChatState:
         kind, text = _event_text(event)
         query = self.find(event.old)
         if query is not None and query.kind is BufferKind.QUERY and self.find(event.new) in (None, query):
+            marker = self._markers.pop(self.isupport.casefold(event.old), None)
+            if marker is not None:  # the conversation is the same: so is what was read of it
+                self._markers[self.isupport.casefold(event.new)] = marker
             query.name = event.new
             update.buffers = True
             update.topic.add(query)
@@ -910,6 +1039,10 @@ class ChatState:
         self._event_line(buffer, event.time, "error" if event.is_error else "info", text, update)
 
     def _standard(self, event: ev.StandardReply, update: Update) -> None:
+        if event.command == "MARKREAD":
+            # Read markers are the client's own doing, in the background: a refusal (a
+            # conversation the server keeps none of) is no business of the person's.
+            return
         if event.kind == "FAIL" and event.command == "CHATHISTORY" and event.context:
             found = self.find(event.context[-1])
             if found is not None:
@@ -1008,7 +1141,8 @@ class ChatState:
             if news_after is not None and buffer is not self.current:  # opened for what came meanwhile
                 # what the other person said: not what our account said from another device
                 news = [line for line in older if line.kind in _UNREAD_KINDS and line.time > news_after
-                        and self.isupport.same(line.nick or "", buffer.name)]
+                        and self.isupport.same(line.nick or "", buffer.name)
+                        and not self._read_elsewhere(buffer, line)]
                 buffer.unread += len(news)
                 buffer.mentioned = buffer.mentioned or any(line.mention for line in news)
                 update.buffers = True
@@ -1022,6 +1156,7 @@ class ChatState:
             buffer.history_done = True
             update.rewritten.add(buffer)
             return
+        self._note_read(buffer, update)  # on screen: what it brought is read (missed lines were, as they came)
         if scrolling and not said and event.full and (older or hidden):
             # a whole page of joins and parts in a busy channel, or of what ignored people
             # said: no end of the history, and the person wants what was said, further back
@@ -1069,7 +1204,8 @@ class ChatState:
             kind: LineKind = "message" if item.kind == "privmsg" else item.kind
             answering = self._replying(buffer, item, page)
             return Line(item.time, kind, answering + self._shown_text(item), item.source, item.own,
-                        self._mentions(item), item.msgid, history=True, answering=answering)
+                        self._mentions(item), item.msgid, history=True, answering=answering,
+                        stamped="time" in item.tags)
         if isinstance(item, ev.Reacted):
             if not item.own and self.is_ignored(item.source, item.prefix):
                 return None

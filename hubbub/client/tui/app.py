@@ -3,6 +3,8 @@
 The app owns a `Client` and a `ChatState`. One worker reads the client's events,
 folds each into the state and redraws what the returned `Update` names; the input
 line is its own widget, so nothing that arrives can overwrite what is being typed.
+What is read here is marked read on the server (`draft/read-marker`) a moment later,
+so that the account's other devices stop counting it unread.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
+from textual.timer import Timer
 
 from hubbub.client.chatlog import ChatLog, default_log_dir
 from hubbub.client.connection import Client, ClientConfig, Subscription
@@ -40,6 +43,10 @@ QUIT_MESSAGE = "hubbub chat"
 # past by itself, looking for what was said: enough for a busy channel's comings and
 # goings, and a channel of nothing else is not read back to its start at one key.
 OLDER_PAGES_FETCHED_ON = 5
+# Seconds between reading a conversation and marking it read on the server (the web
+# client's MARKREAD_DELAY_MS): a burst of messages read, or buffers flicked through, is one
+# MARKREAD each, not one per line.
+MARK_READ_DELAY = 1.5
 
 
 def _allow_alt_digits() -> None:
@@ -121,6 +128,8 @@ class ChatApp(App[int]):
         self._unnamed_log: list[Line] = []
         self._network_named = False
         self._search_at: int | None = None  # the buffer line of the current search match
+        self.mark_read_delay = MARK_READ_DELAY
+        self._mark_timer: Timer | None = None  # set while a MARKREAD waits for the delay
 
     # -- layout ---------------------------------------------------------------------
 
@@ -142,6 +151,7 @@ class ChatApp(App[int]):
         self._ensure_views()
         self._redraw(self.state.select(self.state.server))
         self.query_one(ChatInput).focus()
+        self.watch(self, "app_focus", self._focus_changed, init=False)
         self._events = self.client.subscribe()
         self.client.start()
         self._pump_events(self._events)
@@ -201,6 +211,9 @@ class ChatApp(App[int]):
             self._fetch_on(buffer)
         for buffer in update.latest_wanted:  # the latest page, as a JOIN brings a channel's: no scroll-back
             if self.client.config.fetch_history and self.client.ready and self.client.history_supported:
+                # its read marker first (a channel's comes with its JOIN): known by the time
+                # the history is, what was read on another device is not counted unread
+                self.client.request_read_marker(buffer.name)
                 self.client.request_history(buffer.name)
         since = update.targets_since  # registered: the private conversations held elsewhere meanwhile
         if since is not None and self.client.account and self.client.config.fetch_history and self.client.ready:
@@ -222,10 +235,30 @@ class ChatApp(App[int]):
             self.query_one(TopicBar).show(self.state)
         if update.status or update.selected or current in update.members:
             self._show_status()
+        if update.mark_read:
+            self._schedule_mark_read()
         if update.bell:
             self.bell()
         if update.channel_list and isinstance(self.screen, ChannelListScreen):
             self.screen.show_channels(self.state.channels_listed)
+
+    def _schedule_mark_read(self) -> None:
+        """Mark what was read on the server once MARK_READ_DELAY has passed (a timer already
+        set takes what is read meanwhile too)."""
+        if self._mark_timer is None and self.client.read_markers_supported:
+            self._mark_timer = self.set_timer(self.mark_read_delay, self._mark_read_now)
+
+    def _mark_read_now(self) -> None:
+        self._mark_timer = None
+        if not self.client.ready or not self.client.read_markers_supported:
+            return  # kept: marked once connected again (Update.mark_read on registering)
+        for name, when in self.state.marks_due():
+            self.client.mark_read(name, when)
+
+    def _focus_changed(self, focused: bool) -> None:
+        """The terminal gained or lost the focus (where it reports it): what arrives in
+        the buffer on screen is read only while someone looks at it."""
+        self._redraw(self.state.set_focused(focused))
 
     def _log_lines(self, update: Update) -> None:
         if self.chatlog is None:
@@ -446,5 +479,8 @@ class ChatApp(App[int]):
 
     @work(group="quit")
     async def _leave(self, reason: str) -> None:
+        if self._mark_timer is not None:  # read a moment ago: marked now, not lost with the delay
+            self._mark_timer.stop()
+            self._mark_read_now()
         await self.client.close(reason)
         self.exit(0)

@@ -177,6 +177,7 @@ def _query(ctx: CommandContext, args: str) -> None:
     buffer = ctx.state.open(nick)
     ctx.switch_to(buffer)
     if is_new and ctx.client.ready:
+        ctx.client.request_read_marker(nick)  # not sent unasked, as a channel's is on joining
         ctx.client.request_history(nick)
     if text.strip():
         ctx.client.privmsg(nick, text)
