@@ -38,6 +38,8 @@ TAG_CAPS = {"server-time": WANTS_TIME, "message-tags": WANTS_TAGS, "account-tag"
 # as a labeled-response batch opened then (as finish_label would make it, but open).
 _LABELED_ROWS = 1
 READ_MARKER = "draft/read-marker"
+# A client with it fetches what it missed itself (a login replays it nothing: departures.py)
+CHATHISTORY = "draft/chathistory"
 
 
 

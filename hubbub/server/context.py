@@ -21,7 +21,7 @@ from hubbub.irc.message import Message
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit
 from hubbub.server.cloaks import Cloaks, default_suffix
-from hubbub.server.connection import READ_MARKER, Connection
+from hubbub.server.connection import CHATHISTORY, READ_MARKER, Connection
 from hubbub.server.delivery import new_msgid
 from hubbub.server.departures import Departures
 from hubbub.server.engine import Engine, Then
@@ -208,7 +208,8 @@ class Services:
         conn.leave(reason)
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
-            self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid()))
+            reads = CHATHISTORY in conn.caps
+            self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid(), reads_history=reads))
         conn.close_link()  # after a labeled reply still being collected, if any
 
     def recall_markers(self, conn: Connection) -> None:

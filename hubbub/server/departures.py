@@ -29,6 +29,7 @@ from typing import Any
 from hubbub.irc.casemap import casefold
 from hubbub.server.apply import Outcome
 from hubbub.server.channel import Channel
+from hubbub.server.connection import CHATHISTORY
 from hubbub.server.events import AccountDropped, Event, Kicked, Parted, UserQuit
 from hubbub.server.storage import Departure
 from hubbub.server.user import User
@@ -113,7 +114,7 @@ class Departures:
         the order they were noted."""
         for user in users:
             if user.account is not None and user.conn is not None:
-                self._note_private(user, time)
+                self._note_private(user, time, CHATHISTORY in user.conn.caps)
                 if user.channels:
                     self._note(user, user.channels.values(), time)
         return tuple(Departure(who[2:], channel, when) for (who, channel), when in self._left.items()
@@ -124,12 +125,19 @@ class Departures:
         return self._left.get((_who(user), channel.key))
 
     def left_privately(self, account: str) -> float | None:
-        """When a connection of `account` last quit (or the server stopped under it): what
-        its private conversations held since, it did not see on that connection."""
+        """When a connection of `account` that could not ask for history itself last quit
+        (or the server stopped under it): what its private conversations held since, it
+        did not see on that connection. Else when any connection of it did (a point to
+        start from for a first login with irssi: an offline message found there too)."""
         return self._left.get(("a:" + casefold(account), PRIVATE))
 
-    def _note_private(self, user: User, time: float) -> None:
+    def _note_private(self, user: User, time: float, reads_history: bool = False) -> None:
+        # A connection that reads history itself (the web client) fetches what it missed:
+        # its quit moves no point of the others' (irssi gone since before would lose what
+        # came in between), and is a point only when none is known yet.
         key = (_who(user), PRIVATE)
+        if reads_history and key in self._left:
+            return
         self._left.pop(key, None)
         self._left[key] = time
         self._bound()
@@ -193,7 +201,7 @@ class Departures:
             return
         # Private messages kept for the account from now on were never sent to this
         # connection, however it ended (what a dying one missed before is not known)
-        self._note_private(user, event.time)
+        self._note_private(user, event.time, event.reads_history)
         reason = event.reason
         if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)

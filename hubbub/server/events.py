@@ -91,6 +91,11 @@ class UserQuit(NamedTuple):
     # a quit of a node's clean stop (NodeLost.seen): the time until which its user was
     # shown everything, so that a rejoin elsewhere replays only what came after
     seen: float = 0.0
+    # its connection fetched what it missed itself (draft/chathistory: a web page, not
+    # irssi), as its node knew: its quit is no point to replay private messages from to
+    # the account's clients that cannot (departures.py). Nodes of the version before
+    # leave it out: False, every quit a point, as then.
+    reads_history: bool = False
 
 
 @_event

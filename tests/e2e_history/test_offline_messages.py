@@ -246,3 +246,81 @@ async def test_a_ctcp_query_is_not_kept_but_an_action_is(stored, clients) -> Non
     bob.send("PRIVMSG alice :\x01ACTION waves\x01")
     assert (await bob.expect("301")).params[1] == "alice"
     assert texts(await history(bob, "CHATHISTORY LATEST alice * 10")) == ["\x01ACTION waves\x01"]
+
+
+async def test_targets_names_a_conversation_by_the_nick_its_other_side_is_online_under(stored, clients) -> None:
+    """bob, logged in as `bobby` (his account's nick free): TARGETS names the conversation
+    `bobby`, where a reply reaches him (`bob` is 401 now); once he is gone, `bob` again."""
+    server = await stored()
+    await gone(await account(server, "bob"))
+    alice = await account(server, "alice", *HISTORY)
+    clients.append(alice)
+    bobby = await logged_in(server, "bobby", *HISTORY, account_name="bob")
+    clients.append(bobby)
+    bobby.send("PRIVMSG alice :it's me, on my phone")
+    await alice.expect("PRIVMSG")
+    alice.send(f"CHATHISTORY TARGETS {EVER} 10")
+    await alice.expect("BATCH")
+    assert (await alice.expect("CHATHISTORY")).params[:2] == ["TARGETS", "bobby"]
+    assert (await alice.expect("BATCH")).params[0][0] == "-"
+    assert texts(await history(alice, "CHATHISTORY LATEST bobby * 10")) == ["it's me, on my phone"]
+    await gone(bobby)
+    alice.send(f"CHATHISTORY TARGETS {EVER} 10")
+    await alice.expect("BATCH")
+    assert (await alice.expect("CHATHISTORY")).params[:2] == ["TARGETS", "bob"]
+
+
+async def test_the_login_replay_shows_the_accounts_own_lines_from_another_device_as_its_own(stored, clients) -> None:
+    """alice's phone (`alice_phone`) talked with bob while her IRC client was gone: logged
+    in again, the client is replayed her phone's lines from its own nick (irssi shows them
+    as hers, in the conversation with bob, not in one with `alice_phone`), and bob's lines
+    to the phone as said to its nick."""
+    server = await stored()
+    await gone(await account(server, "alice"))
+    phone = await logged_in(server, "alice_phone", account_name="alice")
+    bob = await account(server, "bob")
+    clients.extend([phone, bob])
+    phone.send("PRIVMSG bob :on my phone now")
+    await bob.expect("PRIVMSG")
+    bob.send("PRIVMSG alice_phone :ok, noted")
+    await phone.expect("PRIVMSG")
+
+    back = await logged_in(server, "alice")
+    clients.append(back)
+    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    said = [(m.source, m.params) for m in replayed if m.command == "PRIVMSG"]
+    assert said == [("alice!~u@127.0.0.1", ["bob", "on my phone now"]), ("bob!~u@127.0.0.1", ["alice", "ok, noted"])]
+
+
+async def test_a_web_page_leaving_does_not_move_what_irssi_is_replayed_from(stored, clients) -> None:
+    """alice's IRC client (no chathistory) left; bob wrote to her phone's page (which reads
+    history itself), which then closed: back, the IRC client is replayed bob's line, said
+    after it left, though the page's quit came after it."""
+    server = await stored()
+    await gone(await account(server, "alice"))
+    phone = await logged_in(server, "alice_phone", *HISTORY, account_name="alice")
+    bob = await account(server, "bob")
+    clients.append(bob)
+    bob.send("PRIVMSG alice_phone :seen on your phone only")
+    await phone.expect("PRIVMSG")
+    await gone(phone)
+    back = await logged_in(server, "alice")
+    clients.append(back)
+    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "seen on your phone only"]]
+
+
+async def test_a_first_login_from_irc_after_the_web_alone_is_replayed_what_waited(stored, clients) -> None:
+    """An account that only ever used a page that reads history: its quit is the point
+    an IRC client's first login is replayed from (the message left for it meanwhile)."""
+    server = await stored()
+    page = await account(server, "alice", *HISTORY)
+    await gone(page)
+    bob = await account(server, "bob")
+    clients.append(bob)
+    bob.send("PRIVMSG alice :left for you")
+    await bob.expect("301")
+    back = await logged_in(server, "alice")
+    clients.append(back)
+    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "left for you"]]

@@ -20,6 +20,7 @@ from hubbub.irc.validate import is_channel_name
 from hubbub.server import access
 from hubbub.server.channel import Channel
 from hubbub.server.commands import command
+from hubbub.server.connection import CHATHISTORY
 from hubbub.server.context import Context
 from hubbub.server.delivery import new_batch_id, server_time
 from hubbub.server.handlers.replies import shown
@@ -27,7 +28,6 @@ from hubbub.server.isupport import BOT_MODE
 from hubbub.server.replay import Replay, parse_timestamp
 from hubbub.server.storage import HistoryQuery, Ref, StoredMessage, dm_key
 
-CHATHISTORY = "draft/chathistory"
 EVENT_PLAYBACK = "draft/event-playback"
 MODES = {"LATEST": 1, "BEFORE": 1, "AFTER": 1, "AROUND": 1, "BETWEEN": 2}  # references each takes
 
@@ -151,12 +151,18 @@ def handle_chathistory(ctx: Context, message: Message) -> None:
 
 
 def other_side(ctx: Context, key: str, account: str | None) -> str:
-    """How the private conversation `key` (dm_key) of `account` is named to it: the other
-    account's holder's nick when online under it, else the account's name."""
+    """How the private conversation `key` (dm_key) of `account` is named to it: where a
+    message to it reaches the other account's owner. Their account's name when they hold
+    that nick, else the nick they are logged in under (the one that spoke last, of
+    several devices: a phone as `bob_phone`); the account's name when they are offline
+    (a message to it waits for them: handlers/messaging.py `kept_for`)."""
     a, _, b = key[3:].partition(" ")
     other = b if a == account else a
     holder = ctx.state.find_user(other)
-    return holder.nick if holder is not None and holder.account == other else other
+    if holder is not None and holder.account == other:
+        return holder.nick
+    online = ctx.state.logged_in_to(casefold(other))
+    return max(online, key=lambda u: (u.last_message, u.signon)).nick if online else other
 
 
 def _targets(ctx: Context, message: Message) -> None:
@@ -244,6 +250,24 @@ def autoreplay(
     ctx.run_query(lambda: store.history(query), replay, lambda error: done())  # the JOIN stands anyway
 
 
+def as_seen_here(ctx: Context, account: str, messages: list[StoredMessage]) -> list[StoredMessage]:
+    """A private conversation's lines as this connection would have had them live: what
+    its account said (from another device, under another nick) comes from its own nick,
+    which IRC clients show as its own lines in the conversation (with the other nick,
+    irssi opens a conversation with that nick, as with a stranger); what was said to it
+    is to its nick now (not an older one, nor the account's name it waited under)."""
+    mine = casefold(account)
+    user = ctx.user
+    seen = []
+    for m in messages:
+        if m.account is not None and casefold(m.account) == mine:
+            m = m._replace(source=user.prefix)
+        elif m.params:
+            m = m._replace(params=(user.nick, *m.params[1:]))
+        seen.append(m)
+    return seen
+
+
 def replay_private(ctx: Context) -> None:
     """To a client logged in that cannot ask for history (no draft/chathistory: irssi,
     most IRC clients): what its account's private conversations held since a connection
@@ -277,7 +301,7 @@ def replay_private(ctx: Context) -> None:
 
         def replay(messages: list[StoredMessage]) -> None:
             if messages and not ctx.conn.gone:
-                send_history(ctx, shown_as, messages, bracketed=True, told=ctx.user.nick)
+                send_history(ctx, shown_as, as_seen_here(ctx, account, messages), bracketed=True, told=ctx.user.nick)
             one_by_one(keys)
 
         ctx.run_query(lambda: store.history(query), replay, lambda error: None)
