@@ -413,6 +413,10 @@ class ChatState:
         self.away: str | None = None
         self._attempt = 0
         self.highlights: list[str] = []  # words that count as a mention, besides our nick
+        # The account logged in to (900): its name is a mention too, as our nick is. With
+        # several devices of one account the nicks differ (alice_, alice_phone), and
+        # people write to the person by the name they know.
+        self.account: str | None = None
         self.ignores: list[str] = []  # nicks or nick!user@host masks whose messages are hidden
         self.channels_listed: list[ListedChannel] = []
         self.listing = False  # a /list answer is being collected
@@ -598,7 +602,8 @@ class ChatState:
     # -- what the person asks for ---------------------------------------------------------
 
     def _update_mentions(self) -> None:
-        self._mention = _words_pattern([self.nick, *self.highlights] if self.nick else self.highlights)
+        names = [name for name in (self.nick, self.account) if name]
+        self._mention = _words_pattern([*names, *self.highlights])
 
     def add_highlight(self, word: str) -> bool:
         """Count `word` as a mention from now on; False if it already was."""
@@ -696,6 +701,8 @@ class ChatState:
             self._event_line(self.server, self.clock(), "info", f"{verb} to {where}…", update)
 
     def _connected(self, event: ev.Connected, update: Update) -> None:
+        self.account = None  # a new connection: logged in again, or not (900)
+        self._update_mentions()
         self._set_status("connecting", f"Connected to {event.host}:{event.port}, logging in…", update)
 
     def _registered(self, event: ev.Registered, update: Update) -> None:
@@ -1003,6 +1010,11 @@ class ChatState:
     def _reply(self, event: ev.Reply, update: Update) -> None:
         if event.code == "900":  # logged in: NickServ's warning about the nick is past
             self._nickserv_warning = None
+            self.account = event.params[1] if len(event.params) > 2 else None
+            self._update_mentions()
+        elif event.code == "901":  # logged out
+            self.account = None
+            self._update_mentions()
         if self.listing and event.code in ("321", "322", "323"):
             if event.code == "322" and len(event.params) >= 2:
                 users = int(event.params[1]) if event.params[1].isdigit() else 0

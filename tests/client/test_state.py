@@ -252,6 +252,23 @@ def test_highlight_words_count_as_mentions() -> None:
     assert not state.apply(message("bob", "#a", "deploy again")).bell
 
 
+def test_the_account_logged_in_to_counts_as_a_mention_under_another_nick() -> None:
+    """On a second device as `alice_`, "alice: ..." is still for us; logged out, or on a
+    new connection before logging in, it is not."""
+    state = connected("alice_")
+    state.apply(ev.Joined("#a", "alice_", True, T))
+    state.apply(ev.Joined("#b", "alice_", True, T))
+    assert not state.apply(message("bob", "#a", "alice: lunch?")).bell
+    state.apply(ev.Reply("900", ("alice_!~a@h", "alice", "You are now logged in as alice"), T))
+    assert state.apply(message("bob", "#a", "alice: lunch?")).bell
+    assert state.apply(message("bob", "#a", "alice_: you too")).bell  # the nick still counts
+    state.apply(ev.Reply("901", ("alice_!~a@h", "You are now logged out"), T))
+    assert not state.apply(message("bob", "#a", "alice: gone?")).bell
+    state.apply(ev.Reply("900", ("alice_!~a@h", "alice", "You are now logged in as alice"), T))
+    state.apply(ev.Connected("localhost", 6667, False))
+    assert not state.apply(message("bob", "#a", "alice: new connection")).bell
+
+
 def test_a_highlight_word_in_a_script_without_spaces_is_found_inside_a_run_of_text() -> None:
     state = connected()
     state.apply(ev.Joined("#a", "alice", True, T))
