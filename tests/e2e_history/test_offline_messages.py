@@ -34,6 +34,11 @@ async def logged_in(
     return client
 
 
+async def replay_to(client: LineClient) -> list:
+    """What a client that logged in is replayed, up to the closing NOTICE."""
+    return await client.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+
+
 async def gone(client: LineClient) -> None:
     client.send("QUIT")
     await client.closed()
@@ -287,7 +292,7 @@ async def test_the_login_replay_shows_the_accounts_own_lines_from_another_device
 
     back = await logged_in(server, "alice")
     clients.append(back)
-    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    replayed = await replay_to(back)
     said = [(m.source, m.params) for m in replayed if m.command == "PRIVMSG"]
     assert said == [("alice!~u@127.0.0.1", ["bob", "on my phone now"]), ("bob!~u@127.0.0.1", ["alice", "ok, noted"])]
 
@@ -306,7 +311,7 @@ async def test_a_web_page_leaving_does_not_move_what_irssi_is_replayed_from(stor
     await gone(phone)
     back = await logged_in(server, "alice")
     clients.append(back)
-    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    replayed = await replay_to(back)
     assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "seen on your phone only"]]
 
 
@@ -322,5 +327,5 @@ async def test_a_first_login_from_irc_after_the_web_alone_is_replayed_what_waite
     await bob.expect("301")
     back = await logged_in(server, "alice")
     clients.append(back)
-    replayed = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+    replayed = await replay_to(back)
     assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "left for you"]]
