@@ -19,6 +19,27 @@ const QUOTE_CHARS = 80; // of the message a reply answers, shown above it
 // Kinds of rows one can reply and react to: people talking.
 const ANSWERABLE = new Set(["message", "action", "notice"]);
 
+/**
+ * `done` once the browser has drawn what was just put in the page (its accessibility
+ * tree follows the rendering): a frame, then a moment; a hidden tab gets no frames, a
+ * timer there. Returns what cancels it.
+ */
+function afterDrawn(done) {
+  let frame = null;
+  let timer = null;
+  if (document.hidden) timer = setTimeout(done, 250);
+  else {
+    frame = requestAnimationFrame(() => {
+      frame = null;
+      timer = setTimeout(done, 50);
+    });
+  }
+  return () => {
+    if (frame !== null) cancelAnimationFrame(frame);
+    if (timer !== null) clearTimeout(timer);
+  };
+}
+
 function presenceText(rec) {
   const reason = rec.text ? ` (${stripFormatting(rec.text)})` : "";
   switch (rec.kind) {
@@ -88,8 +109,8 @@ export class MessageList {
     // (at once, or when the conversation's catch-up ends), the view opens there (openAtLine).
     this.opening = false;
     this.seenEnd = 0; // the buffer's end at the last update: what arrived since is "new"
-    this.hushFrame = null; // ends the busy state: an animation frame, then a timer
-    this.hushTimer = null;
+    this.hushing = null; // cancels what ends the busy state (afterDrawn)
+    this.olderLater = null; // cancels older rows drawn once a live line is (update)
     this.seenSeq = 0; // the newest record drawn or counted below: live ones after it are news
     this.newsWaiting = false; // news held back from a bulk drawing, appended once it is over
     this.recountFrame = null; // a count of the lines below, after a scroll, in the next frame
@@ -330,7 +351,23 @@ export class MessageList {
     this.seenEnd = b.end;
     this.noteSeen();
     this.updateStatus();
-    if (!live && this.container.scrollTop < EDGE_PX) this.loadOlder();
+    if (this.container.scrollTop >= EDGE_PX) return;
+    // Rows above to draw (a page of history came in the same frame as the live line: a
+    // conversation opened with /msg gets its echo and its history at once), drawn in
+    // bulk: the log is busy while they go in, which would keep the live line from being
+    // read out. They go in once it is drawn, as they would have had they come alone.
+    if (live) this.loadOlderSoon();
+    else this.loadOlder();
+  }
+
+  /** loadOlder() once what was just drawn is (afterDrawn), if still near the top. */
+  loadOlderSoon() {
+    if (this.olderLater) return;
+    const b = this.buffer;
+    this.olderLater = afterDrawn(() => {
+      this.olderLater = null;
+      if (this.buffer === b && this.container.scrollTop < EDGE_PX) this.loadOlder();
+    });
   }
 
   updateStatus() {
@@ -610,23 +647,16 @@ export class MessageList {
   hush() {
     this.unhush(); // a bulk draw while one is pending: busy until this one is drawn too
     this.container.setAttribute("aria-busy", "true");
-    const done = () => {
+    this.hushing = afterDrawn(() => {
+      this.hushing = null;
       this.unhush();
       if (this.newsWaiting) this.update(); // the news held back from the bulk goes in now
-    };
-    if (document.hidden) this.hushTimer = setTimeout(done, 250);
-    else {
-      this.hushFrame = requestAnimationFrame(() => {
-        this.hushFrame = null;
-        this.hushTimer = setTimeout(done, 50);
-      });
-    }
+    });
   }
 
   unhush() {
-    if (this.hushFrame !== null) cancelAnimationFrame(this.hushFrame);
-    if (this.hushTimer !== null) clearTimeout(this.hushTimer);
-    this.hushFrame = this.hushTimer = null;
+    if (this.hushing) this.hushing();
+    this.hushing = null;
     this.container.removeAttribute("aria-busy");
   }
 
