@@ -66,10 +66,11 @@ function base64Utf8(text) {
 
 export class IrcClient {
   /**
-   * options: url, nick, password (account password for SASL, optional), serverPassword
-   * (the server's own, PASS, where it asks for one), username, realname, heldNick (the
-   * nick this page had last, before a reload: see reclaimNick), and for tests:
-   * WebSocket, setTimeout, clearTimeout, now, random.
+   * options: url, nick, password (account password for SASL, optional), account (the
+   * account that password is for, when not named like the nick), serverPassword (the
+   * server's own, PASS, where it asks for one), username, realname, heldNick (the nick
+   * this page had last, before a reload: see reclaimNick), and for tests: WebSocket,
+   * setTimeout, clearTimeout, now, random.
    */
   constructor(options) {
     this.options = options;
@@ -86,6 +87,10 @@ export class IrcClient {
     // nick wanted that it held is its own to take back at once (see reclaimNick)
     this.heldNick = options.heldNick || null;
     this.heldBefore = null; // heldNick as it was when the server last registered us
+    // The account SASL logs in to (null: the one named like the nick wanted): the one
+    // named at the start, then the one the server last said we logged in to with the
+    // password we have (900). Kept across connections: a /nick does not change it.
+    this.loginAccount = options.account || null;
     this.status = "idle"; // idle, connecting, registering, registered, waiting, closed
     this.attempt = 0;
     this.ws = null;
@@ -741,6 +746,9 @@ export class IrcClient {
         break;
       case "900":
         this.account = msg.params[2] || null;
+        // Logged in by SASL (before registration only SASL logs in; its 903 may come
+        // first): the account the next connections log in to, whatever nick they have.
+        if (this.account && !this.registered && ["sent", "done"].includes(this.saslState)) this.loginAccount = this.account;
         break;
       case "901":
         this.account = null;
@@ -881,18 +889,33 @@ export class IrcClient {
   onAuthenticate(msg) {
     if (this.saslState !== "started" || msg.params[0] !== "+") return;
     this.saslState = "sent";
-    const account = this.options.account || this.wantedNick;
+    const account = this.saslAccount();
     const payload = base64Utf8(`${account}\0${account}\0${this.options.password}`);
     // SASL chunks are 400 bytes; a payload of an exact multiple ends with "+".
     for (let i = 0; i < payload.length; i += 400) this.send({ command: "AUTHENTICATE", params: [payload.slice(i, i + 400)] });
     if (payload.length % 400 === 0) this.send({ command: "AUTHENTICATE", params: ["+"] });
   }
 
+  /** The account SASL logs in to: the one logged in to last (or named at the start),
+   * else the one named like the nick wanted. */
+  saslAccount() {
+    return this.loginAccount || this.wantedNick;
+  }
+
+  /**
+   * A login that worked once connected (the 900 of a /register, or of an IDENTIFY typed
+   * to NickServ): its account, and `password`, are what the next connections log in with.
+   */
+  loggedInWith(password) {
+    this.options.password = password;
+    if (this.account) this.loginAccount = this.account;
+  }
+
   onSaslResult(msg) {
     if (msg.command === "903") this.saslState = "done";
     else {
       this.saslState = "failed";
-      this.emit("sasl-failed", { text: msg.params[msg.params.length - 1] });
+      this.emit("sasl-failed", { text: msg.params[msg.params.length - 1], account: this.saslAccount() });
     }
     this.endCap();
   }

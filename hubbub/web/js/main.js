@@ -12,7 +12,8 @@ import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
 import { hidePasswords, stripFormatting } from "./format.js";
 import {
-  Landing, activeSetting, activeToRestore, invitedChannels, queriesToRestore, refusedTarget, resumeOnLoad, withInvited,
+  Landing, accountShown, activeSetting, activeToRestore, invitedChannels, loginFailed, queriesToRestore, refusedTarget,
+  resumeOnLoad, tabPart, tabView, withInvited,
 } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,6 +25,10 @@ const SEEN_KEY = "hubbub.seen";
 // The nick this tab had last (sessionStorage: a tab's own, kept across its reloads, not
 // shared with other tabs): see IrcClient's reclaimNick.
 const HELD_NICK_KEY = "hubbub.nick";
+// This tab's own session (sessionStorage): its channels and their keys, its private
+// conversations, the buffer it shows (resume.js: TAB_KEYS). Written to localStorage too,
+// where a new tab starts from; a reload of this tab resumes its own.
+const TAB_KEY = "hubbub.tab";
 const SEEN_KEPT = 200;
 const SEEN_SAVE_MS = 1000;
 const HISTORY_PAGE = 100; // messages per CHATHISTORY request
@@ -54,6 +59,35 @@ function saveSettings(settings) {
 
 function updateSettings(changes) {
   saveSettings({ ...loadSettings(), ...changes });
+}
+
+function loadTab() {
+  try {
+    const tab = JSON.parse(sessionStorage.getItem(TAB_KEY));
+    return tab && typeof tab === "object" && !Array.isArray(tab) ? tab : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveTab(tab) {
+  try {
+    sessionStorage.setItem(TAB_KEY, JSON.stringify(tab));
+  } catch {
+    /* not kept: a reload of this tab resumes what the browser last remembered, as a new tab */
+  }
+}
+
+/** The settings as this tab sees them: the shared ones, with this tab's own session. */
+function loadRemembered() {
+  return tabView(loadSettings(), loadTab());
+}
+
+/** A change to this tab's session (resume.js: TAB_KEYS): kept for its own reloads, and
+ * as what a new tab starts from. */
+function updateTab(changes) {
+  saveTab({ ...(loadTab() || {}), ...changes });
+  updateSettings(changes);
 }
 
 function loadSeen() {
@@ -131,8 +165,9 @@ async function askServer(suggest) {
 
 /** The connect screen; `reason` says why it is shown instead of the session resuming. */
 function showConnectScreen(reason = "") {
-  const settings = loadSettings();
+  const settings = loadRemembered();
   $("connect-nick").value = settings.nick || "";
+  $("connect-account").value = accountShown(settings);
   $("connect-password").value = settings.remember ? settings.password || "" : "";
   $("connect-server-password").value = settings.remember ? settings.serverPassword || "" : "";
   if (settings.usesServerPassword) $("connect-server-password-field").hidden = false;
@@ -167,18 +202,26 @@ function showConnectScreen(reason = "") {
       $("connect-nick").focus();
       return;
     }
+    const account = $("connect-account").value.trim();
+    if (/\s/.test(account)) {
+      $("connect-error").textContent = "An account name cannot contain spaces.";
+      $("connect-account").setAttribute("aria-invalid", "true");
+      $("connect-account").focus();
+      return;
+    }
     const password = $("connect-password").value;
     const serverPassword = $("connect-server-password-field").hidden ? "" : $("connect-server-password").value;
     const remember = $("connect-remember").checked;
     const channels = $("connect-channels").value.split(/[\s,]+/).filter(Boolean).map((c) => (/^[#&]/.test(c) ? c : `#${c}`));
     // The session the password was asked for (a reload) gets its conversations back,
     // and the one that was being looked at.
-    const queries = queriesToRestore(loadSettings(), nick);
-    const active = activeToRestore(loadSettings(), nick);
+    const queries = queriesToRestore(loadRemembered(), nick);
+    const active = activeToRestore(loadRemembered(), nick);
+    // The account field empty: the account named like the nick (SASL logs in to it).
     updateSettings({ nick, channels, remember, usesPassword: !!password, password: remember ? password : undefined,
       usesServerPassword: !!serverPassword, serverPassword: remember ? serverPassword : undefined,
-      account: undefined, autoconnect: true });
-    startSession({ nick, password, serverPassword, channels, queries, active });
+      account: account || undefined, autoconnect: true });
+    startSession({ nick, password, serverPassword, account, channels, queries, active });
   });
   // Shown only now that Connect is handled here: without the scripts the form would be
   // sent to the server instead.
@@ -191,17 +234,21 @@ function showConnectScreen(reason = "") {
 
 // -- a session ---------------------------------------------------------------------------
 
-function startSession({ nick, password, serverPassword = "", channels, queries = [], active = null }) {
+function startSession({ nick, password, serverPassword = "", account = "", channels, queries = [], active = null }) {
   forgetInvite();
+  // This tab's session from now on: what a reload of it (even before it is all back) resumes.
+  const channelKeys = loadRemembered().channelKeys || {};
+  saveTab(tabPart({ channels, channelKeys, queries, active: active === null ? undefined : active }));
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
   for (const [key, ms] of Object.entries(loadSeen())) if (Number(ms) > 0) state.seenBefore.set(key, Number(ms));
   const ignores = loadSettings().ignores;
   if (Array.isArray(ignores)) state.ignores = ignores.filter((m) => typeof m === "string" && m);
-  // the account a login typed to NickServ named, when not the nick (SASL logs in to it)
+  // The account the password is for, when not named like the nick: the one last logged in
+  // to (by SASL, /register or IDENTIFY), or named on the connect screen.
   const client = new IrcClient({ url: websocketUrl(), nick, password, serverPassword: serverPassword || undefined,
-    realname: nick, account: loadSettings().account || undefined, heldNick: loadHeldNick() });
+    realname: nick, account: account || undefined, heldNick: loadHeldNick() });
   // Where the session lands: the buffer looked at before a reload, or the first channel.
   const landing = new Landing({ wanted: active, channels, queries, fold: (name) => state.fold(name) });
   let pendingSwitch = null; // the channel a /join asked for: shown once joined
@@ -211,7 +258,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   let identifyingAs = null; // the account an IDENTIFY typed to NickServ named (null: the nick)
   // Channel keys given to /join (and those remembered from the last visit), by folded
   // name: a keyed channel is rejoined with its key after a reconnection or a reload.
-  const givenKeys = new Map(Object.entries(loadSettings().channelKeys || {}).map(([name, key]) => [state.fold(name), key]));
+  const givenKeys = new Map(Object.entries(channelKeys).map(([name, key]) => [state.fold(name), key]));
   const session = { state, client };
   // What each conversation missed, on a return: the one looked at fetches it at once,
   // the others a few at a time. One request per conversation at once would keep the
@@ -319,8 +366,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   client.on("status", (status) => state.setConnection(status));
   client.on("isupport", () => state.configure({ fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport }));
   client.on("caps", () => view.setSearchAvailable(client.has("soju.im/search")));
-  client.on("sasl-failed", ({ text }) => alertUser(`Login failed: ${text}. You are connected without your account. ` +
-    "No account by that name? Type /register <password> to create one with this nick."));
+  client.on("sasl-failed", ({ text, account }) => alertUser(loginFailed(text, account, client.wantedNick, client.fold)));
   client.on("own-nick", ({ nick }) => {
     saveHeldNick(nick);
     if (askedNick !== null && client.fold(nick) === client.fold(askedNick)) {
@@ -383,6 +429,10 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   }
   client.on("message", (msg) => {
     if (msg.command === "900" && registeringWith !== null) accountCreated();
+    else if (msg.command === "900" && client.account && client.account === client.loginAccount) {
+      // logged in by SASL: the account the next reload logs in to, whatever nick it has by then
+      if (loadSettings().account !== client.account) updateSettings({ account: client.account });
+    }
     if ((msg.command === "376" || msg.command === "422") && !silenced) silenceIgnored();
     replyToCtcp(msg);
     noteRefusal(msg);
@@ -397,14 +447,14 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
   client.on("refused", (refused) => reportRefused(refused));
 
-  /** Logged in to the account a /register created: its password is the one to log in
-   * with from now on (a reconnection, a reload: remembered only if the person asked). */
+  /** Logged in to the account a /register created (or an IDENTIFY named): it and its
+   * password are the ones to log in with from now on (a reconnection, a reload, whatever
+   * the nick then; the password remembered only if the person asked). */
   function accountCreated() {
-    client.options.password = registeringWith;
-    client.options.account = identifyingAs || undefined;
+    client.loggedInWith(registeringWith);
     const remember = !!loadSettings().remember;
     updateSettings({ usesPassword: true, password: remember ? registeringWith : undefined,
-                     account: identifyingAs || undefined });
+                     account: client.account || identifyingAs || undefined });
     registeringWith = identifyingAs = null;
   }
 
@@ -570,13 +620,13 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
   function rememberActive() {
     if (landing.pending) return;
     const active = activeSetting(state.activeBuffer);
-    if (active !== loadSettings().active) updateSettings({ active });
+    if (active !== loadRemembered().active) updateTab({ active });
   }
 
   function rememberChannels() {
     const kept = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.rejoin);
     const keys = Object.fromEntries(kept.filter((b) => b.joinKey).map((b) => [b.name, b.joinKey]));
-    updateSettings({ channels: kept.map((b) => b.name), channelKeys: keys });
+    updateTab({ channels: kept.map((b) => b.name), channelKeys: keys });
   }
 
   // Private conversations are remembered as channels are, to come back after a reload.
@@ -607,7 +657,7 @@ function startSession({ nick, password, serverPassword = "", channels, queries =
     const kept = JSON.stringify(names);
     if (kept === queriesKept) return;
     queriesKept = kept;
-    updateSettings({ queries: names });
+    updateTab({ queries: names });
   }
 
   // -- private conversations held elsewhere (CHATHISTORY TARGETS) ----------------------
@@ -1158,7 +1208,7 @@ function forgetInvite() {
 }
 
 function main() {
-  const settings = loadSettings();
+  const settings = loadRemembered();
   const { resume, reason } = resumeOnLoad(settings);
   if (resume) {
     // A reload resumes the session (the password only if it was remembered); an invite
@@ -1169,7 +1219,7 @@ function main() {
     const invited = invitation();
     const active = invited.length ? invited[0] : activeToRestore(settings, settings.nick);
     const channels = withInvited(invited, settings.channels || []);
-    startSession({ nick: settings.nick, password, serverPassword, channels, queries, active });
+    startSession({ nick: settings.nick, password, serverPassword, account: settings.account, channels, queries, active });
   } else {
     showConnectScreen(reason);
   }

@@ -1,7 +1,8 @@
 // What a page load does with what the browser remembers of the last session (the
-// settings main.js keeps in localStorage): resume it at once, ask for what was not
-// kept, or start afresh; which private conversations come back with it; and which
-// buffer is shown once they are back. Plain rules over plain objects, so that node
+// settings main.js keeps in localStorage, and what each tab keeps of its own in
+// sessionStorage): resume it at once, ask for what was not kept, or start afresh;
+// which private conversations come back with it; which buffer is shown once they are
+// back; and the account it logs in to. Plain rules over plain objects, so that node
 // tests them without a browser.
 
 /** Said on the connect screen when a reload cannot resume by itself for want of the password. */
@@ -19,6 +20,62 @@ export function resumeOnLoad(settings) {
     return { resume: false, reason: PASSWORD_NOT_KEPT };
   }
   return { resume: true, reason: "" };
+}
+
+/**
+ * What each tab keeps of its own session (sessionStorage), over what the browser shares
+ * (localStorage): the channels it is in and their keys, its private conversations, the
+ * buffer it shows. Two tabs of one browser are two sessions: one's /join must not be
+ * what the other's reload rejoins. The rest (the nick chosen, the account and its
+ * password, the ignore list...) is the person's, shared by every tab.
+ */
+export const TAB_KEYS = ["channels", "channelKeys", "queries", "active"];
+
+/** The part of `settings` a tab keeps of its own (the keys it has of TAB_KEYS). */
+export function tabPart(settings) {
+  return Object.fromEntries(TAB_KEYS.filter((key) => settings[key] !== undefined).map((key) => [key, settings[key]]));
+}
+
+/**
+ * The settings as a tab sees them: the shared ones, with the tab's own session (`tab`,
+ * from its sessionStorage) in place of whatever tab wrote last, all of it (what the tab
+ * has not got, it has not got). A tab that has none yet (a new tab, or one that never
+ * started a session) sees the shared ones: it starts where the browser last was.
+ */
+export function tabView(settings, tab) {
+  if (!tab || typeof tab !== "object" || Array.isArray(tab)) return settings;
+  const view = { ...settings };
+  for (const key of TAB_KEYS) {
+    if (tab[key] === undefined) delete view[key];
+    else view[key] = tab[key];
+  }
+  return view;
+}
+
+/**
+ * What the connect screen's Account field shows: the account remembered (the one last
+ * logged in to) when it is not the one named like the nick remembered; else nothing,
+ * which means "the account named like the nickname".
+ */
+export function accountShown(settings) {
+  const { account, nick } = settings;
+  if (typeof account !== "string" || !account) return "";
+  return typeof nick === "string" && nick.toLowerCase() === account.toLowerCase() ? "" : account;
+}
+
+/**
+ * What is said when the login failed (SASL 904) to `account` while connecting as
+ * `nick`. Named like the nick, the account may not exist yet: how to create it. An
+ * account named otherwise (another device's nick, a /nick since) exists, or was
+ * mistyped: creating one named like this nick would be a second account.
+ */
+export function loginFailed(text, account, nick, fold = (name) => name.toLowerCase()) {
+  if (!account || fold(account) === fold(nick)) {
+    return `Login failed: ${text}. You are connected without your account. ` +
+      "No account by that name? Type /register <password> to create one with this nick.";
+  }
+  return `Login to the account ${account} failed: ${text}. You are connected without your account: check ` +
+    `the account's name and its password (/msg NickServ IDENTIFY ${account} <password> logs in from here).`;
 }
 
 /**
