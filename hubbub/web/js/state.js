@@ -759,7 +759,9 @@ export class ChatState {
     // NickServ and ChanServ name you in what they answer ("You're now logged in as jill"):
     // not a mention of you in the sense of someone calling you
     const service = this.isNickServ(nick) || this.fold(nick) === this.fold("ChanServ");
-    const mention = !self && !service && mentions(body, this.nick, this.fold);
+    // The account's name calls us too: on a second device as alice_, "alice: lunch?" is for us
+    const named = mentions(body, this.nick, this.fold) || (!!this.account && mentions(body, this.account, this.fold));
+    const mention = !self && !service && named;
     const replyTo = (msg.tags && msg.tags["+draft/reply"]) || null;
     return this.record(kind, { nick, text: body, self, mention, replyTo }, msg);
   }

@@ -37,6 +37,17 @@ test("our nick is the one the 001 names, whatever was asked for: our lines are o
   assert.deepEqual([mine.self, theirs.self, theirs.mention], [true, false, true]);
 });
 
+test("logged in, the account's name mentions us too, under another nick (a second device); logged out, not", () => {
+  const { s, feed } = setup({ nick: "alice_" });
+  feed(":srv 001 alice_ :Welcome alice_!~u@h", ":alice_!~u@h JOIN #a");
+  feed(":bob!b@h PRIVMSG #a :alice: lunch?");
+  feed(":srv 900 alice_ alice_!~u@h alice :You are now logged in as alice", ":bob!b@h PRIVMSG #a :alice: lunch?");
+  feed(":bob!b@h PRIVMSG #a :alicex is no one");
+  feed(":srv 901 alice_ alice_!~u@h :You are now logged out", ":bob!b@h PRIVMSG #a :alice: still there?");
+  const said = s.buffer("#a").messages.filter((r) => r.kind === "message");
+  assert.deepEqual(said.map((r) => r.mention), [false, true, false, false]);
+});
+
 test("NAMES with multi-prefix and userhost-in-names", () => {
   const { s, feed } = setup();
   feed(":me!u@h JOIN #a", ":srv 353 me = #a :+@dave!d@host me!u@h", ":srv 366 me #a :End");
