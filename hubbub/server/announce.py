@@ -738,11 +738,62 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
                     conn.deliver(out)
             elif target is user and user.conn is not None:
                 user.conn.deliver_unlabeled(out)
+            if target is not None and (target.account is not None or user.account is not None):
+                _to_devices(a, user, target, outcome, out, partial(_said_by, ev, params, user), ev.text)
         own = user.conn
         if own is not None and "echo-message" in own.caps:
             own.deliver(out)
         return
     _to_target(a, user, outcome, out, tags_only=tagmsg, status=status)
+    target = outcome.target
+    if channel is None and target is not None and target.account is not None:
+        _to_devices(a, user, target, outcome, out, None, "", tags_only=True)
+
+
+def _said_by(ev: Said, params: list[str], user: User, prefix: str) -> Outgoing:
+    """`ev` as said from `prefix` (another device's own nick: _to_devices)."""
+    return new_outgoing(new_message(ev.command, params, prefix), ev.time, ev.msgid, ev.tags, user.account,
+                        BOT_MODE in user.modes)  # fmt: skip
+
+
+def _to_devices(
+    a: Announcer, user: User, target: User, outcome: Outcome, out: Outgoing | MultilineOutgoing,
+    said_by: Callable[[str], Outgoing | MultilineOutgoing] | None, text: str, tags_only: bool = False,
+) -> None:  # fmt: skip
+    """A private message reaches every device of the people on both sides, not only the
+    nick it named: this node's other connections logged in to the target's account get
+    it as it is (the phone of `alice` as `alice_phone` sees what bob wrote to `alice`),
+    and those logged in to the sender's, as said from their own nick (`said_by`): IRC
+    clients show such a line as their own, in the conversation with its target, where
+    ZNC's self-messages go (with the other nick, irssi opens a conversation with it).
+    A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`:
+    typing, reactions) goes to the target's devices that read tags. Their SILENCE holds.
+    The copies count as deliveries (`Outcome.delivered`)."""
+    if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
+        return
+    online = a.state.online
+    copies = 0
+    theirs = online.get(casefold(target.account)) if target.account is not None else None
+    if theirs is not None and len(theirs) > 1:
+        for device in theirs.values():
+            conn = device.conn
+            if (conn is None or device is target or device is user or not device.registered
+                    or (tags_only and not conn.tag_mask & WANTS_TAGS)
+                    or (conn.silence is not None and conn.silence.hushes(user))):  # fmt: skip
+                continue
+            conn.deliver(out)
+            copies += 1
+    ours = online.get(casefold(user.account)) if user.account is not None else None
+    if said_by is not None and ours is not None and len(ours) > 1 and ours is not theirs:
+        for device in ours.values():
+            conn = device.conn
+            if conn is None or device is user or device is target or not device.registered:
+                continue
+            conn.deliver(said_by(device.prefix))
+            copies += 1
+    if copies:
+        reached = target.conn is not None and outcome.delivered != 0 and target is not user
+        outcome.delivered = copies + (1 if reached else 0)
 
 
 @announces(SaidMultiline)
@@ -754,11 +805,16 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
         shown = ev.status + channel.name
     else:
         shown = target.nick if target is not None else ev.target
-    out = MultilineOutgoing(
-        user.prefix, shown, ev.lines, command=ev.command, time=ev.time, msgid=ev.msgid, client_tags=ev.tags,
-        account=user.account, bot=BOT_MODE in user.modes,
-    )  # fmt: skip
+    bot = BOT_MODE in user.modes
+
+    def said_by(prefix: str) -> MultilineOutgoing:
+        return MultilineOutgoing(prefix, shown, ev.lines, command=ev.command, time=ev.time, msgid=ev.msgid,
+                                 client_tags=ev.tags, account=user.account, bot=bot)
+
+    out = said_by(user.prefix)
     _to_target(a, user, outcome, out, status=ev.status)
+    if target is not None and (target.account is not None or user.account is not None):
+        _to_devices(a, user, target, outcome, out, said_by, ev.lines[0][0] if ev.lines else "")
 
 
 @announces(SaidToAccount)

@@ -80,7 +80,8 @@ async def bob_wrote_to_alice(
     """alice's phone (a page: alice_, logged in to alice's account, in #lobby, its
     connection through EchoWithHistory and its clock installed) and bob (a raw client
     logged in to his account), who has said `lines` to alice: to her laptop (a raw client
-    holding the nick alice on the same account), not to the phone."""
+    holding the nick alice on the same account); the phone got them too (every device of
+    the account does), and closed the conversation: what they said is history to it now."""
     laptop = await registered_account(web_server.runtime, "alice", PASSWORD)
     bob = await registered_account(web_server.runtime, "bob", "bobs-own-words")
     phone = await open_user()
@@ -93,6 +94,13 @@ async def bob_wrote_to_alice(
         bob.send(f"PRIVMSG alice :{line}")
     for line in lines:
         await laptop.expect("PRIVMSG", "alice", line)
+    await page.wait_for_function(
+        "n => (window.hubbub.state.buffer('bob')?.messages.length || 0) >= n", arg=len(lines), polling=50)
+    await page.clock.run_for(1000)
+    await phone.switch_to("bob")
+    await phone.say("/close")
+    await expect(page.locator("#buffer-list")).not_to_contain_text("bob")
+    await phone.switch_to("#lobby")
     return phone, bob
 
 
