@@ -211,3 +211,34 @@ async def test_a_reload_of_one_of_two_tabs_rejoins_its_own_channels(open_user) -
     await expect(third.locator("#buffer-title")).to_have_text("#kitchen")
     await third.wait_for_function("() => window.hubbub.state.buffer('#lobby')?.joined")
     await expect(buffer_item(third, "#garden")).to_have_count(0)
+
+
+async def test_a_phone_shows_what_was_said_privately_to_the_laptop_and_the_laptop_what_the_phone_said(
+    web_server, open_user, irc_user
+) -> None:  # fmt: skip
+    """The laptop is an IRC client holding `alice`; the phone a page as `alice_phone` on
+    the same account. bob writes to `alice`: the phone shows it, in bob's conversation;
+    the laptop answers: the phone shows the answer there as its own line."""
+    laptop = await registered_account(web_server.runtime, "alice", "alice-words")
+    bob = await registered_account(web_server.runtime, "bob", "bob-words")
+    phone = await open_user()
+    page = phone.page
+    await page.fill("#connect-nick", "alice_phone")
+    await page.fill("#connect-account", "alice")
+    await page.fill("#connect-password", "alice-words")
+    await page.fill("#connect-channels", "#lobby")
+    await page.click("#connect-submit")
+    await registered(page)
+    await logged_in_as(page, "alice")
+    bob.send("PRIVMSG alice :lunch at noon?")
+    await laptop.expect("PRIVMSG", "alice", "lunch at noon?")
+    await expect(buffer_item(page, "bob")).to_be_visible()
+    laptop.send("PRIVMSG bob :yes, see you there")
+    await bob.expect("PRIVMSG", "bob", "yes, see you there")
+    await phone.switch_to("bob")
+    rows = phone.messages().locator(".row")
+    await expect(rows.filter(has_text="lunch at noon?")).to_have_count(1)
+    mine = rows.filter(has_text="yes, see you there")
+    await expect(mine).to_have_count(1)
+    await expect(mine).to_have_class(re.compile(r"\bself\b"))  # the phone's own line, not a stranger's
+    await expect(page.locator("#buffer-list")).not_to_contain_text("alice")  # no conversation with itself
