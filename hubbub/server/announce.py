@@ -71,7 +71,7 @@ from hubbub.server.monitor import EXTENDED_MONITOR, MonitorIndex
 from hubbub.server.snotice import ServerNotices
 from hubbub.server.state import ChatState
 from hubbub.server.user import User
-from hubbub.server.usermodes import format_changes
+from hubbub.server.usermodes import format_changes, refuses_unregistered
 from hubbub.speedups import compiled
 
 E = TypeVar("E", bound=Event)
@@ -739,7 +739,8 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
             elif target is user and user.conn is not None:
                 user.conn.deliver_unlabeled(out)
             if target is not None and (target.account is not None or user.account is not None):
-                _to_devices(a, user, target, outcome, out, partial(_said_by, ev, params, user), ev.text)
+                said_by = partial(_said_by, ev, params, user) if ev.command == "PRIVMSG" else None
+                _to_devices(a, user, target, outcome, out, said_by, ev.text)
         own = user.conn
         if own is not None and "echo-message" in own.caps:
             own.deliver(out)
@@ -767,8 +768,9 @@ def _to_devices(
     clients show such a line as their own, in the conversation with its target, where
     ZNC's self-messages go (with the other nick, irssi opens a conversation with it).
     A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`:
-    typing, reactions) goes to the target's devices that read tags. Their SILENCE holds.
-    The copies count as deliveries (`Outcome.delivered`)."""
+    typing, reactions) goes to the target's devices that read tags; a NOTICE to them
+    only (irssi shows a NOTICE from its own nick as one to itself). Their SILENCE and
+    +R hold. The copies count as deliveries (`Outcome.delivered`)."""
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
         return
     online = a.state.online
@@ -779,7 +781,8 @@ def _to_devices(
             conn = device.conn
             if (conn is None or device is target or device is user or not device.registered
                     or (tags_only and not conn.tag_mask & WANTS_TAGS)
-                    or (conn.silence is not None and conn.silence.hushes(user))):  # fmt: skip
+                    or (conn.silence is not None and conn.silence.hushes(user))
+                    or refuses_unregistered(device, user)):  # fmt: skip
                 continue
             conn.deliver(out)
             copies += 1
@@ -814,7 +817,8 @@ def _said_multiline(a: Announcer, ev: SaidMultiline, outcome: Outcome) -> None:
     out = said_by(user.prefix)
     _to_target(a, user, outcome, out, status=ev.status)
     if target is not None and (target.account is not None or user.account is not None):
-        _to_devices(a, user, target, outcome, out, said_by, ev.lines[0][0] if ev.lines else "")
+        by = said_by if ev.command == "PRIVMSG" else None
+        _to_devices(a, user, target, outcome, out, by, ev.lines[0][0] if ev.lines else "")
 
 
 @announces(SaidToAccount)

@@ -88,3 +88,36 @@ async def test_a_multiline_message_and_a_reaction_reach_the_other_devices(server
     assert [(m.source.split("!")[0], m.params) for m in lines] == [
         ("alice", ["bob", "first line"]), ("alice", ["bob", "second line"])]
     assert commands(await sync(laptop)) == []  # no TAGMSG: the laptop did not ask for tags
+
+
+async def test_a_device_with_plus_r_gets_no_copy_from_someone_without_an_account(server) -> None:
+    laptop, phone, bob = await devices(server)
+    phone.send("MODE alice_phone +R")
+    await phone.expect("MODE")
+    zed = await connected(server, "zed")  # no account
+    zed.send("PRIVMSG alice :from a guest")
+    await laptop.expect("PRIVMSG")
+    bob.send("PRIVMSG alice :from an account")
+    await laptop.expect("PRIVMSG")
+    got = [m.params[1] for m in await sync(phone) if m.command == "PRIVMSG"]
+    assert got == ["from an account"]
+
+
+async def test_several_nicks_of_one_account_named_at_once_get_one_copy_each_device(server) -> None:
+    laptop, phone, bob = await devices(server)
+    bob.send("PRIVMSG alice,alice_phone :hi both")
+    for device in (laptop, phone):
+        await device.expect("PRIVMSG")
+        assert [m for m in await sync(device) if m.command == "PRIVMSG"] == []
+
+
+async def test_a_notice_is_copied_to_the_targets_devices_not_to_the_senders(server) -> None:
+    """irssi shows a NOTICE from its own nick as one to itself: only PRIVMSGs are copied to
+    the sender's other devices."""
+    laptop, phone, bob = await devices(server)
+    start = len(laptop.received)
+    phone.send("NOTICE bob :a notice from the phone")
+    await bob.expect("NOTICE")
+    phone.send("PRIVMSG bob :and a message")
+    await laptop.expect("PRIVMSG")
+    assert [m.command for m in laptop.received[start:] if m.command in ("PRIVMSG", "NOTICE")] == ["PRIVMSG"]

@@ -329,3 +329,32 @@ async def test_a_first_login_from_irc_after_the_web_alone_is_replayed_what_waite
     clients.append(back)
     replayed = await replay_to(back)
     assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "left for you"]]
+
+
+async def test_the_login_replay_and_a_joins_leave_out_ctcp_queries_and_answers(stored, clients) -> None:
+    """irssi answers a CTCP query replayed to it (bob would get a VERSION answer again):
+    neither the private replay nor a channel's on JOIN gives one; an ACTION is words."""
+    server = await stored()
+    await gone(await account(server, "alice"))
+    phone = await logged_in(server, "alice_phone", account_name="alice")
+    bob = await account(server, "bob", channels=("#c",))
+    clients.extend([phone, bob])
+    bob.send("PRIVMSG alice_phone :\x01VERSION\x01")
+    await phone.expect("PRIVMSG")
+    phone.send("NOTICE bob :\x01VERSION some client 1.0\x01")
+    await bob.expect("NOTICE")
+    bob.send("PRIVMSG alice_phone :\x01ACTION waves\x01")
+    await phone.expect("PRIVMSG")
+    bob.send("PRIVMSG #c :\x01VERSION\x01")
+    bob.send("PRIVMSG #c :hello #c")
+    await sync(bob)
+    back = await logged_in(server, "alice")
+    clients.append(back)
+    replayed = await replay_to(back)
+    said = [m.params[1] for m in replayed if m.command in ("PRIVMSG", "NOTICE") and "!" in (m.source or "")]
+    assert said == ["\x01ACTION waves\x01"]  # not the bracketing NOTICEs, the server's
+    back.send("JOIN #c")
+    joined = await back.collect_until("366")
+    back.send("PING :end")
+    joined += await back.collect_until("PONG")
+    assert [m.params[1] for m in joined if m.command == "PRIVMSG"] == ["hello #c"]

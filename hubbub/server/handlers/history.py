@@ -242,12 +242,21 @@ def autoreplay(
         return
 
     def replay(found: list[StoredMessage]) -> None:
+        found = without_ctcp(found)
         if found:
             send_history(ctx, name, found, bracketed=True)
         done()
 
     waiting()
     ctx.run_query(lambda: store.history(query), replay, lambda error: done())  # the JOIN stands anyway
+
+
+def without_ctcp(messages: list[StoredMessage]) -> list[StoredMessage]:
+    """What a replay to a client that cannot ask for history gives it: not the CTCP
+    queries and answers among the lines (`VERSION`, `PING`...: irssi answers a query
+    replayed, to someone who had their answer long ago); an ACTION is words."""
+    return [m for m in messages if not (m.command in ("PRIVMSG", "NOTICE") and m.params and m.params[-1][:1] == "\x01"
+                                        and not m.params[-1].startswith("\x01ACTION"))]  # fmt: skip
 
 
 def as_seen_here(ctx: Context, account: str, messages: list[StoredMessage]) -> list[StoredMessage]:
@@ -300,6 +309,7 @@ def replay_private(ctx: Context) -> None:
         query = HistoryQuery(key, "between", Ref("instant", until), Ref("instant", since), limit, False)
 
         def replay(messages: list[StoredMessage]) -> None:
+            messages = without_ctcp(messages)
             if messages and not ctx.conn.gone:
                 send_history(ctx, shown_as, as_seen_here(ctx, account, messages), bracketed=True, told=ctx.user.nick)
             one_by_one(keys)

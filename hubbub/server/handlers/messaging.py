@@ -274,6 +274,7 @@ def _relay(ctx: Context, message: Message) -> None:
             return
         text = params[1]
     targets: Sequence[str] = (params[0],)
+    reached: set[str] | None = None  # of several targets, the accounts a copy reaches already
     if "," in params[0]:
         # each target once (`bob,BOB,bob`: one copy, as the charybdis family does), in the order named
         once: dict[str, str] = {}
@@ -281,6 +282,7 @@ def _relay(ctx: Context, message: Message) -> None:
             if name:
                 once.setdefault(casefold(name), name)
         targets = list(once.values())
+        reached = set()
         limit = ctx.config.limits.max_targets
         if len(targets) > limit:
             error(n.ERR_TOOMANYTARGETS, params[0], f"Too many targets, the limit is {limit}")
@@ -326,6 +328,13 @@ def _relay(ctx: Context, message: Message) -> None:
             if REGISTERED_ONLY in target.modes and refuses_unregistered(target, user):  # +R: one test for the rest
                 _refused_private(error, target, tagmsg)
                 continue
+            if reached is not None and target.account is not None:
+                # `alice,alice_phone`: one message reaches every device of the account
+                # (announce.py _to_devices), not one per nick of it named
+                account = casefold(target.account)
+                if account in reached:
+                    continue
+                reached.add(account)
             shown, to, to_channel = target.nick, target.uid, False
             if target.away is not None and command == "PRIVMSG":
                 away = target
