@@ -569,7 +569,15 @@ export class ChatState {
       this.emit("append", buffer.key, { count: 1 });
     }
     if (countUnread && TALK.has(record.kind) && !record.self) this.countUnread(buffer, record, mentionAlways);
-    if (record.self && TALK.has(record.kind)) this.readPast(buffer); // spoken there: read
+    if (record.self && TALK.has(record.kind)) {
+      this.readPast(buffer); // spoken there: read
+      if (countUnread && (buffer.unread || buffer.mentions)) {
+        // from another device of ours, answering: what came before it was read there
+        buffer.unread = 0;
+        buffer.mentions = 0;
+        this.emit("buffers");
+      }
+    }
     this.noteSeen(buffer);
     return true;
   }
@@ -1200,7 +1208,8 @@ const HANDLERS = {
     const status = msg.tags["+typing"];
     if (!status || !msg.source || s.isSelf(msg.source.nick)) return;
     const target = msg.params[0];
-    const buffer = s.isChannel(target) ? s.buffer(target) : s.isSelf(target) ? s.buffer(msg.source.nick) : null;
+    // to us, or to another device of our account under its nick (the server copies it here)
+    const buffer = s.isChannel(target) ? s.buffer(target) : s.buffer(msg.source.nick);
     if (!buffer) return;
     const key = s.fold(msg.source.nick);
     if (status === "done") buffer.typing.delete(key);

@@ -141,6 +141,20 @@ test("the topic comes from 332/333 and from TOPIC", () => {
   assert.equal(b.messages.at(-1).kind, "topic");
 });
 
+test("copies from another device of the account: typing to its nick shows in the sender's conversation; our own line read what came before", () => {
+  const { s, feed } = setup({ nick: "alice" });
+  feed(":srv 001 alice :Welcome alice!~u@h", ":bob!b@h PRIVMSG alice_phone :lunch?");
+  const bob = s.buffer("bob");
+  assert.ok(bob, "bob's message to the phone opens bob's conversation here");
+  feed("@+typing=active :bob!b@h TAGMSG alice_phone");
+  assert.deepEqual(s.typingNicks("bob"), ["bob"]);
+  assert.equal(bob.unread, 1);
+  feed(":alice!~u@h PRIVMSG bob :yes, at noon"); // the phone's answer, from our own nick
+  assert.deepEqual([bob.unread, bob.mentions], [0, 0]);
+  feed(":bob!b@h PRIVMSG alice_phone :great");
+  assert.equal(bob.unread, 1);
+});
+
 test("typing notices show until done, a message, or they expire", () => {
   const { s, feed, clock } = joined();
   feed("@+typing=active :bob!b@h TAGMSG #a", "@+typing=paused :carol!c@h TAGMSG #a");
