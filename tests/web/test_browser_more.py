@@ -442,6 +442,22 @@ async def test_two_tabs_of_one_person_keep_their_nicks_when_one_reloads(open_use
     await expect(second.locator("#nick-label")).to_have_text("alice")
 
 
+async def test_a_duplicated_tab_does_not_take_the_nick_of_the_tab_it_was_copied_from(open_user) -> None:
+    """A tab opened from another (window.open, or the browser's Duplicate tab) starts
+    with a copy of its sessionStorage, the nick held included: it is not its own."""
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    async with alice.context.expect_page() as opened:
+        await alice.page.evaluate("window.open(location.href)")
+    copy = await opened.value
+    copy.on("console", lambda m: m.type == "error" and alice.errors.append(m.text))
+    await expect(copy.locator("#nick-label")).to_have_text("alice_")
+    await alice.page.reload()  # its old session closes: the copy waits for "alice" to stay free
+    await expect(alice.page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+    await expect(alice.page.locator("#nick-label")).to_have_text("alice")
+    await expect(copy.locator("#nick-label")).to_have_text("alice_")
+
+
 async def test_after_a_restart_a_nick_taken_meanwhile_gets_an_underscore(open_user, irc_user, web_server) -> None:
     alice = await open_user()
     alice.allowed_errors.append(r"WebSocket connection to .* failed")

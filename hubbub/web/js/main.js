@@ -111,8 +111,13 @@ function saveSeen(points) {
   }
 }
 
+/** The nick this tab held before a reload. Only after a reload: a tab duplicated (or
+ * opened by window.open) starts with a copy of its opener's sessionStorage, and would
+ * take for its own the nick the tab it was copied from still holds. */
 function loadHeldNick() {
   try {
+    const [navigation] = performance.getEntriesByType("navigation");
+    if (!navigation || navigation.type !== "reload") return null;
     return sessionStorage.getItem(HELD_NICK_KEY);
   } catch {
     return null;
