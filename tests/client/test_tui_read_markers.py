@@ -16,6 +16,7 @@ from textual import events
 from textual.pilot import Pilot
 
 from hubbub.app import Runtime
+from hubbub.client import Client
 from hubbub.client.state import Buffer
 from hubbub.client.tui.app import ChatApp
 from hubbub.client.tui.widgets import BufferList
@@ -68,16 +69,25 @@ def counts(room: Buffer) -> tuple[int, bool]:
     return room.unread, room.mentioned
 
 
+
+async def in_room(
+    make_server: MakeServer, make_client: MakeClient, tmp_path: Path,
+) -> tuple[Client, LineClient, ChatApp]:  # fmt: skip
+    """bob in #room (a raw client), alice's phone (a raw client on her account) and her
+    terminal client (SASL, joining #room), on a server keeping its store in `tmp_path`."""
+    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
+    await register_accounts(runtime, make_client, "alice", "bob")
+    bob, _ = await make_client(runtime, "bob", channels=("#room",))
+    phone = await other_device(runtime, "alice")
+    return bob, phone, chat_app(runtime, sasl_password="pw-alice", channels=("#room",))
+
+
 async def test_what_another_device_read_is_no_longer_unread_here(make_server: MakeServer, make_client: MakeClient,
                                                                  tmp_path: Path) -> None:
     """bob writes in #room while alice looks at another buffer; her phone reads up to his
     first line: that line (a mention) is no longer counted, his second still is; read to
     the end there, nothing is; a new line counts again."""
-    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
-    await register_accounts(runtime, make_client, "alice", "bob")
-    bob, _ = await make_client(runtime, "bob", channels=("#room",))
-    phone = await other_device(runtime, "alice")
-    app = chat_app(runtime, sasl_password="pw-alice", channels=("#room",))
+    bob, phone, app = await in_room(make_server, make_client, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, joined(app, "#room", 2), "alice and bob in #room")
         await pilot.press("alt+1")  # the server buffer: #room out of sight
@@ -107,11 +117,7 @@ async def test_reading_in_the_terminal_marks_it_read_on_the_other_device(make_se
     """Switching to #room marks it read up to bob's line, at the server's time of it, and
     the server tells the phone; a line that arrives while #room is on screen moves the
     marker on."""
-    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
-    await register_accounts(runtime, make_client, "alice", "bob")
-    bob, _ = await make_client(runtime, "bob", channels=("#room",))
-    phone = await other_device(runtime, "alice")
-    app = chat_app(runtime, sasl_password="pw-alice", channels=("#room",))
+    bob, phone, app = await in_room(make_server, make_client, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, joined(app, "#room", 2), "alice and bob in #room")
         await pilot.press("alt+1")
@@ -156,11 +162,7 @@ async def test_nothing_is_marked_read_while_the_terminal_is_in_the_background(
         make_server: MakeServer, make_client: MakeClient, tmp_path: Path) -> None:
     """A line that arrives in the buffer on screen while the terminal has lost the focus
     (the terminal says so) is not read yet: nothing is marked until the focus is back."""
-    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
-    await register_accounts(runtime, make_client, "alice", "bob")
-    bob, _ = await make_client(runtime, "bob", channels=("#room",))
-    phone = await other_device(runtime, "alice")
-    app = chat_app(runtime, sasl_password="pw-alice", channels=("#room",))
+    bob, phone, app = await in_room(make_server, make_client, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, joined(app, "#room", 2), "alice and bob in #room")
         app.post_message(events.AppBlur())
@@ -177,11 +179,7 @@ async def test_leaving_right_after_reading_still_marks_it_read(make_server: Make
                                                               tmp_path: Path) -> None:
     """Read, then Ctrl+Q before the pause is over: the mark goes before the goodbye,
     not lost with the pause."""
-    runtime = await make_server(f"store.db='{tmp_path / 'store.db'}'")
-    await register_accounts(runtime, make_client, "alice", "bob")
-    bob, _ = await make_client(runtime, "bob", channels=("#room",))
-    phone = await other_device(runtime, "alice")
-    app = chat_app(runtime, sasl_password="pw-alice", channels=("#room",))
+    bob, phone, app = await in_room(make_server, make_client, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         app.mark_read_delay = 3600.0  # a pause that never ends within the test
         await until(pilot, joined(app, "#room", 2), "alice and bob in #room")

@@ -38,6 +38,17 @@ async def logged_in_as(page: Page, account: str) -> None:
     await page.wait_for_function("(account) => window.hubbub.client.account === account", arg=account)
 
 
+async def as_phone(page: Page) -> None:
+    """Connect from the connect screen as `alice_phone`, naming the account `alice`."""
+    await page.fill("#connect-nick", "alice_phone")
+    await page.fill("#connect-account", "alice")
+    await page.fill("#connect-password", "alice-words")
+    await page.fill("#connect-channels", "#lobby")
+    await page.click("#connect-submit")
+    await registered(page)
+    await logged_in_as(page, "alice")
+
+
 def buffer_item(page: Page, name: str):
     """The conversation list's entry for exactly `name`."""
     exactly = re.compile(rf"^{re.escape(name)}$")
@@ -112,13 +123,7 @@ async def test_a_phone_with_a_nick_of_its_own_logs_in_to_the_account_named_on_th
     phone = await open_user(touch=True, viewport={"width": 360, "height": 740})
     page = phone.page
     await expect(page.locator("#connect-account")).to_have_value("")  # blank: the account named like the nick
-    await page.fill("#connect-nick", "alice_phone")
-    await page.fill("#connect-account", "alice")
-    await page.fill("#connect-password", "alice-words")
-    await page.fill("#connect-channels", "#lobby")
-    await page.click("#connect-submit")
-    await registered(page)
-    await logged_in_as(page, "alice")
+    await as_phone(page)
     await expect(phone.messages().locator(".row.error")).to_have_count(0)
     assert await whois_account(irc_user, "alice_phone") == "alice"
 
@@ -223,13 +228,7 @@ async def test_a_phone_shows_what_was_said_privately_to_the_laptop_and_the_lapto
     bob = await registered_account(web_server.runtime, "bob", "bob-words")
     phone = await open_user()
     page = phone.page
-    await page.fill("#connect-nick", "alice_phone")
-    await page.fill("#connect-account", "alice")
-    await page.fill("#connect-password", "alice-words")
-    await page.fill("#connect-channels", "#lobby")
-    await page.click("#connect-submit")
-    await registered(page)
-    await logged_in_as(page, "alice")
+    await as_phone(page)
     bob.send("PRIVMSG alice :lunch at noon?")
     await laptop.expect("PRIVMSG", "alice", "lunch at noon?")
     await expect(buffer_item(page, "bob")).to_be_visible()
