@@ -747,8 +747,12 @@ def _said(a: Announcer, ev: Said, outcome: Outcome) -> None:
         return
     _to_target(a, user, outcome, out, tags_only=tagmsg, status=status)
     target = outcome.target
-    if channel is None and target is not None and target.account is not None:
-        _to_devices(a, user, target, outcome, out, None, "", tags_only=True)
+    if channel is None and target is not None and (target.account is not None or user.account is not None):
+        # a reaction shows on the reacting account's other devices too; typing does not
+        tags = ev.tags
+        reacting = tags is not None and ("+draft/react" in tags or "+draft/unreact" in tags)
+        by = partial(_said_by, ev, params, user) if reacting else None
+        _to_devices(a, user, target, outcome, out, by, "", tags_only=True)
 
 
 def _said_by(ev: Said, params: list[str], user: User, prefix: str) -> Outgoing:
@@ -767,8 +771,9 @@ def _to_devices(
     and those logged in to the sender's, as said from their own nick (`said_by`): IRC
     clients show such a line as their own, in the conversation with its target, where
     ZNC's self-messages go (with the other nick, irssi opens a conversation with it).
-    A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`:
-    typing, reactions) goes to the target's devices that read tags; a NOTICE to them
+    A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`)
+    goes to the devices that read tags, the target's (typing, reactions) and, a
+    reaction, the sender's; a NOTICE to the target's
     only (irssi shows a NOTICE from its own nick as one to itself). Their SILENCE and
     +R hold. The copies count as deliveries (`Outcome.delivered`)."""
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
@@ -790,7 +795,8 @@ def _to_devices(
     if said_by is not None and ours is not None and len(ours) > 1 and ours is not theirs:
         for device in ours.values():
             conn = device.conn
-            if conn is None or device is user or device is target or not device.registered:
+            if (conn is None or device is user or device is target or not device.registered
+                    or (tags_only and not conn.tag_mask & WANTS_TAGS)):  # fmt: skip
                 continue
             conn.deliver(said_by(device.prefix))
             copies += 1

@@ -121,3 +121,23 @@ async def test_a_notice_is_copied_to_the_targets_devices_not_to_the_senders(serv
     phone.send("PRIVMSG bob :and a message")
     await laptop.expect("PRIVMSG")
     assert [m.command for m in laptop.received[start:] if m.command in ("PRIVMSG", "NOTICE")] == ["PRIVMSG"]
+
+
+async def test_a_reaction_shows_on_the_reacting_accounts_other_devices_and_typing_does_not(server) -> None:
+    laptop = await registered_account(server, "alice")
+    bob = await registered_account(server, "bob")
+    for client in (laptop, bob):
+        client.send("CAP REQ :message-tags")
+        await client.expect("CAP")
+    phone = await logged_in(server, "alice_phone", "message-tags", account_name="alice")
+    for client in (laptop, phone, bob):
+        await sync(client)
+    start = len(laptop.received)
+    phone.send("@+typing=active TAGMSG bob")
+    await bob.expect("TAGMSG")
+    phone.send("@+draft/react=+1;+draft/reply=abc TAGMSG bob")
+    await bob.expect("TAGMSG")
+    mine = await laptop.expect("TAGMSG")
+    assert mine.source.startswith("alice!") and mine.params == ["bob"] and mine.tags["+draft/react"] == "+1"
+    await sync(laptop)
+    assert [m.tags.get("+draft/react") for m in laptop.received[start:] if m.command == "TAGMSG"] == ["+1"]
