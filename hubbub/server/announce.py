@@ -781,6 +781,9 @@ def _to_devices(
     online = a.state.online
     copies = 0
     theirs = online.get(casefold(target.account)) if target.account is not None else None
+    ours = online.get(casefold(user.account)) if user.account is not None else None
+    # a note to self from one device to another: the third one's too, as its own line
+    own_note = said_by is not None and theirs is ours
     if theirs is not None and len(theirs) > 1:
         for device in theirs.values():
             conn = device.conn
@@ -789,9 +792,8 @@ def _to_devices(
                     or (conn.silence is not None and conn.silence.hushes(user))
                     or refuses_unregistered(device, user)):  # fmt: skip
                 continue
-            conn.deliver(out)
+            conn.deliver(said_by(device.prefix) if own_note and said_by is not None else out)
             copies += 1
-    ours = online.get(casefold(user.account)) if user.account is not None else None
     if said_by is not None and ours is not None and len(ours) > 1 and ours is not theirs:
         for device in ours.values():
             conn = device.conn

@@ -141,3 +141,17 @@ async def test_a_reaction_shows_on_the_reacting_accounts_other_devices_and_typin
     assert mine.source.startswith("alice!") and mine.params == ["bob"] and mine.tags["+draft/react"] == "+1"
     await sync(laptop)
     assert [m.tags.get("+draft/react") for m in laptop.received[start:] if m.command == "TAGMSG"] == ["+1"]
+
+
+async def test_a_note_to_self_between_two_devices_reaches_a_third_as_its_own_line(server) -> None:
+    """The laptop writes to the phone (both alice's): irssi, her third device, gets it from
+    its own nick (as its own line, in the conversation with the phone), not from the
+    laptop's (irssi would open a conversation named `alice`)."""
+    laptop, phone, bob = await devices(server)
+    irc, result = await sasl_plain(server, "alice_irc", "alice", "correct-horse")
+    assert result == "903"
+    await sync(irc)
+    laptop.send("PRIVMSG alice_phone :buy milk")
+    assert (await phone.expect("PRIVMSG")).source.startswith("alice!")
+    note = await irc.expect("PRIVMSG")
+    assert note.source.startswith("alice_irc!") and note.params == ["alice_phone", "buy milk"]
