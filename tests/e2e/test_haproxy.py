@@ -63,6 +63,19 @@ listen v2six
 """
 
 
+def distinct_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` free ports, no two the same: each is let go before the next is asked for,
+    and the kernel may give one back twice. HAProxy binds a port two of its frontends
+    name twice (SO_REUSEPORT) and shares the connections between them: a CI run's
+    client for the version 2 port reached the web frontend."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port(host)
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 def ipv6_loopback() -> bool:
     """Whether ::1 can be bound here (a container may have no IPv6 at all)."""
     try:
@@ -75,9 +88,9 @@ def ipv6_loopback() -> bool:
 class HAProxy:
     def __init__(self, port: int, web_port: int) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="hubbub-haproxy-"))
-        self.v1, self.v2, self.web = free_port(), free_port(), free_port()
+        self.v1, self.v2, self.web = distinct_ports(3)
         self.six = ipv6_loopback()
-        self.v1six, self.v2six = (free_port("::1"), free_port("::1")) if self.six else (0, 0)
+        self.v1six, self.v2six = distinct_ports(2, "::1") if self.six else (0, 0)
         text = CONFIG + (SIX if self.six else "")
         config = self.dir / "haproxy.cfg"
         config.write_text(text.format(v1=self.v1, v2=self.v2, v1six=self.v1six, v2six=self.v2six, port=port,
