@@ -21,6 +21,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message, new_message
 from hubbub.server import metadata as md
+from hubbub.server.access import is_ctcp_but_action
 from hubbub.server.apply import Outcome
 from hubbub.server.audit import Audit, via
 from hubbub.server.batch import MultilineOutgoing
@@ -773,17 +774,17 @@ def _to_devices(
     ZNC's self-messages go (with the other nick, irssi opens a conversation with it).
     A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`)
     goes to the devices that read tags, the target's (typing, reactions) and, a
-    reaction, the sender's; a NOTICE to the target's
-    only (irssi shows a NOTICE from its own nick as one to itself). Their SILENCE and
-    +R hold. The copies count as deliveries (`Outcome.delivered`)."""
-    if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
+    reaction, the sender's; a NOTICE to the target's only (irssi shows a NOTICE from
+    its own nick as one to itself). Their SILENCE and +R hold. The copies count as
+    deliveries (`Outcome.delivered`)."""
+    if is_ctcp_but_action(text):
         return
     online = a.state.online
     copies = 0
     theirs = online.get(casefold(target.account)) if target.account is not None else None
     ours = online.get(casefold(user.account)) if user.account is not None else None
     # a note to self from one device to another: the third one's too, as its own line
-    own_note = said_by is not None and theirs is ours
+    own_note = said_by if theirs is ours else None
     if theirs is not None and len(theirs) > 1:
         for device in theirs.values():
             conn = device.conn
@@ -792,7 +793,7 @@ def _to_devices(
                     or (conn.silence is not None and conn.silence.hushes(user))
                     or refuses_unregistered(device, user)):  # fmt: skip
                 continue
-            conn.deliver(said_by(device.prefix) if own_note and said_by is not None else out)
+            conn.deliver(own_note(device.prefix) if own_note is not None else out)
             copies += 1
     if said_by is not None and ours is not None and len(ours) > 1 and ours is not theirs:
         for device in ours.values():
@@ -850,11 +851,19 @@ def _said_to_account(a: Announcer, ev: SaidToAccount, outcome: Outcome) -> None:
 def _marker_set(a: Announcer, ev: MarkerSet, outcome: Outcome) -> None:
     """draft/read-marker: every connection of the account with the cap hears of it."""
     line = Message("MARKREAD", [ev.shown, "timestamp=" + server_time(ev.time)], a.server)
-    for conn in a.local():
-        account = conn.user.account
-        if account is not None and casefold(account) == ev.account and READ_MARKER in conn.caps:
+    for conn in _connections_of(a, ev.account):
+        if READ_MARKER in conn.caps:
             conn.told_marker(ev.target, ev.time)
             conn.send(line)
+
+
+def _connections_of(a: Announcer, key: str) -> list[Connection]:
+    """This node's connections logged in to the account `key` (casefolded), from the
+    index of who is online as it (ChatState.online), not a walk over every connection."""
+    users = a.state.online.get(key)
+    if users is None:
+        return []
+    return [user.conn for user in users.values() if user.conn is not None and not user.conn.gone]
 
 
 @announces(Redacted)
@@ -873,7 +882,7 @@ def _redacted(a: Announcer, ev: Redacted, outcome: Outcome) -> None:
             hearers.append(user.conn)
     else:
         parties = {casefold(ev.other), casefold(user.account) if user is not None and user.account else ""}
-        hearers = [c for c in a.local() if c.user.account is not None and casefold(c.user.account) in parties]
+        hearers = [conn for key in parties for conn in _connections_of(a, key)]
     for conn in hearers:
         if cap in conn.caps:
             conn.deliver(out)

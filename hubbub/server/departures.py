@@ -35,10 +35,10 @@ from hubbub.server.storage import Departure
 from hubbub.server.user import User
 
 REMEMBERED = 20000  # (who, channel) pairs kept
-# An account's last departure from the network as a whole (its QUIT, wherever it came
-# from), kept as a channel's: what a client that cannot ask for history is replayed of
-# its private conversations when back (handlers/history.py `replay_private`). No
-# channel's key is empty.
+# When a connection of an account that cannot ask for history last quit (wherever it
+# was; see `_note_private`), kept as a channel's departure: what such a client is
+# replayed of its private conversations when back (handlers/history.py
+# `replay_private`). No channel's key is empty.
 PRIVATE = ""
 
 

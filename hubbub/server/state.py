@@ -29,10 +29,11 @@ class ChatState:
         self.klines = Klines()
         self.accounts: dict[str, Account] = {}  # casefolded name -> account
         self.certfps: dict[str, Account] = {}  # TLS client-certificate fingerprint -> its account
-        # Account key -> uid -> the users logged in to it (registering ones too): who is
-        # online as an account is asked for every private message to an absent nick
-        # (handlers/messaging.py kept_for), where a walk over every user would let anyone
-        # make each node do O(users) work per line. Derived from the users: not in the digest.
+        # Account key -> uid -> the users logged in to it (registering ones too): asked for
+        # every private message (its copies to the account's other devices, announce.py;
+        # one to an absent nick, handlers/messaging.py kept_for) and read marker, where a
+        # walk over every user would make each node do O(users) work per line. Derived
+        # from the users: not in the digest.
         self.online: dict[str, dict[str, User]] = {}
         self.whowas = WhowasHistory(whowas_entries)
         self.user_count = 0  # registered users

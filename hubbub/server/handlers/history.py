@@ -255,8 +255,8 @@ def without_ctcp(messages: list[StoredMessage]) -> list[StoredMessage]:
     """What a replay to a client that cannot ask for history gives it: not the CTCP
     queries and answers among the lines (`VERSION`, `PING`...: irssi answers a query
     replayed, to someone who had their answer long ago); an ACTION is words."""
-    return [m for m in messages if not (m.command in ("PRIVMSG", "NOTICE") and m.params and m.params[-1][:1] == "\x01"
-                                        and not m.params[-1].startswith("\x01ACTION"))]  # fmt: skip
+    return [m for m in messages
+            if not (m.command in ("PRIVMSG", "NOTICE") and m.params and access.is_ctcp_but_action(m.params[-1]))]
 
 
 def as_seen_here(ctx: Context, account: str, messages: list[StoredMessage]) -> list[StoredMessage]:
