@@ -635,8 +635,9 @@ class RedisLog:
         if self.down_since is not None:
             log.info("Redis answers again after %.1f seconds", time.monotonic() - self.down_since)
             self.down_since = None
-            # the others were cut off too: give them a heartbeat's time to take theirs up again
-            self._grace_until = time.monotonic() + self.ttl + self.beat
+            # the others were cut off too: give them a heartbeat's time to take theirs up
+            # again (or longer, where a log made again meanwhile gave them more: _back_on_a_log)
+            self._grace_until = max(self._grace_until, time.monotonic() + self.ttl + self.beat)
             self.replica.refusing = None
             self._wake.set()
 

@@ -70,6 +70,9 @@ class Departures:
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
         self._left: OrderedDict[tuple[str, str], float] = OrderedDict()
+        # The latest departure forgotten past the bound (here, or by the store before the
+        # start): an account made after it that has none never left (`left_privately`).
+        self._forgotten_until = float("-inf")
         # a user without an account is remembered by uid, which its QUIT ends for good:
         # its pairs, to forget them then
         self._by_uid: dict[str, set[tuple[str, str]]] = {}
@@ -81,14 +84,19 @@ class Departures:
         """The accounts' departures kept at the last clean stop (oldest first). One after
         `now` (the clock was set back since, by more than the events follow: see
         apply.in_time_order) counts from now: what is said from now on is after it."""
+        given = 0
+        oldest = float("inf")
         for departure in departures:
+            given += 1
             key = ("a:" + departure.account, departure.channel)
             when = min(departure.time, now)
+            oldest = min(oldest, when)
             if when > self._left.get(key, -1.0):
                 self._left.pop(key, None)
                 self._left[key] = when
-        while len(self._left) > self.limit:
-            self._left.popitem(last=False)
+        if given >= self.limit:  # as many as are kept: older ones may have been forgotten
+            self._forgotten_until = max(self._forgotten_until, oldest)
+        self._bound()
 
     def dump(self) -> list[list[Any]]:
         """The accounts' departures, oldest first, for a cluster's snapshot (JSON): a node
@@ -124,12 +132,19 @@ class Departures:
         """When `user` (its account, if it has one) last left `channel` on this node."""
         return self._left.get((_who(user), channel.key))
 
-    def left_privately(self, account: str) -> float | None:
+    def left_privately(self, account: str, made_at: float | None = None) -> float | None:
         """When a connection of `account` that could not ask for history itself last quit
         (or the server stopped under it): what its private conversations held since, it
         did not see on that connection. Else when any connection of it did (a point to
-        start from for a first login with irssi: an offline message found there too)."""
-        return self._left.get(("a:" + casefold(account), PRIVATE))
+        start from for a first login with irssi: an offline message found there too).
+        Else, given when the account was made (`made_at`) and that is after every
+        departure forgotten, then: no connection of it ever quit, so nothing said to it
+        since was seen (an account made by `hubbub account add`, logging in for the
+        first time, finds the messages left for it meanwhile). None: not known."""
+        left = self._left.get(("a:" + casefold(account), PRIVATE))
+        if left is None and made_at is not None and made_at > self._forgotten_until:
+            return made_at
+        return left
 
     def _note_private(self, user: User, time: float, reads_history: bool = False) -> None:
         # A connection that reads history itself (the web client) fetches what it missed:
@@ -162,9 +177,11 @@ class Departures:
         """The oldest pairs forgotten past `limit` (a user's without an account, from its set too)."""
         left = self._left
         while len(left) > self.limit:
-            pair, _ = left.popitem(last=False)
+            pair, when = left.popitem(last=False)
             if pair[0].startswith("u:"):
                 self._forget(pair[0][2:], pair)
+            elif when > self._forgotten_until:
+                self._forgotten_until = when
 
     def _forget(self, uid: str, pair: tuple[str, str] | None = None) -> None:
         """One pair of `uid`'s (evicted), or all of them (its user quit)."""

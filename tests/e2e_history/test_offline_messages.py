@@ -5,8 +5,11 @@ could keep it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from hubbub.server.handlers.messaging import OFFLINE
 from tests.e2e_accounts.support import b64
+from tests.e2e_accounts.test_account_cli import account as account_cli
 from tests.e2e_history.test_chathistory import HISTORY, history
 from tests.e2e_history.test_history_privacy import EVER, account, texts
 from tests.e2e_history.test_long_lines_replay import batch_of
@@ -358,3 +361,28 @@ async def test_the_login_replay_and_a_joins_leave_out_ctcp_queries_and_answers(s
     back.send("PING :end")
     joined += await back.collect_until("PONG")
     assert [m.params[1] for m in joined if m.command == "PRIVMSG"] == ["hello #c"]
+
+
+async def test_a_first_login_is_replayed_what_waited_since_the_account_was_made(stored, db, tmp_path) -> None:
+    """An account made by `hubbub account add` never had a connection that quit: its
+    owner's first login from irssi is replayed the message left for it meanwhile (there
+    was no point to start from, and nothing), and a second login only what came since."""
+    made = await asyncio.to_thread(account_cli, db, "add", "alice", password="correct-horse\n", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    server = await stored()
+    bob = await account(server, "bob")
+    bob.send("PRIVMSG alice :welcome aboard, ask me anything")
+    assert (await bob.expect("301")).params[1] == "alice"
+    first = await logged_in(server, "alice")
+    got = await replay_to(first)
+    assert [(m.source.split("!")[0], m.params) for m in got if m.command == "PRIVMSG"] == [
+        ("bob", ["alice", "welcome aboard, ask me anything"]),
+    ]  # fmt: skip
+    await gone(first)
+    bob.send("PRIVMSG alice :one more thing")
+    await bob.expect("301")
+    again = await logged_in(server, "alice")
+    got = await replay_to(again)
+    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "one more thing"]]
+    for client in (bob, again):
+        await client.close()

@@ -282,15 +282,18 @@ def replay_private(ctx: Context) -> None:
     most IRC clients): what its account's private conversations held since a connection
     of the account last quit (server/departures.py), each as a join's replay is (its
     latest lines, between two NOTICEs to the client): the messages kept for the account
-    while nobody was connected as it (handlers/messaging.py `kept_for`) above all. Nothing
-    when that time is not known (a first login, or after a crash)."""
+    while nobody was connected as it (handlers/messaging.py `kept_for`) above all; at the
+    account's first login, what they held since it was made. After a crash, since the
+    last point the store kept (a clean stop's): duplicates rather than a gap. Nothing
+    when no point is known (forgotten past the bound of departures kept)."""
     store, user, history = ctx.svc.store, ctx.user, ctx.config.history
     account = user.account
     if store is None or account is None or not history.enabled or CHATHISTORY in ctx.conn.caps:
         return
     if BOT_MODE in user.modes:  # as on JOIN: a bot would act on old commands again
         return
-    since = ctx.svc.departures.left_privately(account)
+    made = ctx.state.accounts.get(casefold(account))
+    since = ctx.svc.departures.left_privately(account, made.registered_at if made is not None else None)
     if since is None:
         return
     until = ctx.now()
