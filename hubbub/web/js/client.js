@@ -751,6 +751,10 @@ export class IrcClient {
         if (this.account && !this.registered && ["sent", "done"].includes(this.saslState)) this.loginAccount = this.account;
         break;
       case "901":
+        // Once connected and logged in, a 901 is the person's own logout (NickServ LOGOUT)
+        // or their account dropped: the only ones hubbub sends. One before the welcome
+        // belongs to the login under way, and one while logged out undoes nothing.
+        if (this.registered && this.account !== null) this.loggedOut();
         this.account = null;
         break;
       case "903":
@@ -909,6 +913,17 @@ export class IrcClient {
   loggedInWith(password) {
     this.options.password = password;
     if (this.account) this.loginAccount = this.account;
+  }
+
+  /**
+   * Logged out on purpose: the password is not to log in with any more, so that a
+   * reconnection stays logged out as the server left us ("logged-out" tells the page,
+   * which forgets it too). A later login (loggedInWith) gives one again.
+   */
+  loggedOut() {
+    this.options.password = undefined;
+    this.loginAccount = null;
+    this.emit("logged-out", {});
   }
 
   onSaslResult(msg) {

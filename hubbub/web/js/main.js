@@ -83,11 +83,30 @@ function loadRemembered() {
   return tabView(loadSettings(), loadTab());
 }
 
-/** A change to this tab's session (resume.js: TAB_KEYS): kept for its own reloads, and
- * as what a new tab starts from. */
+/** A change to this tab's session (resume.js: TAB_KEYS, and its /quit): kept for its own
+ * reloads, and as what a new tab starts from. */
 function updateTab(changes) {
   saveTab({ ...(loadTab() || {}), ...changes });
   updateSettings(changes);
+}
+
+/**
+ * While this tab's session goes on, another tab's /quit does not send a new tab to the
+ * connect screen: the browser's `quit` (what a new tab starts from: resume.js, tabView)
+ * is taken back here, now and whenever a tab writes it. The write itself tells every
+ * other tab (the `storage` event): no heartbeat, which a background tab's throttled
+ * timers would keep late, and no count of tabs, which a tab that crashed would leave
+ * wrong. A tab the browser froze hears nothing: a new tab then starts at the connect
+ * screen, as after the last /quit, and the frozen tab still resumes on its reloads.
+ */
+function keepSessionShared() {
+  const goOn = () => {
+    if (loadSettings().quit && !loadRemembered().quit) updateSettings({ quit: undefined }); // not once this tab quit
+  };
+  goOn();
+  window.addEventListener("storage", (event) => {
+    if (event.key === SETTINGS_KEY) goOn();
+  });
 }
 
 function loadSeen() {
@@ -241,9 +260,11 @@ function showConnectScreen(reason = "") {
 
 function startSession({ nick, password, serverPassword = "", account = "", channels, queries = [], active = null }) {
   forgetInvite();
-  // This tab's session from now on: what a reload of it (even before it is all back) resumes.
+  // This tab's session from now on: what a reload of it (even before it is all back)
+  // resumes, and no /quit of before it.
   const channelKeys = loadRemembered().channelKeys || {};
   saveTab(tabPart({ channels, channelKeys, queries, active: active === null ? undefined : active }));
+  keepSessionShared();
   $("connect").hidden = true;
   $("app").hidden = false;
   const state = new ChatState();
@@ -314,7 +335,9 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
     },
     search: runSearch,
     disconnect(reason) {
-      updateSettings({ autoconnect: false });
+      // This tab's session ends, and the browser's with it unless another tab's goes on
+      // (keepSessionShared): a new tab starts at the connect screen only after the last.
+      updateTab({ quit: true });
       // Back to the connect screen once the QUIT is out (or after a moment, whatever happens).
       client.on("disconnected", () => location.reload());
       setTimeout(() => location.reload(), 1000);
@@ -380,6 +403,8 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
     }
   });
   // A nickname the server will not take at all: back to the connect screen, saying why.
+  // In every tab (autoconnect is shared): the nickname and the server's password are
+  // the browser's, and another tab's reload would only be refused again.
   client.on("nick-refused", ({ text }) => {
     updateSettings({ autoconnect: false, notice: text });
     location.reload();
@@ -393,7 +418,7 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
     saveHeldNick(client.nick);
     state.configure({ nick: client.nick, fold: client.fold, prefix: client.prefix, chantypes: client.chantypes, isupport: client.isupport });
     view.setSearchAvailable(client.has("soju.im/search"));
-    if (password && !client.has("sasl")) {
+    if (client.options.password && !client.has("sasl")) { // (none after a logout: see "logged-out")
       state.info("This server does not offer accounts (SASL): connected without logging in.", { buffer: state.server });
     }
     // Rejoin what we were in; on the first connection, what the connect screen asked for.
@@ -448,6 +473,11 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
     }
     state.handle(msg);
   });
+  // Logged out on purpose (NickServ LOGOUT, the account dropped): the browser forgets the
+  // login, so that no reload logs in again by itself, and one whose password was not kept
+  // resumes as a guest rather than ask for it; the nick stays. An IDENTIFY or the connect
+  // screen logs in again (accountCreated), remembering the password as before.
+  client.on("logged-out", () => updateSettings({ usesPassword: false, password: undefined, account: undefined }));
   client.on("batch", (batch) => state.handleBatch(batch));
   client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
   client.on("refused", (refused) => reportRefused(refused));

@@ -9,13 +9,23 @@
 export const PASSWORD_NOT_KEPT = "Your password is not remembered in this browser: enter it to reconnect.";
 
 /**
- * On page load: `resume` when the last session was going on (no /quit, no nickname
- * refused) and everything it needs is remembered; otherwise the connect screen, with
- * the `reason` it is shown when that session was going on (its password was not to be
- * kept), and no reason for a first visit or after a /quit.
+ * Whether the last session was going on when the page went (a reload, the tab closed):
+ * not ended by a /quit (`quit`: see tabView), nor by the server refusing the nickname
+ * or its password (`autoconnect` false: every tab's, since another tab connecting with
+ * them would be refused again).
+ */
+function goingOn(settings) {
+  return !!settings.autoconnect && !settings.quit;
+}
+
+/**
+ * On page load: `resume` when the last session was going on and everything it needs is
+ * remembered; otherwise the connect screen, with the `reason` it is shown when that
+ * session was going on (its password was not to be kept), and no reason for a first
+ * visit or after a /quit.
  */
 export function resumeOnLoad(settings) {
-  if (!settings.autoconnect || !settings.nick) return { resume: false, reason: "" };
+  if (!goingOn(settings) || !settings.nick) return { resume: false, reason: "" };
   if ((settings.usesPassword || settings.usesServerPassword) && !settings.remember) {
     return { resume: false, reason: PASSWORD_NOT_KEPT };
   }
@@ -41,6 +51,11 @@ export function tabPart(settings) {
  * from its sessionStorage) in place of whatever tab wrote last, all of it (what the tab
  * has not got, it has not got). A tab that has none yet (a new tab, or one that never
  * started a session) sees the shared ones: it starts where the browser last was.
+ *
+ * `quit` too is the tab's own: a /quit ends the session of the tab it was typed in, and
+ * another tab's reload resumes its own. The shared one says what a new tab starts from:
+ * written by every /quit, and taken back by the tabs whose session goes on (main.js),
+ * it stands once the last of them has quit.
  */
 export function tabView(settings, tab) {
   if (!tab || typeof tab !== "object" || Array.isArray(tab)) return settings;
@@ -49,6 +64,8 @@ export function tabView(settings, tab) {
     if (tab[key] === undefined) delete view[key];
     else view[key] = tab[key];
   }
+  if (tab.quit === true) view.quit = true;
+  else delete view.quit;
   return view;
 }
 
@@ -84,7 +101,7 @@ export function loginFailed(text, account, nick, fold = (name) => name.toLowerCa
  * without them, as channels left do; someone else's name does not get them either.
  */
 export function queriesToRestore(settings, nick) {
-  if (!settings.autoconnect || settings.nick !== nick || !Array.isArray(settings.queries)) return [];
+  if (!goingOn(settings) || settings.nick !== nick || !Array.isArray(settings.queries)) return [];
   const names = settings.queries.filter((name) => typeof name === "string" && name !== "");
   return [...new Set(names)];
 }
@@ -105,7 +122,7 @@ export function activeSetting(buffer) {
  * short (a reload), by the same nickname, as for its private conversations; else null.
  */
 export function activeToRestore(settings, nick) {
-  if (!settings.autoconnect || settings.nick !== nick) return null;
+  if (!goingOn(settings) || settings.nick !== nick) return null;
   return typeof settings.active === "string" && settings.active !== "" ? settings.active : null;
 }
 
