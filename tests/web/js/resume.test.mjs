@@ -21,7 +21,8 @@ test("a password not remembered brings the connect screen back, saying so", () =
 });
 
 test("a first visit, a /quit or a refused nickname show the connect screen without that reason", () => {
-  for (const settings of [{}, { nick: "alice", autoconnect: false, usesPassword: true }, { autoconnect: true }]) {
+  for (const settings of [{}, { nick: "alice", autoconnect: false, usesPassword: true }, { autoconnect: true },
+    { nick: "alice", autoconnect: true, quit: true }]) {
     assert.deepEqual(resumeOnLoad(settings), { resume: false, reason: "" });
   }
 });
@@ -30,7 +31,8 @@ test("the private conversations come back with the session they belonged to", ()
   const settings = { nick: "alice", autoconnect: true, queries: ["bob", "carol", "bob", "", 7] };
   assert.deepEqual(queriesToRestore(settings, "alice"), ["bob", "carol"]);
   assert.deepEqual(queriesToRestore(settings, "mallory"), []); // someone else's name
-  assert.deepEqual(queriesToRestore({ ...settings, autoconnect: false }, "alice"), []); // after a /quit
+  assert.deepEqual(queriesToRestore({ ...settings, autoconnect: false }, "alice"), []); // after a refused nick
+  assert.deepEqual(queriesToRestore({ ...settings, quit: true }, "alice"), []); // after a /quit
   assert.deepEqual(queriesToRestore({ nick: "alice", autoconnect: true }, "alice"), []); // none remembered
   assert.deepEqual(queriesToRestore({ nick: "alice", autoconnect: true, queries: "bob" }, "alice"), []);
 });
@@ -46,7 +48,8 @@ test("the buffer looked at comes back with the session it belonged to", () => {
   assert.equal(activeToRestore(settings, "alice"), "#b");
   assert.equal(activeToRestore({ ...settings, active: SERVER_BUFFER }, "alice"), SERVER_BUFFER);
   assert.equal(activeToRestore(settings, "mallory"), null); // someone else's name
-  assert.equal(activeToRestore({ ...settings, autoconnect: false }, "alice"), null); // after a /quit
+  assert.equal(activeToRestore({ ...settings, autoconnect: false }, "alice"), null); // after a refused nick
+  assert.equal(activeToRestore({ ...settings, quit: true }, "alice"), null); // after a /quit
   assert.equal(activeToRestore({ nick: "alice", autoconnect: true }, "alice"), null); // none remembered
   assert.equal(activeToRestore({ ...settings, active: "" }, "alice"), null);
   assert.equal(activeToRestore({ ...settings, active: 7 }, "alice"), null);
