@@ -90,6 +90,27 @@ async def test_first_visit_says_what_is_wrong_with_a_nick_and_connects_on_retry_
     await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("hi, first time here$")])
 
 
+async def test_only_the_field_the_error_is_about_is_marked_invalid(open_user) -> None:
+    """A bad nickname, then a bad account name: the nickname is no longer marked (the
+    error, part of both fields' descriptions, is about the account now), and typing in a
+    marked field takes its mark away."""
+    alice = await open_user()
+    page = alice.page
+    nick, account = page.locator("#connect-nick"), page.locator("#connect-account")
+    await nick.press("Enter")
+    await expect(nick).to_have_attribute("aria-invalid", "true")
+    await nick.fill("alice")
+    await expect(nick).not_to_have_attribute("aria-invalid", "true")
+    await account.fill("alice smith")
+    await nick.press("Enter")
+    await expect(account).to_have_attribute("aria-invalid", "true")
+    await expect(account).to_be_focused()
+    await nick.fill("")
+    await nick.press("Enter")  # the nickname wrong again: the account's mark goes
+    await expect(nick).to_have_attribute("aria-invalid", "true")
+    await expect(account).not_to_have_attribute("aria-invalid", "true")
+
+
 async def test_a_nick_starting_with_a_digit_is_told_it_must_start_with_a_letter(open_user) -> None:
     alice = await open_user()
     page = alice.page

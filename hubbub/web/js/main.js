@@ -217,20 +217,26 @@ function showConnectScreen(reason = "") {
   }
   $("connect-reason").textContent = reason;
   $("connect-reason").hidden = !reason;
+  // A field is marked invalid only while the error said is about it: the error is part
+  // of every field's description, and a screen reader reads the mark of each it enters.
+  const checked = ["connect-nick", "connect-account", "connect-server-password"].map($);
+  const refuse = (field, text) => {
+    for (const other of checked) if (other !== field) other.removeAttribute("aria-invalid");
+    $("connect-error").textContent = text;
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  };
+  for (const field of checked) field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
   $("connect-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const nick = $("connect-nick").value.trim();
     if (!NICK_RE.test(nick)) {
-      $("connect-error").textContent = nickProblem(nick);
-      $("connect-nick").setAttribute("aria-invalid", "true");
-      $("connect-nick").focus();
+      refuse($("connect-nick"), nickProblem(nick));
       return;
     }
     const account = $("connect-account").value.trim();
     if (/\s/.test(account)) {
-      $("connect-error").textContent = "An account name cannot contain spaces.";
-      $("connect-account").setAttribute("aria-invalid", "true");
-      $("connect-account").focus();
+      refuse($("connect-account"), "An account name cannot contain spaces.");
       return;
     }
     const password = $("connect-password").value;
