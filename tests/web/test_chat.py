@@ -136,6 +136,9 @@ async def test_tab_completion_and_input_history(open_user, irc_user) -> None:
     await expect(page.locator("#input")).to_have_value("carol: ")
     await page.press("#input", "Tab")
     await expect(page.locator("#input")).to_have_value("caroline: ")
+    # said to a screen reader too, which does not read a value a script set
+    await expect(page.locator("#announcer")).to_contain_text("carol: (1 of 2)")
+    await expect(page.locator("#announcer")).to_contain_text("caroline: (2 of 2)")
     await page.type("#input", "hi")
     await page.press("#input", "Enter")
     await page.fill("#input", "/jo")

@@ -1084,6 +1084,8 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
     input.value = text.slice(0, c.start) + replacement + text.slice(c.end);
     c.end = c.start + replacement.length;
     input.setSelectionRange(c.end, c.end);
+    // a value set by script is not read out: what Tab put in the box, and how many more
+    view.say(count > 1 ? `${replacement.trim()} (${c.index + 1} of ${count})` : replacement.trim());
     return true;
   }
 
