@@ -334,6 +334,15 @@ export const COMMANDS = {
       ctx.ui.disconnect(args.trim());
     },
   },
+  notify: {
+    usage: "/notify [on|off]",
+    help: "Desktop notifications of mentions and private messages while the page is not in front",
+    run(ctx, args) {
+      const choice = args.trim().toLowerCase();
+      if (choice && choice !== "on" && choice !== "off") return usage(ctx, "notify");
+      ctx.ui.notify(choice);
+    },
+  },
   help: {
     usage: "/help",
     help: "Commands and keys",

@@ -7,6 +7,7 @@ import { IrcClient } from "./client.js";
 import { ChatState, SERVER_KEY, foundRecord, mayReachBack } from "./state.js";
 import { CatchUpQueue, catchUp } from "./catchup.js";
 import { View } from "./view.js";
+import { notification, notifyStatus } from "./notify.js";
 import { COMMANDS, completions, parseSearch, resendable, runInput, silenceQuietly, wordBefore } from "./commands.js";
 import { parseCtcp } from "./irc.js";
 import { el } from "./dom.js";
@@ -332,6 +333,16 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
       view.openChannelList(filter);
     },
     openHelp,
+    /** `/notify on|off`: on asks the browser's permission (this is a key press: browsers
+     * ask only then), and says where things stand; alone, says it. */
+    notify(choice) {
+      const say = () => state.info(notifyStatus(!!loadSettings().notify, permission()));
+      if (choice === "off") updateSettings({ notify: false });
+      if (choice !== "on" || permission() === "unsupported") return say();
+      updateSettings({ notify: true });
+      if (permission() !== "default") return say();
+      Notification.requestPermission().then(say, say);
+    },
     clearBuffer() {
       const b = state.activeBuffer;
       b.base += b.messages.length;
@@ -543,6 +554,40 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
       giveReplyBack(buffer, reply);
     }
   }
+
+  // -- desktop notifications (notify.js) -------------------------------------------------
+
+  const notifications = new Map(); // shown, by conversation: the newest replaces, reading closes
+  function permission() {
+    return typeof Notification === "function" ? Notification.permission : "unsupported";
+  }
+  function notifyOf(key, record) {
+    const buffer = state.buffers.get(key);
+    if (!buffer) return;
+    const due = notification(record, buffer, { enabled: !!loadSettings().notify, permission: permission(),
+      focused: state.focused, name: state.displayName(buffer) });
+    if (!due) return;
+    try {
+      const shown = new Notification(due.title, { body: due.body, tag: due.tag });
+      shown.onclick = () => {
+        window.focus();
+        ui.switchTo(key);
+        shown.close();
+      };
+      notifications.set(key, shown);
+    } catch {
+      /* a browser that shows them only from a service worker (Chrome on Android): the title's count says it */
+    }
+  }
+  function closeNotification(key) {
+    const shown = notifications.get(key);
+    if (shown) shown.close();
+    notifications.delete(key);
+  }
+  state.subscribe((change) => {
+    if (change.type === "called") notifyOf(change.key, change.record);
+    else if ((change.type === "active" || change.type === "buffers") && state.focused) closeNotification(state.active);
+  });
 
   state.subscribe((change) => {
     if (change.type === "joined") onJoined(state.buffers.get(change.key));

@@ -587,7 +587,10 @@ export class ChatState {
     if (buffer.readMarker && record.time <= buffer.readMarker) return;
     if (buffer.unreadAfter && record.serverTime && record.time <= buffer.unreadAfter) return;
     buffer.unread += 1;
-    if (record.mention || mentionAlways) buffer.mentions += 1;
+    if (record.mention || mentionAlways) {
+      buffer.mentions += 1;
+      this.emit("called", buffer.key, { record }); // a desktop notification may be due (notify.js)
+    }
     this.emit("buffers");
   }
 
