@@ -775,21 +775,27 @@ def _to_devices(
     A CTCP query is not copied (each device would answer it); a TAGMSG (`tags_only`)
     goes to the devices that read tags, the target's (typing, reactions) and, a
     reaction, the sender's; a NOTICE to the target's only (irssi shows a NOTICE from
-    its own nick as one to itself). Their SILENCE and +R hold. The copies count as
-    deliveries (`Outcome.delivered`)."""
+    its own nick as one to itself). Their SILENCE and +R hold. A bot (`+B`) is one
+    recipient, whatever account it is logged in to: what is said to it is its commands,
+    what it says is not its owner's line, and a copy would be answered twice (two bots on
+    one account each answered what the other was asked). The copies count as deliveries
+    (`Outcome.delivered`)."""
     if is_ctcp_but_action(text):
         return
     online = a.state.online
     copies = 0
-    theirs = online.get(casefold(target.account)) if target.account is not None else None
-    ours = online.get(casefold(user.account)) if user.account is not None else None
+    theirs = ours = None
+    if target.account is not None and BOT_MODE not in target.modes:
+        theirs = online.get(casefold(target.account))
+    if user.account is not None and BOT_MODE not in user.modes:
+        ours = online.get(casefold(user.account))
     # a note to self from one device to another: the third one's too, as its own line
     own_note = said_by if theirs is ours else None
     if theirs is not None and len(theirs) > 1:
         for device in theirs.values():
             conn = device.conn
             if (conn is None or device is target or device is user or not device.registered
-                    or (tags_only and not conn.tag_mask & WANTS_TAGS)
+                    or BOT_MODE in device.modes or (tags_only and not conn.tag_mask & WANTS_TAGS)
                     or (conn.silence is not None and conn.silence.hushes(user))
                     or refuses_unregistered(device, user)):  # fmt: skip
                 continue
@@ -799,7 +805,7 @@ def _to_devices(
         for device in ours.values():
             conn = device.conn
             if (conn is None or device is user or device is target or not device.registered
-                    or (tags_only and not conn.tag_mask & WANTS_TAGS)):  # fmt: skip
+                    or BOT_MODE in device.modes or (tags_only and not conn.tag_mask & WANTS_TAGS)):  # fmt: skip
                 continue
             conn.deliver(said_by(device.prefix))
             copies += 1

@@ -155,3 +155,31 @@ async def test_a_note_to_self_between_two_devices_reaches_a_third_as_its_own_lin
     assert (await phone.expect("PRIVMSG")).source.startswith("alice!")
     note = await irc.expect("PRIVMSG")
     assert note.source.startswith("alice_irc!") and note.params == ["alice_phone", "buy milk"]
+
+
+async def test_a_bot_is_one_recipient_whatever_account_it_is_logged_in_to(server) -> None:
+    """Two bots (+B) logged in to one account: what is said to one is its command, not the
+    other's (both answered it), and what one says is no line of the other's; nor does a
+    person's device copy reach a bot of the account, nor a bot's line their devices as
+    their own."""
+    laptop = await registered_account(server, "alice")
+    twin_a, result = await sasl_plain(server, "twinA", "alice", "correct-horse")
+    twin_b, result_b = await sasl_plain(server, "twinB", "alice", "correct-horse")
+    assert (result, result_b) == ("903", "903")
+    bob = await registered_account(server, "bob")
+    for bot in (twin_a, twin_b):
+        bot.send(f"MODE {bot.nick} +B")
+        await bot.expect("MODE")
+    for client in (twin_a, twin_b, laptop, bob):
+        await sync(client)
+    bob.send("PRIVMSG twinA :!ping")
+    assert (await twin_a.expect("PRIVMSG")).params == ["twinA", "!ping"]
+    twin_a.send("PRIVMSG bob :pong from twinA")
+    assert (await bob.expect("PRIVMSG")).params == ["bob", "pong from twinA"]
+    bob.send("PRIVMSG alice :and you, alice?")  # to the person: her devices, not her bots
+    assert (await laptop.expect("PRIVMSG")).params == ["alice", "and you, alice?"]
+    for client in (twin_b, laptop):
+        assert not [m for m in await sync(client) if m.command == "PRIVMSG" and "!ping" in m.params[-1]]
+    assert not [m for m in await sync(twin_b) if m.command == "PRIVMSG"]
+    assert not [m for m in await sync(laptop) if m.command == "PRIVMSG" and "pong" in m.params[-1]]
+    assert not [m for m in await sync(twin_a) if m.command == "PRIVMSG"]
