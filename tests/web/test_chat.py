@@ -185,7 +185,7 @@ async def test_multiline_paste_is_one_message(open_user, irc_user) -> None:
     dave = await irc_user("dave", "#lobby")  # no draft/multiline: gets the lines one by one
     await alice.page.fill("#input", "first line\nsecond line\n\nfourth line")
     await alice.page.press("#input", "Enter")
-    last = bob.messages().locator(".row.message").last
+    last = bob.messages().locator(".row.message .text").last
     await expect(last).to_have_text(re.compile("first line\nsecond line\n\nfourth line$"))
     await expect(bob.messages().locator(".row.message")).to_have_count(1)
     for text in ("first line", "second line", "fourth line"):

@@ -156,7 +156,7 @@ async def test_markup_in_away_kick_invite_topic_links_whois_and_search_is_only_t
 
     mallory.send(f"KICK #lobby bob :{KICK_PAYLOAD}")
     await bob.expect("KICK")
-    await expect(messages.locator(".row.kick")).to_have_text(
+    await expect(messages.locator(".row.kick .text")).to_have_text(
         re.compile(re.escape(f"mallory removed bob from the channel ({KICK_PAYLOAD})") + "$")
     )  # fmt: skip
 
@@ -266,7 +266,7 @@ async def test_typed_commands_name_their_channels_and_say_what_they_do(open_user
     await alice.say("/back")
     await expect(page.locator("#nick-label")).to_have_text("alice")
     await alice.switch_to("#one")
-    await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("a word in #one$")])
+    await expect(alice.messages().locator(".row.self .text")).to_have_text([re.compile("a word in #one$")])
 
 
 async def test_topic_with_a_channel_named_acts_on_that_channel(open_user, irc_user) -> None:
@@ -308,7 +308,7 @@ async def test_twenty_channels_joined_counted_switched_closed_and_remembered(ope
 
     await last.locator(".buffer").click()  # the last of the list, scrolled to
     await expect(page.locator("#buffer-title")).to_have_text(TWENTY[19])
-    await expect(alice.messages().locator(".row.mention")).to_have_text([re.compile("alice: look at this$")])
+    await expect(alice.messages().locator(".row.mention .text")).to_have_text([re.compile("alice: look at this$")])
     await expect(last.locator(".badge")).to_have_text("")
     await expect(page).to_have_title(f"{TWENTY[19]} · hubbub")
     await page.keyboard.press("Control+k")

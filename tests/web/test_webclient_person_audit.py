@@ -87,7 +87,7 @@ async def test_first_visit_says_what_is_wrong_with_a_nick_and_connects_on_retry_
     await expect(page.locator("#input")).to_be_focused()
     await page.keyboard.type("hi, first time here")
     await page.keyboard.press("Enter")
-    await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("hi, first time here$")])
+    await expect(alice.messages().locator(".row.self .text")).to_have_text([re.compile("hi, first time here$")])
 
 
 async def test_only_the_field_the_error_is_about_is_marked_invalid(open_user) -> None:
@@ -233,7 +233,7 @@ async def test_history_on_joining_is_shown_once_in_order_at_the_servers_own_time
     alice = await open_user()
     await alice.connect("alice", "#lobby")
     rows = alice.messages().locator(".row.message, .row.action")
-    await expect(rows).to_have_text([re.compile("good morning$"), re.compile("carol brews coffee$"),
+    await expect(rows.locator(".text")).to_have_text([re.compile("good morning$"), re.compile("carol brews coffee$"),
                                      re.compile("the build is green$")])  # fmt: skip
     shown = await rows.locator("time.ts").evaluate_all(
         "ts => ts.map((t) => [t.getAttribute('datetime'), t.textContent, t.title])"
@@ -247,10 +247,10 @@ async def test_history_on_joining_is_shown_once_in_order_at_the_servers_own_time
 
     await alice.page.reload()  # and again from the server, once each, hers still hers
     await registered(alice)
-    await expect(rows.last).to_have_text(re.compile("my own line$"))
+    await expect(rows.last.locator(".text")).to_have_text(re.compile("my own line$"))
     texts = await rows.locator(".text").all_text_contents()
     assert texts == ["good morning", "carol brews coffee", "the build is green", "my own line"], texts
-    await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("my own line$")])
+    await expect(alice.messages().locator(".row.self .text")).to_have_text([re.compile("my own line$")])
 
 
 # -- what is shown --------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ async def test_a_draft_and_the_focus_survive_the_server_going_away_and_coming_ba
     await page.keyboard.type(", finished")
     await page.keyboard.press("Enter")
     await carol.expect("PRIVMSG", "#lobby", "half a thought, finished")
-    await expect(alice.messages().locator(".row.self")).to_have_text([re.compile("half a thought, finished$")])
+    await expect(alice.messages().locator(".row.self .text")).to_have_text([re.compile("half a thought, finished$")])
     await alice.switch_to("#other")  # rejoined too
     await expect(page.locator("#member-list li")).to_have_text(["@alice"])
 

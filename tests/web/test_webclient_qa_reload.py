@@ -270,7 +270,7 @@ async def test_private_conversations_come_back_with_their_history_for_accounts(w
     )  # fmt: skip
     await expect(buffer_item(alice, "carol").locator(".badge")).to_have_text("")  # history, not news
     await alice.switch_to("carol")
-    await expect(alice.messages().locator(".row.message")).to_have_text([re.compile("said before the reload$")])
+    await expect(alice.messages().locator(".row.message .text")).to_have_text([re.compile("said before the reload$")])
 
 
 # -- a password not remembered ----------------------------------------------------------------------
@@ -329,9 +329,9 @@ async def test_a_reload_with_the_password_remembered_resumes_without_a_word(web_
 async def test_a_new_channel_says_you_created_it_not_the_servers_modes(open_user, irc_user) -> None:
     alice = await open_user()
     await alice.connect("alice", "#fresh")  # created by her join: the server sends her MODE +nt
-    mode_rows = alice.messages().locator(".row.mode")
+    mode_rows = alice.messages().locator(".row.mode .text")
     await expect(alice.messages().locator(".chip.join")).to_have_text(["alice joined"])
-    await expect(alice.messages().locator(".row.info")).to_have_text([re.compile(r"You created #fresh\.$")])
+    await expect(alice.messages().locator(".row.info .text")).to_have_text([re.compile(r"You created #fresh\.$")])
     await expect(alice.messages()).not_to_contain_text("(+nt)")
     await expect(mode_rows).to_have_count(0)
     await alice.say("/mode #fresh +m")
@@ -416,7 +416,7 @@ async def test_a_reload_whose_channel_refuses_the_join_lands_on_the_first_channe
     await registered(alice)
     await expect(page.locator("#buffer-title")).to_have_text("#lobby")
     why = re.compile(r"#locked: Cannot join channel \(\+i\)$")
-    await expect(alice.messages().locator(".row.error")).to_have_text([why])  # said where she lands
+    await expect(alice.messages().locator(".row.error .text")).to_have_text([why])  # said where she lands
     await expect(buffer_item(alice, "#locked")).to_have_count(0)
     await remembered_active_is(page, "#lobby")
 

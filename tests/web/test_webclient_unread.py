@@ -54,7 +54,7 @@ async def accounts_in_lobby(web_server, open_user):  # -> tuple[BrowserUser, Lin
 async def first_row_after_the_line(page) -> str:
     return await page.evaluate(
         "() => { const l = document.querySelector('#messages .new-line');"
-        " return l && l.nextElementSibling ? l.nextElementSibling.textContent : null; }"
+        " return l && l.nextElementSibling ? l.nextElementSibling.querySelector('.text').textContent : null; }"
     )  # fmt: skip
 
 

@@ -51,21 +51,29 @@ function presenceText(rec) {
   }
 }
 
-/** What a row says, read as one line: "carol: hello, 14:02"; joins and parts in a run;
- * a reply's quote first, its reactions last. */
+/** What a row says, read as one line: "carol: hello (mentions you), 14:02"; joins and
+ * parts in a run; a reply's quote first, its reactions last. The words the row holds for
+ * a screen reader alone (unseen: the colon, the mention, the time) are left out of its
+ * parts and said here in their places, once each. */
 function rowWords(row) {
-  const time = row.querySelector(".ts");
+  const time = row.querySelector(":scope > .ts");
   if (row.classList.contains("presence")) {
     const chips = [...row.querySelectorAll(".chip")].map((c) => c.textContent);
     return `${chips.join(", ")}${time ? `, ${time.textContent}` : ""}`;
   }
-  const extra = (n) => n.matches(".quote, .reactions, .actions");
+  const extra = (n) => n.matches(".quote, .reactions, .actions, .visually-hidden");
   const parts = [...row.children].filter((n) => n !== time && !extra(n)).map((n) => n.textContent.trim()).filter(Boolean);
   const said = row.classList.contains("message") || row.classList.contains("notice") ? parts.join(": ") : parts.join(" ");
+  const mention = row.querySelector(":scope > .mentions-you");
   const quote = row.querySelector(":scope > .quote");
   const reactions = [...row.querySelectorAll(":scope > .reactions .reaction")].map((c) => c.textContent.trim());
-  return `${quote ? `${quote.getAttribute("aria-label")}. ` : ""}${said}${time ? `, ${time.textContent}` : ""}` +
-    `${reactions.length ? `. Reactions: ${reactions.join(", ")}` : ""}`;
+  return `${quote ? `${quote.getAttribute("aria-label")}. ` : ""}${said}${mention ? mention.textContent : ""}` +
+    `${time ? `, ${time.textContent}` : ""}${reactions.length ? `. Reactions: ${reactions.join(", ")}` : ""}`;
+}
+
+/** Words for a screen reader alone (a colon, the time after the text): not drawn. */
+function unseen(text, cls = "") {
+  return el("span", { class: `visually-hidden${cls ? ` ${cls}` : ""}`, text });
 }
 
 // A message from the same person, of the same kind, soon after the previous one and on
@@ -116,7 +124,8 @@ export class MessageList {
     this.recountFrame = null; // a count of the lines below, after a scroll, in the next frame
     // Above the first message said after the point read to, on a return (a reload, a
     // reconnection), until the conversation is read past (state.js: unreadAfter).
-    this.newLine = el("div", { class: "new-line", role: "separator", text: "New messages" });
+    // A separator's content is not read (its children are presentational): its name is.
+    this.newLine = el("div", { class: "new-line", role: "separator", "aria-label": "New messages", text: "New messages" });
     this.status = el("div", { class: "history-status", role: "status" });
     container.append(this.status);
     container.addEventListener("scroll", () => this.onScroll(), { passive: true });
@@ -311,7 +320,10 @@ export class MessageList {
     // More missed than fetched: the line is above the oldest loaded, and says so.
     const more = missedBeyond(this.buffer);
     const text = more ? `New messages: more than ${more}, the first ones further up` : "New messages";
-    if (this.newLine.textContent !== text) this.newLine.textContent = text;
+    if (this.newLine.textContent !== text) {
+      this.newLine.textContent = text;
+      this.newLine.setAttribute("aria-label", text);
+    }
     if (entry.el.previousSibling !== this.newLine) this.container.insertBefore(this.newLine, entry.el);
     entry.el.classList.remove("cont"); // the line parts a run: the nick is shown again
   }
@@ -577,9 +589,10 @@ export class MessageList {
     if (this.focusedRow && this.focusedRow !== row) this.leaveRow();
     this.focusedRow = row;
     row.tabIndex = -1;
-    // A row is no control: it is named with what it says, the time last.
+    // A row is no control: it is named with what it says, the time last (an article may
+    // be named; a plain div may not).
     row.setAttribute("aria-label", rowWords(row));
-    for (const b of row.querySelectorAll("button")) b.tabIndex = 0;
+    for (const b of row.querySelectorAll("button, a")) b.tabIndex = 0;
     row.focus({ preventScroll: true });
     if (scroll) row.scrollIntoView({ block: "nearest" });
   }
@@ -622,8 +635,8 @@ export class MessageList {
       if (emoji) emoji.focus({ preventScroll: true });
       return;
     }
-    const button = [...node.querySelectorAll("button")]
-      .find((b) => b.className === had.className && b.dataset.emoji === had.dataset.emoji);
+    const button = [...node.querySelectorAll("button, a")].find((b) => b.tagName === had.tagName &&
+      b.className === had.className && b.dataset.emoji === had.dataset.emoji && b.getAttribute("href") === had.getAttribute("href"));
     if (button) button.focus({ preventScroll: true });
   }
 
@@ -633,7 +646,7 @@ export class MessageList {
     if (!row) return;
     row.removeAttribute("tabindex");
     row.removeAttribute("aria-label");
-    for (const b of row.querySelectorAll("button")) b.tabIndex = -1;
+    for (const b of row.querySelectorAll("button, a")) b.tabIndex = -1;
     this.closePicker(row, false);
   }
 
@@ -798,11 +811,12 @@ export class MessageList {
   }
 
   divider(ms) {
-    return el("div", { class: "day", role: "separator", text: dayLabel(ms) });
+    const day = dayLabel(ms);
+    return el("div", { class: "day", role: "separator", "aria-label": day, text: day });
   }
 
   presenceGroup(rec) {
-    return el("div", { class: "row presence" }, timeElement(rec.time), el("span", { class: "chips" }));
+    return el("div", { class: "row presence", role: "article" }, timeElement(rec.time), el("span", { class: "chips" }));
   }
 
   chip(rec) {
@@ -817,14 +831,19 @@ export class MessageList {
     const classes = ["row", rec.kind];
     if (rec.mention) classes.push("mention");
     if (rec.self) classes.push("self");
-    const row = el("div", { class: classes.join(" ") }, timeElement(rec.time));
+    // The time is shown first but said last ("carol: the build is red, 10:56"): what was
+    // said matters more than when, and a list of times first is slow to listen through.
+    const time = timeElement(rec.time);
+    time.setAttribute("aria-hidden", "true");
+    const row = el("div", { class: classes.join(" "), role: "article" }, time);
     // Hebrew or Arabic reads right to left: the text's own first letters say which way.
     const text = el("span", { class: "text", dir: "auto" });
     switch (rec.kind) {
       case "message":
       case "notice":
         // A server's notice (a name with a dot) is not from a person to click on or address.
-        row.append(rec.nick && rec.nick.includes(".") ? el("span", { class: "nick server" }, rec.nick) : this.nick(rec.nick));
+        row.append(rec.nick && rec.nick.includes(".") ? el("span", { class: "nick server" }, rec.nick) : this.nick(rec.nick),
+          unseen(": ", "sep")); // drawn as a column, read as "carol: hello", not "carol hello"
         appendRich(text, rec.text);
         break;
       case "action":
@@ -856,6 +875,12 @@ export class MessageList {
         appendRich(text, rec.text);
     }
     row.append(text);
+    // The highlight is a colour and an edge; in words too.
+    if (rec.mention && ANSWERABLE.has(rec.kind)) row.append(unseen(" (mentions you)", "mentions-you"));
+    row.append(unseen(`, ${time.textContent}`));
+    // The list is one Tab stop: a message's links are Tab stops only while it is the one
+    // on (focusRow), as its buttons are; else Tab would walk every URL said.
+    for (const link of text.querySelectorAll("a")) link.tabIndex = -1;
     if (!ANSWERABLE.has(rec.kind)) return row;
     if (rec.replyTo) {
       row.classList.add("replied");

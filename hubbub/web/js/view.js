@@ -254,10 +254,18 @@ export class View {
   renderBufferList() {
     const s = this.state;
     const list = $("buffer-list");
-    const seen = new Set();
+    const ordered = s.orderedBuffers();
+    const seen = new Set(ordered.map((b) => b.key));
+    // Those gone first: in the way, they would make the ones after them look out of place.
+    for (const [key, li] of this.bufferItems) {
+      if (!seen.has(key)) {
+        li.remove();
+        this.bufferItems.delete(key);
+        this.newsShown.delete(key);
+      }
+    }
     let previous = null;
-    for (const b of s.orderedBuffers()) {
-      seen.add(b.key);
+    for (const b of ordered) {
       let li = this.bufferItems.get(b.key);
       if (!li) {
         li = this.bufferItem(b);
@@ -268,13 +276,6 @@ export class View {
       const expected = previous ? previous.nextSibling : list.firstChild;
       if (expected !== li) list.insertBefore(li, expected);
       previous = li;
-    }
-    for (const [key, li] of this.bufferItems) {
-      if (!seen.has(key)) {
-        li.remove();
-        this.bufferItems.delete(key);
-        this.newsShown.delete(key);
-      }
     }
     $("nick-label").textContent = s.nick ? `${s.nick}${s.away ? " (away)" : ""}` : "";
     this.renderMenuBadge();
@@ -504,7 +505,7 @@ export class View {
     if (open) {
       this.app.classList.add(cls);
       this.updatePanels();
-      const first = $(name === "buffers" ? "sidebar" : "members").querySelector("button");
+      const first = $(name === "buffers" ? "sidebar" : "members").querySelector(".buffer, .member");
       if (first) first.focus();
     }
   }
@@ -515,12 +516,17 @@ export class View {
     this.updatePanels();
   }
 
-  // On phones a closed panel is off screen: `inert` keeps Tab and screen readers out of it.
+  // On phones a closed panel is off screen, and an open one covers the chat as a dialog
+  // would: `inert` keeps Tab and screen readers out of what is off screen or behind the
+  // scrim (the scrim itself stays, to be tapped).
   updatePanels() {
     const phone = this.phone.matches;
+    const open = phone && (this.app.classList.contains("show-buffers") || this.app.classList.contains("show-members"));
     $("sidebar").inert = phone && !this.app.classList.contains("show-buffers");
     $("members").inert = phone && !this.app.classList.contains("show-members");
-    $("scrim").hidden = !(phone && (this.app.classList.contains("show-buffers") || this.app.classList.contains("show-members")));
+    $("chat").inert = open;
+    $("skip").inert = open;
+    $("scrim").hidden = !open;
     // the toggles say whether their panel is shown, for those who cannot see it slide
     const members = phone ? this.app.classList.contains("show-members") : !this.app.classList.contains("hide-members");
     $("toggle-members").setAttribute("aria-expanded", String(members));
@@ -533,7 +539,15 @@ export class View {
     $("buffer-list").addEventListener("click", (event) => {
       const close = event.target.closest("[data-close]");
       if (close) {
+        // Its entry goes with the focus on it. Pressed from the keyboard (a click of no
+        // pointer: detail 0), the focus goes to the next conversation's (else the one
+        // before), not to the page, where Tab would start over; clicked, to the box, as
+        // after every click.
+        const li = close.closest("li");
+        const near = li.nextElementSibling || li.previousElementSibling;
         this.actions.closeBuffer(close.dataset.close);
+        if (event.detail === 0 && near) near.querySelector(".buffer").focus();
+        else this.actions.focusInput();
         return;
       }
       const button = event.target.closest("[data-key]");
@@ -559,6 +573,13 @@ export class View {
     $("toggle-buffers").addEventListener("click", () => this.togglePanel("buffers"));
     $("toggle-members").addEventListener("click", () => this.togglePanel("members"));
     $("scrim").addEventListener("click", () => this.closePanels());
+    // A touch screen reader has no Esc, and the scrim is no button: each panel has a Close.
+    for (const [button, toggle] of [["close-buffers", "toggle-buffers"], ["close-members", "toggle-members"]]) {
+      $(button).addEventListener("click", () => {
+        this.closePanels();
+        $(toggle).focus();
+      });
+    }
     $("jump").addEventListener("click", () => {
       this.messages.jumpToBottom();
       this.actions.focusInput();
@@ -660,6 +681,8 @@ export class View {
         b.unread ? el("span", { class: `badge${b.mentions ? " mention" : ""}`, text: String(b.unread) }) : null));
     $("switch-results").replaceChildren(...items);
     $("switch-filter").setAttribute("aria-activedescendant", items.length ? `switch-${this.switchIndex}` : "");
+    // The focus stays in the filter: the list does not follow the choice by itself.
+    if (items.length) items[this.switchIndex].scrollIntoView({ block: "nearest" });
   }
 
   pickSwitch(key) {
