@@ -25,6 +25,7 @@ from typing import Protocol
 
 from hubbub import __version__
 from hubbub.irc import ctcp
+from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name, nick_problem
 from hubbub.plain.split import split_text, text_room
@@ -36,6 +37,7 @@ from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
 from hubbub.server.handlers.messaging import offline_account
+from hubbub.server.handlers.nickserv import nickserv
 from hubbub.server.services import is_service_nick
 
 log = logging.getLogger("hubbub.plain")
@@ -88,6 +90,30 @@ NICK_NOT_UTF8 = (
 )
 NOT_IN_A_CHANNEL = "* You are not in a channel."
 TOO_LONG = f"* That line was not sent: it is longer than {MAX_TYPED_LINE} bytes. Send it in several lines."
+TO_NICKSERV = (
+    "* That line was not said in {channel}: it reads as a command to NickServ, which may hold your password. "
+    "To log in, type /msg NickServ IDENTIFY yourpassword (only NickServ reads it). "
+    "To say the line in the channel all the same, start it with //."
+)
+# The words before a nick that message it, in IRC (PRIVMSG) and in clients (/msg)
+_MESSAGE_WORDS = frozenset({"privmsg", "msg"})
+
+
+def typed_to_nickserv(text: str) -> bool:
+    """Whether a line a person typed to be said in a channel is a command to NickServ in
+    IRC's words or a client's without its slash (`PRIVMSG NickServ :IDENTIFY pw`,
+    `msg nickserv identify pw`, `ns identify pw`): a password, most likely, that the
+    channel's members, and its history, would keep. (So a bot writing IRC in lower case
+    gave its password away before detect.py took lower case for IRC; one that waits over
+    a second between its first two lines is still taken for a person.) `ns` and
+    `nickserv` count only before one of NickServ's commands: `ns` is a word in chat too."""
+    words = text.split(None, 2)
+    if len(words) < 2:
+        return False
+    first, second = words[0], words[1].lstrip(":")
+    if first.lower() in _MESSAGE_WORDS:
+        return casefold(second) == casefold(nickserv.name)
+    return first.upper() in nickserv.aliases and second.upper() in nickserv.commands
 
 
 class PlainInput:
@@ -203,6 +229,9 @@ class PlainInput:
             return
         if self.view.current is None:
             self.say("* You are not in a channel; /join #channel first.")
+            return
+        if typed_to_nickserv(text):
+            self.say(TO_NICKSERV.format(channel=self.view.current))
             return
         self._privmsg(self.view.current, text)
 

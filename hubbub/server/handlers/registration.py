@@ -207,6 +207,11 @@ def handle_cap(ctx: Context, message: Message) -> None:
 
 @command("PASS", min_params=1, before_registration=True)
 def handle_pass(ctx: Context, message: Message) -> None:
+    if not message.params[0]:
+        # `PASS :`, a bot's empty password: no password, as ratbox and its heirs answer it
+        # (a parameter left empty is one missing), so a server password counts no guess
+        ctx.conn.numeric(n.ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")
+        return
     if ctx.conn.registered:
         ctx.conn.numeric(n.ERR_ALREADYREGISTERED, "You may not reregister")
         return
