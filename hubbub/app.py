@@ -33,7 +33,7 @@ from hubbub.runtime.listeners import Admission, Listeners
 from hubbub.runtime.persistence import Persistence
 from hubbub.runtime.proxied import Accepted, ProxyHeaders
 from hubbub.runtime.workers import WorkerPool
-from hubbub.server import caps, gateways, keepalive
+from hubbub.server import caps, floodexempt, gateways, keepalive
 from hubbub.server.connection import Connection
 from hubbub.server.core import build_core, local_core, new_state
 from hubbub.server.departures import stop_time
@@ -651,6 +651,7 @@ class Runtime:
         if https is not None:
             self.https_context = https
         previous_max_clients = self.config.limits.max_clients
+        exempting_before = floodexempt.rule(self.config.limits)
         offered_before = caps.offered(self.config)
         self.config = config
         self._proxies = networks(config.listen.proxy_from)  # for connections accepted from now on
@@ -672,6 +673,9 @@ class Runtime:
         self._tune_listening()
         for link in self.connections:  # sendq and flood limits reach existing clients too
             link.configure(settings)
+        if floodexempt.rule(config.limits) != exempting_before:  # and who is exempt from flood control
+            for conn in self.services.connections():
+                floodexempt.refresh(conn, config.limits)
         # the timeout sweep's sleep was measured for the old timeouts: one lowered here would
         # wait it out (up to 5 s past the new one), so the sweep starts again on the new,
         # counting from its last run

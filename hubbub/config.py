@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hubbub.irc.validate import METADATA_KEY_BYTES, cidr_block, is_valid_channel
+from hubbub.irc.validate import METADATA_KEY_BYTES, cidr_block, is_valid_channel, nick_problem
 from hubbub.passwords import DEFAULT_COST, HashCost, cost_of, is_password_hash
 
 log = logging.getLogger("hubbub")
@@ -101,6 +101,8 @@ class LimitsSection:
     flood_burst: int = _doc("commands a client may send at once before being slowed down (joining a channel costs a client several)", default=20)
     flood_rate: float = _doc("commands per second a client may sustain once its burst is spent", default=4.0)
     recvq: int = _doc("bytes of unprocessed input a throttled client may queue before 'Excess Flood'", default=8192)
+    flood_exempt_accounts: list[str] = _doc("accounts whose connections flood control neither paces nor closes for 'Excess Flood' while logged in to them (SASL, or NickServ IDENTIFY until LOGOUT): trusted bots that paste build logs or feed digests; names as registered, in any case; the line length and the sendq still bound them, and a reload reaches connections logged in already (docs/operators.md)", default_factory=list)
+    flood_exempt_opers: bool = _doc("IRC operators are not paced by flood control either, while opered (+o): trusted with KILL, K-lines and DIE already, they paste K-line lists and mass commands", default=True)
     sendq: int = _doc("bytes of unsent output a client may fall behind by before it is dropped", default=262144)
     send_buffer: int = _doc("bytes of a client's output the kernel may hold besides (its socket's send buffer, at most sendq); 0 leaves the system's default, which grows to megabytes", default=65536)
     tcp_nodelay: bool = _doc("send each write to a client at once (TCP_NODELAY), as interactive programs do; false lets the kernel hold a write while an earlier one to that client is unacknowledged and send them together (Nagle's algorithm, which InspIRCd and ngIRCd leave on): fewer packets, and a line that closely follows another held up to a round trip and the client's delayed acknowledgement (40 ms on Linux, up to 200 ms elsewhere) (docs/benchmarks.md)", default=True)
@@ -458,6 +460,12 @@ def validate(config: Config) -> None:
                 raise ConfigError(f"{key}: {block!r} is not an address or CIDR block") from None
     if not lim.connect_window > 0:
         raise ConfigError("limits.connect_window must be positive")
+    for name in lim.flood_exempt_accounts:
+        # not held to limits.nicklen: an account registered under a longer one keeps its name
+        problem = nick_problem(name, max(len(name), 1))
+        if problem is not None:
+            raise ConfigError(f"limits.flood_exempt_accounts: {name!r} is not an account name ({problem}); "
+                              "several are a list: ['bot1', 'bot2']")  # fmt: skip
     if config.server.cloak_suffix and not _DNS_LABEL.fullmatch(config.server.cloak_suffix):
         raise ConfigError("server.cloak_suffix must be letters, digits and '-' (a DNS label, up to 63)")
     if not 16 <= lim.ipv6_prefix <= 128:

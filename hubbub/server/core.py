@@ -12,6 +12,7 @@ from hubbub.server import metadata as md
 from hubbub.server.announce import Announcer
 from hubbub.server.context import Offload, ServerControl, Services, run_inline
 from hubbub.server.engine import Engine, LocalEngine
+from hubbub.server.floodexempt import FloodExemptions
 from hubbub.server.state import ChatState
 
 
@@ -34,7 +35,7 @@ def build_core(
     node_id: str | None = None,
 ) -> Services:
     """The services around `engine` (and its state), with local delivery subscribed (and
-    the departures autoreplay reads)."""
+    the departures autoreplay reads, and who flood control leaves alone)."""
     svc = Services(config, engine.state, engine, clock, offload, control, node_id)
     engine.subscribe(svc.departures)  # before delivery, which lets a quitting user's connection go
     engine.subscribe(
@@ -42,6 +43,7 @@ def build_core(
                   svc.disconnect, lambda event: engine.emit(None, event), svc.audit,
                   lambda: md.sync_budget(svc.config.limits.sendq), svc.recall_markers)  # fmt: skip
     )
+    engine.subscribe(FloodExemptions(lambda: svc.config.limits))  # this node's connections' gates
     return svc
 
 

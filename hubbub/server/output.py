@@ -53,6 +53,12 @@ class Link(Protocol):
         """Whether lines the peer sent wait to be handled (flood control delays them):
         then the peer is not silent, whatever its last handled line says."""
 
+    def exempt_from_flood(self, exempt: bool) -> None:
+        """Exempt: the peer's lines are handled as they come, never paced by flood
+        control nor closed for Excess Flood (a trusted bot's account, an operator:
+        floodexempt.py); not: they are paced again, from a full burst. The line length
+        and the sendq bound it either way."""
+
     def has_room(self) -> bool:
         """Whether more of a long reply may be written now: what is unsent for the peer
         (collected, and held by the transport) is under half its sendq."""

@@ -5,8 +5,12 @@ received bytes are framed into lines (bounded, see irc/framing.py; a WebSocket f
 its lines itself and hands them over one by one), wait in order
 while the client's input is held (slow work for it is running) or while the flood
 bucket is empty, and a client whose waiting input passes the recvq is reported as
-flooding. Output: bytes written for the client are collected until the transport
-flushes them, and a client whose unsent output passes its sendq is reported as stuck.
+flooding. A connection exempt from flood control (a trusted bot's, an operator's:
+server/floodexempt.py decides, `exempt_from_flood`) has no bucket: its lines are handled
+as they are read, so none wait but while its input is held, and then the recvq stops
+its reading (pumping.py) rather than closing it. Output: bytes written for the client
+are collected until the transport flushes them, and a client whose unsent output passes
+its sendq is reported as stuck, exempt or not.
 
 The gate decides, the transport acts: it asks `next_line()` for the lines it may
 handle now and `wait()` for when to ask again; its `OutputQueue` writes through the
@@ -71,7 +75,8 @@ class GateSettings:
 
 class LineGate:
     __slots__ = (
-        "settings", "_clock", "_framer", "_bucket", "waiting", "_waiting_size", "held", "steps", "eof", "saw_line_end",
+        "settings", "_clock", "_framer", "bucket", "exempt", "waiting", "_waiting_size", "held", "steps", "eof",
+        "saw_line_end",
     )  # fmt: skip
 
     def __init__(self, settings: GateSettings, max_line: int, clock: Callable[[], float] = time.monotonic) -> None:
@@ -86,18 +91,32 @@ class LineGate:
         self.steps: deque[Callable[[], None]] | None = None
         self.eof = False  # the peer has sent everything
         self.saw_line_end = False  # the peer has ended a line itself
-        self._bucket: TokenBucket | None = None
+        # The flood bucket; None: the client's lines are not paced (flood control is off,
+        # or the connection is exempt from it)
+        self.bucket: TokenBucket | None = None
+        self.exempt = False  # exempt from flood control (see exempt_from_flood)
         self.settings = settings
         self.configure(settings)
 
     def configure(self, settings: GateSettings) -> None:
-        """Put new limits in force (a reload): a changed flood rule starts a new bucket."""
+        """Put new limits in force (a reload): a changed flood rule starts a new bucket;
+        an exempt connection stays without one."""
         old = self.settings
         self.settings = settings
-        if not settings.flood_control:
-            self._bucket = None
-        elif self._bucket is None or (old.flood_rate, old.flood_burst) != (settings.flood_rate, settings.flood_burst):
-            self._bucket = TokenBucket(settings.flood_rate, settings.flood_burst, self._clock)
+        if not settings.flood_control or self.exempt:
+            self.bucket = None
+        elif self.bucket is None or (old.flood_rate, old.flood_burst) != (settings.flood_rate, settings.flood_burst):
+            self.bucket = TokenBucket(settings.flood_rate, settings.flood_burst, self._clock)
+
+    def exempt_from_flood(self, exempt: bool) -> None:
+        """Exempt the connection from flood control, or end its exemption (its account
+        logged out, its operator status taken away). Exempt, its lines are not paced and
+        what it is charged is not counted: nothing is owed when the exemption ends, and
+        it starts again from a full burst, as a new connection does."""
+        if exempt != self.exempt:
+            self.exempt = exempt
+            self.bucket = None
+            self.configure(self.settings)
 
     # -- input -------------------------------------------------------------------------
 
@@ -111,7 +130,7 @@ class LineGate:
         # and drops cost more than the search.
         if not self.saw_line_end and data.find(b"\n") >= 0:
             self.saw_line_end = True
-        if self._bucket is None and not self.held and self.waiting is None:
+        if self.bucket is None and not self.held and self.waiting is None:
             return self._framer.feed(data)
         self._frame(data)
         return []
@@ -120,7 +139,7 @@ class LineGate:
         """A line framed by the transport itself (a WebSocket message is one line; None
         for one longer than the line limit). True when nothing holds it back and it is
         to be handled at once; otherwise it waits, in order, for `next_line()`."""
-        if self._bucket is None and not self.held and self.waiting is None:
+        if self.bucket is None and not self.held and self.waiting is None:
             return True
         self._lines().append(line)
         self._waiting_size += len(line) if line else 1
@@ -186,7 +205,7 @@ class LineGate:
         if self.held or not waiting:
             return NOTHING
         head = waiting[0]
-        bucket = self._bucket
+        bucket = self.bucket
         if bucket is not None and not (head is not None and exempt is not None and exempt(head)):
             if bucket.take() > 0.0:
                 return NOTHING
@@ -200,15 +219,15 @@ class LineGate:
         """Count `lines` more lines against the flood budget, as if each had been sent
         on its own: the lines of a multiline batch pass at once (`next_line`'s exempt
         lines), and the batch is charged when it closes by the lines it delivers."""
-        if self._bucket is not None and lines > 0:
-            self._bucket.spend(lines)
+        if self.bucket is not None and lines > 0:
+            self.bucket.spend(lines)
 
     def wait(self) -> float | None:
         """Seconds until `next_line()` may give a waiting line; None if it waits on
         nothing but held input, or nothing waits."""
         if self.held or not self.waiting:
             return None
-        return 0.0 if self._bucket is None else self._bucket.wait()
+        return 0.0 if self.bucket is None else self.bucket.wait()
 
     @property
     def flooded(self) -> bool:

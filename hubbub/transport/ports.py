@@ -77,6 +77,9 @@ class Link(Counted, Protocol):
     def input_waiting(self) -> bool:
         """Whether lines the peer sent wait to be handled (the keepalive asks)."""
 
+    def exempt_from_flood(self, exempt: bool) -> None:
+        """Pace the peer's lines by flood control, or not (see server/output.py's Link)."""
+
     def has_room(self) -> bool:
         """Whether more of a long reply may be written now (see server/output.py's Link)."""
 

@@ -86,6 +86,18 @@ class GatedInput:
         """See Link.follow_up (server/output.py)."""
         return self.gate.follow_up(step)
 
+    def exempt_from_flood(self, exempt: bool) -> None:
+        """See Link.exempt_from_flood (server/output.py). Lines that were waiting for a
+        token go at once, not when the flood timer would have come back for them."""
+        gate = self.gate
+        if exempt == gate.exempt:
+            return
+        gate.exempt_from_flood(exempt)
+        if exempt and gate.waiting and not gate.held and not self._closing:
+            if self._drain_handle is not None:
+                self._drain_handle.cancel()
+            self._drain_handle = asyncio.get_running_loop().call_soon(self._drain)
+
     def _drain(self) -> None:
         self._drain_handle = None
         if not self._closing:

@@ -263,7 +263,9 @@ class TcpConnection(GatedInput, asyncio.Protocol):
                 session.line_received(line)
             if self._closing:
                 return
-            if gate.held:  # slow work for this client began: the rest waits for it
+            # Slow work for this client began, or flood control now paces it (its
+            # exemption ended with this line: a LOGOUT): the rest waits, for it or its turn
+            if gate.held or gate.bucket is not None:
                 gate.defer(lines[done:])
                 break
         if gate.waiting:

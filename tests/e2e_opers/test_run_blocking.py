@@ -38,6 +38,9 @@ class Link:
     def release_input(self) -> None:
         pass
 
+    def exempt_from_flood(self, exempt: bool) -> None:
+        """No flood control without a transport (an operator is told it is exempt)."""
+
     def speaks_irc(self, session: object) -> None:
         self.irc_session = session
 
