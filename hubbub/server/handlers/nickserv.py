@@ -229,20 +229,51 @@ def _identify(ctx: Context, args: list[str]) -> None:
                           lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
             return
     name, password = (args[0], args[1]) if len(args) > 1 else (ctx.user.nick, args[0])
+    identify_with(ctx, name, password)
+
+
+def identify_with(ctx: Context, name: str, password: str, after: Callable[[], None] | None = None) -> None:
+    """Log in to the account `name` with `password`, as IDENTIFY does (NickServ says how
+    it went), then `after()`, whichever way it went."""
     wait = logins.refused_for(ctx, casefold(name))
     if wait is not None:
         _say(ctx, logins.throttled_text(wait))
+        if after is not None:
+            after()
         return
+
+    def logged_in(account: Account) -> None:
+        _say(ctx, f"You're now logged in as {account.name}")
+        if after is not None:
+            after()
 
     def checked(account: Account | None) -> None:
         if account is None:
             if not ctx.conn.gone:
                 _say(ctx, "Authentication failed: Invalid account credentials")
+                if after is not None:
+                    after()
             return
-        logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"),
-                          lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
+        logins.log_in(ctx, account, lambda: logged_in(account),
+                      lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
 
-    logins.check_password(ctx, name, password, checked, lambda why: _say(ctx, why))
+    def unavailable(why: str) -> None:
+        _say(ctx, why)
+        if after is not None:
+            after()
+
+    logins.check_password(ctx, name, password, checked, unavailable)
+
+
+def pass_login(ctx: Context, given: str) -> tuple[str, str]:
+    """The account and password a connection's PASS names when the server asks for none
+    (`accounts.login_via_pass`, as ergo takes it): `account:password` where such an
+    account exists, else the password of the account named like the nick (a password
+    may hold a colon)."""
+    name, colon, rest = given.partition(":")
+    if colon and name and casefold(name) in ctx.state.accounts:
+        return name, rest
+    return ctx.user.nick, given
 
 
 @nickserv.command("LOGOUT", 0, "LOGOUT", "Logs you out of your account.")

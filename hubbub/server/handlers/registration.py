@@ -76,6 +76,9 @@ def try_complete_registration(ctx: Context) -> None:
         conn.numeric(n.ERR_NICKNAMEINUSE, user.nick, RESERVED)
         return
     reg.step(Step.COMPLETE)
+    # PASS when the server asks for none: a login, for clients and bots that have no SASL
+    # (a bouncer's `account:password` habit), once the welcome is out, if SASL did not log in
+    by_pass = reg.password if not wanted and ctx.config.accounts.login_via_pass else None
 
     # The vhost of the account SASL logged it in to, as this node sees it now: for the
     # nodes of the version before that read it. Applying decides (the account as it is then).
@@ -88,6 +91,10 @@ def try_complete_registration(ctx: Context) -> None:
             # HostServ skip Registered's host, and those after it may hold another
             vhosts.said_again(ctx, user)
         send_welcome(ctx)
+        if outcome.rejected is None and by_pass and user.account is None:
+            # the nick's warning (it is an account's) only once the login is decided
+            nickserv.identify_with(ctx, *nickserv.pass_login(ctx, by_pass), after=lambda: nickserv.check_nick(ctx))
+            return
         nickserv.check_nick(ctx)
         if outcome.rejected is None:
             replay_private(ctx)  # logged in by SASL: its private messages meanwhile, to a client that cannot ask
