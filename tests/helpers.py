@@ -229,6 +229,15 @@ def isupport_tokens(messages: list[Message]) -> dict[str, str | None]:
     return tokens
 
 
+STAMP = re.compile(r"^(\x01ACTION )?\[\d\d:\d\d\] ")
+
+
+def unstamped(text: str) -> str:
+    """A replayed line's text without the `[14:02] ` a client without `batch` is given it
+    with (server/replay.py `_stamped`): what was said, for tests about which lines came."""
+    return STAMP.sub(lambda m: m.group(1) or "", text, count=1)
+
+
 def commands(messages: list[Message]) -> list[str]:
     """The command (or numeric) of each message, in order: a transcript at a glance."""
     return [m.command for m in messages]

@@ -17,7 +17,7 @@ import datetime
 import time
 
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
-from hubbub.server.batch import MultilineOutgoing
+from hubbub.server.batch import CONCAT_TAG, MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, parse_mode_changes, split_mode_changes
 from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, WANTS_TAGS, event_tags, new_batch_id, with_tags
 from hubbub.server.storage import StoredMessage
@@ -139,9 +139,11 @@ class Replay:
     def units_for(self, mask: int) -> list[Message | list[Message]]:
         # message-tags: a TAGMSG never reaches a client without the capability, kept or live
         shown = self.messages if mask & WANTS_TAGS else [m for m in self.messages if m.command != "TAGMSG"]
-        units = [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
         if self.batch_type is None:
-            return units
+            if self.bracketed:
+                return [unit for stored in shown for unit in _stamped(stored_units(stored, mask, self.server), stored)]
+            return [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
+        units = [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
         ref = new_batch_id()
         inside = {"batch": ref}
         batch = [Message("BATCH", ["+" + ref, self.batch_type, *self.batch_params], self.server)]
@@ -179,3 +181,50 @@ class Replay:
         until = time.strftime("%H:%M" if int(first) // 86400 == int(last) // 86400 else "%Y-%m-%d %H:%M",
                               time.gmtime(last))  # fmt: skip
         return f"Earlier messages of {self.batch_params[0]}, said from {since} to {until} UTC:"
+
+
+def _stamped(units: list[Message | list[Message]], stored: StoredMessage) -> list[Message | list[Message]]:
+    """A replayed message's lines for a client without `batch`, each text led by when it
+    was said (`[14:02] ...`, UTC, as the bracketing NOTICE says), as ZNC plays its buffer
+    back: such a client cannot tell them from live lines otherwise (irssi shows its own
+    arrival time, whatever the server-time tag), and a bot would take a `!command` said
+    before it joined for one said to it now: behind the time, it is no command. In a
+    multiline batch (plain mode reads one: it joins the pieces of a line again), a piece
+    concatenated to the one before is left as it is: the line has its time already."""
+    stamp = time.strftime("[%H:%M] ", time.gmtime(stored.time))
+    stamped: list[Message | list[Message]] = []
+    for unit in units:
+        if isinstance(unit, Message):
+            stamped.extend(_stamp(unit, stamp))
+        else:
+            stamped.append([line for m in unit for line in ((m,) if CONCAT_TAG in m.tags else _stamp(m, stamp))])
+    return stamped
+
+
+def _stamp(message: Message, stamp: str) -> list[Message]:
+    """`message` with `stamp` before its words (inside an ACTION: `* carol [14:02] waves`),
+    in as many lines as keep each within 512 bytes: what the stamp pushes past the end
+    goes on a line of its own (concatenated to the first in a multiline batch), rather
+    than be cut off."""
+    command, params, source = message.command, message.params, message.source
+    if (command != "PRIVMSG" and command != "NOTICE") or len(params) != 2:
+        return [message]
+    text, head, tail = params[1], "", ""
+    if text.startswith("\x01ACTION "):
+        head, text, tail = "\x01ACTION ", text[8:].removesuffix("\x01"), "\x01"
+    elif text.startswith("\x01"):  # another CTCP: not words to stamp
+        return [message]
+    room = MAX_LINE_BODY - len(f":{source or ''} {command} {params[0]} :{head}{tail}".encode())
+    text = stamp + text
+    tags = message.tags
+    lines = []
+    while True:
+        piece = text if len(text) * 4 <= room or len(text.encode()) <= room else fit_utf8(text, room)
+        lines.append(Message(command, [params[0], head + piece + tail], source, tags))
+        text = text[len(piece) :]
+        if not text:
+            return lines
+        # the rest: no msgid of its own (it is the same message), a piece of its line in a batch
+        tags = {key: value for key, value in message.tags.items() if key != "msgid"}
+        if "batch" in tags:
+            tags[CONCAT_TAG] = ""

@@ -5,7 +5,7 @@ node it was connected to. Nodes on a real redis-server and one real PostgreSQL."
 from __future__ import annotations
 
 from tests.cluster.support import Cluster, Node, caught_up
-from tests.helpers import LineClient
+from tests.helpers import STAMP, LineClient, unstamped
 from tests.services import RedisServer
 
 
@@ -32,11 +32,15 @@ async def identified(cluster: Cluster, node: Node, nick: str, account: str, caps
 
 
 async def rejoin(client: LineClient, channel: str = "#c") -> list[str]:
-    """The lines replayed on JOIN (everything up to the end of the answer)."""
+    """The lines replayed on JOIN (everything up to the end of the answer) to `client`,
+    without `batch`: each text led by when it was said (server/replay.py `_stamped`),
+    given here without it."""
     client.send(f"JOIN {channel}")
     await client.expect("366")
     client.send("PING :replayed")
-    return said(await client.collect_until("PONG"))
+    texts = said(await client.collect_until("PONG"))
+    assert all(STAMP.match(text) for text in texts), texts
+    return [unstamped(text) for text in texts]
 
 
 async def test_an_account_leaving_on_one_node_and_coming_back_on_another_gets_only_what_it_missed(

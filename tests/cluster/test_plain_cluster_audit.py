@@ -364,12 +364,15 @@ async def test_what_was_said_on_another_node_is_replayed_to_a_person_joining(
         alice.send("PRIVMSG #lobby :said now")
         await text(bob, "alice: said now")
         start = bob.raw.index("* In #lobby: @alice, bob") + 1
-        assert bob.raw[start:] == [
+        # each earlier line led by when it was said ([HH:MM] here; in an action, after the
+        # nick), the line said now not
+        shown = [re.sub(r"\[\d\d:\d\d\] ", "[HH:MM] ", line, count=1) for line in bob.raw[start:]]
+        assert shown == [
             "* Earlier in #lobby:",
-            "alice: tea is ready",
-            "* alice pours",
-            "alice: \x1b[0;1mwho\x1b[0m wants some?",
-            "-alice- mind the cups",
+            "alice: [HH:MM] tea is ready",
+            "* alice [HH:MM] pours",
+            "alice: [HH:MM] \x1b[0;1mwho\x1b[0m wants some?",
+            "-alice- [HH:MM] mind the cups",
             "* (end of the earlier messages; what follows is said now)",
             "alice: said now",
         ], bob.raw

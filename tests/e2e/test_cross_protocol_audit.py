@@ -32,7 +32,7 @@ from hubbub.app import Runtime
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import registered_account
 from tests.e2e_limits.test_more_plain import terminal_safe
-from tests.helpers import LOBBY_CREATOR_OP, LineClient, connect_plain, connected, sync
+from tests.helpers import LOBBY_CREATOR_OP, STAMP, LineClient, connect_plain, connected, sync
 from tests.web.wsclient import WsClient
 
 CAPS = ("message-tags server-time echo-message batch draft/multiline account-tag extended-join away-notify "
@@ -622,7 +622,10 @@ async def test_a_redaction_reaches_those_with_the_cap_once_and_no_later_joiner_i
         ("alice", "kept"), ("bob", "kept too"),
     ]  # fmt: skip
     shown = [line for line in late_plain.raw if "kept" in line or "hunter2" in line]
-    assert len(shown) == 2 and shown[0].endswith("alice: kept") and shown[1].endswith("bob: kept too"), shown
+    # each led by when it was said, as plain mode shows the replay
+    assert len(shown) == 2, shown
+    assert re.search(r"alice: \[\d\d:\d\d\] kept$", shown[0]), shown
+    assert re.search(r"bob: \[\d\d:\d\d\] kept too$", shown[1]), shown
 
 
 # -- nothing one side sends breaks another ----------------------------------------------------
@@ -782,14 +785,20 @@ async def test_what_was_said_before_a_join_comes_before_what_is_said_after_it(
         if "* (end of the earlier messages; what follows is said now)" not in late.raw:
             await late.expect_text(r"end of the earlier messages")
         order = [line for line in late.raw if "said" in line or "Earlier" in line or "end of the earlier" in line]
+        # a replayed line is led by when it was said ([HH:MM] here), a live one is not
+        order = [re.sub(r"^alice: \[\d\d:\d\d\] ", "alice: [HH:MM] ", line) for line in order]
         # Two sockets: the loop may read alice's line before the JOIN, and then it was said
         # before the join and is rightly among the earlier ones; either way once, in order.
-        assert order in (["* Earlier in #tea:", "alice: said before the join",
+        assert order in (["* Earlier in #tea:", "alice: [HH:MM] said before the join",
                           "* (end of the earlier messages; what follows is said now)",
                           "alice: said after the join"],
-                         ["* Earlier in #tea:", "alice: said before the join", "alice: said after the join",
+                         ["* Earlier in #tea:", "alice: [HH:MM] said before the join",
+                          "alice: [HH:MM] said after the join",
                           "* (end of the earlier messages; what follows is said now)"]), order  # fmt: skip
     else:
         await late.expect("PRIVMSG", "carl", "done")
-        said = [m.params[1] for m in late.received if m.command == "PRIVMSG" and m.params[0] == "#tea"]
-        assert said == ["said before the join", "said after the join"]
+        tea = [m for m in late.received if m.command in ("PRIVMSG", "NOTICE") and m.params[0] == "#tea"]
+        # the server's NOTICEs around the replay; a replayed line led by when it was said, a live one not
+        said = [m.command if m.command == "NOTICE" else STAMP.sub("[HH:MM] ", m.params[1]) for m in tea]
+        assert said in (["NOTICE", "[HH:MM] said before the join", "NOTICE", "said after the join"],
+                        ["NOTICE", "[HH:MM] said before the join", "[HH:MM] said after the join", "NOTICE"]), said

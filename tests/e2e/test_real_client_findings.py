@@ -11,13 +11,14 @@ of what each client sends; the problems a person met are the tests marked xfail.
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
 
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import registered_account
-from tests.helpers import LOBBY_CREATOR_OP, LineClient, connected, start_server, sync
+from tests.helpers import LOBBY_CREATOR_OP, STAMP, LineClient, connected, start_server, sync, unstamped
 
 CS = "ChanServ!ChanServ@services"
 
@@ -131,8 +132,12 @@ async def test_weechat_sasl_rejoin_of_a_registered_channel_transcript(make_serve
     await weechat.expect("366")
     after = await sync(weechat)
     replayed = [m for m in after if m.command == "PRIVMSG"]
-    assert [m.params[1] for m in replayed][-2:] == ["said while bob was gone", "\x01ACTION waves\x01"]
     assert all("time" in m.tags and "msgid" in m.tags and "batch" not in m.tags for m in replayed)
+    # without batch, each text led by when it was said, as its time tag says (in an ACTION, inside)
+    stamps = ["[" + m.tags["time"][11:16] + "] " for m in replayed[-2:]]
+    assert [m.params[1] for m in replayed][-2:] == [
+        stamps[0] + "said while bob was gone", f"\x01ACTION {stamps[1]}waves\x01",
+    ]  # fmt: skip
     assert "BATCH" not in [m.command for m in after]
 
 
@@ -155,7 +160,8 @@ async def test_ii_gets_bare_replay_and_trailing_nick_and_a_burst_goes_through(ma
     ii.send("JOIN #lobby")
     await ii.expect("366")
     replay = await ii.expect_text(r"PRIVMSG #lobby", timeout=15)  # read off the loop: slow on a loaded machine
-    assert replay == ":alice!~u@127.0.0.1 PRIVMSG #lobby :hello from irssi"  # no tags at all
+    # no tags at all; the text led by when it was said (no batch to tell it is not new)
+    assert re.fullmatch(r":alice!~u@127\.0\.0\.1 PRIVMSG #lobby :\[\d\d:\d\d\] hello from irssi", replay), replay
 
     ii.send("".join(f"PRIVMSG #lobby :flood line {i} from ii\r\n" for i in range(30)))
     got = [await alice.expect("PRIVMSG", "#lobby", timeout=15) for _ in range(30)]
@@ -195,7 +201,8 @@ async def test_a_restart_keeps_what_a_person_left(clients, tmp_path: Path) -> No
         assert "~bobby!~root@127.0.0.1" in (await weechat.expect("353")).params[-1].split()
         await weechat.expect("366")
         replayed = [m.params for m in await sync(weechat) if m.command == "PRIVMSG"]
-        assert replayed[-1] == ["#lobby", "last words before restart"]
+        assert [replayed[-1][0], unstamped(replayed[-1][1])] == ["#lobby", "last words before restart"]
+        assert STAMP.match(replayed[-1][1]), replayed  # without batch: led by when it was said
         weechat.send("MODE #lobby b")
         assert (await weechat.expect("367")).params[2] == "troll!*@*"
         await weechat.expect("368")

@@ -32,7 +32,7 @@ from hubbub.server.storage import (
 )
 from hubbub.store import open_store
 from tests.cluster.support import Cluster
-from tests.e2e.test_weechat_person_audit import _rest, join, privmsgs, weechat
+from tests.e2e.test_weechat_person_audit import _rest, join, replayed, weechat
 from tests.e2e_accounts.support import NS, registered_account
 from tests.helpers import LineClient, connect_plain, connected, start_server, sync
 from tests.store.test_old_files import as_an_old_file
@@ -71,7 +71,7 @@ async def bob_says_after_the_restart_and_alice_rejoins(again) -> list[str]:  # a
         bob.send("PRIVMSG #tea :said after the restart")
         await sync(bob)
         alice, _ = await weechat(again, "alice", ("alice", "alicepass1"))
-        return privmsgs(await join(alice, "#tea"))
+        return replayed(await join(alice, "#tea"))
     finally:
         await bob.close()
         if alice is not None:
@@ -136,7 +136,7 @@ async def test_whoever_registers_a_dropped_name_after_a_restart_gets_the_channel
         bob = await connected(again, "bob", "#tea")
         newcomer = await registered_account(again, "alice", "another-pass1")  # someone else, the same name
         try:
-            assert privmsgs(await join(newcomer, "#tea")) == ["before the drop"]
+            assert replayed(await join(newcomer, "#tea")) == ["before the drop"]
         finally:
             await newcomer.close()
             await bob.close()
@@ -170,7 +170,7 @@ async def test_a_cluster_node_restarted_replays_what_the_other_node_said_meanwhi
         back = await network.client(one, "alice2")
         back.send("PRIVMSG NickServ :IDENTIFY alice alicepass1")
         await back.expect("900")
-        assert privmsgs(await join(back, "#tea")) == ["said while node1 was down"]
+        assert replayed(await join(back, "#tea")) == ["said while node1 was down"]
     finally:
         await network.close()
 

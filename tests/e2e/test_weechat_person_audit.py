@@ -24,7 +24,7 @@ from scramp import ScramClient
 from hubbub.app import Runtime
 from hubbub.irc.message import Message
 from tests.e2e_accounts.support import NS, registered_account
-from tests.helpers import LineClient, connected, start_server, sync
+from tests.helpers import STAMP, LineClient, connected, start_server, sync, unstamped
 
 CS = "ChanServ!ChanServ@services"
 WEECHAT_CAPS = ("account-notify away-notify cap-notify chghost extended-join invite-notify message-tags "
@@ -87,6 +87,21 @@ async def join(client: LineClient, channel: str) -> list[Message]:
 
 def privmsgs(messages: list[Message]) -> list[str]:
     return [m.params[-1] for m in messages if m.command == "PRIVMSG"]
+
+
+def replayed(messages: list[Message]) -> list[str]:
+    """The texts of the PRIVMSGs a join replayed to a client without `batch`, as said: each
+    is led by when it was said (server/replay.py `_stamped`), which must be there, and be
+    its `time` tag's minute where it has one."""
+    texts = []
+    for m in messages:
+        if m.command == "PRIVMSG":
+            stamp = STAMP.match(m.params[-1])
+            assert stamp, m
+            if "time" in m.tags:
+                assert stamp[0].endswith("[" + m.tags["time"][11:16] + "] "), m
+            texts.append(unstamped(m.params[-1]))
+    return texts
 
 
 async def notice_from(client: LineClient, source: str) -> str:
@@ -152,11 +167,14 @@ async def test_coming_back_replays_only_the_missed_lines_with_their_times(server
         live.append((await watcher.expect("PRIVMSG", "#tea", text)).tags["time"])
     answer = await join(alice, "#tea")
     names_end = next(i for i, m in enumerate(answer) if m.command == "366")
-    replayed = [m for m in answer if m.command == "PRIVMSG"]
-    assert [m.params[-1] for m in replayed] == ["said while alice away A", "said while alice away B"]
-    assert [m.tags.get("time") for m in replayed] == live
-    assert all(answer.index(m) > names_end for m in replayed)
-    assert "batch" not in replayed[0].tags  # WeeChat asked for no batch
+    lines = [m for m in answer if m.command == "PRIVMSG"]
+    # without batch, each text led by when it was said: the minute of its time tag
+    assert [m.params[-1] for m in lines] == [
+        "[" + live[0][11:16] + "] said while alice away A", "[" + live[1][11:16] + "] said while alice away B",
+    ]  # fmt: skip
+    assert [m.tags.get("time") for m in lines] == live
+    assert all(answer.index(m) > names_end for m in lines)
+    assert "batch" not in lines[0].tags  # WeeChat asked for no batch
 
 
 async def test_names_shows_every_rank_with_and_without_multi_prefix(server, clients) -> None:
@@ -315,7 +333,7 @@ async def test_a_restart_keeps_the_account_the_founder_and_the_history(tmp_path:
             assert next(m for m in answer if m.command == "332").params[-1] == "Tea time"
             alice.send("MODE #tea b")
             assert (await alice.expect("367")).params[2] == "baddie!*@*"
-            assert privmsgs(await join(newcomer, "#tea")) == ["before the restart"]
+            assert replayed(await join(newcomer, "#tea")) == ["before the restart"]
         finally:
             await alice.close()
             await newcomer.close()

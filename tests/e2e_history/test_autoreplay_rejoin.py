@@ -10,7 +10,7 @@ from typing import Any
 
 from hubbub.app import Runtime
 from tests.e2e_accounts.support import registered_account
-from tests.helpers import LineClient, connected, sync
+from tests.helpers import STAMP, LineClient, connected, sync, unstamped
 
 
 def ticking(server: Runtime) -> None:
@@ -55,9 +55,13 @@ async def talk_until_behind(client: LineClient, link: Any, at_least: int = BEHIN
 
 
 async def rejoin(client: LineClient) -> list[str]:
+    """What `client` (without `batch`) is replayed on joining #c: each text led by when it
+    was said (server/replay.py `_stamped`), given here without it."""
     client.send("JOIN #c")
     await client.expect("366")
-    return said(await sync(client))
+    texts = said(await sync(client))
+    assert all(STAMP.match(text) for text in texts), texts
+    return [unstamped(text) for text in texts]
 
 
 async def identified(server: Runtime, clients: list[LineClient], nick: str, account: str) -> LineClient:

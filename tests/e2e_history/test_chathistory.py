@@ -10,7 +10,7 @@ import time
 
 from hubbub.irc.message import Message
 from tests.e2e_caps.support import batches, capped
-from tests.helpers import LineClient, commands, connected, isupport_tokens, sync
+from tests.helpers import STAMP, LineClient, commands, connected, isupport_tokens, sync, unstamped
 
 HISTORY = ("draft/chathistory", "batch", "server-time", "message-tags")
 
@@ -175,7 +175,10 @@ async def test_autoreplay_on_join_for_clients_without_chathistory(stored, client
     plain.send("JOIN #c")
     await plain.expect("366")
     replayed = [await plain.expect("PRIVMSG") for _ in range(3)]
-    assert [m.params for m in replayed] == [["#c", "old 2"], ["#c", "old 3"], ["#c", "old 4"]]
+    # without batch: each text led by when it was said
+    assert [m.params[0] for m in replayed] == ["#c"] * 3
+    assert [unstamped(m.params[1]) for m in replayed] == ["old 2", "old 3", "old 4"]
+    assert all(STAMP.match(m.params[1]) for m in replayed), replayed
     timed = await capped(server, "carol", "server-time", "batch", channels=())
     clients.append(timed)
     timed.send("JOIN #c")
@@ -183,6 +186,7 @@ async def test_autoreplay_on_join_for_clients_without_chathistory(stored, client
     assert got[-1].params[1] == "chathistory"
     lines = [await timed.expect("PRIVMSG") for _ in range(3)]
     assert all("time" in m.tags and "batch" in m.tags for m in lines)
+    assert [m.params[1] for m in lines] == ["old 2", "old 3", "old 4"]  # in its batch: as said
     modern = await capped(server, "dave", *HISTORY, channels=("#c",))  # asks for itself: no replay
     clients.append(modern)
     assert "PRIVMSG" not in commands(await sync(modern))
@@ -204,7 +208,8 @@ async def test_the_replay_on_join_holds_only_what_was_said_before_the_join(store
     server.clock = lambda: now + 30  # bob joins between the two
     bob = await connected(server, "bob", "#c")
     clients.append(bob)
-    assert [m.params[1] for m in await sync(bob) if m.command == "PRIVMSG"] == ["before the join"]
+    stamp = time.strftime("[%H:%M] ", time.gmtime(now))  # when it was said, UTC
+    assert [m.params[1] for m in await sync(bob) if m.command == "PRIVMSG"] == [stamp + "before the join"]
 
 
 async def test_a_labeled_request_gets_its_batch_inside_the_labeled_response(stored, clients) -> None:

@@ -17,7 +17,7 @@ from hubbub.irc.message import Message
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_autoreplay_rejoin import ticking
 from tests.e2e_history.test_chathistory import HISTORY
-from tests.helpers import LineClient, connect_plain, connected, sync
+from tests.helpers import LineClient, connect_plain, connected, sync, unstamped
 
 MULTILINE = ("draft/multiline", "batch")
 CONCAT = "draft/multiline-concat"
@@ -171,7 +171,8 @@ async def test_the_replay_on_join_gives_a_client_without_chathistory_the_whole_l
     ticking(server)  # the line said a second before the join, whatever the machine's speed
     alice = await sender(server)
     clients.append(alice)
-    await said_long_line(alice)
+    echo = await said_long_line(alice)
+    stamp = "[" + echo.tags["time"][11:16] + "] "  # when it was said, UTC
     dave = await connected(server, "dave")  # no capability at all: the lines alone
     clients.append(dave)
     start = len(dave.received)
@@ -179,8 +180,11 @@ async def test_the_replay_on_join_gives_a_client_without_chathistory_the_whole_l
     await dave.expect("366")
     await sync(dave)
     lines = privmsgs(dave.received[start:], dave.raw[start:])
-    assert [m.params for m, _ in lines] == [["#c", piece] for piece in PIECES]
-    assert "".join(m.params[1] for m, _ in lines) == WHOLE
+    # each piece a line led by when it was said (each would read as said now otherwise),
+    # and whole after it: every piece, 8 bytes longer, still fits (PIECES are well short)
+    assert all(len((stamp + piece).encode()) <= ROOM for piece in PIECES)
+    assert [m.params for m, _ in lines] == [["#c", stamp + piece] for piece in PIECES]
+    assert "".join(unstamped(m.params[1]) for m, _ in lines) == WHOLE
     assert not [m for m, _ in lines if m.tags]  # no tags for a client that did not ask for them
     assert_within_limits(lines)
 
@@ -191,11 +195,14 @@ async def test_the_replay_on_join_shows_a_plain_text_user_the_long_line_whole(st
     alice = await capped(server, "alice", *HISTORY, *MULTILINE, "echo-message", channels=("#lobby",))
     clients.append(alice)
     send_multiline(alice, "#lobby", [(PIECES[0], False), (PIECES[1], True), (PIECES[2], True)])
-    await batch_of(alice, "draft/multiline")
+    echo, _ = await batch_of(alice, "draft/multiline")
+    stamp = "[" + echo[0].tags["time"][11:16] + "] "  # when it was said, UTC
     pat = await connect_plain(server, "pat")  # lands in #lobby, and is told what was said there
     clients.append(pat)
     line = await pat.expect_text("КОНЕЦ")
-    assert WHOLE in line, line  # one line, as it was typed, not cut where IRC's lines end
+    # one line, as it was typed, not cut where IRC's lines end: led once by when it was
+    # said, not again where each of its pieces began
+    assert line == f"alice: {stamp}{WHOLE}", line
 
 
 # -- what an older version kept: the pieces joined, with no trace of where ------------------------

@@ -9,7 +9,7 @@ from hubbub.irc.message import Message
 from tests.e2e_caps.support import capped
 from tests.e2e_history.test_chathistory import HISTORY, history, talk
 from tests.e2e_history.test_history_privacy import account
-from tests.helpers import LineClient, commands, connected, sync
+from tests.helpers import STAMP, LineClient, commands, connected, sync, unstamped
 
 EVENTS = (*HISTORY, "draft/event-playback", "echo-message", "account-tag")
 REDACTION = "draft/message-redaction"
@@ -184,7 +184,8 @@ async def test_a_redacted_message_is_gone_from_replay_search_and_every_subcomman
     plain = await connected(server, "bob", "#c")
     clients.append(plain)
     replayed = [m.params[-1] for m in await sync(plain) if m.command == "PRIVMSG"]
-    assert replayed == ["keep one", "keep two"]
+    stamps = ["[" + echo.tags["time"][11:16] + "] " for echo in echoes]  # without batch: when each was said
+    assert replayed == [stamps[0] + "keep one", stamps[2] + "keep two"]
     alice.send(f"REDACT #c {gone}")
     assert (await alice.expect("FAIL")).params[:2] == ["REDACT", "UNKNOWN_MSGID"]
 
@@ -372,8 +373,40 @@ async def test_no_replay_on_join_to_a_bot(stored, clients) -> None:
     for client in (bot, person):
         client.send("JOIN #c")
     got = {client.nick: await sync(client) for client in (bot, person)}
-    assert [m.params for m in got["person"] if m.command == "PRIVMSG"] == [["#c", "!deploy prod"]]
+    [replayed] = [m.params for m in got["person"] if m.command == "PRIVMSG"]
+    assert replayed[0] == "#c" and unstamped(replayed[1]) == "!deploy prod"
+    assert STAMP.match(replayed[1]), replayed  # led by when it was said
     assert [m for m in got["botty"] if m.command in ("PRIVMSG", "NOTICE")] == []
+
+
+async def test_a_replay_without_batch_says_when_each_line_was_said_and_runs_no_command_again(
+    stored, clients
+) -> None:  # fmt: skip
+    """A client without `batch` (irssi, most bot libraries) cannot tell a replayed line
+    from a live one: each replayed text starts with when it was said, in UTC as the
+    NOTICE before them says (`[14:02] !deploy prod`, as ZNC plays its buffer back): a
+    person sees when, and a bot that did not set +B takes no old `!command` for a new
+    one. With `batch`, the lines are as they were said, in their chathistory batch."""
+    server = await stored("history.autoreplay_lines=10")
+    alice = await capped(server, "alice", "echo-message", "server-time", channels=("#c",))
+    clients.append(alice)
+    (said,) = await talk(alice, "#c", "!deploy prod")
+    alice.send("PRIVMSG #c :\x01ACTION deploys\x01")
+    await alice.expect("PRIVMSG")
+    stamp = "[" + said.tags["time"][11:16] + "] "
+    bot = await connected(server, "botty")
+    batched = await capped(server, "reader", "batch", "server-time")
+    clients.extend([bot, batched])
+    for client in (bot, batched):
+        client.send("JOIN #c")
+    got = await sync(bot)
+    assert [m.params for m in got if m.command == "PRIVMSG"] == [
+        ["#c", stamp + "!deploy prod"], ["#c", f"\x01ACTION {stamp}deploys\x01"],
+    ]  # fmt: skip
+    assert [m.params[1] for m in got if m.command == "NOTICE"][0].startswith("Earlier messages of #c")
+    assert [m.params for m in await sync(batched) if m.command == "PRIVMSG"] == [
+        ["#c", "!deploy prod"], ["#c", "\x01ACTION deploys\x01"],
+    ]  # fmt: skip
 
 
 async def test_replay_on_join_holds_no_private_messages(stored, clients) -> None:
@@ -388,10 +421,12 @@ async def test_replay_on_join_holds_no_private_messages(stored, clients) -> None
     clients.append(carol)
     carol.send("JOIN #c")
     got = await sync(carol)
-    assert [m.params for m in got if m.command == "PRIVMSG"] == [["#c", "public"]]
+    assert [[m.params[0], unstamped(m.params[1])] for m in got if m.command == "PRIVMSG"] == [["#c", "public"]]
+    assert all(STAMP.match(m.params[1]) for m in got if m.command == "PRIVMSG"), got
     await bob.join("#c")
     got = await sync(bob)
-    assert [m.params for m in got if m.command == "PRIVMSG"] == [["#c", "public"]]
+    assert [[m.params[0], unstamped(m.params[1])] for m in got if m.command == "PRIVMSG"] == [["#c", "public"]]
+    assert all(STAMP.match(m.params[1]) for m in got if m.command == "PRIVMSG"), got
 
 
 async def test_replay_on_join_brings_notices_and_no_tagmsg(stored, clients) -> None:
@@ -408,7 +443,9 @@ async def test_replay_on_join_brings_notices_and_no_tagmsg(stored, clients) -> N
     bob.send("JOIN #c")
     got = [m for m in await sync(bob) if m.command in ("PRIVMSG", "NOTICE", "TAGMSG")]
     # without `batch`, the server's NOTICEs say where the earlier lines begin and end
-    assert [(m.command, m.params[-1]) for m in got[1:-1]] == [("NOTICE", "a notice"), ("PRIVMSG", "a privmsg")]
+    earlier = [(m.command, unstamped(m.params[-1])) for m in got[1:-1]]
+    assert earlier == [("NOTICE", "a notice"), ("PRIVMSG", "a privmsg")]
+    assert all(STAMP.match(m.params[-1]) for m in got[1:-1]), got  # each led by when it was said
     assert [m.source for m in (got[0], got[-1])] == ["hubbub.local"] * 2
 
 
@@ -432,9 +469,13 @@ async def test_a_replay_without_batch_is_said_to_be_earlier_lines_and_with_batch
     assert opening.source == closing.source == "hubbub.local"
     assert opening.params[0] == closing.params[0] == "#c"
     # within one minute (as here, but for a test run across a minute's end): said at it
-    assert re.fullmatch(r"Earlier messages of #c, said (at|from) \d{4}-\d\d-\d\d \d\d:\d\d( to \d\d:\d\d)? UTC:",
-                        opening.params[1]), opening  # fmt: skip
+    when = r"said (?:at|from) \d{4}-\d\d-\d\d (\d\d:\d\d)(?: to (\d\d:\d\d))? UTC"
+    said = re.fullmatch(rf"Earlier messages of #c, {when}:", opening.params[1])
+    assert said, opening
     assert closing.params[1] == "End of the earlier messages: what follows is said now"
+    # each line led by when it was said, as the NOTICE says: the first at its start, the last at its end
+    first, last = said[1], said[2] or said[1]
+    assert [m.params for m in got[1:-1]] == [["#c", f"[{first}] said before"], ["#c", f"[{last}] and again"]]
     batched.send("JOIN #c")
     lines = await sync(batched)
     assert "NOTICE" not in [m.command for m in lines]
@@ -446,7 +487,8 @@ async def test_a_replay_without_batch_is_said_to_be_earlier_lines_and_with_batch
     await talk(alice, "#c", "while away")
     plain.send("JOIN #c")
     again = [m for m in await sync(plain) if m.command in ("PRIVMSG", "NOTICE")]
-    assert [m.params[-1] for m in again[1:-1]] == ["while away"]  # only what was missed, bracketed too
+    assert [unstamped(m.params[-1]) for m in again[1:-1]] == ["while away"]  # only what was missed, bracketed too
+    assert STAMP.match(again[1].params[-1]), again
 
 
 # -- read markers -----------------------------------------------------------------------

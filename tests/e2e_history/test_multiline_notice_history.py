@@ -9,7 +9,7 @@ from tests.e2e_caps.support import capped
 from tests.e2e_history.test_autoreplay_rejoin import ticking
 from tests.e2e_history.test_chathistory import HISTORY
 from tests.e2e_history.test_long_lines_replay import batch_of
-from tests.helpers import connect_plain, connected, sync
+from tests.helpers import connect_plain, connected, sync, unstamped
 
 MULTILINE = ("draft/multiline", "batch")
 CONCAT = "draft/multiline-concat"
@@ -29,6 +29,7 @@ async def test_a_notice_batch_is_kept_and_replayed_as_notices(stored, clients) -
     alice.send("BATCH -n")
     echo, _ = await batch_of(alice, "draft/multiline")
     msgid = echo[0].tags["msgid"]
+    stamp = "[" + echo[0].tags["time"][11:16] + "] "  # when it was said, UTC
 
     bob.send("CHATHISTORY LATEST #c * 10")
     kept, _ = await batch_of(bob, "chathistory")
@@ -54,12 +55,14 @@ async def test_a_notice_batch_is_kept_and_replayed_as_notices(stored, clients) -
     await dave.expect("366")
     await sync(dave)
     replayed = [m for m in dave.received[start:] if m.source == "alice!~u@127.0.0.1"]
-    assert [(m.command, m.params[1]) for m in replayed] == [
+    assert [(m.command, unstamped(m.params[1])) for m in replayed] == [
         ("NOTICE", "deploy finished:"), ("NOTICE", "3 hosts up"), ("NOTICE", ", 0 down"),
     ]  # fmt: skip
+    assert all(m.params[1].startswith(stamp) for m in replayed), replayed  # each a line led by when it was said
 
     person = await connect_plain(server, "person")
     clients.append(person)
     person.send("/join #c")
-    assert await person.expect_text("deploy finished") == "-alice- deploy finished:"  # a notice, in the replay
-    assert await person.expect_text("hosts up") == "-alice- 3 hosts up, 0 down"
+    # a notice, in the replay: led by when it was said, once a line as the person reads it
+    assert await person.expect_text("deploy finished") == f"-alice- {stamp}deploy finished:"
+    assert await person.expect_text("hosts up") == f"-alice- {stamp}3 hosts up, 0 down"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from hubbub.irc.message import Message
 from hubbub.server.handlers.messaging import OFFLINE
 from tests.e2e_accounts.support import b64
 from tests.e2e_accounts.test_account_cli import account as account_cli
@@ -14,7 +15,7 @@ from tests.e2e_history.test_chathistory import HISTORY, history
 from tests.e2e_history.test_history_privacy import EVER, account, texts
 from tests.e2e_history.test_long_lines_replay import batch_of
 from tests.e2e_history.test_multiline_notice_history import CONCAT, LINES, MULTILINE
-from tests.helpers import LineClient, commands, connected, sync
+from tests.helpers import STAMP, LineClient, commands, connected, sync, unstamped
 
 
 async def logged_in(
@@ -40,6 +41,14 @@ async def logged_in(
 async def replay_to(client: LineClient) -> list:
     """What a client that logged in is replayed, up to the closing NOTICE."""
     return await client.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
+
+
+def as_said(message: Message) -> list[str]:
+    """A replayed line's parameters as it was said: its text is led by when (a client
+    without `batch`: server/replay.py `_stamped`), which must be there."""
+    target, text = message.params
+    assert STAMP.match(text), message
+    return [target, unstamped(text)]
 
 
 async def gone(client: LineClient) -> None:
@@ -179,7 +188,7 @@ async def test_a_client_that_cannot_ask_for_history_is_given_what_waited_when_it
     back.send("QUIT")
     await back.closed()
     clients.remove(back)
-    said = [(m.source.split("!")[0], m.params) for m in replayed if m.command == "PRIVMSG"]
+    said = [(m.source.split("!")[0], as_said(m)) for m in replayed if m.command == "PRIVMSG"]
     assert said == [("bob", ["alice", "are you coming tonight?"])]
     opening = [m for m in replayed if m.command == "NOTICE"][0]
     assert opening.params[0] == "alice" and opening.params[1].startswith("Earlier messages of bob")
@@ -190,7 +199,7 @@ async def test_a_client_that_cannot_ask_for_history_is_given_what_waited_when_it
     clients.append(again)
     again.send("PRIVMSG NickServ :IDENTIFY correct-horse")
     got = await again.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
-    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "still there?"]]  # since the last quit
+    assert [as_said(m) for m in got if m.command == "PRIVMSG"] == [["alice", "still there?"]]  # since the last quit
     assert not [m for m in await sync(again) if m.command == "PRIVMSG"]  # and carol's conversation alone
 
 
@@ -220,7 +229,7 @@ async def test_when_the_account_left_outlives_a_clean_restart(stored) -> None:
     await bob.expect("301")
     back = await logged_in(again, "alice")
     got = await back.collect_until(lambda m: m.command == "NOTICE" and m.params[-1].startswith("End of the earlier"))
-    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "after the restart"]]
+    assert [as_said(m) for m in got if m.command == "PRIVMSG"] == [["alice", "after the restart"]]
     for client in (bob, back):
         await client.close()
 
@@ -296,7 +305,7 @@ async def test_the_login_replay_shows_the_accounts_own_lines_from_another_device
     back = await logged_in(server, "alice")
     clients.append(back)
     replayed = await replay_to(back)
-    said = [(m.source, m.params) for m in replayed if m.command == "PRIVMSG"]
+    said = [(m.source, as_said(m)) for m in replayed if m.command == "PRIVMSG"]
     assert said == [("alice!~u@127.0.0.1", ["bob", "on my phone now"]), ("bob!~u@127.0.0.1", ["alice", "ok, noted"])]
 
 
@@ -315,7 +324,7 @@ async def test_a_web_page_leaving_does_not_move_what_irssi_is_replayed_from(stor
     back = await logged_in(server, "alice")
     clients.append(back)
     replayed = await replay_to(back)
-    assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "seen on your phone only"]]
+    assert [as_said(m) for m in replayed if m.command == "PRIVMSG"] == [["alice", "seen on your phone only"]]
 
 
 async def test_a_first_login_from_irc_after_the_web_alone_is_replayed_what_waited(stored, clients) -> None:
@@ -331,7 +340,7 @@ async def test_a_first_login_from_irc_after_the_web_alone_is_replayed_what_waite
     back = await logged_in(server, "alice")
     clients.append(back)
     replayed = await replay_to(back)
-    assert [m.params for m in replayed if m.command == "PRIVMSG"] == [["alice", "left for you"]]
+    assert [as_said(m) for m in replayed if m.command == "PRIVMSG"] == [["alice", "left for you"]]
 
 
 async def test_the_login_replay_and_a_joins_leave_out_ctcp_queries_and_answers(stored, clients) -> None:
@@ -354,13 +363,13 @@ async def test_the_login_replay_and_a_joins_leave_out_ctcp_queries_and_answers(s
     back = await logged_in(server, "alice")
     clients.append(back)
     replayed = await replay_to(back)
-    said = [m.params[1] for m in replayed if m.command in ("PRIVMSG", "NOTICE") and "!" in (m.source or "")]
+    said = [as_said(m)[1] for m in replayed if m.command in ("PRIVMSG", "NOTICE") and "!" in (m.source or "")]
     assert said == ["\x01ACTION waves\x01"]  # not the bracketing NOTICEs, the server's
     back.send("JOIN #c")
     joined = await back.collect_until("366")
     back.send("PING :end")
     joined += await back.collect_until("PONG")
-    assert [m.params[1] for m in joined if m.command == "PRIVMSG"] == ["hello #c"]
+    assert [as_said(m)[1] for m in joined if m.command == "PRIVMSG"] == ["hello #c"]
 
 
 async def test_a_first_login_is_replayed_what_waited_since_the_account_was_made(stored, db, tmp_path) -> None:
@@ -375,7 +384,7 @@ async def test_a_first_login_is_replayed_what_waited_since_the_account_was_made(
     assert (await bob.expect("301")).params[1] == "alice"
     first = await logged_in(server, "alice")
     got = await replay_to(first)
-    assert [(m.source.split("!")[0], m.params) for m in got if m.command == "PRIVMSG"] == [
+    assert [(m.source.split("!")[0], as_said(m)) for m in got if m.command == "PRIVMSG"] == [
         ("bob", ["alice", "welcome aboard, ask me anything"]),
     ]  # fmt: skip
     await gone(first)
@@ -383,6 +392,6 @@ async def test_a_first_login_is_replayed_what_waited_since_the_account_was_made(
     await bob.expect("301")
     again = await logged_in(server, "alice")
     got = await replay_to(again)
-    assert [m.params for m in got if m.command == "PRIVMSG"] == [["alice", "one more thing"]]
+    assert [as_said(m) for m in got if m.command == "PRIVMSG"] == [["alice", "one more thing"]]
     for client in (bob, again):
         await client.close()

@@ -415,10 +415,14 @@ async def test_what_was_said_before_is_shown_to_a_plain_user_who_joins(make_serv
     bob = await connect_plain(server)  # a person reads the greeting, then types a name
     bob.send("bob")
     await bob.expect_text(r"^\* In #lobby: ")
+    # each led by when it was said (in an action, after the nick)
+    when = r"\[\d\d:\d\d\] "
     first = await bob.expect_text(r"tea is ready")
-    assert first.endswith("alice: tea is ready"), first
-    assert (await bob.expect_text(r"who wants some")).endswith(f"alice: {BOLD}who wants some{RESET}")
-    assert (await bob.expect_text(r"pours")).endswith("* alice pours")
+    assert re.search(rf"alice: {when}tea is ready$", first), first
+    bold = await bob.expect_text(r"who wants some")
+    assert re.search(rf"alice: {when}{re.escape(BOLD)}who wants some{re.escape(RESET)}$", bold), bold
+    action = await bob.expect_text(r"pours")
+    assert re.search(rf"\* alice {when}pours$", action), action
     alice.send("PRIVMSG #lobby :and now, live")
     await bob.expect_text(r"^alice: and now, live$")
     assert sum("tea is ready" in line for line in bob.raw) == 1  # shown once
