@@ -138,6 +138,20 @@ async def test_identify_exempts_and_logout_paces_again(make_server, clients) -> 
     await is_cut(bot, reader, "logged-out")
 
 
+async def test_a_bot_logged_in_by_pass_is_exempt_too(make_server, clients) -> None:
+    """A bot without SASL that logs in with PASS (accounts.login_via_pass)."""
+    server = await make_server(FLOOD, EXEMPT_BOT)
+    await account(server)
+    reader = await reader_in_c(server, clients)
+    bot = await LineClient.connect(server)
+    clients.append(bot)
+    bot.send(f"PASS buildbot:{PASSWORD}")
+    await bot.register("buildbot")
+    await bot.expect(lambda m: m.command == "NOTICE" and m.params[-1] == "You're now logged in as buildbot")
+    await bot.join("#c")
+    await pastes_whole(server, bot, reader, "by-pass")
+
+
 async def is_not_exempt_yet(server: Runtime, bot: LineClient, reader: LineClient) -> None:
     """Before logging in, the bot's lines wait for flood control as everyone's do: its
     burst goes at once, the rest at the pace (25 short lines: the last ones wait)."""
