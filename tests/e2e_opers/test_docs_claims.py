@@ -192,7 +192,7 @@ def test_accounts_settings_table_defaults_are_the_printed_defaults() -> None:
         "accounts.login_failures_per_address": 20, "accounts.login_failures_per_account": 20,
         "accounts.max_certs": 5, "accounts.max_channels": 20, "accounts.register_limit": 5,
         "accounts.register_window": 3600.0, "accounts.hash_time_cost": 3, "accounts.hash_memory_kib": 65536,
-        "accounts.hash_parallelism": 4,
+        "accounts.hash_parallelism": 4, "accounts.login_via_pass": True,
     }  # fmt: skip
     assert {key: value for key, value in printed.items() if key.startswith("accounts.")} == documented
 
