@@ -76,6 +76,29 @@ function unseen(text, cls = "") {
   return el("span", { class: `visually-hidden${cls ? ` ${cls}` : ""}`, text });
 }
 
+/** A run of joins and parts: its chips, between its time drawn and its time said. */
+function chipsOf(group) {
+  return group.querySelector(":scope > .chips");
+}
+
+/** A run of joins and parts is timed by its first: drawn first, said last, as a
+ * message's time is ("alice joined, bob left, 10:56"). */
+function timeGroup(group, ms) {
+  const time = timeElement(ms);
+  time.setAttribute("aria-hidden", "true");
+  const said = unseen(`, ${time.textContent}`, "said-time");
+  const old = group.querySelector(":scope > .ts");
+  if (old) {
+    old.replaceWith(time);
+    // Unchanged words left alone: new ones in the log would be read out again.
+    const before = group.querySelector(":scope > .said-time");
+    if (before.textContent !== said.textContent) before.replaceWith(said);
+  } else {
+    group.prepend(time);
+    group.append(said);
+  }
+}
+
 // A message from the same person, of the same kind, soon after the previous one and on
 // the same day: the phone layout shows its nick and time once for the run.
 const RUN_GAP_MS = 5 * 60 * 1000;
@@ -716,7 +739,7 @@ export class MessageList {
           this.container.append(group);
         }
         entry.el = this.chip(rec);
-        group.lastChild.append(entry.el);
+        chipsOf(group).append(entry.el);
         entry.group = group;
       } else {
         entry.el = this.row(rec);
@@ -747,12 +770,12 @@ export class MessageList {
         entry.el = this.chip(rec);
         if (top && top.group && !top.divider) {
           entry.group = top.group;
-          entry.group.lastChild.prepend(entry.el);
-          entry.group.firstChild.replaceWith(timeElement(rec.time));
+          chipsOf(entry.group).prepend(entry.el);
+          timeGroup(entry.group, rec.time);
           node = entry.group;
         } else {
           entry.group = this.presenceGroup(rec);
-          entry.group.lastChild.append(entry.el);
+          chipsOf(entry.group).append(entry.el);
           this.container.insertBefore(entry.group, before);
           node = entry.group;
         }
@@ -788,13 +811,13 @@ export class MessageList {
 
   removeEntry(entry) {
     const node = entry.group || entry.el;
-    if (node === this.focusedRow && (!entry.group || entry.group.lastChild.childElementCount <= 1)) this.keepFocus(node);
+    if (node === this.focusedRow && (!entry.group || chipsOf(entry.group).childElementCount <= 1)) this.keepFocus(node);
     if (entry.divider) entry.divider.remove();
     if (entry.group) {
       entry.el.remove();
-      const chips = entry.group.lastChild;
+      const chips = chipsOf(entry.group);
       if (!chips.firstChild) entry.group.remove();
-      else entry.group.firstChild.replaceWith(timeElement(Number(chips.firstChild.dataset.time)));
+      else timeGroup(entry.group, Number(chips.firstChild.dataset.time));
     } else entry.el.remove();
   }
 
@@ -816,7 +839,9 @@ export class MessageList {
   }
 
   presenceGroup(rec) {
-    return el("div", { class: "row presence", role: "article" }, timeElement(rec.time), el("span", { class: "chips" }));
+    const group = el("div", { class: "row presence", role: "article" }, el("span", { class: "chips" }));
+    timeGroup(group, rec.time);
+    return group;
   }
 
   chip(rec) {
