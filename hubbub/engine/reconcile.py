@@ -19,6 +19,7 @@ that the network does not keep a user nobody is behind.
 from __future__ import annotations
 
 from hubbub.engine.replica import BEHIND_TEXT, LOST_TEXT, Replica
+from hubbub.server import floodexempt
 from hubbub.server.context import Services
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import UserQuit
@@ -49,6 +50,10 @@ def reconcile(svc: Services) -> None:
         conn.user = ctx.user = new
         for channel in new.channels.values():
             channel.local[conn] = None
+        # logged out or opered elsewhere meanwhile: flood control follows the user it has now
+        limits = svc.config.limits
+        if floodexempt.is_exempt(new, limits) != floodexempt.is_exempt(old, limits):
+            floodexempt.refresh(conn, limits)
     if skipped:
         assert isinstance(engine, Replica)
         quitting = {event.uid for _, event in engine.outbox if type(event) is UserQuit}

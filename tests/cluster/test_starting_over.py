@@ -20,7 +20,7 @@ from hubbub.irc.message import Message, parse
 from hubbub.server.apply import Outcome, apply
 from hubbub.server.context import Services
 from hubbub.server.core import build_core, new_state
-from hubbub.server.events import Connected, Joined, NickSet, NodeLost, NodeUp, Registered, Said, UserQuit
+from hubbub.server.events import Connected, Joined, NickSet, NodeLost, NodeUp, Registered, Said, UserModesSet, UserQuit
 from hubbub.server.session import Session
 from hubbub.server.state import ChatState
 from tests.unit.test_cluster_replica import Log, Origin, user
@@ -259,3 +259,25 @@ def test_a_snapshot_without_the_departed_nodes_still_loads() -> None:
     restored = Replica(ChatState(0.0), "cccccc")
     restored.restore(data)
     assert restored.departed == {} and restored.state.digest() == replica.state.digest()
+
+
+class ExemptionLink(FakeLink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.exempt: list[bool] = []
+
+    def exempt_from_flood(self, exempt: bool) -> None:
+        self.exempt.append(exempt)
+
+
+def test_a_client_carrying_on_is_exempt_from_flood_control_as_the_snapshot_has_its_user() -> None:
+    """Made an operator by an entry only the snapshot holds (a log made again): flood
+    control leaves it alone from then on, as it would have on applying that entry."""
+    clock = FakeClock()
+    svc, replica, log = node_with(clock)
+    amy = connected(svc, replica, log, "amy")
+    amy.link = amy.session.conn.link = link = ExemptionLink()
+    log.add(OTHER, 6, UserModesSet(amy.uid, ((True, "o"),), clock()))
+    replica.restore(snapshot_of(log, len(log.entries)), skipped=False)
+    reconcile(svc)
+    assert not link.closed and link.exempt == [True]
