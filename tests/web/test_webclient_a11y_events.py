@@ -11,6 +11,7 @@ green, light grey and white unreadable in the light theme and red and grey short
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -19,6 +20,7 @@ pytest.importorskip("playwright")
 
 from playwright.async_api import expect  # noqa: E402
 
+from tests.helpers import sync  # noqa: E402
 from tests.web.test_webclient_a11y import TIME, spoken  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -38,3 +40,49 @@ async def test_joins_and_parts_are_read_like_messages_time_last(open_user, irc_u
     assert re.fullmatch(f"carol joined ?dave joined ?dave left \\(lunch\\), {TIME}", read), read
     # the time is still drawn first, where the messages' times are
     assert await run.evaluate("(r) => r.firstElementChild.matches('time.ts[aria-hidden=true]')")
+
+
+
+# Each row's text, and whether the log reads it out as it comes: Chromium takes a node's
+# live-region politeness from its nearest aria-live (the log's own, a polite "log",
+# has none written). Chromium's DevTools protocol gives neither that nor the announcements.
+READ_OUT = """(rows) => rows.map((r) => [r.querySelector('.text').textContent,
+  (r.closest('[aria-live]') || r.closest('[role=log]')).getAttribute('aria-live') !== 'off'])"""
+
+# The page's drawing held back while lines come in (its frames queued, then let go), so
+# that they are drawn in one frame, as a burst that comes faster than frames would be.
+HOLD_FRAMES = """() => { const raf = window.requestAnimationFrame; const held = [];
+  window.requestAnimationFrame = (f) => { held.push(f); return 0; };
+  window.letFramesGo = () => { window.requestAnimationFrame = raf; held.forEach((f) => raf(f)); }; }"""
+
+
+async def test_a_burst_into_the_conversation_shown_reads_five_lines_then_says_how_many_more(
+    open_user, irc_user
+) -> None:  # fmt: skip
+    alice = await open_user()
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    page = alice.page
+    rows = alice.messages().locator(".row.message")
+    await expect(alice.messages()).to_contain_text("carol joined")  # drawn: not one of the burst
+    await page.evaluate(HOLD_FRAMES)
+    for i in range(20):
+        carol.send(f"PRIVMSG #lobby :line {i}")
+    await sync(carol)
+    await asyncio.sleep(0.5)  # from the server to the page
+    await page.evaluate("() => window.letFramesGo()")
+    await expect(rows).to_have_count(20)
+    read = await rows.evaluate_all(READ_OUT)
+    assert read == [[f"line {i}", i < 5] for i in range(20)], read
+    announcer = page.locator("#announcer")
+    await expect(announcer).to_contain_text("15 more messages in #lobby")
+    assert await page.locator("#messages").get_attribute("aria-busy") is None
+    # a few lines later: each read out, nothing counted
+    for i in range(3):
+        carol.send(f"PRIVMSG #lobby :after {i}")
+    await expect(rows).to_have_count(23)
+    assert [r for r in await rows.evaluate_all(READ_OUT) if r[0].startswith("after")] == [
+        [f"after {i}", True] for i in range(3)
+    ]
+    told = await announcer.evaluate("(a) => [...a.children].map((p) => p.textContent)")
+    assert [t for t in told if "#lobby" in t and "more" in t] == ["15 more messages in #lobby"], told

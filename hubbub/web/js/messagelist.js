@@ -14,6 +14,7 @@ export const MAX_ROWS = 400; // rows kept in the DOM
 const EDGE_PX = 600; // how close to an edge (in pixels) before the next chunk is rendered
 const STUCK_PX = 48; // this close to the bottom counts as "following new messages"
 export const NEWS_MAX = 10; // live lines a bulk drawing holds back to add as news (more: backlog)
+export const LIVE_READ = 5; // live lines of one drawing the log reads out; the rest are counted
 const FOUND_MS = 2500; // how long a message gone to (a search result) stays highlighted
 const QUOTE_CHARS = 80; // of the message a reply answers, shown above it
 // Kinds of rows one can reply and react to: people talking.
@@ -71,6 +72,17 @@ function rowWords(row) {
     `${time ? `, ${time.textContent}` : ""}${reactions.length ? `. Reactions: ${reactions.join(", ")}` : ""}`;
 }
 
+/** Out of the log's notice: added to the live region without being read out. */
+function quiet(node) {
+  node.setAttribute("aria-live", "off");
+}
+
+/** "15 more messages in #lobby": what is said once of the lines of a burst not read out. */
+function quietWords(count, b) {
+  const where = b.kind === "query" ? `from ${b.name}` : b.kind === "server" ? "from the server" : `in ${b.name}`;
+  return `${count} more message${count === 1 ? "" : "s"} ${where}`;
+}
+
 /** Words for a screen reader alone (a colon, the time after the text): not drawn. */
 function unseen(text, cls = "") {
   return el("span", { class: `visually-hidden${cls ? ` ${cls}` : ""}`, text });
@@ -126,7 +138,8 @@ export class MessageList {
    * countingBelow() -> whether lines are counted below, scrolledBelow(records) (what is
    * under the window after a scroll while they are: the count goes down as they are read),
    * answerable(rec) (Reply and React are offered), reply(rec), react(rec, emoji, remove),
-   * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null
+   * reactions(rec) -> [{emoji, nicks, self}], repliedTo(rec) -> the record answered or null,
+   * say(words) (told once by the page's announcer, beside the log)
    */
   constructor(container, callbacks) {
     this.container = container;
@@ -374,7 +387,9 @@ export class MessageList {
       if (b.end > this.end) {
         live = this.hushIfHistory(this.end, b.end);
         this.newsWaiting = false;
-        this.appendRows(b.end);
+        const read = live ? this.readUpTo(b.end) : b.end;
+        this.appendRows(b.end, read);
+        if (read < b.end) this.callbacks.say(quietWords(b.end - read, b));
         if (this.entries.length > MAX_ROWS) this.removeTop(this.entries.length - MAX_ROWS);
       }
       this.scrollToBottom();
@@ -706,6 +721,23 @@ export class MessageList {
     if (b && b.end > b.base) this.seenSeq = Math.max(this.seenSeq, b.at(b.end - 1).seq);
   }
 
+  /**
+   * Where the rows read out of a live drawing up to `to` end: after the LIVE_READ-th
+   * live line. The log is a polite live region, and a screen reader queues what goes in
+   * it: twenty lines at once (a paste, a netsplit's quits) would be twenty
+   * announcements, read long after they were said. The rest go in out of its notice
+   * and are said once, counted ("15 more messages in #lobby"), as news below the window
+   * is (below.js).
+   */
+  readUpTo(to) {
+    const b = this.buffer;
+    let live = 0;
+    for (let i = this.end; i < to; i++) {
+      if (!b.at(i).history && ++live === LIVE_READ) return i + 1;
+    }
+    return to;
+  }
+
   /** Rows from..to about to be appended: quiet if all are history; true if one is live. */
   hushIfHistory(from, to) {
     const b = this.buffer;
@@ -721,7 +753,9 @@ export class MessageList {
 
   // -- rows ---------------------------------------------------------------------------
 
-  appendRows(to) {
+  /** Rows up to `to` added at the bottom; those from `read` on, out of the log's notice
+   * (readUpTo). */
+  appendRows(to, read = to) {
     const b = this.buffer;
     for (let i = this.end; i < to; i++) {
       const rec = b.at(i);
@@ -729,6 +763,7 @@ export class MessageList {
       const entry = { rec, el: null, group: null, divider: null };
       if (!prev || dayOf(prev.time) !== dayOf(rec.time)) {
         entry.divider = this.divider(rec.time);
+        if (i >= read) quiet(entry.divider);
         this.container.append(entry.divider);
       }
       if (PRESENCE.has(rec.kind)) {
@@ -736,6 +771,8 @@ export class MessageList {
         let group = last && last.group && !entry.divider ? last.group : null;
         if (!group) {
           group = this.presenceGroup(rec);
+          // only its time: the chips of the run read out later are its own
+          if (i >= read) quiet(group.querySelector(":scope > .said-time"));
           this.container.append(group);
         }
         entry.el = this.chip(rec);
@@ -746,6 +783,7 @@ export class MessageList {
         if (continues(prev, rec)) entry.el.classList.add("cont");
         this.container.append(entry.el);
       }
+      if (i >= read) quiet(entry.el);
       this.entries.push(entry);
     }
     this.end = Math.max(this.end, to);

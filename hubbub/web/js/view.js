@@ -65,6 +65,7 @@ export class View {
       react: (rec, emoji, remove) => actions.react(rec, emoji, remove),
       reactions: (rec) => state.reactionsTo(this.messages.buffer, rec.msgid),
       repliedTo: (rec) => state.repliedTo(this.messages.buffer, rec),
+      say: (words) => this.say(words),
     });
     this.shownKey = null;
     this.searchAvailable = false; // the server offers soju.im/search
