@@ -22,6 +22,7 @@ from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
 from tests.web.test_webclient_a11y import TIME, spoken  # noqa: E402
+from tests.web.test_webclient_a11y_audit import DRAWN_COLOURS, contrast  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -40,7 +41,6 @@ async def test_joins_and_parts_are_read_like_messages_time_last(open_user, irc_u
     assert re.fullmatch(f"carol joined ?dave joined ?dave left \\(lunch\\), {TIME}", read), read
     # the time is still drawn first, where the messages' times are
     assert await run.evaluate("(r) => r.firstElementChild.matches('time.ts[aria-hidden=true]')")
-
 
 
 # Each row's text, and whether the log reads it out as it comes: Chromium takes a node's
@@ -86,3 +86,27 @@ async def test_a_burst_into_the_conversation_shown_reads_five_lines_then_says_ho
     ]
     told = await announcer.evaluate("(a) => [...a.children].map((p) => p.textContent)")
     assert [t for t in told if "#lobby" in t and "more" in t] == ["15 more messages in #lobby"], told
+
+
+AA_TEXT = 4.5
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_mirc_colours_are_readable_in_both_themes(scheme: str, open_user, irc_user) -> None:
+    alice = await open_user(color_scheme=scheme)
+    await alice.connect("alice", "#lobby")
+    carol = await irc_user("carol", "#lobby")
+    colours = " ".join(f"\x03{n:02}c{n}\x03" for n in range(16))
+    carol.send(f"PRIVMSG #lobby :{colours}")
+    carol.send(f"PRIVMSG #lobby :alice: {colours}")  # on a mention's highlight
+    carol.send("PRIVMSG #lobby :" + " ".join(f"\x0399,{n:02}b{n}\x03" for n in range(16)))  # backgrounds alone
+    carol.send("PRIVMSG #lobby :\x0308,01yellow on black\x03 \x0300,02white on navy")  # the sender's pairs
+    page = alice.page
+    spans = alice.messages().locator(".text span[class*='g-']")
+    await expect(spans).to_have_count(16 * 3 + 2)
+    drawn = await spans.evaluate_all(f"(all) => ({DRAWN_COLOURS})(all).map((c, i) => [all[i].textContent, c])")
+    low = [f"{text}: {contrast(c['fg'], c['bg']):.2f}" for text, c in drawn if contrast(c["fg"], c["bg"]) < AA_TEXT]
+    assert low == [], f"{scheme}: {low}"
+    # a pair keeps the sender's colours: yellow on black is mIRC's yellow, not the light theme's shade
+    pair = await page.locator(".fg-8.bg-1").evaluate("(s) => getComputedStyle(s).color")
+    assert pair == "rgb(255, 255, 0)", pair
