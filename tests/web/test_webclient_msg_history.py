@@ -11,11 +11,14 @@ It once stayed in the page's memory, undrawn, until the conversation was shown a
 
 To have the echo and the history in one frame every time, the page's clock is paused
 (no frame, no timer) and its connection goes through Playwright: the echo waits until
-the page has asked for the history.
+the page has asked for the history, and until the frame that asked is over (a frame's
+timers run while real time goes on: an echo let through as soon as the request was
+sent was drawn, now and then, by a timer of that frame, alone).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
@@ -47,6 +50,7 @@ class EchoWithHistory:
         self.asked = re.compile(rf"^CHATHISTORY \S+ {re.escape(nick)} ", re.IGNORECASE)
         self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
         self.done = False
+        self.requested = asyncio.Event()  # the page has asked for the history
 
     async def install(self, page: Page) -> None:
         await page.route_web_socket(re.compile(r"/webirc$"), self.route)
@@ -63,9 +67,15 @@ class EchoWithHistory:
             self.held = []
         server.send(message)
         if self.held is not None and self.asked.search(line):
-            held, self.held, self.done = self.held, None, True
-            for waiting in held:
-                self.page_side.send(waiting)
+            self.requested.set()
+
+    async def release(self) -> None:
+        """Once the page has asked for the history: what waited goes to it, and from now
+        on everything as it comes."""
+        await asyncio.wait_for(self.requested.wait(), 10)
+        held, self.held, self.done = self.held or [], None, True
+        for waiting in held:
+            self.page_side.send(waiting)
 
     def from_server(self, message: str | bytes) -> None:
         if self.held is not None:
@@ -86,7 +96,8 @@ async def bob_wrote_to_alice(
     bob = await registered_account(web_server.runtime, "bob", "bobs-own-words")
     phone = await open_user()
     page = phone.page
-    await EchoWithHistory("bob").install(page)
+    phone.echo = EchoWithHistory("bob")  # type: ignore[attr-defined]
+    await phone.echo.install(page)  # type: ignore[attr-defined]
     await page.clock.install()
     await phone.connect("alice", "#lobby", password=PASSWORD)
     await expect(page.locator("#nick-label")).to_have_text("alice_")
@@ -113,6 +124,7 @@ async def msg_bob_in_one_frame(phone: BrowserUser, bob: LineClient, text: str, e
     await phone.say(f"/msg bob {text}")
     await page.clock.run_for(20)  # a frame: bob's conversation shown, its history asked for
     await bob.expect("PRIVMSG", "bob", text)
+    await phone.echo.release()  # type: ignore[attr-defined]  # the frame is over: no other comes
     await page.wait_for_function(
         """([text, earlier]) => {
           const b = window.hubbub.state.buffer('bob');
