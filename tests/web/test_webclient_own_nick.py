@@ -58,6 +58,8 @@ async def test_a_registered_nick_refused_at_registration_leaves_the_page_with_th
         await page.reload()
         await expect(page.locator("#connection-dot")).to_have_attribute("data-status", "registered")
         await expect(page.locator("#nick-label")).to_have_text("erin_")
+        # back in #lobby (a reload waits on the server buffer until the channel is joined again)
+        await expect(page.locator("#buffer-title")).to_have_text("#lobby")
         await erin.say("back again")
         assert await said_by(carol, "back again") == "erin_"
         await expect(erin.messages().locator(".row.self", has_text="back again")).to_have_count(1)
