@@ -24,6 +24,7 @@ from hubbub.server.events import Connected, Joined, NickSet, NodeLost, NodeUp, R
 from hubbub.server.session import Session
 from hubbub.server.state import ChatState
 from tests.unit.test_cluster_replica import Log, Origin, user
+from tests.unit.test_flood_exempt import ExemptionLink
 from tests.unit.test_session import FakeClock, FakeLink
 
 NODE, OTHER = "aaaaaa", "bbbbbb"
@@ -259,15 +260,6 @@ def test_a_snapshot_without_the_departed_nodes_still_loads() -> None:
     restored = Replica(ChatState(0.0), "cccccc")
     restored.restore(data)
     assert restored.departed == {} and restored.state.digest() == replica.state.digest()
-
-
-class ExemptionLink(FakeLink):
-    def __init__(self) -> None:
-        super().__init__()
-        self.exempt: list[bool] = []
-
-    def exempt_from_flood(self, exempt: bool) -> None:
-        self.exempt.append(exempt)
 
 
 def test_a_client_carrying_on_is_exempt_from_flood_control_as_the_snapshot_has_its_user() -> None:

@@ -232,37 +232,28 @@ def _identify(ctx: Context, args: list[str]) -> None:
     identify_with(ctx, name, password)
 
 
-def identify_with(ctx: Context, name: str, password: str, after: Callable[[], None] | None = None) -> None:
+def identify_with(ctx: Context, name: str, password: str, after: Callable[[], None] = lambda: None) -> None:
     """Log in to the account `name` with `password`, as IDENTIFY does (NickServ says how
     it went), then `after()`, whichever way it went."""
     wait = logins.refused_for(ctx, casefold(name))
     if wait is not None:
         _say(ctx, logins.throttled_text(wait))
-        if after is not None:
-            after()
+        after()
         return
 
-    def logged_in(account: Account) -> None:
-        _say(ctx, f"You're now logged in as {account.name}")
-        if after is not None:
-            after()
+    def told(text: str) -> None:
+        _say(ctx, text)
+        after()
 
     def checked(account: Account | None) -> None:
         if account is None:
             if not ctx.conn.gone:
-                _say(ctx, "Authentication failed: Invalid account credentials")
-                if after is not None:
-                    after()
+                told("Authentication failed: Invalid account credentials")
             return
-        logins.log_in(ctx, account, lambda: logged_in(account),
+        logins.log_in(ctx, account, lambda: told(f"You're now logged in as {account.name}"),
                       lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
 
-    def unavailable(why: str) -> None:
-        _say(ctx, why)
-        if after is not None:
-            after()
-
-    logins.check_password(ctx, name, password, checked, unavailable)
+    logins.check_password(ctx, name, password, checked, told)
 
 
 def pass_login(ctx: Context, given: str) -> tuple[str, str]:
