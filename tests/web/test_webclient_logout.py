@@ -5,7 +5,8 @@ the browser forgets the login. The connection's own reconnection (the network dr
 and a reload come back as a guest under the same nick, without logging in again with
 the password the page had; a reload whose password was not remembered resumes too,
 rather than ask for a password the person no longer logs in with. An `IDENTIFY` later
-logs in again, and a reload then logs in by itself, as before the logout.
+logs in again, and a reload then logs in by itself, as before the logout. The other
+tabs of the browser logged in to that account log out of it too.
 """
 
 from __future__ import annotations
@@ -108,3 +109,28 @@ async def test_after_a_logout_a_reload_without_the_password_remembered_resumes_a
     await expect(page.locator("#connect")).to_be_hidden()
     await registered_as(page, None)
     await page.wait_for_function("() => window.hubbub.state.buffer('#lobby')?.joined")
+
+
+async def test_a_logout_in_one_tab_logs_the_other_tabs_out_of_that_account(web_server, open_user, irc_user) -> None:
+    await account_of(web_server, "fay", "fay-words")
+    asker = await irc_user("asker")
+    fay = await open_user()
+    first = fay.page
+    await connect_logged_in(first, "fay", "fay-words", remember=True)
+    second = await fay.context.new_page()  # a second tab: it resumes, logged in as well
+    second.on("console", lambda m: m.type == "error" and fay.errors.append(m.text))
+    await second.goto(fay.url)
+    await expect(second.locator("#connection-dot")).to_have_attribute("data-status", "registered")
+    await second.wait_for_function("() => window.hubbub.client.account === 'fay'")
+    other_nick = await second.evaluate("() => window.hubbub.client.nick")
+    assert other_nick != "fay"
+    assert await whois_account(asker, other_nick) == "fay"
+
+    await log_out(first)
+    # the other tab hears of it and logs out of the account too, and says why
+    await second.wait_for_function("() => window.hubbub.client.account === null")
+    assert await whois_account(asker, other_nick) is None
+    await expect(second.locator("#messages")).to_contain_text("Logged out of fay in another tab of this browser")
+    await second.reload()  # and stays so
+    await registered_as(second, None)
+    await second.close()

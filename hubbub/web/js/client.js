@@ -111,6 +111,7 @@ export class IrcClient {
     this.capEnded = false;
     this.saslState = null;
     this.account = null;
+    this.loggingOut = false; // a LOGOUT sent for another tab's (logOutOf), its 901 to come
     // Conversations the server keeps no read marker for (a user without an account, a
     // service): it said so once (FAIL MARKREAD INVALID_PARAMS), and is not asked again
     this.unmarked = new Set();
@@ -923,7 +924,26 @@ export class IrcClient {
   loggedOut() {
     this.options.password = undefined;
     this.loginAccount = null;
-    this.emit("logged-out", {});
+    this.loggingOut = false;
+    this.emit("logged-out", { account: this.account });
+  }
+
+  /**
+   * The person logged out of `account` in another tab of this browser: this connection
+   * logs out of it too (a NickServ LOGOUT, whose 901 then ends the login as one typed
+   * here does), and one not logged in yet (reconnecting) forgets the password it would
+   * log in with. True when this tab had something to log out of.
+   */
+  logOutOf(account, fold) {
+    const its = (name) => !!name && fold(name) === fold(account);
+    if (this.registered && its(this.account)) {
+      if (!this.loggingOut) this.loggingOut = this.send({ command: "PRIVMSG", params: ["NickServ", "LOGOUT"] });
+      if (this.loggingOut) return true;
+    }
+    if (!its(this.loginAccount) && !(this.options.password && its(this.saslAccount()))) return false;
+    this.options.password = undefined;
+    this.loginAccount = null;
+    return true;
   }
 
   onSaslResult(msg) {

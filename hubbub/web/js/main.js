@@ -494,7 +494,22 @@ function startSession({ nick, password, serverPassword = "", account = "", chann
   // login, so that no reload logs in again by itself, and one whose password was not kept
   // resumes as a guest rather than ask for it; the nick stays. An IDENTIFY or the connect
   // screen logs in again (accountCreated), remembering the password as before.
-  client.on("logged-out", () => updateSettings({ usesPassword: false, password: undefined, account: undefined }));
+  // The other tabs of the browser hear of it (`loggedOut`) and log out of that account
+  // too: on a shared computer, logging out is the browser's, not one tab's.
+  client.on("logged-out", ({ account }) => updateSettings({
+    usesPassword: false, password: undefined, account: undefined,
+    loggedOut: account ? { account, at: Date.now() } : undefined,
+  }));
+  let logoutHeard = loadSettings().loggedOut?.at;
+  window.addEventListener("storage", (event) => {
+    if (event.key !== SETTINGS_KEY) return;
+    const out = loadSettings().loggedOut;
+    if (!out || typeof out.account !== "string" || out.at === logoutHeard) return;
+    logoutHeard = out.at;
+    if (client.logOutOf(out.account, (name) => state.fold(name))) {
+      state.info(`Logged out of ${out.account} in another tab of this browser: logging out here too.`);
+    }
+  });
   client.on("batch", (batch) => state.handleBatch(batch));
   client.on("unsent", (groups) => groups.forEach((g) => reportUnsent(g, groups.length === 1)));
   client.on("refused", (refused) => reportRefused(refused));

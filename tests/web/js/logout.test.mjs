@@ -96,3 +96,34 @@ test("after a LOGOUT, a login typed to NickServ is the one reconnections log in 
   const again = reconnect(ws, timers);
   assert.deepEqual(registerAs(again, { login: "dave" }), ["AUTHENTICATE PLAIN", `AUTHENTICATE ${plain("dave", "new-words")}`]);
 });
+
+// Another tab of the browser logged out of the account (main.js hears it through the
+// shared settings): this connection logs out of it too, once, and says which account
+// the logout was of; one of another account, or of none, is left alone.
+test("a logout in another tab: a NickServ LOGOUT here, once, and its 901 ends the login", () => {
+  const { client, ws, loggedOut } = makeClient({ password: "dave-words" });
+  registerAs(ws, { login: "dave" });
+  const fold = (name) => name.toLowerCase();
+  assert.equal(client.logOutOf("Erin", fold), false); // another account's
+  assert.deepEqual(ws.take(), []);
+  assert.equal(client.logOutOf("DAVE", fold), true);
+  assert.equal(client.logOutOf("dave", fold), true); // heard twice before the answer: sent once
+  assert.deepEqual(ws.take(), ["PRIVMSG NickServ LOGOUT"]);
+  ws.receive(":srv 901 dave dave!~u@h :You are now logged out");
+  assert.equal(client.account, null);
+  assert.deepEqual(loggedOut, [{ account: "dave" }]);
+  assert.equal(client.logOutOf("dave", fold), false); // nothing left to log out of
+  assert.deepEqual(ws.take(), []);
+});
+
+test("a logout in another tab while this one reconnects: the password is forgotten", () => {
+  const { client, ws, timers } = makeClient({ password: "dave-words" });
+  registerAs(ws, { login: "dave" });
+  ws.close(); // the network dropped: not connected when the other tab logs out
+  assert.equal(client.logOutOf("dave", (name) => name.toLowerCase()), true);
+  timers.advance(RECONNECT_MAX_MS);
+  const again = FakeSocket.all.at(-1);
+  again.open();
+  assert.deepEqual(registerAs(again), []); // no SASL: a guest
+  assert.equal(client.account, null);
+});
