@@ -93,7 +93,7 @@ TOO_LONG = f"* That line was not sent: it is longer than {MAX_TYPED_LINE} bytes.
 TO_NICKSERV = (
     "* That line was not said in {channel}: it reads as a command to NickServ, which may hold your password. "
     "To log in, type /msg NickServ IDENTIFY yourpassword (only NickServ reads it). "
-    "To say the line in the channel all the same, start it with //."
+    "To say the line in the channel all the same, type it again after //."
 )
 # The words before a nick that message it, in IRC (PRIVMSG) and in clients (/msg)
 _MESSAGE_WORDS = frozenset({"privmsg", "msg"})
@@ -106,13 +106,21 @@ def typed_to_nickserv(text: str) -> bool:
     channel's members, and its history, would keep. (So a bot writing IRC in lower case
     gave its password away before detect.py took lower case for IRC; one that waits over
     a second between its first two lines is still taken for a person.) `ns` and
-    `nickserv` count only before one of NickServ's commands: `ns` is a word in chat too."""
-    words = text.split(None, 2)
+    `nickserv` count only before one of NickServ's commands: `ns` is a word in chat too.
+    NickServ's own words alone count where they carry a password and little else:
+    `identify hunter2`, `identify alice hunter2`, `register hunter2 me@example.org` (the
+    person left out whom they were for); `identify yourself` is taken for one as well,
+    and the answer says how to say it all the same."""
+    words = text.split(None, 3)
     if len(words) < 2:
         return False
     first, second = words[0], words[1].lstrip(":")
     if first.lower() in _MESSAGE_WORDS:
         return casefold(second) == casefold(nickserv.name)
+    if first.upper() == "IDENTIFY" and len(words) <= 3:
+        return True
+    if first.upper() == "REGISTER" and len(words) == 3 and "@" in words[2]:
+        return True
     return first.upper() in nickserv.aliases and second.upper() in nickserv.commands
 
 
@@ -166,6 +174,8 @@ class PlainInput:
             self._registering(text.strip())
         elif text.startswith("/") and not text.startswith("//"):
             self._slash_command(text[1:])
+        elif text.startswith("//") and typed_to_nickserv(text[2:]):
+            self._speak(text[2:], to_nickserv=True)  # TO_NICKSERV's way to say it all the same
         else:
             self._speak(text[1:] if text.startswith("//") else text)
 
@@ -224,13 +234,15 @@ class PlainInput:
     def _run(self, command: str, *params: str) -> None:
         dispatch(self.ctx, Message(command, list(params)))
 
-    def _speak(self, text: str) -> None:
+    def _speak(self, text: str, to_nickserv: bool = False) -> None:
+        """Say `text` in the current channel; a line that reads as a command to NickServ
+        only when the person insisted (`to_nickserv`: typed after `//`)."""
         if not text:
             return
         if self.view.current is None:
             self.say("* You are not in a channel; /join #channel first.")
             return
-        if typed_to_nickserv(text):
+        if not to_nickserv and typed_to_nickserv(text):
             self.say(TO_NICKSERV.format(channel=self.view.current))
             return
         self._privmsg(self.view.current, text)

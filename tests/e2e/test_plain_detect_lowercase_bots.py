@@ -87,8 +87,11 @@ async def test_a_person_typing_a_nickname_gets_plain_mode_at_once(server: Runtim
 
 @pytest.mark.parametrize(
     "typed",
-    ["PRIVMSG NickServ :IDENTIFY hunter2secret", "msg nickserv identify hunter2secret", "ns identify hunter2secret"],
-)
+    [
+        "PRIVMSG NickServ :IDENTIFY hunter2secret", "msg nickserv identify hunter2secret", "ns identify hunter2secret",
+        "identify hunter2secret", "identify bob hunter2secret",
+    ],
+)  # fmt: skip
 async def test_plain_mode_does_not_say_a_command_to_nickserv_in_the_channel(
     server: Runtime, clients: list[LineClient], typed: str
 ) -> None:
@@ -104,5 +107,10 @@ async def test_plain_mode_does_not_say_a_command_to_nickserv_in_the_channel(
     bob.send("/msg NickServ IDENTIFY hunter2secret")  # the way the sentence gives: to NickServ only
     await bob.expect_text(r"NickServ.*(Invalid account credentials|not registered)")
     assert not any("hunter2secret" in line for line in alice.raw)
+    bob.send("identify yourself")  # read as a login too, and not said
+    await bob.expect_text(r"^\* That line was not said in #lobby: .* type it again after //\.$")
+    bob.send("//identify yourself")  # the way the sentence gives to say it all the same
+    said = await alice.expect("PRIVMSG", "#lobby")
+    assert said.params[1] == "identify yourself"
     await sync(alice)
     assert not any("hunter2secret" in line for line in alice.raw)

@@ -122,6 +122,13 @@ def test_the_line_after_an_unsure_one(line: str, irc: bool) -> None:
         ("nickserv is down?", False),
         ("PRIVMSG #lobby :hi", False),
         ("identify the problem first", False),
+        ("identify hunter2secret", True),  # NickServ's words, whom they were for left out
+        ("IDENTIFY alice hunter2secret", True),
+        ("register hunter2secret erin@example.org", True),
+        ("identify yourself", True),  # taken for one too: the answer says how to say it
+        ("register now please", False),
+        ("register", False),
+        ("identify", False),
         ("msg me later", False),
     ],
 )
