@@ -17,50 +17,27 @@ import pytest
 
 pytest.importorskip("playwright")
 
-from playwright.async_api import Page, WebSocketRoute, expect  # noqa: E402
+from playwright.async_api import expect  # noqa: E402
 
 from tests.helpers import sync  # noqa: E402
+from tests.web.held import HeldWebSocket  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 LOADING = "Loading earlier messages…"
 
 
-class HeldScrollBack:
-    """The page's IRC connection, through Playwright (installed before it connects): from
-    the page's first `CHATHISTORY BEFORE` on, what the server sends waits for `release()`."""
+class HeldScrollBack(HeldWebSocket):
+    """From the page's first `CHATHISTORY BEFORE` on, what the server sends waits."""
 
     def __init__(self) -> None:
-        self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
-        self.done = False
+        super().__init__()
         self.asked = asyncio.Event()
 
-    async def install(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/webirc$"), self.route)
-
-    def route(self, ws: WebSocketRoute) -> None:
-        self.page_side = ws
-        server = ws.connect_to_server()
-        ws.on_message(lambda message: self.from_page(server, message))
-        server.on_message(self.from_server)
-
-    def from_page(self, server: WebSocketRoute, message: str | bytes) -> None:
-        line = message if isinstance(message, str) else message.decode()
-        server.send(message)
-        if self.held is None and not self.done and line.startswith("CHATHISTORY BEFORE "):
-            self.held = []
+    def from_page(self, line: str) -> None:
+        if line.startswith("CHATHISTORY BEFORE ") and not self.asked.is_set():
+            self.hold()
             self.asked.set()
-
-    def from_server(self, message: str | bytes) -> None:
-        if self.held is not None:
-            self.held.append(message)
-        else:
-            self.page_side.send(message)
-
-    def release(self) -> None:
-        held, self.held, self.done = self.held or [], None, True
-        for waiting in held:
-            self.page_side.send(waiting)
 
 
 TOP_OF = """(text) => {

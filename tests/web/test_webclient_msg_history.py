@@ -26,11 +26,12 @@ import pytest
 
 pytest.importorskip("playwright")
 
-from playwright.async_api import Page, WebSocketRoute, expect  # noqa: E402
+from playwright.async_api import expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account  # noqa: E402
 from tests.helpers import LineClient  # noqa: E402
 from tests.web.fixtures import BrowserUser, WebServer  # noqa: E402
+from tests.web.held import HeldWebSocket  # noqa: E402
 from tests.web.test_webclient_a11y_audit import listen, said, said_count  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -40,48 +41,28 @@ BEGINNING = "Beginning of the conversation"
 FOLLOWING_PX = 48  # this close to the bottom, the list follows new messages (messagelist.js)
 
 
-class EchoWithHistory:
-    """The page's IRC connection, through Playwright (installed before it connects): from
-    the page's `PRIVMSG bob` on, what the server sends waits until the page has sent its
-    `CHATHISTORY ... bob` request; then it goes on, the history right after the echo."""
+class EchoWithHistory(HeldWebSocket):
+    """From the page's `PRIVMSG bob` on, what the server sends waits until the page has
+    sent its `CHATHISTORY ... bob` request; then it goes on, the history right after the
+    echo."""
 
     def __init__(self, nick: str) -> None:
+        super().__init__()
         self.said = re.compile(rf"^(?:@\S+ )?PRIVMSG {re.escape(nick)} ", re.IGNORECASE)
         self.asked = re.compile(rf"^CHATHISTORY \S+ {re.escape(nick)} ", re.IGNORECASE)
-        self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
-        self.done = False
         self.requested = asyncio.Event()  # the page has asked for the history
 
-    async def install(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/webirc$"), self.route)
-
-    def route(self, ws: WebSocketRoute) -> None:
-        self.page_side = ws
-        server = ws.connect_to_server()
-        ws.on_message(lambda message: self.from_page(server, message))
-        server.on_message(self.from_server)
-
-    def from_page(self, server: WebSocketRoute, message: str | bytes) -> None:
-        line = message if isinstance(message, str) else message.decode()
-        if self.held is None and not self.done and self.said.search(line):
-            self.held = []
-        server.send(message)
+    def from_page(self, line: str) -> None:
+        if self.said.search(line):
+            self.hold()
         if self.held is not None and self.asked.search(line):
             self.requested.set()
 
-    async def release(self) -> None:
+    async def release(self) -> None:  # type: ignore[override]
         """Once the page has asked for the history: what waited goes to it, and from now
         on everything as it comes."""
         await asyncio.wait_for(self.requested.wait(), 10)
-        held, self.held, self.done = self.held or [], None, True
-        for waiting in held:
-            self.page_side.send(waiting)
-
-    def from_server(self, message: str | bytes) -> None:
-        if self.held is not None:
-            self.held.append(message)
-        else:
-            self.page_side.send(message)
+        super().release()
 
 
 async def bob_wrote_to_alice(

@@ -28,6 +28,7 @@ from playwright.async_api import Page, WebSocketRoute, expect  # noqa: E402
 
 from tests.e2e_accounts.support import registered_account  # noqa: E402
 from tests.helpers import sync  # noqa: E402
+from tests.web.held import HeldWebSocket  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -421,41 +422,25 @@ async def test_a_reload_whose_channel_refuses_the_join_lands_on_the_first_channe
     await remembered_active_is(page, "#lobby")
 
 
-class HeldJoin:
-    """The page's IRC connection, through Playwright: from the server's JOIN of `channel`
-    on, what the server sends about it (its JOIN, topic, names, history...) is held back
-    until `release()`, so that the channel comes back as late as a test needs, whatever
-    the order the page joins its channels in; the rest goes through."""
+class HeldJoin(HeldWebSocket):
+    """From the server's JOIN of `channel` on, what the server sends about it (its JOIN,
+    topic, names, history...) is held back until `release()`, so that the channel comes
+    back as late as a test needs, whatever the order the page joins its channels in; the
+    rest goes through."""
 
     def __init__(self, channel: str) -> None:
+        super().__init__()
         self.join = re.compile(rf" JOIN :?{re.escape(channel)}(?: |$)")
         self.about = re.compile(rf"[ :]{re.escape(channel)}(?=[ ,]|$)", re.IGNORECASE)
-        self.held: list[str | bytes] | None = None  # None: nothing held (yet, or any more)
-        self.released = False
         self.holding = asyncio.Event()
 
-    async def install(self, page: Page) -> None:
-        await page.route_web_socket(re.compile(r"/webirc$"), self.route)
-
-    def route(self, ws: WebSocketRoute) -> None:
-        self.ws = ws
-        server = ws.connect_to_server()
-        server.on_message(self.from_server)
-
-    def from_server(self, message: str | bytes) -> None:
-        line = message if isinstance(message, str) else message.decode()
-        if self.held is None and not self.released and self.join.search(line):
-            self.held = []
+    def from_server(self, line: str) -> None:
+        if self.join.search(line) and not self.holding.is_set():
+            self.hold()
             self.holding.set()
-        if self.held is not None and self.about.search(line):
-            self.held.append(message)
-        else:
-            self.ws.send(message)
 
-    def release(self) -> None:
-        held, self.held, self.released = self.held or [], None, True
-        for message in held:
-            self.ws.send(message)
+    def holds(self, line: str) -> bool:
+        return bool(self.about.search(line))
 
 
 async def test_a_channel_coming_back_late_does_not_take_the_person_from_where_they_went(open_user) -> None:
