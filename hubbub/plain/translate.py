@@ -36,6 +36,7 @@ from hubbub.server.chanmodes import CHANNEL_MODES
 from hubbub.server.commands import dispatch
 from hubbub.server.context import Context
 from hubbub.server.flood import TokenBucket
+from hubbub.server.floodexempt import is_exempt
 from hubbub.server.handlers.messaging import offline_account
 from hubbub.server.handlers.nickserv import nickserv
 from hubbub.server.services import is_service_nick
@@ -289,9 +290,11 @@ class PlainInput:
     def _allowance(self) -> TokenBucket | None:
         """The connection's flood budget as followed here (see `_bucket`), under the limits
         in force (a reload that changes them starts the transport's afresh, and this one);
-        None without flood control, or without a clock to wait with."""
+        None without flood control, without a clock to wait with, or for a user flood
+        control leaves alone (an exempt account, an operator: the transport has no
+        bucket for them either, and one again from a full burst when that ends)."""
         limits = self.ctx.config.limits
-        if self._later is None or not limits.flood_control:
+        if self._later is None or not limits.flood_control or is_exempt(self.ctx.user, limits):
             self._bucket = None
         elif self._bucket is None or (self._bucket.rate, self._bucket.burst) != (
             limits.flood_rate, float(limits.flood_burst)

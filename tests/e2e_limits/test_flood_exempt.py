@@ -21,7 +21,7 @@ import pytest
 from hubbub.app import Runtime
 from tests.e2e_accounts.support import ns, registered_account, sasl_plain
 from tests.e2e_opers.conftest import OPER_NAME, OPER_PASSWORD, ConfiguredServer, oper_toml
-from tests.helpers import CHEAP_HASH, LineClient, cheap_hash, connected, sync
+from tests.helpers import CHEAP_HASH, LineClient, cheap_hash, connect_plain, connected, sync
 
 WAIT = 5.0  # a paced paste needs 20 s (80 lines past the burst at 4 a second): this is "at once"
 FLOOD = "limits.flood_control=true"  # the suite's servers run without it; the defaults otherwise
@@ -279,3 +279,23 @@ def test_print_config_lists_the_exemptions_with_their_meaning(tmp_path: Path) ->
     for key, value in (("flood_exempt_accounts", "[]"), ("flood_exempt_opers", "true")):
         at = lines.index(f"# {key} = {value}")
         assert "flood control" in lines[at - 1], lines[at - 1]
+
+
+async def test_a_person_in_plain_mode_on_an_exempt_account_has_a_long_line_said_at_once(make_server, clients) -> None:
+    """Plain mode cuts a long typed line into IRC lines and paces them as flood control
+    paces a client's lines: at one every ten seconds past a burst of three, these dozen
+    parts would take more than a minute. Logged in to an exempt account, they go at once."""
+    server = await make_server(FLOOD, EXEMPT_BOT, "limits.flood_burst=3", "limits.flood_rate=0.1")
+    reader = await reader_in_c(server, clients)  # NICK, USER, JOIN: the burst
+    person = await connect_plain(server, "buildbot")  # a line of the burst
+    clients.append(person)
+    person.send(f"/msg NickServ REGISTER {PASSWORD}")  # another: exempt from then on
+    await person.expect_text(r"NickServ.*Account created")
+    person.send("/join #c")
+    await person.expect_text(r"^\* You joined #c$")
+    text = " ".join(f"word{i:04d}" for i in range(400))  # 4,000 bytes
+    person.send(text)
+    said: list[str] = []
+    while " ".join(said).split() != text.split():
+        said += await heard(reader, 1)
+    assert len(said) > 3  # more parts than the burst
