@@ -77,9 +77,12 @@ def _pass(params: list[str]) -> bool:
 
 
 def _webirc(params: list[str]) -> bool:
-    # a gateway's first line: four parameters, and its options, as one last parameter
-    # (`:secure local-port=6697`) or, from some, as several
-    return len(params) >= 4 and all(params[:4])
+    # A gateway's first line, four parameters and its options (`:secure local-port=6697`,
+    # or several): in capitals, any count is a gateway's, answered 461 when short. The
+    # Lounge sends `WEBIRC pw thelounge 127.0.0.1` without a hostname it could not find;
+    # taken for a person, its password was repeated to it as a refused nickname, and
+    # every IRC line it sent after was said in the default channel.
+    return len(params) >= 1
 
 
 _OPENERS: dict[str, Callable[[list[str]], bool]] = {

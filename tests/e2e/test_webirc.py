@@ -168,6 +168,33 @@ async def test_the_line_kiwiircs_webircgateway_sends_is_understood(make_gateway_
     assert "671" not in await whois(plain, "plain")
 
 
+async def test_a_gateways_line_short_of_a_parameter_is_answered_461_and_the_connection_stays_irc(
+    make_gateway_server, clients
+) -> None:  # fmt: skip
+    """The Lounge, without a host name for its user, sends WEBIRC with three parameters:
+    IRC all the same (461), registered at the gateway's own address; never plain mode,
+    which repeated the line, password and all, as a refused nickname and said every IRC
+    line after it in #lobby."""
+    server = await make_gateway_server()
+    alice = await connected(server, "alice", "#lobby")
+    clients.append(alice)
+    lounge = await LineClient.connect(server)
+    clients.append(lounge)
+    lounge.send(f"WEBIRC {GATEWAY_PASSWORD} thelounge 127.0.0.1 ")
+    lounge.send("CAP LS 302")
+    lounge.send("NICK lou")
+    lounge.send("USER lou 0 * :Lou Lounge")
+    refused = await lounge.expect("461")
+    assert refused.params[1] == "WEBIRC"
+    await lounge.expect("CAP")
+    lounge.send("CAP END")
+    await lounge.expect("001")
+    assert (await whois(lounge, "lou"))["311"].params[3] == "127.0.0.1"  # the gateway's own
+    await sync(alice)
+    assert not any(GATEWAY_PASSWORD in line or "lou" in line for line in alice.raw), alice.raw
+    assert not any(GATEWAY_PASSWORD in line for line in lounge.raw), lounge.raw
+
+
 async def test_the_log_says_which_gateway_a_connection_came_through(make_gateway_server, clients, caplog) -> None:
     caplog.set_level(logging.INFO, logger="hubbub.audit")
     server = await make_gateway_server()

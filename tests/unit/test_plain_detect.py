@@ -34,6 +34,8 @@ from tests.unit.test_session import FakeClock
         "User shbot 8 * shellbot",
         "cap ls 302",  # a version
         "@label=1 user a 0 * :A",
+        "WEBIRC gwpass thelounge 127.0.0.1",  # a gateway's, short of its hostname: 461 follows
+        "WEBIRC gwpass",
     ],
 )
 def test_irc_at_once(line: str) -> None:
