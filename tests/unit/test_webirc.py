@@ -254,7 +254,7 @@ def test_the_gateway_is_named_by_its_block_or_by_what_it_says_cleaned() -> None:
 def test_a_first_line_of_webirc_is_irc_however_its_options_come() -> None:
     assert looks_like_irc("WEBIRC pw gw host 1.2.3.4 :secure local-port=6697")
     assert looks_like_irc("WEBIRC pw gw host 1.2.3.4 secure local-port=6697")
-    assert not looks_like_irc("WEBIRC pw gw host")
+    assert looks_like_irc("WEBIRC pw gw host")  # short of a parameter: a gateway's all the same, answered 461
     assert not looks_like_irc("webirc is what I need")
 
 
