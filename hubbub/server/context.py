@@ -23,7 +23,7 @@ from hubbub.server.audit import Audit
 from hubbub.server.cloaks import Cloaks, default_suffix
 from hubbub.server.connection import CHATHISTORY, READ_MARKER, Connection
 from hubbub.server.delivery import new_msgid
-from hubbub.server.departures import Departures
+from hubbub.server.departures import Departures, received_until
 from hubbub.server.engine import Engine, Then
 from hubbub.server.events import Event, Synced, UserQuit
 from hubbub.server.gateways import GatewayPasswords
@@ -209,7 +209,9 @@ class Services:
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
             reads = CHATHISTORY in conn.caps
-            self.engine.emit(None, UserQuit(user.uid, reason, self.clock(), new_msgid(), reads_history=reads))
+            seen = received_until(reason, conn.last_activity) if user.account is not None else 0.0
+            quit_event = UserQuit(user.uid, reason, self.clock(), new_msgid(), seen=seen, reads_history=reads)
+            self.engine.emit(None, quit_event)
         conn.close_link()  # after a labeled reply still being collected, if any
 
     def recall_markers(self, conn: Connection) -> None:

@@ -59,6 +59,29 @@ def stop_time(clock_now: float, clock_us: int, clustered: bool) -> float:
     return max(clock_now, clock_us / 1e6) + 0.001
 
 
+# How long before a client's last line what was sent to it may still have been on its
+# way (a round trip, generously): see `received_until`.
+RECEIVED_MARGIN = 2.0
+# A connection that ended this way died on the network: the client was reading until it
+# went silent (a connection cut, reset, or silent until the ping timeout). Not one that
+# fell behind (SendQ exceeded: it had stopped reading, maybe long before its last line),
+# nor one closed for what it did (Excess Flood, a K-line, a KILL).
+_NETWORK_DEATHS = ("Ping timeout", "Connection closed", "Connection error")
+
+
+def received_until(reason: str, last_line: float) -> float:
+    """Until when a connection that ended for `reason` without a QUIT, whose client sent
+    its last line at `last_line` (0: none), surely received what it was sent, 0.0 when not
+    known (the `seen` of its UserQuit). What was sent to it a round trip before its last
+    line had reached it; what came later may have gone to a dead socket. A bouncer or a
+    web gateway that loses its connection comes back at once: without this, its rejoin
+    replayed everything since its account last quit on purpose, lines it had shown live
+    (ZNC keeps them in its buffers a second time)."""
+    if last_line <= 0 or not reason.startswith(_NETWORK_DEATHS):
+        return 0.0
+    return last_line - RECEIVED_MARGIN
+
+
 def _who(user: User) -> str:
     return "a:" + casefold(user.account) if user.account is not None else "u:" + user.uid
 
@@ -206,10 +229,12 @@ class Departures:
             self._note(outcome.target, (outcome.channel,), event.time)
 
     def _quit(self, event: UserQuit, outcome: Outcome) -> None:
-        # Only a QUIT its user sent says when it stopped reading: a dropped connection
-        # (ping timeout, reset, sendq) stopped receiving some time before its quit, and
-        # a return gets the channel's last lines, as someone new. And only an account's:
-        # nobody comes back as a user without one (its uid is never seen again).
+        # A QUIT its user sent says when it stopped reading; a dropped connection stopped
+        # receiving some time before its quit: the quit says until when it surely received
+        # everything (`seen`: `received_until`, or its node's clean stop), and without
+        # that (a sendq exceeded, a KILL) a return gets the channel's last lines, as
+        # someone new. And only an account's: nobody comes back as a user without one
+        # (its uid is never seen again).
         user = outcome.user
         if user is None:
             return
@@ -222,8 +247,8 @@ class Departures:
         reason = event.reason
         if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)
-        elif event.seen:  # its node stopped cleanly, after showing it everything until `seen`
-            self._note(user, outcome.left, min(event.seen, event.time))
+        elif event.seen:  # received everything until `seen` (its node stopped cleanly, or
+            self._note(user, outcome.left, min(event.seen, event.time))  # a network death)
 
     def _dropped(self, event: AccountDropped, outcome: Outcome) -> None:
         """A dropped account's departures go with it: whoever registers the name next is

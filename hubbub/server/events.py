@@ -88,8 +88,9 @@ class UserQuit(NamedTuple):
     msgid: str
     killer: str = ""  # uid of the operator who KILLed, if any
     kill_text: str = ""  # the reason the KILL gave, shown to its victim
-    # a quit of a node's clean stop (NodeLost.seen): the time until which its user was
-    # shown everything, so that a rejoin elsewhere replays only what came after
+    # the time until which its user was surely shown everything, so that a rejoin (on
+    # any node) replays only what came after: a node's clean stop (NodeLost.seen), or a
+    # connection that died on the network (departures.received_until); 0.0: not known
     seen: float = 0.0
     # its connection fetched what it missed itself (draft/chathistory: a web page, not
     # irssi), as its node knew: its quit is no point to replay private messages from to

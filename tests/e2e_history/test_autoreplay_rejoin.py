@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from hubbub.app import Runtime
+from hubbub.server import departures
 from tests.e2e_accounts.support import registered_account
 from tests.helpers import STAMP, LineClient, connected, sync, unstamped
 
@@ -136,15 +137,30 @@ async def test_an_account_reconnecting_gets_only_what_was_said_since_it_left(sto
     assert await rejoin(stranger) == ["seen live", "missed"]
 
 
-async def test_an_account_whose_connection_dropped_gets_the_last_lines_again(stored, clients) -> None:
+async def test_an_account_whose_connection_dropped_gets_what_came_after_its_last_line(
+    stored, clients, monkeypatch
+) -> None:  # fmt: skip
     """A dropped connection (no QUIT) stopped receiving some time before the server saw
-    it go: what was sent to the dead socket meanwhile is not known to have arrived, so
-    the return replays the channel's last lines, as for someone new."""
+    it go: what it was sent before its last line (a round trip before, RECEIVED_MARGIN,
+    here none with the test's clock) had reached it; what came after is not known to
+    have, and the return replays from there. A bouncer that loses its connection (ZNC,
+    The Lounge) got everything since its account last quit on purpose, lines it had
+    shown live."""
+    monkeypatch.setattr(departures, "RECEIVED_MARGIN", 0.0)
     server = await stored("history.autoreplay_lines=10")
     ticking(server)
     alice = await connected(server, "alice", "#c")
     clients.append(alice)
     bob = await registered_account(server, "bob", "bob-horse-battery", "#c")
+    bob.send("QUIT :a clean quit, long ago")
+    await alice.expect("QUIT")
+    await bob.close()
+    bob = await identified(server, clients, "bob", "bob")
+    await talk(alice, "long ago")
+    assert await rejoin(bob) == ["long ago"]
+    await talk(alice, "seen live")
+    await bob.expect("PRIVMSG", "#c", "seen live")
+    await sync(bob)  # its last line: what came before it had arrived
     await talk(alice, "maybe seen")
     await bob.expect("PRIVMSG", "#c", "maybe seen")
     bob.writer.transport.abort()  # the connection is gone without a word
