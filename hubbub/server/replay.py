@@ -19,7 +19,16 @@ import time
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8
 from hubbub.server.batch import CONCAT_TAG, MultilineOutgoing
 from hubbub.server.chanmodes import mode_params, parse_mode_changes, split_mode_changes
-from hubbub.server.delivery import FORM_BITS, WANTS_MULTILINE, WANTS_TAGS, event_tags, new_batch_id, with_tags
+from hubbub.server.delivery import (
+    FORM_BITS,
+    WANTS_MULTILINE,
+    WANTS_TAGS,
+    WANTS_TIME,
+    event_tags,
+    new_batch_id,
+    server_time,
+    with_tags,
+)
 from hubbub.server.storage import StoredMessage
 
 _FORMATS = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
@@ -140,7 +149,7 @@ class Replay:
         # message-tags: a TAGMSG never reaches a client without the capability, kept or live
         shown = self.messages if mask & WANTS_TAGS else [m for m in self.messages if m.command != "TAGMSG"]
         if self.batch_type is None:
-            if self.bracketed:
+            if self.bracketed and not mask & WANTS_TIME:
                 return [unit for stored in shown for unit in _stamped(stored_units(stored, mask, self.server), stored)]
             return [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
         units = [unit for stored in shown for unit in stored_units(stored, mask, self.server)]
@@ -161,17 +170,22 @@ class Replay:
         parts: list[bytes] = []
         units = self.units_for(mask)
         bracket = self.bracketed and self.batch_type is None and bool(units) and bool(self.batch_params)
+        # With server-time, each NOTICE has the time of the line next to it: a client that
+        # sorts by it (a bouncer's buffer played back) keeps them around the lines.
+        timed = bool(mask & WANTS_TIME)
         if bracket:
-            parts.append(self._notice(self._opening()))
+            parts.append(self._notice(self._opening(), self.messages[0].time if timed else None))
         for unit in units:
             for message in unit if isinstance(unit, list) else (unit,):
                 parts.append(message.encode())
         if bracket:
-            parts.append(self._notice("End of the earlier messages: what follows is said now"))
+            end = "End of the earlier messages: what follows is said now"
+            parts.append(self._notice(end, self.messages[-1].time if timed else None))
         return b"".join(parts)
 
-    def _notice(self, text: str) -> bytes:
-        return Message("NOTICE", [self.told or self.batch_params[0], text], self.server).encode()
+    def _notice(self, text: str, when: float | None) -> bytes:
+        tags = {"time": server_time(when)} if when is not None else {}
+        return Message("NOTICE", [self.told or self.batch_params[0], text], self.server, tags).encode()
 
     def _opening(self) -> str:
         first, last = self.messages[0].time, self.messages[-1].time
@@ -184,10 +198,10 @@ class Replay:
 
 
 def _stamped(units: list[Message | list[Message]], stored: StoredMessage) -> list[Message | list[Message]]:
-    """A replayed message's lines for a client without `batch`, each text led by when it
-    was said (`[14:02] ...`, UTC, as the bracketing NOTICE says), as ZNC plays its buffer
-    back: such a client cannot tell them from live lines otherwise (irssi shows its own
-    arrival time, whatever the server-time tag), and a bot would take a `!command` said
+    """A replayed message's lines for a client with neither `batch` nor `server-time`,
+    each text led by when it was said (`[14:02] ...`, UTC, as the bracketing NOTICE says),
+    as ZNC plays its buffer back: such a client cannot tell them from live lines
+    otherwise, and a bot would take a `!command` said
     before it joined for one said to it now: behind the time, it is no command. In a
     multiline batch (plain mode reads one: it joins the pieces of a line again), a piece
     concatenated to the one before is left as it is: the line has its time already."""
