@@ -373,7 +373,8 @@ async def test_a_setting_typed_without_its_value_is_told_what_it_needs(server) -
 
 
 async def test_a_person_who_types_no_name_in_time_is_told_so_in_words(make_server) -> None:
-    server = await make_server("limits.registration_timeout=0.5")
+    # past the greeting, which comes after half a second of silence (0.5 s raced it)
+    server = await make_server("limits.registration_timeout=1.5")
     person = await connect_plain(server)  # greeted, then silent
     lines = await person.closed(timeout=5)
     assert lines[-2:] == [
