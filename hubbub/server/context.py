@@ -209,7 +209,7 @@ class Services:
         self.local.pop(user.uid, None)
         if user.uid in self.state.users:
             reads = CHATHISTORY in conn.caps
-            seen = received_until(reason, conn.last_activity) if user.account is not None else 0.0
+            seen = received_until(reason, conn.last_activity)
             quit_event = UserQuit(user.uid, reason, self.clock(), new_msgid(), seen=seen, reads_history=reads)
             self.engine.emit(None, quit_event)
         conn.close_link()  # after a labeled reply still being collected, if any

@@ -5,11 +5,12 @@ A client without draft/chathistory gets a channel's last lines on JOIN
 lines already on their screen, shown again after the live ones (WeeChat, with their old
 times) or as new (irssi, with the time of the replay). So a rejoin replays only what was
 said since its user left: remembered per account (a reconnection, the same person on
-another connection) and, for a user without one, per user (a PART and JOIN on one
-connection). Kept in memory, the oldest forgotten first past a bound: an account's by
-every node of a cluster (the events that end a membership are applied everywhere, and
-the account may come back on any node; a node starting from a snapshot takes those of
-the node that wrote it: `dump`, `load`), a user's without one by its own node only. An
+another connection) and, for a user without one, per nick and address (a PART and JOIN,
+or a client reconnecting as it was: a web gateway, a bouncer not logged in). Kept in
+memory, the oldest forgotten first past a bound: an account's by every node of a
+cluster (the events that end a membership are applied everywhere, and the account may
+come back on any node; a node starting from a snapshot takes those of the node that
+wrote it: `dump`, `load`), a user's without one by its own node only. An
 account's are kept by the store too, at a clean stop, with the channels its connections
 were in then (the clients reconnect and rejoin by themselves, having seen everything
 until the stop), and come back at the next start: after a restart, a rejoin replays what
@@ -83,7 +84,12 @@ def received_until(reason: str, last_line: float) -> float:
 
 
 def _who(user: User) -> str:
-    return "a:" + casefold(user.account) if user.account is not None else "u:" + user.uid
+    # Without an account, a person is known by nick and address: The Lounge or a bouncer
+    # connecting again without logging in comes back as both (by connection, each of its
+    # reconnections was replayed the channel's last lines, on top of those it had). Who
+    # else takes that nick there gets what was said since its holder left, as anyone who
+    # may join may read it (CHATHISTORY).
+    return "a:" + casefold(user.account) if user.account is not None else f"u:{casefold(user.nick)}@{user.ip}"
 
 
 class Departures:
@@ -96,9 +102,6 @@ class Departures:
         # The latest departure forgotten past the bound (here, or by the store before the
         # start): an account made after it that has none never left (`left_privately`).
         self._forgotten_until = float("-inf")
-        # a user without an account is remembered by uid, which its QUIT ends for good:
-        # its pairs, to forget them then
-        self._by_uid: dict[str, set[tuple[str, str]]] = {}
         self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
             Parted: self._parted, Kicked: self._kicked, UserQuit: self._quit, AccountDropped: self._dropped,
         }  # fmt: skip
@@ -187,38 +190,19 @@ class Departures:
             return
         who = _who(user)
         left = self._left
-        pairs = self._by_uid.setdefault(user.uid, set()) if user.account is None else None
         for channel in channels:
             key = (who, channel.key)
             left.pop(key, None)
             left[key] = time
-            if pairs is not None:
-                pairs.add(key)
         self._bound()
 
     def _bound(self) -> None:
-        """The oldest pairs forgotten past `limit` (a user's without an account, from its set too)."""
+        """The oldest pairs forgotten past `limit`."""
         left = self._left
         while len(left) > self.limit:
             pair, when = left.popitem(last=False)
-            if pair[0].startswith("u:"):
-                self._forget(pair[0][2:], pair)
-            elif when > self._forgotten_until:
+            if pair[0].startswith("a:") and when > self._forgotten_until:
                 self._forgotten_until = when
-
-    def _forget(self, uid: str, pair: tuple[str, str] | None = None) -> None:
-        """One pair of `uid`'s (evicted), or all of them (its user quit)."""
-        pairs = self._by_uid.get(uid)
-        if pairs is None:
-            return
-        if pair is None:
-            for key in pairs:
-                self._left.pop(key, None)
-            pairs.clear()
-        else:
-            pairs.discard(pair)
-        if not pairs:
-            del self._by_uid[uid]
 
     def _parted(self, event: Parted, outcome: Outcome) -> None:
         if outcome.channel is not None:
@@ -233,17 +217,15 @@ class Departures:
         # receiving some time before its quit: the quit says until when it surely received
         # everything (`seen`: `received_until`, or its node's clean stop), and without
         # that (a sendq exceeded, a KILL) a return gets the channel's last lines, as
-        # someone new. And only an account's: nobody comes back as a user without one
-        # (its uid is never seen again).
+        # someone new. A user without an account comes back by nick and address (`_who`),
+        # on this node only (`_note`).
         user = outcome.user
         if user is None:
             return
-        self._forget(user.uid)  # what it left without an account: nobody comes back as it
-        if user.account is None:
-            return
-        # Private messages kept for the account from now on were never sent to this
-        # connection, however it ended (what a dying one missed before is not known)
-        self._note_private(user, event.time, event.reads_history)
+        if user.account is not None:
+            # Private messages kept for the account from now on were never sent to this
+            # connection, however it ended (what a dying one missed before is not known)
+            self._note_private(user, event.time, event.reads_history)
         reason = event.reason
         if reason == "Quit" or reason.startswith("Quit: "):  # its own words
             self._note(user, outcome.left, event.time)

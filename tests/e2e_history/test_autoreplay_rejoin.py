@@ -137,6 +137,29 @@ async def test_an_account_reconnecting_gets_only_what_was_said_since_it_left(sto
     assert await rejoin(stranger) == ["seen live", "missed"]
 
 
+async def test_a_user_without_an_account_reconnecting_as_it_was_gets_only_what_it_missed(stored, clients) -> None:
+    """Known by nick and address: a web gateway or a bouncer that connects again without
+    logging in (The Lounge without SASL) got the channel's last lines at every
+    reconnection, on top of those it had shown live."""
+    server = await stored("history.autoreplay_lines=10")
+    ticking(server)
+    alice = await connected(server, "alice", "#c")
+    clients.append(alice)
+    lou = await connected(server, "lou", "#c")
+    await talk(alice, "seen live")
+    await lou.expect("PRIVMSG", "#c", "seen live")
+    lou.send("QUIT :The Lounge - https://thelounge.chat")
+    await alice.expect("QUIT")
+    await lou.close()
+    await talk(alice, "missed")
+    again = await connected(server, "LOU")  # the same nick (in any case), the same address
+    clients.append(again)
+    assert await rejoin(again) == ["missed"]
+    other = await connected(server, "lou2")  # another nick: someone new, the last lines
+    clients.append(other)
+    assert await rejoin(other) == ["seen live", "missed"]
+
+
 async def test_an_account_whose_connection_dropped_gets_what_came_after_its_last_line(
     stored, clients, monkeypatch
 ) -> None:  # fmt: skip
