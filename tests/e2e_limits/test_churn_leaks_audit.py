@@ -741,16 +741,24 @@ async def test_expired_login_failures_are_forgotten(make_server, clients) -> Non
     assert kept == ["account:guess4", "address:127.0.0.1", "pair:127.0.0.1 guess4"], "records past the window kept"
 
 
-async def test_departures_forget_a_user_without_an_account_when_it_quits(server, clients) -> None:
+async def test_departures_of_users_without_an_account_outlive_their_quit_within_the_bound(server, clients) -> None:
+    """Kept by nick and address after the QUIT (the same client may come back as it was:
+    a web gateway, a bouncer not logged in), and forgotten, oldest first, past the bound
+    every departure is kept under: churn leaves no more behind than that."""
+    departures = server.services.departures
+    departures.limit = 5
     alice = await connected(server, "alice", "#a", "#b")
     clients.append(alice)
-    uid = server.state.find_user("alice").uid
     alice.send("PART #a")
     await alice.expect("PART", "#a")
-    assert [who for who, _ in server.services.departures._left] == [f"u:{uid}"]  # for a JOIN #a again
+    assert list(departures._left) == [("u:alice@127.0.0.1", "#a")]  # for a JOIN #a again
     await quits(alice)  # its QUIT is applied before the server closes the connection
-    kept = [(who, key) for who, key in server.services.departures._left if who == f"u:{uid}"]
-    assert kept == [], f"what Departures still holds for the user gone: {kept}"
+    assert sorted(departures._left) == [("u:alice@127.0.0.1", "#a"), ("u:alice@127.0.0.1", "#b")]
+    for i in range(8):
+        passer = await connected(server, f"passer{i}", "#c")
+        await quits(passer)
+    assert len(departures._left) == 5
+    assert list(departures._left)[-1] == ("u:passer7@127.0.0.1", "#c")
 
 
 async def test_clients_the_server_drops_or_refuses_leave_nothing_behind(make_server, clients) -> None:
