@@ -1056,6 +1056,13 @@ export class IrcClient {
       const command = batch.messages.length ? batch.messages[0].command : "PRIVMSG"; // or NOTICE
       this.echoed({ source: batch.source, params: batch.params, tags: batch.tags, command }, true);
     }
+    // History the page asked for, or history the server sent by itself (the private
+    // conversations replayed at login): the page keeps the former only for a buffer it
+    // still has.
+    if (batch.type === "chathistory") {
+      const key = this.fold(batch.params[0] || "");
+      batch.requested = this.historyRequests.some((r) => r.key === key);
+    }
     this.emit("batch", batch);
     if (batch.type === "chathistory") this.finishRequest(this.historyRequests, this.fold(batch.params[0] || ""), batch);
     else if (batch.type === "draft/chathistory-targets") this.finishRequest(this.historyRequests, TARGETS_KEY, batch);

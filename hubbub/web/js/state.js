@@ -720,6 +720,8 @@ export class ChatState {
     } else if (batch.type === "chathistory") {
       const target = batch.params[0];
       if (!target) return;
+      // History asked for a conversation closed while it was on its way: not opened again
+      if (batch.requested && !this.buffer(target)) return;
       // History of a conversation with someone is named after them even in lines we sent.
       const buffer = this.ensureBuffer(target);
       const records = [];

@@ -218,9 +218,13 @@ test("CHATHISTORY requests resolve when the batch for their target ends", async 
   const { client, ws } = makeClient();
   register(ws);
   assert.equal(client.historyLimit(100), 50);
+  const batches = [];
+  client.on("batch", (b) => batches.push(b));
   const pending = client.chathistory("BEFORE", "#A", "timestamp=2024-05-01T12:00:00.000Z", 50);
   assert.deepEqual(ws.take(), ["CHATHISTORY BEFORE #A timestamp=2024-05-01T12:00:00.000Z 50"]);
   ws.receive(":srv BATCH +x chathistory #a", "@batch=x :bob!b@h PRIVMSG #a :one", ":srv BATCH -x");
+  ws.receive(":srv BATCH +y chathistory bob", "@batch=y :bob!b@h PRIVMSG me :kept", ":srv BATCH -y"); // unasked
+  assert.deepEqual(batches.map((b) => [b.params[0], b.requested]), [["#a", true], ["bob", false]]);
   const result = await pending;
   assert.equal(result.messages.length, 1);
   assert.equal(result.error, null);

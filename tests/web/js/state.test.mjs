@@ -518,3 +518,14 @@ test("an INVITE we sent is confirmed in the channel it invites to", () => {
   feed(":srv 341 me bob #a");
   assert.equal(s.buffer("#a").messages.at(-1).text, "You invited bob to #a.");
 });
+
+test("history asked for a conversation closed meanwhile does not open it again; the login's replay opens it", () => {
+  const { s, feed } = setup();
+  feed("@msgid=1;time=2024-05-01T12:01:00.000Z :bob!b@h PRIVMSG me :one");
+  s.closeBuffer("bob");
+  assert.equal(s.buffer("bob"), null);
+  s.handleBatch({ ...history("bob", [[1, 1, "one"]]), requested: true }); // the page's LATEST, late
+  assert.equal(s.buffer("bob"), null);
+  s.handleBatch(history("carol", [[2, 2, "kept for you", "carol"]])); // sent by the server at login
+  assert.deepEqual(texts(s.buffer("carol")), ["kept for you"]);
+});
