@@ -185,7 +185,8 @@ class Departures:
 
     def _note(self, user: User | None, channels: Iterable[Channel], time: float) -> None:
         # An account's departures on every node alike: it may come back on any of them. A
-        # user without one comes back nowhere else (its uid ends with its connection).
+        # user without one is noted by its own node only (by nick and address: `_who`),
+        # where a client reconnecting as it was comes back.
         if user is None or (user.conn is None and user.account is None):
             return
         who = _who(user)
