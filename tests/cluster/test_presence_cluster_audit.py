@@ -815,13 +815,15 @@ async def test_an_operator_on_one_node_changes_the_keys_of_a_user_on_another(net
 async def test_metadata_lives_as_long_as_its_user_and_channel(net: Net) -> None:
     owner = await net.client("there", "lvO", "#lv", caps=META)
     other = await net.client("here", "lvX", caps=META)
+    other.send("MONITOR + lvO")
+    await other.expect("730")
     owner.send("METADATA * SET status :mine")
     await owner.expect("761")
     owner.send("METADATA #lv SET url :https://lv.example")
     await owner.expect("761")
     owner.send("QUIT :bye")
     await owner.closed()
-    await caught_up(other)
+    await other.expect("731")  # its node has applied the QUIT: the nick is free there
     again = await net.client("here", "lvO", "#lv", caps=META)  # the nick and the channel, new
     assert (await in_batch(again, "METADATA * LIST"))[1] == []
     assert (await in_batch(again, "METADATA #lv LIST"))[1] == []
