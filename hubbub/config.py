@@ -80,6 +80,7 @@ class AccountsSection:
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")
+    ghost_timeout: float = _doc("seconds a connection logged in to an account has to answer a PING when a login to the same account is refused the nick it holds (433): silent, it is dropped as a ping timeout and the new login is given the nick; it answers, and it stays (NickServ GHOST drops it) (docs/accounts.md); 0: never asked", default=10.0)
     login_failures: int = _doc("failed logins allowed per connection, and from one IP address to one account, within login_window before further attempts are refused: a guesser gets a handful of tries per account, one who mistypes waits alone (OPER and WEBIRC count per IP address against it; the connection password against login_failures_per_address)", default=5)
     login_failures_per_address: int = _doc("failed logins allowed from one IP address to all accounts together within login_window: bounds one address trying many accounts; the default, four people's login_failures, keeps a few mistyping behind one NAT address (a school, an office) from locking out the rest; wrong connection passwords (PASS) count per IP address against it too, on a count of their own", default=20)
     login_failures_per_account: int = _doc("failed logins allowed to one account from all IP addresses together within login_window: bounds guessing spread over many addresses; the default takes four addresses' worth of login_failures, so no single address can lock the owner out", default=20)
@@ -497,6 +498,8 @@ def validate(config: Config) -> None:
         raise ConfigError("accounts.enforce must be 'rename', 'refuse' or 'none'")
     if not config.accounts.enforce_after >= 0:
         raise ConfigError("accounts.enforce_after cannot be negative")
+    if not config.accounts.ghost_timeout >= 0:
+        raise ConfigError("accounts.ghost_timeout cannot be negative")
     for key in ("login_failures", "login_failures_per_address", "login_failures_per_account",
                 "max_certs", "max_channels"):
         if getattr(config.accounts, key) < 1:

@@ -50,6 +50,7 @@ from hubbub.server.events import (
     DigestAsked,
     DigestGiven,
     Event,
+    GhostProbed,
     HostSet,
     Invited,
     Joined,
@@ -1196,6 +1197,12 @@ def _node_lost(state: ChatState, ev: NodeLost) -> Outcome:
 @applies(DigestAsked)
 def _digest_asked(state: ChatState, ev: DigestAsked) -> Outcome:
     """Nothing changes: the digest is taken where the question stands in the order."""
+    return Outcome()
+
+
+@applies(GhostProbed)
+def _ghost_probed(state: ChatState, ev: GhostProbed) -> Outcome:
+    """Nothing changes: the holder's node asks it (ghosts.py)."""
     return Outcome()
 
 

@@ -139,6 +139,11 @@ class Audit:
     def registered(self, user: User) -> None:
         self.lines.info("register", "registered %s", _who(user))
 
+    def ghost_dropped(self, user: User) -> None:
+        """Said before its departure's line: its "Ping timeout" came early, for a reason."""
+        self.lines.info("disconnect", "%s did not answer a PING sent for another login of account %s: dropping it",
+                        _who(user), user.account)  # fmt: skip
+
     def left(self, user: User, reason: str) -> None:
         if reason.startswith("Quit:"):
             reason = "Quit"  # its message is the user's words

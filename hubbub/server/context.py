@@ -35,6 +35,7 @@ from hubbub.server.throttle import FailureThrottle
 from hubbub.server.user import User, host_of, new_node_id, node_of
 
 if TYPE_CHECKING:
+    from hubbub.server.ghosts import Ghosts
     from hubbub.server.storage import Store
 
 T = TypeVar("T")
@@ -149,6 +150,9 @@ class Services:
         self.motd = config.motd_lines()
         self.monitors = MonitorIndex()  # MONITOR: which local connections watch which nick
         self.departures = Departures()  # when local users last left channels (autoreplay)
+        # connections asked whether they are still there, for a login of their account
+        # refused their nick (ghosts.py): set by build_core, which subscribes it
+        self.ghosts: Ghosts | None = None
         accounts = config.accounts
         # failed logins on this node, counted at once: by address and account pair, by address, by
         # account (logins.py), and OPER, WEBIRC and PASS guesses by address (`ip:`, `pass:`); the

@@ -13,6 +13,7 @@ from hubbub.server.announce import Announcer
 from hubbub.server.context import Offload, ServerControl, Services, run_inline
 from hubbub.server.engine import Engine, LocalEngine
 from hubbub.server.floodexempt import FloodExemptions
+from hubbub.server.ghosts import Ghosts
 from hubbub.server.state import ChatState
 
 
@@ -35,7 +36,8 @@ def build_core(
     node_id: str | None = None,
 ) -> Services:
     """The services around `engine` (and its state), with local delivery subscribed (and
-    the departures autoreplay reads, and who flood control leaves alone)."""
+    the departures autoreplay reads, who flood control leaves alone, and the holders of
+    a login's nick asked whether they are still there)."""
     svc = Services(config, engine.state, engine, clock, offload, control, node_id)
     engine.subscribe(svc.departures)  # before delivery, which lets a quitting user's connection go
     engine.subscribe(
@@ -44,6 +46,8 @@ def build_core(
                   lambda: md.sync_budget(svc.config.limits.sendq), svc.recall_markers)  # fmt: skip
     )
     engine.subscribe(FloodExemptions(lambda: svc.config.limits))  # this node's connections' gates
+    svc.ghosts = Ghosts(svc)  # a login's nick held by a connection of its account that may be gone
+    engine.subscribe(svc.ghosts)
     return svc
 
 

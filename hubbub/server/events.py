@@ -100,6 +100,20 @@ class UserQuit(NamedTuple):
 
 
 @_event
+class GhostProbed(NamedTuple):
+    """A login to an account was refused a nick that a connection logged in to the same
+    account holds: that connection's node asks it whether it is still there (a PING),
+    and drops it if it stays silent, or says it answered (ghosts.py). Nothing in the
+    state changes."""
+
+    uid: str  # the holder
+    asker: str
+    time: float
+    # said by the holder's node once the holder answered: the asker is told at once
+    answered: bool = False
+
+
+@_event
 class UserModesSet(NamedTuple):
     uid: str
     changes: tuple[tuple[bool, str], ...]  # (adding, letter), already checked
@@ -644,8 +658,8 @@ class DigestGiven(NamedTuple):
 
 
 Event = (
-    Connected | NickSet | Registered | UserQuit | UserModesSet | AwaySet | RealnameSet | HostSet | AddressSet
-    | Joined | Parted
+    Connected | NickSet | Registered | UserQuit | GhostProbed | UserModesSet | AwaySet | RealnameSet | HostSet
+    | AddressSet | Joined | Parted
     | Kicked | TopicSet | ChannelModesSet | Invited | Knocked | ChannelRenamed | MetadataSet | MetadataCleared | Said
     | SaidMultiline | SaidToAccount | Wallops | KlineAdded | KlineRemoved | AccountRegistered | AccountCredentialsSet
     | AccountHashUpgraded

@@ -49,13 +49,15 @@ def sweep(svc: Services, now: float) -> None:
         # among them): it is idle only from the last line it sent, handled or not
         idle = 0.0 if conn.link.input_waiting() else now - conn.last_activity
         if idle >= lim.ping_interval + lim.ping_timeout:
-            svc.disconnect(conn, f"Ping timeout: {_seconds(idle)} seconds")
+            svc.disconnect(conn, f"Ping timeout: {timeout_seconds(idle)} seconds")
         elif idle >= lim.ping_interval and not conn.ping_sent:
             conn.ping_sent = True
             conn.server_message("PING", svc.name)
+    if svc.ghosts is not None:
+        svc.ghosts.sweep(now)  # connections asked whether they are still there (ghosts.py)
 
 
-def _seconds(duration: float) -> str:
+def timeout_seconds(duration: float) -> str:
     """Whole seconds as ircds show them; a tenth when short (sub-second test timeouts read 0)."""
     return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
 
@@ -65,4 +67,6 @@ def sweep_interval(lim: LimitsSection, accounts: AccountsSection) -> float:
     shortest = min(lim.registration_timeout, lim.ping_interval, lim.ping_timeout)
     if accounts.enforce == "rename" and accounts.enforce_after > 0:
         shortest = min(shortest, accounts.enforce_after)
+    if accounts.ghost_timeout > 0:
+        shortest = min(shortest, accounts.ghost_timeout)
     return max(0.05, min(5.0, shortest / 4))

@@ -45,7 +45,7 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
 class Registration:
     """One connection's registration: its phase and what it has given so far."""
 
-    __slots__ = ("_phase", "registered", "username", "realname", "password")
+    __slots__ = ("_phase", "registered", "username", "realname", "password", "refused_nick")
 
     def __init__(self, phase: Phase = Phase.NEW) -> None:
         self._phase = phase
@@ -53,6 +53,9 @@ class Registration:
         self.username = ""  # from USER, shaped (~ and the allowed characters)
         self.realname = ""
         self.password: str | None = None  # from PASS
+        # the first nick it asked for and was refused as in use: once logged in, it may
+        # be its own account's ghost's (ghosts.py)
+        self.refused_nick: str | None = None
 
     @property
     def phase(self) -> Phase:

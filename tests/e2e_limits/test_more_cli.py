@@ -174,6 +174,8 @@ async def test_a_motd_file_that_cannot_be_read_is_at_least_logged(tmp_path: Path
         ("limits.nicklen.x=5", r"unknown setting limits\.nicklen\.x"),
         ("=5", r"SECTION\.KEY=VALUE"),
         ("accounts.enforce=kick", r"accounts\.enforce must be"),
+        ("accounts.ghost_timeout=-1", r"accounts\.ghost_timeout cannot be negative"),
+        ("accounts.ghost_timeout=nan", r"accounts\.ghost_timeout cannot be negative"),
         ("server.default_channel=lobby", r"default_channel"),
         ("listen.proxy_from=['haproxy.example.org']", r"listen\.proxy_from: 'haproxy\.example\.org' is not an address"),
         ("limits.proxy_header_timeout=0", r"limits\.proxy_header_timeout must be positive"),

@@ -188,7 +188,8 @@ def test_accounts_settings_table_defaults_are_the_printed_defaults() -> None:
     printed = printed_defaults()
     documented = {
         "accounts.registration": True, "accounts.enforce": "rename", "accounts.enforce_after": 30.0,
-        "accounts.guest_prefix": "Guest", "accounts.login_failures": 5, "accounts.login_window": 60.0,
+        "accounts.guest_prefix": "Guest", "accounts.ghost_timeout": 10.0, "accounts.login_failures": 5,
+        "accounts.login_window": 60.0,
         "accounts.login_failures_per_address": 20, "accounts.login_failures_per_account": 20,
         "accounts.max_certs": 5, "accounts.max_channels": 20, "accounts.register_limit": 5,
         "accounts.register_window": 3600.0, "accounts.hash_time_cost": 3, "accounts.hash_memory_kib": 65536,

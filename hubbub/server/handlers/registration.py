@@ -19,7 +19,7 @@ from hubbub.irc import numerics as n
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import MAX_LINE_BODY, Message, fit_utf8, pack
 from hubbub.irc.validate import is_valid_nick
-from hubbub.server import caps, metadata, sts, vhosts
+from hubbub.server import caps, ghosts, metadata, sts, vhosts
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.commands import command
@@ -83,6 +83,12 @@ def try_complete_registration(ctx: Context) -> None:
     # The vhost of the account SASL logged it in to, as this node sees it now: for the
     # nodes of the version before that read it. Applying decides (the account as it is then).
     vhost = vhosts.account_vhost(ctx.state, user)
+    refused = reg.refused_nick
+
+    def after_login() -> None:
+        nickserv.check_nick(ctx)
+        if refused is not None:
+            ghosts.ask(ctx, refused)  # the nick it wanted, if its account's own ghost holds it
 
     def welcome(outcome: Outcome) -> None:
         conn.registration = settled(conn.registration)  # what it gave is the user's now
@@ -93,9 +99,9 @@ def try_complete_registration(ctx: Context) -> None:
         send_welcome(ctx)
         if outcome.rejected is None and by_pass and user.account is None:
             # the nick's warning (it is an account's) only once the login is decided
-            nickserv.identify_with(ctx, *nickserv.pass_login(ctx, by_pass), after=lambda: nickserv.check_nick(ctx))
+            nickserv.identify_with(ctx, *nickserv.pass_login(ctx, by_pass), after=after_login)
             return
-        nickserv.check_nick(ctx)
+        after_login()
         if outcome.rejected is None:
             replay_private(ctx)  # logged in by SASL: its private messages meanwhile, to a client that cannot ask
 
@@ -240,6 +246,10 @@ def handle_nick(ctx: Context, message: Message) -> None:
         return
     if ctx.state.nick_taken(nick, by=user):
         conn.numeric(n.ERR_NICKNAMEINUSE, nick, "Nickname is already in use")
+        if conn.registered:
+            ghosts.ask(ctx, nick)  # held by a connection of its own account: is that one there?
+        elif conn.registration.refused_nick is None:
+            conn.registration.refused_nick = nick  # asked once it has logged in
         return
     if nick == user.nick:
         return

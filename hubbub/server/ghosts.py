@@ -1,0 +1,192 @@
+"""A login that finds its nick held by a connection of its own account that may be gone.
+
+A connection that dies without a word (a laptop shut, a phone between networks, a
+bouncer's or The Lounge's link cut) is found out only at its ping timeout
+(`limits.ping_interval` + `limits.ping_timeout`: three minutes by default). Its user's
+client reconnects within seconds, logs in to the same account, and finds its own nick
+taken (433): it becomes `nick_`, shows twice in member lists until the ghost goes, and
+most clients never ask for the nick again. ergo attaches such a login to the old one
+(multiclient); on Atheme's networks the user types NickServ GHOST or REGAIN by hand.
+
+Here the server asks the holder at once. When a connection logged in to an account is
+refused a nick (433) that a connection logged in to the same account holds (at
+registration the nick it asked for first, once SASL or PASS has logged it in; later any
+NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING. One that is
+there answers within `accounts.ghost_timeout` seconds (any line counts) and nothing
+changes; the asker is told so (once its node has seen it answer: within a quarter of
+the timeout), and how to GHOST it. One that stays silent is dropped as
+a ping timeout, and the asker is given the nick: a NICK change it sees as everyone does.
+
+In a cluster the holder may be on another node: the question is an event (`GhostProbed`),
+applied on every node. The holder's node sends the PING and drops it if silent (its
+quit goes through the log as any other) or says it answered (the same event, marked);
+the asker's node gives the nick when the holder's quit, or nick change, is applied. A
+node of the version before skips the event (an unknown kind): its users are not asked,
+and an asker waits for them in silence until its wait runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from hubbub.irc.casemap import casefold
+from hubbub.server.access import nick_change_blocked_by
+from hubbub.server.apply import Outcome
+from hubbub.server.delivery import new_msgid
+from hubbub.server.events import Event, GhostProbed, NickSet, UserQuit
+from hubbub.server.handlers import nickserv
+from hubbub.server.keepalive import timeout_seconds
+
+if TYPE_CHECKING:
+    from hubbub.server.context import Context, Services
+
+# Beyond the holder's own timeout, how long the asker waits for its quit: the holder's
+# node notices at its next sweep (a quarter of the timeout at most), and its quit
+# reaches the asker's node through the log.
+_SLACK = 2.0
+
+
+class _Wait(NamedTuple):
+    holder: str  # its uid
+    nick: str  # as asked
+    account: str  # the asker's, casefolded, when it asked
+    was: str  # the asker's nick then, casefolded: one it changes meanwhile keeps
+    until: float
+
+
+class Ghosts:
+    """This node's side of it: the holders asked here, the askers waiting here; a
+    subscriber of the engine for the question, its answer, and the quits and nick
+    changes that free a nick."""
+
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        # holder uid -> when it was sent the PING, and who asked (askers' uids)
+        self._probes: dict[str, tuple[float, list[str]]] = {}
+        self._waiting: dict[str, _Wait] = {}  # asker uid -> the nick it waits for
+        self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
+            GhostProbed: self._probed, UserQuit: self._left, NickSet: self._left,
+        }  # fmt: skip
+
+    def route(self, kind: type[Any]) -> Callable[[Any, Outcome], None] | None:
+        """Only the question, and what frees a nick (see engine.Routes)."""
+        return self._routes.get(kind)
+
+    def __call__(self, event: Event, outcome: Outcome) -> None:
+        route = self._routes.get(type(event))
+        if route is not None:
+            route(event, outcome)
+
+    def ask(self, ctx: Context, nick: str) -> None:
+        """`ctx`'s user was refused `nick`: if a connection of its own account holds it,
+        ask that one whether it is still there."""
+        timeout = ctx.config.accounts.ghost_timeout
+        user = ctx.user
+        if timeout <= 0 or user.account is None or not user.registered or user.key is None:
+            return
+        holder = ctx.state.nick_holder(nick)
+        account = casefold(user.account)
+        if holder is None or holder is user or not holder.registered or holder.account is None:
+            return
+        if casefold(holder.account) != account:
+            return
+        now = ctx.now()
+        waiting = self._waiting.get(user.uid)
+        if waiting is not None and waiting.holder == holder.uid and now < waiting.until:
+            return  # asked already (a client that asks again and again is not a flood of PINGs)
+        self._waiting[user.uid] = _Wait(holder.uid, nick, account, user.key, now + timeout * 1.5 + _SLACK)
+        nickserv.nickserv.reply(ctx, f"{holder.nick} is held by another connection logged in to your account: "
+                                     f"if it does not answer within {timeout:g} seconds, it is dropped and the "
+                                     "nick is yours.")  # fmt: skip
+        ctx.emit(GhostProbed(holder.uid, user.uid, now))
+
+    def sweep(self, now: float) -> None:
+        """Drop the holders asked here that stayed silent, and say which answered; give
+        up on a holder's answer that never came (its node is of the version before)."""
+        svc = self._svc
+        timeout = svc.config.accounts.ghost_timeout
+        for uid, (sent, askers) in list(self._probes.items()):
+            ctx = svc.local.get(uid)
+            if ctx is None or ctx.conn.gone:
+                del self._probes[uid]
+                continue
+            conn = ctx.conn
+            if conn.last_activity > sent or conn.link.input_waiting():
+                del self._probes[uid]  # it is there
+                for asker in askers:
+                    svc.engine.emit(None, GhostProbed(uid, asker, now, answered=True))
+            elif now - sent >= timeout:
+                del self._probes[uid]
+                svc.audit.ghost_dropped(ctx.user)
+                svc.disconnect(conn, f"Ping timeout: {timeout_seconds(now - conn.last_activity)} seconds")
+        for uid, wait in list(self._waiting.items()):
+            if now >= wait.until:
+                del self._waiting[uid]
+
+    def _probed(self, ev: GhostProbed, outcome: Outcome) -> None:
+        if ev.answered:
+            self._answered(ev)
+            return
+        ctx = self._svc.local.get(ev.uid)
+        if ctx is None or ctx.conn.gone:
+            return
+        probe = self._probes.get(ev.uid)
+        if probe is not None:
+            probe[1].append(ev.asker)  # asked already: its answer is for this asker too
+            return
+        conn = ctx.conn
+        if not conn.output.answers_pings:
+            return  # a person with netcat cannot answer: TCP keepalive covers them
+        self._probes[ev.uid] = (self._svc.clock(), [ev.asker])
+        conn.server_message("PING", self._svc.name)
+
+    def _answered(self, ev: GhostProbed) -> None:
+        wait = self._waiting.get(ev.asker)
+        if wait is None or wait.holder != ev.uid:
+            return
+        del self._waiting[ev.asker]
+        ctx = self._svc.local.get(ev.asker)
+        holder = self._svc.state.users.get(ev.uid)
+        if ctx is not None and not ctx.conn.gone and holder is not None:
+            nickserv.nickserv.reply(ctx, f"{holder.nick} is still held by another connection logged in to your "
+                                         f"account, which answered: /msg NickServ GHOST {holder.nick} "
+                                         "disconnects it.")  # fmt: skip
+
+    def _left(self, ev: UserQuit | NickSet, outcome: Outcome) -> None:
+        """A holder quit or took another nick: the nick goes to whoever waits for it here."""
+        if not self._waiting or outcome.rejected is not None:
+            return
+        for uid, wait in list(self._waiting.items()):
+            if wait.holder != ev.uid:
+                continue
+            del self._waiting[uid]
+            ctx = self._svc.local.get(uid)
+            if ctx is not None:
+                _give(ctx, wait)
+
+
+def _give(ctx: Context, wait: _Wait) -> None:
+    """The nick to the asker, if it still wants it: still logged in to that account,
+    its nick unchanged since it asked, and the nick free."""
+    user = ctx.user
+    if ctx.conn.gone or not user.registered or user.account is None or casefold(user.account) != wait.account:
+        return
+    if user.key != wait.was or ctx.state.nick_taken(wait.nick, by=user) or nick_change_blocked_by(user) is not None:
+        return
+    nick = wait.nick
+
+    def given(outcome: Outcome) -> None:
+        if outcome.rejected is None:
+            nickserv.nickserv.reply(ctx, f"You are now {nick}: the connection that held it did not answer, "
+                                         "and was dropped.")  # fmt: skip
+            nickserv.check_nick(ctx)
+
+    ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), given)
+
+
+def ask(ctx: Context, nick: str) -> None:
+    """See Ghosts.ask (a server without accounts' services asks nothing)."""
+    ghosts = ctx.svc.ghosts
+    if ghosts is not None:
+        ghosts.ask(ctx, nick)

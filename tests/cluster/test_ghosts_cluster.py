@@ -1,0 +1,49 @@
+"""A login on one node refused its nick by a silent connection of its account on another
+(ghosts.py): the question is an event; the holder's node sends the PING and drops it,
+and the asker's node gives the nick once that quit is applied there."""
+
+from __future__ import annotations
+
+from tests.cluster.support import Cluster
+from tests.cluster.test_opers_cluster_audit import T, caught_up, user
+from tests.e2e_accounts.test_ghosts import PASSWORD, from_nickserv, sasl_login_refused
+from tests.helpers import LineClient, sync
+
+SETTINGS = ("accounts.ghost_timeout=0.5",)
+
+
+async def test_a_silent_holder_on_another_node_is_dropped_and_the_nick_given(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2, *SETTINGS)
+    ghost = await user(cluster, n1, "alice", "#c")
+    ghost.send(f"PRIVMSG NickServ :REGISTER {PASSWORD}")
+    await ghost.expect("900", timeout=T)
+    await sync(ghost)  # from here on it answers nothing
+    watcher = await user(cluster, n2, "watcher", "#c")
+    await caught_up(watcher)
+    assert n2.address is not None
+    new = await sasl_login_refused(None, "alice", "alice_", "alice", T, await LineClient.connect_to(*n2.address))
+    cluster.clients.append(new)
+    assert (await new.expect(from_nickserv, timeout=T)).params[-1].startswith("alice is held by another connection")
+    assert (await new.expect("NICK", timeout=T)).params == ["alice"]
+    assert (await new.expect(from_nickserv, timeout=T)).params[-1].startswith("You are now alice")
+    quit_ = await watcher.expect("QUIT", timeout=T)
+    assert quit_.source.startswith("alice!") and quit_.params[0].startswith("Ping timeout")
+    lines = await ghost.closed(timeout=T)
+    assert any(line.split(" ")[1] == "PING" for line in lines)
+    watcher.send("WHOIS alice")
+    assert (await watcher.expect("330", timeout=T)).params[1:3] == ["alice", "alice"]  # the new login, on n2
+
+
+async def test_a_holder_on_another_node_that_answers_stays_and_the_asker_is_told_at_once(cluster: Cluster) -> None:
+    n1, n2 = await cluster.start(2, "accounts.ghost_timeout=60")  # the wait would end long after T
+    there = await user(cluster, n1, "alice")
+    there.send(f"PRIVMSG NickServ :REGISTER {PASSWORD}")
+    await there.expect("900", timeout=T)
+    assert n2.address is not None
+    new = await sasl_login_refused(None, "alice", "alice_", "alice", T, await LineClient.connect_to(*n2.address))
+    cluster.clients.append(new)
+    await new.expect(from_nickserv, timeout=T)
+    ping = await there.expect("PING", timeout=T)
+    there.send(f"PONG :{ping.params[-1]}")
+    assert (await new.expect(from_nickserv, timeout=T)).params[-1].startswith("alice is still held")
+    assert [m for m in await sync(new) if m.command == "NICK"] == []

@@ -1,0 +1,168 @@
+"""A login refused its nick by a connection of its own account that may be gone (ghosts.py),
+over real sockets: that connection is sent a PING; silent for `accounts.ghost_timeout`, it
+is dropped as a ping timeout and the new login is given the nick; answering, it stays
+and the new login is told how to GHOST it. Nobody else's connection is ever asked."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from hubbub.irc.message import Message
+from tests.e2e_accounts.support import NS, b64, ns, registered_account
+from tests.helpers import LineClient, connected, sync
+
+PASSWORD = "correct-horse"
+FAST = "accounts.ghost_timeout=0.3"
+
+
+def from_nickserv(m: Message) -> bool:
+    return m.command == "NOTICE" and m.source == NS
+
+
+async def sasl_login_refused(
+    server, nick: str, fallback: str, account: str, timeout: float = 5.0, client: LineClient | None = None
+) -> LineClient:
+    """A client as The Lounge or irssi reconnects: NICK refused (433), another nick,
+    SASL PLAIN, welcomed under the other nick (on `server`, or as `client` connected)."""
+    client = client or await LineClient.connect(server)
+    client.send("CAP LS 302")
+    client.send(f"NICK {nick}")
+    client.send("USER u 0 * :U")
+    await client.expect("433", "*", nick, timeout=timeout)
+    client.send(f"NICK {fallback}")
+    client.send("CAP REQ :sasl")
+    await client.expect("CAP", fallback, "ACK", timeout=timeout)
+    client.send("AUTHENTICATE PLAIN")
+    await client.expect("AUTHENTICATE", "+", timeout=timeout)
+    client.send(f"AUTHENTICATE {b64(chr(0).join((account, account, PASSWORD)))}")
+    await client.expect("903", timeout=timeout)
+    client.send("CAP END")
+    assert (await client.expect("001", timeout=timeout)).params[0] == fallback
+    client.nick = fallback
+    return client
+
+
+async def test_a_silent_connection_of_the_account_is_dropped_and_its_nick_given(
+    make_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="hubbub.audit")
+    server = await make_server(FAST)
+    ghost = await registered_account(server, "alice", PASSWORD, "#room")
+    bob = await connected(server, "bob", "#room")
+    await sync(ghost)  # from here on it reads nothing it is sent, and answers nothing
+    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    told = await new.expect(from_nickserv)
+    assert told.params[-1] == ("alice is held by another connection logged in to your account: if it does "
+                               "not answer within 0.3 seconds, it is dropped and the nick is yours.")  # fmt: skip
+    renamed = await new.expect("NICK")
+    assert (renamed.source.split("!")[0], renamed.params) == ("alice_", ["alice"])
+    assert (await new.expect(from_nickserv)).params[-1] == (
+        "You are now alice: the connection that held it did not answer, and was dropped.")  # fmt: skip
+    lines = await ghost.closed()
+    assert any(line.split(" ")[1] == "PING" for line in lines)
+    assert any(line.startswith("ERROR :Closing Link") and "Ping timeout" in line for line in lines)
+    quit_ = await bob.expect("QUIT")
+    assert quit_.source.startswith("alice!") and quit_.params[0].startswith("Ping timeout")
+    new.send("WHOIS alice")
+    assert (await new.expect("330")).params[1:3] == ["alice", "alice"]  # logged in, under its nick
+    logged = [r.getMessage() for r in caplog.records if r.name == "hubbub.audit"]
+    why = "did not answer a PING sent for another login of account alice"
+    said = [i for i, line in enumerate(logged) if why in line]
+    left = [i for i, line in enumerate(logged) if line.startswith("disconnected alice!") and "Ping timeout" in line]
+    assert len(said) == 1 and len(left) == 1 and said[0] < left[0], logged  # why, then the departure
+
+
+async def test_a_connection_that_answers_stays_and_the_new_one_is_told_how_to_ghost_it(make_server) -> None:
+    server = await make_server("accounts.ghost_timeout=30")  # told when it answers, not when the wait ends
+    there = await registered_account(server, "alice", PASSWORD)
+    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    await new.expect(from_nickserv)  # asking it
+    ping = await there.expect("PING")
+    there.send(f"PONG :{ping.params[-1]}")
+    told = await new.expect(from_nickserv)
+    assert told.params[-1] == ("alice is still held by another connection logged in to your account, which "
+                               "answered: /msg NickServ GHOST alice disconnects it.")  # fmt: skip
+    assert [m for m in await sync(new) if m.command == "NICK"] == []
+    there.send("WHOIS alice_")
+    assert (await there.expect("311")).params[1] == "alice_"  # both there, each under its own nick
+    assert await ns(new, "GHOST alice") == "alice has been ghosted"  # what it was told, works
+
+
+async def test_a_nick_asked_for_later_is_asked_for_too(make_server) -> None:
+    """ZNC's keepnick, or a person typing /nick: NICK after the login, refused."""
+    server = await make_server(FAST)
+    ghost = await registered_account(server, "alice", PASSWORD)
+    await sync(ghost)
+    new = await connected(server, "alice_")
+    assert await ns(new, f"IDENTIFY alice {PASSWORD}") == "You're now logged in as alice"
+    new.send("NICK alice")
+    await new.expect("433", "alice_", "alice")
+    assert (await new.expect(from_nickserv)).params[-1].startswith("alice is held by another connection")
+    renamed = await new.expect("NICK")
+    assert renamed.params == ["alice"]
+    assert (await new.expect(from_nickserv)).params[-1].startswith("You are now alice")
+    await ghost.closed()
+    new.send("NICK alice")  # its own nick now: nothing to ask
+    assert [m for m in await sync(new) if from_nickserv(m) or m.command == "433"] == []
+
+
+async def test_a_pass_login_asks_for_the_nick_it_was_refused(make_server) -> None:
+    """A bouncer logging in with PASS account:password (ZNC without its sasl module)."""
+    server = await make_server(FAST)
+    ghost = await registered_account(server, "alice", PASSWORD)
+    await sync(ghost)
+    new = await LineClient.connect(server)
+    new.send(f"PASS alice:{PASSWORD}")
+    new.send("NICK alice")
+    new.send("USER u 0 * :U")
+    await new.expect("433", "*", "alice")
+    new.send("NICK alice_")
+    await new.expect("001")
+    assert (await new.expect(from_nickserv)).params[-1] == "You're now logged in as alice"
+    assert (await new.expect(from_nickserv)).params[-1].startswith("alice is held by another connection")
+    assert (await new.expect("NICK")).params == ["alice"]
+
+
+async def test_nobody_elses_connection_is_asked(make_server) -> None:
+    server = await make_server(FAST)
+    carol = await registered_account(server, "carol", PASSWORD)  # another account's
+    dave = await connected(server, "dave")  # logged in to none
+    await registered_account(server, "alice", PASSWORD)
+    new = await connected(server, "alice_")
+    assert await ns(new, f"IDENTIFY alice {PASSWORD}") == "You're now logged in as alice"
+    for nick in ("carol", "dave"):
+        new.send(f"NICK {nick}")
+        await new.expect("433", "alice_", nick)
+    stranger = await sasl_login_refused(server, "carol", "stranger", "alice")  # at registration too
+    for client in (new, stranger):
+        assert [m for m in await sync(client) if from_nickserv(m) or m.command == "NICK"] == []
+    for client in (carol, dave):
+        assert [m for m in await sync(client) if m.command == "PING"] == []
+
+
+async def test_not_logged_in_or_switched_off_asks_nothing(make_server) -> None:
+    server = await make_server("accounts.ghost_timeout=0")
+    holder = await registered_account(server, "alice", PASSWORD)
+    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    other = await connected(server, "erin")  # not logged in at all
+    other.send("NICK alice")
+    await other.expect("433", "erin", "alice")
+    for client in (new, other):
+        assert [m for m in await sync(client) if from_nickserv(m) or m.command == "NICK"] == []
+    assert [m for m in await sync(holder) if m.command == "PING"] == []
+
+
+async def test_a_login_that_changed_its_nick_meanwhile_keeps_it(make_server) -> None:
+    server = await make_server("accounts.ghost_timeout=0.5")
+    ghost = await registered_account(server, "alice", PASSWORD)
+    await sync(ghost)
+    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    await new.expect(from_nickserv)
+    new.send("NICK alice_away")
+    await new.expect("NICK")
+    await ghost.closed()  # dropped all the same: it did not answer
+    assert [m for m in await sync(new) if m.command == "NICK"] == []
+    new.send("WHOIS alice_away")
+    assert (await new.expect("311")).params[1] == "alice_away"
