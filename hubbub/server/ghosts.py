@@ -31,15 +31,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hubbub.irc.casemap import casefold
+from hubbub.server import departures
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.delivery import new_msgid
 from hubbub.server.events import Event, GhostProbed, NickSet, UserQuit
-from hubbub.server.handlers import nickserv
-from hubbub.server.keepalive import timeout_seconds
+from hubbub.server.services import find_service
+from hubbub.server.throttle import timeout_seconds
 
 if TYPE_CHECKING:
     from hubbub.server.context import Context, Services
+    from hubbub.server.user import User
 
 # Beyond the holder's own timeout, how long the asker waits for its quit: the holder's
 # node notices at its next sweep (a quarter of the timeout at most), and its quit
@@ -96,10 +98,26 @@ class Ghosts:
         if waiting is not None and waiting.holder == holder.uid and now < waiting.until:
             return  # asked already (a client that asks again and again is not a flood of PINGs)
         self._waiting[user.uid] = _Wait(holder.uid, nick, account, user.key, now + timeout * 1.5 + _SLACK)
-        nickserv.nickserv.reply(ctx, f"{holder.nick} is held by another connection logged in to your account: "
-                                     f"if it does not answer within {timeout:g} seconds, it is dropped and the "
-                                     "nick is yours.")  # fmt: skip
+        _say(ctx, f"{holder.nick} is held by another connection logged in to your account: if it does not "
+                  f"answer within {timeout:g} seconds, it is dropped and the nick is yours.")  # fmt: skip
         ctx.emit(GhostProbed(holder.uid, user.uid, now))
+
+    def received_by_ghost(self, user: User, channel: str | None = None) -> float | None:
+        """While `user` waits for the nick of a connection of its own on this node (in
+        `channel`, a key, when given): until when that one surely received what it was
+        sent (departures.received_until: a round trip before its last line). A client
+        back after its connection died unseen (The Lounge in 7 s) rejoins at once, while
+        its ghost is still in the channels: without this its replays would start from
+        the account's departure before, giving it again lines its ghost had shown. On
+        another node the ghost's last line is not known: None, as for no ghost."""
+        wait = self._waiting.get(user.uid)
+        if wait is None:
+            return None
+        holder = self._svc.state.users.get(wait.holder)
+        if holder is None or holder.conn is None or (channel is not None and channel not in holder.channels):
+            return None
+        last = holder.conn.last_activity
+        return last - departures.RECEIVED_MARGIN if last > 0 else None
 
     def sweep(self, now: float) -> None:
         """Drop the holders asked here that stayed silent, and say which answered; give
@@ -149,9 +167,8 @@ class Ghosts:
         ctx = self._svc.local.get(ev.asker)
         holder = self._svc.state.users.get(ev.uid)
         if ctx is not None and not ctx.conn.gone and holder is not None:
-            nickserv.nickserv.reply(ctx, f"{holder.nick} is still held by another connection logged in to your "
-                                         f"account, which answered: /msg NickServ GHOST {holder.nick} "
-                                         "disconnects it.")  # fmt: skip
+            _say(ctx, f"{holder.nick} is still held by another connection logged in to your account, which "
+                      f"answered: /msg NickServ GHOST {holder.nick} disconnects it.")  # fmt: skip
 
     def _left(self, ev: UserQuit | NickSet, outcome: Outcome) -> None:
         """A holder quit or took another nick: the nick goes to whoever waits for it here."""
@@ -174,19 +191,36 @@ def _give(ctx: Context, wait: _Wait) -> None:
         return
     if user.key != wait.was or ctx.state.nick_taken(wait.nick, by=user) or nick_change_blocked_by(user) is not None:
         return
+    owner = ctx.state.accounts.get(casefold(wait.nick))
+    if owner is not None and owner.key != wait.account:
+        return  # another account's nick (its holder would have been renamed): not to be given
     nick = wait.nick
 
     def given(outcome: Outcome) -> None:
         if outcome.rejected is None:
-            nickserv.nickserv.reply(ctx, f"You are now {nick}: the connection that held it did not answer, "
-                                         "and was dropped.")  # fmt: skip
-            nickserv.check_nick(ctx)
+            _say(ctx, f"You are now {nick}: the connection that held it did not answer, and was dropped.")
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), given)
 
 
+def _say(ctx: Context, text: str) -> None:
+    nickserv = find_service("NickServ")
+    if nickserv is not None:
+        nickserv.reply(ctx, text)
+
+
 def ask(ctx: Context, nick: str) -> None:
-    """See Ghosts.ask (a server without accounts' services asks nothing)."""
+    """See Ghosts.ask (a core built without them asks nothing)."""
     ghosts = ctx.svc.ghosts
     if ghosts is not None:
         ghosts.ask(ctx, nick)
+
+
+def later_of(ctx: Context, since: float | None, channel: str | None = None) -> float | None:
+    """`since` (a departure, or None) or, when later, until when a ghost of the user's
+    account on this node surely received (Ghosts.received_by_ghost): where a replay starts."""
+    ghosts = ctx.svc.ghosts
+    seen = ghosts.received_by_ghost(ctx.user, channel) if ghosts is not None else None
+    if seen is None:
+        return since
+    return seen if since is None else max(since, seen)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hubbub.config import AccountsSection, LimitsSection
 from hubbub.server.context import Services
 from hubbub.server.handlers import nickserv
+from hubbub.server.throttle import timeout_seconds
 
 # Said before the ERROR to a connection closed for giving no name in time, whose last
 # words would otherwise be a line of IRC (the greeting invited a person to type one)
@@ -55,11 +56,6 @@ def sweep(svc: Services, now: float) -> None:
             conn.server_message("PING", svc.name)
     if svc.ghosts is not None:
         svc.ghosts.sweep(now)  # connections asked whether they are still there (ghosts.py)
-
-
-def timeout_seconds(duration: float) -> str:
-    """Whole seconds as ircds show them; a tenth when short (sub-second test timeouts read 0)."""
-    return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
 
 
 def sweep_interval(lim: LimitsSection, accounts: AccountsSection) -> float:

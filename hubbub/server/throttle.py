@@ -32,6 +32,11 @@ def seconds_words(wait: float) -> str:
     return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
+def timeout_seconds(duration: float) -> str:
+    """Whole seconds as ircds show them; a tenth when short (sub-second test timeouts read 0)."""
+    return str(int(duration)) if duration >= 10 else f"{duration:.1f}"
+
+
 def longest(*waits: float | None) -> float | None:
     """The longest of the waits given (None: no wait). A node asks two counts of the same
     key, its own (which has its failures at once) and the network's (which has every

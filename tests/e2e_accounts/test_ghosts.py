@@ -166,3 +166,23 @@ async def test_a_login_that_changed_its_nick_meanwhile_keeps_it(make_server) -> 
     assert [m for m in await sync(new) if m.command == "NICK"] == []
     new.send("WHOIS alice_away")
     assert (await new.expect("311")).params[1] == "alice_away"
+
+
+async def test_another_accounts_nick_is_not_given(make_server) -> None:
+    """Its holder used it without that account (enforcement off): dropped when silent, as
+    a connection of the asker's account, but the nick stays free for its own account."""
+    server = await make_server(FAST, "accounts.enforce=none")
+    owner = await registered_account(server, "dave", PASSWORD)
+    owner.send("QUIT")
+    await owner.closed()
+    ghost = await registered_account(server, "alice", PASSWORD)
+    ghost.send("NICK dave")  # logged in to alice, under dave's nick
+    await ghost.expect("NICK")
+    await sync(ghost)
+    new = await connected(server, "alice_")
+    assert await ns(new, f"IDENTIFY alice {PASSWORD}") == "You're now logged in as alice"
+    new.send("NICK dave")
+    await new.expect("433", "alice_", "dave")
+    assert (await new.expect(from_nickserv)).params[-1].startswith("dave is held by another connection")
+    await ghost.closed()
+    assert [m for m in await sync(new) if m.command == "NICK" or from_nickserv(m)] == []
