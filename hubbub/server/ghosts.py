@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 # node notices at its next sweep (a quarter of the timeout at most), and its quit
 # reaches the asker's node through the log.
 _SLACK = 2.0
+# After a holder answered, how long the same asker's refusals for it ask nothing more:
+# ZNC's keepnick asks for its nick every few seconds, and the device that holds it would
+# be PINGed, and the bouncer told it answered, every time.
+_QUIET = 300.0
 
 
 class _Wait(NamedTuple):
@@ -55,6 +59,7 @@ class _Wait(NamedTuple):
     account: str  # the asker's, casefolded, when it asked
     was: str  # the asker's nick then, casefolded: one it changes meanwhile keeps
     until: float
+    answered: bool = False  # the holder is there: quiet until `until` (_QUIET)
 
 
 class Ghosts:
@@ -111,7 +116,7 @@ class Ghosts:
         the account's departure before, giving it again lines its ghost had shown. On
         another node the ghost's last line is not known: None, as for no ghost."""
         wait = self._waiting.get(user.uid)
-        if wait is None:
+        if wait is None or wait.answered:
             return None
         holder = self._svc.state.users.get(wait.holder)
         if holder is None or holder.conn is None or (channel is not None and channel not in holder.channels):
@@ -161,9 +166,10 @@ class Ghosts:
 
     def _answered(self, ev: GhostProbed) -> None:
         wait = self._waiting.get(ev.asker)
-        if wait is None or wait.holder != ev.uid:
+        if wait is None or wait.holder != ev.uid or wait.answered:
             return
-        del self._waiting[ev.asker]
+        # kept, quiet: asked again meanwhile, it asks nothing; freed meanwhile, the nick is given
+        self._waiting[ev.asker] = wait._replace(answered=True, until=self._svc.clock() + _QUIET)
         ctx = self._svc.local.get(ev.asker)
         holder = self._svc.state.users.get(ev.uid)
         if ctx is not None and not ctx.conn.gone and holder is not None:

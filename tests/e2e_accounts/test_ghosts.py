@@ -90,6 +90,27 @@ async def test_a_connection_that_answers_stays_and_the_new_one_is_told_how_to_gh
     assert await ns(new, "GHOST alice") == "alice has been ghosted"  # what it was told, works
 
 
+async def test_after_an_answer_asking_again_asks_nothing_and_the_nick_is_given_when_freed(make_server) -> None:
+    """ZNC's keepnick asks for its nick every few seconds: the device that holds it is
+    not PINGed each time, nor the bouncer told again; when that device lets the nick go,
+    the bouncer has it."""
+    server = await make_server("accounts.ghost_timeout=30")
+    phone = await registered_account(server, "alice", PASSWORD)
+    bouncer = await sasl_login_refused(server, "alice", "alice_", "alice")
+    await bouncer.expect(from_nickserv)
+    ping = await phone.expect("PING")
+    phone.send(f"PONG :{ping.params[-1]}")
+    assert (await bouncer.expect(from_nickserv)).params[-1].startswith("alice is still held")
+    for _ in range(3):
+        bouncer.send("NICK alice")
+        await bouncer.expect("433", "alice_", "alice")
+    assert [m for m in await sync(bouncer) if from_nickserv(m)] == []
+    assert [m for m in await sync(phone) if m.command == "PING"] == []
+    phone.send("NICK alice_phone")
+    await phone.expect("NICK")
+    assert (await bouncer.expect("NICK")).params == ["alice"]
+
+
 async def test_a_nick_asked_for_later_is_asked_for_too(make_server) -> None:
     """ZNC's keepnick, or a person typing /nick: NICK after the login, refused."""
     server = await make_server(FAST)
