@@ -444,10 +444,19 @@ class Runtime:
         reload starts this again (`_apply_config`) so that a shorter interval applies at
         once, and reloads in quick succession still leave the sweep its turn."""
         loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        self.services.wake_sweep = woken.set  # a ghost asked: its wait is shorter (ghosts.py)
         while True:
+            woken.clear()
             # the limits may be reloaded: ask each time
-            interval = keepalive.sweep_interval(self.config.limits, self.config.accounts)
-            await asyncio.sleep(max(0.0, self._swept_at + interval - loop.time()))
+            ghosts = self.services.ghosts
+            probing = ghosts is not None and ghosts.probing()
+            interval = keepalive.sweep_interval(self.config.limits, self.config.accounts, probing)
+            try:
+                await asyncio.wait_for(woken.wait(), max(0.0, self._swept_at + interval - loop.time()))
+                continue  # the interval again, from the same last sweep
+            except TimeoutError:
+                pass
             self._swept_at = loop.time()
             try:
                 keepalive.sweep(self.services, self.clock())

@@ -141,6 +141,8 @@ class Services:
         self.awaiting: Await = no_awaiting  # set by the runtime
         self.readdress: Readdress = same_count  # set by the runtime (its connection limits)
         self.paces: Callable[[str], bool] = lambda ip: False  # set by the runtime (Admission.paces)
+        # the timeout sweep recomputes its interval at once (a ghost asked: ghosts.py); set by the runtime
+        self.wake_sweep: Callable[[], None] = lambda: None
         self.store: Store | None = None  # set by the runtime once the store is open
         # what SCRAM's made-up keys for unknown names derive from (handlers/sasl.py): the
         # store's, shared by every node and kept across restarts; this process's without one

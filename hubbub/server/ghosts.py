@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hubbub.irc.casemap import casefold
-from hubbub.server import departures
 from hubbub.server.access import nick_change_blocked_by
 from hubbub.server.apply import Outcome
 from hubbub.server.delivery import new_msgid
@@ -41,16 +40,17 @@ from hubbub.server.throttle import timeout_seconds
 
 if TYPE_CHECKING:
     from hubbub.server.context import Context, Services
-    from hubbub.server.user import User
 
 # Beyond the holder's own timeout, how long the asker waits for its quit: the holder's
 # node notices at its next sweep (a quarter of the timeout at most), and its quit
 # reaches the asker's node through the log.
 _SLACK = 2.0
 # After a holder answered, how long the same asker's refusals for it ask nothing more:
-# ZNC's keepnick asks for its nick every few seconds, and the device that holds it would
-# be PINGed, and the bouncer told it answered, every time.
-_QUIET = 300.0
+# ZNC's keepnick asks for its nick every few seconds: the device that holds it would be
+# PINGed, and the bouncer told it answered, every time, and a phone that happened to be
+# between networks at one of those times would lose its connection. A holder that dies
+# meanwhile is found by the keepalive, and its quit gives the nick then.
+_QUIET = 3600.0
 
 
 class _Wait(NamedTuple):
@@ -70,7 +70,7 @@ class Ghosts:
     def __init__(self, svc: Services) -> None:
         self._svc = svc
         # holder uid -> when it was sent the PING, and who asked (askers' uids)
-        self._probes: dict[str, tuple[float, list[str]]] = {}
+        self._probes: dict[str, tuple[float, set[str]]] = {}
         self._waiting: dict[str, _Wait] = {}  # asker uid -> the nick it waits for
         self._routes: dict[type[Any], Callable[[Any, Outcome], None]] = {
             GhostProbed: self._probed, UserQuit: self._left, NickSet: self._left,
@@ -98,6 +98,11 @@ class Ghosts:
             return
         if casefold(holder.account) != account:
             return
+        owner = ctx.state.accounts.get(casefold(nick))
+        if owner is not None and owner.key != account:
+            return  # another account's nick (used without it): not to be given, so not asked for
+        if holder.conn is not None and not holder.conn.output.answers_pings:
+            return  # a person at nc cannot answer a PING (on another node, its node says)
         now = ctx.now()
         waiting = self._waiting.get(user.uid)
         if waiting is not None and waiting.holder == holder.uid and now < waiting.until:
@@ -107,23 +112,6 @@ class Ghosts:
                   f"answer within {timeout:g} seconds, it is dropped and the nick is yours.")  # fmt: skip
         ctx.emit(GhostProbed(holder.uid, user.uid, now))
 
-    def received_by_ghost(self, user: User, channel: str | None = None) -> float | None:
-        """While `user` waits for the nick of a connection of its own on this node (in
-        `channel`, a key, when given): until when that one surely received what it was
-        sent (departures.received_until: a round trip before its last line). A client
-        back after its connection died unseen (The Lounge in 7 s) rejoins at once, while
-        its ghost is still in the channels: without this its replays would start from
-        the account's departure before, giving it again lines its ghost had shown. On
-        another node the ghost's last line is not known: None, as for no ghost."""
-        wait = self._waiting.get(user.uid)
-        if wait is None or wait.answered:
-            return None
-        holder = self._svc.state.users.get(wait.holder)
-        if holder is None or holder.conn is None or (channel is not None and channel not in holder.channels):
-            return None
-        last = holder.conn.last_activity
-        return last - departures.RECEIVED_MARGIN if last > 0 else None
-
     def sweep(self, now: float) -> None:
         """Drop the holders asked here that stayed silent, and say which answered; give
         up on a holder's answer that never came (its node is of the version before)."""
@@ -131,7 +119,7 @@ class Ghosts:
         timeout = svc.config.accounts.ghost_timeout
         for uid, (sent, askers) in list(self._probes.items()):
             ctx = svc.local.get(uid)
-            if ctx is None or ctx.conn.gone:
+            if ctx is None or ctx.conn.gone or timeout <= 0:  # (turned off by a reload meanwhile)
                 del self._probes[uid]
                 continue
             conn = ctx.conn
@@ -151,18 +139,31 @@ class Ghosts:
         if ev.answered:
             self._answered(ev)
             return
-        ctx = self._svc.local.get(ev.uid)
-        if ctx is None or ctx.conn.gone:
+        svc = self._svc
+        ctx = svc.local.get(ev.uid)
+        if ctx is None or ctx.conn.gone or svc.config.accounts.ghost_timeout <= 0:
+            return  # not here, or asking is off on this node
+        holder, asker = ctx.user, svc.state.users.get(ev.asker)
+        # the accounts as the network's order has them now, alike on every node: one that
+        # logged out or in to another since the question was asked is not the asker's
+        if asker is None or asker.account is None or holder.account is None:
+            return
+        if casefold(asker.account) != casefold(holder.account):
             return
         probe = self._probes.get(ev.uid)
         if probe is not None:
-            probe[1].append(ev.asker)  # asked already: its answer is for this asker too
+            probe[1].add(ev.asker)  # asked already: its answer is for this asker too
             return
         conn = ctx.conn
         if not conn.output.answers_pings:
             return  # a person with netcat cannot answer: TCP keepalive covers them
-        self._probes[ev.uid] = (self._svc.clock(), [ev.asker])
-        conn.server_message("PING", self._svc.name)
+        self._probes[ev.uid] = (svc.clock(), {ev.asker})
+        conn.server_message("PING", svc.name)
+        svc.wake_sweep()  # swept at a quarter of the wait from now on (keepalive.sweep_interval)
+
+    def probing(self) -> bool:
+        """Whether a holder here waits for its answer (the sweep comes more often then)."""
+        return bool(self._probes)
 
     def _answered(self, ev: GhostProbed) -> None:
         wait = self._waiting.get(ev.asker)
@@ -177,19 +178,23 @@ class Ghosts:
                       f"answered: /msg NickServ GHOST {holder.nick} disconnects it.")  # fmt: skip
 
     def _left(self, ev: UserQuit | NickSet, outcome: Outcome) -> None:
-        """A holder quit or took another nick: the nick goes to whoever waits for it here."""
+        """A holder quit or took another nick: the nick goes to whoever waits for it here
+        (and an asker that quit waits no more)."""
         if not self._waiting or outcome.rejected is not None:
             return
+        if isinstance(ev, UserQuit):
+            self._waiting.pop(ev.uid, None)
+        dropped = isinstance(ev, UserQuit) and ev.reason.startswith("Ping timeout")
         for uid, wait in list(self._waiting.items()):
             if wait.holder != ev.uid:
                 continue
             del self._waiting[uid]
             ctx = self._svc.local.get(uid)
             if ctx is not None:
-                _give(ctx, wait)
+                _give(ctx, wait, dropped)
 
 
-def _give(ctx: Context, wait: _Wait) -> None:
+def _give(ctx: Context, wait: _Wait, dropped: bool) -> None:
     """The nick to the asker, if it still wants it: still logged in to that account,
     its nick unchanged since it asked, and the nick free."""
     user = ctx.user
@@ -204,7 +209,8 @@ def _give(ctx: Context, wait: _Wait) -> None:
 
     def given(outcome: Outcome) -> None:
         if outcome.rejected is None:
-            _say(ctx, f"You are now {nick}: the connection that held it did not answer, and was dropped.")
+            why = "did not answer, and was dropped" if dropped else "let it go"
+            _say(ctx, f"You are now {nick}: the connection that held it {why}.")
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), given)
 
@@ -220,13 +226,3 @@ def ask(ctx: Context, nick: str) -> None:
     ghosts = ctx.svc.ghosts
     if ghosts is not None:
         ghosts.ask(ctx, nick)
-
-
-def later_of(ctx: Context, since: float | None, channel: str | None = None) -> float | None:
-    """`since` (a departure, or None) or, when later, until when a ghost of the user's
-    account on this node surely received (Ghosts.received_by_ghost): where a replay starts."""
-    ghosts = ctx.svc.ghosts
-    seen = ghosts.received_by_ghost(ctx.user, channel) if ghosts is not None else None
-    if seen is None:
-        return since
-    return seen if since is None else max(since, seen)

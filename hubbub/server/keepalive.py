@@ -58,11 +58,12 @@ def sweep(svc: Services, now: float) -> None:
         svc.ghosts.sweep(now)  # connections asked whether they are still there (ghosts.py)
 
 
-def sweep_interval(lim: LimitsSection, accounts: AccountsSection) -> float:
-    """Often enough that no timeout is overshot by more than a quarter of itself."""
+def sweep_interval(lim: LimitsSection, accounts: AccountsSection, probing: bool = False) -> float:
+    """Often enough that no timeout is overshot by more than a quarter of itself (the
+    ghosts' only while one is asked: `probing`, ghosts.py)."""
     shortest = min(lim.registration_timeout, lim.ping_interval, lim.ping_timeout)
     if accounts.enforce == "rename" and accounts.enforce_after > 0:
         shortest = min(shortest, accounts.enforce_after)
-    if accounts.ghost_timeout > 0:
+    if probing and accounts.ghost_timeout > 0:
         shortest = min(shortest, accounts.ghost_timeout)
     return max(0.05, min(5.0, shortest / 4))

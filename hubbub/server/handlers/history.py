@@ -17,7 +17,7 @@ from collections.abc import Callable
 from hubbub.irc.casemap import casefold
 from hubbub.irc.message import Message
 from hubbub.irc.validate import is_channel_name
-from hubbub.server import access, ghosts
+from hubbub.server import access
 from hubbub.server.channel import Channel
 from hubbub.server.commands import command
 from hubbub.server.connection import CHATHISTORY
@@ -220,7 +220,7 @@ def replay_query(ctx: Context, channel: Channel, joined: float) -> HistoryQuery 
         return None
     if BOT_MODE in ctx.user.modes:  # a bot would take old lines for new ones, and act on old commands again
         return None
-    left = ghosts.later_of(ctx, ctx.svc.departures.left(ctx.user, channel), channel.key)
+    left = ctx.svc.departures.left(ctx.user, channel)
     # Bounded by the join's and the departure's own times as applied, exact to the
     # microsecond (every event has its own: apply.in_time_order): what was said before the
     # join, or between leaving and coming back, and nothing the client saw live.
@@ -293,7 +293,7 @@ def replay_private(ctx: Context) -> None:
     if BOT_MODE in user.modes:  # as on JOIN: a bot would act on old commands again
         return
     made = ctx.state.accounts.get(casefold(account))
-    since = ghosts.later_of(ctx, ctx.svc.departures.left_privately(account, made.registered_at if made else None))
+    since = ctx.svc.departures.left_privately(account, made.registered_at if made is not None else None)
     if since is None:
         return
     until = ctx.now()
