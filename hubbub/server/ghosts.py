@@ -110,7 +110,8 @@ class Ghosts:
         self._waiting[user.uid] = _Wait(holder.uid, nick, account, user.key, now + timeout * 1.5 + _SLACK)
         _say(ctx, f"{holder.nick} is held by another connection logged in to your account: if it does not "
                   f"answer within {timeout:g} seconds, it is dropped and the nick is yours.")  # fmt: skip
-        ctx.emit(GhostProbed(holder.uid, user.uid, now))
+        # not the asker's command's own event (the 433 answered it): nothing waits for it
+        ctx.svc.engine.emit(None, GhostProbed(holder.uid, user.uid, now))
 
     def sweep(self, now: float) -> None:
         """Drop the holders asked here that stayed silent, and say which answered; give

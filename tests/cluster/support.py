@@ -39,6 +39,7 @@ class Node:
 
     async def start(self) -> Node:
         sets = ["limits.flood_control=false", "limits.max_clients_per_ip=0", f"cluster.keyspace='{self.keyspace}'",
+                "accounts.ghost_timeout=0",  # as tests.helpers.start_server: raw clients answer no PING
                 f"cluster.node_timeout={NODE_TIMEOUT}", *CHEAP_HASH, *self.overrides]  # fmt: skip
         web = any(item.startswith("listen.web") for item in self.overrides)
         args = ["-m", "hubbub", "serve", "--config", self.config, "--cluster", self.url, "--listen", "127.0.0.1:0",
