@@ -47,3 +47,23 @@ async def test_a_holder_on_another_node_that_answers_stays_and_the_asker_is_told
     there.send(f"PONG :{ping.params[-1]}")
     assert (await new.expect(from_nickserv, timeout=T)).params[-1].startswith("alice is still held")
     assert [m for m in await sync(new) if m.command == "NICK"] == []
+
+
+async def test_a_node_with_the_question_off_asks_none_of_its_connections(cluster: Cluster) -> None:
+    """`accounts.ghost_timeout = 0` on the holder's node: its connection is not PINGed nor
+    dropped, whatever the asker's node asks."""
+    n1 = await cluster.add("accounts.ghost_timeout=0")
+    n2 = await cluster.add(*SETTINGS)
+    ghost = await user(cluster, n1, "alice")
+    ghost.send(f"PRIVMSG NickServ :REGISTER {PASSWORD}")
+    await ghost.expect("900", timeout=T)
+    await sync(ghost)
+    assert n2.address is not None
+    new = await sasl_login_refused(None, "alice", "alice_", "alice", T, await LineClient.connect_to(*n2.address))
+    cluster.clients.append(new)
+    await new.expect(from_nickserv, timeout=T)  # asked, by its node
+    await caught_up(new)
+    await caught_up(ghost)  # the question applied on n1 too: nothing came of it
+    assert [m for m in await sync(ghost) if m.command == "PING"] == []
+    new.send("WHOIS alice")
+    assert (await new.expect("311", timeout=T)).params[1] == "alice"  # still there

@@ -5,6 +5,7 @@ and the new login is told how to GHOST it. Nobody else's connection is ever aske
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -209,3 +210,22 @@ async def test_another_accounts_nick_is_not_asked_for(make_server) -> None:
     await new.expect("433", "alice_", "dave")
     assert [m for m in await sync(new) if m.command == "NICK" or from_nickserv(m)] == []
     assert [m for m in await sync(ghost) if m.command == "PING"] == []  # not asked: it could not be given
+
+
+async def test_a_person_in_plain_mode_holding_the_nick_is_not_asked(make_server) -> None:
+    """A person at nc cannot answer a PING: asked, it would be dropped however present."""
+    server = await make_server(FAST)
+    owner = await registered_account(server, "alice", PASSWORD)
+    owner.send("QUIT")
+    await owner.closed()
+    person = await LineClient.connect(server)
+    person.send("alice")  # plain mode: typed words
+    await person.expect_text(r"^\* You joined #")
+    person.send(f"/msg NickServ IDENTIFY {PASSWORD}")
+    await person.expect_text(r"You're now logged in as alice")
+    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    assert [m for m in await sync(new) if from_nickserv(m) or m.command == "NICK"] == []
+    await asyncio.sleep(0.6)  # past the wait: nothing comes of it either
+    assert [m for m in await sync(new) if from_nickserv(m) or m.command == "NICK"] == []
+    new.send("WHOIS alice")
+    assert (await new.expect("311")).params[1] == "alice"  # the person, still there
