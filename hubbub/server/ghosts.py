@@ -14,8 +14,10 @@ registration the nick it asked for first, once SASL or PASS has logged it in; la
 NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING. One that is
 there answers within `accounts.ghost_timeout` seconds (any line counts) and nothing
 changes; the asker is told so (once its node has seen it answer: within a quarter of
-the timeout), and how to GHOST it. One that stays silent is dropped as
-a ping timeout, and the asker is given the nick: a NICK change it sees as everyone does.
+the timeout), and how to GHOST it, and asks nothing more for an hour (`_QUIET`); if the
+holder lets the nick go meanwhile (GHOST, QUIT, a nick change, its ping timeout), the
+asker is given it. One that stays silent is dropped as a ping timeout, and the asker is
+given the nick: a NICK change it sees as everyone does.
 
 In a cluster the holder may be on another node: the question is an event (`GhostProbed`),
 applied on every node. The holder's node sends the PING and drops it if silent (its
