@@ -187,17 +187,17 @@ class Ghosts:
             return
         if isinstance(ev, UserQuit):
             self._waiting.pop(ev.uid, None)
-        dropped = isinstance(ev, UserQuit) and ev.reason.startswith("Ping timeout")
+        why = _why_free(ev)
         for uid, wait in list(self._waiting.items()):
             if wait.holder != ev.uid:
                 continue
             del self._waiting[uid]
             ctx = self._svc.local.get(uid)
             if ctx is not None:
-                _give(ctx, wait, dropped)
+                _give(ctx, wait, why)
 
 
-def _give(ctx: Context, wait: _Wait, dropped: bool) -> None:
+def _give(ctx: Context, wait: _Wait, why: str) -> None:
     """The nick to the asker, if it still wants it: still logged in to that account,
     its nick unchanged since it asked, and the nick free."""
     user = ctx.user
@@ -212,10 +212,20 @@ def _give(ctx: Context, wait: _Wait, dropped: bool) -> None:
 
     def given(outcome: Outcome) -> None:
         if outcome.rejected is None:
-            why = "did not answer, and was dropped" if dropped else "let it go"
             _say(ctx, f"You are now {nick}: the connection that held it {why}.")
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), given)
+
+
+def _why_free(ev: UserQuit | NickSet) -> str:
+    """Why the nick is free, as the asker is told it."""
+    if isinstance(ev, NickSet):
+        return "changed its nick"
+    if ev.reason.startswith("Ping timeout"):  # ours, or the keepalive's
+        return "did not answer, and was dropped"
+    if ev.reason.startswith("GHOSTed"):
+        return "was disconnected with GHOST"
+    return "left"
 
 
 def _say(ctx: Context, text: str) -> None:

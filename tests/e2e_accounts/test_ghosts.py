@@ -92,7 +92,8 @@ async def test_a_connection_that_answers_stays_and_the_new_one_is_told_how_to_gh
     assert (await there.expect("311")).params[1] == "alice_"  # both there, each under its own nick
     assert await ns(new, "GHOST alice") == "alice has been ghosted"  # what it was told, works
     assert (await new.expect("NICK")).params == ["alice"]  # and the nick is given
-    assert (await new.expect(from_nickserv)).params[-1] == "You are now alice: the connection that held it let it go."
+    assert (await new.expect(from_nickserv)).params[-1] == (
+        "You are now alice: the connection that held it was disconnected with GHOST.")  # fmt: skip
 
 
 async def test_after_an_answer_asking_again_asks_nothing_and_the_nick_is_given_when_freed(make_server) -> None:
@@ -114,6 +115,8 @@ async def test_after_an_answer_asking_again_asks_nothing_and_the_nick_is_given_w
     phone.send("NICK alice_phone")
     await phone.expect("NICK")
     assert (await bouncer.expect("NICK")).params == ["alice"]
+    assert (await bouncer.expect(from_nickserv)).params[-1] == (
+        "You are now alice: the connection that held it changed its nick.")  # fmt: skip
 
 
 async def test_a_nick_asked_for_later_is_asked_for_too(make_server) -> None:
