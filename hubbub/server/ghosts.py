@@ -8,7 +8,9 @@ taken (433): it becomes `nick_`, shows twice in member lists until the ghost goe
 most clients never ask for the nick again. ergo attaches such a login to the old one
 (multiclient); on Atheme's networks the user types NickServ GHOST or REGAIN by hand.
 
-Here the server asks the holder at once. When a connection logged in to an account is
+Here the server asks the holder at once (and a login by SASL is welcomed once the
+answer is known: under the nick if the holder is gone, so nothing shows of it, and its
+rejoins replay from where the holder stopped reading). When a connection logged in to an account is
 refused a nick (433) that a connection logged in to the same account holds (at
 registration the nick it asked for first, once SASL or PASS has logged it in; later any
 NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING. One that is
@@ -62,6 +64,8 @@ class _Wait(NamedTuple):
     was: str  # the asker's nick then, casefolded: one it changes meanwhile keeps
     until: float
     answered: bool = False  # the holder is there: quiet until `until` (_QUIET)
+    # the asker's registration, waiting for the answer: resumed once it is known
+    welcome: Callable[[], None] | None = None
 
 
 class Ghosts:
@@ -88,32 +92,52 @@ class Ghosts:
             route(event, outcome)
 
     def ask(self, ctx: Context, nick: str) -> None:
-        """`ctx`'s user was refused `nick`: if a connection of its own account holds it,
-        ask that one whether it is still there."""
+        """`ctx`'s user, registered, was refused `nick`: if a connection of its own
+        account holds it, ask that one whether it is still there."""
+        if ctx.user.registered and self._ask(ctx, nick, None):
+            _say(ctx, f"{nick} is held by another connection logged in to your account: if it does not answer "
+                      f"within {ctx.config.accounts.ghost_timeout:g} seconds, it is dropped and the nick is yours.")
+
+    def wait_before_welcome(self, ctx: Context, nick: str, welcome: Callable[[], None]) -> bool:
+        """`ctx`'s user, logged in by SASL and about to be welcomed, was refused `nick`
+        before: if a connection of its own account holds it, ask that one, and welcome
+        the user (`welcome()`) once it is known gone (under `nick`: no `nick_` shown
+        anywhere, and its rejoins replay from where the old one stopped reading) or there.
+        False: nothing to wait for, or no time to (the registration's own deadline would
+        pass: it is asked once welcomed)."""
+        left = ctx.config.limits.registration_timeout - (ctx.now() - ctx.user.connected_at)
+        if ctx.config.accounts.ghost_timeout * 1.5 + _SLACK >= left or not self._ask(ctx, nick, welcome):
+            return False
+        _say(ctx, f"{nick} is held by another connection logged in to your account: waiting up to "
+                  f"{ctx.config.accounts.ghost_timeout:g} seconds for it to answer; if it does not, it is "
+                  "dropped and you are welcomed as " + nick + ".")  # fmt: skip
+        return True
+
+    def _ask(self, ctx: Context, nick: str, welcome: Callable[[], None] | None) -> bool:
         timeout = ctx.config.accounts.ghost_timeout
         user = ctx.user
-        if timeout <= 0 or user.account is None or not user.registered or user.key is None:
-            return
+        if timeout <= 0 or user.account is None or user.key is None:
+            return False
         holder = ctx.state.nick_holder(nick)
         account = casefold(user.account)
         if holder is None or holder is user or not holder.registered or holder.account is None:
-            return
+            return False
         if casefold(holder.account) != account:
-            return
+            return False
         owner = ctx.state.accounts.get(casefold(nick))
         if owner is not None and owner.key != account:
-            return  # another account's nick (used without it): not to be given, so not asked for
+            return False  # another account's nick (used without it): not to be given, so not asked for
         if holder.conn is not None and not holder.conn.output.answers_pings:
-            return  # a person at nc cannot answer a PING (on another node, its node says)
+            return False  # a person at nc cannot answer a PING (on another node, its node says)
         now = ctx.now()
         waiting = self._waiting.get(user.uid)
         if waiting is not None and waiting.holder == holder.uid and now < waiting.until:
-            return  # asked already (a client that asks again and again is not a flood of PINGs)
-        self._waiting[user.uid] = _Wait(holder.uid, nick, account, user.key, now + timeout * 1.5 + _SLACK)
-        _say(ctx, f"{holder.nick} is held by another connection logged in to your account: if it does not "
-                  f"answer within {timeout:g} seconds, it is dropped and the nick is yours.")  # fmt: skip
+            return False  # asked already (a client that asks again and again is not a flood of PINGs)
+        self._waiting[user.uid] = _Wait(holder.uid, nick, account, user.key, now + timeout * 1.5 + _SLACK,
+                                        welcome=welcome)  # fmt: skip
         # not the asker's command's own event (the 433 answered it): nothing waits for it
         ctx.svc.engine.emit(None, GhostProbed(holder.uid, user.uid, now))
+        return True
 
     def sweep(self, now: float) -> None:
         """Drop the holders asked here that stayed silent, and say which answered; give
@@ -137,6 +161,7 @@ class Ghosts:
         for uid, wait in list(self._waiting.items()):
             if now >= wait.until:
                 del self._waiting[uid]
+                _welcome(svc.local.get(uid), wait)  # no answer came (a node of the version before)
 
     def _probed(self, ev: GhostProbed, outcome: Outcome) -> None:
         if ev.answered:
@@ -173,12 +198,13 @@ class Ghosts:
         if wait is None or wait.holder != ev.uid or wait.answered:
             return
         # kept, quiet: asked again meanwhile, it asks nothing; freed meanwhile, the nick is given
-        self._waiting[ev.asker] = wait._replace(answered=True, until=self._svc.clock() + _QUIET)
+        self._waiting[ev.asker] = wait._replace(answered=True, until=self._svc.clock() + _QUIET, welcome=None)
         ctx = self._svc.local.get(ev.asker)
         holder = self._svc.state.users.get(ev.uid)
         if ctx is not None and not ctx.conn.gone and holder is not None:
             _say(ctx, f"{holder.nick} is still held by another connection logged in to your account, which "
                       f"answered: /msg NickServ GHOST {holder.nick} disconnects it.")  # fmt: skip
+        _welcome(ctx, wait)
 
     def _left(self, ev: UserQuit | NickSet, outcome: Outcome) -> None:
         """A holder quit or took another nick: the nick goes to whoever waits for it here
@@ -193,7 +219,11 @@ class Ghosts:
                 continue
             del self._waiting[uid]
             ctx = self._svc.local.get(uid)
-            if ctx is not None:
+            if ctx is None:
+                continue
+            if wait.welcome is not None:
+                _take_then_welcome(ctx, wait)
+            else:
                 _give(ctx, wait, why)
 
 
@@ -215,6 +245,24 @@ def _give(ctx: Context, wait: _Wait, why: str) -> None:
             _say(ctx, f"You are now {nick}: the connection that held it {why}.")
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), given)
+
+
+def _welcome(ctx: Context | None, wait: _Wait) -> None:
+    """The asker's registration goes on (it waited for the holder's answer)."""
+    if wait.welcome is not None and ctx is not None and not ctx.conn.gone and not ctx.user.registered:
+        wait.welcome()
+
+
+def _take_then_welcome(ctx: Context, wait: _Wait) -> None:
+    """The holder is gone: the nick is the asker's before it is welcomed (its 001 names
+    it), if still free and still wanted; then the welcome, whichever way it went."""
+    user = ctx.user
+    if ctx.conn.gone or user.registered:
+        return
+    if user.key != wait.was or ctx.state.nick_taken(wait.nick, by=user):
+        _welcome(ctx, wait)  # another NICK since, or taken by someone else meanwhile: as it is
+        return
+    ctx.emit(NickSet(user.uid, wait.nick, ctx.now(), new_msgid()), lambda outcome: _welcome(ctx, wait))
 
 
 def _why_free(ev: UserQuit | NickSet) -> str:
@@ -239,3 +287,9 @@ def ask(ctx: Context, nick: str) -> None:
     ghosts = ctx.svc.ghosts
     if ghosts is not None:
         ghosts.ask(ctx, nick)
+
+
+def wait_before_welcome(ctx: Context, nick: str, welcome: Callable[[], None]) -> bool:
+    """See Ghosts.wait_before_welcome (False without them: nothing to wait for)."""
+    ghosts = ctx.svc.ghosts
+    return ghosts is not None and ghosts.wait_before_welcome(ctx, nick, welcome)

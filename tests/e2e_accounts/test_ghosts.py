@@ -23,10 +23,23 @@ def from_nickserv(m: Message) -> bool:
 
 
 async def sasl_login_refused(
+    server, nick: str, fallback: str, account: str, timeout: float = 5.0, client: LineClient | None = None,
+    welcomed: str | None = None,
+) -> LineClient:  # fmt: skip
+    """A client as The Lounge or irssi reconnects: NICK refused (433), another nick,
+    SASL PLAIN, welcomed under the other nick, or `welcomed` (on `server`, or as
+    `client` connected)."""
+    client = await sasl_until_cap_end(server, nick, fallback, account, timeout, client)
+    welcomed = welcomed or fallback
+    assert (await client.expect("001", timeout=timeout)).params[0] == welcomed
+    client.nick = welcomed
+    return client
+
+
+async def sasl_until_cap_end(
     server, nick: str, fallback: str, account: str, timeout: float = 5.0, client: LineClient | None = None
 ) -> LineClient:
-    """A client as The Lounge or irssi reconnects: NICK refused (433), another nick,
-    SASL PLAIN, welcomed under the other nick (on `server`, or as `client` connected)."""
+    """sasl_login_refused up to its CAP END: the welcome is still to come."""
     client = client or await LineClient.connect(server)
     client.send("CAP LS 302")
     client.send(f"NICK {nick}")
@@ -40,8 +53,6 @@ async def sasl_login_refused(
     client.send(f"AUTHENTICATE {b64(chr(0).join((account, account, PASSWORD)))}")
     await client.expect("903", timeout=timeout)
     client.send("CAP END")
-    assert (await client.expect("001", timeout=timeout)).params[0] == fallback
-    client.nick = fallback
     return client
 
 
@@ -53,14 +64,15 @@ async def test_a_silent_connection_of_the_account_is_dropped_and_its_nick_given(
     ghost = await registered_account(server, "alice", PASSWORD, "#room")
     bob = await connected(server, "bob", "#room")
     await sync(ghost)  # from here on it reads nothing it is sent, and answers nothing
-    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    new = await sasl_until_cap_end(server, "alice", "alice_", "alice")
     told = await new.expect(from_nickserv)
-    assert told.params[-1] == ("alice is held by another connection logged in to your account: if it does "
-                               "not answer within 0.3 seconds, it is dropped and the nick is yours.")  # fmt: skip
-    renamed = await new.expect("NICK")
-    assert (renamed.source.split("!")[0], renamed.params) == ("alice_", ["alice"])
-    assert (await new.expect(from_nickserv)).params[-1] == (
-        "You are now alice: the connection that held it did not answer, and was dropped.")  # fmt: skip
+    assert told.params[-1] == ("alice is held by another connection logged in to your account: waiting up to "
+                               "0.3 seconds for it to answer; if it does not, it is dropped and you are welcomed "
+                               "as alice.")  # fmt: skip
+    welcome = await new.expect("001")
+    assert welcome.params[0] == "alice"  # welcomed under its nick: no alice_ shown anywhere
+    assert not [m for m in new.received if m.command == "NICK"]
+    new.nick = "alice"
     lines = await ghost.closed()
     assert any(line.split(" ")[1] == "PING" for line in lines)
     assert any(line.startswith("ERROR :Closing Link") and "Ping timeout" in line for line in lines)
@@ -80,14 +92,16 @@ async def test_a_connection_that_answers_stays_and_the_new_one_is_told_how_to_gh
     # asker's own wait ends (14 s)
     server = await make_server("accounts.ghost_timeout=8")
     there = await registered_account(server, "alice", PASSWORD)
-    new = await sasl_login_refused(server, "alice", "alice_", "alice")
-    await new.expect(from_nickserv)  # asking it
+    new = await sasl_until_cap_end(server, "alice", "alice_", "alice")
+    await new.expect(from_nickserv)  # asking it, the welcome waiting
     ping = await there.expect("PING")
     there.send(f"PONG :{ping.params[-1]}")
     told = await new.expect(from_nickserv, timeout=8)
     assert told.params[-1] == ("alice is still held by another connection logged in to your account, which "
                                "answered: /msg NickServ GHOST alice disconnects it.")  # fmt: skip
-    assert [m for m in await sync(new) if m.command == "NICK"] == []
+    assert (await new.expect("001")).params[0] == "alice_"  # then welcomed, under the nick it took
+    new.nick = "alice_"
+    assert [m for m in await sync(new) if m.command == "NICK" or from_nickserv(m)] == []
     there.send("WHOIS alice_")
     assert (await there.expect("311")).params[1] == "alice_"  # both there, each under its own nick
     assert await ns(new, "GHOST alice") == "alice has been ghosted"  # what it was told, works
@@ -102,11 +116,13 @@ async def test_after_an_answer_asking_again_asks_nothing_and_the_nick_is_given_w
     the bouncer has it."""
     server = await make_server("accounts.ghost_timeout=8")
     phone = await registered_account(server, "alice", PASSWORD)
-    bouncer = await sasl_login_refused(server, "alice", "alice_", "alice")
+    bouncer = await sasl_until_cap_end(server, "alice", "alice_", "alice")
     await bouncer.expect(from_nickserv)
     ping = await phone.expect("PING")
     phone.send(f"PONG :{ping.params[-1]}")
     assert (await bouncer.expect(from_nickserv, timeout=8)).params[-1].startswith("alice is still held")
+    await bouncer.expect("001")
+    bouncer.nick = "alice_"
     for _ in range(3):
         bouncer.send("NICK alice")
         await bouncer.expect("433", "alice_", "alice")
@@ -187,10 +203,11 @@ async def test_a_login_that_changed_its_nick_meanwhile_keeps_it(make_server) -> 
     server = await make_server("accounts.ghost_timeout=0.5")
     ghost = await registered_account(server, "alice", PASSWORD)
     await sync(ghost)
-    new = await sasl_login_refused(server, "alice", "alice_", "alice")
+    new = await sasl_until_cap_end(server, "alice", "alice_", "alice")
     await new.expect(from_nickserv)
-    new.send("NICK alice_away")
-    await new.expect("NICK")
+    new.send("NICK alice_away")  # while its welcome waits: welcomed at once, under that nick
+    assert (await new.expect("001")).params[0] == "alice_away"
+    new.nick = "alice_away"
     await ghost.closed()  # dropped all the same: it did not answer
     assert [m for m in await sync(new) if m.command == "NICK"] == []
     new.send("WHOIS alice_away")

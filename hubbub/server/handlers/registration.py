@@ -75,6 +75,12 @@ def try_complete_registration(ctx: Context) -> None:
     if _reserved_for_another(ctx, user.nick):  # its SASL login, if any, is over: it needs another nick
         conn.numeric(n.ERR_NICKNAMEINUSE, user.nick, RESERVED)
         return
+    if reg.refused_nick is not None and user.account is not None:
+        # logged in by SASL, refused its nick by a connection of its account: the welcome
+        # waits until that one is known gone (it is then welcomed under the nick) or there
+        if ghosts.wait_before_welcome(ctx, reg.refused_nick, lambda: try_complete_registration(ctx)):
+            reg.refused_nick = None  # asked: not again once welcomed
+            return
     reg.step(Step.COMPLETE)
     # PASS when the server asks for none: a login, for clients and bots that have no SASL
     # (a bouncer's `account:password` habit), once the welcome is out, if SASL did not log in
