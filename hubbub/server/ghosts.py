@@ -8,18 +8,19 @@ taken (433): it becomes `nick_`, shows twice in member lists until the ghost goe
 most clients never ask for the nick again. ergo attaches such a login to the old one
 (multiclient); on Atheme's networks the user types NickServ GHOST or REGAIN by hand.
 
-Here the server asks the holder at once (and a login by SASL is welcomed once the
-answer is known: under the nick if the holder is gone, so nothing shows of it, and its
-rejoins replay from where the holder stopped reading). When a connection logged in to an account is
+Here the server asks the holder at once. When a connection logged in to an account is
 refused a nick (433) that a connection logged in to the same account holds (at
 registration the nick it asked for first, once SASL or PASS has logged it in; later any
-NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING. One that is
-there answers within `accounts.ghost_timeout` seconds (any line counts) and nothing
-changes; the asker is told so (once its node has seen it answer: within a quarter of
-the timeout), and how to GHOST it, and asks nothing more for an hour (`_QUIET`); if the
-holder lets the nick go meanwhile (GHOST, QUIT, a nick change, its ping timeout), the
-asker is given it. One that stays silent is dropped as a ping timeout, and the asker is
-given the nick: a NICK change it sees as everyone does.
+NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING; a login by
+SASL is welcomed only once the answer is known (`wait_before_welcome`): under the nick
+if the holder is gone, so nothing shows of it, and its rejoins replay from where the
+holder stopped reading. A holder that is there answers within `accounts.ghost_timeout`
+seconds (any line counts) and nothing changes; the asker is told so (once its node has
+seen it answer: within a quarter of the timeout), and how to GHOST it, and asks nothing
+more for an hour (`_QUIET`); if the holder lets the nick go meanwhile (GHOST, QUIT, a
+nick change, its ping timeout), the asker is given it. One that stays silent is dropped
+as a ping timeout, and the asker given the nick (a NICK change it sees as everyone does,
+or its welcome's).
 
 In a cluster the holder may be on another node: the question is an event (`GhostProbed`),
 applied on every node. The holder's node sends the PING and drops it if silent (its
