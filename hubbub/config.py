@@ -76,7 +76,7 @@ class HistorySection:
 @dataclass
 class AccountsSection:
     registration: bool = _doc("let users register accounts (NickServ REGISTER, draft/account-registration)", default=True)
-    login_via_pass: bool = _doc("where server.password is not set, a connection's PASS logs in once it is welcomed: 'account:password', or the password of the account named like its nick (for clients and bots without SASL; as ergo)", default=True)
+    login_via_pass: bool = _doc("where server.password is not set, a connection's PASS logs it in, decided before its welcome: 'account:password', or the password of the account named like its nick (for clients and bots without SASL; as ergo)", default=True)
     enforce: str = _doc("a registered nick used without logging in: 'rename' (to a guest nick after enforce_after), 'refuse' (433), 'none'", default="rename")
     enforce_after: float = _doc("seconds a registered nick may be used before logging in, with enforce = 'rename'", default=30.0)
     guest_prefix: str = _doc("nicks given to those renamed: this prefix and digits", default="Guest")

@@ -12,7 +12,8 @@ Here the server asks the holder at once. When a connection logged in to an accou
 refused a nick (433) that a connection logged in to the same account holds (at
 registration the nick it asked for first, once SASL or PASS has logged it in; later any
 NICK, as ZNC's keepnick sends one now and then), the holder is sent a PING; a login by
-SASL is welcomed only once the answer is known (`wait_before_welcome`): under the nick
+SASL or PASS (decided before the welcome, handlers/registration.py) is welcomed only
+once the answer is known (`wait_before_welcome`): under the nick
 if the holder is gone, so nothing shows of it, and its rejoins replay from where the
 holder stopped reading. A holder that is there answers within `accounts.ghost_timeout`
 seconds (any line counts) and nothing changes; the asker is told so (once its node has
@@ -100,7 +101,7 @@ class Ghosts:
                       f"within {ctx.config.accounts.ghost_timeout:g} seconds, it is dropped and the nick is yours.")
 
     def wait_before_welcome(self, ctx: Context, nick: str, welcome: Callable[[], None]) -> bool:
-        """`ctx`'s user, logged in by SASL and about to be welcomed, was refused `nick`
+        """`ctx`'s user, logged in (SASL, PASS) and about to be welcomed, was refused `nick`
         before: if a connection of its own account holds it, ask that one, and welcome
         the user (`welcome()`) once it is known gone (under `nick`: no `nick_` shown
         anywhere, and its rejoins replay from where the old one stopped reading) or there.

@@ -2,7 +2,9 @@
 
 A connection starts `NEW`. CAP LS or CAP REQ open a negotiation, which holds
 registration until CAP END; SASL, once accounts exist, runs inside a negotiation
-(`AUTHENTICATING`) and, after registration, as a re-authentication. Registration
+(`AUTHENTICATING`) and, after registration, as a re-authentication. A PASS that logs in
+(`accounts.login_via_pass`) is checked when registration would complete (`LOGGING_IN`),
+so that such a login is as SASL's: decided before the welcome. Registration
 completes (`REGISTERED`) when the machine is back at `NEW` (no negotiation open) and
 both a nick and a user are known; the registration handlers ask `ready()` after
 every step. Anything not in the table is not a transition: the phase stays as it is.
@@ -17,6 +19,7 @@ class Phase(Enum):
     NEW = "new"  # registering, nothing holding it
     NEGOTIATING = "negotiating"  # CAP negotiation open: registration waits for CAP END
     AUTHENTICATING = "authenticating"  # a SASL exchange inside the negotiation
+    LOGGING_IN = "logging in"  # PASS's password checked, before the welcome
     REGISTERED = "registered"
     REAUTHENTICATING = "reauthenticating"  # a SASL exchange after registration
 
@@ -26,6 +29,8 @@ class Step(Enum):
     CAP_END = "CAP END"
     SASL_START = "AUTHENTICATE <mechanism>"
     SASL_DONE = "SASL finished (success, failure or abort)"
+    PASS_START = "PASS's login checked"
+    PASS_DONE = "PASS's login decided"
     COMPLETE = "nick and user known, nothing holding"
 
 
@@ -37,6 +42,8 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
     (Phase.AUTHENTICATING, Step.SASL_DONE): Phase.NEGOTIATING,
     # CAP END during an exchange ends the exchange (aborted) and the negotiation
     (Phase.AUTHENTICATING, Step.CAP_END): Phase.NEW,
+    (Phase.NEW, Step.PASS_START): Phase.LOGGING_IN,
+    (Phase.LOGGING_IN, Step.PASS_DONE): Phase.NEW,
     (Phase.REGISTERED, Step.SASL_START): Phase.REAUTHENTICATING,
     (Phase.REAUTHENTICATING, Step.SASL_DONE): Phase.REGISTERED,
 }
@@ -45,14 +52,17 @@ TRANSITIONS: dict[tuple[Phase, Step], Phase] = {
 class Registration:
     """One connection's registration: its phase and what it has given so far."""
 
-    __slots__ = ("_phase", "registered", "username", "realname", "password", "refused_nick")
+    __slots__ = ("_phase", "registered", "username", "realname", "password", "refused_nick", "pass_said")
 
     def __init__(self, phase: Phase = Phase.NEW) -> None:
         self._phase = phase
         self.registered = phase in (Phase.REGISTERED, Phase.REAUTHENTICATING)  # a field: every command asks
         self.username = ""  # from USER, shaped (~ and the allowed characters)
         self.realname = ""
-        self.password: str | None = None  # from PASS
+        self.password: str | None = None  # from PASS (forgotten once a login by it is tried)
+        # what NickServ says of a login by PASS, decided before the welcome, said after it
+        # (where a client shows it: a bot waits for these words)
+        self.pass_said: str | None = None
         # the first nick it asked for and was refused as in use: once logged in, it may
         # be its own account's ghost's (ghosts.py)
         self.refused_nick: str | None = None

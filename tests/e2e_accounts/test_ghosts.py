@@ -153,21 +153,48 @@ async def test_a_nick_asked_for_later_is_asked_for_too(make_server) -> None:
     assert [m for m in await sync(new) if from_nickserv(m) or m.command == "433"] == []
 
 
-async def test_a_pass_login_asks_for_the_nick_it_was_refused(make_server) -> None:
-    """A bouncer logging in with PASS account:password (ZNC without its sasl module)."""
+async def pass_until_refused(server, nick: str, fallback: str, account: str) -> LineClient:
+    """A bouncer logging in with PASS account:password (ZNC without its sasl module):
+    PASS, NICK refused (433), another nick, USER: its welcome is still to come."""
+    client = await LineClient.connect(server)
+    client.send(f"PASS {account}:{PASSWORD}")
+    client.send(f"NICK {nick}")
+    await client.expect("433", "*", nick)
+    client.send(f"NICK {fallback}")
+    client.send("USER u 0 * :U")
+    return client
+
+
+async def test_a_pass_login_is_welcomed_under_the_nick_its_silent_ghost_held(make_server) -> None:
+    """As a SASL login: PASS logs in before the welcome, which waits for the ghost."""
     server = await make_server(FAST)
-    ghost = await registered_account(server, "alice", PASSWORD)
+    ghost = await registered_account(server, "alice", PASSWORD, "#room")
+    bob = await connected(server, "bob", "#room")
     await sync(ghost)
-    new = await LineClient.connect(server)
-    new.send(f"PASS alice:{PASSWORD}")
-    new.send("NICK alice")
-    new.send("USER u 0 * :U")
-    await new.expect("433", "*", "alice")
-    new.send("NICK alice_")
-    await new.expect("001")
-    assert (await new.expect(from_nickserv)).params[-1] == "You're now logged in as alice"
+    new = await pass_until_refused(server, "alice", "alice_", "alice")
+    assert (await new.expect("900")).params[1:3] == ["alice_!*@*", "alice"]  # logged in before its welcome
     assert (await new.expect(from_nickserv)).params[-1].startswith("alice is held by another connection")
-    assert (await new.expect("NICK")).params == ["alice"]
+    assert (await new.expect("001")).params[0] == "alice"
+    new.nick = "alice"
+    assert (await new.expect(from_nickserv)).params[-1] == "You're now logged in as alice"  # once welcomed
+    assert not [m for m in await sync(new) if m.command == "NICK"]
+    await ghost.closed()
+    assert (await bob.expect("QUIT")).params[0].startswith("Ping timeout")
+    assert not [m for m in await sync(bob) if m.command == "NICK"]  # no alice_ seen anywhere
+
+
+async def test_a_pass_login_whose_ghost_answers_is_welcomed_under_its_other_nick(make_server) -> None:
+    server = await make_server(FAST)
+    there = await registered_account(server, "alice", PASSWORD)
+    new = await pass_until_refused(server, "alice", "alice_", "alice")
+    await there.expect("PING")
+    there.send("PONG :hubbub")
+    assert (await new.expect("001")).params[0] == "alice_"
+    new.nick = "alice_"
+    await sync(new)
+    said = [m.params[-1] for m in new.received if from_nickserv(m)]
+    assert "You're now logged in as alice" in said, said
+    assert [text for text in said if "still held" in text and "GHOST" in text], said
 
 
 async def test_nobody_elses_connection_is_asked(make_server) -> None:

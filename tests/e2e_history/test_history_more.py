@@ -103,6 +103,7 @@ async def test_account_and_client_only_tags_come_back_with_a_message(stored, cli
     anon = await capped(server, "anon", "message-tags", channels=("#c",))
     clients.extend([dana, anon])
     dana.send("@+foo=bar;+example.com/x=a\\sb PRIVMSG #c :tagged")
+    await anon.expect("PRIVMSG", "#c", "tagged")  # two connections: their lines in this order
     anon.send("PRIVMSG #c :no account")
     await dana.expect("PRIVMSG", "#c", "no account")
     full = await capped(server, "full", *HISTORY, "account-tag")

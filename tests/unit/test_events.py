@@ -540,6 +540,16 @@ def test_registration_is_ready_only_with_nick_and_user_and_nothing_open() -> Non
     assert registration.phase is Phase.NEW and registration.ready(has_nick=True)
 
 
+def test_registration_waits_while_pass_logs_in_and_only_outside_a_negotiation() -> None:
+    registration = Registration()
+    registration.username = "~u"
+    assert registration.step(Step.PASS_START) and not registration.ready(has_nick=True)
+    assert not registration.step(Step.CAP_END) and not registration.step(Step.COMPLETE)  # nothing else moves it
+    assert registration.step(Step.PASS_DONE) and registration.ready(has_nick=True)
+    registration.step(Step.CAP_START)
+    assert not registration.step(Step.PASS_START)  # checked once the negotiation is over (CAP END)
+
+
 def test_new_said_makes_the_same_event_as_said() -> None:
     fields = ("u1", "PRIVMSG", "#c", True, "hi", {"+x": "1"}, 1.5, "id1", "@")
     made = new_said(fields)

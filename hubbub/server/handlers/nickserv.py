@@ -56,6 +56,11 @@ def _say(ctx: Context, text: str) -> None:
     nickserv.reply(ctx, text)
 
 
+def tell(ctx: Context, text: str) -> None:
+    """NickServ's words on what another handler decided (a login by PASS, at the welcome)."""
+    _say(ctx, text)
+
+
 def is_guest_nick(ctx: Context, nick: str) -> bool:
     return is_guest_name(ctx.config.accounts.guest_prefix, nick)
 
@@ -232,26 +237,46 @@ def _identify(ctx: Context, args: list[str]) -> None:
     identify_with(ctx, name, password)
 
 
-def identify_with(ctx: Context, name: str, password: str, after: Callable[[], None] = lambda: None) -> None:
+def identify_with(ctx: Context, name: str, password: str) -> None:
     """Log in to the account `name` with `password`, as IDENTIFY does (NickServ says how
-    it went), then `after()`, whichever way it went."""
+    it went)."""
+
+    def logged_in(account: Account) -> None:
+        logins.log_in(ctx, account, lambda: _say(ctx, f"You're now logged in as {account.name}"),
+                      lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
+
+    _check(ctx, name, password, lambda text: _say(ctx, text), logged_in)
+
+
+def log_in_by_pass(ctx: Context, given: str, decided: Callable[[str], None]) -> None:
+    """The login a registering connection's PASS asks for (`pass_login`), before its
+    welcome as a SASL login is: the nick it may keep, and whether it is its account's
+    ghost that holds the nick it wanted (ghosts.py), are then known at the welcome.
+    `decided(text)` with what NickServ is to say of it once the welcome is out; after a
+    login, once all it changed is done (the welcome comes after it, as after SASL's)."""
+
+    def logged_in(account: Account) -> None:
+        logins.log_in(ctx, account, None, lambda: decided(f"You're now logged in as {account.name}"))
+
+    _check(ctx, *pass_login(ctx, given), decided, logged_in)
+
+
+def _check(
+    ctx: Context, name: str, password: str, told: Callable[[str], None], logged_in: Callable[[Account], None]
+) -> None:
+    """The password checked (refused unchecked while the account's failures are
+    throttled): `logged_in(account)` if it is right, else `told(text)` with why not (a
+    failure not told to a connection gone meanwhile)."""
     wait = logins.refused_for(ctx, casefold(name))
     if wait is not None:
-        _say(ctx, logins.throttled_text(wait))
-        after()
+        told(logins.throttled_text(wait))
         return
 
-    def told(text: str) -> None:
-        _say(ctx, text)
-        after()
-
     def checked(account: Account | None) -> None:
-        if account is None:
-            if not ctx.conn.gone:
-                told("Authentication failed: Invalid account credentials")
-            return
-        logins.log_in(ctx, account, lambda: told(f"You're now logged in as {account.name}"),
-                      lambda: replay_private(ctx))  # what waited for the account, to a client that cannot ask
+        if account is not None:
+            logged_in(account)
+        elif not ctx.conn.gone:
+            told("Authentication failed: Invalid account credentials")
 
     logins.check_password(ctx, name, password, checked, told)
 

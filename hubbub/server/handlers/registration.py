@@ -72,21 +72,35 @@ def try_complete_registration(ctx: Context) -> None:
         ctx.svc.audit.kline_hit(kline.mask, f"{user.nick}!{reg.username}@{user.host} [{user.ip}]")
         ctx.disconnect(f"K-Lined: {kline.reason}")
         return
-    if _reserved_for_another(ctx, user.nick):  # its SASL login, if any, is over: it needs another nick
+    # PASS when the server asks for none: a login, for clients and bots that have no SASL
+    # (a bouncer's `account:password` habit), if SASL did not log in; decided now, as
+    # SASL's is, and told (NickServ's words) once the welcome is out
+    by_pass = reg.password if not wanted and ctx.config.accounts.login_via_pass else None
+    if by_pass and user.account is None and reg.step(Step.PASS_START):
+        reg.password = None  # tried once: not kept, nor tried again when this comes back
+
+        def decided(text: str) -> None:
+            if conn.gone:
+                return  # nothing more to register
+            reg.pass_said = text
+            reg.step(Step.PASS_DONE)
+            try_complete_registration(ctx)
+
+        nickserv.log_in_by_pass(ctx, by_pass, decided)
+        return
+    if _reserved_for_another(ctx, user.nick):  # its login, if any, is over: it needs another nick
         conn.numeric(n.ERR_NICKNAMEINUSE, user.nick, RESERVED)
         return
     if reg.refused_nick is not None and user.account is not None:
-        # logged in by SASL, refused its nick by a connection of its account: the welcome
-        # waits until that one is known gone (it is then welcomed under the nick) or there
+        # logged in (SASL, PASS), refused its nick by a connection of its account: the
+        # welcome waits until that one is known gone (then welcomed under the nick) or there
         if ghosts.wait_before_welcome(ctx, reg.refused_nick, lambda: try_complete_registration(ctx)):
             reg.refused_nick = None  # asked: not again once welcomed
             return
     reg.step(Step.COMPLETE)
-    # PASS when the server asks for none: a login, for clients and bots that have no SASL
-    # (a bouncer's `account:password` habit), once the welcome is out, if SASL did not log in
-    by_pass = reg.password if not wanted and ctx.config.accounts.login_via_pass else None
+    said = reg.pass_said
 
-    # The vhost of the account SASL logged it in to, as this node sees it now: for the
+    # The vhost of the account it logged in to (SASL, PASS), as this node sees it now: for the
     # nodes of the version before that read it. Applying decides (the account as it is then).
     vhost = vhosts.account_vhost(ctx.state, user)
     refused = reg.refused_nick
@@ -103,13 +117,11 @@ def try_complete_registration(ctx: Context) -> None:
             # HostServ skip Registered's host, and those after it may hold another
             vhosts.said_again(ctx, user)
         send_welcome(ctx)
-        if outcome.rejected is None and by_pass and user.account is None:
-            # the nick's warning (it is an account's) only once the login is decided
-            nickserv.identify_with(ctx, *nickserv.pass_login(ctx, by_pass), after=after_login)
-            return
+        if said is not None and outcome.rejected is None:
+            nickserv.tell(ctx, said)  # then the nick's warning, if any (it is an account's)
         after_login()
         if outcome.rejected is None:
-            replay_private(ctx)  # logged in by SASL: its private messages meanwhile, to a client that cannot ask
+            replay_private(ctx)  # logged in (SASL, PASS): its private messages meanwhile, to a client that cannot ask
 
     ctx.emit(Registered(user.uid, reg.username, reg.realname, ctx.now(), vhost), welcome)
 
@@ -260,8 +272,12 @@ def handle_nick(ctx: Context, message: Message) -> None:
     if nick == user.nick:
         return
     # A client negotiating capabilities sends NICK before it logs in with SASL: whether
-    # a registered nick is its own is decided when registration completes.
-    negotiating = conn.registration.phase in (Phase.NEGOTIATING, Phase.AUTHENTICATING)
+    # a registered nick is its own is decided when registration completes, as it is for
+    # a PASS that logs in (checked then: LOGGING_IN).
+    reg = conn.registration
+    negotiating = reg.phase in (Phase.NEGOTIATING, Phase.AUTHENTICATING, Phase.LOGGING_IN) or (
+        reg.password is not None and not ctx.config.server.password and ctx.config.accounts.login_via_pass
+    )
     if _reserved_for_another(ctx, nick) and not negotiating:
         conn.numeric(n.ERR_NICKNAMEINUSE, nick, RESERVED)
         return
