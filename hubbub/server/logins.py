@@ -189,16 +189,20 @@ def _check_password(
 
 def log_in(
     ctx: Context, account: Account, then: Callable[[], None] | None = None, last: Callable[[], None] | None = None,
+    refused: Callable[[], None] | None = None,
 ) -> None:  # fmt: skip
     """Log the connection in to `account` (emitted, then 900); `then()` after that, and
     `last()` once everything the login changed is told (what may wait for the store: a
-    labeled command's reply is whole by then). A registered user is shown with the
-    account's vhost from then on, as the login is applied (vhosts.py); one still
-    registering, from its welcome."""
+    labeled command's reply is whole by then); `refused()` if the login was not applied
+    (the account dropped meanwhile). A registered user is shown with the account's
+    vhost from then on, as the login is applied (vhosts.py); one still registering,
+    from its welcome."""
     user = ctx.user
 
     def logged(outcome: Outcome) -> None:
         if outcome.rejected is not None:
+            if refused is not None:
+                refused()
             return
         ctx.conn.login_failures = None  # forgotten, and its memory with them
         succeeded(ctx, account.key)  # SCRAM, a certificate, REGISTER: no password checked here

@@ -192,6 +192,9 @@ async def test_a_pass_login_whose_ghost_answers_is_welcomed_under_its_other_nick
     assert (await new.expect("001")).params[0] == "alice_"
     new.nick = "alice_"
     await sync(new)
+    welcome = next(i for i, m in enumerate(new.received) if m.command == "001")
+    before = [m.command if not from_nickserv(m) else m.params[-1] for m in new.received[:welcome]]
+    assert "900" in before and [text for text in before if "waiting up to" in text], before  # decided, then waited
     said = [m.params[-1] for m in new.received if from_nickserv(m)]
     assert "You're now logged in as alice" in said, said
     assert [text for text in said if "still held" in text and "GHOST" in text], said

@@ -7,6 +7,10 @@ where the setting is off, or where the server has a password (PASS is that)."""
 
 from __future__ import annotations
 
+import pytest
+
+from hubbub.server import logins
+from hubbub.server.events import AccountDropped
 from tests.e2e_accounts.support import NS, registered_account
 from tests.helpers import LineClient, sync
 
@@ -102,3 +106,29 @@ async def test_with_registered_nicks_refused_a_pass_login_keeps_its_own(make_ser
     stranger.send("NICK other")
     assert (await stranger.expect("001")).params[0] == "other"
     await stranger.close()
+
+
+async def test_an_account_dropped_while_its_password_is_checked_leaves_a_welcome_without_it(
+    make_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account goes (DROP, here or on another node) after the password was found
+    right and before the login is applied: the login is refused as it is applied, and
+    the registration goes on without it, not held until its deadline."""
+    server = await make_server("limits.registration_timeout=60")
+    owner = await registered_account(server, "buildbot", "s3cret-words")
+    owner.send("QUIT")
+    await owner.closed()
+    check = logins.check_password
+
+    def then_dropped(ctx, name, password, done, unavailable) -> None:
+        def checked(account) -> None:
+            server.engine.emit(None, AccountDropped("buildbot", 0.0, "dropped-meanwhile"))
+            done(account)
+
+        check(ctx, name, password, checked, unavailable)
+
+    monkeypatch.setattr(logins, "check_password", then_dropped)
+    bot, got = await by_pass(server, "buildbot", "buildbot:s3cret-words")  # welcomed: no 30 s wait
+    assert not [m for m in bot.received if m.command == "900"]
+    assert said_by_nickserv(got)[0] == "Authentication failed: Invalid account credentials"
+    await bot.close()

@@ -49,6 +49,7 @@ MAX_PASSWORD = 300  # bytes: more is no stronger, and argon2 would hash it all
 nickserv = service("NickServ", ("NICKSERV", "NS"), "register your nick as an account, and log in to it")
 
 
+FAILED = "Authentication failed: Invalid account credentials"
 BUSY = "The server is busy; try again in a moment"  # too many password hashings wait already
 
 
@@ -256,7 +257,8 @@ def log_in_by_pass(ctx: Context, given: str, decided: Callable[[str], None]) -> 
     login, once all it changed is done (the welcome comes after it, as after SASL's)."""
 
     def logged_in(account: Account) -> None:
-        logins.log_in(ctx, account, None, lambda: decided(f"You're now logged in as {account.name}"))
+        logins.log_in(ctx, account, None, lambda: decided(f"You're now logged in as {account.name}"),
+                      lambda: decided(FAILED))  # the account dropped meanwhile: welcomed without it
 
     _check(ctx, *pass_login(ctx, given), decided, logged_in)
 
@@ -276,7 +278,7 @@ def _check(
         if account is not None:
             logged_in(account)
         elif not ctx.conn.gone:
-            told("Authentication failed: Invalid account credentials")
+            told(FAILED)
 
     logins.check_password(ctx, name, password, checked, told)
 
