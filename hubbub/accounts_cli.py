@@ -31,10 +31,7 @@ from hubbub.config import Config, ConfigError, load, validate
 from hubbub.irc.casemap import casefold
 from hubbub.irc.validate import nick_problem
 from hubbub.passwords import HashCost, credentials
-from hubbub.server import handlers  # noqa: F401  (registers the services, for is_service_nick)
 from hubbub.server.bans import ACCOUNT
-from hubbub.server.handlers.nickserv import is_guest_name, password_problem
-from hubbub.server.services import is_service_nick
 from hubbub.server.storage import (
     AccountRecord,
     ChannelRecord,
@@ -90,6 +87,8 @@ def _password(name: str) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         raise ValueError("empty password")
+    from hubbub.server.handlers.nickserv import password_problem  # (see _check_new_name)
+
     problem = password_problem(name, password)
     if problem is not None:
         raise ValueError(problem[0].lower() + problem[1:])
@@ -105,6 +104,11 @@ def _check_new_name(name: str, config: Config) -> None:
     """What NickServ REGISTER would refuse, refused before the store is opened (or made):
     a name longer than the server's `limits.nicklen` too, since no one could ever take
     the nick to register it, or log in under it (`432 Erroneous nickname`)."""
+    # The handlers (which register the services, for is_service_nick) only where a name
+    # or a password is checked: they are most of what every other command line would load
+    from hubbub.server.handlers.nickserv import is_guest_name
+    from hubbub.server.services import is_service_nick
+
     problem = nick_problem(name, config.limits.nicklen)
     if problem:
         raise ValueError(f"{name!r} cannot be an account name: {problem}")

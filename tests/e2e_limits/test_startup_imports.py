@@ -74,3 +74,24 @@ async def test_a_server_with_a_tls_listener_loads_the_tls_stack(tmp_path: Path) 
     )  # fmt: skip
     assert _loaded(modules, "OpenSSL") and _loaded(modules, "hubbub.transport.tls")
     assert not _loaded(modules, "scramp") and not _loaded(modules, "hubbub.client.events")
+
+
+def _imports_of(tmp_path: Path, *args: str, stdin: str = "") -> tuple[int, set[str]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "hubbub", *args], cwd=tmp_path, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=60)  # fmt: skip
+    return done.returncode, {found.group(1) for line in done.stderr.splitlines() if (found := IMPORTED.match(line))}
+
+
+def test_the_command_lines_that_run_no_chat_load_no_handlers(tmp_path: Path) -> None:
+    """`hubbub --version`, `hubbub account list`: the chat's handlers were most of their
+    imports (the command line's 370 ms came down to 115); only a name or a password
+    checked against NickServ's rules (`account add`, `account passwd`) loads them."""
+    db = str(tmp_path / "hubbub.db")
+    for args in (("--version",), ("account", "list", "--db", db), ("serve", "--print-config")):
+        code, modules = _imports_of(tmp_path, *args)
+        assert not _loaded(modules, "hubbub.server.handlers"), args
+    code, modules = _imports_of(tmp_path, "account", "add", "alice", "--db", db, stdin="correct-horse\n")
+    assert code == 0 and _loaded(modules, "hubbub.server.handlers")
+    code, modules = _imports_of(tmp_path, "account", "add", "NickServ", "--db", db, stdin="correct-horse\n")
+    assert code != 0  # a service's nick: the services were registered before the name was checked
