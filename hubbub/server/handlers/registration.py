@@ -75,7 +75,7 @@ def try_complete_registration(ctx: Context) -> None:
     # PASS when the server asks for none: a login, for clients and bots that have no SASL
     # (a bouncer's `account:password` habit), if SASL did not log in; decided now, as
     # SASL's is, and told (NickServ's words) once the welcome is out
-    by_pass = reg.password if not wanted and ctx.config.accounts.login_via_pass else None
+    by_pass = _login_password(ctx)
     if by_pass and user.account is None and reg.step(Step.PASS_START):
         reg.password = None  # tried once: not kept, nor tried again when this comes back
 
@@ -274,10 +274,8 @@ def handle_nick(ctx: Context, message: Message) -> None:
     # A client negotiating capabilities sends NICK before it logs in with SASL: whether
     # a registered nick is its own is decided when registration completes, as it is for
     # a PASS that logs in (checked then: LOGGING_IN).
-    reg = conn.registration
-    negotiating = reg.phase in (Phase.NEGOTIATING, Phase.AUTHENTICATING, Phase.LOGGING_IN) or (
-        reg.password is not None and not ctx.config.server.password and ctx.config.accounts.login_via_pass
-    )
+    negotiating = conn.registration.phase in (Phase.NEGOTIATING, Phase.AUTHENTICATING, Phase.LOGGING_IN)
+    negotiating = negotiating or _login_password(ctx) is not None
     if _reserved_for_another(ctx, nick) and not negotiating:
         conn.numeric(n.ERR_NICKNAMEINUSE, nick, RESERVED)
         return
@@ -300,6 +298,14 @@ def handle_nick(ctx: Context, message: Message) -> None:
                 try_complete_registration(ctx)
 
     ctx.emit(NickSet(user.uid, nick, ctx.now(), new_msgid()), done)
+
+
+def _login_password(ctx: Context) -> str | None:
+    """The PASS a registering connection gave, where it is a login (no server password,
+    `accounts.login_via_pass`) not yet tried."""
+    if ctx.config.server.password or not ctx.config.accounts.login_via_pass:
+        return None
+    return ctx.conn.registration.password
 
 
 def _reserved_for_another(ctx: Context, nick: str) -> bool:
