@@ -84,6 +84,8 @@ PER_CONNECTION = {"TcpConnection", "SocketTransport", "LineGate", "LineBuffer", 
                   "PlainOutput", "TelnetFilter", "Exchange", "MultilineBatch", "Later"}  # fmt: skip
 
 on_the_churn = pytest.mark.asyncio(loop_scope="module")
+# the standard loop: the tables counted include its timers and its selector's descriptors
+pytestmark = pytest.mark.standard_loop
 
 
 # -- clients -------------------------------------------------------------------------------
