@@ -82,6 +82,10 @@ class LineClient:
         data = line if isinstance(line, bytes) else line.encode()
         if not data.endswith(b"\n"):
             data += b"\r\n"
+        if self.writer.transport.is_closing():
+            # closed (by the server, or by us): the line goes nowhere, as asyncio's own
+            # transport drops it, where uvloop's raises RuntimeError
+            return
         self.writer.write(data)
 
     async def read_line(self, timeout: float = TIMEOUT) -> str | None:

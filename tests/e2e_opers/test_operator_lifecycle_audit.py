@@ -88,7 +88,10 @@ async def test_sigint_mid_traffic_loses_nothing_received_and_a_restart_on_the_sa
     """Ctrl+C while people talk: every client (IRC and WebSocket) is told, the process
     exits 0, and after a restart on the same ports and the same --db, every message any
     client received before its ERROR is in the channel's history."""
-    args = ("--db", "hubbub.db", "--set", "limits.flood_control=false", "--set", "history.chathistory_max=100000")
+    # a sendq the readers cannot outgrow: they read in the senders' own process, and the
+    # senders (20 lines a millisecond) can outrun them on a busy machine
+    args = ("--db", "hubbub.db", "--set", "limits.flood_control=false", "--set", "history.chathistory_max=100000",
+            "--set", "limits.sendq=67108864")  # fmt: skip
     served = await serve("--listen", "127.0.0.1:0", "--web", "127.0.0.1:0", *args)
     irc_host, irc_port = served.addresses["irc"]
     web_host, web_port = served.addresses["web"]
