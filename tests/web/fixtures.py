@@ -138,6 +138,11 @@ class BrowserUser:
         await self.page.locator("#buffer-list .buffer", has_text=re.compile(rf"^{re.escape(name)}")).first.click()
         await expect(self.page.locator("#buffer-title")).to_have_text(name)
 
+    async def reconnect_only_when_told(self) -> None:
+        """Make the page's backoff endless: once cut off, it comes back only by its
+        "Reconnect now" button or `reconnectNow()`, never by its timer winning a race."""
+        await self.page.evaluate("() => { window.hubbub.client.random = () => 1e6; }")
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def open_page(browser: Browser) -> AsyncIterator[Callable[..., Awaitable[BrowserUser]]]:
@@ -253,7 +258,8 @@ async def cut_off_while(alice: BrowserUser, carol: LineClient, *lines: str) -> N
     comes back: the page keeps what it had. Meanwhile its backoff is made endless, so
     it comes back only when told."""
     page = alice.page
-    await page.evaluate("() => { const c = window.hubbub.client; c.random = () => 1e6; c.ws.close(); }")
+    await alice.reconnect_only_when_told()
+    await page.evaluate("() => window.hubbub.client.ws.close()")
     await _saying(carol, lines)
     await page.wait_for_function("() => window.hubbub.client.status === 'waiting'")  # the page knows it is cut off
     await page.evaluate("() => window.hubbub.client.reconnectNow()")

@@ -709,8 +709,7 @@ async def test_a_line_typed_while_disconnected_is_kept_and_sent_once_back(web_se
     alice = await open_user()
     alice.allowed_errors.append(REFUSED_WEBSOCKET)
     await alice.connect("alice", "#lobby")
-    # its backoff made endless: back only when told (a slow restart let its timer win the race)
-    await alice.page.evaluate("() => { window.hubbub.client.random = () => 1e6; }")
+    await alice.reconnect_only_when_told()  # a slow restart let its timer win the race
     await web_server.runtime.stop()
     await expect(alice.page.locator("#banner-text")).to_contain_text("Disconnected")
     await alice.say("hello? anyone?")
